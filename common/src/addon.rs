@@ -1,0 +1,622 @@
+//! The add-on metadata of managed-tenants (`addon.yaml`), field for field as
+//! its JSON schema defines it, and the add-on document that travels between
+//! the tools.
+//!
+//! The wire format is the type: camelCase keys at the top level, snake_case in
+//! the shared sub-schemas (parameters, requirements, credentials requests), as
+//! the managed-tenants schema spells them. Optional fields are `Option` and are
+//! left out when absent, so a document reads back exactly as it was written.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+use crate::imageset::ImageSet;
+
+/// Labels or annotations: string keys to string values, sorted.
+pub type StringMap = BTreeMap<String, String>;
+
+/// `addon.yaml`: everything the managed-tenants metadata schema allows.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddonMetadata {
+    /// Unique ID of the add-on (`^[A-Za-z0-9][A-Za-z0-9-]{0,30}[A-Za-z0-9]$`).
+    pub id: String,
+    /// Friendly name shown in the UI.
+    pub name: String,
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Base64-encoded PNG, about 200 px.
+    pub icon: String,
+    /// `api.openshift.com/addon-<id>`.
+    pub label: String,
+    pub enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_external_resources: Option<bool>,
+    /// `Some Name <someone@redhat.com>`.
+    pub addon_owner: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addon_notifications: Option<Vec<String>>,
+    /// `quay.io/osd-addons/<repo>`.
+    pub quay_repo: String,
+    pub test_harness: String,
+    pub install_mode: InstallMode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub syncset_migration: Option<SyncsetMigration>,
+    /// The namespace the operator is installed into.
+    pub target_namespace: String,
+    /// Namespaces the add-on manages; must include `targetNamespace`.
+    pub namespaces: Vec<String>,
+    /// Name of a `config.secrets` entry used to pull the catalog image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_secret_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub additional_catalog_sources: Option<Vec<AdditionalCatalogSource>>,
+    pub namespace_labels: StringMap,
+    pub namespace_annotations: StringMap,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub common_labels: Option<StringMap>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub common_annotations: Option<StringMap>,
+    /// Deprecated spelling of `metricsFederation`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<MetricsFederation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_federation: Option<MetricsFederation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring_stack: Option<MonitoringStack>,
+    /// The OLM channel to subscribe to.
+    pub default_channel: String,
+    /// The OCM quota (SKU) name.
+    pub ocm_quota_name: String,
+    pub ocm_quota_cost: u64,
+    /// The OLM package name of the add-on's operator.
+    pub operator_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle_parameters: Option<BundleParameters>,
+    #[serde(
+        default,
+        rename = "startingCSV",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub starting_csv: Option<String>,
+    /// The catalog image, when no image set is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_image: Option<String>,
+    /// `latest`, a semver, or an explicit `null` (present but unset means the
+    /// add-on has no catalog image yet, which differs from absent).
+    #[serde(
+        default,
+        deserialize_with = "present_or_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub addon_image_set_version: Option<Option<ImageSetVersion>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pagerduty: Option<PagerDuty>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadmanssnitch: Option<DeadmansSnitch>,
+    /// Files beside `addon.yaml` applied to the Hive cluster too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_resources: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_requests: Option<Vec<CredentialsRequest>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_on_parameters: Option<Vec<AddonParameter>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_on_requirements: Option<Vec<AddonRequirement>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_operators: Option<Vec<SubOperator>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<AddonConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_service: Option<bool>,
+}
+
+/// Keeps "present but null" apart from "absent" for `addonImageSetVersion`.
+fn present_or_null<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<ImageSetVersion>>, D::Error> {
+    Option::<ImageSetVersion>::deserialize(deserializer).map(Some)
+}
+
+/// Which image set an add-on uses. Written as a string; YAML numbers such as
+/// `1.0` are accepted and read as their text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub enum ImageSetVersion {
+    /// The highest semver among the environment's image sets.
+    Latest,
+    /// One version, as written (a semver such as `1.0.2`).
+    Version(String),
+}
+
+impl From<ImageSetVersion> for String {
+    fn from(version: ImageSetVersion) -> String {
+        version.to_string()
+    }
+}
+
+impl std::fmt::Display for ImageSetVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImageSetVersion::Latest => f.write_str("latest"),
+            ImageSetVersion::Version(version) => f.write_str(version),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ImageSetVersion {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = match Value::deserialize(deserializer)? {
+            Value::String(text) => text,
+            Value::Number(number) => number.to_string(),
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "expected a version string, found {other}"
+                )))
+            }
+        };
+        Ok(if text == "latest" {
+            ImageSetVersion::Latest
+        } else {
+            ImageSetVersion::Version(text)
+        })
+    }
+}
+
+/// The OLM install modes managed-tenants supports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InstallMode {
+    #[default]
+    AllNamespaces,
+    OwnNamespace,
+}
+
+impl InstallMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstallMode::AllNamespaces => "AllNamespaces",
+            InstallMode::OwnNamespace => "OwnNamespace",
+        }
+    }
+}
+
+/// The steps of moving an add-on from SelectorSyncSet to SyncSet installs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SyncsetMigration {
+    #[serde(rename = "shortcircuit whitelist")]
+    ShortcircuitWhitelist,
+    #[serde(rename = "step 0 - delete addon migration")]
+    Step0DeleteAddonMigration,
+    #[serde(rename = "step 1 - block installations")]
+    Step1BlockInstallations,
+    #[serde(rename = "step 2 - orphan SSS objects")]
+    Step2OrphanSssObjects,
+    #[serde(rename = "step 3 - change SSS label")]
+    Step3ChangeSssLabel,
+    #[serde(rename = "step 4 - enable syncset")]
+    Step4EnableSyncset,
+    #[serde(rename = "step 5 - migration complete")]
+    Step5MigrationComplete,
+    #[serde(rename = "rollback step 1 - ocm")]
+    RollbackStep1Ocm,
+    #[serde(rename = "rollback step 2 - selectorsyncset")]
+    RollbackStep2Selectorsyncset,
+    #[serde(rename = "rollback step 3 - reset addon migration")]
+    RollbackStep3ResetAddonMigration,
+}
+
+impl SyncsetMigration {
+    pub const ALL: [&'static str; 10] = [
+        "shortcircuit whitelist",
+        "step 0 - delete addon migration",
+        "step 1 - block installations",
+        "step 2 - orphan SSS objects",
+        "step 3 - change SSS label",
+        "step 4 - enable syncset",
+        "step 5 - migration complete",
+        "rollback step 1 - ocm",
+        "rollback step 2 - selectorsyncset",
+        "rollback step 3 - reset addon migration",
+    ];
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdditionalCatalogSource {
+    pub name: String,
+    pub image: String,
+}
+
+/// `metricsFederation` (and the deprecated `monitoring`): what the federation
+/// ServiceMonitor scrapes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricsFederation {
+    pub port_name: String,
+    pub namespace: String,
+    pub match_names: Vec<String>,
+    pub match_labels: StringMap,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonitoringStack {
+    pub enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<MonitoringStackResources>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonitoringStackResources {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<CpuMemory>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<CpuMemory>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CpuMemory {
+    pub cpu: String,
+    pub memory: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BundleParameters {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_cluster_storage: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerting_email_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bu_alerting_email_address: Option<String>,
+    #[serde(
+        default,
+        rename = "alertSMTPFrom",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub alert_smtp_from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addon_params_secret_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PagerDuty {
+    pub escalation_policy: String,
+    pub acknowledge_timeout: u64,
+    pub resolve_timeout: u64,
+    pub secret_name: String,
+    pub secret_namespace: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadmansSnitch {
+    /// A label selector for ClusterDeployments; free-form in the schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_deployment_selector: Option<Map<String, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snitch_name_post_fix: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_secret_ref: Option<SecretRef>,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretRef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+/// `credentialsRequests[]`: cloud credentials an operator needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialsRequest {
+    pub name: String,
+    pub namespace: String,
+    pub service_account: String,
+    pub policy_permissions: Vec<String>,
+}
+
+/// `addOnParameters[]`: a value the user sets when installing the add-on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AddonParameter {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub value_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_err_msg: Option<String>,
+    pub required: bool,
+    pub editable: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub editable_direction: Option<String>,
+    pub enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<ParameterOption>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<ParameterCondition>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ParameterOption {
+    pub name: String,
+    pub value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requirements: Option<Vec<AddonRequirement>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ParameterCondition {
+    pub resource: String,
+    /// Cluster properties (`aws.sts.enabled`, `cloud_provider.id`, ...).
+    pub data: Map<String, Value>,
+}
+
+/// `addOnRequirements[]`: what a cluster (or add-on, or machine pool) must
+/// offer for the add-on to install.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AddonRequirement {
+    pub id: String,
+    /// `cluster`, `addon` or `machine_pool`.
+    pub resource: String,
+    /// Free-form keys such as `compute.cpu`, checked per resource by the schema.
+    pub data: Map<String, Value>,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubOperator {
+    pub operator_name: String,
+    pub operator_namespace: String,
+    pub enabled: bool,
+}
+
+/// `config`: environment for the Subscription and secrets to propagate.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddonConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<Vec<EnvVar>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<Vec<ConfigSecret>>,
+}
+
+impl AddonConfig {
+    /// managed-tenants treats `config: {}` like no config at all.
+    pub fn is_empty(&self) -> bool {
+        self.env.is_none() && self.secrets.is_none()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvVar {
+    pub name: String,
+    pub value: String,
+}
+
+/// A secret from Vault that OCM copies into the cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigSecret {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub secret_type: String,
+    pub vault_path: String,
+    pub version: i64,
+    pub fields: Vec<String>,
+}
+
+/// What catalog-build adds to the document: the catalog it pushed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BundlesSummary {
+    /// The OLM package (the add-on's `operatorName`).
+    pub package: String,
+    pub default_channel: String,
+    pub channels: Vec<ChannelSummary>,
+    pub bundles: Vec<BundleImage>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelSummary {
+    pub name: String,
+    /// The CSV name at the head of the channel.
+    pub head: String,
+    /// CSV names in the channel, oldest first.
+    pub entries: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BundleImage {
+    /// The OLM package the bundle belongs to (dependency operators have their own).
+    pub package: String,
+    /// The CSV name, `<package>.v<version>`.
+    pub name: String,
+    pub version: String,
+    /// `registry/repo@sha256:...`.
+    pub image: String,
+}
+
+/// The add-on document: the metadata exactly as in `addon.yaml`, plus what the
+/// tools learned about it on the way. addon-validate adds the resolved image
+/// set and the extra resource files; catalog-build sets `indexImage` and adds
+/// `bundles`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddonDocument {
+    #[serde(flatten)]
+    pub metadata: AddonMetadata,
+    /// The image set `addonImageSetVersion` selected, as in its file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_set: Option<ImageSet>,
+    /// The text of each `extraResources` file (a Jinja template in
+    /// managed-tenants), so later stages need not find the tree again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_resource_templates: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundles: Option<BundlesSummary>,
+}
+
+/// Top-level keys of the document that are not `addon.yaml` fields.
+pub const DOCUMENT_SECTIONS: [&str; 3] = ["imageSet", "extraResourceTemplates", "bundles"];
+
+impl AddonDocument {
+    /// The catalog image: the image set's when one is selected, else `indexImage`.
+    pub fn index_image(&self) -> Option<&str> {
+        match &self.image_set {
+            Some(set) => Some(set.index_image.as_str()),
+            None => self.metadata.index_image.as_deref(),
+        }
+    }
+
+    /// `config`, with managed-tenants' precedence: a non-empty image set config
+    /// replaces the metadata's.
+    pub fn config(&self) -> Option<&AddonConfig> {
+        self.image_set
+            .as_ref()
+            .and_then(|set| set.config.as_ref())
+            .filter(|config| !config.is_empty())
+            .or(self.metadata.config.as_ref())
+    }
+
+    /// The Subscription environment: the image set's `config.env` if it has
+    /// one, else the metadata's.
+    pub fn env(&self) -> &[EnvVar] {
+        self.config_list(|config| config.env.as_deref())
+    }
+
+    /// The secrets to propagate, with the same precedence as `env`.
+    pub fn secrets(&self) -> &[ConfigSecret] {
+        self.config_list(|config| config.secrets.as_deref())
+    }
+
+    fn config_list<'a, T>(&'a self, pick: impl Fn(&'a AddonConfig) -> Option<&'a [T]>) -> &'a [T] {
+        let from_set = self
+            .image_set
+            .as_ref()
+            .and_then(|set| set.config.as_ref())
+            .and_then(&pick);
+        match from_set {
+            Some(list) if !list.is_empty() => list,
+            _ => self.metadata.config.as_ref().and_then(pick).unwrap_or(&[]),
+        }
+    }
+
+    /// `pullSecretName`: the image set's, else the metadata's.
+    pub fn pull_secret_name(&self) -> Option<&str> {
+        self.image_set
+            .as_ref()
+            .and_then(|set| set.pull_secret_name.as_deref())
+            .or(self.metadata.pull_secret_name.as_deref())
+    }
+
+    /// `additionalCatalogSources`: the image set's if non-empty, else the metadata's.
+    pub fn additional_catalog_sources(&self) -> &[AdditionalCatalogSource] {
+        let from_set = self
+            .image_set
+            .as_ref()
+            .and_then(|set| set.additional_catalog_sources.as_deref());
+        match from_set {
+            Some(list) if !list.is_empty() => list,
+            _ => self
+                .metadata
+                .additional_catalog_sources
+                .as_deref()
+                .unwrap_or(&[]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn minimal() -> Value {
+        json!({
+            "id": "my-addon", "name": "My Addon", "description": "d", "icon": "aWNvbg==",
+            "label": "api.openshift.com/addon-my-addon", "enabled": true,
+            "addonOwner": "Team <team@redhat.com>", "quayRepo": "quay.io/osd-addons/my-addon",
+            "testHarness": "quay.io/osd-addons/my-addon-harness", "installMode": "OwnNamespace",
+            "targetNamespace": "redhat-my-addon", "namespaces": ["redhat-my-addon"],
+            "ocmQuotaName": "addon-my-addon", "ocmQuotaCost": 0, "operatorName": "my-addon",
+            "defaultChannel": "alpha", "namespaceLabels": {}, "namespaceAnnotations": {}
+        })
+    }
+
+    #[test]
+    fn round_trips_without_adding_or_dropping_fields() {
+        let mut value = minimal();
+        value["startingCSV"] = json!("my-addon.v1.0.0");
+        value["addOnParameters"] = json!([{"id": "size", "name": "Size", "description": "d", "value_type": "string",
+            "required": true, "editable": false, "enabled": true, "default_value": "1"}]);
+        value["config"] = json!({"env": [{"name": "A", "value": "b"}]});
+        let doc: AddonDocument = serde_json::from_value(value.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&doc).unwrap(), value);
+    }
+
+    #[test]
+    fn image_set_version_keeps_null_apart_from_absent() {
+        let absent: AddonMetadata = serde_json::from_value(minimal()).unwrap();
+        assert_eq!(absent.addon_image_set_version, None);
+        let mut value = minimal();
+        value["addonImageSetVersion"] = Value::Null;
+        let null: AddonMetadata = serde_json::from_value(value.clone()).unwrap();
+        assert_eq!(null.addon_image_set_version, Some(None));
+        assert_eq!(
+            serde_json::to_value(&null).unwrap()["addonImageSetVersion"],
+            Value::Null
+        );
+        value["addonImageSetVersion"] = json!("latest");
+        let latest: AddonMetadata = serde_json::from_value(value).unwrap();
+        assert_eq!(
+            latest.addon_image_set_version,
+            Some(Some(ImageSetVersion::Latest))
+        );
+    }
+
+    #[test]
+    fn image_set_values_take_precedence() {
+        let mut doc: AddonDocument = serde_json::from_value(minimal()).unwrap();
+        doc.metadata.config = Some(AddonConfig {
+            env: Some(vec![EnvVar {
+                name: "FROM".into(),
+                value: "metadata".into(),
+            }]),
+            secrets: None,
+        });
+        doc.metadata.pull_secret_name = Some("meta-pull".into());
+        assert_eq!(doc.env()[0].value, "metadata");
+        doc.image_set = Some(ImageSet {
+            name: "my-addon.v1.0.0".into(),
+            index_image: "quay.io/osd-addons/my-addon-index@sha256:1".into(),
+            config: Some(AddonConfig {
+                env: Some(vec![EnvVar {
+                    name: "FROM".into(),
+                    value: "set".into(),
+                }]),
+                secrets: None,
+            }),
+            ..ImageSet::default()
+        });
+        assert_eq!(doc.env()[0].value, "set");
+        assert_eq!(
+            doc.index_image(),
+            Some("quay.io/osd-addons/my-addon-index@sha256:1")
+        );
+        assert_eq!(doc.pull_secret_name(), Some("meta-pull"));
+        assert!(doc.secrets().is_empty());
+    }
+}

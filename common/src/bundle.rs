@@ -1,0 +1,1005 @@
+//! OLM bundles (registry+v1): a folder with `manifests/` (the CSV, CRDs and
+//! other objects) and `metadata/annotations.yaml`, and the add-on bundle trees
+//! of managed-tenants-bundles (`main/<semver>/`, one folder per dependency
+//! operator, `main/config.yaml`).
+//!
+//! Loading never stops at the first problem: each one becomes a finding with a
+//! `BD` code, so addon-validate reports them all and catalog-build refuses to
+//! build from a broken tree.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::finding::Finding;
+use crate::io::Source;
+
+pub const PACKAGE_ANNOTATION: &str = "operators.operatorframework.io.bundle.package.v1";
+pub const CHANNELS_ANNOTATION: &str = "operators.operatorframework.io.bundle.channels.v1";
+pub const DEFAULT_CHANNEL_ANNOTATION: &str =
+    "operators.operatorframework.io.bundle.channel.default.v1";
+pub const MEDIATYPE_ANNOTATION: &str = "operators.operatorframework.io.bundle.mediatype.v1";
+pub const MANIFESTS_ANNOTATION: &str = "operators.operatorframework.io.bundle.manifests.v1";
+pub const METADATA_ANNOTATION: &str = "operators.operatorframework.io.bundle.metadata.v1";
+
+/// Bundle finding codes.
+pub mod codes {
+    /// A bundle folder is not named with a semantic version.
+    pub const VERSION_DIR: &str = "BD0001";
+    /// `metadata/annotations.yaml` is missing or unusable.
+    pub const ANNOTATIONS: &str = "BD0002";
+    /// `manifests/` is missing, has no CSV or several, or a file is not YAML.
+    pub const MANIFESTS: &str = "BD0003";
+    /// The CSV's `spec.version` is missing, starts with `v`, or differs from the folder.
+    pub const CSV_VERSION: &str = "BD0004";
+    /// `olm.skipRange` is not a semver range.
+    pub const SKIP_RANGE: &str = "BD0005";
+    /// A symlink leads outside the bundle folder, or a file cannot be read.
+    pub const UNSAFE_FILE: &str = "BD0006";
+    /// The default channel annotation names no channel of the bundle.
+    pub const CHANNELS: &str = "BD0007";
+    /// An operator folder holds no bundle, or the tree has no main operator.
+    pub const LAYOUT: &str = "BD0008";
+}
+
+/// `metadata/annotations.yaml` `annotations:`; values read as strings, the
+/// way opm (and managed-tenants) read them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Annotations(pub BTreeMap<String, String>);
+
+impl Annotations {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    pub fn package(&self) -> Option<&str> {
+        self.get(PACKAGE_ANNOTATION)
+    }
+
+    /// The bundle's channels, in annotation order.
+    pub fn channels(&self) -> Vec<String> {
+        self.get(CHANNELS_ANNOTATION)
+            .map(|text| {
+                text.split(',')
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn default_channel(&self) -> Option<&str> {
+        self.get(DEFAULT_CHANNEL_ANNOTATION)
+            .filter(|c| !c.is_empty())
+    }
+}
+
+/// The fields of a ClusterServiceVersion that the tools use; the whole object
+/// stays in `raw`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClusterServiceVersion {
+    pub name: String,
+    pub annotations: BTreeMap<String, String>,
+    pub spec: CsvSpec,
+    pub raw: Value,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CsvSpec {
+    pub version: Option<String>,
+    pub replaces: Option<String>,
+    pub skips: Vec<String>,
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    pub icon: Vec<CsvIcon>,
+    pub install_modes: Vec<InstallModeSupport>,
+    pub customresourcedefinitions: CrdDescriptions,
+    pub apiservicedefinitions: CrdDescriptions,
+    pub install: Option<InstallStrategy>,
+    pub related_images: Vec<RelatedImage>,
+    pub min_kube_version: Option<String>,
+    pub keywords: Vec<String>,
+    pub provider: Option<Value>,
+    pub maintainers: Vec<Value>,
+    pub links: Vec<Value>,
+    pub maturity: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CsvIcon {
+    pub base64data: String,
+    pub mediatype: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InstallModeSupport {
+    #[serde(rename = "type")]
+    pub mode: String,
+    pub supported: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CrdDescriptions {
+    pub owned: Vec<CrdDescription>,
+    pub required: Vec<CrdDescription>,
+}
+
+/// An owned or required API: `name` is `<plural>.<group>`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CrdDescription {
+    pub name: String,
+    pub version: String,
+    pub kind: String,
+    pub group: Option<String>,
+    pub display_name: Option<String>,
+}
+
+impl CrdDescription {
+    /// The API group: explicit, or the part of `name` after the first dot.
+    pub fn api_group(&self) -> String {
+        self.group.clone().unwrap_or_else(|| {
+            self.name
+                .split_once('.')
+                .map(|(_, g)| g.to_string())
+                .unwrap_or_default()
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InstallStrategy {
+    pub strategy: String,
+    pub spec: StrategySpec,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct StrategySpec {
+    pub deployments: Vec<DeploymentSpec>,
+    pub permissions: Vec<StrategyPermissions>,
+    pub cluster_permissions: Vec<StrategyPermissions>,
+}
+
+/// A Deployment of the CSV; `spec` is a Kubernetes DeploymentSpec.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeploymentSpec {
+    pub name: String,
+    pub spec: Value,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct StrategyPermissions {
+    pub service_account_name: String,
+    pub rules: Vec<PolicyRule>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct PolicyRule {
+    pub api_groups: Vec<String>,
+    pub resources: Vec<String>,
+    pub resource_names: Vec<String>,
+    pub verbs: Vec<String>,
+    #[serde(rename = "nonResourceURLs")]
+    pub non_resource_urls: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RelatedImage {
+    pub name: String,
+    pub image: String,
+}
+
+impl ClusterServiceVersion {
+    /// Reads the fields we use from a parsed CSV object. Fields of the wrong
+    /// shape are reported as one message.
+    pub fn from_value(raw: Value) -> Result<Self, String> {
+        let metadata = raw.get("metadata").cloned().unwrap_or(Value::Null);
+        let name = metadata
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let annotations = metadata
+            .get("annotations")
+            .and_then(Value::as_object)
+            .map(|map| {
+                map.iter()
+                    .map(|(k, v)| (k.clone(), value_text(v)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let spec = match raw.get("spec") {
+            Some(spec) => CsvSpec::deserialize(spec).map_err(|err| format!("spec: {err}"))?,
+            None => CsvSpec::default(),
+        };
+        Ok(ClusterServiceVersion {
+            name,
+            annotations,
+            spec,
+            raw,
+        })
+    }
+
+    pub fn skip_range(&self) -> Option<&str> {
+        self.annotations.get("olm.skipRange").map(String::as_str)
+    }
+}
+
+/// A scalar as text: strings as they are, numbers and booleans printed.
+pub fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// One file of `manifests/`, with every YAML document it holds.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The file name inside `manifests/`.
+    pub name: String,
+    pub bytes: Vec<u8>,
+    pub objects: Vec<Value>,
+}
+
+impl Manifest {
+    pub fn kinds(&self) -> impl Iterator<Item = &str> {
+        self.objects
+            .iter()
+            .filter_map(|o| o.get("kind").and_then(Value::as_str))
+    }
+}
+
+/// One bundle folder, read whole.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    pub dir: PathBuf,
+    /// The operator folder's name: `main` for the add-on's own operator.
+    pub operator_dir: String,
+    /// The bundle folder's name, a semver.
+    pub version: semver::Version,
+    pub annotations: Annotations,
+    /// The raw `metadata/annotations.yaml`.
+    pub annotations_bytes: Vec<u8>,
+    /// Other files of `metadata/` (dependencies.yaml, properties.yaml), by name.
+    pub metadata_files: BTreeMap<String, Vec<u8>>,
+    pub manifests: Vec<Manifest>,
+    pub csv: ClusterServiceVersion,
+}
+
+impl Bundle {
+    /// `<package>.v<version>` style name of the CSV.
+    pub fn csv_name(&self) -> &str {
+        &self.csv.name
+    }
+
+    pub fn package(&self) -> Option<&str> {
+        self.annotations.package()
+    }
+
+    /// Every object of the bundle of `kind`.
+    pub fn objects_of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+        self.manifests
+            .iter()
+            .flat_map(|m| m.objects.iter())
+            .filter(move |o| o.get("kind").and_then(Value::as_str) == Some(kind))
+    }
+}
+
+/// The bundles of one operator folder, oldest first.
+#[derive(Debug, Clone)]
+pub struct OperatorBundles {
+    /// The folder name: `main`, a dependency operator's name, or the name of
+    /// the folder of a flat `<semver>/` layout.
+    pub dir_name: String,
+    pub bundles: Vec<Bundle>,
+}
+
+/// An add-on's bundle folder from managed-tenants-bundles.
+#[derive(Debug, Clone, Default)]
+pub struct BundleTree {
+    pub root: PathBuf,
+    /// The add-on's own operator first, then dependency operators by name.
+    pub operators: Vec<OperatorBundles>,
+    /// `main/config.yaml`, when present.
+    pub config: Option<Source>,
+}
+
+impl BundleTree {
+    /// The add-on's own operator (`main/`, or the only operator of a flat tree).
+    pub fn main(&self) -> Option<&OperatorBundles> {
+        self.operators.first()
+    }
+
+    pub fn all_bundles(&self) -> impl Iterator<Item = &Bundle> {
+        self.operators.iter().flat_map(|o| o.bundles.iter())
+    }
+
+    /// The newest bundle of the main operator (the "head" the AM checks read).
+    pub fn head(&self) -> Option<&Bundle> {
+        self.main().and_then(|main| main.bundles.last())
+    }
+}
+
+/// Reads an add-on bundle folder. Accepted layouts: managed-tenants-bundles
+/// (`main/<semver>/`, `<operator>/<semver>/`, `main/config.yaml`), a folder of
+/// `<semver>/` bundles, or a single bundle folder.
+pub fn load_tree(root: &Path) -> (BundleTree, Vec<Finding>) {
+    let mut findings = Vec::new();
+    let mut tree = BundleTree {
+        root: root.to_path_buf(),
+        ..BundleTree::default()
+    };
+    if !root.is_dir() {
+        findings.push(
+            Finding::error(
+                codes::LAYOUT,
+                root,
+                "the bundles folder does not exist or is not a folder",
+            )
+            .expected("main/<semver>/ folders, or <semver>/ folders"),
+        );
+        return (tree, findings);
+    }
+    if root.join("main").is_dir() {
+        let config = root.join("main").join("config.yaml");
+        if config.is_file() {
+            match Source::file(&config) {
+                Ok(source) => tree.config = Some(source),
+                Err(err) => {
+                    findings.push(Finding::error(codes::UNSAFE_FILE, &config, err.to_string()))
+                }
+            }
+        }
+        let mut dirs = sorted_subdirs(root, &mut findings);
+        dirs.retain(|d| d.file_name().is_some_and(|n| n != "main" && n != "package"));
+        dirs.insert(0, root.join("main"));
+        for dir in dirs {
+            let operator = load_operator(&dir, &mut findings);
+            tree.operators.push(operator);
+        }
+    } else if root.join("manifests").is_dir() {
+        let name = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let parent_name = root
+            .parent()
+            .and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut bundles = Vec::new();
+        if let Some(bundle) = load_bundle(root, &parent_name, &name, &mut findings) {
+            bundles.push(bundle);
+        }
+        tree.operators.push(OperatorBundles {
+            dir_name: parent_name,
+            bundles,
+        });
+    } else {
+        let operator = load_operator(root, &mut findings);
+        tree.operators.push(operator);
+    }
+    (tree, findings)
+}
+
+fn sorted_subdirs(dir: &Path, findings: &mut Vec<Finding>) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| e.path())
+            .collect(),
+        Err(err) => {
+            findings.push(Finding::error(
+                codes::UNSAFE_FILE,
+                dir,
+                format!("cannot list: {}", crate::io::describe_io_error(&err)),
+            ));
+            Vec::new()
+        }
+    };
+    dirs.sort();
+    dirs
+}
+
+/// Reads every `<semver>/` bundle of one operator folder, oldest first.
+fn load_operator(dir: &Path, findings: &mut Vec<Finding>) -> OperatorBundles {
+    let dir_name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut bundles = Vec::new();
+    let subdirs = sorted_subdirs(dir, findings);
+    if subdirs.is_empty() {
+        findings.push(
+            Finding::error(codes::LAYOUT, dir, "the operator folder holds no bundle")
+                .expected("at least one <semver>/ folder with manifests/ and metadata/"),
+        );
+    }
+    for bundle_dir in subdirs {
+        let version_name = bundle_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Some(bundle) = load_bundle(&bundle_dir, &dir_name, &version_name, findings) {
+            bundles.push(bundle);
+        }
+    }
+    bundles.sort_by(|a, b| a.version.cmp(&b.version));
+    OperatorBundles { dir_name, bundles }
+}
+
+/// Reads one bundle folder; `None` when it is too broken to use (the reasons
+/// are in `findings`).
+pub fn load_bundle(
+    dir: &Path,
+    operator_dir: &str,
+    version_name: &str,
+    findings: &mut Vec<Finding>,
+) -> Option<Bundle> {
+    let before = findings.len();
+    let version = match semver::Version::parse(version_name) {
+        Ok(version) => Some(version),
+        Err(err) => {
+            findings.push(
+                Finding::error(
+                    codes::VERSION_DIR,
+                    dir,
+                    format!("bundle folder name {version_name:?} is not a semantic version: {err}"),
+                )
+                .expected("a folder named like 1.2.3"),
+            );
+            None
+        }
+    };
+    let root = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+
+    let annotations_path = dir.join("metadata").join("annotations.yaml");
+    let mut metadata_files = BTreeMap::new();
+    let mut annotations_bytes = Vec::new();
+    let annotations = match read_inside(&root, &annotations_path) {
+        Err(message) => {
+            findings.push(
+                Finding::error(codes::ANNOTATIONS, &annotations_path, message)
+                    .expected("metadata/annotations.yaml with an `annotations:` mapping"),
+            );
+            None
+        }
+        Ok(bytes) => {
+            let parsed = Source::from_bytes(
+                crate::io::Origin::File(annotations_path.clone()),
+                bytes.clone(),
+            )
+            .and_then(|s| s.parse());
+            annotations_bytes = bytes;
+            match parsed.map(|p| p.value) {
+                Err(err) => {
+                    findings.push(Finding::error(
+                        codes::ANNOTATIONS,
+                        &annotations_path,
+                        err.to_string(),
+                    ));
+                    None
+                }
+                Ok(value) => match value.get("annotations").and_then(Value::as_object) {
+                    None => {
+                        findings.push(
+                            Finding::error(codes::ANNOTATIONS, &annotations_path, "no `annotations:` mapping")
+                                .expected("annotations: {operators.operatorframework.io.bundle.package.v1: ..., ...}"),
+                        );
+                        None
+                    }
+                    Some(map) => Some(Annotations(
+                        map.iter()
+                            .map(|(k, v)| (k.clone(), value_text(v)))
+                            .collect(),
+                    )),
+                },
+            }
+        }
+    };
+    if let Ok(entries) = std::fs::read_dir(dir.join("metadata")) {
+        let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        names.sort();
+        for path in names {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if name == "annotations.yaml" || !is_regular_or_link(&path) {
+                continue;
+            }
+            match read_inside(&root, &path) {
+                Ok(bytes) => {
+                    metadata_files.insert(name, bytes);
+                }
+                Err(message) => findings.push(Finding::error(codes::UNSAFE_FILE, &path, message)),
+            }
+        }
+    }
+
+    let manifests_dir = dir.join("manifests");
+    let mut manifests = Vec::new();
+    match std::fs::read_dir(&manifests_dir) {
+        Err(_) => findings.push(
+            Finding::error(
+                codes::MANIFESTS,
+                &manifests_dir,
+                "the bundle has no manifests/ folder",
+            )
+            .expected("manifests/ holding the ClusterServiceVersion and CRDs"),
+        ),
+        Ok(entries) => {
+            let mut paths: Vec<PathBuf> =
+                entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+            paths.sort();
+            for path in paths {
+                if !is_regular_or_link(&path) || path.is_dir() {
+                    continue;
+                }
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let bytes = match read_inside(&root, &path) {
+                    Ok(bytes) => bytes,
+                    Err(message) => {
+                        findings.push(Finding::error(codes::UNSAFE_FILE, &path, message));
+                        continue;
+                    }
+                };
+                let parsed =
+                    Source::from_bytes(crate::io::Origin::File(path.clone()), bytes.clone())
+                        .and_then(|s| s.parse_stream());
+                match parsed {
+                    Ok(docs) => manifests.push(Manifest {
+                        name,
+                        bytes,
+                        objects: docs
+                            .into_iter()
+                            .map(|d| d.value)
+                            .filter(|v| !v.is_null())
+                            .collect(),
+                    }),
+                    Err(err) => {
+                        findings.push(Finding::error(codes::MANIFESTS, &path, err.to_string()))
+                    }
+                }
+            }
+        }
+    }
+
+    let csv_objects: Vec<(&Manifest, &Value)> = manifests
+        .iter()
+        .flat_map(|m| m.objects.iter().map(move |o| (m, o)))
+        .filter(|(_, o)| o.get("kind").and_then(Value::as_str) == Some("ClusterServiceVersion"))
+        .collect();
+    let csv = match csv_objects.as_slice() {
+        [] => {
+            if manifests_dir.is_dir() {
+                findings.push(
+                    Finding::error(
+                        codes::MANIFESTS,
+                        &manifests_dir,
+                        "no ClusterServiceVersion among the manifests",
+                    )
+                    .expected("exactly one object of kind ClusterServiceVersion"),
+                );
+            }
+            None
+        }
+        [(_, object)] => match ClusterServiceVersion::from_value((*object).clone()) {
+            Ok(csv) => Some(csv),
+            Err(message) => {
+                findings.push(Finding::error(
+                    codes::MANIFESTS,
+                    &manifests_dir,
+                    format!("the ClusterServiceVersion cannot be read: {message}"),
+                ));
+                None
+            }
+        },
+        several => {
+            let files: Vec<&str> = several.iter().map(|(m, _)| m.name.as_str()).collect();
+            findings.push(
+                Finding::error(
+                    codes::MANIFESTS,
+                    &manifests_dir,
+                    format!(
+                        "{} ClusterServiceVersions in one bundle ({})",
+                        several.len(),
+                        files.join(", ")
+                    ),
+                )
+                .expected("exactly one ClusterServiceVersion per bundle"),
+            );
+            None
+        }
+    };
+    if let Some(csv) = &csv {
+        check_csv(dir, version_name, csv, findings);
+    }
+    if let Some(annotations) = &annotations {
+        check_channels(&annotations_path, annotations, findings);
+    }
+    if findings.len() > before
+        && findings[before..].iter().any(Finding::is_error)
+        && (csv.is_none() || annotations.is_none() || version.is_none())
+    {
+        return None;
+    }
+    Some(Bundle {
+        dir: dir.to_path_buf(),
+        operator_dir: operator_dir.to_string(),
+        version: version?,
+        annotations: annotations?,
+        annotations_bytes,
+        metadata_files,
+        manifests,
+        csv: csv?,
+    })
+}
+
+fn check_csv(
+    dir: &Path,
+    version_name: &str,
+    csv: &ClusterServiceVersion,
+    findings: &mut Vec<Finding>,
+) {
+    let manifests = dir.join("manifests");
+    match csv.spec.version.as_deref() {
+        None | Some("") => findings.push(
+            Finding::error(
+                codes::CSV_VERSION,
+                &manifests,
+                "the CSV has no spec.version",
+            )
+            .expected(format!("spec.version: {version_name}")),
+        ),
+        Some(version) if version.starts_with('v') => findings.push(
+            Finding::error(
+                codes::CSV_VERSION,
+                &manifests,
+                "the CSV's spec.version starts with 'v'",
+            )
+            .expected(version.trim_start_matches('v').to_string())
+            .found(version.to_string()),
+        ),
+        Some(version) if semver::Version::parse(version).is_err() => findings.push(
+            Finding::error(
+                codes::CSV_VERSION,
+                &manifests,
+                "the CSV's spec.version is not a semantic version",
+            )
+            .expected("a version like 1.2.3")
+            .found(version.to_string()),
+        ),
+        Some(version) if version != version_name => findings.push(
+            Finding::warning(
+                codes::CSV_VERSION,
+                &manifests,
+                "the CSV's spec.version differs from the bundle folder name",
+            )
+            .expected(version_name.to_string())
+            .found(version.to_string()),
+        ),
+        Some(_) => {}
+    }
+    if let Some(range) = csv.skip_range() {
+        if let Err(err) = SkipRange::parse(range) {
+            findings.push(
+                Finding::error(
+                    codes::SKIP_RANGE,
+                    &manifests,
+                    format!("olm.skipRange {range:?} is not a semver range: {err}"),
+                )
+                .expected("a range such as '>=1.0.0 <1.2.0'")
+                .found(range.to_string()),
+            );
+        }
+    }
+}
+
+fn check_channels(path: &Path, annotations: &Annotations, findings: &mut Vec<Finding>) {
+    let channels = annotations.channels();
+    if channels.is_empty() {
+        findings.push(
+            Finding::error(
+                codes::CHANNELS,
+                path,
+                format!("the bundle names no channel ({CHANNELS_ANNOTATION})"),
+            )
+            .expected("a comma-separated list of channels"),
+        );
+    }
+    if annotations.package().is_none_or(str::is_empty) {
+        findings.push(
+            Finding::error(
+                codes::ANNOTATIONS,
+                path,
+                format!("the bundle names no package ({PACKAGE_ANNOTATION})"),
+            )
+            .expected("the operator's package name"),
+        );
+    }
+    if let Some(default) = annotations.default_channel() {
+        if !channels.iter().any(|c| c == default) {
+            findings.push(
+                Finding::error(
+                    codes::CHANNELS,
+                    path,
+                    format!("the default channel {default:?} is not one of the bundle's channels"),
+                )
+                .expected(format!("one of {}", channels.join(", ")))
+                .found(default.to_string()),
+            );
+        }
+    }
+}
+
+fn is_regular_or_link(path: &Path) -> bool {
+    std::fs::symlink_metadata(path)
+        .is_ok_and(|m| m.file_type().is_file() || m.file_type().is_symlink())
+}
+
+/// Reads a file that must stay inside `root` even through symlinks, and be a
+/// regular file of sane size.
+fn read_inside(root: &Path, path: &Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::symlink_metadata(path).map_err(|err| crate::io::describe_io_error(&err))?;
+    if meta.file_type().is_symlink() {
+        let target = path
+            .canonicalize()
+            .map_err(|_| "is a symlink to nothing (dangling)".to_string())?;
+        if !target.starts_with(root) {
+            return Err(format!(
+                "is a symlink to {}, outside the bundle folder",
+                target.display()
+            ));
+        }
+    }
+    let meta = std::fs::metadata(path).map_err(|err| crate::io::describe_io_error(&err))?;
+    if !meta.is_file() {
+        return Err("is not a regular file".to_string());
+    }
+    if meta.len() > crate::io::MAX_DOCUMENT_BYTES as u64 {
+        return Err(format!(
+            "is larger than {} MiB",
+            crate::io::MAX_DOCUMENT_BYTES >> 20
+        ));
+    }
+    std::fs::read(path).map_err(|err| crate::io::describe_io_error(&err))
+}
+
+/// A comparison in a semver range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    Less,
+    LessOrEqual,
+    Greater,
+    GreaterOrEqual,
+    Equal,
+    NotEqual,
+}
+
+/// A semver range as OLM's `olm.skipRange` takes it (blang/semver syntax):
+/// comparisons joined by spaces (and) and `||` (or), e.g. `>=1.0.0 <1.2.0`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkipRange {
+    alternatives: Vec<Vec<(Comparison, semver::Version)>>,
+}
+
+impl SkipRange {
+    pub fn parse(text: &str) -> Result<SkipRange, String> {
+        let mut alternatives = Vec::new();
+        for alternative in text.split("||") {
+            let mut all = Vec::new();
+            let mut words = alternative.split_whitespace().peekable();
+            while let Some(word) = words.next() {
+                let (op, rest) = split_operator(word);
+                // Allow `>= 1.0.0` with a space after the operator.
+                let version_text = if rest.is_empty() {
+                    words
+                        .next()
+                        .ok_or_else(|| format!("{word:?} has no version"))?
+                } else {
+                    rest
+                };
+                let version = semver::Version::parse(version_text)
+                    .map_err(|err| format!("{version_text:?}: {err}"))?;
+                all.push((op, version));
+            }
+            if all.is_empty() {
+                return Err("an empty range".to_string());
+            }
+            alternatives.push(all);
+        }
+        Ok(SkipRange { alternatives })
+    }
+
+    pub fn contains(&self, version: &semver::Version) -> bool {
+        self.alternatives.iter().any(|all| {
+            all.iter().all(|(op, bound)| match op {
+                Comparison::Less => version < bound,
+                Comparison::LessOrEqual => version <= bound,
+                Comparison::Greater => version > bound,
+                Comparison::GreaterOrEqual => version >= bound,
+                Comparison::Equal => version == bound,
+                Comparison::NotEqual => version != bound,
+            })
+        })
+    }
+}
+
+fn split_operator(word: &str) -> (Comparison, &str) {
+    for (prefix, op) in [
+        (">=", Comparison::GreaterOrEqual),
+        ("<=", Comparison::LessOrEqual),
+        ("!=", Comparison::NotEqual),
+        ("==", Comparison::Equal),
+        (">", Comparison::Greater),
+        ("<", Comparison::Less),
+        ("=", Comparison::Equal),
+    ] {
+        if let Some(rest) = word.strip_prefix(prefix) {
+            return (op, rest);
+        }
+    }
+    (Comparison::Equal, word)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CSV: &str = "apiVersion: operators.coreos.com/v1alpha1
+kind: ClusterServiceVersion
+metadata:
+  name: my-op.v1.0.0
+  annotations:
+    olm.skipRange: '>=0.0.1 <1.0.0'
+spec:
+  version: 1.0.0
+  replaces: my-op.v0.9.0
+  installModes:
+  - {type: OwnNamespace, supported: true}
+  - {type: AllNamespaces, supported: false}
+  customresourcedefinitions:
+    owned:
+    - {name: things.example.com, version: v1, kind: Thing}
+";
+    const ANNOTATIONS: &str = "annotations:
+  operators.operatorframework.io.bundle.package.v1: my-op
+  operators.operatorframework.io.bundle.channels.v1: alpha,stable
+  operators.operatorframework.io.bundle.channel.default.v1: alpha
+";
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn reads_a_managed_tenants_bundles_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        for version in ["1.0.0", "0.9.0"] {
+            write(
+                dir.path(),
+                &format!("main/{version}/manifests/csv.yaml"),
+                &CSV.replace("1.0.0", version),
+            );
+            write(
+                dir.path(),
+                &format!("main/{version}/metadata/annotations.yaml"),
+                ANNOTATIONS,
+            );
+        }
+        write(
+            dir.path(),
+            "dep-op/0.1.0/manifests/dep.clusterserviceversion.yaml",
+            &CSV.replace("my-op", "dep-op").replace("1.0.0", "0.1.0"),
+        );
+        write(
+            dir.path(),
+            "dep-op/0.1.0/metadata/annotations.yaml",
+            &ANNOTATIONS.replace("my-op", "dep-op"),
+        );
+        write(
+            dir.path(),
+            "main/config.yaml",
+            "addons: [{name: my-addon, environments: [stage]}]\n",
+        );
+        let (tree, findings) = load_tree(dir.path());
+        assert!(findings.is_empty(), "{findings:?}");
+        let versions: Vec<String> = tree
+            .main()
+            .unwrap()
+            .bundles
+            .iter()
+            .map(|b| b.version.to_string())
+            .collect();
+        assert_eq!(versions, ["0.9.0", "1.0.0"]);
+        assert_eq!(tree.operators[1].dir_name, "dep-op");
+        assert_eq!(tree.head().unwrap().csv.name, "my-op.v1.0.0");
+        assert_eq!(
+            tree.head().unwrap().annotations.channels(),
+            ["alpha", "stable"]
+        );
+        assert!(tree.config.is_some());
+        assert_eq!(
+            tree.head()
+                .unwrap()
+                .csv
+                .spec
+                .customresourcedefinitions
+                .owned[0]
+                .api_group(),
+            "example.com"
+        );
+    }
+
+    #[test]
+    fn reports_each_broken_part() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "abcd/manifests/csv.yaml",
+            &CSV.replace("version: 1.0.0", "version: v1.0.0"),
+        );
+        write(dir.path(), "abcd/metadata/annotations.yaml", "annotations:\n  operators.operatorframework.io.bundle.channels.v1: alpha\n  operators.operatorframework.io.bundle.channel.default.v1: beta\n");
+        write(dir.path(), "2.0.0/manifests/a.yaml", CSV);
+        write(dir.path(), "2.0.0/manifests/b.yaml", CSV);
+        let (_tree, findings) = load_tree(dir.path());
+        let codes: Vec<&str> = findings.iter().map(|f| f.code).collect();
+        assert_eq!(
+            codes,
+            ["BD0002", "BD0003", "BD0001", "BD0004", "BD0002", "BD0007"],
+            "{findings:#?}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_may_not_leave_the_bundle() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "1.0.0/manifests/csv.yaml", CSV);
+        write(dir.path(), "1.0.0/metadata/annotations.yaml", ANNOTATIONS);
+        write(dir.path(), "secret.yaml", "password: hunter2\n");
+        std::os::unix::fs::symlink(
+            dir.path().join("secret.yaml"),
+            dir.path().join("1.0.0/manifests/evil.yaml"),
+        )
+        .unwrap();
+        let (_tree, findings) = load_tree(dir.path());
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].code, "BD0006");
+        assert!(findings[0].message.contains("outside the bundle folder"));
+    }
+
+    #[test]
+    fn skip_ranges_parse_and_match() {
+        let range = SkipRange::parse(">=1.0.0 <1.1.0").unwrap();
+        assert!(range.contains(&semver::Version::new(1, 0, 5)));
+        assert!(!range.contains(&semver::Version::new(1, 1, 0)));
+        let either = SkipRange::parse("<0.5.0 || >= 2.0.0").unwrap();
+        assert!(either.contains(&semver::Version::new(2, 1, 0)));
+        assert!(!either.contains(&semver::Version::new(1, 0, 0)));
+        assert!(SkipRange::parse(">=1.0 <2").is_err());
+        assert!(SkipRange::parse("").is_err());
+    }
+}

@@ -1,0 +1,495 @@
+//! Reading an add-on: from `addons/<id>/metadata/<env>/addon.yaml` in a
+//! managed-tenants tree (resolving its image set and extra resources), or from
+//! an add-on document another tool wrote. Every tool reads add-ons through
+//! [`load_document`], so every stage can run alone on the raw tree.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::addon::{AddonDocument, DOCUMENT_SECTIONS};
+use crate::error::{Error, Result};
+use crate::field_path::FieldPath;
+use crate::finding::{codes, locate, Finding};
+use crate::imageset::{self, ImageSet};
+use crate::io::Source;
+use crate::schemas::schemas;
+
+/// The environments of a managed-tenants tree.
+pub const ENVIRONMENTS: [&str; 3] = ["integration", "stage", "production"];
+
+/// Where an `addon.yaml` sits in a managed-tenants tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreePlace {
+    /// `addons/<id>`.
+    pub addon_dir: PathBuf,
+    /// `integration`, `stage` or `production`.
+    pub environment: String,
+}
+
+impl TreePlace {
+    /// `addons/<id>/metadata/<env>/addon.yaml` gives (`addons/<id>`, `<env>`).
+    pub fn of(path: &Path) -> Option<TreePlace> {
+        let env_dir = path.parent()?;
+        let metadata_dir = env_dir.parent()?;
+        if metadata_dir.file_name()? != "metadata" {
+            return None;
+        }
+        Some(TreePlace {
+            addon_dir: metadata_dir.parent()?.to_path_buf(),
+            environment: env_dir.file_name()?.to_string_lossy().into_owned(),
+        })
+    }
+
+    pub fn metadata_dir(&self) -> PathBuf {
+        self.addon_dir.join("metadata").join(&self.environment)
+    }
+
+    pub fn image_sets_dir(&self) -> PathBuf {
+        self.addon_dir
+            .join("addonimagesets")
+            .join(&self.environment)
+    }
+}
+
+/// Is this file the managed-tenants `addon.yaml` (where only schema fields are
+/// allowed), rather than a document written by one of our tools?
+fn is_metadata_file(source: &Source) -> bool {
+    source
+        .path()
+        .and_then(|p| p.file_name())
+        .is_some_and(|name| name == "addon.yaml" || name == "addon.yml")
+}
+
+/// Everything learned by reading one add-on.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub source: Source,
+    /// The tree place, when the input is an `addon.yaml` in a tree.
+    pub place: Option<TreePlace>,
+    /// The parsed input, document sections included.
+    pub value: Value,
+    /// The typed document, when the schema checks passed.
+    pub document: Option<AddonDocument>,
+    /// Schema and loading findings, in input order, with lines.
+    pub findings: Vec<Finding>,
+}
+
+impl Loaded {
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(Finding::is_error)
+    }
+}
+
+/// Options of [`load`].
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// The environment, for an `addon.yaml` outside the usual layout.
+    pub environment: Option<String>,
+}
+
+/// Reads and checks one add-on. Only unreadable or unparsable input is an
+/// `Err`; everything else becomes a finding, so all of them are reported.
+pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
+    let parsed = source.parse()?;
+    let file = source.origin.to_string();
+    let mut findings: Vec<Finding> = parsed
+        .duplicate_keys
+        .iter()
+        .map(|dup| {
+            Finding::error(
+                codes::DUPLICATE_KEY,
+                &file,
+                format!("duplicate key `{}`", last_key(&dup.path)),
+            )
+            .at(&dup.path)
+            .line(dup.line)
+            .expected("each key once per mapping")
+        })
+        .collect();
+    let mut place = source.path().and_then(TreePlace::of);
+    if let (Some(env), Some(p)) = (&options.environment, source.path()) {
+        if place.is_none() {
+            place = p.parent().map(|dir| TreePlace {
+                addon_dir: dir.to_path_buf(),
+                environment: env.clone(),
+            });
+        } else if let Some(place) = &mut place {
+            place.environment.clone_from(env);
+        }
+    }
+    let value = parsed.value;
+    let Value::Object(map) = &value else {
+        findings.push(
+            Finding::error(
+                codes::DOCUMENT_SHAPE,
+                &file,
+                "the add-on must be a mapping of fields",
+            )
+            .expected("a YAML mapping (key: value lines)")
+            .found(crate::schema::describe(&value)),
+        );
+        return Ok(Loaded {
+            source,
+            place,
+            value,
+            document: None,
+            findings,
+        });
+    };
+    let (metadata, sections) = split_sections(map, is_metadata_file(&source));
+    findings.extend(
+        schemas()
+            .metadata
+            .validate(&Value::Object(metadata))
+            .into_iter()
+            .map(|v| Finding::from_violation(&file, v)),
+    );
+
+    let mut image_set: Option<ImageSet> = sections_value(&sections, "imageSet");
+    let mut extra_templates: Option<BTreeMap<String, String>> =
+        sections_value(&sections, "extraResourceTemplates");
+    let version = map.get("addonImageSetVersion");
+    if let (Some(place), true) = (&place, image_set.is_none()) {
+        if let Some(version) = version.filter(|v| !v.is_null()) {
+            image_set = resolve_image_set(place, version, &file, &mut findings);
+        }
+        if let Some(Value::Array(names)) = map.get("extraResources") {
+            extra_templates = Some(read_extra_resources(place, names, &file, &mut findings));
+        }
+    }
+    locate(&mut findings, &file, &source.text);
+    findings.sort_by_key(|f| (f.file != file, f.line.unwrap_or(usize::MAX)));
+
+    let document = if findings.iter().any(Finding::is_error) {
+        None
+    } else {
+        let mut document: AddonDocument = serde_json::from_value(value.clone()).map_err(|err| {
+            Error::input(source.location(), format!("cannot read the add-on: {err}"))
+        })?;
+        document.image_set = image_set;
+        document.extra_resource_templates = extra_templates;
+        Some(document)
+    };
+    Ok(Loaded {
+        source,
+        place,
+        value,
+        document,
+        findings,
+    })
+}
+
+fn last_key(path: &FieldPath) -> String {
+    match path.segments().last() {
+        Some(crate::field_path::Segment::Key(key)) => key.clone(),
+        _ => path.to_string(),
+    }
+}
+
+/// Splits the metadata fields from the document sections. In an `addon.yaml`
+/// the section names are ordinary (unknown) fields, as managed-tenants sees them.
+fn split_sections(
+    map: &Map<String, Value>,
+    metadata_file: bool,
+) -> (Map<String, Value>, Map<String, Value>) {
+    let mut metadata = Map::new();
+    let mut sections = Map::new();
+    for (key, value) in map {
+        if !metadata_file && DOCUMENT_SECTIONS.contains(&key.as_str()) {
+            sections.insert(key.clone(), value.clone());
+        } else {
+            metadata.insert(key.clone(), value.clone());
+        }
+    }
+    (metadata, sections)
+}
+
+fn sections_value<T: serde::de::DeserializeOwned>(
+    sections: &Map<String, Value>,
+    key: &str,
+) -> Option<T> {
+    sections
+        .get(key)
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+}
+
+/// Finds the image set `version` selects and checks it against its schema.
+fn resolve_image_set(
+    place: &TreePlace,
+    version: &Value,
+    file: &str,
+    findings: &mut Vec<Finding>,
+) -> Option<ImageSet> {
+    let version_path = FieldPath::root().key("addonImageSetVersion");
+    let version_text = match version {
+        Value::String(text) => text.clone(),
+        Value::Number(n) => n.to_string(),
+        other => {
+            findings.push(
+                Finding::error(
+                    codes::IMAGE_SET,
+                    file,
+                    "addonImageSetVersion must be 'latest' or a version",
+                )
+                .at(&version_path)
+                .expected("'latest', a semver such as 1.0.2, or null")
+                .found(crate::schema::describe(other)),
+            );
+            return None;
+        }
+    };
+    let resolution = match imageset::resolve(&place.image_sets_dir(), &version_text) {
+        Ok(resolution) => resolution,
+        Err(err) => {
+            findings.push(
+                Finding::error(codes::IMAGE_SET, file, err.to_string())
+                    .at(&version_path)
+                    .expected(format!(
+                        "an image set in {}",
+                        place.image_sets_dir().display()
+                    )),
+            );
+            return None;
+        }
+    };
+    for skipped in &resolution.skipped {
+        findings.push(Finding::warning(
+            codes::IMAGE_SET_SKIPPED,
+            &skipped.path,
+            format!("image set file skipped: {}", skipped.reason),
+        ));
+    }
+    let selected = resolution.selected;
+    let set_file = selected.path.display().to_string();
+    let value = selected.value.unwrap_or(Value::Null);
+    let mut set_findings: Vec<Finding> = schemas()
+        .image_set
+        .validate(&value)
+        .into_iter()
+        .map(|v| Finding::from_violation(&set_file, v))
+        .collect();
+    locate(&mut set_findings, &set_file, &selected.source.text);
+    let valid = set_findings.is_empty();
+    findings.extend(set_findings);
+    if valid {
+        serde_json::from_value(value).ok()
+    } else {
+        None
+    }
+}
+
+/// Reads each `extraResources` file from the metadata folder; a name may not
+/// leave that folder.
+fn read_extra_resources(
+    place: &TreePlace,
+    names: &[Value],
+    file: &str,
+    findings: &mut Vec<Finding>,
+) -> BTreeMap<String, String> {
+    let dir = place.metadata_dir();
+    let mut templates = BTreeMap::new();
+    for (i, name) in names.iter().enumerate() {
+        let Some(name) = name.as_str() else { continue };
+        let path = FieldPath::root().key("extraResources").index(i);
+        let escapes = Path::new(name)
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)));
+        if escapes {
+            findings.push(
+                Finding::error(
+                    codes::EXTRA_RESOURCE,
+                    file,
+                    format!(
+                        "extra resource {name:?} is not a file name inside {}",
+                        dir.display()
+                    ),
+                )
+                .at(&path)
+                .expected("a file beside addon.yaml"),
+            );
+            continue;
+        }
+        match Source::file(&dir.join(name)) {
+            Ok(source) => {
+                templates.insert(name.to_string(), source.text);
+            }
+            Err(err) => findings.push(
+                Finding::error(
+                    codes::EXTRA_RESOURCE,
+                    file,
+                    format!("extra resource {name:?} cannot be read: {err}"),
+                )
+                .at(&path)
+                .expected(format!("a file {}", dir.join(name).display())),
+            ),
+        }
+    }
+    templates
+}
+
+/// Reads an add-on for a tool that needs a valid one: `path` is an
+/// `addon.yaml` (its image set resolved from the tree) or an add-on document;
+/// `None` or `-` is stdin. Any schema or loading error fails, listing them all.
+pub fn load_document(path: Option<&Path>) -> Result<AddonDocument> {
+    let source = Source::read(path)?;
+    let origin = source.location();
+    let loaded = load(source, &LoadOptions::default())?;
+    for warning in loaded.findings.iter().filter(|f| !f.is_error()) {
+        eprintln!("{warning}");
+    }
+    match loaded.document {
+        Some(document) => Ok(document),
+        None => {
+            let errors: Vec<String> = loaded
+                .findings
+                .iter()
+                .filter(|f| f.is_error())
+                .map(|f| format!("  {f}"))
+                .collect();
+            Err(Error::input(
+                origin,
+                format!(
+                    "is not a valid add-on ({} problem(s); addon-validate explains each):\n{}",
+                    errors.len(),
+                    errors.join("\n")
+                ),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::Origin;
+
+    const ADDON: &str = "id: my-addon
+name: My Addon
+description: d
+icon: aWNvbg==
+label: api.openshift.com/addon-my-addon
+enabled: true
+addonOwner: Team <team@redhat.com>
+quayRepo: quay.io/osd-addons/my-addon
+testHarness: quay.io/osd-addons/my-addon-harness
+installMode: OwnNamespace
+targetNamespace: redhat-my-addon
+namespaces: [redhat-my-addon]
+ocmQuotaName: addon-my-addon
+ocmQuotaCost: 0
+operatorName: my-addon
+defaultChannel: alpha
+namespaceLabels: {}
+namespaceAnnotations: {}
+";
+
+    fn tree(addon: &str, files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+        let root = tempfile::tempdir().unwrap();
+        let metadata = root.path().join("addons/my-addon/metadata/stage");
+        std::fs::create_dir_all(&metadata).unwrap();
+        std::fs::write(metadata.join("addon.yaml"), addon).unwrap();
+        for (name, text) in files {
+            let path = root.path().join("addons/my-addon").join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let path = metadata.join("addon.yaml");
+        (root, path)
+    }
+
+    #[test]
+    fn tree_place_comes_from_the_path() {
+        let place = TreePlace::of(Path::new("mt/addons/x/metadata/stage/addon.yaml")).unwrap();
+        assert_eq!(place.addon_dir, Path::new("mt/addons/x"));
+        assert_eq!(place.environment, "stage");
+        assert_eq!(TreePlace::of(Path::new("elsewhere/addon.yaml")), None);
+    }
+
+    #[test]
+    fn resolves_the_image_set_and_extra_resources_from_the_tree() {
+        let addon =
+            format!("{ADDON}addonImageSetVersion: latest\nextraResources: [extra.yaml.j2]\n");
+        let (_root, path) = tree(
+            &addon,
+            &[
+                ("addonimagesets/stage/my-addon.v1.0.0.yml", "name: my-addon.v1.0.0\nindexImage: quay.io/osd-addons/my-addon-index@sha256:1\nrelatedImages: []\n"),
+                ("addonimagesets/stage/my-addon.v1.1.0.yml", "name: my-addon.v1.1.0\nindexImage: quay.io/osd-addons/my-addon-index@sha256:2\nrelatedImages: []\n"),
+                ("metadata/stage/extra.yaml.j2", "kind: ConfigMap\n"),
+            ],
+        );
+        let document = load_document(Some(&path)).unwrap();
+        assert_eq!(
+            document.index_image(),
+            Some("quay.io/osd-addons/my-addon-index@sha256:2")
+        );
+        assert_eq!(
+            document.extra_resource_templates.unwrap()["extra.yaml.j2"],
+            "kind: ConfigMap\n"
+        );
+    }
+
+    #[test]
+    fn a_document_round_trips_through_json() {
+        let (_root, path) = tree(&format!("{ADDON}addonImageSetVersion: 1.0.0\n"), &[(
+            "addonimagesets/stage/my-addon.v1.0.0.yml",
+            "name: my-addon.v1.0.0\nindexImage: quay.io/osd-addons/my-addon-index@sha256:1\nrelatedImages: []\n",
+        )]);
+        let document = load_document(Some(&path)).unwrap();
+        let json = serde_json::to_string(&document).unwrap();
+        let again = load(
+            Source::from_text(Origin::Stdin, json),
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        assert!(again.findings.is_empty(), "{:?}", again.findings);
+        assert_eq!(again.document.unwrap(), document);
+    }
+
+    #[test]
+    fn every_problem_is_a_finding_with_a_line() {
+        let broken = ADDON
+            .replace("ocmQuotaCost: 0", "ocmQuotaCost: -1")
+            .replace("installMode: OwnNamespace", "installMode: Own")
+            + "id: again\nbundles: {}\n";
+        let (_root, path) = tree(&broken, &[]);
+        let loaded = load(Source::file(&path).unwrap(), &LoadOptions::default()).unwrap();
+        let summary: Vec<(&str, String, Option<usize>)> = loaded
+            .findings
+            .iter()
+            .map(|f| (f.code, f.path.clone(), f.line))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("SC0004", "installMode".to_string(), Some(10)),
+                ("SC0007", "ocmQuotaCost".to_string(), Some(14)),
+                ("SC0006", "id".to_string(), Some(19)),
+                ("SC0005", "bundles".to_string(), Some(20)),
+            ]
+        );
+        assert!(load_document(Some(&path))
+            .unwrap_err()
+            .to_string()
+            .contains("4 problem(s)"));
+    }
+
+    #[test]
+    fn a_missing_image_set_is_reported_at_the_version_field() {
+        let (_root, path) = tree(&format!("{ADDON}addonImageSetVersion: 2.0.0\n"), &[]);
+        let loaded = load(Source::file(&path).unwrap(), &LoadOptions::default()).unwrap();
+        assert_eq!(loaded.findings[0].code, "MT0001");
+        assert_eq!(loaded.findings[0].line, Some(19));
+    }
+
+    #[test]
+    fn non_mappings_are_findings() {
+        let loaded = load(
+            Source::from_text(Origin::Stdin, "- a\n- b\n"),
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(loaded.findings[0].code, "SC0011");
+    }
+}

@@ -1,0 +1,182 @@
+//! One error type for every tool. Each variant is one row of the exit-code
+//! table in SPEC.md, so a tool never has to decide its own exit code.
+
+use std::fmt;
+use std::path::Path;
+
+/// The exit codes shared by all tools (SPEC.md, "Exit codes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Success = 0,
+    Invalid = 1,
+    Usage = 2,
+    Remote = 3,
+    TimedOut = 4,
+    AddonFailed = 5,
+}
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        std::process::ExitCode::from(status as u8)
+    }
+}
+
+/// Where in the input a problem sits: the file, the line and the field path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Location {
+    /// A file path, or `<stdin>`.
+    pub origin: String,
+    pub line: Option<usize>,
+    /// The field path inside the document, like `addOnParameters[0].default_value`.
+    pub field: Option<String>,
+}
+
+impl Location {
+    pub fn new(origin: impl Into<String>) -> Self {
+        Location {
+            origin: origin.into(),
+            ..Location::default()
+        }
+    }
+
+    pub fn of_path(path: &Path) -> Self {
+        Location::new(path.display().to_string())
+    }
+
+    pub fn line(mut self, line: usize) -> Self {
+        self.line = Some(line);
+        self
+    }
+
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.origin)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": {field}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every failure a tool can report.
+#[derive(Debug)]
+pub enum Error {
+    /// The input could not be read or understood (exit 1): a missing file, a
+    /// document that is not YAML, a field of the wrong type.
+    Input { at: Location, message: String },
+    /// Validation found problems (exit 1); the findings were already reported.
+    Invalid(String),
+    /// The command line is wrong (exit 2).
+    Usage(String),
+    /// A remote system failed or refused us (exit 3): HTTP, auth, registry.
+    Remote { target: String, message: String },
+    /// Waiting for something took longer than allowed (exit 4).
+    TimedOut(String),
+    /// The add-on reported failure (exit 5, csv-wait).
+    AddonFailed(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn input(at: Location, message: impl Into<String>) -> Self {
+        Error::Input {
+            at,
+            message: message.into(),
+        }
+    }
+
+    /// An input problem in a whole file (no line or field known).
+    pub fn in_file(path: &Path, message: impl Into<String>) -> Self {
+        Error::input(Location::of_path(path), message)
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        Error::Usage(message.into())
+    }
+
+    pub fn remote(target: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Remote {
+            target: target.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn exit_status(&self) -> ExitStatus {
+        match self {
+            Error::Input { .. } | Error::Invalid(_) => ExitStatus::Invalid,
+            Error::Usage(_) => ExitStatus::Usage,
+            Error::Remote { .. } => ExitStatus::Remote,
+            Error::TimedOut(_) => ExitStatus::TimedOut,
+            Error::AddonFailed(_) => ExitStatus::AddonFailed,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Input { at, message } => write!(f, "{at}: {message}"),
+            Error::Invalid(message) | Error::Usage(message) => f.write_str(message),
+            Error::Remote { target, message } => write!(f, "{target}: {message}"),
+            Error::TimedOut(message) => write!(f, "timed out: {message}"),
+            Error::AddonFailed(message) => write!(f, "add-on failed: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Runs a tool's body and turns its result into the process exit code,
+/// printing the error (if any) on stderr as `tool: error: ...`.
+///
+/// A closed stdout (`addon-validate x | head -1`) is not an error: the reader
+/// chose to stop reading.
+pub fn run_tool(tool: &str, body: impl FnOnce() -> Result<()>) -> std::process::ExitCode {
+    match body() {
+        Ok(()) => ExitStatus::Success.into(),
+        Err(Error::Invalid(message)) => {
+            if !message.is_empty() {
+                eprintln!("{tool}: {message}");
+            }
+            ExitStatus::Invalid.into()
+        }
+        Err(err) => {
+            eprintln!("{tool}: error: {err}");
+            err.exit_status().into()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_variant_has_its_spec_exit_code() {
+        assert_eq!(Error::in_file(Path::new("a"), "x").exit_status() as u8, 1);
+        assert_eq!(Error::Invalid(String::new()).exit_status() as u8, 1);
+        assert_eq!(Error::usage("x").exit_status() as u8, 2);
+        assert_eq!(Error::remote("r", "x").exit_status() as u8, 3);
+        assert_eq!(Error::TimedOut("x".into()).exit_status() as u8, 4);
+        assert_eq!(Error::AddonFailed("x".into()).exit_status() as u8, 5);
+    }
+
+    #[test]
+    fn input_errors_name_file_line_and_field() {
+        let err = Error::input(
+            Location::new("addon.yaml").line(3).field("icon"),
+            "expected a PNG",
+        );
+        assert_eq!(err.to_string(), "addon.yaml:3: icon: expected a PNG");
+    }
+}

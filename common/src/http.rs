@@ -1,0 +1,426 @@
+//! HTTP plumbing for the tools that talk to remote systems (Hive's Kubernetes
+//! API, OCM, Prometheus): one agent per server with its TLS settings, bearer
+//! auth, retries with capped exponential backoff for 5xx, 429 and dropped
+//! connections (honouring `Retry-After`), and errors that carry the server's
+//! own words but never a credential.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
+
+use crate::error::{Error, Result};
+
+/// Response bodies larger than this are refused (no API answer we read is near it).
+const MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A credential. Its `Debug` and `Display` never show the value, so it cannot
+/// leak into an error message or a log line by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The value itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// How to trust the server and prove who we are (kubeconfig's
+/// `certificate-authority-data`, `client-certificate-data`, ...).
+#[derive(Debug, Clone, Default)]
+pub struct TlsOptions {
+    /// PEM CA certificates to trust instead of the public web roots.
+    pub ca_pem: Option<Vec<u8>>,
+    /// PEM client certificate chain and key, for mutual TLS.
+    pub client_cert_pem: Option<Vec<u8>>,
+    pub client_key_pem: Option<Vec<u8>>,
+    /// Skip server certificate verification (`insecure-skip-tls-verify`).
+    pub insecure: bool,
+}
+
+/// When and how long to retry.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Total tries, the first included.
+    pub attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy { attempts: 5, base_delay: Duration::from_millis(250), max_delay: Duration::from_secs(10) }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries: for calls whose caller handles failure itself.
+    pub fn none() -> Self {
+        RetryPolicy { attempts: 1, ..RetryPolicy::default() }
+    }
+
+    /// The wait before try number `attempt` (1-based, after a failure): doubling from
+    /// `base_delay`, capped at `max_delay`, or the server's `Retry-After`.
+    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(wait) = retry_after {
+            return wait.min(self.max_delay);
+        }
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+        self.base_delay.saturating_mul(factor).min(self.max_delay)
+    }
+}
+
+/// An HTTP answer, read whole.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as JSON; a body that is not JSON is a remote error naming `target`.
+    pub fn json<T: serde::de::DeserializeOwned>(&self, target: &str) -> Result<T> {
+        serde_json::from_slice(&self.body).map_err(|err| {
+            Error::remote(target, format!("answered with something that is not the expected JSON ({err}): {}", snippet(&self.text())))
+        })
+    }
+}
+
+/// The first 300 characters of a body, on one line, for error messages.
+pub fn snippet(text: &str) -> String {
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > 300 {
+        format!("{}...", one_line.chars().take(300).collect::<String>())
+    } else {
+        one_line
+    }
+}
+
+/// A request to send.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    pub method: &'a str,
+    /// Path and query, appended to the client's base URL.
+    pub path: &'a str,
+    pub headers: Vec<(&'a str, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+impl<'a> Request<'a> {
+    pub fn new(method: &'a str, path: &'a str) -> Self {
+        Request { method, path, headers: Vec::new(), body: None }
+    }
+
+    pub fn header(mut self, name: &'a str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// A body with its content type.
+    pub fn body(mut self, content_type: &str, body: Vec<u8>) -> Self {
+        self.headers.push(("Content-Type", content_type.to_string()));
+        self.body = Some(body);
+        self
+    }
+
+    pub fn json(self, value: &impl serde::Serialize) -> Self {
+        let body = serde_json::to_vec(value).unwrap_or_default();
+        self.body("application/json", body)
+    }
+}
+
+/// A client for one server.
+#[derive(Clone)]
+pub struct Client {
+    agent: ureq::Agent,
+    base_url: String,
+    token: Option<Secret>,
+    retry: RetryPolicy,
+    /// How errors name the server (the base URL, without credentials).
+    target: String,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client").field("base_url", &self.base_url).field("token", &self.token).finish()
+    }
+}
+
+impl Client {
+    /// A client for `base_url` (scheme, host, port and an optional path prefix).
+    pub fn new(base_url: &str, tls: &TlsOptions) -> Result<Client> {
+        let base_url = base_url.trim_end_matches('/').to_string();
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            return Err(Error::usage(format!("{base_url:?} is not an http:// or https:// URL")));
+        }
+        let tls_config = tls_config(tls, &base_url)?;
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .timeout_global(Some(Duration::from_secs(120)))
+            .user_agent(concat!("addon-flow/", env!("CARGO_PKG_VERSION")))
+            .tls_config(tls_config)
+            .build();
+        Ok(Client { agent: config.into(), target: base_url.clone(), base_url, token: None, retry: RetryPolicy::default() })
+    }
+
+    pub fn with_token(mut self, token: Option<Secret>) -> Self {
+        self.token = token;
+        self
+    }
+
+    pub fn set_token(&mut self, token: Option<Secret>) {
+        self.token = token;
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Sends a request, retrying 5xx, 429 and transport failures per the
+    /// client's policy. Any other status is returned for the caller to judge.
+    pub fn send(&self, request: &Request) -> Result<Response> {
+        let mut attempt = 1;
+        loop {
+            let outcome = self.send_once(request);
+            let retry_after = match &outcome {
+                Ok(response) if response.status == 429 || response.status >= 500 => {
+                    response.header("Retry-After").and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs)
+                }
+                Err(Error::Remote { .. }) => None,
+                _ => return outcome,
+            };
+            if attempt >= self.retry.attempts {
+                return outcome;
+            }
+            let wait = self.retry.delay(attempt, retry_after);
+            let why = match &outcome {
+                Ok(response) => format!("HTTP {}", response.status),
+                Err(err) => err.to_string(),
+            };
+            eprintln!("{} {}: {why}; retrying in {:.1}s ({attempt}/{})", request.method, self.target, wait.as_secs_f64(), self.retry.attempts - 1);
+            std::thread::sleep(wait);
+            attempt += 1;
+        }
+    }
+
+    fn send_once(&self, request: &Request) -> Result<Response> {
+        let url = format!("{}{}", self.base_url, request.path);
+        let mut builder = ureq::http::Request::builder().method(request.method).uri(&url);
+        for (name, value) in &request.headers {
+            builder = builder.header(*name, value);
+        }
+        if let Some(token) = &self.token {
+            builder = builder.header("Authorization", format!("Bearer {}", token.expose()));
+        }
+        let body = request.body.clone().unwrap_or_default();
+        let http_request = builder
+            .body(body)
+            .map_err(|err| Error::usage(format!("cannot build the request {} {}: {err}", request.method, request.path)))?;
+        let mut response = self.agent.run(http_request).map_err(|err| self.transport_error(err))?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| (name.as_str().to_string(), value.to_str().unwrap_or_default().to_string()))
+            .collect();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY_BYTES)
+            .read_to_vec()
+            .map_err(|err| self.transport_error(err))?;
+        Ok(Response { status, headers, body })
+    }
+
+    fn transport_error(&self, err: ureq::Error) -> Error {
+        let message = match err {
+            ureq::Error::ConnectionFailed | ureq::Error::Io(_) => format!("cannot connect: {err}"),
+            ureq::Error::HostNotFound => "host not found".to_string(),
+            ureq::Error::Timeout(_) => format!("no answer in time ({err})"),
+            ureq::Error::Tls(_) => format!("TLS failed: {err} (check the CA data, or use insecure-skip-tls-verify only on a test cluster)"),
+            other => other.to_string(),
+        };
+        Error::remote(&self.target, message)
+    }
+}
+
+fn tls_config(tls: &TlsOptions, target: &str) -> Result<TlsConfig> {
+    let bad = |what: &str, err: ureq::Error| Error::usage(format!("{target}: the {what} is not valid PEM: {err}"));
+    let mut builder = TlsConfig::builder().disable_verification(tls.insecure);
+    if let Some(ca) = &tls.ca_pem {
+        let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(ca)
+            .filter_map(|item| match item {
+                Ok(PemItem::Certificate(cert)) => Some(Ok(cert)),
+                Ok(_) => None,
+                Err(err) => Some(Err(err)),
+            })
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|err| bad("certificate authority", err))?;
+        if certs.is_empty() {
+            return Err(Error::usage(format!("{target}: the certificate authority data holds no certificate")));
+        }
+        builder = builder.root_certs(RootCerts::Specific(Arc::new(certs)));
+    }
+    if let (Some(cert), Some(key)) = (&tls.client_cert_pem, &tls.client_key_pem) {
+        let chain: Vec<Certificate<'static>> = ureq::tls::parse_pem(cert)
+            .filter_map(|item| match item {
+                Ok(PemItem::Certificate(cert)) => Some(Ok(cert)),
+                Ok(_) => None,
+                Err(err) => Some(Err(err)),
+            })
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|err| bad("client certificate", err))?;
+        let key = PrivateKey::from_pem(key).map_err(|err| bad("client key", err))?;
+        builder = builder.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
+    }
+    Ok(builder.build())
+}
+
+/// Percent-encodes a value for a URL query string.
+pub fn encode_query(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+
+    /// A one-shot loopback server answering each connection from `answers` in turn.
+    fn serve(answers: Vec<&'static str>) -> (String, std::thread::JoinHandle<Vec<String>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let handle = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for answer in answers {
+                let (stream, _) = listener.accept().unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut head = String::new();
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                    head.push_str(&line);
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                seen.push(head);
+                let mut stream = stream;
+                stream.write_all(answer.as_bytes()).unwrap();
+            }
+            seen
+        });
+        (url, handle)
+    }
+
+    #[test]
+    fn retries_server_errors_then_succeeds() {
+        let (url, server) = serve(vec![
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 8\r\nConnection: close\r\n\r\n{\"a\": 1}",
+        ]);
+        let policy = RetryPolicy { attempts: 3, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(5) };
+        let client = Client::new(&url, &TlsOptions::default()).unwrap().with_retry(policy).with_token(Some(Secret::new("s3cret")));
+        let response = client.send(&Request::new("GET", "/x?y=1")).unwrap();
+        assert_eq!(response.status, 200);
+        let value: serde_json::Value = response.json("test").unwrap();
+        assert_eq!(value["a"], 1);
+        let heads = server.join().unwrap();
+        assert_eq!(heads.len(), 3);
+        assert!(heads[0].starts_with("GET /x?y=1 HTTP/1.1"));
+        assert!(heads[0].contains("authorization: Bearer s3cret") || heads[0].contains("Authorization: Bearer s3cret"));
+    }
+
+    #[test]
+    fn client_errors_are_returned_not_retried() {
+        let (url, server) = serve(vec!["HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"]);
+        let client = Client::new(&url, &TlsOptions::default()).unwrap();
+        assert_eq!(client.send(&Request::new("GET", "/")).unwrap().status, 404);
+        assert_eq!(server.join().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_dead_server_is_a_remote_error() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        drop(listener);
+        let client = Client::new(&url, &TlsOptions::default()).unwrap().with_retry(RetryPolicy::none());
+        let err = client.send(&Request::new("GET", "/")).unwrap_err();
+        assert_eq!(err.exit_status() as u8, 3);
+        assert!(err.to_string().contains(&url), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let secret = Secret::new("hunter2");
+        assert!(!format!("{secret} {secret:?}").contains("hunter2"));
+        let client = Client::new("http://127.0.0.1:1", &TlsOptions::default()).unwrap().with_token(Some(secret));
+        assert!(!format!("{client:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let policy = RetryPolicy { attempts: 9, base_delay: Duration::from_millis(100), max_delay: Duration::from_millis(350) };
+        assert_eq!(policy.delay(1, None), Duration::from_millis(100));
+        assert_eq!(policy.delay(2, None), Duration::from_millis(200));
+        assert_eq!(policy.delay(3, None), Duration::from_millis(350));
+        assert_eq!(policy.delay(1, Some(Duration::from_secs(60))), Duration::from_millis(350));
+    }
+
+    #[test]
+    fn query_values_are_encoded() {
+        assert_eq!(encode_query("csv_succeeded{name=~\"a.*\"}"), "csv_succeeded%7Bname%3D~%22a.%2A%22%7D");
+    }
+}

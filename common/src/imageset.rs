@@ -1,0 +1,282 @@
+//! Add-on image sets (`addons/<id>/addonimagesets/<env>/<id>.v<semver>.yml`):
+//! the catalog image and OCM settings of one add-on version, and how
+//! `addonImageSetVersion` picks one.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::addon::{
+    AdditionalCatalogSource, AddonConfig, AddonParameter, AddonRequirement, SubOperator,
+};
+use crate::io::Source;
+
+/// One image set file, field for field as managed-tenants' imageset schema.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageSet {
+    /// `<addon>.v<semver>`; the version is read from here, not from the file name.
+    pub name: String,
+    pub index_image: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_image: Option<String>,
+    pub related_images: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_on_parameters: Option<Vec<AddonParameter>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_on_requirements: Option<Vec<AddonRequirement>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_operators: Option<Vec<SubOperator>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<AddonConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_secret_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub additional_catalog_sources: Option<Vec<AdditionalCatalogSource>>,
+}
+
+impl ImageSet {
+    /// The version in the image set's name (`mock-operator.v1.0.2` is 1.0.2).
+    pub fn version(&self) -> Option<semver::Version> {
+        version_from_name(&self.name)
+    }
+}
+
+/// The semver after the last `.v` of an image set name, as managed-tenants
+/// reads it; `None` when that is not a semver.
+pub fn version_from_name(name: &str) -> Option<semver::Version> {
+    let text = name.rsplit(".v").next()?;
+    semver::Version::parse(text).ok()
+}
+
+/// An image set file as found in the folder, parsed but not yet checked.
+#[derive(Debug, Clone)]
+pub struct ImageSetFile {
+    pub path: PathBuf,
+    pub source: Source,
+    /// The parsed document; `None` when the file is not YAML.
+    pub value: Option<Value>,
+}
+
+impl ImageSetFile {
+    /// The version its `name` carries, if any.
+    pub fn version(&self) -> Option<semver::Version> {
+        self.value
+            .as_ref()?
+            .get("name")?
+            .as_str()
+            .and_then(version_from_name)
+    }
+}
+
+/// Why an image set file was passed over while resolving a version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedImageSet {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// What resolving `addonImageSetVersion` found.
+#[derive(Debug, Clone)]
+pub struct Resolution {
+    pub selected: ImageSetFile,
+    /// Files that could not be considered, as managed-tenants silently skips them.
+    pub skipped: Vec<SkippedImageSet>,
+}
+
+/// Why no image set could be selected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResolveError {
+    NotAVersion(String),
+    MissingFolder(PathBuf),
+    NotFound {
+        version: String,
+        available: Vec<String>,
+    },
+    NoneValid(PathBuf),
+}
+
+impl std::fmt::Display for ResolveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ResolveError::NotAVersion(version) => {
+                write!(
+                    f,
+                    "addonImageSetVersion {version:?} is neither 'latest' nor a semantic version"
+                )
+            }
+            ResolveError::MissingFolder(dir) => {
+                write!(f, "image set folder {} does not exist", dir.display())
+            }
+            ResolveError::NotFound { version, available } => {
+                write!(f, "no image set has version {version}")?;
+                if available.is_empty() {
+                    write!(f, " (no valid image sets found)")
+                } else {
+                    write!(f, " (available: {})", available.join(", "))
+                }
+            }
+            ResolveError::NoneValid(dir) => {
+                write!(f, "no valid image set found in {}", dir.display())
+            }
+        }
+    }
+}
+
+/// Picks the image set for `version` (`latest` or a semver) from `dir`:
+/// the file whose `name` carries that version, or the highest for `latest`.
+/// Files that are not YAML, or whose name has no version, are skipped.
+pub fn resolve(dir: &Path, version: &str) -> Result<Resolution, ResolveError> {
+    let wanted = match version {
+        "latest" => None,
+        other => Some(
+            semver::Version::parse(other)
+                .map_err(|_| ResolveError::NotAVersion(other.to_string()))?,
+        ),
+    };
+    if !dir.is_dir() {
+        return Err(ResolveError::MissingFolder(dir.to_path_buf()));
+    }
+    let (files, mut skipped) = read_folder(dir);
+    let mut versioned: Vec<(semver::Version, ImageSetFile)> = Vec::new();
+    for file in files {
+        match file.version() {
+            Some(v) => versioned.push((v, file)),
+            None => skipped.push(SkippedImageSet {
+                path: file.path.clone(),
+                reason: "its `name` has no `.v<semver>` version".to_string(),
+            }),
+        }
+    }
+    versioned.sort_by(|a, b| a.0.cmp(&b.0));
+    let selected = match &wanted {
+        None => versioned
+            .pop()
+            .map(|(_, file)| file)
+            .ok_or_else(|| ResolveError::NoneValid(dir.to_path_buf()))?,
+        Some(wanted) => match versioned.iter().position(|(v, _)| v == wanted) {
+            Some(i) => versioned.swap_remove(i).1,
+            None => {
+                return Err(ResolveError::NotFound {
+                    version: version.to_string(),
+                    available: versioned.iter().map(|(v, _)| v.to_string()).collect(),
+                })
+            }
+        },
+    };
+    Ok(Resolution { selected, skipped })
+}
+
+/// Every file of an image set folder, sorted by name, parsed where possible.
+pub fn read_folder(dir: &Path) -> (Vec<ImageSetFile>, Vec<SkippedImageSet>) {
+    let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    paths.sort();
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    for path in paths {
+        match Source::file(&path) {
+            Ok(source) => {
+                let value = source.parse().ok().map(|parsed| parsed.value);
+                if value.is_none() {
+                    skipped.push(SkippedImageSet {
+                        path: path.clone(),
+                        reason: "it is not valid YAML".to_string(),
+                    });
+                    continue;
+                }
+                files.push(ImageSetFile {
+                    path,
+                    source,
+                    value,
+                });
+            }
+            Err(err) => skipped.push(SkippedImageSet {
+                path,
+                reason: err.to_string(),
+            }),
+        }
+    }
+    (files, skipped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        dir
+    }
+
+    const V100: &str = "name: mock.v1.0.0\nindexImage: quay.io/osd-addons/mock-index@sha256:a\nrelatedImages: []\n";
+    const V102: &str = "name: mock.v1.0.2\nindexImage: quay.io/osd-addons/mock-index@sha256:c\nrelatedImages: []\n";
+    const V0100: &str = "name: mock.v1.0.10\nindexImage: quay.io/osd-addons/mock-index@sha256:d\nrelatedImages: []\n";
+
+    #[test]
+    fn version_comes_from_the_name() {
+        assert_eq!(
+            version_from_name("mock-operator.v1.0.2"),
+            Some(semver::Version::new(1, 0, 2))
+        );
+        assert_eq!(
+            version_from_name("mock-operator-invalid-env-value.v0.0.9"),
+            Some(semver::Version::new(0, 0, 9))
+        );
+        assert_eq!(version_from_name("no-version"), None);
+    }
+
+    #[test]
+    fn latest_is_the_highest_semver_not_the_last_name() {
+        let dir = folder(&[
+            ("a.yml", V100),
+            ("b.yml", V0100),
+            ("c.yml", V102),
+            ("empty.yml", ""),
+            ("bad.yml", "a: ["),
+        ]);
+        let resolution = resolve(dir.path(), "latest").unwrap();
+        assert_eq!(
+            resolution.selected.version(),
+            Some(semver::Version::new(1, 0, 10))
+        );
+        let reasons: Vec<_> = resolution
+            .skipped
+            .iter()
+            .map(|s| s.path.file_name().unwrap().to_owned())
+            .collect();
+        assert_eq!(reasons, vec!["bad.yml", "empty.yml"]);
+    }
+
+    #[test]
+    fn a_pinned_version_must_exist() {
+        let dir = folder(&[("a.yml", V100), ("c.yml", V102)]);
+        assert_eq!(
+            resolve(dir.path(), "1.0.2").unwrap().selected.version(),
+            Some(semver::Version::new(1, 0, 2))
+        );
+        let err = resolve(dir.path(), "9.9.9").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no image set has version 9.9.9 (available: 1.0.0, 1.0.2)"
+        );
+        assert!(matches!(
+            resolve(dir.path(), "v1"),
+            Err(ResolveError::NotAVersion(_))
+        ));
+        assert!(matches!(
+            resolve(&dir.path().join("nope"), "latest"),
+            Err(ResolveError::MissingFolder(_))
+        ));
+    }
+}

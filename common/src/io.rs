@@ -1,0 +1,348 @@
+//! Document I/O shared by every tool: read one input (a file, or stdin for `-`
+//! or no argument), YAML or JSON; write one output, JSON or YAML, in a single
+//! write so a failing tool never leaves half a document behind.
+
+use std::fmt;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Location, Result};
+use crate::yaml::{self, Parsed, SourceMap};
+
+/// Inputs larger than this are refused: no add-on document or manifest comes
+/// near it, and reading on would only exhaust memory.
+pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// Where a document came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Stdin,
+    File(PathBuf),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Stdin => f.write_str("<stdin>"),
+            Origin::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// A document format, for input detection and for `-o`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Json,
+    Yaml,
+}
+
+/// The text of one input, checked to be a readable UTF-8 document.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub origin: Origin,
+    pub text: String,
+}
+
+impl Source {
+    /// Reads `arg` (a path), or stdin when it is `None` or `-`.
+    pub fn read(arg: Option<&Path>) -> Result<Source> {
+        match arg {
+            None => Source::stdin(),
+            Some(path) if path.as_os_str() == "-" => Source::stdin(),
+            Some(path) => Source::file(path),
+        }
+    }
+
+    pub fn stdin() -> Result<Source> {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(MAX_DOCUMENT_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|err| Error::input(Location::new("<stdin>"), format!("cannot read: {err}")))?;
+        Source::from_bytes(Origin::Stdin, bytes)
+    }
+
+    pub fn file(path: &Path) -> Result<Source> {
+        let file = std::fs::File::open(path)
+            .map_err(|err| Error::in_file(path, describe_io_error(&err)))?;
+        let metadata = file
+            .metadata()
+            .map_err(|err| Error::in_file(path, describe_io_error(&err)))?;
+        if metadata.is_dir() {
+            return Err(Error::in_file(
+                path,
+                "is a directory, expected a YAML or JSON file",
+            ));
+        }
+        let mut bytes =
+            Vec::with_capacity(metadata.len().min(MAX_DOCUMENT_BYTES as u64 + 1) as usize);
+        file.take(MAX_DOCUMENT_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|err| Error::in_file(path, describe_io_error(&err)))?;
+        Source::from_bytes(Origin::File(path.to_path_buf()), bytes)
+    }
+
+    /// Checks raw bytes: size, binary data, UTF-8 (a leading BOM is dropped).
+    pub fn from_bytes(origin: Origin, bytes: Vec<u8>) -> Result<Source> {
+        let at = || Location::new(origin.to_string());
+        if bytes.len() > MAX_DOCUMENT_BYTES {
+            return Err(Error::input(
+                at(),
+                format!(
+                    "is larger than {} MiB; refusing to read it as a document",
+                    MAX_DOCUMENT_BYTES >> 20
+                ),
+            ));
+        }
+        if let Some(offset) = bytes.iter().position(|b| *b == 0) {
+            return Err(Error::input(
+                at(),
+                format!(
+                    "holds binary data (a NUL byte at offset {offset}), expected YAML or JSON text"
+                ),
+            ));
+        }
+        let mut text = String::from_utf8(bytes).map_err(|err| {
+            Error::input(
+                at(),
+                format!(
+                    "is not UTF-8 text (invalid byte at offset {}), expected YAML or JSON",
+                    err.utf8_error().valid_up_to()
+                ),
+            )
+        })?;
+        if text.starts_with('\u{feff}') {
+            text.remove(0);
+        }
+        Ok(Source { origin, text })
+    }
+
+    pub fn from_text(origin: Origin, text: impl Into<String>) -> Source {
+        Source {
+            origin,
+            text: text.into(),
+        }
+    }
+
+    pub fn location(&self) -> Location {
+        Location::new(self.origin.to_string())
+    }
+
+    /// The path of the file, if the input is one.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.origin {
+            Origin::File(path) => Some(path),
+            Origin::Stdin => None,
+        }
+    }
+
+    /// JSON when it looks like JSON (a `.json` file, or text opening with `{`
+    /// or `[` that parses as JSON), YAML otherwise.
+    pub fn format(&self) -> Format {
+        if self.looks_like_json() {
+            Format::Json
+        } else {
+            Format::Yaml
+        }
+    }
+
+    fn looks_like_json(&self) -> bool {
+        let by_name = self
+            .path()
+            .and_then(|p| p.extension())
+            .is_some_and(|ext| ext == "json");
+        by_name || matches!(self.text.trim_start().as_bytes().first(), Some(b'{' | b'['))
+    }
+
+    /// Parses the single document the input must hold.
+    pub fn parse(&self) -> Result<Parsed> {
+        if self.looks_like_json() {
+            if let Ok(value) = serde_json::from_str(&self.text) {
+                return Ok(Parsed {
+                    value,
+                    duplicate_keys: Vec::new(),
+                });
+            }
+        }
+        yaml::parse_one(&self.text).map_err(|err| self.syntax_error(err))
+    }
+
+    /// Parses a stream of documents (`---` separated YAML, or one JSON value).
+    pub fn parse_stream(&self) -> Result<Vec<Parsed>> {
+        if self.looks_like_json() {
+            if let Ok(value) = serde_json::from_str(&self.text) {
+                return Ok(vec![Parsed {
+                    value,
+                    duplicate_keys: Vec::new(),
+                }]);
+            }
+        }
+        yaml::parse_stream(&self.text).map_err(|err| self.syntax_error(err))
+    }
+
+    fn syntax_error(&self, err: yaml::YamlError) -> Error {
+        let what = if self.looks_like_json() {
+            "is not valid JSON or YAML"
+        } else {
+            "is not valid YAML"
+        };
+        Error::input(
+            self.location().line(err.line),
+            format!("{what}: {} (column {})", err.message, err.column),
+        )
+    }
+
+    /// Lines of the document's fields, for reporting.
+    pub fn source_map(&self) -> SourceMap {
+        SourceMap::build(&self.text)
+    }
+}
+
+/// Turns an I/O error into words a user acts on.
+pub fn describe_io_error(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => err.to_string(),
+    }
+}
+
+/// The `-o json|yaml` flag every tool has.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct OutputArgs {
+    /// Output format. Default: JSON when stdout is a pipe or a file, so tools
+    /// compose; on a terminal, the tool's usual format.
+    #[arg(short = 'o', long = "output", value_enum, value_name = "FORMAT")]
+    pub output: Option<Format>,
+}
+
+impl OutputArgs {
+    /// The format to write: the flag, else JSON into a pipe, else `on_terminal`.
+    pub fn format(&self, on_terminal: Format) -> Format {
+        self.output.unwrap_or_else(|| {
+            if std::io::stdout().is_terminal() {
+                on_terminal
+            } else {
+                Format::Json
+            }
+        })
+    }
+}
+
+/// Serialises a value as pretty JSON or YAML, ending with a newline.
+pub fn render<T: Serialize + ?Sized>(value: &T, format: Format) -> Result<String> {
+    match format {
+        Format::Json => {
+            let mut text = serde_json::to_string_pretty(value)
+                .map_err(|err| Error::input(Location::new("<output>"), err.to_string()))?;
+            text.push('\n');
+            Ok(text)
+        }
+        Format::Yaml => {
+            yaml::to_yaml_string(value).map_err(|err| Error::input(Location::new("<output>"), err))
+        }
+    }
+}
+
+/// Writes text to stdout in one piece. A reader that went away (`| head`) is
+/// not an error.
+pub fn write_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(err) => Err(Error::input(
+            Location::new("<stdout>"),
+            format!("cannot write: {err}"),
+        )),
+    }
+}
+
+/// Renders a value and writes it to stdout.
+pub fn write_document<T: Serialize + ?Sized>(value: &T, format: Format) -> Result<()> {
+    write_stdout(&render(value, format)?)
+}
+
+/// Writes a file so that readers see the old content or the new, never half:
+/// a temporary file in the same directory, synced, then renamed into place.
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let fail = |err: std::io::Error| {
+        Error::in_file(path, format!("cannot write: {}", describe_io_error(&err)))
+    };
+    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    temp.write_all(bytes).map_err(fail)?;
+    temp.as_file().sync_all().map_err(fail)?;
+    temp.persist(path).map_err(|err| fail(err.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_binary_non_utf8_and_huge_inputs() {
+        let err = Source::from_bytes(Origin::Stdin, b"a: \x00b".to_vec()).unwrap_err();
+        assert!(err.to_string().contains("binary data"), "{err}");
+        let err = Source::from_bytes(Origin::Stdin, b"a: \xff\xfe".to_vec()).unwrap_err();
+        assert!(err.to_string().contains("not UTF-8"), "{err}");
+        let err =
+            Source::from_bytes(Origin::Stdin, vec![b'a'; MAX_DOCUMENT_BYTES + 1]).unwrap_err();
+        assert!(err.to_string().contains("larger than"), "{err}");
+    }
+
+    #[test]
+    fn detects_json_and_yaml() {
+        let json = Source::from_text(Origin::Stdin, "{\"a\": 1}");
+        assert_eq!(json.format(), Format::Json);
+        assert_eq!(json.parse().unwrap().value, serde_json::json!({"a": 1}));
+        let flow_yaml = Source::from_text(Origin::Stdin, "{a: 1}");
+        assert_eq!(
+            flow_yaml.parse().unwrap().value,
+            serde_json::json!({"a": 1})
+        );
+        assert_eq!(
+            Source::from_text(Origin::Stdin, "a: 1").format(),
+            Format::Yaml
+        );
+    }
+
+    #[test]
+    fn syntax_errors_name_the_origin_and_line() {
+        let source = Source::from_text(Origin::File("x/addon.yaml".into()), "a: 1\nb: [\n");
+        let err = source.parse().unwrap_err();
+        assert!(err.to_string().starts_with("x/addon.yaml:"), "{err}");
+        assert_eq!(err.exit_status() as u8, 1);
+    }
+
+    #[test]
+    fn missing_files_and_directories_are_input_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Source::file(&dir.path().join("nope.yaml")).unwrap_err();
+        assert!(err.to_string().contains("no such file"), "{err}");
+        let err = Source::file(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("is a directory"), "{err}");
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.json");
+        atomic_write(&path, b"one").unwrap();
+        atomic_write(&path, b"two").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary files left"
+        );
+    }
+}

@@ -1,0 +1,22 @@
+//! The shared core of addon-flow: the data model every tool reads and writes
+//! (add-on metadata, image sets, OLM bundles), the schemas managed-tenants
+//! checks them against, and the plumbing of a Unix tool (document I/O, errors
+//! with exit codes, findings).
+
+pub mod addon;
+pub mod bundle;
+pub mod document;
+pub mod error;
+pub mod field_path;
+pub mod http;
+pub mod finding;
+pub mod imageset;
+pub mod io;
+pub mod schema;
+pub mod schemas;
+pub mod yaml;
+
+pub use addon::{AddonDocument, AddonMetadata};
+pub use error::{run_tool, Error, ExitStatus, Location, Result};
+pub use field_path::FieldPath;
+pub use finding::{Finding, Severity};

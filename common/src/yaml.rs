@@ -1,0 +1,768 @@
+//! YAML documents read into `serde_json::Value`, the way managed-tenants reads
+//! them.
+//!
+//! managed-tenants loads `addon.yaml` with PyYAML (YAML 1.1): `yes`/`on` are
+//! booleans, `0755` is octal, merge keys (`<<`) work, and a duplicate key is an
+//! error only for its own `UniqueYAMLKeyLoader`. We follow the same rules so a
+//! document means the same thing to both tools, and we keep what serde_yaml
+//! cannot give us: every duplicate key with its line, a line for every field
+//! (built only when a finding needs one), and hard limits against alias bombs
+//! and runaway nesting.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Number, Value};
+use yaml_rust2::parser::{Event, Parser, Tag};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+use crate::field_path::{FieldPath, Segment};
+
+/// At most this many nodes may be created by expanding aliases in one
+/// document; a "billion laughs" document stops here instead of eating memory.
+const MAX_ALIAS_NODES: usize = 1_000_000;
+/// Deeper nesting than this is refused (no real manifest comes close).
+const MAX_DEPTH: usize = 512;
+
+/// A parse failure with its position (1-based line and column).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for YamlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {} column {}: {}",
+            self.line, self.column, self.message
+        )
+    }
+}
+
+/// A key that appears twice in the same mapping. The later value wins, as in
+/// PyYAML's `safe_load`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateKey {
+    /// The path of the repeated key itself.
+    pub path: FieldPath,
+    /// The line of the repetition.
+    pub line: usize,
+}
+
+/// One parsed document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    pub value: Value,
+    pub duplicate_keys: Vec<DuplicateKey>,
+}
+
+/// Parses text that must hold exactly one YAML document (JSON is YAML too).
+/// An empty text is `null`, as PyYAML reads it.
+pub fn parse_one(text: &str) -> Result<Parsed, YamlError> {
+    let mut docs = parse_stream(text)?;
+    match docs.len() {
+        0 => Ok(Parsed {
+            value: Value::Null,
+            duplicate_keys: Vec::new(),
+        }),
+        1 => Ok(docs.remove(0)),
+        n => Err(YamlError {
+            line: 1,
+            column: 1,
+            message: format!("expected a single YAML document, found {n} (separated by ---)"),
+        }),
+    }
+}
+
+/// Parses a stream of YAML documents (`---` separated). Empty documents are kept
+/// as `null` only when they are explicit (`---` followed by nothing).
+pub fn parse_stream(text: &str) -> Result<Vec<Parsed>, YamlError> {
+    let mut builder = Builder::default();
+    let mut parser = Parser::new_from_str(text);
+    let mut docs = Vec::new();
+    loop {
+        let (event, mark) = parser.next_token().map_err(|err| YamlError {
+            line: err.marker().line(),
+            column: err.marker().col() + 1,
+            message: err.info().to_string(),
+        })?;
+        match event {
+            Event::StreamEnd => break,
+            Event::StreamStart | Event::Nothing => {}
+            Event::DocumentStart => builder.start_document(),
+            Event::DocumentEnd => docs.push(builder.finish_document()),
+            other => builder.event(other, mark)?,
+        }
+    }
+    Ok(docs)
+}
+
+enum Frame {
+    Sequence {
+        items: Vec<Value>,
+        anchor: usize,
+    },
+    Mapping {
+        map: Map<String, Value>,
+        anchor: usize,
+        /// The key waiting for its value, with the key's line.
+        pending_key: Option<(String, usize)>,
+        /// Values of `<<` merge keys, applied when the mapping ends.
+        merges: Vec<Value>,
+    },
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    root: Option<Value>,
+    anchors: HashMap<usize, (Value, usize)>,
+    alias_nodes: usize,
+    duplicate_keys: Vec<DuplicateKey>,
+}
+
+impl Builder {
+    fn start_document(&mut self) {
+        self.stack.clear();
+        self.root = None;
+        self.anchors.clear();
+        self.alias_nodes = 0;
+        self.duplicate_keys.clear();
+    }
+
+    fn finish_document(&mut self) -> Parsed {
+        Parsed {
+            value: self.root.take().unwrap_or(Value::Null),
+            duplicate_keys: std::mem::take(&mut self.duplicate_keys),
+        }
+    }
+
+    fn error(mark: Marker, message: impl Into<String>) -> YamlError {
+        YamlError {
+            line: mark.line(),
+            column: mark.col() + 1,
+            message: message.into(),
+        }
+    }
+
+    fn expecting_key(&self) -> bool {
+        matches!(
+            self.stack.last(),
+            Some(Frame::Mapping {
+                pending_key: None,
+                ..
+            })
+        )
+    }
+
+    fn event(&mut self, event: Event, mark: Marker) -> Result<(), YamlError> {
+        match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                if self.expecting_key() {
+                    if let Some(Frame::Mapping { pending_key, .. }) = self.stack.last_mut() {
+                        *pending_key = Some((text.clone(), mark.line()));
+                    }
+                    if anchor > 0 {
+                        self.anchors.insert(anchor, (Value::String(text), 1));
+                    }
+                    return Ok(());
+                }
+                let value =
+                    resolve_scalar(text, style, tag.as_ref()).map_err(|m| Self::error(mark, m))?;
+                if anchor > 0 {
+                    self.anchors.insert(anchor, (value.clone(), 1));
+                }
+                self.complete(value, mark)
+            }
+            Event::SequenceStart(anchor, _) => self.open(
+                mark,
+                Frame::Sequence {
+                    items: Vec::new(),
+                    anchor,
+                },
+            ),
+            Event::MappingStart(anchor, _) => self.open(
+                mark,
+                Frame::Mapping {
+                    map: Map::new(),
+                    anchor,
+                    pending_key: None,
+                    merges: Vec::new(),
+                },
+            ),
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (value, anchor) = match self.stack.pop() {
+                    Some(Frame::Sequence { items, anchor }) => (Value::Array(items), anchor),
+                    Some(Frame::Mapping {
+                        mut map,
+                        anchor,
+                        merges,
+                        ..
+                    }) => {
+                        apply_merges(&mut map, merges);
+                        (Value::Object(map), anchor)
+                    }
+                    None => return Err(Self::error(mark, "unbalanced YAML structure")),
+                };
+                if anchor > 0 {
+                    let nodes = count_nodes(&value);
+                    self.anchors.insert(anchor, (value.clone(), nodes));
+                }
+                self.complete(value, mark)
+            }
+            Event::Alias(anchor) => {
+                let Some((value, nodes)) = self.anchors.get(&anchor) else {
+                    return Err(Self::error(mark, "alias to an unknown anchor"));
+                };
+                self.alias_nodes += nodes;
+                if self.alias_nodes > MAX_ALIAS_NODES {
+                    return Err(Self::error(
+                        mark,
+                        format!("aliases expand to more than {MAX_ALIAS_NODES} nodes (a YAML alias bomb?)"),
+                    ));
+                }
+                let value = value.clone();
+                if self.expecting_key() {
+                    let Value::String(key) = value else {
+                        return Err(Self::error(mark, "a mapping key must be a scalar"));
+                    };
+                    if let Some(Frame::Mapping { pending_key, .. }) = self.stack.last_mut() {
+                        *pending_key = Some((key, mark.line()));
+                    }
+                    return Ok(());
+                }
+                self.complete(value, mark)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn open(&mut self, mark: Marker, frame: Frame) -> Result<(), YamlError> {
+        if self.expecting_key() {
+            return Err(Self::error(
+                mark,
+                "a mapping key must be a scalar, not a collection",
+            ));
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(Self::error(
+                mark,
+                format!("nested deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        self.stack.push(frame);
+        Ok(())
+    }
+
+    /// Places a finished value into its parent (or makes it the document root).
+    fn complete(&mut self, value: Value, mark: Marker) -> Result<(), YamlError> {
+        match self.stack.last_mut() {
+            None => {
+                self.root = Some(value);
+                Ok(())
+            }
+            Some(Frame::Sequence { items, .. }) => {
+                items.push(value);
+                Ok(())
+            }
+            Some(Frame::Mapping { pending_key, .. }) => {
+                let (key, line) = pending_key
+                    .take()
+                    .ok_or_else(|| Self::error(mark, "mapping value without a key"))?;
+                self.insert(key, line, value);
+                Ok(())
+            }
+        }
+    }
+
+    fn insert(&mut self, key: String, line: usize, value: Value) {
+        let duplicate = match self.stack.last_mut() {
+            Some(Frame::Mapping { map, merges, .. }) => {
+                if key == "<<" && matches!(value, Value::Object(_) | Value::Array(_)) {
+                    merges.push(value);
+                    false
+                } else {
+                    let duplicate = map.contains_key(&key);
+                    map.insert(key.clone(), value);
+                    duplicate
+                }
+            }
+            _ => false,
+        };
+        if duplicate {
+            let path = self.current_path().key(key);
+            self.duplicate_keys.push(DuplicateKey { path, line });
+        }
+    }
+
+    /// The path of the innermost open collection.
+    fn current_path(&self) -> FieldPath {
+        let mut path = FieldPath::root();
+        for frame in &self.stack[..self.stack.len().saturating_sub(1)] {
+            match frame {
+                Frame::Sequence { items, .. } => path.push(Segment::Index(items.len())),
+                Frame::Mapping { pending_key, .. } => {
+                    if let Some((key, _)) = pending_key {
+                        path.push(Segment::Key(key.clone()));
+                    }
+                }
+            }
+        }
+        path
+    }
+}
+
+/// PyYAML merge keys: explicit keys win, then earlier merge sources.
+fn apply_merges(map: &mut Map<String, Value>, merges: Vec<Value>) {
+    for merge in merges {
+        let sources = match merge {
+            Value::Array(items) => items,
+            single => vec![single],
+        };
+        for source in sources {
+            if let Value::Object(entries) = source {
+                for (key, value) in entries {
+                    map.entry(key).or_insert(value);
+                }
+            }
+        }
+    }
+}
+
+fn count_nodes(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
+        Value::Object(map) => 1 + map.values().map(count_nodes).sum::<usize>(),
+        _ => 1,
+    }
+}
+
+fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
+    if let Some(tag) = tag {
+        let name = if tag.handle == "!!" || tag.handle == "tag:yaml.org,2002:" {
+            tag.suffix.as_str()
+        } else if tag.handle == "!" && tag.suffix.is_empty() {
+            return Ok(Value::String(text));
+        } else {
+            return Err(format!("unsupported YAML tag {}{}", tag.handle, tag.suffix));
+        };
+        return match name {
+            "str" => Ok(Value::String(text)),
+            "null" | "bool" | "int" | "float" => {
+                let value = resolve_plain(text.clone());
+                let ok = match (name, &value) {
+                    ("null", Value::Null) | ("bool", Value::Bool(_)) => true,
+                    ("int", Value::Number(n)) => !n.is_f64(),
+                    ("float", Value::Number(_)) => true,
+                    _ => false,
+                };
+                if ok {
+                    Ok(value)
+                } else {
+                    Err(format!("{text:?} is not a valid !!{name}"))
+                }
+            }
+            "binary" | "timestamp" => Ok(Value::String(text)),
+            "map" | "seq" => Err(format!("!!{name} tag on a scalar")),
+            other => Err(format!("unsupported YAML tag !!{other}")),
+        };
+    }
+    match style {
+        TScalarStyle::Plain => Ok(resolve_plain(text)),
+        _ => Ok(Value::String(text)),
+    }
+}
+
+/// YAML 1.1 implicit types of a plain scalar, as PyYAML's SafeLoader resolves
+/// them. Timestamps stay strings (JSON has no date type).
+pub fn resolve_plain(text: String) -> Value {
+    match text.as_str() {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Value::Bool(true)
+        }
+        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Value::Bool(false)
+        }
+        _ => {}
+    }
+    let first = text.as_bytes()[0];
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+        return Value::String(text);
+    }
+    if let Some(number) = parse_int(&text) {
+        return Value::Number(number);
+    }
+    if let Some(float) = parse_float(&text) {
+        if let Some(number) = Number::from_f64(float) {
+            return Value::Number(number);
+        }
+    }
+    Value::String(text)
+}
+
+fn split_sign(text: &str) -> (bool, &str) {
+    match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    }
+}
+
+fn int_number(negative: bool, magnitude: u128) -> Option<Number> {
+    if negative {
+        let value = i128::try_from(magnitude).ok()?.checked_neg()?;
+        i64::try_from(value).ok().map(Number::from)
+    } else {
+        u64::try_from(magnitude).ok().map(Number::from)
+    }
+}
+
+fn parse_int(text: &str) -> Option<Number> {
+    let (negative, digits) = split_sign(text);
+    if digits.is_empty() {
+        return None;
+    }
+    let radix_digits = |body: &str, radix: u32| -> Option<u128> {
+        let cleaned: String = body.chars().filter(|c| *c != '_').collect();
+        if cleaned.is_empty() {
+            return None;
+        }
+        u128::from_str_radix(&cleaned, radix).ok()
+    };
+    let magnitude = if let Some(bin) = digits.strip_prefix("0b") {
+        radix_digits(bin, 2)?
+    } else if let Some(hex) = digits.strip_prefix("0x") {
+        radix_digits(hex, 16)?
+    } else if digits == "0" {
+        0
+    } else if let Some(octal) = digits.strip_prefix('0') {
+        if !octal.bytes().all(|b| matches!(b, b'0'..=b'7' | b'_')) {
+            return None;
+        }
+        radix_digits(octal, 8)?
+    } else if digits.contains(':') {
+        return sexagesimal(digits).and_then(|(whole, frac)| {
+            if frac.is_some() {
+                None
+            } else {
+                int_number(negative, whole)
+            }
+        });
+    } else {
+        if !digits.bytes().all(|b| b.is_ascii_digit() || b == b'_') || digits.starts_with('_') {
+            return None;
+        }
+        radix_digits(digits, 10)?
+    };
+    int_number(negative, magnitude)
+}
+
+/// `1:30` (= 90) and `1:30.5`: YAML 1.1 base-60 numbers. The first part must
+/// not start with 0, later parts are 0..59.
+fn sexagesimal(digits: &str) -> Option<(u128, Option<&str>)> {
+    let mut parts = digits.split(':');
+    let head = parts.next()?;
+    if head.is_empty()
+        || head.starts_with('0')
+        || !head.bytes().all(|b| b.is_ascii_digit() || b == b'_')
+    {
+        return None;
+    }
+    let mut value: u128 = head.replace('_', "").parse().ok()?;
+    let rest: Vec<&str> = parts.collect();
+    let mut fraction = None;
+    for (i, part) in rest.iter().enumerate() {
+        let (whole, frac) = match part.split_once('.') {
+            Some((w, f)) if i == rest.len() - 1 => (w, Some(f)),
+            Some(_) => return None,
+            None => (*part, None),
+        };
+        if whole.is_empty() || whole.len() > 2 || !whole.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let digit: u128 = whole.parse().ok()?;
+        if digit > 59 {
+            return None;
+        }
+        value = value.checked_mul(60)?.checked_add(digit)?;
+        fraction = frac;
+    }
+    Some((value, fraction))
+}
+
+fn parse_float(text: &str) -> Option<f64> {
+    let (negative, body) = split_sign(text);
+    let sign = if negative { -1.0 } else { 1.0 };
+    match body {
+        ".inf" | ".Inf" | ".INF" => return Some(sign * f64::INFINITY),
+        ".nan" | ".NaN" | ".NAN" if text == body => return Some(f64::NAN),
+        _ => {}
+    }
+    if body.contains(':') {
+        let (whole, fraction) = sexagesimal(body)?;
+        let fraction = fraction?;
+        let frac: f64 = if fraction.replace('_', "").is_empty() {
+            0.0
+        } else {
+            format!("0.{}", fraction.replace('_', "")).parse().ok()?
+        };
+        return Some(sign * (whole as f64 + frac));
+    }
+    // [0-9][0-9_]*\.[0-9_]*([eE][-+][0-9]+)?  or  \.[0-9_]+([eE][-+][0-9]+)?
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let (whole, fraction) = mantissa.split_once('.')?;
+    let digits_ok = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || b == b'_');
+    if whole.is_empty() {
+        if fraction.is_empty() || !digits_ok(fraction) || fraction.starts_with('_') {
+            return None;
+        }
+    } else if !whole.as_bytes()[0].is_ascii_digit() || !digits_ok(whole) || !digits_ok(fraction) {
+        return None;
+    }
+    if let Some(exp) = exponent {
+        let exp_digits = exp.strip_prefix(['-', '+'])?;
+        if exp_digits.is_empty() || !exp_digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+    }
+    let cleaned: String = body.chars().filter(|c| *c != '_').collect();
+    let cleaned = if cleaned.starts_with('.') {
+        format!("0{cleaned}")
+    } else {
+        cleaned
+    };
+    cleaned.parse::<f64>().ok().map(|v| sign * v)
+}
+
+/// The line of every field of a document, for findings. Building it parses the
+/// text again, so it is made only when there is something to report.
+#[derive(Debug, Clone, Default)]
+pub struct SourceMap {
+    lines: HashMap<FieldPath, usize>,
+}
+
+impl SourceMap {
+    /// Maps the first document of `text`. Text that does not parse gives an
+    /// empty map (its parse error was reported already).
+    pub fn build(text: &str) -> SourceMap {
+        let mut lines = HashMap::new();
+        lines.insert(FieldPath::root(), 1);
+        // Per open collection: its path and, for sequences, the next index;
+        // for mappings, whether the next scalar is a key and the current key.
+        enum Open {
+            Seq(FieldPath, usize),
+            Map(FieldPath, Option<String>),
+        }
+        let mut stack: Vec<Open> = Vec::new();
+        let mut parser = Parser::new_from_str(text);
+        // Which path the next node will take, recording its line.
+        fn node_path(stack: &mut [Open]) -> Option<FieldPath> {
+            match stack.last_mut()? {
+                Open::Seq(path, next) => {
+                    let p = path.index(*next);
+                    *next += 1;
+                    Some(p)
+                }
+                Open::Map(path, key) => key.take().map(|k| path.key(k)),
+            }
+        }
+        let mut depth_docs = 0;
+        while let Ok((event, mark)) = parser.next_token() {
+            match event {
+                Event::StreamEnd => break,
+                Event::DocumentEnd => {
+                    depth_docs += 1;
+                    if depth_docs == 1 {
+                        break;
+                    }
+                }
+                Event::Scalar(text, ..) => {
+                    if let Some(Open::Map(_, key @ None)) = stack.last_mut() {
+                        *key = Some(text);
+                        let Some(Open::Map(path, Some(k))) = stack.last() else {
+                            continue;
+                        };
+                        lines.entry(path.key(k.clone())).or_insert(mark.line());
+                    } else if let Some(path) = node_path(&mut stack) {
+                        lines.entry(path).or_insert(mark.line());
+                    }
+                }
+                Event::Alias(_) => {
+                    if let Some(path) = node_path(&mut stack) {
+                        lines.entry(path).or_insert(mark.line());
+                    }
+                }
+                Event::SequenceStart(..) | Event::MappingStart(..) => {
+                    let path = if stack.is_empty() {
+                        FieldPath::root()
+                    } else {
+                        match node_path(&mut stack) {
+                            Some(path) => path,
+                            None => break, // a collection as a key: not something we report on
+                        }
+                    };
+                    lines.entry(path.clone()).or_insert(mark.line());
+                    stack.push(if matches!(event, Event::SequenceStart(..)) {
+                        Open::Seq(path, 0)
+                    } else {
+                        Open::Map(path, None)
+                    });
+                }
+                Event::SequenceEnd | Event::MappingEnd => {
+                    stack.pop();
+                }
+                _ => {}
+            }
+        }
+        SourceMap { lines }
+    }
+
+    /// The line of `path`, or of its nearest ancestor that has one (a missing
+    /// field is reported at the mapping that should hold it).
+    pub fn line_of(&self, path: &FieldPath) -> Option<usize> {
+        let mut current = Some(path.clone());
+        while let Some(p) = current {
+            if let Some(line) = self.lines.get(&p) {
+                return Some(*line);
+            }
+            current = p.parent();
+        }
+        None
+    }
+}
+
+/// Writes a value as YAML, the way `kubectl get -o yaml` reads: block style,
+/// strings quoted only where YAML would otherwise read them as something else.
+pub fn to_yaml_string<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, String> {
+    serde_yaml::to_string(value).map_err(|err| err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn value(text: &str) -> Value {
+        parse_one(text).unwrap().value
+    }
+
+    #[test]
+    fn resolves_scalars_like_pyyaml() {
+        assert_eq!(
+            value("a: yes\nb: off\nc: ~\nd: 0755\ne: 0x1F\nf: 1:30\ng: 1.5\nh: 1e5\ni: 08"),
+            json!({"a": true, "b": false, "c": null, "d": 493, "e": 31, "f": 90, "g": 1.5, "h": "1e5", "i": "08"})
+        );
+        assert_eq!(
+            value("a: '1'\nb: \"true\"\nc: !!str 5\nd: -12\ne: .5\nf: 1.0e+3\ng: 1_000"),
+            json!({"a": "1", "b": "true", "c": "5", "d": -12, "e": 0.5, "f": 1000.0, "g": 1000})
+        );
+        assert_eq!(
+            value("v: 1.0.0\nw: 2001-12-14\nx: 'quay.io/a@sha256:00'"),
+            json!({"v": "1.0.0", "w": "2001-12-14", "x": "quay.io/a@sha256:00"})
+        );
+        assert_eq!(
+            value("big: 18446744073709551615\nneg: -9223372036854775808"),
+            json!({"big": 18446744073709551615u64, "neg": i64::MIN})
+        );
+    }
+
+    #[test]
+    fn empty_text_is_null_and_json_parses() {
+        assert_eq!(value(""), Value::Null);
+        assert_eq!(value("# only a comment\n"), Value::Null);
+        assert_eq!(
+            value("{\"a\": [1, 2, {\"b\": null}]}"),
+            json!({"a": [1, 2, {"b": null}]})
+        );
+    }
+
+    #[test]
+    fn reports_every_duplicate_key_with_its_line() {
+        let parsed = parse_one("a: 1\nb:\n  c: 1\n  c: 2\na: 3\n").unwrap();
+        assert_eq!(parsed.value, json!({"a": 3, "b": {"c": 2}}));
+        let dups: Vec<(String, usize)> = parsed
+            .duplicate_keys
+            .iter()
+            .map(|d| (d.path.to_string(), d.line))
+            .collect();
+        assert_eq!(dups, vec![("b.c".to_string(), 4), ("a".to_string(), 5)]);
+    }
+
+    #[test]
+    fn duplicate_key_inside_a_list_names_its_index() {
+        let parsed = parse_one("items:\n- x: 1\n- x: 1\n  x: 2\n").unwrap();
+        assert_eq!(parsed.duplicate_keys[0].path.to_string(), "items[1].x");
+    }
+
+    #[test]
+    fn merge_keys_and_aliases() {
+        assert_eq!(
+            value("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\n"),
+            json!({"base": {"x": 1, "y": 2}, "other": {"x": 1, "y": 3}})
+        );
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from(
+            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+        for pair in names.windows(2) {
+            let refs = vec![format!("*{}", pair[0]); 9].join(",");
+            text.push_str(&format!("{}: &{} [{refs}]\n", pair[1], pair[1]));
+        }
+        let err = parse_one(&text).unwrap_err();
+        assert!(err.message.contains("alias bomb"), "{err}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = "[".repeat(MAX_DEPTH + 5) + &"]".repeat(MAX_DEPTH + 5);
+        let err = parse_one(&text).unwrap_err();
+        assert!(
+            err.message.contains("nested deeper") || err.message.contains("recursion"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_have_positions() {
+        let err = parse_one("a: [1, 2\nb: 3\n").unwrap_err();
+        assert!(err.line >= 1);
+        let err = parse_one("a: b: c\n").unwrap_err();
+        assert_eq!(err.line, 1);
+    }
+
+    #[test]
+    fn collection_keys_are_refused() {
+        assert!(parse_one("? [a]\n: 1\n").is_err());
+    }
+
+    #[test]
+    fn streams_hold_several_documents() {
+        let docs = parse_stream("a: 1\n---\nb: 2\n---\n").unwrap();
+        assert_eq!(docs.len(), 3);
+        assert_eq!(docs[1].value, json!({"b": 2}));
+        assert_eq!(docs[2].value, Value::Null);
+        assert!(parse_one("a: 1\n---\nb: 2\n").is_err());
+    }
+
+    #[test]
+    fn source_map_finds_lines_of_fields_and_items() {
+        let text = "id: x\nlist:\n  - a\n  - name: b\n    value: c\nmap:\n  k: v\n";
+        let map = SourceMap::build(text);
+        assert_eq!(map.line_of(&FieldPath::parse("id")), Some(1));
+        assert_eq!(map.line_of(&FieldPath::parse("list[1].value")), Some(5));
+        assert_eq!(map.line_of(&FieldPath::parse("list[0]")), Some(3));
+        assert_eq!(map.line_of(&FieldPath::parse("map.k")), Some(7));
+        // A missing field is reported where its parent is.
+        assert_eq!(map.line_of(&FieldPath::parse("map.missing")), Some(6));
+    }
+}

@@ -1,0 +1,331 @@
+//! A small threaded HTTP/1.1 server on loopback: enough protocol for real
+//! clients (keep-alive, Content-Length and chunked bodies) and nothing more.
+//! The API servers of this crate are handlers on top of it.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// A request, read whole.
+#[derive(Debug, Clone, Default)]
+pub struct HttpRequest {
+    pub method: String,
+    /// The path without the query string, percent-decoded.
+    pub path: String,
+    /// Query parameters in order, percent-decoded.
+    pub query: Vec<(String, String)>,
+    /// Header names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The bearer token of the `Authorization` header, if any.
+    pub fn bearer_token(&self) -> Option<&str> {
+        self.header("authorization").and_then(|v| v.strip_prefix("Bearer ")).map(str::trim)
+    }
+
+    /// Form fields of an `application/x-www-form-urlencoded` body.
+    pub fn form(&self) -> Vec<(String, String)> {
+        parse_query(&String::from_utf8_lossy(&self.body))
+    }
+}
+
+/// A response to send.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn new(status: u16) -> Self {
+        HttpResponse { status, headers: Vec::new(), body: Vec::new() }
+    }
+
+    pub fn json(status: u16, value: &serde_json::Value) -> Self {
+        HttpResponse::new(status).body("application/json", serde_json::to_vec(value).unwrap_or_default())
+    }
+
+    pub fn body(mut self, content_type: &str, body: Vec<u8>) -> Self {
+        self.headers.push(("Content-Type".to_string(), content_type.to_string()));
+        self.body = body;
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+}
+
+/// Answers requests; shared by all connection threads.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, request: &HttpRequest) -> HttpResponse;
+}
+
+impl<F> Handler for F
+where
+    F: Fn(&HttpRequest) -> HttpResponse + Send + Sync + 'static,
+{
+    fn handle(&self, request: &HttpRequest) -> HttpResponse {
+        self(request)
+    }
+}
+
+/// A running server; stopped when dropped.
+pub struct Server {
+    addr: SocketAddr,
+    stopping: Arc<AtomicBool>,
+    accept_thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Starts serving on a free loopback port.
+    pub fn start(handler: Arc<dyn Handler>) -> std::io::Result<Server> {
+        Server::start_on("127.0.0.1:0", handler)
+    }
+
+    /// Starts serving on `addr` (such as `127.0.0.1:8080`).
+    pub fn start_on(addr: &str, handler: Arc<dyn Handler>) -> std::io::Result<Server> {
+        let listener = TcpListener::bind(addr)?;
+        let addr = listener.local_addr()?;
+        let stopping = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&stopping);
+        let accept_thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let handler = Arc::clone(&handler);
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || serve_connection(stream, handler.as_ref(), &stop));
+            }
+        });
+        Ok(Server { addr, stopping, accept_thread: Some(accept_thread) })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Blocks until the server is stopped (for the stand-alone binaries).
+    pub fn wait(mut self) {
+        if let Some(thread) = self.accept_thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
+        if let Some(thread) = self.accept_thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn serve_connection(stream: TcpStream, handler: &dyn Handler, stopping: &AtomicBool) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let Ok(write_half) = stream.try_clone() else { return };
+    let mut reader = BufReader::new(stream);
+    let mut writer = write_half;
+    while !stopping.load(Ordering::SeqCst) {
+        let request = match read_request(&mut reader) {
+            Ok(Some(request)) => request,
+            Ok(None) => return,
+            Err(_) => {
+                let _ = write_response(&mut writer, &HttpResponse::new(400), false);
+                return;
+            }
+        };
+        let close = request.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        let response = handler.handle(&request);
+        if write_response(&mut writer, &response, close).is_err() || close {
+            return;
+        }
+    }
+}
+
+fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<HttpRequest>> {
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Ok(None);
+    }
+    let mut parts = line.split_whitespace();
+    let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "bad request line"));
+    };
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let mut request = HttpRequest {
+        method: method.to_string(),
+        path: percent_decode(path),
+        query: parse_query(query),
+        ..HttpRequest::default()
+    };
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header)? == 0 {
+            return Ok(None);
+        }
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            request.headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+        }
+    }
+    if request.header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        loop {
+            let mut size_line = String::new();
+            reader.read_line(&mut size_line)?;
+            let size = usize::from_str_radix(size_line.trim().split(';').next().unwrap_or("0"), 16)
+                .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "bad chunk size"))?;
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk)?;
+            if size == 0 {
+                break;
+            }
+            request.body.extend_from_slice(&chunk[..size]);
+        }
+    } else if let Some(length) = request.header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        request.body = vec![0; length];
+        reader.read_exact(&mut request.body)?;
+    }
+    Ok(Some(request))
+}
+
+fn write_response(writer: &mut impl Write, response: &HttpResponse, close: bool) -> std::io::Result<()> {
+    let mut head = format!("HTTP/1.1 {} {}\r\n", response.status, reason(response.status));
+    for (name, value) in &response.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n", response.body.len()));
+    head.push_str(if close { "Connection: close\r\n\r\n" } else { "Connection: keep-alive\r\n\r\n" });
+    writer.write_all(head.as_bytes())?;
+    writer.write_all(&response.body)?;
+    writer.flush()
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        415 => "Unsupported Media Type",
+        422 => "Unprocessable Entity",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
+
+/// Splits `a=1&b=x%20y` into decoded pairs (`+` is a space, as in forms).
+pub fn parse_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(&name.replace('+', " ")), percent_decode(&value.replace('+', " ")))
+        })
+        .collect()
+}
+
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(byte) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn serves_keep_alive_requests_with_bodies() {
+        let server = Server::start(Arc::new(|request: &HttpRequest| {
+            HttpResponse::json(
+                200,
+                &serde_json::json!({
+                    "method": request.method, "path": request.path,
+                    "q": request.query_param("q"), "body": String::from_utf8_lossy(&request.body),
+                }),
+            )
+        }))
+        .unwrap();
+        let mut stream = TcpStream::connect(server.addr()).unwrap();
+        for _ in 0..2 {
+            stream.write_all(b"POST /a%20b?q=x+y HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello").unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut status = String::new();
+            reader.read_line(&mut status).unwrap();
+            assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if let Some(v) = line.strip_prefix("Content-Length: ") {
+                    length = v.trim().parse().unwrap();
+                }
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(value, serde_json::json!({"method": "POST", "path": "/a b", "q": "x y", "body": "hello"}));
+        }
+    }
+
+    #[test]
+    fn decodes_percent_escapes() {
+        assert_eq!(percent_decode("a%2Fb%3"), "a/b%3");
+        assert_eq!(parse_query("x=1&y=%7B%7D&z"), vec![("x".into(), "1".into()), ("y".into(), "{}".into()), ("z".into(), "".into())]);
+    }
+}
