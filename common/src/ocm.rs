@@ -1,0 +1,481 @@
+//! OCM's add-on API (`/api/clusters_mgmt/v1/addons` and its versions): the
+//! request bodies managed-tenants sends, built from the add-on document, and
+//! OCM's error body.
+//!
+//! The builders reproduce managed-tenants-cli (`OcmCli._addon_from_metadata`,
+//! `_addon_from_imageset` and the two sanitisers) field for field, because OCM
+//! already holds add-ons published that way: a different mapping would show up
+//! as a spurious change on the next deploy. Its quirks are kept on purpose and
+//! named where they happen.
+
+use serde::{Deserialize, Serialize};
+
+use crate::addon::{
+    AdditionalCatalogSource, AddonConfig, AddonDocument, AddonParameter, AddonRequirement,
+    CredentialsRequest, InstallMode, StringMap, SubOperator,
+};
+
+/// Which OCM service receives the add-on. Both take the same shape; they
+/// differ in path and in how managed-tenants fills `parameters`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Service {
+    /// clusters_mgmt, what `ocm` and managed-tenants' `add_addon` use.
+    #[default]
+    ClustersMgmt,
+    /// addons_mgmt, the newer add-on service (`add_addon_as`).
+    AddonsMgmt,
+}
+
+impl Service {
+    /// The collection path of the add-ons.
+    pub fn addons_path(self) -> &'static str {
+        match self {
+            Service::ClustersMgmt => "/api/clusters_mgmt/v1/addons",
+            Service::AddonsMgmt => "/api/addons_mgmt/v1/addons",
+        }
+    }
+}
+
+/// The add-on as OCM takes it (`AddOn` in the clusters_mgmt model), in the
+/// snake_case of OCM's JSON.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AddonPayload {
+    /// Left out of a PATCH: the id is in the path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub name: String,
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docs_link: Option<String>,
+    pub icon: String,
+    pub label: String,
+    pub enabled: bool,
+    /// `all_namespaces` or `own_namespace`.
+    pub install_mode: String,
+    pub target_namespace: String,
+    pub namespaces: Vec<AddonNamespace>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub common_labels: Option<StringMap>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub common_annotations: Option<StringMap>,
+    /// The quota (SKU) name, `ocmQuotaName`.
+    pub resource_name: String,
+    pub resource_cost: u64,
+    pub operator_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_external_resources: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_requests: Option<Vec<CredentialsRequest>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_service: Option<bool>,
+    pub config: OcmConfig,
+    /// Left out when the add-on uses image sets: the version carries them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Parameters>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requirements: Option<Vec<AddonRequirement>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_operators: Option<Vec<SubOperator>>,
+}
+
+/// One managed namespace with the labels OCM puts on it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddonNamespace {
+    pub name: String,
+    pub labels: StringMap,
+}
+
+/// OCM wraps parameter lists in an object.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Parameters {
+    pub items: Vec<AddonParameter>,
+}
+
+/// `config` of an add-on or version (`AddOnConfig`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OcmConfig {
+    pub add_on_environment_variables: Vec<EnvironmentVariable>,
+    pub add_on_secret_propagations: Vec<SecretPropagation>,
+}
+
+/// `AddOnEnvironmentVariable`; the id is the list index as a string.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvironmentVariable {
+    pub name: String,
+    pub value: String,
+    pub id: String,
+}
+
+/// `AddOnSecretPropagation`: OCM copies `source_secret` (the Vault-backed
+/// secret `<addon-id>-<name>`) to `destination_secret` on the cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretPropagation {
+    pub source_secret: String,
+    pub destination_secret: String,
+    pub id: String,
+}
+
+/// `AddOnAdditionalCatalogSource`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogSourceRef {
+    pub name: String,
+    pub image: String,
+    pub id: String,
+}
+
+/// One add-on version (`AddOnVersion`, `/addons/{id}/versions`): what one
+/// image set installs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VersionPayload {
+    /// The semver of the image set's name; left out of a PATCH.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub enabled: bool,
+    pub channel: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_secret_name: Option<String>,
+    pub additional_catalog_sources: Vec<CatalogSourceRef>,
+    pub config: OcmConfig,
+    pub parameters: Parameters,
+    pub requirements: Vec<AddonRequirement>,
+    pub sub_operators: Vec<SubOperator>,
+    /// The catalog image.
+    pub source_image: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_image: Option<String>,
+}
+
+/// OCM's error body (`kind: Error`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OcmError {
+    pub kind: String,
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub href: Option<String>,
+    pub code: String,
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation_id: Option<String>,
+}
+
+/// The add-on payload managed-tenants sends for `document` to `service`.
+///
+/// With an image set (`addonImageSetVersion` set), parameters, requirements
+/// and sub-operators belong to the version and are left out here; the
+/// add-ons service nevertheless gets the metadata's parameters, without the
+/// `order` clusters_mgmt gets, as managed-tenants' sanitiser re-sets them.
+pub fn addon_payload(document: &AddonDocument, service: Service) -> AddonPayload {
+    let metadata = &document.metadata;
+    let uses_image_set = matches!(metadata.addon_image_set_version, Some(Some(_)));
+    let parameters = metadata.add_on_parameters.clone().unwrap_or_default();
+    let (parameters, requirements, sub_operators) = if uses_image_set {
+        (None, None, None)
+    } else {
+        (
+            Some(ordered(parameters.clone())),
+            Some(metadata.add_on_requirements.clone().unwrap_or_default()),
+            Some(metadata.sub_operators.clone().unwrap_or_default()),
+        )
+    };
+    let parameters = match service {
+        Service::ClustersMgmt => parameters,
+        Service::AddonsMgmt => Some(Parameters {
+            items: parameters_raw(metadata),
+        }),
+    };
+    AddonPayload {
+        id: Some(metadata.id.clone()),
+        name: metadata.name.clone(),
+        description: metadata.description.clone(),
+        docs_link: metadata.link.clone(),
+        icon: metadata.icon.clone(),
+        label: metadata.label.clone(),
+        enabled: metadata.enabled,
+        install_mode: install_mode_snake_case(metadata.install_mode).to_string(),
+        target_namespace: metadata.target_namespace.clone(),
+        namespaces: metadata
+            .namespaces
+            .iter()
+            .map(|name| AddonNamespace {
+                name: name.clone(),
+                labels: metadata.namespace_labels.clone(),
+            })
+            .collect(),
+        common_labels: metadata.common_labels.clone(),
+        common_annotations: metadata.common_annotations.clone(),
+        resource_name: metadata.ocm_quota_name.clone(),
+        resource_cost: metadata.ocm_quota_cost,
+        operator_name: metadata.operator_name.clone(),
+        has_external_resources: metadata.has_external_resources,
+        credentials_requests: metadata.credentials_requests.clone(),
+        managed_service: metadata.managed_service,
+        config: ocm_config(&metadata.id, metadata.config.as_ref(), None),
+        parameters,
+        requirements,
+        sub_operators,
+    }
+}
+
+fn parameters_raw(metadata: &crate::addon::AddonMetadata) -> Vec<AddonParameter> {
+    metadata.add_on_parameters.clone().unwrap_or_default()
+}
+
+/// The version payload for the document's image set, `None` without one.
+///
+/// Each field starts from the metadata and is replaced by the image set's
+/// when the image set file has that key at all (an empty list included),
+/// which is managed-tenants' precedence for versions. Both services get the
+/// same body.
+pub fn version_payload(document: &AddonDocument) -> Option<VersionPayload> {
+    let set = document.image_set.as_ref()?;
+    let metadata = &document.metadata;
+    let id = set
+        .version()
+        .map(|version| version.to_string())
+        .unwrap_or_else(|| set.name.clone());
+    let catalog_sources = set
+        .additional_catalog_sources
+        .as_ref()
+        .or(metadata.additional_catalog_sources.as_ref());
+    Some(VersionPayload {
+        id: Some(id),
+        enabled: metadata.enabled,
+        channel: metadata.default_channel.clone(),
+        pull_secret_name: set.pull_secret_name.clone().or_else(|| {
+            metadata
+                .pull_secret_name
+                .clone()
+                .filter(|name| !name.is_empty())
+        }),
+        additional_catalog_sources: catalog_sources
+            .map(|list| indexed_sources(list))
+            .unwrap_or_default(),
+        config: ocm_config(&metadata.id, metadata.config.as_ref(), set.config.as_ref()),
+        parameters: ordered(
+            set.add_on_parameters
+                .clone()
+                .or_else(|| metadata.add_on_parameters.clone())
+                .unwrap_or_default(),
+        ),
+        requirements: set
+            .add_on_requirements
+            .clone()
+            .or_else(|| metadata.add_on_requirements.clone())
+            .unwrap_or_default(),
+        sub_operators: set
+            .sub_operators
+            .clone()
+            .or_else(|| metadata.sub_operators.clone())
+            .unwrap_or_default(),
+        source_image: set.index_image.clone(),
+        package_image: set.package_image.clone(),
+    })
+}
+
+/// `AllNamespaces` → `all_namespaces`.
+pub fn install_mode_snake_case(mode: InstallMode) -> &'static str {
+    match mode {
+        InstallMode::AllNamespaces => "all_namespaces",
+        InstallMode::OwnNamespace => "own_namespace",
+    }
+}
+
+/// Parameters with `order` set to their 1-based position, so OCM shows them
+/// in the order of the metadata file.
+fn ordered(mut parameters: Vec<AddonParameter>) -> Parameters {
+    for (index, parameter) in parameters.iter_mut().enumerate() {
+        parameter.order = Some(index as i64 + 1);
+    }
+    Parameters { items: parameters }
+}
+
+/// The OCM config from the metadata's, each list replaced by the image set's
+/// when the image set names it (an empty list included).
+fn ocm_config(
+    addon_id: &str,
+    metadata: Option<&AddonConfig>,
+    set: Option<&AddonConfig>,
+) -> OcmConfig {
+    let env = set
+        .and_then(|config| config.env.as_ref())
+        .or(metadata.and_then(|config| config.env.as_ref()));
+    let secrets = set
+        .and_then(|config| config.secrets.as_ref())
+        .or(metadata.and_then(|config| config.secrets.as_ref()));
+    OcmConfig {
+        add_on_environment_variables: env
+            .map(|list| {
+                list.iter()
+                    .enumerate()
+                    .map(|(index, var)| EnvironmentVariable {
+                        name: var.name.clone(),
+                        value: var.value.clone(),
+                        id: index.to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        add_on_secret_propagations: secrets
+            .map(|list| {
+                list.iter()
+                    .enumerate()
+                    .map(|(index, secret)| SecretPropagation {
+                        source_secret: format!("{addon_id}-{}", secret.name),
+                        destination_secret: secret.name.clone(),
+                        id: index.to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+fn indexed_sources(list: &[AdditionalCatalogSource]) -> Vec<CatalogSourceRef> {
+    list.iter()
+        .enumerate()
+        .map(|(index, source)| CatalogSourceRef {
+            name: source.name.clone(),
+            image: source.image.clone(),
+            id: index.to_string(),
+        })
+        .collect()
+}
+
+/// Turns an OCM answer that is not a success into a sentence: OCM's `reason`
+/// and `code` when the body is OCM's error, else the start of the body.
+pub fn describe_error(status: u16, body: &[u8]) -> String {
+    match serde_json::from_slice::<OcmError>(body) {
+        Ok(error) if error.kind == "Error" => {
+            format!("HTTP {status} {}: {}", error.code, error.reason)
+        }
+        _ => {
+            let text = crate::http::snippet(&String::from_utf8_lossy(body));
+            if text.is_empty() {
+                format!("HTTP {status}")
+            } else {
+                format!("HTTP {status}: {text}")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imageset::ImageSet;
+    use serde_json::{json, Value};
+
+    fn document(extra: Value) -> AddonDocument {
+        let mut value = json!({
+            "id": "my-addon", "name": "My Addon", "description": "d", "icon": "aWNvbg==",
+            "label": "api.openshift.com/addon-my-addon", "enabled": true,
+            "addonOwner": "Team <team@redhat.com>", "quayRepo": "quay.io/osd-addons/my-addon",
+            "testHarness": "quay.io/osd-addons/my-addon-harness", "installMode": "AllNamespaces",
+            "targetNamespace": "redhat-my-addon", "namespaces": ["redhat-my-addon", "other"],
+            "ocmQuotaName": "addon-my-addon", "ocmQuotaCost": 2, "operatorName": "my-addon",
+            "defaultChannel": "stable", "namespaceLabels": {"a": "b"}, "namespaceAnnotations": {}
+        });
+        for (key, field) in extra.as_object().cloned().unwrap_or_default() {
+            value[key] = field;
+        }
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn param(id: &str) -> Value {
+        json!({"id": id, "name": id, "description": "d", "value_type": "string",
+               "required": false, "editable": true, "enabled": true})
+    }
+
+    #[test]
+    fn maps_metadata_keys_as_managed_tenants() {
+        let doc = document(json!({
+            "link": "https://docs", "addOnParameters": [param("a"), param("b")],
+            "config": {"env": [{"name": "E", "value": "v"}],
+                       "secrets": [{"name": "s", "type": "Opaque", "vaultPath": "p", "version": 1, "fields": []}]}
+        }));
+        let payload = serde_json::to_value(addon_payload(&doc, Service::ClustersMgmt)).unwrap();
+        assert_eq!(payload["docs_link"], "https://docs");
+        assert_eq!(payload["install_mode"], "all_namespaces");
+        assert_eq!(payload["resource_name"], "addon-my-addon");
+        assert_eq!(payload["resource_cost"], 2);
+        assert_eq!(
+            payload["namespaces"],
+            json!([{"name": "redhat-my-addon", "labels": {"a": "b"}},
+                                                  {"name": "other", "labels": {"a": "b"}}])
+        );
+        assert_eq!(payload["parameters"]["items"][1]["order"], 2);
+        assert_eq!(payload["requirements"], json!([]));
+        assert_eq!(payload["sub_operators"], json!([]));
+        assert_eq!(
+            payload["config"]["add_on_environment_variables"],
+            json!([{"name": "E", "value": "v", "id": "0"}])
+        );
+        assert_eq!(
+            payload["config"]["add_on_secret_propagations"],
+            json!([{"source_secret": "my-addon-s", "destination_secret": "s", "id": "0"}])
+        );
+        assert!(payload.get("link").is_none() && payload.get("defaultChannel").is_none());
+    }
+
+    #[test]
+    fn addons_service_gets_parameters_without_order_even_with_image_sets() {
+        let doc =
+            document(json!({"addOnParameters": [param("a")], "addonImageSetVersion": "1.0.0"}));
+        let cs = serde_json::to_value(addon_payload(&doc, Service::ClustersMgmt)).unwrap();
+        assert!(cs.get("parameters").is_none() && cs.get("requirements").is_none());
+        let r#as = serde_json::to_value(addon_payload(&doc, Service::AddonsMgmt)).unwrap();
+        assert_eq!(r#as["parameters"]["items"][0]["id"], "a");
+        assert!(r#as["parameters"]["items"][0].get("order").is_none());
+        assert!(r#as.get("requirements").is_none());
+    }
+
+    #[test]
+    fn version_takes_image_set_values_over_metadata() {
+        let mut doc = document(json!({
+            "addonImageSetVersion": "1.2.3", "pullSecretName": "pull",
+            "additionalCatalogSources": [{"name": "x", "image": "quay.io/x"}],
+            "config": {"env": [{"name": "FROM", "value": "metadata"}]},
+            "addOnParameters": [param("meta")]
+        }));
+        doc.image_set = Some(ImageSet {
+            name: "my-addon.v1.2.3".into(),
+            index_image: "quay.io/osd-addons/my-addon-index@sha256:1".into(),
+            additional_catalog_sources: Some(vec![]),
+            add_on_parameters: Some(vec![serde_json::from_value(param("set")).unwrap()]),
+            ..ImageSet::default()
+        });
+        let version = version_payload(&doc).unwrap();
+        assert_eq!(version.id.as_deref(), Some("1.2.3"));
+        assert_eq!(version.channel, "stable");
+        assert_eq!(version.pull_secret_name.as_deref(), Some("pull"));
+        assert!(
+            version.additional_catalog_sources.is_empty(),
+            "an empty image set list replaces the metadata's"
+        );
+        assert_eq!(
+            version.config.add_on_environment_variables[0].value,
+            "metadata"
+        );
+        assert_eq!(version.parameters.items[0].id, "set");
+        assert_eq!(version.parameters.items[0].order, Some(1));
+        assert_eq!(
+            version.source_image,
+            "quay.io/osd-addons/my-addon-index@sha256:1"
+        );
+        assert!(version_payload(&document(json!({}))).is_none());
+    }
+
+    #[test]
+    fn errors_show_ocm_reason() {
+        let body = br#"{"kind":"Error","id":"400","href":"/api/clusters_mgmt/v1/errors/400","code":"CLUSTERS-MGMT-400","reason":"Add-on name is required"}"#;
+        assert_eq!(
+            describe_error(400, body),
+            "HTTP 400 CLUSTERS-MGMT-400: Add-on name is required"
+        );
+        assert_eq!(
+            describe_error(502, b"<html>bad gateway</html>"),
+            "HTTP 502: <html>bad gateway</html>"
+        );
+        assert_eq!(describe_error(404, b""), "HTTP 404");
+    }
+}

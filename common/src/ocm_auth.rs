@@ -1,0 +1,514 @@
+//! OCM credentials, found the way the `ocm` CLI finds them, and the OAuth2
+//! exchange that turns a refresh (offline) token or client credentials into
+//! the short-lived access token OCM wants.
+//!
+//! Where a credential comes from, in order: `OCM_TOKEN` (an access token,
+//! used as is); `OCM_REFRESH_TOKEN` or `OCM_OFFLINE_TOKEN`; `OCM_CLIENT_ID`
+//! with `OCM_CLIENT_SECRET`; the `ocm` CLI's configuration
+//! (`$OCM_CONFIG`, else `~/.config/ocm/ocm.json`) as `ocm login` left it.
+//! Credentials never come from the command line, where `ps` would show them.
+//! Every credential is a [`Secret`], so none can reach a message or a log.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::http::{encode_query, snippet, Client, Request, RetryPolicy, Secret, TlsOptions};
+
+/// Red Hat SSO's token endpoint, the `ocm` CLI's default.
+pub const DEFAULT_TOKEN_URL: &str =
+    "https://sso.redhat.com/auth/realms/redhat-external/protocol/openid-connect/token";
+
+/// The public client the `ocm` CLI (and managed-tenants) use for refresh tokens.
+pub const DEFAULT_CLIENT_ID: &str = "cloud-services";
+
+/// Exchange again this long before the access token expires, so a request
+/// never goes out with a token that dies on the way.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
+
+/// What we authenticate with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// An access token, sent as is.
+    AccessToken(Secret),
+    /// A refresh or offline token, exchanged with `grant_type=refresh_token`.
+    RefreshToken {
+        client_id: String,
+        refresh_token: Secret,
+    },
+    /// A service account, exchanged with `grant_type=client_credentials`.
+    ClientCredentials {
+        client_id: String,
+        client_secret: Secret,
+    },
+}
+
+/// Credentials and where to exchange them; `api_url` is the OCM URL the
+/// `ocm` configuration was logged in to, if that is where they came from.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    pub credentials: Credentials,
+    pub token_url: String,
+    /// Where the credentials were found, for messages (`OCM_TOKEN`, a file).
+    pub origin: String,
+    pub api_url: Option<String>,
+    /// An access token saved beside a refresh token (the `ocm` configuration),
+    /// used until it expires.
+    pub saved_access_token: Option<Secret>,
+}
+
+/// The `ocm` CLI's configuration file (only the fields we use).
+#[derive(Debug, Default, Deserialize)]
+struct OcmConfigFile {
+    #[serde(default)]
+    access_token: Option<String>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default)]
+    client_secret: Option<String>,
+    #[serde(default)]
+    token_url: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+}
+
+/// Where the `ocm` CLI keeps its configuration: `$OCM_CONFIG`, else
+/// `$XDG_CONFIG_HOME/ocm/ocm.json`, else `~/.config/ocm/ocm.json`.
+pub fn ocm_config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    if let Some(path) = env("OCM_CONFIG").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    if let Some(dir) = env("XDG_CONFIG_HOME").filter(|p| !p.is_empty()) {
+        return Some(Path::new(&dir).join("ocm").join("ocm.json"));
+    }
+    env("HOME").map(|home| {
+        Path::new(&home)
+            .join(".config")
+            .join("ocm")
+            .join("ocm.json")
+    })
+}
+
+/// Finds the credentials (see the module documentation for the order).
+/// `token_url` is `--token-url`, which wins over `OCM_TOKEN_URL` and the file.
+pub fn resolve(
+    env: &dyn Fn(&str) -> Option<String>,
+    token_url: Option<&str>,
+) -> Result<AuthSettings> {
+    let var = |name: &str| {
+        env(name)
+            .filter(|value| !value.trim().is_empty())
+            .map(|v| v.trim().to_string())
+    };
+    let pick_url = |file: Option<String>| {
+        token_url
+            .map(str::to_string)
+            .or_else(|| var("OCM_TOKEN_URL"))
+            .or(file)
+            .unwrap_or_else(|| DEFAULT_TOKEN_URL.to_string())
+    };
+    let client_id = var("OCM_CLIENT_ID");
+    let settings = |credentials, origin: &str| AuthSettings {
+        credentials,
+        token_url: pick_url(None),
+        origin: origin.to_string(),
+        api_url: None,
+        saved_access_token: None,
+    };
+    if let Some(token) = var("OCM_TOKEN") {
+        return Ok(settings(
+            Credentials::AccessToken(Secret::new(token)),
+            "OCM_TOKEN",
+        ));
+    }
+    for name in ["OCM_REFRESH_TOKEN", "OCM_OFFLINE_TOKEN"] {
+        if let Some(token) = var(name) {
+            let credentials = Credentials::RefreshToken {
+                client_id: client_id
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_CLIENT_ID.to_string()),
+                refresh_token: Secret::new(token),
+            };
+            return Ok(settings(credentials, name));
+        }
+    }
+    if let (Some(id), Some(secret)) = (client_id.clone(), var("OCM_CLIENT_SECRET")) {
+        let credentials = Credentials::ClientCredentials {
+            client_id: id,
+            client_secret: Secret::new(secret),
+        };
+        return Ok(settings(credentials, "OCM_CLIENT_ID/OCM_CLIENT_SECRET"));
+    }
+    let Some(path) = ocm_config_path(env) else {
+        return Err(no_credentials("HOME is not set"));
+    };
+    if !path.is_file() {
+        return Err(no_credentials(&format!(
+            "{} does not exist",
+            path.display()
+        )));
+    }
+    let text = std::fs::read_to_string(&path).map_err(|err| {
+        Error::in_file(
+            &path,
+            format!(
+                "cannot read the ocm configuration: {}",
+                crate::io::describe_io_error(&err)
+            ),
+        )
+    })?;
+    // serde_json's message can quote the text near the error, a token included: keep only the position.
+    let file: OcmConfigFile = serde_json::from_str(&text).map_err(|err| {
+        Error::in_file(
+            &path,
+            format!(
+                "is not the ocm CLI's JSON configuration (line {}, column {})",
+                err.line(),
+                err.column()
+            ),
+        )
+    })?;
+    let origin = path.display().to_string();
+    let nonempty = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
+    let file_client_id = nonempty(file.client_id);
+    let credentials = if let Some(refresh) = nonempty(file.refresh_token) {
+        Credentials::RefreshToken {
+            client_id: file_client_id.unwrap_or_else(|| DEFAULT_CLIENT_ID.to_string()),
+            refresh_token: Secret::new(refresh),
+        }
+    } else if let (Some(id), Some(secret)) = (file_client_id, nonempty(file.client_secret)) {
+        Credentials::ClientCredentials {
+            client_id: id,
+            client_secret: Secret::new(secret),
+        }
+    } else if let Some(access) = nonempty(file.access_token.clone()) {
+        Credentials::AccessToken(Secret::new(access))
+    } else {
+        return Err(Error::in_file(&path, "holds no access_token, refresh_token or client_id/client_secret; run `ocm login` again"));
+    };
+    let saved_access_token = match credentials {
+        Credentials::AccessToken(_) => None,
+        _ => nonempty(file.access_token).map(Secret::new),
+    };
+    Ok(AuthSettings {
+        credentials,
+        token_url: pick_url(nonempty(file.token_url)),
+        origin,
+        api_url: nonempty(file.url),
+        saved_access_token,
+    })
+}
+
+fn no_credentials(why: &str) -> Error {
+    Error::usage(format!(
+        "no OCM credentials: set OCM_TOKEN (an access token), OCM_REFRESH_TOKEN (an offline token from \
+         console.redhat.com/openshift/token), or OCM_CLIENT_ID and OCM_CLIENT_SECRET, or run `ocm login` ({why})"
+    ))
+}
+
+/// The token endpoint's answer (RFC 6749 section 5.1).
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+/// The token endpoint's error (RFC 6749 section 5.2).
+#[derive(Deserialize)]
+struct TokenError {
+    error: String,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+/// Hands out a valid access token, exchanging credentials when the one it
+/// holds is missing or about to expire.
+#[derive(Debug)]
+pub struct TokenProvider {
+    settings: AuthSettings,
+    client: Option<Client>,
+    /// The access token and when to renew it (`None`: never known to expire).
+    current: Option<(Secret, Option<Instant>)>,
+    exchanges: u32,
+}
+
+impl TokenProvider {
+    pub fn new(
+        settings: AuthSettings,
+        tls: &TlsOptions,
+        retry: RetryPolicy,
+    ) -> Result<TokenProvider> {
+        let client = match settings.credentials {
+            Credentials::AccessToken(_) => None,
+            _ => Some(
+                Client::new(&settings.token_url, tls)
+                    .map_err(|err| Error::usage(format!("--token-url: {err}")))?
+                    .with_retry(retry),
+            ),
+        };
+        let current = match &settings.credentials {
+            Credentials::AccessToken(token) => Some((token.clone(), None)),
+            _ => settings.saved_access_token.as_ref().and_then(|token| {
+                // A saved token with no readable expiry might be dead already: exchange instead.
+                let expires = jwt_expiry(token.expose())?;
+                Some((token.clone(), Some(expires.checked_sub(EXPIRY_MARGIN)?)))
+            }),
+        };
+        Ok(TokenProvider {
+            settings,
+            client,
+            current,
+            exchanges: 0,
+        })
+    }
+
+    /// How many times credentials were exchanged so far.
+    pub fn exchanges(&self) -> u32 {
+        self.exchanges
+    }
+
+    /// Whether `invalidate` can get a new token (false for a bare access token).
+    pub fn can_refresh(&self) -> bool {
+        self.client.is_some()
+    }
+
+    /// Forgets the current access token (OCM answered 401 to it).
+    pub fn invalidate(&mut self) {
+        if self.can_refresh() {
+            self.current = None;
+        }
+    }
+
+    /// A valid access token.
+    pub fn access_token(&mut self) -> Result<Secret> {
+        if let Some((token, expires)) = &self.current {
+            if expires.map_or(true, |refresh_at| Instant::now() < refresh_at) {
+                return Ok(token.clone());
+            }
+        }
+        let (token, expires) = self.exchange()?;
+        self.current = Some((token.clone(), expires));
+        Ok(token)
+    }
+
+    fn exchange(&mut self) -> Result<(Secret, Option<Instant>)> {
+        let client = self.client.as_ref().ok_or_else(|| {
+            Error::remote(
+                &self.settings.origin,
+                "the access token was refused and cannot be renewed; get a new one",
+            )
+        })?;
+        let (form, secret) = match &self.settings.credentials {
+            Credentials::AccessToken(token) => return Ok((token.clone(), None)),
+            Credentials::RefreshToken {
+                client_id,
+                refresh_token,
+            } => (
+                format!(
+                    "grant_type=refresh_token&client_id={}&refresh_token={}",
+                    encode_query(client_id),
+                    encode_query(refresh_token.expose())
+                ),
+                refresh_token.clone(),
+            ),
+            Credentials::ClientCredentials {
+                client_id,
+                client_secret,
+            } => (
+                format!(
+                    "grant_type=client_credentials&client_id={}&client_secret={}",
+                    encode_query(client_id),
+                    encode_query(client_secret.expose())
+                ),
+                client_secret.clone(),
+            ),
+        };
+        let target = format!("token endpoint {}", self.settings.token_url);
+        let request = Request::new("POST", "")
+            .header("Accept", "application/json")
+            .body("application/x-www-form-urlencoded", form.into_bytes());
+        let response = client.send(&request)?;
+        let scrub = |text: String| text.replace(secret.expose(), "<redacted>");
+        if !response.is_success() {
+            let why = match serde_json::from_slice::<TokenError>(&response.body) {
+                Ok(error) => match error.error_description {
+                    Some(description) => format!("{}: {description}", error.error),
+                    None => error.error,
+                },
+                Err(_) => snippet(&response.text()),
+            };
+            return Err(Error::remote(
+                target,
+                scrub(format!(
+                    "refused the credentials from {} (HTTP {}: {why}); check them, or get a new offline token",
+                    self.settings.origin, response.status
+                )),
+            ));
+        }
+        let answer: TokenResponse = serde_json::from_slice(&response.body).map_err(|_| {
+            Error::remote(
+                &target,
+                "answered without an access_token (is --token-url an OAuth2 token endpoint?)",
+            )
+        })?;
+        self.exchanges += 1;
+        if let (Some(new), Credentials::RefreshToken { refresh_token, .. }) =
+            (answer.refresh_token, &mut self.settings.credentials)
+        {
+            *refresh_token = Secret::new(new);
+        }
+        // Renew a minute early, or halfway through a token that lives less than two minutes.
+        let refresh_at = answer.expires_in.map(|seconds| {
+            let lifetime = Duration::from_secs(seconds);
+            Instant::now() + lifetime - EXPIRY_MARGIN.min(lifetime / 2)
+        });
+        Ok((Secret::new(answer.access_token), refresh_at))
+    }
+}
+
+/// When a JWT access token expires (its `exp` claim), read without checking
+/// the signature: only to know when to exchange again.
+pub fn jwt_expiry(token: &str) -> Option<Instant> {
+    let payload = token.split('.').nth(1)?;
+    let claims: serde_json::Value = serde_json::from_slice(&base64url_decode(payload)?).ok()?;
+    let exp = claims.get("exp")?.as_u64()?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
+    Some(Instant::now() + Duration::from_secs(exp.saturating_sub(now)))
+}
+
+/// Unpadded base64url (RFC 4648 section 5), as JWTs use.
+fn base64url_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut buffer = 0u32;
+    let mut bits = 0;
+    for byte in text.trim_end_matches('=').bytes() {
+        let value = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'-' | b'+' => 62,
+            b'_' | b'/' => 63,
+            _ => return None,
+        };
+        buffer = (buffer << 6) | u32::from(value);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+            buffer &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn access_token_wins_then_refresh_then_client_credentials() {
+        let env = env_of(&[("OCM_TOKEN", "a"), ("OCM_REFRESH_TOKEN", "r")]);
+        assert_eq!(
+            resolve(&env, None).unwrap().credentials,
+            Credentials::AccessToken(Secret::new("a"))
+        );
+        let env = env_of(&[("OCM_OFFLINE_TOKEN", "r"), ("OCM_CLIENT_SECRET", "s")]);
+        let settings = resolve(&env, Some("http://127.0.0.1:1/token")).unwrap();
+        assert_eq!(
+            settings.credentials,
+            Credentials::RefreshToken {
+                client_id: "cloud-services".into(),
+                refresh_token: Secret::new("r")
+            }
+        );
+        assert_eq!(settings.token_url, "http://127.0.0.1:1/token");
+        let env = env_of(&[("OCM_CLIENT_ID", "id"), ("OCM_CLIENT_SECRET", "s")]);
+        let settings = resolve(&env, None).unwrap();
+        assert_eq!(
+            settings.credentials,
+            Credentials::ClientCredentials {
+                client_id: "id".into(),
+                client_secret: Secret::new("s")
+            }
+        );
+        assert_eq!(settings.token_url, DEFAULT_TOKEN_URL);
+    }
+
+    #[test]
+    fn reads_the_ocm_cli_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ocm.json");
+        std::fs::write(&path, r#"{"access_token":"","refresh_token":"r","client_id":"cloud-services","token_url":"http://sso/token","url":"https://api.stage.openshift.com"}"#).unwrap();
+        let env = env_of(&[("OCM_CONFIG", path.to_str().unwrap())]);
+        let settings = resolve(&env, None).unwrap();
+        assert!(matches!(
+            settings.credentials,
+            Credentials::RefreshToken { .. }
+        ));
+        assert_eq!(settings.token_url, "http://sso/token");
+        assert_eq!(
+            settings.api_url.as_deref(),
+            Some("https://api.stage.openshift.com")
+        );
+        std::fs::write(&path, "{\"refresh_token\": \"sekrit-value\",").unwrap();
+        let err = resolve(&env, None).unwrap_err().to_string();
+        assert!(!err.contains("sekrit"), "{err}");
+        let env = env_of(&[("HOME", dir.path().to_str().unwrap())]);
+        let err = resolve(&env, None).unwrap_err();
+        assert_eq!(err.exit_status() as u8, 2);
+        assert!(err.to_string().contains("OCM_TOKEN"), "{err}");
+    }
+
+    #[test]
+    fn reads_jwt_expiry() {
+        let far = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 3600;
+        let claims = format!("{{\"exp\":{far}}}");
+        let encoded: String = encode_base64url(claims.as_bytes());
+        let expires = jwt_expiry(&format!("eyJhbGciOiJub25lIn0.{encoded}.sig")).unwrap();
+        assert!(expires > Instant::now() + Duration::from_secs(3500));
+        assert!(jwt_expiry("opaque-token").is_none());
+    }
+
+    fn encode_base64url(bytes: &[u8]) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b))
+                << (8 * (3 - chunk.len()));
+            for i in 0..=chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn base64url_round_trips() {
+        for text in ["", "a", "ab", "abc", "{\"exp\":1}"] {
+            assert_eq!(
+                base64url_decode(&encode_base64url(text.as_bytes())).unwrap(),
+                text.as_bytes()
+            );
+        }
+    }
+}

@@ -1,0 +1,730 @@
+//! OCM on loopback: the add-on endpoints of clusters_mgmt (and their
+//! addons_mgmt twins), cluster add-on installations, OCM's error body, bearer
+//! auth, and an OAuth2 token endpoint like Red Hat SSO's.
+//!
+//! What it checks is what OCM checks and what a client can get wrong: a
+//! missing or unknown bearer token is 401, a duplicate id is 409, a PATCH
+//! naming `id` or an unknown add-on is an error, bodies must be JSON objects.
+//! Tests can queue failures (`fail_next`) and read back every request.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::{json, Map, Value};
+
+use crate::http::{HttpRequest, HttpResponse, Server};
+
+/// The refresh (offline) token the token endpoint accepts.
+pub const REFRESH_TOKEN: &str = "fake-ocm-refresh-token";
+/// The service account the token endpoint accepts.
+pub const CLIENT_ID: &str = "fake-ocm-client";
+pub const CLIENT_SECRET: &str = "fake-ocm-client-secret";
+/// An access token accepted without an exchange (as `OCM_TOKEN`).
+pub const ACCESS_TOKEN: &str = "fake-ocm-static-access-token";
+
+const SERVICES: [(&str, &str); 2] = [
+    ("/api/clusters_mgmt/v1", "CLUSTERS-MGMT"),
+    ("/api/addons_mgmt/v1", "ADDONS-MGMT"),
+];
+
+/// One request as the server saw it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    /// The bearer token sent, if any.
+    pub token: Option<String>,
+    /// The body as JSON (`Null` when empty or not JSON).
+    pub body: Value,
+}
+
+/// A failure to answer instead of the real thing, once.
+#[derive(Debug, Clone)]
+struct Injected {
+    method: String,
+    status: u16,
+    reason: String,
+}
+
+#[derive(Default)]
+struct State {
+    /// Per service prefix: add-on id → add-on.
+    addons: BTreeMap<String, BTreeMap<String, Value>>,
+    /// Per service prefix: (add-on id, version id) → version.
+    versions: BTreeMap<String, BTreeMap<(String, String), Value>>,
+    /// (cluster id, add-on id) → installation.
+    installations: BTreeMap<(String, String), Value>,
+    issued_tokens: Vec<String>,
+    token_requests: Vec<Vec<(String, String)>>,
+    requests: Vec<Recorded>,
+    failures: VecDeque<Injected>,
+    token_lifetime_seconds: u64,
+}
+
+/// The shared state behind a running fake OCM.
+#[derive(Clone, Default)]
+pub struct Ocm {
+    state: Arc<Mutex<State>>,
+}
+
+/// A running fake OCM; stops when dropped.
+pub struct FakeOcm {
+    server: Server,
+    pub ocm: Ocm,
+}
+
+impl FakeOcm {
+    /// Starts on a free loopback port.
+    pub fn start() -> std::io::Result<FakeOcm> {
+        FakeOcm::start_on("127.0.0.1:0")
+    }
+
+    pub fn start_on(addr: &str) -> std::io::Result<FakeOcm> {
+        let ocm = Ocm::default();
+        ocm.lock().token_lifetime_seconds = 900;
+        let handler = ocm.clone();
+        let server = Server::start_on(
+            addr,
+            Arc::new(move |request: &HttpRequest| handler.handle(request)),
+        )?;
+        Ok(FakeOcm { server, ocm })
+    }
+
+    /// The API URL (`--url`).
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    /// The OAuth2 token endpoint (`--token-url`).
+    pub fn token_url(&self) -> String {
+        format!("{}/token", self.server.url())
+    }
+
+    /// Blocks serving (for the stand-alone binary).
+    pub fn wait(self) {
+        self.server.wait()
+    }
+}
+
+impl std::ops::Deref for FakeOcm {
+    type Target = Ocm;
+    fn deref(&self) -> &Ocm {
+        &self.ocm
+    }
+}
+
+impl Ocm {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The next request with `method` gets `status` with OCM's error body
+    /// (a 429 also gets `Retry-After: 0`). Queued failures are used in order.
+    pub fn fail_next(&self, method: &str, status: u16, reason: &str) {
+        self.lock().failures.push_back(Injected {
+            method: method.to_string(),
+            status,
+            reason: reason.to_string(),
+        });
+    }
+
+    /// Every API request so far (token requests excluded).
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.lock().requests.clone()
+    }
+
+    /// The form of every token request so far.
+    pub fn token_requests(&self) -> Vec<Vec<(String, String)>> {
+        self.lock().token_requests.clone()
+    }
+
+    /// The access tokens the token endpoint handed out.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.lock().issued_tokens.clone()
+    }
+
+    /// How long issued tokens live (`expires_in`).
+    pub fn set_token_lifetime(&self, seconds: u64) {
+        self.lock().token_lifetime_seconds = seconds;
+    }
+
+    /// The add-on stored under clusters_mgmt.
+    pub fn addon(&self, id: &str) -> Option<Value> {
+        self.lock()
+            .addons
+            .get(SERVICES[0].0)
+            .and_then(|addons| addons.get(id))
+            .cloned()
+    }
+
+    /// A stored version under clusters_mgmt.
+    pub fn version(&self, addon: &str, version: &str) -> Option<Value> {
+        self.lock()
+            .versions
+            .get(SERVICES[0].0)
+            .and_then(|versions| versions.get(&(addon.to_string(), version.to_string())))
+            .cloned()
+    }
+
+    /// Sets the state of an add-on installation on a cluster (creating it),
+    /// as OCM would report while the add-on installs.
+    pub fn set_installation_state(&self, cluster: &str, addon: &str, state: &str) {
+        let mut guard = self.lock();
+        let entry = guard
+            .installations
+            .entry((cluster.to_string(), addon.to_string()))
+            .or_insert_with(|| installation(cluster, addon, &Value::Null));
+        entry["state"] = json!(state);
+    }
+
+    fn handle(&self, request: &HttpRequest) -> HttpResponse {
+        if request.path == "/token" {
+            return self.token(request);
+        }
+        let body: Value = if request.body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&request.body).unwrap_or(Value::Null)
+        };
+        let mut state = self.lock();
+        state.requests.push(Recorded {
+            method: request.method.clone(),
+            path: request.path.clone(),
+            token: request.bearer_token().map(str::to_string),
+            body: body.clone(),
+        });
+        let Some((prefix, code)) = SERVICES
+            .iter()
+            .find(|(prefix, _)| request.path.starts_with(prefix))
+        else {
+            return error(
+                404,
+                "CLUSTERS-MGMT",
+                &format!("The resource '{}' doesn't exist", request.path),
+            );
+        };
+        let authorized = request.bearer_token().is_some_and(|token| {
+            token == ACCESS_TOKEN || state.issued_tokens.iter().any(|issued| issued == token)
+        });
+        if !authorized {
+            return error(
+                401,
+                code,
+                "Request doesn't contain the 'Authorization' header with a valid bearer token",
+            );
+        }
+        if let Some(position) = state
+            .failures
+            .iter()
+            .position(|f| f.method == request.method)
+        {
+            let failure = state
+                .failures
+                .remove(position)
+                .unwrap_or_else(|| unreachable!("position is in range"));
+            let response = error(failure.status, code, &failure.reason);
+            return if failure.status == 429 {
+                response.header("Retry-After", "0")
+            } else {
+                response
+            };
+        }
+        let rest = request.path[prefix.len()..]
+            .trim_end_matches('/')
+            .to_string();
+        let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+        let method = request.method.as_str();
+        let href = |tail: &str| format!("{prefix}/{tail}");
+        let needs_object = matches!(method, "POST" | "PATCH");
+        if needs_object && !body.is_object() {
+            return error(400, code, "The request body is not a JSON object");
+        }
+        match segments.as_slice() {
+            ["addons"] => match method {
+                "GET" => {
+                    let items: Vec<Value> = state
+                        .addons
+                        .get(*prefix)
+                        .map(|m| m.values().cloned().collect())
+                        .unwrap_or_default();
+                    list("AddOnList", request, items)
+                }
+                "POST" => {
+                    let Some(id) = body.get("id").and_then(Value::as_str).map(str::to_string)
+                    else {
+                        return error(400, code, "Add-on 'id' is required");
+                    };
+                    if body
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .map_or(true, str::is_empty)
+                    {
+                        return error(400, code, "Add-on 'name' is required");
+                    }
+                    let addons = state.addons.entry(prefix.to_string()).or_default();
+                    if addons.contains_key(&id) {
+                        return error(409, code, &format!("Add-on with id '{id}' already exists"));
+                    }
+                    let mut stored = body.clone();
+                    stored["kind"] = json!("AddOn");
+                    stored["href"] = json!(href(&format!("addons/{id}")));
+                    addons.insert(id, stored.clone());
+                    HttpResponse::json(201, &stored)
+                }
+                _ => not_allowed(code, method),
+            },
+            ["addons", id] => {
+                let id = id.to_string();
+                let addons = state.addons.entry(prefix.to_string()).or_default();
+                let Some(existing) = addons.get_mut(&id) else {
+                    return error(404, code, &format!("Add-on '{id}' not found"));
+                };
+                match method {
+                    "GET" => HttpResponse::json(200, existing),
+                    "PATCH" => {
+                        if body.get("id").is_some() {
+                            return error(400, code, "Attribute 'id' cannot be changed");
+                        }
+                        merge(existing, &body);
+                        HttpResponse::json(200, existing)
+                    }
+                    "DELETE" => {
+                        addons.remove(&id);
+                        if let Some(versions) = state.versions.get_mut(*prefix) {
+                            versions.retain(|(addon, _), _| *addon != id);
+                        }
+                        HttpResponse::new(204)
+                    }
+                    _ => not_allowed(code, method),
+                }
+            }
+            ["addons", id, "versions"] => {
+                let id = id.to_string();
+                if !state
+                    .addons
+                    .get(*prefix)
+                    .is_some_and(|addons| addons.contains_key(&id))
+                {
+                    return error(404, code, &format!("Add-on '{id}' not found"));
+                }
+                let versions = state.versions.entry(prefix.to_string()).or_default();
+                match method {
+                    "GET" => {
+                        let items = versions
+                            .iter()
+                            .filter(|((a, _), _)| *a == id)
+                            .map(|(_, v)| v.clone())
+                            .collect();
+                        list("AddOnVersionList", request, items)
+                    }
+                    "POST" => {
+                        let Some(version) =
+                            body.get("id").and_then(Value::as_str).map(str::to_string)
+                        else {
+                            return error(400, code, "Add-on version 'id' is required");
+                        };
+                        if body
+                            .get("source_image")
+                            .and_then(Value::as_str)
+                            .map_or(true, str::is_empty)
+                        {
+                            return error(400, code, "Add-on version 'source_image' is required");
+                        }
+                        let key = (id.clone(), version.clone());
+                        if versions.contains_key(&key) {
+                            return error(
+                                409,
+                                code,
+                                &format!("Add-on version '{version}' of '{id}' already exists"),
+                            );
+                        }
+                        let mut stored = body.clone();
+                        stored["kind"] = json!("AddOnVersion");
+                        stored["href"] = json!(href(&format!("addons/{id}/versions/{version}")));
+                        versions.insert(key, stored.clone());
+                        HttpResponse::json(201, &stored)
+                    }
+                    _ => not_allowed(code, method),
+                }
+            }
+            ["addons", id, "versions", version] => {
+                let key = (id.to_string(), version.to_string());
+                let versions = state.versions.entry(prefix.to_string()).or_default();
+                let Some(existing) = versions.get_mut(&key) else {
+                    return error(
+                        404,
+                        code,
+                        &format!("Add-on version '{version}' of '{id}' not found"),
+                    );
+                };
+                match method {
+                    "GET" => HttpResponse::json(200, existing),
+                    "PATCH" => {
+                        if body.get("id").is_some() {
+                            return error(400, code, "Attribute 'id' cannot be changed");
+                        }
+                        merge(existing, &body);
+                        HttpResponse::json(200, existing)
+                    }
+                    "DELETE" => {
+                        versions.remove(&key);
+                        HttpResponse::new(204)
+                    }
+                    _ => not_allowed(code, method),
+                }
+            }
+            ["clusters", cluster, "addons"] => {
+                let cluster = cluster.to_string();
+                match method {
+                    "GET" => {
+                        let items = state
+                            .installations
+                            .iter()
+                            .filter(|((c, _), _)| *c == cluster)
+                            .map(|(_, v)| v.clone())
+                            .collect();
+                        list("AddOnInstallationList", request, items)
+                    }
+                    "POST" => {
+                        let Some(addon) = body
+                            .pointer("/addon/id")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                        else {
+                            return error(400, code, "Add-on installation needs 'addon.id'");
+                        };
+                        if !state
+                            .addons
+                            .get(*prefix)
+                            .is_some_and(|addons| addons.contains_key(&addon))
+                        {
+                            return error(404, code, &format!("Add-on '{addon}' not found"));
+                        }
+                        let key = (cluster.clone(), addon.clone());
+                        if state.installations.contains_key(&key) {
+                            return error(
+                                409,
+                                code,
+                                &format!(
+                                    "Add-on '{addon}' is already installed on cluster '{cluster}'"
+                                ),
+                            );
+                        }
+                        let created = installation(
+                            &cluster,
+                            &addon,
+                            body.get("parameters").unwrap_or(&Value::Null),
+                        );
+                        state.installations.insert(key, created.clone());
+                        HttpResponse::json(201, &created)
+                    }
+                    _ => not_allowed(code, method),
+                }
+            }
+            ["clusters", cluster, "addons", addon] => {
+                let key = (cluster.to_string(), addon.to_string());
+                let Some(existing) = state.installations.get_mut(&key) else {
+                    return error(
+                        404,
+                        code,
+                        &format!("Add-on '{addon}' is not installed on cluster '{cluster}'"),
+                    );
+                };
+                match method {
+                    "GET" => HttpResponse::json(200, existing),
+                    "PATCH" => {
+                        merge(existing, &body);
+                        HttpResponse::json(200, existing)
+                    }
+                    "DELETE" => {
+                        existing["state"] = json!("deleting");
+                        state.installations.remove(&key);
+                        HttpResponse::new(204)
+                    }
+                    _ => not_allowed(code, method),
+                }
+            }
+            _ => error(
+                404,
+                code,
+                &format!("The resource '{}' doesn't exist", request.path),
+            ),
+        }
+    }
+
+    /// The OAuth2 token endpoint: `refresh_token` and `client_credentials`
+    /// grants as a form body, RFC 6749 answers.
+    fn token(&self, request: &HttpRequest) -> HttpResponse {
+        let form = request.form();
+        let field = |name: &str| {
+            form.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let mut state = self.lock();
+        state.token_requests.push(form.clone());
+        if request.method != "POST" {
+            return oauth_error(405, "invalid_request", "use POST");
+        }
+        let accepted = match field("grant_type") {
+            Some("refresh_token") => {
+                field("refresh_token") == Some(REFRESH_TOKEN) && field("client_id").is_some()
+            }
+            Some("client_credentials") => {
+                field("client_id") == Some(CLIENT_ID)
+                    && field("client_secret") == Some(CLIENT_SECRET)
+            }
+            _ => {
+                return oauth_error(
+                    400,
+                    "unsupported_grant_type",
+                    "grant_type must be refresh_token or client_credentials",
+                )
+            }
+        };
+        if !accepted {
+            return oauth_error(
+                400,
+                "invalid_grant",
+                "Invalid refresh token or client credentials",
+            );
+        }
+        let token = format!("fake-ocm-access-{}", state.issued_tokens.len() + 1);
+        state.issued_tokens.push(token.clone());
+        HttpResponse::json(
+            200,
+            &json!({
+                "access_token": token,
+                "expires_in": state.token_lifetime_seconds,
+                "token_type": "Bearer",
+                "refresh_token": REFRESH_TOKEN,
+                "scope": "openid"
+            }),
+        )
+    }
+}
+
+fn installation(cluster: &str, addon: &str, parameters: &Value) -> Value {
+    json!({
+        "kind": "AddOnInstallation",
+        "id": addon,
+        "href": format!("/api/clusters_mgmt/v1/clusters/{cluster}/addons/{addon}"),
+        "addon": {"kind": "AddOnLink", "id": addon, "href": format!("/api/clusters_mgmt/v1/addons/{addon}")},
+        "cluster": {"kind": "ClusterLink", "id": cluster, "href": format!("/api/clusters_mgmt/v1/clusters/{cluster}")},
+        "state": "installing",
+        "state_description": "",
+        "parameters": if parameters.is_null() { json!({"items": []}) } else { parameters.clone() },
+    })
+}
+
+/// A shallow JSON merge, as OCM's PATCH applies the fields it is given.
+fn merge(target: &mut Value, patch: &Value) {
+    if let (Some(target), Some(patch)) = (target.as_object_mut(), patch.as_object()) {
+        for (key, value) in patch {
+            target.insert(key.clone(), value.clone());
+        }
+    }
+}
+
+/// OCM's paged list (`page`, `size`, `total`, `items`).
+fn list(kind: &str, request: &HttpRequest, items: Vec<Value>) -> HttpResponse {
+    let page: usize = request
+        .query_param("page")
+        .and_then(|p| p.parse().ok())
+        .filter(|p| *p > 0)
+        .unwrap_or(1);
+    let size: usize = request
+        .query_param("size")
+        .and_then(|s| s.parse().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(100);
+    let total = items.len();
+    let page_items: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1) * size)
+        .take(size)
+        .collect();
+    let mut body = Map::new();
+    body.insert("kind".into(), json!(kind));
+    body.insert("page".into(), json!(page));
+    body.insert("size".into(), json!(page_items.len()));
+    body.insert("total".into(), json!(total));
+    body.insert("items".into(), Value::Array(page_items));
+    HttpResponse::json(200, &Value::Object(body))
+}
+
+/// OCM's error body.
+fn error(status: u16, code: &str, reason: &str) -> HttpResponse {
+    let service = if code == "ADDONS-MGMT" {
+        "addons_mgmt"
+    } else {
+        "clusters_mgmt"
+    };
+    HttpResponse::json(
+        status,
+        &json!({
+            "kind": "Error",
+            "id": status.to_string(),
+            "href": format!("/api/{service}/v1/errors/{status}"),
+            "code": format!("{code}-{status}"),
+            "reason": reason,
+            "operation_id": "fake-ocm-operation"
+        }),
+    )
+}
+
+fn not_allowed(code: &str, method: &str) -> HttpResponse {
+    error(405, code, &format!("Method '{method}' is not allowed here"))
+}
+
+fn oauth_error(status: u16, error: &str, description: &str) -> HttpResponse {
+    HttpResponse::json(
+        status,
+        &json!({"error": error, "error_description": description}),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(method: &str, path: &str, token: Option<&str>, body: Value) -> HttpRequest {
+        let mut headers = Vec::new();
+        if let Some(token) = token {
+            headers.push(("authorization".to_string(), format!("Bearer {token}")));
+        }
+        HttpRequest {
+            method: method.into(),
+            path: path.into(),
+            query: Vec::new(),
+            headers,
+            body: if body.is_null() {
+                Vec::new()
+            } else {
+                serde_json::to_vec(&body).unwrap()
+            },
+        }
+    }
+
+    fn json_of(response: &HttpResponse) -> Value {
+        serde_json::from_slice(&response.body).unwrap()
+    }
+
+    #[test]
+    fn creates_conflicts_patches_and_deletes() {
+        let ocm = Ocm::default();
+        let path = "/api/clusters_mgmt/v1/addons";
+        let addon = json!({"id": "a", "name": "A", "enabled": true});
+        assert_eq!(
+            ocm.handle(&request("POST", path, Some(ACCESS_TOKEN), addon.clone()))
+                .status,
+            201
+        );
+        let conflict = ocm.handle(&request("POST", path, Some(ACCESS_TOKEN), addon));
+        assert_eq!(conflict.status, 409);
+        assert_eq!(json_of(&conflict)["code"], "CLUSTERS-MGMT-409");
+        let patched = ocm.handle(&request(
+            "PATCH",
+            &format!("{path}/a"),
+            Some(ACCESS_TOKEN),
+            json!({"enabled": false}),
+        ));
+        assert_eq!(json_of(&patched)["enabled"], false);
+        assert_eq!(
+            ocm.handle(&request(
+                "PATCH",
+                &format!("{path}/a"),
+                Some(ACCESS_TOKEN),
+                json!({"id": "a"})
+            ))
+            .status,
+            400
+        );
+        let listed = json_of(&ocm.handle(&request("GET", path, Some(ACCESS_TOKEN), Value::Null)));
+        assert_eq!(listed["total"], 1);
+        assert_eq!(
+            ocm.handle(&request(
+                "DELETE",
+                &format!("{path}/a"),
+                Some(ACCESS_TOKEN),
+                Value::Null
+            ))
+            .status,
+            204
+        );
+        let missing = ocm.handle(&request(
+            "GET",
+            &format!("{path}/a"),
+            Some(ACCESS_TOKEN),
+            Value::Null,
+        ));
+        assert_eq!(json_of(&missing)["kind"], "Error");
+        assert_eq!(missing.status, 404);
+    }
+
+    #[test]
+    fn refuses_requests_without_a_known_token() {
+        let ocm = Ocm::default();
+        let response = ocm.handle(&request(
+            "GET",
+            "/api/clusters_mgmt/v1/addons",
+            Some("made-up"),
+            Value::Null,
+        ));
+        assert_eq!(response.status, 401);
+        assert_eq!(
+            ocm.handle(&request(
+                "GET",
+                "/api/clusters_mgmt/v1/addons",
+                None,
+                Value::Null
+            ))
+            .status,
+            401
+        );
+    }
+
+    #[test]
+    fn token_endpoint_exchanges_refresh_tokens() {
+        let ocm = Ocm::default();
+        let mut token_request = request("POST", "/token", None, Value::Null);
+        token_request.body = format!(
+            "grant_type=refresh_token&client_id=cloud-services&refresh_token={REFRESH_TOKEN}"
+        )
+        .into_bytes();
+        let answer = json_of(&ocm.handle(&token_request));
+        let token = answer["access_token"].as_str().unwrap().to_string();
+        assert_eq!(
+            ocm.handle(&request(
+                "GET",
+                "/api/clusters_mgmt/v1/addons",
+                Some(&token),
+                Value::Null
+            ))
+            .status,
+            200
+        );
+        token_request.body =
+            b"grant_type=refresh_token&client_id=cloud-services&refresh_token=wrong".to_vec();
+        assert_eq!(ocm.handle(&token_request).status, 400);
+    }
+
+    #[test]
+    fn injected_failures_are_answered_once() {
+        let ocm = Ocm::default();
+        ocm.fail_next("GET", 503, "maintenance");
+        let path = "/api/clusters_mgmt/v1/addons";
+        assert_eq!(
+            ocm.handle(&request("GET", path, Some(ACCESS_TOKEN), Value::Null))
+                .status,
+            503
+        );
+        assert_eq!(
+            ocm.handle(&request("GET", path, Some(ACCESS_TOKEN), Value::Null))
+                .status,
+            200
+        );
+    }
+}
