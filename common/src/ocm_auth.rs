@@ -289,7 +289,7 @@ impl TokenProvider {
     /// A valid access token.
     pub fn access_token(&mut self) -> Result<Secret> {
         if let Some((token, expires)) = &self.current {
-            if expires.map_or(true, |refresh_at| Instant::now() < refresh_at) {
+            if expires.is_none_or(|refresh_at| Instant::now() < refresh_at) {
                 return Ok(token.clone());
             }
         }

@@ -259,7 +259,7 @@ impl Ocm {
                     if body
                         .get("name")
                         .and_then(Value::as_str)
-                        .map_or(true, str::is_empty)
+                        .is_none_or(str::is_empty)
                     {
                         return error(400, code, "Add-on 'name' is required");
                     }
@@ -328,7 +328,7 @@ impl Ocm {
                         if body
                             .get("source_image")
                             .and_then(Value::as_str)
-                            .map_or(true, str::is_empty)
+                            .is_none_or(str::is_empty)
                         {
                             return error(400, code, "Add-on version 'source_image' is required");
                         }

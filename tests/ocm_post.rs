@@ -1,0 +1,637 @@
+//! ocm-post end to end: its payloads against managed-tenants' golden ones,
+//! and create → update → disable → show → delete against the fake OCM, with
+//! token exchange, retries, OCM's errors, and no credential in any output.
+
+use std::path::{Path, PathBuf};
+
+use addon_flow_testservers::ocm::{FakeOcm, ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN};
+use e2e::{reference_dir, repo_root, skip, tool};
+use serde_json::Value;
+
+const CREDENTIAL_VARS: [&str; 8] = [
+    "OCM_TOKEN",
+    "OCM_REFRESH_TOKEN",
+    "OCM_OFFLINE_TOKEN",
+    "OCM_CLIENT_ID",
+    "OCM_CLIENT_SECRET",
+    "OCM_CONFIG",
+    "OCM_URL",
+    "OCM_TOKEN_URL",
+];
+
+/// ocm-post with a clean environment: no credentials but what the test gives,
+/// and a HOME without an ocm configuration.
+fn ocm_post(home: &Path) -> assert_cmd::Command {
+    let mut command = tool("ocm-post");
+    for var in CREDENTIAL_VARS {
+        command.env_remove(var);
+    }
+    command.env("HOME", home).env_remove("XDG_CONFIG_HOME");
+    command
+}
+
+fn fixture(path: &str) -> PathBuf {
+    repo_root().join("tests/fixtures/ocm").join(path)
+}
+
+fn read_json(path: &Path) -> Value {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+/// The bodies `ocm-post --dry-run` would send for `input`.
+fn dry_run_bodies(input: &Path, service: &str) -> Vec<Value> {
+    let home = tempfile::tempdir().unwrap();
+    let output = ocm_post(home.path())
+        .args(["--dry-run", "-o", "json", "--service", service])
+        .arg(input)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}: {}",
+        input.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let requests: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+    requests
+        .into_iter()
+        .map(|request| {
+            assert_eq!(request["method"], "POST");
+            request["body"].clone()
+        })
+        .collect()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// `step 2 - orphan SSS objects` → `step-2-orphan-SSS-objects`, as the golden file names spell them.
+fn migration_slug(step: &str) -> String {
+    step.replace(" - ", "-").replace(' ', "-")
+}
+
+/// Applies a golden variant to the fixture's addon.yaml, as the golden README describes.
+fn apply_variant(addon: &mut serde_yaml::Mapping, variant: &str) {
+    let key = |name: &str| serde_yaml::Value::String(name.to_string());
+    let set_version = |addon: &mut serde_yaml::Mapping, version: &str| {
+        addon.insert(key("addonImageSetVersion"), key(version));
+    };
+    match variant {
+        "imageset-1.0.1" | "imageset-1.0.2" | "imageset-latest" => {
+            set_version(addon, &variant["imageset-".len()..])
+        }
+        "imageset-1.0.2-no-config" => {
+            addon.remove("config");
+            set_version(addon, "1.0.2");
+        }
+        "no-config" => {
+            addon.remove("config");
+        }
+        "no-additionalCatalogSources" => {
+            addon.remove("additionalCatalogSources");
+        }
+        "indeximage-instead-of-imageset" => {
+            addon.remove("addonImageSetVersion");
+            addon.insert(
+                key("indexImage"),
+                key("quay.io/osd-addons/mock-operator-index@sha256:..."),
+            );
+        }
+        other => {
+            let step = other
+                .strip_prefix("migration-")
+                .and_then(|slug| {
+                    common::addon::SyncsetMigration::ALL
+                        .iter()
+                        .find(|step| migration_slug(step) == slug)
+                })
+                .unwrap_or_else(|| {
+                    panic!(
+                        "golden variant {other:?} is not known to this test; teach apply_variant"
+                    )
+                });
+            addon.insert(key("syncsetMigration"), key(step));
+        }
+    }
+}
+
+#[test]
+fn payloads_equal_managed_tenants_golden_outputs() {
+    let Some(reference) = reference_dir() else {
+        return skip("ocm-post golden payloads");
+    };
+    let golden = reference.join("golden/ocm");
+    let addons = reference.join("managed-tenants-cli/tests/testdata/addons");
+    let mut cases: Vec<String> = std::fs::read_dir(&golden)
+        .unwrap()
+        .filter_map(|entry| entry.unwrap().file_name().into_string().ok())
+        .filter_map(|name| name.strip_suffix(".addon.cs.json").map(str::to_string))
+        .collect();
+    cases.sort();
+    assert!(
+        cases.len() >= 20,
+        "expected the golden cases, found {}",
+        cases.len()
+    );
+    let work = tempfile::tempdir().unwrap();
+    for case in &cases {
+        let mut parts = case.splitn(3, "__");
+        let (dir, env, variant) = (parts.next().unwrap(), parts.next().unwrap(), parts.next());
+        let tree = work.path().join(case).join(dir);
+        copy_tree(&addons.join(dir), &tree);
+        let addon_yaml = tree.join("metadata").join(env).join("addon.yaml");
+        if let Some(variant) = variant {
+            let text = std::fs::read_to_string(&addon_yaml).unwrap();
+            let mut addon: serde_yaml::Mapping = serde_yaml::from_str(&text).unwrap();
+            apply_variant(&mut addon, variant);
+            std::fs::write(&addon_yaml, serde_yaml::to_string(&addon).unwrap()).unwrap();
+        }
+        for (service, suffix) in [("clusters", "cs"), ("addons", "as")] {
+            let bodies = dry_run_bodies(&addon_yaml, service);
+            let expected_addon = read_json(&golden.join(format!("{case}.addon.{suffix}.json")));
+            assert_eq!(
+                bodies[0], expected_addon,
+                "{case}: the {service} add-on payload differs from {case}.addon.{suffix}.json"
+            );
+            let version_file = golden.join(format!("{case}.version.{suffix}.json"));
+            if version_file.is_file() {
+                assert_eq!(bodies.len(), 2, "{case}: expected a version request");
+                assert_eq!(
+                    bodies[1],
+                    read_json(&version_file),
+                    "{case}: the version payload differs from {case}.version.{suffix}.json"
+                );
+            } else {
+                assert_eq!(
+                    bodies.len(),
+                    1,
+                    "{case}: no version expected (mtcli posts none)"
+                );
+            }
+        }
+        // The raw builder output equals the clusters_mgmt body: its sanitiser removes nothing here.
+        assert_eq!(
+            read_json(&golden.join(format!("{case}.addon.json"))),
+            read_json(&golden.join(format!("{case}.addon.cs.json"))),
+            "{case}"
+        );
+    }
+}
+
+#[test]
+fn payloads_of_our_fixtures_match_their_golden_files() {
+    for (input, name) in [
+        ("addons/my-addon/metadata/stage/addon.yaml", "my-addon"),
+        ("plain-addon.json", "plain-addon"),
+    ] {
+        for service in ["clusters", "addons"] {
+            let home = tempfile::tempdir().unwrap();
+            let output = ocm_post(home.path())
+                .args([
+                    "--dry-run",
+                    "-o",
+                    "json",
+                    "--url",
+                    "https://ocm.example.com",
+                    "--service",
+                    service,
+                ])
+                .arg(fixture(input))
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let actual: Value = serde_json::from_slice(&output.stdout).unwrap();
+            let expected = read_json(&fixture(&format!("{name}.{service}.requests.json")));
+            assert_eq!(actual, expected, "{name} ({service})");
+        }
+    }
+    // The add-on document from stdin gives the same requests as the file.
+    let home = tempfile::tempdir().unwrap();
+    let output = ocm_post(home.path())
+        .args([
+            "--dry-run",
+            "-o",
+            "json",
+            "--url",
+            "https://ocm.example.com",
+        ])
+        .pipe_stdin(fixture("plain-addon.json"))
+        .unwrap()
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        serde_json::from_slice::<Value>(&output.stdout).unwrap(),
+        read_json(&fixture("plain-addon.clusters.requests.json"))
+    );
+}
+
+/// Every byte a run printed, for the credential check.
+#[derive(Default)]
+struct Transcript(String);
+
+impl Transcript {
+    fn run(&mut self, command: &mut assert_cmd::Command) -> std::process::Output {
+        let output = command.output().unwrap();
+        self.0.push_str(&String::from_utf8_lossy(&output.stdout));
+        self.0.push_str(&String::from_utf8_lossy(&output.stderr));
+        output
+    }
+
+    fn assert_no_credentials(&self, ocm: &FakeOcm) {
+        let mut secrets = vec![
+            REFRESH_TOKEN.to_string(),
+            ACCESS_TOKEN.to_string(),
+            CLIENT_SECRET.to_string(),
+        ];
+        secrets.extend(ocm.issued_tokens());
+        for secret in secrets {
+            assert!(
+                !self.0.contains(&secret),
+                "a credential appeared in the output:\n{}",
+                self.0
+            );
+        }
+        assert!(
+            !self.0.contains("fake-ocm-access-"),
+            "an access token appeared in the output"
+        );
+    }
+}
+
+fn with_refresh_token<'a>(
+    command: &'a mut assert_cmd::Command,
+    ocm: &FakeOcm,
+) -> &'a mut assert_cmd::Command {
+    command.env("OCM_REFRESH_TOKEN", REFRESH_TOKEN).args([
+        "--url",
+        &ocm.url(),
+        "--token-url",
+        &ocm.token_url(),
+        "-o",
+        "json",
+    ])
+}
+
+#[test]
+fn creates_updates_disables_shows_and_deletes_with_one_exchange_per_run() {
+    let ocm = FakeOcm::start().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut transcript = Transcript::default();
+    let addon_yaml = fixture("addons/my-addon/metadata/stage/addon.yaml");
+
+    // Create: the add-on, then its version, with one exchanged token.
+    let output =
+        transcript.run(with_refresh_token(&mut ocm_post(home.path()), &ocm).arg(&addon_yaml));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let answered: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(answered["id"], "my-addon");
+    assert_eq!(answered["kind"], "AddOn");
+    assert_eq!(answered["version"]["id"], "1.2.0");
+    assert_eq!(ocm.token_requests().len(), 1);
+    let form = &ocm.token_requests()[0];
+    assert!(form.contains(&("grant_type".into(), "refresh_token".into())));
+    assert!(form.contains(&("client_id".into(), "cloud-services".into())));
+    let issued = ocm.issued_tokens();
+    let requests = ocm.requests();
+    let calls: Vec<(String, String)> = requests
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("POST".into(), "/api/clusters_mgmt/v1/addons".into()),
+            (
+                "POST".into(),
+                "/api/clusters_mgmt/v1/addons/my-addon/versions".into()
+            )
+        ]
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.token.as_deref() == Some(issued[0].as_str())),
+        "the exchanged token is reused"
+    );
+    let expected = read_json(&fixture("my-addon.clusters.requests.json"));
+    assert_eq!(requests[0].body, expected[0]["body"]);
+    assert_eq!(
+        ocm.addon("my-addon").unwrap()["docs_link"],
+        "https://docs.example.com/my-addon"
+    );
+
+    // Update: same add-on with a new description; POST meets 409, PATCH goes without id.
+    let work = tempfile::tempdir().unwrap();
+    let tree = work.path().join("my-addon");
+    copy_tree(&fixture("addons/my-addon"), &tree);
+    let changed = tree.join("metadata/stage/addon.yaml");
+    let text = std::fs::read_to_string(&changed).unwrap();
+    std::fs::write(
+        &changed,
+        text.replace("exercises every field", "was updated"),
+    )
+    .unwrap();
+    let output = transcript.run(with_refresh_token(&mut ocm_post(home.path()), &ocm).arg(&changed));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("updated add-on my-addon"), "{stderr}");
+    let requests = ocm.requests();
+    let update: Vec<(String, String)> = requests[2..]
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect();
+    assert_eq!(
+        update,
+        [
+            ("POST".into(), "/api/clusters_mgmt/v1/addons".into()),
+            (
+                "PATCH".into(),
+                "/api/clusters_mgmt/v1/addons/my-addon".into()
+            ),
+            (
+                "POST".into(),
+                "/api/clusters_mgmt/v1/addons/my-addon/versions".into()
+            ),
+            (
+                "PATCH".into(),
+                "/api/clusters_mgmt/v1/addons/my-addon/versions/1.2.0".into()
+            )
+        ]
+    );
+    assert!(
+        requests[3].body.get("id").is_none() && requests[5].body.get("id").is_none(),
+        "PATCH bodies carry no id"
+    );
+    assert_eq!(
+        ocm.addon("my-addon").unwrap()["description"],
+        "An add-on that was updated ocm-post maps."
+    );
+
+    // Disable by id alone.
+    let output = transcript.run(with_refresh_token(&mut ocm_post(home.path()), &ocm).args([
+        "--id",
+        "my-addon",
+        "--disable",
+    ]));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        serde_json::from_slice::<Value>(&output.stdout).unwrap()["enabled"],
+        false
+    );
+    assert_eq!(ocm.addon("my-addon").unwrap()["enabled"], false);
+    assert_eq!(
+        ocm.requests().last().unwrap().body,
+        serde_json::json!({"enabled": false})
+    );
+
+    // Read back, versions included.
+    let output = transcript.run(
+        with_refresh_token(&mut ocm_post(home.path()), &ocm)
+            .arg("--show")
+            .arg(&addon_yaml),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let shown: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(shown["enabled"], false);
+    assert_eq!(shown["versions"][0]["id"], "1.2.0");
+
+    // Delete, then the add-on is gone and --show says so with OCM's reason.
+    let output = transcript.run(
+        with_refresh_token(&mut ocm_post(home.path()), &ocm).args(["--id", "my-addon", "--delete"]),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(ocm.addon("my-addon").is_none());
+    let output = transcript.run(
+        with_refresh_token(&mut ocm_post(home.path()), &ocm).args(["--id", "my-addon", "--show"]),
+    );
+    assert_eq!(output.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&output.stderr)
+        .contains("CLUSTERS-MGMT-404: Add-on 'my-addon' not found"));
+
+    // One exchange per run, never more.
+    assert_eq!(ocm.token_requests().len(), 6);
+    transcript.assert_no_credentials(&ocm);
+}
+
+#[test]
+fn short_lived_tokens_are_renewed_before_they_expire() {
+    let ocm = FakeOcm::start().unwrap();
+    ocm.set_token_lifetime(0);
+    let home = tempfile::tempdir().unwrap();
+    let mut transcript = Transcript::default();
+    let output = transcript.run(
+        with_refresh_token(&mut ocm_post(home.path()), &ocm)
+            .arg(fixture("addons/my-addon/metadata/stage/addon.yaml")),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let requests = ocm.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        ocm.token_requests().len(),
+        2,
+        "a token that expires at once is exchanged before each request"
+    );
+    assert_ne!(requests[0].token, requests[1].token);
+    transcript.assert_no_credentials(&ocm);
+}
+
+#[test]
+fn server_errors_are_retried_and_client_errors_show_ocm_reason() {
+    let ocm = FakeOcm::start().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut transcript = Transcript::default();
+    let plain = fixture("plain-addon.json");
+    let access = |command: &mut assert_cmd::Command| {
+        command
+            .env("OCM_TOKEN", ACCESS_TOKEN)
+            .args(["--url", &ocm.url(), "-o", "json"])
+            .arg(&plain);
+    };
+
+    // A 500 and a 429, then success.
+    ocm.fail_next("POST", 500, "Internal error, try again");
+    ocm.fail_next("POST", 429, "Too many requests");
+    let mut command = ocm_post(home.path());
+    access(&mut command);
+    let output = transcript.run(&mut command);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        ocm.requests().iter().filter(|r| r.method == "POST").count(),
+        3
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("HTTP 500; retrying"));
+    assert!(ocm.addon("plain-addon").is_some());
+
+    // A 400 is not retried and fails with OCM's reason.
+    ocm.fail_next("PATCH", 400, "Add-on 'icon' must be a base64-encoded PNG");
+    let before = ocm.requests().len();
+    let mut command = ocm_post(home.path());
+    access(&mut command);
+    let output = transcript.run(&mut command);
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("PATCH /api/clusters_mgmt/v1/addons/plain-addon: HTTP 400 CLUSTERS-MGMT-400: Add-on 'icon' must be a base64-encoded PNG"), "{stderr}");
+    assert_eq!(
+        ocm.requests().len() - before,
+        2,
+        "POST (409) then one PATCH, no retry of the 400"
+    );
+    assert!(output.stdout.is_empty());
+
+    // An unknown access token: 401 with a hint, no renewal possible.
+    let output = transcript.run(
+        ocm_post(home.path())
+            .env("OCM_TOKEN", "not-a-valid-token")
+            .args(["--url", &ocm.url()])
+            .arg(&plain),
+    );
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("HTTP 401") && stderr.contains("OCM_TOKEN"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not-a-valid-token"));
+    transcript.assert_no_credentials(&ocm);
+}
+
+#[test]
+fn credentials_come_from_client_credentials_or_the_ocm_configuration() {
+    let ocm = FakeOcm::start().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut transcript = Transcript::default();
+    let plain = fixture("plain-addon.json");
+
+    // A service account.
+    let output = transcript.run(
+        ocm_post(home.path())
+            .env("OCM_CLIENT_ID", CLIENT_ID)
+            .env("OCM_CLIENT_SECRET", CLIENT_SECRET)
+            .args(["--url", &ocm.url(), "--token-url", &ocm.token_url()])
+            .arg(&plain),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(ocm.token_requests()[0].contains(&("grant_type".into(), "client_credentials".into())));
+
+    // ~/.config/ocm/ocm.json as `ocm login` writes it, its url and token_url included.
+    let config_dir = home.path().join(".config/ocm");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    let config = serde_json::json!({
+        "access_token": "", "client_id": "cloud-services", "refresh_token": REFRESH_TOKEN,
+        "scopes": ["openid"], "token_url": ocm.token_url(), "url": ocm.url()
+    });
+    std::fs::write(config_dir.join("ocm.json"), config.to_string()).unwrap();
+    let output = transcript.run(ocm_post(home.path()).args([
+        "--id",
+        "plain-addon",
+        "--enable",
+        "-o",
+        "json",
+    ]));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(ocm.addon("plain-addon").unwrap()["enabled"], true);
+    assert_eq!(ocm.token_requests().len(), 2);
+
+    // A refused refresh token: a remote error that names the source, not the token.
+    let output = transcript.run(
+        ocm_post(home.path())
+            .env("OCM_REFRESH_TOKEN", "revoked-offline-token")
+            .args(["--url", &ocm.url(), "--token-url", &ocm.token_url()])
+            .arg(&plain),
+    );
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("invalid_grant") && stderr.contains("OCM_REFRESH_TOKEN"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("revoked-offline-token"));
+
+    // No credentials at all: a usage error that says what to set.
+    let empty_home = tempfile::tempdir().unwrap();
+    let output = transcript.run(
+        ocm_post(empty_home.path())
+            .args(["--url", &ocm.url()])
+            .arg(&plain),
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("OCM_REFRESH_TOKEN"));
+    transcript.assert_no_credentials(&ocm);
+}
+
+#[test]
+fn bad_input_is_refused_before_anything_is_sent() {
+    let ocm = FakeOcm::start().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let broken = work.path().join("broken.json");
+    std::fs::write(&broken, r#"{"id": "x", "name": 3}"#).unwrap();
+    let output = ocm_post(home.path())
+        .env("OCM_TOKEN", ACCESS_TOKEN)
+        .args(["--url", &ocm.url()])
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("broken.json"));
+    assert!(ocm.requests().is_empty());
+    let output = ocm_post(home.path())
+        .args(["--url", "staeg", "--dry-run"])
+        .arg(fixture("plain-addon.json"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}

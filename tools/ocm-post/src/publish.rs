@@ -1,0 +1,143 @@
+//! What ocm-post sends: the requests for an add-on document, planned as data
+//! (so `--dry-run` prints exactly what would go out) and then carried out
+//! with managed-tenants' create-or-update: POST, and on 409 PATCH without `id`.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use common::ocm::{addon_payload, version_payload, Service};
+use common::{AddonDocument, Result};
+
+use crate::api::OcmApi;
+
+/// One create-or-update: POST `collection`, or PATCH `collection/id` when it exists.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Upsert {
+    /// What is published (`add-on`, `version`), for messages.
+    pub what: &'static str,
+    pub collection: String,
+    pub id: String,
+    pub body: Value,
+}
+
+/// A request as `--dry-run` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedRequest {
+    pub method: String,
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+}
+
+/// The add-on, then its version when the document has an image set.
+pub fn plan(document: &AddonDocument, service: Service, with_version: bool) -> Result<Vec<Upsert>> {
+    let addon = serde_json::to_value(addon_payload(document, service)).map_err(internal)?;
+    let id = document.metadata.id.clone();
+    let collection = service.addons_path().to_string();
+    let mut steps = vec![Upsert {
+        what: "add-on",
+        collection: collection.clone(),
+        id: id.clone(),
+        body: addon,
+    }];
+    if with_version {
+        if let Some(version) = version_payload(document) {
+            let version_id = version.id.clone().unwrap_or_default();
+            let body = serde_json::to_value(version).map_err(internal)?;
+            steps.push(Upsert {
+                what: "version",
+                collection: format!("{collection}/{id}/versions"),
+                id: version_id,
+                body,
+            });
+        }
+    }
+    Ok(steps)
+}
+
+fn internal(err: serde_json::Error) -> common::Error {
+    common::Error::Invalid(format!("cannot serialise the OCM payload: {err}"))
+}
+
+/// The body of the PATCH that follows a 409: the same payload without `id`,
+/// which is in the path and cannot change.
+pub fn without_id(body: &Value) -> Value {
+    let mut body = body.clone();
+    if let Some(object) = body.as_object_mut() {
+        object.remove("id");
+    }
+    body
+}
+
+/// Creates or updates one object and returns what OCM answered.
+pub fn upsert(api: &mut OcmApi, step: &Upsert) -> Result<Value> {
+    let response = api.call("POST", &step.collection, Some(&step.body))?;
+    if response.is_success() {
+        eprintln!("ocm-post: created {} {}", step.what, step.id);
+        return api.body(&response);
+    }
+    if response.status != 409 {
+        return Err(api.refused("POST", &step.collection, &response));
+    }
+    let path = format!("{}/{}", step.collection, step.id);
+    let response = api.call("PATCH", &path, Some(&without_id(&step.body)))?;
+    if !response.is_success() {
+        return Err(api.refused("PATCH", &path, &response));
+    }
+    eprintln!("ocm-post: updated {} {} (it existed)", step.what, step.id);
+    api.body(&response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn document(extra: Value) -> AddonDocument {
+        let mut value = json!({
+            "id": "my-addon", "name": "My Addon", "description": "d", "icon": "aWNvbg==",
+            "label": "api.openshift.com/addon-my-addon", "enabled": true,
+            "addonOwner": "Team <team@redhat.com>", "quayRepo": "quay.io/osd-addons/my-addon",
+            "testHarness": "quay.io/osd-addons/my-addon-harness", "installMode": "OwnNamespace",
+            "targetNamespace": "redhat-my-addon", "namespaces": ["redhat-my-addon"],
+            "ocmQuotaName": "addon-my-addon", "ocmQuotaCost": 0, "operatorName": "my-addon",
+            "defaultChannel": "alpha", "namespaceLabels": {}, "namespaceAnnotations": {}
+        });
+        for (key, field) in extra.as_object().cloned().unwrap_or_default() {
+            value[key] = field;
+        }
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn plans_the_addon_then_its_version() {
+        let mut doc = document(json!({"addonImageSetVersion": "1.0.0"}));
+        doc.image_set = Some(serde_json::from_value(json!({
+            "name": "my-addon.v1.0.0", "indexImage": "quay.io/osd-addons/my-addon-index@sha256:1", "relatedImages": []
+        })).unwrap());
+        let steps = plan(&doc, Service::ClustersMgmt, true).unwrap();
+        assert_eq!(steps.len(), 2);
+        assert_eq!(steps[0].collection, "/api/clusters_mgmt/v1/addons");
+        assert_eq!(
+            steps[1].collection,
+            "/api/clusters_mgmt/v1/addons/my-addon/versions"
+        );
+        assert_eq!(steps[1].id, "1.0.0");
+        assert_eq!(
+            plan(&doc, Service::AddonsMgmt, false).unwrap()[0].collection,
+            "/api/addons_mgmt/v1/addons"
+        );
+        assert_eq!(
+            plan(&document(json!({})), Service::ClustersMgmt, true)
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn patch_bodies_leave_the_id_out() {
+        let body = json!({"id": "x", "name": "X"});
+        assert_eq!(without_id(&body), json!({"name": "X"}));
+    }
+}
