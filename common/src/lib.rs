@@ -14,6 +14,7 @@ pub mod imageset;
 pub mod io;
 pub mod ocm;
 pub mod ocm_auth;
+pub mod prometheus;
 pub mod schema;
 pub mod schemas;
 pub mod yaml;

@@ -1,0 +1,238 @@
+//! The Prometheus HTTP API as Thanos and Prometheus serve it: instant queries
+//! (`/api/v1/query`), their answers, and PromQL quoting.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::http::{encode_query, snippet, Client, Request};
+
+/// Past this length a query goes as a POST form: a GET URL that long is
+/// refused by many proxies in front of Thanos.
+pub const MAX_GET_QUERY_BYTES: usize = 4000;
+
+/// How a query is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueryMethod {
+    /// GET for short queries, POST form for long ones.
+    #[default]
+    Auto,
+    Get,
+    Post,
+}
+
+/// One element of an instant vector.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct VectorSample {
+    /// The labels, `__name__` included when the series has one.
+    pub metric: BTreeMap<String, String>,
+    /// `[unix seconds, "value"]`.
+    pub value: (f64, String),
+}
+
+impl VectorSample {
+    /// The sample value (`NaN` when it is not a number).
+    pub fn number(&self) -> f64 {
+        self.value.1.parse().unwrap_or(f64::NAN)
+    }
+
+    pub fn label(&self, name: &str) -> Option<&str> {
+        self.metric.get(name).map(String::as_str)
+    }
+}
+
+/// The API's envelope (`status`, `data` or `errorType`/`error`, `warnings`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope {
+    status: String,
+    #[serde(default)]
+    data: Option<QueryData>,
+    #[serde(default)]
+    error_type: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    warnings: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct QueryData {
+    result_type: String,
+    result: serde_json::Value,
+}
+
+/// The answer to an instant query that returns a vector.
+#[derive(Debug, Clone, Default)]
+pub struct QueryResult {
+    pub samples: Vec<VectorSample>,
+    pub warnings: Vec<String>,
+}
+
+/// Why a query failed: the server's `errorType` tells a query we got wrong
+/// (`bad_data`) from a server in trouble.
+#[derive(Debug)]
+pub struct QueryError {
+    pub error: Error,
+    /// The request can never succeed as sent (bad query, refused credentials).
+    pub permanent: bool,
+}
+
+/// Runs an instant query and returns its vector.
+pub fn query(
+    client: &Client,
+    promql: &str,
+    method: QueryMethod,
+) -> Result<QueryResult, QueryError> {
+    let target = client.base_url().to_string();
+    let encoded = format!("query={}", encode_query(promql));
+    let post = match method {
+        QueryMethod::Get => false,
+        QueryMethod::Post => true,
+        QueryMethod::Auto => encoded.len() > MAX_GET_QUERY_BYTES,
+    };
+    let path_with_query;
+    let request = if post {
+        Request::new("POST", "/api/v1/query")
+            .body("application/x-www-form-urlencoded", encoded.into_bytes())
+    } else {
+        path_with_query = format!("/api/v1/query?{encoded}");
+        Request::new("GET", &path_with_query)
+    }
+    .header("Accept", "application/json");
+    let transient = |error| QueryError {
+        error,
+        permanent: false,
+    };
+    let response = client.send(&request).map_err(transient)?;
+    let envelope: Option<Envelope> = serde_json::from_slice(&response.body).ok();
+    if let Some(Envelope {
+        status,
+        error_type,
+        error,
+        ..
+    }) = &envelope
+    {
+        if status == "error" {
+            let error_type = error_type.clone().unwrap_or_default();
+            let message = format!(
+                "the query failed (HTTP {}, {error_type}): {}",
+                response.status,
+                error.clone().unwrap_or_default()
+            );
+            let permanent =
+                error_type == "bad_data" || response.status == 400 || response.status == 422;
+            return Err(QueryError {
+                error: Error::remote(target, message),
+                permanent,
+            });
+        }
+    }
+    if !response.is_success() {
+        let hint = match response.status {
+            401 | 403 => " (the bearer token was refused: check PROMETHEUS_TOKEN or --token-file)",
+            404 => " (no Prometheus query API here: is --url the Prometheus/Thanos base URL?)",
+            _ => "",
+        };
+        let permanent = matches!(response.status, 401 | 403 | 404 | 405);
+        let message = format!(
+            "HTTP {}{hint}: {}",
+            response.status,
+            snippet(&response.text())
+        );
+        return Err(QueryError {
+            error: Error::remote(target, message),
+            permanent,
+        });
+    }
+    let Some(Envelope {
+        data: Some(data),
+        warnings,
+        ..
+    }) = envelope
+    else {
+        return Err(QueryError {
+            error: Error::remote(
+                target,
+                format!(
+                    "answered something that is not a Prometheus API answer: {}",
+                    snippet(&response.text())
+                ),
+            ),
+            permanent: true,
+        });
+    };
+    if data.result_type != "vector" {
+        return Err(QueryError {
+            error: Error::remote(
+                target,
+                format!(
+                    "answered a {} where an instant vector was expected",
+                    data.result_type
+                ),
+            ),
+            permanent: true,
+        });
+    }
+    let samples = serde_json::from_value(data.result).map_err(|err| QueryError {
+        error: Error::remote(
+            &target,
+            format!("answered a vector that cannot be read: {err}"),
+        ),
+        permanent: true,
+    })?;
+    Ok(QueryResult { samples, warnings })
+}
+
+/// Quotes a label value for a PromQL string literal.
+pub fn quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            other => out.push(other),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Escapes the RE2 metacharacters of `text`, so it matches itself inside a
+/// `=~` regex.
+pub fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_and_escaping() {
+        assert_eq!(quote(r#"a"b\c"#), r#""a\"b\\c""#);
+        assert_eq!(regex_escape("my.op+x"), r"my\.op\+x");
+    }
+
+    #[test]
+    fn reads_vector_samples() {
+        let body = r#"{"status":"success","data":{"resultType":"vector","result":[
+            {"metric":{"__name__":"csv_succeeded","_id":"c1"},"value":[1700000000.5,"1"]}]}}"#;
+        let envelope: Envelope = serde_json::from_str(body).unwrap();
+        let samples: Vec<VectorSample> =
+            serde_json::from_value(envelope.data.unwrap().result).unwrap();
+        assert_eq!(samples[0].label("_id"), Some("c1"));
+        assert_eq!(samples[0].number(), 1.0);
+    }
+}
