@@ -1,0 +1,450 @@
+//! csv-wait end to end against a real Prometheus: Debian's `prometheus`
+//! scraping a `prometheus-pushgateway` every second, fed csv_* samples the
+//! way telemetry carries them (`_id` = cluster id).
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::http::{Client, Request, TlsOptions};
+use e2e::{repo_root, tool};
+use serde_json::Value;
+
+const PROMETHEUS: &str = "/usr/bin/prometheus";
+const PUSHGATEWAY: &str = "/usr/bin/prometheus-pushgateway";
+
+const INSTALLING: &str = "0b9f4c1e-0000-4000-8000-00000000a001";
+const NOT_STARTED: &str = "0b9f4c1e-0000-4000-8000-00000000a002";
+const BROKEN: &str = "0b9f4c1e-0000-4000-8000-00000000b001";
+const SILENT: &str = "0b9f4c1e-0000-4000-8000-00000000c001";
+
+/// A child process killed when the test ends, however it ends.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A pushgateway and a Prometheus scraping it, on free loopback ports.
+struct Telemetry {
+    _pushgateway: KillOnDrop,
+    _prometheus: KillOnDrop,
+    _dir: tempfile::TempDir,
+    push: Client,
+    prometheus: Client,
+    prometheus_url: String,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Telemetry {
+    fn start() -> Telemetry {
+        let dir = tempfile::tempdir().unwrap();
+        let (push_port, prometheus_port) = (free_port(), free_port());
+        let log = |name: &str| std::fs::File::create(dir.path().join(name)).unwrap();
+        let pushgateway = KillOnDrop(
+            Command::new(PUSHGATEWAY)
+                .arg(format!("--web.listen-address=127.0.0.1:{push_port}"))
+                // Debian's default persists to /var/lib/prometheus: keep each run's samples to itself.
+                .arg(format!(
+                    "--persistence.file={}",
+                    dir.path().join("pushgateway.data").display()
+                ))
+                .stdout(Stdio::null())
+                .stderr(log("pushgateway.log"))
+                .spawn()
+                .unwrap(),
+        );
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: pushgateway\n    \
+                 honor_labels: true\n    static_configs:\n      - targets: ['127.0.0.1:{push_port}']\n"
+            ),
+        )
+        .unwrap();
+        let prometheus = KillOnDrop(
+            Command::new(PROMETHEUS)
+                .arg(format!("--config.file={}", config.display()))
+                .arg(format!(
+                    "--storage.tsdb.path={}",
+                    dir.path().join("data").display()
+                ))
+                .arg(format!("--web.listen-address=127.0.0.1:{prometheus_port}"))
+                .stdout(Stdio::null())
+                .stderr(log("prometheus.log"))
+                .spawn()
+                .unwrap(),
+        );
+        let prometheus_url = format!("http://127.0.0.1:{prometheus_port}");
+        let client = |url: &str| {
+            Client::new(url, &TlsOptions::default())
+                .unwrap()
+                .with_retry(common::http::RetryPolicy::none())
+        };
+        let telemetry = Telemetry {
+            _pushgateway: pushgateway,
+            _prometheus: prometheus,
+            push: client(&format!("http://127.0.0.1:{push_port}")),
+            prometheus: client(&prometheus_url),
+            prometheus_url,
+            _dir: dir,
+        };
+        for server in [&telemetry.push, &telemetry.prometheus] {
+            wait_until(Duration::from_secs(30), "the server to be ready", || {
+                server
+                    .send(&Request::new("GET", "/-/ready"))
+                    .is_ok_and(|r| r.status == 200)
+            });
+        }
+        telemetry
+    }
+
+    /// Replaces what `cluster` reports (a pushgateway group per cluster, so
+    /// series left out go stale as they do when a CSV changes phase).
+    fn report(&self, cluster: &str, lines: &[String]) {
+        let body = lines.iter().map(|l| format!("{l}\n")).collect::<String>();
+        let path = format!("/metrics/job/telemetry/instance/{cluster}");
+        let request =
+            Request::new("PUT", &path).body("text/plain; version=0.0.4", body.into_bytes());
+        let response = self.push.send(&request).unwrap();
+        assert!(
+            response.is_success(),
+            "push: HTTP {}: {}",
+            response.status,
+            response.text()
+        );
+    }
+
+    /// Waits until Prometheus answers `promql` with exactly `count` series.
+    fn wait_for_series(&self, promql: &str, count: usize) {
+        let path = format!("/api/v1/query?query={}", common::http::encode_query(promql));
+        let mut last = String::new();
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            if let Ok(response) = self.prometheus.send(&Request::new("GET", &path)) {
+                let answer: Value = serde_json::from_slice(&response.body).unwrap_or_default();
+                if answer["data"]["result"]
+                    .as_array()
+                    .is_some_and(|r| r.len() == count)
+                {
+                    return;
+                }
+                last = response.text();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "gave up waiting for {count} series for {promql}; last answer: {last}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Polls `ready` every 100 ms until it holds; fails the test after `limit`.
+fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !ready() {
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn succeeded(cluster: &str, csv: &str, value: u8) -> String {
+    let version = csv.split(".v").nth(1).unwrap_or_default();
+    format!(
+        r#"csv_succeeded{{_id="{cluster}",name="{csv}",namespace="redhat-wait-addon",version="{version}"}} {value}"#
+    )
+}
+
+fn abnormal(cluster: &str, csv: &str, phase: &str, reason: &str) -> String {
+    let version = csv.split(".v").nth(1).unwrap_or_default();
+    format!(
+        r#"csv_abnormal{{_id="{cluster}",name="{csv}",namespace="redhat-wait-addon",phase="{phase}",reason="{reason}",version="{version}"}} 1"#
+    )
+}
+
+fn fixture(name: &str) -> PathBuf {
+    repo_root().join("tests/fixtures/wait").join(name)
+}
+
+fn lines(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn event<'a>(events: &'a [Value], cluster: &str, state: &str) -> Option<&'a Value> {
+    events
+        .iter()
+        .find(|e| e["cluster"] == cluster && e["state"] == state)
+}
+
+fn binaries_present() -> bool {
+    let present = Path::new(PROMETHEUS).is_file() && Path::new(PUSHGATEWAY).is_file();
+    if !present {
+        eprintln!(
+            "SKIPPED: csv-wait against Prometheus: {PROMETHEUS} or {PUSHGATEWAY} is not installed"
+        );
+    }
+    present
+}
+
+#[test]
+fn csv_wait_follows_real_telemetry() {
+    if !binaries_present() {
+        return;
+    }
+    let telemetry = Telemetry::start();
+    let url = telemetry.prometheus_url.clone();
+
+    // Nothing reported yet: a timeout (exit 4) that says the metric does not exist.
+    let output = tool("csv-wait")
+        .args([
+            "--url",
+            &url,
+            "--cluster-id",
+            SILENT,
+            "--timeout",
+            "2s",
+            "--interval",
+            "500ms",
+        ])
+        .arg(fixture("addon.json"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("there is no csv_succeeded metric"),
+        "{stderr}"
+    );
+    let events = lines(&output.stdout);
+    assert_eq!(
+        event(&events, SILENT, "unknown").map(|e| e["cluster"].clone()),
+        Some(Value::from(SILENT))
+    );
+    assert_eq!(events.last().unwrap()["summary"]["result"], "timed_out");
+
+    // One cluster installing, one running only another operator (pending).
+    telemetry.report(
+        INSTALLING,
+        &[
+            abnormal(
+                INSTALLING,
+                "wait-operator.v1.2.0",
+                "Installing",
+                "InstallWaiting",
+            ),
+            succeeded(INSTALLING, "wait-operator.v1.2.0", 0),
+            succeeded(INSTALLING, "other-operator.v3.0.0", 1),
+        ],
+    );
+    telemetry.report(
+        NOT_STARTED,
+        &[succeeded(NOT_STARTED, "other-operator.v3.0.0", 1)],
+    );
+    telemetry.wait_for_series("csv_succeeded", 3);
+
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("csv-wait"))
+        .args(["--url", &url, "--clusters"])
+        .arg(fixture("clusters.txt"))
+        .args(["--interval", "300ms", "--timeout", "60s"])
+        .arg(fixture("addon.json"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = mpsc::channel::<Value>();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = sender.send(serde_json::from_str(&line).unwrap());
+        }
+    });
+    let mut child = KillOnDrop(child);
+    let mut seen = Vec::new();
+    let mut expect = |cluster: &str, state: &str| {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        while event(&seen, cluster, state).is_none() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match receiver.recv_timeout(left) {
+                Ok(value) => seen.push(value),
+                Err(_) => panic!("csv-wait did not report {cluster} {state}; saw {seen:?}"),
+            }
+        }
+        event(&seen, cluster, state).unwrap().clone()
+    };
+    let installing = expect(INSTALLING, "installing");
+    assert_eq!(installing["csv"], "wait-operator.v1.2.0");
+    assert_eq!(installing["phase"], "Installing");
+    assert_eq!(installing["reason"], "InstallWaiting");
+    expect(NOT_STARTED, "pending");
+
+    // The CSV succeeds on the first cluster, and installs then succeeds on the second.
+    telemetry.report(
+        INSTALLING,
+        &[
+            succeeded(INSTALLING, "wait-operator.v1.2.0", 1),
+            succeeded(INSTALLING, "other-operator.v3.0.0", 1),
+        ],
+    );
+    telemetry.report(
+        NOT_STARTED,
+        &[
+            succeeded(NOT_STARTED, "wait-operator.v1.2.0", 0),
+            succeeded(NOT_STARTED, "other-operator.v3.0.0", 1),
+        ],
+    );
+    expect(NOT_STARTED, "installing");
+    let ready = expect(INSTALLING, "ready");
+    assert_eq!(ready["phase"], "Succeeded");
+    assert_eq!(ready["version"], "1.2.0");
+    telemetry.report(
+        NOT_STARTED,
+        &[succeeded(NOT_STARTED, "wait-operator.v1.2.0", 1)],
+    );
+    expect(NOT_STARTED, "ready");
+    let status = child.0.wait().unwrap();
+    reader.join().unwrap();
+    seen.extend(receiver.try_iter());
+    assert_eq!(status.code(), Some(0));
+    let summary = &seen.last().unwrap()["summary"];
+    assert_eq!(summary["result"], "ready");
+    assert_eq!(summary["ready"], 2);
+    assert_eq!(summary["queries"], summary["polls"], "one query per poll");
+    assert!(
+        seen.iter().all(|e| e["cluster"] != SILENT),
+        "only the listed clusters are reported"
+    );
+
+    // A failed CSV: exit 5 with its phase and reason, by GET and by POST.
+    telemetry.report(
+        BROKEN,
+        &[abnormal(
+            BROKEN,
+            "wait-operator.v1.2.0",
+            "Failed",
+            "InstallCheckFailed",
+        )],
+    );
+    telemetry.wait_for_series("csv_abnormal", 1);
+    for method in ["get", "post"] {
+        let output = tool("csv-wait")
+            .args([
+                "--url",
+                &url,
+                "--operator",
+                "wait-operator",
+                "-c",
+                BROKEN,
+                "-c",
+                INSTALLING,
+                "--method",
+                method,
+            ])
+            .args(["--interval", "300ms", "--timeout", "30s"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(5),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let events = lines(&output.stdout);
+        let failed = event(&events, BROKEN, "failed").expect("a failed event");
+        assert_eq!(failed["phase"], "Failed");
+        assert_eq!(failed["reason"], "InstallCheckFailed");
+        assert!(event(&events, INSTALLING, "ready").is_some());
+        assert!(String::from_utf8_lossy(&output.stderr).contains("failed on 1 of 2 cluster(s)"));
+    }
+
+    // A label telemetry does not have: a timeout that says so.
+    let output = tool("csv-wait")
+        .args([
+            "--url",
+            &url,
+            "--operator",
+            "wait-operator",
+            "-c",
+            INSTALLING,
+            "--cluster-label",
+            "cluster_id",
+        ])
+        .args(["--interval", "300ms", "--timeout", "1s"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("has no `cluster_id` label"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn refuses_bad_input_and_unreachable_servers() {
+    // No cluster: usage error.
+    let output = tool("csv-wait")
+        .args(["--url", "http://127.0.0.1:9", "--operator", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--cluster-id"));
+    // A bad duration.
+    let output = tool("csv-wait")
+        .args(["--operator", "x", "-c", "a", "--timeout", "soon"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    // The query, shown without any server.
+    let output = tool("csv-wait")
+        .args(["--operator", "x", "-c", "a", "-c", "b", "--show-query"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains(r#"_id=~"a|b""#));
+    // A server that is not there: retried with backoff until the timeout (exit 4).
+    let port = free_port();
+    let output = tool("csv-wait")
+        .args([
+            "--url",
+            &format!("http://127.0.0.1:{port}"),
+            "--operator",
+            "x",
+            "-c",
+            "a",
+            "--timeout",
+            "1500ms",
+            "--interval",
+            "100ms",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("poll 1 failed") && stderr.contains("next try in"),
+        "{stderr}"
+    );
+}
