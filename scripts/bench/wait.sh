@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# csv-wait at fleet scale: 2,000 clusters watched for 10 polls against a real
+# Prometheus (Debian's prometheus scraping prometheus-pushgateway on loopback).
+# Prints the queries csv-wait sent per poll, as Prometheus itself counted them
+# (target: 1), our time per poll, the floor (the same query sent by curl, i.e.
+# Prometheus' own cost), the ratio, and the naive peer: one query per cluster.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+CLUSTERS=${CLUSTERS:-2000}
+POLLS=${POLLS:-10}
+OPERATOR=bench-operator
+
+for bin in prometheus prometheus-pushgateway curl; do
+  command -v "$bin" >/dev/null || { echo "wait.sh: $bin is not installed" >&2; exit 2; }
+done
+cargo build --release -q -p csv-wait
+CSV_WAIT=target/release/csv-wait
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
+  done
+}
+push_port=$(free_port)
+prom_port=$(free_port)
+while [[ "$prom_port" == "$push_port" ]]; do prom_port=$(free_port); done
+push="http://127.0.0.1:$push_port"
+prom="http://127.0.0.1:$prom_port"
+
+prometheus-pushgateway --web.listen-address="127.0.0.1:$push_port" \
+  --persistence.file="$work/pushgateway.data" >"$work/pushgateway.log" 2>&1 &
+pids+=($!)
+cat >"$work/prometheus.yml" <<YAML
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: pushgateway
+    honor_labels: true
+    static_configs:
+      - targets: ['127.0.0.1:$push_port']
+YAML
+prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data" \
+  --web.listen-address="127.0.0.1:$prom_port" >"$work/prometheus.log" 2>&1 &
+pids+=($!)
+
+wait_for() { # url, what
+  for _ in $(seq 1 300); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "wait.sh: $2 did not come up" >&2; exit 3
+}
+wait_for "$push/-/ready" pushgateway
+wait_for "$prom/-/ready" prometheus
+
+# The fleet: every cluster installing the add-on (so no poll ends the wait)
+# and running two other operators, as telemetry reports them.
+awk -v n="$CLUSTERS" 'BEGIN { for (i = 1; i <= n; i++) printf "%08x-0000-4000-8000-%012x\n", i, i }' >"$work/clusters.txt"
+awk -v op="$OPERATOR" '{
+  printf "csv_abnormal{_id=\"%s\",name=\"%s.v1.2.0\",namespace=\"redhat-%s\",phase=\"Installing\",reason=\"InstallWaiting\",version=\"1.2.0\"} 1\n", $1, op, op
+  printf "csv_succeeded{_id=\"%s\",name=\"%s.v1.2.0\",namespace=\"redhat-%s\",version=\"1.2.0\"} 0\n", $1, op, op
+  printf "csv_succeeded{_id=\"%s\",name=\"other-a.v3.0.0\",namespace=\"a\",version=\"3.0.0\"} 1\n", $1
+  printf "csv_succeeded{_id=\"%s\",name=\"other-b.v0.9.1\",namespace=\"b\",version=\"0.9.1\"} 1\n", $1
+}' "$work/clusters.txt" >"$work/fleet.prom"
+curl -sf -X PUT --data-binary @"$work/fleet.prom" "$push/metrics/job/telemetry/instance/fleet" >/dev/null
+for _ in $(seq 1 600); do
+  count=$(curl -sf "$prom/api/v1/query" --data-urlencode 'query=count(csv_abnormal)' | grep -o '"[0-9]*"\]' | tr -dc '0-9' || true)
+  [[ "$count" == "$CLUSTERS" ]] && break
+  sleep 0.1
+done
+[[ "${count:-}" == "$CLUSTERS" ]] || { echo "wait.sh: Prometheus never scraped the samples" >&2; exit 3; }
+
+queries_served() {
+  curl -sf "$prom/metrics" | awk '/^prometheus_http_requests_total\{.*handler="\/api\/v1\/query"/ { sum += $NF } END { print sum + 0 }'
+}
+
+now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
+
+# Ours: csv-wait, polls back to back.
+before=$(queries_served)
+start=$(now)
+"$CSV_WAIT" --url "$prom" --operator "$OPERATOR" --clusters "$work/clusters.txt" \
+  --interval 0s --polls "$POLLS" >"$work/events.jsonl" 2>"$work/csv-wait.log" && status=0 || status=$?
+end=$(now)
+after=$(queries_served)
+[[ "$status" == 4 ]] || { echo "wait.sh: csv-wait exited $status, expected 4 (polls used up)" >&2; cat "$work/csv-wait.log" >&2; exit 3; }
+ours=$(calc "($end - $start) / $POLLS")
+per_poll=$(calc "($after - $before) / $POLLS")
+
+# Floor: the same query, sent by curl (Prometheus' own cost plus transfer).
+"$CSV_WAIT" --operator "$OPERATOR" --clusters "$work/clusters.txt" --show-query >"$work/query.promql"
+start=$(now)
+for _ in $(seq 1 "$POLLS"); do
+  curl -sf -o /dev/null "$prom/api/v1/query" --data-urlencode "query@$work/query.promql"
+done
+end=$(now)
+floor=$(calc "($end - $start) / $POLLS")
+
+# Peer: the naive watcher, one query per cluster per poll (one poll, keep-alive).
+args=()
+while read -r id; do
+  args+=(-o /dev/null "$prom/api/v1/query?query=csv_succeeded%7B_id%3D%22$id%22%7D")
+done <"$work/clusters.txt"
+start=$(now)
+curl -sf "${args[@]}"
+end=$(now)
+naive=$(calc "$end - $start")
+
+printf 'csv-wait: %d clusters, %d polls against Prometheus %s\n' "$CLUSTERS" "$POLLS" "$(prometheus --version 2>&1 | head -1 | awk '{print $3}')"
+printf '  queries sent per poll (counted by Prometheus): %.2f   (target: 1; naive: %d)\n' "$per_poll" "$CLUSTERS"
+printf '  ours   csv-wait per poll:                      %.3f s\n' "$ours"
+printf '  floor  curl, the same query:                   %.3f s\n' "$floor"
+printf '  ratio  ours / floor:                           %.2f\n' "$(calc "$ours / $floor")"
+printf '  peer   one query per cluster, one poll:        %.3f s  (ours is %.1fx faster)\n' "$naive" "$(calc "$naive / $ours")"
