@@ -262,11 +262,15 @@ fn api_url(flag: Option<&str>, env: Option<String>, saved: Option<String>) -> Re
         Some(other) if other.starts_with("http://") || other.starts_with("https://") => {
             other.trim_end_matches('/').to_string()
         }
-        Some(other) => return Err(Error::usage(format!(
-            "--url {other:?} is neither an http(s) URL nor one of production, stage, integration"
-        ))),
+        Some(other) => return Err(unknown_url(other)),
     };
     Ok(url)
+}
+
+fn unknown_url(text: &str) -> Error {
+    Error::usage(format!(
+        "--url {text:?} is neither an http(s) URL nor one of production, stage, integration"
+    ))
 }
 
 #[cfg(test)]
