@@ -665,6 +665,46 @@ mod tests {
     }
 
     #[test]
+    fn installs_addons_on_clusters() {
+        let ocm = Ocm::default();
+        let addons = "/api/clusters_mgmt/v1/addons";
+        let installs = "/api/clusters_mgmt/v1/clusters/c1/addons";
+        let body = json!({"addon": {"id": "a"}});
+        let missing = ocm.handle(&request("POST", installs, Some(ACCESS_TOKEN), body.clone()));
+        assert_eq!(missing.status, 404, "the add-on must exist first");
+        ocm.handle(&request(
+            "POST",
+            addons,
+            Some(ACCESS_TOKEN),
+            json!({"id": "a", "name": "A"}),
+        ));
+        let created = ocm.handle(&request("POST", installs, Some(ACCESS_TOKEN), body.clone()));
+        assert_eq!(created.status, 201);
+        assert_eq!(json_of(&created)["state"], "installing");
+        assert_eq!(
+            ocm.handle(&request("POST", installs, Some(ACCESS_TOKEN), body))
+                .status,
+            409
+        );
+        ocm.set_installation_state("c1", "a", "ready");
+        let listed =
+            json_of(&ocm.handle(&request("GET", installs, Some(ACCESS_TOKEN), Value::Null)));
+        assert_eq!(listed["kind"], "AddOnInstallationList");
+        assert_eq!(listed["items"][0]["state"], "ready");
+        let path = format!("{installs}/a");
+        assert_eq!(
+            ocm.handle(&request("DELETE", &path, Some(ACCESS_TOKEN), Value::Null))
+                .status,
+            204
+        );
+        assert_eq!(
+            ocm.handle(&request("GET", &path, Some(ACCESS_TOKEN), Value::Null))
+                .status,
+            404
+        );
+    }
+
+    #[test]
     fn refuses_requests_without_a_known_token() {
         let ocm = Ocm::default();
         let response = ocm.handle(&request(
