@@ -448,3 +448,114 @@ fn refuses_bad_input_and_unreachable_servers() {
         "{stderr}"
     );
 }
+
+/// A Prometheus stand-in for what the real one cannot do here: demand a
+/// bearer token, fail, and refuse a query.
+fn fake_prometheus(
+    answer: impl Fn(
+            &addon_flow_testservers::http::HttpRequest,
+            usize,
+        ) -> addon_flow_testservers::http::HttpResponse
+        + Send
+        + Sync
+        + 'static,
+) -> addon_flow_testservers::http::Server {
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    addon_flow_testservers::http::Server::start(std::sync::Arc::new(
+        move |request: &addon_flow_testservers::http::HttpRequest| {
+            let call = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            answer(request, call)
+        },
+    ))
+    .unwrap()
+}
+
+#[test]
+fn bearer_tokens_retries_and_refused_queries() {
+    use addon_flow_testservers::http::HttpResponse;
+    let ready = serde_json::json!({"status": "success", "data": {"resultType": "vector", "result": [
+        {"metric": {"__name__": "csv_succeeded", "_id": "c1", "name": "x.v1.0.0", "version": "1.0.0"}, "value": [1.0, "1"]}
+    ]}});
+    let server = fake_prometheus(move |request, call| {
+        if request.bearer_token() != Some("prom-secret-token") {
+            return HttpResponse::new(401).body("text/plain", b"Unauthorized".to_vec());
+        }
+        if call == 1 || call == 2 {
+            return HttpResponse::new(503).body("text/plain", b"overloaded".to_vec());
+        }
+        if request
+            .query_param("query")
+            .is_some_and(|q| q.contains("broken"))
+        {
+            let error = serde_json::json!({"status": "error", "errorType": "bad_data", "error": "parse error at char 3"});
+            return HttpResponse::json(400, &error);
+        }
+        HttpResponse::json(200, &ready)
+    });
+    let args = [
+        "--url",
+        &server.url(),
+        "-c",
+        "c1",
+        "--interval",
+        "100ms",
+        "--timeout",
+        "20s",
+        "--method",
+        "get",
+    ];
+
+    // No token: 401 is final (exit 3) and says where the token comes from.
+    let output = tool("csv-wait")
+        .env_remove("PROMETHEUS_TOKEN")
+        .args(args)
+        .args(["--operator", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("PROMETHEUS_TOKEN"));
+
+    // With the token (from a file): 503 twice (the client retry and the poll fail), then ready on the next poll.
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "prom-secret-token\n").unwrap();
+    let output = tool("csv-wait")
+        .args(args)
+        .args(["--operator", "x", "--token-file"])
+        .arg(&token_file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("poll 1 failed") && stderr.contains("HTTP 503"),
+        "{stderr}"
+    );
+    let events = lines(&output.stdout);
+    assert!(event(&events, "c1", "ready").is_some());
+    assert_eq!(events.last().unwrap()["summary"]["polls"], 2);
+
+    // A query Prometheus cannot parse fails at once, with its words.
+    let output = tool("csv-wait")
+        .env("PROMETHEUS_TOKEN", "prom-secret-token")
+        .args(args)
+        .args(["--operator", "broken"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("bad_data") && stderr.contains("parse error at char 3"),
+        "{stderr}"
+    );
+    let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), stderr);
+    assert!(
+        !all.contains("prom-secret-token"),
+        "the token leaked: {all}"
+    );
+}

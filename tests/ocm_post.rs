@@ -635,3 +635,39 @@ fn bad_input_is_refused_before_anything_is_sent() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[test]
+fn a_refused_token_is_exchanged_again_and_the_addons_service_is_reachable() {
+    let ocm = FakeOcm::start().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut transcript = Transcript::default();
+    // OCM revokes the access token mid-run: one 401, then ocm-post exchanges anew and retries.
+    ocm.fail_next("POST", 401, "Access token is revoked");
+    let output = transcript.run(
+        with_refresh_token(&mut ocm_post(home.path()), &ocm)
+            .args(["--service", "addons", "--no-version"])
+            .arg(fixture("addons/my-addon/metadata/stage/addon.yaml")),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(ocm.token_requests().len(), 2);
+    let requests = ocm.requests();
+    assert_eq!(
+        requests.len(),
+        2,
+        "the refused POST and its retry, no version"
+    );
+    assert!(requests
+        .iter()
+        .all(|r| r.path == "/api/addons_mgmt/v1/addons"));
+    let expected = read_json(&fixture("my-addon.addons.requests.json"));
+    assert_eq!(requests[1].body, expected[0]["body"]);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&output.stdout).unwrap()["href"],
+        "/api/addons_mgmt/v1/addons/my-addon"
+    );
+    transcript.assert_no_credentials(&ocm);
+}
