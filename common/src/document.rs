@@ -92,6 +92,12 @@ pub struct LoadOptions {
 /// Reads and checks one add-on. Only unreadable or unparsable input is an
 /// `Err`; everything else becomes a finding, so all of them are reported.
 pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
+    if source.text.trim().is_empty() {
+        return Err(Error::input(
+            source.location(),
+            "is empty; expected an add-on (addon.yaml or an add-on document, YAML or JSON)",
+        ));
+    }
     let parsed = source.parse()?;
     let file = source.origin.to_string();
     let mut findings: Vec<Finding> = parsed
