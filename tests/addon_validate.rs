@@ -241,7 +241,8 @@ fn each_rule_catches_its_broken_addon_at_the_right_field() {
 #[test]
 fn bundle_structure_rules() {
     let bundles = "managed-tenants-bundles/addons/reference-addon/main";
-    let cases: &[(&str, &dyn Fn(&Sandbox))] = &[
+    type BreakIt<'a> = &'a dyn Fn(&Sandbox);
+    let cases: &[(&str, BreakIt)] = &[
         ("BD0001", &|s| {
             std::fs::rename(
                 s.path(&format!("{bundles}/0.1.0")),
