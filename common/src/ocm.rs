@@ -167,21 +167,19 @@ pub struct OcmError {
 pub fn addon_payload(document: &AddonDocument, service: Service) -> AddonPayload {
     let metadata = &document.metadata;
     let uses_image_set = matches!(metadata.addon_image_set_version, Some(Some(_)));
-    let parameters = metadata.add_on_parameters.clone().unwrap_or_default();
-    let (parameters, requirements, sub_operators) = if uses_image_set {
-        (None, None, None)
+    let written = metadata.add_on_parameters.clone().unwrap_or_default();
+    let parameters = match (service, uses_image_set) {
+        (Service::ClustersMgmt, true) => None,
+        (Service::ClustersMgmt, false) => Some(ordered(written)),
+        (Service::AddonsMgmt, _) => Some(Parameters { items: written }),
+    };
+    let (requirements, sub_operators) = if uses_image_set {
+        (None, None)
     } else {
         (
-            Some(ordered(parameters.clone())),
             Some(metadata.add_on_requirements.clone().unwrap_or_default()),
             Some(metadata.sub_operators.clone().unwrap_or_default()),
         )
-    };
-    let parameters = match service {
-        Service::ClustersMgmt => parameters,
-        Service::AddonsMgmt => Some(Parameters {
-            items: parameters_raw(metadata),
-        }),
     };
     AddonPayload {
         id: Some(metadata.id.clone()),
@@ -214,10 +212,6 @@ pub fn addon_payload(document: &AddonDocument, service: Service) -> AddonPayload
         requirements,
         sub_operators,
     }
-}
-
-fn parameters_raw(metadata: &crate::addon::AddonMetadata) -> Vec<AddonParameter> {
-    metadata.add_on_parameters.clone().unwrap_or_default()
 }
 
 /// The version payload for the document's image set, `None` without one.
