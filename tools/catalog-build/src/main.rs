@@ -303,12 +303,7 @@ impl Target {
             .map_err(|err| Error::usage(format!("--tag {:?}: {err}", args.tag)))?;
         let base = match &args.base_image {
             Some(base) => base.clone(),
-            None if args.oci_layout.is_some() => {
-                eprintln!(
-                    "catalog-build: note: base image `scratch` (no network needed); `opm serve` needs --base-image {DEFAULT_BASE_IMAGE}"
-                );
-                "scratch".into()
-            }
+            None if args.oci_layout.is_some() => "scratch".into(),
             None => DEFAULT_BASE_IMAGE.into(),
         };
         let mut registries: Vec<String> = Vec::new();
@@ -432,6 +427,11 @@ fn write_layout(
         .collect();
     named.push((target.tag.clone(), catalog));
     let written = layout.write_images(&named)?;
+    if target.base == "scratch" {
+        eprintln!(
+            "catalog-build: note: the catalog image is on `scratch` (no network needed); for `opm serve` build on --base-image {DEFAULT_BASE_IMAGE}"
+        );
+    }
     eprintln!(
         "catalog-build: wrote {} image(s) to the OCI layout {} ({written} new blob(s)); push with skopeo copy oci:{}:{} docker://REGISTRY/REPO:{}",
         named.len(),
