@@ -226,7 +226,8 @@ fn pushes_to_a_real_registry_that_skopeo_reads_and_a_rerun_uploads_nothing() {
     let base = push_base_image(&registry);
     let repo = format!("{}/osd-addons/demo", registry.host());
     let bundles = fixtures().join("good");
-    let run = || {
+    let cache = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
         e2e::tool("catalog-build")
             .args([
                 "--bundles",
@@ -236,11 +237,13 @@ fn pushes_to_a_real_registry_that_skopeo_reads_and_a_rerun_uploads_nothing() {
                 "--base-image",
                 &base,
             ])
+            .args(extra)
+            .env("XDG_CACHE_HOME", cache.path())
             .write_stdin(serde_json::to_vec(&addon_document()).unwrap())
             .output()
             .unwrap()
     };
-    let first = run();
+    let first = run(&[]);
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert!(first.status.success(), "{stderr}");
     let document: Value = serde_json::from_slice(&first.stdout).unwrap();
@@ -335,21 +338,77 @@ fn pushes_to_a_real_registry_that_skopeo_reads_and_a_rerun_uploads_nothing() {
     // A second run: same digest, no blob uploaded.
     let uploads = registry.upload_count();
     assert!(uploads > 0, "the first run uploaded blobs (registry log)");
-    let second = run();
+    // The build cache answers (after checking the registry still has every
+    // manifest); --no-cache rebuilds everything and finds every blob present.
+    for extra in [&[][..], &["--no-cache"][..]] {
+        let again = run(extra);
+        let stderr = String::from_utf8_lossy(&again.stderr);
+        assert!(again.status.success(), "{extra:?}: {stderr}");
+        let again: Value = serde_json::from_slice(&again.stdout).unwrap();
+        assert_eq!(again, document, "{extra:?}: same digest, same document");
+        assert_eq!(
+            registry.upload_count(),
+            uploads,
+            "{extra:?}: the re-run started no blob upload"
+        );
+        assert!(
+            stderr.contains(" 0 blob(s) uploaded"),
+            "{extra:?}: {stderr}"
+        );
+    }
     assert!(
-        second.status.success(),
+        std::fs::read_dir(cache.path().join("addon-flow/catalog-build"))
+            .unwrap()
+            .count()
+            == 1,
+        "one cache entry"
+    );
+
+    // A changed bundle is a cache miss: new digests, only the new blobs sent.
+    let changed = tempfile::tempdir().unwrap();
+    copy_tree(&bundles, changed.path());
+    let annotations = changed.path().join("main/1.2.0/metadata/annotations.yaml");
+    let text = std::fs::read_to_string(&annotations).unwrap();
+    std::fs::write(
+        &annotations,
+        format!("{text}  com.example/changed: \"yes\"\n"),
+    )
+    .unwrap();
+    let output = e2e::tool("catalog-build")
+        .args([
+            "--bundles",
+            changed.path().to_str().unwrap(),
+            "--repo",
+            &repo,
+            "--base-image",
+            &base,
+        ])
+        .env("XDG_CACHE_HOME", cache.path())
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
         "{}",
-        String::from_utf8_lossy(&second.stderr)
+        String::from_utf8_lossy(&output.stderr)
     );
-    let again: Value = serde_json::from_slice(&second.stdout).unwrap();
-    assert_eq!(again["indexImage"], document["indexImage"]);
-    assert_eq!(again["bundles"], document["bundles"]);
-    assert_eq!(
-        registry.upload_count(),
-        uploads,
-        "the re-run started no blob upload"
-    );
-    assert!(String::from_utf8_lossy(&second.stderr).contains(" 0 blob(s) uploaded"));
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_ne!(result["image"], document["indexImage"]);
+    // 1.2.0's layer and config, the catalog layer and config.
+    assert_eq!(registry.upload_count(), uploads + 4);
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! add-on's bundle folders, built without a daemon, reproducibly, and pushed
 //! to a registry (or written as an OCI image layout).
 
+mod cache;
 mod images;
 mod registry;
 
@@ -89,6 +90,12 @@ struct Args {
     #[arg(long)]
     insecure: bool,
 
+    /// Rebuild and re-check every blob even when the input is unchanged since
+    /// the last successful push (the build cache lives in
+    /// $XDG_CACHE_HOME/addon-flow/catalog-build).
+    #[arg(long)]
+    no_cache: bool,
+
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -112,8 +119,53 @@ fn main() -> std::process::ExitCode {
 fn run(args: Args) -> Result<()> {
     let document = read_document(args.input.as_deref())?;
     let target = Target::from_args(&args, document.is_some())?;
-    let tree = load_bundles(&args.bundles)?;
+    let format = args.output.format(Format::Json);
+    let mut registry = Registry::new(target.insecure_registries.clone())?;
 
+    // An unchanged input whose images the registry still has is not rebuilt.
+    let cache_dir = match (&target.layout, args.no_cache) {
+        (None, false) => cache::cache_dir(),
+        _ => None,
+    };
+    let mut cache_key = None;
+    if let Some(dir) = &cache_dir {
+        if let Some(base_pin) = base_pin(&target, &mut registry) {
+            let repo = target
+                .repo
+                .as_ref()
+                .map(Reference::whole)
+                .unwrap_or_default();
+            let key = cache::input_key(
+                &args.bundles,
+                &[
+                    env!("CARGO_PKG_VERSION"),
+                    &repo,
+                    &target.bundle_repo,
+                    &target.tag,
+                    &base_pin,
+                ],
+            )?;
+            if let Some(hit) = cache::load(dir, &key) {
+                if registry.has_manifests(&hit.images) {
+                    eprintln!(
+                        "catalog-build: pushed {}: unchanged since the last push, 0 blob(s) uploaded, {} image manifest(s) verified in the registry",
+                        hit.catalog_reference,
+                        hit.images.len()
+                    );
+                    let result = CatalogResult {
+                        image: hit.catalog_reference,
+                        digest: hit.catalog_digest,
+                        base: hit.base,
+                        summary: hit.summary,
+                    };
+                    return write_result(document, result, format);
+                }
+            }
+            cache_key = Some(key);
+        }
+    }
+
+    let tree = load_bundles(&args.bundles)?;
     // Bundle images and the catalog are built, and the graph checked, before
     // anything is pushed: a bad graph leaves the registry untouched.
     let mut built: Vec<(&Bundle, Image)> = Vec::new();
@@ -146,7 +198,6 @@ fn run(args: Args) -> Result<()> {
         .unwrap_or_default()
         .to_string();
 
-    let mut registry = Registry::new(target.insecure_registries.clone())?;
     let base = load_base(&target, &mut registry)?;
     let catalog_image = images::catalog_image(&base.image, layer)?;
     let catalog_ref = match &target.layout {
@@ -159,28 +210,79 @@ fn run(args: Args) -> Result<()> {
             base.source.as_ref(),
         )?,
     };
+    let result = CatalogResult {
+        image: catalog_ref,
+        digest: catalog_image.digest().to_string(),
+        base: base.image.name.clone(),
+        summary: images::summarize(&catalog, &main_package, &refs),
+    };
+    if let (Some(dir), Some(key), Some(repo)) = (&cache_dir, &cache_key, &target.repo) {
+        let mut pushed: Vec<cache::CachedImage> = built
+            .iter()
+            .map(|(bundle, image)| cache::CachedImage {
+                tag_reference: format!("{}:{}", target.bundle_repo, bundle_tag(bundle)),
+                digest: image.digest().to_string(),
+            })
+            .collect();
+        pushed.push(cache::CachedImage {
+            tag_reference: repo.whole(),
+            digest: result.digest.clone(),
+        });
+        cache::store(
+            dir,
+            key,
+            &cache::CachedBuild {
+                catalog_reference: result.image.clone(),
+                catalog_digest: result.digest.clone(),
+                base: result.base.clone(),
+                summary: result.summary.clone(),
+                images: pushed,
+            },
+        );
+    }
+    write_result(document, result, format)
+}
 
-    let summary = images::summarize(&catalog, &main_package, &refs);
-    let format = args.output.format(Format::Json);
+/// Writes the add-on document with `indexImage` and `bundles` set, or the
+/// catalog result when there is no document.
+fn write_result(
+    document: Option<AddonDocument>,
+    result: CatalogResult,
+    format: Format,
+) -> Result<()> {
     match document {
         Some(mut document) => {
-            document.metadata.index_image = Some(catalog_ref.clone());
+            document.metadata.index_image = Some(result.image.clone());
             if let Some(set) = &mut document.image_set {
-                set.index_image = catalog_ref;
+                set.index_image = result.image;
             }
-            document.bundles = Some(summary);
+            document.bundles = Some(result.summary);
             common::io::write_document(&document, format)
         }
-        None => common::io::write_document(
-            &CatalogResult {
-                image: catalog_ref,
-                digest: catalog_image.digest().to_string(),
-                base: base.image.name.clone(),
-                summary,
-            },
-            format,
-        ),
+        None => common::io::write_document(&result, format),
     }
+}
+
+/// What identifies the base image for the build cache: `scratch`, the
+/// digest of an `oci:` layout's index, or the registry digest of the base
+/// reference (a moved tag is a different base). None when it cannot be told
+/// (the full build then reports why).
+fn base_pin(target: &Target, registry: &mut Registry) -> Option<String> {
+    let base = target.base.as_str();
+    if base == "scratch" {
+        return Some(base.to_string());
+    }
+    if let Some(rest) = base.strip_prefix("oci:") {
+        let (dir, name) = split_layout_ref(rest);
+        let index = std::fs::read(Path::new(dir).join("index.json")).ok()?;
+        return Some(format!(
+            "{base}:{}:{}",
+            name.unwrap_or(""),
+            common::oci::sha256_digest(&index)
+        ));
+    }
+    let reference = Reference::try_from(base).ok()?;
+    registry.manifest_digest(&reference)
 }
 
 /// Reads the add-on document: FILE, or stdin when it is not a terminal;

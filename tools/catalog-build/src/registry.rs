@@ -244,6 +244,26 @@ impl Registry {
         Error::remote(reference.whole(), message)
     }
 
+    /// The digest the registry has for `reference` (a tag), or None when it
+    /// has none or cannot be asked.
+    pub fn manifest_digest(&mut self, reference: &Reference) -> Option<String> {
+        let auth = self.auth_for(reference).ok()?;
+        let client = &self.client;
+        self.runtime
+            .block_on(async { client.fetch_manifest_digest(reference, &auth).await })
+            .ok()
+    }
+
+    /// Whether every `registry/repo:tag` still points at its recorded digest.
+    pub fn has_manifests(&mut self, images: &[crate::cache::CachedImage]) -> bool {
+        images.iter().all(|image| {
+            Reference::try_from(image.tag_reference.as_str())
+                .ok()
+                .and_then(|reference| self.manifest_digest(&reference))
+                .is_some_and(|digest| digest == image.digest)
+        })
+    }
+
     /// Pulls an image by reference, resolving a tag to a digest first and an
     /// index to its linux/amd64 manifest; returns the image (blobs fetched
     /// only when `with_layers`) and the `repo@sha256:` it was pulled as.
