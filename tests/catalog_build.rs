@@ -246,6 +246,10 @@ fn pushes_to_a_real_registry_that_skopeo_reads_and_a_rerun_uploads_nothing() {
     let first = run(&[]);
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert!(first.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("1 mounted"),
+        "the base layer is mounted from the base repository, not sent: {stderr}"
+    );
     let document: Value = serde_json::from_slice(&first.stdout).unwrap();
     let index_image = document["indexImage"].as_str().unwrap().to_string();
     assert!(

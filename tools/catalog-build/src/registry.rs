@@ -157,6 +157,8 @@ pub struct PushStats {
     pub uploaded_blobs: usize,
     pub uploaded_bytes: u64,
     pub present_blobs: usize,
+    /// Base layers linked from the base image's repository, not sent.
+    pub mounted_blobs: usize,
     pub manifests_written: usize,
 }
 
@@ -382,7 +384,7 @@ impl Registry {
                             source.whole()
                         )));
                     }
-                    stats.uploaded_blobs += 1;
+                    stats.mounted_blobs += 1;
                     continue;
                 }
                 if progress {
