@@ -819,6 +819,86 @@ mod tests {
         }
     }
 
+    fn fixture_tree() -> crate::bundle::BundleTree {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/catalog/good");
+        let (tree, findings) = crate::bundle::load_tree(&dir);
+        assert!(findings.iter().all(|f| !f.is_error()), "{findings:?}");
+        tree
+    }
+
+    #[test]
+    fn build_catalog_keeps_annotated_membership_and_csv_edges() {
+        let tree = fixture_tree();
+        let images: Vec<String> = tree
+            .all_bundles()
+            .map(|b| format!("r/b@sha256:{}", b.version))
+            .collect();
+        let refs: Vec<BundleRef<'_>> = tree
+            .all_bundles()
+            .zip(&images)
+            .map(|(bundle, image)| BundleRef { bundle, image })
+            .collect();
+        let config = build_catalog(&refs).unwrap();
+        assert_eq!(config.package_names(), ["demo-operator", "dep-operator"]);
+        assert!(
+            check_catalog(&config).is_empty(),
+            "{:?}",
+            check_catalog(&config)
+        );
+        let fast = config.channel("demo-operator", "fast").unwrap();
+        let names: Vec<&str> = fast.entries.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["demo-operator.v1.1.0", "demo-operator.v1.2.0"]);
+        assert_eq!(
+            fast.entries[0].replaces.as_deref(),
+            Some("demo-operator.v1.0.0")
+        );
+        assert_eq!(
+            fast.entries[1].skip_range.as_deref(),
+            Some(">=1.0.0 <1.2.0")
+        );
+        let package = &config.packages[0];
+        assert_eq!(package.default_channel, "stable");
+        assert_eq!(package.icon.as_ref().unwrap().mediatype, "image/png");
+        let bundle = config
+            .bundles
+            .iter()
+            .find(|b| b.name == "demo-operator.v1.2.0")
+            .unwrap();
+        assert_eq!(bundle.image, "r/b@sha256:1.2.0");
+        assert_eq!(
+            bundle.properties.last().unwrap().kind,
+            PROPERTY_CSV_METADATA
+        );
+        let required: Vec<&Property> = bundle
+            .properties
+            .iter()
+            .filter(|p| p.kind == PROPERTY_PACKAGE_REQUIRED)
+            .collect();
+        assert_eq!(
+            required[0].value,
+            json!({"packageName": "dep-operator", "versionRange": ">=0.1.0"})
+        );
+    }
+
+    #[test]
+    fn build_catalog_refuses_bundles_without_a_package_annotation() {
+        let tree = fixture_tree();
+        let mut bundle = tree.all_bundles().next().unwrap().clone();
+        bundle
+            .annotations
+            .0
+            .remove(crate::bundle::PACKAGE_ANNOTATION);
+        let problems = build_catalog(&[BundleRef {
+            bundle: &bundle,
+            image: "x",
+        }])
+        .unwrap_err();
+        assert!(problems[0]
+            .message
+            .contains("has no operators.operatorframework.io.bundle.package.v1"));
+    }
+
     #[test]
     fn linear_chain_has_one_head_and_no_problems() {
         let ch = channel(vec![

@@ -161,3 +161,53 @@ pub fn summarize(
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fixture_bundle() -> Bundle {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/catalog/good/main/1.2.0");
+        let mut findings = Vec::new();
+        common::bundle::load_bundle(&dir, "main", "1.2.0", &mut findings).unwrap()
+    }
+
+    #[test]
+    fn bundle_image_has_annotations_as_labels_and_is_reproducible() {
+        let bundle = fixture_bundle();
+        let image = bundle_image(&bundle).unwrap();
+        assert_eq!(image, bundle_image(&bundle).unwrap());
+        let config: Value = serde_json::from_slice(&image.config.data).unwrap();
+        assert_eq!(
+            config["config"]["Labels"]["operators.operatorframework.io.bundle.package.v1"],
+            "demo-operator"
+        );
+        assert_eq!(config["rootfs"]["diff_ids"].as_array().unwrap().len(), 1);
+        assert_eq!(image.layers.len(), 1);
+    }
+
+    #[test]
+    fn catalog_image_adds_one_layer_label_and_command_to_the_base() {
+        let base_layer = Blob::new(oci::MEDIA_TYPE_LAYER_GZIP, oci::gzip(b"base"));
+        let base = BaseImage {
+            config: json!({"architecture": "amd64", "os": "linux",
+                "config": {"Env": ["PATH=/bin"]},
+                "rootfs": {"type": "layers", "diff_ids": ["sha256:base"]}}),
+            layers: vec![base_layer.clone()],
+            name: "base".into(),
+        };
+        let layer = catalog_layer(&DeclarativeConfig::default()).unwrap();
+        let image = catalog_image(&base, layer.clone()).unwrap();
+        assert_eq!(image.layers, vec![base_layer, layer.blob.clone()]);
+        let config: Value = serde_json::from_slice(&image.config.data).unwrap();
+        assert_eq!(
+            config["rootfs"]["diff_ids"],
+            json!(["sha256:base", layer.diff_id])
+        );
+        assert_eq!(config["config"]["Labels"][CONFIGS_LABEL], "/configs");
+        assert_eq!(config["config"]["Env"], json!(["PATH=/bin"]));
+        assert_eq!(config["config"]["Cmd"], json!(CMD));
+    }
+}
