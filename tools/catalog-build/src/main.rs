@@ -20,7 +20,7 @@ use oci_client::Reference;
 use serde::Serialize;
 
 use images::BaseImage;
-use registry::Registry;
+use registry::{PushJob, Registry};
 
 const DEFAULT_BASE_IMAGE: &str = "quay.io/operator-framework/opm:latest";
 
@@ -594,24 +594,37 @@ fn push_all(
     let Some(repo) = &target.repo else {
         return Err(Error::usage("pushing needs --repo"));
     };
-    let total = built.len() + 1;
-    for (index, (bundle, image)) in built.iter().enumerate() {
-        let reference =
-            Reference::try_from(format!("{}:{}", target.bundle_repo, bundle_tag(bundle)))
-                .map_err(|err| Error::usage(format!("bundle image name: {err}")))?;
-        if std::io::stderr().is_terminal() {
-            eprintln!(
-                "catalog-build: [{}/{total}] bundle {}",
-                index + 1,
-                bundle.csv.name
-            );
-        }
-        registry.push(&reference, image, None, &bundle.csv.name)?;
+    let mut jobs = Vec::with_capacity(built.len());
+    for (bundle, image) in built {
+        let target = Reference::try_from(format!("{}:{}", target.bundle_repo, bundle_tag(bundle)))
+            .map_err(|err| Error::usage(format!("bundle image name: {err}")))?;
+        jobs.push(PushJob {
+            target,
+            image: image.clone(),
+            mount_from: None,
+            what: bundle.csv.name.clone(),
+        });
     }
     if std::io::stderr().is_terminal() {
-        eprintln!("catalog-build: [{total}/{total}] catalog {}", repo.whole());
+        eprintln!("catalog-build: pushing {} bundle image(s)", jobs.len());
     }
-    let pushed = registry.push(repo, catalog, base_source, "catalog")?;
+    registry.push_all(jobs)?;
+    // The catalog goes last: it names the bundle images, which must exist.
+    if std::io::stderr().is_terminal() {
+        eprintln!("catalog-build: pushing the catalog {}", repo.whole());
+    }
+    registry.push_all(vec![PushJob {
+        target: repo.clone(),
+        image: catalog.clone(),
+        mount_from: base_source.cloned(),
+        what: "catalog".into(),
+    }])?;
+    let pushed = format!(
+        "{}/{}@{}",
+        repo.resolve_registry(),
+        repo.repository(),
+        catalog.digest()
+    );
     let stats = registry.stats;
     eprintln!(
         "catalog-build: pushed {pushed}: {} blob(s) uploaded ({} bytes), {} already present, {} mounted, {} manifest(s) written",

@@ -350,82 +350,170 @@ impl Registry {
         }
     }
 
-    /// Pushes an image to `target` (a tag): every blob the registry does not
-    /// have (layers first, then the config), mounting from `mount_from` when
-    /// a blob's bytes were not pulled, then the manifest unless the tag
-    /// already points at it. Returns the `repo@sha256:` reference.
-    pub fn push(
-        &mut self,
-        target: &Reference,
-        image: &Image,
-        mount_from: Option<&Reference>,
-        what: &str,
-    ) -> Result<String> {
-        let auth = self.auth_for(target)?;
-        let client = &self.client;
+    /// Pushes images, several at a time, each as [`push_image`] does; the
+    /// first failure stops the rest and is the error. Returns nothing: the
+    /// caller names each image by its digest.
+    pub fn push_all(&mut self, jobs: Vec<PushJob>) -> Result<()> {
+        let mut auths = Vec::with_capacity(jobs.len());
+        for job in &jobs {
+            auths.push(self.auth_for(&job.target)?);
+        }
+        let client = self.client.clone();
         let progress = self.progress;
-        let mut stats = self.stats;
-        let result = self.runtime.block_on(async {
-            client.auth(target, &auth, RegistryOperation::Push).await?;
-            for blob in image.blobs() {
-                if client.blob_exists(target, &blob.digest).await? {
-                    stats.present_blobs += 1;
-                    continue;
-                }
-                if blob.data.is_empty() && blob.digest != oci::sha256_digest(b"") {
-                    let Some(source) = mount_from else {
-                        return Ok(Err(format!("blob {} has no data to push", blob.digest)));
-                    };
-                    client.mount_blob(target, source, &blob.digest).await?;
-                    if !client.blob_exists(target, &blob.digest).await? {
-                        return Ok(Err(format!(
-                            "the registry did not mount blob {} from {}",
-                            blob.digest,
-                            source.whole()
-                        )));
+        let outcome = self.runtime.block_on(async move {
+            let mut running = tokio::task::JoinSet::new();
+            let mut pending = jobs.into_iter().zip(auths);
+            let mut stats = PushStats::default();
+            for (job, auth) in pending.by_ref().take(PUSH_CONCURRENCY) {
+                running.spawn(push_image(client.clone(), auth, job, progress));
+            }
+            while let Some(joined) = running.join_next().await {
+                let (target, result) = match joined {
+                    Ok(done) => done,
+                    Err(err) => {
+                        return Err((
+                            None,
+                            PushFailure::Message(format!("a push task failed: {err}")),
+                        ))
                     }
-                    stats.mounted_blobs += 1;
-                    continue;
+                };
+                match result {
+                    Ok(done) => stats.add(done),
+                    Err(failure) => {
+                        running.abort_all();
+                        return Err((Some(target), failure));
+                    }
                 }
-                if progress {
-                    eprintln!(
-                        "catalog-build: {what}: pushing {} ({} bytes)",
-                        blob.digest,
-                        blob.data.len()
-                    );
+                if let Some((job, auth)) = pending.next() {
+                    running.spawn(push_image(client.clone(), auth, job, progress));
                 }
-                client
-                    .push_blob(target, blob.data.clone(), &blob.digest)
-                    .await?;
-                stats.uploaded_blobs += 1;
-                stats.uploaded_bytes += blob.data.len() as u64;
             }
-            let current = client.fetch_manifest_digest(target, &auth).await.ok();
-            if current.as_deref() != Some(image.digest()) {
-                let content_type = oci::MEDIA_TYPE_MANIFEST
-                    .parse()
-                    .map_err(|_| oci_client::errors::OciDistributionError::GenericError(None))?;
-                client
-                    .push_manifest_raw(target, image.manifest.data.clone(), content_type)
-                    .await?;
-                stats.manifests_written += 1;
-            }
-            Ok(Ok(()))
+            Ok(stats)
         });
-        match result {
-            Err(err) => Err(self.remote_error(target, err)),
-            Ok(Err(message)) => Err(Error::remote(target.whole(), message)),
-            Ok(Ok(())) => {
-                self.stats = stats;
-                Ok(format!(
-                    "{}/{}@{}",
-                    target.resolve_registry(),
-                    target.repository(),
-                    image.digest()
-                ))
+        match outcome {
+            Ok(stats) => {
+                self.stats.add(stats);
+                Ok(())
+            }
+            Err((target, failure)) => {
+                let name = target
+                    .as_ref()
+                    .map_or_else(|| "registry".to_string(), Reference::whole);
+                Err(match (failure, target) {
+                    (PushFailure::Remote(err), Some(target)) => self.remote_error(&target, err),
+                    (PushFailure::Remote(err), None) => Error::remote(name, err.to_string()),
+                    (PushFailure::Message(message), _) => Error::remote(name, message),
+                })
             }
         }
     }
+}
+
+/// How many images are pushed at once (skopeo sends up to 6 layers at once).
+const PUSH_CONCURRENCY: usize = 6;
+
+/// One image to push to a tag.
+pub struct PushJob {
+    pub target: Reference,
+    pub image: Image,
+    /// Where blobs without bytes (base layers not pulled) can be mounted from.
+    pub mount_from: Option<Reference>,
+    /// The name used in progress lines.
+    pub what: String,
+}
+
+enum PushFailure {
+    Remote(oci_client::errors::OciDistributionError),
+    Message(String),
+}
+
+impl From<oci_client::errors::OciDistributionError> for PushFailure {
+    fn from(err: oci_client::errors::OciDistributionError) -> Self {
+        PushFailure::Remote(err)
+    }
+}
+
+impl PushStats {
+    fn add(&mut self, other: PushStats) {
+        self.uploaded_blobs += other.uploaded_blobs;
+        self.uploaded_bytes += other.uploaded_bytes;
+        self.present_blobs += other.present_blobs;
+        self.mounted_blobs += other.mounted_blobs;
+        self.manifests_written += other.manifests_written;
+    }
+}
+
+/// Pushes one image to its tag: every blob the registry does not have
+/// (layers first, then the config), mounting blobs whose bytes were not
+/// pulled, then the manifest unless the tag already points at it.
+async fn push_image(
+    client: Client,
+    auth: RegistryAuth,
+    job: PushJob,
+    progress: bool,
+) -> (Reference, std::result::Result<PushStats, PushFailure>) {
+    let result = push_image_inner(&client, &auth, &job, progress).await;
+    (job.target, result)
+}
+
+async fn push_image_inner(
+    client: &Client,
+    auth: &RegistryAuth,
+    job: &PushJob,
+    progress: bool,
+) -> std::result::Result<PushStats, PushFailure> {
+    let target = &job.target;
+    let image = &job.image;
+    let mut stats = PushStats::default();
+    client.auth(target, auth, RegistryOperation::Push).await?;
+    for blob in image.blobs() {
+        if client.blob_exists(target, &blob.digest).await? {
+            stats.present_blobs += 1;
+            continue;
+        }
+        if blob.data.is_empty() && blob.digest != oci::sha256_digest(b"") {
+            let Some(source) = &job.mount_from else {
+                return Err(PushFailure::Message(format!(
+                    "blob {} has no data to push",
+                    blob.digest
+                )));
+            };
+            client.mount_blob(target, source, &blob.digest).await?;
+            if !client.blob_exists(target, &blob.digest).await? {
+                return Err(PushFailure::Message(format!(
+                    "the registry did not mount blob {} from {}",
+                    blob.digest,
+                    source.whole()
+                )));
+            }
+            stats.mounted_blobs += 1;
+            continue;
+        }
+        if progress {
+            eprintln!(
+                "catalog-build: {}: pushing {} ({} bytes)",
+                job.what,
+                blob.digest,
+                blob.data.len()
+            );
+        }
+        client
+            .push_blob(target, blob.data.clone(), &blob.digest)
+            .await?;
+        stats.uploaded_blobs += 1;
+        stats.uploaded_bytes += blob.data.len() as u64;
+    }
+    let current = client.fetch_manifest_digest(target, auth).await.ok();
+    if current.as_deref() != Some(image.digest()) {
+        let content_type = oci::MEDIA_TYPE_MANIFEST
+            .parse()
+            .map_err(|_| PushFailure::Message("bad manifest media type".into()))?;
+        client
+            .push_manifest_raw(target, image.manifest.data.clone(), content_type)
+            .await?;
+        stats.manifests_written += 1;
+    }
+    Ok(stats)
 }
 
 #[cfg(test)]
