@@ -256,13 +256,42 @@ impl Registry {
             .ok()
     }
 
-    /// Whether every `registry/repo:tag` still points at its recorded digest.
+    /// Whether every `registry/repo:tag` still points at its recorded digest
+    /// (asked several at a time).
     pub fn has_manifests(&mut self, images: &[crate::cache::CachedImage]) -> bool {
-        images.iter().all(|image| {
-            Reference::try_from(image.tag_reference.as_str())
-                .ok()
-                .and_then(|reference| self.manifest_digest(&reference))
-                .is_some_and(|digest| digest == image.digest)
+        let mut checks = Vec::with_capacity(images.len());
+        for image in images {
+            let Ok(reference) = Reference::try_from(image.tag_reference.as_str()) else {
+                return false;
+            };
+            let Ok(auth) = self.auth_for(&reference) else {
+                return false;
+            };
+            checks.push((reference, auth, image.digest.clone()));
+        }
+        let client = self.client.clone();
+        self.runtime.block_on(async move {
+            let mut running = tokio::task::JoinSet::new();
+            let mut pending = checks.into_iter();
+            let check = |client: Client, (reference, auth, digest): (Reference, RegistryAuth, String)| async move {
+                client
+                    .fetch_manifest_digest(&reference, &auth)
+                    .await
+                    .is_ok_and(|found| found == digest)
+            };
+            for item in pending.by_ref().take(PUSH_CONCURRENCY) {
+                running.spawn(check(client.clone(), item));
+            }
+            while let Some(joined) = running.join_next().await {
+                if !joined.unwrap_or(false) {
+                    running.abort_all();
+                    return false;
+                }
+                if let Some(item) = pending.next() {
+                    running.spawn(check(client.clone(), item));
+                }
+            }
+            true
         })
     }
 
