@@ -124,10 +124,9 @@ fn skopeo(args: &[&str]) -> String {
 }
 
 /// A small base image of our own making (the opm image cannot be pulled
-/// here): one layer with a `bin/opm` placeholder and opm's entrypoint,
-/// pushed to the registry with skopeo.
-fn push_base_image(registry: &Registry) -> String {
-    let dir = tempfile::tempdir().unwrap();
+/// here): one layer with a `bin/opm` placeholder and opm's entrypoint, in an
+/// OCI layout under the name `base`.
+fn make_base_layout(dir: &Path) {
     let mut content = LayerContent::new();
     content.file("bin/opm", b"#!/bin/sh\necho placeholder opm\n".to_vec());
     let layer = oci::Layer::from_content(&content).unwrap();
@@ -139,9 +138,15 @@ fn push_base_image(registry: &Registry) -> String {
         Blob::new(oci::MEDIA_TYPE_CONFIG, serde_json::to_vec(&config).unwrap()),
         vec![layer.blob],
     );
-    OciLayout::new(dir.path())
+    OciLayout::new(dir)
         .write_images(&[("base".into(), &image)])
         .unwrap();
+}
+
+/// Pushes our base image into the registry with skopeo.
+fn push_base_image(registry: &Registry) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    make_base_layout(dir.path());
     let target = format!("{}/test/opm-base:v1", registry.host());
     skopeo(&[
         "copy",
@@ -150,6 +155,59 @@ fn push_base_image(registry: &Registry) -> String {
         &format!("docker://{target}"),
     ]);
     target
+}
+
+#[test]
+fn a_base_image_from_an_oci_layout_keeps_its_layers_and_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base");
+    make_base_layout(&base);
+    let layout = dir.path().join("out");
+    let output = e2e::tool("catalog-build")
+        .args(["--bundles", fixtures().join("good").to_str().unwrap()])
+        .args(["--oci-layout", layout.to_str().unwrap()])
+        .args(["--base-image", &format!("oci:{}:base", base.display())])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let base_image = OciLayout::new(&base).read_image(Some("base")).unwrap();
+    let image = OciLayout::new(&layout).read_image(Some("latest")).unwrap();
+    assert_eq!(image.layers.len(), 2);
+    assert_eq!(
+        image.layers[0], base_image.layers[0],
+        "the base layer, byte for byte"
+    );
+    let config: Value = serde_json::from_slice(&image.config.data).unwrap();
+    assert_eq!(config["config"]["Labels"]["base"], "test-opm");
+    assert_eq!(
+        config["config"]["Labels"]["operators.operatorframework.io.index.configs.v1"],
+        "/configs"
+    );
+    assert_eq!(config["history"].as_array().unwrap().len(), 2);
+    let diff_ids = config["rootfs"]["diff_ids"].as_array().unwrap();
+    assert_eq!(diff_ids.len(), 2);
+    // diff_ids[1] is the sha256 of the uncompressed /configs tar.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "gzip -dc {} | sha256sum",
+            layout
+                .join("blobs/sha256")
+                .join(image.layers[1].digest.trim_start_matches("sha256:"))
+                .display()
+        ))
+        .output()
+        .unwrap();
+    let sum = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        diff_ids[1].as_str().unwrap(),
+        format!("sha256:{}", sum.split_whitespace().next().unwrap())
+    );
 }
 
 /// A valid add-on document for demo-operator.

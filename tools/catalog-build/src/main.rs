@@ -44,9 +44,10 @@ const DEFAULT_BASE_IMAGE: &str = "quay.io/operator-framework/opm:latest";
 /// a `bundles` summary; without a document, a JSON result (image, digest,
 /// package, defaultChannel, channels, bundles).
 ///
-/// Credentials: REGISTRY_AUTH_FILE, else ~/.docker/config.json, else
-/// QUAY_USER/QUAY_APIKEY. Plain HTTP only for loopback registries or with
-/// --insecure.
+/// Credentials: REGISTRY_AUTH_FILE, else ~/.docker/config.json, else (for
+/// quay.io) QUAY_USER/QUAY_APIKEY. Plain HTTP only for loopback registries or
+/// with --insecure. An unchanged input is answered from the build cache once
+/// the registry confirms it still has every image (--no-cache rebuilds).
 ///
 /// Exit codes: 0 built and pushed; 1 bad bundles or graph (nothing is
 /// pushed); 2 usage; 3 registry error (unreachable, 401, refused).
