@@ -599,6 +599,43 @@ fn oci_layout_is_reproducible_and_readable_by_skopeo() {
     assert_eq!(related[3], "quay.io/example/demo-operator-setup:v1.2.0");
 }
 
+#[test]
+fn the_fixture_catalog_matches_the_golden_files() {
+    // Golden files: tests/fixtures/catalog/expected/, regenerated only on
+    // purpose with UPDATE_GOLDEN=1.
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    let output = e2e::tool("catalog-build")
+        .args(["--bundles", fixtures().join("good").to_str().unwrap()])
+        .args([
+            "--oci-layout",
+            layout.to_str().unwrap(),
+            "--repo",
+            "quay.io/osd-addons/demo",
+        ])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for package in ["demo-operator", "dep-operator"] {
+        let text = catalog_json_from_layer(&last_layer(&layout, "latest"), package);
+        let golden = fixtures().join(format!("expected/{package}.catalog.json"));
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&golden, &text).unwrap();
+        }
+        assert_eq!(
+            text,
+            std::fs::read_to_string(&golden).unwrap(),
+            "{package}: the rendered FBC differs from {}",
+            golden.display()
+        );
+    }
+}
+
 /// Runs catalog-build on a bundle folder in layout mode and returns the
 /// result and the catalog.json of `package`.
 fn render(bundles: &Path, package: &str) -> (Value, Vec<Value>) {

@@ -25,16 +25,24 @@ pub struct HttpRequest {
 impl HttpRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The bearer token of the `Authorization` header, if any.
     pub fn bearer_token(&self) -> Option<&str> {
-        self.header("authorization").and_then(|v| v.strip_prefix("Bearer ")).map(str::trim)
+        self.header("authorization")
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
     }
 
     /// Form fields of an `application/x-www-form-urlencoded` body.
@@ -53,15 +61,23 @@ pub struct HttpResponse {
 
 impl HttpResponse {
     pub fn new(status: u16) -> Self {
-        HttpResponse { status, headers: Vec::new(), body: Vec::new() }
+        HttpResponse {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
     }
 
     pub fn json(status: u16, value: &serde_json::Value) -> Self {
-        HttpResponse::new(status).body("application/json", serde_json::to_vec(value).unwrap_or_default())
+        HttpResponse::new(status).body(
+            "application/json",
+            serde_json::to_vec(value).unwrap_or_default(),
+        )
     }
 
     pub fn body(mut self, content_type: &str, body: Vec<u8>) -> Self {
-        self.headers.push(("Content-Type".to_string(), content_type.to_string()));
+        self.headers
+            .push(("Content-Type".to_string(), content_type.to_string()));
         self.body = body;
         self
     }
@@ -116,7 +132,11 @@ impl Server {
                 std::thread::spawn(move || serve_connection(stream, handler.as_ref(), &stop));
             }
         });
-        Ok(Server { addr, stopping, accept_thread: Some(accept_thread) })
+        Ok(Server {
+            addr,
+            stopping,
+            accept_thread: Some(accept_thread),
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -149,7 +169,9 @@ impl Drop for Server {
 
 fn serve_connection(stream: TcpStream, handler: &dyn Handler, stopping: &AtomicBool) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let Ok(write_half) = stream.try_clone() else { return };
+    let Ok(write_half) = stream.try_clone() else {
+        return;
+    };
     let mut reader = BufReader::new(stream);
     let mut writer = write_half;
     while !stopping.load(Ordering::SeqCst) {
@@ -161,7 +183,9 @@ fn serve_connection(stream: TcpStream, handler: &dyn Handler, stopping: &AtomicB
                 return;
             }
         };
-        let close = request.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        let close = request
+            .header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
         let response = handler.handle(&request);
         if write_response(&mut writer, &response, close).is_err() || close {
             return;
@@ -176,7 +200,10 @@ fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<HttpRequest
     }
     let mut parts = line.split_whitespace();
     let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "bad request line"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "bad request line",
+        ));
     };
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let mut request = HttpRequest {
@@ -195,15 +222,22 @@ fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<HttpRequest
             break;
         }
         if let Some((name, value)) = header.split_once(':') {
-            request.headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+            request
+                .headers
+                .push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
         }
     }
-    if request.header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+    if request
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    {
         loop {
             let mut size_line = String::new();
             reader.read_line(&mut size_line)?;
             let size = usize::from_str_radix(size_line.trim().split(';').next().unwrap_or("0"), 16)
-                .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "bad chunk size"))?;
+                .map_err(|_| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, "bad chunk size")
+                })?;
             let mut chunk = vec![0; size + 2];
             reader.read_exact(&mut chunk)?;
             if size == 0 {
@@ -211,20 +245,35 @@ fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<HttpRequest
             }
             request.body.extend_from_slice(&chunk[..size]);
         }
-    } else if let Some(length) = request.header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+    } else if let Some(length) = request
+        .header("content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+    {
         request.body = vec![0; length];
         reader.read_exact(&mut request.body)?;
     }
     Ok(Some(request))
 }
 
-fn write_response(writer: &mut impl Write, response: &HttpResponse, close: bool) -> std::io::Result<()> {
-    let mut head = format!("HTTP/1.1 {} {}\r\n", response.status, reason(response.status));
+fn write_response(
+    writer: &mut impl Write,
+    response: &HttpResponse,
+    close: bool,
+) -> std::io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\n",
+        response.status,
+        reason(response.status)
+    );
     for (name, value) in &response.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str(&format!("Content-Length: {}\r\n", response.body.len()));
-    head.push_str(if close { "Connection: close\r\n\r\n" } else { "Connection: keep-alive\r\n\r\n" });
+    head.push_str(if close {
+        "Connection: close\r\n\r\n"
+    } else {
+        "Connection: keep-alive\r\n\r\n"
+    });
     writer.write_all(head.as_bytes())?;
     writer.write_all(&response.body)?;
     writer.flush()
@@ -258,7 +307,10 @@ pub fn parse_query(query: &str) -> Vec<(String, String)> {
         .filter(|p| !p.is_empty())
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(&name.replace('+', " ")), percent_decode(&value.replace('+', " ")))
+            (
+                percent_decode(&name.replace('+', " ")),
+                percent_decode(&value.replace('+', " ")),
+            )
         })
         .collect()
 }
@@ -300,7 +352,11 @@ mod tests {
         .unwrap();
         let mut stream = TcpStream::connect(server.addr()).unwrap();
         for _ in 0..2 {
-            stream.write_all(b"POST /a%20b?q=x+y HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello").unwrap();
+            stream
+                .write_all(
+                    b"POST /a%20b?q=x+y HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+                )
+                .unwrap();
             let mut reader = BufReader::new(stream.try_clone().unwrap());
             let mut status = String::new();
             reader.read_line(&mut status).unwrap();
@@ -319,13 +375,23 @@ mod tests {
             let mut body = vec![0; length];
             reader.read_exact(&mut body).unwrap();
             let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
-            assert_eq!(value, serde_json::json!({"method": "POST", "path": "/a b", "q": "x y", "body": "hello"}));
+            assert_eq!(
+                value,
+                serde_json::json!({"method": "POST", "path": "/a b", "q": "x y", "body": "hello"})
+            );
         }
     }
 
     #[test]
     fn decodes_percent_escapes() {
         assert_eq!(percent_decode("a%2Fb%3"), "a/b%3");
-        assert_eq!(parse_query("x=1&y=%7B%7D&z"), vec![("x".into(), "1".into()), ("y".into(), "{}".into()), ("z".into(), "".into())]);
+        assert_eq!(
+            parse_query("x=1&y=%7B%7D&z"),
+            vec![
+                ("x".into(), "1".into()),
+                ("y".into(), "{}".into()),
+                ("z".into(), "".into())
+            ]
+        );
     }
 }
