@@ -31,7 +31,9 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-start_registry() { # name -> prints host:port
+# Starts a registry and sets REGISTRY to its host:port. Not called in $(...):
+# a subshell would lose the PID and the registry would outlive the script.
+start_registry() { # name
   local name="$1" port
   port="$(free_port)"
   mkdir -p "$WORK/$name"
@@ -53,7 +55,7 @@ EOF
     curl -fs "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break
     sleep 0.1
   done
-  echo "127.0.0.1:$port"
+  REGISTRY="127.0.0.1:$port"
 }
 
 # --- generate the bundles -------------------------------------------------
@@ -97,7 +99,7 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 # --- ours -----------------------------------------------------------------
-OURS="$(start_registry ours)"
+start_registry ours; OURS="$REGISTRY"
 t0=$(now)
 "$BIN" --bundles "$BUNDLES" --repo "$OURS/bench/$PKG" --base-image scratch </dev/null >"$WORK/ours.json" 2>"$WORK/ours.err"
 t1=$(now)
@@ -113,7 +115,7 @@ tail -1 "$WORK/rerun.err"
 tail -1 "$WORK/nocache.err"
 
 # --- floor: skopeo pushing the same images from an OCI layout --------------
-FLOOR="$(start_registry floor)"
+start_registry floor; FLOOR="$REGISTRY"
 "$BIN" --bundles "$BUNDLES" --repo "$FLOOR/bench/$PKG" --base-image scratch --oci-layout "$WORK/layout" </dev/null >/dev/null 2>&1
 mapfile -t refs < <(sed -n 's/.*"org.opencontainers.image.ref.name": "\(.*\)".*/\1/p' "$WORK/layout/index.json")
 push_floor() { # registry, parallelism
@@ -126,7 +128,7 @@ push_floor() { # registry, parallelism
 t3=$(now)
 push_floor "$FLOOR" 1
 t4=$(now)
-FLOOR6="$(start_registry floor6)"
+start_registry floor6; FLOOR6="$REGISTRY"
 t5=$(now)
 push_floor "$FLOOR6" 6
 t6=$(now)
