@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# catalog-build benchmark: 60 bundle versions of a realistic operator (the
+# oadp-operator bundle shape: ~100 KB CSV, 13 CRDs; our own fixture when
+# ../shared/reference is absent) pushed into a local docker-registry.
+#
+# Prints our time, the floor (skopeo copy pushing the same images from an
+# OCI layout, one `skopeo copy` per image, one at a time and six at a time,
+# each into its own empty registry so no run can reuse another's blobs; the
+# faster counts), the ratio (target <= 1.3), and the
+# no-change re-run time (target < 10% of the first run; the build cache answers
+# after the registry confirms every manifest), and the re-run with --no-cache
+# (everything rebuilt, every blob found present).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+VERSIONS="${VERSIONS:-60}"
+
+for tool in docker-registry skopeo; do
+  command -v "$tool" >/dev/null || { echo "bench catalog: $tool is not installed" >&2; exit 2; }
+done
+cargo build --release -q -p catalog-build
+BIN="$PWD/target/release/catalog-build"
+
+WORK="$(mktemp -d)"
+# A fresh build cache: the first run must build everything.
+export XDG_CACHE_HOME="$WORK/cache"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# Starts a registry and sets REGISTRY to its host:port. Not called in $(...):
+# a subshell would lose the PID and the registry would outlive the script.
+start_registry() { # name
+  local name="$1" port
+  port="$(free_port)"
+  mkdir -p "$WORK/$name"
+  cat >"$WORK/$name/config.yml" <<EOF
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $WORK/$name/data
+http:
+  addr: 127.0.0.1:$port
+EOF
+  docker-registry serve "$WORK/$name/config.yml" >"$WORK/$name/log" 2>&1 &
+  PIDS+=("$!")
+  for _ in $(seq 100); do
+    curl -fs "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  REGISTRY="127.0.0.1:$port"
+}
+
+# --- generate the bundles -------------------------------------------------
+TEMPLATE=../shared/reference/bundles/oadp-operator/0.5.6
+PKG=oadp-operator OLD=0.5.6
+if [[ ! -d "$TEMPLATE" ]]; then
+  TEMPLATE=tests/fixtures/catalog/good/main/1.0.0 PKG=demo-operator OLD=1.0.0
+fi
+BUNDLES="$WORK/bundles"
+# ~70 KB of incompressible-ish text, so the CSV is ~100 KB as in large operators.
+PADDING="$(head -c 52000 /dev/urandom | base64 -w0)"
+for i in $(seq 0 $((VERSIONS - 1))); do
+  v="1.$i.0"
+  dir="$BUNDLES/main/$v"
+  mkdir -p "$dir"
+  cp -r "$TEMPLATE/manifests" "$TEMPLATE/metadata" "$dir/"
+  chmod -R u+w "$dir"
+  csv="$(ls "$dir"/manifests/*clusterserviceversion.yaml)"
+  replaces="  replaces: $PKG.v1.$((i - 1)).0"
+  [[ $i -eq 0 ]] && replaces=""
+  awk -v old="$OLD" -v v="$v" -v pkg="$PKG" -v rep="$replaces" -v pad="$PADDING" '
+    /^  annotations:$/ && !done { print; print "    bench.addon-flow.io/padding: \"" pad "\""; done=1; next }
+    $0 == "  name: " pkg ".v" old { print "  name: " pkg ".v" v; next }
+    $0 == "  version: " old { print "  version: " v; next }
+    /^  replaces: / { if (rep != "") print rep; next }
+    /^  skips:$/ { skipping=1; next }
+    skipping && /^  - / { next }
+    { skipping=0; gsub("<" old, "<" v); print }
+  ' "$csv" >"$csv.new"
+  mv "$csv.new" "$csv"
+  if [[ $i -gt 0 ]] && ! grep -q '^  replaces: ' "$csv"; then
+    sed -i "s/^  version: $v\$/  version: $v\n$replaces/" "$csv"
+  fi
+  sed -i "s/channels.v1: .*/channels.v1: stable/; s/channel.default.v1: .*/channel.default.v1: stable/" "$dir/metadata/annotations.yaml"
+done
+csv_kb=$(( $(stat -c %s "$(ls "$BUNDLES"/main/1.0.0/manifests/*clusterserviceversion.yaml)") / 1024 ))
+crds=$(grep -l '^kind: CustomResourceDefinition' "$BUNDLES"/main/1.0.0/manifests/* | wc -l)
+echo "bench catalog: $VERSIONS bundles of $PKG (CSV ${csv_kb} KB, $crds CRDs)"
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+# --- ours -----------------------------------------------------------------
+start_registry ours; OURS="$REGISTRY"
+t0=$(now)
+"$BIN" --bundles "$BUNDLES" --repo "$OURS/bench/$PKG" --base-image scratch </dev/null >"$WORK/ours.json" 2>"$WORK/ours.err"
+t1=$(now)
+"$BIN" --bundles "$BUNDLES" --repo "$OURS/bench/$PKG" --base-image scratch </dev/null >"$WORK/rerun.json" 2>"$WORK/rerun.err"
+t2=$(now)
+"$BIN" --bundles "$BUNDLES" --repo "$OURS/bench/$PKG" --base-image scratch --no-cache </dev/null >"$WORK/nocache.json" 2>"$WORK/nocache.err"
+t2b=$(now)
+for run in rerun nocache; do
+  cmp -s "$WORK/ours.json" "$WORK/$run.json" || { echo "bench catalog: the $run gave a different result" >&2; exit 1; }
+done
+tail -1 "$WORK/ours.err"
+tail -1 "$WORK/rerun.err"
+tail -1 "$WORK/nocache.err"
+
+# --- floor: skopeo pushing the same images from an OCI layout --------------
+start_registry floor; FLOOR="$REGISTRY"
+"$BIN" --bundles "$BUNDLES" --repo "$FLOOR/bench/$PKG" --base-image scratch --oci-layout "$WORK/layout" </dev/null >/dev/null 2>&1
+mapfile -t refs < <(sed -n 's/.*"org.opencontainers.image.ref.name": "\(.*\)".*/\1/p' "$WORK/layout/index.json")
+push_floor() { # registry, parallelism
+  local registry="$1" jobs="$2"
+  for ref in "${refs[@]}"; do
+    if [[ "$ref" == latest ]]; then dest="$registry/bench/$PKG:latest"; else dest="$registry/bench/$PKG-bundle:$ref"; fi
+    printf '%s %s\n' "oci:$WORK/layout:$ref" "docker://$dest"
+  done | xargs -P "$jobs" -n 2 skopeo copy -q --dest-tls-verify=false >/dev/null
+}
+t3=$(now)
+push_floor "$FLOOR" 1
+t4=$(now)
+start_registry floor6; FLOOR6="$REGISTRY"
+t5=$(now)
+push_floor "$FLOOR6" 6
+t6=$(now)
+
+ours=$(elapsed "$t0" "$t1"); rerun=$(elapsed "$t1" "$t2"); nocache=$(elapsed "$t2" "$t2b"); floor1=$(elapsed "$t3" "$t4"); floor6=$(elapsed "$t5" "$t6")
+floor=$(awk -v a="$floor1" -v b="$floor6" 'BEGIN { print (a < b ? a : b) }')
+echo "catalog-build (build + push ${#refs[@]} images): ${ours}s"
+echo "floor: skopeo copy of the same ${#refs[@]} images from an OCI layout: ${floor1}s one at a time, ${floor6}s six at a time (xargs -P 6); floor = ${floor}s"
+awk -v o="$ours" -v f="$floor" 'BEGIN { printf "ratio ours/floor: %.2f (target <= 1.3)\n", o / f }'
+awk -v r="$rerun" -v o="$ours" 'BEGIN { printf "no-change re-run: %ss = %.1f%% of the first run (target < 10%%)\n", r, 100 * r / o }'
+awk -v r="$nocache" -v o="$ours" 'BEGIN { printf "no-change re-run with --no-cache: %ss = %.1f%% of the first run\n", r, 100 * r / o }'

@@ -1,0 +1,941 @@
+//! catalog-build end to end: pushes into a real registry (Debian's
+//! `docker-registry`, CNCF distribution) started on a free loopback port,
+//! checked with `skopeo`, a client we did not write; OCI layout output;
+//! conformance on real bundles; bad input and registry failures.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use addon_flow_testservers::http::{HttpResponse, Server};
+use common::oci::{self, Blob, Image, LayerContent, OciLayout};
+use serde_json::{json, Value};
+
+const DOCKER_REGISTRY: &str = "/usr/bin/docker-registry";
+
+fn fixtures() -> PathBuf {
+    e2e::repo_root().join("tests/fixtures/catalog")
+}
+
+/// A `docker-registry serve` on a free loopback port, storage in a tempdir;
+/// killed when dropped.
+struct Registry {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    /// None (with a note) when the registry or skopeo is not installed.
+    fn start() -> Option<Registry> {
+        if !Path::new(DOCKER_REGISTRY).is_file()
+            || Command::new("skopeo").arg("--version").output().is_err()
+        {
+            eprintln!(
+                "SKIPPED: docker-registry or skopeo is not installed (.ci/run installs them)"
+            );
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                dir.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let log = dir.path().join("registry.log");
+        let log_file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(DOCKER_REGISTRY)
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::from(log_file.try_clone().unwrap()))
+            .stderr(Stdio::from(log_file))
+            .spawn()
+            .expect("docker-registry starts");
+        let registry = Registry {
+            child,
+            port,
+            log,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
+                let _ = stream.write_all(b"GET /v2/ HTTP/1.0\r\n\r\n");
+                let mut answer = String::new();
+                let _ = stream.read_to_string(&mut answer);
+                if answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200") {
+                    return Some(registry);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "docker-registry did not answer on port {port}: {}",
+            std::fs::read_to_string(&registry.log).unwrap_or_default()
+        );
+    }
+
+    fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Blob upload sessions started so far (`POST /v2/<name>/blobs/uploads/`),
+    /// from the registry's own access log.
+    fn upload_count(&self) -> usize {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| line.contains("\"POST /v2/") && line.contains("/blobs/uploads/"))
+            .count()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn skopeo(args: &[&str]) -> String {
+    let output = Command::new("skopeo")
+        .args(args)
+        .output()
+        .expect("skopeo runs");
+    assert!(
+        output.status.success(),
+        "skopeo {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// A small base image of our own making (the opm image cannot be pulled
+/// here): one layer with a `bin/opm` placeholder and opm's entrypoint, in an
+/// OCI layout under the name `base`.
+fn make_base_layout(dir: &Path) {
+    let mut content = LayerContent::new();
+    content.file("bin/opm", b"#!/bin/sh\necho placeholder opm\n".to_vec());
+    let layer = oci::Layer::from_content(&content).unwrap();
+    let config = json!({"architecture": "amd64", "os": "linux",
+        "config": {"Entrypoint": ["/bin/opm"], "Labels": {"base": "test-opm"}},
+        "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]},
+        "history": [{"created_by": "test base"}]});
+    let image = Image::new(
+        Blob::new(oci::MEDIA_TYPE_CONFIG, serde_json::to_vec(&config).unwrap()),
+        vec![layer.blob],
+    );
+    OciLayout::new(dir)
+        .write_images(&[("base".into(), &image)])
+        .unwrap();
+}
+
+/// Pushes our base image into the registry with skopeo.
+fn push_base_image(registry: &Registry) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    make_base_layout(dir.path());
+    let target = format!("{}/test/opm-base:v1", registry.host());
+    skopeo(&[
+        "copy",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:base", dir.path().display()),
+        &format!("docker://{target}"),
+    ]);
+    target
+}
+
+#[test]
+fn a_base_image_from_an_oci_layout_keeps_its_layers_and_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base");
+    make_base_layout(&base);
+    let layout = dir.path().join("out");
+    let output = e2e::tool("catalog-build")
+        .args(["--bundles", fixtures().join("good").to_str().unwrap()])
+        .args(["--oci-layout", layout.to_str().unwrap()])
+        .args(["--base-image", &format!("oci:{}:base", base.display())])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let base_image = OciLayout::new(&base).read_image(Some("base")).unwrap();
+    let image = OciLayout::new(&layout).read_image(Some("latest")).unwrap();
+    assert_eq!(image.layers.len(), 2);
+    assert_eq!(
+        image.layers[0], base_image.layers[0],
+        "the base layer, byte for byte"
+    );
+    let config: Value = serde_json::from_slice(&image.config.data).unwrap();
+    assert_eq!(config["config"]["Labels"]["base"], "test-opm");
+    assert_eq!(
+        config["config"]["Labels"]["operators.operatorframework.io.index.configs.v1"],
+        "/configs"
+    );
+    assert_eq!(config["history"].as_array().unwrap().len(), 2);
+    let diff_ids = config["rootfs"]["diff_ids"].as_array().unwrap();
+    assert_eq!(diff_ids.len(), 2);
+    // diff_ids[1] is the sha256 of the uncompressed /configs tar.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "gzip -dc {} | sha256sum",
+            layout
+                .join("blobs/sha256")
+                .join(image.layers[1].digest.trim_start_matches("sha256:"))
+                .display()
+        ))
+        .output()
+        .unwrap();
+    let sum = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        diff_ids[1].as_str().unwrap(),
+        format!("sha256:{}", sum.split_whitespace().next().unwrap())
+    );
+}
+
+/// A valid add-on document for demo-operator.
+fn addon_document() -> Value {
+    json!({
+        "id": "demo", "name": "Demo", "description": "Demo add-on", "icon": "aWNvbg==",
+        "label": "api.openshift.com/addon-demo", "enabled": true,
+        "addonOwner": "Team <team@redhat.com>", "quayRepo": "quay.io/osd-addons/demo",
+        "testHarness": "quay.io/osd-addons/demo-harness", "installMode": "OwnNamespace",
+        "targetNamespace": "redhat-demo", "namespaces": ["redhat-demo"],
+        "ocmQuotaName": "addon-demo", "ocmQuotaCost": 0, "operatorName": "demo-operator",
+        "defaultChannel": "stable", "namespaceLabels": {}, "namespaceAnnotations": {}
+    })
+}
+
+/// Parses a stream of JSON values (catalog.json).
+fn json_stream(text: &str) -> Vec<Value> {
+    serde_json::Deserializer::from_str(text)
+        .into_iter::<Value>()
+        .map(|v| v.expect("catalog.json holds JSON values"))
+        .collect()
+}
+
+/// Extracts a gzip tar layer blob and returns `configs/<package>/catalog.json`.
+fn catalog_json_from_layer(blob: &Path, package: &str) -> String {
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new("tar")
+        .args(["-xzf"])
+        .arg(blob)
+        .arg("-C")
+        .arg(out.path())
+        .status()
+        .expect("tar runs");
+    assert!(status.success(), "the layer is a valid gzip tar");
+    std::fs::read_to_string(
+        out.path()
+            .join("configs")
+            .join(package)
+            .join("catalog.json"),
+    )
+    .expect("the layer holds configs/<package>/catalog.json")
+}
+
+/// The last layer of an image in an OCI layout.
+fn last_layer(layout: &Path, name: &str) -> PathBuf {
+    let image = OciLayout::new(layout).read_image(Some(name)).unwrap();
+    let digest = &image.layers.last().unwrap().digest;
+    layout
+        .join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"))
+}
+
+fn channel<'a>(blobs: &'a [Value], name: &str) -> &'a Value {
+    blobs
+        .iter()
+        .find(|b| b["schema"] == "olm.channel" && b["name"] == name)
+        .unwrap_or_else(|| panic!("channel {name} in {blobs:?}"))
+}
+
+fn entry_names(channel: &Value) -> Vec<String> {
+    channel["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn pushes_to_a_real_registry_that_skopeo_reads_and_a_rerun_uploads_nothing() {
+    let Some(registry) = Registry::start() else {
+        return;
+    };
+    let base = push_base_image(&registry);
+    let repo = format!("{}/osd-addons/demo", registry.host());
+    let bundles = fixtures().join("good");
+    let cache = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        e2e::tool("catalog-build")
+            .args([
+                "--bundles",
+                bundles.to_str().unwrap(),
+                "--repo",
+                &repo,
+                "--base-image",
+                &base,
+            ])
+            .args(extra)
+            .env("XDG_CACHE_HOME", cache.path())
+            .write_stdin(serde_json::to_vec(&addon_document()).unwrap())
+            .output()
+            .unwrap()
+    };
+    let first = run(&[]);
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("1 mounted"),
+        "the base layer is mounted from the base repository, not sent: {stderr}"
+    );
+    let document: Value = serde_json::from_slice(&first.stdout).unwrap();
+    let index_image = document["indexImage"].as_str().unwrap().to_string();
+    assert!(
+        index_image.starts_with(&format!("{repo}@sha256:")),
+        "{index_image}"
+    );
+    assert_eq!(document["id"], "demo", "the add-on document is passed on");
+    let summary = &document["bundles"];
+    assert_eq!(summary["package"], "demo-operator");
+    assert_eq!(summary["defaultChannel"], "stable");
+    assert_eq!(summary["bundles"].as_array().unwrap().len(), 4);
+
+    // skopeo sees the label, the layers (base + /configs) and the config.
+    let inspect: Value = serde_json::from_str(&skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{index_image}"),
+    ]))
+    .unwrap();
+    assert_eq!(
+        inspect["Labels"]["operators.operatorframework.io.index.configs.v1"],
+        "/configs"
+    );
+    assert_eq!(
+        inspect["Labels"]["base"], "test-opm",
+        "the base image's labels are kept"
+    );
+    assert_eq!(inspect["Layers"].as_array().unwrap().len(), 2);
+    let config: Value = serde_json::from_str(&skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--config",
+        &format!("docker://{index_image}"),
+    ]))
+    .unwrap();
+    assert_eq!(config["config"]["Entrypoint"], json!(["/bin/opm"]));
+    assert_eq!(config["config"]["Cmd"][0], "serve");
+    assert_eq!(config["config"]["Cmd"][1], "/configs");
+    assert_eq!(config["rootfs"]["diff_ids"].as_array().unwrap().len(), 2);
+    assert!(
+        config.get("created").is_none(),
+        "no timestamps in the config"
+    );
+
+    // Pull it back with skopeo; the /configs layer holds the expected FBC.
+    let pulled = tempfile::tempdir().unwrap();
+    skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        &format!("docker://{index_image}"),
+        &format!("oci:{}:pulled", pulled.path().display()),
+    ]);
+    let text = catalog_json_from_layer(&last_layer(pulled.path(), "pulled"), "demo-operator");
+    let blobs = json_stream(&text);
+    assert_eq!(blobs[0]["schema"], "olm.package");
+    assert_eq!(blobs[0]["defaultChannel"], "stable");
+    assert_eq!(blobs[0]["icon"]["mediatype"], "image/png");
+    assert_eq!(entry_names(channel(&blobs, "stable")).len(), 3);
+    let bundle_blobs: Vec<&Value> = blobs
+        .iter()
+        .filter(|b| b["schema"] == "olm.bundle")
+        .collect();
+    assert_eq!(bundle_blobs.len(), 3);
+    // Every bundle image the catalog names is in the registry, with its labels.
+    for bundle in &bundle_blobs {
+        let image = bundle["image"].as_str().unwrap();
+        assert!(
+            image.starts_with(&format!("{repo}-bundle@sha256:")),
+            "{image}"
+        );
+        let seen: Value = serde_json::from_str(&skopeo(&[
+            "inspect",
+            "--tls-verify=false",
+            &format!("docker://{image}"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            seen["Labels"]["operators.operatorframework.io.bundle.package.v1"],
+            "demo-operator"
+        );
+        assert_eq!(seen["Digest"], image.split('@').nth(1).unwrap());
+    }
+    let dep = catalog_json_from_layer(&last_layer(pulled.path(), "pulled"), "dep-operator");
+    assert_eq!(
+        json_stream(&dep).len(),
+        3,
+        "dep-operator: package, channel, bundle"
+    );
+
+    // A second run: same digest, no blob uploaded.
+    let uploads = registry.upload_count();
+    assert!(uploads > 0, "the first run uploaded blobs (registry log)");
+    // The build cache answers (after checking the registry still has every
+    // manifest); --no-cache rebuilds everything and finds every blob present.
+    for extra in [&[][..], &["--no-cache"][..]] {
+        let again = run(extra);
+        let stderr = String::from_utf8_lossy(&again.stderr);
+        assert!(again.status.success(), "{extra:?}: {stderr}");
+        let again: Value = serde_json::from_slice(&again.stdout).unwrap();
+        assert_eq!(again, document, "{extra:?}: same digest, same document");
+        assert_eq!(
+            registry.upload_count(),
+            uploads,
+            "{extra:?}: the re-run started no blob upload"
+        );
+        assert!(
+            stderr.contains(" 0 blob(s) uploaded"),
+            "{extra:?}: {stderr}"
+        );
+    }
+    assert!(
+        std::fs::read_dir(cache.path().join("addon-flow/catalog-build"))
+            .unwrap()
+            .count()
+            == 1,
+        "one cache entry"
+    );
+
+    // A changed bundle is a cache miss: new digests, only the new blobs sent.
+    let changed = tempfile::tempdir().unwrap();
+    copy_tree(&bundles, changed.path());
+    let annotations = changed.path().join("main/1.2.0/metadata/annotations.yaml");
+    let text = std::fs::read_to_string(&annotations).unwrap();
+    std::fs::write(
+        &annotations,
+        format!("{text}  com.example/changed: \"yes\"\n"),
+    )
+    .unwrap();
+    let output = e2e::tool("catalog-build")
+        .args([
+            "--bundles",
+            changed.path().to_str().unwrap(),
+            "--repo",
+            &repo,
+            "--base-image",
+            &base,
+        ])
+        .env("XDG_CACHE_HOME", cache.path())
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_ne!(result["image"], document["indexImage"]);
+    // 1.2.0's layer and config, the catalog layer and config.
+    assert_eq!(registry.upload_count(), uploads + 4);
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn oci_layout_is_reproducible_and_readable_by_skopeo() {
+    let bundles = fixtures().join("good");
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let mut results = Vec::new();
+    for dir in &dirs {
+        let layout = dir.path().join("layout");
+        let output = e2e::tool("catalog-build")
+            .args([
+                "--bundles",
+                bundles.to_str().unwrap(),
+                "--oci-layout",
+                layout.to_str().unwrap(),
+            ])
+            .args(["--repo", "quay.io/osd-addons/demo", "-o", "json"])
+            .write_stdin("")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        results.push(serde_json::from_slice::<Value>(&output.stdout).unwrap());
+    }
+    assert_eq!(results[0], results[1], "same input, same digests");
+    let a = std::fs::read(dirs[0].path().join("layout/index.json")).unwrap();
+    let b = std::fs::read(dirs[1].path().join("layout/index.json")).unwrap();
+    assert_eq!(a, b, "byte-identical index.json");
+    let digest = results[0]["digest"].as_str().unwrap();
+    assert_eq!(
+        results[0]["image"],
+        format!("quay.io/osd-addons/demo@{digest}")
+    );
+    assert_eq!(results[0]["base"], "scratch");
+    if Command::new("skopeo").arg("--version").output().is_ok() {
+        let layout = dirs[0].path().join("layout");
+        let inspect: Value = serde_json::from_str(&skopeo(&[
+            "inspect",
+            &format!("oci:{}:latest", layout.display()),
+        ]))
+        .unwrap();
+        assert_eq!(inspect["Digest"], digest);
+        assert_eq!(
+            inspect["Labels"]["operators.operatorframework.io.index.configs.v1"],
+            "/configs"
+        );
+        let bundle: Value = serde_json::from_str(&skopeo(&[
+            "inspect",
+            &format!("oci:{}:demo-operator-v1.2.0", layout.display()),
+        ]))
+        .unwrap();
+        assert_eq!(
+            bundle["Labels"]["operators.operatorframework.io.bundle.channels.v1"],
+            "stable,fast"
+        );
+    }
+    // The FBC of our fixture: graph, properties, related images.
+    let text = catalog_json_from_layer(
+        &last_layer(&dirs[0].path().join("layout"), "latest"),
+        "demo-operator",
+    );
+    let blobs = json_stream(&text);
+    let stable = channel(&blobs, "stable");
+    assert_eq!(
+        entry_names(stable),
+        [
+            "demo-operator.v1.0.0",
+            "demo-operator.v1.1.0",
+            "demo-operator.v1.2.0"
+        ]
+    );
+    let fast = channel(&blobs, "fast");
+    assert_eq!(
+        entry_names(fast),
+        ["demo-operator.v1.1.0", "demo-operator.v1.2.0"]
+    );
+    assert_eq!(
+        fast["entries"][0]["replaces"], "demo-operator.v1.0.0",
+        "replaces kept as annotated"
+    );
+    assert_eq!(fast["entries"][1]["skips"], json!(["demo-operator.v1.0.0"]));
+    assert_eq!(fast["entries"][1]["skipRange"], ">=1.0.0 <1.2.0");
+    let newest = blobs
+        .iter()
+        .find(|b| b["name"] == "demo-operator.v1.2.0" && b["schema"] == "olm.bundle")
+        .unwrap();
+    let types: Vec<&str> = newest["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "olm.gvk",
+            "olm.gvk",
+            "olm.gvk.required",
+            "olm.package",
+            "olm.package.required",
+            "olm.csv.metadata"
+        ]
+    );
+    let properties = newest["properties"].as_array().unwrap();
+    assert_eq!(
+        properties[2]["value"],
+        json!({"group": "dep.example.com", "kind": "Backend", "version": "v1"})
+    );
+    assert_eq!(
+        properties[4]["value"],
+        json!({"packageName": "dep-operator", "versionRange": ">=0.1.0"})
+    );
+    assert_eq!(properties[5]["value"]["displayName"], "Demo Operator");
+    let related: Vec<&str> = newest["relatedImages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["image"].as_str().unwrap())
+        .collect();
+    assert_eq!(related[0], "quay.io/example/demo-operator:v1.2.0");
+    assert_eq!(related[1], "quay.io/example/proxy:v1");
+    assert!(related[2].starts_with("quay.io/osd-addons/demo-bundle@sha256:"));
+    assert_eq!(related[3], "quay.io/example/demo-operator-setup:v1.2.0");
+}
+
+#[test]
+fn the_fixture_catalog_matches_the_golden_files() {
+    // Golden files: tests/fixtures/catalog/expected/, regenerated only on
+    // purpose with UPDATE_GOLDEN=1.
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    let output = e2e::tool("catalog-build")
+        .args(["--bundles", fixtures().join("good").to_str().unwrap()])
+        .args([
+            "--oci-layout",
+            layout.to_str().unwrap(),
+            "--repo",
+            "quay.io/osd-addons/demo",
+        ])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for package in ["demo-operator", "dep-operator"] {
+        let text = catalog_json_from_layer(&last_layer(&layout, "latest"), package);
+        let golden = fixtures().join(format!("expected/{package}.catalog.json"));
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&golden, &text).unwrap();
+        }
+        assert_eq!(
+            text,
+            std::fs::read_to_string(&golden).unwrap(),
+            "{package}: the rendered FBC differs from {}",
+            golden.display()
+        );
+    }
+}
+
+/// Runs catalog-build on a bundle folder in layout mode and returns the
+/// result and the catalog.json of `package`.
+fn render(bundles: &Path, package: &str) -> (Value, Vec<Value>) {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    let output = e2e::tool("catalog-build")
+        .args([
+            "--bundles",
+            bundles.to_str().unwrap(),
+            "--oci-layout",
+            layout.to_str().unwrap(),
+        ])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let text = catalog_json_from_layer(&last_layer(&layout, "latest"), package);
+    (result, json_stream(&text))
+}
+
+fn heads(result: &Value) -> Vec<(String, String)> {
+    result["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                c["head"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn conformance_hawtio_channel_graphs_keep_membership_as_annotated() {
+    let Some(reference) = e2e::reference_dir() else {
+        e2e::skip("hawtio-operator conformance");
+        return;
+    };
+    let (result, blobs) = render(
+        &reference.join("bundles/hawtio-operator"),
+        "hawtio-operator",
+    );
+    assert_eq!(result["defaultChannel"], "stable-v1");
+    let v = |s: &str| format!("hawtio-operator.v{s}");
+    assert_eq!(
+        heads(&result),
+        [
+            ("alpha".to_string(), v("0.5.0")),
+            ("latest".to_string(), v("1.2.0")),
+            ("stable-v1".to_string(), v("1.2.0"))
+        ]
+    );
+    assert_eq!(
+        entry_names(channel(&blobs, "alpha")),
+        ["0.1.0", "0.2.0", "0.3.0", "0.4.0", "0.5.0"].map(v)
+    );
+    for name in ["stable-v1", "latest"] {
+        let ch = channel(&blobs, name);
+        assert_eq!(
+            entry_names(ch),
+            ["1.0.0", "1.0.1", "1.1.0", "1.1.1", "1.2.0"].map(v)
+        );
+        assert_eq!(
+            ch["entries"][0]["replaces"],
+            v("0.5.0"),
+            "1.0.0 replaces a bundle of another channel"
+        );
+        assert_eq!(ch["entries"][2]["skipRange"], ">=1.0.0 <1.0.2");
+        assert_eq!(ch["entries"][3]["skipRange"], ">=1.0.0 <1.1.0");
+        assert_eq!(ch["entries"][4]["skipRange"], ">=1.0.0 <1.0.2");
+    }
+    assert_eq!(
+        blobs.iter().filter(|b| b["schema"] == "olm.bundle").count(),
+        10
+    );
+    let gvks = |name: &str| -> Vec<Value> {
+        blobs.iter().find(|b| b["name"] == v(name)).unwrap()["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["type"] == "olm.gvk")
+            .map(|p| p["value"].clone())
+            .collect()
+    };
+    assert_eq!(
+        gvks("0.1.0"),
+        [json!({"group": "hawt.io", "kind": "Hawtio", "version": "v1alpha1"})]
+    );
+    assert_eq!(gvks("1.2.0").len(), 2, "1.x serves v1 and v1alpha1");
+}
+
+#[test]
+fn conformance_oadp_channel_graphs_with_skips_and_dangling_skips() {
+    let Some(reference) = e2e::reference_dir() else {
+        e2e::skip("oadp-operator conformance");
+        return;
+    };
+    let (result, blobs) = render(&reference.join("bundles/oadp-operator"), "oadp-operator");
+    let v = |s: &str| format!("oadp-operator.v{s}");
+    assert_eq!(result["defaultChannel"], "stable");
+    assert_eq!(
+        heads(&result),
+        [
+            ("alpha".to_string(), v("0.2.6")),
+            ("beta".to_string(), v("0.4.2")),
+            ("stable".to_string(), v("0.5.6"))
+        ]
+    );
+    assert_eq!(
+        entry_names(channel(&blobs, "alpha")),
+        ["0.2.3", "0.2.5", "0.2.6"].map(v)
+    );
+    assert_eq!(
+        entry_names(channel(&blobs, "beta")),
+        ["0.3.0", "0.4.0", "0.4.1", "0.4.2"].map(v)
+    );
+    assert_eq!(
+        entry_names(channel(&blobs, "stable")),
+        ["0.5.0", "0.5.1", "0.5.2", "0.5.3", "0.5.4", "0.5.5", "0.5.6"].map(v)
+    );
+    let alpha = channel(&blobs, "alpha");
+    assert!(
+        alpha["entries"][2]["skips"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(v("0.2.2"))),
+        "dangling skip kept"
+    );
+    let stable = channel(&blobs, "stable");
+    assert_eq!(stable["entries"][0]["skipRange"], ">=0.0.0 <99.0.0");
+    assert!(stable["entries"][0].get("replaces").is_none());
+    let bundle = blobs.iter().find(|b| b["name"] == v("0.5.6")).unwrap();
+    let gvks = bundle["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["type"] == "olm.gvk")
+        .count();
+    assert!(gvks >= 12, "0.5.6 provides its CRDs' versions ({gvks})");
+}
+
+fn run_bad(bundles: &Path, repo: &str) -> (i32, String, String) {
+    let output = e2e::tool("catalog-build")
+        .args([
+            "--bundles",
+            bundles.to_str().unwrap(),
+            "--repo",
+            repo,
+            "--base-image",
+            "scratch",
+        ])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A loopback port nobody listens on.
+fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn bad_bundles_and_graphs_fail_before_anything_is_pushed() {
+    // The repo points at a closed port: exit 1 (not 3) proves nothing was sent.
+    let repo = format!("127.0.0.1:{}/x/y", closed_port());
+    let cases = [
+        ("no-annotations", "BD0002", "annotations.yaml"),
+        ("two-csvs", "BD0003", "2 ClusterServiceVersions"),
+        ("cycle", "cycle in the replaces chain", "demo-operator.v1.2.0 -> demo-operator.v1.1.0 -> demo-operator.v1.0.0 -> demo-operator.v1.1.0"),
+        ("two-heads", "2 channel heads", "channel \"stable\""),
+    ];
+    for (fixture, first, second) in cases {
+        let (code, stdout, stderr) = run_bad(&fixtures().join(fixture), &repo);
+        assert_eq!(code, 1, "{fixture}: {stderr}");
+        assert!(stdout.is_empty(), "{fixture}: nothing on stdout");
+        assert!(
+            stderr.contains(first) && stderr.contains(second),
+            "{fixture}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_symlink_escaping_the_bundle_folder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("main/1.0.0");
+    for sub in ["manifests", "metadata"] {
+        std::fs::create_dir_all(bundle.join(sub)).unwrap();
+        for file in std::fs::read_dir(fixtures().join("good/main/1.0.0").join(sub)).unwrap() {
+            let file = file.unwrap();
+            std::fs::copy(file.path(), bundle.join(sub).join(file.file_name())).unwrap();
+        }
+    }
+    let secret = dir.path().join("secret.yaml");
+    std::fs::write(&secret, "kind: Secret\n").unwrap();
+    std::os::unix::fs::symlink(&secret, bundle.join("manifests/escape.yaml")).unwrap();
+    let (code, stdout, stderr) = run_bad(dir.path(), &format!("127.0.0.1:{}/x/y", closed_port()));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("BD0006") && stderr.contains("escape.yaml"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unreachable_registry_is_a_remote_error() {
+    let repo = format!("127.0.0.1:{}/osd-addons/demo", closed_port());
+    let (code, stdout, stderr) = run_bad(&fixtures().join("good"), &repo);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stdout.is_empty(), "no result for a failed push");
+    assert!(
+        stderr.contains(&repo.split('/').next().unwrap().to_string()),
+        "{stderr}"
+    );
+    assert!(stderr.to_lowercase().contains("connect"), "{stderr}");
+}
+
+#[test]
+fn a_401_is_a_remote_error_that_names_the_credentials() {
+    let server = Server::start(Arc::new(|_: &addon_flow_testservers::http::HttpRequest| {
+        HttpResponse::json(
+            401,
+            &json!({"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]}),
+        )
+        .header("WWW-Authenticate", "Basic realm=\"test\"")
+    }))
+    .unwrap();
+    let host = server
+        .url()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let auth_dir = tempfile::tempdir().unwrap();
+    let auth_file = auth_dir.path().join("auth.json");
+    // user "robot", password "wrong"
+    std::fs::write(
+        &auth_file,
+        format!("{{\"auths\": {{\"{host}\": {{\"auth\": \"cm9ib3Q6d3Jvbmc=\"}}}}}}"),
+    )
+    .unwrap();
+    let output = e2e::tool("catalog-build")
+        .args(["--bundles", fixtures().join("good").to_str().unwrap()])
+        .args([
+            "--repo",
+            &format!("{host}/osd-addons/demo"),
+            "--base-image",
+            "scratch",
+        ])
+        .env("REGISTRY_AUTH_FILE", &auth_file)
+        .write_stdin("")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(output.stdout.is_empty());
+    assert!(
+        stderr.contains(auth_file.to_str().unwrap()),
+        "names where the credentials came from: {stderr}"
+    );
+    assert!(
+        !stderr.contains("wrong"),
+        "never prints the password: {stderr}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let output = e2e::tool("catalog-build")
+        .args(["--bundles", fixtures().join("good").to_str().unwrap()])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--oci-layout"));
+    let output = e2e::tool("catalog-build")
+        .args([
+            "--bundles",
+            fixtures().join("good").to_str().unwrap(),
+            "--repo",
+            "quay.io/x:tag",
+        ])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}

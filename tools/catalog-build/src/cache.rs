@@ -1,0 +1,141 @@
+//! The build cache: what the last successful push of the same input gave.
+//!
+//! A re-run with nothing changed should cost a directory read and a few
+//! requests, not a re-parse of every manifest and a re-compression of every
+//! layer. The key is a sha256 over everything the images depend on (this
+//! tool's version, the target names, the base image's digest, every file
+//! under the bundle folder by path and content); a hit is only trusted after
+//! the registry confirms each image's tag still points at the recorded
+//! digest (a registry only accepts a manifest whose blobs it has).
+
+use std::path::{Path, PathBuf};
+
+use common::addon::BundlesSummary;
+use common::oci::sha256_digest;
+use common::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// One pushed image: `registry/repo:tag` and its manifest digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CachedImage {
+    pub tag_reference: String,
+    pub digest: String,
+}
+
+/// The result of a successful push, as the output needs it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CachedBuild {
+    pub catalog_reference: String,
+    pub catalog_digest: String,
+    pub base: String,
+    pub summary: BundlesSummary,
+    /// Bundle images first, the catalog last.
+    pub images: Vec<CachedImage>,
+}
+
+/// `$XDG_CACHE_HOME/addon-flow/catalog-build`, else `~/.cache/...`; None
+/// when neither is set.
+pub fn cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("addon-flow").join("catalog-build"))
+}
+
+/// The cache key of a build: `parts` (version, targets, base digest) and
+/// every file under `bundles`, in path order. Symlinks are hashed by the
+/// content they lead to, so a changed target changes the key.
+pub fn input_key(bundles: &Path, parts: &[&str]) -> Result<String> {
+    let mut input = Vec::new();
+    for part in parts {
+        input.extend_from_slice(part.as_bytes());
+        input.push(0);
+    }
+    for entry in walkdir::WalkDir::new(bundles)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        let entry = entry.map_err(|err| Error::in_file(bundles, format!("cannot list: {err}")))?;
+        let relative = entry.path().strip_prefix(bundles).unwrap_or(entry.path());
+        input.extend_from_slice(relative.to_string_lossy().as_bytes());
+        input.push(0);
+        if entry.file_type().is_dir() {
+            input.push(b'd');
+            continue;
+        }
+        if entry.file_type().is_symlink() {
+            if let Ok(target) = std::fs::read_link(entry.path()) {
+                input.extend_from_slice(target.to_string_lossy().as_bytes());
+            }
+            input.push(0);
+        }
+        match std::fs::read(entry.path()) {
+            Ok(bytes) => {
+                input.extend_from_slice(sha256_digest(&bytes).as_bytes());
+            }
+            Err(_) => input.extend_from_slice(b"unreadable"),
+        }
+        input.push(0);
+    }
+    Ok(sha256_digest(&input))
+}
+
+fn entry_path(dir: &Path, key: &str) -> PathBuf {
+    dir.join(format!("{}.json", key.trim_start_matches("sha256:")))
+}
+
+/// The recorded build for `key`, if any (an unreadable entry is a miss).
+pub fn load(dir: &Path, key: &str) -> Option<CachedBuild> {
+    let bytes = std::fs::read(entry_path(dir, key)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Records a build; failing to write the cache only costs the next run time.
+pub fn store(dir: &Path, key: &str, build: &CachedBuild) {
+    let written = std::fs::create_dir_all(dir)
+        .map_err(|err| err.to_string())
+        .and_then(|()| {
+            let bytes = serde_json::to_vec_pretty(build).unwrap_or_default();
+            common::io::atomic_write(&entry_path(dir, key), &bytes).map_err(|err| err.to_string())
+        });
+    if let Err(message) = written {
+        eprintln!(
+            "catalog-build: warning: cannot write the build cache in {}: {message}",
+            dir.display()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_changes_with_any_file_or_part_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("main/1.0.0")).unwrap();
+        std::fs::write(dir.path().join("main/1.0.0/a.yaml"), "a: 1\n").unwrap();
+        let first = input_key(dir.path(), &["repo"]).unwrap();
+        assert_eq!(first, input_key(dir.path(), &["repo"]).unwrap());
+        assert_ne!(first, input_key(dir.path(), &["other-repo"]).unwrap());
+        std::fs::write(dir.path().join("main/1.0.0/a.yaml"), "a: 2\n").unwrap();
+        assert_ne!(first, input_key(dir.path(), &["repo"]).unwrap());
+
+        let cache = dir.path().join("cache");
+        let build = CachedBuild {
+            catalog_reference: "r@sha256:1".into(),
+            catalog_digest: "sha256:1".into(),
+            base: "scratch".into(),
+            summary: BundlesSummary::default(),
+            images: vec![CachedImage {
+                tag_reference: "r:latest".into(),
+                digest: "sha256:1".into(),
+            }],
+        };
+        store(&cache, &first, &build);
+        assert_eq!(load(&cache, &first), Some(build));
+        assert_eq!(load(&cache, "sha256:other"), None);
+    }
+}

@@ -1,0 +1,585 @@
+//! The registry end: credentials the way podman/skopeo/docker find them,
+//! pulling the base image by digest, and pushing built images with
+//! `oci-client` so that blobs the registry already has are not sent again.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use common::oci::{self, Blob, Image};
+use common::{Error, Result};
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference, RegistryOperation};
+use serde_json::Value;
+
+/// Where credentials were found, for messages (never the secret itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub auth: RegistryAuth,
+    pub source: String,
+}
+
+/// Finds credentials for `registry`: the auth file named by
+/// `REGISTRY_AUTH_FILE`, else `~/.docker/config.json`, else (for quay.io)
+/// `QUAY_USER`/`QUAY_APIKEY`; anonymous when none has an entry.
+pub fn find_credentials(registry: &str) -> Result<Credentials> {
+    let mut files = Vec::new();
+    if let Some(path) = std::env::var_os("REGISTRY_AUTH_FILE").filter(|p| !p.is_empty()) {
+        files.push(PathBuf::from(path));
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        files.push(PathBuf::from(home).join(".docker").join("config.json"));
+    }
+    for path in files {
+        if !path.is_file() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)
+            .map_err(|err| Error::in_file(&path, common::io::describe_io_error(&err)))?;
+        let value: Value = serde_json::from_str(&text)
+            .map_err(|err| Error::in_file(&path, format!("not a JSON auth file: {err}")))?;
+        if let Some((user, password)) =
+            auth_file_entry(&value, registry).map_err(|message| Error::in_file(&path, message))?
+        {
+            return Ok(Credentials {
+                auth: RegistryAuth::Basic(user, password),
+                source: path.display().to_string(),
+            });
+        }
+    }
+    // The Quay robot account of managed-tenants' CI; only ever sent to Quay.
+    let is_quay = registry == "quay.io" || registry.ends_with(".quay.io");
+    if let (true, Ok(user), Ok(key)) = (
+        is_quay,
+        std::env::var("QUAY_USER"),
+        std::env::var("QUAY_APIKEY"),
+    ) {
+        if !user.is_empty() && !key.is_empty() {
+            return Ok(Credentials {
+                auth: RegistryAuth::Basic(user, key),
+                source: "QUAY_USER/QUAY_APIKEY".into(),
+            });
+        }
+    }
+    Ok(Credentials {
+        auth: RegistryAuth::Anonymous,
+        source: "anonymous".into(),
+    })
+}
+
+/// The user and password of `registry` in a docker/podman auth file
+/// (`auths.<registry>.auth` = base64 of `user:password`, or `username` and
+/// `password`); keys may carry a scheme or a path, as docker writes them.
+pub fn auth_file_entry(
+    file: &Value,
+    registry: &str,
+) -> std::result::Result<Option<(String, String)>, String> {
+    let Some(auths) = file.get("auths").and_then(Value::as_object) else {
+        return Ok(None);
+    };
+    let host_of = |key: &str| {
+        let key = key
+            .trim_start_matches("https://")
+            .trim_start_matches("http://");
+        key.split('/').next().unwrap_or(key).to_string()
+    };
+    let wanted = [registry.to_string(), docker_hub_alias(registry)];
+    let entry = auths
+        .iter()
+        .find(|(key, _)| key.as_str() == registry)
+        .or_else(|| auths.iter().find(|(key, _)| wanted.contains(&host_of(key))));
+    let Some((key, entry)) = entry else {
+        return Ok(None);
+    };
+    if let Some(encoded) = entry
+        .get("auth")
+        .and_then(Value::as_str)
+        .filter(|a| !a.is_empty())
+    {
+        let decoded = base64_decode(encoded)
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or_else(|| format!("auths.{key}.auth: not base64 of user:password"))?;
+        let (user, password) = decoded
+            .split_once(':')
+            .ok_or_else(|| format!("auths.{key}.auth: expected base64 of user:password"))?;
+        return Ok(Some((user.to_string(), password.to_string())));
+    }
+    match (
+        entry.get("username").and_then(Value::as_str),
+        entry.get("password").and_then(Value::as_str),
+    ) {
+        (Some(user), Some(password)) => Ok(Some((user.to_string(), password.to_string()))),
+        _ => Ok(None),
+    }
+}
+
+fn docker_hub_alias(registry: &str) -> String {
+    if registry == "docker.io" {
+        "index.docker.io".into()
+    } else {
+        registry.into()
+    }
+}
+
+/// Standard base64 (with or without padding).
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut buffer = 0u32;
+    let mut bits = 0;
+    for byte in text.trim().bytes().filter(|b| *b != b'=') {
+        let value = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        buffer = (buffer << 6) | u32::from(value);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+            buffer &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// Whether a registry host is this machine (plain HTTP is allowed there
+/// without asking, as podman and skopeo do for localhost).
+pub fn is_loopback(registry: &str) -> bool {
+    let host = match registry.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(rest),
+        None => registry.rsplit_once(':').map_or(registry, |(h, _)| h),
+    };
+    host == "localhost" || host == "::1" || host.starts_with("127.")
+}
+
+/// Counts of what a push did, for the summary line and the re-run check.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PushStats {
+    pub uploaded_blobs: usize,
+    pub uploaded_bytes: u64,
+    pub present_blobs: usize,
+    /// Base layers linked from the base image's repository, not sent.
+    pub mounted_blobs: usize,
+    pub manifests_written: usize,
+}
+
+/// A registry session: one oci-client on a current-thread runtime.
+pub struct Registry {
+    client: Client,
+    runtime: tokio::runtime::Runtime,
+    insecure: Vec<String>,
+    credentials: BTreeMap<String, Credentials>,
+    progress: bool,
+    pub stats: PushStats,
+}
+
+impl Registry {
+    /// `insecure` lists registries reached over plain HTTP (`--insecure`, or
+    /// loopback ones).
+    pub fn new(insecure: Vec<String>) -> Result<Self> {
+        // reqwest's rustls needs a crypto provider; ring avoids aws-lc's C build.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|err| Error::remote("tokio", format!("cannot start the runtime: {err}")))?;
+        let config = ClientConfig {
+            protocol: ClientProtocol::HttpsExcept(insecure.clone()),
+            use_monolithic_push: true,
+            connect_timeout: Some(std::time::Duration::from_secs(15)),
+            read_timeout: Some(std::time::Duration::from_secs(300)),
+            ..ClientConfig::default()
+        };
+        Ok(Registry {
+            client: Client::new(config),
+            runtime,
+            insecure,
+            credentials: BTreeMap::new(),
+            progress: std::io::stderr().is_terminal(),
+            stats: PushStats::default(),
+        })
+    }
+
+    fn auth_for(&mut self, reference: &Reference) -> Result<RegistryAuth> {
+        let registry = reference.resolve_registry().to_string();
+        if !self.credentials.contains_key(&registry) {
+            let found = find_credentials(&registry)?;
+            self.credentials.insert(registry.clone(), found);
+        }
+        Ok(self.credentials[&registry].auth.clone())
+    }
+
+    fn remote_error(
+        &self,
+        reference: &Reference,
+        err: oci_client::errors::OciDistributionError,
+    ) -> Error {
+        let registry = reference.resolve_registry();
+        let mut message = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            source = cause.source();
+        }
+        let lower = message.to_lowercase();
+        if lower.contains("401")
+            || lower.contains("unauthorized")
+            || lower.contains("authentication")
+        {
+            let source = self
+                .credentials
+                .get(registry)
+                .map_or("anonymous", |c| c.source.as_str());
+            message.push_str(&format!(
+                " (credentials used: {source}; set REGISTRY_AUTH_FILE, ~/.docker/config.json or QUAY_USER/QUAY_APIKEY)"
+            ));
+        } else if (lower.contains("certificate")
+            || lower.contains("invalid http version")
+            || lower.contains("tls"))
+            && !self.insecure.iter().any(|r| r == registry)
+        {
+            message.push_str(" (for a registry without TLS, pass --insecure)");
+        }
+        Error::remote(reference.whole(), message)
+    }
+
+    /// The digest the registry has for `reference` (a tag), or None when it
+    /// has none or cannot be asked.
+    pub fn manifest_digest(&mut self, reference: &Reference) -> Option<String> {
+        let auth = self.auth_for(reference).ok()?;
+        let client = &self.client;
+        self.runtime
+            .block_on(async { client.fetch_manifest_digest(reference, &auth).await })
+            .ok()
+    }
+
+    /// Whether every `registry/repo:tag` still points at its recorded digest
+    /// (asked several at a time).
+    pub fn has_manifests(&mut self, images: &[crate::cache::CachedImage]) -> bool {
+        let mut checks = Vec::with_capacity(images.len());
+        for image in images {
+            let Ok(reference) = Reference::try_from(image.tag_reference.as_str()) else {
+                return false;
+            };
+            let Ok(auth) = self.auth_for(&reference) else {
+                return false;
+            };
+            checks.push((reference, auth, image.digest.clone()));
+        }
+        let client = self.client.clone();
+        self.runtime.block_on(async move {
+            let mut running = tokio::task::JoinSet::new();
+            let mut pending = checks.into_iter();
+            let check = |client: Client, (reference, auth, digest): (Reference, RegistryAuth, String)| async move {
+                client
+                    .fetch_manifest_digest(&reference, &auth)
+                    .await
+                    .is_ok_and(|found| found == digest)
+            };
+            for item in pending.by_ref().take(PUSH_CONCURRENCY) {
+                running.spawn(check(client.clone(), item));
+            }
+            while let Some(joined) = running.join_next().await {
+                if !joined.unwrap_or(false) {
+                    running.abort_all();
+                    return false;
+                }
+                if let Some(item) = pending.next() {
+                    running.spawn(check(client.clone(), item));
+                }
+            }
+            true
+        })
+    }
+
+    /// Pulls an image by reference, resolving a tag to a digest first and an
+    /// index to its linux/amd64 manifest; returns the image (blobs fetched
+    /// only when `with_layers`) and the `repo@sha256:` it was pulled as.
+    pub fn pull(&mut self, reference: &Reference, with_layers: bool) -> Result<(Image, String)> {
+        let auth = self.auth_for(reference)?;
+        let accepted = [
+            oci::MEDIA_TYPE_MANIFEST,
+            oci::MEDIA_TYPE_DOCKER_MANIFEST,
+            oci::MEDIA_TYPE_INDEX,
+            oci::MEDIA_TYPE_DOCKER_LIST,
+        ];
+        let client = &self.client;
+        let result = self.runtime.block_on(async {
+            let (bytes, digest) = client
+                .pull_manifest_raw(reference, &auth, &accepted)
+                .await?;
+            let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let (bytes, digest) = if value.get("manifests").is_some() {
+                let chosen = value["manifests"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|m| {
+                        m["platform"]["os"] == "linux" && m["platform"]["architecture"] == "amd64"
+                    })
+                    .and_then(|m| m["digest"].as_str())
+                    .map(str::to_string);
+                let Some(chosen) = chosen else {
+                    return Ok(Err(
+                        "the image index has no linux/amd64 manifest".to_string()
+                    ));
+                };
+                let by_digest = reference.clone_with_digest(chosen);
+                client
+                    .pull_manifest_raw(&by_digest, &auth, &accepted)
+                    .await?
+            } else {
+                (bytes, digest)
+            };
+            let manifest = match oci::parse_image_manifest(&bytes) {
+                Ok(m) => m,
+                Err(message) => return Ok(Err(message)),
+            };
+            let mut config = Vec::new();
+            client
+                .pull_blob(reference, manifest.config.digest.as_str(), &mut config)
+                .await?;
+            let mut layers = Vec::new();
+            for layer in &manifest.layers {
+                let mut data = Vec::new();
+                if with_layers {
+                    client
+                        .pull_blob(reference, layer.digest.as_str(), &mut data)
+                        .await?;
+                }
+                layers.push(Blob {
+                    media_type: oci::oci_layer_media_type(&layer.media_type).to_string(),
+                    digest: layer.digest.clone(),
+                    data,
+                });
+            }
+            Ok(Ok((manifest, config, layers, digest)))
+        });
+        match result {
+            Err(err) => Err(self.remote_error(reference, err)),
+            Ok(Err(message)) => Err(Error::remote(reference.whole(), message)),
+            Ok(Ok((manifest, config, layers, digest))) => {
+                let config = Blob {
+                    media_type: oci::MEDIA_TYPE_CONFIG.to_string(),
+                    digest: manifest.config.digest.clone(),
+                    data: config,
+                };
+                let image = Image::new(config, layers);
+                let pinned = format!(
+                    "{}/{}@{}",
+                    reference.resolve_registry(),
+                    reference.repository(),
+                    digest
+                );
+                Ok((image, pinned))
+            }
+        }
+    }
+
+    /// Pushes images, several at a time, each as [`push_image`] does; the
+    /// first failure stops the rest and is the error. Returns nothing: the
+    /// caller names each image by its digest.
+    pub fn push_all(&mut self, jobs: Vec<PushJob>) -> Result<()> {
+        let mut auths = Vec::with_capacity(jobs.len());
+        for job in &jobs {
+            auths.push(self.auth_for(&job.target)?);
+        }
+        let client = self.client.clone();
+        let progress = self.progress;
+        let outcome = self.runtime.block_on(async move {
+            let mut running = tokio::task::JoinSet::new();
+            let mut pending = jobs.into_iter().zip(auths);
+            let mut stats = PushStats::default();
+            for (job, auth) in pending.by_ref().take(PUSH_CONCURRENCY) {
+                running.spawn(push_image(client.clone(), auth, job, progress));
+            }
+            while let Some(joined) = running.join_next().await {
+                let (target, result) = match joined {
+                    Ok(done) => done,
+                    Err(err) => {
+                        return Err((
+                            None,
+                            PushFailure::Message(format!("a push task failed: {err}")),
+                        ))
+                    }
+                };
+                match result {
+                    Ok(done) => stats.add(done),
+                    Err(failure) => {
+                        running.abort_all();
+                        return Err((Some(target), failure));
+                    }
+                }
+                if let Some((job, auth)) = pending.next() {
+                    running.spawn(push_image(client.clone(), auth, job, progress));
+                }
+            }
+            Ok(stats)
+        });
+        match outcome {
+            Ok(stats) => {
+                self.stats.add(stats);
+                Ok(())
+            }
+            Err((target, failure)) => {
+                let name = target
+                    .as_ref()
+                    .map_or_else(|| "registry".to_string(), Reference::whole);
+                Err(match (failure, target) {
+                    (PushFailure::Remote(err), Some(target)) => self.remote_error(&target, err),
+                    (PushFailure::Remote(err), None) => Error::remote(name, err.to_string()),
+                    (PushFailure::Message(message), _) => Error::remote(name, message),
+                })
+            }
+        }
+    }
+}
+
+/// How many images are pushed at once (skopeo sends up to 6 layers at once).
+const PUSH_CONCURRENCY: usize = 6;
+
+/// One image to push to a tag.
+pub struct PushJob {
+    pub target: Reference,
+    pub image: Image,
+    /// Where blobs without bytes (base layers not pulled) can be mounted from.
+    pub mount_from: Option<Reference>,
+    /// The name used in progress lines.
+    pub what: String,
+}
+
+enum PushFailure {
+    Remote(oci_client::errors::OciDistributionError),
+    Message(String),
+}
+
+impl From<oci_client::errors::OciDistributionError> for PushFailure {
+    fn from(err: oci_client::errors::OciDistributionError) -> Self {
+        PushFailure::Remote(err)
+    }
+}
+
+impl PushStats {
+    fn add(&mut self, other: PushStats) {
+        self.uploaded_blobs += other.uploaded_blobs;
+        self.uploaded_bytes += other.uploaded_bytes;
+        self.present_blobs += other.present_blobs;
+        self.mounted_blobs += other.mounted_blobs;
+        self.manifests_written += other.manifests_written;
+    }
+}
+
+/// Pushes one image to its tag: every blob the registry does not have
+/// (layers first, then the config), mounting blobs whose bytes were not
+/// pulled, then the manifest unless the tag already points at it.
+async fn push_image(
+    client: Client,
+    auth: RegistryAuth,
+    job: PushJob,
+    progress: bool,
+) -> (Reference, std::result::Result<PushStats, PushFailure>) {
+    let result = push_image_inner(&client, &auth, &job, progress).await;
+    (job.target, result)
+}
+
+async fn push_image_inner(
+    client: &Client,
+    auth: &RegistryAuth,
+    job: &PushJob,
+    progress: bool,
+) -> std::result::Result<PushStats, PushFailure> {
+    let target = &job.target;
+    let image = &job.image;
+    let mut stats = PushStats::default();
+    client.auth(target, auth, RegistryOperation::Push).await?;
+    for blob in image.blobs() {
+        if client.blob_exists(target, &blob.digest).await? {
+            stats.present_blobs += 1;
+            continue;
+        }
+        if blob.data.is_empty() && blob.digest != oci::sha256_digest(b"") {
+            let Some(source) = &job.mount_from else {
+                return Err(PushFailure::Message(format!(
+                    "blob {} has no data to push",
+                    blob.digest
+                )));
+            };
+            client.mount_blob(target, source, &blob.digest).await?;
+            if !client.blob_exists(target, &blob.digest).await? {
+                return Err(PushFailure::Message(format!(
+                    "the registry did not mount blob {} from {}",
+                    blob.digest,
+                    source.whole()
+                )));
+            }
+            stats.mounted_blobs += 1;
+            continue;
+        }
+        if progress {
+            eprintln!(
+                "catalog-build: {}: pushing {} ({} bytes)",
+                job.what,
+                blob.digest,
+                blob.data.len()
+            );
+        }
+        client
+            .push_blob(target, blob.data.clone(), &blob.digest)
+            .await?;
+        stats.uploaded_blobs += 1;
+        stats.uploaded_bytes += blob.data.len() as u64;
+    }
+    let current = client.fetch_manifest_digest(target, auth).await.ok();
+    if current.as_deref() != Some(image.digest()) {
+        let content_type = oci::MEDIA_TYPE_MANIFEST
+            .parse()
+            .map_err(|_| PushFailure::Message("bad manifest media type".into()))?;
+        client
+            .push_manifest_raw(target, image.manifest.data.clone(), content_type)
+            .await?;
+        stats.manifests_written += 1;
+    }
+    Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn auth_file_entries_by_host_with_or_without_scheme() {
+        // "user:pa:ss" in base64
+        let file = json!({"auths": {"https://quay.io/v1/": {"auth": "dXNlcjpwYTpzcw=="},
+            "localhost:5000": {"username": "u", "password": "p"}}});
+        assert_eq!(
+            auth_file_entry(&file, "quay.io").unwrap(),
+            Some(("user".into(), "pa:ss".into()))
+        );
+        assert_eq!(
+            auth_file_entry(&file, "localhost:5000").unwrap(),
+            Some(("u".into(), "p".into()))
+        );
+        assert_eq!(auth_file_entry(&file, "ghcr.io").unwrap(), None);
+        let bad = json!({"auths": {"quay.io": {"auth": "!!!"}}});
+        assert!(auth_file_entry(&bad, "quay.io").is_err());
+    }
+
+    #[test]
+    fn loopback_registries_are_recognised() {
+        assert!(is_loopback("127.0.0.1:5000"));
+        assert!(is_loopback("localhost"));
+        assert!(is_loopback("[::1]:5000"));
+        assert!(!is_loopback("quay.io"));
+        assert!(!is_loopback("10.0.0.1:5000"));
+    }
+}
