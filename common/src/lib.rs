@@ -12,6 +12,8 @@ pub mod http;
 pub mod finding;
 pub mod imageset;
 pub mod io;
+pub mod k8s;
+pub mod kubeconfig;
 pub mod schema;
 pub mod schemas;
 pub mod yaml;
