@@ -3,3 +3,4 @@
 //! end-to-end tests start them on free ports; the demo runs them as programs.
 
 pub mod http;
+pub mod kube;
