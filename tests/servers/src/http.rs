@@ -149,6 +149,9 @@ impl Drop for Server {
 
 fn serve_connection(stream: TcpStream, handler: &dyn Handler, stopping: &AtomicBool) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    // The response head and body are separate writes: without this, Nagle's
+    // algorithm holds the body until the client's delayed ACK (~40 ms a request).
+    let _ = stream.set_nodelay(true);
     let Ok(write_half) = stream.try_clone() else { return };
     let mut reader = BufReader::new(stream);
     let mut writer = write_half;
