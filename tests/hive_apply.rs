@@ -509,3 +509,63 @@ fn bad_input_is_exit_1_naming_the_field() {
         unknown.stderr
     );
 }
+
+#[test]
+fn https_with_the_kubeconfig_ca_and_a_clear_error_without_it() {
+    let identity = test_ca_identity();
+    let server =
+        KubeServer::start_tls_on("127.0.0.1:0", KubeOptions::default(), &identity).unwrap();
+    assert!(server.url().starts_with("https://"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), &server, "test-token");
+    assert!(std::fs::read_to_string(&config)
+        .unwrap()
+        .contains("certificate-authority-data"));
+    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let run = hive_apply(&config, &input, &["--summary"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_complete(&server, &input);
+
+    // Without the CA the server is not trusted: a TLS error, exit 3.
+    let untrusted = dir.path().join("untrusted");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let without_ca: String = text
+        .lines()
+        .filter(|l| !l.contains("certificate-authority-data"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&untrusted, &without_ca).unwrap();
+    let refused = hive_apply(&untrusted, &input, &[]);
+    assert_eq!(refused.code, Some(3), "{}", refused.stderr);
+    assert!(refused.stderr.contains("certificate"), "{}", refused.stderr);
+    // insecure-skip-tls-verify accepts it, as kubectl does.
+    let insecure = dir.path().join("insecure");
+    std::fs::write(
+        &insecure,
+        without_ca.replace(
+            "    server:",
+            "    insecure-skip-tls-verify: true\n    server:",
+        ),
+    )
+    .unwrap();
+    let accepted = hive_apply(&insecure, &input, &[]);
+    assert_eq!(accepted.code, Some(0), "{}", accepted.stderr);
+}
+
+/// A test CA and a server certificate for 127.0.0.1 it signed.
+fn test_ca_identity() -> addon_flow_testservers::http::TlsIdentity {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let params =
+        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+    addon_flow_testservers::http::TlsIdentity {
+        cert_pem: cert.pem().into_bytes(),
+        key_pem: key.serialize_pem().into_bytes(),
+        ca_pem: Some(ca.pem().into_bytes()),
+    }
+}

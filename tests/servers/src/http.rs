@@ -2,7 +2,7 @@
 //! clients (keep-alive, Content-Length and chunked bodies) and nothing more.
 //! The API servers of this crate are handlers on top of it.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -25,16 +25,24 @@ pub struct HttpRequest {
 impl HttpRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The bearer token of the `Authorization` header, if any.
     pub fn bearer_token(&self) -> Option<&str> {
-        self.header("authorization").and_then(|v| v.strip_prefix("Bearer ")).map(str::trim)
+        self.header("authorization")
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
     }
 
     /// Form fields of an `application/x-www-form-urlencoded` body.
@@ -53,15 +61,23 @@ pub struct HttpResponse {
 
 impl HttpResponse {
     pub fn new(status: u16) -> Self {
-        HttpResponse { status, headers: Vec::new(), body: Vec::new() }
+        HttpResponse {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
     }
 
     pub fn json(status: u16, value: &serde_json::Value) -> Self {
-        HttpResponse::new(status).body("application/json", serde_json::to_vec(value).unwrap_or_default())
+        HttpResponse::new(status).body(
+            "application/json",
+            serde_json::to_vec(value).unwrap_or_default(),
+        )
     }
 
     pub fn body(mut self, content_type: &str, body: Vec<u8>) -> Self {
-        self.headers.push(("Content-Type".to_string(), content_type.to_string()));
+        self.headers
+            .push(("Content-Type".to_string(), content_type.to_string()));
         self.body = body;
         self
     }
@@ -91,6 +107,43 @@ pub struct Server {
     addr: SocketAddr,
     stopping: Arc<AtomicBool>,
     accept_thread: Option<JoinHandle<()>>,
+    tls: bool,
+}
+
+/// The server's certificate chain and private key (PEM), for HTTPS, and the
+/// CA certificate clients should trust.
+#[derive(Debug, Clone)]
+pub struct TlsIdentity {
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+    /// The issuing CA (PEM); `None` when unknown (then clients are given the
+    /// certificate itself).
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+impl TlsIdentity {
+    /// A rustls server configuration serving this identity (no client
+    /// certificates asked for).
+    pub fn server_config(&self) -> std::io::Result<Arc<rustls::ServerConfig>> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let invalid = |what: &str, err: String| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{what}: {err}"))
+        };
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&self.cert_pem)
+            .collect::<Result<_, _>>()
+            .map_err(|err| invalid("certificate", err.to_string()))?;
+        let key = PrivateKeyDer::from_pem_slice(&self.key_pem)
+            .map_err(|err| invalid("private key", err.to_string()))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|err| invalid("TLS versions", err.to_string()))?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|err| invalid("certificate and key", err.to_string()))?;
+        Ok(Arc::new(config))
+    }
 }
 
 impl Server {
@@ -101,7 +154,25 @@ impl Server {
 
     /// Starts serving on `addr` (such as `127.0.0.1:8080`).
     pub fn start_on(addr: &str, handler: Arc<dyn Handler>) -> std::io::Result<Server> {
+        Server::start_with(addr, handler, None)
+    }
+
+    /// Starts serving HTTPS on `addr` with `identity`.
+    pub fn start_tls_on(
+        addr: &str,
+        handler: Arc<dyn Handler>,
+        identity: &TlsIdentity,
+    ) -> std::io::Result<Server> {
+        Server::start_with(addr, handler, Some(identity.server_config()?))
+    }
+
+    fn start_with(
+        addr: &str,
+        handler: Arc<dyn Handler>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> std::io::Result<Server> {
         let listener = TcpListener::bind(addr)?;
+        let is_tls = tls.is_some();
         let addr = listener.local_addr()?;
         let stopping = Arc::new(AtomicBool::new(false));
         let stop = Arc::clone(&stopping);
@@ -113,19 +184,29 @@ impl Server {
                 let Ok(stream) = stream else { continue };
                 let handler = Arc::clone(&handler);
                 let stop = Arc::clone(&stop);
-                std::thread::spawn(move || serve_connection(stream, handler.as_ref(), &stop));
+                let tls = tls.clone();
+                std::thread::spawn(move || serve_connection(stream, tls, handler.as_ref(), &stop));
             }
         });
-        Ok(Server { addr, stopping, accept_thread: Some(accept_thread) })
+        Ok(Server {
+            addr,
+            stopping,
+            accept_thread: Some(accept_thread),
+            tls: is_tls,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>` (`https://` when serving TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!(
+            "{}://{}",
+            if self.tls { "https" } else { "http" },
+            self.addr
+        )
     }
 
     /// Blocks until the server is stopped (for the stand-alone binaries).
@@ -147,26 +228,48 @@ impl Drop for Server {
     }
 }
 
-fn serve_connection(stream: TcpStream, handler: &dyn Handler, stopping: &AtomicBool) {
+fn serve_connection(
+    stream: TcpStream,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    handler: &dyn Handler,
+    stopping: &AtomicBool,
+) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     // The response head and body are separate writes: without this, Nagle's
     // algorithm holds the body until the client's delayed ACK (~40 ms a request).
     let _ = stream.set_nodelay(true);
-    let Ok(write_half) = stream.try_clone() else { return };
+    match tls {
+        Some(config) => {
+            if let Ok(connection) = rustls::ServerConnection::new(config) {
+                serve_stream(
+                    rustls::StreamOwned::new(connection, stream),
+                    handler,
+                    stopping,
+                );
+            }
+        }
+        None => serve_stream(stream, handler, stopping),
+    }
+}
+
+/// Serves requests on one connection (plain or TLS) until it closes.
+fn serve_stream(stream: impl Read + Write, handler: &dyn Handler, stopping: &AtomicBool) {
+    // Writes go through `get_mut`: the buffer only holds unread request bytes.
     let mut reader = BufReader::new(stream);
-    let mut writer = write_half;
     while !stopping.load(Ordering::SeqCst) {
         let request = match read_request(&mut reader) {
             Ok(Some(request)) => request,
             Ok(None) => return,
             Err(_) => {
-                let _ = write_response(&mut writer, &HttpResponse::new(400), false);
+                let _ = write_response(reader.get_mut(), &HttpResponse::new(400), false);
                 return;
             }
         };
-        let close = request.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        let close = request
+            .header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
         let response = handler.handle(&request);
-        if write_response(&mut writer, &response, close).is_err() || close {
+        if write_response(reader.get_mut(), &response, close).is_err() || close {
             return;
         }
     }
@@ -179,7 +282,10 @@ fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<HttpRequest
     }
     let mut parts = line.split_whitespace();
     let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "bad request line"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "bad request line",
+        ));
     };
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let mut request = HttpRequest {
@@ -198,15 +304,22 @@ fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<HttpRequest
             break;
         }
         if let Some((name, value)) = header.split_once(':') {
-            request.headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+            request
+                .headers
+                .push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
         }
     }
-    if request.header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+    if request
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    {
         loop {
             let mut size_line = String::new();
             reader.read_line(&mut size_line)?;
             let size = usize::from_str_radix(size_line.trim().split(';').next().unwrap_or("0"), 16)
-                .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "bad chunk size"))?;
+                .map_err(|_| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, "bad chunk size")
+                })?;
             let mut chunk = vec![0; size + 2];
             reader.read_exact(&mut chunk)?;
             if size == 0 {
@@ -214,20 +327,35 @@ fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<HttpRequest
             }
             request.body.extend_from_slice(&chunk[..size]);
         }
-    } else if let Some(length) = request.header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+    } else if let Some(length) = request
+        .header("content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+    {
         request.body = vec![0; length];
         reader.read_exact(&mut request.body)?;
     }
     Ok(Some(request))
 }
 
-fn write_response(writer: &mut impl Write, response: &HttpResponse, close: bool) -> std::io::Result<()> {
-    let mut head = format!("HTTP/1.1 {} {}\r\n", response.status, reason(response.status));
+fn write_response(
+    writer: &mut impl Write,
+    response: &HttpResponse,
+    close: bool,
+) -> std::io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\n",
+        response.status,
+        reason(response.status)
+    );
     for (name, value) in &response.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str(&format!("Content-Length: {}\r\n", response.body.len()));
-    head.push_str(if close { "Connection: close\r\n\r\n" } else { "Connection: keep-alive\r\n\r\n" });
+    head.push_str(if close {
+        "Connection: close\r\n\r\n"
+    } else {
+        "Connection: keep-alive\r\n\r\n"
+    });
     writer.write_all(head.as_bytes())?;
     writer.write_all(&response.body)?;
     writer.flush()
@@ -261,7 +389,10 @@ pub fn parse_query(query: &str) -> Vec<(String, String)> {
         .filter(|p| !p.is_empty())
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(&name.replace('+', " ")), percent_decode(&value.replace('+', " ")))
+            (
+                percent_decode(&name.replace('+', " ")),
+                percent_decode(&value.replace('+', " ")),
+            )
         })
         .collect()
 }
@@ -303,7 +434,11 @@ mod tests {
         .unwrap();
         let mut stream = TcpStream::connect(server.addr()).unwrap();
         for _ in 0..2 {
-            stream.write_all(b"POST /a%20b?q=x+y HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello").unwrap();
+            stream
+                .write_all(
+                    b"POST /a%20b?q=x+y HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+                )
+                .unwrap();
             let mut reader = BufReader::new(stream.try_clone().unwrap());
             let mut status = String::new();
             reader.read_line(&mut status).unwrap();
@@ -322,13 +457,23 @@ mod tests {
             let mut body = vec![0; length];
             reader.read_exact(&mut body).unwrap();
             let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
-            assert_eq!(value, serde_json::json!({"method": "POST", "path": "/a b", "q": "x y", "body": "hello"}));
+            assert_eq!(
+                value,
+                serde_json::json!({"method": "POST", "path": "/a b", "q": "x y", "body": "hello"})
+            );
         }
     }
 
     #[test]
     fn decodes_percent_escapes() {
         assert_eq!(percent_decode("a%2Fb%3"), "a/b%3");
-        assert_eq!(parse_query("x=1&y=%7B%7D&z"), vec![("x".into(), "1".into()), ("y".into(), "{}".into()), ("z".into(), "".into())]);
+        assert_eq!(
+            parse_query("x=1&y=%7B%7D&z"),
+            vec![
+                ("x".into(), "1".into()),
+                ("y".into(), "{}".into()),
+                ("z".into(), "".into())
+            ]
+        );
     }
 }

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
-use crate::http::{Handler, HttpRequest, HttpResponse, Server};
+use crate::http::{Handler, HttpRequest, HttpResponse, Server, TlsIdentity};
 
 /// A kind the server serves (what a CRD or a built-in type registers).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +166,8 @@ pub struct KubeApi {
 pub struct KubeServer {
     server: Server,
     api: Arc<KubeApi>,
+    /// The certificate when serving HTTPS (its own CA: self-signed in tests).
+    ca_pem: Option<Vec<u8>>,
 }
 
 impl KubeServer {
@@ -177,7 +179,33 @@ impl KubeServer {
         let api = Arc::new(KubeApi::new(options));
         let handler: Arc<dyn Handler> = Arc::new(ApiHandler(Arc::clone(&api)));
         let server = Server::start_on(addr, handler)?;
-        Ok(KubeServer { server, api })
+        Ok(KubeServer {
+            server,
+            api,
+            ca_pem: None,
+        })
+    }
+
+    /// Serves HTTPS with `identity` (a kubeconfig from `kubeconfig` trusts its
+    /// certificate).
+    pub fn start_tls_on(
+        addr: &str,
+        options: KubeOptions,
+        identity: &TlsIdentity,
+    ) -> std::io::Result<KubeServer> {
+        let api = Arc::new(KubeApi::new(options));
+        let handler: Arc<dyn Handler> = Arc::new(ApiHandler(Arc::clone(&api)));
+        let server = Server::start_tls_on(addr, handler, identity)?;
+        Ok(KubeServer {
+            server,
+            api,
+            ca_pem: Some(
+                identity
+                    .ca_pem
+                    .clone()
+                    .unwrap_or_else(|| identity.cert_pem.clone()),
+            ),
+        })
     }
 
     pub fn url(&self) -> String {
@@ -188,10 +216,16 @@ impl KubeServer {
         &self.api
     }
 
-    /// A kubeconfig for this server with `token` (current-context `fake-hive`).
+    /// A kubeconfig for this server with `token` (current-context
+    /// `fake-hive`), trusting the server's certificate when it serves HTTPS.
     pub fn kubeconfig(&self, token: &str) -> String {
+        let ca = self
+            .ca_pem
+            .as_ref()
+            .map(|pem| format!("    certificate-authority-data: {}\n", base64(pem)))
+            .unwrap_or_default();
         format!(
-            "apiVersion: v1\nkind: Config\ncurrent-context: fake-hive\nclusters:\n- name: fake-hive\n  cluster:\n    server: {}\nusers:\n- name: admin\n  user:\n    token: {token}\ncontexts:\n- name: fake-hive\n  context:\n    cluster: fake-hive\n    user: admin\n",
+            "apiVersion: v1\nkind: Config\ncurrent-context: fake-hive\nclusters:\n- name: fake-hive\n  cluster:\n    server: {}\n{ca}users:\n- name: admin\n  user:\n    token: {token}\ncontexts:\n- name: fake-hive\n  context:\n    cluster: fake-hive\n    user: admin\n",
             self.url()
         )
     }
@@ -878,6 +912,24 @@ impl State {
         stored.object["status"] = status;
         stored.object["metadata"]["resourceVersion"] = json!(resource_version);
     }
+}
+
+/// Standard base64 with padding (kubeconfig `-data` fields).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n =
+            chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
 }
 
 fn key(rt: &ResourceType, namespace: &str, name: &str) -> Key {

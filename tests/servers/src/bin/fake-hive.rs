@@ -4,9 +4,11 @@
 //!
 //! Usage: fake-hive [--listen 127.0.0.1:0] [--token T] [--latency-ms N]
 //!                  [--sync-delay-ms N] [--kubeconfig-out FILE]
+//!                  [--tls-cert CERT.pem --tls-key KEY.pem [--tls-ca CA.pem]]  (HTTPS)
 
 use std::time::Duration;
 
+use addon_flow_testservers::http::TlsIdentity;
 use addon_flow_testservers::kube::{KubeOptions, KubeServer};
 
 fn main() -> std::process::ExitCode {
@@ -23,6 +25,9 @@ fn run() -> Result<(), String> {
     let mut listen = "127.0.0.1:0".to_string();
     let mut options = KubeOptions::default();
     let mut kubeconfig_out = None;
+    let mut tls_cert = None;
+    let mut tls_key = None;
+    let mut tls_ca = None;
     let mut args = std::env::args().skip(1);
     let millis = |value: Option<String>, flag: &str| -> Result<Duration, String> {
         value
@@ -39,16 +44,31 @@ fn run() -> Result<(), String> {
             "--kubeconfig-out" => {
                 kubeconfig_out = Some(args.next().ok_or("--kubeconfig-out needs a file")?)
             }
+            "--tls-cert" => tls_cert = Some(args.next().ok_or("--tls-cert needs a PEM file")?),
+            "--tls-key" => tls_key = Some(args.next().ok_or("--tls-key needs a PEM file")?),
+            "--tls-ca" => tls_ca = Some(args.next().ok_or("--tls-ca needs a PEM file")?),
             "-h" | "--help" => {
-                println!("fake-hive [--listen 127.0.0.1:0] [--token T] [--latency-ms N] [--sync-delay-ms N] [--kubeconfig-out FILE]");
+                println!("fake-hive [--listen 127.0.0.1:0] [--token T] [--latency-ms N] [--sync-delay-ms N] [--kubeconfig-out FILE] [--tls-cert CERT.pem --tls-key KEY.pem [--tls-ca CA.pem]]");
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other:?} (see --help)")),
         }
     }
     let token = options.tokens.first().cloned().unwrap_or_default();
-    let server = KubeServer::start_on(&listen, options)
-        .map_err(|err| format!("cannot listen on {listen}: {err}"))?;
+    let read = |path: &str| std::fs::read(path).map_err(|err| format!("cannot read {path}: {err}"));
+    let server = match (tls_cert, tls_key) {
+        (Some(cert), Some(key)) => {
+            let identity = TlsIdentity {
+                cert_pem: read(&cert)?,
+                key_pem: read(&key)?,
+                ca_pem: tls_ca.as_deref().map(read).transpose()?,
+            };
+            KubeServer::start_tls_on(&listen, options, &identity)
+        }
+        (None, None) => KubeServer::start_on(&listen, options),
+        _ => return Err("--tls-cert and --tls-key go together".into()),
+    }
+    .map_err(|err| format!("cannot serve on {listen}: {err}"))?;
     if let Some(path) = kubeconfig_out {
         std::fs::write(&path, server.kubeconfig(&token))
             .map_err(|err| format!("cannot write {path}: {err}"))?;
