@@ -569,3 +569,62 @@ fn test_ca_identity() -> addon_flow_testservers::http::TlsIdentity {
         ca_pem: Some(ca.pem().into_bytes()),
     }
 }
+
+#[test]
+fn prune_removes_the_sync_set_of_a_dropped_cluster_only() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), &server, "test-token");
+    let both = render(&[
+        "--cluster-deployment",
+        "cd-east/cluster-1",
+        "--cluster-deployment",
+        "cd-west/cluster-2",
+    ]);
+    assert_eq!(hive_apply(&config, &both, &[]).code, Some(0));
+    // Another add-on's SyncSet, and one of ours applied by someone else, in the dropped namespace.
+    for (name, manager) in [
+        ("addon-other", "addon-flow"),
+        ("addon-full-addon-copy", "someone-else"),
+    ] {
+        server
+            .api()
+            .apply_as(
+                manager,
+                &json!({"apiVersion": "hive.openshift.io/v1", "kind": "SyncSet",
+                    "metadata": {"name": name, "namespace": "cd-west"},
+                    "spec": {"clusterDeploymentRefs": [{"name": "cluster-2"}]}}),
+                false,
+            )
+            .unwrap();
+    }
+    let one = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let run = hive_apply(&config, &one, &["--prune", "--summary"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("syncsets.hive.openshift.io/addon-full-addon -n cd-west pruned"),
+        "{}",
+        run.stdout
+    );
+    assert!(server
+        .api()
+        .get("SyncSet", "cd-west", "addon-full-addon")
+        .is_none());
+    assert!(server
+        .api()
+        .get("SyncSet", "cd-east", "addon-full-addon")
+        .is_some());
+    assert!(server
+        .api()
+        .get("SyncSet", "cd-west", "addon-other")
+        .is_some());
+    assert!(server
+        .api()
+        .get("SyncSet", "cd-west", "addon-full-addon-copy")
+        .is_some());
+    // Pruning again finds nothing more.
+    let again = hive_apply(&config, &one, &["--prune", "--summary"]);
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert!(!again.stdout.contains("pruned"), "{}", again.stdout);
+}

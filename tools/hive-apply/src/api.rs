@@ -29,12 +29,21 @@ impl Resource {
         }
     }
 
-    /// The URL path of one object (`name` already safe for a path).
-    pub fn path(&self, namespace: Option<&str>, name: &str) -> String {
-        let base = match split_api_version(&self.api_version) {
+    fn base(&self) -> String {
+        match split_api_version(&self.api_version) {
             ("", version) => format!("/api/{version}"),
             (group, version) => format!("/apis/{group}/{version}"),
-        };
+        }
+    }
+
+    /// The URL path of every object of the kind, in all namespaces.
+    pub fn collection_path(&self) -> String {
+        format!("{}/{}", self.base(), self.plural)
+    }
+
+    /// The URL path of one object (`name` already safe for a path).
+    pub fn path(&self, namespace: Option<&str>, name: &str) -> String {
+        let base = self.base();
         match (self.namespaced, namespace) {
             (true, Some(ns)) => format!(
                 "{base}/namespaces/{}/{}/{}",
@@ -207,6 +216,19 @@ impl KubeClient {
             404 => Ok(None),
             _ => Err(self.failure(&response, &describe(resource, namespace, name))),
         }
+    }
+
+    /// Every object of the kind (all namespaces).
+    pub fn list(&self, resource: &Resource) -> Result<Vec<Value>> {
+        let path = resource.collection_path();
+        let response = self
+            .http
+            .send(&Request::new("GET", &path).header("Accept", "application/json"))?;
+        if !response.is_success() {
+            return Err(self.failure(&response, &format!("list of {}", resource.qualified())));
+        }
+        let list: Value = response.json(&format!("{} {path}", self.server()))?;
+        Ok(list["items"].as_array().cloned().unwrap_or_default())
     }
 
     /// Deletes the object; `false` when it was already gone.

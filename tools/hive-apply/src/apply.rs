@@ -23,6 +23,8 @@ pub enum Outcome {
     /// Applied over an existing object (changed or not).
     Applied,
     Deleted,
+    /// Deleted by `--prune`: no longer in the input.
+    Pruned,
     AlreadyGone,
 }
 
@@ -32,6 +34,7 @@ impl Outcome {
             Outcome::Created => "created",
             Outcome::Applied => "serverside-applied",
             Outcome::Deleted => "deleted",
+            Outcome::Pruned => "pruned",
             Outcome::AlreadyGone => "already gone",
         }
     }
@@ -184,6 +187,75 @@ fn one(client: &KubeClient, manifest: &Manifest, options: &ApplyOptions) -> Resu
         name: manifest.name.clone(),
         object: Some(written.object),
     })
+}
+
+/// `--prune`: objects of the input's namespaced kinds and names, in other
+/// namespaces, that this field manager applied and the input no longer lists
+/// (a cluster dropped from `--cluster-deployment`: its SyncSet goes). Objects
+/// of other names (other add-ons) and other managers are never touched.
+pub fn prune(
+    client: &KubeClient,
+    done: &[Done],
+    field_manager: &str,
+    options: &ApplyOptions,
+) -> Vec<Result<Done>> {
+    let mut kinds: Vec<(Resource, Vec<String>)> = Vec::new();
+    for d in done.iter().filter(|d| d.resource.namespaced) {
+        match kinds.iter_mut().find(|(r, _)| *r == d.resource) {
+            Some((_, names)) if !names.contains(&d.name) => names.push(d.name.clone()),
+            Some(_) => {}
+            None => kinds.push((d.resource.clone(), vec![d.name.clone()])),
+        }
+    }
+    let kept: std::collections::BTreeSet<(String, Option<String>, String)> = done
+        .iter()
+        .map(|d| (d.resource.kind.clone(), d.namespace.clone(), d.name.clone()))
+        .collect();
+    let mut stale = Vec::new();
+    for (resource, names) in &kinds {
+        let items = match client.list(resource) {
+            Ok(items) => items,
+            Err(err) => return vec![Err(err)],
+        };
+        for item in items {
+            let name = item["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let namespace = item["metadata"]["namespace"].as_str().map(str::to_string);
+            let ours = item["metadata"]["managedFields"]
+                .as_array()
+                .is_some_and(|entries| {
+                    entries
+                        .iter()
+                        .any(|e| e["manager"] == field_manager && e["operation"] == "Apply")
+                });
+            if ours
+                && names.contains(&name)
+                && !kept.contains(&(resource.kind.clone(), namespace.clone(), name.clone()))
+            {
+                stale.push((resource.clone(), namespace, name));
+            }
+        }
+    }
+    parallel_map(
+        &stale,
+        options.concurrency,
+        |(resource, namespace, name)| {
+            let gone = client.delete(resource, namespace.as_deref(), name, options.dry_run)?;
+            Ok(Done {
+                resource: resource.clone(),
+                namespace: namespace.clone(),
+                name: name.clone(),
+                outcome: if gone {
+                    Outcome::Pruned
+                } else {
+                    Outcome::AlreadyGone
+                },
+                object: None,
+            })
+        },
+    )
 }
 
 /// A ClusterDeployment, `NAMESPACE/NAME`.

@@ -22,6 +22,7 @@ use serde_json::Value;
 /// the same command again finishes the job.
 ///
 /// Examples:
+///   syncset-render --cluster-deployment cd-ns/cluster-1 < addon.json | hive-apply --prune
 ///   syncset-render --cluster-deployment cd-ns/cluster-1 < addon.json | hive-apply --wait
 ///   syncset-render --selector addon.yaml | hive-apply --label-cluster cd-ns/cluster-1 --wait
 ///   hive-apply --delete sss.yaml
@@ -59,6 +60,12 @@ struct Args {
     /// Take over fields another field manager owns instead of failing with 409.
     #[arg(long)]
     force_conflicts: bool,
+
+    /// After applying, delete objects of the input's namespaced kinds and
+    /// names in other namespaces that this field manager applied earlier and
+    /// the input no longer lists (a cluster removed from the SyncSets).
+    #[arg(long, conflicts_with = "delete")]
+    prune: bool,
 
     /// Delete the objects instead of applying them (with --label-cluster,
     /// remove the add-on label).
@@ -163,6 +170,15 @@ fn run(args: Args) -> Result<()> {
         }
     }
 
+    if args.prune && failures.is_empty() {
+        for result in apply::prune(&client, &done, &args.field_manager, &options) {
+            match result {
+                Ok(d) => done.push(d),
+                Err(err) => failures.push(err.to_string()),
+            }
+        }
+    }
+
     let mut label_lines = Vec::new();
     let mut targets: Vec<SyncTarget> = Vec::new();
     if !args.label_cluster.is_empty() && failures.is_empty() {
@@ -235,6 +251,9 @@ fn run(args: Args) -> Result<()> {
     if args.delete {
         let text: String = done.iter().map(|d| d.summary() + "\n").collect();
         return common::io::write_stdout(&text);
+    }
+    for pruned in done.iter().filter(|d| d.object.is_none()) {
+        eprintln!("hive-apply: {}", pruned.summary());
     }
     write_objects(done.into_iter().filter_map(|d| d.object).collect(), format)
 }
