@@ -467,12 +467,12 @@ pub fn load_bundle(
             None
         }
     };
-    let root = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let root = BundleRoot::new(dir);
 
     let annotations_path = dir.join("metadata").join("annotations.yaml");
     let mut metadata_files = BTreeMap::new();
     let mut annotations_bytes = Vec::new();
-    let annotations = match read_inside(&root, &annotations_path) {
+    let annotations = match root.read(&annotations_path, None) {
         Err(message) => {
             findings.push(
                 Finding::error(codes::ANNOTATIONS, &annotations_path, message)
@@ -481,13 +481,17 @@ pub fn load_bundle(
             None
         }
         Ok(bytes) => {
-            let parsed = Source::from_bytes(
-                crate::io::Origin::File(annotations_path.clone()),
-                bytes.clone(),
-            )
-            .and_then(|s| s.parse());
+            let origin = crate::io::Origin::File(annotations_path.clone());
+            let parsed = crate::io::check_text(&origin, &bytes)
+                .and_then(|text| crate::io::parse_text_stream(&origin, text))
+                .map(|docs| {
+                    docs.into_iter()
+                        .next()
+                        .map(|d| d.value)
+                        .unwrap_or(Value::Null)
+                });
             annotations_bytes = bytes;
-            match parsed.map(|p| p.value) {
+            match parsed {
                 Err(err) => {
                     findings.push(Finding::error(
                         codes::ANNOTATIONS,
@@ -513,18 +517,16 @@ pub fn load_bundle(
             }
         }
     };
-    if let Ok(entries) = std::fs::read_dir(dir.join("metadata")) {
-        let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
-        names.sort();
-        for path in names {
+    if let Ok(entries) = sorted_entries(&dir.join("metadata")) {
+        for (path, file_type) in entries {
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            if name == "annotations.yaml" || !is_regular_or_link(&path) {
+            if name == "annotations.yaml" || file_type.is_dir() {
                 continue;
             }
-            match read_inside(&root, &path) {
+            match root.read(&path, Some(file_type)) {
                 Ok(bytes) => {
                     metadata_files.insert(name, bytes);
                 }
@@ -535,7 +537,7 @@ pub fn load_bundle(
 
     let manifests_dir = dir.join("manifests");
     let mut manifests = Vec::new();
-    match std::fs::read_dir(&manifests_dir) {
+    match sorted_entries(&manifests_dir) {
         Err(_) => findings.push(
             Finding::error(
                 codes::MANIFESTS,
@@ -545,27 +547,24 @@ pub fn load_bundle(
             .expected("manifests/ holding the ClusterServiceVersion and CRDs"),
         ),
         Ok(entries) => {
-            let mut paths: Vec<PathBuf> =
-                entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
-            paths.sort();
-            for path in paths {
-                if !is_regular_or_link(&path) || path.is_dir() {
+            for (path, file_type) in entries {
+                if file_type.is_dir() {
                     continue;
                 }
                 let name = path
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                let bytes = match read_inside(&root, &path) {
+                let bytes = match root.read(&path, Some(file_type)) {
                     Ok(bytes) => bytes,
                     Err(message) => {
                         findings.push(Finding::error(codes::UNSAFE_FILE, &path, message));
                         continue;
                     }
                 };
-                let parsed =
-                    Source::from_bytes(crate::io::Origin::File(path.clone()), bytes.clone())
-                        .and_then(|s| s.parse_stream());
+                let origin = crate::io::Origin::File(path.clone());
+                let parsed = crate::io::check_text(&origin, &bytes)
+                    .and_then(|text| crate::io::parse_text_stream(&origin, text));
                 match parsed {
                     Ok(docs) => manifests.push(Manifest {
                         name,
@@ -752,37 +751,75 @@ fn check_channels(path: &Path, annotations: &Annotations, findings: &mut Vec<Fin
     }
 }
 
-fn is_regular_or_link(path: &Path) -> bool {
-    std::fs::symlink_metadata(path)
-        .is_ok_and(|m| m.file_type().is_file() || m.file_type().is_symlink())
+/// The entries of a folder with their types, sorted by name (no extra stat
+/// per entry: the type comes from the directory listing).
+fn sorted_entries(dir: &Path) -> std::io::Result<Vec<(PathBuf, std::fs::FileType)>> {
+    let mut entries: Vec<(PathBuf, std::fs::FileType)> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_type().ok().map(|t| (e.path(), t)))
+        .collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(entries)
 }
 
-/// Reads a file that must stay inside `root` even through symlinks, and be a
-/// regular file of sane size.
-fn read_inside(root: &Path, path: &Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::symlink_metadata(path).map_err(|err| crate::io::describe_io_error(&err))?;
-    if meta.file_type().is_symlink() {
-        let target = path
-            .canonicalize()
-            .map_err(|_| "is a symlink to nothing (dangling)".to_string())?;
-        if !target.starts_with(root) {
-            return Err(format!(
-                "is a symlink to {}, outside the bundle folder",
-                target.display()
-            ));
+/// A bundle folder that files are read from; symlinks may not lead out of it.
+struct BundleRoot<'a> {
+    dir: &'a Path,
+    /// The folder's canonical path, resolved only if a symlink needs it.
+    canonical: std::cell::OnceCell<PathBuf>,
+}
+
+impl<'a> BundleRoot<'a> {
+    fn new(dir: &'a Path) -> Self {
+        BundleRoot {
+            dir,
+            canonical: std::cell::OnceCell::new(),
         }
     }
-    let meta = std::fs::metadata(path).map_err(|err| crate::io::describe_io_error(&err))?;
-    if !meta.is_file() {
-        return Err("is not a regular file".to_string());
+
+    /// Reads a regular file of sane size; a symlink must resolve inside the bundle.
+    fn read(&self, path: &Path, file_type: Option<std::fs::FileType>) -> Result<Vec<u8>, String> {
+        let file_type = match file_type {
+            Some(t) => t,
+            None => std::fs::symlink_metadata(path)
+                .map_err(|err| crate::io::describe_io_error(&err))?
+                .file_type(),
+        };
+        if file_type.is_symlink() {
+            let target = path
+                .canonicalize()
+                .map_err(|_| "is a symlink to nothing (dangling)".to_string())?;
+            let root = self.canonical.get_or_init(|| {
+                self.dir
+                    .canonicalize()
+                    .unwrap_or_else(|_| self.dir.to_path_buf())
+            });
+            if !target.starts_with(root) {
+                return Err(format!(
+                    "is a symlink to {}, outside the bundle folder",
+                    target.display()
+                ));
+            }
+            if !target.is_file() {
+                return Err("is a symlink to something that is not a regular file".to_string());
+            }
+        } else if !file_type.is_file() {
+            return Err("is not a regular file".to_string());
+        }
+        let file = std::fs::File::open(path).map_err(|err| crate::io::describe_io_error(&err))?;
+        let mut bytes = Vec::new();
+        use std::io::Read;
+        file.take(crate::io::MAX_DOCUMENT_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|err| crate::io::describe_io_error(&err))?;
+        if bytes.len() > crate::io::MAX_DOCUMENT_BYTES {
+            return Err(format!(
+                "is larger than {} MiB",
+                crate::io::MAX_DOCUMENT_BYTES >> 20
+            ));
+        }
+        Ok(bytes)
     }
-    if meta.len() > crate::io::MAX_DOCUMENT_BYTES as u64 {
-        return Err(format!(
-            "is larger than {} MiB",
-            crate::io::MAX_DOCUMENT_BYTES >> 20
-        ));
-    }
-    std::fs::read(path).map_err(|err| crate::io::describe_io_error(&err))
 }
 
 /// A comparison in a semver range.

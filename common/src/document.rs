@@ -70,7 +70,8 @@ pub struct Loaded {
     pub place: Option<TreePlace>,
     /// The parsed input, document sections included.
     pub value: Value,
-    /// The typed document, when the schema checks passed.
+    /// The typed document, when the value has its shape (even if findings
+    /// remain: check `has_errors`).
     pub document: Option<AddonDocument>,
     /// Schema and loading findings, in input order, with lines.
     pub findings: Vec<Finding>,
@@ -92,6 +93,12 @@ pub struct LoadOptions {
 /// Reads and checks one add-on. Only unreadable or unparsable input is an
 /// `Err`; everything else becomes a finding, so all of them are reported.
 pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
+    if source.text.trim().is_empty() {
+        return Err(Error::input(
+            source.location(),
+            "is empty; expected an add-on (addon.yaml or an add-on document, YAML or JSON)",
+        ));
+    }
     let parsed = source.parse()?;
     let file = source.origin.to_string();
     let mut findings: Vec<Finding> = parsed
@@ -162,16 +169,15 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
     locate(&mut findings, &file, &source.text);
     findings.sort_by_key(|f| (f.file != file, f.line.unwrap_or(usize::MAX)));
 
-    let document = if findings.iter().any(Finding::is_error) {
-        None
-    } else {
-        let mut document: AddonDocument = serde_json::from_value(value.clone()).map_err(|err| {
-            Error::input(source.location(), format!("cannot read the add-on: {err}"))
-        })?;
-        document.image_set = image_set;
-        document.extra_resource_templates = extra_templates;
-        Some(document)
-    };
+    // The typed document, whenever the value has the right shape for it: the
+    // caller decides (by its own choice of checks) whether findings matter.
+    let document = serde_json::from_value::<AddonDocument>(value.clone())
+        .ok()
+        .map(|mut document| {
+            document.image_set = image_set;
+            document.extra_resource_templates = extra_templates;
+            document
+        });
     Ok(Loaded {
         source,
         place,
@@ -340,8 +346,8 @@ pub fn load_document(path: Option<&Path>) -> Result<AddonDocument> {
         eprintln!("{warning}");
     }
     match loaded.document {
-        Some(document) => Ok(document),
-        None => {
+        Some(document) if !loaded.has_errors() => Ok(document),
+        _ => {
             let errors: Vec<String> = loaded
                 .findings
                 .iter()

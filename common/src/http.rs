@@ -67,14 +67,21 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { attempts: 5, base_delay: Duration::from_millis(250), max_delay: Duration::from_secs(10) }
+        RetryPolicy {
+            attempts: 5,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(10),
+        }
     }
 }
 
 impl RetryPolicy {
     /// No retries: for calls whose caller handles failure itself.
     pub fn none() -> Self {
-        RetryPolicy { attempts: 1, ..RetryPolicy::default() }
+        RetryPolicy {
+            attempts: 1,
+            ..RetryPolicy::default()
+        }
     }
 
     /// The wait before try number `attempt` (1-based, after a failure): doubling from
@@ -98,7 +105,10 @@ pub struct Response {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn is_success(&self) -> bool {
@@ -112,7 +122,13 @@ impl Response {
     /// The body as JSON; a body that is not JSON is a remote error naming `target`.
     pub fn json<T: serde::de::DeserializeOwned>(&self, target: &str) -> Result<T> {
         serde_json::from_slice(&self.body).map_err(|err| {
-            Error::remote(target, format!("answered with something that is not the expected JSON ({err}): {}", snippet(&self.text())))
+            Error::remote(
+                target,
+                format!(
+                    "answered with something that is not the expected JSON ({err}): {}",
+                    snippet(&self.text())
+                ),
+            )
         })
     }
 }
@@ -139,7 +155,12 @@ pub struct Request<'a> {
 
 impl<'a> Request<'a> {
     pub fn new(method: &'a str, path: &'a str) -> Self {
-        Request { method, path, headers: Vec::new(), body: None }
+        Request {
+            method,
+            path,
+            headers: Vec::new(),
+            body: None,
+        }
     }
 
     pub fn header(mut self, name: &'a str, value: impl Into<String>) -> Self {
@@ -149,7 +170,8 @@ impl<'a> Request<'a> {
 
     /// A body with its content type.
     pub fn body(mut self, content_type: &str, body: Vec<u8>) -> Self {
-        self.headers.push(("Content-Type", content_type.to_string()));
+        self.headers
+            .push(("Content-Type", content_type.to_string()));
         self.body = Some(body);
         self
     }
@@ -173,7 +195,10 @@ pub struct Client {
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client").field("base_url", &self.base_url).field("token", &self.token).finish()
+        f.debug_struct("Client")
+            .field("base_url", &self.base_url)
+            .field("token", &self.token)
+            .finish()
     }
 }
 
@@ -182,7 +207,9 @@ impl Client {
     pub fn new(base_url: &str, tls: &TlsOptions) -> Result<Client> {
         let base_url = base_url.trim_end_matches('/').to_string();
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            return Err(Error::usage(format!("{base_url:?} is not an http:// or https:// URL")));
+            return Err(Error::usage(format!(
+                "{base_url:?} is not an http:// or https:// URL"
+            )));
         }
         let tls_config = tls_config(tls, &base_url)?;
         let config = ureq::Agent::config_builder()
@@ -192,7 +219,13 @@ impl Client {
             .user_agent(concat!("addon-flow/", env!("CARGO_PKG_VERSION")))
             .tls_config(tls_config)
             .build();
-        Ok(Client { agent: config.into(), target: base_url.clone(), base_url, token: None, retry: RetryPolicy::default() })
+        Ok(Client {
+            agent: config.into(),
+            target: base_url.clone(),
+            base_url,
+            token: None,
+            retry: RetryPolicy::default(),
+        })
     }
 
     pub fn with_token(mut self, token: Option<Secret>) -> Self {
@@ -220,9 +253,10 @@ impl Client {
         loop {
             let outcome = self.send_once(request);
             let retry_after = match &outcome {
-                Ok(response) if response.status == 429 || response.status >= 500 => {
-                    response.header("Retry-After").and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs)
-                }
+                Ok(response) if response.status == 429 || response.status >= 500 => response
+                    .header("Retry-After")
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs),
                 Err(Error::Remote { .. }) => None,
                 _ => return outcome,
             };
@@ -234,7 +268,13 @@ impl Client {
                 Ok(response) => format!("HTTP {}", response.status),
                 Err(err) => err.to_string(),
             };
-            eprintln!("{} {}: {why}; retrying in {:.1}s ({attempt}/{})", request.method, self.target, wait.as_secs_f64(), self.retry.attempts - 1);
+            eprintln!(
+                "{} {}: {why}; retrying in {:.1}s ({attempt}/{})",
+                request.method,
+                self.target,
+                wait.as_secs_f64(),
+                self.retry.attempts - 1
+            );
             std::thread::sleep(wait);
             attempt += 1;
         }
@@ -242,7 +282,9 @@ impl Client {
 
     fn send_once(&self, request: &Request) -> Result<Response> {
         let url = format!("{}{}", self.base_url, request.path);
-        let mut builder = ureq::http::Request::builder().method(request.method).uri(&url);
+        let mut builder = ureq::http::Request::builder()
+            .method(request.method)
+            .uri(&url);
         for (name, value) in &request.headers {
             builder = builder.header(*name, value);
         }
@@ -250,15 +292,26 @@ impl Client {
             builder = builder.header("Authorization", format!("Bearer {}", token.expose()));
         }
         let body = request.body.clone().unwrap_or_default();
-        let http_request = builder
-            .body(body)
-            .map_err(|err| Error::usage(format!("cannot build the request {} {}: {err}", request.method, request.path)))?;
-        let mut response = self.agent.run(http_request).map_err(|err| self.transport_error(err))?;
+        let http_request = builder.body(body).map_err(|err| {
+            Error::usage(format!(
+                "cannot build the request {} {}: {err}",
+                request.method, request.path
+            ))
+        })?;
+        let mut response = self
+            .agent
+            .run(http_request)
+            .map_err(|err| self.transport_error(err))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
             .iter()
-            .map(|(name, value)| (name.as_str().to_string(), value.to_str().unwrap_or_default().to_string()))
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_string(),
+                    value.to_str().unwrap_or_default().to_string(),
+                )
+            })
             .collect();
         let body = response
             .body_mut()
@@ -266,7 +319,11 @@ impl Client {
             .limit(MAX_BODY_BYTES)
             .read_to_vec()
             .map_err(|err| self.transport_error(err))?;
-        Ok(Response { status, headers, body })
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
     }
 
     fn transport_error(&self, err: ureq::Error) -> Error {
@@ -282,7 +339,9 @@ impl Client {
 }
 
 fn tls_config(tls: &TlsOptions, target: &str) -> Result<TlsConfig> {
-    let bad = |what: &str, err: ureq::Error| Error::usage(format!("{target}: the {what} is not valid PEM: {err}"));
+    let bad = |what: &str, err: ureq::Error| {
+        Error::usage(format!("{target}: the {what} is not valid PEM: {err}"))
+    };
     let mut builder = TlsConfig::builder().disable_verification(tls.insecure);
     if let Some(ca) = &tls.ca_pem {
         let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(ca)
@@ -294,7 +353,9 @@ fn tls_config(tls: &TlsOptions, target: &str) -> Result<TlsConfig> {
             .collect::<std::result::Result<_, _>>()
             .map_err(|err| bad("certificate authority", err))?;
         if certs.is_empty() {
-            return Err(Error::usage(format!("{target}: the certificate authority data holds no certificate")));
+            return Err(Error::usage(format!(
+                "{target}: the certificate authority data holds no certificate"
+            )));
         }
         builder = builder.root_certs(RootCerts::Specific(Arc::new(certs)));
     }
@@ -318,7 +379,9 @@ pub fn encode_query(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
             _ => out.push_str(&format!("%{byte:02X}")),
         }
     }
@@ -371,8 +434,15 @@ mod tests {
             "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 8\r\nConnection: close\r\n\r\n{\"a\": 1}",
         ]);
-        let policy = RetryPolicy { attempts: 3, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(5) };
-        let client = Client::new(&url, &TlsOptions::default()).unwrap().with_retry(policy).with_token(Some(Secret::new("s3cret")));
+        let policy = RetryPolicy {
+            attempts: 3,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+        };
+        let client = Client::new(&url, &TlsOptions::default())
+            .unwrap()
+            .with_retry(policy)
+            .with_token(Some(Secret::new("s3cret")));
         let response = client.send(&Request::new("GET", "/x?y=1")).unwrap();
         assert_eq!(response.status, 200);
         let value: serde_json::Value = response.json("test").unwrap();
@@ -380,12 +450,17 @@ mod tests {
         let heads = server.join().unwrap();
         assert_eq!(heads.len(), 3);
         assert!(heads[0].starts_with("GET /x?y=1 HTTP/1.1"));
-        assert!(heads[0].contains("authorization: Bearer s3cret") || heads[0].contains("Authorization: Bearer s3cret"));
+        assert!(
+            heads[0].contains("authorization: Bearer s3cret")
+                || heads[0].contains("Authorization: Bearer s3cret")
+        );
     }
 
     #[test]
     fn client_errors_are_returned_not_retried() {
-        let (url, server) = serve(vec!["HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"]);
+        let (url, server) = serve(vec![
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        ]);
         let client = Client::new(&url, &TlsOptions::default()).unwrap();
         assert_eq!(client.send(&Request::new("GET", "/")).unwrap().status, 404);
         assert_eq!(server.join().unwrap().len(), 1);
@@ -396,7 +471,9 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         drop(listener);
-        let client = Client::new(&url, &TlsOptions::default()).unwrap().with_retry(RetryPolicy::none());
+        let client = Client::new(&url, &TlsOptions::default())
+            .unwrap()
+            .with_retry(RetryPolicy::none());
         let err = client.send(&Request::new("GET", "/")).unwrap_err();
         assert_eq!(err.exit_status() as u8, 3);
         assert!(err.to_string().contains(&url), "{err}");
@@ -406,21 +483,33 @@ mod tests {
     fn secrets_never_print() {
         let secret = Secret::new("hunter2");
         assert!(!format!("{secret} {secret:?}").contains("hunter2"));
-        let client = Client::new("http://127.0.0.1:1", &TlsOptions::default()).unwrap().with_token(Some(secret));
+        let client = Client::new("http://127.0.0.1:1", &TlsOptions::default())
+            .unwrap()
+            .with_token(Some(secret));
         assert!(!format!("{client:?}").contains("hunter2"));
     }
 
     #[test]
     fn backoff_doubles_and_caps() {
-        let policy = RetryPolicy { attempts: 9, base_delay: Duration::from_millis(100), max_delay: Duration::from_millis(350) };
+        let policy = RetryPolicy {
+            attempts: 9,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(350),
+        };
         assert_eq!(policy.delay(1, None), Duration::from_millis(100));
         assert_eq!(policy.delay(2, None), Duration::from_millis(200));
         assert_eq!(policy.delay(3, None), Duration::from_millis(350));
-        assert_eq!(policy.delay(1, Some(Duration::from_secs(60))), Duration::from_millis(350));
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(60))),
+            Duration::from_millis(350)
+        );
     }
 
     #[test]
     fn query_values_are_encoded() {
-        assert_eq!(encode_query("csv_succeeded{name=~\"a.*\"}"), "csv_succeeded%7Bname%3D~%22a.%2A%22%7D");
+        assert_eq!(
+            encode_query("csv_succeeded{name=~\"a.*\"}"),
+            "csv_succeeded%7Bname%3D~%22a.%2A%22%7D"
+        );
     }
 }

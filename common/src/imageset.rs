@@ -143,10 +143,19 @@ pub fn resolve(dir: &Path, version: &str) -> Result<Resolution, ResolveError> {
     for file in files {
         match file.version() {
             Some(v) => versioned.push((v, file)),
-            None => skipped.push(SkippedImageSet {
-                path: file.path.clone(),
-                reason: "its `name` has no `.v<semver>` version".to_string(),
-            }),
+            None => {
+                let reason = match &file.value {
+                    Some(Value::Null) => "it is empty".to_string(),
+                    Some(value) if value.get("name").is_none() => {
+                        "it has no `name` field".to_string()
+                    }
+                    _ => "its `name` has no `.v<semver>` version".to_string(),
+                };
+                skipped.push(SkippedImageSet {
+                    path: file.path.clone(),
+                    reason,
+                });
+            }
         }
     }
     versioned.sort_by(|a, b| a.0.cmp(&b.0));

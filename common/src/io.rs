@@ -88,33 +88,8 @@ impl Source {
 
     /// Checks raw bytes: size, binary data, UTF-8 (a leading BOM is dropped).
     pub fn from_bytes(origin: Origin, bytes: Vec<u8>) -> Result<Source> {
-        let at = || Location::new(origin.to_string());
-        if bytes.len() > MAX_DOCUMENT_BYTES {
-            return Err(Error::input(
-                at(),
-                format!(
-                    "is larger than {} MiB; refusing to read it as a document",
-                    MAX_DOCUMENT_BYTES >> 20
-                ),
-            ));
-        }
-        if let Some(offset) = bytes.iter().position(|b| *b == 0) {
-            return Err(Error::input(
-                at(),
-                format!(
-                    "holds binary data (a NUL byte at offset {offset}), expected YAML or JSON text"
-                ),
-            ));
-        }
-        let mut text = String::from_utf8(bytes).map_err(|err| {
-            Error::input(
-                at(),
-                format!(
-                    "is not UTF-8 text (invalid byte at offset {}), expected YAML or JSON",
-                    err.utf8_error().valid_up_to()
-                ),
-            )
-        })?;
+        check_text(&origin, &bytes)?;
+        let mut text = String::from_utf8(bytes).unwrap_or_default();
         if text.starts_with('\u{feff}') {
             text.remove(0);
         }
@@ -200,6 +175,53 @@ impl Source {
     pub fn source_map(&self) -> SourceMap {
         SourceMap::build(&self.text)
     }
+}
+
+/// Checks that bytes are a document we can read: not too large, no binary
+/// data, UTF-8. Returns the text (without a leading BOM) without copying.
+pub fn check_text<'a>(origin: &Origin, bytes: &'a [u8]) -> Result<&'a str> {
+    let at = || Location::new(origin.to_string());
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return Err(Error::input(
+            at(),
+            format!(
+                "is larger than {} MiB; refusing to read it as a document",
+                MAX_DOCUMENT_BYTES >> 20
+            ),
+        ));
+    }
+    if let Some(offset) = memchr_zero(bytes) {
+        return Err(Error::input(
+            at(),
+            format!(
+                "holds binary data (a NUL byte at offset {offset}), expected YAML or JSON text"
+            ),
+        ));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|err| {
+        Error::input(
+            at(),
+            format!(
+                "is not UTF-8 text (invalid byte at offset {}), expected YAML or JSON",
+                err.valid_up_to()
+            ),
+        )
+    })?;
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
+}
+
+fn memchr_zero(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|b| *b == 0)
+}
+
+/// Parses a stream of YAML documents from checked text, errors naming `origin`.
+pub fn parse_text_stream(origin: &Origin, text: &str) -> Result<Vec<Parsed>> {
+    yaml::parse_stream(text).map_err(|err| {
+        Error::input(
+            Location::new(origin.to_string()).line(err.line),
+            format!("is not valid YAML: {} (column {})", err.message, err.column),
+        )
+    })
 }
 
 /// Turns an I/O error into words a user acts on.

@@ -427,7 +427,7 @@ impl Schema {
                     path,
                     ViolationKind::Required,
                     format!("the required field `{name}` is missing"),
-                    format!("a `{name}` field"),
+                    format!("the field `{name}`"),
                     "nothing".to_string(),
                 );
             }
@@ -541,7 +541,7 @@ impl Schema {
                     path,
                     ViolationKind::Required,
                     format!("the required field `{name}` is missing"),
-                    format!("a `{name}` field"),
+                    format!("the field `{name}`"),
                     "nothing".to_string(),
                 );
             }

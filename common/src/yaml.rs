@@ -637,10 +637,143 @@ impl SourceMap {
     }
 }
 
-/// Writes a value as YAML, the way `kubectl get -o yaml` reads: block style,
-/// strings quoted only where YAML would otherwise read them as something else.
+/// Writes a value as YAML in block style, like `kubectl get -o yaml`.
+///
+/// Strings are quoted whenever a YAML 1.1 reader (PyYAML, go-yaml v2, ours)
+/// would read them as something else: `yes`, `on`, `0755`, `1:30` and
+/// `2001-12-14` stay strings. serde_yaml writes those bare, so we emit
+/// ourselves. Multi-line strings use literal blocks.
 pub fn to_yaml_string<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, String> {
-    serde_yaml::to_string(value).map_err(|err| err.to_string())
+    let value = serde_json::to_value(value).map_err(|err| err.to_string())?;
+    let mut out = String::new();
+    match &value {
+        Value::Object(map) if !map.is_empty() => emit_mapping(map, 0, &mut out),
+        Value::Array(items) if !items.is_empty() => emit_sequence(items, 0, &mut out),
+        scalar => {
+            emit_scalar(scalar, 0, &mut out);
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
+fn indent(out: &mut String, level: usize) {
+    for _ in 0..level {
+        out.push_str("  ");
+    }
+}
+
+fn emit_mapping(map: &Map<String, Value>, level: usize, out: &mut String) {
+    for (i, (key, value)) in map.iter().enumerate() {
+        if i > 0 {
+            indent(out, level);
+        }
+        emit_string(key, level, out);
+        out.push(':');
+        emit_value_after_key(value, level, out);
+    }
+}
+
+fn emit_value_after_key(value: &Value, level: usize, out: &mut String) {
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            out.push('\n');
+            indent(out, level + 1);
+            emit_mapping(map, level + 1, out);
+        }
+        Value::Array(items) if !items.is_empty() => {
+            out.push('\n');
+            indent(out, level);
+            emit_sequence(items, level, out);
+        }
+        scalar => {
+            out.push(' ');
+            emit_scalar(scalar, level + 1, out);
+            out.push('\n');
+        }
+    }
+}
+
+fn emit_sequence(items: &[Value], level: usize, out: &mut String) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            indent(out, level);
+        }
+        out.push_str("- ");
+        match item {
+            Value::Object(map) if !map.is_empty() => emit_mapping(map, level + 1, out),
+            Value::Array(inner) if !inner.is_empty() => emit_sequence(inner, level + 1, out),
+            scalar => {
+                emit_scalar(scalar, level + 1, out);
+                out.push('\n');
+            }
+        }
+    }
+}
+
+fn emit_scalar(value: &Value, level: usize, out: &mut String) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => emit_string(s, level, out),
+        Value::Array(_) => out.push_str("[]"),
+        Value::Object(_) => out.push_str("{}"),
+    }
+}
+
+/// A string, plain when that reads back as the same string, else quoted.
+fn emit_string(text: &str, level: usize, out: &mut String) {
+    if is_plain_safe(text) {
+        out.push_str(text);
+    } else if text.contains('\n') && literal_block_safe(text) {
+        let chomp = if !text.ends_with('\n') {
+            "-"
+        } else if text.ends_with("\n\n") {
+            "+"
+        } else {
+            ""
+        };
+        out.push('|');
+        out.push_str(chomp);
+        let body = text.strip_suffix('\n').unwrap_or(text);
+        for line in body.split('\n') {
+            out.push('\n');
+            if !line.is_empty() {
+                indent(out, level);
+                out.push_str(line);
+            }
+        }
+    } else if text.chars().all(|c| !c.is_control()) {
+        out.push('\'');
+        out.push_str(&text.replace('\'', "''"));
+        out.push('\'');
+    } else {
+        // JSON string escapes are valid YAML double-quoted escapes.
+        out.push_str(&serde_json::to_string(text).unwrap_or_default());
+    }
+}
+
+fn literal_block_safe(text: &str) -> bool {
+    !text.starts_with([' ', '\n'])
+        && text.chars().all(|c| c == '\n' || !c.is_control())
+        && !text.split('\n').any(|line| line.ends_with(' '))
+}
+
+fn is_plain_safe(text: &str) -> bool {
+    let Some(first) = text.chars().next() else {
+        return false;
+    };
+    if "-?:,[]{}#&*!|>'\"%@`=<~ \t".contains(first) || text.ends_with([' ', ':']) {
+        return false;
+    }
+    if text.contains(": ") || text.contains(" #") || text.chars().any(|c| c.is_control()) {
+        return false;
+    }
+    let bytes = text.as_bytes();
+    let looks_like_date =
+        bytes.len() >= 8 && bytes[..4].iter().all(u8::is_ascii_digit) && bytes[4] == b'-';
+    !looks_like_date && matches!(resolve_plain(text.to_string()), Value::String(_))
 }
 
 #[cfg(test)]
@@ -752,6 +885,32 @@ mod tests {
         assert_eq!(docs[1].value, json!({"b": 2}));
         assert_eq!(docs[2].value, Value::Null);
         assert!(parse_one("a: 1\n---\nb: 2\n").is_err());
+    }
+
+    #[test]
+    fn emitted_yaml_reads_back_as_the_same_value() {
+        let tricky = json!({
+            "yes": "yes", "on": "on", "octal": "0755", "time": "1:30", "empty": "", "null": "null", "tilde": "~",
+            "date": "2001-12-14", "colon": "a: b", "hash": "a #b", "dash": "-x", "quote": "it's", "star": "*x",
+            "multi": "line one\nline two\n", "multi_no_end": "a\nb", "indented": "  x\ny", "control": "bell\u{7}",
+            "number": 1.5, "int": -3, "bool": true, "nothing": null, "list": [], "map": {}, "key: with colon": 1,
+            "nested": [{"a": [1, [2, 3]], "b": {"c": "d"}}, "plain text", ["x"]],
+        });
+        let text = to_yaml_string(&tricky).unwrap();
+        assert_eq!(parse_one(&text).unwrap().value, tricky, "{text}");
+        // serde_yaml, a YAML 1.2 reader, agrees too.
+        let other: Value = serde_yaml::from_str(&text).unwrap();
+        assert_eq!(other, tricky, "{text}");
+    }
+
+    #[test]
+    fn emits_kubectl_style_blocks() {
+        let value =
+            json!({"kind": "List", "items": [{"metadata": {"name": "a"}, "spec": {"x": [1]}}]});
+        assert_eq!(
+            to_yaml_string(&value).unwrap(),
+            "kind: List\nitems:\n- metadata:\n    name: a\n  spec:\n    x:\n    - 1\n"
+        );
     }
 
     #[test]

@@ -1,0 +1,586 @@
+//! End-to-end tests of addon-validate: the real binary on our example tree,
+//! one broken add-on per rule, hostile input, and (when ../shared is there)
+//! agreement with managed-tenants-cli's own verdicts.
+
+use std::path::{Path, PathBuf};
+
+use e2e::{reference_dir, repo_root, skip, tool};
+use serde_json::Value;
+
+const EXAMPLE: &str = "examples/managed-tenants/addons/reference-addon/metadata/stage/addon.yaml";
+const EXAMPLE_BUNDLES: &str = "examples/managed-tenants-bundles/addons/reference-addon";
+
+fn stdout_json(output: &std::process::Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
+        panic!(
+            "stdout is not JSON ({err}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn every_example_addon_is_valid_with_its_bundles() {
+    for addon in ["reference-addon", "logging-addon"] {
+        for env in ["stage", "production"] {
+            let path = format!("examples/managed-tenants/addons/{addon}/metadata/{env}/addon.yaml");
+            let bundles = format!("examples/managed-tenants-bundles/addons/{addon}");
+            let output = tool("addon-validate")
+                .args([&path, "--bundles", &bundles, "-o", "json"])
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "{path}: {}", stderr(&output));
+            let document = stdout_json(&output);
+            assert_eq!(document["id"], addon);
+        }
+    }
+}
+
+#[test]
+fn the_normalised_document_carries_the_image_set_and_extra_resources() {
+    let output = tool("addon-validate")
+        .args([EXAMPLE, "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let document = stdout_json(&output);
+    // addonImageSetVersion: latest picks the highest semver of stage.
+    assert_eq!(document["imageSet"]["name"], "reference-addon.v0.3.0");
+    assert_eq!(document["addonImageSetVersion"], "latest");
+
+    let logging = "examples/managed-tenants/addons/logging-addon/metadata/stage/addon.yaml";
+    let output = tool("addon-validate")
+        .args([logging, "-o", "json"])
+        .output()
+        .unwrap();
+    let document = stdout_json(&output);
+    let template = document["extraResourceTemplates"]["logging-dashboard.yaml.j2"]
+        .as_str()
+        .unwrap();
+    assert!(template.contains("kind: ConfigMap"));
+}
+
+#[test]
+fn a_document_fed_back_through_stdin_is_still_valid_and_unchanged() {
+    let first = tool("addon-validate")
+        .args([EXAMPLE, "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(first.status.success());
+    let second = tool("addon-validate")
+        .args(["-", "-o", "json"])
+        .write_stdin(first.stdout.clone())
+        .output()
+        .unwrap();
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert_eq!(stdout_json(&first), stdout_json(&second));
+    // YAML out, YAML back in.
+    let yaml = tool("addon-validate")
+        .args([EXAMPLE, "-o", "yaml"])
+        .output()
+        .unwrap();
+    let third = tool("addon-validate")
+        .args(["-o", "json"])
+        .write_stdin(yaml.stdout)
+        .output()
+        .unwrap();
+    assert!(third.status.success(), "{}", stderr(&third));
+    assert_eq!(stdout_json(&first), stdout_json(&third));
+}
+
+/// Copies the example trees into a temporary folder we may break.
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        copy_tree(&repo_root().join("examples"), dir.path());
+        Sandbox { dir }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn edit(&self, rel: &str, from: &str, to: &str) {
+        let path = self.path(rel);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{rel} has no {from:?}");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    }
+
+    fn run(&self, extra: &[&str]) -> std::process::Output {
+        let addon = self.path("managed-tenants/addons/reference-addon/metadata/stage/addon.yaml");
+        let bundles = self.path("managed-tenants-bundles/addons/reference-addon");
+        tool("addon-validate")
+            .arg(&addon)
+            .arg("--bundles")
+            .arg(&bundles)
+            .args(extra)
+            .args(["-o", "json"])
+            .output()
+            .unwrap()
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir(from) {
+        let rel = entry.strip_prefix(from).unwrap();
+        let target = to.join(rel);
+        if entry.is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(&entry, &target).unwrap();
+        }
+    }
+}
+
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![dir.to_path_buf()];
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walkdir(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+const STAGE: &str = "managed-tenants/addons/reference-addon/metadata/stage/addon.yaml";
+const HEAD_CSV: &str = "managed-tenants-bundles/addons/reference-addon/main/0.3.0/manifests/reference-addon.clusterserviceversion.yaml";
+const HEAD_ANNOTATIONS: &str =
+    "managed-tenants-bundles/addons/reference-addon/main/0.3.0/metadata/annotations.yaml";
+
+/// One broken add-on per rule: (code, file, text to replace, replacement,
+/// the field path the finding must name).
+const BROKEN: &[(&str, &str, &str, &str, &str)] = &[
+    ("SC0001", STAGE, "ocmQuotaCost: 1\n", "", "(document)"),
+    ("SC0002", STAGE, "enabled: true", "enabled: \"true\"", "enabled"),
+    ("SC0003", STAGE, "quayRepo: quay.io/osd-addons/reference-addon", "quayRepo: docker.io/reference-addon", "quayRepo"),
+    ("SC0004", STAGE, "installMode: OwnNamespace", "installMode: SingleNamespace", "installMode"),
+    ("SC0005", STAGE, "targetNamespace:", "targetNamspace: x\ntargetNamespace:", "targetNamspace"),
+    ("SC0006", STAGE, "ocmQuotaCost: 1", "ocmQuotaCost: 1\nocmQuotaCost: 2", "ocmQuotaCost"),
+    ("SC0007", STAGE, "ocmQuotaCost: 1", "ocmQuotaCost: -1", "ocmQuotaCost"),
+    ("SC0009", STAGE, "name: Reference Addon", "name: \"Reference\\u0007Addon\"", "name"),
+    ("SC0010", STAGE, "    required: true\n", "    required: true\n    editable_direction: up\n", "addOnParameters[0]"),
+    ("MT0001", STAGE, "addonImageSetVersion: latest", "addonImageSetVersion: 9.9.9", "addonImageSetVersion"),
+    ("MT0003", STAGE, "addonImageSetVersion: latest", "addonImageSetVersion: latest\nextraResources: [missing.yaml]", "extraResources[0]"),
+    ("AM0001", STAGE, "defaultChannel: alpha", "defaultChannel: stable", "defaultChannel"),
+    ("AM0002", STAGE, "label: api.openshift.com/addon-reference-addon", "label: api.openshift.com/addon-other", "label"),
+    ("AM0003", HEAD_CSV, "name: reference-addon.v0.3.0", "name: other.v0.3.0", "operatorName"),
+    ("AM0004", STAGE, "icon: iVBOR", "icon: R0lGOD", "icon"),
+    ("AM0005", STAGE, "testHarness: quay.io/osd-addons", "testHarness: quay.io//", "testHarness"),
+    ("AM0006", STAGE, "deadmanssnitch:\n", "deadmanssnitch:\n  snitchNamePostFix: hive-x\n", "deadmanssnitch.snitchNamePostFix"),
+    ("AM0007", HEAD_CSV, "- type: OwnNamespace\n      supported: true", "- type: OwnNamespace\n      supported: false", "installMode"),
+    ("AM0008", STAGE, "  - redhat-reference-addon\nnamespaceLabels", "  - redhat-reference-addon\n  - reference-extra\nnamespaceLabels", "namespaces[1]"),
+    ("AM0009", STAGE, "default_value: \"1\"", "default_value: \"10\"", "addOnParameters[0].default_value"),
+    ("AM0010", STAGE, "monitoring-key: reference", "-monitoring-key: reference", "namespaceLabels[\"-monitoring-key\"]"),
+    ("AM0012", HEAD_CSV, "resources: [namespaces]", "resources: [secrets]", "operatorName"),
+    ("AM0013", STAGE, "    data:\n      compute.cpu: 4\n", "    data: {}\n", "addOnRequirements[0].data"),
+    ("AM0015", HEAD_CSV, "                    livenessProbe:\n                      httpGet: {path: /healthz, port: 8081}\n", "", "operatorName"),
+    ("AM0016", STAGE, "      fields:\n        - .dockerconfigjson\n", "      fields:\n        - .dockerconfigjson\n    - name: reference-addon-pull-secret\n      type: Opaque\n      vaultPath: x\n      version: 1\n      fields: []\n", "config.secrets[1]"),
+    ("AM0017", STAGE, "pullSecretName: reference-addon-pull-secret", "pullSecretName: no-such-secret", "pullSecretName"),
+    ("BD0005", HEAD_CSV, "olm.skipRange: '>=0.0.1 <0.3.0'", "olm.skipRange: 'below 0.3.0'", "(document)"),
+    ("BD0007", HEAD_ANNOTATIONS, "channel.default.v1: alpha", "channel.default.v1: beta", "(document)"),
+];
+
+#[test]
+fn each_rule_catches_its_broken_addon_at_the_right_field() {
+    for (code, file, from, to, path) in BROKEN {
+        let sandbox = Sandbox::new();
+        sandbox.edit(file, from, to);
+        let output = sandbox.run(&[]);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{code}: expected exit 1; stderr: {}",
+            stderr(&output)
+        );
+        let report = stdout_json(&output);
+        let findings = report["findings"].as_array().unwrap();
+        let hit = findings.iter().find(|f| f["code"] == *code);
+        let hit = hit.unwrap_or_else(|| {
+            panic!(
+                "{code}: not reported; got {}",
+                serde_json::to_string_pretty(findings).unwrap()
+            )
+        });
+        assert_eq!(hit["path"], *path, "{code}: {hit}");
+        assert!(
+            hit["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{code}"
+        );
+        if file == &STAGE {
+            assert!(
+                hit["file"].as_str().unwrap().ends_with("addon.yaml"),
+                "{code}: {hit}"
+            );
+            assert!(
+                hit["line"].as_u64().is_some(),
+                "{code}: finding has no line: {hit}"
+            );
+        }
+        // The human form names the code on stderr.
+        assert!(
+            stderr(&output).contains(code),
+            "{code}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn bundle_structure_rules() {
+    let bundles = "managed-tenants-bundles/addons/reference-addon/main";
+    type BreakIt<'a> = &'a dyn Fn(&Sandbox);
+    let cases: &[(&str, BreakIt)] = &[
+        ("BD0001", &|s| {
+            std::fs::rename(
+                s.path(&format!("{bundles}/0.1.0")),
+                s.path(&format!("{bundles}/v0.1")),
+            )
+            .unwrap()
+        }),
+        ("BD0002", &|s| {
+            std::fs::remove_file(s.path(&format!("{bundles}/0.2.0/metadata/annotations.yaml")))
+                .unwrap()
+        }),
+        ("BD0003", &|s| {
+            std::fs::copy(
+                s.path(HEAD_CSV),
+                s.path(&format!("{bundles}/0.3.0/manifests/second.csv.yaml")),
+            )
+            .unwrap();
+        }),
+        ("BD0004", &|s| {
+            s.edit(HEAD_CSV, "version: 0.3.0", "version: v0.3.0")
+        }),
+        ("BD0008", &|s| {
+            std::fs::create_dir_all(
+                s.path("managed-tenants-bundles/addons/reference-addon/empty-operator"),
+            )
+            .unwrap()
+        }),
+        ("SC0004", &|s| {
+            s.edit(&format!("{bundles}/config.yaml"), "[stage]", "[staging]")
+        }),
+    ];
+    for (code, break_it) in cases {
+        let sandbox = Sandbox::new();
+        break_it(&sandbox);
+        let output = sandbox.run(&[]);
+        assert_eq!(output.status.code(), Some(1), "{code}: {}", stderr(&output));
+        let report = stdout_json(&output);
+        assert!(
+            report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["code"] == *code),
+            "{code}: {report}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_out_of_a_bundle_is_refused() {
+    let sandbox = Sandbox::new();
+    std::fs::write(sandbox.path("outside.yaml"), "kind: Secret\n").unwrap();
+    std::os::unix::fs::symlink(
+        sandbox.path("outside.yaml"),
+        sandbox
+            .path("managed-tenants-bundles/addons/reference-addon/main/0.3.0/manifests/link.yaml"),
+    )
+    .unwrap();
+    let output = sandbox.run(&[]);
+    assert_eq!(output.status.code(), Some(1));
+    let report = stdout_json(&output);
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "BD0006")
+        .expect("BD0006");
+    assert!(finding["message"]
+        .as_str()
+        .unwrap()
+        .contains("outside the bundle folder"));
+}
+
+#[test]
+fn all_findings_are_reported_not_just_the_first() {
+    let sandbox = Sandbox::new();
+    sandbox.edit(STAGE, "ocmQuotaCost: 1", "ocmQuotaCost: -1");
+    sandbox.edit(
+        STAGE,
+        "label: api.openshift.com/addon-reference-addon",
+        "label: api.openshift.com/addon-other",
+    );
+    sandbox.edit(HEAD_CSV, "version: 0.3.0", "version: v0.3.0");
+    let output = sandbox.run(&[]);
+    let codes: Vec<String> = stdout_json(&output)["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect();
+    for code in ["SC0007", "BD0004"] {
+        assert!(
+            codes.contains(&code.to_string()),
+            "{code} missing from {codes:?}"
+        );
+    }
+}
+
+#[test]
+fn enable_and_disable_choose_the_checks() {
+    let sandbox = Sandbox::new();
+    sandbox.edit(STAGE, "icon: iVBOR", "icon: R0lGOD");
+    assert_eq!(sandbox.run(&["--disable", "AM0004"]).status.code(), Some(0));
+    assert_eq!(sandbox.run(&["--disable", "am"]).status.code(), Some(0));
+    assert_eq!(sandbox.run(&["--enable", "SC,MT"]).status.code(), Some(0));
+    assert_eq!(sandbox.run(&["--enable", "AM0004"]).status.code(), Some(1));
+    let unknown = sandbox.run(&["--disable", "ZZ9"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("--list-checks"));
+}
+
+#[test]
+fn list_checks_names_every_family() {
+    let output = tool("addon-validate")
+        .arg("--list-checks")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    for code in ["SC0001", "MT0001", "BD0001", "AM0001", "AM0017"] {
+        assert!(text.contains(code), "{code}");
+    }
+}
+
+#[test]
+fn all_validates_a_whole_tree() {
+    let output = tool("addon-validate")
+        .args([
+            "--all",
+            "examples/managed-tenants",
+            "--bundles",
+            "examples/managed-tenants-bundles",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = stdout_json(&output);
+    let files = report["files"].as_array().unwrap();
+    // 2 add-ons x 2 environments, and 5 image sets.
+    assert_eq!(files.len(), 9, "{report}");
+    assert!(files.iter().all(|f| f["valid"] == true));
+
+    let sandbox = Sandbox::new();
+    sandbox.edit(
+        "managed-tenants/addons/reference-addon/addonimagesets/production/reference-addon.v0.1.0.yml",
+        "name: reference-addon.v0.1.0",
+        "nam: reference-addon.v0.1.0",
+    );
+    let output = tool("addon-validate")
+        .arg("--all")
+        .arg(sandbox.path("managed-tenants"))
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let report = stdout_json(&output);
+    let bad: Vec<&Value> = report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["valid"] == false)
+        .collect();
+    assert_eq!(bad.len(), 1, "{report}");
+    assert!(bad[0]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("reference-addon.v0.1.0.yml"));
+}
+
+#[test]
+fn hostile_input_gets_a_clear_error_and_exit_1_never_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bomb = String::from("a: &a [\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"]\n");
+    for (prev, next) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+        .iter()
+        .zip(["b", "c", "d", "e", "f", "g", "h", "i"])
+    {
+        bomb.push_str(&format!(
+            "{next}: &{next} [{}]\n",
+            vec![format!("*{prev}"); 9].join(",")
+        ));
+    }
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty.yaml", Vec::new(), "is empty"),
+        (
+            "not-yaml.yaml",
+            b"id: [unclosed\nname: x\n".to_vec(),
+            "not valid YAML",
+        ),
+        ("list.yaml", b"- a\n- b\n".to_vec(), "must be a mapping"),
+        (
+            "binary.yaml",
+            vec![0x7f, b'E', b'L', b'F', 0, 1, 2, 3],
+            "binary data",
+        ),
+        ("huge.yaml", vec![b'#'; 50 * 1024 * 1024], "larger than"),
+        ("bomb.yaml", bomb.into_bytes(), "alias bomb"),
+        ("latin1.yaml", b"name: caf\xe9\n".to_vec(), "not UTF-8"),
+    ];
+    for (name, bytes, expected) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let output = tool("addon-validate").arg(&path).output().unwrap();
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{name}: {err}");
+        assert!(
+            err.contains(expected),
+            "{name}: expected {expected:?} in {err}"
+        );
+        assert!(
+            err.contains(name),
+            "{name}: the error must name the file: {err}"
+        );
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        assert!(output.stdout.is_empty(), "{name}: nothing on stdout");
+    }
+    let missing = tool("addon-validate")
+        .arg(dir.path().join("nope.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("no such file"));
+}
+
+#[test]
+fn env_must_agree_with_the_path() {
+    let output = tool("addon-validate")
+        .args([EXAMPLE, "--env", "production"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let output = tool("addon-validate")
+        .args([EXAMPLE, "--env", "stage", "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let bundles = tool("addon-validate")
+        .args([EXAMPLE, "--bundles", EXAMPLE_BUNDLES, "--env", "stage"])
+        .output()
+        .unwrap();
+    assert!(bundles.status.success(), "{}", stderr(&bundles));
+}
+
+/// managed-tenants-cli's verdicts (golden/validate.tsv) against ours, on its
+/// own test add-ons. mtcli's loader checks the schema, duplicate keys and the
+/// loading rules; of the AM rules it enforces only the ones it shares
+/// (AM0006 snitch prefix, AM0016 unique names, AM0017 pull secret). Its
+/// fixtures use placeholder icons and non-`redhat-` namespaces, which the
+/// other AM rules rightly refuse, so we compare with the shared checks on.
+#[test]
+fn agrees_with_managed_tenants_cli_verdicts() {
+    let Some(reference) = reference_dir() else {
+        skip("conformance with golden/validate.tsv");
+        return;
+    };
+    let root = reference.join("managed-tenants-cli");
+    let tsv = std::fs::read_to_string(reference.join("golden/validate.tsv")).unwrap();
+    let mut compared = 0;
+    for line in tsv.lines().skip(1) {
+        let mut cols = line.split('\t');
+        let (Some(case), Some(verdict)) = (cols.next(), cols.next()) else {
+            continue;
+        };
+        let (file, mode) = case.split_once('#').unwrap_or((case, "plain"));
+        let checks = match mode {
+            // Duplicate keys and the schema.
+            "plain" => "SC",
+            // PyYAML safe_load: a duplicate key just takes the last value.
+            "schema-only" => {
+                "SC0001,SC0002,SC0003,SC0004,SC0005,SC0007,SC0008,SC0009,SC0010,SC0011"
+            }
+            // The whole Addon(...) constructor.
+            "full-load" => "SC,MT,AM0006,AM0016,AM0017",
+            other => panic!("unknown mode {other}"),
+        };
+        let output = tool("addon-validate")
+            .arg(root.join(file))
+            .args(["--enable", checks])
+            .output()
+            .unwrap();
+        let ours = if output.status.success() {
+            "pass"
+        } else {
+            "fail"
+        };
+        assert_eq!(
+            ours,
+            verdict,
+            "{case}: mtcli says {verdict}, we say {ours}: {}",
+            stderr(&output)
+        );
+        assert!(matches!(output.status.code(), Some(0 | 1)), "{case}");
+        compared += 1;
+    }
+    assert!(compared >= 30, "only {compared} verdicts compared");
+}
+
+/// With every check on, the managed-tenants fixtures fail exactly where the
+/// AM rules say they should (placeholder icons, non-`redhat-` namespaces).
+#[test]
+fn reference_addons_fail_only_the_rules_managed_tenants_does_not_run() {
+    let Some(reference) = reference_dir() else {
+        skip("AM rules on the managed-tenants fixtures");
+        return;
+    };
+    let addon = reference
+        .join("managed-tenants-cli/tests/testdata/addons/test-operator/metadata/stage/addon.yaml");
+    let output = tool("addon-validate")
+        .arg(&addon)
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let codes: Vec<String> = stdout_json(&output)["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        codes,
+        ["AM0004"],
+        "test-operator's icon is the string 'invalid_icon'"
+    );
+    // Real add-on metadata from the addon-metadata-operator, with real icons.
+    let real = reference.join("addon-metadata-operator/internal/testdata/metadata_v1/legacy/reference-addon/metadata/stage/addon.yaml");
+    if real.is_file() {
+        let output = tool("addon-validate")
+            .arg(&real)
+            .args(["--enable", "AM0004"])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "a real icon is a PNG: {}",
+            stderr(&output)
+        );
+    }
+}

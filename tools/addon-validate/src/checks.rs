@@ -1,0 +1,162 @@
+//! The catalogue of checks, and which of them a run enables.
+//!
+//! Families: `SC` the managed-tenants JSON schemas, `MT` the rest of what the
+//! managed-tenants loader refuses, `BD` bundle structure, and `AM` the
+//! addon-metadata-operator validators (AM0001..AM0017), run offline.
+
+use common::{Error, Result};
+
+/// What a check needs to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// The add-on metadata (and its image set) alone.
+    Metadata,
+    /// `--bundles`.
+    Bundles,
+    /// A remote service; not run by this offline tool.
+    Network,
+}
+
+pub struct Check {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub description: &'static str,
+    pub needs: Needs,
+}
+
+const fn check(
+    code: &'static str,
+    name: &'static str,
+    description: &'static str,
+    needs: Needs,
+) -> Check {
+    Check {
+        code,
+        name,
+        description,
+        needs,
+    }
+}
+
+pub const CHECKS: &[Check] = &[
+    check("SC0001", "required", "a field the schema requires is missing", Needs::Metadata),
+    check("SC0002", "type", "a field has the wrong type", Needs::Metadata),
+    check("SC0003", "pattern", "a string does not match the schema's pattern", Needs::Metadata),
+    check("SC0004", "enum", "a value is not one of the allowed values", Needs::Metadata),
+    check("SC0005", "unknown_field", "a field the schema does not know (typos included)", Needs::Metadata),
+    check("SC0006", "duplicate_key", "a key appears twice in one mapping", Needs::Metadata),
+    check("SC0007", "minimum", "a number is below its minimum", Needs::Metadata),
+    check("SC0008", "min_items", "a list has too few items", Needs::Metadata),
+    check("SC0009", "format", "text holds control characters", Needs::Metadata),
+    check("SC0010", "dependency", "a field needs another one (editable_direction needs options, ...)", Needs::Metadata),
+    check("SC0011", "document", "the file is not a mapping of fields", Needs::Metadata),
+    check("MT0001", "image_set", "addonImageSetVersion resolves to a valid image set", Needs::Metadata),
+    check("MT0002", "image_set_skipped", "an image set file could not be considered (warning)", Needs::Metadata),
+    check("MT0003", "extra_resources", "every extraResources file exists beside addon.yaml", Needs::Metadata),
+    check("BD0001", "bundle_version_dir", "bundle folders are named with a semantic version", Needs::Bundles),
+    check("BD0002", "bundle_annotations", "metadata/annotations.yaml exists with package and channels", Needs::Bundles),
+    check("BD0003", "bundle_manifests", "manifests/ holds exactly one ClusterServiceVersion, all YAML", Needs::Bundles),
+    check("BD0004", "csv_version", "the CSV's spec.version is a semver without 'v' and matches the folder", Needs::Bundles),
+    check("BD0005", "skip_range", "olm.skipRange is a valid semver range", Needs::Bundles),
+    check("BD0006", "unsafe_file", "no symlink leaves the bundle folder; every file is readable", Needs::Bundles),
+    check("BD0007", "bundle_channels", "the bundle's default channel is one of its channels", Needs::Bundles),
+    check("BD0008", "bundle_layout", "every operator folder holds bundles", Needs::Bundles),
+    check("AM0001", "default_channel", "defaultChannel matches the head bundle's channel annotations", Needs::Bundles),
+    check("AM0002", "label_format", "label is 'api.openshift.com/addon-<id>'", Needs::Metadata),
+    check("AM0003", "operator_name", "operatorName matches each bundle's package, CSV name and replaces", Needs::Bundles),
+    check("AM0004", "icon_base64", "icon is a base64-encoded PNG", Needs::Metadata),
+    check("AM0005", "test_harness", "testHarness is a quay.io image reference (existence needs Quay: not checked)", Needs::Metadata),
+    check("AM0006", "dms_snitchnamepostfix", "deadmanssnitch.snitchNamePostFix does not begin with 'hive-'", Needs::Metadata),
+    check("AM0007", "csv_install_modes", "installMode is supported by every bundle's CSV", Needs::Bundles),
+    check("AM0008", "ensure_namespace", "targetNamespace is in namespaces; namespaces start with 'redhat-'", Needs::Metadata),
+    check("AM0009", "addon_parameters", "addOnParameters defaults match their validation or options", Needs::Metadata),
+    check("AM0010", "k8s_resource_and_field_names", "namespaces, labels, annotations and secret names are valid Kubernetes names", Needs::Metadata),
+    check("AM0011", "sku_validation", "an OCM quota rule exists for ocmQuotaName (needs OCM: not run)", Needs::Network),
+    check("AM0012", "csv_permissions", "the head CSV's RBAC has no wildcard API groups, no wildcard on foreign resources, no cluster-wide secrets/configmaps", Needs::Bundles),
+    check("AM0013", "addon_requirements", "every addOnRequirements entry has data", Needs::Metadata),
+    check("AM0015", "csv_deployments", "every container of the head CSV has probes and CPU/memory requests and limits", Needs::Bundles),
+    check("AM0016", "unique_resource", "additional catalog sources, secrets and credentials requests have unique names", Needs::Metadata),
+    check("AM0017", "pull_secret_name", "pullSecretName names one of config.secrets", Needs::Metadata),
+];
+
+/// Which checks are on: `--enable` (only these) and `--disable` (not
+/// these). An entry is a code (`AM0004`) or a family prefix (`AM`, `SC`).
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    enable: Vec<String>,
+    disable: Vec<String>,
+}
+
+impl Selection {
+    /// Builds a selection from the comma lists of the flags; an entry that
+    /// names no check is a usage error.
+    pub fn new(enable: &[String], disable: &[String]) -> Result<Selection> {
+        let split = |lists: &[String]| -> Result<Vec<String>> {
+            let mut out = Vec::new();
+            for entry in lists
+                .iter()
+                .flat_map(|l| l.split(','))
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+            {
+                let entry = entry.to_ascii_uppercase();
+                if !CHECKS.iter().any(|c| c.code.starts_with(&entry)) {
+                    return Err(Error::usage(format!(
+                        "{entry:?} names no check (see --list-checks)"
+                    )));
+                }
+                out.push(entry);
+            }
+            Ok(out)
+        };
+        Ok(Selection {
+            enable: split(enable)?,
+            disable: split(disable)?,
+        })
+    }
+
+    pub fn is_on(&self, code: &str) -> bool {
+        let matches = |list: &[String]| list.iter().any(|entry| code.starts_with(entry.as_str()));
+        (self.enable.is_empty() || matches(&self.enable)) && !matches(&self.disable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_sorted_within_families() {
+        let mut codes: Vec<&str> = CHECKS.iter().map(|c| c.code).collect();
+        let len = codes.len();
+        codes.dedup();
+        assert_eq!(codes.len(), len);
+        for check in CHECKS {
+            assert!(
+                common::finding::codes::REQUIRED.len() == check.code.len(),
+                "{}",
+                check.code
+            );
+        }
+    }
+
+    #[test]
+    fn enable_and_disable_take_codes_and_families() {
+        let all = Selection::new(&[], &[]).unwrap();
+        assert!(all.is_on("AM0004"));
+        let no_am = Selection::new(&[], &["am".into()]).unwrap();
+        assert!(!no_am.is_on("AM0004") && no_am.is_on("SC0001"));
+        let mtcli = Selection::new(
+            &["SC,MT".into(), "AM0016,AM0017".into()],
+            &["SC0006".into()],
+        )
+        .unwrap();
+        assert!(
+            mtcli.is_on("SC0001")
+                && mtcli.is_on("AM0017")
+                && !mtcli.is_on("AM0004")
+                && !mtcli.is_on("SC0006")
+        );
+        assert!(Selection::new(&["XY0001".into()], &[]).is_err());
+    }
+}

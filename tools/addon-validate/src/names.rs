@@ -1,0 +1,108 @@
+//! Kubernetes name rules (k8s.io/apimachinery validation), for AM0010: a
+//! value managed-tenants' schema lets through can still be refused by the API
+//! server when the SelectorSyncSet is applied.
+
+/// A DNS-1123 label: namespace names (`redhat-my-addon`).
+pub fn dns1123_label(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 63 {
+        return Err(format!(
+            "must be 1 to 63 characters long (it has {})",
+            name.len()
+        ));
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err("must consist of lower case letters, digits and '-'".to_string());
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return Err("must start and end with a letter or digit".to_string());
+    }
+    Ok(())
+}
+
+/// A DNS-1123 subdomain: secret names, label prefixes (`api.openshift.com`).
+pub fn dns1123_subdomain(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 253 {
+        return Err(format!(
+            "must be 1 to 253 characters long (it has {})",
+            name.len()
+        ));
+    }
+    for part in name.split('.') {
+        if part.is_empty()
+            || !part
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            || part.starts_with('-')
+            || part.ends_with('-')
+        {
+            return Err("must be lower case letters, digits, '-' and '.', each dot-separated part starting and ending with a letter or digit".to_string());
+        }
+    }
+    Ok(())
+}
+
+/// A qualified name: label and annotation keys (`[prefix/]name`).
+pub fn qualified_name(key: &str) -> Result<(), String> {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    if let Some(prefix) = prefix {
+        if key.matches('/').count() > 1 {
+            return Err("may hold at most one '/'".to_string());
+        }
+        dns1123_subdomain(prefix).map_err(|err| format!("prefix {prefix:?} {err}"))?;
+    }
+    if name.is_empty() || name.len() > 63 {
+        return Err(format!(
+            "name part must be 1 to 63 characters long (it has {})",
+            name.len()
+        ));
+    }
+    let bytes = name.as_bytes();
+    let alnum = |b: u8| b.is_ascii_alphanumeric();
+    if !alnum(bytes[0]) || !alnum(bytes[bytes.len() - 1]) {
+        return Err("name part must start and end with a letter or digit".to_string());
+    }
+    if !bytes
+        .iter()
+        .all(|b| alnum(*b) || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return Err("name part must consist of letters, digits, '-', '_' and '.'".to_string());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_follow_dns1123() {
+        assert!(dns1123_label("redhat-my-addon").is_ok());
+        assert!(dns1123_label("Redhat").is_err());
+        assert!(dns1123_label("-x").is_err());
+        assert!(dns1123_label(&"a".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn subdomains_allow_dots() {
+        assert!(dns1123_subdomain("mtsre-pdi.test").is_ok());
+        assert!(dns1123_subdomain("a..b").is_err());
+        assert!(dns1123_subdomain("UPPER").is_err());
+    }
+
+    #[test]
+    fn qualified_names_have_an_optional_prefix() {
+        assert!(qualified_name("api.openshift.com/addon-my-addon").is_ok());
+        assert!(qualified_name("monitoring-key").is_ok());
+        assert!(qualified_name("Cached_Key.x").is_ok());
+        assert!(qualified_name("a/b/c").is_err());
+        assert!(qualified_name("Bad_Prefix/x").is_err());
+        assert!(qualified_name("x-").is_err());
+        assert!(qualified_name("").is_err());
+    }
+}

@@ -1,0 +1,395 @@
+//! Validation runs: one add-on (with its bundles), one image set or bundles
+//! config file, or a whole managed-tenants tree.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::bundle::{self, BundleTree};
+use common::document::{self, LoadOptions, TreePlace};
+use common::finding::locate;
+use common::io::Source;
+use common::schemas::schemas;
+use common::{AddonDocument, Finding, Result};
+use serde::Serialize;
+
+use crate::checks::Selection;
+use crate::rules::{Subject, RULES};
+
+/// Settings shared by every add-on of a run.
+pub struct Settings {
+    pub selection: Selection,
+    pub excluded_namespaces: Vec<String>,
+    pub environment: Option<String>,
+}
+
+/// The outcome of validating one add-on file.
+pub struct AddonOutcome {
+    pub id: Option<String>,
+    /// The normalised document, when the add-on is valid.
+    pub document: Option<AddonDocument>,
+    pub findings: Vec<Finding>,
+}
+
+/// Validates one add-on: schema and loading rules, then the AM rules, then
+/// (with bundles) the bundle rules.
+pub fn validate_addon(
+    source: Source,
+    bundles: Option<&(BundleTree, Vec<Finding>)>,
+    settings: &Settings,
+) -> Result<AddonOutcome> {
+    let file = source.origin.to_string();
+    let options = LoadOptions {
+        environment: settings.environment.clone(),
+    };
+    let loaded = document::load(source, &options)?;
+    let mut findings = loaded.findings;
+    if let Some((tree, tree_findings)) = bundles {
+        findings.extend(tree_findings.iter().cloned());
+        if let Some(config) = &tree.config {
+            findings.extend(check_bundles_config(config)?);
+        }
+    }
+    if let Some(document) = &loaded.document {
+        let subject = Subject {
+            file: &file,
+            document,
+            bundles: bundles.map(|(tree, _)| tree),
+            excluded_namespaces: &settings.excluded_namespaces,
+        };
+        let mut rule_findings: Vec<Finding> = RULES
+            .iter()
+            .filter(|(code, _)| settings.selection.is_on(code))
+            .flat_map(|(_, rule)| rule(&subject))
+            .collect();
+        locate(&mut rule_findings, &file, &loaded.source.text);
+        findings.extend(rule_findings);
+    }
+    findings.retain(|f| settings.selection.is_on(f.code));
+    // Image set and bundle files first, then the add-on, each top to bottom.
+    findings
+        .sort_by(|a, b| (a.file == file, &a.file, a.line).cmp(&(b.file == file, &b.file, b.line)));
+    let valid = !findings.iter().any(Finding::is_error);
+    let id = loaded
+        .value
+        .get("id")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    Ok(AddonOutcome {
+        id,
+        document: if valid { loaded.document } else { None },
+        findings,
+    })
+}
+
+/// Checks one file against a schema of ours (image set or bundles config).
+pub fn check_file(source: &Source, schema: &common::schema::Schema) -> Result<Vec<Finding>> {
+    let file = source.origin.to_string();
+    let parsed = source.parse()?;
+    let mut findings: Vec<Finding> = parsed
+        .duplicate_keys
+        .iter()
+        .map(|d| {
+            Finding::error(
+                common::finding::codes::DUPLICATE_KEY,
+                &file,
+                format!("duplicate key at {}", d.path),
+            )
+            .at(&d.path)
+            .line(d.line)
+        })
+        .collect();
+    findings.extend(
+        schema
+            .validate(&parsed.value)
+            .into_iter()
+            .map(|v| Finding::from_violation(&file, v)),
+    );
+    locate(&mut findings, &file, &source.text);
+    Ok(findings)
+}
+
+pub fn check_image_set(source: &Source) -> Result<Vec<Finding>> {
+    check_file(source, &schemas().image_set)
+}
+
+pub fn check_bundles_config(source: &Source) -> Result<Vec<Finding>> {
+    check_file(source, &schemas().bundles_config)
+}
+
+/// What kind of managed-tenants file a path is, by where it sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Addon,
+    /// `addonimagesets/<env>/*.yml`.
+    ImageSet,
+    /// `main/config.yaml` of a bundles folder.
+    BundlesConfig,
+}
+
+pub fn file_kind(path: Option<&Path>) -> FileKind {
+    let Some(path) = path else {
+        return FileKind::Addon;
+    };
+    let parent_name = |levels: usize| {
+        let mut p = path.parent();
+        for _ in 1..levels {
+            p = p.and_then(Path::parent);
+        }
+        p.and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned())
+    };
+    if parent_name(2).as_deref() == Some("addonimagesets") {
+        FileKind::ImageSet
+    } else if path.file_name().is_some_and(|n| n == "config.yaml")
+        && parent_name(1).as_deref() == Some("main")
+    {
+        FileKind::BundlesConfig
+    } else {
+        FileKind::Addon
+    }
+}
+
+/// One row of the `--all` report.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileSummary {
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    pub valid: bool,
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+impl FileSummary {
+    fn new(
+        file: String,
+        id: Option<String>,
+        environment: Option<String>,
+        findings: &[Finding],
+    ) -> Self {
+        let errors = findings.iter().filter(|f| f.is_error()).count();
+        FileSummary {
+            valid: errors == 0,
+            warnings: findings.len() - errors,
+            errors,
+            file,
+            id,
+            environment,
+        }
+    }
+}
+
+/// The report rows of one add-on folder, each with its findings.
+type FileRows = Vec<(FileSummary, Vec<Finding>)>;
+
+/// Everything `--all` found.
+#[derive(Debug, Default)]
+pub struct TreeOutcome {
+    pub files: Vec<FileSummary>,
+    pub findings: Vec<Finding>,
+}
+
+/// The add-on folders of a managed-tenants tree: `DIR/addons/*` or `DIR/*`.
+fn addon_dirs(root: &Path) -> Vec<PathBuf> {
+    let base = if root.join("addons").is_dir() {
+        root.join("addons")
+    } else {
+        root.to_path_buf()
+    };
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&base)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.join("metadata").is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs
+}
+
+/// The bundle folder of an add-on: `<bundles_root>/<id>`,
+/// `<bundles_root>/addons/<id>`, or the tree's own `addons/<id>/bundles`.
+fn bundles_dir(addon_dir: &Path, bundles_root: Option<&Path>) -> Option<PathBuf> {
+    let id = addon_dir.file_name()?;
+    let candidates = bundles_root
+        .into_iter()
+        .flat_map(|root| [root.join(id), root.join("addons").join(id)])
+        .chain([addon_dir.join("bundles")]);
+    candidates.into_iter().find(|p| p.is_dir())
+}
+
+/// Validates every add-on (each environment) and every image set of a tree,
+/// on `jobs` threads; bundles are read once per add-on.
+pub fn validate_tree(
+    root: &Path,
+    bundles_root: Option<&Path>,
+    settings: &Settings,
+    jobs: usize,
+) -> Result<TreeOutcome> {
+    if !root.is_dir() {
+        return Err(common::Error::in_file(root, "is not a folder; expected a managed-tenants tree (addons/<id>/metadata/<env>/addon.yaml)"));
+    }
+    let dirs = addon_dirs(root);
+    let next = AtomicUsize::new(0);
+    let results: Vec<FileRows> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs.max(1))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(dir) = dirs.get(i) else { break };
+                        done.push((i, validate_addon_dir(dir, bundles_root, settings)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        let mut all: Vec<(usize, FileRows)> = workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect();
+        all.sort_by_key(|(i, _)| *i);
+        all.into_iter().map(|(_, r)| r).collect()
+    });
+    let mut outcome = TreeOutcome::default();
+    for (summary, findings) in results.into_iter().flatten() {
+        outcome.files.push(summary);
+        outcome.findings.extend(findings);
+    }
+    Ok(outcome)
+}
+
+fn validate_addon_dir(
+    dir: &Path,
+    bundles_root: Option<&Path>,
+    settings: &Settings,
+) -> Vec<(FileSummary, Vec<Finding>)> {
+    let mut rows = Vec::new();
+    let bundles = bundles_dir(dir, bundles_root).map(|d| bundle::load_tree(&d));
+    for env in document::ENVIRONMENTS {
+        if settings
+            .environment
+            .as_deref()
+            .is_some_and(|wanted| wanted != env)
+        {
+            continue;
+        }
+        let path = dir.join("metadata").join(env).join("addon.yaml");
+        if !path.is_file() {
+            continue;
+        }
+        let file = path.display().to_string();
+        let env_settings = Settings {
+            environment: None,
+            ..settings.clone_shallow()
+        };
+        let outcome = Source::file(&path)
+            .and_then(|source| validate_addon(source, bundles.as_ref(), &env_settings));
+        match outcome {
+            Ok(outcome) => {
+                rows.push((
+                    FileSummary::new(file, outcome.id, Some(env.to_string()), &outcome.findings),
+                    outcome.findings,
+                ));
+            }
+            Err(err) => {
+                let finding = Finding::error(
+                    common::finding::codes::DOCUMENT_SHAPE,
+                    &path,
+                    err.to_string(),
+                );
+                rows.push((
+                    FileSummary::new(
+                        file,
+                        None,
+                        Some(env.to_string()),
+                        std::slice::from_ref(&finding),
+                    ),
+                    vec![finding],
+                ));
+            }
+        }
+    }
+    // Every image set of the add-on must be valid, not only the selected one.
+    for env in document::ENVIRONMENTS {
+        if settings
+            .environment
+            .as_deref()
+            .is_some_and(|wanted| wanted != env)
+        {
+            continue;
+        }
+        let place = TreePlace {
+            addon_dir: dir.to_path_buf(),
+            environment: env.to_string(),
+        };
+        let Ok(entries) = std::fs::read_dir(place.image_sets_dir()) else {
+            continue;
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        for path in files {
+            let file = path.display().to_string();
+            let findings = match Source::file(&path).and_then(|s| check_image_set(&s)) {
+                Ok(findings) => findings,
+                Err(err) => vec![Finding::error(
+                    common::finding::codes::DOCUMENT_SHAPE,
+                    &path,
+                    err.to_string(),
+                )],
+            };
+            let findings: Vec<Finding> = findings
+                .into_iter()
+                .filter(|f| settings.selection.is_on(f.code))
+                .collect();
+            rows.push((
+                FileSummary::new(file, None, Some(env.to_string()), &findings),
+                findings,
+            ));
+        }
+    }
+    rows
+}
+
+impl Settings {
+    fn clone_shallow(&self) -> Settings {
+        Settings {
+            selection: self.selection.clone(),
+            excluded_namespaces: self.excluded_namespaces.clone(),
+            environment: self.environment.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_kinds_follow_the_tree_layout() {
+        assert_eq!(
+            file_kind(Some(Path::new(
+                "addons/x/addonimagesets/stage/x.v1.0.0.yml"
+            ))),
+            FileKind::ImageSet
+        );
+        assert_eq!(
+            file_kind(Some(Path::new("bundles/x/main/config.yaml"))),
+            FileKind::BundlesConfig
+        );
+        assert_eq!(
+            file_kind(Some(Path::new("addons/x/metadata/stage/addon.yaml"))),
+            FileKind::Addon
+        );
+        assert_eq!(file_kind(None), FileKind::Addon);
+    }
+}
