@@ -628,3 +628,43 @@ fn prune_removes_the_sync_set_of_a_dropped_cluster_only() {
     assert_eq!(again.code, Some(0), "{}", again.stderr);
     assert!(!again.stdout.contains("pruned"), "{}", again.stdout);
 }
+
+#[test]
+fn wait_reports_a_hive_failure_and_times_out_with_exit_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+
+    let failing = server();
+    failing.api().fail_sync(
+        "addon-full-addon",
+        "namespaces \"redhat-full-addon\" is forbidden",
+    );
+    let config = kubeconfig(dir.path(), &failing, "test-token");
+    let run = hive_apply(&config, &input, &["--wait", "--poll-interval", "50ms"]);
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("Hive failed to apply syncSets \"addon-full-addon\"")
+            && run.stderr.contains("is forbidden"),
+        "{}",
+        run.stderr
+    );
+
+    let slow = KubeServer::start(KubeOptions {
+        sync_delay: Duration::from_secs(600),
+        ..KubeOptions::default()
+    })
+    .unwrap();
+    let config = kubeconfig(dir.path(), &slow, "test-token");
+    let run = hive_apply(
+        &config,
+        &input,
+        &["--wait", "--timeout", "1s", "--poll-interval", "100ms"],
+    );
+    assert_eq!(run.code, Some(4), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("addon-full-addon on cd-east/cluster-1"),
+        "{}",
+        run.stderr
+    );
+}

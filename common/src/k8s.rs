@@ -487,12 +487,48 @@ pub struct SyncSetCommonSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_apply_mode: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub patches: Option<Vec<Value>>,
+    pub patches: Option<Vec<SyncObjectPatch>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_mappings: Option<Vec<Value>>,
-    /// `CreateOrUpdate`, `CreateOnly`, `CreateOrUpdate`...
+    pub secret_mappings: Option<Vec<SecretMapping>>,
+    /// `Apply` (the default), `CreateOnly` or `CreateOrUpdate`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply_behavior: Option<String>,
+    /// Honour `{{ fromCDLabel "key" }}` in resources.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enable_resource_templates: bool,
+    /// Honour `{{ fromCDLabel "key" }}` in patches.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enable_patch_templates: bool,
+}
+
+/// A patch Hive applies to an object on the cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncObjectPatch {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub patch: String,
+    /// `json`, `merge` or `strategic`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch_type: Option<String>,
+}
+
+/// A secret on the Hive cluster copied to the managed cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretMapping {
+    pub source_ref: SecretReference,
+    pub target_ref: SecretReference,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretReference {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
 }
 
 /// `hive.openshift.io/v1 SelectorSyncSet`: applied to every ClusterDeployment
@@ -579,6 +615,11 @@ pub struct ClusterSyncStatus {
     pub selector_sync_sets: Option<Vec<SyncStatus>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<Value>>,
+    /// When every (Selector)SyncSet first applied successfully.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_success_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controlled_by_replica: Option<i64>,
 }
 
 /// The state of one (Selector)SyncSet on one cluster.
@@ -593,6 +634,9 @@ pub struct SyncStatus {
     pub result: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_message: Option<String>,
+    /// Objects Hive will delete because the SyncSet no longer lists them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources_to_delete: Option<Vec<Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_transition_time: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -154,6 +154,8 @@ struct State {
     resource_version: u64,
     uid: u64,
     requests: u64,
+    /// (Selector)SyncSet name → the failure Hive reports for it.
+    sync_failures: BTreeMap<String, String>,
 }
 
 /// The API's state, shared by the connection threads and the test driving it.
@@ -299,6 +301,7 @@ impl KubeApi {
                 resource_version: 1000,
                 uid: 0,
                 requests: 0,
+                sync_failures: BTreeMap::new(),
             }),
         }
     }
@@ -328,6 +331,13 @@ impl KubeApi {
             .options
             .resource_types
             .retain(|rt| rt.kind != kind);
+    }
+
+    /// Makes ClusterSyncs report the (Selector)SyncSet `name` as failed.
+    pub fn fail_sync(&self, name: &str, message: &str) {
+        self.lock()
+            .sync_failures
+            .insert(name.to_string(), message.to_string());
     }
 
     pub fn set_latency(&self, latency: Duration) {
@@ -859,10 +869,17 @@ impl State {
                 continue;
             }
             let spec = &stored.object["spec"];
-            let entry = || {
-                json!({"name": object_name, "observedGeneration": stored.object["metadata"]["generation"],
+            let entry = || match self.sync_failures.get(object_name) {
+                Some(message) => {
+                    json!({"name": object_name, "observedGeneration": stored.object["metadata"]["generation"],
+                    "result": "Failure", "failureMessage": message,
+                    "lastTransitionTime": stored.object["metadata"]["creationTimestamp"]})
+                }
+                None => {
+                    json!({"name": object_name, "observedGeneration": stored.object["metadata"]["generation"],
                     "result": "Success", "lastTransitionTime": stored.object["metadata"]["creationTimestamp"],
                     "firstSuccessTime": stored.object["metadata"]["creationTimestamp"]})
+                }
             };
             if plural == "syncsets" && ns == namespace {
                 let refs = spec["clusterDeploymentRefs"]

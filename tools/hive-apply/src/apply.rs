@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use common::k8s::ClusterSync;
 use common::{Error, Result};
 use serde_json::{json, Value};
 
@@ -428,7 +429,7 @@ pub fn wait(
 }
 
 fn check(client: &KubeClient, resource: &Resource, target: &SyncTarget) -> Result<bool> {
-    let Some(cluster_sync) = client.get(
+    let Some(value) = client.get(
         resource,
         Some(&target.cluster.namespace),
         &target.cluster.name,
@@ -436,27 +437,39 @@ fn check(client: &KubeClient, resource: &Resource, target: &SyncTarget) -> Resul
     else {
         return Ok(false);
     };
-    let entry = cluster_sync["status"][target.list]
-        .as_array()
-        .and_then(|entries| entries.iter().find(|e| e["name"] == target.name.as_str()));
-    let Some(entry) = entry else { return Ok(false) };
-    if entry["observedGeneration"].as_i64().unwrap_or(0) < target.generation {
+    let what = describe(
+        resource,
+        Some(&target.cluster.namespace),
+        &target.cluster.name,
+    );
+    let cluster_sync: ClusterSync = serde_json::from_value(value).map_err(|err| {
+        Error::remote(client.server(), format!("{what}: not a ClusterSync: {err}"))
+    })?;
+    let status = cluster_sync.status.unwrap_or_default();
+    let entries = if target.list == "syncSets" {
+        status.sync_sets
+    } else {
+        status.selector_sync_sets
+    };
+    let Some(entry) = entries
+        .into_iter()
+        .flatten()
+        .find(|e| e.name == target.name)
+    else {
+        return Ok(false);
+    };
+    if entry.observed_generation < target.generation {
         return Ok(false);
     }
-    match entry["result"].as_str() {
-        Some("Success") => Ok(true),
-        Some("Failure") => Err(Error::remote(
+    match entry.result.as_str() {
+        "Success" => Ok(true),
+        "Failure" => Err(Error::remote(
             client.server(),
             format!(
-                "{}: Hive failed to apply {} {:?} to the cluster: {}",
-                describe(
-                    resource,
-                    Some(&target.cluster.namespace),
-                    &target.cluster.name
-                ),
+                "{what}: Hive failed to apply {} {:?} to the cluster: {}",
                 target.list,
                 target.name,
-                entry["failureMessage"].as_str().unwrap_or("no message")
+                entry.failure_message.as_deref().unwrap_or("no message")
             ),
         )),
         _ => Ok(false),
