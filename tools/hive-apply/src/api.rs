@@ -74,7 +74,10 @@ pub struct Written {
 pub struct KubeClient {
     http: Client,
     field_manager: String,
-    discovery: Mutex<HashMap<String, Option<ApiResourceList>>>,
+    /// Discovery per group version: the list, `None` when not served, or the refusal.
+    discovery: Mutex<HashMap<String, std::result::Result<Option<ApiResourceList>, String>>>,
+    /// Set once the server could not be reached at all.
+    unreachable: Mutex<Option<String>>,
 }
 
 impl KubeClient {
@@ -83,6 +86,7 @@ impl KubeClient {
             http,
             field_manager: field_manager.to_string(),
             discovery: Mutex::new(HashMap::new()),
+            unreachable: Mutex::new(None),
         }
     }
 
@@ -120,30 +124,57 @@ impl KubeClient {
             })
     }
 
+    /// One discovery request per group version and run, even with many
+    /// threads asking at once (the lock is held during the request), and a
+    /// refusal is remembered too, so a bad token fails once, not per object.
     fn discover(&self, api_version: &str) -> Result<Option<ApiResourceList>> {
-        if let Some(cached) = self.lock().get(api_version) {
-            return Ok(cached.clone());
+        let mut cache = self.discovery.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(cached) = cache.get(api_version) {
+            return cached
+                .clone()
+                .map_err(|message| Error::remote(self.server(), message));
         }
+        let result = self.fetch_discovery(api_version);
+        let cached = match &result {
+            Ok(list) => Ok(list.clone()),
+            Err(Error::Remote { message, .. }) => Err(message.clone()),
+            Err(other) => Err(other.to_string()),
+        };
+        cache.insert(api_version.to_string(), cached);
+        result
+    }
+
+    fn fetch_discovery(&self, api_version: &str) -> Result<Option<ApiResourceList>> {
         let path = match split_api_version(api_version) {
             ("", version) => format!("/api/{version}"),
             (group, version) => format!("/apis/{group}/{version}"),
         };
+        if let Some(message) = self
+            .unreachable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            return Err(Error::remote(self.server(), message));
+        }
+        // A server that cannot be reached (after the client's retries) is not
+        // tried again for each group version.
         let response = self
             .http
-            .send(&Request::new("GET", &path).header("Accept", "application/json"))?;
-        let list = match response.status {
-            200 => Some(response.json::<ApiResourceList>(&format!("{} {path}", self.server()))?),
-            404 => None,
-            _ => return Err(self.failure(&response, &format!("discovery of {api_version}"))),
-        };
-        self.lock().insert(api_version.to_string(), list.clone());
-        Ok(list)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<ApiResourceList>>> {
-        self.discovery
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .send(&Request::new("GET", &path).header("Accept", "application/json"))
+            .inspect_err(|err| {
+                if let Error::Remote { message, .. } = err {
+                    *self.unreachable.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some(message.clone());
+                }
+            })?;
+        match response.status {
+            200 => Ok(Some(
+                response.json::<ApiResourceList>(&format!("{} {path}", self.server()))?,
+            )),
+            404 => Ok(None),
+            _ => Err(self.failure(&response, &format!("discovery of {api_version}"))),
+        }
     }
 
     /// Server-side apply of `object` (`PATCH` with `application/apply-patch+yaml`).

@@ -162,11 +162,11 @@ fn run(args: Args) -> Result<()> {
 
     let results = apply::run(&client, &manifests, &options);
     let mut done = Vec::new();
-    let mut failures = Vec::new();
-    for result in results {
+    let mut failures = Failures::default();
+    for (manifest, result) in manifests.iter().zip(results) {
         match result {
             Ok(d) => done.push(d),
-            Err(err) => failures.push(err.to_string()),
+            Err(err) => failures.add(manifest.describe(), err),
         }
     }
 
@@ -174,7 +174,7 @@ fn run(args: Args) -> Result<()> {
         for result in apply::prune(&client, &done, &args.field_manager, &options) {
             match result {
                 Ok(d) => done.push(d),
-                Err(err) => failures.push(err.to_string()),
+                Err(err) => failures.add("--prune".into(), err),
             }
         }
     }
@@ -197,7 +197,7 @@ fn run(args: Args) -> Result<()> {
         ) {
             match result {
                 Ok(line) => label_lines.push(line),
-                Err(err) => failures.push(err.to_string()),
+                Err(err) => failures.add("--label-cluster".into(), err),
             }
         }
         let generation = done
@@ -222,9 +222,9 @@ fn run(args: Args) -> Result<()> {
         return Err(Error::remote(
             client.server(),
             format!(
-                "{} of {total} step(s) failed; nothing else was left half-done, and running the same command again finishes the job:\n  {}",
-                failures.len(),
-                failures.join("\n  ")
+                "{} of {total} step(s) failed; the others are done, and running the same command again finishes the job (applying is idempotent):\n{}",
+                failures.count,
+                failures.report()
             ),
         ));
     }
@@ -256,6 +256,49 @@ fn run(args: Args) -> Result<()> {
         eprintln!("hive-apply: {}", pruned.summary());
     }
     write_objects(done.into_iter().filter_map(|d| d.object).collect(), format)
+}
+
+/// Failures grouped by message, so one cause (a refused token, a dead
+/// server) reads as one line naming the objects it hit.
+#[derive(Default)]
+struct Failures {
+    count: usize,
+    groups: Vec<(String, Vec<String>)>,
+}
+
+impl Failures {
+    fn add(&mut self, object: String, err: Error) {
+        self.count += 1;
+        // The server is named once, in the error around these lines.
+        let message = match err {
+            Error::Remote { message, .. } => message,
+            other => other.to_string(),
+        };
+        match self.groups.iter_mut().find(|(m, _)| *m == message) {
+            Some((_, objects)) => objects.push(object),
+            None => self.groups.push((message, vec![object])),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    fn report(&self) -> String {
+        self.groups
+            .iter()
+            .map(|(message, objects)| {
+                let shown: Vec<&str> = objects.iter().take(5).map(String::as_str).collect();
+                let more = if objects.len() > 5 {
+                    format!(" and {} more", objects.len() - 5)
+                } else {
+                    String::new()
+                };
+                format!("  {message}\n    ({}{more})", shown.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 }
 
 fn write_objects(items: Vec<Value>, format: Format) -> Result<()> {

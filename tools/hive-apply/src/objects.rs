@@ -16,6 +16,16 @@ pub struct Manifest {
     pub object: Value,
 }
 
+impl Manifest {
+    /// `SyncSet cd-ns/addon-x`, for messages.
+    pub fn describe(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} {ns}/{}", self.kind, self.name),
+            None => format!("{} {}", self.kind, self.name),
+        }
+    }
+}
+
 /// Reads every object of the input, in order.
 pub fn read(source: &Source) -> Result<Vec<Manifest>> {
     let documents = source.parse_stream()?;
