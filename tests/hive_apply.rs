@@ -512,7 +512,7 @@ fn bad_input_is_exit_1_naming_the_field() {
 
 #[test]
 fn https_with_the_kubeconfig_ca_and_a_clear_error_without_it() {
-    let identity = test_ca_identity();
+    let identity = test_pki().identity;
     let server =
         KubeServer::start_tls_on("127.0.0.1:0", KubeOptions::default(), &identity).unwrap();
     assert!(server.url().starts_with("https://"));
@@ -552,22 +552,85 @@ fn https_with_the_kubeconfig_ca_and_a_clear_error_without_it() {
     assert_eq!(accepted.code, Some(0), "{}", accepted.stderr);
 }
 
-/// A test CA and a server certificate for 127.0.0.1 it signed.
-fn test_ca_identity() -> addon_flow_testservers::http::TlsIdentity {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+/// A test CA, a server certificate for 127.0.0.1 it signed, and a client
+/// certificate (CN=admin) it signed; the server accepts client certificates
+/// of that CA.
+struct TestPki {
+    identity: addon_flow_testservers::http::TlsIdentity,
+    client_cert_pem: String,
+    client_key_pem: String,
+}
+
+fn test_pki() -> TestPki {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "addon-flow test CA");
     let ca = ca_params.self_signed(&ca_key).unwrap();
     let key = KeyPair::generate().unwrap();
     let params =
         CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
     let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
-    addon_flow_testservers::http::TlsIdentity {
-        cert_pem: cert.pem().into_bytes(),
-        key_pem: key.serialize_pem().into_bytes(),
-        ca_pem: Some(ca.pem().into_bytes()),
+    let client_key = KeyPair::generate().unwrap();
+    let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    client_params
+        .distinguished_name
+        .push(DnType::CommonName, "admin");
+    let client = client_params.signed_by(&client_key, &ca, &ca_key).unwrap();
+    TestPki {
+        identity: addon_flow_testservers::http::TlsIdentity {
+            cert_pem: cert.pem().into_bytes(),
+            key_pem: key.serialize_pem().into_bytes(),
+            ca_pem: Some(ca.pem().into_bytes()),
+            client_ca_pem: Some(ca.pem().into_bytes()),
+        },
+        client_cert_pem: client.pem(),
+        client_key_pem: client_key.serialize_pem(),
     }
+}
+
+#[test]
+fn a_client_certificate_from_the_kubeconfig_authenticates() {
+    use common::kubeconfig::encode_base64;
+    let pki = test_pki();
+    let server =
+        KubeServer::start_tls_on("127.0.0.1:0", KubeOptions::default(), &pki.identity).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = encode_base64(pki.identity.ca_pem.as_ref().unwrap());
+    let config = dir.path().join("cert-kubeconfig");
+    // The CA inline, the client certificate and key as files beside the kubeconfig.
+    std::fs::write(dir.path().join("admin.crt"), &pki.client_cert_pem).unwrap();
+    std::fs::write(dir.path().join("admin.key"), &pki.client_key_pem).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: {}\n    certificate-authority-data: {ca}\nusers:\n- name: admin\n  user:\n    client-certificate: admin.crt\n    client-key: admin.key\ncontexts:\n- name: c\n  context: {{cluster: c, user: admin}}\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let run = hive_apply(&config, &input, &["--summary"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_complete(&server, &input);
+
+    // Without the certificate (and no token) the API answers 401.
+    let anonymous = dir.path().join("anonymous");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &anonymous,
+        text.replace(
+            "    client-certificate: admin.crt\n    client-key: admin.key\n",
+            "    username: nobody\n",
+        ),
+    )
+    .unwrap();
+    let refused = hive_apply(&anonymous, &input, &[]);
+    assert_eq!(refused.code, Some(3), "{}", refused.stderr);
+    assert!(refused.stderr.contains("HTTP 401"), "{}", refused.stderr);
 }
 
 #[test]

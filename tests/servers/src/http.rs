@@ -119,7 +119,15 @@ pub struct TlsIdentity {
     /// The issuing CA (PEM); `None` when unknown (then clients are given the
     /// certificate itself).
     pub ca_pem: Option<Vec<u8>>,
+    /// When set, clients may present a certificate signed by this CA (PEM);
+    /// requests on such a connection carry [`CLIENT_CERT_HEADER`].
+    pub client_ca_pem: Option<Vec<u8>>,
 }
+
+/// Set by the server (never by the client: an incoming one is dropped) on
+/// requests whose TLS connection presented a client certificate the
+/// server verified; its value is `verified`.
+pub const CLIENT_CERT_HEADER: &str = "x-addon-flow-verified-client-cert";
 
 impl TlsIdentity {
     /// A rustls server configuration serving this identity (no client
@@ -136,10 +144,31 @@ impl TlsIdentity {
         let key = PrivateKeyDer::from_pem_slice(&self.key_pem)
             .map_err(|err| invalid("private key", err.to_string()))?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
+        let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
-            .map_err(|err| invalid("TLS versions", err.to_string()))?
-            .with_no_client_auth()
+            .map_err(|err| invalid("TLS versions", err.to_string()))?;
+        let builder = match &self.client_ca_pem {
+            None => builder.with_no_client_auth(),
+            Some(ca) => {
+                let mut roots = rustls::RootCertStore::empty();
+                for cert in CertificateDer::pem_slice_iter(ca) {
+                    let cert = cert.map_err(|err| invalid("client CA", err.to_string()))?;
+                    roots
+                        .add(cert)
+                        .map_err(|err| invalid("client CA", err.to_string()))?;
+                }
+                // Certificates are optional: token clients connect too.
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider,
+                )
+                .allow_unauthenticated()
+                .build()
+                .map_err(|err| invalid("client CA", err.to_string()))?;
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        let config = builder
             .with_single_cert(chain, key)
             .map_err(|err| invalid("certificate and key", err.to_string()))?;
         Ok(Arc::new(config))
@@ -253,11 +282,33 @@ fn serve_connection(
 }
 
 /// Serves requests on one connection (plain or TLS) until it closes.
-fn serve_stream(stream: impl Read + Write, handler: &dyn Handler, stopping: &AtomicBool) {
+/// Whether the connection's peer presented a certificate the server verified.
+trait PeerCertificate {
+    fn verified_client_cert(&self) -> bool;
+}
+
+impl PeerCertificate for TcpStream {
+    fn verified_client_cert(&self) -> bool {
+        false
+    }
+}
+
+impl PeerCertificate for rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
+    fn verified_client_cert(&self) -> bool {
+        // rustls only completes the handshake with a certificate it verified.
+        self.conn.peer_certificates().is_some_and(|c| !c.is_empty())
+    }
+}
+
+fn serve_stream(
+    stream: impl Read + Write + PeerCertificate,
+    handler: &dyn Handler,
+    stopping: &AtomicBool,
+) {
     // Writes go through `get_mut`: the buffer only holds unread request bytes.
     let mut reader = BufReader::new(stream);
     while !stopping.load(Ordering::SeqCst) {
-        let request = match read_request(&mut reader) {
+        let mut request = match read_request(&mut reader) {
             Ok(Some(request)) => request,
             Ok(None) => return,
             Err(_) => {
@@ -265,6 +316,14 @@ fn serve_stream(stream: impl Read + Write, handler: &dyn Handler, stopping: &Ato
                 return;
             }
         };
+        request
+            .headers
+            .retain(|(name, _)| name != CLIENT_CERT_HEADER);
+        if reader.get_ref().verified_client_cert() {
+            request
+                .headers
+                .push((CLIENT_CERT_HEADER.to_string(), "verified".to_string()));
+        }
         let close = request
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
-use crate::http::{Handler, HttpRequest, HttpResponse, Server, TlsIdentity};
+use crate::http::{Handler, HttpRequest, HttpResponse, Server, TlsIdentity, CLIENT_CERT_HEADER};
 
 /// A kind the server serves (what a CRD or a built-in type registers).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -413,9 +413,12 @@ impl KubeApi {
     fn handle(&self, request: &HttpRequest) -> HttpResponse {
         let mut state = self.lock();
         state.requests += 1;
+        // A bearer token, or (as the API server's x509 authenticator) a client
+        // certificate the TLS layer verified against the client CA.
         let authorized = request
             .bearer_token()
-            .is_some_and(|token| state.options.tokens.iter().any(|t| t == token));
+            .is_some_and(|token| state.options.tokens.iter().any(|t| t == token))
+            || request.header(CLIENT_CERT_HEADER) == Some("verified");
         if !authorized {
             return status(401, "Unauthorized", "Unauthorized");
         }

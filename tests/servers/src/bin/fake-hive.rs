@@ -4,7 +4,7 @@
 //!
 //! Usage: fake-hive [--listen 127.0.0.1:0] [--token T] [--latency-ms N]
 //!                  [--sync-delay-ms N] [--kubeconfig-out FILE]
-//!                  [--tls-cert CERT.pem --tls-key KEY.pem [--tls-ca CA.pem]]  (HTTPS)
+//!                  [--tls-cert CERT.pem --tls-key KEY.pem [--tls-ca CA.pem] [--tls-client-ca CA.pem]]
 
 use std::time::Duration;
 
@@ -28,6 +28,7 @@ fn run() -> Result<(), String> {
     let mut tls_cert = None;
     let mut tls_key = None;
     let mut tls_ca = None;
+    let mut tls_client_ca = None;
     let mut args = std::env::args().skip(1);
     let millis = |value: Option<String>, flag: &str| -> Result<Duration, String> {
         value
@@ -47,8 +48,11 @@ fn run() -> Result<(), String> {
             "--tls-cert" => tls_cert = Some(args.next().ok_or("--tls-cert needs a PEM file")?),
             "--tls-key" => tls_key = Some(args.next().ok_or("--tls-key needs a PEM file")?),
             "--tls-ca" => tls_ca = Some(args.next().ok_or("--tls-ca needs a PEM file")?),
+            "--tls-client-ca" => {
+                tls_client_ca = Some(args.next().ok_or("--tls-client-ca needs a PEM file")?)
+            }
             "-h" | "--help" => {
-                println!("fake-hive [--listen 127.0.0.1:0] [--token T] [--latency-ms N] [--sync-delay-ms N] [--kubeconfig-out FILE] [--tls-cert CERT.pem --tls-key KEY.pem [--tls-ca CA.pem]]");
+                println!("fake-hive [--listen 127.0.0.1:0] [--token T] [--latency-ms N] [--sync-delay-ms N] [--kubeconfig-out FILE] [--tls-cert CERT.pem --tls-key KEY.pem [--tls-ca CA.pem] [--tls-client-ca CA.pem]]");
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other:?} (see --help)")),
@@ -62,6 +66,7 @@ fn run() -> Result<(), String> {
                 cert_pem: read(&cert)?,
                 key_pem: read(&key)?,
                 ca_pem: tls_ca.as_deref().map(read).transpose()?,
+                client_ca_pem: tls_client_ca.as_deref().map(read).transpose()?,
             };
             KubeServer::start_tls_on(&listen, options, &identity)
         }
