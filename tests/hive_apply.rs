@@ -731,3 +731,48 @@ fn wait_reports_a_hive_failure_and_times_out_with_exit_4() {
         run.stderr
     );
 }
+
+#[test]
+fn object_lists_beyond_the_add_on_document_size_limit_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let clusters: String = (0..2500)
+        .map(|i| format!("uhc-{i:05}/cluster-{i:05}\n"))
+        .collect();
+    std::fs::write(dir.path().join("clusters"), clusters).unwrap();
+    let rendered = dir.path().join("syncsets.json");
+    let out = tool("syncset-render")
+        .arg(FULL)
+        .arg("--cluster-deployments-from")
+        .arg(dir.path().join("clusters"))
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stdout.len() > 16 << 20,
+        "the list is {} bytes",
+        out.stdout.len()
+    );
+    std::fs::write(&rendered, &out.stdout).unwrap();
+    let listed = tool("hive-apply")
+        .arg(&rendered)
+        .args(["--dry-run=client", "--summary"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        listed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let lines = String::from_utf8_lossy(&listed.stdout).lines().count();
+    assert_eq!(
+        lines,
+        2500 + 4,
+        "a SyncSet per cluster plus the four shared objects"
+    );
+}

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use common::io::{Format, OutputArgs, Source};
+use common::io::{Format, OutputArgs};
 use common::k8s::List;
 use common::{Error, Result};
 use hive_apply::api::KubeClient;
@@ -143,10 +143,17 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<()> {
-    let source = Source::read(args.file.as_deref())?;
+    let source = objects::read_input(args.file.as_deref())?;
     let manifests = objects::read(&source)?;
     let format = args.output.format(Format::Yaml);
     if args.dry_run == DryRun::Client {
+        if args.summary {
+            let text: String = manifests
+                .iter()
+                .map(|m| format!("{} (dry run)\n", m.describe()))
+                .collect();
+            return common::io::write_stdout(&text);
+        }
         let items: Vec<Value> = manifests.iter().map(|m| m.object.clone()).collect();
         return write_objects(items, format);
     }
