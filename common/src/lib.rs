@@ -13,6 +13,8 @@ pub mod finding;
 pub mod http;
 pub mod imageset;
 pub mod io;
+pub mod k8s;
+pub mod kubeconfig;
 pub mod oci;
 pub mod ocm;
 pub mod ocm_auth;

@@ -2,7 +2,7 @@
 //! clients (keep-alive, Content-Length and chunked bodies) and nothing more.
 //! The API servers of this crate are handlers on top of it.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -107,6 +107,72 @@ pub struct Server {
     addr: SocketAddr,
     stopping: Arc<AtomicBool>,
     accept_thread: Option<JoinHandle<()>>,
+    tls: bool,
+}
+
+/// The server's certificate chain and private key (PEM), for HTTPS, and the
+/// CA certificate clients should trust.
+#[derive(Debug, Clone)]
+pub struct TlsIdentity {
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+    /// The issuing CA (PEM); `None` when unknown (then clients are given the
+    /// certificate itself).
+    pub ca_pem: Option<Vec<u8>>,
+    /// When set, clients may present a certificate signed by this CA (PEM);
+    /// requests on such a connection carry [`CLIENT_CERT_HEADER`].
+    pub client_ca_pem: Option<Vec<u8>>,
+}
+
+/// Set by the server (never by the client: an incoming one is dropped) on
+/// requests whose TLS connection presented a client certificate the
+/// server verified; its value is `verified`.
+pub const CLIENT_CERT_HEADER: &str = "x-addon-flow-verified-client-cert";
+
+impl TlsIdentity {
+    /// A rustls server configuration serving this identity (no client
+    /// certificates asked for).
+    pub fn server_config(&self) -> std::io::Result<Arc<rustls::ServerConfig>> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let invalid = |what: &str, err: String| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{what}: {err}"))
+        };
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&self.cert_pem)
+            .collect::<Result<_, _>>()
+            .map_err(|err| invalid("certificate", err.to_string()))?;
+        let key = PrivateKeyDer::from_pem_slice(&self.key_pem)
+            .map_err(|err| invalid("private key", err.to_string()))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .map_err(|err| invalid("TLS versions", err.to_string()))?;
+        let builder = match &self.client_ca_pem {
+            None => builder.with_no_client_auth(),
+            Some(ca) => {
+                let mut roots = rustls::RootCertStore::empty();
+                for cert in CertificateDer::pem_slice_iter(ca) {
+                    let cert = cert.map_err(|err| invalid("client CA", err.to_string()))?;
+                    roots
+                        .add(cert)
+                        .map_err(|err| invalid("client CA", err.to_string()))?;
+                }
+                // Certificates are optional: token clients connect too.
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider,
+                )
+                .allow_unauthenticated()
+                .build()
+                .map_err(|err| invalid("client CA", err.to_string()))?;
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        let config = builder
+            .with_single_cert(chain, key)
+            .map_err(|err| invalid("certificate and key", err.to_string()))?;
+        Ok(Arc::new(config))
+    }
 }
 
 impl Server {
@@ -117,7 +183,25 @@ impl Server {
 
     /// Starts serving on `addr` (such as `127.0.0.1:8080`).
     pub fn start_on(addr: &str, handler: Arc<dyn Handler>) -> std::io::Result<Server> {
+        Server::start_with(addr, handler, None)
+    }
+
+    /// Starts serving HTTPS on `addr` with `identity`.
+    pub fn start_tls_on(
+        addr: &str,
+        handler: Arc<dyn Handler>,
+        identity: &TlsIdentity,
+    ) -> std::io::Result<Server> {
+        Server::start_with(addr, handler, Some(identity.server_config()?))
+    }
+
+    fn start_with(
+        addr: &str,
+        handler: Arc<dyn Handler>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> std::io::Result<Server> {
         let listener = TcpListener::bind(addr)?;
+        let is_tls = tls.is_some();
         let addr = listener.local_addr()?;
         let stopping = Arc::new(AtomicBool::new(false));
         let stop = Arc::clone(&stopping);
@@ -129,13 +213,15 @@ impl Server {
                 let Ok(stream) = stream else { continue };
                 let handler = Arc::clone(&handler);
                 let stop = Arc::clone(&stop);
-                std::thread::spawn(move || serve_connection(stream, handler.as_ref(), &stop));
+                let tls = tls.clone();
+                std::thread::spawn(move || serve_connection(stream, tls, handler.as_ref(), &stop));
             }
         });
         Ok(Server {
             addr,
             stopping,
             accept_thread: Some(accept_thread),
+            tls: is_tls,
         })
     }
 
@@ -143,9 +229,13 @@ impl Server {
         self.addr
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>` (`https://` when serving TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!(
+            "{}://{}",
+            if self.tls { "https" } else { "http" },
+            self.addr
+        )
     }
 
     /// Blocks until the server is stopped (for the stand-alone binaries).
@@ -167,27 +257,78 @@ impl Drop for Server {
     }
 }
 
-fn serve_connection(stream: TcpStream, handler: &dyn Handler, stopping: &AtomicBool) {
+fn serve_connection(
+    stream: TcpStream,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    handler: &dyn Handler,
+    stopping: &AtomicBool,
+) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let Ok(write_half) = stream.try_clone() else {
-        return;
-    };
+    // The response head and body are separate writes: without this, Nagle's
+    // algorithm holds the body until the client's delayed ACK (~40 ms a request).
+    let _ = stream.set_nodelay(true);
+    match tls {
+        Some(config) => {
+            if let Ok(connection) = rustls::ServerConnection::new(config) {
+                serve_stream(
+                    rustls::StreamOwned::new(connection, stream),
+                    handler,
+                    stopping,
+                );
+            }
+        }
+        None => serve_stream(stream, handler, stopping),
+    }
+}
+
+/// Serves requests on one connection (plain or TLS) until it closes.
+/// Whether the connection's peer presented a certificate the server verified.
+trait PeerCertificate {
+    fn verified_client_cert(&self) -> bool;
+}
+
+impl PeerCertificate for TcpStream {
+    fn verified_client_cert(&self) -> bool {
+        false
+    }
+}
+
+impl PeerCertificate for rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
+    fn verified_client_cert(&self) -> bool {
+        // rustls only completes the handshake with a certificate it verified.
+        self.conn.peer_certificates().is_some_and(|c| !c.is_empty())
+    }
+}
+
+fn serve_stream(
+    stream: impl Read + Write + PeerCertificate,
+    handler: &dyn Handler,
+    stopping: &AtomicBool,
+) {
+    // Writes go through `get_mut`: the buffer only holds unread request bytes.
     let mut reader = BufReader::new(stream);
-    let mut writer = write_half;
     while !stopping.load(Ordering::SeqCst) {
-        let request = match read_request(&mut reader) {
+        let mut request = match read_request(&mut reader) {
             Ok(Some(request)) => request,
             Ok(None) => return,
             Err(_) => {
-                let _ = write_response(&mut writer, &HttpResponse::new(400), false);
+                let _ = write_response(reader.get_mut(), &HttpResponse::new(400), false);
                 return;
             }
         };
+        request
+            .headers
+            .retain(|(name, _)| name != CLIENT_CERT_HEADER);
+        if reader.get_ref().verified_client_cert() {
+            request
+                .headers
+                .push((CLIENT_CERT_HEADER.to_string(), "verified".to_string()));
+        }
         let close = request
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
         let response = handler.handle(&request);
-        if write_response(&mut writer, &response, close).is_err() || close {
+        if write_response(reader.get_mut(), &response, close).is_err() || close {
             return;
         }
     }

@@ -3,4 +3,5 @@
 //! end-to-end tests start them on free ports; the demo runs them as programs.
 
 pub mod http;
+pub mod kube;
 pub mod ocm;

@@ -1,0 +1,876 @@
+//! Kubernetes, OLM and Hive objects as serde types that mirror the APIs field
+//! for field (`k8s.io/api`, `operator-framework/api`, `openshift/hive/apis`),
+//! so what syncset-render writes is exactly what the API server reads.
+//!
+//! Only the fields addon-flow writes or reads are modelled; optional fields
+//! are `Option` and left out when unset, maps are `BTreeMap` so the output is
+//! the same byte for byte on every run.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Labels, annotations, selectors: string keys to string values, sorted.
+pub type StringMap = BTreeMap<String, String>;
+
+/// `metadata` of every object (`meta/v1 ObjectMeta`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectMeta {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<StringMap>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<StringMap>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_timestamp: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_fields: Option<Vec<ManagedFieldsEntry>>,
+}
+
+impl ObjectMeta {
+    /// A cluster-scoped object's metadata.
+    pub fn named(name: impl Into<String>) -> Self {
+        ObjectMeta {
+            name: Some(name.into()),
+            ..ObjectMeta::default()
+        }
+    }
+
+    /// A namespaced object's metadata.
+    pub fn namespaced(name: impl Into<String>, namespace: impl Into<String>) -> Self {
+        ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some(namespace.into()),
+            ..ObjectMeta::default()
+        }
+    }
+
+    /// Sets labels and annotations, leaving out empty maps (as managed-tenants does).
+    pub fn with_labels_annotations(mut self, labels: StringMap, annotations: StringMap) -> Self {
+        self.labels = (!labels.is_empty()).then_some(labels);
+        self.annotations = (!annotations.is_empty()).then_some(annotations);
+        self
+    }
+}
+
+/// One field manager's claim on an object (`meta/v1 ManagedFieldsEntry`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedFieldsEntry {
+    pub manager: String,
+    /// `Apply` or `Update`.
+    pub operation: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "fieldsV1")]
+    pub fields_v1: Option<Value>,
+}
+
+/// `kind: List`: what syncset-render writes and hive-apply reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct List {
+    pub api_version: String,
+    pub kind: String,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, Value>,
+    pub items: Vec<Object>,
+}
+
+impl List {
+    pub fn new(items: Vec<Object>) -> Self {
+        List {
+            api_version: "v1".into(),
+            kind: "List".into(),
+            metadata: BTreeMap::new(),
+            items,
+        }
+    }
+}
+
+/// Any object addon-flow renders. Untagged: each variant carries its own
+/// `apiVersion` and `kind`, and `Other` keeps extra resources as written.
+/// Reading picks the variant by `kind`, falling back to `Other`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Object {
+    Namespace(Namespace),
+    ConfigMap(ConfigMap),
+    CatalogSource(CatalogSource),
+    NetworkPolicy(NetworkPolicy),
+    OperatorGroup(OperatorGroup),
+    Subscription(Subscription),
+    ServiceMonitor(ServiceMonitor),
+    SelectorSyncSet(SelectorSyncSet),
+    SyncSet(SyncSet),
+    PagerDutyIntegration(PagerDutyIntegration),
+    DeadmansSnitchIntegration(DeadmansSnitchIntegration),
+    /// An object of a kind we do not model (extra resources).
+    Other(Value),
+}
+
+impl<'de> Deserialize<'de> for Object {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        let kind = value
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        fn typed<T: serde::de::DeserializeOwned>(
+            value: &Value,
+            wrap: fn(T) -> Object,
+        ) -> Option<Object> {
+            serde_json::from_value(value.clone()).ok().map(wrap)
+        }
+        let object = match kind {
+            "Namespace" => typed(&value, Object::Namespace),
+            "ConfigMap" => typed(&value, Object::ConfigMap),
+            "CatalogSource" => typed(&value, Object::CatalogSource),
+            "NetworkPolicy" => typed(&value, Object::NetworkPolicy),
+            "OperatorGroup" => typed(&value, Object::OperatorGroup),
+            "Subscription" => typed(&value, Object::Subscription),
+            "ServiceMonitor" => typed(&value, Object::ServiceMonitor),
+            "SelectorSyncSet" => typed(&value, Object::SelectorSyncSet),
+            "SyncSet" => typed(&value, Object::SyncSet),
+            "PagerDutyIntegration" => typed(&value, Object::PagerDutyIntegration),
+            "DeadmansSnitchIntegration" => typed(&value, Object::DeadmansSnitchIntegration),
+            _ => None,
+        };
+        Ok(object.unwrap_or(Object::Other(value)))
+    }
+}
+
+/// The `apiVersion`/`kind` pair every object starts with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TypeMeta {
+    pub api_version: String,
+    pub kind: String,
+}
+
+impl TypeMeta {
+    pub fn new(api_version: &str, kind: &str) -> Self {
+        TypeMeta {
+            api_version: api_version.into(),
+            kind: kind.into(),
+        }
+    }
+}
+
+/// `v1 Namespace`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Namespace {
+    #[serde(flatten)]
+    pub type_meta: TypeMeta,
+    pub metadata: ObjectMeta,
+}
+
+impl Namespace {
+    pub fn new(metadata: ObjectMeta) -> Self {
+        Namespace {
+            type_meta: TypeMeta::new("v1", "Namespace"),
+            metadata,
+        }
+    }
+}
+
+/// `v1 ConfigMap`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigMap {
+    #[serde(flatten)]
+    pub type_meta: TypeMeta,
+    pub metadata: ObjectMeta,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<StringMap>,
+}
+
+impl ConfigMap {
+    pub fn new(metadata: ObjectMeta) -> Self {
+        ConfigMap {
+            type_meta: TypeMeta::new("v1", "ConfigMap"),
+            metadata,
+            data: None,
+        }
+    }
+}
+
+/// `operators.coreos.com/v1alpha1 CatalogSource`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogSource {
+    #[serde(flatten)]
+    pub type_meta: TypeMeta,
+    pub metadata: ObjectMeta,
+    pub spec: CatalogSourceSpec,
+}
+
+impl CatalogSource {
+    pub fn new(metadata: ObjectMeta, spec: CatalogSourceSpec) -> Self {
+        CatalogSource {
+            type_meta: TypeMeta::new("operators.coreos.com/v1alpha1", "CatalogSource"),
+            metadata,
+            spec,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogSourceSpec {
+    pub display_name: String,
+    pub image: String,
+    pub publisher: String,
+    /// `grpc` for an index image.
+    pub source_type: String,
+    /// Pull secrets in the CatalogSource's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_strategy: Option<UpdateStrategy>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateStrategy {
+    pub registry_poll: RegistryPoll,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistryPoll {
+    /// A Go duration such as `10m`.
+    pub interval: String,
+}
+
+/// `meta/v1 LabelSelector`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelSelector {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_labels: Option<StringMap>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_expressions: Option<Vec<LabelSelectorRequirement>>,
+}
+
+impl LabelSelector {
+    pub fn labels(labels: StringMap) -> Self {
+        LabelSelector {
+            match_labels: Some(labels),
+            match_expressions: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabelSelectorRequirement {
+    pub key: String,
+    /// `In`, `NotIn`, `Exists`, `DoesNotExist`.
+    pub operator: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+}
+
+/// `networking.k8s.io/v1 NetworkPolicy`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkPolicy {
+    #[serde(flatten)]
+    pub type_meta: TypeMeta,
+    pub metadata: ObjectMeta,
+    pub spec: NetworkPolicySpec,
+}
+
+impl NetworkPolicy {
+    pub fn new(metadata: ObjectMeta, spec: NetworkPolicySpec) -> Self {
+        NetworkPolicy {
+            type_meta: TypeMeta::new("networking.k8s.io/v1", "NetworkPolicy"),
+            metadata,
+            spec,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkPolicySpec {
+    pub pod_selector: LabelSelector,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<Vec<NetworkPolicyIngressRule>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_types: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkPolicyIngressRule {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Vec<NetworkPolicyPort>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkPolicyPort {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<i32>,
+}
+
+/// `operators.coreos.com/v1alpha2 OperatorGroup`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OperatorGroup {
+    #[serde(flatten)]
+    pub type_meta: TypeMeta,
+    pub metadata: ObjectMeta,
+    /// Absent for AllNamespaces: an OperatorGroup without target namespaces
+    /// watches the whole cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<OperatorGroupSpec>,
+}
+
+impl OperatorGroup {
+    pub fn new(metadata: ObjectMeta, spec: Option<OperatorGroupSpec>) -> Self {
+        OperatorGroup {
+            type_meta: TypeMeta::new("operators.coreos.com/v1alpha2", "OperatorGroup"),
+            metadata,
+            spec,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperatorGroupSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_namespaces: Option<Vec<String>>,
+}
+
+/// `operators.coreos.com/v1alpha1 Subscription`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subscription {
+    #[serde(flatten)]
+    pub type_meta: TypeMeta,
+    pub metadata: ObjectMeta,
+    pub spec: SubscriptionSpec,
+}
+
+impl Subscription {
+    pub fn new(metadata: ObjectMeta, spec: SubscriptionSpec) -> Self {
+        Subscription {
+            type_meta: TypeMeta::new("operators.coreos.com/v1alpha1", "Subscription"),
+            metadata,
+            spec,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionSpec {
+    pub channel: String,
+    /// The OLM package name.
+    pub name: String,
+    pub source: String,
+    pub source_namespace: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<SubscriptionConfig>,
+    #[serde(
+        default,
+        rename = "startingCSV",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub starting_csv: Option<String>,
+    /// `Automatic` (OLM's default) or `Manual`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install_plan_approval: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<Vec<EnvVar>>,
+}
+
+/// `v1 EnvVar` (literal values only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvVar {
+    pub name: String,
+    pub value: String,
+}
+
+/// `monitoring.coreos.com/v1 ServiceMonitor`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceMonitor {
+    #[serde(flatten)]
+    pub type_meta: TypeMeta,
+    pub metadata: ObjectMeta,
+    pub spec: ServiceMonitorSpec,
+}
+
+impl ServiceMonitor {
+    pub fn new(metadata: ObjectMeta, spec: ServiceMonitorSpec) -> Self {
+        ServiceMonitor {
+            type_meta: TypeMeta::new("monitoring.coreos.com/v1", "ServiceMonitor"),
+            metadata,
+            spec,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceMonitorSpec {
+    pub endpoints: Vec<Endpoint>,
+    pub namespace_selector: NamespaceSelector,
+    pub selector: LabelSelector,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Endpoint {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearer_token_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub honor_labels: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_config: Option<TlsConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<BTreeMap<String, Vec<String>>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NamespaceSelector {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_names: Option<Vec<String>>,
+}
+
+/// What Hive does with objects a SyncSet no longer lists: `Sync` deletes
+/// them, `Upsert` leaves them.
+pub const APPLY_MODE_SYNC: &str = "Sync";
+pub const APPLY_MODE_UPSERT: &str = "Upsert";
+
+/// `hive.openshift.io/v1 SyncSetCommonSpec`: what both kinds of SyncSet apply.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncSetCommonSpec {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<Object>,
+    /// `Sync` or `Upsert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_apply_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patches: Option<Vec<SyncObjectPatch>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_mappings: Option<Vec<SecretMapping>>,
+    /// `Apply` (the default), `CreateOnly` or `CreateOrUpdate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apply_behavior: Option<String>,
+    /// Honour `{{ fromCDLabel "key" }}` in resources.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enable_resource_templates: bool,
+    /// Honour `{{ fromCDLabel "key" }}` in patches.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enable_patch_templates: bool,
+}
+
+/// A patch Hive applies to an object on the cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncObjectPatch {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub patch: String,
+    /// `json`, `merge` or `strategic`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch_type: Option<String>,
+}
+
+/// A secret on the Hive cluster copied to the managed cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretMapping {
+    pub source_ref: SecretReference,
+    pub target_ref: SecretReference,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretReference {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+/// `hive.openshift.io/v1 SelectorSyncSet`: applied to every ClusterDeployment
+/// whose labels match.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SelectorSyncSet {
+    #[serde(flatten)]
+    pub type_meta: TypeMeta,
+    pub metadata: ObjectMeta,
+    pub spec: SelectorSyncSetSpec,
+}
+
+impl SelectorSyncSet {
+    pub fn new(metadata: ObjectMeta, spec: SelectorSyncSetSpec) -> Self {
+        SelectorSyncSet {
+            type_meta: TypeMeta::new("hive.openshift.io/v1", "SelectorSyncSet"),
+            metadata,
+            spec,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SelectorSyncSetSpec {
+    pub cluster_deployment_selector: LabelSelector,
+    #[serde(flatten)]
+    pub common: SyncSetCommonSpec,
+}
+
+/// `hive.openshift.io/v1 SyncSet`: applied to the ClusterDeployments it names,
+/// in its own namespace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncSet {
+    #[serde(flatten)]
+    pub type_meta: TypeMeta,
+    pub metadata: ObjectMeta,
+    pub spec: SyncSetSpec,
+}
+
+impl SyncSet {
+    pub fn new(metadata: ObjectMeta, spec: SyncSetSpec) -> Self {
+        SyncSet {
+            type_meta: TypeMeta::new("hive.openshift.io/v1", "SyncSet"),
+            metadata,
+            spec,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncSetSpec {
+    pub cluster_deployment_refs: Vec<LocalObjectReference>,
+    #[serde(flatten)]
+    pub common: SyncSetCommonSpec,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalObjectReference {
+    pub name: String,
+}
+
+/// `hiveinternal.openshift.io/v1alpha1 ClusterSync`: Hive's record of what it
+/// applied to one cluster (same name and namespace as the ClusterDeployment).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClusterSync {
+    #[serde(rename = "apiVersion", default)]
+    pub api_version: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ClusterSyncStatus>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterSyncStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_sets: Option<Vec<SyncStatus>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector_sync_sets: Option<Vec<SyncStatus>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<Value>>,
+    /// When every (Selector)SyncSet first applied successfully.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_success_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controlled_by_replica: Option<i64>,
+}
+
+/// The state of one (Selector)SyncSet on one cluster.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncStatus {
+    pub name: String,
+    /// The `metadata.generation` of the SyncSet that was applied.
+    #[serde(default)]
+    pub observed_generation: i64,
+    /// `Success` or `Failure`.
+    pub result: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_message: Option<String>,
+    /// Objects Hive will delete because the SyncSet no longer lists them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources_to_delete: Option<Vec<Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_transition_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_success_time: Option<String>,
+}
+
+/// `hive.openshift.io/v1 PagerDutyIntegration` (pagerduty-operator).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PagerDutyIntegration {
+    #[serde(flatten)]
+    pub type_meta: TypeMeta,
+    pub metadata: ObjectMeta,
+    pub spec: PagerDutyIntegrationSpec,
+}
+
+impl PagerDutyIntegration {
+    pub fn new(metadata: ObjectMeta, spec: PagerDutyIntegrationSpec) -> Self {
+        PagerDutyIntegration {
+            type_meta: TypeMeta::new("pagerduty.openshift.io/v1alpha1", "PagerDutyIntegration"),
+            metadata,
+            spec,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PagerDutyIntegrationSpec {
+    pub acknowledge_timeout: u64,
+    pub resolve_timeout: u64,
+    pub escalation_policy: String,
+    pub service_prefix: String,
+    pub pagerduty_api_key_secret_ref: NamespacedName,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_orchestration: Option<ServiceOrchestration>,
+    pub cluster_deployment_selector: LabelSelector,
+    pub target_secret_ref: NamespacedName,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceOrchestration {
+    pub enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_config_config_map_ref: Option<NamespacedName>,
+}
+
+/// A secret or config map reference with its namespace.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamespacedName {
+    pub name: String,
+    pub namespace: String,
+}
+
+/// `deadmanssnitch.managed.openshift.io/v1alpha1 DeadmansSnitchIntegration`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadmansSnitchIntegration {
+    #[serde(flatten)]
+    pub type_meta: TypeMeta,
+    pub metadata: ObjectMeta,
+    pub spec: DeadmansSnitchIntegrationSpec,
+}
+
+impl DeadmansSnitchIntegration {
+    pub fn new(metadata: ObjectMeta, spec: DeadmansSnitchIntegrationSpec) -> Self {
+        DeadmansSnitchIntegration {
+            type_meta: TypeMeta::new(
+                "deadmanssnitch.managed.openshift.io/v1alpha1",
+                "DeadmansSnitchIntegration",
+            ),
+            metadata,
+            spec,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadmansSnitchIntegrationSpec {
+    /// A label selector; free-form in the add-on metadata, so kept as written.
+    pub cluster_deployment_selector: Value,
+    #[serde(rename = "dmsAPIKeySecretRef")]
+    pub dms_api_key_secret_ref: NamespacedName,
+    pub snitch_name_post_fix: String,
+    pub tags: Vec<String>,
+    pub target_secret_ref: NamespacedName,
+}
+
+/// A Kubernetes `Status` object: the body of every API error.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub api_version: String,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, Value>,
+    /// `Success` or `Failure`.
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub message: String,
+    /// `NotFound`, `Conflict`, `Unauthorized`, ...
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+    #[serde(default)]
+    pub code: u16,
+}
+
+impl Status {
+    /// A `Failure` Status as the API server writes it.
+    pub fn failure(code: u16, reason: &str, message: impl Into<String>) -> Self {
+        Status {
+            kind: "Status".into(),
+            api_version: "v1".into(),
+            metadata: BTreeMap::new(),
+            status: "Failure".into(),
+            message: message.into(),
+            reason: reason.into(),
+            details: None,
+            code,
+        }
+    }
+
+    pub fn success() -> Self {
+        Status {
+            kind: "Status".into(),
+            api_version: "v1".into(),
+            status: "Success".into(),
+            code: 200,
+            ..Status::default()
+        }
+    }
+}
+
+/// `meta/v1 APIResourceList`: one group version's kinds, from discovery.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiResourceList {
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub api_version: String,
+    pub group_version: String,
+    pub resources: Vec<ApiResource>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiResource {
+    /// The plural resource name (`selectorsyncsets`), or `name/sub` for a subresource.
+    pub name: String,
+    #[serde(default)]
+    pub singular_name: String,
+    pub namespaced: bool,
+    pub kind: String,
+    #[serde(default)]
+    pub verbs: Vec<String>,
+}
+
+/// Splits `group/version` (or a core `v1`) into group and version.
+pub fn split_api_version(api_version: &str) -> (&str, &str) {
+    match api_version.split_once('/') {
+        Some((group, version)) => (group, version),
+        None => ("", api_version),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn typed_objects_serialise_with_the_api_field_names() {
+        let subscription = Subscription::new(
+            ObjectMeta::namespaced("addon-x", "ns"),
+            SubscriptionSpec {
+                channel: "alpha".into(),
+                name: "x".into(),
+                source: "addon-x-catalog".into(),
+                source_namespace: "ns".into(),
+                starting_csv: Some("x.v1.0.0".into()),
+                ..SubscriptionSpec::default()
+            },
+        );
+        assert_eq!(
+            serde_json::to_value(Object::Subscription(subscription)).unwrap(),
+            json!({"apiVersion": "operators.coreos.com/v1alpha1", "kind": "Subscription",
+                "metadata": {"name": "addon-x", "namespace": "ns"},
+                "spec": {"channel": "alpha", "name": "x", "source": "addon-x-catalog",
+                    "sourceNamespace": "ns", "startingCSV": "x.v1.0.0"}})
+        );
+    }
+
+    #[test]
+    fn sync_set_flattens_the_common_spec() {
+        let sync_set = SyncSet::new(
+            ObjectMeta::namespaced("addon-x", "cd-ns"),
+            SyncSetSpec {
+                cluster_deployment_refs: vec![LocalObjectReference { name: "cd".into() }],
+                common: SyncSetCommonSpec {
+                    resource_apply_mode: Some(APPLY_MODE_SYNC.into()),
+                    resources: vec![Object::Namespace(Namespace::new(ObjectMeta::named("ns")))],
+                    ..SyncSetCommonSpec::default()
+                },
+            },
+        );
+        let value = serde_json::to_value(&sync_set).unwrap();
+        assert_eq!(
+            value["spec"]["clusterDeploymentRefs"],
+            json!([{"name": "cd"}])
+        );
+        assert_eq!(value["spec"]["resourceApplyMode"], "Sync");
+        assert_eq!(value["spec"]["resources"][0]["kind"], "Namespace");
+        let back: SyncSet = serde_json::from_value(value).unwrap();
+        assert_eq!(back.spec.cluster_deployment_refs[0].name, "cd");
+    }
+
+    #[test]
+    fn status_is_the_api_error_shape() {
+        let status = Status::failure(404, "NotFound", "x not found");
+        assert_eq!(
+            serde_json::to_value(status).unwrap(),
+            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": "x not found", "reason": "NotFound", "code": 404})
+        );
+        assert_eq!(split_api_version("v1"), ("", "v1"));
+        assert_eq!(
+            split_api_version("hive.openshift.io/v1"),
+            ("hive.openshift.io", "v1")
+        );
+    }
+}

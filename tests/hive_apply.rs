@@ -1,0 +1,778 @@
+//! hive-apply end to end against the Kubernetes API test server:
+//! `syncset-render | hive-apply --wait` installs and Hive's ClusterSync
+//! reports it; applying again changes nothing; an expired token, a 409
+//! conflict, a missing CRD and a dead server are clear errors with exit 3,
+//! and running the same command again finishes the job with every object
+//! there exactly once.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use addon_flow_testservers::kube::{hive_resource_types, KubeOptions, KubeServer};
+use e2e::tool;
+use serde_json::{json, Value};
+
+const FULL: &str = "tests/fixtures/sss/addons/full-addon/metadata/stage/addon.yaml";
+
+fn server() -> KubeServer {
+    KubeServer::start(KubeOptions {
+        sync_delay: Duration::from_millis(150),
+        ..KubeOptions::default()
+    })
+    .unwrap()
+}
+
+fn kubeconfig(dir: &Path, server: &KubeServer, token: &str) -> PathBuf {
+    let path = dir.join("kubeconfig");
+    std::fs::write(&path, server.kubeconfig(token)).unwrap();
+    path
+}
+
+fn render(args: &[&str]) -> Vec<u8> {
+    let out = tool("syncset-render")
+        .arg(FULL)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn hive_apply(kubeconfig: &Path, input: &[u8], args: &[&str]) -> Run {
+    let out = tool("hive-apply")
+        .env("KUBECONFIG", kubeconfig)
+        .args(args)
+        .write_stdin(input.to_vec())
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// (kind, namespace, name) of each rendered top-level object.
+fn rendered_keys(input: &[u8]) -> Vec<(String, String, String)> {
+    let list: Value = common::yaml::parse_one(std::str::from_utf8(input).unwrap())
+        .unwrap()
+        .value;
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            let namespace = match o["kind"].as_str() {
+                Some("SelectorSyncSet" | "Namespace") => "",
+                _ => o["metadata"]["namespace"].as_str().unwrap_or(""),
+            };
+            (
+                o["kind"].as_str().unwrap().to_string(),
+                namespace.to_string(),
+                o["metadata"]["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// What the server holds, apart from Hive's own objects.
+fn stored_keys(server: &KubeServer) -> Vec<(String, String, String)> {
+    server
+        .api()
+        .objects()
+        .iter()
+        .filter(|o| {
+            !matches!(
+                o["kind"].as_str(),
+                Some("ClusterSync" | "ClusterDeployment")
+            )
+        })
+        .map(|o| {
+            (
+                o["kind"].as_str().unwrap().to_string(),
+                o["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                o["metadata"]["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Every rendered object is stored, once, and nothing else.
+fn assert_complete(server: &KubeServer, input: &[u8]) {
+    let expected: BTreeSet<_> = rendered_keys(input).into_iter().collect();
+    let stored = stored_keys(server);
+    assert_eq!(stored.len(), expected.len(), "stored: {stored:?}");
+    assert_eq!(stored.into_iter().collect::<BTreeSet<_>>(), expected);
+}
+
+fn resource_versions(server: &KubeServer) -> Vec<(String, Value)> {
+    server
+        .api()
+        .objects()
+        .iter()
+        .map(|o| {
+            (
+                format!("{}/{}", o["kind"], o["metadata"]["name"]),
+                o["metadata"]["resourceVersion"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn render_apply_wait_then_a_second_apply_changes_nothing() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), &server, "test-token");
+    let input = render(&[
+        "--cluster-deployment",
+        "cd-east/cluster-1",
+        "--cluster-deployment",
+        "cd-west/cluster-2",
+    ]);
+    let first = hive_apply(
+        &config,
+        &input,
+        &["--wait", "--poll-interval", "50ms", "-o", "json"],
+    );
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    assert_complete(&server, &input);
+    // The output is each object as the server returned it.
+    let applied: Value = serde_json::from_str(&first.stdout).unwrap();
+    assert_eq!(applied["kind"], "List");
+    assert!(applied["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["metadata"]["resourceVersion"].is_string()));
+    // --wait returned only once Hive's ClusterSync reported each SyncSet.
+    for (ns, cd) in [("cd-east", "cluster-1"), ("cd-west", "cluster-2")] {
+        let sync = server
+            .api()
+            .get("ClusterSync", ns, cd)
+            .expect("ClusterSync exists");
+        assert_eq!(sync["status"]["syncSets"][0]["name"], "addon-full-addon");
+        assert_eq!(sync["status"]["syncSets"][0]["result"], "Success");
+        assert!(
+            first
+                .stderr
+                .contains(&format!("applied to clusterdeployment {ns}/{cd}")),
+            "{}",
+            first.stderr
+        );
+    }
+    let sync_set = server
+        .api()
+        .get("SyncSet", "cd-east", "addon-full-addon")
+        .unwrap();
+    assert_eq!(
+        sync_set["spec"]["clusterDeploymentRefs"],
+        json!([{"name": "cluster-1"}])
+    );
+    assert_eq!(
+        sync_set["metadata"]["managedFields"][0]["manager"],
+        "addon-flow"
+    );
+
+    let before = resource_versions(&server);
+    let second = hive_apply(&config, &input, &["--summary"]);
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    assert_eq!(
+        resource_versions(&server),
+        before,
+        "a second apply changed something"
+    );
+    assert_eq!(second.stdout.lines().count(), rendered_keys(&input).len());
+    assert!(
+        second
+            .stdout
+            .contains("syncsets.hive.openshift.io/addon-full-addon -n cd-east serverside-applied"),
+        "{}",
+        second.stdout
+    );
+}
+
+#[test]
+fn selector_path_labels_the_cluster_and_waits_for_the_selector_sync_set() {
+    let server = server();
+    server
+        .api()
+        .apply_as(
+            "hive",
+            &json!({"apiVersion": "hive.openshift.io/v1", "kind": "ClusterDeployment",
+                "metadata": {"name": "cluster-1", "namespace": "cd-east", "labels": {"hive.openshift.io/cluster-region": "eu"}},
+                "spec": {"clusterName": "cluster-1"}}),
+            false,
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), &server, "test-token");
+    let input = render(&["--selector"]);
+    let run = hive_apply(
+        &config,
+        &input,
+        &[
+            "--label-cluster",
+            "cd-east/cluster-1",
+            "--wait",
+            "--poll-interval",
+            "50ms",
+            "--summary",
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("clusterdeployment.hive.openshift.io/cluster-1 -n cd-east labeled"),
+        "{}",
+        run.stdout
+    );
+    let cd = server
+        .api()
+        .get("ClusterDeployment", "cd-east", "cluster-1")
+        .unwrap();
+    assert_eq!(
+        cd["metadata"]["labels"],
+        json!({"hive.openshift.io/cluster-region": "eu", "api.openshift.com/addon-full-addon": "true"})
+    );
+    let sync = server
+        .api()
+        .get("ClusterSync", "cd-east", "cluster-1")
+        .unwrap();
+    let names: Vec<&Value> = sync["status"]["selectorSyncSets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["name"])
+        .collect();
+    assert_eq!(
+        names,
+        vec!["addon-full-addon"],
+        "the -delete SelectorSyncSet does not select the cluster"
+    );
+
+    // Uninstall: delete the objects and take the label off.
+    let removed = hive_apply(
+        &config,
+        &input,
+        &["--delete", "--label-cluster", "cd-east/cluster-1"],
+    );
+    assert_eq!(removed.code, Some(0), "{}", removed.stderr);
+    assert!(stored_keys(&server).is_empty());
+    let cd = server
+        .api()
+        .get("ClusterDeployment", "cd-east", "cluster-1")
+        .unwrap();
+    assert_eq!(
+        cd["metadata"]["labels"],
+        json!({"hive.openshift.io/cluster-region": "eu"})
+    );
+    let again = hive_apply(&config, &input, &["--delete"]);
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert!(again.stdout.contains("already gone"), "{}", again.stdout);
+}
+
+#[test]
+fn an_expired_token_is_a_clear_error_and_a_rerun_finishes() {
+    let server = server();
+    server.api().set_tokens(&["rotated-token"]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), &server, "expired-token");
+    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let run = hive_apply(&config, &input, &[]);
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("HTTP 401") && run.stderr.contains("credentials were refused"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("expired-token"),
+        "the token leaked into the error"
+    );
+    assert!(run.stdout.is_empty());
+    assert!(stored_keys(&server).is_empty());
+
+    let config = kubeconfig(dir.path(), &server, "rotated-token");
+    let rerun = hive_apply(&config, &input, &["--wait", "--poll-interval", "50ms"]);
+    assert_eq!(rerun.code, Some(0), "{}", rerun.stderr);
+    assert_complete(&server, &input);
+}
+
+#[test]
+fn a_conflict_names_the_object_and_force_takes_over() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), &server, "test-token");
+    let input = render(&["--selector"]);
+    // Someone else manages the delete SelectorSyncSet's apply mode, differently.
+    server
+        .api()
+        .apply_as(
+            "someone-else",
+            &json!({"apiVersion": "hive.openshift.io/v1", "kind": "SelectorSyncSet",
+                "metadata": {"name": "addon-full-addon-delete"}, "spec": {"resourceApplyMode": "Sync"}}),
+            false,
+        )
+        .unwrap();
+    let run = hive_apply(&config, &input, &[]);
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("selectorsyncsets.hive.openshift.io \"addon-full-addon-delete\"")
+            && run.stderr.contains("HTTP 409")
+            && run.stderr.contains("someone-else")
+            && run.stderr.contains("--force-conflicts"),
+        "{}",
+        run.stderr
+    );
+    // The other objects were applied; the conflicting one kept its value.
+    assert_eq!(stored_keys(&server).len(), rendered_keys(&input).len());
+    let held = server
+        .api()
+        .get("SelectorSyncSet", "", "addon-full-addon-delete")
+        .unwrap();
+    assert_eq!(held["spec"]["resourceApplyMode"], "Sync");
+
+    let forced = hive_apply(&config, &input, &["--force-conflicts"]);
+    assert_eq!(forced.code, Some(0), "{}", forced.stderr);
+    assert_complete(&server, &input);
+    let taken = server
+        .api()
+        .get("SelectorSyncSet", "", "addon-full-addon-delete")
+        .unwrap();
+    assert_eq!(taken["spec"]["resourceApplyMode"], "Upsert");
+}
+
+#[test]
+fn a_missing_crd_is_named_and_a_rerun_after_installing_it_finishes() {
+    let server = server();
+    server.api().uninstall("PagerDutyIntegration");
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), &server, "test-token");
+    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let run = hive_apply(&config, &input, &[]);
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("pagerduty.openshift.io/v1alpha1")
+            && run
+                .stderr
+                .contains("CustomResourceDefinition for PagerDutyIntegration"),
+        "{}",
+        run.stderr
+    );
+    let pd = hive_resource_types()
+        .into_iter()
+        .find(|rt| rt.kind == "PagerDutyIntegration")
+        .unwrap();
+    server.api().install(pd);
+    let rerun = hive_apply(&config, &input, &[]);
+    assert_eq!(rerun.code, Some(0), "{}", rerun.stderr);
+    assert_complete(&server, &input);
+}
+
+#[test]
+fn a_dead_server_is_a_clear_error_and_a_rerun_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let dead_url = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let config = dir.path().join("dead");
+    std::fs::write(
+        &config,
+        format!("apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters: [{{name: c, cluster: {{server: '{dead_url}'}}}}]\nusers: [{{name: u, user: {{token: t}}}}]\ncontexts: [{{name: c, context: {{cluster: c, user: u}}}}]\n"),
+    )
+    .unwrap();
+    let run = hive_apply(&config, &input, &[]);
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&dead_url) && run.stderr.contains("cannot connect"),
+        "{}",
+        run.stderr
+    );
+
+    let server = server();
+    let config = kubeconfig(dir.path(), &server, "test-token");
+    let rerun = hive_apply(&config, &input, &[]);
+    assert_eq!(rerun.code, Some(0), "{}", rerun.stderr);
+    assert_complete(&server, &input);
+}
+
+#[test]
+fn dry_runs_store_nothing() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), &server, "test-token");
+    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let run = hive_apply(&config, &input, &["--dry-run=server", "-o", "json"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let list: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        rendered_keys(&input).len()
+    );
+    assert!(stored_keys(&server).is_empty());
+    let requests = server.api().requests();
+    let client = hive_apply(&config, &input, &["--dry-run=client", "-o", "json"]);
+    assert_eq!(client.code, Some(0), "{}", client.stderr);
+    assert_eq!(
+        server.api().requests(),
+        requests,
+        "client dry run contacted the server"
+    );
+}
+
+#[test]
+fn kubeconfig_list_context_and_token_file() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), "test-token\n").unwrap();
+    let first = dir.path().join("first");
+    std::fs::write(
+        &first,
+        "current-context: elsewhere\nclusters: [{name: elsewhere, cluster: {server: 'http://127.0.0.1:1'}}]\ncontexts: [{name: elsewhere, context: {cluster: elsewhere}}]\n",
+    )
+    .unwrap();
+    let second = dir.path().join("second");
+    std::fs::write(
+        &second,
+        format!(
+            "clusters: [{{name: hive, cluster: {{server: '{}'}}}}]\nusers: [{{name: robot, user: {{tokenFile: token}}}}]\ncontexts: [{{name: hive, context: {{cluster: hive, user: robot, namespace: cd-east}}}}]\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let paths = std::env::join_paths([&first, &dir.path().join("absent"), &second]).unwrap();
+    let object = br#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "probe"}}"#;
+    let out = tool("hive-apply")
+        .env("KUBECONFIG", &paths)
+        .args(["--context", "hive", "--summary"])
+        .write_stdin(object.to_vec())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The context's namespace is used for an object that names none.
+    assert!(server.api().get("ConfigMap", "cd-east", "probe").is_some());
+    let missing = tool("hive-apply")
+        .env("KUBECONFIG", &paths)
+        .args(["--context", "nope"])
+        .write_stdin(object.to_vec())
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no context \"nope\""));
+}
+
+#[test]
+fn bad_input_is_exit_1_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server();
+    let config = kubeconfig(dir.path(), &server, "test-token");
+    let run = hive_apply(
+        &config,
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {namespace: x}\n",
+        &[],
+    );
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(run.stderr.contains("metadata.name"), "{}", run.stderr);
+    let unknown = hive_apply(
+        &config,
+        br#"{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}"#,
+        &[],
+    );
+    assert_eq!(unknown.code, Some(3));
+    assert!(
+        unknown.stderr.contains("does not serve example.com/v1"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+#[test]
+fn https_with_the_kubeconfig_ca_and_a_clear_error_without_it() {
+    let identity = test_pki().identity;
+    let server =
+        KubeServer::start_tls_on("127.0.0.1:0", KubeOptions::default(), &identity).unwrap();
+    assert!(server.url().starts_with("https://"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), &server, "test-token");
+    assert!(std::fs::read_to_string(&config)
+        .unwrap()
+        .contains("certificate-authority-data"));
+    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let run = hive_apply(&config, &input, &["--summary"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_complete(&server, &input);
+
+    // Without the CA the server is not trusted: a TLS error, exit 3.
+    let untrusted = dir.path().join("untrusted");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let without_ca: String = text
+        .lines()
+        .filter(|l| !l.contains("certificate-authority-data"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&untrusted, &without_ca).unwrap();
+    let refused = hive_apply(&untrusted, &input, &[]);
+    assert_eq!(refused.code, Some(3), "{}", refused.stderr);
+    assert!(refused.stderr.contains("certificate"), "{}", refused.stderr);
+    // insecure-skip-tls-verify accepts it, as kubectl does.
+    let insecure = dir.path().join("insecure");
+    std::fs::write(
+        &insecure,
+        without_ca.replace(
+            "    server:",
+            "    insecure-skip-tls-verify: true\n    server:",
+        ),
+    )
+    .unwrap();
+    let accepted = hive_apply(&insecure, &input, &[]);
+    assert_eq!(accepted.code, Some(0), "{}", accepted.stderr);
+}
+
+/// A test CA, a server certificate for 127.0.0.1 it signed, and a client
+/// certificate (CN=admin) it signed; the server accepts client certificates
+/// of that CA.
+struct TestPki {
+    identity: addon_flow_testservers::http::TlsIdentity,
+    client_cert_pem: String,
+    client_key_pem: String,
+}
+
+fn test_pki() -> TestPki {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "addon-flow test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let params =
+        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+    let client_key = KeyPair::generate().unwrap();
+    let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    client_params
+        .distinguished_name
+        .push(DnType::CommonName, "admin");
+    let client = client_params.signed_by(&client_key, &ca, &ca_key).unwrap();
+    TestPki {
+        identity: addon_flow_testservers::http::TlsIdentity {
+            cert_pem: cert.pem().into_bytes(),
+            key_pem: key.serialize_pem().into_bytes(),
+            ca_pem: Some(ca.pem().into_bytes()),
+            client_ca_pem: Some(ca.pem().into_bytes()),
+        },
+        client_cert_pem: client.pem(),
+        client_key_pem: client_key.serialize_pem(),
+    }
+}
+
+#[test]
+fn a_client_certificate_from_the_kubeconfig_authenticates() {
+    use common::kubeconfig::encode_base64;
+    let pki = test_pki();
+    let server =
+        KubeServer::start_tls_on("127.0.0.1:0", KubeOptions::default(), &pki.identity).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = encode_base64(pki.identity.ca_pem.as_ref().unwrap());
+    let config = dir.path().join("cert-kubeconfig");
+    // The CA inline, the client certificate and key as files beside the kubeconfig.
+    std::fs::write(dir.path().join("admin.crt"), &pki.client_cert_pem).unwrap();
+    std::fs::write(dir.path().join("admin.key"), &pki.client_key_pem).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: {}\n    certificate-authority-data: {ca}\nusers:\n- name: admin\n  user:\n    client-certificate: admin.crt\n    client-key: admin.key\ncontexts:\n- name: c\n  context: {{cluster: c, user: admin}}\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let run = hive_apply(&config, &input, &["--summary"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_complete(&server, &input);
+
+    // Without the certificate (and no token) the API answers 401.
+    let anonymous = dir.path().join("anonymous");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &anonymous,
+        text.replace(
+            "    client-certificate: admin.crt\n    client-key: admin.key\n",
+            "    username: nobody\n",
+        ),
+    )
+    .unwrap();
+    let refused = hive_apply(&anonymous, &input, &[]);
+    assert_eq!(refused.code, Some(3), "{}", refused.stderr);
+    assert!(refused.stderr.contains("HTTP 401"), "{}", refused.stderr);
+}
+
+#[test]
+fn prune_removes_the_sync_set_of_a_dropped_cluster_only() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), &server, "test-token");
+    let both = render(&[
+        "--cluster-deployment",
+        "cd-east/cluster-1",
+        "--cluster-deployment",
+        "cd-west/cluster-2",
+    ]);
+    assert_eq!(hive_apply(&config, &both, &[]).code, Some(0));
+    // Another add-on's SyncSet, and one of ours applied by someone else, in the dropped namespace.
+    for (name, manager) in [
+        ("addon-other", "addon-flow"),
+        ("addon-full-addon-copy", "someone-else"),
+    ] {
+        server
+            .api()
+            .apply_as(
+                manager,
+                &json!({"apiVersion": "hive.openshift.io/v1", "kind": "SyncSet",
+                    "metadata": {"name": name, "namespace": "cd-west"},
+                    "spec": {"clusterDeploymentRefs": [{"name": "cluster-2"}]}}),
+                false,
+            )
+            .unwrap();
+    }
+    let one = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let run = hive_apply(&config, &one, &["--prune", "--summary"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("syncsets.hive.openshift.io/addon-full-addon -n cd-west pruned"),
+        "{}",
+        run.stdout
+    );
+    assert!(server
+        .api()
+        .get("SyncSet", "cd-west", "addon-full-addon")
+        .is_none());
+    assert!(server
+        .api()
+        .get("SyncSet", "cd-east", "addon-full-addon")
+        .is_some());
+    assert!(server
+        .api()
+        .get("SyncSet", "cd-west", "addon-other")
+        .is_some());
+    assert!(server
+        .api()
+        .get("SyncSet", "cd-west", "addon-full-addon-copy")
+        .is_some());
+    // Pruning again finds nothing more.
+    let again = hive_apply(&config, &one, &["--prune", "--summary"]);
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert!(!again.stdout.contains("pruned"), "{}", again.stdout);
+}
+
+#[test]
+fn wait_reports_a_hive_failure_and_times_out_with_exit_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+
+    let failing = server();
+    failing.api().fail_sync(
+        "addon-full-addon",
+        "namespaces \"redhat-full-addon\" is forbidden",
+    );
+    let config = kubeconfig(dir.path(), &failing, "test-token");
+    let run = hive_apply(&config, &input, &["--wait", "--poll-interval", "50ms"]);
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("Hive failed to apply syncSets \"addon-full-addon\"")
+            && run.stderr.contains("is forbidden"),
+        "{}",
+        run.stderr
+    );
+
+    let slow = KubeServer::start(KubeOptions {
+        sync_delay: Duration::from_secs(600),
+        ..KubeOptions::default()
+    })
+    .unwrap();
+    let config = kubeconfig(dir.path(), &slow, "test-token");
+    let run = hive_apply(
+        &config,
+        &input,
+        &["--wait", "--timeout", "1s", "--poll-interval", "100ms"],
+    );
+    assert_eq!(run.code, Some(4), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("addon-full-addon on cd-east/cluster-1"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn object_lists_beyond_the_add_on_document_size_limit_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let clusters: String = (0..2500)
+        .map(|i| format!("uhc-{i:05}/cluster-{i:05}\n"))
+        .collect();
+    std::fs::write(dir.path().join("clusters"), clusters).unwrap();
+    let rendered = dir.path().join("syncsets.json");
+    let out = tool("syncset-render")
+        .arg(FULL)
+        .arg("--cluster-deployments-from")
+        .arg(dir.path().join("clusters"))
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stdout.len() > 16 << 20,
+        "the list is {} bytes",
+        out.stdout.len()
+    );
+    std::fs::write(&rendered, &out.stdout).unwrap();
+    let listed = tool("hive-apply")
+        .arg(&rendered)
+        .args(["--dry-run=client", "--summary"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        listed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let lines = String::from_utf8_lossy(&listed.stdout).lines().count();
+    assert_eq!(
+        lines,
+        2500 + 4,
+        "a SyncSet per cluster plus the four shared objects"
+    );
+}

@@ -1,0 +1,87 @@
+//! fake-hive: the Kubernetes API test server as a program, for the demo and
+//! for trying hive-apply by hand. Prints its URL and token on stdout (and
+//! writes a kubeconfig with `--kubeconfig-out FILE`), then serves until killed.
+//!
+//! Usage: fake-hive [--listen 127.0.0.1:0] [--token T] [--latency-ms N]
+//!                  [--sync-delay-ms N] [--kubeconfig-out FILE]
+//!                  [--tls-cert CERT.pem --tls-key KEY.pem [--tls-ca CA.pem] [--tls-client-ca CA.pem]]
+
+use std::time::Duration;
+
+use addon_flow_testservers::http::TlsIdentity;
+use addon_flow_testservers::kube::{KubeOptions, KubeServer};
+
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("fake-hive: error: {message}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> Result<(), String> {
+    let mut listen = "127.0.0.1:0".to_string();
+    let mut options = KubeOptions::default();
+    let mut kubeconfig_out = None;
+    let mut tls_cert = None;
+    let mut tls_key = None;
+    let mut tls_ca = None;
+    let mut tls_client_ca = None;
+    let mut args = std::env::args().skip(1);
+    let millis = |value: Option<String>, flag: &str| -> Result<Duration, String> {
+        value
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(Duration::from_millis)
+            .ok_or_else(|| format!("{flag} needs a number of milliseconds"))
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--listen" => listen = args.next().ok_or("--listen needs HOST:PORT")?,
+            "--token" => options.tokens = vec![args.next().ok_or("--token needs a value")?],
+            "--latency-ms" => options.latency = millis(args.next(), "--latency-ms")?,
+            "--sync-delay-ms" => options.sync_delay = millis(args.next(), "--sync-delay-ms")?,
+            "--kubeconfig-out" => {
+                kubeconfig_out = Some(args.next().ok_or("--kubeconfig-out needs a file")?)
+            }
+            "--tls-cert" => tls_cert = Some(args.next().ok_or("--tls-cert needs a PEM file")?),
+            "--tls-key" => tls_key = Some(args.next().ok_or("--tls-key needs a PEM file")?),
+            "--tls-ca" => tls_ca = Some(args.next().ok_or("--tls-ca needs a PEM file")?),
+            "--tls-client-ca" => {
+                tls_client_ca = Some(args.next().ok_or("--tls-client-ca needs a PEM file")?)
+            }
+            "-h" | "--help" => {
+                println!("fake-hive [--listen 127.0.0.1:0] [--token T] [--latency-ms N] [--sync-delay-ms N] [--kubeconfig-out FILE] [--tls-cert CERT.pem --tls-key KEY.pem [--tls-ca CA.pem] [--tls-client-ca CA.pem]]");
+                return Ok(());
+            }
+            other => return Err(format!("unknown argument {other:?} (see --help)")),
+        }
+    }
+    let token = options.tokens.first().cloned().unwrap_or_default();
+    let read = |path: &str| std::fs::read(path).map_err(|err| format!("cannot read {path}: {err}"));
+    let server = match (tls_cert, tls_key) {
+        (Some(cert), Some(key)) => {
+            let identity = TlsIdentity {
+                cert_pem: read(&cert)?,
+                key_pem: read(&key)?,
+                ca_pem: tls_ca.as_deref().map(read).transpose()?,
+                client_ca_pem: tls_client_ca.as_deref().map(read).transpose()?,
+            };
+            KubeServer::start_tls_on(&listen, options, &identity)
+        }
+        (None, None) => KubeServer::start_on(&listen, options),
+        _ => return Err("--tls-cert and --tls-key go together".into()),
+    }
+    .map_err(|err| format!("cannot serve on {listen}: {err}"))?;
+    if let Some(path) = kubeconfig_out {
+        std::fs::write(&path, server.kubeconfig(&token))
+            .map_err(|err| format!("cannot write {path}: {err}"))?;
+    }
+    println!("url={}", server.url());
+    println!("token={token}");
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    server.wait();
+    Ok(())
+}

@@ -1,0 +1,1405 @@
+//! A Kubernetes API server for Hive's kinds, on loopback, faithful to the
+//! parts of the API hive-apply uses, so the same client works against a real
+//! Hive cluster:
+//!
+//! - bearer-token auth (401 `Unauthorized` Status without or with a wrong token);
+//! - discovery: `/api`, `/api/v1`, `/apis`, `/apis/<group>/<version>`
+//!   (`APIVersions`, `APIGroupList`, `APIResourceList`);
+//! - server-side apply (`PATCH` with `application/apply-patch+yaml`,
+//!   `fieldManager` required, `force`, `dryRun=All`): field ownership per
+//!   manager in `managedFields`, 409 `Conflict` when another manager owns a
+//!   field with a different value and force is not set, `resourceVersion`
+//!   bumped only on a real change, `generation` on a spec change;
+//! - JSON merge patch (`application/merge-patch+json`), GET (object and
+//!   list), DELETE (a `Success` Status);
+//! - 404 `NotFound` Status for unknown kinds, paths and objects;
+//! - Hive's ClusterSync: `hiveinternal.openshift.io/v1alpha1` ClusterSyncs
+//!   report each SyncSet (by `clusterDeploymentRefs`) and SelectorSyncSet (by
+//!   the ClusterDeployment's labels) as applied, `sync_delay` after it changed.
+//!
+//! Not modelled: namespaces are not required to exist, no admission or
+//! schema validation, no watch, lists are atomic in field ownership.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Map, Value};
+
+use crate::http::{Handler, HttpRequest, HttpResponse, Server, TlsIdentity, CLIENT_CERT_HEADER};
+
+/// A kind the server serves (what a CRD or a built-in type registers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceType {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub plural: String,
+    pub namespaced: bool,
+}
+
+impl ResourceType {
+    pub fn new(api_version: &str, kind: &str, plural: &str, namespaced: bool) -> Self {
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        ResourceType {
+            group: group.to_string(),
+            version: version.to_string(),
+            kind: kind.to_string(),
+            plural: plural.to_string(),
+            namespaced,
+        }
+    }
+
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// `plural.group`, as the API names a resource in messages.
+    pub fn qualified(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.clone()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
+    }
+}
+
+/// The kinds a Hive cluster with the OSD operators serves.
+pub fn hive_resource_types() -> Vec<ResourceType> {
+    vec![
+        ResourceType::new("v1", "Namespace", "namespaces", false),
+        ResourceType::new("v1", "ConfigMap", "configmaps", true),
+        ResourceType::new("v1", "Secret", "secrets", true),
+        ResourceType::new(
+            "hive.openshift.io/v1",
+            "ClusterDeployment",
+            "clusterdeployments",
+            true,
+        ),
+        ResourceType::new("hive.openshift.io/v1", "SyncSet", "syncsets", true),
+        ResourceType::new(
+            "hive.openshift.io/v1",
+            "SelectorSyncSet",
+            "selectorsyncsets",
+            false,
+        ),
+        ResourceType::new(
+            "hiveinternal.openshift.io/v1alpha1",
+            "ClusterSync",
+            "clustersyncs",
+            true,
+        ),
+        ResourceType::new(
+            "pagerduty.openshift.io/v1alpha1",
+            "PagerDutyIntegration",
+            "pagerdutyintegrations",
+            true,
+        ),
+        ResourceType::new(
+            "deadmanssnitch.managed.openshift.io/v1alpha1",
+            "DeadmansSnitchIntegration",
+            "deadmanssnitchintegrations",
+            true,
+        ),
+    ]
+}
+
+/// How the server behaves.
+#[derive(Debug, Clone)]
+pub struct KubeOptions {
+    /// Bearer tokens accepted.
+    pub tokens: Vec<String>,
+    /// Served kinds.
+    pub resource_types: Vec<ResourceType>,
+    /// Added to every request, to model a real API server's latency.
+    pub latency: Duration,
+    /// How long after a (Selector)SyncSet changes its ClusterSyncs report it applied.
+    pub sync_delay: Duration,
+}
+
+impl Default for KubeOptions {
+    fn default() -> Self {
+        KubeOptions {
+            tokens: vec!["test-token".to_string()],
+            resource_types: hive_resource_types(),
+            latency: Duration::ZERO,
+            sync_delay: Duration::from_millis(200),
+        }
+    }
+}
+
+/// One stored object with its field ownership.
+#[derive(Debug, Clone)]
+struct Stored {
+    object: Value,
+    /// Manager → (operation, owned leaf paths).
+    managers: BTreeMap<String, (String, BTreeSet<Path>)>,
+    /// When the spec last changed (for the ClusterSync delay).
+    changed_at: Instant,
+}
+
+type Path = Vec<String>;
+
+/// Object key: (group, plural, namespace, name).
+type Key = (String, String, String, String);
+
+#[derive(Debug)]
+struct State {
+    options: KubeOptions,
+    objects: BTreeMap<Key, Stored>,
+    resource_version: u64,
+    uid: u64,
+    requests: u64,
+    /// (Selector)SyncSet name → the failure Hive reports for it.
+    sync_failures: BTreeMap<String, String>,
+}
+
+/// The API's state, shared by the connection threads and the test driving it.
+#[derive(Debug)]
+pub struct KubeApi {
+    state: Mutex<State>,
+}
+
+/// A running Kubernetes API test server.
+pub struct KubeServer {
+    server: Server,
+    api: Arc<KubeApi>,
+    /// The certificate when serving HTTPS (its own CA: self-signed in tests).
+    ca_pem: Option<Vec<u8>>,
+}
+
+impl KubeServer {
+    pub fn start(options: KubeOptions) -> std::io::Result<KubeServer> {
+        KubeServer::start_on("127.0.0.1:0", options)
+    }
+
+    pub fn start_on(addr: &str, options: KubeOptions) -> std::io::Result<KubeServer> {
+        let api = Arc::new(KubeApi::new(options));
+        let handler: Arc<dyn Handler> = Arc::new(ApiHandler(Arc::clone(&api)));
+        let server = Server::start_on(addr, handler)?;
+        Ok(KubeServer {
+            server,
+            api,
+            ca_pem: None,
+        })
+    }
+
+    /// Serves HTTPS with `identity` (a kubeconfig from `kubeconfig` trusts its
+    /// certificate).
+    pub fn start_tls_on(
+        addr: &str,
+        options: KubeOptions,
+        identity: &TlsIdentity,
+    ) -> std::io::Result<KubeServer> {
+        let api = Arc::new(KubeApi::new(options));
+        let handler: Arc<dyn Handler> = Arc::new(ApiHandler(Arc::clone(&api)));
+        let server = Server::start_tls_on(addr, handler, identity)?;
+        Ok(KubeServer {
+            server,
+            api,
+            ca_pem: Some(
+                identity
+                    .ca_pem
+                    .clone()
+                    .unwrap_or_else(|| identity.cert_pem.clone()),
+            ),
+        })
+    }
+
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    pub fn api(&self) -> &KubeApi {
+        &self.api
+    }
+
+    /// A kubeconfig for this server with `token` (current-context
+    /// `fake-hive`), trusting the server's certificate when it serves HTTPS.
+    pub fn kubeconfig(&self, token: &str) -> String {
+        let ca = self
+            .ca_pem
+            .as_ref()
+            .map(|pem| format!("    certificate-authority-data: {}\n", base64(pem)))
+            .unwrap_or_default();
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: fake-hive\nclusters:\n- name: fake-hive\n  cluster:\n    server: {}\n{ca}users:\n- name: admin\n  user:\n    token: {token}\ncontexts:\n- name: fake-hive\n  context:\n    cluster: fake-hive\n    user: admin\n",
+            self.url()
+        )
+    }
+
+    /// Blocks serving (for the stand-alone binary).
+    pub fn wait(self) {
+        self.server.wait()
+    }
+}
+
+struct ApiHandler(Arc<KubeApi>);
+
+impl Handler for ApiHandler {
+    fn handle(&self, request: &HttpRequest) -> HttpResponse {
+        let latency = self.0.lock().options.latency;
+        if !latency.is_zero() {
+            std::thread::sleep(latency);
+        }
+        self.0.handle(request)
+    }
+}
+
+fn status(code: u16, reason: &str, message: impl Into<String>) -> HttpResponse {
+    status_with(code, reason, message, None)
+}
+
+fn status_with(
+    code: u16,
+    reason: &str,
+    message: impl Into<String>,
+    details: Option<Value>,
+) -> HttpResponse {
+    let mut body = json!({
+        "kind": "Status", "apiVersion": "v1", "metadata": {},
+        "status": if code < 400 { "Success" } else { "Failure" },
+        "message": message.into(), "reason": reason, "code": code,
+    });
+    if let Some(details) = details {
+        body["details"] = details;
+    }
+    HttpResponse::json(code, &body)
+}
+
+fn not_found_path() -> HttpResponse {
+    status(
+        404,
+        "NotFound",
+        "the server could not find the requested resource",
+    )
+}
+
+/// What a request path names.
+enum Target {
+    Collection {
+        rt: ResourceType,
+        namespace: String,
+    },
+    Object {
+        rt: ResourceType,
+        namespace: String,
+        name: String,
+    },
+}
+
+impl KubeApi {
+    fn new(options: KubeOptions) -> Self {
+        KubeApi {
+            state: Mutex::new(State {
+                options,
+                objects: BTreeMap::new(),
+                resource_version: 1000,
+                uid: 0,
+                requests: 0,
+                sync_failures: BTreeMap::new(),
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Replaces the accepted tokens (an empty list rejects everyone).
+    pub fn set_tokens(&self, tokens: &[&str]) {
+        self.lock().options.tokens = tokens.iter().map(|t| t.to_string()).collect();
+    }
+
+    /// Registers a kind (as installing its CRD does).
+    pub fn install(&self, rt: ResourceType) {
+        let mut state = self.lock();
+        if !state.options.resource_types.contains(&rt) {
+            state.options.resource_types.push(rt);
+        }
+    }
+
+    /// Unregisters a kind (as if its CRD were missing).
+    pub fn uninstall(&self, kind: &str) {
+        self.lock()
+            .options
+            .resource_types
+            .retain(|rt| rt.kind != kind);
+    }
+
+    /// Makes ClusterSyncs report the (Selector)SyncSet `name` as failed.
+    pub fn fail_sync(&self, name: &str, message: &str) {
+        self.lock()
+            .sync_failures
+            .insert(name.to_string(), message.to_string());
+    }
+
+    pub fn set_latency(&self, latency: Duration) {
+        self.lock().options.latency = latency;
+    }
+
+    /// Requests served so far.
+    pub fn requests(&self) -> u64 {
+        self.lock().requests
+    }
+
+    /// Every stored object, in key order.
+    pub fn objects(&self) -> Vec<Value> {
+        self.lock()
+            .objects
+            .values()
+            .map(|s| s.object.clone())
+            .collect()
+    }
+
+    /// One object by kind, namespace ("" when cluster-scoped) and name.
+    pub fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<Value> {
+        let state = self.lock();
+        let rt = state
+            .options
+            .resource_types
+            .iter()
+            .find(|rt| rt.kind == kind)?
+            .clone();
+        let key = (rt.group, rt.plural, namespace.to_string(), name.to_string());
+        state.objects.get(&key).map(|s| s.object.clone())
+    }
+
+    /// Server-side applies `object` as `manager` (to set up conflicts in tests).
+    pub fn apply_as(&self, manager: &str, object: &Value, force: bool) -> Result<Value, u16> {
+        let kind = object["kind"].as_str().unwrap_or_default();
+        let mut state = self.lock();
+        let rt = state
+            .options
+            .resource_types
+            .iter()
+            .find(|rt| rt.kind == kind)
+            .cloned()
+            .ok_or(404u16)?;
+        let namespace = if rt.namespaced {
+            object["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("default")
+                .to_string()
+        } else {
+            String::new()
+        };
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let response = state.apply(
+            &rt,
+            &namespace,
+            &name,
+            object.clone(),
+            manager,
+            force,
+            false,
+        );
+        if response.status < 300 {
+            Ok(serde_json::from_slice(&response.body).unwrap_or(Value::Null))
+        } else {
+            Err(response.status)
+        }
+    }
+
+    fn handle(&self, request: &HttpRequest) -> HttpResponse {
+        let mut state = self.lock();
+        state.requests += 1;
+        // A bearer token, or (as the API server's x509 authenticator) a client
+        // certificate the TLS layer verified against the client CA.
+        let authorized = request
+            .bearer_token()
+            .is_some_and(|token| state.options.tokens.iter().any(|t| t == token))
+            || request.header(CLIENT_CERT_HEADER) == Some("verified");
+        if !authorized {
+            return status(401, "Unauthorized", "Unauthorized");
+        }
+        let segments: Vec<&str> = request.path.split('/').filter(|s| !s.is_empty()).collect();
+        match segments.as_slice() {
+            ["api"] => HttpResponse::json(
+                200,
+                &json!({"kind": "APIVersions", "versions": ["v1"],
+                    "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}),
+            ),
+            ["apis"] => HttpResponse::json(200, &state.group_list()),
+            ["api", "v1"] => state.resource_list("", "v1"),
+            ["apis", group, version] => state.resource_list(group, version),
+            ["api", "v1", rest @ ..] => state.route(request, "", "v1", rest),
+            ["apis", group, version, rest @ ..] => state.route(request, group, version, rest),
+            ["version"] => HttpResponse::json(
+                200,
+                &json!({"major": "1", "minor": "29", "gitVersion": "v1.29.0-addon-flow-test"}),
+            ),
+            _ => not_found_path(),
+        }
+    }
+}
+
+impl State {
+    fn group_list(&self) -> Value {
+        let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for rt in self
+            .options
+            .resource_types
+            .iter()
+            .filter(|rt| !rt.group.is_empty())
+        {
+            let versions = groups.entry(&rt.group).or_default();
+            if !versions.contains(&rt.version.as_str()) {
+                versions.push(&rt.version);
+            }
+        }
+        let groups: Vec<Value> = groups
+            .into_iter()
+            .map(|(name, versions)| {
+                let versions: Vec<Value> = versions
+                    .iter()
+                    .map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v}))
+                    .collect();
+                json!({"name": name, "versions": versions, "preferredVersion": versions[0]})
+            })
+            .collect();
+        json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+    }
+
+    fn resource_list(&self, group: &str, version: &str) -> HttpResponse {
+        let resources: Vec<Value> = self
+            .options
+            .resource_types
+            .iter()
+            .filter(|rt| rt.group == group && rt.version == version)
+            .map(|rt| {
+                json!({"name": rt.plural, "singularName": rt.kind.to_lowercase(), "namespaced": rt.namespaced,
+                    "kind": rt.kind, "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]})
+            })
+            .collect();
+        if resources.is_empty() {
+            return not_found_path();
+        }
+        let group_version = if group.is_empty() {
+            version.to_string()
+        } else {
+            format!("{group}/{version}")
+        };
+        HttpResponse::json(
+            200,
+            &json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}),
+        )
+    }
+
+    fn find_type(&self, group: &str, version: &str, plural: &str) -> Option<ResourceType> {
+        self.options
+            .resource_types
+            .iter()
+            .find(|rt| rt.group == group && rt.version == version && rt.plural == plural)
+            .cloned()
+    }
+
+    fn target(&self, group: &str, version: &str, rest: &[&str]) -> Option<Target> {
+        let (namespace, rest) = match rest {
+            ["namespaces", ns, tail @ ..] if !tail.is_empty() => (ns.to_string(), tail),
+            _ => (String::new(), rest),
+        };
+        let rt = self.find_type(group, version, rest.first()?)?;
+        if rt.namespaced == namespace.is_empty() {
+            // A cluster-scoped kind under a namespace, or a namespaced kind
+            // without one (only lists may span namespaces).
+            if !(rt.namespaced && rest.len() == 1) {
+                return None;
+            }
+        }
+        match rest {
+            [_] => Some(Target::Collection { rt, namespace }),
+            [_, name] => Some(Target::Object {
+                rt,
+                namespace,
+                name: name.to_string(),
+            }),
+            _ => None,
+        }
+    }
+
+    fn route(
+        &mut self,
+        request: &HttpRequest,
+        group: &str,
+        version: &str,
+        rest: &[&str],
+    ) -> HttpResponse {
+        let Some(target) = self.target(group, version, rest) else {
+            return not_found_path();
+        };
+        let dry_run = request.query_param("dryRun") == Some("All");
+        match (request.method.as_str(), target) {
+            ("GET", Target::Collection { rt, namespace }) => self.list(&rt, &namespace),
+            (
+                "GET",
+                Target::Object {
+                    rt,
+                    namespace,
+                    name,
+                },
+            ) => {
+                if rt.kind == "ClusterSync" {
+                    self.refresh_cluster_sync(&namespace, &name);
+                }
+                match self.objects.get(&key(&rt, &namespace, &name)) {
+                    Some(stored) => HttpResponse::json(200, &stored.object),
+                    None => not_found(&rt, &name),
+                }
+            }
+            (
+                "DELETE",
+                Target::Object {
+                    rt,
+                    namespace,
+                    name,
+                },
+            ) => {
+                let Some(stored) = self.objects.get(&key(&rt, &namespace, &name)) else {
+                    return not_found(&rt, &name);
+                };
+                let uid = stored.object["metadata"]["uid"].clone();
+                if !dry_run {
+                    self.objects.remove(&key(&rt, &namespace, &name));
+                }
+                status_with(
+                    200,
+                    "",
+                    "",
+                    Some(json!({"name": name, "group": rt.group, "kind": rt.plural, "uid": uid})),
+                )
+            }
+            (
+                "PATCH",
+                Target::Object {
+                    rt,
+                    namespace,
+                    name,
+                },
+            ) => {
+                let content_type = request.header("content-type").unwrap_or_default();
+                let content_type = content_type.split(';').next().unwrap_or_default().trim();
+                let body = match parse_body(&request.body) {
+                    Ok(body) => body,
+                    Err(message) => return status(400, "BadRequest", message),
+                };
+                let manager = request.query_param("fieldManager").unwrap_or_default();
+                match content_type {
+                    "application/apply-patch+yaml" => {
+                        if manager.is_empty() {
+                            return status(
+                                422,
+                                "Invalid",
+                                "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+                            );
+                        }
+                        let force = request.query_param("force") == Some("true");
+                        self.apply(&rt, &namespace, &name, body, manager, force, dry_run)
+                    }
+                    "application/merge-patch+json" => self.merge_patch(&rt, &namespace, &name, &body, manager, dry_run),
+                    other => status(
+                        415,
+                        "UnsupportedMediaType",
+                        format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {other:?})"),
+                    ),
+                }
+            }
+            (method, _) => status(
+                405,
+                "MethodNotAllowed",
+                format!(
+                    "the server does not allow this method on the requested resource ({method})"
+                ),
+            ),
+        }
+    }
+
+    fn list(&mut self, rt: &ResourceType, namespace: &str) -> HttpResponse {
+        let items: Vec<Value> = self
+            .objects
+            .iter()
+            .filter(|((g, p, ns, _), _)| {
+                *g == rt.group && *p == rt.plural && (namespace.is_empty() || ns == namespace)
+            })
+            .map(|(_, s)| s.object.clone())
+            .collect();
+        HttpResponse::json(
+            200,
+            &json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(),
+                "metadata": {"resourceVersion": self.resource_version.to_string()}, "items": items}),
+        )
+    }
+
+    fn next_resource_version(&mut self) -> String {
+        self.resource_version += 1;
+        self.resource_version.to_string()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn apply(
+        &mut self,
+        rt: &ResourceType,
+        namespace: &str,
+        name: &str,
+        body: Value,
+        manager: &str,
+        force: bool,
+        dry_run: bool,
+    ) -> HttpResponse {
+        if let Some(response) = check_identity(rt, namespace, name, &body) {
+            return response;
+        }
+        let mut applied = body;
+        strip_server_fields(&mut applied);
+        let applied_paths = leaf_paths(&applied);
+        let key = key(rt, namespace, name);
+        let existing = self.objects.get(&key).cloned();
+        let (mut stored, created) = match existing {
+            Some(stored) => (stored, false),
+            None => (
+                Stored {
+                    object: json!({}),
+                    managers: BTreeMap::new(),
+                    changed_at: Instant::now(),
+                },
+                true,
+            ),
+        };
+        // Conflicts: another manager owns a field we set to a different value.
+        let mut conflicts = Vec::new();
+        for (other, (_, paths)) in stored
+            .managers
+            .iter()
+            .filter(|(m, _)| m.as_str() != manager)
+        {
+            for path in applied_paths.iter().filter(|p| paths.contains(*p)) {
+                if get_path(&stored.object, path) != get_path(&applied, path) {
+                    conflicts.push((other.clone(), path.clone()));
+                }
+            }
+        }
+        if !conflicts.is_empty() && !force {
+            let causes: Vec<Value> = conflicts
+                .iter()
+                .map(|(m, p)| json!({"type": "FieldManagerConflict", "message": format!("conflict with \"{m}\""), "field": format!(".{}", p.join("."))}))
+                .collect();
+            let message = format!(
+                "Apply failed with {} conflict{}: {}",
+                conflicts.len(),
+                if conflicts.len() == 1 { "" } else { "s" },
+                conflicts
+                    .iter()
+                    .map(|(m, p)| format!("conflict with \"{m}\": .{}", p.join(".")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            return status_with(
+                409,
+                "Conflict",
+                message,
+                Some(json!({"name": name, "group": rt.group, "kind": rt.plural, "causes": causes})),
+            );
+        }
+        // Forced: the conflicting fields change hands.
+        for (other, path) in &conflicts {
+            if let Some((_, paths)) = stored.managers.get_mut(other) {
+                paths.remove(path);
+            }
+        }
+        // Fields this manager applied before and no longer does, owned by nobody else, go.
+        let previous: BTreeSet<Path> = stored
+            .managers
+            .get(manager)
+            .map(|(_, p)| p.clone())
+            .unwrap_or_default();
+        let others: BTreeSet<Path> = stored
+            .managers
+            .iter()
+            .filter(|(m, _)| m.as_str() != manager)
+            .flat_map(|(_, (_, p))| p.iter().cloned())
+            .collect();
+        let mut object = stored.object.clone();
+        for path in previous
+            .iter()
+            .filter(|p| !applied_paths.contains(*p) && !others.contains(*p))
+        {
+            remove_path(&mut object, path);
+        }
+        merge_into(&mut object, &applied);
+        stored
+            .managers
+            .insert(manager.to_string(), ("Apply".to_string(), applied_paths));
+        stored.managers.retain(|_, (_, p)| !p.is_empty());
+        let before = content(&stored.object);
+        let after = content(&object);
+        let changed =
+            created || before != after || managers_changed(&stored.object, &stored.managers);
+        if changed {
+            let spec_changed = created || before.get("spec") != after.get("spec");
+            self.finish_write(rt, &mut object, &stored, created, spec_changed);
+            if spec_changed {
+                stored.changed_at = Instant::now();
+            }
+        } else {
+            object = stored.object.clone();
+        }
+        stored.object = object.clone();
+        if !dry_run && changed {
+            self.objects.insert(key, stored);
+        }
+        HttpResponse::json(if created { 201 } else { 200 }, &object)
+    }
+
+    /// Sets the metadata the server owns on a changed object.
+    fn finish_write(
+        &mut self,
+        rt: &ResourceType,
+        object: &mut Value,
+        stored: &Stored,
+        created: bool,
+        spec_changed: bool,
+    ) {
+        let now = rfc3339(SystemTime::now());
+        let resource_version = self.next_resource_version();
+        let metadata = object
+            .as_object_mut()
+            .map(|o| o.entry("metadata").or_insert_with(|| json!({})))
+            .and_then(Value::as_object_mut);
+        let Some(metadata) = metadata else { return };
+        if created {
+            self.uid += 1;
+            metadata.insert(
+                "uid".into(),
+                json!(format!("00000000-0000-4000-8000-{:012x}", self.uid)),
+            );
+            metadata.insert("creationTimestamp".into(), json!(now));
+        } else {
+            for field in ["uid", "creationTimestamp", "generation"] {
+                if let Some(value) = stored.object["metadata"].get(field) {
+                    metadata.insert(field.into(), value.clone());
+                }
+            }
+        }
+        let generation = stored.object["metadata"]["generation"]
+            .as_i64()
+            .unwrap_or(0);
+        metadata.insert(
+            "generation".into(),
+            json!(if created {
+                1
+            } else if spec_changed {
+                generation + 1
+            } else {
+                generation.max(1)
+            }),
+        );
+        metadata.insert("resourceVersion".into(), json!(resource_version));
+        let managed: Vec<Value> = stored
+            .managers
+            .iter()
+            .map(|(manager, (operation, paths))| {
+                json!({"manager": manager, "operation": operation, "apiVersion": rt.api_version(),
+                    "time": now, "fieldsType": "FieldsV1", "fieldsV1": fields_v1(paths)})
+            })
+            .collect();
+        metadata.insert("managedFields".into(), Value::Array(managed));
+    }
+
+    fn merge_patch(
+        &mut self,
+        rt: &ResourceType,
+        namespace: &str,
+        name: &str,
+        patch: &Value,
+        manager: &str,
+        dry_run: bool,
+    ) -> HttpResponse {
+        let key = key(rt, namespace, name);
+        let Some(mut stored) = self.objects.get(&key).cloned() else {
+            return not_found(rt, name);
+        };
+        let mut object = stored.object.clone();
+        json_merge_patch(&mut object, patch);
+        strip_server_fields(&mut object);
+        let before = content(&stored.object);
+        if before == content(&object) {
+            return HttpResponse::json(200, &stored.object);
+        }
+        if !manager.is_empty() {
+            let entry = stored
+                .managers
+                .entry(manager.to_string())
+                .or_insert_with(|| ("Update".to_string(), BTreeSet::new()));
+            entry.1.extend(leaf_paths(patch));
+        }
+        let spec_changed = before.get("spec") != content(&object).get("spec");
+        self.finish_write(rt, &mut object, &stored, false, spec_changed);
+        stored.object = object.clone();
+        if !dry_run {
+            self.objects.insert(key, stored);
+        }
+        HttpResponse::json(200, &object)
+    }
+
+    /// Brings a ClusterSync's status up to date, as Hive's controller would:
+    /// SyncSets naming the cluster and SelectorSyncSets matching its labels,
+    /// each reported applied once `sync_delay` has passed since it changed.
+    fn refresh_cluster_sync(&mut self, namespace: &str, name: &str) {
+        let labels: Map<String, Value> = self
+            .objects
+            .get(&(
+                "hive.openshift.io".to_string(),
+                "clusterdeployments".to_string(),
+                namespace.to_string(),
+                name.to_string(),
+            ))
+            .and_then(|s| s.object["metadata"]["labels"].as_object().cloned())
+            .unwrap_or_default();
+        let delay = self.options.sync_delay;
+        let mut sync_sets = Vec::new();
+        let mut selector_sync_sets = Vec::new();
+        for ((group, plural, ns, object_name), stored) in &self.objects {
+            if group != "hive.openshift.io" || stored.changed_at.elapsed() < delay {
+                continue;
+            }
+            let spec = &stored.object["spec"];
+            let entry = || match self.sync_failures.get(object_name) {
+                Some(message) => {
+                    json!({"name": object_name, "observedGeneration": stored.object["metadata"]["generation"],
+                    "result": "Failure", "failureMessage": message,
+                    "lastTransitionTime": stored.object["metadata"]["creationTimestamp"]})
+                }
+                None => {
+                    json!({"name": object_name, "observedGeneration": stored.object["metadata"]["generation"],
+                    "result": "Success", "lastTransitionTime": stored.object["metadata"]["creationTimestamp"],
+                    "firstSuccessTime": stored.object["metadata"]["creationTimestamp"]})
+                }
+            };
+            if plural == "syncsets" && ns == namespace {
+                let refs = spec["clusterDeploymentRefs"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                if refs.iter().any(|r| r["name"] == name) {
+                    sync_sets.push(entry());
+                }
+            } else if plural == "selectorsyncsets" {
+                let wanted = spec["clusterDeploymentSelector"]["matchLabels"].as_object();
+                if wanted.is_some_and(|w| {
+                    !w.is_empty() && w.iter().all(|(k, v)| labels.get(k) == Some(v))
+                }) {
+                    selector_sync_sets.push(entry());
+                }
+            }
+        }
+        let key = (
+            "hiveinternal.openshift.io".to_string(),
+            "clustersyncs".to_string(),
+            namespace.to_string(),
+            name.to_string(),
+        );
+        if sync_sets.is_empty() && selector_sync_sets.is_empty() && !self.objects.contains_key(&key)
+        {
+            return;
+        }
+        let status = json!({"syncSets": sync_sets, "selectorSyncSets": selector_sync_sets,
+            "conditions": [{"type": "Failed", "status": "False", "reason": "Success", "message": "All SyncSets and SelectorSyncSets have been applied to the cluster"}]});
+        let previous = self.objects.get(&key).map(|s| s.object["status"].clone());
+        if previous.as_ref() == Some(&status) {
+            return;
+        }
+        let resource_version = self.next_resource_version();
+        if previous.is_none() {
+            self.uid += 1;
+        }
+        let uid = format!("00000000-0000-4000-8000-{:012x}", self.uid);
+        let stored = self.objects.entry(key).or_insert_with(|| Stored {
+            object: json!({"apiVersion": "hiveinternal.openshift.io/v1alpha1", "kind": "ClusterSync",
+                "metadata": {"name": name, "namespace": namespace, "generation": 1, "uid": uid,
+                    "creationTimestamp": rfc3339(SystemTime::now())}}),
+            managers: BTreeMap::new(),
+            changed_at: Instant::now(),
+        });
+        stored.object["status"] = status;
+        stored.object["metadata"]["resourceVersion"] = json!(resource_version);
+    }
+}
+
+/// Standard base64 with padding (kubeconfig `-data` fields).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n =
+            chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+fn key(rt: &ResourceType, namespace: &str, name: &str) -> Key {
+    (
+        rt.group.clone(),
+        rt.plural.clone(),
+        namespace.to_string(),
+        name.to_string(),
+    )
+}
+
+fn not_found(rt: &ResourceType, name: &str) -> HttpResponse {
+    status_with(
+        404,
+        "NotFound",
+        format!("{} \"{name}\" not found", rt.qualified()),
+        Some(json!({"name": name, "group": rt.group, "kind": rt.plural})),
+    )
+}
+
+fn parse_body(body: &[u8]) -> Result<Value, String> {
+    let value: Value = match serde_json::from_slice(body) {
+        Ok(value) => value,
+        Err(_) => {
+            let text =
+                std::str::from_utf8(body).map_err(|_| "the body is not UTF-8".to_string())?;
+            serde_yaml::from_str(text).map_err(|err| format!("error decoding YAML: {err}"))?
+        }
+    };
+    if value.is_object() {
+        Ok(value)
+    } else {
+        Err("the body must be an object".into())
+    }
+}
+
+/// The URL and the body must name the same object.
+fn check_identity(
+    rt: &ResourceType,
+    namespace: &str,
+    name: &str,
+    body: &Value,
+) -> Option<HttpResponse> {
+    let invalid = |message: String| Some(status(400, "BadRequest", message));
+    if body["apiVersion"].as_str() != Some(rt.api_version().as_str())
+        || body["kind"].as_str() != Some(rt.kind.as_str())
+    {
+        return invalid(format!(
+            "the body is {} {}, but the URL names {} {}",
+            body["apiVersion"],
+            body["kind"],
+            rt.api_version(),
+            rt.kind
+        ));
+    }
+    if body["metadata"]["name"].as_str() != Some(name) {
+        return invalid(format!(
+            "the name of the object ({}) does not match the name on the URL ({name})",
+            body["metadata"]["name"]
+        ));
+    }
+    match body["metadata"]["namespace"].as_str() {
+        Some(ns) if ns != namespace && rt.namespaced => {
+            invalid(format!("the namespace of the provided object ({ns}) does not match the namespace sent on the request ({namespace})"))
+        }
+        _ => None,
+    }
+}
+
+/// Fields only the server sets; an apply never owns them.
+fn strip_server_fields(object: &mut Value) {
+    if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        for field in [
+            "resourceVersion",
+            "uid",
+            "generation",
+            "creationTimestamp",
+            "managedFields",
+        ] {
+            metadata.remove(field);
+        }
+    }
+    if let Some(map) = object.as_object_mut() {
+        map.remove("status");
+    }
+}
+
+/// The object without server metadata, to tell a real change from a no-op.
+fn content(object: &Value) -> Value {
+    let mut copy = object.clone();
+    strip_server_fields(&mut copy);
+    copy
+}
+
+fn managers_changed(object: &Value, managers: &BTreeMap<String, (String, BTreeSet<Path>)>) -> bool {
+    let recorded: BTreeSet<&str> = object["metadata"]["managedFields"]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .filter_map(|e| e["manager"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    recorded != managers.keys().map(String::as_str).collect()
+}
+
+/// Leaf paths of a value: each map key down to a scalar or a list (lists are
+/// atomic). `apiVersion`, `kind` and the identity fields are not owned.
+fn leaf_paths(value: &Value) -> BTreeSet<Path> {
+    fn walk(value: &Value, path: &mut Path, out: &mut BTreeSet<Path>) {
+        match value {
+            Value::Object(map) if !map.is_empty() => {
+                for (k, v) in map {
+                    path.push(k.clone());
+                    walk(v, path, out);
+                    path.pop();
+                }
+            }
+            _ => {
+                out.insert(path.clone());
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(value, &mut Vec::new(), &mut out);
+    out.retain(|p| {
+        !matches!(p.as_slice(), [k] if k == "apiVersion" || k == "kind")
+            && !matches!(p.as_slice(), [m, k] if m == "metadata" && (k == "name" || k == "namespace"))
+    });
+    out
+}
+
+fn get_path<'a>(value: &'a Value, path: &[String]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |v, k| v.get(k))
+}
+
+fn remove_path(value: &mut Value, path: &[String]) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut current = value;
+    for key in parents {
+        match current.get_mut(key) {
+            Some(next) => current = next,
+            None => return,
+        }
+    }
+    if let Some(map) = current.as_object_mut() {
+        map.remove(last);
+    }
+}
+
+fn merge_into(target: &mut Value, source: &Value) {
+    match (target, source) {
+        (Value::Object(target), Value::Object(source)) => {
+            for (k, v) in source {
+                match target.get_mut(k) {
+                    Some(existing) if existing.is_object() && v.is_object() => {
+                        merge_into(existing, v)
+                    }
+                    _ => {
+                        target.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (target, source) => *target = source.clone(),
+    }
+}
+
+/// RFC 7386: null removes, objects merge, anything else replaces.
+fn json_merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = json!({});
+    }
+    if let Some(map) = target.as_object_mut() {
+        for (k, v) in patch {
+            if v.is_null() {
+                map.remove(k);
+            } else {
+                json_merge_patch(map.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+    }
+}
+
+/// `fieldsV1`: `{"f:spec": {"f:x": {}}}` for each owned path.
+fn fields_v1(paths: &BTreeSet<Path>) -> Value {
+    let mut root = json!({});
+    for path in paths {
+        let mut current = &mut root;
+        for key in path {
+            current = current
+                .as_object_mut()
+                .map(|m| m.entry(format!("f:{key}")).or_insert_with(|| json!({})))
+                .expect("fieldsV1 nodes are objects");
+        }
+    }
+    root
+}
+
+/// `2024-07-02T10:11:12Z`.
+pub fn rfc3339(time: SystemTime) -> String {
+    let secs = time
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        content_type: &str,
+        body: &Value,
+    ) -> HttpRequest {
+        HttpRequest {
+            method: method.into(),
+            path: path.into(),
+            query: query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            headers: vec![
+                ("authorization".into(), "Bearer test-token".into()),
+                ("content-type".into(), content_type.into()),
+            ],
+            body: serde_json::to_vec(body).unwrap(),
+        }
+    }
+
+    fn body(response: &HttpResponse) -> Value {
+        serde_json::from_slice(&response.body).unwrap()
+    }
+
+    const SSS: &str = "/apis/hive.openshift.io/v1/selectorsyncsets/addon-x";
+
+    fn sss(mode: &str) -> Value {
+        json!({"apiVersion": "hive.openshift.io/v1", "kind": "SelectorSyncSet", "metadata": {"name": "addon-x"},
+            "spec": {"resourceApplyMode": mode, "clusterDeploymentSelector": {"matchLabels": {"a": "true"}}}})
+    }
+
+    fn apply(api: &KubeApi, manager: &str, force: bool, object: &Value) -> HttpResponse {
+        let mut query = vec![("fieldManager", manager)];
+        if force {
+            query.push(("force", "true"));
+        }
+        api.handle(&request(
+            "PATCH",
+            SSS,
+            &query,
+            "application/apply-patch+yaml",
+            object,
+        ))
+    }
+
+    #[test]
+    fn apply_creates_then_is_a_no_op_then_updates() {
+        let api = KubeApi::new(KubeOptions::default());
+        let created = apply(&api, "addon-flow", false, &sss("Sync"));
+        assert_eq!(created.status, 201);
+        let first = body(&created);
+        assert_eq!(first["metadata"]["generation"], 1);
+        let again = body(&apply(&api, "addon-flow", false, &sss("Sync")));
+        assert_eq!(
+            again["metadata"]["resourceVersion"],
+            first["metadata"]["resourceVersion"]
+        );
+        let updated = body(&apply(&api, "addon-flow", false, &sss("Upsert")));
+        assert_ne!(
+            updated["metadata"]["resourceVersion"],
+            first["metadata"]["resourceVersion"]
+        );
+        assert_eq!(updated["metadata"]["generation"], 2);
+        assert_eq!(
+            updated["metadata"]["managedFields"][0]["manager"],
+            "addon-flow"
+        );
+        assert_eq!(
+            updated["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]["f:resourceApplyMode"],
+            json!({})
+        );
+    }
+
+    #[test]
+    fn another_manager_conflicts_unless_forced() {
+        let api = KubeApi::new(KubeOptions::default());
+        assert_eq!(
+            apply(&api, "someone-else", false, &sss("Upsert")).status,
+            201
+        );
+        // The same value is shared ownership, not a conflict.
+        assert_eq!(apply(&api, "addon-flow", false, &sss("Upsert")).status, 200);
+        let conflict = apply(&api, "addon-flow", false, &sss("Sync"));
+        assert_eq!(conflict.status, 409);
+        let status = body(&conflict);
+        assert_eq!(
+            (
+                status["kind"].as_str(),
+                status["reason"].as_str(),
+                status["code"].as_u64()
+            ),
+            (Some("Status"), Some("Conflict"), Some(409))
+        );
+        assert!(status["message"].as_str().unwrap().contains("someone-else"));
+        assert_eq!(apply(&api, "addon-flow", true, &sss("Sync")).status, 200);
+        assert_eq!(
+            api.get("SelectorSyncSet", "", "addon-x").unwrap()["spec"]["resourceApplyMode"],
+            "Sync"
+        );
+    }
+
+    #[test]
+    fn auth_discovery_not_found_and_delete() {
+        let api = KubeApi::new(KubeOptions::default());
+        let mut anonymous = request("GET", "/apis", &[], "", &json!({}));
+        anonymous.headers.clear();
+        let denied = api.handle(&anonymous);
+        assert_eq!(
+            (denied.status, body(&denied)["reason"].clone()),
+            (401, json!("Unauthorized"))
+        );
+        let groups = body(&api.handle(&request("GET", "/apis", &[], "", &json!({}))));
+        assert!(groups["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["name"] == "hive.openshift.io"));
+        let resources = body(&api.handle(&request(
+            "GET",
+            "/apis/hive.openshift.io/v1",
+            &[],
+            "",
+            &json!({}),
+        )));
+        assert!(resources["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["kind"] == "SyncSet" && r["namespaced"] == true));
+        let missing = api.handle(&request(
+            "GET",
+            "/apis/nope.io/v1/things/x",
+            &[],
+            "",
+            &json!({}),
+        ));
+        assert_eq!(missing.status, 404);
+        let absent = api.handle(&request("GET", SSS, &[], "", &json!({})));
+        assert_eq!(
+            body(&absent)["message"],
+            "selectorsyncsets.hive.openshift.io \"addon-x\" not found"
+        );
+        apply(&api, "addon-flow", false, &sss("Sync"));
+        let deleted = api.handle(&request("DELETE", SSS, &[], "", &json!({})));
+        assert_eq!(
+            (deleted.status, body(&deleted)["status"].clone()),
+            (200, json!("Success"))
+        );
+        assert!(api.get("SelectorSyncSet", "", "addon-x").is_none());
+    }
+
+    #[test]
+    fn cluster_sync_reports_a_sync_set_after_the_delay() {
+        let api = KubeApi::new(KubeOptions {
+            sync_delay: Duration::ZERO,
+            ..KubeOptions::default()
+        });
+        let sync_set = json!({"apiVersion": "hive.openshift.io/v1", "kind": "SyncSet",
+            "metadata": {"name": "addon-x", "namespace": "cd-ns"},
+            "spec": {"clusterDeploymentRefs": [{"name": "cd"}], "resources": []}});
+        let response = api.handle(&request(
+            "PATCH",
+            "/apis/hive.openshift.io/v1/namespaces/cd-ns/syncsets/addon-x",
+            &[("fieldManager", "addon-flow"), ("dryRun", "All")],
+            "application/apply-patch+yaml",
+            &sync_set,
+        ));
+        assert_eq!(response.status, 201);
+        assert!(
+            api.get("SyncSet", "cd-ns", "addon-x").is_none(),
+            "dry run stored nothing"
+        );
+        api.apply_as("addon-flow", &sync_set, false).unwrap();
+        let cluster_sync = body(&api.handle(&request(
+            "GET",
+            "/apis/hiveinternal.openshift.io/v1alpha1/namespaces/cd-ns/clustersyncs/cd",
+            &[],
+            "",
+            &json!({}),
+        )));
+        assert_eq!(cluster_sync["status"]["syncSets"][0]["name"], "addon-x");
+        assert_eq!(
+            cluster_sync["status"]["syncSets"][0]["observedGeneration"],
+            1
+        );
+        assert_eq!(cluster_sync["status"]["syncSets"][0]["result"], "Success");
+    }
+
+    #[test]
+    fn merge_patch_sets_a_label() {
+        let api = KubeApi::new(KubeOptions::default());
+        let cd = json!({"apiVersion": "hive.openshift.io/v1", "kind": "ClusterDeployment",
+            "metadata": {"name": "cd", "namespace": "ns", "labels": {"x": "1"}}, "spec": {}});
+        api.apply_as("hive", &cd, false).unwrap();
+        let patched = api.handle(&request(
+            "PATCH",
+            "/apis/hive.openshift.io/v1/namespaces/ns/clusterdeployments/cd",
+            &[("fieldManager", "addon-flow")],
+            "application/merge-patch+json",
+            &json!({"metadata": {"labels": {"api.openshift.com/addon-x": "true"}}}),
+        ));
+        assert_eq!(patched.status, 200);
+        assert_eq!(
+            body(&patched)["metadata"]["labels"],
+            json!({"x": "1", "api.openshift.com/addon-x": "true"})
+        );
+    }
+
+    #[test]
+    fn formats_timestamps() {
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(1_719_915_072)),
+            "2024-07-02T10:11:12Z"
+        );
+    }
+}

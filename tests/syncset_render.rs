@@ -1,0 +1,297 @@
+//! syncset-render end to end: mtcli's own renderings of its test add-ons
+//! (every case and variant in ../shared/reference/golden/sss) equal ours as
+//! data, and our fixtures (tests/fixtures/sss) render to their golden files.
+
+use std::path::{Path, PathBuf};
+
+use e2e::{reference_dir, skip, tool};
+use serde_json::Value;
+
+fn parse_yaml(text: &str) -> Value {
+    common::yaml::parse_one(text).expect("valid YAML").value
+}
+
+fn render_selector(addon_yaml: &Path) -> Value {
+    let output = tool("syncset-render")
+        .arg(addon_yaml)
+        .args(["--selector", "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}: {}",
+        addon_yaml.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The migration step whose golden file name ends in `slug`
+/// (`step 2 - orphan SSS objects` is `step-2-orphan-SSS-objects`).
+fn migration_step(slug: &str) -> Option<&'static str> {
+    common::addon::SyncsetMigration::ALL
+        .into_iter()
+        .find(|step| step.replace(" - ", "-").replace(' ', "-") == slug)
+}
+
+/// Applies a golden variant (see the golden README) to the fixture metadata.
+fn mutate(metadata: &mut serde_json::Map<String, Value>, variant: &str) {
+    match variant {
+        "imageset-1.0.1" => {
+            metadata.insert("addonImageSetVersion".into(), "1.0.1".into());
+        }
+        "imageset-1.0.2" => {
+            metadata.insert("addonImageSetVersion".into(), "1.0.2".into());
+        }
+        "imageset-latest" => {
+            metadata.insert("addonImageSetVersion".into(), "latest".into());
+        }
+        "imageset-1.0.2-no-config" => {
+            metadata.insert("addonImageSetVersion".into(), "1.0.2".into());
+            metadata.remove("config");
+        }
+        "no-config" => {
+            metadata.remove("config");
+        }
+        "no-additionalCatalogSources" => {
+            metadata.remove("additionalCatalogSources");
+        }
+        "indeximage-instead-of-imageset" => {
+            metadata.remove("addonImageSetVersion");
+            metadata.insert(
+                "indexImage".into(),
+                "quay.io/osd-addons/mock-operator-index@sha256:...".into(),
+            );
+        }
+        other => {
+            let step = other
+                .strip_prefix("migration-")
+                .and_then(migration_step)
+                .unwrap_or_else(|| panic!("unknown golden variant {other:?}"));
+            metadata.insert("syncsetMigration".into(), step.into());
+        }
+    }
+}
+
+#[test]
+fn every_golden_rendering_of_mtcli_is_reproduced() {
+    let Some(reference) = reference_dir() else {
+        skip("golden SelectorSyncSets");
+        return;
+    };
+    let golden_dir = reference.join("golden/sss");
+    let addons = reference.join("managed-tenants-cli/tests/testdata/addons");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&golden_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    cases.sort();
+    assert!(
+        cases.len() >= 20,
+        "expected the golden cases, found {}",
+        cases.len()
+    );
+    let work = tempfile::tempdir().unwrap();
+    for golden in &cases {
+        let case = golden.file_stem().unwrap().to_str().unwrap();
+        let mut parts = case.split("__");
+        let (addon, env) = (parts.next().unwrap(), parts.next().unwrap());
+        let variant = parts.next();
+        let addon_yaml = match variant {
+            None => addons
+                .join(addon)
+                .join("metadata")
+                .join(env)
+                .join("addon.yaml"),
+            Some(variant) => {
+                let tree = work.path().join(case).join(addon);
+                copy_dir(&addons.join(addon), &tree);
+                let path = tree.join("metadata").join(env).join("addon.yaml");
+                let mut value = parse_yaml(&std::fs::read_to_string(&path).unwrap());
+                mutate(value.as_object_mut().unwrap(), variant);
+                std::fs::write(&path, serde_json::to_string_pretty(&value).unwrap()).unwrap();
+                path
+            }
+        };
+        let expected = parse_yaml(&std::fs::read_to_string(golden).unwrap());
+        let ours = render_selector(&addon_yaml);
+        assert_eq!(
+            ours,
+            expected,
+            "{case}: ours differs from mtcli's rendering\nours:\n{}",
+            serde_json::to_string_pretty(&ours).unwrap()
+        );
+    }
+    eprintln!("{} golden renderings reproduced", cases.len());
+}
+
+/// Our own fixtures: (case, add-on, arguments). Set UPDATE_GOLDEN=1 to
+/// rewrite tests/fixtures/sss/expected/ on purpose.
+const OWN_CASES: &[(&str, &str, &[&str])] = &[
+    ("own-namespace-selector", "full-addon", &["--selector"]),
+    ("all-namespaces-selector", "plain-addon", &["--selector"]),
+    (
+        "migration-step-3-selector",
+        "migrating-addon",
+        &["--selector"],
+    ),
+    (
+        "several-clusters",
+        "full-addon",
+        &[
+            "--cluster-deployment",
+            "cd-east/cluster-2",
+            "--cluster-deployment",
+            "cd-west/cluster-9",
+            "--cluster-deployment",
+            "cd-east/cluster-1",
+        ],
+    ),
+    (
+        "manual-approval-one-cluster",
+        "plain-addon",
+        &[
+            "--cluster-deployment",
+            "uhc-prod-abc/my-cluster",
+            "--install-plan-approval",
+            "Manual",
+        ],
+    ),
+];
+
+#[test]
+fn own_fixtures_render_to_their_golden_files() {
+    let fixtures = e2e::repo_root().join("tests/fixtures/sss");
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    for (case, addon, args) in OWN_CASES {
+        let input = fixtures
+            .join("addons")
+            .join(addon)
+            .join("metadata/stage/addon.yaml");
+        let output = tool("syncset-render")
+            .arg(&input)
+            .args(*args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{case}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = String::from_utf8(output.stdout).unwrap();
+        let golden = fixtures.join("expected").join(format!("{case}.yaml"));
+        if update {
+            std::fs::write(&golden, &text).unwrap();
+        }
+        let expected = std::fs::read_to_string(&golden)
+            .unwrap_or_else(|_| panic!("{} missing; run with UPDATE_GOLDEN=1", golden.display()));
+        assert_eq!(
+            text,
+            expected,
+            "{case}: output differs from {}",
+            golden.display()
+        );
+    }
+}
+
+#[test]
+fn output_is_identical_across_runs_and_formats_agree() {
+    let input =
+        e2e::repo_root().join("tests/fixtures/sss/addons/full-addon/metadata/stage/addon.yaml");
+    let run = |format: &str| {
+        tool("syncset-render")
+            .arg(&input)
+            .args(["--cluster-deployment", "a/b", "-o", format])
+            .output()
+            .unwrap()
+            .stdout
+    };
+    assert_eq!(run("yaml"), run("yaml"));
+    let json: Value = serde_json::from_slice(&run("json")).unwrap();
+    let yaml = parse_yaml(&String::from_utf8(run("yaml")).unwrap());
+    assert_eq!(json, yaml);
+}
+
+#[test]
+fn stdin_document_and_errors() {
+    let input =
+        e2e::repo_root().join("tests/fixtures/sss/addons/plain-addon/metadata/stage/addon.yaml");
+    let text = std::fs::read_to_string(&input).unwrap();
+    // A document on stdin renders like the file.
+    let piped = tool("syncset-render")
+        .args(["--selector", "-o", "json"])
+        .write_stdin(text.clone())
+        .output()
+        .unwrap();
+    assert!(piped.status.success());
+    assert_eq!(
+        serde_json::from_slice::<Value>(&piped.stdout).unwrap(),
+        render_selector(&input)
+    );
+    // No target: usage error.
+    let none = tool("syncset-render").arg(&input).output().unwrap();
+    assert_eq!(none.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("--selector"));
+    // A malformed cluster reference: usage error naming it.
+    let bad = tool("syncset-render")
+        .arg(&input)
+        .args(["--cluster-deployment", "Bad_NS"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("Bad_NS"));
+    // An invalid add-on: exit 1, the field named, nothing on stdout.
+    let broken = text.replace("installMode: AllNamespaces", "installMode: Sometimes");
+    let out = tool("syncset-render")
+        .arg("--selector")
+        .write_stdin(broken)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("installMode"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn unsupported_jinja_in_an_extra_resource_is_refused() {
+    let work = tempfile::tempdir().unwrap();
+    let tree = work.path().join("full-addon");
+    copy_dir(
+        &e2e::repo_root().join("tests/fixtures/sss/addons/full-addon"),
+        &tree,
+    );
+    std::fs::write(
+        tree.join("metadata/stage/alerts-configmap.yaml.j2"),
+        "apiVersion: v1\nkind: ConfigMap\n{% if ADDON.metadata['id'] %}\nmetadata: {name: x}\n{% endif %}\n",
+    )
+    .unwrap();
+    let out = tool("syncset-render")
+        .arg(tree.join("metadata/stage/addon.yaml"))
+        .arg("--selector")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("alerts-configmap.yaml.j2") && stderr.contains("line 3"),
+        "{stderr}"
+    );
+}

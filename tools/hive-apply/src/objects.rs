@@ -1,0 +1,183 @@
+//! The objects to apply, from a `kind: List`, a single object, or a
+//! multi-document YAML stream (what kubectl accepts), each checked for the
+//! fields the API needs to place it.
+
+use std::io::Read;
+use std::path::Path;
+
+use common::io::{Origin, Source};
+use common::{Error, Location, Result};
+use serde_json::Value;
+
+/// One object and where it goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub object: Value,
+}
+
+/// The largest object list read: SyncSets for many thousands of clusters
+/// are far above the 16 MiB a single add-on document may have.
+pub const MAX_INPUT_BYTES: u64 = 1 << 30;
+
+/// Reads the objects' text from a file, or stdin for `None` or `-`.
+pub fn read_input(path: Option<&Path>) -> Result<Source> {
+    let (origin, reader): (Origin, Box<dyn Read>) = match path {
+        Some(path) if path.as_os_str() != "-" => {
+            if path.is_dir() {
+                return Err(Error::in_file(
+                    path,
+                    "is a directory, expected a YAML or JSON file",
+                ));
+            }
+            let file = std::fs::File::open(path)
+                .map_err(|err| Error::in_file(path, common::io::describe_io_error(&err)))?;
+            (Origin::File(path.to_path_buf()), Box::new(file))
+        }
+        _ => (Origin::Stdin, Box::new(std::io::stdin().lock())),
+    };
+    let at = Location::new(origin.to_string());
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|err| Error::input(at.clone(), format!("cannot read: {err}")))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(Error::input(
+            at,
+            format!("is larger than {} MiB", MAX_INPUT_BYTES >> 20),
+        ));
+    }
+    let mut text = String::from_utf8(bytes).map_err(|err| {
+        Error::input(
+            at,
+            format!(
+                "is not UTF-8 text (byte {})",
+                err.utf8_error().valid_up_to()
+            ),
+        )
+    })?;
+    if text.starts_with('\u{feff}') {
+        text.remove(0);
+    }
+    Ok(Source::from_text(origin, text))
+}
+
+impl Manifest {
+    /// `SyncSet cd-ns/addon-x`, for messages.
+    pub fn describe(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} {ns}/{}", self.kind, self.name),
+            None => format!("{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// Reads every object of the input, in order.
+pub fn read(source: &Source) -> Result<Vec<Manifest>> {
+    let documents = source.parse_stream()?;
+    let mut manifests = Vec::new();
+    for (doc_index, parsed) in documents.into_iter().enumerate() {
+        let value = parsed.value;
+        if value.is_null() {
+            continue;
+        }
+        let is_list = value["kind"]
+            .as_str()
+            .is_some_and(|k| k == "List" || k.ends_with("List"))
+            && value.get("items").is_some();
+        if is_list {
+            let Value::Array(items) = &value["items"] else {
+                return Err(Error::input(
+                    source
+                        .location()
+                        .field(format!("document {}: items", doc_index + 1)),
+                    "is not a list of objects",
+                ));
+            };
+            for (i, item) in items.iter().enumerate() {
+                manifests.push(manifest(source, &format!("items[{i}]"), item.clone())?);
+            }
+        } else {
+            manifests.push(manifest(
+                source,
+                &format!("document {}", doc_index + 1),
+                value,
+            )?);
+        }
+    }
+    if manifests.is_empty() {
+        return Err(Error::input(
+            source.location(),
+            "holds no objects; expected a List, an object or a YAML stream of objects",
+        ));
+    }
+    Ok(manifests)
+}
+
+fn manifest(source: &Source, at: &str, object: Value) -> Result<Manifest> {
+    let field = |name: &str| -> Result<String> {
+        let value = match name {
+            "metadata.name" => object["metadata"]["name"].as_str(),
+            other => object[other].as_str(),
+        };
+        value
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                Error::input(
+                    source.location().field(format!("{at}.{name}")),
+                    "is missing; every object needs apiVersion, kind and metadata.name",
+                )
+            })
+    };
+    if !object.is_object() {
+        return Err(Error::input(
+            source.location().field(at),
+            "is not an object",
+        ));
+    }
+    Ok(Manifest {
+        api_version: field("apiVersion")?,
+        kind: field("kind")?,
+        name: field("metadata.name")?,
+        namespace: object["metadata"]["namespace"]
+            .as_str()
+            .filter(|n| !n.is_empty())
+            .map(str::to_string),
+        object,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use common::io::Origin;
+
+    fn source(text: &str) -> Source {
+        Source::from_text(Origin::Stdin, text)
+    }
+
+    #[test]
+    fn reads_lists_single_objects_and_streams() {
+        let list = "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"a\"}}]}";
+        assert_eq!(read(&source(list)).unwrap()[0].name, "a");
+        let stream = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: n}\n";
+        let manifests = read(&source(stream)).unwrap();
+        assert_eq!(manifests.len(), 2);
+        assert_eq!(manifests[1].namespace.as_deref(), Some("n"));
+    }
+
+    #[test]
+    fn names_the_missing_field() {
+        let err = read(&source("apiVersion: v1\nkind: Namespace\nmetadata: {}\n")).unwrap_err();
+        assert!(
+            err.to_string().contains("document 1.metadata.name"),
+            "{err}"
+        );
+        assert!(read(&source("")).is_err());
+    }
+}
