@@ -145,14 +145,37 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
             findings,
         });
     };
-    let (metadata, sections) = split_sections(map, is_metadata_file(&source));
-    findings.extend(
-        schemas()
-            .metadata
-            .validate(&Value::Object(metadata))
-            .into_iter()
-            .map(|v| Finding::from_violation(&file, v)),
-    );
+    let metadata_file = is_metadata_file(&source);
+    let (metadata, sections) = split_sections(map, metadata_file);
+    let mut schema_findings: Vec<Finding> = schemas()
+        .metadata
+        .validate(&Value::Object(metadata))
+        .into_iter()
+        .map(|v| Finding::from_violation(&file, v))
+        .collect();
+    if let Some(set) = sections.get("imageSet") {
+        let prefix = FieldPath::root().key("imageSet");
+        schema_findings.extend(schemas().image_set.validate(set).into_iter().map(|mut v| {
+            v.path = prefix.join(&v.path);
+            Finding::from_violation(&file, v)
+        }));
+    }
+    if !metadata_file {
+        // catalog-build points indexImage at the registry it pushed to, which
+        // need not be quay.io/osd-addons (a test registry, a mirror). In a
+        // document that is worth a warning, not a refusal.
+        for finding in &mut schema_findings {
+            let catalog = ["indexImage", "imageSet.indexImage"].contains(&finding.path.as_str());
+            if catalog && finding.code == codes::PATTERN {
+                finding.severity = crate::finding::Severity::Warning;
+                finding.message = format!(
+                    "{} (managed-tenants accepts only quay.io/osd-addons catalogs)",
+                    finding.message
+                );
+            }
+        }
+    }
+    findings.extend(schema_findings);
 
     let mut image_set: Option<ImageSet> = sections_value(&sections, "imageSet");
     let mut extra_templates: Option<BTreeMap<String, String>> =
@@ -487,6 +510,34 @@ namespaceAnnotations: {}
         let loaded = load(Source::file(&path).unwrap(), &LoadOptions::default()).unwrap();
         assert_eq!(loaded.findings[0].code, "MT0001");
         assert_eq!(loaded.findings[0].line, Some(19));
+    }
+
+    #[test]
+    fn documents_may_point_at_other_registries() {
+        let (_root, path) = tree(&format!("{ADDON}addonImageSetVersion: 1.0.0\n"), &[(
+            "addonimagesets/stage/my-addon.v1.0.0.yml",
+            "name: my-addon.v1.0.0\nindexImage: quay.io/osd-addons/my-addon-index@sha256:1\nrelatedImages: []\n",
+        )]);
+        let mut document = load_document(Some(&path)).unwrap();
+        document.metadata.index_image = Some("127.0.0.1:5000/osd-addons/my-addon@sha256:2".into());
+        document.image_set.as_mut().unwrap().index_image =
+            "127.0.0.1:5000/osd-addons/my-addon@sha256:2".into();
+        let json = serde_json::to_string(&document).unwrap();
+        let loaded = load(
+            Source::from_text(Origin::Stdin, json),
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        assert!(!loaded.has_errors(), "{:?}", loaded.findings);
+        assert_eq!(
+            loaded.findings.len(),
+            2,
+            "two warnings: {:?}",
+            loaded.findings
+        );
+        // In addon.yaml itself the rule stays an error.
+        let (_root, path) = tree(&format!("{ADDON}indexImage: 127.0.0.1:5000/x\n"), &[]);
+        assert!(load_document(Some(&path)).is_err());
     }
 
     #[test]

@@ -37,6 +37,13 @@ impl FieldPath {
         next
     }
 
+    /// This path followed by `rest`.
+    pub fn join(&self, rest: &FieldPath) -> FieldPath {
+        let mut joined = self.clone();
+        joined.0.extend(rest.0.iter().cloned());
+        joined
+    }
+
     pub fn push(&mut self, segment: Segment) {
         self.0.push(segment);
     }

@@ -257,9 +257,10 @@ impl Client {
                     .header("Retry-After")
                     .and_then(|v| v.trim().parse::<u64>().ok())
                     .map(Duration::from_secs),
-                Err(Error::Remote { .. }) => None,
-                _ => return outcome,
+                Err(Failure::Transient(_)) => None,
+                _ => return outcome.map_err(Failure::into_error),
             };
+            let outcome = outcome.map_err(Failure::into_error);
             if attempt >= self.retry.attempts {
                 return outcome;
             }
@@ -280,7 +281,7 @@ impl Client {
         }
     }
 
-    fn send_once(&self, request: &Request) -> Result<Response> {
+    fn send_once(&self, request: &Request) -> Result<Response, Failure> {
         let url = format!("{}{}", self.base_url, request.path);
         let mut builder = ureq::http::Request::builder()
             .method(request.method)
@@ -293,10 +294,10 @@ impl Client {
         }
         let body = request.body.clone().unwrap_or_default();
         let http_request = builder.body(body).map_err(|err| {
-            Error::usage(format!(
+            Failure::Permanent(Error::usage(format!(
                 "cannot build the request {} {}: {err}",
                 request.method, request.path
-            ))
+            )))
         })?;
         let mut response = self
             .agent
@@ -326,15 +327,46 @@ impl Client {
         })
     }
 
-    fn transport_error(&self, err: ureq::Error) -> Error {
-        let message = match err {
-            ureq::Error::ConnectionFailed | ureq::Error::Io(_) => format!("cannot connect: {err}"),
-            ureq::Error::HostNotFound => "host not found".to_string(),
-            ureq::Error::Timeout(_) => format!("no answer in time ({err})"),
-            ureq::Error::Tls(_) => format!("TLS failed: {err} (check the CA data, or use insecure-skip-tls-verify only on a test cluster)"),
-            other => other.to_string(),
-        };
-        Error::remote(&self.target, message)
+    /// A transport failure, named for the user, and whether trying again may help.
+    fn transport_error(&self, err: ureq::Error) -> Failure {
+        let text = err.to_string();
+        let tls = matches!(err, ureq::Error::Tls(_))
+            || ["certificate", "handshake", "tls", "x509"]
+                .iter()
+                .any(|w| text.to_lowercase().contains(w));
+        if tls {
+            return Failure::Permanent(Error::remote(
+                &self.target,
+                format!("TLS failed: {text} (check the CA data, or use insecure-skip-tls-verify only on a test cluster)"),
+            ));
+        }
+        match err {
+            ureq::Error::ConnectionFailed | ureq::Error::Io(_) => Failure::Transient(
+                Error::remote(&self.target, format!("cannot connect: {text}")),
+            ),
+            ureq::Error::Timeout(_) => Failure::Transient(Error::remote(
+                &self.target,
+                format!("no answer in time ({text})"),
+            )),
+            ureq::Error::HostNotFound => {
+                Failure::Permanent(Error::remote(&self.target, "host not found"))
+            }
+            _ => Failure::Permanent(Error::remote(&self.target, text)),
+        }
+    }
+}
+
+/// A failed exchange: worth retrying (a dropped connection) or not (a bad certificate).
+enum Failure {
+    Transient(Error),
+    Permanent(Error),
+}
+
+impl Failure {
+    fn into_error(self) -> Error {
+        match self {
+            Failure::Transient(err) | Failure::Permanent(err) => err,
+        }
     }
 }
 
