@@ -2,7 +2,7 @@
 //! one broken add-on per rule, hostile input, and (when ../shared is there)
 //! agreement with managed-tenants-cli's own verdicts.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use e2e::{reference_dir, repo_root, skip, tool};
 use serde_json::Value;
@@ -100,7 +100,7 @@ struct Sandbox {
 impl Sandbox {
     fn new() -> Sandbox {
         let dir = tempfile::tempdir().unwrap();
-        copy_tree(&repo_root().join("examples"), dir.path());
+        e2e::copy_tree(&repo_root().join("examples"), dir.path());
         Sandbox { dir }
     }
 
@@ -127,32 +127,6 @@ impl Sandbox {
             .output()
             .unwrap()
     }
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir(from) {
-        let rel = entry.strip_prefix(from).unwrap();
-        let target = to.join(rel);
-        if entry.is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-            std::fs::copy(&entry, &target).unwrap();
-        }
-    }
-}
-
-fn walkdir(dir: &Path) -> Vec<PathBuf> {
-    let mut out = vec![dir.to_path_buf()];
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walkdir(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
 
 const STAGE: &str = "managed-tenants/addons/reference-addon/metadata/stage/addon.yaml";

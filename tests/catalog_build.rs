@@ -428,7 +428,7 @@ fn pushes_to_a_real_registry_that_skopeo_reads_and_a_rerun_uploads_nothing() {
 
     // A changed bundle is a cache miss: new digests, only the new blobs sent.
     let changed = tempfile::tempdir().unwrap();
-    copy_tree(&bundles, changed.path());
+    e2e::copy_tree(&bundles, changed.path());
     let annotations = changed.path().join("main/1.2.0/metadata/annotations.yaml");
     let text = std::fs::read_to_string(&annotations).unwrap();
     std::fs::write(
@@ -458,19 +458,6 @@ fn pushes_to_a_real_registry_that_skopeo_reads_and_a_rerun_uploads_nothing() {
     assert_ne!(result["image"], document["indexImage"]);
     // 1.2.0's layer and config, the catalog layer and config.
     assert_eq!(registry.upload_count(), uploads + 4);
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 #[test]

@@ -594,7 +594,7 @@ fn test_pki() -> TestPki {
 
 #[test]
 fn a_client_certificate_from_the_kubeconfig_authenticates() {
-    use common::kubeconfig::encode_base64;
+    use common::base64::encode as encode_base64;
     let pki = test_pki();
     let server =
         KubeServer::start_tls_on("127.0.0.1:0", KubeOptions::default(), &pki.identity).unwrap();

@@ -64,19 +64,6 @@ fn dry_run_bodies(input: &Path, service: &str) -> Vec<Value> {
         .collect()
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 /// `step 2 - orphan SSS objects` → `step-2-orphan-SSS-objects`, as the golden file names spell them.
 fn migration_slug(step: &str) -> String {
     step.replace(" - ", "-").replace(' ', "-")
@@ -150,7 +137,7 @@ fn payloads_equal_managed_tenants_golden_outputs() {
         let mut parts = case.splitn(3, "__");
         let (dir, env, variant) = (parts.next().unwrap(), parts.next().unwrap(), parts.next());
         let tree = work.path().join(case).join(dir);
-        copy_tree(&addons.join(dir), &tree);
+        e2e::copy_tree(&addons.join(dir), &tree);
         let addon_yaml = tree.join("metadata").join(env).join("addon.yaml");
         if let Some(variant) = variant {
             let text = std::fs::read_to_string(&addon_yaml).unwrap();
@@ -344,7 +331,7 @@ fn creates_updates_disables_shows_and_deletes_with_one_exchange_per_run() {
     // Update: same add-on with a new description; POST meets 409, PATCH goes without id.
     let work = tempfile::tempdir().unwrap();
     let tree = work.path().join("my-addon");
-    copy_tree(&fixture("addons/my-addon"), &tree);
+    e2e::copy_tree(&fixture("addons/my-addon"), &tree);
     let changed = tree.join("metadata/stage/addon.yaml");
     let text = std::fs::read_to_string(&changed).unwrap();
     std::fs::write(

@@ -26,19 +26,6 @@ fn render_selector(addon_yaml: &Path) -> Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 /// The migration step whose golden file name ends in `slug`
 /// (`step 2 - orphan SSS objects` is `step-2-orphan-SSS-objects`).
 fn migration_step(slug: &str) -> Option<&'static str> {
@@ -119,7 +106,7 @@ fn every_golden_rendering_of_mtcli_is_reproduced() {
                 .join("addon.yaml"),
             Some(variant) => {
                 let tree = work.path().join(case).join(addon);
-                copy_dir(&addons.join(addon), &tree);
+                e2e::copy_tree(&addons.join(addon), &tree);
                 let path = tree.join("metadata").join(env).join("addon.yaml");
                 let mut value = parse_yaml(&std::fs::read_to_string(&path).unwrap());
                 mutate(value.as_object_mut().unwrap(), variant);
@@ -274,7 +261,7 @@ fn stdin_document_and_errors() {
 fn unsupported_jinja_in_an_extra_resource_is_refused() {
     let work = tempfile::tempdir().unwrap();
     let tree = work.path().join("full-addon");
-    copy_dir(
+    e2e::copy_tree(
         &e2e::repo_root().join("tests/fixtures/sss/addons/full-addon"),
         &tree,
     );

@@ -319,12 +319,14 @@ fn data_or_file(
     what: &str,
 ) -> Result<Option<Vec<u8>>> {
     if let Some(data) = data.filter(|d| !d.is_empty()) {
-        return decode_base64(data).map(Some).ok_or_else(|| {
-            Error::input(
-                Location::new(&file.origin).field(format!("{what}-data")),
-                "is not valid base64",
-            )
-        });
+        return crate::base64::decode_lenient(data)
+            .map(Some)
+            .ok_or_else(|| {
+                Error::input(
+                    Location::new(&file.origin).field(format!("{what}-data")),
+                    "is not valid base64",
+                )
+            });
     }
     match path.filter(|p| !p.is_empty()) {
         Some(path) => {
@@ -335,50 +337,6 @@ fn data_or_file(
         }
         None => Ok(None),
     }
-}
-
-/// Standard base64 (with or without padding, whitespace ignored).
-pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut buffer = 0u32;
-    let mut bits = 0;
-    for byte in text.bytes() {
-        let value = match byte {
-            b'A'..=b'Z' => byte - b'A',
-            b'a'..=b'z' => byte - b'a' + 26,
-            b'0'..=b'9' => byte - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' | b'\n' | b'\r' | b' ' | b'\t' => continue,
-            _ => return None,
-        };
-        buffer = (buffer << 6) | u32::from(value);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-            buffer &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
-/// Standard base64 with padding (for writing kubeconfigs in tests and demos).
-pub fn encode_base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n =
-            chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -477,10 +435,10 @@ contexts:
             "-----BEGIN CERTIFICATE-----\n",
         ] {
             assert_eq!(
-                decode_base64(&encode_base64(text.as_bytes())).unwrap(),
+                crate::base64::decode_lenient(&crate::base64::encode(text.as_bytes())).unwrap(),
                 text.as_bytes()
             );
         }
-        assert!(decode_base64("not*base64").is_none());
+        assert!(crate::base64::decode_lenient("not*base64").is_none());
     }
 }

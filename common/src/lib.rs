@@ -4,6 +4,7 @@
 //! with exit codes, findings).
 
 pub mod addon;
+pub mod base64;
 pub mod bundle;
 pub mod document;
 pub mod error;

@@ -33,3 +33,20 @@ pub fn tool(name: &str) -> assert_cmd::Command {
     command.current_dir(repo_root());
     command
 }
+
+/// Copies a folder tree (the fixtures a test is about to break or change).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|err| panic!("create {}: {err}", to.display()));
+    let entries =
+        std::fs::read_dir(from).unwrap_or_else(|err| panic!("read {}: {err}", from.display()));
+    for entry in entries {
+        let entry = entry.expect("directory entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .unwrap_or_else(|err| panic!("copy {}: {err}", entry.path().display()));
+        }
+    }
+}

@@ -23,52 +23,8 @@ impl std::fmt::Display for IconProblem {
 
 /// Checks a base64 icon; returns the image size on success.
 pub fn check_icon(icon: &str) -> Result<(u32, u32), IconProblem> {
-    let bytes = decode_base64(icon).map_err(IconProblem::NotBase64)?;
+    let bytes = common::base64::decode_strict(icon).map_err(IconProblem::NotBase64)?;
     check_png(&bytes).map_err(IconProblem::NotPng)
-}
-
-/// Standard base64 with padding; line breaks are ignored, as Go's decoder does.
-pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
-    let mut clean: Vec<u8> = text
-        .bytes()
-        .filter(|b| !matches!(b, b'\n' | b'\r'))
-        .collect();
-    if clean.is_empty() {
-        return Err("empty".to_string());
-    }
-    if !clean.len().is_multiple_of(4) {
-        return Err(format!("length {} is not a multiple of 4", clean.len()));
-    }
-    let padding = clean.iter().rev().take_while(|b| **b == b'=').count();
-    if padding > 2 {
-        return Err("too much '=' padding".to_string());
-    }
-    clean.truncate(clean.len() - padding);
-    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
-    let mut buffer = 0u32;
-    let mut bits = 0;
-    for (i, byte) in clean.iter().enumerate() {
-        let value = match byte {
-            b'A'..=b'Z' => byte - b'A',
-            b'a'..=b'z' => byte - b'a' + 26,
-            b'0'..=b'9' => byte - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            other => {
-                return Err(format!(
-                    "illegal character {:?} at offset {i}",
-                    *other as char
-                ))
-            }
-        };
-        buffer = (buffer << 6) | u32::from(value);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-        }
-    }
-    Ok(out)
 }
 
 const SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'];
@@ -168,15 +124,18 @@ pub(crate) mod tests {
             Err(IconProblem::NotPng(_))
         ));
         // A PNG with a corrupted byte fails its CRC.
-        let mut bytes = decode_base64(TINY_PNG).unwrap();
+        let mut bytes = common::base64::decode_strict(TINY_PNG).unwrap();
         bytes[20] ^= 1;
         assert!(check_png(&bytes).unwrap_err().contains("CRC"));
     }
 
     #[test]
     fn base64_matches_the_standard() {
-        assert_eq!(decode_base64("aGVsbG8=").unwrap(), b"hello");
-        assert_eq!(decode_base64("aGVs\nbG8h").unwrap(), b"hello!");
-        assert!(decode_base64("aGVsbG8").is_err());
+        assert_eq!(common::base64::decode_strict("aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(
+            common::base64::decode_strict("aGVs\nbG8h").unwrap(),
+            b"hello!"
+        );
+        assert!(common::base64::decode_strict("aGVsbG8").is_err());
     }
 }

@@ -97,7 +97,7 @@ pub fn auth_file_entry(
         .and_then(Value::as_str)
         .filter(|a| !a.is_empty())
     {
-        let decoded = base64_decode(encoded)
+        let decoded = common::base64::decode_lenient(encoded)
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .ok_or_else(|| format!("auths.{key}.auth: not base64 of user:password"))?;
         let (user, password) = decoded
@@ -120,31 +120,6 @@ fn docker_hub_alias(registry: &str) -> String {
     } else {
         registry.into()
     }
-}
-
-/// Standard base64 (with or without padding).
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut buffer = 0u32;
-    let mut bits = 0;
-    for byte in text.trim().bytes().filter(|b| *b != b'=') {
-        let value = match byte {
-            b'A'..=b'Z' => byte - b'A',
-            b'a'..=b'z' => byte - b'a' + 26,
-            b'0'..=b'9' => byte - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
-        };
-        buffer = (buffer << 6) | u32::from(value);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-            buffer &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
 }
 
 /// Whether a registry host is this machine (plain HTTP is allowed there
