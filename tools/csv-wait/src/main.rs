@@ -136,32 +136,59 @@ fn main() -> std::process::ExitCode {
 fn run(cli: Cli) -> Result<()> {
     let format = cli.output.format(Format::Json);
     let clusters = cluster_ids(&cli)?;
-    let operator = match &cli.operator {
-        Some(name) if !name.trim().is_empty() => name.trim().to_string(),
-        Some(_) => return Err(Error::usage("--operator is empty")),
-        None => {
-            common::document::load_document(cli.file.as_deref())?
-                .metadata
-                .operator_name
-        }
-    };
-    if cli.cluster_label.is_empty()
-        || !cli
-            .cluster_label
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
-        return Err(Error::usage(format!(
-            "--cluster-label {:?} is not a Prometheus label name",
-            cli.cluster_label
-        )));
-    }
+    let operator = operator_name(&cli)?;
+    check_label_name(&cli.cluster_label)?;
     let promql = poll_query(&operator, &clusters, &cli.cluster_label);
     if cli.show_query {
         return write_stdout(&format!("{promql}\n"));
     }
-    let url = cli
-        .url
+    let url = query_url(&cli)?;
+    let client = prometheus_client(&cli, &url)?;
+    eprintln!(
+        "csv-wait: watching {operator} on {} cluster(s) at {url}, every {:?} for up to {:?}",
+        clusters.len(),
+        cli.interval,
+        cli.timeout
+    );
+    let watch = Watch {
+        cli: &cli,
+        client: &client,
+        url: &url,
+        operator: &operator,
+        promql: &promql,
+        clusters: clusters.len(),
+        format,
+    };
+    let report = watch.run(Tracker::new(&clusters, &cli.cluster_label))?;
+    write_stdout(&line(
+        &json!({ "summary": report.summary(&operator, clusters.len()) }),
+        format,
+    )?)?;
+    report.verdict(&operator, clusters.len())
+}
+
+/// The add-on's operator: `--operator`, else the document's `operatorName`.
+fn operator_name(cli: &Cli) -> Result<String> {
+    match &cli.operator {
+        Some(name) if !name.trim().is_empty() => Ok(name.trim().to_string()),
+        Some(_) => Err(Error::usage("--operator is empty")),
+        None => Ok(common::document::load_document(cli.file.as_deref())?
+            .metadata
+            .operator_name),
+    }
+}
+
+fn check_label_name(label: &str) -> Result<()> {
+    if label.is_empty() || !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(Error::usage(format!(
+            "--cluster-label {label:?} is not a Prometheus label name"
+        )));
+    }
+    Ok(())
+}
+
+fn query_url(cli: &Cli) -> Result<String> {
+    cli.url
         .clone()
         .or_else(|| {
             std::env::var("PROMETHEUS_URL")
@@ -172,117 +199,157 @@ fn run(cli: Cli) -> Result<()> {
             Error::usage(
                 "--url is required (the Prometheus or Thanos query URL), or set PROMETHEUS_URL",
             )
-        })?;
-    let client = prometheus_client(&cli, &url)?;
-    let method = match cli.method {
-        MethodArg::Auto => QueryMethod::Auto,
-        MethodArg::Get => QueryMethod::Get,
-        MethodArg::Post => QueryMethod::Post,
-    };
+        })
+}
 
-    let started = Instant::now();
-    let deadline = started + cli.timeout;
-    let mut tracker = Tracker::new(&clusters, &cli.cluster_label);
-    let mut polls = 0u64;
-    let mut queries = 0u64;
-    let mut failures = 0u32;
-    let mut diagnosis: Option<String> = None;
-    eprintln!(
-        "csv-wait: watching {operator} on {} cluster(s) at {url}, every {:?} for up to {:?}",
-        clusters.len(),
-        cli.interval,
-        cli.timeout
-    );
-    let outcome = loop {
-        polls += 1;
-        queries += 1;
-        match prometheus::query(&client, &promql, method) {
-            Ok(answer) => {
-                failures = 0;
-                for warning in &answer.warnings {
-                    eprintln!("csv-wait: warning from {url}: {warning}");
-                }
-                let at = rfc3339(
-                    SystemTime::now()
-                        .duration_since(UNIX_EPOCH)
-                        .map(|d| d.as_secs())
-                        .unwrap_or(0),
-                );
-                let mut text = String::new();
-                for (cluster, status) in tracker.observe(&answer.samples) {
-                    text.push_str(&line(
-                        &Event {
-                            cluster: &cluster,
-                            status: &status,
-                            at: at.clone(),
-                        },
-                        format,
-                    )?);
-                }
-                write_stdout(&text)?;
-                if answer.samples.is_empty() && diagnosis.is_none() {
-                    let (why, sent) =
-                        diagnose(&client, &operator, &cli.cluster_label, clusters.len());
-                    queries += sent;
-                    eprintln!("csv-wait: no telemetry yet: {why}; still waiting");
-                    diagnosis = Some(why);
-                } else if !answer.samples.is_empty() {
-                    diagnosis = None;
-                }
-            }
-            Err(err) if err.permanent => return Err(err.error),
-            Err(err) => {
-                failures += 1;
-                eprintln!("csv-wait: poll {polls} failed: {}", err.error);
-            }
-        }
-        match tracker.outcome() {
-            Outcome::Waiting => {}
-            done => break done,
-        }
-        let now = Instant::now();
-        if now >= deadline || cli.polls.is_some_and(|limit| polls >= limit) {
-            break Outcome::Waiting;
-        }
-        let wait = if failures == 0 {
-            cli.interval
-        } else {
-            backoff(cli.interval, failures)
+/// One watch: poll until every cluster is settled, the time is up, or the
+/// poll budget is spent, printing each change of state as it is seen.
+struct Watch<'a> {
+    cli: &'a Cli,
+    client: &'a Client,
+    url: &'a str,
+    operator: &'a str,
+    promql: &'a str,
+    clusters: usize,
+    format: Format,
+}
+
+/// What a watch saw, for the summary line and the exit code.
+struct Report {
+    tracker: Tracker,
+    outcome: Outcome,
+    polls: u64,
+    queries: u64,
+    elapsed: f64,
+    /// Why the last polls found no telemetry at all, if they did not.
+    diagnosis: Option<String>,
+}
+
+impl Watch<'_> {
+    fn run(&self, mut tracker: Tracker) -> Result<Report> {
+        let method = match self.cli.method {
+            MethodArg::Auto => QueryMethod::Auto,
+            MethodArg::Get => QueryMethod::Get,
+            MethodArg::Post => QueryMethod::Post,
         };
-        if failures > 0 {
-            eprintln!(
-                "csv-wait: next try in {:.1}s",
-                wait.min(deadline - now).as_secs_f64()
-            );
-        }
-        std::thread::sleep(wait.min(deadline - now));
-    };
-
-    let counts = tracker.counts();
-    let elapsed = started.elapsed().as_secs_f64();
-    let result = match outcome {
-        Outcome::Ready => "ready",
-        Outcome::Failed => "failed",
-        Outcome::Waiting if counts[&State::Failed] > 0 => "failed",
-        Outcome::Waiting => "timed_out",
-    };
-    let mut summary = serde_json::Map::new();
-    summary.insert("result".into(), json!(result));
-    summary.insert("operator".into(), json!(operator));
-    summary.insert("clusters".into(), json!(clusters.len()));
-    for (state, count) in &counts {
-        summary.insert(state.as_str().into(), json!(count));
+        let started = Instant::now();
+        let deadline = started + self.cli.timeout;
+        let (mut polls, mut queries, mut failures) = (0u64, 0u64, 0u32);
+        let mut diagnosis: Option<String> = None;
+        let outcome = loop {
+            polls += 1;
+            queries += 1;
+            match prometheus::query(self.client, self.promql, method) {
+                Ok(answer) => {
+                    failures = 0;
+                    for warning in &answer.warnings {
+                        eprintln!("csv-wait: warning from {}: {warning}", self.url);
+                    }
+                    self.print_changes(tracker.observe(&answer.samples))?;
+                    if answer.samples.is_empty() && diagnosis.is_none() {
+                        let (why, sent) = diagnose(
+                            self.client,
+                            self.operator,
+                            &self.cli.cluster_label,
+                            self.clusters,
+                        );
+                        queries += sent;
+                        eprintln!("csv-wait: no telemetry yet: {why}; still waiting");
+                        diagnosis = Some(why);
+                    } else if !answer.samples.is_empty() {
+                        diagnosis = None;
+                    }
+                }
+                Err(err) if err.permanent => return Err(err.error),
+                Err(err) => {
+                    failures += 1;
+                    eprintln!("csv-wait: poll {polls} failed: {}", err.error);
+                }
+            }
+            if tracker.outcome() != Outcome::Waiting {
+                break tracker.outcome();
+            }
+            let now = Instant::now();
+            if now >= deadline || self.cli.polls.is_some_and(|limit| polls >= limit) {
+                break Outcome::Waiting;
+            }
+            let wait = if failures == 0 {
+                self.cli.interval
+            } else {
+                backoff(self.cli.interval, failures)
+            }
+            .min(deadline - now);
+            if failures > 0 {
+                eprintln!("csv-wait: next try in {:.1}s", wait.as_secs_f64());
+            }
+            std::thread::sleep(wait);
+        };
+        Ok(Report {
+            tracker,
+            outcome,
+            polls,
+            queries,
+            elapsed: started.elapsed().as_secs_f64(),
+            diagnosis,
+        })
     }
-    summary.insert("polls".into(), json!(polls));
-    summary.insert("queries".into(), json!(queries));
-    summary.insert(
-        "elapsed_seconds".into(),
-        json!((elapsed * 1000.0).round() / 1000.0),
-    );
-    write_stdout(&line(&json!({ "summary": summary }), format)?)?;
 
-    let listed = |state: State| {
-        let ids = tracker.clusters_in(state);
+    fn print_changes(&self, changes: Vec<(String, ClusterStatus)>) -> Result<()> {
+        let at = rfc3339(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        );
+        let mut text = String::new();
+        for (cluster, status) in &changes {
+            text.push_str(&line(
+                &Event {
+                    cluster,
+                    status,
+                    at: at.clone(),
+                },
+                self.format,
+            )?);
+        }
+        write_stdout(&text)
+    }
+}
+
+impl Report {
+    fn result(&self) -> &'static str {
+        match self.outcome {
+            Outcome::Ready => "ready",
+            Outcome::Failed => "failed",
+            Outcome::Waiting if self.tracker.counts()[&State::Failed] > 0 => "failed",
+            Outcome::Waiting => "timed_out",
+        }
+    }
+
+    fn summary(
+        &self,
+        operator: &str,
+        clusters: usize,
+    ) -> serde_json::Map<String, serde_json::Value> {
+        let mut summary = serde_json::Map::new();
+        summary.insert("result".into(), json!(self.result()));
+        summary.insert("operator".into(), json!(operator));
+        summary.insert("clusters".into(), json!(clusters));
+        for (state, count) in &self.tracker.counts() {
+            summary.insert(state.as_str().into(), json!(count));
+        }
+        summary.insert("polls".into(), json!(self.polls));
+        summary.insert("queries".into(), json!(self.queries));
+        summary.insert(
+            "elapsed_seconds".into(),
+            json!((self.elapsed * 1000.0).round() / 1000.0),
+        );
+        summary
+    }
+
+    /// The clusters in `state`, the first five by name.
+    fn listed(&self, state: State) -> String {
+        let ids = self.tracker.clusters_in(state);
         let shown: Vec<&str> = ids.iter().take(5).copied().collect();
         let more = if ids.len() > 5 {
             format!(" and {} more", ids.len() - 5)
@@ -290,42 +357,42 @@ fn run(cli: Cli) -> Result<()> {
             String::new()
         };
         format!("{}{more}", shown.join(", "))
-    };
-    match result {
-        "ready" => {
-            eprintln!(
-                "csv-wait: {operator} is ready on all {} cluster(s)",
-                clusters.len()
-            );
-            Ok(())
-        }
-        "failed" => Err(Error::AddonFailed(format!(
-            "{operator} failed on {} of {} cluster(s): {}",
-            counts[&State::Failed],
-            clusters.len(),
-            listed(State::Failed)
-        ))),
-        _ => {
-            let not_ready = clusters.len() - counts[&State::Ready];
-            let mut message = format!(
-                "{operator} is not ready on {not_ready} of {} cluster(s) after {:.0}s and {polls} poll(s)",
-                clusters.len(),
-                elapsed
-            );
-            for state in [
-                State::Installing,
-                State::Pending,
-                State::Unknown,
-                State::Deleting,
-            ] {
-                if counts[&state] > 0 {
-                    message.push_str(&format!("; {}: {}", state.as_str(), listed(state)));
+    }
+
+    /// Exit 0 when ready, 5 when failed, 4 when time ran out.
+    fn verdict(&self, operator: &str, clusters: usize) -> Result<()> {
+        let counts = self.tracker.counts();
+        match self.result() {
+            "ready" => {
+                eprintln!("csv-wait: {operator} is ready on all {clusters} cluster(s)");
+                Ok(())
+            }
+            "failed" => Err(Error::AddonFailed(format!(
+                "{operator} failed on {} of {clusters} cluster(s): {}",
+                counts[&State::Failed],
+                self.listed(State::Failed)
+            ))),
+            _ => {
+                let not_ready = clusters - counts[&State::Ready];
+                let mut message = format!(
+                    "{operator} is not ready on {not_ready} of {clusters} cluster(s) after {:.0}s and {} poll(s)",
+                    self.elapsed, self.polls
+                );
+                for state in [
+                    State::Installing,
+                    State::Pending,
+                    State::Unknown,
+                    State::Deleting,
+                ] {
+                    if counts[&state] > 0 {
+                        message.push_str(&format!("; {}: {}", state.as_str(), self.listed(state)));
+                    }
                 }
+                if let Some(why) = &self.diagnosis {
+                    message.push_str(&format!(" ({why})"));
+                }
+                Err(Error::TimedOut(message))
             }
-            if let Some(why) = diagnosis {
-                message.push_str(&format!(" ({why})"));
-            }
-            Err(Error::TimedOut(message))
         }
     }
 }
