@@ -78,13 +78,12 @@ impl Annotations {
 }
 
 /// The fields of a ClusterServiceVersion that the tools use; the whole object
-/// stays in `raw`.
+/// stays in the bundle's manifests (`Bundle::csv_object`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClusterServiceVersion {
     pub name: String,
     pub annotations: BTreeMap<String, String>,
     pub spec: CsvSpec,
-    pub raw: Value,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -205,8 +204,8 @@ pub struct RelatedImage {
 impl ClusterServiceVersion {
     /// Reads the fields we use from a parsed CSV object. Fields of the wrong
     /// shape are reported as one message.
-    pub fn from_value(raw: Value) -> Result<Self, String> {
-        let metadata = raw.get("metadata").cloned().unwrap_or(Value::Null);
+    pub fn from_value(raw: &Value) -> Result<Self, String> {
+        let metadata = raw.get("metadata").unwrap_or(&Value::Null);
         let name = metadata
             .get("name")
             .and_then(Value::as_str)
@@ -229,7 +228,6 @@ impl ClusterServiceVersion {
             name,
             annotations,
             spec,
-            raw,
         })
     }
 
@@ -289,6 +287,11 @@ impl Bundle {
 
     pub fn package(&self) -> Option<&str> {
         self.annotations.package()
+    }
+
+    /// The ClusterServiceVersion object as written.
+    pub fn csv_object(&self) -> &Value {
+        self.objects_of_kind("ClusterServiceVersion").next().unwrap_or(&Value::Null)
     }
 
     /// Every object of the bundle of `kind`.
@@ -602,7 +605,7 @@ pub fn load_bundle(
             }
             None
         }
-        [(_, object)] => match ClusterServiceVersion::from_value((*object).clone()) {
+        [(_, object)] => match ClusterServiceVersion::from_value(object) {
             Ok(csv) => Some(csv),
             Err(message) => {
                 findings.push(Finding::error(

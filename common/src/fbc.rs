@@ -369,7 +369,7 @@ pub fn bundle_blob(package: &str, bundle: &BundleDir, image: &str) -> Bundle {
     let mut properties: Vec<Property> = keyed.into_iter().map(|(_, _, p)| p).collect();
     properties.push(Property {
         kind: PROPERTY_CSV_METADATA.to_string(),
-        value: csv_metadata(&csv.raw),
+        value: csv_metadata(bundle.csv_object()),
     });
     Bundle {
         schema: SCHEMA_BUNDLE.to_string(),

@@ -161,11 +161,11 @@ impl Builder {
         match event {
             Event::Scalar(text, style, anchor, tag) => {
                 if self.expecting_key() {
-                    if let Some(Frame::Mapping { pending_key, .. }) = self.stack.last_mut() {
-                        *pending_key = Some((text.clone(), mark.line()));
-                    }
                     if anchor > 0 {
-                        self.anchors.insert(anchor, (Value::String(text), 1));
+                        self.anchors.insert(anchor, (Value::String(text.clone()), 1));
+                    }
+                    if let Some(Frame::Mapping { pending_key, .. }) = self.stack.last_mut() {
+                        *pending_key = Some((text, mark.line()));
                     }
                     return Ok(());
                 }
@@ -278,22 +278,20 @@ impl Builder {
     }
 
     fn insert(&mut self, key: String, line: usize, value: Value) {
-        let duplicate = match self.stack.last_mut() {
-            Some(Frame::Mapping { map, merges, .. }) => {
-                if key == "<<" && matches!(value, Value::Object(_) | Value::Array(_)) {
-                    merges.push(value);
-                    false
-                } else {
-                    let duplicate = map.contains_key(&key);
-                    map.insert(key.clone(), value);
-                    duplicate
-                }
-            }
+        let is_duplicate = match self.stack.last() {
+            Some(Frame::Mapping { map, .. }) => map.contains_key(&key),
             _ => false,
         };
-        if duplicate {
-            let path = self.current_path().key(key);
+        if is_duplicate {
+            let path = self.current_path().key(key.clone());
             self.duplicate_keys.push(DuplicateKey { path, line });
+        }
+        if let Some(Frame::Mapping { map, merges, .. }) = self.stack.last_mut() {
+            if key == "<<" && matches!(value, Value::Object(_) | Value::Array(_)) {
+                merges.push(value);
+            } else {
+                map.insert(key, value);
+            }
         }
     }
 
