@@ -291,7 +291,9 @@ impl Bundle {
 
     /// The ClusterServiceVersion object as written.
     pub fn csv_object(&self) -> &Value {
-        self.objects_of_kind("ClusterServiceVersion").next().unwrap_or(&Value::Null)
+        self.objects_of_kind("ClusterServiceVersion")
+            .next()
+            .unwrap_or(&Value::Null)
     }
 
     /// Every object of the bundle of `kind`.

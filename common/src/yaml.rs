@@ -162,7 +162,8 @@ impl Builder {
             Event::Scalar(text, style, anchor, tag) => {
                 if self.expecting_key() {
                     if anchor > 0 {
-                        self.anchors.insert(anchor, (Value::String(text.clone()), 1));
+                        self.anchors
+                            .insert(anchor, (Value::String(text.clone()), 1));
                     }
                     if let Some(Frame::Mapping { pending_key, .. }) = self.stack.last_mut() {
                         *pending_key = Some((text, mark.line()));
