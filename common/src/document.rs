@@ -88,6 +88,9 @@ impl Loaded {
 pub struct LoadOptions {
     /// The environment, for an `addon.yaml` outside the usual layout.
     pub environment: Option<String>,
+    /// The environment's image set folder, when the caller has read it
+    /// already (addon-validate --all checks every image set file anyway).
+    pub image_sets: Option<imageset::ImageSetFolder>,
 }
 
 /// Reads and checks one add-on. Only unreadable or unparsable input is an
@@ -183,7 +186,13 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
     let version = map.get("addonImageSetVersion");
     if let (Some(place), true) = (&place, image_set.is_none()) {
         if let Some(version) = version.filter(|v| !v.is_null()) {
-            image_set = resolve_image_set(place, version, &file, &mut findings);
+            image_set = resolve_image_set(
+                place,
+                version,
+                options.image_sets.as_ref(),
+                &file,
+                &mut findings,
+            );
         }
         if let Some(Value::Array(names)) = map.get("extraResources") {
             extra_templates = Some(read_extra_resources(place, names, &file, &mut findings));
@@ -248,6 +257,7 @@ fn sections_value<T: serde::de::DeserializeOwned>(
 fn resolve_image_set(
     place: &TreePlace,
     version: &Value,
+    preloaded: Option<&imageset::ImageSetFolder>,
     file: &str,
     findings: &mut Vec<Finding>,
 ) -> Option<ImageSet> {
@@ -269,7 +279,12 @@ fn resolve_image_set(
             return None;
         }
     };
-    let resolution = match imageset::resolve(&place.image_sets_dir(), &version_text) {
+    let dir = place.image_sets_dir();
+    let resolved = match preloaded.filter(|folder| folder.dir == dir) {
+        Some(folder) => folder.select(&version_text),
+        None => imageset::resolve(&dir, &version_text),
+    };
+    let resolution = match resolved {
         Ok(resolution) => resolution,
         Err(err) => {
             findings.push(

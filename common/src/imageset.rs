@@ -57,6 +57,8 @@ pub struct ImageSetFile {
     pub source: Source,
     /// The parsed document; `None` when the file is not YAML.
     pub value: Option<Value>,
+    /// Keys repeated in one mapping (the later value won).
+    pub duplicate_keys: Vec<crate::yaml::DuplicateKey>,
 }
 
 impl ImageSetFile {
@@ -124,57 +126,92 @@ impl std::fmt::Display for ResolveError {
     }
 }
 
-/// Picks the image set for `version` (`latest` or a semver) from `dir`:
-/// the file whose `name` carries that version, or the highest for `latest`.
-/// Files that are not YAML, or whose name has no version, are skipped.
-pub fn resolve(dir: &Path, version: &str) -> Result<Resolution, ResolveError> {
-    let wanted = match version {
-        "latest" => None,
-        other => Some(
-            semver::Version::parse(other)
-                .map_err(|_| ResolveError::NotAVersion(other.to_string()))?,
-        ),
-    };
-    if !dir.is_dir() {
-        return Err(ResolveError::MissingFolder(dir.to_path_buf()));
+/// An image set folder (`addonimagesets/<env>/`), read and parsed once, so a
+/// caller that checks every file and resolves a version reads each file once.
+#[derive(Debug, Clone)]
+pub struct ImageSetFolder {
+    pub dir: PathBuf,
+    /// The files that parsed, sorted by name.
+    pub files: Vec<ImageSetFile>,
+    /// The files that could not be read or parsed.
+    pub unreadable: Vec<SkippedImageSet>,
+}
+
+impl ImageSetFolder {
+    pub fn read(dir: &Path) -> Result<ImageSetFolder, ResolveError> {
+        if !dir.is_dir() {
+            return Err(ResolveError::MissingFolder(dir.to_path_buf()));
+        }
+        let (files, unreadable) = read_folder(dir);
+        Ok(ImageSetFolder {
+            dir: dir.to_path_buf(),
+            files,
+            unreadable,
+        })
     }
-    let (files, mut skipped) = read_folder(dir);
-    let mut versioned: Vec<(semver::Version, ImageSetFile)> = Vec::new();
-    for file in files {
-        match file.version() {
-            Some(v) => versioned.push((v, file)),
-            None => {
-                let reason = match &file.value {
-                    Some(Value::Null) => "it is empty".to_string(),
-                    Some(value) if value.get("name").is_none() => {
-                        "it has no `name` field".to_string()
-                    }
-                    _ => "its `name` has no `.v<semver>` version".to_string(),
-                };
-                skipped.push(SkippedImageSet {
-                    path: file.path.clone(),
-                    reason,
-                });
+
+    /// Picks the image set for `version` (`latest` or a semver): the file whose
+    /// `name` carries that version, or the highest for `latest`. Files that are
+    /// not YAML, or whose name has no version, are skipped, as managed-tenants does.
+    pub fn select(&self, version: &str) -> Result<Resolution, ResolveError> {
+        let wanted = parse_wanted(version)?;
+        let mut skipped = self.unreadable.clone();
+        let mut versioned: Vec<(semver::Version, &ImageSetFile)> = Vec::new();
+        for file in &self.files {
+            match file.version() {
+                Some(v) => versioned.push((v, file)),
+                None => {
+                    let reason = match &file.value {
+                        Some(Value::Null) => "it is empty",
+                        Some(value) if value.get("name").is_none() => "it has no `name` field",
+                        _ => "its `name` has no `.v<semver>` version",
+                    };
+                    skipped.push(SkippedImageSet {
+                        path: file.path.clone(),
+                        reason: reason.to_string(),
+                    });
+                }
             }
         }
+        skipped.sort_by(|a, b| a.path.cmp(&b.path));
+        versioned.sort_by(|a, b| a.0.cmp(&b.0));
+        let selected = match &wanted {
+            None => versioned
+                .last()
+                .map(|(_, file)| *file)
+                .ok_or_else(|| ResolveError::NoneValid(self.dir.clone()))?,
+            Some(wanted) => match versioned.iter().find(|(v, _)| v == wanted) {
+                Some((_, file)) => *file,
+                None => {
+                    return Err(ResolveError::NotFound {
+                        version: version.to_string(),
+                        available: versioned.iter().map(|(v, _)| v.to_string()).collect(),
+                    })
+                }
+            },
+        };
+        Ok(Resolution {
+            selected: selected.clone(),
+            skipped,
+        })
     }
-    versioned.sort_by(|a, b| a.0.cmp(&b.0));
-    let selected = match &wanted {
-        None => versioned
-            .pop()
-            .map(|(_, file)| file)
-            .ok_or_else(|| ResolveError::NoneValid(dir.to_path_buf()))?,
-        Some(wanted) => match versioned.iter().position(|(v, _)| v == wanted) {
-            Some(i) => versioned.swap_remove(i).1,
-            None => {
-                return Err(ResolveError::NotFound {
-                    version: version.to_string(),
-                    available: versioned.iter().map(|(v, _)| v.to_string()).collect(),
-                })
-            }
-        },
-    };
-    Ok(Resolution { selected, skipped })
+}
+
+/// `None` for `latest`, else the semver asked for.
+fn parse_wanted(version: &str) -> Result<Option<semver::Version>, ResolveError> {
+    match version {
+        "latest" => Ok(None),
+        other => semver::Version::parse(other)
+            .map(Some)
+            .map_err(|_| ResolveError::NotAVersion(other.to_string())),
+    }
+}
+
+/// Picks the image set for `version` from the folder `dir` (see
+/// [`ImageSetFolder::select`]).
+pub fn resolve(dir: &Path, version: &str) -> Result<Resolution, ResolveError> {
+    parse_wanted(version)?;
+    ImageSetFolder::read(dir)?.select(version)
 }
 
 /// Every file of an image set folder, sorted by name, parsed where possible.
@@ -182,8 +219,8 @@ pub fn read_folder(dir: &Path) -> (Vec<ImageSetFile>, Vec<SkippedImageSet>) {
     let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(entries) => entries
             .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file() || t.is_symlink()))
             .map(|e| e.path())
-            .filter(|p| p.is_file())
             .collect(),
         Err(_) => Vec::new(),
     };
@@ -191,22 +228,21 @@ pub fn read_folder(dir: &Path) -> (Vec<ImageSetFile>, Vec<SkippedImageSet>) {
     let mut files = Vec::new();
     let mut skipped = Vec::new();
     for path in paths {
-        match Source::file(&path) {
-            Ok(source) => {
-                let value = source.parse().ok().map(|parsed| parsed.value);
-                if value.is_none() {
-                    skipped.push(SkippedImageSet {
-                        path: path.clone(),
-                        reason: "it is not valid YAML".to_string(),
-                    });
-                    continue;
-                }
-                files.push(ImageSetFile {
-                    path,
-                    source,
-                    value,
-                });
-            }
+        let parsed = Source::file(&path).map(|source| {
+            let parsed = source.parse();
+            (source, parsed)
+        });
+        match parsed {
+            Ok((source, Ok(parsed))) => files.push(ImageSetFile {
+                path,
+                source,
+                value: Some(parsed.value),
+                duplicate_keys: parsed.duplicate_keys,
+            }),
+            Ok((_, Err(_))) => skipped.push(SkippedImageSet {
+                path,
+                reason: "it is not valid YAML".to_string(),
+            }),
             Err(err) => skipped.push(SkippedImageSet {
                 path,
                 reason: err.to_string(),

@@ -95,6 +95,7 @@ fn run(args: Args) -> Result<()> {
         selection: Selection::new(&args.enable, &args.disable)?,
         excluded_namespaces: args.excluded_namespaces.clone(),
         environment: args.env.clone(),
+        image_sets: None,
     };
     if let Some(root) = &args.all {
         let jobs = args.jobs.unwrap_or_else(|| {

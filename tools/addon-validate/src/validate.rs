@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use common::bundle::{self, BundleTree};
 use common::document::{self, LoadOptions, TreePlace};
 use common::finding::locate;
+use common::imageset::ImageSetFolder;
 use common::io::Source;
 use common::schemas::schemas;
 use common::{AddonDocument, Finding, Result};
@@ -20,6 +21,8 @@ pub struct Settings {
     pub selection: Selection,
     pub excluded_namespaces: Vec<String>,
     pub environment: Option<String>,
+    /// The add-on's image set folder, already read (by --all).
+    pub image_sets: Option<ImageSetFolder>,
 }
 
 /// The outcome of validating one add-on file.
@@ -40,6 +43,7 @@ pub fn validate_addon(
     let file = source.origin.to_string();
     let options = LoadOptions {
         environment: settings.environment.clone(),
+        image_sets: settings.image_sets.clone(),
     };
     let loaded = document::load(source, &options)?;
     let mut findings = loaded.findings;
@@ -83,10 +87,24 @@ pub fn validate_addon(
 
 /// Checks one file against a schema of ours (image set or bundles config).
 pub fn check_file(source: &Source, schema: &common::schema::Schema) -> Result<Vec<Finding>> {
-    let file = source.origin.to_string();
     let parsed = source.parse()?;
-    let mut findings: Vec<Finding> = parsed
-        .duplicate_keys
+    Ok(check_parsed(
+        source,
+        &parsed.value,
+        &parsed.duplicate_keys,
+        schema,
+    ))
+}
+
+/// Checks an already parsed file against a schema, with lines from its text.
+fn check_parsed(
+    source: &Source,
+    value: &serde_json::Value,
+    duplicate_keys: &[common::yaml::DuplicateKey],
+    schema: &common::schema::Schema,
+) -> Vec<Finding> {
+    let file = source.origin.to_string();
+    let mut findings: Vec<Finding> = duplicate_keys
         .iter()
         .map(|d| {
             Finding::error(
@@ -100,12 +118,12 @@ pub fn check_file(source: &Source, schema: &common::schema::Schema) -> Result<Ve
         .collect();
     findings.extend(
         schema
-            .validate(&parsed.value)
+            .validate(value)
             .into_iter()
             .map(|v| Finding::from_violation(&file, v)),
     );
     locate(&mut findings, &file, &source.text);
-    Ok(findings)
+    findings
 }
 
 pub fn check_image_set(source: &Source) -> Result<Vec<Finding>> {
@@ -264,58 +282,10 @@ pub fn validate_tree(
     Ok(outcome)
 }
 
-fn validate_addon_dir(
-    dir: &Path,
-    bundles_root: Option<&Path>,
-    settings: &Settings,
-) -> Vec<(FileSummary, Vec<Finding>)> {
-    let mut rows = Vec::new();
+fn validate_addon_dir(dir: &Path, bundles_root: Option<&Path>, settings: &Settings) -> FileRows {
+    let mut add_on_rows = Vec::new();
+    let mut image_set_rows = Vec::new();
     let bundles = bundles_dir(dir, bundles_root).map(|d| bundle::load_tree(&d));
-    for env in document::ENVIRONMENTS {
-        if settings
-            .environment
-            .as_deref()
-            .is_some_and(|wanted| wanted != env)
-        {
-            continue;
-        }
-        let path = dir.join("metadata").join(env).join("addon.yaml");
-        if !path.is_file() {
-            continue;
-        }
-        let file = path.display().to_string();
-        let env_settings = Settings {
-            environment: None,
-            ..settings.clone_shallow()
-        };
-        let outcome = Source::file(&path)
-            .and_then(|source| validate_addon(source, bundles.as_ref(), &env_settings));
-        match outcome {
-            Ok(outcome) => {
-                rows.push((
-                    FileSummary::new(file, outcome.id, Some(env.to_string()), &outcome.findings),
-                    outcome.findings,
-                ));
-            }
-            Err(err) => {
-                let finding = Finding::error(
-                    common::finding::codes::DOCUMENT_SHAPE,
-                    &path,
-                    err.to_string(),
-                );
-                rows.push((
-                    FileSummary::new(
-                        file,
-                        None,
-                        Some(env.to_string()),
-                        std::slice::from_ref(&finding),
-                    ),
-                    vec![finding],
-                ));
-            }
-        }
-    }
-    // Every image set of the add-on must be valid, not only the selected one.
     for env in document::ENVIRONMENTS {
         if settings
             .environment
@@ -328,36 +298,77 @@ fn validate_addon_dir(
             addon_dir: dir.to_path_buf(),
             environment: env.to_string(),
         };
-        let Ok(entries) = std::fs::read_dir(place.image_sets_dir()) else {
-            continue;
-        };
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| p.is_file())
+        // Read the image sets once: each is checked here, and the add-on's
+        // version is resolved from the same parsed files.
+        let image_sets = ImageSetFolder::read(&place.image_sets_dir()).ok();
+        for set in image_sets.iter().flat_map(|folder| folder.files.iter()) {
+            let findings: Vec<Finding> = check_parsed(
+                &set.source,
+                set.value.as_ref().unwrap_or(&serde_json::Value::Null),
+                &set.duplicate_keys,
+                &schemas().image_set,
+            )
+            .into_iter()
+            .filter(|f| settings.selection.is_on(f.code))
             .collect();
-        files.sort();
-        for path in files {
-            let file = path.display().to_string();
-            let findings = match Source::file(&path).and_then(|s| check_image_set(&s)) {
-                Ok(findings) => findings,
-                Err(err) => vec![Finding::error(
+            image_set_rows.push((
+                FileSummary::new(
+                    set.path.display().to_string(),
+                    None,
+                    Some(env.to_string()),
+                    &findings,
+                ),
+                findings,
+            ));
+        }
+        for unreadable in image_sets
+            .iter()
+            .flat_map(|folder| folder.unreadable.iter())
+        {
+            let finding = Finding::error(
+                common::finding::codes::DOCUMENT_SHAPE,
+                &unreadable.path,
+                format!("image set {}", unreadable.reason),
+            );
+            let summary = FileSummary::new(
+                unreadable.path.display().to_string(),
+                None,
+                Some(env.to_string()),
+                std::slice::from_ref(&finding),
+            );
+            image_set_rows.push((summary, vec![finding]));
+        }
+
+        let path = place.metadata_dir().join("addon.yaml");
+        if !path.is_file() {
+            continue;
+        }
+        let file = path.display().to_string();
+        let env_settings = Settings {
+            environment: None,
+            image_sets,
+            ..settings.clone_shallow()
+        };
+        let outcome = Source::file(&path)
+            .and_then(|source| validate_addon(source, bundles.as_ref(), &env_settings));
+        let (id, findings) = match outcome {
+            Ok(outcome) => (outcome.id, outcome.findings),
+            Err(err) => (
+                None,
+                vec![Finding::error(
                     common::finding::codes::DOCUMENT_SHAPE,
                     &path,
                     err.to_string(),
                 )],
-            };
-            let findings: Vec<Finding> = findings
-                .into_iter()
-                .filter(|f| settings.selection.is_on(f.code))
-                .collect();
-            rows.push((
-                FileSummary::new(file, None, Some(env.to_string()), &findings),
-                findings,
-            ));
-        }
+            ),
+        };
+        add_on_rows.push((
+            FileSummary::new(file, id, Some(env.to_string()), &findings),
+            findings,
+        ));
     }
-    rows
+    add_on_rows.extend(image_set_rows);
+    add_on_rows
 }
 
 impl Settings {
@@ -366,6 +377,7 @@ impl Settings {
             selection: self.selection.clone(),
             excluded_namespaces: self.excluded_namespaces.clone(),
             environment: self.environment.clone(),
+            image_sets: None,
         }
     }
 }
