@@ -17,6 +17,7 @@ use crate::checks::Selection;
 use crate::rules::{Subject, RULES};
 
 /// Settings shared by every add-on of a run.
+#[derive(Clone)]
 pub struct Settings {
     pub selection: Selection,
     pub excluded_namespaces: Vec<String>,
@@ -347,7 +348,7 @@ fn validate_addon_dir(dir: &Path, bundles_root: Option<&Path>, settings: &Settin
         let env_settings = Settings {
             environment: None,
             image_sets,
-            ..settings.clone_shallow()
+            ..settings.clone()
         };
         let outcome = Source::file(&path)
             .and_then(|source| validate_addon(source, bundles.as_ref(), &env_settings));
@@ -369,17 +370,6 @@ fn validate_addon_dir(dir: &Path, bundles_root: Option<&Path>, settings: &Settin
     }
     add_on_rows.extend(image_set_rows);
     add_on_rows
-}
-
-impl Settings {
-    fn clone_shallow(&self) -> Settings {
-        Settings {
-            selection: self.selection.clone(),
-            excluded_namespaces: self.excluded_namespaces.clone(),
-            environment: self.environment.clone(),
-            image_sets: None,
-        }
-    }
 }
 
 #[cfg(test)]
