@@ -812,10 +812,7 @@ impl<'a> BundleRoot<'a> {
             return Err("is not a regular file".to_string());
         }
         let file = std::fs::File::open(path).map_err(|err| crate::io::describe_io_error(&err))?;
-        let mut bytes = Vec::new();
-        use std::io::Read;
-        file.take(crate::io::MAX_DOCUMENT_BYTES as u64 + 1)
-            .read_to_end(&mut bytes)
+        let bytes = crate::io::read_capped(file, crate::io::MAX_DOCUMENT_BYTES, 0)
             .map_err(|err| crate::io::describe_io_error(&err))?;
         if bytes.len() > crate::io::MAX_DOCUMENT_BYTES {
             return Err(format!(

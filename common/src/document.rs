@@ -377,7 +377,12 @@ fn read_extra_resources(
 /// `addon.yaml` (its image set resolved from the tree) or an add-on document;
 /// `None` or `-` is stdin. Any schema or loading error fails, listing them all.
 pub fn load_document(path: Option<&Path>) -> Result<AddonDocument> {
-    let source = Source::read(path)?;
+    load_valid(Source::read(path)?)
+}
+
+/// [`load_document`] for input already read: the valid add-on, or an error
+/// listing every problem. Warnings go to stderr.
+pub fn load_valid(source: Source) -> Result<AddonDocument> {
     let origin = source.location();
     let loaded = load(source, &LoadOptions::default())?;
     for warning in loaded.findings.iter().filter(|f| !f.is_error()) {
@@ -553,6 +558,13 @@ namespaceAnnotations: {}
         // In addon.yaml itself the rule stays an error.
         let (_root, path) = tree(&format!("{ADDON}indexImage: 127.0.0.1:5000/x\n"), &[]);
         assert!(load_document(Some(&path)).is_err());
+    }
+
+    #[test]
+    fn load_valid_refuses_a_document_with_schema_errors() {
+        let broken = ADDON.replace("ocmQuotaCost: 0", "ocmQuotaCost: -1");
+        let err = load_valid(Source::from_text(Origin::Stdin, broken)).unwrap_err();
+        assert!(err.to_string().contains("ocmQuotaCost"), "{err}");
     }
 
     #[test]

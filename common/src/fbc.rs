@@ -419,6 +419,13 @@ fn metadata_list(bundle: &BundleDir, file: &str, key: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// Adds `key: text` when the value is a non-empty string (opm omits empty ones).
+fn insert_text(out: &mut Map<String, Value>, key: &str, value: Option<&Value>) {
+    if let Some(text) = value.and_then(Value::as_str).filter(|t| !t.is_empty()) {
+        out.insert(key.into(), json!(text));
+    }
+}
+
 /// property.CSVMetadata from the CSV, with Go's field order and omissions:
 /// empty strings, lists and maps are left out except the three structs Go
 /// always writes (apiServiceDefinitions, crdDescriptions, provider).
@@ -445,17 +452,8 @@ pub fn csv_metadata(csv: &Value) -> Value {
         "crdDescriptions".into(),
         descriptions(spec.get("customresourcedefinitions"), CRD_KEYS),
     );
-    for (key, from) in [
-        ("description", "description"),
-        ("displayName", "displayName"),
-    ] {
-        if let Some(text) = spec
-            .get(from)
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-        {
-            out.insert(key.into(), json!(text));
-        }
+    for key in ["description", "displayName"] {
+        insert_text(&mut out, key, spec.get(key));
     }
     insert_list(
         &mut out,
@@ -475,13 +473,7 @@ pub fn csv_metadata(csv: &Value) -> Value {
         &["name", "email"],
     );
     for key in ["maturity", "minKubeVersion"] {
-        if let Some(text) = spec
-            .get(key)
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-        {
-            out.insert(key.into(), json!(text));
-        }
+        insert_text(&mut out, key, spec.get(key));
     }
     insert_list(
         &mut out,

@@ -49,46 +49,52 @@ pub struct Source {
 impl Source {
     /// Reads `arg` (a path), or stdin when it is `None` or `-`.
     pub fn read(arg: Option<&Path>) -> Result<Source> {
+        Source::read_limited(arg, MAX_DOCUMENT_BYTES)
+    }
+
+    /// Like [`Source::read`], for inputs that may legitimately be larger than
+    /// one document (hive-apply's object lists for thousands of clusters).
+    pub fn read_limited(arg: Option<&Path>, limit: usize) -> Result<Source> {
         match arg {
-            None => Source::stdin(),
-            Some(path) if path.as_os_str() == "-" => Source::stdin(),
-            Some(path) => Source::file(path),
+            Some(path) if path.as_os_str() != "-" => Source::file_limited(path, limit),
+            _ => {
+                let bytes = read_capped(std::io::stdin().lock(), limit, 0).map_err(|err| {
+                    Error::input(Location::new("<stdin>"), format!("cannot read: {err}"))
+                })?;
+                Source::from_bytes_limited(Origin::Stdin, bytes, limit)
+            }
         }
     }
 
     pub fn stdin() -> Result<Source> {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .lock()
-            .take(MAX_DOCUMENT_BYTES as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|err| Error::input(Location::new("<stdin>"), format!("cannot read: {err}")))?;
-        Source::from_bytes(Origin::Stdin, bytes)
+        Source::read_limited(None, MAX_DOCUMENT_BYTES)
     }
 
     pub fn file(path: &Path) -> Result<Source> {
-        let file = std::fs::File::open(path)
-            .map_err(|err| Error::in_file(path, describe_io_error(&err)))?;
-        let metadata = file
-            .metadata()
-            .map_err(|err| Error::in_file(path, describe_io_error(&err)))?;
+        Source::file_limited(path, MAX_DOCUMENT_BYTES)
+    }
+
+    fn file_limited(path: &Path, limit: usize) -> Result<Source> {
+        let fail = |err: std::io::Error| Error::in_file(path, describe_io_error(&err));
+        let file = std::fs::File::open(path).map_err(fail)?;
+        let metadata = file.metadata().map_err(fail)?;
         if metadata.is_dir() {
             return Err(Error::in_file(
                 path,
                 "is a directory, expected a YAML or JSON file",
             ));
         }
-        let mut bytes =
-            Vec::with_capacity(metadata.len().min(MAX_DOCUMENT_BYTES as u64 + 1) as usize);
-        file.take(MAX_DOCUMENT_BYTES as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|err| Error::in_file(path, describe_io_error(&err)))?;
-        Source::from_bytes(Origin::File(path.to_path_buf()), bytes)
+        let bytes = read_capped(file, limit, metadata.len()).map_err(fail)?;
+        Source::from_bytes_limited(Origin::File(path.to_path_buf()), bytes, limit)
     }
 
     /// Checks raw bytes: size, binary data, UTF-8 (a leading BOM is dropped).
     pub fn from_bytes(origin: Origin, bytes: Vec<u8>) -> Result<Source> {
-        check_text(&origin, &bytes)?;
+        Source::from_bytes_limited(origin, bytes, MAX_DOCUMENT_BYTES)
+    }
+
+    fn from_bytes_limited(origin: Origin, bytes: Vec<u8>, limit: usize) -> Result<Source> {
+        check_text_limited(&origin, &bytes, limit)?;
         let mut text = String::from_utf8(bytes).unwrap_or_default();
         if text.starts_with('\u{feff}') {
             text.remove(0);
@@ -180,13 +186,17 @@ impl Source {
 /// Checks that bytes are a document we can read: not too large, no binary
 /// data, UTF-8. Returns the text (without a leading BOM) without copying.
 pub fn check_text<'a>(origin: &Origin, bytes: &'a [u8]) -> Result<&'a str> {
+    check_text_limited(origin, bytes, MAX_DOCUMENT_BYTES)
+}
+
+fn check_text_limited<'a>(origin: &Origin, bytes: &'a [u8], limit: usize) -> Result<&'a str> {
     let at = || Location::new(origin.to_string());
-    if bytes.len() > MAX_DOCUMENT_BYTES {
+    if bytes.len() > limit {
         return Err(Error::input(
             at(),
             format!(
                 "is larger than {} MiB; refusing to read it as a document",
-                MAX_DOCUMENT_BYTES >> 20
+                limit >> 20
             ),
         ));
     }
@@ -222,6 +232,14 @@ pub fn parse_text_stream(origin: &Origin, text: &str) -> Result<Vec<Parsed>> {
             format!("is not valid YAML: {} (column {})", err.message, err.column),
         )
     })
+}
+
+/// Reads at most `limit + 1` bytes, so that "too large" is seen without
+/// reading a huge input whole. `size_hint` sizes the buffer for files.
+pub fn read_capped(reader: impl Read, limit: usize, size_hint: u64) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(size_hint.min(limit as u64 + 1) as usize);
+    reader.take(limit as u64 + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// Turns an I/O error into words a user acts on.

@@ -22,6 +22,7 @@ pub mod ocm_auth;
 pub mod prometheus;
 pub mod schema;
 pub mod schemas;
+pub mod time;
 pub mod yaml;
 
 pub use addon::{AddonDocument, AddonMetadata};

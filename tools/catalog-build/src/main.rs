@@ -6,14 +6,13 @@ mod cache;
 mod images;
 mod registry;
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use common::bundle::{self, Bundle};
-use common::document::{load, LoadOptions};
 use common::fbc::{self, BundleRef};
-use common::io::{Format, Origin, OutputArgs, Source};
+use common::io::{Format, OutputArgs, Source};
 use common::oci::{Image, OciLayout};
 use common::{run_tool, AddonDocument, Error, Finding, Result};
 use oci_client::Reference;
@@ -320,34 +319,18 @@ fn read_document(path: Option<&Path>) -> Result<Option<AddonDocument>> {
     let source = match path {
         Some(path) if path != Path::new("-") => Source::read(Some(path))?,
         _ => {
+            // No document: catalog-build also runs alone, on bundles only.
             if std::io::stdin().is_terminal() {
                 return Ok(None);
             }
-            let mut bytes = Vec::new();
-            std::io::stdin().read_to_end(&mut bytes).map_err(|err| {
-                Error::in_file(Path::new("<stdin>"), common::io::describe_io_error(&err))
-            })?;
-            if bytes.iter().all(u8::is_ascii_whitespace) {
+            let source = Source::stdin()?;
+            if source.text.trim().is_empty() {
                 return Ok(None);
             }
-            Source::from_bytes(Origin::Stdin, bytes)?
+            source
         }
     };
-    let origin = source.location();
-    let loaded = load(source, &LoadOptions::default())?;
-    for warning in loaded.findings.iter().filter(|f| !f.is_error()) {
-        eprintln!("{warning}");
-    }
-    match loaded.document {
-        Some(document) => Ok(Some(document)),
-        None => Err(Error::input(
-            origin,
-            format!(
-                "is not a valid add-on; addon-validate explains each problem:\n{}",
-                list(loaded.findings.iter().filter(|f| f.is_error()))
-            ),
-        )),
-    }
+    common::document::load_valid(source).map(Some)
 }
 
 fn list<'a>(findings: impl Iterator<Item = &'a Finding>) -> String {

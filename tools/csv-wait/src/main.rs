@@ -10,7 +10,7 @@ mod query;
 mod state;
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use serde::Serialize;
@@ -21,7 +21,8 @@ use common::io::{render, write_stdout, Format, OutputArgs, Source};
 use common::prometheus::{self, QueryMethod};
 use common::{Error, Result};
 
-use query::{check_cluster_id, parse_cluster_list, parse_duration, poll_query, rfc3339};
+use common::time::{now_rfc3339, parse_duration};
+use query::{check_cluster_id, parse_cluster_list, poll_query};
 use state::{ClusterStatus, Outcome, State, Tracker, SUCCEEDED};
 
 const AFTER_HELP: &str = "\
@@ -295,12 +296,7 @@ impl Watch<'_> {
     }
 
     fn print_changes(&self, changes: Vec<(String, ClusterStatus)>) -> Result<()> {
-        let at = rfc3339(
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0),
-        );
+        let at = now_rfc3339();
         let mut text = String::new();
         for (cluster, status) in &changes {
             text.push_str(&line(
@@ -413,9 +409,12 @@ fn line(value: &impl Serialize, format: Format) -> Result<String> {
 /// The wait after `failures` failed polls in a row: the interval doubled
 /// each time (from at least a second), at most 5 minutes.
 fn backoff(interval: Duration, failures: u32) -> Duration {
-    let base = interval.max(Duration::from_secs(1));
-    base.saturating_mul(2u32.saturating_pow(failures.saturating_sub(1).min(16)))
-        .min(Duration::from_secs(300).max(interval))
+    let policy = RetryPolicy {
+        attempts: u32::MAX,
+        base_delay: interval.max(Duration::from_secs(1)),
+        max_delay: Duration::from_secs(300).max(interval),
+    };
+    policy.delay(failures.min(17), None)
 }
 
 /// Why a poll came back empty, in words: the metric missing altogether, the

@@ -84,11 +84,11 @@ struct Args {
     wait: bool,
 
     /// How long --wait waits (seconds, or with s/m/h).
-    #[arg(long, default_value = "10m", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "10m", value_parser = common::time::parse_duration, value_name = "DURATION")]
     timeout: Duration,
 
     /// How often --wait polls the ClusterSyncs.
-    #[arg(long, default_value = "2s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "2s", value_parser = common::time::parse_duration, value_name = "DURATION")]
     poll_interval: Duration,
 
     /// Requests in flight at once.
@@ -112,29 +112,6 @@ enum DryRun {
     None,
     Server,
     Client,
-}
-
-fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
-    let (number, unit) = text.trim().split_at(
-        text.trim()
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(text.trim().len()),
-    );
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration such as 90s, 10m or 1h"))?;
-    let seconds = match unit {
-        "" | "s" => value,
-        "ms" => value / 1000.0,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => {
-            return Err(format!(
-                "{text:?}: unknown unit {unit:?} (use ms, s, m or h)"
-            ))
-        }
-    };
-    Ok(Duration::from_secs_f64(seconds))
 }
 
 fn main() -> ExitCode {

@@ -2,11 +2,10 @@
 //! multi-document YAML stream (what kubectl accepts), each checked for the
 //! fields the API needs to place it.
 
-use std::io::Read;
 use std::path::Path;
 
-use common::io::{Origin, Source};
-use common::{Error, Location, Result};
+use common::io::Source;
+use common::{Error, Result};
 use serde_json::Value;
 
 /// One object and where it goes.
@@ -21,49 +20,11 @@ pub struct Manifest {
 
 /// The largest object list read: SyncSets for many thousands of clusters
 /// are far above the 16 MiB a single add-on document may have.
-pub const MAX_INPUT_BYTES: u64 = 1 << 30;
+pub const MAX_INPUT_BYTES: usize = 1 << 30;
 
 /// Reads the objects' text from a file, or stdin for `None` or `-`.
 pub fn read_input(path: Option<&Path>) -> Result<Source> {
-    let (origin, reader): (Origin, Box<dyn Read>) = match path {
-        Some(path) if path.as_os_str() != "-" => {
-            if path.is_dir() {
-                return Err(Error::in_file(
-                    path,
-                    "is a directory, expected a YAML or JSON file",
-                ));
-            }
-            let file = std::fs::File::open(path)
-                .map_err(|err| Error::in_file(path, common::io::describe_io_error(&err)))?;
-            (Origin::File(path.to_path_buf()), Box::new(file))
-        }
-        _ => (Origin::Stdin, Box::new(std::io::stdin().lock())),
-    };
-    let at = Location::new(origin.to_string());
-    let mut bytes = Vec::new();
-    reader
-        .take(MAX_INPUT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|err| Error::input(at.clone(), format!("cannot read: {err}")))?;
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
-        return Err(Error::input(
-            at,
-            format!("is larger than {} MiB", MAX_INPUT_BYTES >> 20),
-        ));
-    }
-    let mut text = String::from_utf8(bytes).map_err(|err| {
-        Error::input(
-            at,
-            format!(
-                "is not UTF-8 text (byte {})",
-                err.utf8_error().valid_up_to()
-            ),
-        )
-    })?;
-    if text.starts_with('\u{feff}') {
-        text.remove(0);
-    }
-    Ok(Source::from_text(origin, text))
+    Source::read_limited(path, MAX_INPUT_BYTES)
 }
 
 impl Manifest {
