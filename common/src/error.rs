@@ -157,6 +157,26 @@ pub fn run_tool(tool: &str, body: impl FnOnce() -> Result<()>) -> std::process::
     }
 }
 
+/// A tool binary's whole `main` (uutils' `uumain`): parse `args` with the
+/// tool's clap definition `A`, run it, and map the result to the exit code.
+/// clap's own errors are usage errors (exit 2); `--help` and `--version` exit 0.
+pub fn tool_main<A: clap::Parser>(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+    run: impl FnOnce(A) -> Result<()>,
+) -> std::process::ExitCode {
+    match A::try_parse_from(args) {
+        Ok(parsed) => run_tool(A::command().get_name(), || run(parsed)),
+        Err(err) => {
+            let _ = err.print();
+            if err.use_stderr() {
+                ExitStatus::Usage.into()
+            } else {
+                ExitStatus::Success.into()
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

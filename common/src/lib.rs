@@ -26,6 +26,6 @@ pub mod time;
 pub mod yaml;
 
 pub use addon::{AddonDocument, AddonMetadata};
-pub use error::{run_tool, Error, ExitStatus, Location, Result};
+pub use error::{run_tool, tool_main, Error, ExitStatus, Location, Result};
 pub use field_path::FieldPath;
 pub use finding::{Finding, Severity};
