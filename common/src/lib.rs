@@ -14,6 +14,7 @@ pub mod finding;
 pub mod http;
 pub mod imageset;
 pub mod io;
+pub mod jinja;
 pub mod k8s;
 pub mod kubeconfig;
 pub mod oci;
