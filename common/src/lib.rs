@@ -17,6 +17,7 @@ pub mod io;
 pub mod jinja;
 pub mod k8s;
 pub mod kubeconfig;
+pub mod load_rules;
 pub mod oci;
 pub mod ocm;
 pub mod ocm_auth;
