@@ -122,6 +122,13 @@ pub fn unique_names(file: &str, document: &AddonDocument) -> Vec<Finding> {
 }
 
 /// AM0017: `pullSecretName` is one of the secrets the add-on propagates.
+///
+/// Naming a secret that is not among `config.secrets` is an error (a typo: the
+/// CatalogSource would wait for a secret that never comes). An add-on with
+/// no `config.secrets` at all is only warned about: managed-tenants' loader
+/// refuses it, but managed-tenants' own reference renderings include such
+/// add-ons (fixtures mutated after loading), and the secret may be put on
+/// the cluster by other means; our conformance with those renderings stays.
 pub fn pull_secret_name(file: &str, document: &AddonDocument) -> Vec<Finding> {
     let Some(pull) = document.pull_secret_name() else {
         return Vec::new();
@@ -130,19 +137,23 @@ pub fn pull_secret_name(file: &str, document: &AddonDocument) -> Vec<Finding> {
     if secrets.contains(&pull) {
         return Vec::new();
     }
-    let expected = if secrets.is_empty() {
-        "a config.secrets entry of that name (there are no secrets)".to_string()
+    let finding = if secrets.is_empty() {
+        Finding::warning(
+            codes::PULL_SECRET_NAME,
+            file,
+            "pullSecretName names a secret, but the add-on propagates no secrets; \
+             the CatalogSource needs it on the cluster by other means",
+        )
+        .expected("a config.secrets entry of that name (there are no secrets)")
     } else {
-        format!("one of {}", secrets.join(", "))
+        Finding::error(
+            codes::PULL_SECRET_NAME,
+            file,
+            "pullSecretName is not one of the add-on's secrets",
+        )
+        .expected(format!("one of {}", secrets.join(", ")))
     };
-    vec![Finding::error(
-        codes::PULL_SECRET_NAME,
-        file,
-        "pullSecretName is not one of the add-on's secrets",
-    )
-    .at(&field("pullSecretName"))
-    .expected(expected)
-    .found(pull)]
+    vec![finding.at(&field("pullSecretName")).found(pull)]
 }
 
 /// MT0004: every extra resource renders (as Jinja2, with `ADDON`) into one
@@ -162,7 +173,10 @@ pub fn extra_resource_templates(
             continue;
         };
         let problem = match crate::jinja::render_extra_resource(name, text, document) {
-            Err(err) => Some((err.line, format!("does not render as Jinja2: {}", err.message))),
+            Err(err) => Some((
+                err.line,
+                format!("does not render as Jinja2: {}", err.message),
+            )),
             Ok(rendered) => kubernetes_object_problem(&rendered).map(|why| (None, why)),
         };
         let Some((line, why)) = problem else { continue };
@@ -269,10 +283,22 @@ mod tests {
             secrets: Some(vec![secret("a"), secret("a")]),
         });
         doc.metadata.pull_secret_name = Some("pull".into());
+        let findings = load_rules("a", &doc, None);
+        assert!(findings.iter().all(Finding::is_error));
         assert_eq!(
-            codes_and_paths(load_rules("a", &doc, None)),
+            codes_and_paths(findings),
             ["AM0016 config.secrets[1]", "AM0017 pullSecretName"]
         );
+    }
+
+    #[test]
+    fn a_pull_secret_without_any_config_secrets_is_a_warning() {
+        let mut doc = document();
+        doc.metadata.pull_secret_name = Some("pull".into());
+        let findings = load_rules("a", &doc, None);
+        assert_eq!(findings.len(), 1);
+        assert!(!findings[0].is_error());
+        assert_eq!(findings[0].code, "AM0017");
     }
 
     #[test]
@@ -294,10 +320,7 @@ mod tests {
         assert_eq!(findings[0].file, "meta/bad.yaml.j2");
         assert_eq!(findings[0].line, Some(2));
         let findings = load_rules("addon.json", &doc, None);
-        assert_eq!(
-            codes_and_paths(findings),
-            ["MT0004 extraResources[1]"]
-        );
+        assert_eq!(codes_and_paths(findings), ["MT0004 extraResources[1]"]);
     }
 
     #[test]

@@ -95,11 +95,15 @@ mod tests {
 
     #[test]
     fn a_python_list_inserted_whole_is_a_yaml_flow_list() {
-        let template = "apiVersion: v1\nkind: ConfigMap\ndata:\n  all: {{ ADDON.metadata.namespaces }}\n  \
+        let template =
+            "apiVersion: v1\nkind: ConfigMap\ndata:\n  all: {{ ADDON.metadata.namespaces }}\n  \
                         pd: \"{{ ADDON.metadata.pagerduty.escalationPolicy }}\"\n  \
                         flag: {{ ADDON.metadata.enabled }}\n";
         let value = rendered(template);
-        assert_eq!(value["data"]["all"], serde_json::json!(["redhat-x", "redhat-y"]));
+        assert_eq!(
+            value["data"]["all"],
+            serde_json::json!(["redhat-x", "redhat-y"])
+        );
         assert_eq!(value["data"]["pd"], "0123");
         // `True` is a YAML 1.1 boolean, as PyYAML reads it.
         assert_eq!(value["data"]["flag"], true);
@@ -109,7 +113,10 @@ mod tests {
     fn a_template_that_renders_no_object_names_the_file() {
         let doc = document("{% if ADDON.metadata.pagerduty %}just: text{% endif %}");
         let err = extra_resources(&doc).unwrap_err().to_string();
-        assert!(err.contains("extra.yaml.j2") && err.contains("apiVersion"), "{err}");
+        assert!(
+            err.contains("extra.yaml.j2") && err.contains("apiVersion"),
+            "{err}"
+        );
         let doc = document("kind: {{ ADDON.metadata.nope.deeper }}");
         let err = extra_resources(&doc).unwrap_err().to_string();
         assert!(err.contains("line 1"), "{err}");
