@@ -2,7 +2,9 @@
 //!
 //! Families: `SC` the managed-tenants JSON schemas, `MT` the rest of what the
 //! managed-tenants loader refuses, `BD` bundle structure, and `AM` the
-//! addon-metadata-operator validators (AM0001..AM0017), run offline. The
+//! addon-metadata-operator validators (AM0001..AM0017), run offline; `DF`
+//! warnings name where managed-tenants-cli renders the add-on differently
+//! from us (README, "Differences from managed-tenants-cli"). The
 //! checks marked "(every tool)" are loading rules (`common::load_rules`):
 //! every tool that reads an add-on runs them too.
 
@@ -80,6 +82,10 @@ pub const CHECKS: &[Check] = &[
     check("AM0015", "csv_deployments", "every container of the head CSV has probes and CPU/memory requests and limits", Needs::Bundles),
     check("AM0016", "unique_resource", "additional catalog sources, secrets and credentials requests have unique names (every tool)", Needs::Metadata),
     check("AM0017", "pull_secret_name", "pullSecretName names one of config.secrets (every tool)", Needs::Metadata),
+    check("DF0001", "mtcli_retyped_scalar", "warning: a string mtcli inserts unquoted, which YAML 1.1 reads as a number, boolean or null ('0123', 'on', 'null', '1.10')", Needs::Metadata),
+    check("DF0002", "mtcli_env_block_scalar", "warning: an env value with leading whitespace or a line break, which mtcli's block scalar changes", Needs::Metadata),
+    check("DF0003", "mtcli_python_repr", "warning: deadmanssnitch selector or tags holding null or a backslash, which mtcli's Python repr changes", Needs::Metadata),
+    check("DF0004", "mtcli_starting_csv_without_catalog", "warning: startingCSV without a catalog, which mtcli writes into the OperatorGroup", Needs::Metadata),
 ];
 
 /// Which checks are on: `--enable` (only these) and `--disable` (not
