@@ -84,7 +84,7 @@ pub const CHECKS: &[Check] = &[
     check("AM0017", "pull_secret_name", "pullSecretName names one of config.secrets (every tool)", Needs::Metadata),
     check("DF0001", "mtcli_retyped_scalar", "warning: a string mtcli inserts unquoted, which YAML 1.1 reads as a number, boolean or null ('0123', 'on', 'null', '1.10')", Needs::Metadata),
     check("DF0002", "mtcli_env_block_scalar", "warning: an env value with leading whitespace or a line break, which mtcli's block scalar changes", Needs::Metadata),
-    check("DF0003", "mtcli_python_repr", "warning: deadmanssnitch selector or tags holding null or a backslash, which mtcli's Python repr changes", Needs::Metadata),
+    check("DF0003", "mtcli_python_repr", "warning: deadmanssnitch.clusterDeploymentSelector holding null or a backslash, which mtcli's Python repr changes", Needs::Metadata),
     check("DF0004", "mtcli_starting_csv_without_catalog", "warning: startingCSV without a catalog, which mtcli writes into the OperatorGroup", Needs::Metadata),
 ];
 

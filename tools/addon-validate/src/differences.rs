@@ -167,37 +167,31 @@ pub fn env_block_scalars(file: &str, document: &AddonDocument) -> Vec<Finding> {
         .collect()
 }
 
-/// DF0003: `deadmanssnitch.clusterDeploymentSelector` and `tags` go through
-/// Python's `repr`: null becomes the string "None", a backslash is doubled,
-/// a control character becomes an escape.
+/// DF0003: `deadmanssnitch.clusterDeploymentSelector` goes through Python's
+/// `repr`: null becomes the string "None", a backslash is doubled, a control
+/// character becomes an escape. (`tags` goes through it too, but its schema
+/// pattern allows nothing `repr` changes.)
 pub fn python_repr_values(file: &str, document: &AddonDocument) -> Vec<Finding> {
-    let Some(dms) = &document.metadata.deadmanssnitch else {
+    let Some(selector) = document
+        .metadata
+        .deadmanssnitch
+        .as_ref()
+        .and_then(|dms| dms.cluster_deployment_selector.clone())
+    else {
         return Vec::new();
     };
-    let at = field("deadmanssnitch");
-    let mut out = Vec::new();
-    let selector = dms
-        .cluster_deployment_selector
-        .clone()
-        .map(Value::Object)
-        .unwrap_or(Value::Null);
-    let tags = Value::from(dms.tags.clone());
-    for (key, value) in [("clusterDeploymentSelector", &selector), ("tags", &tags)] {
-        if let Some(what) = repr_changes(value, true) {
-            out.push(
-                Finding::warning(
-                    PYTHON_REPR,
-                    file,
-                    format!(
-                        "managed-tenants-cli inserts {key} through Python's repr, which turns {what}; \
-                         addon-flow keeps the values"
-                    ),
-                )
-                .at(&at.key(key)),
-            );
-        }
+    match repr_changes(&Value::Object(selector), true) {
+        Some(what) => vec![Finding::warning(
+            PYTHON_REPR,
+            file,
+            format!(
+                "managed-tenants-cli inserts clusterDeploymentSelector through Python's repr, \
+                 which turns {what}; addon-flow keeps the values"
+            ),
+        )
+        .at(&field("deadmanssnitch").key("clusterDeploymentSelector"))],
+        None => Vec::new(),
     }
-    out
 }
 
 /// What `repr` would change in `value`, if anything.
@@ -300,17 +294,15 @@ mod tests {
 
     #[test]
     fn values_python_repr_would_change() {
-        let doc = document(serde_json::json!({"deadmanssnitch": {
-            "clusterDeploymentSelector": {"matchLabels": {"a": null}},
-            "tags": ["C:\\path"]
-        }}));
-        assert_eq!(
-            found(&doc),
-            [
-                "DF0003 deadmanssnitch.clusterDeploymentSelector",
-                "DF0003 deadmanssnitch.tags"
-            ]
-        );
+        let selector = |value: Value| {
+            document(serde_json::json!({"deadmanssnitch": {
+                "clusterDeploymentSelector": {"matchLabels": {"a": value}}, "tags": ["t"]
+            }}))
+        };
+        let expected = ["DF0003 deadmanssnitch.clusterDeploymentSelector"];
+        assert_eq!(found(&selector(Value::Null)), expected);
+        assert_eq!(found(&selector("C:\\path".into())), expected);
+        assert!(found(&selector("plain".into())).is_empty());
     }
 
     #[test]
