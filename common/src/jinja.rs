@@ -10,11 +10,15 @@
 //! or None), `name` (the add-on folder, which is its id), `catalog_image` (the
 //! catalog reference, or None), and the methods `pull_secret_name()`,
 //! `get_additional_catalog_srcs()` and `get_envs()`.
+//!
+//! Known gap: Python's `%` operator on strings (`'%s-x' % id`) is Python, not
+//! Jinja, and minijinja refuses it with the template line; the `format`
+//! filter and `~` do the same job.
 
 use std::fmt;
 use std::sync::Arc;
 
-use minijinja::value::{Enumerator, Object, Serde, Value, ValueKind};
+use minijinja::value::{Enumerator, Object, ObjectRepr, Serde, Value, ValueKind};
 use minijinja::{AutoEscape, Environment, ErrorKind, State};
 
 use crate::addon::AddonDocument;
@@ -95,6 +99,11 @@ impl AddonObject {
 }
 
 impl Object for AddonObject {
+    /// An object with attributes, printed as Python prints `Addon`, not a dict.
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         Some(match key.as_str()? {
             "metadata" => self.metadata.clone(),
@@ -283,10 +292,25 @@ mod tests {
     #[test]
     fn addon_attributes_and_methods_mirror_managed_tenants() {
         let text = "{{ ADDON.name }} {{ ADDON.catalog_image }} {{ ADDON.imageset }} \
-                    {{ ADDON.pull_secret_name() }} {{ ADDON.get_envs() }} {{ ADDON.get_additional_catalog_srcs() }}";
+                    {{ ADDON.pull_secret_name() }} {{ ADDON.get_envs() }} {{ ADDON.get_additional_catalog_srcs() }} \
+                    {{ ADDON }}";
         assert_eq!(
             render(text).unwrap(),
-            "my-addon quay.io/osd-addons/my-addon-index@sha256:1 None None [{'name': 'LOG', 'value': 'debug'}] []"
+            "my-addon quay.io/osd-addons/my-addon-index@sha256:1 None None [{'name': 'LOG', 'value': 'debug'}] [] \
+             Addon('my-addon')"
+        );
+    }
+
+    #[test]
+    fn python_dict_methods_string_methods_and_tojson() {
+        let text =
+            "{% for k, v in ADDON.metadata.namespaceLabels.items() %}{{ k }}={{ v }}{% endfor %} \
+                    {{ ADDON.metadata.id.upper() }} {{ ADDON.metadata.get('nope', 'default') }} \
+                    {{ ADDON.metadata.namespaces | tojson }} {{ 7 / 2 }} {{ 7 // 2 }}";
+        // tojson is json.dumps in Jinja2: ", " between items.
+        assert_eq!(
+            render(text).unwrap(),
+            "a=x MY-ADDON default [\"redhat-my-addon\", \"redhat-other\"] 3.5 3"
         );
     }
 
