@@ -22,6 +22,7 @@ pub mod load_rules;
 pub mod oci;
 pub mod ocm;
 pub mod ocm_auth;
+pub mod progress;
 pub mod prometheus;
 pub mod schema;
 pub mod schemas;
