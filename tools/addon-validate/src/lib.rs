@@ -6,6 +6,7 @@
 //! line and field. A valid add-on is printed normalised, for the next tool.
 
 mod checks;
+mod differences;
 mod png;
 mod rules;
 mod validate;
