@@ -1,0 +1,263 @@
+//! addon-validate: check an add-on the way managed-tenants does before a
+//! deploy, and more: its metadata against the managed-tenants schema, the
+//! loading rules (image set, extra resources, secrets), the
+//! addon-metadata-operator validators (AM0001..AM0017, offline), and with
+//! `--bundles` its OLM bundles. Every finding is reported with its code, file,
+//! line and field. A valid add-on is printed normalised, for the next tool.
+
+mod checks;
+mod names;
+mod png;
+mod rules;
+mod validate;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::Parser;
+use common::bundle;
+use common::io::{Format, OutputArgs, Source};
+use common::{Error, Finding, Result};
+use serde::Serialize;
+
+use crate::checks::{Needs, Selection, CHECKS};
+use crate::validate::{FileKind, Settings};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "addon-validate",
+    version,
+    about = "Check add-on metadata, image sets and bundles; print the add-on normalised",
+    long_about = "Check an add-on before it is deployed: addon.yaml against the managed-tenants schema \
+(types, required fields, patterns, enums, unknown and duplicate keys), the loading rules (image set, \
+extra resources, secrets), the addon-metadata-operator validators AM0001..AM0017 that run offline, and \
+with --bundles the OLM bundles. Every finding is reported; the add-on is printed normalised when valid.\n\n\
+ADDON may be an addons/<id>/metadata/<env>/addon.yaml (its image set is resolved from the tree), an \
+add-on document written by another tool, an image set file (addonimagesets/<env>/*.yml) or a bundles \
+main/config.yaml; '-' or nothing reads stdin.",
+    after_help = "Exit codes: 0 valid, 1 invalid (or unreadable input), 2 usage error.\n\n\
+Examples:\n  addon-validate addons/my-addon/metadata/stage/addon.yaml --bundles ../bundles/my-addon\n  \
+addon-validate --all managed-tenants/ -o json > report.json\n  \
+addon-validate addon.yaml --disable AM0004,AM0008      # skip the icon and namespace rules\n  \
+addon-validate addon.yaml --enable SC                  # the schema only"
+)]
+struct Args {
+    /// The add-on (or image set, or bundles config.yaml) to check; stdin when absent or '-'.
+    addon: Option<PathBuf>,
+
+    /// The add-on's bundle folder (main/<semver>/ and dependency operators, or <semver>/ folders).
+    /// With --all: a folder holding one such folder per add-on id.
+    #[arg(long, value_name = "DIR")]
+    bundles: Option<PathBuf>,
+
+    /// The environment (integration, stage, production). Read from the path when it is
+    /// addons/<id>/metadata/<env>/addon.yaml; with --all, checks only that environment.
+    #[arg(long, value_name = "ENV", value_parser = ["integration", "stage", "production"])]
+    env: Option<String>,
+
+    /// Check a whole managed-tenants tree: every addons/<id>/metadata/<env>/addon.yaml and every image set.
+    #[arg(long, value_name = "DIR", conflicts_with = "addon")]
+    all: Option<PathBuf>,
+
+    /// Run only these checks: codes or families, comma-separated (AM0004, AM, SC, MT, BD).
+    #[arg(long, value_name = "CODES")]
+    enable: Vec<String>,
+
+    /// Skip these checks: codes or families, comma-separated.
+    #[arg(long, value_name = "CODES")]
+    disable: Vec<String>,
+
+    /// Namespaces allowed without the 'redhat-' prefix (AM0008), comma-separated.
+    #[arg(long, value_name = "NAMESPACES", value_delimiter = ',')]
+    excluded_namespaces: Vec<String>,
+
+    /// Threads for --all (default: the number of CPUs).
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
+
+    /// List every check with its code and exit.
+    #[arg(long)]
+    list_checks: bool,
+
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// The command line: flags and help text, for `--help`, man pages and completions.
+pub fn uu_app() -> clap::Command {
+    common::cli::command::<Args>()
+}
+
+/// What the man page says beyond `--help`.
+pub const MAN: common::ManPage = common::ManPage {
+    summary: "check add-on metadata, image sets and OLM bundles as managed-tenants does",
+    environment: &[],
+    files: &[
+        ("addons/ID/metadata/ENV/addon.yaml", "the add-on metadata of one environment"),
+        ("addons/ID/addonimagesets/ENV/ID.vX.Y.Z.yml", "image sets, resolved by addonImageSetVersion"),
+        ("BUNDLES/main/X.Y.Z/", "the add-on operator's bundles (manifests/, metadata/annotations.yaml); main/config.yaml"),
+    ],
+    examples: &[
+        ("Validate one add-on with its bundles:", "addon-validate addons/my-addon/metadata/stage/addon.yaml --bundles bundles/addons/my-addon"),
+        ("Validate a whole tree on all cores:", "addon-validate --all managed-tenants --env stage --bundles managed-tenants-bundles/addons"),
+        ("Findings as JSON for CI:", "addon-validate addon.yaml -o json"),
+    ],
+};
+
+/// Runs addon-validate on a command line (the binary's whole `main`) and returns its exit code.
+pub fn uumain(args: impl IntoIterator<Item = std::ffi::OsString>) -> std::process::ExitCode {
+    common::tool_main(args, &MAN, run)
+}
+
+fn run(args: Args) -> Result<()> {
+    if args.list_checks {
+        return list_checks();
+    }
+    let settings = Settings {
+        selection: Selection::new(&args.enable, &args.disable)?,
+        excluded_namespaces: args.excluded_namespaces.clone(),
+        environment: args.env.clone(),
+        image_sets: None,
+    };
+    if let Some(root) = &args.all {
+        let jobs = args.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+        let outcome = validate::validate_tree(root, args.bundles.as_deref(), &settings, jobs)?;
+        return report_tree(&args, outcome);
+    }
+
+    let source = Source::read(args.addon.as_deref())?;
+    match validate::file_kind(source.path()) {
+        FileKind::ImageSet => report_file(&args, &source, validate::check_image_set(&source)?),
+        FileKind::BundlesConfig => {
+            report_file(&args, &source, validate::check_bundles_config(&source)?)
+        }
+        FileKind::Addon => {
+            if let (Some(wanted), Some(place)) = (
+                &args.env,
+                source.path().and_then(common::document::TreePlace::of),
+            ) {
+                if &place.environment != wanted {
+                    return Err(Error::usage(format!(
+                        "--env {wanted} contradicts the path, which is in the {} environment",
+                        place.environment
+                    )));
+                }
+            }
+            let bundles = args.bundles.as_deref().map(bundle::load_tree);
+            let input_format = source.format();
+            let outcome = validate::validate_addon(source, bundles.as_ref(), &settings)?;
+            print_findings(&outcome.findings);
+            match &outcome.document {
+                Some(document) => {
+                    common::io::write_document(document, args.output.format(input_format))
+                }
+                None => {
+                    if let Some(format) = args.output.output {
+                        common::io::write_document(&Report::new(&outcome.findings, None), format)?;
+                    }
+                    Err(Error::Invalid(summary(&outcome.findings, 1)))
+                }
+            }
+        }
+    }
+}
+
+/// The findings report: what `-o json` prints for CI.
+#[derive(Serialize)]
+struct Report<'a> {
+    valid: bool,
+    errors: usize,
+    warnings: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    files: Option<&'a [validate::FileSummary]>,
+    findings: &'a [Finding],
+}
+
+impl<'a> Report<'a> {
+    fn new(findings: &'a [Finding], files: Option<&'a [validate::FileSummary]>) -> Self {
+        let errors = findings.iter().filter(|f| f.is_error()).count();
+        Report {
+            valid: errors == 0,
+            errors,
+            warnings: findings.len() - errors,
+            files,
+            findings,
+        }
+    }
+}
+
+fn print_findings(findings: &[Finding]) {
+    let mut stderr = String::new();
+    for finding in findings {
+        stderr.push_str(&finding.to_string());
+        stderr.push('\n');
+    }
+    eprint!("{stderr}");
+}
+
+fn summary(findings: &[Finding], files: usize) -> String {
+    let errors = findings.iter().filter(|f| f.is_error()).count();
+    let warnings = findings.len() - errors;
+    let in_files = if files == 1 {
+        String::new()
+    } else {
+        format!(" in {files} files")
+    };
+    format!("{errors} error(s), {warnings} warning(s){in_files}")
+}
+
+/// Reports a single image set or bundles config file.
+fn report_file(args: &Args, source: &Source, findings: Vec<Finding>) -> Result<()> {
+    print_findings(&findings);
+    if findings.iter().any(Finding::is_error) {
+        if let Some(format) = args.output.output {
+            common::io::write_document(&Report::new(&findings, None), format)?;
+        }
+        return Err(Error::Invalid(summary(&findings, 1)));
+    }
+    let value = source.parse()?.value;
+    common::io::write_document(&value, args.output.format(source.format()))
+}
+
+fn report_tree(args: &Args, outcome: validate::TreeOutcome) -> Result<()> {
+    print_findings(&outcome.findings);
+    let report = Report::new(&outcome.findings, Some(&outcome.files));
+    let to_stdout = args
+        .output
+        .output
+        .or_else(|| (!std::io::stdout().is_terminal()).then_some(Format::Json));
+    if let Some(format) = to_stdout {
+        common::io::write_document(&report, format)?;
+    }
+    let line = format!(
+        "{} file(s) checked: {}",
+        outcome.files.len(),
+        summary(&outcome.findings, 1)
+    );
+    if report.valid {
+        eprintln!("{line}");
+        Ok(())
+    } else {
+        Err(Error::Invalid(line))
+    }
+}
+
+fn list_checks() -> Result<()> {
+    let mut out = String::from("CODE    NAME                            NEEDS     DESCRIPTION\n");
+    for check in CHECKS {
+        let needs = match check.needs {
+            Needs::Metadata => "metadata",
+            Needs::Bundles => "bundles",
+            Needs::Network => "network",
+        };
+        out.push_str(&format!(
+            "{:<7} {:<31} {:<9} {}\n",
+            check.code, check.name, needs, check.description
+        ));
+    }
+    common::io::write_stdout(&out)
+}

@@ -1,0 +1,568 @@
+//! csv-wait: wait until an add-on's operator is ready on clusters, watching
+//! the CSV telemetry (`csv_succeeded`, `csv_abnormal`) in Prometheus/Thanos.
+//!
+//! Every poll is one instant query covering all clusters. Each cluster's
+//! state (OCM's pending, installing, ready, failed, deleting; unknown when
+//! the cluster reports nothing) is printed as a JSON line when it changes,
+//! and a summary line at the end.
+
+mod query;
+mod state;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, ValueEnum};
+use serde::Serialize;
+use serde_json::json;
+
+use common::http::{Client, RetryPolicy, Secret, TlsOptions};
+use common::io::{render, write_stdout, Format, OutputArgs, Source};
+use common::prometheus::{self, QueryMethod};
+use common::{Error, Result};
+
+use common::time::{now_rfc3339, parse_duration};
+use query::{check_cluster_id, parse_cluster_list, poll_query};
+use state::{ClusterStatus, Outcome, State, Tracker, SUCCEEDED};
+
+const AFTER_HELP: &str = "\
+Each poll sends one query for all clusters:
+  {__name__=~\"csv_succeeded|csv_abnormal\",name=~\"<operatorName>\\\\..*\",_id=~\"<id>|<id>...\"}
+    or count by (_id) (csv_succeeded{_id=~\"<id>|<id>...\"})
+(--show-query prints it). States, the first rule that applies winning:
+  failed      csv_abnormal with phase Failed
+  deleting    csv_abnormal with phase Deleting
+  installing  csv_abnormal with another phase, or csv_succeeded == 0
+  ready       csv_succeeded == 1
+  pending     the cluster reports CSVs, but not the add-on's
+  unknown     the cluster reports no CSV at all
+
+Output: one JSON line per cluster whose state changed
+  {\"cluster\":\"049ea229-...\",\"state\":\"installing\",\"csv\":\"my-addon.v1.2.0\",\"version\":\"1.2.0\",
+   \"namespace\":\"redhat-my-addon\",\"phase\":\"Installing\",\"reason\":\"InstallWaiting\",\"at\":\"...Z\"}
+then {\"summary\": {...}} with the count per state.
+
+Credentials: PROMETHEUS_TOKEN or --token-file (a bearer token); never on the command line.
+
+Examples:
+  csv-wait --url https://thanos.example.com --cluster-id 049ea229-... addon.json
+  ocm list clusters --columns external_id --no-headers | csv-wait --clusters - --operator my-addon --url $THANOS
+
+Exit codes: 0 every cluster ready, 1 invalid input, 2 usage, 3 Prometheus refused the query
+or the credentials, 4 timed out, 5 the add-on failed on a cluster.";
+
+#[derive(Parser, Debug)]
+#[command(name = "csv-wait", version, about, after_help = AFTER_HELP)]
+struct Cli {
+    /// The add-on document or addon.yaml whose operator (operatorName) to
+    /// watch; `-` or nothing reads stdin. Not read with --operator.
+    file: Option<PathBuf>,
+
+    /// The OLM package to watch instead of reading the add-on document.
+    #[arg(long, value_name = "NAME")]
+    operator: Option<String>,
+
+    /// A cluster to watch (its external id, telemetry's `_id`); repeatable.
+    #[arg(long = "cluster-id", short = 'c', value_name = "ID")]
+    cluster_ids: Vec<String>,
+
+    /// A file listing clusters to watch, one id per line (`-`: stdin).
+    #[arg(long, value_name = "FILE")]
+    clusters: Option<PathBuf>,
+
+    /// Prometheus or Thanos query URL (default: $PROMETHEUS_URL).
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+
+    /// Give up after this long (30s, 10m, 1h).
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
+    timeout: Duration,
+
+    /// Time between polls; after a failed query it doubles, up to 5 minutes.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    interval: Duration,
+
+    /// Stop after this many polls (exit 4 if not done by then).
+    #[arg(long, value_name = "N")]
+    polls: Option<u64>,
+
+    /// The label that holds the cluster id.
+    #[arg(long, value_name = "LABEL", default_value = "_id")]
+    cluster_label: String,
+
+    /// How to send the query: GET, POST form, or auto (POST when long).
+    #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
+    method: MethodArg,
+
+    /// A file holding the bearer token (default: $PROMETHEUS_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+
+    /// PEM CA certificates to trust for --url.
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<PathBuf>,
+
+    /// Do not verify the server's TLS certificate (test environments only).
+    #[arg(long)]
+    insecure: bool,
+
+    /// Print the PromQL a poll sends and exit.
+    #[arg(long)]
+    show_query: bool,
+
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MethodArg {
+    Auto,
+    Get,
+    Post,
+}
+
+/// One line of output: a cluster whose state changed.
+#[derive(Serialize)]
+struct Event<'a> {
+    cluster: &'a str,
+    #[serde(flatten)]
+    status: &'a ClusterStatus,
+    at: String,
+}
+
+/// The command line: flags and help text, for `--help`, man pages and completions.
+pub fn uu_app() -> clap::Command {
+    common::cli::command::<Cli>()
+}
+
+/// What the man page says beyond `--help`.
+pub const MAN: common::ManPage = common::ManPage {
+    summary: "wait until an add-on's operator CSV succeeds on clusters, from telemetry",
+    environment: &[
+        ("PROMETHEUS_URL", "the Prometheus or Thanos query URL when --url is not given"),
+        ("PROMETHEUS_TOKEN", "a bearer token for the query API"),
+    ],
+    files: &[],
+    examples: &[
+        ("Wait for one cluster:", "csv-wait --cluster-id 049ea229-0000-0000-0000-000000000000 --url http://thanos:9090 < addon.json"),
+        ("Many clusters from a file:", "csv-wait --clusters clusters.txt --operator my-addon --url $THANOS"),
+    ],
+};
+
+/// Runs csv-wait on a command line (the binary's whole `main`) and returns its exit code.
+pub fn uumain(args: impl IntoIterator<Item = std::ffi::OsString>) -> std::process::ExitCode {
+    common::tool_main(args, &MAN, run)
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let format = cli.output.format(Format::Json);
+    let clusters = cluster_ids(&cli)?;
+    let operator = operator_name(&cli)?;
+    check_label_name(&cli.cluster_label)?;
+    let promql = poll_query(&operator, &clusters, &cli.cluster_label);
+    if cli.show_query {
+        return write_stdout(&format!("{promql}\n"));
+    }
+    let url = query_url(&cli)?;
+    let client = prometheus_client(&cli, &url)?;
+    eprintln!(
+        "csv-wait: watching {operator} on {} cluster(s) at {url}, every {:?} for up to {:?}",
+        clusters.len(),
+        cli.interval,
+        cli.timeout
+    );
+    let watch = Watch {
+        cli: &cli,
+        client: &client,
+        url: &url,
+        operator: &operator,
+        promql: &promql,
+        clusters: clusters.len(),
+        format,
+    };
+    let report = watch.run(Tracker::new(&clusters, &cli.cluster_label))?;
+    write_stdout(&line(
+        &json!({ "summary": report.summary(&operator, clusters.len()) }),
+        format,
+    )?)?;
+    report.verdict(&operator, clusters.len())
+}
+
+/// The add-on's operator: `--operator`, else the document's `operatorName`.
+fn operator_name(cli: &Cli) -> Result<String> {
+    match &cli.operator {
+        Some(name) if !name.trim().is_empty() => Ok(name.trim().to_string()),
+        Some(_) => Err(Error::usage("--operator is empty")),
+        None => Ok(common::document::load_document(cli.file.as_deref())?
+            .metadata
+            .operator_name),
+    }
+}
+
+fn check_label_name(label: &str) -> Result<()> {
+    if label.is_empty() || !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(Error::usage(format!(
+            "--cluster-label {label:?} is not a Prometheus label name"
+        )));
+    }
+    Ok(())
+}
+
+fn query_url(cli: &Cli) -> Result<String> {
+    cli.url
+        .clone()
+        .or_else(|| {
+            std::env::var("PROMETHEUS_URL")
+                .ok()
+                .filter(|u| !u.is_empty())
+        })
+        .ok_or_else(|| {
+            Error::usage(
+                "--url is required (the Prometheus or Thanos query URL), or set PROMETHEUS_URL",
+            )
+        })
+}
+
+/// One watch: poll until every cluster is settled, the time is up, or the
+/// poll budget is spent, printing each change of state as it is seen.
+struct Watch<'a> {
+    cli: &'a Cli,
+    client: &'a Client,
+    url: &'a str,
+    operator: &'a str,
+    promql: &'a str,
+    clusters: usize,
+    format: Format,
+}
+
+/// What a watch saw, for the summary line and the exit code.
+struct Report {
+    tracker: Tracker,
+    outcome: Outcome,
+    polls: u64,
+    queries: u64,
+    elapsed: f64,
+    /// Why the last polls found no telemetry at all, if they did not.
+    diagnosis: Option<String>,
+}
+
+impl Watch<'_> {
+    fn run(&self, mut tracker: Tracker) -> Result<Report> {
+        let method = match self.cli.method {
+            MethodArg::Auto => QueryMethod::Auto,
+            MethodArg::Get => QueryMethod::Get,
+            MethodArg::Post => QueryMethod::Post,
+        };
+        let started = Instant::now();
+        let deadline = started + self.cli.timeout;
+        let (mut polls, mut queries, mut failures) = (0u64, 0u64, 0u32);
+        let mut diagnosis: Option<String> = None;
+        let outcome = loop {
+            polls += 1;
+            queries += 1;
+            match prometheus::query(self.client, self.promql, method) {
+                Ok(answer) => {
+                    failures = 0;
+                    for warning in &answer.warnings {
+                        eprintln!("csv-wait: warning from {}: {warning}", self.url);
+                    }
+                    self.print_changes(tracker.observe(&answer.samples))?;
+                    if answer.samples.is_empty() && diagnosis.is_none() {
+                        let (why, sent) = diagnose(
+                            self.client,
+                            self.operator,
+                            &self.cli.cluster_label,
+                            self.clusters,
+                        );
+                        queries += sent;
+                        eprintln!("csv-wait: no telemetry yet: {why}; still waiting");
+                        diagnosis = Some(why);
+                    } else if !answer.samples.is_empty() {
+                        diagnosis = None;
+                    }
+                }
+                Err(err) if err.permanent => return Err(err.error),
+                Err(err) => {
+                    failures += 1;
+                    eprintln!("csv-wait: poll {polls} failed: {}", err.error);
+                }
+            }
+            if tracker.outcome() != Outcome::Waiting {
+                break tracker.outcome();
+            }
+            let now = Instant::now();
+            if now >= deadline || self.cli.polls.is_some_and(|limit| polls >= limit) {
+                break Outcome::Waiting;
+            }
+            let wait = if failures == 0 {
+                self.cli.interval
+            } else {
+                backoff(self.cli.interval, failures)
+            }
+            .min(deadline - now);
+            if failures > 0 {
+                eprintln!("csv-wait: next try in {:.1}s", wait.as_secs_f64());
+            }
+            std::thread::sleep(wait);
+        };
+        Ok(Report {
+            tracker,
+            outcome,
+            polls,
+            queries,
+            elapsed: started.elapsed().as_secs_f64(),
+            diagnosis,
+        })
+    }
+
+    fn print_changes(&self, changes: Vec<(String, ClusterStatus)>) -> Result<()> {
+        let at = now_rfc3339();
+        let mut text = String::new();
+        for (cluster, status) in &changes {
+            text.push_str(&line(
+                &Event {
+                    cluster,
+                    status,
+                    at: at.clone(),
+                },
+                self.format,
+            )?);
+        }
+        write_stdout(&text)
+    }
+}
+
+impl Report {
+    fn result(&self) -> &'static str {
+        match self.outcome {
+            Outcome::Ready => "ready",
+            Outcome::Failed => "failed",
+            Outcome::Waiting if self.tracker.counts()[&State::Failed] > 0 => "failed",
+            Outcome::Waiting => "timed_out",
+        }
+    }
+
+    fn summary(
+        &self,
+        operator: &str,
+        clusters: usize,
+    ) -> serde_json::Map<String, serde_json::Value> {
+        let mut summary = serde_json::Map::new();
+        summary.insert("result".into(), json!(self.result()));
+        summary.insert("operator".into(), json!(operator));
+        summary.insert("clusters".into(), json!(clusters));
+        for (state, count) in &self.tracker.counts() {
+            summary.insert(state.as_str().into(), json!(count));
+        }
+        summary.insert("polls".into(), json!(self.polls));
+        summary.insert("queries".into(), json!(self.queries));
+        summary.insert(
+            "elapsed_seconds".into(),
+            json!((self.elapsed * 1000.0).round() / 1000.0),
+        );
+        summary
+    }
+
+    /// The clusters in `state`, the first five by name.
+    fn listed(&self, state: State) -> String {
+        let ids = self.tracker.clusters_in(state);
+        let shown: Vec<&str> = ids.iter().take(5).copied().collect();
+        let more = if ids.len() > 5 {
+            format!(" and {} more", ids.len() - 5)
+        } else {
+            String::new()
+        };
+        format!("{}{more}", shown.join(", "))
+    }
+
+    /// Exit 0 when ready, 5 when failed, 4 when time ran out.
+    fn verdict(&self, operator: &str, clusters: usize) -> Result<()> {
+        let counts = self.tracker.counts();
+        match self.result() {
+            "ready" => {
+                eprintln!("csv-wait: {operator} is ready on all {clusters} cluster(s)");
+                Ok(())
+            }
+            "failed" => Err(Error::AddonFailed(format!(
+                "{operator} failed on {} of {clusters} cluster(s): {}",
+                counts[&State::Failed],
+                self.listed(State::Failed)
+            ))),
+            _ => {
+                let not_ready = clusters - counts[&State::Ready];
+                let mut message = format!(
+                    "{operator} is not ready on {not_ready} of {clusters} cluster(s) after {:.0}s and {} poll(s)",
+                    self.elapsed, self.polls
+                );
+                for state in [
+                    State::Installing,
+                    State::Pending,
+                    State::Unknown,
+                    State::Deleting,
+                ] {
+                    if counts[&state] > 0 {
+                        message.push_str(&format!("; {}: {}", state.as_str(), self.listed(state)));
+                    }
+                }
+                if let Some(why) = &self.diagnosis {
+                    message.push_str(&format!(" ({why})"));
+                }
+                Err(Error::TimedOut(message))
+            }
+        }
+    }
+}
+
+/// One output record: a JSON line, or a YAML document.
+fn line(value: &impl Serialize, format: Format) -> Result<String> {
+    match format {
+        Format::Json => {
+            let mut text = serde_json::to_string(value)
+                .map_err(|err| Error::Invalid(format!("cannot serialise the event: {err}")))?;
+            text.push('\n');
+            Ok(text)
+        }
+        Format::Yaml => Ok(format!("---\n{}", render(value, Format::Yaml)?)),
+    }
+}
+
+/// The wait after `failures` failed polls in a row: the interval doubled
+/// each time (from at least a second), at most 5 minutes.
+fn backoff(interval: Duration, failures: u32) -> Duration {
+    let policy = RetryPolicy {
+        attempts: u32::MAX,
+        base_delay: interval.max(Duration::from_secs(1)),
+        max_delay: Duration::from_secs(300).max(interval),
+    };
+    policy.delay(failures.min(17), None)
+}
+
+/// Why a poll came back empty, in words: the metric missing altogether, the
+/// cluster label missing, or only these clusters silent. Returns the
+/// sentence and how many queries it took.
+fn diagnose(client: &Client, operator: &str, label: &str, clusters: usize) -> (String, u64) {
+    let mut sent = 0;
+    let mut count = |promql: String| {
+        sent += 1;
+        prometheus::query(client, &promql, QueryMethod::Get)
+            .map(|answer| !answer.samples.is_empty())
+            .ok()
+    };
+    let why = if count(format!("count({SUCCEEDED})")) == Some(false) {
+        format!(
+            "there is no {SUCCEEDED} metric at {} at all (is this the telemetry Thanos, or has the first scrape not happened yet?)",
+            client.base_url()
+        )
+    } else if count(format!("count({SUCCEEDED}{{{label}!=\"\"}})")) == Some(false) {
+        format!("{SUCCEEDED} has no `{label}` label here, so series cannot be told apart by cluster (see --cluster-label)")
+    } else if count(format!("count({SUCCEEDED}{{name!=\"\"}})")) == Some(false) {
+        format!("{SUCCEEDED} has no `name` label here, so the CSV of {operator} cannot be found")
+    } else {
+        format!("none of the {clusters} cluster(s) reports CSV telemetry (check the ids: telemetry uses the external cluster id)")
+    };
+    (why, sent)
+}
+
+/// The clusters from --cluster-id and --clusters, each once, in order.
+fn cluster_ids(cli: &Cli) -> Result<Vec<String>> {
+    let mut ids = cli.cluster_ids.clone();
+    if let Some(path) = &cli.clusters {
+        let from_stdin = path.as_os_str() == "-";
+        if from_stdin
+            && cli.operator.is_none()
+            && cli.file.as_ref().is_none_or(|f| f.as_os_str() == "-")
+        {
+            return Err(Error::usage(
+                "--clusters - and the add-on document cannot both come from stdin: name the document, or use --operator",
+            ));
+        }
+        let source = Source::read(Some(path))?;
+        let listed = parse_cluster_list(&source.text);
+        if listed.is_empty() {
+            return Err(Error::input(source.location(), "lists no cluster id"));
+        }
+        ids.extend(listed);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
+    if ids.is_empty() {
+        return Err(Error::usage(
+            "no cluster to watch: give --cluster-id ID (repeatable) or --clusters FILE",
+        ));
+    }
+    for id in &ids {
+        check_cluster_id(id).map_err(Error::usage)?;
+    }
+    Ok(ids)
+}
+
+fn prometheus_client(cli: &Cli, url: &str) -> Result<Client> {
+    let ca_pem = match &cli.ca_file {
+        Some(path) => Some(std::fs::read(path).map_err(|err| {
+            Error::in_file(
+                path,
+                format!(
+                    "cannot read the CA file: {}",
+                    common::io::describe_io_error(&err)
+                ),
+            )
+        })?),
+        None => None,
+    };
+    let tls = TlsOptions {
+        ca_pem,
+        insecure: cli.insecure,
+        ..TlsOptions::default()
+    };
+    let token = match &cli.token_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|err| {
+                Error::in_file(
+                    path,
+                    format!(
+                        "cannot read the token file: {}",
+                        common::io::describe_io_error(&err)
+                    ),
+                )
+            })?;
+            let token = text.trim().to_string();
+            if token.is_empty() {
+                return Err(Error::in_file(path, "the token file is empty"));
+            }
+            Some(Secret::new(token))
+        }
+        None => std::env::var("PROMETHEUS_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| Secret::new(t.trim())),
+    };
+    // Polls retry on their own schedule; a short retry covers a dropped connection.
+    let retry = RetryPolicy {
+        attempts: 2,
+        base_delay: Duration::from_millis(200),
+        max_delay: Duration::from_secs(1),
+    };
+    Ok(Client::new(url, &tls)?.with_token(token).with_retry(retry))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_five_minutes() {
+        assert_eq!(backoff(Duration::from_secs(10), 1), Duration::from_secs(10));
+        assert_eq!(backoff(Duration::from_secs(10), 3), Duration::from_secs(40));
+        assert_eq!(
+            backoff(Duration::from_secs(10), 30),
+            Duration::from_secs(300)
+        );
+        assert_eq!(backoff(Duration::ZERO, 2), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn help_is_valid() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}
