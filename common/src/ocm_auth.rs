@@ -523,7 +523,7 @@ mod tests {
         )
     }
 
-    /// Found by fuzz target ocm_token_answer: `Instant + Duration` panicked
+    /// Spotted while writing fuzz target ocm_token_answer: `Instant + Duration` panicked
     /// on a lifetime the clock cannot hold.
     #[test]
     fn huge_token_lifetimes_do_not_overflow_the_clock() {
