@@ -5,8 +5,8 @@
 //! set, the version payload; creates each with POST, or updates it with PATCH
 //! when OCM answers 409 because it exists. Prints what OCM answered.
 
-mod api;
-mod publish;
+pub mod api;
+pub mod publish;
 
 use std::path::PathBuf;
 
