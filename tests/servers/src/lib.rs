@@ -5,3 +5,4 @@
 pub mod http;
 pub mod kube;
 pub mod ocm;
+pub mod ocm_controller;
