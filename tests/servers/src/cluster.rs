@@ -4,7 +4,8 @@
 //! Each pass it reads the Hive API for the SyncSets that name its
 //! ClusterDeployment (`clusterDeploymentRefs`) and the SelectorSyncSets whose
 //! `clusterDeploymentSelector.matchLabels` its labels match (the legacy
-//! path), records them in its ClusterSync status as Hive would, and plays
+//! path), has Hive record them in its ClusterSync (fake-hive keeps that
+//! status, as Hive's syncer does; this reads it each pass), and plays
 //! OLM for every Subscription in them: finds the CatalogSource, pulls its
 //! image (from the registry, or from an OCI layout), reads the file-based
 //! catalog under `/configs`, resolves the Subscription's channel head (or
@@ -25,7 +26,7 @@ use common::oci::{
     OciLayout, MEDIA_TYPE_DOCKER_LIST, MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_INDEX,
     MEDIA_TYPE_MANIFEST,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// How the simulated cluster is set up.
 #[derive(Debug, Clone)]
@@ -102,7 +103,7 @@ impl SimulatedCluster {
     pub fn pass(&mut self) -> Result<Vec<Resolution>, String> {
         let labels = self.labels()?;
         let (sync_sets, selector_sync_sets) = self.sync_sets(&labels)?;
-        self.record_cluster_sync(&sync_sets, &selector_sync_sets)?;
+        self.sync_cluster()?;
         let resources: Vec<Value> = sync_sets
             .iter()
             .chain(&selector_sync_sets)
@@ -192,33 +193,15 @@ impl SimulatedCluster {
         Ok((sync_sets, selector_sync_sets))
     }
 
-    /// Writes the ClusterSync status Hive's syncer keeps for the cluster.
-    fn record_cluster_sync(&self, sync_sets: &[Value], selector: &[Value]) -> Result<(), String> {
-        let entry = |s: &Value| {
-            json!({"name": s["metadata"]["name"], "observedGeneration": s["metadata"]["generation"],
-                   "result": "Success", "lastTransitionTime": s["metadata"]["creationTimestamp"]})
-        };
-        let (ns, name) = (&self.options.namespace, &self.options.name);
-        let object = json!({
-            "apiVersion": "hiveinternal.openshift.io/v1alpha1", "kind": "ClusterSync",
-            "metadata": {"name": name, "namespace": ns},
-            "status": {
-                "syncSets": sync_sets.iter().map(entry).collect::<Vec<_>>(),
-                "selectorSyncSets": selector.iter().map(entry).collect::<Vec<_>>(),
-            }
-        });
-        let path = format!(
-            "/apis/hiveinternal.openshift.io/v1alpha1/namespaces/{ns}/clustersyncs/{name}?fieldManager=hive-syncer&force=true"
-        );
-        let body = serde_json::to_vec(&object).map_err(|e| e.to_string())?;
-        let response = self
-            .hive
-            .send(&Request::new("PATCH", &path).body("application/apply-patch+yaml", body))
-            .map_err(|e| format!("Hive: {e}"))?;
-        if !response.is_success() {
-            return Err(format!("Hive: ClusterSync: HTTP {}", response.status));
-        }
-        Ok(())
+    /// Asks Hive for the cluster's ClusterSync: Hive's syncer (fake-hive
+    /// models it) records there which of the SyncSets and SelectorSyncSets
+    /// this cluster got; reading it is what brings it up to date. It is not
+    /// written here, so there is one writer of that status, as in Hive.
+    fn sync_cluster(&self) -> Result<Option<Value>, String> {
+        self.get(&format!(
+            "/apis/hiveinternal.openshift.io/v1alpha1/namespaces/{}/clustersyncs/{}",
+            self.options.namespace, self.options.name
+        ))
     }
 
     /// OLM's resolution of one Subscription against its CatalogSource.
@@ -571,6 +554,7 @@ fn untar(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn catalog() -> Vec<Value> {
         vec![

@@ -218,12 +218,18 @@ impl Ocm {
     /// Sets the state of an add-on installation on a cluster (creating it),
     /// as OCM would report while the add-on installs.
     pub fn set_installation_state(&self, cluster: &str, addon: &str, state: &str) {
+        self.set_installation(cluster, addon, state, "");
+    }
+
+    /// Sets the state and `state_description` of an installation (creating it).
+    pub fn set_installation(&self, cluster: &str, addon: &str, state: &str, description: &str) {
         let mut guard = self.lock();
         let entry = guard
             .installations
             .entry((cluster.to_string(), addon.to_string()))
             .or_insert_with(|| installation(cluster, addon, &Value::Null));
         entry["state"] = json!(state);
+        entry["state_description"] = json!(description);
     }
 
     /// Makes `cluster` fail every add-on requirement (inquiries say no, with `reason`).
