@@ -366,56 +366,18 @@ impl Watch<'_> {
         let mut diagnosis: Option<String> = None;
         let outcome = loop {
             polls += 1;
-            let (client, promql) = match self.source {
-                WatchSource::Telemetry { client, promql } => (client, promql),
-                WatchSource::Ocm(source) => {
-                    queries += self.clusters.len() as u64;
-                    match source.poll(self.clusters) {
-                        Ok(statuses) => {
-                            failures = 0;
-                            self.print_changes(tracker.record(statuses))?;
-                        }
-                        Err(err) if err.permanent => return Err(err.error),
-                        Err(err) => {
-                            failures += 1;
-                            eprintln!("csv-wait: poll {polls} failed: {}", err.error);
-                        }
-                    }
-                    match self.settle(&tracker, started, polls, failures) {
-                        Settle::Done(outcome) => break outcome,
-                        Settle::Wait(wait) => {
-                            std::thread::sleep(wait);
-                            continue;
-                        }
-                    }
+            let (sent, failure) = match self.source {
+                WatchSource::Telemetry { client, promql } => {
+                    self.poll_telemetry(client, promql, method, &mut tracker, &mut diagnosis)?
                 }
+                WatchSource::Ocm(source) => self.poll_ocm(source, &mut tracker)?,
             };
-            queries += 1;
-            match prometheus::query(client, promql, method) {
-                Ok(answer) => {
-                    failures = 0;
-                    for warning in &answer.warnings {
-                        eprintln!("csv-wait: warning from {}: {warning}", self.url);
-                    }
-                    self.print_changes(tracker.observe(&answer.samples))?;
-                    if answer.samples.is_empty() && diagnosis.is_none() {
-                        let (why, sent) = diagnose(
-                            client,
-                            self.operator,
-                            &self.cli.cluster_label,
-                            self.clusters.len(),
-                        );
-                        queries += sent;
-                        eprintln!("csv-wait: no telemetry yet: {why}; still waiting");
-                        diagnosis = Some(why);
-                    } else if !answer.samples.is_empty() {
-                        diagnosis = None;
-                    }
-                }
-                Err(err) if err.permanent => return Err(err.error),
-                Err(err) => {
+            queries += sent;
+            match failure {
+                None => failures = 0,
+                Some(error) => {
                     failures += 1;
-                    eprintln!("csv-wait: poll {polls} failed: {}", err.error);
+                    eprintln!("csv-wait: poll {polls} failed: {error}");
                 }
             }
             match self.settle(&tracker, started, polls, failures) {
@@ -431,6 +393,57 @@ impl Watch<'_> {
             elapsed: started.elapsed().as_secs_f64(),
             diagnosis,
         })
+    }
+
+    /// One telemetry poll: the query, and the diagnosis the first time it
+    /// comes back empty. Returns how many queries were sent and the failure
+    /// worth retrying, if any; a permanent failure is the error.
+    fn poll_telemetry(
+        &self,
+        client: &Client,
+        promql: &str,
+        method: QueryMethod,
+        tracker: &mut Tracker,
+        diagnosis: &mut Option<String>,
+    ) -> Result<(u64, Option<Error>)> {
+        let mut sent = 1;
+        match prometheus::query(client, promql, method) {
+            Ok(answer) => {
+                for warning in &answer.warnings {
+                    eprintln!("csv-wait: warning from {}: {warning}", self.url);
+                }
+                self.print_changes(tracker.observe(&answer.samples))?;
+                if answer.samples.is_empty() && diagnosis.is_none() {
+                    let (why, diagnosed_with) = diagnose(
+                        client,
+                        self.operator,
+                        &self.cli.cluster_label,
+                        self.clusters.len(),
+                    );
+                    sent += diagnosed_with;
+                    eprintln!("csv-wait: no telemetry yet: {why}; still waiting");
+                    *diagnosis = Some(why);
+                } else if !answer.samples.is_empty() {
+                    *diagnosis = None;
+                }
+                Ok((sent, None))
+            }
+            Err(err) if err.permanent => Err(err.error),
+            Err(err) => Ok((sent, Some(err.error))),
+        }
+    }
+
+    /// One OCM poll: every cluster's installation.
+    fn poll_ocm(&self, source: &OcmSource, tracker: &mut Tracker) -> Result<(u64, Option<Error>)> {
+        let sent = self.clusters.len() as u64;
+        match source.poll(self.clusters) {
+            Ok(statuses) => {
+                self.print_changes(tracker.record(statuses))?;
+                Ok((sent, None))
+            }
+            Err(err) if err.permanent => Err(err.error),
+            Err(err) => Ok((sent, Some(err.error))),
+        }
     }
 
     /// After a poll: done (every cluster settled, or time or polls spent),
