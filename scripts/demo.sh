@@ -13,14 +13,16 @@
 # them). Exits 0 only when the healthy cluster reached `ready` and the
 # failing one was reported `failed`.
 #
-# DEMO_SKIP_BUILD=1 uses binaries already built (`cargo build --workspace --bins`).
+# DEMO_BIN_DIR=DIR uses the binaries already built there instead of building them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [[ -z "${DEMO_SKIP_BUILD:-}" ]]; then
+if [[ -n "${DEMO_BIN_DIR:-}" ]]; then
+  bin=$DEMO_BIN_DIR
+else
   cargo build -q --workspace --bins
+  target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+  bin=$target/debug
 fi
-target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-bin=$target/debug
 out=$(mktemp -d)
 pids=()
 cleanup() {

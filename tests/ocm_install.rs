@@ -707,9 +707,13 @@ fn the_demo_installs_on_two_clusters_one_ready_one_failed_then_uninstalls() {
             return;
         }
     }
+    let binaries = e2e::bin_path("ocm-post")
+        .parent()
+        .expect("binaries live in a folder")
+        .to_path_buf();
     let output = std::process::Command::new("bash")
         .arg(repo_root().join("scripts/demo.sh"))
-        .env("DEMO_SKIP_BUILD", "1")
+        .env("DEMO_BIN_DIR", binaries)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);

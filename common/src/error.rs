@@ -83,6 +83,10 @@ pub enum Error {
     TimedOut(String),
     /// The add-on reported failure (exit 5, csv-wait).
     AddonFailed(String),
+    /// Our own fault, not the input's (exit 1, said as a bug): a worker that
+    /// panicked, a value we built that does not serialise, stdout we could not
+    /// write. Kept apart so it never reads as "your input is invalid".
+    Internal(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -111,6 +115,11 @@ impl Error {
         }
     }
 
+    /// A failure of ours (see [`Error::Internal`]).
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        Error::Internal(cause.to_string())
+    }
+
     pub fn exit_status(&self) -> ExitStatus {
         match self {
             Error::Input { .. } | Error::Invalid(_) => ExitStatus::Invalid,
@@ -118,6 +127,7 @@ impl Error {
             Error::Remote { .. } => ExitStatus::Remote,
             Error::TimedOut(_) => ExitStatus::TimedOut,
             Error::AddonFailed(_) => ExitStatus::AddonFailed,
+            Error::Internal(_) => ExitStatus::Invalid,
         }
     }
 }
@@ -130,6 +140,10 @@ impl fmt::Display for Error {
             Error::Remote { target, message } => write!(f, "{target}: {message}"),
             Error::TimedOut(message) => write!(f, "timed out: {message}"),
             Error::AddonFailed(message) => write!(f, "add-on failed: {message}"),
+            Error::Internal(message) => write!(
+                f,
+                "internal error (a bug in addon-flow, please report it): {message}"
+            ),
         }
     }
 }
@@ -153,26 +167,6 @@ pub fn run_tool(tool: &str, body: impl FnOnce() -> Result<()>) -> std::process::
         Err(err) => {
             eprintln!("{tool}: error: {err}");
             err.exit_status().into()
-        }
-    }
-}
-
-/// A tool binary's whole `main` (uutils' `uumain`): parse `args` with the
-/// tool's clap definition `A`, run it, and map the result to the exit code.
-/// clap's own errors are usage errors (exit 2); `--help` and `--version` exit 0.
-pub fn tool_main<A: clap::Parser>(
-    args: impl IntoIterator<Item = std::ffi::OsString>,
-    run: impl FnOnce(A) -> Result<()>,
-) -> std::process::ExitCode {
-    match A::try_parse_from(args) {
-        Ok(parsed) => run_tool(A::command().get_name(), || run(parsed)),
-        Err(err) => {
-            let _ = err.print();
-            if err.use_stderr() {
-                ExitStatus::Usage.into()
-            } else {
-                ExitStatus::Success.into()
-            }
         }
     }
 }

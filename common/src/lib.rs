@@ -6,6 +6,7 @@
 pub mod addon;
 pub mod base64;
 pub mod bundle;
+pub mod cli;
 pub mod document;
 pub mod error;
 pub mod fbc;
@@ -21,6 +22,7 @@ pub mod oci;
 pub mod ocm;
 pub mod ocm_auth;
 pub mod parallel;
+pub mod progress;
 pub mod prometheus;
 pub mod schema;
 pub mod schemas;
@@ -28,6 +30,7 @@ pub mod time;
 pub mod yaml;
 
 pub use addon::{AddonDocument, AddonMetadata};
-pub use error::{run_tool, tool_main, Error, ExitStatus, Location, Result};
+pub use cli::{tool_main, ManPage};
+pub use error::{run_tool, Error, ExitStatus, Location, Result};
 pub use field_path::FieldPath;
 pub use finding::{Finding, Severity};

@@ -85,12 +85,28 @@ struct Args {
 
 /// The command line: flags and help text, for `--help`, man pages and completions.
 pub fn uu_app() -> clap::Command {
-    <Args as clap::CommandFactory>::command()
+    common::cli::command::<Args>()
 }
+
+/// What the man page says beyond `--help`.
+pub const MAN: common::ManPage = common::ManPage {
+    summary: "check add-on metadata, image sets and OLM bundles as managed-tenants does",
+    environment: &[],
+    files: &[
+        ("addons/ID/metadata/ENV/addon.yaml", "the add-on metadata of one environment"),
+        ("addons/ID/addonimagesets/ENV/ID.vX.Y.Z.yml", "image sets, resolved by addonImageSetVersion"),
+        ("BUNDLES/main/X.Y.Z/", "the add-on operator's bundles (manifests/, metadata/annotations.yaml); main/config.yaml"),
+    ],
+    examples: &[
+        ("Validate one add-on with its bundles:", "addon-validate addons/my-addon/metadata/stage/addon.yaml --bundles bundles/addons/my-addon"),
+        ("Validate a whole tree on all cores:", "addon-validate --all managed-tenants --env stage --bundles managed-tenants-bundles/addons"),
+        ("Findings as JSON for CI:", "addon-validate addon.yaml -o json"),
+    ],
+};
 
 /// Runs addon-validate on a command line (the binary's whole `main`) and returns its exit code.
 pub fn uumain(args: impl IntoIterator<Item = std::ffi::OsString>) -> std::process::ExitCode {
-    common::tool_main(args, run)
+    common::tool_main(args, &MAN, run)
 }
 
 fn run(args: Args) -> Result<()> {

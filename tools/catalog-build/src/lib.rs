@@ -113,12 +113,30 @@ struct CatalogResult {
 
 /// The command line: flags and help text, for `--help`, man pages and completions.
 pub fn uu_app() -> clap::Command {
-    <Args as clap::CommandFactory>::command()
+    common::cli::command::<Args>()
 }
+
+/// What the man page says beyond `--help`.
+pub const MAN: common::ManPage = common::ManPage {
+    summary: "build OLM bundle images and the file-based catalog image without a daemon, and push them",
+    environment: &[
+        ("REGISTRY_AUTH_FILE", "the registry auth file (containers-auth.json format); default ~/.docker/config.json"),
+        ("QUAY_USER, QUAY_APIKEY", "Quay.io robot credentials, sent to quay.io only"),
+        ("XDG_CACHE_HOME", "the build cache lives in XDG_CACHE_HOME/addon-flow/catalog-build (else ~/.cache/addon-flow/catalog-build)"),
+    ],
+    files: &[
+        ("~/.docker/config.json", "registry credentials when REGISTRY_AUTH_FILE is not set"),
+        ("BUNDLES/main/X.Y.Z/", "the bundles: manifests/ and metadata/annotations.yaml"),
+    ],
+    examples: &[
+        ("Build and push an add-on's catalog:", "addon-validate addon.yaml | catalog-build --bundles bundles/addons/my-addon --repo quay.io/osd-addons/my-addon"),
+        ("Write an OCI layout instead of pushing:", "catalog-build --bundles bundles/addons/my-addon --oci-layout ./catalog"),
+    ],
+};
 
 /// Runs catalog-build on a command line (the binary's whole `main`) and returns its exit code.
 pub fn uumain(args: impl IntoIterator<Item = std::ffi::OsString>) -> std::process::ExitCode {
-    common::tool_main(args, run)
+    common::tool_main(args, &MAN, run)
 }
 
 fn run(args: Args) -> Result<()> {

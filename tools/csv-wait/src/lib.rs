@@ -169,12 +169,29 @@ struct Event<'a> {
 
 /// The command line: flags and help text, for `--help`, man pages and completions.
 pub fn uu_app() -> clap::Command {
-    <Cli as clap::CommandFactory>::command()
+    common::cli::command::<Cli>()
 }
+
+/// What the man page says beyond `--help`.
+pub const MAN: common::ManPage = common::ManPage {
+    summary: "wait until an add-on's operator CSV succeeds on clusters, from telemetry or OCM",
+    environment: &[
+        ("PROMETHEUS_URL", "the Prometheus or Thanos query URL when --url is not given"),
+        ("PROMETHEUS_TOKEN", "a bearer token for the query API"),
+        ("OCM_URL", "with --source ocm, OCM's API URL when --url is not given"),
+        ("OCM_TOKEN, OCM_REFRESH_TOKEN, OCM_CLIENT_ID, ...", "with --source ocm, credentials as ocm-post finds them"),
+    ],
+    files: &[],
+    examples: &[
+        ("Wait for one cluster:", "csv-wait --cluster-id 049ea229-0000-0000-0000-000000000000 --url http://thanos:9090 < addon.json"),
+        ("Many clusters from a file:", "csv-wait --clusters clusters.txt --operator my-addon --url $THANOS"),
+        ("From the installations in OCM:", "csv-wait --source ocm --url https://api.stage.openshift.com --cluster-id 049ea229-0000-0000-0000-000000000000 < addon.json"),
+    ],
+};
 
 /// Runs csv-wait on a command line (the binary's whole `main`) and returns its exit code.
 pub fn uumain(args: impl IntoIterator<Item = std::ffi::OsString>) -> std::process::ExitCode {
-    common::tool_main(args, run)
+    common::tool_main(args, &MAN, run)
 }
 
 fn run(cli: Cli) -> Result<()> {

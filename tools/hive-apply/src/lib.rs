@@ -121,12 +121,35 @@ enum DryRun {
 
 /// The command line: flags and help text, for `--help`, man pages and completions.
 pub fn uu_app() -> clap::Command {
-    <Args as clap::CommandFactory>::command()
+    common::cli::command::<Args>()
 }
+
+/// What the man page says beyond `--help`.
+pub const MAN: common::ManPage = common::ManPage {
+    summary: "apply Kubernetes objects to Hive with server-side apply",
+    environment: &[(
+        "KUBECONFIG",
+        "kubeconfig files, separated by ':' (default ~/.kube/config)",
+    )],
+    files: &[(
+        "~/.kube/config",
+        "the kubeconfig when KUBECONFIG and --kubeconfig are not given",
+    )],
+    examples: &[
+        (
+            "Render and apply, then wait for Hive to sync:",
+            "syncset-render --selector addon.json | hive-apply --wait",
+        ),
+        (
+            "See what the server would change:",
+            "hive-apply objects.yaml --dry-run=server",
+        ),
+    ],
+};
 
 /// Runs hive-apply on a command line (the binary's whole `main`) and returns its exit code.
 pub fn uumain(args: impl IntoIterator<Item = std::ffi::OsString>) -> std::process::ExitCode {
-    common::tool_main(args, run)
+    common::tool_main(args, &MAN, run)
 }
 
 fn run(args: Args) -> Result<()> {

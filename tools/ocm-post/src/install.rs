@@ -7,6 +7,7 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use common::cli::note;
 use common::installation::{same_parameters, Installation, InstallationRequest, ParameterValue};
 use common::io::{render, write_stdout, Format};
 use common::ocm_auth::OcmApi;
@@ -213,7 +214,10 @@ fn install(
         if !response.is_success() {
             return Err(api.refused("POST", &paths.installations, &response));
         }
-        eprintln!("ocm-post: installing {addon} on cluster {cluster}");
+        note(
+            "ocm-post",
+            format!("installing {addon} on cluster {cluster}"),
+        );
         return Ok(done("created", installation_of(api, &response)?));
     }
     if !existing.is_success() {
@@ -221,7 +225,10 @@ fn install(
     }
     let installed = installation_of(api, &existing)?;
     if same_parameters(installed.parameters.as_ref(), parameters) {
-        eprintln!("ocm-post: {addon} is already installed on cluster {cluster} with these parameters; nothing to do");
+        note(
+            "ocm-post",
+            format!("{addon} is already installed on cluster {cluster} with these parameters; nothing to do"),
+        );
         return Ok(done("unchanged", installed));
     }
     let body = json!({"parameters": {"items": parameters}});
@@ -229,7 +236,10 @@ fn install(
     if !response.is_success() {
         return Err(api.refused("PATCH", &paths.installation, &response));
     }
-    eprintln!("ocm-post: updated the parameters of {addon} on cluster {cluster}");
+    note(
+        "ocm-post",
+        format!("updated the parameters of {addon} on cluster {cluster}"),
+    );
     Ok(done("updated", installation_of(api, &response)?))
 }
 
@@ -256,13 +266,16 @@ fn uninstall(api: &OcmApi, cluster: &str, addon: &str) -> Result<ClusterResult> 
         _ if response.is_success() => "deleted",
         _ => return Err(api.refused("DELETE", &paths.installation, &response)),
     };
-    eprintln!(
-        "ocm-post: {addon} on cluster {cluster}: {}",
-        if result == "absent" {
-            "was not installed; nothing to do"
-        } else {
-            "uninstalling"
-        }
+    note(
+        "ocm-post",
+        format!(
+            "{addon} on cluster {cluster}: {}",
+            if result == "absent" {
+                "was not installed; nothing to do"
+            } else {
+                "uninstalling"
+            }
+        ),
     );
     Ok(ClusterResult {
         cluster: cluster.to_string(),

@@ -210,12 +210,59 @@ impl Action {
 
 /// The command line: flags and help text, for `--help`, man pages and completions.
 pub fn uu_app() -> clap::Command {
-    <Cli as clap::CommandFactory>::command()
+    common::cli::command::<Cli>()
 }
+
+/// What the man page says beyond `--help`.
+pub const MAN: common::ManPage = common::ManPage {
+    summary: "create or update an add-on in OCM (clusters_mgmt), and install it on clusters",
+    environment: &[
+        (
+            "OCM_URL",
+            "the OCM API URL, or production, stage, integration",
+        ),
+        ("OCM_TOKEN", "an access token"),
+        (
+            "OCM_REFRESH_TOKEN, OCM_OFFLINE_TOKEN",
+            "a token exchanged at the token URL for access tokens",
+        ),
+        (
+            "OCM_CLIENT_ID, OCM_CLIENT_SECRET",
+            "client credentials exchanged at the token URL",
+        ),
+        ("OCM_TOKEN_URL", "the token URL (default sso.redhat.com)"),
+        (
+            "OCM_CONFIG",
+            "the ocm CLI's settings file (default ~/.config/ocm/ocm.json)",
+        ),
+    ],
+    files: &[(
+        "~/.config/ocm/ocm.json",
+        "the ocm CLI's login: tokens, URL, client id",
+    )],
+    examples: &[
+        (
+            "Publish an add-on to stage:",
+            "ocm-post --url stage < addon.json",
+        ),
+        (
+            "Show the request without sending it:",
+            "ocm-post --dry-run addon.json",
+        ),
+        (
+            "Install on two clusters with a parameter:",
+            "ocm-post --url stage --install ID1 --install ID2 --param size=2 addon.json",
+        ),
+        (
+            "Uninstall:",
+            "ocm-post --url stage --id my-addon --uninstall ID1",
+        ),
+    ],
+};
 
 /// Runs ocm-post on a command line (the binary's whole `main`) and returns its exit code.
 pub fn uumain(args: impl IntoIterator<Item = std::ffi::OsString>) -> std::process::ExitCode {
-    common::tool_main(args, run)
+    common::tool_main(args, &MAN, run)
 }
 
 fn run(cli: Cli) -> Result<()> {

@@ -63,12 +63,32 @@ struct Args {
 
 /// The command line: flags and help text, for `--help`, man pages and completions.
 pub fn uu_app() -> clap::Command {
-    <Args as clap::CommandFactory>::command()
+    common::cli::command::<Args>()
 }
+
+/// What the man page says beyond `--help`.
+pub const MAN: common::ManPage = common::ManPage {
+    summary: "render the Hive SelectorSyncSet or SyncSets that install an add-on's operator",
+    environment: &[],
+    files: &[(
+        "addons/ID/metadata/ENV/addon.yaml",
+        "an add-on in a managed-tenants tree, with its image set and extra resources",
+    )],
+    examples: &[
+        (
+            "The legacy label-matched SelectorSyncSet:",
+            "syncset-render addons/my-addon/metadata/stage/addon.yaml --selector",
+        ),
+        (
+            "A SyncSet for one cluster, applied to Hive:",
+            "syncset-render --cluster-deployment cd-ns/my-cluster < addon.json | hive-apply --wait",
+        ),
+    ],
+};
 
 /// Runs syncset-render on a command line (the binary's whole `main`) and returns its exit code.
 pub fn uumain(args: impl IntoIterator<Item = std::ffi::OsString>) -> std::process::ExitCode {
-    common::tool_main(args, run)
+    common::tool_main(args, &MAN, run)
 }
 
 fn run(args: Args) -> Result<()> {

@@ -1,0 +1,321 @@
+//! The Makefile as CI and people use it: `make install` (binaries, man pages,
+//! completions), `make help`, and `make deploy` over a tree, whose second run
+//! with nothing changed does nothing and whose run after one add-on changed
+//! touches only that add-on.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, SystemTime};
+
+use addon_flow_testservers::kube::{KubeOptions, KubeServer};
+use addon_flow_testservers::ocm::{FakeOcm, REFRESH_TOKEN};
+use e2e::{copy_tree, repo_root};
+
+/// Where cargo put the tools this test run uses (debug, or whatever profile).
+fn bin_dir() -> PathBuf {
+    e2e::bin_path("addon-validate")
+        .parent()
+        .expect("bin dir")
+        .to_path_buf()
+}
+
+fn make(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut command = Command::new("make");
+    command
+        .current_dir(repo_root())
+        .arg("--no-print-directory")
+        .args(args)
+        .arg(format!("BIN={}", bin_dir().display()));
+    for (name, value) in envs {
+        command.env(name, value);
+    }
+    command.output().expect("make runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// man's bold and underline on a pipe are overstrikes (`S\x08S`): the plain text.
+fn without_overstrike(page: &str) -> String {
+    let mut plain = String::with_capacity(page.len());
+    for c in page.chars() {
+        if c == '\u{8}' {
+            plain.pop();
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
+fn assert_ok(output: &Output, what: &str) {
+    assert!(
+        output.status.success(),
+        "{what} failed ({:?})\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+const TOOLS: [&str; 6] = [
+    "addon-validate",
+    "catalog-build",
+    "syncset-render",
+    "hive-apply",
+    "ocm-post",
+    "csv-wait",
+];
+
+#[test]
+fn make_install_gives_binaries_man_pages_and_completions() {
+    let prefix = tempfile::tempdir().unwrap();
+    let destdir = tempfile::tempdir().unwrap();
+    let output = make(
+        &[
+            "install",
+            &format!("PREFIX={}", prefix.path().display()),
+            &format!("DESTDIR={}", destdir.path().display()),
+        ],
+        &[],
+    );
+    assert_ok(&output, "make install");
+    // DESTDIR is prepended to PREFIX, as packagers expect.
+    let root = destdir
+        .path()
+        .join(prefix.path().strip_prefix("/").unwrap());
+    for tool in TOOLS {
+        let binary = root.join("bin").join(tool);
+        let version = Command::new(&binary).arg("--version").output().unwrap();
+        assert_ok(&version, &format!("{tool} --version"));
+        let version = text(&version.stdout);
+        assert!(
+            version.starts_with(&format!("{tool} ")) && version.contains("(commit "),
+            "{tool} --version names the version and commit: {version}"
+        );
+
+        let page = root.join(format!("share/man/man1/{tool}.1"));
+        let rendered = Command::new("man")
+            .args(["--warnings=all", "-l"])
+            .arg(&page)
+            .env("MANWIDTH", "100")
+            .output()
+            .expect("man (Debian man-db) is installed");
+        assert_ok(&rendered, &format!("man -l {}", page.display()));
+        assert_eq!(
+            text(&rendered.stderr),
+            "",
+            "man -l {tool}.1 renders without warnings"
+        );
+        let rendered = without_overstrike(&text(&rendered.stdout));
+        for section in ["SYNOPSIS", "OPTIONS", "EXIT STATUS", "EXAMPLES", "VERSION"] {
+            assert!(rendered.contains(section), "{tool}.1 has {section}");
+        }
+
+        let bash = root.join(format!("share/bash-completion/completions/{tool}"));
+        let checked = Command::new("bash").arg("-n").arg(&bash).output().unwrap();
+        assert_ok(&checked, &format!("bash -n {}", bash.display()));
+        assert!(std::fs::read_to_string(&bash).unwrap().contains("complete"));
+        let zsh = std::fs::read_to_string(root.join(format!("share/zsh/site-functions/_{tool}")))
+            .unwrap();
+        assert!(zsh.starts_with(&format!("#compdef {tool}")), "{tool} zsh");
+        let fish = std::fs::read_to_string(
+            root.join(format!("share/fish/vendor_completions.d/{tool}.fish")),
+        )
+        .unwrap();
+        assert!(fish.contains(&format!("complete -c {tool}")), "{tool} fish");
+    }
+    assert!(
+        ENV_DOCUMENTED.iter().all(|(tool, var)| {
+            let page = root.join(format!("share/man/man1/{tool}.1"));
+            std::fs::read_to_string(page).unwrap().contains(var)
+        }),
+        "every credential variable is in its tool's man page"
+    );
+}
+
+/// The environment each remote tool reads, which its man page must name.
+const ENV_DOCUMENTED: [(&str, &str); 5] = [
+    ("catalog-build", "REGISTRY_AUTH_FILE"),
+    ("catalog-build", "QUAY_APIKEY"),
+    ("hive-apply", "KUBECONFIG"),
+    ("ocm-post", "OCM_TOKEN"),
+    ("csv-wait", "PROMETHEUS_URL"),
+];
+
+#[test]
+fn generate_refuses_an_unknown_kind_as_usage() {
+    let output = Command::new(bin_dir().join("hive-apply"))
+        .args(["--generate", "powershell"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("complete-bash"));
+}
+
+#[test]
+fn make_help_lists_the_stage_targets() {
+    let output = make(&["help"], &[]);
+    assert_ok(&output, "make help");
+    let help = text(&output.stdout);
+    for target in [
+        "deploy", "validate", "catalog", "render", "apply", "post", "install", "test", "demo",
+        "bench",
+    ] {
+        assert!(
+            help.lines()
+                .any(|line| line.trim_start().starts_with(&format!("{target} "))),
+            "make help lists {target}:\n{help}"
+        );
+    }
+}
+
+/// A deploy of the example tree against the loopback Hive and OCM, with the
+/// catalogs written as OCI layouts.
+struct Deploy {
+    _dir: tempfile::TempDir,
+    tree: PathBuf,
+    out: PathBuf,
+    kubeconfig: PathBuf,
+    hive: KubeServer,
+    ocm: FakeOcm,
+}
+
+impl Deploy {
+    fn new() -> Deploy {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = dir.path().join("managed-tenants");
+        copy_tree(&repo_root().join("examples/managed-tenants"), &tree);
+        let hive = KubeServer::start(KubeOptions::default()).unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        std::fs::write(&kubeconfig, hive.kubeconfig("test-token")).unwrap();
+        let ocm = FakeOcm::start().unwrap();
+        Deploy {
+            out: dir.path().join("build"),
+            tree,
+            kubeconfig,
+            hive,
+            ocm,
+            _dir: dir,
+        }
+    }
+
+    fn settings(&self) -> Vec<String> {
+        vec![
+            "ENV=stage".into(),
+            format!("TREE={}", self.tree.display()),
+            format!(
+                "BUNDLES={}",
+                repo_root()
+                    .join("examples/managed-tenants-bundles/addons")
+                    .display()
+            ),
+            format!("OUT={}", self.out.display()),
+            format!("KUBECONFIG={}", self.kubeconfig.display()),
+            format!("OCM_URL={}", self.ocm.url()),
+            format!("OCM_FLAGS=--token-url {}", self.ocm.token_url()),
+        ]
+    }
+
+    fn make(&self, target: &[&str]) -> Output {
+        let settings = self.settings();
+        let mut args: Vec<&str> = target.to_vec();
+        args.extend(settings.iter().map(String::as_str));
+        make(&args, &[("OCM_REFRESH_TOKEN", REFRESH_TOKEN)])
+    }
+
+    /// Requests that reached the servers so far.
+    fn requests(&self) -> (u64, usize) {
+        (self.hive.api().requests(), self.ocm.requests().len())
+    }
+}
+
+#[test]
+fn make_deploy_runs_every_stage_then_nothing_when_nothing_changed() {
+    let deploy = Deploy::new();
+    let first = deploy.make(&["-j2", "deploy"]);
+    assert_ok(&first, "make deploy");
+    for id in ["logging-addon", "reference-addon"] {
+        for file in [
+            "addon.json",
+            "catalog.json",
+            "objects.yaml",
+            "applied.json",
+            "ocm.json",
+        ] {
+            let path = deploy.out.join("stage").join(id).join(file);
+            assert!(path.is_file(), "{} written", path.display());
+        }
+        let catalog: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(deploy.out.join(format!("stage/{id}/catalog.json"))).unwrap(),
+        )
+        .unwrap();
+        let index = catalog["indexImage"].as_str().unwrap_or_default();
+        assert!(
+            index.starts_with(&format!("quay.io/osd-addons/{id}@sha256:")),
+            "{id}: indexImage is the built catalog by digest: {index}"
+        );
+        assert!(deploy.ocm.addon(id).is_some(), "{id} is in OCM");
+        assert!(
+            deploy
+                .hive
+                .api()
+                .get("SelectorSyncSet", "", &format!("addon-{id}"))
+                .is_some(),
+            "{id}'s SelectorSyncSet is in Hive"
+        );
+    }
+
+    let before = deploy.requests();
+    let up_to_date = deploy.make(&["--question", "deploy"]);
+    assert_eq!(
+        up_to_date.status.code(),
+        Some(0),
+        "make --question says everything is up to date:\n{}",
+        text(&up_to_date.stdout)
+    );
+    let second = deploy.make(&["deploy"]);
+    assert_ok(&second, "second make deploy");
+    assert_eq!(deploy.requests(), before, "a no-op run sends no request");
+    assert!(
+        !text(&second.stdout).contains("addon-validate"),
+        "a no-op run runs no tool:\n{}",
+        text(&second.stdout)
+    );
+}
+
+#[test]
+fn make_deploy_after_one_change_reruns_only_that_addon() {
+    let deploy = Deploy::new();
+    assert_ok(&deploy.make(&["deploy"]), "make deploy");
+
+    let changed = deploy
+        .tree
+        .join("addons/logging-addon/metadata/stage/addon.yaml");
+    let later = SystemTime::now() + Duration::from_secs(5);
+    std::fs::File::options()
+        .append(true)
+        .open(&changed)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+
+    let plan = deploy.make(&["--dry-run", "deploy"]);
+    assert_ok(&plan, "make --dry-run deploy");
+    let plan = text(&plan.stdout);
+    assert!(plan.contains("stage/logging-addon/"), "{plan}");
+    assert!(!plan.contains("reference-addon"), "{plan}");
+
+    // One stage of one add-on, by its file: what a person debugging runs.
+    let objects = deploy.out.join("stage/logging-addon/objects.yaml");
+    let one = deploy.make(&[objects.to_str().unwrap()]);
+    assert_ok(&one, "make <objects.yaml>");
+    let ran = text(&one.stdout);
+    assert!(ran.contains("syncset-render"), "{ran}");
+    assert!(
+        !ran.contains("hive-apply") && !ran.contains("ocm-post"),
+        "{ran}"
+    );
+    assert!(Path::new(&objects).is_file());
+}
