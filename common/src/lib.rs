@@ -18,6 +18,7 @@ pub mod installation;
 pub mod io;
 pub mod k8s;
 pub mod kubeconfig;
+pub mod names;
 pub mod oci;
 pub mod ocm;
 pub mod ocm_auth;

@@ -6,7 +6,6 @@
 //! line and field. A valid add-on is printed normalised, for the next tool.
 
 mod checks;
-mod names;
 mod png;
 mod rules;
 mod validate;

@@ -8,8 +8,8 @@ use common::bundle::{Bundle, BundleTree, PolicyRule};
 use common::{FieldPath, Finding};
 use serde_json::Value;
 
-use crate::names;
 use crate::png;
+use common::names;
 
 /// What the rules look at.
 pub struct Subject<'a> {
