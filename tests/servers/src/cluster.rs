@@ -592,7 +592,9 @@ mod tests {
     #[test]
     fn reads_the_archives_common_oci_writes() {
         let mut content = common::oci::LayerContent::new();
-        content.file("configs/op/catalog.json", b"{\"a\": 1}".to_vec());
+        content
+            .file("configs/op/catalog.json", b"{\"a\": 1}".to_vec())
+            .unwrap();
         let tar = content.to_tar().unwrap();
         let files = untar(&gunzip(&common::oci::gzip(&tar)).unwrap()).unwrap();
         assert!(files.iter().any(
