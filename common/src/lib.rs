@@ -21,6 +21,7 @@ pub mod oci;
 pub mod ocm;
 pub mod ocm_auth;
 pub mod prometheus;
+pub mod redact;
 pub mod schema;
 pub mod schemas;
 pub mod time;
