@@ -77,8 +77,14 @@ impl fmt::Debug for TlsOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TlsOptions")
             .field("ca_pem", &self.ca_pem.as_ref().map(|pem| pem.len()))
-            .field("client_cert_pem", &self.client_cert_pem.as_ref().map(|pem| pem.len()))
-            .field("client_key_pem", &self.client_key_pem.as_ref().map(|_| "<redacted>"))
+            .field(
+                "client_cert_pem",
+                &self.client_cert_pem.as_ref().map(|pem| pem.len()),
+            )
+            .field(
+                "client_key_pem",
+                &self.client_key_pem.as_ref().map(|_| "<redacted>"),
+            )
             .field("insecure", &self.insecure)
             .finish()
     }
@@ -522,7 +528,10 @@ impl Failure {
 }
 
 /// The certificates of a PEM text, or what is wrong with it, in words.
-fn pem_certificates(pem: &[u8], what: &str) -> std::result::Result<Vec<Certificate<'static>>, String> {
+fn pem_certificates(
+    pem: &[u8],
+    what: &str,
+) -> std::result::Result<Vec<Certificate<'static>>, String> {
     let mut certs = Vec::new();
     let mut keys = 0;
     for item in ureq::tls::parse_pem(pem) {

@@ -310,7 +310,10 @@ fn resolve(files: &[Loaded], context: Option<&str>) -> Result<ClusterAccess> {
         if let (Some(cert), Some(key)) = (&tls.client_cert_pem, &tls.client_key_pem) {
             // Checked here, not when connecting, where the TLS library would panic.
             crate::http::check_client_cert(cert, key).map_err(|why| {
-                Error::input(user_field("client-certificate"), format!("user {user_name:?}: {why}"))
+                Error::input(
+                    user_field("client-certificate"),
+                    format!("user {user_name:?}: {why}"),
+                )
             })?;
         }
         if user.username.is_some() || user.password.is_some() {
@@ -373,7 +376,10 @@ fn regular_file(path: &Path, what: &str) -> Result<()> {
     let metadata = std::fs::metadata(path).map_err(|err| {
         Error::in_file(
             path,
-            format!("cannot read the {what}: {}", crate::io::describe_io_error(&err)),
+            format!(
+                "cannot read the {what}: {}",
+                crate::io::describe_io_error(&err)
+            ),
         )
     })?;
     if !metadata.is_file() {
@@ -391,7 +397,10 @@ fn read_small_file(path: &Path, what: &str) -> Result<Vec<u8>> {
     let fail = |err: std::io::Error| {
         Error::in_file(
             path,
-            format!("cannot read the {what}: {}", crate::io::describe_io_error(&err)),
+            format!(
+                "cannot read the {what}: {}",
+                crate::io::describe_io_error(&err)
+            ),
         )
     };
     let file = std::fs::File::open(path).map_err(fail)?;
@@ -411,8 +420,13 @@ fn read_small_file(path: &Path, what: &str) -> Result<Vec<u8>> {
 /// A cluster entry's settings we cannot honour are refused by name, never
 /// ignored; a server URL we cannot use is a usage error.
 fn check_cluster_entry(file: &Loaded, name: &str, cluster: &ClusterEntry) -> Result<()> {
-    let field = |f: &str| Location::new(&file.origin).field(format!("clusters[{name}].cluster.{f}"));
-    if cluster.tls_server_name.as_deref().is_some_and(|v| !v.is_empty()) {
+    let field =
+        |f: &str| Location::new(&file.origin).field(format!("clusters[{name}].cluster.{f}"));
+    if cluster
+        .tls_server_name
+        .as_deref()
+        .is_some_and(|v| !v.is_empty())
+    {
         return Err(Error::input(
             field("tls-server-name"),
             "is not supported by hive-apply (it verifies the certificate against the server URL's host); remove it or point server at that name",
@@ -425,7 +439,10 @@ fn check_cluster_entry(file: &Loaded, name: &str, cluster: &ClusterEntry) -> Res
         ));
     }
     crate::http::check_url(&cluster.server).map_err(|err| {
-        Error::usage(format!("{}: clusters[{name}].cluster.server: {err}", file.origin))
+        Error::usage(format!(
+            "{}: clusters[{name}].cluster.server: {err}",
+            file.origin
+        ))
     })
 }
 
@@ -530,7 +547,9 @@ contexts:
         let text = "apiVersion: v1\nkind: Config\nclusters: null\nusers: null\ncontexts: null\ncurrent-context: \"\"\n";
         let config: KubeConfig =
             serde_json::from_value(crate::yaml::parse_one(text).unwrap().value).unwrap();
-        assert!(config.clusters.is_empty() && config.users.is_empty() && config.contexts.is_empty());
+        assert!(
+            config.clusters.is_empty() && config.users.is_empty() && config.contexts.is_empty()
+        );
         let err = from_text(text, Path::new("."), None).unwrap_err();
         assert!(err.to_string().contains("no current-context"), "{err}");
     }
@@ -541,18 +560,26 @@ contexts:
             "  user:\n    token: sha256~abc",
             "  user: sha256~leaked-token-value",
         );
-        let err = from_text(&text, Path::new("."), None).unwrap_err().to_string();
+        let err = from_text(&text, Path::new("."), None)
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("leaked-token-value"), "{err}");
         assert!(err.contains("invalid type: string"), "{err}");
     }
 
     #[test]
     fn secrets_in_a_kubeconfig_never_print_in_debug() {
-        let text = CONFIG.replace("token: sha256~abc", "token: sha256~debug-leak\n    client-key-data: a2V5LWxlYWs=");
+        let text = CONFIG.replace(
+            "token: sha256~abc",
+            "token: sha256~debug-leak\n    client-key-data: a2V5LWxlYWs=",
+        );
         let config: KubeConfig =
             serde_json::from_value(crate::yaml::parse_one(&text).unwrap().value).unwrap();
         let shown = format!("{config:?}");
-        assert!(!shown.contains("debug-leak") && !shown.contains("a2V5LWxlYWs="), "{shown}");
+        assert!(
+            !shown.contains("debug-leak") && !shown.contains("a2V5LWxlYWs="),
+            "{shown}"
+        );
         let text = CONFIG.replace("token: sha256~abc", "token: sha256~debug-leak");
         let access = from_text(&text, Path::new("."), None).unwrap();
         assert!(!format!("{access:?}").contains("debug-leak"));
@@ -562,7 +589,10 @@ contexts:
     fn token_file_that_is_a_fifo_or_a_device_is_refused_without_blocking() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("token.txt");
-        let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
         assert!(status.success());
         let err = from_text(CONFIG, dir.path(), Some("lab")).unwrap_err();
         assert!(err.to_string().contains("not a regular file"), "{err}");
@@ -594,20 +624,38 @@ contexts:
             assert_eq!(err.exit_status() as u8, 1);
             assert!(err.to_string().contains(name), "{err}");
         }
-        let basic = CONFIG.replace("    tokenFile: token.txt", "    username: admin\n    password: pw-secret");
-        let err = from_text(&basic, Path::new("."), Some("lab")).unwrap_err().to_string();
-        assert!(err.contains("username") && !err.contains("pw-secret"), "{err}");
+        let basic = CONFIG.replace(
+            "    tokenFile: token.txt",
+            "    username: admin\n    password: pw-secret",
+        );
+        let err = from_text(&basic, Path::new("."), Some("lab"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("username") && !err.contains("pw-secret"),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_server_url_with_a_bad_port_is_a_usage_error() {
-        for server in ["https://127.0.0.1:99999", "https://127.0.0.1:x", "https://:6443", "https://a b:1"] {
+        for server in [
+            "https://127.0.0.1:99999",
+            "https://127.0.0.1:x",
+            "https://:6443",
+            "https://a b:1",
+        ] {
             let text = CONFIG.replace("https://127.0.0.1:1", server);
             let err = from_text(&text, Path::new("."), Some("lab")).unwrap_err();
             assert_eq!(err.exit_status() as u8, 2, "{server}: {err}");
         }
-        let text = CONFIG.replace("https://127.0.0.1:1", "https://user:url-secret@127.0.0.1:99999");
-        let err = from_text(&text, Path::new("."), Some("lab")).unwrap_err().to_string();
+        let text = CONFIG.replace(
+            "https://127.0.0.1:1",
+            "https://user:url-secret@127.0.0.1:99999",
+        );
+        let err = from_text(&text, Path::new("."), Some("lab"))
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("url-secret"), "{err}");
     }
 

@@ -112,10 +112,7 @@ mod tests {
         assert_eq!(url("http://token@host"), "http://host");
         assert_eq!(url("http://host/a@b"), "http://host/a@b");
         assert_eq!(url("stage"), "stage");
-        assert_eq!(
-            userinfo_of("http://u:p@h/"),
-            Some(("u".into(), "p".into()))
-        );
+        assert_eq!(userinfo_of("http://u:p@h/"), Some(("u".into(), "p".into())));
         assert_eq!(userinfo_of("http://h/@x"), None);
     }
 

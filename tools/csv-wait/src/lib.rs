@@ -82,6 +82,10 @@ struct Cli {
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     interval: Duration,
 
+    /// The longest one query may take (each try); never past --timeout.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    request_timeout: Duration,
+
     /// Stop after this many polls (exit 4 if not done by then).
     #[arg(long, value_name = "N")]
     polls: Option<u64>,
@@ -164,7 +168,12 @@ fn run(cli: Cli) -> Result<()> {
         return write_stdout(&format!("{promql}\n"));
     }
     let url = query_url(&cli)?;
-    let client = prometheus_client(&cli, &url)?;
+    let deadline = Instant::now() + cli.timeout;
+    let client = prometheus_client(&cli, &url)?
+        .with_request_timeout(cli.request_timeout)
+        .with_deadline(Some(deadline));
+    // The URL as shown: without a user:password@ it may carry.
+    let url = client.base_url().to_string();
     eprintln!(
         "csv-wait: watching {operator} on {} cluster(s) at {url}, every {:?} for up to {:?}",
         clusters.len(),
@@ -244,6 +253,8 @@ struct Report {
     elapsed: f64,
     /// Why the last polls found no telemetry at all, if they did not.
     diagnosis: Option<String>,
+    /// The error of the last poll, if it failed.
+    last_error: Option<String>,
 }
 
 impl Watch<'_> {
@@ -257,14 +268,20 @@ impl Watch<'_> {
         let deadline = started + self.cli.timeout;
         let (mut polls, mut queries, mut failures) = (0u64, 0u64, 0u32);
         let mut diagnosis: Option<String> = None;
+        let mut last_error: Option<String>;
         let outcome = loop {
             polls += 1;
             queries += 1;
             match prometheus::query(self.client, self.promql, method) {
                 Ok(answer) => {
                     failures = 0;
+                    last_error = None;
                     for warning in &answer.warnings {
-                        eprintln!("csv-wait: warning from {}: {warning}", self.url);
+                        eprintln!(
+                            "csv-wait: warning from {}: {}",
+                            self.url,
+                            common::redact::text(warning)
+                        );
                     }
                     self.print_changes(tracker.observe(&answer.samples))?;
                     if answer.samples.is_empty() && diagnosis.is_none() {
@@ -285,6 +302,7 @@ impl Watch<'_> {
                 Err(err) => {
                     failures += 1;
                     eprintln!("csv-wait: poll {polls} failed: {}", err.error);
+                    last_error = Some(err.error.to_string());
                 }
             }
             if tracker.outcome() != Outcome::Waiting {
@@ -312,6 +330,7 @@ impl Watch<'_> {
             queries,
             elapsed: started.elapsed().as_secs_f64(),
             diagnosis,
+            last_error,
         })
     }
 
@@ -400,12 +419,16 @@ impl Report {
                     State::Unknown,
                     State::Deleting,
                 ] {
-                    if counts[&state] > 0 {
-                        message.push_str(&format!("; {}: {}", state.as_str(), self.listed(state)));
+                    let listed = self.listed(state);
+                    if counts[&state] > 0 && !listed.is_empty() {
+                        message.push_str(&format!("; {}: {listed}", state.as_str()));
                     }
                 }
                 if let Some(why) = &self.diagnosis {
                     message.push_str(&format!(" ({why})"));
+                }
+                if let Some(error) = &self.last_error {
+                    message.push_str(&format!("; the last poll failed: {error}"));
                 }
                 Err(Error::TimedOut(message))
             }
