@@ -298,6 +298,14 @@ fn resolve(files: &[Loaded], context: Option<&str>) -> Result<ClusterAccess> {
             user.client_key.as_deref(),
             "client-key",
         )?;
+        if let Some(key) = &tls.client_key_pem {
+            // A key read from a file is a credential too: keep it out of every message.
+            for line in String::from_utf8_lossy(key).lines() {
+                if !line.starts_with("-----") {
+                    crate::redact::register(line);
+                }
+            }
+        }
         if tls.client_cert_pem.is_some() != tls.client_key_pem.is_some() {
             return Err(Error::usage(format!(
                 "{}: user {user_name:?} has a client certificate without a key or a key without a certificate",
