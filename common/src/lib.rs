@@ -23,6 +23,7 @@ pub mod ocm_auth;
 pub mod prometheus;
 pub mod schema;
 pub mod schemas;
+pub mod stream;
 pub mod time;
 pub mod yaml;
 

@@ -3,6 +3,7 @@
 //! to a registry (or written as an OCI image layout).
 
 mod cache;
+mod fleet;
 mod images;
 mod registry;
 
@@ -50,7 +51,7 @@ const DEFAULT_BASE_IMAGE: &str = "quay.io/operator-framework/opm:latest";
 ///
 /// Exit codes: 0 built and pushed; 1 bad bundles or graph (nothing is
 /// pushed); 2 usage; 3 registry error (unreachable, 401, refused).
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(name = "catalog-build", version, verbatim_doc_comment)]
 struct Args {
     /// The add-on document (JSON or YAML, or an addon.yaml); `-` or nothing
@@ -59,8 +60,27 @@ struct Args {
     input: Option<PathBuf>,
 
     /// The add-on's bundle folder (managed-tenants-bundles layout).
-    #[arg(long, value_name = "DIR")]
-    bundles: PathBuf,
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "bundles_root",
+        conflicts_with = "bundles_root"
+    )]
+    bundles: Option<PathBuf>,
+
+    /// For a stream of add-on documents: each add-on's bundles are
+    /// ROOT/<id>/ (add-ons without a folder there pass through unchanged).
+    #[arg(long, value_name = "ROOT", requires = "repo_prefix")]
+    bundles_root: Option<PathBuf>,
+
+    /// With --bundles-root: push each add-on's catalog to REGISTRY/ORG/<id>.
+    #[arg(
+        long,
+        value_name = "REGISTRY/ORG",
+        requires = "bundles_root",
+        conflicts_with = "repo"
+    )]
+    repo_prefix: Option<String>,
 
     /// Where to push the catalog image, like quay.io/osd-addons/my-addon.
     #[arg(long, value_name = "REGISTRY/REPO")]
@@ -140,9 +160,19 @@ pub fn uumain(args: impl IntoIterator<Item = std::ffi::OsString>) -> std::proces
 }
 
 fn run(args: Args) -> Result<()> {
+    if args.bundles_root.is_some() {
+        return fleet::run(&args);
+    }
     let document = read_document(args.input.as_deref())?;
-    let target = Target::from_args(&args, document.is_some())?;
-    let format = args.output.format(Format::Json);
+    let bundles = args.bundles.clone().unwrap_or_default();
+    let result = build(&args, &bundles, document.is_some())?;
+    write_result(document, result, args.output.format(Format::Json))
+}
+
+/// Builds (or finds in the build cache) and pushes one add-on's catalog from
+/// the bundle folder `bundles`, as `args` say.
+fn build(args: &Args, bundles: &Path, has_document: bool) -> Result<CatalogResult> {
+    let target = Target::from_args(args, has_document)?;
     let mut registry = Registry::new(target.insecure_registries.clone())?;
 
     // An unchanged input whose images the registry still has is not rebuilt.
@@ -159,7 +189,7 @@ fn run(args: Args) -> Result<()> {
                 .map(Reference::whole)
                 .unwrap_or_default();
             let key = cache::input_key(
-                &args.bundles,
+                bundles,
                 &[
                     env!("CARGO_PKG_VERSION"),
                     &repo,
@@ -175,20 +205,19 @@ fn run(args: Args) -> Result<()> {
                         hit.catalog_reference,
                         hit.images.len()
                     );
-                    let result = CatalogResult {
+                    return Ok(CatalogResult {
                         image: hit.catalog_reference,
                         digest: hit.catalog_digest,
                         base: hit.base,
                         summary: hit.summary,
-                    };
-                    return write_result(document, result, format);
+                    });
                 }
             }
             cache_key = Some(key);
         }
     }
 
-    let tree = load_bundles(&args.bundles)?;
+    let tree = load_bundles(bundles)?;
     // Bundle images and the catalog are built, and the graph checked, before
     // anything is pushed: a bad graph leaves the registry untouched.
     let bundles: Vec<&Bundle> = tree.all_bundles().collect();
@@ -265,7 +294,7 @@ fn run(args: Args) -> Result<()> {
             },
         );
     }
-    write_result(document, result, format)
+    Ok(result)
 }
 
 /// Builds the bundle images on all cores (compressing the layers is most of
@@ -303,15 +332,21 @@ fn write_result(
 ) -> Result<()> {
     match document {
         Some(mut document) => {
-            document.metadata.index_image = Some(result.image.clone());
-            if let Some(set) = &mut document.image_set {
-                set.index_image = result.image;
-            }
-            document.bundles = Some(result.summary);
+            set_catalog(&mut document, result);
             common::io::write_document(&document, format)
         }
         None => common::io::write_document(&result, format),
     }
+}
+
+/// Points the document at the built catalog: `indexImage` (and the image
+/// set's) and the `bundles` summary.
+fn set_catalog(document: &mut AddonDocument, result: CatalogResult) {
+    document.metadata.index_image = Some(result.image.clone());
+    if let Some(set) = &mut document.image_set {
+        set.index_image = result.image;
+    }
+    document.bundles = Some(result.summary);
 }
 
 /// What identifies the base image for the build cache: `scratch`, the

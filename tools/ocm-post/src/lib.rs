@@ -7,6 +7,7 @@
 
 mod api;
 mod publish;
+mod sync;
 
 use std::path::PathBuf;
 
@@ -20,7 +21,7 @@ use common::ocm_auth::{self, TokenProvider};
 use common::{Error, Result};
 
 use api::OcmApi;
-use publish::{plan, upsert, PlannedRequest};
+use publish::{plan, PlannedRequest};
 
 const AFTER_HELP: &str = "\
 Credentials (as the ocm CLI finds them; never on the command line):
@@ -90,6 +91,16 @@ struct Cli {
     /// Print the add-on as OCM has it, with its versions.
     #[arg(long)]
     show: bool,
+
+    /// Compare each add-on (and version) with OCM's and print the
+    /// differences (field, OCM's value, ours); change nothing.
+    #[arg(long, conflicts_with = "dry_run")]
+    diff: bool,
+
+    /// Delete the add-ons OCM has that the input stream does not list (they
+    /// are only listed without it). Give the whole environment's stream.
+    #[arg(long)]
+    prune: bool,
 
     /// Do not verify OCM's TLS certificate (test environments only).
     #[arg(long)]
@@ -167,9 +178,23 @@ fn run(cli: Cli) -> Result<()> {
     if cli.id.is_some() && !acting_on_id {
         return Err(Error::usage("--id goes with --enable, --disable, --delete or --show; to publish, give the add-on document"));
     }
-    let document = match (&cli.id, acting_on_id) {
-        (Some(_), _) => None,
-        _ => Some(common::document::load_document(cli.file.as_deref())?),
+    // The add-ons: one document, or a stream of them (each published in turn).
+    let mut stream = match (&cli.id, acting_on_id) {
+        (Some(_), _) => Vec::new(),
+        _ => common::stream::read_addons(cli.file.as_deref())?,
+    };
+    if acting_on_id && stream.len() > 1 {
+        return Err(Error::usage(
+            "--enable, --disable, --delete and --show act on one add-on; give one document or --id",
+        ));
+    }
+    let document = match (acting_on_id && cli.id.is_none(), stream.pop()) {
+        (true, Some(item)) => Some(item.document?),
+        (_, Some(item)) => {
+            stream.push(item);
+            None
+        }
+        (_, None) => None,
     };
     let id = cli
         .id
@@ -186,8 +211,21 @@ fn run(cli: Cli) -> Result<()> {
     };
     if cli.dry_run {
         let base = api_url(cli.url.as_deref(), env("OCM_URL"), saved_url())?;
-        let requests = dry_run_requests(&cli, document.as_ref(), service, &base, &addon_path)?;
-        return write_document(&requests, format);
+        if acting_on_id {
+            let requests = dry_run_requests(&cli, document.as_ref(), service, &base, &addon_path)?;
+            return write_document(&requests, format);
+        }
+        let mut outcomes = common::stream::Outcomes::new("ocm-post", stream.len());
+        let mut requests = Vec::new();
+        for item in stream {
+            let name = item.name();
+            let planned = item.document.and_then(|document| {
+                dry_run_requests(&cli, Some(&document), service, &base, &addon_path)
+            });
+            requests.extend(outcomes.record(&name, planned).unwrap_or_default());
+        }
+        write_document(&requests, format)?;
+        return outcomes.finish();
     }
 
     let settings = ocm_auth::resolve(&env, cli.token_url.as_deref())?;
@@ -242,16 +280,99 @@ fn run(cli: Cli) -> Result<()> {
         return write_document(&addon, format);
     }
 
-    let Some(document) = document else {
+    if stream.is_empty() && !cli.prune {
         return Err(Error::usage("nothing to publish: give the add-on document"));
-    };
-    let steps = plan(&document, service, !cli.no_version)?;
-    let mut answered = upsert(&mut api, &steps[0])?;
-    if let Some(step) = steps.get(1) {
-        // OCM links the version from the add-on (AddOn.version).
-        answered["version"] = upsert(&mut api, step)?;
     }
-    write_document(&answered, format)
+    publish_stream(&mut api, &cli, service, stream, format)
+}
+
+/// Publishes (or, with --diff, compares) every add-on of the stream, then
+/// lists the add-ons OCM has that the stream does not (deleted with --prune).
+fn publish_stream(
+    api: &mut OcmApi,
+    cli: &Cli,
+    service: Service,
+    stream: Vec<common::stream::StreamItem>,
+    format: Format,
+) -> Result<()> {
+    let total = stream.len();
+    let mut outcomes = common::stream::Outcomes::new("ocm-post", total);
+    let mut listed = std::collections::BTreeSet::new();
+    let mut written = Vec::new();
+    for item in stream {
+        let name = item.name();
+        if let Some(id) = &item.id {
+            listed.insert(id.clone());
+        }
+        let result = item.document.and_then(|document| {
+            listed.insert(document.metadata.id.clone());
+            let steps = plan(&document, service, !cli.no_version)?;
+            if cli.diff {
+                let mut compared = Vec::new();
+                for step in &steps {
+                    compared.push(sync::compare_with_ocm(api, step)?.0);
+                }
+                return serde_json::to_value(compared).map_err(Error::internal);
+            }
+            let mut answered = sync::sync(api, &steps[0])?;
+            if let Some(step) = steps.get(1) {
+                // OCM links the version from the add-on (AddOn.version).
+                answered["version"] = sync::sync(api, step)?;
+            }
+            Ok(answered)
+        });
+        if let Some(value) = outcomes.record(&name, result) {
+            written.push(value);
+        }
+    }
+    let collection = service.addons_path();
+    if total < 2 && !cli.prune {
+        // One add-on published: the rest of OCM is not this run's business.
+        return finish_publish(cli, written, format, outcomes);
+    }
+    let extra: Vec<String> = sync::list_ids(api, collection)?
+        .into_iter()
+        .filter(|id| !listed.contains(id))
+        .collect();
+    if !extra.is_empty() {
+        eprintln!(
+            "ocm-post: {} add-on(s) in OCM are not in the input: {}{}",
+            extra.len(),
+            extra.join(", "),
+            if cli.prune && !cli.diff {
+                ""
+            } else {
+                " (not deleted; --prune deletes them)"
+            }
+        );
+    }
+    if cli.prune && !cli.diff {
+        for id in &extra {
+            outcomes.record(id, sync::delete(api, collection, id));
+        }
+    }
+    finish_publish(cli, written, format, outcomes)
+}
+
+/// Writes what OCM answered (or, with --diff, the comparisons) and the
+/// stream's exit status.
+fn finish_publish(
+    cli: &Cli,
+    written: Vec<Value>,
+    format: Format,
+    outcomes: common::stream::Outcomes,
+) -> Result<()> {
+    if cli.diff {
+        // One comparison list per add-on: flattened, one record per object.
+        let records: Vec<Value> = written
+            .into_iter()
+            .flat_map(|v| v.as_array().cloned().unwrap_or_default())
+            .collect();
+        common::stream::write_documents(&records, format)?;
+    } else if !written.is_empty() {
+        common::stream::write_documents(&written, format)?;
+    }
+    outcomes.finish()
 }
 
 /// The requests a run would send, for `--dry-run`. A create that meets an
