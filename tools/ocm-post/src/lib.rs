@@ -326,7 +326,7 @@ fn publish_stream(
         }
     }
     let collection = service.addons_path();
-    if total < 2 && !cli.prune {
+    if total < 2 && !cli.prune && !cli.diff {
         // One add-on published: the rest of OCM is not this run's business.
         return finish_publish(cli, written, format, outcomes);
     }
