@@ -265,7 +265,7 @@ fn csv_wait_follows_real_telemetry() {
     );
     telemetry.wait_for_series("csv_succeeded", 3);
 
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("csv-wait"))
+    let mut child = Command::new(e2e::bin_path("csv-wait"))
         .args(["--url", &url, "--clusters"])
         .arg(fixture("clusters.txt"))
         .args(["--interval", "300ms", "--timeout", "60s"])

@@ -13,13 +13,10 @@ use e2e::{copy_tree, repo_root};
 
 /// Where cargo put the tools this test run uses (debug, or whatever profile).
 fn bin_dir() -> PathBuf {
-    let path = assert_cmd::cargo::cargo_bin("addon-validate");
-    assert!(
-        path.is_file(),
-        "{} is not built; run `cargo build --workspace --bins` before the tests",
-        path.display()
-    );
-    path.parent().expect("bin dir").to_path_buf()
+    e2e::bin_path("addon-validate")
+        .parent()
+        .expect("bin dir")
+        .to_path_buf()
 }
 
 fn make(args: &[&str], envs: &[(&str, &str)]) -> Output {

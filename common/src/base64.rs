@@ -1,42 +1,34 @@
-//! Base64, one implementation for every format that carries it: icons in
-//! addon.yaml (strict standard encoding), kubeconfig `*-data` fields, Docker
-//! auth files and JWT payloads (either alphabet, padding optional).
+//! Base64 for every format that carries it: icons in addon.yaml (strict
+//! standard encoding), kubeconfig `*-data` fields, Docker auth files and JWT
+//! payloads (either alphabet, padding optional). The `base64` crate does the
+//! coding; this module fixes the dialects, set the way Go's decoders read them
+//! (the addon-metadata-operator, kubectl and the registries are Go): trailing
+//! bits are not checked, line breaks are ignored.
 
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::{DecodeError, Engine};
 
-/// The 6-bit value of a character of either alphabet (`+/` or `-_`).
-fn sextet(byte: u8) -> Option<u8> {
-    match byte {
-        b'A'..=b'Z' => Some(byte - b'A'),
-        b'a'..=b'z' => Some(byte - b'a' + 26),
-        b'0'..=b'9' => Some(byte - b'0' + 52),
-        b'+' | b'-' => Some(62),
-        b'/' | b'_' => Some(63),
-        _ => None,
-    }
-}
+/// Go's `StdEncoding`: standard alphabet, padding required.
+const STRICT: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
+);
 
-fn decode_sextets(bytes: impl Iterator<Item = u8>) -> Result<Vec<u8>, (usize, u8)> {
-    let mut out = Vec::new();
-    let mut buffer = 0u32;
-    let mut bits = 0;
-    for (i, byte) in bytes.enumerate() {
-        let value = sextet(byte).ok_or((i, byte))?;
-        buffer = (buffer << 6) | u32::from(value);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-            buffer &= (1 << bits) - 1;
-        }
-    }
-    Ok(out)
-}
+/// Padding optional, for what kubeconfig, Docker auth files and JWTs hold.
+const LENIENT_CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()
+    .with_encode_padding(false)
+    .with_decode_allow_trailing_bits(true)
+    .with_decode_padding_mode(DecodePaddingMode::Indifferent);
+const LENIENT_STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIENT_CONFIG);
+const LENIENT_URL: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT_CONFIG);
 
 /// Standard base64 with padding, as Go's `StdEncoding` decodes it (line
 /// breaks ignored); the error says what is wrong.
 pub fn decode_strict(text: &str) -> Result<Vec<u8>, String> {
-    let mut clean: Vec<u8> = text
+    let clean: Vec<u8> = text
         .bytes()
         .filter(|b| !matches!(b, b'\n' | b'\r'))
         .collect();
@@ -46,54 +38,40 @@ pub fn decode_strict(text: &str) -> Result<Vec<u8>, String> {
     if !clean.len().is_multiple_of(4) {
         return Err(format!("length {} is not a multiple of 4", clean.len()));
     }
-    let padding = clean.iter().rev().take_while(|b| **b == b'=').count();
-    if padding > 2 {
-        return Err("too much '=' padding".to_string());
-    }
-    clean.truncate(clean.len() - padding);
-    if let Some(i) = clean.iter().position(|b| matches!(b, b'-' | b'_')) {
-        return Err(format!(
-            "illegal character {:?} at offset {i}",
-            clean[i] as char
-        ));
-    }
-    decode_sextets(clean.into_iter())
-        .map_err(|(i, byte)| format!("illegal character {:?} at offset {i}", byte as char))
+    STRICT.decode(&clean).map_err(|err| match err {
+        DecodeError::InvalidByte(i, b'=') => format!("'=' padding in the middle at offset {i}"),
+        DecodeError::InvalidByte(i, byte) => {
+            format!("illegal character {:?} at offset {i}", byte as char)
+        }
+        DecodeError::InvalidPadding => "too much '=' padding".to_string(),
+        other => other.to_string(),
+    })
 }
 
 /// Either alphabet, padding optional, white space ignored: what kubeconfig,
 /// Docker auth files and JWTs hold. `None` when it is not base64 at all.
 pub fn decode_lenient(text: &str) -> Option<Vec<u8>> {
-    decode_sextets(
-        text.bytes()
-            .filter(|b| !matches!(b, b'=' | b'\n' | b'\r' | b' ' | b'\t')),
-    )
-    .ok()
+    let clean: Vec<u8> = text
+        .bytes()
+        .filter(|b| !matches!(b, b'=' | b'\n' | b'\r' | b' ' | b'\t'))
+        .collect();
+    let url_safe = clean.iter().any(|b| matches!(b, b'-' | b'_'));
+    let engine = if url_safe {
+        &LENIENT_URL
+    } else {
+        &LENIENT_STANDARD
+    };
+    engine.decode(&clean).ok()
 }
 
 /// Standard base64 with padding.
 pub fn encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n =
-            chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// URL-safe base64 without padding (JWT segments).
 pub fn encode_url(bytes: &[u8]) -> String {
-    encode(bytes)
-        .trim_end_matches('=')
-        .replace('+', "-")
-        .replace('/', "_")
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 #[cfg(test)]
@@ -136,6 +114,8 @@ mod tests {
     #[test]
     fn lenient_decoding_refuses_non_base64() {
         assert!(decode_lenient("not*base64").is_none());
+        // Mixed alphabets are no encoding at all.
+        assert!(decode_lenient("ab+_").is_none());
         assert_eq!(decode_lenient("aGVs bG8\n").unwrap(), b"hello");
     }
 }

@@ -7,8 +7,9 @@
 
 use std::ffi::OsString;
 use std::io::Write;
+use std::sync::atomic::{AtomicU8, Ordering};
 
-use clap::{Command, CommandFactory};
+use clap::{Arg, ArgAction, ArgMatches, Command, CommandFactory};
 use clap_complete::Shell;
 
 use crate::error::{run_tool, ExitStatus, Result};
@@ -57,10 +58,76 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
     ),
 ];
 
-/// The tool's clap command with the shared version string: what `--help`,
-/// the man page and the completions are made from.
+/// How much a tool says on stderr besides its errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Verbosity {
+    /// `--quiet`: errors only.
+    Quiet = 0,
+    /// Warnings, notes and (on a terminal) progress.
+    Normal = 1,
+    /// `-v`: also one line per HTTP request.
+    Verbose = 2,
+}
+
+static VERBOSITY: AtomicU8 = AtomicU8::new(Verbosity::Normal as u8);
+
+/// The verbosity the command line asked for (Normal until `tool_main` parses).
+pub fn verbosity() -> Verbosity {
+    match VERBOSITY.load(Ordering::Relaxed) {
+        0 => Verbosity::Quiet,
+        1 => Verbosity::Normal,
+        _ => Verbosity::Verbose,
+    }
+}
+
+/// Sets the verbosity (tool_main does, from `--quiet`/`-v`; tests may).
+pub fn set_verbosity(level: Verbosity) {
+    VERBOSITY.store(level as u8, Ordering::Relaxed);
+}
+
+/// A note or warning for the person running the tool, on stderr, unless
+/// `--quiet`. Errors are not notes: they are returned and always printed.
+pub fn note(tool: &str, message: impl std::fmt::Display) {
+    if verbosity() >= Verbosity::Normal {
+        eprintln!("{tool}: {message}");
+    }
+}
+
+/// The tool's clap command with the shared version string and the shared
+/// `--quiet`/`-v` flags: what `--help`, the man page and the completions are
+/// made from.
 pub fn command<A: CommandFactory>() -> Command {
-    A::command().version(VERSION)
+    A::command()
+        .version(VERSION)
+        .arg(
+            Arg::new("quiet")
+                .short('q')
+                .long("quiet")
+                .action(ArgAction::SetTrue)
+                .conflicts_with("verbose")
+                .help("Print only errors on stderr: no notes, warnings or progress"),
+        )
+        .arg(
+            Arg::new("verbose")
+                .short('v')
+                .long("verbose")
+                .action(ArgAction::SetTrue)
+                .help(
+                    "Also print one line per HTTP request on stderr (method, URL without \
+                     credentials, status, duration, retry, bytes)",
+                ),
+        )
+}
+
+fn verbosity_of(matches: &ArgMatches) -> Verbosity {
+    if matches.get_flag("quiet") {
+        Verbosity::Quiet
+    } else if matches.get_flag("verbose") {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    }
 }
 
 /// What `--generate KIND` can write.
@@ -81,9 +148,10 @@ pub fn tool_main<A: clap::Parser>(
         let name = cmd.get_name().to_owned();
         return run_tool(&name, || generate(cmd, man, &kind));
     }
-    let parsed = cmd
-        .try_get_matches_from_mut(args)
-        .and_then(|mut matches| A::from_arg_matches_mut(&mut matches));
+    let parsed = cmd.try_get_matches_from_mut(args).and_then(|mut matches| {
+        set_verbosity(verbosity_of(&matches));
+        A::from_arg_matches_mut(&mut matches)
+    });
     match parsed {
         Ok(parsed) => run_tool(cmd.get_name(), || run(parsed)),
         Err(err) => {
@@ -261,6 +329,21 @@ mod tests {
         }
         assert!(page.contains("DEMO_TOKEN"));
         assert!(page.contains("demo\\-tool \\-\\-bundles ."));
+    }
+
+    #[test]
+    fn quiet_and_verbose_are_shared_flags() {
+        let matches = command::<DemoArgs>()
+            .try_get_matches_from(["demo-tool", "--bundles", ".", "-q"])
+            .unwrap();
+        assert_eq!(verbosity_of(&matches), Verbosity::Quiet);
+        let matches = command::<DemoArgs>()
+            .try_get_matches_from(["demo-tool", "--bundles", ".", "-v"])
+            .unwrap();
+        assert_eq!(verbosity_of(&matches), Verbosity::Verbose);
+        assert!(command::<DemoArgs>()
+            .try_get_matches_from(["demo-tool", "--bundles", ".", "-q", "-v"])
+            .is_err());
     }
 
     #[test]

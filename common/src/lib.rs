@@ -20,6 +20,7 @@ pub mod kubeconfig;
 pub mod oci;
 pub mod ocm;
 pub mod ocm_auth;
+pub mod progress;
 pub mod prometheus;
 pub mod schema;
 pub mod schemas;

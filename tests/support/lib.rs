@@ -21,14 +21,41 @@ pub fn skip(what: &str) {
     eprintln!("SKIPPED: {what}: ../shared/reference is not present beside this checkout");
 }
 
-/// A command for one of our tools, built by `cargo build --workspace --bins`.
-pub fn tool(name: &str) -> assert_cmd::Command {
+/// Builds every tool binary once per test process, in the profile this test
+/// was built with, so that `cargo test` alone runs the end-to-end tests on
+/// binaries of the current source (cargo builds only the tested package's own
+/// binaries by itself, and these live in other packages).
+pub fn ensure_tools_built() {
+    static BUILD: std::sync::Once = std::sync::Once::new();
+    BUILD.call_once(|| {
+        let probe = assert_cmd::cargo::cargo_bin("addon-validate");
+        let profile = match probe.parent().and_then(|dir| dir.file_name()) {
+            Some(name) if name == "debug" => "dev".to_owned(),
+            Some(name) => name.to_string_lossy().into_owned(),
+            None => "dev".to_owned(),
+        };
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .current_dir(repo_root())
+            .args(["build", "--quiet", "--workspace", "--bins", "--profile"])
+            .arg(&profile)
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "cargo build --workspace --bins failed");
+    });
+}
+
+/// The path of one of our binaries (tools and test servers), built first.
+pub fn bin_path(name: &str) -> PathBuf {
+    ensure_tools_built();
     let path = assert_cmd::cargo::cargo_bin(name);
-    assert!(
-        path.is_file(),
-        "{} is not built; run `cargo build --workspace --bins` before the tests",
-        path.display()
-    );
+    assert!(path.is_file(), "{} was not built", path.display());
+    path
+}
+
+/// A command for one of our tools, run from the repository root.
+pub fn tool(name: &str) -> assert_cmd::Command {
+    let path = bin_path(name);
     let mut command = assert_cmd::Command::new(path);
     command.current_dir(repo_root());
     command

@@ -224,7 +224,12 @@ impl KubeServer {
         let ca = self
             .ca_pem
             .as_ref()
-            .map(|pem| format!("    certificate-authority-data: {}\n", base64(pem)))
+            .map(|pem| {
+                format!(
+                    "    certificate-authority-data: {}\n",
+                    common::base64::encode(pem)
+                )
+            })
             .unwrap_or_default();
         format!(
             "apiVersion: v1\nkind: Config\ncurrent-context: fake-hive\nclusters:\n- name: fake-hive\n  cluster:\n    server: {}\n{ca}users:\n- name: admin\n  user:\n    token: {token}\ncontexts:\n- name: fake-hive\n  context:\n    cluster: fake-hive\n    user: admin\n",
@@ -932,24 +937,6 @@ impl State {
         stored.object["status"] = status;
         stored.object["metadata"]["resourceVersion"] = json!(resource_version);
     }
-}
-
-/// Standard base64 with padding (kubeconfig `-data` fields).
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n =
-            chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
 }
 
 fn key(rt: &ResourceType, namespace: &str, name: &str) -> Key {

@@ -51,7 +51,7 @@ pub fn check_png(bytes: &[u8]) -> Result<(u32, u32), String> {
             .get(offset + 8 + length..offset + 12 + length)
             .ok_or("truncated chunk CRC")?;
         let stored = u32::from_be_bytes([crc_bytes[0], crc_bytes[1], crc_bytes[2], crc_bytes[3]]);
-        if crc32(&bytes[offset + 4..offset + 8 + length]) != stored {
+        if crc32fast::hash(&bytes[offset + 4..offset + 8 + length]) != stored {
             return Err(format!(
                 "bad CRC in chunk {}",
                 String::from_utf8_lossy(kind)
@@ -81,21 +81,6 @@ pub fn check_png(bytes: &[u8]) -> Result<(u32, u32), String> {
         return Err("no image data (IDAT)".to_string());
     }
     size.ok_or_else(|| "no IHDR".to_string())
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xffff_ffffu32;
-    for byte in bytes {
-        crc ^= u32::from(*byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xedb8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 #[cfg(test)]
