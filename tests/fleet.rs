@@ -383,3 +383,121 @@ fn prune_all_deletes_the_selectorsyncsets_of_a_removed_addon_and_resends_nothing
         .get("SelectorSyncSet", "", "someone-elses")
         .is_some());
 }
+
+/// A bundles root with one folder per example add-on (the catalog fixture's
+/// good bundles) and a config.yaml listing it for stage and production.
+fn bundles_root(dir: &Path) -> PathBuf {
+    let root = dir.join("bundles");
+    for id in ["logging-addon", "reference-addon"] {
+        copy_tree(
+            &repo_root().join("tests/fixtures/catalog/good"),
+            &root.join(id),
+        );
+        std::fs::write(
+            root.join(id).join("main/config.yaml"),
+            format!(
+                "ocm:\n  pullSecretName: my-pull-secret\naddons:\n  - name: {id}\n    environments: [stage, production]\n"
+            ),
+        )
+        .unwrap();
+    }
+    root
+}
+
+#[test]
+fn image_sets_are_schema_valid_stable_and_addon_yaml_changes_only_its_index_image_line() {
+    let (dir, tree) = example_tree();
+    let bundles = bundles_root(dir.path());
+    let layouts = dir.path().join("layouts");
+    let docs = documents(&tree, &[]).stdout;
+    let build = || {
+        run(tool("catalog-build")
+            .arg("--bundles-root")
+            .arg(&bundles)
+            .args(["--repo-prefix", "quay.io/osd-addons", "--oci-layout"])
+            .arg(&layouts)
+            .arg("--imagesets-out")
+            .arg(&tree)
+            .write_stdin(docs.clone()))
+    };
+    let logging_stage = tree.join("addons/logging-addon/metadata/stage/addon.yaml");
+    let before = std::fs::read_to_string(&logging_stage).unwrap();
+
+    let first = build();
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let built = lines(&first.stdout);
+    assert_eq!(built.len(), 2);
+    for document in &built {
+        let prefix = format!(
+            "quay.io/osd-addons/{}@sha256:",
+            document["id"].as_str().unwrap()
+        );
+        assert!(
+            document["indexImage"]
+                .as_str()
+                .unwrap()
+                .starts_with(&prefix),
+            "{document}"
+        );
+    }
+    let reference_image = built[1]["indexImage"].clone();
+
+    // reference-addon has image sets: a new file per environment.
+    let mut files = Vec::new();
+    for env in ["stage", "production"] {
+        let path = tree.join(format!(
+            "addons/reference-addon/addonimagesets/{env}/reference-addon.v1.2.0.yml"
+        ));
+        let set: Value = serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let violations = common::schemas::schemas().image_set.validate(&set);
+        assert!(violations.is_empty(), "{violations:?}");
+        assert_eq!(set["name"], "reference-addon.v1.2.0");
+        assert_eq!(set["indexImage"], reference_image);
+        assert_eq!(set["pullSecretName"], "my-pull-secret");
+        files.push(path);
+    }
+
+    // logging-addon has none: only the indexImage line of its addon.yaml changes.
+    let after = std::fs::read_to_string(&logging_stage).unwrap();
+    let changed: Vec<(&str, &str)> = before
+        .lines()
+        .zip(after.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(before.lines().count(), after.lines().count());
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(changed[0].0.starts_with("indexImage: "));
+    assert_eq!(
+        changed[0].1,
+        format!("indexImage: {}", built[0]["indexImage"].as_str().unwrap())
+    );
+    files.push(logging_stage);
+
+    // The same input again: the same bytes, and no file is touched.
+    let stamps: Vec<(Vec<u8>, std::time::SystemTime)> = files
+        .iter()
+        .map(|f| {
+            (
+                std::fs::read(f).unwrap(),
+                std::fs::metadata(f).unwrap().modified().unwrap(),
+            )
+        })
+        .collect();
+    let second = build();
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    assert_eq!(lines(&second.stdout), built);
+    for (file, (bytes, modified)) in files.iter().zip(stamps) {
+        assert_eq!(std::fs::read(file).unwrap(), bytes, "{}", file.display());
+        assert_eq!(
+            std::fs::metadata(file).unwrap().modified().unwrap(),
+            modified,
+            "{} was rewritten",
+            file.display()
+        );
+    }
+    assert!(
+        second.stderr.contains("already says so"),
+        "{}",
+        second.stderr
+    );
+}

@@ -8,7 +8,7 @@ use common::io::Format;
 use common::stream::{self, Outcomes};
 use common::{AddonDocument, Result};
 
-use crate::{build, set_catalog, Args};
+use crate::{build, set_catalog, write_image_sets, Args};
 
 pub fn run(args: &Args) -> Result<()> {
     let root = args.bundles_root.clone().unwrap_or_default();
@@ -37,6 +37,7 @@ pub fn run(args: &Args) -> Result<()> {
             one.repo = Some(format!("{prefix}/{id}"));
             one.oci_layout = args.oci_layout.as_ref().map(|dir| dir.join(&id));
             let result = build(&one, &bundles, true)?;
+            write_image_sets(&one, &bundles, &result)?;
             set_catalog(&mut document, result);
             Ok(document)
         });

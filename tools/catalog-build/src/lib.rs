@@ -5,6 +5,7 @@
 mod cache;
 mod fleet;
 mod images;
+mod imagesets;
 mod registry;
 
 use std::io::IsTerminal;
@@ -90,6 +91,13 @@ struct Args {
     #[arg(long, value_name = "REGISTRY/REPO")]
     bundle_repo: Option<String>,
 
+    /// After the build, write the image set of every add-on and environment
+    /// that the bundles' main/config.yaml lists into this managed-tenants
+    /// tree (addons/<name>/addonimagesets/<env>/<name>.v<version>.yml), or,
+    /// for an add-on without image sets, set indexImage in its addon.yaml.
+    #[arg(long, value_name = "TREE")]
+    imagesets_out: Option<PathBuf>,
+
     /// The catalog image's tag. Bundle images are tagged <package>-v<version>.
     #[arg(long, value_name = "TAG", default_value = "latest")]
     tag: String,
@@ -166,7 +174,19 @@ fn run(args: Args) -> Result<()> {
     let document = read_document(args.input.as_deref())?;
     let bundles = args.bundles.clone().unwrap_or_default();
     let result = build(&args, &bundles, document.is_some())?;
+    write_image_sets(&args, &bundles, &result)?;
     write_result(document, result, args.output.format(Format::Json))
+}
+
+/// `--imagesets-out`: the image sets (or addon.yaml edits) for a build.
+fn write_image_sets(args: &Args, bundles: &Path, result: &CatalogResult) -> Result<()> {
+    let Some(tree) = &args.imagesets_out else {
+        return Ok(());
+    };
+    for written in imagesets::write_all(tree, bundles, &result.image, &result.summary)? {
+        eprintln!("catalog-build: {written}");
+    }
+    Ok(())
 }
 
 /// Builds (or finds in the build cache) and pushes one add-on's catalog from
