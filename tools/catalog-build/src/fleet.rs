@@ -20,6 +20,7 @@ pub fn run(args: &Args) -> Result<()> {
     let items = stream::read_addons(args.input.as_deref())?;
     let mut outcomes = Outcomes::new("catalog-build", items.len());
     let mut written: Vec<AddonDocument> = Vec::new();
+    let mut registry = None;
     for item in items {
         let name = item.name();
         let result = item.document.and_then(|mut document| {
@@ -36,7 +37,7 @@ pub fn run(args: &Args) -> Result<()> {
             one.bundles = Some(bundles.clone());
             one.repo = Some(format!("{prefix}/{id}"));
             one.oci_layout = args.oci_layout.as_ref().map(|dir| dir.join(&id));
-            let result = build(&one, &bundles, true)?;
+            let result = build(&one, &bundles, true, &mut registry)?;
             write_image_sets(&one, &bundles, &result)?;
             set_catalog(&mut document, result);
             Ok(document)

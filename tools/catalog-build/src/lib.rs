@@ -173,7 +173,7 @@ fn run(args: Args) -> Result<()> {
     }
     let document = read_document(args.input.as_deref())?;
     let bundles = args.bundles.clone().unwrap_or_default();
-    let result = build(&args, &bundles, document.is_some())?;
+    let result = build(&args, &bundles, document.is_some(), &mut None)?;
     write_image_sets(&args, &bundles, &result)?;
     write_result(document, result, args.output.format(Format::Json))
 }
@@ -191,9 +191,23 @@ fn write_image_sets(args: &Args, bundles: &Path, result: &CatalogResult) -> Resu
 
 /// Builds (or finds in the build cache) and pushes one add-on's catalog from
 /// the bundle folder `bundles`, as `args` say.
-fn build(args: &Args, bundles: &Path, has_document: bool) -> Result<CatalogResult> {
+///
+/// `client` is the registry client, made on first use and then reused (a
+/// stream builds many catalogs against the same registries: one TLS setup
+/// and one credential lookup, not one per add-on).
+fn build(
+    args: &Args,
+    bundles: &Path,
+    has_document: bool,
+    client: &mut Option<Registry>,
+) -> Result<CatalogResult> {
     let target = Target::from_args(args, has_document)?;
-    let mut registry = Registry::new(target.insecure_registries.clone())?;
+    let registry: &mut Registry = match client {
+        Some(registry) if registry.insecure == target.insecure_registries => registry,
+        _ => client.insert(Registry::new(target.insecure_registries.clone())?),
+    };
+    // The summary line counts this build's pushes only.
+    registry.stats = registry::PushStats::default();
 
     // An unchanged input whose images the registry still has is not rebuilt.
     let cache_dir = match (&target.layout, args.no_cache) {
@@ -202,7 +216,7 @@ fn build(args: &Args, bundles: &Path, has_document: bool) -> Result<CatalogResul
     };
     let mut cache_key = None;
     if let Some(dir) = &cache_dir {
-        if let Some(base_pin) = base_pin(&target, &mut registry) {
+        if let Some(base_pin) = base_pin(&target, registry) {
             let repo = target
                 .repo
                 .as_ref()
@@ -272,12 +286,12 @@ fn build(args: &Args, bundles: &Path, has_document: bool) -> Result<CatalogResul
         .unwrap_or_default()
         .to_string();
 
-    let base = load_base(&target, &mut registry)?;
+    let base = load_base(&target, registry)?;
     let catalog_image = images::catalog_image(&base.image, layer)?;
     let catalog_ref = match &target.layout {
         Some(dir) => write_layout(dir, &target, &built, &catalog_image)?,
         None => push_all(
-            &mut registry,
+            registry,
             &target,
             &built,
             &catalog_image,
