@@ -110,8 +110,9 @@ deploy() { # label
   ow="$(writes "$WORK/ocm.log" "$o")"
   printf '%-22s %8ss   writes: registry %5s  hive %5s  ocm %5s   (%s documents)\n' \
     "$label" "$SECONDS_TAKEN" "$rw" "$hw" "$ow" "$(wc -l <"$WORK/docs.jsonl")"
-  TOUCHED="$(tail -n +"$h" "$WORK/hive.log" | grep -E '^access: (POST|PUT|PATCH|DELETE) ' | awk '{print $3}' | sort -u)
-$(tail -n +"$o" "$WORK/ocm.log" | grep -E '^access: (POST|PUT|PATCH|DELETE) ' | awk '{print $3}' | sort -u)"
+  # (grep finds nothing in a run without writes: `|| true` keeps set -e calm.)
+  TOUCHED="$(tail -n +"$h" "$WORK/hive.log" | { grep -E '^access: (POST|PUT|PATCH|DELETE) ' || true; } | awk '{print $3}' | sort -u)
+$(tail -n +"$o" "$WORK/ocm.log" | { grep -E '^access: (POST|PUT|PATCH|DELETE) ' || true; } | awk '{print $3}' | sort -u)"
 }
 
 echo "fleet: $ADDONS add-ons (stage), registry $REGISTRY, $PROFILE binaries"
@@ -121,13 +122,15 @@ deploy "nothing changed"
 unchanged="$SECONDS_TAKEN"
 # One add-on's newest bundle changes (its CSV description): a new catalog, a
 # new indexImage, so its SelectorSyncSet and its OCM version change.
-changed_id="$(ls "$BUNDLES" | head -1)"
-csv="$(ls "$BUNDLES/$changed_id"/main/0.3.0/manifests/*clusterserviceversion.yaml)"
+ids=("$BUNDLES"/*)   # a glob, not `ls | head`: pipefail would see ls's SIGPIPE
+changed_id="$(basename "${ids[0]}")"
+csvs=("$BUNDLES/$changed_id"/main/0.3.0/manifests/*clusterserviceversion.yaml)
+csv="${csvs[0]}"
 sed -i 's/Paragraph 0:/Paragraph zero:/' "$csv"
 deploy "one add-on changed"
 echo "objects written in the last run (hive, ocm paths):"
 echo "$TOUCHED" | sed '/^$/d; s/^/  /'
-if echo "$TOUCHED" | sed '/^$/d' | grep -qv "$changed_id"; then
+if echo "$TOUCHED" | sed '/^$/d' | grep -v "$changed_id" | grep -q .; then
   echo "  NOTE: an object of another add-on than $changed_id was written"
 fi
 python3 -c "print(f'nothing changed / first run: {100 * $unchanged / $first:.1f}% (target <= 5%)')"
