@@ -2,6 +2,8 @@
 # The test command of README.md: formatting, lints, then every test (unit
 # tests beside the code, end-to-end tests in tests/ that run the built tools),
 # closing with one line that counts them all.
+# Fuzzing (scripts/fuzz.sh --smoke) is not run here: its nightly sanitizer
+# build takes about 15 minutes from scratch on 2 cores (see README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all -- --check

@@ -558,3 +558,99 @@ fn reference_addons_fail_only_the_rules_managed_tenants_does_not_run() {
         );
     }
 }
+
+const SANDBOX_BUNDLES: &str = "managed-tenants-bundles/addons/reference-addon";
+
+/// The findings of `code` in an addon-validate JSON report.
+fn findings_of(report: &Value, code: &str) -> Vec<Value> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == code)
+        .cloned()
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn bd_symlinked_main_dependency_and_version_folders_are_bd0006_not_followed() {
+    // Each link leads to a complete bundle folder outside --bundles; none may
+    // be read, each is named.
+    for link in ["main", "evil-operator", "main/0.4.0"] {
+        let sandbox = Sandbox::new();
+        let outside = sandbox.path("outside");
+        let main = sandbox.path(&format!("{SANDBOX_BUNDLES}/main"));
+        if link == "main" {
+            std::fs::rename(&main, &outside).unwrap();
+            std::os::unix::fs::symlink(&outside, &main).unwrap();
+        } else {
+            std::fs::create_dir_all(outside.join("0.4.0")).unwrap();
+            e2e::copy_tree(&main.join("0.3.0"), &outside.join("0.4.0"));
+            let target = match link {
+                "main/0.4.0" => outside.join("0.4.0"),
+                _ => outside.clone(),
+            };
+            std::os::unix::fs::symlink(target, sandbox.path(&format!("{SANDBOX_BUNDLES}/{link}")))
+                .unwrap();
+        }
+        let output = sandbox.run(&[]);
+        assert_eq!(output.status.code(), Some(1), "{link}: {}", stderr(&output));
+        let report = stdout_json(&output);
+        let symlinks = findings_of(&report, "BD0006");
+        assert_eq!(symlinks.len(), 1, "{link}: {report}");
+        assert!(
+            symlinks[0]["file"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("reference-addon/{link}")),
+            "{link}: {report}"
+        );
+        assert!(
+            symlinks[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("is a symlink"),
+            "{link}: {report}"
+        );
+    }
+}
+
+#[test]
+fn bd_a_package_name_that_would_become_a_path_is_bd0009_naming_file_field_and_line() {
+    for package in ["../../../../etc/cron.d/evil", "/etc/cron.d/evil"] {
+        let sandbox = Sandbox::new();
+        sandbox.edit(
+            HEAD_ANNOTATIONS,
+            "package.v1: reference-addon",
+            &format!("package.v1: '{package}'"),
+        );
+        let output = sandbox.run(&[]);
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        let report = stdout_json(&output);
+        let names = findings_of(&report, "BD0009");
+        assert_eq!(names.len(), 1, "{report}");
+        let finding = &names[0];
+        assert!(finding["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("main/0.3.0/metadata/annotations.yaml"));
+        assert_eq!(
+            finding["path"],
+            "annotations[\"operators.operatorframework.io.bundle.package.v1\"]"
+        );
+        assert_eq!(finding["line"], 5);
+        assert_eq!(finding["found"], package);
+        assert!(finding["expected"].as_str().unwrap().contains("DNS-1123"));
+    }
+}
+
+#[test]
+fn bd_list_checks_names_bd0009() {
+    let output = tool("addon-validate")
+        .arg("--list-checks")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("BD0009"));
+}

@@ -128,7 +128,9 @@ fn skopeo(args: &[&str]) -> String {
 /// OCI layout under the name `base`.
 fn make_base_layout(dir: &Path) {
     let mut content = LayerContent::new();
-    content.file("bin/opm", b"#!/bin/sh\necho placeholder opm\n".to_vec());
+    content
+        .file("bin/opm", b"#!/bin/sh\necho placeholder opm\n".to_vec())
+        .unwrap();
     let layer = oci::Layer::from_content(&content).unwrap();
     let config = json!({"architecture": "amd64", "os": "linux",
         "config": {"Entrypoint": ["/bin/opm"], "Labels": {"base": "test-opm"}},
@@ -925,4 +927,290 @@ fn usage_errors_exit_2() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
+}
+
+/// A copy of the good fixture tree to change.
+fn good_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    e2e::copy_tree(&fixtures().join("good"), dir.path());
+    dir
+}
+
+/// catalog-build into an OCI layout that must not come to exist: (exit
+/// code, stderr); asserts nothing was printed or written.
+fn run_refused_into_layout(bundles: &Path) -> (i32, String) {
+    let out = tempfile::tempdir().unwrap();
+    let layout = out.path().join("layout");
+    let output = e2e::tool("catalog-build")
+        .args(["--bundles", bundles.to_str().unwrap()])
+        .args(["--oci-layout", layout.to_str().unwrap()])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert!(output.stdout.is_empty(), "no result printed");
+    assert!(!layout.exists(), "nothing written to the layout");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_symlinked_main_or_version_folder_is_refused_and_nothing_is_built_or_pushed() {
+    let outside = tempfile::tempdir().unwrap();
+    e2e::copy_tree(&fixtures().join("good/main"), &outside.path().join("main"));
+    std::fs::write(
+        outside.path().join("main/1.2.0/manifests/stolen.yaml"),
+        "kind: Secret\n",
+    )
+    .unwrap();
+    // main/ itself, a dependency operator folder, and one version folder.
+    for link in ["main", "evil-operator", "main/1.3.0"] {
+        let dir = good_copy();
+        let target = match link {
+            "main" => {
+                std::fs::remove_dir_all(dir.path().join("main")).unwrap();
+                outside.path().join("main")
+            }
+            "main/1.3.0" => outside.path().join("main/1.2.0"),
+            _ => outside.path().join("main"),
+        };
+        std::os::unix::fs::symlink(target, dir.path().join(link)).unwrap();
+        let repo = format!("127.0.0.1:{}/x/y", closed_port());
+        let (code, stdout, stderr) = run_bad(dir.path(), &repo);
+        assert_eq!(code, 1, "{link}: exit 1, not 3: nothing was sent\n{stderr}");
+        assert!(stdout.is_empty(), "{link}");
+        let named = format!("{}: error BD0006", dir.path().join(link).display());
+        assert!(stderr.contains(&named), "{link}: {stderr}");
+        assert!(stderr.contains("is a symlink"), "{link}: {stderr}");
+        let (code, stderr) = run_refused_into_layout(dir.path());
+        assert_eq!(code, 1, "{link}: {stderr}");
+    }
+}
+
+#[test]
+fn a_package_name_that_would_become_a_path_is_refused_before_any_layer_is_written() {
+    for package in ["../../../../etc/cron.d/evil", "/etc/cron.d/evil", "demo//x"] {
+        let dir = good_copy();
+        for version in ["1.0.0", "1.1.0", "1.2.0"] {
+            let path = dir
+                .path()
+                .join(format!("main/{version}/metadata/annotations.yaml"));
+            let text = std::fs::read_to_string(&path).unwrap();
+            std::fs::write(
+                &path,
+                text.replace(
+                    "package.v1: demo-operator",
+                    &format!("package.v1: '{package}'"),
+                ),
+            )
+            .unwrap();
+        }
+        let (code, stderr) = run_refused_into_layout(dir.path());
+        assert_eq!(code, 1, "{package}: {stderr}");
+        assert!(
+            stderr.contains("BD0009") && stderr.contains(&format!("{package:?}")),
+            "{package}: {stderr}"
+        );
+        assert!(
+            stderr.contains("annotations.yaml:5"),
+            "names file and line: {stderr}"
+        );
+        let repo = format!("127.0.0.1:{}/x/y", closed_port());
+        let (code, _, stderr) = run_bad(dir.path(), &repo);
+        assert_eq!(code, 1, "{package}: {stderr}");
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_non_utf8_file_name_is_refused_by_name_not_rewritten() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = good_copy();
+    let odd = std::ffi::OsStr::from_bytes(b"caf\xe9.yaml");
+    std::fs::write(
+        dir.path().join("main/1.2.0/manifests").join(odd),
+        "kind: ConfigMap\n",
+    )
+    .unwrap();
+    let (code, stderr) = run_refused_into_layout(dir.path());
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("BD0009") && stderr.contains(r#""caf\xE9.yaml""#),
+        "{stderr}"
+    );
+    assert!(stderr.contains("not UTF-8"), "{stderr}");
+}
+
+#[test]
+fn long_file_names_are_written_as_pax_records_that_tar_umoci_and_skopeo_read() {
+    let dir = good_copy();
+    let long_name = format!("{}.configmap.yaml", "a-very-long-manifest-name".repeat(6));
+    assert!(
+        long_name.len() + "manifests/".len() > 155,
+        "beyond ustar's prefix split too"
+    );
+    let content = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: long}\n";
+    std::fs::write(
+        dir.path().join("main/1.2.0/manifests").join(&long_name),
+        content,
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut digests = Vec::new();
+    for run in ["first", "second"] {
+        let layout = out.path().join(run);
+        let output = e2e::tool("catalog-build")
+            .args(["--bundles", dir.path().to_str().unwrap()])
+            .args(["--oci-layout", layout.to_str().unwrap(), "-o", "json"])
+            .write_stdin("")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+        digests.push(result["bundles"]["bundles"].clone());
+    }
+    assert_eq!(digests[0], digests[1], "reproducible with PAX headers");
+    let layout = out.path().join("first");
+    let layer = last_layer(&layout, "demo-operator-v1.2.0");
+    // GNU tar lists the whole name (it reads the PAX path record).
+    let listing = Command::new("tar")
+        .arg("-tvzf")
+        .arg(&layer)
+        .output()
+        .expect("tar runs");
+    assert!(listing.status.success());
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(
+        listing.contains(&format!("manifests/{long_name}")),
+        "{listing}"
+    );
+    assert!(
+        !listing.contains("PaxHeaders"),
+        "no PAX header shown as a file: {listing}"
+    );
+    // umoci unpacks the image with the file under its whole name.
+    if Command::new("umoci").arg("--version").output().is_ok() {
+        let bundle = out.path().join("unpacked");
+        let unpack = Command::new("umoci")
+            .args(["unpack", "--rootless", "--image"])
+            .arg(format!("{}:demo-operator-v1.2.0", layout.display()))
+            .arg(&bundle)
+            .output()
+            .expect("umoci runs");
+        assert!(
+            unpack.status.success(),
+            "{}",
+            String::from_utf8_lossy(&unpack.stderr)
+        );
+        assert_eq!(
+            std::fs::read_to_string(bundle.join("rootfs/manifests").join(&long_name)).unwrap(),
+            content
+        );
+    } else {
+        e2e::skip("umoci is not installed");
+    }
+    if Command::new("skopeo").arg("--version").output().is_ok() {
+        let copied = out.path().join("copied");
+        skopeo(&[
+            "copy",
+            &format!("oci:{}:demo-operator-v1.2.0", layout.display()),
+            &format!("dir:{}", copied.display()),
+        ]);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_inside_the_oci_layout_is_never_followed() {
+    let out = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let layout = out.path().join("layout");
+    std::fs::create_dir(&layout).unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), layout.join("blobs")).unwrap();
+    let output = e2e::tool("catalog-build")
+        .args(["--bundles", fixtures().join("good").to_str().unwrap()])
+        .args(["--oci-layout", layout.to_str().unwrap()])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(output.stdout.is_empty());
+    assert!(
+        stderr.contains(&layout.join("blobs").display().to_string())
+            && stderr.contains("is a symlink inside the OCI layout"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(elsewhere.path()).unwrap().count(),
+        0,
+        "nothing written through the link"
+    );
+    assert!(!layout.join("index.json").exists());
+}
+
+/// catalog-build pushing to a closed port with the given auth environment:
+/// (exit code, stderr).
+fn run_with_auth_file(auth_file: &Path, home: &Path, port: u16) -> (i32, String) {
+    let output = e2e::tool("catalog-build")
+        .args(["--bundles", fixtures().join("good").to_str().unwrap()])
+        .args([
+            "--repo",
+            &format!("127.0.0.1:{port}/x/y"),
+            "--base-image",
+            "scratch",
+            "--no-cache",
+        ])
+        .env("REGISTRY_AUTH_FILE", auth_file)
+        .env("HOME", home)
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert!(output.stdout.is_empty());
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_missing_registry_auth_file_is_an_error_naming_it_not_an_anonymous_push() {
+    let home = tempfile::tempdir().unwrap();
+    let missing = home.path().join("no-such-auth.json");
+    let (code, stderr) = run_with_auth_file(&missing, home.path(), closed_port());
+    assert_eq!(code, 1, "exit 1 before any connection: {stderr}");
+    assert!(
+        stderr.contains(&missing.display().to_string()) && stderr.contains("REGISTRY_AUTH_FILE"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_auth_entry_of_the_wrong_type_is_an_error_naming_the_file_and_field() {
+    let home = tempfile::tempdir().unwrap();
+    let auth_file = home.path().join("auth.json");
+    let port = closed_port();
+    std::fs::write(
+        &auth_file,
+        format!(r#"{{"auths": {{"127.0.0.1:{port}": {{"auth": ["cm9ib3Q6c2VjcmV0"]}}}}}}"#),
+    )
+    .unwrap();
+    let (code, stderr) = run_with_auth_file(&auth_file, home.path(), port);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&auth_file.display().to_string())
+            && stderr.contains(&format!(
+                "auths.127.0.0.1:{port}.auth: expected a string, found a list"
+            )),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("cm9ib3Q6c2VjcmV0"),
+        "never repeats the value: {stderr}"
+    );
 }

@@ -258,16 +258,40 @@ fn stdin_document_and_errors() {
 }
 
 #[test]
-fn unsupported_jinja_in_an_extra_resource_is_refused() {
+fn jinja_statements_in_an_extra_resource_render_and_broken_ones_are_refused_at_their_line() {
     let work = tempfile::tempdir().unwrap();
     let tree = work.path().join("full-addon");
     e2e::copy_tree(
         &e2e::repo_root().join("tests/fixtures/sss/addons/full-addon"),
         &tree,
     );
+    let template = tree.join("metadata/stage/alerts-configmap.yaml.j2");
     std::fs::write(
-        tree.join("metadata/stage/alerts-configmap.yaml.j2"),
+        &template,
         "apiVersion: v1\nkind: ConfigMap\n{% if ADDON.metadata['id'] %}\nmetadata: {name: x}\n{% endif %}\n",
+    )
+    .unwrap();
+    let out = tool("syncset-render")
+        .arg(tree.join("metadata/stage/addon.yaml"))
+        .args(["--selector", "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rendered = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["kind"] == "ConfigMap" && item["metadata"]["name"] == "x");
+    assert!(rendered.is_some(), "{list:#}");
+
+    std::fs::write(
+        &template,
+        "apiVersion: v1\nkind: ConfigMap\n{% if ADDON.metadata['id'] %}\nmetadata: {name: x}\n",
     )
     .unwrap();
     let out = tool("syncset-render")
@@ -278,7 +302,7 @@ fn unsupported_jinja_in_an_extra_resource_is_refused() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("alerts-configmap.yaml.j2") && stderr.contains("line 3"),
+        stderr.contains("alerts-configmap.yaml.j2:") && stderr.contains("error MT0004"),
         "{stderr}"
     );
 }

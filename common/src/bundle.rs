@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::field_path::FieldPath;
 use crate::finding::Finding;
 use crate::io::Source;
 
@@ -36,12 +37,16 @@ pub mod codes {
     pub const CSV_VERSION: &str = "BD0004";
     /// `olm.skipRange` is not a semver range.
     pub const SKIP_RANGE: &str = "BD0005";
-    /// A symlink leads outside the bundle folder, or a file cannot be read.
+    /// A symlink leads outside the bundle folder, a folder on the way to a
+    /// bundle is a symlink, or a file cannot be read.
     pub const UNSAFE_FILE: &str = "BD0006";
     /// The default channel annotation names no channel of the bundle.
     pub const CHANNELS: &str = "BD0007";
     /// An operator folder holds no bundle, or the tree has no main operator.
     pub const LAYOUT: &str = "BD0008";
+    /// A name that becomes a path, a tar entry or an image tag (package,
+    /// channel, CSV name, file name) is not a valid Kubernetes/OLM name.
+    pub const NAME: &str = "BD0009";
 }
 
 /// `metadata/annotations.yaml` `annotations:`; values read as strings, the
@@ -360,24 +365,24 @@ pub fn load_tree(root: &Path) -> (BundleTree, Vec<Finding>) {
         );
         return (tree, findings);
     }
-    if root.join("main").is_dir() {
-        let config = root.join("main").join("config.yaml");
-        if config.is_file() {
-            match Source::file(&config) {
-                Ok(source) => tree.config = Some(source),
-                Err(err) => {
-                    findings.push(Finding::error(codes::UNSAFE_FILE, &config, err.to_string()))
-                }
-            }
+    let main = root.join("main");
+    if main.symlink_metadata().is_ok() {
+        let dirs = sorted_subdirs(root, &["main", "package"], &mut findings);
+        // The main operator keeps its place first even when it is refused.
+        if is_real_dir(&main, &mut findings) {
+            tree.config = load_config(root, &main.join("config.yaml"), &mut findings);
+            tree.operators.push(load_operator(&main, &mut findings));
+        } else {
+            tree.operators.push(OperatorBundles {
+                dir_name: "main".to_string(),
+                bundles: Vec::new(),
+            });
         }
-        let mut dirs = sorted_subdirs(root, &mut findings);
-        dirs.retain(|d| d.file_name().is_some_and(|n| n != "main" && n != "package"));
-        dirs.insert(0, root.join("main"));
         for dir in dirs {
             let operator = load_operator(&dir, &mut findings);
             tree.operators.push(operator);
         }
-    } else if root.join("manifests").is_dir() {
+    } else if root.join("manifests").symlink_metadata().is_ok() {
         let name = root
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -402,13 +407,81 @@ pub fn load_tree(root: &Path) -> (BundleTree, Vec<Finding>) {
     (tree, findings)
 }
 
-fn sorted_subdirs(dir: &Path, findings: &mut Vec<Finding>) -> Vec<PathBuf> {
+/// `main/config.yaml`, when present: a regular file, or a symlink that stays
+/// inside the bundles folder, of document size.
+fn load_config(root: &Path, config: &Path, findings: &mut Vec<Finding>) -> Option<Source> {
+    config.symlink_metadata().ok()?;
+    let bytes = match BundleRoot::new(root).read(config, None) {
+        Ok(bytes) => bytes,
+        Err(message) => {
+            findings.push(Finding::error(codes::UNSAFE_FILE, config, message));
+            return None;
+        }
+    };
+    match Source::from_bytes(crate::io::Origin::File(config.to_path_buf()), bytes) {
+        Ok(source) => Some(source),
+        Err(err) => {
+            findings.push(Finding::error(codes::UNSAFE_FILE, config, err.to_string()));
+            None
+        }
+    }
+}
+
+/// Whether `path` is a folder of its own, not a symlink to one. Folders on
+/// the way from `--bundles` to a bundle's files are never followed through a
+/// symlink (one could lead anywhere on the machine, and its files would end
+/// up in the images); a symlinked folder is reported as BD0006.
+fn is_real_dir(path: &Path, findings: &mut Vec<Finding>) -> bool {
+    !is_refused_symlink(path, findings) && path.is_dir()
+}
+
+/// Whether `path` is a symlink (reported as BD0006): a folder that must not
+/// be followed.
+fn is_refused_symlink(path: &Path, findings: &mut Vec<Finding>) -> bool {
+    let linked = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if linked {
+        findings.push(symlinked_folder(path));
+    }
+    linked
+}
+
+fn symlinked_folder(path: &Path) -> Finding {
+    let target = std::fs::read_link(path)
+        .map(|t| format!(" (to {})", t.display()))
+        .unwrap_or_default();
+    Finding::error(
+        codes::UNSAFE_FILE,
+        path,
+        format!("is a symlink{target}; folders on the way to a bundle are never followed through a symlink"),
+    )
+    .expected("a real folder inside the bundles folder (copy it, do not link it)")
+}
+
+/// The sub-folders of `dir` but those named in `skip`, sorted. A symlink to a
+/// folder is reported (BD0006) and left out, never followed; other entries
+/// (files) are ignored.
+fn sorted_subdirs(dir: &Path, skip: &[&str], findings: &mut Vec<Finding>) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .map(|e| e.path())
-            .collect(),
+        Ok(entries) => {
+            let mut dirs = Vec::new();
+            let mut symlinked = Vec::new();
+            for entry in entries.filter_map(|e| e.ok()) {
+                let Ok(file_type) = entry.file_type() else {
+                    continue;
+                };
+                if skip.iter().any(|name| entry.file_name() == *name) {
+                    continue;
+                }
+                if file_type.is_dir() {
+                    dirs.push(entry.path());
+                } else if file_type.is_symlink() && entry.path().is_dir() {
+                    symlinked.push(entry.path());
+                }
+            }
+            symlinked.sort();
+            findings.extend(symlinked.iter().map(|path| symlinked_folder(path)));
+            dirs
+        }
         Err(err) => {
             findings.push(Finding::error(
                 codes::UNSAFE_FILE,
@@ -429,8 +502,9 @@ fn load_operator(dir: &Path, findings: &mut Vec<Finding>) -> OperatorBundles {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut bundles = Vec::new();
-    let subdirs = sorted_subdirs(dir, findings);
-    if subdirs.is_empty() {
+    let before = findings.len();
+    let subdirs = sorted_subdirs(dir, &[], findings);
+    if subdirs.is_empty() && findings.len() == before {
         findings.push(
             Finding::error(codes::LAYOUT, dir, "the operator folder holds no bundle")
                 .expected("at least one <semver>/ folder with manifests/ and metadata/"),
@@ -474,18 +548,25 @@ pub fn load_bundle(
     };
     let root = BundleRoot::new(dir);
 
-    let annotations_path = dir.join("metadata").join("annotations.yaml");
+    let metadata_dir = dir.join("metadata");
+    let metadata_linked = is_refused_symlink(&metadata_dir, findings);
+    let annotations_path = metadata_dir.join("annotations.yaml");
     let mut metadata_files = BTreeMap::new();
     let mut annotations_bytes = Vec::new();
-    let annotations = match root.read(&annotations_path, None) {
-        Err(message) => {
+    let annotations_read = match metadata_linked {
+        true => None,
+        false => Some(root.read(&annotations_path, None)),
+    };
+    let annotations = match annotations_read {
+        None => None,
+        Some(Err(message)) => {
             findings.push(
                 Finding::error(codes::ANNOTATIONS, &annotations_path, message)
                     .expected("metadata/annotations.yaml with an `annotations:` mapping"),
             );
             None
         }
-        Ok(bytes) => {
+        Some(Ok(bytes)) => {
             let origin = crate::io::Origin::File(annotations_path.clone());
             let parsed = crate::io::check_text(&origin, &bytes)
                 .and_then(|text| crate::io::parse_text_stream(&origin, text))
@@ -522,27 +603,36 @@ pub fn load_bundle(
             }
         }
     };
-    if let Ok(entries) = sorted_entries(&dir.join("metadata")) {
-        for (path, file_type) in entries {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if name == "annotations.yaml" || file_type.is_dir() {
-                continue;
+    let metadata_entries = match metadata_linked {
+        true => Vec::new(),
+        false => sorted_entries(&metadata_dir).unwrap_or_default(),
+    };
+    for (path, file_type) in metadata_entries {
+        if file_type.is_dir() {
+            continue;
+        }
+        let Some(name) = entry_name(&path, findings) else {
+            continue;
+        };
+        if name == "annotations.yaml" {
+            continue;
+        }
+        match root.read(&path, Some(file_type)) {
+            Ok(bytes) => {
+                metadata_files.insert(name, bytes);
             }
-            match root.read(&path, Some(file_type)) {
-                Ok(bytes) => {
-                    metadata_files.insert(name, bytes);
-                }
-                Err(message) => findings.push(Finding::error(codes::UNSAFE_FILE, &path, message)),
-            }
+            Err(message) => findings.push(Finding::error(codes::UNSAFE_FILE, &path, message)),
         }
     }
 
     let manifests_dir = dir.join("manifests");
+    let manifests_linked = is_refused_symlink(&manifests_dir, findings);
     let mut manifests = Vec::new();
-    match sorted_entries(&manifests_dir) {
+    let manifest_entries = match manifests_linked {
+        true => Ok(Vec::new()),
+        false => sorted_entries(&manifests_dir),
+    };
+    match manifest_entries {
         Err(_) => findings.push(
             Finding::error(
                 codes::MANIFESTS,
@@ -556,10 +646,9 @@ pub fn load_bundle(
                 if file_type.is_dir() {
                     continue;
                 }
-                let name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
+                let Some(name) = entry_name(&path, findings) else {
+                    continue;
+                };
                 let bytes = match root.read(&path, Some(file_type)) {
                     Ok(bytes) => bytes,
                     Err(message) => {
@@ -595,7 +684,7 @@ pub fn load_bundle(
         .collect();
     let csv = match csv_objects.as_slice() {
         [] => {
-            if manifests_dir.is_dir() {
+            if !manifests_linked && manifests_dir.is_dir() {
                 findings.push(
                     Finding::error(
                         codes::MANIFESTS,
@@ -607,8 +696,18 @@ pub fn load_bundle(
             }
             None
         }
-        [(_, object)] => match ClusterServiceVersion::from_value(object) {
-            Ok(csv) => Some(csv),
+        [(manifest, object)] => match ClusterServiceVersion::from_value(object) {
+            Ok(csv) => {
+                let csv_file = manifests_dir.join(&manifest.name);
+                let mark = findings.len();
+                check_csv_name(&csv_file, &csv, findings);
+                crate::finding::locate(
+                    &mut findings[mark..],
+                    &csv_file.display().to_string(),
+                    &String::from_utf8_lossy(&manifest.bytes),
+                );
+                Some(csv)
+            }
             Err(message) => {
                 findings.push(Finding::error(
                     codes::MANIFESTS,
@@ -639,7 +738,14 @@ pub fn load_bundle(
         check_csv(dir, version_name, csv, findings);
     }
     if let Some(annotations) = &annotations {
+        let mark = findings.len();
         check_channels(&annotations_path, annotations, findings);
+        check_annotation_names(&annotations_path, annotations, findings);
+        crate::finding::locate(
+            &mut findings[mark..],
+            &annotations_path.display().to_string(),
+            &String::from_utf8_lossy(&annotations_bytes),
+        );
     }
     if findings.len() > before
         && findings[before..].iter().any(Finding::is_error)
@@ -754,6 +860,87 @@ fn check_channels(path: &Path, annotations: &Annotations, findings: &mut Vec<Fin
             );
         }
     }
+}
+
+/// What a name that becomes a path or an image tag must be, said once for
+/// every finding about one.
+const OLM_NAME: &str =
+    "a DNS-1123 subdomain name as OLM requires (lower case letters, digits, '-' and '.', like my-operator)";
+
+/// The package and channel names must be valid OLM names before they are
+/// used: the package names the catalog's `configs/<package>/` folder and
+/// the bundle images' tags, so `../` or `/etc` in one would become a path.
+fn check_annotation_names(path: &Path, annotations: &Annotations, findings: &mut Vec<Finding>) {
+    let at = |key: &str| FieldPath::root().key("annotations").key(key);
+    if let Some(package) = annotations.package().filter(|p| !p.is_empty()) {
+        if let Err(why) = crate::names::dns1123_subdomain(package) {
+            findings.push(
+                Finding::error(
+                    codes::NAME,
+                    path,
+                    format!("the package name {package:?} is not a valid OLM name: it {why}"),
+                )
+                .at(&at(PACKAGE_ANNOTATION))
+                .expected(OLM_NAME)
+                .found(package.to_string()),
+            );
+        }
+    }
+    for channel in annotations.channels() {
+        if let Err(why) = crate::names::dns1123_subdomain(&channel) {
+            findings.push(
+                Finding::error(
+                    codes::NAME,
+                    path,
+                    format!("the channel name {channel:?} is not a valid OLM name: it {why}"),
+                )
+                .at(&at(CHANNELS_ANNOTATION))
+                .expected(OLM_NAME)
+                .found(channel.clone()),
+            );
+        }
+    }
+}
+
+/// The CSV's `metadata.name` names the bundle in the catalog and on the
+/// cluster: a Kubernetes object name.
+fn check_csv_name(file: &Path, csv: &ClusterServiceVersion, findings: &mut Vec<Finding>) {
+    let at = FieldPath::root().key("metadata").key("name");
+    let problem = match csv.name.as_str() {
+        "" => "the CSV has no metadata.name".to_string(),
+        name => match crate::names::dns1123_subdomain(name) {
+            Ok(()) => return,
+            Err(why) => format!("the CSV name {name:?} is not a valid Kubernetes name: it {why}"),
+        },
+    };
+    findings.push(
+        Finding::error(codes::NAME, file, problem)
+            .at(&at)
+            .expected(format!("{OLM_NAME}, like my-operator.v1.2.3"))
+            .found(csv.name.clone()),
+    );
+}
+
+/// A file's name as it goes into the image, or None (reported as BD0009)
+/// when it cannot go in as it is: a name that is not UTF-8 would be
+/// rewritten, and control characters make a tar entry no reader shows.
+fn entry_name(path: &Path, findings: &mut Vec<Finding>) -> Option<String> {
+    let raw = path.file_name()?;
+    let problem = match raw.to_str() {
+        None => "is not UTF-8",
+        Some(name) if name.chars().any(char::is_control) => "holds control characters",
+        Some(name) => return Some(name.to_string()),
+    };
+    findings.push(
+        Finding::error(
+            codes::NAME,
+            path,
+            format!("the file name {problem}; it cannot be copied into the bundle image as it is"),
+        )
+        .expected("a UTF-8 file name without control characters")
+        .found(format!("{raw:?}")),
+    );
+    None
 }
 
 /// The entries of a folder with their types, sorted by name (no extra stat
@@ -1028,6 +1215,278 @@ spec:
         assert_eq!(findings.len(), 1, "{findings:?}");
         assert_eq!(findings[0].code, "BD0006");
         assert!(findings[0].message.contains("outside the bundle folder"));
+    }
+
+    /// A managed-tenants-bundles tree with main/1.0.0 and dep-op/0.1.0.
+    fn good_tree(root: &Path) {
+        write(root, "main/1.0.0/manifests/csv.yaml", CSV);
+        write(root, "main/1.0.0/metadata/annotations.yaml", ANNOTATIONS);
+        write(
+            root,
+            "dep-op/0.1.0/manifests/csv.yaml",
+            &CSV.replace("my-op", "dep-op").replace("1.0.0", "0.1.0"),
+        );
+        write(
+            root,
+            "dep-op/0.1.0/metadata/annotations.yaml",
+            &ANNOTATIONS.replace("my-op", "dep-op"),
+        );
+    }
+
+    /// A complete bundle folder outside `root`, with a file no image may hold.
+    fn outside_bundle(outside: &Path) {
+        write(outside, "1.0.0/manifests/csv.yaml", CSV);
+        write(outside, "1.0.0/manifests/stolen.yaml", "kind: Secret\n");
+        write(outside, "1.0.0/metadata/annotations.yaml", ANNOTATIONS);
+    }
+
+    fn symlink_findings(findings: &[Finding]) -> Vec<(&str, String)> {
+        findings
+            .iter()
+            .filter(|f| f.message.contains("is a symlink"))
+            .map(|f| (f.code, f.file.clone()))
+            .collect()
+    }
+
+    fn no_file_from(tree: &BundleTree, name: &str) -> bool {
+        tree.all_bundles()
+            .all(|b| b.manifests.iter().all(|m| m.name != name))
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_main_folder_is_refused_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        outside_bundle(outside.path());
+        write(outside.path(), "config.yaml", "addons: []\n");
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("main")).unwrap();
+        let (tree, findings) = load_tree(dir.path());
+        let main = dir.path().join("main").display().to_string();
+        assert_eq!(
+            symlink_findings(&findings),
+            [("BD0006", main)],
+            "{findings:#?}"
+        );
+        assert!(
+            tree.all_bundles().next().is_none(),
+            "nothing read through main/"
+        );
+        assert!(
+            tree.config.is_none(),
+            "main/config.yaml not read through the link"
+        );
+        assert_eq!(tree.operators[0].dir_name, "main");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_dependency_operator_folder_is_refused_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        good_tree(dir.path());
+        outside_bundle(outside.path());
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("evil-op")).unwrap();
+        let (tree, findings) = load_tree(dir.path());
+        let link = dir.path().join("evil-op").display().to_string();
+        assert_eq!(
+            symlink_findings(&findings),
+            [("BD0006", link)],
+            "{findings:#?}"
+        );
+        assert!(no_file_from(&tree, "stolen.yaml"));
+        assert_eq!(tree.all_bundles().count(), 2, "the real bundles still load");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_version_folder_is_refused_not_skipped_silently() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        good_tree(dir.path());
+        outside_bundle(outside.path());
+        // Both a link leaving the tree and one to a sibling version.
+        std::os::unix::fs::symlink(outside.path().join("1.0.0"), dir.path().join("main/0.4.0"))
+            .unwrap();
+        std::os::unix::fs::symlink(dir.path().join("main/1.0.0"), dir.path().join("main/1.1.0"))
+            .unwrap();
+        let (tree, findings) = load_tree(dir.path());
+        let expected: Vec<(&str, String)> = ["main/0.4.0", "main/1.1.0"]
+            .iter()
+            .map(|p| ("BD0006", dir.path().join(p).display().to_string()))
+            .collect();
+        assert_eq!(symlink_findings(&findings), expected, "{findings:#?}");
+        assert!(findings.iter().all(|f| f.code == "BD0006"), "{findings:#?}");
+        assert!(no_file_from(&tree, "stolen.yaml"));
+        let versions: Vec<String> = tree
+            .main()
+            .unwrap()
+            .bundles
+            .iter()
+            .map(|b| b.version.to_string())
+            .collect();
+        assert_eq!(versions, ["1.0.0"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinked_manifests_and_metadata_folders_are_refused_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        outside_bundle(outside.path());
+        write(
+            dir.path(),
+            "main/1.0.0/metadata/annotations.yaml",
+            ANNOTATIONS,
+        );
+        std::os::unix::fs::symlink(
+            outside.path().join("1.0.0/manifests"),
+            dir.path().join("main/1.0.0/manifests"),
+        )
+        .unwrap();
+        write(
+            dir.path(),
+            "main/2.0.0/manifests/csv.yaml",
+            &CSV.replace("1.0.0", "2.0.0"),
+        );
+        std::os::unix::fs::symlink(
+            outside.path().join("1.0.0/metadata"),
+            dir.path().join("main/2.0.0/metadata"),
+        )
+        .unwrap();
+        let (tree, findings) = load_tree(dir.path());
+        let expected: Vec<(&str, String)> = ["main/1.0.0/manifests", "main/2.0.0/metadata"]
+            .iter()
+            .map(|p| ("BD0006", dir.path().join(p).display().to_string()))
+            .collect();
+        let found = symlink_findings(&findings);
+        assert_eq!(found, expected, "{findings:#?}");
+        assert!(tree.all_bundles().next().is_none(), "{findings:#?}");
+        // A single bundle folder (no main/) whose manifests/ is a link.
+        let single = tempfile::tempdir().unwrap();
+        write(single.path(), "metadata/annotations.yaml", ANNOTATIONS);
+        std::os::unix::fs::symlink(
+            outside.path().join("1.0.0/manifests"),
+            single.path().join("manifests"),
+        )
+        .unwrap();
+        let (tree, findings) = load_tree(single.path());
+        assert_eq!(symlink_findings(&findings).len(), 1, "{findings:#?}");
+        assert!(tree.all_bundles().next().is_none());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_config_yaml_symlink_may_not_leave_the_bundles_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        good_tree(dir.path());
+        write(outside.path(), "config.yaml", "addons: []\n");
+        std::os::unix::fs::symlink(
+            outside.path().join("config.yaml"),
+            dir.path().join("main/config.yaml"),
+        )
+        .unwrap();
+        let (tree, findings) = load_tree(dir.path());
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert_eq!(findings[0].code, "BD0006");
+        assert!(findings[0].message.contains("outside the bundle folder"));
+        assert!(tree.config.is_none());
+    }
+
+    #[test]
+    fn package_and_channel_names_that_would_become_paths_are_refused() {
+        for (package, channels) in [
+            ("../../../../etc/cron.d/evil", "alpha"),
+            ("/etc/cron.d", "alpha"),
+            ("my-op", "alpha,../../x"),
+            ("My_Op", "alpha"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            write(dir.path(), "1.0.0/manifests/csv.yaml", CSV);
+            write(
+                dir.path(),
+                "1.0.0/metadata/annotations.yaml",
+                &ANNOTATIONS
+                    .replace("package.v1: my-op", &format!("package.v1: '{package}'"))
+                    .replace(
+                        "channels.v1: alpha,stable",
+                        &format!("channels.v1: '{channels}'"),
+                    ),
+            );
+            let (_tree, findings) = load_tree(dir.path());
+            let names: Vec<&Finding> = findings.iter().filter(|f| f.code == "BD0009").collect();
+            assert_eq!(names.len(), 1, "{package} {channels}: {findings:#?}");
+            let finding = names[0];
+            assert!(finding.file.ends_with("annotations.yaml"), "{finding}");
+            assert!(
+                finding
+                    .path
+                    .contains("operators.operatorframework.io.bundle."),
+                "{finding}"
+            );
+            assert_eq!(
+                finding.line,
+                Some(if package == "my-op" { 3 } else { 2 }),
+                "{finding}"
+            );
+            assert!(
+                finding.expected.as_deref().unwrap().contains("DNS-1123"),
+                "{finding}"
+            );
+        }
+    }
+
+    #[test]
+    fn csv_names_must_be_kubernetes_names() {
+        for name in ["../evil", ""] {
+            let dir = tempfile::tempdir().unwrap();
+            write(
+                dir.path(),
+                "1.0.0/manifests/csv.yaml",
+                &CSV.replace("name: my-op.v1.0.0", &format!("name: '{name}'")),
+            );
+            write(dir.path(), "1.0.0/metadata/annotations.yaml", ANNOTATIONS);
+            let (_tree, findings) = load_tree(dir.path());
+            assert_eq!(findings.len(), 1, "{findings:#?}");
+            assert_eq!(findings[0].code, "BD0009");
+            assert!(findings[0].file.ends_with("manifests/csv.yaml"));
+            assert_eq!(findings[0].path, "metadata.name");
+            assert_eq!(findings[0].line, Some(4));
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn non_utf8_file_names_are_refused_by_name_not_rewritten() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "1.0.0/manifests/csv.yaml", CSV);
+        write(dir.path(), "1.0.0/metadata/annotations.yaml", ANNOTATIONS);
+        let odd = std::ffi::OsStr::from_bytes(b"caf\xe9.yaml");
+        std::fs::write(
+            dir.path().join("1.0.0/manifests").join(odd),
+            "kind: ConfigMap\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("1.0.0/metadata").join("new\nline.yaml"),
+            "a: 1\n",
+        )
+        .unwrap();
+        let (tree, findings) = load_tree(dir.path());
+        assert_eq!(findings.len(), 2, "{findings:#?}");
+        assert!(findings.iter().all(|f| f.code == "BD0009"));
+        assert_eq!(findings[0].found.as_deref(), Some("\"new\\nline.yaml\""));
+        assert!(findings[0].message.contains("control characters"));
+        assert_eq!(findings[1].found.as_deref(), Some("\"caf\\xE9.yaml\""));
+        assert!(findings[1].message.contains("not UTF-8"));
+        let bundle = tree.head().unwrap();
+        assert!(bundle
+            .manifests
+            .iter()
+            .all(|m| !m.name.contains('\u{fffd}')));
+        assert!(bundle.metadata_files.is_empty());
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::field_path::FieldPath;
 use crate::finding::{codes, locate, Finding};
 use crate::imageset::{self, ImageSet};
 use crate::io::Source;
+use crate::load_rules::load_rules;
 use crate::schemas::schemas;
 
 /// The environments of a managed-tenants tree.
@@ -93,8 +94,10 @@ pub struct LoadOptions {
     pub image_sets: Option<imageset::ImageSetFolder>,
 }
 
-/// Reads and checks one add-on. Only unreadable or unparsable input is an
-/// `Err`; everything else becomes a finding, so all of them are reported.
+/// Reads and checks one add-on: the schema, the image set and extra resource
+/// files, and the [loading rules](crate::load_rules), which every tool runs on
+/// every add-on it reads. Only unreadable or unparsable input is an `Err`;
+/// everything else becomes a finding, so all of them are reported.
 pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
     if source.text.trim().is_empty() {
         return Err(Error::input(
@@ -183,6 +186,7 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
     let mut image_set: Option<ImageSet> = sections_value(&sections, "imageSet");
     let mut extra_templates: Option<BTreeMap<String, String>> =
         sections_value(&sections, "extraResourceTemplates");
+    let mut templates_dir = None;
     let version = map.get("addonImageSetVersion");
     if let (Some(place), true) = (&place, image_set.is_none()) {
         if let Some(version) = version.filter(|v| !v.is_null()) {
@@ -196,10 +200,9 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
         }
         if let Some(Value::Array(names)) = map.get("extraResources") {
             extra_templates = Some(read_extra_resources(place, names, &file, &mut findings));
+            templates_dir = Some(place.metadata_dir());
         }
     }
-    locate(&mut findings, &file, &source.text);
-    findings.sort_by_key(|f| (f.file != file, f.line.unwrap_or(usize::MAX)));
 
     // The typed document, whenever the value has the right shape for it: the
     // caller decides (by its own choice of checks) whether findings matter.
@@ -210,6 +213,11 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
             document.extra_resource_templates = extra_templates;
             document
         });
+    if let Some(document) = &document {
+        findings.extend(load_rules(&file, document, templates_dir.as_deref()));
+    }
+    locate(&mut findings, &file, &source.text);
+    findings.sort_by_key(|f| (f.file != file, f.line.unwrap_or(usize::MAX)));
     Ok(Loaded {
         source,
         place,
@@ -465,7 +473,7 @@ namespaceAnnotations: {}
             &[
                 ("addonimagesets/stage/my-addon.v1.0.0.yml", "name: my-addon.v1.0.0\nindexImage: quay.io/osd-addons/my-addon-index@sha256:1\nrelatedImages: []\n"),
                 ("addonimagesets/stage/my-addon.v1.1.0.yml", "name: my-addon.v1.1.0\nindexImage: quay.io/osd-addons/my-addon-index@sha256:2\nrelatedImages: []\n"),
-                ("metadata/stage/extra.yaml.j2", "kind: ConfigMap\n"),
+                ("metadata/stage/extra.yaml.j2", "apiVersion: v1\nkind: ConfigMap\n"),
             ],
         );
         let document = load_document(Some(&path)).unwrap();
@@ -475,7 +483,7 @@ namespaceAnnotations: {}
         );
         assert_eq!(
             document.extra_resource_templates.unwrap()["extra.yaml.j2"],
-            "kind: ConfigMap\n"
+            "apiVersion: v1\nkind: ConfigMap\n"
         );
     }
 

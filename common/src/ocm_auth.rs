@@ -15,7 +15,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::http::{encode_query, snippet, Client, Request, RetryPolicy, Secret, TlsOptions};
+use crate::http::{
+    encode_query, snippet, Client, Request, Response, RetryPolicy, Secret, TlsOptions,
+};
 
 /// Red Hat SSO's token endpoint, the `ocm` CLI's default.
 pub const DEFAULT_TOKEN_URL: &str =
@@ -335,43 +337,85 @@ impl TokenProvider {
             .header("Accept", "application/json")
             .body("application/x-www-form-urlencoded", form.into_bytes());
         let response = client.send(&request)?;
-        let scrub = |text: String| text.replace(secret.expose(), "<redacted>");
-        if !response.is_success() {
-            let why = match serde_json::from_slice::<TokenError>(&response.body) {
-                Ok(error) => match error.error_description {
-                    Some(description) => format!("{}: {description}", error.error),
-                    None => error.error,
-                },
-                Err(_) => snippet(&response.text()),
-            };
-            return Err(Error::remote(
-                target,
-                scrub(format!(
-                    "refused the credentials from {} (HTTP {}: {why}); check them, or get a new offline token",
-                    self.settings.origin, response.status
-                )),
-            ));
-        }
-        let answer: TokenResponse = serde_json::from_slice(&response.body).map_err(|_| {
-            Error::remote(
-                &target,
-                "answered without an access_token (is --token-url an OAuth2 token endpoint?)",
-            )
-        })?;
+        let answer = read_token_answer(&response, &target, &self.settings.origin, &secret)?;
         self.exchanges += 1;
         if let (Some(new), Credentials::RefreshToken { refresh_token, .. }) =
             (answer.refresh_token, &mut self.settings.credentials)
         {
-            *refresh_token = Secret::new(new);
+            *refresh_token = new;
         }
-        // Renew a minute early, or halfway through a token that lives less than two minutes.
-        let refresh_at = answer.expires_in.map(|seconds| {
-            let lifetime = Duration::from_secs(seconds);
-            Instant::now() + lifetime - EXPIRY_MARGIN.min(lifetime / 2)
-        });
-        Ok((Secret::new(answer.access_token), refresh_at))
+        Ok((answer.access_token, answer.refresh_at))
     }
 }
+
+/// What a token endpoint granted.
+#[derive(Debug)]
+pub struct TokenAnswer {
+    pub access_token: Secret,
+    /// A new refresh token, when the endpoint rotates them.
+    pub refresh_token: Option<Secret>,
+    /// When to exchange again; `None` when the answer gives no lifetime.
+    pub refresh_at: Option<Instant>,
+}
+
+/// Reads a token endpoint's answer (any status, any body): the grant, or why
+/// the credentials were refused, with `secret` (what we sent) scrubbed from
+/// the message. Pure, so any bytes a server sends can be checked without a
+/// server (fuzz/fuzz_targets/ocm_token_answer.rs).
+pub fn read_token_answer(
+    response: &Response,
+    target: &str,
+    origin: &str,
+    secret: &Secret,
+) -> Result<TokenAnswer> {
+    let scrub = |text: String| text.replace(secret.expose(), "<redacted>");
+    if !response.is_success() {
+        let why = match serde_json::from_slice::<TokenError>(&response.body) {
+            Ok(error) => match error.error_description {
+                Some(description) => format!("{}: {description}", error.error),
+                None => error.error,
+            },
+            Err(_) => snippet(&response.text()),
+        };
+        return Err(Error::remote(
+            target,
+            scrub(format!(
+                "refused the credentials from {origin} (HTTP {}: {why}); check them, or get a new offline token",
+                response.status
+            )),
+        ));
+    }
+    let answer: TokenResponse = serde_json::from_slice(&response.body).map_err(|_| {
+        Error::remote(
+            target,
+            "answered without an access_token (is --token-url an OAuth2 token endpoint?)",
+        )
+    })?;
+    Ok(TokenAnswer {
+        access_token: Secret::new(answer.access_token),
+        refresh_token: answer.refresh_token.map(Secret::new),
+        refresh_at: answer.expires_in.map(refresh_deadline),
+    })
+}
+
+/// When to renew a token that lives `seconds` from now: a minute early, or
+/// halfway through a token that lives less than two minutes. A lifetime past
+/// what the clock can hold (a server may send any number) means never.
+fn refresh_deadline(seconds: u64) -> Instant {
+    let lifetime = Duration::from_secs(seconds);
+    later_by(lifetime - EXPIRY_MARGIN.min(lifetime / 2))
+}
+
+/// `now + wait`, saturating at a far future instead of overflowing the clock.
+fn later_by(wait: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(wait)
+        .or_else(|| now.checked_add(FAR_FUTURE))
+        .unwrap_or(now)
+}
+
+/// A hundred years: "never" for a token's renewal.
+const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// When a JWT access token expires (its `exp` claim), read without checking
 /// the signature: only to know when to exchange again.
@@ -381,7 +425,7 @@ pub fn jwt_expiry(token: &str) -> Option<Instant> {
         serde_json::from_slice(&crate::base64::decode_lenient(payload)?).ok()?;
     let exp = claims.get("exp")?.as_u64()?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
-    Some(Instant::now() + Duration::from_secs(exp.saturating_sub(now)))
+    Some(later_by(Duration::from_secs(exp.saturating_sub(now))))
 }
 
 #[cfg(test)]
@@ -463,5 +507,58 @@ mod tests {
         let expires = jwt_expiry(&format!("eyJhbGciOiJub25lIn0.{encoded}.sig")).unwrap();
         assert!(expires > Instant::now() + Duration::from_secs(3500));
         assert!(jwt_expiry("opaque-token").is_none());
+    }
+
+    fn token_answer(status: u16, body: &str) -> Result<TokenAnswer> {
+        let response = Response {
+            status,
+            headers: Vec::new(),
+            body: body.as_bytes().to_vec(),
+        };
+        read_token_answer(
+            &response,
+            "token endpoint t",
+            "OCM_TOKEN",
+            &Secret::new("sent-secret"),
+        )
+    }
+
+    /// Spotted while writing fuzz target ocm_token_answer: `Instant + Duration` panicked
+    /// on a lifetime the clock cannot hold.
+    #[test]
+    fn huge_token_lifetimes_do_not_overflow_the_clock() {
+        let answer = token_answer(
+            200,
+            r#"{"access_token":"a","expires_in":18446744073709551615}"#,
+        )
+        .unwrap();
+        assert!(answer.refresh_at.unwrap() > Instant::now() + Duration::from_secs(3600));
+        let claims = crate::base64::encode_url(br#"{"exp":18446744073709551615}"#);
+        let expires = jwt_expiry(&format!("eyJhbGciOiJub25lIn0.{claims}.sig")).unwrap();
+        assert!(expires > Instant::now() + Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn token_answers_grant_or_say_why_without_the_secret() {
+        let answer = token_answer(
+            200,
+            r#"{"access_token":"a","expires_in":300,"refresh_token":"r"}"#,
+        )
+        .unwrap();
+        assert_eq!(answer.access_token.expose(), "a");
+        assert_eq!(answer.refresh_token.unwrap().expose(), "r");
+        assert!(answer.refresh_at.unwrap() > Instant::now() + Duration::from_secs(200));
+        let err = token_answer(
+            401,
+            r#"{"error":"invalid_grant","error_description":"sent-secret is bad"}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("invalid_grant") && !err.contains("sent-secret"),
+            "{err}"
+        );
+        let err = token_answer(200, "<html>").unwrap_err().to_string();
+        assert!(err.contains("without an access_token"), "{err}");
     }
 }

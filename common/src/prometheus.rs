@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::http::{encode_query, snippet, Client, Request};
+use crate::http::{encode_query, snippet, Client, Request, Response};
 
 /// Past this length a query goes as a POST form: a GET URL that long is
 /// refused by many proxies in front of Thanos.
@@ -107,6 +107,13 @@ pub fn query(
         permanent: false,
     };
     let response = client.send(&request).map_err(transient)?;
+    read_answer(&target, &response)
+}
+
+/// Reads a query API answer (any status, any body) into its vector or into
+/// the reason it holds none. Pure, so that any bytes a server sends can be
+/// checked without a server (fuzz/fuzz_targets/prometheus_answer.rs).
+pub fn read_answer(target: &str, response: &Response) -> Result<QueryResult, QueryError> {
     let envelope: Option<Envelope> = serde_json::from_slice(&response.body).ok();
     if let Some(Envelope {
         status,
@@ -178,7 +185,7 @@ pub fn query(
     }
     let samples = serde_json::from_value(data.result).map_err(|err| QueryError {
         error: Error::remote(
-            &target,
+            target,
             format!("answered a vector that cannot be read: {err}"),
         ),
         permanent: true,

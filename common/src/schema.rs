@@ -432,7 +432,23 @@ impl Schema {
                 );
             }
         }
+        let mut unknown_reported = 0usize;
+        let mut unknown_unreported = 0usize;
         for (key, value) in map {
+            let known_name = self.properties.iter().any(|(name, _)| name == key)
+                || self
+                    .pattern_properties
+                    .iter()
+                    .any(|(r, _, _)| r.is_match(key));
+            if !known_name && matches!(self.additional, Additional::Denied) {
+                // Past the cap, an unknown key costs a count: no path, no
+                // suggestion, no finding (issue 14: 500,000 keys took 17 s).
+                if unknown_reported >= MAX_UNKNOWN_FIELDS_REPORTED {
+                    unknown_unreported += 1;
+                    continue;
+                }
+                unknown_reported += 1;
+            }
             path.push(crate::field_path::Segment::Key(key.clone()));
             let mut known = false;
             if let Some((_, schema)) = self.properties.iter().find(|(name, _)| name == key) {
@@ -485,6 +501,16 @@ impl Schema {
                 }
             }
             path.pop();
+        }
+        if unknown_unreported > 0 {
+            Self::violation(
+                out,
+                path,
+                ViolationKind::UnknownField,
+                format!("... and {unknown_unreported} more unknown field(s), not listed"),
+                "only the known fields".to_string(),
+                format!("{unknown_unreported} more unknown field(s)"),
+            );
         }
         for (property, equals, then) in &self.conditionals {
             if map.get(*property) == Some(equals) {
@@ -556,12 +582,20 @@ impl Schema {
     }
 }
 
+/// Unknown fields listed per mapping; the rest are counted in one finding, so
+/// reporting N unknown keys costs linear time and little memory.
+pub const MAX_UNKNOWN_FIELDS_REPORTED: usize = 20;
+
 /// The known name nearest to a misspelt one (edit distance at most 2, or a
 /// case-insensitive match).
 pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let lower = word.to_lowercase();
+    let length = lower.chars().count();
     candidates
         .iter()
-        .map(|c| (edit_distance(&word.to_lowercase(), &c.to_lowercase()), *c))
+        // Edit distance is at least the length difference: skip the far ones.
+        .filter(|c| c.chars().count().abs_diff(length) <= 2)
+        .map(|c| (edit_distance(&lower, &c.to_lowercase()), *c))
         .filter(|(d, _)| *d <= 2)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
@@ -757,6 +791,22 @@ mod tests {
             "{:?}",
             violations[0]
         );
+    }
+
+    #[test]
+    fn unknown_fields_beyond_the_cap_are_counted_not_listed() {
+        let schema = object().property("id", string()).closed();
+        let mut map = serde_json::Map::new();
+        for i in 0..(MAX_UNKNOWN_FIELDS_REPORTED + 5) {
+            map.insert(format!("unknown{i}"), json!(1));
+        }
+        let violations = schema.validate(&Value::Object(map));
+        assert_eq!(violations.len(), MAX_UNKNOWN_FIELDS_REPORTED + 1);
+        assert!(violations
+            .last()
+            .unwrap()
+            .message
+            .contains("and 5 more unknown field(s)"));
     }
 
     #[test]

@@ -2,7 +2,11 @@
 //!
 //! Families: `SC` the managed-tenants JSON schemas, `MT` the rest of what the
 //! managed-tenants loader refuses, `BD` bundle structure, and `AM` the
-//! addon-metadata-operator validators (AM0001..AM0017), run offline.
+//! addon-metadata-operator validators (AM0001..AM0017), run offline; `DF`
+//! warnings name where managed-tenants-cli renders the add-on differently
+//! from us (README, "Differences from managed-tenants-cli"). The
+//! checks marked "(every tool)" are loading rules (`common::load_rules`):
+//! every tool that reads an add-on runs them too.
 
 use common::{Error, Result};
 
@@ -53,20 +57,22 @@ pub const CHECKS: &[Check] = &[
     check("MT0001", "image_set", "addonImageSetVersion resolves to a valid image set", Needs::Metadata),
     check("MT0002", "image_set_skipped", "an image set file could not be considered (warning)", Needs::Metadata),
     check("MT0003", "extra_resources", "every extraResources file exists beside addon.yaml", Needs::Metadata),
+    check("MT0004", "extra_resource_template", "every extra resource renders as Jinja2 into one Kubernetes object (every tool)", Needs::Metadata),
     check("BD0001", "bundle_version_dir", "bundle folders are named with a semantic version", Needs::Bundles),
     check("BD0002", "bundle_annotations", "metadata/annotations.yaml exists with package and channels", Needs::Bundles),
     check("BD0003", "bundle_manifests", "manifests/ holds exactly one ClusterServiceVersion, all YAML", Needs::Bundles),
     check("BD0004", "csv_version", "the CSV's spec.version is a semver without 'v' and matches the folder", Needs::Bundles),
     check("BD0005", "skip_range", "olm.skipRange is a valid semver range", Needs::Bundles),
-    check("BD0006", "unsafe_file", "no symlink leaves the bundle folder; every file is readable", Needs::Bundles),
+    check("BD0006", "unsafe_file", "no symlink leaves the bundle folder, no folder on the way to a bundle is a symlink; every file is readable", Needs::Bundles),
     check("BD0007", "bundle_channels", "the bundle's default channel is one of its channels", Needs::Bundles),
     check("BD0008", "bundle_layout", "every operator folder holds bundles", Needs::Bundles),
+    check("BD0009", "bundle_names", "package, channel and CSV names are DNS-1123 names; file names are UTF-8 without control characters", Needs::Bundles),
     check("AM0001", "default_channel", "defaultChannel matches the head bundle's channel annotations", Needs::Bundles),
     check("AM0002", "label_format", "label is 'api.openshift.com/addon-<id>'", Needs::Metadata),
     check("AM0003", "operator_name", "operatorName matches each bundle's package, CSV name and replaces", Needs::Bundles),
     check("AM0004", "icon_base64", "icon is a base64-encoded PNG", Needs::Metadata),
     check("AM0005", "test_harness", "testHarness is a quay.io image reference (existence needs Quay: not checked)", Needs::Metadata),
-    check("AM0006", "dms_snitchnamepostfix", "deadmanssnitch.snitchNamePostFix does not begin with 'hive-'", Needs::Metadata),
+    check("AM0006", "dms_snitchnamepostfix", "deadmanssnitch.snitchNamePostFix does not begin with 'hive-' (every tool)", Needs::Metadata),
     check("AM0007", "csv_install_modes", "installMode is supported by every bundle's CSV", Needs::Bundles),
     check("AM0008", "ensure_namespace", "targetNamespace is in namespaces; namespaces start with 'redhat-'", Needs::Metadata),
     check("AM0009", "addon_parameters", "addOnParameters defaults match their validation or options", Needs::Metadata),
@@ -75,8 +81,12 @@ pub const CHECKS: &[Check] = &[
     check("AM0012", "csv_permissions", "the head CSV's RBAC has no wildcard API groups, no wildcard on foreign resources, no cluster-wide secrets/configmaps", Needs::Bundles),
     check("AM0013", "addon_requirements", "every addOnRequirements entry has data", Needs::Metadata),
     check("AM0015", "csv_deployments", "every container of the head CSV has probes and CPU/memory requests and limits", Needs::Bundles),
-    check("AM0016", "unique_resource", "additional catalog sources, secrets and credentials requests have unique names", Needs::Metadata),
-    check("AM0017", "pull_secret_name", "pullSecretName names one of config.secrets", Needs::Metadata),
+    check("AM0016", "unique_resource", "additional catalog sources, secrets and credentials requests have unique names (every tool)", Needs::Metadata),
+    check("AM0017", "pull_secret_name", "pullSecretName names one of config.secrets (every tool)", Needs::Metadata),
+    check("DF0001", "mtcli_retyped_scalar", "warning: a string mtcli inserts unquoted, which YAML 1.1 reads as a number, boolean or null ('0123', 'on', 'null', '1.10')", Needs::Metadata),
+    check("DF0002", "mtcli_env_block_scalar", "warning: an env value with leading whitespace or a line break, which mtcli's block scalar changes", Needs::Metadata),
+    check("DF0003", "mtcli_python_repr", "warning: deadmanssnitch.clusterDeploymentSelector holding null or a backslash, which mtcli's Python repr changes", Needs::Metadata),
+    check("DF0004", "mtcli_starting_csv_without_catalog", "warning: startingCSV without a catalog, which mtcli writes into the OperatorGroup", Needs::Metadata),
 ];
 
 /// Which checks are on: `--enable` (only these) and `--disable` (not

@@ -7,7 +7,7 @@
 
 mod changed;
 mod checks;
-mod names;
+mod differences;
 mod png;
 mod rules;
 mod validate;

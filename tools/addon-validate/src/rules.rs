@@ -8,8 +8,8 @@ use common::bundle::{Bundle, BundleTree, PolicyRule};
 use common::{FieldPath, Finding};
 use serde_json::Value;
 
-use crate::names;
 use crate::png;
+use common::names;
 
 /// What the rules look at.
 pub struct Subject<'a> {
@@ -65,14 +65,15 @@ impl Subject<'_> {
 /// A rule: its code and the function that runs it.
 pub type Rule = (&'static str, fn(&Subject) -> Vec<Finding>);
 
-/// Every AM rule that runs offline, in code order.
+/// Every AM rule that runs offline and only here, in code order. AM0006,
+/// AM0016 and AM0017 are loading rules: `common::load_rules` runs them in
+/// every tool, so they arrive with the loaded add-on's findings.
 pub const RULES: &[Rule] = &[
     ("AM0001", default_channel),
     ("AM0002", label_format),
     ("AM0003", operator_name),
     ("AM0004", icon_base64),
     ("AM0005", test_harness),
-    ("AM0006", dms_snitch_name),
     ("AM0007", csv_install_modes),
     ("AM0008", namespaces),
     ("AM0009", addon_parameters),
@@ -80,8 +81,6 @@ pub const RULES: &[Rule] = &[
     ("AM0012", csv_permissions),
     ("AM0013", addon_requirements),
     ("AM0015", csv_deployments),
-    ("AM0016", unique_names),
-    ("AM0017", pull_secret_name),
 ];
 
 fn field(name: &str) -> FieldPath {
@@ -265,27 +264,6 @@ pub fn test_harness(s: &Subject) -> Vec<Finding> {
             .found(harness)];
     }
     Vec::new()
-}
-
-/// AM0006: the snitch name post-fix may not begin with `hive-`.
-pub fn dms_snitch_name(s: &Subject) -> Vec<Finding> {
-    let post_fix = s
-        .document
-        .metadata
-        .deadmanssnitch
-        .as_ref()
-        .and_then(|d| d.snitch_name_post_fix.as_deref());
-    match post_fix {
-        Some(post_fix) if post_fix.starts_with("hive-") => vec![s
-            .error(
-                "AM0006",
-                &field("deadmanssnitch").key("snitchNamePostFix"),
-                "the snitch name post-fix begins with 'hive-', which Hive reserves",
-            )
-            .expected("a post-fix not starting with 'hive-'")
-            .found(post_fix)],
-        _ => Vec::new(),
-    }
 }
 
 /// AM0007: every main bundle's CSV supports `installMode`.
@@ -704,87 +682,10 @@ fn is_zero_quantity(value: &Value) -> bool {
     }
 }
 
-/// AM0016: names that must be unique are.
-pub fn unique_names(s: &Subject) -> Vec<Finding> {
-    let doc = s.document;
-    let mut out = Vec::new();
-    let mut report = |path: FieldPath, what: &str, names: Vec<(usize, &str)>| {
-        let mut seen = BTreeSet::new();
-        for (i, name) in names {
-            if !seen.insert(name) {
-                out.push(
-                    s.error(
-                        "AM0016",
-                        &path.index(i),
-                        format!("{what} name {name:?} is used more than once"),
-                    )
-                    .expected(format!("unique {what} names"))
-                    .found(name),
-                );
-            }
-        }
-    };
-    report(
-        field("additionalCatalogSources"),
-        "additional catalog source",
-        doc.additional_catalog_sources()
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (i, c.name.as_str()))
-            .collect(),
-    );
-    report(
-        field("config").key("secrets"),
-        "secret",
-        doc.secrets()
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (i, c.name.as_str()))
-            .collect(),
-    );
-    report(
-        field("credentialsRequests"),
-        "credentials request",
-        doc.metadata
-            .credentials_requests
-            .iter()
-            .flatten()
-            .enumerate()
-            .map(|(i, c)| (i, c.name.as_str()))
-            .collect(),
-    );
-    out
-}
-
-/// AM0017: pullSecretName is one of the secrets.
-pub fn pull_secret_name(s: &Subject) -> Vec<Finding> {
-    let doc = s.document;
-    let Some(pull) = doc.pull_secret_name() else {
-        return Vec::new();
-    };
-    let secrets: Vec<&str> = doc.secrets().iter().map(|s| s.name.as_str()).collect();
-    if secrets.contains(&pull) {
-        return Vec::new();
-    }
-    let expected = if secrets.is_empty() {
-        "a config.secrets entry of that name (there are no secrets)".to_string()
-    } else {
-        format!("one of {}", secrets.join(", "))
-    };
-    vec![s
-        .error(
-            "AM0017",
-            &field("pullSecretName"),
-            "pullSecretName is not one of the add-on's secrets",
-        )
-        .expected(expected)
-        .found(pull)]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common::addon::{AddonConfig, ConfigSecret, ParameterOption};
+    use common::addon::ParameterOption;
 
     fn document() -> AddonDocument {
         let value = serde_json::json!({
@@ -821,22 +722,14 @@ mod tests {
     }
 
     #[test]
-    fn label_icon_harness_and_snitch() {
+    fn label_icon_and_harness() {
         let mut doc = document();
         doc.metadata.label = "api.openshift.com/addon-other".into();
         doc.metadata.icon = "mock".into();
         doc.metadata.test_harness = "docker.io/x/y".into();
-        doc.metadata.deadmanssnitch = Some(common::addon::DeadmansSnitch {
-            snitch_name_post_fix: Some("hive-x".into()),
-            ..Default::default()
-        });
         assert_eq!(run(label_format, &doc), ["AM0002 label"]);
         assert_eq!(run(icon_base64, &doc), ["AM0004 icon"]);
         assert_eq!(run(test_harness, &doc), ["AM0005 testHarness"]);
-        assert_eq!(
-            run(dms_snitch_name, &doc),
-            ["AM0006 deadmanssnitch.snitchNamePostFix"]
-        );
     }
 
     #[test]
@@ -901,25 +794,6 @@ mod tests {
                 "AM0009 addOnParameters[2]"
             ]
         );
-    }
-
-    #[test]
-    fn secrets_names_and_pull_secret() {
-        let mut doc = document();
-        let secret = |name: &str| ConfigSecret {
-            name: name.into(),
-            secret_type: "Opaque".into(),
-            vault_path: "p".into(),
-            version: 1,
-            fields: vec![],
-        };
-        doc.metadata.config = Some(AddonConfig {
-            env: None,
-            secrets: Some(vec![secret("a"), secret("a")]),
-        });
-        doc.metadata.pull_secret_name = Some("pull".into());
-        assert_eq!(run(unique_names, &doc), ["AM0016 config.secrets[1]"]);
-        assert_eq!(run(pull_secret_name, &doc), ["AM0017 pullSecretName"]);
     }
 
     #[test]

@@ -67,6 +67,7 @@ pub fn validate_addon(
             .filter(|(code, _)| settings.selection.is_on(code))
             .flat_map(|(_, rule)| rule(&subject))
             .collect();
+        rule_findings.extend(crate::differences::differences(&file, document));
         locate(&mut rule_findings, &file, &loaded.source.text);
         findings.extend(rule_findings);
     }

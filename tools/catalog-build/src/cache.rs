@@ -45,37 +45,50 @@ pub fn cache_dir() -> Option<PathBuf> {
 }
 
 /// The cache key of a build: `parts` (version, targets, base digest) and
-/// every file under `bundles`, in path order. Symlinks are hashed by the
-/// content they lead to, so a changed target changes the key.
+/// every file under `bundles`, in path order. A symlink to a file inside the
+/// folder is hashed by the content it leads to, so a changed target changes
+/// the key. Nothing else is opened: a link to a folder or out of the tree,
+/// a FIFO or a device is hashed as a marker (the build refuses those, so no
+/// cached result can carry such a key, and a FIFO cannot hang the lookup).
 pub fn input_key(bundles: &Path, parts: &[&str]) -> Result<String> {
     let mut input = Vec::new();
     for part in parts {
         input.extend_from_slice(part.as_bytes());
         input.push(0);
     }
+    let root = bundles.canonicalize().ok();
     for entry in walkdir::WalkDir::new(bundles)
         .follow_links(false)
         .sort_by_file_name()
     {
         let entry = entry.map_err(|err| Error::in_file(bundles, format!("cannot list: {err}")))?;
         let relative = entry.path().strip_prefix(bundles).unwrap_or(entry.path());
-        input.extend_from_slice(relative.to_string_lossy().as_bytes());
+        input.extend_from_slice(relative.as_os_str().as_encoded_bytes());
         input.push(0);
-        if entry.file_type().is_dir() {
+        let file_type = entry.file_type();
+        if file_type.is_dir() {
             input.push(b'd');
             continue;
         }
-        if entry.file_type().is_symlink() {
+        let readable = if file_type.is_symlink() {
             if let Ok(target) = std::fs::read_link(entry.path()) {
-                input.extend_from_slice(target.to_string_lossy().as_bytes());
+                input.extend_from_slice(target.as_os_str().as_encoded_bytes());
             }
             input.push(0);
-        }
-        match std::fs::read(entry.path()) {
-            Ok(bytes) => {
-                input.extend_from_slice(sha256_digest(&bytes).as_bytes());
+            let resolved = entry.path().canonicalize().ok();
+            resolved.is_some_and(|target| {
+                root.as_ref().is_some_and(|root| target.starts_with(root)) && target.is_file()
+            })
+        } else {
+            file_type.is_file()
+        };
+        if !readable {
+            input.extend_from_slice(b"not a file the build reads");
+        } else {
+            match std::fs::read(entry.path()) {
+                Ok(bytes) => input.extend_from_slice(sha256_digest(&bytes).as_bytes()),
+                Err(_) => input.extend_from_slice(b"unreadable"),
             }
-            Err(_) => input.extend_from_slice(b"unreadable"),
         }
         input.push(0);
     }
@@ -137,5 +150,31 @@ mod tests {
         store(&cache, &first, &build);
         assert_eq!(load(&cache, &first), Some(build));
         assert_eq!(load(&cache, "sha256:other"), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_key_never_opens_a_fifo_or_follows_a_link_out_of_the_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("main/1.0.0")).unwrap();
+        std::fs::write(outside.path().join("secret"), "one").unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("secret"),
+            dir.path().join("main/1.0.0/link.yaml"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("dep")).unwrap();
+        let fifo = dir.path().join("main/1.0.0/fifo.yaml");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        // Returns at all (a FIFO with no writer would block a read).
+        let first = input_key(dir.path(), &["repo"]).unwrap();
+        // What lies outside the tree is not read: changing it changes nothing.
+        std::fs::write(outside.path().join("secret"), "two").unwrap();
+        assert_eq!(first, input_key(dir.path(), &["repo"]).unwrap());
     }
 }

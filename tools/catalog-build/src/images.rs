@@ -29,21 +29,27 @@ pub const CMD: [&str; 4] = [
 /// folder, the annotations as labels.
 pub fn bundle_image(bundle: &Bundle) -> Result<Image> {
     let mut content = LayerContent::new();
+    let in_bundle = |err: Error| Error::in_file(&bundle.dir, err.to_string());
     for manifest in &bundle.manifests {
-        content.file(
-            &format!("manifests/{}", manifest.name),
-            manifest.bytes.clone(),
-        );
+        content
+            .file(
+                &format!("manifests/{}", manifest.name),
+                manifest.bytes.clone(),
+            )
+            .map_err(in_bundle)?;
     }
-    content.file(
-        "metadata/annotations.yaml",
-        bundle.annotations_bytes.clone(),
-    );
+    content
+        .file(
+            "metadata/annotations.yaml",
+            bundle.annotations_bytes.clone(),
+        )
+        .map_err(in_bundle)?;
     for (name, bytes) in &bundle.metadata_files {
-        content.file(&format!("metadata/{name}"), bytes.clone());
+        content
+            .file(&format!("metadata/{name}"), bytes.clone())
+            .map_err(in_bundle)?;
     }
-    let layer = Layer::from_content(&content)
-        .map_err(|err| Error::in_file(&bundle.dir, err.to_string()))?;
+    let layer = Layer::from_content(&content).map_err(in_bundle)?;
     let config = oci::extend_config(
         &oci::scratch_config(),
         &layer.diff_id,
@@ -65,7 +71,7 @@ pub fn catalog_layer(config: &DeclarativeConfig) -> Result<Layer> {
         content.file(
             &format!("configs/{package}/catalog.json"),
             config.package_json(package),
-        );
+        )?;
     }
     Layer::from_content(&content)
 }

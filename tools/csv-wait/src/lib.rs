@@ -6,8 +6,8 @@
 //! the cluster reports nothing) is printed as a JSON line when it changes,
 //! and a summary line at the end.
 
-mod query;
-mod state;
+pub mod query;
+pub mod state;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

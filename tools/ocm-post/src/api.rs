@@ -58,11 +58,65 @@ impl OcmApi {
         Error::remote(self.client.base_url(), message)
     }
 
-    /// The answer's body as JSON, `{}` when empty (DELETE, 204).
+    /// The answer's body as a JSON object, `{}` when empty (DELETE, 204).
     pub fn body(&self, response: &Response) -> Result<Value> {
-        if response.body.is_empty() {
-            return Ok(Value::Object(Default::default()));
+        read_object(self.client.base_url(), response)
+    }
+}
+
+/// An OCM answer's body: a JSON object, as every OCM resource is, or `{}`
+/// when empty. Anything else (a number, a list, HTML) is a remote error
+/// naming `target`: callers add fields to the object they get.
+pub fn read_object(target: &str, response: &Response) -> Result<Value> {
+    if response.body.is_empty() {
+        return Ok(Value::Object(Default::default()));
+    }
+    let value: Value = response.json(target)?;
+    if !value.is_object() {
+        return Err(Error::remote(
+            target,
+            format!(
+                "answered with JSON that is not an object (expected an OCM resource): {}",
+                common::http::snippet(&response.text())
+            ),
+        ));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(body: &str) -> Response {
+        Response {
+            status: 200,
+            headers: Vec::new(),
+            body: body.as_bytes().to_vec(),
         }
-        response.json(self.client.base_url())
+    }
+
+    /// Found by fuzz target ocm_answer: `ocm-post --show` and a publish set
+    /// `addon["versions"]`/`answered["version"]` on OCM's answer, which
+    /// panicked when the answer was JSON but not an object.
+    #[test]
+    fn answers_that_are_not_objects_are_refused() {
+        for body in ["0", "[]", "\"ok\"", "null"] {
+            let err = read_object("https://api.ocm", &answer(body))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("not an object") && err.contains("https://api.ocm"),
+                "{err}"
+            );
+        }
+        assert_eq!(
+            read_object("t", &answer("")).unwrap(),
+            serde_json::json!({})
+        );
+        assert_eq!(
+            read_object("t", &answer(r#"{"id":"a"}"#)).unwrap()["id"],
+            "a"
+        );
     }
 }

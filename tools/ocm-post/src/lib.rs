@@ -2,12 +2,13 @@
 //!
 //! Reads an add-on document (or an addon.yaml in a managed-tenants tree),
 //! builds the clusters_mgmt add-on payload and, when the add-on uses an image
-//! set, the version payload; creates each with POST, or updates it with PATCH
-//! when OCM answers 409 because it exists. Prints what OCM answered.
+//! set, the version payload; reads each from OCM first, then creates it with
+//! POST when missing or updates it with PATCH when a field we send differs.
+//! Reads a stream of add-ons too. Prints what OCM answered.
 
-mod api;
-mod publish;
-mod sync;
+pub mod api;
+pub mod publish;
+pub mod sync;
 
 use std::path::PathBuf;
 

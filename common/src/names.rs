@@ -1,6 +1,8 @@
-//! Kubernetes name rules (k8s.io/apimachinery validation), for AM0010: a
-//! value managed-tenants' schema lets through can still be refused by the API
-//! server when the SelectorSyncSet is applied.
+//! Kubernetes name rules (k8s.io/apimachinery validation). addon-validate's
+//! AM0010 uses them (a value managed-tenants' schema lets through can still be
+//! refused by the API server when the SelectorSyncSet is applied), and the
+//! bundle loader checks every name that becomes a path or an image tag
+//! (package, channels, CSV name) against them before it is used.
 
 /// A DNS-1123 label: namespace names (`redhat-my-addon`).
 pub fn dns1123_label(name: &str) -> Result<(), String> {

@@ -1,0 +1,242 @@
+//! Where managed-tenants-cli renders an add-on other than the add-on says
+//! (README, "Differences from managed-tenants-cli"), we render what it says,
+//! and addon-validate warns (DF codes) without failing. One test per
+//! difference: the warning, then our rendering, which is the intended one.
+
+use std::path::PathBuf;
+
+use e2e::{copy_tree, repo_root, tool};
+use serde_json::Value;
+
+/// The reference add-on's stage tree, copied so a test can change it.
+struct Tree {
+    _root: tempfile::TempDir,
+    addon_dir: PathBuf,
+}
+
+impl Tree {
+    fn new() -> Tree {
+        let root = tempfile::tempdir().unwrap();
+        let addon_dir = root.path().join("addons/reference-addon");
+        copy_tree(
+            &repo_root().join("examples/managed-tenants/addons/reference-addon"),
+            &addon_dir,
+        );
+        Tree {
+            _root: root,
+            addon_dir,
+        }
+    }
+
+    fn addon_yaml(&self) -> PathBuf {
+        self.addon_dir.join("metadata/stage/addon.yaml")
+    }
+
+    /// Replaces `from` (which must be there) with `to` in a file of the tree.
+    fn edit(&self, file: &str, from: &str, to: &str) -> &Tree {
+        let path = self.addon_dir.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{file} has no {from:?}");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+        self
+    }
+
+    /// addon-validate passes the add-on and warns `code` at `field`.
+    fn assert_warns(&self, code: &str, field: &str) {
+        let output = tool("addon-validate")
+            .arg(self.addon_yaml())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        assert!(
+            stderr.contains(&format!("warning {code}: {field}")),
+            "no {code} at {field}:\n{stderr}"
+        );
+    }
+
+    /// Our SelectorSyncSet's resources.
+    fn resources(&self) -> Vec<Value> {
+        let output = tool("syncset-render")
+            .arg(self.addon_yaml())
+            .args(["--selector", "-o", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let list: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let mut all = Vec::new();
+        for item in list["items"].as_array().unwrap() {
+            all.push(item.clone());
+            if let Some(resources) = item["spec"]["resources"].as_array() {
+                all.extend(resources.iter().cloned());
+            }
+        }
+        all
+    }
+
+    fn object(&self, kind: &str) -> Value {
+        self.resources()
+            .into_iter()
+            .find(|o| o["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind}"))
+    }
+}
+
+const STAGE: &str = "metadata/stage/addon.yaml";
+const LATEST_SET: &str = "addonimagesets/stage/reference-addon.v0.3.0.yml";
+
+#[test]
+fn an_escalation_policy_of_digits_stays_a_string_not_octal() {
+    let tree = Tree::new();
+    tree.edit(
+        STAGE,
+        "escalationPolicy: PABCDEF",
+        "escalationPolicy: '0123'",
+    );
+    tree.assert_warns("DF0001", "pagerduty.escalationPolicy");
+    // mtcli: `escalationPolicy: 0123`, which YAML 1.1 reads as the octal 83.
+    assert_eq!(
+        tree.object("PagerDutyIntegration")["spec"]["escalationPolicy"],
+        "0123"
+    );
+}
+
+#[test]
+fn a_secret_named_on_stays_a_string_not_true() {
+    let tree = Tree::new();
+    tree.edit(
+        STAGE,
+        "secretName: redhat-reference-addon-pagerduty",
+        "secretName: 'on'",
+    );
+    tree.assert_warns("DF0001", "pagerduty.secretName");
+    assert_eq!(
+        tree.object("PagerDutyIntegration")["spec"]["targetSecretRef"]["name"],
+        "on"
+    );
+}
+
+#[test]
+fn a_namespace_named_null_stays_a_string_not_null() {
+    let tree = Tree::new();
+    tree.edit(
+        STAGE,
+        "secretNamespace: redhat-reference-addon",
+        "secretNamespace: 'null'",
+    );
+    tree.assert_warns("DF0001", "pagerduty.secretNamespace");
+    assert_eq!(
+        tree.object("PagerDutyIntegration")["spec"]["targetSecretRef"]["namespace"],
+        "null"
+    );
+}
+
+#[test]
+fn a_port_name_of_digits_stays_a_string_not_a_number() {
+    let tree = Tree::new();
+    tree.edit(
+        STAGE,
+        "deadmanssnitch:",
+        "metricsFederation:\n  portName: '9091'\n  namespace: redhat-reference-addon\n  \
+         matchNames: [up]\n  matchLabels: {app: reference}\ndeadmanssnitch:",
+    );
+    tree.assert_warns("DF0001", "metricsFederation.portName");
+    assert_eq!(
+        tree.object("ServiceMonitor")["spec"]["endpoints"][0]["port"],
+        "9091"
+    );
+}
+
+#[test]
+fn a_csv_version_like_1_10_stays_a_string_not_1_1() {
+    let tree = Tree::new();
+    tree.edit(
+        STAGE,
+        "defaultChannel: alpha",
+        "defaultChannel: alpha\nstartingCSV: '1.10'",
+    );
+    tree.assert_warns("DF0001", "startingCSV");
+    assert_eq!(tree.object("Subscription")["spec"]["startingCSV"], "1.10");
+}
+
+#[test]
+fn an_env_value_keeps_its_leading_spaces() {
+    let tree = Tree::new();
+    tree.edit(LATEST_SET, "value: info", "value: '  info'");
+    tree.assert_warns("DF0002", "imageSet.config.env[0].value");
+    // mtcli: `value: |-` then the text indented, so the spaces are indentation.
+    assert_eq!(
+        tree.object("Subscription")["spec"]["config"]["env"][0]["value"],
+        "  info"
+    );
+}
+
+#[test]
+fn a_null_in_the_snitch_selector_stays_null_not_none() {
+    let tree = Tree::new();
+    tree.edit(
+        STAGE,
+        "deadmanssnitch:\n",
+        "deadmanssnitch:\n  clusterDeploymentSelector:\n    matchLabels:\n      \
+         api.openshift.com/addon-reference-addon: 'true'\n    matchExpressions: null\n",
+    );
+    tree.assert_warns("DF0003", "deadmanssnitch.clusterDeploymentSelector");
+    // mtcli: `{'matchLabels': {...}, 'matchExpressions': None}`, the string "None".
+    let selector = &tree.object("DeadmansSnitchIntegration")["spec"]["clusterDeploymentSelector"];
+    assert_eq!(selector["matchExpressions"], Value::Null);
+    assert_eq!(
+        selector["matchLabels"]["api.openshift.com/addon-reference-addon"],
+        "true"
+    );
+}
+
+#[test]
+fn a_backslash_in_the_snitch_selector_stays_single() {
+    let tree = Tree::new();
+    tree.edit(
+        STAGE,
+        "deadmanssnitch:\n",
+        "deadmanssnitch:\n  clusterDeploymentSelector:\n    matchExpressions:\n      \
+         - {key: tier, operator: In, values: ['a\\b']}\n",
+    );
+    tree.assert_warns("DF0003", "deadmanssnitch.clusterDeploymentSelector");
+    // mtcli writes `'values': ['a\\b']` (repr doubles it); YAML keeps both.
+    let selector = &tree.object("DeadmansSnitchIntegration")["spec"]["clusterDeploymentSelector"];
+    assert_eq!(
+        selector["matchExpressions"][0]["values"],
+        serde_json::json!(["a\\b"])
+    );
+}
+
+#[test]
+fn starting_csv_without_a_catalog_is_not_put_in_the_operator_group() {
+    let tree = Tree::new();
+    tree.edit(
+        STAGE,
+        "addonImageSetVersion: latest",
+        "addonImageSetVersion: null\nstartingCSV: reference-addon.v0.3.0",
+    );
+    tree.assert_warns("DF0004", "startingCSV");
+    let resources = tree.resources();
+    let group = resources
+        .iter()
+        .find(|o| o["kind"] == "OperatorGroup")
+        .expect("an OperatorGroup");
+    assert!(group["spec"].get("startingCSV").is_none(), "{group:#}");
+    assert!(!resources.iter().any(|o| o["kind"] == "Subscription"));
+}
+
+#[test]
+fn the_reference_addon_hits_no_difference() {
+    let output = tool("addon-validate")
+        .arg(Tree::new().addon_yaml())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains(" DF0"), "{stderr}");
+}
