@@ -27,6 +27,7 @@ pub mod ocm_auth;
 pub mod parallel;
 pub mod progress;
 pub mod prometheus;
+pub mod redact;
 pub mod schema;
 pub mod schemas;
 pub mod time;

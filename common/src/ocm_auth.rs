@@ -65,13 +65,13 @@ pub struct AuthSettings {
 #[derive(Debug, Default, Deserialize)]
 struct OcmConfigFile {
     #[serde(default)]
-    access_token: Option<String>,
+    access_token: Option<Secret>,
     #[serde(default)]
-    refresh_token: Option<String>,
+    refresh_token: Option<Secret>,
     #[serde(default)]
     client_id: Option<String>,
     #[serde(default)]
-    client_secret: Option<String>,
+    client_secret: Option<Secret>,
     #[serde(default)]
     token_url: Option<String>,
     #[serde(default)]
@@ -176,25 +176,30 @@ pub fn resolve(
     })?;
     let origin = path.display().to_string();
     let nonempty = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
+    let nonempty_secret = |value: Option<Secret>| {
+        value
+            .filter(|v| !v.expose().trim().is_empty())
+            .map(|v| Secret::new(v.expose().trim()))
+    };
     let file_client_id = nonempty(file.client_id);
-    let credentials = if let Some(refresh) = nonempty(file.refresh_token) {
+    let credentials = if let Some(refresh) = nonempty_secret(file.refresh_token) {
         Credentials::RefreshToken {
             client_id: file_client_id.unwrap_or_else(|| DEFAULT_CLIENT_ID.to_string()),
-            refresh_token: Secret::new(refresh),
+            refresh_token: refresh,
         }
-    } else if let (Some(id), Some(secret)) = (file_client_id, nonempty(file.client_secret)) {
+    } else if let (Some(id), Some(secret)) = (file_client_id, nonempty_secret(file.client_secret)) {
         Credentials::ClientCredentials {
             client_id: id,
-            client_secret: Secret::new(secret),
+            client_secret: secret,
         }
-    } else if let Some(access) = nonempty(file.access_token.clone()) {
-        Credentials::AccessToken(Secret::new(access))
+    } else if let Some(access) = nonempty_secret(file.access_token.clone()) {
+        Credentials::AccessToken(access)
     } else {
         return Err(Error::in_file(&path, "holds no access_token, refresh_token or client_id/client_secret; run `ocm login` again"));
     };
     let saved_access_token = match credentials {
         Credentials::AccessToken(_) => None,
-        _ => nonempty(file.access_token).map(Secret::new),
+        _ => nonempty_secret(file.access_token),
     };
     Ok(AuthSettings {
         credentials,
@@ -269,6 +274,12 @@ impl TokenProvider {
             current,
             exchanges: 0,
         })
+    }
+
+    /// Bounds each try of each exchange with the token endpoint (`--request-timeout`).
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.client = self.client.map(|c| c.with_request_timeout(timeout));
+        self
     }
 
     /// How many times credentials were exchanged so far.

@@ -111,6 +111,10 @@ struct Cli {
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     interval: Duration,
 
+    /// The longest one query may take (each try); never past --timeout.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    request_timeout: Duration,
+
     /// Stop after this many polls (exit 4 if not done by then).
     #[arg(long, value_name = "N")]
     polls: Option<u64>,
@@ -207,7 +211,12 @@ fn run(cli: Cli) -> Result<()> {
         return write_stdout(&format!("{promql}\n"));
     }
     let url = query_url(&cli)?;
-    let client = prometheus_client(&cli, &url)?;
+    let deadline = Instant::now() + cli.timeout;
+    let client = prometheus_client(&cli, &url)?
+        .with_request_timeout(cli.request_timeout)
+        .with_deadline(Some(deadline));
+    // The URL as shown: without a user:password@ it may carry.
+    let url = client.base_url().to_string();
     eprintln!(
         "csv-wait: watching {operator} on {} cluster(s) at {url}, every {:?} for up to {:?}",
         clusters.len(),
@@ -271,7 +280,13 @@ fn run_on_ocm(cli: Cli) -> Result<()> {
         max_delay: Duration::from_secs(1),
     };
     let tokens = common::ocm_auth::TokenProvider::new(settings, &tls, retry)?;
-    let client = Client::new(url.trim_end_matches('/'), &tls)?.with_retry(retry);
+    let deadline = Instant::now() + cli.timeout;
+    let client = Client::new(url.trim_end_matches('/'), &tls)?
+        .with_retry(retry)
+        .with_request_timeout(cli.request_timeout)
+        .with_deadline(Some(deadline));
+    // The URL as shown: without a user:password@ it may carry.
+    let url = client.base_url().to_string();
     let source = OcmSource {
         api: common::ocm_auth::OcmApi::new(client, tokens),
         addon: addon.clone(),
@@ -369,6 +384,8 @@ struct Report {
     elapsed: f64,
     /// Why the last polls found no telemetry at all, if they did not.
     diagnosis: Option<String>,
+    /// The error of the last poll, if it failed.
+    last_error: Option<String>,
 }
 
 impl Watch<'_> {
@@ -381,6 +398,7 @@ impl Watch<'_> {
         let started = Instant::now();
         let (mut polls, mut queries, mut failures) = (0u64, 0u64, 0u32);
         let mut diagnosis: Option<String> = None;
+        let mut last_error: Option<String>;
         let outcome = loop {
             polls += 1;
             let (sent, failure) = match self.source {
@@ -391,10 +409,14 @@ impl Watch<'_> {
             };
             queries += sent;
             match failure {
-                None => failures = 0,
+                None => {
+                    failures = 0;
+                    last_error = None;
+                }
                 Some(error) => {
                     failures += 1;
                     eprintln!("csv-wait: poll {polls} failed: {error}");
+                    last_error = Some(error.to_string());
                 }
             }
             match self.settle(&tracker, started, polls, failures) {
@@ -409,6 +431,7 @@ impl Watch<'_> {
             queries,
             elapsed: started.elapsed().as_secs_f64(),
             diagnosis,
+            last_error,
         })
     }
 
@@ -427,7 +450,11 @@ impl Watch<'_> {
         match prometheus::query(client, promql, method) {
             Ok(answer) => {
                 for warning in &answer.warnings {
-                    eprintln!("csv-wait: warning from {}: {warning}", self.url);
+                    eprintln!(
+                        "csv-wait: warning from {}: {}",
+                        self.url,
+                        common::redact::text(warning)
+                    );
                 }
                 self.print_changes(tracker.observe(&answer.samples))?;
                 if answer.samples.is_empty() && diagnosis.is_none() {
@@ -571,12 +598,16 @@ impl Report {
                     State::Unknown,
                     State::Deleting,
                 ] {
-                    if counts[&state] > 0 {
-                        message.push_str(&format!("; {}: {}", state.as_str(), self.listed(state)));
+                    let listed = self.listed(state);
+                    if counts[&state] > 0 && !listed.is_empty() {
+                        message.push_str(&format!("; {}: {listed}", state.as_str()));
                     }
                 }
                 if let Some(why) = &self.diagnosis {
                     message.push_str(&format!(" ({why})"));
+                }
+                if let Some(error) = &self.last_error {
+                    message.push_str(&format!("; the last poll failed: {error}"));
                 }
                 Err(Error::TimedOut(message))
             }

@@ -67,6 +67,11 @@ struct Cli {
     #[arg(long, value_name = "URL")]
     url: Option<String>,
 
+    /// The longest one request to OCM or the token endpoint may take (each
+    /// try); a server that never answers is an error (exit 3) after this long.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = common::time::parse_duration)]
+    request_timeout: std::time::Duration,
+
     /// OAuth2 token endpoint for refresh tokens and client credentials.
     /// Default: $OCM_TOKEN_URL, else the saved one, else Red Hat SSO.
     #[arg(long, value_name = "URL")]
@@ -326,8 +331,11 @@ fn run(cli: Cli) -> Result<()> {
         ..TlsOptions::default()
     };
     let retry = RetryPolicy::default();
-    let tokens = TokenProvider::new(settings, &tls, retry)?;
-    let client = Client::new(&base, &tls)?.with_retry(retry);
+    let tokens =
+        TokenProvider::new(settings, &tls, retry)?.with_request_timeout(cli.request_timeout);
+    let client = Client::new(&base, &tls)?
+        .with_retry(retry)
+        .with_request_timeout(cli.request_timeout);
     let api = OcmApi::new(client, tokens);
 
     match action {
@@ -434,6 +442,8 @@ fn dry_run_requests(
     base: &str,
     addon_path: &str,
 ) -> Result<Vec<PlannedRequest>> {
+    // Shown, so without a user:password@ the URL may carry.
+    let base = common::redact::url(base);
     let url = |path: &str| format!("{base}{path}");
     let single = |method: &str, body: Option<Value>| {
         Ok(vec![PlannedRequest {
@@ -482,7 +492,8 @@ fn api_url(flag: Option<&str>, env: Option<String>, saved: Option<String>) -> Re
 
 fn unknown_url(text: &str) -> Error {
     Error::usage(format!(
-        "--url {text:?} is neither an http(s) URL nor one of production, stage, integration"
+        "--url {:?} is neither an http(s) URL nor one of production, stage, integration",
+        common::redact::url(text)
     ))
 }
 
