@@ -322,11 +322,10 @@ fn findings_report(value: &Value) -> Option<String> {
                 .count() as u64
         });
     Some(if valid {
-        format!(
-            "is a findings report (addon-validate --all -o json), not an add-on; \
-             the previous stage found no errors but printed its report instead of an add-on \
-             (pipe `addon-validate ADDON` into this tool)"
-        )
+        "is a findings report (addon-validate --all -o json), not an add-on; \
+         the previous stage found no errors but printed its report instead of an add-on \
+         (pipe `addon-validate ADDON` into this tool)"
+            .to_string()
     } else {
         format!(
             "is a findings report, not an add-on: the previous stage (addon-validate) found \
