@@ -246,7 +246,7 @@ fn run(args: Args) -> Result<()> {
             tag_reference: repo.whole(),
             digest: result.digest.clone(),
         });
-        cache::store(
+        let stored = cache::store(
             dir,
             key,
             &cache::CachedBuild {
@@ -257,6 +257,9 @@ fn run(args: Args) -> Result<()> {
                 images: pushed,
             },
         );
+        if let Some(warning) = stored {
+            common::cli::note("catalog-build", warning);
+        }
     }
     write_result(document, result, format)
 }
@@ -384,7 +387,7 @@ fn list<'a>(findings: impl Iterator<Item = &'a Finding>) -> String {
 fn load_bundles(dir: &Path) -> Result<bundle::BundleTree> {
     let (tree, findings) = bundle::load_tree(dir);
     for warning in findings.iter().filter(|f| !f.is_error()) {
-        eprintln!("catalog-build: warning: {warning}");
+        common::cli::note("catalog-build", format_args!("warning: {warning}"));
     }
     let errors: Vec<&Finding> = findings.iter().filter(|f| f.is_error()).collect();
     if !errors.is_empty() {
