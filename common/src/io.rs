@@ -333,7 +333,10 @@ mod tests {
         let value = std::collections::BTreeMap::from([((1u8, 2u8), 3u8)]);
         let err = render(&value, Format::Json).unwrap_err();
         assert!(matches!(err, Error::Internal(_)), "{err:?}");
-        assert!(err.to_string().contains("cannot serialise the output"), "{err}");
+        assert!(
+            err.to_string().contains("cannot serialise the output"),
+            "{err}"
+        );
     }
 
     #[test]

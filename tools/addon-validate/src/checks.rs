@@ -152,10 +152,22 @@ mod tests {
 
     /// The sources that emit findings, without their test modules.
     const EMITTING_SOURCES: &[(&str, &str)] = &[
-        ("common/src/finding.rs", include_str!("../../../common/src/finding.rs")),
-        ("common/src/bundle.rs", include_str!("../../../common/src/bundle.rs")),
-        ("common/src/document.rs", include_str!("../../../common/src/document.rs")),
-        ("common/src/load_rules.rs", include_str!("../../../common/src/load_rules.rs")),
+        (
+            "common/src/finding.rs",
+            include_str!("../../../common/src/finding.rs"),
+        ),
+        (
+            "common/src/bundle.rs",
+            include_str!("../../../common/src/bundle.rs"),
+        ),
+        (
+            "common/src/document.rs",
+            include_str!("../../../common/src/document.rs"),
+        ),
+        (
+            "common/src/load_rules.rs",
+            include_str!("../../../common/src/load_rules.rs"),
+        ),
         ("rules.rs", include_str!("rules.rs")),
         ("differences.rs", include_str!("differences.rs")),
         ("validate.rs", include_str!("validate.rs")),

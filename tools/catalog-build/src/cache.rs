@@ -156,7 +156,10 @@ mod tests {
         let blocked = dir.path().join("a-file");
         std::fs::write(&blocked, "not a folder").unwrap();
         let warning = store(&blocked.join("cache"), &first, &build).unwrap();
-        assert!(warning.contains("cannot write the build cache"), "{warning}");
+        assert!(
+            warning.contains("cannot write the build cache"),
+            "{warning}"
+        );
     }
 
     #[cfg(unix)]
