@@ -559,3 +559,150 @@ fn bearer_tokens_retries_and_refused_queries() {
         "the token leaked: {all}"
     );
 }
+
+/// Runs a command, killing it (and failing) if it is still running after
+/// `limit`: a guard against a hang, not a measure of speed.
+fn output_within(command: &mut Command, limit: Duration) -> std::process::Output {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            panic!("still running after {limit:?}: it hangs");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_server_that_never_answers_cannot_outlast_the_timeout() {
+    let url = e2e::silent_server();
+    let mut command = Command::new(e2e::bin_path("csv-wait"));
+    command.args([
+        "--url",
+        &url,
+        "--operator",
+        "x",
+        "-c",
+        "c1",
+        "--timeout",
+        "3s",
+        "--interval",
+        "1s",
+    ]);
+    // The request timeout (30s by default) is cut to what is left of --timeout.
+    let output = output_within(&mut command, Duration::from_secs(60));
+    assert_eq!(output.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let host = url.trim_start_matches("http://");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("the last poll failed")
+            && last.contains(host)
+            && last.contains("GET /api/v1/query"),
+        "the timeout message repeats the last error, naming the host and stage: {stderr}"
+    );
+    assert!(!last.trim_end().ends_with(':'), "{last}");
+}
+
+#[test]
+fn request_timeout_flag_bounds_each_query() {
+    let url = e2e::silent_server();
+    let mut command = Command::new(e2e::bin_path("csv-wait"));
+    command.args([
+        "--url",
+        &url,
+        "--operator",
+        "x",
+        "-c",
+        "c1",
+        "--timeout",
+        "10m",
+        "--polls",
+        "1",
+        "--request-timeout",
+        "500ms",
+    ]);
+    let output = output_within(&mut command, Duration::from_secs(60));
+    assert_eq!(output.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no answer within 0.5s"), "{stderr}");
+}
+
+#[test]
+fn a_400_answer_is_not_retried_as_if_temporary() {
+    use addon_flow_testservers::http::HttpResponse;
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = calls.clone();
+    let server = fake_prometheus(move |_, _| {
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        HttpResponse::new(400).body("text/plain", b"bad request: query too complex".to_vec())
+    });
+    let output = tool("csv-wait")
+        .args(["--url", &server.url(), "--operator", "x", "-c", "c1"])
+        .args(["--timeout", "20s", "--interval", "100ms"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("HTTP 400") && !stderr.contains("retrying"),
+        "{stderr}"
+    );
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_huge_timeout_is_a_usage_error_not_a_panic() {
+    for flag in ["--timeout", "--interval", "--request-timeout"] {
+        let output = tool("csv-wait")
+            .args([
+                "--operator",
+                "x",
+                "-c",
+                "c1",
+                "--url",
+                "http://127.0.0.1:9",
+                flag,
+                "1e20",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{flag}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains("longest duration"));
+    }
+}
+
+#[test]
+fn url_userinfo_is_never_printed() {
+    let url = e2e::silent_server().replace("http://", "http://watcher:banner-pass-123@");
+    let mut command = Command::new(e2e::bin_path("csv-wait"));
+    command.args([
+        "--url",
+        &url,
+        "--operator",
+        "x",
+        "-c",
+        "c1",
+        "--timeout",
+        "1s",
+        "--request-timeout",
+        "300ms",
+    ]);
+    let output = output_within(&mut command, Duration::from_secs(60));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(all.contains("watching x"), "{all}");
+    assert!(
+        !all.contains("banner-pass-123") && !all.contains("watcher:"),
+        "{all}"
+    );
+}

@@ -623,8 +623,8 @@ fn a_client_certificate_from_the_kubeconfig_authenticates() {
     std::fs::write(
         &anonymous,
         text.replace(
-            "    client-certificate: admin.crt\n    client-key: admin.key\n",
-            "    username: nobody\n",
+            "  user:\n    client-certificate: admin.crt\n    client-key: admin.key\n",
+            "  user: {}\n",
         ),
     )
     .unwrap();
@@ -774,5 +774,154 @@ fn object_lists_beyond_the_add_on_document_size_limit_are_read() {
         lines,
         2500 + 4,
         "a SyncSet per cluster plus the four shared objects"
+    );
+}
+
+/// A kubeconfig for `server` (a URL) whose user entry is `user` (YAML lines
+/// indented by four spaces).
+fn kubeconfig_text(server: &str, user: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: {server}\n    insecure-skip-tls-verify: true\nusers:\n- name: robot\n  user:\n{user}contexts:\n- name: c\n  context: {{cluster: c, user: robot}}\n"
+    )
+}
+
+#[test]
+fn an_unusable_client_certificate_is_exit_1_naming_the_user_not_a_panic() {
+    let pki = test_pki();
+    let other_key = rcgen::KeyPair::generate().unwrap().serialize_pem();
+    let dir = tempfile::tempdir().unwrap();
+    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let cases = [
+        (
+            "a key that does not match",
+            &pki.client_cert_pem,
+            &other_key,
+            "does not belong",
+        ),
+        (
+            "a key in client-certificate-data",
+            &pki.client_key_pem,
+            &pki.client_key_pem,
+            "private key, not a certificate",
+        ),
+    ];
+    for (what, cert, key, expected) in cases {
+        let user = format!(
+            "    client-certificate-data: {}\n    client-key-data: {}\n",
+            common::base64::encode(cert.as_bytes()),
+            common::base64::encode(key.as_bytes())
+        );
+        let config = dir.path().join("kubeconfig");
+        std::fs::write(&config, kubeconfig_text("https://127.0.0.1:9", &user)).unwrap();
+        let run = hive_apply(&config, &input, &[]);
+        assert_eq!(run.code, Some(1), "{what}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("users[robot]") && run.stderr.contains(expected),
+            "{what}: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("panicked"), "{what}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn a_server_that_never_answers_is_exit_3_naming_the_host_and_the_stage() {
+    let url = e2e::silent_server();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kubeconfig");
+    std::fs::write(&config, kubeconfig_text(&url, "    token: t0ken-value\n")).unwrap();
+    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let run = hive_apply(&config, &input, &["--request-timeout", "300ms"]);
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    let host = url.trim_start_matches("http://");
+    assert!(
+        run.stderr.contains(host)
+            && run.stderr.contains("GET /api")
+            && run.stderr.contains("no answer within 0.3s"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_kubeconfig_or_token_file_that_is_a_fifo_or_a_device_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let run = hive_apply(&fifo, &input, &[]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+    for token_file in [fifo.to_str().unwrap(), "/dev/zero"] {
+        let config = dir.path().join("kubeconfig");
+        let user = format!("    tokenFile: {token_file}\n");
+        std::fs::write(&config, kubeconfig_text("http://127.0.0.1:9", &user)).unwrap();
+        let run = hive_apply(&config, &input, &[]);
+        assert_eq!(run.code, Some(1), "{token_file}: {}", run.stderr);
+        assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+    }
+    let config = dir.path().join("kubeconfig");
+    let ca = kubeconfig_text("https://127.0.0.1:9", "    token: abcd\n").replace(
+        "    insecure-skip-tls-verify: true\n",
+        &format!("    certificate-authority: {}\n", fifo.display()),
+    );
+    std::fs::write(&config, ca).unwrap();
+    let run = hive_apply(&config, &input, &[]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("certificate-authority"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_server_url_with_an_invalid_port_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    for server in [
+        "https://127.0.0.1:70000",
+        "https://127.0.0.1:6443x",
+        "https://:6443",
+    ] {
+        let config = dir.path().join("kubeconfig");
+        std::fs::write(&config, kubeconfig_text(server, "    token: abcd\n")).unwrap();
+        let run = hive_apply(&config, &input, &[]);
+        assert_eq!(run.code, Some(2), "{server}: {}", run.stderr);
+        assert!(run.stderr.contains("server"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn a_huge_timeout_is_a_usage_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kubeconfig");
+    std::fs::write(
+        &config,
+        kubeconfig_text("http://127.0.0.1:9", "    token: abcd\n"),
+    )
+    .unwrap();
+    for flag in ["--timeout", "--request-timeout", "--poll-interval"] {
+        let run = hive_apply(&config, b"", &[flag, "1e20"]);
+        assert_eq!(run.code, Some(2), "{flag}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn label_cluster_without_a_selector_sync_set_is_refused_before_touching_the_server() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), &server, "test-token");
+    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let run = hive_apply(&config, &input, &["--label-cluster", "cd-east/cluster-1"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("SelectorSyncSet"), "{}", run.stderr);
+    assert!(
+        stored_keys(&server).is_empty(),
+        "nothing may be applied first"
     );
 }

@@ -658,3 +658,78 @@ fn a_refused_token_is_exchanged_again_and_the_addons_service_is_reachable() {
     );
     transcript.assert_no_credentials(&ocm);
 }
+
+#[test]
+fn a_server_that_never_answers_is_exit_3_naming_the_host_and_the_stage() {
+    let url = e2e::silent_server();
+    let home = tempfile::tempdir().unwrap();
+    let output = ocm_post(home.path())
+        .env("OCM_TOKEN", ACCESS_TOKEN)
+        .args(["--url", &url, "--request-timeout", "300ms"])
+        .arg(fixture("plain-addon.json"))
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let host = url.trim_start_matches("http://");
+    assert!(
+        stderr.contains(host)
+            && stderr.contains("POST /api/")
+            && stderr.contains("no answer within 0.3s"),
+        "{stderr}"
+    );
+    // The token endpoint is bounded the same way.
+    let output = ocm_post(home.path())
+        .env("OCM_REFRESH_TOKEN", REFRESH_TOKEN)
+        .args([
+            "--url",
+            &url,
+            "--token-url",
+            &url,
+            "--request-timeout",
+            "300ms",
+        ])
+        .arg(fixture("plain-addon.json"))
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no answer within"));
+}
+
+#[test]
+fn url_userinfo_is_never_printed() {
+    let home = tempfile::tempdir().unwrap();
+    let output = ocm_post(home.path())
+        .args([
+            "--url",
+            "https://ocm-user:url-pass-4242@api.example.com",
+            "--dry-run",
+        ])
+        .arg(fixture("plain-addon.json"))
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(all.contains("https://api.example.com/api/"), "{all}");
+    assert!(
+        !all.contains("url-pass-4242") && !all.contains("ocm-user"),
+        "{all}"
+    );
+    let output = ocm_post(home.path())
+        .args([
+            "--url",
+            "ftp://ocm-user:url-pass-4242@api.example.com",
+            "--dry-run",
+        ])
+        .arg(fixture("plain-addon.json"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("url-pass-4242"));
+}

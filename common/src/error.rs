@@ -108,10 +108,12 @@ impl Error {
         Error::Usage(message.into())
     }
 
+    /// A remote failure. Server text enters our messages here, so this is
+    /// where credentials are taken out of it (and out of a URL's userinfo).
     pub fn remote(target: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Remote {
-            target: target.into(),
-            message: message.into(),
+            target: crate::redact::text(&crate::redact::url(&target.into())),
+            message: crate::redact::text(&message.into()),
         }
     }
 

@@ -6,7 +6,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
 
@@ -21,8 +21,16 @@ const MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
 pub struct Secret(String);
 
 impl Secret {
+    /// Holds `value`, and registers it so that [`crate::redact::text`] takes
+    /// it out of any message (a server's error text that repeats it).
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
+        let value = value.into();
+        crate::redact::register(&value);
+        Secret(value)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// The value itself, for the one place that sends it.
@@ -37,6 +45,14 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Read straight into a `Secret`: a credential in a file (kubeconfig, ocm.json)
+/// is never a plain `String`, not even for a moment in a `Debug`-able struct.
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Secret::new)
+    }
+}
+
 impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")
@@ -45,7 +61,7 @@ impl fmt::Display for Secret {
 
 /// How to trust the server and prove who we are (kubeconfig's
 /// `certificate-authority-data`, `client-certificate-data`, ...).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct TlsOptions {
     /// PEM CA certificates to trust instead of the public web roots.
     pub ca_pem: Option<Vec<u8>>,
@@ -54,6 +70,24 @@ pub struct TlsOptions {
     pub client_key_pem: Option<Vec<u8>>,
     /// Skip server certificate verification (`insecure-skip-tls-verify`).
     pub insecure: bool,
+}
+
+/// The client key is a credential: `Debug` says whether there is one, never what.
+impl fmt::Debug for TlsOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsOptions")
+            .field("ca_pem", &self.ca_pem.as_ref().map(|pem| pem.len()))
+            .field(
+                "client_cert_pem",
+                &self.client_cert_pem.as_ref().map(|pem| pem.len()),
+            )
+            .field(
+                "client_key_pem",
+                &self.client_key_pem.as_ref().map(|_| "<redacted>"),
+            )
+            .field("insecure", &self.insecure)
+            .finish()
+    }
 }
 
 /// When and how long to retry.
@@ -182,13 +216,22 @@ impl<'a> Request<'a> {
     }
 }
 
+/// How long one request may take when the tool does not say (`--request-timeout`).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A client for one server.
 #[derive(Clone)]
 pub struct Client {
     agent: ureq::Agent,
     base_url: String,
     token: Option<Secret>,
+    /// `user:password` from the URL, sent as basic auth when there is no token.
+    basic: Option<Secret>,
     retry: RetryPolicy,
+    /// The longest one try of a request may take.
+    request_timeout: Duration,
+    /// The tool's own deadline (`--timeout`): no request runs past it.
+    deadline: Option<Instant>,
     /// How errors name the server (the base URL, without credentials).
     target: String,
 }
@@ -196,26 +239,32 @@ pub struct Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.target)
             .field("token", &self.token)
+            .field("basic", &self.basic)
             .finish()
     }
 }
 
 impl Client {
-    /// A client for `base_url` (scheme, host, port and an optional path prefix).
+    /// A client for `base_url` (scheme, host, port and an optional path
+    /// prefix). A URL we cannot use (bad port, no host) is a usage error; a
+    /// `user:password@` in it becomes basic auth and is never shown.
     pub fn new(base_url: &str, tls: &TlsOptions) -> Result<Client> {
-        let base_url = base_url.trim_end_matches('/').to_string();
-        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            return Err(Error::usage(format!(
-                "{base_url:?} is not an http:// or https:// URL"
-            )));
-        }
+        let base_url = base_url.trim_end_matches('/');
+        let basic = crate::redact::userinfo_of(base_url).map(|(user, password)| {
+            Secret::new(password.clone());
+            Secret::new(crate::base64::encode(
+                format!("{user}:{password}").as_bytes(),
+            ))
+        });
+        let base_url = crate::redact::url(base_url);
+        check_url(&base_url)?;
         let tls_config = tls_config(tls, &base_url)?;
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(10)))
-            .timeout_global(Some(Duration::from_secs(120)))
+            .timeout_global(Some(DEFAULT_REQUEST_TIMEOUT))
             .user_agent(concat!("addon-flow/", env!("CARGO_PKG_VERSION")))
             .tls_config(tls_config)
             .build();
@@ -224,7 +273,10 @@ impl Client {
             target: base_url.clone(),
             base_url,
             token: None,
+            basic,
             retry: RetryPolicy::default(),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            deadline: None,
         })
     }
 
@@ -242,14 +294,29 @@ impl Client {
         self
     }
 
+    /// Bounds each try of each request (`--request-timeout`).
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// No request (nor a retry's wait) runs past `deadline`: the tool's `--timeout`.
+    pub fn with_deadline(mut self, deadline: Option<Instant>) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The base URL, without credentials (safe to print).
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
 
     /// Sends a request, retrying 5xx, 429 and transport failures per the
-    /// client's policy. Any other status is returned for the caller to judge.
+    /// client's policy (a request that timed out is tried once more at
+    /// most). Any other status is returned for the caller to judge.
     pub fn send(&self, request: &Request) -> Result<Response> {
         let mut attempt = 1;
+        let mut timeouts = 0;
         loop {
             let outcome = self.send_once(request);
             let retry_after = match &outcome {
@@ -258,6 +325,10 @@ impl Client {
                     .and_then(|v| v.trim().parse::<u64>().ok())
                     .map(Duration::from_secs),
                 Err(Failure::Transient(_)) => None,
+                Err(Failure::TimedOut(_)) if timeouts == 0 => {
+                    timeouts += 1;
+                    None
+                }
                 _ => return outcome.map_err(Failure::into_error),
             };
             let outcome = outcome.map_err(Failure::into_error);
@@ -265,6 +336,12 @@ impl Client {
                 return outcome;
             }
             let wait = self.retry.delay(attempt, retry_after);
+            if self
+                .deadline
+                .is_some_and(|deadline| Instant::now() + wait >= deadline)
+            {
+                return outcome;
+            }
             let why = match &outcome {
                 Ok(response) => format!("HTTP {}", response.status),
                 Err(err) => err.to_string(),
@@ -281,8 +358,21 @@ impl Client {
         }
     }
 
+    /// How long this try may take: the request timeout, or what is left
+    /// before the deadline if that is sooner.
+    fn try_timeout(&self) -> Duration {
+        let left = self
+            .deadline
+            .map(|d| d.saturating_duration_since(Instant::now()));
+        match left {
+            Some(left) => self.request_timeout.min(left).max(Duration::from_millis(1)),
+            None => self.request_timeout,
+        }
+    }
+
     fn send_once(&self, request: &Request) -> Result<Response, Failure> {
         let url = format!("{}{}", self.base_url, request.path);
+        let stage = format!("{} {}", request.method, request.path);
         let mut builder = ureq::http::Request::builder()
             .method(request.method)
             .uri(&url);
@@ -291,18 +381,25 @@ impl Client {
         }
         if let Some(token) = &self.token {
             builder = builder.header("Authorization", format!("Bearer {}", token.expose()));
+        } else if let Some(basic) = &self.basic {
+            builder = builder.header("Authorization", format!("Basic {}", basic.expose()));
         }
         let body = request.body.clone().unwrap_or_default();
         let http_request = builder.body(body).map_err(|err| {
             Failure::Permanent(Error::usage(format!(
-                "cannot build the request {} {}: {err}",
-                request.method, request.path
+                "cannot build the request {stage}: {err}"
             )))
         })?;
+        let timeout = self.try_timeout();
+        let http_request = self
+            .agent
+            .configure_request(http_request)
+            .timeout_global(Some(timeout))
+            .build();
         let mut response = self
             .agent
             .run(http_request)
-            .map_err(|err| self.transport_error(err))?;
+            .map_err(|err| self.transport_error(err, &stage, timeout))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -319,7 +416,7 @@ impl Client {
             .with_config()
             .limit(MAX_BODY_BYTES)
             .read_to_vec()
-            .map_err(|err| self.transport_error(err))?;
+            .map_err(|err| self.transport_error(err, &stage, timeout))?;
         Ok(Response {
             status,
             headers,
@@ -327,9 +424,21 @@ impl Client {
         })
     }
 
-    /// A transport failure, named for the user, and whether trying again may help.
-    fn transport_error(&self, err: ureq::Error) -> Failure {
+    /// A transport failure, named for the user with the host and the stage
+    /// (`GET /api/v1/query`), and whether trying again may help.
+    fn transport_error(&self, err: ureq::Error, stage: &str, timeout: Duration) -> Failure {
         let text = err.to_string();
+        let timed_out = matches!(&err, ureq::Error::Timeout(_))
+            || matches!(&err, ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut);
+        if timed_out {
+            return Failure::TimedOut(Error::remote(
+                &self.target,
+                format!(
+                    "{stage}: no answer within {:.1}s (the request timeout; see --request-timeout)",
+                    timeout.as_secs_f64()
+                ),
+            ));
+        }
         let tls = matches!(err, ureq::Error::Tls(_))
             || ["certificate", "handshake", "tls", "x509"]
                 .iter()
@@ -337,70 +446,161 @@ impl Client {
         if tls {
             return Failure::Permanent(Error::remote(
                 &self.target,
-                format!("TLS failed: {text} (check the CA data, or use insecure-skip-tls-verify only on a test cluster)"),
+                format!("{stage}: TLS failed: {text} (check the CA data, or use insecure-skip-tls-verify only on a test cluster)"),
             ));
         }
         match err {
             ureq::Error::ConnectionFailed | ureq::Error::Io(_) => Failure::Transient(
-                Error::remote(&self.target, format!("cannot connect: {text}")),
+                Error::remote(&self.target, format!("{stage}: cannot connect: {text}")),
             ),
-            ureq::Error::Timeout(_) => Failure::Transient(Error::remote(
+            ureq::Error::HostNotFound => Failure::Permanent(Error::remote(
                 &self.target,
-                format!("no answer in time ({text})"),
+                format!("{stage}: host not found"),
             )),
-            ureq::Error::HostNotFound => {
-                Failure::Permanent(Error::remote(&self.target, "host not found"))
-            }
-            _ => Failure::Permanent(Error::remote(&self.target, text)),
+            _ => Failure::Permanent(Error::remote(&self.target, format!("{stage}: {text}"))),
         }
     }
 }
 
-/// A failed exchange: worth retrying (a dropped connection) or not (a bad certificate).
+/// Checks that `url` is one we can send to: http(s), a host, a port that is a
+/// number from 1 to 65535. A bad URL is the user's to fix (exit 2), not a
+/// connection failure.
+pub fn check_url(url: &str) -> Result<()> {
+    let shown = crate::redact::url(url);
+    let bad = |why: &str| Error::usage(format!("{shown:?} is not a usable server URL: {why}"));
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| bad("expected an http:// or https:// URL"))?;
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+        let (host, after) = bracketed
+            .split_once(']')
+            .ok_or_else(|| bad("an IPv6 address without its closing ']'"))?;
+        let port = match after {
+            "" => None,
+            p => Some(
+                p.strip_prefix(':')
+                    .ok_or_else(|| bad("unexpected text after the IPv6 address"))?,
+            ),
+        };
+        (host, port)
+    } else {
+        match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(bad("no host"));
+    }
+    if !host
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '%'))
+    {
+        return Err(bad("the host has characters a host name cannot have"));
+    }
+    if let Some(port) = port {
+        let digits = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+        if !digits || !matches!(port.parse::<u16>(), Ok(p) if p > 0) {
+            return Err(bad("the port must be a number from 1 to 65535"));
+        }
+    }
+    ureq::http::Uri::try_from(url).map_err(|err| bad(&err.to_string()))?;
+    Ok(())
+}
+
+/// A failed exchange: worth retrying (a dropped connection), worth one more
+/// try (no answer in time), or not (a bad certificate).
 enum Failure {
     Transient(Error),
+    TimedOut(Error),
     Permanent(Error),
 }
 
 impl Failure {
     fn into_error(self) -> Error {
         match self {
-            Failure::Transient(err) | Failure::Permanent(err) => err,
+            Failure::Transient(err) | Failure::TimedOut(err) | Failure::Permanent(err) => err,
         }
     }
 }
 
+/// The certificates of a PEM text, or what is wrong with it, in words.
+fn pem_certificates(
+    pem: &[u8],
+    what: &str,
+) -> std::result::Result<Vec<Certificate<'static>>, String> {
+    let mut certs = Vec::new();
+    let mut keys = 0;
+    for item in ureq::tls::parse_pem(pem) {
+        match item {
+            Ok(PemItem::Certificate(cert)) => certs.push(cert),
+            Ok(PemItem::PrivateKey(_)) => keys += 1,
+            Ok(_) => {}
+            Err(_) => {
+                return Err(format!(
+                    "the {what} is not valid PEM (a -----BEGIN ...----- block whose base64 or framing is damaged)"
+                ))
+            }
+        }
+    }
+    if certs.is_empty() {
+        let found = if keys > 0 {
+            "a private key, not a certificate"
+        } else {
+            "no -----BEGIN CERTIFICATE----- block"
+        };
+        return Err(format!("the {what} holds {found}"));
+    }
+    Ok(certs)
+}
+
+/// Checks that a client certificate and key can be used for TLS, as the TLS
+/// library checks them when it connects (where a failure panics): X.509 v3
+/// certificates, a key it can read, and a key that matches the certificate.
+pub fn check_client_cert(cert_pem: &[u8], key_pem: &[u8]) -> std::result::Result<(), String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain = pem_certificates(cert_pem, "client certificate")?;
+    let key_der = PrivateKeyDer::from_pem_slice(key_pem).map_err(|_| {
+        "the client key is not a PEM private key (expected -----BEGIN PRIVATE KEY-----, RSA PRIVATE KEY or EC PRIVATE KEY)".to_string()
+    })?;
+    let chain_der = chain
+        .iter()
+        .map(|c| CertificateDer::from(c.der().to_vec()))
+        .collect();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|err| err.to_string())?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_client_auth_cert(chain_der, key_der)
+        .map(|_| ())
+        .map_err(|err| match err {
+            rustls::Error::InconsistentKeys(_) => {
+                "the client key does not belong to the client certificate".to_string()
+            }
+            other => format!(
+                "the client certificate and key cannot be used for TLS client authentication ({other}; an X.509 v3 certificate and its own key are required)"
+            ),
+        })
+}
+
 fn tls_config(tls: &TlsOptions, target: &str) -> Result<TlsConfig> {
-    let bad = |what: &str, err: ureq::Error| {
-        Error::usage(format!("{target}: the {what} is not valid PEM: {err}"))
-    };
+    let usage = |why: String| Error::usage(format!("{target}: {why}"));
     let mut builder = TlsConfig::builder().disable_verification(tls.insecure);
     if let Some(ca) = &tls.ca_pem {
-        let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(ca)
-            .filter_map(|item| match item {
-                Ok(PemItem::Certificate(cert)) => Some(Ok(cert)),
-                Ok(_) => None,
-                Err(err) => Some(Err(err)),
-            })
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|err| bad("certificate authority", err))?;
-        if certs.is_empty() {
-            return Err(Error::usage(format!(
-                "{target}: the certificate authority data holds no certificate"
-            )));
-        }
+        let certs = pem_certificates(ca, "certificate authority data").map_err(usage)?;
         builder = builder.root_certs(RootCerts::Specific(Arc::new(certs)));
     }
     if let (Some(cert), Some(key)) = (&tls.client_cert_pem, &tls.client_key_pem) {
-        let chain: Vec<Certificate<'static>> = ureq::tls::parse_pem(cert)
-            .filter_map(|item| match item {
-                Ok(PemItem::Certificate(cert)) => Some(Ok(cert)),
-                Ok(_) => None,
-                Err(err) => Some(Err(err)),
-            })
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|err| bad("client certificate", err))?;
-        let key = PrivateKey::from_pem(key).map_err(|err| bad("client key", err))?;
+        // The TLS library panics on an unusable pair when it connects: check first.
+        check_client_cert(cert, key).map_err(usage)?;
+        let chain = pem_certificates(cert, "client certificate").map_err(usage)?;
+        let key = PrivateKey::from_pem(key)
+            .map_err(|_| usage("the client key is not a PEM private key".into()))?;
         builder = builder.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
     }
     Ok(builder.build())

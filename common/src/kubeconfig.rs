@@ -20,12 +20,21 @@ use crate::io::Source;
 pub struct KubeConfig {
     #[serde(default)]
     pub current_context: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub clusters: Vec<NamedCluster>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub users: Vec<NamedUser>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub contexts: Vec<NamedContext>,
+}
+
+/// `clusters: null` (how kubectl writes an empty config) reads as no clusters.
+fn null_as_empty<'de, D, T>(deserializer: D) -> std::result::Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -61,7 +70,7 @@ pub struct NamedUser {
 #[serde(rename_all = "kebab-case")]
 pub struct UserEntry {
     #[serde(default)]
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     #[serde(default, rename = "tokenFile")]
     pub token_file: Option<String>,
     #[serde(default)]
@@ -71,9 +80,11 @@ pub struct UserEntry {
     #[serde(default)]
     pub client_key: Option<String>,
     #[serde(default)]
-    pub client_key_data: Option<String>,
+    pub client_key_data: Option<Secret>,
     #[serde(default)]
     pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<Secret>,
     #[serde(default)]
     pub exec: Option<serde_json::Value>,
     #[serde(default, rename = "auth-provider")]
@@ -155,12 +166,17 @@ pub fn load(explicit: Option<&Path>, context: Option<&str>) -> Result<ClusterAcc
         if explicit.is_none() && !path.exists() {
             continue;
         }
+        // A FIFO or a device would block or never end: only regular files.
+        regular_file(path, "kubeconfig")?;
         let source = Source::read(Some(path))?;
         let parsed = source.parse()?;
         let config: KubeConfig = serde_json::from_value(parsed.value).map_err(|err| {
             Error::input(
                 source.location(),
-                format!("is not a kubeconfig: {err} (expected clusters, users, contexts)"),
+                format!(
+                    "is not a kubeconfig: {} (expected clusters, users, contexts)",
+                    without_values(&err)
+                ),
             )
         })?;
         files.push(Loaded {
@@ -190,7 +206,7 @@ pub fn from_text(text: &str, dir: &Path, context: Option<&str>) -> Result<Cluste
     let parsed = crate::yaml::parse_one(text)
         .map_err(|err| Error::input(Location::new("<kubeconfig>"), err.to_string()))?;
     let config: KubeConfig = serde_json::from_value(parsed.value)
-        .map_err(|err| Error::input(Location::new("<kubeconfig>"), err.to_string()))?;
+        .map_err(|err| Error::input(Location::new("<kubeconfig>"), without_values(&err)))?;
     resolve(
         &[Loaded {
             dir: dir.to_path_buf(),
@@ -245,6 +261,7 @@ fn resolve(files: &[Loaded], context: Option<&str>) -> Result<ClusterAccess> {
             ctx.cluster
         ))
     })?;
+    check_cluster_entry(cluster_file, ctx.cluster.as_str(), cluster)?;
     let mut tls = TlsOptions {
         insecure: cluster.insecure_skip_tls_verify,
         ..TlsOptions::default()
@@ -277,26 +294,50 @@ fn resolve(files: &[Loaded], context: Option<&str>) -> Result<ClusterAccess> {
         )?;
         tls.client_key_pem = data_or_file(
             user_file,
-            user.client_key_data.as_deref(),
+            user.client_key_data.as_ref().map(Secret::expose),
             user.client_key.as_deref(),
             "client-key",
         )?;
+        if let Some(key) = &tls.client_key_pem {
+            // A key read from a file is a credential too: keep it out of every message.
+            for line in String::from_utf8_lossy(key).lines() {
+                if !line.starts_with("-----") {
+                    crate::redact::register(line);
+                }
+            }
+        }
         if tls.client_cert_pem.is_some() != tls.client_key_pem.is_some() {
             return Err(Error::usage(format!(
                 "{}: user {user_name:?} has a client certificate without a key or a key without a certificate",
                 user_file.origin
             )));
         }
+        let user_field = |field: &str| {
+            Location::new(&user_file.origin).field(format!("users[{user_name}].user.{field}"))
+        };
+        if let (Some(cert), Some(key)) = (&tls.client_cert_pem, &tls.client_key_pem) {
+            // Checked here, not when connecting, where the TLS library would panic.
+            crate::http::check_client_cert(cert, key).map_err(|why| {
+                Error::input(
+                    user_field("client-certificate"),
+                    format!("user {user_name:?}: {why}"),
+                )
+            })?;
+        }
+        if user.username.is_some() || user.password.is_some() {
+            return Err(Error::input(
+                user_field("username"),
+                format!("user {user_name:?} uses basic auth (username/password), which hive-apply does not send; use a token or a client certificate"),
+            ));
+        }
         token = match (&user.token, &user.token_file) {
-            (Some(token), _) if !token.is_empty() => Some(Secret::new(token.trim())),
+            (Some(token), _) if !token.is_empty() => Some(Secret::new(token.expose().trim())),
             (_, Some(file)) => {
                 let path = user_file.dir.join(file);
-                let text = std::fs::read_to_string(&path).map_err(|err| {
-                    Error::in_file(
-                        &path,
-                        format!("cannot read the tokenFile of user {user_name:?}: {err}"),
-                    )
-                })?;
+                let what = format!("tokenFile of user {user_name:?}");
+                let bytes = read_small_file(&path, &what)?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| Error::in_file(&path, format!("the {what} is not UTF-8 text")))?;
                 Some(Secret::new(text.trim()))
             }
             _ => None,
@@ -329,14 +370,99 @@ fn data_or_file(
             });
     }
     match path.filter(|p| !p.is_empty()) {
-        Some(path) => {
-            let full = file.dir.join(path);
-            std::fs::read(&full)
-                .map(Some)
-                .map_err(|err| Error::in_file(&full, format!("cannot read the {what}: {err}")))
-        }
+        Some(path) => read_small_file(&file.dir.join(path), what).map(Some),
         None => Ok(None),
     }
+}
+
+/// Tokens, certificates and keys are small; a file larger than this is not one.
+const MAX_CREDENTIAL_FILE_BYTES: usize = 1024 * 1024;
+
+/// Refuses what is not a regular file (a FIFO with no writer would block
+/// forever, `/dev/zero` would never end), without opening it.
+fn regular_file(path: &Path, what: &str) -> Result<()> {
+    let metadata = std::fs::metadata(path).map_err(|err| {
+        Error::in_file(
+            path,
+            format!(
+                "cannot read the {what}: {}",
+                crate::io::describe_io_error(&err)
+            ),
+        )
+    })?;
+    if !metadata.is_file() {
+        return Err(Error::in_file(
+            path,
+            format!("the {what} is not a regular file (a directory, FIFO, socket or device)"),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads a credential file: a regular file, at most [`MAX_CREDENTIAL_FILE_BYTES`].
+fn read_small_file(path: &Path, what: &str) -> Result<Vec<u8>> {
+    regular_file(path, what)?;
+    let fail = |err: std::io::Error| {
+        Error::in_file(
+            path,
+            format!(
+                "cannot read the {what}: {}",
+                crate::io::describe_io_error(&err)
+            ),
+        )
+    };
+    let file = std::fs::File::open(path).map_err(fail)?;
+    let bytes = crate::io::read_capped(file, MAX_CREDENTIAL_FILE_BYTES, 0).map_err(fail)?;
+    if bytes.len() > MAX_CREDENTIAL_FILE_BYTES {
+        return Err(Error::in_file(
+            path,
+            format!(
+                "the {what} is larger than {} MiB, more than any credential",
+                MAX_CREDENTIAL_FILE_BYTES / (1024 * 1024)
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// A cluster entry's settings we cannot honour are refused by name, never
+/// ignored; a server URL we cannot use is a usage error.
+fn check_cluster_entry(file: &Loaded, name: &str, cluster: &ClusterEntry) -> Result<()> {
+    let field =
+        |f: &str| Location::new(&file.origin).field(format!("clusters[{name}].cluster.{f}"));
+    if cluster
+        .tls_server_name
+        .as_deref()
+        .is_some_and(|v| !v.is_empty())
+    {
+        return Err(Error::input(
+            field("tls-server-name"),
+            "is not supported by hive-apply (it verifies the certificate against the server URL's host); remove it or point server at that name",
+        ));
+    }
+    if cluster.proxy_url.as_deref().is_some_and(|v| !v.is_empty()) {
+        return Err(Error::input(
+            field("proxy-url"),
+            "is not supported by hive-apply (it connects to the server directly); remove it",
+        ));
+    }
+    crate::http::check_url(&cluster.server).map_err(|err| {
+        Error::usage(format!(
+            "{}: clusters[{name}].cluster.server: {err}",
+            file.origin
+        ))
+    })
+}
+
+/// serde's message without the values it quotes: `invalid type: string
+/// "<a token>", expected ...` must not print the token.
+fn without_values(err: &serde_json::Error) -> String {
+    static QUOTED: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let quoted = QUOTED.get_or_init(|| {
+        regex::Regex::new(r#"(invalid (?:type|value|length): [a-z ]+?) "(?:[^"\\]|\\.)*""#)
+            .expect("a valid pattern")
+    });
+    quoted.replace_all(&err.to_string(), "$1").into_owned()
 }
 
 #[cfg(test)]
@@ -422,6 +548,123 @@ contexts:
         let access = resolve(&files, None).unwrap();
         assert_eq!(access.server, "http://first");
         assert_eq!(access.token.unwrap().expose(), "sha256~abc");
+    }
+
+    #[test]
+    fn null_lists_read_as_empty_like_kubectl() {
+        let text = "apiVersion: v1\nkind: Config\nclusters: null\nusers: null\ncontexts: null\ncurrent-context: \"\"\n";
+        let config: KubeConfig =
+            serde_json::from_value(crate::yaml::parse_one(text).unwrap().value).unwrap();
+        assert!(
+            config.clusters.is_empty() && config.users.is_empty() && config.contexts.is_empty()
+        );
+        let err = from_text(text, Path::new("."), None).unwrap_err();
+        assert!(err.to_string().contains("no current-context"), "{err}");
+    }
+
+    #[test]
+    fn type_errors_never_echo_a_kubeconfig_value() {
+        let text = CONFIG.replace(
+            "  user:\n    token: sha256~abc",
+            "  user: sha256~leaked-token-value",
+        );
+        let err = from_text(&text, Path::new("."), None)
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("leaked-token-value"), "{err}");
+        assert!(err.contains("invalid type: string"), "{err}");
+    }
+
+    #[test]
+    fn secrets_in_a_kubeconfig_never_print_in_debug() {
+        let text = CONFIG.replace(
+            "token: sha256~abc",
+            "token: sha256~debug-leak\n    client-key-data: a2V5LWxlYWs=",
+        );
+        let config: KubeConfig =
+            serde_json::from_value(crate::yaml::parse_one(&text).unwrap().value).unwrap();
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("debug-leak") && !shown.contains("a2V5LWxlYWs="),
+            "{shown}"
+        );
+        let text = CONFIG.replace("token: sha256~abc", "token: sha256~debug-leak");
+        let access = from_text(&text, Path::new("."), None).unwrap();
+        assert!(!format!("{access:?}").contains("debug-leak"));
+    }
+
+    #[test]
+    fn token_file_that_is_a_fifo_or_a_device_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("token.txt");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let err = from_text(CONFIG, dir.path(), Some("lab")).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        let zero = CONFIG.replace("tokenFile: token.txt", "tokenFile: /dev/zero");
+        let err = from_text(&zero, dir.path(), Some("lab")).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+    }
+
+    #[test]
+    fn an_oversized_token_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = vec![b'a'; MAX_CREDENTIAL_FILE_BYTES + 10];
+        std::fs::write(dir.path().join("token.txt"), big).unwrap();
+        let err = from_text(CONFIG, dir.path(), Some("lab")).unwrap_err();
+        assert!(err.to_string().contains("larger than"), "{err}");
+    }
+
+    #[test]
+    fn unsupported_cluster_settings_are_refused_by_name() {
+        for (setting, name) in [
+            ("tls-server-name: api.other", "tls-server-name"),
+            ("proxy-url: http://proxy:3128", "proxy-url"),
+        ] {
+            let text = CONFIG.replace(
+                "    insecure-skip-tls-verify: true",
+                &format!("    insecure-skip-tls-verify: true\n    {setting}"),
+            );
+            let err = from_text(&text, Path::new("."), Some("lab")).unwrap_err();
+            assert_eq!(err.exit_status() as u8, 1);
+            assert!(err.to_string().contains(name), "{err}");
+        }
+        let basic = CONFIG.replace(
+            "    tokenFile: token.txt",
+            "    username: admin\n    password: pw-secret",
+        );
+        let err = from_text(&basic, Path::new("."), Some("lab"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("username") && !err.contains("pw-secret"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_server_url_with_a_bad_port_is_a_usage_error() {
+        for server in [
+            "https://127.0.0.1:99999",
+            "https://127.0.0.1:x",
+            "https://:6443",
+            "https://a b:1",
+        ] {
+            let text = CONFIG.replace("https://127.0.0.1:1", server);
+            let err = from_text(&text, Path::new("."), Some("lab")).unwrap_err();
+            assert_eq!(err.exit_status() as u8, 2, "{server}: {err}");
+        }
+        let text = CONFIG.replace(
+            "https://127.0.0.1:1",
+            "https://user:url-secret@127.0.0.1:99999",
+        );
+        let err = from_text(&text, Path::new("."), Some("lab"))
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("url-secret"), "{err}");
     }
 
     #[test]

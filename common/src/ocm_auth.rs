@@ -65,13 +65,13 @@ pub struct AuthSettings {
 #[derive(Debug, Default, Deserialize)]
 struct OcmConfigFile {
     #[serde(default)]
-    access_token: Option<String>,
+    access_token: Option<Secret>,
     #[serde(default)]
-    refresh_token: Option<String>,
+    refresh_token: Option<Secret>,
     #[serde(default)]
     client_id: Option<String>,
     #[serde(default)]
-    client_secret: Option<String>,
+    client_secret: Option<Secret>,
     #[serde(default)]
     token_url: Option<String>,
     #[serde(default)]
@@ -176,25 +176,30 @@ pub fn resolve(
     })?;
     let origin = path.display().to_string();
     let nonempty = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
+    let nonempty_secret = |value: Option<Secret>| {
+        value
+            .filter(|v| !v.expose().trim().is_empty())
+            .map(|v| Secret::new(v.expose().trim()))
+    };
     let file_client_id = nonempty(file.client_id);
-    let credentials = if let Some(refresh) = nonempty(file.refresh_token) {
+    let credentials = if let Some(refresh) = nonempty_secret(file.refresh_token) {
         Credentials::RefreshToken {
             client_id: file_client_id.unwrap_or_else(|| DEFAULT_CLIENT_ID.to_string()),
-            refresh_token: Secret::new(refresh),
+            refresh_token: refresh,
         }
-    } else if let (Some(id), Some(secret)) = (file_client_id, nonempty(file.client_secret)) {
+    } else if let (Some(id), Some(secret)) = (file_client_id, nonempty_secret(file.client_secret)) {
         Credentials::ClientCredentials {
             client_id: id,
-            client_secret: Secret::new(secret),
+            client_secret: secret,
         }
-    } else if let Some(access) = nonempty(file.access_token.clone()) {
-        Credentials::AccessToken(Secret::new(access))
+    } else if let Some(access) = nonempty_secret(file.access_token.clone()) {
+        Credentials::AccessToken(access)
     } else {
         return Err(Error::in_file(&path, "holds no access_token, refresh_token or client_id/client_secret; run `ocm login` again"));
     };
     let saved_access_token = match credentials {
         Credentials::AccessToken(_) => None,
-        _ => nonempty(file.access_token).map(Secret::new),
+        _ => nonempty_secret(file.access_token),
     };
     Ok(AuthSettings {
         credentials,
@@ -269,6 +274,12 @@ impl TokenProvider {
             current,
             exchanges: 0,
         })
+    }
+
+    /// Bounds each try of each exchange with the token endpoint (`--request-timeout`).
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.client = self.client.map(|c| c.with_request_timeout(timeout));
+        self
     }
 
     /// How many times credentials were exchanged so far.
@@ -417,6 +428,106 @@ fn later_by(wait: Duration) -> Instant {
 /// A hundred years: "never" for a token's renewal.
 const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
+/// An OCM endpoint and the credentials for it: one authenticated call at a
+/// time per thread, shared by threads (the token provider is behind a lock,
+/// so concurrent calls exchange credentials once), with the token renewed
+/// when it is about to expire or was refused, and OCM's error bodies turned
+/// into sentences.
+pub struct OcmApi {
+    client: Client,
+    tokens: std::sync::Mutex<TokenProvider>,
+}
+
+impl OcmApi {
+    pub fn new(client: Client, tokens: TokenProvider) -> OcmApi {
+        OcmApi {
+            client,
+            tokens: std::sync::Mutex::new(tokens),
+        }
+    }
+
+    fn tokens(&self) -> std::sync::MutexGuard<'_, TokenProvider> {
+        self.tokens.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The API's base URL, for messages.
+    pub fn base_url(&self) -> &str {
+        self.client.base_url()
+    }
+
+    /// Sends one request and returns OCM's answer whatever its status
+    /// (5xx, 429 and dropped connections were already retried). A 401 gets
+    /// one more try with a freshly exchanged token, since an access token
+    /// can be revoked before its stated expiry.
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<crate::http::Response> {
+        let mut renewed = false;
+        loop {
+            let token = self.tokens().access_token()?;
+            let client = self.client.clone().with_token(Some(token));
+            let mut request = Request::new(method, path).header("Accept", "application/json");
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let response = client.send(&request)?;
+            if response.status == 401 && !renewed {
+                let mut tokens = self.tokens();
+                if tokens.can_refresh() {
+                    tokens.invalidate();
+                    renewed = true;
+                    continue;
+                }
+            }
+            return Ok(response);
+        }
+    }
+
+    /// The error for an answer that is not what was asked for.
+    pub fn refused(&self, method: &str, path: &str, response: &crate::http::Response) -> Error {
+        let mut message = format!(
+            "{method} {path}: {}",
+            crate::ocm::describe_error(response.status, &response.body)
+        );
+        match response.status {
+            401 => message
+                .push_str(" (the credentials were refused; check OCM_TOKEN or run `ocm login`)"),
+            403 => message.push_str(" (the account may not manage add-ons in this environment)"),
+            _ => {}
+        }
+        Error::remote(self.client.base_url(), message)
+    }
+
+    /// The answer's body as a JSON object, `{}` when empty (DELETE, 204).
+    pub fn body(&self, response: &crate::http::Response) -> Result<serde_json::Value> {
+        read_object(self.client.base_url(), response)
+    }
+}
+
+/// An OCM answer's body: a JSON object, as every OCM resource is, or `{}`
+/// when empty. Anything else (a number, a list, HTML) is a remote error
+/// naming `target`: callers add fields to the object they get (found by
+/// fuzz/fuzz_targets/ocm_answer.rs).
+pub fn read_object(target: &str, response: &crate::http::Response) -> Result<serde_json::Value> {
+    if response.body.is_empty() {
+        return Ok(serde_json::Value::Object(Default::default()));
+    }
+    let value: serde_json::Value = response.json(target)?;
+    if !value.is_object() {
+        return Err(Error::remote(
+            target,
+            format!(
+                "answered with JSON that is not an object (expected an OCM resource): {}",
+                snippet(&response.text())
+            ),
+        ));
+    }
+    Ok(value)
+}
+
 /// When a JWT access token expires (its `exp` claim), read without checking
 /// the signature: only to know when to exchange again.
 pub fn jwt_expiry(token: &str) -> Option<Instant> {
@@ -439,6 +550,35 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |name| map.get(name).cloned()
+    }
+
+    fn answer(body: &str) -> crate::http::Response {
+        crate::http::Response {
+            status: 200,
+            headers: Vec::new(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn answers_that_are_not_objects_are_refused() {
+        for body in ["0", "[]", "\"ok\"", "null"] {
+            let err = read_object("https://api.ocm", &answer(body))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("not an object") && err.contains("https://api.ocm"),
+                "{err}"
+            );
+        }
+        assert_eq!(
+            read_object("t", &answer("")).unwrap(),
+            serde_json::json!({})
+        );
+        assert_eq!(
+            read_object("t", &answer(r#"{"id":"a"}"#)).unwrap()["id"],
+            "a"
+        );
     }
 
     #[test]

@@ -143,7 +143,10 @@ pub fn read_answer(target: &str, response: &Response) -> Result<QueryResult, Que
             404 => " (no Prometheus query API here: is --url the Prometheus/Thanos base URL?)",
             _ => "",
         };
-        let permanent = matches!(response.status, 401 | 403 | 404 | 405);
+        // A 4xx says the request itself is wrong: asking again cannot help,
+        // except after a timeout (408), too early (425) or too often (429).
+        let permanent =
+            (400..500).contains(&response.status) && !matches!(response.status, 408 | 425 | 429);
         let message = format!(
             "HTTP {}{hint}: {}",
             response.status,

@@ -3,12 +3,23 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// `30s`, `5m`, `1h`, `1h30m`, `500ms`, or a number of seconds.
+/// The longest duration we accept (a year): beyond it a deadline is
+/// meaningless, and `Instant + Duration` would overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(366 * 86_400);
+
+/// `30s`, `5m`, `1h`, `1h30m`, `500ms`, or a number of seconds; at most a year.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
+    let too_long = || format!("{text:?} is longer than the longest duration allowed (366d)");
+    let seconds_to_duration = |seconds: f64| {
+        Duration::try_from_secs_f64(seconds)
+            .ok()
+            .filter(|d| *d <= MAX_DURATION)
+            .ok_or_else(too_long)
+    };
     if let Ok(seconds) = text.parse::<f64>() {
         if seconds.is_finite() && seconds >= 0.0 {
-            return Ok(Duration::from_secs_f64(seconds));
+            return seconds_to_duration(seconds);
         }
     }
     let bad = || format!("{text:?} is not a duration (examples: 30s, 5m, 1h30m, 500ms)");
@@ -34,7 +45,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "d" => number * 86400.0,
             _ => return Err(bad()),
         };
-        total += Duration::from_secs_f64(seconds);
+        total = total
+            .checked_add(seconds_to_duration(seconds)?)
+            .filter(|d| *d <= MAX_DURATION)
+            .ok_or_else(too_long)?;
         rest = &rest[unit_len..];
     }
     Ok(total)
@@ -91,6 +105,21 @@ mod tests {
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("5 minutes").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn huge_durations_are_refused_not_a_panic() {
+        for text in [
+            "1e20",
+            "1e20s",
+            "99999999999999999999h",
+            "367d",
+            "300d300d",
+            "inf",
+        ] {
+            assert!(parse_duration(text).is_err(), "{text}");
+        }
+        assert_eq!(parse_duration("366d").unwrap(), MAX_DURATION);
     }
 
     #[test]

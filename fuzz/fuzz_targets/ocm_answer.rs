@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = answer.json::<VersionPayload>("https://api.fuzz");
     // What ocm-post reads every answer with, then --show's merge of the
     // versions list into the add-on (it indexes into the object it got).
-    if let Ok(mut addon) = ocm_post::api::read_object("https://api.fuzz", &answer) {
+    if let Ok(mut addon) = common::ocm_auth::read_object("https://api.fuzz", &answer) {
         let items = addon.get("items").cloned();
         addon["versions"] = items.unwrap_or(Value::Array(Vec::new()));
         let _ = ocm_post::publish::without_id(&addon);

@@ -184,3 +184,18 @@ impl Run {
         })
     }
 }
+
+/// A loopback server that accepts connections and never answers (a hung API
+/// server or proxy). Its URL is `http://127.0.0.1:PORT`; the connections stay
+/// open until the test process ends.
+pub fn silent_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let url = format!("http://{}", listener.local_addr().expect("local address"));
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    url
+}

@@ -2,6 +2,8 @@
 //! that cannot run here (Hive's Kubernetes API, OCM's clusters_mgmt). The
 //! end-to-end tests start them on free ports; the demo runs them as programs.
 
+pub mod cluster;
 pub mod http;
 pub mod kube;
 pub mod ocm;
+pub mod ocm_controller;

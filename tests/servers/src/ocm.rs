@@ -6,13 +6,24 @@
 //! missing or unknown bearer token is 401, a duplicate id is 409, a PATCH
 //! naming `id` or an unknown add-on is an error, bodies must be JSON objects.
 //! Tests can queue failures (`fail_next`) and read back every request.
+//!
+//! Started with [`ControllerOptions`] that name clusters, it also acts as
+//! OCM does on an install (see `ocm_controller`): installations start
+//! `pending`, the SyncSet goes into Hive, telemetry moves the state, and an
+//! uninstall is `deleting` until the SyncSet is gone. `addon_inquiries`
+//! answer the add-on with each requirement's status on the cluster.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{json, Map, Value};
 
 use crate::http::{HttpRequest, HttpResponse, Server};
+use crate::kube::rfc3339;
+use crate::ocm_controller::{
+    operator_of, spawn_loop, Controller, ControllerOptions, Decision, Seen,
+};
 
 /// The refresh (offline) token the token endpoint accepts.
 pub const REFRESH_TOKEN: &str = "fake-ocm-refresh-token";
@@ -59,18 +70,32 @@ struct State {
     requests: Vec<Recorded>,
     failures: VecDeque<Injected>,
     token_lifetime_seconds: u64,
+    /// Cluster id → why it may not install add-ons (unfulfilled requirements).
+    refusals: BTreeMap<String, String>,
 }
 
 /// The shared state behind a running fake OCM.
 #[derive(Clone, Default)]
 pub struct Ocm {
     state: Arc<Mutex<State>>,
+    /// Acting as OCM on installs, when started with clusters.
+    controller: Option<Arc<Controller>>,
 }
 
 /// A running fake OCM; stops when dropped.
 pub struct FakeOcm {
     server: Server,
     pub ocm: Ocm,
+    _controller: StopOnDrop,
+}
+
+/// Stops the controller's loop when the fake OCM goes.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl FakeOcm {
@@ -80,14 +105,36 @@ impl FakeOcm {
     }
 
     pub fn start_on(addr: &str) -> std::io::Result<FakeOcm> {
-        let ocm = Ocm::default();
+        FakeOcm::start_acting(addr, ControllerOptions::default())
+    }
+
+    /// Starts a fake OCM that acts on installs for the clusters `options`
+    /// names (see `ocm_controller`).
+    pub fn start_acting(addr: &str, options: ControllerOptions) -> std::io::Result<FakeOcm> {
+        let controller = Controller::new(options)
+            .map_err(|message| std::io::Error::new(std::io::ErrorKind::InvalidInput, message))?;
+        let acts = controller.acts();
+        let interval = controller.interval();
+        let ocm = Ocm {
+            controller: acts.then(|| Arc::new(controller)),
+            ..Ocm::default()
+        };
         ocm.lock().token_lifetime_seconds = 900;
         let handler = ocm.clone();
         let server = Server::start_on(
             addr,
             Arc::new(move |request: &HttpRequest| handler.handle(request)),
         )?;
-        Ok(FakeOcm { server, ocm })
+        let stop = Arc::new(AtomicBool::new(false));
+        if acts {
+            let worker = ocm.clone();
+            spawn_loop(interval, stop.clone(), move || worker.reconcile_all());
+        }
+        Ok(FakeOcm {
+            server,
+            ocm,
+            _controller: StopOnDrop(stop),
+        })
     }
 
     /// The API URL (`--url`).
@@ -171,12 +218,98 @@ impl Ocm {
     /// Sets the state of an add-on installation on a cluster (creating it),
     /// as OCM would report while the add-on installs.
     pub fn set_installation_state(&self, cluster: &str, addon: &str, state: &str) {
+        self.set_installation(cluster, addon, state, "");
+    }
+
+    /// Sets the state and `state_description` of an installation (creating it).
+    pub fn set_installation(&self, cluster: &str, addon: &str, state: &str, description: &str) {
         let mut guard = self.lock();
         let entry = guard
             .installations
             .entry((cluster.to_string(), addon.to_string()))
             .or_insert_with(|| installation(cluster, addon, &Value::Null));
         entry["state"] = json!(state);
+        entry["state_description"] = json!(description);
+    }
+
+    /// Makes `cluster` fail every add-on requirement (inquiries say no, with `reason`).
+    pub fn refuse_installs_on(&self, cluster: &str, reason: &str) {
+        self.lock()
+            .refusals
+            .insert(cluster.to_string(), reason.to_string());
+    }
+
+    /// The installation of `addon` on `cluster`, as OCM would answer it.
+    pub fn installation(&self, cluster: &str, addon: &str) -> Option<Value> {
+        self.lock()
+            .installations
+            .get(&(cluster.to_string(), addon.to_string()))
+            .cloned()
+    }
+
+    /// One pass of the controller over every installation: what it needs is
+    /// read under the lock, the remote calls are made without it, and each
+    /// decision is applied only if the installation did not change meanwhile.
+    fn reconcile_all(&self) {
+        let Some(controller) = &self.controller else {
+            return;
+        };
+        let seen: Vec<Seen> = {
+            let state = self.lock();
+            state
+                .installations
+                .iter()
+                .map(|((cluster, addon), installation)| Seen {
+                    cluster: cluster.clone(),
+                    addon: addon.clone(),
+                    state: installation["state"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    operator: state
+                        .addons
+                        .get(SERVICES[0].0)
+                        .and_then(|addons| addons.get(addon))
+                        .map(operator_of)
+                        .unwrap_or_default(),
+                })
+                .collect()
+        };
+        for item in seen {
+            let Some(decision) = controller.reconcile(&item) else {
+                continue;
+            };
+            let mut state = self.lock();
+            let key = (item.cluster.clone(), item.addon.clone());
+            let Some(installation) = state.installations.get_mut(&key) else {
+                continue;
+            };
+            if installation["state"] != json!(item.state) {
+                continue;
+            }
+            match decision {
+                Decision::Remove => {
+                    state.installations.remove(&key);
+                }
+                Decision::State {
+                    state: new_state,
+                    description,
+                    operator_version,
+                } => {
+                    let changed = installation["state"] != json!(new_state)
+                        || installation["state_description"] != json!(description);
+                    if changed {
+                        installation["state"] = json!(new_state);
+                        installation["state_description"] = json!(description);
+                        if let Some(version) = operator_version {
+                            installation["operator_version"] = json!(version);
+                        }
+                        installation["updated_timestamp"] =
+                            json!(rfc3339(std::time::SystemTime::now()));
+                    }
+                }
+            }
+        }
     }
 
     fn handle(&self, request: &HttpRequest) -> HttpResponse {
@@ -402,6 +535,11 @@ impl Ocm {
                         {
                             return error(404, code, &format!("Add-on '{addon}' not found"));
                         }
+                        if let Some(controller) = &self.controller {
+                            if !controller.knows_cluster(&cluster) {
+                                return error(404, code, &format!("Cluster '{cluster}' not found"));
+                            }
+                        }
                         let key = (cluster.clone(), addon.clone());
                         if state.installations.contains_key(&key) {
                             return error(
@@ -412,11 +550,25 @@ impl Ocm {
                                 ),
                             );
                         }
-                        let created = installation(
+                        let mut created = installation(
                             &cluster,
                             &addon,
                             body.get("parameters").unwrap_or(&Value::Null),
                         );
+                        if self.controller.is_some() {
+                            created["state"] = json!("pending");
+                        }
+                        let latest_version = state.versions.get(*prefix).and_then(|versions| {
+                            versions
+                                .keys()
+                                .filter(|(a, _)| *a == addon)
+                                .map(|(_, v)| v.clone())
+                                .max_by(|a, b| version_order(a).cmp(&version_order(b)))
+                        });
+                        if let Some(version) = latest_version {
+                            created["addon_version"] = json!({"kind": "AddOnVersionLink", "id": version,
+                                "href": href(&format!("addons/{addon}/versions/{version}"))});
+                        }
                         state.installations.insert(key, created.clone());
                         HttpResponse::json(201, &created)
                     }
@@ -436,14 +588,47 @@ impl Ocm {
                     "GET" => HttpResponse::json(200, existing),
                     "PATCH" => {
                         merge(existing, &body);
+                        existing["updated_timestamp"] =
+                            json!(rfc3339(std::time::SystemTime::now()));
                         HttpResponse::json(200, existing)
                     }
                     "DELETE" => {
-                        existing["state"] = json!("deleting");
-                        state.installations.remove(&key);
+                        // Acting as OCM: deleting until the SyncSet is gone.
+                        if self.controller.is_some() {
+                            existing["state"] = json!("deleting");
+                            existing["state_description"] = json!("uninstalling");
+                        } else {
+                            state.installations.remove(&key);
+                        }
                         HttpResponse::new(204)
                     }
                     _ => not_allowed(code, method),
+                }
+            }
+            ["clusters", cluster, "addon_inquiries"] if method == "GET" => {
+                let items = state
+                    .addons
+                    .get(*prefix)
+                    .map(|addons| {
+                        addons
+                            .values()
+                            .map(|addon| inquiry(addon, state.refusals.get(*cluster)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                list("AddOnList", request, items)
+            }
+            ["clusters", cluster, "addon_inquiries", addon] if method == "GET" => {
+                if let Some(controller) = &self.controller {
+                    if !controller.knows_cluster(cluster) {
+                        return error(404, code, &format!("Cluster '{cluster}' not found"));
+                    }
+                }
+                match state.addons.get(*prefix).and_then(|a| a.get(*addon)) {
+                    Some(found) => {
+                        HttpResponse::json(200, &inquiry(found, state.refusals.get(*cluster)))
+                    }
+                    None => error(404, code, &format!("Add-on '{addon}' not found")),
                 }
             }
             _ => error(
@@ -506,7 +691,42 @@ impl Ocm {
     }
 }
 
+/// The add-on as an inquiry answers it: each requirement with its status on
+/// the cluster (all unfulfilled, with `refusal` as the reason, on a refused
+/// cluster; a refused cluster and an add-on without requirements get one
+/// synthetic `cluster` requirement so the refusal can be told).
+fn inquiry(addon: &Value, refusal: Option<&String>) -> Value {
+    let mut answer = addon.clone();
+    let mut requirements: Vec<Value> = addon
+        .pointer("/requirements")
+        .and_then(|r| r.get("items").or(Some(r)))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if requirements.is_empty() && refusal.is_some() {
+        requirements
+            .push(json!({"id": "cluster", "resource": "cluster", "enabled": true, "data": {}}));
+    }
+    for requirement in &mut requirements {
+        requirement["status"] = match refusal {
+            Some(reason) => json!({"fulfilled": false, "error_msgs": [reason]}),
+            None => json!({"fulfilled": true}),
+        };
+    }
+    answer["requirements"] = json!({ "items": requirements });
+    answer
+}
+
+/// Sorts version ids as semvers where they are.
+fn version_order(id: &str) -> (Vec<u64>, String) {
+    (
+        id.split('.').map(|p| p.parse().unwrap_or(0)).collect(),
+        id.to_string(),
+    )
+}
+
 fn installation(cluster: &str, addon: &str, parameters: &Value) -> Value {
+    let now = rfc3339(std::time::SystemTime::now());
     json!({
         "kind": "AddOnInstallation",
         "id": addon,
@@ -515,6 +735,8 @@ fn installation(cluster: &str, addon: &str, parameters: &Value) -> Value {
         "cluster": {"kind": "ClusterLink", "id": cluster, "href": format!("/api/clusters_mgmt/v1/clusters/{cluster}")},
         "state": "installing",
         "state_description": "",
+        "creation_timestamp": now,
+        "updated_timestamp": now,
         "parameters": if parameters.is_null() { json!({"items": []}) } else { parameters.clone() },
     })
 }

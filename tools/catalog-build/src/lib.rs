@@ -90,6 +90,12 @@ struct Args {
     #[arg(long)]
     insecure: bool,
 
+    /// How long the registry may stay silent (connecting, or between reads of
+    /// an answer) before the push fails with exit 3. The registry client
+    /// bounds idle time, not a whole request: a large layer may take longer.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = common::time::parse_duration)]
+    request_timeout: std::time::Duration,
+
     /// Rebuild and re-check every blob even when the input is unchanged since
     /// the last successful push (the build cache lives in
     /// $XDG_CACHE_HOME/addon-flow/catalog-build).
@@ -143,7 +149,7 @@ fn run(args: Args) -> Result<()> {
     let document = read_document(args.input.as_deref())?;
     let target = Target::from_args(&args, document.is_some())?;
     let format = args.output.format(Format::Json);
-    let mut registry = Registry::new(target.insecure_registries.clone())?;
+    let mut registry = Registry::new(target.insecure_registries.clone(), args.request_timeout)?;
 
     // An unchanged input whose images the registry still has is not rebuilt.
     let cache_dir = match (&target.layout, args.no_cache) {

@@ -65,6 +65,7 @@ pub fn find_credentials(registry: &str) -> Result<Credentials> {
         if let Some((user, password)) =
             auth_file_entry(&value, registry).map_err(|message| Error::in_file(&path, message))?
         {
+            register_basic(&user, &password);
             return Ok(Credentials {
                 auth: RegistryAuth::Basic(user, password),
                 source: path.display().to_string(),
@@ -79,6 +80,7 @@ pub fn find_credentials(registry: &str) -> Result<Credentials> {
         std::env::var("QUAY_APIKEY"),
     ) {
         if !user.is_empty() && !key.is_empty() {
+            register_basic(&user, &key);
             return Ok(Credentials {
                 auth: RegistryAuth::Basic(user, key),
                 source: "QUAY_USER/QUAY_APIKEY".into(),
@@ -102,6 +104,15 @@ fn kind_of(value: &Value) -> &'static str {
         Value::Array(_) => "a list",
         Value::Object(_) => "a mapping",
     }
+}
+
+/// Registers a registry password (and the basic auth header made of it) as a
+/// secret, so no message can carry it: oci-client holds it as a plain string.
+fn register_basic(user: &str, password: &str) {
+    common::redact::register(password);
+    common::redact::register(&common::base64::encode(
+        format!("{user}:{password}").as_bytes(),
+    ));
 }
 
 /// The user and password of `registry` in a docker/podman auth file
@@ -232,7 +243,9 @@ pub struct Registry {
 impl Registry {
     /// `insecure` lists registries reached over plain HTTP (`--insecure`, or
     /// loopback ones).
-    pub fn new(insecure: Vec<String>) -> Result<Self> {
+    /// `request_timeout` bounds connecting and each wait for the registry's
+    /// next bytes (oci-client offers no bound on a whole request).
+    pub fn new(insecure: Vec<String>, request_timeout: std::time::Duration) -> Result<Self> {
         // reqwest's rustls needs a crypto provider; ring avoids aws-lc's C build.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -242,8 +255,8 @@ impl Registry {
         let config = ClientConfig {
             protocol: ClientProtocol::HttpsExcept(insecure.clone()),
             use_monolithic_push: true,
-            connect_timeout: Some(std::time::Duration::from_secs(15)),
-            read_timeout: Some(std::time::Duration::from_secs(300)),
+            connect_timeout: Some(request_timeout.min(std::time::Duration::from_secs(15))),
+            read_timeout: Some(request_timeout),
             ..ClientConfig::default()
         };
         Ok(Registry {

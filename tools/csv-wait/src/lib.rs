@@ -5,7 +5,11 @@
 //! state (OCM's pending, installing, ready, failed, deleting; unknown when
 //! the cluster reports nothing) is printed as a JSON line when it changes,
 //! and a summary line at the end.
+//!
+//! With `--source ocm` the states come from each cluster's add-on
+//! installation in OCM instead (see `ocm_source`), printed the same way.
 
+mod ocm_source;
 pub mod query;
 pub mod state;
 
@@ -22,6 +26,7 @@ use common::prometheus::{self, QueryMethod};
 use common::{Error, Result};
 
 use common::time::{now_rfc3339, parse_duration};
+use ocm_source::OcmSource;
 use query::{check_cluster_id, parse_cluster_list, poll_query};
 use state::{ClusterStatus, Outcome, State, Tracker, SUCCEEDED};
 
@@ -42,11 +47,19 @@ Output: one JSON line per cluster whose state changed
    \"namespace\":\"redhat-my-addon\",\"phase\":\"Installing\",\"reason\":\"InstallWaiting\",\"at\":\"...Z\"}
 then {\"summary\": {...}} with the count per state.
 
+With --source ocm, each poll reads every cluster's installation
+(GET /api/clusters_mgmt/v1/clusters/<id>/addons/<addon>) and reports its state as is;
+state_description is the reason, operator_version the version; a cluster without
+the installation is unknown. --url is then OCM's URL.
+
 Credentials: PROMETHEUS_TOKEN or --token-file (a bearer token); never on the command line.
+With --source ocm, as ocm-post finds them: OCM_TOKEN, OCM_REFRESH_TOKEN/OCM_OFFLINE_TOKEN,
+OCM_CLIENT_ID + OCM_CLIENT_SECRET, or the ocm CLI's ocm.json.
 
 Examples:
   csv-wait --url https://thanos.example.com --cluster-id 049ea229-... addon.json
   ocm list clusters --columns external_id --no-headers | csv-wait --clusters - --operator my-addon --url $THANOS
+  csv-wait --source ocm --url https://api.stage.openshift.com --cluster-id 049ea229-... addon.json
 
 Exit codes: 0 every cluster ready, 1 invalid input, 2 usage, 3 Prometheus refused the query
 or the credentials, 4 timed out, 5 the add-on failed on a cluster.";
@@ -70,9 +83,25 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     clusters: Option<PathBuf>,
 
-    /// Prometheus or Thanos query URL (default: $PROMETHEUS_URL).
+    /// Where the states come from: telemetry (Prometheus/Thanos csv_*
+    /// metrics) or ocm (each cluster's add-on installation state).
+    #[arg(long, value_enum, default_value_t = SourceArg::Telemetry)]
+    source: SourceArg,
+
+    /// Prometheus or Thanos query URL (default: $PROMETHEUS_URL); with
+    /// --source ocm, OCM's API URL (default: $OCM_URL, else the saved one).
     #[arg(long, value_name = "URL")]
     url: Option<String>,
+
+    /// With --source ocm: the add-on id whose installations to read
+    /// (default: the document's id).
+    #[arg(long, value_name = "ID")]
+    addon: Option<String>,
+
+    /// With --source ocm: the OAuth2 token endpoint for refresh tokens and
+    /// client credentials (default: $OCM_TOKEN_URL, else Red Hat SSO).
+    #[arg(long, value_name = "URL")]
+    token_url: Option<String>,
 
     /// Give up after this long (30s, 10m, 1h).
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
@@ -81,6 +110,10 @@ struct Cli {
     /// Time between polls; after a failed query it doubles, up to 5 minutes.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     interval: Duration,
+
+    /// The longest one query may take (each try); never past --timeout.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    request_timeout: Duration,
 
     /// Stop after this many polls (exit 4 if not done by then).
     #[arg(long, value_name = "N")]
@@ -115,6 +148,14 @@ struct Cli {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SourceArg {
+    /// csv_succeeded / csv_abnormal in Prometheus or Thanos.
+    Telemetry,
+    /// The add-on installation's state in OCM.
+    Ocm,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum MethodArg {
     Auto,
     Get,
@@ -137,15 +178,18 @@ pub fn uu_app() -> clap::Command {
 
 /// What the man page says beyond `--help`.
 pub const MAN: common::ManPage = common::ManPage {
-    summary: "wait until an add-on's operator CSV succeeds on clusters, from telemetry",
+    summary: "wait until an add-on's operator CSV succeeds on clusters, from telemetry or OCM",
     environment: &[
         ("PROMETHEUS_URL", "the Prometheus or Thanos query URL when --url is not given"),
         ("PROMETHEUS_TOKEN", "a bearer token for the query API"),
+        ("OCM_URL", "with --source ocm, OCM's API URL when --url is not given"),
+        ("OCM_TOKEN, OCM_REFRESH_TOKEN, OCM_CLIENT_ID, ...", "with --source ocm, credentials as ocm-post finds them"),
     ],
     files: &[],
     examples: &[
         ("Wait for one cluster:", "csv-wait --cluster-id 049ea229-0000-0000-0000-000000000000 --url http://thanos:9090 < addon.json"),
         ("Many clusters from a file:", "csv-wait --clusters clusters.txt --operator my-addon --url $THANOS"),
+        ("From the installations in OCM:", "csv-wait --source ocm --url https://api.stage.openshift.com --cluster-id 049ea229-0000-0000-0000-000000000000 < addon.json"),
     ],
 };
 
@@ -155,6 +199,9 @@ pub fn uumain(args: impl IntoIterator<Item = std::ffi::OsString>) -> std::proces
 }
 
 fn run(cli: Cli) -> Result<()> {
+    if cli.source == SourceArg::Ocm {
+        return run_on_ocm(cli);
+    }
     let format = cli.output.format(Format::Json);
     let clusters = cluster_ids(&cli)?;
     let operator = operator_name(&cli)?;
@@ -164,7 +211,12 @@ fn run(cli: Cli) -> Result<()> {
         return write_stdout(&format!("{promql}\n"));
     }
     let url = query_url(&cli)?;
-    let client = prometheus_client(&cli, &url)?;
+    let deadline = Instant::now() + cli.timeout;
+    let client = prometheus_client(&cli, &url)?
+        .with_request_timeout(cli.request_timeout)
+        .with_deadline(Some(deadline));
+    // The URL as shown: without a user:password@ it may carry.
+    let url = client.base_url().to_string();
     eprintln!(
         "csv-wait: watching {operator} on {} cluster(s) at {url}, every {:?} for up to {:?}",
         clusters.len(),
@@ -173,11 +225,86 @@ fn run(cli: Cli) -> Result<()> {
     );
     let watch = Watch {
         cli: &cli,
-        client: &client,
+        source: WatchSource::Telemetry {
+            client: &client,
+            promql: &promql,
+        },
         url: &url,
         operator: &operator,
-        promql: &promql,
-        clusters: clusters.len(),
+        clusters: &clusters,
+        format,
+    };
+    let report = watch.run(Tracker::new(&clusters, &cli.cluster_label))?;
+    write_stdout(&line(
+        &json!({ "summary": report.summary(&operator, clusters.len()) }),
+        format,
+    )?)?;
+    report.verdict(&operator, clusters.len())
+}
+
+/// `--source ocm`: the same watch, each cluster's state read from its
+/// add-on installation in OCM.
+fn run_on_ocm(cli: Cli) -> Result<()> {
+    let format = cli.output.format(Format::Json);
+    let clusters = cluster_ids(&cli)?;
+    let (addon, operator) = match (&cli.addon, &cli.operator) {
+        (Some(addon), Some(operator)) => (addon.clone(), operator.clone()),
+        (addon, _) => {
+            let document = common::document::load_document(cli.file.as_deref())?;
+            (
+                addon.clone().unwrap_or(document.metadata.id),
+                document.metadata.operator_name,
+            )
+        }
+    };
+    if cli.show_query {
+        return Err(Error::usage("--show-query is for --source telemetry"));
+    }
+    let env = |name: &str| std::env::var(name).ok();
+    let settings = common::ocm_auth::resolve(&env, cli.token_url.as_deref())?;
+    let url = cli
+        .url
+        .clone()
+        .or_else(|| env("OCM_URL").filter(|u| !u.is_empty()))
+        .or_else(|| settings.api_url.clone())
+        .ok_or_else(|| {
+            Error::usage("--url is required with --source ocm (OCM's API URL), or set OCM_URL")
+        })?;
+    let tls = TlsOptions {
+        insecure: cli.insecure,
+        ..TlsOptions::default()
+    };
+    let retry = RetryPolicy {
+        attempts: 2,
+        base_delay: Duration::from_millis(200),
+        max_delay: Duration::from_secs(1),
+    };
+    let tokens = common::ocm_auth::TokenProvider::new(settings, &tls, retry)?;
+    let deadline = Instant::now() + cli.timeout;
+    let client = Client::new(url.trim_end_matches('/'), &tls)?
+        .with_retry(retry)
+        .with_request_timeout(cli.request_timeout)
+        .with_deadline(Some(deadline));
+    // The URL as shown: without a user:password@ it may carry.
+    let url = client.base_url().to_string();
+    let source = OcmSource {
+        api: common::ocm_auth::OcmApi::new(client, tokens),
+        addon: addon.clone(),
+        operator: operator.clone(),
+        jobs: 8,
+    };
+    eprintln!(
+        "csv-wait: watching the installations of {addon} on {} cluster(s) at {url}, every {:?} for up to {:?}",
+        clusters.len(),
+        cli.interval,
+        cli.timeout
+    );
+    let watch = Watch {
+        cli: &cli,
+        source: WatchSource::Ocm(&source),
+        url: &url,
+        operator: &operator,
+        clusters: &clusters,
         format,
     };
     let report = watch.run(Tracker::new(&clusters, &cli.cluster_label))?;
@@ -227,12 +354,25 @@ fn query_url(cli: &Cli) -> Result<String> {
 /// poll budget is spent, printing each change of state as it is seen.
 struct Watch<'a> {
     cli: &'a Cli,
-    client: &'a Client,
+    source: WatchSource<'a>,
     url: &'a str,
     operator: &'a str,
-    promql: &'a str,
-    clusters: usize,
+    clusters: &'a [String],
     format: Format,
+}
+
+/// Where a watch reads the states.
+enum WatchSource<'a> {
+    /// One PromQL query per poll.
+    Telemetry { client: &'a Client, promql: &'a str },
+    /// One installation read per cluster per poll.
+    Ocm(&'a OcmSource),
+}
+
+/// What to do after a poll.
+enum Settle {
+    Done(Outcome),
+    Wait(Duration),
 }
 
 /// What a watch saw, for the summary line and the exit code.
@@ -244,6 +384,8 @@ struct Report {
     elapsed: f64,
     /// Why the last polls found no telemetry at all, if they did not.
     diagnosis: Option<String>,
+    /// The error of the last poll, if it failed.
+    last_error: Option<String>,
 }
 
 impl Watch<'_> {
@@ -254,56 +396,33 @@ impl Watch<'_> {
             MethodArg::Post => QueryMethod::Post,
         };
         let started = Instant::now();
-        let deadline = started + self.cli.timeout;
         let (mut polls, mut queries, mut failures) = (0u64, 0u64, 0u32);
         let mut diagnosis: Option<String> = None;
+        let mut last_error: Option<String>;
         let outcome = loop {
             polls += 1;
-            queries += 1;
-            match prometheus::query(self.client, self.promql, method) {
-                Ok(answer) => {
+            let (sent, failure) = match self.source {
+                WatchSource::Telemetry { client, promql } => {
+                    self.poll_telemetry(client, promql, method, &mut tracker, &mut diagnosis)?
+                }
+                WatchSource::Ocm(source) => self.poll_ocm(source, &mut tracker)?,
+            };
+            queries += sent;
+            match failure {
+                None => {
                     failures = 0;
-                    for warning in &answer.warnings {
-                        eprintln!("csv-wait: warning from {}: {warning}", self.url);
-                    }
-                    self.print_changes(tracker.observe(&answer.samples))?;
-                    if answer.samples.is_empty() && diagnosis.is_none() {
-                        let (why, sent) = diagnose(
-                            self.client,
-                            self.operator,
-                            &self.cli.cluster_label,
-                            self.clusters,
-                        );
-                        queries += sent;
-                        eprintln!("csv-wait: no telemetry yet: {why}; still waiting");
-                        diagnosis = Some(why);
-                    } else if !answer.samples.is_empty() {
-                        diagnosis = None;
-                    }
+                    last_error = None;
                 }
-                Err(err) if err.permanent => return Err(err.error),
-                Err(err) => {
+                Some(error) => {
                     failures += 1;
-                    eprintln!("csv-wait: poll {polls} failed: {}", err.error);
+                    eprintln!("csv-wait: poll {polls} failed: {error}");
+                    last_error = Some(error.to_string());
                 }
             }
-            if tracker.outcome() != Outcome::Waiting {
-                break tracker.outcome();
+            match self.settle(&tracker, started, polls, failures) {
+                Settle::Done(outcome) => break outcome,
+                Settle::Wait(wait) => std::thread::sleep(wait),
             }
-            let now = Instant::now();
-            if now >= deadline || self.cli.polls.is_some_and(|limit| polls >= limit) {
-                break Outcome::Waiting;
-            }
-            let wait = if failures == 0 {
-                self.cli.interval
-            } else {
-                backoff(self.cli.interval, failures)
-            }
-            .min(deadline - now);
-            if failures > 0 {
-                eprintln!("csv-wait: next try in {:.1}s", wait.as_secs_f64());
-            }
-            std::thread::sleep(wait);
         };
         Ok(Report {
             tracker,
@@ -312,7 +431,86 @@ impl Watch<'_> {
             queries,
             elapsed: started.elapsed().as_secs_f64(),
             diagnosis,
+            last_error,
         })
+    }
+
+    /// One telemetry poll: the query, and the diagnosis the first time it
+    /// comes back empty. Returns how many queries were sent and the failure
+    /// worth retrying, if any; a permanent failure is the error.
+    fn poll_telemetry(
+        &self,
+        client: &Client,
+        promql: &str,
+        method: QueryMethod,
+        tracker: &mut Tracker,
+        diagnosis: &mut Option<String>,
+    ) -> Result<(u64, Option<Error>)> {
+        let mut sent = 1;
+        match prometheus::query(client, promql, method) {
+            Ok(answer) => {
+                for warning in &answer.warnings {
+                    eprintln!(
+                        "csv-wait: warning from {}: {}",
+                        self.url,
+                        common::redact::text(warning)
+                    );
+                }
+                self.print_changes(tracker.observe(&answer.samples))?;
+                if answer.samples.is_empty() && diagnosis.is_none() {
+                    let (why, diagnosed_with) = diagnose(
+                        client,
+                        self.operator,
+                        &self.cli.cluster_label,
+                        self.clusters.len(),
+                    );
+                    sent += diagnosed_with;
+                    eprintln!("csv-wait: no telemetry yet: {why}; still waiting");
+                    *diagnosis = Some(why);
+                } else if !answer.samples.is_empty() {
+                    *diagnosis = None;
+                }
+                Ok((sent, None))
+            }
+            Err(err) if err.permanent => Err(err.error),
+            Err(err) => Ok((sent, Some(err.error))),
+        }
+    }
+
+    /// One OCM poll: every cluster's installation.
+    fn poll_ocm(&self, source: &OcmSource, tracker: &mut Tracker) -> Result<(u64, Option<Error>)> {
+        let sent = self.clusters.len() as u64;
+        match source.poll(self.clusters) {
+            Ok(statuses) => {
+                self.print_changes(tracker.record(statuses))?;
+                Ok((sent, None))
+            }
+            Err(err) if err.permanent => Err(err.error),
+            Err(err) => Ok((sent, Some(err.error))),
+        }
+    }
+
+    /// After a poll: done (every cluster settled, or time or polls spent),
+    /// or how long to wait before the next.
+    fn settle(&self, tracker: &Tracker, started: Instant, polls: u64, failures: u32) -> Settle {
+        if tracker.outcome() != Outcome::Waiting {
+            return Settle::Done(tracker.outcome());
+        }
+        let deadline = started + self.cli.timeout;
+        let now = Instant::now();
+        if now >= deadline || self.cli.polls.is_some_and(|limit| polls >= limit) {
+            return Settle::Done(Outcome::Waiting);
+        }
+        let wait = if failures == 0 {
+            self.cli.interval
+        } else {
+            backoff(self.cli.interval, failures)
+        }
+        .min(deadline - now);
+        if failures > 0 {
+            eprintln!("csv-wait: next try in {:.1}s", wait.as_secs_f64());
+        }
+        Settle::Wait(wait)
     }
 
     fn print_changes(&self, changes: Vec<(String, ClusterStatus)>) -> Result<()> {
@@ -421,12 +619,16 @@ impl Report {
                     State::Unknown,
                     State::Deleting,
                 ] {
-                    if counts[&state] > 0 {
-                        message.push_str(&format!("; {}: {}", state.as_str(), self.listed(state)));
+                    let listed = self.listed(state);
+                    if counts[&state] > 0 && !listed.is_empty() {
+                        message.push_str(&format!("; {}: {listed}", state.as_str()));
                     }
                 }
                 if let Some(why) = &self.diagnosis {
                     message.push_str(&format!(" ({why})"));
+                }
+                if let Some(error) = &self.last_error {
+                    message.push_str(&format!("; the last poll failed: {error}"));
                 }
                 Err(Error::TimedOut(message))
             }

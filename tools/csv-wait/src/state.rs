@@ -40,6 +40,19 @@ pub enum State {
 }
 
 impl State {
+    /// OCM's name of an installation state (`AddOnInstallationState`);
+    /// anything else is `unknown`.
+    pub fn from_ocm(state: &str) -> State {
+        match state {
+            "pending" => State::Pending,
+            "installing" => State::Installing,
+            "ready" => State::Ready,
+            "failed" => State::Failed,
+            "deleting" => State::Deleting,
+            _ => State::Unknown,
+        }
+    }
+
     pub const ALL: [State; 6] = [
         State::Pending,
         State::Installing,
@@ -80,7 +93,7 @@ pub struct ClusterStatus {
 }
 
 impl ClusterStatus {
-    fn bare(state: State) -> ClusterStatus {
+    pub fn bare(state: State) -> ClusterStatus {
         ClusterStatus {
             state,
             csv: None,
@@ -215,10 +228,31 @@ impl Tracker {
                 None => entry.0 |= sample.number() > 0.0,
             }
         }
+        let statuses: Vec<(String, ClusterStatus)> = self
+            .statuses
+            .keys()
+            .map(|cluster| {
+                let (reports, own) = by_cluster.remove(cluster.as_str()).unwrap_or_default();
+                let status = classify(&own, reports || !own.is_empty());
+                (cluster.clone(), status)
+            })
+            .collect();
+        self.record(statuses)
+    }
+
+    /// Takes each cluster's status as a source reported it (OCM's
+    /// installation state) and returns the clusters whose status changed,
+    /// in cluster order; clusters not watched are ignored.
+    pub fn record(
+        &mut self,
+        statuses: Vec<(String, ClusterStatus)>,
+    ) -> Vec<(String, ClusterStatus)> {
+        let mut reported: BTreeMap<String, ClusterStatus> = statuses.into_iter().collect();
         let mut changes = Vec::new();
         for (cluster, last) in self.statuses.iter_mut() {
-            let (reports, own) = by_cluster.remove(cluster.as_str()).unwrap_or_default();
-            let status = classify(&own, reports || !own.is_empty());
+            let Some(status) = reported.remove(cluster) else {
+                continue;
+            };
             if last.as_ref() != Some(&status) {
                 *last = Some(status.clone());
                 changes.push((cluster.clone(), status));

@@ -77,21 +77,25 @@ pub struct ApplyOptions {
     pub default_namespace: String,
 }
 
-/// Runs `work` over `items` on at most `concurrency` threads, results in input order.
+/// Runs `work` over `items` on at most `concurrency` threads, results in
+/// input order. A panic in `work` (a bug of ours or of a library) becomes that
+/// item's internal error, never a crash of the tool.
 pub fn parallel_map<T: Sync, R: Send>(
     items: &[T],
     concurrency: usize,
-    work: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
+    work: impl Fn(&T) -> Result<R> + Sync,
+) -> Vec<Result<R>> {
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    let results: Mutex<Vec<Option<Result<R>>>> =
+        Mutex::new((0..items.len()).map(|_| None).collect());
     let threads = concurrency.clamp(1, items.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(item) = items.get(i) else { break };
-                let result = work(item);
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(item)))
+                    .unwrap_or_else(|panic| Err(Error::internal(panic_message(&panic))));
                 results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(result);
             });
         }
@@ -102,6 +106,16 @@ pub fn parallel_map<T: Sync, R: Send>(
         .into_iter()
         .flatten()
         .collect()
+}
+
+/// What a caught panic said, for the internal error.
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    let said = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_string());
+    format!("a worker thread panicked ({said})")
 }
 
 /// Kinds others live in: applied first, deleted last.
@@ -490,10 +504,33 @@ mod tests {
             peak.fetch_max(now, Ordering::SeqCst);
             std::thread::sleep(Duration::from_millis(2));
             running.fetch_sub(1, Ordering::SeqCst);
-            x * 2
+            Ok(x * 2)
         });
+        let out: Vec<u32> = out.into_iter().map(|r| r.unwrap()).collect();
         assert_eq!(out, (0..40).map(|x| x * 2).collect::<Vec<_>>());
         assert!(peak.load(Ordering::SeqCst) <= 4);
+    }
+
+    #[test]
+    fn a_worker_panic_becomes_an_internal_error_not_a_crash() {
+        let items: Vec<u32> = (0..8).collect();
+        let out = parallel_map(&items, 3, |&x| {
+            if x == 5 {
+                panic!("valid client auth certificate");
+            }
+            Ok(x)
+        });
+        assert_eq!(out.len(), 8);
+        for (i, result) in out.iter().enumerate() {
+            match result {
+                Ok(x) => assert_eq!(*x as usize, i),
+                Err(err) => {
+                    assert_eq!(i, 5);
+                    assert!(matches!(err, Error::Internal(_)), "{err}");
+                    assert!(err.to_string().contains("valid client auth certificate"));
+                }
+            }
+        }
     }
 
     #[test]

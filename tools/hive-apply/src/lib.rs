@@ -92,6 +92,11 @@ struct Args {
     #[arg(long, default_value = "10m", value_parser = common::time::parse_duration, value_name = "DURATION")]
     timeout: Duration,
 
+    /// The longest one API request may take (each try); a server that
+    /// accepts and never answers is an error (exit 3) after this long.
+    #[arg(long, default_value = "30s", value_parser = common::time::parse_duration, value_name = "DURATION")]
+    request_timeout: Duration,
+
     /// How often --wait polls the ClusterSyncs.
     #[arg(long, default_value = "2s", value_parser = common::time::parse_duration, value_name = "DURATION")]
     poll_interval: Duration,
@@ -156,6 +161,16 @@ fn run(args: Args) -> Result<()> {
     let source = objects::read_input(args.file.as_deref())?;
     let manifests = objects::read(&source)?;
     let format = args.output.format(Format::Yaml);
+    // Checked before anything touches the server.
+    let selector = if args.label_cluster.is_empty() {
+        None
+    } else {
+        Some(apply::selector_label(&manifests).ok_or_else(|| {
+            Error::usage(
+                "--label-cluster needs the add-on's SelectorSyncSet in the input (syncset-render --selector)",
+            )
+        })?)
+    };
     if args.dry_run == DryRun::Client {
         if args.summary {
             let text: String = manifests
@@ -168,7 +183,8 @@ fn run(args: Args) -> Result<()> {
         return write_objects(items, format);
     }
     let access = common::kubeconfig::load(args.kubeconfig.as_deref(), args.context.as_deref())?;
-    let client = KubeClient::new(access.client()?, &args.field_manager);
+    let http = access.client()?.with_request_timeout(args.request_timeout);
+    let client = KubeClient::new(http, &args.field_manager);
     let options = ApplyOptions {
         force_conflicts: args.force_conflicts,
         dry_run: args.dry_run == DryRun::Server,
@@ -198,12 +214,7 @@ fn run(args: Args) -> Result<()> {
 
     let mut label_lines = Vec::new();
     let mut targets: Vec<SyncTarget> = Vec::new();
-    if !args.label_cluster.is_empty() && failures.is_empty() {
-        let Some((sss, key, value)) = apply::selector_label(&manifests) else {
-            return Err(Error::usage(
-                "--label-cluster needs the add-on's SelectorSyncSet in the input (syncset-render --selector)",
-            ));
-        };
+    if let (Some((sss, key, value)), true) = (selector, failures.is_empty()) {
         for result in apply::label_clusters(
             &client,
             &args.label_cluster,

@@ -4,8 +4,12 @@
 //! builds the clusters_mgmt add-on payload and, when the add-on uses an image
 //! set, the version payload; creates each with POST, or updates it with PATCH
 //! when OCM answers 409 because it exists. Prints what OCM answered.
+//!
+//! On the cluster side (`--install`, `--installation`, `--uninstall`,
+//! `--inquire`), it installs the add-on on clusters and reads, removes or
+//! inquires about those installations (see `install`).
 
-pub mod api;
+mod install;
 pub mod publish;
 
 use std::path::PathBuf;
@@ -14,12 +18,16 @@ use clap::{ArgGroup, Parser, ValueEnum};
 use serde_json::{json, Value};
 
 use common::http::{Client, RetryPolicy, TlsOptions};
+use common::installation::{
+    check_parameters, parameter_definitions, parse_assignment, parse_parameters_file,
+    ParameterValue,
+};
 use common::io::{write_document, Format, OutputArgs};
 use common::ocm::Service;
-use common::ocm_auth::{self, TokenProvider};
+use common::ocm_auth::{self, OcmApi, TokenProvider};
 use common::{Error, Result};
 
-use api::OcmApi;
+use install::{check_cluster_id, ClusterAction};
 use publish::{plan, upsert, PlannedRequest};
 
 const AFTER_HELP: &str = "\
@@ -34,13 +42,21 @@ Examples:
   ocm-post --dry-run addons/my-addon/metadata/stage/addon.yaml
   ocm-post --url stage --id my-addon --disable
   ocm-post --url stage --id my-addon --show -o yaml
+  ocm-post --url stage --install 049ea229-... --param size=small addon.json
+  ocm-post --url stage --install c1 --install c2 --params params.yaml addon.json
+  ocm-post --url stage --id my-addon --installation 049ea229-... -o json
+  ocm-post --url stage --id my-addon --uninstall 049ea229-...
+  ocm-post --url stage --id my-addon --inquire 049ea229-...
 
-Exit codes: 0 done, 1 invalid add-on, 2 usage (no credentials, bad flags),
-3 OCM or the token endpoint refused or could not be reached.";
+Exit codes: 0 done, 1 invalid add-on or installation parameters (nothing is sent),
+or --inquire answered no; 2 usage (no credentials, bad flags), 3 OCM or the token
+endpoint refused or could not be reached. With several clusters, the worst.";
 
 #[derive(Parser, Debug)]
 #[command(name = "ocm-post", version, about, after_help = AFTER_HELP)]
-#[command(group(ArgGroup::new("action").args(["enable", "disable", "delete", "show"])))]
+#[command(group(ArgGroup::new("action").args([
+    "enable", "disable", "delete", "show", "install", "installation", "uninstall", "inquire"
+])))]
 struct Cli {
     /// The add-on document (JSON/YAML) or an addons/<id>/metadata/<env>/addon.yaml;
     /// `-` or nothing reads stdin. Not read when --id is given.
@@ -50,6 +66,11 @@ struct Cli {
     /// Default: $OCM_URL, else the url `ocm login` saved, else production.
     #[arg(long, value_name = "URL")]
     url: Option<String>,
+
+    /// The longest one request to OCM or the token endpoint may take (each
+    /// try); a server that never answers is an error (exit 3) after this long.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = common::time::parse_duration)]
+    request_timeout: std::time::Duration,
 
     /// OAuth2 token endpoint for refresh tokens and client credentials.
     /// Default: $OCM_TOKEN_URL, else the saved one, else Red Hat SSO.
@@ -91,6 +112,41 @@ struct Cli {
     #[arg(long)]
     show: bool,
 
+    /// Install the add-on on this cluster (OCM's cluster id); repeatable.
+    /// Installing again with the same parameters changes nothing; with
+    /// other parameters, they are updated (PATCH).
+    #[arg(long, value_name = "CLUSTER_ID")]
+    install: Vec<String>,
+
+    /// An installation parameter, checked against the add-on's
+    /// addOnParameters before anything is sent; repeatable.
+    #[arg(long = "param", value_name = "ID=VALUE", value_parser = parse_param, requires = "install")]
+    params: Vec<ParameterValue>,
+
+    /// Installation parameters from a YAML or JSON file (`id: value` lines,
+    /// or OCM's {"items": [{"id", "value"}]}); --param wins over it.
+    #[arg(long = "params", value_name = "FILE", requires = "install")]
+    params_file: Option<PathBuf>,
+
+    /// Print the add-on's installation on this cluster (state,
+    /// state_description, versions, timestamps); repeatable.
+    #[arg(long, value_name = "CLUSTER_ID")]
+    installation: Vec<String>,
+
+    /// Uninstall the add-on from this cluster; one that is not installed is
+    /// success. Repeatable.
+    #[arg(long, value_name = "CLUSTER_ID")]
+    uninstall: Vec<String>,
+
+    /// Ask OCM whether this cluster may install the add-on (exit 0 yes,
+    /// 1 no with OCM's reason); repeatable.
+    #[arg(long, value_name = "CLUSTER_ID")]
+    inquire: Vec<String>,
+
+    /// How many clusters to work on at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: u16,
+
     /// Do not verify OCM's TLS certificate (test environments only).
     #[arg(long)]
     insecure: bool,
@@ -107,6 +163,56 @@ enum ServiceArg {
     Addons,
 }
 
+fn parse_param(text: &str) -> std::result::Result<ParameterValue, String> {
+    parse_assignment(text)
+}
+
+/// What one run of ocm-post does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Action {
+    /// Create or update the add-on and its version from the document.
+    Publish,
+    /// PATCH `enabled`.
+    SetEnabled(bool),
+    Delete,
+    Show,
+    /// Something on clusters.
+    OnClusters(ClusterAction, Vec<String>),
+}
+
+impl Action {
+    fn of(cli: &Cli) -> Action {
+        let on = |action, clusters: &Vec<String>| Action::OnClusters(action, clusters.clone());
+        if cli.enable || cli.disable {
+            Action::SetEnabled(cli.enable)
+        } else if cli.delete {
+            Action::Delete
+        } else if cli.show {
+            Action::Show
+        } else if !cli.install.is_empty() {
+            on(ClusterAction::Install, &cli.install)
+        } else if !cli.installation.is_empty() {
+            on(ClusterAction::Show, &cli.installation)
+        } else if !cli.uninstall.is_empty() {
+            on(ClusterAction::Uninstall, &cli.uninstall)
+        } else if !cli.inquire.is_empty() {
+            on(ClusterAction::Inquire, &cli.inquire)
+        } else {
+            Action::Publish
+        }
+    }
+
+    /// Whether `--id` may stand in for the document: every action on an
+    /// existing add-on except installing, whose parameters are checked
+    /// against the document's.
+    fn takes_id(&self) -> bool {
+        !matches!(
+            self,
+            Action::Publish | Action::OnClusters(ClusterAction::Install, _)
+        )
+    }
+}
+
 /// The command line: flags and help text, for `--help`, man pages and completions.
 pub fn uu_app() -> clap::Command {
     common::cli::command::<Cli>()
@@ -114,7 +220,7 @@ pub fn uu_app() -> clap::Command {
 
 /// What the man page says beyond `--help`.
 pub const MAN: common::ManPage = common::ManPage {
-    summary: "create or update an add-on in OCM (clusters_mgmt)",
+    summary: "create or update an add-on in OCM (clusters_mgmt), and install it on clusters",
     environment: &[
         (
             "OCM_URL",
@@ -148,6 +254,14 @@ pub const MAN: common::ManPage = common::ManPage {
             "Show the request without sending it:",
             "ocm-post --dry-run addon.json",
         ),
+        (
+            "Install on two clusters with a parameter:",
+            "ocm-post --url stage --install ID1 --install ID2 --param size=2 addon.json",
+        ),
+        (
+            "Uninstall:",
+            "ocm-post --url stage --id my-addon --uninstall ID1",
+        ),
     ],
 };
 
@@ -163,13 +277,21 @@ fn run(cli: Cli) -> Result<()> {
     };
     let format = cli.output.format(Format::Yaml);
     let env = |name: &str| std::env::var(name).ok();
-    let acting_on_id = cli.enable || cli.disable || cli.delete || cli.show;
-    if cli.id.is_some() && !acting_on_id {
-        return Err(Error::usage("--id goes with --enable, --disable, --delete or --show; to publish, give the add-on document"));
+    let action = Action::of(&cli);
+    if cli.id.is_some() && !action.takes_id() {
+        return Err(Error::usage("--id goes with --enable, --disable, --delete, --show, --installation, --uninstall or --inquire; to publish or install, give the add-on document"));
     }
-    let document = match (&cli.id, acting_on_id) {
-        (Some(_), _) => None,
-        _ => Some(common::document::load_document(cli.file.as_deref())?),
+    if let Action::OnClusters(_, clusters) = &action {
+        if service != Service::ClustersMgmt {
+            return Err(Error::usage(
+                "installations are a clusters_mgmt API: leave --service at clusters",
+            ));
+        }
+        clusters.iter().try_for_each(|id| check_cluster_id(id))?;
+    }
+    let document = match &cli.id {
+        Some(_) => None,
+        None => Some(common::document::load_document(cli.file.as_deref())?),
     };
     let id = cli
         .id
@@ -177,6 +299,13 @@ fn run(cli: Cli) -> Result<()> {
         .or_else(|| document.as_ref().map(|d| d.metadata.id.clone()))
         .unwrap_or_default();
     let addon_path = format!("{}/{id}", service.addons_path());
+    // Parameters are checked before anything is sent, a dry run included.
+    let parameters = match (&action, &document) {
+        (Action::OnClusters(ClusterAction::Install, _), Some(document)) => {
+            installation_parameters(&cli, document)?
+        }
+        _ => Vec::new(),
+    };
 
     // A dry run needs no credentials, only the URL they would go to.
     let saved_url = || {
@@ -186,7 +315,12 @@ fn run(cli: Cli) -> Result<()> {
     };
     if cli.dry_run {
         let base = api_url(cli.url.as_deref(), env("OCM_URL"), saved_url())?;
-        let requests = dry_run_requests(&cli, document.as_ref(), service, &base, &addon_path)?;
+        let requests = match &action {
+            Action::OnClusters(on, clusters) => {
+                install::planned_requests(&base, *on, &id, clusters, &parameters)
+            }
+            _ => dry_run_requests(&cli, document.as_ref(), service, &base, &addon_path)?,
+        };
         return write_document(&requests, format);
     }
 
@@ -197,61 +331,106 @@ fn run(cli: Cli) -> Result<()> {
         ..TlsOptions::default()
     };
     let retry = RetryPolicy::default();
-    let tokens = TokenProvider::new(settings, &tls, retry)?;
-    let client = Client::new(&base, &tls)?.with_retry(retry);
-    let mut api = OcmApi::new(client, tokens);
+    let tokens =
+        TokenProvider::new(settings, &tls, retry)?.with_request_timeout(cli.request_timeout);
+    let client = Client::new(&base, &tls)?
+        .with_retry(retry)
+        .with_request_timeout(cli.request_timeout);
+    let api = OcmApi::new(client, tokens);
 
-    if cli.enable || cli.disable {
-        let body = json!({"enabled": cli.enable});
-        let response = api.call("PATCH", &addon_path, Some(&body))?;
-        if !response.is_success() {
-            return Err(api.refused("PATCH", &addon_path, &response));
+    match action {
+        Action::SetEnabled(enabled) => {
+            let body = json!({ "enabled": enabled });
+            let response = api.call("PATCH", &addon_path, Some(&body))?;
+            if !response.is_success() {
+                return Err(api.refused("PATCH", &addon_path, &response));
+            }
+            eprintln!(
+                "ocm-post: {} add-on {id}",
+                if enabled { "enabled" } else { "disabled" }
+            );
+            write_document(&api.body(&response)?, format)
         }
-        eprintln!(
-            "ocm-post: {} add-on {id}",
-            if cli.enable { "enabled" } else { "disabled" }
-        );
-        return write_document(&api.body(&response)?, format);
+        Action::Delete => {
+            let response = api.call("DELETE", &addon_path, None)?;
+            if !response.is_success() {
+                return Err(api.refused("DELETE", &addon_path, &response));
+            }
+            eprintln!("ocm-post: deleted add-on {id}");
+            Ok(())
+        }
+        Action::Show => show_addon(&api, &addon_path, format),
+        Action::OnClusters(on, clusters) => install::run_on_clusters(
+            &api,
+            on,
+            &id,
+            &clusters,
+            &parameters,
+            usize::from(cli.jobs),
+            format,
+        ),
+        Action::Publish => {
+            let Some(document) = document else {
+                return Err(Error::usage("nothing to publish: give the add-on document"));
+            };
+            let steps = plan(&document, service, !cli.no_version)?;
+            let mut answered = upsert(&api, &steps[0])?;
+            if let Some(step) = steps.get(1) {
+                // OCM links the version from the add-on (AddOn.version).
+                answered["version"] = upsert(&api, step)?;
+            }
+            write_document(&answered, format)
+        }
     }
-    if cli.delete {
-        let response = api.call("DELETE", &addon_path, None)?;
-        if !response.is_success() {
-            return Err(api.refused("DELETE", &addon_path, &response));
-        }
-        eprintln!("ocm-post: deleted add-on {id}");
-        return Ok(());
-    }
-    if cli.show {
-        let response = api.call("GET", &addon_path, None)?;
-        if !response.is_success() {
-            return Err(api.refused("GET", &addon_path, &response));
-        }
-        let mut addon = api.body(&response)?;
-        let versions_path = format!("{addon_path}/versions");
-        let response = api.call("GET", &versions_path, None)?;
-        // Older OCM deployments have no versions endpoint: show the add-on alone.
-        if response.is_success() {
-            let versions: Value = api.body(&response)?;
-            addon["versions"] = versions
-                .get("items")
-                .cloned()
-                .unwrap_or(Value::Array(Vec::new()));
-        } else if response.status != 404 {
-            return Err(api.refused("GET", &versions_path, &response));
-        }
-        return write_document(&addon, format);
-    }
+}
 
-    let Some(document) = document else {
-        return Err(Error::usage("nothing to publish: give the add-on document"));
+/// The add-on as OCM has it, with its versions.
+fn show_addon(api: &OcmApi, addon_path: &str, format: Format) -> Result<()> {
+    let response = api.call("GET", addon_path, None)?;
+    if !response.is_success() {
+        return Err(api.refused("GET", addon_path, &response));
+    }
+    let mut addon = api.body(&response)?;
+    let versions_path = format!("{addon_path}/versions");
+    let response = api.call("GET", &versions_path, None)?;
+    // Older OCM deployments have no versions endpoint: show the add-on alone.
+    if response.is_success() {
+        let versions: Value = api.body(&response)?;
+        addon["versions"] = versions
+            .get("items")
+            .cloned()
+            .unwrap_or(Value::Array(Vec::new()));
+    } else if response.status != 404 {
+        return Err(api.refused("GET", &versions_path, &response));
+    }
+    write_document(&addon, format)
+}
+
+/// The installation's parameters: the file's, then each --param over them,
+/// checked against the add-on's as OCM checks them, defaults filled in.
+fn installation_parameters(
+    cli: &Cli,
+    document: &common::AddonDocument,
+) -> Result<Vec<ParameterValue>> {
+    let mut given: Vec<ParameterValue> = match &cli.params_file {
+        Some(path) => {
+            let source = common::io::Source::read(Some(path))?;
+            parse_parameters_file(&source.text, &source.location().to_string())?
+        }
+        None => Vec::new(),
     };
-    let steps = plan(&document, service, !cli.no_version)?;
-    let mut answered = upsert(&mut api, &steps[0])?;
-    if let Some(step) = steps.get(1) {
-        // OCM links the version from the add-on (AddOn.version).
-        answered["version"] = upsert(&mut api, step)?;
-    }
-    write_document(&answered, format)
+    let from_flags: std::collections::BTreeSet<&str> =
+        cli.params.iter().map(|p| p.id.as_str()).collect();
+    given.retain(|p| !from_flags.contains(p.id.as_str()));
+    given.extend(cli.params.iter().cloned());
+    check_parameters(&parameter_definitions(document), &given).map_err(|problems| {
+        let listed: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        Error::Invalid(format!(
+            "cannot install {} (nothing was sent): {}",
+            document.metadata.id,
+            listed.join("; ")
+        ))
+    })
 }
 
 /// The requests a run would send, for `--dry-run`. A create that meets an
@@ -263,6 +442,8 @@ fn dry_run_requests(
     base: &str,
     addon_path: &str,
 ) -> Result<Vec<PlannedRequest>> {
+    // Shown, so without a user:password@ the URL may carry.
+    let base = common::redact::url(base);
     let url = |path: &str| format!("{base}{path}");
     let single = |method: &str, body: Option<Value>| {
         Ok(vec![PlannedRequest {
@@ -271,14 +452,11 @@ fn dry_run_requests(
             body,
         }])
     };
-    if cli.enable || cli.disable {
-        return single("PATCH", Some(json!({"enabled": cli.enable})));
-    }
-    if cli.delete {
-        return single("DELETE", None);
-    }
-    if cli.show {
-        return single("GET", None);
+    match Action::of(cli) {
+        Action::SetEnabled(enabled) => return single("PATCH", Some(json!({ "enabled": enabled }))),
+        Action::Delete => return single("DELETE", None),
+        Action::Show => return single("GET", None),
+        Action::Publish | Action::OnClusters(..) => {}
     }
     let Some(document) = document else {
         return Err(Error::usage("nothing to publish: give the add-on document"));
@@ -314,7 +492,8 @@ fn api_url(flag: Option<&str>, env: Option<String>, saved: Option<String>) -> Re
 
 fn unknown_url(text: &str) -> Error {
     Error::usage(format!(
-        "--url {text:?} is neither an http(s) URL nor one of production, stage, integration"
+        "--url {:?} is neither an http(s) URL nor one of production, stage, integration",
+        common::redact::url(text)
     ))
 }
 

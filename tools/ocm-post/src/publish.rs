@@ -8,7 +8,7 @@ use serde_json::Value;
 use common::ocm::{addon_payload, version_payload, Service};
 use common::{AddonDocument, Result};
 
-use crate::api::OcmApi;
+use common::ocm_auth::OcmApi;
 
 /// One create-or-update: POST `collection`, or PATCH `collection/id` when it exists.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -70,7 +70,7 @@ pub fn without_id(body: &Value) -> Value {
 }
 
 /// Creates or updates one object and returns what OCM answered.
-pub fn upsert(api: &mut OcmApi, step: &Upsert) -> Result<Value> {
+pub fn upsert(api: &OcmApi, step: &Upsert) -> Result<Value> {
     let response = api.call("POST", &step.collection, Some(&step.body))?;
     if response.is_success() {
         eprintln!("ocm-post: created {} {}", step.what, step.id);

@@ -1,0 +1,349 @@
+//! No credential in any output: every remote tool runs with recognisable
+//! secrets in every credential source we read, against a loopback server
+//! that repeats the request's headers and body in its error answers (as some
+//! proxies and test servers do). stdout, stderr and every file the tools
+//! write are searched for each secret: none may appear.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use addon_flow_testservers::http::{HttpRequest, HttpResponse, Server};
+use e2e::{repo_root, tool};
+use serde_json::json;
+
+const OCM_TOKEN: &str = "ocm-access-SECRET-1111";
+const OFFLINE_TOKEN: &str = "ocm-offline-SECRET-2222";
+const CLIENT_SECRET: &str = "ocm-client-SECRET-3333";
+const OCM_JSON_TOKEN: &str = "ocm-json-SECRET-4444";
+const KUBE_TOKEN: &str = "kube-token-SECRET-5555";
+const KUBE_TOKEN_FILE: &str = "kube-file-SECRET-6666";
+const REGISTRY_PASSWORD: &str = "registry-pass-SECRET-7777";
+const QUAY_APIKEY: &str = "quay-apikey-SECRET-8888";
+const URL_PASSWORD: &str = "url-pass-SECRET-9999";
+const PROMETHEUS_TOKEN: &str = "prom-token-SECRET-0000";
+
+/// Marks the server's echo, so a test can tell its text reached the output.
+const ECHO: &str = "ECHO-OF-THE-REQUEST";
+
+/// Answers every request with an error that repeats it: 401 with a Basic
+/// challenge when it carries no credentials (so clients that authenticate on
+/// demand send them), else 400. The body fits every API's error shape: OCM's
+/// `reason`, OAuth2's `error_description`, Prometheus' `error`, Kubernetes'
+/// `message`.
+fn echo_server() -> Server {
+    Server::start(Arc::new(|request: &HttpRequest| {
+        let headers: Vec<String> = request
+            .headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {value}"))
+            .collect();
+        let echo = format!(
+            "{ECHO} {} {} {:?} headers [{}] body [{}]",
+            request.method,
+            request.path,
+            request.query,
+            headers.join("; "),
+            String::from_utf8_lossy(&request.body)
+        );
+        let body = json!({
+            "kind": "Status", "apiVersion": "v1", "code": 400, "id": "400",
+            "reason": echo, "message": echo, "status": "error", "errorType": "bad_data",
+            "error": echo, "error_description": echo, "errors": [{"code": "DENIED", "message": echo}]
+        });
+        if request.header("authorization").is_none() {
+            HttpResponse::json(401, &body).header("WWW-Authenticate", "Basic realm=\"echo\"")
+        } else {
+            HttpResponse::json(400, &body)
+        }
+    }))
+    .unwrap()
+}
+
+/// A client certificate and its key (PEM), for the kubeconfig.
+fn client_pair() -> (String, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "admin");
+    let cert = params.self_signed(&key).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+/// Where the tools may write: the working directory, HOME and the cache.
+struct Outputs {
+    dir: tempfile::TempDir,
+}
+
+impl Outputs {
+    fn new() -> Outputs {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("home")).unwrap();
+        Outputs { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A tool run here, with every credential variable cleared but QUAY_*.
+    fn tool(&self, name: &str) -> assert_cmd::Command {
+        let mut command = tool(name);
+        for var in [
+            "OCM_TOKEN",
+            "OCM_REFRESH_TOKEN",
+            "OCM_OFFLINE_TOKEN",
+            "OCM_CLIENT_ID",
+            "OCM_CLIENT_SECRET",
+            "OCM_CONFIG",
+            "OCM_URL",
+            "OCM_TOKEN_URL",
+            "KUBECONFIG",
+            "PROMETHEUS_URL",
+            "PROMETHEUS_TOKEN",
+            "REGISTRY_AUTH_FILE",
+            "XDG_CONFIG_HOME",
+        ] {
+            command.env_remove(var);
+        }
+        command
+            .current_dir(self.path())
+            .env("HOME", self.path().join("home"))
+            .env("XDG_CACHE_HOME", self.path().join("cache"))
+            .env("QUAY_USER", "robot")
+            .env("QUAY_APIKEY", QUAY_APIKEY)
+            .timeout(std::time::Duration::from_secs(120));
+        command
+    }
+
+    /// Every file written under the outputs, read whole.
+    fn files(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        walkdir::WalkDir::new(self.path())
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|entry| entry.file_type().is_file())
+            .map(|entry| {
+                (
+                    entry.path().to_path_buf(),
+                    std::fs::read(entry.path()).unwrap(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Checks that no secret appears in `text`; `what` names the run.
+fn assert_clean(what: &str, text: &[u8], secrets: &[String]) {
+    let text = String::from_utf8_lossy(text);
+    for secret in secrets {
+        assert!(
+            !text.contains(secret.as_str()),
+            "{what}: the secret {secret:?} leaked:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn no_secret_from_any_credential_source_reaches_any_output() {
+    let server = echo_server();
+    let url = server.url();
+    let with_userinfo = url.replace("http://", &format!("http://someone:{URL_PASSWORD}@"));
+    let host = url.trim_start_matches("http://").to_string();
+    let inputs = tempfile::tempdir().unwrap();
+    let outputs = Outputs::new();
+
+    // The credential files.
+    let ocm_json = inputs.path().join("ocm.json");
+    std::fs::write(
+        &ocm_json,
+        json!({"refresh_token": OCM_JSON_TOKEN, "token_url": url, "url": url}).to_string(),
+    )
+    .unwrap();
+    let token_file = inputs.path().join("token");
+    std::fs::write(&token_file, format!("{KUBE_TOKEN_FILE}\n")).unwrap();
+    let (cert_pem, key_pem) = client_pair();
+    let auth_file = inputs.path().join("auth.json");
+    let auth = common::base64::encode(format!("robot:{REGISTRY_PASSWORD}").as_bytes());
+    std::fs::write(
+        &auth_file,
+        json!({"auths": {host.clone(): {"auth": auth}}}).to_string(),
+    )
+    .unwrap();
+    let kubeconfig = |name: &str, server: &str, user: &str| {
+        let path = inputs.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: {server}\nusers:\n- name: robot\n  user:\n{user}contexts:\n- name: c\n  context: {{cluster: c, user: robot}}\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let kube_token = kubeconfig(
+        "kubeconfig-token",
+        &with_userinfo,
+        &format!("    token: {KUBE_TOKEN}\n"),
+    );
+    let kube_token_file = kubeconfig(
+        "kubeconfig-token-file",
+        &url,
+        &format!("    tokenFile: {}\n", token_file.display()),
+    );
+    let kube_cert = kubeconfig(
+        "kubeconfig-cert",
+        &url,
+        &format!(
+            "    token: {KUBE_TOKEN}\n    client-certificate-data: {}\n    client-key-data: {}\n",
+            common::base64::encode(cert_pem.as_bytes()),
+            common::base64::encode(key_pem.as_bytes())
+        ),
+    );
+
+    let mut secrets: Vec<String> = [
+        OCM_TOKEN,
+        OFFLINE_TOKEN,
+        CLIENT_SECRET,
+        OCM_JSON_TOKEN,
+        KUBE_TOKEN,
+        KUBE_TOKEN_FILE,
+        REGISTRY_PASSWORD,
+        QUAY_APIKEY,
+        URL_PASSWORD,
+        PROMETHEUS_TOKEN,
+        &auth,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    // The client key: every base64 line of its PEM body.
+    secrets.extend(
+        key_pem
+            .lines()
+            .filter(|line| !line.starts_with("-----") && line.len() > 16)
+            .map(str::to_string),
+    );
+    secrets.push(common::base64::encode(key_pem.as_bytes()));
+
+    let addon = repo_root().join("tests/fixtures/ocm/plain-addon.json");
+    let document = serde_json::to_vec(&json!({
+        "id": "demo", "name": "Demo", "description": "Demo add-on", "icon": "aWNvbg==",
+        "label": "api.openshift.com/addon-demo", "enabled": true,
+        "addonOwner": "Team <team@redhat.com>", "quayRepo": "quay.io/osd-addons/demo",
+        "testHarness": "quay.io/osd-addons/demo-harness", "installMode": "OwnNamespace",
+        "targetNamespace": "redhat-demo", "namespaces": ["redhat-demo"],
+        "ocmQuotaName": "addon-demo", "ocmQuotaCost": 0, "operatorName": "demo-operator",
+        "defaultChannel": "stable", "namespaceLabels": {}, "namespaceAnnotations": {}
+    }))
+    .unwrap();
+    let objects = tool("syncset-render")
+        .arg(repo_root().join("tests/fixtures/sss/addons/full-addon/metadata/stage/addon.yaml"))
+        .args(["--cluster-deployment", "cd-east/cluster-1"])
+        .output()
+        .unwrap()
+        .stdout;
+
+    // (what, command, whether the echo must reach stderr)
+    let mut runs: Vec<(&str, assert_cmd::Command, bool)> = Vec::new();
+    let mut ocm = |what, setup: &dyn Fn(&mut assert_cmd::Command)| {
+        let mut command = outputs.tool("ocm-post");
+        command.arg(&addon);
+        setup(&mut command);
+        runs.push((what, command, true));
+    };
+    ocm("ocm-post OCM_TOKEN and --url userinfo", &|c| {
+        c.env("OCM_TOKEN", OCM_TOKEN)
+            .args(["--url", &with_userinfo]);
+    });
+    ocm("ocm-post OCM_OFFLINE_TOKEN", &|c| {
+        c.env("OCM_OFFLINE_TOKEN", OFFLINE_TOKEN)
+            .args(["--url", &url, "--token-url", &url]);
+    });
+    ocm("ocm-post client credentials", &|c| {
+        c.env("OCM_CLIENT_ID", "svc")
+            .env("OCM_CLIENT_SECRET", CLIENT_SECRET)
+            .args(["--url", &url, "--token-url", &with_userinfo]);
+    });
+    ocm("ocm-post ocm.json", &|c| {
+        c.env("OCM_CONFIG", &ocm_json);
+    });
+    ocm("ocm-post dry run with --url userinfo", &|c| {
+        c.args(["--url", &with_userinfo, "--dry-run"]);
+    });
+    for (what, config) in [
+        (
+            "hive-apply kubeconfig token and server userinfo",
+            &kube_token,
+        ),
+        ("hive-apply tokenFile", &kube_token_file),
+        ("hive-apply client key", &kube_cert),
+    ] {
+        let mut command = outputs.tool("hive-apply");
+        command
+            .env("KUBECONFIG", config)
+            .args(["--request-timeout", "20s"])
+            .write_stdin(objects.clone());
+        runs.push((what, command, true));
+    }
+    let mut csv_wait = outputs.tool("csv-wait");
+    csv_wait.env("PROMETHEUS_TOKEN", PROMETHEUS_TOKEN).args([
+        "--url",
+        &with_userinfo,
+        "--operator",
+        "x",
+        "-c",
+        "c1",
+        "--timeout",
+        "20s",
+    ]);
+    runs.push((
+        "csv-wait PROMETHEUS_TOKEN and --url userinfo",
+        csv_wait,
+        true,
+    ));
+    let mut csv_wait = outputs.tool("csv-wait");
+    csv_wait.env("PROMETHEUS_URL", &with_userinfo).args([
+        "--operator",
+        "x",
+        "-c",
+        "c1",
+        "--timeout",
+        "20s",
+    ]);
+    runs.push(("csv-wait PROMETHEUS_URL userinfo", csv_wait, false));
+    let mut catalog = outputs.tool("catalog-build");
+    catalog
+        .env("REGISTRY_AUTH_FILE", &auth_file)
+        .args(["--bundles"])
+        .arg(repo_root().join("tests/fixtures/catalog/good"))
+        .args([
+            "--repo",
+            &format!("{host}/osd-addons/demo"),
+            "--base-image",
+            "scratch",
+        ])
+        .write_stdin(document);
+    runs.push((
+        "catalog-build registry auth file and QUAY_APIKEY",
+        catalog,
+        false,
+    ));
+
+    for (what, mut command, echo_expected) in runs {
+        let output = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_ne!(output.status.code(), Some(101), "{what} panicked: {stderr}");
+        if echo_expected && !what.contains("dry run") {
+            assert!(
+                stderr.contains(ECHO),
+                "{what}: the server's words should reach stderr (redacted): {stderr}"
+            );
+        }
+        assert_clean(&format!("{what}: stdout"), &output.stdout, &secrets);
+        assert_clean(&format!("{what}: stderr"), &output.stderr, &secrets);
+    }
+    let written = outputs.files();
+    for (path, bytes) in &written {
+        assert_clean(&path.display().to_string(), bytes, &secrets);
+    }
+}

@@ -1,0 +1,396 @@
+//! The cluster side of clusters_mgmt: installing an add-on on clusters
+//! (`POST /clusters/{id}/addons`), reading and removing the installation,
+//! and asking `addon_inquiries` whether a cluster may install it. Each is
+//! done for every cluster named, on a bounded number of threads; one
+//! cluster's failure does not stop the others, and the exit code is the worst.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use common::cli::note;
+use common::installation::{same_parameters, Installation, InstallationRequest, ParameterValue};
+use common::io::{render, write_stdout, Format};
+use common::ocm_auth::OcmApi;
+use common::{Error, Result};
+
+use crate::publish::PlannedRequest;
+
+/// What to do on each cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterAction {
+    /// Create the installation, or PATCH its parameters when they differ.
+    Install,
+    /// Print the installation.
+    Show,
+    /// DELETE the installation (already gone is success).
+    Uninstall,
+    /// Ask whether the cluster may install the add-on.
+    Inquire,
+}
+
+/// The clusters_mgmt paths of one add-on on one cluster.
+pub struct ClusterPaths {
+    pub installations: String,
+    pub installation: String,
+    pub inquiry: String,
+}
+
+impl ClusterPaths {
+    pub fn new(cluster: &str, addon: &str) -> ClusterPaths {
+        let cluster_path = format!("/api/clusters_mgmt/v1/clusters/{cluster}");
+        ClusterPaths {
+            installations: format!("{cluster_path}/addons"),
+            installation: format!("{cluster_path}/addons/{addon}"),
+            inquiry: format!("{cluster_path}/addon_inquiries/{addon}"),
+        }
+    }
+}
+
+/// What happened on one cluster, as printed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterResult {
+    pub cluster: String,
+    pub addon: String,
+    /// `created`, `updated`, `unchanged`, `found`, `deleted`, `absent`,
+    /// `allowed`, `refused`.
+    pub result: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub installation: Option<Installation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A cluster id as OCM names clusters: letters, digits, `-` and `_`, so it
+/// can go into a path as is.
+pub fn check_cluster_id(id: &str) -> Result<()> {
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(Error::usage(format!(
+            "{id:?} is not an OCM cluster id (letters, digits, '-' and '_')"
+        )));
+    }
+    Ok(())
+}
+
+/// The requests `--dry-run` prints for an action on each cluster.
+pub fn planned_requests(
+    base: &str,
+    action: ClusterAction,
+    addon: &str,
+    clusters: &[String],
+    parameters: &[ParameterValue],
+) -> Vec<PlannedRequest> {
+    clusters
+        .iter()
+        .map(|cluster| {
+            let paths = ClusterPaths::new(cluster, addon);
+            let (method, path, body) = match action {
+                ClusterAction::Install => (
+                    "POST",
+                    paths.installations,
+                    Some(install_body(addon, parameters)),
+                ),
+                ClusterAction::Show => ("GET", paths.installation, None),
+                ClusterAction::Uninstall => ("DELETE", paths.installation, None),
+                ClusterAction::Inquire => ("GET", paths.inquiry, None),
+            };
+            PlannedRequest {
+                method: method.to_string(),
+                url: format!("{base}{path}"),
+                body,
+            }
+        })
+        .collect()
+}
+
+fn install_body(addon: &str, parameters: &[ParameterValue]) -> Value {
+    serde_json::to_value(InstallationRequest::new(addon, parameters.to_vec()))
+        .unwrap_or(Value::Null)
+}
+
+/// Runs `action` on every cluster with at most `jobs` at once, prints each
+/// cluster's result as it is known (in the order given), and returns the
+/// worst failure, after saying every one of them on stderr.
+pub fn run_on_clusters(
+    api: &OcmApi,
+    action: ClusterAction,
+    addon: &str,
+    clusters: &[String],
+    parameters: &[ParameterValue],
+    jobs: usize,
+    format: Format,
+) -> Result<()> {
+    let results = common::parallel::map_bounded(clusters, jobs, |cluster| match action {
+        ClusterAction::Install => install(api, cluster, addon, parameters),
+        ClusterAction::Show => show(api, cluster, addon),
+        ClusterAction::Uninstall => uninstall(api, cluster, addon),
+        ClusterAction::Inquire => inquire(api, cluster, addon),
+    });
+    let mut text = String::new();
+    let mut failures = Vec::new();
+    for (cluster, result) in clusters.iter().zip(results) {
+        match result {
+            Ok(done) => {
+                text.push_str(&record(&done, format)?);
+                if done.result == "refused" {
+                    failures.push(Error::Invalid(format!(
+                        "cluster {cluster} may not install {addon}: {}",
+                        done.reason.as_deref().unwrap_or("OCM gave no reason")
+                    )));
+                }
+            }
+            Err(err) => failures.push(match err {
+                Error::Remote { target, message } => Error::Remote {
+                    target,
+                    message: format!("cluster {cluster}: {message}"),
+                },
+                other => other,
+            }),
+        }
+    }
+    write_stdout(&text)?;
+    worst(failures)
+}
+
+/// One output record: a JSON line, or a YAML document.
+fn record(value: &impl Serialize, format: Format) -> Result<String> {
+    match format {
+        Format::Json => {
+            let mut line = serde_json::to_string(value)
+                .map_err(|err| Error::Invalid(format!("cannot serialise the result: {err}")))?;
+            line.push('\n');
+            Ok(line)
+        }
+        Format::Yaml => Ok(format!("---\n{}", render(value, Format::Yaml)?)),
+    }
+}
+
+/// Says every failure but the worst on stderr and returns the worst (the
+/// highest exit code), or Ok when there is none.
+fn worst(mut failures: Vec<Error>) -> Result<()> {
+    failures.sort_by_key(|err| err.exit_status() as u8);
+    let Some(last) = failures.pop() else {
+        return Ok(());
+    };
+    for err in failures {
+        eprintln!("ocm-post: error: {err}");
+    }
+    Err(last)
+}
+
+fn installation_of(api: &OcmApi, response: &common::http::Response) -> Result<Installation> {
+    let body = api.body(response)?;
+    serde_json::from_value(body).map_err(|err| {
+        Error::remote(
+            api.base_url(),
+            format!("answered with something that is not an AddOnInstallation ({err})"),
+        )
+    })
+}
+
+/// Installs, or brings the parameters of an existing installation to
+/// `parameters` with a PATCH; nothing is sent when they are already so.
+fn install(
+    api: &OcmApi,
+    cluster: &str,
+    addon: &str,
+    parameters: &[ParameterValue],
+) -> Result<ClusterResult> {
+    let paths = ClusterPaths::new(cluster, addon);
+    let done = |result, installation| ClusterResult {
+        cluster: cluster.to_string(),
+        addon: addon.to_string(),
+        result,
+        installation: Some(installation),
+        reason: None,
+    };
+    let existing = api.call("GET", &paths.installation, None)?;
+    if existing.status == 404 {
+        let body = install_body(addon, parameters);
+        let response = api.call("POST", &paths.installations, Some(&body))?;
+        if !response.is_success() {
+            return Err(api.refused("POST", &paths.installations, &response));
+        }
+        note(
+            "ocm-post",
+            format!("installing {addon} on cluster {cluster}"),
+        );
+        return Ok(done("created", installation_of(api, &response)?));
+    }
+    if !existing.is_success() {
+        return Err(api.refused("GET", &paths.installation, &existing));
+    }
+    let installed = installation_of(api, &existing)?;
+    if same_parameters(installed.parameters.as_ref(), parameters) {
+        note(
+            "ocm-post",
+            format!("{addon} is already installed on cluster {cluster} with these parameters; nothing to do"),
+        );
+        return Ok(done("unchanged", installed));
+    }
+    let body = json!({"parameters": {"items": parameters}});
+    let response = api.call("PATCH", &paths.installation, Some(&body))?;
+    if !response.is_success() {
+        return Err(api.refused("PATCH", &paths.installation, &response));
+    }
+    note(
+        "ocm-post",
+        format!("updated the parameters of {addon} on cluster {cluster}"),
+    );
+    Ok(done("updated", installation_of(api, &response)?))
+}
+
+fn show(api: &OcmApi, cluster: &str, addon: &str) -> Result<ClusterResult> {
+    let paths = ClusterPaths::new(cluster, addon);
+    let response = api.call("GET", &paths.installation, None)?;
+    if !response.is_success() {
+        return Err(api.refused("GET", &paths.installation, &response));
+    }
+    Ok(ClusterResult {
+        cluster: cluster.to_string(),
+        addon: addon.to_string(),
+        result: "found",
+        installation: Some(installation_of(api, &response)?),
+        reason: None,
+    })
+}
+
+fn uninstall(api: &OcmApi, cluster: &str, addon: &str) -> Result<ClusterResult> {
+    let paths = ClusterPaths::new(cluster, addon);
+    let response = api.call("DELETE", &paths.installation, None)?;
+    let result = match response.status {
+        404 => "absent",
+        _ if response.is_success() => "deleted",
+        _ => return Err(api.refused("DELETE", &paths.installation, &response)),
+    };
+    note(
+        "ocm-post",
+        format!(
+            "{addon} on cluster {cluster}: {}",
+            if result == "absent" {
+                "was not installed; nothing to do"
+            } else {
+                "uninstalling"
+            }
+        ),
+    );
+    Ok(ClusterResult {
+        cluster: cluster.to_string(),
+        addon: addon.to_string(),
+        result,
+        installation: None,
+        reason: None,
+    })
+}
+
+/// OCM answers an inquiry with the add-on when the cluster may install it;
+/// a requirement it does not fulfil carries `status.fulfilled: false` and
+/// the reasons, and an add-on the cluster cannot see is a 404.
+fn inquire(api: &OcmApi, cluster: &str, addon: &str) -> Result<ClusterResult> {
+    let paths = ClusterPaths::new(cluster, addon);
+    let response = api.call("GET", &paths.inquiry, None)?;
+    let answer = |result, reason| ClusterResult {
+        cluster: cluster.to_string(),
+        addon: addon.to_string(),
+        result,
+        installation: None,
+        reason,
+    };
+    if response.status == 404 || response.status == 400 {
+        let reason = common::ocm::describe_error(response.status, &response.body);
+        return Ok(answer("refused", Some(reason)));
+    }
+    if !response.is_success() {
+        return Err(api.refused("GET", &paths.inquiry, &response));
+    }
+    let body = api.body(&response)?;
+    match unfulfilled(&body) {
+        Some(reason) => Ok(answer("refused", Some(reason))),
+        None => Ok(answer("allowed", None)),
+    }
+}
+
+/// The reasons of the add-on's requirements this cluster does not fulfil.
+pub fn unfulfilled(addon: &Value) -> Option<String> {
+    let requirements = addon
+        .pointer("/requirements/items")
+        .or_else(|| addon.get("requirements"))
+        .and_then(Value::as_array)?;
+    let reasons: Vec<String> = requirements
+        .iter()
+        .filter(|r| r.pointer("/status/fulfilled") == Some(&Value::Bool(false)))
+        .map(|r| {
+            let id = r.get("id").and_then(Value::as_str).unwrap_or("?");
+            let messages: Vec<&str> = r
+                .pointer("/status/error_msgs")
+                .and_then(Value::as_array)
+                .map(|m| m.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if messages.is_empty() {
+                format!("requirement {id} is not fulfilled")
+            } else {
+                format!("requirement {id}: {}", messages.join("; "))
+            }
+        })
+        .collect();
+    (!reasons.is_empty()).then(|| reasons.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unfulfilled_requirements_give_the_reasons() {
+        let addon = json!({"requirements": {"items": [
+            {"id": "cpu", "status": {"fulfilled": false, "error_msgs": ["needs 8 vCPU"]}},
+            {"id": "ok", "status": {"fulfilled": true}}
+        ]}});
+        assert_eq!(
+            unfulfilled(&addon).as_deref(),
+            Some("requirement cpu: needs 8 vCPU")
+        );
+        assert_eq!(unfulfilled(&json!({"requirements": []})), None);
+        assert_eq!(unfulfilled(&json!({})), None);
+    }
+
+    #[test]
+    fn dry_run_plans_one_request_per_cluster() {
+        let clusters = vec!["c1".to_string(), "c2".to_string()];
+        let parameters = vec![ParameterValue {
+            id: "size".into(),
+            value: "1".into(),
+        }];
+        let plan = planned_requests(
+            "http://ocm",
+            ClusterAction::Install,
+            "a",
+            &clusters,
+            &parameters,
+        );
+        assert_eq!(plan.len(), 2);
+        assert_eq!(
+            plan[1].url,
+            "http://ocm/api/clusters_mgmt/v1/clusters/c2/addons"
+        );
+        assert_eq!(
+            plan[0].body.as_ref().unwrap()["parameters"]["items"][0]["id"],
+            "size"
+        );
+        let plan = planned_requests("", ClusterAction::Inquire, "a", &clusters, &[]);
+        assert_eq!(
+            plan[0].url,
+            "/api/clusters_mgmt/v1/clusters/c1/addon_inquiries/a"
+        );
+    }
+
+    #[test]
+    fn cluster_ids_must_fit_in_a_path() {
+        assert!(check_cluster_id("049ea229-6d2e-4c7b").is_ok());
+        assert!(check_cluster_id("a/b").is_err());
+        assert!(check_cluster_id("").is_err());
+    }
+}
