@@ -791,6 +791,7 @@ mod tests {
             queries: 1,
             elapsed: 1.0,
             diagnosis: None,
+            last_error: None,
         }
     }
 
