@@ -328,10 +328,23 @@ fn serve_stream(
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
         let response = handler.handle(&request);
+        if access_log_enabled() {
+            // One line per request, for scripts/bench.sh to count what changed state.
+            eprintln!(
+                "access: {} {} {}",
+                request.method, request.path, response.status
+            );
+        }
         if write_response(reader.get_mut(), &response, close).is_err() || close {
             return;
         }
     }
+}
+
+/// `FAKE_SERVER_ACCESS_LOG=1`: the servers log every request on stderr.
+fn access_log_enabled() -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(|| std::env::var_os("FAKE_SERVER_ACCESS_LOG").is_some_and(|v| v == "1"))
 }
 
 fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<HttpRequest>> {
