@@ -59,7 +59,9 @@ pub fn addons_from(source: &Source) -> Vec<StreamItem> {
         .path()
         .and_then(|p| p.file_name())
         .is_some_and(|n| n == "addon.yaml" || n == "addon.yml");
-    let chunks = if single_file {
+    // Empty input is one empty document, so that the loader says what it
+    // means (the previous stage wrote nothing) instead of an empty result.
+    let chunks = if single_file || source.text.trim().is_empty() {
         vec![Chunk {
             first_line: 1,
             text: source.text.clone(),

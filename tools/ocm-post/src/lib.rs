@@ -482,7 +482,14 @@ fn publish_stream(
             }
         );
     }
-    if cli.prune && !cli.diff {
+    // A document that could not be read may be one of the add-ons OCM
+    // lists: never prune on a stream with failures.
+    if cli.prune && !cli.diff && outcomes.failures() > 0 {
+        eprintln!(
+            "ocm-post: not pruning: {} document(s) of the input failed",
+            outcomes.failures()
+        );
+    } else if cli.prune && !cli.diff {
         for id in &extra {
             outcomes.record(id, sync::delete(api, collection, id));
         }
