@@ -305,10 +305,16 @@ fn creates_updates_disables_shows_and_deletes_with_one_exchange_per_run() {
         .iter()
         .map(|r| (r.method.clone(), r.path.clone()))
         .collect();
+    // Each object is read first: missing, so it is created.
     assert_eq!(
         calls,
         [
+            ("GET".into(), "/api/clusters_mgmt/v1/addons/my-addon".into()),
             ("POST".into(), "/api/clusters_mgmt/v1/addons".into()),
+            (
+                "GET".into(),
+                "/api/clusters_mgmt/v1/addons/my-addon/versions/1.2.0".into()
+            ),
             (
                 "POST".into(),
                 "/api/clusters_mgmt/v1/addons/my-addon/versions".into()
@@ -322,13 +328,14 @@ fn creates_updates_disables_shows_and_deletes_with_one_exchange_per_run() {
         "the exchanged token is reused"
     );
     let expected = read_json(&fixture("my-addon.clusters.requests.json"));
-    assert_eq!(requests[0].body, expected[0]["body"]);
+    assert_eq!(requests[1].body, expected[0]["body"]);
     assert_eq!(
         ocm.addon("my-addon").unwrap()["docs_link"],
         "https://docs.example.com/my-addon"
     );
 
-    // Update: same add-on with a new description; POST meets 409, PATCH goes without id.
+    // Update: same add-on with a new description; it is read, differs, and
+    // is patched without id; the version is equal and left alone.
     let work = tempfile::tempdir().unwrap();
     let tree = work.path().join("my-addon");
     e2e::copy_tree(&fixture("addons/my-addon"), &tree);
@@ -348,32 +355,33 @@ fn creates_updates_disables_shows_and_deletes_with_one_exchange_per_run() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("updated add-on my-addon"), "{stderr}");
     let requests = ocm.requests();
-    let update: Vec<(String, String)> = requests[2..]
+    let update: Vec<(String, String)> = requests[4..]
         .iter()
         .map(|r| (r.method.clone(), r.path.clone()))
         .collect();
     assert_eq!(
         update,
         [
-            ("POST".into(), "/api/clusters_mgmt/v1/addons".into()),
+            ("GET".into(), "/api/clusters_mgmt/v1/addons/my-addon".into()),
             (
                 "PATCH".into(),
                 "/api/clusters_mgmt/v1/addons/my-addon".into()
             ),
             (
-                "POST".into(),
-                "/api/clusters_mgmt/v1/addons/my-addon/versions".into()
-            ),
-            (
-                "PATCH".into(),
+                "GET".into(),
                 "/api/clusters_mgmt/v1/addons/my-addon/versions/1.2.0".into()
-            )
+            ),
         ]
     );
     assert!(
-        requests[3].body.get("id").is_none() && requests[5].body.get("id").is_none(),
+        requests[5].body.get("id").is_none(),
         "PATCH bodies carry no id"
     );
+    assert!(
+        stderr.contains("updated add-on my-addon (description)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("version 1.2.0 unchanged"), "{stderr}");
     assert_eq!(
         ocm.addon("my-addon").unwrap()["description"],
         "An add-on that was updated ocm-post maps."
@@ -453,10 +461,14 @@ fn short_lived_tokens_are_renewed_before_they_expire() {
         String::from_utf8_lossy(&output.stderr)
     );
     let requests = ocm.requests();
-    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        requests.len(),
+        4,
+        "GET and POST of the add-on and of its version"
+    );
     assert_eq!(
         ocm.token_requests().len(),
-        2,
+        4,
         "a token that expires at once is exchanged before each request"
     );
     assert_ne!(requests[0].token, requests[1].token);
@@ -494,19 +506,27 @@ fn server_errors_are_retried_and_client_errors_show_ocm_reason() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("HTTP 500; retrying"));
     assert!(ocm.addon("plain-addon").is_some());
 
-    // A 400 is not retried and fails with OCM's reason.
+    // A 400 is not retried and fails with OCM's reason (the add-on changed,
+    // so it is patched).
+    let mut changed_addon = read_json(&plain);
+    changed_addon["description"] = Value::from("A changed description");
+    let changed = home.path().join("changed-addon.json");
+    std::fs::write(&changed, changed_addon.to_string()).unwrap();
     ocm.fail_next("PATCH", 400, "Add-on 'icon' must be a base64-encoded PNG");
     let before = ocm.requests().len();
-    let mut command = ocm_post(home.path());
-    access(&mut command);
-    let output = transcript.run(&mut command);
+    let output = transcript.run(
+        ocm_post(home.path())
+            .env("OCM_TOKEN", ACCESS_TOKEN)
+            .args(["--url", &ocm.url(), "-o", "json"])
+            .arg(&changed),
+    );
     assert_eq!(output.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("PATCH /api/clusters_mgmt/v1/addons/plain-addon: HTTP 400 CLUSTERS-MGMT-400: Add-on 'icon' must be a base64-encoded PNG"), "{stderr}");
     assert_eq!(
         ocm.requests().len() - before,
         2,
-        "POST (409) then one PATCH, no retry of the 400"
+        "GET then one PATCH, no retry of the 400"
     );
     assert!(output.stdout.is_empty());
 
@@ -629,7 +649,7 @@ fn a_refused_token_is_exchanged_again_and_the_addons_service_is_reachable() {
     let home = tempfile::tempdir().unwrap();
     let mut transcript = Transcript::default();
     // OCM revokes the access token mid-run: one 401, then ocm-post exchanges anew and retries.
-    ocm.fail_next("POST", 401, "Access token is revoked");
+    ocm.fail_next("GET", 401, "Access token is revoked");
     let output = transcript.run(
         with_refresh_token(&mut ocm_post(home.path()), &ocm)
             .args(["--service", "addons", "--no-version"])
@@ -642,16 +662,21 @@ fn a_refused_token_is_exchanged_again_and_the_addons_service_is_reachable() {
     );
     assert_eq!(ocm.token_requests().len(), 2);
     let requests = ocm.requests();
-    assert_eq!(
-        requests.len(),
-        2,
-        "the refused POST and its retry, no version"
-    );
-    assert!(requests
+    let calls: Vec<(&str, &str)> = requests
         .iter()
-        .all(|r| r.path == "/api/addons_mgmt/v1/addons"));
+        .map(|r| (r.method.as_str(), r.path.as_str()))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("GET", "/api/addons_mgmt/v1/addons/my-addon"),
+            ("GET", "/api/addons_mgmt/v1/addons/my-addon"),
+            ("POST", "/api/addons_mgmt/v1/addons"),
+        ],
+        "the refused GET and its retry, then the create; no version"
+    );
     let expected = read_json(&fixture("my-addon.addons.requests.json"));
-    assert_eq!(requests[1].body, expected[0]["body"]);
+    assert_eq!(requests[2].body, expected[0]["body"]);
     assert_eq!(
         serde_json::from_slice::<Value>(&output.stdout).unwrap()["href"],
         "/api/addons_mgmt/v1/addons/my-addon"

@@ -71,6 +71,13 @@ pub enum Verbosity {
 }
 
 static VERBOSITY: AtomicU8 = AtomicU8::new(Verbosity::Normal as u8);
+static TOOL_NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The running tool's name (for log lines of shared code), once `tool_main`
+/// has started it; "addon-flow" before.
+pub fn tool_name() -> &'static str {
+    TOOL_NAME.get().map_or("addon-flow", String::as_str)
+}
 
 /// The verbosity the command line asked for (Normal until `tool_main` parses).
 pub fn verbosity() -> Verbosity {
@@ -144,6 +151,7 @@ pub fn tool_main<A: clap::Parser>(
 ) -> std::process::ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
     let mut cmd = command::<A>();
+    let _ = TOOL_NAME.set(cmd.get_name().to_owned());
     if let Some(kind) = generate_request(&args) {
         let name = cmd.get_name().to_owned();
         return run_tool(&name, || generate(cmd, man, &kind));

@@ -318,7 +318,9 @@ impl Client {
         let mut attempt = 1;
         let mut timeouts = 0;
         loop {
+            let started = Instant::now();
             let outcome = self.send_once(request);
+            self.log_request(request, &outcome, started.elapsed(), attempt);
             let retry_after = match &outcome {
                 Ok(response) if response.status == 429 || response.status >= 500 => response
                     .header("Retry-After")
@@ -343,19 +345,51 @@ impl Client {
                 return outcome;
             }
             let why = match &outcome {
-                Ok(response) => format!("HTTP {}", response.status),
+                Ok(response) => format!(
+                    "{}: {} {}: HTTP {}",
+                    self.target, request.method, request.path, response.status
+                ),
                 Err(err) => err.to_string(),
             };
-            eprintln!(
-                "{} {}: {why}; retrying in {:.1}s ({attempt}/{})",
-                request.method,
-                self.target,
-                wait.as_secs_f64(),
-                self.retry.attempts - 1
+            crate::cli::note(
+                crate::cli::tool_name(),
+                format!(
+                    "{why}; retrying in {:.1}s ({attempt}/{})",
+                    wait.as_secs_f64(),
+                    self.retry.attempts - 1
+                ),
             );
             std::thread::sleep(wait);
             attempt += 1;
         }
+    }
+
+    /// `-v`: one line per HTTP request on stderr (method, URL without
+    /// credentials, status, duration, try, bytes). Never a header: the
+    /// credentials travel there.
+    fn log_request(
+        &self,
+        request: &Request,
+        outcome: &Result<Response, Failure>,
+        took: Duration,
+        attempt: u32,
+    ) {
+        if crate::cli::verbosity() < crate::cli::Verbosity::Verbose {
+            return;
+        }
+        let url = crate::redact::url_for_log(&format!("{}{}", self.base_url, request.path));
+        let sent = request.body.as_ref().map_or(0, Vec::len);
+        let result = match outcome {
+            Ok(response) => format!("{} ({} bytes back)", response.status, response.body.len()),
+            Err(failure) => format!("failed: {}", failure.error()),
+        };
+        let line = format!(
+            "{}: {} {url} -> {result} in {} ms, try {attempt}, {sent} bytes sent",
+            crate::cli::tool_name(),
+            request.method,
+            took.as_millis(),
+        );
+        eprintln!("{}", crate::redact::text(&line));
     }
 
     /// How long this try may take: the request timeout, or what is left
@@ -543,6 +577,12 @@ enum Failure {
 }
 
 impl Failure {
+    fn error(&self) -> &Error {
+        match self {
+            Failure::Transient(err) | Failure::TimedOut(err) | Failure::Permanent(err) => err,
+        }
+    }
+
     fn into_error(self) -> Error {
         match self {
             Failure::Transient(err) | Failure::TimedOut(err) | Failure::Permanent(err) => err,

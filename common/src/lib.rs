@@ -30,6 +30,7 @@ pub mod prometheus;
 pub mod redact;
 pub mod schema;
 pub mod schemas;
+pub mod stream;
 pub mod time;
 pub mod yaml;
 

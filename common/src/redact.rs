@@ -87,6 +87,43 @@ pub fn url(url: &str) -> String {
     }
 }
 
+/// Query parameters whose values are credentials (signed URLs, OAuth codes).
+const SECRET_QUERY_KEYS: [&str; 9] = [
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "key",
+    "code",
+    "signature",
+    "sig",
+    "auth",
+];
+
+/// A URL for a log line: without userinfo, and with the values of query
+/// parameters that carry credentials (`access_token=`, `X-Amz-Signature=`,
+/// `api_key=`, ...) replaced.
+pub fn url_for_log(text: &str) -> String {
+    let shown = url(text);
+    let Some((base, query)) = shown.split_once('?') else {
+        return shown;
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _))
+                if SECRET_QUERY_KEYS
+                    .iter()
+                    .any(|key| name.to_ascii_lowercase().contains(key)) =>
+            {
+                format!("{name}=<redacted>")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", pairs.join("&"))
+}
+
 /// The `user` and `password` of a URL's userinfo, if it has one.
 pub fn userinfo_of(url: &str) -> Option<(String, String)> {
     let start = url.find("://")? + 3;
@@ -102,6 +139,15 @@ pub fn userinfo_of(url: &str) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logged_urls_lose_credential_query_values() {
+        assert_eq!(
+            url_for_log("https://u:p@h/a?q=up&access_token=abc&X-Amz-Signature=s&page=2"),
+            "https://h/a?q=up&access_token=<redacted>&X-Amz-Signature=<redacted>&page=2"
+        );
+        assert_eq!(url_for_log("http://h/x"), "http://h/x");
+    }
 
     #[test]
     fn urls_are_shown_without_userinfo() {

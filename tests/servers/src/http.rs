@@ -361,11 +361,29 @@ fn serve_stream(
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
         let served = match faults.next_fault() {
-            Fault::Pass => write_response(reader.get_mut(), &handler.handle(&request), close),
-            fault => match serve_fault(reader.get_mut(), fault, &request, handler, stopping) {
-                Some(written) => written,
-                None => return,
-            },
+            Fault::Pass => {
+                let response = handler.handle(&request);
+                if access_log_enabled() {
+                    // One line per request, for scripts/bench.sh to count what changed state.
+                    eprintln!(
+                        "access: {} {} {}",
+                        request.method, request.path, response.status
+                    );
+                }
+                write_response(reader.get_mut(), &response, close)
+            }
+            fault => {
+                if access_log_enabled() {
+                    eprintln!(
+                        "access: {} {} fault {fault:?}",
+                        request.method, request.path
+                    );
+                }
+                match serve_fault(reader.get_mut(), fault, &request, handler, stopping) {
+                    Some(written) => written,
+                    None => return,
+                }
+            }
         };
         if served.is_err() || close {
             return;
@@ -442,6 +460,12 @@ fn serve_fault(
             None
         }
     }
+}
+
+/// `FAKE_SERVER_ACCESS_LOG=1`: the servers log every request on stderr.
+fn access_log_enabled() -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(|| std::env::var_os("FAKE_SERVER_ACCESS_LOG").is_some_and(|v| v == "1"))
 }
 
 fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<HttpRequest>> {

@@ -5,12 +5,14 @@
 //! `--bundles` its OLM bundles. Every finding is reported with its code, file,
 //! line and field. A valid add-on is printed normalised, for the next tool.
 
+mod changed;
 mod checks;
 mod differences;
 mod png;
 mod rules;
 mod validate;
 
+use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -71,6 +73,21 @@ struct Args {
     #[arg(long, value_name = "NAMESPACES", value_delimiter = ',')]
     excluded_namespaces: Vec<String>,
 
+    /// With --all: print one normalised document per valid add-on as JSON
+    /// lines on stdout (the report goes to stderr), for the rest of the
+    /// pipeline. Needs --env.
+    #[arg(long, requires_all = ["all", "env"])]
+    documents: bool,
+
+    /// With --all: only the add-ons whose files changed since this git ref
+    /// (metadata, image sets, extra resources; with --bundles, their bundles).
+    #[arg(long, value_name = "GIT_REF", requires = "all")]
+    changed_since: Option<String>,
+
+    /// With --all: only this add-on (its folder name, which is its id). Repeat for several.
+    #[arg(long = "addon", value_name = "ID", requires = "all")]
+    addons: Vec<String>,
+
     /// Threads for --all (default: the number of CPUs).
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
@@ -125,7 +142,17 @@ fn run(args: Args) -> Result<()> {
                 .map(|n| n.get())
                 .unwrap_or(1)
         });
-        let outcome = validate::validate_tree(root, args.bundles.as_deref(), &settings, jobs)?;
+        let only = selected_addons(&args, root)?;
+        let outcome = validate::validate_tree(
+            root,
+            args.bundles.as_deref(),
+            &settings,
+            jobs,
+            only.as_ref(),
+        )?;
+        if args.documents {
+            return report_documents(outcome);
+        }
         return report_tree(&args, outcome);
     }
 
@@ -239,6 +266,55 @@ fn report_tree(args: &Args, outcome: validate::TreeOutcome) -> Result<()> {
         summary(&outcome.findings, 1)
     );
     if report.valid {
+        eprintln!("{line}");
+        Ok(())
+    } else {
+        Err(Error::Invalid(line))
+    }
+}
+
+/// The add-ons `--addon` and `--changed-since` pick (both: those of the
+/// named ones that changed); None when neither is given.
+fn selected_addons(args: &Args, root: &std::path::Path) -> Result<Option<BTreeSet<String>>> {
+    let named: Option<BTreeSet<String>> =
+        (!args.addons.is_empty()).then(|| args.addons.iter().cloned().collect());
+    let Some(since) = &args.changed_since else {
+        return Ok(named);
+    };
+    let base = if root.join("addons").is_dir() {
+        root.join("addons")
+    } else {
+        root.to_path_buf()
+    };
+    let changed = changed::changed_addons(&base, since, args.bundles.as_deref())?;
+    eprintln!(
+        "addon-validate: {} add-on(s) changed since {since}",
+        changed.len()
+    );
+    Ok(Some(match named {
+        Some(named) => named.intersection(&changed).cloned().collect(),
+        None => changed,
+    }))
+}
+
+/// `--documents`: the valid add-ons as JSON lines on stdout, the findings
+/// and the summary on stderr.
+fn report_documents(outcome: validate::TreeOutcome) -> Result<()> {
+    print_findings(&outcome.findings);
+    let mut out = String::new();
+    for document in &outcome.documents {
+        out.push_str(&serde_json::to_string(document).map_err(Error::internal)?);
+        out.push('\n');
+    }
+    common::io::write_stdout(&out)?;
+    let errors = outcome.findings.iter().filter(|f| f.is_error()).count();
+    let line = format!(
+        "{} file(s) checked, {} add-on document(s) written: {}",
+        outcome.files.len(),
+        outcome.documents.len(),
+        summary(&outcome.findings, 1)
+    );
+    if errors == 0 {
         eprintln!("{line}");
         Ok(())
     } else {

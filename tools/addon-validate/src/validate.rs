@@ -1,6 +1,7 @@
 //! Validation runs: one add-on (with its bundles), one image set or bundles
 //! config file, or a whole managed-tenants tree.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -204,11 +205,16 @@ impl FileSummary {
 /// The report rows of one add-on folder, each with its findings.
 type FileRows = Vec<(FileSummary, Vec<Finding>)>;
 
+/// One add-on folder's rows and the valid add-ons' documents.
+type DirOutcome = (FileRows, Vec<AddonDocument>);
+
 /// Everything `--all` found.
 #[derive(Debug, Default)]
 pub struct TreeOutcome {
     pub files: Vec<FileSummary>,
     pub findings: Vec<Finding>,
+    /// The normalised document of each valid add-on, in folder order.
+    pub documents: Vec<AddonDocument>,
 }
 
 /// The add-on folders of a managed-tenants tree: `DIR/addons/*` or `DIR/*`.
@@ -249,13 +255,20 @@ pub fn validate_tree(
     bundles_root: Option<&Path>,
     settings: &Settings,
     jobs: usize,
+    only: Option<&BTreeSet<String>>,
 ) -> Result<TreeOutcome> {
     if !root.is_dir() {
         return Err(common::Error::in_file(root, "is not a folder; expected a managed-tenants tree (addons/<id>/metadata/<env>/addon.yaml)"));
     }
-    let dirs = addon_dirs(root);
+    let mut dirs = addon_dirs(root);
+    if let Some(only) = only {
+        dirs.retain(|dir| {
+            dir.file_name()
+                .is_some_and(|name| only.contains(name.to_string_lossy().as_ref()))
+        });
+    }
     let next = AtomicUsize::new(0);
-    let results: Vec<FileRows> = std::thread::scope(|scope| {
+    let results: Vec<DirOutcome> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..jobs.max(1))
             .map(|_| {
                 scope.spawn(|| {
@@ -269,7 +282,7 @@ pub fn validate_tree(
                 })
             })
             .collect();
-        let mut all: Vec<(usize, FileRows)> = workers
+        let mut all: Vec<(usize, DirOutcome)> = workers
             .into_iter()
             .flat_map(|w| w.join().unwrap_or_default())
             .collect();
@@ -277,15 +290,19 @@ pub fn validate_tree(
         all.into_iter().map(|(_, r)| r).collect()
     });
     let mut outcome = TreeOutcome::default();
-    for (summary, findings) in results.into_iter().flatten() {
-        outcome.files.push(summary);
-        outcome.findings.extend(findings);
+    for (rows, documents) in results {
+        for (summary, findings) in rows {
+            outcome.files.push(summary);
+            outcome.findings.extend(findings);
+        }
+        outcome.documents.extend(documents);
     }
     Ok(outcome)
 }
 
-fn validate_addon_dir(dir: &Path, bundles_root: Option<&Path>, settings: &Settings) -> FileRows {
+fn validate_addon_dir(dir: &Path, bundles_root: Option<&Path>, settings: &Settings) -> DirOutcome {
     let mut add_on_rows = Vec::new();
+    let mut documents = Vec::new();
     let mut image_set_rows = Vec::new();
     let bundles = bundles_dir(dir, bundles_root).map(|d| bundle::load_tree(&d));
     for env in document::ENVIRONMENTS {
@@ -354,7 +371,10 @@ fn validate_addon_dir(dir: &Path, bundles_root: Option<&Path>, settings: &Settin
         let outcome = Source::file(&path)
             .and_then(|source| validate_addon(source, bundles.as_ref(), &env_settings));
         let (id, findings) = match outcome {
-            Ok(outcome) => (outcome.id, outcome.findings),
+            Ok(outcome) => {
+                documents.extend(outcome.document);
+                (outcome.id, outcome.findings)
+            }
             Err(err) => (
                 None,
                 vec![Finding::error(
@@ -370,7 +390,7 @@ fn validate_addon_dir(dir: &Path, bundles_root: Option<&Path>, settings: &Settin
         ));
     }
     add_on_rows.extend(image_set_rows);
-    add_on_rows
+    (add_on_rows, documents)
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 //! to a registry (or written as an OCI image layout).
 
 mod cache;
+mod fleet;
 mod images;
+mod imagesets;
 mod registry;
 
 use std::io::IsTerminal;
@@ -50,7 +52,7 @@ const DEFAULT_BASE_IMAGE: &str = "quay.io/operator-framework/opm:latest";
 ///
 /// Exit codes: 0 built and pushed; 1 bad bundles or graph (nothing is
 /// pushed); 2 usage; 3 registry error (unreachable, 401, refused).
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(name = "catalog-build", version, verbatim_doc_comment)]
 struct Args {
     /// The add-on document (JSON or YAML, or an addon.yaml); `-` or nothing
@@ -59,8 +61,27 @@ struct Args {
     input: Option<PathBuf>,
 
     /// The add-on's bundle folder (managed-tenants-bundles layout).
-    #[arg(long, value_name = "DIR")]
-    bundles: PathBuf,
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "bundles_root",
+        conflicts_with = "bundles_root"
+    )]
+    bundles: Option<PathBuf>,
+
+    /// For a stream of add-on documents: each add-on's bundles are
+    /// ROOT/<id>/ (add-ons without a folder there pass through unchanged).
+    #[arg(long, value_name = "ROOT", requires = "repo_prefix")]
+    bundles_root: Option<PathBuf>,
+
+    /// With --bundles-root: push each add-on's catalog to REGISTRY/ORG/<id>.
+    #[arg(
+        long,
+        value_name = "REGISTRY/ORG",
+        requires = "bundles_root",
+        conflicts_with = "repo"
+    )]
+    repo_prefix: Option<String>,
 
     /// Where to push the catalog image, like quay.io/osd-addons/my-addon.
     #[arg(long, value_name = "REGISTRY/REPO")]
@@ -69,6 +90,13 @@ struct Args {
     /// Where to push bundle images [default: <repo>-bundle].
     #[arg(long, value_name = "REGISTRY/REPO")]
     bundle_repo: Option<String>,
+
+    /// After the build, write the image set of every add-on and environment
+    /// that the bundles' main/config.yaml lists into this managed-tenants
+    /// tree (addons/<name>/addonimagesets/<env>/<name>.v<version>.yml), or,
+    /// for an add-on without image sets, set indexImage in its addon.yaml.
+    #[arg(long, value_name = "TREE")]
+    imagesets_out: Option<PathBuf>,
 
     /// The catalog image's tag. Bundle images are tagged <package>-v<version>.
     #[arg(long, value_name = "TAG", default_value = "latest")]
@@ -146,10 +174,49 @@ pub fn uumain(args: impl IntoIterator<Item = std::ffi::OsString>) -> std::proces
 }
 
 fn run(args: Args) -> Result<()> {
+    if args.bundles_root.is_some() {
+        return fleet::run(&args);
+    }
     let document = read_document(args.input.as_deref())?;
-    let target = Target::from_args(&args, document.is_some())?;
-    let format = args.output.format(Format::Json);
-    let mut registry = Registry::new(target.insecure_registries.clone(), args.request_timeout)?;
+    let bundles = args.bundles.clone().unwrap_or_default();
+    let result = build(&args, &bundles, document.is_some(), &mut None)?;
+    write_image_sets(&args, &bundles, &result)?;
+    write_result(document, result, args.output.format(Format::Json))
+}
+
+/// `--imagesets-out`: the image sets (or addon.yaml edits) for a build.
+fn write_image_sets(args: &Args, bundles: &Path, result: &CatalogResult) -> Result<()> {
+    let Some(tree) = &args.imagesets_out else {
+        return Ok(());
+    };
+    for written in imagesets::write_all(tree, bundles, &result.image, &result.summary)? {
+        eprintln!("catalog-build: {written}");
+    }
+    Ok(())
+}
+
+/// Builds (or finds in the build cache) and pushes one add-on's catalog from
+/// the bundle folder `bundles`, as `args` say.
+///
+/// `client` is the registry client, made on first use and then reused (a
+/// stream builds many catalogs against the same registries: one TLS setup
+/// and one credential lookup, not one per add-on).
+fn build(
+    args: &Args,
+    bundles: &Path,
+    has_document: bool,
+    client: &mut Option<Registry>,
+) -> Result<CatalogResult> {
+    let target = Target::from_args(args, has_document)?;
+    let registry: &mut Registry = match client {
+        Some(registry) if registry.insecure == target.insecure_registries => registry,
+        _ => client.insert(Registry::new(
+            target.insecure_registries.clone(),
+            args.request_timeout,
+        )?),
+    };
+    // The summary line counts this build's pushes only.
+    registry.stats = registry::PushStats::default();
 
     // An unchanged input whose images the registry still has is not rebuilt.
     let cache_dir = match (&target.layout, args.no_cache) {
@@ -158,14 +225,14 @@ fn run(args: Args) -> Result<()> {
     };
     let mut cache_key = None;
     if let Some(dir) = &cache_dir {
-        if let Some(base_pin) = base_pin(&target, &mut registry) {
+        if let Some(base_pin) = base_pin(&target, registry) {
             let repo = target
                 .repo
                 .as_ref()
                 .map(Reference::whole)
                 .unwrap_or_default();
             let key = cache::input_key(
-                &args.bundles,
+                bundles,
                 &[
                     env!("CARGO_PKG_VERSION"),
                     &repo,
@@ -181,20 +248,19 @@ fn run(args: Args) -> Result<()> {
                         hit.catalog_reference,
                         hit.images.len()
                     );
-                    let result = CatalogResult {
+                    return Ok(CatalogResult {
                         image: hit.catalog_reference,
                         digest: hit.catalog_digest,
                         base: hit.base,
                         summary: hit.summary,
-                    };
-                    return write_result(document, result, format);
+                    });
                 }
             }
             cache_key = Some(key);
         }
     }
 
-    let tree = load_bundles(&args.bundles)?;
+    let tree = load_bundles(bundles)?;
     // Bundle images and the catalog are built, and the graph checked, before
     // anything is pushed: a bad graph leaves the registry untouched.
     let bundles: Vec<&Bundle> = tree.all_bundles().collect();
@@ -229,12 +295,12 @@ fn run(args: Args) -> Result<()> {
         .unwrap_or_default()
         .to_string();
 
-    let base = load_base(&target, &mut registry)?;
+    let base = load_base(&target, registry)?;
     let catalog_image = images::catalog_image(&base.image, layer)?;
     let catalog_ref = match &target.layout {
         Some(dir) => write_layout(dir, &target, &built, &catalog_image)?,
         None => push_all(
-            &mut registry,
+            registry,
             &target,
             &built,
             &catalog_image,
@@ -271,7 +337,7 @@ fn run(args: Args) -> Result<()> {
             },
         );
     }
-    write_result(document, result, format)
+    Ok(result)
 }
 
 /// Builds the bundle images on all cores (compressing the layers is most of
@@ -309,15 +375,21 @@ fn write_result(
 ) -> Result<()> {
     match document {
         Some(mut document) => {
-            document.metadata.index_image = Some(result.image.clone());
-            if let Some(set) = &mut document.image_set {
-                set.index_image = result.image;
-            }
-            document.bundles = Some(result.summary);
+            set_catalog(&mut document, result);
             common::io::write_document(&document, format)
         }
         None => common::io::write_document(&result, format),
     }
+}
+
+/// Points the document at the built catalog: `indexImage` (and the image
+/// set's) and the `bundles` summary.
+fn set_catalog(document: &mut AddonDocument, result: CatalogResult) {
+    document.metadata.index_image = Some(result.image.clone());
+    if let Some(set) = &mut document.image_set {
+        set.index_image = result.image;
+    }
+    document.bundles = Some(result.summary);
 }
 
 /// What identifies the base image for the build cache: `scratch`, the

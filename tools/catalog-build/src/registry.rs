@@ -234,7 +234,7 @@ pub struct PushStats {
 pub struct Registry {
     client: Client,
     runtime: tokio::runtime::Runtime,
-    insecure: Vec<String>,
+    pub insecure: Vec<String>,
     credentials: BTreeMap<String, Credentials>,
     progress: bool,
     pub stats: PushStats,

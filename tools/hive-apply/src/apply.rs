@@ -26,6 +26,8 @@ pub enum Outcome {
     Deleted,
     /// Deleted by `--prune`: no longer in the input.
     Pruned,
+    /// `--prune=all`: live exactly as applied before; not sent again.
+    Unchanged,
     AlreadyGone,
 }
 
@@ -36,6 +38,7 @@ impl Outcome {
             Outcome::Applied => "serverside-applied",
             Outcome::Deleted => "deleted",
             Outcome::Pruned => "pruned",
+            Outcome::Unchanged => "unchanged",
             Outcome::AlreadyGone => "already gone",
         }
     }

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod apply;
 pub mod objects;
+pub mod prune;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -66,11 +67,15 @@ struct Args {
     #[arg(long)]
     force_conflicts: bool,
 
-    /// After applying, delete objects of the input's namespaced kinds and
-    /// names in other namespaces that this field manager applied earlier and
-    /// the input no longer lists (a cluster removed from the SyncSets).
-    #[arg(long, conflicts_with = "delete")]
-    prune: bool,
+    /// After applying, delete what this field manager applied earlier and
+    /// the input no longer lists. `name` (the default): objects of the
+    /// input's namespaced kinds and names in other namespaces (a cluster
+    /// removed from the SyncSets). `all`: every object of the input's kinds
+    /// (the input is the whole desired state, e.g. every add-on's
+    /// SelectorSyncSets: a removed add-on loses its own); objects already
+    /// live as they would be applied are not sent again.
+    #[arg(long, conflicts_with = "delete", value_enum, value_name = "SCOPE", num_args = 0..=1, default_missing_value = "name", require_equals = true)]
+    prune: Option<PruneScope>,
 
     /// Delete the objects instead of applying them (with --label-cluster,
     /// remove the add-on label).
@@ -115,6 +120,15 @@ struct Args {
 
     #[command(flatten)]
     output: OutputArgs,
+}
+
+/// What `--prune` deletes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PruneScope {
+    /// The input's names, in other namespaces.
+    Name,
+    /// Everything of the input's kinds that the input does not list.
+    All,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -193,17 +207,41 @@ fn run(args: Args) -> Result<()> {
         default_namespace: access.namespace.clone().unwrap_or_else(|| "default".into()),
     };
 
-    let results = apply::run(&client, &manifests, &options);
     let mut done = Vec::new();
     let mut failures = Failures::default();
-    for (manifest, result) in manifests.iter().zip(results) {
+    // --prune=all: the live objects of the input's kinds, listed once; what
+    // is live as we would apply it is not sent again.
+    let (live, to_apply) = if args.prune == Some(PruneScope::All) {
+        let mut manifests = manifests.clone();
+        prune::annotate(&mut manifests);
+        let live = prune::list_live(&client, &manifests)?;
+        let (to_apply, unchanged) = if options.dry_run {
+            (manifests, Vec::new())
+        } else {
+            prune::skip_unchanged(&client, &live, manifests, &args.field_manager, &options)?
+        };
+        done.extend(unchanged);
+        (Some(live), to_apply)
+    } else {
+        (None, manifests.clone())
+    };
+    let results = apply::run(&client, &to_apply, &options);
+    for (manifest, result) in to_apply.iter().zip(results) {
         match result {
             Ok(d) => done.push(d),
             Err(err) => failures.add(manifest.describe(), err),
         }
     }
+    if let (Some(live), true) = (&live, failures.is_empty()) {
+        for result in prune::prune_all(&client, live, &done, &args.field_manager, &options) {
+            match result {
+                Ok(d) => done.push(d),
+                Err(err) => failures.add("--prune=all".into(), err),
+            }
+        }
+    }
 
-    if args.prune && failures.is_empty() {
+    if args.prune == Some(PruneScope::Name) && failures.is_empty() {
         for result in apply::prune(&client, &done, &args.field_manager, &options) {
             match result {
                 Ok(d) => done.push(d),

@@ -2,8 +2,9 @@
 //!
 //! Reads an add-on document (or an addon.yaml in a managed-tenants tree),
 //! builds the clusters_mgmt add-on payload and, when the add-on uses an image
-//! set, the version payload; creates each with POST, or updates it with PATCH
-//! when OCM answers 409 because it exists. Prints what OCM answered.
+//! set, the version payload; reads each from OCM first, then creates it with
+//! POST when missing or updates it with PATCH when a field we send differs.
+//! Reads a stream of add-ons too. Prints what OCM answered.
 //!
 //! On the cluster side (`--install`, `--installation`, `--uninstall`,
 //! `--inquire`), it installs the add-on on clusters and reads, removes or
@@ -11,6 +12,7 @@
 
 mod install;
 pub mod publish;
+pub mod sync;
 
 use std::path::PathBuf;
 
@@ -28,7 +30,7 @@ use common::ocm_auth::{self, OcmApi, TokenProvider};
 use common::{Error, Result};
 
 use install::{check_cluster_id, ClusterAction};
-use publish::{plan, upsert, PlannedRequest};
+use publish::{plan, PlannedRequest};
 
 const AFTER_HELP: &str = "\
 Credentials (as the ocm CLI finds them; never on the command line):
@@ -146,6 +148,16 @@ struct Cli {
     /// How many clusters to work on at once.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: u16,
+
+    /// Compare each add-on (and version) with OCM's and print the
+    /// differences (field, OCM's value, ours); change nothing.
+    #[arg(long, conflicts_with = "dry_run")]
+    diff: bool,
+
+    /// Delete the add-ons OCM has that the input stream does not list (they
+    /// are only listed without it). Give the whole environment's stream.
+    #[arg(long)]
+    prune: bool,
 
     /// Do not verify OCM's TLS certificate (test environments only).
     #[arg(long)]
@@ -289,9 +301,21 @@ fn run(cli: Cli) -> Result<()> {
         }
         clusters.iter().try_for_each(|id| check_cluster_id(id))?;
     }
-    let document = match &cli.id {
-        Some(_) => None,
-        None => Some(common::document::load_document(cli.file.as_deref())?),
+    // Publishing reads a stream of add-ons (one document is a stream of one);
+    // every other action works on one add-on: a document, or --id.
+    let one_addon = !matches!(action, Action::Publish);
+    let mut stream = match &cli.id {
+        Some(_) => Vec::new(),
+        None => common::stream::read_addons(cli.file.as_deref())?,
+    };
+    if one_addon && stream.len() > 1 {
+        return Err(Error::usage(
+            "--enable, --disable, --delete, --show and the cluster actions act on one add-on; give one document or --id",
+        ));
+    }
+    let document = match one_addon {
+        true => stream.pop().map(|item| item.document).transpose()?,
+        false => None,
     };
     let id = cli
         .id
@@ -315,13 +339,29 @@ fn run(cli: Cli) -> Result<()> {
     };
     if cli.dry_run {
         let base = api_url(cli.url.as_deref(), env("OCM_URL"), saved_url())?;
-        let requests = match &action {
+        match &action {
             Action::OnClusters(on, clusters) => {
-                install::planned_requests(&base, *on, &id, clusters, &parameters)
+                let requests = install::planned_requests(&base, *on, &id, clusters, &parameters);
+                return write_document(&requests, format);
             }
-            _ => dry_run_requests(&cli, document.as_ref(), service, &base, &addon_path)?,
-        };
-        return write_document(&requests, format);
+            Action::Publish => {}
+            _ => {
+                let requests =
+                    dry_run_requests(&cli, document.as_ref(), service, &base, &addon_path)?;
+                return write_document(&requests, format);
+            }
+        }
+        let mut outcomes = common::stream::Outcomes::new("ocm-post", stream.len());
+        let mut requests = Vec::new();
+        for item in stream {
+            let name = item.name();
+            let planned = item.document.and_then(|document| {
+                dry_run_requests(&cli, Some(&document), service, &base, &addon_path)
+            });
+            requests.extend(outcomes.record(&name, planned).unwrap_or_default());
+        }
+        write_document(&requests, format)?;
+        return outcomes.finish();
     }
 
     let settings = ocm_auth::resolve(&env, cli.token_url.as_deref())?;
@@ -370,18 +410,101 @@ fn run(cli: Cli) -> Result<()> {
             format,
         ),
         Action::Publish => {
-            let Some(document) = document else {
+            if stream.is_empty() && !cli.prune {
                 return Err(Error::usage("nothing to publish: give the add-on document"));
-            };
-            let steps = plan(&document, service, !cli.no_version)?;
-            let mut answered = upsert(&api, &steps[0])?;
-            if let Some(step) = steps.get(1) {
-                // OCM links the version from the add-on (AddOn.version).
-                answered["version"] = upsert(&api, step)?;
             }
-            write_document(&answered, format)
+            publish_stream(&api, &cli, service, stream, format)
         }
     }
+}
+
+/// Publishes (or, with --diff, compares) every add-on of the stream, then
+/// lists the add-ons OCM has that the stream does not (deleted with --prune).
+fn publish_stream(
+    api: &OcmApi,
+    cli: &Cli,
+    service: Service,
+    stream: Vec<common::stream::StreamItem>,
+    format: Format,
+) -> Result<()> {
+    let total = stream.len();
+    let mut outcomes = common::stream::Outcomes::new("ocm-post", total);
+    let mut listed = std::collections::BTreeSet::new();
+    let mut written = Vec::new();
+    for item in stream {
+        let name = item.name();
+        if let Some(id) = &item.id {
+            listed.insert(id.clone());
+        }
+        let result = item.document.and_then(|document| {
+            listed.insert(document.metadata.id.clone());
+            let steps = plan(&document, service, !cli.no_version)?;
+            if cli.diff {
+                let mut compared = Vec::new();
+                for step in &steps {
+                    compared.push(sync::compare_with_ocm(api, step)?.0);
+                }
+                return serde_json::to_value(compared).map_err(Error::internal);
+            }
+            let mut answered = sync::sync(api, &steps[0])?;
+            if let Some(step) = steps.get(1) {
+                // OCM links the version from the add-on (AddOn.version).
+                answered["version"] = sync::sync(api, step)?;
+            }
+            Ok(answered)
+        });
+        if let Some(value) = outcomes.record(&name, result) {
+            written.push(value);
+        }
+    }
+    let collection = service.addons_path();
+    if total < 2 && !cli.prune && !cli.diff {
+        // One add-on published: the rest of OCM is not this run's business.
+        return finish_publish(cli, written, format, outcomes);
+    }
+    let extra: Vec<String> = sync::list_ids(api, collection)?
+        .into_iter()
+        .filter(|id| !listed.contains(id))
+        .collect();
+    if !extra.is_empty() {
+        eprintln!(
+            "ocm-post: {} add-on(s) in OCM are not in the input: {}{}",
+            extra.len(),
+            extra.join(", "),
+            if cli.prune && !cli.diff {
+                ""
+            } else {
+                " (not deleted; --prune deletes them)"
+            }
+        );
+    }
+    if cli.prune && !cli.diff {
+        for id in &extra {
+            outcomes.record(id, sync::delete(api, collection, id));
+        }
+    }
+    finish_publish(cli, written, format, outcomes)
+}
+
+/// Writes what OCM answered (or, with --diff, the comparisons) and the
+/// stream's exit status.
+fn finish_publish(
+    cli: &Cli,
+    written: Vec<Value>,
+    format: Format,
+    outcomes: common::stream::Outcomes,
+) -> Result<()> {
+    if cli.diff {
+        // One comparison list per add-on: flattened, one record per object.
+        let records: Vec<Value> = written
+            .into_iter()
+            .flat_map(|v| v.as_array().cloned().unwrap_or_default())
+            .collect();
+        common::stream::write_documents(&records, format)?;
+    } else if !written.is_empty() {
+        common::stream::write_documents(&written, format)?;
+    }
+    outcomes.finish()
 }
 
 /// The add-on as OCM has it, with its versions.

@@ -1,14 +1,13 @@
 //! What ocm-post sends: the requests for an add-on document, planned as data
 //! (so `--dry-run` prints exactly what would go out) and then carried out
-//! with managed-tenants' create-or-update: POST, and on 409 PATCH without `id`.
+//! by `sync`: read from OCM first, POST when missing, PATCH without `id` when
+//! different.
 
 use serde::Serialize;
 use serde_json::Value;
 
 use common::ocm::{addon_payload, version_payload, Service};
 use common::{AddonDocument, Result};
-
-use common::ocm_auth::OcmApi;
 
 /// One create-or-update: POST `collection`, or PATCH `collection/id` when it exists.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -67,25 +66,6 @@ pub fn without_id(body: &Value) -> Value {
         object.remove("id");
     }
     body
-}
-
-/// Creates or updates one object and returns what OCM answered.
-pub fn upsert(api: &OcmApi, step: &Upsert) -> Result<Value> {
-    let response = api.call("POST", &step.collection, Some(&step.body))?;
-    if response.is_success() {
-        eprintln!("ocm-post: created {} {}", step.what, step.id);
-        return api.body(&response);
-    }
-    if response.status != 409 {
-        return Err(api.refused("POST", &step.collection, &response));
-    }
-    let path = format!("{}/{}", step.collection, step.id);
-    let response = api.call("PATCH", &path, Some(&without_id(&step.body)))?;
-    if !response.is_success() {
-        return Err(api.refused("PATCH", &path, &response));
-    }
-    eprintln!("ocm-post: updated {} {} (it existed)", step.what, step.id);
-    api.body(&response)
 }
 
 #[cfg(test)]

@@ -32,8 +32,9 @@ use common::{Error, Result};
 struct Args {
     /// The add-on: an addon.yaml inside a managed-tenants tree (its image set
     /// and extra resources are resolved from the tree) or an add-on document
-    /// (JSON or YAML, as addon-validate and catalog-build write it). `-` or
-    /// nothing reads stdin.
+    /// (JSON or YAML, as addon-validate and catalog-build write it), or a
+    /// stream of documents (JSON lines, YAML `---` documents): one List holds
+    /// every add-on's objects. `-` or nothing reads stdin.
     file: Option<PathBuf>,
 
     /// Wrap the objects in the SelectorSyncSet `addon-<id>`, which Hive applies
@@ -121,10 +122,26 @@ fn run(args: Args) -> Result<()> {
             ))
         }
     };
-    let document = common::document::load_document(args.file.as_deref())?;
     let options = RenderOptions {
         install_plan_approval: args.install_plan_approval,
     };
-    let list = render(&document, &target, &options)?;
-    common::io::write_document(&list, args.output.output.unwrap_or(Format::Yaml))
+    // A stream of add-ons renders into one List; a bad one is reported and
+    // the others are still rendered.
+    let stream = common::stream::read_addons(args.file.as_deref())?;
+    let mut outcomes = common::stream::Outcomes::new("syncset-render", stream.len());
+    let mut items = Vec::new();
+    for item in stream {
+        let name = item.name();
+        let rendered = item
+            .document
+            .and_then(|document| render(&document, &target, &options));
+        if let Some(list) = outcomes.record(&name, rendered) {
+            items.extend(list.items);
+        }
+    }
+    if outcomes.failures() == 0 || !items.is_empty() {
+        let list = common::k8s::List::new(items);
+        common::io::write_document(&list, args.output.output.unwrap_or(Format::Yaml))?;
+    }
+    outcomes.finish()
 }

@@ -1,0 +1,382 @@
+//! Streams of add-on documents: what every tool reads where it reads one
+//! add-on. A stream is JSON lines (one document per line), or a YAML
+//! multi-document stream (`---` between documents), or a single document
+//! (an `addon.yaml` in a tree, a pretty-printed JSON document).
+//!
+//! Each document is loaded on its own, so one bad document is reported by its
+//! id (or its position when it has none) and the others still go through;
+//! the tool's exit code is the worst of them ([`Outcomes`]).
+
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::addon::AddonDocument;
+use crate::error::{Error, ExitStatus, Result};
+use crate::io::{self, Format, Origin, Source};
+
+/// A whole stream may be this large (one document stays under
+/// [`io::MAX_DOCUMENT_BYTES`]): 500 add-ons with icons and image sets.
+pub const MAX_STREAM_BYTES: usize = 1 << 30;
+
+/// One document of a stream, loaded or not.
+#[derive(Debug)]
+pub struct StreamItem {
+    /// 1-based position in the stream.
+    pub position: usize,
+    /// The document's `id`, when it could be read even if the document is bad.
+    pub id: Option<String>,
+    pub document: Result<AddonDocument>,
+}
+
+impl StreamItem {
+    /// `my-addon` or `document 3`: how messages name this document.
+    pub fn name(&self) -> String {
+        describe(self.position, self.id.as_deref())
+    }
+}
+
+fn describe(position: usize, id: Option<&str>) -> String {
+    match id {
+        Some(id) => format!("{id} (document {position})"),
+        None => format!("document {position}"),
+    }
+}
+
+/// Reads `path` (stdin for `None` or `-`) as a stream of add-on documents.
+/// Only an unreadable input as a whole is an `Err`.
+pub fn read_addons(path: Option<&Path>) -> Result<Vec<StreamItem>> {
+    let source = Source::read_limited(path, MAX_STREAM_BYTES)?;
+    Ok(addons_from(&source))
+}
+
+/// Splits a source into its documents and loads each.
+pub fn addons_from(source: &Source) -> Vec<StreamItem> {
+    // An addon.yaml in a tree is one document whose image set and extra
+    // resources are resolved from its place: load it as a file.
+    let single_file = source
+        .path()
+        .and_then(|p| p.file_name())
+        .is_some_and(|n| n == "addon.yaml" || n == "addon.yml");
+    let chunks = if single_file {
+        vec![Chunk {
+            first_line: 1,
+            text: source.text.clone(),
+        }]
+    } else {
+        split_documents(&source.text)
+    };
+    let many = chunks.len() > 1;
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, chunk)| load_chunk(source, chunk, i + 1, many))
+        .collect()
+}
+
+fn load_chunk(source: &Source, chunk: Chunk, position: usize, many: bool) -> StreamItem {
+    let id = peek_id(&chunk.text);
+    let part = if many || source.path().is_none() {
+        // Inside a stream the text is not the file: a tree place would be
+        // resolved from the wrong path.
+        Source::from_text(Origin::Stdin, chunk.text)
+    } else {
+        Source::from_text(source.origin.clone(), chunk.text)
+    };
+    let document = io::check_text(&part.origin, part.text.as_bytes())
+        .map(|_| ())
+        .and_then(|()| crate::document::load_valid(part))
+        .map_err(|err| {
+            locate(
+                err,
+                source,
+                &chunk_name(position, id.as_deref(), many),
+                chunk.first_line,
+            )
+        });
+    StreamItem {
+        position,
+        id,
+        document,
+    }
+}
+
+fn chunk_name(position: usize, id: Option<&str>, many: bool) -> Option<String> {
+    many.then(|| describe(position, id))
+}
+
+/// Points an error at the document in the stream: the stream's origin, the
+/// document's name, and lines counted from the start of the stream.
+fn locate(err: Error, source: &Source, name: &Option<String>, first_line: usize) -> Error {
+    match err {
+        Error::Input { mut at, message } => {
+            at.origin = match name {
+                Some(name) => format!("{}, {name}", source.origin),
+                None => source.origin.to_string(),
+            };
+            at.line = at.line.map(|line| line + first_line - 1);
+            Error::Input { at, message }
+        }
+        other => other,
+    }
+}
+
+/// The `id` of a document, read leniently so that a broken document is
+/// still named by it.
+fn peek_id(text: &str) -> Option<String> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') {
+        if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(trimmed) {
+            return map.get("id").and_then(Value::as_str).map(str::to_string);
+        }
+    }
+    text.lines().find_map(|line| {
+        let rest = line.strip_prefix("id:")?;
+        let id = rest.split('#').next()?.trim().trim_matches(['"', '\'']);
+        (!id.is_empty()).then(|| id.to_string())
+    })
+}
+
+/// One document's text and where it starts in the stream.
+#[derive(Debug, Clone, PartialEq)]
+struct Chunk {
+    first_line: usize,
+    text: String,
+}
+
+/// The documents of a stream: one JSON value (possibly pretty-printed), JSON
+/// lines, or YAML documents separated by `---` (a `...` ends a document).
+fn split_documents(text: &str) -> Vec<Chunk> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') {
+        if serde_json::from_str::<Value>(text).is_ok() {
+            return vec![Chunk {
+                first_line: 1,
+                text: text.to_string(),
+            }];
+        }
+        // JSON lines: each non-blank line is a document.
+        return text
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| !line.trim().is_empty())
+            .map(|(i, line)| Chunk {
+                first_line: i + 1,
+                text: line.to_string(),
+            })
+            .collect();
+    }
+    let mut chunks = Vec::new();
+    let mut current = String::new();
+    let mut first_line = 1;
+    let flush = |current: &mut String, first_line: usize, chunks: &mut Vec<Chunk>| {
+        if current
+            .lines()
+            .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        {
+            chunks.push(Chunk {
+                first_line,
+                text: std::mem::take(current),
+            });
+        }
+        current.clear();
+    };
+    for (i, line) in text.lines().enumerate() {
+        let separator = line == "---" || line.starts_with("--- ") || line.starts_with("---\t");
+        let end = line == "..." || line.starts_with("... ");
+        if separator || end {
+            flush(&mut current, first_line, &mut chunks);
+            // A document may open on the separator's line: `--- {id: x}`.
+            first_line = i + 1;
+            if separator {
+                let rest = line[3..].trim();
+                if !rest.is_empty() {
+                    current.push_str(rest);
+                    current.push('\n');
+                }
+            } else {
+                first_line = i + 2;
+            }
+            continue;
+        }
+        if current.is_empty() {
+            first_line = i + 1;
+        }
+        current.push_str(line);
+        current.push('\n');
+    }
+    flush(&mut current, first_line, &mut chunks);
+    chunks
+}
+
+/// Writes documents as a stream: JSON lines, or YAML documents with `---`.
+/// A single document is written as [`io::write_document`] writes it.
+pub fn write_documents<T: Serialize>(documents: &[T], format: Format) -> Result<()> {
+    if documents.len() == 1 {
+        return io::write_document(&documents[0], format);
+    }
+    let mut out = String::new();
+    for document in documents {
+        match format {
+            Format::Json => {
+                out.push_str(&serde_json::to_string(document).map_err(Error::internal)?);
+                out.push('\n');
+            }
+            Format::Yaml => {
+                out.push_str("---\n");
+                out.push_str(&io::render(document, Format::Yaml)?);
+            }
+        }
+    }
+    io::write_stdout(&out)
+}
+
+/// The results of handling each document: failures are reported as they
+/// come, and [`Outcomes::finish`] gives the worst as the tool's result.
+#[derive(Debug)]
+pub struct Outcomes {
+    tool: &'static str,
+    /// How many documents the stream holds: a lone document's error is the
+    /// tool's error, as when it read one document.
+    expected: usize,
+    total: usize,
+    failed: Vec<(String, ExitStatus)>,
+    lone_error: Option<Error>,
+}
+
+impl Outcomes {
+    pub fn new(tool: &'static str, expected: usize) -> Outcomes {
+        Outcomes {
+            tool,
+            expected,
+            total: 0,
+            failed: Vec::new(),
+            lone_error: None,
+        }
+    }
+
+    /// Records one document's result; a failure is printed on stderr at once,
+    /// naming the document.
+    pub fn record<T>(&mut self, name: &str, result: Result<T>) -> Option<T> {
+        self.total += 1;
+        match result {
+            Ok(value) => Some(value),
+            Err(err) => {
+                self.failed.push((name.to_string(), err.exit_status()));
+                if self.expected == 1 {
+                    self.lone_error = Some(err);
+                } else {
+                    eprintln!("{}: {name}: {err}", self.tool);
+                }
+                None
+            }
+        }
+    }
+
+    pub fn failures(&self) -> usize {
+        self.failed.len()
+    }
+
+    /// Ok when every document went through; otherwise an error with the
+    /// worst exit status among the failures, naming them.
+    pub fn finish(self) -> Result<()> {
+        if let Some(err) = self.lone_error {
+            return Err(err);
+        }
+        let Some(worst) = self.failed.iter().map(|(_, s)| *s).max_by_key(|s| *s as u8) else {
+            return Ok(());
+        };
+        let names: Vec<&str> = self.failed.iter().map(|(n, _)| n.as_str()).collect();
+        let message = format!(
+            "{} of {} document(s) failed ({}); the others went through",
+            self.failed.len(),
+            self.total,
+            names.join(", ")
+        );
+        Err(match worst {
+            ExitStatus::Success | ExitStatus::Invalid => Error::Invalid(message),
+            ExitStatus::Usage => Error::Usage(message),
+            ExitStatus::Remote => Error::remote("the stream", message),
+            ExitStatus::TimedOut => Error::TimedOut(message),
+            ExitStatus::AddonFailed => Error::AddonFailed(message),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ADDON: &str = r#"{"id":"ID","name":"My Addon","description":"d","icon":"aWNvbg==","label":"api.openshift.com/addon-ID","enabled":true,"addonOwner":"Team <team@redhat.com>","quayRepo":"quay.io/osd-addons/ID","testHarness":"quay.io/osd-addons/ID-harness","installMode":"OwnNamespace","targetNamespace":"redhat-ID","namespaces":["redhat-ID"],"ocmQuotaName":"addon-ID","ocmQuotaCost":0,"operatorName":"ID","defaultChannel":"alpha","namespaceLabels":{},"namespaceAnnotations":{}}"#;
+
+    fn addon(id: &str) -> String {
+        ADDON.replace("ID", id)
+    }
+
+    fn stdin(text: &str) -> Source {
+        Source::from_text(Origin::Stdin, text)
+    }
+
+    #[test]
+    fn json_lines_are_one_document_each_and_a_bad_one_is_named_by_id() {
+        let bad = addon("bad-one").replace("\"enabled\":true", "\"enabled\":\"yes\"");
+        let text = format!("{}\n{bad}\n\n{}\n", addon("first"), addon("third"));
+        let items = addons_from(&stdin(&text));
+        assert_eq!(items.len(), 3);
+        assert!(items[0].document.is_ok());
+        assert!(items[2].document.is_ok());
+        let err = items[1].document.as_ref().unwrap_err().to_string();
+        assert!(err.contains("bad-one (document 2)"), "{err}");
+        assert_eq!(items[1].name(), "bad-one (document 2)");
+    }
+
+    #[test]
+    fn yaml_streams_split_at_separators_and_lines_count_from_the_stream() {
+        let one =
+            serde_yaml::to_string(&serde_json::from_str::<Value>(&addon("aa")).unwrap()).unwrap();
+        let text = format!("---\n{one}---\nid: [unclosed\n...\n--- {}\n", addon("cc"));
+        let chunks = split_documents(&text);
+        assert_eq!(chunks.len(), 3);
+        assert_eq!(chunks[0].first_line, 2);
+        let items = addons_from(&stdin(&text));
+        assert!(items[0].document.is_ok(), "{:?}", items[0].document);
+        assert!(items[2].document.is_ok(), "{:?}", items[2].document);
+        match items[1].document.as_ref().unwrap_err() {
+            Error::Input { at, .. } => {
+                assert!(at.origin.contains("document 2"), "{at}");
+                assert!(at.line.unwrap() > chunks[0].first_line, "{at}");
+            }
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn a_pretty_printed_json_document_is_one_document() {
+        let pretty =
+            serde_json::to_string_pretty(&serde_json::from_str::<Value>(&addon("pretty")).unwrap())
+                .unwrap();
+        let items = addons_from(&stdin(&pretty));
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].id.as_deref(), Some("pretty"));
+        assert!(items[0].document.is_ok());
+    }
+
+    #[test]
+    fn the_worst_exit_status_wins() {
+        let mut outcomes = Outcomes::new("test", 3);
+        outcomes.record::<()>("a", Err(Error::Invalid("x".into())));
+        outcomes.record::<()>("b", Err(Error::remote("r", "down")));
+        outcomes.record("c", Ok(()));
+        let err = outcomes.finish().unwrap_err();
+        assert_eq!(err.exit_status(), ExitStatus::Remote);
+        assert!(err.to_string().contains("2 of 3"), "{err}");
+        assert!(Outcomes::new("t", 0).finish().is_ok());
+        let mut lone = Outcomes::new("t", 1);
+        lone.record::<()>("a", Err(Error::usage("as it was")));
+        assert_eq!(
+            lone.finish().unwrap_err().to_string(),
+            Error::usage("as it was").to_string()
+        );
+    }
+}

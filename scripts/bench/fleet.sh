@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Fleet benchmark: a generated managed-tenants tree of ADDONS add-ons (stage;
+# default 500, three bundle versions each) deployed through the streamed
+# pipeline of SPEC.md ("Fleet") against a local docker-registry, the
+# Kubernetes test server (fake-hive) and the OCM test server (fake-ocm):
+#
+#   addon-validate --all TREE --env stage --documents
+#     | catalog-build --bundles-root BUNDLES --repo-prefix REGISTRY/osd-addons
+#     | tee docs.jsonl | syncset-render --selector | hive-apply --prune=all
+#   ocm-post --url OCM < docs.jsonl
+#
+# Three runs: the first (everything new), one with nothing changed, one with
+# one add-on's bundle changed. For each: the time and the state-changing
+# requests each server saw (POST/PUT/PATCH/DELETE, blob uploads included),
+# counted in docker-registry's access log and in the fake servers' access
+# logs (FAKE_SERVER_ACCESS_LOG=1). Targets: nothing changed -> 0 writes and
+# <= 5% of the first run's time; one add-on changed -> only its objects.
+#
+# PROFILE=dev uses debug binaries (faster to build, slower to run).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ADDONS="${ADDONS:-500}"
+PROFILE="${PROFILE:-release}"
+
+for tool in docker-registry curl python3; do
+  command -v "$tool" >/dev/null || { echo "bench fleet: $tool is not installed" >&2; exit 2; }
+done
+cargo build -q --profile "$PROFILE" -p addon-validate -p catalog-build -p syncset-render \
+  -p hive-apply -p ocm-post -p addon-flow-testservers --bins
+TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+BIN="$TARGET_DIR/$([[ "$PROFILE" == dev ]] && echo debug || echo "$PROFILE")"
+
+WORK="$(mktemp -d)"
+export XDG_CACHE_HOME="$WORK/cache"   # a fresh build cache: the first run builds everything
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for_line() { # file
+  for _ in $(seq 100); do [[ -s "$1" ]] && return 0; sleep 0.1; done
+  echo "bench fleet: $1 stayed empty" >&2; exit 3
+}
+
+# --- the servers ---------------------------------------------------------------
+port="$(free_port)"
+mkdir -p "$WORK/registry"
+cat >"$WORK/registry/config.yml" <<EOF
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $WORK/registry/data
+http:
+  addr: 127.0.0.1:$port
+EOF
+docker-registry serve "$WORK/registry/config.yml" >"$WORK/registry.log" 2>&1 &
+PIDS+=("$!")
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+REGISTRY="127.0.0.1:$port"
+
+FAKE_SERVER_ACCESS_LOG=1 "$BIN/fake-hive" --kubeconfig-out "$WORK/kubeconfig" >"$WORK/hive.out" 2>"$WORK/hive.log" &
+PIDS+=("$!")
+FAKE_SERVER_ACCESS_LOG=1 "$BIN/fake-ocm" >"$WORK/ocm.url" 2>"$WORK/ocm.log" &
+PIDS+=("$!")
+wait_for_line "$WORK/ocm.url"
+wait_for_line "$WORK/kubeconfig"
+OCM_URL="$(head -1 "$WORK/ocm.url")"
+export KUBECONFIG="$WORK/kubeconfig" OCM_TOKEN=fake-ocm-static-access-token
+
+# --- the tree --------------------------------------------------------------------
+python3 scripts/bench/gen_tree.py "$ADDONS" "$WORK/gen" >/dev/null
+TREE="$WORK/gen/managed-tenants"
+BUNDLES="$WORK/gen/managed-tenants-bundles/addons"
+
+# --- one deploy ------------------------------------------------------------------
+writes() { # log file, first line: state-changing requests from that line on
+  tail -n +"$2" "$1" | grep -cE '^access: (POST|PUT|PATCH|DELETE) |"(POST|PUT|PATCH|DELETE) /v2/' || true
+}
+deploy() { # label
+  local label="$1" r h o start end
+  r=$(($(wc -l <"$WORK/registry.log") + 1))
+  h=$(($(wc -l <"$WORK/hive.log") + 1))
+  o=$(($(wc -l <"$WORK/ocm.log") + 1))
+  start="$(date +%s.%N)"
+  # The documents name a loopback registry, not quay.io/osd-addons: each tool
+  # warns about it once per document (kept in the .err files).
+  if ! { "$BIN/addon-validate" --all "$TREE" --env stage --documents 2>"$WORK/validate.err" \
+    | "$BIN/catalog-build" --bundles-root "$BUNDLES" --repo-prefix "$REGISTRY/osd-addons" \
+        --base-image scratch 2>"$WORK/catalog.err" \
+    | tee "$WORK/docs.jsonl" \
+    | "$BIN/syncset-render" --selector 2>"$WORK/render.err" \
+    | "$BIN/hive-apply" --prune=all --summary >"$WORK/applied.txt" 2>"$WORK/apply.err" \
+    && "$BIN/ocm-post" --url "$OCM_URL" <"$WORK/docs.jsonl" >"$WORK/posted.jsonl" 2>"$WORK/ocm-post.err"; }; then
+    echo "bench fleet: the $label deploy failed:" >&2
+    for err in validate catalog render apply ocm-post; do
+      grep -v 'warning SC0003' "$WORK/$err.err" | tail -5 | sed "s/^/  $err: /" >&2
+    done
+    exit 1
+  fi
+  end="$(date +%s.%N)"
+  SECONDS_TAKEN="$(python3 -c "print(round($end - $start, 2))")"
+  local rw hw ow
+  rw="$(writes "$WORK/registry.log" "$r")"
+  hw="$(writes "$WORK/hive.log" "$h")"
+  ow="$(writes "$WORK/ocm.log" "$o")"
+  printf '%-22s %8ss   writes: registry %5s  hive %5s  ocm %5s   (%s documents)\n' \
+    "$label" "$SECONDS_TAKEN" "$rw" "$hw" "$ow" "$(wc -l <"$WORK/docs.jsonl")"
+  # (grep finds nothing in a run without writes: `|| true` keeps set -e calm.)
+  TOUCHED="$(tail -n +"$h" "$WORK/hive.log" | { grep -E '^access: (POST|PUT|PATCH|DELETE) ' || true; } | awk '{print $3}' | sort -u)
+$(tail -n +"$o" "$WORK/ocm.log" | { grep -E '^access: (POST|PUT|PATCH|DELETE) ' || true; } | awk '{print $3}' | sort -u)"
+}
+
+echo "fleet: $ADDONS add-ons (stage), registry $REGISTRY, $PROFILE binaries"
+deploy "first run"
+first="$SECONDS_TAKEN"
+deploy "nothing changed"
+unchanged="$SECONDS_TAKEN"
+# One add-on's newest bundle changes (its CSV description): a new catalog, a
+# new indexImage, so its SelectorSyncSet and its OCM version change.
+ids=("$BUNDLES"/*)   # a glob, not `ls | head`: pipefail would see ls's SIGPIPE
+changed_id="$(basename "${ids[0]}")"
+csvs=("$BUNDLES/$changed_id"/main/0.3.0/manifests/*clusterserviceversion.yaml)
+csv="${csvs[0]}"
+sed -i 's/Paragraph 0:/Paragraph zero:/' "$csv"
+deploy "one add-on changed"
+echo "objects written in the last run (hive, ocm paths):"
+echo "$TOUCHED" | sed '/^$/d; s/^/  /'
+if echo "$TOUCHED" | sed '/^$/d' | grep -v "$changed_id" | grep -q .; then
+  echo "  NOTE: an object of another add-on than $changed_id was written"
+fi
+python3 -c "print(f'nothing changed / first run: {100 * $unchanged / $first:.1f}% (target <= 5%)')"

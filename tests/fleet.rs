@@ -1,0 +1,503 @@
+//! The fleet: streams of add-on documents through the tools, the whole tree
+//! at once, incrementally (SPEC.md, "Fleet" and "Streams").
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use addon_flow_testservers::kube::{KubeOptions, KubeServer};
+use addon_flow_testservers::ocm::{FakeOcm, ACCESS_TOKEN};
+use e2e::{copy_tree, repo_root, tool};
+use serde_json::Value;
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(command: &mut assert_cmd::Command) -> Run {
+    let out = command.output().unwrap();
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The examples tree (logging-addon, reference-addon) in a temporary folder.
+fn example_tree() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("managed-tenants");
+    copy_tree(&repo_root().join("examples/managed-tenants"), &tree);
+    (dir, tree)
+}
+
+/// The stage documents of a tree, one JSON line each.
+fn documents(tree: &Path, extra: &[&str]) -> Run {
+    run(tool("addon-validate")
+        .arg("--all")
+        .arg(tree)
+        .args(["--env", "stage", "--documents"])
+        .args(extra))
+}
+
+/// The JSON values of a stream (JSON lines, or one pretty-printed value).
+fn lines(text: &str) -> Vec<Value> {
+    serde_json::Deserializer::from_str(text)
+        .into_iter::<Value>()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Two good documents with a bad one (id `broken-addon`) between them.
+fn stream_with_a_bad_document(tree: &Path) -> String {
+    let good = documents(tree, &[]);
+    assert_eq!(good.code, Some(0), "{}", good.stderr);
+    let docs = lines(&good.stdout);
+    assert_eq!(docs.len(), 2);
+    let mut bad = docs[0].clone();
+    bad["id"] = Value::from("broken-addon");
+    bad["enabled"] = Value::from("sometimes");
+    format!("{}\n{bad}\n{}\n", docs[0], docs[1])
+}
+
+fn object_names(list_yaml: &str) -> Vec<String> {
+    let list: Value = serde_yaml::from_str(list_yaml).unwrap();
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["metadata"]["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn validate_documents_prints_the_valid_addons_and_exits_1_for_an_invalid_one() {
+    let (_dir, tree) = example_tree();
+    let addon = tree.join("addons/logging-addon/metadata/stage/addon.yaml");
+    let text = std::fs::read_to_string(&addon).unwrap();
+    std::fs::write(&addon, format!("{text}unknownField: 1\n")).unwrap();
+    let out = documents(&tree, &[]);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    let docs = lines(&out.stdout);
+    let ids: Vec<&str> = docs.iter().map(|d| d["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        ["reference-addon"],
+        "the valid add-on is still printed"
+    );
+    assert!(out.stderr.contains("unknownField"), "{}", out.stderr);
+}
+
+#[test]
+fn a_bad_document_in_a_stream_is_named_by_id_and_the_others_are_rendered() {
+    let (_dir, tree) = example_tree();
+    let stream = stream_with_a_bad_document(&tree);
+    let out = run(tool("syncset-render")
+        .arg("--selector")
+        .write_stdin(stream.clone()));
+    assert_eq!(out.code, Some(1), "the worst exit code: invalid input");
+    assert!(
+        out.stderr.contains("broken-addon (document 2)"),
+        "{}",
+        out.stderr
+    );
+    let names = object_names(&out.stdout);
+    assert!(
+        names.contains(&"addon-logging-addon".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"addon-reference-addon".to_string()),
+        "{names:?}"
+    );
+    assert!(!names.iter().any(|n| n.contains("broken")), "{names:?}");
+
+    // The same stream as YAML documents.
+    let yaml: String = lines(&stream)
+        .iter()
+        .map(|d| format!("---\n{}", serde_yaml::to_string(d).unwrap()))
+        .collect();
+    let out = run(tool("syncset-render").arg("--selector").write_stdin(yaml));
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr.contains("broken-addon (document 2)"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(object_names(&out.stdout), names);
+}
+
+#[test]
+fn ocm_post_publishes_a_stream_and_a_second_run_sends_no_write() {
+    let (_dir, tree) = example_tree();
+    let stream = stream_with_a_bad_document(&tree);
+    let ocm = FakeOcm::start().unwrap();
+    let post = |input: &str, args: &[&str]| {
+        run(tool("ocm-post")
+            .env("OCM_TOKEN", ACCESS_TOKEN)
+            .env("HOME", tree.parent().unwrap())
+            .args(["--url", &ocm.url(), "-o", "json"])
+            .args(args)
+            .write_stdin(input.to_string()))
+    };
+    let first = post(&stream, &[]);
+    assert_eq!(first.code, Some(1), "{}", first.stderr);
+    assert!(
+        first.stderr.contains("broken-addon (document 2)"),
+        "{}",
+        first.stderr
+    );
+    assert!(ocm.addon("logging-addon").is_some());
+    assert!(ocm.addon("reference-addon").is_some());
+    assert!(ocm.addon("broken-addon").is_none());
+
+    let good = documents(&tree, &[]).stdout;
+    let before = ocm.requests().len();
+    let second = post(&good, &[]);
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    let writes: Vec<String> = ocm.requests()[before..]
+        .iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        writes,
+        Vec::<String>::new(),
+        "nothing changed, nothing written"
+    );
+}
+
+#[test]
+fn ocm_post_diff_names_each_difference_and_prune_deletes_what_the_stream_lacks() {
+    let (_dir, tree) = example_tree();
+    let ocm = FakeOcm::start().unwrap();
+    let post = |input: &str, args: &[&str]| {
+        run(tool("ocm-post")
+            .env("OCM_TOKEN", ACCESS_TOKEN)
+            .env("HOME", tree.parent().unwrap())
+            .args(["--url", &ocm.url(), "-o", "json"])
+            .args(args)
+            .write_stdin(input.to_string()))
+    };
+    let good = documents(&tree, &[]).stdout;
+    assert_eq!(post(&good, &[]).code, Some(0));
+
+    // One add-on changes its description; the other leaves the tree.
+    let mut docs = lines(&good);
+    let reference = docs.pop().unwrap();
+    let mut logging = docs.pop().unwrap();
+    assert_eq!(logging["id"], "logging-addon");
+    let old_description = logging["description"].clone();
+    logging["description"] = Value::from("Now with more logs");
+    let stream = format!("{logging}\n");
+
+    let before = ocm.requests().len();
+    let diff = post(&stream, &["--diff"]);
+    assert_eq!(diff.code, Some(0), "{}", diff.stderr);
+    let records: Vec<Value> = lines(&diff.stdout);
+    let addon = records
+        .iter()
+        .find(|r| r["what"] == "add-on")
+        .expect("the add-on's comparison");
+    assert_eq!(addon["id"], "logging-addon");
+    assert_eq!(addon["state"], "different");
+    assert_eq!(
+        addon["differences"],
+        serde_json::json!([{"field": "description", "ocm": old_description, "ours": "Now with more logs"}])
+    );
+    assert!(
+        ocm.requests()[before..].iter().all(|r| r.method == "GET"),
+        "--diff changes nothing"
+    );
+    assert_eq!(
+        ocm.addon("logging-addon").unwrap()["description"],
+        old_description
+    );
+    assert!(diff.stderr.contains("reference-addon"), "{}", diff.stderr);
+    assert!(
+        ocm.addon("reference-addon").is_some(),
+        "listed, not deleted"
+    );
+
+    let pruned = post(&stream, &["--prune"]);
+    assert_eq!(pruned.code, Some(0), "{}", pruned.stderr);
+    assert_eq!(
+        ocm.addon("logging-addon").unwrap()["description"],
+        "Now with more logs"
+    );
+    assert!(ocm.addon("reference-addon").is_none(), "{}", pruned.stderr);
+    assert_eq!(reference["id"], "reference-addon");
+}
+
+#[test]
+fn changed_since_picks_the_addons_whose_files_changed_in_git() {
+    let (dir, tree) = example_tree();
+    let git = |args: &[&str]| {
+        let status = Command::new("git")
+            .arg("-C")
+            .arg(&tree)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "tree"]);
+    git(&["tag", "base"]);
+
+    let unchanged = documents(&tree, &["--changed-since", "base"]);
+    assert_eq!(unchanged.code, Some(0), "{}", unchanged.stderr);
+    assert_eq!(lines(&unchanged.stdout).len(), 0);
+
+    // A committed change of an image set, and an uncommitted one of metadata.
+    let sets = tree.join("addons/reference-addon/addonimagesets/stage");
+    std::fs::copy(
+        sets.join("reference-addon.v0.3.0.yml"),
+        sets.join("reference-addon.v0.3.1.yml"),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(sets.join("reference-addon.v0.3.1.yml")).unwrap();
+    std::fs::write(
+        sets.join("reference-addon.v0.3.1.yml"),
+        text.replace("v0.3.0", "v0.3.1"),
+    )
+    .unwrap();
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "new image set"]);
+    let changed = documents(&tree, &["--changed-since", "base"]);
+    let ids: Vec<String> = lines(&changed.stdout)
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, ["reference-addon"], "{}", changed.stderr);
+
+    let logging = tree.join("addons/logging-addon/metadata/stage/addon.yaml");
+    let text = std::fs::read_to_string(&logging).unwrap();
+    std::fs::write(&logging, text.clone() + "# touched\n").unwrap();
+    let both = documents(&tree, &["--changed-since", "base"]);
+    assert_eq!(lines(&both.stdout).len(), 2, "{}", both.stderr);
+    let picked = documents(
+        &tree,
+        &["--changed-since", "base", "--addon", "logging-addon"],
+    );
+    let ids: Vec<String> = lines(&picked.stdout)
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, ["logging-addon"]);
+
+    // With --bundles, git also runs in the bundles' own folder (they may be
+    // another repository): a folder that is none is a usage error naming it.
+    let bundles = dir.path().join("bundles");
+    std::fs::create_dir_all(bundles.join("logging-addon")).unwrap();
+    let bad_ref = documents(
+        &tree,
+        &[
+            "--changed-since",
+            "base",
+            "--bundles",
+            bundles.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        bad_ref.code,
+        Some(2),
+        "not a git repository: {}",
+        bad_ref.stderr
+    );
+    assert!(bad_ref.stderr.contains("bundles"), "{}", bad_ref.stderr);
+}
+
+#[test]
+fn prune_all_deletes_the_selectorsyncsets_of_a_removed_addon_and_resends_nothing() {
+    let (dir, tree) = example_tree();
+    let server = KubeServer::start(KubeOptions::default()).unwrap();
+    let config = dir.path().join("kubeconfig");
+    std::fs::write(&config, server.kubeconfig("test-token")).unwrap();
+    let render = |docs: &str| {
+        let out = run(tool("syncset-render")
+            .args(["--selector", "-o", "yaml"])
+            .write_stdin(docs.to_string()));
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        out.stdout
+    };
+    let apply = |objects: &str| {
+        run(tool("hive-apply")
+            .env("KUBECONFIG", &config)
+            .args(["--prune=all", "--summary"])
+            .write_stdin(objects.to_string()))
+    };
+    let all = documents(&tree, &[]).stdout;
+    let first = apply(&render(&all));
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    assert!(server
+        .api()
+        .get("SelectorSyncSet", "", "addon-logging-addon")
+        .is_some());
+
+    // Another field manager's SelectorSyncSet is never ours to prune.
+    let foreign = serde_json::json!({
+        "apiVersion": "hive.openshift.io/v1", "kind": "SelectorSyncSet",
+        "metadata": {"name": "someone-elses"}, "spec": {}
+    });
+    server
+        .api()
+        .apply_as("other-manager", &foreign, false)
+        .unwrap();
+
+    let again = apply(&render(&all));
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert!(
+        again.stdout.lines().all(|l| l.ends_with(" unchanged")),
+        "{}",
+        again.stdout
+    );
+
+    // logging-addon leaves the tree.
+    std::fs::remove_dir_all(tree.join("addons/logging-addon")).unwrap();
+    let remaining = documents(&tree, &[]).stdout;
+    let pruned = apply(&render(&remaining));
+    assert_eq!(pruned.code, Some(0), "{}", pruned.stderr);
+    assert!(
+        pruned.stdout.contains("/addon-logging-addon pruned"),
+        "{}",
+        pruned.stdout
+    );
+    assert!(server
+        .api()
+        .get("SelectorSyncSet", "", "addon-logging-addon")
+        .is_none());
+    assert!(server
+        .api()
+        .get("SelectorSyncSet", "", "addon-logging-addon-delete")
+        .is_none());
+    assert!(server
+        .api()
+        .get("SelectorSyncSet", "", "addon-reference-addon")
+        .is_some());
+    assert!(server
+        .api()
+        .get("SelectorSyncSet", "", "someone-elses")
+        .is_some());
+}
+
+/// A bundles root with one folder per example add-on (the catalog fixture's
+/// good bundles) and a config.yaml listing it for stage and production.
+fn bundles_root(dir: &Path) -> PathBuf {
+    let root = dir.join("bundles");
+    for id in ["logging-addon", "reference-addon"] {
+        copy_tree(
+            &repo_root().join("tests/fixtures/catalog/good"),
+            &root.join(id),
+        );
+        std::fs::write(
+            root.join(id).join("main/config.yaml"),
+            format!(
+                "ocm:\n  pullSecretName: my-pull-secret\naddons:\n  - name: {id}\n    environments: [stage, production]\n"
+            ),
+        )
+        .unwrap();
+    }
+    root
+}
+
+#[test]
+fn image_sets_are_schema_valid_stable_and_addon_yaml_changes_only_its_index_image_line() {
+    let (dir, tree) = example_tree();
+    let bundles = bundles_root(dir.path());
+    let layouts = dir.path().join("layouts");
+    let docs = documents(&tree, &[]).stdout;
+    let build = || {
+        run(tool("catalog-build")
+            .arg("--bundles-root")
+            .arg(&bundles)
+            .args(["--repo-prefix", "quay.io/osd-addons", "--oci-layout"])
+            .arg(&layouts)
+            .arg("--imagesets-out")
+            .arg(&tree)
+            .write_stdin(docs.clone()))
+    };
+    let logging_stage = tree.join("addons/logging-addon/metadata/stage/addon.yaml");
+    let before = std::fs::read_to_string(&logging_stage).unwrap();
+
+    let first = build();
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let built = lines(&first.stdout);
+    assert_eq!(built.len(), 2);
+    for document in &built {
+        let prefix = format!(
+            "quay.io/osd-addons/{}@sha256:",
+            document["id"].as_str().unwrap()
+        );
+        assert!(
+            document["indexImage"]
+                .as_str()
+                .unwrap()
+                .starts_with(&prefix),
+            "{document}"
+        );
+    }
+    let reference_image = built[1]["indexImage"].clone();
+
+    // reference-addon has image sets: a new file per environment.
+    let mut files = Vec::new();
+    for env in ["stage", "production"] {
+        let path = tree.join(format!(
+            "addons/reference-addon/addonimagesets/{env}/reference-addon.v1.2.0.yml"
+        ));
+        let set: Value = serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let violations = common::schemas::schemas().image_set.validate(&set);
+        assert!(violations.is_empty(), "{violations:?}");
+        assert_eq!(set["name"], "reference-addon.v1.2.0");
+        assert_eq!(set["indexImage"], reference_image);
+        assert_eq!(set["pullSecretName"], "my-pull-secret");
+        files.push(path);
+    }
+
+    // logging-addon has none: only the indexImage line of its addon.yaml changes.
+    let after = std::fs::read_to_string(&logging_stage).unwrap();
+    let changed: Vec<(&str, &str)> = before
+        .lines()
+        .zip(after.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(before.lines().count(), after.lines().count());
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(changed[0].0.starts_with("indexImage: "));
+    assert_eq!(
+        changed[0].1,
+        format!("indexImage: {}", built[0]["indexImage"].as_str().unwrap())
+    );
+    files.push(logging_stage);
+
+    // The same input again: the same bytes, and no file is touched.
+    let stamps: Vec<(Vec<u8>, std::time::SystemTime)> = files
+        .iter()
+        .map(|f| {
+            (
+                std::fs::read(f).unwrap(),
+                std::fs::metadata(f).unwrap().modified().unwrap(),
+            )
+        })
+        .collect();
+    let second = build();
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    assert_eq!(lines(&second.stdout), built);
+    for (file, (bytes, modified)) in files.iter().zip(stamps) {
+        assert_eq!(std::fs::read(file).unwrap(), bytes, "{}", file.display());
+        assert_eq!(
+            std::fs::metadata(file).unwrap().modified().unwrap(),
+            modified,
+            "{} was rewritten",
+            file.display()
+        );
+    }
+    assert!(
+        second.stderr.contains("already says so"),
+        "{}",
+        second.stderr
+    );
+}

@@ -1,0 +1,267 @@
+//! `--imagesets-out TREE`: after a build, what the bundles pipeline proposes
+//! to managed-tenants. For every add-on and environment that the bundles'
+//! `main/config.yaml` lists, the image set
+//! `TREE/addons/<name>/addonimagesets/<env>/<name>.v<version>.yml` (version:
+//! the highest main bundle; `indexImage`: the pushed catalog by digest; the
+//! `ocm` section of config.yaml), or, for an add-on without image sets, its
+//! addon.yaml with only the `indexImage` line changed.
+//!
+//! Same input, same bytes; a file that already says the same is left alone
+//! (its mtime too); every write is atomic.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use common::addon::BundlesSummary;
+use common::io::{atomic_write, Source};
+use common::{Error, Result};
+
+/// What happened to one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    Created(PathBuf),
+    Updated(PathBuf),
+    Unchanged(PathBuf),
+}
+
+impl std::fmt::Display for Written {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Written::Created(p) => write!(f, "wrote {}", p.display()),
+            Written::Updated(p) => write!(f, "updated {}", p.display()),
+            Written::Unchanged(p) => write!(f, "{} already says so", p.display()),
+        }
+    }
+}
+
+/// The add-ons and environments of a bundles `main/config.yaml`, and the
+/// `ocm` section every image set carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BundlesConfig {
+    pub addons: Vec<(String, Vec<String>)>,
+    pub ocm: Map<String, Value>,
+}
+
+/// Reads and checks `BUNDLES/main/config.yaml` against the managed-tenants
+/// bundles config schema.
+pub fn read_config(bundles: &Path) -> Result<BundlesConfig> {
+    let path = bundles.join("main").join("config.yaml");
+    let source = Source::file(&path)?;
+    let value = source.parse()?.value;
+    let violations = common::schemas::schemas().bundles_config.validate(&value);
+    if let Some(first) = violations.first() {
+        return Err(Error::input(
+            source.location().field(first.path.to_string()),
+            format!(
+                "is not a valid bundles config.yaml ({} problem(s); addon-validate explains each): {}",
+                violations.len(),
+                first.message
+            ),
+        ));
+    }
+    let addons = value["addons"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|addon| {
+            let name = addon["name"].as_str().unwrap_or_default().to_string();
+            let envs = addon["environments"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.as_str().map(str::to_string))
+                .collect();
+            (name, envs)
+        })
+        .collect();
+    let ocm = value["ocm"].as_object().cloned().unwrap_or_default();
+    Ok(BundlesConfig { addons, ocm })
+}
+
+/// The highest version among the add-on's own (main) bundles.
+pub fn main_version(summary: &BundlesSummary) -> Option<semver::Version> {
+    summary
+        .bundles
+        .iter()
+        .filter(|b| b.package == summary.package)
+        .filter_map(|b| semver::Version::parse(&b.version).ok())
+        .max()
+}
+
+/// The image set file's content, keys in managed-tenants' order.
+pub fn image_set(
+    name: &str,
+    version: &semver::Version,
+    index_image: &str,
+    ocm: &Map<String, Value>,
+) -> Value {
+    let mut set = Map::new();
+    set.insert("name".into(), Value::from(format!("{name}.v{version}")));
+    set.insert("indexImage".into(), Value::from(index_image));
+    set.insert("relatedImages".into(), Value::Array(Vec::new()));
+    for (key, value) in ocm {
+        set.insert(key.clone(), value.clone());
+    }
+    Value::Object(set)
+}
+
+/// Writes the image sets (or addon.yaml edits) for one built add-on.
+pub fn write_all(
+    tree: &Path,
+    bundles: &Path,
+    index_image: &str,
+    summary: &BundlesSummary,
+) -> Result<Vec<Written>> {
+    let config = read_config(bundles)?;
+    let version = main_version(summary).ok_or_else(|| {
+        Error::in_file(
+            bundles,
+            "has no main bundle with a semver version to name the image set by",
+        )
+    })?;
+    let mut written = Vec::new();
+    for (name, environments) in &config.addons {
+        for env in environments {
+            let addon_dir = tree.join("addons").join(name);
+            let sets_dir = addon_dir.join("addonimagesets").join(env);
+            let metadata = addon_dir.join("metadata").join(env).join("addon.yaml");
+            if sets_dir.is_dir() || !metadata.is_file() {
+                let set = image_set(name, &version, index_image, &config.ocm);
+                let violations = common::schemas::schemas().image_set.validate(&set);
+                if let Some(first) = violations.first() {
+                    return Err(Error::input(
+                        common::Location::of_path(&bundles.join("main/config.yaml"))
+                            .field(first.path.to_string()),
+                        format!(
+                            "the image set for {name} ({env}) would not pass the managed-tenants schema: {}",
+                            first.message
+                        ),
+                    ));
+                }
+                let text = common::io::render(&set, common::io::Format::Yaml)?;
+                let path = sets_dir.join(format!("{name}.v{version}.yml"));
+                written.push(write_if_changed(&path, text.as_bytes())?);
+            } else {
+                let source = Source::file(&metadata)?;
+                let edited = set_index_image(&source.text, index_image);
+                written.push(write_if_changed(&metadata, edited.as_bytes())?);
+            }
+        }
+    }
+    Ok(written)
+}
+
+/// Writes `bytes` atomically unless the file already holds them.
+fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<Written> {
+    match std::fs::read(path) {
+        Ok(existing) if existing == bytes => return Ok(Written::Unchanged(path.to_path_buf())),
+        Ok(_) => {
+            atomic_write(path, bytes)?;
+            return Ok(Written::Updated(path.to_path_buf()));
+        }
+        Err(_) => {}
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|err| Error::in_file(dir, format!("cannot create: {err}")))?;
+    }
+    atomic_write(path, bytes)?;
+    Ok(Written::Created(path.to_path_buf()))
+}
+
+/// addon.yaml with its top-level `indexImage` set to `image`, every other
+/// byte kept: the line's quoting and trailing comment stay; without such a
+/// line, one is added at the end.
+pub fn set_index_image(text: &str, image: &str) -> String {
+    let mut out = String::with_capacity(text.len() + image.len());
+    let mut found = false;
+    for line in text.split_inclusive('\n') {
+        match (found, line.strip_prefix("indexImage:")) {
+            (false, Some(rest)) => {
+                found = true;
+                out.push_str("indexImage:");
+                out.push_str(&replace_scalar(rest, image));
+            }
+            _ => out.push_str(line),
+        }
+    }
+    if !found {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&format!("indexImage: {image}\n"));
+    }
+    out
+}
+
+/// ` 'old' # note\n` with the scalar replaced: same spacing, quotes and tail.
+fn replace_scalar(rest: &str, image: &str) -> String {
+    let (body, newline) = match rest.strip_suffix('\n') {
+        Some(body) => (body, "\n"),
+        None => (rest, ""),
+    };
+    let leading = &body[..body.len() - body.trim_start().len()];
+    let value = body.trim_start();
+    let (quote, after) = match value.chars().next() {
+        Some(q @ ('\'' | '"')) => {
+            let end = value[1..].find(q).map_or(value.len(), |i| i + 2);
+            (Some(q), &value[end.min(value.len())..])
+        }
+        _ => {
+            let end = value.find(" #").unwrap_or(value.len());
+            let scalar = value[..end].trim_end();
+            (None, &value[scalar.len()..])
+        }
+    };
+    let leading = if leading.is_empty() { " " } else { leading };
+    match quote {
+        Some(q) => format!("{leading}{q}{image}{q}{after}{newline}"),
+        None => format!("{leading}{image}{after}{newline}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IMAGE: &str = "quay.io/osd-addons/x@sha256:abc";
+
+    #[test]
+    fn only_the_index_image_line_changes() {
+        let text = "id: x  # the id\nindexImage: 'quay.io/osd-addons/x@sha256:old'  # bumped by CI\nname: X\n";
+        assert_eq!(
+            set_index_image(text, IMAGE),
+            "id: x  # the id\nindexImage: 'quay.io/osd-addons/x@sha256:abc'  # bumped by CI\nname: X\n"
+        );
+        assert_eq!(
+            set_index_image("indexImage: \"a\"\n", IMAGE),
+            format!("indexImage: \"{IMAGE}\"\n")
+        );
+        assert_eq!(
+            set_index_image("indexImage: old # c\nb: 1", IMAGE),
+            format!("indexImage: {IMAGE} # c\nb: 1")
+        );
+        assert_eq!(
+            set_index_image("  indexImage: nested\n", IMAGE),
+            format!("  indexImage: nested\nindexImage: {IMAGE}\n")
+        );
+    }
+
+    #[test]
+    fn the_image_set_is_named_by_the_highest_main_version_and_carries_the_ocm_section() {
+        let mut ocm = Map::new();
+        ocm.insert("pullSecretName".into(), Value::from("my-pull-secret"));
+        let set = image_set("x", &semver::Version::new(1, 10, 0), IMAGE, &ocm);
+        assert_eq!(set["name"], "x.v1.10.0");
+        let keys: Vec<&String> = set.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            ["name", "indexImage", "relatedImages", "pullSecretName"]
+        );
+        assert!(common::schemas::schemas()
+            .image_set
+            .validate(&set)
+            .is_empty());
+    }
+}

@@ -1,0 +1,225 @@
+//! Publishing by comparison: read each object from OCM first, then POST when
+//! it is missing, PATCH when something we send differs, and nothing when it
+//! is equal, so a fleet run with nothing changed sends no write at all.
+//! The comparison is also what `--diff` prints.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use common::Result;
+
+use crate::publish::{without_id, Upsert};
+use common::ocm_auth::OcmApi;
+
+/// One field where OCM's object differs from what we send.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Difference {
+    /// The JSON path of the field, like `parameters.items[0].default_value`.
+    pub field: String,
+    /// OCM's value (`null` when it has none).
+    pub ocm: Value,
+    pub ours: Value,
+}
+
+/// The fields of `ours` whose value OCM does not have. Only what we send is
+/// compared: fields OCM adds (`kind`, `href`, defaults) are not differences.
+pub fn differences(ocm: &Value, ours: &Value) -> Vec<Difference> {
+    let mut found = Vec::new();
+    compare("", ocm, ours, &mut found);
+    found
+}
+
+fn compare(path: &str, ocm: &Value, ours: &Value, found: &mut Vec<Difference>) {
+    match (ocm, ours) {
+        (Value::Object(theirs), Value::Object(mine)) => {
+            for (key, value) in mine {
+                let field = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                compare(
+                    &field,
+                    theirs.get(key).unwrap_or(&Value::Null),
+                    value,
+                    found,
+                );
+            }
+        }
+        (Value::Array(theirs), Value::Array(mine)) if theirs.len() == mine.len() => {
+            for (i, (a, b)) in theirs.iter().zip(mine).enumerate() {
+                compare(&format!("{path}[{i}]"), a, b, found);
+            }
+        }
+        (Value::Number(a), Value::Number(b)) if a.as_f64() == b.as_f64() => {}
+        _ if ocm == ours => {}
+        _ => found.push(Difference {
+            field: path.to_string(),
+            ocm: ocm.clone(),
+            ours: ours.clone(),
+        }),
+    }
+}
+
+/// What was found (and, unless comparing only, done) for one object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Not in OCM: created (or, with --diff, would be).
+    Missing,
+    /// In OCM with other values: patched (or would be).
+    Different,
+    Equal,
+}
+
+/// The comparison of one object, as `--diff` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    pub what: &'static str,
+    pub id: String,
+    pub state: State,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub differences: Vec<Difference>,
+}
+
+/// Reads the object from OCM and compares it with what we would send.
+/// Returns the comparison and OCM's object when it exists.
+pub fn compare_with_ocm(api: &OcmApi, step: &Upsert) -> Result<(Comparison, Option<Value>)> {
+    let path = format!("{}/{}", step.collection, step.id);
+    let response = api.call("GET", &path, None)?;
+    if response.status == 404 {
+        let comparison = Comparison {
+            what: step.what,
+            id: step.id.clone(),
+            state: State::Missing,
+            differences: Vec::new(),
+        };
+        return Ok((comparison, None));
+    }
+    if !response.is_success() {
+        return Err(api.refused("GET", &path, &response));
+    }
+    let existing = api.body(&response)?;
+    let differences = differences(&existing, &without_id(&step.body));
+    let state = if differences.is_empty() {
+        State::Equal
+    } else {
+        State::Different
+    };
+    let comparison = Comparison {
+        what: step.what,
+        id: step.id.clone(),
+        state,
+        differences,
+    };
+    Ok((comparison, Some(existing)))
+}
+
+/// Brings one object in line: POST when missing, PATCH (without `id`) when
+/// different, nothing when equal. Returns what OCM holds afterwards.
+pub fn sync(api: &OcmApi, step: &Upsert) -> Result<Value> {
+    let (comparison, existing) = compare_with_ocm(api, step)?;
+    match comparison.state {
+        State::Equal => {
+            eprintln!("ocm-post: {} {} unchanged", step.what, step.id);
+            Ok(existing.unwrap_or(Value::Null))
+        }
+        State::Missing => {
+            let response = api.call("POST", &step.collection, Some(&step.body))?;
+            if !response.is_success() {
+                return Err(api.refused("POST", &step.collection, &response));
+            }
+            eprintln!("ocm-post: created {} {}", step.what, step.id);
+            api.body(&response)
+        }
+        State::Different => {
+            let path = format!("{}/{}", step.collection, step.id);
+            let response = api.call("PATCH", &path, Some(&without_id(&step.body)))?;
+            if !response.is_success() {
+                return Err(api.refused("PATCH", &path, &response));
+            }
+            let fields: Vec<&str> = comparison
+                .differences
+                .iter()
+                .map(|d| d.field.as_str())
+                .collect();
+            eprintln!(
+                "ocm-post: updated {} {} ({})",
+                step.what,
+                step.id,
+                fields.join(", ")
+            );
+            api.body(&response)
+        }
+    }
+}
+
+/// The ids of every add-on in OCM, page by page.
+pub fn list_ids(api: &OcmApi, collection: &str) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    for page in 1.. {
+        let path = format!("{collection}?page={page}&size=100");
+        let response = api.call("GET", &path, None)?;
+        if !response.is_success() {
+            return Err(api.refused("GET", &path, &response));
+        }
+        let body = api.body(&response)?;
+        let items = body["items"].as_array().cloned().unwrap_or_default();
+        ids.extend(
+            items
+                .iter()
+                .filter_map(|item| item["id"].as_str().map(str::to_string)),
+        );
+        let total = body["total"].as_u64().unwrap_or(0) as usize;
+        if items.is_empty() || ids.len() >= total {
+            break;
+        }
+    }
+    Ok(ids)
+}
+
+/// Deletes one add-on (`--prune`).
+pub fn delete(api: &OcmApi, collection: &str, id: &str) -> Result<()> {
+    let path = format!("{collection}/{id}");
+    let response = api.call("DELETE", &path, None)?;
+    if response.is_success() || response.status == 404 {
+        eprintln!("ocm-post: deleted add-on {id} (not in the stream; --prune)");
+        return Ok(());
+    }
+    Err(api.refused("DELETE", &path, &response))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_the_fields_we_send_are_compared() {
+        let ocm = json!({"id": "x", "kind": "AddOn", "href": "/x", "name": "X", "enabled": true,
+                         "parameters": {"items": [{"id": "size", "kind": "AddOnParameter"}]}});
+        let ours = json!({"name": "X", "enabled": true, "parameters": {"items": [{"id": "size"}]}});
+        assert_eq!(differences(&ocm, &ours), vec![]);
+    }
+
+    #[test]
+    fn a_changed_field_is_named_with_both_values() {
+        let ocm =
+            json!({"name": "X", "parameters": {"items": [{"id": "a"}]}, "resource_cost": 1.0});
+        let ours = json!({"name": "Y", "parameters": {"items": [{"id": "b"}]}, "resource_cost": 1,
+                          "docs_link": "https://d"});
+        let found = differences(&ocm, &ours);
+        let fields: Vec<&str> = found.iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(fields, ["name", "parameters.items[0].id", "docs_link"]);
+        assert_eq!(found[0].ocm, json!("X"));
+        assert_eq!(found[0].ours, json!("Y"));
+        assert_eq!(found[2].ocm, Value::Null);
+    }
+
+    #[test]
+    fn arrays_of_another_length_differ_as_a_whole() {
+        let found = differences(&json!({"a": [1, 2]}), &json!({"a": [1]}));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].field, "a");
+    }
+}
