@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use addon_flow_testservers::faults::{Fault, FaultPlan};
+use addon_flow_testservers::faults::FaultPlan;
 use addon_flow_testservers::http::{HttpRequest, HttpResponse, Server};
 use addon_flow_testservers::kube::{KubeOptions, KubeServer};
 use addon_flow_testservers::ocm::{FakeOcm, ACCESS_TOKEN};
