@@ -4,24 +4,11 @@
 
 use std::path::PathBuf;
 
-use e2e::{reference_dir, repo_root, skip, tool};
+use e2e::{reference_dir, repo_root, skip, tool, Run, RunExt};
 use serde_json::Value;
 
 const EXAMPLE: &str = "examples/managed-tenants/addons/reference-addon/metadata/stage/addon.yaml";
 const EXAMPLE_BUNDLES: &str = "examples/managed-tenants-bundles/addons/reference-addon";
-
-fn stdout_json(output: &std::process::Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
-        panic!(
-            "stdout is not JSON ({err}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
-}
-
-fn stderr(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 #[test]
 fn every_example_addon_is_valid_with_its_bundles() {
@@ -29,12 +16,9 @@ fn every_example_addon_is_valid_with_its_bundles() {
         for env in ["stage", "production"] {
             let path = format!("examples/managed-tenants/addons/{addon}/metadata/{env}/addon.yaml");
             let bundles = format!("examples/managed-tenants-bundles/addons/{addon}");
-            let output = tool("addon-validate")
+            let document = tool("addon-validate")
                 .args([&path, "--bundles", &bundles, "-o", "json"])
-                .output()
-                .unwrap();
-            assert!(output.status.success(), "{path}: {}", stderr(&output));
-            let document = stdout_json(&output);
+                .run_json();
             assert_eq!(document["id"], addon);
         }
     }
@@ -42,22 +26,16 @@ fn every_example_addon_is_valid_with_its_bundles() {
 
 #[test]
 fn the_normalised_document_carries_the_image_set_and_extra_resources() {
-    let output = tool("addon-validate")
+    let document = tool("addon-validate")
         .args([EXAMPLE, "-o", "json"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", stderr(&output));
-    let document = stdout_json(&output);
+        .run_json();
     // addonImageSetVersion: latest picks the highest semver of stage.
     assert_eq!(document["imageSet"]["name"], "reference-addon.v0.3.0");
     assert_eq!(document["addonImageSetVersion"], "latest");
 
     let logging = "examples/managed-tenants/addons/logging-addon/metadata/stage/addon.yaml";
-    let output = tool("addon-validate")
-        .args([logging, "-o", "json"])
-        .output()
-        .unwrap();
-    let document = stdout_json(&output);
+    let output = tool("addon-validate").args([logging, "-o", "json"]).run();
+    let document = output.json();
     let template = document["extraResourceTemplates"]["logging-dashboard.yaml.j2"]
         .as_str()
         .unwrap();
@@ -68,28 +46,22 @@ fn the_normalised_document_carries_the_image_set_and_extra_resources() {
 fn a_document_fed_back_through_stdin_is_still_valid_and_unchanged() {
     let first = tool("addon-validate")
         .args([EXAMPLE, "-o", "json"])
-        .output()
-        .unwrap();
-    assert!(first.status.success());
+        .run()
+        .success();
     let second = tool("addon-validate")
         .args(["-", "-o", "json"])
-        .write_stdin(first.stdout.clone())
-        .output()
-        .unwrap();
-    assert!(second.status.success(), "{}", stderr(&second));
-    assert_eq!(stdout_json(&first), stdout_json(&second));
+        .write_stdin(first.output.stdout.clone())
+        .run()
+        .success();
+    assert_eq!(first.json(), second.json());
     // YAML out, YAML back in.
-    let yaml = tool("addon-validate")
-        .args([EXAMPLE, "-o", "yaml"])
-        .output()
-        .unwrap();
+    let yaml = tool("addon-validate").args([EXAMPLE, "-o", "yaml"]).run();
     let third = tool("addon-validate")
         .args(["-o", "json"])
-        .write_stdin(yaml.stdout)
-        .output()
-        .unwrap();
-    assert!(third.status.success(), "{}", stderr(&third));
-    assert_eq!(stdout_json(&first), stdout_json(&third));
+        .write_stdin(yaml.output.stdout)
+        .run()
+        .success();
+    assert_eq!(first.json(), third.json());
 }
 
 /// Copies the example trees into a temporary folder we may break.
@@ -115,7 +87,7 @@ impl Sandbox {
         std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
     }
 
-    fn run(&self, extra: &[&str]) -> std::process::Output {
+    fn run(&self, extra: &[&str]) -> Run {
         let addon = self.path("managed-tenants/addons/reference-addon/metadata/stage/addon.yaml");
         let bundles = self.path("managed-tenants-bundles/addons/reference-addon");
         tool("addon-validate")
@@ -124,8 +96,7 @@ impl Sandbox {
             .arg(&bundles)
             .args(extra)
             .args(["-o", "json"])
-            .output()
-            .unwrap()
+            .run()
     }
 }
 
@@ -172,14 +143,8 @@ fn each_rule_catches_its_broken_addon_at_the_right_field() {
     for (code, file, from, to, path) in BROKEN {
         let sandbox = Sandbox::new();
         sandbox.edit(file, from, to);
-        let output = sandbox.run(&[]);
-        assert_eq!(
-            output.status.code(),
-            Some(1),
-            "{code}: expected exit 1; stderr: {}",
-            stderr(&output)
-        );
-        let report = stdout_json(&output);
+        let output = sandbox.run(&[]).exit(1);
+        let report = output.json();
         let findings = report["findings"].as_array().unwrap();
         let hit = findings.iter().find(|f| f["code"] == *code);
         let hit = hit.unwrap_or_else(|| {
@@ -205,9 +170,9 @@ fn each_rule_catches_its_broken_addon_at_the_right_field() {
         }
         // The human form names the code on stderr.
         assert!(
-            stderr(&output).contains(code),
+            output.stderr().contains(code),
             "{code}: {}",
-            stderr(&output)
+            output.stderr()
         );
     }
 }
@@ -251,9 +216,8 @@ fn bundle_structure_rules() {
     for (code, break_it) in cases {
         let sandbox = Sandbox::new();
         break_it(&sandbox);
-        let output = sandbox.run(&[]);
-        assert_eq!(output.status.code(), Some(1), "{code}: {}", stderr(&output));
-        let report = stdout_json(&output);
+        let output = sandbox.run(&[]).exit(1);
+        let report = output.json();
         assert!(
             report["findings"]
                 .as_array()
@@ -277,8 +241,8 @@ fn a_symlink_out_of_a_bundle_is_refused() {
     )
     .unwrap();
     let output = sandbox.run(&[]);
-    assert_eq!(output.status.code(), Some(1));
-    let report = stdout_json(&output);
+    let output = output.exit(1);
+    let report = output.json();
     let finding = report["findings"]
         .as_array()
         .unwrap()
@@ -302,7 +266,7 @@ fn all_findings_are_reported_not_just_the_first() {
     );
     sandbox.edit(HEAD_CSV, "version: 0.3.0", "version: v0.3.0");
     let output = sandbox.run(&[]);
-    let codes: Vec<String> = stdout_json(&output)["findings"]
+    let codes: Vec<String> = output.json()["findings"]
         .as_array()
         .unwrap()
         .iter()
@@ -320,22 +284,19 @@ fn all_findings_are_reported_not_just_the_first() {
 fn enable_and_disable_choose_the_checks() {
     let sandbox = Sandbox::new();
     sandbox.edit(STAGE, "icon: iVBOR", "icon: R0lGOD");
-    assert_eq!(sandbox.run(&["--disable", "AM0004"]).status.code(), Some(0));
-    assert_eq!(sandbox.run(&["--disable", "am"]).status.code(), Some(0));
-    assert_eq!(sandbox.run(&["--enable", "SC,MT"]).status.code(), Some(0));
-    assert_eq!(sandbox.run(&["--enable", "AM0004"]).status.code(), Some(1));
+    assert_eq!(sandbox.run(&["--disable", "AM0004"]).code(), 0);
+    assert_eq!(sandbox.run(&["--disable", "am"]).code(), 0);
+    assert_eq!(sandbox.run(&["--enable", "SC,MT"]).code(), 0);
+    assert_eq!(sandbox.run(&["--enable", "AM0004"]).code(), 1);
     let unknown = sandbox.run(&["--disable", "ZZ9"]);
-    assert_eq!(unknown.status.code(), Some(2));
-    assert!(stderr(&unknown).contains("--list-checks"));
+    let unknown = unknown.exit(2);
+    assert!(unknown.stderr().contains("--list-checks"));
 }
 
 #[test]
 fn list_checks_names_every_family() {
-    let output = tool("addon-validate")
-        .arg("--list-checks")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout);
+    let output = tool("addon-validate").arg("--list-checks").run();
+    let text = output.stdout();
     for code in ["SC0001", "MT0001", "BD0001", "AM0001", "AM0017"] {
         assert!(text.contains(code), "{code}");
     }
@@ -343,7 +304,7 @@ fn list_checks_names_every_family() {
 
 #[test]
 fn all_validates_a_whole_tree() {
-    let output = tool("addon-validate")
+    let report = tool("addon-validate")
         .args([
             "--all",
             "examples/managed-tenants",
@@ -352,10 +313,7 @@ fn all_validates_a_whole_tree() {
             "-o",
             "json",
         ])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", stderr(&output));
-    let report = stdout_json(&output);
+        .run_json();
     let files = report["files"].as_array().unwrap();
     // 2 add-ons x 2 environments, and 5 image sets.
     assert_eq!(files.len(), 9, "{report}");
@@ -371,10 +329,9 @@ fn all_validates_a_whole_tree() {
         .arg("--all")
         .arg(sandbox.path("managed-tenants"))
         .args(["-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let report = stdout_json(&output);
+        .run()
+        .exit(1);
+    let report = output.json();
     let bad: Vec<&Value> = report["files"]
         .as_array()
         .unwrap()
@@ -421,9 +378,9 @@ fn hostile_input_gets_a_clear_error_and_exit_1_never_a_panic() {
     for (name, bytes, expected) in cases {
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
-        let output = tool("addon-validate").arg(&path).output().unwrap();
-        let err = stderr(&output);
-        assert_eq!(output.status.code(), Some(1), "{name}: {err}");
+        let output = tool("addon-validate").arg(&path).run();
+        let err = output.stderr();
+        let output = output.exit(1);
         assert!(
             err.contains(expected),
             "{name}: expected {expected:?} in {err}"
@@ -433,33 +390,29 @@ fn hostile_input_gets_a_clear_error_and_exit_1_never_a_panic() {
             "{name}: the error must name the file: {err}"
         );
         assert!(!err.contains("panicked"), "{name}: {err}");
-        assert!(output.stdout.is_empty(), "{name}: nothing on stdout");
+        assert!(output.output.stdout.is_empty(), "{name}: nothing on stdout");
     }
     let missing = tool("addon-validate")
         .arg(dir.path().join("nope.yaml"))
-        .output()
-        .unwrap();
-    assert_eq!(missing.status.code(), Some(1));
-    assert!(stderr(&missing).contains("no such file"));
+        .run()
+        .exit(1);
+    assert!(missing.stderr().contains("no such file"));
 }
 
 #[test]
 fn env_must_agree_with_the_path() {
-    let output = tool("addon-validate")
+    tool("addon-validate")
         .args([EXAMPLE, "--env", "production"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    let output = tool("addon-validate")
+        .run()
+        .exit(2);
+    tool("addon-validate")
         .args([EXAMPLE, "--env", "stage", "-o", "json"])
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let bundles = tool("addon-validate")
+        .run()
+        .success();
+    tool("addon-validate")
         .args([EXAMPLE, "--bundles", EXAMPLE_BUNDLES, "--env", "stage"])
-        .output()
-        .unwrap();
-    assert!(bundles.status.success(), "{}", stderr(&bundles));
+        .run()
+        .success();
 }
 
 /// managed-tenants-cli's verdicts (golden/validate.tsv) against ours, on its
@@ -497,9 +450,8 @@ fn agrees_with_managed_tenants_cli_verdicts() {
         let output = tool("addon-validate")
             .arg(root.join(file))
             .args(["--enable", checks])
-            .output()
-            .unwrap();
-        let ours = if output.status.success() {
+            .run();
+        let ours = if output.output.status.success() {
             "pass"
         } else {
             "fail"
@@ -508,9 +460,9 @@ fn agrees_with_managed_tenants_cli_verdicts() {
             ours,
             verdict,
             "{case}: mtcli says {verdict}, we say {ours}: {}",
-            stderr(&output)
+            output.stderr()
         );
-        assert!(matches!(output.status.code(), Some(0 | 1)), "{case}");
+        assert!(matches!(output.code(), 0 | 1), "{case}");
         compared += 1;
     }
     assert!(compared >= 30, "only {compared} verdicts compared");
@@ -529,10 +481,9 @@ fn reference_addons_fail_only_the_rules_managed_tenants_does_not_run() {
     let output = tool("addon-validate")
         .arg(&addon)
         .args(["-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let codes: Vec<String> = stdout_json(&output)["findings"]
+        .run()
+        .exit(1);
+    let codes: Vec<String> = output.json()["findings"]
         .as_array()
         .unwrap()
         .iter()
@@ -549,12 +500,11 @@ fn reference_addons_fail_only_the_rules_managed_tenants_does_not_run() {
         let output = tool("addon-validate")
             .arg(&real)
             .args(["--enable", "AM0004"])
-            .output()
-            .unwrap();
+            .run();
         assert!(
-            output.status.success(),
+            output.output.status.success(),
             "a real icon is a PNG: {}",
-            stderr(&output)
+            output.stderr()
         );
     }
 }
@@ -594,9 +544,8 @@ fn bd_symlinked_main_dependency_and_version_folders_are_bd0006_not_followed() {
             std::os::unix::fs::symlink(target, sandbox.path(&format!("{SANDBOX_BUNDLES}/{link}")))
                 .unwrap();
         }
-        let output = sandbox.run(&[]);
-        assert_eq!(output.status.code(), Some(1), "{link}: {}", stderr(&output));
-        let report = stdout_json(&output);
+        let output = sandbox.run(&[]).exit(1);
+        let report = output.json();
         let symlinks = findings_of(&report, "BD0006");
         assert_eq!(symlinks.len(), 1, "{link}: {report}");
         assert!(
@@ -625,9 +574,8 @@ fn bd_a_package_name_that_would_become_a_path_is_bd0009_naming_file_field_and_li
             "package.v1: reference-addon",
             &format!("package.v1: '{package}'"),
         );
-        let output = sandbox.run(&[]);
-        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-        let report = stdout_json(&output);
+        let output = sandbox.run(&[]).exit(1);
+        let report = output.json();
         let names = findings_of(&report, "BD0009");
         assert_eq!(names.len(), 1, "{report}");
         let finding = &names[0];
@@ -647,10 +595,54 @@ fn bd_a_package_name_that_would_become_a_path_is_bd0009_naming_file_field_and_li
 
 #[test]
 fn bd_list_checks_names_bd0009() {
+    let output = tool("addon-validate").arg("--list-checks").run().success();
+    assert!(output.stdout().contains("BD0009"));
+}
+
+#[test]
+fn json_mode_prints_the_findings_report_when_the_yaml_does_not_parse() {
     let output = tool("addon-validate")
-        .arg("--list-checks")
+        .args(["-", "-o", "json"])
+        .write_stdin("id: my-addon\nname: [unclosed\nlabel: x\n")
         .output()
         .unwrap();
-    assert!(output.status.success());
-    assert!(String::from_utf8_lossy(&output.stdout).contains("BD0009"));
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let report = stdout_json(&output);
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["errors"], 1);
+    let finding = &report["findings"][0];
+    assert_eq!(finding["file"], "<stdin>");
+    assert!(finding["line"].as_u64().is_some(), "{report}");
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("not valid YAML"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_findings_report_piped_into_addon_validate_says_how_many_problems() {
+    let broken = tool("addon-validate")
+        .args(["-", "-o", "json"])
+        .write_stdin("id: x\n")
+        .output()
+        .unwrap();
+    let report = stdout_json(&broken);
+    let errors = report["errors"].as_u64().unwrap();
+    let again = tool("addon-validate")
+        .write_stdin(broken.stdout.clone())
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    let text = stderr(&again);
+    assert!(
+        text.contains(&format!("found {errors} problem(s)")),
+        "{text}"
+    );
+    assert!(
+        !text.contains("SC0001"),
+        "no schema errors about the report: {text}"
+    );
 }

@@ -700,7 +700,8 @@ fn a_server_that_never_answers_is_exit_3_naming_the_host_and_the_stage() {
     let host = url.trim_start_matches("http://");
     assert!(
         stderr.contains(host)
-            && stderr.contains("POST /api/")
+            // The first request of a publish reads the add-on (GET), then writes.
+            && stderr.contains("GET /api/clusters_mgmt/v1/addons/")
             && stderr.contains("no answer within 0.3s"),
         "{stderr}"
     );

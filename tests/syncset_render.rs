@@ -306,3 +306,28 @@ fn jinja_statements_in_an_extra_resource_render_and_broken_ones_are_refused_at_t
         "{stderr}"
     );
 }
+
+#[test]
+fn a_findings_report_or_nothing_on_stdin_is_named_not_schema_checked() {
+    let report = r#"{"valid": false, "errors": 2, "warnings": 0, "findings": [
+        {"code": "SC0001", "severity": "error", "file": "addon.yaml", "message": "x"},
+        {"code": "AM0004", "severity": "error", "file": "addon.yaml", "message": "y"}]}"#;
+    let out = tool("syncset-render")
+        .arg("--selector")
+        .write_stdin(report)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(out.stdout.is_empty());
+    assert!(text.contains("found 2 problem(s)"), "{text}");
+    assert!(!text.contains("required field"), "{text}");
+    let empty = tool("syncset-render")
+        .arg("--selector")
+        .write_stdin("")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&empty.stderr);
+    assert_eq!(empty.status.code(), Some(1), "{text}");
+    assert!(text.contains("the previous stage wrote nothing"), "{text}");
+}

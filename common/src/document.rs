@@ -6,14 +6,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::addon::{AddonDocument, DOCUMENT_SECTIONS};
+use crate::addon::{AddonDocument, AddonMetadata, DOCUMENT_SECTIONS};
 use crate::error::{Error, Result};
-use crate::field_path::FieldPath;
+use crate::field_path::{FieldPath, Segment};
 use crate::finding::{codes, locate, Finding};
 use crate::imageset::{self, ImageSet};
-use crate::io::Source;
+use crate::io::{Origin, Source};
 use crate::load_rules::load_rules;
 use crate::schemas::schemas;
 
@@ -100,12 +100,19 @@ pub struct LoadOptions {
 /// everything else becomes a finding, so all of them are reported.
 pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
     if source.text.trim().is_empty() {
+        let why = match source.origin {
+            Origin::Stdin => "is empty: the previous stage wrote nothing (did it fail?)",
+            Origin::File(_) => "is empty",
+        };
         return Err(Error::input(
             source.location(),
-            "is empty; expected an add-on (addon.yaml or an add-on document, YAML or JSON)",
+            format!("{why}; expected an add-on (addon.yaml or an add-on document, YAML or JSON)"),
         ));
     }
     let parsed = source.parse()?;
+    if let Some(problems) = findings_report(&parsed.value) {
+        return Err(Error::input(source.location(), problems));
+    }
     let file = source.origin.to_string();
     let mut findings: Vec<Finding> = parsed
         .duplicate_keys
@@ -152,14 +159,26 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
         });
     };
     let metadata_file = is_metadata_file(&source);
-    let (metadata, sections) = split_sections(map, metadata_file);
+    // In an `addon.yaml` the section names are ordinary (unknown) fields, as
+    // managed-tenants sees them; in a document they are ours.
+    let section_names: &[&str] = if metadata_file {
+        &[]
+    } else {
+        &DOCUMENT_SECTIONS
+    };
+    let section = |name: &str| {
+        section_names
+            .contains(&name)
+            .then(|| map.get(name))
+            .flatten()
+    };
     let mut schema_findings: Vec<Finding> = schemas()
         .metadata
-        .validate(&Value::Object(metadata))
+        .validate_except(&value, section_names)
         .into_iter()
         .map(|v| Finding::from_violation(&file, v))
         .collect();
-    if let Some(set) = sections.get("imageSet") {
+    if let Some(set) = section("imageSet") {
         let prefix = FieldPath::root().key("imageSet");
         schema_findings.extend(schemas().image_set.validate(set).into_iter().map(|mut v| {
             v.path = prefix.join(&v.path);
@@ -183,9 +202,17 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
     }
     findings.extend(schema_findings);
 
-    let mut image_set: Option<ImageSet> = sections_value(&sections, "imageSet");
-    let mut extra_templates: Option<BTreeMap<String, String>> =
-        sections_value(&sections, "extraResourceTemplates");
+    // The typed sections and metadata, whenever the value has their shape: the
+    // caller decides (by its own choice of checks) whether findings matter. A
+    // value the schema passes but our types refuse is a finding with serde's
+    // words and path, never a silent "no document".
+    let mut typed_findings = Vec::new();
+    let mut image_set: Option<ImageSet> =
+        section("imageSet").and_then(|v| typed(v, "imageSet", &file, &mut typed_findings));
+    let mut extra_templates: Option<BTreeMap<String, String>> = section("extraResourceTemplates")
+        .and_then(|v| typed(v, "extraResourceTemplates", &file, &mut typed_findings));
+    let bundles = section("bundles").and_then(|v| typed(v, "bundles", &file, &mut typed_findings));
+    let metadata: Option<AddonMetadata> = typed(&value, "", &file, &mut typed_findings);
     let mut templates_dir = None;
     let version = map.get("addonImageSetVersion");
     if let (Some(place), true) = (&place, image_set.is_none()) {
@@ -204,15 +231,17 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
         }
     }
 
-    // The typed document, whenever the value has the right shape for it: the
-    // caller decides (by its own choice of checks) whether findings matter.
-    let document = serde_json::from_value::<AddonDocument>(value.clone())
-        .ok()
-        .map(|mut document| {
-            document.image_set = image_set;
-            document.extra_resource_templates = extra_templates;
-            document
-        });
+    // Where the schema refused the value already, serde's view of it adds
+    // only noise; where it did not, serde's words are all the user gets.
+    if !findings.iter().any(Finding::is_error) {
+        findings.extend(typed_findings);
+    }
+    let document = metadata.map(|metadata| AddonDocument {
+        metadata,
+        image_set,
+        extra_resource_templates: extra_templates,
+        bundles,
+    });
     if let Some(document) = &document {
         findings.extend(load_rules(&file, document, templates_dir.as_deref()));
     }
@@ -234,31 +263,75 @@ fn last_key(path: &FieldPath) -> String {
     }
 }
 
-/// Splits the metadata fields from the document sections. In an `addon.yaml`
-/// the section names are ordinary (unknown) fields, as managed-tenants sees them.
-fn split_sections(
-    map: &Map<String, Value>,
-    metadata_file: bool,
-) -> (Map<String, Value>, Map<String, Value>) {
-    let mut metadata = Map::new();
-    let mut sections = Map::new();
-    for (key, value) in map {
-        if !metadata_file && DOCUMENT_SECTIONS.contains(&key.as_str()) {
-            sections.insert(key.clone(), value.clone());
-        } else {
-            metadata.insert(key.clone(), value.clone());
-        }
-    }
-    (metadata, sections)
+/// `value` as our type `T`; a mismatch becomes a type finding at serde's
+/// path below `prefix`.
+fn typed<T: serde::de::DeserializeOwned>(
+    value: &Value,
+    prefix: &str,
+    file: &str,
+    findings: &mut Vec<Finding>,
+) -> Option<T> {
+    serde_path_to_error::deserialize(value)
+        .map_err(|err| {
+            let mut path = FieldPath::root();
+            if !prefix.is_empty() {
+                path.push(Segment::Key(prefix.to_string()));
+            }
+            for segment in err.path().iter() {
+                match segment {
+                    serde_path_to_error::Segment::Seq { index } => {
+                        path.push(Segment::Index(*index))
+                    }
+                    serde_path_to_error::Segment::Map { key }
+                    | serde_path_to_error::Segment::Enum { variant: key } => {
+                        path.push(Segment::Key(key.clone()))
+                    }
+                    serde_path_to_error::Segment::Unknown => {}
+                }
+            }
+            findings.push(
+                Finding::error(
+                    codes::TYPE,
+                    file,
+                    format!(
+                        "{} (addon-flow's model of the add-on refuses it)",
+                        err.inner()
+                    ),
+                )
+                .at(&path)
+                .expected("a value of the type the field holds"),
+            );
+        })
+        .ok()
 }
 
-fn sections_value<T: serde::de::DeserializeOwned>(
-    sections: &Map<String, Value>,
-    key: &str,
-) -> Option<T> {
-    sections
-        .get(key)
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
+/// A findings report (`addon-validate -o json`) where an add-on was expected:
+/// what the previous stage found, in words, instead of schema errors about
+/// the report itself.
+fn findings_report(value: &Value) -> Option<String> {
+    let report = value.as_object()?;
+    let findings = report.get("findings")?.as_array()?;
+    let valid = report.get("valid")?.as_bool()?;
+    let errors = report
+        .get("errors")
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| {
+            findings
+                .iter()
+                .filter(|f| f.get("severity").and_then(Value::as_str) == Some("error"))
+                .count() as u64
+        });
+    Some(if valid {
+        "is a findings report (addon-validate --all -o json), not an add-on; \
+         the previous stage found no errors but printed its report instead of an add-on \
+         (pipe `addon-validate ADDON` into this tool)"
+            .to_string()
+    } else {
+        format!(
+            "is a findings report, not an add-on: the previous stage (addon-validate) found \
+             {errors} problem(s) and printed them instead of the add-on; fix those first"
+        )
+    })
 }
 
 /// Finds the image set `version` selects and checks it against its schema.
@@ -583,5 +656,75 @@ namespaceAnnotations: {}
         )
         .unwrap();
         assert_eq!(loaded.findings[0].code, "SC0011");
+    }
+
+    #[test]
+    fn a_value_the_schema_passes_but_our_types_refuse_is_a_finding_with_its_path() {
+        // Draft 7 calls 1.0 an integer; our ocmQuotaCost is a u64.
+        let addon = ADDON.replace("ocmQuotaCost: 0", "ocmQuotaCost: 1.0");
+        let loaded = load(
+            Source::from_text(Origin::Stdin, addon.clone()),
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        assert!(loaded.document.is_none());
+        let finding = loaded.findings.iter().find(|f| f.is_error()).unwrap();
+        assert_eq!(
+            (finding.code, finding.path.as_str(), finding.line),
+            ("SC0002", "ocmQuotaCost", Some(14))
+        );
+        assert!(finding.message.contains("expected u64"), "{finding}");
+        let err = load_valid(Source::from_text(Origin::Stdin, addon)).unwrap_err();
+        assert!(err.to_string().contains("1 problem(s)"), "{err}");
+    }
+
+    #[test]
+    fn a_findings_report_on_stdin_says_how_many_problems_the_previous_stage_found() {
+        let report =
+            r#"{"valid": false, "errors": 3, "warnings": 0, "findings": [{"code": "SC0001"}]}"#;
+        let err = load_valid(Source::from_text(Origin::Stdin, report)).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("found 3 problem(s)"), "{text}");
+        assert!(
+            !text.contains("required"),
+            "no schema errors about the report: {text}"
+        );
+        assert_eq!(err.exit_status() as u8, 1);
+    }
+
+    #[test]
+    fn empty_stdin_says_the_previous_stage_wrote_nothing() {
+        let err = load_valid(Source::from_text(Origin::Stdin, " \n")).unwrap_err();
+        assert!(
+            err.to_string().contains("the previous stage wrote nothing"),
+            "{err}"
+        );
+        assert_eq!(err.exit_status() as u8, 1);
+    }
+
+    #[test]
+    fn unknown_keys_by_the_thousand_give_capped_findings_with_lines() {
+        let mut addon = ADDON.to_string();
+        for i in 0..20_000 {
+            addon.push_str(&format!("unknownkey{i}: 1\n"));
+        }
+        let loaded = load(
+            Source::from_text(Origin::Stdin, addon),
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        let unknown: Vec<&Finding> = loaded
+            .findings
+            .iter()
+            .filter(|f| f.code == "SC0005")
+            .collect();
+        assert_eq!(
+            unknown.len(),
+            crate::schema::MAX_UNKNOWN_FIELDS_REPORTED + 1
+        );
+        assert!(unknown.iter().any(|f| f.message.contains("19980 more")));
+        assert!(unknown
+            .iter()
+            .any(|f| f.path == "unknownkey19" && f.line == Some(38)));
     }
 }

@@ -129,13 +129,20 @@ impl fmt::Display for Finding {
 /// Fills in the line of every finding of `file` that has a field path and no
 /// line yet, building the file's source map only if one is needed.
 pub fn locate(findings: &mut [Finding], file: &str, text: &str) {
-    let mut map: Option<SourceMap> = None;
-    for finding in findings
-        .iter_mut()
-        .filter(|f| f.file == file && f.line.is_none())
-    {
+    let unplaced = |f: &&mut Finding| f.file == file && f.line.is_none() && f.field.is_some();
+    if !findings.iter_mut().any(|f| unplaced(&f)) {
+        return;
+    }
+    // Only the fields reported are mapped: one pass, no path per key.
+    let map = SourceMap::of_fields(
+        text,
+        findings
+            .iter()
+            .filter(|f| f.file == file && f.line.is_none())
+            .filter_map(|f| f.field.as_ref()),
+    );
+    for finding in findings.iter_mut().filter(unplaced) {
         if let Some(field) = &finding.field {
-            let map = map.get_or_insert_with(|| SourceMap::build(text));
             finding.line = map.line_of(field);
         }
     }

@@ -273,18 +273,18 @@ impl OutputArgs {
     }
 }
 
-/// Serialises a value as pretty JSON or YAML, ending with a newline.
+/// Serialises a value as pretty JSON or YAML, ending with a newline. The
+/// values are ours, so a failure is an internal error, not bad input.
 pub fn render<T: Serialize + ?Sized>(value: &T, format: Format) -> Result<String> {
+    let failed = |err: String| Error::internal(format!("cannot serialise the output: {err}"));
     match format {
         Format::Json => {
-            let mut text = serde_json::to_string_pretty(value)
-                .map_err(|err| Error::input(Location::new("<output>"), err.to_string()))?;
+            let mut text =
+                serde_json::to_string_pretty(value).map_err(|err| failed(err.to_string()))?;
             text.push('\n');
             Ok(text)
         }
-        Format::Yaml => {
-            yaml::to_yaml_string(value).map_err(|err| Error::input(Location::new("<output>"), err))
-        }
+        Format::Yaml => yaml::to_yaml_string(value).map_err(failed),
     }
 }
 
@@ -327,6 +327,17 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn output_that_cannot_be_serialised_is_an_internal_error_not_bad_input() {
+        let value = std::collections::BTreeMap::from([((1u8, 2u8), 3u8)]);
+        let err = render(&value, Format::Json).unwrap_err();
+        assert!(matches!(err, Error::Internal(_)), "{err:?}");
+        assert!(
+            err.to_string().contains("cannot serialise the output"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn refuses_binary_non_utf8_and_huge_inputs() {

@@ -273,10 +273,25 @@ impl Schema {
 
     /// Every violation of `value` against this schema.
     pub fn validate(&self, value: &Value) -> Vec<Violation> {
+        self.validate_except(value, &[])
+    }
+
+    /// [`Schema::validate`], passing over the top-level keys `skipped` (an
+    /// add-on document's own sections), without copying the value.
+    pub fn validate_except(&self, value: &Value, skipped: &[&str]) -> Vec<Violation> {
         let mut out = Vec::new();
         let mut path = FieldPath::root();
-        self.check(value, &mut path, &mut out);
+        match value {
+            Value::Object(map) if !skipped.is_empty() && self.types_allow(value) => {
+                self.check_object(map, &mut path, &mut out, skipped)
+            }
+            _ => self.check(value, &mut path, &mut out),
+        }
         out
+    }
+
+    fn types_allow(&self, value: &Value) -> bool {
+        self.types.is_empty() || self.types.iter().any(|t| t.matches(value))
     }
 
     fn violation(
@@ -376,7 +391,7 @@ impl Schema {
                     }
                 }
             }
-            Value::Object(map) => self.check_object(map, path, out),
+            Value::Object(map) => self.check_object(map, path, out, &[]),
             _ => {}
         }
     }
@@ -419,6 +434,7 @@ impl Schema {
         map: &serde_json::Map<String, Value>,
         path: &mut FieldPath,
         out: &mut Vec<Violation>,
+        skipped: &[&str],
     ) {
         for name in &self.required {
             if !map.contains_key(*name) {
@@ -435,6 +451,9 @@ impl Schema {
         let mut unknown_reported = 0usize;
         let mut unknown_unreported = 0usize;
         for (key, value) in map {
+            if skipped.contains(&key.as_str()) {
+                continue;
+            }
             let known_name = self.properties.iter().any(|(name, _)| name == key)
                 || self
                     .pattern_properties
@@ -595,28 +614,10 @@ pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .iter()
         // Edit distance is at least the length difference: skip the far ones.
         .filter(|c| c.chars().count().abs_diff(length) <= 2)
-        .map(|c| (edit_distance(&lower, &c.to_lowercase()), *c))
+        .map(|c| (strsim::levenshtein(&lower, &c.to_lowercase()), *c))
         .filter(|(d, _)| *d <= 2)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            current.push(
-                (previous[j] + cost)
-                    .min(previous[j + 1] + 1)
-                    .min(current[j] + 1),
-            );
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
 
 // ---- constructors ----

@@ -78,6 +78,113 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// One finished run of a tool. Every assertion names the command and shows
+/// its stderr when it fails, so a test reads as what it expects:
+/// `tool("x").args(..).run().success().json()`.
+pub struct Run {
+    pub output: std::process::Output,
+    command: String,
+}
+
+/// Runs an `assert_cmd::Command` into a [`Run`].
+pub trait RunExt {
+    /// Runs the command to the end.
+    fn run(&mut self) -> Run;
+    /// Runs the command, expects exit 0, and parses stdout as JSON.
+    fn run_json(&mut self) -> serde_json::Value {
+        self.run().success().json()
+    }
+}
+
+impl RunExt for assert_cmd::Command {
+    fn run(&mut self) -> Run {
+        let command = format!("{self:?}");
+        let output = self
+            .output()
+            .unwrap_or_else(|err| panic!("cannot run {command}: {err}"));
+        Run { output, command }
+    }
+}
+
+impl Run {
+    /// The exit code (-1 when killed by a signal).
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    /// Expects exit 0.
+    pub fn success(self) -> Self {
+        self.exit(0)
+    }
+
+    /// Expects exit `code`.
+    pub fn exit(self, code: i32) -> Self {
+        assert_eq!(
+            self.code(),
+            code,
+            "{} exited {} (expected {code}); stderr:\n{}",
+            self.command,
+            self.code(),
+            self.stderr()
+        );
+        self
+    }
+
+    /// Expects `text` somewhere in stderr.
+    pub fn stderr_has(self, text: &str) -> Self {
+        let stderr = self.stderr();
+        assert!(
+            stderr.contains(text),
+            "{}: stderr lacks {text:?}:\n{stderr}",
+            self.command
+        );
+        self
+    }
+
+    /// Expects stdout to be empty (nothing half-written).
+    pub fn no_stdout(self) -> Self {
+        assert!(
+            self.output.stdout.is_empty(),
+            "{}: expected no stdout, got:\n{}",
+            self.command,
+            self.stdout()
+        );
+        self
+    }
+
+    /// Stdout as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.output.stdout).unwrap_or_else(|err| {
+            panic!(
+                "{}: stdout is not JSON ({err}):\n{}\nstderr:\n{}",
+                self.command,
+                self.stdout(),
+                self.stderr()
+            )
+        })
+    }
+
+    /// Stdout as YAML (one document).
+    pub fn yaml(&self) -> serde_yaml::Value {
+        serde_yaml::from_slice(&self.output.stdout).unwrap_or_else(|err| {
+            panic!(
+                "{}: stdout is not YAML ({err}):\n{}\nstderr:\n{}",
+                self.command,
+                self.stdout(),
+                self.stderr()
+            )
+        })
+    }
+}
+
 /// A loopback server that accepts connections and never answers (a hung API
 /// server or proxy). Its URL is `http://127.0.0.1:PORT`; the connections stay
 /// open until the test process ends.

@@ -150,6 +150,71 @@ mod tests {
         }
     }
 
+    /// The sources that emit findings, without their test modules.
+    const EMITTING_SOURCES: &[(&str, &str)] = &[
+        (
+            "common/src/finding.rs",
+            include_str!("../../../common/src/finding.rs"),
+        ),
+        (
+            "common/src/bundle.rs",
+            include_str!("../../../common/src/bundle.rs"),
+        ),
+        (
+            "common/src/document.rs",
+            include_str!("../../../common/src/document.rs"),
+        ),
+        (
+            "common/src/load_rules.rs",
+            include_str!("../../../common/src/load_rules.rs"),
+        ),
+        ("rules.rs", include_str!("rules.rs")),
+        ("differences.rs", include_str!("differences.rs")),
+        ("validate.rs", include_str!("validate.rs")),
+        ("png.rs", include_str!("png.rs")),
+    ];
+
+    /// Every quoted `XX0000` finding code in `source` outside its tests.
+    fn quoted_codes(source: &str) -> Vec<String> {
+        let code_part = source.split("#[cfg(test)]").next().unwrap_or(source);
+        let bytes = code_part.as_bytes();
+        let mut codes = Vec::new();
+        for start in 0..bytes.len().saturating_sub(7) {
+            let candidate = &bytes[start..start + 8];
+            if candidate[0] == b'"'
+                && candidate[7] == b'"'
+                && candidate[1..3].iter().all(u8::is_ascii_uppercase)
+                && candidate[3..7].iter().all(u8::is_ascii_digit)
+            {
+                codes.push(code_part[start + 1..start + 7].to_string());
+            }
+        }
+        codes
+    }
+
+    #[test]
+    fn list_checks_table_matches_the_codes_the_rules_emit() {
+        let listed: std::collections::BTreeSet<&str> = CHECKS.iter().map(|c| c.code).collect();
+        let mut emitted = std::collections::BTreeSet::new();
+        for (file, source) in EMITTING_SOURCES {
+            for code in quoted_codes(source) {
+                assert!(
+                    listed.contains(code.as_str()),
+                    "{file} emits {code}, which --list-checks does not list"
+                );
+                emitted.insert(code);
+            }
+        }
+        for check in CHECKS.iter().filter(|c| c.needs != Needs::Network) {
+            assert!(
+                emitted.contains(check.code),
+                "--list-checks lists {} ({}), which no rule emits",
+                check.code,
+                check.name
+            );
+        }
+    }
+
     #[test]
     fn enable_and_disable_take_codes_and_families() {
         let all = Selection::new(&[], &[]).unwrap();

@@ -155,12 +155,32 @@ fn run(args: Args) -> Result<()> {
         }
         return report_tree(&args, outcome);
     }
+    validate_one(&args, &settings).or_else(|err| match (err, args.output.output) {
+        // CI mode promises the findings report on stdout even when the file
+        // cannot be read or parsed: the failure is its one finding.
+        (Error::Input { at, message }, Some(format)) => {
+            let mut finding =
+                Finding::error(common::finding::codes::DOCUMENT_SHAPE, &at.origin, message)
+                    .expected("a readable YAML or JSON add-on document");
+            if let Some(line) = at.line {
+                finding = finding.line(line);
+            }
+            let findings = [finding];
+            print_findings(&findings);
+            common::io::write_document(&Report::new(&findings, None), format)?;
+            Err(Error::Invalid(summary(&findings, 1)))
+        }
+        (err, _) => Err(err),
+    })
+}
 
+/// Validates the one add-on, image set or bundles config named on the command line.
+fn validate_one(args: &Args, settings: &Settings) -> Result<()> {
     let source = Source::read(args.addon.as_deref())?;
     match validate::file_kind(source.path()) {
-        FileKind::ImageSet => report_file(&args, &source, validate::check_image_set(&source)?),
+        FileKind::ImageSet => report_file(args, &source, validate::check_image_set(&source)?),
         FileKind::BundlesConfig => {
-            report_file(&args, &source, validate::check_bundles_config(&source)?)
+            report_file(args, &source, validate::check_bundles_config(&source)?)
         }
         FileKind::Addon => {
             if let (Some(wanted), Some(place)) = (
@@ -176,7 +196,7 @@ fn run(args: Args) -> Result<()> {
             }
             let bundles = args.bundles.as_deref().map(bundle::load_tree);
             let input_format = source.format();
-            let outcome = validate::validate_addon(source, bundles.as_ref(), &settings)?;
+            let outcome = validate::validate_addon(source, bundles.as_ref(), settings)?;
             print_findings(&outcome.findings);
             match &outcome.document {
                 Some(document) => {

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::bundle::{self, BundleTree};
 use common::document::{self, LoadOptions, TreePlace};
@@ -267,28 +266,11 @@ pub fn validate_tree(
                 .is_some_and(|name| only.contains(name.to_string_lossy().as_ref()))
         });
     }
-    let next = AtomicUsize::new(0);
-    let results: Vec<DirOutcome> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..jobs.max(1))
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(dir) = dirs.get(i) else { break };
-                        done.push((i, validate_addon_dir(dir, bundles_root, settings)));
-                    }
-                    done
-                })
-            })
-            .collect();
-        let mut all: Vec<(usize, DirOutcome)> = workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap_or_default())
-            .collect();
-        all.sort_by_key(|(i, _)| *i);
-        all.into_iter().map(|(_, r)| r).collect()
-    });
+    // A worker that panics is an internal error, never add-ons silently
+    // left out of the report (issue 12).
+    let results: Vec<DirOutcome> = common::parallel::try_map_bounded(&dirs, jobs, |dir| {
+        validate_addon_dir(dir, bundles_root, settings)
+    })?;
     let mut outcome = TreeOutcome::default();
     for (rows, documents) in results {
         for (summary, findings) in rows {

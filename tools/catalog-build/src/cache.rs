@@ -105,20 +105,21 @@ pub fn load(dir: &Path, key: &str) -> Option<CachedBuild> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// Records a build; failing to write the cache only costs the next run time.
-pub fn store(dir: &Path, key: &str, build: &CachedBuild) {
+/// Records a build. Failing to write the cache only costs the next run
+/// time, so the caller gets a warning to print, not an error.
+pub fn store(dir: &Path, key: &str, build: &CachedBuild) -> Option<String> {
     let written = std::fs::create_dir_all(dir)
         .map_err(|err| err.to_string())
         .and_then(|()| {
-            let bytes = serde_json::to_vec_pretty(build).unwrap_or_default();
+            let bytes = serde_json::to_vec_pretty(build).map_err(|err| err.to_string())?;
             common::io::atomic_write(&entry_path(dir, key), &bytes).map_err(|err| err.to_string())
         });
-    if let Err(message) = written {
-        eprintln!(
-            "catalog-build: warning: cannot write the build cache in {}: {message}",
+    written.err().map(|message| {
+        format!(
+            "warning: cannot write the build cache in {}: {message}",
             dir.display()
-        );
-    }
+        )
+    })
 }
 
 #[cfg(test)]
@@ -147,9 +148,18 @@ mod tests {
                 digest: "sha256:1".into(),
             }],
         };
-        store(&cache, &first, &build);
-        assert_eq!(load(&cache, &first), Some(build));
+        assert_eq!(store(&cache, &first, &build), None);
+        assert_eq!(load(&cache, &first), Some(build.clone()));
         assert_eq!(load(&cache, "sha256:other"), None);
+
+        // A cache that cannot be written is a warning returned to the tool.
+        let blocked = dir.path().join("a-file");
+        std::fs::write(&blocked, "not a folder").unwrap();
+        let warning = store(&blocked.join("cache"), &first, &build).unwrap();
+        assert!(
+            warning.contains("cannot write the build cache"),
+            "{warning}"
+        );
     }
 
     #[cfg(unix)]

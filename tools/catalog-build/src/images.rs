@@ -76,30 +76,38 @@ pub fn catalog_layer(config: &DeclarativeConfig) -> Result<Layer> {
     Layer::from_content(&content)
 }
 
-/// A base image's config and layers (layer data may be absent when the
-/// blobs are to be mounted or are known to the target already).
+/// A loaded base image's config and layers (layer data may be absent when
+/// the blobs are to be mounted or are known to the target already).
 #[derive(Debug, Clone)]
-pub struct BaseImage {
+pub struct BaseContent {
     pub config: Value,
     pub layers: Vec<Blob>,
     /// `registry/repo@sha256:...` or `oci:DIR:NAME`, or `scratch`.
     pub name: String,
 }
 
-impl BaseImage {
+impl BaseContent {
     pub fn scratch() -> Self {
-        BaseImage {
+        BaseContent {
             config: oci::scratch_config(),
             layers: Vec::new(),
             name: "scratch".into(),
         }
     }
 
+    /// A config that is not a JSON object is the base image's fault, so it
+    /// is reported as a remote error (exit 3), not as bad input.
     pub fn from_image(image: &Image, name: String) -> Result<Self> {
         let config: Value = serde_json::from_slice(&image.config.data).map_err(|err| {
             Error::remote(&name, format!("the base image config is not JSON: {err}"))
         })?;
-        Ok(BaseImage {
+        if !config.is_object() {
+            return Err(Error::remote(
+                &name,
+                "the base image config is not a JSON object",
+            ));
+        }
+        Ok(BaseContent {
             config,
             layers: image.layers.clone(),
             name,
@@ -109,7 +117,7 @@ impl BaseImage {
 
 /// The catalog image: the base layers plus the catalog layer, the configs
 /// label, opm's entrypoint and a `serve /configs` command.
-pub fn catalog_image(base: &BaseImage, layer: Layer) -> Result<Image> {
+pub fn catalog_image(base: &BaseContent, layer: Layer) -> Result<Image> {
     let labels = BTreeMap::from([(CONFIGS_LABEL.to_string(), "/configs".to_string())]);
     let config = oci::extend_config(
         &base.config,
@@ -195,9 +203,18 @@ mod tests {
     }
 
     #[test]
+    fn base_image_config_that_is_not_an_object_is_a_registry_error() {
+        let mut image = bundle_image(&fixture_bundle()).unwrap();
+        image.config = Blob::new(oci::MEDIA_TYPE_CONFIG, b"[1, 2]".to_vec());
+        let err = BaseContent::from_image(&image, "reg/opm@sha256:00".into()).unwrap_err();
+        assert_eq!(err.exit_status(), common::ExitStatus::Remote);
+        assert!(err.to_string().contains("not a JSON object"), "{err}");
+    }
+
+    #[test]
     fn catalog_image_adds_one_layer_label_and_command_to_the_base() {
         let base_layer = Blob::new(oci::MEDIA_TYPE_LAYER_GZIP, oci::gzip(b"base"));
-        let base = BaseImage {
+        let base = BaseContent {
             config: json!({"architecture": "amd64", "os": "linux",
                 "config": {"Env": ["PATH=/bin"]},
                 "rootfs": {"type": "layers", "diff_ids": ["sha256:base"]}}),

@@ -20,7 +20,7 @@ use common::{AddonDocument, Error, Finding, Result};
 use oci_client::Reference;
 use serde::Serialize;
 
-use images::BaseImage;
+use images::BaseContent;
 use registry::{PushJob, Registry};
 
 const DEFAULT_BASE_IMAGE: &str = "quay.io/operator-framework/opm:latest";
@@ -261,9 +261,10 @@ fn build(
     }
 
     let tree = load_bundles(bundles)?;
-    // Bundle images and the catalog are built, and the graph checked, before
-    // anything is pushed: a bad graph leaves the registry untouched.
     let bundles: Vec<&Bundle> = tree.all_bundles().collect();
+    // The graph does not depend on digests: a bad graph is refused before
+    // any image is built, and nothing is pushed.
+    check_upgrade_graph(&bundles, &target.bundle_repo)?;
     let built: Vec<(&Bundle, Image)> = bundles
         .iter()
         .copied()
@@ -278,15 +279,7 @@ fn build(
             )
         })
         .collect();
-    let bundle_refs: Vec<BundleRef<'_>> = refs
-        .iter()
-        .map(|(bundle, image)| BundleRef { bundle, image })
-        .collect();
-    let catalog = fbc::build_catalog(&bundle_refs).map_err(graph_error)?;
-    let problems = fbc::check_catalog(&catalog);
-    if !problems.is_empty() {
-        return Err(graph_error(problems));
-    }
+    let catalog = render_catalog(&refs)?;
     let layer = images::catalog_layer(&catalog)?;
     let main_package = tree
         .main()
@@ -325,7 +318,7 @@ fn build(
             tag_reference: repo.whole(),
             digest: result.digest.clone(),
         });
-        cache::store(
+        let stored = cache::store(
             dir,
             key,
             &cache::CachedBuild {
@@ -336,8 +329,36 @@ fn build(
                 images: pushed,
             },
         );
+        if let Some(warning) = stored {
+            common::cli::note("catalog-build", warning);
+        }
     }
     Ok(result)
+}
+
+/// Checks the upgrade graph as opm does, with the bundles named by tag
+/// (the graph is the same whatever the digests turn out to be).
+fn check_upgrade_graph(bundles: &[&Bundle], bundle_repo: &str) -> Result<()> {
+    let by_tag: Vec<(&Bundle, String)> = bundles
+        .iter()
+        .map(|bundle| (*bundle, format!("{bundle_repo}:{}", bundle_tag(bundle))))
+        .collect();
+    render_catalog(&by_tag).map(drop)
+}
+
+/// The FBC for bundles named by image reference; any graph problem is an
+/// exit-1 error listing all of them.
+fn render_catalog(refs: &[(&Bundle, String)]) -> Result<fbc::DeclarativeConfig> {
+    let bundle_refs: Vec<BundleRef<'_>> = refs
+        .iter()
+        .map(|(bundle, image)| BundleRef { bundle, image })
+        .collect();
+    let catalog = fbc::build_catalog(&bundle_refs).map_err(graph_error)?;
+    let problems = fbc::check_catalog(&catalog);
+    if !problems.is_empty() {
+        return Err(graph_error(problems));
+    }
+    Ok(catalog)
 }
 
 /// Builds the bundle images on all cores (compressing the layers is most of
@@ -354,7 +375,7 @@ fn build_bundle_images(bundles: &[&Bundle]) -> Result<Vec<Image>> {
             .into_iter()
             .map(|worker| {
                 worker.join().unwrap_or_else(|_| {
-                    Err(Error::Invalid("building a bundle image failed".into()))
+                    Err(Error::internal("a worker building bundle images panicked"))
                 })
             })
             .collect()
@@ -397,21 +418,19 @@ fn set_catalog(document: &mut AddonDocument, result: CatalogResult) {
 /// reference (a moved tag is a different base). None when it cannot be told
 /// (the full build then reports why).
 fn base_pin(target: &Target, registry: &mut Registry) -> Option<String> {
-    let base = target.base.as_str();
-    if base == "scratch" {
-        return Some(base.to_string());
+    match &target.base {
+        BaseImage::Scratch => Some("scratch".to_string()),
+        BaseImage::Layout { dir, name } => {
+            let index = std::fs::read(dir.join("index.json")).ok()?;
+            Some(format!(
+                "{}:{}:{}",
+                target.base,
+                name.as_deref().unwrap_or(""),
+                common::oci::sha256_digest(&index)
+            ))
+        }
+        BaseImage::Registry(reference) => registry.manifest_digest(reference),
     }
-    if let Some(rest) = base.strip_prefix("oci:") {
-        let (dir, name) = split_layout_ref(rest);
-        let index = std::fs::read(Path::new(dir).join("index.json")).ok()?;
-        return Some(format!(
-            "{base}:{}:{}",
-            name.unwrap_or(""),
-            common::oci::sha256_digest(&index)
-        ));
-    }
-    let reference = Reference::try_from(base).ok()?;
-    registry.manifest_digest(&reference)
 }
 
 /// Reads the add-on document: FILE, or stdin when it is not a terminal;
@@ -446,7 +465,7 @@ fn list<'a>(findings: impl Iterator<Item = &'a Finding>) -> String {
 fn load_bundles(dir: &Path) -> Result<bundle::BundleTree> {
     let (tree, findings) = bundle::load_tree(dir);
     for warning in findings.iter().filter(|f| !f.is_error()) {
-        eprintln!("catalog-build: warning: {warning}");
+        common::cli::note("catalog-build", format_args!("warning: {warning}"));
     }
     let errors: Vec<&Finding> = findings.iter().filter(|f| f.is_error()).collect();
     if !errors.is_empty() {
@@ -484,8 +503,52 @@ struct Target {
     bundle_repo: String,
     tag: String,
     layout: Option<PathBuf>,
-    base: String,
+    base: BaseImage,
     insecure_registries: Vec<String>,
+}
+
+/// The `--base-image` argument, parsed once.
+#[derive(Debug, Clone, PartialEq)]
+enum BaseImage {
+    /// No base layers: enough for the catalog's content, not for `opm serve`.
+    Scratch,
+    /// `oci:DIR[:NAME]`, an OCI image layout on disk.
+    Layout { dir: PathBuf, name: Option<String> },
+    /// A registry reference, pulled by digest.
+    Registry(Reference),
+}
+
+impl BaseImage {
+    fn parse(text: &str) -> Result<Self> {
+        if text == "scratch" {
+            return Ok(BaseImage::Scratch);
+        }
+        if let Some(rest) = text.strip_prefix("oci:") {
+            let (dir, name) = split_layout_ref(rest);
+            return Ok(BaseImage::Layout {
+                dir: PathBuf::from(dir),
+                name: name.map(str::to_string),
+            });
+        }
+        Reference::try_from(text)
+            .map(BaseImage::Registry)
+            .map_err(|err| Error::usage(format!("--base-image {text:?}: {err}")))
+    }
+}
+
+impl std::fmt::Display for BaseImage {
+    /// As given on the command line (a registry reference in full).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BaseImage::Scratch => f.write_str("scratch"),
+            BaseImage::Layout { dir, name: None } => write!(f, "oci:{}", dir.display()),
+            BaseImage::Layout {
+                dir,
+                name: Some(name),
+            } => write!(f, "oci:{}:{name}", dir.display()),
+            BaseImage::Registry(reference) => f.write_str(&reference.whole()),
+        }
+    }
 }
 
 impl Target {
@@ -517,9 +580,9 @@ impl Target {
         Reference::try_from(format!("{bundle_repo}:{}", args.tag))
             .map_err(|err| Error::usage(format!("--tag {:?}: {err}", args.tag)))?;
         let base = match &args.base_image {
-            Some(base) => base.clone(),
-            None if args.oci_layout.is_some() => "scratch".into(),
-            None => DEFAULT_BASE_IMAGE.into(),
+            Some(base) => BaseImage::parse(base)?,
+            None if args.oci_layout.is_some() => BaseImage::Scratch,
+            None => BaseImage::parse(DEFAULT_BASE_IMAGE)?,
         };
         let mut registries: Vec<String> = Vec::new();
         if let Some(repo) = &repo {
@@ -528,10 +591,8 @@ impl Target {
         if let Some(host) = bundle_repo.split('/').next() {
             registries.push(host.to_string());
         }
-        if base != "scratch" && !base.starts_with("oci:") {
-            let parsed = Reference::try_from(base.as_str())
-                .map_err(|err| Error::usage(format!("--base-image {base:?}: {err}")))?;
-            registries.push(parsed.resolve_registry().to_string());
+        if let BaseImage::Registry(reference) = &base {
+            registries.push(reference.resolve_registry().to_string());
         }
         let insecure_registries = registries
             .into_iter()
@@ -573,28 +634,27 @@ fn parse_repo(flag: &str, repo: &str, tag: &str) -> Result<Reference> {
 
 /// The base image and, for a registry base, where its blobs can be mounted from.
 struct LoadedBase {
-    image: BaseImage,
+    image: BaseContent,
     source: Option<Reference>,
 }
 
 fn load_base(target: &Target, registry: &mut Registry) -> Result<LoadedBase> {
-    let base = target.base.as_str();
-    if base == "scratch" {
-        return Ok(LoadedBase {
-            image: BaseImage::scratch(),
-            source: None,
-        });
-    }
-    if let Some(rest) = base.strip_prefix("oci:") {
-        let (dir, name) = split_layout_ref(rest);
-        let image = OciLayout::new(Path::new(dir)).read_image(name)?;
-        return Ok(LoadedBase {
-            image: BaseImage::from_image(&image, base.to_string())?,
-            source: None,
-        });
-    }
-    let reference = Reference::try_from(base)
-        .map_err(|err| Error::usage(format!("--base-image {base:?}: {err}")))?;
+    let reference = match &target.base {
+        BaseImage::Scratch => {
+            return Ok(LoadedBase {
+                image: BaseContent::scratch(),
+                source: None,
+            })
+        }
+        BaseImage::Layout { dir, name } => {
+            let image = OciLayout::new(dir).read_image(name.as_deref())?;
+            return Ok(LoadedBase {
+                image: BaseContent::from_image(&image, target.base.to_string())?,
+                source: None,
+            });
+        }
+        BaseImage::Registry(reference) => reference,
+    };
     // The layers' bytes are only needed when they cannot be mounted inside
     // the target registry: for an OCI layout, or another registry.
     let same_registry = target
@@ -602,12 +662,16 @@ fn load_base(target: &Target, registry: &mut Registry) -> Result<LoadedBase> {
         .as_ref()
         .is_some_and(|r| r.resolve_registry() == reference.resolve_registry());
     let with_layers = target.layout.is_some() || !same_registry;
-    let (image, pinned) = registry.pull(&reference, with_layers)?;
-    let pinned_ref = Reference::try_from(pinned.as_str())
-        .map_err(|err| Error::remote(base, format!("cannot pin by digest: {err}")))?;
+    let (image, pinned) = registry.pull(reference, with_layers)?;
+    let pinned_ref = Reference::try_from(pinned.as_str()).map_err(|err| {
+        Error::remote(
+            target.base.to_string(),
+            format!("cannot pin by digest: {err}"),
+        )
+    })?;
     eprintln!("catalog-build: base image {pinned}");
     Ok(LoadedBase {
-        image: BaseImage::from_image(&image, pinned)?,
+        image: BaseContent::from_image(&image, pinned)?,
         source: Some(pinned_ref),
     })
 }
@@ -642,7 +706,7 @@ fn write_layout(
         .collect();
     named.push((target.tag.clone(), catalog));
     let written = layout.write_images(&named)?;
-    if target.base == "scratch" {
+    if target.base == BaseImage::Scratch {
         eprintln!(
             "catalog-build: note: the catalog image is on `scratch` (no network needed); for `opm serve` build on --base-image {DEFAULT_BASE_IMAGE}"
         );
@@ -729,6 +793,33 @@ mod tests {
         assert!(parse_repo("--repo", "osd-addons/x", "latest").is_err());
         assert!(parse_repo("--repo", "quay.io/x:v1", "latest").is_err());
         assert!(parse_repo("--repo", "quay.io/x@sha256:00", "latest").is_err());
+    }
+
+    #[test]
+    fn base_image_is_parsed_once_into_scratch_layout_or_registry() {
+        assert_eq!(BaseImage::parse("scratch").unwrap(), BaseImage::Scratch);
+        let layout = BaseImage::parse("oci:/tmp/base:v1").unwrap();
+        assert_eq!(
+            layout,
+            BaseImage::Layout {
+                dir: PathBuf::from("/tmp/base"),
+                name: Some("v1".into())
+            }
+        );
+        assert_eq!(layout.to_string(), "oci:/tmp/base:v1");
+        assert_eq!(
+            BaseImage::parse("oci:/tmp/base").unwrap().to_string(),
+            "oci:/tmp/base"
+        );
+        match BaseImage::parse("127.0.0.1:5000/opm:latest").unwrap() {
+            BaseImage::Registry(reference) => {
+                assert_eq!(reference.resolve_registry(), "127.0.0.1:5000")
+            }
+            other => panic!("expected a registry reference, got {other:?}"),
+        }
+        let err = BaseImage::parse("Not A Reference").unwrap_err();
+        assert_eq!(err.exit_status(), common::ExitStatus::Usage);
+        assert!(err.to_string().contains("--base-image"), "{err}");
     }
 
     #[test]

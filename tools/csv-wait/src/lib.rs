@@ -530,13 +530,34 @@ impl Watch<'_> {
     }
 }
 
+/// How the whole wait ended: the summary's `result` and the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WaitResult {
+    /// Every cluster is ready (exit 0).
+    Ready,
+    /// Some cluster failed (exit 5), even if time ran out for others.
+    Failed,
+    /// Time ran out with clusters still on their way (exit 4).
+    TimedOut,
+}
+
+impl WaitResult {
+    fn as_str(self) -> &'static str {
+        match self {
+            WaitResult::Ready => "ready",
+            WaitResult::Failed => "failed",
+            WaitResult::TimedOut => "timed_out",
+        }
+    }
+}
+
 impl Report {
-    fn result(&self) -> &'static str {
+    fn result(&self) -> WaitResult {
         match self.outcome {
-            Outcome::Ready => "ready",
-            Outcome::Failed => "failed",
-            Outcome::Waiting if self.tracker.counts()[&State::Failed] > 0 => "failed",
-            Outcome::Waiting => "timed_out",
+            Outcome::Ready => WaitResult::Ready,
+            Outcome::Failed => WaitResult::Failed,
+            Outcome::Waiting if self.tracker.counts()[&State::Failed] > 0 => WaitResult::Failed,
+            Outcome::Waiting => WaitResult::TimedOut,
         }
     }
 
@@ -546,7 +567,7 @@ impl Report {
         clusters: usize,
     ) -> serde_json::Map<String, serde_json::Value> {
         let mut summary = serde_json::Map::new();
-        summary.insert("result".into(), json!(self.result()));
+        summary.insert("result".into(), json!(self.result().as_str()));
         summary.insert("operator".into(), json!(operator));
         summary.insert("clusters".into(), json!(clusters));
         for (state, count) in &self.tracker.counts() {
@@ -577,16 +598,16 @@ impl Report {
     fn verdict(&self, operator: &str, clusters: usize) -> Result<()> {
         let counts = self.tracker.counts();
         match self.result() {
-            "ready" => {
+            WaitResult::Ready => {
                 eprintln!("csv-wait: {operator} is ready on all {clusters} cluster(s)");
                 Ok(())
             }
-            "failed" => Err(Error::AddonFailed(format!(
+            WaitResult::Failed => Err(Error::AddonFailed(format!(
                 "{operator} failed on {} of {clusters} cluster(s): {}",
                 counts[&State::Failed],
                 self.listed(State::Failed)
             ))),
-            _ => {
+            WaitResult::TimedOut => {
                 let not_ready = clusters - counts[&State::Ready];
                 let mut message = format!(
                     "{operator} is not ready on {not_ready} of {clusters} cluster(s) after {:.0}s and {} poll(s)",
@@ -620,7 +641,7 @@ fn line(value: &impl Serialize, format: Format) -> Result<String> {
     match format {
         Format::Json => {
             let mut text = serde_json::to_string(value)
-                .map_err(|err| Error::Invalid(format!("cannot serialise the event: {err}")))?;
+                .map_err(|err| Error::internal(format!("cannot serialise the event: {err}")))?;
             text.push('\n');
             Ok(text)
         }
@@ -760,6 +781,38 @@ mod tests {
             Duration::from_secs(300)
         );
         assert_eq!(backoff(Duration::ZERO, 2), Duration::from_secs(2));
+    }
+
+    fn report(outcome: Outcome) -> Report {
+        Report {
+            tracker: Tracker::new(&["c1".to_string()], "_id"),
+            outcome,
+            polls: 1,
+            queries: 1,
+            elapsed: 1.0,
+            diagnosis: None,
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn wait_result_names_the_summary_result_and_picks_the_exit_code() {
+        let ready = report(Outcome::Ready);
+        assert_eq!(ready.result(), WaitResult::Ready);
+        assert_eq!(ready.summary("op", 1)["result"], "ready");
+        assert!(ready.verdict("op", 1).is_ok());
+
+        let waiting = report(Outcome::Waiting);
+        assert_eq!(waiting.result(), WaitResult::TimedOut);
+        assert_eq!(waiting.summary("op", 1)["result"], "timed_out");
+        let err = waiting.verdict("op", 1).unwrap_err();
+        assert_eq!(err.exit_status(), common::ExitStatus::TimedOut);
+
+        let failed = report(Outcome::Failed);
+        assert_eq!(failed.result(), WaitResult::Failed);
+        assert_eq!(failed.summary("op", 1)["result"], "failed");
+        let err = failed.verdict("op", 1).unwrap_err();
+        assert_eq!(err.exit_status(), common::ExitStatus::AddonFailed);
     }
 
     #[test]

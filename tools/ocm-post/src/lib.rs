@@ -360,7 +360,11 @@ fn run(cli: Cli) -> Result<()> {
             });
             requests.extend(outcomes.record(&name, planned).unwrap_or_default());
         }
-        write_document(&requests, format)?;
+        // Nothing on stdout when no add-on could be planned: the next stage
+        // must not take an empty list for a result.
+        if !requests.is_empty() {
+            write_document(&requests, format)?;
+        }
         return outcomes.finish();
     }
 

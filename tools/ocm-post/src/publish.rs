@@ -55,7 +55,7 @@ pub fn plan(document: &AddonDocument, service: Service, with_version: bool) -> R
 }
 
 fn internal(err: serde_json::Error) -> common::Error {
-    common::Error::Invalid(format!("cannot serialise the OCM payload: {err}"))
+    common::Error::internal(format!("cannot serialise the OCM payload: {err}"))
 }
 
 /// The body of the PATCH that follows a 409: the same payload without `id`,
