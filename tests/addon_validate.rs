@@ -601,13 +601,12 @@ fn bd_list_checks_names_bd0009() {
 
 #[test]
 fn json_mode_prints_the_findings_report_when_the_yaml_does_not_parse() {
-    let output = tool("addon-validate")
+    let report = tool("addon-validate")
         .args(["-", "-o", "json"])
         .write_stdin("id: my-addon\nname: [unclosed\nlabel: x\n")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    let report = stdout_json(&output);
+        .run()
+        .exit(1)
+        .json();
     assert_eq!(report["valid"], false);
     assert_eq!(report["errors"], 1);
     let finding = &report["findings"][0];
@@ -627,16 +626,15 @@ fn a_findings_report_piped_into_addon_validate_says_how_many_problems() {
     let broken = tool("addon-validate")
         .args(["-", "-o", "json"])
         .write_stdin("id: x\n")
-        .output()
-        .unwrap();
-    let report = stdout_json(&broken);
+        .run()
+        .exit(1);
+    let report = broken.json();
     let errors = report["errors"].as_u64().unwrap();
     let again = tool("addon-validate")
-        .write_stdin(broken.stdout.clone())
-        .output()
-        .unwrap();
-    assert_eq!(again.status.code(), Some(1));
-    let text = stderr(&again);
+        .write_stdin(broken.stdout())
+        .run()
+        .exit(1);
+    let text = again.stderr();
     assert!(
         text.contains(&format!("found {errors} problem(s)")),
         "{text}"
