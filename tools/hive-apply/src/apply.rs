@@ -256,24 +256,30 @@ pub fn prune(
             }
         }
     }
-    parallel_map(
-        &stale,
-        options.concurrency,
-        |(resource, namespace, name)| {
-            let gone = client.delete(resource, namespace.as_deref(), name, options.dry_run)?;
-            Ok(Done {
-                resource: resource.clone(),
-                namespace: namespace.clone(),
-                name: name.clone(),
-                outcome: if gone {
-                    Outcome::Pruned
-                } else {
-                    Outcome::AlreadyGone
-                },
-                object: None,
-            })
-        },
-    )
+    delete_stale(client, &stale, options)
+}
+
+/// Deletes the objects a prune found stale, with bounded concurrency; one
+/// already gone counts as done (`--prune` and `--prune=all` both end here).
+pub fn delete_stale(
+    client: &KubeClient,
+    stale: &[(Resource, Option<String>, String)],
+    options: &ApplyOptions,
+) -> Vec<Result<Done>> {
+    parallel_map(stale, options.concurrency, |(resource, namespace, name)| {
+        let gone = client.delete(resource, namespace.as_deref(), name, options.dry_run)?;
+        Ok(Done {
+            resource: resource.clone(),
+            namespace: namespace.clone(),
+            name: name.clone(),
+            outcome: if gone {
+                Outcome::Pruned
+            } else {
+                Outcome::AlreadyGone
+            },
+            object: None,
+        })
+    })
 }
 
 /// A ClusterDeployment, `NAMESPACE/NAME`.

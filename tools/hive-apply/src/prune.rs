@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use common::Result;
 
 use crate::api::{KubeClient, Resource};
-use crate::apply::{parallel_map, ApplyOptions, Done, Outcome};
+use crate::apply::{delete_stale, ApplyOptions, Done, Outcome};
 use crate::objects::Manifest;
 
 /// The annotation holding the sha256 of the object as we last applied it.
@@ -156,24 +156,7 @@ pub fn prune_all(
             Some((resource.clone(), namespace.clone(), name.clone()))
         })
         .collect();
-    parallel_map(
-        &stale,
-        options.concurrency,
-        |(resource, namespace, name)| {
-            let gone = client.delete(resource, namespace.as_deref(), name, options.dry_run)?;
-            Ok(Done {
-                resource: resource.clone(),
-                namespace: namespace.clone(),
-                name: name.clone(),
-                outcome: if gone {
-                    Outcome::Pruned
-                } else {
-                    Outcome::AlreadyGone
-                },
-                object: None,
-            })
-        },
-    )
+    delete_stale(client, &stale, options)
 }
 
 #[cfg(test)]
