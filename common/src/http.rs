@@ -450,12 +450,35 @@ impl Client {
             .with_config()
             .limit(MAX_BODY_BYTES)
             .read_to_vec()
-            .map_err(|err| self.transport_error(err, &stage, timeout))?;
+            .map_err(|err| self.body_error(err, &stage, timeout))?;
         Ok(Response {
             status,
             headers,
             body,
         })
+    }
+
+    /// A failure while reading the body of an answer whose head arrived: too
+    /// large (not retried: it would be as large again), or cut short (retried
+    /// like a dropped connection).
+    fn body_error(&self, err: ureq::Error, stage: &str, timeout: Duration) -> Failure {
+        match err {
+            ureq::Error::BodyExceedsLimit(_) => Failure::Permanent(Error::remote(
+                &self.target,
+                format!(
+                    "{stage}: the answer is larger than the {} MiB we accept from a server; refused",
+                    MAX_BODY_BYTES / (1024 * 1024)
+                ),
+            )),
+            ureq::Error::Timeout(_) => self.transport_error(err, stage, timeout),
+            ureq::Error::Io(ref io) if io.kind() == std::io::ErrorKind::TimedOut => {
+                self.transport_error(err, stage, timeout)
+            }
+            other => Failure::Transient(Error::remote(
+                &self.target,
+                format!("{stage}: the answer broke off before its end ({other})"),
+            )),
+        }
     }
 
     /// A transport failure, named for the user with the host and the stage
@@ -756,6 +779,77 @@ mod tests {
             .unwrap()
             .with_token(Some(secret));
         assert!(!format!("{client:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn an_answer_cut_short_is_retried_and_said_so() {
+        let (url, server) = serve(vec![
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 20\r\nConnection: close\r\n\r\n{\"a\":",
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 7\r\nConnection: close\r\n\r\n{\"a\":1}",
+        ]);
+        let policy = RetryPolicy {
+            attempts: 2,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+        };
+        let client = Client::new(&url, &TlsOptions::default())
+            .unwrap()
+            .with_retry(policy);
+        let response = client.send(&Request::new("GET", "/x")).unwrap();
+        assert_eq!(response.status, 200);
+        assert_eq!(server.join().unwrap().len(), 2);
+
+        let (url, server) = serve(vec![
+            "HTTP/1.1 200 OK\r\nContent-Length: 20\r\nConnection: close\r\n\r\n{\"a\":",
+        ]);
+        let client = Client::new(&url, &TlsOptions::default())
+            .unwrap()
+            .with_retry(RetryPolicy::none());
+        let err = client.send(&Request::new("GET", "/x")).unwrap_err();
+        server.join().unwrap();
+        assert!(
+            err.to_string()
+                .contains("GET /x: the answer broke off before its end"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_answer_over_the_body_cap_is_refused_naming_the_cap_and_not_retried() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let mut connections = 0;
+            for stream in listener.incoming().take(1) {
+                let mut stream = stream.unwrap();
+                connections += 1;
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap() > 2 {
+                    line.clear();
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+                    MAX_BODY_BYTES + 1
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let chunk = vec![b' '; 1 << 20];
+                for _ in 0..=(MAX_BODY_BYTES >> 20) {
+                    if stream.write_all(&chunk).is_err() {
+                        break;
+                    }
+                }
+            }
+            connections
+        });
+        let client = Client::new(&url, &TlsOptions::default()).unwrap();
+        let err = client.send(&Request::new("GET", "/big")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("GET /big: the answer is larger than the 64 MiB we accept"),
+            "{err}"
+        );
+        assert_eq!(server.join().unwrap(), 1, "not retried");
     }
 
     #[test]

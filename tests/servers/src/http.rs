@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::faults::{Fault, FaultPlan, HUGE_BODY_BYTES};
+
 /// A request, read whole.
 #[derive(Debug, Clone, Default)]
 pub struct HttpRequest {
@@ -183,7 +185,16 @@ impl Server {
 
     /// Starts serving on `addr` (such as `127.0.0.1:8080`).
     pub fn start_on(addr: &str, handler: Arc<dyn Handler>) -> std::io::Result<Server> {
-        Server::start_with(addr, handler, None)
+        Server::start_with(addr, handler, None, FaultPlan::default())
+    }
+
+    /// Starts serving on `addr`, misbehaving as `faults` says on the next requests.
+    pub fn start_faulty_on(
+        addr: &str,
+        handler: Arc<dyn Handler>,
+        faults: FaultPlan,
+    ) -> std::io::Result<Server> {
+        Server::start_with(addr, handler, None, faults)
     }
 
     /// Starts serving HTTPS on `addr` with `identity`.
@@ -192,13 +203,29 @@ impl Server {
         handler: Arc<dyn Handler>,
         identity: &TlsIdentity,
     ) -> std::io::Result<Server> {
-        Server::start_with(addr, handler, Some(identity.server_config()?))
+        Server::start_with(
+            addr,
+            handler,
+            Some(identity.server_config()?),
+            FaultPlan::default(),
+        )
+    }
+
+    /// Serves HTTPS with `identity`, misbehaving as `faults` says.
+    pub fn start_faulty_tls_on(
+        addr: &str,
+        handler: Arc<dyn Handler>,
+        identity: &TlsIdentity,
+        faults: FaultPlan,
+    ) -> std::io::Result<Server> {
+        Server::start_with(addr, handler, Some(identity.server_config()?), faults)
     }
 
     fn start_with(
         addr: &str,
         handler: Arc<dyn Handler>,
         tls: Option<Arc<rustls::ServerConfig>>,
+        faults: FaultPlan,
     ) -> std::io::Result<Server> {
         let listener = TcpListener::bind(addr)?;
         let is_tls = tls.is_some();
@@ -214,7 +241,10 @@ impl Server {
                 let handler = Arc::clone(&handler);
                 let stop = Arc::clone(&stop);
                 let tls = tls.clone();
-                std::thread::spawn(move || serve_connection(stream, tls, handler.as_ref(), &stop));
+                let faults = faults.clone();
+                std::thread::spawn(move || {
+                    serve_connection(stream, tls, handler.as_ref(), &stop, &faults)
+                });
             }
         });
         Ok(Server {
@@ -262,6 +292,7 @@ fn serve_connection(
     tls: Option<Arc<rustls::ServerConfig>>,
     handler: &dyn Handler,
     stopping: &AtomicBool,
+    faults: &FaultPlan,
 ) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     // The response head and body are separate writes: without this, Nagle's
@@ -274,10 +305,11 @@ fn serve_connection(
                     rustls::StreamOwned::new(connection, stream),
                     handler,
                     stopping,
+                    faults,
                 );
             }
         }
-        None => serve_stream(stream, handler, stopping),
+        None => serve_stream(stream, handler, stopping, faults),
     }
 }
 
@@ -304,6 +336,7 @@ fn serve_stream(
     stream: impl Read + Write + PeerCertificate,
     handler: &dyn Handler,
     stopping: &AtomicBool,
+    faults: &FaultPlan,
 ) {
     // Writes go through `get_mut`: the buffer only holds unread request bytes.
     let mut reader = BufReader::new(stream);
@@ -327,16 +360,104 @@ fn serve_stream(
         let close = request
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
-        let response = handler.handle(&request);
-        if access_log_enabled() {
-            // One line per request, for scripts/bench.sh to count what changed state.
-            eprintln!(
-                "access: {} {} {}",
-                request.method, request.path, response.status
-            );
-        }
-        if write_response(reader.get_mut(), &response, close).is_err() || close {
+        let served = match faults.next_fault() {
+            Fault::Pass => {
+                let response = handler.handle(&request);
+                if access_log_enabled() {
+                    // One line per request, for scripts/bench.sh to count what changed state.
+                    eprintln!(
+                        "access: {} {} {}",
+                        request.method, request.path, response.status
+                    );
+                }
+                write_response(reader.get_mut(), &response, close)
+            }
+            fault => {
+                if access_log_enabled() {
+                    eprintln!(
+                        "access: {} {} fault {fault:?}",
+                        request.method, request.path
+                    );
+                }
+                match serve_fault(reader.get_mut(), fault, &request, handler, stopping) {
+                    Some(written) => written,
+                    None => return,
+                }
+            }
+        };
+        if served.is_err() || close {
             return;
+        }
+    }
+}
+
+/// Misbehaves on one request. `None`: the connection is to be closed.
+fn serve_fault(
+    writer: &mut impl Write,
+    fault: Fault,
+    request: &HttpRequest,
+    handler: &dyn Handler,
+    stopping: &AtomicBool,
+) -> Option<std::io::Result<()>> {
+    match fault {
+        Fault::Pass => Some(write_response(writer, &handler.handle(request), false)),
+        Fault::Status { code, retry_after } => {
+            let mut response = HttpResponse::json(
+                code,
+                &serde_json::json!({
+                    "kind": "Error",
+                    "reason": format!("injected fault: HTTP {code}"),
+                }),
+            );
+            if let Some(seconds) = retry_after {
+                response = response.header("Retry-After", seconds.to_string());
+            }
+            Some(write_response(writer, &response, false))
+        }
+        Fault::Reset => None,
+        Fault::Slow(delay) => {
+            std::thread::sleep(delay);
+            Some(write_response(writer, &handler.handle(request), false))
+        }
+        Fault::Truncate => {
+            let response = handler.handle(request);
+            let half = response.body.len() / 2;
+            let _ = write_head(writer, &response, response.body.len() as u64, true)
+                .and_then(|()| writer.write_all(&response.body[..half]))
+                .and_then(|()| writer.flush());
+            None
+        }
+        Fault::Hang => {
+            // Held open (never answered) until the server stops or an hour passes.
+            for _ in 0..36_000 {
+                if stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            None
+        }
+        Fault::Html => {
+            let page = b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head>\n<body><h1>Please sign in</h1><p>This page is served by a proxy.</p></body></html>\n";
+            let response = HttpResponse::new(200).body("text/html; charset=utf-8", page.to_vec());
+            Some(write_response(writer, &response, false))
+        }
+        Fault::Huge => {
+            // Streamed in chunks: the server never holds the whole body.
+            let response = HttpResponse::new(200).header("Content-Type", "application/json");
+            let chunk = [b' '; 64 * 1024];
+            let mut written = write_head(writer, &response, HUGE_BODY_BYTES, true)
+                .and_then(|()| writer.write_all(b"["));
+            let mut left = HUGE_BODY_BYTES - 2;
+            while written.is_ok() && left > 0 {
+                let n = left.min(chunk.len() as u64) as usize;
+                written = writer.write_all(&chunk[..n]);
+                left -= n as u64;
+            }
+            let _ = written
+                .and_then(|()| writer.write_all(b"]"))
+                .and_then(|()| writer.flush());
+            None
         }
     }
 }
@@ -414,6 +535,18 @@ fn write_response(
     response: &HttpResponse,
     close: bool,
 ) -> std::io::Result<()> {
+    write_head(writer, response, response.body.len() as u64, close)?;
+    writer.write_all(&response.body)?;
+    writer.flush()
+}
+
+/// The status line and headers, with `Content-Length: length`.
+fn write_head(
+    writer: &mut impl Write,
+    response: &HttpResponse,
+    length: u64,
+    close: bool,
+) -> std::io::Result<()> {
     let mut head = format!(
         "HTTP/1.1 {} {}\r\n",
         response.status,
@@ -422,15 +555,13 @@ fn write_response(
     for (name, value) in &response.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
-    head.push_str(&format!("Content-Length: {}\r\n", response.body.len()));
+    head.push_str(&format!("Content-Length: {length}\r\n"));
     head.push_str(if close {
         "Connection: close\r\n\r\n"
     } else {
         "Connection: keep-alive\r\n\r\n"
     });
-    writer.write_all(head.as_bytes())?;
-    writer.write_all(&response.body)?;
-    writer.flush()
+    writer.write_all(head.as_bytes())
 }
 
 fn reason(status: u16) -> &'static str {

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
+use crate::faults::FaultPlan;
 use crate::http::{Handler, HttpRequest, HttpResponse, Server, TlsIdentity, CLIENT_CERT_HEADER};
 
 /// A kind the server serves (what a CRD or a built-in type registers).
@@ -119,6 +120,8 @@ pub struct KubeOptions {
     pub latency: Duration,
     /// How long after a (Selector)SyncSet changes its ClusterSyncs report it applied.
     pub sync_delay: Duration,
+    /// Misbehaviours for the next requests (`--faults`).
+    pub faults: FaultPlan,
 }
 
 impl Default for KubeOptions {
@@ -128,6 +131,7 @@ impl Default for KubeOptions {
             resource_types: hive_resource_types(),
             latency: Duration::ZERO,
             sync_delay: Duration::from_millis(200),
+            faults: FaultPlan::default(),
         }
     }
 }
@@ -178,9 +182,10 @@ impl KubeServer {
     }
 
     pub fn start_on(addr: &str, options: KubeOptions) -> std::io::Result<KubeServer> {
+        let faults = options.faults.clone();
         let api = Arc::new(KubeApi::new(options));
         let handler: Arc<dyn Handler> = Arc::new(ApiHandler(Arc::clone(&api)));
-        let server = Server::start_on(addr, handler)?;
+        let server = Server::start_faulty_on(addr, handler, faults)?;
         Ok(KubeServer {
             server,
             api,
@@ -195,9 +200,10 @@ impl KubeServer {
         options: KubeOptions,
         identity: &TlsIdentity,
     ) -> std::io::Result<KubeServer> {
+        let faults = options.faults.clone();
         let api = Arc::new(KubeApi::new(options));
         let handler: Arc<dyn Handler> = Arc::new(ApiHandler(Arc::clone(&api)));
-        let server = Server::start_tls_on(addr, handler, identity)?;
+        let server = Server::start_faulty_tls_on(addr, handler, identity, faults)?;
         Ok(KubeServer {
             server,
             api,

@@ -3,6 +3,7 @@
 //! end-to-end tests start them on free ports; the demo runs them as programs.
 
 pub mod cluster;
+pub mod faults;
 pub mod http;
 pub mod kube;
 pub mod ocm;

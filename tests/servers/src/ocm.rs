@@ -111,6 +111,7 @@ impl FakeOcm {
     /// Starts a fake OCM that acts on installs for the clusters `options`
     /// names (see `ocm_controller`).
     pub fn start_acting(addr: &str, options: ControllerOptions) -> std::io::Result<FakeOcm> {
+        let faults = options.faults.clone();
         let controller = Controller::new(options)
             .map_err(|message| std::io::Error::new(std::io::ErrorKind::InvalidInput, message))?;
         let acts = controller.acts();
@@ -121,9 +122,10 @@ impl FakeOcm {
         };
         ocm.lock().token_lifetime_seconds = 900;
         let handler = ocm.clone();
-        let server = Server::start_on(
+        let server = Server::start_faulty_on(
             addr,
             Arc::new(move |request: &HttpRequest| handler.handle(request)),
+            faults,
         )?;
         let stop = Arc::new(AtomicBool::new(false));
         if acts {

@@ -37,6 +37,8 @@ pub struct ControllerOptions {
     pub prometheus_url: Option<String>,
     /// Time between two passes over the installations.
     pub interval: Duration,
+    /// Misbehaviours of the OCM API for the next requests (`--faults`).
+    pub faults: crate::faults::FaultPlan,
 }
 
 impl ControllerOptions {

@@ -3,11 +3,15 @@
 //! writes a kubeconfig with `--kubeconfig-out FILE`), then serves until killed.
 //!
 //! Usage: fake-hive [--listen 127.0.0.1:0] [--token T] [--latency-ms N]
-//!                  [--sync-delay-ms N] [--kubeconfig-out FILE]
+//!                  [--sync-delay-ms N] [--kubeconfig-out FILE] [--faults PLAN]
 //!                  [--tls-cert CERT.pem --tls-key KEY.pem [--tls-ca CA.pem] [--tls-client-ca CA.pem]]
+//!
+//! `--faults 500x3,429:retry-after=1,reset,slow=30s,truncate,hang,html,huge,ok`
+//! makes the next requests misbehave, one step each, then serves normally.
 
 use std::time::Duration;
 
+use addon_flow_testservers::faults::FaultPlan;
 use addon_flow_testservers::http::TlsIdentity;
 use addon_flow_testservers::kube::{KubeOptions, KubeServer};
 
@@ -42,6 +46,9 @@ fn run() -> Result<(), String> {
             "--token" => options.tokens = vec![args.next().ok_or("--token needs a value")?],
             "--latency-ms" => options.latency = millis(args.next(), "--latency-ms")?,
             "--sync-delay-ms" => options.sync_delay = millis(args.next(), "--sync-delay-ms")?,
+            "--faults" => {
+                options.faults = FaultPlan::parse(&args.next().ok_or("--faults needs a plan")?)?
+            }
             "--kubeconfig-out" => {
                 kubeconfig_out = Some(args.next().ok_or("--kubeconfig-out needs a file")?)
             }
@@ -52,7 +59,7 @@ fn run() -> Result<(), String> {
                 tls_client_ca = Some(args.next().ok_or("--tls-client-ca needs a PEM file")?)
             }
             "-h" | "--help" => {
-                println!("fake-hive [--listen 127.0.0.1:0] [--token T] [--latency-ms N] [--sync-delay-ms N] [--kubeconfig-out FILE] [--tls-cert CERT.pem --tls-key KEY.pem [--tls-ca CA.pem] [--tls-client-ca CA.pem]]");
+                println!("fake-hive [--listen 127.0.0.1:0] [--token T] [--latency-ms N] [--sync-delay-ms N] [--kubeconfig-out FILE] [--faults PLAN] [--tls-cert CERT.pem --tls-key KEY.pem [--tls-ca CA.pem] [--tls-client-ca CA.pem]]");
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other:?} (see --help)")),

@@ -4,6 +4,10 @@
 //!
 //! Usage: fake-ocm [ADDR] [--cluster ID=NAMESPACE/NAME]... [--document ADDON.json]...
 //!                 [--hive-url URL [--hive-token T]] [--prometheus URL] [--interval-ms N]
+//!                 [--faults PLAN]
+//!
+//! `--faults 500x3,429:retry-after=1,reset,slow=30s,truncate,hang,html,huge,ok`
+//! makes the next requests misbehave, one step each, then serves normally.
 //!
 //! With `--cluster`, it acts as OCM on an install for those clusters: writes
 //! the add-on's SyncSet (rendered from the `--document` of that add-on) into
@@ -17,11 +21,12 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
+use addon_flow_testservers::faults::FaultPlan;
 use addon_flow_testservers::ocm::{FakeOcm, ACCESS_TOKEN, REFRESH_TOKEN};
 use addon_flow_testservers::ocm_controller::ControllerOptions;
 
 const USAGE: &str = "fake-ocm [ADDR] [--cluster ID=NAMESPACE/NAME]... [--document ADDON.json]... \
-[--hive-url URL [--hive-token T]] [--prometheus URL] [--interval-ms N]";
+[--hive-url URL [--hive-token T]] [--prometheus URL] [--interval-ms N] [--faults PLAN]";
 
 fn main() -> std::process::ExitCode {
     let (addr, options) = match parse(std::env::args().skip(1)) {
@@ -76,6 +81,7 @@ fn parse(
             "--hive-url" => options.hive_url = Some(value("a URL")?),
             "--hive-token" => options.hive_token = Some(value("a token")?),
             "--prometheus" => options.prometheus_url = Some(value("a URL")?),
+            "--faults" => options.faults = FaultPlan::parse(&value("a plan")?)?,
             "--interval-ms" => {
                 options.interval = Duration::from_millis(
                     value("milliseconds")?

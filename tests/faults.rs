@@ -1,0 +1,476 @@
+//! Injected faults, for every remote client: the test servers misbehave as
+//! a fault plan says (`addon_flow_testservers::faults`), and the tools must
+//! retry what is worth retrying (5xx, 429 with `Retry-After`, resets) with
+//! capped backoff, bound every request (`--request-timeout`), refuse answers
+//! that are not the API's (HTML, truncated JSON, a 100 MB body), and, after
+//! any fault, finish the job when the same command runs again.
+//!
+//! Assertions are on exit codes, messages and the requests the servers saw,
+//! never on how long something took.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use addon_flow_testservers::faults::FaultPlan;
+use addon_flow_testservers::http::{HttpRequest, HttpResponse, Server};
+use addon_flow_testservers::kube::{KubeOptions, KubeServer};
+use addon_flow_testservers::ocm::{FakeOcm, ACCESS_TOKEN};
+use addon_flow_testservers::ocm_controller::ControllerOptions;
+use e2e::{repo_root, tool};
+use serde_json::Value;
+
+/// What a run of a tool gave.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(command: &mut assert_cmd::Command) -> Run {
+    let out = command.timeout(Duration::from_secs(120)).output().unwrap();
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn plan(text: &str) -> FaultPlan {
+    FaultPlan::parse(text).unwrap()
+}
+
+fn host_of(url: &str) -> &str {
+    url.trim_start_matches("http://")
+}
+
+// ---------------------------------------------------------------- ocm-post
+
+/// The example add-on's document (an add-on and its image set version: two requests).
+fn example_document(dir: &Path) -> PathBuf {
+    let output = tool("addon-validate")
+        .arg(
+            repo_root()
+                .join("examples/managed-tenants/addons/reference-addon/metadata/stage/addon.yaml"),
+        )
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let path = dir.join("addon.json");
+    std::fs::write(&path, &output.stdout).unwrap();
+    path
+}
+
+fn fake_ocm(faults: &FaultPlan) -> FakeOcm {
+    FakeOcm::start_acting(
+        "127.0.0.1:0",
+        ControllerOptions {
+            faults: faults.clone(),
+            ..ControllerOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+fn ocm_post(home: &Path, ocm: &FakeOcm) -> assert_cmd::Command {
+    let mut command = tool("ocm-post");
+    for var in [
+        "OCM_REFRESH_TOKEN",
+        "OCM_OFFLINE_TOKEN",
+        "OCM_CLIENT_ID",
+        "OCM_CLIENT_SECRET",
+        "OCM_CONFIG",
+        "OCM_URL",
+        "OCM_TOKEN_URL",
+    ] {
+        command.env_remove(var);
+    }
+    command
+        .env("OCM_TOKEN", ACCESS_TOKEN)
+        .env("HOME", home)
+        .env_remove("XDG_CONFIG_HOME")
+        .args(["--url", &ocm.url(), "-o", "json"]);
+    command
+}
+
+#[test]
+fn ocm_post_retries_5xx_429_and_resets_then_succeeds() {
+    let faults = plan("500x2,429:retry-after=1,reset");
+    let ocm = fake_ocm(&faults);
+    let dir = tempfile::tempdir().unwrap();
+    let document = example_document(dir.path());
+    let out = run(ocm_post(dir.path(), &ocm).arg(&document));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(faults.faulted(), 4);
+    // Exactly four more requests than the same run against a server without faults.
+    let clean = FaultPlan::default();
+    let clean_ocm = fake_ocm(&clean);
+    let clean_dir = tempfile::tempdir().unwrap();
+    let baseline = run(ocm_post(clean_dir.path(), &clean_ocm).arg(&document));
+    assert_eq!(baseline.code, Some(0), "{}", baseline.stderr);
+    assert_eq!(faults.requests(), clean.requests() + 4, "{}", out.stderr);
+    assert!(out.stderr.contains("HTTP 500; retrying"), "{}", out.stderr);
+    // The 429's Retry-After (1 s) is the wait, not the backoff's 1 s by chance:
+    // the third retry would otherwise wait 1.0 s too, so check the order.
+    let waits: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter_map(|l| l.split("retrying in ").nth(1))
+        .collect();
+    assert_eq!(waits.len(), 4, "{}", out.stderr);
+    assert!(waits[2].starts_with("1.0s"), "{waits:?}");
+    assert!(ocm.addon("reference-addon").is_some());
+}
+
+#[test]
+fn ocm_post_gives_up_after_its_capped_retries_with_exit_3() {
+    let faults = plan("503x20");
+    let ocm = fake_ocm(&faults);
+    let dir = tempfile::tempdir().unwrap();
+    let document = example_document(dir.path());
+    let out = run(ocm_post(dir.path(), &ocm).arg(&document));
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert_eq!(faults.requests(), 5, "five tries in all: {}", out.stderr);
+    assert!(out.stderr.contains("HTTP 503"), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn ocm_post_on_a_hanging_server_is_exit_3_naming_the_host_and_the_stage() {
+    let faults = plan("hangx10");
+    let ocm = fake_ocm(&faults);
+    let dir = tempfile::tempdir().unwrap();
+    let document = example_document(dir.path());
+    let out = run(ocm_post(dir.path(), &ocm)
+        .args(["--request-timeout", "300ms"])
+        .arg(&document));
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(host_of(&ocm.url()))
+            && out.stderr.contains(" /api/clusters_mgmt/v1/addons")
+            && out.stderr.contains("no answer within 0.3s"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        faults.requests(),
+        2,
+        "a timed-out request is tried once more"
+    );
+}
+
+#[test]
+fn ocm_post_refuses_html_and_huge_answers_and_retries_truncated_ones() {
+    for (fault, code, expected) in [
+        ("html", 3, "not the expected JSON"),
+        ("huge", 3, "larger than the 64 MiB we accept"),
+        ("truncate", 0, "the answer broke off before its end"),
+    ] {
+        let faults = plan(fault);
+        let ocm = fake_ocm(&faults);
+        let dir = tempfile::tempdir().unwrap();
+        let document = example_document(dir.path());
+        let out = run(ocm_post(dir.path(), &ocm).arg(&document));
+        assert_eq!(out.code, Some(code), "{fault}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(expected) && out.stderr.contains(host_of(&ocm.url())),
+            "{fault}: {}",
+            out.stderr
+        );
+        if code == 0 {
+            // The cut-short POST had created the add-on: the retry's 409 becomes an update.
+            assert!(ocm.addon("reference-addon").is_some());
+        } else {
+            assert!(out.stdout.is_empty(), "{fault}: {}", out.stdout);
+        }
+    }
+}
+
+#[test]
+fn ocm_post_interrupted_halfway_converges_when_run_again() {
+    // The add-on is read (missing) and created, then OCM goes away before the version is.
+    let faults = plan("okx2,resetx100");
+    let ocm = fake_ocm(&faults);
+    let dir = tempfile::tempdir().unwrap();
+    let document = example_document(dir.path());
+    let out = run(ocm_post(dir.path(), &ocm).arg(&document));
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert!(ocm.addon("reference-addon").is_some());
+    let posted_versions = || {
+        ocm.requests()
+            .iter()
+            .filter(|r| r.path.contains("/versions"))
+            .count()
+    };
+    assert_eq!(posted_versions(), 0);
+
+    faults.replace([]);
+    let out = run(ocm_post(dir.path(), &ocm).arg(&document));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let versions: Vec<Value> = ocm
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("/versions"))
+        .map(|r| r.body.clone())
+        .collect();
+    assert!(!versions.is_empty());
+    let again = run(ocm_post(dir.path(), &ocm).arg(&document));
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert_eq!(
+        ocm.addon("reference-addon").map(|a| a["id"].clone()),
+        Some("reference-addon".into())
+    );
+}
+
+// -------------------------------------------------------------- hive-apply
+
+fn kube_server(faults: &FaultPlan) -> KubeServer {
+    KubeServer::start(KubeOptions {
+        sync_delay: Duration::from_millis(100),
+        faults: faults.clone(),
+        ..KubeOptions::default()
+    })
+    .unwrap()
+}
+
+fn rendered_objects() -> Vec<u8> {
+    let out = tool("syncset-render")
+        .arg("tests/fixtures/sss/addons/full-addon/metadata/stage/addon.yaml")
+        .args(["--cluster-deployment", "cd-east/cluster-1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn hive_apply(dir: &Path, server: &KubeServer, input: &[u8], args: &[&str]) -> Run {
+    let config = dir.join("kubeconfig");
+    std::fs::write(&config, server.kubeconfig("test-token")).unwrap();
+    run(tool("hive-apply")
+        .env("KUBECONFIG", &config)
+        .args(args)
+        .write_stdin(input.to_vec()))
+}
+
+/// (kind, namespace, name) of what the server stores apart from Hive's own objects.
+fn stored(server: &KubeServer) -> Vec<(String, String, String)> {
+    server
+        .api()
+        .objects()
+        .iter()
+        .filter(|o| {
+            !matches!(
+                o["kind"].as_str(),
+                Some("ClusterSync" | "ClusterDeployment")
+            )
+        })
+        .map(|o| {
+            let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+            (
+                text(&o["kind"]),
+                text(&o["metadata"]["namespace"]),
+                text(&o["metadata"]["name"]),
+            )
+        })
+        .collect()
+}
+
+fn rendered_count(input: &[u8]) -> usize {
+    let list: Value = serde_yaml::from_slice(input).unwrap();
+    list["items"].as_array().unwrap().len()
+}
+
+#[test]
+fn hive_apply_retries_5xx_429_and_resets_then_applies_everything() {
+    let faults = plan("500x2,429:retry-after=1,reset");
+    let server = kube_server(&faults);
+    let dir = tempfile::tempdir().unwrap();
+    let input = rendered_objects();
+    let out = hive_apply(dir.path(), &server, &input, &["--concurrency", "1"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(faults.faulted(), 4);
+    assert!(
+        out.stderr.contains("HTTP 429; retrying in 1.0s"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(stored(&server).len(), rendered_count(&input));
+}
+
+#[test]
+fn hive_apply_on_a_hanging_server_is_exit_3_naming_the_host_and_the_stage() {
+    let faults = plan("hangx10");
+    let server = kube_server(&faults);
+    let dir = tempfile::tempdir().unwrap();
+    let out = hive_apply(
+        dir.path(),
+        &server,
+        &rendered_objects(),
+        &["--request-timeout", "300ms"],
+    );
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(host_of(&server.url()))
+            && out.stderr.contains("GET /api")
+            && out.stderr.contains("no answer within 0.3s"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        faults.requests(),
+        2,
+        "a timed-out request is tried once more"
+    );
+}
+
+#[test]
+fn hive_apply_refuses_html_and_huge_answers_and_retries_truncated_ones() {
+    let input = rendered_objects();
+    for (fault, code, expected) in [
+        ("html", 3, "not the expected JSON"),
+        ("huge", 3, "larger than the 64 MiB we accept"),
+        ("truncate", 0, "the answer broke off before its end"),
+    ] {
+        let faults = plan(fault);
+        let server = kube_server(&faults);
+        let dir = tempfile::tempdir().unwrap();
+        let out = hive_apply(dir.path(), &server, &input, &[]);
+        assert_eq!(out.code, Some(code), "{fault}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(expected) && out.stderr.contains(host_of(&server.url())),
+            "{fault}: {}",
+            out.stderr
+        );
+        // The refused discovery answer leaves its objects out; a rerun finishes.
+        if code != 0 {
+            assert!(stored(&server).len() < rendered_count(&input), "{fault}");
+            let rerun = hive_apply(dir.path(), &server, &input, &[]);
+            assert_eq!(rerun.code, Some(0), "{fault}: {}", rerun.stderr);
+        }
+        assert_eq!(stored(&server).len(), rendered_count(&input), "{fault}");
+    }
+}
+
+#[test]
+fn hive_apply_with_the_api_server_gone_mid_apply_converges_when_run_again() {
+    // Discovery and a few objects go through, then every connection drops.
+    let faults = plan("okx8,resetx1000");
+    let server = kube_server(&faults);
+    let dir = tempfile::tempdir().unwrap();
+    let input = rendered_objects();
+    let expected = rendered_count(&input);
+    let out = hive_apply(dir.path(), &server, &input, &["--concurrency", "2"]);
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    let partial = stored(&server).len();
+    assert!(
+        partial < expected,
+        "{partial} of {expected} stored before the server went"
+    );
+
+    faults.replace([]);
+    let out = hive_apply(dir.path(), &server, &input, &[]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let mut keys = stored(&server);
+    assert_eq!(keys.len(), expected, "{keys:?}");
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), expected, "every object stored once");
+}
+
+// ---------------------------------------------------------------- csv-wait
+
+/// A Prometheus stand-in behind the fault layer: `/api/v1/query` says the
+/// cluster's CSV succeeded.
+fn faulty_prometheus(faults: &FaultPlan) -> Server {
+    let ready = serde_json::json!({"status": "success", "data": {"resultType": "vector", "result": [
+        {"metric": {"__name__": "csv_succeeded", "_id": "c1", "name": "x.v1.0.0", "version": "1.0.0"}, "value": [1.0, "1"]}
+    ]}});
+    Server::start_faulty_on(
+        "127.0.0.1:0",
+        Arc::new(move |request: &HttpRequest| {
+            if request.path == "/api/v1/query" {
+                HttpResponse::json(200, &ready)
+            } else {
+                HttpResponse::new(404)
+            }
+        }),
+        faults.clone(),
+    )
+    .unwrap()
+}
+
+fn csv_wait(server: &Server, extra: &[&str]) -> Run {
+    run(tool("csv-wait")
+        .env_remove("PROMETHEUS_TOKEN")
+        .args([
+            "--url",
+            &server.url(),
+            "-c",
+            "c1",
+            "--operator",
+            "x",
+            "--interval",
+            "100ms",
+        ])
+        .args(extra))
+}
+
+#[test]
+fn csv_wait_retries_5xx_429_and_resets_then_sees_ready() {
+    let faults = plan("500x2,429:retry-after=1,reset");
+    let server = faulty_prometheus(&faults);
+    let out = csv_wait(&server, &["--timeout", "60s"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(faults.faulted(), 4);
+    assert!(out.stdout.contains("\"ready\""), "{}", out.stdout);
+}
+
+#[test]
+fn csv_wait_on_a_hanging_server_names_the_host_and_the_stage() {
+    let faults = plan("hangx1000");
+    let server = faulty_prometheus(&faults);
+    let out = csv_wait(&server, &["--timeout", "3s", "--request-timeout", "300ms"]);
+    assert_eq!(out.code, Some(4), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(host_of(&server.url()))
+            && out.stderr.contains("/api/v1/query")
+            && out.stderr.contains("no answer within 0.3s"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn csv_wait_refuses_html_and_outlives_huge_and_truncated_answers() {
+    for (fault, code, expected) in [
+        ("html", 3, "not a Prometheus API answer"),
+        // Refused for that poll; the next poll gets a normal answer.
+        ("huge", 0, "larger than the 64 MiB we accept"),
+        ("truncate", 0, "the answer broke off before its end"),
+    ] {
+        let faults = plan(fault);
+        let server = faulty_prometheus(&faults);
+        let out = csv_wait(&server, &["--timeout", "60s"]);
+        assert_eq!(out.code, Some(code), "{fault}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(expected) && out.stderr.contains(host_of(&server.url())),
+            "{fault}: {}",
+            out.stderr
+        );
+        assert_eq!(
+            out.stdout.contains("\"ready\""),
+            code == 0,
+            "{fault}: {}",
+            out.stdout
+        );
+    }
+}
