@@ -44,6 +44,27 @@ pub fn try_map_bounded<T: Sync, R: Send>(
         .collect()
 }
 
+/// [`map_bounded`] for fallible work whose items fail one by one (one
+/// object, one cluster): a panic becomes that item's
+/// [`Error::Internal`](crate::Error::Internal), the others keep their results.
+pub fn map_each<T: Sync, R: Send>(
+    items: &[T],
+    concurrency: usize,
+    work: impl Fn(&T) -> crate::Result<R> + Sync,
+) -> Vec<crate::Result<R>> {
+    run_bounded(items, concurrency, work)
+        .into_iter()
+        .map(|result| {
+            result.unwrap_or_else(|panic| {
+                Err(crate::Error::internal(format!(
+                    "a worker thread panicked ({})",
+                    panic_message(panic.as_ref())
+                )))
+            })
+        })
+        .collect()
+}
+
 type Panic = Box<dyn std::any::Any + Send>;
 
 /// Every item's result or its panic, in input order.

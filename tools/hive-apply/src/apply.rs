@@ -6,8 +6,6 @@
 //! may be gone), so after any failure running the same command again
 //! finishes the job without losing or duplicating an object.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::k8s::ClusterSync;
@@ -81,44 +79,14 @@ pub struct ApplyOptions {
 }
 
 /// Runs `work` over `items` on at most `concurrency` threads, results in
-/// input order. A panic in `work` (a bug of ours or of a library) becomes that
-/// item's internal error, never a crash of the tool.
+/// input order; a panic becomes that item's internal error
+/// ([`common::parallel::map_each`]).
 pub fn parallel_map<T: Sync, R: Send>(
     items: &[T],
     concurrency: usize,
     work: impl Fn(&T) -> Result<R> + Sync,
 ) -> Vec<Result<R>> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<R>>>> =
-        Mutex::new((0..items.len()).map(|_| None).collect());
-    let threads = concurrency.clamp(1, items.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(item) = items.get(i) else { break };
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(item)))
-                    .unwrap_or_else(|panic| Err(Error::internal(panic_message(&panic))));
-                results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(result);
-            });
-        }
-    });
-    results
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_iter()
-        .flatten()
-        .collect()
-}
-
-/// What a caught panic said, for the internal error.
-fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    let said = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "no message".to_string());
-    format!("a worker thread panicked ({said})")
+    common::parallel::map_each(items, concurrency, work)
 }
 
 /// Kinds others live in: applied first, deleted last.
@@ -502,6 +470,7 @@ fn check(client: &KubeClient, resource: &Resource, target: &SyncTarget) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
     fn parallel_map_keeps_order_and_bounds_threads() {
