@@ -2,6 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod registry;
+pub mod telemetry;
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
