@@ -377,7 +377,7 @@ fn run_on_ocm(cli: Cli) -> Result<()> {
         format,
     };
     let watched = Watched {
-        addon: cli.addon.is_none().then(|| addon.clone()),
+        addon: Some(addon.clone()),
         operator,
         tracker: Tracker::new(&clusters, &cli.cluster_label),
     };
