@@ -97,7 +97,15 @@ pub fn set_verbosity(level: Verbosity) {
 /// `--quiet`. Errors are not notes: they are returned and always printed.
 pub fn note(tool: &str, message: impl std::fmt::Display) {
     if verbosity() >= Verbosity::Normal {
-        eprintln!("{tool}: {message}");
+        crate::progress::eprint_line(&format!("{tool}: {message}"));
+    }
+}
+
+/// A line that is already whole (a finding, a warning with its own prefix),
+/// on stderr unless `--quiet`.
+pub fn note_line(line: impl std::fmt::Display) {
+    if verbosity() >= Verbosity::Normal {
+        crate::progress::eprint_line(&line.to_string());
     }
 }
 

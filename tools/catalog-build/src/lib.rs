@@ -366,10 +366,22 @@ fn render_catalog(refs: &[(&Bundle, String)]) -> Result<fbc::DeclarativeConfig> 
 fn build_bundle_images(bundles: &[&Bundle]) -> Result<Vec<Image>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = bundles.len().div_ceil(threads).max(1);
+    let progress = common::progress::Progress::counter("bundles built", bundles.len() as u64);
     let results: Vec<Result<Vec<Image>>> = std::thread::scope(|scope| {
         let workers: Vec<_> = bundles
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(|b| images::bundle_image(b)).collect()))
+            .map(|part| {
+                let progress = progress.clone();
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|b| {
+                            let image = images::bundle_image(b);
+                            progress.inc(1);
+                            image
+                        })
+                        .collect()
+                })
+            })
             .collect();
         workers
             .into_iter()
@@ -380,6 +392,7 @@ fn build_bundle_images(bundles: &[&Bundle]) -> Result<Vec<Image>> {
             })
             .collect()
     });
+    progress.finish();
     let mut out = Vec::with_capacity(bundles.len());
     for part in results {
         out.extend(part?);
@@ -754,15 +767,10 @@ fn push_all(
             what: bundle.csv.name.clone(),
         });
     }
-    if std::io::stderr().is_terminal() {
-        eprintln!("catalog-build: pushing {} bundle image(s)", jobs.len());
-    }
-    registry.push_all(jobs)?;
+    let what = format!("pushing {} bundle image(s)", jobs.len());
+    registry.push_all(&what, jobs)?;
     // The catalog goes last: it names the bundle images, which must exist.
-    if std::io::stderr().is_terminal() {
-        eprintln!("catalog-build: pushing the catalog {}", repo.whole());
-    }
-    registry.push_all(vec![PushJob {
+    registry.push_all(&format!("pushing the catalog {}", repo.whole()), vec![PushJob {
         target: repo.clone(),
         image: catalog.clone(),
         mount_from: base_source.cloned(),

@@ -272,6 +272,17 @@ impl Tracker {
         counts
     }
 
+    /// The progress line's tally: `2 ready, 1 installing, 0 failed`: every
+    /// state some cluster is in, and always ready and failed.
+    pub fn tally(&self) -> String {
+        self.counts()
+            .into_iter()
+            .filter(|(state, count)| *count > 0 || matches!(state, State::Ready | State::Failed))
+            .map(|(state, count)| format!("{count} {}", state.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     pub fn outcome(&self) -> Outcome {
         let states: Vec<Option<State>> = self
             .statuses
