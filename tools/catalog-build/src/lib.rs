@@ -190,7 +190,7 @@ fn write_image_sets(args: &Args, bundles: &Path, result: &CatalogResult) -> Resu
         return Ok(());
     };
     for written in imagesets::write_all(tree, bundles, &result.image, &result.summary)? {
-        eprintln!("catalog-build: {written}");
+        common::cli::note_line(format_args!("catalog-build: {written}"));
     }
     Ok(())
 }
@@ -243,11 +243,11 @@ fn build(
             )?;
             if let Some(hit) = cache::load(dir, &key) {
                 if registry.has_manifests(&hit.images) {
-                    eprintln!(
+                    common::cli::note_line(format_args!(
                         "catalog-build: pushed {}: unchanged since the last push, 0 blob(s) uploaded, {} image manifest(s) verified in the registry",
                         hit.catalog_reference,
                         hit.images.len()
-                    );
+                    ));
                     return Ok(CatalogResult {
                         image: hit.catalog_reference,
                         digest: hit.catalog_digest,
@@ -682,7 +682,7 @@ fn load_base(target: &Target, registry: &mut Registry) -> Result<LoadedBase> {
             format!("cannot pin by digest: {err}"),
         )
     })?;
-    eprintln!("catalog-build: base image {pinned}");
+    common::cli::note_line(format_args!("catalog-build: base image {pinned}"));
     Ok(LoadedBase {
         image: BaseContent::from_image(&image, pinned)?,
         source: Some(pinned_ref),
@@ -720,18 +720,18 @@ fn write_layout(
     named.push((target.tag.clone(), catalog));
     let written = layout.write_images(&named)?;
     if target.base == BaseImage::Scratch {
-        eprintln!(
+        common::cli::note_line(format_args!(
             "catalog-build: note: the catalog image is on `scratch` (no network needed); for `opm serve` build on --base-image {DEFAULT_BASE_IMAGE}"
-        );
+        ));
     }
-    eprintln!(
+    common::cli::note_line(format_args!(
         "catalog-build: wrote {} image(s) to the OCI layout {} ({written} new blob(s)); push with skopeo copy oci:{}:{} docker://REGISTRY/REPO:{}",
         named.len(),
         dir.display(),
         dir.display(),
         target.tag,
         target.tag
-    );
+    ));
     Ok(match &target.repo {
         Some(repo) => format!(
             "{}/{}@{}",
@@ -770,12 +770,15 @@ fn push_all(
     let what = format!("pushing {} bundle image(s)", jobs.len());
     registry.push_all(&what, jobs)?;
     // The catalog goes last: it names the bundle images, which must exist.
-    registry.push_all(&format!("pushing the catalog {}", repo.whole()), vec![PushJob {
-        target: repo.clone(),
-        image: catalog.clone(),
-        mount_from: base_source.cloned(),
-        what: "catalog".into(),
-    }])?;
+    registry.push_all(
+        &format!("pushing the catalog {}", repo.whole()),
+        vec![PushJob {
+            target: repo.clone(),
+            image: catalog.clone(),
+            mount_from: base_source.cloned(),
+            what: "catalog".into(),
+        }],
+    )?;
     let pushed = format!(
         "{}/{}@{}",
         repo.resolve_registry(),
@@ -783,10 +786,10 @@ fn push_all(
         catalog.digest()
     );
     let stats = registry.stats;
-    eprintln!(
+    common::cli::note_line(format_args!(
         "catalog-build: pushed {pushed}: {} blob(s) uploaded ({} bytes), {} already present, {} mounted, {} manifest(s) written",
         stats.uploaded_blobs, stats.uploaded_bytes, stats.present_blobs, stats.mounted_blobs, stats.manifests_written
-    );
+    ));
     Ok(pushed)
 }
 

@@ -349,7 +349,13 @@ impl Registry {
         self.runtime.block_on(async move {
             let mut running = tokio::task::JoinSet::new();
             let mut pending = checks.into_iter();
-            let check = |client: Client, (reference, auth, digest, url): (Reference, RegistryAuth, String, String)| async move {
+            let check = |client: Client,
+                         (reference, auth, digest, url): (
+                Reference,
+                RegistryAuth,
+                String,
+                String,
+            )| async move {
                 logged("HEAD", url, 0, digest_result, async {
                     client.fetch_manifest_digest(&reference, &auth).await
                 })
@@ -407,9 +413,13 @@ impl Registry {
                     ));
                 };
                 let by_digest = reference.clone_with_digest(chosen.clone());
-                logged("GET", endpoint.manifest_at(&chosen), 0, manifest_result, async {
-                    client.pull_manifest_raw(&by_digest, &auth, &accepted).await
-                })
+                logged(
+                    "GET",
+                    endpoint.manifest_at(&chosen),
+                    0,
+                    manifest_result,
+                    async { client.pull_manifest_raw(&by_digest, &auth, &accepted).await },
+                )
                 .await?
             } else {
                 (bytes, digest)
@@ -420,19 +430,33 @@ impl Registry {
             };
             let mut config = Vec::new();
             let digest_of_config = manifest.config.digest.as_str();
-            logged("GET", endpoint.blob(digest_of_config), 0, |_| "200".into(), async {
-                client.pull_blob(reference, digest_of_config, &mut config).await
-            })
+            logged(
+                "GET",
+                endpoint.blob(digest_of_config),
+                0,
+                |_| "200".into(),
+                async {
+                    client
+                        .pull_blob(reference, digest_of_config, &mut config)
+                        .await
+                },
+            )
             .await?;
             let mut layers = Vec::new();
             for layer in &manifest.layers {
                 let mut data = Vec::new();
                 if with_layers {
-                    logged("GET", endpoint.blob(&layer.digest), 0, |_| "200".into(), async {
-                        client
-                            .pull_blob(reference, layer.digest.as_str(), &mut data)
-                            .await
-                    })
+                    logged(
+                        "GET",
+                        endpoint.blob(&layer.digest),
+                        0,
+                        |_| "200".into(),
+                        async {
+                            client
+                                .pull_blob(reference, layer.digest.as_str(), &mut data)
+                                .await
+                        },
+                    )
                     .await?;
                 }
                 layers.push(Blob {
@@ -617,7 +641,9 @@ impl PushProgress {
             blobs_done: Arc::new(AtomicUsize::new(0)),
             blobs: blobs.len(),
         };
-        progress.bar.set_message(format!("0/{} blobs", progress.blobs));
+        progress
+            .bar
+            .set_message(format!("0/{} blobs", progress.blobs));
         progress
     }
 
@@ -699,7 +725,10 @@ async fn push_image_inner(
     let target = &job.target;
     let image = &job.image;
     let mut stats = PushStats::default();
-    let registry_root = format!("{}/", endpoint.repository.split("/v2/").next().unwrap_or(""));
+    let registry_root = format!(
+        "{}/",
+        endpoint.repository.split("/v2/").next().unwrap_or("")
+    );
     logged(
         "AUTH",
         format!("{registry_root}v2/ (push)"),
