@@ -2,6 +2,11 @@
 //! any credential, `--quiet` keeps only errors, and nothing carries terminal
 //! escape codes when stderr is a pipe (CI logs).
 
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
 use addon_flow_testservers::kube::{KubeOptions, KubeServer};
 use addon_flow_testservers::ocm::{FakeOcm, REFRESH_TOKEN};
 use e2e::{repo_root, tool};
@@ -19,7 +24,7 @@ fn request_lines<'a>(stderr: &'a str, tool_name: &str) -> Vec<&'a str> {
         .lines()
         .filter(|line| {
             line.strip_prefix(&prefix).is_some_and(|rest| {
-                ["GET ", "POST ", "PATCH ", "PUT ", "DELETE "]
+                ["GET ", "HEAD ", "POST ", "PATCH ", "PUT ", "DELETE ", "AUTH "]
                     .iter()
                     .any(|m| rest.starts_with(m))
             })
@@ -137,4 +142,165 @@ fn no_tool_writes_escape_codes_into_a_pipe() {
         assert!(output.status.success(), "{}", stderr_of(&output));
         assert!(!stderr_of(&output).contains('\u{1b}'));
     }
+}
+
+const DOCKER_REGISTRY: &str = "/usr/bin/docker-registry";
+
+/// Debian's `docker-registry serve` on a free loopback port; killed when
+/// dropped.
+struct LoopbackRegistry {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl LoopbackRegistry {
+    /// None (with a note) when docker-registry is not installed.
+    fn start() -> Option<LoopbackRegistry> {
+        if !std::path::Path::new(DOCKER_REGISTRY).is_file() {
+            eprintln!("SKIPPED: docker-registry is not installed (.ci/run installs it)");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                dir.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new(DOCKER_REGISTRY)
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("docker-registry starts");
+        let registry = LoopbackRegistry {
+            child,
+            port,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
+                let _ = stream.write_all(b"GET /v2/ HTTP/1.0\r\n\r\n");
+                let mut answer = String::new();
+                let _ = stream.read_to_string(&mut answer);
+                if answer.contains(" 200 ") {
+                    return Some(registry);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("docker-registry did not answer on port {port}");
+    }
+}
+
+impl Drop for LoopbackRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn verbose_catalog_build_logs_each_registry_operation_without_the_password() {
+    let Some(registry) = LoopbackRegistry::start() else {
+        return;
+    };
+    let host = format!("127.0.0.1:{}", registry.port);
+    let dir = tempfile::tempdir().unwrap();
+    let auth_file = dir.path().join("auth.json");
+    // robot:registry-pw-5ecret
+    let password = "registry-pw-5ecret";
+    let encoded = "cm9ib3Q6cmVnaXN0cnktcHctNWVjcmV0";
+    std::fs::write(
+        &auth_file,
+        format!("{{\"auths\": {{\"{host}\": {{\"auth\": \"{encoded}\"}}}}}}"),
+    )
+    .unwrap();
+    let bundles = repo_root().join("tests/fixtures/catalog/good");
+    let output = tool("catalog-build")
+        .arg("-v")
+        .arg("--bundles")
+        .arg(&bundles)
+        .args([
+            "--repo",
+            &format!("{host}/osd-addons/demo"),
+            "--base-image",
+            "scratch",
+            "--no-cache",
+        ])
+        .env("REGISTRY_AUTH_FILE", &auth_file)
+        .write_stdin("")
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    assert!(output.status.success(), "{stderr}");
+    let lines = request_lines(&stderr, "catalog-build");
+    let repo = format!("http://{host}/v2/osd-addons/demo");
+    // Pushing: the blob checks (HEAD), the uploads (PUT with their bytes),
+    // the tag check and the manifest (PUT), for the bundles and the catalog.
+    let has = |prefix: &str, tail: &str| {
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("catalog-build: {prefix}")) && l.contains(tail))
+    };
+    assert!(
+        has(&format!("HEAD {repo}/blobs/sha256:"), "-> 404 (absent)"),
+        "{stderr}"
+    );
+    assert!(
+        has(&format!("PUT {repo}/blobs/sha256:"), "-> 201 (pushed)"),
+        "{stderr}"
+    );
+    assert!(
+        has(&format!("PUT {repo}/manifests/latest"), "-> 201 (pushed)"),
+        "{stderr}"
+    );
+    assert!(
+        has(&format!("HEAD {repo}-bundle/blobs/sha256:"), ""),
+        "{stderr}"
+    );
+    assert!(has("AUTH ", "-> ok"), "{stderr}");
+    for line in &lines {
+        assert!(
+            line.contains(" ms, try ") && line.contains(" bytes sent"),
+            "the request log format of the other tools: {line}"
+        );
+    }
+    // An upload says how many bytes it sent.
+    assert!(lines
+        .iter()
+        .any(|l| l.contains("PUT ") && !l.ends_with(" 0 bytes sent")));
+    assert!(!stderr.contains(password), "the password in the log:\n{stderr}");
+    assert!(!stderr.contains(encoded), "the credentials in the log:\n{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "no escape codes in a pipe");
+
+    // Without -v: none of these lines.
+    let output = tool("catalog-build")
+        .arg("--bundles")
+        .arg(&bundles)
+        .args([
+            "--repo",
+            &format!("{host}/osd-addons/demo"),
+            "--base-image",
+            "scratch",
+            "--no-cache",
+        ])
+        .env("REGISTRY_AUTH_FILE", &auth_file)
+        .write_stdin("")
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(request_lines(&stderr, "catalog-build").is_empty(), "{stderr}");
 }
