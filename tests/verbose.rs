@@ -24,9 +24,11 @@ fn request_lines<'a>(stderr: &'a str, tool_name: &str) -> Vec<&'a str> {
         .lines()
         .filter(|line| {
             line.strip_prefix(&prefix).is_some_and(|rest| {
-                ["GET ", "HEAD ", "POST ", "PATCH ", "PUT ", "DELETE ", "AUTH "]
-                    .iter()
-                    .any(|m| rest.starts_with(m))
+                [
+                    "GET ", "HEAD ", "POST ", "PATCH ", "PUT ", "DELETE ", "AUTH ",
+                ]
+                .iter()
+                .any(|m| rest.starts_with(m))
             })
         })
         .collect()
@@ -281,8 +283,14 @@ fn verbose_catalog_build_logs_each_registry_operation_without_the_password() {
     assert!(lines
         .iter()
         .any(|l| l.contains("PUT ") && !l.ends_with(" 0 bytes sent")));
-    assert!(!stderr.contains(password), "the password in the log:\n{stderr}");
-    assert!(!stderr.contains(encoded), "the credentials in the log:\n{stderr}");
+    assert!(
+        !stderr.contains(password),
+        "the password in the log:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains(encoded),
+        "the credentials in the log:\n{stderr}"
+    );
     assert!(!stderr.contains('\u{1b}'), "no escape codes in a pipe");
 
     // Without -v: none of these lines.
@@ -302,5 +310,8 @@ fn verbose_catalog_build_logs_each_registry_operation_without_the_password() {
         .unwrap();
     let stderr = stderr_of(&output);
     assert!(output.status.success(), "{stderr}");
-    assert!(request_lines(&stderr, "catalog-build").is_empty(), "{stderr}");
+    assert!(
+        request_lines(&stderr, "catalog-build").is_empty(),
+        "{stderr}"
+    );
 }

@@ -608,11 +608,22 @@ async fn logged<T>(
     if common::cli::verbosity() >= common::cli::Verbosity::Verbose {
         let result = match &outcome {
             Ok(value) => describe(value),
-            Err(err) => format!("failed: {err}"),
+            Err(err) => failure_text(err),
         };
         common::http::log_line(op, &url, &result, started.elapsed(), 1, sent);
     }
     outcome
+}
+
+/// A `-v` line's result for a failed operation: the registry's 404 for a
+/// tag or blob it does not hold is an answer, not a failure.
+fn failure_text(err: &oci_client::errors::OciDistributionError) -> String {
+    let text = err.to_string();
+    if text.contains("manifest unknown") || text.contains("blob unknown") {
+        "404 (unknown)".to_string()
+    } else {
+        format!("failed: {text}")
+    }
 }
 
 fn digest_result(digest: &String) -> String {

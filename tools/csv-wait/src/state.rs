@@ -386,6 +386,19 @@ mod tests {
     }
 
     #[test]
+    fn tally_names_the_states_clusters_are_in_and_always_ready_and_failed() {
+        let clusters = vec!["c1".to_string(), "c2".to_string(), "c3".to_string()];
+        let mut tracker = Tracker::new(&clusters, "_id");
+        assert_eq!(tracker.tally(), "3 pending, 0 ready, 0 failed");
+        tracker.observe(&[
+            present("c1"),
+            abnormal("c1", "1.0.0", "Installing", "InstallWaiting"),
+            succeeded("c2", "1.0.0", "1"),
+        ]);
+        assert_eq!(tracker.tally(), "1 installing, 1 ready, 0 failed, 1 unknown");
+    }
+
+    #[test]
     fn failed_wins_and_ends_the_wait_once_the_rest_is_ready() {
         let clusters = vec!["c1".to_string(), "c2".to_string()];
         let mut tracker = Tracker::new(&clusters, "_id");
