@@ -1,6 +1,7 @@
 //! Progress on a terminal only: under a pseudo-terminal (util-linux
 //! `script`) hive-apply counts objects applied and clusters synced, csv-wait
-//! redraws a tally per poll and a stream counts add-ons done, with terminal
+//! redraws a tally per poll, a stream counts add-ons done and catalog-build
+//! counts bundles built and bytes/blobs pushed, with terminal
 //! escape codes; with stderr a pipe the same runs print exactly the plain
 //! lines they always did, and `--quiet` prints nothing on success.
 
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use addon_flow_testservers::http::{HttpResponse, Server};
 use addon_flow_testservers::kube::{KubeOptions, KubeServer};
+use e2e::registry::LoopbackRegistry;
 use e2e::{bin_path, repo_root, tool};
 
 const FULL: &str = "tests/fixtures/sss/addons/full-addon/metadata/stage/addon.yaml";
@@ -228,6 +230,49 @@ fn csv_wait_redraws_a_tally_per_poll_on_a_terminal() {
     quiet[1] = &url;
     quiet.push("--quiet");
     let (code, stderr) = in_a_pipe("csv-wait", &quiet);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stderr, "", "--quiet keeps only errors");
+}
+
+#[test]
+fn catalog_build_counts_bundles_built_and_bytes_pushed_on_a_terminal() {
+    let Some(registry) = LoopbackRegistry::start() else {
+        return;
+    };
+    let bundles = repo_root().join("tests/fixtures/catalog/good");
+    let repo = format!("{}/osd-addons/demo", registry.host());
+    let args = [
+        "--bundles",
+        path_str(&bundles),
+        "--repo",
+        &repo,
+        "--base-image",
+        "scratch",
+        "--no-cache",
+    ];
+    let Some((code, shown)) = on_a_terminal("catalog-build", &args) else {
+        return;
+    };
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(shown.contains("bundles built"), "{shown:?}");
+    assert!(shown.contains("4/4"), "{shown:?}");
+    assert!(shown.contains("pushing 4 bundle image(s)"), "{shown:?}");
+    assert!(shown.contains("KiB"), "bytes pushed: {shown:?}");
+    assert!(shown.contains("/8 blobs"), "blobs pushed: {shown:?}");
+    assert!(shown.contains(ESCAPE));
+    // The summary line is still there, once the progress line is cleared.
+    assert!(shown.contains("catalog-build: pushed "), "{shown:?}");
+
+    // In a pipe: the same plain lines as ever (the summary), nothing drawn.
+    let (code, stderr) = in_a_pipe("catalog-build", &args);
+    assert_eq!(code, Some(0), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].starts_with(&format!("catalog-build: pushed {repo}@sha256:")));
+    assert!(!stderr.contains(ESCAPE));
+
+    let quiet: Vec<&str> = args.iter().copied().chain(["--quiet"]).collect();
+    let (code, stderr) = in_a_pipe("catalog-build", &quiet);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(stderr, "", "--quiet keeps only errors");
 }

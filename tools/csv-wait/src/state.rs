@@ -395,7 +395,10 @@ mod tests {
             abnormal("c1", "1.0.0", "Installing", "InstallWaiting"),
             succeeded("c2", "1.0.0", "1"),
         ]);
-        assert_eq!(tracker.tally(), "1 installing, 1 ready, 0 failed, 1 unknown");
+        assert_eq!(
+            tracker.tally(),
+            "1 installing, 1 ready, 0 failed, 1 unknown"
+        );
     }
 
     #[test]
