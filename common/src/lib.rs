@@ -14,6 +14,7 @@ pub mod field_path;
 pub mod finding;
 pub mod http;
 pub mod imageset;
+pub mod install_settings;
 pub mod installation;
 pub mod io;
 pub mod jinja;
