@@ -157,8 +157,8 @@ mod tests {
             include_str!("../../../common/src/finding.rs"),
         ),
         (
-            "common/src/bundle.rs",
-            include_str!("../../../common/src/bundle.rs"),
+            "common/src/bundle/mod.rs",
+            include_str!("../../../common/src/bundle/mod.rs"),
         ),
         (
             "common/src/document.rs",
