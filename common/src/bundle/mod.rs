@@ -7,9 +7,9 @@
 //! `BD` code, so addon-validate reports them all and catalog-build refuses to
 //! build from a broken tree.
 //!
-//! The module is cut at its seams: [`csv`] holds the wire types of a bundle's
-//! CSV and annotations, [`tree`] loads bundle folders and trees with the BD
-//! checks, and [`skip_range`] parses OLM's `olm.skipRange`.
+//! The module is cut at its seams: `csv` holds the wire types of a bundle's
+//! CSV and annotations, `tree` loads bundle folders and trees with the BD
+//! checks, and `skip_range` parses OLM's `olm.skipRange`.
 
 mod csv;
 mod skip_range;

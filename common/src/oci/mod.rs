@@ -8,18 +8,24 @@
 //! always gives the same digests, which is what lets a re-run skip every blob
 //! the registry already has.
 //!
-//! Cut at its seams: [`digest`] names blobs, [`tar`] writes reproducible
-//! layers, [`image`] holds the OCI JSON types and image configs, [`layout`]
+//! Cut at its seams: `digest` names blobs, `tar` writes reproducible
+//! layers, `image` holds the OCI JSON types and image configs, `layout`
 //! reads and writes an OCI image layout folder.
 
 mod digest;
+#[cfg(feature = "oci")]
 mod image;
+#[cfg(feature = "oci")]
 mod layout;
+#[cfg(feature = "oci")]
 mod tar;
 
 pub use digest::*;
+#[cfg(feature = "oci")]
 pub use image::*;
+#[cfg(feature = "oci")]
 pub use layout::*;
+#[cfg(feature = "oci")]
 pub use tar::*;
 
 pub const MEDIA_TYPE_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
