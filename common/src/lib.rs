@@ -13,6 +13,7 @@ pub mod error;
 pub mod fbc;
 pub mod field_path;
 pub mod finding;
+pub mod finding_codes;
 #[cfg(feature = "remote")]
 pub mod http;
 pub mod imageset;
@@ -49,3 +50,4 @@ pub use cli::{tool_main, ManPage};
 pub use error::{run_tool, Error, ExitStatus, Location, Result};
 pub use field_path::FieldPath;
 pub use finding::{Finding, Severity};
+pub use finding_codes::Code;
