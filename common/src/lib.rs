@@ -41,6 +41,8 @@ pub mod redact;
 pub mod schema;
 pub mod schemas;
 pub mod stream;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod time;
 pub mod url_encoding;
 pub mod yaml;

@@ -225,16 +225,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn document() -> AddonDocument {
-        let value = serde_json::json!({
-            "id": "my-addon", "name": "My Addon", "description": "d", "icon": "aWNvbg==",
-            "label": "api.openshift.com/addon-my-addon", "enabled": true,
-            "addonOwner": "Team <team@redhat.com>", "quayRepo": "quay.io/osd-addons/my-addon",
-            "testHarness": "quay.io/osd-addons/my-addon-harness", "installMode": "OwnNamespace",
-            "targetNamespace": "redhat-my-addon", "namespaces": ["redhat-my-addon"],
-            "ocmQuotaName": "addon-my-addon", "ocmQuotaCost": 0, "operatorName": "my-addon",
-            "defaultChannel": "alpha", "namespaceLabels": {}, "namespaceAnnotations": {}
-        });
-        serde_json::from_value(value).unwrap()
+        crate::testing::minimal_document(serde_json::json!({}))
     }
 
     fn codes_and_paths(findings: Vec<Finding>) -> Vec<String> {

@@ -228,16 +228,10 @@ mod tests {
     use super::*;
 
     fn document(extra: Value) -> AddonDocument {
-        let mut value = serde_json::json!({
-            "id": "my-addon", "name": "My Addon", "description": "d", "icon": "aWNvbg==",
-            "label": "api.openshift.com/addon-my-addon", "enabled": true,
-            "addonOwner": "Team <team@redhat.com>", "quayRepo": "quay.io/osd-addons/my-addon",
-            "testHarness": "quay.io/osd-addons/my-addon-harness", "installMode": "OwnNamespace",
-            "targetNamespace": "redhat-my-addon", "namespaces": ["redhat-my-addon"],
-            "ocmQuotaName": "addon-my-addon", "ocmQuotaCost": 0, "operatorName": "my-addon",
-            "defaultChannel": "alpha", "namespaceLabels": {}, "namespaceAnnotations": {},
-            "indexImage": "quay.io/osd-addons/my-addon-index@sha256:1"
-        });
+        let mut value = common::testing::with_fields(
+            common::testing::minimal_addon(),
+            serde_json::json!({"indexImage": "quay.io/osd-addons/my-addon-index@sha256:1"}),
+        );
         let map = value.as_object_mut().unwrap();
         for (key, v) in extra.as_object().unwrap() {
             map.insert(key.clone(), v.clone());

@@ -697,16 +697,7 @@ mod tests {
     use common::addon::ParameterOption;
 
     fn document() -> AddonDocument {
-        let value = serde_json::json!({
-            "id": "my-addon", "name": "My Addon", "description": "d", "icon": crate::png::tests::TINY_PNG,
-            "label": "api.openshift.com/addon-my-addon", "enabled": true,
-            "addonOwner": "Team <team@redhat.com>", "quayRepo": "quay.io/osd-addons/my-addon",
-            "testHarness": "quay.io/osd-addons/my-addon-harness", "installMode": "OwnNamespace",
-            "targetNamespace": "redhat-my-addon", "namespaces": ["redhat-my-addon"],
-            "ocmQuotaName": "addon-my-addon", "ocmQuotaCost": 0, "operatorName": "my-addon",
-            "defaultChannel": "alpha", "namespaceLabels": {}, "namespaceAnnotations": {}
-        });
-        serde_json::from_value(value).unwrap()
+        common::testing::minimal_document(serde_json::json!({"icon": crate::png::tests::TINY_PNG}))
     }
 
     fn run(rule: fn(&Subject) -> Vec<Finding>, document: &AddonDocument) -> Vec<String> {
