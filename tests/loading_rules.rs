@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use e2e::{copy_tree, repo_root, tool};
+use e2e::{copy_tree, repo_root, tool, RunExt};
 
 /// The reference add-on's stage tree, copied so a test can break it.
 struct Tree {
@@ -53,12 +53,9 @@ impl Tree {
 
     /// The error lines addon-validate prints for the add-on (it must refuse it).
     fn validate_errors(&self) -> Vec<String> {
-        let output = tool("addon-validate")
-            .arg(&self.addon_yaml)
-            .output()
-            .unwrap();
-        assert_eq!(output.status.code(), Some(1), "addon-validate accepted it");
-        String::from_utf8_lossy(&output.stderr)
+        let output = tool("addon-validate").arg(&self.addon_yaml).run().exit(1);
+        output
+            .stderr()
             .lines()
             .filter(|line| line.contains(": error "))
             .map(str::to_string)
@@ -101,11 +98,10 @@ impl Tree {
                 .args(args)
                 .env("HOME", &home)
                 .env_remove("OCM_TOKEN")
-                .output()
-                .unwrap();
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            assert_eq!(output.status.code(), Some(1), "{name}: {stderr}");
-            assert!(output.stdout.is_empty(), "{name} wrote output");
+                .run()
+                .exit(1);
+            let stderr = output.stderr();
+            assert!(output.stdout().is_empty(), "{name} wrote output");
             for line in &expected {
                 assert!(
                     stderr.contains(line.as_str()),
@@ -120,16 +116,11 @@ impl Tree {
 #[test]
 fn the_unchanged_reference_addon_passes_every_tool() {
     let tree = Tree::new();
-    let output = tool("syncset-render")
+    tool("syncset-render")
         .arg(&tree.addon_yaml)
         .arg("--selector")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .run()
+        .success();
 }
 
 #[test]
@@ -211,19 +202,17 @@ fn a_document_that_breaks_a_rule_after_validation_is_still_refused() {
     let output = tool("addon-validate")
         .arg(&tree.addon_yaml)
         .args(["-o", "json"])
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let mut document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        .run()
+        .success();
+    let mut document: serde_json::Value = output.json();
     document["pullSecretName"] = "edited-by-hand".into();
     let path: &Path = &tree.scratch.join("addon.json");
     std::fs::write(path, serde_json::to_vec(&document).unwrap()).unwrap();
     let output = tool("syncset-render")
         .arg(path)
         .arg("--selector")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+        .run()
+        .exit(1);
+    let stderr = output.stderr();
     assert!(stderr.contains("error AM0017: pullSecretName"), "{stderr}");
 }

@@ -106,6 +106,18 @@ impl RunExt for assert_cmd::Command {
     }
 }
 
+/// The programs the tests drive besides ours (skopeo, docker-registry,
+/// the binaries of the test servers) read the same way.
+impl RunExt for std::process::Command {
+    fn run(&mut self) -> Run {
+        let command = format!("{self:?}");
+        let output = self
+            .output()
+            .unwrap_or_else(|err| panic!("cannot run {command}: {err}"));
+        Run { output, command }
+    }
+}
+
 impl Run {
     /// The exit code (-1 when killed by a signal).
     pub fn code(&self) -> i32 {
