@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use addon_flow_testservers::kube::{hive_resource_types, KubeOptions, KubeServer};
-use e2e::{tool, Run, RunExt};
+use e2e::{stored_objects, tool, Run, RunExt};
 use serde_json::{json, Value};
 
 const FULL: &str = "tests/fixtures/sss/addons/full-addon/metadata/stage/addon.yaml";
@@ -24,9 +24,7 @@ fn server() -> KubeServer {
 }
 
 fn kubeconfig(dir: &Path, server: &KubeServer, token: &str) -> PathBuf {
-    let path = dir.join("kubeconfig");
-    std::fs::write(&path, server.kubeconfig(token)).unwrap();
-    path
+    e2e::write_kubeconfig(dir, server, token)
 }
 
 fn render(args: &[&str]) -> Vec<u8> {
@@ -71,35 +69,10 @@ fn rendered_keys(input: &[u8]) -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// What the server holds, apart from Hive's own objects.
-fn stored_keys(server: &KubeServer) -> Vec<(String, String, String)> {
-    server
-        .api()
-        .objects()
-        .iter()
-        .filter(|o| {
-            !matches!(
-                o["kind"].as_str(),
-                Some("ClusterSync" | "ClusterDeployment")
-            )
-        })
-        .map(|o| {
-            (
-                o["kind"].as_str().unwrap().to_string(),
-                o["metadata"]["namespace"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string(),
-                o["metadata"]["name"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
 /// Every rendered object is stored, once, and nothing else.
 fn assert_complete(server: &KubeServer, input: &[u8]) {
     let expected: BTreeSet<_> = rendered_keys(input).into_iter().collect();
-    let stored = stored_keys(server);
+    let stored = stored_objects(server);
     assert_eq!(stored.len(), expected.len(), "stored: {stored:?}");
     assert_eq!(stored.into_iter().collect::<BTreeSet<_>>(), expected);
 }
@@ -256,7 +229,7 @@ fn selector_path_labels_the_cluster_and_waits_for_the_selector_sync_set() {
         &["--delete", "--label-cluster", "cd-east/cluster-1"],
     )
     .success();
-    assert!(stored_keys(&server).is_empty());
+    assert!(stored_objects(&server).is_empty());
     let cd = server
         .api()
         .get("ClusterDeployment", "cd-east", "cluster-1")
@@ -291,7 +264,7 @@ fn an_expired_token_is_a_clear_error_and_a_rerun_finishes() {
         "the token leaked into the error"
     );
     assert!(run.stdout().is_empty());
-    assert!(stored_keys(&server).is_empty());
+    assert!(stored_objects(&server).is_empty());
 
     let config = kubeconfig(dir.path(), &server, "rotated-token");
     hive_apply(&config, &input, &["--wait", "--poll-interval", "50ms"]).success();
@@ -325,7 +298,7 @@ fn a_conflict_names_the_object_and_force_takes_over() {
         run.stderr()
     );
     // The other objects were applied; the conflicting one kept its value.
-    assert_eq!(stored_keys(&server).len(), rendered_keys(&input).len());
+    assert_eq!(stored_objects(&server).len(), rendered_keys(&input).len());
     let held = server
         .api()
         .get("SelectorSyncSet", "", "addon-full-addon-delete")
@@ -405,7 +378,7 @@ fn dry_runs_store_nothing() {
         list["items"].as_array().unwrap().len(),
         rendered_keys(&input).len()
     );
-    assert!(stored_keys(&server).is_empty());
+    assert!(stored_objects(&server).is_empty());
     let requests = server.api().requests();
     hive_apply(&config, &input, &["--dry-run=client", "-o", "json"]).success();
     assert_eq!(
@@ -884,7 +857,7 @@ fn label_cluster_without_a_selector_sync_set_is_refused_before_touching_the_serv
     let run = hive_apply(&config, &input, &["--label-cluster", "cd-east/cluster-1"]).exit(2);
     assert!(run.stderr().contains("SelectorSyncSet"), "{}", run.stderr());
     assert!(
-        stored_keys(&server).is_empty(),
+        stored_objects(&server).is_empty(),
         "nothing may be applied first"
     );
 }

@@ -5,49 +5,40 @@
 
 use std::path::{Path, PathBuf};
 
-use e2e::{copy_tree, repo_root, tool, RunExt};
+use e2e::{repo_root, tool, ReferenceAddon, RunExt};
+
+const STAGE: &str = "metadata/stage/addon.yaml";
 
 /// The reference add-on's stage tree, copied so a test can break it.
 struct Tree {
-    _root: tempfile::TempDir,
+    addon: ReferenceAddon,
     addon_yaml: PathBuf,
     scratch: PathBuf,
 }
 
 impl Tree {
     fn new() -> Tree {
-        let root = tempfile::tempdir().unwrap();
-        let addon_dir = root.path().join("addons/reference-addon");
-        copy_tree(
-            &repo_root().join("examples/managed-tenants/addons/reference-addon"),
-            &addon_dir,
-        );
-        let scratch = root.path().join("scratch");
-        std::fs::create_dir_all(&scratch).unwrap();
+        let addon = ReferenceAddon::new();
         Tree {
-            addon_yaml: addon_dir.join("metadata/stage/addon.yaml"),
-            scratch,
-            _root: root,
+            addon_yaml: addon.addon_yaml(),
+            scratch: addon.scratch(),
+            addon,
         }
     }
 
     /// Replaces `from` (which must be there) with `to` in addon.yaml.
     fn edit(&self, from: &str, to: &str) -> &Tree {
-        let text = std::fs::read_to_string(&self.addon_yaml).unwrap();
-        assert!(text.contains(from), "addon.yaml has no {from:?}");
-        std::fs::write(&self.addon_yaml, text.replacen(from, to, 1)).unwrap();
+        self.addon.edit(STAGE, from, to);
         self
     }
 
     fn append(&self, lines: &str) -> &Tree {
-        let mut text = std::fs::read_to_string(&self.addon_yaml).unwrap();
-        text.push_str(lines);
-        std::fs::write(&self.addon_yaml, text).unwrap();
+        self.addon.append(STAGE, lines);
         self
     }
 
     fn metadata_file(&self, name: &str, text: &str) -> &Tree {
-        std::fs::write(self.addon_yaml.with_file_name(name), text).unwrap();
+        self.addon.write(&format!("metadata/stage/{name}"), text);
         self
     }
 

@@ -5,39 +5,28 @@
 
 use std::path::PathBuf;
 
-use e2e::{copy_tree, repo_root, tool, RunExt};
+use e2e::{tool, ReferenceAddon, RunExt};
 use serde_json::Value;
 
 /// The reference add-on's stage tree, copied so a test can change it.
 struct Tree {
-    _root: tempfile::TempDir,
-    addon_dir: PathBuf,
+    addon: ReferenceAddon,
 }
 
 impl Tree {
     fn new() -> Tree {
-        let root = tempfile::tempdir().unwrap();
-        let addon_dir = root.path().join("addons/reference-addon");
-        copy_tree(
-            &repo_root().join("examples/managed-tenants/addons/reference-addon"),
-            &addon_dir,
-        );
         Tree {
-            _root: root,
-            addon_dir,
+            addon: ReferenceAddon::new(),
         }
     }
 
     fn addon_yaml(&self) -> PathBuf {
-        self.addon_dir.join("metadata/stage/addon.yaml")
+        self.addon.addon_yaml()
     }
 
     /// Replaces `from` (which must be there) with `to` in a file of the tree.
     fn edit(&self, file: &str, from: &str, to: &str) -> &Tree {
-        let path = self.addon_dir.join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(from), "{file} has no {from:?}");
-        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+        self.addon.edit(file, from, to);
         self
     }
 

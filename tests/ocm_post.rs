@@ -5,25 +5,14 @@
 use std::path::{Path, PathBuf};
 
 use addon_flow_testservers::ocm::{FakeOcm, ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN};
-use e2e::{reference_dir, repo_root, skip, tool, RunExt};
+use e2e::{reference_dir, repo_root, skip, tool, RunExt, OCM_CREDENTIAL_VARS};
 use serde_json::Value;
-
-const CREDENTIAL_VARS: [&str; 8] = [
-    "OCM_TOKEN",
-    "OCM_REFRESH_TOKEN",
-    "OCM_OFFLINE_TOKEN",
-    "OCM_CLIENT_ID",
-    "OCM_CLIENT_SECRET",
-    "OCM_CONFIG",
-    "OCM_URL",
-    "OCM_TOKEN_URL",
-];
 
 /// ocm-post with a clean environment: no credentials but what the test gives,
 /// and a HOME without an ocm configuration.
 fn ocm_post(home: &Path) -> assert_cmd::Command {
     let mut command = tool("ocm-post");
-    for var in CREDENTIAL_VARS {
+    for var in OCM_CREDENTIAL_VARS {
         command.env_remove(var);
     }
     command.env("HOME", home).env_remove("XDG_CONFIG_HOME");
