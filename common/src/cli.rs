@@ -109,6 +109,32 @@ pub fn note_line(line: impl std::fmt::Display) {
     }
 }
 
+/// `-v`: prints one request line in the shared format (`TOOL: METHOD URL ->
+/// RESULT in N ms, try T, B bytes sent`), credentials redacted.
+/// `common::http::Client` logs each HTTP request through it; tools whose
+/// requests go through another client (catalog-build's registry operations
+/// through oci-client) log theirs here too, so every tool's `-v` reads the
+/// same. `url` must already be free of credentials
+/// ([`crate::redact::url_for_log`]).
+pub fn log_request(
+    method: &str,
+    url: &str,
+    result: &str,
+    took: std::time::Duration,
+    attempt: u32,
+    sent: u64,
+) {
+    if verbosity() < Verbosity::Verbose {
+        return;
+    }
+    let line = format!(
+        "{}: {method} {url} -> {result} in {} ms, try {attempt}, {sent} bytes sent",
+        tool_name(),
+        took.as_millis(),
+    );
+    crate::progress::eprint_line(&crate::redact::text(&line));
+}
+
 /// The tool's clap command with the shared version string and the shared
 /// `--quiet`/`-v` flags: what `--help`, the man page and the completions are
 /// made from.

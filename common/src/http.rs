@@ -246,24 +246,6 @@ impl fmt::Debug for Client {
     }
 }
 
-/// `-v`: prints one request line in the shared format (`TOOL: METHOD URL ->
-/// RESULT in N ms, try T, B bytes sent`), credentials redacted. [`Client`]
-/// logs each HTTP request through it; tools whose requests go through
-/// another client (catalog-build's registry operations) log theirs here too,
-/// so every tool's `-v` reads the same. `url` must already be free of
-/// credentials ([`crate::redact::url_for_log`]).
-pub fn log_line(method: &str, url: &str, result: &str, took: Duration, attempt: u32, sent: u64) {
-    if crate::cli::verbosity() < crate::cli::Verbosity::Verbose {
-        return;
-    }
-    let line = format!(
-        "{}: {method} {url} -> {result} in {} ms, try {attempt}, {sent} bytes sent",
-        crate::cli::tool_name(),
-        took.as_millis(),
-    );
-    crate::progress::eprint_line(&crate::redact::text(&line));
-}
-
 impl Client {
     /// A client for `base_url` (scheme, host, port and an optional path
     /// prefix). A URL we cannot use (bad port, no host) is a usage error; a
@@ -401,7 +383,7 @@ impl Client {
             Ok(response) => format!("{} ({} bytes back)", response.status, response.body.len()),
             Err(failure) => format!("failed: {}", failure.error()),
         };
-        log_line(request.method, &url, &result, took, attempt, sent as u64);
+        crate::cli::log_request(request.method, &url, &result, took, attempt, sent as u64);
     }
 
     /// How long this try may take: the request timeout, or what is left
@@ -681,16 +663,9 @@ fn tls_config(tls: &TlsOptions, target: &str) -> Result<TlsConfig> {
     Ok(builder.build())
 }
 
-/// Percent-encodes a value for a URL query string: everything but RFC 3986's
-/// unreserved characters.
-pub fn encode_query(value: &str) -> String {
-    const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    percent_encoding::utf8_percent_encode(value, QUERY_VALUE).to_string()
-}
+/// Query strings are encoded in `url_encoding`, which redaction uses too
+/// without the HTTP client.
+pub use crate::url_encoding::encode_query;
 
 #[cfg(test)]
 mod tests {

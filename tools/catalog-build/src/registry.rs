@@ -610,7 +610,7 @@ async fn logged<T>(
             Ok(value) => describe(value),
             Err(err) => failure_text(err),
         };
-        common::http::log_line(op, &url, &result, started.elapsed(), 1, sent);
+        common::cli::log_request(op, &url, &result, started.elapsed(), 1, sent);
     }
     outcome
 }
