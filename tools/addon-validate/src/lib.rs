@@ -22,7 +22,7 @@ use common::io::{Format, OutputArgs, Source};
 use common::{Error, Finding, Result};
 use serde::Serialize;
 
-use crate::checks::{Needs, Selection, CHECKS};
+use crate::checks::Selection;
 use crate::validate::{FileKind, Settings};
 
 #[derive(Parser, Debug)]
@@ -286,7 +286,7 @@ fn report_tree(args: &Args, outcome: validate::TreeOutcome) -> Result<()> {
         summary(&outcome.findings, 1)
     );
     if report.valid {
-        eprintln!("{line}");
+        common::cli::note_line(format_args!("{line}"));
         Ok(())
     } else {
         Err(Error::Invalid(line))
@@ -307,10 +307,10 @@ fn selected_addons(args: &Args, root: &std::path::Path) -> Result<Option<BTreeSe
         root.to_path_buf()
     };
     let changed = changed::changed_addons(&base, since, args.bundles.as_deref())?;
-    eprintln!(
+    common::cli::note_line(format_args!(
         "addon-validate: {} add-on(s) changed since {since}",
         changed.len()
-    );
+    ));
     Ok(Some(match named {
         Some(named) => named.intersection(&changed).cloned().collect(),
         None => changed,
@@ -335,7 +335,7 @@ fn report_documents(outcome: validate::TreeOutcome) -> Result<()> {
         summary(&outcome.findings, 1)
     );
     if errors == 0 {
-        eprintln!("{line}");
+        common::cli::note_line(format_args!("{line}"));
         Ok(())
     } else {
         Err(Error::Invalid(line))
@@ -343,16 +343,20 @@ fn report_documents(outcome: validate::TreeOutcome) -> Result<()> {
 }
 
 fn list_checks() -> Result<()> {
-    let mut out = String::from("CODE    NAME                            NEEDS     DESCRIPTION\n");
-    for check in CHECKS {
-        let needs = match check.needs {
-            Needs::Metadata => "metadata",
-            Needs::Bundles => "bundles",
-            Needs::Network => "network",
+    let mut out =
+        String::from("CODE    NAME                            SEVERITY NEEDS     DESCRIPTION\n");
+    for listed in common::finding_codes::ALL {
+        let severity = match listed.severity {
+            common::Severity::Error => "error",
+            common::Severity::Warning => "warning",
         };
         out.push_str(&format!(
-            "{:<7} {:<31} {:<9} {}\n",
-            check.code, check.name, needs, check.description
+            "{:<7} {:<31} {:<8} {:<9} {}\n",
+            listed.code,
+            listed.check,
+            severity,
+            listed.needs.as_str(),
+            listed.summary
         ));
     }
     common::io::write_stdout(&out)

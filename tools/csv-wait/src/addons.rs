@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use common::prometheus::VectorSample;
 
-use crate::state::{Tracker, ABNORMAL, SUCCEEDED};
+use crate::state::{Outcome, Tracker, ABNORMAL, SUCCEEDED};
 
 /// One add-on being watched: whose CSVs to look for, and what each cluster
 /// last reported for them.
@@ -26,6 +26,28 @@ impl Watched {
     pub fn name(&self) -> &str {
         self.addon.as_deref().unwrap_or(&self.operator)
     }
+}
+
+/// The progress line's tally: one add-on's clusters by state (`2 ready, 1
+/// installing, 0 failed`), or for a stream the add-ons by how they stand
+/// (`3 add-ons: 1 ready, 1 failed, 1 waiting`).
+pub fn tally(watched: &[Watched]) -> String {
+    if let [one] = watched {
+        return one.tracker.tally();
+    }
+    let count = |outcome: Outcome| {
+        watched
+            .iter()
+            .filter(|w| w.tracker.outcome() == outcome)
+            .count()
+    };
+    format!(
+        "{} add-ons: {} ready, {} failed, {} waiting",
+        watched.len(),
+        count(Outcome::Ready),
+        count(Outcome::Failed),
+        count(Outcome::Waiting)
+    )
 }
 
 /// The operator a CSV name belongs to: the longest of `operators` that the
@@ -148,5 +170,7 @@ mod tests {
         assert_eq!(addons[1].tracker.outcome(), Outcome::Failed);
         assert_eq!(addons[2].tracker.outcome(), Outcome::Waiting);
         assert_eq!(addons[2].name(), "gamma-addon");
+        assert_eq!(tally(&addons), "3 add-ons: 1 ready, 1 failed, 1 waiting");
+        assert_eq!(tally(&addons[..1]), addons[0].tracker.tally());
     }
 }
