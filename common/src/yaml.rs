@@ -52,10 +52,52 @@ pub struct DuplicateKey {
 }
 
 /// One parsed document.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Parsed {
     pub value: Value,
     pub duplicate_keys: Vec<DuplicateKey>,
+    /// Plain scalars PyYAML reads as a date, a datetime or an infinite/NaN
+    /// float: JSON has no such values, so `value` holds their text and the
+    /// schema check asks here what managed-tenants would have seen.
+    pub python_values: Vec<PythonValue>,
+}
+
+/// A scalar that PyYAML's `safe_load` turns into a Python object JSON cannot
+/// hold, at its place in the document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PythonValue {
+    pub path: FieldPath,
+    pub line: usize,
+    pub scalar: PythonScalar,
+}
+
+/// What PyYAML makes of such a scalar, with Python's `repr` of it (jsonschema
+/// prints that: "datetime.date(2001, 12, 14) is not of type 'string'").
+#[derive(Debug, Clone, PartialEq)]
+pub struct PythonScalar {
+    pub kind: PythonKind,
+    /// The scalar as written (what the value tree holds).
+    pub text: String,
+    pub repr: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PythonKind {
+    Date,
+    DateTime,
+    /// `.inf`, `-.Inf`, `.NaN`: a Python float, so a jsonschema "number".
+    Float(f64),
+}
+
+impl PythonScalar {
+    /// The word for it in messages.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            PythonKind::Date => "date",
+            PythonKind::DateTime => "datetime",
+            PythonKind::Float(_) => "float",
+        }
+    }
 }
 
 /// Parses text that must hold exactly one YAML document (JSON is YAML too).
@@ -63,10 +105,7 @@ pub struct Parsed {
 pub fn parse_one(text: &str) -> Result<Parsed, YamlError> {
     let mut docs = parse_stream(text)?;
     match docs.len() {
-        0 => Ok(Parsed {
-            value: Value::Null,
-            duplicate_keys: Vec::new(),
-        }),
+        0 => Ok(Parsed::default()),
         1 => Ok(docs.remove(0)),
         n => Err(YamlError {
             line: 1,
@@ -121,6 +160,7 @@ struct Builder {
     anchors: HashMap<usize, (Value, usize)>,
     alias_nodes: usize,
     duplicate_keys: Vec<DuplicateKey>,
+    python_values: Vec<PythonValue>,
 }
 
 impl Builder {
@@ -130,12 +170,14 @@ impl Builder {
         self.anchors.clear();
         self.alias_nodes = 0;
         self.duplicate_keys.clear();
+        self.python_values.clear();
     }
 
     fn finish_document(&mut self) -> Parsed {
         Parsed {
             value: self.root.take().unwrap_or(Value::Null),
             duplicate_keys: std::mem::take(&mut self.duplicate_keys),
+            python_values: std::mem::take(&mut self.python_values),
         }
     }
 
@@ -170,8 +212,16 @@ impl Builder {
                     }
                     return Ok(());
                 }
-                let value =
+                let (value, python) =
                     resolve_scalar(text, style, tag.as_ref()).map_err(|m| Self::error(mark, m))?;
+                if let Some(scalar) = python {
+                    let path = self.value_path();
+                    self.python_values.push(PythonValue {
+                        path,
+                        line: mark.line(),
+                        scalar,
+                    });
+                }
                 if anchor > 0 {
                     self.anchors.insert(anchor, (value.clone(), 1));
                 }
@@ -303,6 +353,20 @@ impl Builder {
         }
     }
 
+    /// The path of the value about to be completed.
+    fn value_path(&self) -> FieldPath {
+        let mut path = self.current_path();
+        match self.stack.last() {
+            Some(Frame::Sequence { items, .. }) => path.push(Segment::Index(items.len())),
+            Some(Frame::Mapping {
+                pending_key: Some((key, _)),
+                ..
+            }) => path.push(Segment::Key(key.clone())),
+            _ => {}
+        }
+        path
+    }
+
     /// The path of the innermost open collection.
     fn current_path(&self) -> FieldPath {
         let mut path = FieldPath::root();
@@ -345,68 +409,110 @@ fn count_nodes(value: &Value) -> usize {
     }
 }
 
-fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
+/// A scalar's value, and what PyYAML makes of it when JSON cannot say.
+type Resolved = (Value, Option<PythonScalar>);
+
+fn resolve_scalar(
+    text: String,
+    style: TScalarStyle,
+    tag: Option<&Tag>,
+) -> Result<Resolved, String> {
     if let Some(tag) = tag {
         let name = if tag.handle == "!!" || tag.handle == "tag:yaml.org,2002:" {
             tag.suffix.as_str()
         } else if tag.handle == "!" && tag.suffix.is_empty() {
-            return Ok(Value::String(text));
+            return Ok((Value::String(text), None));
         } else {
             return Err(format!("unsupported YAML tag {}{}", tag.handle, tag.suffix));
         };
         return match name {
-            "str" => Ok(Value::String(text)),
-            "null" | "bool" | "int" | "float" => {
-                let value = resolve_plain(text.clone());
-                let ok = match (name, &value) {
-                    ("null", Value::Null) | ("bool", Value::Bool(_)) => true,
-                    ("int", Value::Number(n)) => !n.is_f64(),
-                    ("float", Value::Number(_)) => true,
+            "str" | "binary" => Ok((Value::String(text), None)),
+            "null" | "bool" | "int" | "float" | "timestamp" => {
+                let (value, python) = resolve_plain_python(text.clone())?;
+                let ok = match (name, &value, python.as_ref().map(|p| p.kind)) {
+                    ("float", _, Some(PythonKind::Float(_)))
+                    | ("timestamp", _, Some(PythonKind::Date | PythonKind::DateTime)) => true,
+                    (_, _, Some(_)) => false,
+                    ("null", Value::Null, _) | ("bool", Value::Bool(_), _) => true,
+                    ("int", Value::Number(n), _) => !n.is_f64(),
+                    ("float", Value::Number(_), _) => true,
                     _ => false,
                 };
                 if ok {
-                    Ok(value)
+                    Ok((value, python))
                 } else {
                     Err(format!("{text:?} is not a valid !!{name}"))
                 }
             }
-            "binary" | "timestamp" => Ok(Value::String(text)),
             "map" | "seq" => Err(format!("!!{name} tag on a scalar")),
             other => Err(format!("unsupported YAML tag !!{other}")),
         };
     }
     match style {
-        TScalarStyle::Plain => Ok(resolve_plain(text)),
-        _ => Ok(Value::String(text)),
+        TScalarStyle::Plain => resolve_plain_python(text),
+        _ => Ok((Value::String(text), None)),
     }
 }
 
 /// YAML 1.1 implicit types of a plain scalar, as PyYAML's SafeLoader resolves
-/// them. Timestamps stay strings (JSON has no date type).
+/// them, as JSON: a date, a datetime, `.inf` and `.nan` keep their text (see
+/// [`resolve_plain_python`] for what PyYAML makes of them).
 pub fn resolve_plain(text: String) -> Value {
+    match resolve_plain_python(text.clone()) {
+        Ok((value, _)) => value,
+        Err(_) => Value::String(text),
+    }
+}
+
+/// [`resolve_plain`], also saying when PyYAML builds a Python object JSON
+/// has no room for. A timestamp PyYAML matches but cannot build (month 13)
+/// is an error, as it is for `yaml.safe_load`.
+pub fn resolve_plain_python(text: String) -> Result<Resolved, String> {
     match text.as_str() {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "" | "~" | "null" | "Null" | "NULL" => return Ok((Value::Null, None)),
         "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
-            return Value::Bool(true)
+            return Ok((Value::Bool(true), None))
         }
         "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
-            return Value::Bool(false)
+            return Ok((Value::Bool(false), None))
         }
         _ => {}
     }
     let first = text.as_bytes()[0];
     if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
-        return Value::String(text);
+        return Ok((Value::String(text), None));
+    }
+    // PyYAML tries float, then int, then timestamp; their forms do not overlap.
+    if let Some(float) = parse_float(&text) {
+        return Ok(match Number::from_f64(float) {
+            Some(number) => (Value::Number(number), None),
+            None => {
+                let scalar = PythonScalar {
+                    kind: PythonKind::Float(float),
+                    repr: python_float_repr(float),
+                    text: text.clone(),
+                };
+                (Value::String(text), Some(scalar))
+            }
+        });
     }
     if let Some(number) = parse_int(&text) {
-        return Value::Number(number);
+        return Ok((Value::Number(number), None));
     }
-    if let Some(float) = parse_float(&text) {
-        if let Some(number) = Number::from_f64(float) {
-            return Value::Number(number);
-        }
+    if let Some(scalar) = python::timestamp(&text)? {
+        return Ok((Value::String(text), Some(scalar)));
     }
-    Value::String(text)
+    Ok((Value::String(text), None))
+}
+
+fn python_float_repr(float: f64) -> String {
+    if float.is_nan() {
+        "nan".to_string()
+    } else if float > 0.0 {
+        "inf".to_string()
+    } else {
+        "-inf".to_string()
+    }
 }
 
 fn split_sign(text: &str) -> (bool, &str) {
@@ -525,7 +631,13 @@ fn parse_float(text: &str) -> Option<f64> {
     let (whole, fraction) = mantissa.split_once('.')?;
     let digits_ok = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || b == b'_');
     if whole.is_empty() {
-        if fraction.is_empty() || !digits_ok(fraction) || fraction.starts_with('_') {
+        // `\.[0-9][0-9_]*`: PyYAML allows no sign here, so `-.5` is a string.
+        if negative
+            || text != body
+            || fraction.is_empty()
+            || !digits_ok(fraction)
+            || fraction.starts_with('_')
+        {
             return None;
         }
     } else if !whole.as_bytes()[0].is_ascii_digit() || !digits_ok(whole) || !digits_ok(fraction) {
@@ -544,6 +656,228 @@ fn parse_float(text: &str) -> Option<f64> {
         cleaned
     };
     cleaned.parse::<f64>().ok().map(|v| sign * v)
+}
+
+/// PyYAML's timestamps: its resolver's pattern and its constructor's
+/// arithmetic, so `2001-12-14` is a date and `2001-12-14 21:59:43.10 -5` a
+/// datetime exactly where `yaml.safe_load` makes them.
+mod python {
+    use super::{PythonKind, PythonScalar};
+
+    /// The parts of a timestamp the resolver's regex accepts:
+    /// `YYYY-MM-DD`, or `YYYY-M?M-D?D([Tt]|[ \t]+)H?H:MM:SS(\.F*)?([ \t]*(Z|[-+]H?H(:MM)?))?`.
+    struct Parts<'a> {
+        year: &'a str,
+        month: &'a str,
+        day: &'a str,
+        time: Option<Time<'a>>,
+    }
+
+    struct Time<'a> {
+        hour: &'a str,
+        minute: &'a str,
+        second: &'a str,
+        fraction: &'a str,
+        /// `None`: naive; `Some(None)`: `Z`; `Some(Some((sign, h, m)))`.
+        zone: Option<Option<(char, &'a str, &'a str)>>,
+    }
+
+    /// Takes 1 to `max` ASCII digits from the front of `text`.
+    fn digits(text: &str, min: usize, max: usize) -> Option<(&str, &str)> {
+        let count = text
+            .bytes()
+            .take(max)
+            .take_while(u8::is_ascii_digit)
+            .count();
+        (count >= min).then(|| text.split_at(count))
+    }
+
+    fn parse(text: &str) -> Option<Parts<'_>> {
+        let (year, rest) = digits(text, 4, 4)?;
+        let rest = rest.strip_prefix('-')?;
+        let (month, rest) = digits(rest, 1, 2)?;
+        let rest = rest.strip_prefix('-')?;
+        let (day, rest) = digits(rest, 1, 2)?;
+        if rest.is_empty() {
+            // The date-only form wants two digits each.
+            return (month.len() == 2 && day.len() == 2).then_some(Parts {
+                year,
+                month,
+                day,
+                time: None,
+            });
+        }
+        let rest = match rest.strip_prefix(['T', 't']) {
+            Some(after) => after,
+            None => {
+                let after = rest.trim_start_matches([' ', '\t']);
+                if after.len() == rest.len() {
+                    return None;
+                }
+                after
+            }
+        };
+        let (hour, rest) = digits(rest, 1, 2)?;
+        let (minute, rest) = digits(rest.strip_prefix(':')?, 2, 2)?;
+        let (second, mut rest) = digits(rest.strip_prefix(':')?, 2, 2)?;
+        let mut fraction = "";
+        if let Some(after) = rest.strip_prefix('.') {
+            let count = after.bytes().take_while(u8::is_ascii_digit).count();
+            (fraction, rest) = after.split_at(count);
+        }
+        let zone_text = rest.trim_start_matches([' ', '\t']);
+        let zone = if rest.is_empty() {
+            None
+        } else if zone_text == "Z" {
+            Some(None)
+        } else {
+            let sign = zone_text
+                .chars()
+                .next()
+                .filter(|c| matches!(c, '-' | '+'))?;
+            let (tz_hour, tail) = digits(&zone_text[1..], 1, 2)?;
+            let tz_minute = match tail.strip_prefix(':') {
+                Some(after) => {
+                    let (minute, tail) = digits(after, 2, 2)?;
+                    if !tail.is_empty() {
+                        return None;
+                    }
+                    minute
+                }
+                None if tail.is_empty() => "",
+                None => return None,
+            };
+            Some(Some((sign, tz_hour, tz_minute)))
+        };
+        Some(Parts {
+            year,
+            month,
+            day,
+            time: Some(Time {
+                hour,
+                minute,
+                second,
+                fraction,
+                zone,
+            }),
+        })
+    }
+
+    fn number(text: &str) -> i64 {
+        text.parse().unwrap_or(0)
+    }
+
+    fn days_in_month(year: i64, month: i64) -> i64 {
+        match month {
+            2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        }
+    }
+
+    /// What PyYAML makes of `text` when its timestamp pattern matches;
+    /// `Err` with Python's words when the date or time cannot exist.
+    pub(super) fn timestamp(text: &str) -> Result<Option<PythonScalar>, String> {
+        let Some(parts) = parse(text) else {
+            return Ok(None);
+        };
+        let fail = |why: &str| {
+            Err(format!(
+                "PyYAML reads the unquoted {text:?} as a timestamp and cannot build it ({why}); \
+                 quote it to keep a string"
+            ))
+        };
+        let (year, month, day) = (number(parts.year), number(parts.month), number(parts.day));
+        if year < 1 {
+            return fail(&format!("year {year} is out of range"));
+        }
+        if !(1..=12).contains(&month) {
+            return fail("month must be in 1..12");
+        }
+        if day < 1 || day > days_in_month(year, month) {
+            return fail("day is out of range for month");
+        }
+        let Some(time) = parts.time else {
+            return Ok(Some(PythonScalar {
+                kind: PythonKind::Date,
+                text: text.to_string(),
+                repr: format!("datetime.date({year}, {month}, {day})"),
+            }));
+        };
+        let (hour, minute, second) = (number(time.hour), number(time.minute), number(time.second));
+        if hour > 23 {
+            return fail("hour must be in 0..23");
+        }
+        if minute > 59 {
+            return fail("minute must be in 0..59");
+        }
+        if second > 59 {
+            return fail("second must be in 0..59");
+        }
+        // `fraction[:6]`, padded with zeros: microseconds.
+        let mut micro: String = time.fraction.chars().take(6).collect();
+        while !micro.is_empty() && micro.len() < 6 {
+            micro.push('0');
+        }
+        let microsecond = number(&micro);
+        let mut fields = vec![year, month, day, hour, minute];
+        if microsecond != 0 {
+            fields.extend([second, microsecond]);
+        } else if second != 0 {
+            fields.push(second);
+        }
+        let mut repr = format!(
+            "datetime.datetime({}",
+            fields
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        match time.zone {
+            None => {}
+            Some(None) => repr.push_str(", tzinfo=datetime.timezone.utc"),
+            Some(Some((sign, tz_hour, tz_minute))) => {
+                let mut offset = number(tz_hour) * 3600 + number(tz_minute) * 60;
+                if sign == '-' {
+                    offset = -offset;
+                }
+                if offset.abs() >= 86_400 {
+                    return fail("the UTC offset must be strictly between -24 and 24 hours");
+                }
+                if offset == 0 {
+                    repr.push_str(", tzinfo=datetime.timezone.utc");
+                } else {
+                    repr.push_str(&format!(
+                        ", tzinfo=datetime.timezone({})",
+                        timedelta_repr(offset)
+                    ));
+                }
+            }
+        }
+        repr.push(')');
+        Ok(Some(PythonScalar {
+            kind: PythonKind::DateTime,
+            text: text.to_string(),
+            repr,
+        }))
+    }
+
+    /// Python's `repr(timedelta(seconds=offset))`: days may be negative,
+    /// seconds are in 0..86400.
+    fn timedelta_repr(offset: i64) -> String {
+        let days = offset.div_euclid(86_400);
+        let seconds = offset.rem_euclid(86_400);
+        let mut fields = Vec::new();
+        if days != 0 {
+            fields.push(format!("days={days}"));
+        }
+        if seconds != 0 {
+            fields.push(format!("seconds={seconds}"));
+        }
+        format!("datetime.timedelta({})", fields.join(", "))
+    }
 }
 
 /// Lines of fields of a document, for findings. Building it parses the text
@@ -883,7 +1217,11 @@ fn is_plain_safe(text: &str) -> bool {
     let bytes = text.as_bytes();
     let looks_like_date =
         bytes.len() >= 8 && bytes[..4].iter().all(u8::is_ascii_digit) && bytes[4] == b'-';
-    !looks_like_date && matches!(resolve_plain(text.to_string()), Value::String(_))
+    !looks_like_date
+        && matches!(
+            resolve_plain_python(text.to_string()),
+            Ok((Value::String(_), None))
+        )
 }
 
 #[cfg(test)]
@@ -913,6 +1251,94 @@ mod tests {
             value("big: 18446744073709551615\nneg: -9223372036854775808"),
             json!({"big": 18446744073709551615u64, "neg": i64::MIN})
         );
+    }
+
+    fn python(text: &str) -> Vec<(String, String)> {
+        parse_one(text)
+            .unwrap()
+            .python_values
+            .iter()
+            .map(|v| (v.path.to_string(), v.scalar.repr.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn unquoted_dates_and_datetimes_are_python_values_as_pyyaml_reads_them() {
+        let text = "a: 2001-12-14\nb: 2001-12-14t21:59:43.10-05:00\nc: 2001-12-14 21:59:43.10 -5\n\
+                    d: 2001-12-15T02:59:43.1Z\ne: 2002-12-14 1:02:03\nf: [2001-1-2 03:04:00 +01:30]\n";
+        assert_eq!(
+            python(text),
+            vec![
+                ("a".into(), "datetime.date(2001, 12, 14)".into()),
+                (
+                    "b".into(),
+                    "datetime.datetime(2001, 12, 14, 21, 59, 43, 100000, tzinfo=datetime.timezone(datetime.timedelta(days=-1, seconds=68400)))".into()
+                ),
+                (
+                    "c".into(),
+                    "datetime.datetime(2001, 12, 14, 21, 59, 43, 100000, tzinfo=datetime.timezone(datetime.timedelta(days=-1, seconds=68400)))".into()
+                ),
+                (
+                    "d".into(),
+                    "datetime.datetime(2001, 12, 15, 2, 59, 43, 100000, tzinfo=datetime.timezone.utc)".into()
+                ),
+                ("e".into(), "datetime.datetime(2002, 12, 14, 1, 2, 3)".into()),
+                (
+                    "f[0]".into(),
+                    "datetime.datetime(2001, 1, 2, 3, 4, tzinfo=datetime.timezone(datetime.timedelta(seconds=5400)))".into()
+                ),
+            ]
+        );
+        // The value tree keeps the text: JSON has no date.
+        assert_eq!(value(text)["a"], json!("2001-12-14"));
+    }
+
+    #[test]
+    fn quoted_and_near_miss_dates_stay_strings() {
+        let text = "a: '2001-12-14'\nb: \"2001-12-14\"\nc: !!str 2001-12-14\nd: 2001-1-14\n\
+                    e: 2001-12-14x\nf: 20011-12-14\ng: 2001-12-14 21:59\nh: 2001-12-14T21:59:43 +5:3\n";
+        assert_eq!(python(text), vec![]);
+        assert_eq!(value(text)["d"], json!("2001-1-14"));
+    }
+
+    #[test]
+    fn a_timestamp_pyyaml_cannot_build_is_a_load_error() {
+        let err = parse_one("description: 2001-13-14\n").unwrap_err();
+        assert!(err.message.contains("month must be in 1..12"), "{err}");
+        let err = parse_one("a: 2001-02-29\n").unwrap_err();
+        assert!(err.message.contains("day is out of range"), "{err}");
+        assert!(parse_one("a: 2000-02-29\n").is_ok(), "a leap day");
+    }
+
+    #[test]
+    fn special_floats_in_every_case_pyyaml_accepts_are_python_floats() {
+        let text = "a: .inf\nb: -.Inf\nc: +.INF\nd: .NaN\ne: .nan\nf: .NAN\n";
+        assert_eq!(
+            python(text),
+            vec![
+                ("a".into(), "inf".into()),
+                ("b".into(), "-inf".into()),
+                ("c".into(), "inf".into()),
+                ("d".into(), "nan".into()),
+                ("e".into(), "nan".into()),
+                ("f".into(), "nan".into()),
+            ]
+        );
+        // Forms PyYAML's float pattern refuses stay strings.
+        let text = "a: .INf\nb: -.nan\nc: inf\nd: '.inf'\ne: -.5\nf: .Nan\n";
+        assert_eq!(python(text), vec![]);
+        assert_eq!(value(text)["e"], json!("-.5"));
+        assert_eq!(value("a: !!float .inf")["a"], json!(".inf"));
+    }
+
+    #[test]
+    fn emitted_dates_and_special_floats_are_quoted_so_they_stay_strings() {
+        let tricky =
+            json!({"a": ".inf", "b": "-.Inf", "c": ".NaN", "d": "2001-12-14 21:59:43.10 -5"});
+        let text = to_yaml_string(&tricky).unwrap();
+        let parsed = parse_one(&text).unwrap();
+        assert_eq!(parsed.value, tricky, "{text}");
+        assert!(parsed.python_values.is_empty(), "{text}");
     }
 
     #[test]
