@@ -1087,82 +1087,201 @@ fn segment_ref(segment: &Segment) -> SegmentRef<'_> {
 /// would read them as something else: `yes`, `on`, `0755`, `1:30` and
 /// `2001-12-14` stay strings. serde_yaml writes those bare, so we emit
 /// ourselves. Multi-line strings use literal blocks.
+///
+/// The value is first written as compact JSON (by serde, in field order) and
+/// the YAML is emitted from that text: no `serde_json::Value` tree of the
+/// output is built, so rendering 300,000 namespaces costs the JSON text and
+/// the YAML text, not a tree of maps several times their size (issue 14).
 pub fn to_yaml_string<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, String> {
-    let value = serde_json::to_value(value).map_err(|err| err.to_string())?;
-    let mut out = String::new();
-    match &value {
-        Value::Object(map) if !map.is_empty() => emit_mapping(map, 0, &mut out),
-        Value::Array(items) if !items.is_empty() => emit_sequence(items, 0, &mut out),
-        scalar => {
-            emit_scalar(scalar, 0, &mut out);
-            out.push('\n');
+    let json = serde_json::to_string(value).map_err(|err| err.to_string())?;
+    let mut emitter = JsonToYaml {
+        json: json.as_bytes(),
+        text: &json,
+        at: 0,
+        out: String::with_capacity(json.len() + json.len() / 2),
+    };
+    emitter.node(0, Place::Top)?;
+    Ok(emitter.out)
+}
+
+/// Where a node sits, which decides what goes before it and after a scalar.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// The whole document.
+    Top,
+    /// The value of a mapping key (`key:` is written).
+    AfterKey,
+    /// An item of a sequence (`- ` is written).
+    Item,
+}
+
+/// Emits block YAML while reading compact JSON (serde_json's own output, so
+/// no whitespace and valid by construction).
+struct JsonToYaml<'a> {
+    json: &'a [u8],
+    text: &'a str,
+    at: usize,
+    out: String,
+}
+
+impl JsonToYaml<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.json.get(self.at).copied()
+    }
+
+    fn expect(&mut self, byte: u8) -> Result<(), String> {
+        if self.peek() == Some(byte) {
+            self.at += 1;
+            Ok(())
+        } else {
+            Err(format!(
+                "YAML emitter: expected {:?} at byte {} of the JSON text",
+                byte as char, self.at
+            ))
         }
     }
-    Ok(out)
+
+    /// One node at `level`, as the old tree walk wrote it: a non-empty
+    /// mapping after a key opens on the next line one level in; a non-empty
+    /// sequence after a key stays at the key's level; in a sequence, both
+    /// continue on the `- ` line.
+    fn node(&mut self, level: usize, place: Place) -> Result<(), String> {
+        let empty = matches!(
+            (self.peek(), self.json.get(self.at + 1)),
+            (Some(b'{'), Some(b'}')) | (Some(b'['), Some(b']'))
+        );
+        match self.peek() {
+            Some(b'{') if !empty => {
+                let inner = match place {
+                    Place::Top => 0,
+                    Place::AfterKey => {
+                        self.out.push('\n');
+                        indent(&mut self.out, level + 1);
+                        level + 1
+                    }
+                    Place::Item => level + 1,
+                };
+                self.mapping(inner)
+            }
+            Some(b'[') if !empty => {
+                let inner = match place {
+                    Place::Top => 0,
+                    Place::AfterKey => {
+                        self.out.push('\n');
+                        indent(&mut self.out, level);
+                        level
+                    }
+                    Place::Item => level + 1,
+                };
+                self.sequence(inner)
+            }
+            _ => {
+                if place == Place::AfterKey {
+                    self.out.push(' ');
+                }
+                let scalar_level = if place == Place::Top { 0 } else { level + 1 };
+                self.scalar(scalar_level)?;
+                self.out.push('\n');
+                Ok(())
+            }
+        }
+    }
+
+    fn mapping(&mut self, level: usize) -> Result<(), String> {
+        self.expect(b'{')?;
+        let mut first = true;
+        while self.peek() != Some(b'}') {
+            if !first {
+                self.expect(b',')?;
+                indent(&mut self.out, level);
+            }
+            first = false;
+            let key = self.string()?;
+            emit_string(&key, level, &mut self.out);
+            self.out.push(':');
+            self.expect(b':')?;
+            self.node(level, Place::AfterKey)?;
+        }
+        self.expect(b'}')
+    }
+
+    fn sequence(&mut self, level: usize) -> Result<(), String> {
+        self.expect(b'[')?;
+        let mut first = true;
+        while self.peek() != Some(b']') {
+            if !first {
+                self.expect(b',')?;
+                indent(&mut self.out, level);
+            }
+            first = false;
+            self.out.push_str("- ");
+            self.node(level, Place::Item)?;
+        }
+        self.expect(b']')
+    }
+
+    /// A scalar (or an empty collection) written where a scalar goes.
+    fn scalar(&mut self, level: usize) -> Result<(), String> {
+        match self.peek() {
+            Some(b'"') => {
+                let text = self.string()?;
+                emit_string(&text, level, &mut self.out);
+            }
+            Some(b'{') => {
+                self.at += 2;
+                self.out.push_str("{}");
+            }
+            Some(b'[') => {
+                self.at += 2;
+                self.out.push_str("[]");
+            }
+            _ => {
+                // null, true, false or a number: JSON and YAML spell them alike.
+                let end = self.json[self.at..]
+                    .iter()
+                    .position(|b| matches!(b, b',' | b'}' | b']'))
+                    .map_or(self.json.len(), |n| self.at + n);
+                if end == self.at {
+                    return Err(format!("YAML emitter: no value at byte {}", self.at));
+                }
+                self.out.push_str(&self.text[self.at..end]);
+                self.at = end;
+            }
+        }
+        Ok(())
+    }
+
+    /// A JSON string at the cursor, unescaped.
+    fn string(&mut self) -> Result<String, String> {
+        let rest = &self.text[self.at..];
+        let body = &rest.as_bytes()[1..];
+        // The closing quote: the first `"` not escaped by a backslash.
+        let mut i = 0;
+        let mut escaped = false;
+        while i < body.len() {
+            match body[i] {
+                b'\\' => {
+                    escaped = true;
+                    i += 2;
+                    continue;
+                }
+                b'"' => break,
+                _ => i += 1,
+            }
+        }
+        let token = &rest[..i + 2];
+        self.at += token.len();
+        if escaped {
+            serde_json::from_str(token).map_err(|err| format!("YAML emitter: {err}"))
+        } else {
+            Ok(token[1..token.len() - 1].to_string())
+        }
+    }
 }
 
 fn indent(out: &mut String, level: usize) {
     for _ in 0..level {
         out.push_str("  ");
-    }
-}
-
-fn emit_mapping(map: &Map<String, Value>, level: usize, out: &mut String) {
-    for (i, (key, value)) in map.iter().enumerate() {
-        if i > 0 {
-            indent(out, level);
-        }
-        emit_string(key, level, out);
-        out.push(':');
-        emit_value_after_key(value, level, out);
-    }
-}
-
-fn emit_value_after_key(value: &Value, level: usize, out: &mut String) {
-    match value {
-        Value::Object(map) if !map.is_empty() => {
-            out.push('\n');
-            indent(out, level + 1);
-            emit_mapping(map, level + 1, out);
-        }
-        Value::Array(items) if !items.is_empty() => {
-            out.push('\n');
-            indent(out, level);
-            emit_sequence(items, level, out);
-        }
-        scalar => {
-            out.push(' ');
-            emit_scalar(scalar, level + 1, out);
-            out.push('\n');
-        }
-    }
-}
-
-fn emit_sequence(items: &[Value], level: usize, out: &mut String) {
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            indent(out, level);
-        }
-        out.push_str("- ");
-        match item {
-            Value::Object(map) if !map.is_empty() => emit_mapping(map, level + 1, out),
-            Value::Array(inner) if !inner.is_empty() => emit_sequence(inner, level + 1, out),
-            scalar => {
-                emit_scalar(scalar, level + 1, out);
-                out.push('\n');
-            }
-        }
-    }
-}
-
-fn emit_scalar(value: &Value, level: usize, out: &mut String) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
-        Value::String(s) => emit_string(s, level, out),
-        Value::Array(_) => out.push_str("[]"),
-        Value::Object(_) => out.push_str("{}"),
     }
 }
 
