@@ -783,14 +783,13 @@ fn an_x509_v1_client_certificate_is_exit_1_naming_the_user_not_a_panic() {
     for user in users {
         let config = dir.path().join("kubeconfig");
         std::fs::write(&config, kubeconfig_text("https://127.0.0.1:9", &user)).unwrap();
-        let run = hive_apply(&config, &input, &[]);
-        assert_eq!(run.code, Some(1), "{user}: {}", run.stderr);
+        let run = hive_apply(&config, &input, &[]).exit(1);
+        let stderr = run.stderr();
         assert!(
-            run.stderr.contains("users[robot]") && run.stderr.contains("v3 certificate"),
-            "{user}: {}",
-            run.stderr
+            stderr.contains("users[robot]") && stderr.contains("v3 certificate"),
+            "{user}: {stderr}"
         );
-        assert!(!run.stderr.contains("panicked"), "{user}: {}", run.stderr);
+        assert!(!stderr.contains("panicked"), "{user}: {stderr}");
     }
 }
 
