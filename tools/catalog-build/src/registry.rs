@@ -3,10 +3,14 @@
 //! `oci-client` so that blobs the registry already has are not sent again.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
+use std::future::Future;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
 
 use common::oci::{self, Blob, Image};
+use common::progress::Progress;
 use common::{Error, Result};
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
@@ -236,7 +240,6 @@ pub struct Registry {
     runtime: tokio::runtime::Runtime,
     pub insecure: Vec<String>,
     credentials: BTreeMap<String, Credentials>,
-    progress: bool,
     pub stats: PushStats,
 }
 
@@ -264,7 +267,6 @@ impl Registry {
             runtime,
             insecure,
             credentials: BTreeMap::new(),
-            progress: std::io::stderr().is_terminal(),
             stats: PushStats::default(),
         })
     }
@@ -321,8 +323,11 @@ impl Registry {
     pub fn manifest_digest(&mut self, reference: &Reference) -> Option<String> {
         let auth = self.auth_for(reference).ok()?;
         let client = &self.client;
+        let url = self.endpoint(reference).manifest();
         self.runtime
-            .block_on(async { client.fetch_manifest_digest(reference, &auth).await })
+            .block_on(logged("HEAD", url, 0, digest_result, async {
+                client.fetch_manifest_digest(reference, &auth).await
+            }))
             .ok()
     }
 
@@ -337,17 +342,25 @@ impl Registry {
             let Ok(auth) = self.auth_for(&reference) else {
                 return false;
             };
-            checks.push((reference, auth, image.digest.clone()));
+            let url = self.endpoint(&reference).manifest();
+            checks.push((reference, auth, image.digest.clone(), url));
         }
         let client = self.client.clone();
         self.runtime.block_on(async move {
             let mut running = tokio::task::JoinSet::new();
             let mut pending = checks.into_iter();
-            let check = |client: Client, (reference, auth, digest): (Reference, RegistryAuth, String)| async move {
-                client
-                    .fetch_manifest_digest(&reference, &auth)
-                    .await
-                    .is_ok_and(|found| found == digest)
+            let check = |client: Client,
+                         (reference, auth, digest, url): (
+                Reference,
+                RegistryAuth,
+                String,
+                String,
+            )| async move {
+                logged("HEAD", url, 0, digest_result, async {
+                    client.fetch_manifest_digest(&reference, &auth).await
+                })
+                .await
+                .is_ok_and(|found| found == digest)
             };
             for item in pending.by_ref().take(PUSH_CONCURRENCY) {
                 running.spawn(check(client.clone(), item));
@@ -377,10 +390,12 @@ impl Registry {
             oci::MEDIA_TYPE_DOCKER_LIST,
         ];
         let client = &self.client;
+        let endpoint = self.endpoint(reference);
         let result = self.runtime.block_on(async {
-            let (bytes, digest) = client
-                .pull_manifest_raw(reference, &auth, &accepted)
-                .await?;
+            let (bytes, digest) = logged("GET", endpoint.manifest(), 0, manifest_result, async {
+                client.pull_manifest_raw(reference, &auth, &accepted).await
+            })
+            .await?;
             let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
             let (bytes, digest) = if value.get("manifests").is_some() {
                 let chosen = value["manifests"]
@@ -397,10 +412,15 @@ impl Registry {
                         "the image index has no linux/amd64 manifest".to_string()
                     ));
                 };
-                let by_digest = reference.clone_with_digest(chosen);
-                client
-                    .pull_manifest_raw(&by_digest, &auth, &accepted)
-                    .await?
+                let by_digest = reference.clone_with_digest(chosen.clone());
+                logged(
+                    "GET",
+                    endpoint.manifest_at(&chosen),
+                    0,
+                    manifest_result,
+                    async { client.pull_manifest_raw(&by_digest, &auth, &accepted).await },
+                )
+                .await?
             } else {
                 (bytes, digest)
             };
@@ -409,16 +429,35 @@ impl Registry {
                 Err(message) => return Ok(Err(message)),
             };
             let mut config = Vec::new();
-            client
-                .pull_blob(reference, manifest.config.digest.as_str(), &mut config)
-                .await?;
+            let digest_of_config = manifest.config.digest.as_str();
+            logged(
+                "GET",
+                endpoint.blob(digest_of_config),
+                0,
+                |_| "200".into(),
+                async {
+                    client
+                        .pull_blob(reference, digest_of_config, &mut config)
+                        .await
+                },
+            )
+            .await?;
             let mut layers = Vec::new();
             for layer in &manifest.layers {
                 let mut data = Vec::new();
                 if with_layers {
-                    client
-                        .pull_blob(reference, layer.digest.as_str(), &mut data)
-                        .await?;
+                    logged(
+                        "GET",
+                        endpoint.blob(&layer.digest),
+                        0,
+                        |_| "200".into(),
+                        async {
+                            client
+                                .pull_blob(reference, layer.digest.as_str(), &mut data)
+                                .await
+                        },
+                    )
+                    .await?;
                 }
                 layers.push(Blob {
                     media_type: oci::oci_layer_media_type(&layer.media_type).to_string(),
@@ -451,20 +490,22 @@ impl Registry {
 
     /// Pushes images, several at a time, each as [`push_image`] does; the
     /// first failure stops the rest and is the error. Returns nothing: the
-    /// caller names each image by its digest.
-    pub fn push_all(&mut self, jobs: Vec<PushJob>) -> Result<()> {
+    /// caller names each image by its digest. On a terminal, `what` heads a
+    /// line of the bytes and blobs pushed so far.
+    pub fn push_all(&mut self, what: &str, jobs: Vec<PushJob>) -> Result<()> {
         let mut auths = Vec::with_capacity(jobs.len());
         for job in &jobs {
-            auths.push(self.auth_for(&job.target)?);
+            auths.push((self.auth_for(&job.target)?, self.endpoint(&job.target)));
         }
+        let progress = PushProgress::new(what, &jobs);
+        let bar = progress.bar.clone();
         let client = self.client.clone();
-        let progress = self.progress;
         let outcome = self.runtime.block_on(async move {
             let mut running = tokio::task::JoinSet::new();
             let mut pending = jobs.into_iter().zip(auths);
             let mut stats = PushStats::default();
             for (job, auth) in pending.by_ref().take(PUSH_CONCURRENCY) {
-                running.spawn(push_image(client.clone(), auth, job, progress));
+                running.spawn(push_image(client.clone(), auth, job, progress.clone()));
             }
             while let Some(joined) = running.join_next().await {
                 let (target, result) = match joined {
@@ -484,11 +525,12 @@ impl Registry {
                     }
                 }
                 if let Some((job, auth)) = pending.next() {
-                    running.spawn(push_image(client.clone(), auth, job, progress));
+                    running.spawn(push_image(client.clone(), auth, job, progress.clone()));
                 }
             }
             Ok(stats)
         });
+        bar.finish();
         match outcome {
             Ok(stats) => {
                 self.stats.add(stats);
@@ -506,6 +548,135 @@ impl Registry {
             }
         }
     }
+}
+
+impl Registry {
+    /// Where `reference`'s repository is, for `-v` lines.
+    fn endpoint(&self, reference: &Reference) -> Endpoint {
+        let registry = reference.resolve_registry();
+        let scheme = if self.insecure.iter().any(|r| r == registry) {
+            "http"
+        } else {
+            "https"
+        };
+        Endpoint {
+            repository: format!("{scheme}://{registry}/v2/{}", reference.repository()),
+            reference: reference
+                .digest()
+                .or(reference.tag())
+                .unwrap_or("latest")
+                .to_string(),
+        }
+    }
+}
+
+/// A repository's URL (no credentials: those travel in headers) and the tag
+/// or digest asked for: what `-v` lines name, since oci-client builds its
+/// requests out of sight.
+#[derive(Clone)]
+struct Endpoint {
+    repository: String,
+    reference: String,
+}
+
+impl Endpoint {
+    fn manifest(&self) -> String {
+        self.manifest_at(&self.reference)
+    }
+
+    fn manifest_at(&self, reference: &str) -> String {
+        format!("{}/manifests/{reference}", self.repository)
+    }
+
+    fn blob(&self, digest: &str) -> String {
+        format!("{}/blobs/{digest}", self.repository)
+    }
+}
+
+/// `-v`: runs one registry operation and logs it as common::http logs a
+/// request (oci-client has no per-request hook): `op` is the HTTP method it
+/// sends, `sent` the bytes, `describe` what came back.
+async fn logged<T>(
+    op: &str,
+    url: String,
+    sent: u64,
+    describe: impl FnOnce(&T) -> String,
+    operation: impl Future<Output = std::result::Result<T, oci_client::errors::OciDistributionError>>,
+) -> std::result::Result<T, oci_client::errors::OciDistributionError> {
+    let started = Instant::now();
+    let outcome = operation.await;
+    if common::cli::verbosity() >= common::cli::Verbosity::Verbose {
+        let result = match &outcome {
+            Ok(value) => describe(value),
+            Err(err) => failure_text(err),
+        };
+        common::cli::log_request(op, &url, &result, started.elapsed(), 1, sent);
+    }
+    outcome
+}
+
+/// A `-v` line's result for a failed operation: the registry's 404 for a
+/// tag or blob it does not hold is an answer, not a failure.
+fn failure_text(err: &oci_client::errors::OciDistributionError) -> String {
+    let text = err.to_string();
+    if text.contains("manifest unknown") || text.contains("blob unknown") {
+        "404 (unknown)".to_string()
+    } else {
+        format!("failed: {text}")
+    }
+}
+
+fn digest_result(digest: &String) -> String {
+    format!("200 ({digest})")
+}
+
+fn manifest_result<B: AsRef<[u8]>>((bytes, digest): &(B, String)) -> String {
+    format!("200 ({digest}, {} bytes back)", bytes.as_ref().len())
+}
+
+/// The progress of one `push_all`: bytes of the blobs that have data, and
+/// blobs done (pushed, found present or mounted) of all.
+#[derive(Clone)]
+struct PushProgress {
+    bar: Progress,
+    blobs_done: Arc<AtomicUsize>,
+    blobs: usize,
+}
+
+impl PushProgress {
+    fn new(what: &str, jobs: &[PushJob]) -> PushProgress {
+        let blobs: Vec<&Blob> = jobs.iter().flat_map(|job| job.image.blobs()).collect();
+        let bytes = blobs.iter().map(|b| b.data.len() as u64).sum();
+        let progress = PushProgress {
+            bar: Progress::bytes(what, bytes),
+            blobs_done: Arc::new(AtomicUsize::new(0)),
+            blobs: blobs.len(),
+        };
+        progress
+            .bar
+            .set_message(format!("0/{} blobs", progress.blobs));
+        progress
+    }
+
+    fn pushing(&self, what: &str, blob: &Blob) {
+        let done = self.blobs_done.load(Ordering::Relaxed);
+        self.bar.set_message(format!(
+            "{done}/{} blobs, {what}: {}",
+            self.blobs,
+            short_digest(&blob.digest)
+        ));
+    }
+
+    fn blob_done(&self, blob: &Blob) {
+        let done = self.blobs_done.fetch_add(1, Ordering::Relaxed) + 1;
+        self.bar.inc(blob.data.len() as u64);
+        self.bar.set_message(format!("{done}/{} blobs", self.blobs));
+    }
+}
+
+fn short_digest(digest: &str) -> &str {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    &hex[..hex.len().min(12)]
 }
 
 /// How many images are pushed at once (skopeo sends up to 6 layers at once).
@@ -547,27 +718,56 @@ impl PushStats {
 /// pulled, then the manifest unless the tag already points at it.
 async fn push_image(
     client: Client,
-    auth: RegistryAuth,
+    (auth, endpoint): (RegistryAuth, Endpoint),
     job: PushJob,
-    progress: bool,
+    progress: PushProgress,
 ) -> (Reference, std::result::Result<PushStats, PushFailure>) {
-    let result = push_image_inner(&client, &auth, &job, progress).await;
+    let result = push_image_inner(&client, &auth, &endpoint, &job, &progress).await;
     (job.target, result)
 }
 
 async fn push_image_inner(
     client: &Client,
     auth: &RegistryAuth,
+    endpoint: &Endpoint,
     job: &PushJob,
-    progress: bool,
+    progress: &PushProgress,
 ) -> std::result::Result<PushStats, PushFailure> {
     let target = &job.target;
     let image = &job.image;
     let mut stats = PushStats::default();
-    client.auth(target, auth, RegistryOperation::Push).await?;
+    let registry_root = format!(
+        "{}/",
+        endpoint.repository.split("/v2/").next().unwrap_or("")
+    );
+    logged(
+        "AUTH",
+        format!("{registry_root}v2/ (push)"),
+        0,
+        |_| "ok".into(),
+        client.auth(target, auth, RegistryOperation::Push),
+    )
+    .await?;
+    let exists = |digest: &str| {
+        let digest = digest.to_string();
+        logged(
+            "HEAD",
+            endpoint.blob(&digest),
+            0,
+            |found: &bool| {
+                if *found {
+                    "200 (present, not sent)".into()
+                } else {
+                    "404 (absent)".into()
+                }
+            },
+            async move { client.blob_exists(target, &digest).await },
+        )
+    };
     for blob in image.blobs() {
-        if client.blob_exists(target, &blob.digest).await? {
+        if exists(&blob.digest).await? {
             stats.present_blobs += 1;
+            progress.blob_done(blob);
             continue;
         }
         if blob.data.is_empty() && blob.digest != oci::sha256_digest(b"") {
@@ -577,8 +777,20 @@ async fn push_image_inner(
                     blob.digest
                 )));
             };
-            client.mount_blob(target, source, &blob.digest).await?;
-            if !client.blob_exists(target, &blob.digest).await? {
+            logged(
+                "POST",
+                format!(
+                    "{}/blobs/uploads/?mount={}&from={}",
+                    endpoint.repository,
+                    blob.digest,
+                    source.repository()
+                ),
+                0,
+                |_| "201 (mounted)".into(),
+                client.mount_blob(target, source, &blob.digest),
+            )
+            .await?;
+            if !exists(&blob.digest).await? {
                 return Err(PushFailure::Message(format!(
                     "the registry did not mount blob {} from {}",
                     blob.digest,
@@ -586,30 +798,43 @@ async fn push_image_inner(
                 )));
             }
             stats.mounted_blobs += 1;
+            progress.blob_done(blob);
             continue;
         }
-        if progress {
-            eprintln!(
-                "catalog-build: {}: pushing {} ({} bytes)",
-                job.what,
-                blob.digest,
-                blob.data.len()
-            );
-        }
-        client
-            .push_blob(target, blob.data.clone(), &blob.digest)
-            .await?;
+        progress.pushing(&job.what, blob);
+        logged(
+            "PUT",
+            endpoint.blob(&blob.digest),
+            blob.data.len() as u64,
+            |_| "201 (pushed)".into(),
+            client.push_blob(target, blob.data.clone(), &blob.digest),
+        )
+        .await?;
+        progress.blob_done(blob);
         stats.uploaded_blobs += 1;
         stats.uploaded_bytes += blob.data.len() as u64;
     }
-    let current = client.fetch_manifest_digest(target, auth).await.ok();
+    let current = logged(
+        "HEAD",
+        endpoint.manifest(),
+        0,
+        digest_result,
+        client.fetch_manifest_digest(target, auth),
+    )
+    .await
+    .ok();
     if current.as_deref() != Some(image.digest()) {
         let content_type = oci::MEDIA_TYPE_MANIFEST
             .parse()
             .map_err(|_| PushFailure::Message("bad manifest media type".into()))?;
-        client
-            .push_manifest_raw(target, image.manifest.data.clone(), content_type)
-            .await?;
+        logged(
+            "PUT",
+            endpoint.manifest(),
+            image.manifest.data.len() as u64,
+            |_| "201 (pushed)".into(),
+            client.push_manifest_raw(target, image.manifest.data.clone(), content_type),
+        )
+        .await?;
         stats.manifests_written += 1;
     }
     Ok(stats)
