@@ -644,3 +644,53 @@ fn a_findings_report_piped_into_addon_validate_says_how_many_problems() {
         "no schema errors about the report: {text}"
     );
 }
+
+/// PyYAML (managed-tenants' loader) reads an unquoted `2001-12-14` as a date
+/// and `.inf` as a float, and jsonschema then refuses them where a string is
+/// required; quoted, they are strings for both tools.
+#[test]
+fn an_unquoted_date_where_a_string_is_required_is_rejected_as_mtcli_does() {
+    let sandbox = Sandbox::new();
+    sandbox.edit(
+        STAGE,
+        "description: A small operator that shows every stage of the addon-flow deploy.",
+        "description: 2001-12-14",
+    );
+    sandbox.edit(
+        STAGE,
+        "openshift.io/description: reference-addon",
+        "openshift.io/description: -.Inf",
+    );
+    let report = sandbox.run(&[]).exit(1).json();
+    let findings = report["findings"].as_array().unwrap();
+    let message_at = |path: &str| {
+        findings
+            .iter()
+            .find(|f| f["path"] == path && f["code"] == "SC0002")
+            .and_then(|f| f["message"].as_str())
+            .unwrap_or_else(|| panic!("no type finding at {path}: {findings:?}"))
+            .to_string()
+    };
+    assert!(
+        message_at("description")
+            .starts_with("datetime.date(2001, 12, 14) is not of type 'string'"),
+        "{findings:?}"
+    );
+    assert!(
+        message_at("namespaceAnnotations[\"openshift.io/description\"]")
+            .starts_with("-inf is not of type 'string'"),
+        "{findings:?}"
+    );
+}
+
+#[test]
+fn a_quoted_date_where_a_string_is_required_is_accepted() {
+    let sandbox = Sandbox::new();
+    sandbox.edit(
+        STAGE,
+        "description: A small operator that shows every stage of the addon-flow deploy.",
+        "description: '2001-12-14'",
+    );
+    let document = sandbox.run(&[]).success().json();
+    assert_eq!(document["description"], "2001-12-14");
+}

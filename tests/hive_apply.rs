@@ -759,6 +759,40 @@ fn an_unusable_client_certificate_is_exit_1_naming_the_user_not_a_panic() {
     }
 }
 
+/// rcgen makes only v3 certificates; tests/fixtures/kubeconfig holds a v1
+/// one made with OpenSSL, which the TLS library's client-auth check used to
+/// panic on inside a worker (issue 14, item 4).
+#[test]
+fn an_x509_v1_client_certificate_is_exit_1_naming_the_user_not_a_panic() {
+    let fixtures = e2e::repo_root().join("tests/fixtures/kubeconfig");
+    let cert = std::fs::read_to_string(fixtures.join("x509-v1-client.crt")).unwrap();
+    let key = std::fs::read_to_string(fixtures.join("x509-v1-client.key")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    // Inline data and files beside the kubeconfig take the same check.
+    std::fs::write(dir.path().join("v1.crt"), &cert).unwrap();
+    std::fs::write(dir.path().join("v1.key"), &key).unwrap();
+    let users = [
+        format!(
+            "    client-certificate-data: {}\n    client-key-data: {}\n",
+            common::base64::encode(cert.as_bytes()),
+            common::base64::encode(key.as_bytes())
+        ),
+        "    client-certificate: v1.crt\n    client-key: v1.key\n".to_string(),
+    ];
+    for user in users {
+        let config = dir.path().join("kubeconfig");
+        std::fs::write(&config, kubeconfig_text("https://127.0.0.1:9", &user)).unwrap();
+        let run = hive_apply(&config, &input, &[]).exit(1);
+        let stderr = run.stderr();
+        assert!(
+            stderr.contains("users[robot]") && stderr.contains("v3 certificate"),
+            "{user}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{user}: {stderr}");
+    }
+}
+
 #[test]
 fn a_server_that_never_answers_is_exit_3_naming_the_host_and_the_stage() {
     let url = e2e::silent_server();

@@ -140,6 +140,7 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
         }
     }
     let value = parsed.value;
+    let python_values = crate::schema::PythonValues::new(&parsed.python_values);
     let Value::Object(map) = &value else {
         findings.push(
             Finding::error(
@@ -174,13 +175,15 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
     };
     let mut schema_findings: Vec<Finding> = schemas()
         .metadata
-        .validate_except(&value, section_names)
+        .validate_parsed(&value, section_names, &python_values)
         .into_iter()
         .map(|v| Finding::from_violation(&file, v))
         .collect();
     if let Some(set) = section("imageSet") {
         let prefix = FieldPath::root().key("imageSet");
-        schema_findings.extend(schemas().image_set.validate(set).into_iter().map(|mut v| {
+        let set_python = python_values.under(&prefix);
+        let violations = schemas().image_set.validate_parsed(set, &[], &set_python);
+        schema_findings.extend(violations.into_iter().map(|mut v| {
             v.path = prefix.join(&v.path);
             Finding::from_violation(&file, v)
         }));
@@ -389,9 +392,10 @@ fn resolve_image_set(
     let selected = resolution.selected;
     let set_file = selected.path.display().to_string();
     let value = selected.value.unwrap_or(Value::Null);
+    let set_python = crate::schema::PythonValues::new(&selected.python_values);
     let mut set_findings: Vec<Finding> = schemas()
         .image_set
-        .validate(&value)
+        .validate_parsed(&value, &[], &set_python)
         .into_iter()
         .map(|v| Finding::from_violation(&set_file, v))
         .collect();

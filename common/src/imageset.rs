@@ -59,6 +59,8 @@ pub struct ImageSetFile {
     pub value: Option<Value>,
     /// Keys repeated in one mapping (the later value won).
     pub duplicate_keys: Vec<crate::yaml::DuplicateKey>,
+    /// Scalars PyYAML reads as dates or infinite floats.
+    pub python_values: Vec<crate::yaml::PythonValue>,
 }
 
 impl ImageSetFile {
@@ -238,6 +240,7 @@ pub fn read_folder(dir: &Path) -> (Vec<ImageSetFile>, Vec<SkippedImageSet>) {
                 source,
                 value: Some(parsed.value),
                 duplicate_keys: parsed.duplicate_keys,
+                python_values: parsed.python_values,
             }),
             Ok((_, Err(_))) => skipped.push(SkippedImageSet {
                 path,

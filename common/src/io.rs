@@ -145,7 +145,7 @@ impl Source {
             if let Ok(value) = serde_json::from_str(&self.text) {
                 return Ok(Parsed {
                     value,
-                    duplicate_keys: Vec::new(),
+                    ..Parsed::default()
                 });
             }
         }
@@ -158,7 +158,7 @@ impl Source {
             if let Ok(value) = serde_json::from_str(&self.text) {
                 return Ok(vec![Parsed {
                     value,
-                    duplicate_keys: Vec::new(),
+                    ..Parsed::default()
                 }]);
             }
         }

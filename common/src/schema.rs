@@ -5,10 +5,13 @@
 //! The schemas themselves are written in Rust in [`crate::schemas`]; this
 //! module only knows how to check a value against one.
 
+use std::collections::HashMap;
+
 use regex::Regex;
 use serde_json::Value;
 
 use crate::field_path::FieldPath;
+use crate::yaml::{PythonKind, PythonScalar, PythonValue};
 
 /// The JSON types a schema can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +78,55 @@ pub struct Violation {
     pub message: String,
     pub expected: String,
     pub found: String,
+}
+
+/// The violations found so far, and the document's PyYAML-typed scalars.
+struct Report<'a> {
+    violations: Vec<Violation>,
+    python: &'a PythonValues,
+}
+
+/// The scalars of a document PyYAML reads as dates, datetimes or infinite
+/// floats, by their path (empty for JSON input and for our own values).
+#[derive(Debug, Clone, Default)]
+pub struct PythonValues(HashMap<FieldPath, PythonScalar>);
+
+impl PythonValues {
+    pub fn new(values: &[PythonValue]) -> Self {
+        PythonValues(
+            values
+                .iter()
+                .map(|v| (v.path.clone(), v.scalar.clone()))
+                .collect(),
+        )
+    }
+
+    /// The values under `prefix`, with paths relative to it (a section
+    /// checked against its own schema).
+    pub fn under(&self, prefix: &FieldPath) -> Self {
+        let depth = prefix.segments().len();
+        PythonValues(
+            self.0
+                .iter()
+                .filter(|(path, _)| path.segments().starts_with(prefix.segments()))
+                .map(|(path, scalar)| {
+                    let mut relative = FieldPath::root();
+                    for segment in &path.segments()[depth..] {
+                        relative.push(segment.clone());
+                    }
+                    (relative, scalar.clone())
+                })
+                .collect(),
+        )
+    }
+
+    fn get(&self, path: &FieldPath) -> Option<&PythonScalar> {
+        if self.0.is_empty() {
+            None
+        } else {
+            self.0.get(path)
+        }
+    }
 }
 
 /// `additionalProperties`.
@@ -279,7 +331,24 @@ impl Schema {
     /// [`Schema::validate`], passing over the top-level keys `skipped` (an
     /// add-on document's own sections), without copying the value.
     pub fn validate_except(&self, value: &Value, skipped: &[&str]) -> Vec<Violation> {
-        let mut out = Vec::new();
+        self.validate_parsed(value, skipped, &PythonValues::default())
+    }
+
+    /// [`Schema::validate_except`] of a parsed YAML document: a scalar PyYAML
+    /// reads as a date or an infinite float (`python`) is checked as that
+    /// Python value, so the verdict is managed-tenants' ("datetime.date(2001,
+    /// 12, 14) is not of type 'string'"). Where any type is allowed it passes,
+    /// and the value tree keeps its text.
+    pub fn validate_parsed(
+        &self,
+        value: &Value,
+        skipped: &[&str],
+        python: &PythonValues,
+    ) -> Vec<Violation> {
+        let mut out = Report {
+            violations: Vec::new(),
+            python,
+        };
         let mut path = FieldPath::root();
         match value {
             Value::Object(map) if !skipped.is_empty() && self.types_allow(value) => {
@@ -287,7 +356,71 @@ impl Schema {
             }
             _ => self.check(value, &mut path, &mut out),
         }
-        out
+        out.violations
+    }
+
+    /// The checks of a value PyYAML makes a Python date or float: the type
+    /// (a float is a number, never an integer), `enum`/`const`, `minimum`.
+    fn check_python(&self, scalar: &PythonScalar, path: &FieldPath, out: &mut Report) {
+        let float = match scalar.kind {
+            PythonKind::Float(float) => Some(float),
+            PythonKind::Date | PythonKind::DateTime => None,
+        };
+        let type_matches = |t: &JsonType| *t == JsonType::Number && float.is_some();
+        if !self.types.is_empty() && !self.types.iter().any(type_matches) {
+            let expected = self
+                .types
+                .iter()
+                .map(|t| format!("'{}'", t.name()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            Self::violation(
+                out,
+                path,
+                ViolationKind::Type,
+                format!(
+                    "{} is not of type {expected} (PyYAML reads the unquoted {} as a {}; \
+                     quote it to keep a string)",
+                    scalar.repr,
+                    scalar.text,
+                    scalar.kind_name()
+                ),
+                self.types
+                    .iter()
+                    .map(|t| t.name())
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+                scalar.repr.clone(),
+            );
+            return;
+        }
+        if self.enumeration.is_some() || self.constant.is_some() {
+            Self::violation(
+                out,
+                path,
+                ViolationKind::Enum,
+                format!(
+                    "{} is not one of the allowed values (PyYAML reads the unquoted {} as a {})",
+                    scalar.repr,
+                    scalar.text,
+                    scalar.kind_name()
+                ),
+                "one of the allowed values".to_string(),
+                scalar.repr.clone(),
+            );
+        }
+        if let (Some(minimum), Some(float)) = (self.minimum, float) {
+            if float < minimum {
+                Self::violation(
+                    out,
+                    path,
+                    ViolationKind::Minimum,
+                    format!("{} is less than the minimum of {minimum}", scalar.repr),
+                    format!(">= {minimum}"),
+                    scalar.repr.clone(),
+                );
+            }
+        }
     }
 
     fn types_allow(&self, value: &Value) -> bool {
@@ -295,14 +428,14 @@ impl Schema {
     }
 
     fn violation(
-        out: &mut Vec<Violation>,
+        out: &mut Report,
         path: &FieldPath,
         kind: ViolationKind,
         message: String,
         expected: String,
         found: String,
     ) {
-        out.push(Violation {
+        out.violations.push(Violation {
             path: path.clone(),
             kind,
             message,
@@ -311,7 +444,10 @@ impl Schema {
         });
     }
 
-    fn check(&self, value: &Value, path: &mut FieldPath, out: &mut Vec<Violation>) {
+    fn check(&self, value: &Value, path: &mut FieldPath, out: &mut Report) {
+        if let (Value::String(_), Some(scalar)) = (value, out.python.get(path)) {
+            return self.check_python(scalar, path, out);
+        }
         if !self.types.is_empty() && !self.types.iter().any(|t| t.matches(value)) {
             let expected = self
                 .types
@@ -396,7 +532,7 @@ impl Schema {
         }
     }
 
-    fn check_string(&self, text: &str, path: &FieldPath, out: &mut Vec<Violation>) {
+    fn check_string(&self, text: &str, path: &FieldPath, out: &mut Report) {
         if let Some((regex, source)) = &self.pattern {
             if !regex.is_match(text) {
                 Self::violation(
@@ -433,7 +569,7 @@ impl Schema {
         &self,
         map: &serde_json::Map<String, Value>,
         path: &mut FieldPath,
-        out: &mut Vec<Violation>,
+        out: &mut Report,
         skipped: &[&str],
     ) {
         for name in &self.required {
@@ -538,9 +674,9 @@ impl Schema {
         }
         for (property, schema) in &self.dependencies {
             if map.contains_key(*property) {
-                let before = out.len();
+                let before = out.violations.len();
                 schema.check_object_only(map, path, out);
-                for violation in &mut out[before..] {
+                for violation in &mut out.violations[before..] {
                     if violation.kind == ViolationKind::Required {
                         violation.kind = ViolationKind::Dependency;
                         violation.message =
@@ -577,7 +713,7 @@ impl Schema {
         &self,
         map: &serde_json::Map<String, Value>,
         path: &mut FieldPath,
-        out: &mut Vec<Violation>,
+        out: &mut Report,
     ) {
         for name in &self.required {
             if !map.contains_key(*name) {
@@ -695,6 +831,51 @@ mod tests {
                 ("list".into(), ViolationKind::MinItems),
                 ("extra".into(), ViolationKind::UnknownField),
             ]
+        );
+    }
+
+    fn python_kinds(schema: &Schema, text: &str) -> Vec<(String, String)> {
+        let parsed = crate::yaml::parse_one(text).unwrap();
+        schema
+            .validate_parsed(
+                &parsed.value,
+                &[],
+                &PythonValues::new(&parsed.python_values),
+            )
+            .into_iter()
+            .map(|v| (v.path.to_string(), v.message))
+            .collect()
+    }
+
+    #[test]
+    fn unquoted_dates_and_special_floats_fail_a_string_type_as_in_jsonschema() {
+        let schema = object()
+            .property("description", string())
+            .property("label", string())
+            .property("quoted", string())
+            .property("free", any())
+            .property("ratio", one_of_types(&[JsonType::Number]))
+            .property("count", integer());
+        let text = "description: 2001-12-14\nlabel: .inf\nquoted: '2001-12-14'\n\
+                    free: 2001-12-14\nratio: -.inf\ncount: .nan\n";
+        let found = python_kinds(&schema, text);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert_eq!(found[0].0, "description");
+        assert!(
+            found[0]
+                .1
+                .starts_with("datetime.date(2001, 12, 14) is not of type 'string'"),
+            "{found:?}"
+        );
+        assert_eq!(found[1].0, "label");
+        assert!(
+            found[1].1.starts_with("inf is not of type 'string'"),
+            "{found:?}"
+        );
+        assert_eq!(found[2].0, "count");
+        assert!(
+            found[2].1.starts_with("nan is not of type 'integer'"),
+            "{found:?}"
         );
     }
 

@@ -94,6 +94,7 @@ pub fn check_file(source: &Source, schema: &common::schema::Schema) -> Result<Ve
         source,
         &parsed.value,
         &parsed.duplicate_keys,
+        &parsed.python_values,
         schema,
     ))
 }
@@ -103,6 +104,7 @@ fn check_parsed(
     source: &Source,
     value: &serde_json::Value,
     duplicate_keys: &[common::yaml::DuplicateKey],
+    python_values: &[common::yaml::PythonValue],
     schema: &common::schema::Schema,
 ) -> Vec<Finding> {
     let file = source.origin.to_string();
@@ -120,7 +122,11 @@ fn check_parsed(
         .collect();
     findings.extend(
         schema
-            .validate(value)
+            .validate_parsed(
+                value,
+                &[],
+                &common::schema::PythonValues::new(python_values),
+            )
             .into_iter()
             .map(|v| Finding::from_violation(&file, v)),
     );
@@ -307,6 +313,7 @@ fn validate_addon_dir(dir: &Path, bundles_root: Option<&Path>, settings: &Settin
                 &set.source,
                 set.value.as_ref().unwrap_or(&serde_json::Value::Null),
                 &set.duplicate_keys,
+                &set.python_values,
                 &schemas().image_set,
             )
             .into_iter()
