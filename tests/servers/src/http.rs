@@ -498,6 +498,14 @@ fn access_log_enabled() -> bool {
 }
 
 fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<HttpRequest>> {
+    // A TLS handshake on a plain port (skopeo tries https first) has no line
+    // to wait for: refused at once, as Go's servers do, so the client falls back.
+    if reader.fill_buf()?.first() == Some(&0x16) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "a TLS handshake on a plain HTTP port",
+        ));
+    }
     let mut line = String::new();
     if reader.read_line(&mut line)? == 0 {
         return Ok(None);

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use common::oci::{self, Blob, Image};
 use common::{Error, Result};
 use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
 use serde_json::Value;
@@ -237,6 +238,7 @@ pub struct Registry {
     pub insecure: Vec<String>,
     credentials: BTreeMap<String, Credentials>,
     progress: bool,
+    request_timeout: std::time::Duration,
     pub stats: PushStats,
 }
 
@@ -265,6 +267,7 @@ impl Registry {
             insecure,
             credentials: BTreeMap::new(),
             progress: std::io::stderr().is_terminal(),
+            request_timeout,
             stats: PushStats::default(),
         })
     }
@@ -278,22 +281,19 @@ impl Registry {
         Ok(self.credentials[&registry].auth.clone())
     }
 
-    fn remote_error(
-        &self,
-        reference: &Reference,
-        err: oci_client::errors::OciDistributionError,
-    ) -> Error {
+    fn remote_error(&self, reference: &Reference, failure: StageFailure) -> Error {
         let registry = reference.resolve_registry();
-        let mut message = err.to_string();
-        let mut source = std::error::Error::source(&err);
-        while let Some(cause) = source {
-            let text = cause.to_string();
-            if !message.contains(&text) {
-                message.push_str(": ");
-                message.push_str(&text);
-            }
-            source = cause.source();
+        let StageFailure { stage, err } = failure;
+        if classify(&err) == Retry::TimedOut {
+            return Error::remote(
+                reference.whole(),
+                format!(
+                    "{stage}: no answer within {:.1}s (the request timeout; see --request-timeout)",
+                    self.request_timeout.as_secs_f64()
+                ),
+            );
         }
+        let mut message = describe(&err);
         let lower = message.to_lowercase();
         if lower.contains("401")
             || lower.contains("unauthorized")
@@ -313,7 +313,7 @@ impl Registry {
         {
             message.push_str(" (for a registry without TLS, pass --insecure)");
         }
-        Error::remote(reference.whole(), message)
+        Error::remote(reference.whole(), format!("{stage}: {message}"))
     }
 
     /// The digest the registry has for `reference` (a tag), or None when it
@@ -321,8 +321,11 @@ impl Registry {
     pub fn manifest_digest(&mut self, reference: &Reference) -> Option<String> {
         let auth = self.auth_for(reference).ok()?;
         let client = &self.client;
+        let whole = reference.whole();
         self.runtime
-            .block_on(async { client.fetch_manifest_digest(reference, &auth).await })
+            .block_on(retrying(&whole, "reading the tag", || {
+                client.fetch_manifest_digest(reference, &auth)
+            }))
             .ok()
     }
 
@@ -377,10 +380,12 @@ impl Registry {
             oci::MEDIA_TYPE_DOCKER_LIST,
         ];
         let client = &self.client;
+        let whole = reference.whole();
         let result = self.runtime.block_on(async {
-            let (bytes, digest) = client
-                .pull_manifest_raw(reference, &auth, &accepted)
-                .await?;
+            let (bytes, digest) = retrying(&whole, "reading the manifest", || {
+                client.pull_manifest_raw(reference, &auth, &accepted)
+            })
+            .await?;
             let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
             let (bytes, digest) = if value.get("manifests").is_some() {
                 let chosen = value["manifests"]
@@ -398,27 +403,36 @@ impl Registry {
                     ));
                 };
                 let by_digest = reference.clone_with_digest(chosen);
-                client
-                    .pull_manifest_raw(&by_digest, &auth, &accepted)
-                    .await?
+                retrying(&whole, "reading the linux/amd64 manifest", || {
+                    client.pull_manifest_raw(&by_digest, &auth, &accepted)
+                })
+                .await?
             } else {
                 (bytes, digest)
             };
             let manifest = match oci::parse_image_manifest(&bytes) {
                 Ok(m) => m,
-                Err(message) => return Ok(Err(message)),
+                Err(message) => {
+                    return Ok(Err(format!(
+                        "reading the manifest: {message}; the answer began: {}",
+                        common::http::snippet(&String::from_utf8_lossy(&bytes))
+                    )))
+                }
             };
-            let mut config = Vec::new();
-            client
-                .pull_blob(reference, manifest.config.digest.as_str(), &mut config)
-                .await?;
+            let config_stage = format!("reading config blob {}", manifest.config.digest);
+            let config = retrying(&whole, &config_stage, || {
+                pull_blob_bytes(client, reference, manifest.config.digest.as_str())
+            })
+            .await?;
             let mut layers = Vec::new();
             for layer in &manifest.layers {
                 let mut data = Vec::new();
                 if with_layers {
-                    client
-                        .pull_blob(reference, layer.digest.as_str(), &mut data)
-                        .await?;
+                    let stage = format!("reading layer {}", layer.digest);
+                    data = retrying(&whole, &stage, || {
+                        pull_blob_bytes(client, reference, layer.digest.as_str())
+                    })
+                    .await?;
                 }
                 layers.push(Blob {
                     media_type: oci::oci_layer_media_type(&layer.media_type).to_string(),
@@ -500,7 +514,10 @@ impl Registry {
                     .map_or_else(|| "registry".to_string(), Reference::whole);
                 Err(match (failure, target) {
                     (PushFailure::Remote(err), Some(target)) => self.remote_error(&target, err),
-                    (PushFailure::Remote(err), None) => Error::remote(name, err.to_string()),
+                    (PushFailure::Remote(failure), None) => Error::remote(
+                        name,
+                        format!("{}: {}", failure.stage, describe(&failure.err)),
+                    ),
                     (PushFailure::Message(message), _) => Error::remote(name, message),
                 })
             }
@@ -522,13 +539,13 @@ pub struct PushJob {
 }
 
 enum PushFailure {
-    Remote(oci_client::errors::OciDistributionError),
+    Remote(StageFailure),
     Message(String),
 }
 
-impl From<oci_client::errors::OciDistributionError> for PushFailure {
-    fn from(err: oci_client::errors::OciDistributionError) -> Self {
-        PushFailure::Remote(err)
+impl From<StageFailure> for PushFailure {
+    fn from(failure: StageFailure) -> Self {
+        PushFailure::Remote(failure)
     }
 }
 
@@ -563,10 +580,16 @@ async fn push_image_inner(
 ) -> std::result::Result<PushStats, PushFailure> {
     let target = &job.target;
     let image = &job.image;
+    let whole = target.whole();
     let mut stats = PushStats::default();
-    client.auth(target, auth, RegistryOperation::Push).await?;
+    retrying(&whole, "signing in to push", || {
+        client.auth(target, auth, RegistryOperation::Push)
+    })
+    .await?;
     for blob in image.blobs() {
-        if client.blob_exists(target, &blob.digest).await? {
+        let digest = blob.digest.as_str();
+        let checking = format!("checking for blob {digest}");
+        if retrying(&whole, &checking, || client.blob_exists(target, digest)).await? {
             stats.present_blobs += 1;
             continue;
         }
@@ -577,8 +600,12 @@ async fn push_image_inner(
                     blob.digest
                 )));
             };
-            client.mount_blob(target, source, &blob.digest).await?;
-            if !client.blob_exists(target, &blob.digest).await? {
+            let mounting = format!("mounting blob {digest} from {}", source.whole());
+            retrying(&whole, &mounting, || {
+                client.mount_blob(target, source, digest)
+            })
+            .await?;
+            if !retrying(&whole, &checking, || client.blob_exists(target, digest)).await? {
                 return Err(PushFailure::Message(format!(
                     "the registry did not mount blob {} from {}",
                     blob.digest,
@@ -596,23 +623,174 @@ async fn push_image_inner(
                 blob.data.len()
             );
         }
-        client
-            .push_blob(target, blob.data.clone(), &blob.digest)
-            .await?;
+        let uploading = format!("uploading blob {digest}");
+        retrying(&whole, &uploading, || {
+            client.push_blob(target, blob.data.clone(), digest)
+        })
+        .await?;
         stats.uploaded_blobs += 1;
         stats.uploaded_bytes += blob.data.len() as u64;
     }
-    let current = client.fetch_manifest_digest(target, auth).await.ok();
+    // A tag that cannot be read is written: the manifest PUT is idempotent.
+    let current = retrying(&whole, "reading the tag", || {
+        client.fetch_manifest_digest(target, auth)
+    })
+    .await
+    .ok();
     if current.as_deref() != Some(image.digest()) {
         let content_type = oci::MEDIA_TYPE_MANIFEST
             .parse()
             .map_err(|_| PushFailure::Message("bad manifest media type".into()))?;
-        client
-            .push_manifest_raw(target, image.manifest.data.clone(), content_type)
-            .await?;
+        retrying(&whole, "writing the manifest", || {
+            client.push_manifest_raw(
+                target,
+                image.manifest.data.clone(),
+                Clone::clone(&content_type),
+            )
+        })
+        .await?;
         stats.manifests_written += 1;
     }
     Ok(stats)
+}
+
+/// A blob's bytes, read whole.
+async fn pull_blob_bytes(
+    client: &Client,
+    reference: &Reference,
+    digest: &str,
+) -> std::result::Result<Vec<u8>, OciDistributionError> {
+    let mut data = Vec::new();
+    client.pull_blob(reference, digest, &mut data).await?;
+    Ok(data)
+}
+
+/// A registry request that failed, with what we were doing (`uploading blob
+/// sha256:...`): the message names the stage, the target names the host.
+struct StageFailure {
+    stage: String,
+    err: OciDistributionError,
+}
+
+/// Whether a failed registry request is worth another try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// 5xx, 429, a dropped or refused connection, an answer cut short.
+    Transient,
+    /// No answer within the request timeout: tried once more, like `common::http`.
+    TimedOut,
+    /// Anything else (4xx, a bad manifest, TLS): trying again gives the same.
+    Permanent,
+}
+
+fn classify(err: &OciDistributionError) -> Retry {
+    let retryable_status = |code: u16| code == 429 || code >= 500;
+    match err {
+        OciDistributionError::RequestError(err) => {
+            let text = describe_chain(err).to_lowercase();
+            if err.is_timeout() || text.contains("timed out") {
+                Retry::TimedOut
+            } else if let Some(status) = err.status() {
+                if retryable_status(status.as_u16()) {
+                    Retry::Transient
+                } else {
+                    Retry::Permanent
+                }
+            } else if ["certificate", "tls", "invalid http version"]
+                .iter()
+                .any(|w| text.contains(w))
+                || err.is_builder()
+                || err.is_redirect()
+            {
+                Retry::Permanent
+            } else {
+                Retry::Transient
+            }
+        }
+        OciDistributionError::ServerError { code, .. } if retryable_status(*code) => {
+            Retry::Transient
+        }
+        OciDistributionError::RegistryError { envelope, .. }
+            if envelope
+                .errors
+                .iter()
+                .any(|e| e.code == oci_client::errors::OciErrorCode::Toomanyrequests) =>
+        {
+            Retry::Transient
+        }
+        OciDistributionError::IoError(_) => Retry::Transient,
+        _ => Retry::Permanent,
+    }
+}
+
+/// An error and its causes, each once.
+fn describe_chain(err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
+fn describe(err: &OciDistributionError) -> String {
+    describe_chain(err)
+}
+
+/// Runs one registry request with the retries every client of ours has
+/// (`common::http::RetryPolicy`: 5 tries, waits doubling from 0.25 s up to
+/// 10 s; a timed-out request tried once more). oci-client does not show
+/// us response headers, so a 429's `Retry-After` is not seen: the backoff
+/// stands in for it.
+async fn retrying<T, F, Fut>(
+    target: &str,
+    stage: &str,
+    mut call: F,
+) -> std::result::Result<T, StageFailure>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, OciDistributionError>>,
+{
+    let policy = common::http::RetryPolicy::default();
+    let mut attempt = 1;
+    let mut timeouts = 0;
+    loop {
+        let err = match call().await {
+            Ok(value) => return Ok(value),
+            Err(err) => err,
+        };
+        let worth_retrying = match classify(&err) {
+            Retry::Transient => true,
+            Retry::TimedOut => {
+                timeouts += 1;
+                timeouts == 1
+            }
+            Retry::Permanent => false,
+        };
+        if !worth_retrying || attempt >= policy.attempts {
+            return Err(StageFailure {
+                stage: stage.to_string(),
+                err,
+            });
+        }
+        let wait = policy.delay(attempt, None);
+        common::cli::note(
+            common::cli::tool_name(),
+            common::redact::text(&format!(
+                "{target}: {stage}: {}; retrying in {:.1}s ({attempt}/{})",
+                describe(&err),
+                wait.as_secs_f64(),
+                policy.attempts - 1
+            )),
+        );
+        tokio::time::sleep(wait).await;
+        attempt += 1;
+    }
 }
 
 #[cfg(test)]
