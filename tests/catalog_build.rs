@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use addon_flow_testservers::http::{HttpResponse, Server};
 use common::oci::{self, Blob, Image, LayerContent, OciLayout};
+use e2e::RunExt;
 use serde_json::{json, Value};
 
 const DOCKER_REGISTRY: &str = "/usr/bin/docker-registry";
@@ -111,16 +112,8 @@ impl Drop for Registry {
 }
 
 fn skopeo(args: &[&str]) -> String {
-    let output = Command::new("skopeo")
-        .args(args)
-        .output()
-        .expect("skopeo runs");
-    assert!(
-        output.status.success(),
-        "skopeo {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
+    let output = Command::new("skopeo").args(args).run().success();
+    output.stdout()
 }
 
 /// A small base image of our own making (the opm image cannot be pulled
@@ -165,18 +158,13 @@ fn a_base_image_from_an_oci_layout_keeps_its_layers_and_config() {
     let base = dir.path().join("base");
     make_base_layout(&base);
     let layout = dir.path().join("out");
-    let output = e2e::tool("catalog-build")
+    e2e::tool("catalog-build")
         .args(["--bundles", fixtures().join("good").to_str().unwrap()])
         .args(["--oci-layout", layout.to_str().unwrap()])
         .args(["--base-image", &format!("oci:{}:base", base.display())])
         .write_stdin("")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .run()
+        .success();
     let base_image = OciLayout::new(&base).read_image(Some("base")).unwrap();
     let image = OciLayout::new(&layout).read_image(Some("latest")).unwrap();
     assert_eq!(image.layers.len(), 2);
@@ -203,9 +191,8 @@ fn a_base_image_from_an_oci_layout_keeps_its_layers_and_config() {
                 .join(image.layers[1].digest.trim_start_matches("sha256:"))
                 .display()
         ))
-        .output()
-        .unwrap();
-    let sum = String::from_utf8_lossy(&out.stdout);
+        .run();
+    let sum = out.stdout();
     assert_eq!(
         diff_ids[1].as_str().unwrap(),
         format!("sha256:{}", sum.split_whitespace().next().unwrap())
@@ -300,17 +287,15 @@ fn pushes_to_a_real_registry_that_skopeo_reads_and_a_rerun_uploads_nothing() {
             .args(extra)
             .env("XDG_CACHE_HOME", cache.path())
             .write_stdin(serde_json::to_vec(&addon_document()).unwrap())
-            .output()
-            .unwrap()
+            .run()
     };
-    let first = run(&[]);
-    let stderr = String::from_utf8_lossy(&first.stderr);
-    assert!(first.status.success(), "{stderr}");
+    let first = run(&[]).success();
+    let stderr = first.stderr();
     assert!(
         stderr.contains("1 mounted"),
         "the base layer is mounted from the base repository, not sent: {stderr}"
     );
-    let document: Value = serde_json::from_slice(&first.stdout).unwrap();
+    let document: Value = first.json();
     let index_image = document["indexImage"].as_str().unwrap().to_string();
     assert!(
         index_image.starts_with(&format!("{repo}@sha256:")),
@@ -405,10 +390,9 @@ fn pushes_to_a_real_registry_that_skopeo_reads_and_a_rerun_uploads_nothing() {
     // The build cache answers (after checking the registry still has every
     // manifest); --no-cache rebuilds everything and finds every blob present.
     for extra in [&[][..], &["--no-cache"][..]] {
-        let again = run(extra);
-        let stderr = String::from_utf8_lossy(&again.stderr);
-        assert!(again.status.success(), "{extra:?}: {stderr}");
-        let again: Value = serde_json::from_slice(&again.stdout).unwrap();
+        let again = run(extra).success();
+        let stderr = again.stderr();
+        let again: Value = again.json();
         assert_eq!(again, document, "{extra:?}: same digest, same document");
         assert_eq!(
             registry.upload_count(),
@@ -449,14 +433,9 @@ fn pushes_to_a_real_registry_that_skopeo_reads_and_a_rerun_uploads_nothing() {
         ])
         .env("XDG_CACHE_HOME", cache.path())
         .write_stdin("")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+        .run()
+        .success();
+    let result: Value = output.json();
     assert_ne!(result["image"], document["indexImage"]);
     // 1.2.0's layer and config, the catalog layer and config.
     assert_eq!(registry.upload_count(), uploads + 4);
@@ -478,14 +457,9 @@ fn oci_layout_is_reproducible_and_readable_by_skopeo() {
             ])
             .args(["--repo", "quay.io/osd-addons/demo", "-o", "json"])
             .write_stdin("")
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        results.push(serde_json::from_slice::<Value>(&output.stdout).unwrap());
+            .run()
+            .success();
+        results.push(output.json());
     }
     assert_eq!(results[0], results[1], "same input, same digests");
     let a = std::fs::read(dirs[0].path().join("layout/index.json")).unwrap();
@@ -594,7 +568,7 @@ fn the_fixture_catalog_matches_the_golden_files() {
     // purpose with UPDATE_GOLDEN=1.
     let dir = tempfile::tempdir().unwrap();
     let layout = dir.path().join("layout");
-    let output = e2e::tool("catalog-build")
+    e2e::tool("catalog-build")
         .args(["--bundles", fixtures().join("good").to_str().unwrap()])
         .args([
             "--oci-layout",
@@ -603,13 +577,8 @@ fn the_fixture_catalog_matches_the_golden_files() {
             "quay.io/osd-addons/demo",
         ])
         .write_stdin("")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .run()
+        .success();
     for package in ["demo-operator", "dep-operator"] {
         let text = catalog_json_from_layer(&last_layer(&layout, "latest"), package);
         let golden = fixtures().join(format!("expected/{package}.catalog.json"));
@@ -638,14 +607,9 @@ fn render(bundles: &Path, package: &str) -> (Value, Vec<Value>) {
             layout.to_str().unwrap(),
         ])
         .write_stdin("")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+        .run()
+        .success();
+    let result: Value = output.json();
     let text = catalog_json_from_layer(&last_layer(&layout, "latest"), package);
     (result, json_stream(&text))
 }
@@ -784,13 +748,8 @@ fn run_bad(bundles: &Path, repo: &str) -> (i32, String, String) {
             "scratch",
         ])
         .write_stdin("")
-        .output()
-        .unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+        .run();
+    (output.code(), output.stdout(), output.stderr())
 }
 
 /// A loopback port nobody listens on.
@@ -892,11 +851,10 @@ fn a_401_is_a_remote_error_that_names_the_credentials() {
         ])
         .env("REGISTRY_AUTH_FILE", &auth_file)
         .write_stdin("")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(3), "{stderr}");
-    assert!(output.stdout.is_empty());
+        .run()
+        .exit(3);
+    let stderr = output.stderr();
+    assert!(output.stdout().is_empty());
     assert!(
         stderr.contains(auth_file.to_str().unwrap()),
         "names where the credentials came from: {stderr}"
@@ -912,11 +870,10 @@ fn usage_errors_exit_2() {
     let output = e2e::tool("catalog-build")
         .args(["--bundles", fixtures().join("good").to_str().unwrap()])
         .write_stdin("")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--oci-layout"));
-    let output = e2e::tool("catalog-build")
+        .run()
+        .exit(2);
+    assert!(output.stderr().contains("--oci-layout"));
+    e2e::tool("catalog-build")
         .args([
             "--bundles",
             fixtures().join("good").to_str().unwrap(),
@@ -924,9 +881,8 @@ fn usage_errors_exit_2() {
             "quay.io/x:tag",
         ])
         .write_stdin("")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
+        .run()
+        .exit(2);
 }
 
 /// A copy of the good fixture tree to change.
@@ -945,14 +901,10 @@ fn run_refused_into_layout(bundles: &Path) -> (i32, String) {
         .args(["--bundles", bundles.to_str().unwrap()])
         .args(["--oci-layout", layout.to_str().unwrap()])
         .write_stdin("")
-        .output()
-        .unwrap();
-    assert!(output.stdout.is_empty(), "no result printed");
+        .run();
+    assert!(output.stdout().is_empty(), "no result printed");
     assert!(!layout.exists(), "nothing written to the layout");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    (output.code(), output.stderr())
 }
 
 #[test]
@@ -1064,27 +1016,17 @@ fn long_file_names_are_written_as_pax_records_that_tar_umoci_and_skopeo_read() {
             .args(["--bundles", dir.path().to_str().unwrap()])
             .args(["--oci-layout", layout.to_str().unwrap(), "-o", "json"])
             .write_stdin("")
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+            .run()
+            .success();
+        let result: Value = output.json();
         digests.push(result["bundles"]["bundles"].clone());
     }
     assert_eq!(digests[0], digests[1], "reproducible with PAX headers");
     let layout = out.path().join("first");
     let layer = last_layer(&layout, "demo-operator-v1.2.0");
     // GNU tar lists the whole name (it reads the PAX path record).
-    let listing = Command::new("tar")
-        .arg("-tvzf")
-        .arg(&layer)
-        .output()
-        .expect("tar runs");
-    assert!(listing.status.success());
-    let listing = String::from_utf8_lossy(&listing.stdout);
+    let listing = Command::new("tar").arg("-tvzf").arg(&layer).run().success();
+    let listing = listing.stdout();
     assert!(
         listing.contains(&format!("manifests/{long_name}")),
         "{listing}"
@@ -1096,17 +1038,12 @@ fn long_file_names_are_written_as_pax_records_that_tar_umoci_and_skopeo_read() {
     // umoci unpacks the image with the file under its whole name.
     if Command::new("umoci").arg("--version").output().is_ok() {
         let bundle = out.path().join("unpacked");
-        let unpack = Command::new("umoci")
+        Command::new("umoci")
             .args(["unpack", "--rootless", "--image"])
             .arg(format!("{}:demo-operator-v1.2.0", layout.display()))
             .arg(&bundle)
-            .output()
-            .expect("umoci runs");
-        assert!(
-            unpack.status.success(),
-            "{}",
-            String::from_utf8_lossy(&unpack.stderr)
-        );
+            .run()
+            .success();
         assert_eq!(
             std::fs::read_to_string(bundle.join("rootfs/manifests").join(&long_name)).unwrap(),
             content
@@ -1136,11 +1073,10 @@ fn a_symlink_inside_the_oci_layout_is_never_followed() {
         .args(["--bundles", fixtures().join("good").to_str().unwrap()])
         .args(["--oci-layout", layout.to_str().unwrap()])
         .write_stdin("")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(output.stdout.is_empty());
+        .run()
+        .exit(1);
+    let stderr = output.stderr();
+    assert!(output.stdout().is_empty());
     assert!(
         stderr.contains(&layout.join("blobs").display().to_string())
             && stderr.contains("is a symlink inside the OCI layout"),
@@ -1169,13 +1105,9 @@ fn run_with_auth_file(auth_file: &Path, home: &Path, port: u16) -> (i32, String)
         .env("REGISTRY_AUTH_FILE", auth_file)
         .env("HOME", home)
         .write_stdin("")
-        .output()
-        .unwrap();
-    assert!(output.stdout.is_empty());
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+        .run();
+    assert!(output.stdout().is_empty());
+    (output.code(), output.stderr())
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use addon_flow_testservers::kube::{hive_resource_types, KubeOptions, KubeServer};
-use e2e::tool;
+use e2e::{stored_objects, tool, Run, RunExt};
 use serde_json::{json, Value};
 
 const FULL: &str = "tests/fixtures/sss/addons/full-addon/metadata/stage/addon.yaml";
@@ -24,44 +24,26 @@ fn server() -> KubeServer {
 }
 
 fn kubeconfig(dir: &Path, server: &KubeServer, token: &str) -> PathBuf {
-    let path = dir.join("kubeconfig");
-    std::fs::write(&path, server.kubeconfig(token)).unwrap();
-    path
+    e2e::write_kubeconfig(dir, server, token)
 }
 
 fn render(args: &[&str]) -> Vec<u8> {
-    let out = tool("syncset-render")
+    tool("syncset-render")
         .arg(FULL)
         .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+        .run()
+        .success()
+        .output
+        .stdout
 }
 
 fn hive_apply(kubeconfig: &Path, input: &[u8], args: &[&str]) -> Run {
-    let out = tool("hive-apply")
+    tool("hive-apply")
         .env("KUBECONFIG", kubeconfig)
         .args(args)
         .write_stdin(input.to_vec())
         .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+        .run()
 }
 
 /// (kind, namespace, name) of each rendered top-level object.
@@ -87,35 +69,10 @@ fn rendered_keys(input: &[u8]) -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// What the server holds, apart from Hive's own objects.
-fn stored_keys(server: &KubeServer) -> Vec<(String, String, String)> {
-    server
-        .api()
-        .objects()
-        .iter()
-        .filter(|o| {
-            !matches!(
-                o["kind"].as_str(),
-                Some("ClusterSync" | "ClusterDeployment")
-            )
-        })
-        .map(|o| {
-            (
-                o["kind"].as_str().unwrap().to_string(),
-                o["metadata"]["namespace"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string(),
-                o["metadata"]["name"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
 /// Every rendered object is stored, once, and nothing else.
 fn assert_complete(server: &KubeServer, input: &[u8]) {
     let expected: BTreeSet<_> = rendered_keys(input).into_iter().collect();
-    let stored = stored_keys(server);
+    let stored = stored_objects(server);
     assert_eq!(stored.len(), expected.len(), "stored: {stored:?}");
     assert_eq!(stored.into_iter().collect::<BTreeSet<_>>(), expected);
 }
@@ -149,11 +106,11 @@ fn render_apply_wait_then_a_second_apply_changes_nothing() {
         &config,
         &input,
         &["--wait", "--poll-interval", "50ms", "-o", "json"],
-    );
-    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    )
+    .success();
     assert_complete(&server, &input);
     // The output is each object as the server returned it.
-    let applied: Value = serde_json::from_str(&first.stdout).unwrap();
+    let applied: Value = serde_json::from_str(&first.stdout()).unwrap();
     assert_eq!(applied["kind"], "List");
     assert!(applied["items"]
         .as_array()
@@ -170,10 +127,10 @@ fn render_apply_wait_then_a_second_apply_changes_nothing() {
         assert_eq!(sync["status"]["syncSets"][0]["result"], "Success");
         assert!(
             first
-                .stderr
+                .stderr()
                 .contains(&format!("applied to clusterdeployment {ns}/{cd}")),
             "{}",
-            first.stderr
+            first.stderr()
         );
     }
     let sync_set = server
@@ -190,20 +147,19 @@ fn render_apply_wait_then_a_second_apply_changes_nothing() {
     );
 
     let before = resource_versions(&server);
-    let second = hive_apply(&config, &input, &["--summary"]);
-    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    let second = hive_apply(&config, &input, &["--summary"]).success();
     assert_eq!(
         resource_versions(&server),
         before,
         "a second apply changed something"
     );
-    assert_eq!(second.stdout.lines().count(), rendered_keys(&input).len());
+    assert_eq!(second.stdout().lines().count(), rendered_keys(&input).len());
     assert!(
         second
-            .stdout
+            .stdout()
             .contains("syncsets.hive.openshift.io/addon-full-addon -n cd-east serverside-applied"),
         "{}",
-        second.stdout
+        second.stdout()
     );
 }
 
@@ -234,13 +190,13 @@ fn selector_path_labels_the_cluster_and_waits_for_the_selector_sync_set() {
             "50ms",
             "--summary",
         ],
-    );
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    )
+    .success();
     assert!(
-        run.stdout
+        run.stdout()
             .contains("clusterdeployment.hive.openshift.io/cluster-1 -n cd-east labeled"),
         "{}",
-        run.stdout
+        run.stdout()
     );
     let cd = server
         .api()
@@ -267,13 +223,13 @@ fn selector_path_labels_the_cluster_and_waits_for_the_selector_sync_set() {
     );
 
     // Uninstall: delete the objects and take the label off.
-    let removed = hive_apply(
+    hive_apply(
         &config,
         &input,
         &["--delete", "--label-cluster", "cd-east/cluster-1"],
-    );
-    assert_eq!(removed.code, Some(0), "{}", removed.stderr);
-    assert!(stored_keys(&server).is_empty());
+    )
+    .success();
+    assert!(stored_objects(&server).is_empty());
     let cd = server
         .api()
         .get("ClusterDeployment", "cd-east", "cluster-1")
@@ -282,9 +238,12 @@ fn selector_path_labels_the_cluster_and_waits_for_the_selector_sync_set() {
         cd["metadata"]["labels"],
         json!({"hive.openshift.io/cluster-region": "eu"})
     );
-    let again = hive_apply(&config, &input, &["--delete"]);
-    assert_eq!(again.code, Some(0), "{}", again.stderr);
-    assert!(again.stdout.contains("already gone"), "{}", again.stdout);
+    let again = hive_apply(&config, &input, &["--delete"]).success();
+    assert!(
+        again.stdout().contains("already gone"),
+        "{}",
+        again.stdout()
+    );
 }
 
 #[test]
@@ -294,23 +253,21 @@ fn an_expired_token_is_a_clear_error_and_a_rerun_finishes() {
     let dir = tempfile::tempdir().unwrap();
     let config = kubeconfig(dir.path(), &server, "expired-token");
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
-    let run = hive_apply(&config, &input, &[]);
-    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    let run = hive_apply(&config, &input, &[]).exit(3);
     assert!(
-        run.stderr.contains("HTTP 401") && run.stderr.contains("credentials were refused"),
+        run.stderr().contains("HTTP 401") && run.stderr().contains("credentials were refused"),
         "{}",
-        run.stderr
+        run.stderr()
     );
     assert!(
-        !run.stderr.contains("expired-token"),
+        !run.stderr().contains("expired-token"),
         "the token leaked into the error"
     );
-    assert!(run.stdout.is_empty());
-    assert!(stored_keys(&server).is_empty());
+    assert!(run.stdout().is_empty());
+    assert!(stored_objects(&server).is_empty());
 
     let config = kubeconfig(dir.path(), &server, "rotated-token");
-    let rerun = hive_apply(&config, &input, &["--wait", "--poll-interval", "50ms"]);
-    assert_eq!(rerun.code, Some(0), "{}", rerun.stderr);
+    hive_apply(&config, &input, &["--wait", "--poll-interval", "50ms"]).success();
     assert_complete(&server, &input);
 }
 
@@ -330,27 +287,25 @@ fn a_conflict_names_the_object_and_force_takes_over() {
             false,
         )
         .unwrap();
-    let run = hive_apply(&config, &input, &[]);
-    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    let run = hive_apply(&config, &input, &[]).exit(3);
     assert!(
-        run.stderr
+        run.stderr()
             .contains("selectorsyncsets.hive.openshift.io \"addon-full-addon-delete\"")
-            && run.stderr.contains("HTTP 409")
-            && run.stderr.contains("someone-else")
-            && run.stderr.contains("--force-conflicts"),
+            && run.stderr().contains("HTTP 409")
+            && run.stderr().contains("someone-else")
+            && run.stderr().contains("--force-conflicts"),
         "{}",
-        run.stderr
+        run.stderr()
     );
     // The other objects were applied; the conflicting one kept its value.
-    assert_eq!(stored_keys(&server).len(), rendered_keys(&input).len());
+    assert_eq!(stored_objects(&server).len(), rendered_keys(&input).len());
     let held = server
         .api()
         .get("SelectorSyncSet", "", "addon-full-addon-delete")
         .unwrap();
     assert_eq!(held["spec"]["resourceApplyMode"], "Sync");
 
-    let forced = hive_apply(&config, &input, &["--force-conflicts"]);
-    assert_eq!(forced.code, Some(0), "{}", forced.stderr);
+    hive_apply(&config, &input, &["--force-conflicts"]).success();
     assert_complete(&server, &input);
     let taken = server
         .api()
@@ -366,23 +321,21 @@ fn a_missing_crd_is_named_and_a_rerun_after_installing_it_finishes() {
     let dir = tempfile::tempdir().unwrap();
     let config = kubeconfig(dir.path(), &server, "test-token");
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
-    let run = hive_apply(&config, &input, &[]);
-    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    let run = hive_apply(&config, &input, &[]).exit(3);
     assert!(
-        run.stderr.contains("pagerduty.openshift.io/v1alpha1")
+        run.stderr().contains("pagerduty.openshift.io/v1alpha1")
             && run
-                .stderr
+                .stderr()
                 .contains("CustomResourceDefinition for PagerDutyIntegration"),
         "{}",
-        run.stderr
+        run.stderr()
     );
     let pd = hive_resource_types()
         .into_iter()
         .find(|rt| rt.kind == "PagerDutyIntegration")
         .unwrap();
     server.api().install(pd);
-    let rerun = hive_apply(&config, &input, &[]);
-    assert_eq!(rerun.code, Some(0), "{}", rerun.stderr);
+    hive_apply(&config, &input, &[]).success();
     assert_complete(&server, &input);
 }
 
@@ -400,18 +353,16 @@ fn a_dead_server_is_a_clear_error_and_a_rerun_finishes() {
         format!("apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters: [{{name: c, cluster: {{server: '{dead_url}'}}}}]\nusers: [{{name: u, user: {{token: t}}}}]\ncontexts: [{{name: c, context: {{cluster: c, user: u}}}}]\n"),
     )
     .unwrap();
-    let run = hive_apply(&config, &input, &[]);
-    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    let run = hive_apply(&config, &input, &[]).exit(3);
     assert!(
-        run.stderr.contains(&dead_url) && run.stderr.contains("cannot connect"),
+        run.stderr().contains(&dead_url) && run.stderr().contains("cannot connect"),
         "{}",
-        run.stderr
+        run.stderr()
     );
 
     let server = server();
     let config = kubeconfig(dir.path(), &server, "test-token");
-    let rerun = hive_apply(&config, &input, &[]);
-    assert_eq!(rerun.code, Some(0), "{}", rerun.stderr);
+    hive_apply(&config, &input, &[]).success();
     assert_complete(&server, &input);
 }
 
@@ -421,17 +372,15 @@ fn dry_runs_store_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let config = kubeconfig(dir.path(), &server, "test-token");
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
-    let run = hive_apply(&config, &input, &["--dry-run=server", "-o", "json"]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
-    let list: Value = serde_json::from_str(&run.stdout).unwrap();
+    let run = hive_apply(&config, &input, &["--dry-run=server", "-o", "json"]).success();
+    let list: Value = serde_json::from_str(&run.stdout()).unwrap();
     assert_eq!(
         list["items"].as_array().unwrap().len(),
         rendered_keys(&input).len()
     );
-    assert!(stored_keys(&server).is_empty());
+    assert!(stored_objects(&server).is_empty());
     let requests = server.api().requests();
-    let client = hive_apply(&config, &input, &["--dry-run=client", "-o", "json"]);
-    assert_eq!(client.code, Some(0), "{}", client.stderr);
+    hive_apply(&config, &input, &["--dry-run=client", "-o", "json"]).success();
     assert_eq!(
         server.api().requests(),
         requests,
@@ -461,28 +410,21 @@ fn kubeconfig_list_context_and_token_file() {
     .unwrap();
     let paths = std::env::join_paths([&first, &dir.path().join("absent"), &second]).unwrap();
     let object = br#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "probe"}}"#;
-    let out = tool("hive-apply")
+    tool("hive-apply")
         .env("KUBECONFIG", &paths)
         .args(["--context", "hive", "--summary"])
         .write_stdin(object.to_vec())
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .run()
+        .success();
     // The context's namespace is used for an object that names none.
     assert!(server.api().get("ConfigMap", "cd-east", "probe").is_some());
     let missing = tool("hive-apply")
         .env("KUBECONFIG", &paths)
         .args(["--context", "nope"])
         .write_stdin(object.to_vec())
-        .output()
-        .unwrap();
-    assert_eq!(missing.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("no context \"nope\""));
+        .run()
+        .exit(2);
+    assert!(missing.stderr().contains("no context \"nope\""));
 }
 
 #[test]
@@ -494,19 +436,19 @@ fn bad_input_is_exit_1_naming_the_field() {
         &config,
         b"apiVersion: v1\nkind: ConfigMap\nmetadata: {namespace: x}\n",
         &[],
-    );
-    assert_eq!(run.code, Some(1), "{}", run.stderr);
-    assert!(run.stderr.contains("metadata.name"), "{}", run.stderr);
+    )
+    .exit(1);
+    assert!(run.stderr().contains("metadata.name"), "{}", run.stderr());
     let unknown = hive_apply(
         &config,
         br#"{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}"#,
         &[],
-    );
-    assert_eq!(unknown.code, Some(3));
+    )
+    .exit(3);
     assert!(
-        unknown.stderr.contains("does not serve example.com/v1"),
+        unknown.stderr().contains("does not serve example.com/v1"),
         "{}",
-        unknown.stderr
+        unknown.stderr()
     );
 }
 
@@ -522,8 +464,7 @@ fn https_with_the_kubeconfig_ca_and_a_clear_error_without_it() {
         .unwrap()
         .contains("certificate-authority-data"));
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
-    let run = hive_apply(&config, &input, &["--summary"]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    hive_apply(&config, &input, &["--summary"]).success();
     assert_complete(&server, &input);
 
     // Without the CA the server is not trusted: a TLS error, exit 3.
@@ -535,9 +476,12 @@ fn https_with_the_kubeconfig_ca_and_a_clear_error_without_it() {
         .map(|l| format!("{l}\n"))
         .collect();
     std::fs::write(&untrusted, &without_ca).unwrap();
-    let refused = hive_apply(&untrusted, &input, &[]);
-    assert_eq!(refused.code, Some(3), "{}", refused.stderr);
-    assert!(refused.stderr.contains("certificate"), "{}", refused.stderr);
+    let refused = hive_apply(&untrusted, &input, &[]).exit(3);
+    assert!(
+        refused.stderr().contains("certificate"),
+        "{}",
+        refused.stderr()
+    );
     // insecure-skip-tls-verify accepts it, as kubectl does.
     let insecure = dir.path().join("insecure");
     std::fs::write(
@@ -548,8 +492,7 @@ fn https_with_the_kubeconfig_ca_and_a_clear_error_without_it() {
         ),
     )
     .unwrap();
-    let accepted = hive_apply(&insecure, &input, &[]);
-    assert_eq!(accepted.code, Some(0), "{}", accepted.stderr);
+    hive_apply(&insecure, &input, &[]).success();
 }
 
 /// A test CA, a server certificate for 127.0.0.1 it signed, and a client
@@ -613,8 +556,7 @@ fn a_client_certificate_from_the_kubeconfig_authenticates() {
     )
     .unwrap();
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
-    let run = hive_apply(&config, &input, &["--summary"]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    hive_apply(&config, &input, &["--summary"]).success();
     assert_complete(&server, &input);
 
     // Without the certificate (and no token) the API answers 401.
@@ -628,9 +570,12 @@ fn a_client_certificate_from_the_kubeconfig_authenticates() {
         ),
     )
     .unwrap();
-    let refused = hive_apply(&anonymous, &input, &[]);
-    assert_eq!(refused.code, Some(3), "{}", refused.stderr);
-    assert!(refused.stderr.contains("HTTP 401"), "{}", refused.stderr);
+    let refused = hive_apply(&anonymous, &input, &[]).exit(3);
+    assert!(
+        refused.stderr().contains("HTTP 401"),
+        "{}",
+        refused.stderr()
+    );
 }
 
 #[test]
@@ -644,7 +589,7 @@ fn prune_removes_the_sync_set_of_a_dropped_cluster_only() {
         "--cluster-deployment",
         "cd-west/cluster-2",
     ]);
-    assert_eq!(hive_apply(&config, &both, &[]).code, Some(0));
+    hive_apply(&config, &both, &[]).success();
     // Another add-on's SyncSet, and one of ours applied by someone else, in the dropped namespace.
     for (name, manager) in [
         ("addon-other", "addon-flow"),
@@ -662,13 +607,12 @@ fn prune_removes_the_sync_set_of_a_dropped_cluster_only() {
             .unwrap();
     }
     let one = render(&["--cluster-deployment", "cd-east/cluster-1"]);
-    let run = hive_apply(&config, &one, &["--prune", "--summary"]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let run = hive_apply(&config, &one, &["--prune", "--summary"]).success();
     assert!(
-        run.stdout
+        run.stdout()
             .contains("syncsets.hive.openshift.io/addon-full-addon -n cd-west pruned"),
         "{}",
-        run.stdout
+        run.stdout()
     );
     assert!(server
         .api()
@@ -687,9 +631,8 @@ fn prune_removes_the_sync_set_of_a_dropped_cluster_only() {
         .get("SyncSet", "cd-west", "addon-full-addon-copy")
         .is_some());
     // Pruning again finds nothing more.
-    let again = hive_apply(&config, &one, &["--prune", "--summary"]);
-    assert_eq!(again.code, Some(0), "{}", again.stderr);
-    assert!(!again.stdout.contains("pruned"), "{}", again.stdout);
+    let again = hive_apply(&config, &one, &["--prune", "--summary"]).success();
+    assert!(!again.stdout().contains("pruned"), "{}", again.stdout());
 }
 
 #[test]
@@ -703,14 +646,13 @@ fn wait_reports_a_hive_failure_and_times_out_with_exit_4() {
         "namespaces \"redhat-full-addon\" is forbidden",
     );
     let config = kubeconfig(dir.path(), &failing, "test-token");
-    let run = hive_apply(&config, &input, &["--wait", "--poll-interval", "50ms"]);
-    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    let run = hive_apply(&config, &input, &["--wait", "--poll-interval", "50ms"]).exit(3);
     assert!(
-        run.stderr
+        run.stderr()
             .contains("Hive failed to apply syncSets \"addon-full-addon\"")
-            && run.stderr.contains("is forbidden"),
+            && run.stderr().contains("is forbidden"),
         "{}",
-        run.stderr
+        run.stderr()
     );
 
     let slow = KubeServer::start(KubeOptions {
@@ -723,12 +665,13 @@ fn wait_reports_a_hive_failure_and_times_out_with_exit_4() {
         &config,
         &input,
         &["--wait", "--timeout", "1s", "--poll-interval", "100ms"],
-    );
-    assert_eq!(run.code, Some(4), "{}", run.stderr);
+    )
+    .exit(4);
     assert!(
-        run.stderr.contains("addon-full-addon on cd-east/cluster-1"),
+        run.stderr()
+            .contains("addon-full-addon on cd-east/cluster-1"),
         "{}",
-        run.stderr
+        run.stderr()
     );
 }
 
@@ -745,31 +688,20 @@ fn object_lists_beyond_the_add_on_document_size_limit_are_read() {
         .arg("--cluster-deployments-from")
         .arg(dir.path().join("clusters"))
         .args(["-o", "json"])
-        .output()
-        .unwrap();
+        .run()
+        .success();
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.stdout.len() > 16 << 20,
+        out.output.stdout.len() > 16 << 20,
         "the list is {} bytes",
-        out.stdout.len()
+        out.output.stdout.len()
     );
-    std::fs::write(&rendered, &out.stdout).unwrap();
+    std::fs::write(&rendered, &out.output.stdout).unwrap();
     let listed = tool("hive-apply")
         .arg(&rendered)
         .args(["--dry-run=client", "--summary"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        listed.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&listed.stderr)
-    );
-    let lines = String::from_utf8_lossy(&listed.stdout).lines().count();
+        .run()
+        .success();
+    let lines = listed.stdout().lines().count();
     assert_eq!(
         lines,
         2500 + 4,
@@ -813,14 +745,17 @@ fn an_unusable_client_certificate_is_exit_1_naming_the_user_not_a_panic() {
         );
         let config = dir.path().join("kubeconfig");
         std::fs::write(&config, kubeconfig_text("https://127.0.0.1:9", &user)).unwrap();
-        let run = hive_apply(&config, &input, &[]);
-        assert_eq!(run.code, Some(1), "{what}: {}", run.stderr);
+        let run = hive_apply(&config, &input, &[]).exit(1);
         assert!(
-            run.stderr.contains("users[robot]") && run.stderr.contains(expected),
+            run.stderr().contains("users[robot]") && run.stderr().contains(expected),
             "{what}: {}",
-            run.stderr
+            run.stderr()
         );
-        assert!(!run.stderr.contains("panicked"), "{what}: {}", run.stderr);
+        assert!(
+            !run.stderr().contains("panicked"),
+            "{what}: {}",
+            run.stderr()
+        );
     }
 }
 
@@ -831,15 +766,14 @@ fn a_server_that_never_answers_is_exit_3_naming_the_host_and_the_stage() {
     let config = dir.path().join("kubeconfig");
     std::fs::write(&config, kubeconfig_text(&url, "    token: t0ken-value\n")).unwrap();
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
-    let run = hive_apply(&config, &input, &["--request-timeout", "300ms"]);
-    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    let run = hive_apply(&config, &input, &["--request-timeout", "300ms"]).exit(3);
     let host = url.trim_start_matches("http://");
     assert!(
-        run.stderr.contains(host)
-            && run.stderr.contains("GET /api")
-            && run.stderr.contains("no answer within 0.3s"),
+        run.stderr().contains(host)
+            && run.stderr().contains("GET /api")
+            && run.stderr().contains("no answer within 0.3s"),
         "{}",
-        run.stderr
+        run.stderr()
     );
 }
 
@@ -853,16 +787,22 @@ fn a_kubeconfig_or_token_file_that_is_a_fifo_or_a_device_is_refused_without_bloc
         .unwrap()
         .success());
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
-    let run = hive_apply(&fifo, &input, &[]);
-    assert_eq!(run.code, Some(1), "{}", run.stderr);
-    assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+    let run = hive_apply(&fifo, &input, &[]).exit(1);
+    assert!(
+        run.stderr().contains("not a regular file"),
+        "{}",
+        run.stderr()
+    );
     for token_file in [fifo.to_str().unwrap(), "/dev/zero"] {
         let config = dir.path().join("kubeconfig");
         let user = format!("    tokenFile: {token_file}\n");
         std::fs::write(&config, kubeconfig_text("http://127.0.0.1:9", &user)).unwrap();
-        let run = hive_apply(&config, &input, &[]);
-        assert_eq!(run.code, Some(1), "{token_file}: {}", run.stderr);
-        assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+        let run = hive_apply(&config, &input, &[]).exit(1);
+        assert!(
+            run.stderr().contains("not a regular file"),
+            "{}",
+            run.stderr()
+        );
     }
     let config = dir.path().join("kubeconfig");
     let ca = kubeconfig_text("https://127.0.0.1:9", "    token: abcd\n").replace(
@@ -870,12 +810,11 @@ fn a_kubeconfig_or_token_file_that_is_a_fifo_or_a_device_is_refused_without_bloc
         &format!("    certificate-authority: {}\n", fifo.display()),
     );
     std::fs::write(&config, ca).unwrap();
-    let run = hive_apply(&config, &input, &[]);
-    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let run = hive_apply(&config, &input, &[]).exit(1);
     assert!(
-        run.stderr.contains("certificate-authority"),
+        run.stderr().contains("certificate-authority"),
         "{}",
-        run.stderr
+        run.stderr()
     );
 }
 
@@ -890,9 +829,8 @@ fn a_server_url_with_an_invalid_port_is_a_usage_error() {
     ] {
         let config = dir.path().join("kubeconfig");
         std::fs::write(&config, kubeconfig_text(server, "    token: abcd\n")).unwrap();
-        let run = hive_apply(&config, &input, &[]);
-        assert_eq!(run.code, Some(2), "{server}: {}", run.stderr);
-        assert!(run.stderr.contains("server"), "{}", run.stderr);
+        let run = hive_apply(&config, &input, &[]).exit(2);
+        assert!(run.stderr().contains("server"), "{}", run.stderr());
     }
 }
 
@@ -906,8 +844,7 @@ fn a_huge_timeout_is_a_usage_error_not_a_panic() {
     )
     .unwrap();
     for flag in ["--timeout", "--request-timeout", "--poll-interval"] {
-        let run = hive_apply(&config, b"", &[flag, "1e20"]);
-        assert_eq!(run.code, Some(2), "{flag}: {}", run.stderr);
+        hive_apply(&config, b"", &[flag, "1e20"]).exit(2);
     }
 }
 
@@ -917,11 +854,10 @@ fn label_cluster_without_a_selector_sync_set_is_refused_before_touching_the_serv
     let dir = tempfile::tempdir().unwrap();
     let config = kubeconfig(dir.path(), &server, "test-token");
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
-    let run = hive_apply(&config, &input, &["--label-cluster", "cd-east/cluster-1"]);
-    assert_eq!(run.code, Some(2), "{}", run.stderr);
-    assert!(run.stderr.contains("SelectorSyncSet"), "{}", run.stderr);
+    let run = hive_apply(&config, &input, &["--label-cluster", "cd-east/cluster-1"]).exit(2);
+    assert!(run.stderr().contains("SelectorSyncSet"), "{}", run.stderr());
     assert!(
-        stored_keys(&server).is_empty(),
+        stored_objects(&server).is_empty(),
         "nothing may be applied first"
     );
 }

@@ -5,60 +5,48 @@
 
 use std::path::{Path, PathBuf};
 
-use e2e::{copy_tree, repo_root, tool};
+use e2e::{repo_root, tool, ReferenceAddon, RunExt};
+
+const STAGE: &str = "metadata/stage/addon.yaml";
 
 /// The reference add-on's stage tree, copied so a test can break it.
 struct Tree {
-    _root: tempfile::TempDir,
+    addon: ReferenceAddon,
     addon_yaml: PathBuf,
     scratch: PathBuf,
 }
 
 impl Tree {
     fn new() -> Tree {
-        let root = tempfile::tempdir().unwrap();
-        let addon_dir = root.path().join("addons/reference-addon");
-        copy_tree(
-            &repo_root().join("examples/managed-tenants/addons/reference-addon"),
-            &addon_dir,
-        );
-        let scratch = root.path().join("scratch");
-        std::fs::create_dir_all(&scratch).unwrap();
+        let addon = ReferenceAddon::new();
         Tree {
-            addon_yaml: addon_dir.join("metadata/stage/addon.yaml"),
-            scratch,
-            _root: root,
+            addon_yaml: addon.addon_yaml(),
+            scratch: addon.scratch(),
+            addon,
         }
     }
 
     /// Replaces `from` (which must be there) with `to` in addon.yaml.
     fn edit(&self, from: &str, to: &str) -> &Tree {
-        let text = std::fs::read_to_string(&self.addon_yaml).unwrap();
-        assert!(text.contains(from), "addon.yaml has no {from:?}");
-        std::fs::write(&self.addon_yaml, text.replacen(from, to, 1)).unwrap();
+        self.addon.edit(STAGE, from, to);
         self
     }
 
     fn append(&self, lines: &str) -> &Tree {
-        let mut text = std::fs::read_to_string(&self.addon_yaml).unwrap();
-        text.push_str(lines);
-        std::fs::write(&self.addon_yaml, text).unwrap();
+        self.addon.append(STAGE, lines);
         self
     }
 
     fn metadata_file(&self, name: &str, text: &str) -> &Tree {
-        std::fs::write(self.addon_yaml.with_file_name(name), text).unwrap();
+        self.addon.write(&format!("metadata/stage/{name}"), text);
         self
     }
 
     /// The error lines addon-validate prints for the add-on (it must refuse it).
     fn validate_errors(&self) -> Vec<String> {
-        let output = tool("addon-validate")
-            .arg(&self.addon_yaml)
-            .output()
-            .unwrap();
-        assert_eq!(output.status.code(), Some(1), "addon-validate accepted it");
-        String::from_utf8_lossy(&output.stderr)
+        let output = tool("addon-validate").arg(&self.addon_yaml).run().exit(1);
+        output
+            .stderr()
             .lines()
             .filter(|line| line.contains(": error "))
             .map(str::to_string)
@@ -101,11 +89,10 @@ impl Tree {
                 .args(args)
                 .env("HOME", &home)
                 .env_remove("OCM_TOKEN")
-                .output()
-                .unwrap();
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            assert_eq!(output.status.code(), Some(1), "{name}: {stderr}");
-            assert!(output.stdout.is_empty(), "{name} wrote output");
+                .run()
+                .exit(1);
+            let stderr = output.stderr();
+            assert!(output.stdout().is_empty(), "{name} wrote output");
             for line in &expected {
                 assert!(
                     stderr.contains(line.as_str()),
@@ -120,16 +107,11 @@ impl Tree {
 #[test]
 fn the_unchanged_reference_addon_passes_every_tool() {
     let tree = Tree::new();
-    let output = tool("syncset-render")
+    tool("syncset-render")
         .arg(&tree.addon_yaml)
         .arg("--selector")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .run()
+        .success();
 }
 
 #[test]
@@ -211,19 +193,17 @@ fn a_document_that_breaks_a_rule_after_validation_is_still_refused() {
     let output = tool("addon-validate")
         .arg(&tree.addon_yaml)
         .args(["-o", "json"])
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let mut document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        .run()
+        .success();
+    let mut document: serde_json::Value = output.json();
     document["pullSecretName"] = "edited-by-hand".into();
     let path: &Path = &tree.scratch.join("addon.json");
     std::fs::write(path, serde_json::to_vec(&document).unwrap()).unwrap();
     let output = tool("syncset-render")
         .arg(path)
         .arg("--selector")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+        .run()
+        .exit(1);
+    let stderr = output.stderr();
     assert!(stderr.contains("error AM0017: pullSecretName"), "{stderr}");
 }

@@ -5,50 +5,38 @@
 
 use std::path::PathBuf;
 
-use e2e::{copy_tree, repo_root, tool};
+use e2e::{tool, ReferenceAddon, RunExt};
 use serde_json::Value;
 
 /// The reference add-on's stage tree, copied so a test can change it.
 struct Tree {
-    _root: tempfile::TempDir,
-    addon_dir: PathBuf,
+    addon: ReferenceAddon,
 }
 
 impl Tree {
     fn new() -> Tree {
-        let root = tempfile::tempdir().unwrap();
-        let addon_dir = root.path().join("addons/reference-addon");
-        copy_tree(
-            &repo_root().join("examples/managed-tenants/addons/reference-addon"),
-            &addon_dir,
-        );
         Tree {
-            _root: root,
-            addon_dir,
+            addon: ReferenceAddon::new(),
         }
     }
 
     fn addon_yaml(&self) -> PathBuf {
-        self.addon_dir.join("metadata/stage/addon.yaml")
+        self.addon.addon_yaml()
     }
 
     /// Replaces `from` (which must be there) with `to` in a file of the tree.
     fn edit(&self, file: &str, from: &str, to: &str) -> &Tree {
-        let path = self.addon_dir.join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(from), "{file} has no {from:?}");
-        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+        self.addon.edit(file, from, to);
         self
     }
 
     /// addon-validate passes the add-on and warns `code` at `field`.
     fn assert_warns(&self, code: &str, field: &str) {
-        let output = tool("addon-validate")
+        let stderr = tool("addon-validate")
             .arg(self.addon_yaml())
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(output.status.success(), "{stderr}");
+            .run()
+            .success()
+            .stderr();
         assert!(
             stderr.contains(&format!("warning {code}: {field}")),
             "no {code} at {field}:\n{stderr}"
@@ -60,14 +48,9 @@ impl Tree {
         let output = tool("syncset-render")
             .arg(self.addon_yaml())
             .args(["--selector", "-o", "json"])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let list: Value = serde_json::from_slice(&output.stdout).unwrap();
+            .run()
+            .success();
+        let list: Value = output.json();
         let mut all = Vec::new();
         for item in list["items"].as_array().unwrap() {
             all.push(item.clone());
@@ -234,9 +217,8 @@ fn starting_csv_without_a_catalog_is_not_put_in_the_operator_group() {
 fn the_reference_addon_hits_no_difference() {
     let output = tool("addon-validate")
         .arg(Tree::new().addon_yaml())
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+        .run()
+        .success();
+    let stderr = output.stderr();
     assert!(!stderr.contains(" DF0"), "{stderr}");
 }

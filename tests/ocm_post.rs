@@ -5,25 +5,14 @@
 use std::path::{Path, PathBuf};
 
 use addon_flow_testservers::ocm::{FakeOcm, ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN};
-use e2e::{reference_dir, repo_root, skip, tool};
+use e2e::{reference_dir, repo_root, skip, tool, RunExt, OCM_CREDENTIAL_VARS};
 use serde_json::Value;
-
-const CREDENTIAL_VARS: [&str; 8] = [
-    "OCM_TOKEN",
-    "OCM_REFRESH_TOKEN",
-    "OCM_OFFLINE_TOKEN",
-    "OCM_CLIENT_ID",
-    "OCM_CLIENT_SECRET",
-    "OCM_CONFIG",
-    "OCM_URL",
-    "OCM_TOKEN_URL",
-];
 
 /// ocm-post with a clean environment: no credentials but what the test gives,
 /// and a HOME without an ocm configuration.
 fn ocm_post(home: &Path) -> assert_cmd::Command {
     let mut command = tool("ocm-post");
-    for var in CREDENTIAL_VARS {
+    for var in OCM_CREDENTIAL_VARS {
         command.env_remove(var);
     }
     command.env("HOME", home).env_remove("XDG_CONFIG_HOME");
@@ -46,15 +35,9 @@ fn dry_run_bodies(input: &Path, service: &str) -> Vec<Value> {
     let output = ocm_post(home.path())
         .args(["--dry-run", "-o", "json", "--service", service])
         .arg(input)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}: {}",
-        input.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let requests: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+        .run()
+        .success();
+    let requests: Vec<Value> = serde_json::from_value(output.json()).unwrap();
     requests
         .into_iter()
         .map(|request| {
@@ -196,14 +179,9 @@ fn payloads_of_our_fixtures_match_their_golden_files() {
                     service,
                 ])
                 .arg(fixture(input))
-                .output()
-                .unwrap();
-            assert!(
-                output.status.success(),
-                "{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            let actual: Value = serde_json::from_slice(&output.stdout).unwrap();
+                .run()
+                .success();
+            let actual: Value = output.json();
             let expected = read_json(&fixture(&format!("{name}.{service}.requests.json")));
             assert_eq!(actual, expected, "{name} ({service})");
         }
@@ -220,11 +198,10 @@ fn payloads_of_our_fixtures_match_their_golden_files() {
         ])
         .pipe_stdin(fixture("plain-addon.json"))
         .unwrap()
-        .output()
-        .unwrap();
-    assert!(output.status.success());
+        .run()
+        .success();
     assert_eq!(
-        serde_json::from_slice::<Value>(&output.stdout).unwrap(),
+        output.json(),
         read_json(&fixture("plain-addon.clusters.requests.json"))
     );
 }
@@ -234,10 +211,10 @@ fn payloads_of_our_fixtures_match_their_golden_files() {
 struct Transcript(String);
 
 impl Transcript {
-    fn run(&mut self, command: &mut assert_cmd::Command) -> std::process::Output {
-        let output = command.output().unwrap();
-        self.0.push_str(&String::from_utf8_lossy(&output.stdout));
-        self.0.push_str(&String::from_utf8_lossy(&output.stderr));
+    fn run(&mut self, command: &mut assert_cmd::Command) -> e2e::Run {
+        let output = command.run();
+        self.0.push_str(&output.stdout());
+        self.0.push_str(&output.stderr());
         output
     }
 
@@ -284,14 +261,10 @@ fn creates_updates_disables_shows_and_deletes_with_one_exchange_per_run() {
     let addon_yaml = fixture("addons/my-addon/metadata/stage/addon.yaml");
 
     // Create: the add-on, then its version, with one exchanged token.
-    let output =
-        transcript.run(with_refresh_token(&mut ocm_post(home.path()), &ocm).arg(&addon_yaml));
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let answered: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let output = transcript
+        .run(with_refresh_token(&mut ocm_post(home.path()), &ocm).arg(&addon_yaml))
+        .success();
+    let answered: Value = output.json();
     assert_eq!(answered["id"], "my-addon");
     assert_eq!(answered["kind"], "AddOn");
     assert_eq!(answered["version"]["id"], "1.2.0");
@@ -346,13 +319,10 @@ fn creates_updates_disables_shows_and_deletes_with_one_exchange_per_run() {
         text.replace("exercises every field", "was updated"),
     )
     .unwrap();
-    let output = transcript.run(with_refresh_token(&mut ocm_post(home.path()), &ocm).arg(&changed));
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let output = transcript
+        .run(with_refresh_token(&mut ocm_post(home.path()), &ocm).arg(&changed))
+        .success();
+    let stderr = output.stderr();
     assert!(stderr.contains("updated add-on my-addon"), "{stderr}");
     let requests = ocm.requests();
     let update: Vec<(String, String)> = requests[4..]
@@ -388,20 +358,14 @@ fn creates_updates_disables_shows_and_deletes_with_one_exchange_per_run() {
     );
 
     // Disable by id alone.
-    let output = transcript.run(with_refresh_token(&mut ocm_post(home.path()), &ocm).args([
-        "--id",
-        "my-addon",
-        "--disable",
-    ]));
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(
-        serde_json::from_slice::<Value>(&output.stdout).unwrap()["enabled"],
-        false
-    );
+    let output = transcript
+        .run(with_refresh_token(&mut ocm_post(home.path()), &ocm).args([
+            "--id",
+            "my-addon",
+            "--disable",
+        ]))
+        .success();
+    assert_eq!(output.json()["enabled"], false);
     assert_eq!(ocm.addon("my-addon").unwrap()["enabled"], false);
     assert_eq!(
         ocm.requests().last().unwrap().body,
@@ -409,35 +373,33 @@ fn creates_updates_disables_shows_and_deletes_with_one_exchange_per_run() {
     );
 
     // Read back, versions included.
-    let output = transcript.run(
-        with_refresh_token(&mut ocm_post(home.path()), &ocm)
-            .arg("--show")
-            .arg(&addon_yaml),
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let shown: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let output = transcript
+        .run(
+            with_refresh_token(&mut ocm_post(home.path()), &ocm)
+                .arg("--show")
+                .arg(&addon_yaml),
+        )
+        .success();
+    let shown: Value = output.json();
     assert_eq!(shown["enabled"], false);
     assert_eq!(shown["versions"][0]["id"], "1.2.0");
 
     // Delete, then the add-on is gone and --show says so with OCM's reason.
-    let output = transcript.run(
-        with_refresh_token(&mut ocm_post(home.path()), &ocm).args(["--id", "my-addon", "--delete"]),
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    transcript
+        .run(
+            with_refresh_token(&mut ocm_post(home.path()), &ocm)
+                .args(["--id", "my-addon", "--delete"]),
+        )
+        .success();
     assert!(ocm.addon("my-addon").is_none());
-    let output = transcript.run(
-        with_refresh_token(&mut ocm_post(home.path()), &ocm).args(["--id", "my-addon", "--show"]),
-    );
-    assert_eq!(output.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&output.stderr)
+    let output = transcript
+        .run(
+            with_refresh_token(&mut ocm_post(home.path()), &ocm)
+                .args(["--id", "my-addon", "--show"]),
+        )
+        .exit(3);
+    assert!(output
+        .stderr()
         .contains("CLUSTERS-MGMT-404: Add-on 'my-addon' not found"));
 
     // One exchange per run, never more.
@@ -451,15 +413,12 @@ fn short_lived_tokens_are_renewed_before_they_expire() {
     ocm.set_token_lifetime(0);
     let home = tempfile::tempdir().unwrap();
     let mut transcript = Transcript::default();
-    let output = transcript.run(
-        with_refresh_token(&mut ocm_post(home.path()), &ocm)
-            .arg(fixture("addons/my-addon/metadata/stage/addon.yaml")),
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    transcript
+        .run(
+            with_refresh_token(&mut ocm_post(home.path()), &ocm)
+                .arg(fixture("addons/my-addon/metadata/stage/addon.yaml")),
+        )
+        .success();
     let requests = ocm.requests();
     assert_eq!(
         requests.len(),
@@ -493,17 +452,12 @@ fn server_errors_are_retried_and_client_errors_show_ocm_reason() {
     ocm.fail_next("POST", 429, "Too many requests");
     let mut command = ocm_post(home.path());
     access(&mut command);
-    let output = transcript.run(&mut command);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = transcript.run(&mut command).success();
     assert_eq!(
         ocm.requests().iter().filter(|r| r.method == "POST").count(),
         3
     );
-    assert!(String::from_utf8_lossy(&output.stderr).contains("HTTP 500; retrying"));
+    assert!(output.stderr().contains("HTTP 500; retrying"));
     assert!(ocm.addon("plain-addon").is_some());
 
     // A 400 is not retried and fails with OCM's reason (the add-on changed,
@@ -514,31 +468,33 @@ fn server_errors_are_retried_and_client_errors_show_ocm_reason() {
     std::fs::write(&changed, changed_addon.to_string()).unwrap();
     ocm.fail_next("PATCH", 400, "Add-on 'icon' must be a base64-encoded PNG");
     let before = ocm.requests().len();
-    let output = transcript.run(
-        ocm_post(home.path())
-            .env("OCM_TOKEN", ACCESS_TOKEN)
-            .args(["--url", &ocm.url(), "-o", "json"])
-            .arg(&changed),
-    );
-    assert_eq!(output.status.code(), Some(3));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let output = transcript
+        .run(
+            ocm_post(home.path())
+                .env("OCM_TOKEN", ACCESS_TOKEN)
+                .args(["--url", &ocm.url(), "-o", "json"])
+                .arg(&changed),
+        )
+        .exit(3);
+    let stderr = output.stderr();
     assert!(stderr.contains("PATCH /api/clusters_mgmt/v1/addons/plain-addon: HTTP 400 CLUSTERS-MGMT-400: Add-on 'icon' must be a base64-encoded PNG"), "{stderr}");
     assert_eq!(
         ocm.requests().len() - before,
         2,
         "GET then one PATCH, no retry of the 400"
     );
-    assert!(output.stdout.is_empty());
+    assert!(output.stdout().is_empty());
 
     // An unknown access token: 401 with a hint, no renewal possible.
-    let output = transcript.run(
-        ocm_post(home.path())
-            .env("OCM_TOKEN", "not-a-valid-token")
-            .args(["--url", &ocm.url()])
-            .arg(&plain),
-    );
-    assert_eq!(output.status.code(), Some(3));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let output = transcript
+        .run(
+            ocm_post(home.path())
+                .env("OCM_TOKEN", "not-a-valid-token")
+                .args(["--url", &ocm.url()])
+                .arg(&plain),
+        )
+        .exit(3);
+    let stderr = output.stderr();
     assert!(
         stderr.contains("HTTP 401") && stderr.contains("OCM_TOKEN"),
         "{stderr}"
@@ -555,18 +511,15 @@ fn credentials_come_from_client_credentials_or_the_ocm_configuration() {
     let plain = fixture("plain-addon.json");
 
     // A service account.
-    let output = transcript.run(
-        ocm_post(home.path())
-            .env("OCM_CLIENT_ID", CLIENT_ID)
-            .env("OCM_CLIENT_SECRET", CLIENT_SECRET)
-            .args(["--url", &ocm.url(), "--token-url", &ocm.token_url()])
-            .arg(&plain),
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    transcript
+        .run(
+            ocm_post(home.path())
+                .env("OCM_CLIENT_ID", CLIENT_ID)
+                .env("OCM_CLIENT_SECRET", CLIENT_SECRET)
+                .args(["--url", &ocm.url(), "--token-url", &ocm.token_url()])
+                .arg(&plain),
+        )
+        .success();
     assert!(ocm.token_requests()[0].contains(&("grant_type".into(), "client_credentials".into())));
 
     // ~/.config/ocm/ocm.json as `ocm login` writes it, its url and token_url included.
@@ -577,30 +530,22 @@ fn credentials_come_from_client_credentials_or_the_ocm_configuration() {
         "scopes": ["openid"], "token_url": ocm.token_url(), "url": ocm.url()
     });
     std::fs::write(config_dir.join("ocm.json"), config.to_string()).unwrap();
-    let output = transcript.run(ocm_post(home.path()).args([
-        "--id",
-        "plain-addon",
-        "--enable",
-        "-o",
-        "json",
-    ]));
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    transcript
+        .run(ocm_post(home.path()).args(["--id", "plain-addon", "--enable", "-o", "json"]))
+        .success();
     assert_eq!(ocm.addon("plain-addon").unwrap()["enabled"], true);
     assert_eq!(ocm.token_requests().len(), 2);
 
     // A refused refresh token: a remote error that names the source, not the token.
-    let output = transcript.run(
-        ocm_post(home.path())
-            .env("OCM_REFRESH_TOKEN", "revoked-offline-token")
-            .args(["--url", &ocm.url(), "--token-url", &ocm.token_url()])
-            .arg(&plain),
-    );
-    assert_eq!(output.status.code(), Some(3));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let output = transcript
+        .run(
+            ocm_post(home.path())
+                .env("OCM_REFRESH_TOKEN", "revoked-offline-token")
+                .args(["--url", &ocm.url(), "--token-url", &ocm.token_url()])
+                .arg(&plain),
+        )
+        .exit(3);
+    let stderr = output.stderr();
     assert!(
         stderr.contains("invalid_grant") && stderr.contains("OCM_REFRESH_TOKEN"),
         "{stderr}"
@@ -609,13 +554,14 @@ fn credentials_come_from_client_credentials_or_the_ocm_configuration() {
 
     // No credentials at all: a usage error that says what to set.
     let empty_home = tempfile::tempdir().unwrap();
-    let output = transcript.run(
-        ocm_post(empty_home.path())
-            .args(["--url", &ocm.url()])
-            .arg(&plain),
-    );
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("OCM_REFRESH_TOKEN"));
+    let output = transcript
+        .run(
+            ocm_post(empty_home.path())
+                .args(["--url", &ocm.url()])
+                .arg(&plain),
+        )
+        .exit(2);
+    assert!(output.stderr().contains("OCM_REFRESH_TOKEN"));
     transcript.assert_no_credentials(&ocm);
 }
 
@@ -630,17 +576,15 @@ fn bad_input_is_refused_before_anything_is_sent() {
         .env("OCM_TOKEN", ACCESS_TOKEN)
         .args(["--url", &ocm.url()])
         .arg(&broken)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("broken.json"));
+        .run()
+        .exit(1);
+    assert!(output.stderr().contains("broken.json"));
     assert!(ocm.requests().is_empty());
-    let output = ocm_post(home.path())
+    ocm_post(home.path())
         .args(["--url", "staeg", "--dry-run"])
         .arg(fixture("plain-addon.json"))
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
+        .run()
+        .exit(2);
 }
 
 #[test]
@@ -650,16 +594,13 @@ fn a_refused_token_is_exchanged_again_and_the_addons_service_is_reachable() {
     let mut transcript = Transcript::default();
     // OCM revokes the access token mid-run: one 401, then ocm-post exchanges anew and retries.
     ocm.fail_next("GET", 401, "Access token is revoked");
-    let output = transcript.run(
-        with_refresh_token(&mut ocm_post(home.path()), &ocm)
-            .args(["--service", "addons", "--no-version"])
-            .arg(fixture("addons/my-addon/metadata/stage/addon.yaml")),
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = transcript
+        .run(
+            with_refresh_token(&mut ocm_post(home.path()), &ocm)
+                .args(["--service", "addons", "--no-version"])
+                .arg(fixture("addons/my-addon/metadata/stage/addon.yaml")),
+        )
+        .success();
     assert_eq!(ocm.token_requests().len(), 2);
     let requests = ocm.requests();
     let calls: Vec<(&str, &str)> = requests
@@ -677,10 +618,7 @@ fn a_refused_token_is_exchanged_again_and_the_addons_service_is_reachable() {
     );
     let expected = read_json(&fixture("my-addon.addons.requests.json"));
     assert_eq!(requests[2].body, expected[0]["body"]);
-    assert_eq!(
-        serde_json::from_slice::<Value>(&output.stdout).unwrap()["href"],
-        "/api/addons_mgmt/v1/addons/my-addon"
-    );
+    assert_eq!(output.json()["href"], "/api/addons_mgmt/v1/addons/my-addon");
     transcript.assert_no_credentials(&ocm);
 }
 
@@ -693,10 +631,9 @@ fn a_server_that_never_answers_is_exit_3_naming_the_host_and_the_stage() {
         .args(["--url", &url, "--request-timeout", "300ms"])
         .arg(fixture("plain-addon.json"))
         .timeout(std::time::Duration::from_secs(60))
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(3));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+        .run()
+        .exit(3);
+    let stderr = output.stderr();
     let host = url.trim_start_matches("http://");
     assert!(
         stderr.contains(host)
@@ -718,10 +655,9 @@ fn a_server_that_never_answers_is_exit_3_naming_the_host_and_the_stage() {
         ])
         .arg(fixture("plain-addon.json"))
         .timeout(std::time::Duration::from_secs(60))
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("no answer within"));
+        .run()
+        .exit(3);
+    assert!(output.stderr().contains("no answer within"));
 }
 
 #[test]
@@ -734,14 +670,9 @@ fn url_userinfo_is_never_printed() {
             "--dry-run",
         ])
         .arg(fixture("plain-addon.json"))
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .run()
+        .success();
+    let all = format!("{}{}", output.stdout(), output.stderr());
     assert!(all.contains("https://api.example.com/api/"), "{all}");
     assert!(
         !all.contains("url-pass-4242") && !all.contains("ocm-user"),
@@ -754,8 +685,7 @@ fn url_userinfo_is_never_printed() {
             "--dry-run",
         ])
         .arg(fixture("plain-addon.json"))
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(!String::from_utf8_lossy(&output.stderr).contains("url-pass-4242"));
+        .run()
+        .exit(2);
+    assert!(!output.stderr().contains("url-pass-4242"));
 }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use e2e::{reference_dir, skip, tool};
+use e2e::{reference_dir, skip, tool, RunExt};
 use serde_json::Value;
 
 fn parse_yaml(text: &str) -> Value {
@@ -15,15 +15,9 @@ fn render_selector(addon_yaml: &Path) -> Value {
     let output = tool("syncset-render")
         .arg(addon_yaml)
         .args(["--selector", "-o", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}: {}",
-        addon_yaml.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+        .run()
+        .success();
+    output.json()
 }
 
 /// The migration step whose golden file name ends in `slug`
@@ -172,14 +166,9 @@ fn own_fixtures_render_to_their_golden_files() {
         let output = tool("syncset-render")
             .arg(&input)
             .args(*args)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{case}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let text = String::from_utf8(output.stdout).unwrap();
+            .run()
+            .success();
+        let text = output.stdout();
         let golden = fixtures.join("expected").join(format!("{case}.yaml"));
         if update {
             std::fs::write(&golden, &text).unwrap();
@@ -222,39 +211,28 @@ fn stdin_document_and_errors() {
     let piped = tool("syncset-render")
         .args(["--selector", "-o", "json"])
         .write_stdin(text.clone())
-        .output()
-        .unwrap();
-    assert!(piped.status.success());
-    assert_eq!(
-        serde_json::from_slice::<Value>(&piped.stdout).unwrap(),
-        render_selector(&input)
-    );
+        .run()
+        .success();
+    assert_eq!(piped.json(), render_selector(&input));
     // No target: usage error.
-    let none = tool("syncset-render").arg(&input).output().unwrap();
-    assert_eq!(none.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&none.stderr).contains("--selector"));
+    let none = tool("syncset-render").arg(&input).run().exit(2);
+    assert!(none.stderr().contains("--selector"));
     // A malformed cluster reference: usage error naming it.
     let bad = tool("syncset-render")
         .arg(&input)
         .args(["--cluster-deployment", "Bad_NS"])
-        .output()
-        .unwrap();
-    assert_eq!(bad.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("Bad_NS"));
+        .run()
+        .exit(2);
+    assert!(bad.stderr().contains("Bad_NS"));
     // An invalid add-on: exit 1, the field named, nothing on stdout.
     let broken = text.replace("installMode: AllNamespaces", "installMode: Sometimes");
     let out = tool("syncset-render")
         .arg("--selector")
         .write_stdin(broken)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(out.stdout.is_empty());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("installMode"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .run()
+        .exit(1);
+    assert!(out.stdout().is_empty());
+    assert!(out.stderr().contains("installMode"), "{}", out.stderr());
 }
 
 #[test]
@@ -274,14 +252,9 @@ fn jinja_statements_in_an_extra_resource_render_and_broken_ones_are_refused_at_t
     let out = tool("syncset-render")
         .arg(tree.join("metadata/stage/addon.yaml"))
         .args(["--selector", "-o", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+        .run()
+        .success();
+    let list: Value = out.json();
     let rendered = list["items"]
         .as_array()
         .unwrap()
@@ -297,10 +270,9 @@ fn jinja_statements_in_an_extra_resource_render_and_broken_ones_are_refused_at_t
     let out = tool("syncset-render")
         .arg(tree.join("metadata/stage/addon.yaml"))
         .arg("--selector")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+        .run()
+        .exit(1);
+    let stderr = out.stderr();
     assert!(
         stderr.contains("alerts-configmap.yaml.j2:") && stderr.contains("error MT0004"),
         "{stderr}"
@@ -315,19 +287,17 @@ fn a_findings_report_or_nothing_on_stdin_is_named_not_schema_checked() {
     let out = tool("syncset-render")
         .arg("--selector")
         .write_stdin(report)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(out.stdout.is_empty());
+        .run()
+        .exit(1);
+    let text = out.stderr();
+    assert!(out.stdout().is_empty());
     assert!(text.contains("found 2 problem(s)"), "{text}");
     assert!(!text.contains("required field"), "{text}");
     let empty = tool("syncset-render")
         .arg("--selector")
         .write_stdin("")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&empty.stderr);
-    assert_eq!(empty.status.code(), Some(1), "{text}");
+        .run()
+        .exit(1);
+    let text = empty.stderr();
     assert!(text.contains("the previous stage wrote nothing"), "{text}");
 }

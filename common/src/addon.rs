@@ -13,6 +13,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::imageset::ImageSet;
+pub use crate::install_settings::{
+    AdditionalCatalogSource, AddonConfig, AddonParameter, AddonRequirement, ConfigSecret, EnvVar,
+    ParameterCondition, ParameterOption, SubOperator,
+};
 
 /// Labels or annotations: string keys to string values, sorted.
 pub type StringMap = BTreeMap<String, String>;
@@ -223,12 +227,6 @@ impl SyncsetMigration {
     ];
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AdditionalCatalogSource {
-    pub name: String,
-    pub image: String,
-}
-
 /// `metricsFederation` (and the deprecated `monitoring`): what the federation
 /// ServiceMonitor scrapes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -318,102 +316,6 @@ pub struct CredentialsRequest {
     pub namespace: String,
     pub service_account: String,
     pub policy_permissions: Vec<String>,
-}
-
-/// `addOnParameters[]`: a value the user sets when installing the add-on.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct AddonParameter {
-    pub id: String,
-    pub name: String,
-    pub description: String,
-    pub value_type: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub validation: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub validation_err_msg: Option<String>,
-    pub required: bool,
-    pub editable: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub editable_direction: Option<String>,
-    pub enabled: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<Vec<ParameterOption>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conditions: Option<Vec<ParameterCondition>>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ParameterOption {
-    pub name: String,
-    pub value: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rank: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requirements: Option<Vec<AddonRequirement>>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ParameterCondition {
-    pub resource: String,
-    /// Cluster properties (`aws.sts.enabled`, `cloud_provider.id`, ...).
-    pub data: Map<String, Value>,
-}
-
-/// `addOnRequirements[]`: what a cluster (or add-on, or machine pool) must
-/// offer for the add-on to install.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct AddonRequirement {
-    pub id: String,
-    /// `cluster`, `addon` or `machine_pool`.
-    pub resource: String,
-    /// Free-form keys such as `compute.cpu`, checked per resource by the schema.
-    pub data: Map<String, Value>,
-    pub enabled: bool,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SubOperator {
-    pub operator_name: String,
-    pub operator_namespace: String,
-    pub enabled: bool,
-}
-
-/// `config`: environment for the Subscription and secrets to propagate.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AddonConfig {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub env: Option<Vec<EnvVar>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secrets: Option<Vec<ConfigSecret>>,
-}
-
-impl AddonConfig {
-    /// managed-tenants treats `config: {}` like no config at all.
-    pub fn is_empty(&self) -> bool {
-        self.env.is_none() && self.secrets.is_none()
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EnvVar {
-    pub name: String,
-    pub value: String,
-}
-
-/// A secret from Vault that OCM copies into the cluster.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConfigSecret {
-    pub name: String,
-    #[serde(rename = "type")]
-    pub secret_type: String,
-    pub vault_path: String,
-    pub version: i64,
-    pub fields: Vec<String>,
 }
 
 /// What catalog-build adds to the document: the catalog it pushed.
@@ -544,17 +446,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn minimal() -> Value {
-        json!({
-            "id": "my-addon", "name": "My Addon", "description": "d", "icon": "aWNvbg==",
-            "label": "api.openshift.com/addon-my-addon", "enabled": true,
-            "addonOwner": "Team <team@redhat.com>", "quayRepo": "quay.io/osd-addons/my-addon",
-            "testHarness": "quay.io/osd-addons/my-addon-harness", "installMode": "OwnNamespace",
-            "targetNamespace": "redhat-my-addon", "namespaces": ["redhat-my-addon"],
-            "ocmQuotaName": "addon-my-addon", "ocmQuotaCost": 0, "operatorName": "my-addon",
-            "defaultChannel": "alpha", "namespaceLabels": {}, "namespaceAnnotations": {}
-        })
-    }
+    use crate::testing::minimal_addon as minimal;
 
     #[test]
     fn round_trips_without_adding_or_dropping_fields() {

@@ -495,25 +495,7 @@ mod tests {
     use super::*;
     use crate::io::Origin;
 
-    const ADDON: &str = "id: my-addon
-name: My Addon
-description: d
-icon: aWNvbg==
-label: api.openshift.com/addon-my-addon
-enabled: true
-addonOwner: Team <team@redhat.com>
-quayRepo: quay.io/osd-addons/my-addon
-testHarness: quay.io/osd-addons/my-addon-harness
-installMode: OwnNamespace
-targetNamespace: redhat-my-addon
-namespaces: [redhat-my-addon]
-ocmQuotaName: addon-my-addon
-ocmQuotaCost: 0
-operatorName: my-addon
-defaultChannel: alpha
-namespaceLabels: {}
-namespaceAnnotations: {}
-";
+    use crate::testing::MINIMAL_ADDON_YAML as ADDON;
 
     fn tree(addon: &str, files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
         let root = tempfile::tempdir().unwrap();

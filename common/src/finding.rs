@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::field_path::FieldPath;
+use crate::finding_codes::Code;
 use crate::schema::{Violation, ViolationKind};
 use crate::yaml::SourceMap;
 
@@ -41,9 +42,9 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn error(code: &'static str, file: impl AsRef<Path>, message: impl Into<String>) -> Self {
+    pub fn error(code: Code, file: impl AsRef<Path>, message: impl Into<String>) -> Self {
         Finding {
-            code,
+            code: code.as_str(),
             severity: Severity::Error,
             file: file.as_ref().display().to_string(),
             line: None,
@@ -55,7 +56,7 @@ impl Finding {
         }
     }
 
-    pub fn warning(code: &'static str, file: impl AsRef<Path>, message: impl Into<String>) -> Self {
+    pub fn warning(code: Code, file: impl AsRef<Path>, message: impl Into<String>) -> Self {
         Finding {
             severity: Severity::Warning,
             ..Finding::error(code, file, message)
@@ -150,28 +151,14 @@ pub fn locate(findings: &mut [Finding], file: &str, text: &str) {
 
 /// The codes of the managed-tenants loading rules, shared by every tool that
 /// reads an add-on (addon-validate adds its own families on top).
+/// The codes of the schema and loader checks (`SC`, `MT`), from the one table
+/// in `finding_codes`.
 pub mod codes {
-    pub const REQUIRED: &str = "SC0001";
-    pub const TYPE: &str = "SC0002";
-    pub const PATTERN: &str = "SC0003";
-    pub const ENUM: &str = "SC0004";
-    pub const UNKNOWN_FIELD: &str = "SC0005";
-    pub const DUPLICATE_KEY: &str = "SC0006";
-    pub const MINIMUM: &str = "SC0007";
-    pub const MIN_ITEMS: &str = "SC0008";
-    pub const FORMAT: &str = "SC0009";
-    pub const DEPENDENCY: &str = "SC0010";
-    pub const DOCUMENT_SHAPE: &str = "SC0011";
-
-    /// `addonImageSetVersion` could not be resolved to an image set.
-    pub const IMAGE_SET: &str = "MT0001";
-    /// An image set file was passed over (not YAML, no version in its name).
-    pub const IMAGE_SET_SKIPPED: &str = "MT0002";
-    /// An `extraResources` file is missing or outside the metadata folder.
-    pub const EXTRA_RESOURCE: &str = "MT0003";
+    pub use crate::finding_codes::mt::{EXTRA_RESOURCE, IMAGE_SET, IMAGE_SET_SKIPPED};
+    pub use crate::finding_codes::sc::*;
 }
 
-fn schema_code(kind: ViolationKind) -> &'static str {
+fn schema_code(kind: ViolationKind) -> Code {
     match kind {
         ViolationKind::Required => codes::REQUIRED,
         ViolationKind::Type => codes::TYPE,
@@ -191,11 +178,15 @@ mod tests {
 
     #[test]
     fn displays_file_line_code_path_and_expectation() {
-        let finding = Finding::error("AM0004", "a/addon.yaml", "icon is not a base64 PNG")
-            .at(&FieldPath::root().key("icon"))
-            .line(5)
-            .expected("a base64-encoded PNG")
-            .found("\"mock\"");
+        let finding = Finding::error(
+            crate::finding_codes::am::ICON_BASE64,
+            "a/addon.yaml",
+            "icon is not a base64 PNG",
+        )
+        .at(&FieldPath::root().key("icon"))
+        .line(5)
+        .expected("a base64-encoded PNG")
+        .found("\"mock\"");
         assert_eq!(
             finding.to_string(),
             "a/addon.yaml:5: error AM0004: icon: icon is not a base64 PNG (expected a base64-encoded PNG, found \"mock\")"
@@ -205,7 +196,7 @@ mod tests {
     #[test]
     fn locate_fills_lines_from_the_text() {
         let mut findings =
-            vec![Finding::error("SC0003", "f.yaml", "bad").at(&FieldPath::parse("b.c"))];
+            vec![Finding::error(codes::PATTERN, "f.yaml", "bad").at(&FieldPath::parse("b.c"))];
         locate(&mut findings, "f.yaml", "a: 1\nb:\n  c: 2\n");
         assert_eq!(findings[0].line, Some(3));
     }

@@ -678,16 +678,9 @@ fn tls_config(tls: &TlsOptions, target: &str) -> Result<TlsConfig> {
     Ok(builder.build())
 }
 
-/// Percent-encodes a value for a URL query string: everything but RFC 3986's
-/// unreserved characters.
-pub fn encode_query(value: &str) -> String {
-    const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    percent_encoding::utf8_percent_encode(value, QUERY_VALUE).to_string()
-}
+/// Query strings are encoded in `url_encoding`, which redaction uses too
+/// without the HTTP client.
+pub use crate::url_encoding::encode_query;
 
 #[cfg(test)]
 mod tests {

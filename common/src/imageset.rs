@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::addon::{
+use crate::install_settings::{
     AdditionalCatalogSource, AddonConfig, AddonParameter, AddonRequirement, SubOperator,
 };
 use crate::io::Source;

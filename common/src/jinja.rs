@@ -251,18 +251,12 @@ mod tests {
     use super::*;
 
     fn document() -> AddonDocument {
-        let value = serde_json::json!({
-            "id": "my-addon", "name": "My Addon", "description": "d", "icon": "aWNvbg==",
-            "label": "api.openshift.com/addon-my-addon", "enabled": true,
-            "addonOwner": "Team <team@redhat.com>", "quayRepo": "quay.io/osd-addons/my-addon",
-            "testHarness": "quay.io/osd-addons/my-addon-harness", "installMode": "OwnNamespace",
-            "targetNamespace": "redhat-my-addon", "namespaces": ["redhat-my-addon", "redhat-other"],
-            "ocmQuotaName": "addon-my-addon", "ocmQuotaCost": 0, "operatorName": "my-addon",
-            "defaultChannel": "alpha", "namespaceLabels": {"a": "x"}, "namespaceAnnotations": {},
+        crate::testing::minimal_document(serde_json::json!({
+            "namespaces": ["redhat-my-addon", "redhat-other"],
+            "namespaceLabels": {"a": "x"},
             "indexImage": "quay.io/osd-addons/my-addon-index@sha256:1",
             "config": {"env": [{"name": "LOG", "value": "debug"}]}
-        });
-        serde_json::from_value(value).unwrap()
+        }))
     }
 
     fn render(text: &str) -> Result<String, TemplateError> {

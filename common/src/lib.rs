@@ -9,29 +9,42 @@ pub mod bundle;
 pub mod cli;
 pub mod document;
 pub mod error;
+#[cfg(feature = "oci")]
 pub mod fbc;
 pub mod field_path;
 pub mod finding;
+pub mod finding_codes;
+#[cfg(feature = "remote")]
 pub mod http;
 pub mod imageset;
+pub mod install_settings;
+#[cfg(feature = "remote")]
 pub mod installation;
 pub mod io;
 pub mod jinja;
 pub mod k8s;
+#[cfg(feature = "remote")]
 pub mod kubeconfig;
 pub mod load_rules;
 pub mod names;
+#[cfg(feature = "digest")]
 pub mod oci;
+#[cfg(feature = "remote")]
 pub mod ocm;
+#[cfg(feature = "remote")]
 pub mod ocm_auth;
 pub mod parallel;
 pub mod progress;
+#[cfg(feature = "remote")]
 pub mod prometheus;
 pub mod redact;
 pub mod schema;
 pub mod schemas;
 pub mod stream;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod time;
+pub mod url_encoding;
 pub mod yaml;
 
 pub use addon::{AddonDocument, AddonMetadata};
@@ -39,3 +52,4 @@ pub use cli::{tool_main, ManPage};
 pub use error::{run_tool, Error, ExitStatus, Location, Result};
 pub use field_path::FieldPath;
 pub use finding::{Finding, Severity};
+pub use finding_codes::Code;

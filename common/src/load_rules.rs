@@ -23,14 +23,8 @@ use crate::finding::Finding;
 
 /// The codes of the loading rules, for `--list-checks` and `--disable`.
 pub mod codes {
-    /// `deadmanssnitch.snitchNamePostFix` begins with `hive-`.
-    pub const DMS_SNITCH_NAME: &str = "AM0006";
-    /// Two additional catalog sources, secrets or credentials requests share a name.
-    pub const UNIQUE_NAMES: &str = "AM0016";
-    /// `pullSecretName` names none of `config.secrets`.
-    pub const PULL_SECRET_NAME: &str = "AM0017";
-    /// An extra resource does not render into a Kubernetes object.
-    pub const EXTRA_RESOURCE_TEMPLATE: &str = "MT0004";
+    pub use crate::finding_codes::am::{DMS_SNITCH_NAME, PULL_SECRET_NAME, UNIQUE_NAMES};
+    pub use crate::finding_codes::mt::EXTRA_RESOURCE_TEMPLATE;
 }
 
 /// Runs every loading rule. `file` is the add-on's name in findings;
@@ -231,16 +225,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn document() -> AddonDocument {
-        let value = serde_json::json!({
-            "id": "my-addon", "name": "My Addon", "description": "d", "icon": "aWNvbg==",
-            "label": "api.openshift.com/addon-my-addon", "enabled": true,
-            "addonOwner": "Team <team@redhat.com>", "quayRepo": "quay.io/osd-addons/my-addon",
-            "testHarness": "quay.io/osd-addons/my-addon-harness", "installMode": "OwnNamespace",
-            "targetNamespace": "redhat-my-addon", "namespaces": ["redhat-my-addon"],
-            "ocmQuotaName": "addon-my-addon", "ocmQuotaCost": 0, "operatorName": "my-addon",
-            "defaultChannel": "alpha", "namespaceLabels": {}, "namespaceAnnotations": {}
-        });
-        serde_json::from_value(value).unwrap()
+        crate::testing::minimal_document(serde_json::json!({}))
     }
 
     fn codes_and_paths(findings: Vec<Finding>) -> Vec<String> {

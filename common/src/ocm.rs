@@ -357,22 +357,19 @@ pub fn describe_error(status: u16, body: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::imageset::ImageSet;
+    use crate::testing::{document_from, minimal_addon, with_fields};
     use serde_json::{json, Value};
 
+    /// The minimal add-on with the fields these mappings show off set.
     fn document(extra: Value) -> AddonDocument {
-        let mut value = json!({
-            "id": "my-addon", "name": "My Addon", "description": "d", "icon": "aWNvbg==",
-            "label": "api.openshift.com/addon-my-addon", "enabled": true,
-            "addonOwner": "Team <team@redhat.com>", "quayRepo": "quay.io/osd-addons/my-addon",
-            "testHarness": "quay.io/osd-addons/my-addon-harness", "installMode": "AllNamespaces",
-            "targetNamespace": "redhat-my-addon", "namespaces": ["redhat-my-addon", "other"],
-            "ocmQuotaName": "addon-my-addon", "ocmQuotaCost": 2, "operatorName": "my-addon",
-            "defaultChannel": "stable", "namespaceLabels": {"a": "b"}, "namespaceAnnotations": {}
-        });
-        for (key, field) in extra.as_object().cloned().unwrap_or_default() {
-            value[key] = field;
-        }
-        serde_json::from_value(value).unwrap()
+        let addon = with_fields(
+            minimal_addon(),
+            json!({
+                "installMode": "AllNamespaces", "namespaces": ["redhat-my-addon", "other"],
+                "ocmQuotaCost": 2, "defaultChannel": "stable", "namespaceLabels": {"a": "b"}
+            }),
+        );
+        document_from(with_fields(addon, extra))
     }
 
     fn param(id: &str) -> Value {

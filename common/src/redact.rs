@@ -28,7 +28,7 @@ pub fn register(value: &str) {
         return;
     }
     let mut known = known().lock().unwrap_or_else(|p| p.into_inner());
-    for form in [value.to_string(), crate::http::encode_query(value)] {
+    for form in [value.to_string(), crate::url_encoding::encode_query(value)] {
         if !known.contains(&form) {
             known.push(form);
         }

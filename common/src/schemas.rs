@@ -451,17 +451,7 @@ mod tests {
     use crate::schema::ViolationKind;
     use serde_json::json;
 
-    fn minimal() -> serde_json::Value {
-        json!({
-            "id": "my-addon", "name": "My Addon", "description": "d", "icon": "aWNvbg==",
-            "label": "api.openshift.com/addon-my-addon", "enabled": true,
-            "addonOwner": "Team <team@redhat.com>", "quayRepo": "quay.io/osd-addons/my-addon",
-            "testHarness": "quay.io/osd-addons/my-addon-harness", "installMode": "OwnNamespace",
-            "targetNamespace": "redhat-my-addon", "namespaces": ["redhat-my-addon"],
-            "ocmQuotaName": "addon-my-addon", "ocmQuotaCost": 0, "operatorName": "my-addon",
-            "defaultChannel": "alpha", "namespaceLabels": {}, "namespaceAnnotations": {}
-        })
-    }
+    use crate::testing::minimal_addon as minimal;
 
     #[test]
     fn every_pattern_compiles_and_a_minimal_addon_passes() {

@@ -310,10 +310,8 @@ impl Outcomes {
 mod tests {
     use super::*;
 
-    const ADDON: &str = r#"{"id":"ID","name":"My Addon","description":"d","icon":"aWNvbg==","label":"api.openshift.com/addon-ID","enabled":true,"addonOwner":"Team <team@redhat.com>","quayRepo":"quay.io/osd-addons/ID","testHarness":"quay.io/osd-addons/ID-harness","installMode":"OwnNamespace","targetNamespace":"redhat-ID","namespaces":["redhat-ID"],"ocmQuotaName":"addon-ID","ocmQuotaCost":0,"operatorName":"ID","defaultChannel":"alpha","namespaceLabels":{},"namespaceAnnotations":{}}"#;
-
     fn addon(id: &str) -> String {
-        ADDON.replace("ID", id)
+        crate::testing::minimal_addon_named(id).to_string()
     }
 
     fn stdin(text: &str) -> Source {

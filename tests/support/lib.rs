@@ -106,6 +106,18 @@ impl RunExt for assert_cmd::Command {
     }
 }
 
+/// The programs the tests drive besides ours (skopeo, docker-registry,
+/// the binaries of the test servers) read the same way.
+impl RunExt for std::process::Command {
+    fn run(&mut self) -> Run {
+        let command = format!("{self:?}");
+        let output = self
+            .output()
+            .unwrap_or_else(|err| panic!("cannot run {command}: {err}"));
+        Run { output, command }
+    }
+}
+
 impl Run {
     /// The exit code (-1 when killed by a signal).
     pub fn code(&self) -> i32 {
@@ -198,4 +210,125 @@ pub fn silent_server() -> String {
         }
     });
     url
+}
+
+/// A copy of `examples/managed-tenants/addons/reference-addon` (metadata,
+/// image sets, everything) that a test may change or break, with a scratch
+/// folder beside it for what the tools write.
+pub struct ReferenceAddon {
+    root: tempfile::TempDir,
+    /// `.../addons/reference-addon`.
+    pub addon_dir: PathBuf,
+}
+
+impl Default for ReferenceAddon {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ReferenceAddon {
+    pub fn new() -> ReferenceAddon {
+        let root = tempfile::tempdir().expect("a temporary folder");
+        let addon_dir = root.path().join("addons/reference-addon");
+        copy_tree(
+            &repo_root().join("examples/managed-tenants/addons/reference-addon"),
+            &addon_dir,
+        );
+        ReferenceAddon { root, addon_dir }
+    }
+
+    /// The stage `addon.yaml`.
+    pub fn addon_yaml(&self) -> PathBuf {
+        self.addon_dir.join("metadata/stage/addon.yaml")
+    }
+
+    /// A folder outside the add-on tree, made on first use.
+    pub fn scratch(&self) -> PathBuf {
+        let scratch = self.root.path().join("scratch");
+        std::fs::create_dir_all(&scratch).expect("create the scratch folder");
+        scratch
+    }
+
+    /// Replaces `from` (which must be there) with `to` in `file`, a path
+    /// inside the add-on folder.
+    pub fn edit(&self, file: &str, from: &str, to: &str) -> &Self {
+        let path = self.addon_dir.join(file);
+        let text = read(&path);
+        assert!(text.contains(from), "{file} has no {from:?}");
+        write(&path, &text.replacen(from, to, 1));
+        self
+    }
+
+    /// Appends `lines` to `file`, a path inside the add-on folder.
+    pub fn append(&self, file: &str, lines: &str) -> &Self {
+        let path = self.addon_dir.join(file);
+        write(&path, &(read(&path) + lines));
+        self
+    }
+
+    /// Writes `file`, a path inside the add-on folder.
+    pub fn write(&self, file: &str, text: &str) -> &Self {
+        write(&self.addon_dir.join(file), text);
+        self
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|err| panic!("read {}: {err}", path.display()))
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap_or_else(|err| panic!("write {}: {err}", path.display()));
+}
+
+/// The environment variables through which the OCM tools find credentials
+/// and endpoints; a test clears them so only what it gives is used.
+pub const OCM_CREDENTIAL_VARS: [&str; 8] = [
+    "OCM_TOKEN",
+    "OCM_REFRESH_TOKEN",
+    "OCM_OFFLINE_TOKEN",
+    "OCM_CLIENT_ID",
+    "OCM_CLIENT_SECRET",
+    "OCM_CONFIG",
+    "OCM_URL",
+    "OCM_TOKEN_URL",
+];
+
+/// Writes `dir/kubeconfig` for the test Kubernetes API `server`, with a
+/// bearer `token`, and returns its path.
+pub fn write_kubeconfig(
+    dir: &Path,
+    server: &addon_flow_testservers::kube::KubeServer,
+    token: &str,
+) -> PathBuf {
+    let path = dir.join("kubeconfig");
+    write(&path, &server.kubeconfig(token));
+    path
+}
+
+/// (kind, namespace, name) of every object the test Kubernetes API stores,
+/// apart from Hive's own (ClusterSync, ClusterDeployment).
+pub fn stored_objects(
+    server: &addon_flow_testservers::kube::KubeServer,
+) -> Vec<(String, String, String)> {
+    let text = |value: &serde_json::Value| value.as_str().unwrap_or("").to_string();
+    server
+        .api()
+        .objects()
+        .iter()
+        .filter(|o| {
+            !matches!(
+                o["kind"].as_str(),
+                Some("ClusterSync" | "ClusterDeployment")
+            )
+        })
+        .map(|o| {
+            (
+                text(&o["kind"]),
+                text(&o["metadata"]["namespace"]),
+                text(&o["metadata"]["name"]),
+            )
+        })
+        .collect()
 }

@@ -11,14 +11,13 @@ use common::yaml::resolve_plain;
 use common::{FieldPath, Finding};
 use serde_json::Value;
 
-/// A string inserted unquoted that YAML 1.1 re-reads as another type.
-pub const RETYPED_SCALAR: &str = "DF0001";
-/// An env value inserted into a `|-` block scalar that cannot hold it as is.
-pub const ENV_BLOCK_SCALAR: &str = "DF0002";
-/// A mapping or list inserted through Python's `repr`.
-pub const PYTHON_REPR: &str = "DF0003";
-/// `startingCSV` without a catalog: mtcli puts it in the OperatorGroup.
-pub const STARTING_CSV_WITHOUT_CATALOG: &str = "DF0004";
+// The DF codes: a string inserted unquoted that YAML 1.1 re-reads as another
+// type; an env value inserted into a `|-` block scalar that cannot hold it as
+// is; a mapping or list inserted through Python's `repr`; `startingCSV`
+// without a catalog, which mtcli puts in the OperatorGroup.
+use common::finding_codes::df::{
+    ENV_BLOCK_SCALAR, PYTHON_REPR, RETYPED_SCALAR, STARTING_CSV_WITHOUT_CATALOG,
+};
 
 /// Every difference the add-on hits, as warnings.
 pub fn differences(file: &str, document: &AddonDocument) -> Vec<Finding> {
@@ -229,16 +228,10 @@ mod tests {
     use super::*;
 
     fn document(extra: Value) -> AddonDocument {
-        let mut value = serde_json::json!({
-            "id": "my-addon", "name": "My Addon", "description": "d", "icon": "aWNvbg==",
-            "label": "api.openshift.com/addon-my-addon", "enabled": true,
-            "addonOwner": "Team <team@redhat.com>", "quayRepo": "quay.io/osd-addons/my-addon",
-            "testHarness": "quay.io/osd-addons/my-addon-harness", "installMode": "OwnNamespace",
-            "targetNamespace": "redhat-my-addon", "namespaces": ["redhat-my-addon"],
-            "ocmQuotaName": "addon-my-addon", "ocmQuotaCost": 0, "operatorName": "my-addon",
-            "defaultChannel": "alpha", "namespaceLabels": {}, "namespaceAnnotations": {},
-            "indexImage": "quay.io/osd-addons/my-addon-index@sha256:1"
-        });
+        let mut value = common::testing::with_fields(
+            common::testing::minimal_addon(),
+            serde_json::json!({"indexImage": "quay.io/osd-addons/my-addon-index@sha256:1"}),
+        );
         let map = value.as_object_mut().unwrap();
         for (key, v) in extra.as_object().unwrap() {
             map.insert(key.clone(), v.clone());

@@ -22,7 +22,7 @@ use common::io::{Format, OutputArgs, Source};
 use common::{Error, Finding, Result};
 use serde::Serialize;
 
-use crate::checks::{Needs, Selection, CHECKS};
+use crate::checks::Selection;
 use crate::validate::{FileKind, Settings};
 
 #[derive(Parser, Debug)]
@@ -343,16 +343,20 @@ fn report_documents(outcome: validate::TreeOutcome) -> Result<()> {
 }
 
 fn list_checks() -> Result<()> {
-    let mut out = String::from("CODE    NAME                            NEEDS     DESCRIPTION\n");
-    for check in CHECKS {
-        let needs = match check.needs {
-            Needs::Metadata => "metadata",
-            Needs::Bundles => "bundles",
-            Needs::Network => "network",
+    let mut out =
+        String::from("CODE    NAME                            SEVERITY NEEDS     DESCRIPTION\n");
+    for listed in common::finding_codes::ALL {
+        let severity = match listed.severity {
+            common::Severity::Error => "error",
+            common::Severity::Warning => "warning",
         };
         out.push_str(&format!(
-            "{:<7} {:<31} {:<9} {}\n",
-            check.code, check.name, needs, check.description
+            "{:<7} {:<31} {:<8} {:<9} {}\n",
+            listed.code,
+            listed.check,
+            severity,
+            listed.needs.as_str(),
+            listed.summary
         ));
     }
     common::io::write_stdout(&out)

@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 
 use common::addon::{AddonDocument, AddonParameter, AddonRequirement};
 use common::bundle::{Bundle, BundleTree, PolicyRule};
-use common::{FieldPath, Finding};
+use common::finding_codes::am as codes;
+use common::{Code, FieldPath, Finding};
 use serde_json::Value;
 
 use crate::png;
@@ -22,7 +23,7 @@ pub struct Subject<'a> {
 }
 
 impl Subject<'_> {
-    fn error(&self, code: &'static str, path: &FieldPath, message: impl Into<String>) -> Finding {
+    fn error(&self, code: Code, path: &FieldPath, message: impl Into<String>) -> Finding {
         Finding::error(code, self.file, message).at(path)
     }
 
@@ -63,24 +64,24 @@ impl Subject<'_> {
 }
 
 /// A rule: its code and the function that runs it.
-pub type Rule = (&'static str, fn(&Subject) -> Vec<Finding>);
+pub type Rule = (Code, fn(&Subject) -> Vec<Finding>);
 
 /// Every AM rule that runs offline and only here, in code order. AM0006,
 /// AM0016 and AM0017 are loading rules: `common::load_rules` runs them in
 /// every tool, so they arrive with the loaded add-on's findings.
 pub const RULES: &[Rule] = &[
-    ("AM0001", default_channel),
-    ("AM0002", label_format),
-    ("AM0003", operator_name),
-    ("AM0004", icon_base64),
-    ("AM0005", test_harness),
-    ("AM0007", csv_install_modes),
-    ("AM0008", namespaces),
-    ("AM0009", addon_parameters),
-    ("AM0010", k8s_names),
-    ("AM0012", csv_permissions),
-    ("AM0013", addon_requirements),
-    ("AM0015", csv_deployments),
+    (codes::DEFAULT_CHANNEL, default_channel),
+    (codes::LABEL_FORMAT, label_format),
+    (codes::OPERATOR_NAME, operator_name),
+    (codes::ICON_BASE64, icon_base64),
+    (codes::TEST_HARNESS, test_harness),
+    (codes::CSV_INSTALL_MODES, csv_install_modes),
+    (codes::NAMESPACES, namespaces),
+    (codes::ADDON_PARAMETERS, addon_parameters),
+    (codes::K8S_NAMES, k8s_names),
+    (codes::CSV_PERMISSIONS, csv_permissions),
+    (codes::ADDON_REQUIREMENTS, addon_requirements),
+    (codes::CSV_DEPLOYMENTS, csv_deployments),
 ];
 
 fn field(name: &str) -> FieldPath {
@@ -99,7 +100,7 @@ pub fn default_channel(s: &Subject) -> Vec<Finding> {
     match head.annotations.default_channel() {
         None if wanted != "alpha" => out.push(
             s.error(
-                "AM0001",
+                codes::DEFAULT_CHANNEL,
                 &path,
                 format!(
                     "{at} sets no default channel annotation, so defaultChannel must be 'alpha'"
@@ -110,7 +111,7 @@ pub fn default_channel(s: &Subject) -> Vec<Finding> {
         ),
         Some(annotated) if annotated != wanted => out.push(
             s.error(
-                "AM0001",
+                codes::DEFAULT_CHANNEL,
                 &path,
                 format!("defaultChannel differs from the default channel annotation of {at}"),
             )
@@ -123,7 +124,7 @@ pub fn default_channel(s: &Subject) -> Vec<Finding> {
     if !channels.iter().any(|c| c == wanted) {
         out.push(
             s.error(
-                "AM0001",
+                codes::DEFAULT_CHANNEL,
                 &path,
                 format!("defaultChannel is not among the channels of {at}"),
             )
@@ -143,7 +144,7 @@ pub fn label_format(s: &Subject) -> Vec<Finding> {
     }
     vec![s
         .error(
-            "AM0002",
+            codes::LABEL_FORMAT,
             &field("label"),
             "label does not follow 'api.openshift.com/addon-<id>'",
         )
@@ -161,7 +162,7 @@ pub fn operator_name(s: &Subject) -> Vec<Finding> {
         if bundle.package() != Some(operator) {
             out.push(
                 s.error(
-                    "AM0003",
+                    codes::OPERATOR_NAME,
                     &path,
                     format!("the package annotation of {at} does not match operatorName"),
                 )
@@ -176,7 +177,7 @@ pub fn operator_name(s: &Subject) -> Vec<Finding> {
         if bundle.csv.name != expected_name {
             out.push(
                 s.error(
-                    "AM0003",
+                    codes::OPERATOR_NAME,
                     &path,
                     format!("the CSV name of {at} is not <operatorName>.v<version>"),
                 )
@@ -193,9 +194,13 @@ pub fn operator_name(s: &Subject) -> Vec<Finding> {
         {
             if let Err(why) = identifier_problem(replaces, operator) {
                 out.push(
-                    s.error("AM0003", &path, format!("spec.replaces of {at} {why}"))
-                        .expected(format!("{operator}.v<version>"))
-                        .found(replaces),
+                    s.error(
+                        codes::OPERATOR_NAME,
+                        &path,
+                        format!("spec.replaces of {at} {why}"),
+                    )
+                    .expected(format!("{operator}.v<version>"))
+                    .found(replaces),
                 );
             }
         }
@@ -223,7 +228,11 @@ pub fn icon_base64(s: &Subject) -> Vec<Finding> {
     match png::check_icon(icon) {
         Ok(_) => Vec::new(),
         Err(problem) => vec![s
-            .error("AM0004", &field("icon"), format!("icon {problem}"))
+            .error(
+                codes::ICON_BASE64,
+                &field("icon"),
+                format!("icon {problem}"),
+            )
             .expected("a base64-encoded PNG image")
             .found(short(icon))],
     }
@@ -245,7 +254,7 @@ pub fn test_harness(s: &Subject) -> Vec<Finding> {
     if registry != "quay.io" {
         return vec![s
             .error(
-                "AM0005",
+                codes::TEST_HARNESS,
                 &path,
                 "the test harness image is not in the quay.io registry",
             )
@@ -256,7 +265,7 @@ pub fn test_harness(s: &Subject) -> Vec<Finding> {
     if repository.split('/').count() < 3 || repository.split('/').any(str::is_empty) {
         return vec![s
             .error(
-                "AM0005",
+                codes::TEST_HARNESS,
                 &path,
                 "the test harness is not a valid image reference",
             )
@@ -289,7 +298,7 @@ pub fn csv_install_modes(s: &Subject) -> Vec<Finding> {
                 .map(|m| m.mode.as_str())
                 .collect();
             s.error(
-                "AM0007",
+                codes::CSV_INSTALL_MODES,
                 &field("installMode"),
                 format!(
                     "the CSV of bundle {} does not support installMode {mode}",
@@ -315,7 +324,7 @@ pub fn namespaces(s: &Subject) -> Vec<Finding> {
     {
         out.push(
             s.error(
-                "AM0008",
+                codes::NAMESPACES,
                 &field("targetNamespace"),
                 "targetNamespace is not in the list of namespaces",
             )
@@ -327,7 +336,7 @@ pub fn namespaces(s: &Subject) -> Vec<Finding> {
         if !namespace.starts_with("redhat-") && !s.excluded_namespaces.contains(namespace) {
             out.push(
                 s.error(
-                    "AM0008",
+                    codes::NAMESPACES,
                     &field("namespaces").index(i),
                     "namespace does not start with 'redhat-'",
                 )
@@ -348,7 +357,7 @@ pub fn addon_parameters(s: &Subject) -> Vec<Finding> {
         match (&parameter.validation, &parameter.options) {
             (Some(_), Some(_)) => out.push(
                 s.error(
-                    "AM0009",
+                    codes::ADDON_PARAMETERS,
                     &path,
                     format!(
                         "parameter {:?} sets both validation and options",
@@ -364,7 +373,7 @@ pub fn addon_parameters(s: &Subject) -> Vec<Finding> {
                 match regex::Regex::new(validation) {
                     Err(err) => out.push(
                         s.error(
-                            "AM0009",
+                            codes::ADDON_PARAMETERS,
                             &path.key("validation"),
                             format!(
                                 "validation of {:?} is not a valid regular expression: {err}",
@@ -382,7 +391,7 @@ pub fn addon_parameters(s: &Subject) -> Vec<Finding> {
                             message.push_str(&format!(": {why}"));
                         }
                         out.push(
-                            s.error("AM0009", &path.key("default_value"), message)
+                            s.error(codes::ADDON_PARAMETERS, &path.key("default_value"), message)
                                 .expected(format!("a value matching {validation}"))
                                 .found(default),
                         );
@@ -398,7 +407,7 @@ pub fn addon_parameters(s: &Subject) -> Vec<Finding> {
                     let values: Vec<&str> = options.iter().map(|o| o.value.as_str()).collect();
                     out.push(
                         s.error(
-                            "AM0009",
+                            codes::ADDON_PARAMETERS,
                             &path.key("default_value"),
                             format!(
                                 "default_value of {:?} is not one of its options",
@@ -428,7 +437,7 @@ pub fn k8s_names(s: &Subject) -> Vec<Finding> {
         if let Err(why) = rule(value) {
             out.push(
                 s.error(
-                    "AM0010",
+                    codes::K8S_NAMES,
                     &path,
                     format!("{value:?} is not a valid Kubernetes {what}: {why}"),
                 )
@@ -488,7 +497,7 @@ pub fn k8s_names(s: &Subject) -> Vec<Finding> {
             if let Err(why) = names::qualified_name(&checked) {
                 out.push(
                     s.error(
-                        "AM0010",
+                        codes::K8S_NAMES,
                         &field(name).key(key.clone()),
                         format!("{key:?} is not a valid Kubernetes {what}: {why}"),
                     )
@@ -552,7 +561,7 @@ pub fn csv_permissions(s: &Subject) -> Vec<Finding> {
     if all_rules().any(|r| r.api_groups.iter().any(|g| g == "*")) {
         out.push(
             s.error(
-                "AM0012",
+                codes::CSV_PERMISSIONS,
                 &path,
                 format!("{at} grants a wildcard '*' API group"),
             )
@@ -565,7 +574,7 @@ pub fn csv_permissions(s: &Subject) -> Vec<Finding> {
     if all_rules().any(wildcard_foreign) {
         out.push(
             s.error(
-                "AM0012",
+                codes::CSV_PERMISSIONS,
                 &path,
                 format!("{at} grants '*' resources in API groups the operator does not own"),
             )
@@ -589,7 +598,7 @@ pub fn csv_permissions(s: &Subject) -> Vec<Finding> {
     {
         out.push(
             s.error(
-                "AM0012",
+                codes::CSV_PERMISSIONS,
                 &path,
                 format!("{at} can read secrets or configmaps cluster-wide"),
             )
@@ -607,7 +616,7 @@ pub fn addon_requirements(s: &Subject) -> Vec<Finding> {
         .filter(|(_, r)| r.data.is_empty())
         .map(|(i, r)| {
             s.error(
-                "AM0013",
+                codes::ADDON_REQUIREMENTS,
                 &field("addOnRequirements").index(i).key("data"),
                 format!("requirement {:?} has no data", r.id),
             )
@@ -650,7 +659,7 @@ pub fn csv_deployments(s: &Subject) -> Vec<Finding> {
             if !missing.is_empty() {
                 out.push(
                     s.error(
-                        "AM0015",
+                        codes::CSV_DEPLOYMENTS,
                         &field("operatorName"),
                         format!(
                             "container {name:?} of deployment {:?} in bundle {} lacks {}",
@@ -688,16 +697,7 @@ mod tests {
     use common::addon::ParameterOption;
 
     fn document() -> AddonDocument {
-        let value = serde_json::json!({
-            "id": "my-addon", "name": "My Addon", "description": "d", "icon": crate::png::tests::TINY_PNG,
-            "label": "api.openshift.com/addon-my-addon", "enabled": true,
-            "addonOwner": "Team <team@redhat.com>", "quayRepo": "quay.io/osd-addons/my-addon",
-            "testHarness": "quay.io/osd-addons/my-addon-harness", "installMode": "OwnNamespace",
-            "targetNamespace": "redhat-my-addon", "namespaces": ["redhat-my-addon"],
-            "ocmQuotaName": "addon-my-addon", "ocmQuotaCost": 0, "operatorName": "my-addon",
-            "defaultChannel": "alpha", "namespaceLabels": {}, "namespaceAnnotations": {}
-        });
-        serde_json::from_value(value).unwrap()
+        common::testing::minimal_document(serde_json::json!({"icon": crate::png::tests::TINY_PNG}))
     }
 
     fn run(rule: fn(&Subject) -> Vec<Finding>, document: &AddonDocument) -> Vec<String> {

@@ -63,7 +63,7 @@ pub fn validate_addon(
         };
         let mut rule_findings: Vec<Finding> = RULES
             .iter()
-            .filter(|(code, _)| settings.selection.is_on(code))
+            .filter(|(code, _)| settings.selection.is_on(code.as_str()))
             .flat_map(|(_, rule)| rule(&subject))
             .collect();
         rule_findings.extend(crate::differences::differences(&file, document));

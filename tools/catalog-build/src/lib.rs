@@ -363,28 +363,13 @@ fn render_catalog(refs: &[(&Bundle, String)]) -> Result<fbc::DeclarativeConfig> 
 
 /// Builds the bundle images on all cores (compressing the layers is most of
 /// the local work); the result is in input order, so it stays reproducible.
+/// A worker that panics becomes `Error::Internal` (common::parallel), as in
+/// the other tools, instead of a second hand-rolled thread scope.
 fn build_bundle_images(bundles: &[&Bundle]) -> Result<Vec<Image>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = bundles.len().div_ceil(threads).max(1);
-    let results: Vec<Result<Vec<Image>>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = bundles
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(|b| images::bundle_image(b)).collect()))
-            .collect();
-        workers
-            .into_iter()
-            .map(|worker| {
-                worker.join().unwrap_or_else(|_| {
-                    Err(Error::internal("a worker building bundle images panicked"))
-                })
-            })
-            .collect()
-    });
-    let mut out = Vec::with_capacity(bundles.len());
-    for part in results {
-        out.extend(part?);
-    }
-    Ok(out)
+    common::parallel::map_each(bundles, threads, |bundle| images::bundle_image(bundle))
+        .into_iter()
+        .collect()
 }
 
 /// Writes the add-on document with `indexImage` and `bundles` set, or the

@@ -74,19 +74,7 @@ mod tests {
     use serde_json::json;
 
     fn document(extra: Value) -> AddonDocument {
-        let mut value = json!({
-            "id": "my-addon", "name": "My Addon", "description": "d", "icon": "aWNvbg==",
-            "label": "api.openshift.com/addon-my-addon", "enabled": true,
-            "addonOwner": "Team <team@redhat.com>", "quayRepo": "quay.io/osd-addons/my-addon",
-            "testHarness": "quay.io/osd-addons/my-addon-harness", "installMode": "OwnNamespace",
-            "targetNamespace": "redhat-my-addon", "namespaces": ["redhat-my-addon"],
-            "ocmQuotaName": "addon-my-addon", "ocmQuotaCost": 0, "operatorName": "my-addon",
-            "defaultChannel": "alpha", "namespaceLabels": {}, "namespaceAnnotations": {}
-        });
-        for (key, field) in extra.as_object().cloned().unwrap_or_default() {
-            value[key] = field;
-        }
-        serde_json::from_value(value).unwrap()
+        common::testing::minimal_document(extra)
     }
 
     #[test]

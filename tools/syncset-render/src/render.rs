@@ -484,20 +484,11 @@ mod tests {
     use serde_json::json;
 
     fn doc(extra: Value) -> AddonDocument {
-        let mut value = json!({
-            "id": "my-addon", "name": "My Addon", "description": "d", "icon": "aWNvbg==",
-            "label": "api.openshift.com/addon-my-addon", "enabled": true,
-            "addonOwner": "Team <team@redhat.com>", "quayRepo": "quay.io/osd-addons/my-addon",
-            "testHarness": "quay.io/osd-addons/my-addon-harness", "installMode": "OwnNamespace",
-            "targetNamespace": "redhat-my-addon", "namespaces": ["redhat-my-addon"],
-            "ocmQuotaName": "addon-my-addon", "ocmQuotaCost": 0, "operatorName": "my-addon",
-            "defaultChannel": "alpha", "namespaceLabels": {}, "namespaceAnnotations": {},
-            "indexImage": "quay.io/osd-addons/my-addon-index@sha256:abc"
-        });
-        if let (Some(map), Value::Object(extra)) = (value.as_object_mut(), extra) {
-            map.extend(extra);
-        }
-        serde_json::from_value(value).unwrap()
+        let addon = common::testing::with_fields(
+            common::testing::minimal_addon(),
+            json!({"indexImage": "quay.io/osd-addons/my-addon-index@sha256:abc"}),
+        );
+        common::testing::document_from(common::testing::with_fields(addon, extra))
     }
 
     fn rendered(doc: &AddonDocument, target: &Target) -> Value {

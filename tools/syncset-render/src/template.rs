@@ -56,19 +56,16 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn document(template: &str) -> AddonDocument {
-        let value = serde_json::json!({
-            "id": "x", "name": "X", "description": "d", "icon": "aWNvbg==",
-            "label": "api.openshift.com/addon-x", "enabled": true,
-            "addonOwner": "Team <team@redhat.com>", "quayRepo": "quay.io/osd-addons/x",
-            "testHarness": "quay.io/osd-addons/x-harness", "installMode": "AllNamespaces",
-            "targetNamespace": "redhat-x", "namespaces": ["redhat-x", "redhat-y"],
-            "ocmQuotaName": "addon-x", "ocmQuotaCost": 0, "operatorName": "x",
-            "defaultChannel": "alpha", "namespaceLabels": {}, "namespaceAnnotations": {},
-            "pagerduty": {"escalationPolicy": "0123", "acknowledgeTimeout": 21600,
-                          "resolveTimeout": 0, "secretName": "on", "secretNamespace": "redhat-x"},
-            "extraResources": ["extra.yaml.j2"]
-        });
-        let mut doc: AddonDocument = serde_json::from_value(value).unwrap();
+        let value = common::testing::with_fields(
+            common::testing::minimal_addon_named("x"),
+            serde_json::json!({
+                "name": "X", "installMode": "AllNamespaces", "namespaces": ["redhat-x", "redhat-y"],
+                "pagerduty": {"escalationPolicy": "0123", "acknowledgeTimeout": 21600,
+                              "resolveTimeout": 0, "secretName": "on", "secretNamespace": "redhat-x"},
+                "extraResources": ["extra.yaml.j2"]
+            }),
+        );
+        let mut doc = common::testing::document_from(value);
         doc.extra_resource_templates = Some(BTreeMap::from([(
             "extra.yaml.j2".to_string(),
             template.to_string(),
