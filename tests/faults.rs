@@ -727,3 +727,52 @@ fn csv_wait_from_ocm_gives_up_on_html_and_huge_answers_alike() {
         assert_eq!(faults.requests(), 1, "{fault}: not polled again");
     }
 }
+
+#[test]
+fn hive_apply_with_the_api_server_stopped_mid_apply_converges_after_a_restart_on_the_same_port() {
+    // Discovery and a few objects go through, then the server stalls until it is stopped.
+    let faults = plan("okx8,hangx1000");
+    let server = kube_server(&faults);
+    let addr = server.url().trim_start_matches("http://").to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kubeconfig");
+    std::fs::write(&config, server.kubeconfig("test-token")).unwrap();
+    let input = rendered_objects();
+    let expected = rendered_count(&input);
+    let mut child = std::process::Command::new(e2e::bin_path("hive-apply"))
+        .env("KUBECONFIG", &config)
+        .args(["--concurrency", "2"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(&input).unwrap();
+    }
+    // Stopped once a request is stalled: its connection and the listener close.
+    while faults.faulted() == 0 && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let api = server.shared_api();
+    drop(server);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains(&addr), "{stderr}");
+    let restarted = KubeServer::start_with_api(&addr, api, FaultPlan::default()).unwrap();
+    let partial = stored(&restarted).len();
+    assert!(
+        partial < expected,
+        "{partial} of {expected} stored before the stop"
+    );
+
+    let rerun = hive_apply(dir.path(), &restarted, &input, &[]);
+    assert_eq!(rerun.code, Some(0), "{}", rerun.stderr);
+    let mut keys = stored(&restarted);
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), expected, "every object stored once: {keys:?}");
+    assert_eq!(stored(&restarted).len(), expected);
+}
