@@ -196,8 +196,11 @@ fn catalog_build_through_5xx_and_429_retries_and_pushes_an_image_skopeo_reads() 
     assert!((1..=4).contains(&retries), "{}", out.stderr);
     for line in out.stderr.lines().filter(|l| l.contains("retrying in")) {
         assert!(
-            line.contains(&format!("catalog-build: {}/", proxy.host()))
-                && (line.contains("code: 500") || line.contains("code: 429")),
+            line.contains(&format!("catalog-build: GET http://{}/v2/", proxy.host()))
+                || line.contains(&format!("catalog-build: HEAD http://{}/v2/", proxy.host()))
+                || line.contains(&format!("catalog-build: PUT http://{}/v2/", proxy.host()))
+                || line.contains(&format!("catalog-build: POST http://{}/v2/", proxy.host()))
+                    && (line.contains("code: 500") || line.contains("code: 429")),
             "each retry names the host, the stage and the status: {line}"
         );
     }
@@ -224,7 +227,10 @@ fn catalog_build_on_a_hanging_registry_is_exit_3_naming_the_host_and_the_stage()
     let last = out.stderr.lines().last().unwrap_or_default();
     assert!(
         last.contains(&format!("{}/{base}", proxy.host()))
-            && last.contains("reading the manifest")
+            && last.contains(&format!(
+                "GET http://{}/v2/test/opm-base/manifests/v1",
+                proxy.host()
+            ))
             && last.contains("no answer within 0.3s"),
         "{}",
         out.stderr

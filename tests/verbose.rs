@@ -4,6 +4,7 @@
 
 use addon_flow_testservers::kube::{KubeOptions, KubeServer};
 use addon_flow_testservers::ocm::{FakeOcm, REFRESH_TOKEN};
+use e2e::registry::LoopbackRegistry;
 use e2e::{repo_root, tool};
 
 const ADDON: &str = "examples/managed-tenants/addons/reference-addon/metadata/stage/addon.yaml";
@@ -19,9 +20,11 @@ fn request_lines<'a>(stderr: &'a str, tool_name: &str) -> Vec<&'a str> {
         .lines()
         .filter(|line| {
             line.strip_prefix(&prefix).is_some_and(|rest| {
-                ["GET ", "POST ", "PATCH ", "PUT ", "DELETE "]
-                    .iter()
-                    .any(|m| rest.starts_with(m))
+                [
+                    "GET ", "HEAD ", "POST ", "PATCH ", "PUT ", "DELETE ", "AUTH ",
+                ]
+                .iter()
+                .any(|m| rest.starts_with(m))
             })
         })
         .collect()
@@ -137,4 +140,107 @@ fn no_tool_writes_escape_codes_into_a_pipe() {
         assert!(output.status.success(), "{}", stderr_of(&output));
         assert!(!stderr_of(&output).contains('\u{1b}'));
     }
+}
+
+#[test]
+fn verbose_catalog_build_logs_each_registry_operation_without_the_password() {
+    let Some(registry) = LoopbackRegistry::start() else {
+        return;
+    };
+    let host = registry.host();
+    let dir = tempfile::tempdir().unwrap();
+    let auth_file = dir.path().join("auth.json");
+    // robot:registry-pw-5ecret
+    let password = "registry-pw-5ecret";
+    let encoded = "cm9ib3Q6cmVnaXN0cnktcHctNWVjcmV0";
+    std::fs::write(
+        &auth_file,
+        format!("{{\"auths\": {{\"{host}\": {{\"auth\": \"{encoded}\"}}}}}}"),
+    )
+    .unwrap();
+    let bundles = repo_root().join("tests/fixtures/catalog/good");
+    let output = tool("catalog-build")
+        .arg("-v")
+        .arg("--bundles")
+        .arg(&bundles)
+        .args([
+            "--repo",
+            &format!("{host}/osd-addons/demo"),
+            "--base-image",
+            "scratch",
+            "--no-cache",
+        ])
+        .env("REGISTRY_AUTH_FILE", &auth_file)
+        .write_stdin("")
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    assert!(output.status.success(), "{stderr}");
+    let lines = request_lines(&stderr, "catalog-build");
+    let repo = format!("http://{host}/v2/osd-addons/demo");
+    // Pushing: the blob checks (HEAD), the uploads (PUT with their bytes),
+    // the tag check and the manifest (PUT), for the bundles and the catalog.
+    let has = |prefix: &str, tail: &str| {
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("catalog-build: {prefix}")) && l.contains(tail))
+    };
+    assert!(
+        has(&format!("HEAD {repo}/blobs/sha256:"), "-> 404 (absent)"),
+        "{stderr}"
+    );
+    assert!(
+        has(&format!("PUT {repo}/blobs/sha256:"), "-> 201 (pushed)"),
+        "{stderr}"
+    );
+    assert!(
+        has(&format!("PUT {repo}/manifests/latest"), "-> 201 (pushed)"),
+        "{stderr}"
+    );
+    assert!(
+        has(&format!("HEAD {repo}-bundle/blobs/sha256:"), ""),
+        "{stderr}"
+    );
+    assert!(has("AUTH ", "-> ok"), "{stderr}");
+    for line in &lines {
+        assert!(
+            line.contains(" ms, try ") && line.contains(" bytes sent"),
+            "the request log format of the other tools: {line}"
+        );
+    }
+    // An upload says how many bytes it sent.
+    assert!(lines
+        .iter()
+        .any(|l| l.contains("PUT ") && !l.ends_with(" 0 bytes sent")));
+    assert!(
+        !stderr.contains(password),
+        "the password in the log:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains(encoded),
+        "the credentials in the log:\n{stderr}"
+    );
+    assert!(!stderr.contains('\u{1b}'), "no escape codes in a pipe");
+
+    // Without -v: none of these lines.
+    let output = tool("catalog-build")
+        .arg("--bundles")
+        .arg(&bundles)
+        .args([
+            "--repo",
+            &format!("{host}/osd-addons/demo"),
+            "--base-image",
+            "scratch",
+            "--no-cache",
+        ])
+        .env("REGISTRY_AUTH_FILE", &auth_file)
+        .write_stdin("")
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        request_lines(&stderr, "catalog-build").is_empty(),
+        "{stderr}"
+    );
 }

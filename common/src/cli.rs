@@ -97,8 +97,42 @@ pub fn set_verbosity(level: Verbosity) {
 /// `--quiet`. Errors are not notes: they are returned and always printed.
 pub fn note(tool: &str, message: impl std::fmt::Display) {
     if verbosity() >= Verbosity::Normal {
-        eprintln!("{tool}: {message}");
+        crate::progress::eprint_line(&format!("{tool}: {message}"));
     }
+}
+
+/// A line that is already whole (a finding, a warning with its own prefix),
+/// on stderr unless `--quiet`.
+pub fn note_line(line: impl std::fmt::Display) {
+    if verbosity() >= Verbosity::Normal {
+        crate::progress::eprint_line(&line.to_string());
+    }
+}
+
+/// `-v`: prints one request line in the shared format (`TOOL: METHOD URL ->
+/// RESULT in N ms, try T, B bytes sent`), credentials redacted.
+/// `common::http::Client` logs each HTTP request through it; tools whose
+/// requests go through another client (catalog-build's registry operations
+/// through oci-client) log theirs here too, so every tool's `-v` reads the
+/// same. `url` must already be free of credentials
+/// ([`crate::redact::url_for_log`]).
+pub fn log_request(
+    method: &str,
+    url: &str,
+    result: &str,
+    took: std::time::Duration,
+    attempt: u32,
+    sent: u64,
+) {
+    if verbosity() < Verbosity::Verbose {
+        return;
+    }
+    let line = format!(
+        "{}: {method} {url} -> {result} in {} ms, try {attempt}, {sent} bytes sent",
+        tool_name(),
+        took.as_millis(),
+    );
+    crate::progress::eprint_line(&crate::redact::text(&line));
 }
 
 /// The tool's clap command with the shared version string and the shared

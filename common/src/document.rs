@@ -467,7 +467,7 @@ pub fn load_valid(source: Source) -> Result<AddonDocument> {
     let origin = source.location();
     let loaded = load(source, &LoadOptions::default())?;
     for warning in loaded.findings.iter().filter(|f| !f.is_error()) {
-        eprintln!("{warning}");
+        crate::cli::note_line(format_args!("{warning}"));
     }
     match loaded.document {
         Some(document) if !loaded.has_errors() => Ok(document),

@@ -392,13 +392,7 @@ impl Client {
             Ok(response) => format!("{} ({} bytes back)", response.status, response.body.len()),
             Err(failure) => format!("failed: {}", failure.error()),
         };
-        let line = format!(
-            "{}: {} {url} -> {result} in {} ms, try {attempt}, {sent} bytes sent",
-            crate::cli::tool_name(),
-            request.method,
-            took.as_millis(),
-        );
-        eprintln!("{}", crate::redact::text(&line));
+        crate::cli::log_request(request.method, &url, &result, took, attempt, sent as u64);
     }
 
     /// How long this try may take: the request timeout, or what is left

@@ -5,9 +5,10 @@
 //! there stays plain lines without escape codes.
 
 use std::io::IsTerminal;
+use std::sync::Mutex;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle, WeakProgressBar};
 
 use crate::cli::{verbosity, Verbosity};
 
@@ -16,6 +17,40 @@ use crate::cli::{verbosity, Verbosity};
 #[derive(Debug, Clone)]
 pub struct Progress {
     bar: Option<ProgressBar>,
+}
+
+/// The lines drawn now, so that a note or a `-v` line printed meanwhile goes
+/// above them instead of through them.
+static DRAWN: Mutex<Vec<WeakProgressBar>> = Mutex::new(Vec::new());
+
+fn remember(bar: &ProgressBar) {
+    if let Ok(mut drawn) = DRAWN.lock() {
+        drawn.retain(|weak| weak.upgrade().is_some_and(|b| !b.is_finished()));
+        drawn.push(bar.downgrade());
+    }
+}
+
+/// Prints one line on stderr: above the progress line when one is drawn
+/// (so neither overwrites the other), else a plain `eprintln!`. Every note,
+/// warning and `-v` line of the tools goes through here.
+pub fn eprint_line(line: &str) {
+    while_hidden(|| eprintln!("{line}"));
+}
+
+/// Runs `work` with the drawn progress line (if any) taken off the terminal,
+/// then draws it again: for writing lines to a terminal the line is on.
+/// `work` must not draw progress itself.
+pub fn while_hidden<R>(work: impl FnOnce() -> R) -> R {
+    let live = DRAWN.lock().ok().and_then(|drawn| {
+        drawn
+            .iter()
+            .filter_map(WeakProgressBar::upgrade)
+            .find(|bar| !bar.is_finished())
+    });
+    match live {
+        Some(bar) => bar.suspend(work),
+        None => work(),
+    }
 }
 
 /// Whether progress is drawn in this process: stderr is a terminal and the
@@ -64,6 +99,7 @@ impl Progress {
         );
         bar.set_prefix(what.to_owned());
         bar.enable_steady_tick(Duration::from_millis(200));
+        remember(&bar);
         Progress { bar: Some(bar) }
     }
 
@@ -78,6 +114,8 @@ impl Progress {
             .progress_chars(chars);
         bar.set_style(style);
         bar.set_prefix(what.to_owned());
+        bar.tick();
+        remember(&bar);
         Progress { bar: Some(bar) }
     }
 
@@ -115,7 +153,7 @@ impl Progress {
     /// overwrite each other; plain `eprintln!` when nothing is drawn.
     pub fn println(&self, line: impl AsRef<str>) {
         match &self.bar {
-            Some(bar) => bar.println(line.as_ref()),
+            Some(bar) => bar.suspend(|| eprintln!("{}", line.as_ref())),
             None => eprintln!("{}", line.as_ref()),
         }
     }

@@ -245,6 +245,8 @@ pub struct Outcomes {
     total: usize,
     failed: Vec<(String, ExitStatus)>,
     lone_error: Option<Error>,
+    /// "add-ons done 3/12" on a terminal, for a stream of several.
+    progress: crate::progress::Progress,
 }
 
 impl Outcomes {
@@ -255,6 +257,11 @@ impl Outcomes {
             total: 0,
             failed: Vec::new(),
             lone_error: None,
+            progress: if expected > 1 {
+                crate::progress::Progress::counter("add-ons done", expected as u64)
+            } else {
+                crate::progress::Progress::hidden()
+            },
         }
     }
 
@@ -262,6 +269,7 @@ impl Outcomes {
     /// naming the document.
     pub fn record<T>(&mut self, name: &str, result: Result<T>) -> Option<T> {
         self.total += 1;
+        self.progress.inc(1);
         match result {
             Ok(value) => Some(value),
             Err(err) => {
@@ -269,7 +277,8 @@ impl Outcomes {
                 if self.expected == 1 {
                     self.lone_error = Some(err);
                 } else {
-                    eprintln!("{}: {name}: {err}", self.tool);
+                    // An error, so printed even under --quiet.
+                    crate::progress::eprint_line(&format!("{}: {name}: {err}", self.tool));
                 }
                 None
             }
@@ -283,6 +292,7 @@ impl Outcomes {
     /// Ok when every document went through; otherwise an error with the
     /// worst exit status among the failures, naming them.
     pub fn finish(self) -> Result<()> {
+        self.progress.finish();
         if let Some(err) = self.lone_error {
             return Err(err);
         }

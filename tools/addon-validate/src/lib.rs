@@ -286,7 +286,7 @@ fn report_tree(args: &Args, outcome: validate::TreeOutcome) -> Result<()> {
         summary(&outcome.findings, 1)
     );
     if report.valid {
-        eprintln!("{line}");
+        common::cli::note_line(format_args!("{line}"));
         Ok(())
     } else {
         Err(Error::Invalid(line))
@@ -307,10 +307,10 @@ fn selected_addons(args: &Args, root: &std::path::Path) -> Result<Option<BTreeSe
         root.to_path_buf()
     };
     let changed = changed::changed_addons(&base, since, args.bundles.as_deref())?;
-    eprintln!(
+    common::cli::note_line(format_args!(
         "addon-validate: {} add-on(s) changed since {since}",
         changed.len()
-    );
+    ));
     Ok(Some(match named {
         Some(named) => named.intersection(&changed).cloned().collect(),
         None => changed,
@@ -335,7 +335,7 @@ fn report_documents(outcome: validate::TreeOutcome) -> Result<()> {
         summary(&outcome.findings, 1)
     );
     if errors == 0 {
-        eprintln!("{line}");
+        common::cli::note_line(format_args!("{line}"));
         Ok(())
     } else {
         Err(Error::Invalid(line))

@@ -27,10 +27,10 @@ pub fn run(args: &Args) -> Result<()> {
             let id = document.metadata.id.clone();
             let bundles = root.join(&id);
             if !bundles.is_dir() {
-                eprintln!(
+                common::cli::note_line(format_args!(
                     "catalog-build: {id}: no bundles in {}; passed on unchanged",
                     bundles.display()
-                );
+                ));
                 return Ok(document);
             }
             let mut one = args.clone();

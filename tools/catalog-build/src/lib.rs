@@ -190,7 +190,7 @@ fn write_image_sets(args: &Args, bundles: &Path, result: &CatalogResult) -> Resu
         return Ok(());
     };
     for written in imagesets::write_all(tree, bundles, &result.image, &result.summary)? {
-        eprintln!("catalog-build: {written}");
+        common::cli::note_line(format_args!("catalog-build: {written}"));
     }
     Ok(())
 }
@@ -243,11 +243,11 @@ fn build(
             )?;
             if let Some(hit) = cache::load(dir, &key) {
                 if registry.has_manifests(&hit.images) {
-                    eprintln!(
+                    common::cli::note_line(format_args!(
                         "catalog-build: pushed {}: unchanged since the last push, 0 blob(s) uploaded, {} image manifest(s) verified in the registry",
                         hit.catalog_reference,
                         hit.images.len()
-                    );
+                    ));
                     return Ok(CatalogResult {
                         image: hit.catalog_reference,
                         digest: hit.catalog_digest,
@@ -367,9 +367,14 @@ fn render_catalog(refs: &[(&Bundle, String)]) -> Result<fbc::DeclarativeConfig> 
 /// the other tools, instead of a second hand-rolled thread scope.
 fn build_bundle_images(bundles: &[&Bundle]) -> Result<Vec<Image>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    common::parallel::map_each(bundles, threads, |bundle| images::bundle_image(bundle))
-        .into_iter()
-        .collect()
+    let progress = common::progress::Progress::counter("bundles built", bundles.len() as u64);
+    let built = common::parallel::map_each(bundles, threads, |bundle| {
+        let image = images::bundle_image(bundle);
+        progress.inc(1);
+        image
+    });
+    progress.finish();
+    built.into_iter().collect()
 }
 
 /// Writes the add-on document with `indexImage` and `bundles` set, or the
@@ -654,7 +659,7 @@ fn load_base(target: &Target, registry: &mut Registry) -> Result<LoadedBase> {
             format!("cannot pin by digest: {err}"),
         )
     })?;
-    eprintln!("catalog-build: base image {pinned}");
+    common::cli::note_line(format_args!("catalog-build: base image {pinned}"));
     Ok(LoadedBase {
         image: BaseContent::from_image(&image, pinned)?,
         source: Some(pinned_ref),
@@ -692,18 +697,18 @@ fn write_layout(
     named.push((target.tag.clone(), catalog));
     let written = layout.write_images(&named)?;
     if target.base == BaseImage::Scratch {
-        eprintln!(
+        common::cli::note_line(format_args!(
             "catalog-build: note: the catalog image is on `scratch` (no network needed); for `opm serve` build on --base-image {DEFAULT_BASE_IMAGE}"
-        );
+        ));
     }
-    eprintln!(
+    common::cli::note_line(format_args!(
         "catalog-build: wrote {} image(s) to the OCI layout {} ({written} new blob(s)); push with skopeo copy oci:{}:{} docker://REGISTRY/REPO:{}",
         named.len(),
         dir.display(),
         dir.display(),
         target.tag,
         target.tag
-    );
+    ));
     Ok(match &target.repo {
         Some(repo) => format!(
             "{}/{}@{}",
@@ -739,20 +744,18 @@ fn push_all(
             what: bundle.csv.name.clone(),
         });
     }
-    if std::io::stderr().is_terminal() {
-        eprintln!("catalog-build: pushing {} bundle image(s)", jobs.len());
-    }
-    registry.push_all(jobs)?;
+    let what = format!("pushing {} bundle image(s)", jobs.len());
+    registry.push_all(&what, jobs)?;
     // The catalog goes last: it names the bundle images, which must exist.
-    if std::io::stderr().is_terminal() {
-        eprintln!("catalog-build: pushing the catalog {}", repo.whole());
-    }
-    registry.push_all(vec![PushJob {
-        target: repo.clone(),
-        image: catalog.clone(),
-        mount_from: base_source.cloned(),
-        what: "catalog".into(),
-    }])?;
+    registry.push_all(
+        &format!("pushing the catalog {}", repo.whole()),
+        vec![PushJob {
+            target: repo.clone(),
+            image: catalog.clone(),
+            mount_from: base_source.cloned(),
+            what: "catalog".into(),
+        }],
+    )?;
     let pushed = format!(
         "{}/{}@{}",
         repo.resolve_registry(),
@@ -760,10 +763,10 @@ fn push_all(
         catalog.digest()
     );
     let stats = registry.stats;
-    eprintln!(
+    common::cli::note_line(format_args!(
         "catalog-build: pushed {pushed}: {} blob(s) uploaded ({} bytes), {} already present, {} mounted, {} manifest(s) written",
         stats.uploaded_blobs, stats.uploaded_bytes, stats.present_blobs, stats.mounted_blobs, stats.manifests_written
-    );
+    ));
     Ok(pushed)
 }
 

@@ -3,10 +3,14 @@
 //! `oci-client` so that blobs the registry already has are not sent again.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
+use std::future::Future;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
 
 use common::oci::{self, Blob, Image};
+use common::progress::Progress;
 use common::{Error, Result};
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
@@ -237,7 +241,6 @@ pub struct Registry {
     runtime: tokio::runtime::Runtime,
     pub insecure: Vec<String>,
     credentials: BTreeMap<String, Credentials>,
-    progress: bool,
     request_timeout: std::time::Duration,
     pub stats: PushStats,
 }
@@ -266,7 +269,6 @@ impl Registry {
             runtime,
             insecure,
             credentials: BTreeMap::new(),
-            progress: std::io::stderr().is_terminal(),
             request_timeout,
             stats: PushStats::default(),
         })
@@ -293,7 +295,7 @@ impl Registry {
                 ),
             );
         }
-        let mut message = describe(&err);
+        let mut message = describe_error(&err);
         let lower = message.to_lowercase();
         if lower.contains("401")
             || lower.contains("unauthorized")
@@ -321,9 +323,9 @@ impl Registry {
     pub fn manifest_digest(&mut self, reference: &Reference) -> Option<String> {
         let auth = self.auth_for(reference).ok()?;
         let client = &self.client;
-        let whole = reference.whole();
+        let url = self.endpoint(reference).manifest();
         self.runtime
-            .block_on(retrying(&whole, "reading the tag", || {
+            .block_on(logged("HEAD", url, 0, digest_result, || {
                 client.fetch_manifest_digest(reference, &auth)
             }))
             .ok()
@@ -340,17 +342,25 @@ impl Registry {
             let Ok(auth) = self.auth_for(&reference) else {
                 return false;
             };
-            checks.push((reference, auth, image.digest.clone()));
+            let url = self.endpoint(&reference).manifest();
+            checks.push((reference, auth, image.digest.clone(), url));
         }
         let client = self.client.clone();
         self.runtime.block_on(async move {
             let mut running = tokio::task::JoinSet::new();
             let mut pending = checks.into_iter();
-            let check = |client: Client, (reference, auth, digest): (Reference, RegistryAuth, String)| async move {
-                client
-                    .fetch_manifest_digest(&reference, &auth)
-                    .await
-                    .is_ok_and(|found| found == digest)
+            let check = |client: Client,
+                         (reference, auth, digest, url): (
+                Reference,
+                RegistryAuth,
+                String,
+                String,
+            )| async move {
+                logged("HEAD", url, 0, digest_result, || {
+                    client.fetch_manifest_digest(&reference, &auth)
+                })
+                .await
+                .is_ok_and(|found| found == digest)
             };
             for item in pending.by_ref().take(PUSH_CONCURRENCY) {
                 running.spawn(check(client.clone(), item));
@@ -380,9 +390,9 @@ impl Registry {
             oci::MEDIA_TYPE_DOCKER_LIST,
         ];
         let client = &self.client;
-        let whole = reference.whole();
+        let endpoint = self.endpoint(reference);
         let result = self.runtime.block_on(async {
-            let (bytes, digest) = retrying(&whole, "reading the manifest", || {
+            let (bytes, digest) = logged("GET", endpoint.manifest(), 0, manifest_result, || {
                 client.pull_manifest_raw(reference, &auth, &accepted)
             })
             .await?;
@@ -402,10 +412,14 @@ impl Registry {
                         "the image index has no linux/amd64 manifest".to_string()
                     ));
                 };
-                let by_digest = reference.clone_with_digest(chosen);
-                retrying(&whole, "reading the linux/amd64 manifest", || {
-                    client.pull_manifest_raw(&by_digest, &auth, &accepted)
-                })
+                let by_digest = reference.clone_with_digest(chosen.clone());
+                logged(
+                    "GET",
+                    endpoint.manifest_at(&chosen),
+                    0,
+                    manifest_result,
+                    || client.pull_manifest_raw(&by_digest, &auth, &accepted),
+                )
                 .await?
             } else {
                 (bytes, digest)
@@ -415,23 +429,30 @@ impl Registry {
                 Err(message) => {
                     return Ok(Err(format!(
                         "reading the manifest: {message}; the answer began: {}",
-                        common::http::snippet(&String::from_utf8_lossy(&bytes))
+                        snippet(&bytes)
                     )))
                 }
             };
-            let config_stage = format!("reading config blob {}", manifest.config.digest);
-            let config = retrying(&whole, &config_stage, || {
-                pull_blob_bytes(client, reference, manifest.config.digest.as_str())
-            })
+            let digest_of_config = manifest.config.digest.as_str();
+            let config = logged(
+                "GET",
+                endpoint.blob(digest_of_config),
+                0,
+                |_| "200".into(),
+                || pull_blob_bytes(client, reference, digest_of_config),
+            )
             .await?;
             let mut layers = Vec::new();
             for layer in &manifest.layers {
                 let mut data = Vec::new();
                 if with_layers {
-                    let stage = format!("reading layer {}", layer.digest);
-                    data = retrying(&whole, &stage, || {
-                        pull_blob_bytes(client, reference, layer.digest.as_str())
-                    })
+                    data = logged(
+                        "GET",
+                        endpoint.blob(&layer.digest),
+                        0,
+                        |_| "200".into(),
+                        || pull_blob_bytes(client, reference, layer.digest.as_str()),
+                    )
                     .await?;
                 }
                 layers.push(Blob {
@@ -465,20 +486,22 @@ impl Registry {
 
     /// Pushes images, several at a time, each as [`push_image`] does; the
     /// first failure stops the rest and is the error. Returns nothing: the
-    /// caller names each image by its digest.
-    pub fn push_all(&mut self, jobs: Vec<PushJob>) -> Result<()> {
+    /// caller names each image by its digest. On a terminal, `what` heads a
+    /// line of the bytes and blobs pushed so far.
+    pub fn push_all(&mut self, what: &str, jobs: Vec<PushJob>) -> Result<()> {
         let mut auths = Vec::with_capacity(jobs.len());
         for job in &jobs {
-            auths.push(self.auth_for(&job.target)?);
+            auths.push((self.auth_for(&job.target)?, self.endpoint(&job.target)));
         }
+        let progress = PushProgress::new(what, &jobs);
+        let bar = progress.bar.clone();
         let client = self.client.clone();
-        let progress = self.progress;
         let outcome = self.runtime.block_on(async move {
             let mut running = tokio::task::JoinSet::new();
             let mut pending = jobs.into_iter().zip(auths);
             let mut stats = PushStats::default();
             for (job, auth) in pending.by_ref().take(PUSH_CONCURRENCY) {
-                running.spawn(push_image(client.clone(), auth, job, progress));
+                running.spawn(push_image(client.clone(), auth, job, progress.clone()));
             }
             while let Some(joined) = running.join_next().await {
                 let (target, result) = match joined {
@@ -498,11 +521,12 @@ impl Registry {
                     }
                 }
                 if let Some((job, auth)) = pending.next() {
-                    running.spawn(push_image(client.clone(), auth, job, progress));
+                    running.spawn(push_image(client.clone(), auth, job, progress.clone()));
                 }
             }
             Ok(stats)
         });
+        bar.finish();
         match outcome {
             Ok(stats) => {
                 self.stats.add(stats);
@@ -516,13 +540,176 @@ impl Registry {
                     (PushFailure::Remote(err), Some(target)) => self.remote_error(&target, err),
                     (PushFailure::Remote(failure), None) => Error::remote(
                         name,
-                        format!("{}: {}", failure.stage, describe(&failure.err)),
+                        format!("{}: {}", failure.stage, describe_error(&failure.err)),
                     ),
                     (PushFailure::Message(message), _) => Error::remote(name, message),
                 })
             }
         }
     }
+}
+
+impl Registry {
+    /// Where `reference`'s repository is, for `-v` lines.
+    fn endpoint(&self, reference: &Reference) -> Endpoint {
+        let registry = reference.resolve_registry();
+        let scheme = if self.insecure.iter().any(|r| r == registry) {
+            "http"
+        } else {
+            "https"
+        };
+        Endpoint {
+            repository: format!("{scheme}://{registry}/v2/{}", reference.repository()),
+            reference: reference
+                .digest()
+                .or(reference.tag())
+                .unwrap_or("latest")
+                .to_string(),
+        }
+    }
+}
+
+/// A repository's URL (no credentials: those travel in headers) and the tag
+/// or digest asked for: what `-v` lines name, since oci-client builds its
+/// requests out of sight.
+#[derive(Clone)]
+struct Endpoint {
+    repository: String,
+    reference: String,
+}
+
+impl Endpoint {
+    fn manifest(&self) -> String {
+        self.manifest_at(&self.reference)
+    }
+
+    fn manifest_at(&self, reference: &str) -> String {
+        format!("{}/manifests/{reference}", self.repository)
+    }
+
+    fn blob(&self, digest: &str) -> String {
+        format!("{}/blobs/{digest}", self.repository)
+    }
+}
+
+/// `-v`: runs one registry operation and logs it as common::http logs a
+/// request (oci-client has no per-request hook): `op` is the HTTP method it
+/// sends, `sent` the bytes, `describe` what came back.
+async fn logged<T, Fut>(
+    op: &str,
+    url: String,
+    sent: u64,
+    describe: impl Fn(&T) -> String,
+    mut call: impl FnMut() -> Fut,
+) -> std::result::Result<T, StageFailure>
+where
+    Fut: Future<Output = std::result::Result<T, OciDistributionError>>,
+{
+    let stage = format!("{op} {}", common::redact::url_for_log(&url));
+    let mut attempt = 1;
+    let mut timeouts = 0;
+    loop {
+        let started = Instant::now();
+        let outcome = call().await;
+        if common::cli::verbosity() >= common::cli::Verbosity::Verbose {
+            let result = match &outcome {
+                Ok(value) => describe(value),
+                Err(err) => failure_text(err),
+            };
+            common::cli::log_request(op, &url, &result, started.elapsed(), attempt, sent);
+        }
+        let err = match outcome {
+            Ok(value) => return Ok(value),
+            Err(err) => err,
+        };
+        let worth_retrying = match classify(&err) {
+            Retry::Transient => true,
+            Retry::TimedOut => {
+                timeouts += 1;
+                timeouts == 1
+            }
+            Retry::Permanent => false,
+        };
+        if !worth_retrying || attempt >= TRIES {
+            return Err(StageFailure { stage, err });
+        }
+        let wait = backoff(attempt);
+        common::cli::note(
+            common::cli::tool_name(),
+            common::redact::text(&format!(
+                "{stage}: {}; retrying in {:.1}s ({attempt}/{})",
+                describe_error(&err),
+                wait.as_secs_f64(),
+                TRIES - 1
+            )),
+        );
+        tokio::time::sleep(wait).await;
+        attempt += 1;
+    }
+}
+
+/// A `-v` line's result for a failed operation: the registry's 404 for a
+/// tag or blob it does not hold is an answer, not a failure.
+fn failure_text(err: &oci_client::errors::OciDistributionError) -> String {
+    let text = err.to_string();
+    if text.contains("manifest unknown") || text.contains("blob unknown") {
+        "404 (unknown)".to_string()
+    } else {
+        format!("failed: {text}")
+    }
+}
+
+fn digest_result(digest: &String) -> String {
+    format!("200 ({digest})")
+}
+
+fn manifest_result<B: AsRef<[u8]>>((bytes, digest): &(B, String)) -> String {
+    format!("200 ({digest}, {} bytes back)", bytes.as_ref().len())
+}
+
+/// The progress of one `push_all`: bytes of the blobs that have data, and
+/// blobs done (pushed, found present or mounted) of all.
+#[derive(Clone)]
+struct PushProgress {
+    bar: Progress,
+    blobs_done: Arc<AtomicUsize>,
+    blobs: usize,
+}
+
+impl PushProgress {
+    fn new(what: &str, jobs: &[PushJob]) -> PushProgress {
+        let blobs: Vec<&Blob> = jobs.iter().flat_map(|job| job.image.blobs()).collect();
+        let bytes = blobs.iter().map(|b| b.data.len() as u64).sum();
+        let progress = PushProgress {
+            bar: Progress::bytes(what, bytes),
+            blobs_done: Arc::new(AtomicUsize::new(0)),
+            blobs: blobs.len(),
+        };
+        progress
+            .bar
+            .set_message(format!("0/{} blobs", progress.blobs));
+        progress
+    }
+
+    fn pushing(&self, what: &str, blob: &Blob) {
+        let done = self.blobs_done.load(Ordering::Relaxed);
+        self.bar.set_message(format!(
+            "{done}/{} blobs, {what}: {}",
+            self.blobs,
+            short_digest(&blob.digest)
+        ));
+    }
+
+    fn blob_done(&self, blob: &Blob) {
+        let done = self.blobs_done.fetch_add(1, Ordering::Relaxed) + 1;
+        self.bar.inc(blob.data.len() as u64);
+        self.bar.set_message(format!("{done}/{} blobs", self.blobs));
+    }
+}
+
+fn short_digest(digest: &str) -> &str {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    &hex[..hex.len().min(12)]
 }
 
 /// How many images are pushed at once (skopeo sends up to 6 layers at once).
@@ -564,33 +751,40 @@ impl PushStats {
 /// pulled, then the manifest unless the tag already points at it.
 async fn push_image(
     client: Client,
-    auth: RegistryAuth,
+    (auth, endpoint): (RegistryAuth, Endpoint),
     job: PushJob,
-    progress: bool,
+    progress: PushProgress,
 ) -> (Reference, std::result::Result<PushStats, PushFailure>) {
-    let result = push_image_inner(&client, &auth, &job, progress).await;
+    let result = push_image_inner(&client, &auth, &endpoint, &job, &progress).await;
     (job.target, result)
 }
 
 async fn push_image_inner(
     client: &Client,
     auth: &RegistryAuth,
+    endpoint: &Endpoint,
     job: &PushJob,
-    progress: bool,
+    progress: &PushProgress,
 ) -> std::result::Result<PushStats, PushFailure> {
     let target = &job.target;
     let image = &job.image;
-    let whole = target.whole();
     let mut stats = PushStats::default();
-    retrying(&whole, "signing in to push", || {
-        client.auth(target, auth, RegistryOperation::Push)
-    })
+    let registry_root = format!(
+        "{}/",
+        endpoint.repository.split("/v2/").next().unwrap_or("")
+    );
+    logged(
+        "AUTH",
+        format!("{registry_root}v2/ (push)"),
+        0,
+        |_| "ok".into(),
+        || client.auth(target, auth, RegistryOperation::Push),
+    )
     .await?;
     for blob in image.blobs() {
-        let digest = blob.digest.as_str();
-        let checking = format!("checking for blob {digest}");
-        if retrying(&whole, &checking, || client.blob_exists(target, digest)).await? {
+        if blob_present(client, target, endpoint, &blob.digest).await? {
             stats.present_blobs += 1;
+            progress.blob_done(blob);
             continue;
         }
         if blob.data.is_empty() && blob.digest != oci::sha256_digest(b"") {
@@ -600,12 +794,20 @@ async fn push_image_inner(
                     blob.digest
                 )));
             };
-            let mounting = format!("mounting blob {digest} from {}", source.whole());
-            retrying(&whole, &mounting, || {
-                client.mount_blob(target, source, digest)
-            })
+            logged(
+                "POST",
+                format!(
+                    "{}/blobs/uploads/?mount={}&from={}",
+                    endpoint.repository,
+                    blob.digest,
+                    source.repository()
+                ),
+                0,
+                |_| "201 (mounted)".into(),
+                || client.mount_blob(target, source, &blob.digest),
+            )
             .await?;
-            if !retrying(&whole, &checking, || client.blob_exists(target, digest)).await? {
+            if !blob_present(client, target, endpoint, &blob.digest).await? {
                 return Err(PushFailure::Message(format!(
                     "the registry did not mount blob {} from {}",
                     blob.digest,
@@ -613,26 +815,23 @@ async fn push_image_inner(
                 )));
             }
             stats.mounted_blobs += 1;
+            progress.blob_done(blob);
             continue;
         }
-        if progress {
-            eprintln!(
-                "catalog-build: {}: pushing {} ({} bytes)",
-                job.what,
-                blob.digest,
-                blob.data.len()
-            );
-        }
-        let uploading = format!("uploading blob {digest}");
-        retrying(&whole, &uploading, || {
-            client.push_blob(target, blob.data.clone(), digest)
-        })
+        progress.pushing(&job.what, blob);
+        logged(
+            "PUT",
+            endpoint.blob(&blob.digest),
+            blob.data.len() as u64,
+            |_| "201 (pushed)".into(),
+            || client.push_blob(target, blob.data.clone(), &blob.digest),
+        )
         .await?;
+        progress.blob_done(blob);
         stats.uploaded_blobs += 1;
         stats.uploaded_bytes += blob.data.len() as u64;
     }
-    // A tag that cannot be read is written: the manifest PUT is idempotent.
-    let current = retrying(&whole, "reading the tag", || {
+    let current = logged("HEAD", endpoint.manifest(), 0, digest_result, || {
         client.fetch_manifest_digest(target, auth)
     })
     .await
@@ -641,17 +840,70 @@ async fn push_image_inner(
         let content_type = oci::MEDIA_TYPE_MANIFEST
             .parse()
             .map_err(|_| PushFailure::Message("bad manifest media type".into()))?;
-        retrying(&whole, "writing the manifest", || {
-            client.push_manifest_raw(
-                target,
-                image.manifest.data.clone(),
-                Clone::clone(&content_type),
-            )
-        })
+        logged(
+            "PUT",
+            endpoint.manifest(),
+            image.manifest.data.len() as u64,
+            |_| "201 (pushed)".into(),
+            || {
+                client.push_manifest_raw(
+                    target,
+                    image.manifest.data.clone(),
+                    Clone::clone(&content_type),
+                )
+            },
+        )
         .await?;
         stats.manifests_written += 1;
     }
     Ok(stats)
+}
+
+/// Tries of one registry request, the first included: the policy of
+/// `common::http::RetryPolicy` (which catalog-build, built without the
+/// `remote` feature, does not link). oci-client does not show us response
+/// headers, so a 429's `Retry-After` is not seen: the backoff stands in.
+const TRIES: u32 = 5;
+
+/// The wait before try `attempt + 1`: 0.25 s doubling, at most 10 s.
+fn backoff(attempt: u32) -> std::time::Duration {
+    let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+    std::time::Duration::from_millis(250)
+        .saturating_mul(factor)
+        .min(std::time::Duration::from_secs(10))
+}
+
+/// The first 300 characters of an answer, for a message.
+fn snippet(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut cut: String = text.chars().take(300).collect();
+    if text.chars().count() > 300 {
+        cut.push_str("...");
+    }
+    cut
+}
+
+/// Whether the repository of `target` holds blob `digest`.
+async fn blob_present(
+    client: &Client,
+    target: &Reference,
+    endpoint: &Endpoint,
+    digest: &str,
+) -> std::result::Result<bool, StageFailure> {
+    logged(
+        "HEAD",
+        endpoint.blob(digest),
+        0,
+        |found: &bool| {
+            if *found {
+                "200 (present, not sent)".into()
+            } else {
+                "404 (absent)".into()
+            }
+        },
+        || client.blob_exists(target, digest),
+    )
+    .await
 }
 
 /// A blob's bytes, read whole.
@@ -738,59 +990,8 @@ fn describe_chain(err: &dyn std::error::Error) -> String {
     message
 }
 
-fn describe(err: &OciDistributionError) -> String {
+fn describe_error(err: &OciDistributionError) -> String {
     describe_chain(err)
-}
-
-/// Runs one registry request with the retries every client of ours has
-/// (`common::http::RetryPolicy`: 5 tries, waits doubling from 0.25 s up to
-/// 10 s; a timed-out request tried once more). oci-client does not show
-/// us response headers, so a 429's `Retry-After` is not seen: the backoff
-/// stands in for it.
-async fn retrying<T, F, Fut>(
-    target: &str,
-    stage: &str,
-    mut call: F,
-) -> std::result::Result<T, StageFailure>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = std::result::Result<T, OciDistributionError>>,
-{
-    let policy = common::http::RetryPolicy::default();
-    let mut attempt = 1;
-    let mut timeouts = 0;
-    loop {
-        let err = match call().await {
-            Ok(value) => return Ok(value),
-            Err(err) => err,
-        };
-        let worth_retrying = match classify(&err) {
-            Retry::Transient => true,
-            Retry::TimedOut => {
-                timeouts += 1;
-                timeouts == 1
-            }
-            Retry::Permanent => false,
-        };
-        if !worth_retrying || attempt >= policy.attempts {
-            return Err(StageFailure {
-                stage: stage.to_string(),
-                err,
-            });
-        }
-        let wait = policy.delay(attempt, None);
-        common::cli::note(
-            common::cli::tool_name(),
-            common::redact::text(&format!(
-                "{target}: {stage}: {}; retrying in {:.1}s ({attempt}/{})",
-                describe(&err),
-                wait.as_secs_f64(),
-                policy.attempts - 1
-            )),
-        );
-        tokio::time::sleep(wait).await;
-        attempt += 1;
-    }
 }
 
 #[cfg(test)]

@@ -217,11 +217,14 @@ fn run(cli: Cli) -> Result<()> {
         .with_deadline(Some(deadline));
     // The URL as shown: without a user:password@ it may carry.
     let url = client.base_url().to_string();
-    eprintln!(
-        "csv-wait: watching {operator} on {} cluster(s) at {url}, every {:?} for up to {:?}",
-        clusters.len(),
-        cli.interval,
-        cli.timeout
+    common::cli::note(
+        "csv-wait",
+        format_args!(
+            "watching {operator} on {} cluster(s) at {url}, every {:?} for up to {:?}",
+            clusters.len(),
+            cli.interval,
+            cli.timeout
+        ),
     );
     let watch = Watch {
         cli: &cli,
@@ -293,11 +296,14 @@ fn run_on_ocm(cli: Cli) -> Result<()> {
         operator: operator.clone(),
         jobs: 8,
     };
-    eprintln!(
-        "csv-wait: watching the installations of {addon} on {} cluster(s) at {url}, every {:?} for up to {:?}",
-        clusters.len(),
-        cli.interval,
-        cli.timeout
+    common::cli::note(
+        "csv-wait",
+        format_args!(
+            "watching the installations of {addon} on {} cluster(s) at {url}, every {:?} for up to {:?}",
+            clusters.len(),
+            cli.interval,
+            cli.timeout
+        ),
     );
     let watch = Watch {
         cli: &cli,
@@ -399,6 +405,8 @@ impl Watch<'_> {
         let (mut polls, mut queries, mut failures) = (0u64, 0u64, 0u32);
         let mut diagnosis: Option<String> = None;
         let mut last_error: Option<String>;
+        // `poll 3: 2 ready, 1 installing, 0 failed`, redrawn in place.
+        let progress = common::progress::Progress::status("csv-wait");
         let outcome = loop {
             polls += 1;
             let (sent, failure) = match self.source {
@@ -408,6 +416,7 @@ impl Watch<'_> {
                 WatchSource::Ocm(source) => self.poll_ocm(source, &mut tracker)?,
             };
             queries += sent;
+            progress.set_message(format!("poll {polls}: {}", tracker.tally()));
             match failure {
                 None => {
                     failures = 0;
@@ -415,7 +424,7 @@ impl Watch<'_> {
                 }
                 Some(error) => {
                     failures += 1;
-                    eprintln!("csv-wait: poll {polls} failed: {error}");
+                    common::cli::note("csv-wait", format_args!("poll {polls} failed: {error}"));
                     last_error = Some(error.to_string());
                 }
             }
@@ -424,6 +433,7 @@ impl Watch<'_> {
                 Settle::Wait(wait) => std::thread::sleep(wait),
             }
         };
+        progress.finish();
         Ok(Report {
             tracker,
             outcome,
@@ -450,10 +460,13 @@ impl Watch<'_> {
         match prometheus::query(client, promql, method) {
             Ok(answer) => {
                 for warning in &answer.warnings {
-                    eprintln!(
-                        "csv-wait: warning from {}: {}",
-                        self.url,
-                        common::redact::text(warning)
+                    common::cli::note(
+                        "csv-wait",
+                        format_args!(
+                            "warning from {}: {}",
+                            self.url,
+                            common::redact::text(warning)
+                        ),
                     );
                 }
                 self.print_changes(tracker.observe(&answer.samples))?;
@@ -465,7 +478,10 @@ impl Watch<'_> {
                         self.clusters.len(),
                     );
                     sent += diagnosed_with;
-                    eprintln!("csv-wait: no telemetry yet: {why}; still waiting");
+                    common::cli::note(
+                        "csv-wait",
+                        format_args!("no telemetry yet: {why}; still waiting"),
+                    );
                     *diagnosis = Some(why);
                 } else if !answer.samples.is_empty() {
                     *diagnosis = None;
@@ -508,7 +524,10 @@ impl Watch<'_> {
         }
         .min(deadline - now);
         if failures > 0 {
-            eprintln!("csv-wait: next try in {:.1}s", wait.as_secs_f64());
+            common::cli::note(
+                "csv-wait",
+                format_args!("next try in {:.1}s", wait.as_secs_f64()),
+            );
         }
         Settle::Wait(wait)
     }
@@ -526,7 +545,8 @@ impl Watch<'_> {
                 self.format,
             )?);
         }
-        write_stdout(&text)
+        // Off the progress line, should stdout be the same terminal.
+        common::progress::while_hidden(|| write_stdout(&text))
     }
 }
 
@@ -599,7 +619,10 @@ impl Report {
         let counts = self.tracker.counts();
         match self.result() {
             WaitResult::Ready => {
-                eprintln!("csv-wait: {operator} is ready on all {clusters} cluster(s)");
+                common::cli::note(
+                    "csv-wait",
+                    format_args!("{operator} is ready on all {clusters} cluster(s)"),
+                );
                 Ok(())
             }
             WaitResult::Failed => Err(Error::AddonFailed(format!(

@@ -272,6 +272,17 @@ impl Tracker {
         counts
     }
 
+    /// The progress line's tally: `2 ready, 1 installing, 0 failed`: every
+    /// state some cluster is in, and always ready and failed.
+    pub fn tally(&self) -> String {
+        self.counts()
+            .into_iter()
+            .filter(|(state, count)| *count > 0 || matches!(state, State::Ready | State::Failed))
+            .map(|(state, count)| format!("{count} {}", state.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     pub fn outcome(&self) -> Outcome {
         let states: Vec<Option<State>> = self
             .statuses
@@ -372,6 +383,22 @@ mod tests {
         assert_eq!(ready[0].1.phase.as_deref(), Some("Succeeded"));
         assert_eq!(ready[0].1.csv.as_deref(), Some("my-addon.v1.0.0"));
         assert_eq!(tracker.outcome(), Outcome::Ready);
+    }
+
+    #[test]
+    fn tally_names_the_states_clusters_are_in_and_always_ready_and_failed() {
+        let clusters = vec!["c1".to_string(), "c2".to_string(), "c3".to_string()];
+        let mut tracker = Tracker::new(&clusters, "_id");
+        assert_eq!(tracker.tally(), "3 pending, 0 ready, 0 failed");
+        tracker.observe(&[
+            present("c1"),
+            abnormal("c1", "1.0.0", "Installing", "InstallWaiting"),
+            succeeded("c2", "1.0.0", "1"),
+        ]);
+        assert_eq!(
+            tracker.tally(),
+            "1 installing, 1 ready, 0 failed, 1 unknown"
+        );
     }
 
     #[test]

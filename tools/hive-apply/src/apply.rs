@@ -108,14 +108,23 @@ pub fn run(
     let (first, second): (Vec<usize>, Vec<usize>) =
         (0..manifests.len()).partition(|&i| is_container(&manifests[i]) != options.delete);
     let mut results: Vec<Option<Result<Done>>> = (0..manifests.len()).map(|_| None).collect();
+    let what = if options.delete {
+        "objects deleted"
+    } else {
+        "objects applied"
+    };
+    let progress = common::progress::Progress::counter(what, manifests.len() as u64);
     for wave in [first, second] {
         let done = parallel_map(&wave, options.concurrency, |&i| {
-            one(client, &manifests[i], options)
+            let result = one(client, &manifests[i], options);
+            progress.inc(1);
+            result
         });
         for (i, result) in wave.into_iter().zip(done) {
             results[i] = Some(result);
         }
     }
+    progress.finish();
     results.into_iter().flatten().collect()
 }
 
@@ -377,23 +386,30 @@ pub fn wait(
     }
     let resource = client.resource("hiveinternal.openshift.io/v1alpha1", "ClusterSync")?;
     let deadline = Instant::now() + timeout;
+    let progress = common::progress::Progress::counter("clusters synced", targets.len() as u64);
     let mut pending = targets;
     loop {
         let states = parallel_map(&pending, concurrency, |t| check(client, &resource, t));
         let mut still = Vec::new();
         for (target, state) in pending.into_iter().zip(states) {
             match state? {
-                true => eprintln!(
-                    "hive-apply: {} {} applied to clusterdeployment {}/{}",
-                    if target.list == "syncSets" {
-                        "syncset"
-                    } else {
-                        "selectorsyncset"
-                    },
-                    target.name,
-                    target.cluster.namespace,
-                    target.cluster.name
-                ),
+                true => {
+                    progress.inc(1);
+                    common::cli::note(
+                        "hive-apply",
+                        format_args!(
+                            "{} {} applied to clusterdeployment {}/{}",
+                            if target.list == "syncSets" {
+                                "syncset"
+                            } else {
+                                "selectorsyncset"
+                            },
+                            target.name,
+                            target.cluster.namespace,
+                            target.cluster.name
+                        ),
+                    )
+                }
                 false => still.push(target),
             }
         }

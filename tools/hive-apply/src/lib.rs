@@ -282,7 +282,7 @@ fn run(args: Args) -> Result<()> {
 
     if !failures.is_empty() {
         for line in done.iter().map(|d| d.summary()).chain(label_lines) {
-            eprintln!("hive-apply: {line}");
+            common::cli::note("hive-apply", line);
         }
         let total = manifests.len() + args.label_cluster.len();
         return Err(Error::remote(
@@ -312,14 +312,14 @@ fn run(args: Args) -> Result<()> {
         return common::io::write_stdout(&text);
     }
     for line in &label_lines {
-        eprintln!("hive-apply: {line}");
+        common::cli::note("hive-apply", line);
     }
     if args.delete {
         let text: String = done.iter().map(|d| d.summary() + "\n").collect();
         return common::io::write_stdout(&text);
     }
     for pruned in done.iter().filter(|d| d.object.is_none()) {
-        eprintln!("hive-apply: {}", pruned.summary());
+        common::cli::note("hive-apply", pruned.summary());
     }
     write_objects(done.into_iter().filter_map(|d| d.object).collect(), format)
 }

@@ -176,7 +176,8 @@ fn worst(mut failures: Vec<Error>) -> Result<()> {
         return Ok(());
     };
     for err in failures {
-        eprintln!("ocm-post: error: {err}");
+        // An error: printed even under --quiet, above any progress line.
+        common::progress::eprint_line(&format!("ocm-post: error: {err}"));
     }
     Err(last)
 }

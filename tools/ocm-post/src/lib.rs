@@ -389,10 +389,10 @@ fn run(cli: Cli) -> Result<()> {
             if !response.is_success() {
                 return Err(api.refused("PATCH", &addon_path, &response));
             }
-            eprintln!(
+            common::cli::note_line(format_args!(
                 "ocm-post: {} add-on {id}",
                 if enabled { "enabled" } else { "disabled" }
-            );
+            ));
             write_document(&api.body(&response)?, format)
         }
         Action::Delete => {
@@ -400,7 +400,7 @@ fn run(cli: Cli) -> Result<()> {
             if !response.is_success() {
                 return Err(api.refused("DELETE", &addon_path, &response));
             }
-            eprintln!("ocm-post: deleted add-on {id}");
+            common::cli::note_line(format_args!("ocm-post: deleted add-on {id}"));
             Ok(())
         }
         Action::Show => show_addon(&api, &addon_path, format),
@@ -471,7 +471,7 @@ fn publish_stream(
         .filter(|id| !listed.contains(id))
         .collect();
     if !extra.is_empty() {
-        eprintln!(
+        common::cli::note_line(format_args!(
             "ocm-post: {} add-on(s) in OCM are not in the input: {}{}",
             extra.len(),
             extra.join(", "),
@@ -480,15 +480,15 @@ fn publish_stream(
             } else {
                 " (not deleted; --prune deletes them)"
             }
-        );
+        ));
     }
     // A document that could not be read may be one of the add-ons OCM
     // lists: never prune on a stream with failures.
     if cli.prune && !cli.diff && outcomes.failures() > 0 {
-        eprintln!(
+        common::cli::note_line(format_args!(
             "ocm-post: not pruning: {} document(s) of the input failed",
             outcomes.failures()
-        );
+        ));
     } else if cli.prune && !cli.diff {
         for id in &extra {
             outcomes.record(id, sync::delete(api, collection, id));
@@ -595,7 +595,7 @@ fn dry_run_requests(
     let Some(document) = document else {
         return Err(Error::usage("nothing to publish: give the add-on document"));
     };
-    eprintln!("ocm-post: dry run; an object that already exists (409) is updated with PATCH <collection>/<id>, without `id`");
+    common::cli::note_line(format_args!("ocm-post: dry run; an object that already exists (409) is updated with PATCH <collection>/<id>, without `id`"));
     Ok(plan(document, service, !cli.no_version)?
         .into_iter()
         .map(|step| PlannedRequest {

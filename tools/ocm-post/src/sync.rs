@@ -121,7 +121,10 @@ pub fn sync(api: &OcmApi, step: &Upsert) -> Result<Value> {
     let (comparison, existing) = compare_with_ocm(api, step)?;
     match comparison.state {
         State::Equal => {
-            eprintln!("ocm-post: {} {} unchanged", step.what, step.id);
+            common::cli::note_line(format_args!(
+                "ocm-post: {} {} unchanged",
+                step.what, step.id
+            ));
             Ok(existing.unwrap_or(Value::Null))
         }
         State::Missing => {
@@ -129,7 +132,7 @@ pub fn sync(api: &OcmApi, step: &Upsert) -> Result<Value> {
             if !response.is_success() {
                 return Err(api.refused("POST", &step.collection, &response));
             }
-            eprintln!("ocm-post: created {} {}", step.what, step.id);
+            common::cli::note_line(format_args!("ocm-post: created {} {}", step.what, step.id));
             api.body(&response)
         }
         State::Different => {
@@ -143,12 +146,12 @@ pub fn sync(api: &OcmApi, step: &Upsert) -> Result<Value> {
                 .iter()
                 .map(|d| d.field.as_str())
                 .collect();
-            eprintln!(
+            common::cli::note_line(format_args!(
                 "ocm-post: updated {} {} ({})",
                 step.what,
                 step.id,
                 fields.join(", ")
-            );
+            ));
             api.body(&response)
         }
     }
@@ -183,7 +186,9 @@ pub fn delete(api: &OcmApi, collection: &str, id: &str) -> Result<()> {
     let path = format!("{collection}/{id}");
     let response = api.call("DELETE", &path, None)?;
     if response.is_success() || response.status == 404 {
-        eprintln!("ocm-post: deleted add-on {id} (not in the stream; --prune)");
+        common::cli::note_line(format_args!(
+            "ocm-post: deleted add-on {id} (not in the stream; --prune)"
+        ));
         return Ok(());
     }
     Err(api.refused("DELETE", &path, &response))
