@@ -41,7 +41,9 @@ pub mod redact;
 pub mod schema;
 pub mod schemas;
 pub mod stream;
-#[cfg(any(test, feature = "testing"))]
+/// Compiled in every build, not behind a feature: a feature that only the
+/// tools' dev-dependencies turn on gives `cargo test` and `cargo build` two
+/// different builds of common, so each would rebuild every tool in turn.
 pub mod testing;
 pub mod time;
 pub mod url_encoding;

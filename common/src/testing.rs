@@ -1,5 +1,4 @@
-//! Fixtures for tests (feature `testing`, which the workspace's
-//! dev-dependencies turn on): the smallest add-on the managed-tenants schema
+//! Fixtures for tests (small, so compiled in every build; see lib.rs): the smallest add-on the managed-tenants schema
 //! accepts, in one place instead of a copy per test module.
 
 use serde_json::{json, Value};
