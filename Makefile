@@ -4,6 +4,7 @@
 #   make deploy ENV=stage TREE=... BUNDLES=... REGISTRY=... KUBECONFIG=... OCM_URL=...
 #   make -j8 deploy ...       add-ons in parallel
 #   make build/stage/<id>/objects.yaml   rerun one stage of one add-on
+#   make wait ENV=stage ... CLUSTERS=clusters.txt PROMETHEUS_URL=...   until the CSVs are ready
 #
 # Each add-on's outputs live under build/<env>/<id>/, one file per stage, so a
 # second `make deploy` with nothing changed runs nothing, and a changed add-on
@@ -33,6 +34,11 @@ CATALOG_FLAGS  ?=
 RENDER_FLAGS   ?= --selector
 APPLY_FLAGS    ?=
 OCM_FLAGS      ?=
+WAIT_FLAGS     ?=
+# make wait: the clusters to watch (a file, one id a line) and the telemetry
+# (Prometheus/Thanos) URL; empty: csv-wait's own default ($PROMETHEUS_URL).
+CLUSTERS       ?= clusters.txt
+PROMETHEUS_URL ?=
 
 # install
 PREFIX  ?= /usr/local
@@ -70,7 +76,7 @@ addon_inputs = $(wildcard $(TREE)/addons/$(1)/metadata/$(ENV)/*) \
                $(wildcard $(TREE)/addons/$(1)/addonimagesets/$(ENV)/*) \
                $(shell find $(BUNDLES)/$(1) -type f 2>/dev/null)
 
-.PHONY: help build test demo bench install uninstall deploy validate catalog render apply post clean FORCE
+.PHONY: help build test demo bench install uninstall deploy validate catalog render apply post wait clean FORCE
 
 help: ## this list
 	@grep -hE '^[a-zA-Z_/%-]+:.*## ' $(MAKEFILE_LIST) \
@@ -144,6 +150,18 @@ $(STAGE_DIR)/%/applied.json: $(STAGE_DIR)/%/objects.yaml
 $(STAGE_DIR)/%/ocm.json: $(STAGE_DIR)/%/catalog.json
 	$(call tool,ocm-post) $< --url $(OCM_URL) $(OCM_FLAGS) -o json > $@.tmp
 	mv $@.tmp $@
+
+# ---- wait: every add-on of ADDONS (with CHANGED_SINCE: the changed ones) at once
+# One csv-wait reads their documents as a YAML stream (each catalog.json is a
+# document), so each poll is one query for all of them; its lines (one per
+# add-on and cluster whose state changed, a summary per add-on) are kept in
+# $(STAGE_DIR)/wait.jsonl. Always runs: it observes the clusters, it makes no file.
+wait: apply ## wait until each add-on's CSV is ready on CLUSTERS (csv-wait on the stream)
+	$(if $(ADDONS),,@echo "make wait: no add-on in $(TREE) for $(ENV)"; exit 1)
+	for document in $(ADDONS:%=$(STAGE_DIR)/%/catalog.json); do echo ---; cat "$$document"; done \
+	  | $(call tool,csv-wait) --clusters $(CLUSTERS) $(if $(PROMETHEUS_URL),--url $(PROMETHEUS_URL)) \
+	      $(WAIT_FLAGS) -o json \
+	  | tee $(STAGE_DIR)/wait.jsonl
 
 clean: ## remove build/
 	rm -rf $(OUT)

@@ -31,7 +31,7 @@ esac
 
 targets=(addon_yaml addon_document bundle_folder kubeconfig prometheus_answer ocm_answer
     ocm_token_answer registry_manifest registry_auth oci_layout hive_objects)
-sep=$'\n%%FILE%%\n' # fuzz/src/lib.rs FILE_SEPARATOR
+sep=$'\n%%FILE%%\n' # tests/fuzz_bodies/src/lib.rs FILE_SEPARATOR
 seeds=fuzz/seeds
 
 # --- seed corpora, from our fixtures --------------------------------------
@@ -39,7 +39,7 @@ seed() { # seed TARGET NAME < bytes
     mkdir -p "$seeds/$1"
     cat >"$seeds/$1/$2"
 }
-# An HTTP answer seed: two status bytes (fuzz/src/lib.rs `response`), the body.
+# An HTTP answer seed: two status bytes (tests/fuzz_bodies/src/lib.rs `response`), the body.
 answer() { # answer TARGET NAME STATUS < body
     local code=$(($3 - 100))
     { printf "\\x$(printf %02x $((code / 256)))\\x$(printf %02x $((code % 256)))"; cat; } | seed "$1" "$2"

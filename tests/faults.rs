@@ -449,12 +449,15 @@ fn csv_wait_on_a_hanging_server_names_the_host_and_the_stage() {
     );
 }
 
+/// An answer that is not the query API's ends the wait whatever its size:
+/// an HTML page and a 100 MB body alike are exit 3 (a proxy's login page or
+/// a wrong --url does not go away by polling until --timeout). A truncated
+/// answer is a transport hiccup: retried.
 #[test]
-fn csv_wait_refuses_html_and_outlives_huge_and_truncated_answers() {
+fn csv_wait_gives_up_on_html_and_huge_answers_alike_and_outlives_truncated_ones() {
     for (fault, code, expected) in [
         ("html", 3, "not a Prometheus API answer"),
-        // Refused for that poll; the next poll gets a normal answer.
-        ("huge", 0, "larger than the 64 MiB we accept"),
+        ("huge", 3, "larger than the 64 MiB we accept"),
         ("truncate", 0, "the answer broke off before its end"),
     ] {
         let faults = plan(fault);
@@ -473,4 +476,303 @@ fn csv_wait_refuses_html_and_outlives_huge_and_truncated_answers() {
             out.stdout
         );
     }
+}
+
+// ------------------------------------------------ the OCM token endpoint
+
+/// ocm-post signing in with a refresh token at fake-ocm's token endpoint
+/// (the same server, so the fault plan starts with the token requests).
+fn ocm_post_with_refresh_token(home: &Path, ocm: &FakeOcm) -> assert_cmd::Command {
+    let mut command = ocm_post(home, ocm);
+    command
+        .env_remove("OCM_TOKEN")
+        .env(
+            "OCM_REFRESH_TOKEN",
+            addon_flow_testservers::ocm::REFRESH_TOKEN,
+        )
+        .env("OCM_TOKEN_URL", ocm.token_url());
+    command
+}
+
+#[test]
+fn ocm_post_retries_a_failing_token_endpoint_then_succeeds() {
+    let faults = plan("500x2");
+    let ocm = fake_ocm(&faults);
+    let dir = tempfile::tempdir().unwrap();
+    let document = example_document(dir.path());
+    let out = run(ocm_post_with_refresh_token(dir.path(), &ocm).arg(&document));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(faults.faulted(), 2);
+    assert_eq!(
+        ocm.token_requests().len(),
+        1,
+        "the faulted tries never reached the token endpoint's handler"
+    );
+    assert!(
+        out.stderr.contains("/token: POST") && out.stderr.contains("HTTP 500; retrying"),
+        "{}",
+        out.stderr
+    );
+    assert!(ocm.addon("reference-addon").is_some());
+}
+
+#[test]
+fn ocm_post_on_a_hanging_token_endpoint_is_exit_3_naming_the_token_host() {
+    let faults = plan("hangx10");
+    let ocm = fake_ocm(&faults);
+    let dir = tempfile::tempdir().unwrap();
+    let document = example_document(dir.path());
+    let out = run(ocm_post_with_refresh_token(dir.path(), &ocm)
+        .args(["--request-timeout", "300ms"])
+        .arg(&document));
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(host_of(&ocm.url()))
+            && out.stderr.contains("/token")
+            && out.stderr.contains("no answer within 0.3s"),
+        "{}",
+        out.stderr
+    );
+    assert!(ocm.requests().is_empty(), "no API request without a token");
+    assert!(out.stdout.is_empty());
+}
+
+// ---------------------------------------------------------- slow answers
+
+#[test]
+fn ocm_post_waits_for_a_slow_answer_within_the_request_timeout() {
+    let faults = plan("slow=200ms");
+    let ocm = fake_ocm(&faults);
+    let dir = tempfile::tempdir().unwrap();
+    let document = example_document(dir.path());
+    let out = run(ocm_post(dir.path(), &ocm)
+        .args(["--request-timeout", "10s"])
+        .arg(&document));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(faults.faulted(), 1);
+    assert!(!out.stderr.contains("retrying"), "{}", out.stderr);
+}
+
+#[test]
+fn ocm_post_on_an_answer_slower_than_the_request_timeout_fails_like_a_hang() {
+    let faults = plan("slow=3sx2");
+    let ocm = fake_ocm(&faults);
+    let dir = tempfile::tempdir().unwrap();
+    let document = example_document(dir.path());
+    let out = run(ocm_post(dir.path(), &ocm)
+        .args(["--request-timeout", "300ms"])
+        .arg(&document));
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(host_of(&ocm.url()))
+            && out.stderr.contains("/api/clusters_mgmt/v1/addons")
+            && out.stderr.contains("no answer within 0.3s"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        faults.requests(),
+        2,
+        "a timed-out request is tried once more"
+    );
+}
+
+// ------------------------------------------------------ retries exhausted
+
+#[test]
+fn hive_apply_gives_up_after_its_capped_retries_with_exit_3_naming_host_stage_and_status() {
+    let faults = plan("500x20");
+    let server = kube_server(&faults);
+    let dir = tempfile::tempdir().unwrap();
+    let out = hive_apply(dir.path(), &server, &rendered_objects(), &[]);
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    // Discovery asks each API group once, each request tried five times.
+    let gave_up = out.stderr.matches("(4/4)").count() as u64;
+    assert!(gave_up > 0, "{}", out.stderr);
+    assert_eq!(
+        faults.requests(),
+        5 * gave_up,
+        "five tries each: {}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("hive-apply: error: {}: ", server.url()))
+            && out.stderr.contains("discovery of v1: HTTP 500"),
+        "the error names the host, the stage and the last status: {}",
+        out.stderr
+    );
+    assert!(stored(&server).is_empty());
+}
+
+#[test]
+fn csv_wait_with_every_poll_failing_times_out_naming_the_host_and_the_last_status() {
+    let faults = plan("500x1000");
+    let server = faulty_prometheus(&faults);
+    let out = csv_wait(&server, &["--timeout", "3s"]);
+    assert_eq!(out.code, Some(4), "{}", out.stderr);
+    // A poll's client tries at most twice (the poll loop is the retry); the
+    // polls go on, with backoff, until --timeout: exit 4 with the last failure.
+    let polls = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("csv-wait: poll "))
+        .count() as u64;
+    assert!(polls >= 1, "{}", out.stderr);
+    assert!(
+        (polls..=2 * polls).contains(&faults.requests()),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "after 3s and {polls} poll(s); the last poll failed: {}: HTTP 500",
+            server.url()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("\"result\":\"timed_out\""),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn csv_wait_waits_for_a_slow_answer_and_bounds_one_slower_than_the_request_timeout() {
+    let faults = plan("slow=200ms");
+    let server = faulty_prometheus(&faults);
+    let out = csv_wait(&server, &["--timeout", "60s", "--request-timeout", "10s"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(faults.faulted(), 1);
+
+    let faults = plan("slow=3sx1000");
+    let server = faulty_prometheus(&faults);
+    let out = csv_wait(&server, &["--timeout", "2s", "--request-timeout", "300ms"]);
+    assert_eq!(out.code, Some(4), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no answer within 0.3s") && out.stderr.contains("GET /api/v1/query"),
+        "{}",
+        out.stderr
+    );
+}
+
+// ------------------------------------------------- csv-wait --source ocm
+
+fn csv_wait_from_ocm(dir: &Path, ocm: &FakeOcm, extra: &[&str]) -> Run {
+    let document = example_document(dir);
+    run(tool("csv-wait")
+        .env("OCM_TOKEN", ACCESS_TOKEN)
+        .env_remove("OCM_REFRESH_TOKEN")
+        .env_remove("OCM_CONFIG")
+        .env("HOME", dir)
+        .args(["--source", "ocm", "--url", &ocm.url(), "--cluster-id", "c1"])
+        .args(["--interval", "100ms"])
+        .args(extra)
+        .arg(&document))
+}
+
+#[test]
+fn csv_wait_from_ocm_retries_5xx_429_and_resets_then_sees_ready() {
+    let faults = plan("500x2,429:retry-after=1,reset");
+    let ocm = fake_ocm(&faults);
+    ocm.set_installation("c1", "reference-addon", "ready", "Succeeded");
+    let dir = tempfile::tempdir().unwrap();
+    let out = csv_wait_from_ocm(dir.path(), &ocm, &["--timeout", "60s"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(faults.faulted(), 4);
+    assert!(out.stdout.contains("\"ready\""), "{}", out.stdout);
+}
+
+#[test]
+fn csv_wait_from_a_hanging_ocm_is_bounded_by_its_timeouts_and_names_the_host() {
+    let faults = plan("hangx1000");
+    let ocm = fake_ocm(&faults);
+    let dir = tempfile::tempdir().unwrap();
+    let out = csv_wait_from_ocm(
+        dir.path(),
+        &ocm,
+        &["--timeout", "2s", "--request-timeout", "300ms"],
+    );
+    assert_eq!(out.code, Some(4), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(host_of(&ocm.url()))
+            && out
+                .stderr
+                .contains("/api/clusters_mgmt/v1/clusters/c1/addons/reference-addon")
+            && out.stderr.contains("no answer within 0.3s"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn csv_wait_from_ocm_gives_up_on_html_and_huge_answers_alike() {
+    for (fault, expected) in [
+        ("html", "not the expected JSON"),
+        ("huge", "larger than the 64 MiB we accept"),
+    ] {
+        let faults = plan(fault);
+        let ocm = fake_ocm(&faults);
+        ocm.set_installation("c1", "reference-addon", "ready", "Succeeded");
+        let dir = tempfile::tempdir().unwrap();
+        let out = csv_wait_from_ocm(dir.path(), &ocm, &["--timeout", "60s"]);
+        assert_eq!(out.code, Some(3), "{fault}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(expected) && out.stderr.contains(host_of(&ocm.url())),
+            "{fault}: {}",
+            out.stderr
+        );
+        assert_eq!(faults.requests(), 1, "{fault}: not polled again");
+    }
+}
+
+#[test]
+fn hive_apply_with_the_api_server_stopped_mid_apply_converges_after_a_restart_on_the_same_port() {
+    // Discovery and a few objects go through, then the server stalls until it is stopped.
+    let faults = plan("okx8,hangx1000");
+    let server = kube_server(&faults);
+    let addr = server.url().trim_start_matches("http://").to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kubeconfig");
+    std::fs::write(&config, server.kubeconfig("test-token")).unwrap();
+    let input = rendered_objects();
+    let expected = rendered_count(&input);
+    let mut child = std::process::Command::new(e2e::bin_path("hive-apply"))
+        .env("KUBECONFIG", &config)
+        .args(["--concurrency", "2"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(&input).unwrap();
+    }
+    // Stopped once a request is stalled: its connection and the listener close.
+    while faults.faulted() == 0 && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let api = server.shared_api();
+    drop(server);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains(&addr), "{stderr}");
+    let restarted = KubeServer::start_with_api(&addr, api, FaultPlan::default()).unwrap();
+    let partial = stored(&restarted).len();
+    assert!(
+        partial < expected,
+        "{partial} of {expected} stored before the stop"
+    );
+
+    let rerun = hive_apply(dir.path(), &restarted, &input, &[]);
+    assert_eq!(rerun.code, Some(0), "{}", rerun.stderr);
+    let mut keys = stored(&restarted);
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), expected, "every object stored once: {keys:?}");
+    assert_eq!(stored(&restarted).len(), expected);
 }

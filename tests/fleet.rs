@@ -501,3 +501,229 @@ fn image_sets_are_schema_valid_stable_and_addon_yaml_changes_only_its_index_imag
         second.stderr
     );
 }
+
+/// `tests/fixtures/wait/addon.json` as add-on `id`, whose operator is `operator`.
+fn wait_document(id: &str, operator: &str) -> Value {
+    let text = std::fs::read_to_string(repo_root().join("tests/fixtures/wait/addon.json")).unwrap();
+    let mut document: Value = serde_json::from_str(&text).unwrap();
+    document["id"] = Value::from(id);
+    document["label"] = Value::from(format!("api.openshift.com/addon-{id}"));
+    document["operatorName"] = Value::from(operator);
+    document
+}
+
+#[test]
+fn csv_wait_watches_a_stream_of_addons_with_one_query_per_poll_and_exits_with_the_worst() {
+    use e2e::telemetry::{abnormal, installed, succeeded, Telemetry};
+    if !installed("csv-wait on a stream against Prometheus") {
+        return;
+    }
+    const CLUSTER: &str = "0b9f4c1e-0000-4000-8000-00000000f001";
+    const NAMESPACE: &str = "redhat-wait-addon";
+    let mut broken = wait_document("broken-addon", "broken-operator");
+    broken["installMode"] = Value::from("Everywhere");
+    let stream = [
+        wait_document("alpha-addon", "alpha-operator"),
+        wait_document("beta-addon", "beta-operator"),
+        broken,
+        wait_document("gamma-addon", "gamma-operator"),
+    ]
+    .iter()
+    .map(|d| format!("{d}\n"))
+    .collect::<String>();
+
+    // One query for every add-on of the stream.
+    let shown = run(tool("csv-wait")
+        .args(["--show-query", "--url", "http://127.0.0.1:1"])
+        .args(["--cluster-id", CLUSTER])
+        .write_stdin(stream.clone()));
+    assert_eq!(shown.code, Some(1), "{}", shown.stderr);
+    let query: Vec<&str> = shown.stdout.lines().collect();
+    assert_eq!(query.len(), 1, "{}", shown.stdout);
+    assert!(
+        query[0].contains(r#"name=~"(alpha-operator|beta-operator|gamma-operator)\\..*""#),
+        "{}",
+        query[0]
+    );
+
+    // alpha succeeds, beta fails, gamma never appears (the cluster reports
+    // other CSVs: pending); broken-addon is not a valid document.
+    let telemetry = Telemetry::start();
+    telemetry.report(
+        CLUSTER,
+        &[
+            succeeded(CLUSTER, "alpha-operator.v1.0.0", NAMESPACE, 1),
+            abnormal(
+                CLUSTER,
+                "beta-operator.v2.0.0",
+                NAMESPACE,
+                "Failed",
+                "InstallCheckFailed",
+            ),
+            succeeded(CLUSTER, "beta-operator.v2.0.0", NAMESPACE, 0),
+            succeeded(CLUSTER, "other-operator.v3.0.0", NAMESPACE, 1),
+        ],
+    );
+    telemetry.wait_for_series("csv_succeeded", 3);
+    telemetry.wait_for_series("csv_abnormal", 1);
+
+    let out = run(tool("csv-wait")
+        .args(["--url", &telemetry.prometheus_url])
+        .args(["--cluster-id", CLUSTER])
+        .args(["--interval", "300ms", "--timeout", "4s"])
+        .write_stdin(stream));
+    assert_eq!(
+        out.code,
+        Some(5),
+        "failed is the worst of failed, timed out and invalid: {}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("broken-addon (document 3)"),
+        "the bad document is named by its id: {}",
+        out.stderr
+    );
+    let records = lines(&out.stdout);
+    let state_of = |addon: &str| -> Vec<&str> {
+        records
+            .iter()
+            .filter(|r| r["addon"] == addon && r["cluster"] == CLUSTER)
+            .map(|r| r["state"].as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(state_of("alpha-addon"), ["ready"]);
+    assert_eq!(state_of("beta-addon"), ["failed"]);
+    assert_eq!(state_of("gamma-addon"), ["pending"]);
+    let beta = records.iter().find(|r| r["addon"] == "beta-addon").unwrap();
+    assert_eq!(beta["csv"], "beta-operator.v2.0.0");
+    assert_eq!(beta["reason"], "InstallCheckFailed");
+    assert!(
+        !records.iter().any(|r| r["addon"] == "broken-addon"),
+        "the bad document is not watched"
+    );
+
+    let summaries: Vec<&Value> = records.iter().filter_map(|r| r.get("summary")).collect();
+    let results: Vec<(&str, &str)> = summaries
+        .iter()
+        .map(|s| (s["addon"].as_str().unwrap(), s["result"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        results,
+        [
+            ("alpha-addon", "ready"),
+            ("beta-addon", "failed"),
+            ("gamma-addon", "timed_out")
+        ]
+    );
+    for summary in &summaries {
+        assert!(summary["polls"].as_u64().unwrap() >= 2, "{summary}");
+        assert_eq!(
+            summary["queries"], summary["polls"],
+            "one query per poll for all three add-ons: {summary}"
+        );
+    }
+    assert!(
+        out.stderr.contains("gamma-addon") && out.stderr.contains("beta-addon"),
+        "each add-on that is not ready is named: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn catalog_build_pushes_each_addon_of_a_stream_to_a_real_registry_and_reruns_from_cache() {
+    use e2e::registry::{skopeo, skopeo_installed, LoopbackRegistry};
+    if !skopeo_installed("catalog-build's stream against a registry") {
+        return;
+    }
+    let Some(registry) = LoopbackRegistry::start() else {
+        return;
+    };
+    let (dir, tree) = example_tree();
+    let bundles = bundles_root(dir.path());
+    // A third add-on whose bundles folder is broken (a cycle in its graph).
+    copy_tree(
+        &repo_root().join("tests/fixtures/catalog/cycle"),
+        &bundles.join("cycle-addon"),
+    );
+    let good = documents(&tree, &[]);
+    assert_eq!(good.code, Some(0), "{}", good.stderr);
+    let docs = lines(&good.stdout);
+    let mut cycle = docs[0].clone();
+    cycle["id"] = Value::from("cycle-addon");
+    cycle["label"] = Value::from("api.openshift.com/addon-cycle-addon");
+    let good_stream = format!("{}\n{}\n", docs[0], docs[1]);
+    let stream = format!("{}\n{cycle}\n{}\n", docs[0], docs[1]);
+    let prefix = format!("{}/org", registry.host());
+    let cache = tempfile::tempdir().unwrap();
+    let build = |input: &str| {
+        run(tool("catalog-build")
+            .arg("--bundles-root")
+            .arg(&bundles)
+            .args(["--repo-prefix", &prefix, "--base-image", "scratch"])
+            .env("XDG_CACHE_HOME", cache.path())
+            .write_stdin(input.to_string()))
+    };
+
+    let first = build(&good_stream);
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let built = lines(&first.stdout);
+    assert_eq!(built.len(), 2);
+    let mut images = Vec::new();
+    for document in &built {
+        let id = document["id"].as_str().unwrap();
+        let image = document["indexImage"].as_str().unwrap().to_string();
+        let (repo, digest) = image.split_once('@').unwrap();
+        assert_eq!(repo, format!("{prefix}/{id}"), "{image}");
+        assert!(digest.starts_with("sha256:"), "{image}");
+        let inspect: Value = serde_json::from_str(&skopeo(&[
+            "inspect",
+            "--tls-verify=false",
+            &format!("docker://{image}"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            inspect["Digest"], digest,
+            "{id}: skopeo reads the pushed catalog"
+        );
+        assert_eq!(
+            inspect["Labels"]["operators.operatorframework.io.index.configs.v1"],
+            "/configs"
+        );
+        images.push(image);
+    }
+    assert_ne!(images[0], images[1], "each add-on has its own repository");
+    let writes = registry.writes().len();
+    assert!(registry.upload_count() > 0, "the first run uploaded blobs");
+
+    // The second run answers from the cache: the same digests, no write.
+    let second = build(&good_stream);
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    assert_eq!(lines(&second.stdout), built);
+    assert_eq!(
+        registry.writes().len(),
+        writes,
+        "nothing changed, nothing sent: {:?}",
+        &registry.writes()[writes..]
+    );
+
+    // A broken add-on is named by its id; the others are still built.
+    let third = build(&stream);
+    assert_eq!(third.code, Some(1), "{}", third.stderr);
+    assert!(
+        third.stderr.contains("cycle-addon (document 2)"),
+        "{}",
+        third.stderr
+    );
+    let passed: Vec<String> = lines(&third.stdout)
+        .iter()
+        .map(|d| d["indexImage"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(passed, images, "the good add-ons went through");
+    assert!(
+        !registry
+            .writes()
+            .iter()
+            .any(|line| line.contains("/org/cycle-addon/")),
+        "nothing was pushed for the broken add-on"
+    );
+}

@@ -160,8 +160,8 @@ fn make_help_lists_the_stage_targets() {
     assert_ok(&output, "make help");
     let help = text(&output.stdout);
     for target in [
-        "deploy", "validate", "catalog", "render", "apply", "post", "install", "test", "demo",
-        "bench",
+        "deploy", "validate", "catalog", "render", "apply", "post", "wait", "install", "test",
+        "demo", "bench",
     ] {
         assert!(
             help.lines()
@@ -318,4 +318,43 @@ fn make_deploy_after_one_change_reruns_only_that_addon() {
         "{ran}"
     );
     assert!(Path::new(&objects).is_file());
+}
+
+#[test]
+fn make_wait_runs_one_csv_wait_on_the_stream_of_every_addon_after_apply() {
+    let deploy = Deploy::new();
+    let mut args = vec!["-n".to_string(), "wait".to_string()];
+    args.extend(deploy.settings());
+    args.push("CLUSTERS=my-clusters.txt".into());
+    args.push("PROMETHEUS_URL=http://thanos.example:9090".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = make(&args, &[]);
+    assert_ok(&output, "make -n wait");
+    let plan = text(&output.stdout);
+    let waits: Vec<&str> = plan.lines().filter(|l| l.contains("csv-wait")).collect();
+    assert_eq!(waits.len(), 1, "one csv-wait for every add-on:\n{plan}");
+    assert!(
+        waits[0].contains("--clusters my-clusters.txt")
+            && waits[0].contains("--url http://thanos.example:9090"),
+        "{plan}"
+    );
+    let stream_line = plan
+        .lines()
+        .find(|l| l.starts_with("for document in"))
+        .unwrap_or_else(|| panic!("the documents are streamed into csv-wait:\n{plan}"));
+    for id in ["logging-addon", "reference-addon"] {
+        assert!(
+            stream_line.contains(&format!("stage/{id}/catalog.json")),
+            "{id}'s document is in the stream:\n{plan}"
+        );
+    }
+    let apply = plan
+        .find("hive-apply")
+        .unwrap_or_else(|| panic!("wait applies first:\n{plan}"));
+    assert!(apply < plan.find("csv-wait").unwrap(), "{plan}");
+    assert!(
+        !deploy.out.exists(),
+        "a dry run writes nothing: {}",
+        deploy.out.display()
+    );
 }

@@ -15,6 +15,15 @@ use crate::error::{Error, Result};
 /// Response bodies larger than this are refused (no API answer we read is near it).
 const MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
 
+/// The words of the error for an answer over [`MAX_BODY_BYTES`].
+const OVERSIZED_ANSWER: &str = "the answer is larger than the";
+
+/// Whether `send` refused an answer for its size: not a transport hiccup, so
+/// a poller gives up on it as on any other answer that is not the API's.
+pub fn is_oversized_answer(err: &Error) -> bool {
+    matches!(err, Error::Remote { message, .. } if message.contains(OVERSIZED_ANSWER))
+}
+
 /// A credential. Its `Debug` and `Display` never show the value, so it cannot
 /// leak into an error message or a log line by accident.
 #[derive(Clone, PartialEq, Eq)]
@@ -460,7 +469,7 @@ impl Client {
             ureq::Error::BodyExceedsLimit(_) => Failure::Permanent(Error::remote(
                 &self.target,
                 format!(
-                    "{stage}: the answer is larger than the {} MiB we accept from a server; refused",
+                    "{stage}: {OVERSIZED_ANSWER} {} MiB we accept from a server; refused",
                     MAX_BODY_BYTES / (1024 * 1024)
                 ),
             )),

@@ -102,11 +102,13 @@ pub fn query(
         Request::new("GET", &path_with_query)
     }
     .header("Accept", "application/json");
-    let transient = |error| QueryError {
+    // A 100 MB answer is no more the query API's than an HTML page is: both
+    // end the wait (exit 3) rather than count as one failed poll.
+    let failed = |error| QueryError {
+        permanent: crate::http::is_oversized_answer(&error),
         error,
-        permanent: false,
     };
-    let response = client.send(&request).map_err(transient)?;
+    let response = client.send(&request).map_err(failed)?;
     read_answer(&target, &response)
 }
 

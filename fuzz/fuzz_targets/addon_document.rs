@@ -2,47 +2,6 @@
 //! after it: syncset-render's render and templates, ocm-post's payloads.
 #![no_main]
 
-use common::io::{Origin, Source};
-use common::ocm::{self, Service};
 use libfuzzer_sys::fuzz_target;
-use syncset_render::{render, ClusterDeploymentRef, RenderOptions, Target};
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(source) = Source::from_bytes(Origin::Stdin, data.to_vec()) else {
-        return;
-    };
-    let Ok(document) = common::document::load_valid(source) else {
-        return;
-    };
-    let targets = [
-        Target::Selector,
-        Target::ClusterDeployments(vec![ClusterDeploymentRef {
-            namespace: "uhc-production-abc".to_string(),
-            name: "cluster-1".to_string(),
-        }]),
-    ];
-    let options = [
-        RenderOptions::default(),
-        RenderOptions {
-            install_plan_approval: Some("Manual".to_string()),
-        },
-    ];
-    for target in &targets {
-        for option in &options {
-            let _ = render(&document, target, option);
-        }
-    }
-    let _ = syncset_render::template::extra_resources(&document);
-    for service in [Service::ClustersMgmt, Service::AddonsMgmt] {
-        let payload = ocm::addon_payload(&document, service);
-        let _ = serde_json::to_vec(&payload);
-        for with_version in [false, true] {
-            if let Ok(steps) = ocm_post::publish::plan(&document, service, with_version) {
-                for step in &steps {
-                    let _ = ocm_post::publish::without_id(&step.body);
-                }
-            }
-        }
-    }
-    let _ = ocm::version_payload(&document);
-});
+fuzz_target!(|data: &[u8]| addon_flow_fuzz::addon_document::run(data));

@@ -2,17 +2,6 @@
 //! named context), relative files resolved in an empty scratch folder.
 #![no_main]
 
-use addon_flow_fuzz::scratch_dir;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let dir = scratch_dir();
-    for context in [None, Some("fuzz")] {
-        if let Ok(access) = common::kubeconfig::from_text(text, &dir, context) {
-            let _ = access.client();
-        }
-    }
-});
+fuzz_target!(|data: &[u8]| addon_flow_fuzz::kubeconfig::run(data));

@@ -2,22 +2,6 @@
 //! any status) through what ocm-post reads them with.
 #![no_main]
 
-use addon_flow_fuzz::response;
-use common::ocm::{self, AddonPayload, VersionPayload};
 use libfuzzer_sys::fuzz_target;
-use serde_json::Value;
 
-fuzz_target!(|data: &[u8]| {
-    let answer = response(data);
-    let _ = ocm::describe_error(answer.status, &answer.body);
-    let _ = answer.json::<AddonPayload>("https://api.fuzz");
-    let _ = answer.json::<VersionPayload>("https://api.fuzz");
-    // What ocm-post reads every answer with, then --show's merge of the
-    // versions list into the add-on (it indexes into the object it got).
-    if let Ok(mut addon) = common::ocm_auth::read_object("https://api.fuzz", &answer) {
-        let items = addon.get("items").cloned();
-        addon["versions"] = items.unwrap_or(Value::Array(Vec::new()));
-        let _ = ocm_post::publish::without_id(&addon);
-        let _ = common::io::render(&addon, common::io::Format::Yaml);
-    }
-});
+fuzz_target!(|data: &[u8]| addon_flow_fuzz::ocm_answer::run(data));

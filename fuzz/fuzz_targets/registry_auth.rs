@@ -5,27 +5,6 @@
 //! token body.
 #![no_main]
 
-use http_auth::ChallengeParser;
 use libfuzzer_sys::fuzz_target;
-use oci_client::token_cache::RegistryToken;
 
-fuzz_target!(|data: &[u8]| {
-    let (header, body) = match data.iter().position(|&b| b == b'\n') {
-        Some(at) => (&data[..at], &data[at + 1..]),
-        None => (data, &[][..]),
-    };
-    if let Ok(header) = std::str::from_utf8(header) {
-        for challenge in ChallengeParser::new(header).flatten() {
-            if challenge.scheme.eq_ignore_ascii_case("Bearer") {
-                for (name, value) in &challenge.params {
-                    if name.eq_ignore_ascii_case("realm") || name.eq_ignore_ascii_case("service") {
-                        let _ = value.to_unescaped();
-                    }
-                }
-            }
-        }
-    }
-    if let Ok(token) = serde_json::from_slice::<RegistryToken>(body) {
-        let _ = token.bearer_token();
-    }
-});
+fuzz_target!(|data: &[u8]| addon_flow_fuzz::registry_auth::run(data));

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod registry;
+pub mod telemetry;
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {

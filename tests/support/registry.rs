@@ -1,8 +1,10 @@
 //! A real registry for tests that push: Debian's `docker-registry`
-//! (CNCF distribution) on a free loopback port, storage in a tempdir.
+//! (CNCF distribution) on a free loopback port, storage in a tempdir, its
+//! access log kept to count what was written; `skopeo` to read it back.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,6 +15,7 @@ const DOCKER_REGISTRY: &str = "/usr/bin/docker-registry";
 pub struct LoopbackRegistry {
     child: Child,
     port: u16,
+    log: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -30,24 +33,28 @@ impl LoopbackRegistry {
             .unwrap()
             .port();
         let config = dir.path().join("config.yml");
+        // Only the access log (one line per request) is wanted from it.
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
                 dir.path().join("data").display()
             ),
         )
         .unwrap();
+        let log = dir.path().join("registry.log");
+        let log_file = std::fs::File::create(&log).unwrap();
         let child = Command::new(DOCKER_REGISTRY)
             .arg("serve")
             .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(Stdio::from(log_file.try_clone().unwrap()))
+            .stderr(Stdio::from(log_file))
             .spawn()
             .expect("docker-registry starts");
         let registry = LoopbackRegistry {
             child,
             port,
+            log,
             _dir: dir,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -71,6 +78,30 @@ impl LoopbackRegistry {
     pub fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
+
+    /// The state-changing requests seen so far (`POST`/`PUT`/`PATCH`/`DELETE`
+    /// under `/v2/`: blob upload sessions, chunks, manifests), from the
+    /// registry's own access log.
+    pub fn writes(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| {
+                ["POST", "PUT", "PATCH", "DELETE"]
+                    .iter()
+                    .any(|method| line.contains(&format!("\"{method} /v2/")))
+            })
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Blob upload sessions started so far (`POST /v2/<name>/blobs/uploads/`).
+    pub fn upload_count(&self) -> usize {
+        self.writes()
+            .iter()
+            .filter(|line| line.contains("\"POST /v2/") && line.contains("/blobs/uploads/"))
+            .count()
+    }
 }
 
 impl Drop for LoopbackRegistry {
@@ -78,4 +109,27 @@ impl Drop for LoopbackRegistry {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Whether `skopeo` runs here; says SKIPPED on stderr when not.
+pub fn skopeo_installed(what: &str) -> bool {
+    let present = Command::new("skopeo").arg("--version").output().is_ok();
+    if !present {
+        eprintln!("SKIPPED: {what}: skopeo is not installed");
+    }
+    present
+}
+
+/// `skopeo ARGS...`'s stdout; the test fails when skopeo does.
+pub fn skopeo(args: &[&str]) -> String {
+    let output = Command::new("skopeo")
+        .args(args)
+        .output()
+        .expect("skopeo runs");
+    assert!(
+        output.status.success(),
+        "skopeo {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
 }

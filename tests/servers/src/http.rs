@@ -345,7 +345,7 @@ fn serve_stream(
             Ok(Some(request)) => request,
             Ok(None) => return,
             Err(_) => {
-                let _ = write_response(reader.get_mut(), &HttpResponse::new(400), false);
+                let _ = write_response(reader.get_mut(), &HttpResponse::new(400), false, false);
                 return;
             }
         };
@@ -360,6 +360,8 @@ fn serve_stream(
         let close = request
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        // The answer to a HEAD is its head alone: a body would be read as the next answer.
+        let head_only = request.method == "HEAD";
         let served = match faults.next_fault() {
             Fault::Pass => {
                 let response = handler.handle(&request);
@@ -370,7 +372,7 @@ fn serve_stream(
                         request.method, request.path, response.status
                     );
                 }
-                write_response(reader.get_mut(), &response, close)
+                write_response(reader.get_mut(), &response, close, head_only)
             }
             fault => {
                 if access_log_enabled() {
@@ -379,7 +381,14 @@ fn serve_stream(
                         request.method, request.path
                     );
                 }
-                match serve_fault(reader.get_mut(), fault, &request, handler, stopping) {
+                match serve_fault(
+                    reader.get_mut(),
+                    fault,
+                    &request,
+                    handler,
+                    stopping,
+                    head_only,
+                ) {
                     Some(written) => written,
                     None => return,
                 }
@@ -398,9 +407,15 @@ fn serve_fault(
     request: &HttpRequest,
     handler: &dyn Handler,
     stopping: &AtomicBool,
+    head_only: bool,
 ) -> Option<std::io::Result<()>> {
     match fault {
-        Fault::Pass => Some(write_response(writer, &handler.handle(request), false)),
+        Fault::Pass => Some(write_response(
+            writer,
+            &handler.handle(request),
+            false,
+            head_only,
+        )),
         Fault::Status { code, retry_after } => {
             let mut response = HttpResponse::json(
                 code,
@@ -412,15 +427,25 @@ fn serve_fault(
             if let Some(seconds) = retry_after {
                 response = response.header("Retry-After", seconds.to_string());
             }
-            Some(write_response(writer, &response, false))
+            Some(write_response(writer, &response, false, head_only))
         }
         Fault::Reset => None,
         Fault::Slow(delay) => {
             std::thread::sleep(delay);
-            Some(write_response(writer, &handler.handle(request), false))
+            Some(write_response(
+                writer,
+                &handler.handle(request),
+                false,
+                head_only,
+            ))
         }
         Fault::Truncate => {
             let response = handler.handle(request);
+            if head_only {
+                // No body to cut short: the connection closes after the head.
+                let _ = write_head(writer, &response, response.body.len() as u64, true);
+                return None;
+            }
             let half = response.body.len() / 2;
             let _ = write_head(writer, &response, response.body.len() as u64, true)
                 .and_then(|()| writer.write_all(&response.body[..half]))
@@ -440,11 +465,15 @@ fn serve_fault(
         Fault::Html => {
             let page = b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head>\n<body><h1>Please sign in</h1><p>This page is served by a proxy.</p></body></html>\n";
             let response = HttpResponse::new(200).body("text/html; charset=utf-8", page.to_vec());
-            Some(write_response(writer, &response, false))
+            Some(write_response(writer, &response, false, head_only))
         }
         Fault::Huge => {
             // Streamed in chunks: the server never holds the whole body.
             let response = HttpResponse::new(200).header("Content-Type", "application/json");
+            if head_only {
+                let _ = write_head(writer, &response, HUGE_BODY_BYTES, true);
+                return None;
+            }
             let chunk = [b' '; 64 * 1024];
             let mut written = write_head(writer, &response, HUGE_BODY_BYTES, true)
                 .and_then(|()| writer.write_all(b"["));
@@ -469,6 +498,14 @@ fn access_log_enabled() -> bool {
 }
 
 fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<HttpRequest>> {
+    // A TLS handshake on a plain port (skopeo tries https first) has no line
+    // to wait for: refused at once, as Go's servers do, so the client falls back.
+    if reader.fill_buf()?.first() == Some(&0x16) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "a TLS handshake on a plain HTTP port",
+        ));
+    }
     let mut line = String::new();
     if reader.read_line(&mut line)? == 0 {
         return Ok(None);
@@ -534,9 +571,24 @@ fn write_response(
     writer: &mut impl Write,
     response: &HttpResponse,
     close: bool,
+    head_only: bool,
 ) -> std::io::Result<()> {
-    write_head(writer, response, response.body.len() as u64, close)?;
-    writer.write_all(&response.body)?;
+    // A HEAD's answer may declare the length its GET would have (a proxy passes it on).
+    let declared = response
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, value)| value.trim().parse::<u64>().ok())
+        .filter(|_| head_only);
+    write_head(
+        writer,
+        response,
+        declared.unwrap_or(response.body.len() as u64),
+        close,
+    )?;
+    if !head_only {
+        writer.write_all(&response.body)?;
+    }
     writer.flush()
 }
 
@@ -553,7 +605,9 @@ fn write_head(
         reason(response.status)
     );
     for (name, value) in &response.headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
+        if !name.eq_ignore_ascii_case("content-length") {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
     }
     head.push_str(&format!("Content-Length: {length}\r\n"));
     head.push_str(if close {

@@ -193,6 +193,27 @@ impl KubeServer {
         })
     }
 
+    /// Serves `api` (the objects of a server that was stopped) on `addr`:
+    /// an API server restarted on the same port with the same storage.
+    pub fn start_with_api(
+        addr: &str,
+        api: Arc<KubeApi>,
+        faults: FaultPlan,
+    ) -> std::io::Result<KubeServer> {
+        let handler: Arc<dyn Handler> = Arc::new(ApiHandler(Arc::clone(&api)));
+        let server = Server::start_faulty_on(addr, handler, faults)?;
+        Ok(KubeServer {
+            server,
+            api,
+            ca_pem: None,
+        })
+    }
+
+    /// The API's state, to outlive this server (see [`KubeServer::start_with_api`]).
+    pub fn shared_api(&self) -> Arc<KubeApi> {
+        Arc::clone(&self.api)
+    }
+
     /// Serves HTTPS with `identity` (a kubeconfig from `kubeconfig` trusts its
     /// certificate).
     pub fn start_tls_on(

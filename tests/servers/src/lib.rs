@@ -8,3 +8,4 @@ pub mod http;
 pub mod kube;
 pub mod ocm;
 pub mod ocm_controller;
+pub mod registry;

@@ -13,6 +13,7 @@ use common::oci::{self, Blob, Image};
 use common::progress::Progress;
 use common::{Error, Result};
 use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
 use serde_json::Value;
@@ -240,6 +241,7 @@ pub struct Registry {
     runtime: tokio::runtime::Runtime,
     pub insecure: Vec<String>,
     credentials: BTreeMap<String, Credentials>,
+    request_timeout: std::time::Duration,
     pub stats: PushStats,
 }
 
@@ -267,6 +269,7 @@ impl Registry {
             runtime,
             insecure,
             credentials: BTreeMap::new(),
+            request_timeout,
             stats: PushStats::default(),
         })
     }
@@ -280,22 +283,19 @@ impl Registry {
         Ok(self.credentials[&registry].auth.clone())
     }
 
-    fn remote_error(
-        &self,
-        reference: &Reference,
-        err: oci_client::errors::OciDistributionError,
-    ) -> Error {
+    fn remote_error(&self, reference: &Reference, failure: StageFailure) -> Error {
         let registry = reference.resolve_registry();
-        let mut message = err.to_string();
-        let mut source = std::error::Error::source(&err);
-        while let Some(cause) = source {
-            let text = cause.to_string();
-            if !message.contains(&text) {
-                message.push_str(": ");
-                message.push_str(&text);
-            }
-            source = cause.source();
+        let StageFailure { stage, err } = failure;
+        if classify(&err) == Retry::TimedOut {
+            return Error::remote(
+                reference.whole(),
+                format!(
+                    "{stage}: no answer within {:.1}s (the request timeout; see --request-timeout)",
+                    self.request_timeout.as_secs_f64()
+                ),
+            );
         }
+        let mut message = describe_error(&err);
         let lower = message.to_lowercase();
         if lower.contains("401")
             || lower.contains("unauthorized")
@@ -315,7 +315,7 @@ impl Registry {
         {
             message.push_str(" (for a registry without TLS, pass --insecure)");
         }
-        Error::remote(reference.whole(), message)
+        Error::remote(reference.whole(), format!("{stage}: {message}"))
     }
 
     /// The digest the registry has for `reference` (a tag), or None when it
@@ -325,8 +325,8 @@ impl Registry {
         let client = &self.client;
         let url = self.endpoint(reference).manifest();
         self.runtime
-            .block_on(logged("HEAD", url, 0, digest_result, async {
-                client.fetch_manifest_digest(reference, &auth).await
+            .block_on(logged("HEAD", url, 0, digest_result, || {
+                client.fetch_manifest_digest(reference, &auth)
             }))
             .ok()
     }
@@ -356,8 +356,8 @@ impl Registry {
                 String,
                 String,
             )| async move {
-                logged("HEAD", url, 0, digest_result, async {
-                    client.fetch_manifest_digest(&reference, &auth).await
+                logged("HEAD", url, 0, digest_result, || {
+                    client.fetch_manifest_digest(&reference, &auth)
                 })
                 .await
                 .is_ok_and(|found| found == digest)
@@ -392,8 +392,8 @@ impl Registry {
         let client = &self.client;
         let endpoint = self.endpoint(reference);
         let result = self.runtime.block_on(async {
-            let (bytes, digest) = logged("GET", endpoint.manifest(), 0, manifest_result, async {
-                client.pull_manifest_raw(reference, &auth, &accepted).await
+            let (bytes, digest) = logged("GET", endpoint.manifest(), 0, manifest_result, || {
+                client.pull_manifest_raw(reference, &auth, &accepted)
             })
             .await?;
             let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
@@ -418,7 +418,7 @@ impl Registry {
                     endpoint.manifest_at(&chosen),
                     0,
                     manifest_result,
-                    async { client.pull_manifest_raw(&by_digest, &auth, &accepted).await },
+                    || client.pull_manifest_raw(&by_digest, &auth, &accepted),
                 )
                 .await?
             } else {
@@ -426,36 +426,32 @@ impl Registry {
             };
             let manifest = match oci::parse_image_manifest(&bytes) {
                 Ok(m) => m,
-                Err(message) => return Ok(Err(message)),
+                Err(message) => {
+                    return Ok(Err(format!(
+                        "reading the manifest: {message}; the answer began: {}",
+                        snippet(&bytes)
+                    )))
+                }
             };
-            let mut config = Vec::new();
             let digest_of_config = manifest.config.digest.as_str();
-            logged(
+            let config = logged(
                 "GET",
                 endpoint.blob(digest_of_config),
                 0,
                 |_| "200".into(),
-                async {
-                    client
-                        .pull_blob(reference, digest_of_config, &mut config)
-                        .await
-                },
+                || pull_blob_bytes(client, reference, digest_of_config),
             )
             .await?;
             let mut layers = Vec::new();
             for layer in &manifest.layers {
                 let mut data = Vec::new();
                 if with_layers {
-                    logged(
+                    data = logged(
                         "GET",
                         endpoint.blob(&layer.digest),
                         0,
                         |_| "200".into(),
-                        async {
-                            client
-                                .pull_blob(reference, layer.digest.as_str(), &mut data)
-                                .await
-                        },
+                        || pull_blob_bytes(client, reference, layer.digest.as_str()),
                     )
                     .await?;
                 }
@@ -542,7 +538,10 @@ impl Registry {
                     .map_or_else(|| "registry".to_string(), Reference::whole);
                 Err(match (failure, target) {
                     (PushFailure::Remote(err), Some(target)) => self.remote_error(&target, err),
-                    (PushFailure::Remote(err), None) => Error::remote(name, err.to_string()),
+                    (PushFailure::Remote(failure), None) => Error::remote(
+                        name,
+                        format!("{}: {}", failure.stage, describe_error(&failure.err)),
+                    ),
                     (PushFailure::Message(message), _) => Error::remote(name, message),
                 })
             }
@@ -596,23 +595,57 @@ impl Endpoint {
 /// `-v`: runs one registry operation and logs it as common::http logs a
 /// request (oci-client has no per-request hook): `op` is the HTTP method it
 /// sends, `sent` the bytes, `describe` what came back.
-async fn logged<T>(
+async fn logged<T, Fut>(
     op: &str,
     url: String,
     sent: u64,
-    describe: impl FnOnce(&T) -> String,
-    operation: impl Future<Output = std::result::Result<T, oci_client::errors::OciDistributionError>>,
-) -> std::result::Result<T, oci_client::errors::OciDistributionError> {
-    let started = Instant::now();
-    let outcome = operation.await;
-    if common::cli::verbosity() >= common::cli::Verbosity::Verbose {
-        let result = match &outcome {
-            Ok(value) => describe(value),
-            Err(err) => failure_text(err),
+    describe: impl Fn(&T) -> String,
+    mut call: impl FnMut() -> Fut,
+) -> std::result::Result<T, StageFailure>
+where
+    Fut: Future<Output = std::result::Result<T, OciDistributionError>>,
+{
+    let stage = format!("{op} {}", common::redact::url_for_log(&url));
+    let mut attempt = 1;
+    let mut timeouts = 0;
+    loop {
+        let started = Instant::now();
+        let outcome = call().await;
+        if common::cli::verbosity() >= common::cli::Verbosity::Verbose {
+            let result = match &outcome {
+                Ok(value) => describe(value),
+                Err(err) => failure_text(err),
+            };
+            common::cli::log_request(op, &url, &result, started.elapsed(), attempt, sent);
+        }
+        let err = match outcome {
+            Ok(value) => return Ok(value),
+            Err(err) => err,
         };
-        common::cli::log_request(op, &url, &result, started.elapsed(), 1, sent);
+        let worth_retrying = match classify(&err) {
+            Retry::Transient => true,
+            Retry::TimedOut => {
+                timeouts += 1;
+                timeouts == 1
+            }
+            Retry::Permanent => false,
+        };
+        if !worth_retrying || attempt >= TRIES {
+            return Err(StageFailure { stage, err });
+        }
+        let wait = backoff(attempt);
+        common::cli::note(
+            common::cli::tool_name(),
+            common::redact::text(&format!(
+                "{stage}: {}; retrying in {:.1}s ({attempt}/{})",
+                describe_error(&err),
+                wait.as_secs_f64(),
+                TRIES - 1
+            )),
+        );
+        tokio::time::sleep(wait).await;
+        attempt += 1;
     }
-    outcome
 }
 
 /// A `-v` line's result for a failed operation: the registry's 404 for a
@@ -693,13 +726,13 @@ pub struct PushJob {
 }
 
 enum PushFailure {
-    Remote(oci_client::errors::OciDistributionError),
+    Remote(StageFailure),
     Message(String),
 }
 
-impl From<oci_client::errors::OciDistributionError> for PushFailure {
-    fn from(err: oci_client::errors::OciDistributionError) -> Self {
-        PushFailure::Remote(err)
+impl From<StageFailure> for PushFailure {
+    fn from(failure: StageFailure) -> Self {
+        PushFailure::Remote(failure)
     }
 }
 
@@ -745,27 +778,11 @@ async fn push_image_inner(
         format!("{registry_root}v2/ (push)"),
         0,
         |_| "ok".into(),
-        client.auth(target, auth, RegistryOperation::Push),
+        || client.auth(target, auth, RegistryOperation::Push),
     )
     .await?;
-    let exists = |digest: &str| {
-        let digest = digest.to_string();
-        logged(
-            "HEAD",
-            endpoint.blob(&digest),
-            0,
-            |found: &bool| {
-                if *found {
-                    "200 (present, not sent)".into()
-                } else {
-                    "404 (absent)".into()
-                }
-            },
-            async move { client.blob_exists(target, &digest).await },
-        )
-    };
     for blob in image.blobs() {
-        if exists(&blob.digest).await? {
+        if blob_present(client, target, endpoint, &blob.digest).await? {
             stats.present_blobs += 1;
             progress.blob_done(blob);
             continue;
@@ -787,10 +804,10 @@ async fn push_image_inner(
                 ),
                 0,
                 |_| "201 (mounted)".into(),
-                client.mount_blob(target, source, &blob.digest),
+                || client.mount_blob(target, source, &blob.digest),
             )
             .await?;
-            if !exists(&blob.digest).await? {
+            if !blob_present(client, target, endpoint, &blob.digest).await? {
                 return Err(PushFailure::Message(format!(
                     "the registry did not mount blob {} from {}",
                     blob.digest,
@@ -807,20 +824,16 @@ async fn push_image_inner(
             endpoint.blob(&blob.digest),
             blob.data.len() as u64,
             |_| "201 (pushed)".into(),
-            client.push_blob(target, blob.data.clone(), &blob.digest),
+            || client.push_blob(target, blob.data.clone(), &blob.digest),
         )
         .await?;
         progress.blob_done(blob);
         stats.uploaded_blobs += 1;
         stats.uploaded_bytes += blob.data.len() as u64;
     }
-    let current = logged(
-        "HEAD",
-        endpoint.manifest(),
-        0,
-        digest_result,
-        client.fetch_manifest_digest(target, auth),
-    )
+    let current = logged("HEAD", endpoint.manifest(), 0, digest_result, || {
+        client.fetch_manifest_digest(target, auth)
+    })
     .await
     .ok();
     if current.as_deref() != Some(image.digest()) {
@@ -832,12 +845,153 @@ async fn push_image_inner(
             endpoint.manifest(),
             image.manifest.data.len() as u64,
             |_| "201 (pushed)".into(),
-            client.push_manifest_raw(target, image.manifest.data.clone(), content_type),
+            || {
+                client.push_manifest_raw(
+                    target,
+                    image.manifest.data.clone(),
+                    Clone::clone(&content_type),
+                )
+            },
         )
         .await?;
         stats.manifests_written += 1;
     }
     Ok(stats)
+}
+
+/// Tries of one registry request, the first included: the policy of
+/// `common::http::RetryPolicy` (which catalog-build, built without the
+/// `remote` feature, does not link). oci-client does not show us response
+/// headers, so a 429's `Retry-After` is not seen: the backoff stands in.
+const TRIES: u32 = 5;
+
+/// The wait before try `attempt + 1`: 0.25 s doubling, at most 10 s.
+fn backoff(attempt: u32) -> std::time::Duration {
+    let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+    std::time::Duration::from_millis(250)
+        .saturating_mul(factor)
+        .min(std::time::Duration::from_secs(10))
+}
+
+/// The first 300 characters of an answer, for a message.
+fn snippet(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut cut: String = text.chars().take(300).collect();
+    if text.chars().count() > 300 {
+        cut.push_str("...");
+    }
+    cut
+}
+
+/// Whether the repository of `target` holds blob `digest`.
+async fn blob_present(
+    client: &Client,
+    target: &Reference,
+    endpoint: &Endpoint,
+    digest: &str,
+) -> std::result::Result<bool, StageFailure> {
+    logged(
+        "HEAD",
+        endpoint.blob(digest),
+        0,
+        |found: &bool| {
+            if *found {
+                "200 (present, not sent)".into()
+            } else {
+                "404 (absent)".into()
+            }
+        },
+        || client.blob_exists(target, digest),
+    )
+    .await
+}
+
+/// A blob's bytes, read whole.
+async fn pull_blob_bytes(
+    client: &Client,
+    reference: &Reference,
+    digest: &str,
+) -> std::result::Result<Vec<u8>, OciDistributionError> {
+    let mut data = Vec::new();
+    client.pull_blob(reference, digest, &mut data).await?;
+    Ok(data)
+}
+
+/// A registry request that failed, with what we were doing (`uploading blob
+/// sha256:...`): the message names the stage, the target names the host.
+struct StageFailure {
+    stage: String,
+    err: OciDistributionError,
+}
+
+/// Whether a failed registry request is worth another try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// 5xx, 429, a dropped or refused connection, an answer cut short.
+    Transient,
+    /// No answer within the request timeout: tried once more, like `common::http`.
+    TimedOut,
+    /// Anything else (4xx, a bad manifest, TLS): trying again gives the same.
+    Permanent,
+}
+
+fn classify(err: &OciDistributionError) -> Retry {
+    let retryable_status = |code: u16| code == 429 || code >= 500;
+    match err {
+        OciDistributionError::RequestError(err) => {
+            let text = describe_chain(err).to_lowercase();
+            if err.is_timeout() || text.contains("timed out") {
+                Retry::TimedOut
+            } else if let Some(status) = err.status() {
+                if retryable_status(status.as_u16()) {
+                    Retry::Transient
+                } else {
+                    Retry::Permanent
+                }
+            } else if ["certificate", "tls", "invalid http version"]
+                .iter()
+                .any(|w| text.contains(w))
+                || err.is_builder()
+                || err.is_redirect()
+            {
+                Retry::Permanent
+            } else {
+                Retry::Transient
+            }
+        }
+        OciDistributionError::ServerError { code, .. } if retryable_status(*code) => {
+            Retry::Transient
+        }
+        OciDistributionError::RegistryError { envelope, .. }
+            if envelope
+                .errors
+                .iter()
+                .any(|e| e.code == oci_client::errors::OciErrorCode::Toomanyrequests) =>
+        {
+            Retry::Transient
+        }
+        OciDistributionError::IoError(_) => Retry::Transient,
+        _ => Retry::Permanent,
+    }
+}
+
+/// An error and its causes, each once.
+fn describe_chain(err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
+fn describe_error(err: &OciDistributionError) -> String {
+    describe_chain(err)
 }
 
 #[cfg(test)]

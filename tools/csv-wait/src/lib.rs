@@ -6,9 +6,15 @@
 //! the cluster reports nothing) is printed as a JSON line when it changes,
 //! and a summary line at the end.
 //!
+//! Given a stream of add-on documents (JSON lines or YAML documents), it
+//! watches every add-on's operator with the same one query per poll (see
+//! `addons`): a line per add-on and cluster whose state changed, a summary
+//! per add-on, and the worst exit code.
+//!
 //! With `--source ocm` the states come from each cluster's add-on
 //! installation in OCM instead (see `ocm_source`), printed the same way.
 
+pub mod addons;
 mod ocm_source;
 pub mod query;
 pub mod state;
@@ -23,8 +29,10 @@ use serde_json::json;
 use common::http::{Client, RetryPolicy, Secret, TlsOptions};
 use common::io::{render, write_stdout, Format, OutputArgs, Source};
 use common::prometheus::{self, QueryMethod};
+use common::stream::{self, Outcomes};
 use common::{Error, Result};
 
+use addons::{split_samples, Watched};
 use common::time::{now_rfc3339, parse_duration};
 use ocm_source::OcmSource;
 use query::{check_cluster_id, parse_cluster_list, poll_query};
@@ -47,6 +55,11 @@ Output: one JSON line per cluster whose state changed
    \"namespace\":\"redhat-my-addon\",\"phase\":\"Installing\",\"reason\":\"InstallWaiting\",\"at\":\"...Z\"}
 then {\"summary\": {...}} with the count per state.
 
+A stream of add-on documents (JSON lines, or YAML documents separated by ---)
+watches every add-on at once, still with one query per poll (name=~\"(<op1>|<op2>)\\\\..*\"):
+each line and summary then names its \"addon\"; a bad document is reported by its id
+and the others are watched; the exit code is the worst (5 over 4 over 1).
+
 With --source ocm, each poll reads every cluster's installation
 (GET /api/clusters_mgmt/v1/clusters/<id>/addons/<addon>) and reports its state as is;
 state_description is the reason, operator_version the version; a cluster without
@@ -68,7 +81,8 @@ or the credentials, 4 timed out, 5 the add-on failed on a cluster.";
 #[command(name = "csv-wait", version, about, after_help = AFTER_HELP)]
 struct Cli {
     /// The add-on document or addon.yaml whose operator (operatorName) to
-    /// watch; `-` or nothing reads stdin. Not read with --operator.
+    /// watch, or a stream of documents (every add-on watched); `-` or
+    /// nothing reads stdin. Not read with --operator.
     file: Option<PathBuf>,
 
     /// The OLM package to watch instead of reading the add-on document.
@@ -162,9 +176,11 @@ enum MethodArg {
     Post,
 }
 
-/// One line of output: a cluster whose state changed.
+/// One line of output: a cluster whose state changed (for an add-on).
 #[derive(Serialize)]
 struct Event<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    addon: Option<&'a str>,
     cluster: &'a str,
     #[serde(flatten)]
     status: &'a ClusterStatus,
@@ -204,11 +220,18 @@ fn run(cli: Cli) -> Result<()> {
     }
     let format = cli.output.format(Format::Json);
     let clusters = cluster_ids(&cli)?;
-    let operator = operator_name(&cli)?;
+    let (watched, outcomes) = addons_to_watch(&cli, &clusters)?;
+    if watched.is_empty() {
+        // Every document of the stream was bad: nothing to wait for.
+        return outcomes.finish();
+    }
     check_label_name(&cli.cluster_label)?;
-    let promql = poll_query(&operator, &clusters, &cli.cluster_label);
+    let operators: Vec<&str> = watched.iter().map(|w| w.operator.as_str()).collect();
+    let promql = poll_query(&operators, &clusters, &cli.cluster_label);
     if cli.show_query {
-        return write_stdout(&format!("{promql}\n"));
+        write_stdout(&format!("{promql}\n"))?;
+        // The query covers the valid add-ons; a bad document still fails.
+        return outcomes.finish();
     }
     let url = query_url(&cli)?;
     let deadline = Instant::now() + cli.timeout;
@@ -220,7 +243,8 @@ fn run(cli: Cli) -> Result<()> {
     common::cli::note(
         "csv-wait",
         format_args!(
-            "watching {operator} on {} cluster(s) at {url}, every {:?} for up to {:?}",
+            "watching {} on {} cluster(s) at {url}, every {:?} for up to {:?}",
+            operators_shown(&watched),
             clusters.len(),
             cli.interval,
             cli.timeout
@@ -233,16 +257,55 @@ fn run(cli: Cli) -> Result<()> {
             promql: &promql,
         },
         url: &url,
-        operator: &operator,
         clusters: &clusters,
         format,
     };
-    let report = watch.run(Tracker::new(&clusters, &cli.cluster_label))?;
-    write_stdout(&line(
-        &json!({ "summary": report.summary(&operator, clusters.len()) }),
-        format,
-    )?)?;
-    report.verdict(&operator, clusters.len())
+    watch.run(watched)?.finish(clusters.len(), format, outcomes)
+}
+
+/// What to watch: the `--operator`, or every valid add-on of the input
+/// stream (each with its own tracker). The bad documents are recorded in
+/// the outcomes (and reported on stderr when the stream holds several).
+fn addons_to_watch(cli: &Cli, clusters: &[String]) -> Result<(Vec<Watched>, Outcomes)> {
+    let tracker = || Tracker::new(clusters, &cli.cluster_label);
+    if let Some(operator) = &cli.operator {
+        let operator = operator.trim();
+        if operator.is_empty() {
+            return Err(Error::usage("--operator is empty"));
+        }
+        let watched = Watched {
+            addon: None,
+            operator: operator.to_string(),
+            tracker: tracker(),
+        };
+        return Ok((vec![watched], Outcomes::new("csv-wait", 1)));
+    }
+    let items = stream::read_addons(cli.file.as_deref())?;
+    let mut outcomes = Outcomes::new("csv-wait", items.len());
+    let mut watched = Vec::new();
+    for item in items {
+        let name = item.name();
+        if let Some(document) = outcomes.record(&name, item.document) {
+            watched.push(Watched {
+                addon: Some(document.metadata.id),
+                operator: document.metadata.operator_name,
+                tracker: tracker(),
+            });
+        }
+    }
+    Ok((watched, outcomes))
+}
+
+/// `my-addon`, or `3 add-ons (a, b, c)` (the first five named).
+fn operators_shown(watched: &[Watched]) -> String {
+    match watched {
+        [one] => one.operator.clone(),
+        many => {
+            let names: Vec<&str> = many.iter().take(5).map(|w| w.operator.as_str()).collect();
+            let more = if many.len() > 5 { ", ..." } else { "" };
+            format!("{} add-ons ({}{more})", many.len(), names.join(", "))
+        }
+    }
 }
 
 /// `--source ocm`: the same watch, each cluster's state read from its
@@ -253,7 +316,14 @@ fn run_on_ocm(cli: Cli) -> Result<()> {
     let (addon, operator) = match (&cli.addon, &cli.operator) {
         (Some(addon), Some(operator)) => (addon.clone(), operator.clone()),
         (addon, _) => {
-            let document = common::document::load_document(cli.file.as_deref())?;
+            let mut items = stream::read_addons(cli.file.as_deref())?;
+            if items.len() > 1 {
+                return Err(Error::usage(format!(
+                    "--source ocm watches one add-on, and the input holds {} documents: watch a stream with --source telemetry, or one add-on at a time",
+                    items.len()
+                )));
+            }
+            let document = items.remove(0).document?;
             (
                 addon.clone().unwrap_or(document.metadata.id),
                 document.metadata.operator_name,
@@ -309,27 +379,17 @@ fn run_on_ocm(cli: Cli) -> Result<()> {
         cli: &cli,
         source: WatchSource::Ocm(&source),
         url: &url,
-        operator: &operator,
         clusters: &clusters,
         format,
     };
-    let report = watch.run(Tracker::new(&clusters, &cli.cluster_label))?;
-    write_stdout(&line(
-        &json!({ "summary": report.summary(&operator, clusters.len()) }),
-        format,
-    )?)?;
-    report.verdict(&operator, clusters.len())
-}
-
-/// The add-on's operator: `--operator`, else the document's `operatorName`.
-fn operator_name(cli: &Cli) -> Result<String> {
-    match &cli.operator {
-        Some(name) if !name.trim().is_empty() => Ok(name.trim().to_string()),
-        Some(_) => Err(Error::usage("--operator is empty")),
-        None => Ok(common::document::load_document(cli.file.as_deref())?
-            .metadata
-            .operator_name),
-    }
+    let watched = Watched {
+        addon: Some(addon.clone()),
+        operator,
+        tracker: Tracker::new(&clusters, &cli.cluster_label),
+    };
+    watch
+        .run(vec![watched])?
+        .finish(clusters.len(), format, Outcomes::new("csv-wait", 1))
 }
 
 fn check_label_name(label: &str) -> Result<()> {
@@ -356,13 +416,13 @@ fn query_url(cli: &Cli) -> Result<String> {
         })
 }
 
-/// One watch: poll until every cluster is settled, the time is up, or the
-/// poll budget is spent, printing each change of state as it is seen.
+/// One watch: poll until every add-on is settled on every cluster, the time
+/// is up, or the poll budget is spent, printing each change of state as it
+/// is seen.
 struct Watch<'a> {
     cli: &'a Cli,
     source: WatchSource<'a>,
     url: &'a str,
-    operator: &'a str,
     clusters: &'a [String],
     format: Format,
 }
@@ -377,14 +437,14 @@ enum WatchSource<'a> {
 
 /// What to do after a poll.
 enum Settle {
-    Done(Outcome),
+    Done,
     Wait(Duration),
 }
 
-/// What a watch saw, for the summary line and the exit code.
+/// What a watch saw, for the summary lines and the exit code.
 struct Report {
-    tracker: Tracker,
-    outcome: Outcome,
+    /// Each add-on with its clusters' last states.
+    watched: Vec<Watched>,
     polls: u64,
     queries: u64,
     elapsed: f64,
@@ -395,7 +455,7 @@ struct Report {
 }
 
 impl Watch<'_> {
-    fn run(&self, mut tracker: Tracker) -> Result<Report> {
+    fn run(&self, mut watched: Vec<Watched>) -> Result<Report> {
         let method = match self.cli.method {
             MethodArg::Auto => QueryMethod::Auto,
             MethodArg::Get => QueryMethod::Get,
@@ -407,16 +467,16 @@ impl Watch<'_> {
         let mut last_error: Option<String>;
         // `poll 3: 2 ready, 1 installing, 0 failed`, redrawn in place.
         let progress = common::progress::Progress::status("csv-wait");
-        let outcome = loop {
+        loop {
             polls += 1;
             let (sent, failure) = match self.source {
                 WatchSource::Telemetry { client, promql } => {
-                    self.poll_telemetry(client, promql, method, &mut tracker, &mut diagnosis)?
+                    self.poll_telemetry(client, promql, method, &mut watched, &mut diagnosis)?
                 }
-                WatchSource::Ocm(source) => self.poll_ocm(source, &mut tracker)?,
+                WatchSource::Ocm(source) => self.poll_ocm(source, &mut watched)?,
             };
             queries += sent;
-            progress.set_message(format!("poll {polls}: {}", tracker.tally()));
+            progress.set_message(format!("poll {polls}: {}", addons::tally(&watched)));
             match failure {
                 None => {
                     failures = 0;
@@ -428,15 +488,14 @@ impl Watch<'_> {
                     last_error = Some(error.to_string());
                 }
             }
-            match self.settle(&tracker, started, polls, failures) {
-                Settle::Done(outcome) => break outcome,
+            match self.settle(&watched, started, polls, failures) {
+                Settle::Done => break,
                 Settle::Wait(wait) => std::thread::sleep(wait),
             }
-        };
+        }
         progress.finish();
         Ok(Report {
-            tracker,
-            outcome,
+            watched,
             polls,
             queries,
             elapsed: started.elapsed().as_secs_f64(),
@@ -445,15 +504,16 @@ impl Watch<'_> {
         })
     }
 
-    /// One telemetry poll: the query, and the diagnosis the first time it
-    /// comes back empty. Returns how many queries were sent and the failure
-    /// worth retrying, if any; a permanent failure is the error.
+    /// One telemetry poll: the query (for every add-on), and the diagnosis
+    /// the first time it comes back empty. Returns how many queries were
+    /// sent and the failure worth retrying, if any; a permanent failure is
+    /// the error.
     fn poll_telemetry(
         &self,
         client: &Client,
         promql: &str,
         method: QueryMethod,
-        tracker: &mut Tracker,
+        watched: &mut [Watched],
         diagnosis: &mut Option<String>,
     ) -> Result<(u64, Option<Error>)> {
         let mut sent = 1;
@@ -469,11 +529,15 @@ impl Watch<'_> {
                         ),
                     );
                 }
-                self.print_changes(tracker.observe(&answer.samples))?;
+                let split = split_samples(&answer.samples, watched);
+                for (addon, samples) in watched.iter_mut().zip(split) {
+                    let changes = addon.tracker.observe(&samples);
+                    self.print_changes(addon.addon.as_deref(), changes)?;
+                }
                 if answer.samples.is_empty() && diagnosis.is_none() {
                     let (why, diagnosed_with) = diagnose(
                         client,
-                        self.operator,
+                        &operators_shown(watched),
                         &self.cli.cluster_label,
                         self.clusters.len(),
                     );
@@ -493,12 +557,19 @@ impl Watch<'_> {
         }
     }
 
-    /// One OCM poll: every cluster's installation.
-    fn poll_ocm(&self, source: &OcmSource, tracker: &mut Tracker) -> Result<(u64, Option<Error>)> {
+    /// One OCM poll: every cluster's installation (of the one add-on).
+    fn poll_ocm(
+        &self,
+        source: &OcmSource,
+        watched: &mut [Watched],
+    ) -> Result<(u64, Option<Error>)> {
         let sent = self.clusters.len() as u64;
         match source.poll(self.clusters) {
             Ok(statuses) => {
-                self.print_changes(tracker.record(statuses))?;
+                for addon in watched.iter_mut() {
+                    let changes = addon.tracker.record(statuses.clone());
+                    self.print_changes(addon.addon.as_deref(), changes)?;
+                }
                 Ok((sent, None))
             }
             Err(err) if err.permanent => Err(err.error),
@@ -506,16 +577,19 @@ impl Watch<'_> {
         }
     }
 
-    /// After a poll: done (every cluster settled, or time or polls spent),
-    /// or how long to wait before the next.
-    fn settle(&self, tracker: &Tracker, started: Instant, polls: u64, failures: u32) -> Settle {
-        if tracker.outcome() != Outcome::Waiting {
-            return Settle::Done(tracker.outcome());
+    /// After a poll: done (every add-on settled on every cluster, or time
+    /// or polls spent), or how long to wait before the next.
+    fn settle(&self, watched: &[Watched], started: Instant, polls: u64, failures: u32) -> Settle {
+        if watched
+            .iter()
+            .all(|w| w.tracker.outcome() != Outcome::Waiting)
+        {
+            return Settle::Done;
         }
         let deadline = started + self.cli.timeout;
         let now = Instant::now();
         if now >= deadline || self.cli.polls.is_some_and(|limit| polls >= limit) {
-            return Settle::Done(Outcome::Waiting);
+            return Settle::Done;
         }
         let wait = if failures == 0 {
             self.cli.interval
@@ -532,12 +606,20 @@ impl Watch<'_> {
         Settle::Wait(wait)
     }
 
-    fn print_changes(&self, changes: Vec<(String, ClusterStatus)>) -> Result<()> {
+    fn print_changes(
+        &self,
+        addon: Option<&str>,
+        changes: Vec<(String, ClusterStatus)>,
+    ) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
         let at = now_rfc3339();
         let mut text = String::new();
         for (cluster, status) in &changes {
             text.push_str(&line(
                 &Event {
+                    addon,
                     cluster,
                     status,
                     at: at.clone(),
@@ -571,26 +653,48 @@ impl WaitResult {
     }
 }
 
+/// How the wait ended for one add-on.
+fn result_of(watched: &Watched) -> WaitResult {
+    match watched.tracker.outcome() {
+        Outcome::Ready => WaitResult::Ready,
+        Outcome::Failed => WaitResult::Failed,
+        Outcome::Waiting if watched.tracker.counts()[&State::Failed] > 0 => WaitResult::Failed,
+        Outcome::Waiting => WaitResult::TimedOut,
+    }
+}
+
 impl Report {
-    fn result(&self) -> WaitResult {
-        match self.outcome {
-            Outcome::Ready => WaitResult::Ready,
-            Outcome::Failed => WaitResult::Failed,
-            Outcome::Waiting if self.tracker.counts()[&State::Failed] > 0 => WaitResult::Failed,
-            Outcome::Waiting => WaitResult::TimedOut,
+    /// The summary lines (one per add-on), then the exit code: each
+    /// add-on's verdict recorded beside the stream's bad documents, the
+    /// worst winning.
+    fn finish(self, clusters: usize, format: Format, mut outcomes: Outcomes) -> Result<()> {
+        let mut text = String::new();
+        for watched in &self.watched {
+            text.push_str(&line(
+                &json!({ "summary": self.summary(watched, clusters) }),
+                format,
+            )?);
         }
+        write_stdout(&text)?;
+        for watched in &self.watched {
+            outcomes.record(watched.name(), self.verdict(watched, clusters));
+        }
+        outcomes.finish()
     }
 
     fn summary(
         &self,
-        operator: &str,
+        watched: &Watched,
         clusters: usize,
     ) -> serde_json::Map<String, serde_json::Value> {
         let mut summary = serde_json::Map::new();
-        summary.insert("result".into(), json!(self.result().as_str()));
-        summary.insert("operator".into(), json!(operator));
+        summary.insert("result".into(), json!(result_of(watched).as_str()));
+        if let Some(addon) = &watched.addon {
+            summary.insert("addon".into(), json!(addon));
+        }
+        summary.insert("operator".into(), json!(watched.operator));
         summary.insert("clusters".into(), json!(clusters));
-        for (state, count) in &self.tracker.counts() {
+        for (state, count) in &watched.tracker.counts() {
             summary.insert(state.as_str().into(), json!(count));
         }
         summary.insert("polls".into(), json!(self.polls));
@@ -603,8 +707,8 @@ impl Report {
     }
 
     /// The clusters in `state`, the first five by name.
-    fn listed(&self, state: State) -> String {
-        let ids = self.tracker.clusters_in(state);
+    fn listed(watched: &Watched, state: State) -> String {
+        let ids = watched.tracker.clusters_in(state);
         let shown: Vec<&str> = ids.iter().take(5).copied().collect();
         let more = if ids.len() > 5 {
             format!(" and {} more", ids.len() - 5)
@@ -615,9 +719,10 @@ impl Report {
     }
 
     /// Exit 0 when ready, 5 when failed, 4 when time ran out.
-    fn verdict(&self, operator: &str, clusters: usize) -> Result<()> {
-        let counts = self.tracker.counts();
-        match self.result() {
+    fn verdict(&self, watched: &Watched, clusters: usize) -> Result<()> {
+        let operator = &watched.operator;
+        let counts = watched.tracker.counts();
+        match result_of(watched) {
             WaitResult::Ready => {
                 common::cli::note(
                     "csv-wait",
@@ -628,7 +733,7 @@ impl Report {
             WaitResult::Failed => Err(Error::AddonFailed(format!(
                 "{operator} failed on {} of {clusters} cluster(s): {}",
                 counts[&State::Failed],
-                self.listed(State::Failed)
+                Report::listed(watched, State::Failed)
             ))),
             WaitResult::TimedOut => {
                 let not_ready = clusters - counts[&State::Ready];
@@ -642,7 +747,7 @@ impl Report {
                     State::Unknown,
                     State::Deleting,
                 ] {
-                    let listed = self.listed(state);
+                    let listed = Report::listed(watched, state);
                     if counts[&state] > 0 && !listed.is_empty() {
                         message.push_str(&format!("; {}: {listed}", state.as_str()));
                     }
@@ -806,10 +911,18 @@ mod tests {
         assert_eq!(backoff(Duration::ZERO, 2), Duration::from_secs(2));
     }
 
-    fn report(outcome: Outcome) -> Report {
+    /// A report of one add-on on one cluster last seen in `state`.
+    fn report(state: Option<State>) -> Report {
+        let mut tracker = Tracker::new(&["c1".to_string()], "_id");
+        if let Some(state) = state {
+            tracker.record(vec![("c1".to_string(), ClusterStatus::bare(state))]);
+        }
         Report {
-            tracker: Tracker::new(&["c1".to_string()], "_id"),
-            outcome,
+            watched: vec![Watched {
+                addon: Some("my-addon".into()),
+                operator: "op".into(),
+                tracker,
+            }],
             polls: 1,
             queries: 1,
             elapsed: 1.0,
@@ -820,21 +933,44 @@ mod tests {
 
     #[test]
     fn wait_result_names_the_summary_result_and_picks_the_exit_code() {
-        let ready = report(Outcome::Ready);
-        assert_eq!(ready.result(), WaitResult::Ready);
-        assert_eq!(ready.summary("op", 1)["result"], "ready");
-        assert!(ready.verdict("op", 1).is_ok());
+        let ready = report(Some(State::Ready));
+        let one = &ready.watched[0];
+        assert_eq!(result_of(one), WaitResult::Ready);
+        assert_eq!(ready.summary(one, 1)["result"], "ready");
+        assert_eq!(ready.summary(one, 1)["addon"], "my-addon");
+        assert!(ready.verdict(one, 1).is_ok());
 
-        let waiting = report(Outcome::Waiting);
-        assert_eq!(waiting.result(), WaitResult::TimedOut);
-        assert_eq!(waiting.summary("op", 1)["result"], "timed_out");
-        let err = waiting.verdict("op", 1).unwrap_err();
+        let waiting = report(Some(State::Installing));
+        let one = &waiting.watched[0];
+        assert_eq!(result_of(one), WaitResult::TimedOut);
+        assert_eq!(waiting.summary(one, 1)["result"], "timed_out");
+        let err = waiting.verdict(one, 1).unwrap_err();
         assert_eq!(err.exit_status(), common::ExitStatus::TimedOut);
+        assert_eq!(result_of(&report(None).watched[0]), WaitResult::TimedOut);
 
-        let failed = report(Outcome::Failed);
-        assert_eq!(failed.result(), WaitResult::Failed);
-        assert_eq!(failed.summary("op", 1)["result"], "failed");
-        let err = failed.verdict("op", 1).unwrap_err();
+        let failed = report(Some(State::Failed));
+        let one = &failed.watched[0];
+        assert_eq!(result_of(one), WaitResult::Failed);
+        assert_eq!(failed.summary(one, 1)["result"], "failed");
+        let err = failed.verdict(one, 1).unwrap_err();
+        assert_eq!(err.exit_status(), common::ExitStatus::AddonFailed);
+    }
+
+    #[test]
+    fn a_stream_exits_with_its_worst_addon_failed_over_timed_out() {
+        let mut report = report(Some(State::Ready));
+        let mut failed = report.watched[0].clone();
+        failed
+            .tracker
+            .record(vec![("c1".into(), ClusterStatus::bare(State::Failed))]);
+        let mut silent = report.watched[0].clone();
+        silent
+            .tracker
+            .record(vec![("c1".into(), ClusterStatus::bare(State::Unknown))]);
+        report.watched.extend([failed, silent]);
+        let err = report
+            .finish(1, Format::Json, Outcomes::new("csv-wait", 3))
+            .unwrap_err();
         assert_eq!(err.exit_status(), common::ExitStatus::AddonFailed);
     }
 

@@ -48,7 +48,9 @@ impl OcmSource {
             .api
             .call("GET", &path, None)
             .map_err(|error| PollError {
-                permanent: matches!(error, Error::Usage(_)),
+                // A 100 MB answer ends the wait, as an HTML page does (below).
+                permanent: matches!(error, Error::Usage(_))
+                    || common::http::is_oversized_answer(&error),
                 error,
             })?;
         if response.status == 404 {

@@ -1,0 +1,17 @@
+//! kubeconfig bytes through the reader hive-apply uses (current context, a
+//! named context), relative files resolved in an empty scratch folder.
+
+use crate::scratch_dir;
+
+/// One input, as the fuzz target and the seed test give it.
+pub fn run(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let dir = scratch_dir();
+    for context in [None, Some("fuzz")] {
+        if let Ok(access) = common::kubeconfig::from_text(text, &dir, context) {
+            let _ = access.client();
+        }
+    }
+}

@@ -1,0 +1,359 @@
+//! catalog-build against a real registry (Debian's `docker-registry`) that
+//! misbehaves: a faulting proxy (`addon_flow_testservers::registry`) in
+//! front of it applies a fault plan per request, and the registry itself is
+//! stopped mid-push and started again on the same port with the same
+//! storage. What a client we did not write (`skopeo`) reads back is the
+//! proof the push converged.
+//!
+//! Assertions are on exit codes, messages and the requests the proxy saw,
+//! never on how long something took. Without docker-registry or skopeo the
+//! tests say SKIPPED.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use addon_flow_testservers::faults::FaultPlan;
+use addon_flow_testservers::registry::{
+    free_port, registry_tools_installed, DockerRegistry, FaultingProxy, Forwarded,
+};
+use common::oci::{self, Blob, Image, LayerContent, OciLayout};
+use serde_json::{json, Value};
+
+/// What a run of catalog-build gave.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// The `indexImage` of the document printed (`host/repo@sha256:...`).
+    fn index_image(&self) -> String {
+        let document: Value = serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|err| panic!("{err}: {}\n{}", self.stdout, self.stderr));
+        document["indexImage"].as_str().unwrap().to_string()
+    }
+
+    fn digest(&self) -> String {
+        self.index_image().split('@').nth(1).unwrap().to_string()
+    }
+}
+
+fn registry_or_skip(port: u16, storage: &Path) -> Option<DockerRegistry> {
+    if !registry_tools_installed() {
+        eprintln!("SKIPPED: docker-registry or skopeo is not installed (.ci/run installs them)");
+        return None;
+    }
+    Some(DockerRegistry::start(port, storage).expect("docker-registry starts"))
+}
+
+fn skopeo(args: &[&str]) -> String {
+    let output = Command::new("skopeo")
+        .args(args)
+        .output()
+        .expect("skopeo runs");
+    assert!(
+        output.status.success(),
+        "skopeo {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Pushes a small base image of our own (one layer, opm's entrypoint) to
+/// `test/opm-base:v1` of the registry with skopeo, directly (not through the
+/// proxy); returns the repository path to reach it by any host.
+fn push_base_image(registry: &DockerRegistry) -> &'static str {
+    let dir = tempfile::tempdir().unwrap();
+    let mut content = LayerContent::new();
+    content
+        .file("bin/opm", b"#!/bin/sh\necho placeholder opm\n".to_vec())
+        .unwrap();
+    let layer = oci::Layer::from_content(&content).unwrap();
+    let config = json!({"architecture": "amd64", "os": "linux",
+        "config": {"Entrypoint": ["/bin/opm"], "Labels": {"base": "test-opm"}},
+        "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]},
+        "history": [{"created_by": "test base"}]});
+    let image = Image::new(
+        Blob::new(oci::MEDIA_TYPE_CONFIG, serde_json::to_vec(&config).unwrap()),
+        vec![layer.blob],
+    );
+    OciLayout::new(dir.path())
+        .write_images(&[("base".into(), &image)])
+        .unwrap();
+    skopeo(&[
+        "copy",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:base", dir.path().display()),
+        &format!("docker://{}/test/opm-base:v1", registry.host()),
+    ]);
+    "test/opm-base:v1"
+}
+
+fn addon_document() -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "id": "demo", "name": "Demo", "description": "Demo add-on", "icon": "aWNvbg==",
+        "label": "api.openshift.com/addon-demo", "enabled": true,
+        "addonOwner": "Team <team@redhat.com>", "quayRepo": "quay.io/osd-addons/demo",
+        "testHarness": "quay.io/osd-addons/demo-harness", "installMode": "OwnNamespace",
+        "targetNamespace": "redhat-demo", "namespaces": ["redhat-demo"],
+        "ocmQuotaName": "addon-demo", "ocmQuotaCost": 0, "operatorName": "demo-operator",
+        "defaultChannel": "stable", "namespaceLabels": {}, "namespaceAnnotations": {}
+    }))
+    .unwrap()
+}
+
+fn bundles() -> PathBuf {
+    e2e::repo_root().join("tests/fixtures/catalog/good")
+}
+
+/// catalog-build of the fixture bundles to `HOST/osd-addons/demo` on the
+/// base image at `HOST/BASE`, with its cache in `cache`.
+fn catalog_build(host: &str, base: &str, cache: &Path, extra: &[&str]) -> Run {
+    let out = e2e::tool("catalog-build")
+        .args(["--bundles", bundles().to_str().unwrap()])
+        .args(["--repo", &format!("{host}/osd-addons/demo")])
+        .args(["--base-image", &format!("{host}/{base}")])
+        .args(extra)
+        .env("XDG_CACHE_HOME", cache)
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env("HOME", cache)
+        .write_stdin(addon_document())
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// skopeo reads the image back: its labels, and a copy into an OCI layout
+/// with the base layer and the /configs layer.
+fn assert_skopeo_reads(index_image: &str) {
+    let inspect: Value = serde_json::from_str(&skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{index_image}"),
+    ]))
+    .unwrap();
+    assert_eq!(
+        inspect["Labels"]["operators.operatorframework.io.index.configs.v1"],
+        "/configs"
+    );
+    assert_eq!(inspect["Layers"].as_array().unwrap().len(), 2);
+    let pulled = tempfile::tempdir().unwrap();
+    skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        &format!("docker://{index_image}"),
+        &format!("oci:{}:pulled", pulled.path().display()),
+    ]);
+    let image = OciLayout::new(pulled.path())
+        .read_image(Some("pulled"))
+        .unwrap();
+    assert_eq!(image.layers.len(), 2);
+    assert_eq!(
+        format!("sha256:{}", &index_image.split("@sha256:").nth(1).unwrap()),
+        image.digest(),
+        "skopeo's copy is the same manifest, byte for byte"
+    );
+}
+
+fn retry_lines(stderr: &str) -> usize {
+    stderr.lines().filter(|l| l.contains("retrying in")).count()
+}
+
+#[test]
+fn catalog_build_through_5xx_and_429_retries_and_pushes_an_image_skopeo_reads() {
+    let storage = tempfile::tempdir().unwrap();
+    let Some(registry) = registry_or_skip(free_port(), storage.path()) else {
+        return;
+    };
+    let base = push_base_image(&registry);
+    let faults = FaultPlan::parse("500x3,429:retry-after=1").unwrap();
+    let proxy = FaultingProxy::start(registry.addr(), faults.clone()).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let out = catalog_build(&proxy.host(), base, cache.path(), &[]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(faults.faulted(), 4);
+    // Every request the proxy read was forwarded, except the four it faulted:
+    // each fault cost exactly one more request, and each was retried.
+    assert_eq!(
+        faults.requests(),
+        proxy.forwarded().len() as u64 + 4,
+        "{}",
+        out.stderr
+    );
+    // Not one retry line per fault: oci-client takes a failed `GET /v2/`
+    // probe for "no sign-in needed" and asks a HEAD answered without a
+    // digest again with a GET, inside one call of ours.
+    let retries = retry_lines(&out.stderr);
+    assert!((1..=4).contains(&retries), "{}", out.stderr);
+    for line in out.stderr.lines().filter(|l| l.contains("retrying in")) {
+        assert!(
+            line.contains(&format!("catalog-build: GET http://{}/v2/", proxy.host()))
+                || line.contains(&format!("catalog-build: HEAD http://{}/v2/", proxy.host()))
+                || line.contains(&format!("catalog-build: PUT http://{}/v2/", proxy.host()))
+                || line.contains(&format!("catalog-build: POST http://{}/v2/", proxy.host()))
+                    && (line.contains("code: 500") || line.contains("code: 429")),
+            "each retry names the host, the stage and the status: {line}"
+        );
+    }
+    assert_skopeo_reads(&out.index_image());
+}
+
+#[test]
+fn catalog_build_on_a_hanging_registry_is_exit_3_naming_the_host_and_the_stage() {
+    let storage = tempfile::tempdir().unwrap();
+    let Some(registry) = registry_or_skip(free_port(), storage.path()) else {
+        return;
+    };
+    let base = push_base_image(&registry);
+    let faults = FaultPlan::parse("hangx100").unwrap();
+    let proxy = FaultingProxy::start(registry.addr(), faults.clone()).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let out = catalog_build(
+        &proxy.host(),
+        base,
+        cache.path(),
+        &["--request-timeout", "300ms"],
+    );
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    let last = out.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains(&format!("{}/{base}", proxy.host()))
+            && last.contains(&format!(
+                "GET http://{}/v2/test/opm-base/manifests/v1",
+                proxy.host()
+            ))
+            && last.contains("no answer within 0.3s"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert!(proxy.forwarded().is_empty(), "nothing reached the registry");
+}
+
+/// How many requests a clean run sends before its first manifest GET.
+fn requests_before_the_first_manifest_get(forwarded: &[Forwarded]) -> usize {
+    forwarded
+        .iter()
+        .position(|f| f.method == "GET" && f.target.contains("/manifests/"))
+        .expect("a manifest GET")
+}
+
+#[test]
+fn catalog_build_refuses_an_html_page_for_a_manifest_with_exit_3() {
+    let storage = tempfile::tempdir().unwrap();
+    let Some(registry) = registry_or_skip(free_port(), storage.path()) else {
+        return;
+    };
+    let base = push_base_image(&registry);
+    // A clean run shows where the base image's manifest is read.
+    let clean = FaultingProxy::start(registry.addr(), FaultPlan::default()).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let out = catalog_build(&clean.host(), base, cache.path(), &[]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let before = requests_before_the_first_manifest_get(&clean.forwarded());
+
+    let faults = FaultPlan::parse(&format!("okx{before},html")).unwrap();
+    let proxy = FaultingProxy::start(registry.addr(), faults.clone()).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let out = catalog_build(&proxy.host(), base, cache.path(), &[]);
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert_eq!(faults.faulted(), 1, "an HTML page is not retried");
+    assert!(
+        out.stderr.contains(&format!("{}/{base}", proxy.host()))
+            && out
+                .stderr
+                .contains("reading the manifest: the manifest is not JSON")
+            && out.stderr.contains("<!DOCTYPE html>"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+}
+
+#[test]
+fn catalog_build_with_the_registry_stopped_mid_push_converges_after_a_restart_on_the_same_port() {
+    let port = free_port();
+    let storage = tempfile::tempdir().unwrap();
+    let Some(registry) = registry_or_skip(port, storage.path()) else {
+        return;
+    };
+    let base = push_base_image(&registry);
+    let registry = Arc::new(Mutex::new(Some(registry)));
+    // The registry is stopped once two blob uploads have been completed.
+    let armed = Arc::new(AtomicBool::new(true));
+    let observer = {
+        let registry = Arc::clone(&registry);
+        let armed = Arc::clone(&armed);
+        Arc::new(move |seen: &[Forwarded]| {
+            let uploads = seen
+                .iter()
+                .filter(|f| f.method == "PUT" && f.target.contains("/blobs/uploads/"))
+                .filter(|f| f.status == 201)
+                .count();
+            if uploads >= 2 && armed.swap(false, Ordering::SeqCst) {
+                if let Some(mut running) = registry.lock().unwrap().take() {
+                    running.stop();
+                }
+            }
+        })
+    };
+    let upstream = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let proxy = FaultingProxy::start_observed(upstream, FaultPlan::default(), observer).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let out = catalog_build(&proxy.host(), base, cache.path(), &[]);
+    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    assert!(!armed.load(Ordering::SeqCst), "the registry was stopped");
+    assert!(out.stdout.is_empty(), "nothing claimed: {}", out.stdout);
+    assert!(
+        out.stderr.contains(&proxy.host()) && out.stderr.contains("502"),
+        "{}",
+        out.stderr
+    );
+    let uploads_before = proxy
+        .forwarded()
+        .iter()
+        .filter(|f| f.method == "PUT" && f.status == 201 && f.target.contains("/blobs/"))
+        .count();
+    assert!(uploads_before >= 2);
+
+    // Started again on the same port with the same storage: the same command finishes.
+    *registry.lock().unwrap() = Some(DockerRegistry::start(port, storage.path()).unwrap());
+    let seen_before_rerun = proxy.forwarded().len();
+    let rerun = catalog_build(&proxy.host(), base, cache.path(), &[]);
+    assert_eq!(rerun.code, Some(0), "{}", rerun.stderr);
+    let rerun_uploads = proxy.forwarded()[seen_before_rerun..]
+        .iter()
+        .filter(|f| f.method == "PUT" && f.status == 201 && f.target.contains("/blobs/"))
+        .count();
+    assert_skopeo_reads(&rerun.index_image());
+
+    // The same command into a fresh registry on the same port gives the same image.
+    registry.lock().unwrap().take();
+    let fresh_storage = tempfile::tempdir().unwrap();
+    let fresh = DockerRegistry::start(port, fresh_storage.path()).unwrap();
+    push_base_image(&fresh);
+    let seen_before_clean = proxy.forwarded().len();
+    let fresh_cache = tempfile::tempdir().unwrap();
+    let clean = catalog_build(&proxy.host(), base, fresh_cache.path(), &[]);
+    assert_eq!(clean.code, Some(0), "{}", clean.stderr);
+    assert_eq!(rerun.digest(), clean.digest());
+    let clean_uploads = proxy.forwarded()[seen_before_clean..]
+        .iter()
+        .filter(|f| f.method == "PUT" && f.status == 201 && f.target.contains("/blobs/"))
+        .count();
+    // Blobs the registry stored before it stopped are not sent again (some
+    // stored just before the stop never had their 201 delivered).
+    assert!(
+        rerun_uploads + uploads_before <= clean_uploads,
+        "the rerun sent only the blobs the stopped registry had not stored: {rerun_uploads} + {uploads_before} > {clean_uploads}"
+    );
+}
