@@ -202,6 +202,64 @@ fn output_is_identical_across_runs_and_formats_agree() {
     assert_eq!(json, yaml);
 }
 
+/// Many namespaces are held as one set and YAML is written in chunks (issue
+/// 14): the Namespaces still come out one per name, in order, with the shared
+/// labels, and `-o yaml` and `-o json` say the same, also for a stream of
+/// add-ons rendered into one List.
+#[test]
+fn many_namespaces_render_one_by_one_and_yaml_agrees_with_json_in_a_stream() {
+    let input =
+        e2e::repo_root().join("tests/fixtures/sss/addons/plain-addon/metadata/stage/addon.yaml");
+    let text = std::fs::read_to_string(&input).unwrap();
+    let names: String = (0..1500).map(|i| format!("  - ns-{i:04}\n")).collect();
+    let many = text
+        .replace(
+            "namespaces:\n  - openshift-operators-plain\n",
+            &format!("namespaces:\n  - openshift-operators-plain\n{names}"),
+        )
+        .replace("namespaceLabels: {}", "namespaceLabels: {team: plain}");
+    assert_ne!(
+        many, text,
+        "the plain-addon fixture changed: update this test"
+    );
+    let stream = format!("{many}\n---\n{many}");
+    let run = |format: &str| {
+        tool("syncset-render")
+            .args(["--selector", "-o", format])
+            .write_stdin(stream.clone())
+            .run()
+            .success()
+            .stdout()
+    };
+    let yaml_text = run("yaml");
+    assert!(yaml_text.len() > 300_000, "{} bytes", yaml_text.len());
+    let json: Value = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(parse_yaml(&yaml_text), json);
+    let install_sets: Vec<&Value> = json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item["metadata"]["name"] == "addon-plain-addon")
+        .collect();
+    assert_eq!(install_sets.len(), 2);
+    for sync_set in install_sets {
+        let namespaces: Vec<&Value> = sync_set["spec"]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["kind"] == "Namespace")
+            .collect();
+        assert_eq!(namespaces.len(), 1501);
+        assert_eq!(
+            namespaces[0]["metadata"]["name"],
+            "openshift-operators-plain"
+        );
+        assert_eq!(namespaces[1500]["metadata"]["name"], "ns-1499");
+        assert_eq!(namespaces[1500]["metadata"]["labels"]["team"], "plain");
+        assert_eq!(namespaces[1500]["apiVersion"], "v1");
+    }
+}
+
 #[test]
 fn stdin_document_and_errors() {
     let input =

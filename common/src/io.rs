@@ -292,7 +292,12 @@ pub fn render<T: Serialize + ?Sized>(value: &T, format: Format) -> Result<String
 /// not an error.
 pub fn write_stdout(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    stdout_result(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
+}
+
+/// The outcome of writing to stdout; a reader that went away (`| head`) is not an error.
+fn stdout_result(written: std::io::Result<()>) -> Result<()> {
+    match written {
         Ok(()) => Ok(()),
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(err) => Err(Error::input(
@@ -302,9 +307,24 @@ pub fn write_stdout(text: &str) -> Result<()> {
     }
 }
 
-/// Renders a value and writes it to stdout.
+/// Renders a value and writes it to stdout. YAML is written in chunks as it
+/// is emitted rather than built as one String first, so a huge List (an
+/// add-on with 300,000 namespaces, issue 14) costs its compact JSON, not
+/// both texts; the JSON is complete before the first byte goes out.
 pub fn write_document<T: Serialize + ?Sized>(value: &T, format: Format) -> Result<()> {
-    write_stdout(&render(value, format)?)
+    match format {
+        Format::Json => write_stdout(&render(value, format)?),
+        Format::Yaml => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            match yaml::write_yaml(value, &mut out) {
+                Ok(()) => stdout_result(out.flush()),
+                Err(yaml::EmitError::Io(err)) => stdout_result(Err(err)),
+                Err(yaml::EmitError::Serialise(message)) => Err(Error::internal(format!(
+                    "cannot serialise the output: {message}"
+                ))),
+            }
+        }
+    }
 }
 
 /// Writes a file so that readers see the old content or the new, never half:

@@ -89,6 +89,7 @@ pub struct List {
     pub kind: String,
     #[serde(default)]
     pub metadata: BTreeMap<String, Value>,
+    #[serde(serialize_with = "serialize_objects")]
     pub items: Vec<Object>,
 }
 
@@ -110,6 +111,9 @@ impl List {
 #[serde(untagged)]
 pub enum Object {
     Namespace(Namespace),
+    /// Many Namespaces alike but for their names; in a List's `items` or a
+    /// SyncSet's `resources` they serialise as that many Namespace objects.
+    Namespaces(NamespaceSet),
     ConfigMap(ConfigMap),
     CatalogSource(CatalogSource),
     NetworkPolicy(NetworkPolicy),
@@ -187,6 +191,95 @@ impl Namespace {
             metadata,
         }
     }
+}
+
+/// Namespaces that differ only in name, held as the names and one pair of
+/// label and annotation maps; each `v1 Namespace` is produced while
+/// serialising. Why: an add-on may list 300,000 namespaces, and a typed
+/// Namespace with its own maps costs ~2 KB each (754 MB, issue 14).
+/// Reading a List back yields plain [`Namespace`] objects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamespaceSet {
+    pub names: Vec<String>,
+    pub labels: Option<StringMap>,
+    pub annotations: Option<StringMap>,
+}
+
+impl NamespaceSet {
+    /// Leaves out empty maps, as [`ObjectMeta::with_labels_annotations`] does.
+    pub fn new(names: Vec<String>, labels: StringMap, annotations: StringMap) -> Self {
+        NamespaceSet {
+            names,
+            labels: (!labels.is_empty()).then_some(labels),
+            annotations: (!annotations.is_empty()).then_some(annotations),
+        }
+    }
+
+    /// Each Namespace as [`Namespace`] would serialise it, borrowing the maps.
+    fn objects(&self) -> impl Iterator<Item = NamespaceView<'_>> {
+        self.names.iter().map(|name| NamespaceView {
+            api_version: "v1",
+            kind: "Namespace",
+            metadata: NamespaceMetaView {
+                name,
+                labels: self.labels.as_ref(),
+                annotations: self.annotations.as_ref(),
+            },
+        })
+    }
+}
+
+/// Alone (outside a List or SyncSet), a set serialises as a sequence.
+impl Serialize for NamespaceSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.objects())
+    }
+}
+
+/// One Namespace of a [`NamespaceSet`], field for field as [`Namespace`].
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NamespaceView<'a> {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: NamespaceMetaView<'a>,
+}
+
+/// The [`ObjectMeta`] fields a Namespace of a set has, in the same order.
+#[derive(Serialize)]
+struct NamespaceMetaView<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    labels: Option<&'a StringMap>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    annotations: Option<&'a StringMap>,
+}
+
+/// Objects as one sequence, each [`NamespaceSet`] as its Namespaces in place.
+fn serialize_objects<S: serde::Serializer>(
+    objects: &[Object],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let len = objects
+        .iter()
+        .map(|object| match object {
+            Object::Namespaces(set) => set.names.len(),
+            _ => 1,
+        })
+        .sum();
+    let mut seq = serializer.serialize_seq(Some(len))?;
+    for object in objects {
+        match object {
+            Object::Namespaces(set) => {
+                for namespace in set.objects() {
+                    seq.serialize_element(&namespace)?;
+                }
+            }
+            other => seq.serialize_element(other)?,
+        }
+    }
+    seq.end()
 }
 
 /// `v1 ConfigMap`.
@@ -481,7 +574,11 @@ pub const APPLY_MODE_UPSERT: &str = "Upsert";
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncSetCommonSpec {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "serialize_objects"
+    )]
     pub resources: Vec<Object>,
     /// `Sync` or `Upsert`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -857,6 +954,45 @@ mod tests {
         assert_eq!(value["spec"]["resources"][0]["kind"], "Namespace");
         let back: SyncSet = serde_json::from_value(value).unwrap();
         assert_eq!(back.spec.cluster_deployment_refs[0].name, "cd");
+    }
+
+    #[test]
+    fn a_namespace_set_serialises_as_the_namespaces_it_stands_for() {
+        let labels = StringMap::from([("team".to_string(), "x".to_string())]);
+        let annotations = StringMap::from([("a".to_string(), String::new())]);
+        let names = vec!["one".to_string(), "two".to_string()];
+        let one_by_one: Vec<Object> = names
+            .iter()
+            .map(|name| {
+                Object::Namespace(Namespace::new(
+                    ObjectMeta::named(name)
+                        .with_labels_annotations(labels.clone(), annotations.clone()),
+                ))
+            })
+            .collect();
+        let set = NamespaceSet::new(names.clone(), labels.clone(), annotations);
+        let config_map = Object::ConfigMap(ConfigMap::new(ObjectMeta::named("cm")));
+        let spec = |resources| SyncSetCommonSpec {
+            resources,
+            ..SyncSetCommonSpec::default()
+        };
+        let mut expected = one_by_one.clone();
+        expected.push(config_map.clone());
+        let sets = vec![Object::Namespaces(set.clone()), config_map];
+        assert_eq!(
+            serde_json::to_string(&spec(sets.clone())).unwrap(),
+            serde_json::to_string(&spec(expected.clone())).unwrap()
+        );
+        assert_eq!(
+            serde_json::to_string(&List::new(sets)).unwrap(),
+            serde_json::to_string(&List::new(expected)).unwrap()
+        );
+        // Empty maps are left out, as for a single Namespace.
+        let bare = NamespaceSet::new(names, StringMap::new(), StringMap::new());
+        assert_eq!(
+            serde_json::to_value(&bare).unwrap()[1],
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "two"}})
+        );
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! v2, ours): serde_yaml writes `yes`, `0755` or `2001-12-14` bare, which
 //! those readers take for a boolean, a number or a date.
 
+use std::io::Write;
+
 use serde_json::Value;
 
 use super::scalars::resolve_plain_python;
@@ -21,14 +23,53 @@ use super::scalars::resolve_plain_python;
 /// the YAML text, not a tree of maps several times their size (issue 14).
 pub fn to_yaml_string<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, String> {
     let json = serde_json::to_string(value).map_err(|err| err.to_string())?;
-    let mut emitter = JsonToYaml {
-        json: json.as_bytes(),
-        text: &json,
-        at: 0,
-        out: String::with_capacity(json.len() + json.len() / 2),
-    };
-    emitter.node(0, Place::Top)?;
+    let mut emitter = JsonToYaml::new(&json, None);
+    emitter
+        .node(0, Place::Top)
+        .map_err(EmitError::into_message)?;
     Ok(emitter.out)
+}
+
+/// Why [`write_yaml`] failed.
+#[derive(Debug)]
+pub enum EmitError {
+    /// The value could not be serialised (a bug in our types, not bad input).
+    Serialise(String),
+    /// The sink refused the bytes.
+    Io(std::io::Error),
+}
+
+impl EmitError {
+    fn into_message(self) -> String {
+        match self {
+            EmitError::Serialise(message) => message,
+            EmitError::Io(err) => err.to_string(),
+        }
+    }
+}
+
+/// The emitter's own complaints about the JSON text (a bug, not bad input).
+impl From<String> for EmitError {
+    fn from(message: String) -> Self {
+        EmitError::Serialise(message)
+    }
+}
+
+/// What [`write_yaml`] gathers before handing it to the sink.
+const CHUNK: usize = 64 * 1024;
+
+/// Writes a value as YAML (as [`to_yaml_string`] would) to `sink` in chunks,
+/// so the YAML text of a huge List (300,000 namespaces, issue 14) is never
+/// held whole. The compact JSON is serialised first, so a value that cannot
+/// be serialised fails before a byte is written.
+pub fn write_yaml<T: serde::Serialize + ?Sized>(
+    value: &T,
+    sink: &mut dyn Write,
+) -> Result<(), EmitError> {
+    let json = serde_json::to_string(value).map_err(|err| EmitError::Serialise(err.to_string()))?;
+    let mut emitter = JsonToYaml::new(&json, Some(sink));
+    emitter.node(0, Place::Top)?;
+    emitter.spill(0)
 }
 
 /// Where a node sits, which decides what goes before it and after a scalar.
@@ -49,9 +90,36 @@ struct JsonToYaml<'a> {
     text: &'a str,
     at: usize,
     out: String,
+    /// Where `out` goes once it passes [`CHUNK`]; `None` keeps it all.
+    sink: Option<&'a mut dyn Write>,
 }
 
-impl JsonToYaml<'_> {
+impl<'a> JsonToYaml<'a> {
+    fn new(json: &'a str, sink: Option<&'a mut dyn Write>) -> Self {
+        let capacity = match sink {
+            Some(_) => 2 * CHUNK,
+            None => json.len() + json.len() / 2,
+        };
+        JsonToYaml {
+            json: json.as_bytes(),
+            text: json,
+            at: 0,
+            out: String::with_capacity(capacity),
+            sink,
+        }
+    }
+
+    /// Hands `out` to the sink once it holds at least `threshold` bytes.
+    fn spill(&mut self, threshold: usize) -> Result<(), EmitError> {
+        if let Some(sink) = self.sink.as_mut() {
+            if self.out.len() >= threshold {
+                sink.write_all(self.out.as_bytes()).map_err(EmitError::Io)?;
+                self.out.clear();
+            }
+        }
+        Ok(())
+    }
+
     fn peek(&self) -> Option<u8> {
         self.json.get(self.at).copied()
     }
@@ -72,7 +140,7 @@ impl JsonToYaml<'_> {
     /// mapping after a key opens on the next line one level in; a non-empty
     /// sequence after a key stays at the key's level; in a sequence, both
     /// continue on the `- ` line.
-    fn node(&mut self, level: usize, place: Place) -> Result<(), String> {
+    fn node(&mut self, level: usize, place: Place) -> Result<(), EmitError> {
         let empty = matches!(
             (self.peek(), self.json.get(self.at + 1)),
             (Some(b'{'), Some(b'}')) | (Some(b'['), Some(b']'))
@@ -114,7 +182,7 @@ impl JsonToYaml<'_> {
         }
     }
 
-    fn mapping(&mut self, level: usize) -> Result<(), String> {
+    fn mapping(&mut self, level: usize) -> Result<(), EmitError> {
         self.expect(b'{')?;
         let mut first = true;
         while self.peek() != Some(b'}') {
@@ -129,10 +197,10 @@ impl JsonToYaml<'_> {
             self.expect(b':')?;
             self.node(level, Place::AfterKey)?;
         }
-        self.expect(b'}')
+        Ok(self.expect(b'}')?)
     }
 
-    fn sequence(&mut self, level: usize) -> Result<(), String> {
+    fn sequence(&mut self, level: usize) -> Result<(), EmitError> {
         self.expect(b'[')?;
         let mut first = true;
         while self.peek() != Some(b']') {
@@ -143,8 +211,9 @@ impl JsonToYaml<'_> {
             first = false;
             self.out.push_str("- ");
             self.node(level, Place::Item)?;
+            self.spill(CHUNK)?;
         }
-        self.expect(b']')
+        Ok(self.expect(b']')?)
     }
 
     /// A scalar (or an empty collection) written where a scalar goes.
@@ -300,6 +369,31 @@ mod tests {
         // serde_yaml, a YAML 1.2 reader, agrees too.
         let other: Value = serde_yaml::from_str(&text).unwrap();
         assert_eq!(other, tricky, "{text}");
+    }
+
+    #[test]
+    fn written_yaml_in_chunks_is_the_same_text_as_the_string() {
+        // Enough items to cross several chunks.
+        let items: Vec<Value> = (0..20_000)
+            .map(|i| json!({"metadata": {"name": format!("ns-{i}"), "labels": {"a": "yes"}}}))
+            .collect();
+        let value = json!({"kind": "List", "items": items, "after": "2001-12-14"});
+        let mut written = Vec::new();
+        write_yaml(&value, &mut written).unwrap();
+        assert!(written.len() > 3 * CHUNK, "{}", written.len());
+        assert_eq!(
+            String::from_utf8(written).unwrap(),
+            to_yaml_string(&value).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_value_that_cannot_be_serialised_writes_nothing() {
+        let value = std::collections::BTreeMap::from([((1u8, 2u8), 3u8)]);
+        let mut written = Vec::new();
+        let err = write_yaml(&value, &mut written).unwrap_err();
+        assert!(matches!(err, EmitError::Serialise(_)), "{err:?}");
+        assert!(written.is_empty());
     }
 
     #[test]

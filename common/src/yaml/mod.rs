@@ -24,7 +24,7 @@ mod scalars;
 pub mod source_map;
 mod timestamp;
 
-pub use emitter::to_yaml_string;
+pub use emitter::{to_yaml_string, write_yaml, EmitError};
 pub use loader::{parse_one, parse_stream, DuplicateKey, Parsed, PythonValue, YamlError};
 pub use scalars::{resolve_plain, resolve_plain_python, PythonKind, PythonScalar, Resolved};
 pub use source_map::SourceMap;

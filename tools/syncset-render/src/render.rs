@@ -11,12 +11,12 @@ use common::addon::{AddonDocument, InstallMode, SyncsetMigration};
 use common::k8s::{
     CatalogSource, CatalogSourceSpec, ConfigMap, DeadmansSnitchIntegration,
     DeadmansSnitchIntegrationSpec, Endpoint, EnvVar, LabelSelector, LabelSelectorRequirement, List,
-    LocalObjectReference, Namespace, NamespaceSelector, NamespacedName, NetworkPolicy,
-    NetworkPolicyIngressRule, NetworkPolicyPort, NetworkPolicySpec, Object, ObjectMeta,
-    OperatorGroup, OperatorGroupSpec, PagerDutyIntegration, PagerDutyIntegrationSpec, RegistryPoll,
-    SelectorSyncSet, SelectorSyncSetSpec, ServiceMonitor, ServiceMonitorSpec, ServiceOrchestration,
-    StringMap, Subscription, SubscriptionConfig, SubscriptionSpec, SyncSet, SyncSetCommonSpec,
-    SyncSetSpec, TlsConfig, UpdateStrategy, APPLY_MODE_SYNC, APPLY_MODE_UPSERT,
+    LocalObjectReference, Namespace, NamespaceSelector, NamespaceSet, NamespacedName,
+    NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPort, NetworkPolicySpec, Object,
+    ObjectMeta, OperatorGroup, OperatorGroupSpec, PagerDutyIntegration, PagerDutyIntegrationSpec,
+    RegistryPoll, SelectorSyncSet, SelectorSyncSetSpec, ServiceMonitor, ServiceMonitorSpec,
+    ServiceOrchestration, StringMap, Subscription, SubscriptionConfig, SubscriptionSpec, SyncSet,
+    SyncSetCommonSpec, SyncSetSpec, TlsConfig, UpdateStrategy, APPLY_MODE_SYNC, APPLY_MODE_UPSERT,
 };
 use common::{Error, Location, Result};
 use serde_json::Value;
@@ -193,16 +193,20 @@ fn install_resources(doc: &AddonDocument, options: &RenderOptions) -> Result<Vec
     let catalog_image = catalog_image(doc)?;
     let mut resources = Vec::new();
 
-    for namespace in &meta.namespaces {
+    if !meta.namespaces.is_empty() {
         // Precedence as mtcli's ChainMap: the namespace's own entries win over
-        // the common ones, which win over the node-selector default.
+        // the common ones, which win over the node-selector default. Every
+        // namespace gets the same maps, so they are held once (a fleet add-on
+        // may list hundreds of thousands of namespaces).
         let mut annotations = single("openshift.io/node-selector", "");
         annotations.extend(meta.common_annotations.clone().unwrap_or_default());
         annotations.extend(meta.namespace_annotations.clone());
         let mut labels = meta.common_labels.clone().unwrap_or_default();
         labels.extend(meta.namespace_labels.clone());
-        resources.push(Object::Namespace(Namespace::new(
-            ObjectMeta::named(namespace).with_labels_annotations(labels, annotations),
+        resources.push(Object::Namespaces(NamespaceSet::new(
+            meta.namespaces.clone(),
+            labels,
+            annotations,
         )));
     }
 
@@ -516,6 +520,33 @@ mod tests {
             &Target::Selector,
         );
         assert!(resource(&all, "OperatorGroup").get("spec").is_none());
+    }
+
+    #[test]
+    fn many_namespaces_share_one_pair_of_label_and_annotation_maps() {
+        let doc = doc(json!({
+            "namespaces": ["a", "b", "c"], "namespaceLabels": {"team": "x"}
+        }));
+        let list = render(&doc, &Target::Selector, &RenderOptions::default()).unwrap();
+        let Object::SelectorSyncSet(install) = &list.items[0] else {
+            panic!("{:?}", list.items[0]);
+        };
+        let Object::Namespaces(set) = &install.spec.common.resources[0] else {
+            panic!("{:?}", install.spec.common.resources[0]);
+        };
+        assert_eq!(set.names, ["a", "b", "c"]);
+        // Serialised, each is a Namespace of its own with the shared maps.
+        let value = serde_json::to_value(&list).unwrap();
+        let resources = value["items"][0]["spec"]["resources"].as_array().unwrap();
+        let names: Vec<&Value> = resources[..3]
+            .iter()
+            .map(|r| &r["metadata"]["name"])
+            .collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert!(resources[..3]
+            .iter()
+            .all(|r| r["kind"] == "Namespace" && r["metadata"]["labels"]["team"] == "x"));
+        assert_ne!(resources[3]["kind"], "Namespace");
     }
 
     #[test]
