@@ -693,12 +693,23 @@ fn catalog_build_pushes_each_addon_of_a_stream_to_a_real_registry_and_reruns_fro
     }
     assert_ne!(images[0], images[1], "each add-on has its own repository");
     let writes = registry.writes().len();
+    let requests = registry.requests().len();
     assert!(registry.upload_count() > 0, "the first run uploaded blobs");
 
-    // The second run answers from the cache: the same digests, no write.
+    // The second run answers from the cache: the same digests, no write,
+    // and one manifest HEAD per image (no token probe of `/v2/` before each:
+    // this registry needs none).
     let second = build(&good_stream);
     assert_eq!(second.code, Some(0), "{}", second.stderr);
     assert_eq!(lines(&second.stdout), built);
+    let checks = &registry.requests()[requests..];
+    assert!(
+        !checks.is_empty()
+            && checks
+                .iter()
+                .all(|r| r.starts_with("HEAD /v2/") && r.contains("/manifests/")),
+        "the cache check asks for manifests only: {checks:?}"
+    );
     assert_eq!(
         registry.writes().len(),
         writes,

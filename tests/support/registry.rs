@@ -83,15 +83,29 @@ impl LoopbackRegistry {
     /// under `/v2/`: blob upload sessions, chunks, manifests), from the
     /// registry's own access log.
     pub fn writes(&self) -> Vec<String> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
+        self.requests()
+            .into_iter()
             .filter(|line| {
                 ["POST", "PUT", "PATCH", "DELETE"]
                     .iter()
-                    .any(|method| line.contains(&format!("\"{method} /v2/")))
+                    .any(|method| line.starts_with(&format!("{method} /v2/")))
             })
-            .map(str::to_string)
+            .collect()
+    }
+
+    /// Every request seen so far, as the access log's `"METHOD /v2/... HTTP/1.1"` part.
+    pub fn requests(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| {
+                let start = line.find("\"")? + 1;
+                let request = &line[start..];
+                let end = request.find('"')?;
+                request[..end]
+                    .contains(" /v2/")
+                    .then(|| request[..end].to_string())
+            })
             .collect()
     }
 
@@ -99,7 +113,7 @@ impl LoopbackRegistry {
     pub fn upload_count(&self) -> usize {
         self.writes()
             .iter()
-            .filter(|line| line.contains("\"POST /v2/") && line.contains("/blobs/uploads/"))
+            .filter(|line| line.starts_with("POST /v2/") && line.contains("/blobs/uploads/"))
             .count()
     }
 }
