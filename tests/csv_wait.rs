@@ -3,178 +3,29 @@
 //! way telemetry carries them (`_id` = cluster id).
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::http::{Client, Request, TlsOptions};
+use e2e::telemetry::{self, free_port, KillOnDrop, Telemetry, PROMETHEUS, PUSHGATEWAY};
 use e2e::{repo_root, tool};
 use serde_json::Value;
-
-const PROMETHEUS: &str = "/usr/bin/prometheus";
-const PUSHGATEWAY: &str = "/usr/bin/prometheus-pushgateway";
 
 const INSTALLING: &str = "0b9f4c1e-0000-4000-8000-00000000a001";
 const NOT_STARTED: &str = "0b9f4c1e-0000-4000-8000-00000000a002";
 const BROKEN: &str = "0b9f4c1e-0000-4000-8000-00000000b001";
 const SILENT: &str = "0b9f4c1e-0000-4000-8000-00000000c001";
 
-/// A child process killed when the test ends, however it ends.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A pushgateway and a Prometheus scraping it, on free loopback ports.
-struct Telemetry {
-    _pushgateway: KillOnDrop,
-    _prometheus: KillOnDrop,
-    _dir: tempfile::TempDir,
-    push: Client,
-    prometheus: Client,
-    prometheus_url: String,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-impl Telemetry {
-    fn start() -> Telemetry {
-        let dir = tempfile::tempdir().unwrap();
-        let (push_port, prometheus_port) = (free_port(), free_port());
-        let log = |name: &str| std::fs::File::create(dir.path().join(name)).unwrap();
-        let pushgateway = KillOnDrop(
-            Command::new(PUSHGATEWAY)
-                .arg(format!("--web.listen-address=127.0.0.1:{push_port}"))
-                // Debian's default persists to /var/lib/prometheus: keep each run's samples to itself.
-                .arg(format!(
-                    "--persistence.file={}",
-                    dir.path().join("pushgateway.data").display()
-                ))
-                .stdout(Stdio::null())
-                .stderr(log("pushgateway.log"))
-                .spawn()
-                .unwrap(),
-        );
-        let config = dir.path().join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: pushgateway\n    \
-                 honor_labels: true\n    static_configs:\n      - targets: ['127.0.0.1:{push_port}']\n"
-            ),
-        )
-        .unwrap();
-        let prometheus = KillOnDrop(
-            Command::new(PROMETHEUS)
-                .arg(format!("--config.file={}", config.display()))
-                .arg(format!(
-                    "--storage.tsdb.path={}",
-                    dir.path().join("data").display()
-                ))
-                .arg(format!("--web.listen-address=127.0.0.1:{prometheus_port}"))
-                .stdout(Stdio::null())
-                .stderr(log("prometheus.log"))
-                .spawn()
-                .unwrap(),
-        );
-        let prometheus_url = format!("http://127.0.0.1:{prometheus_port}");
-        let client = |url: &str| {
-            Client::new(url, &TlsOptions::default())
-                .unwrap()
-                .with_retry(common::http::RetryPolicy::none())
-        };
-        let telemetry = Telemetry {
-            _pushgateway: pushgateway,
-            _prometheus: prometheus,
-            push: client(&format!("http://127.0.0.1:{push_port}")),
-            prometheus: client(&prometheus_url),
-            prometheus_url,
-            _dir: dir,
-        };
-        for server in [&telemetry.push, &telemetry.prometheus] {
-            wait_until(Duration::from_secs(30), "the server to be ready", || {
-                server
-                    .send(&Request::new("GET", "/-/ready"))
-                    .is_ok_and(|r| r.status == 200)
-            });
-        }
-        telemetry
-    }
-
-    /// Replaces what `cluster` reports (a pushgateway group per cluster, so
-    /// series left out go stale as they do when a CSV changes phase).
-    fn report(&self, cluster: &str, lines: &[String]) {
-        let body = lines.iter().map(|l| format!("{l}\n")).collect::<String>();
-        let path = format!("/metrics/job/telemetry/instance/{cluster}");
-        let request =
-            Request::new("PUT", &path).body("text/plain; version=0.0.4", body.into_bytes());
-        let response = self.push.send(&request).unwrap();
-        assert!(
-            response.is_success(),
-            "push: HTTP {}: {}",
-            response.status,
-            response.text()
-        );
-    }
-
-    /// Waits until Prometheus answers `promql` with exactly `count` series.
-    fn wait_for_series(&self, promql: &str, count: usize) {
-        let path = format!("/api/v1/query?query={}", common::http::encode_query(promql));
-        let mut last = String::new();
-        let deadline = Instant::now() + Duration::from_secs(40);
-        loop {
-            if let Ok(response) = self.prometheus.send(&Request::new("GET", &path)) {
-                let answer: Value = serde_json::from_slice(&response.body).unwrap_or_default();
-                if answer["data"]["result"]
-                    .as_array()
-                    .is_some_and(|r| r.len() == count)
-                {
-                    return;
-                }
-                last = response.text();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "gave up waiting for {count} series for {promql}; last answer: {last}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-/// Polls `ready` every 100 ms until it holds; fails the test after `limit`.
-fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !ready() {
-        assert!(Instant::now() < deadline, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+/// The add-on's namespace in the samples these tests push.
+const NAMESPACE: &str = "redhat-wait-addon";
 
 fn succeeded(cluster: &str, csv: &str, value: u8) -> String {
-    let version = csv.split(".v").nth(1).unwrap_or_default();
-    format!(
-        r#"csv_succeeded{{_id="{cluster}",name="{csv}",namespace="redhat-wait-addon",version="{version}"}} {value}"#
-    )
+    telemetry::succeeded(cluster, csv, NAMESPACE, value)
 }
 
 fn abnormal(cluster: &str, csv: &str, phase: &str, reason: &str) -> String {
-    let version = csv.split(".v").nth(1).unwrap_or_default();
-    format!(
-        r#"csv_abnormal{{_id="{cluster}",name="{csv}",namespace="redhat-wait-addon",phase="{phase}",reason="{reason}",version="{version}"}} 1"#
-    )
+    telemetry::abnormal(cluster, csv, NAMESPACE, phase, reason)
 }
 
 fn fixture(name: &str) -> PathBuf {
