@@ -3,19 +3,16 @@
 //! checked with `skopeo`, a client we did not write; OCI layout output;
 //! conformance on real bundles; bad input and registry failures.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use addon_flow_testservers::http::{HttpResponse, Server};
 use common::oci::{self, Blob, Image, LayerContent, OciLayout};
+use e2e::registry::{skopeo, skopeo_installed, LoopbackRegistry as Registry};
 use e2e::RunExt;
 use serde_json::{json, Value};
-
-const DOCKER_REGISTRY: &str = "/usr/bin/docker-registry";
 
 fn fixtures() -> PathBuf {
     e2e::repo_root().join("tests/fixtures/catalog")
@@ -23,97 +20,12 @@ fn fixtures() -> PathBuf {
 
 /// A `docker-registry serve` on a free loopback port, storage in a tempdir;
 /// killed when dropped.
-struct Registry {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Registry {
-    /// None (with a note) when the registry or skopeo is not installed.
-    fn start() -> Option<Registry> {
-        if !Path::new(DOCKER_REGISTRY).is_file()
-            || Command::new("skopeo").arg("--version").output().is_err()
-        {
-            eprintln!(
-                "SKIPPED: docker-registry or skopeo is not installed (.ci/run installs them)"
-            );
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let config = dir.path().join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
-                dir.path().join("data").display()
-            ),
-        )
-        .unwrap();
-        let log = dir.path().join("registry.log");
-        let log_file = std::fs::File::create(&log).unwrap();
-        let child = Command::new(DOCKER_REGISTRY)
-            .arg("serve")
-            .arg(&config)
-            .stdout(Stdio::from(log_file.try_clone().unwrap()))
-            .stderr(Stdio::from(log_file))
-            .spawn()
-            .expect("docker-registry starts");
-        let registry = Registry {
-            child,
-            port,
-            log,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
-                let _ = stream.write_all(b"GET /v2/ HTTP/1.0\r\n\r\n");
-                let mut answer = String::new();
-                let _ = stream.read_to_string(&mut answer);
-                if answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200") {
-                    return Some(registry);
-                }
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!(
-            "docker-registry did not answer on port {port}: {}",
-            std::fs::read_to_string(&registry.log).unwrap_or_default()
-        );
+/// The registry, or None (with a note) when it or skopeo is not installed.
+fn start_registry() -> Option<Registry> {
+    if !skopeo_installed("catalog-build against a real registry") {
+        return None;
     }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    /// Blob upload sessions started so far (`POST /v2/<name>/blobs/uploads/`),
-    /// from the registry's own access log.
-    fn upload_count(&self) -> usize {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .filter(|line| line.contains("\"POST /v2/") && line.contains("/blobs/uploads/"))
-            .count()
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn skopeo(args: &[&str]) -> String {
-    let output = Command::new("skopeo").args(args).run().success();
-    output.stdout()
+    Registry::start()
 }
 
 /// A small base image of our own making (the opm image cannot be pulled
@@ -267,7 +179,7 @@ fn entry_names(channel: &Value) -> Vec<String> {
 
 #[test]
 fn pushes_to_a_real_registry_that_skopeo_reads_and_a_rerun_uploads_nothing() {
-    let Some(registry) = Registry::start() else {
+    let Some(registry) = start_registry() else {
         return;
     };
     let base = push_base_image(&registry);
