@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use e2e::{repo_root, tool};
+use e2e::{repo_root, tool, RunExt};
 use serde_yaml::Value;
 
 const TOOLS: [&str; 6] = [
@@ -67,9 +67,7 @@ fn makefile_targets() -> BTreeSet<String> {
 }
 
 fn help_of(name: &str) -> String {
-    let output = tool(name).arg("--help").output().unwrap();
-    assert!(output.status.success(), "{name} --help");
-    String::from_utf8(output.stdout).unwrap()
+    tool(name).arg("--help").run().success().stdout()
 }
 
 /// Checks one simple command (no `&&`, `|` or `;`), returning what is wrong.
