@@ -9,8 +9,8 @@ use std::process::Command;
 use std::sync::Arc;
 
 use addon_flow_testservers::http::{HttpResponse, Server};
-use common::oci::{self, Blob, Image, LayerContent, OciLayout};
-use e2e::registry::{skopeo, skopeo_installed, LoopbackRegistry as Registry};
+use common::oci::OciLayout;
+use e2e::registry::{make_base_layout, skopeo, skopeo_installed, LoopbackRegistry as Registry};
 use e2e::RunExt;
 use serde_json::{json, Value};
 
@@ -26,28 +26,6 @@ fn start_registry() -> Option<Registry> {
         return None;
     }
     Registry::start()
-}
-
-/// A small base image of our own making (the opm image cannot be pulled
-/// here): one layer with a `bin/opm` placeholder and opm's entrypoint, in an
-/// OCI layout under the name `base`.
-fn make_base_layout(dir: &Path) {
-    let mut content = LayerContent::new();
-    content
-        .file("bin/opm", b"#!/bin/sh\necho placeholder opm\n".to_vec())
-        .unwrap();
-    let layer = oci::Layer::from_content(&content).unwrap();
-    let config = json!({"architecture": "amd64", "os": "linux",
-        "config": {"Entrypoint": ["/bin/opm"], "Labels": {"base": "test-opm"}},
-        "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]},
-        "history": [{"created_by": "test base"}]});
-    let image = Image::new(
-        Blob::new(oci::MEDIA_TYPE_CONFIG, serde_json::to_vec(&config).unwrap()),
-        vec![layer.blob],
-    );
-    OciLayout::new(dir)
-        .write_images(&[("base".into(), &image)])
-        .unwrap();
 }
 
 /// Pushes our base image into the registry with skopeo.

@@ -261,29 +261,6 @@ fn hive_apply(dir: &Path, server: &KubeServer, input: &[u8], args: &[&str]) -> R
         .write_stdin(input.to_vec()))
 }
 
-/// (kind, namespace, name) of what the server stores apart from Hive's own objects.
-fn stored(server: &KubeServer) -> Vec<(String, String, String)> {
-    server
-        .api()
-        .objects()
-        .iter()
-        .filter(|o| {
-            !matches!(
-                o["kind"].as_str(),
-                Some("ClusterSync" | "ClusterDeployment")
-            )
-        })
-        .map(|o| {
-            let text = |v: &Value| v.as_str().unwrap_or("").to_string();
-            (
-                text(&o["kind"]),
-                text(&o["metadata"]["namespace"]),
-                text(&o["metadata"]["name"]),
-            )
-        })
-        .collect()
-}
-
 fn rendered_count(input: &[u8]) -> usize {
     let list: Value = serde_yaml::from_slice(input).unwrap();
     list["items"].as_array().unwrap().len()
@@ -303,7 +280,7 @@ fn hive_apply_retries_5xx_429_and_resets_then_applies_everything() {
         "{}",
         out.stderr
     );
-    assert_eq!(stored(&server).len(), rendered_count(&input));
+    assert_eq!(e2e::stored_objects(&server).len(), rendered_count(&input));
 }
 
 #[test]
@@ -352,11 +329,18 @@ fn hive_apply_refuses_html_and_huge_answers_and_retries_truncated_ones() {
         );
         // The refused discovery answer leaves its objects out; a rerun finishes.
         if code != 0 {
-            assert!(stored(&server).len() < rendered_count(&input), "{fault}");
+            assert!(
+                e2e::stored_objects(&server).len() < rendered_count(&input),
+                "{fault}"
+            );
             let rerun = hive_apply(dir.path(), &server, &input, &[]);
             assert_eq!(rerun.code, Some(0), "{fault}: {}", rerun.stderr);
         }
-        assert_eq!(stored(&server).len(), rendered_count(&input), "{fault}");
+        assert_eq!(
+            e2e::stored_objects(&server).len(),
+            rendered_count(&input),
+            "{fault}"
+        );
     }
 }
 
@@ -370,7 +354,7 @@ fn hive_apply_with_the_api_server_gone_mid_apply_converges_when_run_again() {
     let expected = rendered_count(&input);
     let out = hive_apply(dir.path(), &server, &input, &["--concurrency", "2"]);
     assert_eq!(out.code, Some(3), "{}", out.stderr);
-    let partial = stored(&server).len();
+    let partial = e2e::stored_objects(&server).len();
     assert!(
         partial < expected,
         "{partial} of {expected} stored before the server went"
@@ -379,7 +363,7 @@ fn hive_apply_with_the_api_server_gone_mid_apply_converges_when_run_again() {
     faults.replace([]);
     let out = hive_apply(dir.path(), &server, &input, &[]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    let mut keys = stored(&server);
+    let mut keys = e2e::stored_objects(&server);
     assert_eq!(keys.len(), expected, "{keys:?}");
     keys.sort();
     keys.dedup();
@@ -602,7 +586,7 @@ fn hive_apply_gives_up_after_its_capped_retries_with_exit_3_naming_host_stage_an
         "the error names the host, the stage and the last status: {}",
         out.stderr
     );
-    assert!(stored(&server).is_empty());
+    assert!(e2e::stored_objects(&server).is_empty());
 }
 
 #[test]
@@ -762,7 +746,7 @@ fn hive_apply_with_the_api_server_stopped_mid_apply_converges_after_a_restart_on
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains(&addr), "{stderr}");
     let restarted = KubeServer::start_with_api(&addr, api, FaultPlan::default()).unwrap();
-    let partial = stored(&restarted).len();
+    let partial = e2e::stored_objects(&restarted).len();
     assert!(
         partial < expected,
         "{partial} of {expected} stored before the stop"
@@ -770,9 +754,9 @@ fn hive_apply_with_the_api_server_stopped_mid_apply_converges_after_a_restart_on
 
     let rerun = hive_apply(dir.path(), &restarted, &input, &[]);
     assert_eq!(rerun.code, Some(0), "{}", rerun.stderr);
-    let mut keys = stored(&restarted);
+    let mut keys = e2e::stored_objects(&restarted);
     keys.sort();
     keys.dedup();
     assert_eq!(keys.len(), expected, "every object stored once: {keys:?}");
-    assert_eq!(stored(&restarted).len(), expected);
+    assert_eq!(e2e::stored_objects(&restarted).len(), expected);
 }

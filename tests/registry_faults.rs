@@ -19,7 +19,7 @@ use addon_flow_testservers::faults::FaultPlan;
 use addon_flow_testservers::registry::{
     free_port, registry_tools_installed, DockerRegistry, FaultingProxy, Forwarded,
 };
-use common::oci::{self, Blob, Image, LayerContent, OciLayout};
+use common::oci::OciLayout;
 use serde_json::{json, Value};
 
 /// What a run of catalog-build gave.
@@ -68,22 +68,7 @@ fn skopeo(args: &[&str]) -> String {
 /// proxy); returns the repository path to reach it by any host.
 fn push_base_image(registry: &DockerRegistry) -> &'static str {
     let dir = tempfile::tempdir().unwrap();
-    let mut content = LayerContent::new();
-    content
-        .file("bin/opm", b"#!/bin/sh\necho placeholder opm\n".to_vec())
-        .unwrap();
-    let layer = oci::Layer::from_content(&content).unwrap();
-    let config = json!({"architecture": "amd64", "os": "linux",
-        "config": {"Entrypoint": ["/bin/opm"], "Labels": {"base": "test-opm"}},
-        "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]},
-        "history": [{"created_by": "test base"}]});
-    let image = Image::new(
-        Blob::new(oci::MEDIA_TYPE_CONFIG, serde_json::to_vec(&config).unwrap()),
-        vec![layer.blob],
-    );
-    OciLayout::new(dir.path())
-        .write_images(&[("base".into(), &image)])
-        .unwrap();
+    e2e::registry::make_base_layout(dir.path());
     skopeo(&[
         "copy",
         "--dest-tls-verify=false",

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::oci;
+
 const DOCKER_REGISTRY: &str = "/usr/bin/docker-registry";
 
 /// Debian's `docker-registry serve` on a free loopback port; killed when
@@ -146,4 +148,26 @@ pub fn skopeo(args: &[&str]) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).unwrap()
+}
+
+/// A small base image of our own making (the opm image cannot be pulled
+/// here): one layer with a `bin/opm` placeholder and opm's entrypoint, in an
+/// OCI layout under the name `base`.
+pub fn make_base_layout(dir: &std::path::Path) {
+    let mut content = oci::LayerContent::new();
+    content
+        .file("bin/opm", b"#!/bin/sh\necho placeholder opm\n".to_vec())
+        .unwrap();
+    let layer = oci::Layer::from_content(&content).unwrap();
+    let config = serde_json::json!({"architecture": "amd64", "os": "linux",
+        "config": {"Entrypoint": ["/bin/opm"], "Labels": {"base": "test-opm"}},
+        "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]},
+        "history": [{"created_by": "test base"}]});
+    let image = oci::Image::new(
+        oci::Blob::new(oci::MEDIA_TYPE_CONFIG, serde_json::to_vec(&config).unwrap()),
+        vec![layer.blob],
+    );
+    oci::OciLayout::new(dir)
+        .write_images(&[("base".into(), &image)])
+        .unwrap();
 }
