@@ -25,9 +25,10 @@ impl Code {
     }
 }
 
+/// `pad`, not `write_str`: tables (`--list-checks`) align codes with `{:<7}`.
 impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+        f.pad(self.0)
     }
 }
 
@@ -198,6 +199,14 @@ pub fn lookup(code: &str) -> Option<&'static Listed> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_code_honours_width_so_list_checks_columns_line_up() {
+        assert_eq!(
+            format!("{:<7}|", ALL[0].code),
+            format!("{:<7}|", ALL[0].code.as_str())
+        );
+    }
 
     #[test]
     fn codes_and_constant_names_are_unique_and_well_formed() {
