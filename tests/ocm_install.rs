@@ -12,63 +12,29 @@ use std::time::Duration;
 use addon_flow_testservers::cluster::{ClusterOptions, Resolution, SimulatedCluster};
 use addon_flow_testservers::http::{HttpRequest, HttpResponse, Server};
 use addon_flow_testservers::kube::{KubeOptions, KubeServer};
-use addon_flow_testservers::ocm::{FakeOcm, ACCESS_TOKEN};
+use addon_flow_testservers::ocm::FakeOcm;
 use addon_flow_testservers::ocm_controller::ControllerOptions;
-use e2e::{repo_root, tool};
+use e2e::servers::{self, example_addon, HIVE_TOKEN};
+use e2e::{repo_root, tool, Run, RunExt};
 use serde_json::{json, Value};
 
 const ADDON: &str = "reference-addon";
 const C1: &str = "049ea229-6d2e-4c7b-9b1f-3f1a1c4c2a10";
 const C2: &str = "7c1d2e3f-0000-4000-8000-00000000f001";
 
-fn example_addon() -> PathBuf {
-    repo_root().join("examples/managed-tenants/addons/reference-addon/metadata/stage/addon.yaml")
-}
-
 fn example_bundles() -> PathBuf {
     repo_root().join("examples/managed-tenants-bundles/addons/reference-addon")
-}
-
-/// A tool with only the static OCM token for credentials.
-fn with_token(name: &str, home: &Path) -> assert_cmd::Command {
-    let mut command = tool(name);
-    for var in [
-        "OCM_REFRESH_TOKEN",
-        "OCM_OFFLINE_TOKEN",
-        "OCM_CLIENT_ID",
-        "OCM_CLIENT_SECRET",
-        "OCM_CONFIG",
-        "OCM_URL",
-        "OCM_TOKEN_URL",
-    ] {
-        command.env_remove(var);
-    }
-    command
-        .env("OCM_TOKEN", ACCESS_TOKEN)
-        .env("HOME", home)
-        .env_remove("XDG_CONFIG_HOME");
-    command
 }
 
 /// The example add-on's document, as addon-validate writes it, with
 /// `parameters` as its addOnParameters when given.
 fn document(dir: &Path, parameters: Option<Value>) -> PathBuf {
-    let output = tool("addon-validate")
-        .arg(example_addon())
-        .args(["-o", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let mut document: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let path = servers::example_document(dir);
     if let Some(parameters) = parameters {
+        let mut document: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         document["addOnParameters"] = parameters;
+        std::fs::write(&path, serde_json::to_vec(&document).unwrap()).unwrap();
     }
-    let path = dir.join("addon.json");
-    std::fs::write(&path, serde_json::to_vec(&document).unwrap()).unwrap();
     path
 }
 
@@ -83,19 +49,17 @@ fn published(parameters: Option<Value>) -> Published {
     let ocm = FakeOcm::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let document = document(dir.path(), parameters);
-    with_token("ocm-post", dir.path())
-        .args(["--url", &ocm.url()])
+    servers::ocm_post(dir.path(), &ocm)
         .arg(&document)
-        .assert()
+        .run()
         .success();
     Published { ocm, dir, document }
 }
 
 impl Published {
+    /// `ocm-post --url OCM -o json` with the static token.
     fn ocm_post(&self) -> assert_cmd::Command {
-        let mut command = with_token("ocm-post", self.dir.path());
-        command.args(["--url", &self.ocm.url(), "-o", "json"]);
-        command
+        servers::ocm_post(self.dir.path(), &self.ocm)
     }
 
     /// The requests OCM saw after the first `skip`, as (method, path, body).
@@ -109,29 +73,17 @@ impl Published {
     }
 }
 
-fn json_lines(bytes: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(bytes)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect()
-}
-
 #[test]
 fn install_posts_the_addon_and_its_parameters_in_items_on_each_cluster() {
     let setup = published(None);
     let before = setup.ocm.requests().len();
-    let output = setup
+    let results = setup
         .ocm_post()
         .args(["--install", C1, "--install", C2, "--param", "size=3"])
         .arg(&setup.document)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .run()
+        .success()
+        .json_lines();
     let posts: Vec<_> = setup
         .requests_after(before)
         .into_iter()
@@ -150,7 +102,6 @@ fn install_posts_the_addon_and_its_parameters_in_items_on_each_cluster() {
             json!({"addon": {"id": ADDON}, "parameters": {"items": [{"id": "size", "value": "3"}]}})
         );
     }
-    let results = json_lines(&output.stdout);
     assert_eq!(results.len(), 2);
     assert_eq!(results[0]["cluster"], C1, "results come in the order given");
     assert_eq!(results[0]["result"], "created");
@@ -162,7 +113,7 @@ fn install_posts_the_addon_and_its_parameters_in_items_on_each_cluster() {
         .ocm_post()
         .args(["--install", "c3"])
         .arg(&setup.document)
-        .assert()
+        .run()
         .success();
     let post = setup
         .requests_after(before)
@@ -215,11 +166,12 @@ fn each_parameter_rule_refuses_before_any_request() {
         for param in params {
             command.args(["--param", param]);
         }
-        let output = command.arg(&setup.document).output().unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(1), "{params:?}: {stderr}");
-        assert!(stderr.contains(expected), "{params:?}: {stderr}");
-        assert!(stderr.contains("nothing was sent"), "{stderr}");
+        command
+            .arg(&setup.document)
+            .run()
+            .exit(1)
+            .stderr_has(expected)
+            .stderr_has("nothing was sent");
     }
     assert_eq!(
         setup.ocm.requests().len(),
@@ -238,7 +190,7 @@ fn each_parameter_rule_refuses_before_any_request() {
         .args(["--install", C1, "--params"])
         .arg(&file)
         .arg(&setup.document)
-        .assert()
+        .run()
         .success();
 }
 
@@ -246,18 +198,14 @@ fn each_parameter_rule_refuses_before_any_request() {
 fn installing_again_changes_nothing_and_other_parameters_are_patched() {
     let setup = published(None);
     let install = |size: &str| {
-        let output = setup
+        setup
             .ocm_post()
             .args(["--install", C1, "--param", &format!("size={size}")])
             .arg(&setup.document)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        json_lines(&output.stdout).remove(0)
+            .run()
+            .success()
+            .json_lines()
+            .remove(0)
     };
     assert_eq!(install("2")["result"], "created");
     let before = setup.ocm.requests().len();
@@ -297,42 +245,34 @@ fn installing_again_changes_nothing_and_other_parameters_are_patched() {
 fn installation_is_read_uninstalled_and_inquired() {
     let setup = published(None);
     setup.ocm.set_installation(C1, ADDON, "ready", "all good");
-    let output = setup
+    let shown = setup
         .ocm_post()
         .args(["--id", ADDON, "--installation", C1])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let shown = json_lines(&output.stdout).remove(0);
+        .run()
+        .success()
+        .json_lines()
+        .remove(0);
     assert_eq!(shown["installation"]["state"], "ready");
     assert_eq!(shown["installation"]["state_description"], "all good");
     assert!(shown["installation"]["creation_timestamp"].is_string());
 
     // Not installed: a remote error naming the cluster (exit 3).
-    let output = setup
+    setup
         .ocm_post()
         .args(["--id", ADDON, "--installation", C2])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&output.stderr).contains(C2));
+        .run()
+        .exit(3)
+        .stderr_has(C2);
 
     let uninstall = |cluster: &str| {
-        let output = setup
+        setup
             .ocm_post()
             .args(["--id", ADDON, "--uninstall", cluster])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        json_lines(&output.stdout).remove(0)["result"].clone()
+            .run()
+            .success()
+            .json_lines()
+            .remove(0)["result"]
+            .clone()
     };
     assert_eq!(uninstall(C1), "deleted");
     assert!(setup.ocm.installation(C1, ADDON).is_none());
@@ -341,67 +281,38 @@ fn installation_is_read_uninstalled_and_inquired() {
     setup
         .ocm
         .refuse_installs_on(C2, "the cluster has 2 vCPU, the add-on needs 4");
-    let output = setup
+    // One cluster may not install it: exit 1, naming the cluster and OCM's reason.
+    let answers = setup
         .ocm_post()
         .args(["--id", ADDON, "--inquire", C1, "--inquire", C2])
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "one cluster may not install it"
-    );
-    let answers = json_lines(&output.stdout);
+        .run()
+        .exit(1)
+        .stderr_has(C2)
+        .stderr_has("the add-on needs 4")
+        .json_lines();
     assert_eq!(answers[0]["result"], "allowed");
     assert_eq!(answers[1]["result"], "refused");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains(C2) && stderr.contains("the add-on needs 4"),
-        "{stderr}"
-    );
     setup
         .ocm_post()
         .args(["--id", ADDON, "--inquire", C1])
-        .assert()
+        .run()
         .success();
 }
 
 #[test]
 fn cluster_actions_without_credentials_are_a_usage_error() {
     let setup = published(None);
-    let mut command = tool("ocm-post");
-    for var in [
-        "OCM_TOKEN",
-        "OCM_REFRESH_TOKEN",
-        "OCM_OFFLINE_TOKEN",
-        "OCM_CLIENT_ID",
-        "OCM_CONFIG",
-    ] {
-        command.env_remove(var);
-    }
-    let output = command
-        .env("HOME", setup.dir.path())
+    servers::without_ocm_credentials("ocm-post", setup.dir.path())
         .args(["--url", &setup.ocm.url(), "--id", ADDON, "--uninstall", C1])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
+        .run()
+        .exit(2);
 }
 
-fn csv_wait_ocm(setup: &Published, extra: &[&str]) -> std::process::Output {
-    with_token("csv-wait", setup.dir.path())
-        .args([
-            "--source",
-            "ocm",
-            "--url",
-            &setup.ocm.url(),
-            "--cluster-id",
-            C1,
-        ])
-        .args(["--interval", "100ms"])
+fn csv_wait_ocm(setup: &Published, extra: &[&str]) -> Run {
+    servers::csv_wait_from_ocm(setup.dir.path(), &setup.ocm, C1)
         .args(extra)
         .arg(&setup.document)
-        .output()
-        .unwrap()
+        .run()
 }
 
 #[test]
@@ -413,14 +324,9 @@ fn csv_wait_from_ocm_reaches_ready() {
         std::thread::sleep(Duration::from_millis(500));
         ocm.set_installation(C1, ADDON, "ready", "reference-addon.v0.3.0 Succeeded");
     });
-    let output = csv_wait_ocm(&setup, &["--timeout", "60s"]);
+    let run = csv_wait_ocm(&setup, &["--timeout", "60s"]);
     mover.join().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let lines = json_lines(&output.stdout);
+    let lines = run.success().json_lines();
     let states: Vec<&str> = lines.iter().filter_map(|l| l["state"].as_str()).collect();
     assert_eq!(states, ["installing", "ready"]);
     assert_eq!(lines[1]["reason"], "reference-addon.v0.3.0 Succeeded");
@@ -436,9 +342,9 @@ fn csv_wait_from_ocm_reports_failed_with_state_description_exit_5() {
         "failed",
         "reference-addon.v0.3.0 is Failed: InstallCheckFailed",
     );
-    let output = csv_wait_ocm(&setup, &["--timeout", "60s"]);
-    assert_eq!(output.status.code(), Some(5));
-    let lines = json_lines(&output.stdout);
+    let lines = csv_wait_ocm(&setup, &["--timeout", "60s"])
+        .exit(5)
+        .json_lines();
     assert_eq!(lines[0]["state"], "failed");
     assert_eq!(
         lines[0]["reason"],
@@ -451,11 +357,10 @@ fn csv_wait_from_ocm_reports_failed_with_state_description_exit_5() {
 fn csv_wait_from_ocm_times_out_exit_4() {
     let setup = published(None);
     setup.ocm.set_installation(C1, ADDON, "installing", "");
-    let output = csv_wait_ocm(&setup, &["--polls", "2"]);
-    assert_eq!(output.status.code(), Some(4));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("installing"), "{stderr}");
-    let lines = json_lines(&output.stdout);
+    let lines = csv_wait_ocm(&setup, &["--polls", "2"])
+        .exit(4)
+        .stderr_has("installing")
+        .json_lines();
     assert_eq!(lines.last().unwrap()["summary"]["result"], "timed_out");
 }
 
@@ -467,13 +372,8 @@ fn built_catalog(dir: &Path) -> (PathBuf, PathBuf) {
         .arg(example_addon())
         .arg("--bundles")
         .arg(example_bundles())
-        .output()
-        .unwrap();
-    assert!(
-        validated.status.success(),
-        "{}",
-        String::from_utf8_lossy(&validated.stderr)
-    );
+        .run()
+        .success();
     let built = tool("catalog-build")
         .arg("--bundles")
         .arg(example_bundles())
@@ -483,16 +383,11 @@ fn built_catalog(dir: &Path) -> (PathBuf, PathBuf) {
             "--oci-layout",
         ])
         .arg(&layout)
-        .write_stdin(validated.stdout)
-        .output()
-        .unwrap();
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+        .write_stdin(validated.output.stdout)
+        .run()
+        .success();
     let document = dir.join("addon.json");
-    std::fs::write(&document, &built.stdout).unwrap();
+    std::fs::write(&document, &built.output.stdout).unwrap();
     (layout, document)
 }
 
@@ -516,17 +411,10 @@ fn recording_pushgateway() -> (Server, Pushes) {
 }
 
 fn apply_syncset(kube: &KubeServer, dir: &Path, document: &Path, channel: Option<&str>) {
-    let rendered = tool("syncset-render")
+    let mut list = tool("syncset-render")
         .args(["--cluster-deployment", "cd-ns/cd-1", "-o", "json"])
         .arg(document)
-        .output()
-        .unwrap();
-    assert!(
-        rendered.status.success(),
-        "{}",
-        String::from_utf8_lossy(&rendered.stderr)
-    );
-    let mut list: Value = serde_json::from_slice(&rendered.stdout).unwrap();
+        .run_json();
     if let Some(channel) = channel {
         for item in list["items"].as_array_mut().unwrap() {
             for resource in item["spec"]["resources"]
@@ -540,13 +428,9 @@ fn apply_syncset(kube: &KubeServer, dir: &Path, document: &Path, channel: Option
             }
         }
     }
-    let kubeconfig = dir.join("kubeconfig");
-    std::fs::write(&kubeconfig, kube.kubeconfig("test-token")).unwrap();
-    tool("hive-apply")
-        .arg("--kubeconfig")
-        .arg(&kubeconfig)
+    servers::hive_apply(dir, kube)
         .write_stdin(serde_json::to_vec(&list).unwrap())
-        .assert()
+        .run()
         .success();
 }
 
@@ -556,7 +440,7 @@ fn simulated_cluster(kube: &KubeServer, push: &Server, layout: &Path) -> Simulat
         namespace: "cd-ns".into(),
         name: "cd-1".into(),
         hive_url: kube.url(),
-        hive_token: Some("test-token".into()),
+        hive_token: Some(HIVE_TOKEN.into()),
         pushgateway_url: push.url(),
         oci_layout: Some(layout.to_path_buf()),
         install_delay: Duration::from_secs(3600),
@@ -630,11 +514,11 @@ fn a_subscription_to_a_channel_the_catalog_lacks_is_a_failed_install() {
 #[test]
 fn fake_ocm_acting_as_ocm_writes_the_syncset_into_hive_and_uninstall_removes_it() {
     let dir = tempfile::tempdir().unwrap();
-    let document = document(dir.path(), None);
+    let document = servers::example_document(dir.path());
     let kube = KubeServer::start(KubeOptions::default()).unwrap();
     let mut options = ControllerOptions {
         hive_url: Some(kube.url()),
-        hive_token: Some("test-token".into()),
+        hive_token: Some(HIVE_TOKEN.into()),
         interval: Duration::from_millis(50),
         ..ControllerOptions::default()
     };
@@ -643,25 +527,20 @@ fn fake_ocm_acting_as_ocm_writes_the_syncset_into_hive_and_uninstall_removes_it(
         .insert(C1.into(), "cd-ns/cd-1".parse().unwrap());
     options.add_document(&document).unwrap();
     let ocm = FakeOcm::start_acting("127.0.0.1:0", options).unwrap();
-    let ocm_post = || {
-        let mut command = with_token("ocm-post", dir.path());
-        command.args(["--url", &ocm.url(), "-o", "json"]);
-        command
-    };
-    ocm_post().arg(&document).assert().success();
+    let ocm_post = || servers::ocm_post(dir.path(), &ocm);
+    ocm_post().arg(&document).run().success();
     // A cluster OCM does not know is refused by OCM.
-    let output = ocm_post()
+    ocm_post()
         .args(["--install", "unknown-cluster"])
         .arg(&document)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("not found"));
+        .run()
+        .exit(3)
+        .stderr_has("not found");
 
     ocm_post()
         .args(["--install", C1])
         .arg(&document)
-        .assert()
+        .run()
         .success();
     let syncset = wait_for(|| kube.api().get("SyncSet", "cd-ns", "addon-reference-addon"));
     assert_eq!(
@@ -679,7 +558,7 @@ fn fake_ocm_acting_as_ocm_writes_the_syncset_into_hive_and_uninstall_removes_it(
 
     ocm_post()
         .args(["--id", ADDON, "--uninstall", C1])
-        .assert()
+        .run()
         .success();
     wait_for(|| ocm.installation(C1, ADDON).is_none().then_some(()));
     assert!(kube
@@ -711,17 +590,12 @@ fn the_demo_installs_on_two_clusters_one_ready_one_failed_then_uninstalls() {
         .parent()
         .expect("binaries live in a folder")
         .to_path_buf();
-    let output = std::process::Command::new("bash")
+    let stdout = std::process::Command::new("bash")
         .arg(repo_root().join("scripts/demo.sh"))
         .env("DEMO_BIN_DIR", binaries)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .run()
+        .success()
+        .stdout();
     let stages = [
         "deploy 1/4",
         "deploy 2/4",
