@@ -5,13 +5,12 @@
 use addon_flow_testservers::kube::{KubeOptions, KubeServer};
 use addon_flow_testservers::ocm::{FakeOcm, REFRESH_TOKEN};
 use e2e::registry::LoopbackRegistry;
-use e2e::{repo_root, tool};
+use e2e::{repo_root, servers, tool, write_kubeconfig, RunExt};
 
 const ADDON: &str = "examples/managed-tenants/addons/reference-addon/metadata/stage/addon.yaml";
 
-fn stderr_of(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+/// What a terminal escape sequence starts with: none belongs in a pipe.
+const ESCAPE: &str = "\u{1b}";
 
 /// The request lines of a `-v` run: `tool: METHOD URL -> STATUS ...`.
 fn request_lines<'a>(stderr: &'a str, tool_name: &str) -> Vec<&'a str> {
@@ -33,7 +32,8 @@ fn request_lines<'a>(stderr: &'a str, tool_name: &str) -> Vec<&'a str> {
 #[test]
 fn verbose_ocm_post_logs_each_request_without_credentials() {
     let ocm = FakeOcm::start().unwrap();
-    let output = tool("ocm-post")
+    let home = tempfile::tempdir().unwrap();
+    let run = servers::with_ocm_refresh_token("ocm-post", home.path(), &ocm)
         .args([
             "-v",
             ADDON,
@@ -42,12 +42,10 @@ fn verbose_ocm_post_logs_each_request_without_credentials() {
             "--token-url",
             &ocm.token_url(),
         ])
-        .env("OCM_REFRESH_TOKEN", REFRESH_TOKEN)
-        .env_remove("OCM_TOKEN")
-        .output()
-        .unwrap();
-    let stderr = stderr_of(&output);
-    assert!(output.status.success(), "{stderr}");
+        .run()
+        .success()
+        .stderr_lacks(ESCAPE);
+    let stderr = run.stderr();
     let lines = request_lines(&stderr, "ocm-post");
     let sent = ocm.requests().len() + ocm.token_requests().len();
     assert_eq!(lines.len(), sent, "one line per request:\n{stderr}");
@@ -63,37 +61,37 @@ fn verbose_ocm_post_logs_each_request_without_credentials() {
             "{line}"
         );
     }
-    for secret in std::iter::once(REFRESH_TOKEN.to_owned()).chain(ocm.issued_tokens()) {
-        assert!(!stderr.contains(&secret), "a token in the log:\n{stderr}");
-    }
-    assert!(!stderr.contains('\u{1b}'), "no escape codes in a pipe");
+    // No token in the log: neither the refresh token nor one OCM issued.
+    std::iter::once(REFRESH_TOKEN.to_owned())
+        .chain(ocm.issued_tokens())
+        .fold(run, |run, secret| run.stderr_lacks(&secret));
 }
 
 #[test]
 fn verbose_hive_apply_logs_each_request_and_quiet_prints_nothing() {
+    const TOKEN: &str = "test-token-0123456789";
     let hive = KubeServer::start(KubeOptions::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(&kubeconfig, hive.kubeconfig("test-token-0123456789")).unwrap();
-    hive.api().set_tokens(&["test-token-0123456789"]);
+    let kubeconfig = write_kubeconfig(dir.path(), &hive, TOKEN);
+    hive.api().set_tokens(&[TOKEN]);
     let objects = tool("syncset-render")
         .args([ADDON, "--selector", "-o", "yaml"])
-        .output()
-        .unwrap();
-    assert!(objects.status.success(), "{}", stderr_of(&objects));
+        .run()
+        .success();
     let objects_file = dir.path().join("objects.yaml");
-    std::fs::write(&objects_file, &objects.stdout).unwrap();
+    std::fs::write(&objects_file, &objects.output.stdout).unwrap();
 
     let before = hive.api().requests();
-    let output = tool("hive-apply")
+    let run = tool("hive-apply")
         .arg("-v")
         .arg(&objects_file)
         .arg("--kubeconfig")
         .arg(&kubeconfig)
-        .output()
-        .unwrap();
-    let stderr = stderr_of(&output);
-    assert!(output.status.success(), "{stderr}");
+        .run()
+        .success()
+        .stderr_lacks(TOKEN)
+        .stderr_lacks(ESCAPE);
+    let stderr = run.stderr();
     let lines = request_lines(&stderr, "hive-apply");
     assert_eq!(
         lines.len() as u64,
@@ -103,18 +101,15 @@ fn verbose_hive_apply_logs_each_request_and_quiet_prints_nothing() {
     assert!(lines
         .iter()
         .any(|l| l.contains("PATCH ") && l.contains("fieldManager=addon-flow")));
-    assert!(!stderr.contains("test-token-0123456789"));
-    assert!(!stderr.contains('\u{1b}'), "no escape codes in a pipe");
 
     let quiet = tool("hive-apply")
         .arg("--quiet")
         .arg(&objects_file)
         .arg("--kubeconfig")
         .arg(&kubeconfig)
-        .output()
-        .unwrap();
-    assert!(quiet.status.success());
-    assert_eq!(stderr_of(&quiet), "", "--quiet prints no notes");
+        .run()
+        .success();
+    assert_eq!(quiet.stderr(), "", "--quiet prints no notes");
 }
 
 #[test]
@@ -123,22 +118,17 @@ fn no_tool_writes_escape_codes_into_a_pipe() {
     let bundles = repo_root().join("examples/managed-tenants-bundles/addons/reference-addon");
     let layout = dir.path().join("layout");
     let runs = [
-        tool("addon-validate").arg(ADDON).output().unwrap(),
+        tool("addon-validate").arg(ADDON).run(),
         tool("catalog-build")
             .arg("--bundles")
             .arg(&bundles)
             .arg("--oci-layout")
             .arg(&layout)
-            .output()
-            .unwrap(),
-        tool("syncset-render")
-            .args([ADDON, "--selector"])
-            .output()
-            .unwrap(),
+            .run(),
+        tool("syncset-render").args([ADDON, "--selector"]).run(),
     ];
-    for output in runs {
-        assert!(output.status.success(), "{}", stderr_of(&output));
-        assert!(!stderr_of(&output).contains('\u{1b}'));
+    for run in runs {
+        run.success().stderr_lacks(ESCAPE);
     }
 }
 
@@ -159,23 +149,30 @@ fn verbose_catalog_build_logs_each_registry_operation_without_the_password() {
     )
     .unwrap();
     let bundles = repo_root().join("tests/fixtures/catalog/good");
-    let output = tool("catalog-build")
+    let catalog_build = || {
+        let mut command = tool("catalog-build");
+        command
+            .arg("--bundles")
+            .arg(&bundles)
+            .args([
+                "--repo",
+                &format!("{host}/osd-addons/demo"),
+                "--base-image",
+                "scratch",
+                "--no-cache",
+            ])
+            .env("REGISTRY_AUTH_FILE", &auth_file)
+            .write_stdin("");
+        command
+    };
+    let run = catalog_build()
         .arg("-v")
-        .arg("--bundles")
-        .arg(&bundles)
-        .args([
-            "--repo",
-            &format!("{host}/osd-addons/demo"),
-            "--base-image",
-            "scratch",
-            "--no-cache",
-        ])
-        .env("REGISTRY_AUTH_FILE", &auth_file)
-        .write_stdin("")
-        .output()
-        .unwrap();
-    let stderr = stderr_of(&output);
-    assert!(output.status.success(), "{stderr}");
+        .run()
+        .success()
+        .stderr_lacks(password)
+        .stderr_lacks(encoded)
+        .stderr_lacks(ESCAPE);
+    let stderr = run.stderr();
     let lines = request_lines(&stderr, "catalog-build");
     let repo = format!("http://{host}/v2/osd-addons/demo");
     // Pushing: the blob checks (HEAD), the uploads (PUT with their bytes),
@@ -212,35 +209,12 @@ fn verbose_catalog_build_logs_each_registry_operation_without_the_password() {
     assert!(lines
         .iter()
         .any(|l| l.contains("PUT ") && !l.ends_with(" 0 bytes sent")));
-    assert!(
-        !stderr.contains(password),
-        "the password in the log:\n{stderr}"
-    );
-    assert!(
-        !stderr.contains(encoded),
-        "the credentials in the log:\n{stderr}"
-    );
-    assert!(!stderr.contains('\u{1b}'), "no escape codes in a pipe");
 
     // Without -v: none of these lines.
-    let output = tool("catalog-build")
-        .arg("--bundles")
-        .arg(&bundles)
-        .args([
-            "--repo",
-            &format!("{host}/osd-addons/demo"),
-            "--base-image",
-            "scratch",
-            "--no-cache",
-        ])
-        .env("REGISTRY_AUTH_FILE", &auth_file)
-        .write_stdin("")
-        .output()
-        .unwrap();
-    let stderr = stderr_of(&output);
-    assert!(output.status.success(), "{stderr}");
+    let quiet = catalog_build().run().success();
     assert!(
-        request_lines(&stderr, "catalog-build").is_empty(),
-        "{stderr}"
+        request_lines(&quiet.stderr(), "catalog-build").is_empty(),
+        "{}",
+        quiet.stderr()
     );
 }
