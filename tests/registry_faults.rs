@@ -10,7 +10,6 @@
 //! tests say SKIPPED.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,26 +19,18 @@ use addon_flow_testservers::registry::{
     free_port, registry_tools_installed, DockerRegistry, FaultingProxy, Forwarded,
 };
 use common::oci::OciLayout;
-use serde_json::{json, Value};
+use e2e::registry::skopeo;
+use e2e::{Run, RunExt};
+use serde_json::json;
 
-/// What a run of catalog-build gave.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+/// The `indexImage` of the document catalog-build printed (`host/repo@sha256:...`).
+fn index_image(run: &Run) -> String {
+    run.json()["indexImage"].as_str().unwrap().to_string()
 }
 
-impl Run {
-    /// The `indexImage` of the document printed (`host/repo@sha256:...`).
-    fn index_image(&self) -> String {
-        let document: Value = serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|err| panic!("{err}: {}\n{}", self.stdout, self.stderr));
-        document["indexImage"].as_str().unwrap().to_string()
-    }
-
-    fn digest(&self) -> String {
-        self.index_image().split('@').nth(1).unwrap().to_string()
-    }
+/// The digest part of [`index_image`].
+fn digest(run: &Run) -> String {
+    index_image(run).split('@').nth(1).unwrap().to_string()
 }
 
 fn registry_or_skip(port: u16, storage: &Path) -> Option<DockerRegistry> {
@@ -48,19 +39,6 @@ fn registry_or_skip(port: u16, storage: &Path) -> Option<DockerRegistry> {
         return None;
     }
     Some(DockerRegistry::start(port, storage).expect("docker-registry starts"))
-}
-
-fn skopeo(args: &[&str]) -> String {
-    let output = Command::new("skopeo")
-        .args(args)
-        .output()
-        .expect("skopeo runs");
-    assert!(
-        output.status.success(),
-        "skopeo {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
 }
 
 /// Pushes a small base image of our own (one layer, opm's entrypoint) to
@@ -98,7 +76,7 @@ fn bundles() -> PathBuf {
 /// catalog-build of the fixture bundles to `HOST/osd-addons/demo` on the
 /// base image at `HOST/BASE`, with its cache in `cache`.
 fn catalog_build(host: &str, base: &str, cache: &Path, extra: &[&str]) -> Run {
-    let out = e2e::tool("catalog-build")
+    e2e::tool("catalog-build")
         .args(["--bundles", bundles().to_str().unwrap()])
         .args(["--repo", &format!("{host}/osd-addons/demo")])
         .args(["--base-image", &format!("{host}/{base}")])
@@ -108,24 +86,16 @@ fn catalog_build(host: &str, base: &str, cache: &Path, extra: &[&str]) -> Run {
         .env("HOME", cache)
         .write_stdin(addon_document())
         .timeout(Duration::from_secs(300))
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+        .run()
 }
 
 /// skopeo reads the image back: its labels, and a copy into an OCI layout
 /// with the base layer and the /configs layer.
 fn assert_skopeo_reads(index_image: &str) {
-    let inspect: Value = serde_json::from_str(&skopeo(&[
-        "inspect",
-        "--tls-verify=false",
-        &format!("docker://{index_image}"),
-    ]))
-    .unwrap();
+    let inspect = std::process::Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false"])
+        .arg(format!("docker://{index_image}"))
+        .run_json();
     assert_eq!(
         inspect["Labels"]["operators.operatorframework.io.index.configs.v1"],
         "/configs"
@@ -163,23 +133,22 @@ fn catalog_build_through_5xx_and_429_retries_and_pushes_an_image_skopeo_reads() 
     let faults = FaultPlan::parse("500x3,429:retry-after=1").unwrap();
     let proxy = FaultingProxy::start(registry.addr(), faults.clone()).unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let out = catalog_build(&proxy.host(), base, cache.path(), &[]);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let out = catalog_build(&proxy.host(), base, cache.path(), &[]).success();
     assert_eq!(faults.faulted(), 4);
+    let stderr = out.stderr();
     // Every request the proxy read was forwarded, except the four it faulted:
     // each fault cost exactly one more request, and each was retried.
     assert_eq!(
         faults.requests(),
         proxy.forwarded().len() as u64 + 4,
-        "{}",
-        out.stderr
+        "{stderr}"
     );
     // Not one retry line per fault: oci-client takes a failed `GET /v2/`
     // probe for "no sign-in needed" and asks a HEAD answered without a
     // digest again with a GET, inside one call of ours.
-    let retries = retry_lines(&out.stderr);
-    assert!((1..=4).contains(&retries), "{}", out.stderr);
-    for line in out.stderr.lines().filter(|l| l.contains("retrying in")) {
+    let retries = retry_lines(&stderr);
+    assert!((1..=4).contains(&retries), "{stderr}");
+    for line in stderr.lines().filter(|l| l.contains("retrying in")) {
         assert!(
             line.contains(&format!("catalog-build: GET http://{}/v2/", proxy.host()))
                 || line.contains(&format!("catalog-build: HEAD http://{}/v2/", proxy.host()))
@@ -189,7 +158,7 @@ fn catalog_build_through_5xx_and_429_retries_and_pushes_an_image_skopeo_reads() 
             "each retry names the host, the stage and the status: {line}"
         );
     }
-    assert_skopeo_reads(&out.index_image());
+    assert_skopeo_reads(&index_image(&out));
 }
 
 #[test]
@@ -207,9 +176,11 @@ fn catalog_build_on_a_hanging_registry_is_exit_3_naming_the_host_and_the_stage()
         base,
         cache.path(),
         &["--request-timeout", "300ms"],
-    );
-    assert_eq!(out.code, Some(3), "{}", out.stderr);
-    let last = out.stderr.lines().last().unwrap_or_default();
+    )
+    .exit(3)
+    .no_stdout();
+    let stderr = out.stderr();
+    let last = stderr.lines().last().unwrap_or_default();
     assert!(
         last.contains(&format!("{}/{base}", proxy.host()))
             && last.contains(&format!(
@@ -217,10 +188,8 @@ fn catalog_build_on_a_hanging_registry_is_exit_3_naming_the_host_and_the_stage()
                 proxy.host()
             ))
             && last.contains("no answer within 0.3s"),
-        "{}",
-        out.stderr
+        "{stderr}"
     );
-    assert!(out.stdout.is_empty(), "{}", out.stdout);
     assert!(proxy.forwarded().is_empty(), "nothing reached the registry");
 }
 
@@ -242,26 +211,19 @@ fn catalog_build_refuses_an_html_page_for_a_manifest_with_exit_3() {
     // A clean run shows where the base image's manifest is read.
     let clean = FaultingProxy::start(registry.addr(), FaultPlan::default()).unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let out = catalog_build(&clean.host(), base, cache.path(), &[]);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    catalog_build(&clean.host(), base, cache.path(), &[]).success();
     let before = requests_before_the_first_manifest_get(&clean.forwarded());
 
     let faults = FaultPlan::parse(&format!("okx{before},html")).unwrap();
     let proxy = FaultingProxy::start(registry.addr(), faults.clone()).unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let out = catalog_build(&proxy.host(), base, cache.path(), &[]);
-    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    catalog_build(&proxy.host(), base, cache.path(), &[])
+        .exit(3)
+        .stderr_has(&format!("{}/{base}", proxy.host()))
+        .stderr_has("reading the manifest: the manifest is not JSON")
+        .stderr_has("<!DOCTYPE html>")
+        .no_stdout();
     assert_eq!(faults.faulted(), 1, "an HTML page is not retried");
-    assert!(
-        out.stderr.contains(&format!("{}/{base}", proxy.host()))
-            && out
-                .stderr
-                .contains("reading the manifest: the manifest is not JSON")
-            && out.stderr.contains("<!DOCTYPE html>"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stdout.is_empty(), "{}", out.stdout);
 }
 
 #[test]
@@ -294,15 +256,13 @@ fn catalog_build_with_the_registry_stopped_mid_push_converges_after_a_restart_on
     let upstream = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let proxy = FaultingProxy::start_observed(upstream, FaultPlan::default(), observer).unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let out = catalog_build(&proxy.host(), base, cache.path(), &[]);
-    assert_eq!(out.code, Some(3), "{}", out.stderr);
+    // Nothing claimed; the error names the proxy and the 502 it answered.
+    catalog_build(&proxy.host(), base, cache.path(), &[])
+        .exit(3)
+        .no_stdout()
+        .stderr_has(&proxy.host())
+        .stderr_has("502");
     assert!(!armed.load(Ordering::SeqCst), "the registry was stopped");
-    assert!(out.stdout.is_empty(), "nothing claimed: {}", out.stdout);
-    assert!(
-        out.stderr.contains(&proxy.host()) && out.stderr.contains("502"),
-        "{}",
-        out.stderr
-    );
     let uploads_before = proxy
         .forwarded()
         .iter()
@@ -313,13 +273,12 @@ fn catalog_build_with_the_registry_stopped_mid_push_converges_after_a_restart_on
     // Started again on the same port with the same storage: the same command finishes.
     *registry.lock().unwrap() = Some(DockerRegistry::start(port, storage.path()).unwrap());
     let seen_before_rerun = proxy.forwarded().len();
-    let rerun = catalog_build(&proxy.host(), base, cache.path(), &[]);
-    assert_eq!(rerun.code, Some(0), "{}", rerun.stderr);
+    let rerun = catalog_build(&proxy.host(), base, cache.path(), &[]).success();
     let rerun_uploads = proxy.forwarded()[seen_before_rerun..]
         .iter()
         .filter(|f| f.method == "PUT" && f.status == 201 && f.target.contains("/blobs/"))
         .count();
-    assert_skopeo_reads(&rerun.index_image());
+    assert_skopeo_reads(&index_image(&rerun));
 
     // The same command into a fresh registry on the same port gives the same image.
     registry.lock().unwrap().take();
@@ -328,9 +287,8 @@ fn catalog_build_with_the_registry_stopped_mid_push_converges_after_a_restart_on
     push_base_image(&fresh);
     let seen_before_clean = proxy.forwarded().len();
     let fresh_cache = tempfile::tempdir().unwrap();
-    let clean = catalog_build(&proxy.host(), base, fresh_cache.path(), &[]);
-    assert_eq!(clean.code, Some(0), "{}", clean.stderr);
-    assert_eq!(rerun.digest(), clean.digest());
+    let clean = catalog_build(&proxy.host(), base, fresh_cache.path(), &[]).success();
+    assert_eq!(digest(&rerun), digest(&clean));
     let clean_uploads = proxy.forwarded()[seen_before_clean..]
         .iter()
         .filter(|f| f.method == "PUT" && f.status == 201 && f.target.contains("/blobs/"))
