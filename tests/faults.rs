@@ -8,7 +8,7 @@
 //! Assertions are on exit codes, messages and the requests the servers saw,
 //! never on how long something took.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,35 +33,77 @@ fn host_of(url: &str) -> &str {
 
 // ---------------------------------------------------------------- ocm-post
 
-/// ocm-post publishing to `ocm` with the static token.
-fn ocm_post(home: &Path, ocm: &FakeOcm) -> assert_cmd::Command {
-    let mut command = servers::ocm_post(home, ocm);
-    command.timeout(RUN_LIMIT);
-    command
+/// fake OCM misbehaving as a fault plan says, a HOME for the tools, and the
+/// example add-on's document to publish (an add-on and its image set
+/// version: two requests).
+struct FaultyOcm {
+    faults: FaultPlan,
+    ocm: FakeOcm,
+    home: tempfile::TempDir,
+    document: PathBuf,
+}
+
+impl FaultyOcm {
+    fn start(faults: &str) -> FaultyOcm {
+        let faults = plan(faults);
+        let ocm = faulty_ocm(&faults);
+        let home = tempfile::tempdir().unwrap();
+        let document = example_document(home.path());
+        FaultyOcm {
+            faults,
+            ocm,
+            home,
+            document,
+        }
+    }
+
+    /// `ocm-post EXTRA DOCUMENT` with the static token.
+    fn ocm_post(&self, extra: &[&str]) -> Run {
+        self.run(servers::ocm_post(self.home.path(), &self.ocm).args(extra))
+    }
+
+    /// `ocm-post EXTRA DOCUMENT` signing in with a refresh token at this
+    /// fake OCM's token endpoint (the same server, so the fault plan starts
+    /// with the token requests).
+    fn ocm_post_with_refresh_token(&self, extra: &[&str]) -> Run {
+        self.run(
+            servers::with_ocm_refresh_token("ocm-post", self.home.path(), &self.ocm)
+                .args(["--url", &self.ocm.url(), "-o", "json"])
+                .args(extra),
+        )
+    }
+
+    /// `csv-wait --source ocm --cluster-id c1 EXTRA DOCUMENT`.
+    fn csv_wait(&self, extra: &[&str]) -> Run {
+        self.run(servers::csv_wait_from_ocm(self.home.path(), &self.ocm, "c1").args(extra))
+    }
+
+    fn run(&self, command: &mut assert_cmd::Command) -> Run {
+        command.arg(&self.document).timeout(RUN_LIMIT).run()
+    }
+
+    fn host(&self) -> String {
+        host_of(&self.ocm.url()).to_string()
+    }
 }
 
 #[test]
 fn ocm_post_retries_5xx_429_and_resets_then_succeeds() {
-    let faults = plan("500x2,429:retry-after=1,reset");
-    let ocm = faulty_ocm(&faults);
-    let dir = tempfile::tempdir().unwrap();
-    let document = example_document(dir.path());
-    let out = ocm_post(dir.path(), &ocm)
-        .arg(&document)
-        .run()
+    let setup = FaultyOcm::start("500x2,429:retry-after=1,reset");
+    let out = setup
+        .ocm_post(&[])
         .success()
         .stderr_has("HTTP 500; retrying");
-    assert_eq!(faults.faulted(), 4);
+    assert_eq!(setup.faults.faulted(), 4);
     // Exactly four more requests than the same run against a server without faults.
-    let clean = FaultPlan::default();
-    let clean_ocm = faulty_ocm(&clean);
-    let clean_dir = tempfile::tempdir().unwrap();
-    ocm_post(clean_dir.path(), &clean_ocm)
-        .arg(&document)
-        .run()
-        .success();
+    let clean = FaultyOcm::start("");
+    clean.ocm_post(&[]).success();
     let stderr = out.stderr();
-    assert_eq!(faults.requests(), clean.requests() + 4, "{stderr}");
+    assert_eq!(
+        setup.faults.requests(),
+        clean.faults.requests() + 4,
+        "{stderr}"
+    );
     // The 429's Retry-After (1 s) is the wait, not the backoff's 1 s by chance:
     // the third retry would otherwise wait 1.0 s too, so check the order.
     let waits: Vec<&str> = stderr
@@ -70,40 +112,36 @@ fn ocm_post_retries_5xx_429_and_resets_then_succeeds() {
         .collect();
     assert_eq!(waits.len(), 4, "{stderr}");
     assert!(waits[2].starts_with("1.0s"), "{waits:?}");
-    assert!(ocm.addon("reference-addon").is_some());
+    assert!(setup.ocm.addon("reference-addon").is_some());
 }
 
 #[test]
 fn ocm_post_gives_up_after_its_capped_retries_with_exit_3() {
-    let faults = plan("503x20");
-    let ocm = faulty_ocm(&faults);
-    let dir = tempfile::tempdir().unwrap();
-    let document = example_document(dir.path());
-    let out = ocm_post(dir.path(), &ocm)
-        .arg(&document)
-        .run()
+    let setup = FaultyOcm::start("503x20");
+    let out = setup
+        .ocm_post(&[])
         .exit(3)
         .stderr_has("HTTP 503")
         .no_stdout();
-    assert_eq!(faults.requests(), 5, "five tries in all: {}", out.stderr());
+    assert_eq!(
+        setup.faults.requests(),
+        5,
+        "five tries in all: {}",
+        out.stderr()
+    );
 }
 
 #[test]
 fn ocm_post_on_a_hanging_server_is_exit_3_naming_the_host_and_the_stage() {
-    let faults = plan("hangx10");
-    let ocm = faulty_ocm(&faults);
-    let dir = tempfile::tempdir().unwrap();
-    let document = example_document(dir.path());
-    ocm_post(dir.path(), &ocm)
-        .args(["--request-timeout", "300ms"])
-        .arg(&document)
-        .run()
+    let setup = FaultyOcm::start("hangx10");
+    setup
+        .ocm_post(&["--request-timeout", "300ms"])
         .exit(3)
-        .stderr_has(host_of(&ocm.url()))
+        .stderr_has(&setup.host())
         .stderr_has(" /api/clusters_mgmt/v1/addons")
         .stderr_has("no answer within 0.3s");
     assert_eq!(
-        faults.requests(),
+        setup.faults.requests(),
         2,
         "a timed-out request is tried once more"
     );
@@ -116,19 +154,15 @@ fn ocm_post_refuses_html_and_huge_answers_and_retries_truncated_ones() {
         ("huge", 3, "larger than the 64 MiB we accept"),
         ("truncate", 0, "the answer broke off before its end"),
     ] {
-        let faults = plan(fault);
-        let ocm = faulty_ocm(&faults);
-        let dir = tempfile::tempdir().unwrap();
-        let document = example_document(dir.path());
-        let out = ocm_post(dir.path(), &ocm)
-            .arg(&document)
-            .run()
+        let setup = FaultyOcm::start(fault);
+        let out = setup
+            .ocm_post(&[])
             .exit(code)
             .stderr_has(expected)
-            .stderr_has(host_of(&ocm.url()));
+            .stderr_has(&setup.host());
         if code == 0 {
             // The cut-short POST had created the add-on: the retry's 409 becomes an update.
-            assert!(ocm.addon("reference-addon").is_some(), "{fault}");
+            assert!(setup.ocm.addon("reference-addon").is_some(), "{fault}");
         } else {
             out.no_stdout();
         }
@@ -138,11 +172,9 @@ fn ocm_post_refuses_html_and_huge_answers_and_retries_truncated_ones() {
 #[test]
 fn ocm_post_interrupted_halfway_converges_when_run_again() {
     // The add-on is read (missing) and created, then OCM goes away before the version is.
-    let faults = plan("okx2,resetx100");
-    let ocm = faulty_ocm(&faults);
-    let dir = tempfile::tempdir().unwrap();
-    let document = example_document(dir.path());
-    ocm_post(dir.path(), &ocm).arg(&document).run().exit(3);
+    let setup = FaultyOcm::start("okx2,resetx100");
+    let ocm = &setup.ocm;
+    setup.ocm_post(&[]).exit(3);
     assert!(ocm.addon("reference-addon").is_some());
     let posted_versions = || {
         ocm.requests()
@@ -152,8 +184,8 @@ fn ocm_post_interrupted_halfway_converges_when_run_again() {
     };
     assert_eq!(posted_versions(), 0);
 
-    faults.replace([]);
-    ocm_post(dir.path(), &ocm).arg(&document).run().success();
+    setup.faults.replace([]);
+    setup.ocm_post(&[]).success();
     let versions: Vec<Value> = ocm
         .requests()
         .iter()
@@ -161,7 +193,7 @@ fn ocm_post_interrupted_halfway_converges_when_run_again() {
         .map(|r| r.body.clone())
         .collect();
     assert!(!versions.is_empty());
-    ocm_post(dir.path(), &ocm).arg(&document).run().success();
+    setup.ocm_post(&[]).success();
     assert_eq!(
         ocm.addon("reference-addon").map(|a| a["id"].clone()),
         Some("reference-addon".into())
@@ -381,88 +413,62 @@ fn csv_wait_gives_up_on_html_and_huge_answers_alike_and_outlives_truncated_ones(
 
 // ------------------------------------------------ the OCM token endpoint
 
-/// ocm-post signing in with a refresh token at fake-ocm's token endpoint
-/// (the same server, so the fault plan starts with the token requests).
-fn ocm_post_with_refresh_token(home: &Path, ocm: &FakeOcm) -> assert_cmd::Command {
-    let mut command = servers::with_ocm_refresh_token("ocm-post", home, ocm);
-    command
-        .args(["--url", &ocm.url(), "-o", "json"])
-        .timeout(RUN_LIMIT);
-    command
-}
-
 #[test]
 fn ocm_post_retries_a_failing_token_endpoint_then_succeeds() {
-    let faults = plan("500x2");
-    let ocm = faulty_ocm(&faults);
-    let dir = tempfile::tempdir().unwrap();
-    let document = example_document(dir.path());
-    ocm_post_with_refresh_token(dir.path(), &ocm)
-        .arg(&document)
-        .run()
+    let setup = FaultyOcm::start("500x2");
+    setup
+        .ocm_post_with_refresh_token(&[])
         .success()
         .stderr_has("/token: POST")
         .stderr_has("HTTP 500; retrying");
-    assert_eq!(faults.faulted(), 2);
+    assert_eq!(setup.faults.faulted(), 2);
     assert_eq!(
-        ocm.token_requests().len(),
+        setup.ocm.token_requests().len(),
         1,
         "the faulted tries never reached the token endpoint's handler"
     );
-    assert!(ocm.addon("reference-addon").is_some());
+    assert!(setup.ocm.addon("reference-addon").is_some());
 }
 
 #[test]
 fn ocm_post_on_a_hanging_token_endpoint_is_exit_3_naming_the_token_host() {
-    let faults = plan("hangx10");
-    let ocm = faulty_ocm(&faults);
-    let dir = tempfile::tempdir().unwrap();
-    let document = example_document(dir.path());
-    ocm_post_with_refresh_token(dir.path(), &ocm)
-        .args(["--request-timeout", "300ms"])
-        .arg(&document)
-        .run()
+    let setup = FaultyOcm::start("hangx10");
+    setup
+        .ocm_post_with_refresh_token(&["--request-timeout", "300ms"])
         .exit(3)
-        .stderr_has(host_of(&ocm.url()))
+        .stderr_has(&setup.host())
         .stderr_has("/token")
         .stderr_has("no answer within 0.3s")
         .no_stdout();
-    assert!(ocm.requests().is_empty(), "no API request without a token");
+    assert!(
+        setup.ocm.requests().is_empty(),
+        "no API request without a token"
+    );
 }
 
 // ---------------------------------------------------------- slow answers
 
 #[test]
 fn ocm_post_waits_for_a_slow_answer_within_the_request_timeout() {
-    let faults = plan("slow=200ms");
-    let ocm = faulty_ocm(&faults);
-    let dir = tempfile::tempdir().unwrap();
-    let document = example_document(dir.path());
-    ocm_post(dir.path(), &ocm)
-        .args(["--request-timeout", "10s"])
-        .arg(&document)
-        .run()
+    let setup = FaultyOcm::start("slow=200ms");
+    setup
+        .ocm_post(&["--request-timeout", "10s"])
         .success()
         .stderr_lacks("retrying");
-    assert_eq!(faults.faulted(), 1);
+    assert_eq!(setup.faults.faulted(), 1);
 }
 
 #[test]
 fn ocm_post_on_an_answer_slower_than_the_request_timeout_fails_like_a_hang() {
-    let faults = plan("slow=3sx2");
-    let ocm = faulty_ocm(&faults);
-    let dir = tempfile::tempdir().unwrap();
-    let document = example_document(dir.path());
-    ocm_post(dir.path(), &ocm)
-        .args(["--request-timeout", "300ms"])
-        .arg(&document)
-        .run()
+    let setup = FaultyOcm::start("slow=3sx2");
+    setup
+        .ocm_post(&["--request-timeout", "300ms"])
         .exit(3)
-        .stderr_has(host_of(&ocm.url()))
+        .stderr_has(&setup.host())
         .stderr_has("/api/clusters_mgmt/v1/addons")
         .stderr_has("no answer within 0.3s");
     assert_eq!(
-        faults.requests(),
+        setup.faults.requests(),
         2,
         "a timed-out request is tried once more"
     );
@@ -527,41 +533,28 @@ fn csv_wait_waits_for_a_slow_answer_and_bounds_one_slower_than_the_request_timeo
 
 // ------------------------------------------------- csv-wait --source ocm
 
-fn csv_wait_from_ocm(dir: &Path, ocm: &FakeOcm, extra: &[&str]) -> Run {
-    let document = example_document(dir);
-    servers::csv_wait_from_ocm(dir, ocm, "c1")
-        .args(extra)
-        .arg(&document)
-        .timeout(RUN_LIMIT)
-        .run()
-}
-
 #[test]
 fn csv_wait_from_ocm_retries_5xx_429_and_resets_then_sees_ready() {
-    let faults = plan("500x2,429:retry-after=1,reset");
-    let ocm = faulty_ocm(&faults);
-    ocm.set_installation("c1", "reference-addon", "ready", "Succeeded");
-    let dir = tempfile::tempdir().unwrap();
-    csv_wait_from_ocm(dir.path(), &ocm, &["--timeout", "60s"])
+    let setup = FaultyOcm::start("500x2,429:retry-after=1,reset");
+    setup
+        .ocm
+        .set_installation("c1", "reference-addon", "ready", "Succeeded");
+    setup
+        .csv_wait(&["--timeout", "60s"])
         .success()
         .stdout_has("\"ready\"");
-    assert_eq!(faults.faulted(), 4);
+    assert_eq!(setup.faults.faulted(), 4);
 }
 
 #[test]
 fn csv_wait_from_a_hanging_ocm_is_bounded_by_its_timeouts_and_names_the_host() {
-    let faults = plan("hangx1000");
-    let ocm = faulty_ocm(&faults);
-    let dir = tempfile::tempdir().unwrap();
-    csv_wait_from_ocm(
-        dir.path(),
-        &ocm,
-        &["--timeout", "2s", "--request-timeout", "300ms"],
-    )
-    .exit(4)
-    .stderr_has(host_of(&ocm.url()))
-    .stderr_has("/api/clusters_mgmt/v1/clusters/c1/addons/reference-addon")
-    .stderr_has("no answer within 0.3s");
+    let setup = FaultyOcm::start("hangx1000");
+    setup
+        .csv_wait(&["--timeout", "2s", "--request-timeout", "300ms"])
+        .exit(4)
+        .stderr_has(&setup.host())
+        .stderr_has("/api/clusters_mgmt/v1/clusters/c1/addons/reference-addon")
+        .stderr_has("no answer within 0.3s");
 }
 
 #[test]
@@ -570,15 +563,16 @@ fn csv_wait_from_ocm_gives_up_on_html_and_huge_answers_alike() {
         ("html", "not the expected JSON"),
         ("huge", "larger than the 64 MiB we accept"),
     ] {
-        let faults = plan(fault);
-        let ocm = faulty_ocm(&faults);
-        ocm.set_installation("c1", "reference-addon", "ready", "Succeeded");
-        let dir = tempfile::tempdir().unwrap();
-        csv_wait_from_ocm(dir.path(), &ocm, &["--timeout", "60s"])
+        let setup = FaultyOcm::start(fault);
+        setup
+            .ocm
+            .set_installation("c1", "reference-addon", "ready", "Succeeded");
+        setup
+            .csv_wait(&["--timeout", "60s"])
             .exit(3)
             .stderr_has(expected)
-            .stderr_has(host_of(&ocm.url()));
-        assert_eq!(faults.requests(), 1, "{fault}: not polled again");
+            .stderr_has(&setup.host());
+        assert_eq!(setup.faults.requests(), 1, "{fault}: not polled again");
     }
 }
 
