@@ -5,18 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use addon_flow_testservers::ocm::{FakeOcm, ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN};
-use e2e::{reference_dir, repo_root, skip, tool, RunExt, OCM_CREDENTIAL_VARS};
+use e2e::{reference_dir, repo_root, skip, RunExt};
 use serde_json::Value;
 
 /// ocm-post with a clean environment: no credentials but what the test gives,
 /// and a HOME without an ocm configuration.
 fn ocm_post(home: &Path) -> assert_cmd::Command {
-    let mut command = tool("ocm-post");
-    for var in OCM_CREDENTIAL_VARS {
-        command.env_remove(var);
-    }
-    command.env("HOME", home).env_remove("XDG_CONFIG_HOME");
-    command
+    e2e::servers::without_ocm_credentials("ocm-post", home)
 }
 
 fn fixture(path: &str) -> PathBuf {
