@@ -270,6 +270,13 @@ impl Outcomes {
     pub fn record<T>(&mut self, name: &str, result: Result<T>) -> Option<T> {
         self.total += 1;
         self.progress.inc(1);
+        self.judge(name, result)
+    }
+
+    /// The later verdict on a document already recorded as read (csv-wait
+    /// knows whether an add-on failed only after watching it): a failure is
+    /// printed and counted, the document is not counted twice.
+    pub fn judge<T>(&mut self, name: &str, result: Result<T>) -> Option<T> {
         match result {
             Ok(value) => Some(value),
             Err(err) => {
@@ -287,6 +294,11 @@ impl Outcomes {
 
     pub fn failures(&self) -> usize {
         self.failed.len()
+    }
+
+    /// How many documents the stream holds.
+    pub fn documents(&self) -> usize {
+        self.expected
     }
 
     /// Ok when every document went through; otherwise an error with the
@@ -387,6 +399,23 @@ mod tests {
         assert_eq!(
             lone.finish().unwrap_err().to_string(),
             Error::usage("as it was").to_string()
+        );
+    }
+
+    #[test]
+    fn a_later_verdict_counts_a_failure_but_not_the_document_again() {
+        let mut outcomes = Outcomes::new("csv-wait", 3);
+        outcomes.record::<()>("broken", Err(Error::Invalid("x".into())));
+        outcomes.record("alpha", Ok(()));
+        outcomes.record("beta", Ok(()));
+        outcomes.judge("alpha", Ok(()));
+        outcomes.judge::<()>("beta", Err(Error::AddonFailed("failed".into())));
+        let err = outcomes.finish().unwrap_err();
+        assert_eq!(err.exit_status(), ExitStatus::AddonFailed);
+        assert!(
+            err.to_string()
+                .contains("2 of 3 document(s) failed (broken, beta)"),
+            "{err}"
         );
     }
 }

@@ -63,7 +63,8 @@ and the others are watched; the exit code is the worst (5 over 4 over 1).
 With --source ocm, each poll reads every cluster's installation
 (GET /api/clusters_mgmt/v1/clusters/<id>/addons/<addon>) and reports its state as is;
 state_description is the reason, operator_version the version; a cluster without
-the installation is unknown. --url is then OCM's URL.
+the installation is unknown. --url is then OCM's URL. A stream is watched the same
+way: each add-on's installations by its id, 8 reads at once.
 
 Credentials: PROMETHEUS_TOKEN or --token-file (a bearer token); never on the command line.
 With --source ocm, as ocm-post finds them: OCM_TOKEN, OCM_REFRESH_TOKEN/OCM_OFFLINE_TOKEN,
@@ -267,7 +268,6 @@ fn run(cli: Cli) -> Result<()> {
 /// stream (each with its own tracker). The bad documents are recorded in
 /// the outcomes (and reported on stderr when the stream holds several).
 fn addons_to_watch(cli: &Cli, clusters: &[String]) -> Result<(Vec<Watched>, Outcomes)> {
-    let tracker = || Tracker::new(clusters, &cli.cluster_label);
     if let Some(operator) = &cli.operator {
         let operator = operator.trim();
         if operator.is_empty() {
@@ -276,10 +276,16 @@ fn addons_to_watch(cli: &Cli, clusters: &[String]) -> Result<(Vec<Watched>, Outc
         let watched = Watched {
             addon: None,
             operator: operator.to_string(),
-            tracker: tracker(),
+            tracker: Tracker::new(clusters, &cli.cluster_label),
         };
         return Ok((vec![watched], Outcomes::new("csv-wait", 1)));
     }
+    addons_of_stream(cli, clusters)
+}
+
+/// Every valid add-on of the input stream, each with its own tracker; the
+/// bad documents recorded in the outcomes.
+fn addons_of_stream(cli: &Cli, clusters: &[String]) -> Result<(Vec<Watched>, Outcomes)> {
     let items = stream::read_addons(cli.file.as_deref())?;
     let mut outcomes = Outcomes::new("csv-wait", items.len());
     let mut watched = Vec::new();
@@ -289,19 +295,56 @@ fn addons_to_watch(cli: &Cli, clusters: &[String]) -> Result<(Vec<Watched>, Outc
             watched.push(Watched {
                 addon: Some(document.metadata.id),
                 operator: document.metadata.operator_name,
-                tracker: tracker(),
+                tracker: Tracker::new(clusters, &cli.cluster_label),
             });
         }
     }
     Ok((watched, outcomes))
 }
 
-/// `my-addon`, or `3 add-ons (a, b, c)` (the first five named).
+/// What `--source ocm` watches: `--addon` with `--operator`, else every
+/// valid add-on of the input stream by its id (`--addon` renames the one
+/// add-on of a single document; it cannot name each of several).
+fn installations_to_watch(cli: &Cli, clusters: &[String]) -> Result<(Vec<Watched>, Outcomes)> {
+    if let (Some(addon), Some(operator)) = (&cli.addon, &cli.operator) {
+        let watched = Watched {
+            addon: Some(addon.clone()),
+            operator: operator.clone(),
+            tracker: Tracker::new(clusters, &cli.cluster_label),
+        };
+        return Ok((vec![watched], Outcomes::new("csv-wait", 1)));
+    }
+    let (mut watched, outcomes) = addons_of_stream(cli, clusters)?;
+    if let Some(addon) = &cli.addon {
+        if outcomes.documents() > 1 {
+            return Err(Error::usage(format!(
+                "--addon names one add-on, and the input holds {} documents: leave --addon out to watch each by its id",
+                outcomes.documents()
+            )));
+        }
+        if let [one] = watched.as_mut_slice() {
+            one.addon = Some(addon.clone());
+        }
+    }
+    Ok((watched, outcomes))
+}
+
+/// `my-addon`, or `3 add-ons (a, b, c)` (the first five named): the
+/// operators watched.
 fn operators_shown(watched: &[Watched]) -> String {
+    shown(watched, |w| w.operator.as_str())
+}
+
+/// [`operators_shown`] by add-on id, for `--source ocm`.
+fn addons_shown(watched: &[Watched]) -> String {
+    shown(watched, Watched::name)
+}
+
+fn shown(watched: &[Watched], name: impl Fn(&Watched) -> &str) -> String {
     match watched {
-        [one] => one.operator.clone(),
+        [one] => name(one).to_string(),
         many => {
-            let names: Vec<&str> = many.iter().take(5).map(|w| w.operator.as_str()).collect();
+            let names: Vec<&str> = many.iter().take(5).map(&name).collect();
             let more = if many.len() > 5 { ", ..." } else { "" };
             format!("{} add-ons ({}{more})", many.len(), names.join(", "))
         }
@@ -313,25 +356,13 @@ fn operators_shown(watched: &[Watched]) -> String {
 fn run_on_ocm(cli: Cli) -> Result<()> {
     let format = cli.output.format(Format::Json);
     let clusters = cluster_ids(&cli)?;
-    let (addon, operator) = match (&cli.addon, &cli.operator) {
-        (Some(addon), Some(operator)) => (addon.clone(), operator.clone()),
-        (addon, _) => {
-            let mut items = stream::read_addons(cli.file.as_deref())?;
-            if items.len() > 1 {
-                return Err(Error::usage(format!(
-                    "--source ocm watches one add-on, and the input holds {} documents: watch a stream with --source telemetry, or one add-on at a time",
-                    items.len()
-                )));
-            }
-            let document = items.remove(0).document?;
-            (
-                addon.clone().unwrap_or(document.metadata.id),
-                document.metadata.operator_name,
-            )
-        }
-    };
+    let (watched, outcomes) = installations_to_watch(&cli, &clusters)?;
     if cli.show_query {
         return Err(Error::usage("--show-query is for --source telemetry"));
+    }
+    if watched.is_empty() {
+        // Every document of the stream was bad: nothing to wait for.
+        return outcomes.finish();
     }
     let env = |name: &str| std::env::var(name).ok();
     let settings = common::ocm_auth::resolve(&env, cli.token_url.as_deref())?;
@@ -362,14 +393,13 @@ fn run_on_ocm(cli: Cli) -> Result<()> {
     let url = client.base_url().to_string();
     let source = OcmSource {
         api: common::ocm_auth::OcmApi::new(client, tokens),
-        addon: addon.clone(),
-        operator: operator.clone(),
         jobs: 8,
     };
     common::cli::note(
         "csv-wait",
         format_args!(
-            "watching the installations of {addon} on {} cluster(s) at {url}, every {:?} for up to {:?}",
+            "watching the installations of {} on {} cluster(s) at {url}, every {:?} for up to {:?}",
+            addons_shown(&watched),
             clusters.len(),
             cli.interval,
             cli.timeout
@@ -382,14 +412,7 @@ fn run_on_ocm(cli: Cli) -> Result<()> {
         clusters: &clusters,
         format,
     };
-    let watched = Watched {
-        addon: Some(addon.clone()),
-        operator,
-        tracker: Tracker::new(&clusters, &cli.cluster_label),
-    };
-    watch
-        .run(vec![watched])?
-        .finish(clusters.len(), format, Outcomes::new("csv-wait", 1))
+    watch.run(watched)?.finish(clusters.len(), format, outcomes)
 }
 
 fn check_label_name(label: &str) -> Result<()> {
@@ -563,11 +586,18 @@ impl Watch<'_> {
         source: &OcmSource,
         watched: &mut [Watched],
     ) -> Result<(u64, Option<Error>)> {
-        let sent = self.clusters.len() as u64;
-        match source.poll(self.clusters) {
+        let sent = (self.clusters.len() * watched.len()) as u64;
+        let targets: Vec<ocm_source::Target> = watched
+            .iter()
+            .map(|w| ocm_source::Target {
+                addon: w.name(),
+                operator: &w.operator,
+            })
+            .collect();
+        match source.poll(&targets, self.clusters) {
             Ok(statuses) => {
-                for addon in watched.iter_mut() {
-                    let changes = addon.tracker.record(statuses.clone());
+                for (addon, statuses) in watched.iter_mut().zip(statuses) {
+                    let changes = addon.tracker.record(statuses);
                     self.print_changes(addon.addon.as_deref(), changes)?;
                 }
                 Ok((sent, None))
@@ -677,7 +707,7 @@ impl Report {
         }
         write_stdout(&text)?;
         for watched in &self.watched {
-            outcomes.record(watched.name(), self.verdict(watched, clusters));
+            outcomes.judge(watched.name(), self.verdict(watched, clusters));
         }
         outcomes.finish()
     }

@@ -17,32 +17,48 @@ pub struct PollError {
     pub permanent: bool,
 }
 
-/// Where and what to read.
+/// Where to read, and how many reads at once.
 pub struct OcmSource {
     pub api: OcmApi,
-    pub addon: String,
-    pub operator: String,
     pub jobs: usize,
 }
 
+/// One add-on whose installations a poll reads: its id in OCM and its OLM
+/// package (for the CSV name reported).
+pub struct Target<'a> {
+    pub addon: &'a str,
+    pub operator: &'a str,
+}
+
 impl OcmSource {
-    /// Reads every cluster's installation (at most `jobs` at once) and
-    /// returns their statuses; a cluster without one is `unknown`.
-    pub fn poll(&self, clusters: &[String]) -> Result<Vec<(String, ClusterStatus)>, PollError> {
-        let answers = common::parallel::map_bounded(clusters, self.jobs, |cluster| {
-            self.installation(cluster)
+    /// Reads every add-on's installation on every cluster (at most `jobs`
+    /// at once) and returns, per add-on in the order of `targets`, each
+    /// cluster's status; a cluster without the installation is `unknown`.
+    pub fn poll(
+        &self,
+        targets: &[Target],
+        clusters: &[String],
+    ) -> Result<Vec<Vec<(String, ClusterStatus)>>, PollError> {
+        let reads: Vec<(usize, &String)> = (0..targets.len())
+            .flat_map(|index| clusters.iter().map(move |cluster| (index, cluster)))
+            .collect();
+        let answers = common::parallel::map_bounded(&reads, self.jobs, |(index, cluster)| {
+            self.installation(&targets[*index], cluster)
         });
-        let mut statuses = Vec::new();
-        for (cluster, answer) in clusters.iter().zip(answers) {
-            statuses.push((cluster.clone(), answer?));
+        let mut statuses: Vec<Vec<(String, ClusterStatus)>> = targets
+            .iter()
+            .map(|_| Vec::with_capacity(clusters.len()))
+            .collect();
+        for ((index, cluster), answer) in reads.into_iter().zip(answers) {
+            statuses[index].push((cluster.clone(), answer?));
         }
         Ok(statuses)
     }
 
-    fn installation(&self, cluster: &str) -> Result<ClusterStatus, PollError> {
+    fn installation(&self, target: &Target, cluster: &str) -> Result<ClusterStatus, PollError> {
         let path = format!(
             "/api/clusters_mgmt/v1/clusters/{cluster}/addons/{}",
-            self.addon
+            target.addon
         );
         let response = self
             .api
@@ -72,7 +88,7 @@ impl OcmSource {
                     error,
                     permanent: true,
                 })?;
-        Ok(status_of(&installation, &self.operator))
+        Ok(status_of(&installation, target.operator))
     }
 }
 
