@@ -216,6 +216,21 @@ impl Run {
         self
     }
 
+    /// Stdout as a stream of JSON values, as jq reads one: JSON lines, or
+    /// pretty-printed values one after another (`ocm-post -o json --diff`).
+    pub fn json_values(&self) -> Vec<serde_json::Value> {
+        serde_json::Deserializer::from_slice(&self.output.stdout)
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .unwrap_or_else(|err| {
+                panic!(
+                    "{}: stdout is not a stream of JSON values ({err}):\n{}",
+                    self.command,
+                    self.stdout()
+                )
+            })
+    }
+
     /// Expects stderr to be empty (no warning, no progress, `--quiet`).
     pub fn no_stderr(self) -> Self {
         assert!(
