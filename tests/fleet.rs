@@ -106,20 +106,24 @@ fn a_bad_document_in_a_stream_is_named_by_id_and_the_others_are_rendered() {
     assert_eq!(object_names(&out), names);
 }
 
+/// ocm-post publishing `input` to fake `ocm` (JSON out), signed in with its
+/// static token, with HOME beside the `tree` (no ~/.config/ocm of the machine's).
+fn ocm_post(ocm: &FakeOcm, tree: &Path, input: &str, args: &[&str]) -> Run {
+    tool("ocm-post")
+        .env("OCM_TOKEN", ACCESS_TOKEN)
+        .env("HOME", tree.parent().unwrap())
+        .args(["--url", &ocm.url(), "-o", "json"])
+        .args(args)
+        .write_stdin(input.to_string())
+        .run()
+}
+
 #[test]
 fn ocm_post_publishes_a_stream_and_a_second_run_sends_no_write() {
     let (_dir, tree) = example_tree();
     let stream = stream_with_a_bad_document(&tree);
     let ocm = FakeOcm::start().unwrap();
-    let post = |input: &str, args: &[&str]| {
-        tool("ocm-post")
-            .env("OCM_TOKEN", ACCESS_TOKEN)
-            .env("HOME", tree.parent().unwrap())
-            .args(["--url", &ocm.url(), "-o", "json"])
-            .args(args)
-            .write_stdin(input.to_string())
-            .run()
-    };
+    let post = |input: &str, args: &[&str]| ocm_post(&ocm, &tree, input, args);
     post(&stream, &[])
         .exit(1)
         .stderr_has("broken-addon (document 2)");
@@ -146,15 +150,7 @@ fn ocm_post_publishes_a_stream_and_a_second_run_sends_no_write() {
 fn ocm_post_diff_names_each_difference_and_prune_deletes_what_the_stream_lacks() {
     let (_dir, tree) = example_tree();
     let ocm = FakeOcm::start().unwrap();
-    let post = |input: &str, args: &[&str]| {
-        tool("ocm-post")
-            .env("OCM_TOKEN", ACCESS_TOKEN)
-            .env("HOME", tree.parent().unwrap())
-            .args(["--url", &ocm.url(), "-o", "json"])
-            .args(args)
-            .write_stdin(input.to_string())
-            .run()
-    };
+    let post = |input: &str, args: &[&str]| ocm_post(&ocm, &tree, input, args);
     let good = documents(&tree, &[]).success();
     post(&good.stdout(), &[]).success();
 
