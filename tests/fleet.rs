@@ -209,14 +209,13 @@ fn ocm_post_diff_names_each_difference_and_prune_deletes_what_the_stream_lacks()
 fn changed_since_picks_the_addons_whose_files_changed_in_git() {
     let (dir, tree) = example_tree();
     let git = |args: &[&str]| {
-        let status = Command::new("git")
+        Command::new("git")
             .arg("-C")
             .arg(&tree)
             .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
             .args(args)
-            .status()
-            .unwrap();
-        assert!(status.success(), "git {args:?}");
+            .run()
+            .success();
     };
     git(&["init", "-q"]);
     git(&["add", "-A"]);
