@@ -1036,3 +1036,93 @@ fn an_auth_entry_of_the_wrong_type_is_an_error_naming_the_file_and_field() {
         "never repeats the value: {stderr}"
     );
 }
+
+#[test]
+fn a_stream_checks_its_cache_hits_together_pins_the_base_once_and_rebuilds_only_what_the_registry_lost(
+) {
+    let Some(registry) = start_registry() else {
+        return;
+    };
+    let base = push_base_image(&registry);
+    let root = tempfile::tempdir().unwrap();
+    let ids = ["a-addon", "b-addon", "c-addon"];
+    let mut stream = String::new();
+    for id in ids {
+        e2e::copy_tree(&fixtures().join("good"), &root.path().join(id));
+        let mut document = addon_document();
+        document["id"] = Value::from(id);
+        stream.push_str(&format!("{document}\n"));
+    }
+    let prefix = format!("{}/org", registry.host());
+    let cache = tempfile::tempdir().unwrap();
+    let build = || {
+        e2e::tool("catalog-build")
+            .arg("--bundles-root")
+            .arg(root.path())
+            .args(["--repo-prefix", &prefix, "--base-image", &base])
+            .env("XDG_CACHE_HOME", cache.path())
+            .write_stdin(stream.clone())
+            .run()
+            .success()
+    };
+    let index_images = |run: &e2e::Run| -> Vec<String> {
+        run.stdout()
+            .lines()
+            .map(|line| {
+                let document: Value = serde_json::from_str(line).unwrap();
+                document["indexImage"].as_str().unwrap().to_string()
+            })
+            .collect()
+    };
+    let built = index_images(&build());
+    assert_eq!(built.len(), 3);
+
+    // Nothing changed: every hit's images checked, the base pinned once for
+    // the whole stream (not once per add-on), nothing written.
+    let (requests, writes) = (registry.requests().len(), registry.writes().len());
+    assert_eq!(index_images(&build()), built);
+    let checks = registry.requests()[requests..].to_vec();
+    let base_heads = checks
+        .iter()
+        .filter(|r| r.contains("/test/opm-base/manifests/"))
+        .count();
+    assert_eq!(base_heads, 1, "the base is pinned once per run: {checks:?}");
+    let image_heads = checks
+        .iter()
+        .filter(|r| r.starts_with("HEAD /v2/org/") && r.contains("/manifests/"))
+        .count();
+    assert_eq!(
+        image_heads,
+        3 * 5,
+        "4 bundle images and the catalog per add-on: {checks:?}"
+    );
+    assert_eq!(
+        registry.writes().len(),
+        writes,
+        "nothing changed, nothing written"
+    );
+
+    // The registry loses one of b-addon's bundle tags: b-addon alone is
+    // rebuilt and pushed again (the same bytes, so the same digests).
+    let tags = registry
+        .storage()
+        .join("docker/registry/v2/repositories/org/b-addon-bundle/_manifests/tags");
+    let lost = std::fs::read_dir(&tags)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::remove_dir_all(&lost).unwrap();
+    let writes = registry.writes().len();
+    assert_eq!(
+        index_images(&build()),
+        built,
+        "a rebuild gives the same digests"
+    );
+    let rewritten = registry.writes()[writes..].to_vec();
+    assert!(
+        !rewritten.is_empty() && rewritten.iter().all(|w| w.contains("/org/b-addon")),
+        "only b-addon's repositories are written: {rewritten:?}"
+    );
+}

@@ -81,6 +81,12 @@ impl LoopbackRegistry {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// The registry's storage folder (`docker/registry/v2/repositories/...`),
+    /// for tests that make it lose something behind its back.
+    pub fn storage(&self) -> PathBuf {
+        self._dir.path().join("data")
+    }
+
     /// The state-changing requests seen so far (`POST`/`PUT`/`PATCH`/`DELETE`
     /// under `/v2/`: blob upload sessions, chunks, manifests), from the
     /// registry's own access log.

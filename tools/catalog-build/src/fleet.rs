@@ -3,12 +3,41 @@
 //! `REGISTRY/ORG/<id>` (with `--oci-layout DIR`, written to `DIR/<id>`).
 //! Unchanged add-ons are answered from the build cache. A bad document or a
 //! failed build is reported by the add-on's id; the others go through.
+//!
+//! The work is done in three passes so that an unchanged fleet costs one
+//! round of registry checks, not one per add-on: every add-on's cache
+//! lookup first (local: a hash of its bundle folder), then one concurrent
+//! check of every hit's images in the registry, then each add-on in stream
+//! order (a verified hit is answered at once, anything else is built).
+
+use std::path::PathBuf;
 
 use common::io::Format;
 use common::stream::{self, Outcomes};
 use common::{AddonDocument, Result};
 
-use crate::{build, set_catalog, write_image_sets, Args};
+use crate::registry::Registry;
+use crate::{finish, prepare, registry_for, set_catalog, write_image_sets, Args, Prepared};
+
+/// One add-on of the stream after the first pass.
+enum Planned {
+    /// A bad document, or a build that could not even be prepared.
+    Failed(common::Error),
+    /// No bundle folder: the document goes through unchanged.
+    PassedOn(Box<AddonDocument>),
+    /// To be answered from the cache or built.
+    Build(Box<Build>),
+}
+
+struct Build {
+    document: AddonDocument,
+    args: Args,
+    bundles: PathBuf,
+    prepared: Prepared,
+    /// Whether the registry still has every image of the cache hit, when
+    /// the second pass asked.
+    verified: Option<bool>,
+}
 
 pub fn run(args: &Args) -> Result<()> {
     let root = args.bundles_root.clone().unwrap_or_default();
@@ -19,33 +48,115 @@ pub fn run(args: &Args) -> Result<()> {
         .trim_end_matches('/');
     let items = stream::read_addons(args.input.as_deref())?;
     let mut outcomes = Outcomes::new("catalog-build", items.len());
-    let mut written: Vec<AddonDocument> = Vec::new();
     let mut registry = None;
+
+    let mut planned: Vec<(String, Planned)> = Vec::with_capacity(items.len());
     for item in items {
         let name = item.name();
-        let result = item.document.and_then(|mut document| {
-            let id = document.metadata.id.clone();
-            let bundles = root.join(&id);
-            if !bundles.is_dir() {
-                common::cli::note_line(format_args!(
-                    "catalog-build: {id}: no bundles in {}; passed on unchanged",
-                    bundles.display()
-                ));
-                return Ok(document);
-            }
-            let mut one = args.clone();
-            one.bundles = Some(bundles.clone());
-            one.repo = Some(format!("{prefix}/{id}"));
-            one.oci_layout = args.oci_layout.as_ref().map(|dir| dir.join(&id));
-            let result = build(&one, &bundles, true, &mut registry)?;
-            write_image_sets(&one, &bundles, &result)?;
-            set_catalog(&mut document, result);
-            Ok(document)
-        });
+        let plan = match item.document {
+            Err(err) => Planned::Failed(err),
+            Ok(document) => plan(args, &root, prefix, document, &mut registry),
+        };
+        planned.push((name, plan));
+    }
+    verify_hits(&mut planned, registry.as_mut());
+
+    let mut written: Vec<AddonDocument> = Vec::new();
+    for (name, plan) in planned {
+        let result = match plan {
+            Planned::Failed(err) => Err(err),
+            Planned::PassedOn(document) => Ok(*document),
+            Planned::Build(build) => finish_one(*build, &mut registry),
+        };
         if let Some(document) = outcomes.record(&name, result) {
             written.push(document);
         }
     }
     stream::write_documents(&written, args.output.format(Format::Json))?;
     outcomes.finish()
+}
+
+/// The first pass for one add-on: its own arguments (bundles, repository,
+/// layout) and its cache lookup.
+fn plan(
+    args: &Args,
+    root: &std::path::Path,
+    prefix: &str,
+    document: AddonDocument,
+    registry: &mut Option<Registry>,
+) -> Planned {
+    let id = document.metadata.id.clone();
+    let bundles = root.join(&id);
+    if !bundles.is_dir() {
+        common::cli::note_line(format_args!(
+            "catalog-build: {id}: no bundles in {}; passed on unchanged",
+            bundles.display()
+        ));
+        return Planned::PassedOn(Box::new(document));
+    }
+    let mut one = args.clone();
+    one.bundles = Some(bundles.clone());
+    one.repo = Some(format!("{prefix}/{id}"));
+    one.oci_layout = args.oci_layout.as_ref().map(|dir| dir.join(&id));
+    match prepare(&one, &bundles, true, registry) {
+        Ok(prepared) => Planned::Build(Box::new(Build {
+            document,
+            args: one,
+            bundles,
+            prepared,
+            verified: None,
+        })),
+        Err(err) => Planned::Failed(err),
+    }
+}
+
+/// The second pass: every cache hit's images checked in the registry at
+/// once (the hits whose registry client is the one made last; any other is
+/// checked on its own in the third pass).
+fn verify_hits(planned: &mut [(String, Planned)], registry: Option<&mut Registry>) {
+    let Some(registry) = registry else {
+        return;
+    };
+    let mut hits: Vec<&mut Build> = planned
+        .iter_mut()
+        .filter_map(|(_, plan)| match plan {
+            Planned::Build(build)
+                if build.prepared.hit().is_some()
+                    && build.prepared.target.insecure_registries == registry.insecure =>
+            {
+                Some(build.as_mut())
+            }
+            _ => None,
+        })
+        .collect();
+    let sets: Vec<&[crate::cache::CachedImage]> = hits
+        .iter()
+        .filter_map(|build| build.prepared.hit().map(|hit| hit.images.as_slice()))
+        .collect();
+    let found = registry.has_manifests_each(&sets);
+    for (build, found) in hits.iter_mut().zip(found) {
+        build.verified = Some(found);
+    }
+}
+
+/// The third pass for one add-on: the cached or fresh build, its image
+/// sets, and the document pointing at the catalog.
+fn finish_one(build: Build, registry: &mut Option<Registry>) -> Result<AddonDocument> {
+    let Build {
+        mut document,
+        args,
+        bundles,
+        prepared,
+        verified,
+    } = build;
+    let registry = registry_for(&prepared.target, &args, registry)?;
+    let verified = verified.unwrap_or_else(|| {
+        prepared
+            .hit()
+            .is_some_and(|hit| registry.has_manifests(&hit.images))
+    });
+    let result = finish(prepared, &bundles, registry, verified)?;
+    write_image_sets(&args, &bundles, &result)?;
+    set_catalog(&mut document, result);
+    Ok(document)
 }

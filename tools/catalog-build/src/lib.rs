@@ -207,57 +207,132 @@ fn build(
     has_document: bool,
     client: &mut Option<Registry>,
 ) -> Result<CatalogResult> {
-    let target = Target::from_args(args, has_document)?;
-    let registry: &mut Registry = match client {
-        Some(registry) if registry.insecure == target.insecure_registries => registry,
-        _ => client.insert(Registry::new(
+    let prepared = prepare(args, bundles, has_document, client)?;
+    let registry = registry_for(&prepared.target, args, client)?;
+    let verified = prepared
+        .hit()
+        .is_some_and(|hit| registry.has_manifests(&hit.images));
+    finish(prepared, bundles, registry, verified)
+}
+
+/// One build, before anything is built: where it goes, and what the build
+/// cache holds for its input.
+struct Prepared {
+    target: Target,
+    cache: Option<CacheLookup>,
+}
+
+/// The build cache's folder, this input's key, and the build recorded
+/// under it (trusted only once the registry confirms its images).
+struct CacheLookup {
+    dir: PathBuf,
+    key: String,
+    hit: Option<cache::CachedBuild>,
+}
+
+impl Prepared {
+    /// The recorded build for this input, to be verified in the registry.
+    fn hit(&self) -> Option<&cache::CachedBuild> {
+        self.cache.as_ref().and_then(|lookup| lookup.hit.as_ref())
+    }
+}
+
+/// The registry client for `target`, made on first use and then reused.
+fn registry_for<'a>(
+    target: &Target,
+    args: &Args,
+    client: &'a mut Option<Registry>,
+) -> Result<&'a mut Registry> {
+    let reusable = client
+        .as_ref()
+        .is_some_and(|registry| registry.insecure == target.insecure_registries);
+    if !reusable {
+        *client = Some(Registry::new(
             target.insecure_registries.clone(),
             args.request_timeout,
-        )?),
-    };
-    // The summary line counts this build's pushes only.
-    registry.stats = registry::PushStats::default();
+        )?);
+    }
+    client
+        .as_mut()
+        .ok_or_else(|| Error::internal("the registry client was not made"))
+}
 
-    // An unchanged input whose images the registry still has is not rebuilt.
-    let cache_dir = match (&target.layout, args.no_cache) {
+/// Resolves the target and looks the input up in the build cache (pushes
+/// only: a layout is always written).
+fn prepare(
+    args: &Args,
+    bundles: &Path,
+    has_document: bool,
+    client: &mut Option<Registry>,
+) -> Result<Prepared> {
+    let target = Target::from_args(args, has_document)?;
+    let dir = match (&target.layout, args.no_cache) {
         (None, false) => cache::cache_dir(),
         _ => None,
     };
-    let mut cache_key = None;
-    if let Some(dir) = &cache_dir {
-        if let Some(base_pin) = base_pin(&target, registry) {
-            let repo = target
-                .repo
-                .as_ref()
-                .map(Reference::whole)
-                .unwrap_or_default();
-            let key = cache::input_key(
-                bundles,
-                &[
-                    env!("CARGO_PKG_VERSION"),
-                    &repo,
-                    &target.bundle_repo,
-                    &target.tag,
-                    &base_pin,
-                ],
-            )?;
-            if let Some(hit) = cache::load(dir, &key) {
-                if registry.has_manifests(&hit.images) {
-                    common::cli::note_line(format_args!(
-                        "catalog-build: pushed {}: unchanged since the last push, 0 blob(s) uploaded, {} image manifest(s) verified in the registry",
-                        hit.catalog_reference,
-                        hit.images.len()
-                    ));
-                    return Ok(CatalogResult {
-                        image: hit.catalog_reference,
-                        digest: hit.catalog_digest,
-                        base: hit.base,
-                        summary: hit.summary,
-                    });
-                }
-            }
-            cache_key = Some(key);
-        }
+    let Some(dir) = dir else {
+        return Ok(Prepared {
+            target,
+            cache: None,
+        });
+    };
+    let registry = registry_for(&target, args, client)?;
+    let Some(base_pin) = base_pin(&target, registry) else {
+        return Ok(Prepared {
+            target,
+            cache: None,
+        });
+    };
+    let repo = target
+        .repo
+        .as_ref()
+        .map(Reference::whole)
+        .unwrap_or_default();
+    let key = cache::input_key(
+        bundles,
+        &[
+            env!("CARGO_PKG_VERSION"),
+            &repo,
+            &target.bundle_repo,
+            &target.tag,
+            &base_pin,
+        ],
+    )?;
+    let hit = cache::load(&dir, &key);
+    Ok(Prepared {
+        target,
+        cache: Some(CacheLookup { dir, key, hit }),
+    })
+}
+
+/// Finishes a prepared build: the cached result when `verified` (the
+/// registry still has every image of the hit), else the build and push,
+/// recorded in the cache.
+fn finish(
+    prepared: Prepared,
+    bundles: &Path,
+    registry: &mut Registry,
+    verified: bool,
+) -> Result<CatalogResult> {
+    let Prepared { target, cache } = prepared;
+    // The summary line counts this build's pushes only.
+    registry.stats = registry::PushStats::default();
+    if let Some(hit) = cache
+        .as_ref()
+        .and_then(|c| c.hit.as_ref())
+        .filter(|_| verified)
+    {
+        common::cli::note_line(format_args!(
+            "catalog-build: pushed {}: unchanged since the last push, 0 blob(s) uploaded, {} image manifest(s) verified in the registry",
+            hit.catalog_reference,
+            hit.images.len()
+        ));
+        return Ok(CatalogResult {
+            image: hit.catalog_reference.clone(),
+            digest: hit.catalog_digest.clone(),
+            base: hit.base.clone(),
+            summary: hit.summary.clone(),
+        });
     }
 
     let tree = load_bundles(bundles)?;
@@ -306,7 +381,7 @@ fn build(
         base: base.image.name.clone(),
         summary: images::summarize(&catalog, &main_package, &refs),
     };
-    if let (Some(dir), Some(key), Some(repo)) = (&cache_dir, &cache_key, &target.repo) {
+    if let (Some(CacheLookup { dir, key, .. }), Some(repo)) = (&cache, &target.repo) {
         let mut pushed: Vec<cache::CachedImage> = built
             .iter()
             .map(|(bundle, image)| cache::CachedImage {

@@ -248,6 +248,9 @@ pub struct Registry {
     /// Registries that did not answer a plain manifest `HEAD` (they want a
     /// token): oci-client's auth flow asks them.
     wants_token: std::collections::BTreeSet<String>,
+    /// Tags resolved to digests in this run (the base image's, asked once
+    /// per run rather than once per add-on of a stream).
+    pinned: BTreeMap<String, String>,
 }
 
 impl Registry {
@@ -278,6 +281,7 @@ impl Registry {
             stats: PushStats::default(),
             plain: BTreeMap::new(),
             wants_token: Default::default(),
+            pinned: Default::default(),
         })
     }
 
@@ -328,32 +332,63 @@ impl Registry {
     /// The digest the registry has for `reference` (a tag), or None when it
     /// has none or cannot be asked.
     pub fn manifest_digest(&mut self, reference: &Reference) -> Option<String> {
+        let whole = reference.whole();
+        if let Some(digest) = self.pinned.get(&whole) {
+            return Some(digest.clone());
+        }
         let auth = self.auth_for(reference).ok()?;
         let client = &self.client;
         let url = self.endpoint(reference).manifest();
-        self.runtime
+        let digest = self
+            .runtime
             .block_on(logged("HEAD", url, 0, digest_result, || {
                 client.fetch_manifest_digest(reference, &auth)
             }))
-            .ok()
+            .ok()?;
+        self.pinned.insert(whole, digest.clone());
+        Some(digest)
     }
 
     /// Whether every `registry/repo:tag` still points at its recorded digest
     /// (asked several at a time).
     pub fn has_manifests(&mut self, images: &[crate::cache::CachedImage]) -> bool {
-        match self.has_manifests_plainly(images) {
-            Some(answer) => answer,
-            None => self.has_manifests_through_oci_client(images),
-        }
+        self.has_manifests_each(&[images])
+            .into_iter()
+            .all(|found| found)
     }
 
-    /// [`Self::has_manifests`] with one plain `HEAD` per manifest, for
-    /// registries we hold no credentials for. oci-client asks a registry's
-    /// `/v2/` for a token before every request when the registry needs none
-    /// (it caches tokens only), which doubles the requests of the cache check
-    /// a fleet's unchanged run is made of. None (use oci-client) when a
-    /// registry wants credentials (401/403) or answers anything else.
-    fn has_manifests_plainly(&mut self, images: &[crate::cache::CachedImage]) -> Option<bool> {
+    /// [`Self::has_manifests`] for many builds at once: a stream's cache
+    /// check asks the registry about every add-on's images together,
+    /// [`CHECK_CONCURRENCY`] at a time, instead of one add-on after another.
+    pub fn has_manifests_each(&mut self, sets: &[&[crate::cache::CachedImage]]) -> Vec<bool> {
+        let all: Vec<&crate::cache::CachedImage> = sets.iter().flat_map(|set| set.iter()).collect();
+        if let Some(found) = self.has_manifests_plainly(&all) {
+            let mut start = 0;
+            return sets
+                .iter()
+                .map(|set| {
+                    let of_set = &found[start..start + set.len()];
+                    start += set.len();
+                    of_set.iter().all(|&one| one)
+                })
+                .collect();
+        }
+        sets.iter()
+            .map(|set| self.has_manifests_through_oci_client(set))
+            .collect()
+    }
+
+    /// Whether each image's tag points at its digest, with one plain `HEAD`
+    /// per manifest, for registries we hold no credentials for. oci-client
+    /// asks a registry's `/v2/` for a token before every request when the
+    /// registry needs none (it caches tokens only), which doubles the
+    /// requests of the cache check a fleet's unchanged run is made of. None
+    /// (use oci-client) when a registry wants credentials (401/403) or
+    /// answers anything else.
+    fn has_manifests_plainly(
+        &mut self,
+        images: &[&crate::cache::CachedImage],
+    ) -> Option<Vec<bool>> {
         let mut checks = Vec::with_capacity(images.len());
         for image in images {
             let reference = Reference::try_from(image.tag_reference.as_str()).ok()?;
@@ -375,7 +410,7 @@ impl Registry {
             checks.push((registry, base.to_string(), path, image.digest.clone()));
         }
         let plain = &self.plain;
-        let answers = common::parallel::map_bounded(&checks, PUSH_CONCURRENCY, |check| {
+        let answers = common::parallel::map_bounded(&checks, CHECK_CONCURRENCY, |check| {
             let (_, base, path, digest) = check;
             let request = common::http::Request::new("HEAD", path)
                 .header("Accept", MANIFEST_MEDIA_TYPES.join(", "));
@@ -392,9 +427,7 @@ impl Registry {
                 self.wants_token.insert(registry.clone());
             }
         }
-        answers
-            .into_iter()
-            .try_fold(true, |all, found| Some(all && found?))
+        answers.into_iter().collect()
     }
 
     fn has_manifests_through_oci_client(&mut self, images: &[crate::cache::CachedImage]) -> bool {
@@ -778,6 +811,10 @@ fn short_digest(digest: &str) -> &str {
 
 /// How many images are pushed at once (skopeo sends up to 6 layers at once).
 const PUSH_CONCURRENCY: usize = 6;
+
+/// How many manifest `HEAD`s the cache check sends at once: each is a tiny
+/// answer, and a stream's unchanged run is made of thousands of them.
+const CHECK_CONCURRENCY: usize = 16;
 
 /// What a manifest `HEAD` accepts: the media types our images and the
 /// base images we pull are written in.

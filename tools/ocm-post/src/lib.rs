@@ -145,7 +145,7 @@ struct Cli {
     #[arg(long, value_name = "CLUSTER_ID")]
     inquire: Vec<String>,
 
-    /// How many clusters to work on at once.
+    /// How many clusters (or add-ons of a stream) to work on at once.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: u16,
 
@@ -422,6 +422,30 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// Publishes one add-on (and its version) by comparison, or with `--diff`
+/// only compares them; the answer is what OCM holds afterwards.
+fn publish_one(
+    api: &OcmApi,
+    cli: &Cli,
+    service: Service,
+    document: &common::AddonDocument,
+) -> Result<serde_json::Value> {
+    let steps = plan(document, service, !cli.no_version)?;
+    if cli.diff {
+        let mut compared = Vec::new();
+        for step in &steps {
+            compared.push(sync::compare_with_ocm(api, step)?.0);
+        }
+        return serde_json::to_value(compared).map_err(Error::internal);
+    }
+    let mut answered = sync::sync(api, &steps[0])?;
+    if let Some(step) = steps.get(1) {
+        // OCM links the version from the add-on (AddOn.version).
+        answered["version"] = sync::sync(api, step)?;
+    }
+    Ok(answered)
+}
+
 /// Publishes (or, with --diff, compares) every add-on of the stream, then
 /// lists the add-ons OCM has that the stream does not (deleted with --prune).
 fn publish_stream(
@@ -434,28 +458,33 @@ fn publish_stream(
     let total = stream.len();
     let mut outcomes = common::stream::Outcomes::new("ocm-post", total);
     let mut listed = std::collections::BTreeSet::new();
+    let items: Vec<(String, Result<common::AddonDocument>)> = stream
+        .into_iter()
+        .map(|item| {
+            let name = item.name();
+            listed.extend(item.id.clone());
+            if let Ok(document) = &item.document {
+                listed.insert(document.metadata.id.clone());
+            }
+            (name, item.document)
+        })
+        .collect();
+    // Each add-on is its own reads and writes: `--jobs` of them at once,
+    // the answers kept in stream order.
+    let valid: Vec<&common::AddonDocument> = items
+        .iter()
+        .filter_map(|(_, document)| document.as_ref().ok())
+        .collect();
+    let mut answers = common::parallel::map_each(&valid, usize::from(cli.jobs), |document| {
+        publish_one(api, cli, service, document)
+    })
+    .into_iter();
     let mut written = Vec::new();
-    for item in stream {
-        let name = item.name();
-        if let Some(id) = &item.id {
-            listed.insert(id.clone());
-        }
-        let result = item.document.and_then(|document| {
-            listed.insert(document.metadata.id.clone());
-            let steps = plan(&document, service, !cli.no_version)?;
-            if cli.diff {
-                let mut compared = Vec::new();
-                for step in &steps {
-                    compared.push(sync::compare_with_ocm(api, step)?.0);
-                }
-                return serde_json::to_value(compared).map_err(Error::internal);
-            }
-            let mut answered = sync::sync(api, &steps[0])?;
-            if let Some(step) = steps.get(1) {
-                // OCM links the version from the add-on (AddOn.version).
-                answered["version"] = sync::sync(api, step)?;
-            }
-            Ok(answered)
+    for (name, document) in items {
+        let result = document.and_then(|_| {
+            answers
+                .next()
+                .unwrap_or_else(|| Err(Error::internal("an add-on of the stream went unanswered")))
         });
         if let Some(value) = outcomes.record(&name, result) {
             written.push(value);
