@@ -200,6 +200,49 @@ impl Run {
     }
 }
 
+// ---------------------------------------------------------------------------
+// What a run must not have printed, for the tests that also check stdout and
+// an empty stderr (csv_wait, progress, make, secrets, fleet).
+
+impl Run {
+    /// Expects `text` nowhere in stdout (a secret, a tool that must not run).
+    pub fn stdout_lacks(self, text: &str) -> Self {
+        let stdout = self.stdout();
+        assert!(
+            !stdout.contains(text),
+            "{}: stdout has {text:?}:\n{stdout}",
+            self.command
+        );
+        self
+    }
+
+    /// Stdout as a stream of JSON values, as jq reads one: JSON lines, or
+    /// pretty-printed values one after another (`ocm-post -o json --diff`).
+    pub fn json_values(&self) -> Vec<serde_json::Value> {
+        serde_json::Deserializer::from_slice(&self.output.stdout)
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .unwrap_or_else(|err| {
+                panic!(
+                    "{}: stdout is not a stream of JSON values ({err}):\n{}",
+                    self.command,
+                    self.stdout()
+                )
+            })
+    }
+
+    /// Expects stderr to be empty (no warning, no progress, `--quiet`).
+    pub fn no_stderr(self) -> Self {
+        assert!(
+            self.output.stderr.is_empty(),
+            "{}: expected no stderr, got:\n{}",
+            self.command,
+            self.stderr()
+        );
+        self
+    }
+}
+
 /// A loopback server that accepts connections and never answers (a hung API
 /// server or proxy). Its URL is `http://127.0.0.1:PORT`; the connections stay
 /// open until the test process ends.
@@ -334,4 +377,58 @@ pub fn stored_objects(
             )
         })
         .collect()
+}
+
+// ---------------------------------------------------------------------------
+// More of what a run printed: the JSON lines ocm-post and csv-wait write,
+// text that must (not) be there, and a run the test spawned itself.
+
+impl Run {
+    /// A run the test drove itself (spawned, then waited for), read the same
+    /// way; `command` names it in failures.
+    pub fn of(command: &str, output: std::process::Output) -> Run {
+        Run {
+            output,
+            command: command.to_string(),
+        }
+    }
+
+    /// Stdout as JSON lines: one value a non-empty line.
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout()
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| {
+                serde_json::from_str(line).unwrap_or_else(|err| {
+                    panic!(
+                        "{}: a stdout line is not JSON ({err}): {line}",
+                        self.command
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Expects `text` somewhere in stdout.
+    pub fn stdout_has(self, text: &str) -> Self {
+        let stdout = self.stdout();
+        assert!(
+            stdout.contains(text),
+            "{}: stdout lacks {text:?}:\n{stdout}\nstderr:\n{}",
+            self.command,
+            self.stderr()
+        );
+        self
+    }
+
+    /// Expects `text` nowhere in stderr (a secret, an escape code, a retry).
+    pub fn stderr_lacks(self, text: &str) -> Self {
+        let stderr = self.stderr();
+        assert!(
+            !stderr.contains(text),
+            "{}: stderr has {text:?}:\n{stderr}",
+            self.command
+        );
+        self
+    }
 }
