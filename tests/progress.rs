@@ -254,3 +254,49 @@ fn catalog_build_counts_bundles_built_and_bytes_pushed_on_a_terminal() {
     let quiet: Vec<&str> = args.iter().copied().chain(["--quiet"]).collect();
     in_a_pipe("catalog-build", &quiet).success().no_stderr();
 }
+
+#[test]
+fn a_stream_stacks_each_addons_bundle_counter_under_the_addons_done_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("bundles");
+    let mut stream = String::new();
+    for id in ["a-addon", "b-addon"] {
+        e2e::copy_tree(
+            &repo_root().join("tests/fixtures/catalog/good"),
+            &root.join(id),
+        );
+        let mut document = common::testing::minimal_addon_named(id);
+        document["operatorName"] = "demo-operator".into();
+        stream.push_str(&format!("{document}\n"));
+    }
+    let input = dir.path().join("stream.jsonl");
+    std::fs::write(&input, stream).unwrap();
+    let layout = dir.path().join("layout");
+    let Some(run) = on_a_terminal(
+        "catalog-build",
+        &[
+            path_str(&input),
+            "--bundles-root",
+            path_str(&root),
+            "--repo-prefix",
+            "example.com/org",
+            "--oci-layout",
+            path_str(&layout),
+        ],
+    ) else {
+        return;
+    };
+    let shown = run.success().stderr();
+    // One frame holds both lines, the add-ons line first: drawn together
+    // (then the cursor goes back up to redraw them), never one over the other.
+    let stacked = shown.split('\r').any(|frame| {
+        frame
+            .find("add-ons done")
+            .is_some_and(|at| frame[at..].contains("bundles built"))
+    });
+    assert!(stacked, "both lines in one frame: {shown:?}");
+    assert!(
+        shown.contains(&format!("{ESCAPE}[1A")),
+        "cursor up to redraw: {shown:?}"
+    );
+}
