@@ -140,16 +140,21 @@ impl Run {
         self.exit(0)
     }
 
-    /// Expects exit `code`.
+    /// Expects exit `code`; a failure shows stderr, and stdout too when there
+    /// is any (make prints its recipe lines there).
     pub fn exit(self, code: i32) -> Self {
-        assert_eq!(
-            self.code(),
-            code,
-            "{} exited {} (expected {code}); stderr:\n{}",
-            self.command,
-            self.code(),
-            self.stderr()
-        );
+        if self.code() != code {
+            let stdout = match self.stdout() {
+                text if text.is_empty() => String::new(),
+                text => format!("\nstdout:\n{text}"),
+            };
+            panic!(
+                "{} exited {} (expected {code}); stderr:\n{}{stdout}",
+                self.command,
+                self.code(),
+                self.stderr()
+            );
+        }
         self
     }
 
