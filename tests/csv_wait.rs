@@ -2,14 +2,15 @@
 //! scraping a `prometheus-pushgateway` every second, fed csv_* samples the
 //! way telemetry carries them (`_id` = cluster id).
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use e2e::telemetry::{self, free_port, KillOnDrop, Telemetry, PROMETHEUS, PUSHGATEWAY};
-use e2e::{repo_root, tool};
+use addon_flow_testservers::http::HttpResponse;
+use e2e::telemetry::{self, free_port, ready_answer, FakePrometheus, KillOnDrop, Telemetry};
+use e2e::{repo_root, tool, Run, RunExt};
 use serde_json::Value;
 
 const INSTALLING: &str = "0b9f4c1e-0000-4000-8000-00000000a001";
@@ -32,64 +33,29 @@ fn fixture(name: &str) -> PathBuf {
     repo_root().join("tests/fixtures/wait").join(name)
 }
 
-fn lines(stdout: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 fn event<'a>(events: &'a [Value], cluster: &str, state: &str) -> Option<&'a Value> {
     events
         .iter()
         .find(|e| e["cluster"] == cluster && e["state"] == state)
 }
 
-fn binaries_present() -> bool {
-    let present = Path::new(PROMETHEUS).is_file() && Path::new(PUSHGATEWAY).is_file();
-    if !present {
-        eprintln!(
-            "SKIPPED: csv-wait against Prometheus: {PROMETHEUS} or {PUSHGATEWAY} is not installed"
-        );
-    }
-    present
-}
-
 #[test]
 fn csv_wait_follows_real_telemetry() {
-    if !binaries_present() {
+    if !telemetry::installed("csv-wait against Prometheus") {
         return;
     }
     let telemetry = Telemetry::start();
     let url = telemetry.prometheus_url.clone();
 
     // Nothing reported yet: a timeout (exit 4) that says the metric does not exist.
-    let output = tool("csv-wait")
-        .args([
-            "--url",
-            &url,
-            "--cluster-id",
-            SILENT,
-            "--timeout",
-            "2s",
-            "--interval",
-            "500ms",
-        ])
+    let events = tool("csv-wait")
+        .args(["--url", &url, "--cluster-id", SILENT])
+        .args(["--timeout", "2s", "--interval", "500ms"])
         .arg(fixture("addon.json"))
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(4),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("there is no csv_succeeded metric"),
-        "{stderr}"
-    );
-    let events = lines(&output.stdout);
+        .run()
+        .exit(4)
+        .stderr_has("there is no csv_succeeded metric")
+        .json_lines();
     assert_eq!(
         event(&events, SILENT, "unknown").map(|e| e["cluster"].clone()),
         Some(Value::from(SILENT))
@@ -178,7 +144,15 @@ fn csv_wait_follows_real_telemetry() {
     let status = child.0.wait().unwrap();
     reader.join().unwrap();
     seen.extend(receiver.try_iter());
-    assert_eq!(status.code(), Some(0));
+    let mut stderr = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
     let summary = &seen.last().unwrap()["summary"];
     assert_eq!(summary["result"], "ready");
     assert_eq!(summary["ready"], 2);
@@ -200,38 +174,22 @@ fn csv_wait_follows_real_telemetry() {
     );
     telemetry.wait_for_series("csv_abnormal", 1);
     for method in ["get", "post"] {
-        let output = tool("csv-wait")
-            .args([
-                "--url",
-                &url,
-                "--operator",
-                "wait-operator",
-                "-c",
-                BROKEN,
-                "-c",
-                INSTALLING,
-                "--method",
-                method,
-            ])
+        let events = tool("csv-wait")
+            .args(["--url", &url, "--operator", "wait-operator"])
+            .args(["-c", BROKEN, "-c", INSTALLING, "--method", method])
             .args(["--interval", "300ms", "--timeout", "30s"])
-            .output()
-            .unwrap();
-        assert_eq!(
-            output.status.code(),
-            Some(5),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let events = lines(&output.stdout);
+            .run()
+            .exit(5)
+            .stderr_has("failed on 1 of 2 cluster(s)")
+            .json_lines();
         let failed = event(&events, BROKEN, "failed").expect("a failed event");
         assert_eq!(failed["phase"], "Failed");
         assert_eq!(failed["reason"], "InstallCheckFailed");
         assert!(event(&events, INSTALLING, "ready").is_some());
-        assert!(String::from_utf8_lossy(&output.stderr).contains("failed on 1 of 2 cluster(s)"));
     }
 
     // A label telemetry does not have: a timeout that says so.
-    let output = tool("csv-wait")
+    tool("csv-wait")
         .args([
             "--url",
             &url,
@@ -239,95 +197,47 @@ fn csv_wait_follows_real_telemetry() {
             "wait-operator",
             "-c",
             INSTALLING,
-            "--cluster-label",
-            "cluster_id",
         ])
+        .args(["--cluster-label", "cluster_id"])
         .args(["--interval", "300ms", "--timeout", "1s"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(4));
-    assert!(
-        String::from_utf8_lossy(&output.stderr).contains("has no `cluster_id` label"),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .run()
+        .exit(4)
+        .stderr_has("has no `cluster_id` label");
 }
 
 #[test]
 fn refuses_bad_input_and_unreachable_servers() {
     // No cluster: usage error.
-    let output = tool("csv-wait")
+    tool("csv-wait")
         .args(["--url", "http://127.0.0.1:9", "--operator", "x"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--cluster-id"));
+        .run()
+        .exit(2)
+        .stderr_has("--cluster-id");
     // A bad duration.
-    let output = tool("csv-wait")
+    tool("csv-wait")
         .args(["--operator", "x", "-c", "a", "--timeout", "soon"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
+        .run()
+        .exit(2);
     // The query, shown without any server.
-    let output = tool("csv-wait")
+    tool("csv-wait")
         .args(["--operator", "x", "-c", "a", "-c", "b", "--show-query"])
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    assert!(String::from_utf8_lossy(&output.stdout).contains(r#"_id=~"a|b""#));
+        .run()
+        .success()
+        .stdout_has(r#"_id=~"a|b""#);
     // A server that is not there: retried with backoff until the timeout (exit 4).
-    let port = free_port();
-    let output = tool("csv-wait")
-        .args([
-            "--url",
-            &format!("http://127.0.0.1:{port}"),
-            "--operator",
-            "x",
-            "-c",
-            "a",
-            "--timeout",
-            "1500ms",
-            "--interval",
-            "100ms",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(4));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("poll 1 failed") && stderr.contains("next try in"),
-        "{stderr}"
-    );
-}
-
-/// A Prometheus stand-in for what the real one cannot do here: demand a
-/// bearer token, fail, and refuse a query.
-fn fake_prometheus(
-    answer: impl Fn(
-            &addon_flow_testservers::http::HttpRequest,
-            usize,
-        ) -> addon_flow_testservers::http::HttpResponse
-        + Send
-        + Sync
-        + 'static,
-) -> addon_flow_testservers::http::Server {
-    let calls = std::sync::atomic::AtomicUsize::new(0);
-    addon_flow_testservers::http::Server::start(std::sync::Arc::new(
-        move |request: &addon_flow_testservers::http::HttpRequest| {
-            let call = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            answer(request, call)
-        },
-    ))
-    .unwrap()
+    let nobody = format!("http://127.0.0.1:{}", free_port());
+    tool("csv-wait")
+        .args(["--url", &nobody, "--operator", "x", "-c", "a"])
+        .args(["--timeout", "1500ms", "--interval", "100ms"])
+        .run()
+        .exit(4)
+        .stderr_has("poll 1 failed")
+        .stderr_has("next try in");
 }
 
 #[test]
 fn bearer_tokens_retries_and_refused_queries() {
-    use addon_flow_testservers::http::HttpResponse;
-    let ready = serde_json::json!({"status": "success", "data": {"resultType": "vector", "result": [
-        {"metric": {"__name__": "csv_succeeded", "_id": "c1", "name": "x.v1.0.0", "version": "1.0.0"}, "value": [1.0, "1"]}
-    ]}});
-    let server = fake_prometheus(move |request, call| {
+    let server = FakePrometheus::start(|request, call| {
         if request.bearer_token() != Some("prom-secret-token") {
             return HttpResponse::new(401).body("text/plain", b"Unauthorized".to_vec());
         }
@@ -341,7 +251,7 @@ fn bearer_tokens_retries_and_refused_queries() {
             let error = serde_json::json!({"status": "error", "errorType": "bad_data", "error": "parse error at char 3"});
             return HttpResponse::json(400, &error);
         }
-        HttpResponse::json(200, &ready)
+        ready_answer(&["c1"])
     });
     let args = [
         "--url",
@@ -357,99 +267,63 @@ fn bearer_tokens_retries_and_refused_queries() {
     ];
 
     // No token: 401 is final (exit 3) and says where the token comes from.
-    let output = tool("csv-wait")
+    tool("csv-wait")
         .env_remove("PROMETHEUS_TOKEN")
         .args(args)
         .args(["--operator", "x"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("PROMETHEUS_TOKEN"));
+        .run()
+        .exit(3)
+        .stderr_has("PROMETHEUS_TOKEN");
 
     // With the token (from a file): 503 twice (the client retry and the poll fail), then ready on the next poll.
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, "prom-secret-token\n").unwrap();
-    let output = tool("csv-wait")
+    let events = tool("csv-wait")
         .args(args)
         .args(["--operator", "x", "--token-file"])
         .arg(&token_file)
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("poll 1 failed") && stderr.contains("HTTP 503"),
-        "{stderr}"
-    );
-    let events = lines(&output.stdout);
+        .run()
+        .success()
+        .stderr_has("poll 1 failed")
+        .stderr_has("HTTP 503")
+        .json_lines();
     assert!(event(&events, "c1", "ready").is_some());
     assert_eq!(events.last().unwrap()["summary"]["polls"], 2);
 
-    // A query Prometheus cannot parse fails at once, with its words.
-    let output = tool("csv-wait")
+    // A query Prometheus cannot parse fails at once, with its words, and
+    // without the token.
+    tool("csv-wait")
         .env("PROMETHEUS_TOKEN", "prom-secret-token")
         .args(args)
         .args(["--operator", "broken"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(3));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("bad_data") && stderr.contains("parse error at char 3"),
-        "{stderr}"
-    );
-    let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), stderr);
-    assert!(
-        !all.contains("prom-secret-token"),
-        "the token leaked: {all}"
-    );
+        .run()
+        .exit(3)
+        .stderr_has("bad_data")
+        .stderr_has("parse error at char 3")
+        .stderr_lacks("prom-secret-token")
+        .stdout_lacks("prom-secret-token");
 }
 
-/// Runs a command, killing it (and failing) if it is still running after
-/// `limit`: a guard against a hang, not a measure of speed.
-fn output_within(command: &mut Command, limit: Duration) -> std::process::Output {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > limit {
-            child.kill().unwrap();
-            panic!("still running after {limit:?}: it hangs");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.wait_with_output().unwrap()
+/// csv-wait watching operator `x` on cluster `c1` at `url`, with `args`.
+/// It is killed if still running after a minute (its exit code is then -1,
+/// which every test here refuses): a guard against a hang, not a measure of
+/// speed.
+fn csv_wait_at(url: &str, args: &[&str]) -> Run {
+    tool("csv-wait")
+        .args(["--url", url, "--operator", "x", "-c", "c1"])
+        .args(args)
+        .timeout(Duration::from_secs(60))
+        .run()
 }
 
 #[test]
 fn a_server_that_never_answers_cannot_outlast_the_timeout() {
     let url = e2e::silent_server();
-    let mut command = Command::new(e2e::bin_path("csv-wait"));
-    command.args([
-        "--url",
-        &url,
-        "--operator",
-        "x",
-        "-c",
-        "c1",
-        "--timeout",
-        "3s",
-        "--interval",
-        "1s",
-    ]);
     // The request timeout (30s by default) is cut to what is left of --timeout.
-    let output = output_within(&mut command, Duration::from_secs(60));
-    assert_eq!(output.status.code(), Some(4));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = csv_wait_at(&url, &["--timeout", "3s", "--interval", "1s"])
+        .exit(4)
+        .stderr();
     let host = url.trim_start_matches("http://");
     let last = stderr.lines().last().unwrap_or_default();
     assert!(
@@ -464,96 +338,51 @@ fn a_server_that_never_answers_cannot_outlast_the_timeout() {
 #[test]
 fn request_timeout_flag_bounds_each_query() {
     let url = e2e::silent_server();
-    let mut command = Command::new(e2e::bin_path("csv-wait"));
-    command.args([
-        "--url",
+    csv_wait_at(
         &url,
-        "--operator",
-        "x",
-        "-c",
-        "c1",
-        "--timeout",
-        "10m",
-        "--polls",
-        "1",
-        "--request-timeout",
-        "500ms",
-    ]);
-    let output = output_within(&mut command, Duration::from_secs(60));
-    assert_eq!(output.status.code(), Some(4));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("no answer within 0.5s"), "{stderr}");
+        &[
+            "--timeout",
+            "10m",
+            "--polls",
+            "1",
+            "--request-timeout",
+            "500ms",
+        ],
+    )
+    .exit(4)
+    .stderr_has("no answer within 0.5s");
 }
 
 #[test]
 fn a_400_answer_is_not_retried_as_if_temporary() {
-    use addon_flow_testservers::http::HttpResponse;
-    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let seen = calls.clone();
-    let server = fake_prometheus(move |_, _| {
-        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let server = FakePrometheus::start(|_, _| {
         HttpResponse::new(400).body("text/plain", b"bad request: query too complex".to_vec())
     });
-    let output = tool("csv-wait")
-        .args(["--url", &server.url(), "--operator", "x", "-c", "c1"])
-        .args(["--timeout", "20s", "--interval", "100ms"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(3));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("HTTP 400") && !stderr.contains("retrying"),
-        "{stderr}"
-    );
-    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    csv_wait_at(&server.url(), &["--timeout", "20s", "--interval", "100ms"])
+        .exit(3)
+        .stderr_has("HTTP 400")
+        .stderr_lacks("retrying");
+    assert_eq!(server.calls(), 1);
 }
 
 #[test]
 fn a_huge_timeout_is_a_usage_error_not_a_panic() {
     for flag in ["--timeout", "--interval", "--request-timeout"] {
-        let output = tool("csv-wait")
-            .args([
-                "--operator",
-                "x",
-                "-c",
-                "c1",
-                "--url",
-                "http://127.0.0.1:9",
-                flag,
-                "1e20",
-            ])
-            .output()
-            .unwrap();
-        assert_eq!(output.status.code(), Some(2), "{flag}");
-        assert!(String::from_utf8_lossy(&output.stderr).contains("longest duration"));
+        csv_wait_at("http://127.0.0.1:9", &[flag, "1e20"])
+            .exit(2)
+            .stderr_has("longest duration");
     }
 }
 
 #[test]
 fn url_userinfo_is_never_printed() {
     let url = e2e::silent_server().replace("http://", "http://watcher:banner-pass-123@");
-    let mut command = Command::new(e2e::bin_path("csv-wait"));
-    command.args([
-        "--url",
-        &url,
-        "--operator",
-        "x",
-        "-c",
-        "c1",
-        "--timeout",
-        "1s",
-        "--request-timeout",
-        "300ms",
-    ]);
-    let output = output_within(&mut command, Duration::from_secs(60));
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(all.contains("watching x"), "{all}");
-    assert!(
-        !all.contains("banner-pass-123") && !all.contains("watcher:"),
-        "{all}"
-    );
+    // A timeout (exit 4), not a hang.
+    csv_wait_at(&url, &["--timeout", "1s", "--request-timeout", "300ms"])
+        .exit(4)
+        .stderr_has("watching x")
+        .stderr_lacks("banner-pass-123")
+        .stderr_lacks("watcher:")
+        .stdout_lacks("banner-pass-123")
+        .stdout_lacks("watcher:");
 }

@@ -6,23 +6,8 @@ use std::process::Command;
 
 use addon_flow_testservers::kube::{KubeOptions, KubeServer};
 use addon_flow_testservers::ocm::{FakeOcm, ACCESS_TOKEN};
-use e2e::{copy_tree, repo_root, tool};
+use e2e::{copy_tree, repo_root, tool, write_kubeconfig, Run, RunExt};
 use serde_json::Value;
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(command: &mut assert_cmd::Command) -> Run {
-    let out = command.output().unwrap();
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 /// The examples tree (logging-addon, reference-addon) in a temporary folder.
 fn example_tree() -> (tempfile::TempDir, PathBuf) {
@@ -34,26 +19,25 @@ fn example_tree() -> (tempfile::TempDir, PathBuf) {
 
 /// The stage documents of a tree, one JSON line each.
 fn documents(tree: &Path, extra: &[&str]) -> Run {
-    run(tool("addon-validate")
+    tool("addon-validate")
         .arg("--all")
         .arg(tree)
         .args(["--env", "stage", "--documents"])
-        .args(extra))
+        .args(extra)
+        .run()
 }
 
-/// The JSON values of a stream (JSON lines, or one pretty-printed value).
-fn lines(text: &str) -> Vec<Value> {
-    serde_json::Deserializer::from_str(text)
-        .into_iter::<Value>()
-        .map(Result::unwrap)
+/// The ids of the documents a run printed.
+fn ids(run: &Run) -> Vec<String> {
+    run.json_lines()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_string())
         .collect()
 }
 
 /// Two good documents with a bad one (id `broken-addon`) between them.
 fn stream_with_a_bad_document(tree: &Path) -> String {
-    let good = documents(tree, &[]);
-    assert_eq!(good.code, Some(0), "{}", good.stderr);
-    let docs = lines(&good.stdout);
+    let docs = documents(tree, &[]).success().json_lines();
     assert_eq!(docs.len(), 2);
     let mut bad = docs[0].clone();
     bad["id"] = Value::from("broken-addon");
@@ -61,10 +45,10 @@ fn stream_with_a_bad_document(tree: &Path) -> String {
     format!("{}\n{bad}\n{}\n", docs[0], docs[1])
 }
 
-fn object_names(list_yaml: &str) -> Vec<String> {
-    let list: Value = serde_yaml::from_str(list_yaml).unwrap();
-    list["items"]
-        .as_array()
+/// The names of the objects in the List a run printed (YAML).
+fn object_names(run: &Run) -> Vec<String> {
+    run.yaml()["items"]
+        .as_sequence()
         .unwrap()
         .iter()
         .map(|o| o["metadata"]["name"].as_str().unwrap().to_string())
@@ -77,32 +61,26 @@ fn validate_documents_prints_the_valid_addons_and_exits_1_for_an_invalid_one() {
     let addon = tree.join("addons/logging-addon/metadata/stage/addon.yaml");
     let text = std::fs::read_to_string(&addon).unwrap();
     std::fs::write(&addon, format!("{text}unknownField: 1\n")).unwrap();
-    let out = documents(&tree, &[]);
-    assert_eq!(out.code, Some(1), "{}", out.stderr);
-    let docs = lines(&out.stdout);
-    let ids: Vec<&str> = docs.iter().map(|d| d["id"].as_str().unwrap()).collect();
+    let out = documents(&tree, &[]).exit(1).stderr_has("unknownField");
     assert_eq!(
-        ids,
+        ids(&out),
         ["reference-addon"],
         "the valid add-on is still printed"
     );
-    assert!(out.stderr.contains("unknownField"), "{}", out.stderr);
 }
 
 #[test]
 fn a_bad_document_in_a_stream_is_named_by_id_and_the_others_are_rendered() {
     let (_dir, tree) = example_tree();
     let stream = stream_with_a_bad_document(&tree);
-    let out = run(tool("syncset-render")
+    // The worst exit code: invalid input.
+    let out = tool("syncset-render")
         .arg("--selector")
-        .write_stdin(stream.clone()));
-    assert_eq!(out.code, Some(1), "the worst exit code: invalid input");
-    assert!(
-        out.stderr.contains("broken-addon (document 2)"),
-        "{}",
-        out.stderr
-    );
-    let names = object_names(&out.stdout);
+        .write_stdin(stream.clone())
+        .run()
+        .exit(1)
+        .stderr_has("broken-addon (document 2)");
+    let names = object_names(&out);
     assert!(
         names.contains(&"addon-logging-addon".to_string()),
         "{names:?}"
@@ -114,18 +92,30 @@ fn a_bad_document_in_a_stream_is_named_by_id_and_the_others_are_rendered() {
     assert!(!names.iter().any(|n| n.contains("broken")), "{names:?}");
 
     // The same stream as YAML documents.
-    let yaml: String = lines(&stream)
-        .iter()
-        .map(|d| format!("---\n{}", serde_yaml::to_string(d).unwrap()))
+    let yaml: String = stream
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .map(|d| format!("---\n{}", serde_yaml::to_string(&d).unwrap()))
         .collect();
-    let out = run(tool("syncset-render").arg("--selector").write_stdin(yaml));
-    assert_eq!(out.code, Some(1));
-    assert!(
-        out.stderr.contains("broken-addon (document 2)"),
-        "{}",
-        out.stderr
-    );
-    assert_eq!(object_names(&out.stdout), names);
+    let out = tool("syncset-render")
+        .arg("--selector")
+        .write_stdin(yaml)
+        .run()
+        .exit(1)
+        .stderr_has("broken-addon (document 2)");
+    assert_eq!(object_names(&out), names);
+}
+
+/// ocm-post publishing `input` to fake `ocm` (JSON out), signed in with its
+/// static token, with HOME beside the `tree` (no ~/.config/ocm of the machine's).
+fn ocm_post(ocm: &FakeOcm, tree: &Path, input: &str, args: &[&str]) -> Run {
+    tool("ocm-post")
+        .env("OCM_TOKEN", ACCESS_TOKEN)
+        .env("HOME", tree.parent().unwrap())
+        .args(["--url", &ocm.url(), "-o", "json"])
+        .args(args)
+        .write_stdin(input.to_string())
+        .run()
 }
 
 #[test]
@@ -133,29 +123,17 @@ fn ocm_post_publishes_a_stream_and_a_second_run_sends_no_write() {
     let (_dir, tree) = example_tree();
     let stream = stream_with_a_bad_document(&tree);
     let ocm = FakeOcm::start().unwrap();
-    let post = |input: &str, args: &[&str]| {
-        run(tool("ocm-post")
-            .env("OCM_TOKEN", ACCESS_TOKEN)
-            .env("HOME", tree.parent().unwrap())
-            .args(["--url", &ocm.url(), "-o", "json"])
-            .args(args)
-            .write_stdin(input.to_string()))
-    };
-    let first = post(&stream, &[]);
-    assert_eq!(first.code, Some(1), "{}", first.stderr);
-    assert!(
-        first.stderr.contains("broken-addon (document 2)"),
-        "{}",
-        first.stderr
-    );
+    let post = |input: &str, args: &[&str]| ocm_post(&ocm, &tree, input, args);
+    post(&stream, &[])
+        .exit(1)
+        .stderr_has("broken-addon (document 2)");
     assert!(ocm.addon("logging-addon").is_some());
     assert!(ocm.addon("reference-addon").is_some());
     assert!(ocm.addon("broken-addon").is_none());
 
-    let good = documents(&tree, &[]).stdout;
+    let good = documents(&tree, &[]).success().stdout();
     let before = ocm.requests().len();
-    let second = post(&good, &[]);
-    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    post(&good, &[]).success();
     let writes: Vec<String> = ocm.requests()[before..]
         .iter()
         .filter(|r| r.method != "GET")
@@ -172,19 +150,12 @@ fn ocm_post_publishes_a_stream_and_a_second_run_sends_no_write() {
 fn ocm_post_diff_names_each_difference_and_prune_deletes_what_the_stream_lacks() {
     let (_dir, tree) = example_tree();
     let ocm = FakeOcm::start().unwrap();
-    let post = |input: &str, args: &[&str]| {
-        run(tool("ocm-post")
-            .env("OCM_TOKEN", ACCESS_TOKEN)
-            .env("HOME", tree.parent().unwrap())
-            .args(["--url", &ocm.url(), "-o", "json"])
-            .args(args)
-            .write_stdin(input.to_string()))
-    };
-    let good = documents(&tree, &[]).stdout;
-    assert_eq!(post(&good, &[]).code, Some(0));
+    let post = |input: &str, args: &[&str]| ocm_post(&ocm, &tree, input, args);
+    let good = documents(&tree, &[]).success();
+    post(&good.stdout(), &[]).success();
 
     // One add-on changes its description; the other leaves the tree.
-    let mut docs = lines(&good);
+    let mut docs = good.json_lines();
     let reference = docs.pop().unwrap();
     let mut logging = docs.pop().unwrap();
     assert_eq!(logging["id"], "logging-addon");
@@ -193,9 +164,11 @@ fn ocm_post_diff_names_each_difference_and_prune_deletes_what_the_stream_lacks()
     let stream = format!("{logging}\n");
 
     let before = ocm.requests().len();
-    let diff = post(&stream, &["--diff"]);
-    assert_eq!(diff.code, Some(0), "{}", diff.stderr);
-    let records: Vec<Value> = lines(&diff.stdout);
+    // The add-on the stream lacks is listed, not deleted.
+    let records = post(&stream, &["--diff"])
+        .success()
+        .stderr_has("reference-addon")
+        .json_values();
     let addon = records
         .iter()
         .find(|r| r["what"] == "add-on")
@@ -214,19 +187,21 @@ fn ocm_post_diff_names_each_difference_and_prune_deletes_what_the_stream_lacks()
         ocm.addon("logging-addon").unwrap()["description"],
         old_description
     );
-    assert!(diff.stderr.contains("reference-addon"), "{}", diff.stderr);
     assert!(
         ocm.addon("reference-addon").is_some(),
         "listed, not deleted"
     );
 
-    let pruned = post(&stream, &["--prune"]);
-    assert_eq!(pruned.code, Some(0), "{}", pruned.stderr);
+    let pruned = post(&stream, &["--prune"]).success();
     assert_eq!(
         ocm.addon("logging-addon").unwrap()["description"],
         "Now with more logs"
     );
-    assert!(ocm.addon("reference-addon").is_none(), "{}", pruned.stderr);
+    assert!(
+        ocm.addon("reference-addon").is_none(),
+        "{}",
+        pruned.stderr()
+    );
     assert_eq!(reference["id"], "reference-addon");
 }
 
@@ -234,23 +209,21 @@ fn ocm_post_diff_names_each_difference_and_prune_deletes_what_the_stream_lacks()
 fn changed_since_picks_the_addons_whose_files_changed_in_git() {
     let (dir, tree) = example_tree();
     let git = |args: &[&str]| {
-        let status = Command::new("git")
+        Command::new("git")
             .arg("-C")
             .arg(&tree)
             .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
             .args(args)
-            .status()
-            .unwrap();
-        assert!(status.success(), "git {args:?}");
+            .run()
+            .success();
     };
     git(&["init", "-q"]);
     git(&["add", "-A"]);
     git(&["commit", "-qm", "tree"]);
     git(&["tag", "base"]);
 
-    let unchanged = documents(&tree, &["--changed-since", "base"]);
-    assert_eq!(unchanged.code, Some(0), "{}", unchanged.stderr);
-    assert_eq!(lines(&unchanged.stdout).len(), 0);
+    let unchanged = documents(&tree, &["--changed-since", "base"]).success();
+    assert_eq!(unchanged.json_lines().len(), 0);
 
     // A committed change of an image set, and an uncommitted one of metadata.
     let sets = tree.join("addons/reference-addon/addonimagesets/stage");
@@ -267,33 +240,26 @@ fn changed_since_picks_the_addons_whose_files_changed_in_git() {
     .unwrap();
     git(&["add", "-A"]);
     git(&["commit", "-qm", "new image set"]);
-    let changed = documents(&tree, &["--changed-since", "base"]);
-    let ids: Vec<String> = lines(&changed.stdout)
-        .iter()
-        .map(|d| d["id"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(ids, ["reference-addon"], "{}", changed.stderr);
+    let changed = documents(&tree, &["--changed-since", "base"]).success();
+    assert_eq!(ids(&changed), ["reference-addon"]);
 
     let logging = tree.join("addons/logging-addon/metadata/stage/addon.yaml");
     let text = std::fs::read_to_string(&logging).unwrap();
     std::fs::write(&logging, text.clone() + "# touched\n").unwrap();
-    let both = documents(&tree, &["--changed-since", "base"]);
-    assert_eq!(lines(&both.stdout).len(), 2, "{}", both.stderr);
+    let both = documents(&tree, &["--changed-since", "base"]).success();
+    assert_eq!(both.json_lines().len(), 2);
     let picked = documents(
         &tree,
         &["--changed-since", "base", "--addon", "logging-addon"],
-    );
-    let ids: Vec<String> = lines(&picked.stdout)
-        .iter()
-        .map(|d| d["id"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(ids, ["logging-addon"]);
+    )
+    .success();
+    assert_eq!(ids(&picked), ["logging-addon"]);
 
     // With --bundles, git also runs in the bundles' own folder (they may be
     // another repository): a folder that is none is a usage error naming it.
     let bundles = dir.path().join("bundles");
     std::fs::create_dir_all(bundles.join("logging-addon")).unwrap();
-    let bad_ref = documents(
+    documents(
         &tree,
         &[
             "--changed-since",
@@ -301,38 +267,34 @@ fn changed_since_picks_the_addons_whose_files_changed_in_git() {
             "--bundles",
             bundles.to_str().unwrap(),
         ],
-    );
-    assert_eq!(
-        bad_ref.code,
-        Some(2),
-        "not a git repository: {}",
-        bad_ref.stderr
-    );
-    assert!(bad_ref.stderr.contains("bundles"), "{}", bad_ref.stderr);
+    )
+    .exit(2)
+    .stderr_has("bundles");
 }
 
 #[test]
 fn prune_all_deletes_the_selectorsyncsets_of_a_removed_addon_and_resends_nothing() {
     let (dir, tree) = example_tree();
     let server = KubeServer::start(KubeOptions::default()).unwrap();
-    let config = dir.path().join("kubeconfig");
-    std::fs::write(&config, server.kubeconfig("test-token")).unwrap();
+    let config = write_kubeconfig(dir.path(), &server, "test-token");
     let render = |docs: &str| {
-        let out = run(tool("syncset-render")
+        tool("syncset-render")
             .args(["--selector", "-o", "yaml"])
-            .write_stdin(docs.to_string()));
-        assert_eq!(out.code, Some(0), "{}", out.stderr);
-        out.stdout
+            .write_stdin(docs.to_string())
+            .run()
+            .success()
+            .stdout()
     };
     let apply = |objects: &str| {
-        run(tool("hive-apply")
+        tool("hive-apply")
             .env("KUBECONFIG", &config)
             .args(["--prune=all", "--summary"])
-            .write_stdin(objects.to_string()))
+            .write_stdin(objects.to_string())
+            .run()
+            .success()
     };
-    let all = documents(&tree, &[]).stdout;
-    let first = apply(&render(&all));
-    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let all = documents(&tree, &[]).success().stdout();
+    apply(&render(&all));
     assert!(server
         .api()
         .get("SelectorSyncSet", "", "addon-logging-addon")
@@ -348,24 +310,13 @@ fn prune_all_deletes_the_selectorsyncsets_of_a_removed_addon_and_resends_nothing
         .apply_as("other-manager", &foreign, false)
         .unwrap();
 
-    let again = apply(&render(&all));
-    assert_eq!(again.code, Some(0), "{}", again.stderr);
-    assert!(
-        again.stdout.lines().all(|l| l.ends_with(" unchanged")),
-        "{}",
-        again.stdout
-    );
+    let again = apply(&render(&all)).stdout();
+    assert!(again.lines().all(|l| l.ends_with(" unchanged")), "{again}");
 
     // logging-addon leaves the tree.
     std::fs::remove_dir_all(tree.join("addons/logging-addon")).unwrap();
-    let remaining = documents(&tree, &[]).stdout;
-    let pruned = apply(&render(&remaining));
-    assert_eq!(pruned.code, Some(0), "{}", pruned.stderr);
-    assert!(
-        pruned.stdout.contains("/addon-logging-addon pruned"),
-        "{}",
-        pruned.stdout
-    );
+    let remaining = documents(&tree, &[]).success().stdout();
+    apply(&render(&remaining)).stdout_has("/addon-logging-addon pruned");
     assert!(server
         .api()
         .get("SelectorSyncSet", "", "addon-logging-addon")
@@ -409,23 +360,22 @@ fn image_sets_are_schema_valid_stable_and_addon_yaml_changes_only_its_index_imag
     let (dir, tree) = example_tree();
     let bundles = bundles_root(dir.path());
     let layouts = dir.path().join("layouts");
-    let docs = documents(&tree, &[]).stdout;
+    let docs = documents(&tree, &[]).success().stdout();
     let build = || {
-        run(tool("catalog-build")
+        tool("catalog-build")
             .arg("--bundles-root")
             .arg(&bundles)
             .args(["--repo-prefix", "quay.io/osd-addons", "--oci-layout"])
             .arg(&layouts)
             .arg("--imagesets-out")
             .arg(&tree)
-            .write_stdin(docs.clone()))
+            .write_stdin(docs.clone())
+            .run()
     };
     let logging_stage = tree.join("addons/logging-addon/metadata/stage/addon.yaml");
     let before = std::fs::read_to_string(&logging_stage).unwrap();
 
-    let first = build();
-    assert_eq!(first.code, Some(0), "{}", first.stderr);
-    let built = lines(&first.stdout);
+    let built = build().success().json_lines();
     assert_eq!(built.len(), 2);
     for document in &built {
         let prefix = format!(
@@ -483,9 +433,8 @@ fn image_sets_are_schema_valid_stable_and_addon_yaml_changes_only_its_index_imag
             )
         })
         .collect();
-    let second = build();
-    assert_eq!(second.code, Some(0), "{}", second.stderr);
-    assert_eq!(lines(&second.stdout), built);
+    let second = build().success().stderr_has("already says so");
+    assert_eq!(second.json_lines(), built);
     for (file, (bytes, modified)) in files.iter().zip(stamps) {
         assert_eq!(std::fs::read(file).unwrap(), bytes, "{}", file.display());
         assert_eq!(
@@ -495,11 +444,6 @@ fn image_sets_are_schema_valid_stable_and_addon_yaml_changes_only_its_index_imag
             file.display()
         );
     }
-    assert!(
-        second.stderr.contains("already says so"),
-        "{}",
-        second.stderr
-    );
 }
 
 /// `tests/fixtures/wait/addon.json` as add-on `id`, whose operator is `operator`.
@@ -533,13 +477,15 @@ fn csv_wait_watches_a_stream_of_addons_with_one_query_per_poll_and_exits_with_th
     .collect::<String>();
 
     // One query for every add-on of the stream.
-    let shown = run(tool("csv-wait")
+    let shown = tool("csv-wait")
         .args(["--show-query", "--url", "http://127.0.0.1:1"])
         .args(["--cluster-id", CLUSTER])
-        .write_stdin(stream.clone()));
-    assert_eq!(shown.code, Some(1), "{}", shown.stderr);
-    let query: Vec<&str> = shown.stdout.lines().collect();
-    assert_eq!(query.len(), 1, "{}", shown.stdout);
+        .write_stdin(stream.clone())
+        .run()
+        .exit(1)
+        .stdout();
+    let query: Vec<&str> = shown.lines().collect();
+    assert_eq!(query.len(), 1, "{shown}");
     assert!(
         query[0].contains(r#"name=~"(alpha-operator|beta-operator|gamma-operator)\\..*""#),
         "{}",
@@ -567,23 +513,19 @@ fn csv_wait_watches_a_stream_of_addons_with_one_query_per_poll_and_exits_with_th
     telemetry.wait_for_series("csv_succeeded", 3);
     telemetry.wait_for_series("csv_abnormal", 1);
 
-    let out = run(tool("csv-wait")
+    // Failed is the worst of failed, timed out and invalid; the bad document
+    // is named by its id, and each add-on that is not ready is named.
+    let records = tool("csv-wait")
         .args(["--url", &telemetry.prometheus_url])
         .args(["--cluster-id", CLUSTER])
         .args(["--interval", "300ms", "--timeout", "4s"])
-        .write_stdin(stream));
-    assert_eq!(
-        out.code,
-        Some(5),
-        "failed is the worst of failed, timed out and invalid: {}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("broken-addon (document 3)"),
-        "the bad document is named by its id: {}",
-        out.stderr
-    );
-    let records = lines(&out.stdout);
+        .write_stdin(stream)
+        .run()
+        .exit(5)
+        .stderr_has("broken-addon (document 3)")
+        .stderr_has("gamma-addon")
+        .stderr_has("beta-addon")
+        .json_lines();
     let state_of = |addon: &str| -> Vec<&str> {
         records
             .iter()
@@ -622,11 +564,6 @@ fn csv_wait_watches_a_stream_of_addons_with_one_query_per_poll_and_exits_with_th
             "one query per poll for all three add-ons: {summary}"
         );
     }
-    assert!(
-        out.stderr.contains("gamma-addon") && out.stderr.contains("beta-addon"),
-        "each add-on that is not ready is named: {}",
-        out.stderr
-    );
 }
 
 #[test]
@@ -645,9 +582,7 @@ fn catalog_build_pushes_each_addon_of_a_stream_to_a_real_registry_and_reruns_fro
         &repo_root().join("tests/fixtures/catalog/cycle"),
         &bundles.join("cycle-addon"),
     );
-    let good = documents(&tree, &[]);
-    assert_eq!(good.code, Some(0), "{}", good.stderr);
-    let docs = lines(&good.stdout);
+    let docs = documents(&tree, &[]).success().json_lines();
     let mut cycle = docs[0].clone();
     cycle["id"] = Value::from("cycle-addon");
     cycle["label"] = Value::from("api.openshift.com/addon-cycle-addon");
@@ -656,17 +591,16 @@ fn catalog_build_pushes_each_addon_of_a_stream_to_a_real_registry_and_reruns_fro
     let prefix = format!("{}/org", registry.host());
     let cache = tempfile::tempdir().unwrap();
     let build = |input: &str| {
-        run(tool("catalog-build")
+        tool("catalog-build")
             .arg("--bundles-root")
             .arg(&bundles)
             .args(["--repo-prefix", &prefix, "--base-image", "scratch"])
             .env("XDG_CACHE_HOME", cache.path())
-            .write_stdin(input.to_string()))
+            .write_stdin(input.to_string())
+            .run()
     };
 
-    let first = build(&good_stream);
-    assert_eq!(first.code, Some(0), "{}", first.stderr);
-    let built = lines(&first.stdout);
+    let built = build(&good_stream).success().json_lines();
     assert_eq!(built.len(), 2);
     let mut images = Vec::new();
     for document in &built {
@@ -699,9 +633,7 @@ fn catalog_build_pushes_each_addon_of_a_stream_to_a_real_registry_and_reruns_fro
     // The second run answers from the cache: the same digests, no write,
     // and one manifest HEAD per image (no token probe of `/v2/` before each:
     // this registry needs none).
-    let second = build(&good_stream);
-    assert_eq!(second.code, Some(0), "{}", second.stderr);
-    assert_eq!(lines(&second.stdout), built);
+    assert_eq!(build(&good_stream).success().json_lines(), built);
     let checks = &registry.requests()[requests..];
     assert!(
         !checks.is_empty()
@@ -718,14 +650,10 @@ fn catalog_build_pushes_each_addon_of_a_stream_to_a_real_registry_and_reruns_fro
     );
 
     // A broken add-on is named by its id; the others are still built.
-    let third = build(&stream);
-    assert_eq!(third.code, Some(1), "{}", third.stderr);
-    assert!(
-        third.stderr.contains("cycle-addon (document 2)"),
-        "{}",
-        third.stderr
-    );
-    let passed: Vec<String> = lines(&third.stdout)
+    let passed: Vec<String> = build(&stream)
+        .exit(1)
+        .stderr_has("cycle-addon (document 2)")
+        .json_lines()
         .iter()
         .map(|d| d["indexImage"].as_str().unwrap().to_string())
         .collect();

@@ -4,12 +4,12 @@
 //! touches only that add-on.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use addon_flow_testservers::kube::{KubeOptions, KubeServer};
 use addon_flow_testservers::ocm::{FakeOcm, REFRESH_TOKEN};
-use e2e::{copy_tree, repo_root};
+use e2e::{copy_tree, repo_root, write_kubeconfig, Run, RunExt};
 
 /// Where cargo put the tools this test run uses (debug, or whatever profile).
 fn bin_dir() -> PathBuf {
@@ -19,21 +19,14 @@ fn bin_dir() -> PathBuf {
         .to_path_buf()
 }
 
-fn make(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let mut command = Command::new("make");
-    command
+fn make(args: &[&str], envs: &[(&str, &str)]) -> Run {
+    Command::new("make")
         .current_dir(repo_root())
         .arg("--no-print-directory")
         .args(args)
-        .arg(format!("BIN={}", bin_dir().display()));
-    for (name, value) in envs {
-        command.env(name, value);
-    }
-    command.output().expect("make runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+        .arg(format!("BIN={}", bin_dir().display()))
+        .envs(envs.iter().copied())
+        .run()
 }
 
 /// man's bold and underline on a pipe are overstrikes (`S\x08S`): the plain text.
@@ -49,16 +42,6 @@ fn without_overstrike(page: &str) -> String {
     plain
 }
 
-fn assert_ok(output: &Output, what: &str) {
-    assert!(
-        output.status.success(),
-        "{what} failed ({:?})\nstdout:\n{}\nstderr:\n{}",
-        output.status,
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-}
-
 const TOOLS: [&str; 6] = [
     "addon-validate",
     "catalog-build",
@@ -72,50 +55,47 @@ const TOOLS: [&str; 6] = [
 fn make_install_gives_binaries_man_pages_and_completions() {
     let prefix = tempfile::tempdir().unwrap();
     let destdir = tempfile::tempdir().unwrap();
-    let output = make(
+    make(
         &[
             "install",
             &format!("PREFIX={}", prefix.path().display()),
             &format!("DESTDIR={}", destdir.path().display()),
         ],
         &[],
-    );
-    assert_ok(&output, "make install");
+    )
+    .success();
     // DESTDIR is prepended to PREFIX, as packagers expect.
     let root = destdir
         .path()
         .join(prefix.path().strip_prefix("/").unwrap());
     for tool in TOOLS {
         let binary = root.join("bin").join(tool);
-        let version = Command::new(&binary).arg("--version").output().unwrap();
-        assert_ok(&version, &format!("{tool} --version"));
-        let version = text(&version.stdout);
+        let version = Command::new(&binary)
+            .arg("--version")
+            .run()
+            .success()
+            .stdout();
         assert!(
             version.starts_with(&format!("{tool} ")) && version.contains("(commit "),
             "{tool} --version names the version and commit: {version}"
         );
 
         let page = root.join(format!("share/man/man1/{tool}.1"));
+        // man (Debian man-db) renders the page without warnings.
         let rendered = Command::new("man")
             .args(["--warnings=all", "-l"])
             .arg(&page)
             .env("MANWIDTH", "100")
-            .output()
-            .expect("man (Debian man-db) is installed");
-        assert_ok(&rendered, &format!("man -l {}", page.display()));
-        assert_eq!(
-            text(&rendered.stderr),
-            "",
-            "man -l {tool}.1 renders without warnings"
-        );
-        let rendered = without_overstrike(&text(&rendered.stdout));
+            .run()
+            .success()
+            .no_stderr();
+        let rendered = without_overstrike(&rendered.stdout());
         for section in ["SYNOPSIS", "OPTIONS", "EXIT STATUS", "EXAMPLES", "VERSION"] {
             assert!(rendered.contains(section), "{tool}.1 has {section}");
         }
 
         let bash = root.join(format!("share/bash-completion/completions/{tool}"));
-        let checked = Command::new("bash").arg("-n").arg(&bash).output().unwrap();
-        assert_ok(&checked, &format!("bash -n {}", bash.display()));
+        Command::new("bash").arg("-n").arg(&bash).run().success();
         assert!(std::fs::read_to_string(&bash).unwrap().contains("complete"));
         let zsh = std::fs::read_to_string(root.join(format!("share/zsh/site-functions/_{tool}")))
             .unwrap();
@@ -146,19 +126,16 @@ const ENV_DOCUMENTED: [(&str, &str); 5] = [
 
 #[test]
 fn generate_refuses_an_unknown_kind_as_usage() {
-    let output = Command::new(bin_dir().join("hive-apply"))
+    Command::new(bin_dir().join("hive-apply"))
         .args(["--generate", "powershell"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output.stderr).contains("complete-bash"));
+        .run()
+        .exit(2)
+        .stderr_has("complete-bash");
 }
 
 #[test]
 fn make_help_lists_the_stage_targets() {
-    let output = make(&["help"], &[]);
-    assert_ok(&output, "make help");
-    let help = text(&output.stdout);
+    let help = make(&["help"], &[]).success().stdout();
     for target in [
         "deploy", "validate", "catalog", "render", "apply", "post", "wait", "install", "test",
         "demo", "bench",
@@ -188,8 +165,7 @@ impl Deploy {
         let tree = dir.path().join("managed-tenants");
         copy_tree(&repo_root().join("examples/managed-tenants"), &tree);
         let hive = KubeServer::start(KubeOptions::default()).unwrap();
-        let kubeconfig = dir.path().join("kubeconfig");
-        std::fs::write(&kubeconfig, hive.kubeconfig("test-token")).unwrap();
+        let kubeconfig = write_kubeconfig(dir.path(), &hive, "test-token");
         let ocm = FakeOcm::start().unwrap();
         Deploy {
             out: dir.path().join("build"),
@@ -218,7 +194,7 @@ impl Deploy {
         ]
     }
 
-    fn make(&self, target: &[&str]) -> Output {
+    fn make(&self, target: &[&str]) -> Run {
         let settings = self.settings();
         let mut args: Vec<&str> = target.to_vec();
         args.extend(settings.iter().map(String::as_str));
@@ -234,8 +210,7 @@ impl Deploy {
 #[test]
 fn make_deploy_runs_every_stage_then_nothing_when_nothing_changed() {
     let deploy = Deploy::new();
-    let first = deploy.make(&["-j2", "deploy"]);
-    assert_ok(&first, "make deploy");
+    deploy.make(&["-j2", "deploy"]).success();
     for id in ["logging-addon", "reference-addon"] {
         for file in [
             "addon.json",
@@ -247,10 +222,9 @@ fn make_deploy_runs_every_stage_then_nothing_when_nothing_changed() {
             let path = deploy.out.join("stage").join(id).join(file);
             assert!(path.is_file(), "{} written", path.display());
         }
-        let catalog: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(deploy.out.join(format!("stage/{id}/catalog.json"))).unwrap(),
-        )
-        .unwrap();
+        let catalog = deploy.out.join(format!("stage/{id}/catalog.json"));
+        let catalog: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&catalog).unwrap()).unwrap();
         let index = catalog["indexImage"].as_str().unwrap_or_default();
         assert!(
             index.starts_with(&format!("quay.io/osd-addons/{id}@sha256:")),
@@ -268,27 +242,20 @@ fn make_deploy_runs_every_stage_then_nothing_when_nothing_changed() {
     }
 
     let before = deploy.requests();
-    let up_to_date = deploy.make(&["--question", "deploy"]);
-    assert_eq!(
-        up_to_date.status.code(),
-        Some(0),
-        "make --question says everything is up to date:\n{}",
-        text(&up_to_date.stdout)
-    );
-    let second = deploy.make(&["deploy"]);
-    assert_ok(&second, "second make deploy");
+    // make --question says everything is up to date.
+    deploy.make(&["--question", "deploy"]).success();
+    // A no-op run runs no tool.
+    deploy
+        .make(&["deploy"])
+        .success()
+        .stdout_lacks("addon-validate");
     assert_eq!(deploy.requests(), before, "a no-op run sends no request");
-    assert!(
-        !text(&second.stdout).contains("addon-validate"),
-        "a no-op run runs no tool:\n{}",
-        text(&second.stdout)
-    );
 }
 
 #[test]
 fn make_deploy_after_one_change_reruns_only_that_addon() {
     let deploy = Deploy::new();
-    assert_ok(&deploy.make(&["deploy"]), "make deploy");
+    deploy.make(&["deploy"]).success();
 
     let changed = deploy
         .tree
@@ -301,22 +268,20 @@ fn make_deploy_after_one_change_reruns_only_that_addon() {
         .set_modified(later)
         .unwrap();
 
-    let plan = deploy.make(&["--dry-run", "deploy"]);
-    assert_ok(&plan, "make --dry-run deploy");
-    let plan = text(&plan.stdout);
-    assert!(plan.contains("stage/logging-addon/"), "{plan}");
-    assert!(!plan.contains("reference-addon"), "{plan}");
+    deploy
+        .make(&["--dry-run", "deploy"])
+        .success()
+        .stdout_has("stage/logging-addon/")
+        .stdout_lacks("reference-addon");
 
     // One stage of one add-on, by its file: what a person debugging runs.
     let objects = deploy.out.join("stage/logging-addon/objects.yaml");
-    let one = deploy.make(&[objects.to_str().unwrap()]);
-    assert_ok(&one, "make <objects.yaml>");
-    let ran = text(&one.stdout);
-    assert!(ran.contains("syncset-render"), "{ran}");
-    assert!(
-        !ran.contains("hive-apply") && !ran.contains("ocm-post"),
-        "{ran}"
-    );
+    deploy
+        .make(&[objects.to_str().unwrap()])
+        .success()
+        .stdout_has("syncset-render")
+        .stdout_lacks("hive-apply")
+        .stdout_lacks("ocm-post");
     assert!(Path::new(&objects).is_file());
 }
 
@@ -328,9 +293,7 @@ fn make_wait_runs_one_csv_wait_on_the_stream_of_every_addon_after_apply() {
     args.push("CLUSTERS=my-clusters.txt".into());
     args.push("PROMETHEUS_URL=http://thanos.example:9090".into());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let output = make(&args, &[]);
-    assert_ok(&output, "make -n wait");
-    let plan = text(&output.stdout);
+    let plan = make(&args, &[]).success().stdout();
     let waits: Vec<&str> = plan.lines().filter(|l| l.contains("csv-wait")).collect();
     assert_eq!(waits.len(), 1, "one csv-wait for every add-on:\n{plan}");
     assert!(

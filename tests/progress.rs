@@ -9,13 +9,14 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use addon_flow_testservers::http::{HttpResponse, Server};
 use addon_flow_testservers::kube::{KubeOptions, KubeServer};
 use e2e::registry::LoopbackRegistry;
-use e2e::{bin_path, repo_root, tool};
+use e2e::telemetry::{ready_answer, FakePrometheus};
+use e2e::{bin_path, repo_root, tool, write_kubeconfig, Run, RunExt};
 
 const FULL: &str = "tests/fixtures/sss/addons/full-addon/metadata/stage/addon.yaml";
-const ESCAPE: char = '\u{1b}';
+/// Starts every escape code a progress line is drawn with.
+const ESCAPE: &str = "\u{1b}";
 
 /// `'text'` for sh, whatever the text holds.
 fn sh_quote(text: &str) -> String {
@@ -23,9 +24,11 @@ fn sh_quote(text: &str) -> String {
 }
 
 /// Runs `tool args` with stdin, stdout and stderr on a pseudo-terminal
-/// (`script -qec`), stdout thrown away: returns the exit code and what the
-/// terminal showed, which is stderr. None (with a note) without `script`.
-fn on_a_terminal(tool_name: &str, args: &[&str]) -> Option<(Option<i32>, String)> {
+/// (`script -qec`), stdout thrown away. What the terminal showed is the
+/// tool's stderr, and the run's stderr is that (`script` copies the terminal
+/// to its stdout, sent to stderr here), so a test reads both runs alike.
+/// None (with a note) without `script`.
+fn on_a_terminal(tool_name: &str, args: &[&str]) -> Option<Run> {
     if Command::new("script").arg("--version").output().is_err() {
         eprintln!("SKIPPED: util-linux `script` is not installed");
         return None;
@@ -36,27 +39,20 @@ fn on_a_terminal(tool_name: &str, args: &[&str]) -> Option<(Option<i32>, String)
         line.push_str(&sh_quote(arg));
     }
     line.push_str(" > /dev/null");
-    let output = Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
+    let terminal = Command::new("sh")
+        .args(["-c", r#"exec script -qec "$0" /dev/null >&2"#, &line])
         .env("TERM", "xterm-256color")
         .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let shown = String::from_utf8_lossy(&output.stdout).into_owned();
-    Some((output.status.code(), shown))
+        .run();
+    Some(terminal)
 }
 
-/// The same run with stdout and stderr pipes: (exit code, stderr).
-fn in_a_pipe(tool_name: &str, args: &[&str]) -> (Option<i32>, String) {
-    let output = tool(tool_name)
+/// The same run with stdout and stderr pipes.
+fn in_a_pipe(tool_name: &str, args: &[&str]) -> Run {
+    tool(tool_name)
         .args(args)
         .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap();
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+        .run()
 }
 
 fn path_str(path: &Path) -> &str {
@@ -70,29 +66,31 @@ fn a_stream_counts_addons_done_on_a_terminal_and_nothing_in_a_pipe() {
         .arg("--all")
         .arg(repo_root().join("examples/managed-tenants"))
         .args(["--env", "stage", "--documents"])
-        .output()
-        .unwrap();
-    assert!(documents.status.success());
+        .run()
+        .success();
     let stream = dir.path().join("stream.jsonl");
-    std::fs::write(&stream, &documents.stdout).unwrap();
+    std::fs::write(&stream, &documents.output.stdout).unwrap();
     let args = [path_str(&stream), "--selector", "-o", "yaml"];
 
-    let Some((code, shown)) = on_a_terminal("syncset-render", &args) else {
+    let Some(terminal) = on_a_terminal("syncset-render", &args) else {
         return;
     };
-    assert_eq!(code, Some(0), "{shown}");
-    assert!(shown.contains("add-ons done"), "{shown:?}");
-    assert!(shown.contains("2/2"), "{shown:?}");
-    assert!(shown.contains(ESCAPE), "the line is redrawn in place");
+    terminal
+        .success()
+        .stderr_has("add-ons done")
+        .stderr_has("2/2")
+        // The line is redrawn in place.
+        .stderr_has(ESCAPE);
 
-    let (code, stderr) = in_a_pipe("syncset-render", &args);
-    assert_eq!(code, Some(0));
-    assert_eq!(stderr, "", "nothing on stderr in a pipe, as before");
+    // Nothing on stderr in a pipe, as before.
+    in_a_pipe("syncset-render", &args).success().no_stderr();
 
+    // --quiet draws no progress.
     let quiet: Vec<&str> = args.iter().copied().chain(["--quiet"]).collect();
-    let (code, shown) = on_a_terminal("syncset-render", &quiet).unwrap();
-    assert_eq!(code, Some(0));
-    assert_eq!(shown, "", "--quiet draws no progress");
+    on_a_terminal("syncset-render", &quiet)
+        .unwrap()
+        .success()
+        .no_stderr();
 }
 
 #[test]
@@ -103,21 +101,15 @@ fn hive_apply_counts_objects_applied_and_clusters_synced_on_a_terminal() {
     })
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(&kubeconfig, server.kubeconfig("test-token")).unwrap();
+    let kubeconfig = write_kubeconfig(dir.path(), &server, "test-token");
     let rendered = tool("syncset-render")
         .arg(repo_root().join(FULL))
-        .args([
-            "--cluster-deployment",
-            "cd-east/cluster-1",
-            "--cluster-deployment",
-            "cd-west/cluster-2",
-        ])
-        .output()
-        .unwrap();
-    assert!(rendered.status.success());
+        .args(["--cluster-deployment", "cd-east/cluster-1"])
+        .args(["--cluster-deployment", "cd-west/cluster-2"])
+        .run()
+        .success();
     let objects = dir.path().join("objects.yaml");
-    std::fs::write(&objects, &rendered.stdout).unwrap();
+    std::fs::write(&objects, &rendered.output.stdout).unwrap();
     let args = [
         path_str(&objects),
         "--kubeconfig",
@@ -127,57 +119,43 @@ fn hive_apply_counts_objects_applied_and_clusters_synced_on_a_terminal() {
         "100ms",
     ];
 
-    let Some((code, shown)) = on_a_terminal("hive-apply", &args) else {
+    let Some(terminal) = on_a_terminal("hive-apply", &args) else {
         return;
     };
-    assert_eq!(code, Some(0), "{shown}");
-    assert!(shown.contains("objects applied"), "{shown:?}");
-    assert!(shown.contains("clusters synced"), "{shown:?}");
-    assert!(shown.contains(ESCAPE));
-    // The notes are still there, printed above the progress line.
-    assert!(shown.contains("applied to clusterdeployment cd-west/cluster-2"));
+    terminal
+        .success()
+        .stderr_has("objects applied")
+        .stderr_has("clusters synced")
+        .stderr_has(ESCAPE)
+        // The notes are still there, printed above the progress line.
+        .stderr_has("applied to clusterdeployment cd-west/cluster-2");
 
-    let (code, stderr) = in_a_pipe("hive-apply", &args);
-    assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(
-        stderr,
+        in_a_pipe("hive-apply", &args).success().stderr(),
         "hive-apply: syncset addon-full-addon applied to clusterdeployment cd-east/cluster-1\n\
          hive-apply: syncset addon-full-addon applied to clusterdeployment cd-west/cluster-2\n",
         "exactly the plain lines, no progress, in a pipe"
     );
 
+    // --quiet keeps only errors, and draws no progress either.
     let quiet: Vec<&str> = args.iter().copied().chain(["--quiet"]).collect();
-    let (code, stderr) = in_a_pipe("hive-apply", &quiet);
-    assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(stderr, "", "--quiet keeps only errors");
-    let (code, shown) = on_a_terminal("hive-apply", &quiet).unwrap();
-    assert_eq!(code, Some(0), "{shown}");
-    assert_eq!(shown, "", "--quiet draws no progress either");
+    in_a_pipe("hive-apply", &quiet).success().no_stderr();
+    on_a_terminal("hive-apply", &quiet)
+        .unwrap()
+        .success()
+        .no_stderr();
 }
 
 /// A Prometheus whose cluster c1 is ready at once and c2 from the third
 /// query on.
-fn prometheus_two_clusters() -> Server {
-    let calls = std::sync::atomic::AtomicUsize::new(0);
-    Server::start(std::sync::Arc::new(
-        move |_: &addon_flow_testservers::http::HttpRequest| {
-            let call = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let sample = |cluster: &str| {
-                serde_json::json!({"metric": {"__name__": "csv_succeeded", "_id": cluster,
-                    "name": "x.v1.0.0", "version": "1.0.0"}, "value": [1.0, "1"]})
-            };
-            let mut result = vec![sample("c1")];
-            if call >= 2 {
-                result.push(sample("c2"));
-            }
-            HttpResponse::json(
-                200,
-                &serde_json::json!({"status": "success",
-                    "data": {"resultType": "vector", "result": result}}),
-            )
-        },
-    ))
-    .unwrap()
+fn prometheus_two_clusters() -> FakePrometheus {
+    FakePrometheus::start(|_, call| {
+        if call >= 2 {
+            ready_answer(&["c1", "c2"])
+        } else {
+            ready_answer(&["c1"])
+        }
+    })
 }
 
 #[test]
@@ -200,23 +178,22 @@ fn csv_wait_redraws_a_tally_per_poll_on_a_terminal() {
         "--method",
         "get",
     ];
-    let Some((code, shown)) = on_a_terminal("csv-wait", &args) else {
+    let Some(terminal) = on_a_terminal("csv-wait", &args) else {
         return;
     };
-    assert_eq!(code, Some(0), "{shown}");
-    assert!(shown.contains("poll 1: "), "{shown:?}");
-    assert!(shown.contains("poll 2: "), "{shown:?}");
-    assert!(shown.contains("1 ready"), "{shown:?}");
-    assert!(shown.contains(ESCAPE));
+    terminal
+        .success()
+        .stderr_has("poll 1: ")
+        .stderr_has("poll 2: ")
+        .stderr_has("1 ready")
+        .stderr_has(ESCAPE);
 
     let server = prometheus_two_clusters();
     let url = server.url();
     let mut piped = args;
     piped[1] = &url;
-    let (code, stderr) = in_a_pipe("csv-wait", &piped);
-    assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(
-        stderr,
+        in_a_pipe("csv-wait", &piped).success().stderr(),
         format!(
             "csv-wait: watching x on 2 cluster(s) at {url}, every 400ms for up to 30s\n\
              csv-wait: x is ready on all 2 cluster(s)\n"
@@ -229,9 +206,8 @@ fn csv_wait_redraws_a_tally_per_poll_on_a_terminal() {
     let mut quiet: Vec<&str> = args.to_vec();
     quiet[1] = &url;
     quiet.push("--quiet");
-    let (code, stderr) = in_a_pipe("csv-wait", &quiet);
-    assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(stderr, "", "--quiet keeps only errors");
+    // --quiet keeps only errors.
+    in_a_pipe("csv-wait", &quiet).success().no_stderr();
 }
 
 #[test]
@@ -250,29 +226,77 @@ fn catalog_build_counts_bundles_built_and_bytes_pushed_on_a_terminal() {
         "scratch",
         "--no-cache",
     ];
-    let Some((code, shown)) = on_a_terminal("catalog-build", &args) else {
+    let Some(terminal) = on_a_terminal("catalog-build", &args) else {
         return;
     };
-    assert_eq!(code, Some(0), "{shown}");
-    assert!(shown.contains("bundles built"), "{shown:?}");
-    assert!(shown.contains("4/4"), "{shown:?}");
-    assert!(shown.contains("pushing 4 bundle image(s)"), "{shown:?}");
-    assert!(shown.contains("KiB"), "bytes pushed: {shown:?}");
-    assert!(shown.contains("/8 blobs"), "blobs pushed: {shown:?}");
-    assert!(shown.contains(ESCAPE));
-    // The summary line is still there, once the progress line is cleared.
-    assert!(shown.contains("catalog-build: pushed "), "{shown:?}");
+    terminal
+        .success()
+        .stderr_has("bundles built")
+        .stderr_has("4/4")
+        .stderr_has("pushing 4 bundle image(s)")
+        // Bytes and blobs pushed.
+        .stderr_has("KiB")
+        .stderr_has("/8 blobs")
+        .stderr_has(ESCAPE)
+        // The summary line is still there, once the progress line is cleared.
+        .stderr_has("catalog-build: pushed ");
 
     // In a pipe: the same plain lines as ever (the summary), nothing drawn.
-    let (code, stderr) = in_a_pipe("catalog-build", &args);
-    assert_eq!(code, Some(0), "{stderr}");
+    let stderr = in_a_pipe("catalog-build", &args)
+        .success()
+        .stderr_lacks(ESCAPE)
+        .stderr();
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 1, "{stderr}");
     assert!(lines[0].starts_with(&format!("catalog-build: pushed {repo}@sha256:")));
-    assert!(!stderr.contains(ESCAPE));
 
+    // --quiet keeps only errors.
     let quiet: Vec<&str> = args.iter().copied().chain(["--quiet"]).collect();
-    let (code, stderr) = in_a_pipe("catalog-build", &quiet);
-    assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(stderr, "", "--quiet keeps only errors");
+    in_a_pipe("catalog-build", &quiet).success().no_stderr();
+}
+
+#[test]
+fn a_stream_stacks_each_addons_bundle_counter_under_the_addons_done_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("bundles");
+    let mut stream = String::new();
+    for id in ["a-addon", "b-addon"] {
+        e2e::copy_tree(
+            &repo_root().join("tests/fixtures/catalog/good"),
+            &root.join(id),
+        );
+        let mut document = common::testing::minimal_addon_named(id);
+        document["operatorName"] = "demo-operator".into();
+        stream.push_str(&format!("{document}\n"));
+    }
+    let input = dir.path().join("stream.jsonl");
+    std::fs::write(&input, stream).unwrap();
+    let layout = dir.path().join("layout");
+    let Some(run) = on_a_terminal(
+        "catalog-build",
+        &[
+            path_str(&input),
+            "--bundles-root",
+            path_str(&root),
+            "--repo-prefix",
+            "example.com/org",
+            "--oci-layout",
+            path_str(&layout),
+        ],
+    ) else {
+        return;
+    };
+    let shown = run.success().stderr();
+    // One frame holds both lines, the add-ons line first: drawn together
+    // (then the cursor goes back up to redraw them), never one over the other.
+    let stacked = shown.split('\r').any(|frame| {
+        frame
+            .find("add-ons done")
+            .is_some_and(|at| frame[at..].contains("bundles built"))
+    });
+    assert!(stacked, "both lines in one frame: {shown:?}");
+    assert!(
+        shown.contains(&format!("{ESCAPE}[1A")),
+        "cursor up to redraw: {shown:?}"
+    );
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use addon_flow_testservers::http::{HttpRequest, HttpResponse, Server};
-use e2e::{repo_root, tool};
+use e2e::{repo_root, tool, RunExt, OCM_CREDENTIAL_VARS};
 use serde_json::json;
 
 const OCM_TOKEN: &str = "ocm-access-SECRET-1111";
@@ -89,21 +89,14 @@ impl Outputs {
     /// A tool run here, with every credential variable cleared but QUAY_*.
     fn tool(&self, name: &str) -> assert_cmd::Command {
         let mut command = tool(name);
-        for var in [
-            "OCM_TOKEN",
-            "OCM_REFRESH_TOKEN",
-            "OCM_OFFLINE_TOKEN",
-            "OCM_CLIENT_ID",
-            "OCM_CLIENT_SECRET",
-            "OCM_CONFIG",
-            "OCM_URL",
-            "OCM_TOKEN_URL",
+        let others = [
             "KUBECONFIG",
             "PROMETHEUS_URL",
             "PROMETHEUS_TOKEN",
             "REGISTRY_AUTH_FILE",
             "XDG_CONFIG_HOME",
-        ] {
+        ];
+        for var in OCM_CREDENTIAL_VARS.iter().chain(&others) {
             command.env_remove(var);
         }
         command
@@ -239,8 +232,9 @@ fn no_secret_from_any_credential_source_reaches_any_output() {
     let objects = tool("syncset-render")
         .arg(repo_root().join("tests/fixtures/sss/addons/full-addon/metadata/stage/addon.yaml"))
         .args(["--cluster-deployment", "cd-east/cluster-1"])
-        .output()
-        .unwrap()
+        .run()
+        .success()
+        .output
         .stdout;
 
     // (what, command, whether the echo must reach stderr)
@@ -285,32 +279,23 @@ fn no_secret_from_any_credential_source_reaches_any_output() {
             .write_stdin(objects.clone());
         runs.push((what, command, true));
     }
-    let mut csv_wait = outputs.tool("csv-wait");
-    csv_wait.env("PROMETHEUS_TOKEN", PROMETHEUS_TOKEN).args([
-        "--url",
-        &with_userinfo,
-        "--operator",
-        "x",
-        "-c",
-        "c1",
-        "--timeout",
-        "20s",
-    ]);
+    let csv_wait = || {
+        let mut command = outputs.tool("csv-wait");
+        command.args(["--operator", "x", "-c", "c1", "--timeout", "20s"]);
+        command
+    };
+    let mut with_token = csv_wait();
+    with_token
+        .env("PROMETHEUS_TOKEN", PROMETHEUS_TOKEN)
+        .args(["--url", &with_userinfo]);
     runs.push((
         "csv-wait PROMETHEUS_TOKEN and --url userinfo",
-        csv_wait,
+        with_token,
         true,
     ));
-    let mut csv_wait = outputs.tool("csv-wait");
-    csv_wait.env("PROMETHEUS_URL", &with_userinfo).args([
-        "--operator",
-        "x",
-        "-c",
-        "c1",
-        "--timeout",
-        "20s",
-    ]);
-    runs.push(("csv-wait PROMETHEUS_URL userinfo", csv_wait, false));
+    let mut url_from_env = csv_wait();
+    url_from_env.env("PROMETHEUS_URL", &with_userinfo);
+    runs.push(("csv-wait PROMETHEUS_URL userinfo", url_from_env, false));
     let mut catalog = outputs.tool("catalog-build");
     catalog
         .env("REGISTRY_AUTH_FILE", &auth_file)
@@ -330,17 +315,14 @@ fn no_secret_from_any_credential_source_reaches_any_output() {
     ));
 
     for (what, mut command, echo_expected) in runs {
-        let output = command.output().unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_ne!(output.status.code(), Some(101), "{what} panicked: {stderr}");
+        let mut run = command.run();
+        assert_ne!(run.code(), 101, "{what} panicked: {}", run.stderr());
         if echo_expected && !what.contains("dry run") {
-            assert!(
-                stderr.contains(ECHO),
-                "{what}: the server's words should reach stderr (redacted): {stderr}"
-            );
+            // The server's words reach stderr (redacted).
+            run = run.stderr_has(ECHO);
         }
-        assert_clean(&format!("{what}: stdout"), &output.stdout, &secrets);
-        assert_clean(&format!("{what}: stderr"), &output.stderr, &secrets);
+        assert_clean(&format!("{what}: stdout"), &run.output.stdout, &secrets);
+        assert_clean(&format!("{what}: stderr"), &run.output.stderr, &secrets);
     }
     let written = outputs.files();
     for (path, bytes) in &written {

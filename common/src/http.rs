@@ -276,6 +276,11 @@ impl Client {
             .timeout_global(Some(DEFAULT_REQUEST_TIMEOUT))
             .user_agent(concat!("addon-flow/", env!("CARGO_PKG_VERSION")))
             .tls_config(tls_config)
+            // The tools send up to 16 requests at once to one host (`--jobs`,
+            // the registry cache check): keep that many connections, rather
+            // than ureq's 3, so a busy run does not reconnect per request.
+            .max_idle_connections(32)
+            .max_idle_connections_per_host(16)
             .build();
         Ok(Client {
             agent: config.into(),

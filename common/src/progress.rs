@@ -5,10 +5,10 @@
 //! there stays plain lines without escape codes.
 
 use std::io::IsTerminal;
-use std::sync::Mutex;
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle, WeakProgressBar};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle};
 
 use crate::cli::{verbosity, Verbosity};
 
@@ -19,36 +19,29 @@ pub struct Progress {
     bar: Option<ProgressBar>,
 }
 
-/// The lines drawn now, so that a note or a `-v` line printed meanwhile goes
-/// above them instead of through them.
-static DRAWN: Mutex<Vec<WeakProgressBar>> = Mutex::new(Vec::new());
+/// Every line drawn by this process, stacked: a stream's "add-ons done" stays
+/// on top while each add-on's own lines (bundles built, bytes pushed) come
+/// and go below it, instead of two lines redrawing over each other. A note
+/// or a `-v` line printed meanwhile goes above them all.
+static LINES: OnceLock<MultiProgress> = OnceLock::new();
 
-fn remember(bar: &ProgressBar) {
-    if let Ok(mut drawn) = DRAWN.lock() {
-        drawn.retain(|weak| weak.upgrade().is_some_and(|b| !b.is_finished()));
-        drawn.push(bar.downgrade());
-    }
+fn lines() -> &'static MultiProgress {
+    LINES.get_or_init(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()))
 }
 
-/// Prints one line on stderr: above the progress line when one is drawn
+/// Prints one line on stderr: above the progress lines when some are drawn
 /// (so neither overwrites the other), else a plain `eprintln!`. Every note,
 /// warning and `-v` line of the tools goes through here.
 pub fn eprint_line(line: &str) {
     while_hidden(|| eprintln!("{line}"));
 }
 
-/// Runs `work` with the drawn progress line (if any) taken off the terminal,
-/// then draws it again: for writing lines to a terminal the line is on.
-/// `work` must not draw progress itself.
+/// Runs `work` with the drawn progress lines (if any) taken off the
+/// terminal, then draws them again: for writing lines to a terminal the
+/// lines are on. `work` must not draw progress itself.
 pub fn while_hidden<R>(work: impl FnOnce() -> R) -> R {
-    let live = DRAWN.lock().ok().and_then(|drawn| {
-        drawn
-            .iter()
-            .filter_map(WeakProgressBar::upgrade)
-            .find(|bar| !bar.is_finished())
-    });
-    match live {
-        Some(bar) => bar.suspend(work),
+    match LINES.get() {
+        Some(lines) => lines.suspend(work),
         None => work(),
     }
 }
@@ -91,15 +84,16 @@ impl Progress {
             return Progress::hidden();
         }
         // Cleared when the last clone goes, even when a step fails early.
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
-            .with_finish(ProgressFinish::AndClear);
+        let bar = lines().add(
+            ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())
+                .with_finish(ProgressFinish::AndClear),
+        );
         bar.set_style(
             ProgressStyle::with_template("{spinner} {prefix} {wide_msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         bar.set_prefix(what.to_owned());
         bar.enable_steady_tick(Duration::from_millis(200));
-        remember(&bar);
         Progress { bar: Some(bar) }
     }
 
@@ -107,15 +101,16 @@ impl Progress {
         if !enabled() {
             return Progress::hidden();
         }
-        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
-            .with_finish(ProgressFinish::AndClear);
+        let bar = lines().add(
+            ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden())
+                .with_finish(ProgressFinish::AndClear),
+        );
         let style = ProgressStyle::with_template(template)
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars(chars);
         bar.set_style(style);
         bar.set_prefix(what.to_owned());
         bar.tick();
-        remember(&bar);
         Progress { bar: Some(bar) }
     }
 
@@ -152,16 +147,14 @@ impl Progress {
     /// A line printed above the progress line, so notes and the bar do not
     /// overwrite each other; plain `eprintln!` when nothing is drawn.
     pub fn println(&self, line: impl AsRef<str>) {
-        match &self.bar {
-            Some(bar) => bar.suspend(|| eprintln!("{}", line.as_ref())),
-            None => eprintln!("{}", line.as_ref()),
-        }
+        eprint_line(line.as_ref());
     }
 
     /// Removes the line: what remains on the terminal is the tool's output.
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
+            lines().remove(bar);
         }
     }
 }

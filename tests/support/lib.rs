@@ -141,16 +141,21 @@ impl Run {
         self.exit(0)
     }
 
-    /// Expects exit `code`.
+    /// Expects exit `code`; a failure shows stderr, and stdout too when there
+    /// is any (make prints its recipe lines there).
     pub fn exit(self, code: i32) -> Self {
-        assert_eq!(
-            self.code(),
-            code,
-            "{} exited {} (expected {code}); stderr:\n{}",
-            self.command,
-            self.code(),
-            self.stderr()
-        );
+        if self.code() != code {
+            let stdout = match self.stdout() {
+                text if text.is_empty() => String::new(),
+                text => format!("\nstdout:\n{text}"),
+            };
+            panic!(
+                "{} exited {} (expected {code}); stderr:\n{}{stdout}",
+                self.command,
+                self.code(),
+                self.stderr()
+            );
+        }
         self
     }
 
@@ -198,6 +203,49 @@ impl Run {
                 self.stderr()
             )
         })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// What a run must not have printed, for the tests that also check stdout and
+// an empty stderr (csv_wait, progress, make, secrets, fleet).
+
+impl Run {
+    /// Expects `text` nowhere in stdout (a secret, a tool that must not run).
+    pub fn stdout_lacks(self, text: &str) -> Self {
+        let stdout = self.stdout();
+        assert!(
+            !stdout.contains(text),
+            "{}: stdout has {text:?}:\n{stdout}",
+            self.command
+        );
+        self
+    }
+
+    /// Stdout as a stream of JSON values, as jq reads one: JSON lines, or
+    /// pretty-printed values one after another (`ocm-post -o json --diff`).
+    pub fn json_values(&self) -> Vec<serde_json::Value> {
+        serde_json::Deserializer::from_slice(&self.output.stdout)
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .unwrap_or_else(|err| {
+                panic!(
+                    "{}: stdout is not a stream of JSON values ({err}):\n{}",
+                    self.command,
+                    self.stdout()
+                )
+            })
+    }
+
+    /// Expects stderr to be empty (no warning, no progress, `--quiet`).
+    pub fn no_stderr(self) -> Self {
+        assert!(
+            self.output.stderr.is_empty(),
+            "{}: expected no stderr, got:\n{}",
+            self.command,
+            self.stderr()
+        );
+        self
     }
 }
 

@@ -1,12 +1,16 @@
 //! Real telemetry for the tests: Debian's `prometheus` scraping a
 //! `prometheus-pushgateway` every second, both on free loopback ports, fed
-//! csv_* samples the way telemetry carries them (`_id` = cluster id).
+//! csv_* samples the way telemetry carries them (`_id` = cluster id); and a
+//! Prometheus stand-in for the answers the real one cannot be made to give.
 
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use addon_flow_testservers::http::{HttpRequest, HttpResponse, Server};
 use common::http::{Client, Request, TlsOptions};
 use serde_json::Value;
 
@@ -179,5 +183,58 @@ pub fn abnormal(cluster: &str, csv: &str, namespace: &str, phase: &str, reason: 
     let version = csv.split(".v").nth(1).unwrap_or_default();
     format!(
         r#"csv_abnormal{{_id="{cluster}",name="{csv}",namespace="{namespace}",phase="{phase}",reason="{reason}",version="{version}"}} 1"#
+    )
+}
+
+// ---------------------------------------------------------------------------
+// A Prometheus stand-in, for what the real one cannot do here: demand a
+// bearer token, fail, refuse a query, change its answer from one poll to the
+// next.
+
+/// A loopback server answering Prometheus' query API with what the test's
+/// `answer` makes of each request and its number (0 for the first).
+pub struct FakePrometheus {
+    server: Server,
+    calls: Arc<AtomicUsize>,
+}
+
+impl FakePrometheus {
+    pub fn start(
+        answer: impl Fn(&HttpRequest, usize) -> HttpResponse + Send + Sync + 'static,
+    ) -> FakePrometheus {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let server = Server::start(Arc::new(move |request: &HttpRequest| {
+            let call = counted.fetch_add(1, Ordering::SeqCst);
+            answer(request, call)
+        }))
+        .expect("start the Prometheus stand-in");
+        FakePrometheus { server, calls }
+    }
+
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    /// How many requests it has answered.
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+/// A successful query answer: `csv_succeeded` = 1 for the CSV `x.v1.0.0` on
+/// each of `clusters` (operator `x` is ready there).
+pub fn ready_answer(clusters: &[&str]) -> HttpResponse {
+    let result: Vec<Value> = clusters
+        .iter()
+        .map(|cluster| {
+            serde_json::json!({"metric": {"__name__": "csv_succeeded", "_id": cluster,
+                "name": "x.v1.0.0", "version": "1.0.0"}, "value": [1.0, "1"]})
+        })
+        .collect();
+    HttpResponse::json(
+        200,
+        &serde_json::json!({"status": "success",
+            "data": {"resultType": "vector", "result": result}}),
     )
 }
