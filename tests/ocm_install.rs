@@ -364,6 +364,109 @@ fn csv_wait_from_ocm_times_out_exit_4() {
     assert_eq!(lines.last().unwrap()["summary"]["result"], "timed_out");
 }
 
+#[test]
+fn csv_wait_from_ocm_watches_a_stream_by_addon_id_and_exits_with_the_worst() {
+    let setup = published(None);
+    let reference: Value =
+        serde_json::from_slice(&std::fs::read(&setup.document).unwrap()).unwrap();
+    let mut other = reference.clone();
+    other["id"] = "other-addon".into();
+    other["operatorName"] = "other-operator".into();
+    let mut broken = reference.clone();
+    broken["id"] = "broken-addon".into();
+    broken["operatorName"] = Value::Null;
+    let stream: String = [&reference, &broken, &other]
+        .iter()
+        .map(|document| format!("{document}\n"))
+        .collect();
+    let stream_file = setup.dir.path().join("stream.jsonl");
+    std::fs::write(&stream_file, stream).unwrap();
+    setup
+        .ocm
+        .set_installation(C1, ADDON, "ready", "reference-addon.v0.3.0 Succeeded");
+    setup.ocm.set_installation(
+        C1,
+        "other-addon",
+        "failed",
+        "other-operator.v1.0.0 is Failed: InstallCheckFailed",
+    );
+    let before = setup.ocm.requests().len();
+    let lines = servers::csv_wait_from_ocm(setup.dir.path(), &setup.ocm, C1)
+        .args(["--timeout", "60s"])
+        .arg(&stream_file)
+        .run()
+        .exit(5)
+        .stderr_has("broken-addon (document 2)")
+        .stderr_has("2 of 3 document(s) failed (broken-addon (document 2), other-addon)")
+        .json_lines();
+    let states_of = |addon: &str| -> Vec<(&str, &str)> {
+        lines
+            .iter()
+            .filter(|l| l["addon"] == addon)
+            .filter_map(|l| Some((l["state"].as_str()?, l["reason"].as_str()?)))
+            .collect()
+    };
+    assert_eq!(
+        states_of(ADDON),
+        [("ready", "reference-addon.v0.3.0 Succeeded")]
+    );
+    assert_eq!(
+        states_of("other-addon"),
+        [(
+            "failed",
+            "other-operator.v1.0.0 is Failed: InstallCheckFailed"
+        )]
+    );
+    let summaries: Vec<(&str, &str)> = lines
+        .iter()
+        .filter_map(|l| {
+            let summary = l.get("summary")?;
+            Some((summary["addon"].as_str()?, summary["result"].as_str()?))
+        })
+        .collect();
+    assert_eq!(summaries, [(ADDON, "ready"), ("other-addon", "failed")]);
+    let read: Vec<String> = setup
+        .requests_after(before)
+        .into_iter()
+        .map(|(method, path, _)| format!("{method} {path}"))
+        .collect();
+    for addon in [ADDON, "other-addon"] {
+        let path = format!("GET /api/clusters_mgmt/v1/clusters/{C1}/addons/{addon}");
+        assert!(read.contains(&path), "{path} in {read:?}");
+    }
+    assert!(
+        !read.iter().any(|r| r.contains("broken-addon")),
+        "the bad document is not watched: {read:?}"
+    );
+}
+
+#[test]
+fn csv_wait_from_ocm_takes_addon_for_a_lone_document_only() {
+    let setup = published(None);
+    let document: Value = serde_json::from_slice(&std::fs::read(&setup.document).unwrap()).unwrap();
+    let two = setup.dir.path().join("two.jsonl");
+    std::fs::write(&two, format!("{document}\n{document}\n")).unwrap();
+    servers::csv_wait_from_ocm(setup.dir.path(), &setup.ocm, C1)
+        .args(["--addon", "renamed-addon"])
+        .arg(&two)
+        .run()
+        .exit(2)
+        .stderr_has("--addon names one add-on, and the input holds 2 documents");
+
+    // One document: --addon names the installation to read.
+    setup.ocm.set_installation(
+        C1,
+        "renamed-addon",
+        "ready",
+        "reference-addon.v0.3.0 Succeeded",
+    );
+    let lines = csv_wait_ocm(&setup, &["--addon", "renamed-addon", "--timeout", "60s"])
+        .success()
+        .json_lines();
+    assert_eq!(lines[0]["addon"], "renamed-addon");
+    assert_eq!(lines[0]["state"], "ready");
+}
+
 /// The example catalog built by catalog-build into an OCI layout, and the
 /// add-on document naming it.
 fn built_catalog(dir: &Path) -> (PathBuf, PathBuf) {
