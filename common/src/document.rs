@@ -468,8 +468,30 @@ pub fn load_document(path: Option<&Path>) -> Result<AddonDocument> {
 /// [`load_document`] for input already read: the valid add-on, or an error
 /// listing every problem. Warnings go to stderr.
 pub fn load_valid(source: Source) -> Result<AddonDocument> {
+    load_valid_at(source, None)
+}
+
+/// Where one document of a stream stands in the stream's file: its findings
+/// point there (the file, lines counted from the stream's start), not at
+/// the document's text on its own.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamPlace<'a> {
+    pub origin: &'a str,
+    pub first_line: usize,
+}
+
+/// [`load_valid`] for a document cut out of a stream at `place`.
+pub fn load_valid_at(source: Source, place: Option<StreamPlace>) -> Result<AddonDocument> {
     let origin = source.location();
-    let loaded = load(source, &LoadOptions::default())?;
+    let mut loaded = load(source, &LoadOptions::default())?;
+    if let Some(place) = place {
+        for finding in &mut loaded.findings {
+            if finding.file == origin.origin {
+                finding.file = place.origin.to_string();
+                finding.line = finding.line.map(|line| line + place.first_line - 1);
+            }
+        }
+    }
     for warning in loaded.findings.iter().filter(|f| !f.is_error()) {
         crate::cli::note_line(format_args!("{warning}"));
     }

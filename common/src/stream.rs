@@ -86,17 +86,15 @@ fn load_chunk(source: &Source, chunk: Chunk, position: usize, many: bool) -> Str
     } else {
         Source::from_text(source.origin.clone(), chunk.text)
     };
+    let stream_origin = source.origin.to_string();
+    let place = many.then_some(crate::document::StreamPlace {
+        origin: &stream_origin,
+        first_line: chunk.first_line,
+    });
     let document = io::check_text(&part.origin, part.text.as_bytes())
         .map(|_| ())
-        .and_then(|()| crate::document::load_valid(part))
-        .map_err(|err| {
-            locate(
-                err,
-                source,
-                &chunk_name(position, id.as_deref(), many),
-                chunk.first_line,
-            )
-        });
+        .and_then(|()| crate::document::load_valid_at(part, place))
+        .map_err(|err| locate(err, source, chunk.first_line));
     StreamItem {
         position,
         id,
@@ -104,19 +102,13 @@ fn load_chunk(source: &Source, chunk: Chunk, position: usize, many: bool) -> Str
     }
 }
 
-fn chunk_name(position: usize, id: Option<&str>, many: bool) -> Option<String> {
-    many.then(|| describe(position, id))
-}
-
-/// Points an error at the document in the stream: the stream's origin, the
-/// document's name, and lines counted from the start of the stream.
-fn locate(err: Error, source: &Source, name: &Option<String>, first_line: usize) -> Error {
+/// Points an error at the document in the stream: the stream's origin and
+/// lines counted from the start of the stream. The document's name is said
+/// by whoever reports it ([`Outcomes::record`]).
+fn locate(err: Error, source: &Source, first_line: usize) -> Error {
     match err {
         Error::Input { mut at, message } => {
-            at.origin = match name {
-                Some(name) => format!("{}, {name}", source.origin),
-                None => source.origin.to_string(),
-            };
+            at.origin = source.origin.to_string();
             at.line = at.line.map(|line| line + first_line - 1);
             Error::Input { at, message }
         }
@@ -348,8 +340,11 @@ mod tests {
         assert_eq!(items.len(), 3);
         assert!(items[0].document.is_ok());
         assert!(items[2].document.is_ok());
+        // The finding points at the document's line in the stream; the
+        // document's name is said once, by whoever reports it.
         let err = items[1].document.as_ref().unwrap_err().to_string();
-        assert!(err.contains("bad-one (document 2)"), "{err}");
+        assert!(err.contains("<stdin>:2: error"), "{err}");
+        assert!(!err.contains("document 2"), "{err}");
         assert_eq!(items[1].name(), "bad-one (document 2)");
     }
 
@@ -366,11 +361,37 @@ mod tests {
         assert!(items[2].document.is_ok(), "{:?}", items[2].document);
         match items[1].document.as_ref().unwrap_err() {
             Error::Input { at, .. } => {
-                assert!(at.origin.contains("document 2"), "{at}");
+                assert_eq!(at.origin, "<stdin>", "{at}");
                 assert!(at.line.unwrap() > chunks[0].first_line, "{at}");
             }
             other => panic!("{other}"),
         }
+    }
+
+    #[test]
+    fn a_bad_document_of_a_stream_file_is_pointed_at_in_that_file_at_its_own_line() {
+        let one =
+            serde_yaml::to_string(&serde_json::from_str::<Value>(&addon("aa")).unwrap()).unwrap();
+        let bad = one
+            .replace("id: aa", "id: bb")
+            .replace("enabled: true", "enabled: yes-please");
+        let text = format!("{one}---\n{bad}");
+        let enabled_line = text
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| line.starts_with("enabled:"))
+            .map(|(i, _)| i + 1)
+            .last()
+            .unwrap();
+        let source = Source::from_text(Origin::File("stream.yaml".into()), text);
+        let items = addons_from(&source);
+        assert!(items[0].document.is_ok());
+        let err = items[1].document.as_ref().unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("stream.yaml:{enabled_line}: error")),
+            "line {enabled_line}: {err}"
+        );
+        assert!(!err.contains("<stdin>"), "{err}");
     }
 
     #[test]
