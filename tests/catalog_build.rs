@@ -1087,14 +1087,18 @@ fn a_stream_checks_its_cache_hits_together_pins_the_base_once_and_rebuilds_only_
         .filter(|r| r.contains("/test/opm-base/manifests/"))
         .count();
     assert_eq!(base_heads, 1, "the base is pinned once per run: {checks:?}");
-    let image_heads = checks
+    let catalog_heads = checks
         .iter()
         .filter(|r| r.starts_with("HEAD /v2/org/") && r.contains("/manifests/"))
         .count();
+    let tag_listings = checks
+        .iter()
+        .filter(|r| r.starts_with("GET /v2/org/") && r.contains("-bundle/tags/list"))
+        .count();
     assert_eq!(
-        image_heads,
-        3 * 5,
-        "4 bundle images and the catalog per add-on: {checks:?}"
+        (catalog_heads, tag_listings),
+        (3, 3),
+        "per add-on: its catalog's manifest and one listing of its 4 bundle tags: {checks:?}"
     );
     assert_eq!(
         registry.writes().len(),

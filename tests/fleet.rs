@@ -631,17 +631,27 @@ fn catalog_build_pushes_each_addon_of_a_stream_to_a_real_registry_and_reruns_fro
     assert!(registry.upload_count() > 0, "the first run uploaded blobs");
 
     // The second run answers from the cache: the same digests, no write,
-    // and one manifest HEAD per image (no token probe of `/v2/` before each:
-    // this registry needs none).
+    // and per add-on one catalog manifest HEAD and one tags listing of its
+    // bundle repository (no token probe of `/v2/` before each: this
+    // registry needs none).
     assert_eq!(build(&good_stream).success().json_lines(), built);
-    let checks = &registry.requests()[requests..];
-    assert!(
-        !checks.is_empty()
-            && checks
-                .iter()
-                .all(|r| r.starts_with("HEAD /v2/") && r.contains("/manifests/")),
-        "the cache check asks for manifests only: {checks:?}"
-    );
+    let mut checks = registry.requests()[requests..].to_vec();
+    checks.sort();
+    let expected: Vec<String> = {
+        let mut expected: Vec<String> = built
+            .iter()
+            .flat_map(|document| {
+                let id = document["id"].as_str().unwrap();
+                [
+                    format!("GET /v2/org/{id}-bundle/tags/list HTTP/1.1"),
+                    format!("HEAD /v2/org/{id}/manifests/latest HTTP/1.1"),
+                ]
+            })
+            .collect();
+        expected.sort();
+        expected
+    };
+    assert_eq!(checks, expected, "the cache check, and nothing else");
     assert_eq!(
         registry.writes().len(),
         writes,

@@ -5,8 +5,9 @@
 //! layer. The key is a sha256 over everything the images depend on (this
 //! tool's version, the target names, the base image's digest, every file
 //! under the bundle folder by path and content); a hit is only trusted after
-//! the registry confirms each image's tag still points at the recorded
-//! digest (a registry only accepts a manifest whose blobs it has).
+//! the registry confirms the catalog's tag still points at the recorded
+//! digest (a registry only accepts a manifest whose blobs it has) and every
+//! bundle tag is still listed (`registry::CacheCheck`).
 
 use std::path::{Path, PathBuf};
 

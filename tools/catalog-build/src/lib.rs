@@ -323,7 +323,7 @@ fn finish(
         .filter(|_| verified)
     {
         common::cli::note_line(format_args!(
-            "catalog-build: pushed {}: unchanged since the last push, 0 blob(s) uploaded, {} image manifest(s) verified in the registry",
+            "catalog-build: pushed {}: unchanged since the last push, 0 blob(s) uploaded; the registry still has its {} image(s)",
             hit.catalog_reference,
             hit.images.len()
         ));
