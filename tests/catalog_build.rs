@@ -89,19 +89,6 @@ fn a_base_image_from_an_oci_layout_keeps_its_layers_and_config() {
     );
 }
 
-/// A valid add-on document for demo-operator.
-fn addon_document() -> Value {
-    json!({
-        "id": "demo", "name": "Demo", "description": "Demo add-on", "icon": "aWNvbg==",
-        "label": "api.openshift.com/addon-demo", "enabled": true,
-        "addonOwner": "Team <team@redhat.com>", "quayRepo": "quay.io/osd-addons/demo",
-        "testHarness": "quay.io/osd-addons/demo-harness", "installMode": "OwnNamespace",
-        "targetNamespace": "redhat-demo", "namespaces": ["redhat-demo"],
-        "ocmQuotaName": "addon-demo", "ocmQuotaCost": 0, "operatorName": "demo-operator",
-        "defaultChannel": "stable", "namespaceLabels": {}, "namespaceAnnotations": {}
-    })
-}
-
 /// Parses a stream of JSON values (catalog.json).
 fn json_stream(text: &str) -> Vec<Value> {
     serde_json::Deserializer::from_str(text)
@@ -176,7 +163,7 @@ fn pushes_to_a_real_registry_that_skopeo_reads_and_a_rerun_uploads_nothing() {
             ])
             .args(extra)
             .env("XDG_CACHE_HOME", cache.path())
-            .write_stdin(serde_json::to_vec(&addon_document()).unwrap())
+            .write_stdin(serde_json::to_vec(&e2e::demo_addon()).unwrap())
             .run()
     };
     let first = run(&[]).success();
@@ -1049,7 +1036,7 @@ fn a_stream_checks_its_cache_hits_together_pins_the_base_once_and_rebuilds_only_
     let mut stream = String::new();
     for id in ids {
         e2e::copy_tree(&fixtures().join("good"), &root.path().join(id));
-        let mut document = addon_document();
+        let mut document = e2e::demo_addon();
         document["id"] = Value::from(id);
         stream.push_str(&format!("{document}\n"));
     }

@@ -57,16 +57,7 @@ fn push_base_image(registry: &DockerRegistry) -> &'static str {
 }
 
 fn addon_document() -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "id": "demo", "name": "Demo", "description": "Demo add-on", "icon": "aWNvbg==",
-        "label": "api.openshift.com/addon-demo", "enabled": true,
-        "addonOwner": "Team <team@redhat.com>", "quayRepo": "quay.io/osd-addons/demo",
-        "testHarness": "quay.io/osd-addons/demo-harness", "installMode": "OwnNamespace",
-        "targetNamespace": "redhat-demo", "namespaces": ["redhat-demo"],
-        "ocmQuotaName": "addon-demo", "ocmQuotaCost": 0, "operatorName": "demo-operator",
-        "defaultChannel": "stable", "namespaceLabels": {}, "namespaceAnnotations": {}
-    }))
-    .unwrap()
+    serde_json::to_vec(&e2e::demo_addon()).unwrap()
 }
 
 fn bundles() -> PathBuf {

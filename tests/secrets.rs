@@ -219,16 +219,7 @@ fn no_secret_from_any_credential_source_reaches_any_output() {
     secrets.push(common::base64::encode(key_pem.as_bytes()));
 
     let addon = repo_root().join("tests/fixtures/ocm/plain-addon.json");
-    let document = serde_json::to_vec(&json!({
-        "id": "demo", "name": "Demo", "description": "Demo add-on", "icon": "aWNvbg==",
-        "label": "api.openshift.com/addon-demo", "enabled": true,
-        "addonOwner": "Team <team@redhat.com>", "quayRepo": "quay.io/osd-addons/demo",
-        "testHarness": "quay.io/osd-addons/demo-harness", "installMode": "OwnNamespace",
-        "targetNamespace": "redhat-demo", "namespaces": ["redhat-demo"],
-        "ocmQuotaName": "addon-demo", "ocmQuotaCost": 0, "operatorName": "demo-operator",
-        "defaultChannel": "stable", "namespaceLabels": {}, "namespaceAnnotations": {}
-    }))
-    .unwrap();
+    let document = serde_json::to_vec(&e2e::demo_addon()).unwrap();
     let objects = tool("syncset-render")
         .arg(repo_root().join("tests/fixtures/sss/addons/full-addon/metadata/stage/addon.yaml"))
         .args(["--cluster-deployment", "cd-east/cluster-1"])

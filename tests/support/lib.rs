@@ -249,6 +249,16 @@ impl Run {
     }
 }
 
+/// The add-on whose bundles are `tests/fixtures/catalog/good` (package
+/// `demo-operator`, default channel `stable`): the minimal add-on named
+/// `demo`, pointed at that operator.
+pub fn demo_addon() -> serde_json::Value {
+    common::testing::with_fields(
+        common::testing::minimal_addon_named("demo"),
+        serde_json::json!({"operatorName": "demo-operator", "defaultChannel": "stable"}),
+    )
+}
+
 /// A loopback server that accepts connections and never answers (a hung API
 /// server or proxy). Its URL is `http://127.0.0.1:PORT`; the connections stay
 /// open until the test process ends.
