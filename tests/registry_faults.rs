@@ -21,7 +21,6 @@ use addon_flow_testservers::registry::{
 use common::oci::OciLayout;
 use e2e::registry::skopeo;
 use e2e::{Run, RunExt};
-use serde_json::json;
 
 /// The `indexImage` of the document catalog-build printed (`host/repo@sha256:...`).
 fn index_image(run: &Run) -> String {
