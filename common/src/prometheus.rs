@@ -32,6 +32,18 @@ pub struct VectorSample {
 }
 
 impl VectorSample {
+    /// A sample with these labels and value, at time 1 (for tests and the
+    /// simulated OCM, which read labels and value only).
+    pub fn with_labels(labels: &[(&str, &str)], value: &str) -> VectorSample {
+        VectorSample {
+            metric: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            value: (1.0, value.to_string()),
+        }
+    }
+
     /// The sample value (`NaN` when it is not a number).
     pub fn number(&self) -> f64 {
         self.value.1.parse().unwrap_or(f64::NAN)

@@ -302,13 +302,7 @@ mod tests {
     use super::*;
 
     fn sample(labels: &[(&str, &str)], value: &str) -> VectorSample {
-        VectorSample {
-            metric: labels
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            value: (1.0, value.to_string()),
-        }
+        VectorSample::with_labels(labels, value)
     }
 
     #[test]

@@ -316,13 +316,7 @@ mod tests {
     use super::*;
 
     fn sample(labels: &[(&str, &str)], value: &str) -> VectorSample {
-        VectorSample {
-            metric: labels
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            value: (1.0, value.to_string()),
-        }
+        VectorSample::with_labels(labels, value)
     }
 
     fn succeeded(cluster: &str, version: &str, value: &str) -> VectorSample {
