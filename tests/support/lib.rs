@@ -123,6 +123,15 @@ impl RunExt for std::process::Command {
 }
 
 impl Run {
+    /// A run the test drove itself (spawned, then waited for), read the same
+    /// way; `command` names it in failures.
+    pub fn of(command: &str, output: std::process::Output) -> Run {
+        Run {
+            output,
+            command: command.to_string(),
+        }
+    }
+
     /// The exit code (-1 when killed by a signal).
     pub fn code(&self) -> i32 {
         self.output.status.code().unwrap_or(-1)
@@ -159,12 +168,46 @@ impl Run {
         self
     }
 
+    /// Expects `text` somewhere in stdout.
+    pub fn stdout_has(self, text: &str) -> Self {
+        let stdout = self.stdout();
+        assert!(
+            stdout.contains(text),
+            "{}: stdout lacks {text:?}:\n{stdout}\nstderr:\n{}",
+            self.command,
+            self.stderr()
+        );
+        self
+    }
+
     /// Expects `text` somewhere in stderr.
     pub fn stderr_has(self, text: &str) -> Self {
         let stderr = self.stderr();
         assert!(
             stderr.contains(text),
             "{}: stderr lacks {text:?}:\n{stderr}",
+            self.command
+        );
+        self
+    }
+
+    /// Expects `text` nowhere in stdout (a secret, a tool that must not run).
+    pub fn stdout_lacks(self, text: &str) -> Self {
+        let stdout = self.stdout();
+        assert!(
+            !stdout.contains(text),
+            "{}: stdout has {text:?}:\n{stdout}",
+            self.command
+        );
+        self
+    }
+
+    /// Expects `text` nowhere in stderr (a secret, an escape code, a retry).
+    pub fn stderr_lacks(self, text: &str) -> Self {
+        let stderr = self.stderr();
+        assert!(
+            !stderr.contains(text),
+            "{}: stderr has {text:?}:\n{stderr}",
             self.command
         );
         self
@@ -181,6 +224,17 @@ impl Run {
         self
     }
 
+    /// Expects stderr to be empty (no warning, no progress, `--quiet`).
+    pub fn no_stderr(self) -> Self {
+        assert!(
+            self.output.stderr.is_empty(),
+            "{}: expected no stderr, got:\n{}",
+            self.command,
+            self.stderr()
+        );
+        self
+    }
+
     /// Stdout as JSON.
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.output.stdout).unwrap_or_else(|err| {
@@ -193,33 +247,20 @@ impl Run {
         })
     }
 
-    /// Stdout as YAML (one document).
-    pub fn yaml(&self) -> serde_yaml::Value {
-        serde_yaml::from_slice(&self.output.stdout).unwrap_or_else(|err| {
-            panic!(
-                "{}: stdout is not YAML ({err}):\n{}\nstderr:\n{}",
-                self.command,
-                self.stdout(),
-                self.stderr()
-            )
-        })
-    }
-}
-
-// ---------------------------------------------------------------------------
-// What a run must not have printed, for the tests that also check stdout and
-// an empty stderr (csv_wait, progress, make, secrets, fleet).
-
-impl Run {
-    /// Expects `text` nowhere in stdout (a secret, a tool that must not run).
-    pub fn stdout_lacks(self, text: &str) -> Self {
-        let stdout = self.stdout();
-        assert!(
-            !stdout.contains(text),
-            "{}: stdout has {text:?}:\n{stdout}",
-            self.command
-        );
-        self
+    /// Stdout as JSON lines: one value a non-empty line.
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout()
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| {
+                serde_json::from_str(line).unwrap_or_else(|err| {
+                    panic!(
+                        "{}: a stdout line is not JSON ({err}): {line}",
+                        self.command
+                    )
+                })
+            })
+            .collect()
     }
 
     /// Stdout as a stream of JSON values, as jq reads one: JSON lines, or
@@ -237,15 +278,16 @@ impl Run {
             })
     }
 
-    /// Expects stderr to be empty (no warning, no progress, `--quiet`).
-    pub fn no_stderr(self) -> Self {
-        assert!(
-            self.output.stderr.is_empty(),
-            "{}: expected no stderr, got:\n{}",
-            self.command,
-            self.stderr()
-        );
-        self
+    /// Stdout as YAML (one document).
+    pub fn yaml(&self) -> serde_yaml::Value {
+        serde_yaml::from_slice(&self.output.stdout).unwrap_or_else(|err| {
+            panic!(
+                "{}: stdout is not YAML ({err}):\n{}\nstderr:\n{}",
+                self.command,
+                self.stdout(),
+                self.stderr()
+            )
+        })
     }
 }
 
@@ -393,58 +435,4 @@ pub fn stored_objects(
             )
         })
         .collect()
-}
-
-// ---------------------------------------------------------------------------
-// More of what a run printed: the JSON lines ocm-post and csv-wait write,
-// text that must (not) be there, and a run the test spawned itself.
-
-impl Run {
-    /// A run the test drove itself (spawned, then waited for), read the same
-    /// way; `command` names it in failures.
-    pub fn of(command: &str, output: std::process::Output) -> Run {
-        Run {
-            output,
-            command: command.to_string(),
-        }
-    }
-
-    /// Stdout as JSON lines: one value a non-empty line.
-    pub fn json_lines(&self) -> Vec<serde_json::Value> {
-        self.stdout()
-            .lines()
-            .filter(|line| !line.trim().is_empty())
-            .map(|line| {
-                serde_json::from_str(line).unwrap_or_else(|err| {
-                    panic!(
-                        "{}: a stdout line is not JSON ({err}): {line}",
-                        self.command
-                    )
-                })
-            })
-            .collect()
-    }
-
-    /// Expects `text` somewhere in stdout.
-    pub fn stdout_has(self, text: &str) -> Self {
-        let stdout = self.stdout();
-        assert!(
-            stdout.contains(text),
-            "{}: stdout lacks {text:?}:\n{stdout}\nstderr:\n{}",
-            self.command,
-            self.stderr()
-        );
-        self
-    }
-
-    /// Expects `text` nowhere in stderr (a secret, an escape code, a retry).
-    pub fn stderr_lacks(self, text: &str) -> Self {
-        let stderr = self.stderr();
-        assert!(
-            !stderr.contains(text),
-            "{}: stderr has {text:?}:\n{stderr}",
-            self.command
-        );
-        self
-    }
 }
