@@ -1117,3 +1117,70 @@ fn a_stream_checks_its_cache_hits_together_pins_the_base_once_and_rebuilds_only_
         "only b-addon's repositories are written: {rewritten:?}"
     );
 }
+
+#[test]
+fn with_credentials_the_cache_check_goes_through_oci_client_and_still_sees_a_lost_bundle_tag() {
+    let Some(registry) = start_registry() else {
+        return;
+    };
+    let repo = format!("{}/osd-addons/demo", registry.host());
+    let cache = tempfile::tempdir().unwrap();
+    // This registry asks for no credentials and ignores them; holding some
+    // for it sends the cache check through oci-client's authenticated path.
+    let auth_file = cache.path().join("auth.json");
+    std::fs::write(
+        &auth_file,
+        json!({"auths": {registry.host(): {"auth": common::base64::encode(b"robot:secret")}}})
+            .to_string(),
+    )
+    .unwrap();
+    let build = || {
+        e2e::tool("catalog-build")
+            .args(["--bundles", fixtures().join("good").to_str().unwrap()])
+            .args(["--repo", &repo, "--base-image", "scratch"])
+            .env("XDG_CACHE_HOME", cache.path())
+            .env("REGISTRY_AUTH_FILE", &auth_file)
+            .write_stdin(serde_json::to_vec(&e2e::demo_addon()).unwrap())
+            .run()
+            .success()
+            .json()["indexImage"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let built = build();
+
+    let (requests, writes) = (registry.requests().len(), registry.writes().len());
+    assert_eq!(build(), built, "answered from the cache");
+    let checks = registry.requests()[requests..].to_vec();
+    assert!(
+        checks
+            .iter()
+            .any(|r| r.starts_with("GET /v2/osd-addons/demo-bundle/tags/list")),
+        "one tags listing for the bundles: {checks:?}"
+    );
+    assert!(
+        checks
+            .iter()
+            .any(|r| r.starts_with("HEAD /v2/osd-addons/demo/manifests/latest")),
+        "the catalog's tag: {checks:?}"
+    );
+    assert_eq!(registry.writes().len(), writes, "nothing written");
+
+    let tags = registry
+        .storage()
+        .join("docker/registry/v2/repositories/osd-addons/demo-bundle/_manifests/tags");
+    let lost = std::fs::read_dir(&tags)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::remove_dir_all(&lost).unwrap();
+    let writes = registry.writes().len();
+    assert_eq!(build(), built, "rebuilt: the same digest");
+    assert!(
+        registry.writes().len() > writes,
+        "the lost tag is pushed again"
+    );
+}
