@@ -239,6 +239,8 @@ pub struct Outcomes {
     lone_error: Option<Error>,
     /// "add-ons done 3/12" on a terminal, for a stream of several.
     progress: crate::progress::Progress,
+    /// Whether the workers advance `progress` themselves ([`Outcomes::counter`]).
+    counted_by_workers: bool,
 }
 
 impl Outcomes {
@@ -254,14 +256,34 @@ impl Outcomes {
             } else {
                 crate::progress::Progress::hidden()
             },
+            counted_by_workers: false,
         }
+    }
+
+    /// The "add-ons done" counter, for workers that finish add-ons out of
+    /// order on other threads (the results are recorded afterwards, in
+    /// stream order); [`Outcomes::record`] then no longer advances it.
+    pub fn counter(&mut self) -> crate::progress::Progress {
+        self.counted_by_workers = true;
+        self.progress.clone()
+    }
+
+    /// Takes the "add-ons done" line off the terminal, for a tool that shows
+    /// its own progress instead (csv-wait's tally of the add-ons it watches:
+    /// reading the documents is not having them done).
+    pub fn without_progress(mut self) -> Outcomes {
+        self.progress.finish();
+        self.progress = crate::progress::Progress::hidden();
+        self
     }
 
     /// Records one document's result; a failure is printed on stderr at once,
     /// naming the document.
     pub fn record<T>(&mut self, name: &str, result: Result<T>) -> Option<T> {
         self.total += 1;
-        self.progress.inc(1);
+        if !self.counted_by_workers {
+            self.progress.inc(1);
+        }
         self.judge(name, result)
     }
 

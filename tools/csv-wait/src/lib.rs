@@ -287,7 +287,8 @@ fn addons_to_watch(cli: &Cli, clusters: &[String]) -> Result<(Vec<Watched>, Outc
 /// bad documents recorded in the outcomes.
 fn addons_of_stream(cli: &Cli, clusters: &[String]) -> Result<(Vec<Watched>, Outcomes)> {
     let items = stream::read_addons(cli.file.as_deref())?;
-    let mut outcomes = Outcomes::new("csv-wait", items.len());
+    // The tally of the watch is the progress shown, not documents read.
+    let mut outcomes = Outcomes::new("csv-wait", items.len()).without_progress();
     let mut watched = Vec::new();
     for item in items {
         let name = item.name();

@@ -475,8 +475,13 @@ fn publish_stream(
         .iter()
         .filter_map(|(_, document)| document.as_ref().ok())
         .collect();
+    let done = outcomes.counter();
+    // A bad document is done already: nothing is sent for it.
+    done.inc((items.len() - valid.len()) as u64);
     let mut answers = common::parallel::map_each(&valid, usize::from(cli.jobs), |document| {
-        publish_one(api, cli, service, document)
+        let answer = publish_one(api, cli, service, document);
+        done.inc(1);
+        answer
     })
     .into_iter();
     let mut written = Vec::new();
