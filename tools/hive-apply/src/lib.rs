@@ -211,19 +211,20 @@ fn run(args: Args) -> Result<()> {
     let mut failures = Failures::default();
     // --prune=all: the live objects of the input's kinds, listed once; what
     // is live as we would apply it is not sent again.
+    let objects = manifests.len();
     let (live, to_apply) = if args.prune == Some(PruneScope::All) {
-        let mut manifests = manifests.clone();
+        let mut manifests = manifests;
         prune::annotate(&mut manifests);
-        let live = prune::list_live(&client, &manifests)?;
+        let mut live = prune::list_live(&client, &manifests)?;
         let (to_apply, unchanged) = if options.dry_run {
             (manifests, Vec::new())
         } else {
-            prune::skip_unchanged(&client, &live, manifests, &args.field_manager, &options)?
+            prune::skip_unchanged(&client, &mut live, manifests, &args.field_manager, &options)?
         };
         done.extend(unchanged);
         (Some(live), to_apply)
     } else {
-        (None, manifests.clone())
+        (None, manifests)
     };
     let results = apply::run(&client, &to_apply, &options);
     for (manifest, result) in to_apply.iter().zip(results) {
@@ -284,7 +285,7 @@ fn run(args: Args) -> Result<()> {
         for line in done.iter().map(|d| d.summary()).chain(label_lines) {
             common::cli::note("hive-apply", line);
         }
-        let total = manifests.len() + args.label_cluster.len();
+        let total = objects + args.label_cluster.len();
         return Err(Error::remote(
             client.server(),
             format!(

@@ -94,7 +94,7 @@ fn applied_by(object: &Value, field_manager: &str) -> bool {
 /// they are (returned as done, `unchanged`).
 pub fn skip_unchanged(
     client: &KubeClient,
-    live: &Live,
+    live: &mut Live,
     manifests: Vec<Manifest>,
     field_manager: &str,
     options: &ApplyOptions,
@@ -115,20 +115,21 @@ pub fn skip_unchanged(
             manifest.name.clone(),
         );
         let wanted = &manifest.object["metadata"]["annotations"][APPLIED_DIGEST];
-        match live.objects.get(&key) {
-            Some(object)
-                if applied_by(object, field_manager)
-                    && &object["metadata"]["annotations"][APPLIED_DIGEST] == wanted =>
-            {
-                unchanged.push(Done {
-                    resource,
-                    namespace,
-                    name: manifest.name.clone(),
-                    outcome: Outcome::Unchanged,
-                    object: Some(object.clone()),
-                });
-            }
-            _ => to_apply.push(manifest),
+        let is_unchanged = live.objects.get(&key).is_some_and(|object| {
+            applied_by(object, field_manager)
+                && &object["metadata"]["annotations"][APPLIED_DIGEST] == wanted
+        });
+        // An unchanged object is kept, so pruning never needs it again: it
+        // moves into the result instead of being copied.
+        match is_unchanged.then(|| live.objects.remove(&key)).flatten() {
+            Some(object) => unchanged.push(Done {
+                resource,
+                namespace,
+                name: manifest.name.clone(),
+                outcome: Outcome::Unchanged,
+                object: Some(object),
+            }),
+            None => to_apply.push(manifest),
         }
     }
     Ok((to_apply, unchanged))
