@@ -1095,16 +1095,7 @@ fn a_stream_checks_its_cache_hits_together_pins_the_base_once_and_rebuilds_only_
 
     // The registry loses one of b-addon's bundle tags: b-addon alone is
     // rebuilt and pushed again (the same bytes, so the same digests).
-    let tags = registry
-        .storage()
-        .join("docker/registry/v2/repositories/org/b-addon-bundle/_manifests/tags");
-    let lost = std::fs::read_dir(&tags)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    std::fs::remove_dir_all(&lost).unwrap();
+    registry.lose_a_tag("org/b-addon-bundle");
     let writes = registry.writes().len();
     assert_eq!(
         index_images(&build()),
@@ -1167,16 +1158,7 @@ fn with_credentials_the_cache_check_goes_through_oci_client_and_still_sees_a_los
     );
     assert_eq!(registry.writes().len(), writes, "nothing written");
 
-    let tags = registry
-        .storage()
-        .join("docker/registry/v2/repositories/osd-addons/demo-bundle/_manifests/tags");
-    let lost = std::fs::read_dir(&tags)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    std::fs::remove_dir_all(&lost).unwrap();
+    registry.lose_a_tag("osd-addons/demo-bundle");
     let writes = registry.writes().len();
     assert_eq!(build(), built, "rebuilt: the same digest");
     assert!(

@@ -170,46 +170,44 @@ impl Run {
 
     /// Expects `text` somewhere in stdout.
     pub fn stdout_has(self, text: &str) -> Self {
-        let stdout = self.stdout();
-        assert!(
-            stdout.contains(text),
-            "{}: stdout lacks {text:?}:\n{stdout}\nstderr:\n{}",
-            self.command,
-            self.stderr()
-        );
-        self
+        self.expect_text("stdout", text, true)
     }
 
     /// Expects `text` somewhere in stderr.
     pub fn stderr_has(self, text: &str) -> Self {
-        let stderr = self.stderr();
-        assert!(
-            stderr.contains(text),
-            "{}: stderr lacks {text:?}:\n{stderr}",
-            self.command
-        );
-        self
+        self.expect_text("stderr", text, true)
     }
 
     /// Expects `text` nowhere in stdout (a secret, a tool that must not run).
     pub fn stdout_lacks(self, text: &str) -> Self {
-        let stdout = self.stdout();
-        assert!(
-            !stdout.contains(text),
-            "{}: stdout has {text:?}:\n{stdout}",
-            self.command
-        );
-        self
+        self.expect_text("stdout", text, false)
     }
 
     /// Expects `text` nowhere in stderr (a secret, an escape code, a retry).
     pub fn stderr_lacks(self, text: &str) -> Self {
-        let stderr = self.stderr();
-        assert!(
-            !stderr.contains(text),
-            "{}: stderr has {text:?}:\n{stderr}",
-            self.command
-        );
+        self.expect_text("stderr", text, false)
+    }
+
+    /// The four checks above: `text` in (or not in) one stream; a failure
+    /// shows that stream, and stderr too when stdout was searched.
+    fn expect_text(self, stream: &str, text: &str, wanted: bool) -> Self {
+        let searched = if stream == "stdout" {
+            self.stdout()
+        } else {
+            self.stderr()
+        };
+        if searched.contains(text) != wanted {
+            let verb = if wanted { "lacks" } else { "has" };
+            let stderr = if stream == "stdout" {
+                format!("\nstderr:\n{}", self.stderr())
+            } else {
+                String::new()
+            };
+            panic!(
+                "{}: {stream} {verb} {text:?}:\n{searched}{stderr}",
+                self.command
+            );
+        }
         self
     }
 

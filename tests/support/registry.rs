@@ -81,10 +81,24 @@ impl LoopbackRegistry {
         format!("127.0.0.1:{}", self.port)
     }
 
-    /// The registry's storage folder (`docker/registry/v2/repositories/...`),
-    /// for tests that make it lose something behind its back.
-    pub fn storage(&self) -> PathBuf {
-        self._dir.path().join("data")
+    /// Makes the registry lose one tag of `repository` (`org/name`) behind
+    /// its clients' backs, as a registry cleanup would: the tag's folder goes
+    /// from its storage. Returns the tag lost.
+    pub fn lose_a_tag(&self, repository: &str) -> String {
+        let tags = self
+            ._dir
+            .path()
+            .join("data/docker/registry/v2/repositories")
+            .join(repository)
+            .join("_manifests/tags");
+        let lost = std::fs::read_dir(&tags)
+            .unwrap_or_else(|err| panic!("{}: {err}", tags.display()))
+            .next()
+            .unwrap_or_else(|| panic!("{} has no tag", tags.display()))
+            .unwrap()
+            .path();
+        std::fs::remove_dir_all(&lost).unwrap();
+        lost.file_name().unwrap().to_string_lossy().into_owned()
     }
 
     /// The state-changing requests seen so far (`POST`/`PUT`/`PATCH`/`DELETE`

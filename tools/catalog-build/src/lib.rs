@@ -314,14 +314,9 @@ fn finish(
     registry: &mut Registry,
     verified: bool,
 ) -> Result<CatalogResult> {
-    let Prepared { target, cache } = prepared;
     // The summary line counts this build's pushes only.
     registry.stats = registry::PushStats::default();
-    if let Some(hit) = cache
-        .as_ref()
-        .and_then(|c| c.hit.as_ref())
-        .filter(|_| verified)
-    {
+    if let Some(hit) = prepared.hit().filter(|_| verified) {
         common::cli::note_line(format_args!(
             "catalog-build: pushed {}: unchanged since the last push, 0 blob(s) uploaded; the registry still has its {} image(s)",
             hit.catalog_reference,
@@ -334,6 +329,7 @@ fn finish(
             summary: hit.summary.clone(),
         });
     }
+    let Prepared { target, cache } = prepared;
 
     let tree = load_bundles(bundles)?;
     let bundles: Vec<&Bundle> = tree.all_bundles().collect();
