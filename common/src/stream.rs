@@ -327,10 +327,15 @@ impl Outcomes {
         };
         let names: Vec<&str> = self.failed.iter().map(|(n, _)| n.as_str()).collect();
         let message = format!(
-            "{} of {} document(s) failed ({}); the others went through",
+            "{} of {} document(s) failed ({}); {}",
             self.failed.len(),
             self.total,
-            names.join(", ")
+            names.join(", "),
+            if self.failed.len() < self.total {
+                "the others went through"
+            } else {
+                "none went through"
+            }
         );
         Err(match worst {
             ExitStatus::Success | ExitStatus::Invalid => Error::Invalid(message),
@@ -442,6 +447,18 @@ mod tests {
         assert_eq!(
             lone.finish().unwrap_err().to_string(),
             Error::usage("as it was").to_string()
+        );
+    }
+
+    #[test]
+    fn a_stream_where_every_document_failed_does_not_say_others_went_through() {
+        let mut outcomes = Outcomes::new("t", 2);
+        outcomes.record::<()>("a", Err(Error::Invalid("x".into())));
+        outcomes.record::<()>("b", Err(Error::Invalid("y".into())));
+        let err = outcomes.finish().unwrap_err().to_string();
+        assert!(
+            err.ends_with("2 of 2 document(s) failed (a, b); none went through"),
+            "{err}"
         );
     }
 
