@@ -516,6 +516,12 @@ impl Watch<'_> {
                 Settle::Done => break,
                 Settle::Wait(wait) => std::thread::sleep(wait),
             }
+            // A wait that ran to --timeout leaves no time for a request: a
+            // poll now could only fail with "no answer within 0.0s", hiding
+            // what the last real poll saw.
+            if started.elapsed() >= self.cli.timeout {
+                break;
+            }
         }
         progress.finish();
         Ok(Report {
