@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use e2e::{reference_dir, repo_root, skip, tool, Run, RunExt};
+use e2e::{repo_root, require_reference, tool, Run, RunExt};
 use serde_json::Value;
 
 const EXAMPLE: &str = "examples/managed-tenants/addons/reference-addon/metadata/stage/addon.yaml";
@@ -423,8 +423,7 @@ fn env_must_agree_with_the_path() {
 /// other AM rules rightly refuse, so we compare with the shared checks on.
 #[test]
 fn agrees_with_managed_tenants_cli_verdicts() {
-    let Some(reference) = reference_dir() else {
-        skip("conformance with golden/validate.tsv");
+    let Some(reference) = require_reference("conformance with golden/validate.tsv") else {
         return;
     };
     let root = reference.join("managed-tenants-cli");
@@ -472,8 +471,7 @@ fn agrees_with_managed_tenants_cli_verdicts() {
 /// AM rules say they should (placeholder icons, non-`redhat-` namespaces).
 #[test]
 fn reference_addons_fail_only_the_rules_managed_tenants_does_not_run() {
-    let Some(reference) = reference_dir() else {
-        skip("AM rules on the managed-tenants fixtures");
+    let Some(reference) = require_reference("AM rules on the managed-tenants fixtures") else {
         return;
     };
     let addon = reference

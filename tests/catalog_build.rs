@@ -348,7 +348,7 @@ fn oci_layout_is_reproducible_and_readable_by_skopeo() {
         format!("quay.io/osd-addons/demo@{digest}")
     );
     assert_eq!(results[0]["base"], "scratch");
-    if Command::new("skopeo").arg("--version").output().is_ok() {
+    if skopeo_installed("reading the layout back") {
         let layout = dirs[0].path().join("layout");
         let inspect: Value = serde_json::from_str(&skopeo(&[
             "inspect",
@@ -507,8 +507,7 @@ fn heads(result: &Value) -> Vec<(String, String)> {
 
 #[test]
 fn conformance_hawtio_channel_graphs_keep_membership_as_annotated() {
-    let Some(reference) = e2e::reference_dir() else {
-        e2e::skip("hawtio-operator conformance");
+    let Some(reference) = e2e::require_reference("hawtio-operator conformance") else {
         return;
     };
     let (result, blobs) = render(
@@ -566,8 +565,7 @@ fn conformance_hawtio_channel_graphs_keep_membership_as_annotated() {
 
 #[test]
 fn conformance_oadp_channel_graphs_with_skips_and_dangling_skips() {
-    let Some(reference) = e2e::reference_dir() else {
-        e2e::skip("oadp-operator conformance");
+    let Some(reference) = e2e::require_reference("oadp-operator conformance") else {
         return;
     };
     let (result, blobs) = render(&reference.join("bundles/oadp-operator"), "oadp-operator");
@@ -913,7 +911,7 @@ fn long_file_names_are_written_as_pax_records_that_tar_umoci_and_skopeo_read() {
         "no PAX header shown as a file: {listing}"
     );
     // umoci unpacks the image with the file under its whole name.
-    if Command::new("umoci").arg("--version").output().is_ok() {
+    if e2e::prerequisite("umoci (unpacking the layout)", e2e::program("umoci")) {
         let bundle = out.path().join("unpacked");
         Command::new("umoci")
             .args(["unpack", "--rootless", "--image"])
@@ -925,10 +923,8 @@ fn long_file_names_are_written_as_pax_records_that_tar_umoci_and_skopeo_read() {
             std::fs::read_to_string(bundle.join("rootfs/manifests").join(&long_name)).unwrap(),
             content
         );
-    } else {
-        e2e::skip("umoci is not installed");
     }
-    if Command::new("skopeo").arg("--version").output().is_ok() {
+    if skopeo_installed("reading the layout back") {
         let copied = out.path().join("copied");
         skopeo(&[
             "copy",

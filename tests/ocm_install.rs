@@ -683,11 +683,8 @@ fn wait_for<T>(check: impl Fn() -> Option<T>) -> T {
 
 #[test]
 fn the_demo_installs_on_two_clusters_one_ready_one_failed_then_uninstalls() {
-    for program in ["/usr/bin/prometheus", "/usr/bin/prometheus-pushgateway"] {
-        if !Path::new(program).exists() {
-            eprintln!("SKIPPED: {program} is not installed (.ci/run installs it)");
-            return;
-        }
+    if !e2e::telemetry::installed("the demo") {
+        return;
     }
     let binaries = e2e::bin_path("ocm-post")
         .parent()

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use addon_flow_testservers::ocm::{FakeOcm, ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN};
-use e2e::{reference_dir, repo_root, skip, RunExt};
+use e2e::{repo_root, require_reference, RunExt};
 use serde_json::Value;
 
 /// ocm-post with a clean environment: no credentials but what the test gives,
@@ -94,8 +94,8 @@ fn apply_variant(addon: &mut serde_yaml::Mapping, variant: &str) {
 
 #[test]
 fn payloads_equal_managed_tenants_golden_outputs() {
-    let Some(reference) = reference_dir() else {
-        return skip("ocm-post golden payloads");
+    let Some(reference) = require_reference("ocm-post golden payloads") else {
+        return;
     };
     let golden = reference.join("golden/ocm");
     let addons = reference.join("managed-tenants-cli/tests/testdata/addons");

@@ -29,8 +29,7 @@ fn sh_quote(text: &str) -> String {
 /// to its stdout, sent to stderr here), so a test reads both runs alike.
 /// None (with a note) without `script`.
 fn on_a_terminal(tool_name: &str, args: &[&str]) -> Option<Run> {
-    if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: util-linux `script` is not installed");
+    if !e2e::prerequisite("util-linux `script`", e2e::program("script")) {
         return None;
     }
     let mut line = sh_quote(bin_path(tool_name).to_str().unwrap());

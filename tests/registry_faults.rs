@@ -33,8 +33,7 @@ fn digest(run: &Run) -> String {
 }
 
 fn registry_or_skip(port: u16, storage: &Path) -> Option<DockerRegistry> {
-    if !registry_tools_installed() {
-        eprintln!("SKIPPED: docker-registry or skopeo is not installed (.ci/run installs them)");
+    if !e2e::prerequisite("docker-registry and skopeo", registry_tools_installed()) {
         return None;
     }
     Some(DockerRegistry::start(port, storage).expect("docker-registry starts"))

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use e2e::{reference_dir, skip, tool, RunExt};
+use e2e::{require_reference, tool, RunExt};
 use serde_json::Value;
 
 fn parse_yaml(text: &str) -> Value {
@@ -69,8 +69,7 @@ fn mutate(metadata: &mut serde_json::Map<String, Value>, variant: &str) {
 
 #[test]
 fn every_golden_rendering_of_mtcli_is_reproduced() {
-    let Some(reference) = reference_dir() else {
-        skip("golden SelectorSyncSets");
+    let Some(reference) = require_reference("golden SelectorSyncSets") else {
         return;
     };
     let golden_dir = reference.join("golden/sss");

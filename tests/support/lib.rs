@@ -20,9 +20,80 @@ pub fn reference_dir() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
-/// Says (on stderr) that a conformance part was skipped, and why.
-pub fn skip(what: &str) {
-    eprintln!("SKIPPED: {what}: ../shared/reference is not present beside this checkout");
+/// The variable `.ci/run` sets: every prerequisite must be there, and a test
+/// that lacks one fails instead of skipping.
+pub const REQUIRE_ALL: &str = "ADDON_FLOW_REQUIRE_ALL";
+
+/// The file `scripts/test.sh` names: one line per skipped test, so that its
+/// closing line counts them as skipped, not passed.
+pub const SKIP_LOG: &str = "ADDON_FLOW_SKIP_LOG";
+
+/// Whether a test can run: `present` says whether `what` (a program, a
+/// folder) is here. When it is not, the test fails under [`REQUIRE_ALL`]
+/// (CI must run it), and elsewhere it says SKIPPED, is counted as skipped by
+/// `scripts/test.sh`, and returns false so the test returns at once.
+pub fn prerequisite(what: &str, present: bool) -> bool {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    let require_all = std::env::var_os(REQUIRE_ALL).is_some_and(|v| !v.is_empty());
+    let log = std::env::var_os(SKIP_LOG).map(PathBuf::from);
+    judge_prerequisite(&test, what, present, require_all, log.as_deref())
+        .unwrap_or_else(|message| panic!("{message}"))
+}
+
+/// [`prerequisite`]'s decision: run (true), skip and log it (false), or
+/// fail (the message) when CI requires everything.
+fn judge_prerequisite(
+    test: &str,
+    what: &str,
+    present: bool,
+    require_all: bool,
+    log: Option<&Path>,
+) -> Result<bool, String> {
+    if present {
+        return Ok(true);
+    }
+    if require_all {
+        return Err(format!(
+            "{test} needs {what}, which is missing, and {REQUIRE_ALL} is set (.ci/run): it cannot run"
+        ));
+    }
+    eprintln!("SKIPPED: {test}: {what} is missing");
+    if let Some(log) = log {
+        use std::io::Write;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .and_then(|mut file| writeln!(file, "{test}\t{what}"))
+            .map_err(|err| format!("cannot record the skip in {}: {err}", log.display()))?;
+    }
+    Ok(false)
+}
+
+/// Whether a program runs here (`PROGRAM --version`, or an absolute path
+/// that exists), as [`prerequisite`] wants it.
+pub fn program(name: &str) -> bool {
+    if name.starts_with('/') {
+        return Path::new(name).is_file();
+    }
+    std::process::Command::new(name)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// `../shared/reference`, for a conformance test: None (skipped, or failed
+/// under [`REQUIRE_ALL`]) when this checkout has none beside it.
+pub fn require_reference(what: &str) -> Option<PathBuf> {
+    let dir = reference_dir();
+    prerequisite(&format!("../shared/reference ({what})"), dir.is_some())
+        .then_some(dir)
+        .flatten()
 }
 
 /// Builds every tool binary once per test process, in the profile this test
@@ -433,4 +504,41 @@ pub fn stored_objects(
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_present_prerequisite_runs_the_test() {
+        assert_eq!(judge_prerequisite("t", "x", true, true, None), Ok(true));
+    }
+
+    #[test]
+    fn a_missing_prerequisite_fails_when_ci_requires_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("skips");
+        let verdict = judge_prerequisite("t", "skopeo", false, true, Some(&log));
+        assert!(verdict
+            .unwrap_err()
+            .contains("t needs skopeo, which is missing"));
+        assert!(!log.exists(), "a failure is not a skip");
+    }
+
+    #[test]
+    fn a_missing_prerequisite_elsewhere_is_a_logged_skip() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("skips");
+        assert_eq!(
+            judge_prerequisite("a", "skopeo", false, false, Some(&log)),
+            Ok(false)
+        );
+        assert_eq!(
+            judge_prerequisite("b", "umoci", false, false, Some(&log)),
+            Ok(false)
+        );
+        let logged = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(logged, "a\tskopeo\nb\tumoci\n");
+    }
 }

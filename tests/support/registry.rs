@@ -24,8 +24,7 @@ pub struct LoopbackRegistry {
 impl LoopbackRegistry {
     /// None (with a note) when docker-registry is not installed.
     pub fn start() -> Option<LoopbackRegistry> {
-        if !std::path::Path::new(DOCKER_REGISTRY).is_file() {
-            eprintln!("SKIPPED: docker-registry is not installed (.ci/run installs it)");
+        if !crate::prerequisite(DOCKER_REGISTRY, crate::program(DOCKER_REGISTRY)) {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
@@ -147,13 +146,10 @@ impl Drop for LoopbackRegistry {
     }
 }
 
-/// Whether `skopeo` runs here; says SKIPPED on stderr when not.
+/// Whether `skopeo` runs here ([`crate::prerequisite`]: skipped, or failed
+/// in CI, when not).
 pub fn skopeo_installed(what: &str) -> bool {
-    let present = Command::new("skopeo").arg("--version").output().is_ok();
-    if !present {
-        eprintln!("SKIPPED: {what}: skopeo is not installed");
-    }
-    present
+    crate::prerequisite(&format!("skopeo ({what})"), crate::program("skopeo"))
 }
 
 /// `skopeo ARGS...`'s stdout; the test fails when skopeo does.

@@ -37,13 +37,13 @@ pub struct Telemetry {
     pub prometheus_url: String,
 }
 
-/// Whether both programs are installed; says SKIPPED on stderr when not.
+/// Whether both programs are installed ([`crate::prerequisite`]: skipped,
+/// or failed in CI, when not).
 pub fn installed(what: &str) -> bool {
-    let present = Path::new(PROMETHEUS).is_file() && Path::new(PUSHGATEWAY).is_file();
-    if !present {
-        eprintln!("SKIPPED: {what}: {PROMETHEUS} or {PUSHGATEWAY} is not installed");
-    }
-    present
+    crate::prerequisite(
+        &format!("{PROMETHEUS} and {PUSHGATEWAY} ({what})"),
+        Path::new(PROMETHEUS).is_file() && Path::new(PUSHGATEWAY).is_file(),
+    )
 }
 
 pub fn free_port() -> u16 {
