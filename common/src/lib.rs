@@ -20,6 +20,7 @@ pub mod imageset;
 pub mod install_settings;
 #[cfg(feature = "remote")]
 pub mod installation;
+pub mod inventory;
 pub mod io;
 pub mod jinja;
 pub mod k8s;
