@@ -6,6 +6,11 @@
 //! Each document is loaded on its own, so one bad document is reported by its
 //! id (or its position when it has none) and the others still go through;
 //! the tool's exit code is the worst of them ([`Outcomes`]).
+//!
+//! A fleet stream ends with an [`Inventory`] (see [`crate::inventory`]): it
+//! is read apart from the add-ons ([`Stream::inventory`]) and written again
+//! as the last document of a stage's output ([`write_documents`]), with the
+//! add-ons the stage dropped recorded in it ([`Outcomes::with_inventory`]).
 
 use std::path::Path;
 
@@ -14,6 +19,7 @@ use serde_json::Value;
 
 use crate::addon::AddonDocument;
 use crate::error::{Error, ExitStatus, Result};
+use crate::inventory::Inventory;
 use crate::io::{self, Format, Origin, Source};
 
 /// A whole stream may be this large (one document stays under
@@ -44,15 +50,30 @@ fn describe(position: usize, id: Option<&str>) -> String {
     }
 }
 
+/// A stream read whole: its add-on documents, and the inventory that ended it.
+#[derive(Debug)]
+pub struct Stream {
+    pub items: Vec<StreamItem>,
+    /// The inventory, when it was the stream's last document. One anywhere
+    /// else is an error item instead, and the stream has none: a prune will
+    /// not trust a stream put together wrongly.
+    pub inventory: Option<Inventory>,
+}
+
 /// Reads `path` (stdin for `None` or `-`) as a stream of add-on documents.
 /// Only an unreadable input as a whole is an `Err`.
-pub fn read_addons(path: Option<&Path>) -> Result<Vec<StreamItem>> {
+pub fn read_stream(path: Option<&Path>) -> Result<Stream> {
     let source = Source::read_limited(path, MAX_STREAM_BYTES)?;
-    Ok(addons_from(&source))
+    Ok(stream_from(&source))
+}
+
+/// [`read_stream`]'s add-ons, for a tool that passes no stream on.
+pub fn read_addons(path: Option<&Path>) -> Result<Vec<StreamItem>> {
+    read_stream(path).map(|stream| stream.items)
 }
 
 /// Splits a source into its documents and loads each.
-pub fn addons_from(source: &Source) -> Vec<StreamItem> {
+pub fn stream_from(source: &Source) -> Stream {
     // An addon.yaml in a tree is one document whose image set and extra
     // resources are resolved from its place: load it as a file.
     let single_file = source
@@ -69,12 +90,64 @@ pub fn addons_from(source: &Source) -> Vec<StreamItem> {
     } else {
         split_documents(&source.text)
     };
-    let many = chunks.len() > 1;
-    chunks
-        .into_iter()
-        .enumerate()
-        .map(|(i, chunk)| load_chunk(source, chunk, i + 1, many))
-        .collect()
+    let last = chunks.len();
+    let mut inventory = None;
+    let mut items = Vec::with_capacity(chunks.len());
+    let mut position = 0;
+    for (i, chunk) in chunks.into_iter().enumerate() {
+        if !single_file && looks_like_inventory(&chunk.text) {
+            match read_inventory(source, &chunk, i + 1 == last) {
+                Ok(read) => inventory = Some(read),
+                Err(err) => {
+                    position += 1;
+                    items.push(StreamItem {
+                        position,
+                        id: None,
+                        document: Err(err),
+                    });
+                }
+            }
+            continue;
+        }
+        position += 1;
+        items.push(load_chunk(source, chunk, position, last > 1));
+    }
+    Stream { items, inventory }
+}
+
+/// [`stream_from`]'s add-ons.
+pub fn addons_from(source: &Source) -> Vec<StreamItem> {
+    stream_from(source).items
+}
+
+/// Whether a document names the inventory's kind: checked on the text, so
+/// that an add-on is never parsed twice.
+fn looks_like_inventory(text: &str) -> bool {
+    text.contains(crate::inventory::KIND)
+        && crate::io::Source::from_text(Origin::Stdin, text)
+            .parse()
+            .is_ok_and(|parsed| Inventory::is_inventory(&parsed.value))
+}
+
+/// Reads the inventory document; it must be the stream's last.
+fn read_inventory(source: &Source, chunk: &Chunk, is_last: bool) -> Result<Inventory> {
+    let at = source.location().line(chunk.first_line);
+    if !is_last {
+        return Err(Error::input(
+            at,
+            "an add-on inventory must be the last document of a stream, and more documents follow              this one: the stream was put together from several, so no prune can trust it",
+        ));
+    }
+    let parsed = Source::from_text(Origin::Stdin, chunk.text.as_str()).parse()?;
+    serde_json::from_value(parsed.value).map_err(|err| {
+        Error::input(
+            at,
+            format!(
+                "is not a valid add-on inventory ({}): {err}",
+                crate::inventory::KIND
+            ),
+        )
+    })
 }
 
 fn load_chunk(source: &Source, chunk: Chunk, position: usize, many: bool) -> StreamItem {
@@ -204,26 +277,45 @@ fn split_documents(text: &str) -> Vec<Chunk> {
     chunks
 }
 
-/// Writes documents as a stream: JSON lines, or YAML documents with `---`.
-/// A single document is written as [`io::write_document`] writes it.
-pub fn write_documents<T: Serialize>(documents: &[T], format: Format) -> Result<()> {
-    if documents.len() == 1 {
+/// Writes documents as a stream: JSON lines, or YAML documents with `---`,
+/// and the inventory, when the input had one, as the last document. A
+/// single document without an inventory is written as
+/// [`io::write_document`] writes it.
+pub fn write_documents<T: Serialize>(
+    documents: &[T],
+    inventory: Option<&Inventory>,
+    format: Format,
+) -> Result<()> {
+    if documents.len() == 1 && inventory.is_none() {
         return io::write_document(&documents[0], format);
     }
     let mut out = String::new();
     for document in documents {
-        match format {
-            Format::Json => {
-                out.push_str(&serde_json::to_string(document).map_err(Error::internal)?);
-                out.push('\n');
-            }
-            Format::Yaml => {
-                out.push_str("---\n");
-                out.push_str(&io::render(document, Format::Yaml)?);
-            }
-        }
+        push_document(&mut out, document, format)?;
+    }
+    if let Some(inventory) = inventory {
+        push_document(&mut out, inventory, format)?;
     }
     io::write_stdout(&out)
+}
+
+/// One document of a written stream.
+fn push_document<T: Serialize + ?Sized>(
+    out: &mut String,
+    document: &T,
+    format: Format,
+) -> Result<()> {
+    match format {
+        Format::Json => {
+            out.push_str(&serde_json::to_string(document).map_err(Error::internal)?);
+            out.push('\n');
+        }
+        Format::Yaml => {
+            out.push_str("---\n");
+            out.push_str(&io::render(document, Format::Yaml)?);
+        }
+    }
+    Ok(())
 }
 
 /// The results of handling each document: failures are reported as they
@@ -241,6 +333,8 @@ pub struct Outcomes {
     progress: crate::progress::Progress,
     /// Whether the workers advance `progress` themselves ([`Outcomes::counter`]).
     counted_by_workers: bool,
+    /// The input's inventory, to pass on with this stage's failures in it.
+    inventory: Option<Inventory>,
 }
 
 impl Outcomes {
@@ -257,7 +351,36 @@ impl Outcomes {
                 crate::progress::Progress::hidden()
             },
             counted_by_workers: false,
+            inventory: None,
         }
+    }
+
+    /// Carries the input's inventory: each document that fails here through
+    /// [`Outcomes::record_item`] is recorded in it as failed by this tool.
+    pub fn with_inventory(mut self, inventory: Option<Inventory>) -> Outcomes {
+        self.inventory = inventory;
+        self
+    }
+
+    /// The inventory to pass on, with this stage's failures recorded.
+    pub fn inventory(&self) -> Option<&Inventory> {
+        self.inventory.as_ref()
+    }
+
+    /// [`Outcomes::record`] for a document of the stream: a failure is also
+    /// recorded in the inventory under the document's id.
+    pub fn record_item<T>(
+        &mut self,
+        item_id: Option<&str>,
+        name: &str,
+        result: Result<T>,
+    ) -> Option<T> {
+        if result.is_err() {
+            if let Some(inventory) = &mut self.inventory {
+                inventory.record_failure(item_id, self.tool);
+            }
+        }
+        self.record(name, result)
     }
 
     /// The "add-ons done" counter, for workers that finish add-ons out of
@@ -419,6 +542,96 @@ mod tests {
             "line {enabled_line}: {err}"
         );
         assert!(!err.contains("<stdin>"), "{err}");
+    }
+
+    fn inventory_line(ids: &[&str]) -> String {
+        let inventory = Inventory::new(
+            "stage",
+            crate::inventory::Scope::Whole,
+            None,
+            ids.iter().map(|id| id.to_string()).collect(),
+        );
+        serde_json::to_string(&inventory).unwrap()
+    }
+
+    #[test]
+    fn the_inventory_that_ends_a_stream_is_read_apart_from_the_addons() {
+        let text = format!(
+            "{}\n{}\n{}\n",
+            addon("aa"),
+            addon("bb"),
+            inventory_line(&["aa", "bb", "cc"])
+        );
+        let stream = stream_from(&stdin(&text));
+        assert_eq!(stream.items.len(), 2);
+        assert!(stream.items.iter().all(|item| item.document.is_ok()));
+        let inventory = stream.inventory.expect("the inventory");
+        assert!(inventory.holds("cc"));
+    }
+
+    #[test]
+    fn a_yaml_stream_may_end_with_the_inventory_too() {
+        let inventory: Value = serde_json::from_str(&inventory_line(&["aa"])).unwrap();
+        let one =
+            serde_yaml::to_string(&serde_json::from_str::<Value>(&addon("aa")).unwrap()).unwrap();
+        let text = format!(
+            "---\n{one}---\n{}",
+            serde_yaml::to_string(&inventory).unwrap()
+        );
+        let stream = stream_from(&stdin(&text));
+        assert_eq!(stream.items.len(), 1);
+        assert!(stream.inventory.is_some());
+    }
+
+    #[test]
+    fn an_inventory_followed_by_documents_is_an_error_and_no_inventory() {
+        let text = format!(
+            "{}\n{}\n{}\n",
+            inventory_line(&["aa"]),
+            addon("aa"),
+            inventory_line(&["aa"])
+        );
+        let stream = stream_from(&stdin(&text));
+        // The first inventory is misplaced: an error, and the stream keeps
+        // only the last one.
+        assert_eq!(stream.items.len(), 2);
+        let err = stream.items[0].document.as_ref().unwrap_err().to_string();
+        assert!(err.contains("<stdin>:1"), "{err}");
+        assert!(err.contains("must be the last document"), "{err}");
+        assert!(stream.items[1].document.is_ok());
+        assert!(stream.inventory.is_some());
+
+        let text = format!("{}\n{}\n", inventory_line(&["aa"]), addon("aa"));
+        let stream = stream_from(&stdin(&text));
+        assert!(stream.inventory.is_none());
+    }
+
+    #[test]
+    fn a_broken_inventory_is_an_error_naming_its_line() {
+        let broken = inventory_line(&["aa"]).replace("\"scope\":\"whole\"", "\"scope\":\"most\"");
+        let text = format!("{}\n{broken}\n", addon("aa"));
+        let stream = stream_from(&stdin(&text));
+        assert!(stream.inventory.is_none());
+        let err = stream.items[1].document.as_ref().unwrap_err().to_string();
+        assert!(err.contains("<stdin>:2"), "{err}");
+        assert!(err.contains("not a valid add-on inventory"), "{err}");
+    }
+
+    #[test]
+    fn a_stage_records_the_documents_it_dropped_in_the_inventory_it_passes_on() {
+        let text = format!("{}\n{}\n", addon("aa"), inventory_line(&["aa", "bb"]));
+        let stream = stream_from(&stdin(&text));
+        let mut outcomes = Outcomes::new("catalog-build", 2).with_inventory(stream.inventory);
+        outcomes.record_item::<()>(
+            Some("aa"),
+            "aa (document 1)",
+            Err(Error::Invalid("x".into())),
+        );
+        outcomes.record_item(None, "document 2", Ok(()));
+        let failed = &outcomes.inventory().unwrap().failed;
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].id.as_deref(), Some("aa"));
+        assert_eq!(failed[0].stage, "catalog-build");
     }
 
     #[test]

@@ -46,33 +46,38 @@ pub fn run(args: &Args) -> Result<()> {
         .as_deref()
         .unwrap_or_default()
         .trim_end_matches('/');
-    let items = stream::read_addons(args.input.as_deref())?;
-    let mut outcomes = Outcomes::new("catalog-build", items.len());
+    let stream = stream::read_stream(args.input.as_deref())?;
+    let items = stream.items;
+    let mut outcomes = Outcomes::new("catalog-build", items.len()).with_inventory(stream.inventory);
     let mut registry = None;
 
-    let mut planned: Vec<(String, Planned)> = Vec::with_capacity(items.len());
+    let mut planned: Vec<(Option<String>, String, Planned)> = Vec::with_capacity(items.len());
     for item in items {
         let name = item.name();
         let plan = match item.document {
             Err(err) => Planned::Failed(err),
             Ok(document) => plan(args, &root, prefix, document, &mut registry),
         };
-        planned.push((name, plan));
+        planned.push((item.id, name, plan));
     }
     verify_hits(&mut planned, registry.as_mut());
 
     let mut written: Vec<AddonDocument> = Vec::new();
-    for (name, plan) in planned {
+    for (id, name, plan) in planned {
         let result = match plan {
             Planned::Failed(err) => Err(err),
             Planned::PassedOn(document) => Ok(*document),
             Planned::Build(build) => finish_one(*build, &mut registry),
         };
-        if let Some(document) = outcomes.record(&name, result) {
+        if let Some(document) = outcomes.record_item(id.as_deref(), &name, result) {
             written.push(document);
         }
     }
-    stream::write_documents(&written, args.output.format(Format::Json))?;
+    stream::write_documents(
+        &written,
+        outcomes.inventory(),
+        args.output.format(Format::Json),
+    )?;
     outcomes.finish()
 }
 
@@ -113,13 +118,13 @@ fn plan(
 /// The second pass: every cache hit's images checked in the registry at
 /// once (the hits whose registry client is the one made last; any other is
 /// checked on its own in the third pass).
-fn verify_hits(planned: &mut [(String, Planned)], registry: Option<&mut Registry>) {
+fn verify_hits(planned: &mut [(Option<String>, String, Planned)], registry: Option<&mut Registry>) {
     let Some(registry) = registry else {
         return;
     };
     let mut hits: Vec<&mut Build> = planned
         .iter_mut()
-        .filter_map(|(_, plan)| match plan {
+        .filter_map(|(_, _, plan)| match plan {
             Planned::Build(build)
                 if build.prepared.hit().is_some()
                     && build.prepared.target.insecure_registries == registry.insecure =>

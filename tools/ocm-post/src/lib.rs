@@ -545,9 +545,9 @@ fn finish_publish(
             .into_iter()
             .flat_map(|v| v.as_array().cloned().unwrap_or_default())
             .collect();
-        common::stream::write_documents(&records, format)?;
+        common::stream::write_documents(&records, None, format)?;
     } else if !written.is_empty() {
-        common::stream::write_documents(&written, format)?;
+        common::stream::write_documents(&written, None, format)?;
     }
     outcomes.finish()
 }
