@@ -78,9 +78,46 @@ pub fn qualified_name(key: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// An OCM object id that goes into a URL path (a cluster id, an add-on id):
+/// letters, digits, `-`, `_` and `.`, never `.` or `..` alone, at most 255
+/// characters. `what` names it in the message (`cluster id`). Checked before
+/// any request, so that `../../clusters/c9` or `victim#x` never reach a path;
+/// the path segment is still percent-encoded
+/// ([`crate::url_encoding::encode_path_segment`]).
+pub fn ocm_id(what: &str, id: &str) -> Result<(), String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if id.is_empty() || id.len() > 255 || id == "." || id == ".." || !id.chars().all(allowed) {
+        return Err(format!(
+            "{id:?} is not an OCM {what} (1 to 255 letters, digits, '-', '_' and '.')"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ocm_ids_that_could_leave_their_path_segment_are_refused() {
+        assert!(ocm_id("cluster id", "049ea229-6d2e-4c7b").is_ok());
+        assert!(ocm_id("add-on id", "my-addon.v2").is_ok());
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../../clusters/c9",
+            "victim#x",
+            "a/b",
+            "a?b",
+            "a b",
+            "ä",
+        ] {
+            let err = ocm_id("add-on id", bad).unwrap_err();
+            assert!(err.contains("is not an OCM add-on id"), "{bad}: {err}");
+        }
+        assert!(ocm_id("add-on id", &"a".repeat(256)).is_err());
+    }
 
     #[test]
     fn labels_follow_dns1123() {
