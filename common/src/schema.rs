@@ -6,6 +6,7 @@
 //! module only knows how to check a value against one.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use regex::Regex;
 use serde_json::Value;
@@ -141,14 +142,14 @@ enum Additional {
 #[derive(Debug, Clone)]
 pub struct Schema {
     types: Vec<JsonType>,
-    pattern: Option<(Regex, &'static str)>,
+    pattern: Option<Pattern>,
     enumeration: Option<Vec<Value>>,
     constant: Option<Value>,
     minimum: Option<f64>,
     min_items: Option<usize>,
     printable: bool,
     properties: Vec<(&'static str, Schema)>,
-    pattern_properties: Vec<(Regex, &'static str, Schema)>,
+    pattern_properties: Vec<(Pattern, Schema)>,
     required: Vec<&'static str>,
     additional: Additional,
     items: Option<Box<Schema>>,
@@ -179,6 +180,30 @@ impl Default for Schema {
             dependencies: Vec::new(),
             any_of_required: Vec::new(),
         }
+    }
+}
+
+/// A schema pattern, compiled the first time a value is checked against it:
+/// a tool that reads one add-on needs a handful of the schemas' patterns, and
+/// compiling all of them made up most of a tool's start-up.
+#[derive(Debug, Clone)]
+struct Pattern {
+    source: &'static str,
+    compiled: OnceLock<Regex>,
+}
+
+impl Pattern {
+    fn new(source: &'static str) -> Pattern {
+        Pattern {
+            source,
+            compiled: OnceLock::new(),
+        }
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        self.compiled
+            .get_or_init(|| compile(self.source))
+            .is_match(text)
     }
 }
 
@@ -225,7 +250,7 @@ impl Schema {
     // ---- building ----
 
     pub fn pattern(mut self, pattern: &'static str) -> Self {
-        self.pattern = Some((compile(pattern), pattern));
+        self.pattern = Some(Pattern::new(pattern));
         self
     }
 
@@ -267,7 +292,7 @@ impl Schema {
 
     pub fn pattern_property(mut self, pattern: &'static str, schema: Schema) -> Self {
         self.pattern_properties
-            .push((compile(pattern), pattern, schema));
+            .push((Pattern::new(pattern), schema));
         self
     }
 
@@ -319,6 +344,33 @@ impl Schema {
     /// The names of the declared properties, in schema order.
     pub fn property_names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.properties.iter().map(|(n, _)| *n)
+    }
+
+    // ---- reading back ----
+
+    /// Compiles every pattern of the schema now; for a test that every one
+    /// compiles, since checking compiles them only when first used.
+    pub fn compile_every_pattern(&self) {
+        if let Some(pattern) = &self.pattern {
+            pattern.is_match("");
+        }
+        for (pattern, schema) in &self.pattern_properties {
+            pattern.is_match("");
+            schema.compile_every_pattern();
+        }
+        let nested = self
+            .properties
+            .iter()
+            .map(|(_, schema)| schema)
+            .chain(self.items.as_deref())
+            .chain(self.conditionals.iter().map(|(_, _, schema)| schema))
+            .chain(self.dependencies.iter().map(|(_, schema)| schema));
+        for schema in nested {
+            schema.compile_every_pattern();
+        }
+        if let Additional::Schema(schema) = &self.additional {
+            schema.compile_every_pattern();
+        }
     }
 
     // ---- checking ----
@@ -533,8 +585,9 @@ impl Schema {
     }
 
     fn check_string(&self, text: &str, path: &FieldPath, out: &mut Report) {
-        if let Some((regex, source)) = &self.pattern {
-            if !regex.is_match(text) {
+        if let Some(pattern) = &self.pattern {
+            let source = pattern.source;
+            if !pattern.is_match(text) {
                 Self::violation(
                     out,
                     path,
@@ -594,7 +647,7 @@ impl Schema {
                 || self
                     .pattern_properties
                     .iter()
-                    .any(|(r, _, _)| r.is_match(key));
+                    .any(|(pattern, _)| pattern.is_match(key));
             if !known_name && matches!(self.additional, Additional::Denied) {
                 // Past the cap, an unknown key costs a count: no path, no
                 // suggestion, no finding (issue 14: 500,000 keys took 17 s).
@@ -610,8 +663,8 @@ impl Schema {
                 known = true;
                 schema.check(value, path, out);
             }
-            for (regex, _, schema) in &self.pattern_properties {
-                if regex.is_match(key) {
+            for (pattern, schema) in &self.pattern_properties {
+                if pattern.is_match(key) {
                     known = true;
                     schema.check(value, path, out);
                 }
@@ -623,7 +676,7 @@ impl Schema {
                     Additional::Denied => {
                         let expected = if self.properties.is_empty() {
                             match self.pattern_properties.first() {
-                                Some((_, source, _)) => format!("keys matching {source}"),
+                                Some((pattern, _)) => format!("keys matching {}", pattern.source),
                                 None => "no fields".to_string(),
                             }
                         } else {
@@ -639,7 +692,7 @@ impl Schema {
                             if self.properties.is_empty() && !self.pattern_properties.is_empty() {
                                 format!(
                                     "the key {key:?} does not match {}",
-                                    self.pattern_properties[0].1
+                                    self.pattern_properties[0].0.source
                                 )
                             } else {
                                 format!("unknown field `{key}`")

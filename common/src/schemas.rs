@@ -455,7 +455,11 @@ mod tests {
 
     #[test]
     fn every_pattern_compiles_and_a_minimal_addon_passes() {
-        assert!(schemas().metadata.validate(&minimal()).is_empty());
+        let all = schemas();
+        for schema in [&all.metadata, &all.image_set, &all.bundles_config] {
+            schema.compile_every_pattern();
+        }
+        assert!(all.metadata.validate(&minimal()).is_empty());
     }
 
     #[test]
