@@ -15,6 +15,7 @@ mod ocm_install;
 mod ocm_post;
 mod progress;
 mod registry_faults;
+mod schemas;
 mod secrets;
 mod syncset_render;
 mod verbose;

@@ -348,6 +348,99 @@ impl Schema {
 
     // ---- reading back ----
 
+    /// This schema as draft-7 JSON Schema, keyword for keyword: what the
+    /// conformance test compares with managed-tenants' own schema files, so
+    /// that our transcription cannot drift from them unseen.
+    pub fn to_json_schema(&self) -> Value {
+        let mut out = serde_json::Map::new();
+        match self.types.as_slice() {
+            [] => {}
+            [one] => {
+                out.insert("type".into(), one.name().into());
+            }
+            many => {
+                out.insert(
+                    "type".into(),
+                    many.iter().map(|t| Value::from(t.name())).collect(),
+                );
+            }
+        }
+        if let Some(pattern) = &self.pattern {
+            out.insert("pattern".into(), pattern.source.into());
+        }
+        if self.printable {
+            out.insert("format".into(), "printable".into());
+        }
+        if let Some(values) = &self.enumeration {
+            out.insert("enum".into(), Value::Array(values.clone()));
+        }
+        if let Some(value) = &self.constant {
+            out.insert("const".into(), value.clone());
+        }
+        if let Some(minimum) = self.minimum {
+            out.insert("minimum".into(), serde_json::json!(minimum));
+        }
+        if let Some(min) = self.min_items {
+            out.insert("minItems".into(), min.into());
+        }
+        if !self.properties.is_empty() {
+            let properties = self
+                .properties
+                .iter()
+                .map(|(name, schema)| (name.to_string(), schema.to_json_schema()));
+            out.insert("properties".into(), Value::Object(properties.collect()));
+        }
+        if !self.pattern_properties.is_empty() {
+            let properties = self
+                .pattern_properties
+                .iter()
+                .map(|(pattern, schema)| (pattern.source.to_string(), schema.to_json_schema()));
+            out.insert(
+                "patternProperties".into(),
+                Value::Object(properties.collect()),
+            );
+        }
+        if !self.required.is_empty() {
+            out.insert("required".into(), self.required.clone().into());
+        }
+        match &self.additional {
+            Additional::Allowed => {}
+            Additional::Denied => {
+                out.insert("additionalProperties".into(), false.into());
+            }
+            Additional::Schema(schema) => {
+                out.insert("additionalProperties".into(), schema.to_json_schema());
+            }
+        }
+        if let Some(items) = &self.items {
+            out.insert("items".into(), items.to_json_schema());
+        }
+        if !self.conditionals.is_empty() {
+            let all_of = self.conditionals.iter().map(|(property, value, then)| {
+                serde_json::json!({
+                    "if": {"properties": {*property: {"const": value}}},
+                    "then": then.to_json_schema(),
+                })
+            });
+            out.insert("allOf".into(), all_of.collect());
+        }
+        if !self.dependencies.is_empty() {
+            let dependencies = self
+                .dependencies
+                .iter()
+                .map(|(name, schema)| (name.to_string(), schema.to_json_schema()));
+            out.insert("dependencies".into(), Value::Object(dependencies.collect()));
+        }
+        if !self.any_of_required.is_empty() {
+            let any_of = self
+                .any_of_required
+                .iter()
+                .map(|names| serde_json::json!({"required": names}));
+            out.insert("anyOf".into(), any_of.collect());
+        }
+        Value::Object(out)
+    }
+
     /// Compiles every pattern of the schema now; for a test that every one
     /// compiles, since checking compiles them only when first used.
     pub fn compile_every_pattern(&self) {

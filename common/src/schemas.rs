@@ -34,8 +34,15 @@ fn printable_or_list() -> Schema {
 }
 
 fn requirements() -> Schema {
-    let machine_pool_data = object()
-        .property("taints", array(any()))
+    // `then` clauses and their `data` carry no `type` in managed-tenants'
+    // files: written with any() so that the transcription is keyword for
+    // keyword (tests/schemas.rs compares them).
+    let taint = object()
+        .property("key", printable())
+        .property("value", printable())
+        .property("effect", printable());
+    let machine_pool_data = any()
+        .property("taints", array(taint))
         .property("aws.sts.enabled", boolean())
         .property("compute.security_group_filters", string())
         .property("compute.memory", integer())
@@ -43,12 +50,12 @@ fn requirements() -> Schema {
         .property("labels", object())
         .property(
             "instance_type",
-            one_of_types(&[JsonType::Array, JsonType::String]),
+            one_of_types(&[JsonType::Array, JsonType::String]).printable(),
         )
         .property("replicas", integer())
         .property("id", printable())
         .closed();
-    let cluster_data = object()
+    let cluster_data = any()
         .property(
             "version.raw_id",
             printable().pattern("^[a-z|0-9|\\s|>|=|<|.]*$"),
@@ -64,7 +71,7 @@ fn requirements() -> Schema {
         .property("nodes.compute", integer().minimum(0.0))
         .property(
             "nodes.compute_machine_type.id",
-            one_of_types(&[JsonType::Array, JsonType::String]),
+            one_of_types(&[JsonType::Array, JsonType::String]).printable(),
         )
         .closed();
     array(
@@ -81,18 +88,14 @@ fn requirements() -> Schema {
             .when(
                 "resource",
                 "machine_pool",
-                object().property("data", machine_pool_data),
+                any().property("data", machine_pool_data),
             )
             .when(
                 "resource",
                 "addon",
-                object().property("data", object().property("state", printable())),
+                any().property("data", any().property("state", printable())),
             )
-            .when(
-                "resource",
-                "cluster",
-                object().property("data", cluster_data),
-            ),
+            .when("resource", "cluster", any().property("data", cluster_data)),
     )
 }
 
@@ -157,16 +160,19 @@ fn parameters() -> Schema {
             .closed()
             .dependency(
                 "editable_direction",
-                object()
+                any()
                     .property("options", any().min_items(1))
                     .required(&["options"]),
             )
             .when(
                 "value_type",
                 "resource_requirement",
-                object().property(
+                // `minimum` on a list is no rule; kept to match the file.
+                any().property(
                     "options",
-                    any().items(object().required(&["name", "value", "requirements"])),
+                    any()
+                        .minimum(1.0)
+                        .items(any().required(&["name", "value", "requirements"])),
                 ),
             ),
     )
@@ -484,6 +490,25 @@ mod tests {
         assert_eq!(
             violations[0].path.to_string(),
             "addOnRequirements[0].data.unknown"
+        );
+    }
+
+    #[test]
+    fn machine_pool_taints_are_typed_as_in_managed_tenants_schema() {
+        let mut addon = minimal();
+        addon["addOnRequirements"] = json!([
+            {"id": "a", "resource": "machine_pool", "enabled": true,
+             "data": {"taints": [{"key": 5, "value": "v", "effect": "NoSchedule"}], "instance_type": "m5\u{7}"}}
+        ]);
+        let violations = schemas().metadata.validate(&addon);
+        let paths: Vec<String> = violations.iter().map(|v| v.path.to_string()).collect();
+        assert_eq!(
+            paths,
+            [
+                "addOnRequirements[0].data.taints[0].key",
+                "addOnRequirements[0].data.instance_type"
+            ],
+            "{violations:?}"
         );
     }
 }
