@@ -11,7 +11,8 @@
 //!   field with a different value and force is not set, `resourceVersion`
 //!   bumped only on a real change, `generation` on a spec change;
 //! - JSON merge patch (`application/merge-patch+json`), GET (object and
-//!   list), DELETE (a `Success` Status);
+//!   list, `labelSelector` with every operator of `labels.Parse`: see
+//!   [`LabelSelector`]), DELETE (a `Success` Status);
 //! - 404 `NotFound` Status for unknown kinds, paths and objects;
 //! - Hive's ClusterSync: `hiveinternal.openshift.io/v1alpha1` ClusterSyncs
 //!   report each SyncSet (by `clusterDeploymentRefs`) and SelectorSyncSet (by
@@ -28,6 +29,11 @@ use serde_json::{json, Map, Value};
 
 use crate::faults::FaultPlan;
 use crate::http::{Handler, HttpRequest, HttpResponse, Server, TlsIdentity, CLIENT_CERT_HEADER};
+
+mod selector;
+mod validation;
+
+pub use selector::LabelSelector;
 
 /// A kind the server serves (what a CRD or a built-in type registers).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -571,7 +577,13 @@ impl State {
         };
         let dry_run = request.query_param("dryRun") == Some("All");
         match (request.method.as_str(), target) {
-            ("GET", Target::Collection { rt, namespace }) => self.list(&rt, &namespace),
+            ("GET", Target::Collection { rt, namespace }) => {
+                match LabelSelector::parse(request.query_param("labelSelector").unwrap_or_default())
+                {
+                    Ok(selector) => self.list(&rt, &namespace, &selector),
+                    Err(message) => status(400, "BadRequest", message),
+                }
+            }
             (
                 "GET",
                 Target::Object {
@@ -655,12 +667,22 @@ impl State {
         }
     }
 
-    fn list(&mut self, rt: &ResourceType, namespace: &str) -> HttpResponse {
+    /// The objects of a kind (in `namespace`, or all when empty) whose
+    /// labels `selector` selects.
+    fn list(
+        &mut self,
+        rt: &ResourceType,
+        namespace: &str,
+        selector: &LabelSelector,
+    ) -> HttpResponse {
         let items: Vec<Value> = self
             .objects
             .iter()
-            .filter(|((g, p, ns, _), _)| {
-                *g == rt.group && *p == rt.plural && (namespace.is_empty() || ns == namespace)
+            .filter(|((g, p, ns, _), stored)| {
+                *g == rt.group
+                    && *p == rt.plural
+                    && (namespace.is_empty() || ns == namespace)
+                    && selector.matches(stored.object["metadata"]["labels"].as_object())
             })
             .map(|(_, s)| s.object.clone())
             .collect();
@@ -1390,6 +1412,75 @@ mod tests {
         assert_eq!(
             body(&patched)["metadata"]["labels"],
             json!({"x": "1", "api.openshift.com/addon-x": "true"})
+        );
+    }
+
+    #[test]
+    fn lists_select_by_label() {
+        let api = KubeApi::new(KubeOptions::default());
+        for (name, labels) in [
+            (
+                "member-a",
+                json!({"applyset.kubernetes.io/part-of": "applyset-1", "tier": "a"}),
+            ),
+            (
+                "member-b",
+                json!({"applyset.kubernetes.io/part-of": "applyset-1", "tier": "b"}),
+            ),
+            (
+                "other",
+                json!({"applyset.kubernetes.io/part-of": "applyset-2"}),
+            ),
+            ("unlabelled", json!({})),
+        ] {
+            let object = json!({"apiVersion": "hive.openshift.io/v1", "kind": "SelectorSyncSet",
+                "metadata": {"name": name, "labels": labels}, "spec": {}});
+            api.apply_as("addon-flow", &object, false).unwrap();
+        }
+        let names = |selector: &str| -> Vec<String> {
+            let response = api.handle(&request(
+                "GET",
+                "/apis/hive.openshift.io/v1/selectorsyncsets",
+                &[("labelSelector", selector)],
+                "",
+                &json!({}),
+            ));
+            assert_eq!(response.status, 200, "{selector}");
+            body(&response)["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|item| item["metadata"]["name"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(
+            names("applyset.kubernetes.io/part-of=applyset-1"),
+            ["member-a", "member-b"]
+        );
+        assert_eq!(
+            names("applyset.kubernetes.io/part-of=applyset-1,tier!=a"),
+            ["member-b"]
+        );
+        assert_eq!(names("!applyset.kubernetes.io/part-of"), ["unlabelled"]);
+        assert_eq!(
+            names("applyset.kubernetes.io/part-of notin (applyset-1)"),
+            ["other", "unlabelled"]
+        );
+        assert_eq!(names("").len(), 4);
+        let malformed = api.handle(&request(
+            "GET",
+            "/apis/hive.openshift.io/v1/selectorsyncsets",
+            &[("labelSelector", "tier in a")],
+            "",
+            &json!({}),
+        ));
+        assert_eq!(
+            (malformed.status, body(&malformed)["reason"].clone()),
+            (400, json!("BadRequest"))
+        );
+        assert_eq!(
+            body(&malformed)["message"],
+            "unable to parse requirement: found 'a' expected: '('"
         );
     }
 
