@@ -67,8 +67,9 @@ impl fmt::Display for Location {
     }
 }
 
-/// Every failure a tool can report.
-#[derive(Debug)]
+/// Every failure a tool can report. `Clone`, so that a cached failure (a
+/// discovery refusal met by many objects) is reported as what it was.
+#[derive(Debug, Clone)]
 pub enum Error {
     /// The input could not be read or understood (exit 1): a missing file, a
     /// document that is not YAML, a field of the wrong type.
