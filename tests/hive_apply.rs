@@ -1,9 +1,9 @@
 //! hive-apply end to end against the Kubernetes API test server:
 //! `syncset-render | hive-apply --wait` installs and Hive's ClusterSync
 //! reports it; applying again changes nothing; an expired token, a 409
-//! conflict, a missing CRD and a dead server are clear errors with exit 3,
-//! and running the same command again finishes the job with every object
-//! there exactly once.
+//! conflict, a missing CRD, a 422 and a dead server are clear errors with
+//! exit 3 that say what would help, and once the cause is gone the same
+//! command finishes the job with every object there exactly once.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -157,7 +157,7 @@ fn render_apply_wait_then_a_second_apply_changes_nothing() {
     assert!(
         second
             .stdout()
-            .contains("syncsets.hive.openshift.io/addon-full-addon -n cd-east serverside-applied"),
+            .contains("syncset.hive.openshift.io/addon-full-addon -n cd-east serverside-applied"),
         "{}",
         second.stdout()
     );
@@ -263,6 +263,11 @@ fn an_expired_token_is_a_clear_error_and_a_rerun_finishes() {
         !run.stderr().contains("expired-token"),
         "the token leaked into the error"
     );
+    let run = run
+        .stderr_has("and nothing was done")
+        .stderr_has("log in again")
+        .stderr_lacks("the others are done")
+        .stderr_lacks("running the same command again");
     assert!(run.stdout().is_empty());
     assert!(stored_objects(&server).is_empty());
 
@@ -287,7 +292,7 @@ fn a_conflict_names_the_object_and_force_takes_over() {
             false,
         )
         .unwrap();
-    let run = hive_apply(&config, &input, &[]).exit(3);
+    let run = hive_apply(&config, &input, &["-o", "json"]).exit(3);
     assert!(
         run.stderr()
             .contains("selectorsyncsets.hive.openshift.io \"addon-full-addon-delete\"")
@@ -297,6 +302,24 @@ fn a_conflict_names_the_object_and_force_takes_over() {
         "{}",
         run.stderr()
     );
+    // The closing advice fits the cause: running again changes nothing here.
+    let run = run
+        .stderr_has("1 step(s) failed; 4 other(s) were done (on stdout)")
+        .stderr_has("take the fields over with --force-conflicts")
+        .stderr_lacks("running the same command again finishes");
+    // What did apply is on stdout, as the server returned it.
+    let applied: Vec<String> = run.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        applied.len(),
+        rendered_keys(&input).len() - 1,
+        "{applied:?}"
+    );
+    assert!(!applied.contains(&"addon-full-addon-delete".to_string()));
     // The other objects were applied; the conflicting one kept its value.
     assert_eq!(stored_objects(&server).len(), rendered_keys(&input).len());
     let held = server
@@ -321,7 +344,7 @@ fn a_missing_crd_is_named_and_a_rerun_after_installing_it_finishes() {
     let dir = tempfile::tempdir().unwrap();
     let config = kubeconfig(dir.path(), &server, "test-token");
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
-    let run = hive_apply(&config, &input, &[]).exit(3);
+    let run = hive_apply(&config, &input, &["--summary"]).exit(3);
     assert!(
         run.stderr().contains("pagerduty.openshift.io/v1alpha1")
             && run
@@ -330,6 +353,10 @@ fn a_missing_crd_is_named_and_a_rerun_after_installing_it_finishes() {
         "{}",
         run.stderr()
     );
+    run.stderr_has("install its CustomResourceDefinition on the Hive cluster")
+        .stderr_lacks("running the same command again finishes")
+        .stdout_has("syncset.hive.openshift.io/addon-full-addon -n cd-east created")
+        .stdout_lacks("pagerdutyintegration");
     let pd = hive_resource_types()
         .into_iter()
         .find(|rt| rt.kind == "PagerDutyIntegration")
@@ -379,13 +406,59 @@ fn dry_runs_store_nothing() {
         rendered_keys(&input).len()
     );
     assert!(stored_objects(&server).is_empty());
+    // Every line of a dry run says so, as kubectl's do; objects are named
+    // kind.group/name.
+    let summary = hive_apply(&config, &input, &["--dry-run=server", "--summary"]).success();
+    assert!(
+        summary.stdout().contains(
+            "syncset.hive.openshift.io/addon-full-addon -n cd-east created (server dry run)\n"
+        ),
+        "{}",
+        summary.stdout()
+    );
+    assert!(
+        summary
+            .stdout()
+            .lines()
+            .all(|l| l.ends_with(" (server dry run)")),
+        "{}",
+        summary.stdout()
+    );
+    assert!(stored_objects(&server).is_empty());
     let requests = server.api().requests();
     hive_apply(&config, &input, &["--dry-run=client", "-o", "json"]).success();
+    let client = hive_apply(&config, &input, &["--dry-run=client", "--summary"]).success();
+    assert!(
+        client.stdout().contains(
+            "syncset.hive.openshift.io/addon-full-addon -n cd-east serverside-applied (dry run)\n"
+        ),
+        "{}",
+        client.stdout()
+    );
+    assert!(client.stdout().lines().all(|l| l.ends_with(" (dry run)")));
     assert_eq!(
         server.api().requests(),
         requests,
         "client dry run contacted the server"
     );
+}
+
+#[test]
+fn a_mode_written_with_a_space_gets_a_hint_to_write_it_with_equals() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server();
+    let config = kubeconfig(dir.path(), &server, "test-token");
+    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    for (args, hint) in [
+        (["--dry-run", "server"], "write --dry-run=server"),
+        (["--dry-run", "client"], "write --dry-run=client"),
+        (["--prune", "all"], "write --prune=all"),
+    ] {
+        let run = hive_apply(&config, &input, &args).exit(2);
+        run.stderr_has(hint)
+            .stderr_has("was read as the input file");
+    }
+    assert!(stored_objects(&server).is_empty());
 }
 
 #[test]
@@ -607,10 +680,20 @@ fn prune_removes_the_sync_set_of_a_dropped_cluster_only() {
             .unwrap();
     }
     let one = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    // A dry run lists the deletion, marked.
+    hive_apply(&config, &one, &["--prune", "--dry-run=server", "--summary"])
+        .success()
+        .stdout_has(
+            "syncset.hive.openshift.io/addon-full-addon -n cd-west pruned (server dry run)\n",
+        );
+    assert!(server
+        .api()
+        .get("SyncSet", "cd-west", "addon-full-addon")
+        .is_some());
     let run = hive_apply(&config, &one, &["--prune", "--summary"]).success();
     assert!(
         run.stdout()
-            .contains("syncsets.hive.openshift.io/addon-full-addon -n cd-west pruned"),
+            .contains("syncset.hive.openshift.io/addon-full-addon -n cd-west pruned"),
         "{}",
         run.stdout()
     );
@@ -894,4 +977,128 @@ fn label_cluster_without_a_selector_sync_set_is_refused_before_touching_the_serv
         stored_objects(&server).is_empty(),
         "nothing may be applied first"
     );
+}
+
+#[test]
+fn wait_with_nothing_to_wait_for_is_a_usage_error_before_touching_the_server() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), &server, "test-token");
+    // The man page's old example: a SelectorSyncSet, and no cluster to watch.
+    let selector = render(&["--selector"]);
+    hive_apply(&config, &selector, &["--wait"])
+        .exit(2)
+        .stderr_has("--wait waits for SyncSets")
+        .stderr_has("--label-cluster NS/NAME");
+    let sync_set = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    for flags in [["--wait", "--delete"], ["--wait", "--dry-run=server"]] {
+        hive_apply(&config, &sync_set, &flags)
+            .exit(2)
+            .stderr_has("nothing is applied");
+    }
+    assert_eq!(server.api().requests(), 0, "refused before any request");
+}
+
+#[test]
+fn an_object_named_twice_is_refused_naming_both_places_and_nothing_is_applied() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), &server, "test-token");
+    let list = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let again = "apiVersion: hive.openshift.io/v1\nkind: SyncSet\nmetadata: {name: addon-full-addon, namespace: cd-east}\nspec: {clusterDeploymentRefs: [{name: other}]}\n";
+    let input = format!("{}---\n{again}", String::from_utf8(list).unwrap());
+    hive_apply(&config, input.as_bytes(), &[])
+        .exit(1)
+        .stderr_has(
+            "items[0] and document 2 are the same object (SyncSet cd-east/addon-full-addon)",
+        );
+    assert!(stored_objects(&server).is_empty());
+    // The same once the namespace is placed: the context's for an object
+    // that names none (default here).
+    let placed = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: probe}\ndata: {a: '1'}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: probe, namespace: default}\ndata: {a: '2'}\n";
+    hive_apply(&config, placed.as_bytes(), &[])
+        .exit(1)
+        .stderr_has("document 1 and document 2 are the same object");
+    assert!(stored_objects(&server).is_empty());
+}
+
+#[test]
+fn namespaces_go_first_and_what_lives_in_a_failed_one_is_not_sent() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), &server, "test-token");
+    // The ConfigMap comes first in the input, its Namespace second.
+    let input = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: team-a}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: team-a, labels: {owner: us}}\n";
+    hive_apply(&config, input.as_bytes(), &[]).success();
+    let version = |kind: &str, namespace: &str, name: &str| -> u64 {
+        server.api().get(kind, namespace, name).unwrap()["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(version("Namespace", "", "team-a") < version("ConfigMap", "team-a", "c"));
+
+    // A Namespace that fails (another manager holds its label): what lives
+    // in it is not sent, and says why.
+    server
+        .api()
+        .apply_as(
+            "someone-else",
+            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-b", "labels": {"owner": "them"}}}),
+            false,
+        )
+        .unwrap();
+    let requests = server.api().requests();
+    let input = input.replace("team-a", "team-b");
+    hive_apply(&config, input.as_bytes(), &[])
+        .exit(3)
+        .stderr_has("HTTP 409")
+        .stderr_has("not applied: its Namespace \"team-b\" (in the input) failed")
+        .stderr_has("ConfigMap team-b/c");
+    assert!(server.api().get("ConfigMap", "team-b", "c").is_none());
+    // Discovery, the Namespace's PATCH, and no PATCH of the ConfigMap.
+    assert!(server.api().requests() - requests <= 2);
+}
+
+/// A Kubernetes API that refuses every write as invalid, with the body a
+/// real API server sends for an invalid name (a `Status` with `details.causes`).
+fn refusing_server() -> addon_flow_testservers::http::Server {
+    use addon_flow_testservers::http::{HttpRequest, HttpResponse, Server};
+    let handler = |request: &HttpRequest| -> HttpResponse {
+        match (request.method.as_str(), request.path.as_str()) {
+            ("GET", "/api/v1") => HttpResponse::json(
+                200,
+                &json!({"kind": "APIResourceList", "groupVersion": "v1", "resources": [
+                    {"name": "configmaps", "namespaced": true, "kind": "ConfigMap", "verbs": ["get", "patch"]}]}),
+            ),
+            ("PATCH", _) => HttpResponse::json(
+                422,
+                &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Invalid", "code": 422,
+                    "message": "ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'",
+                    "details": {"name": "Bad_Name", "kind": "ConfigMap", "causes": [
+                        {"reason": "FieldValueInvalid", "field": "metadata.name",
+                         "message": "Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'"}]}}),
+            ),
+            _ => HttpResponse::json(
+                404,
+                &json!({"kind": "Status", "code": 404, "reason": "NotFound"}),
+            ),
+        }
+    };
+    Server::start(std::sync::Arc::new(handler)).unwrap()
+}
+
+#[test]
+fn a_422_names_the_object_the_field_and_the_rule() {
+    let server = refusing_server();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kubeconfig");
+    std::fs::write(&config, kubeconfig_text(&server.url(), "    token: t\n")).unwrap();
+    let input = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name, namespace: n}\n";
+    hive_apply(&config, input, &[])
+        .exit(3)
+        .stderr_has("configmaps \"Bad_Name\" in namespace \"n\": HTTP 422: invalid: metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain")
+        .stderr_has("fix it in the input")
+        .stderr_lacks("running the same command again finishes");
 }

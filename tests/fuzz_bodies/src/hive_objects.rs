@@ -8,7 +8,7 @@ pub fn run(data: &[u8]) {
     let Ok(source) = Source::from_bytes(Origin::Stdin, data.to_vec()) else {
         return;
     };
-    if let Ok(manifests) = hive_apply::objects::read(&source) {
-        let _ = hive_apply::apply::selector_label(&manifests);
+    if let Ok(input) = hive_apply::objects::read(&source) {
+        let _ = hive_apply::apply::selector_label(&input.manifests);
     }
 }

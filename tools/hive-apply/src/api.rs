@@ -1,14 +1,15 @@
 //! The Kubernetes API calls hive-apply makes, over `common::http`: discovery
-//! (plural names and scope, cached per group version), server-side apply,
-//! JSON merge patch, GET and DELETE, with the server's `Status` turned into
-//! an error that names the object and says what to do.
+//! (plural names and scope, cached per group version; a group's preferred
+//! version), server-side apply, JSON merge patch, GET, LIST and DELETE, with
+//! the server's `Status` turned into an error that names the object, says
+//! what to do, and carries its [`Cause`].
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use common::http::{encode_query, Client, Request, Response};
 use common::k8s::{split_api_version, ApiResourceList, Status};
-use common::{Error, Result};
+use common::Error;
 use serde_json::Value;
 
 /// Where a kind lives on the server.
@@ -21,11 +22,34 @@ pub struct Resource {
 }
 
 impl Resource {
-    /// `plural.group`, as kubectl names resources (`syncsets.hive.openshift.io`).
+    /// The API group (`""` for the core group).
+    pub fn group(&self) -> &str {
+        split_api_version(&self.api_version).0
+    }
+
+    /// `plural.group`, as the API names resources in its messages
+    /// (`syncsets.hive.openshift.io`).
     pub fn qualified(&self) -> String {
-        match split_api_version(&self.api_version) {
-            ("", _) => self.plural.clone(),
-            (group, _) => format!("{}.{group}", self.plural),
+        match self.group() {
+            "" => self.plural.clone(),
+            group => format!("{}.{group}", self.plural),
+        }
+    }
+
+    /// `kind.group` in lower case, as kubectl names an object in its output
+    /// (`syncset.hive.openshift.io/addon-x`).
+    pub fn kubectl_kind(&self) -> String {
+        match self.group() {
+            "" => self.kind.to_lowercase(),
+            group => format!("{}.{group}", self.kind.to_lowercase()),
+        }
+    }
+
+    /// `Kind.group` (`Kind` for the core group): how an ApplySet records it.
+    pub fn group_kind(&self) -> GroupKind {
+        GroupKind {
+            group: self.group().to_string(),
+            kind: self.kind.clone(),
         }
     }
 
@@ -36,22 +60,46 @@ impl Resource {
         }
     }
 
-    /// The URL path of every object of the kind, in all namespaces.
-    pub fn collection_path(&self) -> String {
-        format!("{}/{}", self.base(), self.plural)
+    /// The URL path of the objects of the kind: in one namespace, or (for a
+    /// cluster-scoped kind, or `None`) everywhere.
+    pub fn collection_path(&self, namespace: Option<&str>) -> String {
+        match (self.namespaced, namespace) {
+            (true, Some(ns)) => {
+                format!("{}/namespaces/{}/{}", self.base(), segment(ns), self.plural)
+            }
+            _ => format!("{}/{}", self.base(), self.plural),
+        }
     }
 
-    /// The URL path of one object (`name` already safe for a path).
+    /// The URL path of one object.
     pub fn path(&self, namespace: Option<&str>, name: &str) -> String {
-        let base = self.base();
-        match (self.namespaced, namespace) {
-            (true, Some(ns)) => format!(
-                "{base}/namespaces/{}/{}/{}",
-                segment(ns),
-                self.plural,
-                segment(name)
-            ),
-            _ => format!("{base}/{}/{}", self.plural, segment(name)),
+        format!("{}/{}", self.collection_path(namespace), segment(name))
+    }
+}
+
+/// A kind without its version: `SelectorSyncSet.hive.openshift.io`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GroupKind {
+    pub group: String,
+    pub kind: String,
+}
+
+impl GroupKind {
+    /// Reads `Kind.group` or `Kind` (the group is everything after the first dot).
+    pub fn parse(text: &str) -> Option<GroupKind> {
+        let (kind, group) = text.split_once('.').unwrap_or((text, ""));
+        (!kind.is_empty()).then(|| GroupKind {
+            group: group.to_string(),
+            kind: kind.to_string(),
+        })
+    }
+}
+
+impl std::fmt::Display for GroupKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.group.as_str() {
+            "" => f.write_str(&self.kind),
+            group => write!(f, "{}.{group}", self.kind),
         }
     }
 }
@@ -61,6 +109,90 @@ impl Resource {
 fn segment(text: &str) -> String {
     encode_query(text)
 }
+
+/// Why a request failed: what would help depends on it, and the report
+/// that closes a run says so once per cause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Cause {
+    /// The server could not be reached, did not answer in time, failed
+    /// (5xx) or answered something that is not the API: a rerun may finish.
+    Unavailable,
+    /// 401: the credentials were refused.
+    Credentials,
+    /// 403: the user may not do this.
+    Forbidden,
+    /// The kind is not served: its CustomResourceDefinition is missing.
+    NotServed,
+    /// The object's namespace does not exist.
+    NoNamespace,
+    /// 409: another field manager owns fields we apply.
+    Conflict,
+    /// 400/415/422: the server rejected the object as written.
+    Invalid,
+    /// Anything else (an unexpected status, our own fault).
+    Other,
+}
+
+impl Cause {
+    /// What the person running hive-apply can do about it.
+    pub fn advice(self) -> &'static str {
+        match self {
+            Cause::Unavailable => {
+                "the server failed or could not be reached: once it answers, running the same command again finishes the job (applying is idempotent)"
+            }
+            Cause::Credentials => {
+                "the credentials were refused: log in again (e.g. `oc login`) or fix the kubeconfig's user, then run again"
+            }
+            Cause::Forbidden => "the user lacks an RBAC permission: ask for it, then run again",
+            Cause::NotServed => {
+                "a kind is not served: install its CustomResourceDefinition on the Hive cluster (running again before that fails the same way)"
+            }
+            Cause::NoNamespace => {
+                "a namespace does not exist: put its Namespace in the input (Namespaces are applied first) or create it, then run again"
+            }
+            Cause::Conflict => {
+                "another field manager owns fields we apply, with other values: agree with it, or take the fields over with --force-conflicts (running again unchanged fails the same way)"
+            }
+            Cause::Invalid => {
+                "the server rejected an object as invalid: fix it in the input (the field and the rule are named above)"
+            }
+            Cause::Other => "fix the cause named above, then run again",
+        }
+    }
+}
+
+/// A failed request: the error to print, and its cause.
+#[derive(Debug, Clone)]
+pub struct KubeError {
+    pub cause: Cause,
+    pub error: Error,
+}
+
+impl KubeError {
+    pub fn new(cause: Cause, error: Error) -> Self {
+        KubeError { cause, error }
+    }
+}
+
+/// An error from below the API (the HTTP client: unreachable, timed out,
+/// retries spent on 5xx) or our own.
+impl From<Error> for KubeError {
+    fn from(error: Error) -> Self {
+        let cause = match &error {
+            Error::Remote { .. } | Error::TimedOut(_) => Cause::Unavailable,
+            _ => Cause::Other,
+        };
+        KubeError { cause, error }
+    }
+}
+
+impl From<KubeError> for Error {
+    fn from(err: KubeError) -> Self {
+        err.error
+    }
+}
+
+pub type KubeResult<T> = std::result::Result<T, KubeError>;
 
 /// The result of a write.
 #[derive(Debug, Clone)]
@@ -74,10 +206,13 @@ pub struct Written {
 pub struct KubeClient {
     http: Client,
     field_manager: String,
-    /// Discovery per group version: the list, `None` when not served, or the refusal.
-    discovery: Mutex<HashMap<String, std::result::Result<Option<ApiResourceList>, String>>>,
+    /// Discovery per group version: the list, `None` when not served, or
+    /// the failure as it was (each keeps its own cause and exit code).
+    discovery: Mutex<HashMap<String, KubeResult<Option<ApiResourceList>>>>,
+    /// `/apis`: each group's preferred version, fetched once.
+    groups: Mutex<Option<KubeResult<HashMap<String, String>>>>,
     /// Set once the server could not be reached at all.
-    unreachable: Mutex<Option<String>>,
+    unreachable: Mutex<Option<KubeError>>,
 }
 
 impl KubeClient {
@@ -86,6 +221,7 @@ impl KubeClient {
             http,
             field_manager: field_manager.to_string(),
             discovery: Mutex::new(HashMap::new()),
+            groups: Mutex::new(None),
             unreachable: Mutex::new(None),
         }
     }
@@ -94,80 +230,94 @@ impl KubeClient {
         self.http.base_url()
     }
 
+    pub fn field_manager(&self) -> &str {
+        &self.field_manager
+    }
+
     /// The resource of `apiVersion`/`kind`, from the server's discovery document.
-    pub fn resource(&self, api_version: &str, kind: &str) -> Result<Resource> {
+    pub fn resource(&self, api_version: &str, kind: &str) -> KubeResult<Resource> {
         let list = self.discover(api_version)?;
         let Some(list) = list else {
-            return Err(Error::remote(
-                self.server(),
-                format!(
-                    "the server does not serve {api_version} (is the CustomResourceDefinition for {kind} installed?)"
-                ),
-            ));
+            return Err(self.not_served(format!(
+                "the server does not serve {api_version} (is the CustomResourceDefinition for {kind} installed?)"
+            )));
         };
-        list.resources
-            .iter()
-            .find(|r| r.kind == kind && !r.name.contains('/'))
-            .map(|r| Resource {
-                api_version: api_version.to_string(),
-                kind: kind.to_string(),
-                plural: r.name.clone(),
-                namespaced: r.namespaced,
+        find_kind(&list, api_version, kind).ok_or_else(|| {
+            self.not_served(format!(
+                "the server has no kind {kind} in {api_version} (is its CustomResourceDefinition installed?)"
+            ))
+        })
+    }
+
+    /// The resource of a kind recorded without its version (an ApplySet's
+    /// group-kinds), at its group's preferred version; `None` when the
+    /// server does not serve it (its CRD, and so its objects, are gone).
+    pub fn resource_of(&self, group_kind: &GroupKind) -> KubeResult<Option<Resource>> {
+        let api_version = if group_kind.group.is_empty() {
+            "v1".to_string()
+        } else {
+            match self.preferred_versions()?.get(&group_kind.group) {
+                Some(version) => format!("{}/{version}", group_kind.group),
+                None => return Ok(None),
+            }
+        };
+        Ok(self
+            .discover(&api_version)?
+            .and_then(|list| find_kind(&list, &api_version, &group_kind.kind)))
+    }
+
+    fn not_served(&self, message: String) -> KubeError {
+        KubeError::new(Cause::NotServed, Error::remote(self.server(), message))
+    }
+
+    fn preferred_versions(&self) -> KubeResult<HashMap<String, String>> {
+        let mut cached = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(result) = cached.as_ref() {
+            return result.clone();
+        }
+        let result = self.fetch_groups();
+        *cached = Some(result.clone());
+        result
+    }
+
+    fn fetch_groups(&self) -> KubeResult<HashMap<String, String>> {
+        let response = self.get_path("/apis")?;
+        if !response.is_success() {
+            return Err(self.failure(&response, "discovery of the API groups"));
+        }
+        let list: Value = response.json(&format!("{} /apis", self.server()))?;
+        Ok(list["groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|group| {
+                Some((
+                    group["name"].as_str()?.to_string(),
+                    group["preferredVersion"]["version"].as_str()?.to_string(),
+                ))
             })
-            .ok_or_else(|| {
-                Error::remote(
-                    self.server(),
-                    format!(
-                        "the server has no kind {kind} in {api_version} (is its CustomResourceDefinition installed?)"
-                    ),
-                )
-            })
+            .collect())
     }
 
     /// One discovery request per group version and run, even with many
     /// threads asking at once (the lock is held during the request), and a
     /// refusal is remembered too, so a bad token fails once, not per object.
-    fn discover(&self, api_version: &str) -> Result<Option<ApiResourceList>> {
+    fn discover(&self, api_version: &str) -> KubeResult<Option<ApiResourceList>> {
         let mut cache = self.discovery.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(cached) = cache.get(api_version) {
-            return cached
-                .clone()
-                .map_err(|message| Error::remote(self.server(), message));
+            return cached.clone();
         }
         let result = self.fetch_discovery(api_version);
-        let cached = match &result {
-            Ok(list) => Ok(list.clone()),
-            Err(Error::Remote { message, .. }) => Err(message.clone()),
-            Err(other) => Err(other.to_string()),
-        };
-        cache.insert(api_version.to_string(), cached);
+        cache.insert(api_version.to_string(), result.clone());
         result
     }
 
-    fn fetch_discovery(&self, api_version: &str) -> Result<Option<ApiResourceList>> {
+    fn fetch_discovery(&self, api_version: &str) -> KubeResult<Option<ApiResourceList>> {
         let path = match split_api_version(api_version) {
             ("", version) => format!("/api/{version}"),
             (group, version) => format!("/apis/{group}/{version}"),
         };
-        if let Some(message) = self
-            .unreachable
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-        {
-            return Err(Error::remote(self.server(), message));
-        }
-        // A server that cannot be reached (after the client's retries) is not
-        // tried again for each group version.
-        let response = self
-            .http
-            .send(&Request::new("GET", &path).header("Accept", "application/json"))
-            .inspect_err(|err| {
-                if let Error::Remote { message, .. } = err {
-                    *self.unreachable.lock().unwrap_or_else(|p| p.into_inner()) =
-                        Some(message.clone());
-                }
-            })?;
+        let response = self.get_path(&path)?;
         match response.status {
             200 => Ok(Some(
                 response.json::<ApiResourceList>(&format!("{} {path}", self.server()))?,
@@ -177,7 +327,30 @@ impl KubeClient {
         }
     }
 
-    /// Server-side apply of `object` (`PATCH` with `application/apply-patch+yaml`).
+    /// A discovery GET. A server that cannot be reached (after the client's
+    /// retries) is not tried again for each group version.
+    fn get_path(&self, path: &str) -> KubeResult<Response> {
+        if let Some(err) = self
+            .unreachable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            return Err(err);
+        }
+        self.http
+            .send(&Request::new("GET", path).header("Accept", "application/json"))
+            .map_err(|err| {
+                let err = KubeError::from(err);
+                if err.cause == Cause::Unavailable {
+                    *self.unreachable.lock().unwrap_or_else(|p| p.into_inner()) = Some(err.clone());
+                }
+                err
+            })
+    }
+
+    /// Server-side apply of `object` (`PATCH` with `application/apply-patch+yaml`)
+    /// as our field manager.
     pub fn apply(
         &self,
         resource: &Resource,
@@ -186,17 +359,40 @@ impl KubeClient {
         object: &Value,
         force: bool,
         dry_run: bool,
-    ) -> Result<Written> {
+    ) -> KubeResult<Written> {
+        self.apply_as(
+            &self.field_manager,
+            resource,
+            namespace,
+            name,
+            object,
+            force,
+            dry_run,
+        )
+    }
+
+    /// Server-side apply as `manager` (the ApplySet parent has its own).
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply_as(
+        &self,
+        manager: &str,
+        resource: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+        object: &Value,
+        force: bool,
+        dry_run: bool,
+    ) -> KubeResult<Written> {
         let mut path = format!(
             "{}?fieldManager={}&force={force}",
             resource.path(namespace, name),
-            encode_query(&self.field_manager)
+            encode_query(manager)
         );
         if dry_run {
             path.push_str("&dryRun=All");
         }
         // JSON is YAML: the apply content type takes either.
-        let body = serde_json::to_vec(object).map_err(|err| Error::usage(err.to_string()))?;
+        let body = serde_json::to_vec(object).map_err(Error::internal)?;
         let response = self.http.send(
             &Request::new("PATCH", &path)
                 .header("Accept", "application/json")
@@ -213,7 +409,7 @@ impl KubeClient {
         name: &str,
         patch: &Value,
         dry_run: bool,
-    ) -> Result<Written> {
+    ) -> KubeResult<Written> {
         let mut path = format!(
             "{}?fieldManager={}",
             resource.path(namespace, name),
@@ -222,7 +418,7 @@ impl KubeClient {
         if dry_run {
             path.push_str("&dryRun=All");
         }
-        let body = serde_json::to_vec(patch).map_err(|err| Error::usage(err.to_string()))?;
+        let body = serde_json::to_vec(patch).map_err(Error::internal)?;
         let response = self.http.send(
             &Request::new("PATCH", &path)
                 .header("Accept", "application/json")
@@ -237,7 +433,7 @@ impl KubeClient {
         resource: &Resource,
         namespace: Option<&str>,
         name: &str,
-    ) -> Result<Option<Value>> {
+    ) -> KubeResult<Option<Value>> {
         let response = self.http.send(
             &Request::new("GET", &resource.path(namespace, name))
                 .header("Accept", "application/json"),
@@ -249,17 +445,43 @@ impl KubeClient {
         }
     }
 
-    /// Every object of the kind (all namespaces).
-    pub fn list(&self, resource: &Resource) -> Result<Vec<Value>> {
-        let path = resource.collection_path();
+    /// The objects of the kind in `namespace` (or everywhere), with only
+    /// those matching `label_selector` (`key=value`) when one is given: sent
+    /// as `labelSelector`, as kubectl does, and checked on what comes back,
+    /// so a server that ignores it cannot widen the set.
+    pub fn list(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        label_selector: Option<(&str, &str)>,
+    ) -> KubeResult<Vec<Value>> {
+        let mut path = resource.collection_path(namespace);
+        if let Some((key, value)) = label_selector {
+            path.push_str(&format!(
+                "?labelSelector={}",
+                encode_query(&format!("{key}={value}"))
+            ));
+        }
         let response = self
             .http
             .send(&Request::new("GET", &path).header("Accept", "application/json"))?;
+        let what = match namespace.filter(|_| resource.namespaced) {
+            Some(ns) => format!("list of {} in namespace {ns:?}", resource.qualified()),
+            None => format!("list of {}", resource.qualified()),
+        };
         if !response.is_success() {
-            return Err(self.failure(&response, &format!("list of {}", resource.qualified())));
+            return Err(self.failure(&response, &what));
         }
         let list: Value = response.json(&format!("{} {path}", self.server()))?;
-        Ok(list["items"].as_array().cloned().unwrap_or_default())
+        let items = list["items"].as_array().cloned().unwrap_or_default();
+        Ok(items
+            .into_iter()
+            .filter(|item| {
+                label_selector.is_none_or(|(key, value)| {
+                    item["metadata"]["labels"][key].as_str() == Some(value)
+                })
+            })
+            .collect())
     }
 
     /// Deletes the object; `false` when it was already gone.
@@ -269,7 +491,7 @@ impl KubeClient {
         namespace: Option<&str>,
         name: &str,
         dry_run: bool,
-    ) -> Result<bool> {
+    ) -> KubeResult<bool> {
         let mut path = resource.path(namespace, name);
         if dry_run {
             path.push_str("?dryRun=All");
@@ -290,7 +512,7 @@ impl KubeClient {
         resource: &Resource,
         namespace: Option<&str>,
         name: &str,
-    ) -> Result<Written> {
+    ) -> KubeResult<Written> {
         let what = describe(resource, namespace, name);
         if response.is_success() {
             return Ok(Written {
@@ -302,28 +524,94 @@ impl KubeClient {
     }
 
     /// The server's refusal as an error naming the object and the way out.
-    fn failure(&self, response: &Response, what: &str) -> Error {
+    fn failure(&self, response: &Response, what: &str) -> KubeError {
         let status: Option<Status> = serde_json::from_slice(&response.body)
             .ok()
             .filter(|s: &Status| s.kind == "Status");
-        let message = status
-            .as_ref()
-            .map(|s| s.message.clone())
-            .filter(|m| !m.is_empty())
-            .unwrap_or_else(|| common::http::snippet(&response.text()));
-        let hint = match response.status {
-            401 => "the credentials were refused (expired token? log in again, e.g. `oc login`, or fix the kubeconfig user)",
-            403 => "the user may not do this; ask for the RBAC permission",
-            404 => "not found (does the namespace exist, and is the kind's CustomResourceDefinition installed?)",
-            409 => "another field manager owns these fields with other values; re-run with --force-conflicts to take them over",
-            415 | 422 | 400 => "the server rejected the object",
-            _ => "the server failed",
-        };
-        Error::remote(
-            self.server(),
-            format!("{what}: HTTP {}: {message}: {hint}", response.status),
+        let (cause, message) = refusal(response.status, status.as_ref(), &response.text());
+        KubeError::new(
+            cause,
+            Error::remote(
+                self.server(),
+                format!("{what}: HTTP {}: {message}", response.status),
+            ),
         )
     }
+}
+
+fn find_kind(list: &ApiResourceList, api_version: &str, kind: &str) -> Option<Resource> {
+    list.resources
+        .iter()
+        .find(|r| r.kind == kind && !r.name.contains('/'))
+        .map(|r| Resource {
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+            plural: r.name.clone(),
+            namespaced: r.namespaced,
+        })
+}
+
+/// What a refusal means and how to say it: the server's own words (for a
+/// 422, each field and the rule it broke, from `details.causes`), then the
+/// way out.
+fn refusal(code: u16, status: Option<&Status>, body: &str) -> (Cause, String) {
+    let message = status
+        .map(|s| s.message.clone())
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| common::http::snippet(body));
+    let details = status.and_then(|s| s.details.as_ref());
+    match code {
+        401 => (
+            Cause::Credentials,
+            format!("{message}: the credentials were refused (expired token? log in again, e.g. `oc login`, or fix the kubeconfig user)"),
+        ),
+        403 => (
+            Cause::Forbidden,
+            format!("{message}: the user may not do this; ask for the RBAC permission"),
+        ),
+        404 if details.is_some_and(|d| d["kind"] == "namespaces") => {
+            let namespace = details.and_then(|d| d["name"].as_str()).unwrap_or("?");
+            (
+                Cause::NoNamespace,
+                format!("{message}: the namespace {namespace:?} does not exist; put its Namespace in the input or create it"),
+            )
+        }
+        404 => (
+            Cause::Other,
+            format!("{message}: not found (does the namespace exist, and is the kind's CustomResourceDefinition installed?)"),
+        ),
+        409 => (
+            Cause::Conflict,
+            format!("{message}: another field manager owns these fields with other values; re-run with --force-conflicts to take them over"),
+        ),
+        400 | 415 | 422 => {
+            let causes = field_causes(details);
+            let what = if causes.is_empty() {
+                message
+            } else {
+                format!("invalid: {}", causes.join("; "))
+            };
+            (Cause::Invalid, format!("{what}: the server rejected the object; fix it in the input"))
+        }
+        500.. => (Cause::Unavailable, format!("{message}: the server failed")),
+        _ => (Cause::Other, format!("{message}: the server refused")),
+    }
+}
+
+/// `field: message` for each cause of a `Status` (`details.causes`).
+fn field_causes(details: Option<&Value>) -> Vec<String> {
+    details
+        .and_then(|d| d["causes"].as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|cause| {
+            let message = cause["message"].as_str().filter(|m| !m.is_empty())?;
+            Some(match cause["field"].as_str().filter(|f| !f.is_empty()) {
+                Some(field) => format!("{field}: {message}"),
+                None => message.to_string(),
+            })
+        })
+        .collect()
 }
 
 /// `syncsets.hive.openshift.io "addon-x" in namespace "ns"`.
@@ -338,39 +626,94 @@ pub fn describe(resource: &Resource, namespace: Option<&str>, name: &str) -> Str
 mod tests {
     use super::*;
 
+    fn resource(api_version: &str, kind: &str, plural: &str, namespaced: bool) -> Resource {
+        Resource {
+            api_version: api_version.into(),
+            kind: kind.into(),
+            plural: plural.into(),
+            namespaced,
+        }
+    }
+
     #[test]
     fn paths_for_core_custom_namespaced_and_cluster_scoped() {
-        let ns = Resource {
-            api_version: "v1".into(),
-            kind: "Namespace".into(),
-            plural: "namespaces".into(),
-            namespaced: false,
-        };
+        let ns = resource("v1", "Namespace", "namespaces", false);
         assert_eq!(ns.path(None, "x"), "/api/v1/namespaces/x");
-        let cm = Resource {
-            api_version: "v1".into(),
-            kind: "ConfigMap".into(),
-            plural: "configmaps".into(),
-            namespaced: true,
-        };
+        let cm = resource("v1", "ConfigMap", "configmaps", true);
         assert_eq!(
             cm.path(Some("ns"), "c"),
             "/api/v1/namespaces/ns/configmaps/c"
         );
-        let ss = Resource {
-            api_version: "hive.openshift.io/v1".into(),
-            kind: "SyncSet".into(),
-            plural: "syncsets".into(),
-            namespaced: true,
-        };
+        assert_eq!(
+            cm.collection_path(Some("ns")),
+            "/api/v1/namespaces/ns/configmaps"
+        );
+        assert_eq!(cm.collection_path(None), "/api/v1/configmaps");
+        assert_eq!(cm.kubectl_kind(), "configmap");
+        assert_eq!(cm.group_kind().to_string(), "ConfigMap");
+        let ss = resource("hive.openshift.io/v1", "SyncSet", "syncsets", true);
         assert_eq!(
             ss.path(Some("cd"), "addon-x"),
             "/apis/hive.openshift.io/v1/namespaces/cd/syncsets/addon-x"
         );
         assert_eq!(ss.qualified(), "syncsets.hive.openshift.io");
+        assert_eq!(ss.kubectl_kind(), "syncset.hive.openshift.io");
+        assert_eq!(ss.group_kind().to_string(), "SyncSet.hive.openshift.io");
         assert_eq!(
             describe(&ss, Some("cd"), "addon-x"),
             "syncsets.hive.openshift.io \"addon-x\" in namespace \"cd\""
         );
+    }
+
+    #[test]
+    fn group_kinds_read_as_kubectl_writes_them() {
+        let gk = GroupKind::parse("SelectorSyncSet.hive.openshift.io").unwrap();
+        assert_eq!(gk.kind, "SelectorSyncSet");
+        assert_eq!(gk.group, "hive.openshift.io");
+        assert_eq!(GroupKind::parse("Secret").unwrap().group, "");
+        assert_eq!(GroupKind::parse(""), None);
+    }
+
+    /// The body a real API server sends for an invalid name (kubectl apply
+    /// of `Addon_Bad`).
+    #[test]
+    fn a_422_names_the_field_and_the_rule() {
+        let status: Status = serde_json::from_value(serde_json::json!({
+            "kind": "Status", "apiVersion": "v1", "status": "Failure",
+            "message": "SelectorSyncSet.hive.openshift.io \"Addon_Bad\" is invalid: metadata.name: Invalid value: \"Addon_Bad\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
+            "reason": "Invalid", "code": 422,
+            "details": {"name": "Addon_Bad", "group": "hive.openshift.io", "kind": "SelectorSyncSet",
+                "causes": [{"reason": "FieldValueInvalid", "message": "Invalid value: \"Addon_Bad\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character", "field": "metadata.name"}]}
+        }))
+        .unwrap();
+        let (cause, message) = refusal(422, Some(&status), "");
+        assert_eq!(cause, Cause::Invalid);
+        assert!(
+            message.starts_with("invalid: metadata.name: Invalid value: \"Addon_Bad\": a lowercase RFC 1123 subdomain"),
+            "{message}"
+        );
+        assert!(message.ends_with("fix it in the input"), "{message}");
+        // Without causes, the server's message is kept.
+        let (_, plain) = refusal(422, None, "{\"oops\": 1}");
+        assert!(plain.contains("oops"), "{plain}");
+    }
+
+    #[test]
+    fn a_missing_namespace_is_its_own_cause() {
+        let status: Status = serde_json::from_value(serde_json::json!({
+            "kind": "Status", "apiVersion": "v1", "status": "Failure",
+            "message": "namespaces \"redhat-x\" not found", "reason": "NotFound", "code": 404,
+            "details": {"name": "redhat-x", "kind": "namespaces"}
+        }))
+        .unwrap();
+        let (cause, message) = refusal(404, Some(&status), "");
+        assert_eq!(cause, Cause::NoNamespace);
+        assert!(
+            message.contains("the namespace \"redhat-x\" does not exist"),
+            "{message}"
+        );
+        assert_eq!(refusal(409, None, "").0, Cause::Conflict);
+        assert_eq!(refusal(503, None, "").0, Cause::Unavailable);
+        assert_eq!(refusal(401, None, "").0, Cause::Credentials);
     }
 }

@@ -1,18 +1,21 @@
-//! Applying (or deleting) many objects with bounded concurrency, labelling
+//! Planning (each object's kind resolved and namespace placed), applying
+//! (or deleting) many objects with bounded concurrency, labelling
 //! ClusterDeployments, and waiting for Hive's ClusterSync to report the
 //! SyncSets applied.
 //!
 //! Every step is idempotent (server-side apply, merge patch, delete of what
-//! may be gone), so after any failure running the same command again
-//! finishes the job without losing or duplicating an object.
+//! may be gone), so after a failure of the server's (unreachable, 5xx)
+//! running the same command again finishes the job without losing or
+//! duplicating an object.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use common::k8s::ClusterSync;
 use common::{Error, Result};
 use serde_json::{json, Value};
 
-use crate::api::{describe, KubeClient, Resource};
+use crate::api::{describe, Cause, KubeClient, KubeError, KubeResult, Resource};
 use crate::objects::Manifest;
 
 /// What was done to one object.
@@ -24,7 +27,7 @@ pub enum Outcome {
     Deleted,
     /// Deleted by `--prune`: no longer in the input.
     Pruned,
-    /// `--prune=all`: live exactly as applied before; not sent again.
+    /// `--prune=all`: live exactly as we would apply it; not sent again.
     Unchanged,
     AlreadyGone,
 }
@@ -42,6 +45,29 @@ impl Outcome {
     }
 }
 
+/// `--dry-run`: what a run may change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum DryRun {
+    /// Apply and delete for real.
+    #[default]
+    None,
+    /// The API server checks every write and stores nothing (`dryRun=All`).
+    Server,
+    /// Nothing is written; the server is only read (to list what a prune would delete).
+    Client,
+}
+
+impl DryRun {
+    /// The mark kubectl puts at the end of each line of a dry run.
+    pub fn mark(self) -> &'static str {
+        match self {
+            DryRun::None => "",
+            DryRun::Server => " (server dry run)",
+            DryRun::Client => " (dry run)",
+        }
+    }
+}
+
 /// One object's result.
 #[derive(Debug, Clone)]
 pub struct Done {
@@ -54,28 +80,41 @@ pub struct Done {
 }
 
 impl Done {
-    /// `syncset.hive.openshift.io/addon-x -n ns created`, as kubectl prints.
+    /// `syncset.hive.openshift.io/addon-x -n ns created`, as kubectl names
+    /// objects (`kind.group/name`), with the namespace.
     pub fn summary(&self) -> String {
-        let mut line = format!("{}/{}", self.resource.qualified(), self.name);
-        if let Some(ns) = self
-            .namespace
-            .as_deref()
-            .filter(|_| self.resource.namespaced)
-        {
-            line.push_str(&format!(" -n {ns}"));
-        }
-        format!("{line} {}", self.outcome.verb())
+        format!(
+            "{} {}",
+            object_name(&self.resource, self.namespace.as_deref(), &self.name),
+            self.outcome.verb()
+        )
     }
+}
+
+/// `syncset.hive.openshift.io/addon-x -n ns`.
+pub fn object_name(resource: &Resource, namespace: Option<&str>, name: &str) -> String {
+    let mut line = format!("{}/{name}", resource.kubectl_kind());
+    if let Some(ns) = namespace.filter(|_| resource.namespaced) {
+        line.push_str(&format!(" -n {ns}"));
+    }
+    line
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct ApplyOptions {
     pub force_conflicts: bool,
-    pub dry_run: bool,
+    pub dry_run: DryRun,
     pub delete: bool,
     pub concurrency: usize,
     /// For namespaced objects that name none (the kubeconfig context's, else `default`).
     pub default_namespace: String,
+}
+
+impl ApplyOptions {
+    /// Whether writes carry `dryRun=All`.
+    pub fn server_dry_run(&self) -> bool {
+        self.dry_run == DryRun::Server
+    }
 }
 
 /// Runs `work` over `items` on at most `concurrency` threads, results in
@@ -84,43 +123,148 @@ pub struct ApplyOptions {
 pub fn parallel_map<T: Sync, R: Send>(
     items: &[T],
     concurrency: usize,
-    work: impl Fn(&T) -> Result<R> + Sync,
-) -> Vec<Result<R>> {
-    common::parallel::map_each(items, concurrency, work)
+    work: impl Fn(&T) -> KubeResult<R> + Sync,
+) -> Vec<KubeResult<R>> {
+    common::parallel::map_each(items, concurrency, |item| Ok(work(item)))
+        .into_iter()
+        .map(|result| result.unwrap_or_else(|panic| Err(KubeError::from(panic))))
+        .collect()
+}
+
+/// `(group, kind, namespace, name)`: one object on the server.
+pub type ObjectKey = (String, String, Option<String>, String);
+
+/// An object ready to send: its kind resolved on the server, its namespace
+/// placed (the context's for a namespaced object that names none; none for
+/// a cluster-scoped one).
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub manifest: Manifest,
+    pub resource: Resource,
+    pub namespace: Option<String>,
+}
+
+impl Planned {
+    pub fn key(&self) -> ObjectKey {
+        (
+            self.resource.group().to_string(),
+            self.resource.kind.clone(),
+            self.namespace.clone(),
+            self.manifest.name.clone(),
+        )
+    }
+}
+
+/// The key of a live object of `resource`.
+pub fn live_key(resource: &Resource, object: &Value) -> ObjectKey {
+    (
+        resource.group().to_string(),
+        resource.kind.clone(),
+        object["metadata"]["namespace"]
+            .as_str()
+            .filter(|_| resource.namespaced)
+            .map(str::to_string),
+        object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+/// Resolves each manifest's kind (discovery, cached per group version) and
+/// places its namespace. A kind the server does not serve fails that object.
+pub fn plan(
+    client: &KubeClient,
+    manifests: Vec<Manifest>,
+    options: &ApplyOptions,
+) -> Vec<KubeResult<Planned>> {
+    manifests
+        .into_iter()
+        .map(|mut manifest| {
+            let resource = client.resource(&manifest.api_version, &manifest.kind)?;
+            let namespace = resource.namespaced.then(|| {
+                manifest
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| options.default_namespace.clone())
+            });
+            if let Some(metadata) = manifest
+                .object
+                .get_mut("metadata")
+                .and_then(Value::as_object_mut)
+            {
+                match &namespace {
+                    Some(ns) => {
+                        metadata.insert("namespace".into(), json!(ns));
+                    }
+                    None => {
+                        metadata.remove("namespace");
+                    }
+                }
+            }
+            Ok(Planned {
+                manifest,
+                resource,
+                namespace,
+            })
+        })
+        .collect()
 }
 
 /// Kinds others live in: applied first, deleted last.
-fn is_container(manifest: &Manifest) -> bool {
+fn is_container(planned: &Planned) -> bool {
     matches!(
-        manifest.kind.as_str(),
+        planned.manifest.kind.as_str(),
         "Namespace" | "CustomResourceDefinition"
     )
 }
 
-/// Applies (or deletes) every manifest. Returns each object's result, in
-/// input order; a failure of one does not stop the others.
+/// Applies (or deletes) every planned object: Namespaces (and CRDs) first
+/// when applying, last when deleting. Returns each object's result, in
+/// input order; a failure of one does not stop the others, but an object
+/// whose Namespace (in the input) failed is not sent: it fails with that
+/// cause.
 pub fn run(
     client: &KubeClient,
-    manifests: &[Manifest],
+    planned: &[Planned],
     options: &ApplyOptions,
-) -> Vec<Result<Done>> {
-    // Containers first when applying, last when deleting.
+) -> Vec<KubeResult<Done>> {
     let (first, second): (Vec<usize>, Vec<usize>) =
-        (0..manifests.len()).partition(|&i| is_container(&manifests[i]) != options.delete);
-    let mut results: Vec<Option<Result<Done>>> = (0..manifests.len()).map(|_| None).collect();
+        (0..planned.len()).partition(|&i| is_container(&planned[i]) != options.delete);
+    let mut results: Vec<Option<KubeResult<Done>>> = (0..planned.len()).map(|_| None).collect();
     let what = if options.delete {
         "objects deleted"
     } else {
         "objects applied"
     };
-    let progress = common::progress::Progress::counter(what, manifests.len() as u64);
+    let progress = common::progress::Progress::counter(what, planned.len() as u64);
+    let mut failed_namespaces: BTreeMap<String, Cause> = BTreeMap::new();
     for wave in [first, second] {
         let done = parallel_map(&wave, options.concurrency, |&i| {
-            let result = one(client, &manifests[i], options);
+            let item = &planned[i];
+            let result = match item
+                .namespace
+                .as_ref()
+                .and_then(|ns| failed_namespaces.get(ns).map(|c| (ns, c)))
+            {
+                Some((ns, cause)) if !options.delete => Err(KubeError::new(
+                    *cause,
+                    Error::remote(
+                        client.server(),
+                        format!(
+                            "not applied: its Namespace {ns:?} (in the input) failed, see above"
+                        ),
+                    ),
+                )),
+                _ => one(client, item, options),
+            };
             progress.inc(1);
             result
         });
         for (i, result) in wave.into_iter().zip(done) {
+            if let (Err(err), "Namespace") = (&result, planned[i].manifest.kind.as_str()) {
+                failed_namespaces.insert(planned[i].manifest.name.clone(), err.cause);
+            }
             results[i] = Some(result);
         }
     }
@@ -128,48 +272,31 @@ pub fn run(
     results.into_iter().flatten().collect()
 }
 
-fn one(client: &KubeClient, manifest: &Manifest, options: &ApplyOptions) -> Result<Done> {
-    let resource = client.resource(&manifest.api_version, &manifest.kind)?;
-    let namespace = resource.namespaced.then(|| {
-        manifest
-            .namespace
-            .clone()
-            .unwrap_or_else(|| options.default_namespace.clone())
-    });
-    let mut object = manifest.object.clone();
-    if let (Some(ns), Some(metadata)) = (
-        &namespace,
-        object.get_mut("metadata").and_then(Value::as_object_mut),
-    ) {
-        metadata.insert("namespace".into(), json!(ns));
-    }
-    if !resource.namespaced {
-        if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-            metadata.remove("namespace");
-        }
-    }
-    let ns = namespace.as_deref();
+fn one(client: &KubeClient, planned: &Planned, options: &ApplyOptions) -> KubeResult<Done> {
+    let resource = &planned.resource;
+    let ns = planned.namespace.as_deref();
+    let name = &planned.manifest.name;
     if options.delete {
-        let gone = client.delete(&resource, ns, &manifest.name, options.dry_run)?;
+        let gone = client.delete(resource, ns, name, options.server_dry_run())?;
         return Ok(Done {
             outcome: if gone {
                 Outcome::Deleted
             } else {
                 Outcome::AlreadyGone
             },
-            resource,
-            namespace,
-            name: manifest.name.clone(),
+            resource: resource.clone(),
+            namespace: planned.namespace.clone(),
+            name: name.clone(),
             object: None,
         });
     }
     let written = client.apply(
-        &resource,
+        resource,
         ns,
-        &manifest.name,
-        &object,
+        name,
+        &planned.manifest.object,
         options.force_conflicts,
-        options.dry_run,
+        options.server_dry_run(),
     )?;
     Ok(Done {
         outcome: if written.status == 201 {
@@ -177,78 +304,118 @@ fn one(client: &KubeClient, manifest: &Manifest, options: &ApplyOptions) -> Resu
         } else {
             Outcome::Applied
         },
-        resource,
-        namespace,
-        name: manifest.name.clone(),
+        resource: resource.clone(),
+        namespace: planned.namespace.clone(),
+        name: name.clone(),
         object: Some(written.object),
     })
+}
+
+/// What a `--dry-run=client` run would apply: the objects as planned.
+pub fn would_apply(planned: &[Planned]) -> Vec<Done> {
+    planned
+        .iter()
+        .map(|p| Done {
+            resource: p.resource.clone(),
+            namespace: p.namespace.clone(),
+            name: p.manifest.name.clone(),
+            outcome: Outcome::Applied,
+            object: Some(p.manifest.object.clone()),
+        })
+        .collect()
+}
+
+/// An object a prune would delete.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stale {
+    pub resource: Resource,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl Stale {
+    pub fn describe(&self) -> String {
+        object_name(&self.resource, self.namespace.as_deref(), &self.name)
+    }
 }
 
 /// `--prune`: objects of the input's namespaced kinds and names, in other
 /// namespaces, that this field manager applied and the input no longer lists
 /// (a cluster dropped from `--cluster-deployment`: its SyncSet goes). Objects
 /// of other names (other add-ons) and other managers are never touched.
-pub fn prune(
+pub fn prune_candidates(
     client: &KubeClient,
     done: &[Done],
     field_manager: &str,
-    options: &ApplyOptions,
-) -> Vec<Result<Done>> {
-    let mut kinds: Vec<(Resource, Vec<String>)> = Vec::new();
+) -> KubeResult<Vec<Stale>> {
+    let mut kinds: Vec<(Resource, BTreeSet<String>)> = Vec::new();
     for d in done.iter().filter(|d| d.resource.namespaced) {
         match kinds.iter_mut().find(|(r, _)| *r == d.resource) {
-            Some((_, names)) if !names.contains(&d.name) => names.push(d.name.clone()),
-            Some(_) => {}
-            None => kinds.push((d.resource.clone(), vec![d.name.clone()])),
+            Some((_, names)) => {
+                names.insert(d.name.clone());
+            }
+            None => kinds.push((d.resource.clone(), BTreeSet::from([d.name.clone()]))),
         }
     }
-    let kept: std::collections::BTreeSet<(String, Option<String>, String)> = done
+    let kept: BTreeSet<ObjectKey> = done
         .iter()
-        .map(|d| (d.resource.kind.clone(), d.namespace.clone(), d.name.clone()))
+        .map(|d| {
+            (
+                d.resource.group().to_string(),
+                d.resource.kind.clone(),
+                d.namespace.clone(),
+                d.name.clone(),
+            )
+        })
         .collect();
     let mut stale = Vec::new();
     for (resource, names) in &kinds {
-        let items = match client.list(resource) {
-            Ok(items) => items,
-            Err(err) => return vec![Err(err)],
-        };
-        for item in items {
-            let name = item["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let namespace = item["metadata"]["namespace"].as_str().map(str::to_string);
-            let ours = item["metadata"]["managedFields"]
-                .as_array()
-                .is_some_and(|entries| {
-                    entries
-                        .iter()
-                        .any(|e| e["manager"] == field_manager && e["operation"] == "Apply")
+        for item in client.list(resource, None, None)? {
+            let key = live_key(resource, &item);
+            if applied_by(&item, field_manager) && names.contains(&key.3) && !kept.contains(&key) {
+                stale.push(Stale {
+                    resource: resource.clone(),
+                    namespace: key.2,
+                    name: key.3,
                 });
-            if ours
-                && names.contains(&name)
-                && !kept.contains(&(resource.kind.clone(), namespace.clone(), name.clone()))
-            {
-                stale.push((resource.clone(), namespace, name));
             }
         }
     }
-    delete_stale(client, &stale, options)
+    Ok(stale)
+}
+
+/// Whether `field_manager` applied (server-side) fields of the live object.
+pub fn applied_by(object: &Value, field_manager: &str) -> bool {
+    object["metadata"]["managedFields"]
+        .as_array()
+        .is_some_and(|entries| {
+            entries
+                .iter()
+                .any(|e| e["manager"] == field_manager && e["operation"] == "Apply")
+        })
 }
 
 /// Deletes the objects a prune found stale, with bounded concurrency; one
-/// already gone counts as done (`--prune` and `--prune=all` both end here).
+/// already gone counts as done. A client dry run sends nothing.
 pub fn delete_stale(
     client: &KubeClient,
-    stale: &[(Resource, Option<String>, String)],
+    stale: &[Stale],
     options: &ApplyOptions,
-) -> Vec<Result<Done>> {
-    parallel_map(stale, options.concurrency, |(resource, namespace, name)| {
-        let gone = client.delete(resource, namespace.as_deref(), name, options.dry_run)?;
+) -> Vec<KubeResult<Done>> {
+    parallel_map(stale, options.concurrency, |s| {
+        let gone = match options.dry_run {
+            DryRun::Client => true,
+            _ => client.delete(
+                &s.resource,
+                s.namespace.as_deref(),
+                &s.name,
+                options.server_dry_run(),
+            )?,
+        };
         Ok(Done {
-            resource: resource.clone(),
-            namespace: namespace.clone(),
-            name: name.clone(),
+            resource: s.resource.clone(),
+            namespace: s.namespace.clone(),
+            name: s.name.clone(),
             outcome: if gone {
                 Outcome::Pruned
             } else {
@@ -308,7 +475,7 @@ pub fn label_clusters(
     value: &str,
     remove: bool,
     options: &ApplyOptions,
-) -> Vec<Result<String>> {
+) -> Vec<KubeResult<String>> {
     let resource = match client.resource("hive.openshift.io/v1", "ClusterDeployment") {
         Ok(resource) => resource,
         Err(err) => return vec![Err(err)],
@@ -321,7 +488,7 @@ pub fn label_clusters(
             Some(&cd.namespace),
             &cd.name,
             &patch,
-            options.dry_run,
+            options.server_dry_run(),
         )?;
         Ok(format!(
             "clusterdeployment.hive.openshift.io/{} -n {} {}",
@@ -435,7 +602,7 @@ pub fn wait(
     }
 }
 
-fn check(client: &KubeClient, resource: &Resource, target: &SyncTarget) -> Result<bool> {
+fn check(client: &KubeClient, resource: &Resource, target: &SyncTarget) -> KubeResult<bool> {
     let Some(value) = client.get(
         resource,
         Some(&target.cluster.namespace),
@@ -470,7 +637,7 @@ fn check(client: &KubeClient, resource: &Resource, target: &SyncTarget) -> Resul
     }
     match entry.result.as_str() {
         "Success" => Ok(true),
-        "Failure" => Err(Error::remote(
+        "Failure" => Err(KubeError::from(Error::remote(
             client.server(),
             format!(
                 "{what}: Hive failed to apply {} {:?} to the cluster: {}",
@@ -478,7 +645,7 @@ fn check(client: &KubeClient, resource: &Resource, target: &SyncTarget) -> Resul
                 target.name,
                 entry.failure_message.as_deref().unwrap_or("no message")
             ),
-        )),
+        ))),
         _ => Ok(false),
     }
 }
@@ -520,8 +687,11 @@ mod tests {
                 Ok(x) => assert_eq!(*x as usize, i),
                 Err(err) => {
                     assert_eq!(i, 5);
-                    assert!(matches!(err, Error::Internal(_)), "{err}");
-                    assert!(err.to_string().contains("valid client auth certificate"));
+                    assert!(matches!(err.error, Error::Internal(_)), "{:?}", err.error);
+                    assert!(err
+                        .error
+                        .to_string()
+                        .contains("valid client auth certificate"));
                 }
             }
         }
@@ -535,6 +705,7 @@ mod tests {
             name: name.into(),
             namespace: None,
             object: json!({"spec": {"clusterDeploymentSelector": {"matchLabels": {label: "true"}}}}),
+            at: String::new(),
         };
         let manifests = vec![
             manifest("addon-x-delete", "l-delete"),

@@ -9,12 +9,15 @@ pub mod api;
 pub mod apply;
 pub mod objects;
 pub mod prune;
+pub mod report;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::api::KubeClient;
-use crate::apply::{ApplyOptions, ClusterRef, SyncTarget};
+use crate::apply::{ApplyOptions, ClusterRef, DryRun, Planned, SyncTarget};
+use crate::objects::Manifest;
+use crate::report::Report;
 use clap::{Parser, ValueEnum};
 use common::io::{Format, OutputArgs};
 use common::k8s::List;
@@ -24,8 +27,10 @@ use serde_json::Value;
 /// Apply objects to the Hive cluster with Kubernetes server-side apply
 /// (PATCH, application/apply-patch+yaml, fieldManager=addon-flow): core and
 /// custom kinds, namespaced and cluster-scoped, plural names from the API's
-/// discovery documents. Applying again is a no-op; after a failure, running
-/// the same command again finishes the job.
+/// discovery documents. Applying again is a no-op. Objects that applied are
+/// printed even when others failed; the error closes with what would help,
+/// per cause (after a server failure, running the same command again
+/// finishes the job; after a 409 conflict or a missing CRD it does not).
 ///
 /// Examples:
 ///   syncset-render --cluster-deployment cd-ns/cluster-1 < addon.json | hive-apply --prune
@@ -39,9 +44,11 @@ use serde_json::Value;
 /// or file, insecure-skip-tls-verify).
 ///
 /// Output: the objects as the server returned them (a List, -o json|yaml),
-/// or with --summary one line per object. Exit codes: 0 done, 1 unreadable
-/// input, 2 usage error, 3 the server refused or failed (401/403, 404 kind,
-/// 409 conflict, unreachable), 4 --wait timed out.
+/// or with --summary one line per object (`kind.group/name [-n NS] verb`,
+/// marked `(server dry run)` or `(dry run)` in a dry run). Exit codes: 0
+/// done, 1 unreadable input or an object named twice, 2 usage error, 3 the
+/// server refused or failed (401/403, 404 kind, 409 conflict, 422 invalid,
+/// unreachable), 4 --wait timed out.
 #[derive(Parser, Debug)]
 #[command(name = "hive-apply", version, verbatim_doc_comment)]
 struct Args {
@@ -58,8 +65,9 @@ struct Args {
     context: Option<String>,
 
     /// `server`: the API server checks everything and stores nothing
-    /// (dryRun=All); `client`: print the objects without contacting it;
-    /// `none`: apply.
+    /// (dryRun=All); `client`: print the objects without writing (a prune
+    /// reads the server to list what it would delete); `none`: apply.
+    /// Write it with `=` (`--dry-run=server`).
     #[arg(long = "dry-run", value_enum, default_value = "none", value_name = "MODE", num_args = 0..=1, default_missing_value = "client", require_equals = true)]
     dry_run: DryRun,
 
@@ -73,7 +81,8 @@ struct Args {
     /// removed from the SyncSets). `all`: every object of the input's kinds
     /// (the input is the whole desired state, e.g. every add-on's
     /// SelectorSyncSets: a removed add-on loses its own); objects already
-    /// live as they would be applied are not sent again.
+    /// live as they would be applied are not sent again. Write it with `=`
+    /// (`--prune=all`).
     #[arg(long, conflicts_with = "delete", value_enum, value_name = "SCOPE", num_args = 0..=1, default_missing_value = "name", require_equals = true)]
     prune: Option<PruneScope>,
 
@@ -88,8 +97,10 @@ struct Args {
     #[arg(long = "label-cluster", value_name = "NAMESPACE/NAME")]
     label_cluster: Vec<ClusterRef>,
 
-    /// Wait until Hive's ClusterSync reports each applied SyncSet (and, with
-    /// --label-cluster, the SelectorSyncSet) applied to its clusters.
+    /// Wait until Hive's ClusterSync reports each applied SyncSet applied to
+    /// the clusters of its clusterDeploymentRefs and, with --label-cluster,
+    /// the SelectorSyncSet applied to those clusters. Refused when the input
+    /// gives nothing to wait for (a SelectorSyncSet without --label-cluster).
     #[arg(long)]
     wait: bool,
 
@@ -131,13 +142,6 @@ enum PruneScope {
     All,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum DryRun {
-    None,
-    Server,
-    Client,
-}
-
 /// The command line: flags and help text, for `--help`, man pages and completions.
 pub fn uu_app() -> clap::Command {
     common::cli::command::<Args>()
@@ -156,8 +160,12 @@ pub const MAN: common::ManPage = common::ManPage {
     )],
     examples: &[
         (
-            "Render and apply, then wait for Hive to sync:",
-            "syncset-render --selector addon.json | hive-apply --wait",
+            "Render a SyncSet for one cluster, apply it, and wait for Hive to sync it:",
+            "syncset-render --cluster-deployment cd-ns/cluster-1 addon.json | hive-apply --wait",
+        ),
+        (
+            "Apply the SelectorSyncSet, label a cluster so it selects it, and wait:",
+            "syncset-render --selector addon.json | hive-apply --label-cluster cd-ns/cluster-1 --wait",
         ),
         (
             "See what the server would change:",
@@ -172,132 +180,75 @@ pub fn uumain(args: impl IntoIterator<Item = std::ffi::OsString>) -> std::proces
 }
 
 fn run(args: Args) -> Result<()> {
+    check_flags(&args)?;
     let source = objects::read_input(args.file.as_deref())?;
-    let manifests = objects::read(&source)?;
+    let input = objects::read(&source)?;
+    objects::check_duplicates(
+        &source,
+        input.manifests.iter().map(|m| (objects::written_key(m), m)),
+    )?;
     let format = args.output.format(Format::Yaml);
     // Checked before anything touches the server.
     let selector = if args.label_cluster.is_empty() {
         None
     } else {
-        Some(apply::selector_label(&manifests).ok_or_else(|| {
+        Some(apply::selector_label(&input.manifests).ok_or_else(|| {
             Error::usage(
                 "--label-cluster needs the add-on's SelectorSyncSet in the input (syncset-render --selector)",
             )
         })?)
     };
-    if args.dry_run == DryRun::Client {
-        if args.summary {
-            let text: String = manifests
-                .iter()
-                .map(|m| format!("{} (dry run)\n", m.describe()))
-                .collect();
-            return common::io::write_stdout(&text);
-        }
-        let items: Vec<Value> = manifests.iter().map(|m| m.object.clone()).collect();
-        return write_objects(items, format);
+    if args.wait {
+        check_wait(&args, &input.manifests)?;
     }
+    if args.dry_run == DryRun::Client && args.prune.is_none() {
+        return write_unsent(input.manifests, &args, format);
+    }
+
     let access = common::kubeconfig::load(args.kubeconfig.as_deref(), args.context.as_deref())?;
     let http = access.client()?.with_request_timeout(args.request_timeout);
     let client = KubeClient::new(http, &args.field_manager);
     let options = ApplyOptions {
         force_conflicts: args.force_conflicts,
-        dry_run: args.dry_run == DryRun::Server,
+        dry_run: args.dry_run,
         delete: args.delete,
         concurrency: usize::from(args.concurrency),
         default_namespace: access.namespace.clone().unwrap_or_else(|| "default".into()),
     };
 
-    let mut done = Vec::new();
-    let mut failures = Failures::default();
-    // --prune=all: the live objects of the input's kinds, listed once; what
-    // is live as we would apply it is not sent again.
-    let objects = manifests.len();
-    let (live, to_apply) = if args.prune == Some(PruneScope::All) {
-        let mut manifests = manifests;
-        prune::annotate(&mut manifests);
-        let mut live = prune::list_live(&client, &manifests)?;
-        let (to_apply, unchanged) = if options.dry_run {
-            (manifests, Vec::new())
-        } else {
-            prune::skip_unchanged(&client, &mut live, manifests, &args.field_manager, &options)?
-        };
-        done.extend(unchanged);
-        (Some(live), to_apply)
-    } else {
-        (None, manifests)
+    let mut report = Report::default();
+    let described: Vec<String> = input.manifests.iter().map(Manifest::describe).collect();
+    let plans = apply::plan(&client, input.manifests, &options);
+    let planned: Vec<Planned> = report.record(described.into_iter().zip(plans));
+    // The same object twice once namespaces are placed (a context's
+    // default, a cluster-scoped object written with one).
+    objects::check_duplicates(&source, planned.iter().map(|p| (p.key(), &p.manifest)))?;
+
+    match args.prune {
+        Some(PruneScope::All) => prune_all(&client, planned, &options, &mut report),
+        _ => {
+            if args.dry_run == DryRun::Client {
+                report.done.extend(apply::would_apply(&planned));
+            } else {
+                let results = apply::run(&client, &planned, &options);
+                report.record_done(planned.iter().map(|p| p.manifest.describe()).zip(results));
+            }
+            if args.prune == Some(PruneScope::Name) && report.is_clean() {
+                prune_by_name(&client, &options, &mut report);
+            }
+        }
+    }
+    let mut targets = match selector {
+        Some(selector) if !report.has_failures() => {
+            label_clusters(&client, &args, selector, &options, &mut report)
+        }
+        _ => Vec::new(),
     };
-    let results = apply::run(&client, &to_apply, &options);
-    for (manifest, result) in to_apply.iter().zip(results) {
-        match result {
-            Ok(d) => done.push(d),
-            Err(err) => failures.add(manifest.describe(), err),
-        }
-    }
-    if let (Some(live), true) = (&live, failures.is_empty()) {
-        for result in prune::prune_all(&client, live, &done, &args.field_manager, &options) {
-            match result {
-                Ok(d) => done.push(d),
-                Err(err) => failures.add("--prune=all".into(), err),
-            }
-        }
-    }
 
-    if args.prune == Some(PruneScope::Name) && failures.is_empty() {
-        for result in apply::prune(&client, &done, &args.field_manager, &options) {
-            match result {
-                Ok(d) => done.push(d),
-                Err(err) => failures.add("--prune".into(), err),
-            }
-        }
-    }
-
-    let mut label_lines = Vec::new();
-    let mut targets: Vec<SyncTarget> = Vec::new();
-    if let (Some((sss, key, value)), true) = (selector, failures.is_empty()) {
-        for result in apply::label_clusters(
-            &client,
-            &args.label_cluster,
-            &key,
-            &value,
-            args.delete,
-            &options,
-        ) {
-            match result {
-                Ok(line) => label_lines.push(line),
-                Err(err) => failures.add("--label-cluster".into(), err),
-            }
-        }
-        let generation = done
-            .iter()
-            .find(|d| d.resource.kind == "SelectorSyncSet" && d.name == sss)
-            .and_then(|d| d.object.as_ref())
-            .and_then(|o| o["metadata"]["generation"].as_i64())
-            .unwrap_or(1);
-        targets.extend(args.label_cluster.iter().map(|cd| SyncTarget {
-            cluster: cd.clone(),
-            list: "selectorSyncSets",
-            name: sss.clone(),
-            generation,
-        }));
-    }
-
-    if !failures.is_empty() {
-        for line in done.iter().map(|d| d.summary()).chain(label_lines) {
-            common::cli::note("hive-apply", line);
-        }
-        let total = objects + args.label_cluster.len();
-        return Err(Error::remote(
-            client.server(),
-            format!(
-                "{} of {total} step(s) failed; the others are done, and running the same command again finishes the job (applying is idempotent):\n{}",
-                failures.count,
-                failures.report()
-            ),
-        ));
-    }
-
-    if args.wait && !args.delete && args.dry_run == DryRun::None {
-        targets.extend(apply::sync_targets(&done));
+    // What was done is written first, whatever failed.
+    write_report(&report, &args, format)?;
+    if args.wait && report.is_clean() {
+        targets.extend(apply::sync_targets(&report.done));
         apply::wait(
             &client,
             targets,
@@ -306,66 +257,201 @@ fn run(args: Args) -> Result<()> {
             options.concurrency,
         )?;
     }
+    report.finish(client.server())
+}
 
+/// `--dry-run=client` without a prune: the objects as they would be sent,
+/// without contacting the server.
+fn write_unsent(manifests: Vec<Manifest>, args: &Args, format: Format) -> Result<()> {
     if args.summary {
-        let mut text: String = done.iter().map(|d| d.summary() + "\n").collect();
-        text.extend(label_lines.into_iter().map(|l| l + "\n"));
+        let text: String = manifests
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} serverside-applied{}\n",
+                    m.kubectl_name(),
+                    DryRun::Client.mark()
+                )
+            })
+            .collect();
         return common::io::write_stdout(&text);
     }
-    for line in &label_lines {
-        common::cli::note("hive-apply", line);
-    }
-    if args.delete {
-        let text: String = done.iter().map(|d| d.summary() + "\n").collect();
-        return common::io::write_stdout(&text);
-    }
-    for pruned in done.iter().filter(|d| d.object.is_none()) {
-        common::cli::note("hive-apply", pruned.summary());
-    }
-    write_objects(done.into_iter().filter_map(|d| d.object).collect(), format)
+    write_objects(manifests.into_iter().map(|m| m.object).collect(), format)
 }
 
-/// Failures grouped by message, so one cause (a refused token, a dead
-/// server) reads as one line naming the objects it hit.
-#[derive(Default)]
-struct Failures {
-    count: usize,
-    groups: Vec<(String, Vec<String>)>,
+/// `--label-cluster`: labels each ClusterDeployment so the input's
+/// SelectorSyncSet (`selector`: its name, the label's key and value)
+/// selects it (or, with --delete, no longer does). Returns what `--wait`
+/// then waits for: the SelectorSyncSet on each of those clusters.
+fn label_clusters(
+    client: &KubeClient,
+    args: &Args,
+    (sss, key, value): (String, String, String),
+    options: &ApplyOptions,
+    report: &mut Report,
+) -> Vec<SyncTarget> {
+    let results = apply::label_clusters(
+        client,
+        &args.label_cluster,
+        &key,
+        &value,
+        args.delete,
+        options,
+    );
+    let names = args
+        .label_cluster
+        .iter()
+        .map(|cd| format!("--label-cluster {}/{}", cd.namespace, cd.name));
+    let lines = report.record(names.zip(results));
+    report.labels.extend(lines);
+    let generation = report
+        .done
+        .iter()
+        .find(|d| d.resource.kind == "SelectorSyncSet" && d.name == sss)
+        .and_then(|d| d.object.as_ref())
+        .and_then(|o| o["metadata"]["generation"].as_i64())
+        .unwrap_or(1);
+    args.label_cluster
+        .iter()
+        .map(|cd| SyncTarget {
+            cluster: cd.clone(),
+            list: "selectorSyncSets",
+            name: sss.clone(),
+            generation,
+        })
+        .collect()
 }
 
-impl Failures {
-    fn add(&mut self, object: String, err: Error) {
-        self.count += 1;
-        // The server is named once, in the error around these lines.
-        let message = match err {
-            Error::Remote { message, .. } => message,
-            other => other.to_string(),
+/// Flags clap cannot check: a mode written with a space (`--dry-run
+/// server` reads `server` as the input file).
+fn check_flags(args: &Args) -> Result<()> {
+    if let Some(file) = args.file.as_deref().and_then(Path::to_str) {
+        let spaced = match file {
+            "server" | "client" | "none" if args.dry_run != DryRun::None => Some("--dry-run"),
+            "all" | "name" if args.prune.is_some() => Some("--prune"),
+            _ => None,
         };
-        match self.groups.iter_mut().find(|(m, _)| *m == message) {
-            Some((_, objects)) => objects.push(object),
-            None => self.groups.push((message, vec![object])),
+        if let Some(flag) = spaced.filter(|_| !Path::new(file).exists()) {
+            return Err(Error::usage(format!(
+                "{flag} {file}: {file:?} was read as the input file; write {flag}={file}"
+            )));
         }
     }
+    Ok(())
+}
 
-    fn is_empty(&self) -> bool {
-        self.count == 0
+/// `--wait` only with something to wait for: SyncSets (their clusters are
+/// in the input) or, with --label-cluster, the SelectorSyncSet.
+fn check_wait(args: &Args, manifests: &[Manifest]) -> Result<()> {
+    let what_it_waits_for = "--wait waits for SyncSets (syncset-render --cluster-deployment) to be applied to their clusters, and with --label-cluster NS/NAME for the SelectorSyncSet on those clusters";
+    if args.delete || args.dry_run != DryRun::None {
+        return Err(Error::usage(format!(
+            "{what_it_waits_for}; with --delete or --dry-run nothing is applied, so there is nothing to wait for"
+        )));
     }
+    let sync_sets = manifests.iter().any(|m| {
+        m.kind == "SyncSet"
+            && m.object["spec"]["clusterDeploymentRefs"]
+                .as_array()
+                .is_some_and(|refs| !refs.is_empty())
+    });
+    if !sync_sets && args.label_cluster.is_empty() {
+        return Err(Error::usage(format!(
+            "{what_it_waits_for}; this input has no SyncSet and no --label-cluster was given, so there is nothing to wait for"
+        )));
+    }
+    // The add-on's install SelectorSyncSet (not the `-delete` one every
+    // render has) is not waited for without a cluster to watch.
+    if args.label_cluster.is_empty() && apply::selector_label(manifests).is_some() {
+        common::cli::note(
+            "hive-apply",
+            "--wait waits for the SyncSets only: a SelectorSyncSet is waited for with --label-cluster",
+        );
+    }
+    Ok(())
+}
 
-    fn report(&self) -> String {
-        self.groups
+/// `--prune` (by name).
+fn prune_by_name(client: &KubeClient, options: &ApplyOptions, report: &mut Report) {
+    let stale = match apply::prune_candidates(client, &report.done, client.field_manager()) {
+        Ok(stale) => stale,
+        Err(err) => return report.fail("--prune".into(), err),
+    };
+    let results = apply::delete_stale(client, &stale, options);
+    report.record_done(stale.iter().map(apply::Stale::describe).zip(results));
+}
+
+/// `--prune=all`: the live objects of the input's kinds, listed once; what
+/// is live as we would apply it is not sent again; then what this field
+/// manager applied of those kinds and the input no longer lists goes.
+fn prune_all(
+    client: &KubeClient,
+    mut planned: Vec<Planned>,
+    options: &ApplyOptions,
+    report: &mut Report,
+) {
+    prune::annotate(&mut planned);
+    let mut live = match prune::list_live(client, &planned) {
+        Ok(live) => live,
+        Err(err) => return report.fail("--prune=all".into(), err),
+    };
+    let to_apply = if options.dry_run == DryRun::None {
+        let (to_apply, unchanged) =
+            prune::skip_unchanged(&mut live, planned, client.field_manager());
+        report.done.extend(unchanged);
+        to_apply
+    } else {
+        planned
+    };
+    if options.dry_run == DryRun::Client {
+        report.done.extend(apply::would_apply(&to_apply));
+    } else {
+        let results = apply::run(client, &to_apply, options);
+        report.record_done(to_apply.iter().map(|p| p.manifest.describe()).zip(results));
+    }
+    if report.is_clean() {
+        let stale = prune::stale(&live, &report.done, client.field_manager());
+        let results = apply::delete_stale(client, &stale, options);
+        report.record_done(stale.iter().map(apply::Stale::describe).zip(results));
+    }
+}
+
+/// The output: with --summary (or --delete) one line per object, each
+/// marked in a dry run; else the objects as the server returned them, with
+/// the pruned and labelled ones noted on stderr.
+fn write_report(report: &Report, args: &Args, format: Format) -> Result<()> {
+    if report.done.is_empty() && report.labels.is_empty() && report.has_failures() {
+        // Nothing was done: an empty List would read as success.
+        return Ok(());
+    }
+    let mark = args.dry_run.mark();
+    let lines = report
+        .done
+        .iter()
+        .map(|d| d.summary())
+        .chain(report.labels.iter().cloned())
+        .map(|line| format!("{line}{mark}"));
+    if args.summary || args.delete {
+        let text: String = lines.map(|l| l + "\n").collect();
+        return common::io::write_stdout(&text);
+    }
+    for line in report
+        .done
+        .iter()
+        .filter(|d| d.object.is_none())
+        .map(|d| d.summary())
+        .chain(report.labels.iter().cloned())
+    {
+        common::cli::note("hive-apply", format!("{line}{mark}"));
+    }
+    write_objects(
+        report
+            .done
             .iter()
-            .map(|(message, objects)| {
-                let shown: Vec<&str> = objects.iter().take(5).map(String::as_str).collect();
-                let more = if objects.len() > 5 {
-                    format!(" and {} more", objects.len() - 5)
-                } else {
-                    String::new()
-                };
-                format!("  {message}\n    ({}{more})", shown.join(", "))
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
+            .filter_map(|d| d.object.clone())
+            .collect(),
+        format,
+    )
 }
 
 fn write_objects(items: Vec<Value>, format: Format) -> Result<()> {

@@ -2,6 +2,7 @@
 //! multi-document YAML stream (what kubectl accepts), each checked for the
 //! fields the API needs to place it.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use common::io::Source;
@@ -16,6 +17,14 @@ pub struct Manifest {
     pub name: String,
     pub namespace: Option<String>,
     pub object: Value,
+    /// Where the input holds it (`items[3]`, `document 2`), for messages.
+    pub at: String,
+}
+
+/// What the input holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Input {
+    pub manifests: Vec<Manifest>,
 }
 
 /// The largest object list read: SyncSets for many thousands of clusters
@@ -35,10 +44,33 @@ impl Manifest {
             None => format!("{} {}", self.kind, self.name),
         }
     }
+
+    /// The API group of the object (`""` for the core group).
+    pub fn group(&self) -> &str {
+        common::k8s::split_api_version(&self.api_version).0
+    }
+
+    /// `kind.group/name` (kubectl's way of naming an object), with `-n NS`
+    /// when the input gives a namespace: a line of `--dry-run=client --summary`.
+    pub fn kubectl_name(&self) -> String {
+        let mut line = match self.group() {
+            "" => format!("{}/{}", self.kind.to_lowercase(), self.name),
+            group => format!("{}.{group}/{}", self.kind.to_lowercase(), self.name),
+        };
+        if let Some(ns) = &self.namespace {
+            line.push_str(&format!(" -n {ns}"));
+        }
+        line
+    }
+
+    /// The value of label `key`, if the object has it.
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.object["metadata"]["labels"][key].as_str()
+    }
 }
 
 /// Reads every object of the input, in order.
-pub fn read(source: &Source) -> Result<Vec<Manifest>> {
+pub fn read(source: &Source) -> Result<Input> {
     let documents = source.parse_stream()?;
     let mut manifests = Vec::new();
     for (doc_index, parsed) in documents.into_iter().enumerate() {
@@ -46,6 +78,7 @@ pub fn read(source: &Source) -> Result<Vec<Manifest>> {
         if value.is_null() {
             continue;
         }
+        let document = format!("document {}", doc_index + 1);
         let is_list = value["kind"]
             .as_str()
             .is_some_and(|k| k == "List" || k.ends_with("List"))
@@ -53,9 +86,7 @@ pub fn read(source: &Source) -> Result<Vec<Manifest>> {
         if is_list {
             let Value::Array(items) = &value["items"] else {
                 return Err(Error::input(
-                    source
-                        .location()
-                        .field(format!("document {}: items", doc_index + 1)),
+                    source.location().field(format!("{document}: items")),
                     "is not a list of objects",
                 ));
             };
@@ -63,11 +94,7 @@ pub fn read(source: &Source) -> Result<Vec<Manifest>> {
                 manifests.push(manifest(source, &format!("items[{i}]"), item.clone())?);
             }
         } else {
-            manifests.push(manifest(
-                source,
-                &format!("document {}", doc_index + 1),
-                value,
-            )?);
+            manifests.push(manifest(source, &document, value)?);
         }
     }
     if manifests.is_empty() {
@@ -76,7 +103,7 @@ pub fn read(source: &Source) -> Result<Vec<Manifest>> {
             "holds no objects; expected a List, an object or a YAML stream of objects",
         ));
     }
-    Ok(manifests)
+    Ok(Input { manifests })
 }
 
 fn manifest(source: &Source, at: &str, object: Value) -> Result<Manifest> {
@@ -110,7 +137,56 @@ fn manifest(source: &Source, at: &str, object: Value) -> Result<Manifest> {
             .filter(|n| !n.is_empty())
             .map(str::to_string),
         object,
+        at: at.to_string(),
     })
+}
+
+/// Refuses an input that names one object twice: which copy the server
+/// keeps would depend on which request lands last. Each entry is an
+/// object's key (what makes two manifests the same object) and its
+/// manifest; each clash is named by both places.
+pub fn check_duplicates<'a, K: Ord>(
+    source: &Source,
+    entries: impl IntoIterator<Item = (K, &'a Manifest)>,
+) -> Result<()> {
+    let mut first: BTreeMap<K, &Manifest> = BTreeMap::new();
+    let mut clashes = Vec::new();
+    for (key, manifest) in entries {
+        match first.get(&key) {
+            Some(earlier) => clashes.push(format!(
+                "{} and {} are the same object ({})",
+                earlier.at,
+                manifest.at,
+                earlier.describe()
+            )),
+            None => {
+                first.insert(key, manifest);
+            }
+        }
+    }
+    if clashes.is_empty() {
+        return Ok(());
+    }
+    Err(Error::input(
+        source.location(),
+        format!(
+            "names {} object(s) more than once, so which copy the server keeps would be chance: {}; \
+             keep one copy of each (nothing was applied)",
+            clashes.len(),
+            clashes.join("; ")
+        ),
+    ))
+}
+
+/// The key of an object as the input writes it: the same kind (in any
+/// version of its group), namespace and name.
+pub fn written_key(manifest: &Manifest) -> (String, String, Option<String>, String) {
+    (
+        manifest.group().to_string(),
+        manifest.kind.clone(),
+        manifest.namespace.clone(),
+        manifest.name.clone(),
+    )
 }
 
 #[cfg(test)]
@@ -125,11 +201,14 @@ mod tests {
     #[test]
     fn reads_lists_single_objects_and_streams() {
         let list = "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"a\"}}]}";
-        assert_eq!(read(&source(list)).unwrap()[0].name, "a");
+        let input = read(&source(list)).unwrap();
+        assert_eq!(input.manifests[0].name, "a");
+        assert_eq!(input.manifests[0].at, "items[0]");
         let stream = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: n}\n";
-        let manifests = read(&source(stream)).unwrap();
+        let manifests = read(&source(stream)).unwrap().manifests;
         assert_eq!(manifests.len(), 2);
         assert_eq!(manifests[1].namespace.as_deref(), Some("n"));
+        assert_eq!(manifests[1].at, "document 3");
     }
 
     #[test]
@@ -140,5 +219,25 @@ mod tests {
             "{err}"
         );
         assert!(read(&source("")).is_err());
+    }
+
+    #[test]
+    fn an_object_named_twice_is_refused_naming_both_places() {
+        let stream = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: n}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n, labels: {x: y}}\n";
+        let source = source(stream);
+        let manifests = read(&source).unwrap().manifests;
+        let err =
+            check_duplicates(&source, manifests.iter().map(|m| (written_key(m), m))).unwrap_err();
+        assert_eq!(err.exit_status() as u8, 1);
+        assert!(
+            err.to_string()
+                .contains("document 1 and document 3 are the same object (ConfigMap n/a)"),
+            "{err}"
+        );
+        // Another namespace or another kind is another object.
+        let other = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: m}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: a, namespace: n}\n";
+        let source = super::tests::source(other);
+        let manifests = read(&source).unwrap().manifests;
+        assert!(check_duplicates(&source, manifests.iter().map(|m| (written_key(m), m))).is_ok());
     }
 }

@@ -12,22 +12,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use common::Result;
-
-use crate::api::{KubeClient, Resource};
-use crate::apply::{delete_stale, ApplyOptions, Done, Outcome};
-use crate::objects::Manifest;
+use crate::api::{KubeClient, KubeResult, Resource};
+use crate::apply::{applied_by, live_key, Done, ObjectKey, Outcome, Planned, Stale};
 
 /// The annotation holding the sha256 of the object as we last applied it.
 pub const APPLIED_DIGEST: &str = "addon-flow.openshift.io/applied-digest";
 
-/// `(kind, namespace, name)` of an object.
-type Key = (String, Option<String>, String);
-
 /// The live objects of the input's kinds, listed once per kind.
 pub struct Live {
-    kinds: Vec<Resource>,
-    objects: BTreeMap<Key, Value>,
+    objects: BTreeMap<ObjectKey, (Resource, Value)>,
 }
 
 /// The digest of what we apply for one object (before the annotation is added).
@@ -36,11 +29,12 @@ pub fn applied_digest(object: &Value) -> String {
     common::oci::sha256_digest(text.as_bytes())
 }
 
-/// Marks each manifest with the digest of its content.
-pub fn annotate(manifests: &mut [Manifest]) {
-    for manifest in manifests {
-        let digest = applied_digest(&manifest.object);
-        if let Some(metadata) = manifest
+/// Marks each object with the digest of its content.
+pub fn annotate(planned: &mut [Planned]) {
+    for p in planned {
+        let digest = applied_digest(&p.manifest.object);
+        if let Some(metadata) = p
+            .manifest
             .object
             .get_mut("metadata")
             .and_then(Value::as_object_mut)
@@ -53,111 +47,78 @@ pub fn annotate(manifests: &mut [Manifest]) {
     }
 }
 
-/// Lists every kind the manifests have.
-pub fn list_live(client: &KubeClient, manifests: &[Manifest]) -> Result<Live> {
-    let mut kinds: Vec<Resource> = Vec::new();
-    for manifest in manifests {
-        let resource = client.resource(&manifest.api_version, &manifest.kind)?;
-        if !kinds.contains(&resource) {
-            kinds.push(resource);
+/// Lists every kind the planned objects have.
+pub fn list_live(client: &KubeClient, planned: &[Planned]) -> KubeResult<Live> {
+    let mut kinds: Vec<&Resource> = Vec::new();
+    for p in planned {
+        if !kinds.contains(&&p.resource) {
+            kinds.push(&p.resource);
         }
     }
     let mut objects = BTreeMap::new();
-    for resource in &kinds {
-        for item in client.list(resource)? {
-            objects.insert(key_of(&resource.kind, &item), item);
+    for resource in kinds {
+        for item in client.list(resource, None, None)? {
+            objects.insert(live_key(resource, &item), (resource.clone(), item));
         }
     }
-    Ok(Live { kinds, objects })
+    Ok(Live { objects })
 }
 
-fn key_of(kind: &str, object: &Value) -> Key {
-    let metadata = &object["metadata"];
-    (
-        kind.to_string(),
-        metadata["namespace"].as_str().map(str::to_string),
-        metadata["name"].as_str().unwrap_or_default().to_string(),
-    )
-}
-
-fn applied_by(object: &Value, field_manager: &str) -> bool {
-    object["metadata"]["managedFields"]
-        .as_array()
-        .is_some_and(|entries| {
-            entries
-                .iter()
-                .any(|e| e["manager"] == field_manager && e["operation"] == "Apply")
-        })
-}
-
-/// Splits annotated manifests into those to apply and those already live as
+/// Splits annotated objects into those to apply and those already live as
 /// they are (returned as done, `unchanged`).
 pub fn skip_unchanged(
-    client: &KubeClient,
     live: &mut Live,
-    manifests: Vec<Manifest>,
+    planned: Vec<Planned>,
     field_manager: &str,
-    options: &ApplyOptions,
-) -> Result<(Vec<Manifest>, Vec<Done>)> {
+) -> (Vec<Planned>, Vec<Done>) {
     let mut to_apply = Vec::new();
     let mut unchanged = Vec::new();
-    for manifest in manifests {
-        let resource = client.resource(&manifest.api_version, &manifest.kind)?;
-        let namespace = resource.namespaced.then(|| {
-            manifest
-                .namespace
-                .clone()
-                .unwrap_or_else(|| options.default_namespace.clone())
-        });
-        let key = (
-            resource.kind.clone(),
-            namespace.clone(),
-            manifest.name.clone(),
-        );
-        let wanted = &manifest.object["metadata"]["annotations"][APPLIED_DIGEST];
-        let is_unchanged = live.objects.get(&key).is_some_and(|object| {
+    for p in planned {
+        let key = p.key();
+        let wanted = &p.manifest.object["metadata"]["annotations"][APPLIED_DIGEST];
+        let is_unchanged = live.objects.get(&key).is_some_and(|(_, object)| {
             applied_by(object, field_manager)
                 && &object["metadata"]["annotations"][APPLIED_DIGEST] == wanted
         });
         // An unchanged object is kept, so pruning never needs it again: it
         // moves into the result instead of being copied.
         match is_unchanged.then(|| live.objects.remove(&key)).flatten() {
-            Some(object) => unchanged.push(Done {
+            Some((resource, object)) => unchanged.push(Done {
                 resource,
-                namespace,
-                name: manifest.name.clone(),
+                namespace: p.namespace,
+                name: p.manifest.name,
                 outcome: Outcome::Unchanged,
                 object: Some(object),
             }),
-            None => to_apply.push(manifest),
+            None => to_apply.push(p),
         }
     }
-    Ok((to_apply, unchanged))
+    (to_apply, unchanged)
 }
 
-/// Deletes the live objects of the input's kinds that this field manager
-/// applied and `done` does not hold.
-pub fn prune_all(
-    client: &KubeClient,
-    live: &Live,
-    done: &[Done],
-    field_manager: &str,
-    options: &ApplyOptions,
-) -> Vec<Result<Done>> {
-    let kept: BTreeSet<Key> = done
+/// The live objects of the input's kinds that this field manager applied
+/// and `done` does not hold.
+pub fn stale(live: &Live, done: &[Done], field_manager: &str) -> Vec<Stale> {
+    let kept: BTreeSet<ObjectKey> = done
         .iter()
-        .map(|d| (d.resource.kind.clone(), d.namespace.clone(), d.name.clone()))
-        .collect();
-    let stale: Vec<(Resource, Option<String>, String)> = live
-        .objects
-        .iter()
-        .filter(|(key, object)| !kept.contains(*key) && applied_by(object, field_manager))
-        .filter_map(|((kind, namespace, name), _)| {
-            let resource = live.kinds.iter().find(|r| &r.kind == kind)?;
-            Some((resource.clone(), namespace.clone(), name.clone()))
+        .map(|d| {
+            (
+                d.resource.group().to_string(),
+                d.resource.kind.clone(),
+                d.namespace.clone(),
+                d.name.clone(),
+            )
         })
         .collect();
-    delete_stale(client, &stale, options)
+    live.objects
+        .iter()
+        .filter(|(key, (_, object))| !kept.contains(*key) && applied_by(object, field_manager))
+        .map(|((_, _, namespace, name), (resource, _))| Stale {
+            resource: resource.clone(),
+            namespace: namespace.clone(),
+            name: name.clone(),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -167,18 +128,6 @@ mod tests {
     #[test]
     fn the_digest_is_of_the_content_before_annotation() {
         let object = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}});
-        let mut manifests = vec![Manifest {
-            api_version: "v1".into(),
-            kind: "ConfigMap".into(),
-            name: "a".into(),
-            namespace: None,
-            object: object.clone(),
-        }];
-        annotate(&mut manifests);
-        assert_eq!(
-            manifests[0].object["metadata"]["annotations"][APPLIED_DIGEST],
-            json!(applied_digest(&object))
-        );
         let changed = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b"}});
         assert_ne!(applied_digest(&object), applied_digest(&changed));
     }
