@@ -4,9 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use addon_flow_testservers::kube::{KubeOptions, KubeServer};
 use addon_flow_testservers::ocm::{FakeOcm, ACCESS_TOKEN};
-use e2e::{copy_tree, repo_root, tool, write_kubeconfig, Run, RunExt};
+use e2e::{copy_tree, repo_root, tool, Run, RunExt};
 use serde_json::Value;
 
 /// The examples tree (logging-addon, reference-addon) in a temporary folder.
@@ -270,69 +269,6 @@ fn changed_since_picks_the_addons_whose_files_changed_in_git() {
     )
     .exit(2)
     .stderr_has("bundles");
-}
-
-#[test]
-fn prune_all_deletes_the_selectorsyncsets_of_a_removed_addon_and_resends_nothing() {
-    let (dir, tree) = example_tree();
-    let server = KubeServer::start(KubeOptions::default()).unwrap();
-    let config = write_kubeconfig(dir.path(), &server, "test-token");
-    let render = |docs: &str| {
-        tool("syncset-render")
-            .args(["--selector", "-o", "yaml"])
-            .write_stdin(docs.to_string())
-            .run()
-            .success()
-            .stdout()
-    };
-    let apply = |objects: &str| {
-        tool("hive-apply")
-            .env("KUBECONFIG", &config)
-            .args(["--prune=all", "--summary"])
-            .write_stdin(objects.to_string())
-            .run()
-            .success()
-    };
-    let all = documents(&tree, &[]).success().stdout();
-    apply(&render(&all));
-    assert!(server
-        .api()
-        .get("SelectorSyncSet", "", "addon-logging-addon")
-        .is_some());
-
-    // Another field manager's SelectorSyncSet is never ours to prune.
-    let foreign = serde_json::json!({
-        "apiVersion": "hive.openshift.io/v1", "kind": "SelectorSyncSet",
-        "metadata": {"name": "someone-elses"}, "spec": {}
-    });
-    server
-        .api()
-        .apply_as("other-manager", &foreign, false)
-        .unwrap();
-
-    let again = apply(&render(&all)).stdout();
-    assert!(again.lines().all(|l| l.ends_with(" unchanged")), "{again}");
-
-    // logging-addon leaves the tree.
-    std::fs::remove_dir_all(tree.join("addons/logging-addon")).unwrap();
-    let remaining = documents(&tree, &[]).success().stdout();
-    apply(&render(&remaining)).stdout_has("/addon-logging-addon pruned");
-    assert!(server
-        .api()
-        .get("SelectorSyncSet", "", "addon-logging-addon")
-        .is_none());
-    assert!(server
-        .api()
-        .get("SelectorSyncSet", "", "addon-logging-addon-delete")
-        .is_none());
-    assert!(server
-        .api()
-        .get("SelectorSyncSet", "", "addon-reference-addon")
-        .is_some());
-    assert!(server
-        .api()
-        .get("SelectorSyncSet", "", "someone-elses")
-        .is_some());
 }
 
 /// A bundles root with one folder per example add-on (the catalog fixture's

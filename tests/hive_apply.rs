@@ -4,6 +4,7 @@
 //! conflict, a missing CRD, a 422 and a dead server are clear errors with
 //! exit 3 that say what would help, and once the cause is gone the same
 //! command finishes the job with every object there exactly once.
+//! `--prune=all` prunes the fleet's ApplySet, on the inventory's proof.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -680,7 +681,11 @@ fn prune_removes_the_sync_set_of_a_dropped_cluster_only() {
             .unwrap();
     }
     let one = render(&["--cluster-deployment", "cd-east/cluster-1"]);
-    // A dry run lists the deletion, marked.
+    // Above --max-deletions nothing goes; a dry run lists it, marked.
+    hive_apply(&config, &one, &["--prune", "--max-deletions", "0"])
+        .exit(1)
+        .stderr_has("would prune syncset.hive.openshift.io/addon-full-addon -n cd-west\n")
+        .stderr_has("more than --max-deletions 0");
     hive_apply(&config, &one, &["--prune", "--dry-run=server", "--summary"])
         .success()
         .stdout_has(
@@ -1101,4 +1106,645 @@ fn a_422_names_the_object_the_field_and_the_rule() {
         .stderr_has("configmaps \"Bad_Name\" in namespace \"n\": HTTP 422: invalid: metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain")
         .stderr_has("fix it in the input")
         .stderr_lacks("running the same command again finishes");
+}
+
+// ----------------------------------------------------------- --prune=all
+
+/// The id of the ApplySet whose parent is Secret hive/addon-flow-stage,
+/// computed apart from hive-apply: `printf 'addon-flow-stage.hive.Secret.'
+/// | openssl dgst -sha256 -binary | basenc --base64url | tr -d =`.
+const STAGE_SET: &str = "applyset-qm2-3DEO0bMOTq6y-1zg3DTBrENZSjzIUYT1tkTjMyI-v1";
+const PART_OF: &str = "applyset.kubernetes.io/part-of";
+
+/// A Hive cluster for the fleet: the test server with the namespaces the
+/// fleet's objects and the ApplySet parent live in.
+struct Fleet {
+    server: KubeServer,
+    config: PathBuf,
+    _dir: tempfile::TempDir,
+    /// The examples tree's stage documents (logging-addon, reference-addon).
+    documents: Vec<Value>,
+}
+
+impl Fleet {
+    fn start() -> Fleet {
+        Fleet::on(server())
+    }
+
+    /// Over HTTPS: kubectl sends no bearer token over plain HTTP.
+    fn start_tls() -> Fleet {
+        let options = KubeOptions {
+            sync_delay: Duration::from_millis(150),
+            ..KubeOptions::default()
+        };
+        Fleet::on(KubeServer::start_tls_on("127.0.0.1:0", options, &test_pki().identity).unwrap())
+    }
+
+    fn on(server: KubeServer) -> Fleet {
+        for namespace in [
+            "hive",
+            "openshift-config",
+            "pagerduty-operator",
+            "deadmanssnitch-operator",
+        ] {
+            server
+                .api()
+                .apply_as(
+                    "hive-installer",
+                    &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}),
+                    false,
+                )
+                .unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let config = kubeconfig(dir.path(), &server, "test-token");
+        let documents = tool("addon-validate")
+            .arg("--all")
+            .arg(e2e::repo_root().join("examples/managed-tenants"))
+            .args(["--env", "stage", "--documents", "-o", "json"])
+            .run()
+            .success()
+            .json_lines()
+            .into_iter()
+            .filter(|d| !common::inventory::Inventory::is_inventory(d))
+            .collect();
+        Fleet {
+            server,
+            config,
+            _dir: dir,
+            documents,
+        }
+    }
+
+    fn document(&self, id: &str) -> Value {
+        self.documents
+            .iter()
+            .find(|d| d["id"] == id)
+            .cloned()
+            .unwrap()
+    }
+
+    fn prune_all(&self, input: &[u8], args: &[&str]) -> Run {
+        hive_apply(&self.config, input, &[&["--prune=all"], args].concat())
+    }
+
+    fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<Value> {
+        self.server.api().get(kind, namespace, name)
+    }
+
+    /// The ApplySet parent's annotation `key`.
+    fn parent_annotation(&self, key: &str) -> String {
+        let parent = self
+            .get("Secret", "hive", "addon-flow-stage")
+            .expect("the parent");
+        parent["metadata"]["annotations"][key]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// An inventory of the stage environment.
+fn inventory(scope: common::inventory::Scope, addons: &[&str]) -> common::inventory::Inventory {
+    common::inventory::Inventory::new(
+        "stage",
+        scope,
+        None,
+        addons.iter().map(|a| a.to_string()).collect(),
+    )
+}
+
+fn whole(addons: &[&str]) -> common::inventory::Inventory {
+    inventory(common::inventory::Scope::Whole, addons)
+}
+
+/// What `syncset-render --selector` writes for a fleet stream (the contract
+/// of `common::inventory`): every add-on's objects in one List, each
+/// labelled with its add-on, and the stream's inventory in the List's
+/// annotation; without an inventory, neither.
+fn fleet_list(documents: &[Value], inventory: Option<&common::inventory::Inventory>) -> Vec<u8> {
+    let mut items = Vec::new();
+    for document in documents {
+        let rendered = tool("syncset-render")
+            .args(["--selector", "-o", "json"])
+            .write_stdin(document.to_string())
+            .run()
+            .success()
+            .json();
+        for mut item in rendered["items"].as_array().unwrap().clone() {
+            if inventory.is_some() {
+                item["metadata"]["labels"][common::inventory::ADDON_LABEL] = document["id"].clone();
+            }
+            items.push(item);
+        }
+    }
+    let mut list = json!({"apiVersion": "v1", "kind": "List", "items": items});
+    if let Some(inventory) = inventory {
+        list["metadata"] = json!({"annotations": {
+            common::inventory::LIST_ANNOTATION: serde_json::to_string(inventory).unwrap()}});
+    }
+    serde_json::to_vec_pretty(&list).unwrap()
+}
+
+/// The objects of reference-addon's selector render (PagerDuty and Dead
+/// Man's Snitch integrations included).
+const REFERENCE_OBJECTS: [(&str, &str, &str); 4] = [
+    ("SelectorSyncSet", "", "addon-reference-addon"),
+    ("SelectorSyncSet", "", "addon-reference-addon-delete"),
+    (
+        "PagerDutyIntegration",
+        "pagerduty-operator",
+        "addon-reference-addon",
+    ),
+    (
+        "DeadmansSnitchIntegration",
+        "deadmanssnitch-operator",
+        "addon-reference-addon",
+    ),
+];
+
+#[test]
+fn prune_all_removes_an_add_on_that_left_the_tree_with_its_integrations_and_nothing_else() {
+    let fleet = Fleet::start();
+    let both = [
+        fleet.document("logging-addon"),
+        fleet.document("reference-addon"),
+    ];
+    let all = fleet_list(&both, Some(&whole(&["logging-addon", "reference-addon"])));
+    fleet.prune_all(&all, &["--summary"]).success();
+
+    // Every object is a member of the set, and the parent records it as
+    // kubectl does.
+    let stored: Vec<Value> = fleet
+        .server
+        .api()
+        .objects()
+        .into_iter()
+        .filter(|o| o["metadata"]["labels"][PART_OF].is_string())
+        .collect();
+    assert_eq!(stored.len(), 7, "{stored:#?}");
+    assert!(stored
+        .iter()
+        .all(|o| o["metadata"]["labels"][PART_OF] == STAGE_SET));
+    let parent = fleet.get("Secret", "hive", "addon-flow-stage").unwrap();
+    assert_eq!(
+        parent["metadata"]["labels"]["applyset.kubernetes.io/id"],
+        STAGE_SET
+    );
+    assert!(fleet
+        .parent_annotation("applyset.kubernetes.io/tooling")
+        .starts_with("addon-flow/"));
+    assert_eq!(
+        fleet.parent_annotation("applyset.kubernetes.io/contains-group-kinds"),
+        "ConfigMap,DeadmansSnitchIntegration.deadmanssnitch.managed.openshift.io,PagerDutyIntegration.pagerduty.openshift.io,SelectorSyncSet.hive.openshift.io"
+    );
+    assert_eq!(
+        fleet.parent_annotation("applyset.kubernetes.io/additional-namespaces"),
+        "deadmanssnitch-operator,openshift-config,pagerduty-operator"
+    );
+
+    // Another team's ConfigMap beside logging-addon's, applied with plain
+    // hive-apply (our field manager), and another manager's SelectorSyncSet:
+    // neither is a member.
+    let other_team = br#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other-team-dashboard", "namespace": "openshift-config"}}"#;
+    hive_apply(&fleet.config, other_team, &[]).success();
+    fleet
+        .server
+        .api()
+        .apply_as(
+            "other-manager",
+            &json!({"apiVersion": "hive.openshift.io/v1", "kind": "SelectorSyncSet",
+                "metadata": {"name": "someone-elses"}, "spec": {}}),
+            false,
+        )
+        .unwrap();
+
+    // Nothing changed: nothing is sent.
+    let before = resource_versions(&fleet.server);
+    let again = fleet.prune_all(&all, &["--summary"]).success().stdout();
+    assert!(again.lines().all(|l| l.ends_with(" unchanged")), "{again}");
+    assert_eq!(resource_versions(&fleet.server), before);
+
+    // reference-addon leaves the tree: its SelectorSyncSets and its
+    // integrations go, though no input object has their kinds any more.
+    let remaining = fleet_list(&both[..1], Some(&whole(&["logging-addon"])));
+    let run = fleet.prune_all(&remaining, &["--summary"]).success();
+    for line in [
+        "selectorsyncset.hive.openshift.io/addon-reference-addon pruned",
+        "selectorsyncset.hive.openshift.io/addon-reference-addon-delete pruned",
+        "pagerdutyintegration.pagerduty.openshift.io/addon-reference-addon -n pagerduty-operator pruned",
+        "deadmanssnitchintegration.deadmanssnitch.managed.openshift.io/addon-reference-addon -n deadmanssnitch-operator pruned",
+    ] {
+        assert!(run.stdout().contains(line), "{line}:\n{}", run.stdout());
+    }
+    assert_eq!(
+        run.stdout().matches(" pruned").count(),
+        4,
+        "{}",
+        run.stdout()
+    );
+    for (kind, namespace, name) in REFERENCE_OBJECTS {
+        assert!(fleet.get(kind, namespace, name).is_none(), "{kind} {name}");
+    }
+    assert!(fleet
+        .get("SelectorSyncSet", "", "addon-logging-addon")
+        .is_some());
+    assert!(fleet
+        .get("ConfigMap", "openshift-config", "logging-addon-dashboard")
+        .is_some());
+    assert!(fleet
+        .get("ConfigMap", "openshift-config", "other-team-dashboard")
+        .is_some());
+    assert!(fleet.get("SelectorSyncSet", "", "someone-elses").is_some());
+    // The parent now records only what is left.
+    assert_eq!(
+        fleet.parent_annotation("applyset.kubernetes.io/contains-group-kinds"),
+        "ConfigMap,SelectorSyncSet.hive.openshift.io"
+    );
+    assert_eq!(
+        fleet.parent_annotation("applyset.kubernetes.io/additional-namespaces"),
+        "openshift-config"
+    );
+}
+
+#[test]
+fn prune_all_keeps_an_add_on_that_failed_upstream_and_prunes_what_an_add_on_no_longer_renders() {
+    let fleet = Fleet::start();
+    let logging = fleet.document("logging-addon");
+    let both = [logging.clone(), fleet.document("reference-addon")];
+    let ids = ["logging-addon", "reference-addon"];
+    fleet
+        .prune_all(&fleet_list(&both, Some(&whole(&ids))), &[])
+        .success();
+
+    // reference-addon failed in catalog-build (still in the inventory, not
+    // in the input); logging-addon no longer renders its dashboard.
+    let mut failed = whole(&ids);
+    failed.record_failure(Some("reference-addon"), "catalog-build");
+    let mut list: Value = serde_json::from_slice(&fleet_list(&both[..1], Some(&failed))).unwrap();
+    list["items"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|o| o["kind"] != "ConfigMap");
+    let run = fleet
+        .prune_all(list.to_string().as_bytes(), &["--summary"])
+        .success()
+        .stderr_has("kept the 4 object(s) of add-on reference-addon: the inventory lists it but the input lacks it (it failed in catalog-build)");
+    assert_eq!(
+        run.stdout().matches(" pruned").count(),
+        1,
+        "{}",
+        run.stdout()
+    );
+    assert!(run
+        .stdout()
+        .contains("configmap/logging-addon-dashboard -n openshift-config pruned"));
+    for (kind, namespace, name) in REFERENCE_OBJECTS {
+        assert!(
+            fleet.get(kind, namespace, name).is_some(),
+            "{kind} {name} was kept"
+        );
+    }
+    // The parent still records the kept members' kinds, so they are pruned
+    // once reference-addon really leaves the tree.
+    assert_eq!(
+        fleet.parent_annotation("applyset.kubernetes.io/contains-group-kinds"),
+        "DeadmansSnitchIntegration.deadmanssnitch.managed.openshift.io,PagerDutyIntegration.pagerduty.openshift.io,SelectorSyncSet.hive.openshift.io"
+    );
+    let gone = fleet_list(&both[..1], Some(&whole(&["logging-addon"])));
+    fleet.prune_all(&gone, &[]).success();
+    for (kind, namespace, name) in REFERENCE_OBJECTS {
+        assert!(fleet.get(kind, namespace, name).is_none(), "{kind} {name}");
+    }
+}
+
+#[test]
+fn prune_all_without_proof_applies_everything_refuses_the_prune_and_deletes_nothing() {
+    let fleet = Fleet::start();
+    let logging = fleet.document("logging-addon");
+    let both = [logging.clone(), fleet.document("reference-addon")];
+    fleet
+        .prune_all(
+            &fleet_list(&both, Some(&whole(&["logging-addon", "reference-addon"]))),
+            &[],
+        )
+        .success();
+
+    // Each input lacks reference-addon; the first two change logging-addon's
+    // SelectorSyncSet, which must still be applied.
+    let mut selection = inventory(common::inventory::Scope::Selection, &["logging-addon"]);
+    selection.selection = Some("--changed-since origin/main".into());
+    let changed = |list: Vec<u8>, mark: &str| -> Vec<u8> {
+        let mut list: Value = serde_json::from_slice(&list).unwrap();
+        list["items"][0]["metadata"]["labels"]["test-change"] = Value::from(mark);
+        list.to_string().into_bytes()
+    };
+    // A YAML List with its inventory before its items, cut after
+    // logging-addon's objects: it still parses.
+    let yaml_cut = {
+        let mut list: Value = serde_json::from_slice(&fleet_list(
+            &both,
+            Some(&whole(&["logging-addon", "reference-addon"])),
+        ))
+        .unwrap();
+        let items = list.as_object_mut().unwrap().remove("items").unwrap();
+        list["items"] = items;
+        let text = serde_yaml::to_string(&list).unwrap();
+        let first = text.find("    name: addon-reference-addon\n").unwrap();
+        let cut = text[..first].rfind("\n- ").unwrap() + 1;
+        text.as_bytes()[..cut].to_vec()
+    };
+    let cases = [
+        (
+            "no inventory",
+            changed(fleet_list(&both[..1], None), "one"),
+            Some("one"),
+            "does not end with an add-on inventory",
+        ),
+        (
+            "a selection",
+            changed(fleet_list(&both[..1], Some(&selection)), "two"),
+            Some("two"),
+            "a selection of the environment (--changed-since origin/main)",
+        ),
+        ("a cut YAML List", yaml_cut, None, "comes before its items"),
+    ];
+    for (case, input, change, why) in cases {
+        let run = fleet
+            .prune_all(&input, &["--summary"])
+            .exit(1)
+            .stderr_has(why)
+            .stderr_has("--prune=all refused")
+            .stderr_has("nothing was deleted");
+        assert!(!run.stdout().contains("pruned"), "{case}: {}", run.stdout());
+        for (kind, namespace, name) in REFERENCE_OBJECTS {
+            assert!(
+                fleet.get(kind, namespace, name).is_some(),
+                "{case}: {kind} {name}"
+            );
+        }
+        let sss = fleet
+            .get("SelectorSyncSet", "", "addon-logging-addon")
+            .unwrap();
+        // Still a member: applying without proof keeps the set whole.
+        assert_eq!(sss["metadata"]["labels"][PART_OF], STAGE_SET, "{case}");
+        if let Some(change) = change {
+            assert_eq!(
+                sss["metadata"]["labels"]["test-change"], change,
+                "{case}: the objects were applied"
+            );
+        }
+    }
+
+    // A JSON List cut short, or nothing at all: unreadable, nothing applied.
+    let json = fleet_list(&both, Some(&whole(&["logging-addon"])));
+    let before = resource_versions(&fleet.server);
+    for input in [&json[..json.len() / 2], b"---\n", b""] {
+        fleet.prune_all(input, &[]).exit(1);
+    }
+    assert_eq!(resource_versions(&fleet.server), before);
+
+    // Above the cap: nothing deleted, each deletion listed; within it, done.
+    let gone = fleet_list(&both[..1], Some(&whole(&["logging-addon"])));
+    let refused = fleet
+        .prune_all(&gone, &["--max-deletions", "3"])
+        .exit(1)
+        .stderr_has("would delete 4 objects, more than --max-deletions 3")
+        .stderr_has("would prune pagerdutyintegration.pagerduty.openshift.io/addon-reference-addon -n pagerduty-operator");
+    assert_eq!(
+        refused.stderr().matches("would prune ").count(),
+        4,
+        "{}",
+        refused.stderr()
+    );
+    for (kind, namespace, name) in REFERENCE_OBJECTS {
+        assert!(fleet.get(kind, namespace, name).is_some(), "{kind} {name}");
+    }
+    fleet.prune_all(&gone, &["--max-deletions", "4"]).success();
+    for (kind, namespace, name) in REFERENCE_OBJECTS {
+        assert!(fleet.get(kind, namespace, name).is_none(), "{kind} {name}");
+    }
+}
+
+#[test]
+fn a_dry_run_of_prune_all_lists_the_deletions_marked_and_changes_nothing() {
+    let fleet = Fleet::start();
+    let both = [
+        fleet.document("logging-addon"),
+        fleet.document("reference-addon"),
+    ];
+    fleet
+        .prune_all(
+            &fleet_list(&both, Some(&whole(&["logging-addon", "reference-addon"]))),
+            &[],
+        )
+        .success();
+    let gone = fleet_list(&both[..1], Some(&whole(&["logging-addon"])));
+    let before = resource_versions(&fleet.server);
+    for (mode, mark) in [
+        ("--dry-run=server", " (server dry run)"),
+        ("--dry-run=client", " (dry run)"),
+    ] {
+        let out = fleet
+            .prune_all(&gone, &[mode, "--summary"])
+            .success()
+            .stdout();
+        assert!(out.lines().all(|l| l.ends_with(mark)), "{mode}:\n{out}");
+        assert!(
+            out.contains(&format!(
+                "pagerdutyintegration.pagerduty.openshift.io/addon-reference-addon -n pagerduty-operator pruned{mark}"
+            )),
+            "{mode}:\n{out}"
+        );
+        assert_eq!(out.matches(" pruned").count(), 4, "{mode}:\n{out}");
+        assert_eq!(
+            resource_versions(&fleet.server),
+            before,
+            "{mode} changed something"
+        );
+    }
+}
+
+#[test]
+fn prune_all_reapplies_what_another_manager_changed_and_reports_the_conflict() {
+    let fleet = Fleet::start();
+    let both = [
+        fleet.document("logging-addon"),
+        fleet.document("reference-addon"),
+    ];
+    let all = fleet_list(&both, Some(&whole(&["logging-addon", "reference-addon"])));
+    fleet.prune_all(&all, &[]).success();
+    // Another manager takes over a field of ours and changes it.
+    fleet
+        .server
+        .api()
+        .apply_as(
+            "someone-else",
+            &json!({"apiVersion": "hive.openshift.io/v1", "kind": "SelectorSyncSet",
+                "metadata": {"name": "addon-logging-addon-delete"}, "spec": {"resourceApplyMode": "Sync"}}),
+            true,
+        )
+        .unwrap();
+    let run = fleet
+        .prune_all(&all, &["--summary"])
+        .exit(3)
+        .stderr_has("selectorsyncsets.hive.openshift.io \"addon-logging-addon-delete\"")
+        .stderr_has("HTTP 409")
+        .stderr_has("someone-else")
+        .stderr_has("--force-conflicts");
+    assert!(
+        !run.stdout()
+            .contains("addon-logging-addon-delete unchanged"),
+        "{}",
+        run.stdout()
+    );
+    // Plain hive-apply says the same.
+    hive_apply(&fleet.config, &all, &[])
+        .exit(3)
+        .stderr_has("HTTP 409")
+        .stderr_has("someone-else");
+    fleet.prune_all(&all, &["--force-conflicts"]).success();
+    let restored = fleet
+        .get("SelectorSyncSet", "", "addon-logging-addon-delete")
+        .unwrap();
+    assert_eq!(restored["spec"]["resourceApplyMode"], "Upsert");
+}
+
+#[test]
+fn prune_all_refuses_a_parent_that_another_tool_manages() {
+    let fleet = Fleet::start();
+    fleet
+        .server
+        .api()
+        .apply_as(
+            "kubectl-applyset",
+            &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "addon-flow-stage", "namespace": "hive",
+                "labels": {"applyset.kubernetes.io/id": STAGE_SET},
+                "annotations": {"applyset.kubernetes.io/tooling": "kubectl/v1.32", "applyset.kubernetes.io/contains-group-kinds": ""}}}),
+            false,
+        )
+        .unwrap();
+    let both = [
+        fleet.document("logging-addon"),
+        fleet.document("reference-addon"),
+    ];
+    let all = fleet_list(&both, Some(&whole(&["logging-addon", "reference-addon"])));
+    fleet
+        .prune_all(&all, &[])
+        .exit(2)
+        .stderr_has("ApplySet parent secret hive/addon-flow-stage is managed by \"kubectl/v1.32\"")
+        .stderr_has("--applyset");
+    assert!(
+        fleet
+            .get("SelectorSyncSet", "", "addon-logging-addon")
+            .is_none(),
+        "nothing applied"
+    );
+    // Another parent, named on the command line.
+    fleet
+        .prune_all(&all, &["--applyset", "secret/fleet-stage"])
+        .success();
+    let parent = fleet.get("Secret", "hive", "fleet-stage").unwrap();
+    let id = parent["metadata"]["labels"]["applyset.kubernetes.io/id"].clone();
+    let sss = fleet
+        .get("SelectorSyncSet", "", "addon-logging-addon")
+        .unwrap();
+    assert_eq!(sss["metadata"]["labels"][PART_OF], id);
+    assert_ne!(id, STAGE_SET);
+}
+
+/// kubectl reads the set hive-apply writes: `kubectl get secret -n hive
+/// addon-flow-stage -o yaml` shows it; kubectl's own ApplySet prune leaves
+/// it alone (another tool's); and once told the set is its own, kubectl
+/// computes the same id, reads the same kinds and namespaces, and finds
+/// exactly our members by their label.
+#[test]
+fn kubectl_reads_the_applyset_as_its_own_kind_of_set() {
+    if !e2e::prerequisite("kubectl", e2e::program("kubectl")) {
+        return;
+    }
+    let fleet = Fleet::start_tls();
+    let both = [
+        fleet.document("logging-addon"),
+        fleet.document("reference-addon"),
+    ];
+    fleet
+        .prune_all(
+            &fleet_list(&both, Some(&whole(&["logging-addon", "reference-addon"]))),
+            &[],
+        )
+        .success();
+    let kubectl = |args: &[&str]| -> Run {
+        std::process::Command::new("kubectl")
+            .env("KUBECONFIG", &fleet.config)
+            .env("KUBECTL_APPLYSET", "true")
+            .args(args)
+            .run()
+    };
+    let shown = kubectl(&[
+        "get",
+        "secret",
+        "-n",
+        "hive",
+        "addon-flow-stage",
+        "-o",
+        "yaml",
+    ])
+    .success();
+    shown
+        .stdout_has(&format!("applyset.kubernetes.io/id: {STAGE_SET}"))
+        .stdout_has("applyset.kubernetes.io/contains-group-kinds: ConfigMap,DeadmansSnitchIntegration.deadmanssnitch.managed.openshift.io,PagerDutyIntegration.pagerduty.openshift.io,SelectorSyncSet.hive.openshift.io")
+        .stdout_has("applyset.kubernetes.io/additional-namespaces: deadmanssnitch-operator,openshift-config,pagerduty-operator")
+        .stdout_has("applyset.kubernetes.io/tooling: addon-flow/");
+
+    // logging-addon's SelectorSyncSets (cluster-scoped: kubectl applies
+    // only what lives in its --namespace or in none).
+    let dir = tempfile::tempdir().unwrap();
+    let members = dir.path().join("members.json");
+    let mut list: Value = serde_json::from_slice(&fleet_list(&both[..1], None)).unwrap();
+    list["items"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|o| o["kind"] == "SelectorSyncSet");
+    std::fs::write(&members, list.to_string()).unwrap();
+    let prune = [
+        "apply",
+        "--server-side",
+        "--prune",
+        "--applyset=addon-flow-stage",
+        "-n",
+        "hive",
+        "--dry-run=server",
+        "--validate=false",
+        "-f",
+        members.to_str().unwrap(),
+    ];
+    kubectl(&prune)
+        .exit(1)
+        .stderr_has("is managed by tooling \"addon-flow\" instead of \"kubectl\"");
+
+    fleet
+        .server
+        .api()
+        .apply_as(
+            "test",
+            &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "addon-flow-stage", "namespace": "hive",
+                "annotations": {"applyset.kubernetes.io/tooling": "kubectl/v1.32.4"}}}),
+            true,
+        )
+        .unwrap();
+    let pruned = kubectl(&prune).success().stdout();
+    let mut lines: Vec<&str> = pruned.lines().filter(|l| l.contains(" pruned")).collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            "configmap/logging-addon-dashboard pruned (server dry run)",
+            "deadmanssnitchintegration.deadmanssnitch.managed.openshift.io/addon-reference-addon pruned (server dry run)",
+            "pagerdutyintegration.pagerduty.openshift.io/addon-reference-addon pruned (server dry run)",
+            "selectorsyncset.hive.openshift.io/addon-reference-addon pruned (server dry run)",
+            "selectorsyncset.hive.openshift.io/addon-reference-addon-delete pruned (server dry run)",
+        ],
+        "{pruned}"
+    );
 }

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod apply;
+pub mod applyset;
 pub mod objects;
 pub mod prune;
 pub mod report;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 use crate::api::KubeClient;
 use crate::apply::{ApplyOptions, ClusterRef, DryRun, Planned, SyncTarget};
+use crate::applyset::ParentRef;
 use crate::objects::Manifest;
 use crate::report::Report;
 use clap::{Parser, ValueEnum};
@@ -36,6 +38,7 @@ use serde_json::Value;
 ///   syncset-render --cluster-deployment cd-ns/cluster-1 < addon.json | hive-apply --prune
 ///   syncset-render --cluster-deployment cd-ns/cluster-1 < addon.json | hive-apply --wait
 ///   syncset-render --selector addon.yaml | hive-apply --label-cluster cd-ns/cluster-1 --wait
+///   ... | syncset-render --selector | hive-apply --prune=all     # the whole fleet
 ///   hive-apply --delete sss.yaml
 ///
 /// Credentials come from kubeconfig as kubectl reads it: --kubeconfig, else
@@ -46,8 +49,9 @@ use serde_json::Value;
 /// Output: the objects as the server returned them (a List, -o json|yaml),
 /// or with --summary one line per object (`kind.group/name [-n NS] verb`,
 /// marked `(server dry run)` or `(dry run)` in a dry run). Exit codes: 0
-/// done, 1 unreadable input or an object named twice, 2 usage error, 3 the
-/// server refused or failed (401/403, 404 kind, 409 conflict, 422 invalid,
+/// done, 1 unreadable input, an object named twice, or a prune refused
+/// (no whole inventory, above --max-deletions), 2 usage error, 3 the server
+/// refused or failed (401/403, 404 kind, 409 conflict, 422 invalid,
 /// unreachable), 4 --wait timed out.
 #[derive(Parser, Debug)]
 #[command(name = "hive-apply", version, verbatim_doc_comment)]
@@ -75,16 +79,33 @@ struct Args {
     #[arg(long)]
     force_conflicts: bool,
 
-    /// After applying, delete what this field manager applied earlier and
-    /// the input no longer lists. `name` (the default): objects of the
-    /// input's namespaced kinds and names in other namespaces (a cluster
-    /// removed from the SyncSets). `all`: every object of the input's kinds
-    /// (the input is the whole desired state, e.g. every add-on's
-    /// SelectorSyncSets: a removed add-on loses its own); objects already
-    /// live as they would be applied are not sent again. Write it with `=`
-    /// (`--prune=all`).
+    /// After applying, delete what is no longer in the input. `name` (the
+    /// default): objects of the input's namespaced kinds and names in other
+    /// namespaces that this field manager applied (a cluster removed from
+    /// the SyncSets). `all`: the input is the whole fleet (syncset-render's
+    /// List with the inventory of `addon-validate --all`); every object is
+    /// applied as a member of an ApplySet (see --applyset), and members the
+    /// input no longer holds are deleted, of every kind the set ever held,
+    /// only on the inventory's proof (a whole environment; the member's
+    /// add-on left the tree or no longer renders it). Objects live as they
+    /// would be applied are not sent again. Write it with `=` (`--prune=all`).
     #[arg(long, conflicts_with = "delete", value_enum, value_name = "SCOPE", num_args = 0..=1, default_missing_value = "name", require_equals = true)]
     prune: Option<PruneScope>,
+
+    /// With --prune=all: the ApplySet's parent Secret, `[secret/]NAME`
+    /// (default: addon-flow-ENVIRONMENT, the environment of the input's
+    /// inventory), as kubectl's --applyset.
+    #[arg(long, value_name = "[secret/]NAME")]
+    applyset: Option<String>,
+
+    /// With --prune=all: the namespace of the ApplySet's parent Secret.
+    #[arg(long, value_name = "NS", default_value = applyset::DEFAULT_NAMESPACE)]
+    applyset_namespace: String,
+
+    /// A prune that would delete more objects than this deletes none, lists
+    /// them, and exits 1.
+    #[arg(long, value_name = "N", default_value_t = common::inventory::DEFAULT_MAX_DELETIONS)]
+    max_deletions: usize,
 
     /// Delete the objects instead of applying them (with --label-cluster,
     /// remove the add-on label).
@@ -138,7 +159,7 @@ struct Args {
 enum PruneScope {
     /// The input's names, in other namespaces.
     Name,
-    /// Everything of the input's kinds that the input does not list.
+    /// The members of the fleet's ApplySet that the input no longer holds.
     All,
 }
 
@@ -201,6 +222,10 @@ fn run(args: Args) -> Result<()> {
     if args.wait {
         check_wait(&args, &input.manifests)?;
     }
+    let parent = match args.prune {
+        Some(PruneScope::All) => applyset_parent(&args, &source, input.inventory.as_ref())?,
+        _ => None,
+    };
     if args.dry_run == DryRun::Client && args.prune.is_none() {
         return write_unsent(input.manifests, &args, format);
     }
@@ -225,7 +250,16 @@ fn run(args: Args) -> Result<()> {
     objects::check_duplicates(&source, planned.iter().map(|p| (p.key(), &p.manifest)))?;
 
     match args.prune {
-        Some(PruneScope::All) => prune_all(&client, planned, &options, &mut report),
+        Some(PruneScope::All) => {
+            let settings = prune::Settings {
+                input: source.location(),
+                inventory: input.inventory.as_ref(),
+                unproven: input.unproven.as_deref(),
+                parent,
+                max_deletions: args.max_deletions,
+            };
+            prune::run(&client, planned, &settings, &options, &mut report)?;
+        }
         _ => {
             if args.dry_run == DryRun::Client {
                 report.done.extend(apply::would_apply(&planned));
@@ -234,7 +268,7 @@ fn run(args: Args) -> Result<()> {
                 report.record_done(planned.iter().map(|p| p.manifest.describe()).zip(results));
             }
             if args.prune == Some(PruneScope::Name) && report.is_clean() {
-                prune_by_name(&client, &options, &mut report);
+                prune_by_name(&client, &args, &source, &options, &mut report);
             }
         }
     }
@@ -323,7 +357,8 @@ fn label_clusters(
 }
 
 /// Flags clap cannot check: a mode written with a space (`--dry-run
-/// server` reads `server` as the input file).
+/// server` reads `server` as the input file), and the ApplySet flags
+/// without `--prune=all`.
 fn check_flags(args: &Args) -> Result<()> {
     if let Some(file) = args.file.as_deref().and_then(Path::to_str) {
         let spaced = match file {
@@ -336,6 +371,13 @@ fn check_flags(args: &Args) -> Result<()> {
                 "{flag} {file}: {file:?} was read as the input file; write {flag}={file}"
             )));
         }
+    }
+    if args.prune != Some(PruneScope::All)
+        && (args.applyset.is_some() || args.applyset_namespace != applyset::DEFAULT_NAMESPACE)
+    {
+        return Err(Error::usage(
+            "--applyset and --applyset-namespace name the ApplySet of --prune=all; add --prune=all or drop them",
+        ));
     }
     Ok(())
 }
@@ -371,49 +413,59 @@ fn check_wait(args: &Args, manifests: &[Manifest]) -> Result<()> {
     Ok(())
 }
 
-/// `--prune` (by name).
-fn prune_by_name(client: &KubeClient, options: &ApplyOptions, report: &mut Report) {
+/// The ApplySet parent of `--prune=all`: `--applyset`, else
+/// `addon-flow-<environment>` of the input's inventory; none without either.
+fn applyset_parent(
+    args: &Args,
+    source: &common::io::Source,
+    inventory: Option<&common::inventory::Inventory>,
+) -> Result<Option<ParentRef>> {
+    if let Some(flag) = &args.applyset {
+        return ParentRef::parse(flag, &args.applyset_namespace).map(Some);
+    }
+    let Some(inventory) = inventory else {
+        return Ok(None);
+    };
+    ParentRef::new(
+        &format!("addon-flow-{}", inventory.environment),
+        &args.applyset_namespace,
+    )
+    .map(Some)
+    .map_err(|why| {
+        Error::input(
+            source.location().field(format!(
+                "the inventory's environment {:?}",
+                inventory.environment
+            )),
+            format!("cannot name the ApplySet parent: {why}; name one with --applyset"),
+        )
+    })
+}
+
+/// `--prune` (by name), within `--max-deletions`.
+fn prune_by_name(
+    client: &KubeClient,
+    args: &Args,
+    source: &common::io::Source,
+    options: &ApplyOptions,
+    report: &mut Report,
+) {
     let stale = match apply::prune_candidates(client, &report.done, client.field_manager()) {
         Ok(stale) => stale,
         Err(err) => return report.fail("--prune".into(), err),
     };
+    if let Err(message) = common::inventory::check_deletions(stale.len(), args.max_deletions) {
+        for s in &stale {
+            report.note(format!(
+                "would prune {}{}",
+                s.describe(),
+                options.dry_run.mark()
+            ));
+        }
+        return report.refuse(Error::input(source.location(), message));
+    }
     let results = apply::delete_stale(client, &stale, options);
     report.record_done(stale.iter().map(apply::Stale::describe).zip(results));
-}
-
-/// `--prune=all`: the live objects of the input's kinds, listed once; what
-/// is live as we would apply it is not sent again; then what this field
-/// manager applied of those kinds and the input no longer lists goes.
-fn prune_all(
-    client: &KubeClient,
-    mut planned: Vec<Planned>,
-    options: &ApplyOptions,
-    report: &mut Report,
-) {
-    prune::annotate(&mut planned);
-    let mut live = match prune::list_live(client, &planned) {
-        Ok(live) => live,
-        Err(err) => return report.fail("--prune=all".into(), err),
-    };
-    let to_apply = if options.dry_run == DryRun::None {
-        let (to_apply, unchanged) =
-            prune::skip_unchanged(&mut live, planned, client.field_manager());
-        report.done.extend(unchanged);
-        to_apply
-    } else {
-        planned
-    };
-    if options.dry_run == DryRun::Client {
-        report.done.extend(apply::would_apply(&to_apply));
-    } else {
-        let results = apply::run(client, &to_apply, options);
-        report.record_done(to_apply.iter().map(|p| p.manifest.describe()).zip(results));
-    }
-    if report.is_clean() {
-        let stale = prune::stale(&live, &report.done, client.field_manager());
-        let results = apply::delete_stale(client, &stale, options);
-        report.record_done(stale.iter().map(apply::Stale::describe).zip(results));
-    }
 }
 
 /// The output: with --summary (or --delete) one line per object, each

@@ -1,10 +1,11 @@
 //! The objects to apply, from a `kind: List`, a single object, or a
 //! multi-document YAML stream (what kubectl accepts), each checked for the
-//! fields the API needs to place it.
+//! fields the API needs to place it, and the fleet inventory a List may carry.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use common::inventory::{Inventory, LIST_ANNOTATION};
 use common::io::Source;
 use common::{Error, Result};
 use serde_json::Value;
@@ -21,10 +22,16 @@ pub struct Manifest {
     pub at: String,
 }
 
-/// What the input holds.
+/// What the input holds: the objects, and the inventory of the fleet stream
+/// they were rendered from (syncset-render's List annotation), if any.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Input {
     pub manifests: Vec<Manifest>,
+    pub inventory: Option<Inventory>,
+    /// Why the inventory does not prove that the List is whole, if it does
+    /// not: in block YAML it comes before the items, so a List cut at a
+    /// line boundary would still parse and still carry it.
+    pub unproven: Option<String>,
 }
 
 /// The largest object list read: SyncSets for many thousands of clusters
@@ -69,10 +76,14 @@ impl Manifest {
     }
 }
 
-/// Reads every object of the input, in order.
+/// Reads every object of the input, in order, and the inventory a List carries.
 pub fn read(source: &Source) -> Result<Input> {
     let documents = source.parse_stream()?;
     let mut manifests = Vec::new();
+    let mut inventory = None;
+    let mut unproven = None;
+    // A JSON (flow) document cannot be cut and still parse; block YAML can.
+    let self_delimiting = matches!(source.text.trim_start().as_bytes().first(), Some(b'{'));
     for (doc_index, parsed) in documents.into_iter().enumerate() {
         let value = parsed.value;
         if value.is_null() {
@@ -90,6 +101,24 @@ pub fn read(source: &Source) -> Result<Input> {
                     "is not a list of objects",
                 ));
             };
+            if let Some(found) = list_inventory(source, &document, &value)? {
+                if inventory.is_some() {
+                    return Err(Error::input(
+                        source.location().field(format!(
+                            "{document}: metadata.annotations[{LIST_ANNOTATION}]"
+                        )),
+                        "is a second inventory; a fleet render is one List with one inventory",
+                    ));
+                }
+                inventory = Some(found);
+                if !self_delimiting && !metadata_follows_items(&value) {
+                    unproven = Some(format!(
+                        "the List's inventory ({document}: metadata) comes before its items, so a \
+                         YAML List cut short would still carry it; write the List as JSON (syncset-render \
+                         -o json, its default into a pipe) or with its metadata after its items"
+                    ));
+                }
+            }
             for (i, item) in items.iter().enumerate() {
                 manifests.push(manifest(source, &format!("items[{i}]"), item.clone())?);
             }
@@ -103,7 +132,63 @@ pub fn read(source: &Source) -> Result<Input> {
             "holds no objects; expected a List, an object or a YAML stream of objects",
         ));
     }
-    Ok(Input { manifests })
+    Ok(Input {
+        manifests,
+        inventory,
+        unproven,
+    })
+}
+
+/// Whether a List's `metadata` comes after its `items`, as written.
+fn metadata_follows_items(list: &Value) -> bool {
+    let Some(fields) = list.as_object() else {
+        return false;
+    };
+    let position = |key: &str| fields.keys().position(|k| k == key);
+    matches!((position("items"), position("metadata")), (Some(items), Some(metadata)) if metadata > items)
+}
+
+/// The inventory in a List's annotation ([`LIST_ANNOTATION`], JSON text),
+/// checked as strictly as the inventory document itself.
+fn list_inventory(source: &Source, document: &str, list: &Value) -> Result<Option<Inventory>> {
+    let annotation = &list["metadata"]["annotations"][LIST_ANNOTATION];
+    if annotation.is_null() {
+        return Ok(None);
+    }
+    let at = || {
+        source.location().field(format!(
+            "{document}: metadata.annotations[{LIST_ANNOTATION}]"
+        ))
+    };
+    let text = annotation.as_str().ok_or_else(|| {
+        Error::input(
+            at(),
+            "is not a string (expected the inventory as JSON text)",
+        )
+    })?;
+    let inventory: Inventory = serde_json::from_str(text).map_err(|err| {
+        Error::input(
+            at(),
+            format!(
+                "is not an AddonInventory ({err}); it is written by syncset-render, do not edit it"
+            ),
+        )
+    })?;
+    if inventory.api_version != common::inventory::API_VERSION
+        || inventory.kind != common::inventory::KIND
+    {
+        return Err(Error::input(
+            at(),
+            format!(
+                "has apiVersion {:?} and kind {:?}; expected {} {}",
+                inventory.api_version,
+                inventory.kind,
+                common::inventory::API_VERSION,
+                common::inventory::KIND
+            ),
+        ));
+    }
+    Ok(Some(inventory))
 }
 
 fn manifest(source: &Source, at: &str, object: Value) -> Result<Manifest> {
@@ -204,6 +289,7 @@ mod tests {
         let input = read(&source(list)).unwrap();
         assert_eq!(input.manifests[0].name, "a");
         assert_eq!(input.manifests[0].at, "items[0]");
+        assert_eq!(input.inventory, None);
         let stream = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: n}\n";
         let manifests = read(&source(stream)).unwrap().manifests;
         assert_eq!(manifests.len(), 2);
@@ -219,6 +305,66 @@ mod tests {
             "{err}"
         );
         assert!(read(&source("")).is_err());
+    }
+
+    fn list_with_inventory(annotation: Value) -> String {
+        serde_json::json!({"apiVersion": "v1", "kind": "List",
+            "metadata": {"annotations": {LIST_ANNOTATION: annotation}},
+            "items": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "n"}}]})
+        .to_string()
+    }
+
+    #[test]
+    fn reads_the_inventory_of_a_list_and_refuses_a_broken_one() {
+        let inventory = Inventory::new(
+            "stage",
+            common::inventory::Scope::Whole,
+            None,
+            ["x".to_string()].into(),
+        );
+        let text = list_with_inventory(Value::from(serde_json::to_string(&inventory).unwrap()));
+        let input = read(&source(&text)).unwrap();
+        assert_eq!(input.inventory, Some(inventory.clone()));
+        assert_eq!(input.unproven, None, "JSON cannot be cut and still parse");
+        for broken in [
+            Value::from(3),
+            Value::from("{\"kind\": \"AddonInventory\"}"),
+            Value::from(
+                "{\"apiVersion\":\"v9\",\"kind\":\"AddonInventory\",\"environment\":\"stage\",\"scope\":\"whole\",\"addons\":[]}",
+            ),
+        ] {
+            let err = read(&source(&list_with_inventory(broken))).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("document 1: metadata.annotations[addon-flow.openshift.io/inventory]"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn in_block_yaml_the_inventory_proves_the_list_whole_only_after_its_items() {
+        let annotation =
+            "'{\"apiVersion\":\"addon-flow.openshift.io/v1\",\"kind\":\"AddonInventory\",\"environment\":\"stage\",\"scope\":\"whole\",\"addons\":[\"x\"]}'";
+        let items =
+            "items:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a, namespace: n}\n";
+        let metadata = format!("metadata:\n  annotations:\n    {LIST_ANNOTATION}: {annotation}\n");
+        let last = format!("apiVersion: v1\nkind: List\n{items}{metadata}");
+        let input = read(&source(&last)).unwrap();
+        assert!(input.inventory.is_some());
+        assert_eq!(input.unproven, None);
+        let first = format!("apiVersion: v1\nkind: List\n{metadata}{items}");
+        let input = read(&source(&first)).unwrap();
+        assert!(input.inventory.is_some());
+        assert!(
+            input
+                .unproven
+                .as_deref()
+                .unwrap()
+                .contains("comes before its items"),
+            "{:?}",
+            input.unproven
+        );
     }
 
     #[test]
