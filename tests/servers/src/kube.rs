@@ -25,13 +25,22 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::faults::FaultPlan;
 use crate::http::{Handler, HttpRequest, HttpResponse, Server, TlsIdentity, CLIENT_CERT_HEADER};
 
+mod cluster_sync;
+mod fields;
 mod selector;
+mod status;
 mod validation;
+
+use fields::{
+    content, fields_v1, get_path, json_merge_patch, leaf_paths, managers_changed, merge_into,
+    remove_path, strip_server_fields, Path,
+};
+use status::{not_found, not_found_path, status, status_with};
 
 pub use selector::LabelSelector;
 
@@ -151,8 +160,6 @@ struct Stored {
     /// When the spec last changed (for the ClusterSync delay).
     changed_at: Instant,
 }
-
-type Path = Vec<String>;
 
 /// Object key: (group, plural, namespace, name).
 type Key = (String, String, String, String);
@@ -286,35 +293,6 @@ impl Handler for ApiHandler {
         }
         self.0.handle(request)
     }
-}
-
-fn status(code: u16, reason: &str, message: impl Into<String>) -> HttpResponse {
-    status_with(code, reason, message, None)
-}
-
-fn status_with(
-    code: u16,
-    reason: &str,
-    message: impl Into<String>,
-    details: Option<Value>,
-) -> HttpResponse {
-    let mut body = json!({
-        "kind": "Status", "apiVersion": "v1", "metadata": {},
-        "status": if code < 400 { "Success" } else { "Failure" },
-        "message": message.into(), "reason": reason, "code": code,
-    });
-    if let Some(details) = details {
-        body["details"] = details;
-    }
-    HttpResponse::json(code, &body)
-}
-
-fn not_found_path() -> HttpResponse {
-    status(
-        404,
-        "NotFound",
-        "the server could not find the requested resource",
-    )
 }
 
 /// What a request path names.
@@ -903,89 +881,6 @@ impl State {
         }
         HttpResponse::json(200, &object)
     }
-
-    /// Brings a ClusterSync's status up to date, as Hive's controller would:
-    /// SyncSets naming the cluster and SelectorSyncSets matching its labels,
-    /// each reported applied once `sync_delay` has passed since it changed.
-    fn refresh_cluster_sync(&mut self, namespace: &str, name: &str) {
-        let labels: Map<String, Value> = self
-            .objects
-            .get(&(
-                "hive.openshift.io".to_string(),
-                "clusterdeployments".to_string(),
-                namespace.to_string(),
-                name.to_string(),
-            ))
-            .and_then(|s| s.object["metadata"]["labels"].as_object().cloned())
-            .unwrap_or_default();
-        let delay = self.options.sync_delay;
-        let mut sync_sets = Vec::new();
-        let mut selector_sync_sets = Vec::new();
-        for ((group, plural, ns, object_name), stored) in &self.objects {
-            if group != "hive.openshift.io" || stored.changed_at.elapsed() < delay {
-                continue;
-            }
-            let spec = &stored.object["spec"];
-            let entry = || match self.sync_failures.get(object_name) {
-                Some(message) => {
-                    json!({"name": object_name, "observedGeneration": stored.object["metadata"]["generation"],
-                    "result": "Failure", "failureMessage": message,
-                    "lastTransitionTime": stored.object["metadata"]["creationTimestamp"]})
-                }
-                None => {
-                    json!({"name": object_name, "observedGeneration": stored.object["metadata"]["generation"],
-                    "result": "Success", "lastTransitionTime": stored.object["metadata"]["creationTimestamp"],
-                    "firstSuccessTime": stored.object["metadata"]["creationTimestamp"]})
-                }
-            };
-            if plural == "syncsets" && ns == namespace {
-                let refs = spec["clusterDeploymentRefs"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default();
-                if refs.iter().any(|r| r["name"] == name) {
-                    sync_sets.push(entry());
-                }
-            } else if plural == "selectorsyncsets" {
-                let wanted = spec["clusterDeploymentSelector"]["matchLabels"].as_object();
-                if wanted.is_some_and(|w| {
-                    !w.is_empty() && w.iter().all(|(k, v)| labels.get(k) == Some(v))
-                }) {
-                    selector_sync_sets.push(entry());
-                }
-            }
-        }
-        let key = (
-            "hiveinternal.openshift.io".to_string(),
-            "clustersyncs".to_string(),
-            namespace.to_string(),
-            name.to_string(),
-        );
-        if sync_sets.is_empty() && selector_sync_sets.is_empty() && !self.objects.contains_key(&key)
-        {
-            return;
-        }
-        let status = json!({"syncSets": sync_sets, "selectorSyncSets": selector_sync_sets,
-            "conditions": [{"type": "Failed", "status": "False", "reason": "Success", "message": "All SyncSets and SelectorSyncSets have been applied to the cluster"}]});
-        let previous = self.objects.get(&key).map(|s| s.object["status"].clone());
-        if previous.as_ref() == Some(&status) {
-            return;
-        }
-        let resource_version = self.next_resource_version();
-        if previous.is_none() {
-            self.uid += 1;
-        }
-        let uid = format!("00000000-0000-4000-8000-{:012x}", self.uid);
-        let stored = self.objects.entry(key).or_insert_with(|| Stored {
-            object: json!({"apiVersion": "hiveinternal.openshift.io/v1alpha1", "kind": "ClusterSync",
-                "metadata": {"name": name, "namespace": namespace, "generation": 1, "uid": uid,
-                    "creationTimestamp": rfc3339(SystemTime::now())}}),
-            managers: BTreeMap::new(),
-            changed_at: Instant::now(),
-        });
-        stored.object["status"] = status;
-        stored.object["metadata"]["resourceVersion"] = json!(resource_version);
-    }
 }
 
 fn key(rt: &ResourceType, namespace: &str, name: &str) -> Key {
@@ -994,15 +889,6 @@ fn key(rt: &ResourceType, namespace: &str, name: &str) -> Key {
         rt.plural.clone(),
         namespace.to_string(),
         name.to_string(),
-    )
-}
-
-fn not_found(rt: &ResourceType, name: &str) -> HttpResponse {
-    status_with(
-        404,
-        "NotFound",
-        format!("{} \"{name}\" not found", rt.qualified()),
-        Some(json!({"name": name, "group": rt.group, "kind": rt.plural})),
     )
 }
 
@@ -1053,143 +939,6 @@ fn check_identity(
         }
         _ => None,
     }
-}
-
-/// Fields only the server sets; an apply never owns them.
-fn strip_server_fields(object: &mut Value) {
-    if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-        for field in [
-            "resourceVersion",
-            "uid",
-            "generation",
-            "creationTimestamp",
-            "managedFields",
-        ] {
-            metadata.remove(field);
-        }
-    }
-    if let Some(map) = object.as_object_mut() {
-        map.remove("status");
-    }
-}
-
-/// The object without server metadata, to tell a real change from a no-op.
-fn content(object: &Value) -> Value {
-    let mut copy = object.clone();
-    strip_server_fields(&mut copy);
-    copy
-}
-
-fn managers_changed(object: &Value, managers: &BTreeMap<String, (String, BTreeSet<Path>)>) -> bool {
-    let recorded: BTreeSet<&str> = object["metadata"]["managedFields"]
-        .as_array()
-        .map(|entries| {
-            entries
-                .iter()
-                .filter_map(|e| e["manager"].as_str())
-                .collect()
-        })
-        .unwrap_or_default();
-    recorded != managers.keys().map(String::as_str).collect()
-}
-
-/// Leaf paths of a value: each map key down to a scalar or a list (lists are
-/// atomic). `apiVersion`, `kind` and the identity fields are not owned.
-fn leaf_paths(value: &Value) -> BTreeSet<Path> {
-    fn walk(value: &Value, path: &mut Path, out: &mut BTreeSet<Path>) {
-        match value {
-            Value::Object(map) if !map.is_empty() => {
-                for (k, v) in map {
-                    path.push(k.clone());
-                    walk(v, path, out);
-                    path.pop();
-                }
-            }
-            _ => {
-                out.insert(path.clone());
-            }
-        }
-    }
-    let mut out = BTreeSet::new();
-    walk(value, &mut Vec::new(), &mut out);
-    out.retain(|p| {
-        !matches!(p.as_slice(), [k] if k == "apiVersion" || k == "kind")
-            && !matches!(p.as_slice(), [m, k] if m == "metadata" && (k == "name" || k == "namespace"))
-    });
-    out
-}
-
-fn get_path<'a>(value: &'a Value, path: &[String]) -> Option<&'a Value> {
-    path.iter().try_fold(value, |v, k| v.get(k))
-}
-
-fn remove_path(value: &mut Value, path: &[String]) {
-    let Some((last, parents)) = path.split_last() else {
-        return;
-    };
-    let mut current = value;
-    for key in parents {
-        match current.get_mut(key) {
-            Some(next) => current = next,
-            None => return,
-        }
-    }
-    if let Some(map) = current.as_object_mut() {
-        map.remove(last);
-    }
-}
-
-fn merge_into(target: &mut Value, source: &Value) {
-    match (target, source) {
-        (Value::Object(target), Value::Object(source)) => {
-            for (k, v) in source {
-                match target.get_mut(k) {
-                    Some(existing) if existing.is_object() && v.is_object() => {
-                        merge_into(existing, v)
-                    }
-                    _ => {
-                        target.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-        }
-        (target, source) => *target = source.clone(),
-    }
-}
-
-/// RFC 7386: null removes, objects merge, anything else replaces.
-fn json_merge_patch(target: &mut Value, patch: &Value) {
-    let Value::Object(patch) = patch else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = json!({});
-    }
-    if let Some(map) = target.as_object_mut() {
-        for (k, v) in patch {
-            if v.is_null() {
-                map.remove(k);
-            } else {
-                json_merge_patch(map.entry(k.clone()).or_insert(Value::Null), v);
-            }
-        }
-    }
-}
-
-/// `fieldsV1`: `{"f:spec": {"f:x": {}}}` for each owned path.
-fn fields_v1(paths: &BTreeSet<Path>) -> Value {
-    let mut root = json!({});
-    for path in paths {
-        let mut current = &mut root;
-        for key in path {
-            current = current
-                .as_object_mut()
-                .map(|m| m.entry(format!("f:{key}")).or_insert_with(|| json!({})))
-                .expect("fieldsV1 nodes are objects");
-        }
-    }
-    root
 }
 
 /// `2024-07-02T10:11:12Z`.
