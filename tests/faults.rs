@@ -206,6 +206,7 @@ fn kube_server(faults: &FaultPlan) -> KubeServer {
     KubeServer::start(KubeOptions {
         sync_delay: Duration::from_millis(100),
         faults: faults.clone(),
+        namespaces: vec!["cd-east".into(), "redhat-full-addon".into()],
         ..KubeOptions::default()
     })
     .unwrap()

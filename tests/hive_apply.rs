@@ -19,9 +19,23 @@ const FULL: &str = "tests/fixtures/sss/addons/full-addon/metadata/stage/addon.ya
 fn server() -> KubeServer {
     KubeServer::start(KubeOptions {
         sync_delay: Duration::from_millis(150),
-        ..KubeOptions::default()
+        ..cluster_namespaces()
     })
     .unwrap()
+}
+
+/// A Hive cluster where the ClusterDeployments' namespaces exist, and the
+/// one of full-addon's extra resource (the API server refuses an object in a
+/// namespace that does not).
+fn cluster_namespaces() -> KubeOptions {
+    KubeOptions {
+        namespaces: vec![
+            "cd-east".into(),
+            "cd-west".into(),
+            "redhat-full-addon".into(),
+        ],
+        ..KubeOptions::default()
+    }
 }
 
 fn kubeconfig(dir: &Path, server: &KubeServer, token: &str) -> PathBuf {
@@ -529,8 +543,7 @@ fn bad_input_is_exit_1_naming_the_field() {
 #[test]
 fn https_with_the_kubeconfig_ca_and_a_clear_error_without_it() {
     let identity = test_pki().identity;
-    let server =
-        KubeServer::start_tls_on("127.0.0.1:0", KubeOptions::default(), &identity).unwrap();
+    let server = KubeServer::start_tls_on("127.0.0.1:0", cluster_namespaces(), &identity).unwrap();
     assert!(server.url().starts_with("https://"));
     let dir = tempfile::tempdir().unwrap();
     let config = kubeconfig(dir.path(), &server, "test-token");
@@ -614,7 +627,7 @@ fn a_client_certificate_from_the_kubeconfig_authenticates() {
     use common::base64::encode as encode_base64;
     let pki = test_pki();
     let server =
-        KubeServer::start_tls_on("127.0.0.1:0", KubeOptions::default(), &pki.identity).unwrap();
+        KubeServer::start_tls_on("127.0.0.1:0", cluster_namespaces(), &pki.identity).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let ca = encode_base64(pki.identity.ca_pem.as_ref().unwrap());
     let config = dir.path().join("cert-kubeconfig");
@@ -745,7 +758,7 @@ fn wait_reports_a_hive_failure_and_times_out_with_exit_4() {
 
     let slow = KubeServer::start(KubeOptions {
         sync_delay: Duration::from_secs(600),
-        ..KubeOptions::default()
+        ..cluster_namespaces()
     })
     .unwrap();
     let config = kubeconfig(dir.path(), &slow, "test-token");

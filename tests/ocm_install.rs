@@ -558,6 +558,7 @@ fn the_simulated_cluster_resolves_the_channel_head_of_a_catalog_built_by_catalog
     let (layout, document) = built_catalog(dir.path());
     let kube = KubeServer::start(KubeOptions {
         sync_delay: Duration::ZERO,
+        namespaces: vec!["cd-ns".into()],
         ..KubeOptions::default()
     })
     .unwrap();
@@ -595,7 +596,11 @@ fn the_simulated_cluster_resolves_the_channel_head_of_a_catalog_built_by_catalog
 fn a_subscription_to_a_channel_the_catalog_lacks_is_a_failed_install() {
     let dir = tempfile::tempdir().unwrap();
     let (layout, document) = built_catalog(dir.path());
-    let kube = KubeServer::start(KubeOptions::default()).unwrap();
+    let kube = KubeServer::start(KubeOptions {
+        namespaces: vec!["cd-ns".into()],
+        ..KubeOptions::default()
+    })
+    .unwrap();
     apply_syncset(&kube, dir.path(), &document, Some("no-such-channel"));
     let (push, pushed) = recording_pushgateway();
     let mut cluster = simulated_cluster(&kube, &push, &layout);
@@ -618,7 +623,11 @@ fn a_subscription_to_a_channel_the_catalog_lacks_is_a_failed_install() {
 fn fake_ocm_acting_as_ocm_writes_the_syncset_into_hive_and_uninstall_removes_it() {
     let dir = tempfile::tempdir().unwrap();
     let document = servers::example_document(dir.path());
-    let kube = KubeServer::start(KubeOptions::default()).unwrap();
+    let kube = KubeServer::start(KubeOptions {
+        namespaces: vec!["cd-ns".into()],
+        ..KubeOptions::default()
+    })
+    .unwrap();
     let mut options = ControllerOptions {
         hive_url: Some(kube.url()),
         hive_token: Some(HIVE_TOKEN.into()),

@@ -96,6 +96,11 @@ fn a_stream_counts_addons_done_on_a_terminal_and_nothing_in_a_pipe() {
 fn hive_apply_counts_objects_applied_and_clusters_synced_on_a_terminal() {
     let server = KubeServer::start(KubeOptions {
         sync_delay: Duration::from_millis(300),
+        namespaces: vec![
+            "cd-east".into(),
+            "cd-west".into(),
+            "redhat-full-addon".into(),
+        ],
         ..KubeOptions::default()
     })
     .unwrap();

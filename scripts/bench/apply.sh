@@ -16,8 +16,13 @@ trap 'stop_server; rm -rf "$work"' EXIT
 for i in $(seq 1 "$clusters"); do printf 'uhc-%05d/cluster-%05d\n' "$i" "$i"; done > "$work/clusters"
 addon=tests/fixtures/sss/addons/full-addon/metadata/stage/addon.yaml
 
+# The API server refuses objects in a namespace that does not exist: the
+# clusters' namespaces, and the one of full-addon's extra resource, exist.
+namespace_args=(--namespace redhat-full-addon)
+while IFS=/ read -r namespace _; do namespace_args+=(--namespace "$namespace"); done < "$work/clusters"
+
 start_server() {
-  target/release/fake-hive --latency-ms "$latency" --kubeconfig-out "$work/kubeconfig" > "$work/server.out" &
+  target/release/fake-hive --latency-ms "$latency" --kubeconfig-out "$work/kubeconfig" "${namespace_args[@]}" > "$work/server.out" &
   server_pid=$!
   for _ in $(seq 1 100); do [[ -s "$work/kubeconfig" ]] && grep -q url= "$work/server.out" && return; sleep 0.05; done
   echo "apply.sh: fake-hive did not start" >&2; exit 1

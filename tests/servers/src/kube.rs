@@ -40,7 +40,9 @@ use fields::{
     content, fields_v1, get_path, json_merge_patch, leaf_paths, managers_changed, merge_into,
     remove_path, strip_server_fields, Path,
 };
-use status::{not_found, not_found_path, status, status_with};
+use status::{
+    details, forbidden, namespace_not_found, not_found, not_found_path, status, status_with,
+};
 
 pub use selector::LabelSelector;
 
@@ -137,7 +139,29 @@ pub struct KubeOptions {
     pub sync_delay: Duration,
     /// Misbehaviours for the next requests (`--faults`).
     pub faults: FaultPlan,
+    /// Namespaces that exist from the start, besides [`BUILT_IN_NAMESPACES`]
+    /// (the namespaces of the ClusterDeployments a test plays with).
+    pub namespaces: Vec<String>,
 }
+
+/// The namespaces every server starts with: what a new cluster has,
+/// `openshift-config` (Hive runs on OpenShift), `hive`, where a Hive cluster
+/// runs its operator, and the namespaces of the OSD operators whose kinds
+/// [`hive_resource_types`] serves (their PagerDutyIntegrations and
+/// DeadmansSnitchIntegrations live there).
+pub const BUILT_IN_NAMESPACES: [&str; 7] = [
+    "default",
+    "kube-system",
+    "kube-public",
+    "openshift-config",
+    "hive",
+    "pagerduty-operator",
+    "deadmanssnitch-operator",
+];
+
+/// Namespaces the API server refuses to delete (NamespaceLifecycle's
+/// immortal namespaces).
+const IMMORTAL_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
 
 impl Default for KubeOptions {
     fn default() -> Self {
@@ -147,6 +171,7 @@ impl Default for KubeOptions {
             latency: Duration::ZERO,
             sync_delay: Duration::from_millis(200),
             faults: FaultPlan::default(),
+            namespaces: Vec::new(),
         }
     }
 }
@@ -171,6 +196,8 @@ struct State {
     resource_version: u64,
     uid: u64,
     requests: u64,
+    /// The resourceVersion once the namespaces the server starts with exist.
+    started_at_version: u64,
     /// (Selector)SyncSet name → the failure Hive reports for it.
     sync_failures: BTreeMap<String, String>,
 }
@@ -310,15 +337,26 @@ enum Target {
 
 impl KubeApi {
     fn new(options: KubeOptions) -> Self {
+        let mut state = State {
+            options,
+            objects: BTreeMap::new(),
+            resource_version: 1000,
+            uid: 0,
+            requests: 0,
+            started_at_version: 0,
+            sync_failures: BTreeMap::new(),
+        };
+        let namespaces: Vec<String> = BUILT_IN_NAMESPACES
+            .iter()
+            .map(|ns| ns.to_string())
+            .chain(state.options.namespaces.iter().cloned())
+            .collect();
+        for namespace in namespaces {
+            state.seed_namespace(&namespace);
+        }
+        state.started_at_version = state.resource_version;
         KubeApi {
-            state: Mutex::new(State {
-                options,
-                objects: BTreeMap::new(),
-                resource_version: 1000,
-                uid: 0,
-                requests: 0,
-                sync_failures: BTreeMap::new(),
-            }),
+            state: Mutex::new(state),
         }
     }
 
@@ -365,11 +403,20 @@ impl KubeApi {
         self.lock().requests
     }
 
-    /// Every stored object, in key order.
+    /// Every object written since the server started (by clients, or by
+    /// Hive's controllers), in key order: the namespaces it started with are
+    /// left out until a client changes them ([`KubeApi::get`] finds them).
     pub fn objects(&self) -> Vec<Value> {
-        self.lock()
+        let state = self.lock();
+        state
             .objects
             .values()
+            .filter(|s| {
+                s.object["metadata"]["resourceVersion"]
+                    .as_str()
+                    .and_then(|rv| rv.parse::<u64>().ok())
+                    .is_some_and(|rv| rv > state.started_at_version)
+            })
             .map(|s| s.object.clone())
             .collect()
     }
@@ -585,21 +632,7 @@ impl State {
                     namespace,
                     name,
                 },
-            ) => {
-                let Some(stored) = self.objects.get(&key(&rt, &namespace, &name)) else {
-                    return not_found(&rt, &name);
-                };
-                let uid = stored.object["metadata"]["uid"].clone();
-                if !dry_run {
-                    self.objects.remove(&key(&rt, &namespace, &name));
-                }
-                status_with(
-                    200,
-                    "",
-                    "",
-                    Some(json!({"name": name, "group": rt.group, "kind": rt.plural, "uid": uid})),
-                )
-            }
+            ) => self.delete(&rt, &namespace, &name, dry_run),
             (
                 "PATCH",
                 Target::Object {
@@ -671,6 +704,63 @@ impl State {
         )
     }
 
+    /// Whether the Namespace `name` exists (NamespaceLifecycle admission
+    /// refuses to create anything in one that does not).
+    fn namespace_exists(&self, name: &str) -> bool {
+        self.objects.contains_key(&(
+            String::new(),
+            "namespaces".into(),
+            String::new(),
+            name.into(),
+        ))
+    }
+
+    /// Stores the Namespace `name` as if created before any client came.
+    fn seed_namespace(&mut self, name: &str) {
+        if self.namespace_exists(name) {
+            return;
+        }
+        let mut object =
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+        let rt = ResourceType::new("v1", "Namespace", "namespaces", false);
+        let stored = Stored {
+            object: json!({}),
+            managers: BTreeMap::new(),
+            changed_at: Instant::now(),
+        };
+        set_defaults(&rt, &mut object);
+        self.finish_write(&rt, &mut object, &stored, true, true);
+        self.objects
+            .insert(key(&rt, "", name), Stored { object, ..stored });
+    }
+
+    /// Deletes an object; a Namespace takes everything in it along (at once:
+    /// a real server marks it `Terminating` and its controller empties it).
+    fn delete(
+        &mut self,
+        rt: &ResourceType,
+        namespace: &str,
+        name: &str,
+        dry_run: bool,
+    ) -> HttpResponse {
+        let Some(stored) = self.objects.get(&key(rt, namespace, name)) else {
+            return not_found(rt, name);
+        };
+        let is_namespace = rt.group.is_empty() && rt.plural == "namespaces";
+        if is_namespace && IMMORTAL_NAMESPACES.contains(&name) {
+            return forbidden(rt, name, "this namespace may not be deleted");
+        }
+        let mut deleted = details(&rt.group, &rt.plural, name);
+        deleted["uid"] = stored.object["metadata"]["uid"].clone();
+        if !dry_run {
+            self.objects.remove(&key(rt, namespace, name));
+            if is_namespace {
+                self.objects.retain(|(_, _, ns, _), _| ns != name);
+            }
+        }
+        status_with(200, "", "", Some(deleted))
+    }
+
     fn next_resource_version(&mut self) -> String {
         self.resource_version += 1;
         self.resource_version.to_string()
@@ -695,6 +785,9 @@ impl State {
         let applied_paths = leaf_paths(&applied);
         let key = key(rt, namespace, name);
         let existing = self.objects.get(&key).cloned();
+        if existing.is_none() && rt.namespaced && !self.namespace_exists(namespace) {
+            return namespace_not_found(namespace);
+        }
         let (mut stored, created) = match existing {
             Some(stored) => (stored, false),
             None => (
@@ -767,6 +860,7 @@ impl State {
             remove_path(&mut object, path);
         }
         merge_into(&mut object, &applied);
+        set_defaults(rt, &mut object);
         stored
             .managers
             .insert(manager.to_string(), ("Apply".to_string(), applied_paths));
@@ -906,6 +1000,22 @@ fn parse_body(body: &[u8]) -> Result<Value, String> {
     } else {
         Err("the body must be an object".into())
     }
+}
+
+/// What the API server sets on every write of a kind (its strategy's
+/// `PrepareForCreate`/`PrepareForUpdate`): a Namespace carries its name as
+/// the `kubernetes.io/metadata.name` label, the `kubernetes` finalizer and
+/// the `Active` phase.
+fn set_defaults(rt: &ResourceType, object: &mut Value) {
+    if !(rt.group.is_empty() && rt.plural == "namespaces") {
+        return;
+    }
+    let name = object["metadata"]["name"].clone();
+    object["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
+    if object["spec"]["finalizers"].is_null() {
+        object["spec"]["finalizers"] = json!(["kubernetes"]);
+    }
+    object["status"] = json!({"phase": "Active"});
 }
 
 /// The URL and the body must name the same object.
@@ -1111,6 +1221,7 @@ mod tests {
     fn cluster_sync_reports_a_sync_set_after_the_delay() {
         let api = KubeApi::new(KubeOptions {
             sync_delay: Duration::ZERO,
+            namespaces: vec!["cd-ns".into()],
             ..KubeOptions::default()
         });
         let sync_set = json!({"apiVersion": "hive.openshift.io/v1", "kind": "SyncSet",
@@ -1146,7 +1257,10 @@ mod tests {
 
     #[test]
     fn merge_patch_sets_a_label() {
-        let api = KubeApi::new(KubeOptions::default());
+        let api = KubeApi::new(KubeOptions {
+            namespaces: vec!["ns".into()],
+            ..KubeOptions::default()
+        });
         let cd = json!({"apiVersion": "hive.openshift.io/v1", "kind": "ClusterDeployment",
             "metadata": {"name": "cd", "namespace": "ns", "labels": {"x": "1"}}, "spec": {}});
         api.apply_as("hive", &cd, false).unwrap();
@@ -1162,6 +1276,94 @@ mod tests {
             body(&patched)["metadata"]["labels"],
             json!({"x": "1", "api.openshift.com/addon-x": "true"})
         );
+    }
+
+    #[test]
+    fn namespaced_objects_need_their_namespace() {
+        let api = KubeApi::new(KubeOptions::default());
+        let namespaces =
+            body(&api.handle(&request("GET", "/api/v1/namespaces", &[], "", &json!({}))));
+        let names: Vec<&str> = namespaces["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|ns| ns["metadata"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "deadmanssnitch-operator",
+                "default",
+                "hive",
+                "kube-public",
+                "kube-system",
+                "openshift-config",
+                "pagerduty-operator"
+            ]
+        );
+        assert_eq!(namespaces["items"][1]["status"]["phase"], "Active");
+        assert_eq!(
+            namespaces["items"][1]["metadata"]["labels"]["kubernetes.io/metadata.name"],
+            "default"
+        );
+
+        // NamespaceLifecycle admission: 404 for the namespace, not the object.
+        let config_map = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "namespace": "cd-east"}, "data": {"k": "v"}});
+        let path = "/api/v1/namespaces/cd-east/configmaps/c";
+        let apply_config_map = |dry_run: bool| {
+            let mut query = vec![("fieldManager", "addon-flow")];
+            if dry_run {
+                query.push(("dryRun", "All"));
+            }
+            api.handle(&request(
+                "PATCH",
+                path,
+                &query,
+                "application/apply-patch+yaml",
+                &config_map,
+            ))
+        };
+        for dry_run in [true, false] {
+            let refused = apply_config_map(dry_run);
+            assert_eq!(refused.status, 404);
+            assert_eq!(
+                body(&refused),
+                json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                    "message": "namespaces \"cd-east\" not found", "reason": "NotFound",
+                    "details": {"name": "cd-east", "kind": "namespaces"}, "code": 404})
+            );
+        }
+        let namespace =
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "cd-east"}});
+        api.apply_as("addon-flow", &namespace, false).unwrap();
+        assert_eq!(apply_config_map(false).status, 201);
+
+        // Deleting the namespace deletes what lives in it.
+        let deleted = api.handle(&request(
+            "DELETE",
+            "/api/v1/namespaces/cd-east",
+            &[],
+            "",
+            &json!({}),
+        ));
+        assert_eq!(deleted.status, 200);
+        assert!(api.get("ConfigMap", "cd-east", "c").is_none());
+        assert!(api.get("Namespace", "", "cd-east").is_none());
+
+        let immortal = api.handle(&request(
+            "DELETE",
+            "/api/v1/namespaces/default",
+            &[],
+            "",
+            &json!({}),
+        ));
+        assert_eq!(immortal.status, 403);
+        assert_eq!(
+            body(&immortal)["message"],
+            "namespaces \"default\" is forbidden: this namespace may not be deleted"
+        );
+        assert!(api.get("Namespace", "", "default").is_some());
     }
 
     #[test]

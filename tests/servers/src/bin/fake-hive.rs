@@ -4,7 +4,14 @@
 //!
 //! Usage: fake-hive [--listen 127.0.0.1:0] [--token T] [--latency-ms N]
 //!                  [--sync-delay-ms N] [--kubeconfig-out FILE] [--faults PLAN]
+//!                  [--namespace NS]...
 //!                  [--tls-cert CERT.pem --tls-key KEY.pem [--tls-ca CA.pem] [--tls-client-ca CA.pem]]
+//!
+//! The namespaces `default`, `kube-system`, `kube-public` and `hive` exist
+//! from the start; `--namespace NS` (repeatable) adds one, as a cluster whose
+//! ClusterDeployments live there would have it. Anything namespaced created
+//! elsewhere is refused with 404 `namespaces "NS" not found`, as a real API
+//! server refuses it.
 //!
 //! `--faults 500x3,429:retry-after=1,reset,slow=30s,truncate,hang,html,huge,ok`
 //! makes the next requests misbehave, one step each, then serves normally.
@@ -46,6 +53,9 @@ fn run() -> Result<(), String> {
             "--token" => options.tokens = vec![args.next().ok_or("--token needs a value")?],
             "--latency-ms" => options.latency = millis(args.next(), "--latency-ms")?,
             "--sync-delay-ms" => options.sync_delay = millis(args.next(), "--sync-delay-ms")?,
+            "--namespace" => options
+                .namespaces
+                .push(args.next().ok_or("--namespace needs a name")?),
             "--faults" => {
                 options.faults = FaultPlan::parse(&args.next().ok_or("--faults needs a plan")?)?
             }
@@ -59,7 +69,7 @@ fn run() -> Result<(), String> {
                 tls_client_ca = Some(args.next().ok_or("--tls-client-ca needs a PEM file")?)
             }
             "-h" | "--help" => {
-                println!("fake-hive [--listen 127.0.0.1:0] [--token T] [--latency-ms N] [--sync-delay-ms N] [--kubeconfig-out FILE] [--faults PLAN] [--tls-cert CERT.pem --tls-key KEY.pem [--tls-ca CA.pem] [--tls-client-ca CA.pem]]");
+                println!("fake-hive [--listen 127.0.0.1:0] [--token T] [--latency-ms N] [--sync-delay-ms N] [--kubeconfig-out FILE] [--faults PLAN] [--namespace NS]... [--tls-cert CERT.pem --tls-key KEY.pem [--tls-ca CA.pem] [--tls-client-ca CA.pem]]");
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other:?} (see --help)")),
