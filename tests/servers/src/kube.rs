@@ -21,7 +21,7 @@
 //! Not modelled: namespaces are not required to exist, no admission or
 //! schema validation, no watch, lists are atomic in field ownership.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -35,14 +35,10 @@ mod fields;
 mod selector;
 mod status;
 mod validation;
+mod writes;
 
-use fields::{
-    content, fields_v1, get_path, json_merge_patch, leaf_paths, managers_changed, merge_into,
-    remove_path, strip_server_fields, Path,
-};
-use status::{
-    details, forbidden, namespace_not_found, not_found, not_found_path, status, status_with,
-};
+use fields::Managers;
+use status::{not_found, not_found_path, status};
 
 pub use selector::LabelSelector;
 
@@ -180,8 +176,8 @@ impl Default for KubeOptions {
 #[derive(Debug, Clone)]
 struct Stored {
     object: Value,
-    /// Manager → (operation, owned leaf paths).
-    managers: BTreeMap<String, (String, BTreeSet<Path>)>,
+    /// Who owns which fields (`metadata.managedFields` is written from it).
+    managers: Managers,
     /// When the spec last changed (for the ClusterSync delay).
     changed_at: Instant,
 }
@@ -633,6 +629,34 @@ impl State {
                     name,
                 },
             ) => self.delete(&rt, &namespace, &name, dry_run),
+            ("POST", Target::Collection { rt, namespace })
+                if !rt.namespaced || !namespace.is_empty() =>
+            {
+                match parse_body(&request.body) {
+                    Ok(body) => {
+                        self.create(&rt, &namespace, body, &field_manager(request), dry_run)
+                    }
+                    Err(message) => status(400, "BadRequest", message),
+                }
+            }
+            (
+                "PUT",
+                Target::Object {
+                    rt,
+                    namespace,
+                    name,
+                },
+            ) => match parse_body(&request.body) {
+                Ok(body) => self.replace(
+                    &rt,
+                    &namespace,
+                    &name,
+                    body,
+                    &field_manager(request),
+                    dry_run,
+                ),
+                Err(message) => status(400, "BadRequest", message),
+            },
             (
                 "PATCH",
                 Target::Object {
@@ -647,24 +671,30 @@ impl State {
                     Ok(body) => body,
                     Err(message) => return status(400, "BadRequest", message),
                 };
-                let manager = request.query_param("fieldManager").unwrap_or_default();
                 match content_type {
                     "application/apply-patch+yaml" => {
-                        if manager.is_empty() {
+                        let Some(manager) = request.query_param("fieldManager").filter(|m| !m.is_empty()) else {
                             return status(
                                 422,
                                 "Invalid",
                                 "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
                             );
-                        }
+                        };
                         let force = request.query_param("force") == Some("true");
                         self.apply(&rt, &namespace, &name, body, manager, force, dry_run)
                     }
-                    "application/merge-patch+json" => self.merge_patch(&rt, &namespace, &name, &body, manager, dry_run),
+                    "application/merge-patch+json" => {
+                        self.merge_patch(&rt, &namespace, &name, &body, &field_manager(request), dry_run)
+                    }
+                    // Strategic merge patch exists for built-in kinds only.
+                    "application/strategic-merge-patch+json" if rt.group.is_empty() => {
+                        self.merge_patch(&rt, &namespace, &name, &body, &field_manager(request), dry_run)
+                    }
                     other => status(
                         415,
                         "UnsupportedMediaType",
-                        format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {other:?})"),
+                        format!("the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/apply-patch+yaml{} (got {other:?})",
+                            if rt.group.is_empty() { ", application/strategic-merge-patch+json" } else { "" }),
                     ),
                 }
             }
@@ -703,278 +733,6 @@ impl State {
                 "metadata": {"resourceVersion": self.resource_version.to_string()}, "items": items}),
         )
     }
-
-    /// Whether the Namespace `name` exists (NamespaceLifecycle admission
-    /// refuses to create anything in one that does not).
-    fn namespace_exists(&self, name: &str) -> bool {
-        self.objects.contains_key(&(
-            String::new(),
-            "namespaces".into(),
-            String::new(),
-            name.into(),
-        ))
-    }
-
-    /// Stores the Namespace `name` as if created before any client came.
-    fn seed_namespace(&mut self, name: &str) {
-        if self.namespace_exists(name) {
-            return;
-        }
-        let mut object =
-            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
-        let rt = ResourceType::new("v1", "Namespace", "namespaces", false);
-        let stored = Stored {
-            object: json!({}),
-            managers: BTreeMap::new(),
-            changed_at: Instant::now(),
-        };
-        set_defaults(&rt, &mut object);
-        self.finish_write(&rt, &mut object, &stored, true, true);
-        self.objects
-            .insert(key(&rt, "", name), Stored { object, ..stored });
-    }
-
-    /// Deletes an object; a Namespace takes everything in it along (at once:
-    /// a real server marks it `Terminating` and its controller empties it).
-    fn delete(
-        &mut self,
-        rt: &ResourceType,
-        namespace: &str,
-        name: &str,
-        dry_run: bool,
-    ) -> HttpResponse {
-        let Some(stored) = self.objects.get(&key(rt, namespace, name)) else {
-            return not_found(rt, name);
-        };
-        let is_namespace = rt.group.is_empty() && rt.plural == "namespaces";
-        if is_namespace && IMMORTAL_NAMESPACES.contains(&name) {
-            return forbidden(rt, name, "this namespace may not be deleted");
-        }
-        let mut deleted = details(&rt.group, &rt.plural, name);
-        deleted["uid"] = stored.object["metadata"]["uid"].clone();
-        if !dry_run {
-            self.objects.remove(&key(rt, namespace, name));
-            if is_namespace {
-                self.objects.retain(|(_, _, ns, _), _| ns != name);
-            }
-        }
-        status_with(200, "", "", Some(deleted))
-    }
-
-    fn next_resource_version(&mut self) -> String {
-        self.resource_version += 1;
-        self.resource_version.to_string()
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn apply(
-        &mut self,
-        rt: &ResourceType,
-        namespace: &str,
-        name: &str,
-        body: Value,
-        manager: &str,
-        force: bool,
-        dry_run: bool,
-    ) -> HttpResponse {
-        if let Some(response) = check_identity(rt, namespace, name, &body) {
-            return response;
-        }
-        let mut applied = body;
-        strip_server_fields(&mut applied);
-        let applied_paths = leaf_paths(&applied);
-        let key = key(rt, namespace, name);
-        let existing = self.objects.get(&key).cloned();
-        if existing.is_none() && rt.namespaced && !self.namespace_exists(namespace) {
-            return namespace_not_found(namespace);
-        }
-        let (mut stored, created) = match existing {
-            Some(stored) => (stored, false),
-            None => (
-                Stored {
-                    object: json!({}),
-                    managers: BTreeMap::new(),
-                    changed_at: Instant::now(),
-                },
-                true,
-            ),
-        };
-        // Conflicts: another manager owns a field we set to a different value.
-        let mut conflicts = Vec::new();
-        for (other, (_, paths)) in stored
-            .managers
-            .iter()
-            .filter(|(m, _)| m.as_str() != manager)
-        {
-            for path in applied_paths.iter().filter(|p| paths.contains(*p)) {
-                if get_path(&stored.object, path) != get_path(&applied, path) {
-                    conflicts.push((other.clone(), path.clone()));
-                }
-            }
-        }
-        if !conflicts.is_empty() && !force {
-            let causes: Vec<Value> = conflicts
-                .iter()
-                .map(|(m, p)| json!({"type": "FieldManagerConflict", "message": format!("conflict with \"{m}\""), "field": format!(".{}", p.join("."))}))
-                .collect();
-            let message = format!(
-                "Apply failed with {} conflict{}: {}",
-                conflicts.len(),
-                if conflicts.len() == 1 { "" } else { "s" },
-                conflicts
-                    .iter()
-                    .map(|(m, p)| format!("conflict with \"{m}\": .{}", p.join(".")))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            return status_with(
-                409,
-                "Conflict",
-                message,
-                Some(json!({"name": name, "group": rt.group, "kind": rt.plural, "causes": causes})),
-            );
-        }
-        // Forced: the conflicting fields change hands.
-        for (other, path) in &conflicts {
-            if let Some((_, paths)) = stored.managers.get_mut(other) {
-                paths.remove(path);
-            }
-        }
-        // Fields this manager applied before and no longer does, owned by nobody else, go.
-        let previous: BTreeSet<Path> = stored
-            .managers
-            .get(manager)
-            .map(|(_, p)| p.clone())
-            .unwrap_or_default();
-        let others: BTreeSet<Path> = stored
-            .managers
-            .iter()
-            .filter(|(m, _)| m.as_str() != manager)
-            .flat_map(|(_, (_, p))| p.iter().cloned())
-            .collect();
-        let mut object = stored.object.clone();
-        for path in previous
-            .iter()
-            .filter(|p| !applied_paths.contains(*p) && !others.contains(*p))
-        {
-            remove_path(&mut object, path);
-        }
-        merge_into(&mut object, &applied);
-        set_defaults(rt, &mut object);
-        stored
-            .managers
-            .insert(manager.to_string(), ("Apply".to_string(), applied_paths));
-        stored.managers.retain(|_, (_, p)| !p.is_empty());
-        let before = content(&stored.object);
-        let after = content(&object);
-        let changed =
-            created || before != after || managers_changed(&stored.object, &stored.managers);
-        if changed {
-            let spec_changed = created || before.get("spec") != after.get("spec");
-            self.finish_write(rt, &mut object, &stored, created, spec_changed);
-            if spec_changed {
-                stored.changed_at = Instant::now();
-            }
-        } else {
-            object = stored.object.clone();
-        }
-        stored.object = object.clone();
-        if !dry_run && changed {
-            self.objects.insert(key, stored);
-        }
-        HttpResponse::json(if created { 201 } else { 200 }, &object)
-    }
-
-    /// Sets the metadata the server owns on a changed object.
-    fn finish_write(
-        &mut self,
-        rt: &ResourceType,
-        object: &mut Value,
-        stored: &Stored,
-        created: bool,
-        spec_changed: bool,
-    ) {
-        let now = rfc3339(SystemTime::now());
-        let resource_version = self.next_resource_version();
-        let metadata = object
-            .as_object_mut()
-            .map(|o| o.entry("metadata").or_insert_with(|| json!({})))
-            .and_then(Value::as_object_mut);
-        let Some(metadata) = metadata else { return };
-        if created {
-            self.uid += 1;
-            metadata.insert(
-                "uid".into(),
-                json!(format!("00000000-0000-4000-8000-{:012x}", self.uid)),
-            );
-            metadata.insert("creationTimestamp".into(), json!(now));
-        } else {
-            for field in ["uid", "creationTimestamp", "generation"] {
-                if let Some(value) = stored.object["metadata"].get(field) {
-                    metadata.insert(field.into(), value.clone());
-                }
-            }
-        }
-        let generation = stored.object["metadata"]["generation"]
-            .as_i64()
-            .unwrap_or(0);
-        metadata.insert(
-            "generation".into(),
-            json!(if created {
-                1
-            } else if spec_changed {
-                generation + 1
-            } else {
-                generation.max(1)
-            }),
-        );
-        metadata.insert("resourceVersion".into(), json!(resource_version));
-        let managed: Vec<Value> = stored
-            .managers
-            .iter()
-            .map(|(manager, (operation, paths))| {
-                json!({"manager": manager, "operation": operation, "apiVersion": rt.api_version(),
-                    "time": now, "fieldsType": "FieldsV1", "fieldsV1": fields_v1(paths)})
-            })
-            .collect();
-        metadata.insert("managedFields".into(), Value::Array(managed));
-    }
-
-    fn merge_patch(
-        &mut self,
-        rt: &ResourceType,
-        namespace: &str,
-        name: &str,
-        patch: &Value,
-        manager: &str,
-        dry_run: bool,
-    ) -> HttpResponse {
-        let key = key(rt, namespace, name);
-        let Some(mut stored) = self.objects.get(&key).cloned() else {
-            return not_found(rt, name);
-        };
-        let mut object = stored.object.clone();
-        json_merge_patch(&mut object, patch);
-        strip_server_fields(&mut object);
-        let before = content(&stored.object);
-        if before == content(&object) {
-            return HttpResponse::json(200, &stored.object);
-        }
-        if !manager.is_empty() {
-            let entry = stored
-                .managers
-                .entry(manager.to_string())
-                .or_insert_with(|| ("Update".to_string(), BTreeSet::new()));
-            entry.1.extend(leaf_paths(patch));
-        }
-        let spec_changed = before.get("spec") != content(&object).get("spec");
-        self.finish_write(rt, &mut object, &stored, false, spec_changed);
-        stored.object = object.clone();
-        if !dry_run {
-            self.objects.insert(key, stored);
-        }
-        HttpResponse::json(200, &object)
-    }
 }
 
 fn key(rt: &ResourceType, namespace: &str, name: &str) -> Key {
@@ -984,6 +742,25 @@ fn key(rt: &ResourceType, namespace: &str, name: &str) -> Key {
         namespace.to_string(),
         name.to_string(),
     )
+}
+
+/// The `fieldManager` parameter, or (as the API server defaults it) the
+/// client's User-Agent up to its first `/`.
+fn field_manager(request: &HttpRequest) -> String {
+    match request
+        .query_param("fieldManager")
+        .filter(|m| !m.is_empty())
+    {
+        Some(manager) => manager.to_string(),
+        None => request
+            .header("user-agent")
+            .and_then(|agent| agent.split('/').next())
+            .filter(|prefix| !prefix.is_empty())
+            .unwrap_or("unknown")
+            .chars()
+            .take(128)
+            .collect(),
+    }
 }
 
 fn parse_body(body: &[u8]) -> Result<Value, String> {
@@ -999,55 +776,6 @@ fn parse_body(body: &[u8]) -> Result<Value, String> {
         Ok(value)
     } else {
         Err("the body must be an object".into())
-    }
-}
-
-/// What the API server sets on every write of a kind (its strategy's
-/// `PrepareForCreate`/`PrepareForUpdate`): a Namespace carries its name as
-/// the `kubernetes.io/metadata.name` label, the `kubernetes` finalizer and
-/// the `Active` phase.
-fn set_defaults(rt: &ResourceType, object: &mut Value) {
-    if !(rt.group.is_empty() && rt.plural == "namespaces") {
-        return;
-    }
-    let name = object["metadata"]["name"].clone();
-    object["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
-    if object["spec"]["finalizers"].is_null() {
-        object["spec"]["finalizers"] = json!(["kubernetes"]);
-    }
-    object["status"] = json!({"phase": "Active"});
-}
-
-/// The URL and the body must name the same object.
-fn check_identity(
-    rt: &ResourceType,
-    namespace: &str,
-    name: &str,
-    body: &Value,
-) -> Option<HttpResponse> {
-    let invalid = |message: String| Some(status(400, "BadRequest", message));
-    if body["apiVersion"].as_str() != Some(rt.api_version().as_str())
-        || body["kind"].as_str() != Some(rt.kind.as_str())
-    {
-        return invalid(format!(
-            "the body is {} {}, but the URL names {} {}",
-            body["apiVersion"],
-            body["kind"],
-            rt.api_version(),
-            rt.kind
-        ));
-    }
-    if body["metadata"]["name"].as_str() != Some(name) {
-        return invalid(format!(
-            "the name of the object ({}) does not match the name on the URL ({name})",
-            body["metadata"]["name"]
-        ));
-    }
-    match body["metadata"]["namespace"].as_str() {
-        Some(ns) if ns != namespace && rt.namespaced => {
-            invalid(format!("the namespace of the provided object ({ns}) does not match the namespace sent on the request ({namespace})"))
-        }
-        _ => None,
     }
 }
 
@@ -1159,12 +887,277 @@ mod tests {
             ),
             (Some("Status"), Some("Conflict"), Some(409))
         );
-        assert!(status["message"].as_str().unwrap().contains("someone-else"));
+        // errors.NewApplyConflict: no object details, one cause per field.
+        assert_eq!(
+            status,
+            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": "Apply failed with 1 conflict: conflict with \"someone-else\": .spec.resourceApplyMode",
+                "reason": "Conflict",
+                "details": {"causes": [{"reason": "FieldManagerConflict",
+                    "message": "conflict with \"someone-else\"", "field": ".spec.resourceApplyMode"}]},
+                "code": 409})
+        );
         assert_eq!(apply(&api, "addon-flow", true, &sss("Sync")).status, 200);
         assert_eq!(
             api.get("SelectorSyncSet", "", "addon-x").unwrap()["spec"]["resourceApplyMode"],
             "Sync"
         );
+    }
+
+    /// Sets a manager's `managedFields` time in storage, to see whether a
+    /// later write touches it.
+    fn age_manager(api: &KubeApi, name: &str, manager: &str, operation: &str, time: &str) {
+        let mut state = api.lock();
+        let stored = state
+            .objects
+            .values_mut()
+            .find(|s| s.object["metadata"]["name"] == name)
+            .unwrap();
+        stored
+            .managers
+            .get_mut(&(manager.to_string(), operation.to_string()))
+            .unwrap()
+            .time = time.to_string();
+        let api_version = stored.object["apiVersion"].as_str().unwrap().to_string();
+        stored.object["metadata"]["managedFields"] =
+            fields::managed_fields(&stored.managers, &api_version);
+    }
+
+    fn manager_times(object: &Value) -> Vec<(String, String)> {
+        object["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["manager"].as_str().unwrap().into(),
+                    e["time"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_apply_sets_only_the_appliers_time_and_a_no_op_sets_none() {
+        let api = KubeApi::new(KubeOptions::default());
+        apply(&api, "hive", false, &sss("Sync"));
+        let mut mine = sss("Sync");
+        mine["metadata"]["labels"] = json!({"team": "addons"});
+        apply(&api, "addon-flow", false, &mine);
+        age_manager(&api, "addon-x", "hive", "Apply", "2020-01-01T00:00:00Z");
+        age_manager(
+            &api,
+            "addon-x",
+            "addon-flow",
+            "Apply",
+            "2020-01-01T00:00:00Z",
+        );
+        // Nothing changes: nothing is written, not even a time.
+        let again = body(&apply(&api, "addon-flow", false, &mine));
+        let stored = api.get("SelectorSyncSet", "", "addon-x").unwrap();
+        assert_eq!(
+            again["metadata"]["resourceVersion"],
+            stored["metadata"]["resourceVersion"]
+        );
+        assert_eq!(
+            manager_times(&stored),
+            [
+                ("addon-flow".into(), "2020-01-01T00:00:00Z".into()),
+                ("hive".into(), "2020-01-01T00:00:00Z".into())
+            ]
+        );
+        // A change is the applier's: its time moves, hive's does not.
+        mine["metadata"]["labels"]["team"] = json!("fleet");
+        let changed = body(&apply(&api, "addon-flow", false, &mine));
+        let times = manager_times(&changed);
+        assert_eq!(times[1], ("hive".into(), "2020-01-01T00:00:00Z".into()));
+        assert_ne!(times[0].1, "2020-01-01T00:00:00Z");
+        assert_eq!(changed, api.get("SelectorSyncSet", "", "addon-x").unwrap());
+    }
+
+    #[test]
+    fn a_dry_run_stores_nothing_and_moves_no_resource_version() {
+        let api = KubeApi::new(KubeOptions::default());
+        let dry_apply = |object: &Value| {
+            api.handle(&request(
+                "PATCH",
+                SSS,
+                &[("fieldManager", "addon-flow"), ("dryRun", "All")],
+                "application/apply-patch+yaml",
+                object,
+            ))
+        };
+        let server_version = |api: &KubeApi| api.lock().resource_version;
+        let before = server_version(&api);
+        // A dry-run create: the object as it would be, without a resourceVersion.
+        let created = dry_apply(&sss("Sync"));
+        assert_eq!(created.status, 201);
+        assert_eq!(body(&created)["metadata"]["resourceVersion"], Value::Null);
+        assert_eq!(body(&created)["spec"]["resourceApplyMode"], "Sync");
+        assert!(api.get("SelectorSyncSet", "", "addon-x").is_none());
+        assert_eq!(server_version(&api), before);
+
+        // A dry-run change: the live resourceVersion, nothing stored.
+        let live = body(&apply(&api, "addon-flow", false, &sss("Sync")));
+        let after_create = server_version(&api);
+        let changed = dry_apply(&sss("Upsert"));
+        assert_eq!(changed.status, 200);
+        assert_eq!(body(&changed)["spec"]["resourceApplyMode"], "Upsert");
+        assert_eq!(
+            body(&changed)["metadata"]["resourceVersion"],
+            live["metadata"]["resourceVersion"]
+        );
+        assert_eq!(api.get("SelectorSyncSet", "", "addon-x").unwrap(), live);
+        assert_eq!(server_version(&api), after_create);
+        // And a dry-run delete deletes nothing.
+        let deleted = api.handle(&request(
+            "DELETE",
+            SSS,
+            &[("dryRun", "All")],
+            "",
+            &json!({}),
+        ));
+        assert_eq!(deleted.status, 200);
+        assert_eq!(api.get("SelectorSyncSet", "", "addon-x").unwrap(), live);
+    }
+
+    #[test]
+    fn an_invalid_name_is_a_422_in_the_api_servers_words() {
+        let api = KubeApi::new(KubeOptions::default());
+        let mut bad = sss("Sync");
+        bad["metadata"]["name"] = json!("Addon_Bad");
+        let refused = api.handle(&request(
+            "PATCH",
+            "/apis/hive.openshift.io/v1/selectorsyncsets/Addon_Bad",
+            &[("fieldManager", "addon-flow")],
+            "application/apply-patch+yaml",
+            &bad,
+        ));
+        assert_eq!(refused.status, 422);
+        let rule = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+        assert_eq!(
+            body(&refused),
+            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": format!("SelectorSyncSet.hive.openshift.io \"Addon_Bad\" is invalid: metadata.name: Invalid value: \"Addon_Bad\": {rule}"),
+                "reason": "Invalid",
+                "details": {"name": "Addon_Bad", "group": "hive.openshift.io", "kind": "SelectorSyncSet",
+                    "causes": [{"reason": "FieldValueInvalid", "message": format!("Invalid value: \"Addon_Bad\": {rule}"), "field": "metadata.name"}]},
+                "code": 422})
+        );
+        assert!(api.objects().is_empty());
+        // A Namespace's name is a label: no dots.
+        let namespace =
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a.b"}});
+        let refused = api.handle(&request(
+            "PATCH",
+            "/api/v1/namespaces/a.b",
+            &[("fieldManager", "addon-flow")],
+            "application/apply-patch+yaml",
+            &namespace,
+        ));
+        assert_eq!(
+            (refused.status, body(&refused)["message"].clone()),
+            (422, json!("Namespace \"a.b\" is invalid: metadata.name: Invalid value: \"a.b\": must not contain dots"))
+        );
+    }
+
+    #[test]
+    fn create_generates_names_and_refuses_duplicates_and_update_checks_the_version() {
+        let api = KubeApi::new(KubeOptions::default());
+        let post = |object: &Value| {
+            api.handle(&request(
+                "POST",
+                "/api/v1/namespaces/default/configmaps",
+                &[],
+                "application/json",
+                object,
+            ))
+        };
+        let generated = post(&json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"generateName": "probe-"}, "data": {"k": "v"}}));
+        assert_eq!(generated.status, 201);
+        let name = body(&generated)["metadata"]["name"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            name.starts_with("probe-") && name.len() == "probe-".len() + 5,
+            "{name}"
+        );
+        assert_eq!(body(&generated)["metadata"]["namespace"], "default");
+        let unnamed = post(&json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}}));
+        assert_eq!(
+            body(&unnamed)["details"]["causes"][0],
+            json!({"reason": "FieldValueRequired", "message": "Required value: name or generateName is required", "field": "metadata.name"})
+        );
+        let config_map = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}});
+        assert_eq!(post(&config_map).status, 201);
+        let duplicate = post(&config_map);
+        assert_eq!(
+            (
+                duplicate.status,
+                body(&duplicate)["reason"].clone(),
+                body(&duplicate)["message"].clone()
+            ),
+            (
+                409,
+                json!("AlreadyExists"),
+                json!("configmaps \"c\" already exists")
+            )
+        );
+        let mut stale = config_map.clone();
+        stale["metadata"]["resourceVersion"] = json!("1");
+        let put = api.handle(&request(
+            "PUT",
+            "/api/v1/namespaces/default/configmaps/c",
+            &[],
+            "application/json",
+            &stale,
+        ));
+        assert_eq!(put.status, 409);
+        assert_eq!(
+            body(&put)["message"],
+            "Operation cannot be fulfilled on configmaps \"c\": the object has been modified; please apply your changes to the latest version and try again"
+        );
+    }
+
+    #[test]
+    fn an_update_takes_the_fields_it_changes_from_their_owner() {
+        let api = KubeApi::new(KubeOptions {
+            namespaces: vec!["ns".into()],
+            ..KubeOptions::default()
+        });
+        let cd = json!({"apiVersion": "hive.openshift.io/v1", "kind": "ClusterDeployment",
+            "metadata": {"name": "cd", "namespace": "ns", "labels": {"x": "1"}}, "spec": {"clusterName": "cd"}});
+        api.apply_as("hive", &cd, false).unwrap();
+        let patched = api.handle(&request(
+            "PATCH",
+            "/apis/hive.openshift.io/v1/namespaces/ns/clusterdeployments/cd",
+            &[("fieldManager", "someone")],
+            "application/merge-patch+json",
+            &json!({"metadata": {"labels": {"x": "2"}}}),
+        ));
+        let managed = &body(&patched)["metadata"]["managedFields"];
+        let entry = |manager: &str| {
+            managed
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["manager"] == manager)
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(entry("someone")["operation"], "Update");
+        assert_eq!(
+            entry("someone")["fieldsV1"],
+            json!({"f:metadata": {"f:labels": {"f:x": {}}}})
+        );
+        assert_eq!(
+            entry("hive")["fieldsV1"],
+            json!({"f:spec": {"f:clusterName": {}}})
+        );
+        // The previous owner applying its old value again is now a conflict.
+        assert_eq!(api.apply_as("hive", &cd, false), Err(409));
     }
 
     #[test]

@@ -53,9 +53,12 @@ fn run() -> Result<(), String> {
             "--token" => options.tokens = vec![args.next().ok_or("--token needs a value")?],
             "--latency-ms" => options.latency = millis(args.next(), "--latency-ms")?,
             "--sync-delay-ms" => options.sync_delay = millis(args.next(), "--sync-delay-ms")?,
-            "--namespace" => options
-                .namespaces
-                .push(args.next().ok_or("--namespace needs a name")?),
+            "--namespace" => {
+                let namespace = args.next().ok_or("--namespace needs a name")?;
+                common::names::dns1123_label(&namespace)
+                    .map_err(|why| format!("--namespace {namespace:?}: a namespace name {why}"))?;
+                options.namespaces.push(namespace);
+            }
             "--faults" => {
                 options.faults = FaultPlan::parse(&args.next().ok_or("--faults needs a plan")?)?
             }

@@ -34,20 +34,57 @@ pub(super) fn content(object: &Value) -> Value {
     copy
 }
 
-pub(super) fn managers_changed(
-    object: &Value,
-    managers: &BTreeMap<String, (String, BTreeSet<Path>)>,
-) -> bool {
-    let recorded: BTreeSet<&str> = object["metadata"]["managedFields"]
-        .as_array()
-        .map(|entries| {
-            entries
-                .iter()
-                .filter_map(|e| e["manager"].as_str())
-                .collect()
-        })
-        .unwrap_or_default();
-    recorded != managers.keys().map(String::as_str).collect()
+/// A field manager as `managedFields` tells them apart: its name and the
+/// operation (`Apply` or `Update`). One name may hold both.
+pub type Manager = (String, String);
+
+/// A manager's entry in `managedFields`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ownership {
+    /// The leaf paths it owns.
+    pub fields: BTreeSet<Path>,
+    /// When it last changed the object (RFC 3339, seconds).
+    pub time: String,
+}
+
+/// Every manager of an object and what it owns.
+pub type Managers = BTreeMap<Manager, Ownership>;
+
+/// The same managers own the same fields (the times aside): whether a write
+/// changed the ownership of anything.
+pub(super) fn same_ownership(a: &Managers, b: &Managers) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|((m, x), (n, y))| m == n && x.fields == y.fields)
+}
+
+/// `metadata.managedFields` for these managers.
+pub(super) fn managed_fields(managers: &Managers, api_version: &str) -> Value {
+    Value::Array(
+        managers
+            .iter()
+            .map(|((manager, operation), entry)| {
+                json!({"manager": manager, "operation": operation, "apiVersion": api_version,
+                    "time": entry.time, "fieldsType": "FieldsV1", "fieldsV1": fields_v1(&entry.fields)})
+            })
+            .collect(),
+    )
+}
+
+/// Whether one path lies on the other's way (`spec` and `spec.x`).
+pub(super) fn overlaps(a: &[String], b: &[String]) -> bool {
+    a.starts_with(b) || b.starts_with(a)
+}
+
+/// The leaf paths whose values differ between two versions of an object
+/// (what an update changed, and so takes ownership of).
+pub(super) fn changed_paths(before: &Value, after: &Value) -> BTreeSet<Path> {
+    leaf_paths(before)
+        .union(&leaf_paths(after))
+        .filter(|path| get_path(before, path) != get_path(after, path))
+        .cloned()
+        .collect()
 }
 
 /// Leaf paths of a value: each map key down to a scalar or a list (lists are
@@ -135,7 +172,7 @@ pub(super) fn json_merge_patch(target: &mut Value, patch: &Value) {
 }
 
 /// `fieldsV1`: `{"f:spec": {"f:x": {}}}` for each owned path.
-pub(super) fn fields_v1(paths: &BTreeSet<Path>) -> Value {
+fn fields_v1(paths: &BTreeSet<Path>) -> Value {
     let mut root = json!({});
     for path in paths {
         let mut current = &mut root;
