@@ -50,6 +50,9 @@ pub struct ResourceType {
     pub kind: String,
     pub plural: String,
     pub namespaced: bool,
+    /// What `kubectl get` also accepts for the plural (`sss`), as the
+    /// kind's CRD declares them (`spec.names.shortNames`).
+    pub short_names: Vec<String>,
 }
 
 impl ResourceType {
@@ -61,7 +64,13 @@ impl ResourceType {
             kind: kind.to_string(),
             plural: plural.to_string(),
             namespaced,
+            short_names: Vec::new(),
         }
+    }
+
+    pub fn with_short_names(mut self, short_names: &[&str]) -> Self {
+        self.short_names = short_names.iter().map(|s| s.to_string()).collect();
+        self
     }
 
     pub fn api_version(&self) -> String {
@@ -82,31 +91,38 @@ impl ResourceType {
     }
 }
 
-/// The kinds a Hive cluster with the OSD operators serves.
+/// The kinds a Hive cluster with the OSD operators serves. Short names are
+/// the built-in ones (`ns`, `cm`) and those of Hive's CRDs (openshift/hive
+/// `config/crds`: `cd`, `ss`, `sss`, `csync`); the OSD operators' CRDs were
+/// not at hand, so their kinds have none here.
 pub fn hive_resource_types() -> Vec<ResourceType> {
     vec![
-        ResourceType::new("v1", "Namespace", "namespaces", false),
-        ResourceType::new("v1", "ConfigMap", "configmaps", true),
+        ResourceType::new("v1", "Namespace", "namespaces", false).with_short_names(&["ns"]),
+        ResourceType::new("v1", "ConfigMap", "configmaps", true).with_short_names(&["cm"]),
         ResourceType::new("v1", "Secret", "secrets", true),
         ResourceType::new(
             "hive.openshift.io/v1",
             "ClusterDeployment",
             "clusterdeployments",
             true,
-        ),
-        ResourceType::new("hive.openshift.io/v1", "SyncSet", "syncsets", true),
+        )
+        .with_short_names(&["cd"]),
+        ResourceType::new("hive.openshift.io/v1", "SyncSet", "syncsets", true)
+            .with_short_names(&["ss"]),
         ResourceType::new(
             "hive.openshift.io/v1",
             "SelectorSyncSet",
             "selectorsyncsets",
             false,
-        ),
+        )
+        .with_short_names(&["sss"]),
         ResourceType::new(
             "hiveinternal.openshift.io/v1alpha1",
             "ClusterSync",
             "clustersyncs",
             true,
-        ),
+        )
+        .with_short_names(&["csync"]),
         ResourceType::new(
             "pagerduty.openshift.io/v1alpha1",
             "PagerDutyIntegration",
@@ -536,8 +552,14 @@ impl State {
             .iter()
             .filter(|rt| rt.group == group && rt.version == version)
             .map(|rt| {
-                json!({"name": rt.plural, "singularName": rt.kind.to_lowercase(), "namespaced": rt.namespaced,
-                    "kind": rt.kind, "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]})
+                // The verbs this server implements (no watch, no deletecollection).
+                let mut resource = json!({"name": rt.plural, "singularName": rt.kind.to_lowercase(),
+                    "namespaced": rt.namespaced, "kind": rt.kind,
+                    "verbs": ["create", "delete", "get", "list", "patch", "update"]});
+                if !rt.short_names.is_empty() {
+                    resource["shortNames"] = json!(rt.short_names);
+                }
+                resource
             })
             .collect();
         if resources.is_empty() {
@@ -1188,6 +1210,24 @@ mod tests {
             .unwrap()
             .iter()
             .any(|r| r["kind"] == "SyncSet" && r["namespaced"] == true));
+        // Short names as Hive's CRDs declare them, for `kubectl get sss`.
+        let short_names = |kind: &str| {
+            resources["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["kind"] == kind)
+                .unwrap()["shortNames"]
+                .clone()
+        };
+        assert_eq!(short_names("SelectorSyncSet"), json!(["sss"]));
+        assert_eq!(short_names("ClusterDeployment"), json!(["cd"]));
+        let core = body(&api.handle(&request("GET", "/api/v1", &[], "", &json!({}))));
+        assert!(core["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "namespaces" && r["shortNames"] == json!(["ns"])));
         let missing = api.handle(&request(
             "GET",
             "/apis/nope.io/v1/things/x",
