@@ -32,6 +32,7 @@ use crate::http::{Handler, HttpRequest, HttpResponse, Server, TlsIdentity, CLIEN
 
 mod cluster_sync;
 mod fields;
+mod openapi;
 mod selector;
 mod status;
 mod validation;
@@ -39,6 +40,7 @@ mod writes;
 
 use fields::Managers;
 use status::{not_found, not_found_path, status};
+use writes::FieldValidation;
 
 pub use selector::LabelSelector;
 
@@ -509,6 +511,11 @@ impl KubeApi {
             ["apis", group, version] => state.resource_list(group, version),
             ["api", "v1", rest @ ..] => state.route(request, "", "v1", rest),
             ["apis", group, version, rest @ ..] => state.route(request, group, version, rest),
+            ["openapi", "v3"] => {
+                HttpResponse::json(200, &openapi::root(&state.options.resource_types))
+            }
+            ["openapi", "v3", "api", version] => state.openapi_document("", version),
+            ["openapi", "v3", "apis", group, version] => state.openapi_document(group, version),
             ["version"] => HttpResponse::json(
                 200,
                 &json!({"major": "1", "minor": "29", "gitVersion": "v1.29.0-addon-flow-test"}),
@@ -576,6 +583,18 @@ impl State {
         )
     }
 
+    /// `/openapi/v3/api/v1`, `/openapi/v3/apis/<group>/<version>`.
+    fn openapi_document(&self, group: &str, version: &str) -> HttpResponse {
+        let types = &self.options.resource_types;
+        if !types
+            .iter()
+            .any(|rt| rt.group == group && rt.version == version)
+        {
+            return not_found_path();
+        }
+        HttpResponse::json(200, &openapi::group_version_document(types, group, version))
+    }
+
     fn find_type(&self, group: &str, version: &str, plural: &str) -> Option<ResourceType> {
         self.options
             .resource_types
@@ -619,6 +638,10 @@ impl State {
             return not_found_path();
         };
         let dry_run = request.query_param("dryRun") == Some("All");
+        let validation = match FieldValidation::parse(request.query_param("fieldValidation")) {
+            Ok(validation) => validation,
+            Err(refusal) => return refusal,
+        };
         match (request.method.as_str(), target) {
             ("GET", Target::Collection { rt, namespace }) => {
                 match LabelSelector::parse(request.query_param("labelSelector").unwrap_or_default())
@@ -655,9 +678,14 @@ impl State {
                 if !rt.namespaced || !namespace.is_empty() =>
             {
                 match parse_body(&request.body) {
-                    Ok(body) => {
-                        self.create(&rt, &namespace, body, &field_manager(request), dry_run)
-                    }
+                    Ok(body) => self.create(
+                        &rt,
+                        &namespace,
+                        body,
+                        &field_manager(request),
+                        validation,
+                        dry_run,
+                    ),
                     Err(message) => status(400, "BadRequest", message),
                 }
             }
@@ -675,6 +703,7 @@ impl State {
                     &name,
                     body,
                     &field_manager(request),
+                    validation,
                     dry_run,
                 ),
                 Err(message) => status(400, "BadRequest", message),
@@ -706,11 +735,11 @@ impl State {
                         self.apply(&rt, &namespace, &name, body, manager, force, dry_run)
                     }
                     "application/merge-patch+json" => {
-                        self.merge_patch(&rt, &namespace, &name, &body, &field_manager(request), dry_run)
+                        self.merge_patch(&rt, &namespace, &name, &body, &field_manager(request), validation, dry_run)
                     }
                     // Strategic merge patch exists for built-in kinds only.
                     "application/strategic-merge-patch+json" if rt.group.is_empty() => {
-                        self.merge_patch(&rt, &namespace, &name, &body, &field_manager(request), dry_run)
+                        self.merge_patch(&rt, &namespace, &name, &body, &field_manager(request), validation, dry_run)
                     }
                     other => status(
                         415,
@@ -1180,6 +1209,90 @@ mod tests {
         );
         // The previous owner applying its old value again is now a conflict.
         assert_eq!(api.apply_as("hive", &cd, false), Err(409));
+    }
+
+    #[test]
+    fn undeclared_fields_fail_an_apply_and_follow_field_validation_elsewhere() {
+        let api = KubeApi::new(KubeOptions::default());
+        let mut typo = sss("Sync");
+        typo["spec"]["resourceApplyMod"] = json!("Upsert");
+        let refused = apply(&api, "addon-flow", false, &typo);
+        assert_eq!(refused.status, 500);
+        assert_eq!(
+            body(&refused),
+            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": "failed to create typed patch object (/addon-x; hive.openshift.io/v1, Kind=SelectorSyncSet): .spec.resourceApplyMod: field not declared in schema",
+                "code": 500})
+        );
+        assert!(api.get("SelectorSyncSet", "", "addon-x").is_none());
+
+        apply(&api, "addon-flow", false, &sss("Sync"));
+        let patch = |validation: Option<&str>| {
+            let mut query = vec![("fieldManager", "someone")];
+            if let Some(validation) = validation {
+                query.push(("fieldValidation", validation));
+            }
+            api.handle(&request(
+                "PATCH",
+                SSS,
+                &query,
+                "application/merge-patch+json",
+                &json!({"spec": {"resourceApplyMod": "Upsert"}}),
+            ))
+        };
+        let strict = patch(Some("Strict"));
+        assert_eq!(
+            (strict.status, body(&strict)["message"].clone()),
+            (400, json!("SelectorSyncSet in version \"v1\" cannot be handled as a SelectorSyncSet: strict decoding error: unknown field \"spec.resourceApplyMod\""))
+        );
+        // Warn, the default: dropped, with a warning.
+        let warned = patch(None);
+        assert_eq!(warned.status, 200);
+        assert!(warned.headers.contains(&(
+            "Warning".into(),
+            "299 - \"unknown field \\\"spec.resourceApplyMod\\\"\"".into()
+        )));
+        assert_eq!(
+            body(&warned)["spec"],
+            json!({"resourceApplyMode": "Sync", "clusterDeploymentSelector": {"matchLabels": {"a": "true"}}})
+        );
+        let ignored = patch(Some("Ignore"));
+        assert_eq!(ignored.status, 200);
+        assert!(!ignored.headers.iter().any(|(name, _)| name == "Warning"));
+    }
+
+    #[test]
+    fn openapi_v3_describes_the_served_kinds() {
+        let api = KubeApi::new(KubeOptions::default());
+        let root = body(&api.handle(&request("GET", "/openapi/v3", &[], "", &json!({}))));
+        let url = root["paths"]["apis/hive.openshift.io/v1"]["serverRelativeURL"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (path, hash) = url.split_once('?').unwrap();
+        let document = body(&api.handle(&request(
+            "GET",
+            path,
+            &[("hash", hash.trim_start_matches("hash="))],
+            "",
+            &json!({}),
+        )));
+        assert_eq!(document["openapi"], "3.0.0");
+        assert!(
+            document["components"]["schemas"]["io.openshift.hive.v1.SelectorSyncSet"]["properties"]
+                ["spec"]["properties"]["resourceApplyMode"]
+                .is_object()
+        );
+        let core = api.handle(&request("GET", "/openapi/v3/api/v1", &[], "", &json!({})));
+        assert!(body(&core)["components"]["schemas"]["io.k8s.api.core.v1.ConfigMap"].is_object());
+        let unknown = api.handle(&request(
+            "GET",
+            "/openapi/v3/apis/nope.io/v1",
+            &[],
+            "",
+            &json!({}),
+        ));
+        assert_eq!(unknown.status, 404);
     }
 
     #[test]

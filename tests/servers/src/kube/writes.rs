@@ -6,6 +6,12 @@
 //! object comes back without a `resourceVersion`, a changed one with the
 //! live one, and the server's resourceVersion does not move.
 //!
+//! Fields the kind's schema does not declare ([`super::openapi`]): an apply
+//! that sends one fails as structured-merge-diff fails it (500, `field not
+//! declared in schema`, as real servers still answer); other writes follow
+//! `fieldValidation`: `Strict` is a 400, `Warn` (the default) drops the
+//! field with a `Warning` header, `Ignore` drops it silently.
+//!
 //! Field ownership follows server-side apply: an apply owns what it sets and
 //! conflicts (409) with another manager owning a field it sets to another
 //! value; an update (merge patch, POST, PUT) takes the fields it changes from
@@ -22,10 +28,36 @@ use super::fields::{
     changed_paths, content, get_path, json_merge_patch, leaf_paths, managed_fields, merge_into,
     overlaps, remove_path, same_ownership, strip_server_fields, Manager, Managers, Ownership, Path,
 };
+use super::openapi::{dotted, prune, schema, undeclared_fields, Step};
 use super::status::{details, forbidden, namespace_not_found, not_found, status, status_with};
 use super::validation::{invalid, object_meta_errors};
 use super::{key, rfc3339, ResourceType, State, Stored, IMMORTAL_NAMESPACES};
 use crate::http::HttpResponse;
+
+/// `fieldValidation`: what a write that is not an apply does with fields the
+/// kind does not declare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldValidation {
+    Ignore,
+    Warn,
+    Strict,
+}
+
+impl FieldValidation {
+    /// The query parameter's value; absent is `Warn`, the server's default.
+    pub fn parse(value: Option<&str>) -> Result<FieldValidation, HttpResponse> {
+        match value.unwrap_or("Warn") {
+            "Ignore" => Ok(FieldValidation::Ignore),
+            "Warn" | "" => Ok(FieldValidation::Warn),
+            "Strict" => Ok(FieldValidation::Strict),
+            other => Err(status(
+                400,
+                "BadRequest",
+                format!("fieldValidation: Unsupported value: {other:?}: supported values: \"Ignore\", \"Strict\", \"Warn\""),
+            )),
+        }
+    }
+}
 
 /// What a write proposes, before the pipeline decides.
 struct Write<'a> {
@@ -125,6 +157,10 @@ impl State {
         if body["metadata"].get("managedFields").is_some() {
             return status(400, "BadRequest", "metadata.managedFields must be nil");
         }
+        let undeclared = undeclared_fields(&schema(rt), &body);
+        if !undeclared.is_empty() {
+            return typed_patch_failure(rt, namespace, name, &undeclared);
+        }
         let mut applied = body;
         strip_server_fields(&mut applied);
         let applied_paths = leaf_paths(&applied);
@@ -204,6 +240,7 @@ impl State {
     /// A JSON merge patch (RFC 7386) of an existing object; a strategic merge
     /// patch of a built-in kind is read the same way once its `$` directives
     /// are dropped (none of our built-in kinds has a list with a merge key).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn merge_patch(
         &mut self,
         rt: &ResourceType,
@@ -211,6 +248,7 @@ impl State {
         name: &str,
         patch: &Value,
         manager: &str,
+        validation: FieldValidation,
         dry_run: bool,
     ) -> HttpResponse {
         let Some(stored) = self.objects.get(&key(rt, namespace, name)).cloned() else {
@@ -221,11 +259,14 @@ impl State {
         if let Some(response) = check_identity(rt, namespace, Some(name), &object) {
             return response;
         }
-        self.update_with(rt, namespace, name, stored, object, manager, dry_run)
+        self.update_with(
+            rt, namespace, name, stored, object, manager, validation, dry_run,
+        )
     }
 
     /// PUT: replaces an existing object. A `resourceVersion` in the body must
     /// be the live one (optimistic concurrency).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn replace(
         &mut self,
         rt: &ResourceType,
@@ -233,6 +274,7 @@ impl State {
         name: &str,
         body: Value,
         manager: &str,
+        validation: FieldValidation,
         dry_run: bool,
     ) -> HttpResponse {
         if let Some(response) = check_identity(rt, namespace, Some(name), &body) {
@@ -254,7 +296,9 @@ impl State {
                 Some(details(&rt.group, &rt.plural, name)),
             );
         }
-        self.update_with(rt, namespace, name, stored, body, manager, dry_run)
+        self.update_with(
+            rt, namespace, name, stored, body, manager, validation, dry_run,
+        )
     }
 
     /// POST: creates an object; `metadata.generateName` makes up its name.
@@ -264,12 +308,17 @@ impl State {
         namespace: &str,
         body: Value,
         manager: &str,
+        validation: FieldValidation,
         dry_run: bool,
     ) -> HttpResponse {
         if let Some(response) = check_identity(rt, namespace, None, &body) {
             return response;
         }
         let mut object = body;
+        let warnings = match drop_undeclared(rt, &mut object, validation) {
+            Ok(warnings) => warnings,
+            Err(refusal) => return refusal,
+        };
         strip_server_fields(&mut object);
         let mut name = object["metadata"]["name"]
             .as_str()
@@ -293,7 +342,7 @@ impl State {
             },
         );
         let existing = self.objects.get(&key(rt, namespace, &name)).cloned();
-        self.commit(Write {
+        let response = self.commit(Write {
             rt,
             namespace,
             name,
@@ -303,7 +352,8 @@ impl State {
             managers,
             writer,
             dry_run,
-        })
+        });
+        with_warnings(response, &warnings)
     }
 
     /// An update (merge patch or PUT) of `stored` to `object`: the manager
@@ -317,8 +367,13 @@ impl State {
         stored: Stored,
         mut object: Value,
         manager: &str,
+        validation: FieldValidation,
         dry_run: bool,
     ) -> HttpResponse {
+        let warnings = match drop_undeclared(rt, &mut object, validation) {
+            Ok(warnings) => warnings,
+            Err(refusal) => return refusal,
+        };
         strip_server_fields(&mut object);
         // The main resource does not write status (the status subresource does).
         if let Some(status) = stored.object.get("status") {
@@ -343,7 +398,7 @@ impl State {
             time: String::new(),
         });
         entry.fields.extend(now_present);
-        self.commit(Write {
+        let response = self.commit(Write {
             rt,
             namespace,
             name: name.to_string(),
@@ -353,7 +408,8 @@ impl State {
             managers,
             writer,
             dry_run,
-        })
+        });
+        with_warnings(response, &warnings)
     }
 
     /// Admission, defaults, validation, then storage (see the module doc).
@@ -540,6 +596,74 @@ fn apply_conflict(
         }
     };
     status_with(409, "Conflict", message, Some(json!({"causes": causes})))
+}
+
+/// An apply with fields the schema does not declare: structured-merge-diff
+/// cannot type the patch, and the API server answers 500 (kubernetes
+/// issue 122480) with its message.
+fn typed_patch_failure(
+    rt: &ResourceType,
+    namespace: &str,
+    name: &str,
+    undeclared: &[Vec<Step>],
+) -> HttpResponse {
+    let errors: Vec<String> = undeclared
+        .iter()
+        .map(|path| format!("{}: field not declared in schema", dotted(path)))
+        .collect();
+    let errors = match errors.as_slice() {
+        [one] => one.clone(),
+        many => format!("errors:\n  {}", many.join("\n  ")),
+    };
+    status(
+        500,
+        "",
+        format!(
+            "failed to create typed patch object ({namespace}/{name}; {}/{}, Kind={}): {errors}",
+            rt.group, rt.version, rt.kind
+        ),
+    )
+}
+
+/// Applies `fieldValidation` to the fields the schema does not declare:
+/// the warnings to send, or the refusal.
+fn drop_undeclared(
+    rt: &ResourceType,
+    object: &mut Value,
+    validation: FieldValidation,
+) -> Result<Vec<String>, HttpResponse> {
+    let undeclared = undeclared_fields(&schema(rt), object);
+    let unknown: Vec<String> = undeclared
+        .iter()
+        .map(|path| format!("unknown field {:?}", dotted(path).trim_start_matches('.')))
+        .collect();
+    if validation == FieldValidation::Strict && !unknown.is_empty() {
+        return Err(status(
+            400,
+            "BadRequest",
+            format!(
+                "{kind} in version {version:?} cannot be handled as a {kind}: strict decoding error: {}",
+                unknown.join(", "),
+                kind = rt.kind,
+                version = rt.version
+            ),
+        ));
+    }
+    prune(object, &undeclared);
+    Ok(match validation {
+        FieldValidation::Warn => unknown,
+        _ => Vec::new(),
+    })
+}
+
+/// Each warning as a `Warning: 299 - "..."` header (RFC 7234), on success.
+fn with_warnings(mut response: HttpResponse, warnings: &[String]) -> HttpResponse {
+    if response.status < 300 {
+        for warning in warnings {
+            response = response.header("Warning", format!("299 - {warning:?}"));
+        }
+    }
+    response
 }
 
 /// Everything but `metadata` and `status`: a change there is a new generation.
