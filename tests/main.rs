@@ -8,6 +8,7 @@ mod csv_wait;
 mod faults;
 mod fleet;
 mod hive_apply;
+mod kubectl;
 mod loading_rules;
 mod make;
 mod mtcli_differences;
