@@ -1,25 +1,32 @@
-//! A Kubernetes API server for Hive's kinds, on loopback, faithful to the
-//! parts of the API hive-apply uses, so the same client works against a real
-//! Hive cluster:
+//! A Kubernetes API server for Hive's kinds, on loopback, that refuses what
+//! a real API server refuses, so the same client works against a real Hive
+//! cluster (`tests/kubectl.rs` holds it to that with kubectl):
 //!
-//! - bearer-token auth (401 `Unauthorized` Status without or with a wrong token);
+//! - bearer-token and client-certificate auth (401 `Unauthorized` Status);
 //! - discovery: `/api`, `/api/v1`, `/apis`, `/apis/<group>/<version>`
-//!   (`APIVersions`, `APIGroupList`, `APIResourceList`);
-//! - server-side apply (`PATCH` with `application/apply-patch+yaml`,
-//!   `fieldManager` required, `force`, `dryRun=All`): field ownership per
-//!   manager in `managedFields`, 409 `Conflict` when another manager owns a
-//!   field with a different value and force is not set, `resourceVersion`
-//!   bumped only on a real change, `generation` on a spec change;
-//! - JSON merge patch (`application/merge-patch+json`), GET (object and
-//!   list, `labelSelector` with every operator of `labels.Parse`: see
-//!   [`LabelSelector`]), DELETE (a `Success` Status);
-//! - 404 `NotFound` Status for unknown kinds, paths and objects;
+//!   (`APIVersions`, `APIGroupList`, `APIResourceList` with short names);
+//!   OpenAPI v3 (`/openapi/v3`, see `kube/openapi.rs`);
+//! - namespaces: the server starts with [`BUILT_IN_NAMESPACES`] and
+//!   [`KubeOptions::namespaces`]; creating anything in another one is a 404
+//!   `namespaces "x" not found`; deleting a Namespace deletes its contents;
+//! - writes (`kube/writes.rs`): server-side apply (`fieldManager` required,
+//!   `force`, conflicts as 409 with the API server's body), merge patch
+//!   (strategic merge patch for built-in kinds), POST (`generateName`, 409
+//!   AlreadyExists), PUT (409 on a stale `resourceVersion`), DELETE; names,
+//!   labels and annotations validated as `ValidateObjectMeta` does (422
+//!   Invalid, see `kube/validation.rs`); fields the kind's schema does not declare
+//!   refused or dropped per `fieldValidation`; `dryRun=All` stores nothing
+//!   and moves no `resourceVersion`; an unchanged write stores nothing; each
+//!   manager's `managedFields` time moves only with its own changes;
+//! - lists with `labelSelector` ([`LabelSelector`]);
 //! - Hive's ClusterSync: `hiveinternal.openshift.io/v1alpha1` ClusterSyncs
 //!   report each SyncSet (by `clusterDeploymentRefs`) and SelectorSyncSet (by
 //!   the ClusterDeployment's labels) as applied, `sync_delay` after it changed.
 //!
-//! Not modelled: namespaces are not required to exist, no admission or
-//! schema validation, no watch, lists are atomic in field ownership.
+//! Not modelled (docs/test-servers.md keeps the list): watch, JSON patch,
+//! field selectors, `deletecollection`, Namespace termination (deletion is
+//! immediate), types and enums in the schemas, lists atomic in field
+//! ownership, RBAC.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
