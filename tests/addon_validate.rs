@@ -692,3 +692,123 @@ fn a_quoted_date_where_a_string_is_required_is_accepted() {
     let document = sandbox.run(&[]).success().json();
     assert_eq!(document["description"], "2001-12-14");
 }
+
+// ---------------------------------------------------------------------------
+// The tree as managed-tenants-cli's command-line loader reads it (CL codes).
+
+/// `addon-validate --all TREE --env stage -o json` on the sandbox's tree.
+fn validate_tree(sandbox: &Sandbox, extra: &[&str]) -> Run {
+    tool("addon-validate")
+        .arg("--all")
+        .arg(sandbox.path("managed-tenants"))
+        .args(["--env", "stage", "-o", "json"])
+        .args(extra)
+        .run()
+}
+
+#[test]
+fn a_folder_not_named_with_its_addon_id_is_reported_and_not_validated() {
+    let sandbox = Sandbox::new();
+    let addons = sandbox.path("managed-tenants/addons");
+    // A name that would run `id` in a shell; its add-on would also fail to
+    // render an extra resource if it were read.
+    let hostile = addons.join("x`id>PWNED`");
+    e2e::copy_tree(&addons.join("logging-addon"), &hostile);
+    let dashboard = hostile.join("metadata/stage/logging-dashboard.yaml.j2");
+    std::fs::write(&dashboard, "{{ ADDON.nope.deeper }}\n").unwrap();
+    // A good name that is not the add-on's id.
+    e2e::copy_tree(
+        &addons.join("reference-addon"),
+        &addons.join("renamed-addon"),
+    );
+
+    let report = validate_tree(&sandbox, &[]).exit(1).json();
+    let named = findings_of(&report, "CL0002");
+    assert_eq!(named.len(), 2, "{report}");
+    let hostile_finding = named
+        .iter()
+        .find(|f| f["file"].as_str().unwrap().ends_with("x`id>PWNED`"))
+        .expect("the hostile folder is named");
+    assert!(hostile_finding["message"]
+        .as_str()
+        .unwrap()
+        .contains("not an add-on id"));
+    let unread: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["file"].as_str().unwrap().contains("x`id>PWNED`/"))
+        .collect();
+    assert!(unread.is_empty(), "nothing inside it is read: {unread:?}");
+    let renamed = named
+        .iter()
+        .find(|f| f["file"].as_str().unwrap().contains("renamed-addon/"))
+        .expect("the folder that is not the id");
+    assert_eq!(renamed["path"], "id");
+    let id_line = std::fs::read_to_string(addons.join("renamed-addon/metadata/stage/addon.yaml"))
+        .unwrap()
+        .lines()
+        .position(|l| l.starts_with("id: "))
+        .unwrap()
+        + 1;
+    assert_eq!(renamed["line"], id_line);
+    assert!(renamed["message"]
+        .as_str()
+        .unwrap()
+        .contains("\"renamed-addon\""));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_addon_or_environment_folder_is_refused_and_not_followed() {
+    let sandbox = Sandbox::new();
+    let addons = sandbox.path("managed-tenants/addons");
+    // Complete, valid add-ons outside the tree.
+    let outside = sandbox.path("outside");
+    e2e::copy_tree(
+        &addons.join("reference-addon"),
+        &outside.join("linked-addon"),
+    );
+    let linked_yaml = outside.join("linked-addon/metadata/stage/addon.yaml");
+    let text = std::fs::read_to_string(&linked_yaml).unwrap();
+    std::fs::write(
+        &linked_yaml,
+        text.replace("reference-addon", "linked-addon"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(outside.join("linked-addon"), addons.join("linked-addon")).unwrap();
+    let stage = addons.join("logging-addon/metadata/stage");
+    std::fs::rename(&stage, outside.join("logging-stage")).unwrap();
+    std::os::unix::fs::symlink(outside.join("logging-stage"), &stage).unwrap();
+
+    let out = tool("addon-validate")
+        .arg("--all")
+        .arg(sandbox.path("managed-tenants"))
+        .args(["--env", "stage", "--documents"])
+        .run()
+        .exit(1)
+        .stderr_has("CL0003");
+    let lines = out.json_lines();
+    let ids: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.get("id").and_then(Value::as_str))
+        .collect();
+    assert_eq!(ids, ["reference-addon"], "no add-on is read through a link");
+    let inventory = lines.last().unwrap();
+    assert_eq!(
+        inventory["addons"],
+        serde_json::json!(["linked-addon", "logging-addon", "reference-addon"]),
+        "refused add-ons are still in the tree: their live objects are kept"
+    );
+
+    let report = validate_tree(&sandbox, &[]).exit(1).json();
+    let links: Vec<String> = findings_of(&report, "CL0003")
+        .iter()
+        .map(|f| f["file"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(links.len(), 2, "{report}");
+    assert!(links.iter().any(|f| f.ends_with("addons/linked-addon")));
+    assert!(links
+        .iter()
+        .any(|f| f.ends_with("logging-addon/metadata/stage")));
+}

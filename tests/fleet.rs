@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use addon_flow_testservers::ocm::{FakeOcm, ACCESS_TOKEN};
+use common::inventory::{Failure, Inventory, Scope};
 use e2e::{copy_tree, repo_root, tool, Run, RunExt};
 use serde_json::Value;
 
@@ -26,9 +27,31 @@ fn documents(tree: &Path, extra: &[&str]) -> Run {
         .run()
 }
 
+/// The add-on documents of a stream a run printed, without the inventory
+/// that ends it.
+fn addon_documents(run: &Run) -> Vec<Value> {
+    run.json_lines()
+        .into_iter()
+        .filter(|line| !Inventory::is_inventory(line))
+        .collect()
+}
+
+/// The inventory that ends the stream a run printed: its last line.
+fn inventory_of(run: &Run) -> Inventory {
+    let lines = run.json_lines();
+    let last = lines.last().expect("a stream ending with an inventory");
+    assert!(Inventory::is_inventory(last), "the last line: {last}");
+    assert_eq!(
+        lines.iter().filter(|l| Inventory::is_inventory(l)).count(),
+        1,
+        "one inventory"
+    );
+    serde_json::from_value(last.clone()).unwrap()
+}
+
 /// The ids of the documents a run printed.
 fn ids(run: &Run) -> Vec<String> {
-    run.json_lines()
+    addon_documents(run)
         .iter()
         .map(|d| d["id"].as_str().unwrap().to_string())
         .collect()
@@ -36,7 +59,7 @@ fn ids(run: &Run) -> Vec<String> {
 
 /// Two good documents with a bad one (id `broken-addon`) between them.
 fn stream_with_a_bad_document(tree: &Path) -> String {
-    let docs = documents(tree, &[]).success().json_lines();
+    let docs = addon_documents(&documents(tree, &[]).success());
     assert_eq!(docs.len(), 2);
     let mut bad = docs[0].clone();
     bad["id"] = Value::from("broken-addon");
@@ -153,14 +176,20 @@ fn ocm_post_diff_names_each_difference_and_prune_deletes_what_the_stream_lacks()
     let good = documents(&tree, &[]).success();
     post(&good.stdout(), &[]).success();
 
-    // One add-on changes its description; the other leaves the tree.
-    let mut docs = good.json_lines();
+    // One add-on changes its description; the other leaves the tree: the
+    // stream is the whole environment, whose inventory lists logging-addon only.
+    let mut docs = addon_documents(&good);
     let reference = docs.pop().unwrap();
     let mut logging = docs.pop().unwrap();
     assert_eq!(logging["id"], "logging-addon");
     let old_description = logging["description"].clone();
     logging["description"] = Value::from("Now with more logs");
-    let stream = format!("{logging}\n");
+    let mut inventory = inventory_of(&good);
+    inventory.addons.remove("reference-addon");
+    let stream = format!(
+        "{logging}\n{}\n",
+        serde_json::to_string(&inventory).unwrap()
+    );
 
     let before = ocm.requests().len();
     // The add-on the stream lacks is listed, not deleted.
@@ -222,7 +251,7 @@ fn changed_since_picks_the_addons_whose_files_changed_in_git() {
     git(&["tag", "base"]);
 
     let unchanged = documents(&tree, &["--changed-since", "base"]).success();
-    assert_eq!(unchanged.json_lines().len(), 0);
+    assert_eq!(addon_documents(&unchanged).len(), 0);
 
     // A committed change of an image set, and an uncommitted one of metadata.
     let sets = tree.join("addons/reference-addon/addonimagesets/stage");
@@ -246,7 +275,7 @@ fn changed_since_picks_the_addons_whose_files_changed_in_git() {
     let text = std::fs::read_to_string(&logging).unwrap();
     std::fs::write(&logging, text.clone() + "# touched\n").unwrap();
     let both = documents(&tree, &["--changed-since", "base"]).success();
-    assert_eq!(both.json_lines().len(), 2);
+    assert_eq!(addon_documents(&both).len(), 2);
     let picked = documents(
         &tree,
         &["--changed-since", "base", "--addon", "logging-addon"],
@@ -311,7 +340,7 @@ fn image_sets_are_schema_valid_stable_and_addon_yaml_changes_only_its_index_imag
     let logging_stage = tree.join("addons/logging-addon/metadata/stage/addon.yaml");
     let before = std::fs::read_to_string(&logging_stage).unwrap();
 
-    let built = build().success().json_lines();
+    let built = addon_documents(&build().success());
     assert_eq!(built.len(), 2);
     for document in &built {
         let prefix = format!(
@@ -370,7 +399,7 @@ fn image_sets_are_schema_valid_stable_and_addon_yaml_changes_only_its_index_imag
         })
         .collect();
     let second = build().success().stderr_has("already says so");
-    assert_eq!(second.json_lines(), built);
+    assert_eq!(addon_documents(&second), built);
     for (file, (bytes, modified)) in files.iter().zip(stamps) {
         assert_eq!(std::fs::read(file).unwrap(), bytes, "{}", file.display());
         assert_eq!(
@@ -518,7 +547,7 @@ fn catalog_build_pushes_each_addon_of_a_stream_to_a_real_registry_and_reruns_fro
         &repo_root().join("tests/fixtures/catalog/cycle"),
         &bundles.join("cycle-addon"),
     );
-    let docs = documents(&tree, &[]).success().json_lines();
+    let docs = addon_documents(&documents(&tree, &[]).success());
     let mut cycle = docs[0].clone();
     cycle["id"] = Value::from("cycle-addon");
     cycle["label"] = Value::from("api.openshift.com/addon-cycle-addon");
@@ -611,4 +640,146 @@ fn catalog_build_pushes_each_addon_of_a_stream_to_a_real_registry_and_reruns_fro
             .any(|line| line.contains("/org/cycle-addon/")),
         "nothing was pushed for the broken add-on"
     );
+}
+
+// ---------------------------------------------------------------------------
+// The inventory that ends a fleet stream (issue 19 §1).
+
+/// Appends a key addon-validate refuses to an add-on's stage metadata.
+fn break_addon(tree: &Path, id: &str) {
+    let path = tree.join(format!("addons/{id}/metadata/stage/addon.yaml"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{text}unknownField: 1\n")).unwrap();
+}
+
+#[test]
+fn the_inventory_ends_the_stream_and_lists_every_addon_of_the_tree_even_an_invalid_one() {
+    let (_dir, tree) = example_tree();
+    let addons = tree.join("addons");
+    // logging-addon is invalid; a folder whose name is no add-on id is
+    // refused unread; an add-on of production only is not stage's.
+    break_addon(&tree, "logging-addon");
+    copy_tree(&addons.join("reference-addon"), &addons.join("x`id>PWNED`"));
+    copy_tree(
+        &addons.join("reference-addon"),
+        &addons.join("production-only-addon"),
+    );
+    std::fs::remove_dir_all(addons.join("production-only-addon/metadata/stage")).unwrap();
+
+    let out = documents(&tree, &[]).exit(1);
+    assert_eq!(ids(&out), ["reference-addon"], "only the valid add-on");
+    let inventory = inventory_of(&out);
+    assert_eq!(inventory.environment, "stage");
+    assert_eq!(inventory.scope, Scope::Whole);
+    assert_eq!(inventory.selection, None);
+    assert_eq!(
+        inventory.addons.iter().collect::<Vec<_>>(),
+        ["logging-addon", "reference-addon", "x`id>PWNED`"],
+        "every add-on of stage in the tree, valid or not"
+    );
+    let failed = |id: &str| Failure {
+        id: Some(id.to_string()),
+        stage: "addon-validate".to_string(),
+    };
+    assert_eq!(
+        inventory.failed,
+        [failed("logging-addon"), failed("x`id>PWNED`")]
+    );
+    assert!(Inventory::for_prune(Some(&inventory)).is_ok());
+}
+
+/// Runs git in `dir` as a test user, and returns its stdout.
+fn git(dir: &Path, args: &[&str]) -> String {
+    Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "advice.detachedHead=false",
+        ])
+        .args(args)
+        .run()
+        .success()
+        .stdout()
+}
+
+/// A new repository in `dir` holding everything in it, one commit, tagged `tag`.
+fn repository(dir: &Path, tag: &str) {
+    git(dir, &["init", "-q"]);
+    commit_all(dir, "start");
+    git(dir, &["tag", tag]);
+}
+
+fn commit_all(dir: &Path, message: &str) {
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-qm", message]);
+}
+
+#[test]
+fn a_selection_says_so_in_its_inventory_and_still_lists_the_whole_tree() {
+    let (_dir, tree) = example_tree();
+    let picked = documents(&tree, &["--addon", "logging-addon"]).success();
+    assert_eq!(ids(&picked), ["logging-addon"]);
+    let inventory = inventory_of(&picked);
+    assert_eq!(inventory.scope, Scope::Selection);
+    assert_eq!(
+        inventory.selection.as_deref(),
+        Some("--addon logging-addon")
+    );
+    assert_eq!(inventory.addons.len(), 2, "{inventory:?}");
+    assert!(Inventory::for_prune(Some(&inventory)).is_err());
+
+    repository(&tree, "base");
+    let changed = documents(&tree, &["--changed-since", "base"]).success();
+    assert_eq!(ids(&changed), Vec::<String>::new());
+    let inventory = inventory_of(&changed);
+    assert_eq!(inventory.scope, Scope::Selection);
+    assert_eq!(inventory.selection.as_deref(), Some("--changed-since base"));
+    assert_eq!(inventory.addons.len(), 2, "{inventory:?}");
+}
+
+#[test]
+fn csv_wait_watches_a_stream_that_ends_with_an_inventory() {
+    use addon_flow_testservers::http::HttpResponse;
+    use e2e::telemetry::FakePrometheus;
+    // alpha-operator's CSV has succeeded on cluster c1.
+    let prometheus = FakePrometheus::start(|_, _| {
+        HttpResponse::json(
+            200,
+            &serde_json::json!({"status": "success", "data": {"resultType": "vector",
+                "result": [{"metric": {"__name__": "csv_succeeded", "_id": "c1",
+                    "name": "alpha-operator.v1.0.0", "version": "1.0.0"}, "value": [1.0, "1"]}]}}),
+        )
+    });
+    let inventory = Inventory::new(
+        "stage",
+        Scope::Whole,
+        None,
+        ["alpha-addon", "beta-addon"]
+            .map(String::from)
+            .into_iter()
+            .collect(),
+    );
+    let stream = format!(
+        "{}\n{}\n",
+        wait_document("alpha-addon", "alpha-operator"),
+        serde_json::to_string(&inventory).unwrap()
+    );
+    let records = tool("csv-wait")
+        .args(["--url", &prometheus.url(), "--cluster-id", "c1"])
+        .args(["--interval", "100ms", "--timeout", "10s"])
+        .write_stdin(stream)
+        .run()
+        .success()
+        .stderr_lacks("document 2")
+        .json_lines();
+    let states: Vec<(&str, &str)> = records
+        .iter()
+        .filter(|r| r.get("state").is_some())
+        .map(|r| (r["addon"].as_str().unwrap(), r["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(states, [("alpha-addon", "ready")]);
 }

@@ -6,7 +6,8 @@
 //! emitted without being listed.
 //!
 //! Families: `SC` the managed-tenants JSON schemas, `MT` the rest of what the
-//! managed-tenants loader refuses, `BD` bundle structure, `AM` the
+//! managed-tenants loader refuses, `CL` what its command-line loader refuses
+//! on top (add-on folders), `BD` bundle structure, `AM` the
 //! addon-metadata-operator validators (run offline), `DF` where
 //! managed-tenants-cli renders the add-on differently from us. Checks marked
 //! "(every tool)" are loading rules (`common::load_rules`).
@@ -132,6 +133,17 @@ registry! {
         EXTRA_RESOURCE = "MT0003", "extra_resources", Error, Metadata, "every extraResources file exists beside addon.yaml";
         /// An extra resource does not render into one Kubernetes object.
         EXTRA_RESOURCE_TEMPLATE = "MT0004", "extra_resource_template", Error, Metadata, "every extra resource renders as Jinja2 into one Kubernetes object (every tool)";
+    }
+    /// What managed-tenants-cli's command-line loader refuses beyond the
+    /// Addon constructor (`core/addons_loader`: `load_addons` reads a tree's
+    /// add-on folders, `instantiate_addon` passes `imageset_latest_only`).
+    /// addon-validate alone checks them; the other tools read what they are
+    /// given.
+    cl {
+        /// An add-on folder's name is no add-on id, or not its add-on's id.
+        ADDON_FOLDER_NAME = "CL0002", "addon_folder_name", Error, Metadata, "each add-on folder is named with its add-on's id (the id pattern), so no other name reaches a path, a Makefile or a shell (--all)";
+        /// An add-on folder, or a folder or file on the way into it, is a symlink.
+        ADDON_FOLDER_SYMLINK = "CL0003", "addon_folder_symlink", Error, Metadata, "addons/<id>, metadata, metadata/<env>, addon.yaml and addonimagesets/<env> are not symlinks: nothing is read from outside the tree (--all)";
     }
     /// Bundle structure.
     bd {

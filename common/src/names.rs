@@ -78,6 +78,27 @@ pub fn qualified_name(key: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// An add-on id as managed-tenants' metadata schema allows it (`id`:
+/// `^[A-Za-z0-9][A-Za-z0-9-]{0,30}[A-Za-z0-9]$`), which is also the name of
+/// the add-on's folder (`addons/<id>/`). Nothing else may reach a path, a
+/// Makefile target or a shell as an add-on id.
+pub fn addon_id(id: &str) -> Result<(), String> {
+    let inner_ok = |b: &u8| b.is_ascii_alphanumeric() || *b == b'-';
+    let bytes = id.as_bytes();
+    let well_formed = (2..=32).contains(&bytes.len())
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+        && bytes.iter().all(inner_ok);
+    if well_formed {
+        Ok(())
+    } else {
+        Err(format!(
+            "{id:?} is not an add-on id (2 to 32 letters, digits and '-', starting and ending \
+             with a letter or digit)"
+        ))
+    }
+}
+
 /// An OCM object id that goes into a URL path (a cluster id, an add-on id):
 /// letters, digits, `-`, `_` and `.`, never `.` or `..` alone, at most 255
 /// characters. `what` names it in the message (`cluster id`). Checked before
@@ -117,6 +138,28 @@ mod tests {
             assert!(err.contains("is not an OCM add-on id"), "{bad}: {err}");
         }
         assert!(ocm_id("add-on id", &"a".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn addon_ids_follow_the_managed_tenants_pattern() {
+        for good in ["my-addon", "Reference-Addon2", "ab", &"a".repeat(32)] {
+            assert!(addon_id(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "a",
+            "-addon",
+            "addon-",
+            "x`id>PWNED`",
+            "../x",
+            "a b",
+            "a_b",
+            "ä-addon",
+            &"a".repeat(33),
+        ] {
+            let err = addon_id(bad).unwrap_err();
+            assert!(err.contains("is not an add-on id"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -76,6 +76,8 @@ mod tests {
         ("rules.rs", include_str!("rules.rs")),
         ("differences.rs", include_str!("differences.rs")),
         ("validate.rs", include_str!("validate.rs")),
+        ("loader.rs", include_str!("loader.rs")),
+        ("tree.rs", include_str!("tree.rs")),
         ("png.rs", include_str!("png.rs")),
     ];
 

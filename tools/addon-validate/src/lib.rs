@@ -8,21 +8,25 @@
 mod changed;
 mod checks;
 mod differences;
+mod loader;
 mod png;
 mod rules;
+mod tree;
 mod validate;
 
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use common::bundle;
+use common::inventory::{Inventory, Scope};
 use common::io::{Format, OutputArgs, Source};
 use common::{Error, Finding, Result};
 use serde::Serialize;
 
 use crate::checks::Selection;
+use crate::tree::{FileSummary, TreeOutcome};
 use crate::validate::{FileKind, Settings};
 
 #[derive(Parser, Debug)]
@@ -57,11 +61,13 @@ struct Args {
     #[arg(long, value_name = "ENV", value_parser = ["integration", "stage", "production"])]
     env: Option<String>,
 
-    /// Check a whole managed-tenants tree: every addons/<id>/metadata/<env>/addon.yaml and every image set.
+    /// Check a whole managed-tenants tree: every addons/<id>/metadata/<env>/addon.yaml and every
+    /// image set. Add-on folders must be named with their ids and may not be symlinks. Prints a
+    /// short summary on stdout (the whole report with -o json).
     #[arg(long, value_name = "DIR", conflicts_with = "addon")]
     all: Option<PathBuf>,
 
-    /// Run only these checks: codes or families, comma-separated (AM0004, AM, SC, MT, BD).
+    /// Run only these checks: codes or families, comma-separated (AM0004, AM, SC, MT, CL, BD).
     #[arg(long, value_name = "CODES")]
     enable: Vec<String>,
 
@@ -74,8 +80,10 @@ struct Args {
     excluded_namespaces: Vec<String>,
 
     /// With --all: print one normalised document per valid add-on as JSON
-    /// lines on stdout (the report goes to stderr), for the rest of the
-    /// pipeline. Needs --env.
+    /// lines on stdout, ending with the add-on inventory (every add-on id of
+    /// the environment's tree, valid or not, and whether the stream is the
+    /// whole environment or a selection), for the rest of the pipeline; the
+    /// findings go to stderr. Needs --env.
     #[arg(long, requires_all = ["all", "env"])]
     documents: bool,
 
@@ -135,25 +143,10 @@ fn run(args: Args) -> Result<()> {
         excluded_namespaces: args.excluded_namespaces.clone(),
         environment: args.env.clone(),
         image_sets: None,
+        folder: None,
     };
     if let Some(root) = &args.all {
-        let jobs = args.jobs.unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        });
-        let only = selected_addons(&args, root)?;
-        let outcome = validate::validate_tree(
-            root,
-            args.bundles.as_deref(),
-            &settings,
-            jobs,
-            only.as_ref(),
-        )?;
-        if args.documents {
-            return report_documents(outcome);
-        }
-        return report_tree(&args, outcome);
+        return run_tree(&args, root, &settings);
     }
     validate_one(&args, &settings).or_else(|err| match (err, args.output.output) {
         // CI mode promises the findings report on stdout even when the file
@@ -172,6 +165,51 @@ fn run(args: Args) -> Result<()> {
         }
         (err, _) => Err(err),
     })
+}
+
+/// `--all TREE`: the selection, then the ids, the documents or the report.
+fn run_tree(args: &Args, root: &Path, settings: &Settings) -> Result<()> {
+    let narrowing = narrowing(args);
+    let folders = tree::addon_folders(root, args.env.as_deref())?;
+    let only = selected_addons(args, root)?;
+    let jobs = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let outcome = tree::validate_tree(
+        &folders,
+        args.bundles.as_deref(),
+        settings,
+        jobs,
+        only.as_ref(),
+    )?;
+    match (args.documents, &args.env) {
+        (true, Some(environment)) => {
+            let scope = match narrowing {
+                Some(_) => Scope::Selection,
+                None => Scope::Whole,
+            };
+            let mut inventory =
+                Inventory::new(environment, scope, narrowing, outcome.addon_ids.clone());
+            for failed in &outcome.failed {
+                inventory.record_failure(Some(failed), "addon-validate");
+            }
+            report_documents(outcome, &inventory)
+        }
+        _ => report_tree(args, outcome),
+    }
+}
+
+/// How the command line narrows the tree (`--changed-since origin/main
+/// --addon a`), for the inventory; None for the whole environment.
+fn narrowing(args: &Args) -> Option<String> {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(reference) = &args.changed_since {
+        parts.push(format!("--changed-since {reference}"));
+    }
+    parts.extend(args.addons.iter().map(|id| format!("--addon {id}")));
+    (!parts.is_empty()).then(|| parts.join(" "))
 }
 
 /// Validates the one add-on, image set or bundles config named on the command line.
@@ -220,12 +258,12 @@ struct Report<'a> {
     errors: usize,
     warnings: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
-    files: Option<&'a [validate::FileSummary]>,
+    files: Option<&'a [FileSummary]>,
     findings: &'a [Finding],
 }
 
 impl<'a> Report<'a> {
-    fn new(findings: &'a [Finding], files: Option<&'a [validate::FileSummary]>) -> Self {
+    fn new(findings: &'a [Finding], files: Option<&'a [FileSummary]>) -> Self {
         let errors = findings.iter().filter(|f| f.is_error()).count();
         Report {
             valid: errors == 0,
@@ -270,7 +308,7 @@ fn report_file(args: &Args, source: &Source, findings: Vec<Finding>) -> Result<(
     common::io::write_document(&value, args.output.format(source.format()))
 }
 
-fn report_tree(args: &Args, outcome: validate::TreeOutcome) -> Result<()> {
+fn report_tree(args: &Args, outcome: TreeOutcome) -> Result<()> {
     print_findings(&outcome.findings);
     let report = Report::new(&outcome.findings, Some(&outcome.files));
     let to_stdout = args
@@ -295,18 +333,14 @@ fn report_tree(args: &Args, outcome: validate::TreeOutcome) -> Result<()> {
 
 /// The add-ons `--addon` and `--changed-since` pick (both: those of the
 /// named ones that changed); None when neither is given.
-fn selected_addons(args: &Args, root: &std::path::Path) -> Result<Option<BTreeSet<String>>> {
+fn selected_addons(args: &Args, root: &Path) -> Result<Option<BTreeSet<String>>> {
     let named: Option<BTreeSet<String>> =
         (!args.addons.is_empty()).then(|| args.addons.iter().cloned().collect());
     let Some(since) = &args.changed_since else {
         return Ok(named);
     };
-    let base = if root.join("addons").is_dir() {
-        root.join("addons")
-    } else {
-        root.to_path_buf()
-    };
-    let changed = changed::changed_addons(&base, since, args.bundles.as_deref())?;
+    let changed =
+        changed::changed_addons(&tree::addons_base(root), since, args.bundles.as_deref())?;
     common::cli::note_line(format_args!(
         "addon-validate: {} add-on(s) changed since {since}",
         changed.len()
@@ -317,15 +351,17 @@ fn selected_addons(args: &Args, root: &std::path::Path) -> Result<Option<BTreeSe
     }))
 }
 
-/// `--documents`: the valid add-ons as JSON lines on stdout, the findings
-/// and the summary on stderr.
-fn report_documents(outcome: validate::TreeOutcome) -> Result<()> {
+/// `--documents`: the valid add-ons as JSON lines on stdout, then the
+/// inventory; the findings and the summary on stderr.
+fn report_documents(outcome: TreeOutcome, inventory: &Inventory) -> Result<()> {
     print_findings(&outcome.findings);
     let mut out = String::new();
     for document in &outcome.documents {
         out.push_str(&serde_json::to_string(document).map_err(Error::internal)?);
         out.push('\n');
     }
+    out.push_str(&serde_json::to_string(inventory).map_err(Error::internal)?);
+    out.push('\n');
     common::io::write_stdout(&out)?;
     let errors = outcome.findings.iter().filter(|f| f.is_error()).count();
     let line = format!(

@@ -1,17 +1,15 @@
-//! Validation runs: one add-on (with its bundles), one image set or bundles
-//! config file, or a whole managed-tenants tree.
+//! Validation of one add-on (with its bundles), one image set or one
+//! bundles config file; `crate::tree` runs it over a whole tree.
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::bundle::{self, BundleTree};
-use common::document::{self, LoadOptions, TreePlace};
+use common::bundle::BundleTree;
+use common::document::{self, LoadOptions};
 use common::finding::locate;
 use common::imageset::ImageSetFolder;
 use common::io::Source;
 use common::schemas::schemas;
 use common::{AddonDocument, Finding, Result};
-use serde::Serialize;
 
 use crate::checks::Selection;
 use crate::rules::{Subject, RULES};
@@ -24,6 +22,9 @@ pub struct Settings {
     pub environment: Option<String>,
     /// The add-on's image set folder, already read (by --all).
     pub image_sets: Option<ImageSetFolder>,
+    /// The name of the add-on's folder in the tree (by --all), which must be
+    /// its id (CL0002).
+    pub folder: Option<String>,
 }
 
 /// The outcome of validating one add-on file.
@@ -54,6 +55,18 @@ pub fn validate_addon(
             findings.extend(check_bundles_config(config)?);
         }
     }
+    let id = loaded
+        .value
+        .get("id")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    let mut rule_findings: Vec<Finding> = settings
+        .folder
+        .as_deref()
+        .zip(id.as_deref())
+        .and_then(|(folder, id)| crate::loader::folder_is_id(&file, folder, id))
+        .into_iter()
+        .collect();
     if let Some(document) = &loaded.document {
         let subject = Subject {
             file: &file,
@@ -61,25 +74,21 @@ pub fn validate_addon(
             bundles: bundles.map(|(tree, _)| tree),
             excluded_namespaces: &settings.excluded_namespaces,
         };
-        let mut rule_findings: Vec<Finding> = RULES
-            .iter()
-            .filter(|(code, _)| settings.selection.is_on(code.as_str()))
-            .flat_map(|(_, rule)| rule(&subject))
-            .collect();
+        rule_findings.extend(
+            RULES
+                .iter()
+                .filter(|(code, _)| settings.selection.is_on(code.as_str()))
+                .flat_map(|(_, rule)| rule(&subject)),
+        );
         rule_findings.extend(crate::differences::differences(&file, document));
-        locate(&mut rule_findings, &file, &loaded.source.text);
-        findings.extend(rule_findings);
     }
+    locate(&mut rule_findings, &file, &loaded.source.text);
+    findings.extend(rule_findings);
     findings.retain(|f| settings.selection.is_on(f.code));
     // Image set and bundle files first, then the add-on, each top to bottom.
     findings
         .sort_by(|a, b| (a.file == file, &a.file, a.line).cmp(&(b.file == file, &b.file, b.line)));
     let valid = !findings.iter().any(Finding::is_error);
-    let id = loaded
-        .value
-        .get("id")
-        .and_then(|v| v.as_str())
-        .map(str::to_string);
     Ok(AddonOutcome {
         id,
         document: if valid { loaded.document } else { None },
@@ -100,7 +109,7 @@ pub fn check_file(source: &Source, schema: &common::schema::Schema) -> Result<Ve
 }
 
 /// Checks an already parsed file against a schema, with lines from its text.
-fn check_parsed(
+pub fn check_parsed(
     source: &Source,
     value: &serde_json::Value,
     duplicate_keys: &[common::yaml::DuplicateKey],
@@ -173,213 +182,6 @@ pub fn file_kind(path: Option<&Path>) -> FileKind {
     } else {
         FileKind::Addon
     }
-}
-
-/// One row of the `--all` report.
-#[derive(Debug, Clone, Serialize)]
-pub struct FileSummary {
-    pub file: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub environment: Option<String>,
-    pub valid: bool,
-    pub errors: usize,
-    pub warnings: usize,
-}
-
-impl FileSummary {
-    fn new(
-        file: String,
-        id: Option<String>,
-        environment: Option<String>,
-        findings: &[Finding],
-    ) -> Self {
-        let errors = findings.iter().filter(|f| f.is_error()).count();
-        FileSummary {
-            valid: errors == 0,
-            warnings: findings.len() - errors,
-            errors,
-            file,
-            id,
-            environment,
-        }
-    }
-}
-
-/// The report rows of one add-on folder, each with its findings.
-type FileRows = Vec<(FileSummary, Vec<Finding>)>;
-
-/// One add-on folder's rows and the valid add-ons' documents.
-type DirOutcome = (FileRows, Vec<AddonDocument>);
-
-/// Everything `--all` found.
-#[derive(Debug, Default)]
-pub struct TreeOutcome {
-    pub files: Vec<FileSummary>,
-    pub findings: Vec<Finding>,
-    /// The normalised document of each valid add-on, in folder order.
-    pub documents: Vec<AddonDocument>,
-}
-
-/// The add-on folders of a managed-tenants tree: `DIR/addons/*` or `DIR/*`.
-fn addon_dirs(root: &Path) -> Vec<PathBuf> {
-    let base = if root.join("addons").is_dir() {
-        root.join("addons")
-    } else {
-        root.to_path_buf()
-    };
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&base)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| p.join("metadata").is_dir())
-                .collect()
-        })
-        .unwrap_or_default();
-    dirs.sort();
-    dirs
-}
-
-/// The bundle folder of an add-on: `<bundles_root>/<id>`,
-/// `<bundles_root>/addons/<id>`, or the tree's own `addons/<id>/bundles`.
-fn bundles_dir(addon_dir: &Path, bundles_root: Option<&Path>) -> Option<PathBuf> {
-    let id = addon_dir.file_name()?;
-    let candidates = bundles_root
-        .into_iter()
-        .flat_map(|root| [root.join(id), root.join("addons").join(id)])
-        .chain([addon_dir.join("bundles")]);
-    candidates.into_iter().find(|p| p.is_dir())
-}
-
-/// Validates every add-on (each environment) and every image set of a tree,
-/// on `jobs` threads; bundles are read once per add-on.
-pub fn validate_tree(
-    root: &Path,
-    bundles_root: Option<&Path>,
-    settings: &Settings,
-    jobs: usize,
-    only: Option<&BTreeSet<String>>,
-) -> Result<TreeOutcome> {
-    if !root.is_dir() {
-        return Err(common::Error::in_file(root, "is not a folder; expected a managed-tenants tree (addons/<id>/metadata/<env>/addon.yaml)"));
-    }
-    let mut dirs = addon_dirs(root);
-    if let Some(only) = only {
-        dirs.retain(|dir| {
-            dir.file_name()
-                .is_some_and(|name| only.contains(name.to_string_lossy().as_ref()))
-        });
-    }
-    // A worker that panics is an internal error, never add-ons silently
-    // left out of the report (issue 12).
-    let results: Vec<DirOutcome> = common::parallel::try_map_bounded(&dirs, jobs, |dir| {
-        validate_addon_dir(dir, bundles_root, settings)
-    })?;
-    let mut outcome = TreeOutcome::default();
-    for (rows, documents) in results {
-        for (summary, findings) in rows {
-            outcome.files.push(summary);
-            outcome.findings.extend(findings);
-        }
-        outcome.documents.extend(documents);
-    }
-    Ok(outcome)
-}
-
-fn validate_addon_dir(dir: &Path, bundles_root: Option<&Path>, settings: &Settings) -> DirOutcome {
-    let mut add_on_rows = Vec::new();
-    let mut documents = Vec::new();
-    let mut image_set_rows = Vec::new();
-    let bundles = bundles_dir(dir, bundles_root).map(|d| bundle::load_tree(&d));
-    for env in document::ENVIRONMENTS {
-        if settings
-            .environment
-            .as_deref()
-            .is_some_and(|wanted| wanted != env)
-        {
-            continue;
-        }
-        let place = TreePlace {
-            addon_dir: dir.to_path_buf(),
-            environment: env.to_string(),
-        };
-        // Read the image sets once: each is checked here, and the add-on's
-        // version is resolved from the same parsed files.
-        let image_sets = ImageSetFolder::read(&place.image_sets_dir()).ok();
-        for set in image_sets.iter().flat_map(|folder| folder.files.iter()) {
-            let findings: Vec<Finding> = check_parsed(
-                &set.source,
-                set.value.as_ref().unwrap_or(&serde_json::Value::Null),
-                &set.duplicate_keys,
-                &set.python_values,
-                &schemas().image_set,
-            )
-            .into_iter()
-            .filter(|f| settings.selection.is_on(f.code))
-            .collect();
-            image_set_rows.push((
-                FileSummary::new(
-                    set.path.display().to_string(),
-                    None,
-                    Some(env.to_string()),
-                    &findings,
-                ),
-                findings,
-            ));
-        }
-        for unreadable in image_sets
-            .iter()
-            .flat_map(|folder| folder.unreadable.iter())
-        {
-            let finding = Finding::error(
-                common::finding::codes::DOCUMENT_SHAPE,
-                &unreadable.path,
-                format!("image set {}", unreadable.reason),
-            );
-            let summary = FileSummary::new(
-                unreadable.path.display().to_string(),
-                None,
-                Some(env.to_string()),
-                std::slice::from_ref(&finding),
-            );
-            image_set_rows.push((summary, vec![finding]));
-        }
-
-        let path = place.metadata_dir().join("addon.yaml");
-        if !path.is_file() {
-            continue;
-        }
-        let file = path.display().to_string();
-        let env_settings = Settings {
-            environment: None,
-            image_sets,
-            ..settings.clone()
-        };
-        let outcome = Source::file(&path)
-            .and_then(|source| validate_addon(source, bundles.as_ref(), &env_settings));
-        let (id, findings) = match outcome {
-            Ok(outcome) => {
-                documents.extend(outcome.document);
-                (outcome.id, outcome.findings)
-            }
-            Err(err) => (
-                None,
-                vec![Finding::error(
-                    common::finding::codes::DOCUMENT_SHAPE,
-                    &path,
-                    err.to_string(),
-                )],
-            ),
-        };
-        add_on_rows.push((
-            FileSummary::new(file, id, Some(env.to_string()), &findings),
-            findings,
-        ));
-    }
-    add_on_rows.extend(image_set_rows);
-    (add_on_rows, documents)
 }
 
 #[cfg(test)]

@@ -1,0 +1,418 @@
+//! `--all`: a managed-tenants tree, add-on folder by add-on folder.
+//!
+//! Each folder of `TREE/addons/` (or of TREE) is looked at before anything in
+//! it is read: its name must be an add-on id (CL0002), so that a hostile name
+//! never reaches a path, a Makefile or a shell, and no folder or file on the
+//! way to its metadata may be a symlink (CL0003), so that nothing outside the
+//! tree is read. A refused folder is reported and still counted as an add-on
+//! of the tree (its live objects must be kept); the others are validated on
+//! all cores, environment by environment.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use common::bundle;
+use common::document::{self, TreePlace};
+use common::imageset::ImageSetFolder;
+use common::io::Source;
+use common::schemas::schemas;
+use common::{AddonDocument, Error, Finding, Result};
+use serde::Serialize;
+
+use crate::loader;
+use crate::validate::{self, Settings};
+
+/// The folder holding one folder per add-on: `TREE/addons`, or TREE itself.
+pub fn addons_base(root: &Path) -> PathBuf {
+    if root.join("addons").is_dir() {
+        root.join("addons")
+    } else {
+        root.to_path_buf()
+    }
+}
+
+/// One add-on folder of the tree, as seen before anything in it is read.
+#[derive(Debug, Clone)]
+pub struct AddonFolder {
+    /// The folder's name, which must be the add-on's id.
+    pub name: String,
+    pub path: PathBuf,
+    /// The environments asked about that hold an `addon.yaml` here; a
+    /// refused folder is in every environment asked about, since what it
+    /// holds is not looked at.
+    pub environments: Vec<&'static str>,
+    /// Why nothing in it is read (CL0002, CL0003); empty when it is read.
+    pub refusals: Vec<Finding>,
+}
+
+/// The add-on folders of the tree at `root`, in name order, for
+/// `environment` (every environment when None): the folders with an
+/// `addon.yaml` for one of them, and every symlink or badly named folder
+/// that may be one.
+pub fn addon_folders(root: &Path, environment: Option<&str>) -> Result<Vec<AddonFolder>> {
+    if !root.is_dir() {
+        return Err(Error::in_file(
+            root,
+            "is not a folder; expected a managed-tenants tree (addons/<id>/metadata/<env>/addon.yaml)",
+        ));
+    }
+    let asked: Vec<&'static str> = document::ENVIRONMENTS
+        .into_iter()
+        .filter(|env| environment.is_none_or(|wanted| wanted == *env))
+        .collect();
+    let base = addons_base(root);
+    let entries = std::fs::read_dir(&base)
+        .map_err(|err| Error::in_file(&base, format!("cannot be listed: {err}")))?;
+    let mut folders = Vec::new();
+    for entry in entries {
+        let entry =
+            entry.map_err(|err| Error::in_file(&base, format!("cannot be listed: {err}")))?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_symlink() {
+            folders.push(AddonFolder {
+                refusals: vec![loader::symlinked(&path)],
+                environments: asked.clone(),
+                name,
+                path,
+            });
+        } else if kind.is_dir() {
+            folders.extend(inspect(path, name, &asked));
+        }
+    }
+    folders.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(folders)
+}
+
+/// A real folder of `addons/`: the environments it holds, and why it is
+/// refused, if it is. None when it holds no add-on of the environments asked.
+fn inspect(path: PathBuf, name: String, asked: &[&'static str]) -> Option<AddonFolder> {
+    let is_symlink = |rel: &str| {
+        std::fs::symlink_metadata(path.join(rel)).is_ok_and(|m| m.file_type().is_symlink())
+    };
+    let exists = |rel: &str| std::fs::symlink_metadata(path.join(rel)).is_ok();
+    let mut ways = vec!["metadata".to_string(), "addonimagesets".to_string()];
+    for env in asked {
+        for rel in [
+            format!("metadata/{env}"),
+            format!("metadata/{env}/addon.yaml"),
+            format!("addonimagesets/{env}"),
+        ] {
+            ways.push(rel);
+        }
+    }
+    // A link on the way is found before anything behind it is looked at.
+    let links: Vec<Finding> = ways
+        .iter()
+        .filter(|rel| is_symlink(rel))
+        .map(|rel| loader::symlinked(&path.join(rel)))
+        .collect();
+    let environments: Vec<&'static str> = if links.is_empty() {
+        asked
+            .iter()
+            .copied()
+            .filter(|env| exists(&format!("metadata/{env}/addon.yaml")))
+            .collect()
+    } else {
+        asked.to_vec()
+    };
+    if environments.is_empty() {
+        return None;
+    }
+    // A bad name is the one thing said: nothing inside is its add-on's yet.
+    let refusals = match loader::folder_name(&path, &name) {
+        Some(bad_name) => vec![bad_name],
+        None => links,
+    };
+    Some(AddonFolder {
+        name,
+        path,
+        environments,
+        refusals,
+    })
+}
+
+/// One row of the `--all` report.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileSummary {
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    pub valid: bool,
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+impl FileSummary {
+    fn new(
+        file: String,
+        id: Option<String>,
+        environment: Option<&str>,
+        findings: &[Finding],
+    ) -> Self {
+        let errors = findings.iter().filter(|f| f.is_error()).count();
+        FileSummary {
+            valid: errors == 0,
+            warnings: findings.len() - errors,
+            errors,
+            file,
+            id,
+            environment: environment.map(str::to_string),
+        }
+    }
+}
+
+/// The report rows of one add-on folder, each with its findings.
+type FileRows = Vec<(FileSummary, Vec<Finding>)>;
+
+/// What validating one add-on folder found.
+struct FolderOutcome {
+    rows: FileRows,
+    /// The normalised document of each environment's valid add-on.
+    documents: Vec<AddonDocument>,
+    /// The ids the add-on's own files give it.
+    ids: Vec<String>,
+    /// Whether an environment's add-on gave no document.
+    failed: bool,
+}
+
+/// Everything `--all` found.
+#[derive(Debug, Default)]
+pub struct TreeOutcome {
+    pub files: Vec<FileSummary>,
+    pub findings: Vec<Finding>,
+    /// The normalised document of each valid add-on, in folder order.
+    pub documents: Vec<AddonDocument>,
+    /// Every add-on id the tree holds for the environments asked, valid or
+    /// not, selected or not: the folder names, and the ids the validated
+    /// add-ons' files give where those differ.
+    pub addon_ids: BTreeSet<String>,
+    /// The selected add-on folders that gave no document (invalid,
+    /// unreadable or refused), in folder order.
+    pub failed: Vec<String>,
+}
+
+/// Validates the add-on folders `folders` that `only` selects (all when
+/// None): each environment's add-on and image sets, on `jobs` threads; the
+/// bundles of an add-on are read once.
+pub fn validate_tree(
+    folders: &[AddonFolder],
+    bundles_root: Option<&Path>,
+    settings: &Settings,
+    jobs: usize,
+    only: Option<&BTreeSet<String>>,
+) -> Result<TreeOutcome> {
+    let mut outcome = TreeOutcome {
+        addon_ids: folders.iter().map(|f| f.name.clone()).collect(),
+        ..TreeOutcome::default()
+    };
+    let selected: Vec<&AddonFolder> = folders
+        .iter()
+        .filter(|folder| only.is_none_or(|only| only.contains(&folder.name)))
+        .collect();
+    // A worker that panics is an internal error, never add-ons silently
+    // left out of the report (issue 12).
+    let results = common::parallel::try_map_bounded(&selected, jobs, |folder| {
+        validate_folder(folder, bundles_root, settings)
+    })?;
+    for (folder, result) in selected.iter().zip(results) {
+        for (summary, findings) in result.rows {
+            outcome.files.push(summary);
+            outcome.findings.extend(findings);
+        }
+        outcome.documents.extend(result.documents);
+        outcome.addon_ids.extend(result.ids);
+        if result.failed {
+            outcome.failed.push(folder.name.clone());
+        }
+    }
+    Ok(outcome)
+}
+
+/// A refused folder is its refusals; the others are validated.
+fn validate_folder(
+    folder: &AddonFolder,
+    bundles_root: Option<&Path>,
+    settings: &Settings,
+) -> FolderOutcome {
+    if folder.refusals.is_empty() {
+        return validate_addon_dir(folder, bundles_root, settings);
+    }
+    let file = folder.path.display().to_string();
+    let summary = FileSummary::new(file, None, None, &folder.refusals);
+    FolderOutcome {
+        rows: vec![(summary, folder.refusals.clone())],
+        documents: Vec::new(),
+        ids: Vec::new(),
+        failed: true,
+    }
+}
+
+fn validate_addon_dir(
+    folder: &AddonFolder,
+    bundles_root: Option<&Path>,
+    settings: &Settings,
+) -> FolderOutcome {
+    let dir = &folder.path;
+    let mut outcome = FolderOutcome {
+        rows: Vec::new(),
+        documents: Vec::new(),
+        ids: Vec::new(),
+        failed: false,
+    };
+    let mut image_set_rows = Vec::new();
+    let bundles = bundles_dir(dir, bundles_root).map(|d| bundle::load_tree(&d));
+    for env in document::ENVIRONMENTS {
+        if settings
+            .environment
+            .as_deref()
+            .is_some_and(|wanted| wanted != env)
+        {
+            continue;
+        }
+        let place = TreePlace {
+            addon_dir: dir.to_path_buf(),
+            environment: env.to_string(),
+        };
+        // Read the image sets once: each is checked here, and the add-on's
+        // version is resolved from the same parsed files.
+        let image_sets = ImageSetFolder::read(&place.image_sets_dir()).ok();
+        for set in image_sets.iter().flat_map(|folder| folder.files.iter()) {
+            let findings: Vec<Finding> = validate::check_parsed(
+                &set.source,
+                set.value.as_ref().unwrap_or(&serde_json::Value::Null),
+                &set.duplicate_keys,
+                &set.python_values,
+                &schemas().image_set,
+            )
+            .into_iter()
+            .filter(|f| settings.selection.is_on(f.code))
+            .collect();
+            let file = set.path.display().to_string();
+            let summary = FileSummary::new(file, None, Some(env), &findings);
+            image_set_rows.push((summary, findings));
+        }
+        for unreadable in image_sets
+            .iter()
+            .flat_map(|folder| folder.unreadable.iter())
+        {
+            let finding = Finding::error(
+                common::finding::codes::DOCUMENT_SHAPE,
+                &unreadable.path,
+                format!("image set {}", unreadable.reason),
+            );
+            let summary = FileSummary::new(
+                unreadable.path.display().to_string(),
+                None,
+                Some(env),
+                std::slice::from_ref(&finding),
+            );
+            image_set_rows.push((summary, vec![finding]));
+        }
+
+        if !folder.environments.contains(&env) {
+            continue;
+        }
+        let path = place.metadata_dir().join("addon.yaml");
+        let file = path.display().to_string();
+        let env_settings = Settings {
+            environment: None,
+            image_sets,
+            folder: Some(folder.name.clone()),
+            ..settings.clone()
+        };
+        let validated = Source::file(&path)
+            .and_then(|source| validate::validate_addon(source, bundles.as_ref(), &env_settings));
+        let (id, findings) = match validated {
+            Ok(validated) => {
+                outcome.failed |= validated.document.is_none();
+                outcome.documents.extend(validated.document);
+                (validated.id, validated.findings)
+            }
+            Err(err) => {
+                outcome.failed = true;
+                let finding = Finding::error(
+                    common::finding::codes::DOCUMENT_SHAPE,
+                    &path,
+                    err.to_string(),
+                );
+                (None, vec![finding])
+            }
+        };
+        outcome.ids.extend(id.clone());
+        let summary = FileSummary::new(file, id, Some(env), &findings);
+        outcome.rows.push((summary, findings));
+    }
+    outcome.rows.extend(image_set_rows);
+    outcome
+}
+
+/// The bundle folder of an add-on: `<bundles_root>/<id>`,
+/// `<bundles_root>/addons/<id>`, or the tree's own `addons/<id>/bundles`.
+fn bundles_dir(addon_dir: &Path, bundles_root: Option<&Path>) -> Option<PathBuf> {
+    let id = addon_dir.file_name()?;
+    let candidates = bundles_root
+        .into_iter()
+        .flat_map(|root| [root.join(id), root.join("addons").join(id)])
+        .chain([addon_dir.join("bundles")]);
+    candidates.into_iter().find(|p| p.is_dir())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addon(root: &Path, folder: &str, env: &str) {
+        let dir = root.join("addons").join(folder).join("metadata").join(env);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("addon.yaml"), "id: x\n").unwrap();
+    }
+
+    #[test]
+    fn folders_are_listed_per_environment_and_refused_before_they_are_read() {
+        let root = tempfile::tempdir().unwrap();
+        addon(root.path(), "good-addon", "stage");
+        addon(root.path(), "prod-addon", "production");
+        addon(root.path(), "x`id`", "stage");
+        std::fs::create_dir_all(root.path().join("addons/no-metadata")).unwrap();
+
+        let stage = addon_folders(root.path(), Some("stage")).unwrap();
+        let names: Vec<&str> = stage.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["good-addon", "x`id`"]);
+        assert!(stage[0].refusals.is_empty());
+        assert_eq!(stage[1].refusals[0].code, "CL0002");
+
+        let every = addon_folders(root.path(), None).unwrap();
+        assert_eq!(every.len(), 3);
+        assert_eq!(every[1].environments, ["production"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_on_the_way_refuses_the_folder_in_every_environment() {
+        let root = tempfile::tempdir().unwrap();
+        addon(root.path(), "linked-env", "stage");
+        let outside = root.path().join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::os::unix::fs::symlink(
+            &outside,
+            root.path().join("addons/linked-env/metadata/production"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(&outside, root.path().join("addons/linked-addon")).unwrap();
+
+        let folders = addon_folders(root.path(), None).unwrap();
+        assert_eq!(folders.len(), 2);
+        for folder in &folders {
+            assert_eq!(folder.refusals.len(), 1, "{folder:?}");
+            assert_eq!(folder.refusals[0].code, "CL0003");
+            assert_eq!(folder.environments.len(), 3);
+        }
+        assert!(folders[1].refusals[0].file.ends_with("metadata/production"));
+    }
+}
