@@ -718,6 +718,13 @@ fn commit_all(dir: &Path, message: &str) {
     git(dir, &["commit", "-qm", message]);
 }
 
+/// Appends a line to a file (creating it).
+fn append(path: &Path, line: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    std::fs::write(path, format!("{text}{line}\n")).unwrap();
+}
+
 #[test]
 fn a_selection_says_so_in_its_inventory_and_still_lists_the_whole_tree() {
     let (_dir, tree) = example_tree();
@@ -782,4 +789,240 @@ fn csv_wait_watches_a_stream_that_ends_with_an_inventory() {
         .map(|r| (r["addon"].as_str().unwrap(), r["state"].as_str().unwrap()))
         .collect();
     assert_eq!(states, [("alpha-addon", "ready")]);
+}
+
+// ---------------------------------------------------------------------------
+// Change detection as managed-tenants-cli does it (issue 20 §3).
+//
+// mtcli's ChangeDetector (managedtenants/utils/git.py, `_get_changed_files`)
+// runs `git diff --name-only FROM...TO`: `remotes/origin/main...HEAD` on a
+// merge request, `$GIT_PREVIOUS_COMMIT...$GIT_COMMIT` on a deploy, and
+// `_intersect` keeps the add-on folders holding a changed path. The three
+// dots mean the merge base of FROM and TO. It runs once per repository
+// (managed-tenants, managed-tenants-bundles), each against its own commits.
+
+/// `addon-validate --all TREE --env stage --list-ids` with `extra`.
+fn list_ids(tree: &Path, extra: &[&str]) -> Run {
+    tool("addon-validate")
+        .arg("--all")
+        .arg(tree)
+        .args(["--env", "stage", "--list-ids"])
+        .args(extra)
+        .run()
+}
+
+fn lines(run: &Run) -> Vec<String> {
+    run.stdout().lines().map(str::to_string).collect()
+}
+
+#[test]
+fn list_ids_prints_the_selection_one_per_line_and_validates_nothing() {
+    let (_dir, tree) = example_tree();
+    break_addon(&tree, "logging-addon");
+    let all = list_ids(&tree, &[]).success().no_stderr();
+    assert_eq!(lines(&all), ["logging-addon", "reference-addon"]);
+    let one = list_ids(&tree, &["--addon", "reference-addon"]).success();
+    assert_eq!(lines(&one), ["reference-addon"]);
+
+    // A folder name that is no add-on id never reaches a Makefile.
+    copy_tree(
+        &tree.join("addons/reference-addon"),
+        &tree.join("addons/x`id>PWNED`"),
+    );
+    let refused = list_ids(&tree, &[]).exit(1).stderr_has("x`id>PWNED`");
+    assert_eq!(lines(&refused), ["logging-addon", "reference-addon"]);
+}
+
+#[test]
+fn changed_since_diffs_from_the_merge_base_to_the_working_tree() {
+    let (_dir, tree) = example_tree();
+    repository(&tree, "base");
+    git(&tree, &["checkout", "-qb", "feature"]);
+    append(
+        &tree.join("addons/reference-addon/metadata/stage/addon.yaml"),
+        "# changed on the branch",
+    );
+    commit_all(&tree, "branch work");
+    // main moves on after the branch point: not this branch's change.
+    git(&tree, &["checkout", "-q", "main"]);
+    append(
+        &tree.join("addons/logging-addon/metadata/stage/addon.yaml"),
+        "# changed on main",
+    );
+    commit_all(&tree, "main moves on");
+    git(&tree, &["checkout", "-q", "feature"]);
+
+    let since_main = list_ids(&tree, &["--changed-since", "main"]).success();
+    assert_eq!(lines(&since_main), ["reference-addon"]);
+
+    // Uncommitted and untracked files count too (the working tree).
+    git(&tree, &["reset", "-q", "--soft", "HEAD~1"]);
+    assert_eq!(
+        lines(&list_ids(&tree, &["--changed-since", "main"]).success()),
+        ["reference-addon"],
+        "a staged, uncommitted change"
+    );
+    git(&tree, &["reset", "-q", "--hard", "base"]);
+    append(&tree.join("addons/logging-addon/notes.txt"), "new");
+    assert_eq!(
+        lines(&list_ids(&tree, &["--changed-since", "main"]).success()),
+        ["logging-addon"],
+        "an untracked file"
+    );
+
+    let help = tool("addon-validate").arg("--help").run().success();
+    help.stdout_has("merge base");
+}
+
+#[test]
+fn a_file_moved_from_one_addon_to_another_selects_both() {
+    // mtcli's `git diff --name-only` follows renames (git's default), so it
+    // lists only the new path and misses the add-on the file left.
+    let (_dir, tree) = example_tree();
+    append(&tree.join("addons/logging-addon/notes.md"), "notes");
+    repository(&tree, "base");
+    git(
+        &tree,
+        &[
+            "mv",
+            "addons/logging-addon/notes.md",
+            "addons/reference-addon/notes.md",
+        ],
+    );
+    commit_all(&tree, "move");
+    let moved = list_ids(&tree, &["--changed-since", "base"]).success();
+    assert_eq!(lines(&moved), ["logging-addon", "reference-addon"]);
+}
+
+#[test]
+fn bundles_changed_since_applies_to_the_bundles_own_repository() {
+    let (dir, tree) = example_tree();
+    let bundles = dir.path().join("bundles");
+    for id in ["logging-addon", "reference-addon"] {
+        append(&bundles.join(id).join("main/config.yaml"), "addons: []");
+    }
+    repository(&tree, "tree-base");
+    repository(&bundles, "bundles-base");
+    append(&bundles.join("reference-addon/main/config.yaml"), "# new");
+    commit_all(&bundles, "bundles change");
+    let bundles_arg = bundles.to_str().unwrap();
+
+    let picked = list_ids(
+        &tree,
+        &[
+            "--changed-since",
+            "tree-base",
+            "--bundles",
+            bundles_arg,
+            "--bundles-changed-since",
+            "bundles-base",
+        ],
+    )
+    .success();
+    assert_eq!(lines(&picked), ["reference-addon"]);
+    let bundles_only = list_ids(
+        &tree,
+        &[
+            "--bundles",
+            bundles_arg,
+            "--bundles-changed-since",
+            "bundles-base",
+        ],
+    )
+    .success();
+    assert_eq!(lines(&bundles_only), ["reference-addon"]);
+    // The tree's ref means nothing in the bundles' repository: say what to pass.
+    list_ids(
+        &tree,
+        &["--changed-since", "tree-base", "--bundles", bundles_arg],
+    )
+    .exit(2)
+    .stderr_has("--bundles-changed-since");
+
+    // Bundles inside the tree's own repository follow --changed-since.
+    let (dir, tree) = example_tree();
+    let bundles = dir.path().join("bundles");
+    append(
+        &bundles.join("logging-addon/main/config.yaml"),
+        "addons: []",
+    );
+    repository(dir.path(), "base");
+    append(&bundles.join("logging-addon/main/config.yaml"), "# new");
+    let same_repo = list_ids(
+        &tree,
+        &[
+            "--changed-since",
+            "base",
+            "--bundles",
+            bundles.to_str().unwrap(),
+        ],
+    )
+    .success();
+    assert_eq!(lines(&same_repo), ["logging-addon"]);
+}
+
+#[test]
+fn a_ref_git_cannot_resolve_is_a_clear_usage_error_not_an_empty_selection() {
+    let (dir, tree) = example_tree();
+    repository(&tree, "base");
+    list_ids(&tree, &["--changed-since", "bsae"])
+        .exit(2)
+        .no_stdout()
+        .stderr_has("\"bsae\"")
+        .stderr_has("cannot resolve");
+    // GitLab's CI_COMMIT_BEFORE_SHA on a branch's first push.
+    list_ids(&tree, &["--changed-since", &"0".repeat(40)])
+        .exit(2)
+        .no_stdout()
+        .stderr_has("first push");
+    // A ref that is an option is never passed to git as one.
+    let written = dir.path().join("written-by-git");
+    let option = format!("--output={}", written.display());
+    for flag in ["--changed-since", "--bundles-changed-since"] {
+        tool("addon-validate")
+            .arg("--all")
+            .arg(&tree)
+            .args(["--env", "stage", "--list-ids", "--bundles"])
+            .arg(&tree)
+            .arg(format!("{flag}={option}"))
+            .run()
+            .exit(2)
+            .stderr_has("expected a git ref");
+        assert!(!written.exists());
+    }
+
+    // A shallow clone (GitLab's default depth) lacks older commits and the
+    // merge base.
+    git(&tree, &["checkout", "-qb", "feature"]);
+    append(&tree.join("addons/reference-addon/notes.md"), "branch");
+    commit_all(&tree, "branch work");
+    git(&tree, &["checkout", "-q", "main"]);
+    append(&tree.join("addons/logging-addon/notes.md"), "main");
+    commit_all(&tree, "main moves on");
+    let first = git(&tree, &["rev-parse", "base"]).trim().to_string();
+    let shallow = dir.path().join("shallow");
+    let url = format!("file://{}", tree.display());
+    Command::new("git")
+        .args(["clone", "-q", "--depth", "1", "--branch", "feature", &url])
+        .arg(&shallow)
+        .run()
+        .success();
+    list_ids(&shallow, &["--changed-since", &first])
+        .exit(2)
+        .stderr_has("shallow");
+    git(
+        &shallow,
+        &[
+            "fetch",
+            "-q",
+            "--depth",
+            "1",
+            "origin",
+            "main:refs/remotes/origin/main",
+        ],
+    );
+    list_ids(&shallow, &["--changed-since", "origin/main"])
+        .exit(2)
+        .stderr_has("merge base")
+        .stderr_has("shallow");
 }

@@ -26,7 +26,7 @@ use common::{Error, Finding, Result};
 use serde::Serialize;
 
 use crate::checks::Selection;
-use crate::tree::{FileSummary, TreeOutcome};
+use crate::tree::{AddonFolder, FileSummary, TreeOutcome};
 use crate::validate::{FileKind, Settings};
 
 #[derive(Parser, Debug)]
@@ -44,6 +44,7 @@ main/config.yaml; '-' or nothing reads stdin.",
     after_help = "Exit codes: 0 valid, 1 invalid (or unreadable input), 2 usage error.\n\n\
 Examples:\n  addon-validate addons/my-addon/metadata/stage/addon.yaml --bundles ../bundles/my-addon\n  \
 addon-validate --all managed-tenants/ -o json > report.json\n  \
+addon-validate --all . --env stage --list-ids --changed-since origin/main\n  \
 addon-validate addon.yaml --disable AM0004,AM0008      # skip the icon and namespace rules\n  \
 addon-validate addon.yaml --enable SC                  # the schema only"
 )]
@@ -87,10 +88,27 @@ struct Args {
     #[arg(long, requires_all = ["all", "env"])]
     documents: bool,
 
-    /// With --all: only the add-ons whose files changed since this git ref
-    /// (metadata, image sets, extra resources; with --bundles, their bundles).
+    /// With --all: print the ids of the selected add-ons (after
+    /// --changed-since, --bundles-changed-since and --addon), one per line,
+    /// and validate nothing. A folder whose name is no add-on id is never
+    /// printed (it is reported, exit 1).
+    #[arg(long, requires = "all", conflicts_with = "documents")]
+    list_ids: bool,
+
+    /// With --all: only the add-ons with a file changed under addons/<id>/
+    /// (and, with --bundles in the same repository, under ROOT/<id>/) between
+    /// the merge base of GIT_REF and HEAD and the working tree: what mtcli's
+    /// `git diff GIT_REF...HEAD` selects, plus uncommitted and untracked
+    /// files; a file moved from one add-on to another changes both. A ref git
+    /// cannot resolve is an error (exit 2), never an empty selection.
     #[arg(long, value_name = "GIT_REF", requires = "all")]
     changed_since: Option<String>,
+
+    /// With --all and --bundles: only the add-ons with a file changed under
+    /// ROOT/<id>/, the same range as --changed-since but in the bundles' own
+    /// repository (managed-tenants-bundles is another repository).
+    #[arg(long, value_name = "GIT_REF", requires_all = ["all", "bundles"])]
+    bundles_changed_since: Option<String>,
 
     /// With --all: only this add-on (its folder name, which is its id). Repeat for several.
     #[arg(long = "addon", value_name = "ID", requires = "all")]
@@ -125,6 +143,7 @@ pub const MAN: common::ManPage = common::ManPage {
     examples: &[
         ("Validate one add-on with its bundles:", "addon-validate addons/my-addon/metadata/stage/addon.yaml --bundles bundles/addons/my-addon"),
         ("Validate a whole tree on all cores:", "addon-validate --all managed-tenants --env stage --bundles managed-tenants-bundles/addons"),
+        ("The add-ons a merge request changed:", "addon-validate --all . --env stage --list-ids --changed-since origin/main"),
         ("Findings as JSON for CI:", "addon-validate addon.yaml -o json"),
     ],
 };
@@ -169,9 +188,12 @@ fn run(args: Args) -> Result<()> {
 
 /// `--all TREE`: the selection, then the ids, the documents or the report.
 fn run_tree(args: &Args, root: &Path, settings: &Settings) -> Result<()> {
-    let narrowing = narrowing(args);
+    let narrowing = narrowing(args)?;
     let folders = tree::addon_folders(root, args.env.as_deref())?;
-    let only = selected_addons(args, root)?;
+    let only = selected_addons(args, root, &folders)?;
+    if args.list_ids {
+        return list_ids(&folders, only.as_ref());
+    }
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -203,13 +225,24 @@ fn run_tree(args: &Args, root: &Path, settings: &Settings) -> Result<()> {
 
 /// How the command line narrows the tree (`--changed-since origin/main
 /// --addon a`), for the inventory; None for the whole environment.
-fn narrowing(args: &Args) -> Option<String> {
+fn narrowing(args: &Args) -> Result<Option<String>> {
+    changed::check_ref("--changed-since", args.changed_since.as_deref())?;
+    changed::check_ref(
+        "--bundles-changed-since",
+        args.bundles_changed_since.as_deref(),
+    )?;
+    for id in &args.addons {
+        common::names::addon_id(id).map_err(|why| Error::usage(format!("--addon: {why}")))?;
+    }
     let mut parts: Vec<String> = Vec::new();
     if let Some(reference) = &args.changed_since {
         parts.push(format!("--changed-since {reference}"));
     }
+    if let Some(reference) = &args.bundles_changed_since {
+        parts.push(format!("--bundles-changed-since {reference}"));
+    }
     parts.extend(args.addons.iter().map(|id| format!("--addon {id}")));
-    (!parts.is_empty()).then(|| parts.join(" "))
+    Ok((!parts.is_empty()).then(|| parts.join(" ")))
 }
 
 /// Validates the one add-on, image set or bundles config named on the command line.
@@ -331,24 +364,74 @@ fn report_tree(args: &Args, outcome: TreeOutcome) -> Result<()> {
     }
 }
 
-/// The add-ons `--addon` and `--changed-since` pick (both: those of the
-/// named ones that changed); None when neither is given.
-fn selected_addons(args: &Args, root: &Path) -> Result<Option<BTreeSet<String>>> {
+/// The add-ons `--addon`, `--changed-since` and `--bundles-changed-since`
+/// pick (with both kinds: those of the named ones that changed); None when
+/// none is given. A named add-on the tree lacks is a usage error: a typo
+/// would otherwise select nothing and pass.
+fn selected_addons(
+    args: &Args,
+    root: &Path,
+    folders: &[AddonFolder],
+) -> Result<Option<BTreeSet<String>>> {
+    for id in &args.addons {
+        if !folders.iter().any(|folder| &folder.name == id) {
+            return Err(Error::usage(format!(
+                "--addon {id}: {} has no add-on folder addons/{id}/ with an addon.yaml{}",
+                root.display(),
+                args.env
+                    .as_deref()
+                    .map(|env| format!(" for {env}"))
+                    .unwrap_or_default()
+            )));
+        }
+    }
     let named: Option<BTreeSet<String>> =
         (!args.addons.is_empty()).then(|| args.addons.iter().cloned().collect());
-    let Some(since) = &args.changed_since else {
-        return Ok(named);
+    let since = changed::Since {
+        tree: args.changed_since.as_deref(),
+        bundles_root: args.bundles.as_deref(),
+        bundles: args.bundles_changed_since.as_deref(),
     };
-    let changed =
-        changed::changed_addons(&tree::addons_base(root), since, args.bundles.as_deref())?;
+    if !since.is_given() {
+        return Ok(named);
+    }
+    let changed = changed::changed_addons(&tree::addons_base(root), &since)?;
     common::cli::note_line(format_args!(
-        "addon-validate: {} add-on(s) changed since {since}",
+        "addon-validate: {} add-on folder(s) changed",
         changed.len()
     ));
     Ok(Some(match named {
         Some(named) => named.intersection(&changed).cloned().collect(),
         None => changed,
     }))
+}
+
+/// `--list-ids`: the selected add-ons' ids, one per line, nothing validated.
+/// A refused folder (CL0002, CL0003) is reported and left out: its name never
+/// reaches the Makefile that reads this list.
+fn list_ids(folders: &[AddonFolder], only: Option<&BTreeSet<String>>) -> Result<()> {
+    let selected = folders
+        .iter()
+        .filter(|folder| only.is_none_or(|only| only.contains(&folder.name)));
+    let (refused, listed): (Vec<&AddonFolder>, Vec<&AddonFolder>) =
+        selected.partition(|folder| !folder.refusals.is_empty());
+    let out: String = listed
+        .iter()
+        .map(|folder| format!("{}\n", folder.name))
+        .collect();
+    common::io::write_stdout(&out)?;
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let findings: Vec<Finding> = refused
+        .iter()
+        .flat_map(|folder| folder.refusals.iter().cloned())
+        .collect();
+    print_findings(&findings);
+    Err(Error::Invalid(format!(
+        "{} add-on folder(s) refused and not listed",
+        refused.len()
+    )))
 }
 
 /// `--documents`: the valid add-ons as JSON lines on stdout, then the
