@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use addon_flow_testservers::ocm::{FakeOcm, ACCESS_TOKEN};
-use common::inventory::{Failure, Inventory, Scope};
+use common::inventory::{Failure, Inventory, Scope, ADDON_LABEL, LIST_ANNOTATION};
 use e2e::{copy_tree, repo_root, tool, Run, RunExt};
 use serde_json::Value;
 
@@ -746,6 +746,165 @@ fn a_selection_says_so_in_its_inventory_and_still_lists_the_whole_tree() {
     assert_eq!(inventory.scope, Scope::Selection);
     assert_eq!(inventory.selection.as_deref(), Some("--changed-since base"));
     assert_eq!(inventory.addons.len(), 2, "{inventory:?}");
+}
+
+/// The whole stage stream of the example tree with its second document
+/// (reference-addon) edited so that syncset-render refuses it, as a
+/// document that fails in syncset-render; and the inventory addon-validate
+/// wrote.
+fn stream_failing_in_render(tree: &Path) -> (String, Value, Value) {
+    let validated = documents(tree, &[]).success();
+    let docs = addon_documents(&validated);
+    let inventory = validated.json_lines().pop().unwrap();
+    let mut broken = docs[1].clone();
+    assert_eq!(broken["id"], "reference-addon");
+    // AM0017 (pullSecretName names none of its secrets), a loading rule
+    // every tool checks.
+    broken["pullSecretName"] = Value::from("edited-by-hand");
+    (
+        format!("{}\n{broken}\n{inventory}\n", docs[0]),
+        broken,
+        inventory,
+    )
+}
+
+/// syncset-render's List (YAML) read as JSON, and the inventory its
+/// annotation carries, if any.
+fn rendered_list(run: &Run) -> (Value, Option<Inventory>) {
+    let list: Value = serde_yaml::from_slice(&run.output.stdout).unwrap();
+    let inventory = list["metadata"]["annotations"][LIST_ANNOTATION]
+        .as_str()
+        .map(|text| serde_json::from_str(text).unwrap());
+    (list, inventory)
+}
+
+#[test]
+fn syncset_render_carries_the_inventory_into_its_list_with_its_own_failures() {
+    let (_dir, tree) = example_tree();
+    let (stream, _, inventory) = stream_failing_in_render(&tree);
+    let out = tool("syncset-render")
+        .args(["--selector", "-o", "yaml"])
+        .write_stdin(stream)
+        .run()
+        .exit(1)
+        .stderr_has("reference-addon (document 2)");
+    let (list, carried) = rendered_list(&out);
+    let mut expected: Inventory = serde_json::from_value(inventory).unwrap();
+    expected.record_failure(Some("reference-addon"), "syncset-render");
+    assert_eq!(carried, Some(expected));
+    let items = list["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    for item in items {
+        assert_eq!(
+            item["metadata"]["labels"][ADDON_LABEL], "logging-addon",
+            "every top-level object names its add-on: {item}"
+        );
+    }
+    // The inventory comes after the items: a YAML List cut short at an item
+    // boundary (which still parses) has none, so it proves nothing.
+    let text = out.stdout();
+    let cut = &text[..text.rfind("\n- ").unwrap() + 1];
+    let cut_list: Value = serde_yaml::from_str(cut).unwrap();
+    assert_eq!(cut_list["items"].as_array().unwrap().len(), items.len() - 1);
+    assert!(cut_list.get("metadata").is_none(), "{cut}");
+}
+
+#[test]
+fn kubectl_reads_a_list_that_carries_the_inventory() {
+    if !e2e::prerequisite("kubectl", e2e::program("kubectl")) {
+        return;
+    }
+    let (dir, tree) = example_tree();
+    let stream = documents(&tree, &[]).success().stdout();
+    let out = tool("syncset-render")
+        .args(["--selector", "-o", "yaml"])
+        .write_stdin(stream)
+        .run()
+        .success();
+    let (list, carried) = rendered_list(&out);
+    assert!(carried.is_some());
+    let file = dir.path().join("list.yaml");
+    std::fs::write(&file, &out.output.stdout).unwrap();
+    // `--local`: kubectl reads the List and maps its items without a server.
+    let names = Command::new("kubectl")
+        .args(["label", "--local", "-o", "name", "-f"])
+        .arg(&file)
+        .arg("checked=yes")
+        .env("KUBECONFIG", dir.path().join("no-kubeconfig"))
+        .run()
+        .success()
+        .stdout();
+    let expected: Vec<String> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            // `kind.group/name`, `kind/name` for the core group.
+            let group = match item["apiVersion"].as_str().unwrap().split_once('/') {
+                Some((group, _)) => format!(".{group}"),
+                None => String::new(),
+            };
+            format!(
+                "{}{group}/{}",
+                item["kind"].as_str().unwrap().to_lowercase(),
+                item["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(names.lines().collect::<Vec<_>>(), expected);
+}
+
+#[test]
+fn a_list_is_written_with_the_inventory_even_when_every_document_failed() {
+    let (_dir, tree) = example_tree();
+    let (_, broken, inventory) = stream_failing_in_render(&tree);
+    let out = tool("syncset-render")
+        .args(["--selector", "-o", "yaml"])
+        .write_stdin(format!("{broken}\n{inventory}\n"))
+        .run()
+        .exit(1);
+    let (list, carried) = rendered_list(&out);
+    assert_eq!(list["items"], serde_json::json!([]));
+    let carried = carried.expect("the inventory reaches hive-apply");
+    assert_eq!(
+        carried.failed,
+        [Failure {
+            id: Some("reference-addon".into()),
+            stage: "syncset-render".into()
+        }]
+    );
+    // Without an inventory there is nothing to carry: nothing is written.
+    tool("syncset-render")
+        .args(["--selector", "-o", "yaml"])
+        .write_stdin(format!("{broken}\n"))
+        .run()
+        .exit(1)
+        .no_stdout();
+}
+
+#[test]
+fn a_stream_cut_short_has_no_inventory_and_its_list_carries_none() {
+    let (_dir, tree) = example_tree();
+    let whole = documents(&tree, &[]).success().stdout();
+    assert_eq!(whole.lines().count(), 3, "two add-ons and the inventory");
+    // `head -2`: the documents without the inventory that ended them.
+    let cut: String = whole.lines().take(2).map(|l| format!("{l}\n")).collect();
+    let out = tool("syncset-render")
+        .args(["--selector", "-o", "yaml"])
+        .write_stdin(cut)
+        .run()
+        .success();
+    let (list, carried) = rendered_list(&out);
+    assert_eq!(carried, None);
+    assert!(list["metadata"].get("annotations").is_none(), "{list}");
+    let items = list["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    for item in items {
+        assert!(
+            item["metadata"]["labels"].get(ADDON_LABEL).is_none(),
+            "no add-on label without an inventory: {item}"
+        );
+    }
 }
 
 #[test]

@@ -102,6 +102,39 @@ impl List {
             items,
         }
     }
+
+    /// The List written with its `metadata` after its `items`. A fleet
+    /// List's metadata carries the inventory: written last, a YAML List cut
+    /// short at an item boundary (which still parses) has lost it, and so
+    /// cannot prove to be whole.
+    pub fn metadata_last(&self) -> MetadataLast<'_> {
+        MetadataLast {
+            api_version: &self.api_version,
+            kind: &self.kind,
+            items: Objects(&self.items),
+            metadata: &self.metadata,
+        }
+    }
+}
+
+/// [`List::metadata_last`]: the same fields, `metadata` last.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetadataLast<'a> {
+    api_version: &'a str,
+    kind: &'a str,
+    items: Objects<'a>,
+    metadata: &'a BTreeMap<String, Value>,
+}
+
+/// A List's items, serialised as [`List`] serialises them.
+#[derive(Debug)]
+struct Objects<'a>(&'a [Object]);
+
+impl Serialize for Objects<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize_objects(self.0, serializer)
+    }
 }
 
 /// Any object addon-flow renders. Untagged: each variant carries its own
@@ -126,6 +159,52 @@ pub enum Object {
     DeadmansSnitchIntegration(DeadmansSnitchIntegration),
     /// An object of a kind we do not model (extra resources).
     Other(Value),
+}
+
+impl Object {
+    /// Sets the label `key` to `value` on the object (on each Namespace of a
+    /// set), keeping its other labels.
+    pub fn insert_label(&mut self, key: &str, value: &str) {
+        let insert = |labels: &mut Option<StringMap>| {
+            labels
+                .get_or_insert_with(StringMap::new)
+                .insert(key.to_string(), value.to_string());
+        };
+        match self {
+            Object::Namespace(o) => insert(&mut o.metadata.labels),
+            Object::Namespaces(set) => insert(&mut set.labels),
+            Object::ConfigMap(o) => insert(&mut o.metadata.labels),
+            Object::CatalogSource(o) => insert(&mut o.metadata.labels),
+            Object::NetworkPolicy(o) => insert(&mut o.metadata.labels),
+            Object::OperatorGroup(o) => insert(&mut o.metadata.labels),
+            Object::Subscription(o) => insert(&mut o.metadata.labels),
+            Object::ServiceMonitor(o) => insert(&mut o.metadata.labels),
+            Object::SelectorSyncSet(o) => insert(&mut o.metadata.labels),
+            Object::SyncSet(o) => insert(&mut o.metadata.labels),
+            Object::PagerDutyIntegration(o) => insert(&mut o.metadata.labels),
+            Object::DeadmansSnitchIntegration(o) => insert(&mut o.metadata.labels),
+            Object::Other(object) => {
+                // An extra resource as written: a label map is made where
+                // it has none; a `metadata` or `labels` that is not a
+                // mapping is left alone (the API server refuses it anyway).
+                let Some(metadata) = object.as_object_mut().map(|o| {
+                    o.entry("metadata")
+                        .or_insert_with(|| Value::Object(Default::default()))
+                }) else {
+                    return;
+                };
+                let Some(labels) = metadata.as_object_mut().map(|m| {
+                    m.entry("labels")
+                        .or_insert_with(|| Value::Object(Default::default()))
+                }) else {
+                    return;
+                };
+                if let Some(labels) = labels.as_object_mut() {
+                    labels.insert(key.to_string(), Value::from(value));
+                }
+            }
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for Object {
@@ -908,6 +987,59 @@ pub fn split_api_version(api_version: &str) -> (&str, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_may_be_written_with_its_metadata_last() {
+        let mut list = List::new(vec![Object::Namespaces(NamespaceSet::new(
+            vec!["a".into(), "b".into()],
+            StringMap::new(),
+            StringMap::new(),
+        ))]);
+        list.metadata
+            .insert("annotations".into(), serde_json::json!({"k": "v"}));
+        let text = serde_json::to_string(&list.metadata_last()).unwrap();
+        assert_eq!(
+            text,
+            r#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"a"}},{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"b"}}],"metadata":{"annotations":{"k":"v"}}}"#
+        );
+    }
+
+    #[test]
+    fn a_label_is_added_to_every_kind_of_object_keeping_the_others() {
+        let labelled = |mut object: Object| {
+            object.insert_label("addon-flow.openshift.io/addon", "my-addon");
+            serde_json::to_value(&object).unwrap()
+        };
+        let set = labelled(Object::SelectorSyncSet(SelectorSyncSet::new(
+            ObjectMeta::named("addon-my-addon").with_labels_annotations(
+                StringMap::from([("team".to_string(), "x".to_string())]),
+                StringMap::new(),
+            ),
+            SelectorSyncSetSpec::default(),
+        )));
+        assert_eq!(
+            set["metadata"]["labels"],
+            serde_json::json!({"addon-flow.openshift.io/addon": "my-addon", "team": "x"})
+        );
+        let other = labelled(Object::Other(serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}
+        })));
+        assert_eq!(
+            other["metadata"]["labels"],
+            serde_json::json!({"addon-flow.openshift.io/addon": "my-addon"})
+        );
+        let namespaces = labelled(Object::Namespaces(NamespaceSet::new(
+            vec!["a".into(), "b".into()],
+            StringMap::new(),
+            StringMap::new(),
+        )));
+        for namespace in namespaces.as_array().unwrap() {
+            assert_eq!(
+                namespace["metadata"]["labels"]["addon-flow.openshift.io/addon"],
+                "my-addon"
+            );
+        }
+    }
     use serde_json::json;
 
     #[test]
