@@ -812,3 +812,41 @@ fn a_symlinked_addon_or_environment_folder_is_refused_and_not_followed() {
         .iter()
         .any(|f| f.ends_with("logging-addon/metadata/stage")));
 }
+
+/// managed-tenants-cli's command-line loader (`core/addons_loader`,
+/// `instantiate_addon` passes `imageset_latest_only=True`) refuses a pinned
+/// `addonImageSetVersion`: "Pointing to a specific version is not allowed.
+/// Please use only latest." The Addon constructor alone (golden/validate.tsv's
+/// `full-load`) does not.
+#[test]
+fn a_pinned_image_set_version_is_an_error_of_its_own_that_disable_switches_off() {
+    let sandbox = Sandbox::new();
+    sandbox.edit(
+        STAGE,
+        "addonImageSetVersion: latest",
+        "addonImageSetVersion: 0.2.0",
+    );
+    let output = sandbox.run(&[]).exit(1);
+    let report = output.json();
+    let pinned = findings_of(&report, "CL0001");
+    assert_eq!(pinned.len(), 1, "{report}");
+    assert_eq!(pinned[0]["path"], "addonImageSetVersion");
+    assert!(pinned[0]["line"].as_u64().is_some());
+    assert!(pinned[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("use only latest"));
+    assert_eq!(report["errors"], 1, "{report}");
+
+    let document = sandbox.run(&["--disable", "CL0001"]).success().json();
+    assert_eq!(document["imageSet"]["name"], "reference-addon.v0.2.0");
+    // The other tools keep rendering a pinned version.
+    let rendered = tool("syncset-render")
+        .arg(sandbox.path(STAGE))
+        .args(["--selector", "-o", "json"])
+        .run()
+        .success();
+    assert!(rendered
+        .stdout()
+        .contains(document["imageSet"]["indexImage"].as_str().unwrap()));
+}

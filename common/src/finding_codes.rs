@@ -7,7 +7,7 @@
 //!
 //! Families: `SC` the managed-tenants JSON schemas, `MT` the rest of what the
 //! managed-tenants loader refuses, `CL` what its command-line loader refuses
-//! on top (add-on folders), `BD` bundle structure, `AM` the
+//! on top (pinned image sets, add-on folders), `BD` bundle structure, `AM` the
 //! addon-metadata-operator validators (run offline), `DF` where
 //! managed-tenants-cli renders the add-on differently from us. Checks marked
 //! "(every tool)" are loading rules (`common::load_rules`).
@@ -140,6 +140,8 @@ registry! {
     /// addon-validate alone checks them; the other tools read what they are
     /// given.
     cl {
+        /// `addonImageSetVersion` pins a version instead of `latest`.
+        IMAGE_SET_LATEST_ONLY = "CL0001", "image_set_latest_only", Error, Metadata, "addonImageSetVersion is 'latest' (or null), not a pinned version: mtcli's loader says 'use only latest'";
         /// An add-on folder's name is no add-on id, or not its add-on's id.
         ADDON_FOLDER_NAME = "CL0002", "addon_folder_name", Error, Metadata, "each add-on folder is named with its add-on's id (the id pattern), so no other name reaches a path, a Makefile or a shell (--all)";
         /// An add-on folder, or a folder or file on the way into it, is a symlink.

@@ -1,12 +1,37 @@
 //! What managed-tenants-cli's command-line loader refuses beyond the Addon
 //! constructor (the `CL` codes). Its `core/addons_loader.load_addons` walks
-//! the add-on folders of a tree (`Addon.name` is the folder's name). Only
-//! addon-validate checks these: the other tools read what they are given.
+//! the add-on folders of a tree (`Addon.name` is the folder's name) and
+//! loads each with `imageset_latest_only=True`. Only addon-validate checks
+//! these: the other tools render what they are given, pins included.
 
 use std::path::Path;
 
+use common::addon::{AddonDocument, ImageSetVersion};
 use common::finding_codes::cl as codes;
 use common::{names, FieldPath, Finding};
+
+/// CL0001: `addonImageSetVersion` pins a version. mtcli's loader: "Pointing
+/// to a specific version is not allowed. Please use only latest. See
+/// https://issues.redhat.com/browse/MTSRE-453 for more info".
+pub fn pinned_image_set(file: &str, document: &AddonDocument) -> Option<Finding> {
+    let Some(Some(ImageSetVersion::Version(version))) = &document.metadata.addon_image_set_version
+    else {
+        return None;
+    };
+    Some(
+        Finding::error(
+            codes::IMAGE_SET_LATEST_ONLY,
+            file,
+            format!(
+                "addonImageSetVersion pins {version}: pointing to a specific version is not \
+                 allowed, use only latest (managed-tenants-cli, MTSRE-453)"
+            ),
+        )
+        .at(&FieldPath::root().key("addonImageSetVersion"))
+        .expected("latest, or null for no image set (--disable CL0001 keeps a pin)")
+        .found(version.clone()),
+    )
+}
 
 /// CL0002: a folder under `addons/` whose name is no add-on id. Nothing in
 /// it is read: the name would reach paths, Makefile targets and shells.
@@ -50,6 +75,22 @@ pub fn symlinked(path: &Path) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn document(version: serde_json::Value) -> AddonDocument {
+        let mut value = common::testing::minimal_addon_named("my-addon");
+        value["addonImageSetVersion"] = version;
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn only_a_pinned_version_is_refused() {
+        let pinned = pinned_image_set("a.yaml", &document("1.2.0".into())).unwrap();
+        assert_eq!(pinned.code, "CL0001");
+        assert_eq!(pinned.path, "addonImageSetVersion");
+        assert!(pinned.message.contains("use only latest"));
+        assert!(pinned_image_set("a.yaml", &document("latest".into())).is_none());
+        assert!(pinned_image_set("a.yaml", &document(serde_json::Value::Null)).is_none());
+    }
 
     #[test]
     fn folder_names_are_add_on_ids_and_their_add_ons_ids() {

@@ -80,6 +80,7 @@ pub fn validate_addon(
                 .filter(|(code, _)| settings.selection.is_on(code.as_str()))
                 .flat_map(|(_, rule)| rule(&subject)),
         );
+        rule_findings.extend(crate::loader::pinned_image_set(&file, document));
         rule_findings.extend(crate::differences::differences(&file, document));
     }
     locate(&mut rule_findings, &file, &loaded.source.text);
