@@ -850,3 +850,95 @@ fn a_pinned_image_set_version_is_an_error_of_its_own_that_disable_switches_off()
         .stdout()
         .contains(document["imageSet"]["indexImage"].as_str().unwrap()));
 }
+
+// ---------------------------------------------------------------------------
+// One finding format (issue 21 §3) and a summary for CI logs (§4).
+
+#[test]
+fn a_yaml_syntax_error_is_the_same_finding_line_in_every_mode() {
+    let sandbox = Sandbox::new();
+    let path = sandbox.path(STAGE);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{text}name: [unclosed\n")).unwrap();
+    let finding_line = |run: &Run| -> String {
+        run.stderr()
+            .lines()
+            .find(|l| l.contains("SC0011"))
+            .unwrap_or_else(|| panic!("no SC0011 line: {}", run.stderr()))
+            .to_string()
+    };
+
+    let plain = tool("addon-validate").arg(&path).run().exit(1);
+    let json = tool("addon-validate")
+        .arg(&path)
+        .args(["-o", "json"])
+        .run()
+        .exit(1);
+    let all = validate_tree(&sandbox, &[]).exit(1);
+    let lines = [
+        finding_line(&plain),
+        finding_line(&json),
+        finding_line(&all),
+    ];
+    // `FILE:LINE: error SC0011: (document): is not valid YAML...`
+    let rest = lines[0]
+        .strip_prefix(&format!("{}:", path.display()))
+        .unwrap_or_else(|| panic!("{}", lines[0]));
+    let (line, rest) = rest.split_once(':').unwrap();
+    let line: usize = line.parse().unwrap_or_else(|_| panic!("{}", lines[0]));
+    assert!(line > text.lines().count(), "{}", lines[0]);
+    assert!(
+        rest.starts_with(" error SC0011: (document): is not valid YAML"),
+        "{rest}"
+    );
+    for printed in &lines {
+        assert_eq!(printed, &lines[0]);
+    }
+    for report in [json.json(), all.json()] {
+        let finding = &findings_of(&report, "SC0011")[0];
+        assert_eq!(finding["line"], line, "{finding}");
+        let message = finding["message"].as_str().unwrap();
+        assert!(message.starts_with("is not valid YAML"), "{message}");
+    }
+}
+
+#[test]
+fn all_prints_a_short_summary_and_the_full_report_only_with_json() {
+    let sandbox = Sandbox::new();
+    sandbox.edit(STAGE, "enabled: true", "enabled: \"true\"");
+    let tree = sandbox.path("managed-tenants");
+    let summary = tool("addon-validate").arg("--all").arg(&tree).run().exit(1);
+    let text = summary.stdout();
+    assert!(
+        serde_json::from_str::<Value>(&text).is_err(),
+        "not JSON: {text}"
+    );
+    assert!(text.lines().count() <= 4, "short: {text}");
+    assert!(text.contains("9 file(s) checked"), "{text}");
+    let invalid: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("invalid: "))
+        .collect();
+    assert_eq!(invalid.len(), 1, "{text}");
+    assert!(invalid[0].contains("reference-addon (stage)"), "{text}");
+    assert!(invalid[0].contains("1 error(s)"), "{text}");
+    // The findings themselves stay on stderr, in the one format.
+    summary.stderr_has(": error SC0002: enabled:");
+
+    let report = tool("addon-validate")
+        .arg("--all")
+        .arg(&tree)
+        .args(["-o", "json"])
+        .run()
+        .exit(1)
+        .json();
+    assert_eq!(report["files"].as_array().unwrap().len(), 9);
+}
+
+#[test]
+fn addon_validate_offers_no_verbose_flag_since_it_sends_no_request() {
+    let help = tool("addon-validate").arg("--help").run().success();
+    help.stdout_lacks("HTTP").stdout_lacks("--verbose");
+    tool("addon-validate").args(["-v", EXAMPLE]).run().exit(2);
+    tool("addon-validate").args(["-q", EXAMPLE]).run().success();
+}

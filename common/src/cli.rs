@@ -139,16 +139,8 @@ pub fn log_request(
 /// `--quiet`/`-v` flags: what `--help`, the man page and the completions are
 /// made from.
 pub fn command<A: CommandFactory>() -> Command {
-    A::command()
-        .version(VERSION)
-        .arg(
-            Arg::new("quiet")
-                .short('q')
-                .long("quiet")
-                .action(ArgAction::SetTrue)
-                .conflicts_with("verbose")
-                .help("Print only errors on stderr: no notes, warnings or progress"),
-        )
+    offline_command::<A>()
+        .mut_arg("quiet", |quiet| quiet.conflicts_with("verbose"))
         .arg(
             Arg::new("verbose")
                 .short('v')
@@ -161,10 +153,23 @@ pub fn command<A: CommandFactory>() -> Command {
         )
 }
 
+/// [`command`] without `-v`, for a tool that sends no request (its `-v`
+/// would promise request lines it never prints).
+pub fn offline_command<A: CommandFactory>() -> Command {
+    A::command().version(VERSION).arg(
+        Arg::new("quiet")
+            .short('q')
+            .long("quiet")
+            .action(ArgAction::SetTrue)
+            .help("Print only errors on stderr: no notes, warnings or progress"),
+    )
+}
+
 fn verbosity_of(matches: &ArgMatches) -> Verbosity {
+    let verbose = matches!(matches.try_get_one::<bool>("verbose"), Ok(Some(true)));
     if matches.get_flag("quiet") {
         Verbosity::Quiet
-    } else if matches.get_flag("verbose") {
+    } else if verbose {
         Verbosity::Verbose
     } else {
         Verbosity::Normal
@@ -183,8 +188,25 @@ pub fn tool_main<A: clap::Parser>(
     man: &ManPage,
     run: impl FnOnce(A) -> Result<()>,
 ) -> std::process::ExitCode {
+    main_with(command::<A>(), args, man, run)
+}
+
+/// [`tool_main`] for a tool built on [`offline_command`] (no `-v`).
+pub fn offline_tool_main<A: clap::Parser>(
+    args: impl IntoIterator<Item = OsString>,
+    man: &ManPage,
+    run: impl FnOnce(A) -> Result<()>,
+) -> std::process::ExitCode {
+    main_with(offline_command::<A>(), args, man, run)
+}
+
+fn main_with<A: clap::Parser>(
+    mut cmd: Command,
+    args: impl IntoIterator<Item = OsString>,
+    man: &ManPage,
+    run: impl FnOnce(A) -> Result<()>,
+) -> std::process::ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
-    let mut cmd = command::<A>();
     let _ = TOOL_NAME.set(cmd.get_name().to_owned());
     if let Some(kind) = generate_request(&args) {
         let name = cmd.get_name().to_owned();
@@ -385,6 +407,21 @@ mod tests {
         assert_eq!(verbosity_of(&matches), Verbosity::Verbose);
         assert!(command::<DemoArgs>()
             .try_get_matches_from(["demo-tool", "--bundles", ".", "-q", "-v"])
+            .is_err());
+    }
+
+    #[test]
+    fn an_offline_tool_has_quiet_and_no_verbose() {
+        let matches = offline_command::<DemoArgs>()
+            .try_get_matches_from(["demo-tool", "--bundles", ".", "-q"])
+            .unwrap();
+        assert_eq!(verbosity_of(&matches), Verbosity::Quiet);
+        let matches = offline_command::<DemoArgs>()
+            .try_get_matches_from(["demo-tool", "--bundles", "."])
+            .unwrap();
+        assert_eq!(verbosity_of(&matches), Verbosity::Normal);
+        assert!(offline_command::<DemoArgs>()
+            .try_get_matches_from(["demo-tool", "--bundles", ".", "-v"])
             .is_err());
     }
 

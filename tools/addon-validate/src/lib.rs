@@ -15,13 +15,12 @@ mod tree;
 mod validate;
 
 use std::collections::BTreeSet;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use common::bundle;
 use common::inventory::{Inventory, Scope};
-use common::io::{Format, OutputArgs, Source};
+use common::io::{OutputArgs, Source};
 use common::{Error, Finding, Result};
 use serde::Serialize;
 
@@ -126,9 +125,10 @@ struct Args {
     output: OutputArgs,
 }
 
-/// The command line: flags and help text, for `--help`, man pages and completions.
+/// The command line: flags and help text, for `--help`, man pages and
+/// completions. No `-v`: addon-validate sends no request to log.
 pub fn uu_app() -> clap::Command {
-    common::cli::command::<Args>()
+    common::cli::offline_command::<Args>()
 }
 
 /// What the man page says beyond `--help`.
@@ -150,7 +150,7 @@ pub const MAN: common::ManPage = common::ManPage {
 
 /// Runs addon-validate on a command line (the binary's whole `main`) and returns its exit code.
 pub fn uumain(args: impl IntoIterator<Item = std::ffi::OsString>) -> std::process::ExitCode {
-    common::tool_main(args, &MAN, run)
+    common::cli::offline_tool_main(args, &MAN, run)
 }
 
 fn run(args: Args) -> Result<()> {
@@ -167,22 +167,18 @@ fn run(args: Args) -> Result<()> {
     if let Some(root) = &args.all {
         return run_tree(&args, root, &settings);
     }
-    validate_one(&args, &settings).or_else(|err| match (err, args.output.output) {
-        // CI mode promises the findings report on stdout even when the file
-        // cannot be read or parsed: the failure is its one finding.
-        (Error::Input { at, message }, Some(format)) => {
-            let mut finding =
-                Finding::error(common::finding::codes::DOCUMENT_SHAPE, &at.origin, message)
-                    .expected("a readable YAML or JSON add-on document");
-            if let Some(line) = at.line {
-                finding = finding.line(line);
-            }
-            let findings = [finding];
+    validate_one(&args, &settings).or_else(|err| match err {
+        // An unreadable add-on is a finding like any other, in the one
+        // format; CI mode (-o) still gets its report on stdout.
+        Error::Input { at, message } => {
+            let findings = [validate::unreadable(&at, &message)];
             print_findings(&findings);
-            common::io::write_document(&Report::new(&findings, None), format)?;
+            if let Some(format) = args.output.output {
+                common::io::write_document(&Report::new(&findings, None), format)?;
+            }
             Err(Error::Invalid(summary(&findings, 1)))
         }
-        (err, _) => Err(err),
+        err => Err(err),
     })
 }
 
@@ -341,15 +337,15 @@ fn report_file(args: &Args, source: &Source, findings: Vec<Finding>) -> Result<(
     common::io::write_document(&value, args.output.format(source.format()))
 }
 
+/// `--all` without `--documents`: the findings on stderr; on stdout the
+/// full report with `-o json|yaml`, else a short summary (a CI log shows it
+/// whole): the counts, and one line per invalid file.
 fn report_tree(args: &Args, outcome: TreeOutcome) -> Result<()> {
     print_findings(&outcome.findings);
     let report = Report::new(&outcome.findings, Some(&outcome.files));
-    let to_stdout = args
-        .output
-        .output
-        .or_else(|| (!std::io::stdout().is_terminal()).then_some(Format::Json));
-    if let Some(format) = to_stdout {
-        common::io::write_document(&report, format)?;
+    match args.output.output {
+        Some(format) => common::io::write_document(&report, format)?,
+        None => common::io::write_stdout(&tree_summary(&outcome))?,
     }
     let line = format!(
         "{} file(s) checked: {}",
@@ -362,6 +358,30 @@ fn report_tree(args: &Args, outcome: TreeOutcome) -> Result<()> {
     } else {
         Err(Error::Invalid(line))
     }
+}
+
+/// `9 file(s) checked: 1 invalid, 1 error(s), 0 warning(s)`, then
+/// `invalid: my-addon (stage): 1 error(s), 0 warning(s) in FILE` per file.
+fn tree_summary(outcome: &TreeOutcome) -> String {
+    let invalid: Vec<&FileSummary> = outcome.files.iter().filter(|f| !f.valid).collect();
+    let mut out = format!(
+        "{} file(s) checked: {} invalid, {}\n",
+        outcome.files.len(),
+        invalid.len(),
+        summary(&outcome.findings, 1)
+    );
+    for file in invalid {
+        let environment = file
+            .environment
+            .as_deref()
+            .map(|env| format!(" ({env})"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "invalid: {}{environment}: {} error(s), {} warning(s) in {}\n",
+            file.folder, file.errors, file.warnings, file.file
+        ));
+    }
+    out
 }
 
 /// The add-ons `--addon`, `--changed-since` and `--bundles-changed-since`

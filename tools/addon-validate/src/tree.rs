@@ -146,10 +146,14 @@ pub struct FileSummary {
     pub valid: bool,
     pub errors: usize,
     pub warnings: usize,
+    /// The add-on folder the file belongs to, for the summary.
+    #[serde(skip)]
+    pub folder: String,
 }
 
 impl FileSummary {
     fn new(
+        folder: &str,
         file: String,
         id: Option<String>,
         environment: Option<&str>,
@@ -163,6 +167,7 @@ impl FileSummary {
             file,
             id,
             environment: environment.map(str::to_string),
+            folder: folder.to_string(),
         }
     }
 }
@@ -244,7 +249,7 @@ fn validate_folder(
         return validate_addon_dir(folder, bundles_root, settings);
     }
     let file = folder.path.display().to_string();
-    let summary = FileSummary::new(file, None, None, &folder.refusals);
+    let summary = FileSummary::new(&folder.name, file, None, None, &folder.refusals);
     FolderOutcome {
         rows: vec![(summary, folder.refusals.clone())],
         documents: Vec::new(),
@@ -294,7 +299,7 @@ fn validate_addon_dir(
             .filter(|f| settings.selection.is_on(f.code))
             .collect();
             let file = set.path.display().to_string();
-            let summary = FileSummary::new(file, None, Some(env), &findings);
+            let summary = FileSummary::new(&folder.name, file, None, Some(env), &findings);
             image_set_rows.push((summary, findings));
         }
         for unreadable in image_sets
@@ -307,6 +312,7 @@ fn validate_addon_dir(
                 format!("image set {}", unreadable.reason),
             );
             let summary = FileSummary::new(
+                &folder.name,
                 unreadable.path.display().to_string(),
                 None,
                 Some(env),
@@ -336,16 +342,19 @@ fn validate_addon_dir(
             }
             Err(err) => {
                 outcome.failed = true;
-                let finding = Finding::error(
-                    common::finding::codes::DOCUMENT_SHAPE,
-                    &path,
-                    err.to_string(),
-                );
+                let finding = match &err {
+                    Error::Input { at, message } => validate::unreadable(at, message),
+                    other => Finding::error(
+                        common::finding::codes::DOCUMENT_SHAPE,
+                        &path,
+                        other.to_string(),
+                    ),
+                };
                 (None, vec![finding])
             }
         };
         outcome.ids.extend(id.clone());
-        let summary = FileSummary::new(file, id, Some(env), &findings);
+        let summary = FileSummary::new(&folder.name, file, id, Some(env), &findings);
         outcome.rows.push((summary, findings));
     }
     outcome.rows.extend(image_set_rows);

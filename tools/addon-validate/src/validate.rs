@@ -5,11 +5,12 @@ use std::path::Path;
 
 use common::bundle::BundleTree;
 use common::document::{self, LoadOptions};
+use common::error::Location;
 use common::finding::locate;
 use common::imageset::ImageSetFolder;
 use common::io::Source;
 use common::schemas::schemas;
-use common::{AddonDocument, Finding, Result};
+use common::{AddonDocument, FieldPath, Finding, Result};
 
 use crate::checks::Selection;
 use crate::rules::{Subject, RULES};
@@ -95,6 +96,21 @@ pub fn validate_addon(
         document: if valid { loaded.document } else { None },
         findings,
     })
+}
+
+/// An add-on file that could not be read or parsed, as the one finding it
+/// gives: `file:line: error SC0011: ...` like every other finding, in every
+/// mode, with the line where a `file:line:` reader looks for it.
+pub fn unreadable(at: &Location, message: &str) -> Finding {
+    let mut finding = Finding::error(common::finding::codes::DOCUMENT_SHAPE, &at.origin, message)
+        .expected("a readable YAML or JSON add-on document");
+    if let Some(field) = &at.field {
+        finding = finding.at(&FieldPath::parse(field));
+    }
+    if let Some(line) = at.line {
+        finding = finding.line(line);
+    }
+    finding
 }
 
 /// Checks one file against a schema of ours (image set or bundles config).
