@@ -907,6 +907,74 @@ fn a_stream_cut_short_has_no_inventory_and_its_list_carries_none() {
     }
 }
 
+/// The whole fleet pipeline through the real tools (addon-validate,
+/// syncset-render, hive-apply --prune=all): an add-on that fails a stage
+/// keeps its objects, a selection prunes nothing, and an add-on removed
+/// from the tree loses its objects.
+#[test]
+fn the_real_pipeline_keeps_a_failed_addon_and_prunes_only_a_removed_one() {
+    use addon_flow_testservers::kube::{KubeOptions, KubeServer};
+    let (dir, tree) = example_tree();
+    let server = KubeServer::start(KubeOptions::default()).unwrap();
+    for namespace in [
+        "hive",
+        "openshift-config",
+        "pagerduty-operator",
+        "deadmanssnitch-operator",
+    ] {
+        let object = serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": namespace}});
+        server
+            .api()
+            .apply_as("hive-installer", &object, false)
+            .unwrap();
+    }
+    let config = e2e::write_kubeconfig(dir.path(), &server, "test-token");
+    let deploy = |stream: String| -> Run {
+        let objects = tool("syncset-render")
+            .args(["--selector", "-o", "yaml"])
+            .write_stdin(stream)
+            .run()
+            .success()
+            .stdout();
+        tool("hive-apply")
+            .env("KUBECONFIG", &config)
+            .args(["--prune=all", "--summary"])
+            .write_stdin(objects)
+            .run()
+    };
+    let live = |name: &str| server.api().get("SelectorSyncSet", "", name).is_some();
+    deploy(documents(&tree, &[]).success().stdout()).success();
+    assert!(live("addon-logging-addon") && live("addon-reference-addon"));
+
+    // logging-addon fails addon-validate: it is still in the tree.
+    break_addon(&tree, "logging-addon");
+    deploy(documents(&tree, &[]).exit(1).stdout()).success();
+    assert!(
+        live("addon-logging-addon"),
+        "a failed add-on keeps its objects"
+    );
+
+    // It leaves the tree; a selection still prunes nothing.
+    std::fs::remove_dir_all(tree.join("addons/logging-addon")).unwrap();
+    deploy(
+        documents(&tree, &["--addon", "reference-addon"])
+            .success()
+            .stdout(),
+    )
+    .exit(1)
+    .stderr_has("selection");
+    assert!(live("addon-logging-addon"), "a selection never prunes");
+
+    // The whole environment prunes it.
+    deploy(documents(&tree, &[]).success().stdout())
+        .success()
+        .stdout_has("addon-logging-addon");
+    assert!(!live("addon-logging-addon"));
+    assert!(!live("addon-logging-addon-delete"));
+    assert!(live("addon-reference-addon"));
+}
+
 #[test]
 fn csv_wait_watches_a_stream_that_ends_with_an_inventory() {
     use addon_flow_testservers::http::HttpResponse;
