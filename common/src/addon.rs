@@ -355,26 +355,164 @@ pub struct BundleImage {
 /// tools learned about it on the way. addon-validate adds the resolved image
 /// set and the extra resource files; catalog-build sets `indexImage` and adds
 /// `bundles`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+///
+/// Written out, its keys come in the order of the files it was read from
+/// ([`KeyOrder`]), as templates see them in managed-tenants (`str()` of a
+/// mapping prints its keys in file order); keys a tool added come after.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AddonDocument {
     #[serde(flatten)]
     pub metadata: AddonMetadata,
     /// The image set `addonImageSetVersion` selected, as in its file.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub image_set: Option<ImageSet>,
-    /// The text of each `extraResources` file (a Jinja template in
-    /// managed-tenants), so later stages need not find the tree again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The text of each `extraResources` file and of every template they
+    /// include (a Jinja template in managed-tenants), by the name they are
+    /// loaded with, so later stages need not find the tree again.
+    #[serde(default)]
     pub extra_resource_templates: Option<BTreeMap<String, String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub bundles: Option<BundlesSummary>,
+    /// The add-on's folder in the managed-tenants tree (`addons/<folder>/`)
+    /// when it is not the id: managed-tenants' `Addon.name`, which
+    /// templates see as `ADDON.name`.
+    #[serde(default)]
+    pub addon_folder: Option<String>,
+    /// The key order of the files the document was read from.
+    #[serde(skip)]
+    pub key_order: KeyOrder,
+}
+
+/// The document's fields as they go on the wire, before [`KeyOrder`] puts
+/// them in file order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DocumentWire<'a> {
+    #[serde(flatten)]
+    metadata: &'a AddonMetadata,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_set: &'a Option<ImageSet>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    extra_resource_templates: &'a Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bundles: &'a Option<BundlesSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    addon_folder: &'a Option<String>,
+}
+
+impl Serialize for AddonDocument {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let wire = DocumentWire {
+            metadata: &self.metadata,
+            image_set: &self.image_set,
+            extra_resource_templates: &self.extra_resource_templates,
+            bundles: &self.bundles,
+            addon_folder: &self.addon_folder,
+        };
+        if self.key_order.is_empty() {
+            return wire.serialize(serializer);
+        }
+        let value = serde_json::to_value(&wire).map_err(serde::ser::Error::custom)?;
+        self.key_order.apply(value).serialize(serializer)
+    }
+}
+
+/// Two documents are equal when they say the same; key order is not content.
+impl PartialEq for AddonDocument {
+    fn eq(&self, other: &Self) -> bool {
+        self.metadata == other.metadata
+            && self.image_set == other.image_set
+            && self.extra_resource_templates == other.extra_resource_templates
+            && self.bundles == other.bundles
+            && self.addon_folder == other.addon_folder
+    }
 }
 
 /// Top-level keys of the document that are not `addon.yaml` fields.
-pub const DOCUMENT_SECTIONS: [&str; 3] = ["imageSet", "extraResourceTemplates", "bundles"];
+pub const DOCUMENT_SECTIONS: [&str; 4] = [
+    "imageSet",
+    "extraResourceTemplates",
+    "bundles",
+    "addonFolder",
+];
+
+/// The key order of the YAML or JSON an add-on was read from: the parsed
+/// value itself, whose mappings keep their keys in file order. Our types
+/// hold the values; this only says in which order their keys are written.
+#[derive(Debug, Clone, Default)]
+pub struct KeyOrder(Option<std::sync::Arc<Value>>);
+
+impl KeyOrder {
+    /// The order of `value`'s mappings.
+    pub fn of(value: Value) -> KeyOrder {
+        KeyOrder(Some(std::sync::Arc::new(value)))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The order under one key (`imageSet`), if there is one.
+    pub fn get(&self, key: &str) -> KeyOrder {
+        KeyOrder(
+            self.0
+                .as_ref()
+                .and_then(|model| model.get(key))
+                .map(|model| std::sync::Arc::new(model.clone())),
+        )
+    }
+
+    /// `value` with every mapping's keys in this order, recursively; keys
+    /// this order does not know keep their place after the known ones.
+    pub fn apply(&self, value: Value) -> Value {
+        match &self.0 {
+            Some(model) => order_like(value, model),
+            None => value,
+        }
+    }
+}
+
+fn order_like(value: Value, model: &Value) -> Value {
+    match (value, model) {
+        (Value::Object(mut map), Value::Object(model)) => {
+            let mut ordered = Map::with_capacity(map.len());
+            for (key, sub_model) in model {
+                if let Some(item) = map.shift_remove(key) {
+                    ordered.insert(key.clone(), order_like(item, sub_model));
+                }
+            }
+            ordered.extend(map);
+            Value::Object(ordered)
+        }
+        (Value::Array(items), Value::Array(models)) => Value::Array(
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| match models.get(i) {
+                    Some(model) => order_like(item, model),
+                    None => item,
+                })
+                .collect(),
+        ),
+        (value, _) => value,
+    }
+}
 
 impl AddonDocument {
+    /// The metadata as `addon.yaml` holds it, keys in file order: what
+    /// templates see as `ADDON.metadata`.
+    pub fn ordered_metadata(&self) -> Value {
+        self.key_order
+            .apply(serde_json::to_value(&self.metadata).unwrap_or(Value::Null))
+    }
+
+    /// The selected image set, keys in its file's order: `ADDON.imageset`.
+    pub fn ordered_image_set(&self) -> Option<Value> {
+        let set = serde_json::to_value(self.image_set.as_ref()?).ok()?;
+        Some(self.key_order.get("imageSet").apply(set))
+    }
+
     /// The catalog image: the image set's when one is selected, else `indexImage`.
     pub fn index_image(&self) -> Option<&str> {
         match &self.image_set {
@@ -477,6 +615,35 @@ mod tests {
             latest.addon_image_set_version,
             Some(Some(ImageSetVersion::Latest))
         );
+    }
+
+    #[test]
+    fn a_document_is_written_in_the_key_order_it_was_read_in() {
+        let mut value = minimal();
+        value["namespaceLabels"] = json!({"b": "1", "a": "2"});
+        let mut doc: AddonDocument = serde_json::from_value(value).unwrap();
+        // Our types hold labels sorted and fields in declaration order.
+        let plain = serde_json::to_value(&doc).unwrap();
+        let keys = |v: &Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+        assert_eq!(keys(&plain["namespaceLabels"]), ["a", "b"]);
+        // Read from a file whose keys came in another order, it is written
+        // in that order; keys the file lacks (indexImage, set by a tool)
+        // come after.
+        doc.key_order = KeyOrder::of(json!({
+            "namespaceLabels": {"b": "1", "a": "2"}, "name": "x", "id": "y"
+        }));
+        doc.metadata.index_image = Some("quay.io/osd-addons/x@sha256:1".into());
+        let ordered = serde_json::to_value(&doc).unwrap();
+        assert_eq!(keys(&ordered)[..3], ["namespaceLabels", "name", "id"]);
+        assert_eq!(keys(&ordered).last().unwrap(), "indexImage");
+        assert_eq!(keys(&ordered["namespaceLabels"]), ["b", "a"]);
+        assert_eq!(
+            keys(&doc.ordered_metadata())[..3],
+            ["namespaceLabels", "name", "id"]
+        );
+        // The order is not content.
+        let again: AddonDocument = serde_json::from_value(ordered).unwrap();
+        assert_eq!(again, doc);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::addon::{AddonDocument, AddonMetadata, DOCUMENT_SECTIONS};
+use crate::addon::{AddonDocument, AddonMetadata, KeyOrder, DOCUMENT_SECTIONS};
 use crate::error::{Error, Result};
 use crate::field_path::{FieldPath, Segment};
 use crate::finding::{codes, locate, Finding};
@@ -215,23 +215,34 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
     let mut extra_templates: Option<BTreeMap<String, String>> = section("extraResourceTemplates")
         .and_then(|v| typed(v, "extraResourceTemplates", &file, &mut typed_findings));
     let bundles = section("bundles").and_then(|v| typed(v, "bundles", &file, &mut typed_findings));
+    let mut addon_folder: Option<String> =
+        section("addonFolder").and_then(|v| typed(v, "addonFolder", &file, &mut typed_findings));
     let metadata: Option<AddonMetadata> = typed(&value, "", &file, &mut typed_findings);
+    let mut key_order = value.clone();
     let mut templates_dir = None;
     let version = map.get("addonImageSetVersion");
     if let (Some(place), true) = (&place, image_set.is_none()) {
         if let Some(version) = version.filter(|v| !v.is_null()) {
-            image_set = resolve_image_set(
+            let resolved = resolve_image_set(
                 place,
                 version,
                 options.image_sets.as_ref(),
                 &file,
                 &mut findings,
             );
+            if let (Some((set, order)), Value::Object(order_map)) = (resolved, &mut key_order) {
+                order_map.insert("imageSet".into(), order);
+                image_set = Some(set);
+            }
         }
         if let Some(Value::Array(names)) = map.get("extraResources") {
             extra_templates = Some(read_extra_resources(place, names, &file, &mut findings));
             templates_dir = Some(place.metadata_dir());
         }
+        addon_folder = place
+            .addon_dir
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned());
     }
 
     // Where the schema refused the value already, serde's view of it adds
@@ -240,10 +251,12 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
         findings.extend(typed_findings);
     }
     let document = metadata.map(|metadata| AddonDocument {
+        addon_folder: addon_folder.filter(|folder| *folder != metadata.id),
         metadata,
         image_set,
         extra_resource_templates: extra_templates,
         bundles,
+        key_order: KeyOrder::of(key_order),
     });
     if let Some(document) = &document {
         findings.extend(load_rules(&file, document, templates_dir.as_deref()));
@@ -337,14 +350,15 @@ fn findings_report(value: &Value) -> Option<String> {
     })
 }
 
-/// Finds the image set `version` selects and checks it against its schema.
+/// Finds the image set `version` selects and checks it against its schema:
+/// the set, and its file's value (for its key order).
 fn resolve_image_set(
     place: &TreePlace,
     version: &Value,
     preloaded: Option<&imageset::ImageSetFolder>,
     file: &str,
     findings: &mut Vec<Finding>,
-) -> Option<ImageSet> {
+) -> Option<(ImageSet, Value)> {
     let version_path = FieldPath::root().key("addonImageSetVersion");
     let version_text = match version {
         Value::String(text) => text.clone(),
@@ -403,7 +417,9 @@ fn resolve_image_set(
     let valid = set_findings.is_empty();
     findings.extend(set_findings);
     if valid {
-        serde_json::from_value(value).ok()
+        serde_json::from_value(value.clone())
+            .ok()
+            .map(|set| (set, value))
     } else {
         None
     }
@@ -565,6 +581,62 @@ mod tests {
         assert_eq!(
             document.extra_resource_templates.unwrap()["extra.yaml.j2"],
             "apiVersion: v1\nkind: ConfigMap\n"
+        );
+    }
+
+    #[test]
+    fn the_folder_name_is_addon_name_and_travels_when_it_is_not_the_id() {
+        let root = tempfile::tempdir().unwrap();
+        let metadata = root.path().join("addons/other-folder/metadata/stage");
+        std::fs::create_dir_all(&metadata).unwrap();
+        std::fs::write(
+            metadata.join("addon.yaml"),
+            format!("{ADDON}extraResources: [x.j2]\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            metadata.join("x.j2"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ ADDON.name }}}\n",
+        )
+        .unwrap();
+        let document = load_document(Some(&metadata.join("addon.yaml"))).unwrap();
+        assert_eq!(document.addon_folder.as_deref(), Some("other-folder"));
+        let json = serde_json::to_value(&document).unwrap();
+        assert_eq!(json["addonFolder"], "other-folder");
+        // A folder named after the id adds nothing to the document.
+        let (_root, path) = tree(ADDON, &[]);
+        let json = serde_json::to_value(load_document(Some(&path)).unwrap()).unwrap();
+        assert!(json.get("addonFolder").is_none());
+    }
+
+    #[test]
+    fn a_document_keeps_the_key_order_of_its_files() {
+        let addon = ADDON.replace(
+            "namespaceLabels: {}",
+            "namespaceLabels: {zeta: a, alpha: b}",
+        ) + "addonImageSetVersion: 1.0.0\n";
+        let (_root, path) = tree(&addon, &[(
+            "addonimagesets/stage/my-addon.v1.0.0.yml",
+            "relatedImages: []\nname: my-addon.v1.0.0\nindexImage: quay.io/osd-addons/my-addon-index@sha256:1\n",
+        )]);
+        let document = load_document(Some(&path)).unwrap();
+        let json = serde_json::to_value(&document).unwrap();
+        let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+        assert_eq!(keys[..3], ["id", "name", "description"]);
+        assert_eq!(keys.last().unwrap().as_str(), "imageSet");
+        let labels: Vec<&String> = json["namespaceLabels"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(labels, ["zeta", "alpha"]);
+        let set: Vec<&String> = json["imageSet"].as_object().unwrap().keys().collect();
+        assert_eq!(set, ["relatedImages", "name", "indexImage"]);
+        // Read back, the document keeps that order.
+        let again = load_valid(Source::from_text(Origin::Stdin, json.to_string())).unwrap();
+        assert_eq!(
+            serde_json::to_value(&again).unwrap().to_string(),
+            json.to_string()
         );
     }
 
