@@ -425,8 +425,12 @@ fn resolve_image_set(
     }
 }
 
+/// The largest template file read.
+pub const MAX_TEMPLATE_BYTES: usize = 1 << 20;
+
 /// Reads each `extraResources` file from the metadata folder; a name may not
-/// leave that folder.
+/// leave that folder, and the file must be a regular file there
+/// ([`read_template_file`]).
 fn read_extra_resources(
     place: &TreePlace,
     names: &[Value],
@@ -441,37 +445,126 @@ fn read_extra_resources(
         let escapes = Path::new(name)
             .components()
             .any(|c| !matches!(c, std::path::Component::Normal(_)));
-        if escapes {
-            findings.push(
-                Finding::error(
-                    codes::EXTRA_RESOURCE,
-                    file,
-                    format!(
-                        "extra resource {name:?} is not a file name inside {}",
-                        dir.display()
-                    ),
-                )
-                .at(&path)
-                .expected("a file beside addon.yaml"),
-            );
-            continue;
-        }
-        match Source::file(&dir.join(name)) {
-            Ok(source) => {
-                templates.insert(name.to_string(), source.text);
+        let problem = if escapes {
+            Err(format!("is not a file name inside {}", dir.display()))
+        } else {
+            let normalized = name.to_string();
+            match read_template_file(&dir, &normalized) {
+                Ok(Some(text)) => Ok(text),
+                Ok(None) => Err(format!("cannot be read: no such file in {}", dir.display())),
+                Err(why) => Err(why),
             }
-            Err(err) => findings.push(
+        };
+        match problem {
+            Ok(text) => {
+                templates.insert(name.to_string(), text);
+            }
+            Err(why) => findings.push(
                 Finding::error(
                     codes::EXTRA_RESOURCE,
                     file,
-                    format!("extra resource {name:?} cannot be read: {err}"),
+                    format!("extra resource {name:?} {why}"),
                 )
                 .at(&path)
-                .expected(format!("a file {}", dir.join(name).display())),
+                .expected(format!("a regular file {}", dir.join(name).display())),
             ),
         }
     }
     templates
+}
+
+/// Reads template `name` (a normalised `/`-separated path) of the metadata
+/// folder `dir`, as safely as bundles are read: `Ok(None)` when there is no
+/// such file; refused when a folder on the way is a symlink, when the file
+/// is a symlink leading out of `dir` (a kubeconfig linked there would be
+/// rendered into the SelectorSyncSet Hive sends to every cluster), or when
+/// it is not a regular file (a FIFO would block the read for ever). The
+/// type is checked before the file is opened, and again on the open file,
+/// which is opened non-blocking and without following a link.
+pub fn read_template_file(dir: &Path, name: &str) -> std::result::Result<Option<String>, String> {
+    let pieces: Vec<&str> = name.split('/').collect();
+    let mut path = dir.to_path_buf();
+    for (i, piece) in pieces.iter().enumerate() {
+        path.push(piece);
+        let file_type = match std::fs::symlink_metadata(&path) {
+            Ok(metadata) => metadata.file_type(),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(crate::io::describe_io_error(&err)),
+        };
+        if i + 1 < pieces.len() {
+            if file_type.is_symlink() {
+                return Err(format!(
+                    "is under {}, a symlink: folders on the way to a template are never \
+                     followed through a symlink",
+                    path.display()
+                ));
+            }
+            if !file_type.is_dir() {
+                return Ok(None);
+            }
+        }
+    }
+    let target = if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+        let target = path
+            .canonicalize()
+            .map_err(|_| "is a symlink to nothing (dangling)".to_string())?;
+        let root = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        if !target.starts_with(&root) {
+            return Err(format!(
+                "is a symlink to {}, outside the add-on's metadata folder {}: refused, because its \
+                 content would be rendered into the SelectorSyncSet that Hive applies to clusters \
+                 (copy the file into the folder instead)",
+                target.display(),
+                dir.display()
+            ));
+        }
+        target
+    } else {
+        path
+    };
+    let metadata = std::fs::metadata(&target).map_err(|err| crate::io::describe_io_error(&err))?;
+    if let Some(kind) = not_regular(&metadata.file_type()) {
+        return Err(format!("is {kind}, not a regular file"));
+    }
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+        .open(&target)
+        .map_err(|err| crate::io::describe_io_error(&err))?;
+    let metadata = file
+        .metadata()
+        .map_err(|err| crate::io::describe_io_error(&err))?;
+    if let Some(kind) = not_regular(&metadata.file_type()) {
+        return Err(format!("is {kind}, not a regular file"));
+    }
+    let limit = MAX_TEMPLATE_BYTES;
+    let bytes = crate::io::read_capped(file, limit, metadata.len())
+        .map_err(|err| crate::io::describe_io_error(&err))?;
+    if bytes.len() > limit {
+        return Err(format!("is larger than {} MiB", limit >> 20));
+    }
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| "is not UTF-8 text".to_string())
+}
+
+/// What a file that is not a regular file is, in words.
+fn not_regular(file_type: &std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_file() {
+        None
+    } else if file_type.is_fifo() {
+        Some("a FIFO (named pipe), whose reading would wait for a writer for ever")
+    } else if file_type.is_dir() {
+        Some("a folder")
+    } else if file_type.is_socket() {
+        Some("a socket")
+    } else if file_type.is_block_device() || file_type.is_char_device() {
+        Some("a device")
+    } else {
+        Some("not a file")
+    }
 }
 
 /// Reads an add-on for a tool that needs a valid one: `path` is an
@@ -637,6 +730,76 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&again).unwrap().to_string(),
             json.to_string()
+        );
+    }
+
+    fn findings_of(path: &Path) -> Vec<Finding> {
+        load(Source::file(path).unwrap(), &LoadOptions::default())
+            .unwrap()
+            .findings
+    }
+
+    #[test]
+    fn an_extra_resource_that_is_a_symlink_out_of_the_folder_is_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        let kubeconfig = outside.path().join("kubeconfig");
+        std::fs::write(
+            &kubeconfig,
+            "apiVersion: v1\nkind: Config\nusers: [{user: {token: s3cr3t}}]\n",
+        )
+        .unwrap();
+        let addon = format!("{ADDON}extraResources: [kubeconfig.yaml, inside.yaml]\n");
+        let (root, path) = tree(
+            &addon,
+            &[(
+                "metadata/stage/real.yaml",
+                "apiVersion: v1\nkind: ConfigMap\n",
+            )],
+        );
+        let metadata = root.path().join("addons/my-addon/metadata/stage");
+        std::os::unix::fs::symlink(&kubeconfig, metadata.join("kubeconfig.yaml")).unwrap();
+        // A symlink that stays in the folder is followed, as in bundles.
+        std::os::unix::fs::symlink("real.yaml", metadata.join("inside.yaml")).unwrap();
+        let findings = findings_of(&path);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].code, "MT0003");
+        assert!(
+            findings[0].message.contains("is a symlink to"),
+            "{}",
+            findings[0]
+        );
+        assert!(
+            findings[0]
+                .message
+                .contains("outside the add-on's metadata folder"),
+            "{}",
+            findings[0]
+        );
+        let err = load_document(Some(&path)).unwrap_err().to_string();
+        assert!(!err.contains("s3cr3t"), "{err}");
+    }
+
+    #[test]
+    fn a_fifo_is_refused_at_once_not_read() {
+        let addon = format!("{ADDON}extraResources: [pipe.yaml, linked.yaml]\n");
+        let (root, path) = tree(&addon, &[]);
+        let metadata = root.path().join("addons/my-addon/metadata/stage");
+        let status = std::process::Command::new("mkfifo")
+            .arg(metadata.join("pipe.yaml"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::os::unix::fs::symlink("pipe.yaml", metadata.join("linked.yaml")).unwrap();
+        // Reading either would block for ever: this returns at once.
+        let findings = findings_of(&path);
+        let summary: Vec<(&str, bool)> = findings
+            .iter()
+            .map(|f| (f.code, f.message.contains("FIFO")))
+            .collect();
+        assert_eq!(
+            summary,
+            [("MT0003", true), ("MT0003", true)],
+            "{findings:?}"
         );
     }
 

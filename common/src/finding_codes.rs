@@ -129,8 +129,9 @@ registry! {
         IMAGE_SET = "MT0001", "image_set", Error, Metadata, "addonImageSetVersion resolves to a valid image set";
         /// An image set file was passed over (not YAML, no version in its name).
         IMAGE_SET_SKIPPED = "MT0002", "image_set_skipped", Warning, Metadata, "an image set file could not be considered";
-        /// An `extraResources` file is missing or outside the metadata folder.
-        EXTRA_RESOURCE = "MT0003", "extra_resources", Error, Metadata, "every extraResources file exists beside addon.yaml";
+        /// An `extraResources` file is missing, outside the metadata folder,
+        /// a symlink leading out of it, or not a regular file (a FIFO).
+        EXTRA_RESOURCE = "MT0003", "extra_resources", Error, Metadata, "every extraResources file is a regular file beside addon.yaml (no symlink out of the folder, no FIFO)";
         /// An extra resource does not render into one Kubernetes object.
         EXTRA_RESOURCE_TEMPLATE = "MT0004", "extra_resource_template", Error, Metadata, "every extra resource renders as Jinja2 into one Kubernetes object (every tool)";
     }
