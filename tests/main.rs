@@ -19,6 +19,7 @@ mod registry_faults;
 mod schemas;
 mod secrets;
 mod syncset_render;
+mod templates;
 mod verbose;
 
 /// A file in `tests/` that is not a module above would never run: say so.

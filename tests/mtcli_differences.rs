@@ -213,6 +213,51 @@ fn starting_csv_without_a_catalog_is_not_put_in_the_operator_group() {
     assert!(!resources.iter().any(|o| o["kind"] == "Subscription"));
 }
 
+impl Tree {
+    /// Adds extra resource `name` (a file beside addon.yaml) with `text`.
+    fn extra_resource(&self, name: &str, text: &str) -> &Tree {
+        self.addon
+            .append(STAGE, &format!("extraResources:\n  - {name}\n"));
+        self.addon.write(&format!("metadata/stage/{name}"), text);
+        self
+    }
+
+    /// The ConfigMap named `name` among the rendered objects.
+    fn config_map(&self, name: &str) -> Value {
+        self.resources()
+            .into_iter()
+            .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no ConfigMap {name}"))
+    }
+}
+
+#[test]
+fn an_extra_resource_starting_with_a_document_marker_is_read_as_the_document() {
+    // mtcli writes `- {{ render_extra_resource(ADDON, resource) | indent(2) }}`
+    // into its List: `- ---` is a plain scalar there, and the next line
+    // `  apiVersion: v1` a mapping PyYAML refuses in it.
+    let tree = Tree::new();
+    tree.extra_resource(
+        "marked.yaml",
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: marked\n",
+    );
+    tree.assert_warns("DF0005", "(document)");
+    assert_eq!(tree.config_map("marked")["apiVersion"], "v1");
+}
+
+#[test]
+fn a_template_named_like_an_mtcli_data_file_is_the_addons_own() {
+    // mtcli's loader is ChoiceLoader([managedtenants/data, the metadata
+    // folder]): `macros.j2` is found in mtcli's package first.
+    let tree = Tree::new();
+    tree.extra_resource(
+        "macros.j2",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: own-macros\n",
+    );
+    tree.assert_warns("DF0006", "(document)");
+    assert_eq!(tree.config_map("own-macros")["kind"], "ConfigMap");
+}
+
 #[test]
 fn the_reference_addon_hits_no_difference() {
     let output = tool("addon-validate")

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
@@ -14,7 +15,8 @@ use crate::field_path::{FieldPath, Segment};
 use crate::finding::{codes, locate, Finding};
 use crate::imageset::{self, ImageSet};
 use crate::io::{Origin, Source};
-use crate::load_rules::load_rules;
+use crate::jinja::TemplateFiles;
+use crate::load_rules::{load_rules, TemplateTree};
 use crate::schemas::schemas;
 
 /// The environments of a managed-tenants tree.
@@ -219,7 +221,7 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
         section("addonFolder").and_then(|v| typed(v, "addonFolder", &file, &mut typed_findings));
     let metadata: Option<AddonMetadata> = typed(&value, "", &file, &mut typed_findings);
     let mut key_order = value.clone();
-    let mut templates_dir = None;
+    let mut tree = None;
     let version = map.get("addonImageSetVersion");
     if let (Some(place), true) = (&place, image_set.is_none()) {
         if let Some(version) = version.filter(|v| !v.is_null()) {
@@ -236,8 +238,16 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
             }
         }
         if let Some(Value::Array(names)) = map.get("extraResources") {
-            extra_templates = Some(read_extra_resources(place, names, &file, &mut findings));
-            templates_dir = Some(place.metadata_dir());
+            let listed = read_extra_resources(place, names, &file, &mut findings);
+            let files = Arc::new(TreeTemplates::new(place.metadata_dir(), listed.clone()));
+            extra_templates = Some(listed);
+            tree = Some((
+                TemplateTree {
+                    dir: place.metadata_dir(),
+                    files: files.clone(),
+                },
+                files,
+            ));
         }
         addon_folder = place
             .addon_dir
@@ -250,7 +260,7 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
     if !findings.iter().any(Finding::is_error) {
         findings.extend(typed_findings);
     }
-    let document = metadata.map(|metadata| AddonDocument {
+    let mut document = metadata.map(|metadata| AddonDocument {
         addon_folder: addon_folder.filter(|folder| *folder != metadata.id),
         metadata,
         image_set,
@@ -258,8 +268,17 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
         bundles,
         key_order: KeyOrder::of(key_order),
     });
-    if let Some(document) = &document {
-        findings.extend(load_rules(&file, document, templates_dir.as_deref()));
+    if let Some(document) = &mut document {
+        findings.extend(load_rules(
+            &file,
+            document,
+            tree.as_ref().map(|(tree, _)| tree),
+        ));
+        if let (Some((_, files)), Some(templates)) = (&tree, &mut document.extra_resource_templates)
+        {
+            // The files the extra resources include travel with them.
+            templates.extend(files.included());
+        }
     }
     locate(&mut findings, &file, &source.text);
     findings.sort_by_key(|f| (f.file != file, f.line.unwrap_or(usize::MAX)));
@@ -425,9 +444,6 @@ fn resolve_image_set(
     }
 }
 
-/// The largest template file read.
-pub const MAX_TEMPLATE_BYTES: usize = 1 << 20;
-
 /// Reads each `extraResources` file from the metadata folder; a name may not
 /// leave that folder, and the file must be a regular file there
 /// ([`read_template_file`]).
@@ -448,7 +464,7 @@ fn read_extra_resources(
         let problem = if escapes {
             Err(format!("is not a file name inside {}", dir.display()))
         } else {
-            let normalized = name.to_string();
+            let normalized = crate::jinja::normalize_name(name).unwrap_or_default();
             match read_template_file(&dir, &normalized) {
                 Ok(Some(text)) => Ok(text),
                 Ok(None) => Err(format!("cannot be read: no such file in {}", dir.display())),
@@ -471,6 +487,62 @@ fn read_extra_resources(
         }
     }
     templates
+}
+
+/// The template files of an add-on in a tree: the extra resources already
+/// read, and any other file of the metadata folder a template includes,
+/// read (by [`read_template_file`]) when first asked for and kept, so the
+/// document can carry it.
+struct TreeTemplates {
+    dir: PathBuf,
+    listed: BTreeMap<String, String>,
+    included: Mutex<BTreeMap<String, String>>,
+}
+
+impl TreeTemplates {
+    fn new(dir: PathBuf, listed: BTreeMap<String, String>) -> Self {
+        let listed = listed
+            .into_iter()
+            .filter_map(|(name, text)| Some((crate::jinja::normalize_name(&name)?, text)))
+            .collect();
+        TreeTemplates {
+            dir,
+            listed,
+            included: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The files read for includes, by the names templates use.
+    fn included(&self) -> BTreeMap<String, String> {
+        self.included
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+impl TemplateFiles for TreeTemplates {
+    fn read(&self, name: &str) -> std::result::Result<Option<String>, String> {
+        if let Some(text) = self.listed.get(name) {
+            return Ok(Some(text.clone()));
+        }
+        if let Some(text) = self
+            .included
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+        {
+            return Ok(Some(text.clone()));
+        }
+        let text = read_template_file(&self.dir, name)?;
+        if let Some(text) = &text {
+            self.included
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(name.to_string(), text.clone());
+        }
+        Ok(text)
+    }
 }
 
 /// Reads template `name` (a normalised `/`-separated path) of the metadata
@@ -538,7 +610,7 @@ pub fn read_template_file(dir: &Path, name: &str) -> std::result::Result<Option<
     if let Some(kind) = not_regular(&metadata.file_type()) {
         return Err(format!("is {kind}, not a regular file"));
     }
-    let limit = MAX_TEMPLATE_BYTES;
+    let limit = crate::jinja::MAX_TEMPLATE_BYTES;
     let bytes = crate::io::read_capped(file, limit, metadata.len())
         .map_err(|err| crate::io::describe_io_error(&err))?;
     if bytes.len() > limit {
@@ -677,6 +749,50 @@ mod tests {
         );
     }
 
+    fn findings_of(path: &Path) -> Vec<Finding> {
+        load(Source::file(path).unwrap(), &LoadOptions::default())
+            .unwrap()
+            .findings
+    }
+
+    #[test]
+    fn includes_travel_in_the_document_and_render_without_the_tree() {
+        let addon = format!("{ADDON}extraResources: [extra.yaml.j2]\n");
+        let (_root, path) = tree(
+            &addon,
+            &[
+                (
+                    "metadata/stage/extra.yaml.j2",
+                    "apiVersion: v1\nkind: ConfigMap\n{% include 'parts/data.j2' %}\n",
+                ),
+                (
+                    "metadata/stage/parts/data.j2",
+                    "data: {a: '{{ ADDON.name }}'}",
+                ),
+            ],
+        );
+        let document = load_document(Some(&path)).unwrap();
+        let templates = document.extra_resource_templates.clone().unwrap();
+        assert_eq!(
+            templates.keys().collect::<Vec<_>>(),
+            ["extra.yaml.j2", "parts/data.j2"]
+        );
+        // The JSON document alone renders the same: no tree needed.
+        let json = serde_json::to_string(&document).unwrap();
+        let again = load_valid(Source::from_text(Origin::Stdin, json)).unwrap();
+        assert_eq!(again, document);
+        let rendered = crate::jinja::render_extra_resource(
+            "extra.yaml.j2",
+            std::sync::Arc::new(templates),
+            &again,
+        )
+        .unwrap();
+        assert_eq!(
+            rendered.text,
+            "apiVersion: v1\nkind: ConfigMap\ndata: {a: 'my-addon'}"
+        );
+    }
+
     #[test]
     fn the_folder_name_is_addon_name_and_travels_when_it_is_not_the_id() {
         let root = tempfile::tempdir().unwrap();
@@ -733,12 +849,6 @@ mod tests {
         );
     }
 
-    fn findings_of(path: &Path) -> Vec<Finding> {
-        load(Source::file(path).unwrap(), &LoadOptions::default())
-            .unwrap()
-            .findings
-    }
-
     #[test]
     fn an_extra_resource_that_is_a_symlink_out_of_the_folder_is_refused() {
         let outside = tempfile::tempdir().unwrap();
@@ -780,17 +890,46 @@ mod tests {
     }
 
     #[test]
-    fn a_fifo_is_refused_at_once_not_read() {
-        let addon = format!("{ADDON}extraResources: [pipe.yaml, linked.yaml]\n");
-        let (root, path) = tree(&addon, &[]);
+    fn a_symlinked_folder_on_the_way_to_an_include_is_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.j2"), "token: s3cr3t").unwrap();
+        let addon = format!("{ADDON}extraResources: [extra.yaml.j2]\n");
+        let (root, path) = tree(
+            &addon,
+            &[(
+                "metadata/stage/extra.yaml.j2",
+                "apiVersion: v1\nkind: ConfigMap\n{% include 'linked/secret.j2' %}\n",
+            )],
+        );
         let metadata = root.path().join("addons/my-addon/metadata/stage");
-        let status = std::process::Command::new("mkfifo")
-            .arg(metadata.join("pipe.yaml"))
-            .status()
-            .unwrap();
-        assert!(status.success());
+        std::os::unix::fs::symlink(outside.path(), metadata.join("linked")).unwrap();
+        let findings = findings_of(&path);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].code, "MT0004");
+        assert!(findings[0].message.contains("a symlink"), "{}", findings[0]);
+    }
+
+    #[test]
+    fn a_fifo_is_refused_at_once_not_read() {
+        let addon = format!("{ADDON}extraResources: [pipe.yaml, linked.yaml, extra.yaml.j2]\n");
+        let (root, path) = tree(
+            &addon,
+            &[(
+                "metadata/stage/extra.yaml.j2",
+                "apiVersion: v1\nkind: ConfigMap\n{% include 'pipe2.yaml' %}\n",
+            )],
+        );
+        let metadata = root.path().join("addons/my-addon/metadata/stage");
+        for fifo in ["pipe.yaml", "pipe2.yaml"] {
+            let target = metadata.join(fifo);
+            let status = std::process::Command::new("mkfifo")
+                .arg(&target)
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
         std::os::unix::fs::symlink("pipe.yaml", metadata.join("linked.yaml")).unwrap();
-        // Reading either would block for ever: this returns at once.
+        // Reading any of them would block for ever: this returns at once.
         let findings = findings_of(&path);
         let summary: Vec<(&str, bool)> = findings
             .iter()
@@ -798,7 +937,7 @@ mod tests {
             .collect();
         assert_eq!(
             summary,
-            [("MT0003", true), ("MT0003", true)],
+            [("MT0003", true), ("MT0003", true), ("MT0004", true)],
             "{findings:?}"
         );
     }

@@ -203,6 +203,10 @@ registry! {
         PYTHON_REPR = "DF0003", "mtcli_python_repr", Warning, Metadata, "deadmanssnitch.clusterDeploymentSelector holding null or a backslash, which mtcli's Python repr changes";
         /// startingCSV without a catalog, which mtcli writes into the OperatorGroup.
         STARTING_CSV_WITHOUT_CATALOG = "DF0004", "mtcli_starting_csv_without_catalog", Warning, Metadata, "startingCSV without a catalog, which mtcli writes into the OperatorGroup";
+        /// An extra resource starting with `---`, which mtcli cannot read.
+        EXTRA_RESOURCE_DOCUMENT_MARKER = "DF0005", "mtcli_extra_resource_document_marker", Warning, Metadata, "an extra resource starting with a YAML document marker (---), which mtcli writes into its List as '- ---' and fails on (every tool)";
+        /// A template named like a file of mtcli's package, which mtcli loads instead.
+        MTCLI_TEMPLATE_NAME = "DF0006", "mtcli_template_name", Warning, Metadata, "an extra resource or include named like a file of mtcli's own package (macros.j2, selectorsyncset.yaml.j2), which mtcli loads instead of the add-on's (every tool)";
     }
 }
 

@@ -13,32 +13,42 @@
 //! validated.
 
 use std::collections::BTreeSet;
-use std::path::Path;
-
-use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::addon::AddonDocument;
 use crate::field_path::FieldPath;
 use crate::finding::Finding;
+use crate::jinja::{self, TemplateError, TemplateFiles};
 
 /// The codes of the loading rules, for `--list-checks` and `--disable`.
 pub mod codes {
     pub use crate::finding_codes::am::{DMS_SNITCH_NAME, PULL_SECRET_NAME, UNIQUE_NAMES};
+    pub use crate::finding_codes::df::{EXTRA_RESOURCE_DOCUMENT_MARKER, MTCLI_TEMPLATE_NAME};
     pub use crate::finding_codes::mt::EXTRA_RESOURCE_TEMPLATE;
 }
 
+/// The templates of an add-on read from a tree: its metadata folder (the
+/// findings name files there) and the reader of its files, which also
+/// finds the files the extra resources include.
+pub struct TemplateTree {
+    pub dir: PathBuf,
+    pub files: Arc<dyn TemplateFiles>,
+}
+
 /// Runs every loading rule. `file` is the add-on's name in findings;
-/// `templates_dir` the folder of the extra resource files when they came
-/// from a tree (their findings then name the template file and its line).
+/// `tree` where the extra resource files came from, when from a tree (their
+/// findings then name the template file and its line); without one, the
+/// document's `extraResourceTemplates` are the files.
 pub fn load_rules(
     file: &str,
     document: &AddonDocument,
-    templates_dir: Option<&Path>,
+    tree: Option<&TemplateTree>,
 ) -> Vec<Finding> {
     let mut findings = dms_snitch_name(file, document);
     findings.extend(unique_names(file, document));
     findings.extend(pull_secret_name(file, document));
-    findings.extend(extra_resource_templates(file, document, templates_dir));
+    findings.extend(extra_resource_templates(file, document, tree));
     findings
 }
 
@@ -150,71 +160,151 @@ pub fn pull_secret_name(file: &str, document: &AddonDocument) -> Vec<Finding> {
     vec![finding.at(&field("pullSecretName")).found(pull)]
 }
 
-/// MT0004: every extra resource renders (as Jinja2, with `ADDON`) into one
-/// Kubernetes object, so a broken template is found before any deploy.
+/// MT0004: every extra resource renders (as mtcli renders it, with `ADDON`)
+/// into one Kubernetes object, so a broken template is found before any
+/// deploy; DF0005 and DF0006 where mtcli would render it otherwise.
 pub fn extra_resource_templates(
     file: &str,
     document: &AddonDocument,
-    templates_dir: Option<&Path>,
+    tree: Option<&TemplateTree>,
 ) -> Vec<Finding> {
     let Some(templates) = &document.extra_resource_templates else {
         return Vec::new();
     };
+    let files: Arc<dyn TemplateFiles> = match tree {
+        Some(tree) => tree.files.clone(),
+        None => Arc::new(templates.clone()),
+    };
     let names = document.metadata.extra_resources.iter().flatten();
     let mut out = Vec::new();
     for (i, name) in names.enumerate() {
-        let Some(text) = templates.get(name) else {
+        if !templates.contains_key(name) {
+            // Unreadable: already a finding of its own (MT0003).
             continue;
+        }
+        let place = ExtraResourcePlace {
+            file,
+            tree,
+            name,
+            index: i,
         };
-        let problem = match crate::jinja::render_extra_resource(name, text, document) {
-            Err(err) => Some((
-                err.line,
-                format!("does not render as Jinja2: {}", err.message),
-            )),
-            Ok(rendered) => kubernetes_object_problem(&rendered).map(|why| (None, why)),
-        };
-        let Some((line, why)) = problem else { continue };
-        let finding = match templates_dir {
-            Some(dir) => {
-                let finding = Finding::error(
-                    codes::EXTRA_RESOURCE_TEMPLATE,
-                    dir.join(name),
-                    format!("extra resource {name:?} {why}"),
-                );
-                match line {
-                    Some(line) => finding.line(line),
-                    None => finding.line(1),
-                }
+        let rendered = match jinja::render_extra_resource(name, files.clone(), document) {
+            Ok(rendered) => rendered,
+            Err(err) => {
+                out.push(place.render_error(&err));
+                continue;
             }
-            None => Finding::error(
-                codes::EXTRA_RESOURCE_TEMPLATE,
-                file,
-                format!(
-                    "extra resource {name:?} {why}{}",
-                    line.map(|l| format!(" (template line {l})"))
-                        .unwrap_or_default()
-                ),
-            )
-            .at(&field("extraResources").index(i)),
         };
-        out.push(finding.expected("a Jinja2 template of one Kubernetes object (apiVersion, kind)"));
+        match jinja::extra_resource_object(&rendered.text) {
+            Ok(object) if object.document_marker => out.push(place.document_marker()),
+            Ok(_) => {}
+            Err(why) => out.push(place.error(None, None, &why)),
+        }
+        for (loaded, _) in &rendered.loaded {
+            if jinja::shadowed_by_mtcli(loaded) {
+                out.push(place.shadowed(loaded));
+            }
+        }
     }
     out
 }
 
-/// Why rendered text is not one Kubernetes object, if it is not.
-pub fn kubernetes_object_problem(rendered: &str) -> Option<String> {
-    match crate::yaml::parse_one(rendered) {
-        Err(err) => Some(format!("is not YAML once rendered: {err}")),
-        Ok(parsed) => match &parsed.value {
-            Value::Object(map)
-                if map.get("apiVersion").is_some_and(Value::is_string)
-                    && map.get("kind").is_some_and(Value::is_string) =>
-            {
-                None
+/// Where one extra resource's findings point: its file and line when it
+/// came from a tree, else the add-on's `extraResources[i]`.
+struct ExtraResourcePlace<'a> {
+    file: &'a str,
+    tree: Option<&'a TemplateTree>,
+    name: &'a str,
+    index: usize,
+}
+
+impl ExtraResourcePlace<'_> {
+    fn finding(
+        &self,
+        error: bool,
+        code: crate::finding_codes::Code,
+        template: Option<&str>,
+        line: Option<usize>,
+        message: String,
+    ) -> Finding {
+        let make = |file: String, message: String| {
+            if error {
+                Finding::error(code, file, message)
+            } else {
+                Finding::warning(code, file, message)
             }
-            _ => Some("is not a Kubernetes object once rendered (no apiVersion and kind)".into()),
-        },
+        };
+        match self.tree {
+            Some(tree) => make(
+                tree.dir
+                    .join(template.unwrap_or(self.name))
+                    .display()
+                    .to_string(),
+                message,
+            )
+            .line(line.unwrap_or(1)),
+            None => {
+                let at = match (template, line) {
+                    (Some(template), Some(line)) => format!(" ({template}, template line {line})"),
+                    (Some(template), None) => format!(" ({template})"),
+                    (None, Some(line)) => format!(" (template line {line})"),
+                    (None, None) => String::new(),
+                };
+                make(self.file.to_string(), format!("{message}{at}"))
+                    .at(&field("extraResources").index(self.index))
+            }
+        }
+    }
+
+    fn error(&self, template: Option<&str>, line: Option<usize>, why: &str) -> Finding {
+        let included = template
+            .map(|t| format!(" (in the template it includes, {t:?})"))
+            .unwrap_or_default();
+        self.finding(
+            true,
+            codes::EXTRA_RESOURCE_TEMPLATE,
+            template,
+            line,
+            format!("extra resource {:?}{included} {why}", self.name),
+        )
+        .expected("a Jinja2 template of one Kubernetes object (apiVersion, kind), as managed-tenants-cli renders it")
+    }
+
+    fn render_error(&self, err: &TemplateError) -> Finding {
+        self.error(
+            err.template.as_deref(),
+            err.line,
+            &format!("does not render as Jinja2: {}", err.message),
+        )
+    }
+
+    fn document_marker(&self) -> Finding {
+        self.finding(
+            false,
+            codes::EXTRA_RESOURCE_DOCUMENT_MARKER,
+            None,
+            None,
+            format!(
+                "extra resource {:?} starts with a YAML document marker (---): managed-tenants-cli \
+                 writes it into its List as '- ---' and fails to read the add-on; addon-flow reads \
+                 the document (drop the marker to render the same in both)",
+                self.name
+            ),
+        )
+    }
+
+    fn shadowed(&self, template: &str) -> Finding {
+        self.finding(
+            false,
+            codes::MTCLI_TEMPLATE_NAME,
+            (template != self.name).then_some(template),
+            None,
+            format!(
+                "template {template:?} is named like a file of managed-tenants-cli's own package: \
+                 mtcli loads its managedtenants/data/{template} instead of the add-on's file; \
+                 addon-flow renders the add-on's (rename the file to render the same in both)"
+            ),
+        )
     }
 }
 
@@ -300,18 +390,16 @@ mod tests {
                 "apiVersion: v1\nkind: {{ ADDON.metadata.nope.x }}\n".to_string(),
             ),
         ]));
-        let findings = load_rules("addon.yaml", &doc, Some(Path::new("meta")));
+        let templates = doc.extra_resource_templates.clone().unwrap();
+        let tree = TemplateTree {
+            dir: PathBuf::from("meta"),
+            files: Arc::new(templates),
+        };
+        let findings = load_rules("addon.yaml", &doc, Some(&tree));
         assert_eq!(findings.len(), 1, "{findings:?}");
         assert_eq!(findings[0].file, "meta/bad.yaml.j2");
         assert_eq!(findings[0].line, Some(2));
         let findings = load_rules("addon.json", &doc, None);
         assert_eq!(codes_and_paths(findings), ["MT0004 extraResources[1]"]);
-    }
-
-    #[test]
-    fn a_template_must_render_a_kubernetes_object() {
-        assert!(kubernetes_object_problem("apiVersion: v1\nkind: X\n").is_none());
-        assert!(kubernetes_object_problem("just text").is_some());
-        assert!(kubernetes_object_problem("a: [").is_some());
     }
 }

@@ -1,14 +1,15 @@
 //! Extra resources: files beside `addon.yaml` that managed-tenants renders as
-//! Jinja2 templates with `ADDON` and adds to the SelectorSyncSet. They are
-//! rendered by `common::jinja` (the whole Jinja language, values written as
-//! Python's `str()` writes them); the loading rules have already refused a
-//! template that does not render into one Kubernetes object, so an error
-//! here names the file for an add-on built by hand.
+//! Jinja2 templates with `ADDON` and adds to its List. They are rendered by
+//! `common::jinja` in mtcli's template environment (whitespace, undefined
+//! values, includes, Python values, bounds); the loading rules have already
+//! refused a template that does not render into one Kubernetes object, so an
+//! error here names the file for an add-on built by hand.
+
+use std::sync::Arc;
 
 use common::addon::AddonDocument;
-use common::jinja::render_extra_resource;
+use common::jinja::{extra_resource_object, render_extra_resource};
 use common::k8s::Object;
-use common::load_rules::kubernetes_object_problem;
 use common::{Error, Location, Result};
 
 /// The rendered extra resources, in `extraResources` order.
@@ -16,36 +17,33 @@ pub fn extra_resources(doc: &AddonDocument) -> Result<Vec<Object>> {
     let Some(names) = &doc.metadata.extra_resources else {
         return Ok(Vec::new());
     };
-    let templates = doc.extra_resource_templates.as_ref();
+    let templates = doc.extra_resource_templates.clone().unwrap_or_default();
+    let missing = |i: usize, name: &str| {
+        Error::input(
+            Location::new("<add-on>").field(format!("extraResources[{i}]")),
+            format!(
+                "the text of {name:?} is not in the document (`extraResourceTemplates`); \
+                 give the path of addon.yaml inside its managed-tenants tree"
+            ),
+        )
+    };
+    let files = Arc::new(templates);
     names
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            let text = templates.and_then(|t| t.get(name)).ok_or_else(|| {
+            if !files.contains_key(name) {
+                return Err(missing(i, name));
+            }
+            let rendered = render_extra_resource(name, files.clone(), doc).map_err(|err| {
                 Error::input(
-                    Location::new("<add-on>").field(format!("extraResources[{i}]")),
-                    format!(
-                        "the text of {name:?} is not in the document (`extraResourceTemplates`); \
-                         give the path of addon.yaml inside its managed-tenants tree"
-                    ),
-                )
-            })?;
-            let rendered = render_extra_resource(name, text, doc).map_err(|err| {
-                Error::input(
-                    Location::new(name.as_str()),
+                    Location::new(err.template.as_deref().unwrap_or(name.as_str())),
                     format!("does not render as Jinja2: {err}"),
                 )
             })?;
-            if let Some(why) = kubernetes_object_problem(&rendered) {
-                return Err(Error::input(Location::new(name.as_str()), why));
-            }
-            let parsed = common::yaml::parse_one(&rendered).map_err(|err| {
-                Error::input(
-                    Location::new(name.as_str()),
-                    format!("is not YAML once rendered: {err}"),
-                )
-            })?;
-            Ok(Object::Other(parsed.value))
+            let object = extra_resource_object(&rendered.text)
+                .map_err(|why| Error::input(Location::new(name.as_str()), why))?;
+            Ok(Object::Other(object.object))
         })
         .collect()
 }
@@ -82,8 +80,10 @@ mod tests {
 
     #[test]
     fn a_loop_over_namespaces_builds_a_list() {
+        // trim_blocks and lstrip_blocks, as mtcli renders: block tags on
+        // their own lines leave nothing behind.
         let template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ ADDON.metadata['id'] }}-ns\ndata:\n\
-                        {%- for ns in ADDON.metadata.namespaces %}\n  ns{{ loop.index }}: {{ ns | upper }}\n{%- endfor %}\n";
+                        {% for ns in ADDON.metadata.namespaces %}\n  ns{{ loop.index }}: {{ ns | upper }}\n  {% endfor %}\n";
         assert_eq!(
             rendered(template)["data"],
             serde_json::json!({"ns1": "REDHAT-X", "ns2": "REDHAT-Y"})
