@@ -16,6 +16,7 @@ mod ocm_install;
 mod ocm_post;
 mod progress;
 mod registry_faults;
+mod reports;
 mod schemas;
 mod secrets;
 mod syncset_render;

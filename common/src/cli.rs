@@ -1,6 +1,7 @@
 //! The command-line shell every tool shares, as uucore is for uutils: the
 //! version string (with the commit built from), `--generate` for man pages and
-//! shell completions (as ripgrep does), and parse → run → exit code.
+//! shell completions (as ripgrep does), the shared flags (`--quiet`,
+//! `--verbose`, `--report`), and parse → run → reports → exit code.
 //!
 //! Man pages and completions come from the same clap definitions as `--help`,
 //! so they cannot drift from the flags the tools accept.
@@ -151,6 +152,26 @@ pub fn command<A: CommandFactory>() -> Command {
                      credentials, status, duration, retry, bytes)",
                 ),
         )
+        .arg(
+            Arg::new("report")
+                .long("report")
+                .value_name("KIND[=FILE]")
+                .action(ArgAction::Append)
+                .value_parser(crate::report::Request::parse)
+                .help(
+                    "Also write a CI report of the findings and per-add-on outcomes: \
+                     junit=FILE (JUnit XML), codequality=FILE (GitLab Code Quality JSON) or \
+                     github (annotations on stderr); repeat for several",
+                ),
+        )
+}
+
+/// The `--report` requests of a parsed command line.
+fn report_requests(matches: &ArgMatches) -> Vec<crate::report::Request> {
+    matches
+        .get_many::<crate::report::Request>("report")
+        .map(|requests| requests.cloned().collect())
+        .unwrap_or_default()
 }
 
 /// [`command`] without `-v`, for a tool that sends no request (its `-v`
@@ -212,12 +233,17 @@ fn main_with<A: clap::Parser>(
         let name = cmd.get_name().to_owned();
         return run_tool(&name, || generate(cmd, man, &kind));
     }
+    let mut reports = Vec::new();
     let parsed = cmd.try_get_matches_from_mut(args).and_then(|mut matches| {
         set_verbosity(verbosity_of(&matches));
+        reports = report_requests(&matches);
         A::from_arg_matches_mut(&mut matches)
     });
     match parsed {
-        Ok(parsed) => run_tool(cmd.get_name(), || run(parsed)),
+        Ok(parsed) => {
+            crate::report::start(cmd.get_name(), reports);
+            run_tool(cmd.get_name(), || crate::report::finish(run(parsed)))
+        }
         Err(err) => {
             let err = err.format(&mut cmd);
             let _ = err.print();

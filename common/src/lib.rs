@@ -39,6 +39,7 @@ pub mod progress;
 #[cfg(feature = "remote")]
 pub mod prometheus;
 pub mod redact;
+pub mod report;
 pub mod schema;
 pub mod schemas;
 pub mod stream;

@@ -414,6 +414,7 @@ impl Outcomes {
     /// knows whether an add-on failed only after watching it): a failure is
     /// printed and counted, the document is not counted twice.
     pub fn judge<T>(&mut self, name: &str, result: Result<T>) -> Option<T> {
+        crate::report::outcome(name, result.as_ref().map(|_| ()));
         match result {
             Ok(value) => Some(value),
             Err(err) => {

@@ -305,6 +305,7 @@ impl<'a> Report<'a> {
 }
 
 fn print_findings(findings: &[Finding]) {
+    common::report::findings(findings);
     let mut stderr = String::new();
     for finding in findings {
         stderr.push_str(&finding.to_string());

@@ -30,7 +30,10 @@ impl Report {
         let mut kept = Vec::new();
         for (what, result) in results {
             match result {
-                Ok(value) => kept.push(value),
+                Ok(value) => {
+                    common::report::outcome(&what, Ok(()));
+                    kept.push(value)
+                }
                 Err(err) => self.fail(what, err),
             }
         }
@@ -45,6 +48,7 @@ impl Report {
 
     /// Records one failure.
     pub fn fail(&mut self, what: String, err: KubeError) {
+        common::report::outcome(&what, Err(&err.error));
         self.failures.add(what, err);
     }
 
