@@ -1,5 +1,6 @@
-//! Records the git commit the tools are built from, for `--version`.
-//! `ADDON_FLOW_COMMIT` in the environment wins (packagers building from a
+//! Records the git commit the tools are built from, for `--version`, and its
+//! day and the list of tools, for the man pages. `ADDON_FLOW_COMMIT` (`ADDON_FLOW_DATE`) in the
+//! environment wins (packagers building from a
 //! tarball); outside a git checkout the commit is "unknown", never a build
 //! failure.
 
@@ -12,8 +13,35 @@ fn git(args: &[&str]) -> Option<String> {
     (out.status.success() && !text.is_empty()).then(|| text.to_owned())
 }
 
+/// The tools, for the man pages' SEE ALSO: the folders of `tools/` (the one
+/// list of them, which the Makefile reads too), sorted; none outside the
+/// workspace.
+fn tools() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut tools: Vec<String> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|entry| entry.path().join("Cargo.toml").is_file())
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    tools.sort();
+    tools
+}
+
 fn main() {
     println!("cargo:rerun-if-env-changed=ADDON_FLOW_COMMIT");
+    println!("cargo:rerun-if-env-changed=ADDON_FLOW_DATE");
+    // The man pages' date: the commit's day (YYYY-MM-DD), or empty.
+    let date = std::env::var("ADDON_FLOW_DATE")
+        .ok()
+        .or_else(|| git(&["log", "-1", "--format=%cs", "HEAD"]))
+        .unwrap_or_default();
+    println!("cargo:rustc-env=ADDON_FLOW_DATE={date}");
+    println!("cargo:rustc-env=ADDON_FLOW_TOOLS={}", tools().join(" "));
     if let Ok(commit) = std::env::var("ADDON_FLOW_COMMIT") {
         println!("cargo:rustc-env=ADDON_FLOW_COMMIT={commit}");
         return;

@@ -286,45 +286,230 @@ fn generate(mut cmd: Command, man: &ManPage, kind: &str) -> Result<()> {
     crate::io::write_stdout(&text)
 }
 
-/// The man page: clap_mangen's NAME, SYNOPSIS, DESCRIPTION and OPTIONS from
-/// the clap definition, then EXIT STATUS, ENVIRONMENT, FILES, EXAMPLES and
-/// VERSION in roff.
+/// The man page: clap_mangen's NAME, DESCRIPTION and OPTIONS from the clap
+/// definition; our SYNOPSIS (clap_mangen's leaves out what each option
+/// takes); then EXIT STATUS (the codes the tool's `--help` lists),
+/// ENVIRONMENT, FILES, EXAMPLES, VERSION and SEE ALSO, every section on every
+/// page.
 pub fn write_man_page(cmd: Command, man: &ManPage, out: &mut dyn Write) -> std::io::Result<()> {
-    let cmd = cmd.about(man.summary);
+    let mut cmd = cmd.about(man.summary);
+    cmd.build();
+    let name = cmd.get_name().to_owned();
     let page = clap_mangen::Man::new(cmd.clone());
-    page.render_title(out)?;
+    // clap_mangen's title leaves an empty date unquoted, which shifts the
+    // source into the date's place.
+    writeln!(
+        out,
+        ".TH {} 1 \"{}\" \"{}\" \"User Commands\"",
+        roff(&name),
+        env!("ADDON_FLOW_DATE"),
+        roff(&format!("addon-flow {VERSION}"))
+    )?;
     page.render_name_section(out)?;
-    page.render_synopsis_section(out)?;
-    page.render_description_section(out)?;
-    page.render_options_section(out)?;
-    let exit: Vec<(String, &str)> = EXIT_CODES
-        .iter()
-        .map(|(code, meaning)| (code.to_string(), *meaning))
-        .collect();
+    writeln!(
+        out,
+        ".SH SYNOPSIS\n.nh\n.ad l\n{}\n.ad\n.hy",
+        synopsis(&cmd)
+    )?;
+    let mut body = Vec::new();
+    page.render_description_section(&mut body)?;
+    page.render_options_section(&mut body)?;
+    // A blank line of help between two breaks: one paragraph space, as
+    // mandoc -T lint wants it.
+    let body = String::from_utf8_lossy(&body).replace("\n.br\n\n.br\n", "\n.sp\n");
+    out.write_all(body.as_bytes())?;
+    let exit = exit_codes(&cmd);
     write_section(
         out,
         "EXIT STATUS",
-        exit.iter().map(|(c, m)| (c.as_str(), *m)),
+        exit.iter().map(|(c, m)| (c.as_str(), m.as_str())),
     )?;
-    write_section(out, "ENVIRONMENT", man.environment.iter().copied())?;
-    write_section(out, "FILES", man.files.iter().copied())?;
+    if man.environment.is_empty() {
+        writeln!(
+            out,
+            ".SH ENVIRONMENT\n{} reads no environment variables: everything it uses is on its command line.",
+            roff(&name)
+        )?;
+    } else {
+        write_section(out, "ENVIRONMENT", man.environment.iter().copied())?;
+    }
+    if man.files.is_empty() {
+        writeln!(
+            out,
+            ".SH FILES\n{} reads only the files named on its command line.",
+            roff(&name)
+        )?;
+    } else {
+        write_section(out, "FILES", man.files.iter().copied())?;
+    }
     if !man.examples.is_empty() {
         writeln!(out, ".SH EXAMPLES")?;
-        for (what, line) in man.examples {
+        for (i, (what, line)) in man.examples.iter().enumerate() {
+            let paragraph = if i == 0 { "" } else { ".PP\n" };
             writeln!(
                 out,
-                ".PP\n{}\n.PP\n.RS 4\n.EX\n{}\n.EE\n.RE",
+                "{paragraph}{}\n.PP\n.RS 4\n.EX\n{}\n.EE\n.RE",
                 roff(what),
                 roff(line)
             )?;
         }
     }
     writeln!(out, ".SH VERSION\n{}", roff(VERSION))?;
-    writeln!(
-        out,
-        ".SH SEE ALSO\naddon\\-validate(1), catalog\\-build(1), syncset\\-render(1), \
-         hive\\-apply(1), ocm\\-post(1), csv\\-wait(1)"
-    )
+    let others: Vec<String> = tools()
+        .filter(|tool| *tool != name)
+        .map(|tool| format!("{}(1)", roff(tool)))
+        .collect();
+    writeln!(out, ".SH SEE ALSO\n{}", others.join(", "))
+}
+
+/// The tools, for SEE ALSO: the folders of `tools/` when common was built
+/// (the one list of them, which the Makefile reads too).
+fn tools() -> impl Iterator<Item = &'static str> {
+    env!("ADDON_FLOW_TOOLS").split_whitespace()
+}
+
+/// SYNOPSIS in roff: every option with what it takes
+/// (`[--kubeconfig FILE]`, `[--dry-run[=MODE]]`, `[--install ID]...`), then
+/// the positional arguments; required ones without brackets.
+fn synopsis(cmd: &Command) -> String {
+    let mut parts = vec![format!("\\fB{}\\fR", roff(cmd.get_name()))];
+    let (positionals, options): (Vec<&Arg>, Vec<&Arg>) = cmd
+        .get_arguments()
+        .filter(|arg| !arg.is_hide_set())
+        .partition(|arg| arg.is_positional());
+    for arg in options.into_iter().chain(positionals) {
+        parts.push(synopsis_item(arg));
+    }
+    parts.join(" ")
+}
+
+fn synopsis_item(arg: &Arg) -> String {
+    let value = {
+        let names: Vec<String> = match arg.get_value_names() {
+            Some(names) => names.iter().map(|n| n.to_string()).collect(),
+            None => vec![arg.get_id().as_str().to_uppercase()],
+        };
+        names
+            .iter()
+            .map(|n| format!("\\fI{}\\fR", roff(n)))
+            .collect::<Vec<_>>()
+            .join("\\ ")
+    };
+    let takes_value = arg.get_action().takes_values();
+    let optional_value = arg
+        .get_num_args()
+        .is_some_and(|range| range.min_values() == 0 && range.max_values() > 0);
+    let text = if arg.is_positional() {
+        value
+    } else {
+        let short = arg.get_short().map(|c| format!("\\fB\\-{c}\\fR"));
+        let long = arg.get_long().map(|l| format!("\\fB\\-\\-{}\\fR", roff(l)));
+        let flag = [short, long]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("|");
+        match (takes_value, optional_value) {
+            (false, _) => flag,
+            (true, true) => format!("{flag}[={value}]"),
+            // An unpaddable space: an option and its value stay on one line.
+            (true, false) => format!("{flag}\\ {value}"),
+        }
+    };
+    let repeats = matches!(arg.get_action(), ArgAction::Append | ArgAction::Count);
+    let text = if arg.is_required_set() {
+        text
+    } else {
+        format!("[{text}]")
+    };
+    if repeats {
+        format!("{text}...")
+    } else {
+        text
+    }
+}
+
+/// The exit codes the tool's help lists (`Exit codes: 0 done, 1 ..., 3 ...`
+/// in its about or after-help text), so that the man page says what `--help`
+/// says; the shared table when the help lists none.
+fn exit_codes(cmd: &Command) -> Vec<(String, String)> {
+    let texts = [
+        cmd.get_after_long_help(),
+        cmd.get_after_help(),
+        cmd.get_long_about(),
+        cmd.get_about(),
+    ];
+    texts
+        .into_iter()
+        .flatten()
+        .find_map(|text| parse_exit_codes(&text.to_string()))
+        .unwrap_or_else(|| {
+            EXIT_CODES
+                .iter()
+                .map(|(code, meaning)| (code.to_string(), (*meaning).to_string()))
+                .collect()
+        })
+}
+
+/// `Exit codes: 0 valid, 1 invalid (or unreadable input), 2 usage error.`:
+/// each code and its meaning. Codes are separated by `,` or `;` before a
+/// digit (outside parentheses); the list ends at a blank line or a sentence
+/// that does not start with a code.
+fn parse_exit_codes(text: &str) -> Option<Vec<(String, String)>> {
+    let (_, rest) = text.split_once("Exit codes:")?;
+    let rest = rest.split("\n\n").next().unwrap_or(rest);
+    let flat = rest.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut codes = Vec::new();
+    let mut current = String::new();
+    let mut depth = 0usize;
+    let chars: Vec<char> = flat.chars().collect();
+    let code_follows = |at: usize| {
+        let mut i = at;
+        while chars.get(i) == Some(&' ') {
+            i += 1;
+        }
+        let start = i;
+        while chars.get(i).is_some_and(char::is_ascii_digit) {
+            i += 1;
+        }
+        i > start && chars.get(i) == Some(&' ')
+    };
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        let ends_item = depth == 0 && matches!(c, ',' | ';') && code_follows(i + 1);
+        let ends_list = depth == 0
+            && c == '.'
+            && (i + 1 == chars.len() || (chars.get(i + 1) == Some(&' ') && !code_follows(i + 1)));
+        if ends_item || ends_list {
+            codes.push(current.trim().to_string());
+            current.clear();
+            if ends_list {
+                break;
+            }
+        } else {
+            current.push(c);
+        }
+        i += 1;
+    }
+    if !current.trim().is_empty() {
+        codes.push(current.trim().to_string());
+    }
+    let parsed: Vec<(String, String)> = codes
+        .iter()
+        .filter_map(|item| {
+            let (code, meaning) = item.split_once(' ')?;
+            code.parse::<u8>()
+                .ok()
+                .map(|_| (code.to_string(), meaning.trim().to_string()))
+        })
+        .collect();
+    (parsed.first().is_some_and(|(code, _)| code == "0")).then_some(parsed)
 }
 
 fn write_section<'a>(
@@ -419,6 +604,98 @@ mod tests {
         }
         assert!(page.contains("DEMO_TOKEN"));
         assert!(page.contains("demo\\-tool \\-\\-bundles ."));
+    }
+
+    #[derive(clap::Parser, Debug)]
+    #[command(
+        name = "hive-apply",
+        about = "Apply.",
+        after_help = "Exit codes: 0 done; 1 bad input (a List, or one\nobject), 2 usage, 3 refused (401, 409). With several, the worst."
+    )]
+    struct ApplyArgs {
+        /// The objects.
+        file: Option<std::path::PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        kubeconfig: Option<std::path::PathBuf>,
+        #[arg(long, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "server")]
+        dry_run: Option<String>,
+        #[arg(long, value_name = "NS/NAME")]
+        label_cluster: Vec<String>,
+        #[arg(long, required = true)]
+        context: String,
+        #[arg(long)]
+        wait: bool,
+    }
+
+    const NOTHING: ManPage = ManPage {
+        summary: "apply objects",
+        environment: &[],
+        files: &[],
+        examples: &[],
+    };
+
+    fn page_of(cmd: Command, man: &ManPage) -> String {
+        let mut out = Vec::new();
+        write_man_page(cmd, man, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn section<'a>(page: &'a str, title: &str) -> &'a str {
+        let start = page
+            .find(&format!(".SH {title}\n"))
+            .unwrap_or_else(|| panic!("no {title} in:\n{page}"));
+        let rest = &page[start + 5 + title.len()..];
+        &rest[..rest.find("\n.SH ").unwrap_or(rest.len())]
+    }
+
+    #[test]
+    fn synopsis_shows_what_each_option_takes() {
+        let page = page_of(command::<ApplyArgs>(), &NOTHING);
+        let synopsis = section(&page, "SYNOPSIS")
+            .lines()
+            .find(|line| line.starts_with("\\fBhive"))
+            .unwrap();
+        for expected in [
+            "[\\fB\\-\\-kubeconfig\\fR\\ \\fIFILE\\fR]",
+            "[\\fB\\-\\-dry\\-run\\fR[=\\fIMODE\\fR]]",
+            "[\\fB\\-\\-label\\-cluster\\fR\\ \\fINS/NAME\\fR]...",
+            " \\fB\\-\\-context\\fR\\ \\fICONTEXT\\fR ",
+            "[\\fB\\-\\-wait\\fR]",
+            "[\\fB\\-q\\fR|\\fB\\-\\-quiet\\fR]",
+            "[\\fB\\-\\-report\\fR\\ \\fIKIND[=FILE]\\fR]...",
+        ] {
+            assert!(synopsis.contains(expected), "{expected} in {synopsis}");
+        }
+        assert!(synopsis.ends_with("[\\fIFILE\\fR]"), "{synopsis}");
+    }
+
+    #[test]
+    fn exit_status_lists_the_codes_the_help_lists() {
+        let page = page_of(command::<ApplyArgs>(), &NOTHING);
+        let exit = section(&page, "EXIT STATUS");
+        let codes: Vec<&str> = exit
+            .lines()
+            .filter_map(|line| line.strip_prefix("\\fB")?.strip_suffix("\\fR"))
+            .collect();
+        assert_eq!(codes, ["0", "1", "2", "3"], "{exit}");
+        assert!(exit.contains("bad input (a List, or one object)"), "{exit}");
+        assert!(
+            exit.trim_end().ends_with("refused (401, 409)"),
+            "the list ends with its sentence: {exit}"
+        );
+        // Without such a line in the help: the shared table.
+        let shared = page_of(command::<DemoArgs>(), &MAN);
+        assert!(section(&shared, "EXIT STATUS").contains("\\fB5\\fR"));
+    }
+
+    #[test]
+    fn every_section_is_on_every_page_and_see_also_names_the_others() {
+        let page = page_of(command::<ApplyArgs>(), &NOTHING);
+        assert!(section(&page, "ENVIRONMENT").contains("reads no environment variables"));
+        assert!(section(&page, "FILES").contains("only the files named on its command line"));
+        let see_also = section(&page, "SEE ALSO");
+        assert!(!see_also.contains("hive\\-apply"), "{see_also}");
+        assert_eq!(see_also.matches("(1)").count(), 5, "{see_also}");
     }
 
     #[test]

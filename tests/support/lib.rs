@@ -506,6 +506,22 @@ pub fn stored_objects(
         .collect()
 }
 
+/// The tools: the folders of `tools/`, sorted. That folder is the one list of
+/// them: the Makefile's `TOOLS` and the man pages' SEE ALSO are read from it
+/// too.
+pub fn tools() -> Vec<String> {
+    let dir = repo_root().join("tools");
+    let mut tools: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|err| panic!("read {}: {err}", dir.display()))
+        .map(|entry| entry.expect("directory entry"))
+        .filter(|entry| entry.path().join("Cargo.toml").is_file())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    tools.sort();
+    assert!(!tools.is_empty(), "{} holds no tool", dir.display());
+    tools
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

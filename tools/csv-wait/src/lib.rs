@@ -202,7 +202,10 @@ pub const MAN: common::ManPage = common::ManPage {
         ("OCM_URL", "with --source ocm, OCM's API URL when --url is not given"),
         ("OCM_TOKEN, OCM_REFRESH_TOKEN, OCM_CLIENT_ID, ...", "with --source ocm, credentials as ocm-post finds them"),
     ],
-    files: &[],
+    files: &[
+        ("FILE of --clusters", "the clusters to watch, one cluster id a line ('#' starts a comment)"),
+        ("~/.config/ocm/ocm.json", "with --source ocm, the ocm CLI's login when no OCM_* variable gives credentials"),
+    ],
     examples: &[
         ("Wait for one cluster:", "csv-wait --cluster-id 049ea229-0000-0000-0000-000000000000 --url http://thanos:9090 < addon.json"),
         ("Many clusters from a file:", "csv-wait --clusters clusters.txt --operator my-addon --url $THANOS"),
