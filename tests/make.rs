@@ -1,7 +1,9 @@
 //! The Makefile as CI and people use it: `make install` (binaries, man pages,
-//! completions), `make help`, and `make deploy` over a tree, whose second run
-//! with nothing changed does nothing and whose run after one add-on changed
-//! touches only that add-on.
+//! completions), `make help`, `make rehearse`, and `make deploy` over a tree,
+//! whose second run with nothing changed does nothing and whose run after one
+//! add-on changed touches only that add-on; and what it refuses: a deploy
+//! without a registry, a ref that is an option or unknown, a folder name or a
+//! setting that would run as a command.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,7 +11,8 @@ use std::time::{Duration, SystemTime};
 
 use addon_flow_testservers::kube::{KubeOptions, KubeServer};
 use addon_flow_testservers::ocm::{FakeOcm, REFRESH_TOKEN};
-use e2e::{copy_tree, repo_root, write_kubeconfig, Run, RunExt};
+use e2e::registry::LoopbackRegistry;
+use e2e::{copy_tree, repo_root, Run, RunExt};
 
 /// Where cargo put the tools this test run uses (debug, or whatever profile).
 fn bin_dir() -> PathBuf {
@@ -42,15 +45,6 @@ fn without_overstrike(page: &str) -> String {
     plain
 }
 
-const TOOLS: [&str; 6] = [
-    "addon-validate",
-    "catalog-build",
-    "syncset-render",
-    "hive-apply",
-    "ocm-post",
-    "csv-wait",
-];
-
 #[test]
 fn make_install_gives_binaries_man_pages_and_completions() {
     let prefix = tempfile::tempdir().unwrap();
@@ -68,8 +62,16 @@ fn make_install_gives_binaries_man_pages_and_completions() {
     let root = destdir
         .path()
         .join(prefix.path().strip_prefix("/").unwrap());
-    for tool in TOOLS {
+    for tool in e2e::tools() {
+        let tool = tool.as_str();
         let binary = root.join("bin").join(tool);
+        // Installed stripped (`install -s`), even from a debug build.
+        let installed = std::fs::metadata(&binary).unwrap().len();
+        let built = std::fs::metadata(bin_dir().join(tool)).unwrap().len();
+        assert!(
+            installed < built * 3 / 4,
+            "{tool} is stripped: {installed} bytes installed, {built} built"
+        );
         let version = Command::new(&binary)
             .arg("--version")
             .run()
@@ -225,11 +227,32 @@ fn generate_refuses_an_unknown_kind_as_usage() {
 }
 
 #[test]
-fn make_help_lists_the_stage_targets() {
+fn make_build_builds_only_the_tools_without_debug_info() {
+    let plan = make(&["-n", "build"], &[]).success().stdout();
+    let build = plan
+        .lines()
+        .find(|line| line.contains(" build --release"))
+        .unwrap_or_else(|| panic!("a cargo build:\n{plan}"));
+    for tool in e2e::tools() {
+        assert!(build.contains(&format!("-p {tool}")), "{tool}: {build}");
+    }
+    assert!(
+        !build.contains("--workspace"),
+        "not the test servers: {build}"
+    );
+    assert!(
+        plan.contains("CARGO_PROFILE_RELEASE_DEBUG=false")
+            && plan.contains("CARGO_PROFILE_RELEASE_STRIP=symbols"),
+        "{plan}"
+    );
+}
+
+#[test]
+fn make_help_lists_every_target_and_every_setting() {
     let help = make(&["help"], &[]).success().stdout();
     for target in [
-        "deploy", "validate", "catalog", "render", "apply", "post", "wait", "install", "test",
-        "demo", "bench",
+        "deploy", "rehearse", "validate", "catalog", "render", "apply", "post", "wait", "install",
+        "test", "demo", "bench",
     ] {
         assert!(
             help.lines()
@@ -237,59 +260,269 @@ fn make_help_lists_the_stage_targets() {
             "make help lists {target}:\n{help}"
         );
     }
+    // Every variable a user may set (`NAME ?= ...`), each with what it does.
+    let makefile = std::fs::read_to_string(repo_root().join("Makefile")).unwrap();
+    let settings: Vec<&str> = makefile
+        .lines()
+        .filter_map(|line| line.split_once("?=").map(|(name, _)| name.trim()))
+        .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .collect();
+    for name in [
+        "CHANGED_SINCE",
+        "BUNDLES_CHANGED_SINCE",
+        "BIN",
+        "CATALOG_FLAGS",
+        "OUT",
+        "CLUSTERS",
+        "REGISTRY_ORG",
+    ] {
+        assert!(settings.contains(&name), "{name} is a setting");
+    }
+    for name in settings {
+        let line = help
+            .lines()
+            .find(|line| line.trim_start().starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("make help lists {name}:\n{help}"));
+        assert!(
+            line.len() > name.len() + 20,
+            "and says what it does: {line}"
+        );
+    }
 }
 
-/// A deploy of the example tree against the loopback Hive and OCM, with the
-/// catalogs written as OCI layouts.
+/// A git repository holding a copy of the example tree, for CHANGED_SINCE.
+fn git_tree(dir: &Path) -> PathBuf {
+    let tree = dir.join("managed-tenants");
+    copy_tree(&repo_root().join("examples/managed-tenants"), &tree);
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(&tree)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .run()
+            .success();
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "the tree"]);
+    tree
+}
+
+fn tree_settings(tree: &Path, out: &Path) -> Vec<String> {
+    vec![
+        "ENV=stage".into(),
+        format!("TREE={}", tree.display()),
+        format!(
+            "BUNDLES={}",
+            repo_root()
+                .join("examples/managed-tenants-bundles/addons")
+                .display()
+        ),
+        format!("OUT={}", out.display()),
+    ]
+}
+
+fn make_in(dir: &Path, args: &[String]) -> Run {
+    Command::new("make")
+        .current_dir(dir)
+        .arg("--no-print-directory")
+        .arg("-f")
+        .arg(repo_root().join("Makefile"))
+        .args(args)
+        .arg(format!("BIN={}", bin_dir().display()))
+        .run()
+}
+
+#[test]
+fn changed_since_selects_the_changed_addons_and_refuses_what_is_no_ref() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = git_tree(dir.path());
+    let out = dir.path().join("build");
+    let with = |extra: &[&str]| {
+        let mut args = vec!["-n".to_string(), "validate".to_string()];
+        args.extend(tree_settings(&tree, &out));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        make_in(dir.path(), &args)
+    };
+    let changed = tree.join("addons/logging-addon/metadata/stage/addon.yaml");
+    std::fs::write(
+        &changed,
+        std::fs::read_to_string(&changed).unwrap() + "# changed\n",
+    )
+    .unwrap();
+    with(&["CHANGED_SINCE=HEAD"])
+        .success()
+        .stdout_has("logging-addon/addon.json")
+        .stdout_lacks("reference-addon");
+
+    // A ref git cannot resolve (GitLab's all-zero CI_COMMIT_BEFORE_SHA on a
+    // first push, a typo) fails: never an empty selection that passes.
+    let unknown = with(&["CHANGED_SINCE=0000000000000000000000000000000000000000"]);
+    assert_ne!(unknown.code(), 0, "{}", unknown.stdout());
+    unknown.stdout_lacks("addon.json");
+
+    // An option is no ref, and a ref is one word: nothing runs.
+    let output = dir.path().join("FILE");
+    with(&[&format!("CHANGED_SINCE=--output={}", output.display())])
+        .exit(2)
+        .stderr_has("never starts with '-'");
+    assert!(!output.exists(), "git wrote {}", output.display());
+    let injected = with(&["CHANGED_SINCE=HEAD;touch PWNED"]);
+    assert_ne!(injected.code(), 0);
+    assert!(
+        !dir.path().join("PWNED").exists(),
+        "the ref ran as a command"
+    );
+}
+
+#[test]
+fn addon_names_never_reach_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("managed-tenants");
+    copy_tree(&repo_root().join("examples/managed-tenants"), &tree);
+    let hostile = "x`id>PWNED`";
+    copy_tree(
+        &tree.join("addons/reference-addon"),
+        &tree.join("addons").join(hostile),
+    );
+    let out = dir.path().join("build");
+    // A folder named so is refused by addon-validate's selection.
+    let mut args = vec!["validate".to_string()];
+    args.extend(tree_settings(&tree, &out));
+    let run = make_in(dir.path(), &args);
+    assert_ne!(run.code(), 0, "a folder that is no add-on id fails the run");
+    // Named on the command line, it is one quoted word.
+    let mut args = vec!["validate".to_string(), format!("ADDONS={hostile}")];
+    args.extend(tree_settings(&tree, &out));
+    make_in(dir.path(), &args);
+    assert!(
+        !dir.path().join("PWNED").exists() && !repo_root().join("PWNED").exists(),
+        "a folder name ran as a command"
+    );
+}
+
+#[test]
+fn a_failed_stage_leaves_no_file_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("managed-tenants");
+    copy_tree(&repo_root().join("examples/managed-tenants"), &tree);
+    let addon = tree.join("addons/reference-addon/metadata/stage/addon.yaml");
+    let text = std::fs::read_to_string(&addon).unwrap();
+    std::fs::write(&addon, text.replacen("icon: iVBOR", "icon: R0lGOD", 1)).unwrap();
+    let out = dir.path().join("build");
+    let mut args = vec!["-k".to_string(), "validate".to_string()];
+    args.extend(tree_settings(&tree, &out));
+    let run = make_in(dir.path(), &args);
+    assert_ne!(run.code(), 0);
+    let left: Vec<String> = walk(&out)
+        .into_iter()
+        .filter(|path| path.ends_with(".tmp") || path.contains("reference-addon/addon.json"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(
+        out.join("stage/logging-addon/addon.json").is_file(),
+        "the other add-on went through"
+    );
+}
+
+fn walk(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                found.extend(walk(&path));
+            } else {
+                found.push(path.display().to_string());
+            }
+        }
+    }
+    found
+}
+
+/// A deploy of the example tree against the loopback Hive and OCM, the
+/// catalogs pushed to a loopback registry (Debian's docker-registry), Hive's
+/// kubeconfig split in two files as `KUBECONFIG=a:b`.
 struct Deploy {
     _dir: tempfile::TempDir,
     tree: PathBuf,
     out: PathBuf,
-    kubeconfig: PathBuf,
+    kubeconfig: String,
+    cache: PathBuf,
+    registry: Option<LoopbackRegistry>,
     hive: KubeServer,
     ocm: FakeOcm,
 }
 
 impl Deploy {
-    fn new() -> Deploy {
+    /// With a registry: None (skipped) where docker-registry is missing.
+    fn new() -> Option<Deploy> {
+        let registry = LoopbackRegistry::start()?;
+        Some(Deploy::with_registry(Some(registry)))
+    }
+
+    fn with_registry(registry: Option<LoopbackRegistry>) -> Deploy {
         let dir = tempfile::tempdir().unwrap();
         let tree = dir.path().join("managed-tenants");
         copy_tree(&repo_root().join("examples/managed-tenants"), &tree);
         let hive = KubeServer::start(KubeOptions::default()).unwrap();
-        let kubeconfig = write_kubeconfig(dir.path(), &hive, "test-token");
+        // The cluster and context in one file, the user in another: only
+        // both together (as hive-apply reads KUBECONFIG) reach Hive.
+        let whole = hive.kubeconfig("test-token");
+        let users = whole.find("users:").unwrap();
+        let contexts = whole.find("contexts:").unwrap();
+        let first = dir.path().join("kubeconfig-cluster");
+        let second = dir.path().join("kubeconfig-user");
+        std::fs::write(&first, format!("{}{}", &whole[..users], &whole[contexts..])).unwrap();
+        std::fs::write(
+            &second,
+            format!("apiVersion: v1\nkind: Config\n{}", &whole[users..contexts]),
+        )
+        .unwrap();
         let ocm = FakeOcm::start().unwrap();
         Deploy {
             out: dir.path().join("build"),
+            cache: dir.path().join("cache"),
+            kubeconfig: format!("{}:{}", first.display(), second.display()),
             tree,
-            kubeconfig,
+            registry,
             hive,
             ocm,
             _dir: dir,
         }
     }
 
+    fn registry_org(&self) -> Option<String> {
+        self.registry
+            .as_ref()
+            .map(|registry| format!("{}/osd-addons", registry.host()))
+    }
+
     fn settings(&self) -> Vec<String> {
-        vec![
-            "ENV=stage".into(),
-            format!("TREE={}", self.tree.display()),
-            format!(
-                "BUNDLES={}",
-                repo_root()
-                    .join("examples/managed-tenants-bundles/addons")
-                    .display()
-            ),
-            format!("OUT={}", self.out.display()),
-            format!("KUBECONFIG={}", self.kubeconfig.display()),
+        let mut settings = tree_settings(&self.tree, &self.out);
+        settings.extend([
+            format!("KUBECONFIG={}", self.kubeconfig),
             format!("OCM_URL={}", self.ocm.url()),
             format!("OCM_FLAGS=--token-url {}", self.ocm.token_url()),
-        ]
+            "CATALOG_FLAGS=--base-image scratch".to_string(),
+        ]);
+        settings.extend(self.registry_org().map(|org| format!("REGISTRY_ORG={org}")));
+        settings
     }
 
     fn make(&self, target: &[&str]) -> Run {
         let settings = self.settings();
         let mut args: Vec<&str> = target.to_vec();
         args.extend(settings.iter().map(String::as_str));
-        make(&args, &[("OCM_REFRESH_TOKEN", REFRESH_TOKEN)])
+        let cache = self.cache.display().to_string();
+        make(
+            &args,
+            &[
+                ("OCM_REFRESH_TOKEN", REFRESH_TOKEN),
+                ("XDG_CACHE_HOME", cache.as_str()),
+            ],
+        )
     }
 
     /// Requests that reached the servers so far.
@@ -300,7 +533,10 @@ impl Deploy {
 
 #[test]
 fn make_deploy_runs_every_stage_then_nothing_when_nothing_changed() {
-    let deploy = Deploy::new();
+    let Some(deploy) = Deploy::new() else {
+        return;
+    };
+    let org = deploy.registry_org().unwrap();
     deploy.make(&["-j2", "deploy"]).success();
     for id in ["logging-addon", "reference-addon"] {
         for file in [
@@ -318,8 +554,8 @@ fn make_deploy_runs_every_stage_then_nothing_when_nothing_changed() {
             serde_json::from_str(&std::fs::read_to_string(&catalog).unwrap()).unwrap();
         let index = catalog["indexImage"].as_str().unwrap_or_default();
         assert!(
-            index.starts_with(&format!("quay.io/osd-addons/{id}@sha256:")),
-            "{id}: indexImage is the built catalog by digest: {index}"
+            index.starts_with(&format!("{org}/{id}@sha256:")),
+            "{id}: indexImage is the catalog pushed to REGISTRY_ORG, by digest: {index}"
         );
         assert!(deploy.ocm.addon(id).is_some(), "{id} is in OCM");
         assert!(
@@ -328,7 +564,7 @@ fn make_deploy_runs_every_stage_then_nothing_when_nothing_changed() {
                 .api()
                 .get("SelectorSyncSet", "", &format!("addon-{id}"))
                 .is_some(),
-            "{id}'s SelectorSyncSet is in Hive"
+            "{id}'s SelectorSyncSet is in Hive, through KUBECONFIG=a:b"
         );
     }
 
@@ -345,7 +581,9 @@ fn make_deploy_runs_every_stage_then_nothing_when_nothing_changed() {
 
 #[test]
 fn make_deploy_after_one_change_reruns_only_that_addon() {
-    let deploy = Deploy::new();
+    let Some(deploy) = Deploy::new() else {
+        return;
+    };
     deploy.make(&["deploy"]).success();
 
     let changed = deploy
@@ -377,10 +615,64 @@ fn make_deploy_after_one_change_reruns_only_that_addon() {
 }
 
 #[test]
+fn make_deploy_without_a_registry_refuses_before_anything_runs() {
+    let deploy = Deploy::with_registry(None);
+    for goal in ["deploy", "apply", "post", "catalog"] {
+        deploy
+            .make(&[goal])
+            .exit(2)
+            .stderr_has("REGISTRY_ORG is not set")
+            .stderr_has("make rehearse");
+    }
+    // The old name is an error that names the new one.
+    deploy
+        .make(&["deploy", "REGISTRY=quay.io/osd-addons"])
+        .exit(2)
+        .stderr_has("REGISTRY is now REGISTRY_ORG");
+    // One stage by its file is refused too, when it would build a catalog.
+    let catalog = deploy.out.join("stage/reference-addon/catalog.json");
+    deploy
+        .make(&[catalog.to_str().unwrap()])
+        .exit(2)
+        .stderr_has("REGISTRY_ORG is not set");
+    assert!(!catalog.exists());
+    assert_eq!(deploy.requests(), (0, 0), "nothing reached Hive or OCM");
+}
+
+#[test]
+fn make_rehearse_builds_locally_and_reaches_nothing() {
+    let deploy = Deploy::with_registry(None);
+    deploy
+        .make(&["rehearse"])
+        .success()
+        .stdout_has("nothing was pushed, applied or posted");
+    let rehearsal = deploy.out.join("rehearsal/stage");
+    for id in ["logging-addon", "reference-addon"] {
+        assert!(
+            rehearsal.join(id).join("objects.yaml").is_file(),
+            "{id} rendered"
+        );
+        assert!(!rehearsal.join(id).join("applied.json").exists());
+    }
+    assert!(
+        rehearsal
+            .join("reference-addon/catalog/index.json")
+            .is_file(),
+        "the catalog is an OCI layout"
+    );
+    assert!(
+        !deploy.out.join("stage").exists(),
+        "a deploy's files are not a rehearsal's"
+    );
+    assert_eq!(deploy.requests(), (0, 0), "nothing reached Hive or OCM");
+}
+
+#[test]
 fn make_wait_runs_one_csv_wait_on_the_stream_of_every_addon_after_apply() {
-    let deploy = Deploy::new();
+    let deploy = Deploy::with_registry(None);
     let mut args = vec!["-n".to_string(), "wait".to_string()];
     args.extend(deploy.settings());
+    args.push("REGISTRY_ORG=registry.example/org".into());
     args.push("CLUSTERS=my-clusters.txt".into());
     args.push("PROMETHEUS_URL=http://thanos.example:9090".into());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -388,8 +680,8 @@ fn make_wait_runs_one_csv_wait_on_the_stream_of_every_addon_after_apply() {
     let waits: Vec<&str> = plan.lines().filter(|l| l.contains("csv-wait")).collect();
     assert_eq!(waits.len(), 1, "one csv-wait for every add-on:\n{plan}");
     assert!(
-        waits[0].contains("--clusters my-clusters.txt")
-            && waits[0].contains("--url http://thanos.example:9090"),
+        waits[0].contains("--clusters 'my-clusters.txt'")
+            && waits[0].contains("--url 'http://thanos.example:9090'"),
         "{plan}"
     );
     let stream_line = plan
@@ -406,6 +698,11 @@ fn make_wait_runs_one_csv_wait_on_the_stream_of_every_addon_after_apply() {
         .find("hive-apply")
         .unwrap_or_else(|| panic!("wait applies first:\n{plan}"));
     assert!(apply < plan.find("csv-wait").unwrap(), "{plan}");
+    let apply_line = plan.lines().find(|l| l.contains("hive-apply")).unwrap();
+    assert!(
+        !apply_line.contains("--kubeconfig"),
+        "KUBECONFIG reaches hive-apply whole, in its environment: {apply_line}"
+    );
     assert!(
         !deploy.out.exists(),
         "a dry run writes nothing: {}",
