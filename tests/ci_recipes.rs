@@ -7,15 +7,6 @@ use std::collections::BTreeSet;
 use e2e::{repo_root, tool, RunExt};
 use serde_yaml::Value;
 
-const TOOLS: [&str; 6] = [
-    "addon-validate",
-    "catalog-build",
-    "syncset-render",
-    "hive-apply",
-    "ocm-post",
-    "csv-wait",
-];
-
 /// Programs of the CI image, not ours.
 const SYSTEM: [&str; 3] = ["apt-get", "git", "printf"];
 
@@ -90,7 +81,7 @@ fn check_command(words: &[&str], targets: &BTreeSet<String>) -> Result<(), Strin
             }
         }
         Ok(())
-    } else if TOOLS.contains(&program) {
+    } else if e2e::tools().iter().any(|tool| tool == program) {
         let help = help_of(program);
         for flag in args.iter().filter(|arg| arg.starts_with("--")) {
             let flag = flag.split('=').next().unwrap_or(flag);
