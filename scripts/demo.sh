@@ -13,17 +13,41 @@
 # them). Exits 0 only when the healthy cluster reached `ready` and the
 # failing one was reported `failed`.
 #
+# It uses only its own credentials and endpoints, whatever the environment
+# holds: the OCM_*, PROMETHEUS_*, QUAY_*, KUBECONFIG, REGISTRY_AUTH_FILE and
+# proxy variables are dropped once the build is done, and the tools' settings
+# folders (XDG_CONFIG_HOME for the ocm CLI's ocm.json, XDG_CACHE_HOME) are
+# its own.
+#
 # DEMO_BIN_DIR=DIR uses the binaries already built there instead of building them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ -n "${DEMO_BIN_DIR:-}" ]]; then
   bin=$DEMO_BIN_DIR
 else
-  cargo build -q --workspace --bins
+  # Only what the demo runs: the tools and the loopback stand-ins. Cargo shows
+  # its progress; the first build takes minutes.
+  packages=(-p addon-flow-testservers)
+  for tool in tools/*/Cargo.toml; do packages+=(-p "$(basename "$(dirname "$tool")")"); done
+  echo "demo: building the tools and the stand-ins (cargo build --bins ${packages[*]}); the first build takes minutes" >&2
+  cargo build --bins "${packages[@]}"
   target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
   bin=$target/debug
 fi
 out=$(mktemp -d)
+# The demo's own endpoints and credentials only (see above).
+while IFS= read -r name; do
+  case $name in
+    OCM_* | PROMETHEUS_* | QUAY_* | KUBECONFIG | REGISTRY_AUTH_FILE | DOCKER_CONFIG | \
+      http_proxy | https_proxy | all_proxy | HTTP_PROXY | HTTPS_PROXY | ALL_PROXY) unset "$name" ;;
+  esac
+done < <(compgen -e)
+mkdir -p "$out/config" "$out/cache"
+export XDG_CONFIG_HOME=$out/config XDG_CACHE_HOME=$out/cache
+# No registry credentials (the local registry needs none), given to
+# catalog-build alone: docker-registry reads REGISTRY_* as its settings.
+printf '{"auths": {}}\n' >"$out/auth.json"
+catalog_build() { REGISTRY_AUTH_FILE=$out/auth.json "$bin/catalog-build" "$@"; }
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -70,12 +94,12 @@ if command -v docker-registry >/dev/null; then
   pids+=($!)
   wait_for "http://127.0.0.1:$reg/v2/"
   "$bin/addon-validate" "$addon" --bundles "$bundles" \
-    | "$bin/catalog-build" --bundles "$bundles" --repo "127.0.0.1:$reg/osd-addons/reference-addon" --base-image scratch \
+    | catalog_build --bundles "$bundles" --repo "127.0.0.1:$reg/osd-addons/reference-addon" --base-image scratch \
     >"$out/addon.json" 2>"$out/catalog.log"
   echo "pushed to the local docker-registry on 127.0.0.1:$reg"
 else
   "$bin/addon-validate" "$addon" --bundles "$bundles" \
-    | "$bin/catalog-build" --bundles "$bundles" --repo quay.io/osd-addons/reference-addon --oci-layout "$out/catalog" \
+    | catalog_build --bundles "$bundles" --repo quay.io/osd-addons/reference-addon --oci-layout "$out/catalog" \
     >"$out/addon.json" 2>"$out/catalog.log"
   layout_flag=(--oci-layout "$out/catalog")
   echo "written as an OCI layout (docker-registry is not installed)"
@@ -190,9 +214,13 @@ done
 
 say "result"
 ok=1
-grep -q "^$healthy ready" "$out/states.txt" && echo "cluster-1 reached ready" || { echo "cluster-1 did not reach ready"; ok=0; }
-grep -q "^$failing failed" "$out/states.txt" && echo "cluster-2 was reported failed" || { echo "cluster-2 was not reported failed"; ok=0; }
-[[ $telemetry_status == 5 && $ocm_status == 5 ]] && echo "csv-wait exited 5 from both sources, as expected" || { echo "csv-wait exited $telemetry_status (telemetry) and $ocm_status (ocm), expected 5"; ok=0; }
+if grep -q "^$healthy ready" "$out/states.txt"; then echo "cluster-1 reached ready"; else echo "cluster-1 did not reach ready"; ok=0; fi
+if grep -q "^$failing failed" "$out/states.txt"; then echo "cluster-2 was reported failed"; else echo "cluster-2 was not reported failed"; ok=0; fi
+if [[ $telemetry_status == 5 && $ocm_status == 5 ]]; then
+  echo "csv-wait exited 5 from both sources, as expected"
+else
+  echo "csv-wait exited $telemetry_status (telemetry) and $ocm_status (ocm), expected 5"; ok=0
+fi
 [[ $gone == 1 ]] || { echo "the installations were not removed"; ok=0; }
 if [[ $ok == 1 ]]; then
   say "demo finished: validated, built, deployed, installed on two clusters (one ready, one failed as told), uninstalled"

@@ -5,6 +5,7 @@ mod addon_validate;
 mod catalog_build;
 mod ci_recipes;
 mod csv_wait;
+mod demo;
 mod faults;
 mod fleet;
 mod hive_apply;
