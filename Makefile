@@ -48,6 +48,8 @@ RENDER_FLAGS   ?= --selector## flags for syncset-render
 APPLY_FLAGS    ?=## extra flags for hive-apply (--dry-run=server)
 OCM_FLAGS      ?=## extra flags for ocm-post (--token-url URL)
 WAIT_FLAGS     ?=## extra flags for csv-wait (--timeout 30m)
+REPORTS        ?=## a folder for CI: each stage of each add-on writes its JUnit report there (REPORTS/<stage>-<id>.xml)
+REPORT_FLAGS   ?=## report flags every stage gets (--report github: annotations on a pull request)
 CLUSTERS       ?= clusters.txt## make wait: the clusters to watch, one id a line
 PROMETHEUS_URL ?=## make wait: the telemetry (Prometheus, Thanos) URL; empty: csv-wait's default (PROMETHEUS_URL)
 REHEARSAL_REPO ?= quay.io/osd-addons## make rehearse: the repository the OCI layouts are named for
@@ -134,7 +136,10 @@ addon_inputs = $(wildcard $(TREE)/addons/$(1)/metadata/$(ENV)/*) \
 
 # A stage's command into $@ through a temporary file that is removed whatever
 # happens: a failed or interrupted stage leaves neither $@ nor $@.tmp.
-publish = tmp=$(call q,$@.tmp); trap 'rm -f -- "$$tmp"' EXIT; $(1) > "$$tmp"; mv -- "$$tmp" $(call q,$@)
+publish = $(if $(REPORTS),mkdir -p $(call q,$(REPORTS)); )tmp=$(call q,$@.tmp); trap 'rm -f -- "$$tmp"' EXIT; \
+  $(1) > "$$tmp"; mv -- "$$tmp" $(call q,$@)
+# The report flags of stage $(1) of add-on $(2).
+report = $(if $(REPORTS),--report junit=$(call q,$(REPORTS)/$(1)-$(2).xml)) $(REPORT_FLAGS)
 
 .PHONY: help build test demo bench install uninstall rehearse deploy validate catalog render apply post wait clean
 
@@ -205,24 +210,24 @@ rehearse: ## the flow on this machine: validated, catalogs as OCI layouts, Selec
 $(STAGE_DIR)/%/addon.json: $$(call addon_inputs,$$*)
 	@mkdir -p $(call q,$(@D))
 	$(call publish,$(call tool,addon-validate) $(call q,$(TREE)/addons/$*/metadata/$(ENV)/addon.yaml) \
-	  $(if $(wildcard $(BUNDLES)/$*),--bundles $(call q,$(BUNDLES)/$*)) $(VALIDATE_FLAGS) -o json)
+	  $(if $(wildcard $(BUNDLES)/$*),--bundles $(call q,$(BUNDLES)/$*)) $(call report,validate,$*) $(VALIDATE_FLAGS) -o json)
 
 $(STAGE_DIR)/%/catalog.json: $(STAGE_DIR)/%/addon.json
 	$(if $(REGISTRY_ORG)$(REHEARSAL),,$(error $@: $(no_registry)))
 	$(if $(wildcard $(BUNDLES)/$*),\
 	  $(call publish,$(call tool,catalog-build) $(call q,$<) --bundles $(call q,$(BUNDLES)/$*) \
 	    $(if $(REHEARSAL),--repo $(call q,$(REHEARSAL_REPO)/$*) --oci-layout $(call q,$(@D)/catalog),--repo $(call q,$(REGISTRY_ORG)/$*)) \
-	    $(CATALOG_FLAGS) -o json),\
+	    $(call report,catalog,$*) $(CATALOG_FLAGS) -o json),\
 	  $(call publish,cat $(call q,$<)))
 
 $(STAGE_DIR)/%/objects.yaml: $(STAGE_DIR)/%/catalog.json
-	$(call publish,$(call tool,syncset-render) $(call q,$<) $(RENDER_FLAGS) -o yaml)
+	$(call publish,$(call tool,syncset-render) $(call q,$<) $(call report,render,$*) $(RENDER_FLAGS) -o yaml)
 
 $(STAGE_DIR)/%/applied.json: $(STAGE_DIR)/%/objects.yaml
-	$(call publish,$(call tool,hive-apply) $(call q,$<) $(APPLY_FLAGS) -o json)
+	$(call publish,$(call tool,hive-apply) $(call q,$<) $(call report,apply,$*) $(APPLY_FLAGS) -o json)
 
 $(STAGE_DIR)/%/ocm.json: $(STAGE_DIR)/%/catalog.json
-	$(call publish,$(call tool,ocm-post) $(call q,$<) --url $(call q,$(OCM_URL)) $(OCM_FLAGS) -o json)
+	$(call publish,$(call tool,ocm-post) $(call q,$<) --url $(call q,$(OCM_URL)) $(call report,post,$*) $(OCM_FLAGS) -o json)
 
 # ---- wait: every add-on of the run at once
 # One csv-wait reads their documents as a YAML stream (each catalog.json is a
@@ -231,9 +236,10 @@ $(STAGE_DIR)/%/ocm.json: $(STAGE_DIR)/%/catalog.json
 # $(STAGE_DIR)/wait.jsonl. Always runs: it observes the clusters, it makes no file.
 wait: apply ## wait until each add-on's CSV is ready on CLUSTERS (csv-wait on the stream)
 	$(if $(selected),,@echo "make wait: no add-on in $(TREE) for $(ENV)"; exit 1)
+	$(if $(REPORTS),mkdir -p $(call q,$(REPORTS)))
 	for document in $(foreach id,$(selected),$(call q,$(STAGE_DIR)/$(id)/catalog.json)); do echo ---; cat "$$document"; done \
 	  | $(call tool,csv-wait) --clusters $(call q,$(CLUSTERS)) $(if $(PROMETHEUS_URL),--url $(call q,$(PROMETHEUS_URL))) \
-	      $(WAIT_FLAGS) -o json \
+	      $(call report,wait,$(ENV)) $(WAIT_FLAGS) -o json \
 	  | tee $(call q,$(STAGE_DIR)/wait.jsonl)
 
 clean: ## remove OUT (build/)

@@ -493,6 +493,11 @@ impl Deploy {
         }
     }
 
+    /// Where each stage writes its JUnit report (REPORTS).
+    fn reports(&self) -> PathBuf {
+        self.out.with_file_name("reports")
+    }
+
     fn registry_org(&self) -> Option<String> {
         self.registry
             .as_ref()
@@ -506,6 +511,7 @@ impl Deploy {
             format!("OCM_URL={}", self.ocm.url()),
             format!("OCM_FLAGS=--token-url {}", self.ocm.token_url()),
             "CATALOG_FLAGS=--base-image scratch".to_string(),
+            format!("REPORTS={}", self.reports().display()),
         ]);
         settings.extend(self.registry_org().map(|org| format!("REGISTRY_ORG={org}")));
         settings
@@ -566,6 +572,12 @@ fn make_deploy_runs_every_stage_then_nothing_when_nothing_changed() {
                 .is_some(),
             "{id}'s SelectorSyncSet is in Hive, through KUBECONFIG=a:b"
         );
+        for stage in ["validate", "catalog", "render", "apply", "post"] {
+            let report = deploy.reports().join(format!("{stage}-{id}.xml"));
+            let text = std::fs::read_to_string(&report)
+                .unwrap_or_else(|err| panic!("REPORTS has {}: {err}", report.display()));
+            assert!(text.contains("failures=\"0\" errors=\"0\""), "{text}");
+        }
     }
 
     let before = deploy.requests();
