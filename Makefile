@@ -39,7 +39,7 @@ REGISTRY_ORG ?=## where catalogs are pushed, as REGISTRY_ORG/<id> (quay.io/osd-a
 KUBECONFIG ?=## Hive's kubeconfig; several files as a:b, as kubectl reads them (default ~/.kube/config)
 OCM_URL  ?= $(ENV)## OCM: production, stage, integration or a URL
 CHANGED_SINCE ?=## a git ref of TREE: only the add-ons changed since its merge base (CI: the previous commit)
-BUNDLES_CHANGED_SINCE ?=## a git ref of BUNDLES' repository: also the add-ons whose bundles changed since then
+BUNDLES_CHANGED_SINCE ?=## a git ref of BUNDLES' repository (CHANGED_SINCE's when it is TREE's): also the add-ons whose bundles changed
 ADDONS   ?=## these add-on ids instead of addon-validate's selection of TREE
 OUT      ?= build## where each add-on's stages are written: OUT/ENV/<id>/
 VALIDATE_FLAGS ?=## extra flags for addon-validate (--disable AM0004)
@@ -110,12 +110,11 @@ endif
 # git cannot resolve, fails the run: never an empty selection that deploys
 # nothing and passes. Asked only when a target that needs it is a goal.
 list_ids = $(call tool,addon-validate) --all $(call q,$(TREE)) --env $(call q,$(ENV)) --list-ids \
-  $(if $(wildcard $(BUNDLES)),--bundles $(call q,$(BUNDLES))) \
   $(if $(CHANGED_SINCE),--changed-since $(call q,$(CHANGED_SINCE))) \
-  $(if $(BUNDLES_CHANGED_SINCE),--bundles-changed-since $(call q,$(BUNDLES_CHANGED_SINCE)))
+  $(if $(BUNDLES_CHANGED_SINCE),--bundles $(call q,$(BUNDLES)) --bundles-changed-since $(call q,$(BUNDLES_CHANGED_SINCE)))
 run_list_ids = $(shell $(list_ids))$(if $(filter 0,$(.SHELLSTATUS)),,$(error \
   cannot tell which add-ons to deploy: `addon-validate --all ... --list-ids` failed (exit $(.SHELLSTATUS)); \
-  its message is above$(if $(BIN), (is BIN=$(BIN) built? make build))))
+  its message is above$(if $(filter 127,$(.SHELLSTATUS)), (is BIN=$(BIN) built? make build))))
 ifneq ($(filter validate catalog render apply post deploy wait,$(MAKECMDGOALS)),)
 selected := $(if $(ADDONS),$(ADDONS),$(run_list_ids))
 endif
