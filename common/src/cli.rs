@@ -168,8 +168,11 @@ pub fn command<A: CommandFactory>() -> Command {
 
 /// The `--report` requests of a parsed command line.
 fn report_requests(matches: &ArgMatches) -> Vec<crate::report::Request> {
+    // A command built without the shared flags has none (never a panic).
     matches
-        .get_many::<crate::report::Request>("report")
+        .try_get_many::<crate::report::Request>("report")
+        .ok()
+        .flatten()
         .map(|requests| requests.cloned().collect())
         .unwrap_or_default()
 }
