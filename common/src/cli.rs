@@ -137,8 +137,8 @@ pub fn log_request(
 }
 
 /// The tool's clap command with the shared version string and the shared
-/// `--quiet`/`-v` flags: what `--help`, the man page and the completions are
-/// made from.
+/// `--quiet`/`-v`/`--report` flags: what `--help`, the man page and the
+/// completions are made from.
 pub fn command<A: CommandFactory>() -> Command {
     offline_command::<A>()
         .mut_arg("quiet", |quiet| quiet.conflicts_with("verbose"))
@@ -150,18 +150,6 @@ pub fn command<A: CommandFactory>() -> Command {
                 .help(
                     "Also print one line per HTTP request on stderr (method, URL without \
                      credentials, status, duration, retry, bytes)",
-                ),
-        )
-        .arg(
-            Arg::new("report")
-                .long("report")
-                .value_name("KIND[=FILE]")
-                .action(ArgAction::Append)
-                .value_parser(crate::report::Request::parse)
-                .help(
-                    "Also write a CI report of the findings and per-add-on outcomes: \
-                     junit=FILE (JUnit XML), codequality=FILE (GitLab Code Quality JSON) or \
-                     github (annotations on stderr); repeat for several",
                 ),
         )
 }
@@ -178,15 +166,30 @@ fn report_requests(matches: &ArgMatches) -> Vec<crate::report::Request> {
 }
 
 /// [`command`] without `-v`, for a tool that sends no request (its `-v`
-/// would promise request lines it never prints).
+/// would promise request lines it never prints); `--quiet` and `--report`
+/// as every tool has them.
 pub fn offline_command<A: CommandFactory>() -> Command {
-    A::command().version(VERSION).arg(
-        Arg::new("quiet")
-            .short('q')
-            .long("quiet")
-            .action(ArgAction::SetTrue)
-            .help("Print only errors on stderr: no notes, warnings or progress"),
-    )
+    A::command()
+        .version(VERSION)
+        .arg(
+            Arg::new("quiet")
+                .short('q')
+                .long("quiet")
+                .action(ArgAction::SetTrue)
+                .help("Print only errors on stderr: no notes, warnings or progress"),
+        )
+        .arg(
+            Arg::new("report")
+                .long("report")
+                .value_name("KIND[=FILE]")
+                .action(ArgAction::Append)
+                .value_parser(crate::report::Request::parse)
+                .help(
+                    "Also write a CI report of the findings and per-add-on outcomes: \
+                     junit=FILE (JUnit XML), codequality=FILE (GitLab Code Quality JSON) or \
+                     github (annotations on stderr); repeat for several",
+                ),
+        )
 }
 
 fn verbosity_of(matches: &ArgMatches) -> Verbosity {
