@@ -531,6 +531,51 @@ impl AddonDocument {
             .or(self.metadata.config.as_ref())
     }
 
+    /// `addOnParameters` as the add-on's version carries them (what OCM
+    /// checks an installation against): the image set's when its file has the
+    /// key, an empty list included, else the metadata's.
+    ///
+    /// That is managed-tenants' rule for versions (`OcmCli._addon_from_imageset`
+    /// copies every image set key present over the metadata's value), the only
+    /// place it reads these three lists from an image set. `config()` follows
+    /// another rule of managed-tenants, that of the rendered SelectorSyncSet
+    /// (`Addon.get_envs`: an empty image set list falls back to the metadata's).
+    pub fn parameters(&self) -> &[AddonParameter] {
+        self.image_set_or_metadata(
+            |set| set.add_on_parameters.as_deref(),
+            |metadata| metadata.add_on_parameters.as_deref(),
+        )
+    }
+
+    /// `addOnRequirements`, with the precedence of [`AddonDocument::parameters`].
+    pub fn requirements(&self) -> &[AddonRequirement] {
+        self.image_set_or_metadata(
+            |set| set.add_on_requirements.as_deref(),
+            |metadata| metadata.add_on_requirements.as_deref(),
+        )
+    }
+
+    /// `subOperators`, with the precedence of [`AddonDocument::parameters`].
+    pub fn sub_operators(&self) -> &[SubOperator] {
+        self.image_set_or_metadata(
+            |set| set.sub_operators.as_deref(),
+            |metadata| metadata.sub_operators.as_deref(),
+        )
+    }
+
+    /// The image set's list when its file names it at all, else the metadata's.
+    fn image_set_or_metadata<'a, T>(
+        &'a self,
+        from_set: impl Fn(&'a ImageSet) -> Option<&'a [T]>,
+        from_metadata: impl Fn(&'a AddonMetadata) -> Option<&'a [T]>,
+    ) -> &'a [T] {
+        self.image_set
+            .as_ref()
+            .and_then(from_set)
+            .or_else(|| from_metadata(&self.metadata))
+            .unwrap_or(&[])
+    }
+
     /// The Subscription environment: the image set's `config.env` if it has
     /// one, else the metadata's.
     pub fn env(&self) -> &[EnvVar] {
@@ -615,6 +660,60 @@ mod tests {
             latest.addon_image_set_version,
             Some(Some(ImageSetVersion::Latest))
         );
+    }
+
+    /// managed-tenants-cli's `OcmCli._addon_from_imageset`
+    /// (managedtenants/utils/ocm.py) first sets `parameters`, `requirements`
+    /// and `sub_operators` from the metadata (`_set_default_values_for_addon_version`),
+    /// then `for key, val in imageset.items(): ... addon[mapped_key] = val`:
+    /// an image set key that is present wins, an empty list included.
+    #[test]
+    fn version_lists_come_from_the_image_set_when_its_file_names_them_even_empty() {
+        let parameter: AddonParameter =
+            serde_json::from_value(json!({"id": "size", "name": "Size",
+            "description": "d", "value_type": "string", "required": false, "editable": true,
+            "enabled": true}))
+            .unwrap();
+        let requirement: AddonRequirement = serde_json::from_value(
+            json!({"id": "cpu", "resource": "cluster", "data": {}, "enabled": true}),
+        )
+        .unwrap();
+        let sub_operator: SubOperator = serde_json::from_value(json!({"operator_name": "sub",
+            "operator_namespace": "redhat-sub", "enabled": true}))
+        .unwrap();
+        let mut doc: AddonDocument = serde_json::from_value(minimal()).unwrap();
+        assert!(doc.parameters().is_empty() && doc.requirements().is_empty());
+        doc.metadata.add_on_parameters = Some(vec![parameter.clone()]);
+        doc.metadata.add_on_requirements = Some(vec![requirement.clone()]);
+        doc.metadata.sub_operators = Some(vec![sub_operator.clone()]);
+        let set = ImageSet {
+            name: "my-addon.v1.0.0".into(),
+            index_image: "quay.io/osd-addons/my-addon-index@sha256:1".into(),
+            ..ImageSet::default()
+        };
+        // An image set without the keys: the metadata's lists.
+        doc.image_set = Some(set.clone());
+        assert_eq!(doc.parameters(), std::slice::from_ref(&parameter));
+        assert_eq!(doc.requirements(), [requirement]);
+        assert_eq!(doc.sub_operators(), [sub_operator]);
+        // An image set that names them empty: empty, not the metadata's.
+        doc.image_set = Some(ImageSet {
+            add_on_parameters: Some(vec![]),
+            add_on_requirements: Some(vec![]),
+            sub_operators: Some(vec![]),
+            ..set.clone()
+        });
+        assert!(doc.parameters().is_empty());
+        assert!(doc.requirements().is_empty());
+        assert!(doc.sub_operators().is_empty());
+        // And its own values when it has some.
+        let mut other = parameter;
+        other.id = "replicas".into();
+        doc.image_set = Some(ImageSet {
+            add_on_parameters: Some(vec![other.clone()]),
+            ..set
+        });
+        assert_eq!(doc.parameters(), [other]);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::addon::{AddonDocument, AddonParameter};
+use crate::addon::AddonParameter;
 use crate::error::{Error, Result};
 
 /// OCM's installation states (`AddOnInstallationState`), the add-on status
@@ -112,18 +112,6 @@ impl fmt::Display for ParameterProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "parameter {:?}: {}", self.id, self.expected)
     }
-}
-
-/// The parameters an installation of this document is checked against: the
-/// image set's when it names any (what the version carries), else the
-/// metadata's.
-pub fn parameter_definitions(document: &AddonDocument) -> Vec<AddonParameter> {
-    document
-        .image_set
-        .as_ref()
-        .and_then(|set| set.add_on_parameters.clone())
-        .or_else(|| document.metadata.add_on_parameters.clone())
-        .unwrap_or_default()
 }
 
 /// `ID=VALUE` from the command line.

@@ -218,8 +218,8 @@ pub fn addon_payload(document: &AddonDocument, service: Service) -> AddonPayload
 ///
 /// Each field starts from the metadata and is replaced by the image set's
 /// when the image set file has that key at all (an empty list included),
-/// which is managed-tenants' precedence for versions. Both services get the
-/// same body.
+/// which is managed-tenants' precedence for versions
+/// ([`AddonDocument::parameters`]). Both services get the same body.
 pub fn version_payload(document: &AddonDocument) -> Option<VersionPayload> {
     let set = document.image_set.as_ref()?;
     let metadata = &document.metadata;
@@ -245,22 +245,9 @@ pub fn version_payload(document: &AddonDocument) -> Option<VersionPayload> {
             .map(|list| indexed_sources(list))
             .unwrap_or_default(),
         config: ocm_config(&metadata.id, metadata.config.as_ref(), set.config.as_ref()),
-        parameters: ordered(
-            set.add_on_parameters
-                .clone()
-                .or_else(|| metadata.add_on_parameters.clone())
-                .unwrap_or_default(),
-        ),
-        requirements: set
-            .add_on_requirements
-            .clone()
-            .or_else(|| metadata.add_on_requirements.clone())
-            .unwrap_or_default(),
-        sub_operators: set
-            .sub_operators
-            .clone()
-            .or_else(|| metadata.sub_operators.clone())
-            .unwrap_or_default(),
+        parameters: ordered(document.parameters().to_vec()),
+        requirements: document.requirements().to_vec(),
+        sub_operators: document.sub_operators().to_vec(),
         source_image: set.index_image.clone(),
         package_image: set.package_image.clone(),
     })

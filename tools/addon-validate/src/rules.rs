@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use common::addon::{AddonDocument, AddonParameter, AddonRequirement};
+use common::addon::AddonDocument;
 use common::bundle::{Bundle, BundleTree, PolicyRule};
 use common::finding_codes::am as codes;
 use common::{Code, FieldPath, Finding};
@@ -37,29 +37,6 @@ impl Subject<'_> {
 
     fn head(&self) -> Option<&Bundle> {
         self.bundles.and_then(BundleTree::head)
-    }
-
-    /// `addOnParameters`, the image set's when it has them.
-    fn parameters(&self) -> &[AddonParameter] {
-        let from_set = self
-            .document
-            .image_set
-            .as_ref()
-            .and_then(|s| s.add_on_parameters.as_deref());
-        from_set
-            .or(self.document.metadata.add_on_parameters.as_deref())
-            .unwrap_or(&[])
-    }
-
-    fn requirements(&self) -> &[AddonRequirement] {
-        let from_set = self
-            .document
-            .image_set
-            .as_ref()
-            .and_then(|s| s.add_on_requirements.as_deref());
-        from_set
-            .or(self.document.metadata.add_on_requirements.as_deref())
-            .unwrap_or(&[])
     }
 }
 
@@ -352,7 +329,7 @@ pub fn namespaces(s: &Subject) -> Vec<Finding> {
 /// satisfies whichever it has.
 pub fn addon_parameters(s: &Subject) -> Vec<Finding> {
     let mut out = Vec::new();
-    for (i, parameter) in s.parameters().iter().enumerate() {
+    for (i, parameter) in s.document.parameters().iter().enumerate() {
         let path = field("addOnParameters").index(i);
         match (&parameter.validation, &parameter.options) {
             (Some(_), Some(_)) => out.push(
@@ -610,7 +587,8 @@ pub fn csv_permissions(s: &Subject) -> Vec<Finding> {
 
 /// AM0013: each requirement says what it requires.
 pub fn addon_requirements(s: &Subject) -> Vec<Finding> {
-    s.requirements()
+    s.document
+        .requirements()
         .iter()
         .enumerate()
         .filter(|(_, r)| r.data.is_empty())
@@ -694,7 +672,7 @@ fn is_zero_quantity(value: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common::addon::ParameterOption;
+    use common::addon::{AddonParameter, AddonRequirement, ParameterOption};
 
     fn document() -> AddonDocument {
         common::testing::minimal_document(serde_json::json!({"icon": crate::png::tests::TINY_PNG}))

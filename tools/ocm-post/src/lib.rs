@@ -21,8 +21,7 @@ use serde_json::{json, Value};
 
 use common::http::{Client, RetryPolicy, TlsOptions};
 use common::installation::{
-    check_parameters, parameter_definitions, parse_assignment, parse_parameters_file,
-    ParameterValue,
+    check_parameters, parse_assignment, parse_parameters_file, ParameterValue,
 };
 use common::io::{write_document, Format, OutputArgs};
 use common::ocm::Service;
@@ -591,7 +590,7 @@ fn installation_parameters(
         cli.params.iter().map(|p| p.id.as_str()).collect();
     given.retain(|p| !from_flags.contains(p.id.as_str()));
     given.extend(cli.params.iter().cloned());
-    check_parameters(&parameter_definitions(document), &given).map_err(|problems| {
+    check_parameters(document.parameters(), &given).map_err(|problems| {
         let listed: Vec<String> = problems.iter().map(ToString::to_string).collect();
         Error::Invalid(format!(
             "cannot install {} (nothing was sent): {}",
