@@ -82,7 +82,7 @@ pub fn planned_requests(
     addon: &str,
     clusters: &[String],
     parameters: &[ParameterValue],
-) -> Vec<PlannedRequest> {
+) -> Result<Vec<PlannedRequest>> {
     clusters
         .iter()
         .map(|cluster| {
@@ -91,24 +91,26 @@ pub fn planned_requests(
                 ClusterAction::Install => (
                     "POST",
                     paths.installations,
-                    Some(install_body(addon, parameters)),
+                    Some(install_body(addon, parameters)?),
                 ),
                 ClusterAction::Show => ("GET", paths.installation, None),
                 ClusterAction::Uninstall => ("DELETE", paths.installation, None),
                 ClusterAction::Inquire => ("GET", paths.inquiry, None),
             };
-            PlannedRequest {
+            Ok(PlannedRequest {
                 method: method.to_string(),
                 url: format!("{base}{path}"),
                 body,
-            }
+            })
         })
         .collect()
 }
 
-fn install_body(addon: &str, parameters: &[ParameterValue]) -> Value {
+/// The install request's body. Our own types failing to serialise is a bug
+/// of ours, never the user's input.
+fn install_body(addon: &str, parameters: &[ParameterValue]) -> Result<Value> {
     serde_json::to_value(InstallationRequest::new(addon, parameters.to_vec()))
-        .unwrap_or(Value::Null)
+        .map_err(|err| Error::internal(format!("cannot serialise the install request: {err}")))
 }
 
 /// Runs `action` on every cluster with at most `jobs` at once, prints each
@@ -160,7 +162,7 @@ fn record(value: &impl Serialize, format: Format) -> Result<String> {
     match format {
         Format::Json => {
             let mut line = serde_json::to_string(value)
-                .map_err(|err| Error::Invalid(format!("cannot serialise the result: {err}")))?;
+                .map_err(|err| Error::internal(format!("cannot serialise the result: {err}")))?;
             line.push('\n');
             Ok(line)
         }
@@ -210,7 +212,7 @@ fn install(
     };
     let existing = api.call("GET", &paths.installation, None)?;
     if existing.status == 404 {
-        let body = install_body(addon, parameters);
+        let body = install_body(addon, parameters)?;
         let response = api.call("POST", &paths.installations, Some(&body))?;
         if !response.is_success() {
             return Err(api.refused("POST", &paths.installations, &response));
@@ -371,7 +373,8 @@ mod tests {
             "a",
             &clusters,
             &parameters,
-        );
+        )
+        .unwrap();
         assert_eq!(plan.len(), 2);
         assert_eq!(
             plan[1].url,
@@ -381,11 +384,34 @@ mod tests {
             plan[0].body.as_ref().unwrap()["parameters"]["items"][0]["id"],
             "size"
         );
-        let plan = planned_requests("", ClusterAction::Inquire, "a", &clusters, &[]);
+        let plan = planned_requests("", ClusterAction::Inquire, "a", &clusters, &[]).unwrap();
         assert_eq!(
             plan[0].url,
             "/api/clusters_mgmt/v1/clusters/c1/addon_inquiries/a"
         );
+    }
+
+    /// A value our own code cannot serialise (serde_json refuses maps with
+    /// non-string keys).
+    struct Unserialisable;
+
+    impl Serialize for Unserialisable {
+        fn serialize<S: serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> std::result::Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            let mut map = serializer.serialize_map(Some(1))?;
+            map.serialize_entry(&[1u8], &1u8)?;
+            map.end()
+        }
+    }
+
+    #[test]
+    fn a_result_that_cannot_be_serialised_is_an_internal_error_not_bad_input() {
+        let err = record(&Unserialisable, Format::Json).unwrap_err();
+        assert!(matches!(err, Error::Internal(_)), "{err:?}");
+        assert!(err.to_string().contains("a bug in addon-flow"), "{err}");
     }
 
     #[test]

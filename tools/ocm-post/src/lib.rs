@@ -340,7 +340,7 @@ fn run(cli: Cli) -> Result<()> {
         let base = api_url(cli.url.as_deref(), env("OCM_URL"), saved_url())?;
         match &action {
             Action::OnClusters(on, clusters) => {
-                let requests = install::planned_requests(&base, *on, &id, clusters, &parameters);
+                let requests = install::planned_requests(&base, *on, &id, clusters, &parameters)?;
                 return write_document(&requests, format);
             }
             Action::Publish => {}
