@@ -467,6 +467,25 @@ fn csv_wait_from_ocm_takes_addon_for_a_lone_document_only() {
     assert_eq!(lines[0]["state"], "ready");
 }
 
+#[test]
+fn csv_wait_from_ocm_refuses_ids_that_would_leave_their_path_segment() {
+    let setup = published(None);
+    setup.ocm.set_installation(C1, ADDON, "ready", "");
+    let before = setup.ocm.requests().len();
+    // Today the cluster id goes into the path as written and reads another
+    // object (`unknown` until --timeout); the add-on's fragment is dropped.
+    servers::csv_wait_from_ocm(setup.dir.path(), &setup.ocm, "../../clusters/c9")
+        .args(["--timeout", "5s"])
+        .arg(&setup.document)
+        .run()
+        .exit(2)
+        .stderr_has("\"../../clusters/c9\" is not an OCM cluster id");
+    csv_wait_ocm(&setup, &["--addon", "reference-addon#x", "--timeout", "5s"])
+        .exit(2)
+        .stderr_has("\"reference-addon#x\" is not an OCM add-on id");
+    assert_eq!(setup.ocm.requests().len(), before, "no request was sent");
+}
+
 /// The example catalog built by catalog-build into an OCI layout, and the
 /// add-on document naming it.
 fn built_catalog(dir: &Path) -> (PathBuf, PathBuf) {

@@ -684,3 +684,39 @@ fn url_userinfo_is_never_printed() {
         .exit(2);
     assert!(!output.stderr().contains("url-pass-4242"));
 }
+
+#[test]
+fn ids_that_would_leave_their_path_segment_are_refused_before_any_request() {
+    let ocm = FakeOcm::start().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    e2e::servers::ocm_post(home.path(), &ocm)
+        .arg(fixture("plain-addon.json"))
+        .run()
+        .success();
+    let before = ocm.requests().len();
+    let refused: [&[&str]; 6] = [
+        // Today: DELETE /api/clusters_mgmt/v1/addons/../../clusters/c9.
+        &["--id", "../../clusters/c9", "--delete"],
+        // Today: the fragment is dropped and plain-addon is deleted.
+        &["--id", "plain-addon#x", "--delete"],
+        &["--id", "..", "--show"],
+        &["--id", "plain-addon", "--uninstall", "../c9"],
+        &["--id", "plain-addon", "--installation", "c1?x=1"],
+        &["--id", "plain-addon", "--inquire", "c1/addons"],
+    ];
+    for args in refused {
+        e2e::servers::ocm_post(home.path(), &ocm)
+            .args(args)
+            .run()
+            .exit(2)
+            .stderr_has("is not an OCM");
+    }
+    // A dry run checks them too.
+    e2e::servers::ocm_post(home.path(), &ocm)
+        .args(["--dry-run", "--id", "plain-addon#x", "--delete"])
+        .run()
+        .exit(2)
+        .stderr_has("--id: \"plain-addon#x\" is not an OCM add-on id");
+    assert_eq!(ocm.requests().len(), before, "nothing was sent");
+    assert!(ocm.addon("plain-addon").is_some(), "nothing was deleted");
+}

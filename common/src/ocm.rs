@@ -10,6 +10,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::url_encoding::encode_path_segment;
+
 use crate::addon::{
     AdditionalCatalogSource, AddonConfig, AddonDocument, AddonParameter, AddonRequirement,
     CredentialsRequest, InstallMode, StringMap, SubOperator,
@@ -32,6 +34,48 @@ impl Service {
         match self {
             Service::ClustersMgmt => "/api/clusters_mgmt/v1/addons",
             Service::AddonsMgmt => "/api/addons_mgmt/v1/addons",
+        }
+    }
+
+    /// `/addons/{addon}`.
+    pub fn addon_path(self, addon: &str) -> String {
+        object_path(self.addons_path(), addon)
+    }
+
+    /// `/addons/{addon}/versions`.
+    pub fn versions_path(self, addon: &str) -> String {
+        format!("{}/versions", self.addon_path(addon))
+    }
+}
+
+/// `{collection}/{id}`, the id one percent-encoded path segment: a `/`, `?`,
+/// `#` or `%` in it stays inside the segment. Ids a user gives are checked
+/// before (`names::ocm_id`), because `.` and `..` are not made safe by
+/// encoding; ids of documents and image sets are validated on loading.
+pub fn object_path(collection: &str, id: &str) -> String {
+    format!("{collection}/{}", encode_path_segment(id))
+}
+
+/// The clusters_mgmt paths of one add-on on one cluster, each id one
+/// percent-encoded path segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterPaths {
+    /// `/clusters/{cluster}/addons`: the installations (POST installs).
+    pub installations: String,
+    /// `/clusters/{cluster}/addons/{addon}`: one installation.
+    pub installation: String,
+    /// `/clusters/{cluster}/addon_inquiries/{addon}`.
+    pub inquiry: String,
+}
+
+impl ClusterPaths {
+    pub fn new(cluster: &str, addon: &str) -> ClusterPaths {
+        let cluster_path = object_path("/api/clusters_mgmt/v1/clusters", cluster);
+        let installations = format!("{cluster_path}/addons");
+        ClusterPaths {
+            installation: object_path(&installations, addon),
+            inquiry: object_path(&format!("{cluster_path}/addon_inquiries"), addon),
+            installations,
         }
     }
 }
@@ -441,6 +485,35 @@ mod tests {
             "quay.io/osd-addons/my-addon-index@sha256:1"
         );
         assert!(version_payload(&document(json!({}))).is_none());
+    }
+
+    #[test]
+    fn every_id_is_one_encoded_path_segment() {
+        assert_eq!(
+            Service::ClustersMgmt.addon_path("victim#x"),
+            "/api/clusters_mgmt/v1/addons/victim%23x"
+        );
+        assert_eq!(
+            Service::AddonsMgmt.versions_path("a/b"),
+            "/api/addons_mgmt/v1/addons/a%2Fb/versions"
+        );
+        let paths = ClusterPaths::new("../../c9", "a?b");
+        assert_eq!(
+            paths.installations,
+            "/api/clusters_mgmt/v1/clusters/..%2F..%2Fc9/addons"
+        );
+        assert_eq!(
+            paths.installation,
+            "/api/clusters_mgmt/v1/clusters/..%2F..%2Fc9/addons/a%3Fb"
+        );
+        assert_eq!(
+            paths.inquiry,
+            "/api/clusters_mgmt/v1/clusters/..%2F..%2Fc9/addon_inquiries/a%3Fb"
+        );
+        assert_eq!(
+            ClusterPaths::new("049ea229-6d2e", "my-addon").installation,
+            "/api/clusters_mgmt/v1/clusters/049ea229-6d2e/addons/my-addon"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! becomes the reason, `operator_version` the version.
 
 use common::installation::Installation;
+use common::ocm::ClusterPaths;
 use common::ocm_auth::OcmApi;
 use common::Error;
 
@@ -42,8 +43,16 @@ impl OcmSource {
         let reads: Vec<(usize, &String)> = (0..targets.len())
             .flat_map(|index| clusters.iter().map(move |cluster| (index, cluster)))
             .collect();
-        let answers = common::parallel::map_bounded(&reads, self.jobs, |(index, cluster)| {
-            self.installation(&targets[*index], cluster)
+        // Every path is built (its ids checked) before any request is sent.
+        let requests = reads
+            .iter()
+            .map(|(index, cluster)| {
+                let target = &targets[*index];
+                Ok((target, installation_path(cluster, target.addon)?))
+            })
+            .collect::<Result<Vec<(&Target, String)>, PollError>>()?;
+        let answers = common::parallel::map_bounded(&requests, self.jobs, |(target, path)| {
+            self.installation(target, path)
         });
         let mut statuses: Vec<Vec<(String, ClusterStatus)>> = targets
             .iter()
@@ -55,14 +64,10 @@ impl OcmSource {
         Ok(statuses)
     }
 
-    fn installation(&self, target: &Target, cluster: &str) -> Result<ClusterStatus, PollError> {
-        let path = format!(
-            "/api/clusters_mgmt/v1/clusters/{cluster}/addons/{}",
-            target.addon
-        );
+    fn installation(&self, target: &Target, path: &str) -> Result<ClusterStatus, PollError> {
         let response = self
             .api
-            .call("GET", &path, None)
+            .call("GET", path, None)
             .map_err(|error| PollError {
                 // A 100 MB answer ends the wait, as an HTML page does (below).
                 permanent: matches!(error, Error::Usage(_))
@@ -77,7 +82,7 @@ impl OcmSource {
         }
         if !response.is_success() {
             return Err(PollError {
-                error: self.api.refused("GET", &path, &response),
+                error: self.api.refused("GET", path, &response),
                 permanent: matches!(response.status, 400 | 401 | 403),
             });
         }
@@ -90,6 +95,21 @@ impl OcmSource {
                 })?;
         Ok(status_of(&installation, target.operator))
     }
+}
+
+/// The installation's path: the cluster id and the add-on id as written
+/// (`--cluster-id`, `--addon`, the document's id) go into it only when they
+/// are OCM ids, each as one percent-encoded segment; anything else is a
+/// usage error before any request (`../../clusters/c9` or `victim#x` would
+/// read another object than the one meant).
+fn installation_path(cluster: &str, addon: &str) -> Result<String, PollError> {
+    let usage = |error: String| PollError {
+        error: Error::usage(error),
+        permanent: true,
+    };
+    common::names::ocm_id("cluster id", cluster).map_err(usage)?;
+    common::names::ocm_id("add-on id", addon).map_err(usage)?;
+    Ok(ClusterPaths::new(cluster, addon).installation)
 }
 
 /// The status csv-wait reports for an installation.
@@ -109,6 +129,29 @@ pub fn status_of(installation: &Installation, operator: &str) -> ClusterStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_that_would_leave_their_path_segment_are_refused_before_any_request() {
+        assert_eq!(
+            installation_path("049ea229-6d2e", "my-addon").ok(),
+            Some("/api/clusters_mgmt/v1/clusters/049ea229-6d2e/addons/my-addon".to_string())
+        );
+        for (cluster, addon) in [
+            ("../../c9", "a"),
+            ("c1", "victim#x"),
+            ("c1", ".."),
+            ("c1/x", "a"),
+        ] {
+            let err = installation_path(cluster, addon).unwrap_err();
+            assert!(err.permanent);
+            assert!(matches!(err.error, Error::Usage(_)), "{}", err.error);
+            assert!(
+                err.error.to_string().contains("is not an OCM"),
+                "{}",
+                err.error
+            );
+        }
+    }
 
     #[test]
     fn installation_states_name_the_same_states_as_telemetry() {

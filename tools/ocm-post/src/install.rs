@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use common::cli::note;
 use common::installation::{same_parameters, Installation, InstallationRequest, ParameterValue};
 use common::io::{render, write_stdout, Format};
+use common::ocm::ClusterPaths;
 use common::ocm_auth::OcmApi;
 use common::{Error, Result};
 
@@ -28,24 +29,6 @@ pub enum ClusterAction {
     Inquire,
 }
 
-/// The clusters_mgmt paths of one add-on on one cluster.
-pub struct ClusterPaths {
-    pub installations: String,
-    pub installation: String,
-    pub inquiry: String,
-}
-
-impl ClusterPaths {
-    pub fn new(cluster: &str, addon: &str) -> ClusterPaths {
-        let cluster_path = format!("/api/clusters_mgmt/v1/clusters/{cluster}");
-        ClusterPaths {
-            installations: format!("{cluster_path}/addons"),
-            installation: format!("{cluster_path}/addons/{addon}"),
-            inquiry: format!("{cluster_path}/addon_inquiries/{addon}"),
-        }
-    }
-}
-
 /// What happened on one cluster, as printed.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClusterResult {
@@ -58,21 +41,6 @@ pub struct ClusterResult {
     pub installation: Option<Installation>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-}
-
-/// A cluster id as OCM names clusters: letters, digits, `-` and `_`, so it
-/// can go into a path as is.
-pub fn check_cluster_id(id: &str) -> Result<()> {
-    if id.is_empty()
-        || !id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(Error::usage(format!(
-            "{id:?} is not an OCM cluster id (letters, digits, '-' and '_')"
-        )));
-    }
-    Ok(())
 }
 
 /// The requests `--dry-run` prints for an action on each cluster.
@@ -412,12 +380,5 @@ mod tests {
         let err = record(&Unserialisable, Format::Json).unwrap_err();
         assert!(matches!(err, Error::Internal(_)), "{err:?}");
         assert!(err.to_string().contains("a bug in addon-flow"), "{err}");
-    }
-
-    #[test]
-    fn cluster_ids_must_fit_in_a_path() {
-        assert!(check_cluster_id("049ea229-6d2e-4c7b").is_ok());
-        assert!(check_cluster_id("a/b").is_err());
-        assert!(check_cluster_id("").is_err());
     }
 }

@@ -28,7 +28,7 @@ use common::ocm::Service;
 use common::ocm_auth::{self, OcmApi, TokenProvider};
 use common::{Error, Result};
 
-use install::{check_cluster_id, ClusterAction};
+use install::ClusterAction;
 use publish::{plan, PlannedRequest};
 
 const AFTER_HELP: &str = "\
@@ -292,14 +292,14 @@ fn run(cli: Cli) -> Result<()> {
     if cli.id.is_some() && !action.takes_id() {
         return Err(Error::usage("--id goes with --enable, --disable, --delete, --show, --installation, --uninstall or --inquire; to publish or install, give the add-on document"));
     }
-    if let Action::OnClusters(_, clusters) = &action {
+    if let Action::OnClusters(..) = &action {
         if service != Service::ClustersMgmt {
             return Err(Error::usage(
                 "installations are a clusters_mgmt API: leave --service at clusters",
             ));
         }
-        clusters.iter().try_for_each(|id| check_cluster_id(id))?;
     }
+    check_ids(&cli, &action)?;
     // Publishing reads a stream of add-ons (one document is a stream of one);
     // every other action works on one add-on: a document, or --id.
     let one_addon = !matches!(action, Action::Publish);
@@ -321,7 +321,7 @@ fn run(cli: Cli) -> Result<()> {
         .clone()
         .or_else(|| document.as_ref().map(|d| d.metadata.id.clone()))
         .unwrap_or_default();
-    let addon_path = format!("{}/{id}", service.addons_path());
+    let addon_path = service.addon_path(&id);
     // Parameters are checked before anything is sent, a dry run included.
     let parameters = match (&action, &document) {
         (Action::OnClusters(ClusterAction::Install, _), Some(document)) => {
@@ -419,6 +419,22 @@ fn run(cli: Cli) -> Result<()> {
             publish_stream(&api, &cli, service, stream, format)
         }
     }
+}
+
+/// Every id the command line puts into a URL path (`--id`, the clusters),
+/// checked before any request: `../../clusters/c9` or `victim#x` would name
+/// another object than the one meant.
+fn check_ids(cli: &Cli, action: &Action) -> Result<()> {
+    if let Some(id) = &cli.id {
+        common::names::ocm_id("add-on id", id)
+            .map_err(|err| Error::usage(format!("--id: {err}")))?;
+    }
+    if let Action::OnClusters(_, clusters) = action {
+        for cluster in clusters {
+            common::names::ocm_id("cluster id", cluster).map_err(Error::usage)?;
+        }
+    }
+    Ok(())
 }
 
 /// Publishes one add-on (and its version) by comparison, or with `--diff`

@@ -9,13 +9,15 @@ use serde_json::Value;
 use common::ocm::{addon_payload, version_payload, Service};
 use common::{AddonDocument, Result};
 
-/// One create-or-update: POST `collection`, or PATCH `collection/id` when it exists.
+/// One create-or-update: POST `collection`, or PATCH `path` when it exists.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Upsert {
     /// What is published (`add-on`, `version`), for messages.
     pub what: &'static str,
     pub collection: String,
     pub id: String,
+    /// `collection/id`, the id percent-encoded.
+    pub path: String,
     pub body: Value,
 }
 
@@ -35,7 +37,8 @@ pub fn plan(document: &AddonDocument, service: Service, with_version: bool) -> R
     let collection = service.addons_path().to_string();
     let mut steps = vec![Upsert {
         what: "add-on",
-        collection: collection.clone(),
+        collection,
+        path: service.addon_path(&id),
         id: id.clone(),
         body: addon,
     }];
@@ -43,9 +46,11 @@ pub fn plan(document: &AddonDocument, service: Service, with_version: bool) -> R
         if let Some(version) = version_payload(document) {
             let version_id = version.id.clone().unwrap_or_default();
             let body = serde_json::to_value(version).map_err(internal)?;
+            let collection = service.versions_path(&id);
             steps.push(Upsert {
                 what: "version",
-                collection: format!("{collection}/{id}/versions"),
+                path: common::ocm::object_path(&collection, &version_id),
+                collection,
                 id: version_id,
                 body,
             });

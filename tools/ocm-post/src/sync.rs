@@ -85,8 +85,8 @@ pub struct Comparison {
 /// Reads the object from OCM and compares it with what we would send.
 /// Returns the comparison and OCM's object when it exists.
 pub fn compare_with_ocm(api: &OcmApi, step: &Upsert) -> Result<(Comparison, Option<Value>)> {
-    let path = format!("{}/{}", step.collection, step.id);
-    let response = api.call("GET", &path, None)?;
+    let path = &step.path;
+    let response = api.call("GET", path, None)?;
     if response.status == 404 {
         let comparison = Comparison {
             what: step.what,
@@ -97,7 +97,7 @@ pub fn compare_with_ocm(api: &OcmApi, step: &Upsert) -> Result<(Comparison, Opti
         return Ok((comparison, None));
     }
     if !response.is_success() {
-        return Err(api.refused("GET", &path, &response));
+        return Err(api.refused("GET", path, &response));
     }
     let existing = api.body(&response)?;
     let differences = differences(&existing, &without_id(&step.body));
@@ -136,10 +136,10 @@ pub fn sync(api: &OcmApi, step: &Upsert) -> Result<Value> {
             api.body(&response)
         }
         State::Different => {
-            let path = format!("{}/{}", step.collection, step.id);
-            let response = api.call("PATCH", &path, Some(&without_id(&step.body)))?;
+            let path = &step.path;
+            let response = api.call("PATCH", path, Some(&without_id(&step.body)))?;
             if !response.is_success() {
-                return Err(api.refused("PATCH", &path, &response));
+                return Err(api.refused("PATCH", path, &response));
             }
             let fields: Vec<&str> = comparison
                 .differences
@@ -183,7 +183,7 @@ pub fn list_ids(api: &OcmApi, collection: &str) -> Result<Vec<String>> {
 
 /// Deletes one add-on (`--prune`).
 pub fn delete(api: &OcmApi, collection: &str, id: &str) -> Result<()> {
-    let path = format!("{collection}/{id}");
+    let path = common::ocm::object_path(collection, id);
     let response = api.call("DELETE", &path, None)?;
     if response.is_success() || response.status == 404 {
         common::cli::note_line(format_args!(
