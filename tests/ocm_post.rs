@@ -720,3 +720,47 @@ fn ids_that_would_leave_their_path_segment_are_refused_before_any_request() {
     assert_eq!(ocm.requests().len(), before, "nothing was sent");
     assert!(ocm.addon("plain-addon").is_some(), "nothing was deleted");
 }
+
+/// An OCM whose add-on list announces 1000 add-ons and answers the same page
+/// whatever page is asked for; every add-on is missing. Counts the list reads.
+fn ocm_whose_list_never_ends() -> (
+    addon_flow_testservers::http::Server,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use addon_flow_testservers::http::{HttpRequest, HttpResponse, Server};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let reads = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = reads.clone();
+    let server = Server::start(std::sync::Arc::new(move |request: &HttpRequest| {
+        if request.path == "/api/clusters_mgmt/v1/addons" && request.method == "GET" {
+            counter.fetch_add(1, Ordering::SeqCst);
+            return HttpResponse::json(
+                200,
+                &serde_json::json!({"kind": "AddOnList", "page": 1, "size": 1, "total": 1000,
+                                    "items": [{"kind": "AddOn", "id": "always-the-same"}]}),
+            );
+        }
+        HttpResponse::json(
+            404,
+            &serde_json::json!({"kind": "Error", "id": "404", "href": "/api/clusters_mgmt/v1/errors/404",
+                                "code": "CLUSTERS-MGMT-404", "reason": "not found"}),
+        )
+    }))
+    .unwrap();
+    (server, reads)
+}
+
+#[test]
+fn an_addon_list_that_never_reaches_its_total_is_an_error_not_an_endless_loop() {
+    let (server, reads) = ocm_whose_list_never_ends();
+    let home = tempfile::tempdir().unwrap();
+    ocm_post(home.path())
+        .env("OCM_TOKEN", ACCESS_TOKEN)
+        .args(["--url", &server.url(), "--diff"])
+        .arg(fixture("plain-addon.json"))
+        .timeout(std::time::Duration::from_secs(60))
+        .run()
+        .exit(3)
+        .stderr_has("OCM's add-on list repeats itself: page 2");
+    assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 2);
+}

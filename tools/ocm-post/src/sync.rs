@@ -157,28 +157,91 @@ pub fn sync(api: &OcmApi, step: &Upsert) -> Result<Value> {
     }
 }
 
-/// The ids of every add-on in OCM, page by page.
+/// How many add-ons one page of the list asks for.
+const PAGE_SIZE: usize = 100;
+
+/// How many pages `list_ids` reads at most: 100,000 add-ons, hundreds of
+/// times what OCM holds. A list that has not ended by then never will.
+const MAX_LIST_PAGES: usize = 1000;
+
+/// The ids of every add-on in OCM, page by page, until a page is empty or
+/// `total` ids are read. A list that never gets there (pages that repeat
+/// themselves, or that go on past [`MAX_LIST_PAGES`]) is OCM misbehaving:
+/// an error, never an endless loop.
 pub fn list_ids(api: &OcmApi, collection: &str) -> Result<Vec<String>> {
-    let mut ids = Vec::new();
-    for page in 1.. {
-        let path = format!("{collection}?page={page}&size=100");
+    let mut listing = Listing::new(MAX_LIST_PAGES);
+    loop {
+        let path = format!("{collection}?page={}&size={PAGE_SIZE}", listing.pages + 1);
         let response = api.call("GET", &path, None)?;
         if !response.is_success() {
             return Err(api.refused("GET", &path, &response));
         }
         let body = api.body(&response)?;
-        let items = body["items"].as_array().cloned().unwrap_or_default();
-        ids.extend(
-            items
-                .iter()
-                .filter_map(|item| item["id"].as_str().map(str::to_string)),
-        );
-        let total = body["total"].as_u64().unwrap_or(0) as usize;
-        if items.is_empty() || ids.len() >= total {
-            break;
+        match listing.add_page(&body) {
+            Ok(true) => return Ok(listing.ids),
+            Ok(false) => {}
+            Err(why) => {
+                return Err(common::Error::remote(
+                    api.base_url(),
+                    format!("GET {path}: {why}; no add-on was deleted or listed as extra"),
+                ))
+            }
         }
     }
-    Ok(ids)
+}
+
+/// The add-on list read so far.
+#[derive(Debug)]
+struct Listing {
+    ids: Vec<String>,
+    seen: std::collections::BTreeSet<String>,
+    pages: usize,
+    max_pages: usize,
+}
+
+impl Listing {
+    fn new(max_pages: usize) -> Listing {
+        Listing {
+            ids: Vec::new(),
+            seen: std::collections::BTreeSet::new(),
+            pages: 0,
+            max_pages,
+        }
+    }
+
+    /// Takes one page's answer; `Ok(true)` when the list is complete.
+    fn add_page(&mut self, body: &Value) -> std::result::Result<bool, String> {
+        self.pages += 1;
+        let items = body["items"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        if items.is_empty() {
+            return Ok(true);
+        }
+        let before = self.ids.len();
+        for id in items.iter().filter_map(|item| item["id"].as_str()) {
+            if self.seen.insert(id.to_string()) {
+                self.ids.push(id.to_string());
+            }
+        }
+        let total = body["total"].as_u64().unwrap_or(0) as usize;
+        if self.ids.len() >= total {
+            return Ok(true);
+        }
+        if self.ids.len() == before {
+            return Err(format!(
+                "OCM's add-on list repeats itself: page {} holds no add-on not already listed, with {} of the {total} it announces read",
+                self.pages,
+                self.ids.len()
+            ));
+        }
+        if self.pages >= self.max_pages {
+            return Err(format!(
+                "OCM's add-on list did not end within {} pages ({} add-ons read, {total} announced)",
+                self.pages,
+                self.ids.len()
+            ));
+        }
+        Ok(false)
+    }
 }
 
 /// Deletes one add-on (`--prune`).
@@ -219,6 +282,44 @@ mod tests {
         assert_eq!(found[0].ocm, json!("X"));
         assert_eq!(found[0].ours, json!("Y"));
         assert_eq!(found[2].ocm, Value::Null);
+    }
+
+    fn page(ids: &[&str], total: usize) -> Value {
+        let items: Vec<Value> = ids.iter().map(|id| json!({"id": id})).collect();
+        json!({"kind": "AddOnList", "page": 1, "size": items.len(), "total": total, "items": items})
+    }
+
+    #[test]
+    fn a_list_ends_at_its_total_or_on_an_empty_page() {
+        let mut listing = Listing::new(10);
+        assert_eq!(listing.add_page(&page(&["a", "b"], 3)), Ok(false));
+        assert_eq!(listing.add_page(&page(&["c"], 3)), Ok(true));
+        assert_eq!(listing.ids, ["a", "b", "c"]);
+        let mut listing = Listing::new(10);
+        assert_eq!(listing.add_page(&page(&["a"], 5)), Ok(false));
+        assert_eq!(
+            listing.add_page(&page(&[], 5)),
+            Ok(true),
+            "an empty page ends it"
+        );
+    }
+
+    #[test]
+    fn a_list_that_never_reaches_its_total_is_an_error() {
+        // The same page again and again (a server that ignores `page`).
+        let mut listing = Listing::new(10);
+        assert_eq!(listing.add_page(&page(&["a"], 1000)), Ok(false));
+        let err = listing.add_page(&page(&["a"], 1000)).unwrap_err();
+        assert!(err.contains("repeats itself: page 2"), "{err}");
+        // New add-ons on every page, for ever.
+        let mut listing = Listing::new(3);
+        assert_eq!(listing.add_page(&page(&["a"], 1000)), Ok(false));
+        assert_eq!(listing.add_page(&page(&["b"], 1000)), Ok(false));
+        let err = listing.add_page(&page(&["c"], 1000)).unwrap_err();
+        assert!(
+            err.contains("did not end within 3 pages (3 add-ons read, 1000 announced)"),
+            "{err}"
+        );
     }
 
     #[test]
