@@ -764,3 +764,61 @@ fn an_addon_list_that_never_reaches_its_total_is_an_error_not_an_endless_loop() 
         .stderr_has("OCM's add-on list repeats itself: page 2");
     assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
+
+/// The plain add-on's document under another id.
+fn plain_addon_named(id: &str) -> Value {
+    let mut document = read_json(&fixture("plain-addon.json"));
+    document["id"] = Value::from(id);
+    document["label"] = Value::from(format!("api.openshift.com/addon-{id}"));
+    document
+}
+
+/// JSON lines of `documents`.
+fn json_lines(documents: &[Value]) -> String {
+    documents.iter().map(|d| format!("{d}\n")).collect()
+}
+
+#[test]
+fn a_stream_holding_one_addon_twice_publishes_no_copy_the_same_way_every_time() {
+    let ocm = FakeOcm::start().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut first = plain_addon_named("twice-addon");
+    first["description"] = Value::from("the first copy");
+    let mut second = first.clone();
+    second["description"] = Value::from("the second copy");
+    let stream = json_lines(&[first, plain_addon_named("once-addon"), second]);
+    for _ in 0..3 {
+        e2e::servers::ocm_post(home.path(), &ocm)
+            .write_stdin(stream.clone())
+            .run()
+            .exit(1)
+            .stderr_has("the input holds add-on twice-addon 2 times (documents 1, 3): give each add-on once")
+            .stderr_has("2 of 3 document(s) failed");
+        assert!(ocm.addon("twice-addon").is_none(), "no copy is published");
+        assert!(ocm.addon("once-addon").is_some(), "the others go through");
+    }
+    assert!(
+        ocm.requests()
+            .iter()
+            .all(|r| !r.path.contains("twice-addon")),
+        "nothing is sent for the repeated add-on"
+    );
+}
+
+#[test]
+fn a_cluster_given_twice_is_a_usage_error_before_any_request() {
+    let ocm = FakeOcm::start().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    for flags in [
+        ["--install", "c1", "--install", "c1"],
+        ["--uninstall", "c1", "--uninstall", "c1"],
+    ] {
+        e2e::servers::ocm_post(home.path(), &ocm)
+            .args(flags)
+            .arg(fixture("plain-addon.json"))
+            .run()
+            .exit(2)
+            .stderr_has(&format!("{} c1 is given more than once", flags[0]));
+    }
+    assert!(ocm.requests().is_empty());
+}

@@ -2,11 +2,14 @@
 //! line with OCM by comparison, up to `--jobs` at once, then the add-ons OCM
 //! has that the input does not, listed (or, with `--prune`, deleted).
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use common::io::Format;
 use common::ocm::Service;
 use common::ocm_auth::OcmApi;
+use common::stream::StreamItem;
 use common::{Error, Result};
 
 use crate::publish::plan;
@@ -24,6 +27,49 @@ pub struct Options {
     pub jobs: usize,
     /// `--prune`.
     pub prune: bool,
+}
+
+/// The add-on id of a stream's document: its own, or the one read from a
+/// broken document.
+fn item_id(item: &StreamItem) -> Option<&str> {
+    match &item.document {
+        Ok(document) => Some(document.metadata.id.as_str()),
+        Err(_) => item.id.as_deref(),
+    }
+}
+
+/// Refuses every document whose add-on id the stream holds more than once.
+/// Publishing them at once would race (a random winner, sometimes a 409),
+/// and which one is meant cannot be told: none of them is published, the
+/// same way whatever their order, and the message names every place.
+pub fn refuse_repeated_ids(items: Vec<StreamItem>) -> Vec<StreamItem> {
+    let mut places: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for item in &items {
+        if let Some(id) = item_id(item) {
+            places
+                .entry(id.to_string())
+                .or_default()
+                .push(item.position);
+        }
+    }
+    items
+        .into_iter()
+        .map(|mut item| {
+            let repeated = item_id(&item)
+                .and_then(|id| places.get(id))
+                .filter(|positions| positions.len() > 1);
+            if let Some(positions) = repeated {
+                let listed: Vec<String> = positions.iter().map(ToString::to_string).collect();
+                item.document = Err(Error::Invalid(format!(
+                    "the input holds add-on {} {} times (documents {}): give each add-on once; none of them was published",
+                    item_id(&item).unwrap_or_default(),
+                    positions.len(),
+                    listed.join(", ")
+                )));
+            }
+            item
+        })
+        .collect()
 }
 
 /// Publishes one add-on (and its version) by comparison, or with `--diff`
@@ -152,4 +198,41 @@ fn finish_publish(
         common::stream::write_documents(&written, None, format)?;
     }
     outcomes.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(position: usize, id: &str) -> StreamItem {
+        StreamItem {
+            position,
+            id: Some(id.to_string()),
+            document: Ok(common::testing::minimal_document(
+                serde_json::json!({"id": id, "label": format!("api.openshift.com/addon-{id}")}),
+            )),
+        }
+    }
+
+    #[test]
+    fn every_copy_of_a_repeated_id_is_refused_the_others_go_through() {
+        let broken = StreamItem {
+            position: 4,
+            id: Some("aa".into()),
+            document: Err(Error::Invalid("broken".into())),
+        };
+        let items = refuse_repeated_ids(vec![item(1, "aa"), item(2, "bb"), item(3, "aa"), broken]);
+        assert!(items[1].document.is_ok());
+        let first = items[0].document.as_ref().unwrap_err().to_string();
+        assert!(
+            first.contains("the input holds add-on aa 3 times (documents 1, 3, 4)"),
+            "{first}"
+        );
+        for index in [2, 3] {
+            assert_eq!(
+                items[index].document.as_ref().unwrap_err().to_string(),
+                first
+            );
+        }
+    }
 }

@@ -29,6 +29,18 @@ pub enum ClusterAction {
     Inquire,
 }
 
+impl ClusterAction {
+    /// The flag that asks for it, for messages.
+    pub fn flag(self) -> &'static str {
+        match self {
+            ClusterAction::Install => "--install",
+            ClusterAction::Show => "--installation",
+            ClusterAction::Uninstall => "--uninstall",
+            ClusterAction::Inquire => "--inquire",
+        }
+    }
+}
+
 /// What happened on one cluster, as printed.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClusterResult {

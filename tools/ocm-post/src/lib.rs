@@ -308,6 +308,9 @@ fn run(cli: Cli) -> Result<()> {
         Some(_) => Vec::new(),
         None => common::stream::read_addons(cli.file.as_deref())?,
     };
+    if !one_addon {
+        stream = fleet::refuse_repeated_ids(stream);
+    }
     if one_addon && stream.len() > 1 {
         return Err(Error::usage(
             "--enable, --disable, --delete, --show and the cluster actions act on one add-on; give one document or --id",
@@ -431,15 +434,23 @@ fn run(cli: Cli) -> Result<()> {
 
 /// Every id the command line puts into a URL path (`--id`, the clusters),
 /// checked before any request: `../../clusters/c9` or `victim#x` would name
-/// another object than the one meant.
+/// another object than the one meant, and a cluster named twice would race.
 fn check_ids(cli: &Cli, action: &Action) -> Result<()> {
     if let Some(id) = &cli.id {
         common::names::ocm_id("add-on id", id)
             .map_err(|err| Error::usage(format!("--id: {err}")))?;
     }
-    if let Action::OnClusters(_, clusters) = action {
+    if let Action::OnClusters(on, clusters) = action {
+        let mut seen = std::collections::BTreeSet::new();
         for cluster in clusters {
             common::names::ocm_id("cluster id", cluster).map_err(Error::usage)?;
+            // Twice at once would race (a random 409): one cluster, one outcome.
+            if !seen.insert(cluster.as_str()) {
+                return Err(Error::usage(format!(
+                    "{} {cluster} is given more than once: give each cluster once",
+                    on.flag()
+                )));
+            }
         }
     }
     Ok(())
