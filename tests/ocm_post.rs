@@ -822,3 +822,38 @@ fn a_cluster_given_twice_is_a_usage_error_before_any_request() {
     }
     assert!(ocm.requests().is_empty());
 }
+
+#[test]
+fn a_write_without_a_chosen_url_is_refused_and_a_dry_run_says_which_url_it_shows() {
+    let home = tempfile::tempdir().unwrap();
+    let plain = fixture("plain-addon.json");
+    let writes: [&[&str]; 5] = [
+        &[],
+        &["--prune"],
+        &["--install", "c1"],
+        &["--id", "plain-addon", "--enable"],
+        &["--id", "plain-addon", "--delete"],
+    ];
+    for args in writes {
+        // Credentials alone do not choose production.
+        ocm_post(home.path())
+            .env("OCM_TOKEN", ACCESS_TOKEN)
+            .args(args)
+            .arg(&plain)
+            .timeout(std::time::Duration::from_secs(60))
+            .run()
+            .exit(2)
+            .stderr_has("no OCM URL was chosen")
+            .stderr_has("--url production|stage|integration|URL");
+    }
+    // A dry run sends nothing: it shows production's URL and says why.
+    let output = ocm_post(home.path())
+        .arg("--dry-run")
+        .arg(&plain)
+        .run()
+        .success()
+        .stderr_has("no --url, OCM_URL or `ocm login` URL: using production");
+    assert!(output
+        .stdout()
+        .contains("https://api.openshift.com/api/clusters_mgmt/v1/addons"));
+}

@@ -10,6 +10,7 @@
 //! `--inquire`), it installs the add-on on clusters and reads, removes or
 //! inquires about those installations (see `install`).
 
+mod api_url;
 mod fleet;
 mod install;
 pub mod publish;
@@ -65,7 +66,9 @@ struct Cli {
     file: Option<PathBuf>,
 
     /// OCM API URL, or `production`, `stage`, `integration`.
-    /// Default: $OCM_URL, else the url `ocm login` saved, else production.
+    /// Default: $OCM_URL, else the url `ocm login` saved. A write needs one
+    /// of them; --dry-run, --diff, --show, --installation and --inquire
+    /// otherwise read production, and say so.
     #[arg(long, value_name = "URL")]
     url: Option<String>,
 
@@ -214,6 +217,21 @@ impl Action {
         }
     }
 
+    /// Whether the action changes OCM. A write goes only to a URL chosen on
+    /// purpose (`--url`, `OCM_URL`, `ocm login`), never to production by
+    /// default; a read may (the `ocm` CLI's model: production only after an
+    /// explicit `ocm login`).
+    fn writes(&self, cli: &Cli) -> bool {
+        match self {
+            Action::Publish => !cli.diff,
+            Action::SetEnabled(_) | Action::Delete => true,
+            Action::Show => false,
+            Action::OnClusters(on, _) => {
+                matches!(on, ClusterAction::Install | ClusterAction::Uninstall)
+            }
+        }
+    }
+
     /// Whether `--id` may stand in for the document: every action on an
     /// existing add-on except installing, whose parameters are checked
     /// against the document's.
@@ -341,7 +359,11 @@ fn run(cli: Cli) -> Result<()> {
             .and_then(|s| s.api_url)
     };
     if cli.dry_run {
-        let base = api_url(cli.url.as_deref(), env("OCM_URL"), saved_url())?;
+        let chosen = api_url::resolve(cli.url.as_deref(), env("OCM_URL"), saved_url())?;
+        let base = api_url::or_production(
+            chosen,
+            "a dry run shows the requests with it; a write needs a chosen URL",
+        );
         match &action {
             Action::OnClusters(on, clusters) => {
                 let requests = install::planned_requests(&base, *on, &id, clusters, &parameters)?;
@@ -372,7 +394,12 @@ fn run(cli: Cli) -> Result<()> {
     }
 
     let settings = ocm_auth::resolve(&env, cli.token_url.as_deref())?;
-    let base = api_url(cli.url.as_deref(), env("OCM_URL"), settings.api_url.clone())?;
+    let chosen = api_url::resolve(cli.url.as_deref(), env("OCM_URL"), settings.api_url.clone())?;
+    let base = match (chosen, action.writes(&cli)) {
+        (Some(url), _) => url,
+        (None, true) => return Err(api_url::not_chosen()),
+        (None, false) => api_url::or_production(None, "reading it"),
+    };
     let tls = TlsOptions {
         insecure: cli.insecure,
         ..TlsOptions::default()
@@ -544,59 +571,33 @@ fn dry_run_requests(
         .collect())
 }
 
-/// `--url` with the ocm CLI's environment aliases.
-fn api_url(flag: Option<&str>, env: Option<String>, saved: Option<String>) -> Result<String> {
-    let chosen = flag
-        .map(str::to_string)
-        .or(env.filter(|u| !u.is_empty()))
-        .or(saved);
-    let url = match chosen.as_deref() {
-        None | Some("production") | Some("prod") => "https://api.openshift.com".to_string(),
-        Some("stage") | Some("staging") => "https://api.stage.openshift.com".to_string(),
-        Some("integration") | Some("int") => "https://api.integration.openshift.com".to_string(),
-        Some(other) if other.starts_with("http://") || other.starts_with("https://") => {
-            other.trim_end_matches('/').to_string()
-        }
-        Some(other) => return Err(unknown_url(other)),
-    };
-    Ok(url)
-}
-
-fn unknown_url(text: &str) -> Error {
-    Error::usage(format!(
-        "--url {:?} is neither an http(s) URL nor one of production, stage, integration",
-        common::redact::url(text)
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn action_of(args: &[&str]) -> (Action, Cli) {
+        let cli =
+            Cli::try_parse_from(std::iter::once("ocm-post").chain(args.iter().copied())).unwrap();
+        (Action::of(&cli), cli)
+    }
+
     #[test]
-    fn url_aliases_follow_the_ocm_cli() {
-        assert_eq!(
-            api_url(Some("stage"), None, None).unwrap(),
-            "https://api.stage.openshift.com"
-        );
-        assert_eq!(
-            api_url(None, None, None).unwrap(),
-            "https://api.openshift.com"
-        );
-        assert_eq!(
-            api_url(None, Some("integration".into()), None).unwrap(),
-            "https://api.integration.openshift.com"
-        );
-        assert_eq!(
-            api_url(None, None, Some("http://127.0.0.1:9/".into())).unwrap(),
-            "http://127.0.0.1:9"
-        );
-        assert_eq!(
-            api_url(Some("staeg"), None, None)
-                .unwrap_err()
-                .exit_status() as u8,
-            2
-        );
+    fn only_reads_may_go_to_production_by_default() {
+        for (args, writes) in [
+            (&["addon.json"][..], true),
+            (&["--diff", "addon.json"], false),
+            (&["--prune", "addon.json"], true),
+            (&["--id", "a", "--enable"], true),
+            (&["--id", "a", "--delete"], true),
+            (&["--id", "a", "--show"], false),
+            (&["--install", "c1", "addon.json"], true),
+            (&["--id", "a", "--uninstall", "c1"], true),
+            (&["--id", "a", "--installation", "c1"], false),
+            (&["--id", "a", "--inquire", "c1"], false),
+        ] {
+            let (action, cli) = action_of(args);
+            assert_eq!(action.writes(&cli), writes, "{args:?}");
+        }
     }
 
     #[test]
