@@ -857,3 +857,202 @@ fn a_write_without_a_chosen_url_is_refused_and_a_dry_run_says_which_url_it_shows
         .stdout()
         .contains("https://api.openshift.com/api/clusters_mgmt/v1/addons"));
 }
+
+// ------------------------------------------------------------------ --prune
+
+/// A fake OCM that already holds the plain add-on under each of `ids`.
+fn ocm_holding(ids: &[&str]) -> (FakeOcm, tempfile::TempDir) {
+    let ocm = FakeOcm::start().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let documents: Vec<Value> = ids.iter().map(|id| plain_addon_named(id)).collect();
+    e2e::servers::ocm_post(home.path(), &ocm)
+        .write_stdin(json_lines(&documents))
+        .run()
+        .success();
+    for id in ids {
+        assert!(ocm.addon(id).is_some(), "{id} published");
+    }
+    (ocm, home)
+}
+
+/// The inventory line that ends a fleet stream of the stage environment.
+fn inventory_line(
+    scope: common::inventory::Scope,
+    addons: &[&str],
+    failed: &[(&str, &str)],
+) -> String {
+    let mut inventory = common::inventory::Inventory::new(
+        "stage",
+        scope,
+        (scope == common::inventory::Scope::Selection)
+            .then(|| "--changed-since origin/main".to_string()),
+        addons.iter().map(|id| id.to_string()).collect(),
+    );
+    for (id, stage) in failed {
+        inventory.record_failure(Some(id), stage);
+    }
+    format!("{}\n", serde_json::to_string(&inventory).unwrap())
+}
+
+/// The methods and paths of the writes OCM saw after the first `skip` requests.
+fn writes_after(ocm: &FakeOcm, skip: usize) -> Vec<String> {
+    ocm.requests()[skip..]
+        .iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+#[test]
+fn a_prune_given_no_documents_deletes_nothing() {
+    let (ocm, home) = ocm_holding(&["first-addon", "second-addon"]);
+    let before = ocm.requests().len();
+    // Today each of these deletes every add-on in OCM and exits 0.
+    for input in ["---\n", "---\n---\n", "# only a comment\n"] {
+        e2e::servers::ocm_post(home.path(), &ocm)
+            .arg("--prune")
+            .write_stdin(input)
+            .run()
+            .exit(1)
+            .stderr_has("not pruning: the input does not end with an add-on inventory")
+            .stderr_has("nothing was deleted");
+    }
+    assert_eq!(writes_after(&ocm, before), Vec::<String>::new());
+    assert!(ocm.addon("first-addon").is_some() && ocm.addon("second-addon").is_some());
+}
+
+#[test]
+fn a_prune_without_an_inventory_of_the_whole_environment_still_publishes_and_deletes_nothing() {
+    let (ocm, home) = ocm_holding(&["kept-addon"]);
+    let documents = json_lines(&[plain_addon_named("new-addon")]);
+    let selection = inventory_line(common::inventory::Scope::Selection, &["new-addon"], &[]);
+    let cases = [
+        (
+            documents.clone(),
+            "the input does not end with an add-on inventory",
+        ),
+        (
+            format!("{documents}{selection}"),
+            "the input is a selection of the environment (--changed-since origin/main)",
+        ),
+    ];
+    for (stream, refusal) in cases {
+        let before = ocm.requests().len();
+        e2e::servers::ocm_post(home.path(), &ocm)
+            .arg("--prune")
+            .write_stdin(stream)
+            .run()
+            .exit(1)
+            .stderr_has(refusal);
+        assert!(
+            ocm.addon("new-addon").is_some(),
+            "the stream is still published"
+        );
+        assert!(
+            writes_after(&ocm, before)
+                .iter()
+                .all(|w| !w.starts_with("DELETE")),
+            "nothing is deleted"
+        );
+    }
+    assert!(ocm.addon("kept-addon").is_some());
+}
+
+#[test]
+fn a_prune_deletes_an_addon_removed_from_the_tree_and_keeps_one_that_failed_upstream() {
+    let (ocm, home) = ocm_holding(&["staying-addon", "failing-addon", "removed-addon"]);
+    // failing-addon failed in catalog-build: the stream lacks it, the
+    // inventory still lists it. removed-addon left the tree.
+    let stream = format!(
+        "{}{}",
+        json_lines(&[plain_addon_named("staying-addon")]),
+        inventory_line(
+            common::inventory::Scope::Whole,
+            &["staying-addon", "failing-addon"],
+            &[("failing-addon", "catalog-build")]
+        )
+    );
+    let before = ocm.requests().len();
+    e2e::servers::ocm_post(home.path(), &ocm)
+        .arg("--prune")
+        .write_stdin(stream)
+        .run()
+        .success()
+        .stderr_has("keeping add-on failing-addon in OCM: it failed in catalog-build")
+        .stderr_has("deleted add-on removed-addon (not in the stage inventory; --prune)");
+    assert_eq!(
+        writes_after(&ocm, before),
+        ["DELETE /api/clusters_mgmt/v1/addons/removed-addon"]
+    );
+    assert!(ocm.addon("removed-addon").is_none());
+    assert!(ocm.addon("failing-addon").is_some());
+    assert!(ocm.addon("staying-addon").is_some());
+}
+
+#[test]
+fn a_prune_above_max_deletions_deletes_nothing_and_lists_what_it_would() {
+    let (ocm, home) = ocm_holding(&["staying-addon", "gone-1", "gone-2", "gone-3"]);
+    let stream = format!(
+        "{}{}",
+        json_lines(&[plain_addon_named("staying-addon")]),
+        inventory_line(common::inventory::Scope::Whole, &["staying-addon"], &[])
+    );
+    let before = ocm.requests().len();
+    e2e::servers::ocm_post(home.path(), &ocm)
+        .args(["--prune", "--max-deletions", "2"])
+        .write_stdin(stream.clone())
+        .run()
+        .exit(1)
+        .stderr_has("the prune would delete add-on gone-1 (not deleted)")
+        .stderr_has("the prune would delete add-on gone-3 (not deleted)")
+        .stderr_has("would delete 3 objects, more than --max-deletions 2; nothing was deleted")
+        .stderr_has("run again with --max-deletions 3");
+    assert_eq!(writes_after(&ocm, before), Vec::<String>::new());
+    // The default (5) allows them.
+    e2e::servers::ocm_post(home.path(), &ocm)
+        .arg("--prune")
+        .write_stdin(stream)
+        .run()
+        .success();
+    for gone in ["gone-1", "gone-2", "gone-3"] {
+        assert!(ocm.addon(gone).is_none(), "{gone}");
+    }
+}
+
+#[test]
+fn a_dry_run_prune_lists_the_deletions_each_marked_as_a_dry_run() {
+    let (ocm, home) = ocm_holding(&["staying-addon", "removed-addon"]);
+    let stream = format!(
+        "{}{}",
+        json_lines(&[plain_addon_named("staying-addon")]),
+        inventory_line(common::inventory::Scope::Whole, &["staying-addon"], &[])
+    );
+    let before = ocm.requests().len();
+    let output = e2e::servers::ocm_post(home.path(), &ocm)
+        .args(["--prune", "--dry-run"])
+        .write_stdin(stream)
+        .run()
+        .success()
+        .stderr_has(
+            "ocm-post: dry run: would delete add-on removed-addon (not in the stage inventory)",
+        );
+    for line in output.stderr().lines().filter(|l| l.contains("delete")) {
+        assert!(line.contains("dry run"), "a line without the mark: {line}");
+    }
+    let requests: Vec<Value> = serde_json::from_value(output.json()).unwrap();
+    let deletions: Vec<&Value> = requests
+        .iter()
+        .filter(|r| r["method"] == "DELETE")
+        .collect();
+    assert_eq!(deletions.len(), 1);
+    assert_eq!(
+        deletions[0]["url"],
+        format!("{}/api/clusters_mgmt/v1/addons/removed-addon", ocm.url())
+    );
+    assert_eq!(
+        writes_after(&ocm, before),
+        Vec::<String>::new(),
+        "a dry run writes nothing"
+    );
+    assert!(ocm.addon("removed-addon").is_some());
+}

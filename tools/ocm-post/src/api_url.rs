@@ -54,6 +54,25 @@ pub fn not_chosen() -> Error {
     )
 }
 
+/// The environment an OCM URL is, when it is one of the three: a prune
+/// refuses an inventory of another environment.
+pub fn environment_of(url: &str) -> Option<&'static str> {
+    let authority = url
+        .split_once("://")
+        .map_or(url, |(_, rest)| rest)
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let host_and_port = authority.rsplit('@').next().unwrap_or(authority);
+    let host = host_and_port.split(':').next().unwrap_or_default();
+    match host {
+        "api.openshift.com" => Some("production"),
+        "api.stage.openshift.com" => Some("stage"),
+        "api.integration.openshift.com" => Some("integration"),
+        _ => None,
+    }
+}
+
 fn unknown_url(text: &str) -> Error {
     Error::usage(format!(
         "--url {:?} is neither an http(s) URL nor one of production, stage, integration",
@@ -92,5 +111,19 @@ mod tests {
             2
         );
         assert_eq!(not_chosen().exit_status() as u8, 2);
+    }
+
+    #[test]
+    fn the_three_environments_are_known_by_their_hosts() {
+        assert_eq!(environment_of(PRODUCTION), Some("production"));
+        assert_eq!(
+            environment_of("https://api.stage.openshift.com/"),
+            Some("stage")
+        );
+        assert_eq!(
+            environment_of("https://u:p@api.integration.openshift.com:443"),
+            Some("integration")
+        );
+        assert_eq!(environment_of("http://127.0.0.1:8000"), None);
     }
 }

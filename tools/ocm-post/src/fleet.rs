@@ -1,19 +1,20 @@
 //! Publishing a stream of add-ons: each add-on (and its version) brought in
 //! line with OCM by comparison, up to `--jobs` at once, then the add-ons OCM
-//! has that the input does not, listed (or, with `--prune`, deleted).
+//! has beyond the environment listed (or, with `--prune`, deleted: see
+//! `prune`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
-
-use common::io::Format;
+use common::io::{write_document, Format};
 use common::ocm::Service;
 use common::ocm_auth::OcmApi;
-use common::stream::StreamItem;
+use common::stream::{Outcomes, Stream, StreamItem};
 use common::{Error, Result};
 
-use crate::publish::plan;
-use crate::sync;
+use crate::install::worst;
+use crate::prune::{self, PruneInput};
+use crate::publish::{plan, planned, PlannedRequest};
+use crate::{api_url, sync};
 
 /// How a stream is published.
 #[derive(Debug, Clone)]
@@ -25,8 +26,8 @@ pub struct Options {
     pub compare_only: bool,
     /// `--jobs`: add-ons at once.
     pub jobs: usize,
-    /// `--prune`.
-    pub prune: bool,
+    /// `--prune`, with its `--max-deletions`.
+    pub prune: Option<usize>,
 }
 
 /// The add-on id of a stream's document: its own, or the one read from a
@@ -95,33 +96,48 @@ fn publish_one(
     Ok(answered)
 }
 
+/// The add-on ids of a stream's documents, and those of the documents that
+/// already failed (unreadable, or repeated).
+fn ids_of(items: &[StreamItem]) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut all = BTreeSet::new();
+    let mut failed = BTreeSet::new();
+    for item in items {
+        if let Some(id) = item_id(item) {
+            all.insert(id.to_string());
+            if item.document.is_err() {
+                failed.insert(id.to_string());
+            }
+        }
+    }
+    (all, failed)
+}
+
 /// Publishes (or, with --diff, compares) every add-on of the stream, then
-/// lists the add-ons OCM has that the stream does not (deleted with --prune).
+/// lists the add-ons OCM has beyond the environment, or with `--prune`
+/// deletes those the environment's inventory does not list.
 pub fn publish_stream(
     api: &OcmApi,
     options: &Options,
-    stream: Vec<common::stream::StreamItem>,
+    stream: Stream,
+    base: &str,
     format: Format,
 ) -> Result<()> {
-    let total = stream.len();
-    let mut outcomes = common::stream::Outcomes::new("ocm-post", total);
-    let mut listed = std::collections::BTreeSet::new();
-    let items: Vec<(String, Result<common::AddonDocument>)> = stream
+    let Stream { items, inventory } = stream;
+    let total = items.len();
+    let mut outcomes = Outcomes::new("ocm-post", total);
+    let (in_input, mut failed_here) = ids_of(&items);
+    let items: Vec<(String, Option<String>, Result<common::AddonDocument>)> = items
         .into_iter()
         .map(|item| {
-            let name = item.name();
-            listed.extend(item.id.clone());
-            if let Ok(document) = &item.document {
-                listed.insert(document.metadata.id.clone());
-            }
-            (name, item.document)
+            let id = item_id(&item).map(str::to_string);
+            (item.name(), id, item.document)
         })
         .collect();
     // Each add-on is its own reads and writes: `--jobs` of them at once,
     // the answers kept in stream order.
     let valid: Vec<&common::AddonDocument> = items
         .iter()
-        .filter_map(|(_, document)| document.as_ref().ok())
+        .filter_map(|(_, _, document)| document.as_ref().ok())
         .collect();
     let done = outcomes.counter();
     // A bad document is done already: nothing is sent for it.
@@ -133,71 +149,146 @@ pub fn publish_stream(
     })
     .into_iter();
     let mut written = Vec::new();
-    for (name, document) in items {
+    for (name, id, document) in items {
         let result = document.and_then(|_| {
             answers
                 .next()
                 .unwrap_or_else(|| Err(Error::internal("an add-on of the stream went unanswered")))
         });
-        if let Some(value) = outcomes.record(&name, result) {
-            written.push(value);
+        match outcomes.record(&name, result) {
+            Some(value) => written.push(value),
+            None => failed_here.extend(id),
         }
     }
-    let collection = options.service.addons_path();
-    if total < 2 && !options.prune && !options.compare_only {
-        // One add-on published: the rest of OCM is not this run's business.
-        return finish_publish(options, written, format, outcomes);
+    let mut failures = Vec::new();
+    if total >= 2 || options.prune.is_some() || options.compare_only {
+        // One add-on published alone: the rest of OCM is not this run's business.
+        let beyond = beyond_the_input(
+            api,
+            options,
+            inventory.as_ref(),
+            &in_input,
+            &failed_here,
+            base,
+            None,
+        );
+        failures.extend(beyond.1.err());
     }
-    let extra: Vec<String> = sync::list_ids(api, collection)?
-        .into_iter()
-        .filter(|id| !listed.contains(id))
-        .collect();
-    if !extra.is_empty() {
-        common::cli::note_line(format_args!(
-            "ocm-post: {} add-on(s) in OCM are not in the input: {}{}",
-            extra.len(),
-            extra.join(", "),
-            if options.prune && !options.compare_only {
-                ""
-            } else {
-                " (not deleted; --prune deletes them)"
-            }
-        ));
-    }
-    // A document that could not be read may be one of the add-ons OCM
-    // lists: never prune on a stream with failures.
-    if options.prune && !options.compare_only && outcomes.failures() > 0 {
-        common::cli::note_line(format_args!(
-            "ocm-post: not pruning: {} document(s) of the input failed",
-            outcomes.failures()
-        ));
-    } else if options.prune && !options.compare_only {
-        for id in &extra {
-            outcomes.record(id, sync::delete(api, collection, id));
-        }
-    }
-    finish_publish(options, written, format, outcomes)
-}
-
-/// Writes what OCM answered (or, with --diff, the comparisons) and the
-/// stream's exit status.
-fn finish_publish(
-    options: &Options,
-    written: Vec<Value>,
-    format: Format,
-    outcomes: common::stream::Outcomes,
-) -> Result<()> {
     if options.compare_only {
         // One comparison list per add-on: flattened, one record per object.
-        let records: Vec<Value> = written
+        written = written
             .into_iter()
             .flat_map(|v| v.as_array().cloned().unwrap_or_default())
             .collect();
-        common::stream::write_documents(&records, None, format)?;
+        common::stream::write_documents(&written, None, format)?;
     } else if !written.is_empty() {
         common::stream::write_documents(&written, None, format)?;
     }
-    outcomes.finish()
+    failures.extend(outcomes.finish().err());
+    worst(failures)
+}
+
+/// `--dry-run --prune`: the requests publishing would send, planned
+/// offline, and the deletions the prune would make, read from OCM's list.
+pub fn plan_with_prune(
+    api: &OcmApi,
+    options: &Options,
+    stream: Stream,
+    base: &str,
+    format: Format,
+) -> Result<()> {
+    let Stream { items, inventory } = stream;
+    let (in_input, failed_here) = ids_of(&items);
+    let mut outcomes = Outcomes::new("ocm-post", items.len());
+    let mut requests = planned_publish(options, items, base, &mut outcomes);
+    let (deletions, pruned) = beyond_the_input(
+        api,
+        options,
+        inventory.as_ref(),
+        &in_input,
+        &failed_here,
+        base,
+        Some(base),
+    );
+    requests.extend(deletions);
+    if !requests.is_empty() {
+        write_document(&requests, format)?;
+    }
+    worst(
+        outcomes
+            .finish()
+            .err()
+            .into_iter()
+            .chain(pruned.err())
+            .collect(),
+    )
+}
+
+/// The requests publishing each add-on would send (`--dry-run`), each bad
+/// document recorded as failed.
+pub fn planned_publish(
+    options: &Options,
+    items: Vec<StreamItem>,
+    base: &str,
+    outcomes: &mut Outcomes,
+) -> Vec<PlannedRequest> {
+    common::cli::note_line(format_args!(
+        "ocm-post: dry run: nothing is sent; an object OCM already has is compared and PATCHed without `id` instead of POSTed"
+    ));
+    let mut requests = Vec::new();
+    for item in items {
+        let name = item.name();
+        let requests_of = item
+            .document
+            .and_then(|document| planned(&document, options.service, options.with_version, base));
+        requests.extend(outcomes.record(&name, requests_of).unwrap_or_default());
+    }
+    requests
+}
+
+/// Reads OCM's add-on list, then lists the add-ons beyond the environment
+/// or, with `--prune` (and not `--diff`), prunes them (`dry_run`: only says
+/// which, and returns the DELETE requests).
+fn beyond_the_input(
+    api: &OcmApi,
+    options: &Options,
+    inventory: Option<&common::inventory::Inventory>,
+    in_input: &BTreeSet<String>,
+    failed_here: &BTreeSet<String>,
+    base: &str,
+    dry_run: Option<&str>,
+) -> (Vec<PlannedRequest>, Result<()>) {
+    let ocm_ids = match sync::list_ids(api, options.service.addons_path()) {
+        Ok(ids) => ids,
+        Err(err) => return (Vec::new(), Err(err)),
+    };
+    match options.prune.filter(|_| !options.compare_only) {
+        Some(max_deletions) => {
+            let input = PruneInput {
+                inventory,
+                in_input,
+                failed_here,
+                target_environment: api_url::environment_of(base),
+                max_deletions,
+            };
+            prune::run(api, options.service, &input, &ocm_ids, dry_run)
+        }
+        None => {
+            let extra: Vec<&str> = ocm_ids
+                .iter()
+                .filter(|id| !in_input.contains(*id) && !inventory.is_some_and(|i| i.holds(id)))
+                .map(String::as_str)
+                .collect();
+            if !extra.is_empty() {
+                common::cli::note_line(format_args!(
+                    "ocm-post: {} add-on(s) in OCM are not in the input: {} (not deleted; --prune deletes those an inventory of the whole environment lacks)",
+                    extra.len(),
+                    extra.join(", ")
+                ));
+            }
+            (Vec::new(), Ok(()))
+        }
+    }
 }
 
 #[cfg(test)]

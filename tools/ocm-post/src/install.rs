@@ -152,7 +152,7 @@ fn record(value: &impl Serialize, format: Format) -> Result<String> {
 
 /// Says every failure but the worst on stderr and returns the worst (the
 /// highest exit code), or Ok when there is none.
-fn worst(mut failures: Vec<Error>) -> Result<()> {
+pub(crate) fn worst(mut failures: Vec<Error>) -> Result<()> {
     failures.sort_by_key(|err| err.exit_status() as u8);
     let Some(last) = failures.pop() else {
         return Ok(());

@@ -13,6 +13,7 @@
 mod api_url;
 mod fleet;
 mod install;
+mod prune;
 pub mod publish;
 pub mod sync;
 
@@ -31,7 +32,7 @@ use common::ocm_auth::{self, OcmApi, TokenProvider};
 use common::{Error, Result};
 
 use install::ClusterAction;
-use publish::{plan, PlannedRequest};
+use publish::PlannedRequest;
 
 const AFTER_HELP: &str = "\
 Credentials (as the ocm CLI finds them; never on the command line):
@@ -50,9 +51,10 @@ Examples:
   ocm-post --url stage --id my-addon --installation 049ea229-... -o json
   ocm-post --url stage --id my-addon --uninstall 049ea229-...
   ocm-post --url stage --id my-addon --inquire 049ea229-...
+  addon-validate --all tree --env stage --documents | ... | ocm-post --url stage --prune
 
 Exit codes: 0 done, 1 invalid add-on or installation parameters (nothing is sent),
-or --inquire answered no; 2 usage (no credentials, bad flags), 3 OCM or the token
+--inquire answered no, or --prune refused (nothing deleted); 2 usage (no credentials, bad flags), 3 OCM or the token
 endpoint refused or could not be reached. With several clusters, the worst.";
 
 #[derive(Parser, Debug)]
@@ -157,10 +159,18 @@ struct Cli {
     #[arg(long, conflicts_with = "dry_run")]
     diff: bool,
 
-    /// Delete the add-ons OCM has that the input stream does not list (they
-    /// are only listed without it). Give the whole environment's stream.
+    /// Delete the add-ons OCM has that the environment no longer holds:
+    /// those its inventory (the last document of `addon-validate --all`'s
+    /// stream, passed on by every stage) does not list. Without an
+    /// inventory of the whole environment nothing is deleted (exit 1), and
+    /// the add-ons are still published. Without --prune they are only listed.
     #[arg(long)]
     prune: bool,
+
+    /// The most add-ons --prune deletes in one run; above it nothing is
+    /// deleted, the list is shown and the exit is 1.
+    #[arg(long, value_name = "N", default_value_t = common::inventory::DEFAULT_MAX_DELETIONS, requires = "prune")]
+    max_deletions: usize,
 
     /// Do not verify OCM's TLS certificate (test environments only).
     #[arg(long)]
@@ -223,7 +233,7 @@ impl Action {
     /// explicit `ocm login`).
     fn writes(&self, cli: &Cli) -> bool {
         match self {
-            Action::Publish => !cli.diff,
+            Action::Publish => !cli.diff && !cli.dry_run,
             Action::SetEnabled(_) | Action::Delete => true,
             Action::Show => false,
             Action::OnClusters(on, _) => {
@@ -306,7 +316,6 @@ fn run(cli: Cli) -> Result<()> {
         ServiceArg::Addons => Service::AddonsMgmt,
     };
     let format = cli.output.format(Format::Yaml);
-    let env = |name: &str| std::env::var(name).ok();
     let action = Action::of(&cli);
     if cli.id.is_some() && !action.takes_id() {
         return Err(Error::usage("--id goes with --enable, --disable, --delete, --show, --installation, --uninstall or --inquire; to publish or install, give the add-on document"));
@@ -319,25 +328,20 @@ fn run(cli: Cli) -> Result<()> {
         }
     }
     check_ids(&cli, &action)?;
-    // Publishing reads a stream of add-ons (one document is a stream of one);
-    // every other action works on one add-on: a document, or --id.
-    let one_addon = !matches!(action, Action::Publish);
+    if action == Action::Publish {
+        return publish(&cli, service, format);
+    }
+    // Every other action works on one add-on: a document, or --id.
     let mut stream = match &cli.id {
         Some(_) => Vec::new(),
         None => common::stream::read_addons(cli.file.as_deref())?,
     };
-    if !one_addon {
-        stream = fleet::refuse_repeated_ids(stream);
-    }
-    if one_addon && stream.len() > 1 {
+    if stream.len() > 1 {
         return Err(Error::usage(
             "--enable, --disable, --delete, --show and the cluster actions act on one add-on; give one document or --id",
         ));
     }
-    let document = match one_addon {
-        true => stream.pop().map(|item| item.document).transpose()?,
-        false => None,
-    };
+    let document = stream.pop().map(|item| item.document).transpose()?;
     let id = cli
         .id
         .clone()
@@ -352,66 +356,18 @@ fn run(cli: Cli) -> Result<()> {
         _ => Vec::new(),
     };
 
-    // A dry run needs no credentials, only the URL they would go to.
-    let saved_url = || {
-        ocm_auth::resolve(&env, cli.token_url.as_deref())
-            .ok()
-            .and_then(|s| s.api_url)
-    };
     if cli.dry_run {
-        let chosen = api_url::resolve(cli.url.as_deref(), env("OCM_URL"), saved_url())?;
-        let base = api_url::or_production(
-            chosen,
-            "a dry run shows the requests with it; a write needs a chosen URL",
-        );
-        match &action {
+        let base = dry_run_url(&cli)?;
+        let requests = match &action {
             Action::OnClusters(on, clusters) => {
-                let requests = install::planned_requests(&base, *on, &id, clusters, &parameters)?;
-                return write_document(&requests, format);
+                install::planned_requests(&base, *on, &id, clusters, &parameters)?
             }
-            Action::Publish => {}
-            _ => {
-                let requests =
-                    dry_run_requests(&cli, document.as_ref(), service, &base, &addon_path)?;
-                return write_document(&requests, format);
-            }
-        }
-        let mut outcomes = common::stream::Outcomes::new("ocm-post", stream.len());
-        let mut requests = Vec::new();
-        for item in stream {
-            let name = item.name();
-            let planned = item.document.and_then(|document| {
-                dry_run_requests(&cli, Some(&document), service, &base, &addon_path)
-            });
-            requests.extend(outcomes.record(&name, planned).unwrap_or_default());
-        }
-        // Nothing on stdout when no add-on could be planned: the next stage
-        // must not take an empty list for a result.
-        if !requests.is_empty() {
-            write_document(&requests, format)?;
-        }
-        return outcomes.finish();
+            _ => dry_run_requests(&action, &base, &addon_path),
+        };
+        return write_document(&requests, format);
     }
 
-    let settings = ocm_auth::resolve(&env, cli.token_url.as_deref())?;
-    let chosen = api_url::resolve(cli.url.as_deref(), env("OCM_URL"), settings.api_url.clone())?;
-    let base = match (chosen, action.writes(&cli)) {
-        (Some(url), _) => url,
-        (None, true) => return Err(api_url::not_chosen()),
-        (None, false) => api_url::or_production(None, "reading it"),
-    };
-    let tls = TlsOptions {
-        insecure: cli.insecure,
-        ..TlsOptions::default()
-    };
-    let retry = RetryPolicy::default();
-    let tokens =
-        TokenProvider::new(settings, &tls, retry)?.with_request_timeout(cli.request_timeout);
-    let client = Client::new(&base, &tls)?
-        .with_retry(retry)
-        .with_request_timeout(cli.request_timeout);
-    let api = OcmApi::new(client, tokens);
-
+    let (api, _) = connect(&cli, action.writes(&cli))?;
     match action {
         Action::SetEnabled(enabled) => {
             let body = json!({ "enabled": enabled });
@@ -443,20 +399,84 @@ fn run(cli: Cli) -> Result<()> {
             usize::from(cli.jobs),
             format,
         ),
-        Action::Publish => {
-            if stream.is_empty() && !cli.prune {
-                return Err(Error::usage("nothing to publish: give the add-on document"));
-            }
-            let options = fleet::Options {
-                service,
-                with_version: !cli.no_version,
-                compare_only: cli.diff,
-                jobs: usize::from(cli.jobs),
-                prune: cli.prune,
-            };
-            fleet::publish_stream(&api, &options, stream, format)
-        }
+        Action::Publish => Err(Error::internal("publishing is not an action on one add-on")),
     }
+}
+
+/// Publishes the input's add-ons (a stream; one document is a stream of
+/// one), or plans them with `--dry-run`, then lists, or with `--prune`
+/// deletes, the add-ons OCM has beyond the environment's inventory.
+fn publish(cli: &Cli, service: Service, format: Format) -> Result<()> {
+    let stream = common::stream::read_stream(cli.file.as_deref())?;
+    let stream = common::stream::Stream {
+        items: fleet::refuse_repeated_ids(stream.items),
+        inventory: stream.inventory,
+    };
+    let options = fleet::Options {
+        service,
+        with_version: !cli.no_version,
+        compare_only: cli.diff,
+        jobs: usize::from(cli.jobs),
+        prune: cli.prune.then_some(cli.max_deletions),
+    };
+    if cli.dry_run && !cli.prune {
+        // Offline: no credentials, only the URL the requests would go to.
+        let base = dry_run_url(cli)?;
+        let mut outcomes = common::stream::Outcomes::new("ocm-post", stream.items.len());
+        let requests = fleet::planned_publish(&options, stream.items, &base, &mut outcomes);
+        // Nothing on stdout when no add-on could be planned: the next stage
+        // must not take an empty list for a result.
+        if !requests.is_empty() {
+            write_document(&requests, format)?;
+        }
+        return outcomes.finish();
+    }
+    if stream.items.is_empty() && !cli.prune {
+        return Err(Error::usage("nothing to publish: give the add-on document"));
+    }
+    let (api, base) = connect(cli, Action::Publish.writes(cli))?;
+    if cli.dry_run {
+        // A dry run of a prune reads OCM's add-on list to say what it would delete.
+        return fleet::plan_with_prune(&api, &options, stream, &base, format);
+    }
+    fleet::publish_stream(&api, &options, stream, &base, format)
+}
+
+/// The URL a dry run shows: the chosen one, else production (saying so).
+fn dry_run_url(cli: &Cli) -> Result<String> {
+    let env = |name: &str| std::env::var(name).ok();
+    let saved = ocm_auth::resolve(&env, cli.token_url.as_deref())
+        .ok()
+        .and_then(|s| s.api_url);
+    let chosen = api_url::resolve(cli.url.as_deref(), env("OCM_URL"), saved)?;
+    Ok(api_url::or_production(
+        chosen,
+        "a dry run shows the requests with it; a write needs a chosen URL",
+    ))
+}
+
+/// Signs in to OCM: the client and its base URL. A write needs a URL chosen
+/// on purpose; a read may fall back to production.
+fn connect(cli: &Cli, writes: bool) -> Result<(OcmApi, String)> {
+    let env = |name: &str| std::env::var(name).ok();
+    let settings = ocm_auth::resolve(&env, cli.token_url.as_deref())?;
+    let chosen = api_url::resolve(cli.url.as_deref(), env("OCM_URL"), settings.api_url.clone())?;
+    let base = match (chosen, writes) {
+        (Some(url), _) => url,
+        (None, true) => return Err(api_url::not_chosen()),
+        (None, false) => api_url::or_production(None, "reading it"),
+    };
+    let tls = TlsOptions {
+        insecure: cli.insecure,
+        ..TlsOptions::default()
+    };
+    let retry = RetryPolicy::default();
+    let tokens =
+        TokenProvider::new(settings, &tls, retry)?.with_request_timeout(cli.request_timeout);
+    let client = Client::new(&base, &tls)?
+        .with_retry(retry)
+        .with_request_timeout(cli.request_timeout);
+    Ok((OcmApi::new(client, tokens), base))
 }
 
 /// Every id the command line puts into a URL path (`--id`, the clusters),
@@ -532,43 +552,14 @@ fn installation_parameters(
     })
 }
 
-/// The requests a run would send, for `--dry-run`. A create that meets an
-/// existing object becomes a PATCH without `id`; that is said on stderr.
-fn dry_run_requests(
-    cli: &Cli,
-    document: Option<&common::AddonDocument>,
-    service: Service,
-    base: &str,
-    addon_path: &str,
-) -> Result<Vec<PlannedRequest>> {
-    // Shown, so without a user:password@ the URL may carry.
-    let base = common::redact::url(base);
-    let url = |path: &str| format!("{base}{path}");
-    let single = |method: &str, body: Option<Value>| {
-        Ok(vec![PlannedRequest {
-            method: method.to_string(),
-            url: url(addon_path),
-            body,
-        }])
+/// The one request `--dry-run` shows for an action on one add-on.
+fn dry_run_requests(action: &Action, base: &str, addon_path: &str) -> Vec<PlannedRequest> {
+    let (method, body) = match action {
+        Action::SetEnabled(enabled) => ("PATCH", Some(json!({ "enabled": enabled }))),
+        Action::Delete => ("DELETE", None),
+        _ => ("GET", None),
     };
-    match Action::of(cli) {
-        Action::SetEnabled(enabled) => return single("PATCH", Some(json!({ "enabled": enabled }))),
-        Action::Delete => return single("DELETE", None),
-        Action::Show => return single("GET", None),
-        Action::Publish | Action::OnClusters(..) => {}
-    }
-    let Some(document) = document else {
-        return Err(Error::usage("nothing to publish: give the add-on document"));
-    };
-    common::cli::note_line(format_args!("ocm-post: dry run; an object that already exists (409) is updated with PATCH <collection>/<id>, without `id`"));
-    Ok(plan(document, service, !cli.no_version)?
-        .into_iter()
-        .map(|step| PlannedRequest {
-            method: "POST".to_string(),
-            url: url(&step.collection),
-            body: Some(step.body),
-        })
-        .collect())
+    vec![PlannedRequest::new(method, base, addon_path, body)]
 }
 
 #[cfg(test)]

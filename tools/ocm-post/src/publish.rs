@@ -30,6 +30,33 @@ pub struct PlannedRequest {
     pub body: Option<Value>,
 }
 
+impl PlannedRequest {
+    /// `method` on `base` + `path`; the URL is shown, so without the
+    /// `user:password@` it may carry.
+    pub fn new(method: &str, base: &str, path: &str, body: Option<Value>) -> PlannedRequest {
+        PlannedRequest {
+            method: method.to_string(),
+            url: format!("{}{path}", common::redact::url(base)),
+            body,
+        }
+    }
+}
+
+/// The requests publishing `document` would send, as `--dry-run` shows
+/// them: a POST of each object (one that exists is read, compared and
+/// PATCHed without `id` instead).
+pub fn planned(
+    document: &AddonDocument,
+    service: Service,
+    with_version: bool,
+    base: &str,
+) -> Result<Vec<PlannedRequest>> {
+    Ok(plan(document, service, with_version)?
+        .into_iter()
+        .map(|step| PlannedRequest::new("POST", base, &step.collection, Some(step.body)))
+        .collect())
+}
+
 /// The add-on, then its version when the document has an image set.
 pub fn plan(document: &AddonDocument, service: Service, with_version: bool) -> Result<Vec<Upsert>> {
     let addon = serde_json::to_value(addon_payload(document, service)).map_err(internal)?;

@@ -244,19 +244,6 @@ impl Listing {
     }
 }
 
-/// Deletes one add-on (`--prune`).
-pub fn delete(api: &OcmApi, collection: &str, id: &str) -> Result<()> {
-    let path = common::ocm::object_path(collection, id);
-    let response = api.call("DELETE", &path, None)?;
-    if response.is_success() || response.status == 404 {
-        common::cli::note_line(format_args!(
-            "ocm-post: deleted add-on {id} (not in the stream; --prune)"
-        ));
-        return Ok(());
-    }
-    Err(api.refused("DELETE", &path, &response))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
