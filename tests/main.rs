@@ -14,6 +14,7 @@ mod loading_rules;
 mod make;
 mod mtcli_differences;
 mod ocm_install;
+mod ocm_openapi;
 mod ocm_post;
 mod progress;
 mod registry_faults;

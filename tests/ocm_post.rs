@@ -24,8 +24,8 @@ fn read_json(path: &Path) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
 }
 
-/// The bodies `ocm-post --dry-run` would send for `input`.
-fn dry_run_bodies(input: &Path, service: &str) -> Vec<Value> {
+/// The bodies `ocm-post --dry-run` would send for `input`, and its stderr.
+fn dry_run_bodies(input: &Path, service: &str) -> (Vec<Value>, String) {
     let home = tempfile::tempdir().unwrap();
     let output = ocm_post(home.path())
         .args(["--dry-run", "-o", "json", "--service", service])
@@ -33,13 +33,44 @@ fn dry_run_bodies(input: &Path, service: &str) -> Vec<Value> {
         .run()
         .success();
     let requests: Vec<Value> = serde_json::from_value(output.json()).unwrap();
-    requests
+    let bodies = requests
         .into_iter()
         .map(|request| {
             assert_eq!(request["method"], "POST");
             request["body"].clone()
         })
-        .collect()
+        .collect();
+    (bodies, output.stderr())
+}
+
+/// mtcli's clusters_mgmt payload as we deliberately send it instead, each
+/// service getting what its own model defines (README, "Differences from
+/// managed-tenants-cli"): `config.add_on_secret_propagations`, addons_mgmt's
+/// name, is clusters_mgmt's `config.secret_propagations` (DF0007), and
+/// parameters carry no `order`, which clusters_mgmt's `AddOnParameter` lacks
+/// (DF0008). Returns the payload and the codes ocm-post must warn.
+fn as_clusters_mgmt_defines(mut mtcli: Value) -> (Value, Vec<&'static str>) {
+    let mut warned = Vec::new();
+    if let Some(config) = mtcli.get_mut("config").and_then(Value::as_object_mut) {
+        if let Some(secrets) = config.remove("add_on_secret_propagations") {
+            if secrets.as_array().is_some_and(|s| !s.is_empty()) {
+                warned.push("DF0007");
+            }
+            config.insert("secret_propagations".into(), secrets);
+        }
+    }
+    if let Some(items) = mtcli
+        .pointer_mut("/parameters/items")
+        .and_then(Value::as_array_mut)
+    {
+        if !items.is_empty() {
+            warned.push("DF0008");
+        }
+        for item in items {
+            item.as_object_mut().map(|p| p.remove("order"));
+        }
+    }
+    (mtcli, warned)
 }
 
 /// `step 2 - orphan SSS objects` → `step-2-orphan-SSS-objects`, as the golden file names spell them.
@@ -92,11 +123,10 @@ fn apply_variant(addon: &mut serde_yaml::Mapping, variant: &str) {
     }
 }
 
-#[test]
-fn payloads_equal_managed_tenants_golden_outputs() {
-    let Some(reference) = require_reference("ocm-post golden payloads") else {
-        return;
-    };
+/// Every golden case of managed-tenants-cli's OCM payloads, each as an
+/// addon.yaml in a copy of its fixture tree under `work` with its variant
+/// applied (as the golden README describes): (case, addon.yaml).
+pub(crate) fn golden_cases(reference: &Path, work: &Path) -> Vec<(String, PathBuf)> {
     let golden = reference.join("golden/ocm");
     let addons = reference.join("managed-tenants-cli/tests/testdata/addons");
     let mut cases: Vec<String> = std::fs::read_dir(&golden)
@@ -110,39 +140,69 @@ fn payloads_equal_managed_tenants_golden_outputs() {
         "expected the golden cases, found {}",
         cases.len()
     );
+    cases
+        .into_iter()
+        .map(|case| {
+            let mut parts = case.splitn(3, "__");
+            let (dir, env, variant) = (parts.next().unwrap(), parts.next().unwrap(), parts.next());
+            let tree = work.join(&case).join(dir);
+            e2e::copy_tree(&addons.join(dir), &tree);
+            let addon_yaml = tree.join("metadata").join(env).join("addon.yaml");
+            if let Some(variant) = variant {
+                let text = std::fs::read_to_string(&addon_yaml).unwrap();
+                let mut addon: serde_yaml::Mapping = serde_yaml::from_str(&text).unwrap();
+                apply_variant(&mut addon, variant);
+                std::fs::write(&addon_yaml, serde_yaml::to_string(&addon).unwrap()).unwrap();
+            }
+            (case, addon_yaml)
+        })
+        .collect()
+}
+
+#[test]
+fn payloads_equal_managed_tenants_golden_outputs() {
+    let Some(reference) = require_reference("ocm-post golden payloads") else {
+        return;
+    };
+    let golden = reference.join("golden/ocm");
     let work = tempfile::tempdir().unwrap();
-    for case in &cases {
-        let mut parts = case.splitn(3, "__");
-        let (dir, env, variant) = (parts.next().unwrap(), parts.next().unwrap(), parts.next());
-        let tree = work.path().join(case).join(dir);
-        e2e::copy_tree(&addons.join(dir), &tree);
-        let addon_yaml = tree.join("metadata").join(env).join("addon.yaml");
-        if let Some(variant) = variant {
-            let text = std::fs::read_to_string(&addon_yaml).unwrap();
-            let mut addon: serde_yaml::Mapping = serde_yaml::from_str(&text).unwrap();
-            apply_variant(&mut addon, variant);
-            std::fs::write(&addon_yaml, serde_yaml::to_string(&addon).unwrap()).unwrap();
-        }
+    for (case, addon_yaml) in golden_cases(&reference, work.path()) {
         for (service, suffix) in [("clusters", "cs"), ("addons", "as")] {
-            let bodies = dry_run_bodies(&addon_yaml, service);
-            let expected_addon = read_json(&golden.join(format!("{case}.addon.{suffix}.json")));
+            let (bodies, stderr) = dry_run_bodies(&addon_yaml, service);
+            // mtcli's payload, as the target service's model defines it.
+            let expected = |file: &str| {
+                let mtcli = read_json(&golden.join(file));
+                match service {
+                    "clusters" => as_clusters_mgmt_defines(mtcli),
+                    _ => (mtcli, Vec::new()),
+                }
+            };
+            let (expected_addon, mut warned) = expected(&format!("{case}.addon.{suffix}.json"));
             assert_eq!(
                 bodies[0], expected_addon,
                 "{case}: the {service} add-on payload differs from {case}.addon.{suffix}.json"
             );
-            let version_file = golden.join(format!("{case}.version.{suffix}.json"));
-            if version_file.is_file() {
+            let version_file = format!("{case}.version.{suffix}.json");
+            if golden.join(&version_file).is_file() {
                 assert_eq!(bodies.len(), 2, "{case}: expected a version request");
+                let (expected_version, also_warned) = expected(&version_file);
+                warned.extend(also_warned);
                 assert_eq!(
-                    bodies[1],
-                    read_json(&version_file),
-                    "{case}: the version payload differs from {case}.version.{suffix}.json"
+                    bodies[1], expected_version,
+                    "{case}: the version payload differs from {version_file}"
                 );
             } else {
                 assert_eq!(
                     bodies.len(),
                     1,
                     "{case}: no version expected (mtcli posts none)"
+                );
+            }
+            for code in ["DF0007", "DF0008"] {
+                assert_eq!(
+                    stderr.contains(&format!("warning {code}:")),
+                    warned.contains(&code),
+                    "{case} ({service}): the {code} warning\n{stderr}"
                 );
             }
         }

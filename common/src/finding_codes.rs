@@ -207,6 +207,10 @@ registry! {
         EXTRA_RESOURCE_DOCUMENT_MARKER = "DF0005", "mtcli_extra_resource_document_marker", Warning, Metadata, "an extra resource starting with a YAML document marker (---), which mtcli writes into its List as '- ---' and fails on (every tool)";
         /// A template named like a file of mtcli's package, which mtcli loads instead.
         MTCLI_TEMPLATE_NAME = "DF0006", "mtcli_template_name", Warning, Metadata, "an extra resource or include named like a file of mtcli's own package (macros.j2, selectorsyncset.yaml.j2), which mtcli loads instead of the add-on's (every tool)";
+        /// Secrets published to clusters_mgmt, which mtcli names with addons_mgmt's field.
+        SECRET_PROPAGATIONS_FIELD = "DF0007", "mtcli_secret_propagations_field", Warning, Metadata, "config.secrets published to clusters_mgmt, where mtcli's add_on_secret_propagations is not a field (ocm-post sends secret_propagations)";
+        /// Parameters published to clusters_mgmt, which mtcli sends with an `order`.
+        PARAMETER_ORDER = "DF0008", "mtcli_parameter_order", Warning, Metadata, "addOnParameters published to clusters_mgmt, whose AddOnParameter has no order (ocm-post leaves it out)";
     }
 }
 

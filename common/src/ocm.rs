@@ -6,11 +6,18 @@
 //! `_addon_from_imageset` and the two sanitisers) field for field, because OCM
 //! already holds add-ons published that way: a different mapping would show up
 //! as a spurious change on the next deploy. Its quirks are kept on purpose and
-//! named where they happen.
+//! named where they happen, with one exception: each service gets only what
+//! its own model defines. managed-tenants sends both services addons_mgmt's
+//! `config.add_on_secret_propagations` and a parameter `order`, which
+//! clusters_mgmt's model does not have and its generated reader drops (so the
+//! secrets never propagate). To clusters_mgmt we send `secret_propagations`
+//! and no `order` ([`mtcli_differences`] names them, as DF0007 and DF0008).
 
 use serde::{Deserialize, Serialize};
 
+use crate::finding_codes::df;
 use crate::url_encoding::encode_path_segment;
+use crate::{FieldPath, Finding};
 
 use crate::addon::{
     AdditionalCatalogSource, AddonConfig, AddonDocument, AddonParameter, AddonRequirement,
@@ -135,11 +142,28 @@ pub struct Parameters {
     pub items: Vec<AddonParameter>,
 }
 
-/// `config` of an add-on or version (`AddOnConfig`).
+/// `config` of an add-on or version: clusters_mgmt's `AddOnConfig` or
+/// addons_mgmt's `AddonConfig`, which name the secrets differently. Exactly
+/// one of the two secret lists is set, the target service's.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OcmConfig {
     pub add_on_environment_variables: Vec<EnvironmentVariable>,
-    pub add_on_secret_propagations: Vec<SecretPropagation>,
+    /// clusters_mgmt's name for the secrets OCM propagates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_propagations: Option<Vec<SecretPropagation>>,
+    /// addons_mgmt's name for them (and what managed-tenants sends to both).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_on_secret_propagations: Option<Vec<SecretPropagation>>,
+}
+
+impl OcmConfig {
+    /// The secrets to propagate, whichever service's name they carry.
+    pub fn secrets(&self) -> &[SecretPropagation] {
+        self.secret_propagations
+            .as_deref()
+            .or(self.add_on_secret_propagations.as_deref())
+            .unwrap_or(&[])
+    }
 }
 
 /// `AddOnEnvironmentVariable`; the id is the list index as a string.
@@ -202,19 +226,20 @@ pub struct OcmError {
     pub operation_id: Option<String>,
 }
 
-/// The add-on payload managed-tenants sends for `document` to `service`.
+/// The add-on payload for `document` to `service`: managed-tenants' mapping,
+/// in the target service's model.
 ///
 /// With an image set (`addonImageSetVersion` set), parameters, requirements
 /// and sub-operators belong to the version and are left out here; the
-/// add-ons service nevertheless gets the metadata's parameters, without the
-/// `order` clusters_mgmt gets, as managed-tenants' sanitiser re-sets them.
+/// add-ons service nevertheless gets the metadata's parameters as written,
+/// as managed-tenants' sanitiser re-sets them.
 pub fn addon_payload(document: &AddonDocument, service: Service) -> AddonPayload {
     let metadata = &document.metadata;
     let uses_image_set = matches!(metadata.addon_image_set_version, Some(Some(_)));
     let written = metadata.add_on_parameters.clone().unwrap_or_default();
     let parameters = match (service, uses_image_set) {
         (Service::ClustersMgmt, true) => None,
-        (Service::ClustersMgmt, false) => Some(ordered(written)),
+        (Service::ClustersMgmt, false) => Some(ordered(written, service)),
         (Service::AddonsMgmt, _) => Some(Parameters { items: written }),
     };
     let (requirements, sub_operators) = if uses_image_set {
@@ -251,20 +276,22 @@ pub fn addon_payload(document: &AddonDocument, service: Service) -> AddonPayload
         has_external_resources: metadata.has_external_resources,
         credentials_requests: metadata.credentials_requests.clone(),
         managed_service: metadata.managed_service,
-        config: ocm_config(&metadata.id, metadata.config.as_ref(), None),
+        config: ocm_config(service, &metadata.id, metadata.config.as_ref(), None),
         parameters,
         requirements,
         sub_operators,
     }
 }
 
-/// The version payload for the document's image set, `None` without one.
+/// The version payload for the document's image set to `service`, `None`
+/// without one.
 ///
 /// Each field starts from the metadata and is replaced by the image set's
 /// when the image set file has that key at all (an empty list included),
 /// which is managed-tenants' precedence for versions
-/// ([`AddonDocument::parameters`]). Both services get the same body.
-pub fn version_payload(document: &AddonDocument) -> Option<VersionPayload> {
+/// ([`AddonDocument::parameters`]). The services differ only in their model's
+/// names (see the module's documentation).
+pub fn version_payload(document: &AddonDocument, service: Service) -> Option<VersionPayload> {
     let set = document.image_set.as_ref()?;
     let metadata = &document.metadata;
     let id = set
@@ -288,13 +315,94 @@ pub fn version_payload(document: &AddonDocument) -> Option<VersionPayload> {
         additional_catalog_sources: catalog_sources
             .map(|list| indexed_sources(list))
             .unwrap_or_default(),
-        config: ocm_config(&metadata.id, metadata.config.as_ref(), set.config.as_ref()),
-        parameters: ordered(document.parameters().to_vec()),
+        config: ocm_config(
+            service,
+            &metadata.id,
+            metadata.config.as_ref(),
+            set.config.as_ref(),
+        ),
+        parameters: ordered(document.parameters().to_vec(), service),
         requirements: document.requirements().to_vec(),
         sub_operators: document.sub_operators().to_vec(),
         source_image: set.index_image.clone(),
         package_image: set.package_image.clone(),
     })
+}
+
+/// Where the payloads for `service` differ from managed-tenants-cli's, as
+/// warnings (README, "Differences from managed-tenants-cli"). To clusters_mgmt
+/// mtcli sends the secrets as `config.add_on_secret_propagations`, addons_mgmt's
+/// name, which clusters_mgmt's reader drops, so they were never propagated; we
+/// send `secret_propagations` (DF0007). It also gives each parameter an
+/// `order`, which clusters_mgmt's `AddOnParameter` does not have; we leave it
+/// out and the list keeps the file's order (DF0008). `file` names the input.
+pub fn mtcli_differences(document: &AddonDocument, service: Service, file: &str) -> Vec<Finding> {
+    if service != Service::ClustersMgmt {
+        return Vec::new();
+    }
+    let id = &document.metadata.id;
+    let uses_image_set = matches!(document.metadata.addon_image_set_version, Some(Some(_)));
+    let has_secrets = |config: Option<&AddonConfig>| {
+        config
+            .and_then(|config| config.secrets.as_ref())
+            .is_some_and(|secrets| !secrets.is_empty())
+    };
+    let mut found = Vec::new();
+    let secrets_in = [
+        (
+            FieldPath::root().key("config").key("secrets"),
+            document.metadata.config.as_ref(),
+        ),
+        (
+            FieldPath::root()
+                .key("imageSet")
+                .key("config")
+                .key("secrets"),
+            document
+                .image_set
+                .as_ref()
+                .and_then(|set| set.config.as_ref()),
+        ),
+    ];
+    if let Some((path, _)) = secrets_in.iter().find(|(_, config)| has_secrets(*config)) {
+        found.push(
+            Finding::warning(
+                df::SECRET_PROPAGATIONS_FIELD,
+                file,
+                format!(
+                    "add-on {id}: managed-tenants-cli sends these secrets to clusters_mgmt as \
+                     config.add_on_secret_propagations, which clusters_mgmt does not read, so they \
+                     were never propagated; ocm-post sends config.secret_propagations"
+                ),
+            )
+            .at(path),
+        );
+    }
+    let parameters_sent = if uses_image_set && document.image_set.is_some() {
+        !document.parameters().is_empty()
+    } else {
+        !uses_image_set
+            && document
+                .metadata
+                .add_on_parameters
+                .as_ref()
+                .is_some_and(|p| !p.is_empty())
+    };
+    if parameters_sent {
+        found.push(
+            Finding::warning(
+                df::PARAMETER_ORDER,
+                file,
+                format!(
+                    "add-on {id}: managed-tenants-cli gives each parameter an order, which \
+                     clusters_mgmt's AddOnParameter does not have; ocm-post leaves it out (the list \
+                     keeps the file's order)"
+                ),
+            )
+            .at(&FieldPath::root().key("addOnParameters")),
+        );
+    }
+    found
 }
 
 /// `AllNamespaces` → `all_namespaces`.
@@ -305,18 +413,25 @@ pub fn install_mode_snake_case(mode: InstallMode) -> &'static str {
     }
 }
 
-/// Parameters with `order` set to their 1-based position, so OCM shows them
-/// in the order of the metadata file.
-fn ordered(mut parameters: Vec<AddonParameter>) -> Parameters {
+/// Parameters in the order of the metadata file: addons_mgmt's model says
+/// so with `order`, the 1-based position (as managed-tenants sets it);
+/// clusters_mgmt's `AddOnParameter` has no `order`, and the list's own order
+/// is the order.
+fn ordered(mut parameters: Vec<AddonParameter>, service: Service) -> Parameters {
     for (index, parameter) in parameters.iter_mut().enumerate() {
-        parameter.order = Some(index as i64 + 1);
+        parameter.order = match service {
+            Service::ClustersMgmt => None,
+            Service::AddonsMgmt => Some(index as i64 + 1),
+        };
     }
     Parameters { items: parameters }
 }
 
 /// The OCM config from the metadata's, each list replaced by the image set's
-/// when the image set names it (an empty list included).
+/// when the image set names it (an empty list included), the secrets under
+/// the target service's name.
 fn ocm_config(
+    service: Service,
     addon_id: &str,
     metadata: Option<&AddonConfig>,
     set: Option<&AddonConfig>,
@@ -327,7 +442,25 @@ fn ocm_config(
     let secrets = set
         .and_then(|config| config.secrets.as_ref())
         .or(metadata.and_then(|config| config.secrets.as_ref()));
+    let propagations: Vec<SecretPropagation> = secrets
+        .map(|list| {
+            list.iter()
+                .enumerate()
+                .map(|(index, secret)| SecretPropagation {
+                    source_secret: format!("{addon_id}-{}", secret.name),
+                    destination_secret: secret.name.clone(),
+                    id: index.to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let (secret_propagations, add_on_secret_propagations) = match service {
+        Service::ClustersMgmt => (Some(propagations), None),
+        Service::AddonsMgmt => (None, Some(propagations)),
+    };
     OcmConfig {
+        secret_propagations,
+        add_on_secret_propagations,
         add_on_environment_variables: env
             .map(|list| {
                 list.iter()
@@ -335,18 +468,6 @@ fn ocm_config(
                     .map(|(index, var)| EnvironmentVariable {
                         name: var.name.clone(),
                         value: var.value.clone(),
-                        id: index.to_string(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-        add_on_secret_propagations: secrets
-            .map(|list| {
-                list.iter()
-                    .enumerate()
-                    .map(|(index, secret)| SecretPropagation {
-                        source_secret: format!("{addon_id}-{}", secret.name),
-                        destination_secret: secret.name.clone(),
                         id: index.to_string(),
                     })
                     .collect()
@@ -425,7 +546,7 @@ mod tests {
             json!([{"name": "redhat-my-addon", "labels": {"a": "b"}},
                                                   {"name": "other", "labels": {"a": "b"}}])
         );
-        assert_eq!(payload["parameters"]["items"][1]["order"], 2);
+        assert_eq!(payload["parameters"]["items"][1]["id"], "b");
         assert_eq!(payload["requirements"], json!([]));
         assert_eq!(payload["sub_operators"], json!([]));
         assert_eq!(
@@ -433,10 +554,84 @@ mod tests {
             json!([{"name": "E", "value": "v", "id": "0"}])
         );
         assert_eq!(
-            payload["config"]["add_on_secret_propagations"],
+            payload["config"]["secret_propagations"],
             json!([{"source_secret": "my-addon-s", "destination_secret": "s", "id": "0"}])
         );
         assert!(payload.get("link").is_none() && payload.get("defaultChannel").is_none());
+    }
+
+    /// Each service gets the names of its own model: clusters_mgmt's
+    /// `AddOnConfig.secret_propagations` and an `AddOnParameter` without
+    /// `order`; addons_mgmt's `AddonConfig.add_on_secret_propagations` and
+    /// `AddonParameter.order`. managed-tenants sends addons_mgmt's to both.
+    #[test]
+    fn each_service_gets_the_fields_of_its_own_model() {
+        let secrets = json!({"secrets": [{"name": "s", "type": "Opaque", "vaultPath": "p", "version": 1, "fields": []}]});
+        let plain =
+            document(json!({"addOnParameters": [param("a"), param("b")], "config": secrets}));
+        let mut with_set = document(json!({"addonImageSetVersion": "1.0.0", "config": secrets,
+                                           "addOnParameters": [param("a")]}));
+        with_set.image_set = Some(ImageSet {
+            name: "my-addon.v1.0.0".into(),
+            index_image: "quay.io/osd-addons/my-addon-index@sha256:1".into(),
+            ..ImageSet::default()
+        });
+        let clusters = [
+            serde_json::to_value(addon_payload(&plain, Service::ClustersMgmt)).unwrap(),
+            serde_json::to_value(version_payload(&with_set, Service::ClustersMgmt)).unwrap(),
+        ];
+        for body in &clusters {
+            assert_eq!(
+                body["config"]["secret_propagations"][0]["destination_secret"],
+                "s"
+            );
+            assert!(
+                body["config"].get("add_on_secret_propagations").is_none(),
+                "{body}"
+            );
+            assert!(
+                body["parameters"]["items"][0].get("order").is_none(),
+                "{body}"
+            );
+        }
+        let addons = [
+            serde_json::to_value(addon_payload(&plain, Service::AddonsMgmt)).unwrap(),
+            serde_json::to_value(version_payload(&with_set, Service::AddonsMgmt)).unwrap(),
+        ];
+        for body in &addons {
+            assert_eq!(
+                body["config"]["add_on_secret_propagations"][0]["destination_secret"],
+                "s"
+            );
+            assert!(
+                body["config"].get("secret_propagations").is_none(),
+                "{body}"
+            );
+        }
+        assert_eq!(addons[1]["parameters"]["items"][0]["order"], 1);
+    }
+
+    #[test]
+    fn the_differences_from_mtcli_are_warned_for_clusters_mgmt_only() {
+        let secrets = json!({"secrets": [{"name": "s", "type": "Opaque", "vaultPath": "p", "version": 1, "fields": []}]});
+        let doc = document(json!({"addOnParameters": [param("a")], "config": secrets}));
+        let found = mtcli_differences(&doc, Service::ClustersMgmt, "addon.json");
+        let lines: Vec<String> = found.iter().map(ToString::to_string).collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[0].starts_with("addon.json: warning DF0007: config.secrets: add-on my-addon:"),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].starts_with("addon.json: warning DF0008: addOnParameters: add-on my-addon:"),
+            "{}",
+            lines[1]
+        );
+        assert!(mtcli_differences(&doc, Service::AddonsMgmt, "addon.json").is_empty());
+        assert!(
+            mtcli_differences(&document(json!({})), Service::ClustersMgmt, "addon.json").is_empty()
+        );
     }
 
     #[test]
@@ -466,7 +661,7 @@ mod tests {
             add_on_parameters: Some(vec![serde_json::from_value(param("set")).unwrap()]),
             ..ImageSet::default()
         });
-        let version = version_payload(&doc).unwrap();
+        let version = version_payload(&doc, Service::ClustersMgmt).unwrap();
         assert_eq!(version.id.as_deref(), Some("1.2.3"));
         assert_eq!(version.channel, "stable");
         assert_eq!(version.pull_secret_name.as_deref(), Some("pull"));
@@ -479,12 +674,19 @@ mod tests {
             "metadata"
         );
         assert_eq!(version.parameters.items[0].id, "set");
-        assert_eq!(version.parameters.items[0].order, Some(1));
+        assert_eq!(
+            version_payload(&doc, Service::AddonsMgmt)
+                .unwrap()
+                .parameters
+                .items[0]
+                .order,
+            Some(1)
+        );
         assert_eq!(
             version.source_image,
             "quay.io/osd-addons/my-addon-index@sha256:1"
         );
-        assert!(version_payload(&document(json!({}))).is_none());
+        assert!(version_payload(&document(json!({})), Service::ClustersMgmt).is_none());
     }
 
     #[test]

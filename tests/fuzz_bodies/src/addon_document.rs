@@ -35,6 +35,7 @@ pub fn run(data: &[u8]) {
     for service in [Service::ClustersMgmt, Service::AddonsMgmt] {
         let payload = ocm::addon_payload(&document, service);
         let _ = serde_json::to_vec(&payload);
+        let _ = ocm::version_payload(&document, service);
         for with_version in [false, true] {
             if let Ok(steps) = ocm_post::publish::plan(&document, service, with_version) {
                 for step in &steps {
@@ -43,5 +44,4 @@ pub fn run(data: &[u8]) {
             }
         }
     }
-    let _ = ocm::version_payload(&document);
 }

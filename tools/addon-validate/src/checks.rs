@@ -73,6 +73,11 @@ mod tests {
             "common/src/load_rules.rs",
             include_str!("../../../common/src/load_rules.rs"),
         ),
+        // The DF codes of OCM payloads, which ocm-post warns.
+        (
+            "common/src/ocm.rs",
+            include_str!("../../../common/src/ocm.rs"),
+        ),
         ("rules.rs", include_str!("rules.rs")),
         ("differences.rs", include_str!("differences.rs")),
         ("validate.rs", include_str!("validate.rs")),

@@ -28,6 +28,16 @@ pub struct Options {
     pub jobs: usize,
     /// `--prune`, with its `--max-deletions`.
     pub prune: Option<usize>,
+    /// The input, as warnings name it (a path, or `<stdin>`).
+    pub source: String,
+}
+
+/// Says where what we send differs from what managed-tenants-cli sends
+/// (DF warnings), once per add-on.
+fn warn_differences(options: &Options, document: &common::AddonDocument) {
+    for finding in common::ocm::mtcli_differences(document, options.service, &options.source) {
+        common::cli::note_line(finding);
+    }
 }
 
 /// The add-on id of a stream's document: its own, or the one read from a
@@ -139,6 +149,9 @@ pub fn publish_stream(
         .iter()
         .filter_map(|(_, _, document)| document.as_ref().ok())
         .collect();
+    for document in &valid {
+        warn_differences(options, document);
+    }
     let done = outcomes.counter();
     // A bad document is done already: nothing is sent for it.
     done.inc((items.len() - valid.len()) as u64);
@@ -238,9 +251,10 @@ pub fn planned_publish(
     let mut requests = Vec::new();
     for item in items {
         let name = item.name();
-        let requests_of = item
-            .document
-            .and_then(|document| planned(&document, options.service, options.with_version, base));
+        let requests_of = item.document.and_then(|document| {
+            warn_differences(options, &document);
+            planned(&document, options.service, options.with_version, base)
+        });
         requests.extend(outcomes.record(&name, requests_of).unwrap_or_default());
     }
     requests

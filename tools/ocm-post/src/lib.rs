@@ -418,6 +418,10 @@ fn publish(cli: &Cli, service: Service, format: Format) -> Result<()> {
         compare_only: cli.diff,
         jobs: usize::from(cli.jobs),
         prune: cli.prune.then_some(cli.max_deletions),
+        source: match &cli.file {
+            Some(path) if path.as_os_str() != "-" => path.display().to_string(),
+            _ => "<stdin>".to_string(),
+        },
     };
     if cli.dry_run && !cli.prune {
         // Offline: no credentials, only the URL the requests would go to.

@@ -70,7 +70,7 @@ pub fn plan(document: &AddonDocument, service: Service, with_version: bool) -> R
         body: addon,
     }];
     if with_version {
-        if let Some(version) = version_payload(document) {
+        if let Some(version) = version_payload(document, service) {
             let version_id = version.id.clone().unwrap_or_default();
             let body = serde_json::to_value(version).map_err(internal)?;
             let collection = service.versions_path(&id);
