@@ -13,6 +13,8 @@
 //! secrets never propagate). To clusters_mgmt we send `secret_propagations`
 //! and no `order` ([`mtcli_differences`] names them, as DF0007 and DF0008).
 
+pub mod model;
+
 use serde::{Deserialize, Serialize};
 
 use crate::finding_codes::df;
