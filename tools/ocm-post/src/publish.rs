@@ -6,6 +6,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use common::ocm::model::Object;
 use common::ocm::{addon_payload, version_payload, Service};
 use common::{AddonDocument, Result};
 
@@ -14,6 +15,11 @@ use common::{AddonDocument, Result};
 pub struct Upsert {
     /// What is published (`add-on`, `version`), for messages.
     pub what: &'static str,
+    /// Where, and as which object of that service's model.
+    #[serde(skip)]
+    pub service: Service,
+    #[serde(skip)]
+    pub object: Object,
     pub collection: String,
     pub id: String,
     /// `collection/id`, the id percent-encoded.
@@ -64,6 +70,8 @@ pub fn plan(document: &AddonDocument, service: Service, with_version: bool) -> R
     let collection = service.addons_path().to_string();
     let mut steps = vec![Upsert {
         what: "add-on",
+        service,
+        object: Object::AddOn,
         collection,
         path: service.addon_path(&id),
         id: id.clone(),
@@ -76,6 +84,8 @@ pub fn plan(document: &AddonDocument, service: Service, with_version: bool) -> R
             let collection = service.versions_path(&id);
             steps.push(Upsert {
                 what: "version",
+                service,
+                object: Object::Version,
                 path: common::ocm::object_path(&collection, &version_id),
                 collection,
                 id: version_id,

@@ -22,7 +22,8 @@ pub struct Difference {
 }
 
 /// The fields of `ours` whose value OCM does not have. Only what we send is
-/// compared: fields OCM adds (`kind`, `href`, defaults) are not differences.
+/// compared (and of it only what OCM keeps, see `compared`): fields OCM adds
+/// (`kind`, `href`, defaults) are not differences.
 pub fn differences(ocm: &Value, ours: &Value) -> Vec<Difference> {
     let mut found = Vec::new();
     compare("", ocm, ours, &mut found);
@@ -59,6 +60,13 @@ fn compare(path: &str, ocm: &Value, ours: &Value, found: &mut Vec<Difference>) {
             ours: ours.clone(),
         }),
     }
+}
+
+/// What of our body is compared with OCM's object: the fields the target
+/// service's model keeps. A field OCM drops on reading never comes back, so
+/// comparing it would PATCH the object on every run.
+fn compared(step: &Upsert) -> Value {
+    common::ocm::model::kept_fields(step.service, step.object, &without_id(&step.body))
 }
 
 /// What was found (and, unless comparing only, done) for one object.
@@ -100,7 +108,7 @@ pub fn compare_with_ocm(api: &OcmApi, step: &Upsert) -> Result<(Comparison, Opti
         return Err(api.refused("GET", path, &response));
     }
     let existing = api.body(&response)?;
-    let differences = differences(&existing, &without_id(&step.body));
+    let differences = differences(&existing, &compared(step));
     let state = if differences.is_empty() {
         State::Equal
     } else {
@@ -306,6 +314,29 @@ mod tests {
         assert!(
             err.contains("did not end within 3 pages (3 add-ons read, 1000 announced)"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_field_the_service_does_not_keep_is_no_difference() {
+        let step = Upsert {
+            what: "add-on",
+            service: common::ocm::Service::ClustersMgmt,
+            object: common::ocm::model::Object::AddOn,
+            collection: "/api/clusters_mgmt/v1/addons".into(),
+            id: "x".into(),
+            path: "/api/clusters_mgmt/v1/addons/x".into(),
+            body: json!({"id": "x", "name": "X", "not_in_the_model": 1,
+                         "parameters": {"items": [{"id": "a", "order": 1}]}}),
+        };
+        // OCM's answer, as it keeps what it read.
+        let ocm = json!({"kind": "AddOn", "id": "x", "href": "/x", "name": "X",
+                         "parameters": {"items": [{"kind": "AddOnParameter", "id": "a"}]}});
+        assert_eq!(differences(&ocm, &compared(&step)), vec![]);
+        assert_eq!(
+            differences(&ocm, &without_id(&step.body)).len(),
+            2,
+            "compared whole, they differ"
         );
     }
 
