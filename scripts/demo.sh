@@ -197,8 +197,8 @@ ocm_status=$status
 "$bin/ocm-post" "${ocm[@]}" --installation "$healthy" --installation "$failing" -o json --id reference-addon \
   | python3 -c 'import json,sys
 for line in sys.stdin:
-    i=json.loads(line)["installation"]
-    print(i["cluster"]["id"], i["state"], "-", i.get("state_description", ""), "operator", i.get("operator_version"))' \
+    r=json.loads(line); i=r["installation"]
+    print(r["cluster"], i["state"], "-", i.get("state_description", ""), "operator", i.get("operator_version"))' \
   | tee "$out/states.txt"
 
 say "install 5/5: ocm-post --uninstall; the installations go deleting, then away"

@@ -9,7 +9,7 @@
 //!
 //! The wire details the OpenAPI text leaves out (its README): a list may
 //! travel as `{"items": [...]}` (with `kind`/`href`), as the SDK writes it;
-//! and the model's free-form values (`[String]Interface`, such as a
+//! a collection's answer carries its `kind`; and the model's free-form values (`[String]Interface`, such as a
 //! requirement's `data`) appear as `additionalProperties: {type: object}`,
 //! which holds any value.
 //!
@@ -62,6 +62,25 @@ impl Api {
         problems
             .into_iter()
             .map(|problem| format!("{method} {path}: {problem}"))
+            .collect()
+    }
+
+    /// What is wrong with an answer of `method` on `path`: its body against
+    /// the operation's 200 (or 201) response schema.
+    fn check_response(&self, method: &str, path: &str, status: u16, body: &Value) -> Vec<String> {
+        let path = path.split('?').next().unwrap_or_default();
+        let Some(operation) = self.operation(method, path) else {
+            return vec![format!("{} has no {method} {path}", self.name)];
+        };
+        let pointer = format!("/responses/{status}/content/application~1json/schema");
+        let Some(schema) = operation.pointer(&pointer) else {
+            return vec![format!("{method} {path} answers no body with {status}")];
+        };
+        let mut problems = Vec::new();
+        self.check(schema, body, "answer", &mut problems);
+        problems
+            .into_iter()
+            .map(|problem| format!("{method} {path} -> {status}: {problem}"))
             .collect()
     }
 
@@ -131,7 +150,14 @@ impl Api {
                     return problems.push(format!("{at}: expected an object, found {value}"));
                 };
                 let properties = &schema["properties"];
+                // A collection's answer carries its `kind` (and may carry
+                // `href`), which the OpenAPI text leaves out (its README).
+                let collection =
+                    properties.get("items").is_some() && properties.get("total").is_some();
                 for (key, field) in object {
+                    if collection && (key == "kind" || key == "href") {
+                        continue;
+                    }
                     match properties.get(key) {
                         Some(property) => {
                             self.check(property, field, &format!("{at}.{key}"), problems)
@@ -190,13 +216,16 @@ impl Apis {
         }
     }
 
-    fn check_request(&self, method: &str, path: &str, body: &Value) -> Vec<String> {
-        let api = if self.addons.serves(path) {
+    fn of(&self, path: &str) -> &Api {
+        if self.addons.serves(path) {
             &self.addons
         } else {
             &self.clusters
-        };
-        api.check_request(method, path, body)
+        }
+    }
+
+    fn check_request(&self, method: &str, path: &str, body: &Value) -> Vec<String> {
+        self.of(path).check_request(method, path, body)
     }
 }
 
@@ -382,4 +411,216 @@ fn every_request_of_publishing_installing_and_removing_fits_the_model() {
         .iter()
         .any(|(m, p, _)| m == "PATCH" && p.contains("/clusters/c1/addons/")));
     assert_conforms(&apis, "a run against fake OCM", &requests);
+}
+
+// ------------------------------------------------- the fake OCM's conformance
+
+/// The lists of linked objects in the model (`link Parameters [...]` in
+/// `model/clusters_mgmt/v1/add_on_type.model`, `add_on_version_type.model`,
+/// `add_on_installation_type.model`, and addons_mgmt's `addon_type.model`,
+/// `addon_installation_type.model`): on the wire `{"items": [...]}`, which
+/// the OpenAPI text shows as a plain array. (addons_mgmt's version has an
+/// `AddonParameters` object already.)
+const LINK_LISTS: [(&str, &str); 5] = [
+    ("AddOn", "parameters"),
+    ("AddOnVersion", "parameters"),
+    ("AddOnInstallation", "parameters"),
+    ("Addon", "parameters"),
+    ("AddonInstallation", "parameters"),
+];
+
+/// A body with every field the OpenAPI gives `schema`, `depth` objects deep,
+/// each of its type (the first value of an enum).
+fn sample(api: &Api, schema: &Value, depth: usize) -> Option<Value> {
+    let name = schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.rsplit('/').next());
+    let schema = api.resolve(schema);
+    if let Some(first) = schema.get("enum").and_then(|e| e.get(0)) {
+        return Some(first.clone());
+    }
+    match schema.get("type").and_then(Value::as_str) {
+        Some("string") if schema.get("format") == Some(&json!("date-time")) => {
+            Some(json!("2024-07-02T10:00:00Z"))
+        }
+        Some("string") => Some(json!("text")),
+        Some("boolean") => Some(json!(true)),
+        Some("integer") => Some(json!(3)),
+        Some("number") => Some(json!(1.5)),
+        Some("array") => Some(Value::Array(
+            sample(api, &schema["items"], depth).into_iter().collect(),
+        )),
+        _ if schema.get("properties").is_some() => {
+            if depth == 0 {
+                return None;
+            }
+            let mut object = serde_json::Map::new();
+            for (field, property) in schema["properties"].as_object().unwrap() {
+                let Some(mut value) = sample(api, property, depth - 1) else {
+                    continue;
+                };
+                if LINK_LISTS.contains(&(name.unwrap_or_default(), field.as_str())) {
+                    value = json!({ "items": value });
+                }
+                object.insert(field.clone(), value);
+            }
+            Some(Value::Object(object))
+        }
+        _ => Some(match schema.get("additionalProperties") {
+            Some(values) if values != &json!({"type": "object"}) => {
+                json!({ "key": sample(api, values, depth).unwrap_or(json!("text")) })
+            }
+            _ => json!({"key": {"any": ["value", 1]}}),
+        }),
+    }
+}
+
+/// The fields of `sample` that `read` lacks, at every depth.
+fn dropped(sample: &Value, read: &Value, at: &str, found: &mut Vec<String>) {
+    match (sample, read) {
+        (Value::Object(sample), Value::Object(read)) => {
+            for (key, value) in sample {
+                match read.get(key) {
+                    Some(kept) => dropped(value, kept, &format!("{at}.{key}"), found),
+                    None => found.push(format!("{at}.{key}")),
+                }
+            }
+        }
+        (Value::Array(sample), Value::Array(read)) => {
+            for (index, (a, b)) in sample.iter().zip(read).enumerate() {
+                dropped(a, b, &format!("{at}[{index}]"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Our transcription of the model (`common::ocm::model`, which fake OCM
+/// reads every body through, and with which ocm-post decides what OCM keeps)
+/// against the published one: a body with every field of the OpenAPI
+/// schema reads without a type error, and nothing of it is dropped.
+#[test]
+fn our_transcription_of_the_model_keeps_every_field_of_the_published_one() {
+    use common::ocm::model::{read, Object};
+    use common::ocm::Service;
+    let Some(reference) = require_reference("OCM's OpenAPI") else {
+        return;
+    };
+    let apis = Apis::load(&reference);
+    let objects = [
+        (
+            &apis.clusters,
+            Service::ClustersMgmt,
+            "AddOn",
+            Object::AddOn,
+        ),
+        (
+            &apis.clusters,
+            Service::ClustersMgmt,
+            "AddOnVersion",
+            Object::Version,
+        ),
+        (
+            &apis.clusters,
+            Service::ClustersMgmt,
+            "AddOnInstallation",
+            Object::Installation,
+        ),
+        (&apis.addons, Service::AddonsMgmt, "Addon", Object::AddOn),
+        (
+            &apis.addons,
+            Service::AddonsMgmt,
+            "AddonVersion",
+            Object::Version,
+        ),
+        (
+            &apis.addons,
+            Service::AddonsMgmt,
+            "AddonInstallation",
+            Object::Installation,
+        ),
+    ];
+    for (api, service, name, object) in objects {
+        let schema = json!({ "$ref": format!("#/components/schemas/{name}") });
+        let body = sample(api, &schema, 4).unwrap();
+        let kept = read(service, object, &body).unwrap_or_else(|err| {
+            panic!("{name}: the model refuses the published types: {err}\n{body:#}")
+        });
+        let mut lost = Vec::new();
+        dropped(&body, &kept, name, &mut lost);
+        assert!(
+            lost.is_empty(),
+            "{name}: our model drops published fields: {lost:?}"
+        );
+        // And what it writes back is the published model too.
+        let mut problems = Vec::new();
+        api.check(&schema, &kept, name, &mut problems);
+        assert!(problems.is_empty(), "{name}: {problems:?}");
+    }
+}
+
+/// GET `path` from fake OCM with its static token: (status, body).
+fn get(ocm: &FakeOcm, path: &str) -> (u16, Value) {
+    use common::http::{Client, Request, Secret, TlsOptions};
+    let client = Client::new(&ocm.url(), &TlsOptions::default())
+        .unwrap()
+        .with_token(Some(Secret::new(addon_flow_testservers::ocm::ACCESS_TOKEN)));
+    let response = client.send(&Request::new("GET", path)).unwrap();
+    let body = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+    (response.status, body)
+}
+
+/// fake OCM answers with objects as the published model writes them: no
+/// field the model lacks, the types and enums of the model, the list
+/// envelopes of the API.
+#[test]
+fn fake_ocm_answers_what_the_published_model_defines() {
+    let Some(reference) = require_reference("OCM's OpenAPI") else {
+        return;
+    };
+    let apis = Apis::load(&reference);
+    let ocm = FakeOcm::start().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let addon_yaml = fixture("addons/my-addon/metadata/stage/addon.yaml");
+    for service in ["clusters", "addons"] {
+        e2e::servers::ocm_post(home.path(), &ocm)
+            .args(["--service", service])
+            .arg(&addon_yaml)
+            .run()
+            .success();
+    }
+    e2e::servers::ocm_post(home.path(), &ocm)
+        .args(["--install", "c1", "--param", "size=2"])
+        .arg(&addon_yaml)
+        .run()
+        .success();
+    let paths = [
+        "/api/clusters_mgmt/v1/addons/my-addon",
+        "/api/clusters_mgmt/v1/addons?page=1&size=100",
+        "/api/clusters_mgmt/v1/addons/my-addon/versions/1.2.0",
+        "/api/clusters_mgmt/v1/addons/my-addon/versions",
+        "/api/clusters_mgmt/v1/clusters/c1/addons/my-addon",
+        "/api/clusters_mgmt/v1/clusters/c1/addons",
+        "/api/clusters_mgmt/v1/clusters/c1/addon_inquiries/my-addon",
+        "/api/addons_mgmt/v1/addons/my-addon",
+        "/api/addons_mgmt/v1/addons/my-addon/versions/1.2.0",
+    ];
+    let mut problems = Vec::new();
+    for path in paths {
+        let (status, body) = get(&ocm, path);
+        assert_eq!(status, 200, "GET {path}: {body}");
+        problems.extend(apis.of(path).check_response("GET", path, status, &body));
+    }
+    assert!(
+        problems.is_empty(),
+        "fake OCM answers what the model does not define:\n{}",
+        problems.join("\n")
+    );
+    // The SDK writes `kind`, `href` and `id` on every object of a class.
+    let (_, addon) = get(&ocm, paths[0]);
+    assert_eq!(addon["kind"], "AddOn");
+    assert_eq!(addon["href"], paths[0]);
+    assert_eq!(addon["id"], "my-addon");
+    assert_eq!(addon["config"]["kind"], "AddOnConfig");
 }

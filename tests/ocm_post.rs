@@ -1116,3 +1116,48 @@ fn a_dry_run_prune_lists_the_deletions_each_marked_as_a_dry_run() {
     );
     assert!(ocm.addon("removed-addon").is_some());
 }
+
+/// The fleet's "nothing changed" run against an OCM that reads every body
+/// through its model (fake OCM, as the generated server: a field the model
+/// lacks is dropped): the second run sends no write. Today mtcli's
+/// `add_on_secret_propagations` and `order`, dropped by clusters_mgmt, read
+/// as a difference on every run and every add-on is PATCHed for ever.
+#[test]
+fn a_fleet_rerun_against_an_ocm_that_keeps_only_its_model_sends_no_write() {
+    let ocm = FakeOcm::start().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    // An add-on with an image set (a version with parameters and secrets),
+    // one with secrets, one with parameters.
+    // (The fixture's icon is no PNG, and it pins its image set version.)
+    let with_image_set = e2e::tool("addon-validate")
+        .args(["--disable", "AM0004,CL0001"])
+        .arg(fixture("addons/my-addon/metadata/stage/addon.yaml"))
+        .run()
+        .success()
+        .json();
+    let mut with_secrets = plain_addon_named("secret-addon");
+    with_secrets["config"] = serde_json::json!({"secrets": [{"name": "secret-addon-token",
+        "type": "Opaque", "vaultPath": "mtsre/secret-addon/token", "version": 1, "fields": ["token"]}]});
+    let stream = json_lines(&[
+        with_image_set,
+        with_secrets,
+        plain_addon_named("param-addon"),
+    ]);
+    for service in ["clusters", "addons"] {
+        let post = || {
+            e2e::servers::ocm_post(home.path(), &ocm)
+                .args(["--service", service])
+                .write_stdin(stream.clone())
+                .run()
+                .success()
+        };
+        post();
+        let before = ocm.requests().len();
+        post().stderr_lacks("updated");
+        assert_eq!(
+            writes_after(&ocm, before),
+            Vec::<String>::new(),
+            "{service}: nothing changed, nothing written"
+        );
+    }
+}

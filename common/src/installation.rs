@@ -84,8 +84,6 @@ pub struct Installation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addon: Option<Link>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cluster: Option<Link>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_description: Option<String>,

@@ -5,6 +5,10 @@
 //! What it checks is what OCM checks and what a client can get wrong: a
 //! missing or unknown bearer token is 401, a duplicate id is 409, a PATCH
 //! naming `id` or an unknown add-on is an error, bodies must be JSON objects.
+//! It reads every body as OCM's generated server does, through the service's
+//! model (`common::ocm::model`): a field the model does not define is
+//! dropped, a wrong type is a 400 with OCM's error body. It answers objects
+//! as the SDK writes them: `kind`, `href`, `id`, and what it kept.
 //! Tests can queue failures (`fail_next`) and read back every request.
 //!
 //! Started with [`ControllerOptions`] that name clusters, it also acts as
@@ -17,6 +21,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use common::ocm::model::{self, Object};
+use common::ocm::Service;
 use serde_json::{json, Map, Value};
 
 use crate::http::{HttpRequest, HttpResponse, Server};
@@ -376,6 +382,17 @@ impl Ocm {
         if needs_object && !body.is_object() {
             return error(400, code, "The request body is not a JSON object");
         }
+        // Read as the generated server reads it: through the service's model,
+        // unknown fields dropped, a wrong type refused.
+        let body = match model_object(&segments).filter(|_| needs_object) {
+            Some(object) => match model::read(service_of(prefix), object, &body) {
+                Ok(read) => read,
+                Err(err) => {
+                    return error(400, code, &format!("Can't read the request body: {err}"))
+                }
+            },
+            None => body,
+        };
         match segments.as_slice() {
             ["addons"] => match method {
                 "GET" => {
@@ -403,7 +420,6 @@ impl Ocm {
                         return error(409, code, &format!("Add-on with id '{id}' already exists"));
                     }
                     let mut stored = body.clone();
-                    stored["kind"] = json!("AddOn");
                     stored["href"] = json!(href(&format!("addons/{id}")));
                     addons.insert(id, stored.clone());
                     HttpResponse::json(201, &stored)
@@ -476,7 +492,6 @@ impl Ocm {
                             );
                         }
                         let mut stored = body.clone();
-                        stored["kind"] = json!("AddOnVersion");
                         stored["href"] = json!(href(&format!("addons/{id}/versions/{version}")));
                         versions.insert(key, stored.clone());
                         HttpResponse::json(201, &stored)
@@ -693,6 +708,25 @@ impl Ocm {
     }
 }
 
+/// Which service a path prefix is.
+fn service_of(prefix: &str) -> Service {
+    if prefix == SERVICES[1].0 {
+        Service::AddonsMgmt
+    } else {
+        Service::ClustersMgmt
+    }
+}
+
+/// The object of the model a POST or PATCH on this path carries.
+fn model_object(segments: &[&str]) -> Option<Object> {
+    match segments {
+        ["addons"] | ["addons", _] => Some(Object::AddOn),
+        ["addons", _, "versions"] | ["addons", _, "versions", _] => Some(Object::Version),
+        ["clusters", _, "addons"] | ["clusters", _, "addons", _] => Some(Object::Installation),
+        _ => None,
+    }
+}
+
 /// The add-on as an inquiry answers it: each requirement with its status on
 /// the cluster (all unfulfilled, with `refusal` as the reason, on a refused
 /// cluster; a refused cluster and an add-on without requirements get one
@@ -715,7 +749,8 @@ fn inquiry(addon: &Value, refusal: Option<&String>) -> Value {
             None => json!({"fulfilled": true}),
         };
     }
-    answer["requirements"] = json!({ "items": requirements });
+    // A list of structs: a JSON array, as the SDK writes it.
+    answer["requirements"] = Value::Array(requirements);
     answer
 }
 
@@ -734,7 +769,6 @@ fn installation(cluster: &str, addon: &str, parameters: &Value) -> Value {
         "id": addon,
         "href": format!("/api/clusters_mgmt/v1/clusters/{cluster}/addons/{addon}"),
         "addon": {"kind": "AddOnLink", "id": addon, "href": format!("/api/clusters_mgmt/v1/addons/{addon}")},
-        "cluster": {"kind": "ClusterLink", "id": cluster, "href": format!("/api/clusters_mgmt/v1/clusters/{cluster}")},
         "state": "installing",
         "state_description": "",
         "creation_timestamp": now,
@@ -886,6 +920,63 @@ mod tests {
         ));
         assert_eq!(json_of(&missing)["kind"], "Error");
         assert_eq!(missing.status, 404);
+    }
+
+    #[test]
+    fn bodies_are_read_through_the_model_of_the_service() {
+        let ocm = Ocm::default();
+        let post =
+            |path: &str, body: Value| ocm.handle(&request("POST", path, Some(ACCESS_TOKEN), body));
+        // clusters_mgmt drops what its model does not define, and answers
+        // as the SDK writes: kind, href, id and what it kept.
+        let created = post(
+            "/api/clusters_mgmt/v1/addons",
+            json!({"id": "a", "name": "A", "made_up": 1,
+                   "config": {"add_on_secret_propagations": [{"source_secret": "s"}]},
+                   "parameters": {"items": [{"id": "p", "order": 1}]}}),
+        );
+        assert_eq!(created.status, 201);
+        assert_eq!(
+            json_of(&created),
+            json!({"kind": "AddOn", "id": "a", "href": "/api/clusters_mgmt/v1/addons/a", "name": "A",
+                   "config": {"kind": "AddOnConfig"},
+                   "parameters": {"items": [{"kind": "AddOnParameter", "id": "p"}]}})
+        );
+        // addons_mgmt keeps its own names.
+        let created = post(
+            "/api/addons_mgmt/v1/addons",
+            json!({"id": "a", "name": "A", "config": {"add_on_secret_propagations": [{"source_secret": "s"}]}}),
+        );
+        assert_eq!(
+            json_of(&created)["config"]["add_on_secret_propagations"][0]["source_secret"],
+            "s"
+        );
+        // A wrong type is a 400 with OCM's error body naming the field.
+        let refused = post(
+            "/api/clusters_mgmt/v1/addons",
+            json!({"id": "b", "name": "B", "enabled": "yes"}),
+        );
+        assert_eq!(refused.status, 400);
+        let body = json_of(&refused);
+        assert_eq!(body["kind"], "Error");
+        assert_eq!(body["id"], "400");
+        assert_eq!(body["code"], "CLUSTERS-MGMT-400");
+        assert_eq!(body["href"], "/api/clusters_mgmt/v1/errors/400");
+        assert!(
+            body["reason"].as_str().unwrap().contains("field 'enabled'"),
+            "{body}"
+        );
+        let refused = ocm.handle(&request(
+            "PATCH",
+            "/api/clusters_mgmt/v1/addons/a",
+            Some(ACCESS_TOKEN),
+            json!({"parameters": [{"id": "p"}]}),
+        ));
+        assert_eq!(
+            refused.status, 400,
+            "a list of linked objects is {{\"items\": [...]}}"
+        );
+        assert!(ocm.addon("b").is_none());
     }
 
     #[test]
