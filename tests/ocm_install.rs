@@ -319,14 +319,18 @@ fn csv_wait_ocm(setup: &Published, extra: &[&str]) -> Run {
 fn csv_wait_from_ocm_reaches_ready() {
     let setup = published(None);
     setup.ocm.set_installation(C1, ADDON, "installing", "");
-    let ocm = setup.ocm.ocm.clone();
-    let mover = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(500));
-        ocm.set_installation(C1, ADDON, "ready", "reference-addon.v0.3.0 Succeeded");
-    });
-    let run = csv_wait_ocm(&setup, &["--timeout", "60s"]);
-    mover.join().unwrap();
-    let lines = run.success().json_lines();
+    // Ready once csv-wait has read `installing`: on that event, not after a
+    // sleep that a loaded machine may outlast.
+    setup.ocm.set_installation_after_reads(
+        C1,
+        ADDON,
+        1,
+        "ready",
+        "reference-addon.v0.3.0 Succeeded",
+    );
+    let lines = csv_wait_ocm(&setup, &["--timeout", "60s"])
+        .success()
+        .json_lines();
     let states: Vec<&str> = lines.iter().filter_map(|l| l["state"].as_str()).collect();
     assert_eq!(states, ["installing", "ready"]);
     assert_eq!(lines[1]["reason"], "reference-addon.v0.3.0 Succeeded");

@@ -78,6 +78,19 @@ struct State {
     token_lifetime_seconds: u64,
     /// Cluster id → why it may not install add-ons (unfulfilled requirements).
     refusals: BTreeMap<String, String>,
+    /// State changes that wait for an installation to be read.
+    after_reads: Vec<AfterReads>,
+}
+
+/// An installation's next state, set once it has been read `reads` more
+/// times: a test moves the state on an event the stand-in sees (a client
+/// read the old state), never after a sleep.
+#[derive(Debug, Clone)]
+struct AfterReads {
+    key: (String, String),
+    reads: usize,
+    state: String,
+    description: String,
 }
 
 /// The shared state behind a running fake OCM.
@@ -168,6 +181,31 @@ impl std::ops::Deref for FakeOcm {
     }
 }
 
+impl State {
+    /// One more read of an installation: the state changes waiting for it
+    /// come one read closer, and those due are made.
+    fn count_a_read(&mut self, key: &(String, String)) {
+        let mut due = Vec::new();
+        self.after_reads.retain_mut(|change| {
+            if change.key != *key {
+                return true;
+            }
+            change.reads = change.reads.saturating_sub(1);
+            if change.reads == 0 {
+                due.push(change.clone());
+            }
+            change.reads > 0
+        });
+        for change in due {
+            if let Some(installation) = self.installations.get_mut(key) {
+                installation["state"] = json!(change.state);
+                installation["state_description"] = json!(change.description);
+                installation["updated_timestamp"] = json!(rfc3339(std::time::SystemTime::now()));
+            }
+        }
+    }
+}
+
 impl Ocm {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state
@@ -238,6 +276,25 @@ impl Ocm {
             .or_insert_with(|| installation(cluster, addon, &Value::Null));
         entry["state"] = json!(state);
         entry["state_description"] = json!(description);
+    }
+
+    /// Sets the state and `state_description` of an existing installation
+    /// once it has been read (GET) `reads` more times: the answer to the
+    /// last of those reads still has the old state, the next read the new.
+    pub fn set_installation_after_reads(
+        &self,
+        cluster: &str,
+        addon: &str,
+        reads: usize,
+        state: &str,
+        description: &str,
+    ) {
+        self.lock().after_reads.push(AfterReads {
+            key: (cluster.to_string(), addon.to_string()),
+            reads,
+            state: state.to_string(),
+            description: description.to_string(),
+        });
     }
 
     /// Makes `cluster` fail every add-on requirement (inquiries say no, with `reason`).
@@ -602,7 +659,11 @@ impl Ocm {
                     );
                 };
                 match method {
-                    "GET" => HttpResponse::json(200, existing),
+                    "GET" => {
+                        let answer = HttpResponse::json(200, existing);
+                        state.count_a_read(&key);
+                        answer
+                    }
                     "PATCH" => {
                         merge(existing, &body);
                         existing["updated_timestamp"] =
@@ -1016,6 +1077,29 @@ mod tests {
             ocm.handle(&request("GET", &path, Some(ACCESS_TOKEN), Value::Null))
                 .status,
             404
+        );
+    }
+
+    #[test]
+    fn a_state_change_waits_for_its_reads() {
+        let ocm = Ocm::default();
+        ocm.set_installation("c1", "a", "installing", "");
+        ocm.set_installation_after_reads("c1", "a", 2, "ready", "done");
+        let path = "/api/clusters_mgmt/v1/clusters/c1/addons/a";
+        let read = || {
+            json_of(&ocm.handle(&request("GET", path, Some(ACCESS_TOKEN), Value::Null)))["state"]
+                .clone()
+        };
+        assert_eq!(read(), "installing");
+        assert_eq!(
+            read(),
+            "installing",
+            "the second read still sees the old state"
+        );
+        assert_eq!(read(), "ready");
+        assert_eq!(
+            ocm.installation("c1", "a").unwrap()["state_description"],
+            "done"
         );
     }
 
