@@ -79,7 +79,13 @@ pub enum Error {
     /// The command line is wrong (exit 2).
     Usage(String),
     /// A remote system failed or refused us (exit 3): HTTP, auth, registry.
-    Remote { target: String, message: String },
+    /// `kind` says why, for callers that decide what to do next (a poller
+    /// that gives up or polls again): they match on it, never on `message`.
+    Remote {
+        target: String,
+        message: String,
+        kind: RemoteKind,
+    },
     /// Waiting for something took longer than allowed (exit 4).
     TimedOut(String),
     /// The add-on reported failure (exit 5, csv-wait).
@@ -91,6 +97,26 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a remote system failed us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoteKind {
+    /// No usable answer: the connection failed, dropped or was cut short,
+    /// the host was not found, TLS failed.
+    Transport,
+    /// No answer within the request timeout.
+    TimedOut,
+    /// The server answered with this HTTP status, refusing the request.
+    Status(u16),
+    /// The server answered, with something that is not the API's answer (an
+    /// HTML page, JSON of another shape).
+    NotTheApi,
+    /// The answer is larger than we accept from a server.
+    Oversized,
+    /// Any other remote failure (a registry client's own error, a summary of
+    /// several failures): the message says what.
+    Other,
+}
 
 impl Error {
     pub fn input(at: Location, message: impl Into<String>) -> Self {
@@ -109,12 +135,32 @@ impl Error {
         Error::Usage(message.into())
     }
 
-    /// A remote failure. Server text enters our messages here, so this is
-    /// where credentials are taken out of it (and out of a URL's userinfo).
+    /// A remote failure of no particular kind ([`RemoteKind::Other`]); see
+    /// [`Error::remote_as`].
     pub fn remote(target: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::remote_as(RemoteKind::Other, target, message)
+    }
+
+    /// A remote failure of `kind`. Server text enters our messages here, so
+    /// this is where credentials are taken out of it (and out of a URL's
+    /// userinfo).
+    pub fn remote_as(
+        kind: RemoteKind,
+        target: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Error::Remote {
             target: crate::redact::text(&crate::redact::url(&target.into())),
             message: crate::redact::text(&message.into()),
+            kind,
+        }
+    }
+
+    /// Why a remote failure happened; `None` for every other error.
+    pub fn remote_kind(&self) -> Option<RemoteKind> {
+        match self {
+            Error::Remote { kind, .. } => Some(*kind),
+            _ => None,
         }
     }
 
@@ -140,7 +186,9 @@ impl fmt::Display for Error {
         match self {
             Error::Input { at, message } => write!(f, "{at}: {message}"),
             Error::Invalid(message) | Error::Usage(message) => f.write_str(message),
-            Error::Remote { target, message } => write!(f, "{target}: {message}"),
+            Error::Remote {
+                target, message, ..
+            } => write!(f, "{target}: {message}"),
             Error::TimedOut(message) => write!(f, "timed out: {message}"),
             Error::AddonFailed(message) => write!(f, "add-on failed: {message}"),
             Error::Internal(message) => write!(
@@ -186,6 +234,18 @@ mod tests {
         assert_eq!(Error::remote("r", "x").exit_status() as u8, 3);
         assert_eq!(Error::TimedOut("x".into()).exit_status() as u8, 4);
         assert_eq!(Error::AddonFailed("x".into()).exit_status() as u8, 5);
+    }
+
+    #[test]
+    fn remote_errors_carry_their_kind_and_nothing_else_has_one() {
+        let err = Error::remote_as(RemoteKind::Status(503), "http://h", "HTTP 503");
+        assert_eq!(err.remote_kind(), Some(RemoteKind::Status(503)));
+        assert_eq!(err.to_string(), "http://h: HTTP 503");
+        assert_eq!(
+            Error::remote("r", "x").remote_kind(),
+            Some(RemoteKind::Other)
+        );
+        assert_eq!(Error::usage("x").remote_kind(), None);
     }
 
     #[test]

@@ -10,19 +10,10 @@ use std::time::{Duration, Instant};
 
 use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, RemoteKind, Result};
 
 /// Response bodies larger than this are refused (no API answer we read is near it).
 const MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
-
-/// The words of the error for an answer over [`MAX_BODY_BYTES`].
-const OVERSIZED_ANSWER: &str = "the answer is larger than the";
-
-/// Whether `send` refused an answer for its size: not a transport hiccup, so
-/// a poller gives up on it as on any other answer that is not the API's.
-pub fn is_oversized_answer(err: &Error) -> bool {
-    matches!(err, Error::Remote { message, .. } if message.contains(OVERSIZED_ANSWER))
-}
 
 /// A credential. Its `Debug` and `Display` never show the value, so it cannot
 /// leak into an error message or a log line by accident.
@@ -165,7 +156,8 @@ impl Response {
     /// The body as JSON; a body that is not JSON is a remote error naming `target`.
     pub fn json<T: serde::de::DeserializeOwned>(&self, target: &str) -> Result<T> {
         serde_json::from_slice(&self.body).map_err(|err| {
-            Error::remote(
+            Error::remote_as(
+                RemoteKind::NotTheApi,
                 target,
                 format!(
                     "answered with something that is not the expected JSON ({err}): {}",
@@ -471,10 +463,11 @@ impl Client {
     /// like a dropped connection).
     fn body_error(&self, err: ureq::Error, stage: &str, timeout: Duration) -> Failure {
         match err {
-            ureq::Error::BodyExceedsLimit(_) => Failure::Permanent(Error::remote(
+            ureq::Error::BodyExceedsLimit(_) => Failure::Permanent(Error::remote_as(
+                RemoteKind::Oversized,
                 &self.target,
                 format!(
-                    "{stage}: {OVERSIZED_ANSWER} {} MiB we accept from a server; refused",
+                    "{stage}: the answer is larger than the {} MiB we accept from a server; refused",
                     MAX_BODY_BYTES / (1024 * 1024)
                 ),
             )),
@@ -482,7 +475,8 @@ impl Client {
             ureq::Error::Io(ref io) if io.kind() == std::io::ErrorKind::TimedOut => {
                 self.transport_error(err, stage, timeout)
             }
-            other => Failure::Transient(Error::remote(
+            other => Failure::Transient(Error::remote_as(
+                RemoteKind::Transport,
                 &self.target,
                 format!("{stage}: the answer broke off before its end ({other})"),
             )),
@@ -496,7 +490,8 @@ impl Client {
         let timed_out = matches!(&err, ureq::Error::Timeout(_))
             || matches!(&err, ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut);
         if timed_out {
-            return Failure::TimedOut(Error::remote(
+            return Failure::TimedOut(Error::remote_as(
+                RemoteKind::TimedOut,
                 &self.target,
                 format!(
                     "{stage}: no answer within {:.1}s (the request timeout; see --request-timeout)",
@@ -509,20 +504,22 @@ impl Client {
                 .iter()
                 .any(|w| text.to_lowercase().contains(w));
         if tls {
-            return Failure::Permanent(Error::remote(
+            return Failure::Permanent(Error::remote_as(
+                RemoteKind::Transport,
                 &self.target,
                 format!("{stage}: TLS failed: {text} (check the CA data, or use insecure-skip-tls-verify only on a test cluster)"),
             ));
         }
+        let transport =
+            |message: String| Error::remote_as(RemoteKind::Transport, &self.target, message);
         match err {
-            ureq::Error::ConnectionFailed | ureq::Error::Io(_) => Failure::Transient(
-                Error::remote(&self.target, format!("{stage}: cannot connect: {text}")),
-            ),
-            ureq::Error::HostNotFound => Failure::Permanent(Error::remote(
-                &self.target,
-                format!("{stage}: host not found"),
-            )),
-            _ => Failure::Permanent(Error::remote(&self.target, format!("{stage}: {text}"))),
+            ureq::Error::ConnectionFailed | ureq::Error::Io(_) => {
+                Failure::Transient(transport(format!("{stage}: cannot connect: {text}")))
+            }
+            ureq::Error::HostNotFound => {
+                Failure::Permanent(transport(format!("{stage}: host not found")))
+            }
+            _ => Failure::Permanent(transport(format!("{stage}: {text}"))),
         }
     }
 }
@@ -769,7 +766,29 @@ mod tests {
             .with_retry(RetryPolicy::none());
         let err = client.send(&Request::new("GET", "/")).unwrap_err();
         assert_eq!(err.exit_status() as u8, 3);
+        assert_eq!(err.remote_kind(), Some(RemoteKind::Transport));
         assert!(err.to_string().contains(&url), "{err}");
+    }
+
+    #[test]
+    fn a_silent_server_is_a_timeout_and_an_answer_of_another_shape_not_the_api() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let client = Client::new(&url, &TlsOptions::default())
+            .unwrap()
+            .with_retry(RetryPolicy::none())
+            .with_request_timeout(Duration::from_millis(100));
+        let err = client.send(&Request::new("GET", "/")).unwrap_err();
+        assert_eq!(err.remote_kind(), Some(RemoteKind::TimedOut), "{err}");
+        drop(listener);
+
+        let html = Response {
+            status: 200,
+            headers: Vec::new(),
+            body: b"<html>login</html>".to_vec(),
+        };
+        let err = html.json::<serde_json::Value>("t").unwrap_err();
+        assert_eq!(err.remote_kind(), Some(RemoteKind::NotTheApi), "{err}");
     }
 
     #[test]
@@ -808,6 +827,7 @@ mod tests {
             .with_retry(RetryPolicy::none());
         let err = client.send(&Request::new("GET", "/x")).unwrap_err();
         server.join().unwrap();
+        assert_eq!(err.remote_kind(), Some(RemoteKind::Transport));
         assert!(
             err.to_string()
                 .contains("GET /x: the answer broke off before its end"),
@@ -845,6 +865,7 @@ mod tests {
         });
         let client = Client::new(&url, &TlsOptions::default()).unwrap();
         let err = client.send(&Request::new("GET", "/big")).unwrap_err();
+        assert_eq!(err.remote_kind(), Some(RemoteKind::Oversized));
         assert!(
             err.to_string()
                 .contains("GET /big: the answer is larger than the 64 MiB we accept"),

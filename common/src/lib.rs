@@ -53,7 +53,7 @@ pub mod yaml;
 
 pub use addon::{AddonDocument, AddonMetadata};
 pub use cli::{tool_main, ManPage};
-pub use error::{run_tool, Error, ExitStatus, Location, Result};
+pub use error::{run_tool, Error, ExitStatus, Location, RemoteKind, Result};
 pub use field_path::FieldPath;
 pub use finding::{Finding, Severity};
 pub use finding_codes::Code;

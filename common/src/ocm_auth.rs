@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, RemoteKind, Result};
 use crate::http::{
     encode_query, snippet, Client, Request, Response, RetryPolicy, Secret, TlsOptions,
 };
@@ -388,7 +388,8 @@ pub fn read_token_answer(
             },
             Err(_) => snippet(&response.text()),
         };
-        return Err(Error::remote(
+        return Err(Error::remote_as(
+            RemoteKind::Status(response.status),
             target,
             scrub(format!(
                 "refused the credentials from {origin} (HTTP {}: {why}); check them, or get a new offline token",
@@ -397,7 +398,8 @@ pub fn read_token_answer(
         ));
     }
     let answer: TokenResponse = serde_json::from_slice(&response.body).map_err(|_| {
-        Error::remote(
+        Error::remote_as(
+            RemoteKind::NotTheApi,
             target,
             "answered without an access_token (is --token-url an OAuth2 token endpoint?)",
         )
@@ -498,7 +500,11 @@ impl OcmApi {
             403 => message.push_str(" (the account may not manage add-ons in this environment)"),
             _ => {}
         }
-        Error::remote(self.client.base_url(), message)
+        Error::remote_as(
+            RemoteKind::Status(response.status),
+            self.client.base_url(),
+            message,
+        )
     }
 
     /// The answer's body as a JSON object, `{}` when empty (DELETE, 204).

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, RemoteKind, Result};
 use crate::http::{encode_query, snippet, Client, Request, Response};
 
 /// Past this length a query goes as a POST form: a GET URL that long is
@@ -116,8 +116,8 @@ pub fn query(
     .header("Accept", "application/json");
     // A 100 MB answer is no more the query API's than an HTML page is: both
     // end the wait (exit 3) rather than count as one failed poll.
-    let failed = |error| QueryError {
-        permanent: crate::http::is_oversized_answer(&error),
+    let failed = |error: Error| QueryError {
+        permanent: error.remote_kind() == Some(RemoteKind::Oversized),
         error,
     };
     let response = client.send(&request).map_err(failed)?;
@@ -146,7 +146,7 @@ pub fn read_answer(target: &str, response: &Response) -> Result<QueryResult, Que
             let permanent =
                 error_type == "bad_data" || response.status == 400 || response.status == 422;
             return Err(QueryError {
-                error: Error::remote(target, message),
+                error: Error::remote_as(RemoteKind::Status(response.status), target, message),
                 permanent,
             });
         }
@@ -167,7 +167,7 @@ pub fn read_answer(target: &str, response: &Response) -> Result<QueryResult, Que
             snippet(&response.text())
         );
         return Err(QueryError {
-            error: Error::remote(target, message),
+            error: Error::remote_as(RemoteKind::Status(response.status), target, message),
             permanent,
         });
     }
@@ -178,7 +178,8 @@ pub fn read_answer(target: &str, response: &Response) -> Result<QueryResult, Que
     }) = envelope
     else {
         return Err(QueryError {
-            error: Error::remote(
+            error: Error::remote_as(
+                RemoteKind::NotTheApi,
                 target,
                 format!(
                     "answered something that is not a Prometheus API answer: {}",
@@ -190,7 +191,8 @@ pub fn read_answer(target: &str, response: &Response) -> Result<QueryResult, Que
     };
     if data.result_type != "vector" {
         return Err(QueryError {
-            error: Error::remote(
+            error: Error::remote_as(
+                RemoteKind::NotTheApi,
                 target,
                 format!(
                     "answered a {} where an instant vector was expected",
@@ -201,7 +203,8 @@ pub fn read_answer(target: &str, response: &Response) -> Result<QueryResult, Que
         });
     }
     let samples = serde_json::from_value(data.result).map_err(|err| QueryError {
-        error: Error::remote(
+        error: Error::remote_as(
+            RemoteKind::NotTheApi,
             target,
             format!("answered a vector that cannot be read: {err}"),
         ),
@@ -247,6 +250,30 @@ mod tests {
     fn quoting_and_escaping() {
         assert_eq!(quote(r#"a"b\c"#), r#""a\"b\\c""#);
         assert_eq!(regex_escape("my.op+x"), r"my\.op\+x");
+    }
+
+    fn answer(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn failed_answers_say_their_kind() {
+        let kind = |status, body| {
+            read_answer("t", &answer(status, body))
+                .unwrap_err()
+                .error
+                .remote_kind()
+        };
+        let bad_query = r#"{"status":"error","errorType":"bad_data","error":"parse error"}"#;
+        assert_eq!(kind(400, bad_query), Some(RemoteKind::Status(400)));
+        assert_eq!(kind(503, "overloaded"), Some(RemoteKind::Status(503)));
+        assert_eq!(kind(200, "<html>"), Some(RemoteKind::NotTheApi));
+        let matrix = r#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#;
+        assert_eq!(kind(200, matrix), Some(RemoteKind::NotTheApi));
     }
 
     #[test]

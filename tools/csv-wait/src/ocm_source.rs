@@ -7,7 +7,7 @@
 use common::installation::Installation;
 use common::ocm::ClusterPaths;
 use common::ocm_auth::OcmApi;
-use common::Error;
+use common::{Error, RemoteKind};
 
 use crate::state::{ClusterStatus, State};
 
@@ -71,7 +71,7 @@ impl OcmSource {
             .map_err(|error| PollError {
                 // A 100 MB answer ends the wait, as an HTML page does (below).
                 permanent: matches!(error, Error::Usage(_))
-                    || common::http::is_oversized_answer(&error),
+                    || error.remote_kind() == Some(RemoteKind::Oversized),
                 error,
             })?;
         if response.status == 404 {

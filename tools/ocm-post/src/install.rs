@@ -125,9 +125,14 @@ pub fn run_on_clusters(
                 }
             }
             Err(err) => failures.push(match err {
-                Error::Remote { target, message } => Error::Remote {
+                Error::Remote {
+                    target,
+                    message,
+                    kind,
+                } => Error::Remote {
                     target,
                     message: format!("cluster {cluster}: {message}"),
+                    kind,
                 },
                 other => other,
             }),
