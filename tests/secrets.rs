@@ -320,3 +320,46 @@ fn no_secret_from_any_credential_source_reaches_any_output() {
         assert_clean(&path.display().to_string(), bytes, &secrets);
     }
 }
+
+/// A 401 says, in words, what is wrong with the token and what to do, and
+/// leaves OCM's own sentence whole ("a valid bearer token", not "a valid
+/// bearer <redacted>"), without ever showing the token.
+#[test]
+fn an_access_token_ocm_refuses_is_explained_without_showing_it() {
+    const UNKNOWN: &str = "not-a-token-OCM-knows-1234";
+    let ocm = addon_flow_testservers::ocm::FakeOcm::start().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let document = e2e::servers::example_document(home.path());
+    let refused = |command: &mut assert_cmd::Command| {
+        command
+            .env("OCM_TOKEN", UNKNOWN)
+            .arg(&document)
+            .timeout(std::time::Duration::from_secs(120))
+            .run()
+            .exit(3)
+            .stderr_has("HTTP 401")
+            .stderr_has("with a valid bearer token")
+            .stderr_has(&format!(
+                "OCM at {} did not accept the access token from OCM_TOKEN",
+                ocm.url()
+            ))
+            .stderr_has("expired")
+            .stderr_has("`ocm token`")
+            .stderr_lacks("<redacted>")
+            .stderr_lacks(UNKNOWN)
+            .stdout_lacks(UNKNOWN);
+    };
+    refused(
+        e2e::servers::without_ocm_credentials("ocm-post", home.path()).args(["--url", &ocm.url()]),
+    );
+    refused(
+        e2e::servers::without_ocm_credentials("csv-wait", home.path()).args([
+            "--source",
+            "ocm",
+            "--url",
+            &ocm.url(),
+            "-c",
+            "c1",
+        ]),
+    );
+}

@@ -292,6 +292,27 @@ impl TokenProvider {
         self.client.is_some()
     }
 
+    /// What to do when OCM answers 401 to our access token, in words: where
+    /// the token came from and how to get one OCM takes. Never the token.
+    pub fn refused_advice(&self, api_url: &str) -> String {
+        let origin = &self.settings.origin;
+        match self.settings.credentials {
+            Credentials::AccessToken(_) => format!(
+                "OCM at {api_url} did not accept the access token from {origin}: it has expired \
+                 (OCM's access tokens last minutes), was revoked, or was issued for another OCM \
+                 environment. Put a fresh one there (`ocm token`), or give OCM_REFRESH_TOKEN \
+                 (or run `ocm login`) so that one is exchanged whenever it is needed"
+            ),
+            _ => format!(
+                "OCM at {api_url} did not accept the access token just exchanged for the \
+                 credentials from {origin} at {}: the token endpoint and OCM belong to \
+                 different environments (check --token-url/OCM_TOKEN_URL against --url), or \
+                 the account may not use this OCM",
+                self.settings.token_url
+            ),
+        }
+    }
+
     /// Forgets the current access token (OCM answered 401 to it).
     pub fn invalidate(&mut self) {
         if self.can_refresh() {
@@ -495,8 +516,10 @@ impl OcmApi {
             crate::ocm::describe_error(response.status, &response.body)
         );
         match response.status {
-            401 => message
-                .push_str(" (the credentials were refused; check OCM_TOKEN or run `ocm login`)"),
+            401 => {
+                message.push_str("; ");
+                message.push_str(&self.tokens().refused_advice(self.client.base_url()));
+            }
             403 => message.push_str(" (the account may not manage add-ons in this environment)"),
             _ => {}
         }
@@ -667,6 +690,45 @@ mod tests {
             "OCM_TOKEN",
             &Secret::new("sent-secret"),
         )
+    }
+
+    #[test]
+    fn a_refused_token_is_explained_by_where_it_came_from() {
+        let provider = |credentials, origin: &str| {
+            let settings = AuthSettings {
+                credentials,
+                token_url: "http://127.0.0.1:1/token".into(),
+                origin: origin.into(),
+                api_url: None,
+                saved_access_token: None,
+            };
+            TokenProvider::new(settings, &TlsOptions::default(), RetryPolicy::none()).unwrap()
+        };
+        let access = provider(
+            Credentials::AccessToken(Secret::new("advice-token-1")),
+            "OCM_TOKEN",
+        )
+        .refused_advice("http://ocm");
+        assert!(
+            access.starts_with("OCM at http://ocm did not accept the access token from OCM_TOKEN")
+                && access.contains("`ocm token`")
+                && !access.contains("advice-token-1"),
+            "{access}"
+        );
+        let refreshed = provider(
+            Credentials::RefreshToken {
+                client_id: DEFAULT_CLIENT_ID.into(),
+                refresh_token: Secret::new("advice-token-2"),
+            },
+            "OCM_REFRESH_TOKEN",
+        )
+        .refused_advice("http://ocm");
+        assert!(
+            refreshed.contains("just exchanged for the credentials from OCM_REFRESH_TOKEN at http://127.0.0.1:1/token")
+                && refreshed.contains("--token-url")
+                && !refreshed.contains("advice-token-2"),
+            "{refreshed}"
+        );
     }
 
     /// Spotted while writing fuzz target ocm_token_answer: `Instant + Duration` panicked

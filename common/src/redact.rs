@@ -49,7 +49,16 @@ pub fn text(message: &str) -> String {
             }
         }
     }
-    let out = auth_scheme().replace_all(&out, format!("$scheme {REDACTED}").as_str());
+    let out = auth_scheme().replace_all(&out, |found: &regex::Captures| {
+        // A sentence may end right after the word: "... bearer token."
+        let value = found["value"].trim_end_matches(['.', ',', ':']);
+        if is_plain_word(value) {
+            // "a valid bearer token": prose about a credential, not one.
+            found[0].to_string()
+        } else {
+            format!("{} {REDACTED}", &found["scheme"])
+        }
+    });
     userinfo()
         .replace_all(&out, format!("$scheme{REDACTED}@").as_str())
         .into_owned()
@@ -59,9 +68,17 @@ pub fn text(message: &str) -> String {
 fn auth_scheme() -> &'static regex::Regex {
     static PATTERN: OnceLock<regex::Regex> = OnceLock::new();
     PATTERN.get_or_init(|| {
-        regex::Regex::new(r"(?i)\b(?P<scheme>bearer|basic)\s+[A-Za-z0-9._~+/=:\-]+")
+        regex::Regex::new(r"(?i)\b(?P<scheme>bearer|basic)\s+(?P<value>[A-Za-z0-9._~+/=:\-]+)")
             .expect("a valid pattern")
     })
+}
+
+/// Whether the text after `bearer`/`basic` is a word of prose ("a valid
+/// bearer token", "basic auth") rather than a credential: short and lower
+/// case letters only. Tokens and base64 mix cases, digits, dots or padding,
+/// or run long; a credential we hold is taken out by its value in any case.
+fn is_plain_word(value: &str) -> bool {
+    value.len() < 20 && value.bytes().all(|b| b.is_ascii_lowercase())
 }
 
 /// `scheme://user:password@` in free text.
@@ -173,6 +190,19 @@ mod tests {
         }
         assert!(out.contains("Bearer <redacted>"), "{out}");
         assert!(out.contains("http://<redacted>@h:1/x"), "{out}");
+    }
+
+    #[test]
+    fn prose_about_a_token_is_left_whole() {
+        let ocm = "Request doesn't contain the 'Authorization' header with a valid bearer token";
+        assert_eq!(text(ocm), ocm);
+        assert_eq!(text(&format!("{ocm}. Next")), format!("{ocm}. Next"));
+        assert_eq!(text("use basic auth"), "use basic auth");
+        assert_eq!(
+            text("sent Bearer eyJhbGciOiJSUzI1NiJ9"),
+            "sent Bearer <redacted>"
+        );
+        assert_eq!(text("Basic YWxhZGRpbjpvcGVuc2VzYW1l"), "Basic <redacted>");
     }
 
     #[test]
