@@ -16,6 +16,7 @@ mod mtcli_differences;
 mod ocm_install;
 mod ocm_openapi;
 mod ocm_post;
+mod panics;
 mod progress;
 mod registry_faults;
 mod reports;

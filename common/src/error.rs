@@ -211,15 +211,28 @@ pub fn run_tool(tool: &str, body: impl FnOnce() -> Result<()>) -> std::process::
         Ok(()) => ExitStatus::Success.into(),
         Err(Error::Invalid(message)) => {
             if !message.is_empty() {
-                eprintln!("{tool}: {message}");
+                write_stderr(&format!("{tool}: {message}\n"));
             }
             ExitStatus::Invalid.into()
         }
         Err(err) => {
-            eprintln!("{tool}: error: {err}");
+            write_stderr(&format!("{tool}: error: {err}\n"));
             err.exit_status().into()
         }
     }
+}
+
+/// Writes `text` to stderr as is. Every line the tools print on stderr goes
+/// through here (or [`crate::progress::eprint_line`], which comes here):
+/// unlike `eprintln!`, which panics when stderr is a pipe whose reader has
+/// gone (`tool 2>&1 | head`), a failed write is dropped, as stderr is where a
+/// tool would report it.
+pub fn write_stderr(text: &str) {
+    use std::io::Write;
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr
+        .write_all(text.as_bytes())
+        .and_then(|()| stderr.flush());
 }
 
 #[cfg(test)]

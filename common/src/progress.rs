@@ -30,10 +30,11 @@ fn lines() -> &'static MultiProgress {
 }
 
 /// Prints one line on stderr: above the progress lines when some are drawn
-/// (so neither overwrites the other), else a plain `eprintln!`. Every note,
-/// warning and `-v` line of the tools goes through here.
+/// (so neither overwrites the other), else plainly. Every note, warning and
+/// `-v` line of the tools goes through here; a stderr that cannot be written
+/// (a pipe whose reader has gone) loses the line, never panics.
 pub fn eprint_line(line: &str) {
-    while_hidden(|| eprintln!("{line}"));
+    while_hidden(|| crate::error::write_stderr(&format!("{line}\n")));
 }
 
 /// Runs `work` with the drawn progress lines (if any) taken off the
@@ -145,7 +146,7 @@ impl Progress {
     }
 
     /// A line printed above the progress line, so notes and the bar do not
-    /// overwrite each other; plain `eprintln!` when nothing is drawn.
+    /// overwrite each other; a plain line when nothing is drawn.
     pub fn println(&self, line: impl AsRef<str>) {
         eprint_line(line.as_ref());
     }

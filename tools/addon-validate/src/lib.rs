@@ -311,7 +311,7 @@ fn print_findings(findings: &[Finding]) {
         stderr.push_str(&finding.to_string());
         stderr.push('\n');
     }
-    eprint!("{stderr}");
+    common::error::write_stderr(&stderr);
 }
 
 fn summary(findings: &[Finding], files: usize) -> String {
