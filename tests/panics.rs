@@ -1,6 +1,8 @@
 //! No tool panics, whatever its pipes do: a stderr or stdout whose reader
 //! has gone (`tool 2>&1 | head`), or that is closed, changes what a tool can
-//! say, never its exit code.
+//! say, never its exit code. And a panic, should a bug cause one, prints the
+//! "internal error, a bug in addon-flow" line and exits with the documented
+//! code (70), not Rust's 101.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -9,8 +11,8 @@ use e2e::{bin_path, repo_root, RunExt};
 
 const ADDON: &str = "examples/managed-tenants/addons/reference-addon/metadata/stage/addon.yaml";
 
-/// Rust's exit code after a panic.
-const BUG: i32 = 101;
+/// What `common::error::BUG_EXIT_CODE` is.
+const BUG: i32 = 70;
 
 /// Each tool with arguments that parse and an input it refuses after
 /// reading it, so that it has an error (and, for csv-wait, notes) to print
@@ -193,5 +195,41 @@ fn no_tool_panics_with_stdout_or_stderr_closed() {
                 run.stderr()
             );
         }
+    }
+}
+
+#[test]
+fn a_panic_is_said_as_a_bug_and_exits_70_not_101() {
+    for (tool, args) in refusing_runs() {
+        let run = e2e::tool(tool)
+            .args(&args)
+            .env(common::cli::PANIC_FOR_TESTS, "1")
+            .write_stdin(Vec::new())
+            .run()
+            .exit(BUG)
+            .stderr_has(&format!(
+                "{tool}: error: internal error (a bug in addon-flow, please report it): panicked at "
+            ))
+            .stderr_has("ADDON_FLOW_PANIC_FOR_TESTS is set");
+        assert_eq!(
+            run.stderr().lines().count(),
+            1,
+            "one line: {}",
+            run.stderr()
+        );
+        // And with nobody reading stderr, still 70. The panic comes before
+        // the tool reads anything, so the reader is gone before the tool
+        // starts: the far end of a socket pair, closed (EPIPE, as a pipe's).
+        let (reader, writer) = std::os::unix::net::UnixStream::pair().unwrap();
+        drop(reader);
+        let status = Command::new(bin_path(tool))
+            .args(&args)
+            .env(common::cli::PANIC_FOR_TESTS, "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(std::os::fd::OwnedFd::from(writer)))
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(BUG), "{tool} with stderr gone");
     }
 }

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use clap::{Arg, ArgAction, ArgMatches, Command, CommandFactory};
 use clap_complete::Shell;
 
-use crate::error::{run_tool, ExitStatus, Result};
+use crate::error::{run_tool, write_stderr, Error, ExitStatus, Result, BUG_EXIT_CODE};
 
 /// `0.1.0 (commit 1a2b3c4d5e6f)`: what `--version` says.
 pub const VERSION: &str = concat!(
@@ -57,7 +57,16 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
         ExitStatus::AddonFailed as u8,
         "the add-on failed to install (csv-wait)",
     ),
+    (
+        BUG_EXIT_CODE,
+        "internal error: the tool crashed (panicked), a bug in addon-flow; please report it",
+    ),
 ];
+
+/// When this variable is set, a tool panics on purpose once its command line
+/// is parsed: only for the tests that check how a panic ends (the line it
+/// prints, [`BUG_EXIT_CODE`]). Nobody sets it otherwise.
+pub const PANIC_FOR_TESTS: &str = "ADDON_FLOW_PANIC_FOR_TESTS";
 
 /// How much a tool says on stderr besides its errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -235,6 +244,9 @@ fn main_with<A: clap::Parser>(
 ) -> std::process::ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
     let _ = TOOL_NAME.set(cmd.get_name().to_owned());
+    std::panic::set_hook(Box::new(|info| {
+        write_stderr(&panic_line(tool_name(), info.location(), info.payload()));
+    }));
     if let Some(kind) = generate_request(&args) {
         let name = cmd.get_name().to_owned();
         return run_tool(&name, || generate(cmd, man, &kind));
@@ -248,7 +260,12 @@ fn main_with<A: clap::Parser>(
     match parsed {
         Ok(parsed) => {
             crate::report::start(cmd.get_name(), reports);
-            run_tool(cmd.get_name(), || crate::report::finish(run(parsed)))
+            run_guarded(cmd.get_name(), || {
+                if std::env::var_os(PANIC_FOR_TESTS).is_some() {
+                    panic!("{PANIC_FOR_TESTS} is set");
+                }
+                crate::report::finish(run(parsed))
+            })
         }
         Err(err) => {
             let err = err.format(&mut cmd);
@@ -260,6 +277,30 @@ fn main_with<A: clap::Parser>(
             }
         }
     }
+}
+
+/// [`run_tool`], where a panic ends the tool with [`BUG_EXIT_CODE`] instead
+/// of Rust's 101; the panic hook has printed its line already.
+fn run_guarded(tool: &str, body: impl FnOnce() -> Result<()>) -> std::process::ExitCode {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_tool(tool, body)))
+        .unwrap_or_else(|_| BUG_EXIT_CODE.into())
+}
+
+/// What the panic hook prints, in the form of every error line: `tool:
+/// error: internal error (a bug in addon-flow, please report it): panicked
+/// at FILE:LINE: MESSAGE`. Printed for every panic, also one in a worker
+/// thread that becomes its item's error, so the place is never lost.
+fn panic_line(
+    tool: &str,
+    location: Option<&std::panic::Location>,
+    payload: &(dyn std::any::Any + Send),
+) -> String {
+    let at = location.map_or(String::new(), |l| format!(" at {}:{}", l.file(), l.line()));
+    let message = crate::parallel::panic_message(payload);
+    format!(
+        "{tool}: error: {}\n",
+        Error::Internal(format!("panicked{at}: {message}"))
+    )
 }
 
 /// `TOOL --generate KIND` or `TOOL --generate=KIND`, alone: checked before
@@ -732,6 +773,34 @@ mod tests {
         assert!(offline_command::<DemoArgs>()
             .try_get_matches_from(["demo-tool", "--bundles", ".", "-v"])
             .is_err());
+    }
+
+    #[test]
+    fn a_panic_is_said_as_a_bug_and_exits_with_the_bug_code() {
+        let payload: Box<dyn std::any::Any + Send> = Box::new("index out of bounds");
+        let line = panic_line("demo-tool", None, payload.as_ref());
+        assert_eq!(
+            line,
+            "demo-tool: error: internal error (a bug in addon-flow, please report it): \
+             panicked: index out of bounds\n"
+        );
+        let here = std::panic::Location::caller();
+        let payload: Box<dyn std::any::Any + Send> = Box::new(String::from("boom"));
+        assert!(
+            panic_line("t", Some(here), payload.as_ref()).contains(&format!(
+                "panicked at {}:{}: boom",
+                here.file(),
+                here.line()
+            ))
+        );
+
+        let code = run_guarded("demo-tool", || panic!("on purpose"));
+        assert_eq!(code, std::process::ExitCode::from(BUG_EXIT_CODE));
+        assert_eq!(
+            run_guarded("demo-tool", || Ok(())),
+            std::process::ExitCode::SUCCESS
+        );
+        assert!(EXIT_CODES.iter().any(|(code, _)| *code == BUG_EXIT_CODE));
     }
 
     #[test]

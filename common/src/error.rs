@@ -15,6 +15,12 @@ pub enum ExitStatus {
     AddonFailed = 5,
 }
 
+/// The exit code of a tool that panicked: a bug in addon-flow, never the
+/// input's fault (70 is EX_SOFTWARE of BSD's sysexits, "an internal
+/// software error"), instead of Rust's 101. No [`Error`] maps to it: a
+/// failure we foresaw has a variant.
+pub const BUG_EXIT_CODE: u8 = 70;
+
 impl From<ExitStatus> for std::process::ExitCode {
     fn from(status: ExitStatus) -> Self {
         std::process::ExitCode::from(status as u8)

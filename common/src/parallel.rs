@@ -96,7 +96,7 @@ fn run_bounded<T: Sync, R: Send>(
 }
 
 /// The text of a panic payload (`panic!("...")` gives a `&str` or a `String`).
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())

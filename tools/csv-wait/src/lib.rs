@@ -76,7 +76,7 @@ Examples:
   csv-wait --source ocm --url https://api.stage.openshift.com --cluster-id 049ea229-... addon.json
 
 Exit codes: 0 every cluster ready, 1 invalid input, 2 usage, 3 Prometheus refused the query
-or the credentials, 4 timed out, 5 the add-on failed on a cluster.";
+or the credentials, 4 timed out, 5 the add-on failed on a cluster, 70 a crash (a bug).";
 
 #[derive(Parser, Debug)]
 #[command(name = "csv-wait", version, about, after_help = AFTER_HELP)]
