@@ -110,7 +110,13 @@ pub fn ensure_tools_built() {
             None => "dev".to_owned(),
         };
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = std::process::Command::new(cargo)
+        let mut build = std::process::Command::new(cargo);
+        for (name, _) in std::env::vars_os() {
+            if name.to_str().is_some_and(is_set_by_cargo_for_this_test) {
+                build.env_remove(name);
+            }
+        }
+        let status = build
             .current_dir(repo_root())
             .args(["build", "--quiet", "--workspace", "--bins", "--profile"])
             .arg(&profile)
@@ -118,6 +124,30 @@ pub fn ensure_tools_built() {
             .expect("cargo runs");
         assert!(status.success(), "cargo build --workspace --bins failed");
     });
+}
+
+/// The variables `cargo test` sets for the test binary itself (the
+/// package's name and version, its manifest, OUT_DIR, the binaries' paths).
+/// The build of the tools must not see them: build scripts (ring's, through
+/// `rerun-if-env-changed`) depend on some, so cargo would rebuild the TLS
+/// stack and every tool here, and `cargo test` rebuild them back the next
+/// time, on every run.
+fn is_set_by_cargo_for_this_test(name: &str) -> bool {
+    [
+        "CARGO_PKG_",
+        "CARGO_MANIFEST_",
+        "CARGO_BIN_",
+        "CARGO_CRATE_",
+    ]
+    .iter()
+    .any(|prefix| name.starts_with(prefix))
+        || [
+            "OUT_DIR",
+            "CARGO_PRIMARY_PACKAGE",
+            "CARGO_TARGET_TMPDIR",
+            "CARGO_RUSTC_CURRENT_DIR",
+        ]
+        .contains(&name)
 }
 
 /// The path of one of our binaries (tools and test servers), built first.
@@ -529,6 +559,27 @@ mod tests {
     #[test]
     fn a_present_prerequisite_runs_the_test() {
         assert_eq!(judge_prerequisite("t", "x", true, true, None), Ok(true));
+    }
+
+    #[test]
+    fn the_tools_build_without_the_tests_own_cargo_variables_only() {
+        for name in [
+            "CARGO_PKG_NAME",
+            "CARGO_MANIFEST_DIR",
+            "OUT_DIR",
+            "CARGO_BIN_EXE_x",
+        ] {
+            assert!(is_set_by_cargo_for_this_test(name), "{name}");
+        }
+        for name in [
+            "CARGO",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_BUILD_JOBS",
+            "PATH",
+        ] {
+            assert!(!is_set_by_cargo_for_this_test(name), "{name}");
+        }
     }
 
     #[test]
