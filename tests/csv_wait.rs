@@ -280,6 +280,7 @@ fn bearer_tokens_retries_and_refused_queries() {
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, "prom-secret-token\n").unwrap();
     let events = tool("csv-wait")
+        .envs(e2e::QUICK_RETRIES)
         .args(args)
         .args(["--operator", "x", "--token-file"])
         .arg(&token_file)

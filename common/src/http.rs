@@ -109,12 +109,44 @@ impl Default for RetryPolicy {
     }
 }
 
+/// For tests only: the first wait of every retry backoff, in milliseconds,
+/// instead of the policy's own (250 ms for a request, the poll interval for
+/// csv-wait's failed polls). The tests of faults and retries assert on tries
+/// and messages, never on time, so they need not sit through real backoff.
+pub const TEST_RETRY_BASE_MS: &str = "ADDON_FLOW_RETRY_BASE_MS";
+
+/// For tests only: the longest wait of every retry backoff in milliseconds,
+/// a server's `Retry-After` included.
+pub const TEST_RETRY_MAX_MS: &str = "ADDON_FLOW_RETRY_MAX_MS";
+
 impl RetryPolicy {
     /// No retries: for calls whose caller handles failure itself.
     pub fn none() -> Self {
         RetryPolicy {
             attempts: 1,
             ..RetryPolicy::default()
+        }
+    }
+
+    /// This policy with the test-only delays of [`TEST_RETRY_BASE_MS`] and
+    /// [`TEST_RETRY_MAX_MS`], where they are set. Every policy that waits
+    /// goes through here ([`Client`] does it for its own).
+    pub fn with_test_delays(self) -> Self {
+        let millis = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_millis)
+        };
+        self.with_delays(millis(TEST_RETRY_BASE_MS), millis(TEST_RETRY_MAX_MS))
+    }
+
+    /// This policy with another first wait, and its longest wait capped.
+    fn with_delays(self, base: Option<Duration>, max: Option<Duration>) -> Self {
+        RetryPolicy {
+            base_delay: base.unwrap_or(self.base_delay),
+            max_delay: max.map_or(self.max_delay, |max| self.max_delay.min(max)),
+            ..self
         }
     }
 
@@ -126,6 +158,21 @@ impl RetryPolicy {
         }
         let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
         self.base_delay.saturating_mul(factor).min(self.max_delay)
+    }
+}
+
+/// `retrying in 0.5s`, and whether the wait is the server's `Retry-After`
+/// (`retrying in 1.0s as the server's Retry-After asks`) or shorter than it
+/// (`retrying in 10.0s, not the 60s of the server's Retry-After`).
+fn retrying_in(wait: Duration, retry_after: Option<Duration>) -> String {
+    let waiting = format!("retrying in {:.1}s", wait.as_secs_f64());
+    match retry_after {
+        None => waiting,
+        Some(asked) if asked <= wait => format!("{waiting} as the server's Retry-After asks"),
+        Some(asked) => format!(
+            "{waiting}, not the {}s of the server's Retry-After",
+            asked.as_secs()
+        ),
     }
 }
 
@@ -280,7 +327,7 @@ impl Client {
             base_url,
             token: None,
             basic,
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy::default().with_test_delays(),
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             deadline: None,
         })
@@ -296,7 +343,7 @@ impl Client {
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.retry = retry.with_test_delays();
         self
     }
 
@@ -360,8 +407,8 @@ impl Client {
             crate::cli::note(
                 crate::cli::tool_name(),
                 format!(
-                    "{why}; retrying in {:.1}s ({attempt}/{})",
-                    wait.as_secs_f64(),
+                    "{why}; {} ({attempt}/{})",
+                    retrying_in(wait, retry_after),
                     self.retry.attempts - 1
                 ),
             );
@@ -887,6 +934,53 @@ mod tests {
         assert_eq!(
             policy.delay(1, Some(Duration::from_secs(60))),
             Duration::from_millis(350)
+        );
+    }
+
+    #[test]
+    fn test_delays_replace_the_first_wait_and_cap_every_wait() {
+        let policy = RetryPolicy::default().with_delays(
+            Some(Duration::from_millis(1)),
+            Some(Duration::from_millis(20)),
+        );
+        assert_eq!(policy.attempts, RetryPolicy::default().attempts);
+        assert_eq!(policy.delay(1, None), Duration::from_millis(1));
+        assert_eq!(policy.delay(3, None), Duration::from_millis(4));
+        assert_eq!(policy.delay(9, None), Duration::from_millis(20));
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(1))),
+            Duration::from_millis(20)
+        );
+        // A cap never lengthens a policy's own.
+        let short = RetryPolicy {
+            max_delay: Duration::from_millis(5),
+            ..RetryPolicy::default()
+        };
+        assert_eq!(
+            short
+                .with_delays(None, Some(Duration::from_secs(1)))
+                .max_delay,
+            Duration::from_millis(5)
+        );
+        assert_eq!(
+            RetryPolicy::default().with_delays(None, None).base_delay,
+            RetryPolicy::default().base_delay
+        );
+    }
+
+    #[test]
+    fn the_retry_note_says_whether_the_wait_is_the_servers() {
+        assert_eq!(
+            retrying_in(Duration::from_millis(500), None),
+            "retrying in 0.5s"
+        );
+        assert_eq!(
+            retrying_in(Duration::from_secs(1), Some(Duration::from_secs(1))),
+            "retrying in 1.0s as the server's Retry-After asks"
+        );
+        assert_eq!(
+            retrying_in(Duration::from_secs(10), Some(Duration::from_secs(60))),
+            "retrying in 10.0s, not the 60s of the server's Retry-After"
         );
     }
 

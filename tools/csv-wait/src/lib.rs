@@ -825,7 +825,7 @@ fn backoff(interval: Duration, failures: u32) -> Duration {
         base_delay: interval.max(Duration::from_secs(1)),
         max_delay: Duration::from_secs(300).max(interval),
     };
-    policy.delay(failures.min(17), None)
+    policy.with_test_delays().delay(failures.min(17), None)
 }
 
 /// Why a poll came back empty, in words: the metric missing altogether, the
