@@ -30,7 +30,7 @@ use common::http::{Client, RetryPolicy, Secret, TlsOptions};
 use common::io::{render, write_stdout, Format, OutputArgs, Source};
 use common::prometheus::{self, QueryMethod};
 use common::stream::{self, Outcomes};
-use common::{Error, Result};
+use common::{Error, RemoteKind, Result};
 
 use addons::{split_samples, Watched};
 use common::time::{now_rfc3339, parse_duration};
@@ -491,7 +491,7 @@ impl Watch<'_> {
         let started = Instant::now();
         let (mut polls, mut queries, mut failures) = (0u64, 0u64, 0u32);
         let mut diagnosis: Option<String> = None;
-        let mut last_error: Option<String>;
+        let mut last_error: Option<String> = None;
         // `poll 3: 2 ready, 1 installing, 0 failed`, redrawn in place.
         let progress = common::progress::Progress::status("csv-wait");
         loop {
@@ -512,7 +512,13 @@ impl Watch<'_> {
                 Some(error) => {
                     failures += 1;
                     common::cli::note("csv-wait", format_args!("poll {polls} failed: {error}"));
-                    last_error = Some(error.to_string());
+                    // A request cut short by --timeout itself says nothing
+                    // about the server: keep what the poll before it saw.
+                    let cut_by_timeout = error.remote_kind() == Some(RemoteKind::TimedOut)
+                        && started.elapsed() >= self.cli.timeout;
+                    if !cut_by_timeout || last_error.is_none() {
+                        last_error = Some(error.to_string());
+                    }
                 }
             }
             match self.settle(&watched, started, polls, failures) {
