@@ -219,3 +219,72 @@ fn verbose_catalog_build_logs_each_registry_operation_without_the_password() {
         quiet.stderr()
     );
 }
+
+/// A JSON document missing its last `}` is one error in every tool, saying
+/// that the JSON ends early, with the line where it stops (once 544 lines in
+/// syncset-render, ocm-post and csv-wait, none of which said so).
+#[test]
+fn a_json_document_cut_short_is_one_error_that_says_so_in_every_tool() {
+    let dir = tempfile::tempdir().unwrap();
+    let document = e2e::servers::example_document(dir.path());
+    let text = std::fs::read_to_string(&document).unwrap();
+    let cut = dir.path().join("cut.json");
+    std::fs::write(&cut, &text[..text.trim_end().len() - 1]).unwrap();
+    let last_line = text.trim_end().lines().count();
+    let bundles = repo_root().join("tests/fixtures/catalog/good");
+    let runs: [(&str, Vec<&std::ffi::OsStr>); 6] = [
+        ("addon-validate", vec![]),
+        (
+            "catalog-build",
+            vec!["--bundles".as_ref(), bundles.as_os_str()],
+        ),
+        ("syncset-render", vec!["--selector".as_ref()]),
+        ("ocm-post", vec!["--dry-run".as_ref()]),
+        (
+            "csv-wait",
+            vec![
+                "-c".as_ref(),
+                "c1".as_ref(),
+                "--url".as_ref(),
+                "http://127.0.0.1:9".as_ref(),
+            ],
+        ),
+        ("hive-apply", vec![]),
+    ];
+    for (name, args) in runs {
+        for stdin in [false, true] {
+            let mut command = tool(name);
+            command.args(&args).env("OCM_TOKEN", "unused");
+            let origin = if stdin {
+                command.write_stdin(std::fs::read(&cut).unwrap());
+                "<stdin>".to_string()
+            } else {
+                command.arg(&cut);
+                cut.display().to_string()
+            };
+            let run = command.run().exit(1);
+            let stderr = run.stderr();
+            let said =
+                "is JSON that ends early: its closing `}` is missing (was the document cut short?)";
+            // addon-validate reports every problem as a finding, in the
+            // `file:line: severity CODE: message` form, and counts them.
+            if name == "addon-validate" {
+                let expected = format!(
+                    "{origin}:{last_line}: error SC0011: (document): {said} \
+                     (expected a readable YAML or JSON add-on document)\n\
+                     addon-validate: 1 error(s), 0 warning(s)"
+                );
+                assert_eq!(stderr.trim_end(), expected, "{name}, stdin {stdin}");
+            } else {
+                // Notes (ocm-post's dry run) may come first; the error is one line.
+                let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("error")).collect();
+                let expected = format!("{name}: error: {origin}:{last_line}: {said}");
+                assert_eq!(
+                    errors,
+                    [expected.as_str()],
+                    "{name}, stdin {stdin}: {stderr}"
+                );
+            }
+        }
+    }
+}

@@ -141,31 +141,45 @@ impl Source {
 
     /// Parses the single document the input must hold.
     pub fn parse(&self) -> Result<Parsed> {
-        if self.looks_like_json() {
-            if let Ok(value) = serde_json::from_str(&self.text) {
-                return Ok(Parsed {
-                    value,
-                    ..Parsed::default()
-                });
-            }
-        }
-        yaml::parse_one(&self.text).map_err(|err| self.syntax_error(err))
+        let json_error = match self.parse_json() {
+            Some(Ok(parsed)) => return Ok(parsed),
+            Some(Err(err)) => Some(err),
+            None => None,
+        };
+        yaml::parse_one(&self.text).map_err(|err| self.syntax_error(err, json_error))
     }
 
     /// Parses a stream of documents (`---` separated YAML, or one JSON value).
     pub fn parse_stream(&self) -> Result<Vec<Parsed>> {
-        if self.looks_like_json() {
-            if let Ok(value) = serde_json::from_str(&self.text) {
-                return Ok(vec![Parsed {
-                    value,
-                    ..Parsed::default()
-                }]);
-            }
-        }
-        yaml::parse_stream(&self.text).map_err(|err| self.syntax_error(err))
+        let json_error = match self.parse_json() {
+            Some(Ok(parsed)) => return Ok(vec![parsed]),
+            Some(Err(err)) => Some(err),
+            None => None,
+        };
+        yaml::parse_stream(&self.text).map_err(|err| self.syntax_error(err, json_error))
     }
 
-    fn syntax_error(&self, err: yaml::YamlError) -> Error {
+    /// The text as JSON, when it looks like JSON (`None` when it does not).
+    /// A failure is kept: YAML reads flow mappings JSON does not, so YAML is
+    /// tried next, but when YAML fails too the JSON error may say it better.
+    fn parse_json(&self) -> Option<std::result::Result<Parsed, serde_json::Error>> {
+        self.looks_like_json().then(|| {
+            serde_json::from_str(&self.text).map(|value| Parsed {
+                value,
+                ..Parsed::default()
+            })
+        })
+    }
+
+    /// The error for a text that is neither JSON nor YAML: JSON's when the
+    /// JSON ends early (the one thing to say about a document cut short,
+    /// where YAML would point at the last line with a message about flow
+    /// mappings), else YAML's.
+    fn syntax_error(&self, err: yaml::YamlError, json_error: Option<serde_json::Error>) -> Error {
+        if let Some(early) = json_error.as_ref().and_then(json_ends_early) {
+            let line = json_error.map_or(err.line, |e| e.line());
+            return Error::input(self.location().line(line), early);
+        }
         let what = if self.looks_like_json() {
             "is not valid JSON or YAML"
         } else {
@@ -181,6 +195,27 @@ impl Source {
     pub fn source_map(&self) -> SourceMap {
         SourceMap::build(&self.text)
     }
+}
+
+/// What to say about JSON that stops before its end (serde_json's EOF
+/// errors): which closing mark is missing; `None` for any other error.
+fn json_ends_early(err: &serde_json::Error) -> Option<String> {
+    if err.classify() != serde_json::error::Category::Eof {
+        return None;
+    }
+    let text = err.to_string();
+    let missing = if text.starts_with("EOF while parsing an object") {
+        "its closing `}` is missing"
+    } else if text.starts_with("EOF while parsing a list") {
+        "its closing `]` is missing"
+    } else if text.starts_with("EOF while parsing a string") {
+        "a string's closing `\"` is missing"
+    } else {
+        "a value is missing"
+    };
+    Some(format!(
+        "is JSON that ends early: {missing} (was the document cut short?)"
+    ))
 }
 
 /// Checks that bytes are a document we can read: not too large, no binary
@@ -392,6 +427,32 @@ mod tests {
         let err = source.parse().unwrap_err();
         assert!(err.to_string().starts_with("x/addon.yaml:"), "{err}");
         assert_eq!(err.exit_status() as u8, 1);
+    }
+
+    #[test]
+    fn json_that_ends_early_says_so_in_one_error_at_its_last_line() {
+        let document = "{\n  \"id\": \"a\",\n  \"spec\": {\n    \"x\": [1, 2]\n  }\n";
+        let source = Source::from_text(Origin::File("cut.json".into()), document);
+        let err = source.parse().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cut.json:6: is JSON that ends early: its closing `}` is missing (was the document cut short?)"
+        );
+        let err = source.parse_stream().unwrap_err();
+        assert!(err.to_string().contains("ends early"), "{err}");
+        let list = Source::from_text(Origin::Stdin, "[1, 2");
+        assert!(list
+            .parse()
+            .unwrap_err()
+            .to_string()
+            .contains("closing `]` is missing"));
+        // JSON that is wrong otherwise keeps the message it had.
+        let wrong = Source::from_text(Origin::Stdin, "{\"a\": 1,, \"b\": 2}");
+        assert!(!wrong
+            .parse()
+            .unwrap_err()
+            .to_string()
+            .contains("ends early"));
     }
 
     #[test]

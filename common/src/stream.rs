@@ -217,7 +217,9 @@ struct Chunk {
 fn split_documents(text: &str) -> Vec<Chunk> {
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') {
-        if serde_json::from_str::<Value>(text).is_ok() {
+        if serde_json::from_str::<Value>(text).is_ok() || !is_json_lines(text) {
+            // One JSON value, or one that is broken (cut short): one
+            // document, whose error is said once, not once per line.
             return vec![Chunk {
                 first_line: 1,
                 text: text.to_string(),
@@ -275,6 +277,18 @@ fn split_documents(text: &str) -> Vec<Chunk> {
     }
     flush(&mut current, first_line, &mut chunks);
     chunks
+}
+
+/// Whether a text opening with `{` is JSON lines rather than one JSON
+/// value spread over lines: some line that starts at its first column is a
+/// whole JSON object by itself. A pretty-printed document has no such line
+/// (its first is `{` alone, the others are indented), even when it is cut
+/// short; one bad line of a JSON lines stream leaves the others whole.
+fn is_json_lines(text: &str) -> bool {
+    text.lines().any(|line| {
+        line.starts_with('{')
+            && serde_json::from_str::<Value>(line).is_ok_and(|value| value.is_object())
+    })
 }
 
 /// Writes documents as a stream: JSON lines, or YAML documents with `---`,
@@ -644,6 +658,27 @@ mod tests {
         assert_eq!(items.len(), 1);
         assert_eq!(items[0].id.as_deref(), Some("pretty"));
         assert!(items[0].document.is_ok());
+    }
+
+    #[test]
+    fn a_pretty_printed_document_cut_short_is_one_document_with_one_error() {
+        let pretty =
+            serde_json::to_string_pretty(&serde_json::from_str::<Value>(&addon("cut")).unwrap())
+                .unwrap();
+        let cut = &pretty[..pretty.rfind('}').unwrap()];
+        let items = addons_from(&stdin(cut));
+        assert_eq!(items.len(), 1, "one document, not one per line");
+        let err = items[0].document.as_ref().unwrap_err().to_string();
+        assert!(
+            err.contains("is JSON that ends early: its closing `}` is missing"),
+            "{err}"
+        );
+        // JSON lines with one line cut short: the others still go through.
+        let lines = format!("{}\n{}\n", addon("aa"), &addon("bb")[..20]);
+        let items = addons_from(&stdin(&lines));
+        assert_eq!(items.len(), 2);
+        assert!(items[0].document.is_ok());
+        assert!(items[1].document.is_err());
     }
 
     #[test]
