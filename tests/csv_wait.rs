@@ -387,3 +387,33 @@ fn url_userinfo_is_never_printed() {
         .stdout_lacks("banner-pass-123")
         .stdout_lacks("watcher:");
 }
+
+/// `--cluster x` meant --cluster-id: say so, rather than clap's guess of
+/// --clusters (a file of ids).
+#[test]
+fn cluster_is_pointed_at_cluster_id() {
+    for args in [
+        &["--cluster", "0b9f4c1e", "--operator", "x"][..],
+        &["--operator", "x", "--cluster=0b9f4c1e"],
+    ] {
+        tool("csv-wait")
+            .args(args)
+            .run()
+            .exit(2)
+            .stderr_has(
+                "there is no --cluster: watch a cluster by its id with --cluster-id 0b9f4c1e",
+            )
+            .stderr_has("--clusters FILE");
+    }
+    tool("csv-wait")
+        .args(["--operator", "x", "--cluster"])
+        .run()
+        .exit(2)
+        .stderr_has("--cluster-id ID");
+    // Not offered anywhere else.
+    tool("csv-wait")
+        .arg("--help")
+        .run()
+        .success()
+        .stdout_lacks("--cluster ");
+}

@@ -98,6 +98,11 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     clusters: Option<PathBuf>,
 
+    /// Not a flag: caught so that `--cluster ID` is pointed at --cluster-id,
+    /// where clap alone would suggest --clusters (a file).
+    #[arg(long = "cluster", hide = true, value_name = "ID", num_args = 0..=1, default_missing_value = "")]
+    mistaken_cluster: Option<String>,
+
     /// Where the states come from: telemetry (Prometheus/Thanos csv_*
     /// metrics) or ocm (each cluster's add-on installation state).
     #[arg(long, value_enum, default_value_t = SourceArg::Telemetry)]
@@ -219,6 +224,9 @@ pub fn uumain(args: impl IntoIterator<Item = std::ffi::OsString>) -> std::proces
 }
 
 fn run(cli: Cli) -> Result<()> {
+    if let Some(id) = &cli.mistaken_cluster {
+        return Err(no_cluster_flag(id));
+    }
     if cli.source == SourceArg::Ocm {
         return run_on_ocm(cli);
     }
@@ -858,6 +866,16 @@ fn diagnose(client: &Client, operator: &str, label: &str, clusters: usize) -> (S
         format!("none of the {clusters} cluster(s) reports CSV telemetry (check the ids: telemetry uses the external cluster id)")
     };
     (why, sent)
+}
+
+/// The error for `--cluster ID`: a cluster is named with --cluster-id, a
+/// file of them with --clusters.
+fn no_cluster_flag(id: &str) -> Error {
+    let id = if id.is_empty() { "ID" } else { id };
+    Error::usage(format!(
+        "there is no --cluster: watch a cluster by its id with --cluster-id {id} \
+         (repeatable), or the clusters listed in a file with --clusters FILE"
+    ))
 }
 
 /// The clusters from --cluster-id and --clusters, each once, in order.
