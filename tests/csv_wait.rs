@@ -417,3 +417,31 @@ fn cluster_is_pointed_at_cluster_id() {
         .success()
         .stdout_lacks("--cluster ");
 }
+
+/// `--source ocm`: a state OCM does not define (`READY`) is named and ends
+/// the wait at once (exit 3), instead of a bare `unknown` until --timeout.
+#[test]
+fn a_state_ocm_does_not_define_is_named_and_fails_at_once() {
+    let ocm = addon_flow_testservers::ocm::FakeOcm::start().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let document = e2e::servers::example_document(home.path());
+    ocm.set_installation("c1", "reference-addon", "READY", "");
+    e2e::servers::csv_wait_from_ocm(home.path(), &ocm, "c1")
+        .args(["--timeout", "10m"])
+        .arg(&document)
+        .timeout(Duration::from_secs(60))
+        .run()
+        .exit(3)
+        .stderr_has("/api/clusters_mgmt/v1/clusters/c1/addons/reference-addon")
+        .stderr_has("the installation's state is \"READY\", which is not one of OCM's add-on installation states (pending, installing, ready, failed, deleting)")
+        .stdout_lacks("unknown");
+    let reads = ocm
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/clusters/c1/addons/reference-addon"))
+        .count();
+    assert_eq!(
+        reads, 1,
+        "one poll, no waiting for a state that cannot come"
+    );
+}

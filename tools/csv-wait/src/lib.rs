@@ -63,7 +63,7 @@ and the others are watched; the exit code is the worst (5 over 4 over 1).
 With --source ocm, each poll reads every cluster's installation
 (GET /api/clusters_mgmt/v1/clusters/<id>/addons/<addon>) and reports its state as is;
 state_description is the reason, operator_version the version; a cluster without
-the installation is unknown. --url is then OCM's URL. A stream is watched the same
+the installation is unknown, and a state OCM does not define ends the wait (exit 3). --url is then OCM's URL. A stream is watched the same
 way: each add-on's installations by its id, 8 reads at once.
 
 Credentials: PROMETHEUS_TOKEN or --token-file (a bearer token); never on the command line.

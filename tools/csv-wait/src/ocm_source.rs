@@ -4,7 +4,7 @@
 //! lines, the summary and the exit codes are the same; `state_description`
 //! becomes the reason, `operator_version` the version.
 
-use common::installation::Installation;
+use common::installation::{Installation, INSTALLATION_STATES};
 use common::ocm::ClusterPaths;
 use common::ocm_auth::OcmApi;
 use common::{Error, RemoteKind};
@@ -93,7 +93,16 @@ impl OcmSource {
                     error,
                     permanent: true,
                 })?;
-        Ok(status_of(&installation, target.operator))
+        // A state OCM does not define would be waited on until --timeout:
+        // it is not the API we know, so the wait ends here (exit 3).
+        status_of(&installation, target.operator).map_err(|why| PollError {
+            error: Error::remote_as(
+                RemoteKind::NotTheApi,
+                self.api.base_url(),
+                format!("GET {path}: {why}"),
+            ),
+            permanent: true,
+        })
     }
 }
 
@@ -112,18 +121,30 @@ fn installation_path(cluster: &str, addon: &str) -> Result<String, PollError> {
     Ok(ClusterPaths::new(cluster, addon).installation)
 }
 
-/// The status csv-wait reports for an installation.
-pub fn status_of(installation: &Installation, operator: &str) -> ClusterStatus {
+/// The status csv-wait reports for an installation, or why it cannot say:
+/// a state OCM does not define, named.
+pub fn status_of(installation: &Installation, operator: &str) -> Result<ClusterStatus, String> {
     let non_empty = |text: &Option<String>| text.clone().filter(|t| !t.is_empty());
+    let state = match installation.state.as_deref() {
+        // No state yet: nothing reported, as a cluster without telemetry.
+        None | Some("") => State::Unknown,
+        Some(ocm) => State::from_ocm(ocm).ok_or_else(|| {
+            format!(
+                "the installation's state is {ocm:?}, which is not one of OCM's add-on \
+                 installation states ({}); csv-wait cannot tell how the add-on stands",
+                INSTALLATION_STATES.join(", ")
+            )
+        })?,
+    };
     let version = non_empty(&installation.operator_version);
-    ClusterStatus {
-        state: State::from_ocm(installation.state.as_deref().unwrap_or_default()),
+    Ok(ClusterStatus {
+        state,
         csv: version.as_ref().map(|v| format!("{operator}.v{v}")),
         version,
         namespace: None,
         phase: None,
         reason: non_empty(&installation.state_description),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -161,7 +182,7 @@ mod tests {
             operator_version: Some("1.2.0".into()),
             ..Installation::default()
         };
-        let status = status_of(&installation, "my-addon");
+        let status = status_of(&installation, "my-addon").unwrap();
         assert_eq!(status.state, State::Failed);
         assert_eq!(status.csv.as_deref(), Some("my-addon.v1.2.0"));
         assert_eq!(
@@ -173,14 +194,29 @@ mod tests {
             ("installing", State::Installing),
             ("ready", State::Ready),
             ("deleting", State::Deleting),
-            ("surprising", State::Unknown),
         ] {
             installation.state = Some(ocm.into());
-            assert_eq!(status_of(&installation, "x").state, state);
-            assert_eq!(
-                state.as_str(),
-                if ocm == "surprising" { "unknown" } else { ocm }
-            );
+            assert_eq!(status_of(&installation, "x").unwrap().state, state);
+            assert_eq!(state.as_str(), ocm);
         }
+        installation.state = None;
+        assert_eq!(status_of(&installation, "x").unwrap().state, State::Unknown);
+    }
+
+    #[test]
+    fn every_state_ocm_defines_is_known_and_no_other() {
+        for ocm in INSTALLATION_STATES {
+            assert_eq!(State::from_ocm(ocm).map(State::as_str), Some(ocm));
+        }
+        let installation = Installation {
+            state: Some("READY".into()),
+            ..Installation::default()
+        };
+        let why = status_of(&installation, "x").unwrap_err();
+        assert!(
+            why.starts_with("the installation's state is \"READY\", which is not one of OCM's")
+                && why.contains("(pending, installing, ready, failed, deleting)"),
+            "{why}"
+        );
     }
 }

@@ -40,16 +40,17 @@ pub enum State {
 }
 
 impl State {
-    /// OCM's name of an installation state (`AddOnInstallationState`);
-    /// anything else is `unknown`.
-    pub fn from_ocm(state: &str) -> State {
+    /// The state of one of OCM's installation states
+    /// (`AddOnInstallationState`: `common::installation::INSTALLATION_STATES`);
+    /// `None` for a value OCM does not define (`READY`, `done`).
+    pub fn from_ocm(state: &str) -> Option<State> {
         match state {
-            "pending" => State::Pending,
-            "installing" => State::Installing,
-            "ready" => State::Ready,
-            "failed" => State::Failed,
-            "deleting" => State::Deleting,
-            _ => State::Unknown,
+            "pending" => Some(State::Pending),
+            "installing" => Some(State::Installing),
+            "ready" => Some(State::Ready),
+            "failed" => Some(State::Failed),
+            "deleting" => Some(State::Deleting),
+            _ => None,
         }
     }
 
