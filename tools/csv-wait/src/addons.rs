@@ -28,6 +28,28 @@ impl Watched {
     }
 }
 
+/// `my-addon`, or `3 add-ons (a, b, c)` (the first five named): the
+/// operators watched.
+pub fn operators_shown(watched: &[Watched]) -> String {
+    shown(watched, |w| w.operator.as_str())
+}
+
+/// [`operators_shown`] by add-on id, for `--source ocm`.
+pub fn addons_shown(watched: &[Watched]) -> String {
+    shown(watched, Watched::name)
+}
+
+fn shown(watched: &[Watched], name: impl Fn(&Watched) -> &str) -> String {
+    match watched {
+        [one] => name(one).to_string(),
+        many => {
+            let names: Vec<&str> = many.iter().take(5).map(&name).collect();
+            let more = if many.len() > 5 { ", ..." } else { "" };
+            format!("{} add-ons ({}{more})", many.len(), names.join(", "))
+        }
+    }
+}
+
 /// The progress line's tally: one add-on's clusters by state (`2 ready, 1
 /// installing, 0 failed`), or for a stream the add-ons by how they stand
 /// (`3 add-ons: 1 ready, 1 failed, 1 waiting`).

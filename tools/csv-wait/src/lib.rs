@@ -13,30 +13,35 @@
 //!
 //! With `--source ocm` the states come from each cluster's add-on
 //! installation in OCM instead (see `ocm_source`), printed the same way.
+//!
+//! This file reads the command line and the add-ons to watch; `watch` is
+//! the poll loop, `report` what is printed and the exit code, `state` the
+//! states from telemetry, `query` the PromQL.
 
 pub mod addons;
 mod ocm_source;
 pub mod query;
+mod report;
 pub mod state;
+mod watch;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
-use serde::Serialize;
-use serde_json::json;
 
 use common::http::{Client, RetryPolicy, Secret, TlsOptions};
-use common::io::{render, write_stdout, Format, OutputArgs, Source};
-use common::prometheus::{self, QueryMethod};
+use common::io::{write_stdout, Format, OutputArgs, Source};
+use common::prometheus::QueryMethod;
 use common::stream::{self, Outcomes};
-use common::{Error, RemoteKind, Result};
+use common::time::parse_duration;
+use common::{Error, Result};
 
-use addons::{split_samples, Watched};
-use common::time::{now_rfc3339, parse_duration};
+use addons::{addons_shown, operators_shown, Watched};
 use ocm_source::OcmSource;
 use query::{check_cluster_id, parse_cluster_list, poll_query};
-use state::{ClusterStatus, Outcome, State, Tracker, SUCCEEDED};
+use state::Tracker;
+use watch::{Schedule, Watch, WatchSource};
 
 const AFTER_HELP: &str = "\
 Each poll sends one query for all clusters:
@@ -182,17 +187,6 @@ enum MethodArg {
     Post,
 }
 
-/// One line of output: a cluster whose state changed (for an add-on).
-#[derive(Serialize)]
-struct Event<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    addon: Option<&'a str>,
-    cluster: &'a str,
-    #[serde(flatten)]
-    status: &'a ClusterStatus,
-    at: String,
-}
-
 /// The command line: flags and help text, for `--help`, man pages and completions.
 pub fn uu_app() -> clap::Command {
     common::cli::command::<Cli>()
@@ -263,13 +257,19 @@ fn run(cli: Cli) -> Result<()> {
         ),
     );
     let watch = Watch {
-        cli: &cli,
+        schedule: schedule(&cli),
         source: WatchSource::Telemetry {
             client: &client,
             promql: &promql,
+            method: match cli.method {
+                MethodArg::Auto => QueryMethod::Auto,
+                MethodArg::Get => QueryMethod::Get,
+                MethodArg::Post => QueryMethod::Post,
+            },
         },
         url: &url,
         clusters: &clusters,
+        cluster_label: &cli.cluster_label,
         format,
     };
     watch.run(watched)?.finish(clusters.len(), format, outcomes)
@@ -341,28 +341,6 @@ fn installations_to_watch(cli: &Cli, clusters: &[String]) -> Result<(Vec<Watched
     Ok((watched, outcomes))
 }
 
-/// `my-addon`, or `3 add-ons (a, b, c)` (the first five named): the
-/// operators watched.
-fn operators_shown(watched: &[Watched]) -> String {
-    shown(watched, |w| w.operator.as_str())
-}
-
-/// [`operators_shown`] by add-on id, for `--source ocm`.
-fn addons_shown(watched: &[Watched]) -> String {
-    shown(watched, Watched::name)
-}
-
-fn shown(watched: &[Watched], name: impl Fn(&Watched) -> &str) -> String {
-    match watched {
-        [one] => name(one).to_string(),
-        many => {
-            let names: Vec<&str> = many.iter().take(5).map(&name).collect();
-            let more = if many.len() > 5 { ", ..." } else { "" };
-            format!("{} add-ons ({}{more})", many.len(), names.join(", "))
-        }
-    }
-}
-
 /// `--source ocm`: the same watch, each cluster's state read from its
 /// add-on installation in OCM.
 fn run_on_ocm(cli: Cli) -> Result<()> {
@@ -418,13 +396,23 @@ fn run_on_ocm(cli: Cli) -> Result<()> {
         ),
     );
     let watch = Watch {
-        cli: &cli,
+        schedule: schedule(&cli),
         source: WatchSource::Ocm(&source),
         url: &url,
         clusters: &clusters,
+        cluster_label: &cli.cluster_label,
         format,
     };
     watch.run(watched)?.finish(clusters.len(), format, outcomes)
+}
+
+/// When to poll and when to stop, from the command line.
+fn schedule(cli: &Cli) -> Schedule {
+    Schedule {
+        interval: cli.interval,
+        timeout: cli.timeout,
+        polls: cli.polls,
+    }
 }
 
 fn check_label_name(label: &str) -> Result<()> {
@@ -449,423 +437,6 @@ fn query_url(cli: &Cli) -> Result<String> {
                 "--url is required (the Prometheus or Thanos query URL), or set PROMETHEUS_URL",
             )
         })
-}
-
-/// One watch: poll until every add-on is settled on every cluster, the time
-/// is up, or the poll budget is spent, printing each change of state as it
-/// is seen.
-struct Watch<'a> {
-    cli: &'a Cli,
-    source: WatchSource<'a>,
-    url: &'a str,
-    clusters: &'a [String],
-    format: Format,
-}
-
-/// Where a watch reads the states.
-enum WatchSource<'a> {
-    /// One PromQL query per poll.
-    Telemetry { client: &'a Client, promql: &'a str },
-    /// One installation read per cluster per poll.
-    Ocm(&'a OcmSource),
-}
-
-/// What to do after a poll.
-enum Settle {
-    Done,
-    Wait(Duration),
-}
-
-/// What a watch saw, for the summary lines and the exit code.
-struct Report {
-    /// Each add-on with its clusters' last states.
-    watched: Vec<Watched>,
-    polls: u64,
-    queries: u64,
-    elapsed: f64,
-    /// Why the last polls found no telemetry at all, if they did not.
-    diagnosis: Option<String>,
-    /// The error of the last poll, if it failed.
-    last_error: Option<String>,
-}
-
-impl Watch<'_> {
-    fn run(&self, mut watched: Vec<Watched>) -> Result<Report> {
-        let method = match self.cli.method {
-            MethodArg::Auto => QueryMethod::Auto,
-            MethodArg::Get => QueryMethod::Get,
-            MethodArg::Post => QueryMethod::Post,
-        };
-        let started = Instant::now();
-        let (mut polls, mut queries, mut failures) = (0u64, 0u64, 0u32);
-        let mut diagnosis: Option<String> = None;
-        let mut last_error: Option<String> = None;
-        // `poll 3: 2 ready, 1 installing, 0 failed`, redrawn in place.
-        let progress = common::progress::Progress::status("csv-wait");
-        loop {
-            polls += 1;
-            let (sent, failure) = match self.source {
-                WatchSource::Telemetry { client, promql } => {
-                    self.poll_telemetry(client, promql, method, &mut watched, &mut diagnosis)?
-                }
-                WatchSource::Ocm(source) => self.poll_ocm(source, &mut watched)?,
-            };
-            queries += sent;
-            progress.set_message(format!("poll {polls}: {}", addons::tally(&watched)));
-            match failure {
-                None => {
-                    failures = 0;
-                    last_error = None;
-                }
-                Some(error) => {
-                    failures += 1;
-                    common::cli::note("csv-wait", format_args!("poll {polls} failed: {error}"));
-                    // A request cut short by --timeout itself says nothing
-                    // about the server: keep what the poll before it saw.
-                    let cut_by_timeout = error.remote_kind() == Some(RemoteKind::TimedOut)
-                        && started.elapsed() >= self.cli.timeout;
-                    if !cut_by_timeout || last_error.is_none() {
-                        last_error = Some(error.to_string());
-                    }
-                }
-            }
-            match self.settle(&watched, started, polls, failures) {
-                Settle::Done => break,
-                Settle::Wait(wait) => std::thread::sleep(wait),
-            }
-            // A wait that ran to --timeout leaves no time for a request: a
-            // poll now could only fail with "no answer within 0.0s", hiding
-            // what the last real poll saw.
-            if started.elapsed() >= self.cli.timeout {
-                break;
-            }
-        }
-        progress.finish();
-        Ok(Report {
-            watched,
-            polls,
-            queries,
-            elapsed: started.elapsed().as_secs_f64(),
-            diagnosis,
-            last_error,
-        })
-    }
-
-    /// One telemetry poll: the query (for every add-on), and the diagnosis
-    /// the first time it comes back empty. Returns how many queries were
-    /// sent and the failure worth retrying, if any; a permanent failure is
-    /// the error.
-    fn poll_telemetry(
-        &self,
-        client: &Client,
-        promql: &str,
-        method: QueryMethod,
-        watched: &mut [Watched],
-        diagnosis: &mut Option<String>,
-    ) -> Result<(u64, Option<Error>)> {
-        let mut sent = 1;
-        match prometheus::query(client, promql, method) {
-            Ok(answer) => {
-                for warning in &answer.warnings {
-                    common::cli::note(
-                        "csv-wait",
-                        format_args!(
-                            "warning from {}: {}",
-                            self.url,
-                            common::redact::text(warning)
-                        ),
-                    );
-                }
-                let split = split_samples(&answer.samples, watched);
-                for (addon, samples) in watched.iter_mut().zip(split) {
-                    let changes = addon.tracker.observe(&samples);
-                    self.print_changes(addon.addon.as_deref(), changes)?;
-                }
-                if answer.samples.is_empty() && diagnosis.is_none() {
-                    let (why, diagnosed_with) = diagnose(
-                        client,
-                        &operators_shown(watched),
-                        &self.cli.cluster_label,
-                        self.clusters.len(),
-                    );
-                    sent += diagnosed_with;
-                    common::cli::note(
-                        "csv-wait",
-                        format_args!("no telemetry yet: {why}; still waiting"),
-                    );
-                    *diagnosis = Some(why);
-                } else if !answer.samples.is_empty() {
-                    *diagnosis = None;
-                }
-                Ok((sent, None))
-            }
-            Err(err) if err.permanent => Err(err.error),
-            Err(err) => Ok((sent, Some(err.error))),
-        }
-    }
-
-    /// One OCM poll: every cluster's installation (of the one add-on).
-    fn poll_ocm(
-        &self,
-        source: &OcmSource,
-        watched: &mut [Watched],
-    ) -> Result<(u64, Option<Error>)> {
-        let sent = (self.clusters.len() * watched.len()) as u64;
-        let targets: Vec<ocm_source::Target> = watched
-            .iter()
-            .map(|w| ocm_source::Target {
-                addon: w.name(),
-                operator: &w.operator,
-            })
-            .collect();
-        match source.poll(&targets, self.clusters) {
-            Ok(statuses) => {
-                for (addon, statuses) in watched.iter_mut().zip(statuses) {
-                    let changes = addon.tracker.record(statuses);
-                    self.print_changes(addon.addon.as_deref(), changes)?;
-                }
-                Ok((sent, None))
-            }
-            Err(err) if err.permanent => Err(err.error),
-            Err(err) => Ok((sent, Some(err.error))),
-        }
-    }
-
-    /// After a poll: done (every add-on settled on every cluster, or time
-    /// or polls spent), or how long to wait before the next.
-    fn settle(&self, watched: &[Watched], started: Instant, polls: u64, failures: u32) -> Settle {
-        if watched
-            .iter()
-            .all(|w| w.tracker.outcome() != Outcome::Waiting)
-        {
-            return Settle::Done;
-        }
-        let deadline = started + self.cli.timeout;
-        let now = Instant::now();
-        if now >= deadline || self.cli.polls.is_some_and(|limit| polls >= limit) {
-            return Settle::Done;
-        }
-        let wait = if failures == 0 {
-            self.cli.interval
-        } else {
-            backoff(self.cli.interval, failures)
-        }
-        .min(deadline - now);
-        if failures > 0 {
-            common::cli::note(
-                "csv-wait",
-                format_args!("next try in {:.1}s", wait.as_secs_f64()),
-            );
-        }
-        Settle::Wait(wait)
-    }
-
-    fn print_changes(
-        &self,
-        addon: Option<&str>,
-        changes: Vec<(String, ClusterStatus)>,
-    ) -> Result<()> {
-        if changes.is_empty() {
-            return Ok(());
-        }
-        let at = now_rfc3339();
-        let mut text = String::new();
-        for (cluster, status) in &changes {
-            text.push_str(&line(
-                &Event {
-                    addon,
-                    cluster,
-                    status,
-                    at: at.clone(),
-                },
-                self.format,
-            )?);
-        }
-        // Off the progress line, should stdout be the same terminal.
-        common::progress::while_hidden(|| write_stdout(&text))
-    }
-}
-
-/// How the whole wait ended: the summary's `result` and the exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum WaitResult {
-    /// Every cluster is ready (exit 0).
-    Ready,
-    /// Some cluster failed (exit 5), even if time ran out for others.
-    Failed,
-    /// Time ran out with clusters still on their way (exit 4).
-    TimedOut,
-}
-
-impl WaitResult {
-    fn as_str(self) -> &'static str {
-        match self {
-            WaitResult::Ready => "ready",
-            WaitResult::Failed => "failed",
-            WaitResult::TimedOut => "timed_out",
-        }
-    }
-}
-
-/// How the wait ended for one add-on.
-fn result_of(watched: &Watched) -> WaitResult {
-    match watched.tracker.outcome() {
-        Outcome::Ready => WaitResult::Ready,
-        Outcome::Failed => WaitResult::Failed,
-        Outcome::Waiting if watched.tracker.counts()[&State::Failed] > 0 => WaitResult::Failed,
-        Outcome::Waiting => WaitResult::TimedOut,
-    }
-}
-
-impl Report {
-    /// The summary lines (one per add-on), then the exit code: each
-    /// add-on's verdict recorded beside the stream's bad documents, the
-    /// worst winning.
-    fn finish(self, clusters: usize, format: Format, mut outcomes: Outcomes) -> Result<()> {
-        let mut text = String::new();
-        for watched in &self.watched {
-            text.push_str(&line(
-                &json!({ "summary": self.summary(watched, clusters) }),
-                format,
-            )?);
-        }
-        write_stdout(&text)?;
-        for watched in &self.watched {
-            outcomes.judge(watched.name(), self.verdict(watched, clusters));
-        }
-        outcomes.finish()
-    }
-
-    fn summary(
-        &self,
-        watched: &Watched,
-        clusters: usize,
-    ) -> serde_json::Map<String, serde_json::Value> {
-        let mut summary = serde_json::Map::new();
-        summary.insert("result".into(), json!(result_of(watched).as_str()));
-        if let Some(addon) = &watched.addon {
-            summary.insert("addon".into(), json!(addon));
-        }
-        summary.insert("operator".into(), json!(watched.operator));
-        summary.insert("clusters".into(), json!(clusters));
-        for (state, count) in &watched.tracker.counts() {
-            summary.insert(state.as_str().into(), json!(count));
-        }
-        summary.insert("polls".into(), json!(self.polls));
-        summary.insert("queries".into(), json!(self.queries));
-        summary.insert(
-            "elapsed_seconds".into(),
-            json!((self.elapsed * 1000.0).round() / 1000.0),
-        );
-        summary
-    }
-
-    /// The clusters in `state`, the first five by name.
-    fn listed(watched: &Watched, state: State) -> String {
-        let ids = watched.tracker.clusters_in(state);
-        let shown: Vec<&str> = ids.iter().take(5).copied().collect();
-        let more = if ids.len() > 5 {
-            format!(" and {} more", ids.len() - 5)
-        } else {
-            String::new()
-        };
-        format!("{}{more}", shown.join(", "))
-    }
-
-    /// Exit 0 when ready, 5 when failed, 4 when time ran out.
-    fn verdict(&self, watched: &Watched, clusters: usize) -> Result<()> {
-        let operator = &watched.operator;
-        let counts = watched.tracker.counts();
-        match result_of(watched) {
-            WaitResult::Ready => {
-                common::cli::note(
-                    "csv-wait",
-                    format_args!("{operator} is ready on all {clusters} cluster(s)"),
-                );
-                Ok(())
-            }
-            WaitResult::Failed => Err(Error::AddonFailed(format!(
-                "{operator} failed on {} of {clusters} cluster(s): {}",
-                counts[&State::Failed],
-                Report::listed(watched, State::Failed)
-            ))),
-            WaitResult::TimedOut => {
-                let not_ready = clusters - counts[&State::Ready];
-                let mut message = format!(
-                    "{operator} is not ready on {not_ready} of {clusters} cluster(s) after {:.0}s and {} poll(s)",
-                    self.elapsed, self.polls
-                );
-                for state in [
-                    State::Installing,
-                    State::Pending,
-                    State::Unknown,
-                    State::Deleting,
-                ] {
-                    let listed = Report::listed(watched, state);
-                    if counts[&state] > 0 && !listed.is_empty() {
-                        message.push_str(&format!("; {}: {listed}", state.as_str()));
-                    }
-                }
-                if let Some(why) = &self.diagnosis {
-                    message.push_str(&format!(" ({why})"));
-                }
-                if let Some(error) = &self.last_error {
-                    message.push_str(&format!("; the last poll failed: {error}"));
-                }
-                Err(Error::TimedOut(message))
-            }
-        }
-    }
-}
-
-/// One output record: a JSON line, or a YAML document.
-fn line(value: &impl Serialize, format: Format) -> Result<String> {
-    match format {
-        Format::Json => {
-            let mut text = serde_json::to_string(value)
-                .map_err(|err| Error::internal(format!("cannot serialise the event: {err}")))?;
-            text.push('\n');
-            Ok(text)
-        }
-        Format::Yaml => Ok(format!("---\n{}", render(value, Format::Yaml)?)),
-    }
-}
-
-/// The wait after `failures` failed polls in a row: the interval doubled
-/// each time (from at least a second), at most 5 minutes.
-fn backoff(interval: Duration, failures: u32) -> Duration {
-    let policy = RetryPolicy {
-        attempts: u32::MAX,
-        base_delay: interval.max(Duration::from_secs(1)),
-        max_delay: Duration::from_secs(300).max(interval),
-    };
-    policy.with_test_delays().delay(failures.min(17), None)
-}
-
-/// Why a poll came back empty, in words: the metric missing altogether, the
-/// cluster label missing, or only these clusters silent. Returns the
-/// sentence and how many queries it took.
-fn diagnose(client: &Client, operator: &str, label: &str, clusters: usize) -> (String, u64) {
-    let mut sent = 0;
-    let mut count = |promql: String| {
-        sent += 1;
-        prometheus::query(client, &promql, QueryMethod::Get)
-            .map(|answer| !answer.samples.is_empty())
-            .ok()
-    };
-    let why = if count(format!("count({SUCCEEDED})")) == Some(false) {
-        format!(
-            "there is no {SUCCEEDED} metric at {} at all (is this the telemetry Thanos, or has the first scrape not happened yet?)",
-            client.base_url()
-        )
-    } else if count(format!("count({SUCCEEDED}{{{label}!=\"\"}})")) == Some(false) {
-        format!("{SUCCEEDED} has no `{label}` label here, so series cannot be told apart by cluster (see --cluster-label)")
-    } else if count(format!("count({SUCCEEDED}{{name!=\"\"}})")) == Some(false) {
-        format!("{SUCCEEDED} has no `name` label here, so the CSV of {operator} cannot be found")
-    } else {
-        format!("none of the {clusters} cluster(s) reports CSV telemetry (check the ids: telemetry uses the external cluster id)")
-    };
-    (why, sent)
 }
 
 /// The error for `--cluster ID`: a cluster is named with --cluster-id, a
@@ -963,80 +534,6 @@ fn prometheus_client(cli: &Cli, url: &str) -> Result<Client> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_five_minutes() {
-        assert_eq!(backoff(Duration::from_secs(10), 1), Duration::from_secs(10));
-        assert_eq!(backoff(Duration::from_secs(10), 3), Duration::from_secs(40));
-        assert_eq!(
-            backoff(Duration::from_secs(10), 30),
-            Duration::from_secs(300)
-        );
-        assert_eq!(backoff(Duration::ZERO, 2), Duration::from_secs(2));
-    }
-
-    /// A report of one add-on on one cluster last seen in `state`.
-    fn report(state: Option<State>) -> Report {
-        let mut tracker = Tracker::new(&["c1".to_string()], "_id");
-        if let Some(state) = state {
-            tracker.record(vec![("c1".to_string(), ClusterStatus::bare(state))]);
-        }
-        Report {
-            watched: vec![Watched {
-                addon: Some("my-addon".into()),
-                operator: "op".into(),
-                tracker,
-            }],
-            polls: 1,
-            queries: 1,
-            elapsed: 1.0,
-            diagnosis: None,
-            last_error: None,
-        }
-    }
-
-    #[test]
-    fn wait_result_names_the_summary_result_and_picks_the_exit_code() {
-        let ready = report(Some(State::Ready));
-        let one = &ready.watched[0];
-        assert_eq!(result_of(one), WaitResult::Ready);
-        assert_eq!(ready.summary(one, 1)["result"], "ready");
-        assert_eq!(ready.summary(one, 1)["addon"], "my-addon");
-        assert!(ready.verdict(one, 1).is_ok());
-
-        let waiting = report(Some(State::Installing));
-        let one = &waiting.watched[0];
-        assert_eq!(result_of(one), WaitResult::TimedOut);
-        assert_eq!(waiting.summary(one, 1)["result"], "timed_out");
-        let err = waiting.verdict(one, 1).unwrap_err();
-        assert_eq!(err.exit_status(), common::ExitStatus::TimedOut);
-        assert_eq!(result_of(&report(None).watched[0]), WaitResult::TimedOut);
-
-        let failed = report(Some(State::Failed));
-        let one = &failed.watched[0];
-        assert_eq!(result_of(one), WaitResult::Failed);
-        assert_eq!(failed.summary(one, 1)["result"], "failed");
-        let err = failed.verdict(one, 1).unwrap_err();
-        assert_eq!(err.exit_status(), common::ExitStatus::AddonFailed);
-    }
-
-    #[test]
-    fn a_stream_exits_with_its_worst_addon_failed_over_timed_out() {
-        let mut report = report(Some(State::Ready));
-        let mut failed = report.watched[0].clone();
-        failed
-            .tracker
-            .record(vec![("c1".into(), ClusterStatus::bare(State::Failed))]);
-        let mut silent = report.watched[0].clone();
-        silent
-            .tracker
-            .record(vec![("c1".into(), ClusterStatus::bare(State::Unknown))]);
-        report.watched.extend([failed, silent]);
-        let err = report
-            .finish(1, Format::Json, Outcomes::new("csv-wait", 3))
-            .unwrap_err();
-        assert_eq!(err.exit_status(), common::ExitStatus::AddonFailed);
-    }
 
     #[test]
     fn help_is_valid() {
