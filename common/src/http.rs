@@ -8,7 +8,13 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Mutex, OnceLock};
+
 use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use crate::error::{Error, RemoteKind, Result};
 
@@ -322,7 +328,7 @@ impl Client {
             .max_idle_connections_per_host(16)
             .build();
         Ok(Client {
-            agent: config.into(),
+            agent: ureq::Agent::with_parts(config, DefaultConnector::default(), LookupOnce),
             target: base_url.clone(),
             base_url,
             token: None,
@@ -465,7 +471,8 @@ impl Client {
         } else if let Some(basic) = &self.basic {
             builder = builder.header("Authorization", format!("Basic {}", basic.expose()));
         }
-        let body = request.body.clone().unwrap_or_default();
+        // Sent from where it is: a try does not copy the body.
+        let body: &[u8] = request.body.as_deref().unwrap_or_default();
         let http_request = builder.body(body).map_err(|err| {
             Failure::Permanent(Error::usage(format!(
                 "cannot build the request {stage}: {err}"
@@ -569,6 +576,74 @@ impl Client {
             _ => Failure::Permanent(transport(format!("{stage}: {text}"))),
         }
     }
+}
+
+/// How long a host's addresses are used before it is looked up again: a
+/// wait that polls for an hour still follows a service that moved.
+const LOOKUP_KEPT_FOR: Duration = Duration::from_secs(60);
+
+/// Host lookups for every client of a run: an IP address is never looked
+/// up, a name once (again after [`LOOKUP_KEPT_FOR`]). ureq looks the host up
+/// before every request, pooled connection or not, and its own resolver
+/// starts a thread for each lookup when a timeout is set, as ours always is:
+/// 2,025 threads for 2,004 objects in `scripts/bench.sh apply`.
+#[derive(Debug)]
+struct LookupOnce;
+
+/// `host:port` → when it was looked up and its addresses.
+type Lookups = Mutex<HashMap<String, (Instant, ResolvedSocketAddrs)>>;
+
+fn lookups() -> &'static Lookups {
+    static LOOKUPS: OnceLock<Lookups> = OnceLock::new();
+    LOOKUPS.get_or_init(Lookups::default)
+}
+
+impl Resolver for LookupOnce {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let (Some(host), Some(port)) = (uri.host(), port_of(uri)) else {
+            // Not a URL we can send to: the default resolver says why.
+            return DefaultResolver::default().resolve(uri, config, timeout);
+        };
+        if let Ok(ip) = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+        {
+            let mut addresses = self.empty();
+            addresses.push(SocketAddr::new(ip, port));
+            return Ok(addresses);
+        }
+        let key = format!("{host}:{port}");
+        let now = Instant::now();
+        {
+            let known = lookups().lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((at, addresses)) = known.get(&key) {
+                if now.saturating_duration_since(*at) < LOOKUP_KEPT_FOR {
+                    return Ok(addresses.clone());
+                }
+            }
+        }
+        let addresses = DefaultResolver::default().resolve(uri, config, timeout)?;
+        lookups()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, (now, addresses.clone()));
+        Ok(addresses)
+    }
+}
+
+/// The port of an http(s) URL, said or implied.
+fn port_of(uri: &ureq::http::Uri) -> Option<u16> {
+    uri.port_u16().or(match uri.scheme_str()? {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    })
 }
 
 /// Checks that `url` is one we can send to: http(s), a host, a port that is a
@@ -981,6 +1056,45 @@ mod tests {
         assert_eq!(
             retrying_in(Duration::from_secs(10), Some(Duration::from_secs(60))),
             "retrying in 10.0s, not the 60s of the server's Retry-After"
+        );
+    }
+
+    #[test]
+    fn hosts_are_looked_up_once_and_addresses_never() {
+        let config = ureq::config::Config::default();
+        let timeout = || NextTimeout {
+            after: ureq::unversioned::transport::time::Duration::from(Duration::from_secs(5)),
+            reason: ureq::Timeout::Resolve,
+            per_read: None,
+            per_write: None,
+        };
+        let resolve = |url: &str| {
+            let uri: ureq::http::Uri = url.parse().unwrap();
+            LookupOnce.resolve(&uri, &config, timeout()).unwrap()
+        };
+        let ip = resolve("http://127.0.0.1:8080/x");
+        assert_eq!(ip.len(), 1);
+        assert_eq!(ip[0], "127.0.0.1:8080".parse::<SocketAddr>().unwrap());
+        assert_eq!(resolve("https://[::1]/")[0], "[::1]:443".parse().unwrap());
+        assert!(!lookups().lock().unwrap().contains_key("127.0.0.1:8080"));
+
+        let named = resolve("http://localhost:9/");
+        assert!(named.iter().all(|a| a.ip().is_loopback() && a.port() == 9));
+        let remembered = lookups()
+            .lock()
+            .unwrap()
+            .get("localhost:9")
+            .map(|(at, _)| *at);
+        assert!(remembered.is_some(), "looked up and kept");
+        resolve("http://localhost:9/other");
+        assert_eq!(
+            lookups()
+                .lock()
+                .unwrap()
+                .get("localhost:9")
+                .map(|(at, _)| *at),
+            remembered,
+            "not looked up again"
         );
     }
 
