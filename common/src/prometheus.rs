@@ -1,9 +1,13 @@
 //! The Prometheus HTTP API as Thanos and Prometheus serve it: instant queries
 //! (`/api/v1/query`), their answers, and PromQL quoting.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
 
-use serde::Deserialize;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
 
 use crate::error::{Error, RemoteKind, Result};
 use crate::http::{encode_query, snippet, Client, Request, Response};
@@ -23,12 +27,32 @@ pub enum QueryMethod {
 }
 
 /// One element of an instant vector.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VectorSample {
-    /// The labels, `__name__` included when the series has one.
+    /// The labels (the ones asked for: [`Labels`]), `__name__` included
+    /// when the series has one.
     pub metric: BTreeMap<String, String>,
     /// `[unix seconds, "value"]`.
     pub value: (f64, String),
+}
+
+/// Which labels of each sample to keep. Telemetry series carry many labels
+/// a caller never reads; those are skipped as the answer is read, never
+/// allocated.
+#[derive(Debug, Clone, Copy)]
+pub enum Labels<'a> {
+    All,
+    /// These names (`__name__` is one, for the metric's name).
+    Only(&'a [&'a str]),
+}
+
+impl Labels<'_> {
+    fn keeps(&self, name: &str) -> bool {
+        match self {
+            Labels::All => true,
+            Labels::Only(names) => names.contains(&name),
+        }
+    }
 }
 
 impl VectorSample {
@@ -55,12 +79,14 @@ impl VectorSample {
 }
 
 /// The API's envelope (`status`, `data` or `errorType`/`error`, `warnings`).
+/// The result is kept as its text until its type is known: a vector is then
+/// read straight into samples, without a generic JSON tree first.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Envelope {
+struct Envelope<'a> {
     status: String,
-    #[serde(default)]
-    data: Option<QueryData>,
+    #[serde(default, borrow)]
+    data: Option<QueryData<'a>>,
     #[serde(default)]
     error_type: Option<String>,
     #[serde(default)]
@@ -71,9 +97,130 @@ struct Envelope {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct QueryData {
+struct QueryData<'a> {
     result_type: String,
-    result: serde_json::Value,
+    #[serde(borrow)]
+    result: &'a RawValue,
+}
+
+/// Reads a vector's samples (`[{"metric": {...}, "value": [t, "v"]}, ...]`)
+/// keeping the labels `0` asks for.
+struct SamplesSeed<'k>(Labels<'k>);
+
+impl<'de> DeserializeSeed<'de> for SamplesSeed<'_> {
+    type Value = Vec<VectorSample>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SamplesSeed<'_> {
+    type Value = Vec<VectorSample>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of samples")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut samples = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(sample) = seq.next_element_seed(SampleSeed(self.0))? {
+            samples.push(sample);
+        }
+        Ok(samples)
+    }
+}
+
+/// One sample: `metric` (its labels, filtered) and `value`.
+struct SampleSeed<'k>(Labels<'k>);
+
+impl<'de> DeserializeSeed<'de> for SampleSeed<'_> {
+    type Value = VectorSample;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SampleSeed<'_> {
+    type Value = VectorSample;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a sample with metric and value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut metric, mut value) = (None, None);
+        while let Some(Key(key)) = map.next_key()? {
+            match key.as_ref() {
+                "metric" => metric = Some(map.next_value_seed(MetricSeed(self.0))?),
+                "value" => value = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(VectorSample {
+            metric: metric.ok_or_else(|| serde::de::Error::missing_field("metric"))?,
+            value: value.ok_or_else(|| serde::de::Error::missing_field("value"))?,
+        })
+    }
+}
+
+/// A sample's labels, those `0` keeps.
+struct MetricSeed<'k>(Labels<'k>);
+
+impl<'de> DeserializeSeed<'de> for MetricSeed<'_> {
+    type Value = BTreeMap<String, String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MetricSeed<'_> {
+    type Value = BTreeMap<String, String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a map of label names to values")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut labels = BTreeMap::new();
+        while let Some(Key(name)) = map.next_key()? {
+            if self.0.keeps(&name) {
+                labels.insert(name.into_owned(), map.next_value::<String>()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(labels)
+    }
+}
+
+/// A map key, borrowed from the answer unless it holds an escape.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
 }
 
 /// The answer to an instant query that returns a vector.
@@ -92,11 +239,21 @@ pub struct QueryError {
     pub permanent: bool,
 }
 
-/// Runs an instant query and returns its vector.
+/// Runs an instant query and returns its vector, every label kept.
 pub fn query(
     client: &Client,
     promql: &str,
     method: QueryMethod,
+) -> Result<QueryResult, QueryError> {
+    query_keeping(client, promql, method, Labels::All)
+}
+
+/// [`query`], keeping only the labels `labels` names in each sample.
+pub fn query_keeping(
+    client: &Client,
+    promql: &str,
+    method: QueryMethod,
+    labels: Labels,
 ) -> Result<QueryResult, QueryError> {
     let target = client.base_url().to_string();
     let encoded = format!("query={}", encode_query(promql));
@@ -121,13 +278,23 @@ pub fn query(
         error,
     };
     let response = client.send(&request).map_err(failed)?;
-    read_answer(&target, &response)
+    read_answer_keeping(&target, &response, labels)
 }
 
 /// Reads a query API answer (any status, any body) into its vector or into
-/// the reason it holds none. Pure, so that any bytes a server sends can be
-/// checked without a server (fuzz/fuzz_targets/prometheus_answer.rs).
+/// the reason it holds none, every label kept. Pure, so that any bytes a
+/// server sends can be checked without a server
+/// (fuzz/fuzz_targets/prometheus_answer.rs).
 pub fn read_answer(target: &str, response: &Response) -> Result<QueryResult, QueryError> {
+    read_answer_keeping(target, response, Labels::All)
+}
+
+/// [`read_answer`], keeping only the labels `labels` names in each sample.
+pub fn read_answer_keeping(
+    target: &str,
+    response: &Response,
+    labels: Labels,
+) -> Result<QueryResult, QueryError> {
     let envelope: Option<Envelope> = serde_json::from_slice(&response.body).ok();
     if let Some(Envelope {
         status,
@@ -202,14 +369,17 @@ pub fn read_answer(target: &str, response: &Response) -> Result<QueryResult, Que
             permanent: true,
         });
     }
-    let samples = serde_json::from_value(data.result).map_err(|err| QueryError {
-        error: Error::remote_as(
-            RemoteKind::NotTheApi,
-            target,
-            format!("answered a vector that cannot be read: {err}"),
-        ),
-        permanent: true,
-    })?;
+    let mut reader = serde_json::Deserializer::from_str(data.result.get());
+    let samples = SamplesSeed(labels)
+        .deserialize(&mut reader)
+        .map_err(|err| QueryError {
+            error: Error::remote_as(
+                RemoteKind::NotTheApi,
+                target,
+                format!("answered a vector that cannot be read: {err}"),
+            ),
+            permanent: true,
+        })?;
     Ok(QueryResult { samples, warnings })
 }
 
@@ -280,10 +450,53 @@ mod tests {
     fn reads_vector_samples() {
         let body = r#"{"status":"success","data":{"resultType":"vector","result":[
             {"metric":{"__name__":"csv_succeeded","_id":"c1"},"value":[1700000000.5,"1"]}]}}"#;
-        let envelope: Envelope = serde_json::from_str(body).unwrap();
-        let samples: Vec<VectorSample> =
-            serde_json::from_value(envelope.data.unwrap().result).unwrap();
+        let samples = read_answer("t", &answer(200, body)).unwrap().samples;
         assert_eq!(samples[0].label("_id"), Some("c1"));
+        assert_eq!(samples[0].label("__name__"), Some("csv_succeeded"));
         assert_eq!(samples[0].number(), 1.0);
+        assert_eq!(samples[0].value.0, 1700000000.5);
+    }
+
+    #[test]
+    fn only_the_labels_asked_for_are_kept_whatever_the_order_of_fields() {
+        // resultType after result, a label name with an escape, extra fields.
+        let body = r#"{"data":{"result":[
+            {"value":[1,"0"],"metric":{"__name__":"csv_succeeded","_id":"c1","tenant_id":"t","na\u006de":"op.v1"},"x":[]},
+            {"metric":{},"value":[2,"NaN"]}],"resultType":"vector"},"status":"success","warnings":["w"]}"#;
+        let result =
+            read_answer_keeping("t", &answer(200, body), Labels::Only(&["_id", "name"])).unwrap();
+        let first = &result.samples[0].metric;
+        assert_eq!(first.len(), 2, "{first:?}");
+        assert_eq!(first["_id"], "c1");
+        assert_eq!(first["name"], "op.v1");
+        assert!(result.samples[1].metric.is_empty());
+        assert!(result.samples[1].number().is_nan());
+        assert_eq!(result.warnings, ["w"]);
+        let all = read_answer("t", &answer(200, body)).unwrap();
+        assert_eq!(all.samples[0].metric.len(), 4);
+    }
+
+    #[test]
+    fn a_vector_that_is_not_samples_is_not_the_api() {
+        for result in [
+            r#"[{"metric":{}}]"#,
+            r#"[{"value":[1,"1"]}]"#,
+            r#"[1]"#,
+            r#"{}"#,
+        ] {
+            let body = format!(
+                r#"{{"status":"success","data":{{"resultType":"vector","result":{result}}}}}"#
+            );
+            let err = read_answer("t", &answer(200, &body)).unwrap_err();
+            assert!(err.permanent, "{result}");
+            assert_eq!(err.error.remote_kind(), Some(RemoteKind::NotTheApi));
+            assert!(
+                err.error
+                    .to_string()
+                    .contains("a vector that cannot be read"),
+                "{}",
+                err.error
+            );
+        }
     }
 }

@@ -89,23 +89,24 @@ pub fn owner<'a>(csv: &str, operators: &[&'a str]) -> Option<&'a str> {
 /// One poll's samples, split per watched add-on (in the order of
 /// `watched`): each add-on gets the csv_* series of its own CSVs, and every
 /// add-on gets the series that only say a cluster reports CSV telemetry.
-pub fn split_samples(samples: &[VectorSample], watched: &[Watched]) -> Vec<Vec<VectorSample>> {
+/// The samples are lent, not copied: a poll of 2,000 clusters is 8,000 of them.
+pub fn split_samples<'s>(
+    samples: &'s [VectorSample],
+    watched: &[Watched],
+) -> Vec<Vec<&'s VectorSample>> {
     let operators: Vec<&str> = watched.iter().map(|w| w.operator.as_str()).collect();
     let mut shared = Vec::new();
-    let mut by_operator: BTreeMap<&str, Vec<VectorSample>> = BTreeMap::new();
+    let mut by_operator: BTreeMap<&str, Vec<&VectorSample>> = BTreeMap::new();
     for sample in samples {
         match sample.label("__name__") {
             Some(SUCCEEDED) | Some(ABNORMAL) => {
                 let csv = sample.label("name").unwrap_or_default();
                 if let Some(operator) = owner(csv, &operators) {
-                    by_operator
-                        .entry(operator)
-                        .or_default()
-                        .push(sample.clone());
+                    by_operator.entry(operator).or_default().push(sample);
                 }
             }
             Some(_) => {}
-            None => shared.push(sample.clone()),
+            None => shared.push(sample),
         }
     }
     watched
@@ -115,7 +116,7 @@ pub fn split_samples(samples: &[VectorSample], watched: &[Watched]) -> Vec<Vec<V
                 .get(w.operator.as_str())
                 .cloned()
                 .unwrap_or_default();
-            own.extend(shared.iter().cloned());
+            own.extend(shared.iter().copied());
             own
         })
         .collect()
@@ -175,7 +176,7 @@ mod tests {
         let split = split_samples(&samples, &addons);
         assert_eq!(split.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 1]);
         for (addon, samples) in addons.iter_mut().zip(split) {
-            addon.tracker.observe(&samples);
+            addon.tracker.observe(samples.iter().copied());
         }
         let states: Vec<State> = addons
             .iter()

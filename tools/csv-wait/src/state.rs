@@ -27,6 +27,17 @@ use common::prometheus::VectorSample;
 pub const SUCCEEDED: &str = "csv_succeeded";
 pub const ABNORMAL: &str = "csv_abnormal";
 
+/// The labels of a sample that csv-wait reads, besides the cluster label:
+/// a poll keeps these and drops the rest as it reads the answer.
+pub const LABELS_READ: [&str; 6] = [
+    "__name__",
+    "name",
+    "version",
+    "namespace",
+    "phase",
+    "reason",
+];
+
 /// OCM's add-on installation states, plus `unknown` for a silent cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -213,7 +224,10 @@ impl Tracker {
     /// only the cluster label (the count of CSVs a cluster reports, which
     /// tells a pending cluster from a silent one). Returns the clusters whose
     /// status changed, in cluster order (all of them on the first poll).
-    pub fn observe(&mut self, samples: &[VectorSample]) -> Vec<(String, ClusterStatus)> {
+    pub fn observe<'s>(
+        &mut self,
+        samples: impl IntoIterator<Item = &'s VectorSample>,
+    ) -> Vec<(String, ClusterStatus)> {
         let mut by_cluster: BTreeMap<&str, (bool, Vec<&VectorSample>)> = BTreeMap::new();
         for sample in samples {
             let Some(cluster) = sample.label(&self.cluster_label) else {

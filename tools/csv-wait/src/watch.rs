@@ -6,14 +6,14 @@ use std::time::{Duration, Instant};
 
 use common::http::{Client, RetryPolicy};
 use common::io::{write_stdout, Format};
-use common::prometheus::{self, QueryMethod};
+use common::prometheus::{self, Labels, QueryMethod};
 use common::time::now_rfc3339;
 use common::{Error, RemoteKind, Result};
 
 use crate::addons::{self, operators_shown, split_samples, Watched};
 use crate::ocm_source::{self, OcmSource};
 use crate::report::{line, Event, Report};
-use crate::state::{ClusterStatus, Outcome, SUCCEEDED};
+use crate::state::{ClusterStatus, Outcome, LABELS_READ, SUCCEEDED};
 
 /// When to poll and when to stop (--interval, --timeout, --polls).
 #[derive(Debug, Clone, Copy)]
@@ -127,7 +127,9 @@ impl Watch<'_> {
         diagnosis: &mut Option<String>,
     ) -> Result<(u64, Option<Error>)> {
         let mut sent = 1;
-        match prometheus::query(client, promql, method) {
+        let mut labels = LABELS_READ.to_vec();
+        labels.push(self.cluster_label);
+        match prometheus::query_keeping(client, promql, method, Labels::Only(&labels)) {
             Ok(answer) => {
                 for warning in &answer.warnings {
                     common::cli::note(
@@ -141,7 +143,7 @@ impl Watch<'_> {
                 }
                 let split = split_samples(&answer.samples, watched);
                 for (addon, samples) in watched.iter_mut().zip(split) {
-                    let changes = addon.tracker.observe(&samples);
+                    let changes = addon.tracker.observe(samples);
                     self.print_changes(addon.addon.as_deref(), changes)?;
                 }
                 if answer.samples.is_empty() && diagnosis.is_none() {
