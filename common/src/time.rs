@@ -81,6 +81,80 @@ pub fn rfc3339(unix_seconds: u64) -> String {
     )
 }
 
+/// Reads an RFC 3339 time (`2024-07-02T10:00:00Z`, with fractions of a
+/// second or a `+02:00` offset too) as a point in time: the inverse of
+/// [`rfc3339`], for the expiry a credential plugin reports.
+pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
+    let bytes = text.as_bytes();
+    let number = |range: std::ops::Range<usize>| -> Option<i64> {
+        let digits = text.get(range)?;
+        digits
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| digits.parse().ok())?
+    };
+    let separators = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
+    if bytes.len() < 20
+        || separators.iter().any(|&(at, c)| bytes[at] != c)
+        || !matches!(bytes[10], b'T' | b't' | b' ')
+    {
+        return None;
+    }
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut rest = &text[19..];
+    let mut nanos = 0u32;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let padded = format!("{:0<9}", &fraction[..digits.min(9)]);
+        nanos = padded.parse().ok()?;
+        rest = &fraction[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            if rest.len() != 6 || rest.as_bytes()[3] != b':' {
+                return None;
+            }
+            let hours: i64 = rest[1..3].parse().ok()?;
+            let minutes: i64 = rest[4..6].parse().ok()?;
+            sign * (hours * 3600 + minutes * 60)
+        }
+    };
+    // Days since 1970-01-01 from a civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let month_index = (month + 9) % 12;
+    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset;
+    let since_epoch = Duration::new(seconds.unsigned_abs(), 0);
+    let at = if seconds >= 0 {
+        UNIX_EPOCH.checked_add(since_epoch)?
+    } else {
+        UNIX_EPOCH.checked_sub(since_epoch)?
+    };
+    at.checked_add(Duration::from_nanos(u64::from(nanos)))
+}
+
 /// The current UTC time as RFC 3339.
 pub fn now_rfc3339() -> String {
     rfc3339(
@@ -127,5 +201,39 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_719_914_400), "2024-07-02T10:00:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn reads_rfc3339_times_as_it_writes_them_and_with_offsets_and_fractions() {
+        let at = |seconds: u64| UNIX_EPOCH + Duration::from_secs(seconds);
+        for seconds in [0, 951_782_400, 1_719_914_400, 4_102_444_800] {
+            assert_eq!(parse_rfc3339(&rfc3339(seconds)), Some(at(seconds)));
+        }
+        assert_eq!(
+            parse_rfc3339("2024-07-02T12:00:00+02:00"),
+            Some(at(1_719_914_400))
+        );
+        assert_eq!(
+            parse_rfc3339("2024-07-02T09:30:00-00:30"),
+            Some(at(1_719_914_400))
+        );
+        assert_eq!(
+            parse_rfc3339("2024-07-02T10:00:00.25Z"),
+            Some(at(1_719_914_400) + Duration::from_millis(250))
+        );
+        assert!(parse_rfc3339("1969-12-31T23:59:59Z").unwrap() < UNIX_EPOCH);
+        for text in [
+            "",
+            "2024-07-02",
+            "2024-07-02T10:00:00",
+            "2024-13-02T10:00:00Z",
+            "2024-07-02T25:00:00Z",
+            "2024-07-02T10:00:00.Z",
+            "2024-07-02T10:00:00+0200",
+            "2024/07/02T10:00:00Z",
+            "tomorrow, maybe",
+        ] {
+            assert_eq!(parse_rfc3339(text), None, "{text}");
+        }
     }
 }
