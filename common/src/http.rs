@@ -14,9 +14,12 @@ use std::sync::{Mutex, OnceLock};
 
 use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+use ureq::unversioned::transport::NextTimeout;
 
 use crate::error::{Error, RemoteKind, Result};
+
+mod route;
+pub use route::check_proxy_url;
 
 /// Response bodies larger than this are refused (no API answer we read is near it).
 const MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
@@ -76,6 +79,12 @@ pub struct TlsOptions {
     pub client_key_pem: Option<Vec<u8>>,
     /// Skip server certificate verification (`insecure-skip-tls-verify`).
     pub insecure: bool,
+    /// The name the server's certificate must carry, sent as SNI, when it is
+    /// not the URL's host (`tls-server-name`).
+    pub server_name: Option<String>,
+    /// An HTTP CONNECT proxy to reach the server through (`proxy-url`);
+    /// without one, the `HTTPS_PROXY`/`NO_PROXY` environment decides.
+    pub proxy: Option<String>,
 }
 
 /// The client key is a credential: `Debug` says whether there is one, never what.
@@ -92,6 +101,8 @@ impl fmt::Debug for TlsOptions {
                 &self.client_key_pem.as_ref().map(|_| "<redacted>"),
             )
             .field("insecure", &self.insecure)
+            .field("server_name", &self.server_name)
+            .field("proxy", &self.proxy.as_deref().map(crate::redact::url))
             .finish()
     }
 }
@@ -315,7 +326,11 @@ impl Client {
         let base_url = crate::redact::url(base_url);
         check_url(&base_url)?;
         let tls_config = tls_config(tls, &base_url)?;
-        let config = ureq::Agent::config_builder()
+        let mut config = ureq::Agent::config_builder();
+        if let Some(proxy) = &tls.proxy {
+            config = config.proxy(Some(route::proxy(proxy).map_err(Error::usage)?));
+        }
+        let config = config
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(10)))
             .timeout_global(Some(DEFAULT_REQUEST_TIMEOUT))
@@ -328,7 +343,7 @@ impl Client {
             .max_idle_connections_per_host(16)
             .build();
         Ok(Client {
-            agent: ureq::Agent::with_parts(config, DefaultConnector::default(), LookupOnce),
+            agent: route::agent(config, &base_url, tls.server_name.as_deref()),
             target: base_url.clone(),
             base_url,
             token: None,
