@@ -4,6 +4,7 @@
 mod addon_validate;
 mod catalog_build;
 mod ci_recipes;
+mod credentials;
 mod csv_wait;
 mod demo;
 mod faults;

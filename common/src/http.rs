@@ -18,7 +18,9 @@ use ureq::unversioned::transport::NextTimeout;
 
 use crate::error::{Error, RemoteKind, Result};
 
+mod cleartext;
 mod route;
+pub use cleartext::check_credentials_transport;
 pub use route::check_proxy_url;
 
 /// Response bodies larger than this are refused (no API answer we read is near it).
@@ -481,10 +483,17 @@ impl Client {
         for (name, value) in &request.headers {
             builder = builder.header(*name, value);
         }
-        if let Some(token) = &self.token {
-            builder = builder.header("Authorization", format!("Bearer {}", token.expose()));
-        } else if let Some(basic) = &self.basic {
-            builder = builder.header("Authorization", format!("Basic {}", basic.expose()));
+        let authorization = match (&self.token, &self.basic) {
+            (Some(token), _) => Some(format!("Bearer {}", token.expose())),
+            (None, Some(basic)) => Some(format!("Basic {}", basic.expose())),
+            (None, None) => None,
+        };
+        if let Some(authorization) = authorization {
+            // Checked here, where every credential is attached, before any connection.
+            check_credentials_transport(&self.base_url).map_err(|why| {
+                Failure::Permanent(Error::usage(format!("{}: {why}", self.target)))
+            })?;
+            builder = builder.header("Authorization", authorization);
         }
         // Sent from where it is: a try does not copy the body.
         let body: &[u8] = request.body.as_deref().unwrap_or_default();
@@ -926,6 +935,45 @@ mod tests {
         };
         let err = html.json::<serde_json::Value>("t").unwrap_err();
         assert_eq!(err.remote_kind(), Some(RemoteKind::NotTheApi), "{err}");
+    }
+
+    #[test]
+    fn credentials_over_plain_http_to_another_machine_are_refused_before_connecting() {
+        // TEST-NET-1: never routed; the refusal comes before any connection.
+        let refused = [
+            Client::new("http://192.0.2.1:9", &TlsOptions::default())
+                .unwrap()
+                .with_token(Some(Secret::new("plain-http-token"))),
+            Client::new(
+                "http://user:plain-http-pw@192.0.2.1:9",
+                &TlsOptions::default(),
+            )
+            .unwrap(),
+        ];
+        for client in refused {
+            let client = client
+                .with_retry(RetryPolicy::none())
+                .with_request_timeout(Duration::from_millis(200));
+            let err = client.send(&Request::new("GET", "/api")).unwrap_err();
+            assert_eq!(err.exit_status() as u8, 2, "{err}");
+            let text = err.to_string();
+            assert!(
+                text.contains("refusing to send credentials over plain http to 192.0.2.1"),
+                "{text}"
+            );
+            assert!(!text.contains("plain-http-"), "{text}");
+        }
+        // To this machine the token goes, over plain http too.
+        let (url, server) = serve(vec![
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        ]);
+        let client = Client::new(&url, &TlsOptions::default())
+            .unwrap()
+            .with_token(Some(Secret::new("loopback-token")));
+        assert_eq!(client.send(&Request::new("GET", "/")).unwrap().status, 200);
+        assert!(server.join().unwrap()[0]
+            .to_lowercase()
+            .contains("authorization: bearer loopback-token"));
     }
 
     #[test]

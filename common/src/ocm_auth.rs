@@ -254,11 +254,16 @@ impl TokenProvider {
     ) -> Result<TokenProvider> {
         let client = match settings.credentials {
             Credentials::AccessToken(_) => None,
-            _ => Some(
-                Client::new(&settings.token_url, tls)
-                    .map_err(|err| Error::usage(format!("--token-url: {err}")))?
-                    .with_retry(retry),
-            ),
+            _ => {
+                // The exchange sends a refresh token or client secret in its body.
+                crate::http::check_credentials_transport(&settings.token_url)
+                    .map_err(|why| Error::usage(format!("--token-url: {why}")))?;
+                Some(
+                    Client::new(&settings.token_url, tls)
+                        .map_err(|err| Error::usage(format!("--token-url: {err}")))?
+                        .with_retry(retry),
+                )
+            }
         };
         let current = match &settings.credentials {
             Credentials::AccessToken(token) => Some((token.clone(), None)),

@@ -272,9 +272,11 @@ pub fn query_keeping(
     }
     .header("Accept", "application/json");
     // A 100 MB answer is no more the query API's than an HTML page is: both
-    // end the wait (exit 3) rather than count as one failed poll.
+    // end the wait (exit 3) rather than count as one failed poll; nor does a
+    // request we refuse to send (a token for plain http elsewhere, exit 2).
     let failed = |error: Error| QueryError {
-        permanent: error.remote_kind() == Some(RemoteKind::Oversized),
+        permanent: matches!(error, Error::Usage(_))
+            || error.remote_kind() == Some(RemoteKind::Oversized),
         error,
     };
     let response = client.send(&request).map_err(failed)?;
