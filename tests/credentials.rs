@@ -1,19 +1,171 @@
-//! Credentials as strictly as kubectl handles them (issue 21, part 2): no
-//! tool sends a token or a password over plain http to a host that is not
-//! loopback; each refuses before any connection (TEST-NET-1's 192.0.2.1 is
-//! never contacted).
+//! Credentials as strictly as kubectl handles them (issue 21, part 2), with
+//! kubectl itself as the reference where it can show the behaviour:
+//! - no tool sends a token or a password over plain http to a host that is
+//!   not loopback: each refuses before any connection (TEST-NET-1's
+//!   192.0.2.1 is never contacted);
+//! - a CA together with `insecure-skip-tls-verify` is refused, as kubectl
+//!   refuses it;
+//! - `proxy-url` goes through an HTTP CONNECT proxy; `tls-server-name` is
+//!   the name the certificate is checked for.
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use e2e::servers;
-use e2e::{repo_root, RunExt};
+use addon_flow_testservers::http::TlsIdentity;
+use addon_flow_testservers::kube::{KubeOptions, KubeServer};
+use e2e::servers::{self, HIVE_TOKEN};
+use e2e::{repo_root, tool, Run, RunExt};
 
 /// TEST-NET-1 (RFC 5737): documentation only, never routed. A tool that
 /// refuses before connecting never sends a packet to it.
 const ELSEWHERE: &str = "http://192.0.2.1:9";
 
+const FULL: &str = "tests/fixtures/sss/addons/full-addon/metadata/stage/addon.yaml";
+
+/// syncset-render's objects for `clusters` (a SyncSet each, and the shared ones).
+fn objects(clusters: &[&str]) -> Vec<u8> {
+    let mut command = tool("syncset-render");
+    command.arg(FULL);
+    for cluster in clusters {
+        command.args(["--cluster-deployment", cluster]);
+    }
+    command.run().success().output.stdout
+}
+
+/// Fake Hive where the namespaces of `objects` exist (the API server
+/// refuses an object in a namespace that does not).
+fn hive() -> KubeOptions {
+    KubeOptions {
+        namespaces: ["cd-east", "cd-west", "cd-north", "redhat-full-addon"]
+            .map(String::from)
+            .to_vec(),
+        ..KubeOptions::default()
+    }
+}
+
+fn hive_apply(kubeconfig: &Path, input: &[u8], args: &[&str]) -> Run {
+    tool("hive-apply")
+        .env("KUBECONFIG", kubeconfig)
+        .args(args)
+        .write_stdin(input.to_vec())
+        .timeout(Duration::from_secs(60))
+        .run()
+}
+
+/// kubectl with only `kubeconfig` and a scratch HOME (its cache), input on a pipe.
+fn kubectl(kubeconfig: &Path, home: &Path, args: &[&str]) -> Run {
+    std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .env("HOME", home)
+        .env_remove("KUBECONFIG")
+        .stdin(std::process::Stdio::null())
+        .run()
+}
+
+fn have_kubectl() -> bool {
+    e2e::prerequisite("kubectl", e2e::program("kubectl"))
+}
+
+/// A kubeconfig with one cluster (`cluster`: YAML lines under `cluster:`,
+/// indented by four spaces) and one user (`user`: likewise), written to `dir/name`.
+fn write_kubeconfig(dir: &Path, name: &str, cluster: &str, user: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n{cluster}users:\n- name: robot\n  user:\n{user}contexts:\n- name: c\n  context: {{cluster: c, user: robot}}\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+// ------------------------------------------------------------ certificates
+
+/// A CA and a server identity it signed for `names`.
+struct Pki {
+    identity: TlsIdentity,
+    ca_pem: String,
+}
+
+fn pki(names: &[&str]) -> Pki {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "addon-flow credentials test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let cert = CertificateParams::new(names)
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    Pki {
+        identity: TlsIdentity {
+            cert_pem: cert.pem().into_bytes(),
+            key_pem: key.serialize_pem().into_bytes(),
+            ca_pem: Some(ca.pem().into_bytes()),
+            client_ca_pem: None,
+        },
+        ca_pem: ca.pem(),
+    }
+}
+
+/// `certificate-authority-data` for `pki`'s CA, as a cluster line.
+fn ca_line(pki: &Pki) -> String {
+    format!(
+        "    certificate-authority-data: {}\n",
+        common::base64::encode(pki.ca_pem.as_bytes())
+    )
+}
+
+// ------------------------------------------- credentials over plain http
+
 /// The refusal every tool prints, naming the host that is not loopback.
 const REFUSAL: &str = "refusing to send credentials over plain http to 192.0.2.1";
+
+#[test]
+fn hive_apply_refuses_a_token_for_a_plain_http_server_elsewhere_before_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = objects(&["cd-east/cluster-1"]);
+    let config = write_kubeconfig(
+        dir.path(),
+        "kubeconfig",
+        &format!("    server: {ELSEWHERE}\n"),
+        "    token: plain-http-token\n",
+    );
+    // Exit 1: the kubeconfig cannot be used as written (it is not the command line's fault).
+    let run = hive_apply(&config, &input, &["--request-timeout", "1s"])
+        .exit(1)
+        .stderr_has(REFUSAL)
+        .stderr_has("clusters[c].cluster.server")
+        .stderr_lacks("plain-http-token");
+    assert!(
+        !run.stderr().contains("cannot connect") && !run.stderr().contains("no answer"),
+        "it tried to connect: {}",
+        run.stderr()
+    );
+    // Without a credential nothing is withheld: hive-apply connects (to a
+    // loopback port where nothing listens), so what was refused above was
+    // the credential, not the URL.
+    let anonymous = write_kubeconfig(
+        dir.path(),
+        "anonymous",
+        "    server: http://127.0.0.1:9\n",
+        "    {}\n",
+    );
+    hive_apply(&anonymous, &input, &["--request-timeout", "1s"])
+        .exit(3)
+        .stderr_lacks("refusing");
+}
 
 #[test]
 fn ocm_post_refuses_its_token_for_a_plain_http_url_elsewhere_before_connecting() {
@@ -89,4 +241,244 @@ fn csv_wait_refuses_a_token_or_password_for_a_plain_http_url_elsewhere_before_co
             "{what}: {stderr}"
         );
     }
+}
+
+// ------------------------------------------------- CA with insecure-skip
+
+#[test]
+fn a_ca_with_insecure_skip_tls_verify_is_refused_as_kubectl_refuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki(&["127.0.0.1"]);
+    std::fs::write(dir.path().join("ca.crt"), &pki.ca_pem).unwrap();
+    let input = objects(&["cd-east/cluster-1"]);
+    for ca in [
+        ca_line(&pki),
+        "    certificate-authority: ca.crt\n".to_string(),
+    ] {
+        let config = write_kubeconfig(
+            dir.path(),
+            "kubeconfig",
+            &format!("    server: https://127.0.0.1:9\n    insecure-skip-tls-verify: true\n{ca}"),
+            "    token: t\n",
+        );
+        if have_kubectl() {
+            kubectl(&config, dir.path(), &["get", "--raw", "/api"])
+                .exit(1)
+                .stderr_has(
+                    "specifying a root certificates file with the insecure flag is not allowed",
+                );
+        }
+        hive_apply(&config, &input, &[])
+            .exit(1)
+            .stderr_has("clusters[c].cluster.insecure-skip-tls-verify")
+            .stderr_has(
+                "specifying a root certificates file with the insecure flag is not allowed",
+            );
+    }
+}
+
+// ------------------------------------------------------ proxy-url, tls-server-name
+
+/// A loopback HTTP CONNECT proxy: it records each CONNECT target, relays
+/// the bytes both ways, and refuses any target that is not loopback.
+struct ConnectProxy {
+    url: String,
+    targets: Arc<Mutex<Vec<String>>>,
+}
+
+fn connect_proxy() -> ConnectProxy {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let targets = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&targets);
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            let record = Arc::clone(&record);
+            std::thread::spawn(move || relay(client, &record));
+        }
+    });
+    ConnectProxy { url, targets }
+}
+
+fn relay(mut client: TcpStream, record: &Mutex<Vec<String>>) {
+    let mut reader = BufReader::new(client.try_clone().unwrap());
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+    }
+    let target = match request_line.split_whitespace().collect::<Vec<_>>()[..] {
+        ["CONNECT", target, _] => target.to_string(),
+        _ => {
+            let _ =
+                client.write_all(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n");
+            return;
+        }
+    };
+    record.lock().unwrap().push(target.clone());
+    let loopback = target.starts_with("127.") || target.starts_with("localhost:");
+    let Some(upstream) = loopback.then(|| TcpStream::connect(&target).ok()).flatten() else {
+        let _ = client.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+        return;
+    };
+    client
+        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        .unwrap();
+    let mut to_upstream = upstream.try_clone().unwrap();
+    let mut from_upstream = upstream;
+    // The reader gives what it buffered past the CONNECT head first.
+    let forward = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut reader, &mut to_upstream);
+        let _ = to_upstream.shutdown(Shutdown::Write);
+    });
+    let _ = std::io::copy(&mut from_upstream, &mut client);
+    let _ = client.shutdown(Shutdown::Write);
+    let _ = forward.join();
+}
+
+#[test]
+fn proxy_url_goes_through_an_http_connect_proxy_and_socks_is_refused() {
+    let pki = pki(&["127.0.0.1"]);
+    let server = KubeServer::start_tls_on("127.0.0.1:0", hive(), &pki.identity).unwrap();
+    let proxy = connect_proxy();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_kubeconfig(
+        dir.path(),
+        "kubeconfig",
+        &format!(
+            "    server: {}\n{}    proxy-url: {}\n",
+            server.url(),
+            ca_line(&pki),
+            proxy.url
+        ),
+        &format!("    token: {HIVE_TOKEN}\n"),
+    );
+    let input = objects(&["cd-east/cluster-1"]);
+    hive_apply(&config, &input, &["--summary"]).success();
+    let target = server.url().trim_start_matches("https://").to_string();
+    let through_proxy = proxy.targets.lock().unwrap().clone();
+    assert!(!through_proxy.is_empty(), "nothing went through the proxy");
+    assert!(
+        through_proxy.iter().all(|t| *t == target),
+        "{through_proxy:?}"
+    );
+    assert_eq!(e2e::stored_objects(&server).len(), 5);
+    if have_kubectl() {
+        // kubectl takes the same way.
+        proxy.targets.lock().unwrap().clear();
+        kubectl(&config, dir.path(), &["get", "--raw", "/api"]).success();
+        assert!(proxy.targets.lock().unwrap().contains(&target));
+    }
+
+    let socks = write_kubeconfig(
+        dir.path(),
+        "socks",
+        &format!(
+            "    server: {}\n{}    proxy-url: socks5://127.0.0.1:1080\n",
+            server.url(),
+            ca_line(&pki)
+        ),
+        &format!("    token: {HIVE_TOKEN}\n"),
+    );
+    hive_apply(&socks, &input, &[])
+        .exit(1)
+        .stderr_has("clusters[c].cluster.proxy-url")
+        .stderr_has("SOCKS proxy");
+}
+
+#[test]
+fn tls_server_name_is_the_name_the_certificate_is_checked_for() {
+    // The certificate names only hive.internal, not the address we connect to.
+    let pki = pki(&["hive.internal"]);
+    let server = KubeServer::start_tls_on("127.0.0.1:0", hive(), &pki.identity).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = format!("    server: {}\n{}", server.url(), ca_line(&pki));
+    let token = format!("    token: {HIVE_TOKEN}\n");
+    let input = objects(&["cd-east/cluster-1"]);
+    let named = write_kubeconfig(
+        dir.path(),
+        "named",
+        &format!("{cluster}    tls-server-name: hive.internal\n"),
+        &token,
+    );
+    hive_apply(&named, &input, &["--summary"]).success();
+    assert_eq!(e2e::stored_objects(&server).len(), 5);
+    let unnamed = write_kubeconfig(dir.path(), "unnamed", &cluster, &token);
+    hive_apply(&unnamed, &input, &[])
+        .exit(3)
+        .stderr_has("certificate");
+    let wrong = write_kubeconfig(
+        dir.path(),
+        "wrong",
+        &format!("{cluster}    tls-server-name: other.internal\n"),
+        &token,
+    );
+    hive_apply(&wrong, &input, &[])
+        .exit(3)
+        .stderr_has("certificate");
+    if have_kubectl() {
+        // kubectl agrees on all three.
+        kubectl(&named, dir.path(), &["get", "--raw", "/api"]).success();
+        kubectl(&unnamed, dir.path(), &["get", "--raw", "/api"]).exit(1);
+        kubectl(&wrong, dir.path(), &["get", "--raw", "/api"]).exit(1);
+    }
+}
+
+/// The exit code for "this kubeconfig cannot be used" is one: 1, whatever
+/// the cause; only a --context that names no context is a usage error.
+#[test]
+fn every_unusable_kubeconfig_is_exit_1_and_a_wrong_context_flag_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = objects(&["cd-east/cluster-1"]);
+    let cases: [(&str, (String, String)); 4] = [
+        (
+            "a bad server port",
+            (
+                "    server: https://127.0.0.1:70000\n".into(),
+                "    token: t\n".into(),
+            ),
+        ),
+        (
+            "an auth-provider",
+            (
+                "    server: https://127.0.0.1:9\n".into(),
+                "    auth-provider: {name: oidc}\n".into(),
+            ),
+        ),
+        (
+            "an exec plugin of an old API version",
+            (
+                "    server: https://127.0.0.1:9\n".into(),
+                "    exec: {apiVersion: client.authentication.k8s.io/v1alpha1, command: x}\n"
+                    .into(),
+            ),
+        ),
+        (
+            "a SOCKS proxy",
+            (
+                "    server: https://127.0.0.1:9\n    proxy-url: socks5://127.0.0.1:1\n".into(),
+                "    token: t\n".into(),
+            ),
+        ),
+    ];
+    for (what, (cluster, user)) in cases {
+        let config = write_kubeconfig(dir.path(), "kubeconfig", &cluster, &user);
+        let run = hive_apply(&config, &input, &[]);
+        assert_eq!(run.code(), 1, "{what}: {}", run.stderr());
+    }
+    let config = write_kubeconfig(
+        dir.path(),
+        "kubeconfig",
+        "    server: https://127.0.0.1:9\n",
+        "    token: t\n",
+    );
+    hive_apply(&config, &input, &["--context", "nope"])
+        .exit(2)
+        .stderr_has("no context \"nope\"");
 }

@@ -954,7 +954,7 @@ fn a_kubeconfig_or_token_file_that_is_a_fifo_or_a_device_is_refused_without_bloc
 }
 
 #[test]
-fn a_server_url_with_an_invalid_port_is_a_usage_error() {
+fn a_server_url_with_an_invalid_port_makes_the_kubeconfig_unusable_exit_1() {
     let dir = tempfile::tempdir().unwrap();
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
     for server in [
@@ -964,8 +964,13 @@ fn a_server_url_with_an_invalid_port_is_a_usage_error() {
     ] {
         let config = dir.path().join("kubeconfig");
         std::fs::write(&config, kubeconfig_text(server, "    token: abcd\n")).unwrap();
-        let run = hive_apply(&config, &input, &[]).exit(2);
-        assert!(run.stderr().contains("server"), "{}", run.stderr());
+        // The kubeconfig cannot be used: exit 1, as for every such kubeconfig.
+        let run = hive_apply(&config, &input, &[]).exit(1);
+        assert!(
+            run.stderr().contains("clusters[c].cluster.server"),
+            "{}",
+            run.stderr()
+        );
     }
 }
 

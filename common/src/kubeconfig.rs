@@ -3,7 +3,14 @@
 //! `current-context` wins), else `~/.kube/config`; the context from
 //! `--context` or `current-context`; bearer token, token file, client
 //! certificate and key (inline `-data` or files relative to the kubeconfig),
-//! CA data or file, `insecure-skip-tls-verify`.
+//! CA data or file, `insecure-skip-tls-verify`, `tls-server-name`,
+//! `proxy-url`.
+//!
+//! What kubectl refuses is refused, and what we cannot honour is refused by
+//! name, never ignored. Every such kubeconfig is one error with one exit
+//! code, 1 (invalid input: the file, the field and what was expected); only
+//! a `--context` naming no context, or no kubeconfig at all, is a usage
+//! error (2).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -112,7 +119,9 @@ pub struct ClusterAccess {
     pub context: String,
     pub server: String,
     pub namespace: Option<String>,
+    /// A bearer token from `token` or `tokenFile`.
     pub token: Option<Secret>,
+    /// The CA, client certificate, `tls-server-name` and `proxy-url`.
     pub tls: TlsOptions,
 }
 
@@ -223,16 +232,13 @@ fn resolve(files: &[Loaded], context: Option<&str>) -> Result<ClusterAccess> {
         .map(|f| f.origin.as_str())
         .collect::<Vec<_>>()
         .join(", ");
+    let unusable = |message: String| Error::input(Location::new(&origins), message);
     let context_name = match context {
         Some(name) => name.to_string(),
         None => files
             .iter()
             .find_map(|f| f.config.current_context.clone().filter(|c| !c.is_empty()))
-            .ok_or_else(|| {
-                Error::usage(format!(
-                    "{origins}: no current-context; pass --context NAME"
-                ))
-            })?,
+            .ok_or_else(|| unusable("no current-context; pass --context NAME".into()))?,
     };
     // The first file to define a name wins, as kubectl merges.
     let mut contexts: BTreeMap<&str, (&Loaded, &ContextEntry)> = BTreeMap::new();
@@ -250,106 +256,167 @@ fn resolve(files: &[Loaded], context: Option<&str>) -> Result<ClusterAccess> {
         }
     }
     let (_, ctx) = contexts.get(context_name.as_str()).ok_or_else(|| {
-        Error::usage(format!(
-            "{origins}: no context {context_name:?} (contexts: {})",
+        let message = format!(
+            "no context {context_name:?} (contexts: {})",
             contexts.keys().copied().collect::<Vec<_>>().join(", ")
-        ))
+        );
+        // A --context that names nothing is the command line's fault; a
+        // current-context that names nothing is the file's.
+        if context.is_some() {
+            Error::usage(format!("{origins}: {message}"))
+        } else {
+            unusable(format!("current-context names {message}"))
+        }
     })?;
     let (cluster_file, cluster) = clusters.get(ctx.cluster.as_str()).ok_or_else(|| {
-        Error::usage(format!(
-            "{origins}: context {context_name:?} names cluster {:?}, which is not defined",
+        unusable(format!(
+            "context {context_name:?} names cluster {:?}, which is not defined",
             ctx.cluster
         ))
     })?;
     check_cluster_entry(cluster_file, ctx.cluster.as_str(), cluster)?;
-    let mut tls = TlsOptions {
-        insecure: cluster.insecure_skip_tls_verify,
-        ..TlsOptions::default()
-    };
-    tls.ca_pem = data_or_file(
+    let ca_pem = data_or_file(
         cluster_file,
         cluster.certificate_authority_data.as_deref(),
         cluster.certificate_authority.as_deref(),
         "certificate-authority",
     )?;
-    let mut token = None;
-    if let Some(user_name) = &ctx.user {
-        let (user_file, user) = users.get(user_name.as_str()).ok_or_else(|| {
-            Error::usage(format!(
-                "{origins}: context {context_name:?} names user {user_name:?}, which is not defined"
-            ))
-        })?;
-        if user.exec.is_some() || user.auth_provider.is_some() {
-            return Err(Error::usage(format!(
-                "{}: user {user_name:?} uses an exec or auth-provider plugin, which hive-apply does not run; \
-                 use a token (`oc whoami -t`) or a client certificate",
-                user_file.origin
-            )));
-        }
-        tls.client_cert_pem = data_or_file(
-            user_file,
-            user.client_certificate_data.as_deref(),
-            user.client_certificate.as_deref(),
-            "client-certificate",
-        )?;
-        tls.client_key_pem = data_or_file(
-            user_file,
-            user.client_key_data.as_ref().map(Secret::expose),
-            user.client_key.as_deref(),
-            "client-key",
-        )?;
-        if let Some(key) = &tls.client_key_pem {
-            // A key read from a file is a credential too: keep it out of every message.
-            for line in String::from_utf8_lossy(key).lines() {
-                if !line.starts_with("-----") {
-                    crate::redact::register(line);
-                }
-            }
-        }
-        if tls.client_cert_pem.is_some() != tls.client_key_pem.is_some() {
-            return Err(Error::usage(format!(
-                "{}: user {user_name:?} has a client certificate without a key or a key without a certificate",
-                user_file.origin
-            )));
-        }
-        let user_field = |field: &str| {
-            Location::new(&user_file.origin).field(format!("users[{user_name}].user.{field}"))
-        };
-        if let (Some(cert), Some(key)) = (&tls.client_cert_pem, &tls.client_key_pem) {
-            // Checked here, not when connecting, where the TLS library would panic.
-            crate::http::check_client_cert(cert, key).map_err(|why| {
-                Error::input(
-                    user_field("client-certificate"),
-                    format!("user {user_name:?}: {why}"),
-                )
-            })?;
-        }
-        if user.username.is_some() || user.password.is_some() {
-            return Err(Error::input(
-                user_field("username"),
-                format!("user {user_name:?} uses basic auth (username/password), which hive-apply does not send; use a token or a client certificate"),
-            ));
-        }
-        token = match (&user.token, &user.token_file) {
-            (Some(token), _) if !token.is_empty() => Some(Secret::new(token.expose().trim())),
-            (_, Some(file)) => {
-                let path = user_file.dir.join(file);
-                let what = format!("tokenFile of user {user_name:?}");
-                let bytes = read_small_file(&path, &what)?;
-                let text = String::from_utf8(bytes)
-                    .map_err(|_| Error::in_file(&path, format!("the {what} is not UTF-8 text")))?;
-                Some(Secret::new(text.trim()))
-            }
-            _ => None,
-        };
-    }
-    Ok(ClusterAccess {
+    let mut tls = TlsOptions {
+        insecure: cluster.insecure_skip_tls_verify,
+        ca_pem,
+        server_name: cluster.tls_server_name.clone().filter(|n| !n.is_empty()),
+        proxy: cluster.proxy_url.clone().filter(|p| !p.is_empty()),
+        ..TlsOptions::default()
+    };
+    let mut access = ClusterAccess {
         context: context_name.clone(),
         server: cluster.server.clone(),
         namespace: ctx.namespace.clone(),
+        token: None,
+        tls: TlsOptions::default(),
+    };
+    if let Some(user_name) = ctx.user.as_deref().filter(|u| !u.is_empty()) {
+        let (user_file, user) = users.get(user_name).ok_or_else(|| {
+            unusable(format!(
+                "context {context_name:?} names user {user_name:?}, which is not defined"
+            ))
+        })?;
+        let credentials = user_credentials(user_file, user_name, user)?;
+        if credentials.any() {
+            // kubectl withholds credentials from a plain-http server; we refuse.
+            crate::http::check_credentials_transport(&cluster.server).map_err(|why| {
+                Error::input(
+                    cluster_field(cluster_file, ctx.cluster.as_str(), "server"),
+                    format!("the credentials of user {user_name:?}: {why}"),
+                )
+            })?;
+        }
+        tls.client_cert_pem = credentials.client_cert_pem;
+        tls.client_key_pem = credentials.client_key_pem;
+        access.token = credentials.token;
+    }
+    access.tls = tls;
+    Ok(access)
+}
+
+/// What a user entry proves itself with.
+struct UserCredentials {
+    token: Option<Secret>,
+    client_cert_pem: Option<Vec<u8>>,
+    client_key_pem: Option<Vec<u8>>,
+}
+
+impl UserCredentials {
+    /// Whether anything here would be sent to the server in a header.
+    fn any(&self) -> bool {
+        self.token.is_some()
+    }
+}
+
+/// The user's token, token file, client certificate and key, read and
+/// checked; what kubectl refuses or we cannot send is an error naming the
+/// field.
+fn user_credentials(file: &Loaded, name: &str, user: &UserEntry) -> Result<UserCredentials> {
+    let field = |f: &str| Location::new(&file.origin).field(format!("users[{name}].user.{f}"));
+    if user.auth_provider.is_some() {
+        return Err(Error::input(
+            field("auth-provider"),
+            format!("user {name:?} uses an auth-provider plugin, which kubectl no longer runs (removed in 1.26); use a token (`oc whoami -t`) or a client certificate"),
+        ));
+    }
+    if user.exec.is_some() {
+        return Err(Error::input(
+            field("exec"),
+            format!("user {name:?} uses an exec plugin, which hive-apply does not run; use a token (`oc whoami -t`) or a client certificate"),
+        ));
+    }
+    if user.username.is_some() || user.password.is_some() {
+        return Err(Error::input(
+            field("username"),
+            format!("user {name:?} uses basic auth (username/password), which hive-apply does not send; use a token or a client certificate"),
+        ));
+    }
+    let client_cert_pem = data_or_file(
+        file,
+        user.client_certificate_data.as_deref(),
+        user.client_certificate.as_deref(),
+        "client-certificate",
+    )?;
+    let client_key_pem = data_or_file(
+        file,
+        user.client_key_data.as_ref().map(Secret::expose),
+        user.client_key.as_deref(),
+        "client-key",
+    )?;
+    if let Some(key) = &client_key_pem {
+        register_key(key);
+    }
+    match (&client_cert_pem, &client_key_pem) {
+        (Some(cert), Some(key)) => {
+            // Checked here, not when connecting, where the TLS library would panic.
+            crate::http::check_client_cert(cert, key).map_err(|why| {
+                Error::input(field("client-certificate"), format!("user {name:?}: {why}"))
+            })?;
+        }
+        (None, None) => {}
+        _ => {
+            return Err(Error::input(
+                field("client-certificate"),
+                format!("user {name:?} has a client certificate without a key or a key without a certificate"),
+            ))
+        }
+    }
+    let token = match (&user.token, &user.token_file) {
+        (Some(token), _) if !token.is_empty() => Some(Secret::new(token.expose().trim())),
+        (_, Some(path)) if !path.is_empty() => {
+            let path = file.dir.join(path);
+            let what = format!("tokenFile of user {name:?}");
+            let bytes = read_small_file(&path, &what)?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| Error::in_file(&path, format!("the {what} is not UTF-8 text")))?;
+            Some(Secret::new(text.trim()))
+        }
+        _ => None,
+    };
+    Ok(UserCredentials {
         token,
-        tls,
+        client_cert_pem,
+        client_key_pem,
     })
+}
+
+/// A private key is a credential: every base64 line of its PEM body is
+/// kept out of every message.
+fn register_key(pem: &[u8]) {
+    for line in String::from_utf8_lossy(pem).lines() {
+        if !line.starts_with("-----") {
+            crate::redact::register(line);
+        }
+    }
+}
+
+fn cluster_field(file: &Loaded, name: &str, field: &str) -> Location {
+    Location::new(&file.origin).field(format!("clusters[{name}].cluster.{field}"))
 }
 
 /// Inline base64 `...-data` wins over a file path (relative to the kubeconfig).
@@ -425,32 +492,34 @@ fn read_small_file(path: &Path, what: &str) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// A cluster entry's settings we cannot honour are refused by name, never
-/// ignored; a server URL we cannot use is a usage error.
+/// A cluster entry kubectl would refuse, or one we cannot honour, is
+/// refused by name: a server URL we cannot use, a CA together with
+/// `insecure-skip-tls-verify`, a proxy that is not HTTP CONNECT.
 fn check_cluster_entry(file: &Loaded, name: &str, cluster: &ClusterEntry) -> Result<()> {
-    let field =
-        |f: &str| Location::new(&file.origin).field(format!("clusters[{name}].cluster.{f}"));
-    if cluster
-        .tls_server_name
-        .as_deref()
-        .is_some_and(|v| !v.is_empty())
-    {
+    let field = |f: &str| cluster_field(file, name, f);
+    let has_ca = [
+        &cluster.certificate_authority,
+        &cluster.certificate_authority_data,
+    ]
+    .iter()
+    .any(|v| v.as_deref().is_some_and(|v| !v.is_empty()));
+    if has_ca && cluster.insecure_skip_tls_verify {
         return Err(Error::input(
-            field("tls-server-name"),
-            "is not supported by hive-apply (it verifies the certificate against the server URL's host); remove it or point server at that name",
+            field("insecure-skip-tls-verify"),
+            "a certificate-authority together with insecure-skip-tls-verify: true; kubectl refuses this too \
+             (\"specifying a root certificates file with the insecure flag is not allowed\"): \
+             keep the certificate-authority to verify the server, or remove it to skip verification",
         ));
     }
-    if cluster.proxy_url.as_deref().is_some_and(|v| !v.is_empty()) {
-        return Err(Error::input(
-            field("proxy-url"),
-            "is not supported by hive-apply (it connects to the server directly); remove it",
-        ));
+    if let Some(proxy) = cluster.proxy_url.as_deref().filter(|v| !v.is_empty()) {
+        crate::http::check_proxy_url(proxy).map_err(|why| Error::input(field("proxy-url"), why))?;
     }
     crate::http::check_url(&cluster.server).map_err(|err| {
-        Error::usage(format!(
-            "{}: clusters[{name}].cluster.server: {err}",
-            file.origin
-        ))
+        let why = match err {
+            Error::Usage(message) => message,
+            other => other.to_string(),
+        };
+        Error::input(field("server"), why)
     })
 }
 
@@ -524,7 +593,7 @@ contexts:
         let second = dir.path().join("b");
         std::fs::write(
             &first,
-            "clusters: [{name: hive, cluster: {server: 'http://first'}}]\n",
+            "clusters: [{name: hive, cluster: {server: 'https://first'}}]\n",
         )
         .unwrap();
         std::fs::write(&second, CONFIG).unwrap();
@@ -546,7 +615,7 @@ contexts:
             })
             .collect();
         let access = resolve(&files, None).unwrap();
-        assert_eq!(access.server, "http://first");
+        assert_eq!(access.server, "https://first");
         assert_eq!(access.token.unwrap().expose(), "sha256~abc");
     }
 
@@ -619,34 +688,136 @@ contexts:
     }
 
     #[test]
-    fn unsupported_cluster_settings_are_refused_by_name() {
-        for (setting, name) in [
-            ("tls-server-name: api.other", "tls-server-name"),
-            ("proxy-url: http://proxy:3128", "proxy-url"),
-        ] {
-            let text = CONFIG.replace(
-                "    insecure-skip-tls-verify: true",
-                &format!("    insecure-skip-tls-verify: true\n    {setting}"),
-            );
-            let err = from_text(&text, Path::new("."), Some("lab")).unwrap_err();
-            assert_eq!(err.exit_status() as u8, 1);
-            assert!(err.to_string().contains(name), "{err}");
-        }
+    fn basic_auth_and_auth_providers_are_refused_by_name_without_their_values() {
         let basic = CONFIG.replace(
             "    tokenFile: token.txt",
             "    username: admin\n    password: pw-secret",
         );
-        let err = from_text(&basic, Path::new("."), Some("lab"))
-            .unwrap_err()
-            .to_string();
+        let err = from_text(&basic, Path::new("."), Some("lab")).unwrap_err();
+        assert_eq!(err.exit_status() as u8, 1);
+        let err = err.to_string();
         assert!(
             err.contains("username") && !err.contains("pw-secret"),
+            "{err}"
+        );
+        let provider = CONFIG.replace(
+            "    tokenFile: token.txt",
+            "    auth-provider: {name: oidc, config: {id-token: provider-secret}}",
+        );
+        let err = from_text(&provider, Path::new("."), Some("lab")).unwrap_err();
+        assert_eq!(err.exit_status() as u8, 1);
+        let err = err.to_string();
+        assert!(
+            err.contains("users[robot].user.auth-provider") && !err.contains("provider-secret"),
             "{err}"
         );
     }
 
     #[test]
-    fn a_server_url_with_a_bad_port_is_a_usage_error() {
+    fn tls_server_name_and_an_http_proxy_are_used_and_a_socks_proxy_is_refused() {
+        let text = CONFIG.replace(
+            "    certificate-authority-data: LS0tLS1CRUdJTg==",
+            "    certificate-authority-data: LS0tLS1CRUdJTg==\n    tls-server-name: api.internal\n    proxy-url: http://127.0.0.1:3128",
+        );
+        let access = from_text(&text, Path::new("."), None).unwrap();
+        assert_eq!(access.tls.server_name.as_deref(), Some("api.internal"));
+        assert_eq!(access.tls.proxy.as_deref(), Some("http://127.0.0.1:3128"));
+        let socks = text.replace("http://127.0.0.1:3128", "socks5://127.0.0.1:1080");
+        let err = from_text(&socks, Path::new("."), None).unwrap_err();
+        assert_eq!(err.exit_status() as u8, 1);
+        let err = err.to_string();
+        assert!(
+            err.contains("clusters[hive].cluster.proxy-url") && err.contains("SOCKS"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_certificate_authority_with_insecure_skip_tls_verify_is_refused_as_kubectl_refuses_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ca.crt"), "-----BEGIN").unwrap();
+        for ca in [
+            "certificate-authority-data: LS0tLS1CRUdJTg==",
+            "certificate-authority: ca.crt",
+        ] {
+            let text = CONFIG.replace(
+                "    insecure-skip-tls-verify: true",
+                &format!("    insecure-skip-tls-verify: true\n    {ca}"),
+            );
+            let err = from_text(&text, dir.path(), Some("lab")).unwrap_err();
+            assert_eq!(err.exit_status() as u8, 1, "{ca}");
+            let err = err.to_string();
+            assert!(
+                err.contains("clusters[lab].cluster.insecure-skip-tls-verify")
+                    && err.contains(
+                        "specifying a root certificates file with the insecure flag is not allowed"
+                    ),
+                "{ca}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn credentials_for_a_plain_http_server_elsewhere_are_refused_and_loopback_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("token.txt"), "file-token\n").unwrap();
+        let plain = CONFIG.replace("https://127.0.0.1:1", "http://192.0.2.1:9");
+        let err = from_text(&plain, dir.path(), Some("lab")).unwrap_err();
+        assert_eq!(err.exit_status() as u8, 1);
+        let err = err.to_string();
+        assert!(
+            err.contains("clusters[lab].cluster.server")
+                && err.contains("user \"robot\"")
+                && err.contains("plain http to 192.0.2.1"),
+            "{err}"
+        );
+        // No credential, nothing withheld; a loopback server gets the token.
+        let anonymous = plain.replace("user: robot}", "user: ''}");
+        assert!(from_text(&anonymous, dir.path(), Some("lab")).is_ok());
+        for loopback in ["http://127.0.0.1:9", "http://localhost:9", "http://[::1]:9"] {
+            let text = CONFIG.replace("https://127.0.0.1:1", loopback);
+            let access = from_text(&text, dir.path(), Some("lab")).unwrap();
+            assert_eq!(access.token.unwrap().expose(), "file-token", "{loopback}");
+        }
+    }
+
+    #[test]
+    fn what_the_kubeconfig_gets_wrong_is_exit_1_and_a_wrong_context_flag_exit_2() {
+        let cases = [
+            (
+                CONFIG.replace("current-context: hive", "current-context: gone"),
+                "<kubeconfig>: current-context names no context \"gone\" (contexts: hive, lab)",
+            ),
+            (
+                CONFIG.replace("current-context: hive\n", ""),
+                "no current-context",
+            ),
+            (
+                CONFIG.replace(
+                    "{cluster: hive, user: admin",
+                    "{cluster: nowhere, user: admin",
+                ),
+                "names cluster \"nowhere\"",
+            ),
+            (
+                CONFIG.replace(
+                    "{cluster: hive, user: admin",
+                    "{cluster: hive, user: nobody",
+                ),
+                "names user \"nobody\"",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = from_text(&text, Path::new("."), None).unwrap_err();
+            assert_eq!(err.exit_status() as u8, 1, "{expected}: {err}");
+            assert!(err.to_string().contains(expected), "{err}");
+        }
+        let err = from_text(CONFIG, Path::new("."), Some("nope")).unwrap_err();
+        assert_eq!(err.exit_status() as u8, 2, "{err}");
+    }
+
+    #[test]
+    fn a_server_url_with_a_bad_port_makes_the_kubeconfig_unusable() {
         for server in [
             "https://127.0.0.1:99999",
             "https://127.0.0.1:x",
@@ -655,7 +826,11 @@ contexts:
         ] {
             let text = CONFIG.replace("https://127.0.0.1:1", server);
             let err = from_text(&text, Path::new("."), Some("lab")).unwrap_err();
-            assert_eq!(err.exit_status() as u8, 2, "{server}: {err}");
+            assert_eq!(err.exit_status() as u8, 1, "{server}: {err}");
+            assert!(
+                err.to_string().contains("clusters[lab].cluster.server"),
+                "{err}"
+            );
         }
         let text = CONFIG.replace(
             "https://127.0.0.1:1",

@@ -44,15 +44,20 @@ use serde_json::Value;
 /// Credentials come from kubeconfig as kubectl reads it: --kubeconfig, else
 /// every file in KUBECONFIG, else ~/.kube/config; the context from --context
 /// or current-context (token, tokenFile, client certificate and key, CA data
-/// or file, insecure-skip-tls-verify).
+/// or file, insecure-skip-tls-verify, tls-server-name, proxy-url over HTTP
+/// CONNECT). Credentials are never sent over plain http to a host that is
+/// not loopback.
 ///
 /// Output: the objects as the server returned them (a List, -o json|yaml),
 /// or with --summary one line per object (`kind.group/name [-n NS] verb`,
 /// marked `(server dry run)` or `(dry run)` in a dry run). Exit codes: 0
-/// done, 1 unreadable input, an object named twice, or a prune refused
-/// (no whole inventory, above --max-deletions), 2 usage error, 3 the server
-/// refused or failed (401/403, 404 kind, 409 conflict, 422 invalid,
-/// unreachable), 4 --wait timed out.
+/// done, 1 unreadable input, an object named twice, a prune refused (no
+/// whole inventory, above --max-deletions), or a kubeconfig that cannot be
+/// used (what kubectl refuses: a CA with insecure-skip-tls-verify, a token
+/// for a plain-http server elsewhere; a setting we cannot honour, such as a
+/// SOCKS proxy or an exec plugin), 2 usage error (a --context that names no
+/// context), 3 the server refused or failed (401/403, 404 kind, 409
+/// conflict, 422 invalid, unreachable), 4 --wait timed out.
 #[derive(Parser, Debug)]
 #[command(name = "hive-apply", version, verbatim_doc_comment)]
 struct Args {
