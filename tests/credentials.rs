@@ -3,21 +3,27 @@
 //! - no tool sends a token or a password over plain http to a host that is
 //!   not loopback: each refuses before any connection (TEST-NET-1's
 //!   192.0.2.1 is never contacted);
+//! - hive-apply sends a kubeconfig's impersonation as the same
+//!   `Impersonate-*` headers kubectl sends;
 //! - a CA together with `insecure-skip-tls-verify` is refused, as kubectl
 //!   refuses it;
-//! - `proxy-url` goes through an HTTP CONNECT proxy; `tls-server-name` is
-//!   the name the certificate is checked for.
+//! - exec credential plugins run once per run (again after expiry, and once
+//!   after a 401), with the `KUBERNETES_EXEC_INFO` kubectl gives them, and
+//!   their token never prints; `proxy-url` goes through an HTTP CONNECT
+//!   proxy; `tls-server-name` is the name the certificate is checked for.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use addon_flow_testservers::http::TlsIdentity;
+use addon_flow_testservers::http::{HttpRequest, HttpResponse, Server, TlsIdentity};
 use addon_flow_testservers::kube::{KubeOptions, KubeServer};
 use e2e::servers::{self, HIVE_TOKEN};
 use e2e::{repo_root, tool, Run, RunExt};
+use serde_json::{json, Value};
 
 /// TEST-NET-1 (RFC 5737): documentation only, never routed. A tool that
 /// refuses before connecting never sends a packet to it.
@@ -87,10 +93,13 @@ fn write_kubeconfig(dir: &Path, name: &str, cluster: &str, user: &str) -> PathBu
 
 // ------------------------------------------------------------ certificates
 
-/// A CA and a server identity it signed for `names`.
+/// A CA, a server identity it signed for `names`, and a client certificate
+/// (CN=admin) it signed; the server accepts client certificates of the CA.
 struct Pki {
     identity: TlsIdentity,
     ca_pem: String,
+    client_cert_pem: String,
+    client_key_pem: String,
 }
 
 fn pki(names: &[&str]) -> Pki {
@@ -108,14 +117,22 @@ fn pki(names: &[&str]) -> Pki {
         .unwrap()
         .signed_by(&key, &ca, &ca_key)
         .unwrap();
+    let client_key = KeyPair::generate().unwrap();
+    let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    client_params
+        .distinguished_name
+        .push(DnType::CommonName, "admin");
+    let client = client_params.signed_by(&client_key, &ca, &ca_key).unwrap();
     Pki {
         identity: TlsIdentity {
             cert_pem: cert.pem().into_bytes(),
             key_pem: key.serialize_pem().into_bytes(),
             ca_pem: Some(ca.pem().into_bytes()),
-            client_ca_pem: None,
+            client_ca_pem: Some(ca.pem().into_bytes()),
         },
         ca_pem: ca.pem(),
+        client_cert_pem: client.pem(),
+        client_key_pem: client_key.serialize_pem(),
     }
 }
 
@@ -127,6 +144,24 @@ fn ca_line(pki: &Pki) -> String {
     )
 }
 
+/// An HTTPS server that records every request and answers 403 (as an API
+/// server that knows the user and refuses): what kubectl and hive-apply
+/// send can be compared without either getting further.
+fn recording_server(pki: &Pki) -> (Server, Arc<Mutex<Vec<HttpRequest>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&seen);
+    let handler = move |request: &HttpRequest| {
+        record.lock().unwrap().push(request.clone());
+        HttpResponse::json(
+            403,
+            &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                "message": "recorded", "reason": "Forbidden", "code": 403}),
+        )
+    };
+    let server = Server::start_tls_on("127.0.0.1:0", Arc::new(handler), &pki.identity).unwrap();
+    (server, seen)
+}
+
 // ------------------------------------------- credentials over plain http
 
 /// The refusal every tool prints, naming the host that is not loopback.
@@ -136,23 +171,31 @@ const REFUSAL: &str = "refusing to send credentials over plain http to 192.0.2.1
 fn hive_apply_refuses_a_token_for_a_plain_http_server_elsewhere_before_connecting() {
     let dir = tempfile::tempdir().unwrap();
     let input = objects(&["cd-east/cluster-1"]);
-    let config = write_kubeconfig(
-        dir.path(),
-        "kubeconfig",
-        &format!("    server: {ELSEWHERE}\n"),
-        "    token: plain-http-token\n",
-    );
-    // Exit 1: the kubeconfig cannot be used as written (it is not the command line's fault).
-    let run = hive_apply(&config, &input, &["--request-timeout", "1s"])
-        .exit(1)
-        .stderr_has(REFUSAL)
-        .stderr_has("clusters[c].cluster.server")
-        .stderr_lacks("plain-http-token");
-    assert!(
-        !run.stderr().contains("cannot connect") && !run.stderr().contains("no answer"),
-        "it tried to connect: {}",
-        run.stderr()
-    );
+    for (what, user) in [
+        ("token", "    token: plain-http-token\n".to_string()),
+        (
+            "exec plugin",
+            "    exec: {apiVersion: client.authentication.k8s.io/v1, command: ./never-run.sh, interactiveMode: Never}\n".to_string(),
+        ),
+    ] {
+        let config = write_kubeconfig(
+            dir.path(),
+            "kubeconfig",
+            &format!("    server: {ELSEWHERE}\n"),
+            &user,
+        );
+        // Exit 1: the kubeconfig cannot be used as written (it is not the command line's fault).
+        let run = hive_apply(&config, &input, &["--request-timeout", "1s"])
+            .exit(1)
+            .stderr_has(REFUSAL)
+            .stderr_has("clusters[c].cluster.server")
+            .stderr_lacks("plain-http-token");
+        assert!(
+            !run.stderr().contains("cannot connect") && !run.stderr().contains("no answer"),
+            "{what}: it tried to connect: {}",
+            run.stderr()
+        );
+    }
     // Without a credential nothing is withheld: hive-apply connects (to a
     // loopback port where nothing listens), so what was refused above was
     // the credential, not the URL.
@@ -243,6 +286,61 @@ fn csv_wait_refuses_a_token_or_password_for_a_plain_http_url_elsewhere_before_co
     }
 }
 
+// --------------------------------------------------------- impersonation
+
+/// `Impersonate-*` headers of a request, names lower-cased (HTTP names are
+/// case-insensitive, and so is the escape of an extra's key), in order.
+fn impersonation(request: &HttpRequest) -> Vec<(String, String)> {
+    let mut headers: Vec<(String, String)> = request
+        .headers
+        .iter()
+        .filter(|(name, _)| name.starts_with("impersonate-"))
+        .map(|(name, value)| (name.to_ascii_lowercase(), value.clone()))
+        .collect();
+    headers.sort();
+    headers
+}
+
+#[test]
+fn impersonation_is_sent_as_kubectl_sends_it() {
+    if !have_kubectl() {
+        return;
+    }
+    let pki = pki(&["127.0.0.1"]);
+    let (server, seen) = recording_server(&pki);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_kubeconfig(
+        dir.path(),
+        "kubeconfig",
+        &format!("    server: {}\n{}", server.url(), ca_line(&pki)),
+        "    token: impersonating-token\n    as: alice@example.com\n    as-uid: '1234'\n    as-groups: [sre, 'system:authenticated']\n    as-user-extra:\n      scopes.example.com/reason: [on call, 'change 42']\n      acme.com%project: [hive]\n",
+    );
+    kubectl(&config, dir.path(), &["get", "--raw", "/api"]).exit(1);
+    let by_kubectl = {
+        let seen = seen.lock().unwrap();
+        let request = seen
+            .iter()
+            .find(|r| r.path == "/api")
+            .expect("kubectl asked for /api");
+        impersonation(request)
+    };
+    seen.lock().unwrap().clear();
+    let namespace = b"apiVersion: v1\nkind: Namespace\nmetadata: {name: impersonated}\n";
+    hive_apply(&config, namespace, &["--request-timeout", "5s"]).exit(3);
+    let seen = seen.lock().unwrap();
+    assert!(!seen.is_empty(), "hive-apply sent nothing");
+    assert_eq!(by_kubectl.len(), 7, "{by_kubectl:?}");
+    for request in seen.iter() {
+        assert_eq!(
+            impersonation(request),
+            by_kubectl,
+            "{} {}",
+            request.method,
+            request.path
+        );
+    }
+}
+
 // ------------------------------------------------- CA with insecure-skip
 
 #[test]
@@ -275,6 +373,226 @@ fn a_ca_with_insecure_skip_tls_verify_is_refused_as_kubectl_refuses_it() {
                 "specifying a root certificates file with the insecure flag is not allowed",
             );
     }
+}
+
+// ----------------------------------------------------------- exec plugins
+
+/// Writes `dir/plugin.sh`: each run appends a line to `dir/runs`, saves its
+/// `KUBERNETES_EXEC_INFO` as `dir/info-N` and prints `status` (JSON, with
+/// `$N` standing for the run's number).
+fn write_plugin(dir: &Path, status: &str) -> PathBuf {
+    let path = dir.join("plugin.sh");
+    let credential = format!(
+        r#"{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{status}}}"#
+    );
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\nhere=$(dirname \"$0\")\necho run >> \"$here/runs\"\nN=$(wc -l < \"$here/runs\" | tr -d ' ')\nprintf '%s' \"$KUBERNETES_EXEC_INFO\" > \"$here/info-$N\"\ncat <<EOF\n{credential}\nEOF\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+fn plugin_runs(dir: &Path) -> u64 {
+    std::fs::read_to_string(dir.join("runs"))
+        .unwrap_or_default()
+        .lines()
+        .count() as u64
+}
+
+const EXEC_USER: &str = "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: ./plugin.sh\n      interactiveMode: IfAvailable\n      provideClusterInfo: true\n";
+
+/// A kubeconfig for `server` whose user is the exec plugin of `dir`.
+fn exec_kubeconfig(dir: &Path, server: &KubeServer, cluster_extra: &str) -> PathBuf {
+    let mut cluster = format!("    server: {}\n{cluster_extra}", server.url());
+    let from_server = server.kubeconfig("unused");
+    if let Some(ca) = from_server
+        .lines()
+        .find(|l| l.contains("certificate-authority-data"))
+    {
+        cluster.push_str(&format!("{ca}\n"));
+    }
+    write_kubeconfig(dir, "kubeconfig", &cluster, EXEC_USER)
+}
+
+const FUTURE: &str = "2999-01-01T00:00:00Z";
+const PAST: &str = "2001-01-01T00:00:00Z";
+
+#[test]
+fn an_exec_plugin_runs_once_for_a_whole_run_and_its_token_never_prints() {
+    let server = KubeServer::start(KubeOptions {
+        tokens: vec!["exec-token-1".into()],
+        ..hive()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_plugin(
+        dir.path(),
+        &format!(r#"{{"token":"exec-token-$N","expirationTimestamp":"{FUTURE}"}}"#),
+    );
+    let config = exec_kubeconfig(dir.path(), &server, "");
+    let input = objects(&[
+        "cd-east/cluster-1",
+        "cd-west/cluster-2",
+        "cd-north/cluster-3",
+    ]);
+    let run = hive_apply(&config, &input, &["--summary", "-v"])
+        .success()
+        .stdout_lacks("exec-token")
+        .stderr_lacks("exec-token");
+    assert_eq!(run.stdout().lines().count(), 7, "{}", run.stdout());
+    assert!(
+        server.api().requests() > 7,
+        "one request per object at least"
+    );
+    assert_eq!(
+        plugin_runs(dir.path()),
+        1,
+        "one plugin run for the whole run"
+    );
+}
+
+#[test]
+fn an_expired_credential_runs_the_plugin_again_before_each_request() {
+    let server = KubeServer::start(hive()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_plugin(
+        dir.path(),
+        &format!(r#"{{"token":"{HIVE_TOKEN}","expirationTimestamp":"{PAST}"}}"#),
+    );
+    let config = exec_kubeconfig(dir.path(), &server, "");
+    let input = objects(&["cd-east/cluster-1"]);
+    hive_apply(&config, &input, &["--summary"]).success();
+    // As client-go: a credential past its expiry is fetched again for every
+    // request (the first uses the one fetched when connecting).
+    assert_eq!(plugin_runs(dir.path()), server.api().requests());
+    assert!(plugin_runs(dir.path()) > 2);
+}
+
+#[test]
+fn a_401_runs_the_plugin_once_more_and_the_run_finishes() {
+    // The server accepts only the second run's token: the first request is
+    // refused, the plugin runs again, and the request is sent again.
+    let server = KubeServer::start(KubeOptions {
+        tokens: vec!["exec-token-2".into()],
+        ..hive()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_plugin(
+        dir.path(),
+        &format!(r#"{{"token":"exec-token-$N","expirationTimestamp":"{FUTURE}"}}"#),
+    );
+    let config = exec_kubeconfig(dir.path(), &server, "");
+    let input = objects(&["cd-east/cluster-1"]);
+    hive_apply(&config, &input, &["--summary"]).success();
+    assert_eq!(plugin_runs(dir.path()), 2);
+
+    // A plugin that keeps giving a refused token: one more run, then the 401 stands.
+    server.api().set_tokens(&["something-else"]);
+    std::fs::remove_file(dir.path().join("runs")).unwrap();
+    write_plugin(dir.path(), r#"{"token":"exec-token-refused"}"#);
+    hive_apply(&config, &input, &["--summary"])
+        .exit(3)
+        .stderr_has("HTTP 401")
+        .stderr_lacks("exec-token-refused");
+    assert_eq!(plugin_runs(dir.path()), 2);
+}
+
+#[test]
+fn an_exec_plugin_client_certificate_authenticates() {
+    let pki = pki(&["127.0.0.1"]);
+    let server = KubeServer::start_tls_on(
+        "127.0.0.1:0",
+        KubeOptions {
+            tokens: Vec::new(),
+            ..hive()
+        },
+        &pki.identity,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let status =
+        json!({"clientCertificateData": pki.client_cert_pem, "clientKeyData": pki.client_key_pem});
+    write_plugin(dir.path(), &status.to_string().replace('$', "\\$"));
+    let config = exec_kubeconfig(dir.path(), &server, "");
+    let input = objects(&["cd-east/cluster-1"]);
+    let key_line = pki
+        .client_key_pem
+        .lines()
+        .find(|l| !l.starts_with("-----"))
+        .unwrap()
+        .to_string();
+    hive_apply(&config, &input, &["--summary", "-v"])
+        .success()
+        .stderr_lacks(&key_line);
+    assert_eq!(plugin_runs(dir.path()), 1);
+    assert_eq!(e2e::stored_objects(&server).len(), 5);
+}
+
+#[test]
+fn a_failing_plugin_is_exit_1_naming_the_user_and_its_exit_code() {
+    let server = KubeServer::start(hive()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("plugin.sh");
+    std::fs::write(
+        &plugin,
+        "#!/bin/sh\necho 'plugin: your session expired' >&2\nexit 3\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = exec_kubeconfig(dir.path(), &server, "");
+    hive_apply(&config, &objects(&["cd-east/cluster-1"]), &[])
+        .exit(1)
+        .stderr_has("plugin: your session expired")
+        .stderr_has("users[robot].user.exec")
+        .stderr_has("failed with exit code 3");
+    assert_eq!(server.api().requests(), 0, "nothing was sent");
+}
+
+#[test]
+fn an_exec_plugin_gets_the_exec_info_kubectl_gives_it() {
+    if !have_kubectl() {
+        return;
+    }
+    let pki = pki(&["127.0.0.1"]);
+    let (server, _) = recording_server(&pki);
+    let extension = "    tls-server-name: 127.0.0.1\n    extensions:\n    - name: client.authentication.k8s.io/exec\n      extension: {audience: hive, scopes: [a, b]}\n    - name: other\n      extension: {x: 1}\n";
+    let ours = tempfile::tempdir().unwrap();
+    let theirs = tempfile::tempdir().unwrap();
+    for dir in [&ours, &theirs] {
+        write_plugin(
+            dir.path(),
+            &format!(r#"{{"token":"info-token","expirationTimestamp":"{FUTURE}"}}"#),
+        );
+        write_kubeconfig(
+            dir.path(),
+            "kubeconfig",
+            &format!("    server: {}\n{}{extension}", server.url(), ca_line(&pki)),
+            EXEC_USER,
+        );
+    }
+    kubectl(
+        &theirs.path().join("kubeconfig"),
+        theirs.path(),
+        &["get", "--raw", "/api"],
+    )
+    .exit(1);
+    let namespace = b"apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n";
+    hive_apply(&ours.path().join("kubeconfig"), namespace, &[]).exit(3);
+    let info = |dir: &Path| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("info-1")).unwrap()).unwrap()
+    };
+    let (ours, theirs) = (info(ours.path()), info(theirs.path()));
+    assert_eq!(ours, theirs);
+    assert_eq!(
+        ours["spec"]["cluster"]["config"],
+        json!({"audience": "hive", "scopes": ["a", "b"]})
+    );
+    assert_eq!(ours["spec"]["interactive"], json!(false));
 }
 
 // ------------------------------------------------------ proxy-url, tls-server-name
@@ -436,7 +754,7 @@ fn tls_server_name_is_the_name_the_certificate_is_checked_for() {
 fn every_unusable_kubeconfig_is_exit_1_and_a_wrong_context_flag_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let input = objects(&["cd-east/cluster-1"]);
-    let cases: [(&str, (String, String)); 4] = [
+    let cases: [(&str, (String, String)); 5] = [
         (
             "a bad server port",
             (
@@ -457,6 +775,13 @@ fn every_unusable_kubeconfig_is_exit_1_and_a_wrong_context_flag_exit_2() {
                 "    server: https://127.0.0.1:9\n".into(),
                 "    exec: {apiVersion: client.authentication.k8s.io/v1alpha1, command: x}\n"
                     .into(),
+            ),
+        ),
+        (
+            "groups without a user to impersonate",
+            (
+                "    server: https://127.0.0.1:9\n".into(),
+                "    token: t\n    as-groups: [g]\n".into(),
             ),
         ),
         (

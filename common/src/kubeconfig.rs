@@ -3,8 +3,9 @@
 //! `current-context` wins), else `~/.kube/config`; the context from
 //! `--context` or `current-context`; bearer token, token file, client
 //! certificate and key (inline `-data` or files relative to the kubeconfig),
-//! CA data or file, `insecure-skip-tls-verify`, `tls-server-name`,
-//! `proxy-url`.
+//! exec credential plugins, impersonation (`as`, `as-uid`, `as-groups`,
+//! `as-user-extra`), CA data or file, `insecure-skip-tls-verify`,
+//! `tls-server-name`, `proxy-url`.
 //!
 //! What kubectl refuses is refused, and what we cannot honour is refused by
 //! name, never ignored. Every such kubeconfig is one error with one exit
@@ -12,14 +13,21 @@
 //! a `--context` naming no context, or no kubeconfig at all, is a usage
 //! error (2).
 
+mod connection;
+mod exec;
+mod impersonation;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use crate::error::{Error, Location, Result};
-use crate::http::{Client, Secret, TlsOptions};
+use crate::http::{Secret, TlsOptions};
 use crate::io::Source;
+
+pub use connection::ApiConnection;
+pub use exec::{ExecCredential, ExecPlugin};
 
 /// A kubeconfig file (`kind: Config`), the fields kubectl uses to connect.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -64,6 +72,17 @@ pub struct ClusterEntry {
     pub tls_server_name: Option<String>,
     #[serde(default)]
     pub proxy_url: Option<String>,
+    /// Named extensions; an exec plugin with `provideClusterInfo` is given
+    /// the one named `client.authentication.k8s.io/exec`.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub extensions: Vec<NamedExtension>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct NamedExtension {
+    pub name: String,
+    #[serde(default)]
+    pub extension: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -92,10 +111,37 @@ pub struct UserEntry {
     pub username: Option<String>,
     #[serde(default)]
     pub password: Option<Secret>,
+    /// An exec credential plugin, read in full when the user is used (so
+    /// its errors name their field).
     #[serde(default)]
     pub exec: Option<serde_json::Value>,
     #[serde(default, rename = "auth-provider")]
     pub auth_provider: Option<serde_json::Value>,
+    /// Impersonation, sent as `Impersonate-*` headers.
+    #[serde(default, rename = "as")]
+    pub impersonate: Option<String>,
+    #[serde(default)]
+    pub as_uid: Option<String>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub as_groups: Vec<String>,
+    #[serde(default, deserialize_with = "null_as_empty_map")]
+    pub as_user_extra: BTreeMap<String, Vec<String>>,
+}
+
+/// `as-user-extra: null` reads as no extras.
+fn null_as_empty_map<'de, D>(
+    deserializer: D,
+) -> std::result::Result<BTreeMap<String, Vec<String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Ok(
+        Option::<BTreeMap<String, Option<Vec<String>>>>::deserialize(deserializer)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(key, values)| (key, values.unwrap_or_default()))
+            .collect(),
+    )
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -123,12 +169,21 @@ pub struct ClusterAccess {
     pub token: Option<Secret>,
     /// The CA, client certificate, `tls-server-name` and `proxy-url`.
     pub tls: TlsOptions,
+    /// The user's exec credential plugin, run when connecting.
+    pub exec: Option<ExecPlugin>,
+    /// `Impersonate-*` headers for every request, as kubectl sends them.
+    pub impersonation: Vec<(String, String)>,
 }
 
 impl ClusterAccess {
-    /// An HTTP client for the API server with this access.
-    pub fn client(&self) -> Result<Client> {
-        Ok(Client::new(&self.server, &self.tls)?.with_token(self.token.clone()))
+    /// A connection to the API server with this access: an exec plugin runs
+    /// now (once; again only when its credential expires or is refused),
+    /// `customize` sets up each HTTP client (timeouts, retries).
+    pub fn connect(
+        self,
+        customize: impl Fn(crate::http::Client) -> crate::http::Client + Send + Sync + 'static,
+    ) -> Result<ApiConnection> {
+        ApiConnection::new(self, Box::new(customize))
     }
 }
 
@@ -294,6 +349,8 @@ fn resolve(files: &[Loaded], context: Option<&str>) -> Result<ClusterAccess> {
         namespace: ctx.namespace.clone(),
         token: None,
         tls: TlsOptions::default(),
+        exec: None,
+        impersonation: Vec::new(),
     };
     if let Some(user_name) = ctx.user.as_deref().filter(|u| !u.is_empty()) {
         let (user_file, user) = users.get(user_name).ok_or_else(|| {
@@ -301,7 +358,8 @@ fn resolve(files: &[Loaded], context: Option<&str>) -> Result<ClusterAccess> {
                 "context {context_name:?} names user {user_name:?}, which is not defined"
             ))
         })?;
-        let credentials = user_credentials(user_file, user_name, user)?;
+        let cluster_info = || exec::cluster_info(cluster, tls.ca_pem.as_deref());
+        let credentials = user_credentials(user_file, user_name, user, cluster_info)?;
         if credentials.any() {
             // kubectl withholds credentials from a plain-http server; we refuse.
             crate::http::check_credentials_transport(&cluster.server).map_err(|why| {
@@ -314,6 +372,13 @@ fn resolve(files: &[Loaded], context: Option<&str>) -> Result<ClusterAccess> {
         tls.client_cert_pem = credentials.client_cert_pem;
         tls.client_key_pem = credentials.client_key_pem;
         access.token = credentials.token;
+        access.exec = credentials.exec;
+        access.impersonation = impersonation::headers(user).map_err(|why| {
+            Error::input(
+                Location::new(&user_file.origin).field(format!("users[{user_name}].user")),
+                format!("user {user_name:?}: {why}"),
+            )
+        })?;
     }
     access.tls = tls;
     Ok(access)
@@ -324,30 +389,30 @@ struct UserCredentials {
     token: Option<Secret>,
     client_cert_pem: Option<Vec<u8>>,
     client_key_pem: Option<Vec<u8>>,
+    exec: Option<ExecPlugin>,
 }
 
 impl UserCredentials {
     /// Whether anything here would be sent to the server in a header.
     fn any(&self) -> bool {
-        self.token.is_some()
+        self.token.is_some() || self.exec.is_some()
     }
 }
 
-/// The user's token, token file, client certificate and key, read and
-/// checked; what kubectl refuses or we cannot send is an error naming the
-/// field.
-fn user_credentials(file: &Loaded, name: &str, user: &UserEntry) -> Result<UserCredentials> {
+/// The user's token, token file, client certificate and key, or exec plugin,
+/// read and checked; what kubectl refuses or we cannot send is an error
+/// naming the field.
+fn user_credentials(
+    file: &Loaded,
+    name: &str,
+    user: &UserEntry,
+    cluster_info: impl FnOnce() -> serde_json::Value,
+) -> Result<UserCredentials> {
     let field = |f: &str| Location::new(&file.origin).field(format!("users[{name}].user.{f}"));
     if user.auth_provider.is_some() {
         return Err(Error::input(
             field("auth-provider"),
-            format!("user {name:?} uses an auth-provider plugin, which kubectl no longer runs (removed in 1.26); use a token (`oc whoami -t`) or a client certificate"),
-        ));
-    }
-    if user.exec.is_some() {
-        return Err(Error::input(
-            field("exec"),
-            format!("user {name:?} uses an exec plugin, which hive-apply does not run; use a token (`oc whoami -t`) or a client certificate"),
+            format!("user {name:?} uses an auth-provider plugin, which kubectl no longer runs (removed in 1.26); use an exec plugin, a token (`oc whoami -t`) or a client certificate"),
         ));
     }
     if user.username.is_some() || user.password.is_some() {
@@ -398,10 +463,30 @@ fn user_credentials(file: &Loaded, name: &str, user: &UserEntry) -> Result<UserC
         }
         _ => None,
     };
+    let exec = match &user.exec {
+        Some(config) => {
+            if token.is_some() {
+                // client-go would send the token and never the plugin's: one of them is a mistake.
+                return Err(Error::input(
+                    field("exec"),
+                    format!("user {name:?} has both a token and an exec plugin; kubectl would send the token and ignore the plugin's credential: keep one"),
+                ));
+            }
+            Some(ExecPlugin::from_kubeconfig(
+                config,
+                name,
+                field("exec"),
+                &file.dir,
+                cluster_info,
+            )?)
+        }
+        None => None,
+    };
     Ok(UserCredentials {
         token,
         client_cert_pem,
         client_key_pem,
+        exec,
     })
 }
 
@@ -779,6 +864,48 @@ contexts:
             let access = from_text(&text, dir.path(), Some("lab")).unwrap();
             assert_eq!(access.token.unwrap().expose(), "file-token", "{loopback}");
         }
+    }
+
+    #[test]
+    fn impersonation_becomes_headers_on_the_access() {
+        let text = CONFIG.replace(
+            "    token: sha256~abc",
+            "    token: sha256~abc\n    as: alice\n    as-groups: [sre, admins]",
+        );
+        let access = from_text(&text, Path::new("."), None).unwrap();
+        assert_eq!(
+            access.impersonation,
+            vec![
+                ("Impersonate-User".to_string(), "alice".to_string()),
+                ("Impersonate-Group".to_string(), "sre".to_string()),
+                ("Impersonate-Group".to_string(), "admins".to_string()),
+            ]
+        );
+        let groups_only = CONFIG.replace(
+            "    token: sha256~abc",
+            "    token: sha256~abc\n    as-groups: [sre]",
+        );
+        let err = from_text(&groups_only, Path::new("."), None).unwrap_err();
+        assert_eq!(err.exit_status() as u8, 1);
+        assert!(err.to_string().contains("users[admin].user"), "{err}");
+    }
+
+    #[test]
+    fn an_exec_plugin_is_read_and_a_token_beside_it_is_refused() {
+        let exec = "    exec: {apiVersion: client.authentication.k8s.io/v1, command: get-token, interactiveMode: Never}";
+        let text = CONFIG.replace("    tokenFile: token.txt", exec);
+        let access = from_text(&text, Path::new("."), Some("lab")).unwrap();
+        assert!(access.exec.is_some() && access.token.is_none());
+        let both = CONFIG.replace(
+            "    token: sha256~abc",
+            &format!("    token: sha256~abc\n{exec}"),
+        );
+        let err = from_text(&both, Path::new("."), None).unwrap_err();
+        assert_eq!(err.exit_status() as u8, 1);
+        assert!(
+            err.to_string().contains("both a token and an exec plugin"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -7,8 +7,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use common::http::{encode_query, Client, Request, Response};
+use common::http::{encode_query, Request, Response};
 use common::k8s::{split_api_version, ApiResourceList, Status};
+use common::kubeconfig::ApiConnection;
 use common::Error;
 use serde_json::Value;
 
@@ -204,7 +205,11 @@ pub struct Written {
 
 /// A client for one Kubernetes API server.
 pub struct KubeClient {
-    http: Client,
+    /// The kubeconfig user's connection: credentials, impersonation, exec
+    /// plugin renewal.
+    http: ApiConnection,
+    /// The server's URL, without credentials.
+    server: String,
     field_manager: String,
     /// Discovery per group version: the list, `None` when not served, or
     /// the failure as it was (each keeps its own cause and exit code).
@@ -216,8 +221,9 @@ pub struct KubeClient {
 }
 
 impl KubeClient {
-    pub fn new(http: Client, field_manager: &str) -> Self {
+    pub fn new(http: ApiConnection, field_manager: &str) -> Self {
         KubeClient {
+            server: http.base_url(),
             http,
             field_manager: field_manager.to_string(),
             discovery: Mutex::new(HashMap::new()),
@@ -227,7 +233,7 @@ impl KubeClient {
     }
 
     pub fn server(&self) -> &str {
-        self.http.base_url()
+        &self.server
     }
 
     pub fn field_manager(&self) -> &str {

@@ -43,10 +43,12 @@ use serde_json::Value;
 ///
 /// Credentials come from kubeconfig as kubectl reads it: --kubeconfig, else
 /// every file in KUBECONFIG, else ~/.kube/config; the context from --context
-/// or current-context (token, tokenFile, client certificate and key, CA data
-/// or file, insecure-skip-tls-verify, tls-server-name, proxy-url over HTTP
-/// CONNECT). Credentials are never sent over plain http to a host that is
-/// not loopback.
+/// or current-context (token, tokenFile, client certificate and key, exec
+/// credential plugins, impersonation with as/as-uid/as-groups/as-user-extra,
+/// CA data or file, insecure-skip-tls-verify, tls-server-name, proxy-url
+/// over HTTP CONNECT). An exec plugin runs once per run, and again only
+/// when its credential expires or the server answers 401. Credentials are
+/// never sent over plain http to a host that is not loopback.
 ///
 /// Output: the objects as the server returned them (a List, -o json|yaml),
 /// or with --summary one line per object (`kind.group/name [-n NS] verb`,
@@ -54,10 +56,10 @@ use serde_json::Value;
 /// done, 1 unreadable input, an object named twice, a prune refused (no
 /// whole inventory, above --max-deletions), or a kubeconfig that cannot be
 /// used (what kubectl refuses: a CA with insecure-skip-tls-verify, a token
-/// for a plain-http server elsewhere; a setting we cannot honour, such as a
-/// SOCKS proxy or an exec plugin), 2 usage error (a --context that names no
-/// context), 3 the server refused or failed (401/403, 404 kind, 409
-/// conflict, 422 invalid, unreachable), 4 --wait timed out.
+/// for a plain-http server elsewhere; a failing exec plugin; a setting we
+/// cannot honour, such as a SOCKS proxy), 2 usage error (a --context that
+/// names no context), 3 the server refused or failed (401/403, 404 kind,
+/// 409 conflict, 422 invalid, unreachable), 4 --wait timed out.
 #[derive(Parser, Debug)]
 #[command(name = "hive-apply", version, verbatim_doc_comment)]
 struct Args {
@@ -236,14 +238,16 @@ fn run(args: Args) -> Result<()> {
     }
 
     let access = common::kubeconfig::load(args.kubeconfig.as_deref(), args.context.as_deref())?;
-    let http = access.client()?.with_request_timeout(args.request_timeout);
+    let default_namespace = access.namespace.clone().unwrap_or_else(|| "default".into());
+    let request_timeout = args.request_timeout;
+    let http = access.connect(move |client| client.with_request_timeout(request_timeout))?;
     let client = KubeClient::new(http, &args.field_manager);
     let options = ApplyOptions {
         force_conflicts: args.force_conflicts,
         dry_run: args.dry_run,
         delete: args.delete,
         concurrency: usize::from(args.concurrency),
-        default_namespace: access.namespace.clone().unwrap_or_else(|| "default".into()),
+        default_namespace,
     };
 
     let mut report = Report::default();
