@@ -1,5 +1,5 @@
 //! The fleet: streams of add-on documents through the tools, the whole tree
-//! at once, incrementally (SPEC.md, "Fleet" and "Streams").
+//! at once, incrementally (README.md, "Fleet").
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,10 +1,11 @@
-//! One error type for every tool. Each variant is one row of the exit-code
-//! table in SPEC.md, so a tool never has to decide its own exit code.
+//! One error type for every tool. Each variant is one exit code of the table
+//! every tool shares (README.md's opening, each man page's EXIT STATUS), so a
+//! tool never has to decide its own exit code.
 
 use std::fmt;
 use std::path::Path;
 
-/// The exit codes shared by all tools (SPEC.md, "Exit codes").
+/// The exit codes shared by all tools (README.md, each man page's EXIT STATUS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
     Success = 0,
