@@ -9,6 +9,6 @@ pub fn run(data: &[u8]) {
         return;
     };
     if let Ok(input) = hive_apply::objects::read(&source) {
-        let _ = hive_apply::apply::selector_label(&input.manifests);
+        let _ = hive_apply::clusters::selector_label(&input.manifests);
     }
 }

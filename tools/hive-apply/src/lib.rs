@@ -8,6 +8,7 @@
 pub mod api;
 pub mod apply;
 pub mod applyset;
+pub mod clusters;
 pub mod objects;
 pub mod prune;
 pub mod report;
@@ -16,8 +17,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::api::KubeClient;
-use crate::apply::{ApplyOptions, ClusterRef, DryRun, Planned, SyncTarget};
+use crate::apply::{ApplyOptions, DryRun, Planned};
 use crate::applyset::ParentRef;
+use crate::clusters::{ClusterRef, SyncTarget};
 use crate::objects::Manifest;
 use crate::report::Report;
 use clap::{Parser, ValueEnum};
@@ -220,7 +222,7 @@ fn run(args: Args) -> Result<()> {
     let selector = if args.label_cluster.is_empty() {
         None
     } else {
-        Some(apply::selector_label(&input.manifests).ok_or_else(|| {
+        Some(clusters::selector_label(&input.manifests).ok_or_else(|| {
             Error::usage(
                 "--label-cluster needs the add-on's SelectorSyncSet in the input (syncset-render --selector)",
             )
@@ -291,8 +293,8 @@ fn run(args: Args) -> Result<()> {
     // What was done is written first, whatever failed.
     write_report(&report, &args, format)?;
     if args.wait && report.is_clean() {
-        targets.extend(apply::sync_targets(&report.done));
-        apply::wait(
+        targets.extend(clusters::sync_targets(&report.done));
+        clusters::wait(
             &client,
             targets,
             args.timeout,
@@ -333,7 +335,7 @@ fn label_clusters(
     options: &ApplyOptions,
     report: &mut Report,
 ) -> Vec<SyncTarget> {
-    let results = apply::label_clusters(
+    let results = clusters::label_clusters(
         client,
         &args.label_cluster,
         &key,
@@ -413,7 +415,7 @@ fn check_wait(args: &Args, manifests: &[Manifest]) -> Result<()> {
     }
     // The add-on's install SelectorSyncSet (not the `-delete` one every
     // render has) is not waited for without a cluster to watch.
-    if args.label_cluster.is_empty() && apply::selector_label(manifests).is_some() {
+    if args.label_cluster.is_empty() && clusters::selector_label(manifests).is_some() {
         common::cli::note(
             "hive-apply",
             "--wait waits for the SyncSets only: a SelectorSyncSet is waited for with --label-cluster",
