@@ -103,6 +103,32 @@ pub fn parse_stream(text: &str) -> Result<Vec<Parsed>, YamlError> {
     Ok(docs)
 }
 
+/// [`parse_stream`] over text as it is read (a pipe, a large file): each
+/// document goes to `each` as soon as it ends, so that a long stream is
+/// never held whole, neither its text nor its values. A syntax error stops
+/// the reading, as does an error `each` returns.
+pub fn parse_documents<E: From<YamlError>>(
+    text: impl Iterator<Item = char>,
+    mut each: impl FnMut(Parsed) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut builder = Builder::default();
+    let mut parser = Parser::new(text);
+    loop {
+        let (event, mark) = parser.next_token().map_err(|err| YamlError {
+            line: err.marker().line(),
+            column: err.marker().col() + 1,
+            message: err.info().to_string(),
+        })?;
+        match event {
+            Event::StreamEnd => return Ok(()),
+            Event::StreamStart | Event::Nothing => {}
+            Event::DocumentStart => builder.start_document(),
+            Event::DocumentEnd => each(builder.finish_document())?,
+            other => builder.event(other, mark)?,
+        }
+    }
+}
+
 enum Frame {
     Sequence {
         items: Vec<Value>,
@@ -561,5 +587,46 @@ mod tests {
         assert_eq!(docs[1].value, json!({"b": 2}));
         assert_eq!(docs[2].value, Value::Null);
         assert!(parse_one("a: 1\n---\nb: 2\n").is_err());
+    }
+
+    #[test]
+    fn parse_documents_hands_each_document_over_as_it_ends() {
+        let text = "a: 1\n---\n---\nb: [2]\n";
+        let mut seen = Vec::new();
+        parse_documents::<YamlError>(text.chars(), |doc| {
+            seen.push(doc);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, parse_stream(text).unwrap());
+
+        // A document after a syntax error is never reached; the ones before it were.
+        let mut values = Vec::new();
+        let err = parse_documents::<YamlError>("a: 1\n---\nb: [\n".chars(), |doc| {
+            values.push(doc.value);
+            Ok(())
+        })
+        .unwrap_err();
+        assert_eq!(values, vec![json!({"a": 1})]);
+        assert_eq!(
+            err.line,
+            parse_stream("a: 1\n---\nb: [\n").unwrap_err().line
+        );
+
+        // An error of the consumer stops the reading.
+        let mut count = 0;
+        let stopped = parse_documents("a: 1\n---\nb: 2\n---\nc: 3\n".chars(), |_| {
+            count += 1;
+            match count {
+                2 => Err(YamlError {
+                    line: 0,
+                    column: 0,
+                    message: "enough".into(),
+                }),
+                _ => Ok(()),
+            }
+        });
+        assert_eq!(stopped.unwrap_err().message, "enough");
+        assert_eq!(count, 2);
     }
 }
