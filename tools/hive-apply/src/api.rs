@@ -5,13 +5,17 @@
 //! what to do, and carries its [`Cause`].
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use common::http::{encode_query, Request, Response};
 use common::k8s::{split_api_version, ApiResourceList, Status};
 use common::kubeconfig::ApiConnection;
 use common::Error;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+
+use crate::answer::Answer;
 
 /// Where a kind lives on the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,12 +199,18 @@ impl From<KubeError> for Error {
 
 pub type KubeResult<T> = std::result::Result<T, KubeError>;
 
+/// A kind resolved on the server (or why it could not be).
+type Resolved = KubeResult<Arc<Resource>>;
+
 /// The result of a write.
 #[derive(Debug, Clone)]
 pub struct Written {
     /// 201 created, 200 updated (or unchanged).
     pub status: u16,
-    pub object: Value,
+    /// The object returned, in brief.
+    pub answer: Answer,
+    /// The object returned, JSON text as it came.
+    pub body: Vec<u8>,
 }
 
 /// A client for one Kubernetes API server.
@@ -214,6 +224,8 @@ pub struct KubeClient {
     /// Discovery per group version: the list, `None` when not served, or
     /// the failure as it was (each keeps its own cause and exit code).
     discovery: Mutex<HashMap<String, KubeResult<Option<ApiResourceList>>>>,
+    /// Each `apiVersion` and kind resolved, shared by all its objects.
+    resources: Mutex<HashMap<(String, String), Resolved>>,
     /// `/apis`: each group's preferred version, fetched once.
     groups: Mutex<Option<KubeResult<HashMap<String, String>>>>,
     /// Set once the server could not be reached at all.
@@ -227,6 +239,7 @@ impl KubeClient {
             http,
             field_manager: field_manager.to_string(),
             discovery: Mutex::new(HashMap::new()),
+            resources: Mutex::new(HashMap::new()),
             groups: Mutex::new(None),
             unreachable: Mutex::new(None),
         }
@@ -240,8 +253,27 @@ impl KubeClient {
         &self.field_manager
     }
 
-    /// The resource of `apiVersion`/`kind`, from the server's discovery document.
-    pub fn resource(&self, api_version: &str, kind: &str) -> KubeResult<Resource> {
+    /// The resource of `apiVersion`/`kind`, from the server's discovery
+    /// document; one for all the objects of the kind.
+    pub fn resource(&self, api_version: &str, kind: &str) -> KubeResult<Arc<Resource>> {
+        let key = (api_version.to_string(), kind.to_string());
+        if let Some(known) = self
+            .resources
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return known.clone();
+        }
+        let resolved = self.resolve(api_version, kind).map(Arc::new);
+        self.resources
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, resolved.clone());
+        resolved
+    }
+
+    fn resolve(&self, api_version: &str, kind: &str) -> KubeResult<Resource> {
         let list = self.discover(api_version)?;
         let Some(list) = list else {
             return Err(self.not_served(format!(
@@ -355,14 +387,14 @@ impl KubeClient {
             })
     }
 
-    /// Server-side apply of `object` (`PATCH` with `application/apply-patch+yaml`)
-    /// as our field manager.
+    /// Server-side apply of `body`, the object's JSON (`PATCH` with
+    /// `application/apply-patch+yaml`), as our field manager.
     pub fn apply(
         &self,
         resource: &Resource,
         namespace: Option<&str>,
         name: &str,
-        object: &Value,
+        body: Vec<u8>,
         force: bool,
         dry_run: bool,
     ) -> KubeResult<Written> {
@@ -371,7 +403,7 @@ impl KubeClient {
             resource,
             namespace,
             name,
-            object,
+            body,
             force,
             dry_run,
         )
@@ -385,7 +417,7 @@ impl KubeClient {
         resource: &Resource,
         namespace: Option<&str>,
         name: &str,
-        object: &Value,
+        body: Vec<u8>,
         force: bool,
         dry_run: bool,
     ) -> KubeResult<Written> {
@@ -398,7 +430,6 @@ impl KubeClient {
             path.push_str("&dryRun=All");
         }
         // JSON is YAML: the apply content type takes either.
-        let body = serde_json::to_vec(object).map_err(Error::internal)?;
         let response = self.http.send(
             &Request::new("PATCH", &path)
                 .header("Accept", "application/json")
@@ -454,13 +485,15 @@ impl KubeClient {
     /// The objects of the kind in `namespace` (or everywhere), with only
     /// those matching `label_selector` (`key=value`) when one is given: sent
     /// as `labelSelector`, as kubectl does, and checked on what comes back,
-    /// so a server that ignores it cannot widen the set.
-    pub fn list(
+    /// so a server that ignores it cannot widen the set. Each object goes to
+    /// `each` as it is read, which keeps what it needs of it.
+    pub fn list<T>(
         &self,
         resource: &Resource,
         namespace: Option<&str>,
         label_selector: Option<(&str, &str)>,
-    ) -> KubeResult<Vec<Value>> {
+        each: impl Fn(Value) -> T,
+    ) -> KubeResult<Vec<T>> {
         let mut path = resource.collection_path(namespace);
         if let Some((key, value)) = label_selector {
             path.push_str(&format!(
@@ -478,16 +511,26 @@ impl KubeClient {
         if !response.is_success() {
             return Err(self.failure(&response, &what));
         }
-        let list: Value = response.json(&format!("{} {path}", self.server()))?;
-        let items = list["items"].as_array().cloned().unwrap_or_default();
-        Ok(items
-            .into_iter()
-            .filter(|item| {
-                label_selector.is_none_or(|(key, value)| {
-                    item["metadata"]["labels"][key].as_str() == Some(value)
-                })
-            })
-            .collect())
+        let matches = |item: &Value| {
+            label_selector
+                .is_none_or(|(key, value)| item["metadata"]["labels"][key].as_str() == Some(value))
+        };
+        let mut deserializer = serde_json::Deserializer::from_slice(&response.body);
+        let read = ListItems {
+            keep: &|item| matches(&item).then(|| each(item)),
+        }
+        .deserialize(&mut deserializer)
+        .and_then(|items| deserializer.end().map(|()| items));
+        match read {
+            Ok(items) => Ok(items),
+            // Said as any answer that is not JSON is.
+            Err(err) => Err(
+                match response.json::<Value>(&format!("{} {path}", self.server())) {
+                    Err(said) => said.into(),
+                    Ok(_) => Error::remote(self.server(), format!("{what}: {err}")).into(),
+                },
+            ),
+        }
     }
 
     /// Deletes the object; `false` when it was already gone.
@@ -521,9 +564,11 @@ impl KubeClient {
     ) -> KubeResult<Written> {
         let what = describe(resource, namespace, name);
         if response.is_success() {
+            let answer = response.json(&what)?;
             return Ok(Written {
                 status: response.status,
-                object: response.json(&what)?,
+                answer,
+                body: response.body,
             });
         }
         Err(self.failure(&response, &what))
@@ -542,6 +587,129 @@ impl KubeClient {
                 format!("{what}: HTTP {}: {message}", response.status),
             ),
         )
+    }
+}
+
+/// A list's `items`, each handed to `keep` as it is parsed; what `keep`
+/// returns is kept. An answer without items (or not a mapping) has none,
+/// as indexing its parsed value would say.
+struct ListItems<'a, T> {
+    keep: &'a dyn Fn(Value) -> Option<T>,
+}
+
+impl<'de, T> DeserializeSeed<'de> for ListItems<'_, T> {
+    type Value = Vec<T>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<T>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de, T> Visitor<'de> for ListItems<'_, T> {
+    type Value = Vec<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of objects")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<T>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "items" {
+                // A repeated `items` keeps its last value.
+                items = map.next_value_seed(Each { keep: self.keep })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(items)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Vec::new())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Vec<T>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Vec<T>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Vec<T>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Vec<T>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Vec<T>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_unit<E>(self) -> Result<Vec<T>, E> {
+        Ok(Vec::new())
+    }
+}
+
+/// The items themselves: an array's elements, one at a time.
+struct Each<'a, T> {
+    keep: &'a dyn Fn(Value) -> Option<T>,
+}
+
+impl<'de, T> DeserializeSeed<'de> for Each<'_, T> {
+    type Value = Vec<T>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<T>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de, T> Visitor<'de> for Each<'_, T> {
+    type Value = Vec<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of objects")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+        let mut kept = Vec::new();
+        while let Some(item) = seq.next_element::<Value>()? {
+            kept.extend((self.keep)(item));
+        }
+        Ok(kept)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<T>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Vec::new())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Vec<T>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Vec<T>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Vec<T>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Vec<T>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Vec<T>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_unit<E>(self) -> Result<Vec<T>, E> {
+        Ok(Vec::new())
     }
 }
 

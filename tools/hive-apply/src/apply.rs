@@ -1,5 +1,6 @@
 //! Planning (each object's kind resolved and namespace placed), and
-//! applying (or deleting) many objects with bounded concurrency.
+//! applying (or deleting) many objects with bounded concurrency, each sent
+//! straight from its compact text and its answer kept in brief.
 //!
 //! Every step is idempotent (server-side apply, merge patch, delete of what
 //! may be gone), so after a failure of the server's (unreachable, 5xx)
@@ -7,12 +8,16 @@
 //! duplicating an object.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use common::Error;
 use serde_json::{json, Value};
 
+use crate::answer::Answer;
 use crate::api::{Cause, KubeClient, KubeError, KubeResult, Resource};
-use crate::objects::Manifest;
+use crate::applyset::PART_OF;
+use crate::objects::{compact, Manifest};
+use crate::prune::{applied_digest, set_annotation, set_label, APPLIED_DIGEST};
 
 /// What was done to one object.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,12 +72,13 @@ impl DryRun {
 /// One object's result.
 #[derive(Debug, Clone)]
 pub struct Done {
-    pub resource: Resource,
+    pub resource: Arc<Resource>,
     pub namespace: Option<String>,
     pub name: String,
     pub outcome: Outcome,
-    /// The object as the server returned it (apply only).
-    pub object: Option<Value>,
+    /// The object as the server returned it (apply), as it is live
+    /// (unchanged) or as it would be sent (client dry run); none for a delete.
+    pub object: Option<Answer>,
 }
 
 impl Done {
@@ -104,6 +110,8 @@ pub struct ApplyOptions {
     pub concurrency: usize,
     /// For namespaced objects that name none (the kubeconfig context's, else `default`).
     pub default_namespace: String,
+    /// The output prints the objects: only then is each answer kept whole.
+    pub keep_objects: bool,
 }
 
 impl ApplyOptions {
@@ -132,12 +140,17 @@ pub type ObjectKey = (String, String, Option<String>, String);
 
 /// An object ready to send: its kind resolved on the server, its namespace
 /// placed (the context's for a namespaced object that names none; none for
-/// a cluster-scoped one).
+/// a cluster-scoped one), and for `--prune=all` its set label and digest.
 #[derive(Debug, Clone)]
 pub struct Planned {
     pub manifest: Manifest,
-    pub resource: Resource,
+    pub resource: Arc<Resource>,
     pub namespace: Option<String>,
+    /// The ApplySet whose `part-of` label the object gets.
+    pub member_of: Option<String>,
+    /// Whether the object carries the digest of what is applied
+    /// ([`APPLIED_DIGEST`]).
+    pub annotate: bool,
 }
 
 impl Planned {
@@ -148,6 +161,51 @@ impl Planned {
             self.namespace.clone(),
             self.manifest.name.clone(),
         )
+    }
+
+    /// Whether the object is sent exactly as read.
+    fn as_read(&self) -> bool {
+        self.member_of.is_none()
+            && !self.annotate
+            && !self.manifest.moves_to(self.namespace.as_deref())
+    }
+
+    /// The object as it is sent, and (when it carries one) the digest of it
+    /// without the digest: placed in its namespace, with its set label.
+    pub fn prepared(&self) -> (Value, Option<String>) {
+        self.prepared_with(self.member_of.as_deref())
+    }
+
+    /// [`Planned::prepared`] as a member of `member_of`.
+    pub fn prepared_with(&self, member_of: Option<&str>) -> (Value, Option<String>) {
+        let mut object = self.manifest.object();
+        if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+            match &self.namespace {
+                Some(ns) => {
+                    metadata.insert("namespace".into(), json!(ns));
+                }
+                None => {
+                    metadata.remove("namespace");
+                }
+            }
+        }
+        if let Some(id) = member_of {
+            set_label(&mut object, PART_OF, id);
+        }
+        let digest = self.annotate.then(|| {
+            let digest = applied_digest(&object);
+            set_annotation(&mut object, APPLIED_DIGEST, &digest);
+            digest
+        });
+        (object, digest)
+    }
+
+    /// What is sent: the object's JSON, as read when nothing changes it.
+    pub fn body(&self) -> Vec<u8> {
+        if self.as_read() {
+            return self.manifest.body().as_bytes().to_vec();
+        }
+        compact(&self.prepared().0).into_bytes()
     }
 }
 
@@ -167,8 +225,8 @@ pub fn live_key(resource: &Resource, object: &Value) -> ObjectKey {
     )
 }
 
-/// Resolves each manifest's kind (discovery, cached per group version) and
-/// places its namespace. A kind the server does not serve fails that object.
+/// Resolves each manifest's kind (discovery, once per kind) and places its
+/// namespace. A kind the server does not serve fails that object.
 pub fn plan(
     client: &KubeClient,
     manifests: Vec<Manifest>,
@@ -176,7 +234,7 @@ pub fn plan(
 ) -> Vec<KubeResult<Planned>> {
     manifests
         .into_iter()
-        .map(|mut manifest| {
+        .map(|manifest| {
             let resource = client.resource(&manifest.api_version, &manifest.kind)?;
             let namespace = resource.namespaced.then(|| {
                 manifest
@@ -184,24 +242,12 @@ pub fn plan(
                     .clone()
                     .unwrap_or_else(|| options.default_namespace.clone())
             });
-            if let Some(metadata) = manifest
-                .object
-                .get_mut("metadata")
-                .and_then(Value::as_object_mut)
-            {
-                match &namespace {
-                    Some(ns) => {
-                        metadata.insert("namespace".into(), json!(ns));
-                    }
-                    None => {
-                        metadata.remove("namespace");
-                    }
-                }
-            }
             Ok(Planned {
                 manifest,
                 resource,
                 namespace,
+                member_of: None,
+                annotate: false,
             })
         })
         .collect()
@@ -214,7 +260,6 @@ fn is_container(planned: &Planned) -> bool {
         "Namespace" | "CustomResourceDefinition"
     )
 }
-
 /// Applies (or deletes) every planned object: Namespaces (and CRDs) first
 /// when applying, last when deleting. Returns each object's result, in
 /// input order; a failure of one does not stop the others, but an object
@@ -290,10 +335,14 @@ fn one(client: &KubeClient, planned: &Planned, options: &ApplyOptions) -> KubeRe
         resource,
         ns,
         name,
-        &planned.manifest.object,
+        planned.body(),
         options.force_conflicts,
         options.server_dry_run(),
     )?;
+    let answer = match options.keep_objects {
+        true => written.answer.keeping(written.body),
+        false => written.answer,
+    };
     Ok(Done {
         outcome: if written.status == 201 {
             Outcome::Created
@@ -303,20 +352,27 @@ fn one(client: &KubeClient, planned: &Planned, options: &ApplyOptions) -> KubeRe
         resource: resource.clone(),
         namespace: planned.namespace.clone(),
         name: name.clone(),
-        object: Some(written.object),
+        object: Some(answer),
     })
 }
 
 /// What a `--dry-run=client` run would apply: the objects as planned.
-pub fn would_apply(planned: &[Planned]) -> Vec<Done> {
+pub fn would_apply(planned: &[Planned], options: &ApplyOptions) -> Vec<Done> {
     planned
         .iter()
-        .map(|p| Done {
-            resource: p.resource.clone(),
-            namespace: p.namespace.clone(),
-            name: p.manifest.name.clone(),
-            outcome: Outcome::Applied,
-            object: Some(p.manifest.object.clone()),
+        .map(|p| {
+            let object = p.prepared().0;
+            let answer = Answer::of(&object);
+            Done {
+                resource: p.resource.clone(),
+                namespace: p.namespace.clone(),
+                name: p.manifest.name.clone(),
+                outcome: Outcome::Applied,
+                object: Some(match options.keep_objects {
+                    true => answer.keeping(compact(&object).into_bytes()),
+                    false => answer,
+                }),
+            }
         })
         .collect()
 }
@@ -324,7 +380,7 @@ pub fn would_apply(planned: &[Planned]) -> Vec<Done> {
 /// An object a prune would delete.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stale {
-    pub resource: Resource,
+    pub resource: Arc<Resource>,
     pub namespace: Option<String>,
     pub name: String,
 }
@@ -344,7 +400,7 @@ pub fn prune_candidates(
     done: &[Done],
     field_manager: &str,
 ) -> KubeResult<Vec<Stale>> {
-    let mut kinds: Vec<(Resource, BTreeSet<String>)> = Vec::new();
+    let mut kinds: Vec<(Arc<Resource>, BTreeSet<String>)> = Vec::new();
     for d in done.iter().filter(|d| d.resource.namespaced) {
         match kinds.iter_mut().find(|(r, _)| *r == d.resource) {
             Some((_, names)) => {
@@ -366,9 +422,11 @@ pub fn prune_candidates(
         .collect();
     let mut stale = Vec::new();
     for (resource, names) in &kinds {
-        for item in client.list(resource, None, None)? {
-            let key = live_key(resource, &item);
-            if applied_by(&item, field_manager) && names.contains(&key.3) && !kept.contains(&key) {
+        let live = client.list(resource, None, None, |item| {
+            (live_key(resource, &item), applied_by(&item, field_manager))
+        })?;
+        for (key, ours) in live {
+            if ours && names.contains(&key.3) && !kept.contains(&key) {
                 stale.push(Stale {
                     resource: resource.clone(),
                     namespace: key.2,

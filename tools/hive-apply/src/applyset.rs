@@ -11,6 +11,7 @@
 //! member carries the label `applyset.kubernetes.io/part-of: <id>`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use common::{Error, Result};
 use serde_json::{json, Value};
@@ -138,7 +139,7 @@ pub struct ApplySet {
     pub parent: ParentRef,
     pub id: String,
     /// The Secret kind, as the server serves it.
-    resource: Resource,
+    resource: Arc<Resource>,
     /// The parent's annotations as they are live (none when it does not exist).
     live: Option<BTreeMap<String, String>>,
     /// What the parent records (empty when it does not exist yet).
@@ -206,7 +207,7 @@ impl ApplySet {
             &self.resource,
             Some(&self.parent.namespace),
             &self.parent.name,
-            &object,
+            serde_json::to_vec(&object).map_err(Error::internal)?,
             true,
             dry_run,
         )?;

@@ -46,10 +46,8 @@ pub fn selector_label(manifests: &[Manifest]) -> Option<(String, String, String)
         .iter()
         .filter(|m| m.kind == "SelectorSyncSet" && !m.name.ends_with("-delete"))
         .find_map(|m| {
-            let labels =
-                m.object["spec"]["clusterDeploymentSelector"]["matchLabels"].as_object()?;
-            let (key, value) = labels.iter().next()?;
-            Some((m.name.clone(), key.clone(), value.as_str()?.to_string()))
+            let (key, value) = m.selector.clone()?;
+            Some((m.name.clone(), key, value))
         })
 }
 
@@ -103,13 +101,9 @@ pub fn sync_targets(done: &[Done]) -> Vec<SyncTarget> {
         if d.resource.kind != "SyncSet" {
             continue;
         }
-        let generation = object["metadata"]["generation"].as_i64().unwrap_or(1);
-        for cd in object["spec"]["clusterDeploymentRefs"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
-            if let (Some(ns), Some(name)) = (d.namespace.as_deref(), cd["name"].as_str()) {
+        let generation = object.generation.unwrap_or(1);
+        for name in &object.cluster_refs {
+            if let Some(ns) = d.namespace.as_deref() {
                 targets.push(SyncTarget {
                     cluster: ClusterRef {
                         namespace: ns.to_string(),
@@ -239,16 +233,18 @@ fn check(client: &KubeClient, resource: &Resource, target: &SyncTarget) -> KubeR
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::objects::Position;
 
     #[test]
     fn finds_the_install_label_not_the_delete_one() {
-        let manifest = |name: &str, label: &str| Manifest {
-            api_version: "hive.openshift.io/v1".into(),
-            kind: "SelectorSyncSet".into(),
-            name: name.into(),
-            namespace: None,
-            object: json!({"spec": {"clusterDeploymentSelector": {"matchLabels": {label: "true"}}}}),
-            at: String::new(),
+        let manifest = |name: &str, label: &str| {
+            Manifest::from_value(
+                json!({"apiVersion": "hive.openshift.io/v1", "kind": "SelectorSyncSet",
+                    "metadata": {"name": name},
+                    "spec": {"clusterDeploymentSelector": {"matchLabels": {label: "true"}}}}),
+                Position::Document(1),
+            )
+            .unwrap()
         };
         let manifests = vec![
             manifest("addon-x-delete", "l-delete"),

@@ -5,27 +5,31 @@
 //! hive-apply as a library: the Kubernetes API client (discovery, apply,
 //! patch, delete), the input reader, and the apply/label/wait steps.
 
+pub mod answer;
 pub mod api;
 pub mod apply;
 pub mod applyset;
 pub mod clusters;
 pub mod objects;
 pub mod prune;
+pub mod read;
 pub mod report;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::api::KubeClient;
-use crate::apply::{ApplyOptions, DryRun, Planned};
+use crate::apply::{ApplyOptions, Done, DryRun, Planned};
 use crate::applyset::ParentRef;
 use crate::clusters::{ClusterRef, SyncTarget};
 use crate::objects::Manifest;
 use crate::report::Report;
 use clap::{Parser, ValueEnum};
+use common::error::Location;
 use common::io::{Format, OutputArgs};
-use common::k8s::List;
 use common::{Error, Result};
+use serde::ser::{Serialize, SerializeSeq, Serializer};
 use serde_json::Value;
 
 /// Apply objects to the Hive cluster with Kubernetes server-side apply
@@ -211,8 +215,7 @@ pub fn uumain(args: impl IntoIterator<Item = std::ffi::OsString>) -> std::proces
 
 fn run(args: Args) -> Result<()> {
     check_flags(&args)?;
-    let source = objects::read_input(args.file.as_deref())?;
-    let input = objects::read(&source)?;
+    let (source, input) = read::read_input(args.file.as_deref())?;
     objects::check_duplicates(
         &source,
         input.manifests.iter().map(|m| (objects::written_key(m), m)),
@@ -250,6 +253,8 @@ fn run(args: Args) -> Result<()> {
         delete: args.delete,
         concurrency: usize::from(args.concurrency),
         default_namespace,
+        // Only an output of objects needs each answer whole.
+        keep_objects: !(args.summary || args.delete),
     };
 
     let mut report = Report::default();
@@ -263,7 +268,7 @@ fn run(args: Args) -> Result<()> {
     match args.prune {
         Some(PruneScope::All) => {
             let settings = prune::Settings {
-                input: source.location(),
+                input: source.clone(),
                 inventory: input.inventory.as_ref(),
                 unproven: input.unproven.as_deref(),
                 parent,
@@ -273,7 +278,7 @@ fn run(args: Args) -> Result<()> {
         }
         _ => {
             if args.dry_run == DryRun::Client {
-                report.done.extend(apply::would_apply(&planned));
+                report.done.extend(apply::would_apply(&planned, &options));
             } else {
                 let results = apply::run(&client, &planned, &options);
                 report.record_done(planned.iter().map(|p| p.manifest.describe()).zip(results));
@@ -321,7 +326,7 @@ fn write_unsent(manifests: Vec<Manifest>, args: &Args, format: Format) -> Result
             .collect();
         return common::io::write_stdout(&text);
     }
-    write_objects(manifests.into_iter().map(|m| m.object).collect(), format)
+    write_objects(&manifests, |m| Some(m.object()), format)
 }
 
 /// `--label-cluster`: labels each ClusterDeployment so the input's
@@ -353,8 +358,7 @@ fn label_clusters(
         .done
         .iter()
         .find(|d| d.resource.kind == "SelectorSyncSet" && d.name == sss)
-        .and_then(|d| d.object.as_ref())
-        .and_then(|o| o["metadata"]["generation"].as_i64())
+        .and_then(|d| d.object.as_ref()?.generation)
         .unwrap_or(1);
     args.label_cluster
         .iter()
@@ -402,12 +406,7 @@ fn check_wait(args: &Args, manifests: &[Manifest]) -> Result<()> {
             "{what_it_waits_for}; with --delete or --dry-run nothing is applied, so there is nothing to wait for"
         )));
     }
-    let sync_sets = manifests.iter().any(|m| {
-        m.kind == "SyncSet"
-            && m.object["spec"]["clusterDeploymentRefs"]
-                .as_array()
-                .is_some_and(|refs| !refs.is_empty())
-    });
+    let sync_sets = manifests.iter().any(|m| m.syncs_clusters);
     if !sync_sets && args.label_cluster.is_empty() {
         return Err(Error::usage(format!(
             "{what_it_waits_for}; this input has no SyncSet and no --label-cluster was given, so there is nothing to wait for"
@@ -428,7 +427,7 @@ fn check_wait(args: &Args, manifests: &[Manifest]) -> Result<()> {
 /// `addon-flow-<environment>` of the input's inventory; none without either.
 fn applyset_parent(
     args: &Args,
-    source: &common::io::Source,
+    source: &Location,
     inventory: Option<&common::inventory::Inventory>,
 ) -> Result<Option<ParentRef>> {
     if let Some(flag) = &args.applyset {
@@ -444,7 +443,7 @@ fn applyset_parent(
     .map(Some)
     .map_err(|why| {
         Error::input(
-            source.location().field(format!(
+            source.clone().field(format!(
                 "the inventory's environment {:?}",
                 inventory.environment
             )),
@@ -457,7 +456,7 @@ fn applyset_parent(
 fn prune_by_name(
     client: &KubeClient,
     args: &Args,
-    source: &common::io::Source,
+    source: &Location,
     options: &ApplyOptions,
     report: &mut Report,
 ) {
@@ -473,7 +472,7 @@ fn prune_by_name(
                 options.dry_run.mark()
             ));
         }
-        return report.refuse(Error::input(source.location(), message));
+        return report.refuse(Error::input(source.clone(), message));
     }
     let results = apply::delete_stale(client, &stale, options);
     report.record_done(stale.iter().map(apply::Stale::describe).zip(results));
@@ -507,17 +506,46 @@ fn write_report(report: &Report, args: &Args, format: Format) -> Result<()> {
     {
         common::cli::note("hive-apply", format!("{line}{mark}"));
     }
-    write_objects(
-        report
-            .done
-            .iter()
-            .filter_map(|d| d.object.clone())
-            .collect(),
-        format,
-    )
+    write_objects(&report.done, |d: &Done| d.object.as_ref()?.object(), format)
 }
 
-fn write_objects(items: Vec<Value>, format: Format) -> Result<()> {
-    let list = List::new(items.into_iter().map(common::k8s::Object::Other).collect());
+/// Writes a List of the objects `object` reads from `items`, as kubectl
+/// prints one; each object is parsed again only as it is written.
+fn write_objects<T>(
+    items: &[T],
+    object: impl Fn(&T) -> Option<Value>,
+    format: Format,
+) -> Result<()> {
+    let list = ObjectList {
+        api_version: "v1",
+        kind: "List",
+        metadata: BTreeMap::new(),
+        items: Objects { items, object },
+    };
     common::io::write_document(&list, format)
+}
+
+/// A List as `common::k8s::List` writes it.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase", bound = "Objects<'a, T, F>: Serialize")]
+struct ObjectList<'a, T, F> {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: BTreeMap<String, Value>,
+    items: Objects<'a, T, F>,
+}
+
+struct Objects<'a, T, F> {
+    items: &'a [T],
+    object: F,
+}
+
+impl<T, F: Fn(&T) -> Option<Value>> Serialize for Objects<'_, T, F> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(None)?;
+        for object in self.items.iter().filter_map(&self.object) {
+            seq.serialize_element(&object)?;
+        }
+        seq.end()
+    }
 }

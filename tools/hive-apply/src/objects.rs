@@ -1,14 +1,51 @@
 //! The objects to apply, from a `kind: List`, a single object, or a
 //! multi-document YAML stream (what kubectl accepts), each checked for the
 //! fields the API needs to place it, and the fleet inventory a List may carry.
+//!
+//! An object is kept as the compact JSON it is sent as, with the few facts
+//! the later steps ask of it (its name and place, its set label, what
+//! `--label-cluster` and `--wait` look for) read out once: a fleet of
+//! 100,000 objects then costs about its own text, not the tenfold a parsed
+//! tree of each would. [`crate::read`] hands the documents in as they arrive.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
+use common::error::Location;
 use common::inventory::{Inventory, LIST_ANNOTATION};
-use common::io::Source;
 use common::{Error, Result};
 use serde_json::Value;
+
+use crate::applyset::PART_OF;
+
+/// Where the input holds an object, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// The item of a List (0-based): `items[3]`.
+    Item(usize),
+    /// A document of the stream (1-based): `document 2`.
+    Document(usize),
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Position::Item(i) => write!(f, "items[{i}]"),
+            Position::Document(n) => write!(f, "document {n}"),
+        }
+    }
+}
+
+/// How the input writes `metadata.namespace`: placing the object (its
+/// context's namespace, or none for a cluster-scoped kind) changes what is
+/// sent only when it is not written that way already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WrittenNamespace {
+    Absent,
+    /// The non-empty string in [`Manifest::namespace`].
+    AsNamespace,
+    /// Present, but empty or not a string.
+    Other,
+}
 
 /// One object and where it goes.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,9 +54,19 @@ pub struct Manifest {
     pub kind: String,
     pub name: String,
     pub namespace: Option<String>,
-    pub object: Value,
+    written_namespace: WrittenNamespace,
+    /// Its `applyset.kubernetes.io/part-of` label, if it has one.
+    pub part_of: Option<String>,
+    /// A SelectorSyncSet's first `matchLabels` entry, when its value is a
+    /// string: the label `--label-cluster` sets.
+    pub selector: Option<(String, String)>,
+    /// A SyncSet with clusters in `spec.clusterDeploymentRefs`: something
+    /// `--wait` can wait for.
+    pub syncs_clusters: bool,
+    /// The object as read, compact JSON (what `serde_json` writes of it).
+    body: Box<str>,
     /// Where the input holds it (`items[3]`, `document 2`), for messages.
-    pub at: String,
+    pub at: Position,
 }
 
 /// What the input holds: the objects, and the inventory of the fleet stream
@@ -34,16 +81,65 @@ pub struct Input {
     pub unproven: Option<String>,
 }
 
-/// The largest object list read: SyncSets for many thousands of clusters
-/// are far above the 16 MiB a single add-on document may have.
-pub const MAX_INPUT_BYTES: usize = 1 << 30;
-
-/// Reads the objects' text from a file, or stdin for `None` or `-`.
-pub fn read_input(path: Option<&Path>) -> Result<Source> {
-    Source::read_limited(path, MAX_INPUT_BYTES)
-}
-
 impl Manifest {
+    /// The object's facts and its compact text; the object itself back
+    /// when it lacks what every object needs ([`manifest_error`] says what).
+    pub fn from_value(object: Value, at: Position) -> std::result::Result<Manifest, Value> {
+        let Some(head) = Head::of(&object) else {
+            return Err(object);
+        };
+        let metadata = &object["metadata"];
+        let namespace = metadata["namespace"]
+            .as_str()
+            .filter(|n| !n.is_empty())
+            .map(str::to_string);
+        let written_namespace = match metadata.get("namespace") {
+            None => WrittenNamespace::Absent,
+            Some(_) if namespace.is_some() => WrittenNamespace::AsNamespace,
+            Some(_) => WrittenNamespace::Other,
+        };
+        let selector = (head.kind == "SelectorSyncSet")
+            .then(|| first_match_label(&object))
+            .flatten();
+        let syncs_clusters = head.kind == "SyncSet"
+            && object["spec"]["clusterDeploymentRefs"]
+                .as_array()
+                .is_some_and(|refs| !refs.is_empty());
+        Ok(Manifest {
+            api_version: head.api_version.to_string(),
+            kind: head.kind.to_string(),
+            name: head.name.to_string(),
+            namespace,
+            written_namespace,
+            part_of: metadata["labels"][PART_OF].as_str().map(str::to_string),
+            selector,
+            syncs_clusters,
+            body: compact(&object).into_boxed_str(),
+            at,
+        })
+    }
+
+    /// The object as read.
+    pub fn object(&self) -> Value {
+        // Our own compact JSON of a parsed value reads back as that value.
+        serde_json::from_str(&self.body).unwrap_or_default()
+    }
+
+    /// The object as read, compact JSON.
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
+    /// Whether placing the object in `namespace` (none: cluster-scoped)
+    /// changes its `metadata.namespace`.
+    pub fn moves_to(&self, namespace: Option<&str>) -> bool {
+        match (namespace, self.written_namespace) {
+            (Some(ns), WrittenNamespace::AsNamespace) => self.namespace.as_deref() != Some(ns),
+            (Some(_), _) => true,
+            (None, written) => written != WrittenNamespace::Absent,
+        }
+    }
+
     /// `SyncSet cd-ns/addon-x`, for messages.
     pub fn describe(&self) -> String {
         match &self.namespace {
@@ -69,74 +165,206 @@ impl Manifest {
         }
         line
     }
+}
 
-    /// The value of label `key`, if the object has it.
-    pub fn label(&self, key: &str) -> Option<&str> {
-        self.object["metadata"]["labels"][key].as_str()
+/// The fields every object needs to be placed.
+struct Head<'a> {
+    api_version: &'a str,
+    kind: &'a str,
+    name: &'a str,
+}
+
+impl<'a> Head<'a> {
+    fn of(object: &'a Value) -> Option<Head<'a>> {
+        let field = |value: &'a Value| value.as_str().filter(|v| !v.is_empty());
+        object.is_object().then_some(())?;
+        Some(Head {
+            api_version: field(&object["apiVersion"])?,
+            kind: field(&object["kind"])?,
+            name: field(&object["metadata"]["name"])?,
+        })
     }
 }
 
-/// Reads every object of the input, in order, and the inventory a List carries.
-pub fn read(source: &Source) -> Result<Input> {
-    let documents = source.parse_stream()?;
-    let mut manifests = Vec::new();
-    let mut inventory = None;
-    let mut unproven = None;
-    // A JSON (flow) document cannot be cut and still parse; block YAML can.
-    let self_delimiting = matches!(source.text.trim_start().as_bytes().first(), Some(b'{'));
-    for (doc_index, parsed) in documents.into_iter().enumerate() {
-        let value = parsed.value;
-        if value.is_null() {
-            continue;
-        }
-        let document = format!("document {}", doc_index + 1);
-        let is_list = value["kind"]
-            .as_str()
-            .is_some_and(|k| k == "List" || k.ends_with("List"))
-            && value.get("items").is_some();
-        if is_list {
-            let Value::Array(items) = &value["items"] else {
-                return Err(Error::input(
-                    source.location().field(format!("{document}: items")),
-                    "is not a list of objects",
-                ));
-            };
-            if let Some(found) = list_inventory(source, &document, &value)? {
-                if inventory.is_some() {
-                    return Err(Error::input(
-                        source.location().field(format!(
-                            "{document}: metadata.annotations[{LIST_ANNOTATION}]"
-                        )),
-                        "is a second inventory; a fleet render is one List with one inventory",
-                    ));
-                }
-                inventory = Some(found);
-                if !self_delimiting && !metadata_follows_items(&value) {
-                    unproven = Some(format!(
-                        "the List's inventory ({document}: metadata) comes before its items, so a \
-                         YAML List cut short would still carry it; write the List as JSON (syncset-render \
-                         -o json, its default into a pipe) or with its metadata after its items"
-                    ));
-                }
-            }
-            for (i, item) in items.iter().enumerate() {
-                manifests.push(manifest(source, &format!("items[{i}]"), item.clone())?);
-            }
-        } else {
-            manifests.push(manifest(source, &document, value)?);
+/// What an object that [`Manifest::from_value`] gave back lacks: the first
+/// of apiVersion, kind and metadata.name it is missing, or not an object.
+pub fn manifest_error(input: &Location, at: Position, object: &Value) -> Error {
+    if !object.is_object() {
+        return Error::input(input.clone().field(at.to_string()), "is not an object");
+    }
+    let missing = [
+        ("apiVersion", &object["apiVersion"]),
+        ("kind", &object["kind"]),
+        ("metadata.name", &object["metadata"]["name"]),
+    ]
+    .into_iter()
+    .find(|(_, value)| value.as_str().is_none_or(str::is_empty))
+    .map_or("metadata.name", |(name, _)| name);
+    Error::input(
+        input.clone().field(format!("{at}.{missing}")),
+        "is missing; every object needs apiVersion, kind and metadata.name",
+    )
+}
+
+/// The first `spec.clusterDeploymentSelector.matchLabels` entry, when its
+/// value is a string.
+fn first_match_label(object: &Value) -> Option<(String, String)> {
+    let labels = object["spec"]["clusterDeploymentSelector"]["matchLabels"].as_object()?;
+    let (key, value) = labels.iter().next()?;
+    Some((key.clone(), value.as_str()?.to_string()))
+}
+
+/// Compact JSON of a value (a `Value` always serialises).
+pub fn compact(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// Whether a document is a List of objects (`kind: List`, `ConfigMapList`,
+/// ... with `items`).
+pub fn is_list(document: &Value) -> bool {
+    document["kind"]
+        .as_str()
+        .is_some_and(|k| k == "List" || k.ends_with("List"))
+        && document.get("items").is_some()
+}
+
+/// Builds the [`Input`] from the documents as they are read, in order.
+///
+/// The first error (a List without its items, a bad inventory, an object
+/// without a name) is kept and the documents after it are only read: a
+/// document that does not parse further on is the error a reader sees
+/// first, as when the input was parsed whole before it was looked at.
+#[derive(Debug)]
+pub struct Collector {
+    input: Location,
+    /// A JSON (flow) document cannot be cut and still parse; block YAML can.
+    self_delimiting: bool,
+    manifests: Vec<Manifest>,
+    inventory: Option<Inventory>,
+    unproven: Option<String>,
+    error: Option<Error>,
+}
+
+/// One item of a List: its object, or the value that is not one.
+pub type Item = std::result::Result<Manifest, Value>;
+
+impl Collector {
+    /// `self_delimiting`: the text opens with `{` (JSON, or flow YAML).
+    pub fn new(input: Location, self_delimiting: bool) -> Collector {
+        Collector {
+            input,
+            self_delimiting,
+            manifests: Vec::new(),
+            inventory: None,
+            unproven: None,
+            error: None,
         }
     }
-    if manifests.is_empty() {
-        return Err(Error::input(
-            source.location(),
-            "holds no objects; expected a List, an object or a YAML stream of objects",
-        ));
+
+    /// Where the input came from.
+    pub fn location(&self) -> &Location {
+        &self.input
     }
-    Ok(Input {
-        manifests,
-        inventory,
-        unproven,
-    })
+
+    /// Whether a document already failed: what follows is only read.
+    pub fn failed(&self) -> bool {
+        self.error.is_some()
+    }
+
+    /// One document of the stream (1-based `index`), parsed.
+    pub fn document(&mut self, index: usize, mut value: Value) {
+        if self.failed() || value.is_null() {
+            return;
+        }
+        if !is_list(&value) {
+            return self.object(value, Position::Document(index));
+        }
+        let Value::Array(items) = std::mem::take(&mut value["items"]) else {
+            self.fail(Error::input(
+                self.input.clone().field(format!("document {index}: items")),
+                "is not a list of objects",
+            ));
+            return;
+        };
+        let items = items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| Manifest::from_value(item, Position::Item(i)));
+        self.list(index, &value, items);
+    }
+
+    /// A List (1-based document `index`) whose items were read one by one;
+    /// `list` is the List without them (its `items` a placeholder, in its place).
+    pub fn list(&mut self, index: usize, list: &Value, items: impl IntoIterator<Item = Item>) {
+        if self.failed() {
+            return;
+        }
+        let document = format!("document {index}");
+        if let Err(err) = self.list_inventory(&document, list) {
+            return self.fail(err);
+        }
+        for (i, item) in items.into_iter().enumerate() {
+            match item {
+                Ok(manifest) => self.manifests.push(manifest),
+                Err(value) => {
+                    return self.fail(manifest_error(&self.input, Position::Item(i), &value))
+                }
+            }
+        }
+    }
+
+    fn object(&mut self, value: Value, at: Position) {
+        match Manifest::from_value(value, at) {
+            Ok(manifest) => self.manifests.push(manifest),
+            Err(value) => self.fail(manifest_error(&self.input, at, &value)),
+        }
+    }
+
+    fn fail(&mut self, err: Error) {
+        self.manifests = Vec::new();
+        self.error.get_or_insert(err);
+    }
+
+    fn list_inventory(&mut self, document: &str, list: &Value) -> Result<()> {
+        let Some(found) = list_inventory(&self.input, document, list)? else {
+            return Ok(());
+        };
+        if self.inventory.is_some() {
+            return Err(Error::input(
+                self.input.clone().field(format!(
+                    "{document}: metadata.annotations[{LIST_ANNOTATION}]"
+                )),
+                "is a second inventory; a fleet render is one List with one inventory",
+            ));
+        }
+        self.inventory = Some(found);
+        if !self.self_delimiting && !metadata_follows_items(list) {
+            self.unproven = Some(format!(
+                "the List's inventory ({document}: metadata) comes before its items, so a \
+                 YAML List cut short would still carry it; write the List as JSON (syncset-render \
+                 -o json, its default into a pipe) or with its metadata after its items"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The objects read, or the first error.
+    pub fn finish(self) -> Result<Input> {
+        if let Some(err) = self.error {
+            return Err(err);
+        }
+        if self.manifests.is_empty() {
+            return Err(Error::input(
+                self.input,
+                "holds no objects; expected a List, an object or a YAML stream of objects",
+            ));
+        }
+        Ok(Input {
+            manifests: self.manifests,
+            inventory: self.inventory,
+            unproven: self.unproven,
+        })
+    }
 }
 
 /// Whether a List's `metadata` comes after its `items`, as written.
@@ -150,13 +378,13 @@ fn metadata_follows_items(list: &Value) -> bool {
 
 /// The inventory in a List's annotation ([`LIST_ANNOTATION`], JSON text),
 /// checked as strictly as the inventory document itself.
-fn list_inventory(source: &Source, document: &str, list: &Value) -> Result<Option<Inventory>> {
+fn list_inventory(input: &Location, document: &str, list: &Value) -> Result<Option<Inventory>> {
     let annotation = &list["metadata"]["annotations"][LIST_ANNOTATION];
     if annotation.is_null() {
         return Ok(None);
     }
     let at = || {
-        source.location().field(format!(
+        input.clone().field(format!(
             "{document}: metadata.annotations[{LIST_ANNOTATION}]"
         ))
     };
@@ -191,47 +419,12 @@ fn list_inventory(source: &Source, document: &str, list: &Value) -> Result<Optio
     Ok(Some(inventory))
 }
 
-fn manifest(source: &Source, at: &str, object: Value) -> Result<Manifest> {
-    let field = |name: &str| -> Result<String> {
-        let value = match name {
-            "metadata.name" => object["metadata"]["name"].as_str(),
-            other => object[other].as_str(),
-        };
-        value
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-            .ok_or_else(|| {
-                Error::input(
-                    source.location().field(format!("{at}.{name}")),
-                    "is missing; every object needs apiVersion, kind and metadata.name",
-                )
-            })
-    };
-    if !object.is_object() {
-        return Err(Error::input(
-            source.location().field(at),
-            "is not an object",
-        ));
-    }
-    Ok(Manifest {
-        api_version: field("apiVersion")?,
-        kind: field("kind")?,
-        name: field("metadata.name")?,
-        namespace: object["metadata"]["namespace"]
-            .as_str()
-            .filter(|n| !n.is_empty())
-            .map(str::to_string),
-        object,
-        at: at.to_string(),
-    })
-}
-
 /// Refuses an input that names one object twice: which copy the server
 /// keeps would depend on which request lands last. Each entry is an
 /// object's key (what makes two manifests the same object) and its
 /// manifest; each clash is named by both places.
 pub fn check_duplicates<'a, K: Ord>(
-    source: &Source,
+    input: &Location,
     entries: impl IntoIterator<Item = (K, &'a Manifest)>,
 ) -> Result<()> {
     let mut first: BTreeMap<K, &Manifest> = BTreeMap::new();
@@ -253,7 +446,7 @@ pub fn check_duplicates<'a, K: Ord>(
         return Ok(());
     }
     Err(Error::input(
-        source.location(),
+        input.clone(),
         format!(
             "names {} object(s) more than once, so which copy the server keeps would be chance: {}; \
              keep one copy of each (nothing was applied)",
@@ -265,125 +458,11 @@ pub fn check_duplicates<'a, K: Ord>(
 
 /// The key of an object as the input writes it: the same kind (in any
 /// version of its group), namespace and name.
-pub fn written_key(manifest: &Manifest) -> (String, String, Option<String>, String) {
+pub fn written_key(manifest: &Manifest) -> (&str, &str, Option<&str>, &str) {
     (
-        manifest.group().to_string(),
-        manifest.kind.clone(),
-        manifest.namespace.clone(),
-        manifest.name.clone(),
+        manifest.group(),
+        &manifest.kind,
+        manifest.namespace.as_deref(),
+        &manifest.name,
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use common::io::Origin;
-
-    fn source(text: &str) -> Source {
-        Source::from_text(Origin::Stdin, text)
-    }
-
-    #[test]
-    fn reads_lists_single_objects_and_streams() {
-        let list = "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"a\"}}]}";
-        let input = read(&source(list)).unwrap();
-        assert_eq!(input.manifests[0].name, "a");
-        assert_eq!(input.manifests[0].at, "items[0]");
-        assert_eq!(input.inventory, None);
-        let stream = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: n}\n";
-        let manifests = read(&source(stream)).unwrap().manifests;
-        assert_eq!(manifests.len(), 2);
-        assert_eq!(manifests[1].namespace.as_deref(), Some("n"));
-        assert_eq!(manifests[1].at, "document 3");
-    }
-
-    #[test]
-    fn names_the_missing_field() {
-        let err = read(&source("apiVersion: v1\nkind: Namespace\nmetadata: {}\n")).unwrap_err();
-        assert!(
-            err.to_string().contains("document 1.metadata.name"),
-            "{err}"
-        );
-        assert!(read(&source("")).is_err());
-    }
-
-    fn list_with_inventory(annotation: Value) -> String {
-        serde_json::json!({"apiVersion": "v1", "kind": "List",
-            "metadata": {"annotations": {LIST_ANNOTATION: annotation}},
-            "items": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "n"}}]})
-        .to_string()
-    }
-
-    #[test]
-    fn reads_the_inventory_of_a_list_and_refuses_a_broken_one() {
-        let inventory = Inventory::new(
-            "stage",
-            common::inventory::Scope::Whole,
-            None,
-            ["x".to_string()].into(),
-        );
-        let text = list_with_inventory(Value::from(serde_json::to_string(&inventory).unwrap()));
-        let input = read(&source(&text)).unwrap();
-        assert_eq!(input.inventory, Some(inventory.clone()));
-        assert_eq!(input.unproven, None, "JSON cannot be cut and still parse");
-        for broken in [
-            Value::from(3),
-            Value::from("{\"kind\": \"AddonInventory\"}"),
-            Value::from(
-                "{\"apiVersion\":\"v9\",\"kind\":\"AddonInventory\",\"environment\":\"stage\",\"scope\":\"whole\",\"addons\":[]}",
-            ),
-        ] {
-            let err = read(&source(&list_with_inventory(broken))).unwrap_err();
-            assert!(
-                err.to_string()
-                    .contains("document 1: metadata.annotations[addon-flow.openshift.io/inventory]"),
-                "{err}"
-            );
-        }
-    }
-
-    #[test]
-    fn in_block_yaml_the_inventory_proves_the_list_whole_only_after_its_items() {
-        let annotation =
-            "'{\"apiVersion\":\"addon-flow.openshift.io/v1\",\"kind\":\"AddonInventory\",\"environment\":\"stage\",\"scope\":\"whole\",\"addons\":[\"x\"]}'";
-        let items =
-            "items:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a, namespace: n}\n";
-        let metadata = format!("metadata:\n  annotations:\n    {LIST_ANNOTATION}: {annotation}\n");
-        let last = format!("apiVersion: v1\nkind: List\n{items}{metadata}");
-        let input = read(&source(&last)).unwrap();
-        assert!(input.inventory.is_some());
-        assert_eq!(input.unproven, None);
-        let first = format!("apiVersion: v1\nkind: List\n{metadata}{items}");
-        let input = read(&source(&first)).unwrap();
-        assert!(input.inventory.is_some());
-        assert!(
-            input
-                .unproven
-                .as_deref()
-                .unwrap()
-                .contains("comes before its items"),
-            "{:?}",
-            input.unproven
-        );
-    }
-
-    #[test]
-    fn an_object_named_twice_is_refused_naming_both_places() {
-        let stream = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: n}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n, labels: {x: y}}\n";
-        let source = source(stream);
-        let manifests = read(&source).unwrap().manifests;
-        let err =
-            check_duplicates(&source, manifests.iter().map(|m| (written_key(m), m))).unwrap_err();
-        assert_eq!(err.exit_status() as u8, 1);
-        assert!(
-            err.to_string()
-                .contains("document 1 and document 3 are the same object (ConfigMap n/a)"),
-            "{err}"
-        );
-        // Another namespace or another kind is another object.
-        let other = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: m}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: a, namespace: n}\n";
-        let source = super::tests::source(other);
-        let manifests = read(&source).unwrap().manifests;
-        assert!(check_duplicates(&source, manifests.iter().map(|m| (written_key(m), m))).is_ok());
-    }
 }

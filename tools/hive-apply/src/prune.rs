@@ -14,19 +14,22 @@
 //! longer renders it. An add-on the inventory lists but the input lacks
 //! failed upstream: its members are kept. `--max-deletions` caps the rest.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use common::error::Location;
 use common::inventory::{check_deletions, Inventory, ADDON_LABEL};
 use common::{Error, Result};
 use serde_json::{json, Value};
 
+use crate::answer::Answer;
 use crate::api::{KubeClient, Resource};
 use crate::apply::{
     self, applied_by, delete_stale, live_key, parallel_map, ApplyOptions, Done, DryRun, ObjectKey,
     Outcome, Planned, Stale,
 };
 use crate::applyset::{ApplySet, ParentRef, Scope, PART_OF};
+use crate::objects::compact;
 use crate::report::Report;
 
 /// The annotation holding the sha256 of the object as we last applied it.
@@ -44,8 +47,24 @@ pub struct Settings<'a> {
     pub max_deletions: usize,
 }
 
-/// The live objects found before applying, by key, with their kind.
-type Live = BTreeMap<ObjectKey, (Resource, Value)>;
+/// What a prune needs of a live object, read from it as it is listed.
+#[derive(Debug)]
+struct LiveObject {
+    resource: Arc<Resource>,
+    /// Its add-on ([`ADDON_LABEL`]): whether the inventory lets it go.
+    addon: Option<String>,
+    /// Its set ([`PART_OF`]): kept when no set can be named.
+    part_of: Option<String>,
+    /// The object in brief, when it is live exactly as the input's object
+    /// of its key would be applied: it is not sent again.
+    unchanged: Option<Answer>,
+}
+
+/// The live objects found before applying, by key.
+type Live = BTreeMap<ObjectKey, LiveObject>;
+
+/// Reads a listed object (of `resource`) into what a prune keeps of it.
+type Judge<'a> = dyn Fn(&Arc<Resource>, Value) -> (ObjectKey, LiveObject) + Sync + 'a;
 
 /// Runs `--prune=all` over the planned objects, recording in `report` what
 /// was done, what failed and why the prune may have been refused. An
@@ -62,6 +81,42 @@ pub fn run(
         None => None,
     };
     let input_scope = scope_of(&planned);
+    let set_id = applyset.as_ref().map(|set| set.id.clone());
+    for p in planned.iter_mut() {
+        p.member_of = set_id.clone();
+        p.annotate = true;
+    }
+    let by_key: HashMap<ObjectKey, usize> = planned
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.key(), i))
+        .collect();
+    let read_live = |resource: &Arc<Resource>, object: Value| {
+        let key = live_key(resource, &object);
+        let labels = &object["metadata"]["labels"];
+        let part_of = labels[PART_OF].as_str().map(str::to_string);
+        let unchanged = match (options.dry_run, by_key.get(&key)) {
+            (DryRun::None, Some(&i)) => {
+                let p = &planned[i];
+                // Without a set to name, an object keeps the set it is in.
+                let member_of = match (&p.member_of, &p.manifest.part_of) {
+                    (None, None) => part_of.as_deref(),
+                    (member_of, _) => member_of.as_deref(),
+                };
+                applies_unchanged(&object, p, member_of, client.field_manager())
+                    .then(|| in_brief(&object, options))
+            }
+            _ => None,
+        };
+        let addon = labels[ADDON_LABEL].as_str().map(str::to_string);
+        let live = LiveObject {
+            resource: resource.clone(),
+            addon,
+            part_of,
+            unchanged,
+        };
+        (key, live)
+    };
     let mut live = match &applyset {
         Some(set) => list_members(
             client,
@@ -70,19 +125,19 @@ pub fn run(
             &planned,
             options,
             report,
+            &read_live,
         ),
-        None => list_input_kinds(client, &planned, options, report),
+        None => list_input_kinds(client, &planned, options, report, &read_live),
     };
     match &applyset {
-        Some(set) => label_members(&mut planned, &set.id, &settings.input)?,
+        Some(set) => check_membership(&planned, &set.id, &settings.input)?,
         // No set to name: each object keeps the membership it has, so that
         // applying it does not take it out of its set.
         None => keep_membership(&mut planned, &live),
     }
-    annotate(&mut planned);
 
     let to_apply = if options.dry_run == DryRun::None && report.is_clean() {
-        let (to_apply, unchanged) = split_unchanged(planned, &mut live, client.field_manager());
+        let (to_apply, unchanged) = split_unchanged(planned, &mut live);
         report.done.extend(unchanged);
         to_apply
     } else {
@@ -101,7 +156,7 @@ pub fn run(
         }
     }
     if options.dry_run == DryRun::Client {
-        report.done.extend(apply::would_apply(&to_apply));
+        report.done.extend(apply::would_apply(&to_apply, options));
     } else {
         let results = apply::run(client, &to_apply, options);
         report.record_done(to_apply.iter().map(|p| p.manifest.describe()).zip(results));
@@ -165,15 +220,14 @@ fn prune_members(
     let input_addons: BTreeSet<String> = report
         .done
         .iter()
-        .filter_map(|d| d.object.as_ref())
-        .filter_map(|o| o["metadata"]["labels"][ADDON_LABEL].as_str())
-        .map(str::to_string)
+        .filter_map(|d| d.object.as_ref()?.addon.clone())
         .collect();
     let mut stale = Vec::new();
     let mut kept_scope = input_scope.clone();
     let mut kept: BTreeMap<Kept, Vec<String>> = BTreeMap::new();
-    for (key, (resource, object)) in live.into_iter().filter(|(key, _)| !applied.contains(key)) {
-        match judge(&object, inventory, &input_addons) {
+    for (key, object) in live.into_iter().filter(|(key, _)| !applied.contains(key)) {
+        let resource = object.resource;
+        match judge(object.addon.as_deref(), inventory, &input_addons) {
             None => stale.push(Stale {
                 resource,
                 namespace: key.2,
@@ -263,9 +317,14 @@ fn shown(objects: &[String]) -> String {
     text
 }
 
-/// Whether a member the input lacks may go (`None`) or why it stays.
-fn judge(object: &Value, inventory: &Inventory, input_addons: &BTreeSet<String>) -> Option<Kept> {
-    let Some(addon) = object["metadata"]["labels"][ADDON_LABEL].as_str() else {
+/// Whether a member the input lacks (of add-on `addon`, by its label) may
+/// go (`None`) or why it stays.
+fn judge(
+    addon: Option<&str>,
+    inventory: &Inventory,
+    input_addons: &BTreeSet<String>,
+) -> Option<Kept> {
+    let Some(addon) = addon else {
         return Some(Kept::NoAddon);
     };
     let failed = inventory
@@ -312,8 +371,9 @@ fn list_members(
     planned: &[Planned],
     options: &ApplyOptions,
     report: &mut Report,
+    read: &Judge,
 ) -> Live {
-    let mut lists: Vec<(Resource, Option<String>)> = Vec::new();
+    let mut lists: Vec<(Arc<Resource>, Option<String>)> = Vec::new();
     for group_kind in &scope.group_kinds {
         let resource = match planned
             .iter()
@@ -321,7 +381,7 @@ fn list_members(
         {
             Some(p) => p.resource.clone(),
             None => match client.resource_of(group_kind) {
-                Ok(Some(resource)) => resource,
+                Ok(Some(resource)) => Arc::new(resource),
                 Ok(None) => {
                     report.note(format!(
                         "the set records kind {group_kind}, which the server no longer serves: it has no objects left"
@@ -346,7 +406,7 @@ fn list_members(
         }
     }
     let selector = (PART_OF, set.id.as_str());
-    list_all(client, &lists, Some(selector), options, report)
+    list_all(client, &lists, Some(selector), options, report, read)
 }
 
 /// Without a set: the live objects of the input's kinds, in its namespaces.
@@ -355,51 +415,52 @@ fn list_input_kinds(
     planned: &[Planned],
     options: &ApplyOptions,
     report: &mut Report,
+    read: &Judge,
 ) -> Live {
-    let mut lists: Vec<(Resource, Option<String>)> = Vec::new();
+    let mut lists: Vec<(Arc<Resource>, Option<String>)> = Vec::new();
     for p in planned {
         let list = (p.resource.clone(), p.namespace.clone());
         if !lists.contains(&list) {
             lists.push(list);
         }
     }
-    list_all(client, &lists, None, options, report)
+    list_all(client, &lists, None, options, report, read)
 }
 
 fn list_all(
     client: &KubeClient,
-    lists: &[(Resource, Option<String>)],
+    lists: &[(Arc<Resource>, Option<String>)],
     selector: Option<(&str, &str)>,
     options: &ApplyOptions,
     report: &mut Report,
+    read: &Judge,
 ) -> Live {
     let results = parallel_map(lists, options.concurrency, |(resource, namespace)| {
-        client.list(resource, namespace.as_deref(), selector)
+        client.list(resource, namespace.as_deref(), selector, |item| {
+            read(resource, item)
+        })
     });
     let mut live = Live::new();
     let what = lists.iter().map(|(resource, namespace)| match namespace {
         Some(ns) => format!("the {} in namespace {ns}", resource.qualified()),
         None => format!("the {}", resource.qualified()),
     });
-    for ((resource, _), items) in lists.iter().zip(report.record(what.zip(results))) {
-        for item in items {
-            live.insert(live_key(resource, &item), (resource.clone(), item));
-        }
+    for items in report.record(what.zip(results)) {
+        live.extend(items);
     }
     live
 }
 
-/// Labels every object a member of the set. An input that sets the label
-/// itself, to another set, is refused: the object cannot be in two.
-fn label_members(planned: &mut [Planned], id: &str, input: &Location) -> Result<()> {
-    for p in planned.iter_mut() {
-        if let Some(other) = p.manifest.label(PART_OF).filter(|v| *v != id) {
+/// An input that sets the set label itself, to another set, is refused:
+/// the object cannot be in two.
+fn check_membership(planned: &[Planned], id: &str, input: &Location) -> Result<()> {
+    for p in planned {
+        if let Some(other) = p.manifest.part_of.as_deref().filter(|v| *v != id) {
             return Err(Error::input(
                 input.clone().field(format!("{}.metadata.labels[{PART_OF}]", p.manifest.at)),
                 format!("is {other:?}, but --prune=all makes the object a member of {id}; remove the label"),
             ));
         }
-        set_label(&mut p.manifest.object, PART_OF, id);
     }
     Ok(())
 }
@@ -407,21 +468,28 @@ fn label_members(planned: &mut [Planned], id: &str, input: &Location) -> Result<
 /// Gives each object the `part-of` label its live copy has.
 fn keep_membership(planned: &mut [Planned], live: &Live) {
     for p in planned.iter_mut() {
-        let live_set = live
-            .get(&p.key())
-            .and_then(|(_, object)| object["metadata"]["labels"][PART_OF].as_str());
-        if let (Some(id), None) = (live_set, p.manifest.label(PART_OF)) {
-            let id = id.to_string();
-            set_label(&mut p.manifest.object, PART_OF, &id);
+        let live_set = live.get(&p.key()).and_then(|l| l.part_of.clone());
+        if let (Some(id), None) = (live_set, &p.manifest.part_of) {
+            p.member_of = Some(id);
         }
     }
 }
 
-fn set_label(object: &mut Value, key: &str, value: &str) {
+/// Sets label `key` of an object (with its metadata) to `value`.
+pub fn set_label(object: &mut Value, key: &str, value: &str) {
+    set_metadata_entry(object, "labels", key, value);
+}
+
+/// Sets annotation `key` of an object (with its metadata) to `value`.
+pub fn set_annotation(object: &mut Value, key: &str, value: &str) {
+    set_metadata_entry(object, "annotations", key, value);
+}
+
+fn set_metadata_entry(object: &mut Value, map: &str, key: &str, value: &str) {
     if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-        let labels = metadata.entry("labels").or_insert_with(|| json!({}));
-        if let Some(labels) = labels.as_object_mut() {
-            labels.insert(key.into(), json!(value));
+        let entries = metadata.entry(map).or_insert_with(|| json!({}));
+        if let Some(entries) = entries.as_object_mut() {
+            entries.insert(key.into(), json!(value));
         }
     }
 }
@@ -432,54 +500,51 @@ pub fn applied_digest(object: &Value) -> String {
     common::oci::sha256_digest(text.as_bytes())
 }
 
-/// Marks each object with the digest of its content.
-fn annotate(planned: &mut [Planned]) {
-    for p in planned {
-        let digest = applied_digest(&p.manifest.object);
-        if let Some(metadata) = p
-            .manifest
-            .object
-            .get_mut("metadata")
-            .and_then(Value::as_object_mut)
-        {
-            let annotations = metadata.entry("annotations").or_insert_with(|| json!({}));
-            if let Some(annotations) = annotations.as_object_mut() {
-                annotations.insert(APPLIED_DIGEST.into(), json!(digest));
-            }
-        }
+/// Whether the live object is exactly what applying `planned` (as a
+/// member of `member_of`) would make it. Our digest annotation says what we
+/// applied last; it is not proof that nobody changed it since, so every
+/// field we apply must also hold our value live. An object another manager
+/// changed is applied again, which restores it or reports the conflict, as
+/// plain hive-apply does.
+fn applies_unchanged(
+    live: &Value,
+    planned: &Planned,
+    member_of: Option<&str>,
+    field_manager: &str,
+) -> bool {
+    let live_digest = &live["metadata"]["annotations"][APPLIED_DIGEST];
+    if !live_digest.is_string() || !applied_by(live, field_manager) {
+        return false;
+    }
+    let (wanted, digest) = planned.prepared_with(member_of);
+    digest.is_some_and(|digest| live_digest == digest.as_str()) && holds(live, &wanted, true)
+}
+
+/// A live object as a result: in brief, and whole when the output prints it.
+fn in_brief(object: &Value, options: &ApplyOptions) -> Answer {
+    let answer = Answer::of(object);
+    match options.keep_objects {
+        true => answer.keeping(compact(object).into_bytes()),
+        false => answer,
     }
 }
 
 /// Splits the objects into those to apply and those live exactly as we
-/// would apply them (done, `unchanged`). Our digest annotation says what we
-/// applied last; it is not proof that nobody changed it since, so every
-/// field we apply must also hold our value live. An object another manager
-/// changed is applied again, which restores it or reports the conflict,
-/// as plain hive-apply does.
-fn split_unchanged(
-    planned: Vec<Planned>,
-    live: &mut Live,
-    field_manager: &str,
-) -> (Vec<Planned>, Vec<Done>) {
+/// would apply them (done, `unchanged`, and out of the live set: pruning
+/// never needs them again).
+fn split_unchanged(planned: Vec<Planned>, live: &mut Live) -> (Vec<Planned>, Vec<Done>) {
     let mut to_apply = Vec::new();
     let mut unchanged = Vec::new();
     for p in planned {
         let key = p.key();
-        let same = live.get(&key).is_some_and(|(_, object)| {
-            applied_by(object, field_manager)
-                && object["metadata"]["annotations"][APPLIED_DIGEST]
-                    == p.manifest.object["metadata"]["annotations"][APPLIED_DIGEST]
-                && holds(object, &p.manifest.object, true)
-        });
-        // An unchanged object is kept, so pruning never needs it again: it
-        // moves into the result instead of being copied.
+        let same = live.get(&key).is_some_and(|l| l.unchanged.is_some());
         match same.then(|| live.remove(&key)).flatten() {
-            Some((resource, object)) => unchanged.push(Done {
-                resource,
+            Some(object) => unchanged.push(Done {
+                resource: object.resource,
                 namespace: p.namespace,
                 name: p.manifest.name,
                 outcome: Outcome::Unchanged,
-                object: Some(object),
+                object: object.unchanged,
             }),
             None => to_apply.push(p),
         }
@@ -555,40 +620,30 @@ mod tests {
         inventory
     }
 
-    fn member(addon: Option<&str>) -> Value {
-        match addon {
-            Some(addon) => json!({"metadata": {"labels": {ADDON_LABEL: addon}}}),
-            None => json!({"metadata": {}}),
-        }
-    }
-
     #[test]
     fn a_member_goes_only_when_its_add_on_left_or_no_longer_renders_it() {
         let inventory = inventory(&["here", "failed", "missing"], &["failed"]);
         let input: BTreeSet<String> = ["here".to_string()].into();
         assert_eq!(
-            judge(&member(Some("gone")), &inventory, &input),
+            judge(Some("gone"), &inventory, &input),
             None,
             "left the tree"
         );
         assert_eq!(
-            judge(&member(Some("here")), &inventory, &input),
+            judge(Some("here"), &inventory, &input),
             None,
             "no longer rendered"
         );
         assert_eq!(
-            judge(&member(Some("failed")), &inventory, &input),
+            judge(Some("failed"), &inventory, &input),
             Some(Kept::FailedUpstream("failed".into()))
         );
         assert_eq!(
-            judge(&member(Some("missing")), &inventory, &input),
+            judge(Some("missing"), &inventory, &input),
             Some(Kept::FailedUpstream("missing".into())),
             "listed but absent: it failed upstream"
         );
-        assert_eq!(
-            judge(&member(None), &inventory, &input),
-            Some(Kept::NoAddon)
-        );
+        assert_eq!(judge(None, &inventory, &input), Some(Kept::NoAddon));
         let note =
             Kept::FailedUpstream("failed".into()).explain(&inventory, &["a".into(), "b".into()]);
         assert_eq!(
