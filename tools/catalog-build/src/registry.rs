@@ -557,7 +557,7 @@ impl Registry {
                 Err(message) => {
                     return Ok(Err(format!(
                         "reading the manifest: {message}; the answer began: {}",
-                        snippet(&bytes)
+                        common::http::snippet(&String::from_utf8_lossy(&bytes))
                     )))
                 }
             };
@@ -734,6 +734,8 @@ where
     Fut: Future<Output = std::result::Result<T, OciDistributionError>>,
 {
     let stage = format!("{op} {}", common::redact::url_for_log(&url));
+    // The tries and backoff of every HTTP request the tools send.
+    let policy = common::http::RetryPolicy::default();
     let mut attempt = 1;
     let mut timeouts = 0;
     loop {
@@ -758,17 +760,19 @@ where
             }
             Retry::Permanent => false,
         };
-        if !worth_retrying || attempt >= TRIES {
+        if !worth_retrying || attempt >= policy.attempts {
             return Err(StageFailure { stage, err });
         }
-        let wait = backoff(attempt);
+        // oci-client does not show us response headers, so a 429's
+        // `Retry-After` is not seen: the backoff stands in.
+        let wait = policy.delay(attempt, None);
         common::cli::note(
             common::cli::tool_name(),
             common::redact::text(&format!(
                 "{stage}: {}; retrying in {:.1}s ({attempt}/{})",
                 describe_error(&err),
                 wait.as_secs_f64(),
-                TRIES - 1
+                policy.attempts - 1
             )),
         );
         tokio::time::sleep(wait).await;
@@ -1144,30 +1148,6 @@ async fn push_image_inner(
         stats.manifests_written += 1;
     }
     Ok(stats)
-}
-
-/// Tries of one registry request, the first included: the policy of
-/// `common::http::RetryPolicy` (which catalog-build, built without the
-/// `remote` feature, does not link). oci-client does not show us response
-/// headers, so a 429's `Retry-After` is not seen: the backoff stands in.
-const TRIES: u32 = 5;
-
-/// The wait before try `attempt + 1`: 0.25 s doubling, at most 10 s.
-fn backoff(attempt: u32) -> std::time::Duration {
-    let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
-    std::time::Duration::from_millis(250)
-        .saturating_mul(factor)
-        .min(std::time::Duration::from_secs(10))
-}
-
-/// The first 300 characters of an answer, for a message.
-fn snippet(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let mut cut: String = text.chars().take(300).collect();
-    if text.chars().count() > 300 {
-        cut.push_str("...");
-    }
-    cut
 }
 
 /// Whether the repository of `target` holds blob `digest`.
