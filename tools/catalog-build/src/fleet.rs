@@ -16,8 +16,9 @@ use common::io::Format;
 use common::stream::{self, Outcomes};
 use common::{AddonDocument, Result};
 
+use crate::pipeline::{finish, prepare, registry_for, Prepared};
 use crate::registry::Registry;
-use crate::{finish, prepare, registry_for, set_catalog, write_image_sets, Args, Prepared};
+use crate::{set_catalog, write_image_sets, Args};
 
 /// One add-on of the stream after the first pass.
 enum Planned {
