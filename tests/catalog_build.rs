@@ -1162,3 +1162,99 @@ fn with_credentials_the_cache_check_goes_through_oci_client_and_still_sees_a_los
         "the lost tag is pushed again"
     );
 }
+
+/// The good bundles, copied, with a `main/config.yaml` listing `name` for
+/// stage.
+fn bundles_listing(dir: &Path, name: &str) -> PathBuf {
+    let bundles = dir.join("bundles");
+    e2e::copy_tree(&fixtures().join("good"), &bundles);
+    std::fs::write(
+        bundles.join("main/config.yaml"),
+        format!("addons:\n  - name: {name}\n    environments: [stage]\n"),
+    )
+    .unwrap();
+    bundles
+}
+
+/// `catalog-build --imagesets-out TREE` into an OCI layout (no network),
+/// under umask 022 so that the modes it gives new files are known.
+fn write_image_sets(bundles: &Path, tree: &Path, layout: &Path) -> e2e::Run {
+    Command::new("sh")
+        .args(["-c", "umask 022 && exec \"$0\" \"$@\""])
+        .arg(e2e::bin_path("catalog-build"))
+        .arg("--bundles")
+        .arg(bundles)
+        .args(["--repo", "quay.io/osd-addons/demo", "--oci-layout"])
+        .arg(layout)
+        .arg("--imagesets-out")
+        .arg(tree)
+        .stdin(std::process::Stdio::null())
+        .run()
+}
+
+/// A file's permission bits.
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+
+
+#[cfg(unix)]
+#[test]
+fn imagesets_out_and_oci_layouts_give_new_files_the_umask_mode_and_keep_a_rewritten_files_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let bundles = bundles_listing(dir.path(), "demo");
+    let tree = dir.path().join("tree");
+    let sets = tree.join("addons/demo/addonimagesets/stage");
+    std::fs::create_dir_all(&sets).unwrap();
+    let layout = dir.path().join("layout");
+    write_image_sets(&bundles, &tree, &layout).success();
+    let written: Vec<PathBuf> = std::fs::read_dir(&sets)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(written.len(), 1, "{written:?}");
+    let set = &written[0];
+    // umask 022: what any tool gives a new file, not the temporary file's 0600.
+    assert_eq!(mode(set), 0o644, "{}", set.display());
+    let mut layout_files = vec![layout.join("index.json"), layout.join("oci-layout")];
+    for blob in std::fs::read_dir(layout.join("blobs/sha256")).unwrap() {
+        layout_files.push(blob.unwrap().path());
+    }
+    for file in &layout_files {
+        assert_eq!(mode(file), 0o644, "{}", file.display());
+    }
+
+    // A rewrite keeps the mode the file had (the team's 0640, a 0664).
+    let other = dir.path().join("other");
+    let changed = bundles_listing(&other, "demo");
+    std::fs::write(
+        changed.join("main/1.2.0/metadata/annotations.yaml"),
+        std::fs::read_to_string(changed.join("main/1.2.0/metadata/annotations.yaml")).unwrap()
+            + "  com.example/changed: \"yes\"\n",
+    )
+    .unwrap();
+    for kept in [0o640, 0o664] {
+        std::fs::set_permissions(set, std::fs::Permissions::from_mode(kept)).unwrap();
+        std::fs::set_permissions(
+            layout.join("index.json"),
+            std::fs::Permissions::from_mode(kept),
+        )
+        .unwrap();
+        let before = std::fs::read(set).unwrap();
+        let source = if kept == 0o640 { &changed } else { &bundles };
+        write_image_sets(source, &tree, &layout)
+            .success()
+            .stderr_has("updated");
+        assert_ne!(std::fs::read(set).unwrap(), before, "rewritten");
+        assert_eq!(mode(set), kept, "the image set keeps {kept:o}");
+        assert_eq!(
+            mode(&layout.join("index.json")),
+            kept,
+            "index.json keeps {kept:o}"
+        );
+    }
+}

@@ -364,6 +364,11 @@ pub fn write_document<T: Serialize + ?Sized>(value: &T, format: Format) -> Resul
 
 /// Writes a file so that readers see the old content or the new, never half:
 /// a temporary file in the same directory, synced, then renamed into place.
+///
+/// The file gets the mode it would have had if written in place: a file it
+/// replaces keeps its mode, and a new file gets what any file a tool creates
+/// gets, 0666 less the umask. (The temporary file alone would be 0600, so an
+/// image set that was 0644 would come back private.)
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
@@ -372,11 +377,35 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     let fail = |err: std::io::Error| {
         Error::in_file(path, format!("cannot write: {}", describe_io_error(&err)))
     };
-    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    let mut temp = new_file_in(dir).map_err(fail)?;
     temp.write_all(bytes).map_err(fail)?;
+    if let Some(kept) = mode_of_regular_file(path) {
+        temp.as_file().set_permissions(kept).map_err(fail)?;
+    }
     temp.as_file().sync_all().map_err(fail)?;
     temp.persist(path).map_err(|err| fail(err.error))?;
     Ok(())
+}
+
+/// A temporary file created as `open(2)` creates any new file: mode 0666,
+/// less the umask (the kernel applies it; std has no way to read it).
+fn new_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder.tempfile_in(dir)
+}
+
+/// The permissions of `path` when it is a regular file (not through a
+/// symlink: the rename replaces the link itself).
+fn mode_of_regular_file(path: &Path) -> Option<std::fs::Permissions> {
+    std::fs::symlink_metadata(path)
+        .ok()
+        .filter(std::fs::Metadata::is_file)
+        .map(|meta| meta.permissions())
 }
 
 #[cfg(test)]
@@ -462,6 +491,25 @@ mod tests {
         assert!(err.to_string().contains("no such file"), "{err}");
         let err = Source::file(dir.path()).unwrap_err();
         assert!(err.to_string().contains("is a directory"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_write_keeps_a_replaced_files_mode_and_gives_new_files_the_umask_default() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o7777;
+        let dir = tempfile::tempdir().unwrap();
+        // What open(2) gives a new file under this process's umask.
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, b"x").unwrap();
+        let new = dir.path().join("new.yaml");
+        atomic_write(&new, b"one").unwrap();
+        assert_eq!(mode(&new), mode(&plain), "a new file: 0666 less the umask");
+        for kept in [0o644, 0o640, 0o755, 0o600] {
+            std::fs::set_permissions(&new, std::fs::Permissions::from_mode(kept)).unwrap();
+            atomic_write(&new, b"two").unwrap();
+            assert_eq!(mode(&new), kept, "a rewritten file keeps {kept:o}");
+        }
     }
 
     #[test]
