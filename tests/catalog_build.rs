@@ -1199,7 +1199,94 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
 }
 
+#[cfg(unix)]
+#[test]
+fn imagesets_out_refuses_names_that_are_not_addon_ids_and_writes_nothing_outside_the_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(tree.join("addons")).unwrap();
+    // Another add-on's addon.yaml outside the tree, where `../../victim`
+    // and an absolute path would lead.
+    let victim = dir.path().join("victim/metadata/stage/addon.yaml");
+    std::fs::create_dir_all(victim.parent().unwrap()).unwrap();
+    std::fs::write(&victim, "id: victim\nindexImage: quay.io/v/v:1\n").unwrap();
+    for name in [
+        "../../victim",
+        &dir.path().join("victim").display().to_string(),
+    ] {
+        let bundles = bundles_listing(&dir.path().join(name.replace('/', "_")), name);
+        let out = write_image_sets(&bundles, &tree, &dir.path().join("layout")).exit(1);
+        let stderr = out.stderr();
+        assert!(
+            stderr.contains(&format!("{}", bundles.join("main/config.yaml").display()))
+                && stderr.contains("addons[0].name")
+                && stderr.contains("is not an add-on id"),
+            "{name}: names the file, the field and the rule: {stderr}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "id: victim\nindexImage: quay.io/v/v:1\n",
+            "{name}: the other add-on's addon.yaml is untouched"
+        );
+        assert_eq!(
+            std::fs::read_dir(tree.join("addons")).unwrap().count(),
+            0,
+            "{name}: nothing written into the tree either"
+        );
+        assert!(
+            !dir.path().join("layout").exists(),
+            "{name}: refused before anything is built"
+        );
+    }
+}
 
+#[cfg(unix)]
+#[test]
+fn imagesets_out_never_writes_through_a_symlinked_folder_or_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundles = bundles_listing(dir.path(), "demo");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let victim = elsewhere.path().join("addon.yaml");
+    std::fs::write(&victim, "id: victim\nindexImage: quay.io/v/v:1\n").unwrap();
+    // addonimagesets/stage, addonimagesets, the add-on folder, and an
+    // addon.yaml that is itself a link: each is refused, naming the link.
+    let cases: [(&str, &Path); 4] = [
+        ("addons/demo/addonimagesets/stage", elsewhere.path()),
+        ("addons/demo/addonimagesets", elsewhere.path()),
+        ("addons/demo", elsewhere.path()),
+        ("addons/demo/metadata/stage/addon.yaml", &victim),
+    ];
+    for (link, target) in cases {
+        let tree = dir.path().join(format!("tree-{}", link.replace('/', "-")));
+        let at = tree.join(link);
+        std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(target, &at).unwrap();
+        let out = write_image_sets(&bundles, &tree, &dir.path().join("layout")).exit(1);
+        let stderr = out.stderr();
+        assert!(
+            stderr.contains(&at.display().to_string()) && stderr.contains("is a symlink"),
+            "{link}: {stderr}"
+        );
+        let left: Vec<_> = std::fs::read_dir(elsewhere.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            left,
+            ["addon.yaml"],
+            "{link}: nothing written through the link"
+        );
+        assert!(
+            !dir.path().join("layout").exists(),
+            "{link}: refused before anything is built"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "id: victim\nindexImage: quay.io/v/v:1\n",
+            "{link}"
+        );
+    }
+}
 
 #[cfg(unix)]
 #[test]

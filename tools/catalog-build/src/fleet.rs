@@ -18,7 +18,7 @@ use common::{AddonDocument, Result};
 
 use crate::pipeline::{finish, prepare, registry_for, Prepared};
 use crate::registry::Registry;
-use crate::{set_catalog, write_image_sets, Args};
+use crate::{image_set_targets, imagesets, set_catalog, write_image_sets, Args};
 
 /// One add-on of the stream after the first pass.
 enum Planned {
@@ -35,6 +35,8 @@ struct Build {
     args: Args,
     bundles: PathBuf,
     prepared: Prepared,
+    /// Where `--imagesets-out` writes this add-on's image sets.
+    image_sets: Option<imagesets::Targets>,
     /// Whether the registry still has every image of the cache hit, when
     /// the second pass asked.
     verified: Option<bool>,
@@ -104,12 +106,16 @@ fn plan(
     one.bundles = Some(bundles.clone());
     one.repo = Some(format!("{prefix}/{id}"));
     one.oci_layout = args.oci_layout.as_ref().map(|dir| dir.join(&id));
-    match prepare(&one, &bundles, true, registry) {
-        Ok(prepared) => Planned::Build(Box::new(Build {
+    let prepared = image_set_targets(&one, &bundles).and_then(|image_sets| {
+        prepare(&one, &bundles, true, registry).map(|prepared| (prepared, image_sets))
+    });
+    match prepared {
+        Ok((prepared, image_sets)) => Planned::Build(Box::new(Build {
             document,
             args: one,
             bundles,
             prepared,
+            image_sets,
             verified: None,
         })),
         Err(err) => Planned::Failed(err),
@@ -153,6 +159,7 @@ fn finish_one(build: Build, registry: &mut Option<Registry>) -> Result<AddonDocu
         args,
         bundles,
         prepared,
+        image_sets,
         verified,
     } = build;
     let registry = registry_for(&prepared.target, &args, registry)?;
@@ -162,7 +169,7 @@ fn finish_one(build: Build, registry: &mut Option<Registry>) -> Result<AddonDocu
             .is_some_and(|hit| registry.has_manifests(&hit.images))
     });
     let result = finish(prepared, &bundles, registry, verified)?;
-    write_image_sets(&args, &bundles, &result)?;
+    write_image_sets(image_sets.as_ref(), &result)?;
     set_catalog(&mut document, result);
     Ok(document)
 }

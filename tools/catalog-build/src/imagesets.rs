@@ -7,7 +7,13 @@
 //! addon.yaml with only the `indexImage` line changed.
 //!
 //! Same input, same bytes; a file that already says the same is left alone
-//! (its mtime too); every write is atomic.
+//! (its mtime too); every write is atomic and keeps the file's mode.
+//!
+//! Nothing is written outside TREE: the add-on names of config.yaml must be
+//! add-on ids (so `../../victim` or `/etc` never become a path), and no
+//! symlink under TREE is followed, folder or file: `addonimagesets/<env>`
+//! linked elsewhere is refused, not written through. (TREE itself is the
+//! user's choice and may be a link.)
 
 use std::path::{Path, PathBuf};
 
@@ -60,21 +66,24 @@ pub fn read_config(bundles: &Path) -> Result<BundlesConfig> {
             ),
         ));
     }
-    let addons = value["addons"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|addon| {
-            let name = addon["name"].as_str().unwrap_or_default().to_string();
-            let envs = addon["environments"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|e| e.as_str().map(str::to_string))
-                .collect();
-            (name, envs)
-        })
-        .collect();
+    let mut addons = Vec::new();
+    for (i, addon) in value["addons"].as_array().into_iter().flatten().enumerate() {
+        let name = addon["name"].as_str().unwrap_or_default().to_string();
+        // The name becomes TREE/addons/<name>/...: only an add-on id may.
+        common::names::addon_id(&name).map_err(|why| {
+            Error::input(
+                source.location().field(format!("addons[{i}].name")),
+                format!("{why}; the image sets are written to TREE/addons/<name>/"),
+            )
+        })?;
+        let envs = addon["environments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.as_str().map(str::to_string))
+            .collect();
+        addons.push((name, envs));
+    }
     let ocm = value["ocm"].as_object().cloned().unwrap_or_default();
     Ok(BundlesConfig { addons, ocm })
 }
@@ -106,68 +115,163 @@ pub fn image_set(
     Value::Object(set)
 }
 
-/// Writes the image sets (or addon.yaml edits) for one built add-on.
-pub fn write_all(
-    tree: &Path,
-    bundles: &Path,
-    index_image: &str,
-    summary: &BundlesSummary,
-) -> Result<Vec<Written>> {
-    let config = read_config(bundles)?;
-    let version = main_version(summary).ok_or_else(|| {
-        Error::in_file(
-            bundles,
-            "has no main bundle with a semver version to name the image set by",
-        )
-    })?;
-    let mut written = Vec::new();
-    for (name, environments) in &config.addons {
-        for env in environments {
-            let addon_dir = tree.join("addons").join(name);
-            let sets_dir = addon_dir.join("addonimagesets").join(env);
-            let metadata = addon_dir.join("metadata").join(env).join("addon.yaml");
-            if sets_dir.is_dir() || !metadata.is_file() {
-                let set = image_set(name, &version, index_image, &config.ocm);
-                let violations = common::schemas::schemas().image_set.validate(&set);
-                if let Some(first) = violations.first() {
-                    return Err(Error::input(
-                        common::Location::of_path(&bundles.join("main/config.yaml"))
-                            .field(first.path.to_string()),
-                        format!(
-                            "the image set for {name} ({env}) would not pass the managed-tenants schema: {}",
-                            first.message
-                        ),
-                    ));
-                }
-                let text = common::io::render(&set, common::io::Format::Yaml)?;
-                let path = sets_dir.join(format!("{name}.v{version}.yml"));
-                written.push(write_if_changed(&path, text.as_bytes())?);
-            } else {
-                let source = Source::file(&metadata)?;
-                let edited = set_index_image(&source.text, index_image);
-                written.push(write_if_changed(&metadata, edited.as_bytes())?);
-            }
-        }
-    }
-    Ok(written)
+/// Where one add-on's image sets (or addon.yaml edits) go, checked before
+/// anything is built: config.yaml read and its names checked, and no
+/// symlink on the way to any folder that will be written.
+#[derive(Debug, Clone)]
+pub struct Targets {
+    tree: PathBuf,
+    bundles: PathBuf,
+    config: BundlesConfig,
 }
 
-/// Writes `bytes` atomically unless the file already holds them.
-fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<Written> {
-    match std::fs::read(path) {
-        Ok(existing) if existing == bytes => return Ok(Written::Unchanged(path.to_path_buf())),
-        Ok(_) => {
-            atomic_write(path, bytes)?;
-            return Ok(Written::Updated(path.to_path_buf()));
+impl Targets {
+    /// Reads `BUNDLES/main/config.yaml` and checks every folder under TREE
+    /// that the writes will go through.
+    pub fn prepare(tree: &Path, bundles: &Path) -> Result<Targets> {
+        let config = read_config(bundles)?;
+        for (name, environments) in &config.addons {
+            for env in environments {
+                inside_tree(tree, &["addons", name, "addonimagesets", env])?;
+                inside_tree(tree, &["addons", name, "metadata", env, "addon.yaml"])?;
+            }
         }
-        Err(_) => {}
+        Ok(Targets {
+            tree: tree.to_path_buf(),
+            bundles: bundles.to_path_buf(),
+            config,
+        })
     }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|err| Error::in_file(dir, format!("cannot create: {err}")))?;
+
+    /// Writes the image sets (or addon.yaml edits) for the built add-on.
+    pub fn write(&self, index_image: &str, summary: &BundlesSummary) -> Result<Vec<Written>> {
+        let Targets {
+            tree,
+            bundles,
+            config,
+        } = self;
+        let version = main_version(summary).ok_or_else(|| {
+            Error::in_file(
+                bundles,
+                "has no main bundle with a semver version to name the image set by",
+            )
+        })?;
+        let mut written = Vec::new();
+        for (name, environments) in &config.addons {
+            for env in environments {
+                let sets_dir = inside_tree(tree, &["addons", name, "addonimagesets", env])?;
+                let metadata = inside_tree(tree, &["addons", name, "metadata", env, "addon.yaml"])?;
+                if sets_dir.is_dir() || !metadata.is_file() {
+                    let set = image_set(name, &version, index_image, &config.ocm);
+                    let violations = common::schemas::schemas().image_set.validate(&set);
+                    if let Some(first) = violations.first() {
+                        return Err(Error::input(
+                            common::Location::of_path(&bundles.join("main/config.yaml"))
+                                .field(first.path.to_string()),
+                            format!(
+                                "the image set for {name} ({env}) would not pass the managed-tenants schema: {}",
+                                first.message
+                            ),
+                        ));
+                    }
+                    let text = common::io::render(&set, common::io::Format::Yaml)?;
+                    let file = format!("{name}.v{version}.yml");
+                    let path = inside_tree(tree, &["addons", name, "addonimagesets", env, &file])?;
+                    written.push(write_if_changed(tree, &path, text.as_bytes())?);
+                } else {
+                    let source = Source::file(&metadata)?;
+                    let edited = set_index_image(&source.text, index_image);
+                    written.push(write_if_changed(tree, &metadata, edited.as_bytes())?);
+                }
+            }
+        }
+        Ok(written)
     }
+}
+
+/// `TREE/<parts...>`, once no part that exists on the way is a symlink
+/// (folders and the file alike; what does not exist yet is fine): a link
+/// would have us read or write outside the tree. Each part is one plain
+/// name (an add-on id, an environment, a file name).
+fn inside_tree(tree: &Path, parts: &[&str]) -> Result<PathBuf> {
+    let mut at = tree.to_path_buf();
+    for part in parts {
+        if !matches!(
+            Path::new(part).components().collect::<Vec<_>>().as_slice(),
+            [std::path::Component::Normal(_)]
+        ) {
+            return Err(Error::internal(format!(
+                "{part:?} is not one name inside {}",
+                tree.display()
+            )));
+        }
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(Error::in_file(
+                    &at,
+                    format!(
+                        "is a symlink; --imagesets-out never writes through one, so that nothing outside {} is changed (expected a real folder or file)",
+                        tree.display()
+                    ),
+                ))
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    Ok(tree.join(parts.iter().collect::<PathBuf>()))
+}
+
+/// Writes `bytes` atomically unless the file already holds them; missing
+/// folders between TREE and the file are made one at a time, each checked
+/// first by [`inside_tree`].
+fn write_if_changed(tree: &Path, path: &Path, bytes: &[u8]) -> Result<Written> {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        // A FIFO would block the read, a folder cannot be replaced.
+        if !meta.is_file() {
+            return Err(Error::in_file(
+                path,
+                "is not a regular file (expected an image set or addon.yaml)",
+            ));
+        }
+        let existing = std::fs::read(path)
+            .map_err(|err| Error::in_file(path, common::io::describe_io_error(&err)))?;
+        if existing == bytes {
+            return Ok(Written::Unchanged(path.to_path_buf()));
+        }
+        atomic_write(path, bytes)?;
+        return Ok(Written::Updated(path.to_path_buf()));
+    }
+    make_folders(tree, path)?;
     atomic_write(path, bytes)?;
     Ok(Written::Created(path.to_path_buf()))
+}
+
+/// The folders between `tree` and `path`'s parent, made where missing;
+/// never through a symlink (checked again just before each is made).
+fn make_folders(tree: &Path, path: &Path) -> Result<()> {
+    let Some(parent) = path.parent() else {
+        return Ok(());
+    };
+    let relative = parent.strip_prefix(tree).unwrap_or(parent);
+    let names: Vec<&str> = relative
+        .components()
+        .filter_map(|c| c.as_os_str().to_str())
+        .collect();
+    for depth in 1..=names.len() {
+        let dir = inside_tree(tree, &names[..depth])?;
+        if dir.is_dir() {
+            continue;
+        }
+        std::fs::create_dir(&dir).map_err(|err| {
+            Error::in_file(
+                &dir,
+                format!("cannot create: {}", common::io::describe_io_error(&err)),
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// addon.yaml with its top-level `indexImage` set to `image`, every other

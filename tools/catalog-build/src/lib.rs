@@ -180,17 +180,28 @@ fn run(args: Args) -> Result<()> {
     }
     let document = read_document(args.input.as_deref())?;
     let bundles = args.bundles.clone().unwrap_or_default();
+    let image_sets = image_set_targets(&args, &bundles)?;
     let result = build(&args, &bundles, document.is_some(), &mut None)?;
-    write_image_sets(&args, &bundles, &result)?;
+    write_image_sets(image_sets.as_ref(), &result)?;
     write_result(document, result, args.output.format(Format::Json))
 }
 
-/// `--imagesets-out`: the image sets (or addon.yaml edits) for a build.
-fn write_image_sets(args: &Args, bundles: &Path, result: &CatalogResult) -> Result<()> {
-    let Some(tree) = &args.imagesets_out else {
+/// `--imagesets-out`: where the image sets of a build go, checked before
+/// the build so that a bad config.yaml or a symlinked folder stops it
+/// before anything is pushed.
+fn image_set_targets(args: &Args, bundles: &Path) -> Result<Option<imagesets::Targets>> {
+    args.imagesets_out
+        .as_deref()
+        .map(|tree| imagesets::Targets::prepare(tree, bundles))
+        .transpose()
+}
+
+/// Writes the image sets (or addon.yaml edits) of a build.
+fn write_image_sets(targets: Option<&imagesets::Targets>, result: &CatalogResult) -> Result<()> {
+    let Some(targets) = targets else {
         return Ok(());
     };
-    for written in imagesets::write_all(tree, bundles, &result.image, &result.summary)? {
+    for written in targets.write(&result.image, &result.summary)? {
         common::cli::note_line(format_args!("catalog-build: {written}"));
     }
     Ok(())
