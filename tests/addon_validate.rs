@@ -942,3 +942,44 @@ fn addon_validate_offers_no_verbose_flag_since_it_sends_no_request() {
     tool("addon-validate").args(["-v", EXAMPLE]).run().exit(2);
     tool("addon-validate").args(["-q", EXAMPLE]).run().success();
 }
+
+#[test]
+fn two_image_set_files_for_one_version_are_mt0005_naming_both_not_a_silent_pick() {
+    // Our earlier --imagesets-out added `<id>.v<version>.yml` beside the
+    // `.yaml` managed-tenants-cli's image set creator writes: two files for
+    // one version, of which the loader used to pick one without a word.
+    let addon = e2e::ReferenceAddon::new();
+    let existing = addon
+        .addon_dir
+        .join("addonimagesets/stage/reference-addon.v0.3.0.yml");
+    let text = std::fs::read_to_string(&existing).unwrap();
+    addon.write(
+        "addonimagesets/stage/reference-addon.v0.3.0.yaml",
+        &text.replace(
+            "sha256:000000000000000000000000000000000000000000000000000000000000000",
+            "sha256:999999999999999999999999999999999999999999999999999999999999999",
+        ),
+    );
+    let output = e2e::tool("addon-validate")
+        .arg(addon.addon_yaml())
+        .args(["-o", "json"])
+        .run()
+        .exit(1);
+    let report = output.json();
+    let duplicates = findings_of(&report, "MT0005");
+    assert_eq!(duplicates.len(), 1, "{report}");
+    let message = duplicates[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("2 image set files have version 0.3.0")
+            && message.contains("reference-addon.v0.3.0.yml")
+            && message.contains("reference-addon.v0.3.0.yaml"),
+        "{message}"
+    );
+    assert!(
+        duplicates[0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("metadata/stage/addon.yaml"),
+        "{report}"
+    );
+}

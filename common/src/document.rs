@@ -404,13 +404,20 @@ fn resolve_image_set(
     let resolution = match resolved {
         Ok(resolution) => resolution,
         Err(err) => {
+            let (code, expected) = match &err {
+                imageset::ResolveError::DuplicateVersions(_) => (
+                    codes::IMAGE_SET_DUPLICATE_VERSION,
+                    format!("one image set file per version in {}", dir.display()),
+                ),
+                _ => (
+                    codes::IMAGE_SET,
+                    format!("an image set in {}", dir.display()),
+                ),
+            };
             findings.push(
-                Finding::error(codes::IMAGE_SET, file, err.to_string())
+                Finding::error(code, file, err.to_string())
                     .at(&version_path)
-                    .expected(format!(
-                        "an image set in {}",
-                        place.image_sets_dir().display()
-                    )),
+                    .expected(expected),
             );
             return None;
         }

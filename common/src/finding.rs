@@ -154,7 +154,9 @@ pub fn locate(findings: &mut [Finding], file: &str, text: &str) {
 /// The codes of the schema and loader checks (`SC`, `MT`), from the one table
 /// in `finding_codes`.
 pub mod codes {
-    pub use crate::finding_codes::mt::{EXTRA_RESOURCE, IMAGE_SET, IMAGE_SET_SKIPPED};
+    pub use crate::finding_codes::mt::{
+        EXTRA_RESOURCE, IMAGE_SET, IMAGE_SET_DUPLICATE_VERSION, IMAGE_SET_SKIPPED,
+    };
     pub use crate::finding_codes::sc::*;
 }
 

@@ -134,6 +134,8 @@ registry! {
         EXTRA_RESOURCE = "MT0003", "extra_resources", Error, Metadata, "every extraResources file is a regular file beside addon.yaml (no symlink out of the folder, no FIFO)";
         /// An extra resource does not render into one Kubernetes object.
         EXTRA_RESOURCE_TEMPLATE = "MT0004", "extra_resource_template", Error, Metadata, "every extra resource renders as Jinja2 into one Kubernetes object (every tool)";
+        /// Two image set files of one folder carry the same version.
+        IMAGE_SET_DUPLICATE_VERSION = "MT0005", "image_set_duplicate_version", Error, Metadata, "one image set file per version in addonimagesets/<env>/";
     }
     /// What managed-tenants-cli's command-line loader refuses beyond the
     /// Addon constructor (`core/addons_loader`: `load_addons` reads a tree's

@@ -1,4 +1,4 @@
-//! Add-on image sets (`addons/<id>/addonimagesets/<env>/<id>.v<semver>.yml`):
+//! Add-on image sets (`addons/<id>/addonimagesets/<env>/<id>.v<semver>.yaml`):
 //! the catalog image and OCM settings of one add-on version, and how
 //! `addonImageSetVersion` picks one.
 
@@ -99,6 +99,10 @@ pub enum ResolveError {
         available: Vec<String>,
     },
     NoneValid(PathBuf),
+    /// Versions that several files carry (`<id>.v1.2.0.yml` beside
+    /// `<id>.v1.2.0.yaml`, say): managed-tenants loads whichever the folder
+    /// happens to list last, so the tree does not say which is meant.
+    DuplicateVersions(Vec<(semver::Version, Vec<PathBuf>)>),
 }
 
 impl std::fmt::Display for ResolveError {
@@ -123,6 +127,25 @@ impl std::fmt::Display for ResolveError {
             }
             ResolveError::NoneValid(dir) => {
                 write!(f, "no valid image set found in {}", dir.display())
+            }
+            ResolveError::DuplicateVersions(duplicates) => {
+                let each: Vec<String> = duplicates
+                    .iter()
+                    .map(|(version, paths)| {
+                        let names: Vec<String> =
+                            paths.iter().map(|p| p.display().to_string()).collect();
+                        format!(
+                            "{} image set files have version {version} ({})",
+                            paths.len(),
+                            names.join(", ")
+                        )
+                    })
+                    .collect();
+                write!(
+                    f,
+                    "{}; keep one file per version (which one managed-tenants loads depends on the order the folder lists them in)",
+                    each.join("; ")
+                )
             }
         }
     }
@@ -177,6 +200,10 @@ impl ImageSetFolder {
         }
         skipped.sort_by(|a, b| a.path.cmp(&b.path));
         versioned.sort_by(|a, b| a.0.cmp(&b.0));
+        let duplicates = duplicate_versions(&versioned);
+        if !duplicates.is_empty() {
+            return Err(ResolveError::DuplicateVersions(duplicates));
+        }
         let selected = match &wanted {
             None => versioned
                 .last()
@@ -197,6 +224,30 @@ impl ImageSetFolder {
             skipped,
         })
     }
+}
+
+/// The versions that more than one file carries, each with its files, from
+/// files sorted by version.
+fn duplicate_versions(
+    versioned: &[(semver::Version, &ImageSetFile)],
+) -> Vec<(semver::Version, Vec<PathBuf>)> {
+    let mut duplicates: Vec<(semver::Version, Vec<PathBuf>)> = Vec::new();
+    for pair in versioned.windows(2) {
+        let [(version, first), (next, second)] = pair else {
+            continue;
+        };
+        if version != next {
+            continue;
+        }
+        match duplicates.last_mut() {
+            Some((seen, paths)) if seen == version => paths.push(second.path.clone()),
+            _ => duplicates.push((
+                version.clone(),
+                vec![first.path.clone(), second.path.clone()],
+            )),
+        }
+    }
+    duplicates
 }
 
 /// `None` for `latest`, else the semver asked for.
@@ -304,6 +355,31 @@ mod tests {
             .map(|s| s.path.file_name().unwrap().to_owned())
             .collect();
         assert_eq!(reasons, vec!["bad.yml", "empty.yml"]);
+    }
+
+    #[test]
+    fn two_files_with_one_version_are_an_error_naming_both_not_a_silent_pick() {
+        // Our earlier releases wrote `.yml`; mtcli writes `.yaml`.
+        let dir = folder(&[
+            ("mock.v1.0.2.yml", V102),
+            ("mock.v1.0.2.yaml", V102),
+            ("a.yml", V100),
+        ]);
+        for version in ["latest", "1.0.2", "1.0.0"] {
+            let err = resolve(dir.path(), version).unwrap_err();
+            let ResolveError::DuplicateVersions(duplicates) = &err else {
+                panic!("{version}: {err:?}");
+            };
+            assert_eq!(duplicates.len(), 1);
+            assert_eq!(duplicates[0].0, semver::Version::new(1, 0, 2));
+            let text = err.to_string();
+            assert!(
+                text.starts_with("2 image set files have version 1.0.2 (")
+                    && text.contains("mock.v1.0.2.yml")
+                    && text.contains("mock.v1.0.2.yaml"),
+                "{text}"
+            );
+        }
     }
 
     #[test]
