@@ -1345,3 +1345,63 @@ fn imagesets_out_and_oci_layouts_give_new_files_the_umask_mode_and_keep_a_rewrit
         );
     }
 }
+
+/// managed-tenants-cli's image set creator names the file
+/// `addons/<name>/addonimagesets/<env>/<name>.v<version>.yaml`
+/// (mt-sre/managed-tenants-cli, `managedtenants/bundles/imageset.py`,
+/// `ImageSet.path`) and updates it when it exists, creating it otherwise
+/// (`managedtenants/bundles/imageset_creator.py`, `_update_imagesets`).
+#[test]
+fn imagesets_out_names_the_file_as_mtcli_and_updates_the_versions_file_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundles = bundles_listing(dir.path(), "demo");
+    let tree = dir.path().join("tree");
+    let sets = tree.join("addons/demo/addonimagesets/stage");
+    std::fs::create_dir_all(&sets).unwrap();
+    let layout = dir.path().join("layout");
+    let listing = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+
+    // A fresh folder: mtcli's name.
+    write_image_sets(&bundles, &tree, &layout).success();
+    assert_eq!(listing(&sets), ["demo.v1.2.0.yaml"]);
+    let fresh = std::fs::read_to_string(sets.join("demo.v1.2.0.yaml")).unwrap();
+
+    // The `.yml` an earlier release wrote, with a stale digest: updated in
+    // place, no second file beside it.
+    std::fs::remove_file(sets.join("demo.v1.2.0.yaml")).unwrap();
+    let stale = fresh.replace("@sha256:", "@sha256:0");
+    std::fs::write(sets.join("demo.v1.2.0.yml"), &stale).unwrap();
+    write_image_sets(&bundles, &tree, &layout)
+        .success()
+        .stderr_has(&format!(
+            "updated {}",
+            sets.join("demo.v1.2.0.yml").display()
+        ));
+    assert_eq!(listing(&sets), ["demo.v1.2.0.yml"]);
+    assert_eq!(
+        std::fs::read_to_string(sets.join("demo.v1.2.0.yml")).unwrap(),
+        fresh
+    );
+
+    // Both spellings: the tree does not say which is meant; refused, naming both.
+    std::fs::write(sets.join("demo.v1.2.0.yaml"), &stale).unwrap();
+    let stderr = write_image_sets(&bundles, &tree, &layout).exit(1).stderr();
+    assert!(
+        stderr.contains("2 image set files for version 1.2.0")
+            && stderr.contains("demo.v1.2.0.yml")
+            && stderr.contains("demo.v1.2.0.yaml"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(sets.join("demo.v1.2.0.yaml")).unwrap(),
+        stale,
+        "neither file is changed"
+    );
+}

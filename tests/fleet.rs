@@ -361,7 +361,7 @@ fn image_sets_are_schema_valid_stable_and_addon_yaml_changes_only_its_index_imag
     let mut files = Vec::new();
     for env in ["stage", "production"] {
         let path = tree.join(format!(
-            "addons/reference-addon/addonimagesets/{env}/reference-addon.v1.2.0.yml"
+            "addons/reference-addon/addonimagesets/{env}/reference-addon.v1.2.0.yaml"
         ));
         let set: Value = serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let violations = common::schemas::schemas().image_set.validate(&set);

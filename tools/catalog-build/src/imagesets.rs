@@ -1,7 +1,7 @@
 //! `--imagesets-out TREE`: after a build, what the bundles pipeline proposes
 //! to managed-tenants. For every add-on and environment that the bundles'
 //! `main/config.yaml` lists, the image set
-//! `TREE/addons/<name>/addonimagesets/<env>/<name>.v<version>.yml` (version:
+//! `TREE/addons/<name>/addonimagesets/<env>/<name>.v<version>.yaml` (version:
 //! the highest main bundle; `indexImage`: the pushed catalog by digest; the
 //! `ocm` section of config.yaml), or, for an add-on without image sets, its
 //! addon.yaml with only the `indexImage` line changed.
@@ -175,8 +175,7 @@ impl Targets {
                         ));
                     }
                     let text = common::io::render(&set, common::io::Format::Yaml)?;
-                    let file = format!("{name}.v{version}.yml");
-                    let path = inside_tree(tree, &["addons", name, "addonimagesets", env, &file])?;
+                    let path = image_set_path(tree, name, env, &version)?;
                     written.push(write_if_changed(tree, &path, text.as_bytes())?);
                 } else {
                     let source = Source::file(&metadata)?;
@@ -187,6 +186,65 @@ impl Targets {
         }
         Ok(written)
     }
+}
+
+/// The image set file of `version` in `TREE/addons/<name>/addonimagesets/<env>/`.
+///
+/// managed-tenants-cli's image set creator writes `<name>.v<version>.yaml`
+/// (`managedtenants/bundles/imageset.py`) and updates that file when it
+/// exists (`imageset_creator.py`, `_update_imagesets`). So: the file already
+/// there for the version, whatever its spelling (`.yaml`, the `.yml` our
+/// earlier releases wrote, or any file whose `name` carries the version),
+/// to be updated in place; else a new `<name>.v<version>.yaml`. Several
+/// files for the version are an error, as they are when the tree is loaded
+/// (MT0005).
+fn image_set_path(
+    tree: &Path,
+    name: &str,
+    env: &str,
+    version: &semver::Version,
+) -> Result<PathBuf> {
+    let folder = ["addons", name, "addonimagesets", env];
+    let dir = inside_tree(tree, &folder)?;
+    let new_name = format!("{name}.v{version}.yaml");
+    let mut found = std::collections::BTreeSet::new();
+    if dir.is_dir() {
+        let (files, _) = common::imageset::read_folder(&dir);
+        found.extend(
+            files
+                .iter()
+                .filter(|file| file.version().as_ref() == Some(version))
+                .map(|file| file.path.clone()),
+        );
+        for spelling in [new_name.clone(), format!("{name}.v{version}.yml")] {
+            let path = dir.join(spelling);
+            if path.symlink_metadata().is_ok() {
+                found.insert(path);
+            }
+        }
+    }
+    let file_name = match found.len() {
+        0 => new_name,
+        1 => found
+            .first()
+            .and_then(|path| path.file_name())
+            .and_then(|name| name.to_str())
+            .map(str::to_string)
+            .ok_or_else(|| Error::in_file(&dir, "holds an image set whose name is not UTF-8"))?,
+        n => {
+            let names: Vec<String> = found.iter().map(|p| p.display().to_string()).collect();
+            return Err(Error::in_file(
+                &dir,
+                format!(
+                    "holds {n} image set files for version {version} ({}); keep one, and --imagesets-out updates it in place",
+                    names.join(", ")
+                ),
+            ));
+        }
+    };
+    let mut parts = folder.to_vec();
+    parts.push(&file_name);
+    inside_tree(tree, &parts)
 }
 
 /// `TREE/<parts...>`, once no part that exists on the way is a symlink

@@ -94,7 +94,8 @@ struct Args {
 
     /// After the build, write the image set of every add-on and environment
     /// that the bundles' main/config.yaml lists into this managed-tenants
-    /// tree (addons/<name>/addonimagesets/<env>/<name>.v<version>.yml), or,
+    /// tree (addons/<name>/addonimagesets/<env>/<name>.v<version>.yaml, or the
+    /// file already there for that version, updated in place), or,
     /// for an add-on without image sets, set indexImage in its addon.yaml.
     #[arg(long, value_name = "TREE")]
     imagesets_out: Option<PathBuf>,
