@@ -1405,3 +1405,34 @@ fn imagesets_out_names_the_file_as_mtcli_and_updates_the_versions_file_in_place(
         "neither file is changed"
     );
 }
+
+/// A bundles folder's `VERSION` file names the image set, as in
+/// managed-tenants-cli (`managedtenants/bundles/addon_bundles.py`,
+/// `AddonBundles._get_latest_version`: `semver.VersionInfo.parse` of the
+/// file, else the highest main bundle).
+#[test]
+fn imagesets_out_names_the_image_set_after_a_version_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundles = bundles_listing(dir.path(), "demo");
+    let tree = dir.path().join("tree");
+    let sets = tree.join("addons/demo/addonimagesets/stage");
+    std::fs::create_dir_all(&sets).unwrap();
+    std::fs::write(bundles.join("VERSION"), "2.0.0-rc.1\n").unwrap();
+    write_image_sets(&bundles, &tree, &dir.path().join("layout")).success();
+    let path = sets.join("demo.v2.0.0-rc.1.yaml");
+    let set: Value = serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(set["name"], "demo.v2.0.0-rc.1");
+
+    // Not a version: refused before anything is built, naming the file.
+    for bad in ["v2\n", " 2.0.0", ""] {
+        std::fs::write(bundles.join("VERSION"), bad).unwrap();
+        let layout = dir.path().join("refused-layout");
+        let stderr = write_image_sets(&bundles, &tree, &layout).exit(1).stderr();
+        assert!(
+            stderr.contains(&bundles.join("VERSION").display().to_string())
+                && stderr.contains("semantic version"),
+            "{bad:?}: {stderr}"
+        );
+        assert!(!layout.exists(), "{bad:?}: nothing built");
+    }
+}

@@ -2,7 +2,8 @@
 //! to managed-tenants. For every add-on and environment that the bundles'
 //! `main/config.yaml` lists, the image set
 //! `TREE/addons/<name>/addonimagesets/<env>/<name>.v<version>.yaml` (version:
-//! the highest main bundle; `indexImage`: the pushed catalog by digest; the
+//! the bundles' `VERSION` file, else the highest main bundle; `indexImage`:
+//! the pushed catalog by digest; the
 //! `ocm` section of config.yaml), or, for an add-on without image sets, its
 //! addon.yaml with only the `indexImage` line changed.
 //!
@@ -98,6 +99,34 @@ pub fn main_version(summary: &BundlesSummary) -> Option<semver::Version> {
         .max()
 }
 
+/// `BUNDLES/VERSION`, when there is one: the version the image sets are
+/// named by, as managed-tenants-cli reads it (`AddonBundles.
+/// _get_latest_version` in `managedtenants/bundles/addon_bundles.py`: one
+/// semver, a trailing newline allowed; without the file, the highest main
+/// bundle). Only a regular file is read (a FIFO would block).
+fn version_file(bundles: &Path) -> Result<Option<semver::Version>> {
+    let path = bundles.join("VERSION");
+    let Ok(meta) = std::fs::symlink_metadata(&path) else {
+        return Ok(None);
+    };
+    if !meta.is_file() {
+        return Err(Error::in_file(
+            &path,
+            "is not a regular file (expected the image set's version, like 1.2.3)",
+        ));
+    }
+    let source = Source::file(&path)?;
+    let text = source.text.trim_end();
+    semver::Version::parse(text).map(Some).map_err(|err| {
+        Error::in_file(
+            &path,
+            format!(
+                "expected the version the image sets are named by, a semantic version like 1.2.3; found {text:?} ({err})"
+            ),
+        )
+    })
+}
+
 /// The image set file's content, keys in managed-tenants' order.
 pub fn image_set(
     name: &str,
@@ -123,6 +152,8 @@ pub struct Targets {
     tree: PathBuf,
     bundles: PathBuf,
     config: BundlesConfig,
+    /// What `BUNDLES/VERSION` says, when there is one.
+    version: Option<semver::Version>,
 }
 
 impl Targets {
@@ -140,6 +171,7 @@ impl Targets {
             tree: tree.to_path_buf(),
             bundles: bundles.to_path_buf(),
             config,
+            version: version_file(bundles)?,
         })
     }
 
@@ -149,13 +181,17 @@ impl Targets {
             tree,
             bundles,
             config,
+            version,
         } = self;
-        let version = main_version(summary).ok_or_else(|| {
-            Error::in_file(
-                bundles,
-                "has no main bundle with a semver version to name the image set by",
-            )
-        })?;
+        let version = version
+            .clone()
+            .or_else(|| main_version(summary))
+            .ok_or_else(|| {
+                Error::in_file(
+                    bundles,
+                    "has no main bundle with a semver version to name the image set by",
+                )
+            })?;
         let mut written = Vec::new();
         for (name, environments) in &config.addons {
             for env in environments {
