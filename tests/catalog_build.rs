@@ -1436,3 +1436,122 @@ fn imagesets_out_names_the_image_set_after_a_version_file() {
         assert!(!layout.exists(), "{bad:?}: nothing built");
     }
 }
+
+const PACKAGE_MANIFEST: &str = "apiVersion: manifests.package-operator.run/v1alpha1\nkind: PackageManifest\nmetadata:\n  name: demo\nspec:\n  scopes: [Namespaced]\n";
+
+/// The good bundles listing `demo`, with a package-operator `package/`.
+fn bundles_with_package(dir: &Path) -> PathBuf {
+    let bundles = bundles_listing(dir, "demo");
+    std::fs::create_dir_all(bundles.join("package/deploy")).unwrap();
+    std::fs::write(bundles.join("package/manifest.yaml"), PACKAGE_MANIFEST).unwrap();
+    std::fs::write(
+        bundles.join("package/deploy/deployment.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: demo\n",
+    )
+    .unwrap();
+    bundles
+}
+
+/// A bundles folder's `package/` is built into a package image and named
+/// by digest as the image set's `packageImage`, as managed-tenants-cli does
+/// (`managedtenants/bundles/cli.py`: a `package` folder is built and pushed
+/// by `PackageBuilder.build_and_push`; `docker_api.py`, `build_package`:
+/// `FROM scratch` + `ADD . /package`; `imageset.py`: `packageImage` set to
+/// the pushed image by digest).
+#[test]
+fn a_package_folder_becomes_a_package_image_named_by_the_image_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundles = bundles_with_package(dir.path());
+    let tree = dir.path().join("tree");
+    let sets = tree.join("addons/demo/addonimagesets/stage");
+    std::fs::create_dir_all(&sets).unwrap();
+    let layout = dir.path().join("layout");
+    let out = write_image_sets(&bundles, &tree, &layout).success();
+    let result = out.json();
+    let package = OciLayout::new(&layout).read_image(Some("package")).unwrap();
+    let expected = format!("quay.io/osd-addons/demo-package@{}", package.digest());
+    assert_eq!(result["packageImage"], expected.as_str(), "{result}");
+    let set: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(sets.join("demo.v1.2.0.yaml")).unwrap())
+            .unwrap();
+    assert_eq!(set["packageImage"], expected.as_str());
+    assert!(
+        common::schemas::schemas()
+            .image_set
+            .validate(&set)
+            .is_empty(),
+        "{set:?}"
+    );
+    // /package holds the folder's files; no labels, one layer.
+    assert_eq!(package.layers.len(), 1);
+    let unpacked = tempfile::tempdir().unwrap();
+    Command::new("tar")
+        .arg("-xzf")
+        .arg(
+            layout
+                .join("blobs/sha256")
+                .join(package.layers[0].digest.trim_start_matches("sha256:")),
+        )
+        .arg("-C")
+        .arg(unpacked.path())
+        .run()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(unpacked.path().join("package/manifest.yaml")).unwrap(),
+        PACKAGE_MANIFEST
+    );
+    assert!(unpacked
+        .path()
+        .join("package/deploy/deployment.yaml")
+        .is_file());
+
+    // Not a package-operator package: refused before anything is built.
+    std::fs::write(bundles.join("package/manifest.yaml"), "kind: ConfigMap\n").unwrap();
+    let refused = dir.path().join("refused");
+    let stderr = write_image_sets(&bundles, &tree, &refused).exit(1).stderr();
+    assert!(
+        stderr.contains("package/manifest.yaml") && stderr.contains("PackageManifest"),
+        "{stderr}"
+    );
+    assert!(!refused.exists());
+}
+
+#[test]
+fn a_package_image_is_pushed_beside_the_bundles_and_a_cached_rerun_still_names_it() {
+    let Some(registry) = start_registry() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let bundles = bundles_with_package(dir.path());
+    let repo = format!("{}/osd-addons/demo", registry.host());
+    let cache = tempfile::tempdir().unwrap();
+    let build = || {
+        e2e::tool("catalog-build")
+            .args(["--bundles", bundles.to_str().unwrap()])
+            .args(["--repo", &repo, "--base-image", "scratch"])
+            .env("XDG_CACHE_HOME", cache.path())
+            .write_stdin("")
+            .run()
+            .success()
+            .json()
+    };
+    let first = build();
+    let package = first["packageImage"].as_str().unwrap().to_string();
+    assert!(
+        package.starts_with(&format!("{repo}-package@sha256:")),
+        "{first}"
+    );
+    let seen: Value = serde_json::from_str(&skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{package}"),
+    ]))
+    .unwrap();
+    assert_eq!(seen["Digest"], package.split('@').nth(1).unwrap());
+    assert_eq!(seen["Layers"].as_array().unwrap().len(), 1);
+    let again = build();
+    assert_eq!(
+        again, first,
+        "answered from the cache, package image included"
+    );
+}

@@ -30,6 +30,9 @@ pub struct CachedBuild {
     pub catalog_reference: String,
     pub catalog_digest: String,
     pub base: String,
+    /// The package image by digest, when the bundles have a `package/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_image: Option<String>,
     pub summary: BundlesSummary,
     /// Bundle images first, the catalog last.
     pub images: Vec<CachedImage>,
@@ -143,6 +146,7 @@ mod tests {
             catalog_reference: "r@sha256:1".into(),
             catalog_digest: "sha256:1".into(),
             base: "scratch".into(),
+            package_image: Some("r-package@sha256:2".into()),
             summary: BundlesSummary::default(),
             images: vec![CachedImage {
                 tag_reference: "r:latest".into(),

@@ -64,6 +64,24 @@ pub fn bundle_image(bundle: &Bundle) -> Result<Image> {
     ))
 }
 
+/// The package image: `FROM scratch` with the package's files under
+/// `/package`, no labels, as managed-tenants-cli builds it.
+pub fn package_image(content: &LayerContent) -> Result<Image> {
+    let layer = Layer::from_content(content)?;
+    let config = oci::extend_config(
+        &oci::scratch_config(),
+        &layer.diff_id,
+        "catalog-build: ADD package /package",
+        &BTreeMap::new(),
+        None,
+        None,
+    )?;
+    Ok(Image::new(
+        Blob::new(oci::MEDIA_TYPE_CONFIG, oci::to_json_bytes(&config)),
+        vec![layer.blob],
+    ))
+}
+
 /// The catalog layer: `configs/<package>/catalog.json` for every package.
 pub fn catalog_layer(config: &DeclarativeConfig) -> Result<Layer> {
     let mut content = LayerContent::new();

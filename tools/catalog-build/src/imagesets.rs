@@ -127,19 +127,31 @@ fn version_file(bundles: &Path) -> Result<Option<semver::Version>> {
     })
 }
 
-/// The image set file's content, keys in managed-tenants' order.
+/// The images an image set names, by digest.
+#[derive(Debug, Clone, Copy)]
+pub struct Images<'a> {
+    pub index_image: &'a str,
+    /// The package image, when the bundles have a `package/`.
+    pub package_image: Option<&'a str>,
+}
+
+/// The image set file's content, keys in managed-tenants' order
+/// (`packageImage` last, as mtcli adds it: `managedtenants/bundles/imageset.py`).
 pub fn image_set(
     name: &str,
     version: &semver::Version,
-    index_image: &str,
+    images: &Images<'_>,
     ocm: &Map<String, Value>,
 ) -> Value {
     let mut set = Map::new();
     set.insert("name".into(), Value::from(format!("{name}.v{version}")));
-    set.insert("indexImage".into(), Value::from(index_image));
+    set.insert("indexImage".into(), Value::from(images.index_image));
     set.insert("relatedImages".into(), Value::Array(Vec::new()));
     for (key, value) in ocm {
         set.insert(key.clone(), value.clone());
+    }
+    if let Some(package_image) = images.package_image {
+        set.insert("packageImage".into(), Value::from(package_image));
     }
     Value::Object(set)
 }
@@ -176,7 +188,7 @@ impl Targets {
     }
 
     /// Writes the image sets (or addon.yaml edits) for the built add-on.
-    pub fn write(&self, index_image: &str, summary: &BundlesSummary) -> Result<Vec<Written>> {
+    pub fn write(&self, images: &Images<'_>, summary: &BundlesSummary) -> Result<Vec<Written>> {
         let Targets {
             tree,
             bundles,
@@ -198,7 +210,7 @@ impl Targets {
                 let sets_dir = inside_tree(tree, &["addons", name, "addonimagesets", env])?;
                 let metadata = inside_tree(tree, &["addons", name, "metadata", env, "addon.yaml"])?;
                 if sets_dir.is_dir() || !metadata.is_file() {
-                    let set = image_set(name, &version, index_image, &config.ocm);
+                    let set = image_set(name, &version, images, &config.ocm);
                     let violations = common::schemas::schemas().image_set.validate(&set);
                     if let Some(first) = violations.first() {
                         return Err(Error::input(
@@ -215,7 +227,7 @@ impl Targets {
                     written.push(write_if_changed(tree, &path, text.as_bytes())?);
                 } else {
                     let source = Source::file(&metadata)?;
-                    let edited = set_index_image(&source.text, index_image);
+                    let edited = set_index_image(&source.text, images.index_image);
                     written.push(write_if_changed(tree, &metadata, edited.as_bytes())?);
                 }
             }
@@ -450,7 +462,11 @@ mod tests {
     fn the_image_set_is_named_by_the_highest_main_version_and_carries_the_ocm_section() {
         let mut ocm = Map::new();
         ocm.insert("pullSecretName".into(), Value::from("my-pull-secret"));
-        let set = image_set("x", &semver::Version::new(1, 10, 0), IMAGE, &ocm);
+        let images = Images {
+            index_image: IMAGE,
+            package_image: None,
+        };
+        let set = image_set("x", &semver::Version::new(1, 10, 0), &images, &ocm);
         assert_eq!(set["name"], "x.v1.10.0");
         let keys: Vec<&String> = set.as_object().unwrap().keys().collect();
         assert_eq!(

@@ -12,6 +12,7 @@ mod cache;
 mod fleet;
 mod images;
 mod imagesets;
+mod package;
 mod pipeline;
 mod registry;
 mod target;
@@ -39,7 +40,10 @@ use pipeline::build;
 /// per channel, no cycles, every entry reachable, the default channel
 /// exists), and builds the catalog image: the base image's layers plus one
 /// /configs layer, label operators.operatorframework.io.index.configs.v1,
-/// and `opm serve /configs`. The same input gives the same digests.
+/// and `opm serve /configs`. A bundles folder with a package/ also gets its
+/// package image (FROM scratch, the files under /package, pushed to
+/// <repo>-package), named as packageImage. The same input gives the same
+/// digests.
 ///
 /// Input: the add-on document (from addon-validate) as FILE or on stdin, or
 /// nothing. Output: the document with indexImage set to repo@sha256:... and
@@ -143,6 +147,9 @@ struct CatalogResult {
     image: String,
     digest: String,
     base: String,
+    /// The package image by digest, when the bundles have a `package/`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    package_image: Option<String>,
     #[serde(flatten)]
     summary: common::addon::BundlesSummary,
 }
@@ -202,7 +209,11 @@ fn write_image_sets(targets: Option<&imagesets::Targets>, result: &CatalogResult
     let Some(targets) = targets else {
         return Ok(());
     };
-    for written in targets.write(&result.image, &result.summary)? {
+    let images = imagesets::Images {
+        index_image: &result.image,
+        package_image: result.package_image.as_deref(),
+    };
+    for written in targets.write(&images, &result.summary)? {
         common::cli::note_line(format_args!("catalog-build: {written}"));
     }
     Ok(())
@@ -230,6 +241,9 @@ fn set_catalog(document: &mut AddonDocument, result: CatalogResult) {
     document.metadata.index_image = Some(result.image.clone());
     if let Some(set) = &mut document.image_set {
         set.index_image = result.image;
+        if result.package_image.is_some() {
+            set.package_image = result.package_image;
+        }
     }
     document.bundles = Some(result.summary);
 }

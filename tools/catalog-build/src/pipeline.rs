@@ -13,7 +13,7 @@ use oci_client::Reference;
 use crate::base::{base_pin, load_base, BaseImage, DEFAULT_BASE_IMAGE};
 use crate::registry::{self, PushJob, Registry};
 use crate::target::Target;
-use crate::{cache, images, Args, CatalogResult};
+use crate::{cache, images, package, Args, CatalogResult};
 
 /// Builds (or finds in the build cache) and pushes one add-on's catalog from
 /// the bundle folder `bundles`, as `args` say.
@@ -112,6 +112,7 @@ pub(crate) fn prepare(
         bundles,
         &[
             env!("CARGO_PKG_VERSION"),
+            BUILD_RECIPE,
             &repo,
             &target.bundle_repo,
             &target.tag,
@@ -125,12 +126,19 @@ pub(crate) fn prepare(
     })
 }
 
+/// What a build makes of its input, in the build cache's key: changed
+/// whenever the same input gives other images or another result, so that
+/// no entry recorded by an earlier build answers for this one (the tool's
+/// version alone does not change between commits). 2: bundles' `package/`
+/// built into a package image.
+const BUILD_RECIPE: &str = "recipe 2";
+
 /// Finishes a prepared build: the cached result when `verified` (the
 /// registry still has every image of the hit), else the build and push,
 /// recorded in the cache.
 pub(crate) fn finish(
     prepared: Prepared,
-    bundles: &Path,
+    bundles_dir: &Path,
     registry: &mut Registry,
     verified: bool,
 ) -> Result<CatalogResult> {
@@ -146,29 +154,33 @@ pub(crate) fn finish(
             image: hit.catalog_reference.clone(),
             digest: hit.catalog_digest.clone(),
             base: hit.base.clone(),
+            package_image: hit.package_image.clone(),
             summary: hit.summary.clone(),
         });
     }
     let Prepared { target, cache } = prepared;
 
-    let tree = load_bundles(bundles)?;
+    let tree = load_bundles(bundles_dir)?;
     let bundles: Vec<&Bundle> = tree.all_bundles().collect();
-    // The graph does not depend on digests: a bad graph is refused before
-    // any image is built, and nothing is pushed.
+    // The graph does not depend on digests: a bad graph (or package) is
+    // refused before any image is built, and nothing is pushed.
     check_upgrade_graph(&bundles, &target.bundle_repo)?;
-    let built: Vec<(&Bundle, Image)> = bundles
+    let package = package::read_package(bundles_dir)?;
+    let mut placed: Vec<Placed> = bundles
         .iter()
-        .copied()
         .zip(build_bundle_images(&bundles)?)
-        .collect();
-    let refs: Vec<(&Bundle, String)> = built
-        .iter()
-        .map(|(bundle, image)| {
-            (
-                *bundle,
-                format!("{}@{}", target.bundle_repo, image.digest()),
-            )
+        .map(|(bundle, image)| Placed {
+            repository: target.bundle_repo.clone(),
+            tag: bundle_tag(bundle),
+            layout_name: bundle_tag(bundle),
+            image,
+            what: bundle.csv.name.clone(),
         })
+        .collect();
+    let refs: Vec<(&Bundle, String)> = bundles
+        .iter()
+        .zip(&placed)
+        .map(|(bundle, placed)| (*bundle, placed.by_digest()))
         .collect();
     let catalog = render_catalog(&refs)?;
     let layer = images::catalog_layer(&catalog)?;
@@ -178,15 +190,31 @@ pub(crate) fn finish(
         .and_then(Bundle::package)
         .unwrap_or_default()
         .to_string();
+    let summary = images::summarize(&catalog, &main_package, &refs);
+    let package_image = match &package {
+        Some(content) => {
+            let package = Placed {
+                repository: target.package_repo.clone(),
+                tag: target.tag.clone(),
+                layout_name: PACKAGE_LAYOUT_NAME.to_string(),
+                image: images::package_image(content)?,
+                what: "package".into(),
+            };
+            let reference = package.by_digest();
+            placed.push(package);
+            Some(reference)
+        }
+        None => None,
+    };
 
     let base = load_base(&target, registry)?;
     let catalog_image = images::catalog_image(&base.image, layer)?;
     let catalog_ref = match &target.layout {
-        Some(dir) => write_layout(dir, &target, &built, &catalog_image)?,
+        Some(dir) => write_layout(dir, &target, &placed, &catalog_image)?,
         None => push_all(
             registry,
             &target,
-            &built,
+            &placed,
             &catalog_image,
             base.source.as_ref(),
         )?,
@@ -195,36 +223,71 @@ pub(crate) fn finish(
         image: catalog_ref,
         digest: catalog_image.digest().to_string(),
         base: base.image.name.clone(),
-        summary: images::summarize(&catalog, &main_package, &refs),
+        package_image,
+        summary,
     };
-    if let (Some(CacheLookup { dir, key, .. }), Some(repo)) = (&cache, &target.repo) {
-        let mut pushed: Vec<cache::CachedImage> = built
-            .iter()
-            .map(|(bundle, image)| cache::CachedImage {
-                tag_reference: format!("{}:{}", target.bundle_repo, bundle_tag(bundle)),
-                digest: image.digest().to_string(),
-            })
-            .collect();
-        pushed.push(cache::CachedImage {
-            tag_reference: repo.whole(),
-            digest: result.digest.clone(),
-        });
-        let stored = cache::store(
-            dir,
-            key,
-            &cache::CachedBuild {
-                catalog_reference: result.image.clone(),
-                catalog_digest: result.digest.clone(),
-                base: result.base.clone(),
-                summary: result.summary.clone(),
-                images: pushed,
-            },
-        );
-        if let Some(warning) = stored {
-            common::cli::note("catalog-build", warning);
-        }
+    if let (Some(lookup), Some(repo)) = (&cache, &target.repo) {
+        record(lookup, repo, &placed, &result);
     }
     Ok(result)
+}
+
+/// The name of the package image in an OCI layout.
+const PACKAGE_LAYOUT_NAME: &str = "package";
+
+/// A built image and where it goes.
+pub(crate) struct Placed {
+    /// `registry/path` it is pushed to.
+    repository: String,
+    tag: String,
+    /// Its name in an OCI layout.
+    layout_name: String,
+    image: Image,
+    /// What progress lines call it.
+    what: String,
+}
+
+impl Placed {
+    /// `registry/path:tag`.
+    fn tag_reference(&self) -> String {
+        format!("{}:{}", self.repository, self.tag)
+    }
+
+    /// `registry/path@sha256:...`, how the catalog and the output name it.
+    fn by_digest(&self) -> String {
+        format!("{}@{}", self.repository, self.image.digest())
+    }
+}
+
+/// Records a pushed build in the build cache (a failure to write it is a
+/// warning: the next run builds again).
+fn record(lookup: &CacheLookup, repo: &Reference, placed: &[Placed], result: &CatalogResult) {
+    let mut images: Vec<cache::CachedImage> = placed
+        .iter()
+        .map(|placed| cache::CachedImage {
+            tag_reference: placed.tag_reference(),
+            digest: placed.image.digest().to_string(),
+        })
+        .collect();
+    images.push(cache::CachedImage {
+        tag_reference: repo.whole(),
+        digest: result.digest.clone(),
+    });
+    let stored = cache::store(
+        &lookup.dir,
+        &lookup.key,
+        &cache::CachedBuild {
+            catalog_reference: result.image.clone(),
+            catalog_digest: result.digest.clone(),
+            base: result.base.clone(),
+            package_image: result.package_image.clone(),
+            summary: result.summary.clone(),
+            images,
+        },
+    );
+    if let Some(warning) = stored {
+        common::cli::note("catalog-build", warning);
+    }
 }
 
 /// Checks the upgrade graph as opm does, with the bundles named by tag
@@ -320,16 +383,11 @@ fn bundle_tag(bundle: &Bundle) -> String {
 }
 
 /// Writes every image into the OCI layout; returns the catalog's reference.
-fn write_layout(
-    dir: &Path,
-    target: &Target,
-    built: &[(&Bundle, Image)],
-    catalog: &Image,
-) -> Result<String> {
+fn write_layout(dir: &Path, target: &Target, placed: &[Placed], catalog: &Image) -> Result<String> {
     let layout = OciLayout::new(dir);
-    let mut named: Vec<(String, &Image)> = built
+    let mut named: Vec<(String, &Image)> = placed
         .iter()
-        .map(|(bundle, image)| (bundle_tag(bundle), image))
+        .map(|placed| (placed.layout_name.clone(), &placed.image))
         .collect();
     named.push((target.tag.clone(), catalog));
     let written = layout.write_images(&named)?;
@@ -357,28 +415,28 @@ fn write_layout(
     })
 }
 
-/// Pushes the bundle images, then the catalog; returns the catalog's
-/// `repo@sha256:` reference. A failure stops at once with an error: nothing
-/// is reported as built unless every image was pushed.
+/// Pushes the bundle (and package) images, then the catalog; returns the
+/// catalog's `repo@sha256:` reference. A failure stops at once with an
+/// error: nothing is reported as built unless every image was pushed.
 fn push_all(
     registry: &mut Registry,
     target: &Target,
-    built: &[(&Bundle, Image)],
+    placed: &[Placed],
     catalog: &Image,
     base_source: Option<&Reference>,
 ) -> Result<String> {
     let Some(repo) = &target.repo else {
         return Err(Error::usage("pushing needs --repo"));
     };
-    let mut jobs = Vec::with_capacity(built.len());
-    for (bundle, image) in built {
-        let target = Reference::try_from(format!("{}:{}", target.bundle_repo, bundle_tag(bundle)))
-            .map_err(|err| Error::usage(format!("bundle image name: {err}")))?;
+    let mut jobs = Vec::with_capacity(placed.len());
+    for placed in placed {
+        let target = Reference::try_from(placed.tag_reference())
+            .map_err(|err| Error::usage(format!("image name {}: {err}", placed.tag_reference())))?;
         jobs.push(PushJob {
             target,
-            image: image.clone(),
+            image: placed.image.clone(),
             mount_from: None,
-            what: bundle.csv.name.clone(),
+            what: placed.what.clone(),
         });
     }
     let what = format!("pushing {} bundle image(s)", jobs.len());

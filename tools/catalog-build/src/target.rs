@@ -15,6 +15,9 @@ pub(crate) struct Target {
     /// The catalog's repository (`registry/path`), when pushing or naming.
     pub(crate) repo: Option<Reference>,
     pub(crate) bundle_repo: String,
+    /// Where the package image of a bundles folder with a `package/` goes:
+    /// `<repo>-package`, as mtcli's `<registry>/<addon>-package`.
+    pub(crate) package_repo: String,
     pub(crate) tag: String,
     pub(crate) layout: Option<PathBuf>,
     pub(crate) base: BaseImage,
@@ -47,6 +50,10 @@ impl Target {
             }
             (None, None) => "localhost/catalog-bundle".to_string(),
         };
+        let package_repo = match &repo {
+            Some(repo) => format!("{}/{}-package", repo.resolve_registry(), repo.repository()),
+            None => "localhost/catalog-package".to_string(),
+        };
         Reference::try_from(format!("{bundle_repo}:{}", args.tag))
             .map_err(|err| Error::usage(format!("--tag {:?}: {err}", args.tag)))?;
         let base = match &args.base_image {
@@ -71,6 +78,7 @@ impl Target {
         Ok(Target {
             repo,
             bundle_repo,
+            package_repo,
             tag: args.tag.clone(),
             layout: args.oci_layout.clone(),
             base,
