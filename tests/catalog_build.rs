@@ -658,6 +658,28 @@ fn bad_bundles_and_graphs_fail_before_anything_is_pushed() {
 }
 
 #[test]
+fn a_dangling_replaces_is_named_with_its_csv_file_not_only_as_two_heads() {
+    // 1.1.0 says `replaces: demo-operator.v1.0.1`, meaning 1.0.0: opm
+    // reports "multiple channel heads" only; we also name the replaces
+    // and the file to fix.
+    let repo = format!("127.0.0.1:{}/x/y", closed_port());
+    let bundles = fixtures().join("dangling-replaces");
+    let (code, stdout, stderr) = run_bad(&bundles, &repo);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.is_empty());
+    let csv = bundles.join("main/1.1.0/manifests/demo-operator.clusterserviceversion.yaml");
+    for expected in [
+        "channel \"stable\": 2 channel heads (demo-operator.v1.0.0, demo-operator.v1.1.0)",
+        &format!(
+            "demo-operator.v1.1.0 replaces \"demo-operator.v1.0.1\" (spec.replaces in {}), which is not an entry of the channel",
+            csv.display()
+        ),
+    ] {
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+    }
+}
+
+#[test]
 fn a_symlink_escaping_the_bundle_folder_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("main/1.0.0");

@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -124,6 +125,24 @@ pub struct GraphProblem {
     pub package: String,
     pub channel: Option<String>,
     pub message: String,
+    /// The channel's entries whose `replaces` names no entry of it: the
+    /// likely cause of a second head or a stranded entry (a typo in
+    /// `spec.replaces`, or the replaced bundle missing).
+    pub dangling: Vec<DanglingReplaces>,
+}
+
+/// A channel entry whose `replaces` names a CSV the channel does not hold.
+/// opm accepts that at the tail of the replaces chain only
+/// (`alpha/model`, `validateReplacesChain`: "the tail entry in the replaces
+/// chain is permitted to replace a non-existent entry").
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DanglingReplaces {
+    /// The entry (CSV name) that says `replaces`.
+    pub entry: String,
+    /// The CSV name it replaces.
+    pub replaces: String,
+    /// The CSV file where it says so, once [`locate_csv_files`] knows it.
+    pub csv_file: Option<PathBuf>,
 }
 
 impl fmt::Display for GraphProblem {
@@ -132,7 +151,24 @@ impl fmt::Display for GraphProblem {
         if let Some(channel) = &self.channel {
             write!(f, ", channel {channel:?}")?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", self.message)?;
+        for dangling in &self.dangling {
+            write!(f, "; {dangling}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for DanglingReplaces {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} replaces {:?}", self.entry, self.replaces)?;
+        if let Some(file) = &self.csv_file {
+            write!(f, " (spec.replaces in {})", file.display())?;
+        }
+        write!(
+            f,
+            ", which is not an entry of the channel: only the tail of the replaces chain may replace a CSV the channel does not hold"
+        )
     }
 }
 
@@ -207,6 +243,7 @@ pub fn build_catalog(bundles: &[BundleRef<'_>]) -> Result<DeclarativeConfig, Vec
                     problems.push(GraphProblem {
                         package: package.to_string(),
                         channel: None,
+                        dangling: Vec::new(),
                         message: format!(
                             "{at}: metadata/annotations.yaml names no channel ({})",
                             crate::bundle::CHANNELS_ANNOTATION
@@ -221,6 +258,7 @@ pub fn build_catalog(bundles: &[BundleRef<'_>]) -> Result<DeclarativeConfig, Vec
             _ => problems.push(GraphProblem {
                 package: bundle.operator_dir.clone(),
                 channel: None,
+                dangling: Vec::new(),
                 message: format!(
                     "{at}: metadata/annotations.yaml has no {} annotation",
                     crate::bundle::PACKAGE_ANNOTATION
@@ -666,6 +704,7 @@ pub fn check_catalog(config: &DeclarativeConfig) -> Vec<GraphProblem> {
             package: package.name.clone(),
             channel: channel.map(str::to_string),
             message,
+            dangling: Vec::new(),
         };
         let channels: Vec<&Channel> = config
             .channels
@@ -698,12 +737,59 @@ pub fn check_catalog(config: &DeclarativeConfig) -> Vec<GraphProblem> {
         }
         for channel in channels {
             for message in check_channel(channel) {
-                problems.push(problem(Some(&channel.name), message));
+                problems.push(GraphProblem {
+                    dangling: dangling_replaces(channel),
+                    ..problem(Some(&channel.name), message)
+                });
             }
         }
     }
     problems.sort();
     problems
+}
+
+/// The entries of a channel whose `replaces` names no entry of it, in
+/// entry order (their CSV files still unknown).
+pub fn dangling_replaces(channel: &Channel) -> Vec<DanglingReplaces> {
+    let names: BTreeSet<&str> = channel.entries.iter().map(|e| e.name.as_str()).collect();
+    channel
+        .entries
+        .iter()
+        .filter_map(|entry| {
+            let replaces = entry.replaces.as_deref()?;
+            (!names.contains(replaces)).then(|| DanglingReplaces {
+                entry: entry.name.clone(),
+                replaces: replaces.to_string(),
+                csv_file: None,
+            })
+        })
+        .collect()
+}
+
+/// Names the CSV file of every dangling `replaces` of `problems`, from the
+/// bundles the catalog was built from (a message that says which file to
+/// fix, not only which CSV name).
+pub fn locate_csv_files(problems: &mut [GraphProblem], bundles: &[BundleRef<'_>]) {
+    for problem in problems.iter_mut() {
+        for dangling in &mut problem.dangling {
+            dangling.csv_file = bundles
+                .iter()
+                .map(|r| r.bundle)
+                .find(|b| {
+                    b.package() == Some(problem.package.as_str()) && b.csv.name == dangling.entry
+                })
+                .and_then(csv_file);
+        }
+    }
+}
+
+/// The file of a bundle's ClusterServiceVersion.
+fn csv_file(bundle: &BundleDir) -> Option<PathBuf> {
+    bundle
+        .manifests
+        .iter()
+        .find(|m| m.kinds().any(|kind| kind == "ClusterServiceVersion"))
+        .map(|m| bundle.dir.join("manifests").join(&m.name))
 }
 
 /// The head of a channel, or why there is not exactly one.
@@ -920,6 +1006,66 @@ mod tests {
         assert!(
             problems[0].contains("2 channel heads (p.v1, p.v2)"),
             "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_dangling_replaces_behind_a_second_head_is_named_with_its_csv_file() {
+        // 1.1.0 meant to replace 1.0.0 but names 1.0.1: two heads.
+        let tree = fixture_tree();
+        let mut bundles: Vec<crate::bundle::Bundle> = tree
+            .all_bundles()
+            .filter(|b| b.package() == Some("demo-operator"))
+            .filter(|b| b.version < semver::Version::new(1, 2, 0))
+            .cloned()
+            .collect();
+        bundles[1].csv.spec.replaces = Some("demo-operator.v1.0.1".into());
+        let refs: Vec<BundleRef<'_>> = bundles
+            .iter()
+            .map(|bundle| BundleRef {
+                bundle,
+                image: "r/b@sha256:0",
+            })
+            .collect();
+        let config = build_catalog(&refs).unwrap();
+        let mut problems = check_catalog(&config);
+        locate_csv_files(&mut problems, &refs);
+        let stable = problems
+            .iter()
+            .find(|p| p.channel.as_deref() == Some("stable"))
+            .unwrap();
+        assert_eq!(
+            stable.dangling,
+            [DanglingReplaces {
+                entry: "demo-operator.v1.1.0".into(),
+                replaces: "demo-operator.v1.0.1".into(),
+                csv_file: Some(
+                    bundles[1]
+                        .dir
+                        .join("manifests/demo-operator.clusterserviceversion.yaml")
+                ),
+            }]
+        );
+        let text = stable.to_string();
+        assert!(
+            text.contains("2 channel heads (demo-operator.v1.0.0, demo-operator.v1.1.0)")
+                && text.contains("demo-operator.v1.1.0 replaces \"demo-operator.v1.0.1\" (spec.replaces in ")
+                && text.contains("demo-operator.clusterserviceversion.yaml), which is not an entry of the channel"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_tail_replacing_outside_the_channel_is_no_problem() {
+        let ch = channel(vec![
+            entry("p.v1.0.0", Some("p.v0.5.0"), &[]),
+            entry("p.v1.0.1", Some("p.v1.0.0"), &[]),
+        ]);
+        assert!(check_channel(&ch).is_empty());
+        assert_eq!(
+            dangling_replaces(&ch).len(),
+            1,
+            "listed, but only named with a problem"
         );
     }
 

@@ -308,8 +308,9 @@ fn render_catalog(refs: &[(&Bundle, String)]) -> Result<fbc::DeclarativeConfig> 
         .map(|(bundle, image)| BundleRef { bundle, image })
         .collect();
     let catalog = fbc::build_catalog(&bundle_refs).map_err(graph_error)?;
-    let problems = fbc::check_catalog(&catalog);
+    let mut problems = fbc::check_catalog(&catalog);
     if !problems.is_empty() {
+        fbc::locate_csv_files(&mut problems, &bundle_refs);
         return Err(graph_error(problems));
     }
     Ok(catalog)
