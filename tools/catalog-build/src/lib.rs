@@ -3,15 +3,18 @@
 //! to a registry (or written as an OCI image layout).
 //!
 //! `lib.rs` holds the command line and its I/O; `pipeline` is one build
-//! (cache lookup, bundle images, catalog, push or layout), `target` where
-//! the images go, `base` the base image, `images` the images as pure
-//! functions, `registry` the registry end, `fleet` a stream of add-ons.
+//! (cache lookup, bundle images, catalog), `output` its push or layout,
+//! `target` where the images go, `base` the base image, `images` the
+//! images as pure functions, `package` a bundles folder's package/,
+//! `imagesets` --imagesets-out, `registry` the registry end, `fleet` a
+//! stream of add-ons.
 
 mod base;
 mod cache;
 mod fleet;
 mod images;
 mod imagesets;
+mod output;
 mod package;
 mod pipeline;
 mod registry;
