@@ -1577,3 +1577,104 @@ fn a_package_image_is_pushed_beside_the_bundles_and_a_cached_rerun_still_names_i
         "answered from the cache, package image included"
     );
 }
+
+/// The command the OCI layout note tells a user to run, as words.
+fn push_command_of_the_note(stderr: &str) -> Vec<String> {
+    let command = stderr
+        .lines()
+        .find_map(|line| line.split_once("with: catalog-build ").map(|(_, c)| c))
+        .unwrap_or_else(|| panic!("the note gives a command: {stderr}"));
+    command.split_whitespace().map(str::to_string).collect()
+}
+
+#[test]
+fn following_the_layout_note_pushes_a_catalog_whose_bundles_skopeo_can_inspect() {
+    let Some(registry) = start_registry() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    let repo = format!("{}/osd-addons/demo", registry.host());
+    let written = e2e::tool("catalog-build")
+        .args(["--bundles", fixtures().join("good").to_str().unwrap()])
+        .args(["--repo", &repo, "--oci-layout", layout.to_str().unwrap()])
+        .write_stdin("")
+        .run()
+        .success();
+    let catalog = written.json()["image"].as_str().unwrap().to_string();
+    assert!(
+        registry.writes().is_empty(),
+        "writing a layout pushes nothing"
+    );
+
+    let words = push_command_of_the_note(&written.stderr());
+    assert_eq!(words, ["--push-layout", layout.to_str().unwrap()]);
+    let pushed = e2e::tool("catalog-build")
+        .args(&words)
+        .run()
+        .success()
+        .json();
+    let pushed = pushed["pushed"].as_array().unwrap().clone();
+    assert_eq!(pushed.len(), 5, "four bundles and the catalog: {pushed:?}");
+    assert_eq!(pushed[4]["name"], "latest", "the catalog goes last");
+    assert_eq!(pushed[4]["image"], catalog.as_str());
+
+    // The catalog in the registry, and every bundle image it names.
+    let pulled = tempfile::tempdir().unwrap();
+    skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        &format!("docker://{catalog}"),
+        &format!("oci:{}:pulled", pulled.path().display()),
+    ]);
+    let mut named = 0;
+    for package in ["demo-operator", "dep-operator"] {
+        let text = catalog_json_from_layer(&last_layer(pulled.path(), "pulled"), package);
+        for bundle in json_stream(&text)
+            .iter()
+            .filter(|b| b["schema"] == "olm.bundle")
+        {
+            let image = bundle["image"].as_str().unwrap();
+            let seen: Value = serde_json::from_str(&skopeo(&[
+                "inspect",
+                "--tls-verify=false",
+                &format!("docker://{image}"),
+            ]))
+            .unwrap();
+            assert_eq!(seen["Digest"], image.split('@').nth(1).unwrap());
+            named += 1;
+        }
+    }
+    assert_eq!(named, 4);
+}
+
+#[test]
+fn a_layout_written_without_repo_is_refused_by_push_layout_saying_how_to_write_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    let written = e2e::tool("catalog-build")
+        .args(["--bundles", fixtures().join("good").to_str().unwrap()])
+        .args(["--oci-layout", layout.to_str().unwrap()])
+        .write_stdin("")
+        .run()
+        .success();
+    let stderr = written.stderr();
+    assert!(
+        stderr.contains("localhost/catalog-bundle@sha256:..., which no registry serves")
+            && stderr.contains("--repo REGISTRY/REPO")
+            && stderr.contains(&format!("catalog-build --push-layout {}", layout.display())),
+        "{stderr}"
+    );
+    e2e::tool("catalog-build")
+        .args(["--push-layout", layout.to_str().unwrap()])
+        .run()
+        .exit(1)
+        .no_stdout()
+        .stderr_has(&layout.join("index.json").display().to_string())
+        .stderr_has("written without --repo");
+    e2e::tool("catalog-build")
+        .args(["--push-layout", layout.to_str().unwrap()])
+        .args(["--bundles", fixtures().join("good").to_str().unwrap()])
+        .run()
+        .exit(2);
+}

@@ -8,6 +8,15 @@ use super::image::{parse_image_manifest, Blob, Descriptor, Image, ImageIndex};
 use super::{MEDIA_TYPE_INDEX, REF_NAME_ANNOTATION};
 use crate::error::{Error, Result};
 
+/// An image to write into a layout: its name (the `ref.name` annotation
+/// of its `index.json` entry, a tag) and the entry's other annotations.
+#[derive(Debug, Clone)]
+pub struct NamedImage<'a> {
+    pub name: String,
+    pub image: &'a Image,
+    pub annotations: BTreeMap<String, String>,
+}
+
 /// An OCI image layout on disk (image-spec image-layout.md): `oci-layout`,
 /// `index.json` and `blobs/sha256/<hex>`.
 ///
@@ -135,19 +144,33 @@ impl OciLayout {
     /// (an existing entry with the same name is replaced, others are kept).
     /// Returns how many blobs were new.
     pub fn write_images(&self, images: &[(String, &Image)]) -> Result<usize> {
+        let named: Vec<NamedImage<'_>> = images
+            .iter()
+            .map(|(name, image)| NamedImage {
+                name: name.clone(),
+                image,
+                annotations: BTreeMap::new(),
+            })
+            .collect();
+        self.write_named(&named)
+    }
+
+    /// [`Self::write_images`], each entry of `index.json` also carrying the
+    /// image's other annotations.
+    pub fn write_named(&self, images: &[NamedImage<'_>]) -> Result<usize> {
         if self.dir.exists() && !self.dir.is_dir() {
             return Err(Error::in_file(&self.dir, "exists and is not a folder"));
         }
         // Checked before anything is written: a refused layout stays as it was.
         self.regular_file(&self.dir.join("oci-layout"))?;
         let mut index = self.index()?;
-        for (_, image) in images {
+        for NamedImage { image, .. } in images {
             for blob in image.blobs().chain(std::iter::once(&image.manifest)) {
                 self.has_blob(&blob.digest)?;
             }
         }
         let mut written = 0;
-        for (_, image) in images {
+        for NamedImage { image, .. } in images {
             for blob in image.blobs().chain(std::iter::once(&image.manifest)) {
                 if self.write_blob(blob)? {
                     written += 1;
@@ -158,7 +181,12 @@ impl OciLayout {
             &self.dir.join("oci-layout"),
             br#"{"imageLayoutVersion":"1.0.0"}"#,
         )?;
-        for (name, image) in images {
+        for NamedImage {
+            name,
+            image,
+            annotations,
+        } in images
+        {
             index.manifests.retain(|d| {
                 d.annotations
                     .as_ref()
@@ -166,10 +194,9 @@ impl OciLayout {
                     != Some(name)
             });
             let mut descriptor = image.manifest.descriptor();
-            descriptor.annotations = Some(BTreeMap::from([(
-                REF_NAME_ANNOTATION.to_string(),
-                name.clone(),
-            )]));
+            let mut annotations = annotations.clone();
+            annotations.insert(REF_NAME_ANNOTATION.to_string(), name.clone());
+            descriptor.annotations = Some(annotations);
             index.manifests.push(descriptor);
         }
         index.manifests.sort_by(|a, b| {

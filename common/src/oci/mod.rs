@@ -37,3 +37,8 @@ pub const MEDIA_TYPE_DOCKER_LIST: &str =
     "application/vnd.docker.distribution.manifest.list.v2+json";
 /// The annotation an OCI layout's `index.json` uses for a tag.
 pub const REF_NAME_ANNOTATION: &str = "org.opencontainers.image.ref.name";
+/// Our annotation, on an image's entry of an OCI layout's `index.json`: the
+/// `registry/repository:tag` the image was built to be pushed to (the
+/// catalog names its bundles there), so that the layout can be pushed
+/// whole later (`catalog-build --push-layout DIR`).
+pub const PUSH_TO_ANNOTATION: &str = "io.openshift.addon-flow.push-to";

@@ -17,6 +17,7 @@ mod imagesets;
 mod output;
 mod package;
 mod pipeline;
+mod push_layout;
 mod registry;
 mod target;
 
@@ -72,7 +73,7 @@ struct Args {
     #[arg(
         long,
         value_name = "DIR",
-        required_unless_present = "bundles_root",
+        required_unless_present_any = ["bundles_root", "push_layout"],
         conflicts_with = "bundles_root"
     )]
     bundles: Option<PathBuf>,
@@ -117,11 +118,21 @@ struct Args {
     #[arg(long, value_name = "REF")]
     base_image: Option<String>,
 
-    /// Write the images into this OCI image layout instead of pushing them
-    /// (`skopeo copy oci:DIR:TAG docker://...` pushes them later). With
-    /// --repo, image references in the catalog use that repo.
+    /// Write the images into this OCI image layout instead of pushing them.
+    /// With --repo, image references in the catalog use that repo, and
+    /// `catalog-build --push-layout DIR` pushes them all later.
     #[arg(long, value_name = "DIR")]
     oci_layout: Option<PathBuf>,
+
+    /// Push every image of an OCI layout written earlier with --oci-layout
+    /// DIR --repo REGISTRY/REPO, each where it was built to go: the bundle
+    /// and package images, then the catalog that names them.
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with_all = ["input", "bundles", "bundles_root", "repo_prefix", "repo", "bundle_repo", "oci_layout", "imagesets_out", "base_image", "no_cache"]
+    )]
+    push_layout: Option<PathBuf>,
 
     /// Reach the registries over plain HTTP (loopback registries always are).
     #[arg(long)]
@@ -176,7 +187,8 @@ pub const MAN: common::ManPage = common::ManPage {
     ],
     examples: &[
         ("Build and push an add-on's catalog:", "addon-validate addon.yaml | catalog-build --bundles bundles/addons/my-addon --repo quay.io/osd-addons/my-addon"),
-        ("Write an OCI layout instead of pushing:", "catalog-build --bundles bundles/addons/my-addon --oci-layout ./catalog"),
+        ("Write an OCI layout instead of pushing:", "catalog-build --bundles bundles/addons/my-addon --repo quay.io/osd-addons/my-addon --oci-layout ./catalog"),
+        ("Push that layout later, bundles first:", "catalog-build --push-layout ./catalog"),
     ],
 };
 
@@ -186,6 +198,9 @@ pub fn uumain(args: impl IntoIterator<Item = std::ffi::OsString>) -> std::proces
 }
 
 fn run(args: Args) -> Result<()> {
+    if let Some(dir) = &args.push_layout {
+        return push_layout::run(&args, dir);
+    }
     if args.bundles_root.is_some() {
         return fleet::run(&args);
     }

@@ -2,9 +2,10 @@
 //! registry (the bundle and package images first, then the catalog that
 //! names them).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::oci::{Image, OciLayout};
+use common::oci::{self, Image, NamedImage, OciLayout};
 use common::{Error, Result};
 use oci_client::Reference;
 
@@ -40,6 +41,12 @@ impl Placed {
 }
 
 /// Writes every image into the OCI layout; returns the catalog's reference.
+///
+/// With `--repo`, each entry of `index.json` records where its image was
+/// built to go ([`oci::PUSH_TO_ANNOTATION`]: the catalog names its bundles
+/// there), and the note gives the one command that pushes them all,
+/// bundles first. `skopeo copy oci:DIR:latest` alone would push a catalog
+/// whose bundle images the registry does not have (`manifest unknown`).
 pub(crate) fn write_layout(
     dir: &Path,
     target: &Target,
@@ -47,25 +54,56 @@ pub(crate) fn write_layout(
     catalog: &Image,
 ) -> Result<String> {
     let layout = OciLayout::new(dir);
-    let mut named: Vec<(String, &Image)> = placed
+    let push_to = |reference: String| match &target.repo {
+        Some(_) => BTreeMap::from([(oci::PUSH_TO_ANNOTATION.to_string(), reference)]),
+        None => BTreeMap::new(),
+    };
+    let mut named: Vec<NamedImage<'_>> = placed
         .iter()
-        .map(|placed| (placed.layout_name.clone(), &placed.image))
+        .map(|placed| NamedImage {
+            name: placed.layout_name.clone(),
+            image: &placed.image,
+            annotations: push_to(placed.tag_reference()),
+        })
         .collect();
-    named.push((target.tag.clone(), catalog));
-    let written = layout.write_images(&named)?;
+    named.push(NamedImage {
+        name: target.tag.clone(),
+        image: catalog,
+        annotations: push_to(
+            target
+                .repo
+                .as_ref()
+                .map(Reference::whole)
+                .unwrap_or_default(),
+        ),
+    });
+    let written = layout.write_named(&named)?;
     if target.base == BaseImage::Scratch {
         common::cli::note_line(format_args!(
             "catalog-build: note: the catalog image is on `scratch` (no network needed); for `opm serve` build on --base-image {DEFAULT_BASE_IMAGE}"
         ));
     }
-    common::cli::note_line(format_args!(
-        "catalog-build: wrote {} image(s) to the OCI layout {} ({written} new blob(s)); push with skopeo copy oci:{}:{} docker://REGISTRY/REPO:{}",
+    let wrote = format!(
+        "catalog-build: wrote {} image(s) to the OCI layout {} ({written} new blob(s))",
         named.len(),
         dir.display(),
-        dir.display(),
-        target.tag,
-        target.tag
-    ));
+    );
+    match &target.repo {
+        Some(_) => common::cli::note_line(format_args!(
+            "{wrote}; push them all (the bundles, then the catalog that names them) with: catalog-build --push-layout {}{}",
+            dir.display(),
+            if target.insecure_registries.iter().all(|r| crate::registry::is_loopback(r)) {
+                ""
+            } else {
+                " --insecure"
+            }
+        )),
+        None => common::cli::note_line(format_args!(
+            "{wrote}; its catalog names its bundles as {}@sha256:..., which no registry serves: to push it, write it with --repo REGISTRY/REPO, then run catalog-build --push-layout {}",
+            target.bundle_repo,
+            dir.display()
+        )),
+    }
     Ok(match &target.repo {
         Some(repo) => format!(
             "{}/{}@{}",
