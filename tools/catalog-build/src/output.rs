@@ -29,6 +29,16 @@ pub(crate) struct Placed {
 }
 
 impl Placed {
+    /// The push of this image to `target` (its tag, parsed).
+    pub(crate) fn push_job(&self, target: Reference) -> PushJob {
+        PushJob {
+            target,
+            image: self.image.clone(),
+            mount_from: None,
+            what: self.what.clone(),
+        }
+    }
+
     /// `registry/path:tag`.
     pub(crate) fn tag_reference(&self) -> String {
         format!("{}:{}", self.repository, self.tag)
@@ -115,33 +125,18 @@ pub(crate) fn write_layout(
     })
 }
 
-/// Pushes the bundle (and package) images, then the catalog; returns the
-/// catalog's `repo@sha256:` reference. A failure stops at once with an
-/// error: nothing is reported as built unless every image was pushed.
-pub(crate) fn push_all(
+/// Pushes the catalog (the bundle and package images it names are pushed
+/// already); returns its `repo@sha256:` reference and prints the summary of
+/// the build's pushes.
+pub(crate) fn push_catalog(
     registry: &mut Registry,
     target: &Target,
-    placed: &[Placed],
     catalog: &Image,
     base_source: Option<&Reference>,
 ) -> Result<String> {
     let Some(repo) = &target.repo else {
         return Err(Error::usage("pushing needs --repo"));
     };
-    let mut jobs = Vec::with_capacity(placed.len());
-    for placed in placed {
-        let target = Reference::try_from(placed.tag_reference())
-            .map_err(|err| Error::usage(format!("image name {}: {err}", placed.tag_reference())))?;
-        jobs.push(PushJob {
-            target,
-            image: placed.image.clone(),
-            mount_from: None,
-            what: placed.what.clone(),
-        });
-    }
-    let what = format!("pushing {} bundle image(s)", jobs.len());
-    registry.push_all(&what, jobs)?;
-    // The catalog goes last: it names the bundle images, which must exist.
     registry.push_all(
         &format!("pushing the catalog {}", repo.whole()),
         vec![PushJob {

@@ -11,8 +11,8 @@ use common::{Error, Finding, Result};
 use oci_client::Reference;
 
 use crate::base::{base_pin, load_base};
-use crate::output::{push_all, write_layout, Placed, PACKAGE_LAYOUT_NAME};
-use crate::registry::{self, Registry};
+use crate::output::{push_catalog, write_layout, Placed, PACKAGE_LAYOUT_NAME};
+use crate::registry::{self, PushJob, Registry};
 use crate::target::Target;
 use crate::{cache, images, package, Args, CatalogResult};
 
@@ -166,18 +166,20 @@ pub(crate) fn finish(
     // The graph does not depend on digests: a bad graph (or package) is
     // refused before any image is built, and nothing is pushed.
     check_upgrade_graph(&bundles, &target.bundle_repo)?;
-    let package = package::read_package(bundles_dir)?;
-    let mut placed: Vec<Placed> = bundles
-        .iter()
-        .zip(build_bundle_images(&bundles)?)
-        .map(|(bundle, image)| Placed {
-            repository: target.bundle_repo.clone(),
-            tag: bundle_tag(bundle),
-            layout_name: bundle_tag(bundle),
-            image,
-            what: bundle.csv.name.clone(),
-        })
-        .collect();
+    let package = package::read_package(bundles_dir)?
+        .map(|content| images::package_image(&content).map(|image| place_package(&target, image)))
+        .transpose()?;
+    let base = load_base(&target, registry)?;
+    // Pushed as soon as each is built (the package first); written to a
+    // layout once all are.
+    let mut placed = match &target.layout {
+        Some(_) => place_bundles(
+            &target,
+            &bundles,
+            build_bundle_images(&bundles, |_, _| true)?,
+        ),
+        None => push_while_building(registry, &target, &bundles, package.as_ref())?,
+    };
     let refs: Vec<(&Bundle, String)> = bundles
         .iter()
         .zip(&placed)
@@ -192,33 +194,13 @@ pub(crate) fn finish(
         .unwrap_or_default()
         .to_string();
     let summary = images::summarize(&catalog, &main_package, &refs);
-    let package_image = match &package {
-        Some(content) => {
-            let package = Placed {
-                repository: target.package_repo.clone(),
-                tag: target.tag.clone(),
-                layout_name: PACKAGE_LAYOUT_NAME.to_string(),
-                image: images::package_image(content)?,
-                what: "package".into(),
-            };
-            let reference = package.by_digest();
-            placed.push(package);
-            Some(reference)
-        }
-        None => None,
-    };
+    let package_image = package.as_ref().map(Placed::by_digest);
+    placed.extend(package);
 
-    let base = load_base(&target, registry)?;
     let catalog_image = images::catalog_image(&base.image, layer)?;
     let catalog_ref = match &target.layout {
         Some(dir) => write_layout(dir, &target, &placed, &catalog_image)?,
-        None => push_all(
-            registry,
-            &target,
-            &placed,
-            &catalog_image,
-            base.source.as_ref(),
-        )?,
+        None => push_catalog(registry, &target, &catalog_image, base.source.as_ref())?,
     };
     let result = CatalogResult {
         image: catalog_ref,
@@ -292,18 +274,95 @@ fn render_catalog(refs: &[(&Bundle, String)]) -> Result<fbc::DeclarativeConfig> 
 
 /// Builds the bundle images on all cores (compressing the layers is most of
 /// the local work); the result is in input order, so it stays reproducible.
-/// A worker that panics becomes `Error::Internal` (common::parallel), as in
-/// the other tools, instead of a second hand-rolled thread scope.
-fn build_bundle_images(bundles: &[&Bundle]) -> Result<Vec<Image>> {
+/// `on_built` sees each image as soon as it is built (by its index), and
+/// false from it stops the build (the pushes failed). A worker that panics
+/// becomes `Error::Internal` (common::parallel), as in the other tools,
+/// instead of a second hand-rolled thread scope.
+fn build_bundle_images(
+    bundles: &[&Bundle],
+    on_built: impl Fn(usize, &Image) -> bool + Sync,
+) -> Result<Vec<Image>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let progress = common::progress::Progress::counter("bundles built", bundles.len() as u64);
-    let built = common::parallel::map_each(bundles, threads, |bundle| {
-        let image = images::bundle_image(bundle);
+    let numbered: Vec<(usize, &Bundle)> = bundles.iter().copied().enumerate().collect();
+    let built = common::parallel::map_each(&numbered, threads, |(index, bundle)| {
+        let image = images::bundle_image(bundle)?;
         progress.inc(1);
-        image
+        if !on_built(*index, &image) {
+            return Err(Error::internal("the pushes stopped"));
+        }
+        Ok(image)
     });
     progress.finish();
     built.into_iter().collect()
+}
+
+/// The bundle images with where each goes, in bundle order.
+fn place_bundles(target: &Target, bundles: &[&Bundle], images: Vec<Image>) -> Vec<Placed> {
+    bundles
+        .iter()
+        .zip(images)
+        .map(|(bundle, image)| Placed {
+            repository: target.bundle_repo.clone(),
+            tag: bundle_tag(bundle),
+            layout_name: bundle_tag(bundle),
+            image,
+            what: bundle.csv.name.clone(),
+        })
+        .collect()
+}
+
+/// The package image with where it goes.
+fn place_package(target: &Target, image: Image) -> Placed {
+    Placed {
+        repository: target.package_repo.clone(),
+        tag: target.tag.clone(),
+        layout_name: PACKAGE_LAYOUT_NAME.to_string(),
+        image,
+        what: "package".into(),
+    }
+}
+
+/// Builds the bundle images and pushes each (the package image first) as
+/// soon as it is built, so that the registry receives while the cores
+/// compress; returns them placed, in bundle order, once all are pushed.
+fn push_while_building(
+    registry: &mut Registry,
+    target: &Target,
+    bundles: &[&Bundle],
+    package: Option<&Placed>,
+) -> Result<Vec<Placed>> {
+    // Every image has its layer and config; every tag is checked first.
+    let tags = bundles
+        .iter()
+        .map(|bundle| tag_reference(&target.bundle_repo, &bundle_tag(bundle)))
+        .collect::<Result<Vec<Reference>>>()?;
+    let mut destinations = tags.clone();
+    if let Some(package) = package {
+        destinations.push(tag_reference(&package.repository, &package.tag)?);
+    }
+    let what = format!("pushing {} bundle image(s)", destinations.len());
+    let blobs = 2 * destinations.len();
+    let built = registry.push_while(&what, blobs, &destinations, |queue| {
+        if let (Some(package), Some(at)) = (package, destinations.get(tags.len())) {
+            queue.push(package.push_job(at.clone()));
+        }
+        build_bundle_images(bundles, |index, image| {
+            queue.push(PushJob {
+                target: tags[index].clone(),
+                image: image.clone(),
+                mount_from: None,
+                what: bundles[index].csv.name.clone(),
+            })
+        })
+    })??;
+    Ok(place_bundles(target, bundles, built))
+}
+
+/// `repository:tag` as an image reference.
+fn tag_reference(repository: &str, tag: &str) -> Result<Reference> {
+    Reference::try_from(format!("{repository}:{tag}"))
+        .map_err(|err| Error::usage(format!("image name {repository}:{tag}: {err}")))
 }
 
 fn list<'a>(findings: impl Iterator<Item = &'a Finding>) -> String {
@@ -355,4 +414,40 @@ fn bundle_tag(bundle: &Bundle) -> String {
         bundle.package().unwrap_or("bundle"),
         bundle.version
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn fixture_tree() -> bundle::BundleTree {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/catalog/good");
+        load_bundles(&dir).unwrap()
+    }
+
+    #[test]
+    fn each_bundle_image_is_handed_on_as_soon_as_it_is_built_and_a_refusal_stops_the_build() {
+        let tree = fixture_tree();
+        let bundles: Vec<&Bundle> = tree.all_bundles().collect();
+        let seen = Mutex::new(Vec::new());
+        let built = build_bundle_images(&bundles, |index, image| {
+            seen.lock()
+                .unwrap()
+                .push((index, image.digest().to_string()));
+            true
+        })
+        .unwrap();
+        let mut seen = seen.into_inner().unwrap();
+        seen.sort();
+        let expected: Vec<(usize, String)> = built
+            .iter()
+            .enumerate()
+            .map(|(index, image)| (index, image.digest().to_string()))
+            .collect();
+        assert_eq!(seen, expected, "every image, by its index, once");
+
+        let err = build_bundle_images(&bundles, |_, _| false).unwrap_err();
+        assert!(err.to_string().contains("the pushes stopped"), "{err}");
+    }
 }

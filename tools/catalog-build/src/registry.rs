@@ -262,20 +262,7 @@ impl Registry {
 impl Registry {
     /// Where `reference`'s repository is, for `-v` lines.
     fn endpoint(&self, reference: &Reference) -> Endpoint {
-        let registry = reference.resolve_registry();
-        let scheme = if self.insecure.iter().any(|r| r == registry) {
-            "http"
-        } else {
-            "https"
-        };
-        Endpoint {
-            repository: format!("{scheme}://{registry}/v2/{}", reference.repository()),
-            reference: reference
-                .digest()
-                .or(reference.tag())
-                .unwrap_or("latest")
-                .to_string(),
-        }
+        Endpoint::of(&self.insecure, reference)
     }
 }
 
@@ -289,6 +276,25 @@ struct Endpoint {
 }
 
 impl Endpoint {
+    /// `reference`'s repository, over plain HTTP when its registry is one
+    /// of `insecure`.
+    fn of(insecure: &[String], reference: &Reference) -> Endpoint {
+        let registry = reference.resolve_registry();
+        let scheme = if insecure.iter().any(|r| r == registry) {
+            "http"
+        } else {
+            "https"
+        };
+        Endpoint {
+            repository: format!("{scheme}://{registry}/v2/{}", reference.repository()),
+            reference: reference
+                .digest()
+                .or(reference.tag())
+                .unwrap_or("latest")
+                .to_string(),
+        }
+    }
+
     fn manifest(&self) -> String {
         self.manifest_at(&self.reference)
     }

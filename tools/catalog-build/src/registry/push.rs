@@ -2,6 +2,7 @@
 //! bytes were not pulled), then the manifest unless the tag already points
 //! at it; several images at once, with progress on a terminal.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -34,50 +35,65 @@ impl Registry {
     /// caller names each image by its digest. On a terminal, `what` heads a
     /// line of the bytes and blobs pushed so far.
     pub fn push_all(&mut self, what: &str, jobs: Vec<PushJob>) -> Result<()> {
-        let mut auths = Vec::with_capacity(jobs.len());
-        for job in &jobs {
-            auths.push((self.auth_for(&job.target)?, self.endpoint(&job.target)));
+        let blobs = jobs.iter().map(|job| job.image.blobs().count()).sum();
+        let destinations: Vec<Reference> = jobs.iter().map(|job| job.target.clone()).collect();
+        self.push_while(what, blobs, &destinations, move |queue| {
+            for job in jobs {
+                queue.push(job);
+            }
+        })
+    }
+
+    /// Pushes the images `fill` queues while it runs on another thread
+    /// (building them), [`PUSH_CONCURRENCY`] at a time, each as
+    /// [`push_image`] does, so that building and pushing overlap; returns
+    /// what `fill` returned once it is done and every queued image is
+    /// pushed. The first failed push stops the others, and `fill` learns it
+    /// from [`PushQueue::push`]; that failure is the error.
+    ///
+    /// `blobs` (how many blobs the images hold) and `destinations` (where
+    /// they go: their registries' credentials are found first) are known
+    /// before the images are.
+    pub fn push_while<R: Send>(
+        &mut self,
+        what: &str,
+        blobs: usize,
+        destinations: &[Reference],
+        fill: impl FnOnce(PushQueue) -> R + Send,
+    ) -> Result<R> {
+        let mut auths = BTreeMap::new();
+        for destination in destinations {
+            let auth = self.auth_for(destination)?;
+            auths.insert(destination.resolve_registry().to_string(), auth);
         }
-        let progress = PushProgress::new(what, &jobs);
-        let bar = progress.bar.clone();
-        let client = self.client.clone();
-        let outcome = self.runtime.block_on(async move {
-            let mut running = tokio::task::JoinSet::new();
-            let mut pending = jobs.into_iter().zip(auths);
-            let mut stats = PushStats::default();
-            for (job, auth) in pending.by_ref().take(PUSH_CONCURRENCY) {
-                running.spawn(push_image(client.clone(), auth, job, progress.clone()));
-            }
-            while let Some(joined) = running.join_next().await {
-                let (target, result) = match joined {
-                    Ok(done) => done,
-                    Err(err) => {
-                        return Err((
-                            None,
-                            PushFailure::Message(format!("a push task failed: {err}")),
-                        ))
-                    }
-                };
-                match result {
-                    Ok(done) => stats.add(done),
-                    Err(failure) => {
-                        running.abort_all();
-                        return Err((Some(target), failure));
-                    }
-                }
-                if let Some((job, auth)) = pending.next() {
-                    running.spawn(push_image(client.clone(), auth, job, progress.clone()));
-                }
-            }
-            Ok(stats)
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        let progress = PushProgress::new(what, blobs);
+        let queue = PushQueue {
+            sender,
+            progress: progress.clone(),
+        };
+        let pushing = Pushing {
+            client: self.client.clone(),
+            auths: Arc::new(auths),
+            insecure: Arc::new(self.insecure.clone()),
+            progress: progress.clone(),
+        };
+        let runtime = &self.runtime;
+        let (filled, outcome) = std::thread::scope(|scope| {
+            let filler = scope.spawn(move || fill(queue));
+            let outcome = runtime.block_on(pushing.run(receiver));
+            (filler.join(), outcome)
         });
-        bar.finish();
+        progress.bar.finish();
+        let filled =
+            filled.map_err(|_| Error::internal("the thread building the images panicked"))?;
         match outcome {
             Ok(stats) => {
                 self.stats.add(stats);
-                Ok(())
+                Ok(filled)
             }
-            Err((target, failure)) => {
+            Err(failed) => {
+                let (target, failure) = *failed;
                 let name = target
                     .as_ref()
                     .map_or_else(|| "registry".to_string(), Reference::whole);
@@ -89,6 +105,103 @@ impl Registry {
                     ),
                     (PushFailure::Message(message), _) => Error::remote(name, message),
                 })
+            }
+        }
+    }
+}
+
+/// Where [`Registry::push_while`]'s `fill` queues images to push.
+pub struct PushQueue {
+    sender: tokio::sync::mpsc::UnboundedSender<PushJob>,
+    progress: PushProgress,
+}
+
+impl PushQueue {
+    /// Queues one image; false when the pushes have stopped (one failed),
+    /// so that the caller can stop building.
+    pub fn push(&self, job: PushJob) -> bool {
+        self.progress.queued(&job);
+        self.sender.send(job).is_ok()
+    }
+}
+
+/// What the pushing tasks share.
+#[derive(Clone)]
+struct Pushing {
+    client: Client,
+    /// Credentials by registry host.
+    auths: Arc<BTreeMap<String, RegistryAuth>>,
+    insecure: Arc<Vec<String>>,
+    progress: PushProgress,
+}
+
+/// A failed push: the image's tag (when known) and why; boxed, since a
+/// `Reference` and a registry error make the `Err` of every task's result
+/// hundreds of bytes.
+type Failed = Box<(Option<Reference>, PushFailure)>;
+
+impl Pushing {
+    /// [`PUSH_CONCURRENCY`] tasks, each taking the next queued image until
+    /// the queue is closed and empty; the first failure aborts the others.
+    async fn run(
+        self,
+        receiver: tokio::sync::mpsc::UnboundedReceiver<PushJob>,
+    ) -> std::result::Result<PushStats, Failed> {
+        let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..PUSH_CONCURRENCY {
+            workers.spawn(self.clone().work(Arc::clone(&receiver)));
+        }
+        let mut stats = PushStats::default();
+        while let Some(joined) = workers.join_next().await {
+            let done = joined.unwrap_or_else(|err| {
+                Err(Box::new((
+                    None,
+                    PushFailure::Message(format!("a push task failed: {err}")),
+                )))
+            });
+            match done {
+                Ok(done) => stats.add(done),
+                Err(failure) => {
+                    workers.abort_all();
+                    // Closing the queue tells the builder to stop.
+                    receiver.lock().await.close();
+                    return Err(failure);
+                }
+            }
+        }
+        Ok(stats)
+    }
+
+    /// One pushing task: queued images, one after another.
+    async fn work(
+        self,
+        receiver: Arc<tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<PushJob>>>,
+    ) -> std::result::Result<PushStats, Failed> {
+        let mut stats = PushStats::default();
+        loop {
+            let next = receiver.lock().await.recv().await;
+            let Some(job) = next else {
+                return Ok(stats);
+            };
+            let registry = job.target.resolve_registry().to_string();
+            let Some(auth) = self.auths.get(&registry).cloned() else {
+                return Err(Box::new((
+                    Some(job.target),
+                    PushFailure::Message(format!("no credentials were looked up for {registry}")),
+                )));
+            };
+            let endpoint = Endpoint::of(&self.insecure, &job.target);
+            let (target, result) = push_image(
+                self.client.clone(),
+                (auth, endpoint),
+                job,
+                self.progress.clone(),
+            )
+            .await;
+            match result {
+                Ok(done) => stats.add(done),
+                Err(failure) => return Err(Box::new((Some(target), failure))),
             }
         }
     }
@@ -271,18 +384,23 @@ struct PushProgress {
 }
 
 impl PushProgress {
-    fn new(what: &str, jobs: &[PushJob]) -> PushProgress {
-        let blobs: Vec<&Blob> = jobs.iter().flat_map(|job| job.image.blobs()).collect();
-        let bytes = blobs.iter().map(|b| b.data.len() as u64).sum();
+    /// A line for `blobs` blobs; the bytes' total grows as images are queued.
+    fn new(what: &str, blobs: usize) -> PushProgress {
         let progress = PushProgress {
-            bar: Progress::bytes(what, bytes),
+            bar: Progress::bytes(what, 0),
             blobs_done: Arc::new(AtomicUsize::new(0)),
-            blobs: blobs.len(),
+            blobs,
         };
         progress
             .bar
             .set_message(format!("0/{} blobs", progress.blobs));
         progress
+    }
+
+    /// An image queued: its blobs' bytes join the total.
+    fn queued(&self, job: &PushJob) {
+        self.bar
+            .inc_length(job.image.blobs().map(|b| b.data.len() as u64).sum());
     }
 
     fn pushing(&self, what: &str, blob: &Blob) {
@@ -304,4 +422,84 @@ impl PushProgress {
 fn short_digest(digest: &str) -> &str {
     let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
     &hex[..hex.len().min(12)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::sync::atomic::AtomicBool;
+
+    /// A loopback "registry" that answers every request 400: a push to it
+    /// fails at its first request, without a retry.
+    fn refusing_registry() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                    head.push(byte[0]);
+                }
+                let _ = stream.write_all(
+                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+        });
+        host
+    }
+
+    fn job(target: &Reference) -> PushJob {
+        let layer = Blob::new(oci::MEDIA_TYPE_LAYER_GZIP, oci::gzip(b"layer"));
+        PushJob {
+            target: target.clone(),
+            image: Image::new(
+                Blob::new(oci::MEDIA_TYPE_CONFIG, b"{}".to_vec()),
+                vec![layer],
+            ),
+            mount_from: None,
+            what: "test".into(),
+        }
+    }
+
+    #[test]
+    fn images_are_pushed_while_the_filler_is_still_building() {
+        let host = refusing_registry();
+        let target = Reference::try_from(format!("{host}/org/x:v1")).unwrap();
+        let mut registry =
+            Registry::new(vec![host.clone()], std::time::Duration::from_secs(10)).unwrap();
+        let stopped = AtomicBool::new(false);
+        let err = registry
+            .push_while("test", 2, std::slice::from_ref(&target), |queue| {
+                assert!(queue.push(job(&target)));
+                // Still building: the first image's push runs meanwhile,
+                // fails, and closes the queue. (Were pushes to start only
+                // once this returned, the queue would stay open and this
+                // would give up after 60 s.)
+                for _ in 0..1200 {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    if !queue.push(job(&target)) {
+                        stopped.store(true, Ordering::SeqCst);
+                        return;
+                    }
+                }
+            })
+            .unwrap_err();
+        assert!(
+            stopped.load(Ordering::SeqCst),
+            "the filler saw the pushes stop"
+        );
+        assert_eq!(err.exit_status(), common::ExitStatus::Remote, "{err}");
+        assert!(err.to_string().contains(&host), "{err}");
+    }
+
+    #[test]
+    fn what_the_filler_returns_is_the_result_when_nothing_fails() {
+        let mut registry = Registry::new(Vec::new(), std::time::Duration::from_secs(10)).unwrap();
+        let built = registry.push_while("test", 0, &[], |_queue| 42).unwrap();
+        assert_eq!(built, 42);
+        assert_eq!(registry.stats, PushStats::default());
+    }
 }
