@@ -6,7 +6,8 @@
 # Prints our time, the floor (skopeo copy pushing the same images from an
 # OCI layout, one `skopeo copy` per image, one at a time and six at a time,
 # each into its own empty registry so no run can reuse another's blobs; the
-# faster counts), the ratio (target <= 1.3), and the
+# faster counts), the ratio (target <= 0.85: the local registry's own CPU
+# puts the floor near 0.8 on 2 cores), and the
 # no-change re-run time (target < 10% of the first run; the build cache answers
 # after the registry confirms every manifest), and the re-run with --no-cache
 # (everything rebuilt, every blob found present).
@@ -137,6 +138,6 @@ ours=$(elapsed "$t0" "$t1"); rerun=$(elapsed "$t1" "$t2"); nocache=$(elapsed "$t
 floor=$(awk -v a="$floor1" -v b="$floor6" 'BEGIN { print (a < b ? a : b) }')
 echo "catalog-build (build + push ${#refs[@]} images): ${ours}s"
 echo "floor: skopeo copy of the same ${#refs[@]} images from an OCI layout: ${floor1}s one at a time, ${floor6}s six at a time (xargs -P 6); floor = ${floor}s"
-awk -v o="$ours" -v f="$floor" 'BEGIN { printf "ratio ours/floor: %.2f (target <= 1.3)\n", o / f }'
+awk -v o="$ours" -v f="$floor" 'BEGIN { printf "ratio ours/floor: %.2f (target <= 0.85)\n", o / f }'
 awk -v r="$rerun" -v o="$ours" 'BEGIN { printf "no-change re-run: %ss = %.1f%% of the first run (target < 10%%)\n", r, 100 * r / o }'
 awk -v r="$nocache" -v o="$ours" 'BEGIN { printf "no-change re-run with --no-cache: %ss = %.1f%% of the first run\n", r, 100 * r / o }'

@@ -131,8 +131,8 @@ pub(crate) fn prepare(
 /// whenever the same input gives other images or another result, so that
 /// no entry recorded by an earlier build answers for this one (the tool's
 /// version alone does not change between commits). 2: bundles' `package/`
-/// built into a package image.
-const BUILD_RECIPE: &str = "recipe 2";
+/// built into a package image; 3: layers compressed at deflate level 1.
+const BUILD_RECIPE: &str = "recipe 3";
 
 /// Finishes a prepared build: the cached result when `verified` (the
 /// registry still has every image of the hit), else the build and push,
