@@ -1678,3 +1678,60 @@ fn a_layout_written_without_repo_is_refused_by_push_layout_saying_how_to_write_o
         .run()
         .exit(2);
 }
+
+#[test]
+fn a_registry_that_asks_for_no_credentials_is_asked_its_v2_once_not_before_every_request() {
+    // oci-client, given (anonymous) credentials for a registry whose `/v2/`
+    // answers without a challenge, asks `/v2/` again before each request:
+    // about ten times per image, half of a push's requests.
+    let Some(registry) = start_registry() else {
+        return;
+    };
+    let repo = format!("{}/osd-addons/demo", registry.host());
+    let cache = tempfile::tempdir().unwrap();
+    let push = |extra: &[&str]| {
+        e2e::tool("catalog-build")
+            .args(["--bundles", fixtures().join("good").to_str().unwrap()])
+            .args(["--repo", &repo, "--base-image", "scratch"])
+            .args(extra)
+            .env("XDG_CACHE_HOME", cache.path())
+            .env_remove("REGISTRY_AUTH_FILE")
+            .env("HOME", cache.path())
+            .write_stdin("")
+            .run()
+            .success()
+            .json()
+    };
+    let started = registry.requests().len();
+    let first = push(&[]);
+    let requests = registry.requests()[started..].to_vec();
+    let probes = requests
+        .iter()
+        .filter(|r| r.starts_with("GET /v2/ "))
+        .count();
+    assert_eq!(probes, 1, "{requests:#?}");
+    // 5 images of 2 blobs: a HEAD and a monolithic upload (POST, PUT) per
+    // blob, a PUT per manifest; no tag check, since every blob was sent.
+    assert_eq!(requests.len(), 1 + 5 * (2 * 3 + 1), "{requests:#?}");
+
+    // Everything already there (--no-cache): the blobs are found, and each
+    // tag, asked plainly, already points at its image: nothing written.
+    let before = registry.requests().len();
+    let writes = registry.writes().len();
+    assert_eq!(push(&["--no-cache"]), first);
+    let again = registry.requests()[before..].to_vec();
+    assert_eq!(registry.writes().len(), writes, "{again:#?}");
+    assert_eq!(
+        again.iter().filter(|r| r.starts_with("GET /v2/ ")).count(),
+        1,
+        "{again:#?}"
+    );
+    assert_eq!(
+        again
+            .iter()
+            .filter(|r| r.starts_with("HEAD /v2/osd-addons/demo") && r.contains("/manifests/"))
+            .count(),
+        5,
+        "one tag check per image: {again:#?}"
+    );
+}

@@ -11,6 +11,7 @@ mod cache_check;
 mod credentials;
 mod push;
 mod retry;
+mod route;
 
 use std::collections::BTreeMap;
 
@@ -41,19 +42,25 @@ pub fn is_loopback(registry: &str) -> bool {
 /// A registry session: one oci-client on a current-thread runtime.
 pub struct Registry {
     client: Client,
+    /// The client that is never given credentials, for pushes to registries
+    /// that ask for none (`route`).
+    open_client: Client,
     runtime: tokio::runtime::Runtime,
     pub insecure: Vec<String>,
     credentials: BTreeMap<String, Credentials>,
     request_timeout: std::time::Duration,
     pub stats: PushStats,
-    /// Plain HTTP clients per registry base URL, for the cache check.
+    /// Plain HTTP clients per registry base URL, for the cache check and
+    /// the tags of registries that ask for no credentials.
     plain: BTreeMap<String, common::http::Client>,
-    /// Registries that did not answer a plain manifest `HEAD` (they want a
-    /// token): oci-client's auth flow asks them.
+    /// Registries that did not answer a plain `/v2/` or manifest `HEAD`
+    /// (they want a token): oci-client's auth flow asks them.
     wants_token: std::collections::BTreeSet<String>,
     /// Tags resolved to digests in this run (the base image's, asked once
     /// per run rather than once per add-on of a stream).
     pinned: BTreeMap<String, String>,
+    /// How pushes reach each registry (by host), decided once per run.
+    routes: BTreeMap<String, route::Route>,
 }
 
 impl Registry {
@@ -68,7 +75,7 @@ impl Registry {
             .enable_all()
             .build()
             .map_err(|err| Error::remote("tokio", format!("cannot start the runtime: {err}")))?;
-        let config = ClientConfig {
+        let config = || ClientConfig {
             protocol: ClientProtocol::HttpsExcept(insecure.clone()),
             use_monolithic_push: true,
             connect_timeout: Some(request_timeout.min(std::time::Duration::from_secs(15))),
@@ -76,7 +83,8 @@ impl Registry {
             ..ClientConfig::default()
         };
         Ok(Registry {
-            client: Client::new(config),
+            client: Client::new(config()),
+            open_client: Client::new(config()),
             runtime,
             insecure,
             credentials: BTreeMap::new(),
@@ -85,6 +93,7 @@ impl Registry {
             plain: BTreeMap::new(),
             wants_token: Default::default(),
             pinned: Default::default(),
+            routes: Default::default(),
         })
     }
 

@@ -18,7 +18,7 @@ const CHECK_CONCURRENCY: usize = 16;
 
 /// What a manifest `HEAD` accepts: the media types our images and the
 /// base images we pull are written in.
-const MANIFEST_MEDIA_TYPES: [&str; 4] = [
+pub(super) const MANIFEST_MEDIA_TYPES: [&str; 4] = [
     oci::MEDIA_TYPE_MANIFEST,
     oci::MEDIA_TYPE_INDEX,
     oci::MEDIA_TYPE_DOCKER_MANIFEST,
@@ -78,12 +78,7 @@ impl Registry {
             }
             let endpoint = self.endpoint(reference);
             let (base, repository) = endpoint.repository.split_once("/v2/")?;
-            if !self.plain.contains_key(base) {
-                let client = common::http::Client::new(base, &Default::default())
-                    .ok()?
-                    .with_request_timeout(self.request_timeout);
-                self.plain.insert(base.to_string(), client);
-            }
+            self.plain_client(base)?;
             let path = match check {
                 CacheCheck::Manifest { .. } => {
                     format!("/v2/{repository}/manifests/{}", endpoint.reference)

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use common::oci::{self, Blob, Image};
 use common::progress::Progress;
 use common::{Error, Result};
-use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
 
 use super::retry::{describe_error, digest_result, logged, StageFailure};
+use super::route::{plain_manifest_digest, Route};
 use super::{Endpoint, Registry};
 
 /// How many images are pushed at once (skopeo sends up to 6 layers at once).
@@ -61,10 +61,10 @@ impl Registry {
         destinations: &[Reference],
         fill: impl FnOnce(PushQueue) -> R + Send,
     ) -> Result<R> {
-        let mut auths = BTreeMap::new();
+        let mut routes = BTreeMap::new();
         for destination in destinations {
-            let auth = self.auth_for(destination)?;
-            auths.insert(destination.resolve_registry().to_string(), auth);
+            let route = self.route_for(destination)?;
+            routes.insert(destination.resolve_registry().to_string(), route);
         }
         let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
         let progress = PushProgress::new(what, blobs);
@@ -74,7 +74,8 @@ impl Registry {
         };
         let pushing = Pushing {
             client: self.client.clone(),
-            auths: Arc::new(auths),
+            open_client: self.open_client.clone(),
+            routes: Arc::new(routes),
             insecure: Arc::new(self.insecure.clone()),
             progress: progress.clone(),
         };
@@ -129,8 +130,9 @@ impl PushQueue {
 #[derive(Clone)]
 struct Pushing {
     client: Client,
-    /// Credentials by registry host.
-    auths: Arc<BTreeMap<String, RegistryAuth>>,
+    open_client: Client,
+    /// How each registry (by host) is reached.
+    routes: Arc<BTreeMap<String, Route>>,
     insecure: Arc<Vec<String>>,
     progress: PushProgress,
 }
@@ -185,20 +187,19 @@ impl Pushing {
                 return Ok(stats);
             };
             let registry = job.target.resolve_registry().to_string();
-            let Some(auth) = self.auths.get(&registry).cloned() else {
+            let Some(route) = self.routes.get(&registry).cloned() else {
                 return Err(Box::new((
                     Some(job.target),
                     PushFailure::Message(format!("no credentials were looked up for {registry}")),
                 )));
             };
+            let client = match route {
+                Route::SignedIn(_) => self.client.clone(),
+                Route::Open(_) => self.open_client.clone(),
+            };
             let endpoint = Endpoint::of(&self.insecure, &job.target);
-            let (target, result) = push_image(
-                self.client.clone(),
-                (auth, endpoint),
-                job,
-                self.progress.clone(),
-            )
-            .await;
+            let (target, result) =
+                push_image(client, (route, endpoint), job, self.progress.clone()).await;
             match result {
                 Ok(done) => stats.add(done),
                 Err(failure) => return Err(Box::new((Some(target), failure))),
@@ -243,17 +244,17 @@ impl PushStats {
 /// pulled, then the manifest unless the tag already points at it.
 async fn push_image(
     client: Client,
-    (auth, endpoint): (RegistryAuth, Endpoint),
+    (route, endpoint): (Route, Endpoint),
     job: PushJob,
     progress: PushProgress,
 ) -> (Reference, std::result::Result<PushStats, PushFailure>) {
-    let result = push_image_inner(&client, &auth, &endpoint, &job, &progress).await;
+    let result = push_image_inner(&client, &route, &endpoint, &job, &progress).await;
     (job.target, result)
 }
 
 async fn push_image_inner(
     client: &Client,
-    auth: &RegistryAuth,
+    route: &Route,
     endpoint: &Endpoint,
     job: &PushJob,
     progress: &PushProgress,
@@ -261,18 +262,20 @@ async fn push_image_inner(
     let target = &job.target;
     let image = &job.image;
     let mut stats = PushStats::default();
-    let registry_root = format!(
-        "{}/",
-        endpoint.repository.split("/v2/").next().unwrap_or("")
-    );
-    logged(
-        "AUTH",
-        format!("{registry_root}v2/ (push)"),
-        0,
-        |_| "ok".into(),
-        || client.auth(target, auth, RegistryOperation::Push),
-    )
-    .await?;
+    if let Route::SignedIn(auth) = route {
+        let registry_root = format!(
+            "{}/",
+            endpoint.repository.split("/v2/").next().unwrap_or("")
+        );
+        logged(
+            "AUTH",
+            format!("{registry_root}v2/ (push)"),
+            0,
+            |_| "ok".into(),
+            || client.auth(target, auth, RegistryOperation::Push),
+        )
+        .await?;
+    }
     for blob in image.blobs() {
         if blob_present(client, target, endpoint, &blob.digest).await? {
             stats.present_blobs += 1;
@@ -323,11 +326,18 @@ async fn push_image_inner(
         stats.uploaded_blobs += 1;
         stats.uploaded_bytes += blob.data.len() as u64;
     }
-    let current = logged("HEAD", endpoint.manifest(), 0, digest_result, || {
-        client.fetch_manifest_digest(target, auth)
-    })
-    .await
-    .ok();
+    // A registry keeps a manifest per repository and takes one only when
+    // the repository holds its blobs: when a blob had to be sent or
+    // mounted, the tag cannot point at this image yet.
+    let current = match route {
+        _ if stats.uploaded_blobs + stats.mounted_blobs > 0 => None,
+        Route::SignedIn(auth) => logged("HEAD", endpoint.manifest(), 0, digest_result, || {
+            client.fetch_manifest_digest(target, auth)
+        })
+        .await
+        .ok(),
+        Route::Open(plain) => plain_manifest_digest(plain.clone(), endpoint).await,
+    };
     if current.as_deref() != Some(image.digest()) {
         let content_type = oci::MEDIA_TYPE_MANIFEST
             .parse()
