@@ -289,3 +289,65 @@ fn catalog_build_with_the_registry_stopped_mid_push_converges_after_a_restart_on
         "the rerun sent only the blobs the stopped registry had not stored: {rerun_uploads} + {uploads_before} > {clean_uploads}"
     );
 }
+
+#[test]
+fn catalog_build_sends_again_a_blob_whose_head_a_registry_killed_mid_write_answers_500() {
+    // docker-registry writes a repository's blob link in place: killed
+    // while writing it, it leaves an empty link, and the restarted registry
+    // answers that blob's HEAD with a 500 for good, while a new upload
+    // writes the link again: catalog-build sends the blob.
+    let port = free_port();
+    let storage = tempfile::tempdir().unwrap();
+    let Some(registry) = registry_or_skip(port, storage.path()) else {
+        return;
+    };
+    let base = push_base_image(&registry);
+    let cache = tempfile::tempdir().unwrap();
+    let proxy = FaultingProxy::start(registry.addr(), FaultPlan::default()).unwrap();
+    let first = catalog_build(&proxy.host(), base, cache.path(), &[]).success();
+    let layers = storage
+        .path()
+        .join("data/docker/registry/v2/repositories/osd-addons/demo-bundle/_layers/sha256");
+    let mut links: Vec<PathBuf> = std::fs::read_dir(&layers)
+        .unwrap()
+        .map(|entry| entry.unwrap().path().join("link"))
+        .collect();
+    links.sort();
+    std::fs::write(&links[0], "").unwrap();
+    let digest_of_broken = format!(
+        "sha256:{}",
+        links[0]
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+    );
+    let broken = format!("/v2/osd-addons/demo-bundle/blobs/{digest_of_broken}");
+
+    let seen_before_rerun = proxy.forwarded().len();
+    let rerun = catalog_build(&proxy.host(), base, cache.path(), &["--no-cache"])
+        .success()
+        .stderr_has(&format!("{broken}: "))
+        .stderr_has("sending it again");
+    assert_eq!(digest(&rerun), digest(&first));
+    let seen = proxy.forwarded()[seen_before_rerun..].to_vec();
+    let heads: Vec<_> = seen
+        .iter()
+        .filter(|f| f.method == "HEAD" && f.target == broken)
+        .collect();
+    assert!(
+        !heads.is_empty() && heads.iter().all(|f| f.status == 500),
+        "the registry answers the emptied link's HEAD with a 500: {seen:#?}"
+    );
+    assert!(
+        seen.iter().any(|f| f.method == "PUT"
+            && f.status == 201
+            && f.target
+                .starts_with("/v2/osd-addons/demo-bundle/blobs/uploads/")
+            && f.target.contains(&digest_of_broken)),
+        "the blob is sent again: {seen:#?}"
+    );
+    assert_skopeo_reads(&index_image(&rerun));
+}

@@ -11,7 +11,7 @@ use common::progress::Progress;
 use common::{Error, Result};
 use oci_client::{Client, Reference, RegistryOperation};
 
-use super::retry::{describe_error, digest_result, logged, StageFailure};
+use super::retry::{describe_error, digest_result, logged, server_error, StageFailure};
 use super::route::{plain_manifest_digest, Route};
 use super::{Endpoint, Registry};
 
@@ -277,7 +277,7 @@ async fn push_image_inner(
         .await?;
     }
     for blob in image.blobs() {
-        if blob_present(client, target, endpoint, &blob.digest).await? {
+        if blob_present_or_unreadable(client, target, endpoint, &blob.digest).await? {
             stats.present_blobs += 1;
             progress.blob_done(blob);
             continue;
@@ -362,6 +362,34 @@ async fn push_image_inner(
 }
 
 /// Whether the repository of `target` holds blob `digest`.
+/// Whether a blob can be skipped: [`blob_present`], except that a `HEAD`
+/// still answered with a 5xx after its retries counts as absent. A
+/// docker-registry killed while writing a repository's link to a blob keeps
+/// answering that blob's `HEAD` with a 500 after a restart, and an upload
+/// writes the link anew; a registry that is really down fails the upload
+/// too, with its own message.
+async fn blob_present_or_unreadable(
+    client: &Client,
+    target: &Reference,
+    endpoint: &Endpoint,
+    digest: &str,
+) -> std::result::Result<bool, StageFailure> {
+    match blob_present(client, target, endpoint, digest).await {
+        Err(failure) if server_error(&failure.err) => {
+            common::cli::note(
+                common::cli::tool_name(),
+                common::redact::text(&format!(
+                    "{}: {}; sending it again (an upload writes the registry's record of it anew)",
+                    failure.stage,
+                    describe_error(&failure.err)
+                )),
+            );
+            Ok(false)
+        }
+        answered => answered,
+    }
+}
+
 async fn blob_present(
     client: &Client,
     target: &Reference,

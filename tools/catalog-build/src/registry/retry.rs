@@ -143,6 +143,18 @@ pub(super) fn classify(err: &OciDistributionError) -> Retry {
     }
 }
 
+/// Whether the registry answered with a server error (5xx), as opposed to
+/// not answering or refusing the request.
+pub(super) fn server_error(err: &OciDistributionError) -> bool {
+    match err {
+        OciDistributionError::RequestError(err) => {
+            err.status().is_some_and(|status| status.is_server_error())
+        }
+        OciDistributionError::ServerError { code, .. } => *code >= 500,
+        _ => false,
+    }
+}
+
 /// An error and its causes, each once.
 fn describe_chain(err: &dyn std::error::Error) -> String {
     let mut message = err.to_string();
