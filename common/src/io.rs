@@ -199,7 +199,7 @@ impl Source {
 
 /// What to say about JSON that stops before its end (serde_json's EOF
 /// errors): which closing mark is missing; `None` for any other error.
-fn json_ends_early(err: &serde_json::Error) -> Option<String> {
+pub fn json_ends_early(err: &serde_json::Error) -> Option<String> {
     if err.classify() != serde_json::error::Category::Eof {
         return None;
     }

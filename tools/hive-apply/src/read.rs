@@ -106,6 +106,10 @@ fn read_from(
         Err(err) => err,
     };
     drop(collector);
+    // JSON cut short is no YAML either: say the one thing that helps.
+    if let Some(early) = common::io::json_ends_early(&syntax) {
+        return Err(Error::input(location.clone().line(syntax.line()), early));
+    }
     match (input.take_recording(), path) {
         (Some(recorded), _) => {
             let mut again = std::io::Cursor::new(recorded).chain(&mut input);
