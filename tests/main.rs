@@ -26,6 +26,7 @@ mod secrets;
 mod syncset_render;
 mod templates;
 mod verbose;
+mod yaml_subset;
 
 /// A file in `tests/` that is not a module above would never run: say so.
 #[test]

@@ -15,7 +15,7 @@ use crate::field_path::{FieldPath, Segment};
 /// document; a "billion laughs" document stops here instead of eating memory.
 const MAX_ALIAS_NODES: usize = 1_000_000;
 /// Deeper nesting than this is refused (no real manifest comes close).
-const MAX_DEPTH: usize = 512;
+pub(super) const MAX_DEPTH: usize = 512;
 
 /// A parse failure with its position (1-based line and column).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +82,19 @@ pub fn parse_one(text: &str) -> Result<Parsed, YamlError> {
 
 /// Parses a stream of YAML documents (`---` separated). Empty documents are kept
 /// as `null` only when they are explicit (`---` followed by nothing).
+///
+/// The plain block YAML most files are written in is read by
+/// [`super::subset`] at a fraction of the cost; everything else, errors
+/// included, by the full loader on yaml_rust2's event parser.
 pub fn parse_stream(text: &str) -> Result<Vec<Parsed>, YamlError> {
+    match super::subset::parse_stream(text) {
+        Some(docs) => Ok(docs),
+        None => parse_stream_full(text),
+    }
+}
+
+/// [`parse_stream`] without the fast path: every construct, every error.
+pub fn parse_stream_full(text: &str) -> Result<Vec<Parsed>, YamlError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();

@@ -12,6 +12,8 @@
 //! against alias bombs and runaway nesting.
 //!
 //! - [`loader`]: text to values, with duplicate keys and PyYAML-typed scalars;
+//! - `subset`: a byte-level reader for the plain block YAML most files are
+//!   written in, which hands anything else to the loader;
 //! - `scalars`: YAML 1.1 implicit types of plain scalars (PyYAML's resolver);
 //! - `timestamp`: PyYAML's dates and datetimes, with Python's `repr`;
 //! - [`source_map`]: lines of fields, for findings;
@@ -22,7 +24,13 @@ pub mod emitter;
 pub mod loader;
 mod scalars;
 pub mod source_map;
+mod subset;
 mod timestamp;
+
+/// The fast reader alone: `None` where [`loader::parse_stream`] hands the
+/// text to the full loader. For the tests that compare the two readers.
+#[doc(hidden)]
+pub use subset::parse_stream as parse_stream_subset;
 
 pub use emitter::{to_yaml_string, write_yaml, EmitError};
 pub use loader::{parse_one, parse_stream, DuplicateKey, Parsed, PythonValue, YamlError};
