@@ -288,7 +288,8 @@ fn load_operator(dir: &Path, findings: &mut Vec<Finding>) -> OperatorBundles {
 }
 
 /// Reads one bundle folder; `None` when it is too broken to use (the reasons
-/// are in `findings`).
+/// are in `findings`). Every check runs, so one pass reports every problem:
+/// the folder's name, `metadata/`, `manifests/`, the CSV, the annotations.
 pub fn load_bundle(
     dir: &Path,
     operator_dir: &str,
@@ -296,7 +297,60 @@ pub fn load_bundle(
     findings: &mut Vec<Finding>,
 ) -> Option<Bundle> {
     let before = findings.len();
-    let version = match semver::Version::parse(version_name) {
+    let version = parse_version_dir(dir, version_name, findings);
+    let root = BundleRoot::new(dir);
+
+    let metadata_dir = dir.join("metadata");
+    let metadata_linked = is_refused_symlink(&metadata_dir, findings);
+    let annotations_path = metadata_dir.join("annotations.yaml");
+    let (annotations, annotations_bytes) = match metadata_linked {
+        true => (None, Vec::new()),
+        false => load_annotations(&root, &annotations_path, findings),
+    };
+    let metadata_files = match metadata_linked {
+        true => BTreeMap::new(),
+        false => load_metadata_files(&root, &metadata_dir, findings),
+    };
+
+    let manifests_dir = dir.join("manifests");
+    let manifests_linked = is_refused_symlink(&manifests_dir, findings);
+    let manifests = match manifests_linked {
+        true => Vec::new(),
+        false => load_manifests(&root, &manifests_dir, findings),
+    };
+
+    let csv = find_csv(&manifests_dir, &manifests, !manifests_linked, findings);
+    if let Some(csv) = &csv {
+        check_csv(dir, version_name, csv, findings);
+    }
+    if let Some(annotations) = &annotations {
+        check_annotations(&annotations_path, annotations, &annotations_bytes, findings);
+    }
+    if findings.len() > before
+        && findings[before..].iter().any(Finding::is_error)
+        && (csv.is_none() || annotations.is_none() || version.is_none())
+    {
+        return None;
+    }
+    Some(Bundle {
+        dir: dir.to_path_buf(),
+        operator_dir: operator_dir.to_string(),
+        version: version?,
+        annotations: annotations?,
+        annotations_bytes,
+        metadata_files,
+        manifests,
+        csv: csv?,
+    })
+}
+
+/// The bundle folder's name as a semantic version, else a VERSION_DIR finding.
+fn parse_version_dir(
+    dir: &Path,
+    version_name: &str,
+    findings: &mut Vec<Finding>,
+) -> Option<semver::Version> {
+    match semver::Version::parse(version_name) {
         Ok(version) => Some(version),
         Err(err) => {
             findings.push(
@@ -309,69 +363,73 @@ pub fn load_bundle(
             );
             None
         }
-    };
-    let root = BundleRoot::new(dir);
+    }
+}
 
-    let metadata_dir = dir.join("metadata");
-    let metadata_linked = is_refused_symlink(&metadata_dir, findings);
-    let annotations_path = metadata_dir.join("annotations.yaml");
-    let mut metadata_files = BTreeMap::new();
-    let mut annotations_bytes = Vec::new();
-    let annotations_read = match metadata_linked {
-        true => None,
-        false => Some(root.read(&annotations_path, None)),
-    };
-    let annotations = match annotations_read {
-        None => None,
-        Some(Err(message)) => {
+/// `metadata/annotations.yaml`: its `annotations:` mapping, and its bytes
+/// (empty when it cannot be read), which the images carry as written.
+fn load_annotations(
+    root: &BundleRoot,
+    annotations_path: &Path,
+    findings: &mut Vec<Finding>,
+) -> (Option<Annotations>, Vec<u8>) {
+    let bytes = match root.read(annotations_path, None) {
+        Ok(bytes) => bytes,
+        Err(message) => {
             findings.push(
-                Finding::error(codes::ANNOTATIONS, &annotations_path, message)
+                Finding::error(codes::ANNOTATIONS, annotations_path, message)
                     .expected("metadata/annotations.yaml with an `annotations:` mapping"),
             );
+            return (None, Vec::new());
+        }
+    };
+    let origin = crate::io::Origin::File(annotations_path.to_path_buf());
+    let parsed = crate::io::check_text(&origin, &bytes)
+        .and_then(|text| crate::io::parse_text_stream(&origin, text))
+        .map(|docs| {
+            docs.into_iter()
+                .next()
+                .map(|d| d.value)
+                .unwrap_or(Value::Null)
+        });
+    let annotations = match parsed {
+        Err(err) => {
+            findings.push(Finding::error(
+                codes::ANNOTATIONS,
+                annotations_path,
+                err.to_string(),
+            ));
             None
         }
-        Some(Ok(bytes)) => {
-            let origin = crate::io::Origin::File(annotations_path.clone());
-            let parsed = crate::io::check_text(&origin, &bytes)
-                .and_then(|text| crate::io::parse_text_stream(&origin, text))
-                .map(|docs| {
-                    docs.into_iter()
-                        .next()
-                        .map(|d| d.value)
-                        .unwrap_or(Value::Null)
-                });
-            annotations_bytes = bytes;
-            match parsed {
-                Err(err) => {
-                    findings.push(Finding::error(
-                        codes::ANNOTATIONS,
-                        &annotations_path,
-                        err.to_string(),
-                    ));
+        Ok(value) => {
+            match value.get("annotations").and_then(Value::as_object) {
+                None => {
+                    findings.push(
+                    Finding::error(codes::ANNOTATIONS, annotations_path, "no `annotations:` mapping")
+                        .expected("annotations: {operators.operatorframework.io.bundle.package.v1: ..., ...}"),
+                );
                     None
                 }
-                Ok(value) => match value.get("annotations").and_then(Value::as_object) {
-                    None => {
-                        findings.push(
-                            Finding::error(codes::ANNOTATIONS, &annotations_path, "no `annotations:` mapping")
-                                .expected("annotations: {operators.operatorframework.io.bundle.package.v1: ..., ...}"),
-                        );
-                        None
-                    }
-                    Some(map) => Some(Annotations(
-                        map.iter()
-                            .map(|(k, v)| (k.clone(), value_text(v)))
-                            .collect(),
-                    )),
-                },
+                Some(map) => Some(Annotations(
+                    map.iter()
+                        .map(|(k, v)| (k.clone(), value_text(v)))
+                        .collect(),
+                )),
             }
         }
     };
-    let metadata_entries = match metadata_linked {
-        true => Vec::new(),
-        false => sorted_entries(&metadata_dir).unwrap_or_default(),
-    };
-    for (path, file_type) in metadata_entries {
+    (annotations, bytes)
+}
+
+/// The other files of `metadata/` (dependencies.yaml, properties.yaml), by
+/// name; sub-folders are ignored.
+fn load_metadata_files(
+    root: &BundleRoot,
+    metadata_dir: &Path,
+    findings: &mut Vec<Finding>,
+) -> BTreeMap<String, Vec<u8>> {
+    let mut metadata_files = BTreeMap::new();
+    for (path, file_type) in sorted_entries(metadata_dir).unwrap_or_default() {
         if file_type.is_dir() {
             continue;
         }
@@ -388,71 +446,82 @@ pub fn load_bundle(
             Err(message) => findings.push(Finding::error(codes::UNSAFE_FILE, &path, message)),
         }
     }
+    metadata_files
+}
 
-    let manifests_dir = dir.join("manifests");
-    let manifests_linked = is_refused_symlink(&manifests_dir, findings);
-    let mut manifests = Vec::new();
-    let manifest_entries = match manifests_linked {
-        true => Ok(Vec::new()),
-        false => sorted_entries(&manifests_dir),
-    };
-    match manifest_entries {
-        Err(_) => findings.push(
+/// Every file of `manifests/` with its YAML documents (empty ones left
+/// out); a missing folder, an unsafe or unreadable file is a finding.
+fn load_manifests(
+    root: &BundleRoot,
+    manifests_dir: &Path,
+    findings: &mut Vec<Finding>,
+) -> Vec<Manifest> {
+    let Ok(entries) = sorted_entries(manifests_dir) else {
+        findings.push(
             Finding::error(
                 codes::MANIFESTS,
-                &manifests_dir,
+                manifests_dir,
                 "the bundle has no manifests/ folder",
             )
             .expected("manifests/ holding the ClusterServiceVersion and CRDs"),
-        ),
-        Ok(entries) => {
-            for (path, file_type) in entries {
-                if file_type.is_dir() {
-                    continue;
-                }
-                let Some(name) = entry_name(&path, findings) else {
-                    continue;
-                };
-                let bytes = match root.read(&path, Some(file_type)) {
-                    Ok(bytes) => bytes,
-                    Err(message) => {
-                        findings.push(Finding::error(codes::UNSAFE_FILE, &path, message));
-                        continue;
-                    }
-                };
-                let origin = crate::io::Origin::File(path.clone());
-                let parsed = crate::io::check_text(&origin, &bytes)
-                    .and_then(|text| crate::io::parse_text_stream(&origin, text));
-                match parsed {
-                    Ok(docs) => manifests.push(Manifest {
-                        name,
-                        bytes,
-                        objects: docs
-                            .into_iter()
-                            .map(|d| d.value)
-                            .filter(|v| !v.is_null())
-                            .collect(),
-                    }),
-                    Err(err) => {
-                        findings.push(Finding::error(codes::MANIFESTS, &path, err.to_string()))
-                    }
-                }
+        );
+        return Vec::new();
+    };
+    let mut manifests = Vec::new();
+    for (path, file_type) in entries {
+        if file_type.is_dir() {
+            continue;
+        }
+        let Some(name) = entry_name(&path, findings) else {
+            continue;
+        };
+        let bytes = match root.read(&path, Some(file_type)) {
+            Ok(bytes) => bytes,
+            Err(message) => {
+                findings.push(Finding::error(codes::UNSAFE_FILE, &path, message));
+                continue;
             }
+        };
+        let origin = crate::io::Origin::File(path.clone());
+        let parsed = crate::io::check_text(&origin, &bytes)
+            .and_then(|text| crate::io::parse_text_stream(&origin, text));
+        match parsed {
+            Ok(docs) => manifests.push(Manifest {
+                name,
+                bytes,
+                objects: docs
+                    .into_iter()
+                    .map(|d| d.value)
+                    .filter(|v| !v.is_null())
+                    .collect(),
+            }),
+            Err(err) => findings.push(Finding::error(codes::MANIFESTS, &path, err.to_string())),
         }
     }
+    manifests
+}
 
+/// The one ClusterServiceVersion among the manifests, with its name
+/// checked; none or several is a finding (none only when `manifests/` is a
+/// folder that was read: a missing one is reported already).
+fn find_csv(
+    manifests_dir: &Path,
+    manifests: &[Manifest],
+    manifests_read: bool,
+    findings: &mut Vec<Finding>,
+) -> Option<ClusterServiceVersion> {
     let csv_objects: Vec<(&Manifest, &Value)> = manifests
         .iter()
         .flat_map(|m| m.objects.iter().map(move |o| (m, o)))
         .filter(|(_, o)| o.get("kind").and_then(Value::as_str) == Some("ClusterServiceVersion"))
         .collect();
-    let csv = match csv_objects.as_slice() {
+    match csv_objects.as_slice() {
         [] => {
-            if !manifests_linked && manifests_dir.is_dir() {
+            if manifests_read && manifests_dir.is_dir() {
                 findings.push(
                     Finding::error(
                         codes::MANIFESTS,
-                        &manifests_dir,
+                        manifests_dir,
                         "no ClusterServiceVersion among the manifests",
                     )
                     .expected("exactly one object of kind ClusterServiceVersion"),
@@ -475,7 +544,7 @@ pub fn load_bundle(
             Err(message) => {
                 findings.push(Finding::error(
                     codes::MANIFESTS,
-                    &manifests_dir,
+                    manifests_dir,
                     format!("the ClusterServiceVersion cannot be read: {message}"),
                 ));
                 None
@@ -486,7 +555,7 @@ pub fn load_bundle(
             findings.push(
                 Finding::error(
                     codes::MANIFESTS,
-                    &manifests_dir,
+                    manifests_dir,
                     format!(
                         "{} ClusterServiceVersions in one bundle ({})",
                         several.len(),
@@ -497,36 +566,25 @@ pub fn load_bundle(
             );
             None
         }
-    };
-    if let Some(csv) = &csv {
-        check_csv(dir, version_name, csv, findings);
     }
-    if let Some(annotations) = &annotations {
-        let mark = findings.len();
-        check_channels(&annotations_path, annotations, findings);
-        check_annotation_names(&annotations_path, annotations, findings);
-        crate::finding::locate(
-            &mut findings[mark..],
-            &annotations_path.display().to_string(),
-            &String::from_utf8_lossy(&annotations_bytes),
-        );
-    }
-    if findings.len() > before
-        && findings[before..].iter().any(Finding::is_error)
-        && (csv.is_none() || annotations.is_none() || version.is_none())
-    {
-        return None;
-    }
-    Some(Bundle {
-        dir: dir.to_path_buf(),
-        operator_dir: operator_dir.to_string(),
-        version: version?,
-        annotations: annotations?,
-        annotations_bytes,
-        metadata_files,
-        manifests,
-        csv: csv?,
-    })
+}
+
+/// The channels and the annotation names, their findings placed on the
+/// lines of `annotations.yaml`.
+fn check_annotations(
+    annotations_path: &Path,
+    annotations: &Annotations,
+    annotations_bytes: &[u8],
+    findings: &mut Vec<Finding>,
+) {
+    let mark = findings.len();
+    check_channels(annotations_path, annotations, findings);
+    check_annotation_names(annotations_path, annotations, findings);
+    crate::finding::locate(
+        &mut findings[mark..],
+        &annotations_path.display().to_string(),
+        &String::from_utf8_lossy(annotations_bytes),
+    );
 }
 
 fn check_csv(
