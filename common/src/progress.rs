@@ -69,6 +69,25 @@ impl Progress {
         )
     }
 
+    /// `what 12` with a spinner: things counted as they come, their number
+    /// not known in advance (the documents of a stream read as it arrives).
+    pub fn tally(what: &str) -> Progress {
+        if !enabled() {
+            return Progress::hidden();
+        }
+        let bar = lines().add(
+            ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())
+                .with_finish(ProgressFinish::AndClear),
+        );
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {prefix} {pos} {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_prefix(what.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        Progress { bar: Some(bar) }
+    }
+
     /// `what 12.3 MiB/40.0 MiB` with a bar: bytes of a known total.
     pub fn bytes(what: &str, total: u64) -> Progress {
         Progress::drawn(
