@@ -6,10 +6,14 @@
 //! are `Option` and left out when unset, maps are `BTreeMap` so the output is
 //! the same byte for byte on every run.
 
+mod list_writer;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+pub use list_writer::{EncodedItem, ListWriter, MetadataPlace};
 
 /// Labels, annotations, selectors: string keys to string values, sorted.
 pub type StringMap = BTreeMap<String, String>;
@@ -163,12 +167,21 @@ pub enum Object {
 
 impl Object {
     /// Sets the label `key` to `value` on the object (on each Namespace of a
-    /// set), keeping its other labels.
-    pub fn insert_label(&mut self, key: &str, value: &str) {
+    /// set), keeping its other labels; says what it changed
+    /// ([`LabelUndo`]).
+    pub fn insert_label(&mut self, key: &str, value: &str) -> LabelUndo {
         let insert = |labels: &mut Option<StringMap>| {
+            let undo = match labels {
+                None => LabelUndo::Labels,
+                Some(map) => match map.get(key) {
+                    Some(old) => LabelUndo::Restore(Value::from(old.as_str())),
+                    None => LabelUndo::Key,
+                },
+            };
             labels
                 .get_or_insert_with(StringMap::new)
                 .insert(key.to_string(), value.to_string());
+            undo
         };
         match self {
             Object::Namespace(o) => insert(&mut o.metadata.labels),
@@ -183,26 +196,89 @@ impl Object {
             Object::SyncSet(o) => insert(&mut o.metadata.labels),
             Object::PagerDutyIntegration(o) => insert(&mut o.metadata.labels),
             Object::DeadmansSnitchIntegration(o) => insert(&mut o.metadata.labels),
-            Object::Other(object) => {
-                // An extra resource as written: a label map is made where
-                // it has none; a `metadata` or `labels` that is not a
-                // mapping is left alone (the API server refuses it anyway).
-                let Some(metadata) = object.as_object_mut().map(|o| {
-                    o.entry("metadata")
-                        .or_insert_with(|| Value::Object(Default::default()))
-                }) else {
-                    return;
-                };
-                let Some(labels) = metadata.as_object_mut().map(|m| {
-                    m.entry("labels")
-                        .or_insert_with(|| Value::Object(Default::default()))
-                }) else {
-                    return;
-                };
-                if let Some(labels) = labels.as_object_mut() {
-                    labels.insert(key.to_string(), Value::from(value));
-                }
+            Object::Other(object) => insert_label_into(object, key, value),
+        }
+    }
+}
+
+/// An extra resource as written: a label map is made where it has none; a
+/// `metadata` or `labels` that is not a mapping is left alone (the API
+/// server refuses it anyway).
+fn insert_label_into(object: &mut Value, key: &str, value: &str) -> LabelUndo {
+    let Some(object) = object.as_object_mut() else {
+        return LabelUndo::Nothing;
+    };
+    let made_metadata = !object.contains_key("metadata");
+    let metadata = object
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Default::default()));
+    let Some(metadata) = metadata.as_object_mut() else {
+        return LabelUndo::Nothing;
+    };
+    let made_labels = !metadata.contains_key("labels");
+    let labels = metadata
+        .entry("labels")
+        .or_insert_with(|| Value::Object(Default::default()));
+    let Some(labels) = labels.as_object_mut() else {
+        return LabelUndo::Nothing;
+    };
+    let old = labels.insert(key.to_string(), Value::from(value));
+    match (made_metadata, made_labels, old) {
+        (true, _, _) => LabelUndo::Metadata,
+        (false, true, _) => LabelUndo::Labels,
+        (false, false, Some(old)) => LabelUndo::Restore(old),
+        (false, false, None) => LabelUndo::Key,
+    }
+}
+
+/// What [`Object::insert_label`] changed, to take it back out of the
+/// object's serialised form ([`LabelUndo::apply`]): syncset-render labels a
+/// stream's objects before the stream's end says whether they should be.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum LabelUndo {
+    /// Nothing was changed: `metadata` or its `labels` is not a mapping.
+    Nothing,
+    /// `metadata` was made to hold the label.
+    Metadata,
+    /// `metadata.labels` was made to hold it.
+    Labels,
+    /// The key was added to the labels.
+    Key,
+    /// The key was there with this value.
+    Restore(Value),
+}
+
+impl LabelUndo {
+    /// Takes label `key` back out of `object` (the labelled object,
+    /// serialised): the result serialises as the object did before it was
+    /// labelled, keys in the same order.
+    pub fn apply(&self, object: &mut Value, key: &str) {
+        let Some(object) = object.as_object_mut() else {
+            return;
+        };
+        if *self == LabelUndo::Metadata {
+            object.shift_remove("metadata");
+            return;
+        }
+        let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) else {
+            return;
+        };
+        if *self == LabelUndo::Labels {
+            metadata.shift_remove("labels");
+            return;
+        }
+        let Some(labels) = metadata.get_mut("labels").and_then(Value::as_object_mut) else {
+            return;
+        };
+        match self {
+            LabelUndo::Key => {
+                labels.shift_remove(key);
             }
+            LabelUndo::Restore(old) => {
+                labels.insert(key.to_string(), old.clone());
+            }
+            _ => {}
         }
     }
 }
@@ -1041,6 +1117,49 @@ mod tests {
         }
     }
     use serde_json::json;
+
+    #[test]
+    fn a_label_taken_back_leaves_each_object_as_it_was_serialised() {
+        const KEY: &str = "addon-flow.openshift.io/addon";
+        let objects = vec![
+            Object::SelectorSyncSet(SelectorSyncSet::new(
+                ObjectMeta::named("plain"),
+                SelectorSyncSetSpec::default(),
+            )),
+            Object::ConfigMap(ConfigMap::new(
+                ObjectMeta::named("cm").with_labels_annotations(
+                    StringMap::from([("z".into(), "1".into()), (KEY.into(), "old".into())]),
+                    StringMap::from([("a".into(), "2".into())]),
+                ),
+            )),
+            Object::Other(json!({"kind": "A"})),
+            Object::Other(json!({"kind": "B", "metadata": {"name": "b", "annotations": {}}})),
+            Object::Other(json!({"kind": "C", "metadata": {"labels": {"z": "1"}, "name": "c"}})),
+            Object::Other(json!({"kind": "D", "metadata": {"labels": {KEY: 7, "a": "1"}}})),
+            Object::Other(json!({"kind": "E", "metadata": "not a mapping"})),
+            Object::Other(json!({"kind": "F", "metadata": {"labels": []}})),
+            Object::Other(json!(["not", "an", "object"])),
+            Object::Namespaces(NamespaceSet::new(
+                vec!["x".into()],
+                StringMap::new(),
+                StringMap::new(),
+            )),
+        ];
+        for object in objects {
+            let before = serde_json::to_string(&object).unwrap();
+            let mut labelled = object.clone();
+            let undo = labelled.insert_label(KEY, "my-addon");
+            let mut value = serde_json::to_value(&labelled).unwrap();
+            match &mut value {
+                // A set serialises as its Namespaces, each taken back alike.
+                Value::Array(items) if matches!(object, Object::Namespaces(_)) => {
+                    items.iter_mut().for_each(|item| undo.apply(item, KEY))
+                }
+                value => undo.apply(value, KEY),
+            }
+            assert_eq!(serde_json::to_string(&value).unwrap(), before, "{undo:?}");
+        }
+    }
 
     #[test]
     fn typed_objects_serialise_with_the_api_field_names() {

@@ -72,6 +72,15 @@ pub fn write_yaml<T: serde::Serialize + ?Sized>(
     emitter.spill(0)
 }
 
+/// Writes compact JSON text, as serde_json writes it, as YAML (as
+/// [`write_yaml`] writes the value): for a caller that serialised the value
+/// already, or keeps it as text (a List written item by item).
+pub fn write_json_as_yaml(json: &str, sink: &mut dyn Write) -> Result<(), EmitError> {
+    let mut emitter = JsonToYaml::new(json, Some(sink));
+    emitter.node(0, Place::Top)?;
+    emitter.spill(0)
+}
+
 /// Where a node sits, which decides what goes before it and after a scalar.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Place {
