@@ -1253,3 +1253,54 @@ fn a_ref_git_cannot_resolve_is_a_clear_usage_error_not_an_empty_selection() {
         .stderr_has("merge base")
         .stderr_has("shallow");
 }
+
+/// syncset-render writes a stream's List as it renders (issue 24), and
+/// knows only at the stream's end whether it is a fleet one: a stream
+/// without an inventory is still, byte for byte, its add-ons rendered one
+/// by one into one List as managed-tenants writes it (metadata first, no
+/// add-on label), in YAML and in JSON.
+#[test]
+fn a_stream_without_an_inventory_renders_as_its_addons_one_by_one() {
+    let (_dir, tree) = example_tree();
+    let lines: Vec<String> = addon_documents(&documents(&tree, &[]).success())
+        .iter()
+        .map(Value::to_string)
+        .collect();
+    assert_eq!(lines.len(), 2, "the examples tree has two add-ons");
+    let render = |input: String, format: &str| {
+        tool("syncset-render")
+            .args(["--selector", "-o", format])
+            .write_stdin(input)
+            .run()
+            .success()
+            .stdout()
+    };
+    for format in ["yaml", "json"] {
+        let whole = render(lines.join("\n"), format);
+        assert!(!whole.contains(ADDON_LABEL), "{whole}");
+        let alone: Vec<String> = lines.iter().map(|l| render(l.clone(), format)).collect();
+        let expected = match format {
+            "yaml" => {
+                let items: String = alone
+                    .iter()
+                    .map(|text| text.split_once("items:\n").unwrap().1)
+                    .collect();
+                format!("apiVersion: v1\nkind: List\nmetadata: {{}}\nitems:\n{items}")
+            }
+            _ => {
+                let items: Vec<Value> = alone
+                    .iter()
+                    .flat_map(|text| {
+                        let list: Value = serde_json::from_str(text).unwrap();
+                        list["items"].as_array().unwrap().clone()
+                    })
+                    .collect();
+                let list = serde_json::json!({
+                    "apiVersion": "v1", "kind": "List", "metadata": {}, "items": items
+                });
+                format!("{}\n", serde_json::to_string_pretty(&list).unwrap())
+            }
+        };
+        assert_eq!(whole, expected, "{format}");
+    }
+}

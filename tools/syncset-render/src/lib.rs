@@ -5,6 +5,7 @@
 //! syncset-render as a library: the pure renderer and the extra-resource
 //! templates, so tests and benchmarks call exactly what the binary runs.
 
+mod output;
 pub mod render;
 pub mod template;
 
@@ -125,76 +126,35 @@ fn run(args: Args) -> Result<()> {
     let options = RenderOptions {
         install_plan_approval: args.install_plan_approval,
     };
-    // A stream of add-ons renders into one List; a bad one is reported and
-    // the others are still rendered.
-    let stream = common::stream::read_stream(args.file.as_deref())?;
-    let fleet = stream.inventory.is_some();
-    let mut outcomes = common::stream::Outcomes::new("syncset-render", stream.items.len())
-        .with_inventory(stream.inventory);
-    let mut items = Vec::new();
-    for item in stream.items {
+    // A stream of add-ons renders into one List, each add-on as soon as it
+    // has been read; a bad one is reported and the others are still rendered.
+    let mut reader = common::stream::StreamReader::open(args.file.as_deref())?;
+    let mut outcomes = common::stream::Outcomes::streaming("syncset-render");
+    let mut output = output::Output::new(args.output.output.unwrap_or(Format::Yaml));
+    while let Some(item) = reader.next() {
         let name = item.name();
         let rendered = item.document.and_then(|document| {
-            let mut list = render(&document, &target, &options)?;
-            if fleet {
-                label_with_addon(&mut list.items, &document.metadata.id);
-            }
-            Ok(list)
+            let list = render(&document, &target, &options)?;
+            Ok((document.metadata.id, list.items))
         });
-        if let Some(list) = outcomes.record_item(item.id.as_deref(), &name, rendered) {
-            items.extend(list.items);
+        if let Some((id, objects)) = outcomes.record_item(item.id.as_deref(), &name, rendered) {
+            // Whether the stream is a fleet one, once its end has been read.
+            let fleet = reader.is_finished().then(|| reader.inventory().is_some());
+            output.add(fleet, &id, objects)?;
         }
     }
-    // A fleet List is written even when every document failed: its
-    // inventory must reach hive-apply, so that a prune keeps those add-ons.
-    if fleet || outcomes.failures() == 0 || !items.is_empty() {
-        let mut list = common::k8s::List::new(items);
-        let format = args.output.output.unwrap_or(Format::Yaml);
-        match outcomes.inventory() {
-            // Its metadata last: a YAML List cut short loses the inventory.
-            Some(inventory) => {
-                carry_inventory(&mut list, inventory)?;
-                common::io::write_document(&list.metadata_last(), format)?;
-            }
-            None => common::io::write_document(&list, format)?,
-        }
-    }
+    outcomes.receive_inventory(reader.take_inventory());
+    output.finish(outcomes.inventory(), outcomes.failures())?;
     outcomes.finish()
-}
-
-/// Marks each top-level object of a fleet render with the add-on it belongs
-/// to (`common::inventory::ADDON_LABEL`), so that a prune keeps the objects
-/// of every add-on the inventory lists. Only a stream with an inventory is
-/// labelled: one add-on's output stays what managed-tenants renders.
-fn label_with_addon(objects: &mut [common::k8s::Object], id: &str) {
-    for object in objects {
-        object.insert_label(common::inventory::ADDON_LABEL, id);
-    }
-}
-
-/// Puts the inventory, as compact JSON text, on the List's
-/// `metadata.annotations` (`common::inventory::LIST_ANNOTATION`): kubectl
-/// reads the List's items and leaves it alone; hive-apply reads it, and
-/// trusts it in YAML only after the items (`List::metadata_last`).
-fn carry_inventory(
-    list: &mut common::k8s::List,
-    inventory: &common::inventory::Inventory,
-) -> Result<()> {
-    let text = serde_json::to_string(inventory).map_err(Error::internal)?;
-    list.metadata.insert(
-        "annotations".to_string(),
-        serde_json::json!({ common::inventory::LIST_ANNOTATION: text }),
-    );
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common::inventory::{Inventory, Scope, ADDON_LABEL, LIST_ANNOTATION};
+    use common::inventory::{Inventory, Scope, LIST_ANNOTATION};
 
     #[test]
-    fn a_fleet_list_carries_the_inventory_as_json_text_and_labels_its_objects() {
+    fn a_fleet_list_carries_the_inventory_as_json_text() {
         let mut inventory = Inventory::new(
             "stage",
             Scope::Whole,
@@ -202,19 +162,8 @@ mod tests {
             ["a-addon".to_string()].into_iter().collect(),
         );
         inventory.record_failure(Some("a-addon"), "syncset-render");
-        let mut list = common::k8s::List::new(vec![common::k8s::Object::Other(
-            serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}),
-        )]);
-        label_with_addon(&mut list.items, "b-addon");
-        carry_inventory(&mut list, &inventory).unwrap();
-        let value = serde_json::to_value(&list).unwrap();
-        let text = value["metadata"]["annotations"][LIST_ANNOTATION]
-            .as_str()
-            .unwrap();
+        let metadata = output::list_metadata(&inventory).unwrap();
+        let text = metadata["annotations"][LIST_ANNOTATION].as_str().unwrap();
         assert_eq!(serde_json::from_str::<Inventory>(text).unwrap(), inventory);
-        assert_eq!(
-            value["items"][0]["metadata"]["labels"][ADDON_LABEL],
-            "b-addon"
-        );
     }
 }
