@@ -1304,3 +1304,54 @@ fn a_stream_without_an_inventory_renders_as_its_addons_one_by_one() {
         assert_eq!(whole, expected, "{format}");
     }
 }
+
+/// addon-validate seals the documents it checked (issue 24: render and
+/// ocm-post no longer check them again), and a stage still refuses one
+/// edited by hand since: the seal no longer matches, so it is checked in
+/// full, and an invalid edit is an error naming the field.
+#[test]
+fn a_sealed_document_edited_by_hand_is_checked_again_and_refused() {
+    let (_dir, tree) = example_tree();
+    let lines: Vec<String> = addon_documents(&documents(&tree, &[]).success())
+        .iter()
+        .map(Value::to_string)
+        .collect();
+    for line in &lines {
+        let document: Value = serde_json::from_str(line).unwrap();
+        let seal = document[common::seal::FIELD].as_str().unwrap_or_default();
+        assert!(seal.starts_with("sha256:"), "sealed: {line}");
+        // The seal is the digest of exactly what the next stage reads.
+        let source = common::io::Source::from_text(common::io::Origin::Stdin, line.as_str());
+        let loaded = common::document::load(source, &Default::default()).unwrap();
+        assert!(loaded.sealed && loaded.findings.is_empty(), "{line}");
+    }
+    let render = |input: &str| {
+        tool("syncset-render")
+            .args(["--selector", "-o", "json"])
+            .write_stdin(input.to_string())
+            .run()
+    };
+    let sealed = render(&lines[0]).success().json();
+    // The seal is not an add-on field: nothing of it reaches the objects.
+    let first: Value = serde_json::from_str(&lines[0]).unwrap();
+    let seal = first[common::seal::FIELD].as_str().unwrap();
+    assert!(!sealed.to_string().contains(seal), "{sealed}");
+
+    let edited = lines[0].replacen("\"installMode\":\"", "\"installMode\":\"Sometimes", 1);
+    assert_ne!(
+        edited, lines[0],
+        "the example add-on changed: update this test"
+    );
+    let refused = render(&edited).exit(1);
+    assert!(refused.stdout().is_empty());
+    assert!(
+        refused.stderr().contains("installMode"),
+        "{}",
+        refused.stderr()
+    );
+    // The seal without the document it was made for proves nothing either.
+    let mut moved: Value = serde_json::from_str(&edited).unwrap();
+    let original: Value = serde_json::from_str(&lines[1]).unwrap();
+    moved[common::seal::FIELD] = original[common::seal::FIELD].clone();
+    render(&moved.to_string()).exit(1).stderr_has("installMode");
+}

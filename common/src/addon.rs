@@ -382,6 +382,10 @@ pub struct AddonDocument {
     /// The key order of the files the document was read from.
     #[serde(skip)]
     pub key_order: KeyOrder,
+    /// The document's seal (`crate::seal`), written as its last field:
+    /// set by `crate::seal::seal` only, never by reading a document.
+    #[serde(skip)]
+    pub validated: Option<String>,
 }
 
 /// The document's fields as they go on the wire, before [`KeyOrder`] puts
@@ -410,11 +414,16 @@ impl Serialize for AddonDocument {
             bundles: &self.bundles,
             addon_folder: &self.addon_folder,
         };
-        if self.key_order.is_empty() {
+        if self.key_order.is_empty() && self.validated.is_none() {
             return wire.serialize(serializer);
         }
         let value = serde_json::to_value(&wire).map_err(serde::ser::Error::custom)?;
-        self.key_order.apply(value).serialize(serializer)
+        let mut value = self.key_order.apply(value);
+        if let (Some(seal), Value::Object(map)) = (&self.validated, &mut value) {
+            map.shift_remove(crate::seal::FIELD);
+            map.insert(crate::seal::FIELD.to_string(), Value::from(seal.as_str()));
+        }
+        value.serialize(serializer)
     }
 }
 
@@ -430,11 +439,12 @@ impl PartialEq for AddonDocument {
 }
 
 /// Top-level keys of the document that are not `addon.yaml` fields.
-pub const DOCUMENT_SECTIONS: [&str; 4] = [
+pub const DOCUMENT_SECTIONS: [&str; 5] = [
     "imageSet",
     "extraResourceTemplates",
     "bundles",
     "addonFolder",
+    crate::seal::FIELD,
 ];
 
 /// The key order of the YAML or JSON an add-on was read from: the parsed

@@ -78,6 +78,10 @@ pub struct Loaded {
     pub document: Option<AddonDocument>,
     /// Schema and loading findings, in input order, with lines.
     pub findings: Vec<Finding>,
+    /// The document's seal matched what was read (`crate::seal`): it was
+    /// checked in full by the stage that wrote it, so the schema and the
+    /// loading rules were not run again.
+    pub sealed: bool,
 }
 
 impl Loaded {
@@ -159,9 +163,16 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
             value,
             document: None,
             findings,
+            sealed: false,
         });
     };
     let metadata_file = is_metadata_file(&source);
+    // A document sealed by the stage that checked it, and not changed since,
+    // is not checked again; `addon.yaml` is never a sealed document. The
+    // seal covers values, not how YAML spelled them: a document with a
+    // scalar only Python reads apart (a date, a binary) is checked in full.
+    let sealed =
+        !metadata_file && parsed.python_values.is_empty() && crate::seal::is_sealed(&value);
     // In an `addon.yaml` the section names are ordinary (unknown) fields, as
     // managed-tenants sees them; in a document they are ours.
     let section_names: &[&str] = if metadata_file {
@@ -175,13 +186,17 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
             .then(|| map.get(name))
             .flatten()
     };
-    let mut schema_findings: Vec<Finding> = schemas()
-        .metadata
-        .validate_parsed(&value, section_names, &python_values)
-        .into_iter()
-        .map(|v| Finding::from_violation(&file, v))
-        .collect();
-    if let Some(set) = section("imageSet") {
+    let mut schema_findings: Vec<Finding> = Vec::new();
+    if !sealed {
+        schema_findings.extend(
+            schemas()
+                .metadata
+                .validate_parsed(&value, section_names, &python_values)
+                .into_iter()
+                .map(|v| Finding::from_violation(&file, v)),
+        );
+    }
+    if let Some(set) = section("imageSet").filter(|_| !sealed) {
         let prefix = FieldPath::root().key("imageSet");
         let set_python = python_values.under(&prefix);
         let violations = schemas().image_set.validate_parsed(set, &[], &set_python);
@@ -267,13 +282,16 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
         extra_resource_templates: extra_templates,
         bundles,
         key_order: KeyOrder::of(key_order),
+        validated: None,
     });
     if let Some(document) = &mut document {
-        findings.extend(load_rules(
-            &file,
-            document,
-            tree.as_ref().map(|(tree, _)| tree),
-        ));
+        if !sealed {
+            findings.extend(load_rules(
+                &file,
+                document,
+                tree.as_ref().map(|(tree, _)| tree),
+            ));
+        }
         if let (Some((_, files)), Some(templates)) = (&tree, &mut document.extra_resource_templates)
         {
             // The files the extra resources include travel with them.
@@ -288,6 +306,7 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
         value,
         document,
         findings,
+        sealed,
     })
 }
 
@@ -964,6 +983,117 @@ mod tests {
         .unwrap();
         assert!(again.findings.is_empty(), "{:?}", again.findings);
         assert_eq!(again.document.unwrap(), document);
+    }
+
+    /// `document` as addon-validate writes it: sealed, one JSON line.
+    fn sealed_line(document: AddonDocument) -> String {
+        serde_json::to_string(&crate::seal::seal(document)).unwrap()
+    }
+
+    fn load_text(text: &str) -> Loaded {
+        load(
+            Source::from_text(Origin::Stdin, text.to_string()),
+            &LoadOptions::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_sealed_document_is_not_checked_again_and_the_seal_is_over_exactly_what_is_read() {
+        // A label the schema refuses, and a pull secret no secret names
+        // (AM0017, a loading rule): sealed, neither is looked for. (Only a
+        // stage that checked the document seals it; this one never was.)
+        let unchecked = crate::testing::minimal_document(serde_json::json!({
+            "label": "not a label", "pullSecretName": "missing"
+        }));
+        let line = sealed_line(unchecked);
+        let loaded = load_text(&line);
+        assert!(loaded.sealed);
+        assert!(loaded.findings.is_empty(), "{:?}", loaded.findings);
+        let document = loaded.document.unwrap();
+        assert_eq!(document.metadata.label, "not a label");
+        assert_eq!(document.validated, None, "read without its seal");
+
+        // Without the seal the same document is checked in full: both found.
+        let mut raw: Value = serde_json::from_str(&line).unwrap();
+        raw.as_object_mut()
+            .unwrap()
+            .shift_remove(crate::seal::FIELD);
+        let codes: Vec<&str> = load_text(&raw.to_string())
+            .findings
+            .iter()
+            .map(|f| f.code)
+            .collect();
+        assert_eq!(codes, ["SC0003", "AM0017"]);
+
+        // Any edit of what the seal covers: checked in full again.
+        for (from, to) in [
+            ("\"description\":\"d\"", "\"description\":\"e\""),
+            ("\"enabled\":true", "\"enabled\":true,\"x\":1"),
+            ("\"ocmQuotaCost\":0", "\"ocmQuotaCost\":0.0"),
+        ] {
+            assert!(line.contains(from), "{line}");
+            let edited = load_text(&line.replacen(from, to, 1));
+            assert!(!edited.sealed, "{to}");
+            assert!(edited.has_errors(), "{to}: {:?}", edited.findings);
+        }
+    }
+
+    #[test]
+    fn a_sealed_document_edited_by_hand_is_refused_when_the_edit_is_invalid() {
+        let line = sealed_line(crate::testing::minimal_document(serde_json::json!({})));
+        assert!(load_text(&line).sealed);
+        let edited = line.replacen(
+            "\"installMode\":\"OwnNamespace\"",
+            "\"installMode\":\"Own\"",
+            1,
+        );
+        let err = load_valid(Source::from_text(Origin::Stdin, edited)).unwrap_err();
+        assert!(err.to_string().contains("installMode"), "{err}");
+        // A valid edit is checked in full and goes through.
+        let edited = line.replacen("\"name\":\"My Addon\"", "\"name\":\"Ours\"", 1);
+        let loaded = load_text(&edited);
+        assert!(!loaded.sealed);
+        assert!(loaded.findings.is_empty(), "{:?}", loaded.findings);
+    }
+
+    #[test]
+    fn a_sealed_yaml_document_whose_scalar_python_reads_apart_is_checked_in_full() {
+        // Quoted, the name is a string; unquoted, PyYAML reads a date: the
+        // same value to the seal, another document to managed-tenants.
+        let sealed = crate::seal::seal(crate::testing::minimal_document(serde_json::json!({
+            "name": "2020-01-01"
+        })));
+        let yaml = crate::io::render(&sealed, crate::io::Format::Yaml).unwrap();
+        let quoted = yaml
+            .lines()
+            .find(|line| line.starts_with("name: "))
+            .unwrap()
+            .to_string();
+        assert_ne!(quoted, "name: 2020-01-01", "{yaml}");
+        assert!(load_text(&yaml).sealed, "{yaml}");
+        let edited = load_text(&yaml.replacen(&quoted, "name: 2020-01-01", 1));
+        assert!(!edited.sealed);
+        assert!(edited.has_errors(), "{:?}", edited.findings);
+    }
+
+    #[test]
+    fn a_sealed_document_in_yaml_reads_back_sealed_but_addon_yaml_has_no_seal() {
+        let sealed = crate::seal::seal(crate::testing::minimal_document(serde_json::json!({
+            "startingCSV": "my-addon.v1.0.0", "config": {"env": [{"name": "A", "value": "yes"}]}
+        })));
+        let yaml = crate::io::render(&sealed, crate::io::Format::Yaml).unwrap();
+        assert!(yaml
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("validated: sha256:"));
+        assert!(load_text(&yaml).sealed, "{yaml}");
+        // In addon.yaml the field is unknown, as managed-tenants sees it.
+        let (_root, path) = tree(&yaml, &[]);
+        let codes: Vec<&str> = findings_of(&path).iter().map(|f| f.code).collect();
+        assert_eq!(codes, ["SC0005"]);
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub mod redact;
 pub mod report;
 pub mod schema;
 pub mod schemas;
+pub mod seal;
 pub mod stream;
 /// Compiled in every build, not behind a feature: a feature that only the
 /// tools' dev-dependencies turn on gives `cargo test` and `cargo build` two

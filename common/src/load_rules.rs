@@ -7,10 +7,10 @@
 //! runs these each time, so `syncset-render addon.yaml` refuses what
 //! `addon-validate addon.yaml` refuses, with the same findings.
 //!
-//! A document that went through addon-validate is not trusted blindly: the
-//! rules are cheap (a few comparisons and one render per extra resource), so
-//! they simply run on every load, and nothing has to mark a document as
-//! validated.
+//! A document that went through addon-validate is not trusted blindly: it
+//! is sealed (`crate::seal`), and only a document whose seal is the digest
+//! of exactly what was read skips them; any other, a document edited by hand
+//! since included, runs them again.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
