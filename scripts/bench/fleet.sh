@@ -17,11 +17,15 @@
 # <= 5% of the first run's time; one add-on changed -> only its objects: the
 # last run's writes are listed per repository and object, with the add-ons
 # they name, and the script exits 1 when a write target is not met (the time
-# target is printed, not enforced: the machine may be shared).
+# target is printed, not enforced: the machine may be shared). Each run also
+# prints every tool's peak memory (RSS, GNU time) and the machine's load.
 #
 # PROFILE=dev uses debug binaries (faster to build, slower to run).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/bench/_lib.sh
+source scripts/bench/_lib.sh
+bench_require_gnu_time
 ADDONS="${ADDONS:-500}"
 PROFILE="${PROFILE:-release}"
 
@@ -36,6 +40,7 @@ BIN="$TARGET_DIR/$([[ "$PROFILE" == dev ]] && echo debug || echo "$PROFILE")"
 WORK="$(mktemp -d)"
 export XDG_CACHE_HOME="$WORK/cache"   # a fresh build cache: the first run builds everything
 PIDS=()
+# shellcheck disable=SC2329 # run by the EXIT trap
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   rm -rf "$WORK"
@@ -92,13 +97,13 @@ deploy() { # label
   start="$(date +%s.%N)"
   # The documents name a loopback registry, not quay.io/osd-addons: each tool
   # warns about it once per document (kept in the .err files).
-  if ! { "$BIN/addon-validate" --all "$TREE" --env stage --documents 2>"$WORK/validate.err" \
-    | "$BIN/catalog-build" --bundles-root "$BUNDLES" --repo-prefix "$REGISTRY/osd-addons" \
+  if ! { bench_run "$WORK/validate.stats" "$BIN/addon-validate" --all "$TREE" --env stage --documents 2>"$WORK/validate.err" \
+    | bench_run "$WORK/catalog.stats" "$BIN/catalog-build" --bundles-root "$BUNDLES" --repo-prefix "$REGISTRY/osd-addons" \
         --base-image scratch 2>"$WORK/catalog.err" \
     | tee "$WORK/docs.jsonl" \
-    | "$BIN/syncset-render" --selector 2>"$WORK/render.err" \
-    | "$BIN/hive-apply" --prune=all --summary >"$WORK/applied.txt" 2>"$WORK/apply.err" \
-    && "$BIN/ocm-post" --url "$OCM_URL" <"$WORK/docs.jsonl" >"$WORK/posted.jsonl" 2>"$WORK/ocm-post.err"; }; then
+    | bench_run "$WORK/render.stats" "$BIN/syncset-render" --selector 2>"$WORK/render.err" \
+    | bench_run "$WORK/apply.stats" "$BIN/hive-apply" --prune=all --summary >"$WORK/applied.txt" 2>"$WORK/apply.err" \
+    && bench_run "$WORK/ocm-post.stats" "$BIN/ocm-post" --url "$OCM_URL" <"$WORK/docs.jsonl" >"$WORK/posted.jsonl" 2>"$WORK/ocm-post.err"; }; then
     echo "bench fleet: the $label deploy failed:" >&2
     for err in validate catalog render apply ocm-post; do
       grep -v 'warning SC0003' "$WORK/$err.err" | tail -5 | sed "s/^/  $err: /" >&2
@@ -125,6 +130,9 @@ deploy() { # label
   printf '%-22s %8ss   writes: registry %5s  hive %5s  ocm %5s   add-ons written %4s   (%s documents)\n' \
     "$label" "$SECONDS_TAKEN" "$rw" "$hw" "$ow" "$(echo "$TOUCHED_ADDONS" | sed '/^$/d' | wc -l)" \
     "$(wc -l <"$WORK/docs.jsonl")"
+  printf '%-22s peak RSS MB: addon-validate %s, catalog-build %s, syncset-render %s, hive-apply %s, ocm-post %s   (%s)\n' "" \
+    "$(bench_peak_mb "$WORK/validate.stats")" "$(bench_peak_mb "$WORK/catalog.stats")" "$(bench_peak_mb "$WORK/render.stats")" \
+    "$(bench_peak_mb "$WORK/apply.stats")" "$(bench_peak_mb "$WORK/ocm-post.stats")" "$(bench_load)"
 }
 
 echo "fleet: $ADDONS add-ons (stage), registry $REGISTRY, $PROFILE binaries"

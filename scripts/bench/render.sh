@@ -3,33 +3,38 @@
 # namespace, the full-addon fixture: 2 namespaces, 2 catalogs, integrations,
 # an extra resource), as JSON. Floor: serde_json alone writing the same
 # objects (tools/syncset-render/examples/json-floor.rs), measured in the same
-# run. Target: ours / floor <= 2.
+# run. Target (issue 24): ours / floor <= 1.2. Median of RUNS (default 3)
+# runs, the sides interleaved; with each tool's peak memory (GNU time).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/bench/_lib.sh
+source scripts/bench/_lib.sh
 clusters="${CLUSTERS:-10000}"
+runs="${RUNS:-3}"
+bench_require_gnu_time
 cargo build --release -q -p syncset-render --bin syncset-render --example json-floor
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 for i in $(seq 1 "$clusters"); do printf 'uhc-%05d/cluster-%05d\n' "$i" "$i"; done > "$work/clusters"
 addon=tests/fixtures/sss/addons/full-addon/metadata/stage/addon.yaml
+echo "start: $(bench_load)"
 
-best_ours=""
-for _ in 1 2 3; do
-  start=$(date +%s.%N)
-  target/release/syncset-render "$addon" --cluster-deployments-from "$work/clusters" -o json > "$work/ours.json"
-  end=$(date +%s.%N)
-  t=$(echo "$end - $start" | bc -l)
-  if [[ -z "$best_ours" ]] || (( $(echo "$t < $best_ours" | bc -l) )); then best_ours=$t; fi
-done
-best_floor=""
-for _ in 1 2 3; do
-  t=$(target/release/examples/json-floor "$work/ours.json" "$work/floor.json")
-  if [[ -z "$best_floor" ]] || (( $(echo "$t < $best_floor" | bc -l) )); then best_floor=$t; fi
+ours_runs=() floor_runs=() ours_peak=0 floor_peak=0
+max() { awk -v a="$1" -v b="$2" 'BEGIN { print (b > a ? b : a) }'; }
+for _ in $(seq 1 "$runs"); do
+  bench_run "$work/ours.stats" target/release/syncset-render "$addon" --cluster-deployments-from "$work/clusters" -o json > "$work/ours.json"
+  ours_runs+=("$(bench_wall "$work/ours.stats")")
+  ours_peak=$(max "$ours_peak" "$(bench_peak_mb "$work/ours.stats")")
+  floor_runs+=("$(bench_run "$work/floor.stats" target/release/examples/json-floor "$work/ours.json" "$work/floor.json")")
+  floor_peak=$(max "$floor_peak" "$(bench_peak_mb "$work/floor.stats")")
 done
 cmp -s "$work/ours.json" "$work/floor.json" || { echo "render.sh: the floor wrote different bytes" >&2; exit 1; }
 objects=$(grep -c '"kind": "SyncSet"' "$work/ours.json")
 size=$(du -h "$work/ours.json" | cut -f1)
-printf 'syncset-render, %s clusters (%s SyncSets, %s of JSON), best of 3\n' "$clusters" "$objects" "$size"
-printf '  ours (whole process: load addon.yaml, render, write): %.3f s\n' "$best_ours"
-printf '  floor (serde_json writing the same objects):          %.3f s\n' "$best_floor"
-printf '  ratio ours/floor: %.2f (target <= 2)\n' "$(echo "$best_ours / $best_floor" | bc -l)"
+ours=$(bench_median "${ours_runs[@]}") floor=$(bench_median "${floor_runs[@]}")
+ratio=$(bench_calc "$ours / $floor")
+printf 'syncset-render, %s clusters (%s SyncSets, %s of JSON), median of %s\n' "$clusters" "$objects" "$size" "$runs"
+printf '  ours (whole process: load addon.yaml, render, write): %.3f s   peak RSS %s MB\n' "$ours" "$ours_peak"
+printf '  floor (serde_json writing the same objects):          %.3f s   peak RSS %s MB (holds them parsed)\n' "$floor" "$floor_peak"
+printf '  ratio ours/floor: %.2f (target <= 1.2: %s)\n' "$ratio" "$(awk -v r="$ratio" 'BEGIN { print (r <= 1.2 ? "met" : "NOT MET") }')"
+echo "end: $(bench_load)"
