@@ -341,7 +341,7 @@ fn the_gitlab_jobs_scripts_pass_shellcheck() {
     assert!(checked >= 4, "found the jobs' scripts");
 }
 
-/// shellcheck on the scripts a user or CI runs.
+/// shellcheck on the scripts a user or CI runs, the bench stages too.
 #[test]
 fn the_scripts_pass_shellcheck() {
     if !e2e::prerequisite(
@@ -363,6 +363,20 @@ fn the_scripts_pass_shellcheck() {
             .run();
         assert_eq!(run.code(), 0, "{script}:\n{}", run.stdout());
     }
+    // The stages of scripts/bench.sh, each with the helpers it sources (-x).
+    let mut stages = 0;
+    for entry in std::fs::read_dir(repo_root().join("scripts/bench")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|ext| ext == "sh") {
+            let run = Command::new("shellcheck")
+                .args(["--severity=style", "-x"])
+                .arg(&path)
+                .run();
+            assert_eq!(run.code(), 0, "{}:\n{}", path.display(), run.stdout());
+            stages += 1;
+        }
+    }
+    assert!(stages >= 8, "found the bench stages");
 }
 
 /// A secret (or any expression) pasted into a script's text loses its quotes

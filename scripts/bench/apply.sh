@@ -9,13 +9,14 @@
 # the stream.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-# shellcheck source=scripts/bench/_lib.sh
+# shellcheck source=SCRIPTDIR/_lib.sh
 source scripts/bench/_lib.sh
 clusters="${CLUSTERS:-2000}"
 latency="${LATENCY_MS:-5}"
 runs="${RUNS:-3}"
 bench_require_gnu_time
-cargo build --release -q -p syncset-render -p hive-apply -p addon-flow-testservers --bins
+bench_build
+bin="$(bench_target_dir)/release"
 work="$(mktemp -d)"
 server_pid=""
 stop_server() { if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; server_pid=""; fi; }
@@ -29,7 +30,7 @@ namespace_args=(--namespace redhat-full-addon)
 while IFS=/ read -r namespace _; do namespace_args+=(--namespace "$namespace"); done < "$work/clusters"
 
 start_server() {
-  target/release/fake-hive --latency-ms "$latency" --kubeconfig-out "$work/kubeconfig" "${namespace_args[@]}" > "$work/server.out" &
+  "$bin"/fake-hive --latency-ms "$latency" --kubeconfig-out "$work/kubeconfig" "${namespace_args[@]}" > "$work/server.out" &
   server_pid=$!
   for _ in $(seq 1 100); do [[ -s "$work/kubeconfig" ]] && grep -q url= "$work/server.out" && return; sleep 0.05; done
   echo "apply.sh: fake-hive did not start" >&2; exit 1
@@ -42,8 +43,8 @@ run() {
   start_server
   local start end
   start=$(date +%s.%N)
-  bench_run "$work/render.stats" target/release/syncset-render "$addon" --cluster-deployments-from "$work/clusters" -o json \
-    | KUBECONFIG="$work/kubeconfig" bench_run "$work/apply.stats" target/release/hive-apply --summary "$@" > "$work/applied.txt"
+  bench_run "$work/render.stats" "$bin"/syncset-render "$addon" --cluster-deployments-from "$work/clusters" -o json \
+    | KUBECONFIG="$work/kubeconfig" bench_run "$work/apply.stats" "$bin"/hive-apply --summary "$@" > "$work/applied.txt"
   end=$(date +%s.%N)
   stop_server
   elapsed=$(bench_calc "$end - $start")

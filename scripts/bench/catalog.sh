@@ -14,7 +14,7 @@
 # the machine's load is printed with them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-# shellcheck source=scripts/bench/_lib.sh
+# shellcheck source=SCRIPTDIR/_lib.sh
 source scripts/bench/_lib.sh
 bench_require_gnu_time
 VERSIONS="${VERSIONS:-60}"
@@ -22,8 +22,8 @@ VERSIONS="${VERSIONS:-60}"
 for tool in docker-registry skopeo; do
   command -v "$tool" >/dev/null || { echo "bench catalog: $tool is not installed" >&2; exit 2; }
 done
-cargo build --release -q -p catalog-build
-BIN="$PWD/target/release/catalog-build"
+bench_build
+BIN="$(bench_target_dir)/release/catalog-build"
 
 WORK="$(mktemp -d)"
 # A fresh build cache: the first run must build everything.

@@ -10,10 +10,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 namespaces="${NAMESPACES:-300000}"
-if [[ ! -x /usr/bin/time ]]; then echo "render-memory.sh: needs GNU time (/usr/bin/time)" >&2; exit 2; fi
-binary="${SYNCSET_RENDER:-target/release/syncset-render}"
-if [[ -z "${SYNCSET_RENDER:-}" ]]; then
-  cargo build --release -q -p syncset-render --bin syncset-render
+# shellcheck source=SCRIPTDIR/_lib.sh
+source scripts/bench/_lib.sh
+bench_require_gnu_time
+binary="${SYNCSET_RENDER:-}"
+if [[ -z "$binary" ]]; then
+  bench_build
+  binary="$(bench_target_dir)/release/syncset-render"
 fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -7,12 +7,13 @@
 # runs, the sides interleaved; with each tool's peak memory (GNU time).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-# shellcheck source=scripts/bench/_lib.sh
+# shellcheck source=SCRIPTDIR/_lib.sh
 source scripts/bench/_lib.sh
 clusters="${CLUSTERS:-10000}"
 runs="${RUNS:-3}"
 bench_require_gnu_time
-cargo build --release -q -p syncset-render --bin syncset-render --example json-floor
+bench_build
+bin="$(bench_target_dir)/release"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 for i in $(seq 1 "$clusters"); do printf 'uhc-%05d/cluster-%05d\n' "$i" "$i"; done > "$work/clusters"
@@ -22,10 +23,10 @@ echo "start: $(bench_load)"
 ours_runs=() floor_runs=() ours_peak=0 floor_peak=0
 max() { awk -v a="$1" -v b="$2" 'BEGIN { print (b > a ? b : a) }'; }
 for _ in $(seq 1 "$runs"); do
-  bench_run "$work/ours.stats" target/release/syncset-render "$addon" --cluster-deployments-from "$work/clusters" -o json > "$work/ours.json"
+  bench_run "$work/ours.stats" "$bin"/syncset-render "$addon" --cluster-deployments-from "$work/clusters" -o json > "$work/ours.json"
   ours_runs+=("$(bench_wall "$work/ours.stats")")
   ours_peak=$(max "$ours_peak" "$(bench_peak_mb "$work/ours.stats")")
-  floor_runs+=("$(bench_run "$work/floor.stats" target/release/examples/json-floor "$work/ours.json" "$work/floor.json")")
+  floor_runs+=("$(bench_run "$work/floor.stats" "$bin"/examples/json-floor "$work/ours.json" "$work/floor.json")")
   floor_peak=$(max "$floor_peak" "$(bench_peak_mb "$work/floor.stats")")
 done
 cmp -s "$work/ours.json" "$work/floor.json" || { echo "render.sh: the floor wrote different bytes" >&2; exit 1; }

@@ -14,14 +14,15 @@
 # schema validation (PyYAML + jsonschema, from PyPI) on the same add-ons.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-# shellcheck source=scripts/bench/_lib.sh
+# shellcheck source=SCRIPTDIR/_lib.sh
 source scripts/bench/_lib.sh
 count="${1:-500}"
 runs="${RUNS:-3}"
 bench_require_gnu_time
 python3 -c 'import yaml; yaml.CSafeLoader' 2>/dev/null \
   || { echo "bench validate: python3 needs PyYAML with libyaml (yaml.CSafeLoader)" >&2; exit 2; }
-cargo build --release -q -p addon-validate -p e2e --bins
+bench_build
+bin="$(bench_target_dir)/release"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 scripts/bench/gen_tree.py "$count" "$work" >"$work/gen.txt"
@@ -39,14 +40,14 @@ timed() {
   end=$(date +%s.%N)
   bench_calc "$end - $start"
 }
-validate=(target/release/addon-validate --all "$work/managed-tenants" --bundles "$work/managed-tenants-bundles" -o json)
-target/release/addon-validate --all "$work/managed-tenants" --bundles "$work/managed-tenants-bundles" -o json >/dev/null 2>"$work/stderr" \
+validate=("$bin"/addon-validate --all "$work/managed-tenants" --bundles "$work/managed-tenants-bundles" -o json)
+"$bin"/addon-validate --all "$work/managed-tenants" --bundles "$work/managed-tenants-bundles" -o json >/dev/null 2>"$work/stderr" \
   || { echo "addon-validate found problems in the generated tree:"; tail -5 "$work/stderr"; exit 1; }
 
 ours1_runs=() ours2_runs=() serde_runs=() libyaml_runs=()
 for _ in $(seq 1 "$runs"); do
   ours1_runs+=("$(timed one_core "${validate[@]}" -j 1)")
-  serde_runs+=("$(timed one_core target/release/bench-yaml-floor "$work")")
+  serde_runs+=("$(timed one_core "$bin"/bench-yaml-floor "$work")")
   ours2_runs+=("$(timed "${validate[@]}" -j 2)")
   libyaml_runs+=("$(timed python3 scripts/bench/libyaml_floor.py "$work" 2)")
 done

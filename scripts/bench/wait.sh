@@ -8,7 +8,7 @@
 # peak memory (GNU time), and the naive peer: one query per cluster.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-# shellcheck source=scripts/bench/_lib.sh
+# shellcheck source=SCRIPTDIR/_lib.sh
 source scripts/bench/_lib.sh
 bench_require_gnu_time
 
@@ -20,8 +20,8 @@ OPERATOR=bench-operator
 for bin in prometheus prometheus-pushgateway curl; do
   command -v "$bin" >/dev/null || { echo "wait.sh: $bin is not installed" >&2; exit 2; }
 done
-cargo build --release -q -p csv-wait
-CSV_WAIT=target/release/csv-wait
+bench_build
+CSV_WAIT="$(bench_target_dir)/release/csv-wait"
 
 work=$(mktemp -d)
 pids=()
