@@ -48,6 +48,20 @@ bench_wall() { tail -n 1 "$1" | awk '{ printf "%.3f", $1 }'; }
 bench_cpu() { tail -n 1 "$1" | awk '{ printf "%.3f", $2 + $3 }'; }
 bench_peak_mb() { tail -n 1 "$1" | awk '{ printf "%.1f", $4 * 1024 / 1e6 }'; }
 
+# bench_cpu_run TIMES COMMAND...: runs COMMAND (a function too) in a
+# subshell and writes bash's `times` into TIMES: its second line is the CPU
+# time of every process COMMAND ran, to the millisecond (GNU time has 10 ms).
+bench_cpu_run() {
+  local times="$1"
+  shift
+  ( "$@" && times >"$times" )
+}
+# CPU seconds (user + system) of the children, from a TIMES file.
+bench_children_cpu() {
+  awk 'function secs(t, p) { sub(/s$/, "", t); split(t, p, "m"); return p[1] * 60 + p[2] }
+       NR == 2 { printf "%.3f", secs($1) + secs($2) }' "$1"
+}
+
 # The median of the numbers given.
 bench_median() {
   printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.6f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
@@ -55,3 +69,34 @@ bench_median() {
 
 # bench_calc EXPRESSION: floating-point arithmetic, three decimals.
 bench_calc() { awk "BEGIN { printf \"%.3f\", $1 }"; }
+
+# The whole-tree CI job with our tools, no network: validate every add-on of
+# TREE's environment ENV and print the documents, render every add-on's
+# SelectorSyncSet from that stream, and build every OCM payload from the same
+# stream (`ocm-post --dry-run`: the requests, not sent; the URL is loopback
+# and never contacted). As the fleet runs it (SPEC.md): validate | render,
+# the stream kept with tee, then ocm-post reads it.
+#   bench_whole_tree_job BIN_DIR TREE ENV OUT_DIR
+# Writes OUT_DIR/{docs.jsonl,sss.json,payloads.json}, each tool's stderr in
+# OUT_DIR/<tool>.err and its GNU time figures in OUT_DIR/<tool>.stats.
+bench_whole_tree_job() {
+  local bin="$1" tree="$2" env="$3" out="$4"
+  if ! { bench_run "$out/addon-validate.stats" "$bin/addon-validate" --all "$tree" --env "$env" --documents \
+      2>"$out/addon-validate.err" \
+    | tee "$out/docs.jsonl" \
+    | bench_run "$out/syncset-render.stats" "$bin/syncset-render" --selector -o json \
+      >"$out/sss.json" 2>"$out/syncset-render.err" \
+    && bench_run "$out/ocm-post.stats" "$bin/ocm-post" --dry-run --url http://127.0.0.1:9 -o json \
+      <"$out/docs.jsonl" >"$out/payloads.json" 2>"$out/ocm-post.err"; }; then
+    echo "bench: the whole-tree job failed:" >&2
+    local tool
+    for tool in addon-validate syncset-render ocm-post; do
+      [[ -f "$out/$tool.err" ]] && tail -5 "$out/$tool.err" | sed "s/^/  $tool: /" >&2
+    done
+    return 1
+  fi
+}
+
+# The three tools of bench_whole_tree_job, in pipeline order.
+# shellcheck disable=SC2034 # used by the stages that source this file
+BENCH_JOB_TOOLS=(addon-validate syncset-render ocm-post)

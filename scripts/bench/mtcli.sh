@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# scripts/bench.sh mtcli [N]: the whole-tree CI job (validate every add-on,
+# render every SelectorSyncSet, build every OCM payload; no network) on a
+# generated managed-tenants tree of N add-ons (default 500; one in four with
+# extra resources: Jinja templates with loops and conditionals, and plain
+# YAML), environment stage, with our tools and with managed-tenants-cli doing
+# the same work on the same tree. Target (issue 24): ours >= 100x faster at
+# every size (it measured 50, 500 and 5,000).
+#
+# Ours: `addon-validate --all --documents | tee | syncset-render --selector`,
+# then `ocm-post --dry-run` on the same stream (bench_whole_tree_job in
+# _lib.sh). managed-tenants-cli: its own CLI as its CI job runs it,
+# `managedtenants --addons-dir DIR --environment stage --dry-run run TASKS`,
+# whose loader validates every add-on and renders its SelectorSyncSet List,
+# with the task of scripts/bench/mtcli_tasks/ writing each List and building
+# the add-on's OCM payloads with OcmCli's builders (sending nothing).
+# Both sides write what they produced to files; the bench checks that both
+# wrote the same objects and payloads (scripts/bench/mtcli_compare.py) and
+# exits 1 when they did not.
+#
+# managed-tenants-cli is not on PyPI and not in this repository: MTCLI_SRC=DIR
+# names a checkout of github.com/mt-sre/managed-tenants-cli, MTCLI_VENV=DIR a
+# virtualenv where that checkout is installed (bin/managedtenants). Without
+# them the bench says so and exits 2.
+#
+# RUNS (default 3): runs of each side, interleaved; medians are printed.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+# shellcheck source=SCRIPTDIR/_lib.sh
+source scripts/bench/_lib.sh
+count="${1:-500}"
+runs="${RUNS:-3}"
+env=stage
+if ! [[ "$count" =~ ^[1-9][0-9]*$ && "$runs" =~ ^[1-9][0-9]*$ ]]; then
+  echo "usage: scripts/bench.sh mtcli [N]   (N add-ons, default 500; RUNS=3, MTCLI_SRC=DIR, MTCLI_VENV=DIR)" >&2
+  exit 2
+fi
+bench_require_gnu_time
+root="$PWD"
+
+# --- managed-tenants-cli's environment -----------------------------------------
+mtcli_missing() {
+  echo "bench mtcli: $1" >&2
+  echo "  set MTCLI_SRC to a checkout of github.com/mt-sre/managed-tenants-cli and" >&2
+  echo "  MTCLI_VENV to a virtualenv with it installed (pip install -e \"\$MTCLI_SRC\")" >&2
+  exit 2
+}
+[[ -n "${MTCLI_SRC:-}" ]] || mtcli_missing "MTCLI_SRC is not set"
+[[ -n "${MTCLI_VENV:-}" ]] || mtcli_missing "MTCLI_VENV is not set"
+[[ -f "$MTCLI_SRC/managedtenants/cli/__init__.py" ]] \
+  || mtcli_missing "MTCLI_SRC=$MTCLI_SRC is not a managed-tenants-cli checkout (no managedtenants/cli/)"
+mtcli="$MTCLI_VENV/bin/managedtenants"
+[[ -x "$mtcli" ]] || mtcli_missing "MTCLI_VENV=$MTCLI_VENV has no bin/managedtenants"
+"$MTCLI_VENV/bin/python" -c 'import managedtenants' 2>/dev/null \
+  || mtcli_missing "MTCLI_VENV=$MTCLI_VENV cannot import managedtenants"
+
+bench_build
+bin="$(bench_target_dir)/release"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+python3 scripts/bench/gen_tree.py "$count" "$work/gen" --no-bundles >"$work/gen.txt"
+tree="$work/gen/managed-tenants"
+echo "bench mtcli: $(sed 's/^gen_tree: //; s/ in [^ ,]*//' "$work/gen.txt"), environment $env"
+echo "managed-tenants-cli: $MTCLI_SRC at $(git -C "$MTCLI_SRC" rev-parse --short HEAD 2>/dev/null || echo '?'), $("$MTCLI_VENV/bin/python" --version 2>&1)"
+echo "start: $(bench_load)"
+
+# --- the runs ------------------------------------------------------------------
+ours_job() { # out dir
+  mkdir -p "$1"
+  bench_whole_tree_job "$bin" "$tree" "$env" "$1"
+}
+# Wall time from the clock around each job; CPU time of all its processes
+# from bash's `times` (bench_cpu_run); peak memory per process (GNU time).
+mtcli_job() { # out dir (the stats file is named mtcli.stats there)
+  mkdir -p "$1"
+  : >"$1/out.txt"
+  if ! (cd "$work/gen" && BENCH_MTCLI_OUT="$1/out.txt" bench_run "$1/mtcli.stats" \
+      "$mtcli" --addons-dir "$tree/addons" --environment "$env" --dry-run \
+      run "$root/scripts/bench/mtcli_tasks" >"$1/mtcli.log" 2>&1); then
+    echo "bench mtcli: managed-tenants-cli failed:" >&2
+    tail -20 "$1/mtcli.log" >&2
+    return 1
+  fi
+}
+now() { date +%s.%N; }
+ours_walls=() ours_cpus=() mtcli_walls=() mtcli_cpus=()
+for run in $(seq 1 "$runs"); do
+  start=$(now)
+  bench_cpu_run "$work/ours.$run.times" ours_job "$work/ours.$run" || exit 1
+  end=$(now)
+  ours_walls+=("$(bench_calc "$end - $start")")
+  ours_cpus+=("$(bench_children_cpu "$work/ours.$run.times")")
+  start=$(now)
+  bench_cpu_run "$work/mtcli.$run.times" mtcli_job "$work/mtcli.$run" || exit 1
+  end=$(now)
+  mtcli_walls+=("$(bench_calc "$end - $start")")
+  mtcli_cpus+=("$(bench_children_cpu "$work/mtcli.$run.times")")
+  echo "run $run: ours ${ours_walls[-1]} s, managed-tenants-cli ${mtcli_walls[-1]} s   ($(bench_load))"
+done
+
+# --- results -----------------------------------------------------------------------
+peak_of() { # tool stats file name, side dir prefix: the largest peak of the runs
+  local peak=0 run
+  for run in $(seq 1 "$runs"); do
+    peak=$(awk -v a="$peak" -v b="$(bench_peak_mb "$work/$2.$run/$1.stats")" 'BEGIN { print (b > a ? b : a) }')
+  done
+  echo "$peak"
+}
+peaks=""
+for tool in "${BENCH_JOB_TOOLS[@]}"; do peaks+="${peaks:+, }$tool $(peak_of "$tool" ours) MB"; done
+ours_wall=$(bench_median "${ours_walls[@]}")
+ours_cpu=$(bench_median "${ours_cpus[@]}")
+printf 'ours:  wall %.3f s, CPU %.3f s (median of %s); peak RSS: %s\n' "$ours_wall" "$ours_cpu" "$runs" "$peaks"
+mtcli_wall=$(bench_median "${mtcli_walls[@]}")
+mtcli_cpu=$(bench_median "${mtcli_cpus[@]}")
+printf 'managed-tenants-cli: wall %.3f s, CPU %.3f s (median of %s); peak RSS %s MB\n' \
+  "$mtcli_wall" "$mtcli_cpu" "$runs" "$(peak_of mtcli mtcli)"
+ratio=$(bench_calc "$mtcli_wall / $ours_wall")
+printf 'ratio managed-tenants-cli / ours: %.1fx wall (target >= 100x at every size: %s), %.1fx CPU\n' "$ratio" \
+  "$(awk -v r="$ratio" 'BEGIN { print (r >= 100 ? "met" : "NOT MET") }')" "$(bench_calc "$mtcli_cpu / $ours_cpu")"
+echo "end: $(bench_load)"
+# Not timed: both sides wrote the same objects and payloads (first runs).
+printf 'work: '
+python3 scripts/bench/mtcli_compare.py "$work/ours.1" "$work/mtcli.1/out.txt"
