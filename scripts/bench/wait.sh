@@ -61,9 +61,11 @@ prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data"
   --web.listen-address="127.0.0.1:$prom_port" >"$work/prometheus.log" 2>&1 &
 pids+=($!)
 
-wait_for() { # url, what
+wait_for() { # url, what (its log is $work/WHAT.log)
   for _ in $(seq 1 300); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  echo "wait.sh: $2 did not come up" >&2; exit 3
+  echo "wait.sh: $2 did not come up in 30 s; the end of its log:" >&2
+  tail -5 "$work/$2.log" >&2
+  exit 3
 }
 wait_for "$push/-/ready" pushgateway
 wait_for "$prom/-/ready" prometheus
