@@ -1013,6 +1013,10 @@ mod tests {
             err.contains("is JSON that ends early: its closing `}` is missing"),
             "{err}"
         );
+        // The text ends on an empty line after its last: the error names
+        // that line, as reading the whole text at once does.
+        let end = format!("<stdin>:{}:", cut.lines().count() + 1);
+        assert!(err.contains(&end), "{err} lacks {end}");
         // JSON lines with one line cut short: the others still go through.
         let lines = format!("{}\n{}\n", addon("aa"), &addon("bb")[..20]);
         let items = addons_from(&stdin(&lines));

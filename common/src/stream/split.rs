@@ -54,6 +54,10 @@ pub(super) struct Splitter {
     any_text: bool,
     /// A document's size limit, in bytes.
     limit: usize,
+    /// Whether the last line ended with `\n`: a JSON document the stream
+    /// cut short keeps it, so that its error points where the text ends, as
+    /// reading the whole file does.
+    last_line_ended: bool,
 }
 
 impl Splitter {
@@ -65,6 +69,7 @@ impl Splitter {
             next_first_line: 1,
             any_text: false,
             limit,
+            last_line_ended: false,
         }
     }
 
@@ -73,6 +78,7 @@ impl Splitter {
     /// documents it completes.
     pub fn line(&mut self, raw: &[u8], cut: bool, out: &mut VecDeque<RawChunk>) {
         self.line += 1;
+        self.last_line_ended = raw.ends_with(b"\n");
         let mut text = raw.strip_suffix(b"\n").unwrap_or(raw);
         text = text.strip_suffix(b"\r").unwrap_or(text);
         if self.line == 1 {
@@ -105,9 +111,14 @@ impl Splitter {
     /// document for input that held nothing but whitespace.
     pub fn finish(&mut self, out: &mut VecDeque<RawChunk>) {
         match self.open.take() {
-            Some(open) if self.mode == Some(Mode::Json) || open.has_content => {
-                out.push_back(open.chunk)
+            Some(open) if self.mode == Some(Mode::Json) => {
+                let mut chunk = open.chunk;
+                if self.last_line_ended && !chunk.bytes.is_empty() {
+                    chunk.bytes.push(b'\n');
+                }
+                out.push_back(chunk)
             }
+            Some(open) if open.has_content => out.push_back(open.chunk),
             _ => {}
         }
         if !self.any_text {
