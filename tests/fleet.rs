@@ -1355,3 +1355,39 @@ fn a_sealed_document_edited_by_hand_is_checked_again_and_refused() {
     moved[common::seal::FIELD] = original[common::seal::FIELD].clone();
     render(&moved.to_string()).exit(1).stderr_has("installMode");
 }
+
+/// catalog-build changes each document it builds (`indexImage`, `bundles`)
+/// and seals it again, so that syncset-render and ocm-post behind it need
+/// not check it again; a seal left from addon-validate would no longer match.
+#[test]
+fn catalog_build_seals_the_documents_it_changed() {
+    let (dir, tree) = example_tree();
+    let bundles = bundles_root(dir.path());
+    let docs = documents(&tree, &[]).success();
+    let before: Vec<String> = addon_documents(&docs)
+        .iter()
+        .map(|d| d[common::seal::FIELD].as_str().unwrap().to_string())
+        .collect();
+    let built = tool("catalog-build")
+        .arg("--bundles-root")
+        .arg(&bundles)
+        .args(["--repo-prefix", "quay.io/osd-addons", "--oci-layout"])
+        .arg(dir.path().join("layouts"))
+        .write_stdin(docs.stdout())
+        .run()
+        .success();
+    let built = addon_documents(&built);
+    assert_eq!(built.len(), before.len());
+    for document in &built {
+        let seal = document[common::seal::FIELD].as_str().unwrap_or_default();
+        assert!(seal.starts_with("sha256:"), "sealed: {document}");
+        assert!(
+            !before.iter().any(|old| old == seal),
+            "sealed again: {document}"
+        );
+        let line = document.to_string();
+        let source = common::io::Source::from_text(common::io::Origin::Stdin, line.as_str());
+        let loaded = common::document::load(source, &Default::default()).unwrap();
+        assert!(loaded.sealed && loaded.findings.is_empty(), "{line}");
+    }
+}

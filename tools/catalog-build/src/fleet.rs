@@ -73,7 +73,9 @@ pub fn run(args: &Args) -> Result<()> {
             Planned::Build(build) => finish_one(*build, &mut registry),
         };
         if let Some(document) = outcomes.record_item(id.as_deref(), &name, result) {
-            written.push(document);
+            // Loaded checked (sealed or in full) and changed here: sealed
+            // again, so that the next stage need not check it again.
+            written.push(common::seal::seal(document));
         }
     }
     stream::write_documents(
