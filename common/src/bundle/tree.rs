@@ -821,7 +821,10 @@ impl<'a> BundleRoot<'a> {
             return Err("is not a regular file".to_string());
         }
         let file = std::fs::File::open(path).map_err(|err| crate::io::describe_io_error(&err))?;
-        let bytes = crate::io::read_capped(file, crate::io::MAX_DOCUMENT_BYTES, 0)
+        // Sized from the start: one read for the text and one for its end,
+        // not a buffer grown read by read.
+        let size = file.metadata().map_or(0, |m| m.len());
+        let bytes = crate::io::read_capped(file, crate::io::MAX_DOCUMENT_BYTES, size)
             .map_err(|err| crate::io::describe_io_error(&err))?;
         if bytes.len() > crate::io::MAX_DOCUMENT_BYTES {
             return Err(format!(
