@@ -13,7 +13,10 @@ use minijinja::{Environment, Error, ErrorKind, State};
 
 use super::objects::{ChainMap, DictView, GroupTuple, PyRange};
 use super::percent::{percent_format, type_name};
-use super::python::{float_repr, python_repr, python_str, python_str_in, split_lines, truthy};
+use super::python::{
+    float_repr, python_repr, python_str, python_str_in, split_lines, truthy, type_error,
+    value_error,
+};
 use super::source::{CONCAT_FUNCTION, PERCENT_FUNCTION};
 use super::text;
 
@@ -87,20 +90,6 @@ fn bind<const N: usize>(
         )));
     }
     Ok(bound)
-}
-
-fn type_error(message: impl Into<String>) -> Error {
-    Error::new(
-        ErrorKind::InvalidOperation,
-        format!("TypeError: {}", message.into()),
-    )
-}
-
-fn value_error(message: impl Into<String>) -> Error {
-    Error::new(
-        ErrorKind::InvalidOperation,
-        format!("ValueError: {}", message.into()),
-    )
 }
 
 /// Charges fuel for text about to be made, before it is made.

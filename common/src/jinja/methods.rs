@@ -7,7 +7,7 @@ use minijinja::value::{Value, ValueKind};
 use minijinja::{Error, ErrorKind, State};
 
 use super::objects::{DictView, ViewKind};
-use super::python::{is_space, split_lines};
+use super::python::{is_space, split_lines, type_error};
 use super::text;
 
 /// minijinja's unknown-method callback: Python's methods on template values.
@@ -33,13 +33,6 @@ pub(super) fn call(
         _ => {}
     }
     minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
-}
-
-fn type_error(message: impl Into<String>) -> Error {
-    Error::new(
-        ErrorKind::InvalidOperation,
-        format!("TypeError: {}", message.into()),
-    )
 }
 
 fn text_arg<'a>(args: &'a [Value], at: usize, method: &str) -> Result<Option<&'a str>, Error> {

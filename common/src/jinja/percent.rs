@@ -9,7 +9,9 @@ use minijinja::value::{Tuple, Value, ValueKind};
 use minijinja::{Error, ErrorKind, State};
 
 use super::objects::{ChainMap, DictView, PyRange};
-use super::python::{exponent_text, python_ascii, python_repr, python_str};
+use super::python::{
+    exponent_text, python_ascii, python_repr, python_str, type_error, value_error,
+};
 
 /// `format % args`, charging fuel for the text it builds.
 pub(super) fn percent_format(state: &State, format: &str, args: &Value) -> Result<String, Error> {
@@ -450,20 +452,6 @@ pub(super) fn type_name(value: &Value) -> &'static str {
         ValueKind::Seq => "list",
         _ => "object",
     }
-}
-
-fn type_error(message: impl Into<String>) -> Error {
-    Error::new(
-        ErrorKind::InvalidOperation,
-        format!("TypeError: {}", message.into()),
-    )
-}
-
-fn value_error(message: impl Into<String>) -> Error {
-    Error::new(
-        ErrorKind::InvalidOperation,
-        format!("ValueError: {}", message.into()),
-    )
 }
 
 #[cfg(test)]

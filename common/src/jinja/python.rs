@@ -10,6 +10,23 @@ use minijinja::{Error, ErrorKind};
 use super::objects::{ChainMap, DictView, GroupTuple, PyRange};
 use super::unicode_tables::{DECIMAL, NON_PRINTABLE, WORD};
 
+/// Python's `TypeError` with `message`, as Jinja2 reports a wrong operand.
+pub(super) fn type_error(message: impl Into<String>) -> Error {
+    python_exception("TypeError", message)
+}
+
+/// Python's `ValueError` with `message`, as Jinja2 reports a bad value.
+pub(super) fn value_error(message: impl Into<String>) -> Error {
+    python_exception("ValueError", message)
+}
+
+fn python_exception(kind: &str, message: impl Into<String>) -> Error {
+    Error::new(
+        ErrorKind::InvalidOperation,
+        format!("{kind}: {}", message.into()),
+    )
+}
+
 /// A serde value (a YAML or JSON document's) as a template value.
 pub(super) fn serde_value<T: serde::Serialize>(value: T) -> Value {
     Value::from(minijinja::value::Serde(value))
