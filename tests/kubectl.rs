@@ -51,6 +51,15 @@ impl Cluster {
             .run()
     }
 
+    /// `kubectl VERB --server-side --field-manager=addon-flow EXTRA -f FILE`:
+    /// an apply or diff as addon-flow's own manager sends it.
+    fn server_side(&self, verb: &str, file: &str, extra: &[&str]) -> Run {
+        let mut args = vec![verb, "--server-side", "--field-manager=addon-flow"];
+        args.extend(extra);
+        args.extend(["-f", file]);
+        self.kubectl(&args)
+    }
+
     /// Writes a manifest into the test's folder.
     fn manifest(&self, name: &str, text: &str) -> String {
         let path = self.dir.path().join(name);
@@ -80,8 +89,14 @@ fn self_signed() -> TlsIdentity {
     }
 }
 
-fn kubectl_here() -> bool {
-    e2e::prerequisite("kubectl", e2e::program("kubectl"))
+/// A cluster with the default options, or `None` (the test is skipped, and
+/// says so) where kubectl is not installed.
+fn cluster() -> Option<Cluster> {
+    cluster_with(KubeOptions::default())
+}
+
+fn cluster_with(options: KubeOptions) -> Option<Cluster> {
+    e2e::prerequisite("kubectl", e2e::program("kubectl")).then(|| Cluster::start(options))
 }
 
 const SSS: &str = "apiVersion: hive.openshift.io/v1
@@ -110,22 +125,13 @@ fn name_of(object: &Value) -> &str {
 
 #[test]
 fn server_side_apply_get_and_an_unchanged_reapply() {
-    if !kubectl_here() {
-        return;
-    }
-    let cluster = Cluster::start(KubeOptions::default());
+    let Some(cluster) = cluster() else { return };
     let manifest = cluster.manifest("sss.yaml", SSS);
     // kubectl validates nothing itself: the server offers fieldValidation in
     // its OpenAPI, so kubectl sends fieldValidation=Strict ([concepts]
     // "Field validation"), and needs no --validate=false.
     cluster
-        .kubectl(&[
-            "apply",
-            "--server-side",
-            "--field-manager=addon-flow",
-            "-f",
-            &manifest,
-        ])
+        .server_side("apply", &manifest, &[])
         .success()
         .stdout_has("selectorsyncset.hive.openshift.io/addon-x serverside-applied");
 
@@ -155,15 +161,7 @@ fn server_side_apply_get_and_an_unchanged_reapply() {
     // [ssa]: applying the same configuration again changes nothing, so no
     // new resourceVersion ([conventions] "Concurrency Control and
     // Consistency": it changes when the object does).
-    cluster
-        .kubectl(&[
-            "apply",
-            "--server-side",
-            "--field-manager=addon-flow",
-            "-f",
-            &manifest,
-        ])
-        .success();
+    cluster.server_side("apply", &manifest, &[]).success();
     let again = cluster.get_json(&["get", "selectorsyncset", "addon-x"]);
     assert_eq!(
         again["metadata"]["resourceVersion"],
@@ -176,15 +174,7 @@ fn server_side_apply_get_and_an_unchanged_reapply() {
 
     // A change: a new resourceVersion and generation, the applier's time.
     let changed = cluster.manifest("changed.yaml", &with_mode("Upsert"));
-    cluster
-        .kubectl(&[
-            "apply",
-            "--server-side",
-            "--field-manager=addon-flow",
-            "-f",
-            &changed,
-        ])
-        .success();
+    cluster.server_side("apply", &changed, &[]).success();
     let updated = cluster.get_json(&["get", "selectorsyncset", "addon-x"]);
     assert_ne!(
         updated["metadata"]["resourceVersion"],
@@ -210,41 +200,21 @@ fn server_side_apply_get_and_an_unchanged_reapply() {
 
 #[test]
 fn diff_is_a_server_dry_run_that_changes_nothing() {
-    if !kubectl_here() {
-        return;
-    }
-    let cluster = Cluster::start(KubeOptions::default());
+    let Some(cluster) = cluster() else { return };
     let manifest = cluster.manifest("sss.yaml", SSS);
-    let apply = |file: &str, extra: &[&str]| {
-        let mut args = vec!["apply", "--server-side", "--field-manager=addon-flow"];
-        args.extend(extra);
-        args.extend(["-f", file]);
-        cluster.kubectl(&args)
-    };
+    let apply = |file: &str, extra: &[&str]| cluster.server_side("apply", file, extra);
     apply(&manifest, &[]).success();
     let live = cluster.get_json(&["get", "sss", "addon-x"]);
 
     // kubectl diff: exit 0 and no output when nothing would change ...
     cluster
-        .kubectl(&[
-            "diff",
-            "--server-side",
-            "--field-manager=addon-flow",
-            "-f",
-            &manifest,
-        ])
+        .server_side("diff", &manifest, &[])
         .success()
         .no_stdout();
     // ... exit 1 and the difference when something would.
     let changed = cluster.manifest("changed.yaml", &with_mode("Upsert"));
     cluster
-        .kubectl(&[
-            "diff",
-            "--server-side",
-            "--field-manager=addon-flow",
-            "-f",
-            &changed,
-        ])
+        .server_side("diff", &changed, &[])
         .exit(1)
         .stdout_has("-  resourceApplyMode: Sync")
         .stdout_has("+  resourceApplyMode: Upsert");
@@ -275,10 +245,7 @@ fn diff_is_a_server_dry_run_that_changes_nothing() {
 
 #[test]
 fn two_managers_conflict_until_one_forces() {
-    if !kubectl_here() {
-        return;
-    }
-    let cluster = Cluster::start(KubeOptions::default());
+    let Some(cluster) = cluster() else { return };
     let apply = |manager: &str, file: &str, force: bool| {
         let manager = format!("--field-manager={manager}");
         let mut args = vec!["apply", "--server-side", manager.as_str(), "-f", file];
@@ -325,19 +292,8 @@ fn two_managers_conflict_until_one_forces() {
 
 #[test]
 fn invalid_names_missing_namespaces_and_undeclared_fields_are_refused() {
-    if !kubectl_here() {
-        return;
-    }
-    let cluster = Cluster::start(KubeOptions::default());
-    let apply = |file: &str| {
-        cluster.kubectl(&[
-            "apply",
-            "--server-side",
-            "--field-manager=addon-flow",
-            "-f",
-            file,
-        ])
-    };
+    let Some(cluster) = cluster() else { return };
+    let apply = |file: &str| cluster.server_side("apply", file, &[]);
     // [names]: most kinds' names are DNS-1123 subdomains. 422 Invalid; kubectl
     // prints the Status' details (kind, name) and each cause's field and
     // message ([conventions] "HTTP Status codes": 422 StatusUnprocessableEntity).
@@ -396,13 +352,12 @@ spec: {clusterDeploymentRefs: [{name: cluster-1}], resourceApplyMode: Sync}
 
 #[test]
 fn delete_removes_the_object_and_a_namespace_its_contents() {
-    if !kubectl_here() {
-        return;
-    }
-    let cluster = Cluster::start(KubeOptions {
+    let Some(cluster) = cluster_with(KubeOptions {
         namespaces: vec!["cd-east".into()],
         ..KubeOptions::default()
-    });
+    }) else {
+        return;
+    };
     cluster
         .kubectl(&[
             "create",
@@ -415,15 +370,7 @@ fn delete_removes_the_object_and_a_namespace_its_contents() {
         .success()
         .stdout_has("configmap/probe created");
     let manifest = cluster.manifest("sss.yaml", SSS);
-    cluster
-        .kubectl(&[
-            "apply",
-            "--server-side",
-            "--field-manager=addon-flow",
-            "-f",
-            &manifest,
-        ])
-        .success();
+    cluster.server_side("apply", &manifest, &[]).success();
     cluster
         .kubectl(&["delete", "sss", "addon-x"])
         .success()
@@ -455,10 +402,7 @@ fn delete_removes_the_object_and_a_namespace_its_contents() {
 
 #[test]
 fn short_names_and_label_selectors() {
-    if !kubectl_here() {
-        return;
-    }
-    let cluster = Cluster::start(KubeOptions::default());
+    let Some(cluster) = cluster() else { return };
     // The namespaces a Hive cluster starts with, by their short name.
     let namespaces = cluster.get_json(&["get", "ns"]);
     let names: Vec<&str> = namespaces["items"]
@@ -497,15 +441,7 @@ fn short_names_and_label_selectors() {
         )
         .replace("labels:\n    {}", "labels: {}");
         let file = cluster.manifest(&format!("{name}.yaml"), &text);
-        cluster
-            .kubectl(&[
-                "apply",
-                "--server-side",
-                "--field-manager=addon-flow",
-                "-f",
-                &file,
-            ])
-            .success();
+        cluster.server_side("apply", &file, &[]).success();
     }
     let selected = |selector: &str| -> Vec<String> {
         // `sss`: SelectorSyncSet's short name in Hive's CRD.
@@ -563,10 +499,7 @@ fn short_names_and_label_selectors() {
 /// kubectl reads the served OpenAPI: `explain` shows a kind's fields.
 #[test]
 fn explain_reads_the_served_schema() {
-    if !kubectl_here() {
-        return;
-    }
-    let cluster = Cluster::start(KubeOptions::default());
+    let Some(cluster) = cluster() else { return };
     cluster
         .kubectl(&["explain", "sss.spec"])
         .success()
