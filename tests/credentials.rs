@@ -19,8 +19,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use addon_flow_testservers::http::{HttpRequest, HttpResponse, Server, TlsIdentity};
+use addon_flow_testservers::http::{HttpRequest, HttpResponse, Server};
 use addon_flow_testservers::kube::{KubeOptions, KubeServer};
+use e2e::pki::{pki, Pki};
 use e2e::servers::{self, HIVE_TOKEN};
 use e2e::{repo_root, tool, Run, RunExt};
 use serde_json::{json, Value};
@@ -92,49 +93,6 @@ fn write_kubeconfig(dir: &Path, name: &str, cluster: &str, user: &str) -> PathBu
 }
 
 // ------------------------------------------------------------ certificates
-
-/// A CA, a server identity it signed for `names`, and a client certificate
-/// (CN=admin) it signed; the server accepts client certificates of the CA.
-struct Pki {
-    identity: TlsIdentity,
-    ca_pem: String,
-    client_cert_pem: String,
-    client_key_pem: String,
-}
-
-fn pki(names: &[&str]) -> Pki {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "addon-flow credentials test CA");
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-    let cert = CertificateParams::new(names)
-        .unwrap()
-        .signed_by(&key, &ca, &ca_key)
-        .unwrap();
-    let client_key = KeyPair::generate().unwrap();
-    let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    client_params
-        .distinguished_name
-        .push(DnType::CommonName, "admin");
-    let client = client_params.signed_by(&client_key, &ca, &ca_key).unwrap();
-    Pki {
-        identity: TlsIdentity {
-            cert_pem: cert.pem().into_bytes(),
-            key_pem: key.serialize_pem().into_bytes(),
-            ca_pem: Some(ca.pem().into_bytes()),
-            client_ca_pem: Some(ca.pem().into_bytes()),
-        },
-        ca_pem: ca.pem(),
-        client_cert_pem: client.pem(),
-        client_key_pem: client_key.serialize_pem(),
-    }
-}
 
 /// `certificate-authority-data` for `pki`'s CA, as a cluster line.
 fn ca_line(pki: &Pki) -> String {

@@ -582,44 +582,10 @@ fn https_with_the_kubeconfig_ca_and_a_clear_error_without_it() {
     hive_apply(&insecure, &input, &[]).success();
 }
 
-/// A test CA, a server certificate for 127.0.0.1 it signed, and a client
-/// certificate (CN=admin) it signed; the server accepts client certificates
-/// of that CA.
-struct TestPki {
-    identity: addon_flow_testservers::http::TlsIdentity,
-    client_cert_pem: String,
-    client_key_pem: String,
-}
-
-fn test_pki() -> TestPki {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "addon-flow test CA");
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let params =
-        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
-    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
-    let client_key = KeyPair::generate().unwrap();
-    let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    client_params
-        .distinguished_name
-        .push(DnType::CommonName, "admin");
-    let client = client_params.signed_by(&client_key, &ca, &ca_key).unwrap();
-    TestPki {
-        identity: addon_flow_testservers::http::TlsIdentity {
-            cert_pem: cert.pem().into_bytes(),
-            key_pem: key.serialize_pem().into_bytes(),
-            ca_pem: Some(ca.pem().into_bytes()),
-            client_ca_pem: Some(ca.pem().into_bytes()),
-        },
-        client_cert_pem: client.pem(),
-        client_key_pem: client_key.serialize_pem(),
-    }
+/// A test CA, a server certificate for 127.0.0.1 and localhost it signed,
+/// and a client certificate (CN=admin) it signed.
+fn test_pki() -> e2e::pki::Pki {
+    e2e::pki::pki(&["127.0.0.1", "localhost"])
 }
 
 #[test]

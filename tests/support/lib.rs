@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod pki;
 pub mod registry;
 pub mod servers;
 pub mod telemetry;
