@@ -22,7 +22,7 @@ use std::time::Duration;
 use addon_flow_testservers::http::{HttpRequest, HttpResponse, Server};
 use addon_flow_testservers::kube::{KubeOptions, KubeServer};
 use e2e::pki::{pki, Pki};
-use e2e::servers::{self, HIVE_TOKEN};
+use e2e::servers::{self, hive_apply_at, HIVE_TOKEN};
 use e2e::{repo_root, tool, Run, RunExt};
 use serde_json::{json, Value};
 
@@ -51,15 +51,6 @@ fn hive() -> KubeOptions {
             .to_vec(),
         ..KubeOptions::default()
     }
-}
-
-fn hive_apply(kubeconfig: &Path, input: &[u8], args: &[&str]) -> Run {
-    tool("hive-apply")
-        .env("KUBECONFIG", kubeconfig)
-        .args(args)
-        .write_stdin(input.to_vec())
-        .timeout(Duration::from_secs(60))
-        .run()
 }
 
 /// kubectl with only `kubeconfig` and a scratch HOME (its cache), input on a pipe.
@@ -143,7 +134,7 @@ fn hive_apply_refuses_a_token_for_a_plain_http_server_elsewhere_before_connectin
             &user,
         );
         // Exit 1: the kubeconfig cannot be used as written (it is not the command line's fault).
-        let run = hive_apply(&config, &input, &["--request-timeout", "1s"])
+        let run = hive_apply_at(&config, &input, &["--request-timeout", "1s"])
             .exit(1)
             .stderr_has(REFUSAL)
             .stderr_has("clusters[c].cluster.server")
@@ -163,7 +154,7 @@ fn hive_apply_refuses_a_token_for_a_plain_http_server_elsewhere_before_connectin
         "    server: http://127.0.0.1:9\n",
         "    {}\n",
     );
-    hive_apply(&anonymous, &input, &["--request-timeout", "1s"])
+    hive_apply_at(&anonymous, &input, &["--request-timeout", "1s"])
         .exit(3)
         .stderr_lacks("refusing");
 }
@@ -284,7 +275,7 @@ fn impersonation_is_sent_as_kubectl_sends_it() {
     };
     seen.lock().unwrap().clear();
     let namespace = b"apiVersion: v1\nkind: Namespace\nmetadata: {name: impersonated}\n";
-    hive_apply(&config, namespace, &["--request-timeout", "5s"]).exit(3);
+    hive_apply_at(&config, namespace, &["--request-timeout", "5s"]).exit(3);
     let seen = seen.lock().unwrap();
     assert!(!seen.is_empty(), "hive-apply sent nothing");
     assert_eq!(by_kubectl.len(), 7, "{by_kubectl:?}");
@@ -324,7 +315,7 @@ fn a_ca_with_insecure_skip_tls_verify_is_refused_as_kubectl_refuses_it() {
                     "specifying a root certificates file with the insecure flag is not allowed",
                 );
         }
-        hive_apply(&config, &input, &[])
+        hive_apply_at(&config, &input, &[])
             .exit(1)
             .stderr_has("clusters[c].cluster.insecure-skip-tls-verify")
             .stderr_has(
@@ -397,7 +388,7 @@ fn an_exec_plugin_runs_once_for_a_whole_run_and_its_token_never_prints() {
         "cd-west/cluster-2",
         "cd-north/cluster-3",
     ]);
-    let run = hive_apply(&config, &input, &["--summary", "-v"])
+    let run = hive_apply_at(&config, &input, &["--summary", "-v"])
         .success()
         .stdout_lacks("exec-token")
         .stderr_lacks("exec-token");
@@ -423,7 +414,7 @@ fn an_expired_credential_runs_the_plugin_again_before_each_request() {
     );
     let config = exec_kubeconfig(dir.path(), &server, "");
     let input = objects(&["cd-east/cluster-1"]);
-    hive_apply(&config, &input, &["--summary"]).success();
+    hive_apply_at(&config, &input, &["--summary"]).success();
     // As client-go: a credential past its expiry is fetched again for every
     // request (the first uses the one fetched when connecting).
     assert_eq!(plugin_runs(dir.path()), server.api().requests());
@@ -446,14 +437,14 @@ fn a_401_runs_the_plugin_once_more_and_the_run_finishes() {
     );
     let config = exec_kubeconfig(dir.path(), &server, "");
     let input = objects(&["cd-east/cluster-1"]);
-    hive_apply(&config, &input, &["--summary"]).success();
+    hive_apply_at(&config, &input, &["--summary"]).success();
     assert_eq!(plugin_runs(dir.path()), 2);
 
     // A plugin that keeps giving a refused token: one more run, then the 401 stands.
     server.api().set_tokens(&["something-else"]);
     std::fs::remove_file(dir.path().join("runs")).unwrap();
     write_plugin(dir.path(), r#"{"token":"exec-token-refused"}"#);
-    hive_apply(&config, &input, &["--summary"])
+    hive_apply_at(&config, &input, &["--summary"])
         .exit(3)
         .stderr_has("HTTP 401")
         .stderr_lacks("exec-token-refused");
@@ -484,7 +475,7 @@ fn an_exec_plugin_client_certificate_authenticates() {
         .find(|l| !l.starts_with("-----"))
         .unwrap()
         .to_string();
-    hive_apply(&config, &input, &["--summary", "-v"])
+    hive_apply_at(&config, &input, &["--summary", "-v"])
         .success()
         .stderr_lacks(&key_line);
     assert_eq!(plugin_runs(dir.path()), 1);
@@ -503,7 +494,7 @@ fn a_failing_plugin_is_exit_1_naming_the_user_and_its_exit_code() {
     .unwrap();
     std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
     let config = exec_kubeconfig(dir.path(), &server, "");
-    hive_apply(&config, &objects(&["cd-east/cluster-1"]), &[])
+    hive_apply_at(&config, &objects(&["cd-east/cluster-1"]), &[])
         .exit(1)
         .stderr_has("plugin: your session expired")
         .stderr_has("users[robot].user.exec")
@@ -540,7 +531,7 @@ fn an_exec_plugin_gets_the_exec_info_kubectl_gives_it() {
     )
     .exit(1);
     let namespace = b"apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n";
-    hive_apply(&ours.path().join("kubeconfig"), namespace, &[]).exit(3);
+    hive_apply_at(&ours.path().join("kubeconfig"), namespace, &[]).exit(3);
     let info = |dir: &Path| -> Value {
         serde_json::from_str(&std::fs::read_to_string(dir.join("info-1")).unwrap()).unwrap()
     };
@@ -636,7 +627,7 @@ fn proxy_url_goes_through_an_http_connect_proxy_and_socks_is_refused() {
         &format!("    token: {HIVE_TOKEN}\n"),
     );
     let input = objects(&["cd-east/cluster-1"]);
-    hive_apply(&config, &input, &["--summary"]).success();
+    hive_apply_at(&config, &input, &["--summary"]).success();
     let target = server.url().trim_start_matches("https://").to_string();
     let through_proxy = proxy.targets.lock().unwrap().clone();
     assert!(!through_proxy.is_empty(), "nothing went through the proxy");
@@ -662,7 +653,7 @@ fn proxy_url_goes_through_an_http_connect_proxy_and_socks_is_refused() {
         ),
         &format!("    token: {HIVE_TOKEN}\n"),
     );
-    hive_apply(&socks, &input, &[])
+    hive_apply_at(&socks, &input, &[])
         .exit(1)
         .stderr_has("clusters[c].cluster.proxy-url")
         .stderr_has("SOCKS proxy");
@@ -683,10 +674,10 @@ fn tls_server_name_is_the_name_the_certificate_is_checked_for() {
         &format!("{cluster}    tls-server-name: hive.internal\n"),
         &token,
     );
-    hive_apply(&named, &input, &["--summary"]).success();
+    hive_apply_at(&named, &input, &["--summary"]).success();
     assert_eq!(e2e::stored_objects(&server).len(), 5);
     let unnamed = write_kubeconfig(dir.path(), "unnamed", &cluster, &token);
-    hive_apply(&unnamed, &input, &[])
+    hive_apply_at(&unnamed, &input, &[])
         .exit(3)
         .stderr_has("certificate");
     let wrong = write_kubeconfig(
@@ -695,7 +686,7 @@ fn tls_server_name_is_the_name_the_certificate_is_checked_for() {
         &format!("{cluster}    tls-server-name: other.internal\n"),
         &token,
     );
-    hive_apply(&wrong, &input, &[])
+    hive_apply_at(&wrong, &input, &[])
         .exit(3)
         .stderr_has("certificate");
     if have_kubectl() {
@@ -752,7 +743,7 @@ fn every_unusable_kubeconfig_is_exit_1_and_a_wrong_context_flag_exit_2() {
     ];
     for (what, (cluster, user)) in cases {
         let config = write_kubeconfig(dir.path(), "kubeconfig", &cluster, &user);
-        let run = hive_apply(&config, &input, &[]);
+        let run = hive_apply_at(&config, &input, &[]);
         assert_eq!(run.code(), 1, "{what}: {}", run.stderr());
     }
     let config = write_kubeconfig(
@@ -761,7 +752,7 @@ fn every_unusable_kubeconfig_is_exit_1_and_a_wrong_context_flag_exit_2() {
         "    server: https://127.0.0.1:9\n",
         "    token: t\n",
     );
-    hive_apply(&config, &input, &["--context", "nope"])
+    hive_apply_at(&config, &input, &["--context", "nope"])
         .exit(2)
         .stderr_has("no context \"nope\"");
 }

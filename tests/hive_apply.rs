@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use addon_flow_testservers::kube::{hive_resource_types, KubeOptions, KubeServer};
+use e2e::servers::hive_apply_at;
 use e2e::{stored_objects, tool, Run, RunExt};
 use serde_json::{json, Value};
 
@@ -50,15 +51,6 @@ fn render(args: &[&str]) -> Vec<u8> {
         .success()
         .output
         .stdout
-}
-
-fn hive_apply(kubeconfig: &Path, input: &[u8], args: &[&str]) -> Run {
-    tool("hive-apply")
-        .env("KUBECONFIG", kubeconfig)
-        .args(args)
-        .write_stdin(input.to_vec())
-        .timeout(Duration::from_secs(60))
-        .run()
 }
 
 /// (kind, namespace, name) of each rendered top-level object.
@@ -117,7 +109,7 @@ fn render_apply_wait_then_a_second_apply_changes_nothing() {
         "--cluster-deployment",
         "cd-west/cluster-2",
     ]);
-    let first = hive_apply(
+    let first = hive_apply_at(
         &config,
         &input,
         &["--wait", "--poll-interval", "50ms", "-o", "json"],
@@ -162,7 +154,7 @@ fn render_apply_wait_then_a_second_apply_changes_nothing() {
     );
 
     let before = resource_versions(&server);
-    let second = hive_apply(&config, &input, &["--summary"]).success();
+    let second = hive_apply_at(&config, &input, &["--summary"]).success();
     assert_eq!(
         resource_versions(&server),
         before,
@@ -194,7 +186,7 @@ fn selector_path_labels_the_cluster_and_waits_for_the_selector_sync_set() {
     let dir = tempfile::tempdir().unwrap();
     let config = kubeconfig(dir.path(), &server, "test-token");
     let input = render(&["--selector"]);
-    let run = hive_apply(
+    let run = hive_apply_at(
         &config,
         &input,
         &[
@@ -238,7 +230,7 @@ fn selector_path_labels_the_cluster_and_waits_for_the_selector_sync_set() {
     );
 
     // Uninstall: delete the objects and take the label off.
-    hive_apply(
+    hive_apply_at(
         &config,
         &input,
         &["--delete", "--label-cluster", "cd-east/cluster-1"],
@@ -253,7 +245,7 @@ fn selector_path_labels_the_cluster_and_waits_for_the_selector_sync_set() {
         cd["metadata"]["labels"],
         json!({"hive.openshift.io/cluster-region": "eu"})
     );
-    let again = hive_apply(&config, &input, &["--delete"]).success();
+    let again = hive_apply_at(&config, &input, &["--delete"]).success();
     assert!(
         again.stdout().contains("already gone"),
         "{}",
@@ -268,7 +260,7 @@ fn an_expired_token_is_a_clear_error_and_a_rerun_finishes() {
     let dir = tempfile::tempdir().unwrap();
     let config = kubeconfig(dir.path(), &server, "expired-token");
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
-    let run = hive_apply(&config, &input, &[]).exit(3);
+    let run = hive_apply_at(&config, &input, &[]).exit(3);
     assert!(
         run.stderr().contains("HTTP 401") && run.stderr().contains("credentials were refused"),
         "{}",
@@ -287,7 +279,7 @@ fn an_expired_token_is_a_clear_error_and_a_rerun_finishes() {
     assert!(stored_objects(&server).is_empty());
 
     let config = kubeconfig(dir.path(), &server, "rotated-token");
-    hive_apply(&config, &input, &["--wait", "--poll-interval", "50ms"]).success();
+    hive_apply_at(&config, &input, &["--wait", "--poll-interval", "50ms"]).success();
     assert_complete(&server, &input);
 }
 
@@ -307,7 +299,7 @@ fn a_conflict_names_the_object_and_force_takes_over() {
             false,
         )
         .unwrap();
-    let run = hive_apply(&config, &input, &["-o", "json"]).exit(3);
+    let run = hive_apply_at(&config, &input, &["-o", "json"]).exit(3);
     assert!(
         run.stderr()
             .contains("selectorsyncsets.hive.openshift.io \"addon-full-addon-delete\"")
@@ -343,7 +335,7 @@ fn a_conflict_names_the_object_and_force_takes_over() {
         .unwrap();
     assert_eq!(held["spec"]["resourceApplyMode"], "Sync");
 
-    hive_apply(&config, &input, &["--force-conflicts"]).success();
+    hive_apply_at(&config, &input, &["--force-conflicts"]).success();
     assert_complete(&server, &input);
     let taken = server
         .api()
@@ -359,7 +351,7 @@ fn a_missing_crd_is_named_and_a_rerun_after_installing_it_finishes() {
     let dir = tempfile::tempdir().unwrap();
     let config = kubeconfig(dir.path(), &server, "test-token");
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
-    let run = hive_apply(&config, &input, &["--summary"]).exit(3);
+    let run = hive_apply_at(&config, &input, &["--summary"]).exit(3);
     assert!(
         run.stderr().contains("pagerduty.openshift.io/v1alpha1")
             && run
@@ -377,7 +369,7 @@ fn a_missing_crd_is_named_and_a_rerun_after_installing_it_finishes() {
         .find(|rt| rt.kind == "PagerDutyIntegration")
         .unwrap();
     server.api().install(pd);
-    hive_apply(&config, &input, &[]).success();
+    hive_apply_at(&config, &input, &[]).success();
     assert_complete(&server, &input);
 }
 
@@ -395,7 +387,7 @@ fn a_dead_server_is_a_clear_error_and_a_rerun_finishes() {
         format!("apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters: [{{name: c, cluster: {{server: '{dead_url}'}}}}]\nusers: [{{name: u, user: {{token: t}}}}]\ncontexts: [{{name: c, context: {{cluster: c, user: u}}}}]\n"),
     )
     .unwrap();
-    let run = hive_apply(&config, &input, &[]).exit(3);
+    let run = hive_apply_at(&config, &input, &[]).exit(3);
     assert!(
         run.stderr().contains(&dead_url) && run.stderr().contains("cannot connect"),
         "{}",
@@ -404,7 +396,7 @@ fn a_dead_server_is_a_clear_error_and_a_rerun_finishes() {
 
     let server = server();
     let config = kubeconfig(dir.path(), &server, "test-token");
-    hive_apply(&config, &input, &[]).success();
+    hive_apply_at(&config, &input, &[]).success();
     assert_complete(&server, &input);
 }
 
@@ -414,7 +406,7 @@ fn dry_runs_store_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let config = kubeconfig(dir.path(), &server, "test-token");
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
-    let run = hive_apply(&config, &input, &["--dry-run=server", "-o", "json"]).success();
+    let run = hive_apply_at(&config, &input, &["--dry-run=server", "-o", "json"]).success();
     let list: Value = serde_json::from_str(&run.stdout()).unwrap();
     assert_eq!(
         list["items"].as_array().unwrap().len(),
@@ -423,7 +415,7 @@ fn dry_runs_store_nothing() {
     assert!(stored_objects(&server).is_empty());
     // Every line of a dry run says so, as kubectl's do; objects are named
     // kind.group/name.
-    let summary = hive_apply(&config, &input, &["--dry-run=server", "--summary"]).success();
+    let summary = hive_apply_at(&config, &input, &["--dry-run=server", "--summary"]).success();
     assert!(
         summary.stdout().contains(
             "syncset.hive.openshift.io/addon-full-addon -n cd-east created (server dry run)\n"
@@ -441,8 +433,8 @@ fn dry_runs_store_nothing() {
     );
     assert!(stored_objects(&server).is_empty());
     let requests = server.api().requests();
-    hive_apply(&config, &input, &["--dry-run=client", "-o", "json"]).success();
-    let client = hive_apply(&config, &input, &["--dry-run=client", "--summary"]).success();
+    hive_apply_at(&config, &input, &["--dry-run=client", "-o", "json"]).success();
+    let client = hive_apply_at(&config, &input, &["--dry-run=client", "--summary"]).success();
     assert!(
         client.stdout().contains(
             "syncset.hive.openshift.io/addon-full-addon -n cd-east serverside-applied (dry run)\n"
@@ -469,7 +461,7 @@ fn a_mode_written_with_a_space_gets_a_hint_to_write_it_with_equals() {
         (["--dry-run", "client"], "write --dry-run=client"),
         (["--prune", "all"], "write --prune=all"),
     ] {
-        let run = hive_apply(&config, &input, &args).exit(2);
+        let run = hive_apply_at(&config, &input, &args).exit(2);
         run.stderr_has(hint)
             .stderr_has("was read as the input file");
     }
@@ -520,14 +512,14 @@ fn bad_input_is_exit_1_naming_the_field() {
     let dir = tempfile::tempdir().unwrap();
     let server = server();
     let config = kubeconfig(dir.path(), &server, "test-token");
-    let run = hive_apply(
+    let run = hive_apply_at(
         &config,
         b"apiVersion: v1\nkind: ConfigMap\nmetadata: {namespace: x}\n",
         &[],
     )
     .exit(1);
     assert!(run.stderr().contains("metadata.name"), "{}", run.stderr());
-    let unknown = hive_apply(
+    let unknown = hive_apply_at(
         &config,
         br#"{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}"#,
         &[],
@@ -551,7 +543,7 @@ fn https_with_the_kubeconfig_ca_and_a_clear_error_without_it() {
         .unwrap()
         .contains("certificate-authority-data"));
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
-    hive_apply(&config, &input, &["--summary"]).success();
+    hive_apply_at(&config, &input, &["--summary"]).success();
     assert_complete(&server, &input);
 
     // Without the CA the server is not trusted: a TLS error, exit 3.
@@ -563,7 +555,7 @@ fn https_with_the_kubeconfig_ca_and_a_clear_error_without_it() {
         .map(|l| format!("{l}\n"))
         .collect();
     std::fs::write(&untrusted, &without_ca).unwrap();
-    let refused = hive_apply(&untrusted, &input, &[]).exit(3);
+    let refused = hive_apply_at(&untrusted, &input, &[]).exit(3);
     assert!(
         refused.stderr().contains("certificate"),
         "{}",
@@ -579,7 +571,7 @@ fn https_with_the_kubeconfig_ca_and_a_clear_error_without_it() {
         ),
     )
     .unwrap();
-    hive_apply(&insecure, &input, &[]).success();
+    hive_apply_at(&insecure, &input, &[]).success();
 }
 
 /// A test CA, a server certificate for 127.0.0.1 and localhost it signed,
@@ -609,7 +601,7 @@ fn a_client_certificate_from_the_kubeconfig_authenticates() {
     )
     .unwrap();
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
-    hive_apply(&config, &input, &["--summary"]).success();
+    hive_apply_at(&config, &input, &["--summary"]).success();
     assert_complete(&server, &input);
 
     // Without the certificate (and no token) the API answers 401.
@@ -623,7 +615,7 @@ fn a_client_certificate_from_the_kubeconfig_authenticates() {
         ),
     )
     .unwrap();
-    let refused = hive_apply(&anonymous, &input, &[]).exit(3);
+    let refused = hive_apply_at(&anonymous, &input, &[]).exit(3);
     assert!(
         refused.stderr().contains("HTTP 401"),
         "{}",
@@ -642,7 +634,7 @@ fn prune_removes_the_sync_set_of_a_dropped_cluster_only() {
         "--cluster-deployment",
         "cd-west/cluster-2",
     ]);
-    hive_apply(&config, &both, &[]).success();
+    hive_apply_at(&config, &both, &[]).success();
     // Another add-on's SyncSet, and one of ours applied by someone else, in the dropped namespace.
     for (name, manager) in [
         ("addon-other", "addon-flow"),
@@ -661,11 +653,11 @@ fn prune_removes_the_sync_set_of_a_dropped_cluster_only() {
     }
     let one = render(&["--cluster-deployment", "cd-east/cluster-1"]);
     // Above --max-deletions nothing goes; a dry run lists it, marked.
-    hive_apply(&config, &one, &["--prune", "--max-deletions", "0"])
+    hive_apply_at(&config, &one, &["--prune", "--max-deletions", "0"])
         .exit(1)
         .stderr_has("would prune syncset.hive.openshift.io/addon-full-addon -n cd-west\n")
         .stderr_has("more than --max-deletions 0");
-    hive_apply(&config, &one, &["--prune", "--dry-run=server", "--summary"])
+    hive_apply_at(&config, &one, &["--prune", "--dry-run=server", "--summary"])
         .success()
         .stdout_has(
             "syncset.hive.openshift.io/addon-full-addon -n cd-west pruned (server dry run)\n",
@@ -674,7 +666,7 @@ fn prune_removes_the_sync_set_of_a_dropped_cluster_only() {
         .api()
         .get("SyncSet", "cd-west", "addon-full-addon")
         .is_some());
-    let run = hive_apply(&config, &one, &["--prune", "--summary"]).success();
+    let run = hive_apply_at(&config, &one, &["--prune", "--summary"]).success();
     assert!(
         run.stdout()
             .contains("syncset.hive.openshift.io/addon-full-addon -n cd-west pruned"),
@@ -698,7 +690,7 @@ fn prune_removes_the_sync_set_of_a_dropped_cluster_only() {
         .get("SyncSet", "cd-west", "addon-full-addon-copy")
         .is_some());
     // Pruning again finds nothing more.
-    let again = hive_apply(&config, &one, &["--prune", "--summary"]).success();
+    let again = hive_apply_at(&config, &one, &["--prune", "--summary"]).success();
     assert!(!again.stdout().contains("pruned"), "{}", again.stdout());
 }
 
@@ -713,7 +705,7 @@ fn wait_reports_a_hive_failure_and_times_out_with_exit_4() {
         "namespaces \"redhat-full-addon\" is forbidden",
     );
     let config = kubeconfig(dir.path(), &failing, "test-token");
-    let run = hive_apply(&config, &input, &["--wait", "--poll-interval", "50ms"]).exit(3);
+    let run = hive_apply_at(&config, &input, &["--wait", "--poll-interval", "50ms"]).exit(3);
     assert!(
         run.stderr()
             .contains("Hive failed to apply syncSets \"addon-full-addon\"")
@@ -728,7 +720,7 @@ fn wait_reports_a_hive_failure_and_times_out_with_exit_4() {
     })
     .unwrap();
     let config = kubeconfig(dir.path(), &slow, "test-token");
-    let run = hive_apply(
+    let run = hive_apply_at(
         &config,
         &input,
         &["--wait", "--timeout", "1s", "--poll-interval", "100ms"],
@@ -812,7 +804,7 @@ fn an_unusable_client_certificate_is_exit_1_naming_the_user_not_a_panic() {
         );
         let config = dir.path().join("kubeconfig");
         std::fs::write(&config, kubeconfig_text("https://127.0.0.1:9", &user)).unwrap();
-        let run = hive_apply(&config, &input, &[]).exit(1);
+        let run = hive_apply_at(&config, &input, &[]).exit(1);
         assert!(
             run.stderr().contains("users[robot]") && run.stderr().contains(expected),
             "{what}: {}",
@@ -850,7 +842,7 @@ fn an_x509_v1_client_certificate_is_exit_1_naming_the_user_not_a_panic() {
     for user in users {
         let config = dir.path().join("kubeconfig");
         std::fs::write(&config, kubeconfig_text("https://127.0.0.1:9", &user)).unwrap();
-        let run = hive_apply(&config, &input, &[]).exit(1);
+        let run = hive_apply_at(&config, &input, &[]).exit(1);
         let stderr = run.stderr();
         assert!(
             stderr.contains("users[robot]") && stderr.contains("v3 certificate"),
@@ -867,7 +859,7 @@ fn a_server_that_never_answers_is_exit_3_naming_the_host_and_the_stage() {
     let config = dir.path().join("kubeconfig");
     std::fs::write(&config, kubeconfig_text(&url, "    token: t0ken-value\n")).unwrap();
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
-    let run = hive_apply(&config, &input, &["--request-timeout", "300ms"]).exit(3);
+    let run = hive_apply_at(&config, &input, &["--request-timeout", "300ms"]).exit(3);
     let host = url.trim_start_matches("http://");
     assert!(
         run.stderr().contains(host)
@@ -888,7 +880,7 @@ fn a_kubeconfig_or_token_file_that_is_a_fifo_or_a_device_is_refused_without_bloc
         .unwrap()
         .success());
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
-    let run = hive_apply(&fifo, &input, &[]).exit(1);
+    let run = hive_apply_at(&fifo, &input, &[]).exit(1);
     assert!(
         run.stderr().contains("not a regular file"),
         "{}",
@@ -898,7 +890,7 @@ fn a_kubeconfig_or_token_file_that_is_a_fifo_or_a_device_is_refused_without_bloc
         let config = dir.path().join("kubeconfig");
         let user = format!("    tokenFile: {token_file}\n");
         std::fs::write(&config, kubeconfig_text("http://127.0.0.1:9", &user)).unwrap();
-        let run = hive_apply(&config, &input, &[]).exit(1);
+        let run = hive_apply_at(&config, &input, &[]).exit(1);
         assert!(
             run.stderr().contains("not a regular file"),
             "{}",
@@ -911,7 +903,7 @@ fn a_kubeconfig_or_token_file_that_is_a_fifo_or_a_device_is_refused_without_bloc
         &format!("    certificate-authority: {}\n", fifo.display()),
     );
     std::fs::write(&config, ca).unwrap();
-    let run = hive_apply(&config, &input, &[]).exit(1);
+    let run = hive_apply_at(&config, &input, &[]).exit(1);
     assert!(
         run.stderr().contains("certificate-authority"),
         "{}",
@@ -931,7 +923,7 @@ fn a_server_url_with_an_invalid_port_makes_the_kubeconfig_unusable_exit_1() {
         let config = dir.path().join("kubeconfig");
         std::fs::write(&config, kubeconfig_text(server, "    token: abcd\n")).unwrap();
         // The kubeconfig cannot be used: exit 1, as for every such kubeconfig.
-        let run = hive_apply(&config, &input, &[]).exit(1);
+        let run = hive_apply_at(&config, &input, &[]).exit(1);
         assert!(
             run.stderr().contains("clusters[c].cluster.server"),
             "{}",
@@ -950,7 +942,7 @@ fn a_huge_timeout_is_a_usage_error_not_a_panic() {
     )
     .unwrap();
     for flag in ["--timeout", "--request-timeout", "--poll-interval"] {
-        hive_apply(&config, b"", &[flag, "1e20"]).exit(2);
+        hive_apply_at(&config, b"", &[flag, "1e20"]).exit(2);
     }
 }
 
@@ -960,7 +952,7 @@ fn label_cluster_without_a_selector_sync_set_is_refused_before_touching_the_serv
     let dir = tempfile::tempdir().unwrap();
     let config = kubeconfig(dir.path(), &server, "test-token");
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
-    let run = hive_apply(&config, &input, &["--label-cluster", "cd-east/cluster-1"]).exit(2);
+    let run = hive_apply_at(&config, &input, &["--label-cluster", "cd-east/cluster-1"]).exit(2);
     assert!(run.stderr().contains("SelectorSyncSet"), "{}", run.stderr());
     assert!(
         stored_objects(&server).is_empty(),
@@ -975,13 +967,13 @@ fn wait_with_nothing_to_wait_for_is_a_usage_error_before_touching_the_server() {
     let config = kubeconfig(dir.path(), &server, "test-token");
     // The man page's old example: a SelectorSyncSet, and no cluster to watch.
     let selector = render(&["--selector"]);
-    hive_apply(&config, &selector, &["--wait"])
+    hive_apply_at(&config, &selector, &["--wait"])
         .exit(2)
         .stderr_has("--wait waits for SyncSets")
         .stderr_has("--label-cluster NS/NAME");
     let sync_set = render(&["--cluster-deployment", "cd-east/cluster-1"]);
     for flags in [["--wait", "--delete"], ["--wait", "--dry-run=server"]] {
-        hive_apply(&config, &sync_set, &flags)
+        hive_apply_at(&config, &sync_set, &flags)
             .exit(2)
             .stderr_has("nothing is applied");
     }
@@ -996,7 +988,7 @@ fn an_object_named_twice_is_refused_naming_both_places_and_nothing_is_applied() 
     let list = render(&["--cluster-deployment", "cd-east/cluster-1"]);
     let again = "apiVersion: hive.openshift.io/v1\nkind: SyncSet\nmetadata: {name: addon-full-addon, namespace: cd-east}\nspec: {clusterDeploymentRefs: [{name: other}]}\n";
     let input = format!("{}---\n{again}", String::from_utf8(list).unwrap());
-    hive_apply(&config, input.as_bytes(), &[])
+    hive_apply_at(&config, input.as_bytes(), &[])
         .exit(1)
         .stderr_has(
             "items[0] and document 2 are the same object (SyncSet cd-east/addon-full-addon)",
@@ -1005,7 +997,7 @@ fn an_object_named_twice_is_refused_naming_both_places_and_nothing_is_applied() 
     // The same once the namespace is placed: the context's for an object
     // that names none (default here).
     let placed = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: probe}\ndata: {a: '1'}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: probe, namespace: default}\ndata: {a: '2'}\n";
-    hive_apply(&config, placed.as_bytes(), &[])
+    hive_apply_at(&config, placed.as_bytes(), &[])
         .exit(1)
         .stderr_has("document 1 and document 2 are the same object");
     assert!(stored_objects(&server).is_empty());
@@ -1018,7 +1010,7 @@ fn namespaces_go_first_and_what_lives_in_a_failed_one_is_not_sent() {
     let config = kubeconfig(dir.path(), &server, "test-token");
     // The ConfigMap comes first in the input, its Namespace second.
     let input = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: team-a}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: team-a, labels: {owner: us}}\n";
-    hive_apply(&config, input.as_bytes(), &[]).success();
+    hive_apply_at(&config, input.as_bytes(), &[]).success();
     let version = |kind: &str, namespace: &str, name: &str| -> u64 {
         server.api().get(kind, namespace, name).unwrap()["metadata"]["resourceVersion"]
             .as_str()
@@ -1040,7 +1032,7 @@ fn namespaces_go_first_and_what_lives_in_a_failed_one_is_not_sent() {
         .unwrap();
     let requests = server.api().requests();
     let input = input.replace("team-a", "team-b");
-    hive_apply(&config, input.as_bytes(), &[])
+    hive_apply_at(&config, input.as_bytes(), &[])
         .exit(3)
         .stderr_has("HTTP 409")
         .stderr_has("not applied: its Namespace \"team-b\" (in the input) failed")
@@ -1085,7 +1077,7 @@ fn a_422_names_the_object_the_field_and_the_rule() {
     let config = dir.path().join("kubeconfig");
     std::fs::write(&config, kubeconfig_text(&server.url(), "    token: t\n")).unwrap();
     let input = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name, namespace: n}\n";
-    hive_apply(&config, input, &[])
+    hive_apply_at(&config, input, &[])
         .exit(3)
         .stderr_has("configmaps \"Bad_Name\" in namespace \"n\": HTTP 422: invalid: metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain")
         .stderr_has("fix it in the input")
@@ -1169,7 +1161,7 @@ impl Fleet {
     }
 
     fn prune_all(&self, input: &[u8], args: &[&str]) -> Run {
-        hive_apply(&self.config, input, &[&["--prune=all"], args].concat())
+        hive_apply_at(&self.config, input, &[&["--prune=all"], args].concat())
     }
 
     fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<Value> {
@@ -1291,7 +1283,7 @@ fn prune_all_removes_an_add_on_that_left_the_tree_with_its_integrations_and_noth
     // hive-apply (our field manager), and another manager's SelectorSyncSet:
     // neither is a member.
     let other_team = br#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other-team-dashboard", "namespace": "openshift-config"}}"#;
-    hive_apply(&fleet.config, other_team, &[]).success();
+    hive_apply_at(&fleet.config, other_team, &[]).success();
     fleet
         .server
         .api()
@@ -1583,7 +1575,7 @@ fn prune_all_reapplies_what_another_manager_changed_and_reports_the_conflict() {
         run.stdout()
     );
     // Plain hive-apply says the same.
-    hive_apply(&fleet.config, &all, &[])
+    hive_apply_at(&fleet.config, &all, &[])
         .exit(3)
         .stderr_has("HTTP 409")
         .stderr_has("someone-else");

@@ -15,7 +15,7 @@ use addon_flow_testservers::kube::KubeServer;
 use addon_flow_testservers::ocm::{FakeOcm, ACCESS_TOKEN, REFRESH_TOKEN};
 use addon_flow_testservers::ocm_controller::ControllerOptions;
 
-use crate::{repo_root, tool, write_kubeconfig, RunExt, OCM_CREDENTIAL_VARS};
+use crate::{repo_root, tool, write_kubeconfig, Run, RunExt, OCM_CREDENTIAL_VARS};
 
 /// The bearer token fake Hive accepts unless a test says otherwise
 /// (`KubeOptions::default().tokens`).
@@ -109,6 +109,17 @@ pub fn csv_wait_from_ocm(home: &Path, ocm: &FakeOcm, cluster: &str) -> assert_cm
 }
 
 // ------------------------------------------------------------ fake Hive
+
+/// hive-apply with the kubeconfig at `kubeconfig`, `input` on its stdin and
+/// a minute to finish.
+pub fn hive_apply_at(kubeconfig: &Path, input: &[u8], args: &[&str]) -> Run {
+    tool("hive-apply")
+        .env("KUBECONFIG", kubeconfig)
+        .args(args)
+        .write_stdin(input.to_vec())
+        .timeout(std::time::Duration::from_secs(60))
+        .run()
+}
 
 /// hive-apply against `hive`, found through `KUBECONFIG`: a kubeconfig with
 /// the bearer [`HIVE_TOKEN`], (re)written into `dir`.
