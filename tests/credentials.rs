@@ -370,19 +370,29 @@ fn exec_kubeconfig(dir: &Path, server: &KubeServer, cluster_extra: &str) -> Path
 const FUTURE: &str = "2999-01-01T00:00:00Z";
 const PAST: &str = "2001-01-01T00:00:00Z";
 
-#[test]
-fn an_exec_plugin_runs_once_for_a_whole_run_and_its_token_never_prints() {
+/// The plugin's answer when each run gives a new token (`exec-token-1`,
+/// `exec-token-2`, ...), valid far into the future.
+fn numbered_tokens() -> String {
+    format!(r#"{{"token":"exec-token-$N","expirationTimestamp":"{FUTURE}"}}"#)
+}
+
+/// A fake Hive that accepts only `tokens`, and in a new folder an exec
+/// kubeconfig for it whose plugin answers `status`.
+fn exec_setup(tokens: &[&str], status: &str) -> (KubeServer, tempfile::TempDir, PathBuf) {
     let server = KubeServer::start(KubeOptions {
-        tokens: vec!["exec-token-1".into()],
+        tokens: tokens.iter().map(|t| t.to_string()).collect(),
         ..hive()
     })
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    write_plugin(
-        dir.path(),
-        &format!(r#"{{"token":"exec-token-$N","expirationTimestamp":"{FUTURE}"}}"#),
-    );
+    write_plugin(dir.path(), status);
     let config = exec_kubeconfig(dir.path(), &server, "");
+    (server, dir, config)
+}
+
+#[test]
+fn an_exec_plugin_runs_once_for_a_whole_run_and_its_token_never_prints() {
+    let (server, dir, config) = exec_setup(&["exec-token-1"], &numbered_tokens());
     let input = objects(&[
         "cd-east/cluster-1",
         "cd-west/cluster-2",
@@ -406,13 +416,10 @@ fn an_exec_plugin_runs_once_for_a_whole_run_and_its_token_never_prints() {
 
 #[test]
 fn an_expired_credential_runs_the_plugin_again_before_each_request() {
-    let server = KubeServer::start(hive()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    write_plugin(
-        dir.path(),
+    let (server, dir, config) = exec_setup(
+        &[HIVE_TOKEN],
         &format!(r#"{{"token":"{HIVE_TOKEN}","expirationTimestamp":"{PAST}"}}"#),
     );
-    let config = exec_kubeconfig(dir.path(), &server, "");
     let input = objects(&["cd-east/cluster-1"]);
     hive_apply_at(&config, &input, &["--summary"]).success();
     // As client-go: a credential past its expiry is fetched again for every
@@ -425,17 +432,7 @@ fn an_expired_credential_runs_the_plugin_again_before_each_request() {
 fn a_401_runs_the_plugin_once_more_and_the_run_finishes() {
     // The server accepts only the second run's token: the first request is
     // refused, the plugin runs again, and the request is sent again.
-    let server = KubeServer::start(KubeOptions {
-        tokens: vec!["exec-token-2".into()],
-        ..hive()
-    })
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    write_plugin(
-        dir.path(),
-        &format!(r#"{{"token":"exec-token-$N","expirationTimestamp":"{FUTURE}"}}"#),
-    );
-    let config = exec_kubeconfig(dir.path(), &server, "");
+    let (server, dir, config) = exec_setup(&["exec-token-2"], &numbered_tokens());
     let input = objects(&["cd-east/cluster-1"]);
     hive_apply_at(&config, &input, &["--summary"]).success();
     assert_eq!(plugin_runs(dir.path()), 2);
