@@ -246,6 +246,13 @@ fn type_of(value: &Value) -> &'static str {
     }
 }
 
+/// A JSON object of sub-schemas by name (`properties`, `patternProperties`,
+/// `dependencies`), in the order they were declared.
+fn json_schemas<'a>(entries: impl Iterator<Item = (&'static str, &'a Schema)>) -> Value {
+    let object = entries.map(|(name, schema)| (name.to_string(), schema.to_json_schema()));
+    Value::Object(object.collect())
+}
+
 impl Schema {
     // ---- building ----
 
@@ -384,21 +391,15 @@ impl Schema {
             out.insert("minItems".into(), min.into());
         }
         if !self.properties.is_empty() {
-            let properties = self
-                .properties
-                .iter()
-                .map(|(name, schema)| (name.to_string(), schema.to_json_schema()));
-            out.insert("properties".into(), Value::Object(properties.collect()));
+            let properties = self.properties.iter().map(|(name, schema)| (*name, schema));
+            out.insert("properties".into(), json_schemas(properties));
         }
         if !self.pattern_properties.is_empty() {
             let properties = self
                 .pattern_properties
                 .iter()
-                .map(|(pattern, schema)| (pattern.source.to_string(), schema.to_json_schema()));
-            out.insert(
-                "patternProperties".into(),
-                Value::Object(properties.collect()),
-            );
+                .map(|(pattern, schema)| (pattern.source, schema));
+            out.insert("patternProperties".into(), json_schemas(properties));
         }
         if !self.required.is_empty() {
             out.insert("required".into(), self.required.clone().into());
@@ -428,8 +429,8 @@ impl Schema {
             let dependencies = self
                 .dependencies
                 .iter()
-                .map(|(name, schema)| (name.to_string(), schema.to_json_schema()));
-            out.insert("dependencies".into(), Value::Object(dependencies.collect()));
+                .map(|(name, schema)| (*name, schema));
+            out.insert("dependencies".into(), json_schemas(dependencies));
         }
         if !self.any_of_required.is_empty() {
             let any_of = self
@@ -718,18 +719,7 @@ impl Schema {
         out: &mut Report,
         skipped: &[&str],
     ) {
-        for name in &self.required {
-            if !map.contains_key(*name) {
-                Self::violation(
-                    out,
-                    path,
-                    ViolationKind::Required,
-                    format!("the required field `{name}` is missing"),
-                    format!("the field `{name}`"),
-                    "nothing".to_string(),
-                );
-            }
-        }
+        self.check_required(map, path, out);
         let mut unknown_reported = 0usize;
         let mut unknown_unreported = 0usize;
         for (key, value) in map {
@@ -853,9 +843,8 @@ impl Schema {
         }
     }
 
-    /// Applies only the object keywords of a sub-schema (for if/then and
-    /// dependencies, which refine the object they sit in).
-    fn check_object_only(
+    /// A `Required` violation for each required field `map` lacks.
+    fn check_required(
         &self,
         map: &serde_json::Map<String, Value>,
         path: &mut FieldPath,
@@ -873,6 +862,17 @@ impl Schema {
                 );
             }
         }
+    }
+
+    /// Applies only the object keywords of a sub-schema (for if/then and
+    /// dependencies, which refine the object they sit in).
+    fn check_object_only(
+        &self,
+        map: &serde_json::Map<String, Value>,
+        path: &mut FieldPath,
+        out: &mut Report,
+    ) {
+        self.check_required(map, path, out);
         for (name, schema) in &self.properties {
             if let Some(value) = map.get(*name) {
                 path.push(crate::field_path::Segment::Key((*name).to_string()));
