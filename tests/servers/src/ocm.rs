@@ -491,13 +491,7 @@ impl Ocm {
                 };
                 match method {
                     "GET" => HttpResponse::json(200, existing),
-                    "PATCH" => {
-                        if body.get("id").is_some() {
-                            return error(400, code, "Attribute 'id' cannot be changed");
-                        }
-                        merge(existing, &body);
-                        HttpResponse::json(200, existing)
-                    }
+                    "PATCH" => patched(existing, &body, code),
                     "DELETE" => {
                         addons.remove(&id);
                         if let Some(versions) = state.versions.get_mut(*prefix) {
@@ -568,13 +562,7 @@ impl Ocm {
                 };
                 match method {
                     "GET" => HttpResponse::json(200, existing),
-                    "PATCH" => {
-                        if body.get("id").is_some() {
-                            return error(400, code, "Attribute 'id' cannot be changed");
-                        }
-                        merge(existing, &body);
-                        HttpResponse::json(200, existing)
-                    }
+                    "PATCH" => patched(existing, &body, code),
                     "DELETE" => {
                         versions.remove(&key);
                         HttpResponse::new(204)
@@ -839,6 +827,16 @@ fn installation(cluster: &str, addon: &str, parameters: &Value) -> Value {
 }
 
 /// A shallow JSON merge, as OCM's PATCH applies the fields it is given.
+/// A PATCH of an add-on or version: `body` merged into `existing`, which
+/// it answers with; the `id` cannot change (400).
+fn patched(existing: &mut Value, body: &Value, code: &str) -> HttpResponse {
+    if body.get("id").is_some() {
+        return error(400, code, "Attribute 'id' cannot be changed");
+    }
+    merge(existing, body);
+    HttpResponse::json(200, existing)
+}
+
 fn merge(target: &mut Value, patch: &Value) {
     if let (Some(target), Some(patch)) = (target.as_object_mut(), patch.as_object()) {
         for (key, value) in patch {
