@@ -25,10 +25,7 @@ fn the_demo_uses_only_its_own_credentials_and_endpoints() {
     if !e2e::telemetry::installed("the demo") {
         return;
     }
-    let binaries = e2e::bin_path("ocm-post")
-        .parent()
-        .expect("binaries live in a folder")
-        .to_path_buf();
+    let binaries = e2e::bin_dir();
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     let xdg = dir.path().join("xdg");

@@ -718,10 +718,7 @@ fn the_demo_installs_on_two_clusters_one_ready_one_failed_then_uninstalls() {
     if !e2e::telemetry::installed("the demo") {
         return;
     }
-    let binaries = e2e::bin_path("ocm-post")
-        .parent()
-        .expect("binaries live in a folder")
-        .to_path_buf();
+    let binaries = e2e::bin_dir();
     let stdout = std::process::Command::new("bash")
         .arg(repo_root().join("scripts/demo.sh"))
         .env("DEMO_BIN_DIR", binaries)

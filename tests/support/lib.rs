@@ -169,6 +169,15 @@ pub fn bin_path(name: &str) -> PathBuf {
     path
 }
 
+/// The folder of our binaries (built first), for a script that puts them on
+/// its PATH.
+pub fn bin_dir() -> PathBuf {
+    bin_path("ocm-post")
+        .parent()
+        .expect("binaries live in a folder")
+        .to_path_buf()
+}
+
 /// A command for one of our tools, run from the repository root.
 pub fn tool(name: &str) -> assert_cmd::Command {
     let path = bin_path(name);
