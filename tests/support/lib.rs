@@ -223,11 +223,7 @@ pub trait RunExt {
 
 impl RunExt for assert_cmd::Command {
     fn run(&mut self) -> Run {
-        let command = format!("{self:?}");
-        let output = self
-            .output()
-            .unwrap_or_else(|err| panic!("cannot run {command}: {err}"));
-        Run { output, command }
+        ran(format!("{self:?}"), self.output())
     }
 }
 
@@ -235,12 +231,15 @@ impl RunExt for assert_cmd::Command {
 /// the binaries of the test servers) read the same way.
 impl RunExt for std::process::Command {
     fn run(&mut self) -> Run {
-        let command = format!("{self:?}");
-        let output = self
-            .output()
-            .unwrap_or_else(|err| panic!("cannot run {command}: {err}"));
-        Run { output, command }
+        ran(format!("{self:?}"), self.output())
     }
+}
+
+/// The [`Run`] of `command` once it finished; a command that could not
+/// start at all fails the test.
+fn ran(command: String, output: std::io::Result<std::process::Output>) -> Run {
+    let output = output.unwrap_or_else(|err| panic!("cannot run {command}: {err}"));
+    Run { output, command }
 }
 
 impl Run {
@@ -334,22 +333,21 @@ impl Run {
 
     /// Expects stdout to be empty (nothing half-written).
     pub fn no_stdout(self) -> Self {
-        assert!(
-            self.output.stdout.is_empty(),
-            "{}: expected no stdout, got:\n{}",
-            self.command,
-            self.stdout()
-        );
-        self
+        let text = self.stdout();
+        self.empty("stdout", &text)
     }
 
     /// Expects stderr to be empty (no warning, no progress, `--quiet`).
     pub fn no_stderr(self) -> Self {
+        let text = self.stderr();
+        self.empty("stderr", &text)
+    }
+
+    fn empty(self, stream: &str, text: &str) -> Self {
         assert!(
-            self.output.stderr.is_empty(),
-            "{}: expected no stderr, got:\n{}",
-            self.command,
-            self.stderr()
+            text.is_empty(),
+            "{}: expected no {stream}, got:\n{text}",
+            self.command
         );
         self
     }
