@@ -266,12 +266,7 @@ fn all_findings_are_reported_not_just_the_first() {
     );
     sandbox.edit(HEAD_CSV, "version: 0.3.0", "version: v0.3.0");
     let output = sandbox.run(&[]);
-    let codes: Vec<String> = output.json()["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap().to_string())
-        .collect();
+    let codes = finding_codes(&output.json());
     for code in ["SC0007", "BD0004"] {
         assert!(
             codes.contains(&code.to_string()),
@@ -481,12 +476,7 @@ fn reference_addons_fail_only_the_rules_managed_tenants_does_not_run() {
         .args(["-o", "json"])
         .run()
         .exit(1);
-    let codes: Vec<String> = output.json()["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap().to_string())
-        .collect();
+    let codes = finding_codes(&output.json());
     assert_eq!(
         codes,
         ["AM0004"],
@@ -510,6 +500,16 @@ fn reference_addons_fail_only_the_rules_managed_tenants_does_not_run() {
 const SANDBOX_BUNDLES: &str = "managed-tenants-bundles/addons/reference-addon";
 
 /// The findings of `code` in an addon-validate JSON report.
+/// The code of each finding of a JSON report, in order.
+fn finding_codes(report: &Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
 fn findings_of(report: &Value, code: &str) -> Vec<Value> {
     report["findings"]
         .as_array()
