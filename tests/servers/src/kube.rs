@@ -244,14 +244,7 @@ impl KubeServer {
 
     pub fn start_on(addr: &str, options: KubeOptions) -> std::io::Result<KubeServer> {
         let faults = options.faults.clone();
-        let api = Arc::new(KubeApi::new(options));
-        let handler: Arc<dyn Handler> = Arc::new(ApiHandler(Arc::clone(&api)));
-        let server = Server::start_faulty_on(addr, handler, faults)?;
-        Ok(KubeServer {
-            server,
-            api,
-            ca_pem: None,
-        })
+        KubeServer::start_with_api(addr, Arc::new(KubeApi::new(options)), faults)
     }
 
     /// Serves `api` (the objects of a server that was stopped) on `addr`:
