@@ -1139,7 +1139,7 @@ fn with_credentials_the_cache_check_goes_through_oci_client_and_still_sees_a_los
     let auth_file = cache.path().join("auth.json");
     std::fs::write(
         &auth_file,
-        json!({"auths": {registry.host(): {"auth": common::base64::encode(b"robot:secret")}}})
+        json!({"auths": {registry.host(): {"auth": common::text::base64::encode(b"robot:secret")}}})
             .to_string(),
     )
     .unwrap();
@@ -1498,7 +1498,7 @@ fn a_package_folder_becomes_a_package_image_named_by_the_image_set() {
             .unwrap();
     assert_eq!(set["packageImage"], expected.as_str());
     assert!(
-        common::schemas::schemas()
+        common::check::schemas::schemas()
             .image_set
             .validate(&set)
             .is_empty(),

@@ -89,7 +89,7 @@ fn write_kubeconfig(dir: &Path, name: &str, cluster: &str, user: &str) -> PathBu
 fn ca_line(pki: &Pki) -> String {
     format!(
         "    certificate-authority-data: {}\n",
-        common::base64::encode(pki.ca_pem.as_bytes())
+        common::text::base64::encode(pki.ca_pem.as_bytes())
     )
 }
 

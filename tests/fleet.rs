@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use addon_flow_testservers::ocm::{FakeOcm, ACCESS_TOKEN};
-use common::inventory::{Failure, Inventory, Scope, ADDON_LABEL, LIST_ANNOTATION};
+use common::model::inventory::{Failure, Inventory, Scope, ADDON_LABEL, LIST_ANNOTATION};
 use e2e::{copy_tree, repo_root, tool, Run, RunExt};
 use serde_json::Value;
 
@@ -364,7 +364,7 @@ fn image_sets_are_schema_valid_stable_and_addon_yaml_changes_only_its_index_imag
             "addons/reference-addon/addonimagesets/{env}/reference-addon.v1.2.0.yaml"
         ));
         let set: Value = serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let violations = common::schemas::schemas().image_set.validate(&set);
+        let violations = common::check::schemas::schemas().image_set.validate(&set);
         assert!(violations.is_empty(), "{violations:?}");
         assert_eq!(set["name"], "reference-addon.v1.2.0");
         assert_eq!(set["indexImage"], reference_image);
@@ -1318,11 +1318,14 @@ fn a_sealed_document_edited_by_hand_is_checked_again_and_refused() {
         .collect();
     for line in &lines {
         let document: Value = serde_json::from_str(line).unwrap();
-        let seal = document[common::seal::FIELD].as_str().unwrap_or_default();
+        let seal = document[common::model::seal::FIELD]
+            .as_str()
+            .unwrap_or_default();
         assert!(seal.starts_with("sha256:"), "sealed: {line}");
         // The seal is the digest of exactly what the next stage reads.
-        let source = common::io::Source::from_text(common::io::Origin::Stdin, line.as_str());
-        let loaded = common::document::load(source, &Default::default()).unwrap();
+        let source =
+            common::cli::io::Source::from_text(common::cli::io::Origin::Stdin, line.as_str());
+        let loaded = common::model::document::load(source, &Default::default()).unwrap();
         assert!(loaded.sealed && loaded.findings.is_empty(), "{line}");
     }
     let render = |input: &str| {
@@ -1334,7 +1337,7 @@ fn a_sealed_document_edited_by_hand_is_checked_again_and_refused() {
     let sealed = render(&lines[0]).success().json();
     // The seal is not an add-on field: nothing of it reaches the objects.
     let first: Value = serde_json::from_str(&lines[0]).unwrap();
-    let seal = first[common::seal::FIELD].as_str().unwrap();
+    let seal = first[common::model::seal::FIELD].as_str().unwrap();
     assert!(!sealed.to_string().contains(seal), "{sealed}");
 
     let edited = lines[0].replacen("\"installMode\":\"", "\"installMode\":\"Sometimes", 1);
@@ -1352,7 +1355,7 @@ fn a_sealed_document_edited_by_hand_is_checked_again_and_refused() {
     // The seal without the document it was made for proves nothing either.
     let mut moved: Value = serde_json::from_str(&edited).unwrap();
     let original: Value = serde_json::from_str(&lines[1]).unwrap();
-    moved[common::seal::FIELD] = original[common::seal::FIELD].clone();
+    moved[common::model::seal::FIELD] = original[common::model::seal::FIELD].clone();
     render(&moved.to_string()).exit(1).stderr_has("installMode");
 }
 
@@ -1366,7 +1369,7 @@ fn catalog_build_seals_the_documents_it_changed() {
     let docs = documents(&tree, &[]).success();
     let before: Vec<String> = addon_documents(&docs)
         .iter()
-        .map(|d| d[common::seal::FIELD].as_str().unwrap().to_string())
+        .map(|d| d[common::model::seal::FIELD].as_str().unwrap().to_string())
         .collect();
     let built = tool("catalog-build")
         .arg("--bundles-root")
@@ -1379,15 +1382,18 @@ fn catalog_build_seals_the_documents_it_changed() {
     let built = addon_documents(&built);
     assert_eq!(built.len(), before.len());
     for document in &built {
-        let seal = document[common::seal::FIELD].as_str().unwrap_or_default();
+        let seal = document[common::model::seal::FIELD]
+            .as_str()
+            .unwrap_or_default();
         assert!(seal.starts_with("sha256:"), "sealed: {document}");
         assert!(
             !before.iter().any(|old| old == seal),
             "sealed again: {document}"
         );
         let line = document.to_string();
-        let source = common::io::Source::from_text(common::io::Origin::Stdin, line.as_str());
-        let loaded = common::document::load(source, &Default::default()).unwrap();
+        let source =
+            common::cli::io::Source::from_text(common::cli::io::Origin::Stdin, line.as_str());
+        let loaded = common::model::document::load(source, &Default::default()).unwrap();
         assert!(loaded.sealed && loaded.findings.is_empty(), "{line}");
     }
 }

@@ -55,7 +55,7 @@ fn render(args: &[&str]) -> Vec<u8> {
 
 /// (kind, namespace, name) of each rendered top-level object.
 fn rendered_keys(input: &[u8]) -> Vec<(String, String, String)> {
-    let list: Value = common::yaml::parse_one(std::str::from_utf8(input).unwrap())
+    let list: Value = common::text::yaml::parse_one(std::str::from_utf8(input).unwrap())
         .unwrap()
         .value;
     list["items"]
@@ -582,7 +582,7 @@ fn test_pki() -> e2e::pki::Pki {
 
 #[test]
 fn a_client_certificate_from_the_kubeconfig_authenticates() {
-    use common::base64::encode as encode_base64;
+    use common::text::base64::encode as encode_base64;
     let pki = test_pki();
     let server =
         KubeServer::start_tls_on("127.0.0.1:0", cluster_namespaces(), &pki.identity).unwrap();
@@ -799,8 +799,8 @@ fn an_unusable_client_certificate_is_exit_1_naming_the_user_not_a_panic() {
     for (what, cert, key, expected) in cases {
         let user = format!(
             "    client-certificate-data: {}\n    client-key-data: {}\n",
-            common::base64::encode(cert.as_bytes()),
-            common::base64::encode(key.as_bytes())
+            common::text::base64::encode(cert.as_bytes()),
+            common::text::base64::encode(key.as_bytes())
         );
         let config = dir.path().join("kubeconfig");
         std::fs::write(&config, kubeconfig_text("https://127.0.0.1:9", &user)).unwrap();
@@ -834,8 +834,8 @@ fn an_x509_v1_client_certificate_is_exit_1_naming_the_user_not_a_panic() {
     let users = [
         format!(
             "    client-certificate-data: {}\n    client-key-data: {}\n",
-            common::base64::encode(cert.as_bytes()),
-            common::base64::encode(key.as_bytes())
+            common::text::base64::encode(cert.as_bytes()),
+            common::text::base64::encode(key.as_bytes())
         ),
         "    client-certificate: v1.crt\n    client-key: v1.key\n".to_string(),
     ];
@@ -1142,7 +1142,7 @@ impl Fleet {
             .success()
             .json_lines()
             .into_iter()
-            .filter(|d| !common::inventory::Inventory::is_inventory(d))
+            .filter(|d| !common::model::inventory::Inventory::is_inventory(d))
             .collect();
         Fleet {
             server,
@@ -1181,8 +1181,11 @@ impl Fleet {
 }
 
 /// An inventory of the stage environment.
-fn inventory(scope: common::inventory::Scope, addons: &[&str]) -> common::inventory::Inventory {
-    common::inventory::Inventory::new(
+fn inventory(
+    scope: common::model::inventory::Scope,
+    addons: &[&str],
+) -> common::model::inventory::Inventory {
+    common::model::inventory::Inventory::new(
         "stage",
         scope,
         None,
@@ -1190,15 +1193,18 @@ fn inventory(scope: common::inventory::Scope, addons: &[&str]) -> common::invent
     )
 }
 
-fn whole(addons: &[&str]) -> common::inventory::Inventory {
-    inventory(common::inventory::Scope::Whole, addons)
+fn whole(addons: &[&str]) -> common::model::inventory::Inventory {
+    inventory(common::model::inventory::Scope::Whole, addons)
 }
 
 /// What `syncset-render --selector` writes for a fleet stream (the contract
-/// of `common::inventory`): every add-on's objects in one List, each
+/// of `common::model::inventory`): every add-on's objects in one List, each
 /// labelled with its add-on, and the stream's inventory in the List's
 /// annotation; without an inventory, neither.
-fn fleet_list(documents: &[Value], inventory: Option<&common::inventory::Inventory>) -> Vec<u8> {
+fn fleet_list(
+    documents: &[Value],
+    inventory: Option<&common::model::inventory::Inventory>,
+) -> Vec<u8> {
     let mut items = Vec::new();
     for document in documents {
         let rendered = tool("syncset-render")
@@ -1209,7 +1215,8 @@ fn fleet_list(documents: &[Value], inventory: Option<&common::inventory::Invento
             .json();
         for mut item in rendered["items"].as_array().unwrap().clone() {
             if inventory.is_some() {
-                item["metadata"]["labels"][common::inventory::ADDON_LABEL] = document["id"].clone();
+                item["metadata"]["labels"][common::model::inventory::ADDON_LABEL] =
+                    document["id"].clone();
             }
             items.push(item);
         }
@@ -1217,7 +1224,7 @@ fn fleet_list(documents: &[Value], inventory: Option<&common::inventory::Invento
     let mut list = json!({"apiVersion": "v1", "kind": "List", "items": items});
     if let Some(inventory) = inventory {
         list["metadata"] = json!({"annotations": {
-            common::inventory::LIST_ANNOTATION: serde_json::to_string(inventory).unwrap()}});
+            common::model::inventory::LIST_ANNOTATION: serde_json::to_string(inventory).unwrap()}});
     }
     serde_json::to_vec_pretty(&list).unwrap()
 }
@@ -1408,7 +1415,10 @@ fn prune_all_without_proof_applies_everything_refuses_the_prune_and_deletes_noth
 
     // Each input lacks reference-addon; the first two change logging-addon's
     // SelectorSyncSet, which must still be applied.
-    let mut selection = inventory(common::inventory::Scope::Selection, &["logging-addon"]);
+    let mut selection = inventory(
+        common::model::inventory::Scope::Selection,
+        &["logging-addon"],
+    );
     selection.selection = Some("--changed-since origin/main".into());
     let changed = |list: Vec<u8>, mark: &str| -> Vec<u8> {
         let mut list: Value = serde_json::from_slice(&list).unwrap();

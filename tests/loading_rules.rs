@@ -1,4 +1,4 @@
-//! The loading rules (common::load_rules) run in every tool that reads an
+//! The loading rules (common::check::load_rules) run in every tool that reads an
 //! add-on: given a raw addon.yaml that breaks one of them, syncset-render,
 //! ocm-post --dry-run and catalog-build refuse it with exit 1, print nothing
 //! on stdout, and report the finding addon-validate reports, word for word.

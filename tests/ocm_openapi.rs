@@ -14,7 +14,7 @@
 //! which holds any value.
 //!
 //! Our own fixtures cover the same rule without the reference: the payload
-//! builder's unit tests per service in `common::ocm`.
+//! builder's unit tests per service in `common::remote::ocm`.
 
 use std::path::{Path, PathBuf};
 
@@ -496,14 +496,14 @@ fn dropped(sample: &Value, read: &Value, at: &str, found: &mut Vec<String>) {
     }
 }
 
-/// Our transcription of the model (`common::ocm::model`, which fake OCM
+/// Our transcription of the model (`common::remote::ocm::model`, which fake OCM
 /// reads every body through, and with which ocm-post decides what OCM keeps)
 /// against the published one: a body with every field of the OpenAPI
 /// schema reads without a type error, and nothing of it is dropped.
 #[test]
 fn our_transcription_of_the_model_keeps_every_field_of_the_published_one() {
-    use common::ocm::model::{read, Object};
-    use common::ocm::Service;
+    use common::remote::ocm::model::{read, Object};
+    use common::remote::ocm::Service;
     let Some(reference) = require_reference("OCM's OpenAPI") else {
         return;
     };
@@ -562,7 +562,7 @@ fn our_transcription_of_the_model_keeps_every_field_of_the_published_one() {
 
 /// GET `path` from fake OCM with its static token: (status, body).
 fn get(ocm: &FakeOcm, path: &str) -> (u16, Value) {
-    use common::http::{Client, Request, Secret, TlsOptions};
+    use common::remote::http::{Client, Request, Secret, TlsOptions};
     let client = Client::new(&ocm.url(), &TlsOptions::default())
         .unwrap()
         .with_token(Some(Secret::new(addon_flow_testservers::ocm::ACCESS_TOKEN)));

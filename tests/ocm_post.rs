@@ -109,7 +109,7 @@ fn apply_variant(addon: &mut serde_yaml::Mapping, variant: &str) {
             let step = other
                 .strip_prefix("migration-")
                 .and_then(|slug| {
-                    common::addon::SyncsetMigration::ALL
+                    common::model::addon::SyncsetMigration::ALL
                         .iter()
                         .find(|step| migration_slug(step) == slug)
                 })
@@ -937,14 +937,14 @@ fn ocm_holding(ids: &[&str]) -> (FakeOcm, tempfile::TempDir) {
 
 /// The inventory line that ends a fleet stream of the stage environment.
 fn inventory_line(
-    scope: common::inventory::Scope,
+    scope: common::model::inventory::Scope,
     addons: &[&str],
     failed: &[(&str, &str)],
 ) -> String {
-    let mut inventory = common::inventory::Inventory::new(
+    let mut inventory = common::model::inventory::Inventory::new(
         "stage",
         scope,
-        (scope == common::inventory::Scope::Selection)
+        (scope == common::model::inventory::Scope::Selection)
             .then(|| "--changed-since origin/main".to_string()),
         addons.iter().map(|id| id.to_string()).collect(),
     );
@@ -985,7 +985,11 @@ fn a_prune_given_no_documents_deletes_nothing() {
 fn a_prune_without_an_inventory_of_the_whole_environment_still_publishes_and_deletes_nothing() {
     let (ocm, home) = ocm_holding(&["kept-addon"]);
     let documents = json_lines(&[plain_addon_named("new-addon")]);
-    let selection = inventory_line(common::inventory::Scope::Selection, &["new-addon"], &[]);
+    let selection = inventory_line(
+        common::model::inventory::Scope::Selection,
+        &["new-addon"],
+        &[],
+    );
     let cases = [
         (
             documents.clone(),
@@ -1027,7 +1031,7 @@ fn a_prune_deletes_an_addon_removed_from_the_tree_and_keeps_one_that_failed_upst
         "{}{}",
         json_lines(&[plain_addon_named("staying-addon")]),
         inventory_line(
-            common::inventory::Scope::Whole,
+            common::model::inventory::Scope::Whole,
             &["staying-addon", "failing-addon"],
             &[("failing-addon", "catalog-build")]
         )
@@ -1055,7 +1059,11 @@ fn a_prune_above_max_deletions_deletes_nothing_and_lists_what_it_would() {
     let stream = format!(
         "{}{}",
         json_lines(&[plain_addon_named("staying-addon")]),
-        inventory_line(common::inventory::Scope::Whole, &["staying-addon"], &[])
+        inventory_line(
+            common::model::inventory::Scope::Whole,
+            &["staying-addon"],
+            &[]
+        )
     );
     let before = ocm.requests().len();
     e2e::servers::ocm_post(home.path(), &ocm)
@@ -1085,7 +1093,11 @@ fn a_dry_run_prune_lists_the_deletions_each_marked_as_a_dry_run() {
     let stream = format!(
         "{}{}",
         json_lines(&[plain_addon_named("staying-addon")]),
-        inventory_line(common::inventory::Scope::Whole, &["staying-addon"], &[])
+        inventory_line(
+            common::model::inventory::Scope::Whole,
+            &["staying-addon"],
+            &[]
+        )
     );
     let before = ocm.requests().len();
     let output = e2e::servers::ocm_post(home.path(), &ocm)

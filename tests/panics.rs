@@ -11,7 +11,7 @@ use e2e::{bin_path, repo_root, RunExt};
 
 const ADDON: &str = "examples/managed-tenants/addons/reference-addon/metadata/stage/addon.yaml";
 
-/// What `common::error::BUG_EXIT_CODE` is.
+/// What `common::cli::error::BUG_EXIT_CODE` is.
 const BUG: i32 = 70;
 
 /// Each tool with arguments that parse and an input it refuses after

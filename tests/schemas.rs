@@ -1,4 +1,4 @@
-//! Our transcription of the managed-tenants schemas (`common::schemas`,
+//! Our transcription of the managed-tenants schemas (`common::check::schemas`,
 //! written in Rust) against managed-tenants-cli's own schema files
 //! (`../shared/reference/managed-tenants-cli/managedtenants/schemas`), keyword
 //! for keyword. The verdict tests on fixtures catch a drift only where a
@@ -125,7 +125,7 @@ fn differences(ours: &Value, theirs: &Value, path: &str, out: &mut Vec<String>) 
     }
 }
 
-fn compare(ours: &common::schema::Schema, file: &str) {
+fn compare(ours: &common::check::schema::Schema, file: &str) {
     let Some(reference) = require_reference("managed-tenants' schema files") else {
         return;
     };
@@ -136,7 +136,7 @@ fn compare(ours: &common::schema::Schema, file: &str) {
     differences(&ours, &theirs, "", &mut found);
     assert!(
         found.is_empty(),
-        "common::schemas differs from {file} in {} place(s):\n{}",
+        "common::check::schemas differs from {file} in {} place(s):\n{}",
         found.len(),
         found.join("\n")
     );
@@ -144,13 +144,16 @@ fn compare(ours: &common::schema::Schema, file: &str) {
 
 #[test]
 fn the_metadata_schema_is_managed_tenants_own() {
-    compare(&common::schemas::schemas().metadata, "metadata.schema.yaml");
+    compare(
+        &common::check::schemas::schemas().metadata,
+        "metadata.schema.yaml",
+    );
 }
 
 #[test]
 fn the_image_set_schema_is_managed_tenants_own() {
     compare(
-        &common::schemas::schemas().image_set,
+        &common::check::schemas::schemas().image_set,
         "imageset.schema.yaml",
     );
 }
@@ -158,7 +161,7 @@ fn the_image_set_schema_is_managed_tenants_own() {
 #[test]
 fn the_bundles_config_schema_is_managed_tenants_own() {
     compare(
-        &common::schemas::schemas().bundles_config,
+        &common::check::schemas::schemas().bundles_config,
         "mtbundles.schema.yaml",
     );
 }

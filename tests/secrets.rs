@@ -156,7 +156,7 @@ fn no_secret_from_any_credential_source_reaches_any_output() {
     std::fs::write(&token_file, format!("{KUBE_TOKEN_FILE}\n")).unwrap();
     let (cert_pem, key_pem) = client_pair();
     let auth_file = inputs.path().join("auth.json");
-    let auth = common::base64::encode(format!("robot:{REGISTRY_PASSWORD}").as_bytes());
+    let auth = common::text::base64::encode(format!("robot:{REGISTRY_PASSWORD}").as_bytes());
     std::fs::write(
         &auth_file,
         json!({"auths": {host.clone(): {"auth": auth}}}).to_string(),
@@ -188,8 +188,8 @@ fn no_secret_from_any_credential_source_reaches_any_output() {
         &url,
         &format!(
             "    token: {KUBE_TOKEN}\n    client-certificate-data: {}\n    client-key-data: {}\n",
-            common::base64::encode(cert_pem.as_bytes()),
-            common::base64::encode(key_pem.as_bytes())
+            common::text::base64::encode(cert_pem.as_bytes()),
+            common::text::base64::encode(key_pem.as_bytes())
         ),
     );
 
@@ -216,7 +216,7 @@ fn no_secret_from_any_credential_source_reaches_any_output() {
             .filter(|line| !line.starts_with("-----") && line.len() > 16)
             .map(str::to_string),
     );
-    secrets.push(common::base64::encode(key_pem.as_bytes()));
+    secrets.push(common::text::base64::encode(key_pem.as_bytes()));
 
     let addon = repo_root().join("tests/fixtures/ocm/plain-addon.json");
     let document = serde_json::to_vec(&e2e::demo_addon()).unwrap();

@@ -8,7 +8,9 @@ use e2e::{require_reference, tool, RunExt};
 use serde_json::Value;
 
 fn parse_yaml(text: &str) -> Value {
-    common::yaml::parse_one(text).expect("valid YAML").value
+    common::text::yaml::parse_one(text)
+        .expect("valid YAML")
+        .value
 }
 
 fn render_selector(addon_yaml: &Path) -> Value {
@@ -23,7 +25,7 @@ fn render_selector(addon_yaml: &Path) -> Value {
 /// The migration step whose golden file name ends in `slug`
 /// (`step 2 - orphan SSS objects` is `step-2-orphan-SSS-objects`).
 fn migration_step(slug: &str) -> Option<&'static str> {
-    common::addon::SyncsetMigration::ALL
+    common::model::addon::SyncsetMigration::ALL
         .into_iter()
         .find(|step| step.replace(" - ", "-").replace(' ', "-") == slug)
 }

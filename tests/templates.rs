@@ -81,7 +81,7 @@ fn an_extra_resource_renders_as_mtcli_renders_it_from_the_tree_or_the_document()
     // Block tags on their own lines (trim_blocks, lstrip_blocks), an
     // include beside addon.yaml, labels in file order, dict.items() tuples,
     // ADDON.name, `%` formatting: the values are Jinja2 3.1's (see
-    // common/src/jinja/tests.rs for each rule's source).
+    // common/src/text/jinja/tests.rs for each rule's source).
     let tree = Tree::with_extra_resource(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ '%s-extra' % ADDON.name }}\ndata:\n  \
          script: |\n    #!/bin/sh\n    {% for ns in ADDON.metadata.namespaces %}\n    echo {{ ns }}\n    \

@@ -1,12 +1,12 @@
-//! The YAML loader's fast path (common/src/yaml/subset.rs) against the full
+//! The YAML loader's fast path (common/src/text/yaml/subset.rs) against the full
 //! loader on every YAML file of managed-tenants-cli's reference data, our
 //! fixtures and our examples: the same documents, duplicate keys and Python
 //! values, or the same error, whichever reader the loader picks.
 
 use std::path::{Path, PathBuf};
 
-use common::yaml::loader::{parse_stream, parse_stream_full};
-use common::yaml::parse_stream_subset;
+use common::text::yaml::loader::{parse_stream, parse_stream_full};
+use common::text::yaml::parse_stream_subset;
 use e2e::{repo_root, require_reference};
 
 fn yaml_files(dirs: &[PathBuf]) -> Vec<PathBuf> {

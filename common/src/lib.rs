@@ -1,60 +1,31 @@
-//! The shared core of addon-flow: the data model every tool reads and writes
-//! (add-on metadata, image sets, OLM bundles), the schemas managed-tenants
-//! checks them against, and the plumbing of a Unix tool (document I/O, errors
-//! with exit codes, findings).
+//! The shared core of addon-flow, by subject:
+//!
+//! - [`model`]: the documents (add-on metadata, image sets, OLM bundles, the
+//!   Kubernetes objects rendered from them, the fleet inventory);
+//! - [`check`]: managed-tenants' schemas and rules, findings and their codes;
+//! - [`cli`]: the plumbing of a Unix tool (flags, man pages, document
+//!   streams, errors with exit codes, progress, CI reports);
+//! - [`remote`]: the HTTP client and the APIs of Kubernetes, OCM, Prometheus;
+//! - [`oci`]: reproducible OCI images, layouts and file-based catalogs;
+//! - [`text`]: YAML, Jinja2, base64, times and URL encoding, as the real
+//!   systems read and write them.
 
-pub mod addon;
-pub mod base64;
-pub mod bundle;
+pub mod check;
 pub mod cli;
-pub mod document;
-pub mod error;
-#[cfg(feature = "oci")]
-pub mod fbc;
-pub mod field_path;
-pub mod finding;
-pub mod finding_codes;
-#[cfg(feature = "remote")]
-pub mod http;
-pub mod imageset;
-pub mod install_settings;
-#[cfg(feature = "remote")]
-pub mod installation;
-pub mod inventory;
-pub mod io;
-pub mod jinja;
-pub mod k8s;
-#[cfg(feature = "remote")]
-pub mod kubeconfig;
-pub mod load_rules;
-pub mod names;
+pub mod model;
 #[cfg(feature = "digest")]
 pub mod oci;
 #[cfg(feature = "remote")]
-pub mod ocm;
-#[cfg(feature = "remote")]
-pub mod ocm_auth;
-pub mod parallel;
-pub mod progress;
-#[cfg(feature = "remote")]
-pub mod prometheus;
-pub mod redact;
-pub mod report;
-pub mod schema;
-pub mod schemas;
-pub mod seal;
-pub mod stream;
+pub mod remote;
 /// Compiled in every build, not behind a feature: a feature that only the
 /// tools' dev-dependencies turn on gives `cargo test` and `cargo build` two
 /// different builds of common, so each would rebuild every tool in turn.
 pub mod testing;
-pub mod time;
-pub mod url_encoding;
-pub mod yaml;
+pub mod text;
 
-pub use addon::{AddonDocument, AddonMetadata};
+pub use check::field_path::FieldPath;
+pub use check::finding::{Finding, Severity};
+pub use check::finding_codes::Code;
+pub use cli::error::{run_tool, Error, ExitStatus, Location, RemoteKind, Result};
 pub use cli::{tool_main, ManPage};
-pub use error::{run_tool, Error, ExitStatus, Location, RemoteKind, Result};
-pub use field_path::FieldPath;
-pub use finding::{Finding, Severity};
-pub use finding_codes::Code;
+pub use model::addon::{AddonDocument, AddonMetadata};

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::addon::AddonDocument;
+use crate::model::addon::AddonDocument;
 
 /// The minimal add-on as an `addon.yaml`, one field a line (tests that check
 /// line numbers count on that order).
@@ -74,13 +74,13 @@ mod tests {
 
     #[test]
     fn the_yaml_and_json_forms_are_the_same_addon() {
-        let parsed = crate::yaml::parse_one(MINIMAL_ADDON_YAML).unwrap();
+        let parsed = crate::text::yaml::parse_one(MINIMAL_ADDON_YAML).unwrap();
         assert_eq!(parsed.value, minimal_addon());
     }
 
     #[test]
     fn the_minimal_addon_passes_the_schema() {
-        assert!(crate::schemas::schemas()
+        assert!(crate::check::schemas::schemas()
             .metadata
             .validate(&minimal_addon())
             .is_empty());

@@ -75,13 +75,13 @@ fn judge_prerequisite(
 }
 
 /// The tools' test-only backoff, for `command.envs(QUICK_RETRIES)`
-/// (`common::http::TEST_RETRY_BASE_MS` and `TEST_RETRY_MAX_MS`): the same
+/// (`common::remote::http::TEST_RETRY_BASE_MS` and `TEST_RETRY_MAX_MS`): the same
 /// tries and messages as in production, with a first wait of 1 ms and none
 /// over 20 ms, a server's `Retry-After` included. For tests that count
 /// tries and read messages; what they check is never how long a wait was.
 pub const QUICK_RETRIES: [(&str, &str); 2] = [
-    (common::http::TEST_RETRY_BASE_MS, "1"),
-    (common::http::TEST_RETRY_MAX_MS, "20"),
+    (common::remote::http::TEST_RETRY_BASE_MS, "1"),
+    (common::remote::http::TEST_RETRY_MAX_MS, "20"),
 ];
 
 /// Whether a program runs here (`PROGRAM --version`, or an absolute path

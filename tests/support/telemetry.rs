@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use addon_flow_testservers::http::{HttpRequest, HttpResponse, Server};
-use common::http::{Client, Request, TlsOptions};
+use common::remote::http::{Client, Request, TlsOptions};
 use serde_json::Value;
 
 pub const PROMETHEUS: &str = "/usr/bin/prometheus";
@@ -99,7 +99,7 @@ impl Telemetry {
         let client = |url: &str| {
             Client::new(url, &TlsOptions::default())
                 .unwrap()
-                .with_retry(common::http::RetryPolicy::none())
+                .with_retry(common::remote::http::RetryPolicy::none())
         };
         let telemetry = Telemetry {
             _pushgateway: pushgateway,
@@ -138,7 +138,10 @@ impl Telemetry {
     /// Waits until Prometheus answers `promql` with exactly `count` series
     /// (the first scrape can take several seconds after the start).
     pub fn wait_for_series(&self, promql: &str, count: usize) {
-        let path = format!("/api/v1/query?query={}", common::http::encode_query(promql));
+        let path = format!(
+            "/api/v1/query?query={}",
+            common::remote::http::encode_query(promql)
+        );
         let mut last = String::new();
         let deadline = Instant::now() + Duration::from_secs(40);
         loop {

@@ -2,7 +2,7 @@
 
 use sha2::{Digest as _, Sha256};
 
-use crate::error::{Error, Result};
+use crate::cli::error::{Error, Result};
 
 /// `sha256:<hex>` of some bytes: the name of a blob.
 pub fn sha256_digest(bytes: &[u8]) -> String {

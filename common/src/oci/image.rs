@@ -21,7 +21,7 @@ use super::{
     MEDIA_TYPE_CONFIG, MEDIA_TYPE_DOCKER_LIST, MEDIA_TYPE_INDEX, MEDIA_TYPE_LAYER_GZIP,
     MEDIA_TYPE_MANIFEST,
 };
-use crate::error::{Error, Result};
+use crate::cli::error::{Error, Result};
 
 /// A blob of an image: its bytes, digest and media type.
 #[derive(Debug, Clone, PartialEq, Eq)]

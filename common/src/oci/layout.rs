@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::digest::{digest_hex, sha256_digest};
 use super::image::{parse_image_manifest, Blob, Descriptor, Image, ImageIndex};
 use super::{MEDIA_TYPE_INDEX, REF_NAME_ANNOTATION};
-use crate::error::{Error, Result};
+use crate::cli::error::{Error, Result};
 
 /// An image to write into a layout: its name (the `ref.name` annotation
 /// of its `index.json` entry, a tag) and the entry's other annotations.
@@ -98,11 +98,11 @@ impl OciLayout {
             std::fs::create_dir_all(parent).map_err(|err| {
                 Error::in_file(
                     parent,
-                    format!("cannot create: {}", crate::io::describe_io_error(&err)),
+                    format!("cannot create: {}", crate::cli::io::describe_io_error(&err)),
                 )
             })?;
         }
-        crate::io::atomic_write(&path, &blob.data)?;
+        crate::cli::io::atomic_write(&path, &blob.data)?;
         Ok(true)
     }
 
@@ -112,7 +112,10 @@ impl OciLayout {
         let bytes = std::fs::read(&path).map_err(|err| {
             Error::in_file(
                 &path,
-                format!("cannot read blob: {}", crate::io::describe_io_error(&err)),
+                format!(
+                    "cannot read blob: {}",
+                    crate::cli::io::describe_io_error(&err)
+                ),
             )
         })?;
         if sha256_digest(&bytes) != digest {
@@ -135,7 +138,7 @@ impl OciLayout {
             });
         }
         let bytes = std::fs::read(&path)
-            .map_err(|err| Error::in_file(&path, crate::io::describe_io_error(&err)))?;
+            .map_err(|err| Error::in_file(&path, crate::cli::io::describe_io_error(&err)))?;
         serde_json::from_slice(&bytes)
             .map_err(|err| Error::in_file(&path, format!("not an OCI image index: {err}")))
     }
@@ -177,7 +180,7 @@ impl OciLayout {
                 }
             }
         }
-        crate::io::atomic_write(
+        crate::cli::io::atomic_write(
             &self.dir.join("oci-layout"),
             br#"{"imageLayoutVersion":"1.0.0"}"#,
         )?;
@@ -210,7 +213,7 @@ impl OciLayout {
         });
         let mut bytes = serde_json::to_vec_pretty(&index).unwrap_or_default();
         bytes.push(b'\n');
-        crate::io::atomic_write(&self.dir.join("index.json"), &bytes)?;
+        crate::cli::io::atomic_write(&self.dir.join("index.json"), &bytes)?;
         Ok(written)
     }
 

@@ -10,7 +10,11 @@
 //!
 //! Cut at its seams: `digest` names blobs, `tar` writes reproducible
 //! layers, `image` holds the OCI JSON types and image configs, `layout`
-//! reads and writes an OCI image layout folder.
+//! reads and writes an OCI image layout folder; `fbc` is the file-based
+//! catalog that goes into the catalog image.
+
+#[cfg(feature = "oci")]
+pub mod fbc;
 
 mod digest;
 #[cfg(feature = "oci")]

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use crate::error::{Error, Result};
+use crate::cli::error::{Error, Result};
 
 /// One entry of a layer: a folder or a regular file, by its path inside the
 /// image (no leading `/`).

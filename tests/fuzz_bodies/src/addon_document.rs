@@ -1,8 +1,8 @@
 //! An add-on document (what addon-validate prints) through the pure stages
 //! after it: syncset-render's render and templates, ocm-post's payloads.
 
-use common::io::{Origin, Source};
-use common::ocm::{self, Service};
+use common::cli::io::{Origin, Source};
+use common::remote::ocm::{self, Service};
 use syncset_render::{render, ClusterDeploymentRef, RenderOptions, Target};
 
 /// One input, as the fuzz target and the seed test give it.
@@ -10,7 +10,7 @@ pub fn run(data: &[u8]) {
     let Ok(source) = Source::from_bytes(Origin::Stdin, data.to_vec()) else {
         return;
     };
-    let Ok(document) = common::document::load_valid(source) else {
+    let Ok(document) = common::model::document::load_valid(source) else {
         return;
     };
     let targets = [

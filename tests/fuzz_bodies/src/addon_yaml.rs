@@ -1,14 +1,14 @@
 //! addon.yaml bytes through our YAML loader (YAML 1.1 the PyYAML way,
 //! duplicate keys, line map) and the managed-tenants schema check.
 
-use common::document::{self, LoadOptions};
-use common::io::{Origin, Source};
+use common::cli::io::{Origin, Source};
+use common::model::document::{self, LoadOptions};
 
 /// One input, as the fuzz target and the seed test give it.
 pub fn run(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = common::yaml::parse_stream(text);
-        let map = common::yaml::SourceMap::build(text);
+        let _ = common::text::yaml::parse_stream(text);
+        let map = common::text::yaml::SourceMap::build(text);
         let _ = map.line_of(&common::FieldPath::parse("spec.install[0].name"));
     }
     // Outside a tree (no image set folder), as addon-validate reads stdin…

@@ -4,8 +4,8 @@
 //! scratch folder: the loader reads folders.
 
 use crate::{scratch_dir, split_files, write_file};
-use common::bundle;
-use common::fbc::{self, BundleRef};
+use common::model::bundle;
+use common::oci::fbc::{self, BundleRef};
 
 /// Where each file of an input goes (seeds list them in this order).
 const SLOTS: [&str; 7] = [

@@ -10,7 +10,7 @@ pub fn run(data: &[u8]) {
     };
     let dir = scratch_dir();
     for context in [None, Some("fuzz")] {
-        if let Ok(access) = common::kubeconfig::from_text(text, &dir, context) {
+        if let Ok(access) = common::remote::kubeconfig::from_text(text, &dir, context) {
             // No exec plugin runs from fuzzed text: only the client is built.
             if access.exec.is_none() {
                 let _ = access.connect(|client| client);

@@ -73,12 +73,12 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// An HTTP answer from a fuzz input: two bytes of status (kept in 100..600),
 /// then the body.
-pub fn response(data: &[u8]) -> common::http::Response {
+pub fn response(data: &[u8]) -> common::remote::http::Response {
     let (status, body) = match data {
         [a, b, body @ ..] => (100 + u16::from_be_bytes([*a, *b]) % 500, body),
         _ => (200, data),
     };
-    common::http::Response {
+    common::remote::http::Response {
         status,
         headers: vec![("Content-Type".to_string(), "application/json".to_string())],
         body: body.to_vec(),

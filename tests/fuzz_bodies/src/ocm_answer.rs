@@ -2,7 +2,7 @@
 //! any status) through what ocm-post reads them with.
 
 use crate::response;
-use common::ocm::{self, AddonPayload, VersionPayload};
+use common::remote::ocm::{self, AddonPayload, VersionPayload};
 use serde_json::Value;
 
 /// One input, as the fuzz target and the seed test give it.
@@ -13,10 +13,10 @@ pub fn run(data: &[u8]) {
     let _ = answer.json::<VersionPayload>("https://api.fuzz");
     // What ocm-post reads every answer with, then --show's merge of the
     // versions list into the add-on (it indexes into the object it got).
-    if let Ok(mut addon) = common::ocm_auth::read_object("https://api.fuzz", &answer) {
+    if let Ok(mut addon) = common::remote::ocm_auth::read_object("https://api.fuzz", &answer) {
         let items = addon.get("items").cloned();
         addon["versions"] = items.unwrap_or(Value::Array(Vec::new()));
         let _ = ocm_post::publish::without_id(&addon);
-        let _ = common::io::render(&addon, common::io::Format::Yaml);
+        let _ = common::cli::io::render(&addon, common::cli::io::Format::Yaml);
     }
 }

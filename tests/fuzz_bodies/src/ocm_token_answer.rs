@@ -2,8 +2,8 @@
 //! the reader ocm-post's token exchange uses, and JWT expiry claims.
 
 use crate::response;
-use common::http::Secret;
-use common::ocm_auth::{jwt_expiry, read_token_answer};
+use common::remote::http::Secret;
+use common::remote::ocm_auth::{jwt_expiry, read_token_answer};
 
 /// One input, as the fuzz target and the seed test give it.
 pub fn run(data: &[u8]) {

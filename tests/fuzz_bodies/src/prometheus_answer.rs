@@ -7,7 +7,7 @@ use csv_wait::state::{classify, Tracker};
 /// One input, as the fuzz target and the seed test give it.
 pub fn run(data: &[u8]) {
     let answer = response(data);
-    match common::prometheus::read_answer("http://prometheus.fuzz", &answer) {
+    match common::remote::prometheus::read_answer("http://prometheus.fuzz", &answer) {
         Ok(result) => {
             let clusters: Vec<String> = result
                 .samples

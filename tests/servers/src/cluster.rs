@@ -20,12 +20,12 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::fbc::{channel_head, Channel};
-use common::http::{Client, Request, RetryPolicy, Secret, TlsOptions};
+use common::oci::fbc::{channel_head, Channel};
 use common::oci::{
     OciLayout, MEDIA_TYPE_DOCKER_LIST, MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_INDEX,
     MEDIA_TYPE_MANIFEST,
 };
+use common::remote::http::{Client, Request, RetryPolicy, Secret, TlsOptions};
 use serde_json::Value;
 
 /// How the simulated cluster is set up.
@@ -279,7 +279,7 @@ impl SimulatedCluster {
         let id = &self.options.cluster_id;
         let mut lines = Vec::new();
         for (since, resolution) in self.installs.values() {
-            let label = |text: &str| common::prometheus::quote(text);
+            let label = |text: &str| common::remote::prometheus::quote(text);
             let done = since.elapsed() >= self.options.install_delay;
             match (resolution, &self.options.fail) {
                 (

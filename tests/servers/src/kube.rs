@@ -308,7 +308,7 @@ impl KubeServer {
             .map(|pem| {
                 format!(
                     "    certificate-authority-data: {}\n",
-                    common::base64::encode(pem)
+                    common::text::base64::encode(pem)
                 )
             })
             .unwrap_or_default();
@@ -523,7 +523,7 @@ fn key(rt: &ResourceType, namespace: &str, name: &str) -> Key {
 
 /// `2024-07-02T10:11:12Z`.
 pub fn rfc3339(time: SystemTime) -> String {
-    common::time::rfc3339(
+    common::text::time::rfc3339(
         time.duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0),

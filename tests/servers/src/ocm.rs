@@ -6,7 +6,7 @@
 //! missing or unknown bearer token is 401, a duplicate id is 409, a PATCH
 //! naming `id` or an unknown add-on is an error, bodies must be JSON objects.
 //! It reads every body as OCM's generated server does, through the service's
-//! model (`common::ocm::model`): a field the model does not define is
+//! model (`common::remote::ocm::model`): a field the model does not define is
 //! dropped, a wrong type is a 400 with OCM's error body. It answers objects
 //! as the SDK writes them: `kind`, `href`, `id`, and what it kept.
 //! Tests can queue failures (`fail_next`) and read back every request.
@@ -21,8 +21,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use common::ocm::model::{self, Object};
-use common::ocm::Service;
+use common::remote::ocm::model::{self, Object};
+use common::remote::ocm::Service;
 use serde_json::{json, Map, Value};
 
 use crate::http::{HttpRequest, HttpResponse, Server};

@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::http::{Client, Request, RetryPolicy, Secret, TlsOptions};
-use common::prometheus::{quote, regex_escape, QueryMethod, VectorSample};
+use common::remote::http::{Client, Request, RetryPolicy, Secret, TlsOptions};
+use common::remote::prometheus::{quote, regex_escape, QueryMethod, VectorSample};
 use common::AddonDocument;
 use serde_json::Value;
 use syncset_render::{render, ClusterDeploymentRef, RenderOptions, Target};
@@ -44,7 +44,8 @@ pub struct ControllerOptions {
 impl ControllerOptions {
     /// Reads an add-on document (JSON or YAML, as catalog-build writes it).
     pub fn add_document(&mut self, path: &Path) -> Result<(), String> {
-        let document = common::document::load_document(Some(path)).map_err(|e| e.to_string())?;
+        let document =
+            common::model::document::load_document(Some(path)).map_err(|e| e.to_string())?;
         self.documents
             .insert(document.metadata.id.clone(), document);
         Ok(())
@@ -199,7 +200,7 @@ impl Controller {
             return Err(format!(
                 "Hive refused the SyncSet: HTTP {}: {}",
                 response.status,
-                common::http::snippet(&response.text())
+                common::remote::http::snippet(&response.text())
             ));
         }
         Ok(())
@@ -227,7 +228,8 @@ impl Controller {
             quote(&seen.cluster),
             quote(&format!("{}\\..*", regex_escape(&seen.operator)))
         );
-        let answer = common::prometheus::query(prometheus, &promql, QueryMethod::Get).ok()?;
+        let answer =
+            common::remote::prometheus::query(prometheus, &promql, QueryMethod::Get).ok()?;
         decide_from_telemetry(&answer.samples)
     }
 }

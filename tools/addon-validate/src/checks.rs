@@ -1,7 +1,7 @@
 //! Which checks a run enables. The checks themselves (code, name, severity,
-//! what they need) are the one table in `common::finding_codes`.
+//! what they need) are the one table in `common::check::finding_codes`.
 
-use common::finding_codes::ALL;
+use common::check::finding_codes::ALL;
 use common::{Error, Result};
 
 /// Which checks are on: `--enable` (only these) and `--disable` (not
@@ -50,33 +50,33 @@ impl Selection {
 mod tests {
     use super::*;
 
-    use common::finding_codes::Needs;
+    use common::check::finding_codes::Needs;
 
     /// The sources that emit findings, without their test modules. Every
     /// emitter names its code as `codes::<CONSTANT>` (a family module of
-    /// `common::finding_codes`, or a re-export of one) or, for the DF codes, by
+    /// `common::check::finding_codes`, or a re-export of one) or, for the DF codes, by
     /// the imported constant.
     const EMITTING_SOURCES: &[(&str, &str)] = &[
         (
-            "common/src/finding.rs",
-            include_str!("../../../common/src/finding.rs"),
+            "common/src/check/finding.rs",
+            include_str!("../../../common/src/check/finding.rs"),
         ),
         (
-            "common/src/bundle/tree.rs",
-            include_str!("../../../common/src/bundle/tree.rs"),
+            "common/src/model/bundle/tree.rs",
+            include_str!("../../../common/src/model/bundle/tree.rs"),
         ),
         (
-            "common/src/document.rs",
-            include_str!("../../../common/src/document.rs"),
+            "common/src/model/document.rs",
+            include_str!("../../../common/src/model/document.rs"),
         ),
         (
-            "common/src/load_rules.rs",
-            include_str!("../../../common/src/load_rules.rs"),
+            "common/src/check/load_rules.rs",
+            include_str!("../../../common/src/check/load_rules.rs"),
         ),
         // The DF codes of OCM payloads, which ocm-post warns.
         (
-            "common/src/ocm.rs",
-            include_str!("../../../common/src/ocm.rs"),
+            "common/src/remote/ocm.rs",
+            include_str!("../../../common/src/remote/ocm.rs"),
         ),
         ("rules.rs", include_str!("rules.rs")),
         ("differences.rs", include_str!("differences.rs")),

@@ -6,8 +6,8 @@
 //! mtcli's SelectorSyncSet template inserts values unquoted into YAML that
 //! PyYAML (YAML 1.1) then reads again; we build the objects as data.
 
-use common::addon::AddonDocument;
-use common::yaml::resolve_plain;
+use common::model::addon::AddonDocument;
+use common::text::yaml::resolve_plain;
 use common::{FieldPath, Finding};
 use serde_json::Value;
 
@@ -15,7 +15,7 @@ use serde_json::Value;
 // type; an env value inserted into a `|-` block scalar that cannot hold it as
 // is; a mapping or list inserted through Python's `repr`; `startingCSV`
 // without a catalog, which mtcli puts in the OperatorGroup.
-use common::finding_codes::df::{
+use common::check::finding_codes::df::{
     ENV_BLOCK_SCALAR, PYTHON_REPR, RETYPED_SCALAR, STARTING_CSV_WITHOUT_CATALOG,
 };
 

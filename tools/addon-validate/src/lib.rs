@@ -18,9 +18,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use common::bundle;
-use common::inventory::{Inventory, Scope};
-use common::io::{OutputArgs, Source};
+use common::cli::io::{OutputArgs, Source};
+use common::model::bundle;
+use common::model::inventory::{Inventory, Scope};
 use common::{Error, Finding, Result};
 use serde::Serialize;
 
@@ -174,7 +174,7 @@ fn run(args: Args) -> Result<()> {
             let findings = [validate::unreadable(&at, &message)];
             print_findings(&findings);
             if let Some(format) = args.output.output {
-                common::io::write_document(&Report::new(&findings, None), format)?;
+                common::cli::io::write_document(&Report::new(&findings, None), format)?;
             }
             Err(Error::Invalid(summary(&findings, 1)))
         }
@@ -228,7 +228,8 @@ fn narrowing(args: &Args) -> Result<Option<String>> {
         args.bundles_changed_since.as_deref(),
     )?;
     for id in &args.addons {
-        common::names::addon_id(id).map_err(|why| Error::usage(format!("--addon: {why}")))?;
+        common::model::names::addon_id(id)
+            .map_err(|why| Error::usage(format!("--addon: {why}")))?;
     }
     let mut parts: Vec<String> = Vec::new();
     if let Some(reference) = &args.changed_since {
@@ -252,7 +253,9 @@ fn validate_one(args: &Args, settings: &Settings) -> Result<()> {
         FileKind::Addon => {
             if let (Some(wanted), Some(place)) = (
                 &args.env,
-                source.path().and_then(common::document::TreePlace::of),
+                source
+                    .path()
+                    .and_then(common::model::document::TreePlace::of),
             ) {
                 if &place.environment != wanted {
                     return Err(Error::usage(format!(
@@ -267,11 +270,14 @@ fn validate_one(args: &Args, settings: &Settings) -> Result<()> {
             print_findings(&outcome.findings);
             match &outcome.document {
                 Some(document) => {
-                    common::io::write_document(document, args.output.format(input_format))
+                    common::cli::io::write_document(document, args.output.format(input_format))
                 }
                 None => {
                     if let Some(format) = args.output.output {
-                        common::io::write_document(&Report::new(&outcome.findings, None), format)?;
+                        common::cli::io::write_document(
+                            &Report::new(&outcome.findings, None),
+                            format,
+                        )?;
                     }
                     Err(Error::Invalid(summary(&outcome.findings, 1)))
                 }
@@ -305,13 +311,13 @@ impl<'a> Report<'a> {
 }
 
 fn print_findings(findings: &[Finding]) {
-    common::report::findings(findings);
+    common::cli::report::findings(findings);
     let mut stderr = String::new();
     for finding in findings {
         stderr.push_str(&finding.to_string());
         stderr.push('\n');
     }
-    common::error::write_stderr(&stderr);
+    common::cli::error::write_stderr(&stderr);
 }
 
 fn summary(findings: &[Finding], files: usize) -> String {
@@ -330,12 +336,12 @@ fn report_file(args: &Args, source: &Source, findings: Vec<Finding>) -> Result<(
     print_findings(&findings);
     if findings.iter().any(Finding::is_error) {
         if let Some(format) = args.output.output {
-            common::io::write_document(&Report::new(&findings, None), format)?;
+            common::cli::io::write_document(&Report::new(&findings, None), format)?;
         }
         return Err(Error::Invalid(summary(&findings, 1)));
     }
     let value = source.parse()?.value;
-    common::io::write_document(&value, args.output.format(source.format()))
+    common::cli::io::write_document(&value, args.output.format(source.format()))
 }
 
 /// `--all` without `--documents`: the findings on stderr; on stdout the
@@ -345,8 +351,8 @@ fn report_tree(args: &Args, outcome: TreeOutcome) -> Result<()> {
     print_findings(&outcome.findings);
     let report = Report::new(&outcome.findings, Some(&outcome.files));
     match args.output.output {
-        Some(format) => common::io::write_document(&report, format)?,
-        None => common::io::write_stdout(&tree_summary(&outcome))?,
+        Some(format) => common::cli::io::write_document(&report, format)?,
+        None => common::cli::io::write_stdout(&tree_summary(&outcome))?,
     }
     let line = format!(
         "{} file(s) checked: {}",
@@ -440,7 +446,7 @@ fn list_ids(folders: &[AddonFolder], only: Option<&BTreeSet<String>>) -> Result<
         .iter()
         .map(|folder| format!("{}\n", folder.name))
         .collect();
-    common::io::write_stdout(&out)?;
+    common::cli::io::write_stdout(&out)?;
     if refused.is_empty() {
         return Ok(());
     }
@@ -462,14 +468,14 @@ fn report_documents(outcome: TreeOutcome, inventory: &Inventory) -> Result<()> {
     let mut out = String::new();
     for document in &outcome.documents {
         // Checked in full here: sealed, so that the next stage need not
-        // check it again (common::seal).
-        let sealed = common::seal::seal(document.clone());
+        // check it again (common::model::seal).
+        let sealed = common::model::seal::seal(document.clone());
         out.push_str(&serde_json::to_string(&sealed).map_err(Error::internal)?);
         out.push('\n');
     }
     out.push_str(&serde_json::to_string(inventory).map_err(Error::internal)?);
     out.push('\n');
-    common::io::write_stdout(&out)?;
+    common::cli::io::write_stdout(&out)?;
     let errors = outcome.findings.iter().filter(|f| f.is_error()).count();
     let line = format!(
         "{} file(s) checked, {} add-on document(s) written: {}",
@@ -488,7 +494,7 @@ fn report_documents(outcome: TreeOutcome, inventory: &Inventory) -> Result<()> {
 fn list_checks() -> Result<()> {
     let mut out =
         String::from("CODE    NAME                            SEVERITY NEEDS     DESCRIPTION\n");
-    for listed in common::finding_codes::ALL {
+    for listed in common::check::finding_codes::ALL {
         let severity = match listed.severity {
             common::Severity::Error => "error",
             common::Severity::Warning => "warning",
@@ -502,5 +508,5 @@ fn list_checks() -> Result<()> {
             listed.summary
         ));
     }
-    common::io::write_stdout(&out)
+    common::cli::io::write_stdout(&out)
 }

@@ -6,9 +6,9 @@
 
 use std::path::Path;
 
-use common::addon::{AddonDocument, ImageSetVersion};
-use common::finding_codes::cl as codes;
-use common::{names, FieldPath, Finding};
+use common::check::finding_codes::cl as codes;
+use common::model::addon::{AddonDocument, ImageSetVersion};
+use common::{model::names, FieldPath, Finding};
 
 /// CL0001: `addonImageSetVersion` pins a version. mtcli's loader: "Pointing
 /// to a specific version is not allowed. Please use only latest. See

@@ -23,7 +23,7 @@ impl std::fmt::Display for IconProblem {
 
 /// Checks a base64 icon; returns the image size on success.
 pub fn check_icon(icon: &str) -> Result<(u32, u32), IconProblem> {
-    let bytes = common::base64::decode_strict(icon).map_err(IconProblem::NotBase64)?;
+    let bytes = common::text::base64::decode_strict(icon).map_err(IconProblem::NotBase64)?;
     check_png(&bytes).map_err(IconProblem::NotPng)
 }
 
@@ -109,18 +109,21 @@ pub(crate) mod tests {
             Err(IconProblem::NotPng(_))
         ));
         // A PNG with a corrupted byte fails its CRC.
-        let mut bytes = common::base64::decode_strict(TINY_PNG).unwrap();
+        let mut bytes = common::text::base64::decode_strict(TINY_PNG).unwrap();
         bytes[20] ^= 1;
         assert!(check_png(&bytes).unwrap_err().contains("CRC"));
     }
 
     #[test]
     fn base64_matches_the_standard() {
-        assert_eq!(common::base64::decode_strict("aGVsbG8=").unwrap(), b"hello");
         assert_eq!(
-            common::base64::decode_strict("aGVs\nbG8h").unwrap(),
+            common::text::base64::decode_strict("aGVsbG8=").unwrap(),
+            b"hello"
+        );
+        assert_eq!(
+            common::text::base64::decode_strict("aGVs\nbG8h").unwrap(),
             b"hello!"
         );
-        assert!(common::base64::decode_strict("aGVsbG8").is_err());
+        assert!(common::text::base64::decode_strict("aGVsbG8").is_err());
     }
 }

@@ -3,14 +3,14 @@
 
 use std::collections::BTreeSet;
 
-use common::addon::AddonDocument;
-use common::bundle::{Bundle, BundleTree, PolicyRule};
-use common::finding_codes::am as codes;
+use common::check::finding_codes::am as codes;
+use common::model::addon::AddonDocument;
+use common::model::bundle::{Bundle, BundleTree, PolicyRule};
 use common::{Code, FieldPath, Finding};
 use serde_json::Value;
 
 use crate::png;
-use common::names;
+use common::model::names;
 
 /// What the rules look at.
 pub struct Subject<'a> {
@@ -44,7 +44,7 @@ impl Subject<'_> {
 pub type Rule = (Code, fn(&Subject) -> Vec<Finding>);
 
 /// Every AM rule that runs offline and only here, in code order. AM0006,
-/// AM0016 and AM0017 are loading rules: `common::load_rules` runs them in
+/// AM0016 and AM0017 are loading rules: `common::check::load_rules` runs them in
 /// every tool, so they arrive with the loaded add-on's findings.
 pub const RULES: &[Rule] = &[
     (codes::DEFAULT_CHANNEL, default_channel),
@@ -672,7 +672,7 @@ fn is_zero_quantity(value: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common::addon::{AddonParameter, AddonRequirement, ParameterOption};
+    use common::model::addon::{AddonParameter, AddonRequirement, ParameterOption};
 
     fn document() -> AddonDocument {
         common::testing::minimal_document(serde_json::json!({"icon": crate::png::tests::TINY_PNG}))

@@ -11,11 +11,11 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::bundle;
-use common::document::{self, TreePlace};
-use common::imageset::ImageSetFolder;
-use common::io::Source;
-use common::schemas::schemas;
+use common::check::schemas::schemas;
+use common::cli::io::Source;
+use common::model::bundle;
+use common::model::document::{self, TreePlace};
+use common::model::imageset::ImageSetFolder;
 use common::{AddonDocument, Error, Finding, Result};
 use serde::Serialize;
 
@@ -222,7 +222,7 @@ pub fn validate_tree(
         .collect();
     // A worker that panics is an internal error, never add-ons silently
     // left out of the report (issue 12).
-    let results = common::parallel::try_map_bounded(&selected, jobs, |folder| {
+    let results = common::cli::parallel::try_map_bounded(&selected, jobs, |folder| {
         validate_folder(folder, bundles_root, settings)
     })?;
     for (folder, result) in selected.iter().zip(results) {
@@ -307,7 +307,7 @@ fn validate_addon_dir(
             .flat_map(|folder| folder.unreadable.iter())
         {
             let finding = Finding::error(
-                common::finding::codes::DOCUMENT_SHAPE,
+                common::check::finding::codes::DOCUMENT_SHAPE,
                 &unreadable.path,
                 format!("image set {}", unreadable.reason),
             );
@@ -345,7 +345,7 @@ fn validate_addon_dir(
                 let finding = match &err {
                     Error::Input { at, message } => validate::unreadable(at, message),
                     other => Finding::error(
-                        common::finding::codes::DOCUMENT_SHAPE,
+                        common::check::finding::codes::DOCUMENT_SHAPE,
                         &path,
                         other.to_string(),
                     ),

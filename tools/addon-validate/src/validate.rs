@@ -3,13 +3,13 @@
 
 use std::path::Path;
 
-use common::bundle::BundleTree;
-use common::document::{self, LoadOptions};
-use common::error::Location;
-use common::finding::locate;
-use common::imageset::ImageSetFolder;
-use common::io::Source;
-use common::schemas::schemas;
+use common::check::finding::locate;
+use common::check::schemas::schemas;
+use common::cli::error::Location;
+use common::cli::io::Source;
+use common::model::bundle::BundleTree;
+use common::model::document::{self, LoadOptions};
+use common::model::imageset::ImageSetFolder;
 use common::{AddonDocument, FieldPath, Finding, Result};
 
 use crate::checks::Selection;
@@ -102,8 +102,12 @@ pub fn validate_addon(
 /// gives: `file:line: error SC0011: ...` like every other finding, in every
 /// mode, with the line where a `file:line:` reader looks for it.
 pub fn unreadable(at: &Location, message: &str) -> Finding {
-    let mut finding = Finding::error(common::finding::codes::DOCUMENT_SHAPE, &at.origin, message)
-        .expected("a readable YAML or JSON add-on document");
+    let mut finding = Finding::error(
+        common::check::finding::codes::DOCUMENT_SHAPE,
+        &at.origin,
+        message,
+    )
+    .expected("a readable YAML or JSON add-on document");
     if let Some(field) = &at.field {
         finding = finding.at(&FieldPath::parse(field));
     }
@@ -114,7 +118,7 @@ pub fn unreadable(at: &Location, message: &str) -> Finding {
 }
 
 /// Checks one file against a schema of ours (image set or bundles config).
-pub fn check_file(source: &Source, schema: &common::schema::Schema) -> Result<Vec<Finding>> {
+pub fn check_file(source: &Source, schema: &common::check::schema::Schema) -> Result<Vec<Finding>> {
     let parsed = source.parse()?;
     Ok(check_parsed(
         source,
@@ -129,16 +133,16 @@ pub fn check_file(source: &Source, schema: &common::schema::Schema) -> Result<Ve
 pub fn check_parsed(
     source: &Source,
     value: &serde_json::Value,
-    duplicate_keys: &[common::yaml::DuplicateKey],
-    python_values: &[common::yaml::PythonValue],
-    schema: &common::schema::Schema,
+    duplicate_keys: &[common::text::yaml::DuplicateKey],
+    python_values: &[common::text::yaml::PythonValue],
+    schema: &common::check::schema::Schema,
 ) -> Vec<Finding> {
     let file = source.origin.to_string();
     let mut findings: Vec<Finding> = duplicate_keys
         .iter()
         .map(|d| {
             Finding::error(
-                common::finding::codes::DUPLICATE_KEY,
+                common::check::finding::codes::DUPLICATE_KEY,
                 &file,
                 format!("duplicate key at {}", d.path),
             )
@@ -151,7 +155,7 @@ pub fn check_parsed(
             .validate_parsed(
                 value,
                 &[],
-                &common::schema::PythonValues::new(python_values),
+                &common::check::schema::PythonValues::new(python_values),
             )
             .into_iter()
             .map(|v| Finding::from_violation(&file, v)),

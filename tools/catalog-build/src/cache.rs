@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use common::addon::BundlesSummary;
+use common::model::addon::BundlesSummary;
 use common::oci::sha256_digest;
 use common::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -116,7 +116,8 @@ pub fn store(dir: &Path, key: &str, build: &CachedBuild) -> Option<String> {
         .map_err(|err| err.to_string())
         .and_then(|()| {
             let bytes = serde_json::to_vec_pretty(build).map_err(|err| err.to_string())?;
-            common::io::atomic_write(&entry_path(dir, key), &bytes).map_err(|err| err.to_string())
+            common::cli::io::atomic_write(&entry_path(dir, key), &bytes)
+                .map_err(|err| err.to_string())
         });
     written.err().map(|message| {
         format!(

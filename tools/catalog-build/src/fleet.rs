@@ -12,8 +12,8 @@
 
 use std::path::PathBuf;
 
-use common::io::Format;
-use common::stream::{self, Outcomes};
+use common::cli::io::Format;
+use common::cli::stream::{self, Outcomes};
 use common::{AddonDocument, Result};
 
 use crate::pipeline::{finish, prepare, registry_for, Prepared};
@@ -75,7 +75,7 @@ pub fn run(args: &Args) -> Result<()> {
         if let Some(document) = outcomes.record_item(id.as_deref(), &name, result) {
             // Loaded checked (sealed or in full) and changed here: sealed
             // again, so that the next stage need not check it again.
-            written.push(common::seal::seal(document));
+            written.push(common::model::seal::seal(document));
         }
     }
     stream::write_documents(

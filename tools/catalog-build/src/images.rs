@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use common::addon::{BundleImage, BundlesSummary, ChannelSummary};
-use common::bundle::Bundle;
-use common::fbc::{self, DeclarativeConfig};
+use common::model::addon::{BundleImage, BundlesSummary, ChannelSummary};
+use common::model::bundle::Bundle;
+use common::oci::fbc::{self, DeclarativeConfig};
 use common::oci::{self, Blob, Image, Layer, LayerContent};
 use common::{Error, Result};
 use serde_json::Value;
@@ -203,7 +203,7 @@ mod tests {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../tests/fixtures/catalog/good/main/1.2.0");
         let mut findings = Vec::new();
-        common::bundle::load_bundle(&dir, "main", "1.2.0", &mut findings).unwrap()
+        common::model::bundle::load_bundle(&dir, "main", "1.2.0", &mut findings).unwrap()
     }
 
     #[test]

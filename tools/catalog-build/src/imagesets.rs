@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use common::addon::BundlesSummary;
-use common::io::{atomic_write, Source};
+use common::cli::io::{atomic_write, Source};
+use common::model::addon::BundlesSummary;
 use common::{Error, Result};
 
 /// What happened to one file.
@@ -56,7 +56,9 @@ pub fn read_config(bundles: &Path) -> Result<BundlesConfig> {
     let path = bundles.join("main").join("config.yaml");
     let source = Source::file(&path)?;
     let value = source.parse()?.value;
-    let violations = common::schemas::schemas().bundles_config.validate(&value);
+    let violations = common::check::schemas::schemas()
+        .bundles_config
+        .validate(&value);
     if let Some(first) = violations.first() {
         return Err(Error::input(
             source.location().field(first.path.to_string()),
@@ -71,7 +73,7 @@ pub fn read_config(bundles: &Path) -> Result<BundlesConfig> {
     for (i, addon) in value["addons"].as_array().into_iter().flatten().enumerate() {
         let name = addon["name"].as_str().unwrap_or_default().to_string();
         // The name becomes TREE/addons/<name>/...: only an add-on id may.
-        common::names::addon_id(&name).map_err(|why| {
+        common::model::names::addon_id(&name).map_err(|why| {
             Error::input(
                 source.location().field(format!("addons[{i}].name")),
                 format!("{why}; the image sets are written to TREE/addons/<name>/"),
@@ -211,7 +213,7 @@ impl Targets {
                 let metadata = inside_tree(tree, &["addons", name, "metadata", env, "addon.yaml"])?;
                 if sets_dir.is_dir() || !metadata.is_file() {
                     let set = image_set(name, &version, images, &config.ocm);
-                    let violations = common::schemas::schemas().image_set.validate(&set);
+                    let violations = common::check::schemas::schemas().image_set.validate(&set);
                     if let Some(first) = violations.first() {
                         return Err(Error::input(
                             common::Location::of_path(&bundles.join("main/config.yaml"))
@@ -222,7 +224,7 @@ impl Targets {
                             ),
                         ));
                     }
-                    let text = common::io::render(&set, common::io::Format::Yaml)?;
+                    let text = common::cli::io::render(&set, common::cli::io::Format::Yaml)?;
                     let path = image_set_path(tree, name, env, &version)?;
                     written.push(write_if_changed(tree, &path, text.as_bytes())?);
                 } else {
@@ -257,7 +259,7 @@ fn image_set_path(
     let new_name = format!("{name}.v{version}.yaml");
     let mut found = std::collections::BTreeSet::new();
     if dir.is_dir() {
-        let (files, _) = common::imageset::read_folder(&dir);
+        let (files, _) = common::model::imageset::read_folder(&dir);
         found.extend(
             files
                 .iter()
@@ -342,7 +344,7 @@ fn write_if_changed(tree: &Path, path: &Path, bytes: &[u8]) -> Result<Written> {
             ));
         }
         let existing = std::fs::read(path)
-            .map_err(|err| Error::in_file(path, common::io::describe_io_error(&err)))?;
+            .map_err(|err| Error::in_file(path, common::cli::io::describe_io_error(&err)))?;
         if existing == bytes {
             return Ok(Written::Unchanged(path.to_path_buf()));
         }
@@ -373,7 +375,10 @@ fn make_folders(tree: &Path, path: &Path) -> Result<()> {
         std::fs::create_dir(&dir).map_err(|err| {
             Error::in_file(
                 &dir,
-                format!("cannot create: {}", common::io::describe_io_error(&err)),
+                format!(
+                    "cannot create: {}",
+                    common::cli::io::describe_io_error(&err)
+                ),
             )
         })?;
     }
@@ -473,7 +478,7 @@ mod tests {
             keys,
             ["name", "indexImage", "relatedImages", "pullSecretName"]
         );
-        assert!(common::schemas::schemas()
+        assert!(common::check::schemas::schemas()
             .image_set
             .validate(&set)
             .is_empty());

@@ -25,7 +25,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use common::io::{Format, OutputArgs, Source};
+use common::cli::io::{Format, OutputArgs, Source};
 use common::{AddonDocument, Result};
 use serde::Serialize;
 
@@ -141,7 +141,7 @@ struct Args {
     /// How long the registry may stay silent (connecting, or between reads of
     /// an answer) before the push fails with exit 3. The registry client
     /// bounds idle time, not a whole request: a large layer may take longer.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = common::time::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = common::text::time::parse_duration)]
     request_timeout: std::time::Duration,
 
     /// Rebuild and re-check every blob even when the input is unchanged since
@@ -165,7 +165,7 @@ struct CatalogResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     package_image: Option<String>,
     #[serde(flatten)]
-    summary: common::addon::BundlesSummary,
+    summary: common::model::addon::BundlesSummary,
 }
 
 /// The command line: flags and help text, for `--help`, man pages and completions.
@@ -247,9 +247,9 @@ fn write_result(
     match document {
         Some(mut document) => {
             set_catalog(&mut document, result);
-            common::io::write_document(&document, format)
+            common::cli::io::write_document(&document, format)
         }
-        None => common::io::write_document(&result, format),
+        None => common::cli::io::write_document(&result, format),
     }
 }
 
@@ -283,5 +283,5 @@ fn read_document(path: Option<&Path>) -> Result<Option<AddonDocument>> {
             source
         }
     };
-    common::document::load_valid(source).map(Some)
+    common::model::document::load_valid(source).map(Some)
 }

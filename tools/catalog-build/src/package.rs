@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use common::io::Source;
+use common::cli::io::Source;
 use common::oci::LayerContent;
 use common::{Error, Result};
 
@@ -39,7 +39,7 @@ pub fn read_package(bundles: &Path) -> Result<Option<LayerContent>> {
     let mut content = LayerContent::new();
     for (relative, path) in files_under(&dir)? {
         let bytes = std::fs::read(&path)
-            .map_err(|err| Error::in_file(&path, common::io::describe_io_error(&err)))?;
+            .map_err(|err| Error::in_file(&path, common::cli::io::describe_io_error(&err)))?;
         content
             .file(&format!("{PACKAGE_DIR}/{relative}"), bytes)
             .map_err(|err| Error::in_file(&path, err.to_string()))?;
@@ -82,14 +82,14 @@ fn files_under(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     let mut pending = vec![dir.to_path_buf()];
     while let Some(folder) = pending.pop() {
         let entries = std::fs::read_dir(&folder)
-            .map_err(|err| Error::in_file(&folder, common::io::describe_io_error(&err)))?;
+            .map_err(|err| Error::in_file(&folder, common::cli::io::describe_io_error(&err)))?;
         for entry in entries {
             let entry = entry
-                .map_err(|err| Error::in_file(&folder, common::io::describe_io_error(&err)))?;
+                .map_err(|err| Error::in_file(&folder, common::cli::io::describe_io_error(&err)))?;
             let path = entry.path();
             let kind = entry
                 .file_type()
-                .map_err(|err| Error::in_file(&path, common::io::describe_io_error(&err)))?;
+                .map_err(|err| Error::in_file(&path, common::cli::io::describe_io_error(&err)))?;
             if kind.is_dir() {
                 pending.push(path);
             } else if kind.is_file() {

@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use common::bundle::{self, Bundle};
-use common::fbc::{self, BundleRef};
+use common::model::bundle::{self, Bundle};
+use common::oci::fbc::{self, BundleRef};
 use common::oci::Image;
 use common::{Error, Finding, Result};
 use oci_client::Reference;
@@ -276,16 +276,16 @@ fn render_catalog(refs: &[(&Bundle, String)]) -> Result<fbc::DeclarativeConfig> 
 /// the local work); the result is in input order, so it stays reproducible.
 /// `on_built` sees each image as soon as it is built (by its index), and
 /// false from it stops the build (the pushes failed). A worker that panics
-/// becomes `Error::Internal` (common::parallel), as in the other tools,
+/// becomes `Error::Internal` (common::cli::parallel), as in the other tools,
 /// instead of a second hand-rolled thread scope.
 fn build_bundle_images(
     bundles: &[&Bundle],
     on_built: impl Fn(usize, &Image) -> bool + Sync,
 ) -> Result<Vec<Image>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let progress = common::progress::Progress::counter("bundles built", bundles.len() as u64);
+    let progress = common::cli::progress::Progress::counter("bundles built", bundles.len() as u64);
     let numbered: Vec<(usize, &Bundle)> = bundles.iter().copied().enumerate().collect();
-    let built = common::parallel::map_each(&numbered, threads, |(index, bundle)| {
+    let built = common::cli::parallel::map_each(&numbered, threads, |(index, bundle)| {
         let image = images::bundle_image(bundle)?;
         progress.inc(1);
         if !on_built(*index, &image) {

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use common::io::Format;
+use common::cli::io::Format;
 use common::oci::{self, Image, OciLayout};
 use common::{Error, Result};
 use oci_client::Reference;
@@ -101,7 +101,7 @@ pub fn run(args: &Args, dir: &Path) -> Result<()> {
         stats.present_blobs,
         stats.manifests_written
     ));
-    common::io::write_document(&PushedLayout { pushed }, args.output.format(Format::Json))
+    common::cli::io::write_document(&PushedLayout { pushed }, args.output.format(Format::Json))
 }
 
 /// Every image of the layout with where it goes; an error, before anything

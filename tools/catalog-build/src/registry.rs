@@ -3,7 +3,7 @@
 //! built images so that blobs the registry already has are not sent again.
 //!
 //! Cut at its seams: `credentials` finds what to sign in with, `retry`
-//! runs and logs one registry operation under common::http's retry policy,
+//! runs and logs one registry operation under common::remote::http's retry policy,
 //! `cache_check` asks whether a cached build's images are still there, and
 //! `push` sends images.
 
@@ -52,7 +52,7 @@ pub struct Registry {
     pub stats: PushStats,
     /// Plain HTTP clients per registry base URL, for the cache check and
     /// the tags of registries that ask for no credentials.
-    plain: BTreeMap<String, common::http::Client>,
+    plain: BTreeMap<String, common::remote::http::Client>,
     /// Registries that did not answer a plain `/v2/` or manifest `HEAD`
     /// (they want a token): oci-client's auth flow asks them.
     wants_token: std::collections::BTreeSet<String>,
@@ -212,7 +212,7 @@ impl Registry {
                 Err(message) => {
                     return Ok(Err(format!(
                         "reading the manifest: {message}; the answer began: {}",
-                        common::http::snippet(&String::from_utf8_lossy(&bytes))
+                        common::remote::http::snippet(&String::from_utf8_lossy(&bytes))
                     )))
                 }
             };

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use common::prometheus::VectorSample;
+use common::remote::prometheus::VectorSample;
 
 use crate::state::{Outcome, Tracker, ABNORMAL, SUCCEEDED};
 

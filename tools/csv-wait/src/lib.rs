@@ -30,11 +30,11 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 
-use common::http::{Client, RetryPolicy, Secret, TlsOptions};
-use common::io::{write_stdout, Format, OutputArgs, Source};
-use common::prometheus::QueryMethod;
-use common::stream::{self, Outcomes};
-use common::time::parse_duration;
+use common::cli::io::{write_stdout, Format, OutputArgs, Source};
+use common::cli::stream::{self, Outcomes};
+use common::remote::http::{Client, RetryPolicy, Secret, TlsOptions};
+use common::remote::prometheus::QueryMethod;
+use common::text::time::parse_duration;
 use common::{Error, Result};
 
 use addons::{addons_shown, operators_shown, Watched};
@@ -355,7 +355,7 @@ fn run_on_ocm(cli: Cli) -> Result<()> {
         return outcomes.finish();
     }
     let env = |name: &str| std::env::var(name).ok();
-    let settings = common::ocm_auth::resolve(&env, cli.token_url.as_deref())?;
+    let settings = common::remote::ocm_auth::resolve(&env, cli.token_url.as_deref())?;
     let url = cli
         .url
         .clone()
@@ -373,7 +373,7 @@ fn run_on_ocm(cli: Cli) -> Result<()> {
         base_delay: Duration::from_millis(200),
         max_delay: Duration::from_secs(1),
     };
-    let tokens = common::ocm_auth::TokenProvider::new(settings, &tls, retry)?;
+    let tokens = common::remote::ocm_auth::TokenProvider::new(settings, &tls, retry)?;
     let deadline = Instant::now() + cli.timeout;
     let client = Client::new(url.trim_end_matches('/'), &tls)?
         .with_retry(retry)
@@ -382,7 +382,7 @@ fn run_on_ocm(cli: Cli) -> Result<()> {
     // The URL as shown: without a user:password@ it may carry.
     let url = client.base_url().to_string();
     let source = OcmSource {
-        api: common::ocm_auth::OcmApi::new(client, tokens),
+        api: common::remote::ocm_auth::OcmApi::new(client, tokens),
         jobs: 8,
     };
     common::cli::note(
@@ -489,7 +489,7 @@ fn prometheus_client(cli: &Cli, url: &str) -> Result<Client> {
                 path,
                 format!(
                     "cannot read the CA file: {}",
-                    common::io::describe_io_error(&err)
+                    common::cli::io::describe_io_error(&err)
                 ),
             )
         })?),
@@ -507,7 +507,7 @@ fn prometheus_client(cli: &Cli, url: &str) -> Result<Client> {
                     path,
                     format!(
                         "cannot read the token file: {}",
-                        common::io::describe_io_error(&err)
+                        common::cli::io::describe_io_error(&err)
                     ),
                 )
             })?;

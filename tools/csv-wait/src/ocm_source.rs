@@ -4,9 +4,9 @@
 //! lines, the summary and the exit codes are the same; `state_description`
 //! becomes the reason, `operator_version` the version.
 
-use common::installation::{Installation, INSTALLATION_STATES};
-use common::ocm::ClusterPaths;
-use common::ocm_auth::OcmApi;
+use common::remote::installation::{Installation, INSTALLATION_STATES};
+use common::remote::ocm::ClusterPaths;
+use common::remote::ocm_auth::OcmApi;
 use common::{Error, RemoteKind};
 
 use crate::state::{ClusterStatus, State};
@@ -51,7 +51,7 @@ impl OcmSource {
                 Ok((target, installation_path(cluster, target.addon)?))
             })
             .collect::<Result<Vec<(&Target, String)>, PollError>>()?;
-        let answers = common::parallel::map_bounded(&requests, self.jobs, |(target, path)| {
+        let answers = common::cli::parallel::map_bounded(&requests, self.jobs, |(target, path)| {
             self.installation(target, path)
         });
         let mut statuses: Vec<Vec<(String, ClusterStatus)>> = targets
@@ -116,8 +116,8 @@ fn installation_path(cluster: &str, addon: &str) -> Result<String, PollError> {
         error: Error::usage(error),
         permanent: true,
     };
-    common::names::ocm_id("cluster id", cluster).map_err(usage)?;
-    common::names::ocm_id("add-on id", addon).map_err(usage)?;
+    common::model::names::ocm_id("cluster id", cluster).map_err(usage)?;
+    common::model::names::ocm_id("add-on id", addon).map_err(usage)?;
     Ok(ClusterPaths::new(cluster, addon).installation)
 }
 

@@ -1,6 +1,6 @@
 //! The one PromQL query a poll sends, and the small parsers of the command line.
 
-use common::prometheus::{quote, regex_escape};
+use common::remote::prometheus::{quote, regex_escape};
 
 use crate::state::{ABNORMAL, SUCCEEDED};
 

@@ -4,8 +4,8 @@
 use serde::Serialize;
 use serde_json::json;
 
-use common::io::{render, write_stdout, Format};
-use common::stream::Outcomes;
+use common::cli::io::{render, write_stdout, Format};
+use common::cli::stream::Outcomes;
 use common::{Error, Result};
 
 use crate::addons::Watched;

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use common::prometheus::VectorSample;
+use common::remote::prometheus::VectorSample;
 
 pub const SUCCEEDED: &str = "csv_succeeded";
 pub const ABNORMAL: &str = "csv_abnormal";
@@ -52,7 +52,7 @@ pub enum State {
 
 impl State {
     /// The state of one of OCM's installation states
-    /// (`AddOnInstallationState`: `common::installation::INSTALLATION_STATES`);
+    /// (`AddOnInstallationState`: `common::remote::installation::INSTALLATION_STATES`);
     /// `None` for a value OCM does not define (`READY`, `done`).
     pub fn from_ocm(state: &str) -> Option<State> {
         match state {

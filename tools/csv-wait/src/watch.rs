@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use common::http::{Client, RetryPolicy};
-use common::io::{write_stdout, Format};
-use common::prometheus::{self, Labels, QueryMethod};
-use common::time::now_rfc3339;
+use common::cli::io::{write_stdout, Format};
+use common::remote::http::{Client, RetryPolicy};
+use common::remote::prometheus::{self, Labels, QueryMethod};
+use common::text::time::now_rfc3339;
 use common::{Error, RemoteKind, Result};
 
 use crate::addons::{self, operators_shown, split_samples, Watched};
@@ -62,7 +62,7 @@ impl Watch<'_> {
         let mut diagnosis: Option<String> = None;
         let mut last_error: Option<String> = None;
         // `poll 3: 2 ready, 1 installing, 0 failed`, redrawn in place.
-        let progress = common::progress::Progress::status("csv-wait");
+        let progress = common::cli::progress::Progress::status("csv-wait");
         loop {
             polls += 1;
             let (sent, failure) = match self.source {
@@ -137,7 +137,7 @@ impl Watch<'_> {
                         format_args!(
                             "warning from {}: {}",
                             self.url,
-                            common::redact::text(warning)
+                            common::cli::redact::text(warning)
                         ),
                     );
                 }
@@ -247,7 +247,7 @@ impl Watch<'_> {
             )?);
         }
         // Off the progress line, should stdout be the same terminal.
-        common::progress::while_hidden(|| write_stdout(&text))
+        common::cli::progress::while_hidden(|| write_stdout(&text))
     }
 }
 

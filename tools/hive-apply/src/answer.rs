@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use common::inventory::ADDON_LABEL;
+use common::model::inventory::ADDON_LABEL;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;

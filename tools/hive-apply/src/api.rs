@@ -1,4 +1,4 @@
-//! The Kubernetes API calls hive-apply makes, over `common::http`: discovery
+//! The Kubernetes API calls hive-apply makes, over `common::remote::http`: discovery
 //! (plural names and scope, cached per group version; a group's preferred
 //! version), server-side apply, JSON merge patch, GET, LIST and DELETE, with
 //! the server's `Status` turned into an error that names the object, says
@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use common::http::{encode_query, Request, Response};
-use common::k8s::{split_api_version, ApiResourceList, Status};
-use common::kubeconfig::ApiConnection;
+use common::model::k8s::{split_api_version, ApiResourceList, Status};
+use common::remote::http::{encode_query, Request, Response};
+use common::remote::kubeconfig::ApiConnection;
 use common::Error;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
@@ -732,7 +732,7 @@ fn refusal(code: u16, status: Option<&Status>, body: &str) -> (Cause, String) {
     let message = status
         .map(|s| s.message.clone())
         .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| common::http::snippet(body));
+        .unwrap_or_else(|| common::remote::http::snippet(body));
     let details = status.and_then(|s| s.details.as_ref());
     match code {
         401 => (

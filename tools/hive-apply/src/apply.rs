@@ -123,13 +123,13 @@ impl ApplyOptions {
 
 /// Runs `work` over `items` on at most `concurrency` threads, results in
 /// input order; a panic becomes that item's internal error
-/// ([`common::parallel::map_each`]).
+/// ([`common::cli::parallel::map_each`]).
 pub fn parallel_map<T: Sync, R: Send>(
     items: &[T],
     concurrency: usize,
     work: impl Fn(&T) -> KubeResult<R> + Sync,
 ) -> Vec<KubeResult<R>> {
-    common::parallel::map_each(items, concurrency, |item| Ok(work(item)))
+    common::cli::parallel::map_each(items, concurrency, |item| Ok(work(item)))
         .into_iter()
         .map(|result| result.unwrap_or_else(|panic| Err(KubeError::from(panic))))
         .collect()
@@ -278,7 +278,7 @@ pub fn run(
     } else {
         "objects applied"
     };
-    let progress = common::progress::Progress::counter(what, planned.len() as u64);
+    let progress = common::cli::progress::Progress::counter(what, planned.len() as u64);
     let mut failed_namespaces: BTreeMap<String, Cause> = BTreeMap::new();
     for wave in [first, second] {
         let done = parallel_map(&wave, options.concurrency, |&i| {

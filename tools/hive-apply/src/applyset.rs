@@ -60,9 +60,9 @@ impl ParentRef {
 
     /// The parent `name` in `namespace`, both checked as the API server would.
     pub fn new(name: &str, namespace: &str) -> std::result::Result<ParentRef, String> {
-        common::names::dns1123_subdomain(name)
+        common::model::names::dns1123_subdomain(name)
             .map_err(|why| format!("{name:?} is not a Secret name: {why}"))?;
-        common::names::dns1123_label(namespace)
+        common::model::names::dns1123_label(namespace)
             .map_err(|why| format!("{namespace:?} is not a namespace name: {why}"))?;
         Ok(ParentRef {
             name: name.to_string(),
@@ -75,7 +75,7 @@ impl ParentRef {
     pub fn id(&self) -> String {
         let unencoded = format!("{}.{}.Secret.", self.name, self.namespace);
         let hash = Sha256::digest(unencoded.as_bytes());
-        format!("applyset-{}-v1", common::base64::encode_url(&hash))
+        format!("applyset-{}-v1", common::text::base64::encode_url(&hash))
     }
 
     /// `secret hive/addon-flow-stage`, for messages.

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use common::k8s::ClusterSync;
+use common::model::k8s::ClusterSync;
 use common::{Error, Result};
 use serde_json::{json, Value};
 
@@ -133,7 +133,8 @@ pub fn wait(
     }
     let resource = client.resource("hiveinternal.openshift.io/v1alpha1", "ClusterSync")?;
     let deadline = Instant::now() + timeout;
-    let progress = common::progress::Progress::counter("clusters synced", targets.len() as u64);
+    let progress =
+        common::cli::progress::Progress::counter("clusters synced", targets.len() as u64);
     let mut pending = targets;
     loop {
         let states = parallel_map(&pending, concurrency, |t| check(client, &resource, t));

@@ -26,8 +26,8 @@ use crate::clusters::{ClusterRef, SyncTarget};
 use crate::objects::Manifest;
 use crate::report::Report;
 use clap::{Parser, ValueEnum};
-use common::error::Location;
-use common::io::{Format, OutputArgs};
+use common::cli::error::Location;
+use common::cli::io::{Format, OutputArgs};
 use common::{Error, Result};
 use serde::ser::{Serialize, SerializeSeq, Serializer};
 use serde_json::Value;
@@ -117,7 +117,7 @@ struct Args {
 
     /// A prune that would delete more objects than this deletes none, lists
     /// them, and exits 1.
-    #[arg(long, value_name = "N", default_value_t = common::inventory::DEFAULT_MAX_DELETIONS)]
+    #[arg(long, value_name = "N", default_value_t = common::model::inventory::DEFAULT_MAX_DELETIONS)]
     max_deletions: usize,
 
     /// Delete the objects instead of applying them (with --label-cluster,
@@ -139,16 +139,16 @@ struct Args {
     wait: bool,
 
     /// How long --wait waits (seconds, or with s/m/h).
-    #[arg(long, default_value = "10m", value_parser = common::time::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "10m", value_parser = common::text::time::parse_duration, value_name = "DURATION")]
     timeout: Duration,
 
     /// The longest one API request may take (each try); a server that
     /// accepts and never answers is an error (exit 3) after this long.
-    #[arg(long, default_value = "30s", value_parser = common::time::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "30s", value_parser = common::text::time::parse_duration, value_name = "DURATION")]
     request_timeout: Duration,
 
     /// How often --wait polls the ClusterSyncs.
-    #[arg(long, default_value = "2s", value_parser = common::time::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "2s", value_parser = common::text::time::parse_duration, value_name = "DURATION")]
     poll_interval: Duration,
 
     /// Requests in flight at once.
@@ -242,7 +242,8 @@ fn run(args: Args) -> Result<()> {
         return write_unsent(input.manifests, &args, format);
     }
 
-    let access = common::kubeconfig::load(args.kubeconfig.as_deref(), args.context.as_deref())?;
+    let access =
+        common::remote::kubeconfig::load(args.kubeconfig.as_deref(), args.context.as_deref())?;
     let default_namespace = access.namespace.clone().unwrap_or_else(|| "default".into());
     let request_timeout = args.request_timeout;
     let http = access.connect(move |client| client.with_request_timeout(request_timeout))?;
@@ -324,7 +325,7 @@ fn write_unsent(manifests: Vec<Manifest>, args: &Args, format: Format) -> Result
                 )
             })
             .collect();
-        return common::io::write_stdout(&text);
+        return common::cli::io::write_stdout(&text);
     }
     write_objects(&manifests, |m| Some(m.object()), format)
 }
@@ -428,7 +429,7 @@ fn check_wait(args: &Args, manifests: &[Manifest]) -> Result<()> {
 fn applyset_parent(
     args: &Args,
     source: &Location,
-    inventory: Option<&common::inventory::Inventory>,
+    inventory: Option<&common::model::inventory::Inventory>,
 ) -> Result<Option<ParentRef>> {
     if let Some(flag) = &args.applyset {
         return ParentRef::parse(flag, &args.applyset_namespace).map(Some);
@@ -464,7 +465,8 @@ fn prune_by_name(
         Ok(stale) => stale,
         Err(err) => return report.fail("--prune".into(), err),
     };
-    if let Err(message) = common::inventory::check_deletions(stale.len(), args.max_deletions) {
+    if let Err(message) = common::model::inventory::check_deletions(stale.len(), args.max_deletions)
+    {
         for s in &stale {
             report.note(format!(
                 "would prune {}{}",
@@ -495,7 +497,7 @@ fn write_report(report: &Report, args: &Args, format: Format) -> Result<()> {
         .map(|line| format!("{line}{mark}"));
     if args.summary || args.delete {
         let text: String = lines.map(|l| l + "\n").collect();
-        return common::io::write_stdout(&text);
+        return common::cli::io::write_stdout(&text);
     }
     for line in report
         .done
@@ -522,10 +524,10 @@ fn write_objects<T>(
         metadata: BTreeMap::new(),
         items: Objects { items, object },
     };
-    common::io::write_document(&list, format)
+    common::cli::io::write_document(&list, format)
 }
 
-/// A List as `common::k8s::List` writes it.
+/// A List as `common::model::k8s::List` writes it.
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase", bound = "Objects<'a, T, F>: Serialize")]
 struct ObjectList<'a, T, F> {

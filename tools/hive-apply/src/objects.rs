@@ -10,8 +10,8 @@
 
 use std::collections::BTreeMap;
 
-use common::error::Location;
-use common::inventory::{Inventory, LIST_ANNOTATION};
+use common::cli::error::Location;
+use common::model::inventory::{Inventory, LIST_ANNOTATION};
 use common::{Error, Result};
 use serde_json::Value;
 
@@ -150,7 +150,7 @@ impl Manifest {
 
     /// The API group of the object (`""` for the core group).
     pub fn group(&self) -> &str {
-        common::k8s::split_api_version(&self.api_version).0
+        common::model::k8s::split_api_version(&self.api_version).0
     }
 
     /// `kind.group/name` (kubectl's way of naming an object), with `-n NS`
@@ -402,8 +402,8 @@ fn list_inventory(input: &Location, document: &str, list: &Value) -> Result<Opti
             ),
         )
     })?;
-    if inventory.api_version != common::inventory::API_VERSION
-        || inventory.kind != common::inventory::KIND
+    if inventory.api_version != common::model::inventory::API_VERSION
+        || inventory.kind != common::model::inventory::KIND
     {
         return Err(Error::input(
             at(),
@@ -411,8 +411,8 @@ fn list_inventory(input: &Location, document: &str, list: &Value) -> Result<Opti
                 "has apiVersion {:?} and kind {:?}; expected {} {}",
                 inventory.api_version,
                 inventory.kind,
-                common::inventory::API_VERSION,
-                common::inventory::KIND
+                common::model::inventory::API_VERSION,
+                common::model::inventory::KIND
             ),
         ));
     }

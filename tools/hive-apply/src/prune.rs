@@ -17,8 +17,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use common::error::Location;
-use common::inventory::{check_deletions, Inventory, ADDON_LABEL};
+use common::cli::error::Location;
+use common::model::inventory::{check_deletions, Inventory, ADDON_LABEL};
 use common::{Error, Result};
 use serde_json::{json, Value};
 
@@ -568,7 +568,7 @@ fn holds(live: &Value, wanted: &Value, top: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common::inventory::Scope as InventoryScope;
+    use common::model::inventory::Scope as InventoryScope;
 
     #[test]
     fn the_digest_is_of_the_content_before_annotation() {

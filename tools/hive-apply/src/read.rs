@@ -3,7 +3,7 @@
 //! parsed one at a time and each kept as the compact object it is sent as
 //! ([`crate::objects`]); a YAML stream is parsed a document at a time.
 //!
-//! It reads what [`common::io::Source`] reads, with the same checks and
+//! It reads what [`common::cli::io::Source`] reads, with the same checks and
 //! messages (too large, binary data, not UTF-8, a byte order mark dropped):
 //! JSON when the text opens with `{` or `[` (or the file is `.json`), and
 //! YAML when it does not, or when what opened as JSON does not parse as JSON
@@ -15,8 +15,8 @@
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use common::error::Location;
-use common::io::describe_io_error;
+use common::cli::error::Location;
+use common::cli::io::describe_io_error;
 use common::{Error, Result};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -30,7 +30,7 @@ pub const MAX_INPUT_BYTES: usize = 1 << 30;
 
 /// How much of an input that opens as JSON is kept to read it again as
 /// YAML: no single add-on document or manifest comes near it.
-pub const REREAD_LIMIT: usize = common::io::MAX_DOCUMENT_BYTES;
+pub const REREAD_LIMIT: usize = common::cli::io::MAX_DOCUMENT_BYTES;
 
 /// The size of each read.
 const CHUNK: usize = 64 * 1024;
@@ -107,7 +107,7 @@ fn read_from(
     };
     drop(collector);
     // JSON cut short is no YAML either: say the one thing that helps.
-    if let Some(early) = common::io::json_ends_early(&syntax) {
+    if let Some(early) = common::cli::io::json_ends_early(&syntax) {
         return Err(Error::input(location.clone().line(syntax.line()), early));
     }
     match (input.take_recording(), path) {
@@ -180,10 +180,10 @@ fn read_yaml(
 ) -> Result<Input> {
     let mut collector = Collector::new(location.clone(), self_delimiting);
     let mut index = 0;
-    let parsed = common::yaml::loader::parse_documents(Utf8Chars::new(text), |document| {
+    let parsed = common::text::yaml::loader::parse_documents(Utf8Chars::new(text), |document| {
         index += 1;
         collector.document(index, document.value);
-        Ok::<(), common::yaml::YamlError>(())
+        Ok::<(), common::text::yaml::YamlError>(())
     });
     parsed.map_err(|err| {
         let what = if looks_like_json {
@@ -374,7 +374,7 @@ fn too_large(location: &Location, limit: usize) -> Error {
     )
 }
 
-/// The input's bytes as they are read, checked as [`common::io::Source`]
+/// The input's bytes as they are read, checked as [`common::cli::io::Source`]
 /// checks a whole text (not larger than the limit, no NUL byte, UTF-8),
 /// without a leading byte order mark; a failure is kept for
 /// [`Checked::failure`] and ends the reading.
@@ -675,7 +675,7 @@ impl Iterator for Utf8Chars<'_> {
 mod tests {
     use super::*;
     use crate::objects::{check_duplicates, written_key};
-    use common::inventory::{Inventory, LIST_ANNOTATION};
+    use common::model::inventory::{Inventory, LIST_ANNOTATION};
 
     fn stdin() -> Location {
         Location::new("<stdin>")
@@ -729,7 +729,7 @@ mod tests {
     fn reads_the_inventory_of_a_list_and_refuses_a_broken_one() {
         let inventory = Inventory::new(
             "stage",
-            common::inventory::Scope::Whole,
+            common::model::inventory::Scope::Whole,
             None,
             ["x".to_string()].into(),
         );

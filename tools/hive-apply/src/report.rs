@@ -31,7 +31,7 @@ impl Report {
         for (what, result) in results {
             match result {
                 Ok(value) => {
-                    common::report::outcome(&what, Ok(()));
+                    common::cli::report::outcome(&what, Ok(()));
                     kept.push(value)
                 }
                 Err(err) => self.fail(what, err),
@@ -48,7 +48,7 @@ impl Report {
 
     /// Records one failure.
     pub fn fail(&mut self, what: String, err: KubeError) {
-        common::report::outcome(&what, Err(&err.error));
+        common::cli::report::outcome(&what, Err(&err.error));
         self.failures.add(what, err);
     }
 

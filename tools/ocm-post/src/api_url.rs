@@ -76,7 +76,7 @@ pub fn environment_of(url: &str) -> Option<&'static str> {
 fn unknown_url(text: &str) -> Error {
     Error::usage(format!(
         "--url {:?} is neither an http(s) URL nor one of production, stage, integration",
-        common::redact::url(text)
+        common::cli::redact::url(text)
     ))
 }
 

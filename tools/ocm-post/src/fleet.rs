@@ -5,10 +5,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::io::{write_document, Format};
-use common::ocm::Service;
-use common::ocm_auth::OcmApi;
-use common::stream::{Outcomes, Stream, StreamItem};
+use common::cli::io::{write_document, Format};
+use common::cli::stream::{Outcomes, Stream, StreamItem};
+use common::remote::ocm::Service;
+use common::remote::ocm_auth::OcmApi;
 use common::{Error, Result};
 
 use crate::install::worst;
@@ -35,7 +35,9 @@ pub struct Options {
 /// Says where what we send differs from what managed-tenants-cli sends
 /// (DF warnings), once per add-on.
 fn warn_differences(options: &Options, document: &common::AddonDocument) {
-    for finding in common::ocm::mtcli_differences(document, options.service, &options.source) {
+    for finding in
+        common::remote::ocm::mtcli_differences(document, options.service, &options.source)
+    {
         common::cli::note_line(finding);
     }
 }
@@ -155,7 +157,7 @@ pub fn publish_stream(
     let done = outcomes.counter();
     // A bad document is done already: nothing is sent for it.
     done.inc((items.len() - valid.len()) as u64);
-    let mut answers = common::parallel::map_each(&valid, options.jobs, |document| {
+    let mut answers = common::cli::parallel::map_each(&valid, options.jobs, |document| {
         let answer = publish_one(api, options, document);
         done.inc(1);
         answer
@@ -193,9 +195,9 @@ pub fn publish_stream(
             .into_iter()
             .flat_map(|v| v.as_array().cloned().unwrap_or_default())
             .collect();
-        common::stream::write_documents(&written, None, format)?;
+        common::cli::stream::write_documents(&written, None, format)?;
     } else if !written.is_empty() {
-        common::stream::write_documents(&written, None, format)?;
+        common::cli::stream::write_documents(&written, None, format)?;
     }
     failures.extend(outcomes.finish().err());
     worst(failures)
@@ -266,7 +268,7 @@ pub fn planned_publish(
 fn beyond_the_input(
     api: &OcmApi,
     options: &Options,
-    inventory: Option<&common::inventory::Inventory>,
+    inventory: Option<&common::model::inventory::Inventory>,
     in_input: &BTreeSet<String>,
     failed_here: &BTreeSet<String>,
     base: &str,

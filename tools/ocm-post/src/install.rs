@@ -7,11 +7,13 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use common::cli::io::{render, write_stdout, Format};
 use common::cli::note;
-use common::installation::{same_parameters, Installation, InstallationRequest, ParameterValue};
-use common::io::{render, write_stdout, Format};
-use common::ocm::ClusterPaths;
-use common::ocm_auth::OcmApi;
+use common::remote::installation::{
+    same_parameters, Installation, InstallationRequest, ParameterValue,
+};
+use common::remote::ocm::ClusterPaths;
+use common::remote::ocm_auth::OcmApi;
 use common::{Error, Result};
 
 use crate::publish::PlannedRequest;
@@ -105,7 +107,7 @@ pub fn run_on_clusters(
     jobs: usize,
     format: Format,
 ) -> Result<()> {
-    let results = common::parallel::map_bounded(clusters, jobs, |cluster| match action {
+    let results = common::cli::parallel::map_bounded(clusters, jobs, |cluster| match action {
         ClusterAction::Install => install(api, cluster, addon, parameters),
         ClusterAction::Show => show(api, cluster, addon),
         ClusterAction::Uninstall => uninstall(api, cluster, addon),
@@ -164,12 +166,15 @@ pub(crate) fn worst(mut failures: Vec<Error>) -> Result<()> {
     };
     for err in failures {
         // An error: printed even under --quiet, above any progress line.
-        common::progress::eprint_line(&format!("ocm-post: error: {err}"));
+        common::cli::progress::eprint_line(&format!("ocm-post: error: {err}"));
     }
     Err(last)
 }
 
-fn installation_of(api: &OcmApi, response: &common::http::Response) -> Result<Installation> {
+fn installation_of(
+    api: &OcmApi,
+    response: &common::remote::http::Response,
+) -> Result<Installation> {
     let body = api.body(response)?;
     serde_json::from_value(body).map_err(|err| {
         Error::remote(
@@ -288,7 +293,7 @@ fn inquire(api: &OcmApi, cluster: &str, addon: &str) -> Result<ClusterResult> {
         reason,
     };
     if response.status == 404 || response.status == 400 {
-        let reason = common::ocm::describe_error(response.status, &response.body);
+        let reason = common::remote::ocm::describe_error(response.status, &response.body);
         return Ok(answer("refused", Some(reason)));
     }
     if !response.is_success() {

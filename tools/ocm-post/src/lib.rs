@@ -22,13 +22,13 @@ use std::path::PathBuf;
 use clap::{ArgGroup, Parser, ValueEnum};
 use serde_json::{json, Value};
 
-use common::http::{Client, RetryPolicy, TlsOptions};
-use common::installation::{
+use common::cli::io::{write_document, Format, OutputArgs};
+use common::remote::http::{Client, RetryPolicy, TlsOptions};
+use common::remote::installation::{
     check_parameters, parse_assignment, parse_parameters_file, ParameterValue,
 };
-use common::io::{write_document, Format, OutputArgs};
-use common::ocm::Service;
-use common::ocm_auth::{self, OcmApi, TokenProvider};
+use common::remote::ocm::Service;
+use common::remote::ocm_auth::{self, OcmApi, TokenProvider};
 use common::{Error, Result};
 
 use install::ClusterAction;
@@ -76,7 +76,7 @@ struct Cli {
 
     /// The longest one request to OCM or the token endpoint may take (each
     /// try); a server that never answers is an error (exit 3) after this long.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = common::time::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = common::text::time::parse_duration)]
     request_timeout: std::time::Duration,
 
     /// OAuth2 token endpoint for refresh tokens and client credentials.
@@ -169,7 +169,7 @@ struct Cli {
 
     /// The most add-ons --prune deletes in one run; above it nothing is
     /// deleted, the list is shown and the exit is 1.
-    #[arg(long, value_name = "N", default_value_t = common::inventory::DEFAULT_MAX_DELETIONS, requires = "prune")]
+    #[arg(long, value_name = "N", default_value_t = common::model::inventory::DEFAULT_MAX_DELETIONS, requires = "prune")]
     max_deletions: usize,
 
     /// Do not verify OCM's TLS certificate (test environments only).
@@ -334,7 +334,7 @@ fn run(cli: Cli) -> Result<()> {
     // Every other action works on one add-on: a document, or --id.
     let mut stream = match &cli.id {
         Some(_) => Vec::new(),
-        None => common::stream::read_addons(cli.file.as_deref())?,
+        None => common::cli::stream::read_addons(cli.file.as_deref())?,
     };
     if stream.len() > 1 {
         return Err(Error::usage(
@@ -407,8 +407,8 @@ fn run(cli: Cli) -> Result<()> {
 /// one), or plans them with `--dry-run`, then lists, or with `--prune`
 /// deletes, the add-ons OCM has beyond the environment's inventory.
 fn publish(cli: &Cli, service: Service, format: Format) -> Result<()> {
-    let stream = common::stream::read_stream(cli.file.as_deref())?;
-    let stream = common::stream::Stream {
+    let stream = common::cli::stream::read_stream(cli.file.as_deref())?;
+    let stream = common::cli::stream::Stream {
         items: fleet::refuse_repeated_ids(stream.items),
         inventory: stream.inventory,
     };
@@ -426,7 +426,7 @@ fn publish(cli: &Cli, service: Service, format: Format) -> Result<()> {
     if cli.dry_run && !cli.prune {
         // Offline: no credentials, only the URL the requests would go to.
         let base = dry_run_url(cli)?;
-        let mut outcomes = common::stream::Outcomes::new("ocm-post", stream.items.len());
+        let mut outcomes = common::cli::stream::Outcomes::new("ocm-post", stream.items.len());
         let requests = fleet::planned_publish(&options, stream.items, &base, &mut outcomes);
         // Nothing on stdout when no add-on could be planned: the next stage
         // must not take an empty list for a result.
@@ -488,13 +488,13 @@ fn connect(cli: &Cli, writes: bool) -> Result<(OcmApi, String)> {
 /// another object than the one meant, and a cluster named twice would race.
 fn check_ids(cli: &Cli, action: &Action) -> Result<()> {
     if let Some(id) = &cli.id {
-        common::names::ocm_id("add-on id", id)
+        common::model::names::ocm_id("add-on id", id)
             .map_err(|err| Error::usage(format!("--id: {err}")))?;
     }
     if let Action::OnClusters(on, clusters) = action {
         let mut seen = std::collections::BTreeSet::new();
         for cluster in clusters {
-            common::names::ocm_id("cluster id", cluster).map_err(Error::usage)?;
+            common::model::names::ocm_id("cluster id", cluster).map_err(Error::usage)?;
             // Twice at once would race (a random 409): one cluster, one outcome.
             if !seen.insert(cluster.as_str()) {
                 return Err(Error::usage(format!(
@@ -537,7 +537,7 @@ fn installation_parameters(
 ) -> Result<Vec<ParameterValue>> {
     let mut given: Vec<ParameterValue> = match &cli.params_file {
         Some(path) => {
-            let source = common::io::Source::read(Some(path))?;
+            let source = common::cli::io::Source::read(Some(path))?;
             parse_parameters_file(&source.text, &source.location().to_string())?
         }
         None => Vec::new(),

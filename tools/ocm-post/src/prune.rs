@@ -3,7 +3,7 @@
 //! "Not in my input" is not "removed from the tree": a stage drops a failed
 //! add-on from the stream, and a stream may be cut short or be a selection.
 //! So a prune acts only on the inventory that ends a fleet stream
-//! (`common::inventory`): it runs only when that inventory is of the whole
+//! (`common::model::inventory`): it runs only when that inventory is of the whole
 //! environment (and of the environment the OCM URL is, when that is known),
 //! deletes only the add-ons it does not list (an add-on that failed on the
 //! way is still listed, and kept), and deletes at most `--max-deletions` of
@@ -13,9 +13,9 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use common::inventory::{check_deletions, Inventory, Refusal};
-use common::ocm::{object_path, Service};
-use common::ocm_auth::OcmApi;
+use common::model::inventory::{check_deletions, Inventory, Refusal};
+use common::remote::ocm::{object_path, Service};
+use common::remote::ocm_auth::OcmApi;
 use common::{Error, Result};
 
 use crate::publish::PlannedRequest;
@@ -100,7 +100,7 @@ pub fn plan(input: &PruneInput, ocm_ids: &[String]) -> std::result::Result<Prune
         .collect();
     if let Some(why) = delete
         .iter()
-        .find_map(|id| common::names::ocm_id("add-on id", id).err())
+        .find_map(|id| common::model::names::ocm_id("add-on id", id).err())
     {
         return Err(Refused::NotAnId(why));
     }
@@ -202,7 +202,7 @@ fn delete(api: &OcmApi, path: &str, id: &str, why: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common::inventory::Scope;
+    use common::model::inventory::Scope;
 
     fn set(ids: &[&str]) -> BTreeSet<String> {
         ids.iter().map(|id| id.to_string()).collect()

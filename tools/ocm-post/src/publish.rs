@@ -6,8 +6,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use common::ocm::model::Object;
-use common::ocm::{addon_payload, version_payload, Service};
+use common::remote::ocm::model::Object;
+use common::remote::ocm::{addon_payload, version_payload, Service};
 use common::{AddonDocument, Result};
 
 /// One create-or-update: POST `collection`, or PATCH `path` when it exists.
@@ -42,7 +42,7 @@ impl PlannedRequest {
     pub fn new(method: &str, base: &str, path: &str, body: Option<Value>) -> PlannedRequest {
         PlannedRequest {
             method: method.to_string(),
-            url: format!("{}{path}", common::redact::url(base)),
+            url: format!("{}{path}", common::cli::redact::url(base)),
             body,
         }
     }
@@ -86,7 +86,7 @@ pub fn plan(document: &AddonDocument, service: Service, with_version: bool) -> R
                 what: "version",
                 service,
                 object: Object::Version,
-                path: common::ocm::object_path(&collection, &version_id),
+                path: common::remote::ocm::object_path(&collection, &version_id),
                 collection,
                 id: version_id,
                 body,

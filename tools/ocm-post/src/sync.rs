@@ -9,7 +9,7 @@ use serde_json::Value;
 use common::Result;
 
 use crate::publish::{without_id, Upsert};
-use common::ocm_auth::OcmApi;
+use common::remote::ocm_auth::OcmApi;
 
 /// One field where OCM's object differs from what we send.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -66,7 +66,7 @@ fn compare(path: &str, ocm: &Value, ours: &Value, found: &mut Vec<Difference>) {
 /// service's model keeps. A field OCM drops on reading never comes back, so
 /// comparing it would PATCH the object on every run.
 fn compared(step: &Upsert) -> Value {
-    common::ocm::model::kept_fields(step.service, step.object, &without_id(&step.body))
+    common::remote::ocm::model::kept_fields(step.service, step.object, &without_id(&step.body))
 }
 
 /// What was found (and, unless comparing only, done) for one object.
@@ -321,8 +321,8 @@ mod tests {
     fn a_field_the_service_does_not_keep_is_no_difference() {
         let step = Upsert {
             what: "add-on",
-            service: common::ocm::Service::ClustersMgmt,
-            object: common::ocm::model::Object::AddOn,
+            service: common::remote::ocm::Service::ClustersMgmt,
+            object: common::remote::ocm::model::Object::AddOn,
             collection: "/api/clusters_mgmt/v1/addons".into(),
             id: "x".into(),
             path: "/api/clusters_mgmt/v1/addons/x".into(),

@@ -14,7 +14,7 @@ pub use render::{render, ClusterDeploymentRef, RenderOptions, Target};
 use std::path::PathBuf;
 
 use clap::Parser;
-use common::io::{Format, OutputArgs};
+use common::cli::io::{Format, OutputArgs};
 use common::{Error, Result};
 
 /// Render the operator install objects of an add-on as a Kubernetes `List`:
@@ -96,7 +96,7 @@ pub fn uumain(args: impl IntoIterator<Item = std::ffi::OsString>) -> std::proces
 fn run(args: Args) -> Result<()> {
     let mut clusters = args.cluster_deployment;
     if let Some(path) = &args.cluster_deployments_from {
-        let source = common::io::Source::read(Some(path))?;
+        let source = common::cli::io::Source::read(Some(path))?;
         for (i, line) in source.text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -128,8 +128,8 @@ fn run(args: Args) -> Result<()> {
     };
     // A stream of add-ons renders into one List, each add-on as soon as it
     // has been read; a bad one is reported and the others are still rendered.
-    let mut reader = common::stream::StreamReader::open(args.file.as_deref())?;
-    let mut outcomes = common::stream::Outcomes::streaming("syncset-render");
+    let mut reader = common::cli::stream::StreamReader::open(args.file.as_deref())?;
+    let mut outcomes = common::cli::stream::Outcomes::streaming("syncset-render");
     let mut output = output::Output::new(args.output.output.unwrap_or(Format::Yaml));
     while let Some(item) = reader.next() {
         let name = item.name();
@@ -151,7 +151,7 @@ fn run(args: Args) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common::inventory::{Inventory, Scope, LIST_ANNOTATION};
+    use common::model::inventory::{Inventory, Scope, LIST_ANNOTATION};
 
     #[test]
     fn a_fleet_list_carries_the_inventory_as_json_text() {

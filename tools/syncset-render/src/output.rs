@@ -3,7 +3,7 @@
 //!
 //! Its form depends on the end of the stream: with an inventory (a fleet
 //! stream), every object carries the add-on label
-//! (`common::inventory::ADDON_LABEL`) and the List's metadata, after its
+//! (`common::model::inventory::ADDON_LABEL`) and the List's metadata, after its
 //! items, carries the inventory; without one, the List is what
 //! managed-tenants renders. The reader knows which only at the stream's end.
 //! When it already knows at the first rendered add-on (a single document,
@@ -16,9 +16,9 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufWriter, Read, Seek, Write};
 
-use common::inventory::{Inventory, ADDON_LABEL, LIST_ANNOTATION};
-use common::io::Format;
-use common::k8s::{EncodedItem, LabelUndo, ListWriter, MetadataPlace, Object};
+use common::cli::io::Format;
+use common::model::inventory::{Inventory, ADDON_LABEL, LIST_ANNOTATION};
+use common::model::k8s::{EncodedItem, LabelUndo, ListWriter, MetadataPlace, Object};
 use common::{Error, Location, Result};
 use serde_json::Value;
 
@@ -129,7 +129,7 @@ fn start(format: Format, fleet: bool) -> Result<ListWriter<Stdout>> {
 }
 
 /// The fleet List's metadata: the inventory, as compact JSON text, in the
-/// annotation `common::inventory::LIST_ANNOTATION`. kubectl reads the
+/// annotation `common::model::inventory::LIST_ANNOTATION`. kubectl reads the
 /// List's items and leaves it alone; hive-apply reads it, and trusts it in
 /// YAML only after the items.
 pub(crate) fn list_metadata(inventory: &Inventory) -> Result<BTreeMap<String, Value>> {

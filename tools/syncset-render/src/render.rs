@@ -7,8 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use common::addon::{AddonDocument, InstallMode, SyncsetMigration};
-use common::k8s::{
+use common::model::addon::{AddonDocument, InstallMode, SyncsetMigration};
+use common::model::k8s::{
     CatalogSource, CatalogSourceSpec, ConfigMap, DeadmansSnitchIntegration,
     DeadmansSnitchIntegrationSpec, Endpoint, EnvVar, LabelSelector, LabelSelectorRequirement, List,
     LocalObjectReference, Namespace, NamespaceSelector, NamespaceSet, NamespacedName,

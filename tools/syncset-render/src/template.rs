@@ -1,15 +1,15 @@
 //! Extra resources: files beside `addon.yaml` that managed-tenants renders as
 //! Jinja2 templates with `ADDON` and adds to its List. They are rendered by
-//! `common::jinja` in mtcli's template environment (whitespace, undefined
+//! `common::text::jinja` in mtcli's template environment (whitespace, undefined
 //! values, includes, Python values, bounds); the loading rules have already
 //! refused a template that does not render into one Kubernetes object, so an
 //! error here names the file for an add-on built by hand.
 
 use std::sync::Arc;
 
-use common::addon::AddonDocument;
-use common::jinja::{extra_resource_object, render_extra_resource};
-use common::k8s::Object;
+use common::model::addon::AddonDocument;
+use common::model::k8s::Object;
+use common::text::jinja::{extra_resource_object, render_extra_resource};
 use common::{Error, Location, Result};
 
 /// The rendered extra resources, in `extraResources` order.

@@ -55,7 +55,7 @@ fn run() -> Result<(), String> {
             "--sync-delay-ms" => options.sync_delay = millis(args.next(), "--sync-delay-ms")?,
             "--namespace" => {
                 let namespace = args.next().ok_or("--namespace needs a name")?;
-                common::names::dns1123_label(&namespace)
+                common::model::names::dns1123_label(&namespace)
                     .map_err(|why| format!("--namespace {namespace:?}: a namespace name {why}"))?;
                 options.namespaces.push(namespace);
             }

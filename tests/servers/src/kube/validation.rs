@@ -2,7 +2,7 @@
 //! (k8s.io/apimachinery `util/validation` and `validate/content`), so that a
 //! client sees from fake-hive the message a real cluster would send.
 //!
-//! `common::names` holds the same rules for our tools, worded for add-on
+//! `common::model::names` holds the same rules for our tools, worded for add-on
 //! authors; the messages here are apimachinery's, which is what they are for.
 
 use serde_json::{json, Value};

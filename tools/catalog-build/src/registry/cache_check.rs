@@ -88,11 +88,11 @@ impl Registry {
             requests.push((registry, base.to_string(), path, *check));
         }
         let plain = &self.plain;
-        let answers = common::parallel::map_bounded(&requests, CHECK_CONCURRENCY, |request| {
+        let answers = common::cli::parallel::map_bounded(&requests, CHECK_CONCURRENCY, |request| {
             let (_, base, path, check) = request;
             match check {
                 CacheCheck::Manifest { digest, .. } => {
-                    let head = common::http::Request::new("HEAD", path)
+                    let head = common::remote::http::Request::new("HEAD", path)
                         .header("Accept", MANIFEST_MEDIA_TYPES.join(", "));
                     match plain[base].send(&head) {
                         Ok(answer) if answer.status == 200 => {
@@ -246,14 +246,17 @@ const MAX_TAG_PAGES: usize = 100;
 /// header's next page). `Some(empty)` when the repository is unknown (404);
 /// None when the registry wants credentials or answers anything else.
 fn list_tags_plainly(
-    client: &common::http::Client,
+    client: &common::remote::http::Client,
     first_page: &str,
 ) -> Option<std::collections::BTreeSet<String>> {
     let mut tags = std::collections::BTreeSet::new();
     let mut page = first_page.to_string();
     for _ in 0..MAX_TAG_PAGES {
         let answer = client
-            .send(&common::http::Request::new("GET", &page).header("Accept", "application/json"))
+            .send(
+                &common::remote::http::Request::new("GET", &page)
+                    .header("Accept", "application/json"),
+            )
             .ok()?;
         match answer.status {
             200 => {}

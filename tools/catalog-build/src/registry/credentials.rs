@@ -48,10 +48,11 @@ pub fn find_credentials(registry: &str) -> Result<Credentials> {
             ));
         }
         let file = std::fs::File::open(&path)
-            .map_err(|err| Error::in_file(&path, common::io::describe_io_error(&err)))?;
-        let bytes = common::io::read_capped(file, common::io::MAX_DOCUMENT_BYTES, metadata.len())
-            .map_err(|err| Error::in_file(&path, common::io::describe_io_error(&err)))?;
-        if bytes.len() > common::io::MAX_DOCUMENT_BYTES {
+            .map_err(|err| Error::in_file(&path, common::cli::io::describe_io_error(&err)))?;
+        let bytes =
+            common::cli::io::read_capped(file, common::cli::io::MAX_DOCUMENT_BYTES, metadata.len())
+                .map_err(|err| Error::in_file(&path, common::cli::io::describe_io_error(&err)))?;
+        if bytes.len() > common::cli::io::MAX_DOCUMENT_BYTES {
             return Err(Error::in_file(&path, "the registry auth file is too large"));
         }
         let value: Value = serde_json::from_slice(&bytes)
@@ -103,8 +104,8 @@ fn kind_of(value: &Value) -> &'static str {
 /// Registers a registry password (and the basic auth header made of it) as a
 /// secret, so no message can carry it: oci-client holds it as a plain string.
 fn register_basic(user: &str, password: &str) {
-    common::redact::register(password);
-    common::redact::register(&common::base64::encode(
+    common::cli::redact::register(password);
+    common::cli::redact::register(&common::text::base64::encode(
         format!("{user}:{password}").as_bytes(),
     ));
 }
@@ -168,7 +169,7 @@ pub fn auth_file_entry(
         }
     };
     if let Some(encoded) = text("auth")? {
-        let decoded = common::base64::decode_lenient(encoded)
+        let decoded = common::text::base64::decode_lenient(encoded)
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .ok_or_else(|| format!("auths.{key}.auth: not base64 of user:password"))?;
         let (user, password) = decoded

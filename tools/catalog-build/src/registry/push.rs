@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use common::cli::progress::Progress;
 use common::oci::{self, Blob, Image};
-use common::progress::Progress;
 use common::{Error, Result};
 use oci_client::{Client, Reference, RegistryOperation};
 
@@ -378,7 +378,7 @@ async fn blob_present_or_unreadable(
         Err(failure) if server_error(&failure.err) => {
             common::cli::note(
                 common::cli::tool_name(),
-                common::redact::text(&format!(
+                common::cli::redact::text(&format!(
                     "{}: {}; sending it again (an upload writes the registry's record of it anew)",
                     failure.stage,
                     describe_error(&failure.err)

@@ -1,4 +1,4 @@
-//! One registry operation, retried as common::http retries a request and
+//! One registry operation, retried as common::remote::http retries a request and
 //! logged as it logs one (`-v`), since oci-client has no per-request hook.
 
 use std::future::Future;
@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use oci_client::errors::OciDistributionError;
 
-/// `-v`: runs one registry operation and logs it as common::http logs a
+/// `-v`: runs one registry operation and logs it as common::remote::http logs a
 /// request (oci-client has no per-request hook): `op` is the HTTP method it
 /// sends, `sent` the bytes, `describe` what came back.
 pub(super) async fn logged<T, Fut>(
@@ -19,9 +19,9 @@ pub(super) async fn logged<T, Fut>(
 where
     Fut: Future<Output = std::result::Result<T, OciDistributionError>>,
 {
-    let stage = format!("{op} {}", common::redact::url_for_log(&url));
+    let stage = format!("{op} {}", common::cli::redact::url_for_log(&url));
     // The tries and backoff of every HTTP request the tools send.
-    let policy = common::http::RetryPolicy::default();
+    let policy = common::remote::http::RetryPolicy::default();
     let mut attempt = 1;
     let mut timeouts = 0;
     loop {
@@ -54,7 +54,7 @@ where
         let wait = policy.delay(attempt, None);
         common::cli::note(
             common::cli::tool_name(),
-            common::redact::text(&format!(
+            common::cli::redact::text(&format!(
                 "{stage}: {}; retrying in {:.1}s ({attempt}/{})",
                 describe_error(&err),
                 wait.as_secs_f64(),
@@ -97,7 +97,7 @@ pub(super) struct StageFailure {
 pub(super) enum Retry {
     /// 5xx, 429, a dropped or refused connection, an answer cut short.
     Transient,
-    /// No answer within the request timeout: tried once more, like `common::http`.
+    /// No answer within the request timeout: tried once more, like `common::remote::http`.
     TimedOut,
     /// Anything else (4xx, a bad manifest, TLS): trying again gives the same.
     Permanent,

@@ -9,7 +9,7 @@
 //! most of a local registry's work. A second client, never given
 //! credentials for such a registry, sends the requests alone; the one
 //! question oci-client cannot ask without signing in (where a tag points)
-//! goes plainly through `common::http`.
+//! goes plainly through `common::remote::http`.
 
 use oci_client::secrets::RegistryAuth;
 use oci_client::Reference;
@@ -25,7 +25,7 @@ pub(super) enum Route {
     /// A registry that asks for no credentials (its `/v2/` answers 200
     /// without a challenge) and that we hold none for: the client that
     /// never signs in, and plain requests for the tag.
-    Open(common::http::Client),
+    Open(common::remote::http::Client),
 }
 
 impl Registry {
@@ -57,8 +57,8 @@ impl Registry {
         };
         let asked = plain
             .clone()
-            .with_retry(common::http::RetryPolicy::none())
-            .send(&common::http::Request::new("GET", "/v2/"));
+            .with_retry(common::remote::http::RetryPolicy::none())
+            .send(&common::remote::http::Request::new("GET", "/v2/"));
         match asked {
             Ok(answer) if answer.status == 200 && answer.header("WWW-Authenticate").is_none() => {
                 Ok(Route::Open(plain))
@@ -71,9 +71,9 @@ impl Registry {
     }
 
     /// The plain HTTP client for a registry's base URL, made once.
-    pub(super) fn plain_client(&mut self, base: &str) -> Option<common::http::Client> {
+    pub(super) fn plain_client(&mut self, base: &str) -> Option<common::remote::http::Client> {
         if !self.plain.contains_key(base) {
-            let client = common::http::Client::new(base, &Default::default())
+            let client = common::remote::http::Client::new(base, &Default::default())
                 .ok()?
                 .with_request_timeout(self.request_timeout);
             self.plain.insert(base.to_string(), client);
@@ -83,16 +83,16 @@ impl Registry {
 }
 
 /// The digest `endpoint`'s tag points at, asked plainly (a `HEAD` of the
-/// manifest, logged and retried by `common::http`); None when it points at
+/// manifest, logged and retried by `common::remote::http`); None when it points at
 /// nothing or cannot be asked.
 pub(super) async fn plain_manifest_digest(
-    plain: common::http::Client,
+    plain: common::remote::http::Client,
     endpoint: &Endpoint,
 ) -> Option<String> {
     let url = endpoint.manifest();
     let path = format!("/v2/{}", url.split_once("/v2/")?.1);
     tokio::task::spawn_blocking(move || {
-        let head = common::http::Request::new("HEAD", &path)
+        let head = common::remote::http::Request::new("HEAD", &path)
             .header("Accept", MANIFEST_MEDIA_TYPES.join(", "));
         let answer = plain.send(&head).ok()?;
         (answer.status == 200)

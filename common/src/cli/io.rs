@@ -1,0 +1,528 @@
+//! Document I/O shared by every tool: read one input (a file, or stdin for `-`
+//! or no argument), YAML or JSON; write one output, JSON or YAML, in a single
+//! write so a failing tool never leaves half a document behind.
+
+use std::fmt;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::cli::error::{Error, Location, Result};
+use crate::text::yaml::{self, Parsed, SourceMap};
+
+/// Inputs larger than this are refused: no add-on document or manifest comes
+/// near it, and reading on would only exhaust memory.
+pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// Where a document came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Stdin,
+    File(PathBuf),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Stdin => f.write_str("<stdin>"),
+            Origin::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// A document format, for input detection and for `-o`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Json,
+    Yaml,
+}
+
+/// The text of one input, checked to be a readable UTF-8 document.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub origin: Origin,
+    pub text: String,
+}
+
+impl Source {
+    /// Reads `arg` (a path), or stdin when it is `None` or `-`.
+    pub fn read(arg: Option<&Path>) -> Result<Source> {
+        Source::read_limited(arg, MAX_DOCUMENT_BYTES)
+    }
+
+    /// Like [`Source::read`], for inputs that may legitimately be larger than
+    /// one document (hive-apply's object lists for thousands of clusters).
+    pub fn read_limited(arg: Option<&Path>, limit: usize) -> Result<Source> {
+        match arg {
+            Some(path) if path.as_os_str() != "-" => Source::file_limited(path, limit),
+            _ => {
+                let bytes = read_capped(std::io::stdin().lock(), limit, 0).map_err(|err| {
+                    Error::input(Location::new("<stdin>"), format!("cannot read: {err}"))
+                })?;
+                Source::from_bytes_limited(Origin::Stdin, bytes, limit)
+            }
+        }
+    }
+
+    pub fn stdin() -> Result<Source> {
+        Source::read_limited(None, MAX_DOCUMENT_BYTES)
+    }
+
+    pub fn file(path: &Path) -> Result<Source> {
+        Source::file_limited(path, MAX_DOCUMENT_BYTES)
+    }
+
+    fn file_limited(path: &Path, limit: usize) -> Result<Source> {
+        let fail = |err: std::io::Error| Error::in_file(path, describe_io_error(&err));
+        let file = std::fs::File::open(path).map_err(fail)?;
+        let metadata = file.metadata().map_err(fail)?;
+        if metadata.is_dir() {
+            return Err(Error::in_file(
+                path,
+                "is a directory, expected a YAML or JSON file",
+            ));
+        }
+        let bytes = read_capped(file, limit, metadata.len()).map_err(fail)?;
+        Source::from_bytes_limited(Origin::File(path.to_path_buf()), bytes, limit)
+    }
+
+    /// Checks raw bytes: size, binary data, UTF-8 (a leading BOM is dropped).
+    pub fn from_bytes(origin: Origin, bytes: Vec<u8>) -> Result<Source> {
+        Source::from_bytes_limited(origin, bytes, MAX_DOCUMENT_BYTES)
+    }
+
+    fn from_bytes_limited(origin: Origin, bytes: Vec<u8>, limit: usize) -> Result<Source> {
+        check_text_limited(&origin, &bytes, limit)?;
+        let mut text = String::from_utf8(bytes).unwrap_or_default();
+        if text.starts_with('\u{feff}') {
+            text.remove(0);
+        }
+        Ok(Source { origin, text })
+    }
+
+    pub fn from_text(origin: Origin, text: impl Into<String>) -> Source {
+        Source {
+            origin,
+            text: text.into(),
+        }
+    }
+
+    pub fn location(&self) -> Location {
+        Location::new(self.origin.to_string())
+    }
+
+    /// The path of the file, if the input is one.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.origin {
+            Origin::File(path) => Some(path),
+            Origin::Stdin => None,
+        }
+    }
+
+    /// JSON when it looks like JSON (a `.json` file, or text opening with `{`
+    /// or `[` that parses as JSON), YAML otherwise.
+    pub fn format(&self) -> Format {
+        if self.looks_like_json() {
+            Format::Json
+        } else {
+            Format::Yaml
+        }
+    }
+
+    fn looks_like_json(&self) -> bool {
+        let by_name = self
+            .path()
+            .and_then(|p| p.extension())
+            .is_some_and(|ext| ext == "json");
+        by_name || matches!(self.text.trim_start().as_bytes().first(), Some(b'{' | b'['))
+    }
+
+    /// Parses the single document the input must hold.
+    pub fn parse(&self) -> Result<Parsed> {
+        let json_error = match self.parse_json() {
+            Some(Ok(parsed)) => return Ok(parsed),
+            Some(Err(err)) => Some(err),
+            None => None,
+        };
+        yaml::parse_one(&self.text).map_err(|err| self.syntax_error(err, json_error))
+    }
+
+    /// Parses a stream of documents (`---` separated YAML, or one JSON value).
+    pub fn parse_stream(&self) -> Result<Vec<Parsed>> {
+        let json_error = match self.parse_json() {
+            Some(Ok(parsed)) => return Ok(vec![parsed]),
+            Some(Err(err)) => Some(err),
+            None => None,
+        };
+        yaml::parse_stream(&self.text).map_err(|err| self.syntax_error(err, json_error))
+    }
+
+    /// The text as JSON, when it looks like JSON (`None` when it does not).
+    /// A failure is kept: YAML reads flow mappings JSON does not, so YAML is
+    /// tried next, but when YAML fails too the JSON error may say it better.
+    fn parse_json(&self) -> Option<std::result::Result<Parsed, serde_json::Error>> {
+        self.looks_like_json().then(|| {
+            serde_json::from_str(&self.text).map(|value| Parsed {
+                value,
+                ..Parsed::default()
+            })
+        })
+    }
+
+    /// The error for a text that is neither JSON nor YAML: JSON's when the
+    /// JSON ends early (the one thing to say about a document cut short,
+    /// where YAML would point at the last line with a message about flow
+    /// mappings), else YAML's.
+    fn syntax_error(&self, err: yaml::YamlError, json_error: Option<serde_json::Error>) -> Error {
+        if let Some(early) = json_error.as_ref().and_then(json_ends_early) {
+            let line = json_error.map_or(err.line, |e| e.line());
+            return Error::input(self.location().line(line), early);
+        }
+        let what = if self.looks_like_json() {
+            "is not valid JSON or YAML"
+        } else {
+            "is not valid YAML"
+        };
+        Error::input(
+            self.location().line(err.line),
+            format!("{what}: {} (column {})", err.message, err.column),
+        )
+    }
+
+    /// Lines of the document's fields, for reporting.
+    pub fn source_map(&self) -> SourceMap {
+        SourceMap::build(&self.text)
+    }
+}
+
+/// What to say about JSON that stops before its end (serde_json's EOF
+/// errors): which closing mark is missing; `None` for any other error.
+pub fn json_ends_early(err: &serde_json::Error) -> Option<String> {
+    if err.classify() != serde_json::error::Category::Eof {
+        return None;
+    }
+    let text = err.to_string();
+    let missing = if text.starts_with("EOF while parsing an object") {
+        "its closing `}` is missing"
+    } else if text.starts_with("EOF while parsing a list") {
+        "its closing `]` is missing"
+    } else if text.starts_with("EOF while parsing a string") {
+        "a string's closing `\"` is missing"
+    } else {
+        "a value is missing"
+    };
+    Some(format!(
+        "is JSON that ends early: {missing} (was the document cut short?)"
+    ))
+}
+
+/// Checks that bytes are a document we can read: not too large, no binary
+/// data, UTF-8. Returns the text (without a leading BOM) without copying.
+pub fn check_text<'a>(origin: &Origin, bytes: &'a [u8]) -> Result<&'a str> {
+    check_text_limited(origin, bytes, MAX_DOCUMENT_BYTES)
+}
+
+fn check_text_limited<'a>(origin: &Origin, bytes: &'a [u8], limit: usize) -> Result<&'a str> {
+    let at = || Location::new(origin.to_string());
+    if bytes.len() > limit {
+        return Err(Error::input(
+            at(),
+            format!(
+                "is larger than {} MiB; refusing to read it as a document",
+                limit >> 20
+            ),
+        ));
+    }
+    if let Some(offset) = memchr_zero(bytes) {
+        return Err(Error::input(
+            at(),
+            format!(
+                "holds binary data (a NUL byte at offset {offset}), expected YAML or JSON text"
+            ),
+        ));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|err| {
+        Error::input(
+            at(),
+            format!(
+                "is not UTF-8 text (invalid byte at offset {}), expected YAML or JSON",
+                err.valid_up_to()
+            ),
+        )
+    })?;
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
+}
+
+fn memchr_zero(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|b| *b == 0)
+}
+
+/// Parses a stream of YAML documents from checked text, errors naming `origin`.
+pub fn parse_text_stream(origin: &Origin, text: &str) -> Result<Vec<Parsed>> {
+    yaml::parse_stream(text).map_err(|err| {
+        Error::input(
+            Location::new(origin.to_string()).line(err.line),
+            format!("is not valid YAML: {} (column {})", err.message, err.column),
+        )
+    })
+}
+
+/// Reads at most `limit + 1` bytes, so that "too large" is seen without
+/// reading a huge input whole. `size_hint` sizes the buffer for files.
+pub fn read_capped(reader: impl Read, limit: usize, size_hint: u64) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(size_hint.min(limit as u64 + 1) as usize);
+    reader.take(limit as u64 + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Turns an I/O error into words a user acts on.
+pub fn describe_io_error(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => err.to_string(),
+    }
+}
+
+/// The `-o json|yaml` flag every tool has.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct OutputArgs {
+    /// Output format. Default: JSON when stdout is a pipe or a file, so tools
+    /// compose; on a terminal, the tool's usual format.
+    #[arg(short = 'o', long = "output", value_enum, value_name = "FORMAT")]
+    pub output: Option<Format>,
+}
+
+impl OutputArgs {
+    /// The format to write: the flag, else JSON into a pipe, else `on_terminal`.
+    pub fn format(&self, on_terminal: Format) -> Format {
+        self.output.unwrap_or_else(|| {
+            if std::io::stdout().is_terminal() {
+                on_terminal
+            } else {
+                Format::Json
+            }
+        })
+    }
+}
+
+/// Serialises a value as pretty JSON or YAML, ending with a newline. The
+/// values are ours, so a failure is an internal error, not bad input.
+pub fn render<T: Serialize + ?Sized>(value: &T, format: Format) -> Result<String> {
+    let failed = |err: String| Error::internal(format!("cannot serialise the output: {err}"));
+    match format {
+        Format::Json => {
+            let mut text =
+                serde_json::to_string_pretty(value).map_err(|err| failed(err.to_string()))?;
+            text.push('\n');
+            Ok(text)
+        }
+        Format::Yaml => yaml::to_yaml_string(value).map_err(failed),
+    }
+}
+
+/// Writes text to stdout in one piece. A reader that went away (`| head`) is
+/// not an error.
+pub fn write_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    stdout_result(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
+}
+
+/// The outcome of writing to stdout; a reader that went away (`| head`) is not an error.
+fn stdout_result(written: std::io::Result<()>) -> Result<()> {
+    match written {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(err) => Err(Error::input(
+            Location::new("<stdout>"),
+            format!("cannot write: {err}"),
+        )),
+    }
+}
+
+/// Renders a value and writes it to stdout. YAML is written in chunks as it
+/// is emitted rather than built as one String first, so a huge List (an
+/// add-on with 300,000 namespaces, issue 14) costs its compact JSON, not
+/// both texts; the JSON is complete before the first byte goes out.
+pub fn write_document<T: Serialize + ?Sized>(value: &T, format: Format) -> Result<()> {
+    match format {
+        Format::Json => write_stdout(&render(value, format)?),
+        Format::Yaml => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            match yaml::write_yaml(value, &mut out) {
+                Ok(()) => stdout_result(out.flush()),
+                Err(yaml::EmitError::Io(err)) => stdout_result(Err(err)),
+                Err(yaml::EmitError::Serialise(message)) => Err(Error::internal(format!(
+                    "cannot serialise the output: {message}"
+                ))),
+            }
+        }
+    }
+}
+
+/// Writes a file so that readers see the old content or the new, never half:
+/// a temporary file in the same directory, synced, then renamed into place.
+///
+/// The file gets the mode it would have had if written in place: a file it
+/// replaces keeps its mode, and a new file gets what any file a tool creates
+/// gets, 0666 less the umask. (The temporary file alone would be 0600, so an
+/// image set that was 0644 would come back private.)
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let fail = |err: std::io::Error| {
+        Error::in_file(path, format!("cannot write: {}", describe_io_error(&err)))
+    };
+    let mut temp = new_file_in(dir).map_err(fail)?;
+    temp.write_all(bytes).map_err(fail)?;
+    if let Some(kept) = mode_of_regular_file(path) {
+        temp.as_file().set_permissions(kept).map_err(fail)?;
+    }
+    temp.as_file().sync_all().map_err(fail)?;
+    temp.persist(path).map_err(|err| fail(err.error))?;
+    Ok(())
+}
+
+/// A temporary file created as `open(2)` creates any new file: mode 0666,
+/// less the umask (the kernel applies it; std has no way to read it).
+fn new_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder.tempfile_in(dir)
+}
+
+/// The permissions of `path` when it is a regular file (not through a
+/// symlink: the rename replaces the link itself).
+fn mode_of_regular_file(path: &Path) -> Option<std::fs::Permissions> {
+    std::fs::symlink_metadata(path)
+        .ok()
+        .filter(std::fs::Metadata::is_file)
+        .map(|meta| meta.permissions())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_that_cannot_be_serialised_is_an_internal_error_not_bad_input() {
+        let value = std::collections::BTreeMap::from([((1u8, 2u8), 3u8)]);
+        let err = render(&value, Format::Json).unwrap_err();
+        assert!(matches!(err, Error::Internal(_)), "{err:?}");
+        assert!(
+            err.to_string().contains("cannot serialise the output"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn refuses_binary_non_utf8_and_huge_inputs() {
+        let err = Source::from_bytes(Origin::Stdin, b"a: \x00b".to_vec()).unwrap_err();
+        assert!(err.to_string().contains("binary data"), "{err}");
+        let err = Source::from_bytes(Origin::Stdin, b"a: \xff\xfe".to_vec()).unwrap_err();
+        assert!(err.to_string().contains("not UTF-8"), "{err}");
+        let err =
+            Source::from_bytes(Origin::Stdin, vec![b'a'; MAX_DOCUMENT_BYTES + 1]).unwrap_err();
+        assert!(err.to_string().contains("larger than"), "{err}");
+    }
+
+    #[test]
+    fn detects_json_and_yaml() {
+        let json = Source::from_text(Origin::Stdin, "{\"a\": 1}");
+        assert_eq!(json.format(), Format::Json);
+        assert_eq!(json.parse().unwrap().value, serde_json::json!({"a": 1}));
+        let flow_yaml = Source::from_text(Origin::Stdin, "{a: 1}");
+        assert_eq!(
+            flow_yaml.parse().unwrap().value,
+            serde_json::json!({"a": 1})
+        );
+        assert_eq!(
+            Source::from_text(Origin::Stdin, "a: 1").format(),
+            Format::Yaml
+        );
+    }
+
+    #[test]
+    fn syntax_errors_name_the_origin_and_line() {
+        let source = Source::from_text(Origin::File("x/addon.yaml".into()), "a: 1\nb: [\n");
+        let err = source.parse().unwrap_err();
+        assert!(err.to_string().starts_with("x/addon.yaml:"), "{err}");
+        assert_eq!(err.exit_status() as u8, 1);
+    }
+
+    #[test]
+    fn json_that_ends_early_says_so_in_one_error_at_its_last_line() {
+        let document = "{\n  \"id\": \"a\",\n  \"spec\": {\n    \"x\": [1, 2]\n  }\n";
+        let source = Source::from_text(Origin::File("cut.json".into()), document);
+        let err = source.parse().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cut.json:6: is JSON that ends early: its closing `}` is missing (was the document cut short?)"
+        );
+        let err = source.parse_stream().unwrap_err();
+        assert!(err.to_string().contains("ends early"), "{err}");
+        let list = Source::from_text(Origin::Stdin, "[1, 2");
+        assert!(list
+            .parse()
+            .unwrap_err()
+            .to_string()
+            .contains("closing `]` is missing"));
+        // JSON that is wrong otherwise keeps the message it had.
+        let wrong = Source::from_text(Origin::Stdin, "{\"a\": 1,, \"b\": 2}");
+        assert!(!wrong
+            .parse()
+            .unwrap_err()
+            .to_string()
+            .contains("ends early"));
+    }
+
+    #[test]
+    fn missing_files_and_directories_are_input_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Source::file(&dir.path().join("nope.yaml")).unwrap_err();
+        assert!(err.to_string().contains("no such file"), "{err}");
+        let err = Source::file(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("is a directory"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_write_keeps_a_replaced_files_mode_and_gives_new_files_the_umask_default() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o7777;
+        let dir = tempfile::tempdir().unwrap();
+        // What open(2) gives a new file under this process's umask.
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, b"x").unwrap();
+        let new = dir.path().join("new.yaml");
+        atomic_write(&new, b"one").unwrap();
+        assert_eq!(mode(&new), mode(&plain), "a new file: 0666 less the umask");
+        for kept in [0o644, 0o640, 0o755, 0o600] {
+            std::fs::set_permissions(&new, std::fs::Permissions::from_mode(kept)).unwrap();
+            atomic_write(&new, b"two").unwrap();
+            assert_eq!(mode(&new), kept, "a rewritten file keeps {kept:o}");
+        }
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.json");
+        atomic_write(&path, b"one").unwrap();
+        atomic_write(&path, b"two").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary files left"
+        );
+    }
+}

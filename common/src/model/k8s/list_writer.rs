@@ -1,0 +1,284 @@
+//! A `kind: List` written item by item: the head, each item as soon as it is
+//! rendered, then the end, byte for byte what serialising the whole
+//! [`List`](super::List) (or [`List::metadata_last`](super::List::metadata_last))
+//! writes, in YAML and in pretty JSON. Why: a List of a fleet's objects held
+//! whole, then written, costs memory in proportion to the fleet (issue 24);
+//! written as it is rendered, it costs one item.
+//!
+//! An item travels as its [`EncodedItem`], the text each format is written
+//! from (compact JSON for YAML, pretty JSON for JSON), so that a caller may
+//! keep items aside (a temporary file) and write them later.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::Object;
+use crate::cli::error::{Error, Result};
+use crate::cli::io::Format;
+
+/// Where a List's `metadata` goes: before its items (as [`super::List`]
+/// serialises), or after them (as [`super::List::metadata_last`] does, so
+/// that a List cut short has none).
+#[derive(Debug, Clone, Copy)]
+pub enum MetadataPlace<'a> {
+    First(&'a BTreeMap<String, Value>),
+    Last,
+}
+
+/// One item of a List, serialised for the List's format: compact JSON of
+/// the one-item sequence `[item]` for YAML (the YAML is emitted from it),
+/// pretty JSON of the item for JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedItem(pub String);
+
+impl EncodedItem {
+    /// `item` serialised for a List written as `format`.
+    pub fn of<T: Serialize + ?Sized>(item: &T, format: Format) -> Result<EncodedItem> {
+        let text = match format {
+            Format::Yaml => serde_json::to_string(&[item]),
+            Format::Json => serde_json::to_string_pretty(item),
+        };
+        text.map(EncodedItem)
+            .map_err(|err| Error::internal(format!("cannot serialise an item of the List: {err}")))
+    }
+
+    /// The items an object is in a List: one, or a set's Namespaces.
+    pub fn all_of(object: &Object, format: Format) -> Result<Vec<EncodedItem>> {
+        match object {
+            Object::Namespaces(set) => set
+                .objects()
+                .map(|namespace| EncodedItem::of(&namespace, format))
+                .collect(),
+            other => Ok(vec![EncodedItem::of(other, format)?]),
+        }
+    }
+
+    /// The item as a value (to change it before it is written).
+    pub fn to_value(&self, format: Format) -> Result<Value> {
+        let bad =
+            |err: serde_json::Error| Error::internal(format!("a List item kept aside: {err}"));
+        let value: Value = serde_json::from_str(&self.0).map_err(bad)?;
+        Ok(match (format, value) {
+            (Format::Yaml, Value::Array(mut items)) if items.len() == 1 => items.remove(0),
+            (_, value) => value,
+        })
+    }
+}
+
+/// Writes one `kind: List` to `out` item by item ([`ListWriter::start`],
+/// [`ListWriter::object`] or [`ListWriter::encoded`], [`ListWriter::finish`]).
+pub struct ListWriter<W: Write> {
+    out: W,
+    format: Format,
+    items: usize,
+}
+
+impl<W: Write> ListWriter<W> {
+    /// Writes the List's head (and its metadata, when it goes first).
+    pub fn start(mut out: W, format: Format, metadata: MetadataPlace) -> Result<ListWriter<W>> {
+        let mut head = String::new();
+        match format {
+            Format::Yaml => head.push_str("apiVersion: v1\nkind: List\n"),
+            Format::Json => head.push_str("{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\""),
+        }
+        if let MetadataPlace::First(metadata) = metadata {
+            push_metadata(&mut head, metadata, format)?;
+        }
+        written(out.write_all(head.as_bytes()))?;
+        Ok(ListWriter {
+            out,
+            format,
+            items: 0,
+        })
+    }
+
+    /// Writes an object as the List's next item; a set of Namespaces is
+    /// written as its Namespaces, as a [`super::List`] serialises it.
+    pub fn object(&mut self, object: &Object) -> Result<()> {
+        for item in EncodedItem::all_of(object, self.format)? {
+            self.encoded(&item)?;
+        }
+        Ok(())
+    }
+
+    /// Writes an item encoded for this List's format as its next item.
+    pub fn encoded(&mut self, item: &EncodedItem) -> Result<()> {
+        let first = self.items == 0;
+        self.items += 1;
+        match self.format {
+            Format::Yaml => {
+                if first {
+                    written(self.out.write_all(b"items:\n"))?;
+                }
+                match crate::text::yaml::write_json_as_yaml(&item.0, &mut self.out) {
+                    Ok(()) => Ok(()),
+                    Err(crate::text::yaml::EmitError::Io(err)) => written(Err(err)),
+                    Err(crate::text::yaml::EmitError::Serialise(message)) => {
+                        Err(Error::internal(message))
+                    }
+                }
+            }
+            Format::Json => {
+                let opening: &[u8] = if first {
+                    b",\n  \"items\": [\n    "
+                } else {
+                    b",\n    "
+                };
+                written(self.out.write_all(opening))?;
+                let mut lines = item.0.split('\n');
+                if let Some(line) = lines.next() {
+                    written(self.out.write_all(line.as_bytes()))?;
+                }
+                for line in lines {
+                    written(self.out.write_all(b"\n    "))?;
+                    written(self.out.write_all(line.as_bytes()))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// How many items were written.
+    pub fn items(&self) -> usize {
+        self.items
+    }
+
+    /// Writes the List's end: its metadata, when it goes last
+    /// ([`MetadataPlace::Last`]), then flushes; gives the sink back.
+    pub fn finish(mut self, metadata_last: Option<&BTreeMap<String, Value>>) -> Result<W> {
+        let mut tail = String::new();
+        match (self.format, self.items) {
+            (Format::Yaml, 0) => tail.push_str("items: []\n"),
+            (Format::Yaml, _) => {}
+            (Format::Json, 0) => tail.push_str(",\n  \"items\": []"),
+            (Format::Json, _) => tail.push_str("\n  ]"),
+        }
+        if let Some(metadata) = metadata_last {
+            push_metadata(&mut tail, metadata, self.format)?;
+        }
+        if self.format == Format::Json {
+            tail.push_str("\n}\n");
+        }
+        written(self.out.write_all(tail.as_bytes()))?;
+        written(self.out.flush())?;
+        Ok(self.out)
+    }
+}
+
+/// A List's `metadata` key and value, as the List's serialisation writes it.
+fn push_metadata(
+    out: &mut String,
+    metadata: &BTreeMap<String, Value>,
+    format: Format,
+) -> Result<()> {
+    #[derive(Serialize)]
+    struct Metadata<'a> {
+        metadata: &'a BTreeMap<String, Value>,
+    }
+    let failed =
+        |err: String| Error::internal(format!("cannot serialise the List's metadata: {err}"));
+    match format {
+        Format::Yaml => out
+            .push_str(&crate::text::yaml::to_yaml_string(&Metadata { metadata }).map_err(failed)?),
+        Format::Json => {
+            let text =
+                serde_json::to_string_pretty(metadata).map_err(|err| failed(err.to_string()))?;
+            out.push_str(",\n  \"metadata\": ");
+            out.push_str(&text.replace('\n', "\n  "));
+        }
+    }
+    Ok(())
+}
+
+/// A reader that went away (`| head`) is not an error, as for every
+/// document a tool writes.
+fn written(result: std::io::Result<()>) -> Result<()> {
+    match result {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(write_error(err)),
+        _ => Ok(()),
+    }
+}
+
+fn write_error(err: std::io::Error) -> Error {
+    Error::input(
+        crate::cli::error::Location::new("<stdout>"),
+        format!("cannot write: {err}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::k8s::{List, NamespaceSet, ObjectMeta, StringMap};
+    use serde_json::json;
+
+    fn lists() -> Vec<List> {
+        let namespaces = Object::Namespaces(NamespaceSet::new(
+            vec!["a".into(), "b".into()],
+            StringMap::from([("team".into(), "yes".into())]),
+            StringMap::new(),
+        ));
+        let other = Object::Other(json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c"}, "data": {"multi": "one\ntwo\n", "empty": {}, "list": [1, [], {"k": "on"}]}}));
+        let typed = Object::Namespace(super::super::Namespace::new(ObjectMeta::named("n")));
+        let mut annotated = List::new(vec![other.clone(), typed.clone()]);
+        annotated.metadata.insert(
+            "annotations".into(),
+            json!({"addon-flow.openshift.io/inventory": "{\"a\":[1]}"}),
+        );
+        vec![
+            List::new(Vec::new()),
+            List::new(vec![namespaces, other, typed]),
+            annotated,
+        ]
+    }
+
+    /// The List written whole, as `io::write_document` writes it.
+    fn whole<T: Serialize>(value: &T, format: Format) -> String {
+        crate::cli::io::render(value, format).unwrap()
+    }
+
+    fn item_by_item(list: &List, format: Format, last: bool) -> String {
+        let place = if last {
+            MetadataPlace::Last
+        } else {
+            MetadataPlace::First(&list.metadata)
+        };
+        let mut writer = ListWriter::start(Vec::new(), format, place).unwrap();
+        for object in &list.items {
+            writer.object(object).unwrap();
+        }
+        let out = writer.finish(last.then_some(&list.metadata)).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_list_written_item_by_item_is_the_list_written_whole() {
+        for list in lists() {
+            for format in [Format::Yaml, Format::Json] {
+                assert_eq!(
+                    item_by_item(&list, format, false),
+                    whole(&list, format),
+                    "{format:?}"
+                );
+                assert_eq!(
+                    item_by_item(&list, format, true),
+                    whole(&list.metadata_last(), format),
+                    "{format:?}, metadata last"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_encoded_item_reads_back_as_the_item() {
+        let item = json!({"kind": "ConfigMap", "data": {"a": "1"}});
+        for format in [Format::Yaml, Format::Json] {
+            let encoded = EncodedItem::of(&item, format).unwrap();
+            assert_eq!(encoded.to_value(format).unwrap(), item);
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! A document that says it is valid: its seal.
+//!
+//! Every tool checks every add-on it loads (the schema, the loading rules,
+//! every pattern), so a fleet stream was checked again by each stage, most
+//! of the cost of render and ocm-post (issue 24). A stage that has checked
+//! a document in full, as `addon-validate` does, writes it sealed: with the
+//! field `"validated": "sha256:<hex>"`, the SHA-256 of the document's
+//! canonical text without that field (its compact JSON, keys in the
+//! document's order, as `serde_json` writes it: one JSON line of a stream,
+//! less the seal). The loader ([`crate::model::document::load`]) skips the schema
+//! and the loading rules of a document whose seal is the digest of exactly
+//! what it read; a document edited by hand after it was sealed (any change:
+//! a value, a key, their order) no longer matches and is checked in full, as
+//! is a document without a seal.
+//!
+//! A seal is a checksum, not a signature: it tells a document a checking
+//! stage wrote from one changed since, not a trusted writer from another.
+//! Whoever can write a stage's input can write its output as well.
+//!
+//! A stage that changes a checked document (catalog-build sets `indexImage`
+//! and adds `bundles`) seals it again with [`seal`]; a document is loaded
+//! without its seal ([`AddonDocument::validated`] is `None`), so one that
+//! is changed and not sealed again is written without one.
+
+use std::io::Write;
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::{Map, Value};
+use sha2::{Digest as _, Sha256};
+
+use crate::model::addon::AddonDocument;
+
+/// The field that carries a document's seal.
+pub const FIELD: &str = "validated";
+
+/// `document`, sealed: to be written by a stage that checked it in full
+/// (schema and loading rules, no check left out), or that changed a
+/// document it loaded sealed or checked.
+pub fn seal(mut document: AddonDocument) -> AddonDocument {
+    document.validated = None;
+    // Our own types always serialise; a document that did not could not be
+    // written either, and goes unsealed.
+    document.validated = digest_of(&document).ok();
+    document
+}
+
+/// Whether `document` (a parsed document, keys in the order read) carries a
+/// seal that is the digest of the rest of it.
+pub fn is_sealed(document: &Value) -> bool {
+    let Some(map) = document.as_object() else {
+        return false;
+    };
+    let Some(Value::String(seal)) = map.get(FIELD) else {
+        return false;
+    };
+    digest_of(&WithoutSeal(map)).is_ok_and(|digest| digest == *seal)
+}
+
+/// `sha256:<hex>` of a value's compact JSON, hashed as it is written.
+fn digest_of<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    let mut hasher = HashWriter(Sha256::new());
+    serde_json::to_writer(&mut hasher, value)?;
+    let hash = hasher.0.finalize();
+    let mut text = String::with_capacity(7 + 64);
+    text.push_str("sha256:");
+    for byte in hash.iter() {
+        text.push_str(&format!("{byte:02x}"));
+    }
+    Ok(text)
+}
+
+/// A document's fields but its seal, in their order.
+struct WithoutSeal<'a>(&'a Map<String, Value>);
+
+impl Serialize for WithoutSeal<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in self.0.iter().filter(|(key, _)| *key != FIELD) {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+/// Feeds what is written into the hash.
+struct HashWriter(Sha256);
+
+impl Write for HashWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sealed_line(document: AddonDocument) -> String {
+        serde_json::to_string(&seal(document)).unwrap()
+    }
+
+    #[test]
+    fn a_sealed_document_is_written_with_its_seal_last_and_reads_back_sealed() {
+        let line = sealed_line(crate::testing::minimal_document(serde_json::json!({})));
+        let value: Value = serde_json::from_str(&line).unwrap();
+        let keys: Vec<&String> = value.as_object().unwrap().keys().collect();
+        assert_eq!(keys.last().unwrap().as_str(), FIELD);
+        assert!(value[FIELD].as_str().unwrap().starts_with("sha256:"));
+        assert!(is_sealed(&value));
+        // The digest is over the line without the seal, exactly.
+        let (body, _) = line.rsplit_once(",\"validated\"").unwrap();
+        assert_eq!(
+            value[FIELD].as_str().unwrap(),
+            digest_of(&serde_json::from_str::<Value>(&format!("{body}}}")).unwrap()).unwrap()
+        );
+    }
+
+    #[test]
+    fn any_change_to_a_sealed_document_breaks_its_seal() {
+        let line = sealed_line(crate::testing::minimal_document(serde_json::json!({})));
+        let sealed: Value = serde_json::from_str(&line).unwrap();
+        let mut value = sealed.clone();
+        value["name"] = Value::from("Another name");
+        assert!(!is_sealed(&value), "a value changed");
+        let mut value = sealed.clone();
+        value["newField"] = Value::from(1);
+        assert!(!is_sealed(&value), "a field added");
+        let mut value = sealed.clone();
+        value.as_object_mut().unwrap().shift_remove("description");
+        assert!(!is_sealed(&value), "a field taken out");
+        // The same fields in another order are another document.
+        let mut map = sealed.as_object().unwrap().clone();
+        let key = map.keys().next().unwrap().clone();
+        let first = map.shift_remove(&key).unwrap();
+        map.insert(key, first);
+        assert!(!is_sealed(&Value::Object(map)), "keys reordered");
+        let mut value = sealed.clone();
+        value[FIELD] = Value::from("sha256:0000");
+        assert!(!is_sealed(&value), "a seal made up");
+        assert!(!is_sealed(&Value::from("text")));
+    }
+}

@@ -1,0 +1,210 @@
+//! `ADDON`, the managed-tenants `Addon` object templates see: its
+//! attributes (`metadata`, `imageset`, `name`, `catalog_image`,
+//! `imageset_version`) and methods (`pull_secret_name()`,
+//! `get_pull_secret_name(src)`, `get_config(src)`, `get_secrets()`,
+//! `get_envs()`, `get_additional_catalog_srcs(src)`), computed as
+//! `core/addons_loader/addon.py` computes them, Python's `or` included (an
+//! empty image set list falls back to the metadata's; nothing at all is
+//! `None`, not `[]`).
+
+use std::fmt;
+use std::sync::Arc;
+
+use minijinja::value::{from_args, Enumerator, Kwargs, Object, ObjectRepr, Value};
+use minijinja::{Error, ErrorKind, State};
+
+use crate::model::addon::AddonDocument;
+
+use super::python::{python_repr_str, serde_value, truthy};
+
+/// The `Addon` a template sees.
+#[derive(Debug)]
+pub(super) struct AddonObject {
+    name: String,
+    metadata: Value,
+    imageset: Value,
+    catalog_image: Value,
+    imageset_version: Option<Value>,
+}
+
+impl AddonObject {
+    pub fn new(document: &AddonDocument) -> Self {
+        let metadata = document.ordered_metadata();
+        let imageset_version = metadata.get("addonImageSetVersion").cloned();
+        // mtcli: a present `addonImageSetVersion` means the image set's
+        // catalog (None when the version is null); else `indexImage`.
+        let catalog_image = match (&imageset_version, document.image_set.as_ref()) {
+            (Some(_), Some(set)) => Value::from(set.index_image.as_str()),
+            (Some(_), None) => Value::from(()),
+            (None, _) => metadata
+                .get("indexImage")
+                .map(serde_value)
+                .unwrap_or(Value::from(())),
+        };
+        AddonObject {
+            name: document
+                .addon_folder
+                .clone()
+                .unwrap_or_else(|| document.metadata.id.clone()),
+            metadata: serde_value(&metadata),
+            imageset: document
+                .ordered_image_set()
+                .map(|set| serde_value(&set))
+                .unwrap_or(Value::from(())),
+            catalog_image,
+            imageset_version: imageset_version.map(|v| serde_value(&v)),
+        }
+    }
+
+    /// `mapping.get(key, default)` on a mapping, or Python's
+    /// AttributeError on anything else (`None.get`).
+    fn get(mapping: &Value, key: &str, default: Value) -> Result<Value, Error> {
+        if mapping.kind() != minijinja::value::ValueKind::Map {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!(
+                    "AttributeError: '{}' object has no attribute 'get'",
+                    super::percent::type_name(mapping)
+                ),
+            ));
+        }
+        Ok(mapping
+            .get_item(&Value::from(key))
+            .ok()
+            .filter(|v| !v.is_undefined())
+            .unwrap_or(default))
+    }
+
+    /// Python's `a or b`.
+    fn or(first: Value, second: impl FnOnce() -> Result<Value, Error>) -> Result<Value, Error> {
+        if truthy(&first) {
+            Ok(first)
+        } else {
+            second()
+        }
+    }
+
+    fn has_imageset(&self) -> bool {
+        truthy(&self.imageset)
+    }
+
+    fn get_pull_secret_name(&self, src: Option<&str>) -> Result<Value, Error> {
+        match src {
+            None => Self::or(self.get_pull_secret_name(Some("imageset"))?, || {
+                self.get_pull_secret_name(Some("metadata"))
+            }),
+            Some("imageset") if self.has_imageset() => {
+                Self::get(&self.imageset, "pullSecretName", Value::from(()))
+            }
+            Some(_) => Self::get(&self.metadata, "pullSecretName", Value::from(())),
+        }
+    }
+
+    fn get_config(&self, src: Option<&str>) -> Result<Value, Error> {
+        let empty = || serde_value(serde_json::json!({}));
+        match src {
+            None => Self::or(self.get_config(Some("imageset"))?, || {
+                self.get_config(Some("metadata"))
+            }),
+            Some("imageset") if self.has_imageset() => Self::get(&self.imageset, "config", empty()),
+            Some(_) => Self::get(&self.metadata, "config", empty()),
+        }
+    }
+
+    /// `get_config("imageset").get(key) or get_config("metadata").get(key)`.
+    fn config_list(&self, key: &str) -> Result<Value, Error> {
+        let from_set = Self::get(&self.get_config(Some("imageset"))?, key, Value::from(()))?;
+        Self::or(from_set, || {
+            Self::get(&self.get_config(Some("metadata"))?, key, Value::from(()))
+        })
+    }
+
+    fn get_additional_catalog_srcs(&self, src: Option<&str>) -> Result<Value, Error> {
+        match src {
+            None => Self::or(self.get_additional_catalog_srcs(Some("imageset"))?, || {
+                self.get_additional_catalog_srcs(Some("metadata"))
+            }),
+            Some("imageset") if self.has_imageset() => {
+                Self::get(&self.imageset, "additionalCatalogSources", Value::from(()))
+            }
+            Some(_) => Self::get(&self.metadata, "additionalCatalogSources", Value::from(())),
+        }
+    }
+}
+
+impl Object for AddonObject {
+    /// An object with attributes, printed as Python prints `Addon`.
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        Some(match key.as_str()? {
+            "metadata" => self.metadata.clone(),
+            "imageset" => self.imageset.clone(),
+            "name" => Value::from(self.name.as_str()),
+            "catalog_image" => self.catalog_image.clone(),
+            "imageset_version" => self.imageset_version.clone()?,
+            _ => return None,
+        })
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Str(&["metadata", "imageset", "name", "catalog_image"])
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let takes_src = matches!(
+            method,
+            "get_pull_secret_name" | "get_config" | "get_additional_catalog_srcs"
+        );
+        let src: Option<String> = if takes_src {
+            let (src, kwargs): (Option<Value>, Kwargs) = from_args(args)?;
+            let src = match src {
+                Some(src) => Some(src),
+                None => kwargs.get::<Option<Value>>("src")?,
+            };
+            kwargs.assert_all_used()?;
+            src.filter(|v| !v.is_none()).map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string())
+            })
+        } else {
+            if !args.is_empty() {
+                return Err(Error::new(
+                    ErrorKind::TooManyArguments,
+                    format!("ADDON.{method}() takes no arguments"),
+                ));
+            }
+            None
+        };
+        let src = src.as_deref();
+        match method {
+            "pull_secret_name" => {
+                // The legacy `pullSecret` is not in the schema any more; the
+                // branch stays for a document that still has it.
+                if truthy(&Self::get(&self.metadata, "pullSecret", Value::from(()))?) {
+                    Ok(Value::from("addon-pullsecret"))
+                } else {
+                    self.get_pull_secret_name(None)
+                }
+            }
+            "get_pull_secret_name" => self.get_pull_secret_name(src),
+            "get_config" => self.get_config(src),
+            "get_secrets" => self.config_list("secrets"),
+            "get_envs" => self.config_list("env"),
+            "get_additional_catalog_srcs" => self.get_additional_catalog_srcs(src),
+            _ => Err(Error::from(ErrorKind::UnknownMethod)),
+        }
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Addon({})", python_repr_str(&self.name))
+    }
+}
