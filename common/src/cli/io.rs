@@ -75,16 +75,11 @@ impl Source {
     }
 
     fn file_limited(path: &Path, limit: usize) -> Result<Source> {
-        let fail = |err: std::io::Error| Error::in_file(path, describe_io_error(&err));
-        let file = std::fs::File::open(path).map_err(fail)?;
-        let metadata = file.metadata().map_err(fail)?;
-        if metadata.is_dir() {
-            return Err(Error::in_file(
-                path,
-                "is a directory, expected a YAML or JSON file",
-            ));
-        }
-        let bytes = read_capped(file, limit, metadata.len()).map_err(fail)?;
+        let (file, len) = open_document(path, limit, || {
+            too_large_document(Location::of_path(path), limit)
+        })?;
+        let bytes = read_capped(file, limit, len)
+            .map_err(|err| Error::in_file(path, describe_io_error(&err)))?;
         Source::from_bytes_limited(Origin::File(path.to_path_buf()), bytes, limit)
     }
 
@@ -227,13 +222,7 @@ pub fn check_text<'a>(origin: &Origin, bytes: &'a [u8]) -> Result<&'a str> {
 fn check_text_limited<'a>(origin: &Origin, bytes: &'a [u8], limit: usize) -> Result<&'a str> {
     let at = || Location::new(origin.to_string());
     if bytes.len() > limit {
-        return Err(Error::input(
-            at(),
-            format!(
-                "is larger than {} MiB; refusing to read it as a document",
-                limit >> 20
-            ),
-        ));
+        return Err(too_large_document(at(), limit));
     }
     if let Some(offset) = memchr_zero(bytes) {
         return Err(Error::input(
@@ -275,6 +264,40 @@ pub fn read_capped(reader: impl Read, limit: usize, size_hint: u64) -> std::io::
     let mut bytes = Vec::with_capacity(size_hint.min(limit as u64 + 1) as usize);
     reader.take(limit as u64 + 1).read_to_end(&mut bytes)?;
     Ok(bytes)
+}
+
+/// Opens the document file at `path` to read: a folder, or a file over
+/// `limit` bytes (`too_large` is the caller's words for it), is refused
+/// before any of it is read. Returns the file and its length.
+pub fn open_document(
+    path: &Path,
+    limit: usize,
+    too_large: impl FnOnce() -> Error,
+) -> Result<(std::fs::File, u64)> {
+    let fail = |err: std::io::Error| Error::in_file(path, describe_io_error(&err));
+    let file = std::fs::File::open(path).map_err(fail)?;
+    let metadata = file.metadata().map_err(fail)?;
+    if metadata.is_dir() {
+        return Err(Error::in_file(
+            path,
+            "is a directory, expected a YAML or JSON file",
+        ));
+    }
+    if metadata.len() > limit as u64 {
+        return Err(too_large());
+    }
+    Ok((file, metadata.len()))
+}
+
+/// The error for a document over `limit` bytes, at `location`.
+pub fn too_large_document(location: Location, limit: usize) -> Error {
+    Error::input(
+        location,
+        format!(
+            "is larger than {} MiB; refusing to read it as a document",
+            limit >> 20
+        ),
+    )
 }
 
 /// Turns an I/O error into words a user acts on.
@@ -491,6 +514,19 @@ mod tests {
         assert!(err.to_string().contains("no such file"), "{err}");
         let err = Source::file(dir.path()).unwrap_err();
         assert!(err.to_string().contains("is a directory"), "{err}");
+    }
+
+    #[test]
+    fn open_document_refuses_a_file_over_the_limit_with_the_callers_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.yaml");
+        std::fs::write(&path, vec![b'a'; 11]).unwrap();
+        let err = open_document(&path, 10, || Error::in_file(&path, "mine")).unwrap_err();
+        assert!(err.to_string().ends_with("mine"), "{err}");
+        let (_, len) = open_document(&path, 11, || unreachable!()).unwrap();
+        assert_eq!(len, 11);
+        let err = Source::file_limited(&path, 10).unwrap_err();
+        assert!(err.to_string().contains("is larger than 0 MiB"), "{err}");
     }
 
     #[cfg(unix)]

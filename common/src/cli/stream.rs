@@ -176,18 +176,9 @@ impl StreamReader {
                     let source = Source::read_limited(Some(path), MAX_STREAM_BYTES)?;
                     return Ok(StreamReader::single(source));
                 }
-                let fail = |err: std::io::Error| Error::in_file(path, io::describe_io_error(&err));
-                let file = std::fs::File::open(path).map_err(fail)?;
-                let metadata = file.metadata().map_err(fail)?;
-                if metadata.is_dir() {
-                    return Err(Error::in_file(
-                        path,
-                        "is a directory, expected a YAML or JSON file",
-                    ));
-                }
-                if metadata.len() > MAX_STREAM_BYTES as u64 {
-                    return Err(too_large(&Origin::File(path.to_path_buf())));
-                }
+                let (file, _) = io::open_document(path, MAX_STREAM_BYTES, || {
+                    too_large(&Origin::File(path.to_path_buf()))
+                })?;
                 Ok(StreamReader::new(
                     Box::new(std::io::BufReader::with_capacity(64 * 1024, file)),
                     Origin::File(path.to_path_buf()),

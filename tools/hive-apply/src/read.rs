@@ -16,7 +16,7 @@ use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use common::cli::error::Location;
-use common::cli::io::describe_io_error;
+use common::cli::io::{describe_io_error, open_document, too_large_document};
 use common::{Error, Result};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -65,18 +65,9 @@ pub fn read_bytes(data: &[u8]) -> Result<Input> {
 /// Opens a file to read, refusing a folder or a file over the limit before
 /// reading any of it.
 fn open(path: &Path) -> Result<Box<dyn Read>> {
-    let fail = |err: std::io::Error| Error::in_file(path, describe_io_error(&err));
-    let file = std::fs::File::open(path).map_err(fail)?;
-    let metadata = file.metadata().map_err(fail)?;
-    if metadata.is_dir() {
-        return Err(Error::in_file(
-            path,
-            "is a directory, expected a YAML or JSON file",
-        ));
-    }
-    if metadata.len() > MAX_INPUT_BYTES as u64 {
-        return Err(too_large(&Location::of_path(path), MAX_INPUT_BYTES));
-    }
+    let (file, _) = open_document(path, MAX_INPUT_BYTES, || {
+        too_large_document(Location::of_path(path), MAX_INPUT_BYTES)
+    })?;
     Ok(Box::new(file))
 }
 
@@ -364,16 +355,6 @@ impl<'de> Visitor<'de> for Items {
     }
 }
 
-fn too_large(location: &Location, limit: usize) -> Error {
-    Error::input(
-        location.clone(),
-        format!(
-            "is larger than {} MiB; refusing to read it as a document",
-            limit >> 20
-        ),
-    )
-}
-
 /// The input's bytes as they are read, checked as [`common::cli::io::Source`]
 /// checks a whole text (not larger than the limit, no NUL byte, UTF-8),
 /// without a leading byte order mark; a failure is kept for
@@ -514,7 +495,7 @@ impl Checked {
             };
         }
         if at + bytes.len() > self.limit {
-            return Err(too_large(&self.location, self.limit));
+            return Err(too_large_document(self.location.clone(), self.limit));
         }
         if let Some(nul) = bytes.iter().position(|b| *b == 0) {
             return Err(Error::input(
