@@ -72,20 +72,7 @@ impl Progress {
     /// `what 12` with a spinner: things counted as they come, their number
     /// not known in advance (the documents of a stream read as it arrives).
     pub fn tally(what: &str) -> Progress {
-        if !enabled() {
-            return Progress::hidden();
-        }
-        let bar = lines().add(
-            ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())
-                .with_finish(ProgressFinish::AndClear),
-        );
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {prefix} {pos} {wide_msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        bar.set_prefix(what.to_owned());
-        bar.enable_steady_tick(Duration::from_millis(200));
-        Progress { bar: Some(bar) }
+        Progress::spinning("{spinner} {prefix} {pos} {wide_msg}", what)
     }
 
     /// `what 12.3 MiB/40.0 MiB` with a bar: bytes of a known total.
@@ -100,6 +87,11 @@ impl Progress {
 
     /// A status line that each `set_message` replaces (csv-wait's tally).
     pub fn status(what: &str) -> Progress {
+        Progress::spinning("{spinner} {prefix} {wide_msg}", what)
+    }
+
+    /// A spinner of no known length, ticking by itself, in `template`.
+    fn spinning(template: &str, what: &str) -> Progress {
         if !enabled() {
             return Progress::hidden();
         }
@@ -109,7 +101,7 @@ impl Progress {
                 .with_finish(ProgressFinish::AndClear),
         );
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {prefix} {wide_msg}")
+            ProgressStyle::with_template(template)
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         bar.set_prefix(what.to_owned());
