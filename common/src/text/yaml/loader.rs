@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 use yaml_rust2::parser::{Event, Parser};
-use yaml_rust2::scanner::Marker;
+use yaml_rust2::scanner::{Marker, ScanError};
 
 use super::scalars::{resolve_scalar, PythonScalar};
 use crate::check::field_path::{FieldPath, Segment};
@@ -23,6 +23,17 @@ pub struct YamlError {
     pub line: usize,
     pub column: usize,
     pub message: String,
+}
+
+impl From<ScanError> for YamlError {
+    /// The scanner's error at its 1-based line and column.
+    fn from(err: ScanError) -> Self {
+        YamlError {
+            line: err.marker().line(),
+            column: err.marker().col() + 1,
+            message: err.info().to_string(),
+        }
+    }
 }
 
 impl std::fmt::Display for YamlError {
@@ -99,11 +110,7 @@ pub fn parse_stream_full(text: &str) -> Result<Vec<Parsed>, YamlError> {
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();
     loop {
-        let (event, mark) = parser.next_token().map_err(|err| YamlError {
-            line: err.marker().line(),
-            column: err.marker().col() + 1,
-            message: err.info().to_string(),
-        })?;
+        let (event, mark) = parser.next_token().map_err(YamlError::from)?;
         match event {
             Event::StreamEnd => break,
             Event::StreamStart | Event::Nothing => {}
@@ -126,11 +133,7 @@ pub fn parse_documents<E: From<YamlError>>(
     let mut builder = Builder::default();
     let mut parser = Parser::new(text);
     loop {
-        let (event, mark) = parser.next_token().map_err(|err| YamlError {
-            line: err.marker().line(),
-            column: err.marker().col() + 1,
-            message: err.info().to_string(),
-        })?;
+        let (event, mark) = parser.next_token().map_err(YamlError::from)?;
         match event {
             Event::StreamEnd => return Ok(()),
             Event::StreamStart | Event::Nothing => {}
