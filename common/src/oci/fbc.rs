@@ -187,24 +187,10 @@ impl DeclarativeConfig {
         for blob in self.packages.iter().filter(|p| p.name == package) {
             write_blob(&mut out, blob);
         }
-        let mut channels: Vec<&Channel> = self
-            .channels
-            .iter()
-            .filter(|c| c.package == package)
-            .collect();
-        channels.sort_by(|a, b| a.name.cmp(&b.name));
-        for blob in channels {
-            write_blob(&mut out, blob);
-        }
-        let mut bundles: Vec<&Bundle> = self
-            .bundles
-            .iter()
-            .filter(|b| b.package == package)
-            .collect();
-        bundles.sort_by(|a, b| a.name.cmp(&b.name));
-        for blob in bundles {
-            write_blob(&mut out, blob);
-        }
+        let channels = self.channels.iter().filter(|c| c.package == package);
+        write_blobs_by_name(&mut out, channels, |c| &c.name);
+        let bundles = self.bundles.iter().filter(|b| b.package == package);
+        write_blobs_by_name(&mut out, bundles, |b| &b.name);
         out
     }
 
@@ -213,6 +199,20 @@ impl DeclarativeConfig {
         self.channels
             .iter()
             .find(|c| c.package == package && c.name == name)
+    }
+}
+
+/// Writes `blobs` sorted by their `name`, as opm orders a package's channels
+/// and bundles.
+fn write_blobs_by_name<'a, T: Serialize + 'a>(
+    out: &mut Vec<u8>,
+    blobs: impl Iterator<Item = &'a T>,
+    name: impl Fn(&T) -> &str,
+) {
+    let mut blobs: Vec<&T> = blobs.collect();
+    blobs.sort_by(|a, b| name(a).cmp(name(b)));
+    for blob in blobs {
+        write_blob(out, blob);
     }
 }
 
