@@ -516,11 +516,9 @@ impl KubeClient {
                 .is_none_or(|(key, value)| item["metadata"]["labels"][key].as_str() == Some(value))
         };
         let mut deserializer = serde_json::Deserializer::from_slice(&response.body);
-        let read = ListItems {
-            keep: &|item| matches(&item).then(|| each(item)),
-        }
-        .deserialize(&mut deserializer)
-        .and_then(|items| deserializer.end().map(|()| items));
+        let read = ListItems::new(&|item| matches(&item).then(|| each(item)))
+            .deserialize(&mut deserializer)
+            .and_then(|items| deserializer.end().map(|()| items));
         match read {
             Ok(items) => Ok(items),
             // Said as any answer that is not JSON is.
@@ -592,9 +590,21 @@ impl KubeClient {
 
 /// A list's `items`, each handed to `keep` as it is parsed; what `keep`
 /// returns is kept. An answer without items (or not a mapping) has none,
-/// as indexing its parsed value would say.
+/// as indexing its parsed value would say, and so has an `items` that is
+/// not an array. One visitor reads both levels: `in_items` says which.
 struct ListItems<'a, T> {
     keep: &'a dyn Fn(Value) -> Option<T>,
+    /// False for the list itself (a mapping), true for its `items` (an array).
+    in_items: bool,
+}
+
+impl<'a, T> ListItems<'a, T> {
+    fn new(keep: &'a dyn Fn(Value) -> Option<T>) -> Self {
+        ListItems {
+            keep,
+            in_items: false,
+        }
+    }
 }
 
 impl<'de, T> DeserializeSeed<'de> for ListItems<'_, T> {
@@ -615,9 +625,12 @@ impl<'de, T> Visitor<'de> for ListItems<'_, T> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<T>, A::Error> {
         let mut items = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
-            if key == "items" {
+            if key == "items" && !self.in_items {
                 // A repeated `items` keeps its last value.
-                items = map.next_value_seed(Each { keep: self.keep })?;
+                items = map.next_value_seed(ListItems {
+                    keep: self.keep,
+                    in_items: true,
+                })?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -626,66 +639,15 @@ impl<'de, T> Visitor<'de> for ListItems<'_, T> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Vec::new())
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Vec<T>, E> {
-        Ok(Vec::new())
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Vec<T>, E> {
-        Ok(Vec::new())
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Vec<T>, E> {
-        Ok(Vec::new())
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Vec<T>, E> {
-        Ok(Vec::new())
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<Vec<T>, E> {
-        Ok(Vec::new())
-    }
-
-    fn visit_unit<E>(self) -> Result<Vec<T>, E> {
-        Ok(Vec::new())
-    }
-}
-
-/// The items themselves: an array's elements, one at a time.
-struct Each<'a, T> {
-    keep: &'a dyn Fn(Value) -> Option<T>,
-}
-
-impl<'de, T> DeserializeSeed<'de> for Each<'_, T> {
-    type Value = Vec<T>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<T>, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de, T> Visitor<'de> for Each<'_, T> {
-    type Value = Vec<T>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a list of objects")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
         let mut kept = Vec::new();
-        while let Some(item) = seq.next_element::<Value>()? {
-            kept.extend((self.keep)(item));
+        if self.in_items {
+            while let Some(item) = seq.next_element::<Value>()? {
+                kept.extend((self.keep)(item));
+            }
+        } else {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
         }
         Ok(kept)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<T>, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Vec::new())
     }
 
     fn visit_bool<E>(self, _: bool) -> Result<Vec<T>, E> {
@@ -837,6 +799,42 @@ mod tests {
             describe(&ss, Some("cd"), "addon-x"),
             "syncsets.hive.openshift.io \"addon-x\" in namespace \"cd\""
         );
+    }
+
+    /// What indexing the parsed answer would find: `items` of a mapping
+    /// when it is an array, nothing for any other shape.
+    #[test]
+    fn list_items_keeps_only_the_elements_of_a_lists_items() {
+        let read = |text: &str| -> Vec<Value> {
+            let keep = |item: Value| (item != Value::Null).then_some(item);
+            let mut deserializer = serde_json::Deserializer::from_str(text);
+            ListItems::new(&keep)
+                .deserialize(&mut deserializer)
+                .unwrap()
+        };
+        let kept = read(r#"{"kind": "List", "items": [{"a": 1}, null, 2], "x": [3]}"#);
+        assert_eq!(
+            kept,
+            vec![serde_json::json!({"a": 1}), serde_json::json!(2)]
+        );
+        assert_eq!(
+            read(r#"{"items": [1], "items": [4]}"#),
+            vec![Value::from(4)]
+        );
+        for nothing in [
+            r#"[{"items": [1]}]"#,
+            r#"{"items": {"items": [1]}}"#,
+            r#"{"items": "x"}"#,
+            r#"{"other": [1]}"#,
+            "true",
+            "1",
+            "-1",
+            "1.5",
+            r#""s""#,
+            "null",
+        ] {
+            assert_eq!(read(nothing), Vec::<Value>::new(), "{nothing}");
+        }
     }
 
     #[test]
