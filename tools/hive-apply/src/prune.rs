@@ -117,18 +117,15 @@ pub fn run(
         };
         (key, live)
     };
-    let mut live = match &applyset {
-        Some(set) => list_members(
-            client,
-            set,
-            &set.recorded.union(&input_scope),
-            &planned,
-            options,
-            report,
-            &read_live,
-        ),
-        None => list_input_kinds(client, &planned, options, report, &read_live),
+    let (lists, selector) = match &applyset {
+        Some(set) => {
+            let scope = set.recorded.union(&input_scope);
+            let lists = member_lists(client, &scope, &planned, report);
+            (lists, Some((PART_OF, set.id.as_str())))
+        }
+        None => (input_lists(&planned), None),
     };
+    let mut live = list_all(client, &lists, selector, options, report, &read_live);
     match &applyset {
         Some(set) => check_membership(&planned, &set.id, &settings.input)?,
         // No set to name: each object keeps the membership it has, so that
@@ -360,20 +357,20 @@ fn scope_of(planned: &[Planned]) -> Scope {
     scope
 }
 
-/// The set's members: each kind of `scope` (at the input's version when
-/// the input has it, else the group's preferred one; a kind no longer
-/// served has no objects), in each namespace of `scope` when namespaced,
-/// listed by the `part-of` label.
-fn list_members(
+/// One list call: a kind, in a namespace when it is namespaced.
+type Listing = (Arc<Resource>, Option<String>);
+
+/// What to list for the set's members (by the `part-of` label): each kind
+/// of `scope` (at the input's version when the input has it, else the
+/// group's preferred one; a kind no longer served has no objects), in each
+/// namespace of `scope` when namespaced.
+fn member_lists(
     client: &KubeClient,
-    set: &ApplySet,
     scope: &Scope,
     planned: &[Planned],
-    options: &ApplyOptions,
     report: &mut Report,
-    read: &Judge,
-) -> Live {
-    let mut lists: Vec<(Arc<Resource>, Option<String>)> = Vec::new();
+) -> Vec<Listing> {
+    let mut lists: Vec<Listing> = Vec::new();
     for group_kind in &scope.group_kinds {
         let resource = match planned
             .iter()
@@ -405,31 +402,24 @@ fn list_members(
             lists.push((resource, None));
         }
     }
-    let selector = (PART_OF, set.id.as_str());
-    list_all(client, &lists, Some(selector), options, report, read)
+    lists
 }
 
-/// Without a set: the live objects of the input's kinds, in its namespaces.
-fn list_input_kinds(
-    client: &KubeClient,
-    planned: &[Planned],
-    options: &ApplyOptions,
-    report: &mut Report,
-    read: &Judge,
-) -> Live {
-    let mut lists: Vec<(Arc<Resource>, Option<String>)> = Vec::new();
+/// What to list without a set: the input's kinds, in its namespaces.
+fn input_lists(planned: &[Planned]) -> Vec<Listing> {
+    let mut lists: Vec<Listing> = Vec::new();
     for p in planned {
         let list = (p.resource.clone(), p.namespace.clone());
         if !lists.contains(&list) {
             lists.push(list);
         }
     }
-    list_all(client, &lists, None, options, report, read)
+    lists
 }
 
 fn list_all(
     client: &KubeClient,
-    lists: &[(Arc<Resource>, Option<String>)],
+    lists: &[Listing],
     selector: Option<(&str, &str)>,
     options: &ApplyOptions,
     report: &mut Report,
