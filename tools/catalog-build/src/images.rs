@@ -50,29 +50,36 @@ pub fn bundle_image(bundle: &Bundle) -> Result<Image> {
             .map_err(in_bundle)?;
     }
     let layer = Layer::from_content(&content).map_err(in_bundle)?;
-    let config = oci::extend_config(
-        &oci::scratch_config(),
-        &layer.diff_id,
+    scratch_image(
+        layer,
         "catalog-build: COPY manifests/ metadata/",
         &bundle.annotations.0,
-        None,
-        None,
-    )?;
-    Ok(Image::new(
-        Blob::new(oci::MEDIA_TYPE_CONFIG, oci::to_json_bytes(&config)),
-        vec![layer.blob],
-    ))
+    )
 }
 
 /// The package image: `FROM scratch` with the package's files under
 /// `/package`, no labels, as managed-tenants-cli builds it.
 pub fn package_image(content: &LayerContent) -> Result<Image> {
     let layer = Layer::from_content(content)?;
+    scratch_image(
+        layer,
+        "catalog-build: ADD package /package",
+        &BTreeMap::new(),
+    )
+}
+
+/// A `FROM scratch` image of one layer, its history step `created_by`,
+/// with `labels`.
+fn scratch_image(
+    layer: Layer,
+    created_by: &str,
+    labels: &BTreeMap<String, String>,
+) -> Result<Image> {
     let config = oci::extend_config(
         &oci::scratch_config(),
         &layer.diff_id,
-        "catalog-build: ADD package /package",
-        &BTreeMap::new(),
+        created_by,
+        labels,
         None,
         None,
     )?;
