@@ -901,14 +901,7 @@ spec:
         );
         let (tree, findings) = load_tree(dir.path());
         assert!(findings.is_empty(), "{findings:?}");
-        let versions: Vec<String> = tree
-            .main()
-            .unwrap()
-            .bundles
-            .iter()
-            .map(|b| b.version.to_string())
-            .collect();
-        assert_eq!(versions, ["0.9.0", "1.0.0"]);
+        assert_eq!(main_versions(&tree), ["0.9.0", "1.0.0"]);
         assert_eq!(tree.operators[1].dir_name, "dep-op");
         assert_eq!(tree.head().unwrap().csv.name, "my-op.v1.0.0");
         assert_eq!(
@@ -955,15 +948,13 @@ spec:
         write(dir.path(), "1.0.0/manifests/csv.yaml", CSV);
         write(dir.path(), "1.0.0/metadata/annotations.yaml", ANNOTATIONS);
         write(dir.path(), "secret.yaml", "password: hunter2\n");
-        std::os::unix::fs::symlink(
+        link(
             dir.path().join("secret.yaml"),
             dir.path().join("1.0.0/manifests/evil.yaml"),
-        )
-        .unwrap();
+        );
         let (_tree, findings) = load_tree(dir.path());
-        assert_eq!(findings.len(), 1, "{findings:?}");
-        assert_eq!(findings[0].code, "BD0006");
-        assert!(findings[0].message.contains("outside the bundle folder"));
+        let finding = only_finding(&findings, "BD0006");
+        assert!(finding.message.contains("outside the bundle folder"));
     }
 
     /// A managed-tenants-bundles tree with main/1.0.0 and dep-op/0.1.0.
@@ -997,6 +988,35 @@ spec:
             .collect()
     }
 
+    /// The BD0006 findings that refusing the links at `rels` below `root` makes.
+    fn refused_links(root: &Path, rels: &[&str]) -> Vec<(&'static str, String)> {
+        rels.iter()
+            .map(|rel| ("BD0006", root.join(rel).display().to_string()))
+            .collect()
+    }
+
+    /// The one finding there is, which has `code`.
+    fn only_finding<'a>(findings: &'a [Finding], code: &str) -> &'a Finding {
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert_eq!(findings[0].code, code, "{findings:#?}");
+        &findings[0]
+    }
+
+    /// The versions of the main operator's bundles, oldest first.
+    fn main_versions(tree: &BundleTree) -> Vec<String> {
+        tree.main()
+            .unwrap()
+            .bundles
+            .iter()
+            .map(|b| b.version.to_string())
+            .collect()
+    }
+
+    #[cfg(unix)]
+    fn link(target: impl AsRef<Path>, at: PathBuf) {
+        std::os::unix::fs::symlink(target, at).unwrap();
+    }
+
     fn no_file_from(tree: &BundleTree, name: &str) -> bool {
         tree.all_bundles()
             .all(|b| b.manifests.iter().all(|m| m.name != name))
@@ -1009,7 +1029,7 @@ spec:
         let outside = tempfile::tempdir().unwrap();
         outside_bundle(outside.path());
         write(outside.path(), "config.yaml", "addons: []\n");
-        std::os::unix::fs::symlink(outside.path(), dir.path().join("main")).unwrap();
+        link(outside.path(), dir.path().join("main"));
         let (tree, findings) = load_tree(dir.path());
         let main = dir.path().join("main").display().to_string();
         assert_eq!(
@@ -1035,7 +1055,7 @@ spec:
         let outside = tempfile::tempdir().unwrap();
         good_tree(dir.path());
         outside_bundle(outside.path());
-        std::os::unix::fs::symlink(outside.path(), dir.path().join("evil-op")).unwrap();
+        link(outside.path(), dir.path().join("evil-op"));
         let (tree, findings) = load_tree(dir.path());
         let link = dir.path().join("evil-op").display().to_string();
         assert_eq!(
@@ -1055,26 +1075,14 @@ spec:
         good_tree(dir.path());
         outside_bundle(outside.path());
         // Both a link leaving the tree and one to a sibling version.
-        std::os::unix::fs::symlink(outside.path().join("1.0.0"), dir.path().join("main/0.4.0"))
-            .unwrap();
-        std::os::unix::fs::symlink(dir.path().join("main/1.0.0"), dir.path().join("main/1.1.0"))
-            .unwrap();
+        link(outside.path().join("1.0.0"), dir.path().join("main/0.4.0"));
+        link(dir.path().join("main/1.0.0"), dir.path().join("main/1.1.0"));
         let (tree, findings) = load_tree(dir.path());
-        let expected: Vec<(&str, String)> = ["main/0.4.0", "main/1.1.0"]
-            .iter()
-            .map(|p| ("BD0006", dir.path().join(p).display().to_string()))
-            .collect();
+        let expected = refused_links(dir.path(), &["main/0.4.0", "main/1.1.0"]);
         assert_eq!(symlink_findings(&findings), expected, "{findings:#?}");
         assert!(findings.iter().all(|f| f.code == "BD0006"), "{findings:#?}");
         assert!(no_file_from(&tree, "stolen.yaml"));
-        let versions: Vec<String> = tree
-            .main()
-            .unwrap()
-            .bundles
-            .iter()
-            .map(|b| b.version.to_string())
-            .collect();
-        assert_eq!(versions, ["1.0.0"]);
+        assert_eq!(main_versions(&tree), ["1.0.0"]);
     }
 
     #[cfg(unix)]
@@ -1088,37 +1096,31 @@ spec:
             "main/1.0.0/metadata/annotations.yaml",
             ANNOTATIONS,
         );
-        std::os::unix::fs::symlink(
+        link(
             outside.path().join("1.0.0/manifests"),
             dir.path().join("main/1.0.0/manifests"),
-        )
-        .unwrap();
+        );
         write(
             dir.path(),
             "main/2.0.0/manifests/csv.yaml",
             &CSV.replace("1.0.0", "2.0.0"),
         );
-        std::os::unix::fs::symlink(
+        link(
             outside.path().join("1.0.0/metadata"),
             dir.path().join("main/2.0.0/metadata"),
-        )
-        .unwrap();
+        );
         let (tree, findings) = load_tree(dir.path());
-        let expected: Vec<(&str, String)> = ["main/1.0.0/manifests", "main/2.0.0/metadata"]
-            .iter()
-            .map(|p| ("BD0006", dir.path().join(p).display().to_string()))
-            .collect();
+        let expected = refused_links(dir.path(), &["main/1.0.0/manifests", "main/2.0.0/metadata"]);
         let found = symlink_findings(&findings);
         assert_eq!(found, expected, "{findings:#?}");
         assert!(tree.all_bundles().next().is_none(), "{findings:#?}");
         // A single bundle folder (no main/) whose manifests/ is a link.
         let single = tempfile::tempdir().unwrap();
         write(single.path(), "metadata/annotations.yaml", ANNOTATIONS);
-        std::os::unix::fs::symlink(
+        link(
             outside.path().join("1.0.0/manifests"),
             single.path().join("manifests"),
-        )
-        .unwrap();
+        );
         let (tree, findings) = load_tree(single.path());
         assert_eq!(symlink_findings(&findings).len(), 1, "{findings:#?}");
         assert!(tree.all_bundles().next().is_none());
@@ -1131,15 +1133,13 @@ spec:
         let outside = tempfile::tempdir().unwrap();
         good_tree(dir.path());
         write(outside.path(), "config.yaml", "addons: []\n");
-        std::os::unix::fs::symlink(
+        link(
             outside.path().join("config.yaml"),
             dir.path().join("main/config.yaml"),
-        )
-        .unwrap();
+        );
         let (tree, findings) = load_tree(dir.path());
-        assert_eq!(findings.len(), 1, "{findings:#?}");
-        assert_eq!(findings[0].code, "BD0006");
-        assert!(findings[0].message.contains("outside the bundle folder"));
+        let finding = only_finding(&findings, "BD0006");
+        assert!(finding.message.contains("outside the bundle folder"));
         assert!(tree.config.is_none());
     }
 
@@ -1197,11 +1197,10 @@ spec:
             );
             write(dir.path(), "1.0.0/metadata/annotations.yaml", ANNOTATIONS);
             let (_tree, findings) = load_tree(dir.path());
-            assert_eq!(findings.len(), 1, "{findings:#?}");
-            assert_eq!(findings[0].code, "BD0009");
-            assert!(findings[0].file.ends_with("manifests/csv.yaml"));
-            assert_eq!(findings[0].path, "metadata.name");
-            assert_eq!(findings[0].line, Some(4));
+            let finding = only_finding(&findings, "BD0009");
+            assert!(finding.file.ends_with("manifests/csv.yaml"));
+            assert_eq!(finding.path, "metadata.name");
+            assert_eq!(finding.line, Some(4));
         }
     }
 
