@@ -8,26 +8,24 @@
 
 use super::*;
 
-/// An add-on read from YAML, so its mappings keep their file order.
-const ADDON: &str = "id: my-addon
-name: My Addon
-description: d
-icon: aWNvbg==
-label: api.openshift.com/addon-my-addon
-enabled: true
-addonOwner: Team <team@redhat.com>
-quayRepo: quay.io/osd-addons/my-addon
-testHarness: quay.io/osd-addons/my-addon-harness
-installMode: OwnNamespace
-targetNamespace: redhat-my-addon
-namespaces: [redhat-my-addon, redhat-other]
-ocmQuotaName: addon-my-addon
-ocmQuotaCost: 0
-operatorName: my-addon
-defaultChannel: alpha
-namespaceLabels: {zeta: \"1\", alpha: \"2\"}
-namespaceAnnotations: {}
-indexImage: quay.io/osd-addons/my-addon-index@sha256:1
+/// An add-on read from YAML, so its mappings keep their file order: the
+/// minimal one with a second namespace, labels out of order, and the fields
+/// the templates below read.
+fn addon_yaml() -> String {
+    let minimal = crate::testing::MINIMAL_ADDON_YAML
+        .replace(
+            "namespaces: [redhat-my-addon]",
+            "namespaces: [redhat-my-addon, redhat-other]",
+        )
+        .replace(
+            "namespaceLabels: {}",
+            "namespaceLabels: {zeta: \"1\", alpha: \"2\"}",
+        );
+    minimal + ADDON_EXTRA
+}
+
+/// What [`addon_yaml`] adds after the minimal add-on's fields.
+const ADDON_EXTRA: &str = "indexImage: quay.io/osd-addons/my-addon-index@sha256:1
 config:
   env:
     - value: debug
@@ -42,7 +40,7 @@ pagerduty:
 
 fn document() -> AddonDocument {
     let loaded = crate::model::document::load(
-        crate::cli::io::Source::from_text(crate::cli::io::Origin::Stdin, ADDON),
+        crate::cli::io::Source::from_text(crate::cli::io::Origin::Stdin, addon_yaml()),
         &Default::default(),
     )
     .unwrap();
