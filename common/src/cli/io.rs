@@ -175,15 +175,7 @@ impl Source {
             let line = json_error.map_or(err.line, |e| e.line());
             return Error::input(self.location().line(line), early);
         }
-        let what = if self.looks_like_json() {
-            "is not valid JSON or YAML"
-        } else {
-            "is not valid YAML"
-        };
-        Error::input(
-            self.location().line(err.line),
-            format!("{what}: {} (column {})", err.message, err.column),
-        )
+        not_json_or_yaml(self.location(), self.looks_like_json(), &err)
     }
 
     /// Lines of the document's fields, for reporting.
@@ -287,6 +279,20 @@ pub fn open_document(
         return Err(too_large());
     }
     Ok((file, metadata.len()))
+}
+
+/// The error for a text YAML could not read, at the line `err` names in
+/// `location`; one that `looks_like_json` was tried as JSON first.
+pub fn not_json_or_yaml(location: Location, looks_like_json: bool, err: &yaml::YamlError) -> Error {
+    let what = if looks_like_json {
+        "is not valid JSON or YAML"
+    } else {
+        "is not valid YAML"
+    };
+    Error::input(
+        location.line(err.line),
+        format!("{what}: {} (column {})", err.message, err.column),
+    )
 }
 
 /// The error for a document over `limit` bytes, at `location`.

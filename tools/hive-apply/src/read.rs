@@ -16,7 +16,7 @@ use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use common::cli::error::Location;
-use common::cli::io::{describe_io_error, open_document, too_large_document};
+use common::cli::io::{describe_io_error, not_json_or_yaml, open_document, too_large_document};
 use common::{Error, Result};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -176,17 +176,7 @@ fn read_yaml(
         collector.document(index, document.value);
         Ok::<(), common::text::yaml::YamlError>(())
     });
-    parsed.map_err(|err| {
-        let what = if looks_like_json {
-            "is not valid JSON or YAML"
-        } else {
-            "is not valid YAML"
-        };
-        Error::input(
-            location.clone().line(err.line),
-            format!("{what}: {} (column {})", err.message, err.column),
-        )
-    })?;
+    parsed.map_err(|err| not_json_or_yaml(location.clone(), looks_like_json, &err))?;
     collector.finish()
 }
 
