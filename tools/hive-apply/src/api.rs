@@ -421,20 +421,13 @@ impl KubeClient {
         force: bool,
         dry_run: bool,
     ) -> KubeResult<Written> {
-        let mut path = format!(
+        let path = format!(
             "{}?fieldManager={}&force={force}",
             resource.path(namespace, name),
             encode_query(manager)
         );
-        if dry_run {
-            path.push_str("&dryRun=All");
-        }
         // JSON is YAML: the apply content type takes either.
-        let response = self.http.send(
-            &Request::new("PATCH", &path)
-                .header("Accept", "application/json")
-                .body("application/apply-patch+yaml", body),
-        )?;
+        let response = self.patch(path, dry_run, "application/apply-patch+yaml", body)?;
         self.written(response, resource, namespace, name)
     }
 
@@ -447,20 +440,13 @@ impl KubeClient {
         patch: &Value,
         dry_run: bool,
     ) -> KubeResult<Written> {
-        let mut path = format!(
+        let path = format!(
             "{}?fieldManager={}",
             resource.path(namespace, name),
             encode_query(&self.field_manager)
         );
-        if dry_run {
-            path.push_str("&dryRun=All");
-        }
         let body = serde_json::to_vec(patch).map_err(Error::internal)?;
-        let response = self.http.send(
-            &Request::new("PATCH", &path)
-                .header("Accept", "application/json")
-                .body("application/merge-patch+json", body),
-        )?;
+        let response = self.patch(path, dry_run, "application/merge-patch+json", body)?;
         self.written(response, resource, namespace, name)
     }
 
@@ -551,6 +537,24 @@ impl KubeClient {
             404 => Ok(false),
             _ => Err(self.failure(&response, &describe(resource, namespace, name))),
         }
+    }
+
+    /// PATCHes `body`, of `content_type`, to `path` (an object's path with
+    /// its query begun), only as a dry run when `dry_run`.
+    fn patch(
+        &self,
+        mut path: String,
+        dry_run: bool,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> KubeResult<Response> {
+        if dry_run {
+            path.push_str("&dryRun=All");
+        }
+        let request = Request::new("PATCH", &path)
+            .header("Accept", "application/json")
+            .body(content_type, body);
+        Ok(self.http.send(&request)?)
     }
 
     fn written(
