@@ -43,6 +43,15 @@ fn kubeconfig(dir: &Path, server: &KubeServer, token: &str) -> PathBuf {
     e2e::write_kubeconfig(dir, server, token)
 }
 
+/// A fresh Hive cluster ([`server`]) and a kubeconfig for it with the
+/// token `test-token`, in a folder that must live as long as the test.
+fn cluster() -> (KubeServer, PathBuf, tempfile::TempDir) {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), &server, "test-token");
+    (server, config, dir)
+}
+
 fn render(args: &[&str]) -> Vec<u8> {
     tool("syncset-render")
         .arg(FULL)
@@ -100,9 +109,7 @@ fn resource_versions(server: &KubeServer) -> Vec<(String, Value)> {
 
 #[test]
 fn render_apply_wait_then_a_second_apply_changes_nothing() {
-    let server = server();
-    let dir = tempfile::tempdir().unwrap();
-    let config = kubeconfig(dir.path(), &server, "test-token");
+    let (server, config, _dir) = cluster();
     let input = render(&[
         "--cluster-deployment",
         "cd-east/cluster-1",
@@ -285,9 +292,7 @@ fn an_expired_token_is_a_clear_error_and_a_rerun_finishes() {
 
 #[test]
 fn a_conflict_names_the_object_and_force_takes_over() {
-    let server = server();
-    let dir = tempfile::tempdir().unwrap();
-    let config = kubeconfig(dir.path(), &server, "test-token");
+    let (server, config, _dir) = cluster();
     let input = render(&["--selector"]);
     // Someone else manages the delete SelectorSyncSet's apply mode, differently.
     server
@@ -402,9 +407,7 @@ fn a_dead_server_is_a_clear_error_and_a_rerun_finishes() {
 
 #[test]
 fn dry_runs_store_nothing() {
-    let server = server();
-    let dir = tempfile::tempdir().unwrap();
-    let config = kubeconfig(dir.path(), &server, "test-token");
+    let (server, config, _dir) = cluster();
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
     let run = hive_apply_at(&config, &input, &["--dry-run=server", "-o", "json"]).success();
     let list: Value = serde_json::from_str(&run.stdout()).unwrap();
@@ -625,9 +628,7 @@ fn a_client_certificate_from_the_kubeconfig_authenticates() {
 
 #[test]
 fn prune_removes_the_sync_set_of_a_dropped_cluster_only() {
-    let server = server();
-    let dir = tempfile::tempdir().unwrap();
-    let config = kubeconfig(dir.path(), &server, "test-token");
+    let (server, config, _dir) = cluster();
     let both = render(&[
         "--cluster-deployment",
         "cd-east/cluster-1",
@@ -948,9 +949,7 @@ fn a_huge_timeout_is_a_usage_error_not_a_panic() {
 
 #[test]
 fn label_cluster_without_a_selector_sync_set_is_refused_before_touching_the_server() {
-    let server = server();
-    let dir = tempfile::tempdir().unwrap();
-    let config = kubeconfig(dir.path(), &server, "test-token");
+    let (server, config, _dir) = cluster();
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
     let run = hive_apply_at(&config, &input, &["--label-cluster", "cd-east/cluster-1"]).exit(2);
     assert!(run.stderr().contains("SelectorSyncSet"), "{}", run.stderr());
@@ -962,9 +961,7 @@ fn label_cluster_without_a_selector_sync_set_is_refused_before_touching_the_serv
 
 #[test]
 fn wait_with_nothing_to_wait_for_is_a_usage_error_before_touching_the_server() {
-    let server = server();
-    let dir = tempfile::tempdir().unwrap();
-    let config = kubeconfig(dir.path(), &server, "test-token");
+    let (server, config, _dir) = cluster();
     // The man page's old example: a SelectorSyncSet, and no cluster to watch.
     let selector = render(&["--selector"]);
     hive_apply_at(&config, &selector, &["--wait"])
@@ -982,9 +979,7 @@ fn wait_with_nothing_to_wait_for_is_a_usage_error_before_touching_the_server() {
 
 #[test]
 fn an_object_named_twice_is_refused_naming_both_places_and_nothing_is_applied() {
-    let server = server();
-    let dir = tempfile::tempdir().unwrap();
-    let config = kubeconfig(dir.path(), &server, "test-token");
+    let (server, config, _dir) = cluster();
     let list = render(&["--cluster-deployment", "cd-east/cluster-1"]);
     let again = "apiVersion: hive.openshift.io/v1\nkind: SyncSet\nmetadata: {name: addon-full-addon, namespace: cd-east}\nspec: {clusterDeploymentRefs: [{name: other}]}\n";
     let input = format!("{}---\n{again}", String::from_utf8(list).unwrap());
@@ -1005,9 +1000,7 @@ fn an_object_named_twice_is_refused_naming_both_places_and_nothing_is_applied() 
 
 #[test]
 fn namespaces_go_first_and_what_lives_in_a_failed_one_is_not_sent() {
-    let server = server();
-    let dir = tempfile::tempdir().unwrap();
-    let config = kubeconfig(dir.path(), &server, "test-token");
+    let (server, config, _dir) = cluster();
     // The ConfigMap comes first in the input, its Namespace second.
     let input = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: team-a}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: team-a, labels: {owner: us}}\n";
     hive_apply_at(&config, input.as_bytes(), &[]).success();
