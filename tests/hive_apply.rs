@@ -392,12 +392,10 @@ fn a_dead_server_is_a_clear_error_and_a_rerun_finishes() {
         format!("apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters: [{{name: c, cluster: {{server: '{dead_url}'}}}}]\nusers: [{{name: u, user: {{token: t}}}}]\ncontexts: [{{name: c, context: {{cluster: c, user: u}}}}]\n"),
     )
     .unwrap();
-    let run = hive_apply_at(&config, &input, &[]).exit(3);
-    assert!(
-        run.stderr().contains(&dead_url) && run.stderr().contains("cannot connect"),
-        "{}",
-        run.stderr()
-    );
+    hive_apply_at(&config, &input, &[])
+        .exit(3)
+        .stderr_has(&dead_url)
+        .stderr_has("cannot connect");
 
     let server = server();
     let config = kubeconfig(dir.path(), &server, "test-token");
@@ -515,24 +513,20 @@ fn bad_input_is_exit_1_naming_the_field() {
     let dir = tempfile::tempdir().unwrap();
     let server = server();
     let config = kubeconfig(dir.path(), &server, "test-token");
-    let run = hive_apply_at(
+    hive_apply_at(
         &config,
         b"apiVersion: v1\nkind: ConfigMap\nmetadata: {namespace: x}\n",
         &[],
     )
-    .exit(1);
-    assert!(run.stderr().contains("metadata.name"), "{}", run.stderr());
-    let unknown = hive_apply_at(
+    .exit(1)
+    .stderr_has("metadata.name");
+    hive_apply_at(
         &config,
         br#"{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}"#,
         &[],
     )
-    .exit(3);
-    assert!(
-        unknown.stderr().contains("does not serve example.com/v1"),
-        "{}",
-        unknown.stderr()
-    );
+    .exit(3)
+    .stderr_has("does not serve example.com/v1");
 }
 
 #[test]
@@ -558,12 +552,9 @@ fn https_with_the_kubeconfig_ca_and_a_clear_error_without_it() {
         .map(|l| format!("{l}\n"))
         .collect();
     std::fs::write(&untrusted, &without_ca).unwrap();
-    let refused = hive_apply_at(&untrusted, &input, &[]).exit(3);
-    assert!(
-        refused.stderr().contains("certificate"),
-        "{}",
-        refused.stderr()
-    );
+    hive_apply_at(&untrusted, &input, &[])
+        .exit(3)
+        .stderr_has("certificate");
     // insecure-skip-tls-verify accepts it, as kubectl does.
     let insecure = dir.path().join("insecure");
     std::fs::write(
@@ -618,12 +609,9 @@ fn a_client_certificate_from_the_kubeconfig_authenticates() {
         ),
     )
     .unwrap();
-    let refused = hive_apply_at(&anonymous, &input, &[]).exit(3);
-    assert!(
-        refused.stderr().contains("HTTP 401"),
-        "{}",
-        refused.stderr()
-    );
+    hive_apply_at(&anonymous, &input, &[])
+        .exit(3)
+        .stderr_has("HTTP 401");
 }
 
 #[test]
@@ -881,22 +869,16 @@ fn a_kubeconfig_or_token_file_that_is_a_fifo_or_a_device_is_refused_without_bloc
         .unwrap()
         .success());
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
-    let run = hive_apply_at(&fifo, &input, &[]).exit(1);
-    assert!(
-        run.stderr().contains("not a regular file"),
-        "{}",
-        run.stderr()
-    );
+    hive_apply_at(&fifo, &input, &[])
+        .exit(1)
+        .stderr_has("not a regular file");
     for token_file in [fifo.to_str().unwrap(), "/dev/zero"] {
         let config = dir.path().join("kubeconfig");
         let user = format!("    tokenFile: {token_file}\n");
         std::fs::write(&config, kubeconfig_text("http://127.0.0.1:9", &user)).unwrap();
-        let run = hive_apply_at(&config, &input, &[]).exit(1);
-        assert!(
-            run.stderr().contains("not a regular file"),
-            "{}",
-            run.stderr()
-        );
+        hive_apply_at(&config, &input, &[])
+            .exit(1)
+            .stderr_has("not a regular file");
     }
     let config = dir.path().join("kubeconfig");
     let ca = kubeconfig_text("https://127.0.0.1:9", "    token: abcd\n").replace(
@@ -904,12 +886,9 @@ fn a_kubeconfig_or_token_file_that_is_a_fifo_or_a_device_is_refused_without_bloc
         &format!("    certificate-authority: {}\n", fifo.display()),
     );
     std::fs::write(&config, ca).unwrap();
-    let run = hive_apply_at(&config, &input, &[]).exit(1);
-    assert!(
-        run.stderr().contains("certificate-authority"),
-        "{}",
-        run.stderr()
-    );
+    hive_apply_at(&config, &input, &[])
+        .exit(1)
+        .stderr_has("certificate-authority");
 }
 
 #[test]
@@ -924,12 +903,9 @@ fn a_server_url_with_an_invalid_port_makes_the_kubeconfig_unusable_exit_1() {
         let config = dir.path().join("kubeconfig");
         std::fs::write(&config, kubeconfig_text(server, "    token: abcd\n")).unwrap();
         // The kubeconfig cannot be used: exit 1, as for every such kubeconfig.
-        let run = hive_apply_at(&config, &input, &[]).exit(1);
-        assert!(
-            run.stderr().contains("clusters[c].cluster.server"),
-            "{}",
-            run.stderr()
-        );
+        hive_apply_at(&config, &input, &[])
+            .exit(1)
+            .stderr_has("clusters[c].cluster.server");
     }
 }
 
@@ -951,8 +927,9 @@ fn a_huge_timeout_is_a_usage_error_not_a_panic() {
 fn label_cluster_without_a_selector_sync_set_is_refused_before_touching_the_server() {
     let (server, config, _dir) = cluster();
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
-    let run = hive_apply_at(&config, &input, &["--label-cluster", "cd-east/cluster-1"]).exit(2);
-    assert!(run.stderr().contains("SelectorSyncSet"), "{}", run.stderr());
+    hive_apply_at(&config, &input, &["--label-cluster", "cd-east/cluster-1"])
+        .exit(2)
+        .stderr_has("SelectorSyncSet");
     assert!(
         stored_objects(&server).is_empty(),
         "nothing may be applied first"
