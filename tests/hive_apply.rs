@@ -1130,6 +1130,14 @@ impl Fleet {
             .unwrap()
     }
 
+    /// Both add-ons' stage documents: logging-addon, reference-addon.
+    fn both(&self) -> [Value; 2] {
+        [
+            self.document("logging-addon"),
+            self.document("reference-addon"),
+        ]
+    }
+
     fn prune_all(&self, input: &[u8], args: &[&str]) -> Run {
         hive_apply_at(&self.config, input, &[&["--prune=all"], args].concat())
     }
@@ -1165,6 +1173,17 @@ fn inventory(
 
 fn whole(addons: &[&str]) -> common::model::inventory::Inventory {
     inventory(common::model::inventory::Scope::Whole, addons)
+}
+
+/// The fleet list of both add-ons ([`Fleet::both`]), its inventory whole.
+fn both_whole(both: &[Value; 2]) -> Vec<u8> {
+    fleet_list(both, Some(&whole(&["logging-addon", "reference-addon"])))
+}
+
+/// The fleet list once reference-addon left the tree: logging-addon alone,
+/// its inventory whole.
+fn logging_whole(both: &[Value; 2]) -> Vec<u8> {
+    fleet_list(&both[..1], Some(&whole(&["logging-addon"])))
 }
 
 /// What `syncset-render --selector` writes for a fleet stream (the contract
@@ -1219,11 +1238,8 @@ const REFERENCE_OBJECTS: [(&str, &str, &str); 4] = [
 #[test]
 fn prune_all_removes_an_add_on_that_left_the_tree_with_its_integrations_and_nothing_else() {
     let fleet = Fleet::start();
-    let both = [
-        fleet.document("logging-addon"),
-        fleet.document("reference-addon"),
-    ];
-    let all = fleet_list(&both, Some(&whole(&["logging-addon", "reference-addon"])));
+    let both = fleet.both();
+    let all = both_whole(&both);
     fleet.prune_all(&all, &["--summary"]).success();
 
     // Every object is a member of the set, and the parent records it as
@@ -1280,7 +1296,7 @@ fn prune_all_removes_an_add_on_that_left_the_tree_with_its_integrations_and_noth
 
     // reference-addon leaves the tree: its SelectorSyncSets and its
     // integrations go, though no input object has their kinds any more.
-    let remaining = fleet_list(&both[..1], Some(&whole(&["logging-addon"])));
+    let remaining = logging_whole(&both);
     let run = fleet.prune_all(&remaining, &["--summary"]).success();
     for line in [
         "selectorsyncset.hive.openshift.io/addon-reference-addon pruned",
@@ -1364,7 +1380,7 @@ fn prune_all_keeps_an_add_on_that_failed_upstream_and_prunes_what_an_add_on_no_l
         fleet.parent_annotation("applyset.kubernetes.io/contains-group-kinds"),
         "DeadmansSnitchIntegration.deadmanssnitch.managed.openshift.io,PagerDutyIntegration.pagerduty.openshift.io,SelectorSyncSet.hive.openshift.io"
     );
-    let gone = fleet_list(&both[..1], Some(&whole(&["logging-addon"])));
+    let gone = logging_whole(&both);
     fleet.prune_all(&gone, &[]).success();
     for (kind, namespace, name) in REFERENCE_OBJECTS {
         assert!(fleet.get(kind, namespace, name).is_none(), "{kind} {name}");
@@ -1376,12 +1392,7 @@ fn prune_all_without_proof_applies_everything_refuses_the_prune_and_deletes_noth
     let fleet = Fleet::start();
     let logging = fleet.document("logging-addon");
     let both = [logging.clone(), fleet.document("reference-addon")];
-    fleet
-        .prune_all(
-            &fleet_list(&both, Some(&whole(&["logging-addon", "reference-addon"]))),
-            &[],
-        )
-        .success();
+    fleet.prune_all(&both_whole(&both), &[]).success();
 
     // Each input lacks reference-addon; the first two change logging-addon's
     // SelectorSyncSet, which must still be applied.
@@ -1461,7 +1472,7 @@ fn prune_all_without_proof_applies_everything_refuses_the_prune_and_deletes_noth
     assert_eq!(resource_versions(&fleet.server), before);
 
     // Above the cap: nothing deleted, each deletion listed; within it, done.
-    let gone = fleet_list(&both[..1], Some(&whole(&["logging-addon"])));
+    let gone = logging_whole(&both);
     let refused = fleet
         .prune_all(&gone, &["--max-deletions", "3"])
         .exit(1)
@@ -1485,17 +1496,9 @@ fn prune_all_without_proof_applies_everything_refuses_the_prune_and_deletes_noth
 #[test]
 fn a_dry_run_of_prune_all_lists_the_deletions_marked_and_changes_nothing() {
     let fleet = Fleet::start();
-    let both = [
-        fleet.document("logging-addon"),
-        fleet.document("reference-addon"),
-    ];
-    fleet
-        .prune_all(
-            &fleet_list(&both, Some(&whole(&["logging-addon", "reference-addon"]))),
-            &[],
-        )
-        .success();
-    let gone = fleet_list(&both[..1], Some(&whole(&["logging-addon"])));
+    let both = fleet.both();
+    fleet.prune_all(&both_whole(&both), &[]).success();
+    let gone = logging_whole(&both);
     let before = resource_versions(&fleet.server);
     for (mode, mark) in [
         ("--dry-run=server", " (server dry run)"),
@@ -1524,11 +1527,8 @@ fn a_dry_run_of_prune_all_lists_the_deletions_marked_and_changes_nothing() {
 #[test]
 fn prune_all_reapplies_what_another_manager_changed_and_reports_the_conflict() {
     let fleet = Fleet::start();
-    let both = [
-        fleet.document("logging-addon"),
-        fleet.document("reference-addon"),
-    ];
-    let all = fleet_list(&both, Some(&whole(&["logging-addon", "reference-addon"])));
+    let both = fleet.both();
+    let all = both_whole(&both);
     fleet.prune_all(&all, &[]).success();
     // Another manager takes over a field of ours and changes it.
     fleet
@@ -1580,11 +1580,8 @@ fn prune_all_refuses_a_parent_that_another_tool_manages() {
             false,
         )
         .unwrap();
-    let both = [
-        fleet.document("logging-addon"),
-        fleet.document("reference-addon"),
-    ];
-    let all = fleet_list(&both, Some(&whole(&["logging-addon", "reference-addon"])));
+    let both = fleet.both();
+    let all = both_whole(&both);
     fleet
         .prune_all(&all, &[])
         .exit(2)
@@ -1620,16 +1617,8 @@ fn kubectl_reads_the_applyset_as_its_own_kind_of_set() {
         return;
     }
     let fleet = Fleet::start_tls();
-    let both = [
-        fleet.document("logging-addon"),
-        fleet.document("reference-addon"),
-    ];
-    fleet
-        .prune_all(
-            &fleet_list(&both, Some(&whole(&["logging-addon", "reference-addon"]))),
-            &[],
-        )
-        .success();
+    let both = fleet.both();
+    fleet.prune_all(&both_whole(&both), &[]).success();
     let kubectl = |args: &[&str]| -> Run {
         std::process::Command::new("kubectl")
             .env("KUBECONFIG", &fleet.config)
