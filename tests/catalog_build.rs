@@ -1214,6 +1214,15 @@ fn write_image_sets(bundles: &Path, tree: &Path, layout: &Path) -> e2e::Run {
         .run()
 }
 
+/// `dir/tree`, an add-on tree whose add-on `demo` has its stage image set
+/// folder, and that folder (where `--imagesets-out` writes demo's sets).
+fn demo_tree(dir: &Path) -> (PathBuf, PathBuf) {
+    let tree = dir.join("tree");
+    let sets = tree.join("addons/demo/addonimagesets/stage");
+    std::fs::create_dir_all(&sets).unwrap();
+    (tree, sets)
+}
+
 /// A file's permission bits.
 #[cfg(unix)]
 fn mode(path: &Path) -> u32 {
@@ -1316,9 +1325,7 @@ fn imagesets_out_and_oci_layouts_give_new_files_the_umask_mode_and_keep_a_rewrit
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let bundles = bundles_listing(dir.path(), "demo");
-    let tree = dir.path().join("tree");
-    let sets = tree.join("addons/demo/addonimagesets/stage");
-    std::fs::create_dir_all(&sets).unwrap();
+    let (tree, sets) = demo_tree(dir.path());
     let layout = dir.path().join("layout");
     write_image_sets(&bundles, &tree, &layout).success();
     let written: Vec<PathBuf> = std::fs::read_dir(&sets)
@@ -1377,9 +1384,7 @@ fn imagesets_out_and_oci_layouts_give_new_files_the_umask_mode_and_keep_a_rewrit
 fn imagesets_out_names_the_file_as_mtcli_and_updates_the_versions_file_in_place() {
     let dir = tempfile::tempdir().unwrap();
     let bundles = bundles_listing(dir.path(), "demo");
-    let tree = dir.path().join("tree");
-    let sets = tree.join("addons/demo/addonimagesets/stage");
-    std::fs::create_dir_all(&sets).unwrap();
+    let (tree, sets) = demo_tree(dir.path());
     let layout = dir.path().join("layout");
     let listing = |dir: &Path| -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -1436,9 +1441,7 @@ fn imagesets_out_names_the_file_as_mtcli_and_updates_the_versions_file_in_place(
 fn imagesets_out_names_the_image_set_after_a_version_file() {
     let dir = tempfile::tempdir().unwrap();
     let bundles = bundles_listing(dir.path(), "demo");
-    let tree = dir.path().join("tree");
-    let sets = tree.join("addons/demo/addonimagesets/stage");
-    std::fs::create_dir_all(&sets).unwrap();
+    let (tree, sets) = demo_tree(dir.path());
     std::fs::write(bundles.join("VERSION"), "2.0.0-rc.1\n").unwrap();
     write_image_sets(&bundles, &tree, &dir.path().join("layout")).success();
     let path = sets.join("demo.v2.0.0-rc.1.yaml");
@@ -1484,9 +1487,7 @@ fn bundles_with_package(dir: &Path) -> PathBuf {
 fn a_package_folder_becomes_a_package_image_named_by_the_image_set() {
     let dir = tempfile::tempdir().unwrap();
     let bundles = bundles_with_package(dir.path());
-    let tree = dir.path().join("tree");
-    let sets = tree.join("addons/demo/addonimagesets/stage");
-    std::fs::create_dir_all(&sets).unwrap();
+    let (tree, sets) = demo_tree(dir.path());
     let layout = dir.path().join("layout");
     let out = write_image_sets(&bundles, &tree, &layout).success();
     let result = out.json();
