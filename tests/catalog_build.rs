@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use addon_flow_testservers::http::{HttpResponse, Server};
 use common::oci::OciLayout;
-use e2e::registry::{make_base_layout, skopeo, skopeo_installed, LoopbackRegistry as Registry};
+use e2e::registry::{
+    make_base_layout, skopeo, skopeo_installed, skopeo_pull, LoopbackRegistry as Registry,
+};
 use e2e::RunExt;
 use serde_json::{json, Value};
 
@@ -217,13 +219,7 @@ fn pushes_to_a_real_registry_that_skopeo_reads_and_a_rerun_uploads_nothing() {
     );
 
     // Pull it back with skopeo; the /configs layer holds the expected FBC.
-    let pulled = tempfile::tempdir().unwrap();
-    skopeo(&[
-        "copy",
-        "--src-tls-verify=false",
-        &format!("docker://{index_image}"),
-        &format!("oci:{}:pulled", pulled.path().display()),
-    ]);
+    let pulled = skopeo_pull(&index_image);
     let text = catalog_json_from_layer(&last_layer(pulled.path(), "pulled"), "demo-operator");
     let blobs = json_stream(&text);
     assert_eq!(blobs[0]["schema"], "olm.package");
@@ -1621,13 +1617,7 @@ fn following_the_layout_note_pushes_a_catalog_whose_bundles_skopeo_can_inspect()
     assert_eq!(pushed[4]["image"], catalog.as_str());
 
     // The catalog in the registry, and every bundle image it names.
-    let pulled = tempfile::tempdir().unwrap();
-    skopeo(&[
-        "copy",
-        "--src-tls-verify=false",
-        &format!("docker://{catalog}"),
-        &format!("oci:{}:pulled", pulled.path().display()),
-    ]);
+    let pulled = skopeo_pull(&catalog);
     let mut named = 0;
     for package in ["demo-operator", "dep-operator"] {
         let text = catalog_json_from_layer(&last_layer(pulled.path(), "pulled"), package);

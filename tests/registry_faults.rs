@@ -19,7 +19,7 @@ use addon_flow_testservers::registry::{
     free_port, registry_tools_installed, DockerRegistry, FaultingProxy, Forwarded,
 };
 use common::oci::OciLayout;
-use e2e::registry::skopeo;
+use e2e::registry::{skopeo, skopeo_pull};
 use e2e::{Run, RunExt};
 
 /// The `indexImage` of the document catalog-build printed (`host/repo@sha256:...`).
@@ -90,13 +90,7 @@ fn assert_skopeo_reads(index_image: &str) {
         "/configs"
     );
     assert_eq!(inspect["Layers"].as_array().unwrap().len(), 2);
-    let pulled = tempfile::tempdir().unwrap();
-    skopeo(&[
-        "copy",
-        "--src-tls-verify=false",
-        &format!("docker://{index_image}"),
-        &format!("oci:{}:pulled", pulled.path().display()),
-    ]);
+    let pulled = skopeo_pull(index_image);
     let image = OciLayout::new(pulled.path())
         .read_image(Some("pulled"))
         .unwrap();

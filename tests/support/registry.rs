@@ -152,6 +152,19 @@ pub fn skopeo_installed(what: &str) -> bool {
     crate::prerequisite(&format!("skopeo ({what})"), crate::program("skopeo"))
 }
 
+/// The OCI layout skopeo copies `image` into from a plain-HTTP test
+/// registry, tagged `pulled`: what a client we did not write reads back.
+pub fn skopeo_pull(image: &str) -> tempfile::TempDir {
+    let pulled = tempfile::tempdir().unwrap();
+    skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        &format!("docker://{image}"),
+        &format!("oci:{}:pulled", pulled.path().display()),
+    ]);
+    pulled
+}
+
 /// `skopeo ARGS...`'s stdout; the test fails when skopeo does.
 pub fn skopeo(args: &[&str]) -> String {
     let output = Command::new("skopeo")
