@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use addon_flow_testservers::ocm::{FakeOcm, ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN};
+use addon_flow_testservers::ocm::{
+    FakeOcm, Recorded, ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN,
+};
 use e2e::{repo_root, require_reference, RunExt};
 use serde_json::Value;
 
@@ -12,6 +14,14 @@ use serde_json::Value;
 /// and a HOME without an ocm configuration.
 fn ocm_post(home: &Path) -> assert_cmd::Command {
     e2e::servers::without_ocm_credentials("ocm-post", home)
+}
+
+/// (method, path) of each recorded request, in order: the calls to check.
+fn calls(requests: &[Recorded]) -> Vec<(&str, &str)> {
+    requests
+        .iter()
+        .map(|r| (r.method.as_str(), r.path.as_str()))
+        .collect()
 }
 
 fn fixture(path: &str) -> PathBuf {
@@ -329,24 +339,17 @@ fn creates_updates_disables_shows_and_deletes_with_one_exchange_per_run() {
     assert!(form.contains(&("client_id".into(), "cloud-services".into())));
     let issued = ocm.issued_tokens();
     let requests = ocm.requests();
-    let calls: Vec<(String, String)> = requests
-        .iter()
-        .map(|r| (r.method.clone(), r.path.clone()))
-        .collect();
     // Each object is read first: missing, so it is created.
     assert_eq!(
-        calls,
+        calls(&requests),
         [
-            ("GET".into(), "/api/clusters_mgmt/v1/addons/my-addon".into()),
-            ("POST".into(), "/api/clusters_mgmt/v1/addons".into()),
+            ("GET", "/api/clusters_mgmt/v1/addons/my-addon"),
+            ("POST", "/api/clusters_mgmt/v1/addons"),
             (
-                "GET".into(),
-                "/api/clusters_mgmt/v1/addons/my-addon/versions/1.2.0".into()
+                "GET",
+                "/api/clusters_mgmt/v1/addons/my-addon/versions/1.2.0"
             ),
-            (
-                "POST".into(),
-                "/api/clusters_mgmt/v1/addons/my-addon/versions".into()
-            )
+            ("POST", "/api/clusters_mgmt/v1/addons/my-addon/versions")
         ]
     );
     assert!(
@@ -380,21 +383,14 @@ fn creates_updates_disables_shows_and_deletes_with_one_exchange_per_run() {
     let stderr = output.stderr();
     assert!(stderr.contains("updated add-on my-addon"), "{stderr}");
     let requests = ocm.requests();
-    let update: Vec<(String, String)> = requests[4..]
-        .iter()
-        .map(|r| (r.method.clone(), r.path.clone()))
-        .collect();
     assert_eq!(
-        update,
+        calls(&requests[4..]),
         [
-            ("GET".into(), "/api/clusters_mgmt/v1/addons/my-addon".into()),
+            ("GET", "/api/clusters_mgmt/v1/addons/my-addon"),
+            ("PATCH", "/api/clusters_mgmt/v1/addons/my-addon"),
             (
-                "PATCH".into(),
-                "/api/clusters_mgmt/v1/addons/my-addon".into()
-            ),
-            (
-                "GET".into(),
-                "/api/clusters_mgmt/v1/addons/my-addon/versions/1.2.0".into()
+                "GET",
+                "/api/clusters_mgmt/v1/addons/my-addon/versions/1.2.0"
             ),
         ]
     );
