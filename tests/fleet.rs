@@ -6,7 +6,7 @@ use std::process::Command;
 
 use addon_flow_testservers::ocm::{FakeOcm, ACCESS_TOKEN};
 use common::model::inventory::{Failure, Inventory, Scope, ADDON_LABEL, LIST_ANNOTATION};
-use e2e::{copy_tree, repo_root, tool, Run, RunExt};
+use e2e::{copy_tree, git, repo_root, tool, Run, RunExt};
 use serde_json::Value;
 
 /// The examples tree (logging-addon, reference-addon) in a temporary folder.
@@ -236,19 +236,10 @@ fn ocm_post_diff_names_each_difference_and_prune_deletes_what_the_stream_lacks()
 #[test]
 fn changed_since_picks_the_addons_whose_files_changed_in_git() {
     let (dir, tree) = example_tree();
-    let git = |args: &[&str]| {
-        Command::new("git")
-            .arg("-C")
-            .arg(&tree)
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .run()
-            .success();
-    };
-    git(&["init", "-q"]);
-    git(&["add", "-A"]);
-    git(&["commit", "-qm", "tree"]);
-    git(&["tag", "base"]);
+    git(&tree, &["init", "-q"]);
+    git(&tree, &["add", "-A"]);
+    git(&tree, &["commit", "-qm", "tree"]);
+    git(&tree, &["tag", "base"]);
 
     let unchanged = documents(&tree, &["--changed-since", "base"]).success();
     assert_eq!(addon_documents(&unchanged).len(), 0);
@@ -266,8 +257,8 @@ fn changed_since_picks_the_addons_whose_files_changed_in_git() {
         text.replace("v0.3.0", "v0.3.1"),
     )
     .unwrap();
-    git(&["add", "-A"]);
-    git(&["commit", "-qm", "new image set"]);
+    git(&tree, &["add", "-A"]);
+    git(&tree, &["commit", "-qm", "new image set"]);
     let changed = documents(&tree, &["--changed-since", "base"]).success();
     assert_eq!(ids(&changed), ["reference-addon"]);
 
@@ -686,24 +677,6 @@ fn the_inventory_ends_the_stream_and_lists_every_addon_of_the_tree_even_an_inval
         [failed("logging-addon"), failed("x`id>PWNED`")]
     );
     assert!(Inventory::for_prune(Some(&inventory)).is_ok());
-}
-
-/// Runs git in `dir` as a test user, and returns its stdout.
-fn git(dir: &Path, args: &[&str]) -> String {
-    Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "advice.detachedHead=false",
-        ])
-        .args(args)
-        .run()
-        .success()
-        .stdout()
 }
 
 /// A new repository in `dir` holding everything in it, one commit, tagged `tag`.

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use addon_flow_testservers::kube::{KubeOptions, KubeServer};
 use addon_flow_testservers::ocm::{FakeOcm, REFRESH_TOKEN};
 use e2e::registry::LoopbackRegistry;
-use e2e::{copy_tree, repo_root, Run, RunExt};
+use e2e::{copy_tree, git, repo_root, Run, RunExt};
 
 /// Where cargo put the tools this test run uses (debug, or whatever profile).
 fn bin_dir() -> PathBuf {
@@ -294,18 +294,9 @@ fn make_help_lists_every_target_and_every_setting() {
 fn git_tree(dir: &Path) -> PathBuf {
     let tree = dir.join("managed-tenants");
     copy_tree(&repo_root().join("examples/managed-tenants"), &tree);
-    let git = |args: &[&str]| {
-        Command::new("git")
-            .arg("-C")
-            .arg(&tree)
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .run()
-            .success();
-    };
-    git(&["init", "-q"]);
-    git(&["add", "."]);
-    git(&["commit", "-q", "-m", "the tree"]);
+    git(&tree, &["init", "-q"]);
+    git(&tree, &["add", "."]);
+    git(&tree, &["commit", "-q", "-m", "the tree"]);
     tree
 }
 

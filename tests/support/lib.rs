@@ -186,6 +186,25 @@ pub fn tool(name: &str) -> assert_cmd::Command {
     command
 }
 
+/// Runs git in `dir` as a test user (a new repository's branch is `main`,
+/// a detached HEAD is not advised on), and returns its stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "advice.detachedHead=false",
+        ])
+        .args(args)
+        .run()
+        .success()
+        .stdout()
+}
+
 /// Copies a folder tree (the fixtures a test is about to break or change).
 pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap_or_else(|err| panic!("create {}: {err}", to.display()));
