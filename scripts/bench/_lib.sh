@@ -70,6 +70,49 @@ bench_median() {
 # bench_calc EXPRESSION: floating-point arithmetic, three decimals.
 bench_calc() { awk "BEGIN { printf \"%.3f\", $1 }"; }
 
+# The PIDs of the servers a stage started in the background;
+# bench_stop_servers ends them (from the stage's EXIT trap).
+BENCH_PIDS=()
+bench_stop_servers() {
+  local pid
+  for pid in "${BENCH_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+}
+
+# A free loopback TCP port.
+bench_free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# bench_start_registry DIR ACCESS_LOG: Debian's docker-registry on a free
+# loopback port, its config, storage (DIR/data) and log (DIR/log) in DIR;
+# ACCESS_LOG true logs every request (to count writes), false none. Sets
+# REGISTRY to its host:port once it answers. Not called in $(...): a
+# subshell would lose the PID and the registry would outlive the stage.
+bench_start_registry() {
+  local dir="$1" access_log="$2" port disabled=true
+  [[ "$access_log" == true ]] && disabled=false
+  port="$(bench_free_port)"
+  mkdir -p "$dir"
+  cat >"$dir/config.yml" <<EOF
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: $disabled
+storage:
+  filesystem:
+    rootdirectory: $dir/data
+http:
+  addr: 127.0.0.1:$port
+EOF
+  docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+  BENCH_PIDS+=("$!")
+  for _ in $(seq 100); do
+    curl -fs "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  # shellcheck disable=SC2034 # read by the stage that started it
+  REGISTRY="127.0.0.1:$port"
+}
+
 # The whole-tree CI job with our tools, no network: validate every add-on of
 # TREE's environment ENV and print the documents, render every add-on's
 # SelectorSyncSet from that stream, and build every OCM payload from the same

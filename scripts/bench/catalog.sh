@@ -28,40 +28,12 @@ BIN="$(bench_target_dir)/release/catalog-build"
 WORK="$(mktemp -d)"
 # A fresh build cache: the first run must build everything.
 export XDG_CACHE_HOME="$WORK/cache"
-PIDS=()
+# shellcheck disable=SC2329 # run by the EXIT trap
 cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  bench_stop_servers
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# Starts a registry and sets REGISTRY to its host:port. Not called in $(...):
-# a subshell would lose the PID and the registry would outlive the script.
-start_registry() { # name
-  local name="$1" port
-  port="$(free_port)"
-  mkdir -p "$WORK/$name"
-  cat >"$WORK/$name/config.yml" <<EOF
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $WORK/$name/data
-http:
-  addr: 127.0.0.1:$port
-EOF
-  docker-registry serve "$WORK/$name/config.yml" >"$WORK/$name/log" 2>&1 &
-  PIDS+=("$!")
-  for _ in $(seq 100); do
-    curl -fs "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  REGISTRY="127.0.0.1:$port"
-}
 
 # --- generate the bundles -------------------------------------------------
 TEMPLATE=../shared/reference/bundles/oadp-operator/0.5.6
@@ -105,7 +77,7 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 # --- ours -----------------------------------------------------------------
-start_registry ours; OURS="$REGISTRY"
+bench_start_registry "$WORK/ours" false; OURS="$REGISTRY"
 t0=$(now)
 bench_run "$WORK/ours.stats" "$BIN" --bundles "$BUNDLES" --repo "$OURS/bench/$PKG" --base-image scratch </dev/null >"$WORK/ours.json" 2>"$WORK/ours.err"
 t1=$(now)
@@ -121,7 +93,7 @@ tail -1 "$WORK/rerun.err"
 tail -1 "$WORK/nocache.err"
 
 # --- floor: skopeo pushing the same images from an OCI layout --------------
-start_registry floor; FLOOR="$REGISTRY"
+bench_start_registry "$WORK/floor" false; FLOOR="$REGISTRY"
 "$BIN" --bundles "$BUNDLES" --repo "$FLOOR/bench/$PKG" --base-image scratch --oci-layout "$WORK/layout" </dev/null >/dev/null 2>&1
 mapfile -t refs < <(sed -n 's/.*"org.opencontainers.image.ref.name": "\(.*\)".*/\1/p' "$WORK/layout/index.json")
 push_floor() { # registry, parallelism
@@ -134,7 +106,7 @@ push_floor() { # registry, parallelism
 t3=$(now)
 push_floor "$FLOOR" 1
 t4=$(now)
-start_registry floor6; FLOOR6="$REGISTRY"
+bench_start_registry "$WORK/floor6" false; FLOOR6="$REGISTRY"
 t5=$(now)
 push_floor "$FLOOR6" 6
 t6=$(now)

@@ -38,42 +38,25 @@ BIN="$TARGET_DIR/$([[ "$PROFILE" == dev ]] && echo debug || echo "$PROFILE")"
 
 WORK="$(mktemp -d)"
 export XDG_CACHE_HOME="$WORK/cache"   # a fresh build cache: the first run builds everything
-PIDS=()
 # shellcheck disable=SC2329 # run by the EXIT trap
 cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  bench_stop_servers
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_for_line() { # file
   for _ in $(seq 100); do [[ -s "$1" ]] && return 0; sleep 0.1; done
   echo "bench fleet: $1 stayed empty" >&2; exit 3
 }
 
 # --- the servers ---------------------------------------------------------------
-port="$(free_port)"
-mkdir -p "$WORK/registry"
-cat >"$WORK/registry/config.yml" <<EOF
-version: 0.1
-log:
-  level: error
-storage:
-  filesystem:
-    rootdirectory: $WORK/registry/data
-http:
-  addr: 127.0.0.1:$port
-EOF
-docker-registry serve "$WORK/registry/config.yml" >"$WORK/registry.log" 2>&1 &
-PIDS+=("$!")
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
-REGISTRY="127.0.0.1:$port"
+bench_start_registry "$WORK/registry" true
 
 FAKE_SERVER_ACCESS_LOG=1 "$BIN/fake-hive" --kubeconfig-out "$WORK/kubeconfig" >"$WORK/hive.out" 2>"$WORK/hive.log" &
-PIDS+=("$!")
+BENCH_PIDS+=("$!")
 FAKE_SERVER_ACCESS_LOG=1 "$BIN/fake-ocm" >"$WORK/ocm.url" 2>"$WORK/ocm.log" &
-PIDS+=("$!")
+BENCH_PIDS+=("$!")
 wait_for_line "$WORK/ocm.url"
 wait_for_line "$WORK/kubeconfig"
 OCM_URL="$(head -1 "$WORK/ocm.url")"
@@ -90,7 +73,7 @@ writes() { # log file, first line: state-changing requests from that line on
 }
 deploy() { # label
   local label="$1" r h o start end
-  r=$(($(wc -l <"$WORK/registry.log") + 1))
+  r=$(($(wc -l <"$WORK/registry/log") + 1))
   h=$(($(wc -l <"$WORK/hive.log") + 1))
   o=$(($(wc -l <"$WORK/ocm.log") + 1))
   start="$(date +%s.%N)"
@@ -112,13 +95,13 @@ deploy() { # label
   end="$(date +%s.%N)"
   SECONDS_TAKEN="$(python3 -c "print(round($end - $start, 2))")"
   local rw hw ow
-  rw="$(writes "$WORK/registry.log" "$r")"
+  rw="$(writes "$WORK/registry/log" "$r")"
   hw="$(writes "$WORK/hive.log" "$h")"
   ow="$(writes "$WORK/ocm.log" "$o")"
   # Every state-changing request of this run, reduced to what it wrote:
   # the registry repository (osd-addons/<id>), the hive object, the OCM path.
   TOUCHED="$(
-    { tail -n +"$r" "$WORK/registry.log" | grep -oE '"(POST|PUT|PATCH|DELETE) /v2/[^ ]+/(blobs|manifests)/' \
+    { tail -n +"$r" "$WORK/registry/log" | grep -oE '"(POST|PUT|PATCH|DELETE) /v2/[^ ]+/(blobs|manifests)/' \
         | sed -E 's#^"([A-Z]+) /v2/(.*)/(blobs|manifests)/$#registry \1 \2/\3#' || true
       tail -n +"$h" "$WORK/hive.log" | grep -E '^access: (POST|PUT|PATCH|DELETE) ' \
         | awk '{sub(/\?.*/, "", $3); print "hive " $2 " " $3}' || true
