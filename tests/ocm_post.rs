@@ -139,18 +139,7 @@ fn apply_variant(addon: &mut serde_yaml::Mapping, variant: &str) {
 pub(crate) fn golden_cases(reference: &Path, work: &Path) -> Vec<(String, PathBuf)> {
     let golden = reference.join("golden/ocm");
     let addons = reference.join("managed-tenants-cli/tests/testdata/addons");
-    let mut cases: Vec<String> = std::fs::read_dir(&golden)
-        .unwrap()
-        .filter_map(|entry| entry.unwrap().file_name().into_string().ok())
-        .filter_map(|name| name.strip_suffix(".addon.cs.json").map(str::to_string))
-        .collect();
-    cases.sort();
-    assert!(
-        cases.len() >= 20,
-        "expected the golden cases, found {}",
-        cases.len()
-    );
-    cases
+    e2e::golden_case_names(&golden, ".addon.cs.json")
         .into_iter()
         .map(|case| {
             let mut parts = case.splitn(3, "__");

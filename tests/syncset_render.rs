@@ -2,7 +2,7 @@
 //! (every case and variant in ../shared/reference/golden/sss) equal ours as
 //! data, and our fixtures (tests/fixtures/sss) render to their golden files.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use e2e::{require_reference, tool, RunExt};
 use serde_json::Value;
@@ -76,20 +76,10 @@ fn every_golden_rendering_of_mtcli_is_reproduced() {
     };
     let golden_dir = reference.join("golden/sss");
     let addons = reference.join("managed-tenants-cli/tests/testdata/addons");
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(&golden_dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    cases.sort();
-    assert!(
-        cases.len() >= 20,
-        "expected the golden cases, found {}",
-        cases.len()
-    );
+    let cases = e2e::golden_case_names(&golden_dir, ".yaml");
     let work = tempfile::tempdir().unwrap();
-    for golden in &cases {
-        let case = golden.file_stem().unwrap().to_str().unwrap();
+    for case in &cases {
+        let golden = golden_dir.join(format!("{case}.yaml"));
         let mut parts = case.split("__");
         let (addon, env) = (parts.next().unwrap(), parts.next().unwrap());
         let variant = parts.next();

@@ -205,6 +205,25 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .stdout()
 }
 
+/// The golden cases in `dir`: the names of its files that end with
+/// `suffix`, without it, sorted. At least 20 (managed-tenants-cli's golden
+/// sets are larger): a reference checkout without its golden files fails
+/// the test instead of passing it with nothing compared.
+pub fn golden_case_names(dir: &Path, suffix: &str) -> Vec<String> {
+    let mut cases: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|err| panic!("read {}: {err}", dir.display()))
+        .filter_map(|entry| entry.unwrap().file_name().into_string().ok())
+        .filter_map(|name| name.strip_suffix(suffix).map(str::to_string))
+        .collect();
+    cases.sort();
+    assert!(
+        cases.len() >= 20,
+        "expected the golden cases, found {}",
+        cases.len()
+    );
+    cases
+}
+
 /// Copies a folder tree (the fixtures a test is about to break or change).
 pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap_or_else(|err| panic!("create {}: {err}", to.display()));
