@@ -72,49 +72,52 @@ impl Tree {
 const STAGE: &str = "metadata/stage/addon.yaml";
 const LATEST_SET: &str = "addonimagesets/stage/reference-addon.v0.3.0.yml";
 
+/// A PagerDuty field that mtcli's YAML 1.1 reading retypes: with `from`
+/// in the stage addon.yaml replaced by `to`, addon-validate warns DF0001 at
+/// `field` and our PagerDutyIntegration keeps the string `expected` at
+/// `pointer`.
+fn assert_pagerduty_keeps_string(from: &str, to: &str, field: &str, pointer: &str, expected: &str) {
+    let tree = Tree::new();
+    tree.edit(STAGE, from, to);
+    tree.assert_warns("DF0001", field);
+    assert_eq!(
+        tree.object("PagerDutyIntegration").pointer(pointer),
+        Some(&Value::from(expected)),
+        "{pointer}"
+    );
+}
+
 #[test]
 fn an_escalation_policy_of_digits_stays_a_string_not_octal() {
-    let tree = Tree::new();
-    tree.edit(
-        STAGE,
+    // mtcli: `escalationPolicy: 0123`, which YAML 1.1 reads as the octal 83.
+    assert_pagerduty_keeps_string(
         "escalationPolicy: PABCDEF",
         "escalationPolicy: '0123'",
-    );
-    tree.assert_warns("DF0001", "pagerduty.escalationPolicy");
-    // mtcli: `escalationPolicy: 0123`, which YAML 1.1 reads as the octal 83.
-    assert_eq!(
-        tree.object("PagerDutyIntegration")["spec"]["escalationPolicy"],
-        "0123"
+        "pagerduty.escalationPolicy",
+        "/spec/escalationPolicy",
+        "0123",
     );
 }
 
 #[test]
 fn a_secret_named_on_stays_a_string_not_true() {
-    let tree = Tree::new();
-    tree.edit(
-        STAGE,
+    assert_pagerduty_keeps_string(
         "secretName: redhat-reference-addon-pagerduty",
         "secretName: 'on'",
-    );
-    tree.assert_warns("DF0001", "pagerduty.secretName");
-    assert_eq!(
-        tree.object("PagerDutyIntegration")["spec"]["targetSecretRef"]["name"],
-        "on"
+        "pagerduty.secretName",
+        "/spec/targetSecretRef/name",
+        "on",
     );
 }
 
 #[test]
 fn a_namespace_named_null_stays_a_string_not_null() {
-    let tree = Tree::new();
-    tree.edit(
-        STAGE,
+    assert_pagerduty_keeps_string(
         "secretNamespace: redhat-reference-addon",
         "secretNamespace: 'null'",
-    );
-    tree.assert_warns("DF0001", "pagerduty.secretNamespace");
-    assert_eq!(
-        tree.object("PagerDutyIntegration")["spec"]["targetSecretRef"]["namespace"],
-        "null"
+        "pagerduty.secretNamespace",
+        "/spec/targetSecretRef/namespace",
+        "null",
     );
 }
 
