@@ -144,18 +144,7 @@ fn ocm_post_gives_up_after_its_capped_retries_with_exit_3() {
 
 #[test]
 fn ocm_post_on_a_hanging_server_is_exit_3_naming_the_host_and_the_stage() {
-    let setup = FaultyOcm::start("hangx10");
-    setup
-        .ocm_post(&["--request-timeout", "300ms"])
-        .exit(3)
-        .stderr_has(&setup.host())
-        .stderr_has(" /api/clusters_mgmt/v1/addons")
-        .stderr_has("no answer within 0.3s");
-    assert_eq!(
-        setup.faults.requests(),
-        2,
-        "a timed-out request is tried once more"
-    );
+    assert_times_out_twice("hangx10", " /api/clusters_mgmt/v1/addons");
 }
 
 #[test]
@@ -474,12 +463,19 @@ fn ocm_post_waits_for_a_slow_answer_within_the_request_timeout() {
 
 #[test]
 fn ocm_post_on_an_answer_slower_than_the_request_timeout_fails_like_a_hang() {
-    let setup = FaultyOcm::start("slow=3sx2");
+    assert_times_out_twice("slow=3sx2", "/api/clusters_mgmt/v1/addons");
+}
+
+/// ocm-post with a 300ms request timeout against the fake OCM faulted by
+/// `plan`: exit 3 naming the host, `path` and the timeout, after the
+/// timed-out request was tried once more.
+fn assert_times_out_twice(plan: &str, path: &str) {
+    let setup = FaultyOcm::start(plan);
     setup
         .ocm_post(&["--request-timeout", "300ms"])
         .exit(3)
         .stderr_has(&setup.host())
-        .stderr_has("/api/clusters_mgmt/v1/addons")
+        .stderr_has(path)
         .stderr_has("no answer within 0.3s");
     assert_eq!(
         setup.faults.requests(),
