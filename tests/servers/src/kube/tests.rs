@@ -25,6 +25,11 @@ fn request(
     }
 }
 
+/// A plain GET of `path` with the test token.
+fn get(path: &str) -> HttpRequest {
+    request("GET", path, &[], "", &json!({}))
+}
+
 fn body(response: &HttpResponse) -> Value {
     serde_json::from_slice(&response.body).unwrap()
 }
@@ -423,7 +428,7 @@ fn undeclared_fields_fail_an_apply_and_follow_field_validation_elsewhere() {
 #[test]
 fn openapi_v3_describes_the_served_kinds() {
     let api = KubeApi::new(KubeOptions::default());
-    let root = body(&api.handle(&request("GET", "/openapi/v3", &[], "", &json!({}))));
+    let root = body(&api.handle(&get("/openapi/v3")));
     let url = root["paths"]["apis/hive.openshift.io/v1"]["serverRelativeURL"]
         .as_str()
         .unwrap()
@@ -442,41 +447,29 @@ fn openapi_v3_describes_the_served_kinds() {
             ["spec"]["properties"]["resourceApplyMode"]
             .is_object()
     );
-    let core = api.handle(&request("GET", "/openapi/v3/api/v1", &[], "", &json!({})));
+    let core = api.handle(&get("/openapi/v3/api/v1"));
     assert!(body(&core)["components"]["schemas"]["io.k8s.api.core.v1.ConfigMap"].is_object());
-    let unknown = api.handle(&request(
-        "GET",
-        "/openapi/v3/apis/nope.io/v1",
-        &[],
-        "",
-        &json!({}),
-    ));
+    let unknown = api.handle(&get("/openapi/v3/apis/nope.io/v1"));
     assert_eq!(unknown.status, 404);
 }
 
 #[test]
 fn auth_discovery_not_found_and_delete() {
     let api = KubeApi::new(KubeOptions::default());
-    let mut anonymous = request("GET", "/apis", &[], "", &json!({}));
+    let mut anonymous = get("/apis");
     anonymous.headers.clear();
     let denied = api.handle(&anonymous);
     assert_eq!(
         (denied.status, body(&denied)["reason"].clone()),
         (401, json!("Unauthorized"))
     );
-    let groups = body(&api.handle(&request("GET", "/apis", &[], "", &json!({}))));
+    let groups = body(&api.handle(&get("/apis")));
     assert!(groups["groups"]
         .as_array()
         .unwrap()
         .iter()
         .any(|g| g["name"] == "hive.openshift.io"));
-    let resources = body(&api.handle(&request(
-        "GET",
-        "/apis/hive.openshift.io/v1",
-        &[],
-        "",
-        &json!({}),
-    )));
+    let resources = body(&api.handle(&get("/apis/hive.openshift.io/v1")));
     assert!(resources["resources"]
         .as_array()
         .unwrap()
@@ -494,21 +487,15 @@ fn auth_discovery_not_found_and_delete() {
     };
     assert_eq!(short_names("SelectorSyncSet"), json!(["sss"]));
     assert_eq!(short_names("ClusterDeployment"), json!(["cd"]));
-    let core = body(&api.handle(&request("GET", "/api/v1", &[], "", &json!({}))));
+    let core = body(&api.handle(&get("/api/v1")));
     assert!(core["resources"]
         .as_array()
         .unwrap()
         .iter()
         .any(|r| r["name"] == "namespaces" && r["shortNames"] == json!(["ns"])));
-    let missing = api.handle(&request(
-        "GET",
-        "/apis/nope.io/v1/things/x",
-        &[],
-        "",
-        &json!({}),
-    ));
+    let missing = api.handle(&get("/apis/nope.io/v1/things/x"));
     assert_eq!(missing.status, 404);
-    let absent = api.handle(&request("GET", SSS, &[], "", &json!({})));
+    let absent = api.handle(&get(SSS));
     assert_eq!(
         body(&absent)["message"],
         "selectorsyncsets.hive.openshift.io \"addon-x\" not found"
@@ -545,12 +532,8 @@ fn cluster_sync_reports_a_sync_set_after_the_delay() {
         "dry run stored nothing"
     );
     api.apply_as("addon-flow", &sync_set, false).unwrap();
-    let cluster_sync = body(&api.handle(&request(
-        "GET",
+    let cluster_sync = body(&api.handle(&get(
         "/apis/hiveinternal.openshift.io/v1alpha1/namespaces/cd-ns/clustersyncs/cd",
-        &[],
-        "",
-        &json!({}),
     )));
     assert_eq!(cluster_sync["status"]["syncSets"][0]["name"], "addon-x");
     assert_eq!(
@@ -586,7 +569,7 @@ fn merge_patch_sets_a_label() {
 #[test]
 fn namespaced_objects_need_their_namespace() {
     let api = KubeApi::new(KubeOptions::default());
-    let namespaces = body(&api.handle(&request("GET", "/api/v1/namespaces", &[], "", &json!({}))));
+    let namespaces = body(&api.handle(&get("/api/v1/namespaces")));
     let names: Vec<&str> = namespaces["items"]
         .as_array()
         .unwrap()
