@@ -193,7 +193,7 @@ fn selector_path_labels_the_cluster_and_waits_for_the_selector_sync_set() {
     let dir = tempfile::tempdir().unwrap();
     let config = kubeconfig(dir.path(), &server, "test-token");
     let input = render(&["--selector"]);
-    let run = hive_apply_at(
+    hive_apply_at(
         &config,
         &input,
         &[
@@ -205,13 +205,8 @@ fn selector_path_labels_the_cluster_and_waits_for_the_selector_sync_set() {
             "--summary",
         ],
     )
-    .success();
-    assert!(
-        run.stdout()
-            .contains("clusterdeployment.hive.openshift.io/cluster-1 -n cd-east labeled"),
-        "{}",
-        run.stdout()
-    );
+    .success()
+    .stdout_has("clusterdeployment.hive.openshift.io/cluster-1 -n cd-east labeled");
     let cd = server
         .api()
         .get("ClusterDeployment", "cd-east", "cluster-1")
@@ -252,12 +247,9 @@ fn selector_path_labels_the_cluster_and_waits_for_the_selector_sync_set() {
         cd["metadata"]["labels"],
         json!({"hive.openshift.io/cluster-region": "eu"})
     );
-    let again = hive_apply_at(&config, &input, &["--delete"]).success();
-    assert!(
-        again.stdout().contains("already gone"),
-        "{}",
-        again.stdout()
-    );
+    hive_apply_at(&config, &input, &["--delete"])
+        .success()
+        .stdout_has("already gone");
 }
 
 #[test]
@@ -267,12 +259,10 @@ fn an_expired_token_is_a_clear_error_and_a_rerun_finishes() {
     let dir = tempfile::tempdir().unwrap();
     let config = kubeconfig(dir.path(), &server, "expired-token");
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
-    let run = hive_apply_at(&config, &input, &[]).exit(3);
-    assert!(
-        run.stderr().contains("HTTP 401") && run.stderr().contains("credentials were refused"),
-        "{}",
-        run.stderr()
-    );
+    let run = hive_apply_at(&config, &input, &[])
+        .exit(3)
+        .stderr_has("HTTP 401")
+        .stderr_has("credentials were refused");
     assert!(
         !run.stderr().contains("expired-token"),
         "the token leaked into the error"
@@ -304,16 +294,12 @@ fn a_conflict_names_the_object_and_force_takes_over() {
             false,
         )
         .unwrap();
-    let run = hive_apply_at(&config, &input, &["-o", "json"]).exit(3);
-    assert!(
-        run.stderr()
-            .contains("selectorsyncsets.hive.openshift.io \"addon-full-addon-delete\"")
-            && run.stderr().contains("HTTP 409")
-            && run.stderr().contains("someone-else")
-            && run.stderr().contains("--force-conflicts"),
-        "{}",
-        run.stderr()
-    );
+    let run = hive_apply_at(&config, &input, &["-o", "json"])
+        .exit(3)
+        .stderr_has("selectorsyncsets.hive.openshift.io \"addon-full-addon-delete\"")
+        .stderr_has("HTTP 409")
+        .stderr_has("someone-else")
+        .stderr_has("--force-conflicts");
     // The closing advice fits the cause: running again changes nothing here.
     let run = run
         .stderr_has("1 step(s) failed; 4 other(s) were done (on stdout)")
@@ -356,15 +342,10 @@ fn a_missing_crd_is_named_and_a_rerun_after_installing_it_finishes() {
     let dir = tempfile::tempdir().unwrap();
     let config = kubeconfig(dir.path(), &server, "test-token");
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
-    let run = hive_apply_at(&config, &input, &["--summary"]).exit(3);
-    assert!(
-        run.stderr().contains("pagerduty.openshift.io/v1alpha1")
-            && run
-                .stderr()
-                .contains("CustomResourceDefinition for PagerDutyIntegration"),
-        "{}",
-        run.stderr()
-    );
+    let run = hive_apply_at(&config, &input, &["--summary"])
+        .exit(3)
+        .stderr_has("pagerduty.openshift.io/v1alpha1")
+        .stderr_has("CustomResourceDefinition for PagerDutyIntegration");
     run.stderr_has("install its CustomResourceDefinition on the Hive cluster")
         .stderr_lacks("running the same command again finishes")
         .stdout_has("syncset.hive.openshift.io/addon-full-addon -n cd-east created")
@@ -655,13 +636,9 @@ fn prune_removes_the_sync_set_of_a_dropped_cluster_only() {
         .api()
         .get("SyncSet", "cd-west", "addon-full-addon")
         .is_some());
-    let run = hive_apply_at(&config, &one, &["--prune", "--summary"]).success();
-    assert!(
-        run.stdout()
-            .contains("syncset.hive.openshift.io/addon-full-addon -n cd-west pruned"),
-        "{}",
-        run.stdout()
-    );
+    hive_apply_at(&config, &one, &["--prune", "--summary"])
+        .success()
+        .stdout_has("syncset.hive.openshift.io/addon-full-addon -n cd-west pruned");
     assert!(server
         .api()
         .get("SyncSet", "cd-west", "addon-full-addon")
@@ -695,13 +672,8 @@ fn wait_reports_a_hive_failure_and_times_out_with_exit_4() {
     );
     let config = kubeconfig(dir.path(), &failing, "test-token");
     let run = hive_apply_at(&config, &input, &["--wait", "--poll-interval", "50ms"]).exit(3);
-    assert!(
-        run.stderr()
-            .contains("Hive failed to apply syncSets \"addon-full-addon\"")
-            && run.stderr().contains("is forbidden"),
-        "{}",
-        run.stderr()
-    );
+    run.stderr_has("Hive failed to apply syncSets \"addon-full-addon\"")
+        .stderr_has("is forbidden");
 
     let slow = KubeServer::start(KubeOptions {
         sync_delay: Duration::from_secs(600),
@@ -709,18 +681,13 @@ fn wait_reports_a_hive_failure_and_times_out_with_exit_4() {
     })
     .unwrap();
     let config = kubeconfig(dir.path(), &slow, "test-token");
-    let run = hive_apply_at(
+    hive_apply_at(
         &config,
         &input,
         &["--wait", "--timeout", "1s", "--poll-interval", "100ms"],
     )
-    .exit(4);
-    assert!(
-        run.stderr()
-            .contains("addon-full-addon on cd-east/cluster-1"),
-        "{}",
-        run.stderr()
-    );
+    .exit(4)
+    .stderr_has("addon-full-addon on cd-east/cluster-1");
 }
 
 #[test]
@@ -850,13 +817,9 @@ fn a_server_that_never_answers_is_exit_3_naming_the_host_and_the_stage() {
     let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
     let run = hive_apply_at(&config, &input, &["--request-timeout", "300ms"]).exit(3);
     let host = url.trim_start_matches("http://");
-    assert!(
-        run.stderr().contains(host)
-            && run.stderr().contains("GET /api")
-            && run.stderr().contains("no answer within 0.3s"),
-        "{}",
-        run.stderr()
-    );
+    run.stderr_has(host)
+        .stderr_has("GET /api")
+        .stderr_has("no answer within 0.3s");
 }
 
 #[test]
