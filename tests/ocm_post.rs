@@ -939,6 +939,20 @@ fn inventory_line(
     format!("{}\n", serde_json::to_string(&inventory).unwrap())
 }
 
+/// A whole stage stream of staying-addon alone: its document, then an
+/// inventory listing only it, so a prune deletes every other add-on.
+fn staying_addon_alone() -> String {
+    format!(
+        "{}{}",
+        json_lines(&[plain_addon_named("staying-addon")]),
+        inventory_line(
+            common::model::inventory::Scope::Whole,
+            &["staying-addon"],
+            &[]
+        )
+    )
+}
+
 /// The methods and paths of the writes OCM saw after the first `skip` requests.
 fn writes_after(ocm: &FakeOcm, skip: usize) -> Vec<String> {
     ocm.requests()[skip..]
@@ -1041,15 +1055,7 @@ fn a_prune_deletes_an_addon_removed_from_the_tree_and_keeps_one_that_failed_upst
 #[test]
 fn a_prune_above_max_deletions_deletes_nothing_and_lists_what_it_would() {
     let (ocm, home) = ocm_holding(&["staying-addon", "gone-1", "gone-2", "gone-3"]);
-    let stream = format!(
-        "{}{}",
-        json_lines(&[plain_addon_named("staying-addon")]),
-        inventory_line(
-            common::model::inventory::Scope::Whole,
-            &["staying-addon"],
-            &[]
-        )
-    );
+    let stream = staying_addon_alone();
     let before = ocm.requests().len();
     e2e::servers::ocm_post(home.path(), &ocm)
         .args(["--prune", "--max-deletions", "2"])
@@ -1075,15 +1081,7 @@ fn a_prune_above_max_deletions_deletes_nothing_and_lists_what_it_would() {
 #[test]
 fn a_dry_run_prune_lists_the_deletions_each_marked_as_a_dry_run() {
     let (ocm, home) = ocm_holding(&["staying-addon", "removed-addon"]);
-    let stream = format!(
-        "{}{}",
-        json_lines(&[plain_addon_named("staying-addon")]),
-        inventory_line(
-            common::model::inventory::Scope::Whole,
-            &["staying-addon"],
-            &[]
-        )
-    );
+    let stream = staying_addon_alone();
     let before = ocm.requests().len();
     let output = e2e::servers::ocm_post(home.path(), &ocm)
         .args(["--prune", "--dry-run"])
