@@ -39,6 +39,16 @@ fn registry_or_skip(port: u16, storage: &Path) -> Option<DockerRegistry> {
     Some(DockerRegistry::start(port, storage).expect("docker-registry starts"))
 }
 
+/// A registry on a free port with the base image pushed to it
+/// ([`push_base_image`]), and its storage folder (dropped last); None, with a
+/// note, when docker-registry or skopeo is missing.
+fn registry_with_base() -> Option<(tempfile::TempDir, DockerRegistry, &'static str)> {
+    let storage = tempfile::tempdir().unwrap();
+    let registry = registry_or_skip(free_port(), storage.path())?;
+    let base = push_base_image(&registry);
+    Some((storage, registry, base))
+}
+
 /// Pushes a small base image of our own (one layer, opm's entrypoint) to
 /// `test/opm-base:v1` of the registry with skopeo, directly (not through the
 /// proxy); returns the repository path to reach it by any host.
@@ -108,11 +118,9 @@ fn retry_lines(stderr: &str) -> usize {
 
 #[test]
 fn catalog_build_through_5xx_and_429_retries_and_pushes_an_image_skopeo_reads() {
-    let storage = tempfile::tempdir().unwrap();
-    let Some(registry) = registry_or_skip(free_port(), storage.path()) else {
+    let Some((_storage, registry, base)) = registry_with_base() else {
         return;
     };
-    let base = push_base_image(&registry);
     let faults = FaultPlan::parse("500x3,429:retry-after=1").unwrap();
     let proxy = FaultingProxy::start(registry.addr(), faults.clone()).unwrap();
     let cache = tempfile::tempdir().unwrap();
@@ -146,11 +154,9 @@ fn catalog_build_through_5xx_and_429_retries_and_pushes_an_image_skopeo_reads() 
 
 #[test]
 fn catalog_build_on_a_hanging_registry_is_exit_3_naming_the_host_and_the_stage() {
-    let storage = tempfile::tempdir().unwrap();
-    let Some(registry) = registry_or_skip(free_port(), storage.path()) else {
+    let Some((_storage, registry, base)) = registry_with_base() else {
         return;
     };
-    let base = push_base_image(&registry);
     let faults = FaultPlan::parse("hangx100").unwrap();
     let proxy = FaultingProxy::start(registry.addr(), faults.clone()).unwrap();
     let cache = tempfile::tempdir().unwrap();
@@ -186,11 +192,9 @@ fn requests_before_the_first_manifest_get(forwarded: &[Forwarded]) -> usize {
 
 #[test]
 fn catalog_build_refuses_an_html_page_for_a_manifest_with_exit_3() {
-    let storage = tempfile::tempdir().unwrap();
-    let Some(registry) = registry_or_skip(free_port(), storage.path()) else {
+    let Some((_storage, registry, base)) = registry_with_base() else {
         return;
     };
-    let base = push_base_image(&registry);
     // A clean run shows where the base image's manifest is read.
     let clean = FaultingProxy::start(registry.addr(), FaultPlan::default()).unwrap();
     let cache = tempfile::tempdir().unwrap();
