@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::openapi;
 use super::selector::LabelSelector;
 use super::status::{not_found, not_found_path, status};
-use super::writes::FieldValidation;
+use super::writes::{FieldValidation, WriteOptions};
 use super::{key, ResourceType, State};
 use crate::http::{HttpRequest, HttpResponse};
 
@@ -143,6 +143,12 @@ impl State {
             Ok(validation) => validation,
             Err(refusal) => return refusal,
         };
+        let manager = field_manager(request);
+        let options = WriteOptions {
+            manager: &manager,
+            validation,
+            dry_run,
+        };
         match (request.method.as_str(), target) {
             ("GET", Target::Collection { rt, namespace }) => {
                 match LabelSelector::parse(request.query_param("labelSelector").unwrap_or_default())
@@ -179,14 +185,7 @@ impl State {
                 if !rt.namespaced || !namespace.is_empty() =>
             {
                 match parse_body(&request.body) {
-                    Ok(body) => self.create(
-                        &rt,
-                        &namespace,
-                        body,
-                        &field_manager(request),
-                        validation,
-                        dry_run,
-                    ),
+                    Ok(body) => self.create(&rt, &namespace, body, options),
                     Err(message) => status(400, "BadRequest", message),
                 }
             }
@@ -198,15 +197,7 @@ impl State {
                     name,
                 },
             ) => match parse_body(&request.body) {
-                Ok(body) => self.replace(
-                    &rt,
-                    &namespace,
-                    &name,
-                    body,
-                    &field_manager(request),
-                    validation,
-                    dry_run,
-                ),
+                Ok(body) => self.replace(&rt, &namespace, &name, body, options),
                 Err(message) => status(400, "BadRequest", message),
             },
             (
@@ -236,11 +227,11 @@ impl State {
                         self.apply(&rt, &namespace, &name, body, manager, force, dry_run)
                     }
                     "application/merge-patch+json" => {
-                        self.merge_patch(&rt, &namespace, &name, &body, &field_manager(request), validation, dry_run)
+                        self.merge_patch(&rt, &namespace, &name, &body, options)
                     }
                     // Strategic merge patch exists for built-in kinds only.
                     "application/strategic-merge-patch+json" if rt.group.is_empty() => {
-                        self.merge_patch(&rt, &namespace, &name, &body, &field_manager(request), validation, dry_run)
+                        self.merge_patch(&rt, &namespace, &name, &body, options)
                     }
                     other => status(
                         415,

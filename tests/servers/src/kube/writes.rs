@@ -62,6 +62,16 @@ impl FieldValidation {
     }
 }
 
+/// How a write that is not an apply is made: by whom (`fieldManager`, or
+/// the client's user agent), what it does with undeclared fields, and
+/// whether it is a dry run (`dryRun=All`: answered, not stored).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct WriteOptions<'a> {
+    pub(super) manager: &'a str,
+    pub(super) validation: FieldValidation,
+    pub(super) dry_run: bool,
+}
+
 /// What a write proposes, before the pipeline decides.
 struct Write<'a> {
     rt: &'a ResourceType,
@@ -243,16 +253,13 @@ impl State {
     /// A JSON merge patch (RFC 7386) of an existing object; a strategic merge
     /// patch of a built-in kind is read the same way once its `$` directives
     /// are dropped (none of our built-in kinds has a list with a merge key).
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn merge_patch(
         &mut self,
         rt: &ResourceType,
         namespace: &str,
         name: &str,
         patch: &Value,
-        manager: &str,
-        validation: FieldValidation,
-        dry_run: bool,
+        options: WriteOptions,
     ) -> HttpResponse {
         let Some(stored) = self.objects.get(&key(rt, namespace, name)).cloned() else {
             return not_found(rt, name);
@@ -262,23 +269,18 @@ impl State {
         if let Some(response) = check_identity(rt, namespace, Some(name), &object) {
             return response;
         }
-        self.update_with(
-            rt, namespace, name, stored, object, manager, validation, dry_run,
-        )
+        self.update_with(rt, namespace, name, stored, object, options)
     }
 
     /// PUT: replaces an existing object. A `resourceVersion` in the body must
     /// be the live one (optimistic concurrency).
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn replace(
         &mut self,
         rt: &ResourceType,
         namespace: &str,
         name: &str,
         body: Value,
-        manager: &str,
-        validation: FieldValidation,
-        dry_run: bool,
+        options: WriteOptions,
     ) -> HttpResponse {
         if let Some(response) = check_identity(rt, namespace, Some(name), &body) {
             return response;
@@ -299,9 +301,7 @@ impl State {
                 Some(details(&rt.group, &rt.plural, name)),
             );
         }
-        self.update_with(
-            rt, namespace, name, stored, body, manager, validation, dry_run,
-        )
+        self.update_with(rt, namespace, name, stored, body, options)
     }
 
     /// POST: creates an object; `metadata.generateName` makes up its name.
@@ -310,10 +310,13 @@ impl State {
         rt: &ResourceType,
         namespace: &str,
         body: Value,
-        manager: &str,
-        validation: FieldValidation,
-        dry_run: bool,
+        options: WriteOptions,
     ) -> HttpResponse {
+        let WriteOptions {
+            manager,
+            validation,
+            dry_run,
+        } = options;
         if let Some(response) = check_identity(rt, namespace, None, &body) {
             return response;
         }
@@ -361,7 +364,6 @@ impl State {
 
     /// An update (merge patch or PUT) of `stored` to `object`: the manager
     /// takes the fields it changed from whoever owned them.
-    #[allow(clippy::too_many_arguments)]
     fn update_with(
         &mut self,
         rt: &ResourceType,
@@ -369,10 +371,13 @@ impl State {
         name: &str,
         stored: Stored,
         mut object: Value,
-        manager: &str,
-        validation: FieldValidation,
-        dry_run: bool,
+        options: WriteOptions,
     ) -> HttpResponse {
+        let WriteOptions {
+            manager,
+            validation,
+            dry_run,
+        } = options;
         let warnings = match drop_undeclared(rt, &mut object, validation) {
             Ok(warnings) => warnings,
             Err(refusal) => return refusal,
