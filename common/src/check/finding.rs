@@ -22,20 +22,18 @@ pub enum Severity {
 }
 
 /// One problem found in one file.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// A stable code such as `SC0003` or `AM0004`, for `--disable`.
     pub code: &'static str,
     pub severity: Severity,
     pub file: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
     /// The YAML path of the field, `(document)` for the whole file.
     pub path: String,
     pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub found: Option<String>,
     #[serde(skip)]
     field: Option<FieldPath>,

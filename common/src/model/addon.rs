@@ -5,7 +5,9 @@
 //! The wire format is the type: camelCase keys at the top level, snake_case in
 //! the shared sub-schemas (parameters, requirements, credentials requests), as
 //! the managed-tenants schema spells them. Optional fields are `Option` and are
-//! left out when absent, so a document reads back exactly as it was written.
+//! left out when absent (`#[serde_with::skip_serializing_none]` on the struct,
+//! not an attribute on each field), so a document reads back exactly as it was
+//! written.
 
 use std::collections::BTreeMap;
 
@@ -22,6 +24,7 @@ pub use crate::model::install_settings::{
 pub type StringMap = BTreeMap<String, String>;
 
 /// `addon.yaml`: everything the managed-tenants metadata schema allows.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AddonMetadata {
@@ -30,46 +33,35 @@ pub struct AddonMetadata {
     /// Friendly name shown in the UI.
     pub name: String,
     pub description: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
     /// Base64-encoded PNG, about 200 px.
     pub icon: String,
     /// `api.openshift.com/addon-<id>`.
     pub label: String,
     pub enabled: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub has_external_resources: Option<bool>,
     /// `Some Name <someone@redhat.com>`.
     pub addon_owner: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addon_notifications: Option<Vec<String>>,
     /// `quay.io/osd-addons/<repo>`.
     pub quay_repo: String,
     pub test_harness: String,
     pub install_mode: InstallMode,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub syncset_migration: Option<SyncsetMigration>,
     /// The namespace the operator is installed into.
     pub target_namespace: String,
     /// Namespaces the add-on manages; must include `targetNamespace`.
     pub namespaces: Vec<String>,
     /// Name of a `config.secrets` entry used to pull the catalog image.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pull_secret_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub additional_catalog_sources: Option<Vec<AdditionalCatalogSource>>,
     pub namespace_labels: StringMap,
     pub namespace_annotations: StringMap,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub common_labels: Option<StringMap>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub common_annotations: Option<StringMap>,
     /// Deprecated spelling of `metricsFederation`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitoring: Option<MetricsFederation>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics_federation: Option<MetricsFederation>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitoring_stack: Option<MonitoringStack>,
     /// The OLM channel to subscribe to.
     pub default_channel: String,
@@ -78,43 +70,24 @@ pub struct AddonMetadata {
     pub ocm_quota_cost: u64,
     /// The OLM package name of the add-on's operator.
     pub operator_name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle_parameters: Option<BundleParameters>,
-    #[serde(
-        default,
-        rename = "startingCSV",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "startingCSV")]
     pub starting_csv: Option<String>,
     /// The catalog image, when no image set is used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index_image: Option<String>,
     /// `latest`, a semver, or an explicit `null` (present but unset means the
     /// add-on has no catalog image yet, which differs from absent).
-    #[serde(
-        default,
-        deserialize_with = "present_or_null",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "present_or_null")]
     pub addon_image_set_version: Option<Option<ImageSetVersion>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pagerduty: Option<PagerDuty>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadmanssnitch: Option<DeadmansSnitch>,
     /// Files beside `addon.yaml` applied to the Hive cluster too.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra_resources: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_requests: Option<Vec<CredentialsRequest>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub add_on_parameters: Option<Vec<AddonParameter>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub add_on_requirements: Option<Vec<AddonRequirement>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_operators: Option<Vec<SubOperator>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<AddonConfig>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed_service: Option<bool>,
 }
 
@@ -238,18 +211,17 @@ pub struct MetricsFederation {
     pub match_labels: StringMap,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MonitoringStack {
     pub enabled: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<MonitoringStackResources>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MonitoringStackResources {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<CpuMemory>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<CpuMemory>,
 }
 
@@ -259,22 +231,15 @@ pub struct CpuMemory {
     pub memory: String,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BundleParameters {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub use_cluster_storage: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerting_email_address: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bu_alerting_email_address: Option<String>,
-    #[serde(
-        default,
-        rename = "alertSMTPFrom",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "alertSMTPFrom")]
     pub alert_smtp_from: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addon_params_secret_name: Option<String>,
 }
 
@@ -288,24 +253,21 @@ pub struct PagerDuty {
     pub secret_namespace: String,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeadmansSnitch {
     /// A label selector for ClusterDeployments; free-form in the schema.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_deployment_selector: Option<Map<String, Value>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snitch_name_post_fix: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_secret_ref: Option<SecretRef>,
     pub tags: Vec<String>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecretRef {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
 }
 
@@ -365,19 +327,15 @@ pub struct AddonDocument {
     #[serde(flatten)]
     pub metadata: AddonMetadata,
     /// The image set `addonImageSetVersion` selected, as in its file.
-    #[serde(default)]
     pub image_set: Option<ImageSet>,
     /// The text of each `extraResources` file and of every template they
     /// include (a Jinja template in managed-tenants), by the name they are
     /// loaded with, so later stages need not find the tree again.
-    #[serde(default)]
     pub extra_resource_templates: Option<BTreeMap<String, String>>,
-    #[serde(default)]
     pub bundles: Option<BundlesSummary>,
     /// The add-on's folder in the managed-tenants tree (`addons/<folder>/`)
     /// when it is not the id: managed-tenants' `Addon.name`, which
     /// templates see as `ADDON.name`.
-    #[serde(default)]
     pub addon_folder: Option<String>,
     /// The key order of the files the document was read from.
     #[serde(skip)]

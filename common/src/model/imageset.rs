@@ -13,26 +13,20 @@ use crate::model::install_settings::{
 };
 
 /// One image set file, field for field as managed-tenants' imageset schema.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageSet {
     /// `<addon>.v<semver>`; the version is read from here, not from the file name.
     pub name: String,
     pub index_image: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package_image: Option<String>,
     pub related_images: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub add_on_parameters: Option<Vec<AddonParameter>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub add_on_requirements: Option<Vec<AddonRequirement>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_operators: Option<Vec<SubOperator>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<AddonConfig>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pull_secret_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub additional_catalog_sources: Option<Vec<AdditionalCatalogSource>>,
 }
 

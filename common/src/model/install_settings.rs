@@ -14,38 +14,31 @@ pub struct AdditionalCatalogSource {
 }
 
 /// `addOnParameters[]`: a value the user sets when installing the add-on.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AddonParameter {
     pub id: String,
     pub name: String,
     pub description: String,
     pub value_type: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation_err_msg: Option<String>,
     pub required: bool,
     pub editable: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub editable_direction: Option<String>,
     pub enabled: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_value: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<ParameterOption>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<ParameterCondition>>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ParameterOption {
     pub name: String,
     pub value: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rank: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requirements: Option<Vec<AddonRequirement>>,
 }
 
@@ -76,11 +69,10 @@ pub struct SubOperator {
 }
 
 /// `config`: environment for the Subscription and secrets to propagate.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddonConfig {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<EnvVar>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secrets: Option<Vec<ConfigSecret>>,
 }
 

@@ -37,6 +37,7 @@ pub const ADDON_LABEL: &str = "addon-flow.openshift.io/addon";
 pub const DEFAULT_MAX_DELETIONS: usize = 5;
 
 /// What an environment's tree holds, as the source of a fleet stream saw it.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Inventory {
@@ -48,7 +49,6 @@ pub struct Inventory {
     pub scope: Scope,
     /// How the selection was made (`--changed-since origin/main`), for
     /// messages; absent for the whole environment.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selection: Option<String>,
     /// Every add-on id of the environment's tree, valid or not.
     pub addons: BTreeSet<String>,
@@ -66,11 +66,11 @@ pub enum Scope {
 }
 
 /// One document a stage dropped.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Failure {
     /// The add-on's id, when the document had a readable one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// The tool that dropped it.
     pub stage: String,

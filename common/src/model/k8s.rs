@@ -19,26 +19,18 @@ pub use list_writer::{EncodedItem, ListWriter, MetadataPlace};
 pub type StringMap = BTreeMap<String, String>;
 
 /// `metadata` of every object (`meta/v1 ObjectMeta`).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectMeta {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<StringMap>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<StringMap>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_version: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generation: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creation_timestamp: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed_fields: Option<Vec<ManagedFieldsEntry>>,
 }
 
@@ -69,19 +61,17 @@ impl ObjectMeta {
 }
 
 /// One field manager's claim on an object (`meta/v1 ManagedFieldsEntry`).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ManagedFieldsEntry {
     pub manager: String,
     /// `Apply` or `Update`.
     pub operation: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", rename = "fieldsV1")]
+    #[serde(rename = "fieldsV1")]
     pub fields_v1: Option<Value>,
 }
 
@@ -401,12 +391,11 @@ struct NamespaceView<'a> {
 }
 
 /// The [`ObjectMeta`] fields a Namespace of a set has, in the same order.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize)]
 struct NamespaceMetaView<'a> {
     name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     labels: Option<&'a StringMap>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     annotations: Option<&'a StringMap>,
 }
 
@@ -438,12 +427,12 @@ fn serialize_objects<S: serde::Serializer>(
 }
 
 /// `v1 ConfigMap`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfigMap {
     #[serde(flatten)]
     pub type_meta: TypeMeta,
     pub metadata: ObjectMeta,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<StringMap>,
 }
 
@@ -476,6 +465,7 @@ impl CatalogSource {
     }
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CatalogSourceSpec {
@@ -485,9 +475,7 @@ pub struct CatalogSourceSpec {
     /// `grpc` for an index image.
     pub source_type: String,
     /// Pull secrets in the CatalogSource's namespace.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secrets: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_strategy: Option<UpdateStrategy>,
 }
 
@@ -504,12 +492,11 @@ pub struct RegistryPoll {
 }
 
 /// `meta/v1 LabelSelector`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LabelSelector {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub match_labels: Option<StringMap>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub match_expressions: Option<Vec<LabelSelectorRequirement>>,
 }
 
@@ -522,12 +509,12 @@ impl LabelSelector {
     }
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LabelSelectorRequirement {
     pub key: String,
     /// `In`, `NotIn`, `Exists`, `DoesNotExist`.
     pub operator: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<String>>,
 }
 
@@ -550,31 +537,30 @@ impl NetworkPolicy {
     }
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NetworkPolicySpec {
     pub pod_selector: LabelSelector,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<Vec<NetworkPolicyIngressRule>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_types: Option<Vec<String>>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkPolicyIngressRule {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<NetworkPolicyPort>>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkPolicyPort {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<i32>,
 }
 
 /// `operators.coreos.com/v1alpha2 OperatorGroup`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OperatorGroup {
     #[serde(flatten)]
@@ -582,7 +568,6 @@ pub struct OperatorGroup {
     pub metadata: ObjectMeta,
     /// Absent for AllNamespaces: an OperatorGroup without target namespaces
     /// watches the whole cluster.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<OperatorGroupSpec>,
 }
 
@@ -596,10 +581,10 @@ impl OperatorGroup {
     }
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OperatorGroupSpec {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_namespaces: Option<Vec<String>>,
 }
 
@@ -622,6 +607,7 @@ impl Subscription {
     }
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SubscriptionSpec {
@@ -630,22 +616,16 @@ pub struct SubscriptionSpec {
     pub name: String,
     pub source: String,
     pub source_namespace: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<SubscriptionConfig>,
-    #[serde(
-        default,
-        rename = "startingCSV",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "startingCSV")]
     pub starting_csv: Option<String>,
     /// `Automatic` (OLM's default) or `Manual`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub install_plan_approval: Option<String>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscriptionConfig {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<EnvVar>>,
 }
 
@@ -683,40 +663,32 @@ pub struct ServiceMonitorSpec {
     pub selector: LabelSelector,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Endpoint {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bearer_token_file: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub honor_labels: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheme: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_config: Option<TlsConfig>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub params: Option<BTreeMap<String, Vec<String>>>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TlsConfig {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_name: Option<String>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NamespaceSelector {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub match_names: Option<Vec<String>>,
 }
 
@@ -726,6 +698,7 @@ pub const APPLY_MODE_SYNC: &str = "Sync";
 pub const APPLY_MODE_UPSERT: &str = "Upsert";
 
 /// `hive.openshift.io/v1 SyncSetCommonSpec`: what both kinds of SyncSet apply.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncSetCommonSpec {
@@ -736,14 +709,10 @@ pub struct SyncSetCommonSpec {
     )]
     pub resources: Vec<Object>,
     /// `Sync` or `Upsert`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_apply_mode: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patches: Option<Vec<SyncObjectPatch>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_mappings: Option<Vec<SecretMapping>>,
     /// `Apply` (the default), `CreateOnly` or `CreateOrUpdate`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply_behavior: Option<String>,
     /// Honour `{{ fromCDLabel "key" }}` in resources.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -754,17 +723,16 @@ pub struct SyncSetCommonSpec {
 }
 
 /// A patch Hive applies to an object on the cluster.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncObjectPatch {
     pub api_version: String,
     pub kind: String,
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     pub patch: String,
     /// `json`, `merge` or `strategic`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patch_type: Option<String>,
 }
 
@@ -776,10 +744,10 @@ pub struct SecretMapping {
     pub target_ref: SecretReference,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecretReference {
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
 }
 
@@ -846,6 +814,7 @@ pub struct LocalObjectReference {
 
 /// `hiveinternal.openshift.io/v1alpha1 ClusterSync`: Hive's record of what it
 /// applied to one cluster (same name and namespace as the ClusterDeployment).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClusterSync {
     #[serde(rename = "apiVersion", default)]
@@ -854,27 +823,23 @@ pub struct ClusterSync {
     pub kind: String,
     #[serde(default)]
     pub metadata: ObjectMeta,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ClusterSyncStatus>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterSyncStatus {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_sets: Option<Vec<SyncStatus>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector_sync_sets: Option<Vec<SyncStatus>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<Value>>,
     /// When every (Selector)SyncSet first applied successfully.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_success_time: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub controlled_by_replica: Option<i64>,
 }
 
 /// The state of one (Selector)SyncSet on one cluster.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncStatus {
@@ -884,14 +849,10 @@ pub struct SyncStatus {
     pub observed_generation: i64,
     /// `Success` or `Failure`.
     pub result: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_message: Option<String>,
     /// Objects Hive will delete because the SyncSet no longer lists them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources_to_delete: Option<Vec<Value>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_transition_time: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_success_time: Option<String>,
 }
 
@@ -914,6 +875,7 @@ impl PagerDutyIntegration {
     }
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PagerDutyIntegrationSpec {
@@ -922,17 +884,16 @@ pub struct PagerDutyIntegrationSpec {
     pub escalation_policy: String,
     pub service_prefix: String,
     pub pagerduty_api_key_secret_ref: NamespacedName,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_orchestration: Option<ServiceOrchestration>,
     pub cluster_deployment_selector: LabelSelector,
     pub target_secret_ref: NamespacedName,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceOrchestration {
     pub enabled: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule_config_config_map_ref: Option<NamespacedName>,
 }
 
@@ -978,6 +939,7 @@ pub struct DeadmansSnitchIntegrationSpec {
 }
 
 /// A Kubernetes `Status` object: the body of every API error.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
@@ -995,7 +957,6 @@ pub struct Status {
     /// `NotFound`, `Conflict`, `Unauthorized`, ...
     #[serde(default)]
     pub reason: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Value>,
     #[serde(default)]
     pub code: u16,

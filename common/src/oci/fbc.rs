@@ -28,13 +28,13 @@ pub const PROPERTY_GVK_REQUIRED: &str = "olm.gvk.required";
 pub const PROPERTY_CSV_METADATA: &str = "olm.csv.metadata";
 
 /// declcfg.Package.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Package {
     pub schema: String,
     pub name: String,
     pub default_channel: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub icon: Option<Icon>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
@@ -62,15 +62,14 @@ pub struct Channel {
 }
 
 /// declcfg.ChannelEntry: one bundle of a channel and its upgrade edges.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelEntry {
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaces: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skips: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_range: Option<String>,
 }
 

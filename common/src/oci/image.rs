@@ -70,46 +70,44 @@ impl Layer {
 }
 
 /// An OCI content descriptor (image-spec descriptor.md).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Descriptor {
     pub media_type: String,
     pub digest: String,
     pub size: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<BTreeMap<String, String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<Platform>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Platform {
     pub architecture: String,
     pub os: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
 }
 
 /// An image manifest (image-spec manifest.md); also reads Docker schema 2
 /// manifests, which have the same shape.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageManifest {
     pub schema_version: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
     pub config: Descriptor,
     pub layers: Vec<Descriptor>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<BTreeMap<String, String>>,
 }
 
 /// An image index (image-spec image-index.md), also the `index.json` of a layout.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageIndex {
     pub schema_version: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
     pub manifests: Vec<Descriptor>,
 }

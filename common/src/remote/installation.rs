@@ -20,12 +20,11 @@ use crate::model::addon::AddonParameter;
 pub const INSTALLATION_STATES: [&str; 5] = ["pending", "installing", "ready", "failed", "deleting"];
 
 /// A link to an object by id (`{"id": ...}`, `kind` and `href` when OCM sends them).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Link {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub href: Option<String>,
 }
 
@@ -73,29 +72,20 @@ impl InstallationRequest {
 }
 
 /// `AddOnInstallation` as OCM answers it (the fields we read; others are ignored).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Installation {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     #[serde(default)]
     pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub href: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addon: Option<Link>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addon_version: Option<Link>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator_version: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creation_timestamp: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_timestamp: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<ParameterValues>,
 }
 

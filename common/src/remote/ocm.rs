@@ -91,14 +91,13 @@ impl ClusterPaths {
 
 /// The add-on as OCM takes it (`AddOn` in the clusters_mgmt model), in the
 /// snake_case of OCM's JSON.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AddonPayload {
     /// Left out of a PATCH: the id is in the path.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     pub name: String,
     pub description: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub docs_link: Option<String>,
     pub icon: String,
     pub label: String,
@@ -107,27 +106,19 @@ pub struct AddonPayload {
     pub install_mode: String,
     pub target_namespace: String,
     pub namespaces: Vec<AddonNamespace>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub common_labels: Option<StringMap>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub common_annotations: Option<StringMap>,
     /// The quota (SKU) name, `ocmQuotaName`.
     pub resource_name: String,
     pub resource_cost: u64,
     pub operator_name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub has_external_resources: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_requests: Option<Vec<CredentialsRequest>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed_service: Option<bool>,
     pub config: OcmConfig,
     /// Left out when the add-on uses image sets: the version carries them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Parameters>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requirements: Option<Vec<AddonRequirement>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_operators: Option<Vec<SubOperator>>,
 }
 
@@ -147,14 +138,13 @@ pub struct Parameters {
 /// `config` of an add-on or version: clusters_mgmt's `AddOnConfig` or
 /// addons_mgmt's `AddonConfig`, which name the secrets differently. Exactly
 /// one of the two secret lists is set, the target service's.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OcmConfig {
     pub add_on_environment_variables: Vec<EnvironmentVariable>,
     /// clusters_mgmt's name for the secrets OCM propagates.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_propagations: Option<Vec<SecretPropagation>>,
     /// addons_mgmt's name for them (and what managed-tenants sends to both).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub add_on_secret_propagations: Option<Vec<SecretPropagation>>,
 }
 
@@ -195,14 +185,13 @@ pub struct CatalogSourceRef {
 
 /// One add-on version (`AddOnVersion`, `/addons/{id}/versions`): what one
 /// image set installs.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct VersionPayload {
     /// The semver of the image set's name; left out of a PATCH.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     pub enabled: bool,
     pub channel: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pull_secret_name: Option<String>,
     pub additional_catalog_sources: Vec<CatalogSourceRef>,
     pub config: OcmConfig,
@@ -211,20 +200,18 @@ pub struct VersionPayload {
     pub sub_operators: Vec<SubOperator>,
     /// The catalog image.
     pub source_image: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package_image: Option<String>,
 }
 
 /// OCM's error body (`kind: Error`).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OcmError {
     pub kind: String,
     pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub href: Option<String>,
     pub code: String,
     pub reason: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation_id: Option<String>,
 }
 

@@ -287,12 +287,12 @@ fn validate_one(args: &Args, settings: &Settings) -> Result<()> {
 }
 
 /// The findings report: what `-o json` prints for CI.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize)]
 struct Report<'a> {
     valid: bool,
     errors: usize,
     warnings: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
     files: Option<&'a [FileSummary]>,
     findings: &'a [Finding],
 }

@@ -136,12 +136,11 @@ fn inspect(path: PathBuf, name: String, asked: &[&'static str]) -> Option<AddonF
 }
 
 /// One row of the `--all` report.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize)]
 pub struct FileSummary {
     pub file: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
     pub valid: bool,
     pub errors: usize,

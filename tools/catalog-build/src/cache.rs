@@ -24,6 +24,7 @@ pub struct CachedImage {
 }
 
 /// The result of a successful push, as the output needs it.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CachedBuild {
@@ -31,7 +32,6 @@ pub struct CachedBuild {
     pub catalog_digest: String,
     pub base: String,
     /// The package image by digest, when the bundles have a `package/`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package_image: Option<String>,
     pub summary: BundlesSummary,
     /// Bundle images first, the catalog last.

@@ -155,6 +155,7 @@ struct Args {
 }
 
 /// The result printed when there is no add-on document.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct CatalogResult {
@@ -162,7 +163,6 @@ struct CatalogResult {
     digest: String,
     base: String,
     /// The package image by digest, when the bundles have a `package/`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     package_image: Option<String>,
     #[serde(flatten)]
     summary: common::model::addon::BundlesSummary,

@@ -12,9 +12,9 @@ use crate::addons::Watched;
 use crate::state::{ClusterStatus, Outcome, State};
 
 /// One line of output: a cluster whose state changed (for an add-on).
+#[serde_with::skip_serializing_none]
 #[derive(Serialize)]
 pub struct Event<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub addon: Option<&'a str>,
     pub cluster: &'a str,
     #[serde(flatten)]

@@ -87,20 +87,16 @@ impl State {
 }
 
 /// What is known about the add-on on one cluster.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClusterStatus {
     pub state: State,
     /// The CSV the state comes from.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub csv: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// The CSV phase (`Installing`, `Failed`, ...); `Succeeded` when ready.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
 

@@ -44,6 +44,7 @@ impl ClusterAction {
 }
 
 /// What happened on one cluster, as printed.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Serialize)]
 pub struct ClusterResult {
     pub cluster: String,
@@ -51,9 +52,7 @@ pub struct ClusterResult {
     /// `created`, `updated`, `unchanged`, `found`, `deleted`, `absent`,
     /// `allowed`, `refused`.
     pub result: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub installation: Option<Installation>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
 

@@ -28,11 +28,11 @@ pub struct Upsert {
 }
 
 /// A request as `--dry-run` prints it.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PlannedRequest {
     pub method: String,
     pub url: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
 }
 

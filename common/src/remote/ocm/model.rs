@@ -191,11 +191,11 @@ pub(crate) use kinds;
 macro_rules! model_struct {
     ($(#[$meta:meta])* $name:ident { $($(#[$field_meta:meta])* $field:ident: $ty:ty),* $(,)? }) => {
         $(#[$meta])*
+        #[serde_with::skip_serializing_none]
         #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
         pub struct $name {
             $(
                 $(#[$field_meta])*
-                #[serde(default, skip_serializing_if = "Option::is_none")]
                 pub $field: Option<$ty>,
             )*
         }
@@ -207,17 +207,15 @@ pub(crate) use model_struct;
 macro_rules! model_class {
     ($(#[$meta:meta])* $name:ident: $kind:ty { $($(#[$field_meta:meta])* $field:ident: $ty:ty),* $(,)? }) => {
         $(#[$meta])*
+        #[serde_with::skip_serializing_none]
         #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
         pub struct $name {
             #[serde(default)]
             pub kind: $kind,
-            #[serde(default, skip_serializing_if = "Option::is_none")]
             pub id: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")]
             pub href: Option<String>,
             $(
                 $(#[$field_meta])*
-                #[serde(default, skip_serializing_if = "Option::is_none")]
                 pub $field: Option<$ty>,
             )*
         }
