@@ -456,12 +456,44 @@ fn metadata_list(bundle: &BundleDir, file: &str, key: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// Adds `key: text` when the value is a non-empty string (opm omits empty ones).
-fn insert_text(out: &mut Map<String, Value>, key: &str, value: Option<&Value>) {
-    if let Some(text) = value.and_then(Value::as_str).filter(|t| !t.is_empty()) {
-        out.insert(key.into(), json!(text));
-    }
+/// Where a field of property.CSVMetadata comes from, and how Go writes it.
+enum CsvField {
+    /// A string map under the CSV's `metadata`, sorted; left out when empty.
+    MetadataMap,
+    /// A struct Go always writes: the owned and required descriptions under
+    /// the spec key, each with these keys first.
+    Descriptions(&'static str, &'static [&'static str]),
+    /// A spec string; left out when empty.
+    Text,
+    /// A spec list, each item with these keys first; left out when empty.
+    List(&'static [&'static str]),
+    /// The provider struct, which Go always writes.
+    Provider,
 }
+
+/// property.CSVMetadata's fields in Go's order, by their JSON names.
+const CSV_METADATA_FIELDS: &[(&str, CsvField)] = &[
+    ("annotations", CsvField::MetadataMap),
+    (
+        "apiServiceDefinitions",
+        CsvField::Descriptions("apiservicedefinitions", API_SERVICE_KEYS),
+    ),
+    (
+        "crdDescriptions",
+        CsvField::Descriptions("customresourcedefinitions", CRD_KEYS),
+    ),
+    ("description", CsvField::Text),
+    ("displayName", CsvField::Text),
+    ("installModes", CsvField::List(&["type", "supported"])),
+    ("keywords", CsvField::List(&[])),
+    ("labels", CsvField::MetadataMap),
+    ("links", CsvField::List(&["name", "url"])),
+    ("maintainers", CsvField::List(&["name", "email"])),
+    ("maturity", CsvField::Text),
+    ("minKubeVersion", CsvField::Text),
+    ("nativeAPIs", CsvField::List(&["group", "version", "kind"])),
+    ("provider", CsvField::Provider),
+];
 
 /// property.CSVMetadata from the CSV, with Go's field order and omissions:
 /// empty strings, lists and maps are left out except the three structs Go
@@ -470,61 +502,42 @@ pub fn csv_metadata(csv: &Value) -> Value {
     let metadata = csv.get("metadata").cloned().unwrap_or(Value::Null);
     let spec = csv.get("spec").cloned().unwrap_or(Value::Null);
     let mut out = Map::new();
-    let string_map = |value: Option<&Value>| -> Option<Value> {
-        let map = value?.as_object()?;
-        let sorted: BTreeMap<&String, String> = map
-            .iter()
-            .map(|(k, v)| (k, crate::model::bundle::value_text(v)))
-            .collect();
-        (!sorted.is_empty()).then(|| json!(sorted))
-    };
-    if let Some(annotations) = string_map(metadata.get("annotations")) {
-        out.insert("annotations".into(), annotations);
+    for (key, field) in CSV_METADATA_FIELDS {
+        let value = match field {
+            CsvField::MetadataMap => string_map(metadata.get(key)),
+            CsvField::Descriptions(spec_key, keys) => Some(descriptions(spec.get(spec_key), keys)),
+            CsvField::Text => spec
+                .get(key)
+                .and_then(Value::as_str)
+                .filter(|text| !text.is_empty())
+                .map(|text| json!(text)),
+            CsvField::List(keys) => spec
+                .get(key)
+                .and_then(Value::as_array)
+                .filter(|items| !items.is_empty())
+                .map(|items| Value::Array(items.iter().map(|i| ordered(i, keys)).collect())),
+            CsvField::Provider => Some(
+                spec.get(key)
+                    .map(|p| ordered(p, &["name", "url"]))
+                    .unwrap_or_else(|| json!({})),
+            ),
+        };
+        if let Some(value) = value {
+            out.insert((*key).to_string(), value);
+        }
     }
-    out.insert(
-        "apiServiceDefinitions".into(),
-        descriptions(spec.get("apiservicedefinitions"), API_SERVICE_KEYS),
-    );
-    out.insert(
-        "crdDescriptions".into(),
-        descriptions(spec.get("customresourcedefinitions"), CRD_KEYS),
-    );
-    for key in ["description", "displayName"] {
-        insert_text(&mut out, key, spec.get(key));
-    }
-    insert_list(
-        &mut out,
-        "installModes",
-        spec.get("installModes"),
-        &["type", "supported"],
-    );
-    insert_list(&mut out, "keywords", spec.get("keywords"), &[]);
-    if let Some(labels) = string_map(metadata.get("labels")) {
-        out.insert("labels".into(), labels);
-    }
-    insert_list(&mut out, "links", spec.get("links"), &["name", "url"]);
-    insert_list(
-        &mut out,
-        "maintainers",
-        spec.get("maintainers"),
-        &["name", "email"],
-    );
-    for key in ["maturity", "minKubeVersion"] {
-        insert_text(&mut out, key, spec.get(key));
-    }
-    insert_list(
-        &mut out,
-        "nativeAPIs",
-        spec.get("nativeAPIs"),
-        &["group", "version", "kind"],
-    );
-    out.insert(
-        "provider".into(),
-        spec.get("provider")
-            .map(|p| ordered(p, &["name", "url"]))
-            .unwrap_or_else(|| json!({})),
-    );
     Value::Object(out)
+}
+
+/// A string map with its values as text, sorted; `None` when it is not a
+/// mapping or is empty.
+fn string_map(value: Option<&Value>) -> Option<Value> {
+    let map = value?.as_object()?;
+    let sorted: BTreeMap<&String, String> = map
+        .iter()
+        .map(|(k, v)| (k, crate::model::bundle::value_text(v)))
+        .collect();
+    (!sorted.is_empty()).then(|| json!(sorted))
 }
 
 /// v1alpha1.CRDDescription field order.
@@ -625,13 +638,6 @@ fn is_empty_value(value: &Value) -> bool {
         Value::Array(a) => a.is_empty(),
         Value::Object(o) => o.is_empty(),
         _ => false,
-    }
-}
-
-fn insert_list(out: &mut Map<String, Value>, key: &str, value: Option<&Value>, keys: &[&str]) {
-    if let Some(items) = value.and_then(Value::as_array).filter(|a| !a.is_empty()) {
-        let items = items.iter().map(|i| ordered(i, keys)).collect();
-        out.insert(key.to_string(), Value::Array(items));
     }
 }
 
