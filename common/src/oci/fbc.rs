@@ -902,6 +902,22 @@ mod tests {
         }
     }
 
+    /// Package `p` with one channel, `stable`, of one entry.
+    fn one_entry_catalog(default_channel: &str) -> DeclarativeConfig {
+        DeclarativeConfig {
+            packages: vec![Package {
+                schema: SCHEMA_PACKAGE.into(),
+                name: "p".into(),
+                default_channel: default_channel.into(),
+                icon: None,
+                description: String::new(),
+                properties: Vec::new(),
+            }],
+            channels: vec![channel(vec![entry("p.v1", None, &[])])],
+            bundles: Vec::new(),
+        }
+    }
+
     fn fixture_tree() -> crate::model::bundle::BundleTree {
         let dir =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/catalog/good");
@@ -982,36 +998,108 @@ mod tests {
             .contains("has no operators.operatorframework.io.bundle.package.v1"));
     }
 
+    /// Each channel graph and what `check_channel` says of it: one
+    /// substring per problem, in order; none for a channel without problems.
     #[test]
-    fn linear_chain_has_one_head_and_no_problems() {
+    fn check_channel_names_each_graph_problem() {
+        type Entry<'a> = (&'a str, Option<&'a str>, &'a [&'a str]);
+        let cases: [(&str, Vec<Entry<'_>>, &[&str]); 8] = [
+            (
+                "a linear chain",
+                vec![
+                    ("p.v1", None, &[]),
+                    ("p.v2", Some("p.v1"), &[]),
+                    ("p.v3", Some("p.v2"), &[]),
+                ],
+                &[],
+            ),
+            (
+                // hawtio 1.0.0 replaces 0.5.0 of another channel.
+                "a replaces outside the channel ends the chain",
+                vec![
+                    ("p.v1.0.0", Some("p.v0.5.0"), &[]),
+                    ("p.v1.0.1", Some("p.v1.0.0"), &[]),
+                ],
+                &[],
+            ),
+            (
+                "two heads",
+                vec![("p.v1", None, &[]), ("p.v2", None, &[])],
+                &["2 channel heads (p.v1, p.v2)"],
+            ),
+            (
+                "a cycle behind the head",
+                vec![
+                    ("p.v1", Some("p.v2"), &[]),
+                    ("p.v2", Some("p.v1"), &[]),
+                    ("p.v3", Some("p.v2"), &[]),
+                ],
+                &["cycle in the replaces chain: p.v3 -> p.v2 -> p.v1 -> p.v2"],
+            ),
+            (
+                "a closed cycle",
+                vec![("p.v1", Some("p.v2"), &[]), ("p.v2", Some("p.v1"), &[])],
+                &["no channel head"],
+            ),
+            (
+                "skipped entries are reachable, dangling skips allowed",
+                vec![
+                    ("p.v1", None, &[]),
+                    ("p.v2", None, &["p.v1", "p.v0-missing"]),
+                ],
+                &[],
+            ),
+            (
+                "an entry no one replaces is a second head",
+                vec![
+                    ("p.v1", None, &[]),
+                    ("p.v2", None, &[]),
+                    ("p.v3", Some("p.v2"), &["p.v9"]),
+                ],
+                &["channel heads"],
+            ),
+            (
+                "an entry off the chain is stranded",
+                vec![
+                    ("p.v1", None, &[]),
+                    ("p.v2", Some("p.v1"), &[]),
+                    ("p.v3", Some("p.v9"), &["p.v2"]),
+                ],
+                &["stranded entries"],
+            ),
+        ];
+        for (case, entries, expected) in cases {
+            let ch = channel(
+                entries
+                    .into_iter()
+                    .map(|(name, replaces, skips)| entry(name, replaces, skips))
+                    .collect(),
+            );
+            let problems = check_channel(&ch);
+            assert_eq!(problems.len(), expected.len(), "{case}: {problems:?}");
+            for (problem, part) in problems.iter().zip(expected) {
+                assert!(problem.contains(part), "{case}: {problems:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_head_is_the_entry_no_one_replaces() {
         let ch = channel(vec![
             entry("p.v1", None, &[]),
             entry("p.v2", Some("p.v1"), &[]),
             entry("p.v3", Some("p.v2"), &[]),
         ]);
         assert_eq!(channel_head(&ch).unwrap().name, "p.v3");
-        assert!(check_channel(&ch).is_empty());
     }
 
     #[test]
-    fn replaces_outside_the_channel_ends_the_chain() {
-        // hawtio 1.0.0 replaces 0.5.0 of another channel.
+    fn a_tail_replacing_outside_the_channel_is_listed_but_no_problem() {
         let ch = channel(vec![
             entry("p.v1.0.0", Some("p.v0.5.0"), &[]),
             entry("p.v1.0.1", Some("p.v1.0.0"), &[]),
         ]);
-        assert!(check_channel(&ch).is_empty());
-    }
-
-    #[test]
-    fn two_heads_are_named() {
-        let ch = channel(vec![entry("p.v1", None, &[]), entry("p.v2", None, &[])]);
-        let problems = check_channel(&ch);
-        assert_eq!(problems.len(), 1);
-        assert!(
-            problems[0].contains("2 channel heads (p.v1, p.v2)"),
-            "{problems:?}"
-        );
+        assert_eq!(dangling_replaces(&ch).len(), 1);
     }
 
     #[test]
@@ -1061,83 +1149,8 @@ mod tests {
     }
 
     #[test]
-    fn a_tail_replacing_outside_the_channel_is_no_problem() {
-        let ch = channel(vec![
-            entry("p.v1.0.0", Some("p.v0.5.0"), &[]),
-            entry("p.v1.0.1", Some("p.v1.0.0"), &[]),
-        ]);
-        assert!(check_channel(&ch).is_empty());
-        assert_eq!(
-            dangling_replaces(&ch).len(),
-            1,
-            "listed, but only named with a problem"
-        );
-    }
-
-    #[test]
-    fn cycles_are_reported_with_the_chain() {
-        let ch = channel(vec![
-            entry("p.v1", Some("p.v2"), &[]),
-            entry("p.v2", Some("p.v1"), &[]),
-            entry("p.v3", Some("p.v2"), &[]),
-        ]);
-        let problems = check_channel(&ch);
-        assert_eq!(
-            problems,
-            ["cycle in the replaces chain: p.v3 -> p.v2 -> p.v1 -> p.v2"]
-        );
-        let closed = channel(vec![
-            entry("p.v1", Some("p.v2"), &[]),
-            entry("p.v2", Some("p.v1"), &[]),
-        ]);
-        assert!(check_channel(&closed)[0].contains("no channel head"));
-    }
-
-    #[test]
-    fn skipped_entries_are_reachable_and_dangling_skips_are_allowed() {
-        let ch = channel(vec![
-            entry("p.v1", None, &[]),
-            entry("p.v2", None, &["p.v1", "p.v0-missing"]),
-        ]);
-        assert!(check_channel(&ch).is_empty());
-    }
-
-    #[test]
-    fn stranded_entries_are_named() {
-        let ch = channel(vec![
-            entry("p.v1", None, &[]),
-            entry("p.v2", None, &[]),
-            entry("p.v3", Some("p.v2"), &["p.v9"]),
-        ]);
-        // p.v1 and p.v3 are both heads.
-        assert!(check_channel(&ch)[0].contains("channel heads"));
-        let ch = channel(vec![
-            entry("p.v1", None, &[]),
-            entry("p.v2", Some("p.v1"), &[]),
-            entry("p.v3", Some("p.v9"), &["p.v2"]),
-        ]);
-        assert_eq!(check_channel(&ch).len(), 1);
-        assert!(
-            check_channel(&ch)[0].contains("stranded entries"),
-            "{:?}",
-            check_channel(&ch)
-        );
-    }
-
-    #[test]
     fn missing_default_channel_is_a_package_problem() {
-        let config = DeclarativeConfig {
-            packages: vec![Package {
-                schema: SCHEMA_PACKAGE.into(),
-                name: "p".into(),
-                default_channel: "fast".into(),
-                icon: None,
-                description: String::new(),
-                properties: Vec::new(),
-            }],
-            channels: vec![channel(vec![entry("p.v1", None, &[])])],
-            bundles: Vec::new(),
-        };
+        let config = one_entry_catalog("fast");
         let problems = check_catalog(&config);
         assert_eq!(problems.len(), 1);
         assert_eq!(
@@ -1161,18 +1174,7 @@ mod tests {
 
     #[test]
     fn blobs_are_written_like_opm_with_four_space_indent() {
-        let config = DeclarativeConfig {
-            packages: vec![Package {
-                schema: SCHEMA_PACKAGE.into(),
-                name: "p".into(),
-                default_channel: "stable".into(),
-                icon: None,
-                description: String::new(),
-                properties: Vec::new(),
-            }],
-            channels: vec![channel(vec![entry("p.v1", None, &[])])],
-            bundles: Vec::new(),
-        };
+        let config = one_entry_catalog("stable");
         let text = String::from_utf8(config.package_json("p")).unwrap();
         assert!(text.starts_with("{\n    \"schema\": \"olm.package\",\n    \"name\": \"p\",\n    \"defaultChannel\": \"stable\"\n}\n{\n"), "{text}");
         assert!(
