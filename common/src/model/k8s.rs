@@ -198,18 +198,10 @@ fn insert_label_into(object: &mut Value, key: &str, value: &str) -> LabelUndo {
     let Some(object) = object.as_object_mut() else {
         return LabelUndo::Nothing;
     };
-    let made_metadata = !object.contains_key("metadata");
-    let metadata = object
-        .entry("metadata")
-        .or_insert_with(|| Value::Object(Default::default()));
-    let Some(metadata) = metadata.as_object_mut() else {
+    let (made_metadata, Some(metadata)) = mapping_at(object, "metadata") else {
         return LabelUndo::Nothing;
     };
-    let made_labels = !metadata.contains_key("labels");
-    let labels = metadata
-        .entry("labels")
-        .or_insert_with(|| Value::Object(Default::default()));
-    let Some(labels) = labels.as_object_mut() else {
+    let (made_labels, Some(labels)) = mapping_at(metadata, "labels") else {
         return LabelUndo::Nothing;
     };
     let old = labels.insert(key.to_string(), Value::from(value));
@@ -219,6 +211,19 @@ fn insert_label_into(object: &mut Value, key: &str, value: &str) -> LabelUndo {
         (false, false, Some(old)) => LabelUndo::Restore(old),
         (false, false, None) => LabelUndo::Key,
     }
+}
+
+/// The mapping at `key` of `object`, made (empty) when the key is absent:
+/// whether it was made, and `None` when the value there is not a mapping.
+fn mapping_at<'a>(
+    object: &'a mut serde_json::Map<String, Value>,
+    key: &str,
+) -> (bool, Option<&'a mut serde_json::Map<String, Value>>) {
+    let made = !object.contains_key(key);
+    let value = object
+        .entry(key)
+        .or_insert_with(|| Value::Object(Default::default()));
+    (made, value.as_object_mut())
 }
 
 /// What [`Object::insert_label`] changed, to take it back out of the
