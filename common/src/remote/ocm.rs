@@ -565,39 +565,37 @@ mod tests {
             index_image: "quay.io/osd-addons/my-addon-index@sha256:1".into(),
             ..ImageSet::default()
         });
-        let clusters = [
-            serde_json::to_value(addon_payload(&plain, Service::ClustersMgmt)).unwrap(),
-            serde_json::to_value(version_payload(&with_set, Service::ClustersMgmt)).unwrap(),
+        // The service, its name for the secrets and the other service's name,
+        // and the `order` of the version's first parameter (the add-on's go
+        // to either service without one: addons_mgmt gets them as written).
+        let services = [
+            (
+                Service::ClustersMgmt,
+                "secret_propagations",
+                "add_on_secret_propagations",
+                None,
+            ),
+            (
+                Service::AddonsMgmt,
+                "add_on_secret_propagations",
+                "secret_propagations",
+                Some(1),
+            ),
         ];
-        for body in &clusters {
-            assert_eq!(
-                body["config"]["secret_propagations"][0]["destination_secret"],
-                "s"
-            );
+        for (service, own, other, order) in services {
+            let addon = serde_json::to_value(addon_payload(&plain, service)).unwrap();
+            let version = serde_json::to_value(version_payload(&with_set, service)).unwrap();
+            for body in [&addon, &version] {
+                assert_eq!(body["config"][own][0]["destination_secret"], "s", "{body}");
+                assert!(body["config"].get(other).is_none(), "{body}");
+            }
             assert!(
-                body["config"].get("add_on_secret_propagations").is_none(),
-                "{body}"
+                addon["parameters"]["items"][0].get("order").is_none(),
+                "{addon}"
             );
-            assert!(
-                body["parameters"]["items"][0].get("order").is_none(),
-                "{body}"
-            );
+            let version_order = version["parameters"]["items"][0].get("order");
+            assert_eq!(version_order, order.map(Value::from).as_ref(), "{version}");
         }
-        let addons = [
-            serde_json::to_value(addon_payload(&plain, Service::AddonsMgmt)).unwrap(),
-            serde_json::to_value(version_payload(&with_set, Service::AddonsMgmt)).unwrap(),
-        ];
-        for body in &addons {
-            assert_eq!(
-                body["config"]["add_on_secret_propagations"][0]["destination_secret"],
-                "s"
-            );
-            assert!(
-                body["config"].get("secret_propagations").is_none(),
-                "{body}"
-            );
-        }
-        assert_eq!(addons[1]["parameters"]["items"][0]["order"], 1);
     }
 
     #[test]
