@@ -782,6 +782,15 @@ mod tests {
             .findings
     }
 
+    /// The one finding loading `path` gives, which must have `code`.
+    fn only_finding(path: &Path, code: &str) -> Finding {
+        let mut findings = findings_of(path);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        let finding = findings.remove(0);
+        assert_eq!(finding.code, code, "{finding}");
+        finding
+    }
+
     #[test]
     fn includes_travel_in_the_document_and_render_without_the_tree() {
         let addon = format!("{ADDON}extraResources: [extra.yaml.j2]\n");
@@ -886,31 +895,24 @@ mod tests {
         )
         .unwrap();
         let addon = format!("{ADDON}extraResources: [kubeconfig.yaml, inside.yaml]\n");
-        let (root, path) = tree(
+        let (_root, path) = tree(
             &addon,
             &[(
                 "metadata/stage/real.yaml",
                 "apiVersion: v1\nkind: ConfigMap\n",
             )],
         );
-        let metadata = root.path().join("addons/my-addon/metadata/stage");
+        let metadata = path.parent().unwrap();
         std::os::unix::fs::symlink(&kubeconfig, metadata.join("kubeconfig.yaml")).unwrap();
         // A symlink that stays in the folder is followed, as in bundles.
         std::os::unix::fs::symlink("real.yaml", metadata.join("inside.yaml")).unwrap();
-        let findings = findings_of(&path);
-        assert_eq!(findings.len(), 1, "{findings:?}");
-        assert_eq!(findings[0].code, "MT0003");
+        let finding = only_finding(&path, "MT0003");
         assert!(
-            findings[0].message.contains("is a symlink to"),
-            "{}",
-            findings[0]
-        );
-        assert!(
-            findings[0]
-                .message
-                .contains("outside the add-on's metadata folder"),
-            "{}",
-            findings[0]
+            finding.message.contains("is a symlink to")
+                && finding
+                    .message
+                    .contains("outside the add-on's metadata folder"),
+            "{finding}"
         );
         let err = load_document(Some(&path)).unwrap_err().to_string();
         assert!(!err.contains("s3cr3t"), "{err}");
@@ -921,19 +923,17 @@ mod tests {
         let outside = tempfile::tempdir().unwrap();
         std::fs::write(outside.path().join("secret.j2"), "token: s3cr3t").unwrap();
         let addon = format!("{ADDON}extraResources: [extra.yaml.j2]\n");
-        let (root, path) = tree(
+        let (_root, path) = tree(
             &addon,
             &[(
                 "metadata/stage/extra.yaml.j2",
                 "apiVersion: v1\nkind: ConfigMap\n{% include 'linked/secret.j2' %}\n",
             )],
         );
-        let metadata = root.path().join("addons/my-addon/metadata/stage");
+        let metadata = path.parent().unwrap();
         std::os::unix::fs::symlink(outside.path(), metadata.join("linked")).unwrap();
-        let findings = findings_of(&path);
-        assert_eq!(findings.len(), 1, "{findings:?}");
-        assert_eq!(findings[0].code, "MT0004");
-        assert!(findings[0].message.contains("a symlink"), "{}", findings[0]);
+        let finding = only_finding(&path, "MT0004");
+        assert!(finding.message.contains("a symlink"), "{finding}");
     }
 
     #[test]
