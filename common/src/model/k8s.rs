@@ -821,12 +821,11 @@ pub struct LocalObjectReference {
 /// applied to one cluster (same name and namespace as the ClusterDeployment).
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ClusterSync {
-    #[serde(rename = "apiVersion", default)]
+    #[serde(rename = "apiVersion")]
     pub api_version: String,
-    #[serde(default)]
     pub kind: String,
-    #[serde(default)]
     pub metadata: ObjectMeta,
     pub status: Option<ClusterSyncStatus>,
 }
@@ -946,24 +945,17 @@ pub struct DeadmansSnitchIntegrationSpec {
 /// A Kubernetes `Status` object: the body of every API error.
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct Status {
-    #[serde(default)]
     pub kind: String,
-    #[serde(default)]
     pub api_version: String,
-    #[serde(default)]
     pub metadata: BTreeMap<String, Value>,
     /// `Success` or `Failure`.
-    #[serde(default)]
     pub status: String,
-    #[serde(default)]
     pub message: String,
     /// `NotFound`, `Conflict`, `Unauthorized`, ...
-    #[serde(default)]
     pub reason: String,
     pub details: Option<Value>,
-    #[serde(default)]
     pub code: u16,
 }
 

@@ -74,9 +74,9 @@ impl InstallationRequest {
 /// `AddOnInstallation` as OCM answers it (the fields we read; others are ignored).
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Installation {
     pub kind: Option<String>,
-    #[serde(default)]
     pub id: String,
     pub href: Option<String>,
     pub addon: Option<Link>,
