@@ -348,29 +348,26 @@ pub struct AddonDocument {
 
 /// The document's fields as they go on the wire, before [`KeyOrder`] puts
 /// them in file order.
+#[serde_with::skip_serializing_none]
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct DocumentWire<'a> {
     #[serde(flatten)]
     metadata: &'a AddonMetadata,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    image_set: &'a Option<ImageSet>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    extra_resource_templates: &'a Option<BTreeMap<String, String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bundles: &'a Option<BundlesSummary>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    addon_folder: &'a Option<String>,
+    image_set: Option<&'a ImageSet>,
+    extra_resource_templates: Option<&'a BTreeMap<String, String>>,
+    bundles: Option<&'a BundlesSummary>,
+    addon_folder: Option<&'a String>,
 }
 
 impl Serialize for AddonDocument {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let wire = DocumentWire {
             metadata: &self.metadata,
-            image_set: &self.image_set,
-            extra_resource_templates: &self.extra_resource_templates,
-            bundles: &self.bundles,
-            addon_folder: &self.addon_folder,
+            image_set: self.image_set.as_ref(),
+            extra_resource_templates: self.extra_resource_templates.as_ref(),
+            bundles: self.bundles.as_ref(),
+            addon_folder: self.addon_folder.as_ref(),
         };
         if self.key_order.is_empty() && self.validated.is_none() {
             return wire.serialize(serializer);
