@@ -10,14 +10,37 @@ use std::sync::Arc;
 
 use addon_flow_testservers::http::{HttpResponse, Server};
 use common::oci::OciLayout;
+use e2e::check::{has_all, string_pairs, strings};
 use e2e::registry::{
-    make_base_layout, skopeo, skopeo_installed, skopeo_pull, LoopbackRegistry as Registry,
+    count_requests, make_base_layout, skopeo, skopeo_inspect, skopeo_installed, skopeo_json,
+    skopeo_pull, LoopbackRegistry as Registry,
 };
 use e2e::RunExt;
 use serde_json::{json, Value};
 
 fn fixtures() -> PathBuf {
     e2e::repo_root().join("tests/fixtures/catalog")
+}
+
+/// The good bundles fixture: package `demo-operator` and its dependency.
+fn good() -> PathBuf {
+    fixtures().join("good")
+}
+
+/// catalog-build reading the bundles folder `bundles`; the rest of the
+/// command (and stdin) is the test's.
+fn catalog_build(bundles: &Path) -> assert_cmd::Command {
+    let mut command = e2e::tool("catalog-build");
+    command.arg("--bundles").arg(bundles);
+    command
+}
+
+/// catalog-build writing the catalog of `bundles` into the OCI layout
+/// `layout`, with nothing on stdin.
+fn build_into_layout(bundles: &Path, layout: &Path) -> assert_cmd::Command {
+    let mut command = catalog_build(bundles);
+    command.arg("--oci-layout").arg(layout).write_stdin("");
+    command
 }
 
 /// A `docker-registry serve` on a free loopback port, storage in a tempdir;
@@ -50,11 +73,8 @@ fn a_base_image_from_an_oci_layout_keeps_its_layers_and_config() {
     let base = dir.path().join("base");
     make_base_layout(&base);
     let layout = dir.path().join("out");
-    e2e::tool("catalog-build")
-        .args(["--bundles", fixtures().join("good").to_str().unwrap()])
-        .args(["--oci-layout", layout.to_str().unwrap()])
+    build_into_layout(&good(), &layout)
         .args(["--base-image", &format!("oci:{}:base", base.display())])
-        .write_stdin("")
         .run()
         .success();
     let base_image = OciLayout::new(&base).read_image(Some("base")).unwrap();
@@ -136,12 +156,7 @@ fn channel<'a>(blobs: &'a [Value], name: &str) -> &'a Value {
 }
 
 fn entry_names(channel: &Value) -> Vec<String> {
-    channel["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["name"].as_str().unwrap().to_string())
-        .collect()
+    strings(&channel["entries"], "name")
 }
 
 #[test]
@@ -150,19 +165,12 @@ fn pushes_to_a_real_registry_that_skopeo_reads_and_a_rerun_uploads_nothing() {
         return;
     };
     let base = push_base_image(&registry);
-    let repo = format!("{}/osd-addons/demo", registry.host());
-    let bundles = fixtures().join("good");
+    let repo = registry.repo("osd-addons/demo");
+    let bundles = good();
     let cache = tempfile::tempdir().unwrap();
     let run = |extra: &[&str]| {
-        e2e::tool("catalog-build")
-            .args([
-                "--bundles",
-                bundles.to_str().unwrap(),
-                "--repo",
-                &repo,
-                "--base-image",
-                &base,
-            ])
+        catalog_build(&bundles)
+            .args(["--repo", &repo, "--base-image", &base])
             .args(extra)
             .env("XDG_CACHE_HOME", cache.path())
             .write_stdin(serde_json::to_vec(&e2e::demo_addon()).unwrap())
@@ -187,12 +195,7 @@ fn pushes_to_a_real_registry_that_skopeo_reads_and_a_rerun_uploads_nothing() {
     assert_eq!(summary["bundles"].as_array().unwrap().len(), 4);
 
     // skopeo sees the label, the layers (base + /configs) and the config.
-    let inspect: Value = serde_json::from_str(&skopeo(&[
-        "inspect",
-        "--tls-verify=false",
-        &format!("docker://{index_image}"),
-    ]))
-    .unwrap();
+    let inspect: Value = skopeo_inspect(&index_image);
     assert_eq!(
         inspect["Labels"]["operators.operatorframework.io.index.configs.v1"],
         "/configs"
@@ -202,13 +205,12 @@ fn pushes_to_a_real_registry_that_skopeo_reads_and_a_rerun_uploads_nothing() {
         "the base image's labels are kept"
     );
     assert_eq!(inspect["Layers"].as_array().unwrap().len(), 2);
-    let config: Value = serde_json::from_str(&skopeo(&[
+    let config: Value = skopeo_json(&[
         "inspect",
         "--tls-verify=false",
         "--config",
         &format!("docker://{index_image}"),
-    ]))
-    .unwrap();
+    ]);
     assert_eq!(config["config"]["Entrypoint"], json!(["/bin/opm"]));
     assert_eq!(config["config"]["Cmd"][0], "serve");
     assert_eq!(config["config"]["Cmd"][1], "/configs");
@@ -238,12 +240,7 @@ fn pushes_to_a_real_registry_that_skopeo_reads_and_a_rerun_uploads_nothing() {
             image.starts_with(&format!("{repo}-bundle@sha256:")),
             "{image}"
         );
-        let seen: Value = serde_json::from_str(&skopeo(&[
-            "inspect",
-            "--tls-verify=false",
-            &format!("docker://{image}"),
-        ]))
-        .unwrap();
+        let seen: Value = skopeo_inspect(image);
         assert_eq!(
             seen["Labels"]["operators.operatorframework.io.bundle.package.v1"],
             "demo-operator"
@@ -295,15 +292,8 @@ fn pushes_to_a_real_registry_that_skopeo_reads_and_a_rerun_uploads_nothing() {
         format!("{text}  com.example/changed: \"yes\"\n"),
     )
     .unwrap();
-    let output = e2e::tool("catalog-build")
-        .args([
-            "--bundles",
-            changed.path().to_str().unwrap(),
-            "--repo",
-            &repo,
-            "--base-image",
-            &base,
-        ])
+    let output = catalog_build(changed.path())
+        .args(["--repo", &repo, "--base-image", &base])
         .env("XDG_CACHE_HOME", cache.path())
         .write_stdin("")
         .run()
@@ -316,20 +306,13 @@ fn pushes_to_a_real_registry_that_skopeo_reads_and_a_rerun_uploads_nothing() {
 
 #[test]
 fn oci_layout_is_reproducible_and_readable_by_skopeo() {
-    let bundles = fixtures().join("good");
+    let bundles = good();
     let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
     let mut results = Vec::new();
     for dir in &dirs {
         let layout = dir.path().join("layout");
-        let output = e2e::tool("catalog-build")
-            .args([
-                "--bundles",
-                bundles.to_str().unwrap(),
-                "--oci-layout",
-                layout.to_str().unwrap(),
-            ])
+        let output = build_into_layout(&bundles, &layout)
             .args(["--repo", "quay.io/osd-addons/demo", "-o", "json"])
-            .write_stdin("")
             .run()
             .success();
         results.push(output.json());
@@ -346,21 +329,16 @@ fn oci_layout_is_reproducible_and_readable_by_skopeo() {
     assert_eq!(results[0]["base"], "scratch");
     if skopeo_installed("reading the layout back") {
         let layout = dirs[0].path().join("layout");
-        let inspect: Value = serde_json::from_str(&skopeo(&[
-            "inspect",
-            &format!("oci:{}:latest", layout.display()),
-        ]))
-        .unwrap();
+        let inspect: Value = skopeo_json(&["inspect", &format!("oci:{}:latest", layout.display())]);
         assert_eq!(inspect["Digest"], digest);
         assert_eq!(
             inspect["Labels"]["operators.operatorframework.io.index.configs.v1"],
             "/configs"
         );
-        let bundle: Value = serde_json::from_str(&skopeo(&[
+        let bundle: Value = skopeo_json(&[
             "inspect",
             &format!("oci:{}:demo-operator-v1.2.0", layout.display()),
-        ]))
-        .unwrap();
+        ]);
         assert_eq!(
             bundle["Labels"]["operators.operatorframework.io.bundle.channels.v1"],
             "stable,fast"
@@ -396,14 +374,8 @@ fn oci_layout_is_reproducible_and_readable_by_skopeo() {
         .iter()
         .find(|b| b["name"] == "demo-operator.v1.2.0" && b["schema"] == "olm.bundle")
         .unwrap();
-    let types: Vec<&str> = newest["properties"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["type"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        types,
+        strings(&newest["properties"], "type"),
         [
             "olm.gvk",
             "olm.gvk",
@@ -423,12 +395,7 @@ fn oci_layout_is_reproducible_and_readable_by_skopeo() {
         json!({"packageName": "dep-operator", "versionRange": ">=0.1.0"})
     );
     assert_eq!(properties[5]["value"]["displayName"], "Demo Operator");
-    let related: Vec<&str> = newest["relatedImages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["image"].as_str().unwrap())
-        .collect();
+    let related = strings(&newest["relatedImages"], "image");
     assert_eq!(related[0], "quay.io/example/demo-operator:v1.2.0");
     assert_eq!(related[1], "quay.io/example/proxy:v1");
     assert!(related[2].starts_with("quay.io/osd-addons/demo-bundle@sha256:"));
@@ -441,8 +408,7 @@ fn the_fixture_catalog_matches_the_golden_files() {
     // purpose with UPDATE_GOLDEN=1.
     let dir = tempfile::tempdir().unwrap();
     let layout = dir.path().join("layout");
-    e2e::tool("catalog-build")
-        .args(["--bundles", fixtures().join("good").to_str().unwrap()])
+    catalog_build(&good())
         .args([
             "--oci-layout",
             layout.to_str().unwrap(),
@@ -472,33 +438,20 @@ fn the_fixture_catalog_matches_the_golden_files() {
 fn render(bundles: &Path, package: &str) -> (Value, Vec<Value>) {
     let dir = tempfile::tempdir().unwrap();
     let layout = dir.path().join("layout");
-    let output = e2e::tool("catalog-build")
-        .args([
-            "--bundles",
-            bundles.to_str().unwrap(),
-            "--oci-layout",
-            layout.to_str().unwrap(),
-        ])
-        .write_stdin("")
-        .run()
-        .success();
+    let output = build_into_layout(bundles, &layout).run().success();
     let result: Value = output.json();
     let text = catalog_json_from_layer(&last_layer(&layout, "latest"), package);
     (result, json_stream(&text))
 }
 
-fn heads(result: &Value) -> Vec<(String, String)> {
-    result["channels"]
-        .as_array()
-        .unwrap()
+/// Expects the channels of a render with their heads, in order, as
+/// `(channel, version of package)`.
+fn assert_heads(result: &Value, package: &str, expected: &[(&str, &str)]) {
+    let expected: Vec<(String, String)> = expected
         .iter()
-        .map(|c| {
-            (
-                c["name"].as_str().unwrap().to_string(),
-                c["head"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+        .map(|(channel, version)| (channel.to_string(), format!("{package}.v{version}")))
+        .collect();
+    assert_eq!(string_pairs(&result["channels"], "name", "head"), expected);
 }
 
 #[test]
@@ -512,13 +465,14 @@ fn conformance_hawtio_channel_graphs_keep_membership_as_annotated() {
     );
     assert_eq!(result["defaultChannel"], "stable-v1");
     let v = |s: &str| format!("hawtio-operator.v{s}");
-    assert_eq!(
-        heads(&result),
-        [
-            ("alpha".to_string(), v("0.5.0")),
-            ("latest".to_string(), v("1.2.0")),
-            ("stable-v1".to_string(), v("1.2.0"))
-        ]
+    assert_heads(
+        &result,
+        "hawtio-operator",
+        &[
+            ("alpha", "0.5.0"),
+            ("latest", "1.2.0"),
+            ("stable-v1", "1.2.0"),
+        ],
     );
     assert_eq!(
         entry_names(channel(&blobs, "alpha")),
@@ -567,13 +521,10 @@ fn conformance_oadp_channel_graphs_with_skips_and_dangling_skips() {
     let (result, blobs) = render(&reference.join("bundles/oadp-operator"), "oadp-operator");
     let v = |s: &str| format!("oadp-operator.v{s}");
     assert_eq!(result["defaultChannel"], "stable");
-    assert_eq!(
-        heads(&result),
-        [
-            ("alpha".to_string(), v("0.2.6")),
-            ("beta".to_string(), v("0.4.2")),
-            ("stable".to_string(), v("0.5.6"))
-        ]
+    assert_heads(
+        &result,
+        "oadp-operator",
+        &[("alpha", "0.2.6"), ("beta", "0.4.2"), ("stable", "0.5.6")],
     );
     assert_eq!(
         entry_names(channel(&blobs, "alpha")),
@@ -609,15 +560,8 @@ fn conformance_oadp_channel_graphs_with_skips_and_dangling_skips() {
 }
 
 fn run_bad(bundles: &Path, repo: &str) -> (i32, String, String) {
-    let output = e2e::tool("catalog-build")
-        .args([
-            "--bundles",
-            bundles.to_str().unwrap(),
-            "--repo",
-            repo,
-            "--base-image",
-            "scratch",
-        ])
+    let output = catalog_build(bundles)
+        .args(["--repo", repo, "--base-image", "scratch"])
         .write_stdin("")
         .run();
     (output.code(), output.stdout(), output.stderr())
@@ -701,7 +645,7 @@ fn a_symlink_escaping_the_bundle_folder_is_refused() {
 #[test]
 fn an_unreachable_registry_is_a_remote_error() {
     let repo = format!("127.0.0.1:{}/osd-addons/demo", closed_port());
-    let (code, stdout, stderr) = run_bad(&fixtures().join("good"), &repo);
+    let (code, stdout, stderr) = run_bad(&good(), &repo);
     assert_eq!(code, 3, "{stderr}");
     assert!(stdout.is_empty(), "no result for a failed push");
     assert!(
@@ -734,8 +678,7 @@ fn a_401_is_a_remote_error_that_names_the_credentials() {
         format!("{{\"auths\": {{\"{host}\": {{\"auth\": \"cm9ib3Q6d3Jvbmc=\"}}}}}}"),
     )
     .unwrap();
-    let output = e2e::tool("catalog-build")
-        .args(["--bundles", fixtures().join("good").to_str().unwrap()])
+    let output = catalog_build(&good())
         .args([
             "--repo",
             &format!("{host}/osd-addons/demo"),
@@ -760,19 +703,10 @@ fn a_401_is_a_remote_error_that_names_the_credentials() {
 
 #[test]
 fn usage_errors_exit_2() {
-    let output = e2e::tool("catalog-build")
-        .args(["--bundles", fixtures().join("good").to_str().unwrap()])
-        .write_stdin("")
-        .run()
-        .exit(2);
+    let output = catalog_build(&good()).write_stdin("").run().exit(2);
     assert!(output.stderr().contains("--oci-layout"));
-    e2e::tool("catalog-build")
-        .args([
-            "--bundles",
-            fixtures().join("good").to_str().unwrap(),
-            "--repo",
-            "quay.io/x:tag",
-        ])
+    catalog_build(&good())
+        .args(["--repo", "quay.io/x:tag"])
         .write_stdin("")
         .run()
         .exit(2);
@@ -781,7 +715,7 @@ fn usage_errors_exit_2() {
 /// A copy of the good fixture tree to change.
 fn good_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    e2e::copy_tree(&fixtures().join("good"), dir.path());
+    e2e::copy_tree(&good(), dir.path());
     dir
 }
 
@@ -790,11 +724,7 @@ fn good_copy() -> tempfile::TempDir {
 fn run_refused_into_layout(bundles: &Path) -> (i32, String) {
     let out = tempfile::tempdir().unwrap();
     let layout = out.path().join("layout");
-    let output = e2e::tool("catalog-build")
-        .args(["--bundles", bundles.to_str().unwrap()])
-        .args(["--oci-layout", layout.to_str().unwrap()])
-        .write_stdin("")
-        .run();
+    let output = build_into_layout(bundles, &layout).run();
     assert!(output.stdout().is_empty(), "no result printed");
     assert!(!layout.exists(), "nothing written to the layout");
     (output.code(), output.stderr())
@@ -905,10 +835,8 @@ fn long_file_names_are_written_as_pax_records_that_tar_umoci_and_skopeo_read() {
     let mut digests = Vec::new();
     for run in ["first", "second"] {
         let layout = out.path().join(run);
-        let output = e2e::tool("catalog-build")
-            .args(["--bundles", dir.path().to_str().unwrap()])
-            .args(["--oci-layout", layout.to_str().unwrap(), "-o", "json"])
-            .write_stdin("")
+        let output = build_into_layout(dir.path(), &layout)
+            .args(["-o", "json"])
             .run()
             .success();
         let result: Value = output.json();
@@ -960,12 +888,7 @@ fn a_symlink_inside_the_oci_layout_is_never_followed() {
     let layout = out.path().join("layout");
     std::fs::create_dir(&layout).unwrap();
     std::os::unix::fs::symlink(elsewhere.path(), layout.join("blobs")).unwrap();
-    let output = e2e::tool("catalog-build")
-        .args(["--bundles", fixtures().join("good").to_str().unwrap()])
-        .args(["--oci-layout", layout.to_str().unwrap()])
-        .write_stdin("")
-        .run()
-        .exit(1);
+    let output = build_into_layout(&good(), &layout).run().exit(1);
     let stderr = output.stderr();
     assert!(output.stdout().is_empty());
     assert!(
@@ -984,8 +907,7 @@ fn a_symlink_inside_the_oci_layout_is_never_followed() {
 /// catalog-build pushing to a closed port with the given auth environment:
 /// (exit code, stderr).
 fn run_with_auth_file(auth_file: &Path, home: &Path, port: u16) -> (i32, String) {
-    let output = e2e::tool("catalog-build")
-        .args(["--bundles", fixtures().join("good").to_str().unwrap()])
+    let output = catalog_build(&good())
         .args([
             "--repo",
             &format!("127.0.0.1:{port}/x/y"),
@@ -1049,12 +971,12 @@ fn a_stream_checks_its_cache_hits_together_pins_the_base_once_and_rebuilds_only_
     let ids = ["a-addon", "b-addon", "c-addon"];
     let mut stream = String::new();
     for id in ids {
-        e2e::copy_tree(&fixtures().join("good"), &root.path().join(id));
+        e2e::copy_tree(&good(), &root.path().join(id));
         let mut document = e2e::demo_addon();
         document["id"] = Value::from(id);
         stream.push_str(&format!("{document}\n"));
     }
-    let prefix = format!("{}/org", registry.host());
+    let prefix = registry.repo("org");
     let cache = tempfile::tempdir().unwrap();
     let build = || {
         e2e::tool("catalog-build")
@@ -1083,19 +1005,14 @@ fn a_stream_checks_its_cache_hits_together_pins_the_base_once_and_rebuilds_only_
     let (requests, writes) = (registry.requests().len(), registry.writes().len());
     assert_eq!(index_images(&build()), built);
     let checks = registry.requests()[requests..].to_vec();
-    let base_heads = checks
-        .iter()
-        .filter(|r| r.contains("/test/opm-base/manifests/"))
-        .count();
+    let base_heads = count_requests(&checks, |r| r.contains("/test/opm-base/manifests/"));
     assert_eq!(base_heads, 1, "the base is pinned once per run: {checks:?}");
-    let catalog_heads = checks
-        .iter()
-        .filter(|r| r.starts_with("HEAD /v2/org/") && r.contains("/manifests/"))
-        .count();
-    let tag_listings = checks
-        .iter()
-        .filter(|r| r.starts_with("GET /v2/org/") && r.contains("-bundle/tags/list"))
-        .count();
+    let catalog_heads = count_requests(&checks, |r| {
+        r.starts_with("HEAD /v2/org/") && r.contains("/manifests/")
+    });
+    let tag_listings = count_requests(&checks, |r| {
+        r.starts_with("GET /v2/org/") && r.contains("-bundle/tags/list")
+    });
     assert_eq!(
         (catalog_heads, tag_listings),
         (3, 3),
@@ -1128,7 +1045,7 @@ fn with_credentials_the_cache_check_goes_through_oci_client_and_still_sees_a_los
     let Some(registry) = start_registry() else {
         return;
     };
-    let repo = format!("{}/osd-addons/demo", registry.host());
+    let repo = registry.repo("osd-addons/demo");
     let cache = tempfile::tempdir().unwrap();
     // This registry asks for no credentials and ignores them; holding some
     // for it sends the cache check through oci-client's authenticated path.
@@ -1140,8 +1057,7 @@ fn with_credentials_the_cache_check_goes_through_oci_client_and_still_sees_a_los
     )
     .unwrap();
     let build = || {
-        e2e::tool("catalog-build")
-            .args(["--bundles", fixtures().join("good").to_str().unwrap()])
+        catalog_build(&good())
             .args(["--repo", &repo, "--base-image", "scratch"])
             .env("XDG_CACHE_HOME", cache.path())
             .env("REGISTRY_AUTH_FILE", &auth_file)
@@ -1185,7 +1101,7 @@ fn with_credentials_the_cache_check_goes_through_oci_client_and_still_sees_a_los
 /// stage.
 fn bundles_listing(dir: &Path, name: &str) -> PathBuf {
     let bundles = dir.join("bundles");
-    e2e::copy_tree(&fixtures().join("good"), &bundles);
+    e2e::copy_tree(&good(), &bundles);
     std::fs::write(
         bundles.join("main/config.yaml"),
         format!("addons:\n  - name: {name}\n    environments: [stage]\n"),
@@ -1210,13 +1126,44 @@ fn write_image_sets(bundles: &Path, tree: &Path, layout: &Path) -> e2e::Run {
         .run()
 }
 
-/// `dir/tree`, an add-on tree whose add-on `demo` has its stage image set
-/// folder, and that folder (where `--imagesets-out` writes demo's sets).
-fn demo_tree(dir: &Path) -> (PathBuf, PathBuf) {
-    let tree = dir.join("tree");
-    let sets = tree.join("addons/demo/addonimagesets/stage");
-    std::fs::create_dir_all(&sets).unwrap();
-    (tree, sets)
+/// The add-on `demo`'s image sets written from a copy of the good bundles:
+/// in one tempdir, the bundles (listing `demo` for stage), an add-on tree
+/// with demo's stage image set folder `sets` (where `--imagesets-out`
+/// writes), and the OCI layout the catalog goes to.
+struct DemoImageSets {
+    dir: tempfile::TempDir,
+    bundles: PathBuf,
+    tree: PathBuf,
+    sets: PathBuf,
+    layout: PathBuf,
+}
+
+impl DemoImageSets {
+    fn new() -> DemoImageSets {
+        let dir = tempfile::tempdir().unwrap();
+        let bundles = bundles_listing(dir.path(), "demo");
+        let tree = dir.path().join("tree");
+        let sets = tree.join("addons/demo/addonimagesets/stage");
+        std::fs::create_dir_all(&sets).unwrap();
+        let layout = dir.path().join("layout");
+        DemoImageSets {
+            dir,
+            bundles,
+            tree,
+            sets,
+            layout,
+        }
+    }
+
+    /// `catalog-build --imagesets-out` of these bundles into the tree.
+    fn write(&self) -> e2e::Run {
+        write_image_sets(&self.bundles, &self.tree, &self.layout)
+    }
+
+    /// The text of the image set file `name` in `sets`.
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.sets.join(name)).unwrap()
+    }
 }
 
 /// A file's permission bits.
@@ -1319,17 +1266,12 @@ fn imagesets_out_never_writes_through_a_symlinked_folder_or_file() {
 #[test]
 fn imagesets_out_and_oci_layouts_give_new_files_the_umask_mode_and_keep_a_rewritten_files_mode() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let bundles = bundles_listing(dir.path(), "demo");
-    let (tree, sets) = demo_tree(dir.path());
-    let layout = dir.path().join("layout");
-    write_image_sets(&bundles, &tree, &layout).success();
-    let written: Vec<PathBuf> = std::fs::read_dir(&sets)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let demo = DemoImageSets::new();
+    let (bundles, tree, layout) = (&demo.bundles, &demo.tree, &demo.layout);
+    demo.write().success();
+    let written = e2e::file_names(&demo.sets);
     assert_eq!(written.len(), 1, "{written:?}");
-    let set = &written[0];
+    let set = &demo.sets.join(&written[0]);
     // umask 022: what any tool gives a new file, not the temporary file's 0600.
     assert_eq!(mode(set), 0o644, "{}", set.display());
     let mut layout_files = vec![layout.join("index.json"), layout.join("oci-layout")];
@@ -1341,8 +1283,7 @@ fn imagesets_out_and_oci_layouts_give_new_files_the_umask_mode_and_keep_a_rewrit
     }
 
     // A rewrite keeps the mode the file had (the team's 0640, a 0664).
-    let other = dir.path().join("other");
-    let changed = bundles_listing(&other, "demo");
+    let changed = bundles_listing(&demo.dir.path().join("other"), "demo");
     std::fs::write(
         changed.join("main/1.2.0/metadata/annotations.yaml"),
         std::fs::read_to_string(changed.join("main/1.2.0/metadata/annotations.yaml")).unwrap()
@@ -1357,8 +1298,8 @@ fn imagesets_out_and_oci_layouts_give_new_files_the_umask_mode_and_keep_a_rewrit
         )
         .unwrap();
         let before = std::fs::read(set).unwrap();
-        let source = if kept == 0o640 { &changed } else { &bundles };
-        write_image_sets(source, &tree, &layout)
+        let source = if kept == 0o640 { &changed } else { bundles };
+        write_image_sets(source, tree, layout)
             .success()
             .stderr_has("updated");
         assert_ne!(std::fs::read(set).unwrap(), before, "rewritten");
@@ -1378,52 +1319,40 @@ fn imagesets_out_and_oci_layouts_give_new_files_the_umask_mode_and_keep_a_rewrit
 /// (`managedtenants/bundles/imageset_creator.py`, `_update_imagesets`).
 #[test]
 fn imagesets_out_names_the_file_as_mtcli_and_updates_the_versions_file_in_place() {
-    let dir = tempfile::tempdir().unwrap();
-    let bundles = bundles_listing(dir.path(), "demo");
-    let (tree, sets) = demo_tree(dir.path());
-    let layout = dir.path().join("layout");
-    let listing = |dir: &Path| -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    };
+    let demo = DemoImageSets::new();
+    let sets = &demo.sets;
 
     // A fresh folder: mtcli's name.
-    write_image_sets(&bundles, &tree, &layout).success();
-    assert_eq!(listing(&sets), ["demo.v1.2.0.yaml"]);
-    let fresh = std::fs::read_to_string(sets.join("demo.v1.2.0.yaml")).unwrap();
+    demo.write().success();
+    assert_eq!(e2e::file_names(sets), ["demo.v1.2.0.yaml"]);
+    let fresh = demo.read("demo.v1.2.0.yaml");
 
     // The `.yml` an earlier release wrote, with a stale digest: updated in
     // place, no second file beside it.
     std::fs::remove_file(sets.join("demo.v1.2.0.yaml")).unwrap();
     let stale = fresh.replace("@sha256:", "@sha256:0");
     std::fs::write(sets.join("demo.v1.2.0.yml"), &stale).unwrap();
-    write_image_sets(&bundles, &tree, &layout)
-        .success()
-        .stderr_has(&format!(
-            "updated {}",
-            sets.join("demo.v1.2.0.yml").display()
-        ));
-    assert_eq!(listing(&sets), ["demo.v1.2.0.yml"]);
-    assert_eq!(
-        std::fs::read_to_string(sets.join("demo.v1.2.0.yml")).unwrap(),
-        fresh
-    );
+    demo.write().success().stderr_has(&format!(
+        "updated {}",
+        sets.join("demo.v1.2.0.yml").display()
+    ));
+    assert_eq!(e2e::file_names(sets), ["demo.v1.2.0.yml"]);
+    assert_eq!(demo.read("demo.v1.2.0.yml"), fresh);
 
     // Both spellings: the tree does not say which is meant; refused, naming both.
     std::fs::write(sets.join("demo.v1.2.0.yaml"), &stale).unwrap();
-    let stderr = write_image_sets(&bundles, &tree, &layout).exit(1).stderr();
-    assert!(
-        stderr.contains("2 image set files for version 1.2.0")
-            && stderr.contains("demo.v1.2.0.yml")
-            && stderr.contains("demo.v1.2.0.yaml"),
-        "{stderr}"
+    let refused = demo.write().exit(1);
+    has_all(
+        "refused",
+        &refused.stderr(),
+        &[
+            "2 image set files for version 1.2.0",
+            "demo.v1.2.0.yml",
+            "demo.v1.2.0.yaml",
+        ],
     );
     assert_eq!(
-        std::fs::read_to_string(sets.join("demo.v1.2.0.yaml")).unwrap(),
+        demo.read("demo.v1.2.0.yaml"),
         stale,
         "neither file is changed"
     );
@@ -1435,24 +1364,22 @@ fn imagesets_out_names_the_file_as_mtcli_and_updates_the_versions_file_in_place(
 /// file, else the highest main bundle).
 #[test]
 fn imagesets_out_names_the_image_set_after_a_version_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let bundles = bundles_listing(dir.path(), "demo");
-    let (tree, sets) = demo_tree(dir.path());
-    std::fs::write(bundles.join("VERSION"), "2.0.0-rc.1\n").unwrap();
-    write_image_sets(&bundles, &tree, &dir.path().join("layout")).success();
-    let path = sets.join("demo.v2.0.0-rc.1.yaml");
-    let set: Value = serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let demo = DemoImageSets::new();
+    let version_file = demo.bundles.join("VERSION");
+    std::fs::write(&version_file, "2.0.0-rc.1\n").unwrap();
+    demo.write().success();
+    let set: Value = serde_yaml::from_str(&demo.read("demo.v2.0.0-rc.1.yaml")).unwrap();
     assert_eq!(set["name"], "demo.v2.0.0-rc.1");
 
     // Not a version: refused before anything is built, naming the file.
     for bad in ["v2\n", " 2.0.0", ""] {
-        std::fs::write(bundles.join("VERSION"), bad).unwrap();
-        let layout = dir.path().join("refused-layout");
-        let stderr = write_image_sets(&bundles, &tree, &layout).exit(1).stderr();
-        assert!(
-            stderr.contains(&bundles.join("VERSION").display().to_string())
-                && stderr.contains("semantic version"),
-            "{bad:?}: {stderr}"
+        std::fs::write(&version_file, bad).unwrap();
+        let layout = demo.dir.path().join("refused-layout");
+        let refused = write_image_sets(&demo.bundles, &demo.tree, &layout).exit(1);
+        has_all(
+            &format!("{bad:?}"),
+            &refused.stderr(),
+            &[&version_file.display().to_string(), "semantic version"],
         );
         assert!(!layout.exists(), "{bad:?}: nothing built");
     }
@@ -1463,6 +1390,12 @@ const PACKAGE_MANIFEST: &str = "apiVersion: manifests.package-operator.run/v1alp
 /// The good bundles listing `demo`, with a package-operator `package/`.
 fn bundles_with_package(dir: &Path) -> PathBuf {
     let bundles = bundles_listing(dir, "demo");
+    add_package(&bundles);
+    bundles
+}
+
+/// Adds a package-operator `package/` to a bundles folder.
+fn add_package(bundles: &Path) {
     std::fs::create_dir_all(bundles.join("package/deploy")).unwrap();
     std::fs::write(bundles.join("package/manifest.yaml"), PACKAGE_MANIFEST).unwrap();
     std::fs::write(
@@ -1470,7 +1403,6 @@ fn bundles_with_package(dir: &Path) -> PathBuf {
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: demo\n",
     )
     .unwrap();
-    bundles
 }
 
 /// A bundles folder's `package/` is built into a package image and named
@@ -1481,18 +1413,14 @@ fn bundles_with_package(dir: &Path) -> PathBuf {
 /// the pushed image by digest).
 #[test]
 fn a_package_folder_becomes_a_package_image_named_by_the_image_set() {
-    let dir = tempfile::tempdir().unwrap();
-    let bundles = bundles_with_package(dir.path());
-    let (tree, sets) = demo_tree(dir.path());
-    let layout = dir.path().join("layout");
-    let out = write_image_sets(&bundles, &tree, &layout).success();
-    let result = out.json();
-    let package = OciLayout::new(&layout).read_image(Some("package")).unwrap();
+    let demo = DemoImageSets::new();
+    add_package(&demo.bundles);
+    let layout = &demo.layout;
+    let result = demo.write().success().json();
+    let package = OciLayout::new(layout).read_image(Some("package")).unwrap();
     let expected = format!("quay.io/osd-addons/demo-package@{}", package.digest());
     assert_eq!(result["packageImage"], expected.as_str(), "{result}");
-    let set: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(sets.join("demo.v1.2.0.yaml")).unwrap())
-            .unwrap();
+    let set: Value = serde_yaml::from_str(&demo.read("demo.v1.2.0.yaml")).unwrap();
     assert_eq!(set["packageImage"], expected.as_str());
     assert!(
         common::check::schemas::schemas()
@@ -1525,12 +1453,17 @@ fn a_package_folder_becomes_a_package_image_named_by_the_image_set() {
         .is_file());
 
     // Not a package-operator package: refused before anything is built.
-    std::fs::write(bundles.join("package/manifest.yaml"), "kind: ConfigMap\n").unwrap();
-    let refused = dir.path().join("refused");
-    let stderr = write_image_sets(&bundles, &tree, &refused).exit(1).stderr();
-    assert!(
-        stderr.contains("package/manifest.yaml") && stderr.contains("PackageManifest"),
-        "{stderr}"
+    std::fs::write(
+        demo.bundles.join("package/manifest.yaml"),
+        "kind: ConfigMap\n",
+    )
+    .unwrap();
+    let refused = demo.dir.path().join("refused");
+    let run = write_image_sets(&demo.bundles, &demo.tree, &refused).exit(1);
+    has_all(
+        "refused",
+        &run.stderr(),
+        &["package/manifest.yaml", "PackageManifest"],
     );
     assert!(!refused.exists());
 }
@@ -1542,11 +1475,10 @@ fn a_package_image_is_pushed_beside_the_bundles_and_a_cached_rerun_still_names_i
     };
     let dir = tempfile::tempdir().unwrap();
     let bundles = bundles_with_package(dir.path());
-    let repo = format!("{}/osd-addons/demo", registry.host());
+    let repo = registry.repo("osd-addons/demo");
     let cache = tempfile::tempdir().unwrap();
     let build = || {
-        e2e::tool("catalog-build")
-            .args(["--bundles", bundles.to_str().unwrap()])
+        catalog_build(&bundles)
             .args(["--repo", &repo, "--base-image", "scratch"])
             .env("XDG_CACHE_HOME", cache.path())
             .write_stdin("")
@@ -1560,12 +1492,7 @@ fn a_package_image_is_pushed_beside_the_bundles_and_a_cached_rerun_still_names_i
         package.starts_with(&format!("{repo}-package@sha256:")),
         "{first}"
     );
-    let seen: Value = serde_json::from_str(&skopeo(&[
-        "inspect",
-        "--tls-verify=false",
-        &format!("docker://{package}"),
-    ]))
-    .unwrap();
+    let seen: Value = skopeo_inspect(&package);
     assert_eq!(seen["Digest"], package.split('@').nth(1).unwrap());
     assert_eq!(seen["Layers"].as_array().unwrap().len(), 1);
     let again = build();
@@ -1591,9 +1518,8 @@ fn following_the_layout_note_pushes_a_catalog_whose_bundles_skopeo_can_inspect()
     };
     let dir = tempfile::tempdir().unwrap();
     let layout = dir.path().join("layout");
-    let repo = format!("{}/osd-addons/demo", registry.host());
-    let written = e2e::tool("catalog-build")
-        .args(["--bundles", fixtures().join("good").to_str().unwrap()])
+    let repo = registry.repo("osd-addons/demo");
+    let written = catalog_build(&good())
         .args(["--repo", &repo, "--oci-layout", layout.to_str().unwrap()])
         .write_stdin("")
         .run()
@@ -1626,12 +1552,7 @@ fn following_the_layout_note_pushes_a_catalog_whose_bundles_skopeo_can_inspect()
             .filter(|b| b["schema"] == "olm.bundle")
         {
             let image = bundle["image"].as_str().unwrap();
-            let seen: Value = serde_json::from_str(&skopeo(&[
-                "inspect",
-                "--tls-verify=false",
-                &format!("docker://{image}"),
-            ]))
-            .unwrap();
+            let seen: Value = skopeo_inspect(image);
             assert_eq!(seen["Digest"], image.split('@').nth(1).unwrap());
             named += 1;
         }
@@ -1643,12 +1564,7 @@ fn following_the_layout_note_pushes_a_catalog_whose_bundles_skopeo_can_inspect()
 fn a_layout_written_without_repo_is_refused_by_push_layout_saying_how_to_write_one() {
     let dir = tempfile::tempdir().unwrap();
     let layout = dir.path().join("layout");
-    let written = e2e::tool("catalog-build")
-        .args(["--bundles", fixtures().join("good").to_str().unwrap()])
-        .args(["--oci-layout", layout.to_str().unwrap()])
-        .write_stdin("")
-        .run()
-        .success();
+    let written = build_into_layout(&good(), &layout).run().success();
     let stderr = written.stderr();
     assert!(
         stderr.contains("localhost/catalog-bundle@sha256:..., which no registry serves")
@@ -1665,7 +1581,7 @@ fn a_layout_written_without_repo_is_refused_by_push_layout_saying_how_to_write_o
         .stderr_has("written without --repo");
     e2e::tool("catalog-build")
         .args(["--push-layout", layout.to_str().unwrap()])
-        .args(["--bundles", fixtures().join("good").to_str().unwrap()])
+        .args(["--bundles", good().to_str().unwrap()])
         .run()
         .exit(2);
 }
@@ -1678,11 +1594,10 @@ fn a_registry_that_asks_for_no_credentials_is_asked_its_v2_once_not_before_every
     let Some(registry) = start_registry() else {
         return;
     };
-    let repo = format!("{}/osd-addons/demo", registry.host());
+    let repo = registry.repo("osd-addons/demo");
     let cache = tempfile::tempdir().unwrap();
     let push = |extra: &[&str]| {
-        e2e::tool("catalog-build")
-            .args(["--bundles", fixtures().join("good").to_str().unwrap()])
+        catalog_build(&good())
             .args(["--repo", &repo, "--base-image", "scratch"])
             .args(extra)
             .env("XDG_CACHE_HOME", cache.path())
@@ -1696,10 +1611,7 @@ fn a_registry_that_asks_for_no_credentials_is_asked_its_v2_once_not_before_every
     let started = registry.requests().len();
     let first = push(&[]);
     let requests = registry.requests()[started..].to_vec();
-    let probes = requests
-        .iter()
-        .filter(|r| r.starts_with("GET /v2/ "))
-        .count();
+    let probes = count_requests(&requests, |r| r.starts_with("GET /v2/ "));
     assert_eq!(probes, 1, "{requests:#?}");
     // 5 images of 2 blobs: a HEAD and a monolithic upload (POST, PUT) per
     // blob, a PUT per manifest; no tag check, since every blob was sent.
@@ -1713,15 +1625,13 @@ fn a_registry_that_asks_for_no_credentials_is_asked_its_v2_once_not_before_every
     let again = registry.requests()[before..].to_vec();
     assert_eq!(registry.writes().len(), writes, "{again:#?}");
     assert_eq!(
-        again.iter().filter(|r| r.starts_with("GET /v2/ ")).count(),
+        count_requests(&again, |r| r.starts_with("GET /v2/ ")),
         1,
         "{again:#?}"
     );
     assert_eq!(
-        again
-            .iter()
-            .filter(|r| r.starts_with("HEAD /v2/osd-addons/demo") && r.contains("/manifests/"))
-            .count(),
+        count_requests(&again, |r| r.starts_with("HEAD /v2/osd-addons/demo")
+            && r.contains("/manifests/")),
         5,
         "one tag check per image: {again:#?}"
     );

@@ -524,7 +524,7 @@ fn csv_wait_watches_a_stream_of_addons_with_one_query_per_poll_and_exits_with_th
 
 #[test]
 fn catalog_build_pushes_each_addon_of_a_stream_to_a_real_registry_and_reruns_from_cache() {
-    use e2e::registry::{skopeo, skopeo_installed, LoopbackRegistry};
+    use e2e::registry::{skopeo_inspect, skopeo_installed, LoopbackRegistry};
     if !skopeo_installed("catalog-build's stream against a registry") {
         return;
     }
@@ -544,7 +544,7 @@ fn catalog_build_pushes_each_addon_of_a_stream_to_a_real_registry_and_reruns_fro
     cycle["label"] = Value::from("api.openshift.com/addon-cycle-addon");
     let good_stream = format!("{}\n{}\n", docs[0], docs[1]);
     let stream = format!("{}\n{cycle}\n{}\n", docs[0], docs[1]);
-    let prefix = format!("{}/org", registry.host());
+    let prefix = registry.repo("org");
     let cache = tempfile::tempdir().unwrap();
     let build = |input: &str| {
         tool("catalog-build")
@@ -565,12 +565,7 @@ fn catalog_build_pushes_each_addon_of_a_stream_to_a_real_registry_and_reruns_fro
         let (repo, digest) = image.split_once('@').unwrap();
         assert_eq!(repo, format!("{prefix}/{id}"), "{image}");
         assert!(digest.starts_with("sha256:"), "{image}");
-        let inspect: Value = serde_json::from_str(&skopeo(&[
-            "inspect",
-            "--tls-verify=false",
-            &format!("docker://{image}"),
-        ]))
-        .unwrap();
+        let inspect: Value = skopeo_inspect(&image);
         assert_eq!(
             inspect["Digest"], digest,
             "{id}: skopeo reads the pushed catalog"

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod check;
 pub mod pki;
 pub mod registry;
 pub mod servers;
@@ -239,6 +240,17 @@ pub fn copy_tree(from: &Path, to: &Path) {
                 .unwrap_or_else(|err| panic!("copy {}: {err}", entry.path().display()));
         }
     }
+}
+
+/// The names of the entries of folder `dir`, sorted.
+pub fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|err| panic!("read {}: {err}", dir.display()))
+        .map(|entry| entry.expect("directory entry").file_name())
+        .map(|name| name.to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 /// One finished run of a tool. Every assertion names the command and shows

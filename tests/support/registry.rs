@@ -80,6 +80,11 @@ impl LoopbackRegistry {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// `127.0.0.1:PORT/<path>`: a repository of this registry.
+    pub fn repo(&self, path: &str) -> String {
+        format!("{}/{path}", self.host())
+    }
+
     /// Makes the registry lose one tag of `repository` (`org/name`) behind
     /// its clients' backs, as a registry cleanup would: the tag's folder goes
     /// from its storage. Returns the tag lost.
@@ -139,6 +144,12 @@ impl LoopbackRegistry {
     }
 }
 
+/// How many of `requests` (access log lines, as [`LoopbackRegistry::requests`]
+/// gives them) `matches`.
+pub fn count_requests(requests: &[String], matches: impl Fn(&str) -> bool) -> usize {
+    requests.iter().filter(|request| matches(request)).count()
+}
+
 impl Drop for LoopbackRegistry {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -163,6 +174,22 @@ pub fn skopeo_pull(image: &str) -> tempfile::TempDir {
         &format!("oci:{}:pulled", pulled.path().display()),
     ]);
     pulled
+}
+
+/// `skopeo inspect` of `image` in a plain-HTTP test registry, as JSON: what
+/// a client we did not write sees there.
+pub fn skopeo_inspect(image: &str) -> serde_json::Value {
+    skopeo_json(&[
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{image}"),
+    ])
+}
+
+/// `skopeo ARGS...`'s stdout as JSON (an `inspect`).
+pub fn skopeo_json(args: &[&str]) -> serde_json::Value {
+    let text = skopeo(args);
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("skopeo {args:?}: {err}:\n{text}"))
 }
 
 /// `skopeo ARGS...`'s stdout; the test fails when skopeo does.
