@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use addon_flow_testservers::kube::{hive_resource_types, KubeOptions, KubeServer};
+use e2e::check::{has_all, has_none, occurs};
 use e2e::servers::hive_apply_at;
 use e2e::{stored_objects, tool, Run, RunExt};
 use serde_json::{json, Value};
@@ -62,6 +63,38 @@ fn render(args: &[&str]) -> Vec<u8> {
         .stdout
 }
 
+/// full-addon rendered as SyncSets for `clusters` (`namespace/name` of each
+/// ClusterDeployment).
+fn render_clusters(clusters: &[&str]) -> Vec<u8> {
+    let args: Vec<&str> = clusters
+        .iter()
+        .flat_map(|cluster| ["--cluster-deployment", cluster])
+        .collect();
+    render(&args)
+}
+
+/// The object the Hive cluster stores; the test fails when there is none.
+fn stored(server: &KubeServer, kind: &str, namespace: &str, name: &str) -> Value {
+    server
+        .api()
+        .get(kind, namespace, name)
+        .unwrap_or_else(|| panic!("no {kind} {namespace}/{name} stored"))
+}
+
+/// Another field manager (Hive, an installer, a person) applies `object`
+/// to the Hive cluster, taking its fields over when `force`.
+fn apply_as(server: &KubeServer, manager: &str, object: Value, force: bool) {
+    let kind = &object["kind"];
+    if let Err(status) = server.api().apply_as(manager, &object, force) {
+        panic!("{manager} could not apply a {kind}: HTTP {status}");
+    }
+}
+
+/// Whether the Hive cluster stores the object.
+fn is_stored(server: &KubeServer, kind: &str, namespace: &str, name: &str) -> bool {
+    server.api().get(kind, namespace, name).is_some()
+}
+
 /// (kind, namespace, name) of each rendered top-level object.
 fn rendered_keys(input: &[u8]) -> Vec<(String, String, String)> {
     let list: Value = common::text::yaml::parse_one(std::str::from_utf8(input).unwrap())
@@ -110,12 +143,7 @@ fn resource_versions(server: &KubeServer) -> Vec<(String, Value)> {
 #[test]
 fn render_apply_wait_then_a_second_apply_changes_nothing() {
     let (server, config, _dir) = cluster();
-    let input = render(&[
-        "--cluster-deployment",
-        "cd-east/cluster-1",
-        "--cluster-deployment",
-        "cd-west/cluster-2",
-    ]);
+    let input = render_clusters(&["cd-east/cluster-1", "cd-west/cluster-2"]);
     let first = hive_apply_at(
         &config,
         &input,
@@ -133,10 +161,7 @@ fn render_apply_wait_then_a_second_apply_changes_nothing() {
         .all(|o| o["metadata"]["resourceVersion"].is_string()));
     // --wait returned only once Hive's ClusterSync reported each SyncSet.
     for (ns, cd) in [("cd-east", "cluster-1"), ("cd-west", "cluster-2")] {
-        let sync = server
-            .api()
-            .get("ClusterSync", ns, cd)
-            .expect("ClusterSync exists");
+        let sync = stored(&server, "ClusterSync", ns, cd);
         assert_eq!(sync["status"]["syncSets"][0]["name"], "addon-full-addon");
         assert_eq!(sync["status"]["syncSets"][0]["result"], "Success");
         assert!(
@@ -147,10 +172,7 @@ fn render_apply_wait_then_a_second_apply_changes_nothing() {
             first.stderr()
         );
     }
-    let sync_set = server
-        .api()
-        .get("SyncSet", "cd-east", "addon-full-addon")
-        .unwrap();
+    let sync_set = stored(&server, "SyncSet", "cd-east", "addon-full-addon");
     assert_eq!(
         sync_set["spec"]["clusterDeploymentRefs"],
         json!([{"name": "cluster-1"}])
@@ -180,16 +202,14 @@ fn render_apply_wait_then_a_second_apply_changes_nothing() {
 #[test]
 fn selector_path_labels_the_cluster_and_waits_for_the_selector_sync_set() {
     let server = server();
-    server
-        .api()
-        .apply_as(
-            "hive",
-            &json!({"apiVersion": "hive.openshift.io/v1", "kind": "ClusterDeployment",
+    apply_as(
+        &server,
+        "hive",
+        json!({"apiVersion": "hive.openshift.io/v1", "kind": "ClusterDeployment",
                 "metadata": {"name": "cluster-1", "namespace": "cd-east", "labels": {"hive.openshift.io/cluster-region": "eu"}},
                 "spec": {"clusterName": "cluster-1"}}),
-            false,
-        )
-        .unwrap();
+        false,
+    );
     let dir = tempfile::tempdir().unwrap();
     let config = kubeconfig(dir.path(), &server, "test-token");
     let input = render(&["--selector"]);
@@ -207,18 +227,12 @@ fn selector_path_labels_the_cluster_and_waits_for_the_selector_sync_set() {
     )
     .success()
     .stdout_has("clusterdeployment.hive.openshift.io/cluster-1 -n cd-east labeled");
-    let cd = server
-        .api()
-        .get("ClusterDeployment", "cd-east", "cluster-1")
-        .unwrap();
+    let cd = stored(&server, "ClusterDeployment", "cd-east", "cluster-1");
     assert_eq!(
         cd["metadata"]["labels"],
         json!({"hive.openshift.io/cluster-region": "eu", "api.openshift.com/addon-full-addon": "true"})
     );
-    let sync = server
-        .api()
-        .get("ClusterSync", "cd-east", "cluster-1")
-        .unwrap();
+    let sync = stored(&server, "ClusterSync", "cd-east", "cluster-1");
     let names: Vec<&Value> = sync["status"]["selectorSyncSets"]
         .as_array()
         .unwrap()
@@ -239,10 +253,7 @@ fn selector_path_labels_the_cluster_and_waits_for_the_selector_sync_set() {
     )
     .success();
     assert!(stored_objects(&server).is_empty());
-    let cd = server
-        .api()
-        .get("ClusterDeployment", "cd-east", "cluster-1")
-        .unwrap();
+    let cd = stored(&server, "ClusterDeployment", "cd-east", "cluster-1");
     assert_eq!(
         cd["metadata"]["labels"],
         json!({"hive.openshift.io/cluster-region": "eu"})
@@ -258,7 +269,7 @@ fn an_expired_token_is_a_clear_error_and_a_rerun_finishes() {
     server.api().set_tokens(&["rotated-token"]);
     let dir = tempfile::tempdir().unwrap();
     let config = kubeconfig(dir.path(), &server, "expired-token");
-    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let input = render_clusters(&["cd-east/cluster-1"]);
     let run = hive_apply_at(&config, &input, &[])
         .exit(3)
         .stderr_has("HTTP 401")
@@ -285,15 +296,13 @@ fn a_conflict_names_the_object_and_force_takes_over() {
     let (server, config, _dir) = cluster();
     let input = render(&["--selector"]);
     // Someone else manages the delete SelectorSyncSet's apply mode, differently.
-    server
-        .api()
-        .apply_as(
-            "someone-else",
-            &json!({"apiVersion": "hive.openshift.io/v1", "kind": "SelectorSyncSet",
+    apply_as(
+        &server,
+        "someone-else",
+        json!({"apiVersion": "hive.openshift.io/v1", "kind": "SelectorSyncSet",
                 "metadata": {"name": "addon-full-addon-delete"}, "spec": {"resourceApplyMode": "Sync"}}),
-            false,
-        )
-        .unwrap();
+        false,
+    );
     let run = hive_apply_at(&config, &input, &["-o", "json"])
         .exit(3)
         .stderr_has("selectorsyncsets.hive.openshift.io \"addon-full-addon-delete\"")
@@ -320,18 +329,12 @@ fn a_conflict_names_the_object_and_force_takes_over() {
     assert!(!applied.contains(&"addon-full-addon-delete".to_string()));
     // The other objects were applied; the conflicting one kept its value.
     assert_eq!(stored_objects(&server).len(), rendered_keys(&input).len());
-    let held = server
-        .api()
-        .get("SelectorSyncSet", "", "addon-full-addon-delete")
-        .unwrap();
+    let held = stored(&server, "SelectorSyncSet", "", "addon-full-addon-delete");
     assert_eq!(held["spec"]["resourceApplyMode"], "Sync");
 
     hive_apply_at(&config, &input, &["--force-conflicts"]).success();
     assert_complete(&server, &input);
-    let taken = server
-        .api()
-        .get("SelectorSyncSet", "", "addon-full-addon-delete")
-        .unwrap();
+    let taken = stored(&server, "SelectorSyncSet", "", "addon-full-addon-delete");
     assert_eq!(taken["spec"]["resourceApplyMode"], "Upsert");
 }
 
@@ -341,7 +344,7 @@ fn a_missing_crd_is_named_and_a_rerun_after_installing_it_finishes() {
     server.api().uninstall("PagerDutyIntegration");
     let dir = tempfile::tempdir().unwrap();
     let config = kubeconfig(dir.path(), &server, "test-token");
-    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let input = render_clusters(&["cd-east/cluster-1"]);
     let run = hive_apply_at(&config, &input, &["--summary"])
         .exit(3)
         .stderr_has("pagerduty.openshift.io/v1alpha1")
@@ -362,7 +365,7 @@ fn a_missing_crd_is_named_and_a_rerun_after_installing_it_finishes() {
 #[test]
 fn a_dead_server_is_a_clear_error_and_a_rerun_finishes() {
     let dir = tempfile::tempdir().unwrap();
-    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let input = render_clusters(&["cd-east/cluster-1"]);
     let dead_url = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", listener.local_addr().unwrap())
@@ -387,7 +390,7 @@ fn a_dead_server_is_a_clear_error_and_a_rerun_finishes() {
 #[test]
 fn dry_runs_store_nothing() {
     let (server, config, _dir) = cluster();
-    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let input = render_clusters(&["cd-east/cluster-1"]);
     let run = hive_apply_at(&config, &input, &["--dry-run=server", "-o", "json"]).success();
     let list: Value = serde_json::from_str(&run.stdout()).unwrap();
     assert_eq!(
@@ -398,12 +401,8 @@ fn dry_runs_store_nothing() {
     // Every line of a dry run says so, as kubectl's do; objects are named
     // kind.group/name.
     let summary = hive_apply_at(&config, &input, &["--dry-run=server", "--summary"]).success();
-    assert!(
-        summary.stdout().contains(
-            "syncset.hive.openshift.io/addon-full-addon -n cd-east created (server dry run)\n"
-        ),
-        "{}",
-        summary.stdout()
+    let summary = summary.stdout_has(
+        "syncset.hive.openshift.io/addon-full-addon -n cd-east created (server dry run)\n",
     );
     assert!(
         summary
@@ -417,12 +416,8 @@ fn dry_runs_store_nothing() {
     let requests = server.api().requests();
     hive_apply_at(&config, &input, &["--dry-run=client", "-o", "json"]).success();
     let client = hive_apply_at(&config, &input, &["--dry-run=client", "--summary"]).success();
-    assert!(
-        client.stdout().contains(
-            "syncset.hive.openshift.io/addon-full-addon -n cd-east serverside-applied (dry run)\n"
-        ),
-        "{}",
-        client.stdout()
+    let client = client.stdout_has(
+        "syncset.hive.openshift.io/addon-full-addon -n cd-east serverside-applied (dry run)\n",
     );
     assert!(client.stdout().lines().all(|l| l.ends_with(" (dry run)")));
     assert_eq!(
@@ -437,7 +432,7 @@ fn a_mode_written_with_a_space_gets_a_hint_to_write_it_with_equals() {
     let dir = tempfile::tempdir().unwrap();
     let server = server();
     let config = kubeconfig(dir.path(), &server, "test-token");
-    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let input = render_clusters(&["cd-east/cluster-1"]);
     for (args, hint) in [
         (["--dry-run", "server"], "write --dry-run=server"),
         (["--dry-run", "client"], "write --dry-run=client"),
@@ -479,14 +474,14 @@ fn kubeconfig_list_context_and_token_file() {
         .run()
         .success();
     // The context's namespace is used for an object that names none.
-    assert!(server.api().get("ConfigMap", "cd-east", "probe").is_some());
+    assert!(is_stored(&server, "ConfigMap", "cd-east", "probe"));
     let missing = tool("hive-apply")
         .env("KUBECONFIG", &paths)
         .args(["--context", "nope"])
         .write_stdin(object.to_vec())
         .run()
         .exit(2);
-    assert!(missing.stderr().contains("no context \"nope\""));
+    missing.stderr_has("no context \"nope\"");
 }
 
 #[test]
@@ -520,7 +515,7 @@ fn https_with_the_kubeconfig_ca_and_a_clear_error_without_it() {
     assert!(std::fs::read_to_string(&config)
         .unwrap()
         .contains("certificate-authority-data"));
-    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let input = render_clusters(&["cd-east/cluster-1"]);
     hive_apply_at(&config, &input, &["--summary"]).success();
     assert_complete(&server, &input);
 
@@ -575,7 +570,7 @@ fn a_client_certificate_from_the_kubeconfig_authenticates() {
         ),
     )
     .unwrap();
-    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let input = render_clusters(&["cd-east/cluster-1"]);
     hive_apply_at(&config, &input, &["--summary"]).success();
     assert_complete(&server, &input);
 
@@ -598,30 +593,23 @@ fn a_client_certificate_from_the_kubeconfig_authenticates() {
 #[test]
 fn prune_removes_the_sync_set_of_a_dropped_cluster_only() {
     let (server, config, _dir) = cluster();
-    let both = render(&[
-        "--cluster-deployment",
-        "cd-east/cluster-1",
-        "--cluster-deployment",
-        "cd-west/cluster-2",
-    ]);
+    let both = render_clusters(&["cd-east/cluster-1", "cd-west/cluster-2"]);
     hive_apply_at(&config, &both, &[]).success();
     // Another add-on's SyncSet, and one of ours applied by someone else, in the dropped namespace.
     for (name, manager) in [
         ("addon-other", "addon-flow"),
         ("addon-full-addon-copy", "someone-else"),
     ] {
-        server
-            .api()
-            .apply_as(
-                manager,
-                &json!({"apiVersion": "hive.openshift.io/v1", "kind": "SyncSet",
+        apply_as(
+            &server,
+            manager,
+            json!({"apiVersion": "hive.openshift.io/v1", "kind": "SyncSet",
                     "metadata": {"name": name, "namespace": "cd-west"},
                     "spec": {"clusterDeploymentRefs": [{"name": "cluster-2"}]}}),
-                false,
-            )
-            .unwrap();
+            false,
+        );
     }
-    let one = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let one = render_clusters(&["cd-east/cluster-1"]);
     // Above --max-deletions nothing goes; a dry run lists it, marked.
     hive_apply_at(&config, &one, &["--prune", "--max-deletions", "0"])
         .exit(1)
@@ -632,29 +620,24 @@ fn prune_removes_the_sync_set_of_a_dropped_cluster_only() {
         .stdout_has(
             "syncset.hive.openshift.io/addon-full-addon -n cd-west pruned (server dry run)\n",
         );
-    assert!(server
-        .api()
-        .get("SyncSet", "cd-west", "addon-full-addon")
-        .is_some());
+    assert!(is_stored(&server, "SyncSet", "cd-west", "addon-full-addon"));
     hive_apply_at(&config, &one, &["--prune", "--summary"])
         .success()
         .stdout_has("syncset.hive.openshift.io/addon-full-addon -n cd-west pruned");
-    assert!(server
-        .api()
-        .get("SyncSet", "cd-west", "addon-full-addon")
-        .is_none());
-    assert!(server
-        .api()
-        .get("SyncSet", "cd-east", "addon-full-addon")
-        .is_some());
-    assert!(server
-        .api()
-        .get("SyncSet", "cd-west", "addon-other")
-        .is_some());
-    assert!(server
-        .api()
-        .get("SyncSet", "cd-west", "addon-full-addon-copy")
-        .is_some());
+    assert!(!is_stored(
+        &server,
+        "SyncSet",
+        "cd-west",
+        "addon-full-addon"
+    ));
+    assert!(is_stored(&server, "SyncSet", "cd-east", "addon-full-addon"));
+    assert!(is_stored(&server, "SyncSet", "cd-west", "addon-other"));
+    assert!(is_stored(
+        &server,
+        "SyncSet",
+        "cd-west",
+        "addon-full-addon-copy"
+    ));
     // Pruning again finds nothing more.
     let again = hive_apply_at(&config, &one, &["--prune", "--summary"]).success();
     assert!(!again.stdout().contains("pruned"), "{}", again.stdout());
@@ -663,7 +646,7 @@ fn prune_removes_the_sync_set_of_a_dropped_cluster_only() {
 #[test]
 fn wait_reports_a_hive_failure_and_times_out_with_exit_4() {
     let dir = tempfile::tempdir().unwrap();
-    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let input = render_clusters(&["cd-east/cluster-1"]);
 
     let failing = server();
     failing.api().fail_sync(
@@ -732,12 +715,27 @@ fn kubeconfig_text(server: &str, user: &str) -> String {
     )
 }
 
+/// `dir/kubeconfig`, written as [`kubeconfig_text`].
+fn kubeconfig_file(dir: &Path, server: &str, user: &str) -> PathBuf {
+    let config = dir.join("kubeconfig");
+    std::fs::write(&config, kubeconfig_text(server, user)).unwrap();
+    config
+}
+
+/// hive-apply of `input` with the kubeconfig `text` (written into `dir`),
+/// which it refuses as unusable: exit 1.
+fn refused_kubeconfig(dir: &Path, text: &str, input: &[u8]) -> Run {
+    let config = dir.join("kubeconfig");
+    std::fs::write(&config, text).unwrap();
+    hive_apply_at(&config, input, &[]).exit(1)
+}
+
 #[test]
 fn an_unusable_client_certificate_is_exit_1_naming_the_user_not_a_panic() {
     let pki = test_pki();
     let other_key = rcgen::KeyPair::generate().unwrap().serialize_pem();
     let dir = tempfile::tempdir().unwrap();
-    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let input = render_clusters(&["cd-east/cluster-1"]);
     let cases = [
         (
             "a key that does not match",
@@ -758,14 +756,9 @@ fn an_unusable_client_certificate_is_exit_1_naming_the_user_not_a_panic() {
             common::text::base64::encode(cert.as_bytes()),
             common::text::base64::encode(key.as_bytes())
         );
-        let config = dir.path().join("kubeconfig");
-        std::fs::write(&config, kubeconfig_text("https://127.0.0.1:9", &user)).unwrap();
-        let run = hive_apply_at(&config, &input, &[]).exit(1);
-        assert!(
-            run.stderr().contains("users[robot]") && run.stderr().contains(expected),
-            "{what}: {}",
-            run.stderr()
-        );
+        let text = kubeconfig_text("https://127.0.0.1:9", &user);
+        let run = refused_kubeconfig(dir.path(), &text, &input);
+        has_all(what, &run.stderr(), &["users[robot]", expected]);
         assert!(
             !run.stderr().contains("panicked"),
             "{what}: {}",
@@ -783,7 +776,7 @@ fn an_x509_v1_client_certificate_is_exit_1_naming_the_user_not_a_panic() {
     let cert = std::fs::read_to_string(fixtures.join("x509-v1-client.crt")).unwrap();
     let key = std::fs::read_to_string(fixtures.join("x509-v1-client.key")).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let input = render_clusters(&["cd-east/cluster-1"]);
     // Inline data and files beside the kubeconfig take the same check.
     std::fs::write(dir.path().join("v1.crt"), &cert).unwrap();
     std::fs::write(dir.path().join("v1.key"), &key).unwrap();
@@ -796,15 +789,10 @@ fn an_x509_v1_client_certificate_is_exit_1_naming_the_user_not_a_panic() {
         "    client-certificate: v1.crt\n    client-key: v1.key\n".to_string(),
     ];
     for user in users {
-        let config = dir.path().join("kubeconfig");
-        std::fs::write(&config, kubeconfig_text("https://127.0.0.1:9", &user)).unwrap();
-        let run = hive_apply_at(&config, &input, &[]).exit(1);
-        let stderr = run.stderr();
-        assert!(
-            stderr.contains("users[robot]") && stderr.contains("v3 certificate"),
-            "{user}: {stderr}"
-        );
-        assert!(!stderr.contains("panicked"), "{user}: {stderr}");
+        let text = kubeconfig_text("https://127.0.0.1:9", &user);
+        let run = refused_kubeconfig(dir.path(), &text, &input);
+        has_all(&user, &run.stderr(), &["users[robot]", "v3 certificate"]);
+        has_none(&user, &run.stderr(), &["panicked"]);
     }
 }
 
@@ -812,9 +800,8 @@ fn an_x509_v1_client_certificate_is_exit_1_naming_the_user_not_a_panic() {
 fn a_server_that_never_answers_is_exit_3_naming_the_host_and_the_stage() {
     let url = e2e::silent_server();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("kubeconfig");
-    std::fs::write(&config, kubeconfig_text(&url, "    token: t0ken-value\n")).unwrap();
-    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let config = kubeconfig_file(dir.path(), &url, "    token: t0ken-value\n");
+    let input = render_clusters(&["cd-east/cluster-1"]);
     let run = hive_apply_at(&config, &input, &["--request-timeout", "300ms"]).exit(3);
     let host = url.trim_start_matches("http://");
     run.stderr_has(host)
@@ -826,61 +813,42 @@ fn a_server_that_never_answers_is_exit_3_naming_the_host_and_the_stage() {
 fn a_kubeconfig_or_token_file_that_is_a_fifo_or_a_device_is_refused_without_blocking() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("fifo");
-    assert!(std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
-    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    e2e::mkfifo(&fifo);
+    let input = render_clusters(&["cd-east/cluster-1"]);
     hive_apply_at(&fifo, &input, &[])
         .exit(1)
         .stderr_has("not a regular file");
     for token_file in [fifo.to_str().unwrap(), "/dev/zero"] {
-        let config = dir.path().join("kubeconfig");
         let user = format!("    tokenFile: {token_file}\n");
-        std::fs::write(&config, kubeconfig_text("http://127.0.0.1:9", &user)).unwrap();
-        hive_apply_at(&config, &input, &[])
-            .exit(1)
-            .stderr_has("not a regular file");
+        let text = kubeconfig_text("http://127.0.0.1:9", &user);
+        refused_kubeconfig(dir.path(), &text, &input).stderr_has("not a regular file");
     }
-    let config = dir.path().join("kubeconfig");
     let ca = kubeconfig_text("https://127.0.0.1:9", "    token: abcd\n").replace(
         "    insecure-skip-tls-verify: true\n",
         &format!("    certificate-authority: {}\n", fifo.display()),
     );
-    std::fs::write(&config, ca).unwrap();
-    hive_apply_at(&config, &input, &[])
-        .exit(1)
-        .stderr_has("certificate-authority");
+    refused_kubeconfig(dir.path(), &ca, &input).stderr_has("certificate-authority");
 }
 
 #[test]
 fn a_server_url_with_an_invalid_port_makes_the_kubeconfig_unusable_exit_1() {
     let dir = tempfile::tempdir().unwrap();
-    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let input = render_clusters(&["cd-east/cluster-1"]);
     for server in [
         "https://127.0.0.1:70000",
         "https://127.0.0.1:6443x",
         "https://:6443",
     ] {
-        let config = dir.path().join("kubeconfig");
-        std::fs::write(&config, kubeconfig_text(server, "    token: abcd\n")).unwrap();
         // The kubeconfig cannot be used: exit 1, as for every such kubeconfig.
-        hive_apply_at(&config, &input, &[])
-            .exit(1)
-            .stderr_has("clusters[c].cluster.server");
+        let text = kubeconfig_text(server, "    token: abcd\n");
+        refused_kubeconfig(dir.path(), &text, &input).stderr_has("clusters[c].cluster.server");
     }
 }
 
 #[test]
 fn a_huge_timeout_is_a_usage_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("kubeconfig");
-    std::fs::write(
-        &config,
-        kubeconfig_text("http://127.0.0.1:9", "    token: abcd\n"),
-    )
-    .unwrap();
+    let config = kubeconfig_file(dir.path(), "http://127.0.0.1:9", "    token: abcd\n");
     for flag in ["--timeout", "--request-timeout", "--poll-interval"] {
         hive_apply_at(&config, b"", &[flag, "1e20"]).exit(2);
     }
@@ -889,7 +857,7 @@ fn a_huge_timeout_is_a_usage_error_not_a_panic() {
 #[test]
 fn label_cluster_without_a_selector_sync_set_is_refused_before_touching_the_server() {
     let (server, config, _dir) = cluster();
-    let input = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let input = render_clusters(&["cd-east/cluster-1"]);
     hive_apply_at(&config, &input, &["--label-cluster", "cd-east/cluster-1"])
         .exit(2)
         .stderr_has("SelectorSyncSet");
@@ -908,7 +876,7 @@ fn wait_with_nothing_to_wait_for_is_a_usage_error_before_touching_the_server() {
         .exit(2)
         .stderr_has("--wait waits for SyncSets")
         .stderr_has("--label-cluster NS/NAME");
-    let sync_set = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let sync_set = render_clusters(&["cd-east/cluster-1"]);
     for flags in [["--wait", "--delete"], ["--wait", "--dry-run=server"]] {
         hive_apply_at(&config, &sync_set, &flags)
             .exit(2)
@@ -920,7 +888,7 @@ fn wait_with_nothing_to_wait_for_is_a_usage_error_before_touching_the_server() {
 #[test]
 fn an_object_named_twice_is_refused_naming_both_places_and_nothing_is_applied() {
     let (server, config, _dir) = cluster();
-    let list = render(&["--cluster-deployment", "cd-east/cluster-1"]);
+    let list = render_clusters(&["cd-east/cluster-1"]);
     let again = "apiVersion: hive.openshift.io/v1\nkind: SyncSet\nmetadata: {name: addon-full-addon, namespace: cd-east}\nspec: {clusterDeploymentRefs: [{name: other}]}\n";
     let input = format!("{}---\n{again}", String::from_utf8(list).unwrap());
     hive_apply_at(&config, input.as_bytes(), &[])
@@ -945,7 +913,7 @@ fn namespaces_go_first_and_what_lives_in_a_failed_one_is_not_sent() {
     let input = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: team-a}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: team-a, labels: {owner: us}}\n";
     hive_apply_at(&config, input.as_bytes(), &[]).success();
     let version = |kind: &str, namespace: &str, name: &str| -> u64 {
-        server.api().get(kind, namespace, name).unwrap()["metadata"]["resourceVersion"]
+        stored(&server, kind, namespace, name)["metadata"]["resourceVersion"]
             .as_str()
             .unwrap()
             .parse()
@@ -955,14 +923,12 @@ fn namespaces_go_first_and_what_lives_in_a_failed_one_is_not_sent() {
 
     // A Namespace that fails (another manager holds its label): what lives
     // in it is not sent, and says why.
-    server
-        .api()
-        .apply_as(
-            "someone-else",
-            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-b", "labels": {"owner": "them"}}}),
-            false,
-        )
-        .unwrap();
+    apply_as(
+        &server,
+        "someone-else",
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-b", "labels": {"owner": "them"}}}),
+        false,
+    );
     let requests = server.api().requests();
     let input = input.replace("team-a", "team-b");
     hive_apply_at(&config, input.as_bytes(), &[])
@@ -970,7 +936,7 @@ fn namespaces_go_first_and_what_lives_in_a_failed_one_is_not_sent() {
         .stderr_has("HTTP 409")
         .stderr_has("not applied: its Namespace \"team-b\" (in the input) failed")
         .stderr_has("ConfigMap team-b/c");
-    assert!(server.api().get("ConfigMap", "team-b", "c").is_none());
+    assert!(!is_stored(&server, "ConfigMap", "team-b", "c"));
     // Discovery, the Namespace's PATCH, and no PATCH of the ConfigMap.
     assert!(server.api().requests() - requests <= 2);
 }
@@ -1007,8 +973,7 @@ fn refusing_server() -> addon_flow_testservers::http::Server {
 fn a_422_names_the_object_the_field_and_the_rule() {
     let server = refusing_server();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("kubeconfig");
-    std::fs::write(&config, kubeconfig_text(&server.url(), "    token: t\n")).unwrap();
+    let config = kubeconfig_file(dir.path(), &server.url(), "    token: t\n");
     let input = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name, namespace: n}\n";
     hive_apply_at(&config, input, &[])
         .exit(3)
@@ -1056,14 +1021,12 @@ impl Fleet {
             "pagerduty-operator",
             "deadmanssnitch-operator",
         ] {
-            server
-                .api()
-                .apply_as(
-                    "hive-installer",
-                    &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}),
-                    false,
-                )
-                .unwrap();
+            apply_as(
+                &server,
+                "hive-installer",
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}),
+                false,
+            );
         }
         let dir = tempfile::tempdir().unwrap();
         let config = kubeconfig(dir.path(), &server, "test-token");
@@ -1240,16 +1203,13 @@ fn prune_all_removes_an_add_on_that_left_the_tree_with_its_integrations_and_noth
     // neither is a member.
     let other_team = br#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other-team-dashboard", "namespace": "openshift-config"}}"#;
     hive_apply_at(&fleet.config, other_team, &[]).success();
-    fleet
-        .server
-        .api()
-        .apply_as(
-            "other-manager",
-            &json!({"apiVersion": "hive.openshift.io/v1", "kind": "SelectorSyncSet",
+    apply_as(
+        &fleet.server,
+        "other-manager",
+        json!({"apiVersion": "hive.openshift.io/v1", "kind": "SelectorSyncSet",
                 "metadata": {"name": "someone-elses"}, "spec": {}}),
-            false,
-        )
-        .unwrap();
+        false,
+    );
 
     // Nothing changed: nothing is sent.
     let before = resource_versions(&fleet.server);
@@ -1269,12 +1229,7 @@ fn prune_all_removes_an_add_on_that_left_the_tree_with_its_integrations_and_noth
     ] {
         assert!(run.stdout().contains(line), "{line}:\n{}", run.stdout());
     }
-    assert_eq!(
-        run.stdout().matches(" pruned").count(),
-        4,
-        "{}",
-        run.stdout()
-    );
+    occurs(&run.stdout(), " pruned", 4);
     for (kind, namespace, name) in REFERENCE_OBJECTS {
         assert!(fleet.get(kind, namespace, name).is_none(), "{kind} {name}");
     }
@@ -1322,12 +1277,7 @@ fn prune_all_keeps_an_add_on_that_failed_upstream_and_prunes_what_an_add_on_no_l
         .prune_all(list.to_string().as_bytes(), &["--summary"])
         .success()
         .stderr_has("kept the 4 object(s) of add-on reference-addon: the inventory lists it but the input lacks it (it failed in catalog-build)");
-    assert_eq!(
-        run.stdout().matches(" pruned").count(),
-        1,
-        "{}",
-        run.stdout()
-    );
+    occurs(&run.stdout(), " pruned", 1);
     assert!(run
         .stdout()
         .contains("configmap/logging-addon-dashboard -n openshift-config pruned"));
@@ -1441,12 +1391,7 @@ fn prune_all_without_proof_applies_everything_refuses_the_prune_and_deletes_noth
         .exit(1)
         .stderr_has("would delete 4 objects, more than --max-deletions 3")
         .stderr_has("would prune pagerdutyintegration.pagerduty.openshift.io/addon-reference-addon -n pagerduty-operator");
-    assert_eq!(
-        refused.stderr().matches("would prune ").count(),
-        4,
-        "{}",
-        refused.stderr()
-    );
+    occurs(&refused.stderr(), "would prune ", 4);
     for (kind, namespace, name) in REFERENCE_OBJECTS {
         assert!(fleet.get(kind, namespace, name).is_some(), "{kind} {name}");
     }
@@ -1494,16 +1439,13 @@ fn prune_all_reapplies_what_another_manager_changed_and_reports_the_conflict() {
     let all = both_whole(&both);
     fleet.prune_all(&all, &[]).success();
     // Another manager takes over a field of ours and changes it.
-    fleet
-        .server
-        .api()
-        .apply_as(
-            "someone-else",
-            &json!({"apiVersion": "hive.openshift.io/v1", "kind": "SelectorSyncSet",
+    apply_as(
+        &fleet.server,
+        "someone-else",
+        json!({"apiVersion": "hive.openshift.io/v1", "kind": "SelectorSyncSet",
                 "metadata": {"name": "addon-logging-addon-delete"}, "spec": {"resourceApplyMode": "Sync"}}),
-            true,
-        )
-        .unwrap();
+        true,
+    );
     let run = fleet
         .prune_all(&all, &["--summary"])
         .exit(3)
@@ -1532,17 +1474,14 @@ fn prune_all_reapplies_what_another_manager_changed_and_reports_the_conflict() {
 #[test]
 fn prune_all_refuses_a_parent_that_another_tool_manages() {
     let fleet = Fleet::start();
-    fleet
-        .server
-        .api()
-        .apply_as(
-            "kubectl-applyset",
-            &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "addon-flow-stage", "namespace": "hive",
+    apply_as(
+        &fleet.server,
+        "kubectl-applyset",
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "addon-flow-stage", "namespace": "hive",
                 "labels": {"applyset.kubernetes.io/id": STAGE_SET},
                 "annotations": {"applyset.kubernetes.io/tooling": "kubectl/v1.32", "applyset.kubernetes.io/contains-group-kinds": ""}}}),
-            false,
-        )
-        .unwrap();
+        false,
+    );
     let both = fleet.both();
     let all = both_whole(&both);
     fleet
@@ -1631,16 +1570,13 @@ fn kubectl_reads_the_applyset_as_its_own_kind_of_set() {
         .exit(1)
         .stderr_has("is managed by tooling \"addon-flow\" instead of \"kubectl\"");
 
-    fleet
-        .server
-        .api()
-        .apply_as(
-            "test",
-            &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "addon-flow-stage", "namespace": "hive",
+    apply_as(
+        &fleet.server,
+        "test",
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "addon-flow-stage", "namespace": "hive",
                 "annotations": {"applyset.kubernetes.io/tooling": "kubectl/v1.32.4"}}}),
-            true,
-        )
-        .unwrap();
+        true,
+    );
     let pruned = kubectl(&prune).success().stdout();
     let mut lines: Vec<&str> = pruned.lines().filter(|l| l.contains(" pruned")).collect();
     lines.sort();

@@ -4,7 +4,7 @@
 //! line; its document renders in syncset-render without the tree; hostile
 //! templates and files end at once with exit 1, naming the file.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use e2e::{tool, ReferenceAddon, RunExt};
@@ -169,23 +169,15 @@ fn a_symlink_out_of_the_metadata_folder_is_refused_and_its_content_never_rendere
     tree.assert_refused(&["error MT0004", "is a symlink to"]);
 }
 
-fn mkfifo(path: &Path) {
-    let made = std::process::Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .unwrap();
-    assert!(made.success(), "mkfifo {}", path.display());
-}
-
 #[test]
 fn a_fifo_is_refused_at_once_not_waited_on() {
     // Reading a FIFO waits for a writer for ever: both tools used to hang.
     let tree = Tree::with_extra_resource("");
     std::fs::remove_file(tree.metadata("extra.yaml.j2")).unwrap();
-    mkfifo(&tree.metadata("extra.yaml.j2"));
+    e2e::mkfifo(&tree.metadata("extra.yaml.j2"));
     tree.assert_refused(&["error MT0003", "FIFO"]);
     let tree = Tree::with_extra_resource("apiVersion: v1\nkind: ConfigMap\n{% include 'pipe' %}\n");
-    mkfifo(&tree.metadata("real-pipe"));
+    e2e::mkfifo(&tree.metadata("real-pipe"));
     std::os::unix::fs::symlink("real-pipe", tree.metadata("pipe")).unwrap();
     tree.assert_refused(&["error MT0004", "FIFO"]);
 }

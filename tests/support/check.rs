@@ -57,6 +57,15 @@ pub fn has_none(why: &str, text: &str, parts: &[&str]) {
     }
 }
 
+/// Expects `part` exactly `times` times in `text`, showing the text.
+pub fn occurs(text: &str, part: &str, times: usize) {
+    assert_eq!(
+        text.matches(part).count(),
+        times,
+        "{part:?} {times} times in:\n{text}"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

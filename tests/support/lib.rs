@@ -242,6 +242,25 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// Replaces every `from` (which must be there) with `to` in the file at
+/// `path`: a fixture copy edited for one case.
+pub fn replace_in(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|err| panic!("read {}: {err}", path.display()));
+    assert!(text.contains(from), "{} has no {from:?}", path.display());
+    std::fs::write(path, text.replace(from, to))
+        .unwrap_or_else(|err| panic!("write {}: {err}", path.display()));
+}
+
+/// Makes a named pipe at `path` (a file that would block a reader).
+pub fn mkfifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap_or_else(|err| panic!("mkfifo {}: {err}", path.display()));
+    assert!(made.success(), "mkfifo {}", path.display());
+}
+
 /// The names of the entries of folder `dir`, sorted.
 pub fn file_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)

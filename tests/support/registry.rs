@@ -34,15 +34,7 @@ impl LoopbackRegistry {
             .unwrap()
             .port();
         let config = dir.path().join("config.yml");
-        // Only the access log (one line per request) is wanted from it.
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-                dir.path().join("data").display()
-            ),
-        )
-        .unwrap();
+        std::fs::write(&config, registry_config(&dir.path().join("data"), port)).unwrap();
         let log = dir.path().join("registry.log");
         let log_file = std::fs::File::create(&log).unwrap();
         let child = Command::new(DOCKER_REGISTRY)
@@ -72,6 +64,15 @@ impl LoopbackRegistry {
         }
         panic!("docker-registry did not answer on port {port}");
     }
+}
+
+/// docker-registry's configuration: storage in `data`, served on loopback
+/// `port`; only the access log (one line per request) is wanted from it.
+fn registry_config(data: &std::path::Path, port: u16) -> String {
+    format!(
+        "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+        data.display()
+    )
 }
 
 impl LoopbackRegistry {
