@@ -770,12 +770,7 @@ fn a_symlinked_addon_or_environment_folder_is_refused_and_not_followed() {
         &outside.join("linked-addon"),
     );
     let linked_yaml = outside.join("linked-addon/metadata/stage/addon.yaml");
-    let text = std::fs::read_to_string(&linked_yaml).unwrap();
-    std::fs::write(
-        &linked_yaml,
-        text.replace("reference-addon", "linked-addon"),
-    )
-    .unwrap();
+    e2e::replace_in(&linked_yaml, "reference-addon", "linked-addon");
     std::os::unix::fs::symlink(outside.join("linked-addon"), addons.join("linked-addon")).unwrap();
     let stage = addons.join("logging-addon/metadata/stage");
     std::fs::rename(&stage, outside.join("logging-stage")).unwrap();

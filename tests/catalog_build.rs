@@ -771,15 +771,11 @@ fn a_package_name_that_would_become_a_path_is_refused_before_any_layer_is_writte
             let path = dir
                 .path()
                 .join(format!("main/{version}/metadata/annotations.yaml"));
-            let text = std::fs::read_to_string(&path).unwrap();
-            std::fs::write(
+            e2e::replace_in(
                 &path,
-                text.replace(
-                    "package.v1: demo-operator",
-                    &format!("package.v1: '{package}'"),
-                ),
-            )
-            .unwrap();
+                "package.v1: demo-operator",
+                &format!("package.v1: '{package}'"),
+            );
         }
         let (code, stderr) = run_refused_into_layout(dir.path());
         assert_eq!(code, 1, "{package}: {stderr}");

@@ -251,12 +251,7 @@ fn changed_since_picks_the_addons_whose_files_changed_in_git() {
         sets.join("reference-addon.v0.3.1.yml"),
     )
     .unwrap();
-    let text = std::fs::read_to_string(sets.join("reference-addon.v0.3.1.yml")).unwrap();
-    std::fs::write(
-        sets.join("reference-addon.v0.3.1.yml"),
-        text.replace("v0.3.0", "v0.3.1"),
-    )
-    .unwrap();
+    e2e::replace_in(&sets.join("reference-addon.v0.3.1.yml"), "v0.3.0", "v0.3.1");
     git(&tree, &["add", "-A"]);
     git(&tree, &["commit", "-qm", "new image set"]);
     let changed = documents(&tree, &["--changed-since", "base"]).success();

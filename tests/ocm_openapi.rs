@@ -364,8 +364,7 @@ fn every_request_of_publishing_installing_and_removing_fits_the_model() {
     let tree = home.path().join("my-addon");
     e2e::copy_tree(&fixture("addons/my-addon"), &tree);
     let image_set = tree.join("addonimagesets/stage/my-addon.v1.2.0.yml");
-    let text = std::fs::read_to_string(&image_set).unwrap();
-    std::fs::write(&image_set, text.replace("How big.", "How big it is.")).unwrap();
+    e2e::replace_in(&image_set, "How big.", "How big it is.");
     let changed_version = tree.join("metadata/stage/addon.yaml");
     let plain = fixture("plain-addon.json");
     let changed = home.path().join("changed.json");

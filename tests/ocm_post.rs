@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use addon_flow_testservers::ocm::{
     FakeOcm, Recorded, ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN,
 };
+use e2e::check::{has_all, has_none};
 use e2e::{repo_root, require_reference, RunExt};
 use serde_json::Value;
 
@@ -32,6 +33,20 @@ fn read_json(path: &Path) -> Value {
     let text =
         std::fs::read_to_string(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+/// `ocm-post --dry-run -o json` against an OCM at `https://ocm.example.com`:
+/// the requests it would send, printed.
+fn dry_run_requests(home: &Path) -> assert_cmd::Command {
+    let mut command = ocm_post(home);
+    command.args([
+        "--dry-run",
+        "-o",
+        "json",
+        "--url",
+        "https://ocm.example.com",
+    ]);
+    command
 }
 
 /// The bodies `ocm-post --dry-run` would send for `input`, and its stderr.
@@ -222,16 +237,8 @@ fn payloads_of_our_fixtures_match_their_golden_files() {
     ] {
         for service in ["clusters", "addons"] {
             let home = tempfile::tempdir().unwrap();
-            let output = ocm_post(home.path())
-                .args([
-                    "--dry-run",
-                    "-o",
-                    "json",
-                    "--url",
-                    "https://ocm.example.com",
-                    "--service",
-                    service,
-                ])
+            let output = dry_run_requests(home.path())
+                .args(["--service", service])
                 .arg(fixture(input))
                 .run()
                 .success();
@@ -242,14 +249,7 @@ fn payloads_of_our_fixtures_match_their_golden_files() {
     }
     // The add-on document from stdin gives the same requests as the file.
     let home = tempfile::tempdir().unwrap();
-    let output = ocm_post(home.path())
-        .args([
-            "--dry-run",
-            "-o",
-            "json",
-            "--url",
-            "https://ocm.example.com",
-        ])
+    let output = dry_run_requests(home.path())
         .pipe_stdin(fixture("plain-addon.json"))
         .unwrap()
         .run()
@@ -258,6 +258,13 @@ fn payloads_of_our_fixtures_match_their_golden_files() {
         output.json(),
         read_json(&fixture("plain-addon.clusters.requests.json"))
     );
+}
+
+/// A fake OCM, a HOME of its own, and the transcript of the runs against
+/// them: what most publishing tests start from.
+fn session() -> (FakeOcm, tempfile::TempDir, Transcript) {
+    let ocm = FakeOcm::start().unwrap();
+    (ocm, tempfile::tempdir().unwrap(), Transcript::default())
 }
 
 /// Every byte a run printed, for the credential check.
@@ -309,9 +316,7 @@ fn with_refresh_token<'a>(
 
 #[test]
 fn creates_updates_disables_shows_and_deletes_with_one_exchange_per_run() {
-    let ocm = FakeOcm::start().unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let mut transcript = Transcript::default();
+    let (ocm, home, mut transcript) = session();
     let addon_yaml = fixture("addons/my-addon/metadata/stage/addon.yaml");
 
     // Create: the add-on, then its version, with one exchanged token.
@@ -360,12 +365,7 @@ fn creates_updates_disables_shows_and_deletes_with_one_exchange_per_run() {
     let tree = work.path().join("my-addon");
     e2e::copy_tree(&fixture("addons/my-addon"), &tree);
     let changed = tree.join("metadata/stage/addon.yaml");
-    let text = std::fs::read_to_string(&changed).unwrap();
-    std::fs::write(
-        &changed,
-        text.replace("exercises every field", "was updated"),
-    )
-    .unwrap();
+    e2e::replace_in(&changed, "exercises every field", "was updated");
     let output = transcript
         .run(with_refresh_token(&mut ocm_post(home.path()), &ocm).arg(&changed))
         .success();
@@ -387,11 +387,14 @@ fn creates_updates_disables_shows_and_deletes_with_one_exchange_per_run() {
         requests[5].body.get("id").is_none(),
         "PATCH bodies carry no id"
     );
-    assert!(
-        stderr.contains("updated add-on my-addon (description)"),
-        "{stderr}"
+    has_all(
+        "the update",
+        &stderr,
+        &[
+            "updated add-on my-addon (description)",
+            "version 1.2.0 unchanged",
+        ],
     );
-    assert!(stderr.contains("version 1.2.0 unchanged"), "{stderr}");
     assert_eq!(
         ocm.addon("my-addon").unwrap()["description"],
         "An add-on that was updated ocm-post maps."
@@ -476,9 +479,7 @@ fn short_lived_tokens_are_renewed_before_they_expire() {
 
 #[test]
 fn server_errors_are_retried_and_client_errors_show_ocm_reason() {
-    let ocm = FakeOcm::start().unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let mut transcript = Transcript::default();
+    let (ocm, home, mut transcript) = session();
     let plain = fixture("plain-addon.json");
     let access = |command: &mut assert_cmd::Command| {
         command
@@ -526,28 +527,23 @@ fn server_errors_are_retried_and_client_errors_show_ocm_reason() {
     assert!(output.stdout().is_empty());
 
     // An unknown access token: 401 with a hint, no renewal possible.
-    let output = transcript
+    transcript
         .run(
             ocm_post(home.path())
                 .env("OCM_TOKEN", "not-a-valid-token")
                 .args(["--url", &ocm.url()])
                 .arg(&plain),
         )
-        .exit(3);
-    let stderr = output.stderr();
-    assert!(
-        stderr.contains("HTTP 401") && stderr.contains("OCM_TOKEN"),
-        "{stderr}"
-    );
-    assert!(!stderr.contains("not-a-valid-token"));
+        .exit(3)
+        .stderr_has("HTTP 401")
+        .stderr_has("OCM_TOKEN")
+        .stderr_lacks("not-a-valid-token");
     transcript.assert_no_credentials(&ocm);
 }
 
 #[test]
 fn credentials_come_from_client_credentials_or_the_ocm_configuration() {
-    let ocm = FakeOcm::start().unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let mut transcript = Transcript::default();
+    let (ocm, home, mut transcript) = session();
     let plain = fixture("plain-addon.json");
 
     // A service account.
@@ -577,20 +573,17 @@ fn credentials_come_from_client_credentials_or_the_ocm_configuration() {
     assert_eq!(ocm.token_requests().len(), 2);
 
     // A refused refresh token: a remote error that names the source, not the token.
-    let output = transcript
+    transcript
         .run(
             ocm_post(home.path())
                 .env("OCM_REFRESH_TOKEN", "revoked-offline-token")
                 .args(["--url", &ocm.url(), "--token-url", &ocm.token_url()])
                 .arg(&plain),
         )
-        .exit(3);
-    let stderr = output.stderr();
-    assert!(
-        stderr.contains("invalid_grant") && stderr.contains("OCM_REFRESH_TOKEN"),
-        "{stderr}"
-    );
-    assert!(!stderr.contains("revoked-offline-token"));
+        .exit(3)
+        .stderr_has("invalid_grant")
+        .stderr_has("OCM_REFRESH_TOKEN")
+        .stderr_lacks("revoked-offline-token");
 
     // No credentials at all: a usage error that says what to set.
     let empty_home = tempfile::tempdir().unwrap();
@@ -629,9 +622,7 @@ fn bad_input_is_refused_before_anything_is_sent() {
 
 #[test]
 fn a_refused_token_is_exchanged_again_and_the_addons_service_is_reachable() {
-    let ocm = FakeOcm::start().unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let mut transcript = Transcript::default();
+    let (ocm, home, mut transcript) = session();
     // OCM revokes the access token mid-run: one 401, then ocm-post exchanges anew and retries.
     ocm.fail_next("GET", 401, "Access token is revoked");
     let output = transcript
@@ -673,15 +664,14 @@ fn a_server_that_never_answers_is_exit_3_naming_the_host_and_the_stage() {
         .timeout(std::time::Duration::from_secs(60))
         .run()
         .exit(3);
-    let stderr = output.stderr();
     let host = url.trim_start_matches("http://");
-    assert!(
-        stderr.contains(host)
-            // The first request of a publish reads the add-on (GET), then writes.
-            && stderr.contains("GET /api/clusters_mgmt/v1/addons/")
-            && stderr.contains("no answer within 0.3s"),
-        "{stderr}"
-    );
+    // The first request of a publish reads the add-on (GET), then writes.
+    let says = [
+        host,
+        "GET /api/clusters_mgmt/v1/addons/",
+        "no answer within 0.3s",
+    ];
+    has_all("a silent OCM", &output.stderr(), &says);
     // The token endpoint is bounded the same way.
     let output = ocm_post(home.path())
         .env("OCM_REFRESH_TOKEN", REFRESH_TOKEN)
@@ -697,37 +687,25 @@ fn a_server_that_never_answers_is_exit_3_naming_the_host_and_the_stage() {
         .timeout(std::time::Duration::from_secs(60))
         .run()
         .exit(3);
-    assert!(output.stderr().contains("no answer within"));
+    output.stderr_has("no answer within");
 }
 
 #[test]
 fn url_userinfo_is_never_printed() {
     let home = tempfile::tempdir().unwrap();
-    let output = ocm_post(home.path())
-        .args([
-            "--url",
-            "https://ocm-user:url-pass-4242@api.example.com",
-            "--dry-run",
-        ])
-        .arg(fixture("plain-addon.json"))
-        .run()
-        .success();
+    let dry_run_at = |url: &str| {
+        ocm_post(home.path())
+            .args(["--url", url, "--dry-run"])
+            .arg(fixture("plain-addon.json"))
+            .run()
+    };
+    let output = dry_run_at("https://ocm-user:url-pass-4242@api.example.com").success();
     let all = format!("{}{}", output.stdout(), output.stderr());
-    assert!(all.contains("https://api.example.com/api/"), "{all}");
-    assert!(
-        !all.contains("url-pass-4242") && !all.contains("ocm-user"),
-        "{all}"
-    );
-    let output = ocm_post(home.path())
-        .args([
-            "--url",
-            "ftp://ocm-user:url-pass-4242@api.example.com",
-            "--dry-run",
-        ])
-        .arg(fixture("plain-addon.json"))
-        .run()
-        .exit(2);
-    assert!(!output.stderr().contains("url-pass-4242"));
+    has_all("the output", &all, &["https://api.example.com/api/"]);
+    has_none("userinfo", &all, &["url-pass-4242", "ocm-user"]);
+    dry_run_at("ftp://ocm-user:url-pass-4242@api.example.com")
+        .exit(2)
+        .stderr_lacks("url-pass-4242");
 }
 
 #[test]
