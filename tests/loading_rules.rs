@@ -114,45 +114,48 @@ fn the_unchanged_reference_addon_passes_every_tool() {
         .success();
 }
 
-#[test]
-fn pull_secret_naming_no_config_secret_is_refused_by_every_tool() {
-    let tree = Tree::new();
-    tree.edit(
+/// One test per case: the reference add-on changed by the case's closure,
+/// which every tool refuses with the finding `code` at `field` (the test's
+/// name says which rule).
+macro_rules! every_tool_refuses {
+    ($($name:ident: $change:expr => $code:literal at $field:literal;)*) => {$(
+        #[test]
+        fn $name() {
+            let tree = Tree::new();
+            let change: fn(&Tree) -> &Tree = $change;
+            change(&tree).assert_every_tool_refuses($code, $field);
+        }
+    )*};
+}
+
+every_tool_refuses! {
+    pull_secret_naming_no_config_secret_is_refused_by_every_tool: |tree| tree.edit(
         "pullSecretName: reference-addon-pull-secret",
         "pullSecretName: no-such-secret",
-    );
-    tree.assert_every_tool_refuses("AM0017", "pullSecretName");
-}
+    ) => "AM0017" at "pullSecretName";
 
-#[test]
-fn two_additional_catalog_sources_of_one_name_are_refused_by_every_tool() {
-    let tree = Tree::new();
-    tree.append(
+    two_additional_catalog_sources_of_one_name_are_refused_by_every_tool: |tree| tree.append(
         "additionalCatalogSources:\n  - name: extra-catalog\n    image: quay.io/osd-addons/extra@sha256:1\n  \
          - name: extra-catalog\n    image: quay.io/osd-addons/extra@sha256:2\n",
-    );
-    tree.assert_every_tool_refuses("AM0016", "additionalCatalogSources[1]");
-}
+    ) => "AM0016" at "additionalCatalogSources[1]";
 
-#[test]
-fn duplicate_secret_names_are_refused_by_every_tool() {
-    let tree = Tree::new();
-    tree.edit(
+    duplicate_secret_names_are_refused_by_every_tool: |tree| tree.edit(
         "  secrets:\n",
         "  secrets:\n    - name: reference-addon-pull-secret\n      type: Opaque\n      \
          vaultPath: addons/reference-addon/other\n      version: 1\n      fields: [key]\n",
-    );
-    tree.assert_every_tool_refuses("AM0016", "config.secrets[1]");
-}
+    ) => "AM0016" at "config.secrets[1]";
 
-#[test]
-fn snitch_post_fix_starting_with_hive_is_refused_by_every_tool() {
-    let tree = Tree::new();
-    tree.edit(
+    snitch_post_fix_starting_with_hive_is_refused_by_every_tool: |tree| tree.edit(
         "deadmanssnitch:\n  tags:",
         "deadmanssnitch:\n  snitchNamePostFix: hive-reference\n  tags:",
-    );
-    tree.assert_every_tool_refuses("AM0006", "deadmanssnitch.snitchNamePostFix");
+    ) => "AM0006" at "deadmanssnitch.snitchNamePostFix";
+
+    an_extra_resource_that_renders_no_object_is_refused_by_every_tool: |tree| tree
+        .append("extraResources:\n  - text.yaml.j2\n")
+        .metadata_file(
+            "text.yaml.j2",
+            "{% for ns in ADDON.metadata.namespaces %}{{ ns }} {% endfor %}\n",
+        ) => "MT0004" at "(document)";
 }
 
 #[test]
@@ -171,17 +174,6 @@ fn an_extra_resource_that_does_not_render_is_refused_by_every_tool_at_its_line()
             .any(|line| line.starts_with(&format!("{}:4: error MT0004", broken.display()))),
         "{expected:#?}"
     );
-    tree.assert_every_tool_refuses("MT0004", "(document)");
-}
-
-#[test]
-fn an_extra_resource_that_renders_no_object_is_refused_by_every_tool() {
-    let tree = Tree::new();
-    tree.append("extraResources:\n  - text.yaml.j2\n")
-        .metadata_file(
-            "text.yaml.j2",
-            "{% for ns in ADDON.metadata.namespaces %}{{ ns }} {% endfor %}\n",
-        );
     tree.assert_every_tool_refuses("MT0004", "(document)");
 }
 
