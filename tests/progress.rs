@@ -54,6 +54,21 @@ fn in_a_pipe(tool_name: &str, args: &[&str]) -> Run {
         .run()
 }
 
+/// [`on_a_terminal`], expecting exit 0, escape codes (a progress line drawn)
+/// and each of `shown` on the terminal. None (with a note) without `script`.
+fn drawn_on_a_terminal(tool_name: &str, args: &[&str], shown: &[&str]) -> Option<Run> {
+    let mut run = on_a_terminal(tool_name, args)?.success().stderr_has(ESCAPE);
+    for text in shown {
+        run = run.stderr_has(text);
+    }
+    Some(run)
+}
+
+/// `args` and `--quiet`.
+fn quietly<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    args.iter().copied().chain(["--quiet"]).collect()
+}
+
 fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()
 }
@@ -94,8 +109,7 @@ fn a_stream_counts_addons_done_on_a_terminal_and_nothing_in_a_pipe() {
     in_a_pipe("syncset-render", &args).success().no_stderr();
 
     // --quiet draws no progress.
-    let quiet: Vec<&str> = args.iter().copied().chain(["--quiet"]).collect();
-    on_a_terminal("syncset-render", &quiet)
+    on_a_terminal("syncset-render", &quietly(&args))
         .unwrap()
         .success()
         .no_stderr();
@@ -132,16 +146,15 @@ fn hive_apply_counts_objects_applied_and_clusters_synced_on_a_terminal() {
         "100ms",
     ];
 
-    let Some(terminal) = on_a_terminal("hive-apply", &args) else {
-        return;
-    };
-    terminal
-        .success()
-        .stderr_has("objects applied")
-        .stderr_has("clusters synced")
-        .stderr_has(ESCAPE)
+    let shown = [
+        "objects applied",
+        "clusters synced",
         // The notes are still there, printed above the progress line.
-        .stderr_has("applied to clusterdeployment cd-west/cluster-2");
+        "applied to clusterdeployment cd-west/cluster-2",
+    ];
+    if drawn_on_a_terminal("hive-apply", &args, &shown).is_none() {
+        return;
+    }
 
     assert_eq!(
         in_a_pipe("hive-apply", &args).success().stderr(),
@@ -151,7 +164,7 @@ fn hive_apply_counts_objects_applied_and_clusters_synced_on_a_terminal() {
     );
 
     // --quiet keeps only errors, and draws no progress either.
-    let quiet: Vec<&str> = args.iter().copied().chain(["--quiet"]).collect();
+    let quiet = quietly(&args);
     in_a_pipe("hive-apply", &quiet).success().no_stderr();
     on_a_terminal("hive-apply", &quiet)
         .unwrap()
@@ -191,15 +204,10 @@ fn csv_wait_redraws_a_tally_per_poll_on_a_terminal() {
         "--method",
         "get",
     ];
-    let Some(terminal) = on_a_terminal("csv-wait", &args) else {
+    let shown = ["poll 1: ", "poll 2: ", "1 ready"];
+    if drawn_on_a_terminal("csv-wait", &args, &shown).is_none() {
         return;
-    };
-    terminal
-        .success()
-        .stderr_has("poll 1: ")
-        .stderr_has("poll 2: ")
-        .stderr_has("1 ready")
-        .stderr_has(ESCAPE);
+    }
 
     let server = prometheus_two_clusters();
     let url = server.url();
@@ -216,9 +224,8 @@ fn csv_wait_redraws_a_tally_per_poll_on_a_terminal() {
 
     let server = prometheus_two_clusters();
     let url = server.url();
-    let mut quiet: Vec<&str> = args.to_vec();
+    let mut quiet = quietly(&args);
     quiet[1] = &url;
-    quiet.push("--quiet");
     // --quiet keeps only errors.
     in_a_pipe("csv-wait", &quiet).success().no_stderr();
 }
@@ -229,7 +236,7 @@ fn catalog_build_counts_bundles_built_and_bytes_pushed_on_a_terminal() {
         return;
     };
     let bundles = repo_root().join("tests/fixtures/catalog/good");
-    let repo = format!("{}/osd-addons/demo", registry.host());
+    let repo = registry.repo("osd-addons/demo");
     let args = [
         "--bundles",
         path_str(&bundles),
@@ -239,20 +246,19 @@ fn catalog_build_counts_bundles_built_and_bytes_pushed_on_a_terminal() {
         "scratch",
         "--no-cache",
     ];
-    let Some(terminal) = on_a_terminal("catalog-build", &args) else {
-        return;
-    };
-    terminal
-        .success()
-        .stderr_has("bundles built")
-        .stderr_has("4/4")
-        .stderr_has("pushing 4 bundle image(s)")
+    let shown = [
+        "bundles built",
+        "4/4",
+        "pushing 4 bundle image(s)",
         // Bytes and blobs pushed.
-        .stderr_has("KiB")
-        .stderr_has("/8 blobs")
-        .stderr_has(ESCAPE)
+        "KiB",
+        "/8 blobs",
         // The summary line is still there, once the progress line is cleared.
-        .stderr_has("catalog-build: pushed ");
+        "catalog-build: pushed ",
+    ];
+    if drawn_on_a_terminal("catalog-build", &args, &shown).is_none() {
+        return;
+    }
 
     // In a pipe: the same plain lines as ever (the summary), nothing drawn.
     let stderr = in_a_pipe("catalog-build", &args)
@@ -264,8 +270,9 @@ fn catalog_build_counts_bundles_built_and_bytes_pushed_on_a_terminal() {
     assert!(lines[0].starts_with(&format!("catalog-build: pushed {repo}@sha256:")));
 
     // --quiet keeps only errors.
-    let quiet: Vec<&str> = args.iter().copied().chain(["--quiet"]).collect();
-    in_a_pipe("catalog-build", &quiet).success().no_stderr();
+    in_a_pipe("catalog-build", &quietly(&args))
+        .success()
+        .no_stderr();
 }
 
 #[test]
