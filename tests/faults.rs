@@ -149,11 +149,7 @@ fn ocm_post_on_a_hanging_server_is_exit_3_naming_the_host_and_the_stage() {
 
 #[test]
 fn ocm_post_refuses_html_and_huge_answers_and_retries_truncated_ones() {
-    for (fault, code, expected) in [
-        ("html", 3, "not the expected JSON"),
-        ("huge", 3, "larger than the 64 MiB we accept"),
-        ("truncate", 0, "the answer broke off before its end"),
-    ] {
+    for (fault, code, expected) in body_faults("not the expected JSON") {
         let setup = FaultyOcm::start(fault);
         let out = setup
             .ocm_post(&[])
@@ -212,6 +208,41 @@ fn kube_server(faults: &FaultPlan) -> KubeServer {
     .unwrap()
 }
 
+/// A Hive API server misbehaving as a fault plan says, and a folder for the
+/// kubeconfig hive-apply reaches it with.
+struct FaultyHive {
+    faults: FaultPlan,
+    server: KubeServer,
+    dir: tempfile::TempDir,
+}
+
+impl FaultyHive {
+    fn start(faults: &str) -> FaultyHive {
+        let faults = plan(faults);
+        FaultyHive {
+            server: kube_server(&faults),
+            faults,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// hive-apply of `input` with `args` against this server.
+    fn apply(&self, input: &[u8], args: &[&str]) -> Run {
+        hive_apply(self.dir.path(), &self.server, input, args)
+    }
+}
+
+/// What each tool must do with an answer that is not its API's: an HTML
+/// page (the tool's own words, `html_says`) and a huge body are refused with
+/// exit 3, a truncated answer is retried: (fault, exit code, message).
+fn body_faults(html_says: &'static str) -> [(&'static str, i32, &'static str); 3] {
+    [
+        ("html", 3, html_says),
+        ("huge", 3, "larger than the 64 MiB we accept"),
+        ("truncate", 0, "the answer broke off before its end"),
+    ]
+}
+
 fn rendered_objects() -> Vec<u8> {
     tool("syncset-render")
         .arg("tests/fixtures/sss/addons/full-addon/metadata/stage/addon.yaml")
@@ -238,34 +269,25 @@ fn rendered_count(input: &[u8]) -> usize {
 
 #[test]
 fn hive_apply_retries_5xx_429_and_resets_then_applies_everything() {
-    let faults = plan("500x2,429:retry-after=1,reset");
-    let server = kube_server(&faults);
-    let dir = tempfile::tempdir().unwrap();
+    let hive = FaultyHive::start("500x2,429:retry-after=1,reset");
     let input = rendered_objects();
-    hive_apply(dir.path(), &server, &input, &["--concurrency", "1"])
+    hive.apply(&input, &["--concurrency", "1"])
         .success()
         .stderr_has("HTTP 429; retrying in 0.0s, not the 1s of the server's Retry-After");
-    assert_eq!(faults.faulted(), 4);
-    assert_eq!(stored_objects(&server).len(), rendered_count(&input));
+    assert_eq!(hive.faults.faulted(), 4);
+    assert_eq!(stored_objects(&hive.server).len(), rendered_count(&input));
 }
 
 #[test]
 fn hive_apply_on_a_hanging_server_is_exit_3_naming_the_host_and_the_stage() {
-    let faults = plan("hangx10");
-    let server = kube_server(&faults);
-    let dir = tempfile::tempdir().unwrap();
-    hive_apply(
-        dir.path(),
-        &server,
-        &rendered_objects(),
-        &["--request-timeout", "300ms"],
-    )
-    .exit(3)
-    .stderr_has(host_of(&server.url()))
-    .stderr_has("GET /api")
-    .stderr_has("no answer within 0.3s");
+    let hive = FaultyHive::start("hangx10");
+    hive.apply(&rendered_objects(), &["--request-timeout", "300ms"])
+        .exit(3)
+        .stderr_has(host_of(&hive.server.url()))
+        .stderr_has("GET /api")
+        .stderr_has("no answer within 0.3s");
     assert_eq!(
-        faults.requests(),
+        hive.faults.requests(),
         2,
         "a timed-out request is tried once more"
     );
@@ -274,28 +296,22 @@ fn hive_apply_on_a_hanging_server_is_exit_3_naming_the_host_and_the_stage() {
 #[test]
 fn hive_apply_refuses_html_and_huge_answers_and_retries_truncated_ones() {
     let input = rendered_objects();
-    for (fault, code, expected) in [
-        ("html", 3, "not the expected JSON"),
-        ("huge", 3, "larger than the 64 MiB we accept"),
-        ("truncate", 0, "the answer broke off before its end"),
-    ] {
-        let faults = plan(fault);
-        let server = kube_server(&faults);
-        let dir = tempfile::tempdir().unwrap();
-        hive_apply(dir.path(), &server, &input, &[])
+    for (fault, code, expected) in body_faults("not the expected JSON") {
+        let hive = FaultyHive::start(fault);
+        hive.apply(&input, &[])
             .exit(code)
             .stderr_has(expected)
-            .stderr_has(host_of(&server.url()));
+            .stderr_has(host_of(&hive.server.url()));
         // The refused discovery answer leaves its objects out; a rerun finishes.
         if code != 0 {
             assert!(
-                stored_objects(&server).len() < rendered_count(&input),
+                stored_objects(&hive.server).len() < rendered_count(&input),
                 "{fault}"
             );
-            hive_apply(dir.path(), &server, &input, &[]).success();
+            hive.apply(&input, &[]).success();
         }
         assert_eq!(
-            stored_objects(&server).len(),
+            stored_objects(&hive.server).len(),
             rendered_count(&input),
             "{fault}"
         );
@@ -305,21 +321,19 @@ fn hive_apply_refuses_html_and_huge_answers_and_retries_truncated_ones() {
 #[test]
 fn hive_apply_with_the_api_server_gone_mid_apply_converges_when_run_again() {
     // Discovery and a few objects go through, then every connection drops.
-    let faults = plan("okx8,resetx1000");
-    let server = kube_server(&faults);
-    let dir = tempfile::tempdir().unwrap();
+    let hive = FaultyHive::start("okx8,resetx1000");
     let input = rendered_objects();
     let expected = rendered_count(&input);
-    hive_apply(dir.path(), &server, &input, &["--concurrency", "2"]).exit(3);
-    let partial = stored_objects(&server).len();
+    hive.apply(&input, &["--concurrency", "2"]).exit(3);
+    let partial = stored_objects(&hive.server).len();
     assert!(
         partial < expected,
         "{partial} of {expected} stored before the server went"
     );
 
-    faults.replace([]);
-    hive_apply(dir.path(), &server, &input, &[]).success();
-    let mut keys = stored_objects(&server);
+    hive.faults.replace([]);
+    hive.apply(&input, &[]).success();
+    let mut keys = stored_objects(&hive.server);
     assert_eq!(keys.len(), expected, "{keys:?}");
     keys.sort();
     keys.dedup();
@@ -394,11 +408,7 @@ fn csv_wait_on_a_hanging_server_names_the_host_and_the_stage() {
 /// answer is a transport hiccup: retried.
 #[test]
 fn csv_wait_gives_up_on_html_and_huge_answers_alike_and_outlives_truncated_ones() {
-    for (fault, code, expected) in [
-        ("html", 3, "not a Prometheus API answer"),
-        ("huge", 3, "larger than the 64 MiB we accept"),
-        ("truncate", 0, "the answer broke off before its end"),
-    ] {
+    for (fault, code, expected) in body_faults("not a Prometheus API answer") {
         let faults = plan(fault);
         let server = faulty_prometheus(&faults);
         let out = csv_wait(&server, &["--timeout", "60s"])
@@ -488,20 +498,23 @@ fn assert_times_out_twice(plan: &str, path: &str) {
 
 #[test]
 fn hive_apply_gives_up_after_its_capped_retries_with_exit_3_naming_host_stage_and_status() {
-    let faults = plan("500x20");
-    let server = kube_server(&faults);
-    let dir = tempfile::tempdir().unwrap();
+    let hive = FaultyHive::start("500x20");
     // The error names the host, the stage and the last status.
-    let out = hive_apply(dir.path(), &server, &rendered_objects(), &[])
+    let out = hive
+        .apply(&rendered_objects(), &[])
         .exit(3)
-        .stderr_has(&format!("hive-apply: error: {}: ", server.url()))
+        .stderr_has(&format!("hive-apply: error: {}: ", hive.server.url()))
         .stderr_has("discovery of v1: HTTP 500");
     // Discovery asks each API group once, each request tried five times.
     let stderr = out.stderr();
     let gave_up = stderr.matches("(4/4)").count() as u64;
     assert!(gave_up > 0, "{stderr}");
-    assert_eq!(faults.requests(), 5 * gave_up, "five tries each: {stderr}");
-    assert!(stored_objects(&server).is_empty());
+    assert_eq!(
+        hive.faults.requests(),
+        5 * gave_up,
+        "five tries each: {stderr}"
+    );
+    assert!(stored_objects(&hive.server).is_empty());
 }
 
 #[test]
