@@ -17,13 +17,35 @@ fn example_tree() -> (tempfile::TempDir, PathBuf) {
     (dir, tree)
 }
 
-/// The stage documents of a tree, one JSON line each.
-fn documents(tree: &Path, extra: &[&str]) -> Run {
+/// `addon-validate --all TREE --env stage OUTPUT EXTRA...`: the stage
+/// add-ons of a tree, printed as `output` (`--documents`, `--list-ids`) says.
+fn select_stage(tree: &Path, output: &str, extra: &[&str]) -> Run {
     tool("addon-validate")
         .arg("--all")
         .arg(tree)
-        .args(["--env", "stage", "--documents"])
+        .args(["--env", "stage", output])
         .args(extra)
+        .run()
+}
+
+/// The stage documents of a tree, one JSON line each.
+fn documents(tree: &Path, extra: &[&str]) -> Run {
+    select_stage(tree, "--documents", extra)
+}
+
+/// The lines of `addon_documents`, as a stream holds them.
+fn document_lines(tree: &Path) -> Vec<String> {
+    addon_documents(&documents(tree, &[]).success())
+        .iter()
+        .map(Value::to_string)
+        .collect()
+}
+
+/// `syncset-render --selector -o FORMAT` of a stream on stdin.
+fn render_stream(stream: impl Into<Vec<u8>>, format: &str) -> Run {
+    tool("syncset-render")
+        .args(["--selector", "-o", format])
+        .write_stdin(stream)
         .run()
 }
 
@@ -745,10 +767,7 @@ fn rendered_list(run: &Run) -> (Value, Option<Inventory>) {
 fn syncset_render_carries_the_inventory_into_its_list_with_its_own_failures() {
     let (_dir, tree) = example_tree();
     let (stream, _, inventory) = stream_failing_in_render(&tree);
-    let out = tool("syncset-render")
-        .args(["--selector", "-o", "yaml"])
-        .write_stdin(stream)
-        .run()
+    let out = render_stream(stream, "yaml")
         .exit(1)
         .stderr_has("reference-addon (document 2)");
     let (list, carried) = rendered_list(&out);
@@ -779,11 +798,7 @@ fn kubectl_reads_a_list_that_carries_the_inventory() {
     }
     let (dir, tree) = example_tree();
     let stream = documents(&tree, &[]).success().stdout();
-    let out = tool("syncset-render")
-        .args(["--selector", "-o", "yaml"])
-        .write_stdin(stream)
-        .run()
-        .success();
+    let out = render_stream(stream, "yaml").success();
     let (list, carried) = rendered_list(&out);
     assert!(carried.is_some());
     let file = dir.path().join("list.yaml");
@@ -821,11 +836,7 @@ fn kubectl_reads_a_list_that_carries_the_inventory() {
 fn a_list_is_written_with_the_inventory_even_when_every_document_failed() {
     let (_dir, tree) = example_tree();
     let (_, broken, inventory) = stream_failing_in_render(&tree);
-    let out = tool("syncset-render")
-        .args(["--selector", "-o", "yaml"])
-        .write_stdin(format!("{broken}\n{inventory}\n"))
-        .run()
-        .exit(1);
+    let out = render_stream(format!("{broken}\n{inventory}\n"), "yaml").exit(1);
     let (list, carried) = rendered_list(&out);
     assert_eq!(list["items"], serde_json::json!([]));
     let carried = carried.expect("the inventory reaches hive-apply");
@@ -837,10 +848,7 @@ fn a_list_is_written_with_the_inventory_even_when_every_document_failed() {
         }]
     );
     // Without an inventory there is nothing to carry: nothing is written.
-    tool("syncset-render")
-        .args(["--selector", "-o", "yaml"])
-        .write_stdin(format!("{broken}\n"))
-        .run()
+    render_stream(format!("{broken}\n"), "yaml")
         .exit(1)
         .no_stdout();
 }
@@ -852,11 +860,7 @@ fn a_stream_cut_short_has_no_inventory_and_its_list_carries_none() {
     assert_eq!(whole.lines().count(), 3, "two add-ons and the inventory");
     // `head -2`: the documents without the inventory that ended them.
     let cut: String = whole.lines().take(2).map(|l| format!("{l}\n")).collect();
-    let out = tool("syncset-render")
-        .args(["--selector", "-o", "yaml"])
-        .write_stdin(cut)
-        .run()
-        .success();
+    let out = render_stream(cut, "yaml").success();
     let (list, carried) = rendered_list(&out);
     assert_eq!(carried, None);
     assert!(list["metadata"].get("annotations").is_none(), "{list}");
@@ -894,12 +898,7 @@ fn the_real_pipeline_keeps_a_failed_addon_and_prunes_only_a_removed_one() {
     }
     let config = e2e::write_kubeconfig(dir.path(), &server, "test-token");
     let deploy = |stream: String| -> Run {
-        let objects = tool("syncset-render")
-            .args(["--selector", "-o", "yaml"])
-            .write_stdin(stream)
-            .run()
-            .success()
-            .stdout();
+        let objects = render_stream(stream, "yaml").success().stdout();
         tool("hive-apply")
             .env("KUBECONFIG", &config)
             .args(["--prune=all", "--summary"])
@@ -993,12 +992,7 @@ fn csv_wait_watches_a_stream_that_ends_with_an_inventory() {
 
 /// `addon-validate --all TREE --env stage --list-ids` with `extra`.
 fn list_ids(tree: &Path, extra: &[&str]) -> Run {
-    tool("addon-validate")
-        .arg("--all")
-        .arg(tree)
-        .args(["--env", "stage", "--list-ids"])
-        .args(extra)
-        .run()
+    select_stage(tree, "--list-ids", extra)
 }
 
 fn lines(run: &Run) -> Vec<String> {
@@ -1225,19 +1219,9 @@ fn a_ref_git_cannot_resolve_is_a_clear_usage_error_not_an_empty_selection() {
 #[test]
 fn a_stream_without_an_inventory_renders_as_its_addons_one_by_one() {
     let (_dir, tree) = example_tree();
-    let lines: Vec<String> = addon_documents(&documents(&tree, &[]).success())
-        .iter()
-        .map(Value::to_string)
-        .collect();
+    let lines = document_lines(&tree);
     assert_eq!(lines.len(), 2, "the examples tree has two add-ons");
-    let render = |input: String, format: &str| {
-        tool("syncset-render")
-            .args(["--selector", "-o", format])
-            .write_stdin(input)
-            .run()
-            .success()
-            .stdout()
-    };
+    let render = |input: String, format: &str| render_stream(input, format).success().stdout();
     for format in ["yaml", "json"] {
         let whole = render(lines.join("\n"), format);
         assert!(!whole.contains(ADDON_LABEL), "{whole}");
@@ -1275,10 +1259,7 @@ fn a_stream_without_an_inventory_renders_as_its_addons_one_by_one() {
 #[test]
 fn a_sealed_document_edited_by_hand_is_checked_again_and_refused() {
     let (_dir, tree) = example_tree();
-    let lines: Vec<String> = addon_documents(&documents(&tree, &[]).success())
-        .iter()
-        .map(Value::to_string)
-        .collect();
+    let lines = document_lines(&tree);
     for line in &lines {
         let document: Value = serde_json::from_str(line).unwrap();
         let seal = document[common::model::seal::FIELD]
@@ -1291,12 +1272,7 @@ fn a_sealed_document_edited_by_hand_is_checked_again_and_refused() {
         let loaded = common::model::document::load(source, &Default::default()).unwrap();
         assert!(loaded.sealed && loaded.findings.is_empty(), "{line}");
     }
-    let render = |input: &str| {
-        tool("syncset-render")
-            .args(["--selector", "-o", "json"])
-            .write_stdin(input.to_string())
-            .run()
-    };
+    let render = |input: &str| render_stream(input.to_string(), "json");
     let sealed = render(&lines[0]).success().json();
     // The seal is not an add-on field: nothing of it reaches the objects.
     let first: Value = serde_json::from_str(&lines[0]).unwrap();
