@@ -25,6 +25,22 @@ fn request(
     }
 }
 
+/// A server-side apply of `object` at `path`.
+fn apply_request(path: &str, query: &[(&str, &str)], object: &Value) -> HttpRequest {
+    request("PATCH", path, query, "application/apply-patch+yaml", object)
+}
+
+/// A JSON merge patch of the object at `path` by field manager `manager`.
+fn merge_patch(path: &str, manager: &str, patch: &Value) -> HttpRequest {
+    let query = [("fieldManager", manager)];
+    request("PATCH", path, &query, "application/merge-patch+json", patch)
+}
+
+/// A DELETE of `path` with the test token.
+fn delete(path: &str) -> HttpRequest {
+    request("DELETE", path, &[], "", &json!({}))
+}
+
 /// A plain GET of `path` with the test token.
 fn get(path: &str) -> HttpRequest {
     request("GET", path, &[], "", &json!({}))
@@ -41,18 +57,33 @@ fn sss(mode: &str) -> Value {
         "spec": {"resourceApplyMode": mode, "clusterDeploymentSelector": {"matchLabels": {"a": "true"}}}})
 }
 
+/// The ClusterDeployment of [`with_cluster_deployment`].
+const CD: &str = "/apis/hive.openshift.io/v1/namespaces/ns/clusterdeployments/cd";
+
+/// An API whose namespace `ns` holds the ClusterDeployment `cd`, labelled
+/// `x: "1"`, with `spec`, as Hive applied it.
+fn with_cluster_deployment(spec: Value) -> KubeApi {
+    let api = KubeApi::new(KubeOptions {
+        namespaces: vec!["ns".into()],
+        ..KubeOptions::default()
+    });
+    api.apply_as("hive", &cluster_deployment(spec), false)
+        .unwrap();
+    api
+}
+
+/// The ClusterDeployment `ns/cd`, labelled `x: "1"`, with `spec`.
+fn cluster_deployment(spec: Value) -> Value {
+    json!({"apiVersion": "hive.openshift.io/v1", "kind": "ClusterDeployment",
+        "metadata": {"name": "cd", "namespace": "ns", "labels": {"x": "1"}}, "spec": spec})
+}
+
 fn apply(api: &KubeApi, manager: &str, force: bool, object: &Value) -> HttpResponse {
     let mut query = vec![("fieldManager", manager)];
     if force {
         query.push(("force", "true"));
     }
-    api.handle(&request(
-        "PATCH",
-        SSS,
-        &query,
-        "application/apply-patch+yaml",
-        object,
-    ))
+    api.handle(&apply_request(SSS, &query, object))
 }
 
 #[test]
@@ -195,11 +226,9 @@ fn an_apply_sets_only_the_appliers_time_and_a_no_op_sets_none() {
 fn a_dry_run_stores_nothing_and_moves_no_resource_version() {
     let api = KubeApi::new(KubeOptions::default());
     let dry_apply = |object: &Value| {
-        api.handle(&request(
-            "PATCH",
+        api.handle(&apply_request(
             SSS,
             &[("fieldManager", "addon-flow"), ("dryRun", "All")],
-            "application/apply-patch+yaml",
             object,
         ))
     };
@@ -242,11 +271,9 @@ fn an_invalid_name_is_a_422_in_the_api_servers_words() {
     let api = KubeApi::new(KubeOptions::default());
     let mut bad = sss("Sync");
     bad["metadata"]["name"] = json!("Addon_Bad");
-    let refused = api.handle(&request(
-        "PATCH",
+    let refused = api.handle(&apply_request(
         "/apis/hive.openshift.io/v1/selectorsyncsets/Addon_Bad",
         &[("fieldManager", "addon-flow")],
-        "application/apply-patch+yaml",
         &bad,
     ));
     assert_eq!(refused.status, 422);
@@ -263,11 +290,9 @@ fn an_invalid_name_is_a_422_in_the_api_servers_words() {
     assert!(api.objects().is_empty());
     // A Namespace's name is a label: no dots.
     let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a.b"}});
-    let refused = api.handle(&request(
-        "PATCH",
+    let refused = api.handle(&apply_request(
         "/api/v1/namespaces/a.b",
         &[("fieldManager", "addon-flow")],
-        "application/apply-patch+yaml",
         &namespace,
     ));
     assert_eq!(
@@ -338,18 +363,10 @@ fn create_generates_names_and_refuses_duplicates_and_update_checks_the_version()
 
 #[test]
 fn an_update_takes_the_fields_it_changes_from_their_owner() {
-    let api = KubeApi::new(KubeOptions {
-        namespaces: vec!["ns".into()],
-        ..KubeOptions::default()
-    });
-    let cd = json!({"apiVersion": "hive.openshift.io/v1", "kind": "ClusterDeployment",
-        "metadata": {"name": "cd", "namespace": "ns", "labels": {"x": "1"}}, "spec": {"clusterName": "cd"}});
-    api.apply_as("hive", &cd, false).unwrap();
-    let patched = api.handle(&request(
-        "PATCH",
-        "/apis/hive.openshift.io/v1/namespaces/ns/clusterdeployments/cd",
-        &[("fieldManager", "someone")],
-        "application/merge-patch+json",
+    let api = with_cluster_deployment(json!({"clusterName": "cd"}));
+    let patched = api.handle(&merge_patch(
+        CD,
+        "someone",
         &json!({"metadata": {"labels": {"x": "2"}}}),
     ));
     let managed = &body(&patched)["metadata"]["managedFields"];
@@ -372,6 +389,7 @@ fn an_update_takes_the_fields_it_changes_from_their_owner() {
         json!({"f:spec": {"f:clusterName": {}}})
     );
     // The previous owner applying its old value again is now a conflict.
+    let cd = cluster_deployment(json!({"clusterName": "cd"}));
     assert_eq!(api.apply_as("hive", &cd, false), Err(409));
 }
 
@@ -501,7 +519,7 @@ fn auth_discovery_not_found_and_delete() {
         "selectorsyncsets.hive.openshift.io \"addon-x\" not found"
     );
     apply(&api, "addon-flow", false, &sss("Sync"));
-    let deleted = api.handle(&request("DELETE", SSS, &[], "", &json!({})));
+    let deleted = api.handle(&delete(SSS));
     assert_eq!(
         (deleted.status, body(&deleted)["status"].clone()),
         (200, json!("Success"))
@@ -519,11 +537,9 @@ fn cluster_sync_reports_a_sync_set_after_the_delay() {
     let sync_set = json!({"apiVersion": "hive.openshift.io/v1", "kind": "SyncSet",
         "metadata": {"name": "addon-x", "namespace": "cd-ns"},
         "spec": {"clusterDeploymentRefs": [{"name": "cd"}], "resources": []}});
-    let response = api.handle(&request(
-        "PATCH",
+    let response = api.handle(&apply_request(
         "/apis/hive.openshift.io/v1/namespaces/cd-ns/syncsets/addon-x",
         &[("fieldManager", "addon-flow"), ("dryRun", "All")],
-        "application/apply-patch+yaml",
         &sync_set,
     ));
     assert_eq!(response.status, 201);
@@ -545,18 +561,10 @@ fn cluster_sync_reports_a_sync_set_after_the_delay() {
 
 #[test]
 fn merge_patch_sets_a_label() {
-    let api = KubeApi::new(KubeOptions {
-        namespaces: vec!["ns".into()],
-        ..KubeOptions::default()
-    });
-    let cd = json!({"apiVersion": "hive.openshift.io/v1", "kind": "ClusterDeployment",
-        "metadata": {"name": "cd", "namespace": "ns", "labels": {"x": "1"}}, "spec": {}});
-    api.apply_as("hive", &cd, false).unwrap();
-    let patched = api.handle(&request(
-        "PATCH",
-        "/apis/hive.openshift.io/v1/namespaces/ns/clusterdeployments/cd",
-        &[("fieldManager", "addon-flow")],
-        "application/merge-patch+json",
+    let api = with_cluster_deployment(json!({}));
+    let patched = api.handle(&merge_patch(
+        CD,
+        "addon-flow",
         &json!({"metadata": {"labels": {"api.openshift.com/addon-x": "true"}}}),
     ));
     assert_eq!(patched.status, 200);
@@ -603,13 +611,7 @@ fn namespaced_objects_need_their_namespace() {
         if dry_run {
             query.push(("dryRun", "All"));
         }
-        api.handle(&request(
-            "PATCH",
-            path,
-            &query,
-            "application/apply-patch+yaml",
-            &config_map,
-        ))
+        api.handle(&apply_request(path, &query, &config_map))
     };
     for dry_run in [true, false] {
         let refused = apply_config_map(dry_run);
@@ -627,24 +629,12 @@ fn namespaced_objects_need_their_namespace() {
     assert_eq!(apply_config_map(false).status, 201);
 
     // Deleting the namespace deletes what lives in it.
-    let deleted = api.handle(&request(
-        "DELETE",
-        "/api/v1/namespaces/cd-east",
-        &[],
-        "",
-        &json!({}),
-    ));
+    let deleted = api.handle(&delete("/api/v1/namespaces/cd-east"));
     assert_eq!(deleted.status, 200);
     assert!(api.get("ConfigMap", "cd-east", "c").is_none());
     assert!(api.get("Namespace", "", "cd-east").is_none());
 
-    let immortal = api.handle(&request(
-        "DELETE",
-        "/api/v1/namespaces/default",
-        &[],
-        "",
-        &json!({}),
-    ));
+    let immortal = api.handle(&delete("/api/v1/namespaces/default"));
     assert_eq!(immortal.status, 403);
     assert_eq!(
         body(&immortal)["message"],
