@@ -52,6 +52,18 @@ fn open_object() -> Value {
     json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true})
 }
 
+/// An entry that names an object by `apiVersion`, `kind` and `name` (an
+/// owner reference, a SyncSet's patch), with its own `fields` besides.
+fn reference_to_an_object(fields: &[(&str, Value)]) -> Value {
+    let mut properties = vec![
+        ("apiVersion", string()),
+        ("kind", string()),
+        ("name", string()),
+    ];
+    properties.extend(fields.iter().cloned());
+    object(&properties)
+}
+
 /// `io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta`.
 fn object_meta() -> Value {
     object(&[
@@ -69,10 +81,7 @@ fn object_meta() -> Value {
         ("annotations", string_map()),
         (
             "ownerReferences",
-            array(object(&[
-                ("apiVersion", string()),
-                ("kind", string()),
-                ("name", string()),
+            array(reference_to_an_object(&[
                 ("uid", string()),
                 ("controller", boolean()),
                 ("blockOwnerDeletion", boolean()),
@@ -108,10 +117,7 @@ fn sync_set_common() -> Vec<(&'static str, Value)> {
         ("enableResourceTemplates", boolean()),
         (
             "patches",
-            array(object(&[
-                ("apiVersion", string()),
-                ("kind", string()),
-                ("name", string()),
+            array(reference_to_an_object(&[
                 ("namespace", string()),
                 ("patch", string()),
                 ("patchType", string()),

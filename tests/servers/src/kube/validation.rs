@@ -65,57 +65,50 @@ fn is_label_name(value: &str) -> bool {
             .all(|b| edge(b) || matches!(b, b'-' | b'_' | b'.'))
 }
 
+/// A name's errors as apimachinery lists them: longer than `max_len`, then
+/// the rule it breaks, if any.
+fn name_errors(value: &str, max_len: usize, broken_rule: Option<String>) -> Vec<String> {
+    let too_long = (value.len() > max_len).then(|| max_len_error(max_len));
+    too_long.into_iter().chain(broken_rule).collect()
+}
+
 /// `IsDNS1123Label`: Namespace names.
 pub fn dns1123_label_errors(value: &str) -> Vec<String> {
-    let mut errors = Vec::new();
-    if value.len() > 63 {
-        errors.push(max_len_error(63));
-    }
-    if !is_dns1123_label(value) {
-        if is_dns1123_subdomain(value) {
-            errors.push("must not contain dots".to_string());
-        } else {
-            errors.push(regex_error(
-                DNS1123_LABEL_MESSAGE,
-                DNS1123_LABEL_FMT,
-                &["my-name", "123-abc"],
-            ));
-        }
-    }
-    errors
+    let broken_rule = if is_dns1123_label(value) {
+        None
+    } else if is_dns1123_subdomain(value) {
+        Some("must not contain dots".to_string())
+    } else {
+        let examples = ["my-name", "123-abc"];
+        Some(regex_error(
+            DNS1123_LABEL_MESSAGE,
+            DNS1123_LABEL_FMT,
+            &examples,
+        ))
+    };
+    name_errors(value, 63, broken_rule)
 }
 
 /// `IsDNS1035Label`: Service names.
 pub fn dns1035_label_errors(value: &str) -> Vec<String> {
-    let mut errors = Vec::new();
-    if value.len() > 63 {
-        errors.push(max_len_error(63));
-    }
-    if !(is_dns1123_label(value) && value.starts_with(|c: char| c.is_ascii_lowercase())) {
-        errors.push(regex_error(
-            DNS1035_LABEL_MESSAGE,
-            DNS1035_LABEL_FMT,
-            &["my-name", "abc-123"],
-        ));
-    }
-    errors
+    let valid = is_dns1123_label(value) && value.starts_with(|c: char| c.is_ascii_lowercase());
+    let examples = ["my-name", "abc-123"];
+    let broken_rule =
+        (!valid).then(|| regex_error(DNS1035_LABEL_MESSAGE, DNS1035_LABEL_FMT, &examples));
+    name_errors(value, 63, broken_rule)
 }
 
 /// `IsDNS1123Subdomain`: the names of most kinds (ConfigMaps, Secrets,
 /// every custom resource).
 pub fn dns1123_subdomain_errors(value: &str) -> Vec<String> {
-    let mut errors = Vec::new();
-    if value.len() > 253 {
-        errors.push(max_len_error(253));
-    }
-    if !is_dns1123_subdomain(value) {
-        errors.push(regex_error(
+    let rule = || {
+        regex_error(
             DNS1123_SUBDOMAIN_MESSAGE,
             &dns1123_subdomain_fmt(),
             &["example.com"],
-        ));
-    }
-    errors
+        )
+    };
+    name_errors(value, 253, (!is_dns1123_subdomain(value)).then(rule))
 }
 
 /// `IsLabelKey`: `[prefix/]name`.

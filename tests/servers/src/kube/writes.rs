@@ -72,6 +72,14 @@ pub(super) struct WriteOptions<'a> {
     pub(super) dry_run: bool,
 }
 
+impl WriteOptions<'_> {
+    /// The manager entry an update by these options writes (an apply's is
+    /// `Apply`).
+    fn updater(&self) -> Manager {
+        (self.manager.to_string(), "Update".to_string())
+    }
+}
+
 /// What a write proposes, before the pipeline decides.
 struct Write<'a> {
     rt: &'a ResourceType,
@@ -164,15 +172,8 @@ impl State {
         force: bool,
         dry_run: bool,
     ) -> HttpResponse {
-        if let Some(response) = check_identity(rt, namespace, Some(name), &body) {
-            return response;
-        }
-        if body["metadata"].get("managedFields").is_some() {
-            return status(400, "BadRequest", "metadata.managedFields must be nil");
-        }
-        let undeclared = undeclared_fields(&schema(rt), &body);
-        if !undeclared.is_empty() {
-            return typed_patch_failure(rt, namespace, name, &undeclared);
+        if let Some(refusal) = refused_apply(rt, namespace, name, &body) {
+            return refusal;
         }
         let mut applied = body;
         strip_server_fields(&mut applied);
@@ -312,20 +313,14 @@ impl State {
         body: Value,
         options: WriteOptions,
     ) -> HttpResponse {
-        let WriteOptions {
-            manager,
-            validation,
-            dry_run,
-        } = options;
         if let Some(response) = check_identity(rt, namespace, None, &body) {
             return response;
         }
         let mut object = body;
-        let warnings = match drop_undeclared(rt, &mut object, validation) {
+        let warnings = match cleaned(rt, &mut object, options.validation) {
             Ok(warnings) => warnings,
             Err(refusal) => return refusal,
         };
-        strip_server_fields(&mut object);
         let mut name = object["metadata"]["name"]
             .as_str()
             .unwrap_or_default()
@@ -338,7 +333,7 @@ impl State {
             name = format!("{prefix}{}", self.random_suffix());
             object["metadata"]["name"] = json!(name);
         }
-        let writer: Manager = (manager.to_string(), "Update".to_string());
+        let writer = options.updater();
         let mut managers = Managers::new();
         managers.insert(
             writer.clone(),
@@ -357,7 +352,7 @@ impl State {
             object,
             managers,
             writer,
-            dry_run,
+            dry_run: options.dry_run,
         });
         with_warnings(response, &warnings)
     }
@@ -373,22 +368,16 @@ impl State {
         mut object: Value,
         options: WriteOptions,
     ) -> HttpResponse {
-        let WriteOptions {
-            manager,
-            validation,
-            dry_run,
-        } = options;
-        let warnings = match drop_undeclared(rt, &mut object, validation) {
+        let warnings = match cleaned(rt, &mut object, options.validation) {
             Ok(warnings) => warnings,
             Err(refusal) => return refusal,
         };
-        strip_server_fields(&mut object);
         // The main resource does not write status (the status subresource does).
         if let Some(status) = stored.object.get("status") {
             object["status"] = status.clone();
         }
         let changed = changed_paths(&content(&stored.object), &content(&object));
-        let writer: Manager = (manager.to_string(), "Update".to_string());
+        let writer = options.updater();
         let mut managers = stored.managers.clone();
         for (m, entry) in managers.iter_mut() {
             if *m != writer {
@@ -415,7 +404,7 @@ impl State {
             object,
             managers,
             writer,
-            dry_run,
+            dry_run: options.dry_run,
         });
         with_warnings(response, &warnings)
     }
@@ -629,6 +618,42 @@ fn set_defaults(rt: &ResourceType, object: &mut Value) {
         object["spec"]["finalizers"] = json!(["kubernetes"]);
     }
     object["status"] = json!({"phase": "Active"});
+}
+
+/// Why an apply of `body` is refused before it is compared with anything:
+/// it names another object than the URL, sets `managedFields`, or sets a
+/// field the kind does not declare (structured-merge-diff's 500).
+fn refused_apply(
+    rt: &ResourceType,
+    namespace: &str,
+    name: &str,
+    body: &Value,
+) -> Option<HttpResponse> {
+    if let Some(response) = check_identity(rt, namespace, Some(name), body) {
+        return Some(response);
+    }
+    if body["metadata"].get("managedFields").is_some() {
+        return Some(status(
+            400,
+            "BadRequest",
+            "metadata.managedFields must be nil",
+        ));
+    }
+    let undeclared = undeclared_fields(&schema(rt), body);
+    (!undeclared.is_empty()).then(|| typed_patch_failure(rt, namespace, name, &undeclared))
+}
+
+/// What an update (POST, PUT, merge patch) does first to the object it
+/// stores: fields the kind does not declare dropped (or refused) as
+/// `validation` says, the server's own fields stripped. The warnings to send.
+fn cleaned(
+    rt: &ResourceType,
+    object: &mut Value,
+    validation: FieldValidation,
+) -> Result<Vec<String>, HttpResponse> {
+    let warnings = drop_undeclared(rt, object, validation)?;
+    strip_server_fields(object);
+    Ok(warnings)
 }
 
 /// The URL and the body must name the same object (`name` is `None` for a
