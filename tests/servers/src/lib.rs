@@ -9,3 +9,20 @@ pub mod kube;
 pub mod ocm;
 pub mod ocm_controller;
 pub mod registry;
+
+/// The `main` of a server program: runs `run`, and on an error prints
+/// `PROGRAM: error: MESSAGE` (and the usage, when given) and exits 2.
+pub fn program_main(
+    program: &str,
+    usage: Option<&str>,
+    run: impl FnOnce() -> Result<(), String>,
+) -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            let usage = usage.map(|usage| format!("\nusage: {usage}"));
+            eprintln!("{program}: error: {message}{}", usage.unwrap_or_default());
+            std::process::ExitCode::from(2)
+        }
+    }
+}

@@ -461,17 +461,10 @@ impl Ocm {
                     list("AddOnList", request, items)
                 }
                 "POST" => {
-                    let Some(id) = body.get("id").and_then(Value::as_str).map(str::to_string)
-                    else {
-                        return error(400, code, "Add-on 'id' is required");
+                    let id = match id_and(&body, "name", "Add-on", code) {
+                        Ok(id) => id,
+                        Err(refusal) => return refusal,
                     };
-                    if body
-                        .get("name")
-                        .and_then(Value::as_str)
-                        .is_none_or(str::is_empty)
-                    {
-                        return error(400, code, "Add-on 'name' is required");
-                    }
                     let addons = state.addons.entry(prefix.to_string()).or_default();
                     if addons.contains_key(&id) {
                         return error(409, code, &format!("Add-on with id '{id}' already exists"));
@@ -514,26 +507,14 @@ impl Ocm {
                 let versions = state.versions.entry(prefix.to_string()).or_default();
                 match method {
                     "GET" => {
-                        let items = versions
-                            .iter()
-                            .filter(|((a, _), _)| *a == id)
-                            .map(|(_, v)| v.clone())
-                            .collect();
+                        let items = entries_of(versions, &id);
                         list("AddOnVersionList", request, items)
                     }
                     "POST" => {
-                        let Some(version) =
-                            body.get("id").and_then(Value::as_str).map(str::to_string)
-                        else {
-                            return error(400, code, "Add-on version 'id' is required");
+                        let version = match id_and(&body, "source_image", "Add-on version", code) {
+                            Ok(version) => version,
+                            Err(refusal) => return refusal,
                         };
-                        if body
-                            .get("source_image")
-                            .and_then(Value::as_str)
-                            .is_none_or(str::is_empty)
-                        {
-                            return error(400, code, "Add-on version 'source_image' is required");
-                        }
                         let key = (id.clone(), version.clone());
                         if versions.contains_key(&key) {
                             return error(
@@ -574,20 +555,11 @@ impl Ocm {
                 let cluster = cluster.to_string();
                 match method {
                     "GET" => {
-                        let items = state
-                            .installations
-                            .iter()
-                            .filter(|((c, _), _)| *c == cluster)
-                            .map(|(_, v)| v.clone())
-                            .collect();
+                        let items = entries_of(&state.installations, &cluster);
                         list("AddOnInstallationList", request, items)
                     }
                     "POST" => {
-                        let Some(addon) = body
-                            .pointer("/addon/id")
-                            .and_then(Value::as_str)
-                            .map(str::to_string)
-                        else {
+                        let Some(addon) = text_at(&body, "/addon/id") else {
                             return error(400, code, "Add-on installation needs 'addon.id'");
                         };
                         if !state
@@ -846,6 +818,34 @@ fn merge(target: &mut Value, patch: &Value) {
 }
 
 /// OCM's paged list (`page`, `size`, `total`, `items`).
+/// The string at `pointer` in a request body, if it is one.
+fn text_at(body: &Value, pointer: &str) -> Option<String> {
+    body.pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// The `id` of a created object's body (`what`: "Add-on", "Add-on
+/// version"), which also needs a non-empty `field`; else OCM's 400 saying
+/// which is required.
+fn id_and(body: &Value, field: &str, what: &str, code: &str) -> Result<String, HttpResponse> {
+    let required = |name: &str| error(400, code, &format!("{what} '{name}' is required"));
+    let id = text_at(body, "/id").ok_or_else(|| required("id"))?;
+    if text_at(body, &format!("/{field}")).is_none_or(|text| text.is_empty()) {
+        return Err(required(field));
+    }
+    Ok(id)
+}
+
+/// The objects stored under `first` (an add-on's versions, a cluster's
+/// installations), in key order.
+fn entries_of(map: &BTreeMap<(String, String), Value>, first: &str) -> Vec<Value> {
+    map.iter()
+        .filter(|((key, _), _)| key == first)
+        .map(|(_, value)| value.clone())
+        .collect()
+}
+
 fn list(kind: &str, request: &HttpRequest, items: Vec<Value>) -> HttpResponse {
     let page: usize = request
         .query_param("page")

@@ -16,13 +16,7 @@ const USAGE: &str = "fake-cluster --cluster-id ID --cluster-deployment NS/NAME -
 [--hive-token T] --pushgateway URL [--oci-layout DIR] [--install-delay-ms N] [--interval-ms N] [--fail REASON]";
 
 fn main() -> std::process::ExitCode {
-    match run() {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("fake-cluster: error: {message}\nusage: {USAGE}");
-            std::process::ExitCode::from(2)
-        }
-    }
+    addon_flow_testservers::program_main("fake-cluster", Some(USAGE), run)
 }
 
 fn run() -> Result<(), String> {

@@ -23,13 +23,7 @@ use addon_flow_testservers::http::TlsIdentity;
 use addon_flow_testservers::kube::{KubeOptions, KubeServer};
 
 fn main() -> std::process::ExitCode {
-    match run() {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("fake-hive: error: {message}");
-            std::process::ExitCode::from(2)
-        }
-    }
+    addon_flow_testservers::program_main("fake-hive", None, run)
 }
 
 fn run() -> Result<(), String> {
