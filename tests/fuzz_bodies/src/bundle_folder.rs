@@ -18,6 +18,12 @@ const SLOTS: [&str; 7] = [
     "main/config.yaml",
 ];
 
+/// The made-up image of the bundle at `index`: a reference by digest.
+fn bundle_image(index: usize) -> String {
+    let digest = common::oci::sha256_digest(&[index as u8]);
+    format!("quay.io/fuzz/bundle@{digest}")
+}
+
 /// One input, as the fuzz target and the seed test give it.
 pub fn run(data: &[u8]) {
     let root = scratch_dir();
@@ -28,14 +34,7 @@ pub fn run(data: &[u8]) {
     }
     let (tree, _findings) = bundle::load_tree(&root);
     let bundles: Vec<&bundle::Bundle> = tree.all_bundles().collect();
-    let images: Vec<String> = (0..bundles.len())
-        .map(|index| {
-            format!(
-                "quay.io/fuzz/bundle@{}",
-                common::oci::sha256_digest(&[index as u8])
-            )
-        })
-        .collect();
+    let images: Vec<String> = (0..bundles.len()).map(bundle_image).collect();
     let refs: Vec<BundleRef<'_>> = bundles
         .iter()
         .zip(&images)

@@ -23,19 +23,26 @@ pub mod registry_manifest;
 /// A target's body: one input, any bytes.
 pub type Body = fn(&[u8]);
 
+/// `(name, module::run)` for each module: a target is named as its module.
+macro_rules! targets {
+    ($($module:ident),* $(,)?) => {
+        &[$((stringify!($module), $module::run as Body)),*]
+    };
+}
+
 /// Every target by its name in `fuzz/fuzz_targets/`.
-pub const TARGETS: &[(&str, Body)] = &[
-    ("addon_document", addon_document::run),
-    ("addon_yaml", addon_yaml::run),
-    ("bundle_folder", bundle_folder::run),
-    ("hive_objects", hive_objects::run),
-    ("kubeconfig", kubeconfig::run),
-    ("oci_layout", oci_layout::run),
-    ("ocm_answer", ocm_answer::run),
-    ("ocm_token_answer", ocm_token_answer::run),
-    ("prometheus_answer", prometheus_answer::run),
-    ("registry_auth", registry_auth::run),
-    ("registry_manifest", registry_manifest::run),
+pub const TARGETS: &[(&str, Body)] = targets![
+    addon_document,
+    addon_yaml,
+    bundle_folder,
+    hive_objects,
+    kubeconfig,
+    oci_layout,
+    ocm_answer,
+    ocm_token_answer,
+    prometheus_answer,
+    registry_auth,
+    registry_manifest,
 ];
 
 /// Separates the files of one input (a bundle folder, an OCI layout). Seeds
