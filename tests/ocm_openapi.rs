@@ -209,6 +209,12 @@ struct Apis {
 }
 
 impl Apis {
+    /// OCM's published OpenAPI from `../shared/reference` (see
+    /// [`require_reference`]: None, with a note, when it is not there).
+    fn required() -> Option<Apis> {
+        require_reference("OCM's OpenAPI").map(|reference| Apis::load(&reference))
+    }
+
     fn load(reference: &Path) -> Apis {
         Apis {
             clusters: Api::load(reference, "clusters_mgmt"),
@@ -279,10 +285,9 @@ fn assert_conforms(apis: &Apis, what: &str, requests: &[(String, String, Value)]
 
 #[test]
 fn the_checker_finds_unknown_fields_wrong_types_and_enums() {
-    let Some(reference) = require_reference("OCM's OpenAPI") else {
+    let Some(apis) = Apis::required() else {
         return;
     };
-    let apis = Apis::load(&reference);
     let problems = |path: &str, body: Value| apis.check_request("PATCH", path, &body);
     let addon = "/api/clusters_mgmt/v1/addons/a";
     assert!(problems(
@@ -337,6 +342,11 @@ fn fixture(path: &str) -> PathBuf {
     repo_root().join("tests/fixtures/ocm").join(path)
 }
 
+/// A fake OCM and a HOME for the tools that talk to it.
+fn fake_ocm_and_home() -> (FakeOcm, tempfile::TempDir) {
+    (FakeOcm::start().unwrap(), tempfile::tempdir().unwrap())
+}
+
 /// Every request of a run against fake OCM: (method, path, body).
 fn sent(ocm: &FakeOcm) -> Vec<(String, String, Value)> {
     ocm.requests()
@@ -347,12 +357,10 @@ fn sent(ocm: &FakeOcm) -> Vec<(String, String, Value)> {
 
 #[test]
 fn every_request_of_publishing_installing_and_removing_fits_the_model() {
-    let Some(reference) = require_reference("OCM's OpenAPI") else {
+    let Some(apis) = Apis::required() else {
         return;
     };
-    let apis = Apis::load(&reference);
-    let ocm = FakeOcm::start().unwrap();
-    let home = tempfile::tempdir().unwrap();
+    let (ocm, home) = fake_ocm_and_home();
     let post = |args: &[&str]| {
         e2e::servers::ocm_post(home.path(), &ocm)
             .args(args)
@@ -503,10 +511,9 @@ fn dropped(sample: &Value, read: &Value, at: &str, found: &mut Vec<String>) {
 fn our_transcription_of_the_model_keeps_every_field_of_the_published_one() {
     use common::remote::ocm::model::{read, Object};
     use common::remote::ocm::Service;
-    let Some(reference) = require_reference("OCM's OpenAPI") else {
+    let Some(apis) = Apis::required() else {
         return;
     };
-    let apis = Apis::load(&reference);
     let objects = [
         (
             &apis.clusters,
@@ -575,12 +582,10 @@ fn get(ocm: &FakeOcm, path: &str) -> (u16, Value) {
 /// envelopes of the API.
 #[test]
 fn fake_ocm_answers_what_the_published_model_defines() {
-    let Some(reference) = require_reference("OCM's OpenAPI") else {
+    let Some(apis) = Apis::required() else {
         return;
     };
-    let apis = Apis::load(&reference);
-    let ocm = FakeOcm::start().unwrap();
-    let home = tempfile::tempdir().unwrap();
+    let (ocm, home) = fake_ocm_and_home();
     let addon_yaml = fixture("addons/my-addon/metadata/stage/addon.yaml");
     for service in ["clusters", "addons"] {
         e2e::servers::ocm_post(home.path(), &ocm)
