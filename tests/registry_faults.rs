@@ -43,10 +43,35 @@ fn registry_or_skip(port: u16, storage: &Path) -> Option<DockerRegistry> {
 /// ([`push_base_image`]), and its storage folder (dropped last); None, with a
 /// note, when docker-registry or skopeo is missing.
 fn registry_with_base() -> Option<(tempfile::TempDir, DockerRegistry, &'static str)> {
+    registry_with_base_on(free_port())
+}
+
+/// [`registry_with_base`] on `port` (a test that restarts it there).
+fn registry_with_base_on(port: u16) -> Option<(tempfile::TempDir, DockerRegistry, &'static str)> {
     let storage = tempfile::tempdir().unwrap();
-    let registry = registry_or_skip(free_port(), storage.path())?;
+    let registry = registry_or_skip(port, storage.path())?;
     let base = push_base_image(&registry);
     Some((storage, registry, base))
+}
+
+/// A proxy in front of `registry` that misbehaves as the fault plan `plan`
+/// says, the plan (to count what it did), and a fresh cache folder for the
+/// catalog-build run through it.
+fn faulting_proxy(
+    registry: &DockerRegistry,
+    plan: &str,
+) -> (FaultPlan, FaultingProxy, tempfile::TempDir) {
+    let faults = FaultPlan::parse(plan).unwrap();
+    let proxy = FaultingProxy::start(registry.addr(), faults.clone()).unwrap();
+    (faults, proxy, tempfile::tempdir().unwrap())
+}
+
+/// The blob uploads the registry accepted (`PUT .../blobs/...` answered 201).
+fn blob_uploads(forwarded: &[Forwarded]) -> usize {
+    forwarded
+        .iter()
+        .filter(|f| f.method == "PUT" && f.status == 201 && f.target.contains("/blobs/"))
+        .count()
 }
 
 /// Pushes a small base image of our own (one layer, opm's entrypoint) to
@@ -121,9 +146,7 @@ fn catalog_build_through_5xx_and_429_retries_and_pushes_an_image_skopeo_reads() 
     let Some((_storage, registry, base)) = registry_with_base() else {
         return;
     };
-    let faults = FaultPlan::parse("500x3,429:retry-after=1").unwrap();
-    let proxy = FaultingProxy::start(registry.addr(), faults.clone()).unwrap();
-    let cache = tempfile::tempdir().unwrap();
+    let (faults, proxy, cache) = faulting_proxy(&registry, "500x3,429:retry-after=1");
     let out = catalog_build(&proxy.host(), base, cache.path(), &[]).success();
     assert_eq!(faults.faulted(), 4);
     let stderr = out.stderr();
@@ -157,9 +180,7 @@ fn catalog_build_on_a_hanging_registry_is_exit_3_naming_the_host_and_the_stage()
     let Some((_storage, registry, base)) = registry_with_base() else {
         return;
     };
-    let faults = FaultPlan::parse("hangx100").unwrap();
-    let proxy = FaultingProxy::start(registry.addr(), faults.clone()).unwrap();
-    let cache = tempfile::tempdir().unwrap();
+    let (_, proxy, cache) = faulting_proxy(&registry, "hangx100");
     let out = catalog_build(
         &proxy.host(),
         base,
@@ -201,9 +222,7 @@ fn catalog_build_refuses_an_html_page_for_a_manifest_with_exit_3() {
     catalog_build(&clean.host(), base, cache.path(), &[]).success();
     let before = requests_before_the_first_manifest_get(&clean.forwarded());
 
-    let faults = FaultPlan::parse(&format!("okx{before},html")).unwrap();
-    let proxy = FaultingProxy::start(registry.addr(), faults.clone()).unwrap();
-    let cache = tempfile::tempdir().unwrap();
+    let (faults, proxy, cache) = faulting_proxy(&registry, &format!("okx{before},html"));
     catalog_build(&proxy.host(), base, cache.path(), &[])
         .exit(3)
         .stderr_has(&format!("{}/{base}", proxy.host()))
@@ -216,11 +235,9 @@ fn catalog_build_refuses_an_html_page_for_a_manifest_with_exit_3() {
 #[test]
 fn catalog_build_with_the_registry_stopped_mid_push_converges_after_a_restart_on_the_same_port() {
     let port = free_port();
-    let storage = tempfile::tempdir().unwrap();
-    let Some(registry) = registry_or_skip(port, storage.path()) else {
+    let Some((storage, registry, base)) = registry_with_base_on(port) else {
         return;
     };
-    let base = push_base_image(&registry);
     let registry = Arc::new(Mutex::new(Some(registry)));
     // The registry is stopped once two blob uploads have been completed.
     let armed = Arc::new(AtomicBool::new(true));
@@ -250,21 +267,14 @@ fn catalog_build_with_the_registry_stopped_mid_push_converges_after_a_restart_on
         .stderr_has(&proxy.host())
         .stderr_has("502");
     assert!(!armed.load(Ordering::SeqCst), "the registry was stopped");
-    let uploads_before = proxy
-        .forwarded()
-        .iter()
-        .filter(|f| f.method == "PUT" && f.status == 201 && f.target.contains("/blobs/"))
-        .count();
+    let uploads_before = blob_uploads(&proxy.forwarded());
     assert!(uploads_before >= 2);
 
     // Started again on the same port with the same storage: the same command finishes.
     *registry.lock().unwrap() = Some(DockerRegistry::start(port, storage.path()).unwrap());
     let seen_before_rerun = proxy.forwarded().len();
     let rerun = catalog_build(&proxy.host(), base, cache.path(), &[]).success();
-    let rerun_uploads = proxy.forwarded()[seen_before_rerun..]
-        .iter()
-        .filter(|f| f.method == "PUT" && f.status == 201 && f.target.contains("/blobs/"))
-        .count();
+    let rerun_uploads = blob_uploads(&proxy.forwarded()[seen_before_rerun..]);
     assert_skopeo_reads(&index_image(&rerun));
 
     // The same command into a fresh registry on the same port gives the same image.
@@ -276,10 +286,7 @@ fn catalog_build_with_the_registry_stopped_mid_push_converges_after_a_restart_on
     let fresh_cache = tempfile::tempdir().unwrap();
     let clean = catalog_build(&proxy.host(), base, fresh_cache.path(), &[]).success();
     assert_eq!(digest(&rerun), digest(&clean));
-    let clean_uploads = proxy.forwarded()[seen_before_clean..]
-        .iter()
-        .filter(|f| f.method == "PUT" && f.status == 201 && f.target.contains("/blobs/"))
-        .count();
+    let clean_uploads = blob_uploads(&proxy.forwarded()[seen_before_clean..]);
     // Blobs the registry stored before it stopped are not sent again (some
     // stored just before the stop never had their 201 delivered).
     assert!(
@@ -295,11 +302,9 @@ fn catalog_build_sends_again_a_blob_whose_head_a_registry_killed_mid_write_answe
     // answers that blob's HEAD with a 500 for good, while a new upload
     // writes the link again: catalog-build sends the blob.
     let port = free_port();
-    let storage = tempfile::tempdir().unwrap();
-    let Some(registry) = registry_or_skip(port, storage.path()) else {
+    let Some((storage, registry, base)) = registry_with_base_on(port) else {
         return;
     };
-    let base = push_base_image(&registry);
     let cache = tempfile::tempdir().unwrap();
     let proxy = FaultingProxy::start(registry.addr(), FaultPlan::default()).unwrap();
     let first = catalog_build(&proxy.host(), base, cache.path(), &[]).success();
