@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use e2e::check::has_all;
 use e2e::{ReferenceAddon, RunExt};
 use serde_json::Value;
 
@@ -26,6 +27,14 @@ fn junit_schema() -> Option<PathBuf> {
         present,
     )
     .then_some(path)
+}
+
+/// xmllint's verdict on `report` against the JUnit schema, when both are
+/// here ([`junit_schema`]).
+fn check_junit(report: &Path) {
+    if let Some(schema) = junit_schema() {
+        assert_valid_junit(&schema, report);
+    }
 }
 
 /// xmllint's verdict on `report` against the JUnit schema.
@@ -88,9 +97,7 @@ fn addon_validate_reports_a_finding_in_every_form() {
         "the finding is a failed test case:\n{junit}"
     );
     assert!(junit.contains(&format!("name=\"{file}:")), "{junit}");
-    if let Some(schema) = junit_schema() {
-        assert_valid_junit(&schema, &out.path().join("junit.xml"));
-    }
+    check_junit(&out.path().join("junit.xml"));
 
     let issues: Value = serde_json::from_str(&read(&out.path().join("codequality.json"))).unwrap();
     let issue = issues
@@ -112,22 +119,33 @@ fn addon_validate_reports_a_finding_in_every_form() {
     run.stderr_has(&annotation).stdout_lacks("::error");
 }
 
+/// The document of a valid add-on `id`, its index image
+/// `quay.io/osd-addons/ID:v1`.
+fn addon_document(id: &str) -> String {
+    common::testing::with_fields(
+        common::testing::minimal_addon_named(id),
+        serde_json::json!({"indexImage": format!("quay.io/osd-addons/{id}:v1")}),
+    )
+    .to_string()
+}
+
+/// `syncset-render --selector` writing its JUnit report to `junit`.
+fn render_reporting_to(junit: &Path) -> assert_cmd::Command {
+    let mut command = e2e::tool("syncset-render");
+    command
+        .arg("--selector")
+        .arg(format!("--report=junit={}", junit.display()));
+    command
+}
+
 #[test]
 fn a_stream_stage_reports_each_addon_and_names_the_one_that_failed() {
     let out = tempfile::tempdir().unwrap();
-    let good = |id: &str| {
-        common::testing::with_fields(
-            common::testing::minimal_addon_named(id),
-            serde_json::json!({"indexImage": format!("quay.io/osd-addons/{id}:v1")}),
-        )
-        .to_string()
-    };
+    let good = addon_document;
     let bad = good("broken").replace("\"enabled\":true", "\"enabled\":\"yes\"");
     let stream = format!("{}\n{bad}\n{}\n", good("alpha"), good("gamma"));
     let junit = out.path().join("render.xml");
-    let run = e2e::tool("syncset-render")
-        .arg("--selector")
-        .arg(format!("--report=junit={}", junit.display()))
+    let run = render_reporting_to(&junit)
         .args(["--report", "github"])
         .write_stdin(stream)
         .run()
@@ -145,14 +163,13 @@ fn a_stream_stage_reports_each_addon_and_names_the_one_that_failed() {
             "{id} passed:\n{text}"
         );
     }
-    assert!(
-        text.contains("<testcase name=\"broken (document 2)\""),
-        "{text}"
+    has_all(
+        "the report",
+        &text,
+        &["<testcase name=\"broken (document 2)\""],
     );
     run.stderr_has("::error title=syncset-render::broken (document 2): ");
-    if let Some(schema) = junit_schema() {
-        assert_valid_junit(&schema, &junit);
-    }
+    check_junit(&junit);
 }
 
 #[test]
@@ -167,31 +184,24 @@ fn a_run_that_fails_before_any_addon_is_one_failed_case() {
         .run();
     assert_ne!(run_code(&run), 0, "{}", run.stderr());
     let text = read(&junit);
-    assert!(
-        text.contains("tests=\"1\"")
-            && text.contains("<testcase name=\"hive-apply\" classname=\"hive-apply.run\""),
-        "{text}"
+    has_all(
+        "the report",
+        &text,
+        &[
+            "tests=\"1\"",
+            "<testcase name=\"hive-apply\" classname=\"hive-apply.run\"",
+        ],
     );
     assert!(text.contains("missing-kubeconfig"), "says why:\n{text}");
-    if let Some(schema) = junit_schema() {
-        assert_valid_junit(&schema, &junit);
-    }
+    check_junit(&junit);
 }
 
 #[test]
 fn a_report_that_cannot_be_written_fails_a_run_that_went_well() {
     let out = tempfile::tempdir().unwrap();
     let nowhere = out.path().join("no-such-folder/junit.xml");
-    let run = e2e::tool("syncset-render")
-        .arg("--selector")
-        .arg(format!("--report=junit={}", nowhere.display()))
-        .write_stdin(
-            common::testing::with_fields(
-                common::testing::minimal_addon_named("alpha"),
-                serde_json::json!({"indexImage": "quay.io/osd-addons/alpha:v1"}),
-            )
-            .to_string(),
-        )
+    let run = render_reporting_to(&nowhere)
+        .write_stdin(addon_document("alpha"))
         .run();
     assert_ne!(
         run_code(&run),
