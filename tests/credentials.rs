@@ -13,8 +13,7 @@
 //!   proxy; `tls-server-name` is the name the certificate is checked for.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::os::unix::fs::PermissionsExt;
+use std::net::{Shutdown, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -73,14 +72,35 @@ fn have_kubectl() -> bool {
 /// indented by four spaces) and one user (`user`: likewise), written to `dir/name`.
 fn write_kubeconfig(dir: &Path, name: &str, cluster: &str, user: &str) -> PathBuf {
     let path = dir.join(name);
-    std::fs::write(
-        &path,
-        format!(
-            "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n{cluster}users:\n- name: robot\n  user:\n{user}contexts:\n- name: c\n  context: {{cluster: c, user: robot}}\n"
-        ),
-    )
-    .unwrap();
+    let text = format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n{cluster}users:\n- name: robot\n  user:\n{user}contexts:\n- name: c\n  context: {{cluster: c, user: robot}}\n"
+    );
+    std::fs::write(&path, text).unwrap();
     path
+}
+
+/// hive-apply of `input` with `args` and a kubeconfig of `cluster` and
+/// `user` (see [`write_kubeconfig`]) written into `dir`.
+fn apply_with_kubeconfig(
+    dir: &Path,
+    cluster: &str,
+    user: &str,
+    input: &[u8],
+    args: &[&str],
+) -> Run {
+    let config = write_kubeconfig(dir, "kubeconfig", cluster, user);
+    hive_apply_at(&config, input, args)
+}
+
+/// A recording HTTPS server ([`recording_server`]) with its PKI, when
+/// kubectl is here to compare with (None, with a note, when it is not).
+fn recording_server_for_kubectl() -> Option<(Pki, Server, Seen)> {
+    if !have_kubectl() {
+        return None;
+    }
+    let pki = pki(&["127.0.0.1"]);
+    let (server, seen) = recording_server(&pki);
+    Some((pki, server, seen))
 }
 
 // ------------------------------------------------------------ certificates
@@ -93,10 +113,13 @@ fn ca_line(pki: &Pki) -> String {
     )
 }
 
+/// The requests a recording server saw, in order.
+type Seen = Arc<Mutex<Vec<HttpRequest>>>;
+
 /// An HTTPS server that records every request and answers 403 (as an API
 /// server that knows the user and refuses): what kubectl and hive-apply
 /// send can be compared without either getting further.
-fn recording_server(pki: &Pki) -> (Server, Arc<Mutex<Vec<HttpRequest>>>) {
+fn recording_server(pki: &Pki) -> (Server, Seen) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let record = Arc::clone(&seen);
     let handler = move |request: &HttpRequest| {
@@ -127,14 +150,10 @@ fn hive_apply_refuses_a_token_for_a_plain_http_server_elsewhere_before_connectin
             "    exec: {apiVersion: client.authentication.k8s.io/v1, command: ./never-run.sh, interactiveMode: Never}\n".to_string(),
         ),
     ] {
-        let config = write_kubeconfig(
-            dir.path(),
-            "kubeconfig",
-            &format!("    server: {ELSEWHERE}\n"),
-            &user,
-        );
+        let cluster = format!("    server: {ELSEWHERE}\n");
+        let args = ["--request-timeout", "1s"];
         // Exit 1: the kubeconfig cannot be used as written (it is not the command line's fault).
-        let run = hive_apply_at(&config, &input, &["--request-timeout", "1s"])
+        let run = apply_with_kubeconfig(dir.path(), &cluster, &user, &input, &args)
             .exit(1)
             .stderr_has(REFUSAL)
             .stderr_has("clusters[c].cluster.server")
@@ -148,13 +167,9 @@ fn hive_apply_refuses_a_token_for_a_plain_http_server_elsewhere_before_connectin
     // Without a credential nothing is withheld: hive-apply connects (to a
     // loopback port where nothing listens), so what was refused above was
     // the credential, not the URL.
-    let anonymous = write_kubeconfig(
-        dir.path(),
-        "anonymous",
-        "    server: http://127.0.0.1:9\n",
-        "    {}\n",
-    );
-    hive_apply_at(&anonymous, &input, &["--request-timeout", "1s"])
+    let loopback = "    server: http://127.0.0.1:9\n";
+    let args = ["--request-timeout", "1s"];
+    apply_with_kubeconfig(dir.path(), loopback, "    {}\n", &input, &args)
         .exit(3)
         .stderr_lacks("refusing");
 }
@@ -252,11 +267,9 @@ fn impersonation(request: &HttpRequest) -> Vec<(String, String)> {
 
 #[test]
 fn impersonation_is_sent_as_kubectl_sends_it() {
-    if !have_kubectl() {
+    let Some((pki, server, seen)) = recording_server_for_kubectl() else {
         return;
-    }
-    let pki = pki(&["127.0.0.1"]);
-    let (server, seen) = recording_server(&pki);
+    };
     let dir = tempfile::tempdir().unwrap();
     let config = write_kubeconfig(
         dir.path(),
@@ -334,14 +347,12 @@ fn write_plugin(dir: &Path, status: &str) -> PathBuf {
     let credential = format!(
         r#"{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{status}}}"#
     );
-    std::fs::write(
+    e2e::write_executable(
         &path,
-        format!(
+        &format!(
             "#!/bin/sh\nhere=$(dirname \"$0\")\necho run >> \"$here/runs\"\nN=$(wc -l < \"$here/runs\" | tr -d ' ')\nprintf '%s' \"$KUBERNETES_EXEC_INFO\" > \"$here/info-$N\"\ncat <<EOF\n{credential}\nEOF\n"
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     path
 }
 
@@ -484,12 +495,10 @@ fn a_failing_plugin_is_exit_1_naming_the_user_and_its_exit_code() {
     let server = KubeServer::start(hive()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let plugin = dir.path().join("plugin.sh");
-    std::fs::write(
+    e2e::write_executable(
         &plugin,
         "#!/bin/sh\necho 'plugin: your session expired' >&2\nexit 3\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let config = exec_kubeconfig(dir.path(), &server, "");
     hive_apply_at(&config, &objects(&["cd-east/cluster-1"]), &[])
         .exit(1)
@@ -501,11 +510,9 @@ fn a_failing_plugin_is_exit_1_naming_the_user_and_its_exit_code() {
 
 #[test]
 fn an_exec_plugin_gets_the_exec_info_kubectl_gives_it() {
-    if !have_kubectl() {
+    let Some((pki, server, _)) = recording_server_for_kubectl() else {
         return;
-    }
-    let pki = pki(&["127.0.0.1"]);
-    let (server, _) = recording_server(&pki);
+    };
     let extension = "    tls-server-name: 127.0.0.1\n    extensions:\n    - name: client.authentication.k8s.io/exec\n      extension: {audience: hive, scopes: [a, b]}\n    - name: other\n      extension: {x: 1}\n";
     let ours = tempfile::tempdir().unwrap();
     let theirs = tempfile::tempdir().unwrap();
@@ -551,8 +558,7 @@ struct ConnectProxy {
 }
 
 fn connect_proxy() -> ConnectProxy {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (listener, url) = e2e::loopback_listener();
     let targets = Arc::new(Mutex::new(Vec::new()));
     let record = Arc::clone(&targets);
     std::thread::spawn(move || {
@@ -739,17 +745,12 @@ fn every_unusable_kubeconfig_is_exit_1_and_a_wrong_context_flag_exit_2() {
         ),
     ];
     for (what, (cluster, user)) in cases {
-        let config = write_kubeconfig(dir.path(), "kubeconfig", &cluster, &user);
-        let run = hive_apply_at(&config, &input, &[]);
+        let run = apply_with_kubeconfig(dir.path(), &cluster, &user, &input, &[]);
         assert_eq!(run.code(), 1, "{what}: {}", run.stderr());
     }
-    let config = write_kubeconfig(
-        dir.path(),
-        "kubeconfig",
-        "    server: https://127.0.0.1:9\n",
-        "    token: t\n",
-    );
-    hive_apply_at(&config, &input, &["--context", "nope"])
+    let cluster = "    server: https://127.0.0.1:9\n";
+    let args = ["--context", "nope"];
+    apply_with_kubeconfig(dir.path(), cluster, "    token: t\n", &input, &args)
         .exit(2)
         .stderr_has("no context \"nope\"");
 }

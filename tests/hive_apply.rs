@@ -366,10 +366,8 @@ fn a_missing_crd_is_named_and_a_rerun_after_installing_it_finishes() {
 fn a_dead_server_is_a_clear_error_and_a_rerun_finishes() {
     let dir = tempfile::tempdir().unwrap();
     let input = render_clusters(&["cd-east/cluster-1"]);
-    let dead_url = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", listener.local_addr().unwrap())
-    };
+    // A port that was free: the listener is dropped at once.
+    let (_, dead_url) = e2e::loopback_listener();
     let config = dir.path().join("dead");
     std::fs::write(
         &config,

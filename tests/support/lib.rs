@@ -252,6 +252,21 @@ pub fn replace_in(path: &Path, from: &str, to: &str) {
         .unwrap_or_else(|err| panic!("write {}: {err}", path.display()));
 }
 
+/// Writes `text` to `path` as an executable file (a script, a plugin).
+pub fn write_executable(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap_or_else(|err| panic!("write {}: {err}", path.display()));
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .unwrap_or_else(|err| panic!("chmod {}: {err}", path.display()));
+}
+
+/// A listener on a free loopback port, and its `http://127.0.0.1:PORT` URL.
+pub fn loopback_listener() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let url = format!("http://{}", listener.local_addr().expect("a bound address"));
+    (listener, url)
+}
+
 /// Makes a named pipe at `path` (a file that would block a reader).
 pub fn mkfifo(path: &Path) {
     let made = std::process::Command::new("mkfifo")
@@ -491,8 +506,7 @@ pub fn demo_addon() -> serde_json::Value {
 /// server or proxy). Its URL is `http://127.0.0.1:PORT`; the connections stay
 /// open until the test process ends.
 pub fn silent_server() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-    let url = format!("http://{}", listener.local_addr().expect("local address"));
+    let (listener, url) = loopback_listener();
     std::thread::spawn(move || {
         let mut held = Vec::new();
         for stream in listener.incoming().flatten() {
