@@ -48,9 +48,7 @@ fn a_document_fed_back_through_stdin_is_still_valid_and_unchanged() {
         .args([EXAMPLE, "-o", "json"])
         .run()
         .success();
-    let second = tool("addon-validate")
-        .args(["-", "-o", "json"])
-        .write_stdin(first.output.stdout.clone())
+    let second = validate_stdin_json(first.output.stdout.clone())
         .run()
         .success();
     assert_eq!(first.json(), second.json());
@@ -499,6 +497,13 @@ fn reference_addons_fail_only_the_rules_managed_tenants_does_not_run() {
 
 const SANDBOX_BUNDLES: &str = "managed-tenants-bundles/addons/reference-addon";
 
+/// `addon-validate - -o json` of `text` on stdin.
+fn validate_stdin_json(text: impl Into<Vec<u8>>) -> assert_cmd::Command {
+    let mut command = tool("addon-validate");
+    command.args(["-", "-o", "json"]).write_stdin(text);
+    command
+}
+
 /// The findings of `code` in an addon-validate JSON report.
 /// The code of each finding of a JSON report, in order.
 fn finding_codes(report: &Value) -> Vec<String> {
@@ -599,9 +604,7 @@ fn bd_list_checks_names_bd0009() {
 
 #[test]
 fn json_mode_prints_the_findings_report_when_the_yaml_does_not_parse() {
-    let report = tool("addon-validate")
-        .args(["-", "-o", "json"])
-        .write_stdin("id: my-addon\nname: [unclosed\nlabel: x\n")
+    let report = validate_stdin_json("id: my-addon\nname: [unclosed\nlabel: x\n")
         .run()
         .exit(1)
         .json();
@@ -621,26 +624,17 @@ fn json_mode_prints_the_findings_report_when_the_yaml_does_not_parse() {
 
 #[test]
 fn a_findings_report_piped_into_addon_validate_says_how_many_problems() {
-    let broken = tool("addon-validate")
-        .args(["-", "-o", "json"])
-        .write_stdin("id: x\n")
-        .run()
-        .exit(1);
+    let broken = validate_stdin_json("id: x\n").run().exit(1);
     let report = broken.json();
     let errors = report["errors"].as_u64().unwrap();
     let again = tool("addon-validate")
         .write_stdin(broken.stdout())
         .run()
         .exit(1);
-    let text = again.stderr();
-    assert!(
-        text.contains(&format!("found {errors} problem(s)")),
-        "{text}"
-    );
-    assert!(
-        !text.contains("SC0001"),
-        "no schema errors about the report: {text}"
-    );
+    again
+        .stderr_has(&format!("found {errors} problem(s)"))
+        // No schema errors about the report.
+        .stderr_lacks("SC0001");
 }
 
 /// PyYAML (managed-tenants' loader) reads an unquoted `2001-12-14` as a date
