@@ -35,6 +35,16 @@ fn catalog_build(bundles: &Path) -> assert_cmd::Command {
     command
 }
 
+/// catalog-build pushing the catalog of `bundles` to `repo` on the
+/// `scratch` base image, its cache in `cache`; stdin is the test's.
+fn push_on_scratch(bundles: &Path, repo: &str, cache: &Path) -> assert_cmd::Command {
+    let mut command = catalog_build(bundles);
+    command
+        .args(["--repo", repo, "--base-image", "scratch"])
+        .env("XDG_CACHE_HOME", cache);
+    command
+}
+
 /// catalog-build writing the catalog of `bundles` into the OCI layout
 /// `layout`, with nothing on stdin.
 fn build_into_layout(bundles: &Path, layout: &Path) -> assert_cmd::Command {
@@ -51,6 +61,14 @@ fn start_registry() -> Option<Registry> {
         return None;
     }
     Registry::start()
+}
+
+/// [`start_registry`], its repository `osd-addons/demo`, and a cache
+/// folder for catalog-build.
+fn registry_with_demo_repo() -> Option<(Registry, String, tempfile::TempDir)> {
+    let registry = start_registry()?;
+    let repo = registry.repo("osd-addons/demo");
+    Some((registry, repo, tempfile::tempdir().unwrap()))
 }
 
 /// Pushes our base image into the registry with skopeo.
@@ -842,16 +860,14 @@ fn long_file_names_are_written_as_pax_records_that_tar_umoci_and_skopeo_read() {
     let layout = out.path().join("first");
     let layer = last_layer(&layout, "demo-operator-v1.2.0");
     // GNU tar lists the whole name (it reads the PAX path record).
-    let listing = Command::new("tar").arg("-tvzf").arg(&layer).run().success();
-    let listing = listing.stdout();
-    assert!(
-        listing.contains(&format!("manifests/{long_name}")),
-        "{listing}"
-    );
-    assert!(
-        !listing.contains("PaxHeaders"),
-        "no PAX header shown as a file: {listing}"
-    );
+    Command::new("tar")
+        .arg("-tvzf")
+        .arg(&layer)
+        .run()
+        .success()
+        .stdout_has(&format!("manifests/{long_name}"))
+        // No PAX header shown as a file.
+        .stdout_lacks("PaxHeaders");
     // umoci unpacks the image with the file under its whole name.
     if e2e::prerequisite("umoci (unpacking the layout)", e2e::program("umoci")) {
         let bundle = out.path().join("unpacked");
@@ -1038,11 +1054,9 @@ fn a_stream_checks_its_cache_hits_together_pins_the_base_once_and_rebuilds_only_
 
 #[test]
 fn with_credentials_the_cache_check_goes_through_oci_client_and_still_sees_a_lost_bundle_tag() {
-    let Some(registry) = start_registry() else {
+    let Some((registry, repo, cache)) = registry_with_demo_repo() else {
         return;
     };
-    let repo = registry.repo("osd-addons/demo");
-    let cache = tempfile::tempdir().unwrap();
     // This registry asks for no credentials and ignores them; holding some
     // for it sends the cache check through oci-client's authenticated path.
     let auth_file = cache.path().join("auth.json");
@@ -1053,9 +1067,7 @@ fn with_credentials_the_cache_check_goes_through_oci_client_and_still_sees_a_los
     )
     .unwrap();
     let build = || {
-        catalog_build(&good())
-            .args(["--repo", &repo, "--base-image", "scratch"])
-            .env("XDG_CACHE_HOME", cache.path())
+        push_on_scratch(&good(), &repo, cache.path())
             .env("REGISTRY_AUTH_FILE", &auth_file)
             .write_stdin(serde_json::to_vec(&e2e::demo_addon()).unwrap())
             .run()
@@ -1474,9 +1486,7 @@ fn a_package_image_is_pushed_beside_the_bundles_and_a_cached_rerun_still_names_i
     let repo = registry.repo("osd-addons/demo");
     let cache = tempfile::tempdir().unwrap();
     let build = || {
-        catalog_build(&bundles)
-            .args(["--repo", &repo, "--base-image", "scratch"])
-            .env("XDG_CACHE_HOME", cache.path())
+        push_on_scratch(&bundles, &repo, cache.path())
             .write_stdin("")
             .run()
             .success()
@@ -1587,16 +1597,12 @@ fn a_registry_that_asks_for_no_credentials_is_asked_its_v2_once_not_before_every
     // oci-client, given (anonymous) credentials for a registry whose `/v2/`
     // answers without a challenge, asks `/v2/` again before each request:
     // about ten times per image, half of a push's requests.
-    let Some(registry) = start_registry() else {
+    let Some((registry, repo, cache)) = registry_with_demo_repo() else {
         return;
     };
-    let repo = registry.repo("osd-addons/demo");
-    let cache = tempfile::tempdir().unwrap();
     let push = |extra: &[&str]| {
-        catalog_build(&good())
-            .args(["--repo", &repo, "--base-image", "scratch"])
+        push_on_scratch(&good(), &repo, cache.path())
             .args(extra)
-            .env("XDG_CACHE_HOME", cache.path())
             .env_remove("REGISTRY_AUTH_FILE")
             .env("HOME", cache.path())
             .write_stdin("")
