@@ -41,6 +41,11 @@ impl Cluster {
 
     /// `kubectl ARGS` against this server (its discovery cache kept in the
     /// test's folder, so runs do not share one).
+    /// `kubectl ARGS`, which the cluster refuses: exit 1.
+    fn refused(&self, args: &[&str]) -> Run {
+        self.kubectl(args).exit(1)
+    }
+
     fn kubectl(&self, args: &[&str]) -> Run {
         std::process::Command::new("kubectl")
             .env("KUBECONFIG", &self.kubeconfig)
@@ -191,8 +196,7 @@ fn server_side_apply_get_and_an_unchanged_reapply() {
         .stdout_has("addon-x");
     // [conventions] "Response Status Kind": 404 NotFound, `<resource> "<name>" not found`.
     cluster
-        .kubectl(&["get", "selectorsyncset", "nope"])
-        .exit(1)
+        .refused(&["get", "selectorsyncset", "nope"])
         .stderr_has(
             "Error from server (NotFound): selectorsyncsets.hive.openshift.io \"nope\" not found",
         );
@@ -238,8 +242,7 @@ fn diff_is_a_server_dry_run_that_changes_nothing() {
         "selectorsyncset.hive.openshift.io/addon-y serverside-applied (server dry run)",
     );
     cluster
-        .kubectl(&["get", "sss", "addon-y"])
-        .exit(1)
+        .refused(&["get", "sss", "addon-y"])
         .stderr_has("NotFound");
 }
 
@@ -305,9 +308,7 @@ fn invalid_names_missing_namespaces_and_undeclared_fields_are_refused() {
          validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
     );
     // [names]: a Namespace's name is a DNS-1123 label: no dots.
-    cluster
-        .kubectl(&["create", "namespace", "addon.x"])
-        .exit(1)
+    cluster.refused(&["create", "namespace", "addon.x"])
         .stderr_has("The Namespace \"addon.x\" is invalid: metadata.name: Invalid value: \"addon.x\": must not contain dots");
 
     // [namespaces]: an object in a namespace that does not exist: 404 for
@@ -344,8 +345,7 @@ spec: {clusterDeploymentRefs: [{name: cluster-1}], resourceApplyMode: Sync}
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: v}\nextra: 1\n",
     );
     cluster
-        .kubectl(&["create", "-f", &config_map])
-        .exit(1)
+        .refused(&["create", "-f", &config_map])
         .stderr_has("Error from server (BadRequest): error when creating \"")
         .stderr_has("strict decoding error: unknown field \"extra\"");
 }
@@ -375,12 +375,9 @@ fn delete_removes_the_object_and_a_namespace_its_contents() {
         .kubectl(&["delete", "sss", "addon-x"])
         .success()
         .stdout_has("selectorsyncset.hive.openshift.io \"addon-x\" deleted");
-    cluster.kubectl(&["get", "sss", "addon-x"]).exit(1);
+    cluster.refused(&["get", "sss", "addon-x"]);
     // Deleting what is not there: 404.
-    cluster
-        .kubectl(&["delete", "sss", "addon-x"])
-        .exit(1)
-        .stderr_has(
+    cluster.refused(&["delete", "sss", "addon-x"]).stderr_has(
         "Error from server (NotFound): selectorsyncsets.hive.openshift.io \"addon-x\" not found",
     );
     // [namespaces]: deleting a namespace deletes everything in it.
@@ -394,9 +391,7 @@ fn delete_removes_the_object_and_a_namespace_its_contents() {
         .get("ConfigMap", "cd-east", "probe")
         .is_none());
     // NamespaceLifecycle: default, kube-system and kube-public stay (403).
-    cluster
-        .kubectl(&["delete", "namespace", "default"])
-        .exit(1)
+    cluster.refused(&["delete", "namespace", "default"])
         .stderr_has("Error from server (Forbidden): namespaces \"default\" is forbidden: this namespace may not be deleted");
 }
 
@@ -477,8 +472,7 @@ fn short_names_and_label_selectors() {
     assert_eq!(selected("!applyset.kubernetes.io/part-of"), ["unlabelled"]);
     // A selector that does not parse: 400 with the parser's message.
     cluster
-        .kubectl(&["get", "sss", "-l", "tier in a"])
-        .exit(1)
+        .refused(&["get", "sss", "-l", "tier in a"])
         .stderr_has("Error from server (BadRequest)")
         .stderr_has("unable to parse requirement: found 'a' expected: '('");
 
