@@ -297,10 +297,7 @@ fn the_github_recipe_passes_actionlint() {
 /// shellcheck as POSIX sh.
 #[test]
 fn the_gitlab_jobs_scripts_pass_shellcheck() {
-    if !e2e::prerequisite(
-        "shellcheck (scripts/ci-tools.sh)",
-        e2e::program("shellcheck"),
-    ) {
+    if !have_shellcheck() {
         return;
     }
     let recipe = recipe("gitlab-ci.yml");
@@ -341,13 +338,19 @@ fn the_gitlab_jobs_scripts_pass_shellcheck() {
     assert!(checked >= 4, "found the jobs' scripts");
 }
 
+/// Whether shellcheck is here ([`e2e::prerequisite`]: skipped, or failed in
+/// CI, when not).
+fn have_shellcheck() -> bool {
+    e2e::prerequisite(
+        "shellcheck (scripts/ci-tools.sh)",
+        e2e::program("shellcheck"),
+    )
+}
+
 /// shellcheck on the scripts a user or CI runs, the bench stages too.
 #[test]
 fn the_scripts_pass_shellcheck() {
-    if !e2e::prerequisite(
-        "shellcheck (scripts/ci-tools.sh)",
-        e2e::program("shellcheck"),
-    ) {
+    if !have_shellcheck() {
         return;
     }
     for script in [
