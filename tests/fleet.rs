@@ -6,16 +6,8 @@ use std::process::Command;
 
 use addon_flow_testservers::ocm::{FakeOcm, ACCESS_TOKEN};
 use common::model::inventory::{Failure, Inventory, Scope, ADDON_LABEL, LIST_ANNOTATION};
-use e2e::{copy_tree, git, repo_root, tool, Run, RunExt};
+use e2e::{copy_tree, example_tree, git, repo_root, tool, Run, RunExt};
 use serde_json::Value;
-
-/// The examples tree (logging-addon, reference-addon) in a temporary folder.
-fn example_tree() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let tree = dir.path().join("managed-tenants");
-    copy_tree(&repo_root().join("examples/managed-tenants"), &tree);
-    (dir, tree)
-}
 
 /// `addon-validate --all TREE --env stage OUTPUT EXTRA...`: the stage
 /// add-ons of a tree, printed as `output` (`--documents`, `--list-ids`) says.

@@ -369,9 +369,7 @@ fn changed_since_selects_the_changed_addons_and_refuses_what_is_no_ref() {
 
 #[test]
 fn addon_names_never_reach_the_shell() {
-    let dir = tempfile::tempdir().unwrap();
-    let tree = dir.path().join("managed-tenants");
-    copy_tree(&repo_root().join("examples/managed-tenants"), &tree);
+    let (dir, tree) = e2e::example_tree();
     let hostile = "x`id>PWNED`";
     copy_tree(
         &tree.join("addons/reference-addon"),
@@ -395,9 +393,7 @@ fn addon_names_never_reach_the_shell() {
 
 #[test]
 fn a_failed_stage_leaves_no_file_behind() {
-    let dir = tempfile::tempdir().unwrap();
-    let tree = dir.path().join("managed-tenants");
-    copy_tree(&repo_root().join("examples/managed-tenants"), &tree);
+    let (dir, tree) = e2e::example_tree();
     let addon = tree.join("addons/reference-addon/metadata/stage/addon.yaml");
     let text = std::fs::read_to_string(&addon).unwrap();
     std::fs::write(&addon, text.replacen("icon: iVBOR", "icon: R0lGOD", 1)).unwrap();
@@ -454,9 +450,7 @@ impl Deploy {
     }
 
     fn with_registry(registry: Option<LoopbackRegistry>) -> Deploy {
-        let dir = tempfile::tempdir().unwrap();
-        let tree = dir.path().join("managed-tenants");
-        copy_tree(&repo_root().join("examples/managed-tenants"), &tree);
+        let (dir, tree) = e2e::example_tree();
         let hive = KubeServer::start(KubeOptions::default()).unwrap();
         // The cluster and context in one file, the user in another: only
         // both together (as hive-apply reads KUBECONFIG) reach Hive.

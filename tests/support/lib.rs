@@ -242,6 +242,15 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// The examples tree (logging-addon, reference-addon) copied into
+/// `DIR/managed-tenants` of a temporary folder: (the folder, the tree).
+pub fn example_tree() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("managed-tenants");
+    copy_tree(&repo_root().join("examples/managed-tenants"), &tree);
+    (dir, tree)
+}
+
 /// Replaces every `from` (which must be there) with `to` in the file at
 /// `path`: a fixture copy edited for one case.
 pub fn replace_in(path: &Path, from: &str, to: &str) {
