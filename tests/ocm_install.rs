@@ -14,6 +14,7 @@ use addon_flow_testservers::http::{HttpRequest, HttpResponse, Server};
 use addon_flow_testservers::kube::{KubeOptions, KubeServer};
 use addon_flow_testservers::ocm::FakeOcm;
 use addon_flow_testservers::ocm_controller::ControllerOptions;
+use e2e::check::has_all;
 use e2e::servers::{self, example_addon, HIVE_TOKEN};
 use e2e::{repo_root, tool, Run, RunExt};
 use serde_json::{json, Value};
@@ -636,9 +637,10 @@ fn a_subscription_to_a_channel_the_catalog_lacks_is_a_failed_install() {
         "{reason}"
     );
     let body = pushed.lock().unwrap().last().unwrap().2.clone();
-    assert!(
-        body.contains("csv_abnormal{") && body.contains("phase=\"Failed\""),
-        "{body}"
+    has_all(
+        "the pushed metrics",
+        &body,
+        &["csv_abnormal{", "phase=\"Failed\""],
     );
 }
 

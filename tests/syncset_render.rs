@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use e2e::check::items_where;
 use e2e::{require_reference, tool, RunExt};
 use serde_json::Value;
 
@@ -234,12 +235,7 @@ fn many_namespaces_render_one_by_one_and_yaml_agrees_with_json_in_a_stream() {
         .collect();
     assert_eq!(install_sets.len(), 2);
     for sync_set in install_sets {
-        let namespaces: Vec<&Value> = sync_set["spec"]["resources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["kind"] == "Namespace")
-            .collect();
+        let namespaces = items_where(&sync_set["spec"]["resources"], "kind", "Namespace");
         assert_eq!(namespaces.len(), 1501);
         assert_eq!(
             namespaces[0]["metadata"]["name"],
@@ -316,16 +312,13 @@ fn jinja_statements_in_an_extra_resource_render_and_broken_ones_are_refused_at_t
         "apiVersion: v1\nkind: ConfigMap\n{% if ADDON.metadata['id'] %}\nmetadata: {name: x}\n",
     )
     .unwrap();
-    let out = tool("syncset-render")
+    tool("syncset-render")
         .arg(tree.join("metadata/stage/addon.yaml"))
         .arg("--selector")
         .run()
-        .exit(1);
-    let stderr = out.stderr();
-    assert!(
-        stderr.contains("alerts-configmap.yaml.j2:") && stderr.contains("error MT0004"),
-        "{stderr}"
-    );
+        .exit(1)
+        .stderr_has("alerts-configmap.yaml.j2:")
+        .stderr_has("error MT0004");
 }
 
 #[test]
