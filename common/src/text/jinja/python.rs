@@ -236,34 +236,19 @@ pub(super) fn exponent_text(exponent: &str) -> String {
     format!("{sign}{digits:0>2}")
 }
 
-fn in_table(table: &[(u32, u32)], c: char) -> bool {
-    let code = c as u32;
-    table
-        .binary_search_by(|&(low, high)| {
-            if high < code {
-                std::cmp::Ordering::Less
-            } else if low > code {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        })
-        .is_ok()
-}
-
 /// `str.isprintable()` of one character.
 pub(super) fn is_printable(c: char) -> bool {
-    !in_table(NON_PRINTABLE, c)
+    !NON_PRINTABLE.contains(c)
 }
 
 /// The regular expression class `\w`.
 pub(super) fn is_word(c: char) -> bool {
-    in_table(WORD, c)
+    WORD.contains(c)
 }
 
 /// The regular expression class `\d` (`str.isdecimal()`).
 pub(super) fn is_decimal(c: char) -> bool {
-    in_table(DECIMAL, c)
+    DECIMAL.contains(c)
 }
 
 /// `str.isspace()`: Unicode white space and the information separators

@@ -5,7 +5,7 @@
 //! (for `urlencode`). Each follows CPython 3.9 (managed-tenants-cli's
 //! interpreter) to the character.
 
-use super::html_entities::HTML5_ENTITIES;
+use super::html_entities::entity;
 use super::python::{is_decimal, is_space, is_word, split_lines};
 use super::unicode_tables::DECIMAL;
 
@@ -17,6 +17,7 @@ fn digit_value(c: char) -> Option<u32> {
     }
     let code = c as u32;
     DECIMAL
+        .ranges()
         .iter()
         .find(|&&(low, high)| (low..=high).contains(&code))
         .map(|&(low, _)| (code - low) % 10)
@@ -510,13 +511,6 @@ fn char_reference(after: &str) -> Option<(usize, String)> {
         }
     }
     Some((full.len(), format!("&{full}")))
-}
-
-fn entity(name: &str) -> Option<&'static str> {
-    HTML5_ENTITIES
-        .binary_search_by(|(known, _)| known.as_bytes().cmp(name.as_bytes()))
-        .ok()
-        .map(|at| HTML5_ENTITIES[at].1)
 }
 
 /// `&#NNN;`: Windows-1252 for 0x80..0x9F, U+FFFD for what is not a
