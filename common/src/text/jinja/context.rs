@@ -88,27 +88,31 @@ impl AddonObject {
         truthy(&self.imageset)
     }
 
-    fn get_pull_secret_name(&self, src: Option<&str>) -> Result<Value, Error> {
+    /// mtcli's `get_<thing>(src)`: `key` of the image set (`src` `"imageset"`,
+    /// when there is one) or of the metadata (any other `src`, or
+    /// `"imageset"` without an image set), `default()` where that mapping
+    /// lacks it; without `src`, the image set's value `or` the metadata's.
+    fn by_source(
+        &self,
+        src: Option<&str>,
+        key: &str,
+        default: &dyn Fn() -> Value,
+    ) -> Result<Value, Error> {
         match src {
-            None => Self::or(self.get_pull_secret_name(Some("imageset"))?, || {
-                self.get_pull_secret_name(Some("metadata"))
+            None => Self::or(self.by_source(Some("imageset"), key, default)?, || {
+                self.by_source(Some("metadata"), key, default)
             }),
-            Some("imageset") if self.has_imageset() => {
-                Self::get(&self.imageset, "pullSecretName", Value::from(()))
-            }
-            Some(_) => Self::get(&self.metadata, "pullSecretName", Value::from(())),
+            Some("imageset") if self.has_imageset() => Self::get(&self.imageset, key, default()),
+            Some(_) => Self::get(&self.metadata, key, default()),
         }
     }
 
+    fn get_pull_secret_name(&self, src: Option<&str>) -> Result<Value, Error> {
+        self.by_source(src, "pullSecretName", &|| Value::from(()))
+    }
+
     fn get_config(&self, src: Option<&str>) -> Result<Value, Error> {
-        let empty = || serde_value(serde_json::json!({}));
-        match src {
-            None => Self::or(self.get_config(Some("imageset"))?, || {
-                self.get_config(Some("metadata"))
-            }),
-            Some("imageset") if self.has_imageset() => Self::get(&self.imageset, "config", empty()),
-            Some(_) => Self::get(&self.metadata, "config", empty()),
-        }
+        self.by_source(src, "config", &|| serde_value(serde_json::json!({})))
     }
 
     /// `get_config("imageset").get(key) or get_config("metadata").get(key)`.
@@ -120,15 +124,7 @@ impl AddonObject {
     }
 
     fn get_additional_catalog_srcs(&self, src: Option<&str>) -> Result<Value, Error> {
-        match src {
-            None => Self::or(self.get_additional_catalog_srcs(Some("imageset"))?, || {
-                self.get_additional_catalog_srcs(Some("metadata"))
-            }),
-            Some("imageset") if self.has_imageset() => {
-                Self::get(&self.imageset, "additionalCatalogSources", Value::from(()))
-            }
-            Some(_) => Self::get(&self.metadata, "additionalCatalogSources", Value::from(())),
-        }
+        self.by_source(src, "additionalCatalogSources", &|| Value::from(()))
     }
 }
 
