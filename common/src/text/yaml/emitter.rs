@@ -192,37 +192,43 @@ impl<'a> JsonToYaml<'a> {
     }
 
     fn mapping(&mut self, level: usize) -> Result<(), EmitError> {
-        self.expect(b'{')?;
-        let mut first = true;
-        while self.peek() != Some(b'}') {
-            if !first {
-                self.expect(b',')?;
-                indent(&mut self.out, level);
-            }
-            first = false;
-            let key = self.string()?;
-            emit_string(&key, level, &mut self.out);
-            self.out.push(':');
-            self.expect(b':')?;
-            self.node(level, Place::AfterKey)?;
-        }
-        Ok(self.expect(b'}')?)
+        self.entries(b'{', b'}', level, |emitter| {
+            let key = emitter.string()?;
+            emit_string(&key, level, &mut emitter.out);
+            emitter.out.push(':');
+            emitter.expect(b':')?;
+            emitter.node(level, Place::AfterKey)
+        })
     }
 
     fn sequence(&mut self, level: usize) -> Result<(), EmitError> {
-        self.expect(b'[')?;
+        self.entries(b'[', b']', level, |emitter| {
+            emitter.out.push_str("- ");
+            emitter.node(level, Place::Item)?;
+            emitter.spill(CHUNK)
+        })
+    }
+
+    /// The comma-separated entries of a JSON object or array between `open`
+    /// and `close`, each written by `entry`, one a line at `level`.
+    fn entries(
+        &mut self,
+        open: u8,
+        close: u8,
+        level: usize,
+        mut entry: impl FnMut(&mut Self) -> Result<(), EmitError>,
+    ) -> Result<(), EmitError> {
+        self.expect(open)?;
         let mut first = true;
-        while self.peek() != Some(b']') {
+        while self.peek() != Some(close) {
             if !first {
                 self.expect(b',')?;
                 indent(&mut self.out, level);
             }
             first = false;
-            self.out.push_str("- ");
-            self.node(level, Place::Item)?;
-            self.spill(CHUNK)?;
+            entry(self)?;
         }
-        Ok(self.expect(b']')?)
+        Ok(self.expect(close)?)
     }
 
     /// A scalar (or an empty collection) written where a scalar goes.
