@@ -171,13 +171,17 @@ mod tests {
 
     #[test]
     fn urls_are_shown_without_userinfo() {
-        assert_eq!(
-            url("https://alice:s3cr3t@ocm.example:8443/api?x=1"),
-            "https://ocm.example:8443/api?x=1"
-        );
-        assert_eq!(url("http://token@host"), "http://host");
-        assert_eq!(url("http://host/a@b"), "http://host/a@b");
-        assert_eq!(url("stage"), "stage");
+        for (given, shown) in [
+            (
+                "https://alice:s3cr3t@ocm.example:8443/api?x=1",
+                "https://ocm.example:8443/api?x=1",
+            ),
+            ("http://token@host", "http://host"),
+            ("http://host/a@b", "http://host/a@b"),
+            ("stage", "stage"),
+        ] {
+            assert_eq!(url(given), shown, "{given}");
+        }
         assert_eq!(userinfo_of("http://u:p@h/"), Some(("u".into(), "p".into())));
         assert_eq!(userinfo_of("http://h/@x"), None);
     }
@@ -198,14 +202,16 @@ mod tests {
     #[test]
     fn prose_about_a_token_is_left_whole() {
         let ocm = "Request doesn't contain the 'Authorization' header with a valid bearer token";
-        assert_eq!(text(ocm), ocm);
-        assert_eq!(text(&format!("{ocm}. Next")), format!("{ocm}. Next"));
-        assert_eq!(text("use basic auth"), "use basic auth");
-        assert_eq!(
-            text("sent Bearer eyJhbGciOiJSUzI1NiJ9"),
-            "sent Bearer <redacted>"
-        );
-        assert_eq!(text("Basic YWxhZGRpbjpvcGVuc2VzYW1l"), "Basic <redacted>");
+        let ocm_next = format!("{ocm}. Next");
+        for (given, shown) in [
+            (ocm, ocm),
+            (&ocm_next, &ocm_next),
+            ("use basic auth", "use basic auth"),
+            ("sent Bearer eyJhbGciOiJSUzI1NiJ9", "sent Bearer <redacted>"),
+            ("Basic YWxhZGRpbjpvcGVuc2VzYW1l", "Basic <redacted>"),
+        ] {
+            assert_eq!(text(given), shown, "{given}");
+        }
     }
 
     #[test]
