@@ -352,6 +352,25 @@ pub fn render<T: Serialize + ?Sized>(value: &T, format: Format) -> Result<String
     }
 }
 
+/// One record of a stream of records (events, results): a compact JSON
+/// line, or a YAML document that starts with `---`. `what` names the record
+/// in the internal error a value that cannot be serialised is.
+pub fn render_record<T: Serialize + ?Sized>(
+    value: &T,
+    format: Format,
+    what: &str,
+) -> Result<String> {
+    match format {
+        Format::Json => {
+            let mut line = serde_json::to_string(value)
+                .map_err(|err| Error::internal(format!("cannot serialise the {what}: {err}")))?;
+            line.push('\n');
+            Ok(line)
+        }
+        Format::Yaml => Ok(format!("---\n{}", render(value, Format::Yaml)?)),
+    }
+}
+
 /// Writes text to stdout in one piece. A reader that went away (`| head`) is
 /// not an error.
 pub fn write_stdout(text: &str) -> Result<()> {
@@ -444,11 +463,32 @@ mod tests {
     #[test]
     fn output_that_cannot_be_serialised_is_an_internal_error_not_bad_input() {
         let value = std::collections::BTreeMap::from([((1u8, 2u8), 3u8)]);
-        let err = render(&value, Format::Json).unwrap_err();
-        assert!(matches!(err, Error::Internal(_)), "{err:?}");
-        assert!(
-            err.to_string().contains("cannot serialise the output"),
-            "{err}"
+        for (err, named) in [
+            (render(&value, Format::Json).unwrap_err(), "the output"),
+            (
+                render_record(&value, Format::Json, "event").unwrap_err(),
+                "the event",
+            ),
+        ] {
+            assert!(matches!(err, Error::Internal(_)), "{err:?}");
+            let shown = err.to_string();
+            assert!(
+                shown.contains(&format!("cannot serialise {named}")),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_record_is_a_json_line_or_a_yaml_document() {
+        let value = serde_json::json!({"cluster": "c1", "state": "ready"});
+        assert_eq!(
+            render_record(&value, Format::Json, "event").unwrap(),
+            "{\"cluster\":\"c1\",\"state\":\"ready\"}\n"
+        );
+        assert_eq!(
+            render_record(&value, Format::Yaml, "event").unwrap(),
+            "---\ncluster: c1\nstate: ready\n"
         );
     }
 

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::json;
 
-use common::cli::io::{render, write_stdout, Format};
+use common::cli::io::{render_record, write_stdout, Format};
 use common::cli::stream::Outcomes;
 use common::{Error, Result};
 
@@ -169,15 +169,7 @@ impl Report {
 
 /// One output record: a JSON line, or a YAML document.
 pub fn line(value: &impl Serialize, format: Format) -> Result<String> {
-    match format {
-        Format::Json => {
-            let mut text = serde_json::to_string(value)
-                .map_err(|err| Error::internal(format!("cannot serialise the event: {err}")))?;
-            text.push('\n');
-            Ok(text)
-        }
-        Format::Yaml => Ok(format!("---\n{}", render(value, Format::Yaml)?)),
-    }
+    render_record(value, format, "event")
 }
 
 #[cfg(test)]
