@@ -199,27 +199,31 @@ mod tests {
 
     #[test]
     fn wait_result_names_the_summary_result_and_picks_the_exit_code() {
-        let ready = report(Some(State::Ready));
-        let one = &ready.watched[0];
-        assert_eq!(result_of(one), WaitResult::Ready);
-        assert_eq!(ready.summary(one, 1)["result"], "ready");
-        assert_eq!(ready.summary(one, 1)["addon"], "my-addon");
-        assert!(ready.verdict(one, 1).is_ok());
-
-        let waiting = report(Some(State::Installing));
-        let one = &waiting.watched[0];
-        assert_eq!(result_of(one), WaitResult::TimedOut);
-        assert_eq!(waiting.summary(one, 1)["result"], "timed_out");
-        let err = waiting.verdict(one, 1).unwrap_err();
-        assert_eq!(err.exit_status(), common::ExitStatus::TimedOut);
+        use common::ExitStatus;
+        for (state, result, name, exit) in [
+            (State::Ready, WaitResult::Ready, "ready", None),
+            (
+                State::Installing,
+                WaitResult::TimedOut,
+                "timed_out",
+                Some(ExitStatus::TimedOut),
+            ),
+            (
+                State::Failed,
+                WaitResult::Failed,
+                "failed",
+                Some(ExitStatus::AddonFailed),
+            ),
+        ] {
+            let report = report(Some(state));
+            let one = &report.watched[0];
+            assert_eq!(result_of(one), result);
+            assert_eq!(report.summary(one, 1)["result"], name);
+            assert_eq!(report.summary(one, 1)["addon"], "my-addon");
+            let verdict = report.verdict(one, 1).map_err(|err| err.exit_status());
+            assert_eq!(verdict.err(), exit, "{name}");
+        }
         assert_eq!(result_of(&report(None).watched[0]), WaitResult::TimedOut);
-
-        let failed = report(Some(State::Failed));
-        let one = &failed.watched[0];
-        assert_eq!(result_of(one), WaitResult::Failed);
-        assert_eq!(failed.summary(one, 1)["result"], "failed");
-        let err = failed.verdict(one, 1).unwrap_err();
-        assert_eq!(err.exit_status(), common::ExitStatus::AddonFailed);
     }
 
     #[test]
