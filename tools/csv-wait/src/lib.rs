@@ -246,33 +246,20 @@ fn run(cli: Cli) -> Result<()> {
         .with_deadline(Some(deadline));
     // The URL as shown: without a user:password@ it may carry.
     let url = client.base_url().to_string();
-    common::cli::note(
-        "csv-wait",
-        format_args!(
-            "watching {} on {} cluster(s) at {url}, every {:?} for up to {:?}",
-            operators_shown(&watched),
-            clusters.len(),
-            cli.interval,
-            cli.timeout
-        ),
-    );
-    let watch = Watch {
-        schedule: schedule(&cli),
-        source: WatchSource::Telemetry {
-            client: &client,
-            promql: &promql,
-            method: match cli.method {
-                MethodArg::Auto => QueryMethod::Auto,
-                MethodArg::Get => QueryMethod::Get,
-                MethodArg::Post => QueryMethod::Post,
-            },
+    let source = WatchSource::Telemetry {
+        client: &client,
+        promql: &promql,
+        method: match cli.method {
+            MethodArg::Auto => QueryMethod::Auto,
+            MethodArg::Get => QueryMethod::Get,
+            MethodArg::Post => QueryMethod::Post,
         },
-        url: &url,
-        clusters: &clusters,
-        cluster_label: &cli.cluster_label,
-        format,
     };
-    watch.run(watched)?.finish(clusters.len(), format, outcomes)
+    watch(&cli, source, &url, &clusters, format).announce_and_run(
+        &operators_shown(&watched),
+        watched,
+        outcomes,
+    )
 }
 
 /// What to watch: the `--operator`, or every valid add-on of the input
@@ -385,33 +372,31 @@ fn run_on_ocm(cli: Cli) -> Result<()> {
         api: common::remote::ocm_auth::OcmApi::new(client, tokens),
         jobs: 8,
     };
-    common::cli::note(
-        "csv-wait",
-        format_args!(
-            "watching the installations of {} on {} cluster(s) at {url}, every {:?} for up to {:?}",
-            addons_shown(&watched),
-            clusters.len(),
-            cli.interval,
-            cli.timeout
-        ),
-    );
-    let watch = Watch {
-        schedule: schedule(&cli),
-        source: WatchSource::Ocm(&source),
-        url: &url,
-        clusters: &clusters,
-        cluster_label: &cli.cluster_label,
-        format,
-    };
-    watch.run(watched)?.finish(clusters.len(), format, outcomes)
+    let what = format!("the installations of {}", addons_shown(&watched));
+    watch(&cli, WatchSource::Ocm(&source), &url, &clusters, format)
+        .announce_and_run(&what, watched, outcomes)
 }
 
-/// When to poll and when to stop, from the command line.
-fn schedule(cli: &Cli) -> Schedule {
-    Schedule {
-        interval: cli.interval,
-        timeout: cli.timeout,
-        polls: cli.polls,
+/// A watch of `clusters` through `source`, as the command line says when
+/// to poll and when to stop.
+fn watch<'a>(
+    cli: &'a Cli,
+    source: WatchSource<'a>,
+    url: &'a str,
+    clusters: &'a [String],
+    format: Format,
+) -> Watch<'a> {
+    Watch {
+        schedule: Schedule {
+            interval: cli.interval,
+            timeout: cli.timeout,
+            polls: cli.polls,
+        },
+        source,
+        url,
+        clusters,
+        cluster_label: &cli.cluster_label,
+        format,
     }
 }
 

@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use common::cli::io::{write_stdout, Format};
+use common::cli::stream::Outcomes;
 use common::remote::http::{Client, RetryPolicy};
 use common::remote::prometheus::{self, Labels, QueryMethod};
 use common::text::time::now_rfc3339;
@@ -56,6 +57,28 @@ enum Settle {
 }
 
 impl Watch<'_> {
+    /// Says on stderr what is watched where (`what`: the operators, or the
+    /// add-ons' installations), then polls until done and writes the report.
+    pub fn announce_and_run(
+        &self,
+        what: &str,
+        watched: Vec<Watched>,
+        outcomes: Outcomes,
+    ) -> Result<()> {
+        common::cli::note(
+            "csv-wait",
+            format_args!(
+                "watching {what} on {} cluster(s) at {}, every {:?} for up to {:?}",
+                self.clusters.len(),
+                self.url,
+                self.schedule.interval,
+                self.schedule.timeout
+            ),
+        );
+        self.run(watched)?
+            .finish(self.clusters.len(), self.format, outcomes)
+    }
+
     pub fn run(&self, mut watched: Vec<Watched>) -> Result<Report> {
         let started = Instant::now();
         let (mut polls, mut queries, mut failures) = (0u64, 0u64, 0u32);
