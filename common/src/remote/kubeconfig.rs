@@ -627,6 +627,13 @@ fn without_values(err: &serde_json::Error) -> String {
 mod tests {
     use super::*;
 
+    /// The message of a kubeconfig refused as invalid input (exit 1).
+    fn refused(text: &str, dir: &Path, context: Option<&str>) -> String {
+        let err = from_text(text, dir, context).unwrap_err();
+        assert_eq!(err.exit_status() as u8, 1, "{err}");
+        err.to_string()
+    }
+
     const CONFIG: &str = "
 apiVersion: v1
 kind: Config
@@ -778,28 +785,22 @@ contexts:
 
     #[test]
     fn basic_auth_and_auth_providers_are_refused_by_name_without_their_values() {
-        let basic = CONFIG.replace(
-            "    tokenFile: token.txt",
-            "    username: admin\n    password: pw-secret",
-        );
-        let err = from_text(&basic, Path::new("."), Some("lab")).unwrap_err();
-        assert_eq!(err.exit_status() as u8, 1);
-        let err = err.to_string();
-        assert!(
-            err.contains("username") && !err.contains("pw-secret"),
-            "{err}"
-        );
-        let provider = CONFIG.replace(
-            "    tokenFile: token.txt",
-            "    auth-provider: {name: oidc, config: {id-token: provider-secret}}",
-        );
-        let err = from_text(&provider, Path::new("."), Some("lab")).unwrap_err();
-        assert_eq!(err.exit_status() as u8, 1);
-        let err = err.to_string();
-        assert!(
-            err.contains("users[robot].user.auth-provider") && !err.contains("provider-secret"),
-            "{err}"
-        );
+        for (user, named, secret) in [
+            (
+                "username: admin\n    password: pw-secret",
+                "username",
+                "pw-secret",
+            ),
+            (
+                "auth-provider: {name: oidc, config: {id-token: provider-secret}}",
+                "users[robot].user.auth-provider",
+                "provider-secret",
+            ),
+        ] {
+            let text = CONFIG.replace("tokenFile: token.txt", user);
+            let err = refused(&text, Path::new("."), Some("lab"));
+            assert!(err.contains(named) && !err.contains(secret), "{err}");
+        }
     }
 
     #[test]
@@ -812,9 +813,7 @@ contexts:
         assert_eq!(access.tls.server_name.as_deref(), Some("api.internal"));
         assert_eq!(access.tls.proxy.as_deref(), Some("http://127.0.0.1:3128"));
         let socks = text.replace("http://127.0.0.1:3128", "socks5://127.0.0.1:1080");
-        let err = from_text(&socks, Path::new("."), None).unwrap_err();
-        assert_eq!(err.exit_status() as u8, 1);
-        let err = err.to_string();
+        let err = refused(&socks, Path::new("."), None);
         assert!(
             err.contains("clusters[hive].cluster.proxy-url") && err.contains("SOCKS"),
             "{err}"
@@ -833,9 +832,7 @@ contexts:
                 "    insecure-skip-tls-verify: true",
                 &format!("    insecure-skip-tls-verify: true\n    {ca}"),
             );
-            let err = from_text(&text, dir.path(), Some("lab")).unwrap_err();
-            assert_eq!(err.exit_status() as u8, 1, "{ca}");
-            let err = err.to_string();
+            let err = refused(&text, dir.path(), Some("lab"));
             assert!(
                 err.contains("clusters[lab].cluster.insecure-skip-tls-verify")
                     && err.contains(
@@ -851,9 +848,7 @@ contexts:
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("token.txt"), "file-token\n").unwrap();
         let plain = CONFIG.replace("https://127.0.0.1:1", "http://192.0.2.1:9");
-        let err = from_text(&plain, dir.path(), Some("lab")).unwrap_err();
-        assert_eq!(err.exit_status() as u8, 1);
-        let err = err.to_string();
+        let err = refused(&plain, dir.path(), Some("lab"));
         assert!(
             err.contains("clusters[lab].cluster.server")
                 && err.contains("user \"robot\"")
@@ -889,9 +884,8 @@ contexts:
             "    token: sha256~abc",
             "    token: sha256~abc\n    as-groups: [sre]",
         );
-        let err = from_text(&groups_only, Path::new("."), None).unwrap_err();
-        assert_eq!(err.exit_status() as u8, 1);
-        assert!(err.to_string().contains("users[admin].user"), "{err}");
+        let err = refused(&groups_only, Path::new("."), None);
+        assert!(err.contains("users[admin].user"), "{err}");
     }
 
     #[test]
@@ -904,12 +898,8 @@ contexts:
             "    token: sha256~abc",
             &format!("    token: sha256~abc\n{exec}"),
         );
-        let err = from_text(&both, Path::new("."), None).unwrap_err();
-        assert_eq!(err.exit_status() as u8, 1);
-        assert!(
-            err.to_string().contains("both a token and an exec plugin"),
-            "{err}"
-        );
+        let err = refused(&both, Path::new("."), None);
+        assert!(err.contains("both a token and an exec plugin"), "{err}");
     }
 
     #[test]
@@ -939,9 +929,8 @@ contexts:
             ),
         ];
         for (text, expected) in cases {
-            let err = from_text(&text, Path::new("."), None).unwrap_err();
-            assert_eq!(err.exit_status() as u8, 1, "{expected}: {err}");
-            assert!(err.to_string().contains(expected), "{err}");
+            let err = refused(&text, Path::new("."), None);
+            assert!(err.contains(expected), "{err}");
         }
         let err = from_text(CONFIG, Path::new("."), Some("nope")).unwrap_err();
         assert_eq!(err.exit_status() as u8, 2, "{err}");
@@ -956,12 +945,8 @@ contexts:
             "https://a b:1",
         ] {
             let text = CONFIG.replace("https://127.0.0.1:1", server);
-            let err = from_text(&text, Path::new("."), Some("lab")).unwrap_err();
-            assert_eq!(err.exit_status() as u8, 1, "{server}: {err}");
-            assert!(
-                err.to_string().contains("clusters[lab].cluster.server"),
-                "{err}"
-            );
+            let err = refused(&text, Path::new("."), Some("lab"));
+            assert!(err.contains("clusters[lab].cluster.server"), "{err}");
         }
         let text = CONFIG.replace(
             "https://127.0.0.1:1",
