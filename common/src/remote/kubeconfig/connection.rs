@@ -264,50 +264,74 @@ mod tests {
         super::super::from_text(&text, dir, None).unwrap()
     }
 
-    fn runs(dir: &Path) -> usize {
-        std::fs::read_to_string(dir.join("runs"))
-            .unwrap_or_default()
-            .lines()
-            .count()
+    /// A connection whose user's plugin (in `dir`, see [`access`]) expires
+    /// its tokens at `expiry`, to a [`server`] that accepts `accepted`.
+    struct Plugged {
+        connection: ApiConnection,
+        seen: Arc<Mutex<Vec<String>>>,
+        dir: tempfile::TempDir,
     }
 
-    fn get(connection: &ApiConnection) -> u16 {
-        connection
-            .send(&Request::new("GET", "/api"))
-            .unwrap()
-            .status
+    impl Plugged {
+        fn new(accepted: &'static str, expiry: &str, user_extra: &str) -> Self {
+            let (url, seen) = server(accepted);
+            let dir = tempfile::tempdir().unwrap();
+            let connection = access(dir.path(), &url, expiry, user_extra)
+                .connect(|c| c)
+                .unwrap();
+            Plugged {
+                connection,
+                seen,
+                dir,
+            }
+        }
+
+        /// The status of one `GET /api`.
+        fn get(&self) -> u16 {
+            self.connection
+                .send(&Request::new("GET", "/api"))
+                .unwrap()
+                .status
+        }
+
+        /// How often the plugin ran.
+        fn runs(&self) -> usize {
+            std::fs::read_to_string(self.dir.path().join("runs"))
+                .unwrap_or_default()
+                .lines()
+                .count()
+        }
+
+        /// The heads of the requests the server saw.
+        fn heads(&self) -> Vec<String> {
+            self.seen.lock().unwrap().clone()
+        }
     }
+
+    const LATER: &str = "2999-01-01T00:00:00Z";
 
     #[test]
     fn the_plugin_runs_once_for_many_requests_until_its_credential_expires() {
-        let (url, seen) = server("token-1");
-        let dir = tempfile::tempdir().unwrap();
-        let live = access(dir.path(), &url, "2999-01-01T00:00:00Z", "    as: alice\n")
-            .connect(|c| c)
-            .unwrap();
+        let live = Plugged::new("token-1", LATER, "    as: alice\n");
         for _ in 0..5 {
-            assert_eq!(get(&live), 200);
+            assert_eq!(live.get(), 200);
         }
-        assert_eq!(runs(dir.path()), 1);
-        let heads = seen.lock().unwrap().clone();
-        assert!(heads
+        assert_eq!(live.runs(), 1);
+        assert!(live
+            .heads()
             .iter()
             .all(|h| h.to_lowercase().contains("impersonate-user: alice")));
 
         // Already expired: one run per request, as client-go; each request
         // sends the token of its own run.
-        let (url, seen) = server("token-never");
-        let dir = tempfile::tempdir().unwrap();
-        let expired = access(dir.path(), &url, "2001-01-01T00:00:00Z", "")
-            .connect(|c| c)
-            .unwrap();
+        let expired = Plugged::new("token-never", "2001-01-01T00:00:00Z", "");
         for _ in 0..3 {
-            get(&expired);
+            expired.get();
         }
-        let heads = seen.lock().unwrap().clone();
+        let heads = expired.heads();
         // Every 401 runs the plugin once more and sends again with the new token.
         assert_eq!(heads.len(), 6, "{heads:?}");
-        assert_eq!(runs(dir.path()), 6);
+        assert_eq!(expired.runs(), 6);
         for (n, head) in heads.iter().enumerate() {
             assert!(
                 head.to_lowercase()
@@ -319,27 +343,19 @@ mod tests {
 
     #[test]
     fn a_401_runs_the_plugin_once_more_and_sends_the_request_again() {
-        let (url, seen) = server("token-2");
-        let dir = tempfile::tempdir().unwrap();
-        let connection = access(dir.path(), &url, "2999-01-01T00:00:00Z", "")
-            .connect(|c| c)
-            .unwrap();
-        assert_eq!(get(&connection), 200);
-        assert_eq!(get(&connection), 200);
-        assert_eq!(runs(dir.path()), 2);
-        assert_eq!(seen.lock().unwrap().len(), 3);
+        let connection = Plugged::new("token-2", LATER, "");
+        assert_eq!(connection.get(), 200);
+        assert_eq!(connection.get(), 200);
+        assert_eq!(connection.runs(), 2);
+        assert_eq!(connection.heads().len(), 3);
 
         // An identity the server refuses: one more run, then the 401 stands
         // for every request, without running the plugin for each.
-        let (url, seen) = server("token-never");
-        let dir = tempfile::tempdir().unwrap();
-        let refused = access(dir.path(), &url, "2999-01-01T00:00:00Z", "")
-            .connect(|c| c)
-            .unwrap();
+        let refused = Plugged::new("token-never", LATER, "");
         for _ in 0..4 {
-            assert_eq!(get(&refused), 401);
+            assert_eq!(refused.get(), 401);
         }
-        assert_eq!(runs(dir.path()), 2);
-        assert_eq!(seen.lock().unwrap().len(), 5);
+        assert_eq!(refused.runs(), 2);
+        assert_eq!(refused.heads().len(), 5);
     }
 }
