@@ -717,31 +717,38 @@ mod tests {
             };
             TokenProvider::new(settings, &TlsOptions::default(), RetryPolicy::none()).unwrap()
         };
-        let access = provider(
-            Credentials::AccessToken(Secret::new("advice-token-1")),
-            "OCM_TOKEN",
-        )
-        .refused_advice("http://ocm");
-        assert!(
-            access.starts_with("OCM at http://ocm did not accept the access token from OCM_TOKEN")
-                && access.contains("`ocm token`")
-                && !access.contains("advice-token-1"),
-            "{access}"
-        );
-        let refreshed = provider(
-            Credentials::RefreshToken {
-                client_id: DEFAULT_CLIENT_ID.into(),
-                refresh_token: Secret::new("advice-token-2"),
-            },
-            "OCM_REFRESH_TOKEN",
-        )
-        .refused_advice("http://ocm");
-        assert!(
-            refreshed.contains("just exchanged for the credentials from OCM_REFRESH_TOKEN at http://127.0.0.1:1/token")
-                && refreshed.contains("--token-url")
-                && !refreshed.contains("advice-token-2"),
-            "{refreshed}"
-        );
+        let cases = [
+            (
+                Credentials::AccessToken(Secret::new("advice-token-1")),
+                "OCM_TOKEN",
+                "advice-token-1",
+                vec![
+                    "OCM at http://ocm did not accept the access token from OCM_TOKEN",
+                    "`ocm token`",
+                ],
+            ),
+            (
+                Credentials::RefreshToken {
+                    client_id: DEFAULT_CLIENT_ID.into(),
+                    refresh_token: Secret::new("advice-token-2"),
+                },
+                "OCM_REFRESH_TOKEN",
+                "advice-token-2",
+                vec![
+                    "just exchanged for the credentials from OCM_REFRESH_TOKEN at http://127.0.0.1:1/token",
+                    "--token-url",
+                ],
+            ),
+        ];
+        for (credentials, origin, secret, said) in cases {
+            let advice = provider(credentials, origin).refused_advice("http://ocm");
+            assert!(
+                advice.starts_with("OCM at http://ocm did not accept the access token")
+                    && said.iter().all(|part| advice.contains(part))
+                    && !advice.contains(secret),
+                "{advice}"
+            );
+        }
     }
 
     /// Spotted while writing fuzz target ocm_token_answer: `Instant + Duration` panicked
