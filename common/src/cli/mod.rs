@@ -757,34 +757,28 @@ mod tests {
         assert_eq!(see_also.matches("(1)").count(), 5, "{see_also}");
     }
 
+    /// The verbosity `command` reads from `demo-tool --bundles . FLAGS`, or
+    /// None when it refuses the flags.
+    fn verbosity_from(command: Command, flags: &[&str]) -> Option<Verbosity> {
+        let args = ["demo-tool", "--bundles", "."].iter().chain(flags);
+        let matches = command.try_get_matches_from(args).ok()?;
+        Some(verbosity_of(&matches))
+    }
+
     #[test]
     fn quiet_and_verbose_are_shared_flags() {
-        let matches = command::<DemoArgs>()
-            .try_get_matches_from(["demo-tool", "--bundles", ".", "-q"])
-            .unwrap();
-        assert_eq!(verbosity_of(&matches), Verbosity::Quiet);
-        let matches = command::<DemoArgs>()
-            .try_get_matches_from(["demo-tool", "--bundles", ".", "-v"])
-            .unwrap();
-        assert_eq!(verbosity_of(&matches), Verbosity::Verbose);
-        assert!(command::<DemoArgs>()
-            .try_get_matches_from(["demo-tool", "--bundles", ".", "-q", "-v"])
-            .is_err());
+        let verbosity = |flags: &[&str]| verbosity_from(command::<DemoArgs>(), flags);
+        assert_eq!(verbosity(&["-q"]), Some(Verbosity::Quiet));
+        assert_eq!(verbosity(&["-v"]), Some(Verbosity::Verbose));
+        assert_eq!(verbosity(&["-q", "-v"]), None);
     }
 
     #[test]
     fn an_offline_tool_has_quiet_and_no_verbose() {
-        let matches = offline_command::<DemoArgs>()
-            .try_get_matches_from(["demo-tool", "--bundles", ".", "-q"])
-            .unwrap();
-        assert_eq!(verbosity_of(&matches), Verbosity::Quiet);
-        let matches = offline_command::<DemoArgs>()
-            .try_get_matches_from(["demo-tool", "--bundles", "."])
-            .unwrap();
-        assert_eq!(verbosity_of(&matches), Verbosity::Normal);
-        assert!(offline_command::<DemoArgs>()
-            .try_get_matches_from(["demo-tool", "--bundles", ".", "-v"])
-            .is_err());
+        let verbosity = |flags: &[&str]| verbosity_from(offline_command::<DemoArgs>(), flags);
+        assert_eq!(verbosity(&["-q"]), Some(Verbosity::Quiet));
+        assert_eq!(verbosity(&[]), Some(Verbosity::Normal));
+        assert_eq!(verbosity(&["-v"]), None);
     }
 
     #[test]
