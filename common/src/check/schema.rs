@@ -946,12 +946,16 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn kinds(schema: &Schema, value: Value) -> Vec<(String, ViolationKind)> {
-        schema
-            .validate(&value)
+    /// Each violation's path, with the part of it `part` takes.
+    fn by_path<T>(violations: Vec<Violation>, part: impl Fn(Violation) -> T) -> Vec<(String, T)> {
+        violations
             .into_iter()
-            .map(|v| (v.path.to_string(), v.kind))
+            .map(|v| (v.path.to_string(), part(v)))
             .collect()
+    }
+
+    fn kinds(schema: &Schema, value: Value) -> Vec<(String, ViolationKind)> {
+        by_path(schema.validate(&value), |v| v.kind)
     }
 
     #[test]
@@ -982,15 +986,11 @@ mod tests {
 
     fn python_kinds(schema: &Schema, text: &str) -> Vec<(String, String)> {
         let parsed = crate::text::yaml::parse_one(text).unwrap();
-        schema
-            .validate_parsed(
-                &parsed.value,
-                &[],
-                &PythonValues::new(&parsed.python_values),
-            )
-            .into_iter()
-            .map(|v| (v.path.to_string(), v.message))
-            .collect()
+        let python_values = PythonValues::new(&parsed.python_values);
+        by_path(
+            schema.validate_parsed(&parsed.value, &[], &python_values),
+            |v| v.message,
+        )
     }
 
     #[test]
