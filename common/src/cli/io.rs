@@ -447,6 +447,36 @@ fn new_file_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
     builder.tempfile_in(dir)
 }
 
+/// What an optional path must be where it is there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A regular file (not a FIFO, which would block a read).
+    File,
+    Folder,
+}
+
+/// Whether the optional `path` is there: `Ok(false)` when nothing is,
+/// `Ok(true)` when it is a `kind` itself (a link is not followed, so it is
+/// neither), else an error that names the path and says it should hold
+/// `expected`.
+pub fn optional_entry(path: &Path, kind: EntryKind, expected: &str) -> Result<bool> {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(false);
+    };
+    let (is_kind, name) = match kind {
+        EntryKind::File => (meta.is_file(), "a regular file"),
+        EntryKind::Folder => (meta.is_dir(), "a folder"),
+    };
+    if is_kind {
+        Ok(true)
+    } else {
+        Err(Error::in_file(
+            path,
+            format!("is not {name} (expected {expected})"),
+        ))
+    }
+}
+
 /// The permissions of `path` when it is a regular file (not through a
 /// symlink: the rename replaces the link itself).
 fn mode_of_regular_file(path: &Path) -> Option<std::fs::Permissions> {
@@ -490,6 +520,34 @@ mod tests {
             render_record(&value, Format::Yaml, "event").unwrap(),
             "---\ncluster: c1\nstate: ready\n"
         );
+    }
+
+    #[test]
+    fn an_optional_entry_is_absent_the_kind_asked_or_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, folder) = (dir.path().join("VERSION"), dir.path().join("package"));
+        assert!(!optional_entry(&file, EntryKind::File, "a version").unwrap());
+        std::fs::write(&file, "1.0.0").unwrap();
+        std::fs::create_dir(&folder).unwrap();
+        assert!(optional_entry(&file, EntryKind::File, "a version").unwrap());
+        assert!(optional_entry(&folder, EntryKind::Folder, "a package").unwrap());
+        let err = optional_entry(&folder, EntryKind::File, "a version").unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("is not a regular file (expected a version)"),
+            "{err}"
+        );
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(&folder, &link).unwrap();
+            let err = optional_entry(&link, EntryKind::Folder, "a package").unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("link: is not a folder (expected a package)"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

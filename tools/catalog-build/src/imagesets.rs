@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use common::cli::io::{atomic_write, Source};
+use common::cli::io::{atomic_write, optional_entry, EntryKind, Source};
 use common::model::addon::BundlesSummary;
 use common::{Error, Result};
 
@@ -108,14 +108,12 @@ pub fn main_version(summary: &BundlesSummary) -> Option<semver::Version> {
 /// bundle). Only a regular file is read (a FIFO would block).
 fn version_file(bundles: &Path) -> Result<Option<semver::Version>> {
     let path = bundles.join("VERSION");
-    let Ok(meta) = std::fs::symlink_metadata(&path) else {
+    if !optional_entry(
+        &path,
+        EntryKind::File,
+        "the image set's version, like 1.2.3",
+    )? {
         return Ok(None);
-    };
-    if !meta.is_file() {
-        return Err(Error::in_file(
-            &path,
-            "is not a regular file (expected the image set's version, like 1.2.3)",
-        ));
     }
     let source = Source::file(&path)?;
     let text = source.text.trim_end();
@@ -335,14 +333,8 @@ fn inside_tree(tree: &Path, parts: &[&str]) -> Result<PathBuf> {
 /// folders between TREE and the file are made one at a time, each checked
 /// first by [`inside_tree`].
 fn write_if_changed(tree: &Path, path: &Path, bytes: &[u8]) -> Result<Written> {
-    if let Ok(meta) = std::fs::symlink_metadata(path) {
-        // A FIFO would block the read, a folder cannot be replaced.
-        if !meta.is_file() {
-            return Err(Error::in_file(
-                path,
-                "is not a regular file (expected an image set or addon.yaml)",
-            ));
-        }
+    // A FIFO would block the read, a folder cannot be replaced.
+    if optional_entry(path, EntryKind::File, "an image set or addon.yaml")? {
         let existing = std::fs::read(path)
             .map_err(|err| Error::in_file(path, common::cli::io::describe_io_error(&err)))?;
         if existing == bytes {

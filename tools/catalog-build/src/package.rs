@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use common::cli::io::Source;
+use common::cli::io::{optional_entry, EntryKind, Source};
 use common::oci::LayerContent;
 use common::{Error, Result};
 
@@ -26,14 +26,9 @@ const MANIFEST_KIND: &str = "PackageManifest";
 /// the bundles folder has no `package/`.
 pub fn read_package(bundles: &Path) -> Result<Option<LayerContent>> {
     let dir = bundles.join(PACKAGE_DIR);
-    let Ok(meta) = std::fs::symlink_metadata(&dir) else {
+    let expected = "the package-operator package: a real folder, not a link, holding manifest.yaml";
+    if !optional_entry(&dir, EntryKind::Folder, expected)? {
         return Ok(None);
-    };
-    if !meta.is_dir() {
-        return Err(Error::in_file(
-            &dir,
-            "is not a folder (expected the package-operator package: a real folder, not a link, holding manifest.yaml)",
-        ));
     }
     check_manifest(&dir)?;
     let mut content = LayerContent::new();
