@@ -2,6 +2,11 @@
 # Shared by the stages of scripts/bench.sh (sourced, not a stage): GNU time
 # for peak memory, the machine's load printed beside every number, medians.
 # The machine is shared: a number without its load cannot be compared.
+#
+# Sourcing it sets a stage up: bash's strict mode, and the repository's root
+# as the working directory (the stages' paths are relative to it).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 # The directory cargo builds into (CARGO_TARGET_DIR, a config's build.target-dir,
 # or the workspace's target/): asked of cargo, never assumed.
@@ -17,6 +22,16 @@ bench_target_dir() {
 bench_build() {
   cargo build -q --profile "${1:-release}" -p addon-validate -p catalog-build -p syncset-render \
     -p hive-apply -p ocm-post -p csv-wait -p addon-flow-testservers -p e2e --bins --example json-floor
+}
+
+# bench_prepare: builds the binaries (bench_build) and sets `bin`, the folder
+# they are in, and `work`, a new temporary folder for the stage to remove.
+bench_prepare() {
+  bench_build
+  # shellcheck disable=SC2034 # read by the stage that called it
+  bin="$(bench_target_dir)/release"
+  # shellcheck disable=SC2034 # read by the stage that called it
+  work="$(mktemp -d)"
 }
 
 # GNU time (Debian's `time` package) reports a process's peak RSS (%M);

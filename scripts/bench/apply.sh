@@ -7,17 +7,13 @@
 # real API server. Median of RUNS (default 3) runs of each, interleaved; with
 # the peak memory (GNU time) of syncset-render and hive-apply, which reads
 # the stream.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
 # shellcheck source=SCRIPTDIR/_lib.sh
-source scripts/bench/_lib.sh
+source "$(dirname "$0")/_lib.sh"
 clusters="${CLUSTERS:-2000}"
 latency="${LATENCY_MS:-5}"
 runs="${RUNS:-3}"
 bench_require_gnu_time
-bench_build
-bin="$(bench_target_dir)/release"
-work="$(mktemp -d)"
+bench_prepare
 server_pid=""
 stop_server() { if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; server_pid=""; fi; }
 trap 'stop_server; rm -rf "$work"' EXIT

@@ -12,10 +12,8 @@
 # answers after the registry confirms every manifest), and the re-run with
 # --no-cache (everything rebuilt, every blob found present). One run of each:
 # the machine's load is printed with them.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
 # shellcheck source=SCRIPTDIR/_lib.sh
-source scripts/bench/_lib.sh
+source "$(dirname "$0")/_lib.sh"
 bench_require_gnu_time
 VERSIONS="${VERSIONS:-60}"
 

@@ -21,10 +21,8 @@
 # prints every tool's peak memory (RSS, GNU time) and the machine's load.
 #
 # PROFILE=dev uses debug binaries (faster to build, slower to run).
-set -euo pipefail
-cd "$(dirname "$0")/../.."
 # shellcheck source=SCRIPTDIR/_lib.sh
-source scripts/bench/_lib.sh
+source "$(dirname "$0")/_lib.sh"
 bench_require_gnu_time
 ADDONS="${ADDONS:-500}"
 PROFILE="${PROFILE:-release}"

@@ -20,10 +20,8 @@
 # Uses about 1 GB of disk in a tempdir (removed at the end), and today's
 # hive-apply several GB of memory on the 100,000 documents: PARTS=job or
 # PARTS=stream runs one part.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
 # shellcheck source=SCRIPTDIR/_lib.sh
-source scripts/bench/_lib.sh
+source "$(dirname "$0")/_lib.sh"
 sizes="${SIZES:-50 500 5000}"
 documents="${DOCUMENTS:-100000}"
 small="${SMALL:-1000}"
@@ -31,9 +29,7 @@ dry_run="${APPLY_DRY_RUN:-server}"
 parts="${PARTS:-job stream}"
 env=stage
 bench_require_gnu_time
-bench_build
-bin="$(bench_target_dir)/release"
-work="$(mktemp -d)"
+bench_prepare
 server_pid=""
 cleanup() {
   if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi

@@ -24,10 +24,8 @@
 # them the bench says so and exits 2.
 #
 # RUNS (default 3): runs of each side, interleaved; medians are printed.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
 # shellcheck source=SCRIPTDIR/_lib.sh
-source scripts/bench/_lib.sh
+source "$(dirname "$0")/_lib.sh"
 count="${1:-500}"
 runs="${RUNS:-3}"
 env=stage
@@ -54,9 +52,7 @@ mtcli="$MTCLI_VENV/bin/managedtenants"
 "$MTCLI_VENV/bin/python" -c 'import managedtenants' 2>/dev/null \
   || mtcli_missing "MTCLI_VENV=$MTCLI_VENV cannot import managedtenants"
 
-bench_build
-bin="$(bench_target_dir)/release"
-work="$(mktemp -d)"
+bench_prepare
 trap 'rm -rf "$work"' EXIT
 python3 scripts/bench/gen_tree.py "$count" "$work/gen" --no-bundles >"$work/gen.txt"
 tree="$work/gen/managed-tenants"

@@ -7,11 +7,9 @@
 # JSON is held whole before writing (nothing half-written on a serialisation
 # failure), YAML is emitted from that compact JSON in chunks.
 # SYNCSET_RENDER=path measures another build (a before/after comparison).
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-namespaces="${NAMESPACES:-300000}"
 # shellcheck source=SCRIPTDIR/_lib.sh
-source scripts/bench/_lib.sh
+source "$(dirname "$0")/_lib.sh"
+namespaces="${NAMESPACES:-300000}"
 bench_require_gnu_time
 binary="${SYNCSET_RENDER:-}"
 if [[ -z "$binary" ]]; then

@@ -5,16 +5,12 @@
 # objects (tools/syncset-render/examples/json-floor.rs), measured in the same
 # run. Target (issue 24): ours / floor <= 1.2. Median of RUNS (default 3)
 # runs, the sides interleaved; with each tool's peak memory (GNU time).
-set -euo pipefail
-cd "$(dirname "$0")/../.."
 # shellcheck source=SCRIPTDIR/_lib.sh
-source scripts/bench/_lib.sh
+source "$(dirname "$0")/_lib.sh"
 clusters="${CLUSTERS:-10000}"
 runs="${RUNS:-3}"
 bench_require_gnu_time
-bench_build
-bin="$(bench_target_dir)/release"
-work="$(mktemp -d)"
+bench_prepare
 trap 'rm -rf "$work"' EXIT
 for i in $(seq 1 "$clusters"); do printf 'uhc-%05d/cluster-%05d\n' "$i" "$i"; done > "$work/clusters"
 addon=tests/fixtures/sss/addons/full-addon/metadata/stage/addon.yaml

@@ -12,18 +12,14 @@
 # addon-validate's peak memory (GNU time).
 # When ../shared/reference is present, also times managed-tenants-cli's own
 # schema validation (PyYAML + jsonschema, from PyPI) on the same add-ons.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
 # shellcheck source=SCRIPTDIR/_lib.sh
-source scripts/bench/_lib.sh
+source "$(dirname "$0")/_lib.sh"
 count="${1:-500}"
 runs="${RUNS:-3}"
 bench_require_gnu_time
 python3 -c 'import yaml; yaml.CSafeLoader' 2>/dev/null \
   || { echo "bench validate: python3 needs PyYAML with libyaml (yaml.CSafeLoader)" >&2; exit 2; }
-bench_build
-bin="$(bench_target_dir)/release"
-work=$(mktemp -d)
+bench_prepare
 trap 'rm -rf "$work"' EXIT
 python3 scripts/bench/gen_tree.py "$count" "$work" >"$work/gen.txt"
 files=$(find "$work" -name '*.yaml' -o -name '*.yml' | wc -l)

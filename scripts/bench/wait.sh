@@ -6,10 +6,8 @@
 # (target: 1), our time per poll, the floor (the same query sent by curl, i.e.
 # Prometheus' own cost), the ratio (target, issue 24: <= 1.1), csv-wait's
 # peak memory (GNU time), and the naive peer: one query per cluster.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
 # shellcheck source=SCRIPTDIR/_lib.sh
-source scripts/bench/_lib.sh
+source "$(dirname "$0")/_lib.sh"
 bench_require_gnu_time
 
 CLUSTERS=${CLUSTERS:-2000}
