@@ -28,6 +28,7 @@ use serde::Serialize;
 
 use crate::check::finding::{Finding, Severity};
 use crate::cli::error::{Error, ExitStatus, Result};
+use crate::text::escape::{escape_with, markup_entity};
 
 /// One `--report` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -432,23 +433,16 @@ fn first_line(text: &str) -> &str {
 /// Text for XML content and attribute values: the five entities, and the
 /// characters XML 1.0 cannot hold (most controls) as U+FFFD.
 fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' => out.push_str("&#10;"),
-            '\t' | '\r' => {
-                let _ = write!(out, "&#{};", c as u32);
-            }
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
+    escape_with(text, |c| match c {
+        '&' | '<' | '>' => markup_entity(c),
+        '"' => Some("&quot;"),
+        '\'' => Some("&apos;"),
+        '\n' => Some("&#10;"),
+        '\t' => Some("&#9;"),
+        '\r' => Some("&#13;"),
+        c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => Some("\u{FFFD}"),
+        _ => None,
+    })
 }
 
 /// One issue of GitLab's Code Quality report (its documented fields).
@@ -589,6 +583,13 @@ mod tests {
         .expected("a base64 PNG")
     }
 
+    #[test]
+    fn xml_text_has_its_five_entities_line_breaks_as_references_and_no_controls() {
+        assert_eq!(
+            xml("&<>\"'\n\t\r\u{1}\u{FFFE}é"),
+            "&amp;&lt;&gt;&quot;&apos;&#10;&#9;&#13;\u{FFFD}\u{FFFD}é"
+        );
+    }
     #[test]
     fn requests_parse_as_the_help_says() {
         assert_eq!(

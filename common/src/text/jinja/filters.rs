@@ -19,6 +19,7 @@ use super::python::{
 };
 use super::source::{CONCAT_FUNCTION, PERCENT_FUNCTION};
 use super::text;
+use crate::text::escape::{escape_with, markup_entity};
 
 /// Puts Jinja2's filters, tests and globals into `env`.
 pub(super) fn install(env: &mut Environment<'_>) {
@@ -777,18 +778,12 @@ fn groupby(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Err
 
 /// MarkupSafe's `escape` of text: `&`, `<`, `>`, `"` and `'` as entities.
 fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&#34;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    escape_with(text, |c| match c {
+        '&' | '<' | '>' => markup_entity(c),
+        '"' => Some("&#34;"),
+        '\'' => Some("&#39;"),
+        _ => None,
+    })
 }
 
 /// Jinja2's `escape`/`e`: MarkupSafe's `escape(value)`, which leaves text
