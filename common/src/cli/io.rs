@@ -306,6 +306,15 @@ pub fn too_large_document(location: Location, limit: usize) -> Error {
     )
 }
 
+/// The error of a file that could not be read: its path, then `cannot read
+/// the <what>: ` and the cause in words ([`describe_io_error`]).
+pub fn cannot_read(path: &Path, what: &str, err: &std::io::Error) -> Error {
+    Error::in_file(
+        path,
+        format!("cannot read the {what}: {}", describe_io_error(err)),
+    )
+}
+
 /// Turns an I/O error into words a user acts on.
 pub fn describe_io_error(err: &std::io::Error) -> String {
     match err.kind() {
@@ -548,6 +557,17 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_read_is_named_with_what_it_is_and_why() {
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let err = cannot_read(Path::new("ca.pem"), "CA file", &missing);
+        assert_eq!(
+            err.to_string(),
+            "ca.pem: cannot read the CA file: no such file or directory"
+        );
+        assert_eq!(err.exit_status(), crate::ExitStatus::Invalid);
     }
 
     #[test]

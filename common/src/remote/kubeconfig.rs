@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::cli::error::{Error, Location, Result};
-use crate::cli::io::Source;
+use crate::cli::io::{cannot_read, Source};
 use crate::remote::http::{Secret, TlsOptions};
 
 pub use connection::ApiConnection;
@@ -536,15 +536,7 @@ const MAX_CREDENTIAL_FILE_BYTES: usize = 1024 * 1024;
 /// Refuses what is not a regular file (a FIFO with no writer would block
 /// forever, `/dev/zero` would never end), without opening it.
 fn regular_file(path: &Path, what: &str) -> Result<()> {
-    let metadata = std::fs::metadata(path).map_err(|err| {
-        Error::in_file(
-            path,
-            format!(
-                "cannot read the {what}: {}",
-                crate::cli::io::describe_io_error(&err)
-            ),
-        )
-    })?;
+    let metadata = std::fs::metadata(path).map_err(|err| cannot_read(path, what, &err))?;
     if !metadata.is_file() {
         return Err(Error::in_file(
             path,
@@ -557,15 +549,7 @@ fn regular_file(path: &Path, what: &str) -> Result<()> {
 /// Reads a credential file: a regular file, at most [`MAX_CREDENTIAL_FILE_BYTES`].
 fn read_small_file(path: &Path, what: &str) -> Result<Vec<u8>> {
     regular_file(path, what)?;
-    let fail = |err: std::io::Error| {
-        Error::in_file(
-            path,
-            format!(
-                "cannot read the {what}: {}",
-                crate::cli::io::describe_io_error(&err)
-            ),
-        )
-    };
+    let fail = |err: std::io::Error| cannot_read(path, what, &err);
     let file = std::fs::File::open(path).map_err(fail)?;
     let bytes = crate::cli::io::read_capped(file, MAX_CREDENTIAL_FILE_BYTES, 0).map_err(fail)?;
     if bytes.len() > MAX_CREDENTIAL_FILE_BYTES {

@@ -154,15 +154,8 @@ pub fn resolve(
             path.display()
         )));
     }
-    let text = std::fs::read_to_string(&path).map_err(|err| {
-        Error::in_file(
-            &path,
-            format!(
-                "cannot read the ocm configuration: {}",
-                crate::cli::io::describe_io_error(&err)
-            ),
-        )
-    })?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|err| crate::cli::io::cannot_read(&path, "ocm configuration", &err))?;
     // serde_json's message can quote the text near the error, a token included: keep only the position.
     let file: OcmConfigFile = serde_json::from_str(&text).map_err(|err| {
         Error::in_file(

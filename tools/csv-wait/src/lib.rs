@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 
-use common::cli::io::{write_stdout, Format, OutputArgs, Source};
+use common::cli::io::{cannot_read, write_stdout, Format, OutputArgs, Source};
 use common::cli::stream::{self, Outcomes};
 use common::remote::http::{Client, RetryPolicy, Secret, TlsOptions};
 use common::remote::prometheus::QueryMethod;
@@ -469,15 +469,7 @@ fn cluster_ids(cli: &Cli) -> Result<Vec<String>> {
 
 fn prometheus_client(cli: &Cli, url: &str) -> Result<Client> {
     let ca_pem = match &cli.ca_file {
-        Some(path) => Some(std::fs::read(path).map_err(|err| {
-            Error::in_file(
-                path,
-                format!(
-                    "cannot read the CA file: {}",
-                    common::cli::io::describe_io_error(&err)
-                ),
-            )
-        })?),
+        Some(path) => Some(std::fs::read(path).map_err(|err| cannot_read(path, "CA file", &err))?),
         None => None,
     };
     let tls = TlsOptions {
@@ -487,15 +479,8 @@ fn prometheus_client(cli: &Cli, url: &str) -> Result<Client> {
     };
     let token = match &cli.token_file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|err| {
-                Error::in_file(
-                    path,
-                    format!(
-                        "cannot read the token file: {}",
-                        common::cli::io::describe_io_error(&err)
-                    ),
-                )
-            })?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|err| cannot_read(path, "token file", &err))?;
             let token = text.trim().to_string();
             if token.is_empty() {
                 return Err(Error::in_file(path, "the token file is empty"));
