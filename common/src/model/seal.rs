@@ -44,6 +44,27 @@ pub fn seal(mut document: AddonDocument) -> AddonDocument {
     document
 }
 
+/// `document` sealed, as its compact JSON line (without the newline): what
+/// `serde_json::to_string(&seal(document.clone()))` gives, serialised once.
+/// The seal is the last field and covers the text before it, so the line is
+/// the unsealed text with the seal put before its closing brace.
+pub fn sealed_json(document: &AddonDocument) -> serde_json::Result<String> {
+    if document.validated.is_some() {
+        return serde_json::to_string(&seal(document.clone()));
+    }
+    let mut text = serde_json::to_string(document)?;
+    let mut hasher = Sha256::new();
+    hasher.update(text.as_bytes());
+    let digest = hex_digest(hasher);
+    match text.pop() {
+        Some('}') if text.len() > 1 => text.push(','),
+        Some('}') => {}
+        _ => return serde_json::to_string(&seal(document.clone())),
+    }
+    text.push_str(&format!("\"{FIELD}\":\"{digest}\"}}"));
+    Ok(text)
+}
+
 /// Whether `document` (a parsed document, keys in the order read) carries a
 /// seal that is the digest of the rest of it.
 pub fn is_sealed(document: &Value) -> bool {
@@ -60,13 +81,18 @@ pub fn is_sealed(document: &Value) -> bool {
 fn digest_of<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
     let mut hasher = HashWriter(Sha256::new());
     serde_json::to_writer(&mut hasher, value)?;
-    let hash = hasher.0.finalize();
+    Ok(hex_digest(hasher.0))
+}
+
+/// `sha256:<hex>` of what `hasher` was fed.
+fn hex_digest(hasher: Sha256) -> String {
+    let hash = hasher.finalize();
     let mut text = String::with_capacity(7 + 64);
     text.push_str("sha256:");
     for byte in hash.iter() {
         text.push_str(&format!("{byte:02x}"));
     }
-    Ok(text)
+    text
 }
 
 /// A document's fields but its seal, in their order.
@@ -118,6 +144,16 @@ mod tests {
             value[FIELD].as_str().unwrap(),
             digest_of(&serde_json::from_str::<Value>(&format!("{body}}}")).unwrap()).unwrap()
         );
+    }
+
+    #[test]
+    fn a_sealed_line_is_the_sealed_document_written_once() {
+        let document = crate::testing::minimal_document(serde_json::json!({}));
+        let line = sealed_json(&document).unwrap();
+        assert_eq!(line, sealed_line(document.clone()));
+        assert!(is_sealed(&serde_json::from_str(&line).unwrap()));
+        // A document loaded sealed is sealed again over what it says now.
+        assert_eq!(sealed_json(&seal(document.clone())).unwrap(), line);
     }
 
     #[test]

@@ -195,28 +195,42 @@ fn run_tree(args: &Args, root: &Path, settings: &Settings) -> Result<()> {
             .map(|n| n.get())
             .unwrap_or(1)
     });
-    let outcome = tree::validate_tree(
-        &folders,
-        args.bundles.as_deref(),
-        settings,
-        jobs,
-        only.as_ref(),
-    )?;
     match (args.documents, &args.env) {
         (true, Some(environment)) => {
             let scope = match narrowing {
                 Some(_) => Scope::Selection,
                 None => Scope::Whole,
             };
-            let mut inventory =
-                Inventory::new(environment, scope, narrowing, outcome.addon_ids.clone());
-            for failed in &outcome.failed {
-                inventory.record_failure(Some(failed), "addon-validate");
-            }
-            report_documents(outcome, &inventory)
+            let header = Inventory::new(environment, scope, narrowing, BTreeSet::new());
+            let job = Tree {
+                folders: &folders,
+                bundles_root: args.bundles.as_deref(),
+                settings,
+                jobs,
+                only: only.as_ref(),
+            };
+            report_documents(&job, header)
         }
-        _ => report_tree(args, outcome),
+        _ => {
+            let outcome = tree::validate_tree(
+                &folders,
+                args.bundles.as_deref(),
+                settings,
+                jobs,
+                only.as_ref(),
+            )?;
+            report_tree(args, outcome)
+        }
     }
+}
+
+/// The add-on folders `--all` validates, and how.
+struct Tree<'a> {
+    folders: &'a [AddonFolder],
+    bundles_root: Option<&'a Path>,
+    settings: &'a Settings,
+    jobs: usize,
+    only: Option<&'a BTreeSet<String>>,
 }
 
 /// How the command line narrows the tree (`--changed-since origin/main
@@ -322,7 +336,11 @@ fn print_findings(findings: &[Finding]) {
 
 fn summary(findings: &[Finding], files: usize) -> String {
     let errors = findings.iter().filter(|f| f.is_error()).count();
-    let warnings = findings.len() - errors;
+    counts(errors, findings.len() - errors, files)
+}
+
+/// `1 error(s), 0 warning(s)`, with ` in N files` when N is not 1.
+fn counts(errors: usize, warnings: usize, files: usize) -> String {
     let in_files = if files == 1 {
         String::new()
     } else {
@@ -462,26 +480,61 @@ fn list_ids(folders: &[AddonFolder], only: Option<&BTreeSet<String>>) -> Result<
 }
 
 /// `--documents`: the valid add-ons as JSON lines on stdout, then the
-/// inventory; the findings and the summary on stderr.
-fn report_documents(outcome: TreeOutcome, inventory: &Inventory) -> Result<()> {
-    print_findings(&outcome.findings);
-    let mut out = String::new();
-    for document in &outcome.documents {
-        // Checked in full here: sealed, so that the next stage need not
-        // check it again (common::model::seal).
-        let sealed = common::model::seal::seal(document.clone());
-        out.push_str(&serde_json::to_string(&sealed).map_err(Error::internal)?);
-        out.push('\n');
+/// inventory (`header` with every add-on id of the tree and the failed
+/// ones); the findings and the summary on stderr. Each folder's findings
+/// and documents are written as soon as it and those before it are
+/// checked, so the next stage starts on the first add-ons while the others
+/// are checked, and memory holds a few add-ons and the ids, not the tree.
+fn report_documents(job: &Tree, mut header: Inventory) -> Result<()> {
+    let mut addon_ids: BTreeSet<String> = job.folders.iter().map(|f| f.name.clone()).collect();
+    let mut failed: Vec<String> = Vec::new();
+    let (mut files, mut documents, mut errors, mut warnings) = (0, 0, 0, 0);
+    tree::each_folder(
+        job.folders,
+        job.bundles_root,
+        job.settings,
+        job.jobs,
+        job.only,
+        |folder, outcome| {
+            let findings: Vec<Finding> = outcome
+                .rows
+                .into_iter()
+                .flat_map(|(summary, findings)| {
+                    files += 1;
+                    errors += summary.errors;
+                    warnings += summary.warnings;
+                    findings
+                })
+                .collect();
+            print_findings(&findings);
+            let mut out = String::new();
+            for document in &outcome.documents {
+                // Checked in full here: sealed, so that the next stage need not
+                // check it again (common::model::seal).
+                out.push_str(&common::model::seal::sealed_json(document).map_err(Error::internal)?);
+                out.push('\n');
+            }
+            documents += outcome.documents.len();
+            if !out.is_empty() {
+                common::cli::io::write_stdout(&out)?;
+            }
+            addon_ids.extend(outcome.ids);
+            if outcome.failed {
+                failed.push(folder.name.clone());
+            }
+            Ok(())
+        },
+    )?;
+    header.addons = addon_ids;
+    for failed in &failed {
+        header.record_failure(Some(failed), "addon-validate");
     }
-    out.push_str(&serde_json::to_string(inventory).map_err(Error::internal)?);
+    let mut out = serde_json::to_string(&header).map_err(Error::internal)?;
     out.push('\n');
     common::cli::io::write_stdout(&out)?;
-    let errors = outcome.findings.iter().filter(|f| f.is_error()).count();
     let line = format!(
-        "{} file(s) checked, {} add-on document(s) written: {}",
-        outcome.files.len(),
-        outcome.documents.len(),
-        summary(&outcome.findings, 1)
+        "{files} file(s) checked, {documents} add-on document(s) written: {}",
+        counts(errors, warnings, 1)
     );
     if errors == 0 {
         common::cli::note_line(format_args!("{line}"));

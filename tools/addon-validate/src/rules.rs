@@ -325,6 +325,31 @@ pub fn namespaces(s: &Subject) -> Vec<Finding> {
     out
 }
 
+/// A parameter's `validation`, compiled once per process: add-ons of a tree
+/// share the same few patterns, and compiling one costs more than checking
+/// a whole add-on against it. At most 256 are kept.
+fn parameter_pattern(validation: &str) -> std::result::Result<regex::Regex, String> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Compiled = std::result::Result<regex::Regex, String>;
+    static COMPILED: OnceLock<Mutex<HashMap<String, Compiled>>> = OnceLock::new();
+    let cache = COMPILED.get_or_init(Mutex::default);
+    if let Some(compiled) = cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(validation)
+    {
+        return compiled.clone();
+    }
+    let compiled = regex::Regex::new(validation).map_err(|err| err.to_string());
+    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+    // Bounded, so that a tree of all different patterns does not grow memory.
+    if cache.len() < 256 {
+        cache.insert(validation.to_string(), compiled.clone());
+    }
+    compiled
+}
+
 /// AM0009: a parameter has validation or options, not both, and its default
 /// satisfies whichever it has.
 pub fn addon_parameters(s: &Subject) -> Vec<Finding> {
@@ -347,7 +372,7 @@ pub fn addon_parameters(s: &Subject) -> Vec<Finding> {
                 let Some(default) = &parameter.default_value else {
                     continue;
                 };
-                match regex::Regex::new(validation) {
+                match parameter_pattern(validation) {
                     Err(err) => out.push(
                         s.error(
                             codes::ADDON_PARAMETERS,

@@ -172,17 +172,17 @@ impl FileSummary {
 }
 
 /// The report rows of one add-on folder, each with its findings.
-type FileRows = Vec<(FileSummary, Vec<Finding>)>;
+pub type FileRows = Vec<(FileSummary, Vec<Finding>)>;
 
 /// What validating one add-on folder found.
-struct FolderOutcome {
-    rows: FileRows,
+pub struct FolderOutcome {
+    pub rows: FileRows,
     /// The normalised document of each environment's valid add-on.
-    documents: Vec<AddonDocument>,
+    pub documents: Vec<AddonDocument>,
     /// The ids the add-on's own files give it.
-    ids: Vec<String>,
+    pub ids: Vec<String>,
     /// Whether an environment's add-on gave no document.
-    failed: bool,
+    pub failed: bool,
 }
 
 /// Everything `--all` found.
@@ -190,8 +190,6 @@ struct FolderOutcome {
 pub struct TreeOutcome {
     pub files: Vec<FileSummary>,
     pub findings: Vec<Finding>,
-    /// The normalised document of each valid add-on, in folder order.
-    pub documents: Vec<AddonDocument>,
     /// Every add-on id the tree holds for the environments asked, valid or
     /// not, selected or not: the folder names, and the ids the validated
     /// add-ons' files give where those differ.
@@ -202,8 +200,8 @@ pub struct TreeOutcome {
 }
 
 /// Validates the add-on folders `folders` that `only` selects (all when
-/// None): each environment's add-on and image sets, on `jobs` threads; the
-/// bundles of an add-on are read once.
+/// None), for the whole report: each environment's add-on and image sets,
+/// on `jobs` threads; the bundles of an add-on are read once.
 pub fn validate_tree(
     folders: &[AddonFolder],
     bundles_root: Option<&Path>,
@@ -215,27 +213,149 @@ pub fn validate_tree(
         addon_ids: folders.iter().map(|f| f.name.clone()).collect(),
         ..TreeOutcome::default()
     };
+    each_folder(
+        folders,
+        bundles_root,
+        settings,
+        jobs,
+        only,
+        |folder, result| {
+            for (summary, findings) in result.rows {
+                outcome.files.push(summary);
+                outcome.findings.extend(findings);
+            }
+            outcome.addon_ids.extend(result.ids);
+            if result.failed {
+                outcome.failed.push(folder.name.clone());
+            }
+            Ok(())
+        },
+    )?;
+    Ok(outcome)
+}
+
+/// Validates the selected folders on `jobs` threads and hands each folder's
+/// outcome to `consume` in folder order, as soon as it and those before it
+/// are done: `--documents` writes each add-on while the next ones are
+/// still being checked, and memory holds a few folders, not the tree.
+pub fn each_folder(
+    folders: &[AddonFolder],
+    bundles_root: Option<&Path>,
+    settings: &Settings,
+    jobs: usize,
+    only: Option<&BTreeSet<String>>,
+    mut consume: impl FnMut(&AddonFolder, FolderOutcome) -> Result<()>,
+) -> Result<()> {
     let selected: Vec<&AddonFolder> = folders
         .iter()
         .filter(|folder| only.is_none_or(|only| only.contains(&folder.name)))
         .collect();
-    // A worker that panics is an internal error, never add-ons silently
-    // left out of the report (issue 12).
-    let results = common::cli::parallel::try_map_bounded(&selected, jobs, |folder| {
-        validate_folder(folder, bundles_root, settings)
-    })?;
-    for (folder, result) in selected.iter().zip(results) {
-        for (summary, findings) in result.rows {
-            outcome.files.push(summary);
-            outcome.findings.extend(findings);
-        }
-        outcome.documents.extend(result.documents);
-        outcome.addon_ids.extend(result.ids);
-        if result.failed {
-            outcome.failed.push(folder.name.clone());
-        }
+    in_order(
+        &selected,
+        jobs,
+        |folder| validate_folder(folder, bundles_root, settings),
+        |folder, result| consume(folder, result),
+    )
+}
+
+/// Runs `work` over `items` on at most `jobs` threads and hands the results
+/// to `consume` on the calling thread, in item order, each as soon as the
+/// ones before it are in. Workers run at most a few items ahead of
+/// `consume`, so results waiting to be consumed stay few. A `work` that
+/// panics is an internal error naming the item, never a dropped result
+/// (issue 12); nothing after it is consumed. The first error of `consume`
+/// stops the work.
+fn in_order<T: Sync, R: Send>(
+    items: &[T],
+    jobs: usize,
+    work: impl Fn(&T) -> R + Sync,
+    mut consume: impl FnMut(&T, R) -> Result<()>,
+) -> Result<()> {
+    use std::collections::BTreeMap;
+    use std::sync::{Condvar, Mutex};
+
+    struct Shared<R> {
+        /// The next item a worker takes.
+        next: usize,
+        /// Items consumed so far: workers stay within `window` of it.
+        consumed: usize,
+        /// Done and not yet consumed, by index.
+        done: BTreeMap<usize, std::thread::Result<R>>,
+        /// Stop taking items (consume failed).
+        stop: bool,
     }
-    Ok(outcome)
+    let threads = jobs.clamp(1, items.len().max(1));
+    let window = threads * 4;
+    let shared = Mutex::new(Shared {
+        next: 0,
+        consumed: 0,
+        done: BTreeMap::new(),
+        stop: false,
+    });
+    let changed = Condvar::new();
+    let lock = || shared.lock().unwrap_or_else(|p| p.into_inner());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let i = {
+                    let mut state = lock();
+                    while !state.stop
+                        && state.next < items.len()
+                        && state.next >= state.consumed + window
+                    {
+                        state = changed.wait(state).unwrap_or_else(|p| p.into_inner());
+                    }
+                    if state.stop || state.next >= items.len() {
+                        return;
+                    }
+                    state.next += 1;
+                    state.next - 1
+                };
+                let result =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&items[i])));
+                lock().done.insert(i, result);
+                changed.notify_all();
+            });
+        }
+        let mut outcome = Ok(());
+        for (i, item) in items.iter().enumerate() {
+            let result = {
+                let mut state = lock();
+                loop {
+                    if let Some(result) = state.done.remove(&i) {
+                        state.consumed = i + 1;
+                        break result;
+                    }
+                    state = changed.wait(state).unwrap_or_else(|p| p.into_inner());
+                }
+            };
+            changed.notify_all();
+            outcome = match result {
+                Ok(result) => consume(item, result),
+                Err(panic) => Err(Error::internal(format!(
+                    "a worker thread panicked on item {} of {}: {}",
+                    i + 1,
+                    items.len(),
+                    panic_message(panic.as_ref())
+                ))),
+            };
+            if outcome.is_err() {
+                break;
+            }
+        }
+        lock().stop = true;
+        changed.notify_all();
+        outcome
+    })
+}
+
+/// The text of a panic payload (`panic!("...")` gives a `&str` or a `String`).
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_string())
 }
 
 /// A refused folder is its refusals; the others are validated.
@@ -398,6 +518,64 @@ mod tests {
         let every = addon_folders(root.path(), None).unwrap();
         assert_eq!(every.len(), 3);
         assert_eq!(every[1].environments, ["production"]);
+    }
+
+    #[test]
+    fn results_are_consumed_in_order_with_few_waiting() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let items: Vec<usize> = (0..200).collect();
+        let started = AtomicUsize::new(0);
+        let mut seen = Vec::new();
+        in_order(
+            &items,
+            3,
+            |n| {
+                started.fetch_add(1, Ordering::SeqCst);
+                std::thread::yield_now();
+                n * 2
+            },
+            |n, doubled| {
+                // Workers never run far ahead of what has been consumed.
+                assert!(started.load(Ordering::SeqCst) <= n + 1 + 3 * 4, "{n}");
+                seen.push(doubled);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, items.iter().map(|n| n * 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_worker_panic_is_an_internal_error_and_a_consumer_error_stops_the_work() {
+        let items: Vec<u32> = (0..10).collect();
+        let mut consumed = Vec::new();
+        let err = in_order(
+            &items,
+            2,
+            |n| {
+                assert!(*n != 7, "boom on {n}");
+                *n
+            },
+            |_, n| {
+                consumed.push(n);
+                Ok(())
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::Internal(_)), "{err:?}");
+        assert!(err.to_string().contains("item 8 of 10: boom on 7"), "{err}");
+        assert_eq!(consumed, (0..7).collect::<Vec<_>>());
+        let err = in_order(
+            &items,
+            2,
+            |n| *n,
+            |_, n| match n {
+                3 => Err(Error::Invalid("stop".into())),
+                _ => Ok(()),
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), Error::Invalid("stop".into()).to_string());
     }
 
     #[cfg(unix)]
