@@ -5,15 +5,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::cli::io::{write_document, Format};
+use common::cli::io::Format;
 use common::cli::stream::{Outcomes, Stream, StreamItem};
 use common::remote::ocm::Service;
 use common::remote::ocm_auth::OcmApi;
 use common::{Error, Result};
 
 use crate::install::worst;
+use crate::planned::PlannedStream;
 use crate::prune::{self, PruneInput};
-use crate::publish::{plan, planned, PlannedRequest};
+use crate::publish::{plan, PlannedRequest};
 use crate::{api_url, sync};
 
 /// How a stream is published.
@@ -44,7 +45,7 @@ fn warn_differences(options: &Options, document: &common::AddonDocument) {
 
 /// The add-on id of a stream's document: its own, or the one read from a
 /// broken document.
-fn item_id(item: &StreamItem) -> Option<&str> {
+pub(crate) fn item_id(item: &StreamItem) -> Option<&str> {
     match &item.document {
         Ok(document) => Some(document.metadata.id.as_str()),
         Err(_) => item.id.as_deref(),
@@ -72,17 +73,25 @@ pub fn refuse_repeated_ids(items: Vec<StreamItem>) -> Vec<StreamItem> {
                 .and_then(|id| places.get(id))
                 .filter(|positions| positions.len() > 1);
             if let Some(positions) = repeated {
-                let listed: Vec<String> = positions.iter().map(ToString::to_string).collect();
-                item.document = Err(Error::Invalid(format!(
-                    "the input holds add-on {} {} times (documents {}): give each add-on once; none of them was published",
+                item.document = Err(repeated_error(
                     item_id(&item).unwrap_or_default(),
-                    positions.len(),
-                    listed.join(", ")
-                )));
+                    positions,
+                ));
             }
             item
         })
         .collect()
+}
+
+/// Why a document whose add-on id the stream holds at `positions` (more
+/// than one) is refused.
+pub(crate) fn repeated_error(id: &str, positions: &[usize]) -> Error {
+    let listed: Vec<String> = positions.iter().map(ToString::to_string).collect();
+    Error::Invalid(format!(
+        "the input holds add-on {id} {} times (documents {}): give each add-on once; none of them was published",
+        positions.len(),
+        listed.join(", ")
+    ))
 }
 
 /// Publishes one add-on (and its version) by comparison, or with `--diff`
@@ -208,14 +217,14 @@ pub fn publish_stream(
 pub fn plan_with_prune(
     api: &OcmApi,
     options: &Options,
-    stream: Stream,
+    stream: PlannedStream,
     base: &str,
     format: Format,
 ) -> Result<()> {
-    let Stream { items, inventory } = stream;
-    let (in_input, failed_here) = ids_of(&items);
-    let mut outcomes = Outcomes::new("ocm-post", items.len());
-    let mut requests = planned_publish(options, items, base, &mut outcomes);
+    let (in_input, failed_here) = stream.ids();
+    let inventory = stream.inventory.clone();
+    let mut outcomes = Outcomes::new("ocm-post", stream.len());
+    let mut requests = stream.report(&mut outcomes)?;
     let (deletions, pruned) = beyond_the_input(
         api,
         options,
@@ -225,9 +234,9 @@ pub fn plan_with_prune(
         base,
         Some(base),
     );
-    requests.extend(deletions);
+    requests.extra = deletions;
     if !requests.is_empty() {
-        write_document(&requests, format)?;
+        requests.write(format)?;
     }
     worst(
         outcomes
@@ -239,27 +248,16 @@ pub fn plan_with_prune(
     )
 }
 
-/// The requests publishing each add-on would send (`--dry-run`), each bad
-/// document recorded as failed.
-pub fn planned_publish(
-    options: &Options,
-    items: Vec<StreamItem>,
-    base: &str,
-    outcomes: &mut Outcomes,
-) -> Vec<PlannedRequest> {
-    common::cli::note_line(format_args!(
-        "ocm-post: dry run: nothing is sent; an object OCM already has is compared and PATCHed without `id` instead of POSTed"
-    ));
-    let mut requests = Vec::new();
-    for item in items {
-        let name = item.name();
-        let requests_of = item.document.and_then(|document| {
-            warn_differences(options, &document);
-            planned(&document, options.service, options.with_version, base)
-        });
-        requests.extend(outcomes.record(&name, requests_of).unwrap_or_default());
+/// `--dry-run`: the requests publishing each add-on would send, each bad
+/// document recorded as failed; nothing on stdout when no add-on could be
+/// planned (the next stage must not take an empty list for a result).
+pub fn plan_stream(stream: PlannedStream, format: Format) -> Result<()> {
+    let mut outcomes = Outcomes::new("ocm-post", stream.len());
+    let requests = stream.report(&mut outcomes)?;
+    if !requests.is_empty() {
+        requests.write(format)?;
     }
-    requests
+    outcomes.finish()
 }
 
 /// Reads OCM's add-on list, then lists the add-ons beyond the environment

@@ -13,6 +13,7 @@
 mod api_url;
 mod fleet;
 mod install;
+mod planned;
 mod prune;
 pub mod publish;
 pub mod sync;
@@ -407,11 +408,6 @@ fn run(cli: Cli) -> Result<()> {
 /// one), or plans them with `--dry-run`, then lists, or with `--prune`
 /// deletes, the add-ons OCM has beyond the environment's inventory.
 fn publish(cli: &Cli, service: Service, format: Format) -> Result<()> {
-    let stream = common::cli::stream::read_stream(cli.file.as_deref())?;
-    let stream = common::cli::stream::Stream {
-        items: fleet::refuse_repeated_ids(stream.items),
-        inventory: stream.inventory,
-    };
     let options = fleet::Options {
         service,
         with_version: !cli.no_version,
@@ -423,26 +419,32 @@ fn publish(cli: &Cli, service: Service, format: Format) -> Result<()> {
             _ => "<stdin>".to_string(),
         },
     };
-    if cli.dry_run && !cli.prune {
-        // Offline: no credentials, only the URL the requests would go to.
-        let base = dry_run_url(cli)?;
-        let mut outcomes = common::cli::stream::Outcomes::new("ocm-post", stream.items.len());
-        let requests = fleet::planned_publish(&options, stream.items, &base, &mut outcomes);
-        // Nothing on stdout when no add-on could be planned: the next stage
-        // must not take an empty list for a result.
-        if !requests.is_empty() {
-            write_document(&requests, format)?;
+    if cli.dry_run {
+        // Each add-on is planned as it is read; only its requests' place in
+        // a temporary file and its id are kept until the stream ends.
+        let reader = common::cli::stream::StreamReader::open(cli.file.as_deref())?;
+        if !cli.prune {
+            // Offline: no credentials, only the URL the requests would go to.
+            let base = dry_run_url(cli)?;
+            return fleet::plan_stream(
+                planned::PlannedStream::read(&options, reader, &base)?,
+                format,
+            );
         }
-        return outcomes.finish();
+        // A dry run of a prune reads OCM's add-on list to say what it would delete.
+        let (api, base) = connect(cli, Action::Publish.writes(cli))?;
+        let stream = planned::PlannedStream::read(&options, reader, &base)?;
+        return fleet::plan_with_prune(&api, &options, stream, &base, format);
     }
+    let stream = common::cli::stream::read_stream(cli.file.as_deref())?;
+    let stream = common::cli::stream::Stream {
+        items: fleet::refuse_repeated_ids(stream.items),
+        inventory: stream.inventory,
+    };
     if stream.items.is_empty() && !cli.prune {
         return Err(Error::usage("nothing to publish: give the add-on document"));
     }
     let (api, base) = connect(cli, Action::Publish.writes(cli))?;
-    if cli.dry_run {
-        // A dry run of a prune reads OCM's add-on list to say what it would delete.
-        return fleet::plan_with_prune(&api, &options, stream, &base, format);
-    }
     fleet::publish_stream(&api, &options, stream, &base, format)
 }
 
