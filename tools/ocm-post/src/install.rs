@@ -7,7 +7,7 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use common::cli::io::{render, write_stdout, Format};
+use common::cli::io::{render_record, write_stdout, Format};
 use common::cli::note;
 use common::remote::installation::{
     same_parameters, Installation, InstallationRequest, ParameterValue,
@@ -117,7 +117,7 @@ pub fn run_on_clusters(
     for (cluster, result) in clusters.iter().zip(results) {
         match result {
             Ok(done) => {
-                text.push_str(&record(&done, format)?);
+                text.push_str(&render_record(&done, format, "result")?);
                 if done.result == "refused" {
                     failures.push(Error::Invalid(format!(
                         "cluster {cluster} may not install {addon}: {}",
@@ -141,19 +141,6 @@ pub fn run_on_clusters(
     }
     write_stdout(&text)?;
     worst(failures)
-}
-
-/// One output record: a JSON line, or a YAML document.
-fn record(value: &impl Serialize, format: Format) -> Result<String> {
-    match format {
-        Format::Json => {
-            let mut line = serde_json::to_string(value)
-                .map_err(|err| Error::internal(format!("cannot serialise the result: {err}")))?;
-            line.push('\n');
-            Ok(line)
-        }
-        Format::Yaml => Ok(format!("---\n{}", render(value, Format::Yaml)?)),
-    }
 }
 
 /// Says every failure but the worst on stderr and returns the worst (the
@@ -398,7 +385,7 @@ mod tests {
 
     #[test]
     fn a_result_that_cannot_be_serialised_is_an_internal_error_not_bad_input() {
-        let err = record(&Unserialisable, Format::Json).unwrap_err();
+        let err = render_record(&Unserialisable, Format::Json, "result").unwrap_err();
         assert!(matches!(err, Error::Internal(_)), "{err:?}");
         assert!(err.to_string().contains("a bug in addon-flow"), "{err}");
     }
