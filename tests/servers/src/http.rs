@@ -580,15 +580,18 @@ fn write_response(
         .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
         .and_then(|(_, value)| value.trim().parse::<u64>().ok())
         .filter(|_| head_only);
-    write_head(
-        writer,
+    let head = head(
         response,
         declared.unwrap_or(response.body.len() as u64),
         close,
-    )?;
+    );
+    // One write, so one packet for a small answer: the head and the body
+    // written apart cost a system call and a segment more per request.
+    let mut whole = head.into_bytes();
     if !head_only {
-        writer.write_all(&response.body)?;
+        whole.extend_from_slice(&response.body);
     }
+    writer.write_all(&whole)?;
     writer.flush()
 }
 
@@ -599,6 +602,11 @@ fn write_head(
     length: u64,
     close: bool,
 ) -> std::io::Result<()> {
+    writer.write_all(head(response, length, close).as_bytes())
+}
+
+/// The text of [`write_head`].
+fn head(response: &HttpResponse, length: u64, close: bool) -> String {
     let mut head = format!(
         "HTTP/1.1 {} {}\r\n",
         response.status,
@@ -615,7 +623,7 @@ fn write_head(
     } else {
         "Connection: keep-alive\r\n\r\n"
     });
-    writer.write_all(head.as_bytes())
+    head
 }
 
 fn reason(status: u16) -> &'static str {

@@ -475,6 +475,7 @@ impl KubeApi {
     }
 
     fn handle(&self, request: &HttpRequest) -> HttpResponse {
+        let body = routes::parse_write_body(request);
         let mut state = self.lock();
         state.requests += 1;
         // A bearer token, or (as the API server's x509 authenticator) a client
@@ -496,8 +497,8 @@ impl KubeApi {
             ["apis"] => HttpResponse::json(200, &state.group_list()),
             ["api", "v1"] => state.resource_list("", "v1"),
             ["apis", group, version] => state.resource_list(group, version),
-            ["api", "v1", rest @ ..] => state.route(request, "", "v1", rest),
-            ["apis", group, version, rest @ ..] => state.route(request, group, version, rest),
+            ["api", "v1", rest @ ..] => state.route(request, body, "", "v1", rest),
+            ["apis", group, version, rest @ ..] => state.route(request, body, group, version, rest),
             ["openapi", "v3"] => {
                 HttpResponse::json(200, &openapi::root(&state.options.resource_types))
             }

@@ -133,21 +133,24 @@ pub(super) fn remove_path(value: &mut Value, path: &[String]) {
     }
 }
 
-pub(super) fn merge_into(target: &mut Value, source: &Value) {
+/// Merges `source` into `target`: mappings key by key, anything else
+/// replaced. `source` is moved in, not copied: on a create the whole
+/// object goes into an empty one.
+pub(super) fn merge_into(target: &mut Value, source: Value) {
     match (target, source) {
         (Value::Object(target), Value::Object(source)) => {
             for (k, v) in source {
-                match target.get_mut(k) {
+                match target.get_mut(&k) {
                     Some(existing) if existing.is_object() && v.is_object() => {
                         merge_into(existing, v)
                     }
                     _ => {
-                        target.insert(k.clone(), v.clone());
+                        target.insert(k, v);
                     }
                 }
             }
         }
-        (target, source) => *target = source.clone(),
+        (target, source) => *target = source,
     }
 }
 

@@ -15,6 +15,9 @@
 //! 1.27+ server's does: kubectl then sends `fieldValidation=Strict` and
 //! leaves the checking to the server instead of validating on its side.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use serde_json::{json, Map, Value};
 
 use super::ResourceType;
@@ -192,6 +195,20 @@ pub fn schema(rt: &ResourceType) -> Value {
     schema["x-kubernetes-group-version-kind"] =
         json!([{"group": rt.group, "version": rt.version, "kind": rt.kind}]);
     schema
+}
+
+/// [`schema`], built once per kind and process: every write checks its body
+/// against its kind's schema, and building it took a third of the server's
+/// time per request.
+pub fn cached_schema(rt: &ResourceType) -> Arc<Value> {
+    type Schemas = Mutex<HashMap<(String, String, String), Arc<Value>>>;
+    static SCHEMAS: OnceLock<Schemas> = OnceLock::new();
+    let key = (rt.group.clone(), rt.version.clone(), rt.kind.clone());
+    let mut schemas = SCHEMAS
+        .get_or_init(Schemas::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    Arc::clone(schemas.entry(key).or_insert_with(|| Arc::new(schema(rt))))
 }
 
 /// The name of a kind's schema in `components.schemas`: Kubernetes' Go
@@ -417,6 +434,15 @@ mod tests {
         prune(&mut pruned, &undeclared_fields(&schema, &object));
         assert!(undeclared_fields(&schema, &pruned).is_empty());
         assert_eq!(pruned["spec"]["resources"], object["spec"]["resources"]);
+    }
+
+    #[test]
+    fn a_kinds_schema_is_built_once_and_is_its_schema() {
+        let first = cached_schema(&sync_set());
+        assert_eq!(*first, schema(&sync_set()));
+        assert!(Arc::ptr_eq(&first, &cached_schema(&sync_set())));
+        let config_map = ResourceType::new("v1", "ConfigMap", "configmaps", true);
+        assert_eq!(*cached_schema(&config_map), schema(&config_map));
     }
 
     #[test]

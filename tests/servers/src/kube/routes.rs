@@ -128,9 +128,13 @@ impl State {
         }
     }
 
+    /// Answers a request on a kind's collection or object. `body` is the
+    /// request's body parsed before the server's state was locked (see
+    /// [`parse_write_body`]), for the writes.
     pub(super) fn route(
         &mut self,
         request: &HttpRequest,
+        body: Option<Result<Value, String>>,
         group: &str,
         version: &str,
         rest: &[&str],
@@ -184,7 +188,7 @@ impl State {
             ("POST", Target::Collection { rt, namespace })
                 if !rt.namespaced || !namespace.is_empty() =>
             {
-                match parse_body(&request.body) {
+                match body.unwrap_or_else(|| parse_body(&request.body)) {
                     Ok(body) => self.create(&rt, &namespace, body, options),
                     Err(message) => status(400, "BadRequest", message),
                 }
@@ -196,7 +200,7 @@ impl State {
                     namespace,
                     name,
                 },
-            ) => match parse_body(&request.body) {
+            ) => match body.unwrap_or_else(|| parse_body(&request.body)) {
                 Ok(body) => self.replace(&rt, &namespace, &name, body, options),
                 Err(message) => status(400, "BadRequest", message),
             },
@@ -210,7 +214,7 @@ impl State {
             ) => {
                 let content_type = request.header("content-type").unwrap_or_default();
                 let content_type = content_type.split(';').next().unwrap_or_default().trim();
-                let body = match parse_body(&request.body) {
+                let body = match body.unwrap_or_else(|| parse_body(&request.body)) {
                     Ok(body) => body,
                     Err(message) => return status(400, "BadRequest", message),
                 };
@@ -295,6 +299,14 @@ fn field_manager(request: &HttpRequest) -> String {
             .take(128)
             .collect(),
     }
+}
+
+/// The body of a write (POST, PUT, PATCH), parsed: done before the
+/// server's state is locked, so that requests in flight at once parse
+/// their bodies at once, not one after the other. `None` for the other
+/// methods, which have no body to read.
+pub(super) fn parse_write_body(request: &HttpRequest) -> Option<Result<Value, String>> {
+    matches!(request.method.as_str(), "POST" | "PUT" | "PATCH").then(|| parse_body(&request.body))
 }
 
 fn parse_body(body: &[u8]) -> Result<Value, String> {

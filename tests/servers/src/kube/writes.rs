@@ -28,7 +28,7 @@ use super::fields::{
     changed_paths, content, get_path, json_merge_patch, leaf_paths, managed_fields, merge_into,
     overlaps, remove_path, same_ownership, strip_server_fields, Manager, Managers, Ownership, Path,
 };
-use super::openapi::{dotted, prune, schema, undeclared_fields};
+use super::openapi::{cached_schema, dotted, prune, undeclared_fields};
 use super::status::{
     apply_conflict, details, forbidden, namespace_not_found, not_found, status, status_with,
     typed_patch_failure,
@@ -226,7 +226,7 @@ impl State {
         {
             remove_path(&mut object, path);
         }
-        merge_into(&mut object, &applied);
+        merge_into(&mut object, applied);
         let time = managers
             .get(&applier)
             .map(|entry| entry.time.clone())
@@ -501,14 +501,17 @@ impl State {
                 Some(stored) if !spec_changed => stored.changed_at,
                 _ => Instant::now(),
             };
+            // Written first, so the object is stored without a copy.
+            let response = HttpResponse::json(if created { 201 } else { 200 }, &object);
             self.objects.insert(
                 key(rt, write.namespace, &write.name),
                 Stored {
-                    object: object.clone(),
+                    object,
                     managers: write.managers,
                     changed_at,
                 },
             );
+            return response;
         }
         HttpResponse::json(if created { 201 } else { 200 }, &object)
     }
@@ -545,7 +548,7 @@ fn drop_undeclared(
     object: &mut Value,
     validation: FieldValidation,
 ) -> Result<Vec<String>, HttpResponse> {
-    let undeclared = undeclared_fields(&schema(rt), object);
+    let undeclared = undeclared_fields(&cached_schema(rt), object);
     let unknown: Vec<String> = undeclared
         .iter()
         .map(|path| format!("unknown field {:?}", dotted(path).trim_start_matches('.')))
@@ -639,7 +642,7 @@ fn refused_apply(
             "metadata.managedFields must be nil",
         ));
     }
-    let undeclared = undeclared_fields(&schema(rt), body);
+    let undeclared = undeclared_fields(&cached_schema(rt), body);
     (!undeclared.is_empty()).then(|| typed_patch_failure(rt, namespace, name, &undeclared))
 }
 
