@@ -8,7 +8,8 @@
 //! duplicating an object.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 
 use common::Error;
 use serde_json::{json, Value};
@@ -270,9 +271,25 @@ pub fn run(
     planned: &[Planned],
     options: &ApplyOptions,
 ) -> Vec<KubeResult<Done>> {
+    let mut results = Vec::with_capacity(planned.len());
+    run_in_order(client, planned, options, |_, result| results.push(result));
+    results
+}
+
+/// [`run`], handing each object's result to `sink` (with its index in
+/// `planned`) as soon as it and every object before it are done: the
+/// output is written while the rest are still applied, in input order,
+/// instead of after them all. A Namespace (or CRD), applied first, waits
+/// for its place; the others wait for an earlier one only within
+/// [`REORDER_WINDOW`] objects per thread.
+pub fn run_in_order(
+    client: &KubeClient,
+    planned: &[Planned],
+    options: &ApplyOptions,
+    mut sink: impl FnMut(usize, KubeResult<Done>),
+) {
     let (first, second): (Vec<usize>, Vec<usize>) =
         (0..planned.len()).partition(|&i| is_container(&planned[i]) != options.delete);
-    let mut results: Vec<Option<KubeResult<Done>>> = (0..planned.len()).map(|_| None).collect();
     let what = if options.delete {
         "objects deleted"
     } else {
@@ -280,37 +297,153 @@ pub fn run(
     };
     let progress = common::cli::progress::Progress::counter(what, planned.len() as u64);
     let mut failed_namespaces: BTreeMap<String, Cause> = BTreeMap::new();
-    for wave in [first, second] {
-        let done = parallel_map(&wave, options.concurrency, |&i| {
-            let item = &planned[i];
-            let result = match item
-                .namespace
-                .as_ref()
-                .and_then(|ns| failed_namespaces.get(ns).map(|c| (ns, c)))
-            {
-                Some((ns, cause)) if !options.delete => Err(KubeError::new(
-                    *cause,
-                    Error::remote(
-                        client.server(),
-                        format!(
-                            "not applied: its Namespace {ns:?} (in the input) failed, see above"
+    // The first wave's results, until the second reaches their place.
+    let mut held: BTreeMap<usize, KubeResult<Done>> = BTreeMap::new();
+    for (number, wave) in [first, second].into_iter().enumerate() {
+        let failed = &failed_namespaces;
+        let mut finished = Vec::new();
+        map_in_order(
+            wave.len(),
+            options.concurrency,
+            |k| {
+                let item = &planned[wave[k]];
+                let result = match item
+                    .namespace
+                    .as_ref()
+                    .and_then(|ns| failed.get(ns).map(|c| (ns, c)))
+                {
+                    Some((ns, cause)) if !options.delete => Err(KubeError::new(
+                        *cause,
+                        Error::remote(
+                            client.server(),
+                            format!(
+                                "not applied: its Namespace {ns:?} (in the input) failed, see above"
+                            ),
                         ),
-                    ),
-                )),
-                _ => one(client, item, options),
-            };
-            progress.inc(1);
-            result
-        });
-        for (i, result) in wave.into_iter().zip(done) {
-            if let (Err(err), "Namespace") = (&result, planned[i].manifest.kind.as_str()) {
-                failed_namespaces.insert(planned[i].manifest.name.clone(), err.cause);
-            }
-            results[i] = Some(result);
-        }
+                    )),
+                    _ => one(client, item, options),
+                };
+                progress.inc(1);
+                result
+            },
+            |k, result| {
+                let i = wave[k];
+                if number == 0 {
+                    if let (Err(err), "Namespace") = (&result, planned[i].manifest.kind.as_str()) {
+                        finished.push((planned[i].manifest.name.clone(), err.cause));
+                    }
+                    held.insert(i, result);
+                    return;
+                }
+                while let Some(entry) = held.first_entry().filter(|e| *e.key() < i) {
+                    let (at, earlier) = entry.remove_entry();
+                    sink(at, earlier);
+                }
+                sink(i, result);
+            },
+        );
+        failed_namespaces.extend(finished);
+    }
+    for (at, result) in held {
+        sink(at, result);
     }
     progress.finish();
-    results.into_iter().flatten().collect()
+}
+
+/// How many results, per thread, may wait for an earlier one in
+/// [`map_in_order`]: a slow object (a retry) holds up the output, not the
+/// other requests, until this many have finished after it.
+pub const REORDER_WINDOW: usize = 4;
+
+/// Runs `work` on `0..count` on at most `concurrency` threads and hands
+/// each result to `sink`, on the calling thread, in index order. At most
+/// [`REORDER_WINDOW`] x `concurrency` results wait for an earlier one: a
+/// thread does not start an item that far ahead of the output. A panic
+/// becomes that item's internal error.
+pub fn map_in_order<R: Send>(
+    count: usize,
+    concurrency: usize,
+    work: impl Fn(usize) -> KubeResult<R> + Sync,
+    mut sink: impl FnMut(usize, KubeResult<R>),
+) {
+    let threads = concurrency.clamp(1, count.max(1));
+    let window = threads * REORDER_WINDOW;
+    let next = AtomicUsize::new(0);
+    let written = Written::default();
+    let (send, results) = std::sync::mpsc::channel::<(usize, KubeResult<R>)>();
+    std::thread::scope(|scope| {
+        let (next, written, work) = (&next, &written, &work);
+        for _ in 0..threads {
+            let send = send.clone();
+            scope.spawn(move || loop {
+                let k = next.fetch_add(1, Ordering::SeqCst);
+                if k >= count || !written.wait_below(k, window) {
+                    break;
+                }
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(k)))
+                    .unwrap_or_else(|panic| Err(KubeError::from(worker_panic(panic.as_ref()))));
+                if send.send((k, result)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(send);
+        // Whatever happens here, no thread waits for an output that stopped.
+        let _release = Release(written);
+        let mut waiting: BTreeMap<usize, KubeResult<R>> = BTreeMap::new();
+        let mut cursor = 0;
+        for (k, result) in results {
+            waiting.insert(k, result);
+            while let Some(result) = waiting.remove(&cursor) {
+                sink(cursor, result);
+                cursor += 1;
+            }
+            written.advance(cursor);
+        }
+    });
+}
+
+/// How far [`map_in_order`]'s output has got, for the threads to wait on.
+#[derive(Default)]
+struct Written {
+    count: Mutex<usize>,
+    moved: Condvar,
+}
+
+impl Written {
+    /// Waits until item `k` is within `window` of the output; `false` when
+    /// the output stopped.
+    fn wait_below(&self, k: usize, window: usize) -> bool {
+        let mut count = self.count.lock().unwrap_or_else(|p| p.into_inner());
+        while k >= count.saturating_add(window) {
+            count = self.moved.wait(count).unwrap_or_else(|p| p.into_inner());
+        }
+        *count != usize::MAX
+    }
+
+    fn advance(&self, to: usize) {
+        *self.count.lock().unwrap_or_else(|p| p.into_inner()) = to;
+        self.moved.notify_all();
+    }
+}
+
+/// Lets every waiting thread go when the output ends (or fails).
+struct Release<'a>(&'a Written);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        self.0.advance(usize::MAX);
+    }
+}
+
+/// A worker's panic as the internal error [`parallel_map`] makes of it.
+fn worker_panic(panic: &(dyn std::any::Any + Send)) -> Error {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_string());
+    Error::internal(format!("a worker thread panicked ({message})"))
 }
 
 fn one(client: &KubeClient, planned: &Planned, options: &ApplyOptions) -> KubeResult<Done> {
@@ -501,6 +634,60 @@ mod tests {
         let out: Vec<u32> = out.into_iter().map(|r| r.unwrap()).collect();
         assert_eq!(out, (0..40).map(|x| x * 2).collect::<Vec<_>>());
         assert!(peak.load(Ordering::SeqCst) <= 4);
+    }
+
+    /// Results come out in input order, each as soon as those before it
+    /// are done: the first is out before the last has started, and no
+    /// more than the window wait behind a slow one.
+    #[test]
+    fn results_come_out_in_order_as_they_finish_within_the_window() {
+        let count = 200;
+        let started = std::sync::Mutex::new(Vec::new());
+        let finished = AtomicUsize::new(0);
+        let mut seen = Vec::new();
+        let mut most_waiting = 0;
+        let mut first_out_before = None;
+        map_in_order(
+            count,
+            4,
+            |k| {
+                started.lock().unwrap().push(k);
+                // The first is slow: the others finish and wait for it.
+                std::thread::sleep(Duration::from_millis(if k == 0 { 40 } else { 1 }));
+                finished.fetch_add(1, Ordering::SeqCst);
+                Ok(k * 2)
+            },
+            |k, result| {
+                let waiting = finished.load(Ordering::SeqCst) - seen.len() - 1;
+                most_waiting = most_waiting.max(waiting);
+                if k == 0 {
+                    first_out_before = Some(started.lock().unwrap().len());
+                }
+                seen.push((k, result.unwrap()));
+            },
+        );
+        assert_eq!(seen, (0..count).map(|k| (k, k * 2)).collect::<Vec<_>>());
+        assert!(first_out_before.unwrap() < count, "written as they finish");
+        assert!(most_waiting < 4 * REORDER_WINDOW, "{most_waiting} waited");
+        let failed = std::cell::Cell::new(0);
+        map_in_order(
+            5,
+            2,
+            |k| {
+                if k == 3 {
+                    panic!("boom");
+                }
+                Ok(k)
+            },
+            |k, result| {
+                if let Err(err) = result {
+                    assert_eq!(k, 3);
+                    assert!(err.error.to_string().contains("boom"));
+                    failed.set(failed.get() + 1);
+                }
+            },
+        );
+        assert_eq!(failed.get(), 1);
     }
 
     #[test]

@@ -11,16 +11,16 @@ pub mod apply;
 pub mod applyset;
 pub mod clusters;
 pub mod objects;
+pub mod output;
 pub mod prune;
 pub mod read;
 pub mod report;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::api::KubeClient;
-use crate::apply::{ApplyOptions, Done, DryRun, Planned};
+use crate::apply::{ApplyOptions, DryRun, Planned};
 use crate::applyset::ParentRef;
 use crate::clusters::{ClusterRef, SyncTarget};
 use crate::objects::Manifest;
@@ -29,8 +29,6 @@ use clap::{Parser, ValueEnum};
 use common::cli::error::Location;
 use common::cli::io::{Format, OutputArgs};
 use common::{Error, Result};
-use serde::ser::{Serialize, SerializeSeq, Serializer};
-use serde_json::Value;
 
 /// Apply objects to the Hive cluster with Kubernetes server-side apply
 /// (PATCH, application/apply-patch+yaml, fieldManager=addon-flow): core and
@@ -259,6 +257,8 @@ fn run(args: Args) -> Result<()> {
     };
 
     let mut report = Report::default();
+    // The objects of the output (unless it is a summary), as they are applied.
+    let mut objects = output::Objects::new(format);
     let described: Vec<String> = input.manifests.iter().map(Manifest::describe).collect();
     let plans = apply::plan(&client, input.manifests, &options);
     let planned: Vec<Planned> = report.record(described.into_iter().zip(plans));
@@ -281,8 +281,14 @@ fn run(args: Args) -> Result<()> {
             if args.dry_run == DryRun::Client {
                 report.done.extend(apply::would_apply(&planned, &options));
             } else {
-                let results = apply::run(&client, &planned, &options);
-                report.record_done(planned.iter().map(|p| p.manifest.describe()).zip(results));
+                // Each object is written as soon as it and those before it are applied.
+                apply::run_in_order(&client, &planned, &options, |i, result| {
+                    let result = result.map(|mut done| {
+                        objects.write(&mut done);
+                        done
+                    });
+                    report.record_done([(planned[i].manifest.describe(), result)]);
+                });
             }
             if args.prune == Some(PruneScope::Name) && report.is_clean() {
                 prune_by_name(&client, &args, &source, &options, &mut report);
@@ -297,7 +303,7 @@ fn run(args: Args) -> Result<()> {
     };
 
     // What was done is written first, whatever failed.
-    write_report(&report, &args, format)?;
+    write_report(&mut report, objects, &args)?;
     if args.wait && report.is_clean() {
         targets.extend(clusters::sync_targets(&report.done));
         clusters::wait(
@@ -327,7 +333,11 @@ fn write_unsent(manifests: Vec<Manifest>, args: &Args, format: Format) -> Result
             .collect();
         return common::cli::io::write_stdout(&text);
     }
-    write_objects(&manifests, |m| Some(m.object()), format)
+    let mut objects = output::Objects::new(format);
+    for manifest in &manifests {
+        objects.object(&manifest.object());
+    }
+    objects.finish()
 }
 
 /// `--label-cluster`: labels each ClusterDeployment so the input's
@@ -481,22 +491,23 @@ fn prune_by_name(
 }
 
 /// The output: with --summary (or --delete) one line per object, each
-/// marked in a dry run; else the objects as the server returned them, with
-/// the pruned and labelled ones noted on stderr.
-fn write_report(report: &Report, args: &Args, format: Format) -> Result<()> {
+/// marked in a dry run; else the List of the objects as the server
+/// returned them (`objects`, which holds those written so far), with the
+/// pruned and labelled ones noted on stderr.
+fn write_report(report: &mut Report, mut objects: output::Objects, args: &Args) -> Result<()> {
     if report.done.is_empty() && report.labels.is_empty() && report.has_failures() {
         // Nothing was done: an empty List would read as success.
         return Ok(());
     }
     let mark = args.dry_run.mark();
-    let lines = report
-        .done
-        .iter()
-        .map(|d| d.summary())
-        .chain(report.labels.iter().cloned())
-        .map(|line| format!("{line}{mark}"));
     if args.summary || args.delete {
-        let text: String = lines.map(|l| l + "\n").collect();
+        let text: String = report
+            .done
+            .iter()
+            .map(|d| d.summary())
+            .chain(report.labels.iter().cloned())
+            .map(|line| format!("{line}{mark}\n"))
+            .collect();
         return common::cli::io::write_stdout(&text);
     }
     for line in report
@@ -508,46 +519,10 @@ fn write_report(report: &Report, args: &Args, format: Format) -> Result<()> {
     {
         common::cli::note("hive-apply", format!("{line}{mark}"));
     }
-    write_objects(&report.done, |d: &Done| d.object.as_ref()?.object(), format)
-}
-
-/// Writes a List of the objects `object` reads from `items`, as kubectl
-/// prints one; each object is parsed again only as it is written.
-fn write_objects<T>(
-    items: &[T],
-    object: impl Fn(&T) -> Option<Value>,
-    format: Format,
-) -> Result<()> {
-    let list = ObjectList {
-        api_version: "v1",
-        kind: "List",
-        metadata: BTreeMap::new(),
-        items: Objects { items, object },
-    };
-    common::cli::io::write_document(&list, format)
-}
-
-/// A List as `common::model::k8s::List` writes it.
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase", bound = "Objects<'a, T, F>: Serialize")]
-struct ObjectList<'a, T, F> {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: BTreeMap<String, Value>,
-    items: Objects<'a, T, F>,
-}
-
-struct Objects<'a, T, F> {
-    items: &'a [T],
-    object: F,
-}
-
-impl<T, F: Fn(&T) -> Option<Value>> Serialize for Objects<'_, T, F> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(None)?;
-        for object in self.items.iter().filter_map(&self.object) {
-            seq.serialize_element(&object)?;
-        }
-        seq.end()
+    // What a prune or a client dry run kept whole, after what was written
+    // as it was applied.
+    for done in &mut report.done {
+        objects.write(done);
     }
+    objects.finish()
 }
