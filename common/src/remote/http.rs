@@ -4,6 +4,7 @@
 //! connections (honouring `Retry-After`), and errors that carry the server's
 //! own words but never a credential.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -251,7 +252,9 @@ pub struct Request<'a> {
     /// Path and query, appended to the client's base URL.
     pub path: &'a str,
     pub headers: Vec<(&'a str, String)>,
-    pub body: Option<Vec<u8>>,
+    /// Borrowed when the caller holds the bytes already (an object sent as
+    /// read): a request does not copy what it sends.
+    pub body: Option<Cow<'a, [u8]>>,
 }
 
 impl<'a> Request<'a> {
@@ -270,10 +273,10 @@ impl<'a> Request<'a> {
     }
 
     /// A body with its content type.
-    pub fn body(mut self, content_type: &str, body: Vec<u8>) -> Self {
+    pub fn body(mut self, content_type: &str, body: impl Into<Cow<'a, [u8]>>) -> Self {
         self.headers
             .push(("Content-Type", content_type.to_string()));
-        self.body = Some(body);
+        self.body = Some(body.into());
         self
     }
 
@@ -454,7 +457,7 @@ impl Client {
             return;
         }
         let url = crate::cli::redact::url_for_log(&format!("{}{}", self.base_url, request.path));
-        let sent = request.body.as_ref().map_or(0, Vec::len);
+        let sent = request.body.as_ref().map_or(0, |body| body.len());
         let result = match outcome {
             Ok(response) => format!("{} ({} bytes back)", response.status, response.body.len()),
             Err(failure) => format!("failed: {}", failure.error()),

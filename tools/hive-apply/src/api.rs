@@ -4,6 +4,7 @@
 //! the server's `Status` turned into an error that names the object, says
 //! what to do, and carries its [`Cause`].
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -394,7 +395,7 @@ impl KubeClient {
         resource: &Resource,
         namespace: Option<&str>,
         name: &str,
-        body: Vec<u8>,
+        body: Cow<'_, [u8]>,
         force: bool,
         dry_run: bool,
     ) -> KubeResult<Written> {
@@ -417,7 +418,7 @@ impl KubeClient {
         resource: &Resource,
         namespace: Option<&str>,
         name: &str,
-        body: Vec<u8>,
+        body: Cow<'_, [u8]>,
         force: bool,
         dry_run: bool,
     ) -> KubeResult<Written> {
@@ -446,7 +447,7 @@ impl KubeClient {
             encode_query(&self.field_manager)
         );
         let body = serde_json::to_vec(patch).map_err(Error::internal)?;
-        let response = self.patch(path, dry_run, "application/merge-patch+json", body)?;
+        let response = self.patch(path, dry_run, "application/merge-patch+json", body.into())?;
         self.written(response, resource, namespace, name)
     }
 
@@ -546,7 +547,7 @@ impl KubeClient {
         mut path: String,
         dry_run: bool,
         content_type: &str,
-        body: Vec<u8>,
+        body: Cow<'_, [u8]>,
     ) -> KubeResult<Response> {
         if dry_run {
             path.push_str("&dryRun=All");

@@ -7,6 +7,7 @@
 //! running the same command again finishes the job without losing or
 //! duplicating an object.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -201,12 +202,13 @@ impl Planned {
         (object, digest)
     }
 
-    /// What is sent: the object's JSON, as read when nothing changes it.
-    pub fn body(&self) -> Vec<u8> {
+    /// What is sent: the object's JSON, as read (not copied) when nothing
+    /// changes it.
+    pub fn body(&self) -> Cow<'_, [u8]> {
         if self.as_read() {
-            return self.manifest.body().as_bytes().to_vec();
+            return Cow::Borrowed(self.manifest.body().as_bytes());
         }
-        compact(&self.prepared().0).into_bytes()
+        Cow::Owned(compact(&self.prepared().0).into_bytes())
     }
 }
 
@@ -688,6 +690,34 @@ mod tests {
             },
         );
         assert_eq!(failed.get(), 1);
+    }
+
+    /// An object sent as read is sent from its text, not a copy of it.
+    #[test]
+    fn an_object_sent_as_read_is_borrowed_not_copied() {
+        let object = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "namespace": "ns"}});
+        let manifest = Manifest::from_value(object, crate::objects::Position::Item(0)).unwrap();
+        let resource = Arc::new(Resource {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            plural: "configmaps".into(),
+            namespaced: true,
+        });
+        let mut planned = Planned {
+            manifest,
+            resource,
+            namespace: Some("ns".into()),
+            member_of: None,
+            annotate: false,
+        };
+        assert!(
+            matches!(planned.body(), Cow::Borrowed(b) if b == planned.manifest.body().as_bytes())
+        );
+        // Placed elsewhere, it is written anew.
+        planned.namespace = Some("other".into());
+        let sent: Value = serde_json::from_slice(&planned.body()).unwrap();
+        assert_eq!(sent["metadata"]["namespace"], "other");
     }
 
     #[test]

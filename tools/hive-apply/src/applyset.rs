@@ -207,7 +207,7 @@ impl ApplySet {
             &self.resource,
             Some(&self.parent.namespace),
             &self.parent.name,
-            serde_json::to_vec(&object).map_err(Error::internal)?,
+            serde_json::to_vec(&object).map_err(Error::internal)?.into(),
             true,
             dry_run,
         )?;
