@@ -380,6 +380,18 @@ pub fn render_record<T: Serialize + ?Sized>(
     }
 }
 
+/// A temporary file that keeps `what` aside until the stream ends could not
+/// be written or read back: say so, and where to look.
+pub fn spool_error(what: &str, err: std::io::Error) -> Error {
+    Error::input(
+        Location::new("<temporary file>"),
+        format!(
+            "cannot keep {what} aside until the stream ends: {err} \
+             (is TMPDIR writable and not full?)"
+        ),
+    )
+}
+
 /// Writes text to stdout in one piece. A reader that went away (`| head`) is
 /// not an error.
 pub fn write_stdout(text: &str) -> Result<()> {
@@ -388,7 +400,7 @@ pub fn write_stdout(text: &str) -> Result<()> {
 }
 
 /// The outcome of writing to stdout; a reader that went away (`| head`) is not an error.
-fn stdout_result(written: std::io::Result<()>) -> Result<()> {
+pub fn stdout_result(written: std::io::Result<()>) -> Result<()> {
     match written {
         Ok(()) => Ok(()),
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

@@ -16,7 +16,7 @@ use std::io::{BufReader, BufWriter, Read, Seek, Write};
 use common::cli::io::Format;
 use common::cli::stream::{Outcomes, StreamItem, StreamReader};
 use common::model::inventory::Inventory;
-use common::{Error, Location, Result};
+use common::{Error, Result};
 use serde::ser::{Serialize, SerializeSeq, Serializer};
 
 use crate::fleet::{item_id, repeated_error, Options};
@@ -213,14 +213,7 @@ impl Requests {
             }
             Format::Yaml => return common::cli::io::write_document(self, format),
         };
-        match written {
-            Ok(()) => Ok(()),
-            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-            Err(err) => Err(Error::input(
-                Location::new("<stdout>"),
-                format!("cannot write: {err}"),
-            )),
-        }
+        common::cli::io::stdout_result(written)
     }
 }
 
@@ -264,13 +257,7 @@ fn reread(spool: BufWriter<std::fs::File>) -> Result<BufReader<std::fs::File>> {
 }
 
 fn spool_error(err: std::io::Error) -> Error {
-    Error::input(
-        Location::new("<temporary file>"),
-        format!(
-            "cannot keep the planned requests aside until the stream ends: {err} \
-             (is TMPDIR writable and not full?)"
-        ),
-    )
+    common::cli::io::spool_error("the planned requests", err)
 }
 
 #[cfg(test)]

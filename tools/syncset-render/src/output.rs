@@ -19,7 +19,7 @@ use std::io::{BufRead, BufWriter, Read, Seek, Write};
 use common::cli::io::Format;
 use common::model::inventory::{Inventory, ADDON_LABEL, LIST_ANNOTATION};
 use common::model::k8s::{EncodedItem, LabelUndo, ListWriter, MetadataPlace, Object};
-use common::{Error, Location, Result};
+use common::{Error, Result};
 use serde_json::Value;
 
 type Stdout = BufWriter<std::io::StdoutLock<'static>>;
@@ -208,13 +208,7 @@ impl Spool {
 }
 
 fn spool_error(err: std::io::Error) -> Error {
-    Error::input(
-        Location::new("<temporary file>"),
-        format!(
-            "cannot keep the rendered objects aside until the stream ends: {err} \
-             (is TMPDIR writable and not full?)"
-        ),
-    )
+    common::cli::io::spool_error("the rendered objects", err)
 }
 
 fn spool_corrupt() -> Error {
