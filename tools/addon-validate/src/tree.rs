@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use common::check::schemas::schemas;
 use common::cli::io::Source;
+use common::cli::parallel::{for_each_in_order, item_panic};
 use common::model::bundle;
 use common::model::document::{self, TreePlace};
 use common::model::imageset::ImageSetFolder;
@@ -260,102 +261,24 @@ pub fn each_folder(
 
 /// Runs `work` over `items` on at most `jobs` threads and hands the results
 /// to `consume` on the calling thread, in item order, each as soon as the
-/// ones before it are in. Workers run at most a few items ahead of
-/// `consume`, so results waiting to be consumed stay few. A `work` that
-/// panics is an internal error naming the item, never a dropped result
-/// (issue 12); nothing after it is consumed. The first error of `consume`
-/// stops the work.
+/// ones before it are in ([`for_each_in_order`]). A `work` that panics is an
+/// internal error naming the item, never a dropped result (issue 12);
+/// nothing after it is consumed. The first error of `consume` stops the work.
 fn in_order<T: Sync, R: Send>(
     items: &[T],
     jobs: usize,
     work: impl Fn(&T) -> R + Sync,
     mut consume: impl FnMut(&T, R) -> Result<()>,
 ) -> Result<()> {
-    use std::collections::BTreeMap;
-    use std::sync::{Condvar, Mutex};
-
-    struct Shared<R> {
-        /// The next item a worker takes.
-        next: usize,
-        /// Items consumed so far: workers stay within `window` of it.
-        consumed: usize,
-        /// Done and not yet consumed, by index.
-        done: BTreeMap<usize, std::thread::Result<R>>,
-        /// Stop taking items (consume failed).
-        stop: bool,
-    }
-    let threads = jobs.clamp(1, items.len().max(1));
-    let window = threads * 4;
-    let shared = Mutex::new(Shared {
-        next: 0,
-        consumed: 0,
-        done: BTreeMap::new(),
-        stop: false,
-    });
-    let changed = Condvar::new();
-    let lock = || shared.lock().unwrap_or_else(|p| p.into_inner());
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| loop {
-                let i = {
-                    let mut state = lock();
-                    while !state.stop
-                        && state.next < items.len()
-                        && state.next >= state.consumed + window
-                    {
-                        state = changed.wait(state).unwrap_or_else(|p| p.into_inner());
-                    }
-                    if state.stop || state.next >= items.len() {
-                        return;
-                    }
-                    state.next += 1;
-                    state.next - 1
-                };
-                let result =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&items[i])));
-                lock().done.insert(i, result);
-                changed.notify_all();
-            });
-        }
-        let mut outcome = Ok(());
-        for (i, item) in items.iter().enumerate() {
-            let result = {
-                let mut state = lock();
-                loop {
-                    if let Some(result) = state.done.remove(&i) {
-                        state.consumed = i + 1;
-                        break result;
-                    }
-                    state = changed.wait(state).unwrap_or_else(|p| p.into_inner());
-                }
-            };
-            changed.notify_all();
-            outcome = match result {
-                Ok(result) => consume(item, result),
-                Err(panic) => Err(Error::internal(format!(
-                    "a worker thread panicked on item {} of {}: {}",
-                    i + 1,
-                    items.len(),
-                    panic_message(panic.as_ref())
-                ))),
-            };
-            if outcome.is_err() {
-                break;
-            }
-        }
-        lock().stop = true;
-        changed.notify_all();
-        outcome
-    })
-}
-
-/// The text of a panic payload (`panic!("...")` gives a `&str` or a `String`).
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(no message)".to_string())
+    for_each_in_order(
+        items.len(),
+        jobs,
+        |i| work(&items[i]),
+        |i, result| match result {
+            Ok(result) => consume(&items[i], result),
+            Err(panic) => Err(item_panic(i, items.len(), panic.as_ref())),
+        },
+    )
 }
 
 /// A refused folder is its refusals; the others are validated.

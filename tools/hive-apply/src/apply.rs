@@ -9,8 +9,9 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
+
+use common::cli::parallel::{for_each_in_order, worker_panic};
 
 use common::Error;
 use serde_json::{json, Value};
@@ -283,7 +284,8 @@ pub fn run(
 /// output is written while the rest are still applied, in input order,
 /// instead of after them all. A Namespace (or CRD), applied first, waits
 /// for its place; the others wait for an earlier one only within
-/// [`REORDER_WINDOW`] objects per thread.
+/// [`REORDER_WINDOW`](common::cli::parallel::REORDER_WINDOW) objects per
+/// thread.
 pub fn run_in_order(
     client: &KubeClient,
     planned: &[Planned],
@@ -352,100 +354,25 @@ pub fn run_in_order(
     progress.finish();
 }
 
-/// How many results, per thread, may wait for an earlier one in
-/// [`map_in_order`]: a slow object (a retry) holds up the output, not the
-/// other requests, until this many have finished after it.
-pub const REORDER_WINDOW: usize = 4;
-
 /// Runs `work` on `0..count` on at most `concurrency` threads and hands
-/// each result to `sink`, on the calling thread, in index order. At most
-/// [`REORDER_WINDOW`] x `concurrency` results wait for an earlier one: a
-/// thread does not start an item that far ahead of the output. A panic
-/// becomes that item's internal error.
+/// each result to `sink`, on the calling thread, in index order, each as
+/// soon as those before it are in ([`for_each_in_order`], which bounds how
+/// far ahead of the output the threads run). A panic becomes that item's
+/// internal error.
 pub fn map_in_order<R: Send>(
     count: usize,
     concurrency: usize,
     work: impl Fn(usize) -> KubeResult<R> + Sync,
     mut sink: impl FnMut(usize, KubeResult<R>),
 ) {
-    let threads = concurrency.clamp(1, count.max(1));
-    let window = threads * REORDER_WINDOW;
-    let next = AtomicUsize::new(0);
-    let written = Written::default();
-    let (send, results) = std::sync::mpsc::channel::<(usize, KubeResult<R>)>();
-    std::thread::scope(|scope| {
-        let (next, written, work) = (&next, &written, &work);
-        for _ in 0..threads {
-            let send = send.clone();
-            scope.spawn(move || loop {
-                let k = next.fetch_add(1, Ordering::SeqCst);
-                if k >= count || !written.wait_below(k, window) {
-                    break;
-                }
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(k)))
-                    .unwrap_or_else(|panic| Err(KubeError::from(worker_panic(panic.as_ref()))));
-                if send.send((k, result)).is_err() {
-                    break;
-                }
-            });
-        }
-        drop(send);
-        // Whatever happens here, no thread waits for an output that stopped.
-        let _release = Release(written);
-        let mut waiting: BTreeMap<usize, KubeResult<R>> = BTreeMap::new();
-        let mut cursor = 0;
-        for (k, result) in results {
-            waiting.insert(k, result);
-            while let Some(result) = waiting.remove(&cursor) {
-                sink(cursor, result);
-                cursor += 1;
-            }
-            written.advance(cursor);
-        }
+    let sunk = for_each_in_order(count, concurrency, work, |k, result| {
+        sink(
+            k,
+            result.unwrap_or_else(|panic| Err(KubeError::from(worker_panic(panic.as_ref())))),
+        );
+        Ok(())
     });
-}
-
-/// How far [`map_in_order`]'s output has got, for the threads to wait on.
-#[derive(Default)]
-struct Written {
-    count: Mutex<usize>,
-    moved: Condvar,
-}
-
-impl Written {
-    /// Waits until item `k` is within `window` of the output; `false` when
-    /// the output stopped.
-    fn wait_below(&self, k: usize, window: usize) -> bool {
-        let mut count = self.count.lock().unwrap_or_else(|p| p.into_inner());
-        while k >= count.saturating_add(window) {
-            count = self.moved.wait(count).unwrap_or_else(|p| p.into_inner());
-        }
-        *count != usize::MAX
-    }
-
-    fn advance(&self, to: usize) {
-        *self.count.lock().unwrap_or_else(|p| p.into_inner()) = to;
-        self.moved.notify_all();
-    }
-}
-
-/// Lets every waiting thread go when the output ends (or fails).
-struct Release<'a>(&'a Written);
-
-impl Drop for Release<'_> {
-    fn drop(&mut self) {
-        self.0.advance(usize::MAX);
-    }
-}
-
-/// A worker's panic as the internal error [`parallel_map`] makes of it.
-fn worker_panic(panic: &(dyn std::any::Any + Send)) -> Error {
-    let message = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(no message)".to_string());
-    Error::internal(format!("a worker thread panicked ({message})"))
+    debug_assert!(sunk.is_ok(), "a sink that cannot fail stopped the work");
 }
 
 fn one(client: &KubeClient, planned: &Planned, options: &ApplyOptions) -> KubeResult<Done> {
@@ -618,6 +545,7 @@ pub fn delete_stale(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use common::cli::parallel::REORDER_WINDOW;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
