@@ -38,9 +38,16 @@ impl Objects {
             return;
         };
         if self.failed.is_none() {
-            // Text that parsed once (a server's answer, our own output) parses again.
-            let object: Value = serde_json::from_slice(&json).unwrap_or_default();
-            self.object(&object);
+            // Text that parsed once (a server's answer, our own output)
+            // parses again; if it ever did not, say so rather than print null.
+            match serde_json::from_slice::<Value>(&json) {
+                Ok(object) => self.object(&object),
+                Err(err) => {
+                    self.failed = Some(common::Error::internal(format!(
+                        "an applied object no longer reads as JSON: {err}"
+                    )))
+                }
+            }
         }
     }
 
