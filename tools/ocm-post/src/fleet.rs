@@ -57,30 +57,34 @@ pub(crate) fn item_id(item: &StreamItem) -> Option<&str> {
 /// and which one is meant cannot be told: none of them is published, the
 /// same way whatever their order, and the message names every place.
 pub fn refuse_repeated_ids(items: Vec<StreamItem>) -> Vec<StreamItem> {
-    let mut places: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for item in &items {
-        if let Some(id) = item_id(item) {
-            places
-                .entry(id.to_string())
-                .or_default()
-                .push(item.position);
-        }
-    }
+    let repeated = repeated_ids(
+        items
+            .iter()
+            .filter_map(|item| Some((item_id(item)?, item.position))),
+    );
     items
         .into_iter()
         .map(|mut item| {
-            let repeated = item_id(&item)
-                .and_then(|id| places.get(id))
-                .filter(|positions| positions.len() > 1);
-            if let Some(positions) = repeated {
-                item.document = Err(repeated_error(
-                    item_id(&item).unwrap_or_default(),
-                    positions,
-                ));
+            if let Some((id, positions)) = item_id(&item).and_then(|id| repeated.get_key_value(id))
+            {
+                item.document = Err(repeated_error(id, positions));
             }
             item
         })
         .collect()
+}
+
+/// The add-on ids that stand at more than one of `places` (an id and its
+/// document's position), with every position they stand at.
+pub(crate) fn repeated_ids<'a>(
+    places: impl IntoIterator<Item = (&'a str, usize)>,
+) -> BTreeMap<String, Vec<usize>> {
+    let mut all: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (id, position) in places {
+        all.entry(id.to_string()).or_default().push(position);
+    }
+    all.retain(|_, positions| positions.len() > 1);
+    all
 }
 
 /// Why a document whose add-on id the stream holds at `positions` (more

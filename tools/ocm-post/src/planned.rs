@@ -10,7 +10,7 @@
 //! are printed, and the requests written, in stream order, exactly as when
 //! the whole stream was read first.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::{BufReader, BufWriter, Read, Seek, Write};
 
 use common::cli::io::Format;
@@ -19,7 +19,7 @@ use common::model::inventory::Inventory;
 use common::{Error, Result};
 use serde::ser::{Serialize, SerializeSeq, Serializer};
 
-use crate::fleet::{item_id, repeated_error, Options};
+use crate::fleet::{item_id, repeated_error, repeated_ids, Options};
 use crate::publish::{planned, PlannedRequest};
 
 /// One document of the stream, planned; its notes and requests are in the
@@ -117,19 +117,15 @@ impl PlannedStream {
     /// Refuses every document whose add-on id the stream holds more than
     /// once, as `fleet::refuse_repeated_ids` does for a stream read whole.
     fn refuse_repeated_ids(&mut self) {
-        let mut places: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for item in &self.items {
-            if let Some(id) = &item.id {
-                places.entry(id.clone()).or_default().push(item.position);
-            }
-        }
+        let repeated = repeated_ids(
+            self.items
+                .iter()
+                .filter_map(|item| Some((item.id.as_deref()?, item.position))),
+        );
         for item in &mut self.items {
-            let repeated = item
-                .id
-                .as_ref()
-                .and_then(|id| places.get(id).map(|positions| (id, positions)))
-                .filter(|(_, positions)| positions.len() > 1);
-            if let Some((id, positions)) = repeated {
+            if let Some((id, positions)) =
+                item.id.as_deref().and_then(|id| repeated.get_key_value(id))
+            {
                 item.result = Err(repeated_error(id, positions));
                 item.refused = true;
             }
