@@ -195,6 +195,13 @@ fn run_tree(args: &Args, root: &Path, settings: &Settings) -> Result<()> {
             .map(|n| n.get())
             .unwrap_or(1)
     });
+    let job = tree::Tree {
+        folders: &folders,
+        bundles_root: args.bundles.as_deref(),
+        settings,
+        jobs,
+        only: only.as_ref(),
+    };
     match (args.documents, &args.env) {
         (true, Some(environment)) => {
             let scope = match narrowing {
@@ -202,35 +209,10 @@ fn run_tree(args: &Args, root: &Path, settings: &Settings) -> Result<()> {
                 None => Scope::Whole,
             };
             let header = Inventory::new(environment, scope, narrowing, BTreeSet::new());
-            let job = Tree {
-                folders: &folders,
-                bundles_root: args.bundles.as_deref(),
-                settings,
-                jobs,
-                only: only.as_ref(),
-            };
             report_documents(&job, header)
         }
-        _ => {
-            let outcome = tree::validate_tree(
-                &folders,
-                args.bundles.as_deref(),
-                settings,
-                jobs,
-                only.as_ref(),
-            )?;
-            report_tree(args, outcome)
-        }
+        _ => report_tree(args, tree::validate_tree(&job)?),
     }
-}
-
-/// The add-on folders `--all` validates, and how.
-struct Tree<'a> {
-    folders: &'a [AddonFolder],
-    bundles_root: Option<&'a Path>,
-    settings: &'a Settings,
-    jobs: usize,
-    only: Option<&'a BTreeSet<String>>,
 }
 
 /// How the command line narrows the tree (`--changed-since origin/main
@@ -485,46 +467,39 @@ fn list_ids(folders: &[AddonFolder], only: Option<&BTreeSet<String>>) -> Result<
 /// and documents are written as soon as it and those before it are
 /// checked, so the next stage starts on the first add-ons while the others
 /// are checked, and memory holds a few add-ons and the ids, not the tree.
-fn report_documents(job: &Tree, mut header: Inventory) -> Result<()> {
+fn report_documents(job: &tree::Tree, mut header: Inventory) -> Result<()> {
     let mut addon_ids: BTreeSet<String> = job.folders.iter().map(|f| f.name.clone()).collect();
     let mut failed: Vec<String> = Vec::new();
     let (mut files, mut documents, mut errors, mut warnings) = (0, 0, 0, 0);
-    tree::each_folder(
-        job.folders,
-        job.bundles_root,
-        job.settings,
-        job.jobs,
-        job.only,
-        |folder, outcome| {
-            let findings: Vec<Finding> = outcome
-                .rows
-                .into_iter()
-                .flat_map(|(summary, findings)| {
-                    files += 1;
-                    errors += summary.errors;
-                    warnings += summary.warnings;
-                    findings
-                })
-                .collect();
-            print_findings(&findings);
-            let mut out = String::new();
-            for document in &outcome.documents {
-                // Checked in full here: sealed, so that the next stage need not
-                // check it again (common::model::seal).
-                out.push_str(&common::model::seal::sealed_json(document).map_err(Error::internal)?);
-                out.push('\n');
-            }
-            documents += outcome.documents.len();
-            if !out.is_empty() {
-                common::cli::io::write_stdout(&out)?;
-            }
-            addon_ids.extend(outcome.ids);
-            if outcome.failed {
-                failed.push(folder.name.clone());
-            }
-            Ok(())
-        },
-    )?;
+    tree::each_folder(job, |folder, outcome| {
+        let findings: Vec<Finding> = outcome
+            .rows
+            .into_iter()
+            .flat_map(|(summary, findings)| {
+                files += 1;
+                errors += summary.errors;
+                warnings += summary.warnings;
+                findings
+            })
+            .collect();
+        print_findings(&findings);
+        let mut out = String::new();
+        for document in &outcome.documents {
+            // Checked in full here: sealed, so that the next stage need not
+            // check it again (common::model::seal).
+            out.push_str(&common::model::seal::sealed_json(document).map_err(Error::internal)?);
+            out.push('\n');
+        }
+        documents += outcome.documents.len();
+        if !out.is_empty() {
+            common::cli::io::write_stdout(&out)?;
+        }
+        addon_ids.extend(outcome.ids);
+        if outcome.failed {
+            failed.push(folder.name.clone());
+        }
+        Ok(())
+    })?;
     header.addons = addon_ids;
     for failed in &failed {
         header.record_failure(Some(failed), "addon-validate");

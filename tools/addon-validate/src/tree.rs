@@ -200,38 +200,36 @@ pub struct TreeOutcome {
     pub failed: Vec<String>,
 }
 
-/// Validates the add-on folders `folders` that `only` selects (all when
-/// None), for the whole report: each environment's add-on and image sets,
-/// on `jobs` threads; the bundles of an add-on are read once.
-pub fn validate_tree(
-    folders: &[AddonFolder],
-    bundles_root: Option<&Path>,
-    settings: &Settings,
-    jobs: usize,
-    only: Option<&BTreeSet<String>>,
-) -> Result<TreeOutcome> {
+/// The add-on folders `--all` validates, and how.
+pub struct Tree<'a> {
+    pub folders: &'a [AddonFolder],
+    pub bundles_root: Option<&'a Path>,
+    pub settings: &'a Settings,
+    /// How many folders are validated at once.
+    pub jobs: usize,
+    /// The folders to validate; all when None.
+    pub only: Option<&'a BTreeSet<String>>,
+}
+
+/// Validates the selected folders for the whole report: each environment's
+/// add-on and image sets, on `jobs` threads; the bundles of an add-on are
+/// read once.
+pub fn validate_tree(tree: &Tree) -> Result<TreeOutcome> {
     let mut outcome = TreeOutcome {
-        addon_ids: folders.iter().map(|f| f.name.clone()).collect(),
+        addon_ids: tree.folders.iter().map(|f| f.name.clone()).collect(),
         ..TreeOutcome::default()
     };
-    each_folder(
-        folders,
-        bundles_root,
-        settings,
-        jobs,
-        only,
-        |folder, result| {
-            for (summary, findings) in result.rows {
-                outcome.files.push(summary);
-                outcome.findings.extend(findings);
-            }
-            outcome.addon_ids.extend(result.ids);
-            if result.failed {
-                outcome.failed.push(folder.name.clone());
-            }
-            Ok(())
-        },
-    )?;
+    each_folder(tree, |folder, result| {
+        for (summary, findings) in result.rows {
+            outcome.files.push(summary);
+            outcome.findings.extend(findings);
+        }
+        outcome.addon_ids.extend(result.ids);
+        if result.failed {
+            outcome.failed.push(folder.name.clone());
+        }
+        Ok(())
+    })?;
     Ok(outcome)
 }
 
@@ -240,21 +238,18 @@ pub fn validate_tree(
 /// are done: `--documents` writes each add-on while the next ones are
 /// still being checked, and memory holds a few folders, not the tree.
 pub fn each_folder(
-    folders: &[AddonFolder],
-    bundles_root: Option<&Path>,
-    settings: &Settings,
-    jobs: usize,
-    only: Option<&BTreeSet<String>>,
+    tree: &Tree,
     mut consume: impl FnMut(&AddonFolder, FolderOutcome) -> Result<()>,
 ) -> Result<()> {
-    let selected: Vec<&AddonFolder> = folders
+    let selected: Vec<&AddonFolder> = tree
+        .folders
         .iter()
-        .filter(|folder| only.is_none_or(|only| only.contains(&folder.name)))
+        .filter(|folder| tree.only.is_none_or(|only| only.contains(&folder.name)))
         .collect();
     in_order(
         &selected,
-        jobs,
-        |folder| validate_folder(folder, bundles_root, settings),
+        tree.jobs,
+        |folder| validate_folder(folder, tree.bundles_root, tree.settings),
         |folder, result| consume(folder, result),
     )
 }
