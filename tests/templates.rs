@@ -202,3 +202,30 @@ fn hostile_templates_end_on_a_bound_with_exit_1_naming_the_file() {
         tree.assert_refused(&[&format!("{}:1: error MT0004", file.display()), word]);
     }
 }
+
+#[test]
+fn a_list_nested_tens_of_thousands_deep_ends_on_its_bound_on_every_thread() {
+    // The tools render templates in place on their deep-stack threads
+    // (addon-validate's tree workers, syncset-render's loop), not on a
+    // thread per template: each must still have the stack for the deepest
+    // nesting the fuel allows, and end on the bound, not on a stack overflow.
+    let tree = Tree::with_extra_resource(
+        "{% set ns = namespace(v=1) %}{% for i in range(1000000) %}{% set ns.v = [ns.v] %}{% endfor %}{{ ns.v }}",
+    );
+    let file = tree.metadata("extra.yaml.j2");
+    let at = format!("{}:1: error MT0004", file.display());
+    tree.assert_refused(&[&at, "steps"]);
+    let addon_dir = &tree.addon.addon_dir;
+    let root = addon_dir.parent().unwrap().parent().unwrap();
+    for jobs in ["1", "2"] {
+        let run = tool("addon-validate")
+            .arg("--all")
+            .arg(root)
+            .args(["--env", "stage", "--documents", "--jobs", jobs])
+            .timeout(HANG_GUARD)
+            .run()
+            .exit(1);
+        let stderr = run.stderr();
+        assert!(stderr.contains(&at) && stderr.contains("steps"), "{stderr}");
+    }
+}

@@ -2,9 +2,76 @@
 //! (clusters, objects, add-on folders): at most N threads, results in input
 //! order, either all at the end or each as soon as those before it are in.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
+
+/// The stack of a deep-stack thread: room for recursive work that only a
+/// step count bounds. A template render walks nested values recursively,
+/// and within its fuel a template can nest a list some tens of thousands
+/// deep (`{% set ns.v = [ns.v] %}` in a loop), which would overflow an
+/// ordinary thread's 2 MiB. The pages are only reserved, not used, unless
+/// the work goes that deep.
+pub const DEEP_STACK_BYTES: usize = 64 << 20;
+
+thread_local! {
+    /// Set on the threads started with [`DEEP_STACK_BYTES`] of stack.
+    static ON_DEEP_STACK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the calling thread has [`DEEP_STACK_BYTES`] of stack, so deep
+/// work may run on it directly.
+pub fn on_deep_stack() -> bool {
+    ON_DEEP_STACK.get()
+}
+
+/// Runs `work` where the stack is [`DEEP_STACK_BYTES`] deep: on the
+/// calling thread when it is a deep-stack one (a worker of
+/// [`for_each_in_order`] with [`WorkerStack::Deep`], or `work` itself), else
+/// on a thread started for it. A thread per call costs more than the work
+/// of a small template, so a tool that renders many runs its loop here
+/// once. A panic of `work` carries over to the caller; `Err` is a thread
+/// that could not be started.
+pub fn with_deep_stack<R: Send>(work: impl FnOnce() -> R + Send) -> std::io::Result<R> {
+    if on_deep_stack() {
+        return Ok(work());
+    }
+    std::thread::scope(|scope| {
+        let worker = spawn_worker(scope, WorkerStack::Deep, work)?;
+        Ok(worker
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    })
+}
+
+/// The stack of the worker threads of [`for_each_in_order`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerStack {
+    /// The platform's default (2 MiB): work that does not recurse deeply.
+    Default,
+    /// [`DEEP_STACK_BYTES`]: work that may render templates
+    /// ([`with_deep_stack`] then runs it in place).
+    Deep,
+}
+
+/// Starts a scoped thread with `stack`, marked when it is a deep one.
+fn spawn_worker<'scope, R: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    stack: WorkerStack,
+    work: impl FnOnce() -> R + Send + 'scope,
+) -> std::io::Result<std::thread::ScopedJoinHandle<'scope, R>> {
+    let builder = std::thread::Builder::new();
+    match stack {
+        WorkerStack::Default => builder.spawn_scoped(scope, work),
+        WorkerStack::Deep => builder
+            .stack_size(DEEP_STACK_BYTES)
+            .spawn_scoped(scope, move || {
+                ON_DEEP_STACK.set(true);
+                work()
+            }),
+    }
+}
 
 /// Runs `work` over `items` on at most `concurrency` threads and returns the
 /// results in input order. A panicking `work` panics here, on the caller's
@@ -66,6 +133,7 @@ pub const REORDER_WINDOW: usize = 4;
 pub fn for_each_in_order<R: Send>(
     count: usize,
     concurrency: usize,
+    stack: WorkerStack,
     work: impl Fn(usize) -> R + Sync,
     mut consume: impl FnMut(usize, std::thread::Result<R>) -> crate::Result<()>,
 ) -> crate::Result<()> {
@@ -90,8 +158,9 @@ pub fn for_each_in_order<R: Send>(
     let changed = Condvar::new();
     let lock = || shared.lock().unwrap_or_else(|p| p.into_inner());
     std::thread::scope(|scope| {
+        let mut started = 0;
         for _ in 0..threads {
-            scope.spawn(|| loop {
+            let worker = spawn_worker(scope, stack, || loop {
                 let i = {
                     let mut state = lock();
                     while !state.stop && state.next < count && state.next >= state.consumed + window
@@ -108,6 +177,16 @@ pub fn for_each_in_order<R: Send>(
                 lock().done.insert(i, result);
                 changed.notify_all();
             });
+            match worker {
+                Ok(_) => started += 1,
+                // The workers already started do every item.
+                Err(_) if started > 0 => break,
+                Err(err) => {
+                    return Err(crate::Error::internal(format!(
+                        "cannot start a worker thread: {err}"
+                    )))
+                }
+            }
         }
         let mut outcome = Ok(());
         for i in 0..count {
@@ -234,10 +313,12 @@ mod tests {
         let outcome = for_each_in_order(
             100,
             3,
+            WorkerStack::Deep,
             |i| {
                 if i == 7 {
                     panic!("boom on {i}");
                 }
+                assert!(on_deep_stack(), "a deep worker says so");
                 i * 2
             },
             |i, result| match result {
@@ -254,6 +335,33 @@ mod tests {
             err.to_string().contains("item 8 of 100: boom on 7"),
             "{err}"
         );
-        assert!(for_each_in_order(0, 4, |i| i, |_, _| Ok(())).is_ok());
+        assert!(for_each_in_order(0, 4, WorkerStack::Default, |i| i, |_, _| Ok(())).is_ok());
+        let default = for_each_in_order(
+            2,
+            2,
+            WorkerStack::Default,
+            |_| on_deep_stack(),
+            |_, r| {
+                assert_eq!(r.ok(), Some(false));
+                Ok(())
+            },
+        );
+        assert!(default.is_ok());
+    }
+
+    #[test]
+    fn with_deep_stack_starts_one_thread_and_reuses_it() {
+        assert!(!on_deep_stack());
+        let outer = std::thread::current().id();
+        let (deep, inner_same) = with_deep_stack(|| {
+            let here = std::thread::current().id();
+            let inner = with_deep_stack(|| std::thread::current().id()).unwrap();
+            (on_deep_stack() && here != outer, inner == here)
+        })
+        .unwrap();
+        assert!(deep, "the work ran on a deep-stack thread of its own");
+        assert!(inner_same, "nested work ran in place, on no new thread");
+        let panic = std::panic::catch_unwind(|| with_deep_stack(|| panic!("carried")));
+        assert!(panic.is_err(), "a panic carries over to the caller");
     }
 }

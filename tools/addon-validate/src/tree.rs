@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use common::check::schemas::schemas;
 use common::cli::io::Source;
-use common::cli::parallel::{for_each_in_order, item_panic};
+use common::cli::parallel::{for_each_in_order, item_panic, WorkerStack};
 use common::model::bundle;
 use common::model::document::{self, TreePlace};
 use common::model::imageset::ImageSetFolder;
@@ -265,9 +265,11 @@ fn in_order<T: Sync, R: Send>(
     work: impl Fn(&T) -> R + Sync,
     mut consume: impl FnMut(&T, R) -> Result<()>,
 ) -> Result<()> {
+    // Deep stacks: a folder's extra resources render on its worker.
     for_each_in_order(
         items.len(),
         jobs,
+        WorkerStack::Deep,
         |i| work(&items[i]),
         |i, result| match result {
             Ok(result) => consume(&items[i], result),

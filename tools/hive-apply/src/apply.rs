@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use common::cli::parallel::{for_each_in_order, worker_panic};
+use common::cli::parallel::{for_each_in_order, worker_panic, WorkerStack};
 
 use common::Error;
 use serde_json::{json, Value};
@@ -365,13 +365,19 @@ pub fn map_in_order<R: Send>(
     work: impl Fn(usize) -> KubeResult<R> + Sync,
     mut sink: impl FnMut(usize, KubeResult<R>),
 ) {
-    let sunk = for_each_in_order(count, concurrency, work, |k, result| {
-        sink(
-            k,
-            result.unwrap_or_else(|panic| Err(KubeError::from(worker_panic(panic.as_ref())))),
-        );
-        Ok(())
-    });
+    let sunk = for_each_in_order(
+        count,
+        concurrency,
+        WorkerStack::Default,
+        work,
+        |k, result| {
+            sink(
+                k,
+                result.unwrap_or_else(|panic| Err(KubeError::from(worker_panic(panic.as_ref())))),
+            );
+            Ok(())
+        },
+    );
     debug_assert!(sunk.is_ok(), "a sink that cannot fail stopped the work");
 }
 

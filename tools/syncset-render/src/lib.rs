@@ -126,15 +126,29 @@ fn run(args: Args) -> Result<()> {
     let options = RenderOptions {
         install_plan_approval: args.install_plan_approval,
     };
-    // A stream of add-ons renders into one List, each add-on as soon as it
-    // has been read; a bad one is reported and the others are still rendered.
-    let mut reader = common::cli::stream::StreamReader::open(args.file.as_deref())?;
+    // Extra resources render on the stack this loop runs on: one thread for
+    // the run, not one per template.
+    common::cli::parallel::with_deep_stack(|| {
+        render_stream(args.file.as_deref(), &target, &options, args.output)
+    })
+    .map_err(|err| Error::internal(format!("cannot start the rendering thread: {err}")))?
+}
+
+/// A stream of add-ons renders into one List, each add-on as soon as it has
+/// been read; a bad one is reported and the others are still rendered.
+fn render_stream(
+    file: Option<&std::path::Path>,
+    target: &Target,
+    options: &RenderOptions,
+    output_args: OutputArgs,
+) -> Result<()> {
+    let mut reader = common::cli::stream::StreamReader::open(file)?;
     let mut outcomes = common::cli::stream::Outcomes::streaming("syncset-render");
-    let mut output = output::Output::new(args.output.output.unwrap_or(Format::Yaml));
+    let mut output = output::Output::new(output_args.output.unwrap_or(Format::Yaml));
     while let Some(item) = reader.next() {
         let name = item.name();
         let rendered = item.document.and_then(|document| {
-            let list = render(&document, &target, &options)?;
+            let list = render(&document, target, options)?;
             Ok((document.metadata.id, list.items))
         });
         if let Some((id, objects)) = outcomes.record_item(item.id.as_deref(), &name, rendered) {

@@ -65,6 +65,8 @@ use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
 
+use crate::cli::parallel::with_deep_stack;
+
 use crate::model::addon::AddonDocument;
 
 pub use python::python_repr_str;
@@ -177,40 +179,33 @@ struct LoaderLog {
     source_error: Option<(String, source::SourceError)>,
 }
 
-/// The stack of the thread a template renders on. minijinja walks nested
-/// values and expressions recursively, and within [`FUEL`] a template can
-/// nest a list some tens of thousands deep (`{% set ns.v = [ns.v] %}` in a
-/// loop), which would overflow an ordinary thread's 2 MiB; the pages are
-/// only reserved, not used, unless a template goes that deep.
-const RENDER_STACK_BYTES: usize = 64 << 20;
-
 /// Renders extra resource `name` as mtcli renders it for `document`, its
-/// files (and those it includes) read from `files`, on a thread of its own
-/// with a stack deep enough for what the fuel allows.
+/// files (and those it includes) read from `files`, on a stack deep enough
+/// for what the fuel allows ([`with_deep_stack`]: in place on a deep-stack
+/// thread, else on a thread of its own).
 pub fn render_extra_resource(
     name: &str,
     files: Arc<dyn TemplateFiles>,
     document: &AddonDocument,
 ) -> Result<Rendered, TemplateError> {
-    std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name("jinja".into())
-            .stack_size(RENDER_STACK_BYTES)
-            .spawn_scoped(scope, || render_here(name, files, document))
-            .map_err(|err| TemplateError {
-                template: None,
-                line: None,
-                message: format!("cannot start the rendering thread: {err}"),
-            })?
-            .join()
-            .unwrap_or_else(|_| {
-                Err(TemplateError {
-                    template: None,
-                    line: None,
-                    message: "the template engine failed (a bug in addon-flow)".into(),
-                })
-            })
-    })
+    let render = || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            render_here(name, files, document)
+        }))
+    };
+    match with_deep_stack(render) {
+        Ok(Ok(rendered)) => rendered,
+        Ok(Err(_panic)) => Err(TemplateError {
+            template: None,
+            line: None,
+            message: "the template engine failed (a bug in addon-flow)".into(),
+        }),
+        Err(err) => Err(TemplateError {
+            template: None,
+            line: None,
+            message: format!("cannot start the rendering thread: {err}"),
+        }),
+    }
 }
 
 fn render_here(
