@@ -132,20 +132,53 @@ EOF
 # TREE's environment ENV and print the documents, render every add-on's
 # SelectorSyncSet from that stream, and build every OCM payload from the same
 # stream (`ocm-post --dry-run`: the requests, not sent; the URL is loopback
-# and never contacted). As the fleet runs it (SPEC.md): validate | render,
-# the stream kept with tee, then ocm-post reads it.
-#   bench_whole_tree_job BIN_DIR TREE ENV OUT_DIR
-# Writes OUT_DIR/{docs.jsonl,sss.json,payloads.json}, each tool's stderr in
-# OUT_DIR/<tool>.err and its GNU time figures in OUT_DIR/<tool>.stats.
+# and never contacted).
+#   bench_whole_tree_prepare OUT_DIR     (untimed: the folder and a FIFO)
+#   bench_whole_tree_job BIN_DIR TREE ENV OUT_DIR [ORDER]
+# ORDER `overlap` (the default): syncset-render and ocm-post both read the
+# stream while addon-validate writes it (tee into ocm-post's FIFO), as a job
+# that sends nothing can run them. ORDER `after`: ocm-post reads the saved
+# stream once the pipe is done, as the fleet's deploy runs it (SPEC.md: the
+# add-ons are posted to OCM after Hive has them).
+# Writes OUT_DIR/{docs.jsonl,sss.json,payloads.json} and each tool's stderr
+# in OUT_DIR/<tool>.err. With BENCH_STATS=1 each tool runs under GNU time
+# (OUT_DIR/<tool>.stats: peak memory); timed runs go without it, since each
+# wrapper is a fork and an exec on the clock of a job of some 30 ms.
+bench_whole_tree_prepare() {
+  mkdir -p "$1"
+  rm -f "$1/stream.fifo"
+  mkfifo "$1/stream.fifo"
+}
 bench_whole_tree_job() {
-  local bin="$1" tree="$2" env="$3" out="$4"
-  if ! { bench_run "$out/addon-validate.stats" "$bin/addon-validate" --all "$tree" --env "$env" --documents \
-      2>"$out/addon-validate.err" \
-    | tee "$out/docs.jsonl" \
-    | bench_run "$out/syncset-render.stats" "$bin/syncset-render" --selector -o json \
-      >"$out/sss.json" 2>"$out/syncset-render.err" \
-    && bench_run "$out/ocm-post.stats" "$bin/ocm-post" --dry-run --url http://127.0.0.1:9 -o json \
-      <"$out/docs.jsonl" >"$out/payloads.json" 2>"$out/ocm-post.err"; }; then
+  local bin="$1" tree="$2" env="$3" out="$4" order="${5:-overlap}" ocm=""
+  local ocm_args=(--dry-run --url http://127.0.0.1:9 -o json)
+  _bench_tool() { # TOOL ARGS...: $bin/TOOL, under GNU time with BENCH_STATS=1
+    local tool="$1"
+    shift
+    if [[ "${BENCH_STATS:-}" == 1 ]]; then
+      bench_run "$out/$tool.stats" "$bin/$tool" "$@"
+    else
+      "$bin/$tool" "$@"
+    fi
+  }
+  local sinks=("$out/docs.jsonl")
+  if [[ "$order" == overlap ]]; then
+    _bench_tool ocm-post "${ocm_args[@]}" <"$out/stream.fifo" >"$out/payloads.json" 2>"$out/ocm-post.err" &
+    ocm=$!
+    sinks+=("$out/stream.fifo")
+  fi
+  local status=0
+  _bench_tool addon-validate --all "$tree" --env "$env" --documents 2>"$out/addon-validate.err" \
+    | tee "${sinks[@]}" \
+    | _bench_tool syncset-render --selector -o json >"$out/sss.json" 2>"$out/syncset-render.err" \
+    || status=1
+  if [[ -n "$ocm" ]]; then
+    wait "$ocm" || status=1
+  elif ((status == 0)); then
+    _bench_tool ocm-post "${ocm_args[@]}" <"$out/docs.jsonl" >"$out/payloads.json" 2>"$out/ocm-post.err" \
+      || status=1
+  fi
+  if ((status != 0)); then
     echo "bench: the whole-tree job failed:" >&2
     local tool
     for tool in addon-validate syncset-render ocm-post; do

@@ -3,8 +3,8 @@
 # a stream, as the fleet grows. Targets (issue 24):
 #
 # 1. The whole-tree job (addon-validate --all --documents | syncset-render
-#    --selector, ocm-post --dry-run on the same stream; bench_whole_tree_job
-#    in _lib.sh) on generated trees of SIZES add-ons (default "50 500 5000",
+#    --selector, ocm-post --dry-run reading the same stream at the same time;
+#    bench_whole_tree_job in _lib.sh) on generated trees of SIZES add-ons (default "50 500 5000",
 #    stage, one in four with extra resources): each tool's peak is flat, the
 #    same at 5,000 add-ons as at 50.
 # 2. A stream of DOCUMENTS add-on documents (default 100,000; made from the
@@ -45,8 +45,8 @@ if [[ " $parts " == *" job "* ]]; then
   declare -A peak
   for size in $sizes; do
     python3 scripts/bench/gen_tree.py "$size" "$work/tree-$size" --no-bundles >/dev/null
-    mkdir -p "$work/job-$size"
-    bench_whole_tree_job "$bin" "$work/tree-$size/managed-tenants" "$env" "$work/job-$size"
+    bench_whole_tree_prepare "$work/job-$size"
+    BENCH_STATS=1 bench_whole_tree_job "$bin" "$work/tree-$size/managed-tenants" "$env" "$work/job-$size"
     for tool in "${BENCH_JOB_TOOLS[@]}"; do peak[$tool,$size]=$(bench_peak_mb "$work/job-$size/$tool.stats"); done
     echo "  $size add-ons: stream $(mb "$(stat -c %s "$work/job-$size/docs.jsonl")") MB, List $(mb "$(stat -c %s "$work/job-$size/sss.json")") MB   ($(bench_load))"
     rm -rf "$work/tree-$size"
