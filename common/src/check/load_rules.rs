@@ -177,6 +177,7 @@ pub fn extra_resource_templates(
         Some(tree) => tree.files.clone(),
         None => Arc::new(templates.clone()),
     };
+    let renderer = jinja::Renderer::new(files, document);
     let names = document.metadata.extra_resources.iter().flatten();
     let mut out = Vec::new();
     for (i, name) in names.enumerate() {
@@ -190,7 +191,7 @@ pub fn extra_resource_templates(
             name,
             index: i,
         };
-        let rendered = match jinja::render_extra_resource(name, files.clone(), document) {
+        let rendered = match renderer.render(name) {
             Ok(rendered) => rendered,
             Err(err) => {
                 out.push(place.render_error(&err));

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use common::model::addon::AddonDocument;
 use common::model::k8s::Object;
-use common::text::jinja::{extra_resource_object, render_extra_resource};
+use common::text::jinja::{extra_resource_object, Renderer};
 use common::{Error, Location, Result};
 
 /// The rendered extra resources, in `extraResources` order.
@@ -28,6 +28,7 @@ pub fn extra_resources(doc: &AddonDocument) -> Result<Vec<Object>> {
         )
     };
     let files = Arc::new(templates);
+    let renderer = Renderer::new(files.clone(), doc);
     names
         .iter()
         .enumerate()
@@ -35,7 +36,7 @@ pub fn extra_resources(doc: &AddonDocument) -> Result<Vec<Object>> {
             if !files.contains_key(name) {
                 return Err(missing(i, name));
             }
-            let rendered = render_extra_resource(name, files.clone(), doc).map_err(|err| {
+            let rendered = renderer.render(name).map_err(|err| {
                 Error::input(
                     Location::new(err.template.as_deref().unwrap_or(name.as_str())),
                     format!("does not render as Jinja2: {err}"),

@@ -180,38 +180,67 @@ struct LoaderLog {
 }
 
 /// Renders extra resource `name` as mtcli renders it for `document`, its
-/// files (and those it includes) read from `files`, on a stack deep enough
-/// for what the fuel allows ([`with_deep_stack`]: in place on a deep-stack
-/// thread, else on a thread of its own).
+/// files (and those it includes) read from `files` ([`Renderer`] for more
+/// than one of an add-on's).
 pub fn render_extra_resource(
     name: &str,
     files: Arc<dyn TemplateFiles>,
     document: &AddonDocument,
 ) -> Result<Rendered, TemplateError> {
-    let render = || {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            render_here(name, files, document)
-        }))
-    };
-    match with_deep_stack(render) {
-        Ok(Ok(rendered)) => rendered,
-        Ok(Err(_panic)) => Err(TemplateError {
-            template: None,
-            line: None,
-            message: "the template engine failed (a bug in addon-flow)".into(),
-        }),
-        Err(err) => Err(TemplateError {
-            template: None,
-            line: None,
-            message: format!("cannot start the rendering thread: {err}"),
-        }),
+    Renderer::new(files, document).render(name)
+}
+
+/// The extra resources of one add-on: its template files and its `ADDON`,
+/// built once for all of them (building `ADDON` converts the whole add-on,
+/// more than a small template's render costs). `ADDON` is read-only to a
+/// template, so renders that share it cannot see each other.
+pub struct Renderer<'a> {
+    files: Arc<dyn TemplateFiles>,
+    document: &'a AddonDocument,
+    addon: std::sync::OnceLock<Value>,
+}
+
+impl<'a> Renderer<'a> {
+    pub fn new(files: Arc<dyn TemplateFiles>, document: &'a AddonDocument) -> Renderer<'a> {
+        Renderer {
+            files,
+            document,
+            addon: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Renders extra resource `name` on a stack deep enough for what the
+    /// fuel allows ([`with_deep_stack`]: in place on a deep-stack thread,
+    /// else on a thread of its own).
+    pub fn render(&self, name: &str) -> Result<Rendered, TemplateError> {
+        let render = || {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let addon = self
+                    .addon
+                    .get_or_init(|| Value::from_object(context::AddonObject::new(self.document)));
+                render_here(name, self.files.clone(), addon.clone())
+            }))
+        };
+        match with_deep_stack(render) {
+            Ok(Ok(rendered)) => rendered,
+            Ok(Err(_panic)) => Err(TemplateError {
+                template: None,
+                line: None,
+                message: "the template engine failed (a bug in addon-flow)".into(),
+            }),
+            Err(err) => Err(TemplateError {
+                template: None,
+                line: None,
+                message: format!("cannot start the rendering thread: {err}"),
+            }),
+        }
     }
 }
 
 fn render_here(
     name: &str,
     files: Arc<dyn TemplateFiles>,
-    document: &AddonDocument,
+    addon: Value,
 ) -> Result<Rendered, TemplateError> {
     let top = normalize_name(name).ok_or_else(|| TemplateError {
         template: None,
@@ -220,7 +249,6 @@ fn render_here(
     })?;
     let log = Arc::new(Mutex::new(LoaderLog::default()));
     let env = environment(files, log.clone());
-    let addon = Value::from_object(context::AddonObject::new(document));
     let mut output = CappedOutput::default();
     let result = env.get_template(&top).and_then(|template| {
         template
