@@ -171,8 +171,13 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
     // is not checked again; `addon.yaml` is never a sealed document. The
     // seal covers values, not how YAML spelled them: a document with a
     // scalar only Python reads apart (a date, a binary) is checked in full.
-    let sealed =
-        !metadata_file && parsed.python_values.is_empty() && crate::model::seal::is_sealed(&value);
+    // A JSON line as the sealing stage wrote it is known sealed from its
+    // text (one hash); anything else is asked of its value, written out
+    // again (the same answer for the same value, whatever its spelling).
+    let sealed = !metadata_file
+        && parsed.python_values.is_empty()
+        && (crate::model::seal::is_sealed_text(&source.text) == Some(true)
+            || crate::model::seal::is_sealed(&value));
     // In an `addon.yaml` the section names are ordinary (unknown) fields, as
     // managed-tenants sees them; in a document they are ours.
     let section_names: &[&str] = if metadata_file {

@@ -77,6 +77,31 @@ pub fn is_sealed(document: &Value) -> bool {
     digest_of(&WithoutSeal(map)).is_ok_and(|digest| digest == *seal)
 }
 
+/// Whether `text`, one JSON line as [`sealed_json`] writes it, is sealed:
+/// it ends with its seal, and the seal is the digest of the text before it
+/// (closed with `}`). `Some(true)`: the text is exactly what the sealing
+/// stage wrote, and [`is_sealed`] of its value says yes too, without
+/// writing the value out again to hash it. `Some(false)` (the text was
+/// changed, or spelt otherwise: `\u0041` for `A`) and `None` (not in that
+/// form: YAML, JSON written by another tool, no seal) are for
+/// [`is_sealed`] to answer.
+pub fn is_sealed_text(text: &str) -> Option<bool> {
+    const DIGEST_LEN: usize = "sha256:".len() + 64;
+    let text = text.trim();
+    let body = text.strip_suffix("\"}")?;
+    let seal_start = body.len().checked_sub(DIGEST_LEN)?;
+    let seal = body.get(seal_start..)?;
+    let field = format!(",\"{FIELD}\":\"");
+    let before = body.get(..seal_start)?.strip_suffix(field.as_str())?;
+    if !seal.starts_with("sha256:") {
+        return None;
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(before.as_bytes());
+    hasher.update(b"}");
+    Some(hex_digest(hasher) == seal)
+}
+
 /// `sha256:<hex>` of a value's compact JSON, hashed as it is written.
 fn digest_of<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
     let mut hasher = HashWriter(Sha256::new());
@@ -179,5 +204,29 @@ mod tests {
         value[FIELD] = Value::from("sha256:0000");
         assert!(!is_sealed(&value), "a seal made up");
         assert!(!is_sealed(&Value::from("text")));
+    }
+
+    #[test]
+    fn a_sealed_line_is_known_sealed_from_its_text_and_any_other_text_is_not() {
+        let line = sealed_json(&crate::testing::minimal_document(serde_json::json!({}))).unwrap();
+        assert_eq!(is_sealed_text(&line), Some(true));
+        assert_eq!(is_sealed_text(&format!("  {line}\n")), Some(true));
+        // The text changed, and the seal not: no longer sealed.
+        let edited = line.replacen("\"id\":\"", "\"id\":\"x", 1);
+        assert_ne!(edited, line);
+        assert_eq!(is_sealed_text(&edited), Some(false));
+        assert!(!is_sealed(&serde_json::from_str(&edited).unwrap()));
+        // The same value spelt otherwise: the text cannot say, the value can.
+        let spelt = line.replacen("\"id\":\"", "\"id\" : \"", 1);
+        assert_eq!(is_sealed_text(&spelt), Some(false));
+        assert!(is_sealed(&serde_json::from_str(&spelt).unwrap()));
+        // Not in the form of a sealed line at all.
+        let unsealed =
+            serde_json::to_string(&crate::testing::minimal_document(serde_json::json!({})))
+                .unwrap();
+        assert_eq!(is_sealed_text(&unsealed), None);
+        assert_eq!(is_sealed_text("validated: sha256:00"), None);
+        assert_eq!(is_sealed_text(""), None);
+        assert_eq!(is_sealed_text("\"}"), None);
     }
 }
