@@ -251,10 +251,37 @@ pub fn parse_text_stream(origin: &Origin, text: &str) -> Result<Vec<Parsed>> {
 }
 
 /// Reads at most `limit + 1` bytes, so that "too large" is seen without
-/// reading a huge input whole. `size_hint` sizes the buffer for files.
-pub fn read_capped(reader: impl Read, limit: usize, size_hint: u64) -> std::io::Result<Vec<u8>> {
-    let mut bytes = Vec::with_capacity(size_hint.min(limit as u64 + 1) as usize);
-    reader.take(limit as u64 + 1).read_to_end(&mut bytes)?;
+/// reading a huge input whole. `size_hint` is a file's length from its
+/// metadata (0 when unknown): the file is then read with one `read` asking
+/// for a byte more than that, whose short count is the end of a regular
+/// file, where reading to the end would take a second `read` to see the end
+/// (two of the five system calls of each file a tree job reads). A file
+/// that grew, or gave less, is read on to its end as any input is.
+pub fn read_capped(
+    mut reader: impl Read,
+    limit: usize,
+    size_hint: u64,
+) -> std::io::Result<Vec<u8>> {
+    let cap = limit as u64 + 1;
+    let expected = size_hint.min(cap) as usize;
+    let mut bytes = Vec::new();
+    if expected > 0 && (expected as u64) < cap {
+        bytes.resize(expected + 1, 0);
+        let read = loop {
+            match reader.read(&mut bytes) {
+                Ok(read) => break read,
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(err),
+            }
+        };
+        bytes.truncate(read);
+        if read == expected {
+            return Ok(bytes);
+        }
+    }
+    reader
+        .take(cap - bytes.len() as u64)
+        .read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 
@@ -650,6 +677,45 @@ mod tests {
         assert!(err.to_string().contains("no such file"), "{err}");
         let err = Source::file(dir.path()).unwrap_err();
         assert!(err.to_string().contains("is a directory"), "{err}");
+    }
+
+    #[test]
+    fn read_capped_takes_a_file_of_its_size_in_one_read_and_reads_on_when_it_differs() {
+        /// Counts the reads, giving at most `chunk` bytes each.
+        struct Counted<'a> {
+            data: &'a [u8],
+            chunk: usize,
+            reads: usize,
+        }
+        impl Read for Counted<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                self.reads += 1;
+                let n = buf.len().min(self.chunk).min(self.data.len());
+                buf[..n].copy_from_slice(&self.data[..n]);
+                self.data = &self.data[n..];
+                Ok(n)
+            }
+        }
+        let data = b"0123456789";
+        let read = |size_hint: u64, chunk: usize, limit: usize| {
+            let mut reader = Counted {
+                data,
+                chunk,
+                reads: 0,
+            };
+            let bytes = read_capped(&mut reader, limit, size_hint).unwrap();
+            (bytes, reader.reads)
+        };
+        // The length the metadata gave: one read.
+        assert_eq!(read(10, 64, 100), (data.to_vec(), 1));
+        // It grew since (the metadata said 4), or gives a little at a time,
+        // or its length is unknown: read to the end all the same.
+        assert_eq!(read(4, 64, 100).0, data.to_vec());
+        assert_eq!(read(10, 3, 100).0, data.to_vec());
+        assert_eq!(read(0, 64, 100).0, data.to_vec());
+        // Never more than the limit and one byte.
+        assert_eq!(read(10, 64, 5).0, data[..6].to_vec());
+        assert_eq!(read(4, 64, 5).0, data[..6].to_vec());
     }
 
     #[test]
