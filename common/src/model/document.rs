@@ -587,13 +587,15 @@ impl TemplateFiles for TreeTemplates {
 pub fn read_template_file(dir: &Path, name: &str) -> std::result::Result<Option<String>, String> {
     let pieces: Vec<&str> = name.split('/').collect();
     let mut path = dir.to_path_buf();
+    let mut last = None;
     for (i, piece) in pieces.iter().enumerate() {
         path.push(piece);
-        let file_type = match std::fs::symlink_metadata(&path) {
-            Ok(metadata) => metadata.file_type(),
+        let metadata = match std::fs::symlink_metadata(&path) {
+            Ok(metadata) => metadata,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(err) => return Err(crate::cli::io::describe_io_error(&err)),
         };
+        let file_type = metadata.file_type();
         if i + 1 < pieces.len() {
             if file_type.is_symlink() {
                 return Err(format!(
@@ -606,8 +608,15 @@ pub fn read_template_file(dir: &Path, name: &str) -> std::result::Result<Option<
                 return Ok(None);
             }
         }
+        last = Some(metadata);
     }
-    let target = if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+    // The file's own metadata, from the walk: a link is followed (and
+    // checked) once, anything else is what the walk saw.
+    let Some(own) = last else {
+        return Ok(None);
+    };
+    let followed = own.file_type().is_symlink();
+    let target = if followed {
         let target = path
             .canonicalize()
             .map_err(|_| "is a symlink to nothing (dangling)".to_string())?;
@@ -625,8 +634,11 @@ pub fn read_template_file(dir: &Path, name: &str) -> std::result::Result<Option<
     } else {
         path
     };
-    let metadata =
-        std::fs::metadata(&target).map_err(|err| crate::cli::io::describe_io_error(&err))?;
+    let metadata = if followed {
+        std::fs::metadata(&target).map_err(|err| crate::cli::io::describe_io_error(&err))?
+    } else {
+        own
+    };
     if let Some(kind) = not_regular(&metadata.file_type()) {
         return Err(format!("is {kind}, not a regular file"));
     }

@@ -2,6 +2,7 @@
 //! the catalog image and OCM settings of one add-on version, and how
 //! `addonImageSetVersion` picks one.
 
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -158,10 +159,16 @@ pub struct ImageSetFolder {
 
 impl ImageSetFolder {
     pub fn read(dir: &Path) -> Result<ImageSetFolder, ResolveError> {
-        if !dir.is_dir() {
-            return Err(ResolveError::MissingFolder(dir.to_path_buf()));
-        }
-        let (files, unreadable) = read_folder(dir);
+        // Listed at once: a folder that is not there (or not a folder) is
+        // told by the listing, without a look before it.
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => Some(entries),
+            Err(err) if matches!(err.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                return Err(ResolveError::MissingFolder(dir.to_path_buf()))
+            }
+            Err(_) => None,
+        };
+        let (files, unreadable) = read_entries(entries);
         Ok(ImageSetFolder {
             dir: dir.to_path_buf(),
             files,
@@ -263,13 +270,18 @@ pub fn resolve(dir: &Path, version: &str) -> Result<Resolution, ResolveError> {
 
 /// Every file of an image set folder, sorted by name, parsed where possible.
 pub fn read_folder(dir: &Path) -> (Vec<ImageSetFile>, Vec<SkippedImageSet>) {
-    let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(entries) => entries
+    read_entries(std::fs::read_dir(dir).ok())
+}
+
+/// [`read_folder`] of a listing (`None`: the folder could not be listed).
+fn read_entries(entries: Option<std::fs::ReadDir>) -> (Vec<ImageSetFile>, Vec<SkippedImageSet>) {
+    let mut paths: Vec<PathBuf> = match entries {
+        Some(entries) => entries
             .filter_map(|e| e.ok())
             .filter(|e| e.file_type().is_ok_and(|t| t.is_file() || t.is_symlink()))
             .map(|e| e.path())
             .collect(),
-        Err(_) => Vec::new(),
+        None => Vec::new(),
     };
     paths.sort();
     let mut files = Vec::new();

@@ -8,7 +8,7 @@
 //! of the tree (its live objects must be kept); the others are validated on
 //! all cores, environment by environment.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use common::check::schemas::schemas;
@@ -91,10 +91,6 @@ pub fn addon_folders(root: &Path, environment: Option<&str>) -> Result<Vec<Addon
 /// A real folder of `addons/`: the environments it holds, and why it is
 /// refused, if it is. None when it holds no add-on of the environments asked.
 fn inspect(path: PathBuf, name: String, asked: &[&'static str]) -> Option<AddonFolder> {
-    let is_symlink = |rel: &str| {
-        std::fs::symlink_metadata(path.join(rel)).is_ok_and(|m| m.file_type().is_symlink())
-    };
-    let exists = |rel: &str| std::fs::symlink_metadata(path.join(rel)).is_ok();
     let mut ways = vec!["metadata".to_string(), "addonimagesets".to_string()];
     for env in asked {
         for rel in [
@@ -105,10 +101,19 @@ fn inspect(path: PathBuf, name: String, asked: &[&'static str]) -> Option<AddonF
             ways.push(rel);
         }
     }
+    // Each path on the way looked at once (one statx): what it is, if it is.
+    let kinds: BTreeMap<&str, Option<std::fs::FileType>> = ways
+        .iter()
+        .map(|rel| {
+            let kind = std::fs::symlink_metadata(path.join(rel)).ok();
+            (rel.as_str(), kind.map(|m| m.file_type()))
+        })
+        .collect();
+    let exists = |rel: &str| kinds.get(rel).is_some_and(Option::is_some);
     // A link on the way is found before anything behind it is looked at.
     let links: Vec<Finding> = ways
         .iter()
-        .filter(|rel| is_symlink(rel))
+        .filter(|rel| kinds[rel.as_str()].is_some_and(|kind| kind.is_symlink()))
         .map(|rel| loader::symlinked(&path.join(rel)))
         .collect();
     let environments: Vec<&'static str> = if links.is_empty() {
