@@ -54,6 +54,13 @@ impl StreamItem {
     }
 }
 
+/// `my-addon (document 3)` or `document 3`: how messages name the document
+/// at `position` whose id was read as `id` ([`StreamItem::name`]), for a
+/// tool that keeps only those two.
+pub fn document_name(position: usize, id: Option<&str>) -> String {
+    describe(position, id)
+}
+
 fn describe(position: usize, id: Option<&str>) -> String {
     match id {
         Some(id) => format!("{id} (document {position})"),

@@ -79,12 +79,21 @@ pub fn refuse_repeated_ids(items: Vec<StreamItem>) -> Vec<StreamItem> {
 pub(crate) fn repeated_ids<'a>(
     places: impl IntoIterator<Item = (&'a str, usize)>,
 ) -> BTreeMap<String, Vec<usize>> {
-    let mut all: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (id, position) in places {
-        all.entry(id.to_string()).or_default().push(position);
+    // Sorted references, not a map of every id: memory for the repeated
+    // ones only (a fleet's stream holds thousands, nearly never one twice).
+    let mut places: Vec<(&str, usize)> = places.into_iter().collect();
+    places.sort_unstable();
+    let mut repeated: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for run in places
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|run| run.len() > 1)
+    {
+        repeated.insert(
+            run[0].0.to_string(),
+            run.iter().map(|(_, position)| *position).collect(),
+        );
     }
-    all.retain(|_, positions| positions.len() > 1);
-    all
+    repeated
 }
 
 /// Why a document whose add-on id the stream holds at `positions` (more

@@ -22,21 +22,45 @@ use serde::ser::{Serialize, SerializeSeq, Serializer};
 use crate::fleet::{item_id, repeated_error, repeated_ids, Options};
 use crate::publish::{planned, PlannedRequest};
 
-/// One document of the stream, planned; its notes and requests are in the
-/// spools.
+/// One document of the stream, planned: what is kept of it until the
+/// stream ends, a few dozen bytes. Its notes and requests are in the
+/// spools, each with its length before it.
 struct Planned {
     position: usize,
-    name: String,
-    id: Option<String>,
-    /// The size of its notes in the notes spool.
-    notes: u64,
-    /// The size of each of its requests in the requests spool.
-    requests: Vec<u64>,
-    /// Whether its requests go out, or why not.
-    result: Result<()>,
+    /// Its add-on id (`fleet::item_id`).
+    id: Option<Box<str>>,
+    /// The id the stream reader read, which names the document in messages.
+    named: Named,
+    /// How many requests it has in the requests spool.
+    requests: u32,
+    /// Why its requests do not go out (boxed: most documents have none).
+    failure: Option<Box<Error>>,
     /// Refused for its repeated id: as if it had not been looked at, its
     /// notes are not printed either.
     refused: bool,
+}
+
+/// The id that names a document in messages: nearly always its add-on id.
+enum Named {
+    AsId,
+    Other(Option<Box<str>>),
+}
+
+impl Planned {
+    fn name(&self) -> String {
+        let id = match &self.named {
+            Named::AsId => self.id.as_deref(),
+            Named::Other(other) => other.as_deref(),
+        };
+        common::cli::stream::document_name(self.position, id)
+    }
+
+    fn result(&mut self) -> Result<()> {
+        match self.failure.take() {
+            Some(err) => Err(*err),
+            None => Ok(()),
+        }
+    }
 }
 
 /// A stream's add-ons, planned and kept aside until the stream has ended.
@@ -67,46 +91,49 @@ impl PlannedStream {
     }
 
     fn plan(&mut self, options: &Options, item: StreamItem, base: &str) -> Result<()> {
+        let id = item_id(&item).map(Box::from);
+        let named = if item.id.as_deref() == id.as_deref() {
+            Named::AsId
+        } else {
+            Named::Other(item.id.as_deref().map(Box::from))
+        };
         let mut planned_item = Planned {
             position: item.position,
-            name: item.name(),
-            id: item_id(&item).map(str::to_string),
-            notes: 0,
-            requests: Vec::new(),
-            result: Ok(()),
+            id,
+            named,
+            requests: 0,
+            failure: None,
             refused: false,
         };
+        let mut notes = String::new();
         match item.document {
-            Err(err) => planned_item.result = Err(err),
+            Err(err) => planned_item.failure = Some(Box::new(err)),
             Ok(document) => {
                 for finding in common::remote::ocm::mtcli_differences(
                     &document,
                     options.service,
                     &options.source,
                 ) {
-                    let line = format!("{finding}\n");
-                    self.notes.write_all(line.as_bytes()).map_err(spool_error)?;
-                    planned_item.notes += line.len() as u64;
+                    notes.push_str(&format!("{finding}\n"));
                 }
                 match planned(&document, options.service, options.with_version, base) {
                     Ok(requests) => planned_item.requests = self.keep(&requests)?,
-                    Err(err) => planned_item.result = Err(err),
+                    Err(err) => planned_item.failure = Some(Box::new(err)),
                 }
             }
         }
+        write_record(&mut self.notes, notes.as_bytes())?;
         self.items.push(planned_item);
         Ok(())
     }
 
-    /// Writes `requests` to the spool; their sizes there.
-    fn keep(&mut self, requests: &[PlannedRequest]) -> Result<Vec<u64>> {
-        let mut sizes = Vec::with_capacity(requests.len());
+    /// Writes `requests` to the spool; how many.
+    fn keep(&mut self, requests: &[PlannedRequest]) -> Result<u32> {
         for request in requests {
             let text = serde_json::to_vec(request).map_err(Error::internal)?;
-            self.requests.write_all(&text).map_err(spool_error)?;
-            sizes.push(text.len() as u64);
+            write_record(&mut self.requests, &text)?;
         }
-        Ok(sizes)
+        u32::try_from(requests.len()).map_err(Error::internal)
     }
 
     /// How many documents the stream held.
@@ -126,7 +153,7 @@ impl PlannedStream {
             if let Some((id, positions)) =
                 item.id.as_deref().and_then(|id| repeated.get_key_value(id))
             {
-                item.result = Err(repeated_error(id, positions));
+                item.failure = Some(Box::new(repeated_error(id, positions)));
                 item.refused = true;
             }
         }
@@ -139,9 +166,9 @@ impl PlannedStream {
         let mut failed = BTreeSet::new();
         for item in &self.items {
             if let Some(id) = &item.id {
-                all.insert(id.clone());
-                if item.result.is_err() {
-                    failed.insert(id.clone());
+                all.insert(id.to_string());
+                if item.failure.is_some() {
+                    failed.insert(id.to_string());
                 }
             }
         }
@@ -157,15 +184,16 @@ impl PlannedStream {
         ));
         let mut notes = reread(self.notes)?;
         let mut spooled = Vec::with_capacity(self.items.len());
-        for item in self.items {
-            let mut text = vec![0; item.notes as usize];
-            notes.read_exact(&mut text).map_err(spool_error)?;
+        let mut text = Vec::new();
+        for mut item in self.items {
+            read_record(&mut notes, &mut text).map_err(spool_error)?;
             if !item.refused {
                 for line in String::from_utf8_lossy(&text).lines() {
                     common::cli::note_line(line);
                 }
             }
-            let goes_out = outcomes.record(&item.name, item.result).is_some();
+            let name = item.name();
+            let goes_out = outcomes.record(&name, item.result()).is_some();
             spooled.push((goes_out, item.requests));
         }
         Ok(Requests {
@@ -179,10 +207,10 @@ impl PlannedStream {
 /// The requests of the documents that went through, read back from the
 /// spool as they are written, then any `extra` ones (a prune's deletions).
 pub struct Requests {
-    /// Per document, in stream order: whether its requests go out, and the
-    /// size of each in the spool (which holds those of every planned
+    /// Per document, in stream order: whether its requests go out, and how
+    /// many it has in the spool (which holds those of every planned
     /// document).
-    spooled: Vec<(bool, Vec<u64>)>,
+    spooled: Vec<(bool, u32)>,
     file: std::cell::RefCell<BufReader<std::fs::File>>,
     pub extra: Vec<PlannedRequest>,
 }
@@ -193,7 +221,7 @@ impl Requests {
             && self
                 .spooled
                 .iter()
-                .all(|(goes_out, sizes)| !goes_out || sizes.is_empty())
+                .all(|(goes_out, count)| !goes_out || *count == 0)
     }
 
     /// Writes the requests as one list, as `write_document` writes a list
@@ -220,10 +248,9 @@ impl Serialize for Requests {
         file.rewind().map_err(S::Error::custom)?;
         let mut list = serializer.serialize_seq(None)?;
         let mut text = Vec::new();
-        for (goes_out, sizes) in &self.spooled {
-            for size in sizes {
-                text.resize(*size as usize, 0);
-                file.read_exact(&mut text).map_err(S::Error::custom)?;
+        for (goes_out, count) in &self.spooled {
+            for _ in 0..*count {
+                read_record(&mut *file, &mut text).map_err(S::Error::custom)?;
                 if *goes_out {
                     let request: serde_json::Value =
                         serde_json::from_slice(&text).map_err(S::Error::custom)?;
@@ -236,6 +263,24 @@ impl Serialize for Requests {
         }
         list.end()
     }
+}
+
+/// Writes one record to a spool: its length, then its bytes.
+fn write_record(spool: &mut impl Write, bytes: &[u8]) -> Result<()> {
+    let len = u64::try_from(bytes.len()).map_err(Error::internal)?;
+    spool
+        .write_all(&len.to_le_bytes())
+        .and_then(|()| spool.write_all(bytes))
+        .map_err(spool_error)
+}
+
+/// Reads the next record of a spool into `bytes`.
+fn read_record(spool: &mut impl Read, bytes: &mut Vec<u8>) -> std::io::Result<()> {
+    let mut len = [0; 8];
+    spool.read_exact(&mut len)?;
+    let len = usize::try_from(u64::from_le_bytes(len)).map_err(std::io::Error::other)?;
+    bytes.resize(len, 0);
+    spool.read_exact(bytes)
 }
 
 fn spool() -> Result<BufWriter<std::fs::File>> {
