@@ -129,6 +129,23 @@ impl Inventory {
             && document.get("apiVersion").and_then(Value::as_str) == Some(API_VERSION)
     }
 
+    /// [`Inventory::is_inventory`] of a JSON text, read for its `kind` and
+    /// `apiVersion` only (the rest skipped, nothing of it kept: a whole
+    /// inventory lists thousands of ids). `None` when the text is not one
+    /// JSON object with each key once (YAML, say): ask of its value then.
+    pub fn is_inventory_json(text: &str) -> Option<bool> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Head<'a> {
+            #[serde(borrow)]
+            kind: Option<std::borrow::Cow<'a, str>>,
+            #[serde(borrow)]
+            api_version: Option<std::borrow::Cow<'a, str>>,
+        }
+        let head: Head = serde_json::from_str(text).ok()?;
+        Some(head.kind.as_deref() == Some(KIND) && head.api_version.as_deref() == Some(API_VERSION))
+    }
+
     /// Records that `stage` dropped a document (its id when known).
     pub fn record_failure(&mut self, id: Option<&str>, stage: &str) {
         self.failed.push(Failure {
@@ -198,6 +215,32 @@ mod tests {
         assert!(!Inventory::is_inventory(
             &json!({"kind": KIND, "apiVersion": "v2"})
         ));
+    }
+
+    #[test]
+    fn a_json_inventory_is_told_from_its_text_as_from_its_value() {
+        let line = serde_json::to_string(&Inventory::new("stage", Scope::Whole, None, ids(&["a"])))
+            .unwrap();
+        for (text, expected) in [
+            (line.as_str(), Some(true)),
+            (
+                r#"{"id": "a", "kind": "x", "description": "AddonInventory"}"#,
+                Some(false),
+            ),
+            (
+                r#"{"kind": "AddonInventory", "apiVersion": "v2"}"#,
+                Some(false),
+            ),
+            // Not one JSON object with each key once: the value decides.
+            (r#"{"kind": "x", "kind": "AddonInventory"}"#, None),
+            (r#"{"kind": 1}"#, None),
+            ("kind: AddonInventory", None),
+        ] {
+            assert_eq!(Inventory::is_inventory_json(text), expected, "{text}");
+            if let (Some(expected), Ok(value)) = (expected, serde_json::from_str::<Value>(text)) {
+                assert_eq!(Inventory::is_inventory(&value), expected, "{text}");
+            }
+        }
     }
 
     #[test]
