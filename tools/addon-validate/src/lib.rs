@@ -401,7 +401,7 @@ fn selected_addons(
     folders: &[AddonFolder],
 ) -> Result<Option<BTreeSet<String>>> {
     for id in &args.addons {
-        if !folders.iter().any(|folder| &folder.name == id) {
+        if !folders.iter().any(|folder| *folder.name == **id) {
             return Err(Error::usage(format!(
                 "--addon {id}: {} has no add-on folder addons/{id}/ with an addon.yaml{}",
                 root.display(),
@@ -439,7 +439,7 @@ fn selected_addons(
 fn list_ids(folders: &[AddonFolder], only: Option<&BTreeSet<String>>) -> Result<()> {
     let selected = folders
         .iter()
-        .filter(|folder| only.is_none_or(|only| only.contains(&folder.name)));
+        .filter(|folder| only.is_none_or(|only| only.contains(&*folder.name)));
     let (refused, listed): (Vec<&AddonFolder>, Vec<&AddonFolder>) =
         selected.partition(|folder| !folder.refusals.is_empty());
     let out: String = listed
@@ -468,7 +468,7 @@ fn list_ids(folders: &[AddonFolder], only: Option<&BTreeSet<String>>) -> Result<
 /// checked, so the next stage starts on the first add-ons while the others
 /// are checked, and memory holds a few add-ons and the ids, not the tree.
 fn report_documents(job: &tree::Tree, mut header: Inventory) -> Result<()> {
-    let mut addon_ids: BTreeSet<String> = job.folders.iter().map(|f| f.name.clone()).collect();
+    let mut addon_ids: BTreeSet<String> = job.folders.iter().map(|f| f.name.to_string()).collect();
     let mut failed: Vec<String> = Vec::new();
     let (mut files, mut documents, mut errors, mut warnings) = (0, 0, 0, 0);
     tree::each_folder(job, |folder, outcome| {
@@ -496,7 +496,7 @@ fn report_documents(job: &tree::Tree, mut header: Inventory) -> Result<()> {
         }
         addon_ids.extend(outcome.ids);
         if outcome.failed {
-            failed.push(folder.name.clone());
+            failed.push(folder.name.to_string());
         }
         Ok(())
     })?;

@@ -34,16 +34,19 @@ pub fn addons_base(root: &Path) -> PathBuf {
 
 /// One add-on folder of the tree, as seen before anything in it is read.
 #[derive(Debug, Clone)]
+///
+/// A tree's folders are all held while they are validated (they are taken
+/// in name order), so each is held in boxed slices, sized exactly.
 pub struct AddonFolder {
     /// The folder's name, which must be the add-on's id.
-    pub name: String,
-    pub path: PathBuf,
+    pub name: Box<str>,
+    pub path: Box<Path>,
     /// The environments asked about that hold an `addon.yaml` here; a
     /// refused folder is in every environment asked about, since what it
     /// holds is not looked at.
-    pub environments: Vec<&'static str>,
+    pub environments: Box<[&'static str]>,
     /// Why nothing in it is read (CL0002, CL0003); empty when it is read.
-    pub refusals: Vec<Finding>,
+    pub refusals: Box<[Finding]>,
 }
 
 /// The add-on folders of the tree at `root`, in name order, for
@@ -75,16 +78,17 @@ pub fn addon_folders(root: &Path, environment: Option<&str>) -> Result<Vec<Addon
         };
         if kind.is_symlink() {
             folders.push(AddonFolder {
-                refusals: vec![loader::symlinked(&path)],
-                environments: asked.clone(),
-                name,
-                path,
+                refusals: Box::new([loader::symlinked(&path)]),
+                environments: asked.clone().into(),
+                name: name.into(),
+                path: path.into(),
             });
         } else if kind.is_dir() {
             folders.extend(inspect(path, name, &asked));
         }
     }
     folders.sort_by(|a, b| a.name.cmp(&b.name));
+    folders.shrink_to_fit();
     Ok(folders)
 }
 
@@ -134,10 +138,10 @@ fn inspect(path: PathBuf, name: String, asked: &[&'static str]) -> Option<AddonF
         None => links,
     };
     Some(AddonFolder {
-        name,
-        path,
-        environments,
-        refusals,
+        name: name.into(),
+        path: path.into(),
+        environments: environments.into(),
+        refusals: refusals.into(),
     })
 }
 
@@ -221,7 +225,7 @@ pub struct Tree<'a> {
 /// read once.
 pub fn validate_tree(tree: &Tree) -> Result<TreeOutcome> {
     let mut outcome = TreeOutcome {
-        addon_ids: tree.folders.iter().map(|f| f.name.clone()).collect(),
+        addon_ids: tree.folders.iter().map(|f| f.name.to_string()).collect(),
         ..TreeOutcome::default()
     };
     each_folder(tree, |folder, result| {
@@ -231,7 +235,7 @@ pub fn validate_tree(tree: &Tree) -> Result<TreeOutcome> {
         }
         outcome.addon_ids.extend(result.ids);
         if result.failed {
-            outcome.failed.push(folder.name.clone());
+            outcome.failed.push(folder.name.to_string());
         }
         Ok(())
     })?;
@@ -249,7 +253,7 @@ pub fn each_folder(
     let selected: Vec<&AddonFolder> = tree
         .folders
         .iter()
-        .filter(|folder| tree.only.is_none_or(|only| only.contains(&folder.name)))
+        .filter(|folder| tree.only.is_none_or(|only| only.contains(&*folder.name)))
         .collect();
     in_order(
         &selected,
@@ -295,7 +299,7 @@ fn validate_folder(
     let file = folder.path.display().to_string();
     let summary = FileSummary::new(&folder.name, file, None, None, &folder.refusals);
     FolderOutcome {
-        rows: vec![(summary, folder.refusals.clone())],
+        rows: vec![(summary, folder.refusals.to_vec())],
         documents: Vec::new(),
         ids: Vec::new(),
         failed: true,
@@ -373,7 +377,7 @@ fn validate_addon_dir(
         let env_settings = Settings {
             environment: None,
             image_sets,
-            folder: Some(folder.name.clone()),
+            folder: Some(folder.name.to_string()),
             ..settings.clone()
         };
         let validated = Source::file(&path)
@@ -435,14 +439,14 @@ mod tests {
         std::fs::create_dir_all(root.path().join("addons/no-metadata")).unwrap();
 
         let stage = addon_folders(root.path(), Some("stage")).unwrap();
-        let names: Vec<&str> = stage.iter().map(|f| f.name.as_str()).collect();
+        let names: Vec<&str> = stage.iter().map(|f| &*f.name).collect();
         assert_eq!(names, ["good-addon", "x`id`"]);
         assert!(stage[0].refusals.is_empty());
         assert_eq!(stage[1].refusals[0].code, "CL0002");
 
         let every = addon_folders(root.path(), None).unwrap();
         assert_eq!(every.len(), 3);
-        assert_eq!(every[1].environments, ["production"]);
+        assert_eq!(*every[1].environments, ["production"]);
     }
 
     #[test]
