@@ -205,10 +205,11 @@ fn hostile_templates_end_on_a_bound_with_exit_1_naming_the_file() {
 
 #[test]
 fn a_list_nested_tens_of_thousands_deep_ends_on_its_bound_on_every_thread() {
-    // The tools render templates in place on their deep-stack threads
-    // (addon-validate's tree workers, syncset-render's loop), not on a
-    // thread per template: each must still have the stack for the deepest
-    // nesting the fuel allows, and end on the bound, not on a stack overflow.
+    // The tools render templates on deep-stack threads, not on a thread per
+    // template: in place on addon-validate's tree workers, else on the
+    // process's one deep-stack thread (syncset-render, one addon.yaml). Each
+    // must still have the stack for the deepest nesting the fuel allows, and
+    // end on the bound, not on a stack overflow.
     let tree = Tree::with_extra_resource(
         "{% set ns = namespace(v=1) %}{% for i in range(1000000) %}{% set ns.v = [ns.v] %}{% endfor %}{{ ns.v }}",
     );

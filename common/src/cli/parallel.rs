@@ -26,23 +26,56 @@ pub fn on_deep_stack() -> bool {
     ON_DEEP_STACK.get()
 }
 
-/// Runs `work` where the stack is [`DEEP_STACK_BYTES`] deep: on the
-/// calling thread when it is a deep-stack one (a worker of
-/// [`for_each_in_order`] with [`WorkerStack::Deep`], or `work` itself), else
-/// on a thread started for it. A thread per call costs more than the work
-/// of a small template, so a tool that renders many runs its loop here
-/// once. A panic of `work` carries over to the caller; `Err` is a thread
+/// Runs `work` where the stack is [`DEEP_STACK_BYTES`] deep and gives its
+/// result, or its panic: on the calling thread when it is a deep-stack one
+/// (a worker of [`for_each_in_order`] with [`WorkerStack::Deep`]), else on
+/// the process's one deep-stack thread, started on first use and kept.
+///
+/// Not a thread per call: that cost more than the work of a small
+/// template. Not the caller's whole loop on a thread of its own either:
+/// off the main thread, glibc gives a thread an arena of its own, and
+/// writing a large output there took a fifth longer. `Err` is a thread
 /// that could not be started.
-pub fn with_deep_stack<R: Send>(work: impl FnOnce() -> R + Send) -> std::io::Result<R> {
+pub fn run_deep<R: Send + 'static>(
+    work: impl FnOnce() -> R + Send + 'static,
+) -> std::io::Result<std::thread::Result<R>> {
+    let work = std::panic::AssertUnwindSafe(work);
     if on_deep_stack() {
-        return Ok(work());
+        return Ok(std::panic::catch_unwind(work));
     }
-    std::thread::scope(|scope| {
-        let worker = spawn_worker(scope, WorkerStack::Deep, work)?;
-        Ok(worker
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-    })
+    let stopped = || std::io::Error::other("the deep-stack thread has stopped");
+    let (reply, answer) = std::sync::mpsc::sync_channel(1);
+    let job: DeepJob = Box::new(move || {
+        let _ = reply.send(std::panic::catch_unwind(work));
+    });
+    deep_thread()?.send(job).map_err(|_| stopped())?;
+    answer.recv().map_err(|_| stopped())
+}
+
+type DeepJob = Box<dyn FnOnce() + Send>;
+
+/// The process's deep-stack thread: it runs the jobs sent to it, one at a
+/// time, until the process ends.
+fn deep_thread() -> std::io::Result<&'static std::sync::mpsc::Sender<DeepJob>> {
+    static THREAD: std::sync::OnceLock<Result<std::sync::mpsc::Sender<DeepJob>, String>> =
+        std::sync::OnceLock::new();
+    let started = THREAD.get_or_init(|| {
+        let (jobs, receiver) = std::sync::mpsc::channel::<DeepJob>();
+        std::thread::Builder::new()
+            .name("deep-stack".into())
+            .stack_size(DEEP_STACK_BYTES)
+            .spawn(move || {
+                ON_DEEP_STACK.set(true);
+                for job in receiver {
+                    job();
+                }
+            })
+            .map(|_| jobs)
+            .map_err(|err| err.to_string())
+    });
+    started
+        .as_ref()
+        .map_err(|err| std::io::Error::other(err.clone()))
 }
 
 /// The stack of the worker threads of [`for_each_in_order`].
@@ -51,7 +84,7 @@ pub enum WorkerStack {
     /// The platform's default (2 MiB): work that does not recurse deeply.
     Default,
     /// [`DEEP_STACK_BYTES`]: work that may render templates
-    /// ([`with_deep_stack`] then runs it in place).
+    /// ([`run_deep`] then runs it in place).
     Deep,
 }
 
@@ -350,18 +383,35 @@ mod tests {
     }
 
     #[test]
-    fn with_deep_stack_starts_one_thread_and_reuses_it() {
+    fn run_deep_uses_one_kept_thread_or_the_deep_worker_it_is_on() {
         assert!(!on_deep_stack());
-        let outer = std::thread::current().id();
-        let (deep, inner_same) = with_deep_stack(|| {
-            let here = std::thread::current().id();
-            let inner = with_deep_stack(|| std::thread::current().id()).unwrap();
-            (on_deep_stack() && here != outer, inner == here)
-        })
-        .unwrap();
-        assert!(deep, "the work ran on a deep-stack thread of its own");
-        assert!(inner_same, "nested work ran in place, on no new thread");
-        let panic = std::panic::catch_unwind(|| with_deep_stack(|| panic!("carried")));
-        assert!(panic.is_err(), "a panic carries over to the caller");
+        let here = std::thread::current().id();
+        let first = run_deep(|| (on_deep_stack(), std::thread::current().id()))
+            .unwrap()
+            .unwrap();
+        let second = run_deep(|| std::thread::current().id()).unwrap().unwrap();
+        assert!(first.0, "the work ran on a deep stack");
+        assert_ne!(first.1, here, "not on the caller's thread");
+        assert_eq!(first.1, second, "one thread, kept for every call");
+        // On a deep worker, in place.
+        let outcome = for_each_in_order(
+            1,
+            1,
+            WorkerStack::Deep,
+            |_| {
+                let worker = std::thread::current().id();
+                run_deep(move || std::thread::current().id() == worker)
+                    .unwrap()
+                    .unwrap()
+            },
+            |_, in_place| {
+                assert_eq!(in_place.ok(), Some(true));
+                Ok(())
+            },
+        );
+        assert!(outcome.is_ok());
+        // A panic comes back as the result, and the thread goes on.
+        assert!(run_deep(|| panic!("carried")).unwrap().is_err());
+        assert_eq!(run_deep(|| 7).unwrap().unwrap(), 7);
     }
 }

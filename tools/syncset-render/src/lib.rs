@@ -126,12 +126,7 @@ fn run(args: Args) -> Result<()> {
     let options = RenderOptions {
         install_plan_approval: args.install_plan_approval,
     };
-    // Extra resources render on the stack this loop runs on: one thread for
-    // the run, not one per template.
-    common::cli::parallel::with_deep_stack(|| {
-        render_stream(args.file.as_deref(), &target, &options, args.output)
-    })
-    .map_err(|err| Error::internal(format!("cannot start the rendering thread: {err}")))?
+    render_stream(args.file.as_deref(), &target, &options, args.output)
 }
 
 /// A stream of add-ons renders into one List, each add-on as soon as it has

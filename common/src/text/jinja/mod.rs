@@ -65,7 +65,7 @@ use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
 
-use crate::cli::parallel::with_deep_stack;
+use crate::cli::parallel::run_deep;
 
 use crate::model::addon::AddonDocument;
 
@@ -210,18 +210,16 @@ impl<'a> Renderer<'a> {
     }
 
     /// Renders extra resource `name` on a stack deep enough for what the
-    /// fuel allows ([`with_deep_stack`]: in place on a deep-stack thread,
-    /// else on a thread of its own).
+    /// fuel allows ([`run_deep`]: in place on a deep-stack worker, else on
+    /// the process's deep-stack thread).
     pub fn render(&self, name: &str) -> Result<Rendered, TemplateError> {
-        let render = || {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let addon = self
-                    .addon
-                    .get_or_init(|| Value::from_object(context::AddonObject::new(self.document)));
-                render_here(name, self.files.clone(), addon.clone())
-            }))
-        };
-        match with_deep_stack(render) {
+        let addon = self
+            .addon
+            .get_or_init(|| Value::from_object(context::AddonObject::new(self.document)))
+            .clone();
+        let files = self.files.clone();
+        let name = name.to_string();
+        match run_deep(move || render_here(&name, files, addon)) {
             Ok(Ok(rendered)) => rendered,
             Ok(Err(_panic)) => Err(TemplateError {
                 template: None,
