@@ -414,7 +414,12 @@ pub struct KeyOrder(Option<std::sync::Arc<Value>>);
 impl KeyOrder {
     /// The order of `value`'s mappings.
     pub fn of(value: Value) -> KeyOrder {
-        KeyOrder(Some(std::sync::Arc::new(value)))
+        KeyOrder::shared(std::sync::Arc::new(value))
+    }
+
+    /// The order of a value held elsewhere too (the loader's parsed input).
+    pub fn shared(value: std::sync::Arc<Value>) -> KeyOrder {
+        KeyOrder(Some(value))
     }
 
     pub fn is_empty(&self) -> bool {

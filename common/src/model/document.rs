@@ -71,8 +71,9 @@ pub struct Loaded {
     pub source: Source,
     /// The tree place, when the input is an `addon.yaml` in a tree.
     pub place: Option<TreePlace>,
-    /// The parsed input, document sections included.
-    pub value: Value,
+    /// The parsed input, document sections included; shared with the
+    /// document's key order, which is this value (not a copy of it).
+    pub value: Arc<Value>,
     /// The typed document, when the value has its shape (even if findings
     /// remain: check `has_errors`).
     pub document: Option<AddonDocument>,
@@ -145,9 +146,9 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
             place.environment.clone_from(env);
         }
     }
-    let value = parsed.value;
+    let value = Arc::new(parsed.value);
     let python_values = crate::check::schema::PythonValues::new(&parsed.python_values);
-    let Value::Object(map) = &value else {
+    let Value::Object(map) = &*value else {
         findings.push(
             Finding::error(
                 codes::DOCUMENT_SHAPE,
@@ -240,7 +241,9 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
     let mut addon_folder: Option<String> =
         section("addonFolder").and_then(|v| typed(v, "addonFolder", &file, &mut typed_findings));
     let metadata: Option<AddonMetadata> = typed(&value, "", &file, &mut typed_findings);
-    let mut key_order = value.clone();
+    // The document's key order is the value read, shared: copied only
+    // where an addon.yaml's image set is added to it.
+    let mut key_order = Arc::clone(&value);
     let mut tree = None;
     let version = map.get("addonImageSetVersion");
     if let (Some(place), true) = (&place, image_set.is_none()) {
@@ -252,7 +255,9 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
                 &file,
                 &mut findings,
             );
-            if let (Some((set, order)), Value::Object(order_map)) = (resolved, &mut key_order) {
+            if let (Some((set, order)), Value::Object(order_map)) =
+                (resolved, Arc::make_mut(&mut key_order))
+            {
                 order_map.insert("imageSet".into(), order);
                 image_set = Some(set);
             }
@@ -286,7 +291,7 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
         image_set,
         extra_resource_templates: extra_templates,
         bundles,
-        key_order: KeyOrder::of(key_order),
+        key_order: KeyOrder::shared(key_order),
         validated: None,
     });
     if let Some(document) = &mut document {
