@@ -1,6 +1,7 @@
 //! Bounded concurrency for the tools that do the same work for many items
 //! (clusters, objects, add-on folders): at most N threads, results in input
 //! order, either all at the end or each as soon as those before it are in.
+//! And the deep stacks that template renders need ([`run_deep`]).
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
