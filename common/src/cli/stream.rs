@@ -50,18 +50,14 @@ pub struct StreamItem {
 impl StreamItem {
     /// `my-addon` or `document 3`: how messages name this document.
     pub fn name(&self) -> String {
-        describe(self.position, self.id.as_deref())
+        document_name(self.position, self.id.as_deref())
     }
 }
 
 /// `my-addon (document 3)` or `document 3`: how messages name the document
-/// at `position` whose id was read as `id` ([`StreamItem::name`]), for a
-/// tool that keeps only those two.
+/// at `position` whose id was read as `id` ([`StreamItem::name`]), also for
+/// a tool that keeps only those two.
 pub fn document_name(position: usize, id: Option<&str>) -> String {
-    describe(position, id)
-}
-
-fn describe(position: usize, id: Option<&str>) -> String {
     match id {
         Some(id) => format!("{id} (document {position})"),
         None => format!("document {position}"),
