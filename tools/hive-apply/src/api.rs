@@ -338,6 +338,42 @@ impl KubeClient {
             .collect())
     }
 
+    /// Discovers these group versions, the first alone and then the rest
+    /// at once (at most `concurrency` requests in flight), so that an input
+    /// of several API groups does not wait for their discovery documents
+    /// one after another before its first object is sent. The first goes
+    /// alone so that a server that cannot be reached, or refuses the
+    /// credentials, is asked once, not once per group version. What is
+    /// known already is not asked again; each result (a refusal too) is
+    /// kept as [`Self::discover`] keeps it.
+    pub fn discover_all<'a>(
+        &self,
+        api_versions: impl IntoIterator<Item = &'a str>,
+        concurrency: usize,
+    ) {
+        let wanted: Vec<&str> = {
+            let cache = self.discovery.lock().unwrap_or_else(|p| p.into_inner());
+            let distinct: std::collections::BTreeSet<&str> = api_versions
+                .into_iter()
+                .filter(|v| !cache.contains_key(*v))
+                .collect();
+            distinct.into_iter().collect()
+        };
+        let Some((first, rest)) = wanted.split_first() else {
+            return;
+        };
+        if self.discover(first).is_err() || rest.is_empty() {
+            return;
+        }
+        let results = common::cli::parallel::map_bounded(rest, concurrency, |api_version| {
+            self.fetch_discovery(api_version)
+        });
+        let mut cache = self.discovery.lock().unwrap_or_else(|p| p.into_inner());
+        for (api_version, result) in rest.iter().zip(results) {
+            cache.entry(api_version.to_string()).or_insert(result);
+        }
+    }
+
     /// One discovery request per group version and run, even with many
     /// threads asking at once (the lock is held during the request), and a
     /// refusal is remembered too, so a bad token fails once, not per object.

@@ -236,6 +236,10 @@ pub fn plan(
     manifests: Vec<Manifest>,
     options: &ApplyOptions,
 ) -> Vec<KubeResult<Planned>> {
+    client.discover_all(
+        manifests.iter().map(|m| m.api_version.as_str()),
+        options.concurrency,
+    );
     manifests
         .into_iter()
         .map(|manifest| {
