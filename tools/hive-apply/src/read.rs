@@ -18,11 +18,12 @@ use std::path::{Path, PathBuf};
 use common::cli::error::Location;
 use common::cli::io::{describe_io_error, not_json_or_yaml, open_document, too_large_document};
 use common::{Error, Result};
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::objects::{is_list, Collector, Input, Item, Manifest, Position};
+use crate::objects::{is_list, Collector, Input, Item};
+
+mod json;
 
 /// The largest object list read: SyncSets for many thousands of clusters
 /// are far above the 16 MiB a single add-on document may have.
@@ -91,15 +92,22 @@ fn read_from(
         return input.failed().map_or(result, Err);
     }
     let mut collector = Collector::new(location.clone(), self_delimiting);
-    let syntax = match read_json(&mut input, &mut collector) {
-        Ok(()) => return collector.finish(),
-        Err(err) if err.is_io() => return Err(input.failure()),
-        Err(err) => err,
+    let read = match self_delimiting {
+        true => json::read(&mut input),
+        false => read_json(&mut input),
+    };
+    let syntax = match read {
+        Ok(top) => {
+            collect(top, &mut collector);
+            return collector.finish();
+        }
+        Err(json::Stop::Read) => return Err(input.failure()),
+        Err(json::Stop::Syntax(syntax)) => syntax,
     };
     drop(collector);
     // JSON cut short is no YAML either: say the one thing that helps.
-    if let Some(early) = common::cli::io::json_ends_early(&syntax) {
-        return Err(Error::input(location.clone().line(syntax.line()), early));
+    if let Some(early) = syntax.ends_early {
+        return Err(Error::input(location.clone().line(syntax.line), early));
     }
     match (input.take_recording(), path) {
         (Some(recorded), _) => {
@@ -116,20 +124,30 @@ fn read_from(
         (None, None) => Err(Error::input(
             location.clone(),
             format!(
-                "is not valid JSON: {syntax} (it opened as JSON and was read as JSON past its first {} MiB)",
+                "is not valid JSON: {} (it opened as JSON and was read as JSON past its first {} MiB)",
+                syntax.message,
                 REREAD_LIMIT >> 20
             ),
         )),
     }
 }
 
-/// Reads JSON text: a List's items one by one into the collector, any
-/// other document whole.
-fn read_json(input: &mut Checked, collector: &mut Collector) -> serde_json::Result<()> {
+/// Reads JSON text that does not open with `{` (a list, a word) whole.
+fn read_json(input: &mut Checked) -> std::result::Result<Top, json::Stop> {
     let mut deserializer =
         serde_json::Deserializer::from_reader(BufReader::with_capacity(CHUNK, input));
-    let top = TopLevel.deserialize(&mut deserializer)?;
-    deserializer.end()?;
+    let stop = |err: serde_json::Error| match err.is_io() {
+        true => json::Stop::Read,
+        false => json::Stop::Syntax(json::Syntax::of(&err)),
+    };
+    let value = Value::deserialize(&mut deserializer).map_err(stop)?;
+    deserializer.end().map_err(stop)?;
+    Ok(Top::Value(value))
+}
+
+/// Hands the document read to the collector: a List's items as they were
+/// read, anything else whole.
+fn collect(top: Top, collector: &mut Collector) {
     match top {
         Top::Map {
             fields,
@@ -149,7 +167,6 @@ fn read_json(input: &mut Checked, collector: &mut Collector) -> serde_json::Resu
         } => collector.document(1, Value::Object(fields)),
         Top::Value(value) => collector.document(1, value),
     }
-    Ok(())
 }
 
 /// The List whole again, its items in place of the placeholder.
@@ -193,81 +210,6 @@ enum Top {
     Value(Value),
 }
 
-struct TopLevel;
-
-impl<'de> DeserializeSeed<'de> for TopLevel {
-    type Value = Top;
-
-    fn deserialize<D: Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> std::result::Result<Top, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for TopLevel {
-    type Value = Top;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a JSON document")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Top, A::Error> {
-        let mut fields = Map::new();
-        let mut items = None;
-        while let Some(key) = map.next_key::<String>()? {
-            let streams = key == "items" && is_list(&Value::Object(list_head(&fields)));
-            let (value, streamed) = match streams {
-                true => match map.next_value_seed(Items)? {
-                    Ok(streamed) => (Value::Null, Some(streamed)),
-                    Err(value) => (value, None),
-                },
-                false => (map.next_value::<Value>()?, None),
-            };
-            if key == "items" {
-                items = streamed;
-            }
-            // As serde_json's own map: a repeated key keeps its first place
-            // and its last value.
-            fields.insert(key, value);
-        }
-        Ok(Top::Map { fields, items })
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> std::result::Result<Top, A::Error> {
-        Value::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(Top::Value)
-    }
-
-    fn visit_bool<E>(self, v: bool) -> std::result::Result<Top, E> {
-        Ok(Top::Value(Value::Bool(v)))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> std::result::Result<Top, E> {
-        Ok(Top::Value(Value::from(v)))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> std::result::Result<Top, E> {
-        Ok(Top::Value(Value::from(v)))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> std::result::Result<Top, E> {
-        Ok(Top::Value(Value::from(v)))
-    }
-
-    fn visit_str<E>(self, v: &str) -> std::result::Result<Top, E> {
-        Ok(Top::Value(Value::String(v.to_string())))
-    }
-
-    fn visit_string<E>(self, v: String) -> std::result::Result<Top, E> {
-        Ok(Top::Value(Value::String(v)))
-    }
-
-    fn visit_unit<E>(self) -> std::result::Result<Top, E> {
-        Ok(Top::Value(Value::Null))
-    }
-}
-
 /// What decides whether `items` is a List's: the `kind` read so far (and
 /// `items` itself, which is coming).
 fn list_head(fields: &Map<String, Value>) -> Map<String, Value> {
@@ -277,72 +219,6 @@ fn list_head(fields: &Map<String, Value>) -> Map<String, Value> {
     }
     head.insert("items".into(), Value::Null);
     head
-}
-
-/// A List's `items`: each object parsed and kept compact as it is read;
-/// anything but an array is read whole (the List is refused later).
-struct Items;
-
-impl<'de> DeserializeSeed<'de> for Items {
-    type Value = std::result::Result<Vec<Item>, Value>;
-
-    fn deserialize<D: Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> std::result::Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Items {
-    type Value = std::result::Result<Vec<Item>, Value>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a list of objects")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(
-        self,
-        mut seq: A,
-    ) -> std::result::Result<Self::Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(value) = seq.next_element::<Value>()? {
-            items.push(Manifest::from_value(value, Position::Item(items.len())));
-        }
-        Ok(Ok(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> std::result::Result<Self::Value, A::Error> {
-        Value::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Err)
-    }
-
-    fn visit_bool<E>(self, v: bool) -> std::result::Result<Self::Value, E> {
-        Ok(Err(Value::Bool(v)))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> std::result::Result<Self::Value, E> {
-        Ok(Err(Value::from(v)))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> std::result::Result<Self::Value, E> {
-        Ok(Err(Value::from(v)))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> std::result::Result<Self::Value, E> {
-        Ok(Err(Value::from(v)))
-    }
-
-    fn visit_str<E>(self, v: &str) -> std::result::Result<Self::Value, E> {
-        Ok(Err(Value::String(v.to_string())))
-    }
-
-    fn visit_string<E>(self, v: String) -> std::result::Result<Self::Value, E> {
-        Ok(Err(Value::String(v)))
-    }
-
-    fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
-        Ok(Err(Value::Null))
-    }
 }
 
 /// The input's bytes as they are read, checked as [`common::cli::io::Source`]
