@@ -79,15 +79,15 @@ pub struct ListWriter<W: Write> {
 impl<W: Write> ListWriter<W> {
     /// Writes the List's head (and its metadata, when it goes first).
     pub fn start(mut out: W, format: Format, metadata: MetadataPlace) -> Result<ListWriter<W>> {
-        let mut head = String::new();
-        match format {
-            Format::Yaml => head.push_str("apiVersion: v1\nkind: List\n"),
-            Format::Json => head.push_str("{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\""),
-        }
+        let mut head = Vec::new();
+        head.extend_from_slice(match format {
+            Format::Yaml => b"apiVersion: v1\nkind: List\n",
+            Format::Json => b"{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\"",
+        });
         if let MetadataPlace::First(metadata) = metadata {
-            push_metadata(&mut head, metadata, format)?;
+            write_metadata(&mut head, metadata, format)?;
         }
-        written(out.write_all(head.as_bytes()))?;
+        written(out.write_all(&head))?;
         Ok(ListWriter {
             out,
             format,
@@ -149,28 +149,28 @@ impl<W: Write> ListWriter<W> {
     /// Writes the List's end: its metadata, when it goes last
     /// ([`MetadataPlace::Last`]), then flushes; gives the sink back.
     pub fn finish(mut self, metadata_last: Option<&BTreeMap<String, Value>>) -> Result<W> {
-        let mut tail = String::new();
-        match (self.format, self.items) {
-            (Format::Yaml, 0) => tail.push_str("items: []\n"),
-            (Format::Yaml, _) => {}
-            (Format::Json, 0) => tail.push_str(",\n  \"items\": []"),
-            (Format::Json, _) => tail.push_str("\n  ]"),
-        }
+        let items_end: &[u8] = match (self.format, self.items) {
+            (Format::Yaml, 0) => b"items: []\n",
+            (Format::Yaml, _) => b"",
+            (Format::Json, 0) => b",\n  \"items\": []",
+            (Format::Json, _) => b"\n  ]",
+        };
+        written(self.out.write_all(items_end))?;
+        // Straight to the output: a fleet's inventory is large.
         if let Some(metadata) = metadata_last {
-            push_metadata(&mut tail, metadata, self.format)?;
+            write_metadata(&mut self.out, metadata, self.format)?;
         }
         if self.format == Format::Json {
-            tail.push_str("\n}\n");
+            written(self.out.write_all(b"\n}\n"))?;
         }
-        written(self.out.write_all(tail.as_bytes()))?;
         written(self.out.flush())?;
         Ok(self.out)
     }
 }
 
 /// A List's `metadata` key and value, as the List's serialisation writes it.
-fn push_metadata(
-    out: &mut String,
+fn write_metadata<W: Write>(
+    out: &mut W,
     metadata: &BTreeMap<String, Value>,
     format: Format,
 ) -> Result<()> {
@@ -181,16 +181,109 @@ fn push_metadata(
     let failed =
         |err: String| Error::internal(format!("cannot serialise the List's metadata: {err}"));
     match format {
-        Format::Yaml => out
-            .push_str(&crate::text::yaml::to_yaml_string(&Metadata { metadata }).map_err(failed)?),
+        Format::Yaml => {
+            let text = crate::text::yaml::to_yaml_string(&Metadata { metadata }).map_err(failed)?;
+            written(out.write_all(text.as_bytes()))
+        }
         Format::Json => {
-            let text =
-                serde_json::to_string_pretty(metadata).map_err(|err| failed(err.to_string()))?;
-            out.push_str(",\n  \"metadata\": ");
-            out.push_str(&text.replace('\n', "\n  "));
+            written(out.write_all(b",\n  \"metadata\": "))?;
+            let mut serializer =
+                serde_json::Serializer::with_formatter(&mut *out, NestedPretty::new(1));
+            match metadata.serialize(&mut serializer) {
+                Ok(()) => Ok(()),
+                Err(err) if err.is_io() => written(Err(err.into())),
+                Err(err) => Err(failed(err.to_string())),
+            }
         }
     }
-    Ok(())
+}
+
+/// serde_json's pretty JSON (two spaces an indent) of a value that sits
+/// `level` indents deep in the document: the List's metadata, one level in.
+struct NestedPretty {
+    level: usize,
+    has_value: bool,
+}
+
+impl NestedPretty {
+    fn new(level: usize) -> Self {
+        NestedPretty {
+            level,
+            has_value: false,
+        }
+    }
+
+    fn open<W: ?Sized + Write>(&mut self, writer: &mut W, bracket: &[u8]) -> std::io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        writer.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, writer: &mut W, bracket: &[u8]) -> std::io::Result<()> {
+        self.level -= 1;
+        if self.has_value {
+            writer.write_all(b"\n")?;
+            self.indent(writer)?;
+        }
+        writer.write_all(bracket)
+    }
+
+    fn next<W: ?Sized + Write>(&mut self, writer: &mut W, first: bool) -> std::io::Result<()> {
+        writer.write_all(if first { b"\n" } else { b",\n" })?;
+        self.indent(writer)
+    }
+
+    fn indent<W: ?Sized + Write>(&self, writer: &mut W) -> std::io::Result<()> {
+        (0..self.level).try_for_each(|_| writer.write_all(b"  "))
+    }
+}
+
+impl serde_json::ser::Formatter for NestedPretty {
+    fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.open(writer, b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.close(writer, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.next(writer, first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _writer: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.open(writer, b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.close(writer, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.next(writer, first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        writer.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _writer: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 /// A reader that went away (`| head`) is not an error, as for every
@@ -228,6 +321,11 @@ mod tests {
         annotated.metadata.insert(
             "annotations".into(),
             json!({"addon-flow.openshift.io/inventory": "{\"a\":[1]}"}),
+        );
+        // Every shape the metadata's own pretty writer meets.
+        annotated.metadata.insert(
+            "shapes".into(),
+            json!({"empty": {}, "none": [], "list": [1, [], {"k": [{}]}], "text": "a\nb"}),
         );
         vec![
             List::new(Vec::new()),
