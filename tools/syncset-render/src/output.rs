@@ -133,10 +133,15 @@ fn start(format: Format, fleet: bool) -> Result<ListWriter<Stdout>> {
 /// List's items and leaves it alone; hive-apply reads it, and trusts it in
 /// YAML only after the items.
 pub(crate) fn list_metadata(inventory: &Inventory) -> Result<BTreeMap<String, Value>> {
-    let text = serde_json::to_string(inventory).map_err(Error::internal)?;
+    let mut text = serde_json::to_string(inventory).map_err(Error::internal)?;
+    // A fleet's inventory is large: kept once, at its size (`json!` would
+    // copy it).
+    text.shrink_to_fit();
+    let annotations =
+        serde_json::Map::from_iter([(LIST_ANNOTATION.to_string(), Value::String(text))]);
     Ok(BTreeMap::from([(
         "annotations".to_string(),
-        serde_json::json!({ LIST_ANNOTATION: text }),
+        Value::Object(annotations),
     )]))
 }
 
