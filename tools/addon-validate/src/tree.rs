@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use common::check::schemas::schemas;
 use common::cli::io::Source;
@@ -40,13 +41,43 @@ pub fn addons_base(root: &Path) -> PathBuf {
 pub struct AddonFolder {
     /// The folder's name, which must be the add-on's id.
     pub name: Box<str>,
-    pub path: Box<Path>,
-    /// The environments asked about that hold an `addon.yaml` here; a
-    /// refused folder is in every environment asked about, since what it
-    /// holds is not looked at.
-    pub environments: Box<[&'static str]>,
+    /// The folder that holds it (`addons/`), shared by every folder: its
+    /// path is derived ([`AddonFolder::path`]), not held once per add-on.
+    base: Arc<Path>,
+    /// The environments asked about that hold an `addon.yaml` here, in
+    /// [`document::ENVIRONMENTS`] order; a refused folder is in every
+    /// environment asked about, since what it holds is not looked at.
+    pub environments: &'static [&'static str],
     /// Why nothing in it is read (CL0002, CL0003); empty when it is read.
     pub refusals: Box<[Finding]>,
+}
+
+impl AddonFolder {
+    /// Where the folder is: `addons/<name>`.
+    pub fn path(&self) -> PathBuf {
+        self.base.join(&*self.name)
+    }
+}
+
+/// `environments` (in [`document::ENVIRONMENTS`] order) as the one static
+/// list of them: every folder shares it, none allocates its own.
+fn static_environments(environments: &[&str]) -> &'static [&'static str] {
+    const SUBSETS: [&[&str]; 8] = [
+        &[],
+        &["integration"],
+        &["stage"],
+        &["integration", "stage"],
+        &["production"],
+        &["integration", "production"],
+        &["stage", "production"],
+        &["integration", "stage", "production"],
+    ];
+    let mask = document::ENVIRONMENTS
+        .iter()
+        .enumerate()
+        .filter(|(_, env)| environments.contains(env))
+        .fold(0, |mask, (i, _)| mask | 1 << i);
+    SUBSETS[mask]
 }
 
 /// The add-on folders of the tree at `root`, in name order, for
@@ -64,7 +95,7 @@ pub fn addon_folders(root: &Path, environment: Option<&str>) -> Result<Vec<Addon
         .into_iter()
         .filter(|env| environment.is_none_or(|wanted| wanted == *env))
         .collect();
-    let base = addons_base(root);
+    let base: Arc<Path> = addons_base(root).into();
     let entries = std::fs::read_dir(&base)
         .map_err(|err| Error::in_file(&base, format!("cannot be listed: {err}")))?;
     let mut folders = Vec::new();
@@ -79,12 +110,12 @@ pub fn addon_folders(root: &Path, environment: Option<&str>) -> Result<Vec<Addon
         if kind.is_symlink() {
             folders.push(AddonFolder {
                 refusals: Box::new([loader::symlinked(&path)]),
-                environments: asked.clone().into(),
+                environments: static_environments(&asked),
                 name: name.into(),
-                path: path.into(),
+                base: base.clone(),
             });
         } else if kind.is_dir() {
-            folders.extend(inspect(path, name, &asked));
+            folders.extend(inspect(&base, path, name, &asked));
         }
     }
     folders.sort_by(|a, b| a.name.cmp(&b.name));
@@ -94,7 +125,12 @@ pub fn addon_folders(root: &Path, environment: Option<&str>) -> Result<Vec<Addon
 
 /// A real folder of `addons/`: the environments it holds, and why it is
 /// refused, if it is. None when it holds no add-on of the environments asked.
-fn inspect(path: PathBuf, name: String, asked: &[&'static str]) -> Option<AddonFolder> {
+fn inspect(
+    base: &Arc<Path>,
+    path: PathBuf,
+    name: String,
+    asked: &[&'static str],
+) -> Option<AddonFolder> {
     let mut ways = vec!["metadata".to_string(), "addonimagesets".to_string()];
     for env in asked {
         for rel in [
@@ -139,8 +175,8 @@ fn inspect(path: PathBuf, name: String, asked: &[&'static str]) -> Option<AddonF
     };
     Some(AddonFolder {
         name: name.into(),
-        path: path.into(),
-        environments: environments.into(),
+        base: base.clone(),
+        environments: static_environments(&environments),
         refusals: refusals.into(),
     })
 }
@@ -296,7 +332,7 @@ fn validate_folder(
     if folder.refusals.is_empty() {
         return validate_addon_dir(folder, bundles_root, settings);
     }
-    let file = folder.path.display().to_string();
+    let file = folder.path().display().to_string();
     let summary = FileSummary::new(&folder.name, file, None, None, &folder.refusals);
     FolderOutcome {
         rows: vec![(summary, folder.refusals.to_vec())],
@@ -311,7 +347,7 @@ fn validate_addon_dir(
     bundles_root: Option<&Path>,
     settings: &Settings,
 ) -> FolderOutcome {
-    let dir = &folder.path;
+    let dir = &folder.path();
     let mut outcome = FolderOutcome {
         rows: Vec::new(),
         documents: Vec::new(),
