@@ -51,10 +51,162 @@ pub struct Inventory {
     /// messages; absent for the whole environment.
     pub selection: Option<String>,
     /// Every add-on id of the environment's tree, valid or not.
-    pub addons: BTreeSet<String>,
+    pub addons: AddonIds,
     /// The documents a stage dropped from the stream, in the order they failed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed: Vec<Failure>,
+}
+
+/// Every add-on id of a tree, sorted, each once, kept in one text: every
+/// stage holds the ids of the whole fleet, and 5,000 of them cost about
+/// their own bytes and 4 more each this way, where a `BTreeSet<String>`
+/// costs some 55 more each (issue 24: memory that does not grow with the
+/// fleet). Written and read as a JSON list of strings; a list read in
+/// another order, or with an id twice, is put in order, as a set would be.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct AddonIds {
+    /// The ids one after another.
+    text: String,
+    /// Where each id ends in `text`.
+    ends: Vec<u32>,
+}
+
+impl AddonIds {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The ids, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.position(id).is_ok()
+    }
+
+    /// Takes `id` out; whether it was there.
+    pub fn remove(&mut self, id: &str) -> bool {
+        let Ok(i) = self.position(id) else {
+            return false;
+        };
+        *self = self.iter().take(i).chain(self.iter().skip(i + 1)).collect();
+        true
+    }
+
+    fn get(&self, i: usize) -> &str {
+        let start = match i {
+            0 => 0,
+            _ => self.ends[i - 1] as usize,
+        };
+        &self.text[start..self.ends[i] as usize]
+    }
+
+    fn position(&self, id: &str) -> Result<usize, usize> {
+        let (mut low, mut high) = (0, self.len());
+        while low < high {
+            let middle = (low + high) / 2;
+            match self.get(middle).cmp(id) {
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Greater => high = middle,
+                std::cmp::Ordering::Equal => return Ok(middle),
+            }
+        }
+        Err(low)
+    }
+
+    /// Adds `id` after the others, when it sorts after the last; `false`
+    /// (nothing added) when it does not.
+    fn push_in_order(&mut self, id: &str) -> bool {
+        let last = self.len().checked_sub(1).map(|i| self.get(i));
+        if last.is_some_and(|last| last >= id) {
+            return false;
+        }
+        self.text.push_str(id);
+        // An inventory's text is far below 4 GiB (its stream is read whole
+        // under 1 GiB).
+        self.ends
+            .push(u32::try_from(self.text.len()).unwrap_or(u32::MAX));
+        true
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for AddonIds {
+    fn from_iter<T: IntoIterator<Item = S>>(ids: T) -> Self {
+        let mut ids: Vec<S> = ids.into_iter().collect();
+        ids.sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
+        ids.dedup_by(|a, b| a.as_ref() == b.as_ref());
+        let mut set = AddonIds {
+            text: String::with_capacity(ids.iter().map(|id| id.as_ref().len()).sum()),
+            ends: Vec::with_capacity(ids.len()),
+        };
+        for id in &ids {
+            set.push_in_order(id.as_ref());
+        }
+        set
+    }
+}
+
+impl From<BTreeSet<String>> for AddonIds {
+    fn from(ids: BTreeSet<String>) -> Self {
+        ids.iter().collect()
+    }
+}
+
+impl std::fmt::Debug for AddonIds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for AddonIds {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for AddonIds {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Ids;
+        impl<'de> serde::de::Visitor<'de> for Ids {
+            type Value = AddonIds;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of add-on ids")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<AddonIds, A::Error> {
+                let mut ids = AddonIds::default();
+                let mut unordered = Vec::new();
+                while let Some(id) = seq.next_element::<std::borrow::Cow<'de, str>>()? {
+                    // The ids come in order from every stage of ours: each
+                    // goes straight in. Any other order is sorted at the end.
+                    if unordered.is_empty() && ids.push_in_order(&id) {
+                        continue;
+                    }
+                    unordered.push(id.into_owned());
+                }
+                if !unordered.is_empty() {
+                    ids = ids.iter().map(str::to_string).chain(unordered).collect();
+                }
+                ids.shrink_to_fit();
+                Ok(ids)
+            }
+        }
+        deserializer.deserialize_seq(Ids)
+    }
 }
 
 /// Whether a stream is the whole environment.
@@ -109,7 +261,7 @@ impl Inventory {
         environment: &str,
         scope: Scope,
         selection: Option<String>,
-        addons: BTreeSet<String>,
+        addons: AddonIds,
     ) -> Inventory {
         Inventory {
             api_version: API_VERSION.to_string(),
@@ -188,8 +340,29 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn ids(list: &[&str]) -> BTreeSet<String> {
+    fn ids(list: &[&str]) -> AddonIds {
         list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn addon_ids_are_a_sorted_set_written_as_a_list() {
+        let mut set: AddonIds = ["b", "a", "c", "a"].into_iter().collect();
+        assert_eq!(set.iter().collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(set.len(), 3);
+        assert!(set.contains("b") && !set.contains("ab") && !set.contains(""));
+        assert!(set.remove("b") && !set.remove("b"));
+        assert_eq!(set, ids(&["c", "a"]));
+        assert_eq!(format!("{set:?}"), r#"{"a", "c"}"#);
+        assert!(AddonIds::default().is_empty() && !AddonIds::default().contains("a"));
+        // Read as a set reads: in any order, an id twice, escapes.
+        for text in [r#"["a","c"]"#, r#"["c","a","c"]"#, r#"["\u0061","c"]"#] {
+            let read: AddonIds = serde_json::from_str(text).unwrap();
+            assert_eq!(read, set, "{text}");
+            assert_eq!(serde_json::to_string(&read).unwrap(), r#"["a","c"]"#);
+        }
+        let from_a_reader: AddonIds = serde_json::from_reader(&b"[\"z\",\"y\"]"[..]).unwrap();
+        assert_eq!(from_a_reader.iter().collect::<Vec<_>>(), ["y", "z"]);
+        assert!(serde_json::from_str::<AddonIds>(r#"[1]"#).is_err());
     }
 
     #[test]

@@ -208,7 +208,7 @@ fn run_tree(args: &Args, root: &Path, settings: &Settings) -> Result<()> {
                 Some(_) => Scope::Selection,
                 None => Scope::Whole,
             };
-            let header = Inventory::new(environment, scope, narrowing, BTreeSet::new());
+            let header = Inventory::new(environment, scope, narrowing, Default::default());
             report_documents(&job, header)
         }
         _ => report_tree(args, tree::validate_tree(&job)?),
@@ -500,7 +500,7 @@ fn report_documents(job: &tree::Tree, mut header: Inventory) -> Result<()> {
         }
         Ok(())
     })?;
-    header.addons = addon_ids;
+    header.addons = addon_ids.into();
     for failed in &failed {
         header.record_failure(Some(failed), "addon-validate");
     }

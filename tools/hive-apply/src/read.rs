@@ -578,7 +578,7 @@ mod tests {
             "stage",
             common::model::inventory::Scope::Whole,
             None,
-            ["x".to_string()].into(),
+            ["x"].into_iter().collect(),
         );
         let text = list_with_inventory(Value::from(serde_json::to_string(&inventory).unwrap()));
         let input = read(&text).unwrap();

@@ -213,7 +213,7 @@ mod tests {
     }
 
     fn whole(addons: &[&str]) -> Inventory {
-        Inventory::new("stage", Scope::Whole, None, set(addons))
+        Inventory::new("stage", Scope::Whole, None, set(addons).into())
     }
 
     fn input<'a>(
@@ -258,7 +258,7 @@ mod tests {
             "stage",
             Scope::Selection,
             Some("--changed-since origin/main".into()),
-            set(&["a"]),
+            set(&["a"]).into(),
         );
         let refused = plan(&input(Some(&selection), &none, &none), &ocm).unwrap_err();
         assert!(
