@@ -468,7 +468,9 @@ fn list_ids(folders: &[AddonFolder], only: Option<&BTreeSet<String>>) -> Result<
 /// checked, so the next stage starts on the first add-ons while the others
 /// are checked, and memory holds a few add-ons and the ids, not the tree.
 fn report_documents(job: &tree::Tree, mut header: Inventory) -> Result<()> {
-    let mut addon_ids: BTreeSet<String> = job.folders.iter().map(|f| f.name.to_string()).collect();
+    // The ids are the folders' names; only an id a folder's files give
+    // otherwise is kept beside them.
+    let mut other_ids: BTreeSet<String> = BTreeSet::new();
     let mut failed: Vec<String> = Vec::new();
     let (mut files, mut documents, mut errors, mut warnings) = (0, 0, 0, 0);
     tree::each_folder(job, |folder, outcome| {
@@ -494,13 +496,14 @@ fn report_documents(job: &tree::Tree, mut header: Inventory) -> Result<()> {
         if !out.is_empty() {
             common::cli::io::write_stdout(&out)?;
         }
-        addon_ids.extend(outcome.ids);
+        other_ids.extend(outcome.ids.into_iter().filter(|id| **id != *folder.name));
         if outcome.failed {
             failed.push(folder.name.to_string());
         }
         Ok(())
     })?;
-    header.addons = addon_ids.into();
+    let names = job.folders.iter().map(|folder| &*folder.name);
+    header.addons = names.chain(other_ids.iter().map(String::as_str)).collect();
     for failed in &failed {
         header.record_failure(Some(failed), "addon-validate");
     }
