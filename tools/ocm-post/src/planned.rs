@@ -26,13 +26,16 @@ use crate::publish::{planned, PlannedRequest};
 /// stream ends, a few dozen bytes. Its notes and requests are in the
 /// spools, each with its length before it.
 struct Planned {
-    position: usize,
-    /// Its add-on id (`fleet::item_id`).
-    id: Option<Box<str>>,
-    /// The id the stream reader read, which names the document in messages.
-    named: Named,
+    /// Its document's position in the stream (1-based; a stream is far
+    /// below 4 GiB documents).
+    position: u32,
     /// How many requests it has in the requests spool.
     requests: u32,
+    /// Its add-on id (`fleet::item_id`).
+    id: Option<Box<str>>,
+    /// The id the stream reader read, which names the document in
+    /// messages, when it is not `id` (nearly never: boxed).
+    named_otherwise: Option<Box<Named>>,
     /// Why its requests do not go out (boxed: most documents have none).
     failure: Option<Box<Error>>,
     /// Refused for its repeated id: as if it had not been looked at, its
@@ -40,19 +43,17 @@ struct Planned {
     refused: bool,
 }
 
-/// The id that names a document in messages: nearly always its add-on id.
-enum Named {
-    AsId,
-    Other(Option<Box<str>>),
-}
+/// The id that names a document in messages, when it is not its add-on id
+/// (none, when the reader read none).
+struct Named(Option<Box<str>>);
 
 impl Planned {
     fn name(&self) -> String {
-        let id = match &self.named {
-            Named::AsId => self.id.as_deref(),
-            Named::Other(other) => other.as_deref(),
+        let id = match &self.named_otherwise {
+            None => self.id.as_deref(),
+            Some(named) => named.0.as_deref(),
         };
-        common::cli::stream::document_name(self.position, id)
+        common::cli::stream::document_name(self.position as usize, id)
     }
 
     fn result(&mut self) -> Result<()> {
@@ -92,16 +93,13 @@ impl PlannedStream {
 
     fn plan(&mut self, options: &Options, item: StreamItem, base: &str) -> Result<()> {
         let id = item_id(&item).map(Box::from);
-        let named = if item.id.as_deref() == id.as_deref() {
-            Named::AsId
-        } else {
-            Named::Other(item.id.as_deref().map(Box::from))
-        };
+        let named_otherwise = (item.id.as_deref() != id.as_deref())
+            .then(|| Box::new(Named(item.id.as_deref().map(Box::from))));
         let mut planned_item = Planned {
-            position: item.position,
-            id,
-            named,
+            position: u32::try_from(item.position).map_err(Error::internal)?,
             requests: 0,
+            id,
+            named_otherwise,
             failure: None,
             refused: false,
         };
@@ -144,11 +142,9 @@ impl PlannedStream {
     /// Refuses every document whose add-on id the stream holds more than
     /// once, as `fleet::refuse_repeated_ids` does for a stream read whole.
     fn refuse_repeated_ids(&mut self) {
-        let repeated = repeated_ids(
-            self.items
-                .iter()
-                .filter_map(|item| Some((item.id.as_deref()?, item.position))),
-        );
+        let repeated = repeated_ids(&self.items, |item| {
+            Some((item.id.as_deref()?, item.position as usize))
+        });
         for item in &mut self.items {
             if let Some((id, positions)) =
                 item.id.as_deref().and_then(|id| repeated.get_key_value(id))
