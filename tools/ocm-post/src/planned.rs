@@ -31,8 +31,9 @@ struct Planned {
     position: u32,
     /// How many requests it has in the requests spool.
     requests: u32,
-    /// Its add-on id (`fleet::item_id`).
-    id: Option<Box<str>>,
+    /// Where its add-on id (`fleet::item_id`) is in the stream's
+    /// [`PlannedStream::ids`].
+    id: Option<Span>,
     /// The id the stream reader read, which names the document in
     /// messages, when it is not `id` (nearly never: boxed).
     named_otherwise: Option<Box<Named>>,
@@ -47,10 +48,21 @@ struct Planned {
 /// (none, when the reader read none).
 struct Named(Option<Box<str>>);
 
+/// Where a text is in another (start and end, in bytes).
+#[derive(Clone, Copy)]
+struct Span(u32, u32);
+
 impl Planned {
-    fn name(&self) -> String {
+    /// Its add-on id, in `ids`, the stream's ids.
+    fn id<'a>(&self, ids: &'a str) -> Option<&'a str> {
+        self.id
+            .map(|Span(start, end)| &ids[start as usize..end as usize])
+    }
+
+    /// Its name in messages.
+    fn name(&self, ids: &str) -> String {
         let id = match &self.named_otherwise {
-            None => self.id.as_deref(),
+            None => self.id(ids),
             Some(named) => named.0.as_deref(),
         };
         common::cli::stream::document_name(self.position as usize, id)
@@ -67,6 +79,9 @@ impl Planned {
 /// A stream's add-ons, planned and kept aside until the stream has ended.
 pub struct PlannedStream {
     items: Vec<Planned>,
+    /// The documents' add-on ids one after another: one text, not an
+    /// allocation per document.
+    ids: String,
     notes: BufWriter<std::fs::File>,
     requests: BufWriter<std::fs::File>,
     /// The inventory that ended the stream.
@@ -79,6 +94,7 @@ impl PlannedStream {
     pub fn read(options: &Options, mut reader: StreamReader, base: &str) -> Result<PlannedStream> {
         let mut stream = PlannedStream {
             items: Vec::new(),
+            ids: String::new(),
             notes: spool()?,
             requests: spool()?,
             inventory: None,
@@ -92,9 +108,18 @@ impl PlannedStream {
     }
 
     fn plan(&mut self, options: &Options, item: StreamItem, base: &str) -> Result<()> {
-        let id = item_id(&item).map(Box::from);
-        let named_otherwise = (item.id.as_deref() != id.as_deref())
-            .then(|| Box::new(Named(item.id.as_deref().map(Box::from))));
+        let id = item_id(&item);
+        let named_otherwise =
+            (item.id.as_deref() != id).then(|| Box::new(Named(item.id.as_deref().map(Box::from))));
+        let id = match id {
+            Some(id) => {
+                let start = self.ids.len();
+                self.ids.push_str(id);
+                let at = |n: usize| u32::try_from(n).map_err(Error::internal);
+                Some(Span(at(start)?, at(self.ids.len())?))
+            }
+            None => None,
+        };
         let mut planned_item = Planned {
             position: u32::try_from(item.position).map_err(Error::internal)?,
             requests: 0,
@@ -142,13 +167,12 @@ impl PlannedStream {
     /// Refuses every document whose add-on id the stream holds more than
     /// once, as `fleet::refuse_repeated_ids` does for a stream read whole.
     fn refuse_repeated_ids(&mut self) {
+        let ids = &self.ids;
         let repeated = repeated_ids(&self.items, |item| {
-            Some((item.id.as_deref()?, item.position as usize))
+            Some((item.id(ids)?, item.position as usize))
         });
         for item in &mut self.items {
-            if let Some((id, positions)) =
-                item.id.as_deref().and_then(|id| repeated.get_key_value(id))
-            {
+            if let Some((id, positions)) = item.id(ids).and_then(|id| repeated.get_key_value(id)) {
                 item.failure = Some(Box::new(repeated_error(id, positions)));
                 item.refused = true;
             }
@@ -161,7 +185,7 @@ impl PlannedStream {
         let mut all = BTreeSet::new();
         let mut failed = BTreeSet::new();
         for item in &self.items {
-            if let Some(id) = &item.id {
+            if let Some(id) = item.id(&self.ids) {
                 all.insert(id.to_string());
                 if item.failure.is_some() {
                     failed.insert(id.to_string());
@@ -188,7 +212,7 @@ impl PlannedStream {
                     common::cli::note_line(line);
                 }
             }
-            let name = item.name();
+            let name = item.name(&self.ids);
             let goes_out = outcomes.record(&name, item.result()).is_some();
             spooled.push((goes_out, item.requests));
         }
