@@ -190,13 +190,13 @@ impl<'de> Deserialize<'de> for AddonIds {
             ) -> Result<AddonIds, A::Error> {
                 let mut ids = AddonIds::default();
                 let mut unordered = Vec::new();
-                while let Some(id) = seq.next_element::<std::borrow::Cow<'de, str>>()? {
+                while let Some(id) = seq.next_element::<String>()? {
                     // The ids come in order from every stage of ours: each
                     // goes straight in. Any other order is sorted at the end.
                     if unordered.is_empty() && ids.push_in_order(&id) {
                         continue;
                     }
-                    unordered.push(id.into_owned());
+                    unordered.push(id);
                 }
                 if !unordered.is_empty() {
                     ids = ids.iter().map(str::to_string).chain(unordered).collect();
