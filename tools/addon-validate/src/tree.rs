@@ -53,7 +53,10 @@ pub struct AddonFolder {
 }
 
 impl AddonFolder {
-    /// Where the folder is: `addons/<name>`.
+    /// Where the folder is: `addons/<name>`. The name was read lossily, but
+    /// a folder that is read has an add-on id for a name (ASCII: a name
+    /// that is not one refuses the folder), so this is its real path; a
+    /// refused folder's path is only shown.
     pub fn path(&self) -> PathBuf {
         self.base.join(&*self.name)
     }
