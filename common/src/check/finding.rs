@@ -128,13 +128,28 @@ impl fmt::Display for Finding {
 /// Fills in the line of every finding of `file` that has a field path and no
 /// line yet, building the file's source map only if one is needed.
 pub fn locate(findings: &mut [Finding], file: &str, text: &str) {
+    locate_with(findings, file, || text.into());
+}
+
+/// [`locate`] in a file held as bytes: they are turned into text only when
+/// a finding needs a line (a bundle's files are checked UTF-8 but held as
+/// bytes, and most bundles have nothing to place).
+pub fn locate_in_bytes(findings: &mut [Finding], file: &str, bytes: &[u8]) {
+    locate_with(findings, file, || String::from_utf8_lossy(bytes));
+}
+
+fn locate_with<'a>(
+    findings: &mut [Finding],
+    file: &str,
+    text: impl FnOnce() -> std::borrow::Cow<'a, str>,
+) {
     let unplaced = |f: &&mut Finding| f.file == file && f.line.is_none() && f.field.is_some();
     if !findings.iter_mut().any(|f| unplaced(&f)) {
         return;
     }
     // Only the fields reported are mapped: one pass, no path per key.
     let map = SourceMap::of_fields(
-        text,
+        &text(),
         findings
             .iter()
             .filter(|f| f.file == file && f.line.is_none())

@@ -534,10 +534,10 @@ fn find_csv(
                 let csv_file = manifests_dir.join(&manifest.name);
                 let mark = findings.len();
                 check_csv_name(&csv_file, &csv, findings);
-                crate::check::finding::locate(
+                crate::check::finding::locate_in_bytes(
                     &mut findings[mark..],
                     &csv_file.display().to_string(),
-                    &String::from_utf8_lossy(&manifest.bytes),
+                    &manifest.bytes,
                 );
                 Some(csv)
             }
@@ -580,10 +580,10 @@ fn check_annotations(
     let mark = findings.len();
     check_channels(annotations_path, annotations, findings);
     check_annotation_names(annotations_path, annotations, findings);
-    crate::check::finding::locate(
+    crate::check::finding::locate_in_bytes(
         &mut findings[mark..],
         &annotations_path.display().to_string(),
-        &String::from_utf8_lossy(annotations_bytes),
+        annotations_bytes,
     );
 }
 
