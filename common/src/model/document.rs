@@ -71,8 +71,9 @@ pub struct Loaded {
     pub source: Source,
     /// The tree place, when the input is an `addon.yaml` in a tree.
     pub place: Option<TreePlace>,
-    /// The parsed input, document sections included; shared with the
-    /// document's key order, which is this value (not a copy of it).
+    /// The parsed input, document sections included, and an addon.yaml's
+    /// resolved image set as `imageSet`; shared with the document's key
+    /// order, which is this value (not a copy of it).
     pub value: Arc<Value>,
     /// The typed document, when the value has its shape (even if findings
     /// remain: check `has_errors`).
@@ -92,13 +93,14 @@ impl Loaded {
 }
 
 /// Options of [`load`].
-#[derive(Debug, Clone, Default)]
-pub struct LoadOptions {
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions<'a> {
     /// The environment, for an `addon.yaml` outside the usual layout.
-    pub environment: Option<String>,
+    pub environment: Option<&'a str>,
     /// The environment's image set folder, when the caller has read it
-    /// already (addon-validate --all checks every image set file anyway).
-    pub image_sets: Option<imageset::ImageSetFolder>,
+    /// already (addon-validate --all checks every image set file anyway):
+    /// borrowed, as its parsed files are not copied for each add-on.
+    pub image_sets: Option<&'a imageset::ImageSetFolder>,
 }
 
 /// Reads and checks one add-on: the schema, the image set and extra resource
@@ -136,14 +138,14 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
         })
         .collect();
     let mut place = source.path().and_then(TreePlace::of);
-    if let (Some(env), Some(p)) = (&options.environment, source.path()) {
+    if let (Some(env), Some(p)) = (options.environment, source.path()) {
         if place.is_none() {
             place = p.parent().map(|dir| TreePlace {
                 addon_dir: dir.to_path_buf(),
-                environment: env.clone(),
+                environment: env.to_string(),
             });
         } else if let Some(place) = &mut place {
-            place.environment.clone_from(env);
+            env.clone_into(&mut place.environment);
         }
     }
     let value = Arc::new(parsed.value);
@@ -241,9 +243,9 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
     let mut addon_folder: Option<String> =
         section("addonFolder").and_then(|v| typed(v, "addonFolder", &file, &mut typed_findings));
     let metadata: Option<AddonMetadata> = typed(&value, "", &file, &mut typed_findings);
-    // The document's key order is the value read, shared: copied only
-    // where an addon.yaml's image set is added to it.
-    let mut key_order = Arc::clone(&value);
+    // The key order of an addon.yaml's resolved image set, added to the
+    // value once nothing else reads it (it is then not shared, not copied).
+    let mut image_set_order = None;
     let mut tree = None;
     let version = map.get("addonImageSetVersion");
     if let (Some(place), true) = (&place, image_set.is_none()) {
@@ -251,14 +253,12 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
             let resolved = resolve_image_set(
                 place,
                 version,
-                options.image_sets.as_ref(),
+                options.image_sets,
                 &file,
                 &mut findings,
             );
-            if let (Some((set, order)), Value::Object(order_map)) =
-                (resolved, Arc::make_mut(&mut key_order))
-            {
-                order_map.insert("imageSet".into(), order);
+            if let Some((set, order)) = resolved {
+                image_set_order = Some(order);
                 image_set = Some(set);
             }
         }
@@ -279,6 +279,13 @@ pub fn load(source: Source, options: &LoadOptions) -> Result<Loaded> {
             .file_name()
             .map(|name| name.to_string_lossy().into_owned());
     }
+
+    let mut value = value;
+    if let (Some(order), Value::Object(map)) = (image_set_order, Arc::make_mut(&mut value)) {
+        map.insert("imageSet".into(), order);
+    }
+    // The document's key order is the value read, shared.
+    let key_order = Arc::clone(&value);
 
     // Where the schema refused the value already, serde's view of it adds
     // only noise; where it did not, serde's words are all the user gets.

@@ -19,7 +19,7 @@ pub fn run(data: &[u8]) {
     let path = "/nonexistent/addons/fuzz/metadata/stage/addon.yaml".into();
     if let Ok(source) = Source::from_bytes(Origin::File(path), data.to_vec()) {
         let options = LoadOptions {
-            environment: Some("stage".to_string()),
+            environment: Some("stage"),
             image_sets: None,
         };
         let _ = document::load(source, &options);

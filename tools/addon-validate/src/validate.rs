@@ -45,8 +45,8 @@ pub fn validate_addon(
 ) -> Result<AddonOutcome> {
     let file = source.origin.to_string();
     let options = LoadOptions {
-        environment: settings.environment.clone(),
-        image_sets: settings.image_sets.clone(),
+        environment: settings.environment.as_deref(),
+        image_sets: settings.image_sets.as_ref(),
     };
     let loaded = document::load(source, &options)?;
     let mut findings = loaded.findings;
