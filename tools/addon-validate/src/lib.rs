@@ -473,7 +473,7 @@ fn report_documents(job: &tree::Tree, mut header: Inventory) -> Result<()> {
     let mut other_ids: BTreeSet<String> = BTreeSet::new();
     let mut failed: Vec<String> = Vec::new();
     let (mut files, mut documents, mut errors, mut warnings) = (0, 0, 0, 0);
-    tree::each_folder(job, |folder, outcome| {
+    tree::each_folder(job, tree::Documents::Keep, |folder, outcome| {
         let findings: Vec<Finding> = outcome
             .rows
             .into_iter()

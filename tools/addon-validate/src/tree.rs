@@ -269,7 +269,7 @@ pub fn validate_tree(tree: &Tree) -> Result<TreeOutcome> {
         addon_ids: tree.folders.iter().map(|f| f.name.to_string()).collect(),
         ..TreeOutcome::default()
     };
-    each_folder(tree, |folder, result| {
+    each_folder(tree, Documents::Drop, |folder, result| {
         for (summary, findings) in result.rows {
             outcome.files.push(summary);
             outcome.findings.extend(findings);
@@ -283,12 +283,22 @@ pub fn validate_tree(tree: &Tree) -> Result<TreeOutcome> {
     Ok(outcome)
 }
 
+/// Whether [`each_folder`] hands the valid add-ons' documents on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Documents {
+    Keep,
+    /// Dropped on the worker that made them: a document freed on another
+    /// thread goes back to that thread's malloc arena under its lock.
+    Drop,
+}
+
 /// Validates the selected folders on `jobs` threads and hands each folder's
 /// outcome to `consume` in folder order, as soon as it and those before it
 /// are done: `--documents` writes each add-on while the next ones are
 /// still being checked, and memory holds a few folders, not the tree.
 pub fn each_folder(
     tree: &Tree,
+    documents: Documents,
     mut consume: impl FnMut(&AddonFolder, FolderOutcome) -> Result<()>,
 ) -> Result<()> {
     let selected: Vec<&AddonFolder> = tree
@@ -299,7 +309,13 @@ pub fn each_folder(
     in_order(
         &selected,
         tree.jobs,
-        |folder| validate_folder(folder, tree.bundles_root, tree.settings),
+        |folder| {
+            let mut outcome = validate_folder(folder, tree.bundles_root, tree.settings);
+            if documents == Documents::Drop {
+                outcome.documents = Vec::new();
+            }
+            outcome
+        },
         |folder, result| consume(folder, result),
     )
 }
