@@ -121,11 +121,12 @@ impl PythonValues {
         )
     }
 
-    fn get(&self, path: &FieldPath) -> Option<&PythonScalar> {
+    /// The Python value at `here`; the path is made only when there are any.
+    fn at(&self, here: &Here) -> Option<&PythonScalar> {
         if self.0.is_empty() {
             None
         } else {
-            self.0.get(path)
+            self.0.get(&here.path())
         }
     }
 }
@@ -495,19 +496,18 @@ impl Schema {
             violations: Vec::new(),
             python,
         };
-        let mut path = FieldPath::root();
         match value {
             Value::Object(map) if !skipped.is_empty() && self.types_allow(value) => {
-                self.check_object(map, &mut path, &mut out, skipped)
+                self.check_object(map, &Here::Root, &mut out, skipped)
             }
-            _ => self.check(value, &mut path, &mut out),
+            _ => self.check(value, &Here::Root, &mut out),
         }
         out.violations
     }
 
     /// The checks of a value PyYAML makes a Python date or float: the type
     /// (a float is a number, never an integer), `enum`/`const`, `minimum`.
-    fn check_python(&self, scalar: &PythonScalar, path: &FieldPath, out: &mut Report) {
+    fn check_python(&self, scalar: &PythonScalar, path: &Here, out: &mut Report) {
         let float = match scalar.kind {
             PythonKind::Float(float) => Some(float),
             PythonKind::Date | PythonKind::DateTime => None,
@@ -575,14 +575,14 @@ impl Schema {
 
     fn violation(
         out: &mut Report,
-        path: &FieldPath,
+        path: &Here,
         kind: ViolationKind,
         message: String,
         expected: String,
         found: String,
     ) {
         out.violations.push(Violation {
-            path: path.clone(),
+            path: path.path(),
             kind,
             message,
             expected,
@@ -590,8 +590,8 @@ impl Schema {
         });
     }
 
-    fn check(&self, value: &Value, path: &mut FieldPath, out: &mut Report) {
-        if let (Value::String(_), Some(scalar)) = (value, out.python.get(path)) {
+    fn check(&self, value: &Value, path: &Here, out: &mut Report) {
+        if let (Value::String(_), Some(scalar)) = (value, out.python.at(path)) {
             return self.check_python(scalar, path, out);
         }
         if !self.types.is_empty() && !self.types.iter().any(|t| t.matches(value)) {
@@ -667,9 +667,7 @@ impl Schema {
                 }
                 if let Some(item_schema) = &self.items {
                     for (i, item) in items.iter().enumerate() {
-                        path.push(crate::check::field_path::Segment::Index(i));
-                        item_schema.check(item, path, out);
-                        path.pop();
+                        item_schema.check(item, &Here::Index(path, i), out);
                     }
                 }
             }
@@ -678,7 +676,7 @@ impl Schema {
         }
     }
 
-    fn check_string(&self, text: &str, path: &FieldPath, out: &mut Report) {
+    fn check_string(&self, text: &str, path: &Here, out: &mut Report) {
         if let Some(pattern) = &self.pattern {
             let source = pattern.source;
             if !pattern.is_match(text) {
@@ -715,7 +713,7 @@ impl Schema {
     fn check_object(
         &self,
         map: &serde_json::Map<String, Value>,
-        path: &mut FieldPath,
+        path: &Here,
         out: &mut Report,
         skipped: &[&str],
     ) {
@@ -740,7 +738,7 @@ impl Schema {
                 }
                 unknown_reported += 1;
             }
-            path.push(crate::check::field_path::Segment::Key(key.clone()));
+            let path = &Here::Key(path, key);
             let mut known = false;
             if let Some((_, schema)) = self.properties.iter().find(|(name, _)| name == key) {
                 known = true;
@@ -791,7 +789,6 @@ impl Schema {
                     }
                 }
             }
-            path.pop();
         }
         if unknown_unreported > 0 {
             Self::violation(
@@ -844,12 +841,7 @@ impl Schema {
     }
 
     /// A `Required` violation for each required field `map` lacks.
-    fn check_required(
-        &self,
-        map: &serde_json::Map<String, Value>,
-        path: &mut FieldPath,
-        out: &mut Report,
-    ) {
+    fn check_required(&self, map: &serde_json::Map<String, Value>, path: &Here, out: &mut Report) {
         for name in &self.required {
             if !map.contains_key(*name) {
                 Self::violation(
@@ -869,15 +861,41 @@ impl Schema {
     fn check_object_only(
         &self,
         map: &serde_json::Map<String, Value>,
-        path: &mut FieldPath,
+        path: &Here,
         out: &mut Report,
     ) {
         self.check_required(map, path, out);
         for (name, schema) in &self.properties {
             if let Some(value) = map.get(*name) {
-                path.push(crate::check::field_path::Segment::Key((*name).to_string()));
-                schema.check(value, path, out);
-                path.pop();
+                schema.check(value, &Here::Key(path, name), out);
+            }
+        }
+    }
+}
+
+/// Where the checker is in the value: borrowed segments chained on the
+/// stack, made into a [`FieldPath`] only for a violation or a Python value.
+/// (A path built key by key copied every key of every checked document.)
+#[derive(Debug, Clone, Copy)]
+enum Here<'a> {
+    Root,
+    Key(&'a Here<'a>, &'a str),
+    Index(&'a Here<'a>, usize),
+}
+
+impl Here<'_> {
+    fn path(&self) -> FieldPath {
+        match self {
+            Here::Root => FieldPath::root(),
+            Here::Key(parent, key) => {
+                let mut path = parent.path();
+                path.push(crate::check::field_path::Segment::Key(key.to_string()));
+                path
+            }
+            Here::Index(parent, index) => {
+                let mut path = parent.path();
+                path.push(crate::check::field_path::Segment::Index(*index));
+                path
             }
         }
     }
