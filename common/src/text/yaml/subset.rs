@@ -101,7 +101,14 @@ struct Reader<'a> {
     depth: usize,
     duplicate_keys: Vec<DuplicateKey>,
     python_values: Vec<PythonValue>,
+    /// Scratch lists of a block mapping's entries, one per nesting level in
+    /// use: a mapping is read whole before its map is made at its size,
+    /// where inserting key by key grew (and rehashed) the map's table.
+    entry_lists: Vec<Vec<Entry>>,
 }
+
+/// A block mapping's key, value and the line of the key.
+type Entry = (String, Value, usize);
 
 fn is_blank_or_end(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\n' | 0)
@@ -122,6 +129,7 @@ impl<'a> Reader<'a> {
             depth: 0,
             duplicate_keys: Vec::new(),
             python_values: Vec::new(),
+            entry_lists: Vec::new(),
         }
     }
 
@@ -292,19 +300,24 @@ impl<'a> Reader<'a> {
 
     fn block_mapping(&mut self, col: usize, at: &At) -> Read<Value> {
         self.enter()?;
-        let mut map = Map::new();
+        let mut entries = self.entry_lists.pop().unwrap_or_default();
         loop {
             let line = self.line;
             let key = self.block_key()?;
             let here = At::Key(at, &key);
             let value = self.value_after_indicator(col, &here, true)?;
-            self.insert(&mut map, key, value, line, at);
+            entries.push((key, value, line));
             match self.ahead {
                 Next::Content(next) if next == col => {}
                 Next::Content(next) if next > col => return Err(Unsupported),
                 _ => break,
             }
         }
+        let mut map = Map::with_capacity(entries.len());
+        for (key, value, line) in entries.drain(..) {
+            self.insert(&mut map, key, value, line, at);
+        }
+        self.entry_lists.push(entries);
         self.leave();
         Ok(Value::Object(map))
     }
@@ -385,7 +398,7 @@ impl<'a> Reader<'a> {
         let (start, line) = (self.pos, self.line);
         let key = match self.byte(0) {
             b'\'' | b'"' => self.quoted_key().map(|_| ()),
-            _ => self.plain_key().map(|_| ()),
+            _ => self.plain_key_end().map(|_| ()),
         };
         self.pos = start;
         self.line = line;
@@ -417,14 +430,20 @@ impl<'a> Reader<'a> {
     }
 
     fn plain_key(&mut self) -> Read<String> {
-        self.check_plain_start(false)?;
         let start = self.pos;
+        let end = self.plain_key_end()?;
+        Ok(self.text[start..end].to_string())
+    }
+
+    /// [`Reader::plain_key`] without taking its text: where the key ends.
+    fn plain_key_end(&mut self) -> Read<usize> {
+        self.check_plain_start(false)?;
         let (end, stop) = self.scan_plain(false)?;
         if stop != Stop::Colon {
             return Err(Unsupported);
         }
         self.pos += 1;
-        Ok(self.text[start..end].to_string())
+        Ok(end)
     }
 
     /// Refuses what cannot start a plain scalar (indicators), or starts one
