@@ -185,16 +185,16 @@ fn run(args: Args) -> Result<()> {
 /// `--all TREE`: the selection, then the ids, the documents or the report.
 fn run_tree(args: &Args, root: &Path, settings: &Settings) -> Result<()> {
     let narrowing = narrowing(args)?;
-    let folders = tree::addon_folders(root, args.env.as_deref())?;
-    let only = selected_addons(args, root, &folders)?;
-    if args.list_ids {
-        return list_ids(&folders, only.as_ref());
-    }
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
     });
+    let folders = tree::addon_folders(root, args.env.as_deref(), jobs)?;
+    let only = selected_addons(args, root, &folders)?;
+    if args.list_ids {
+        return list_ids(&folders, only.as_ref());
+    }
     let job = tree::Tree {
         folders: &folders,
         bundles_root: args.bundles.as_deref(),

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use common::check::schemas::schemas;
 use common::cli::io::Source;
-use common::cli::parallel::{for_each_in_order, item_panic, WorkerStack};
+use common::cli::parallel::{for_each_in_order, item_panic, try_map_bounded, WorkerStack};
 use common::model::bundle;
 use common::model::document::{self, TreePlace};
 use common::model::imageset::ImageSetFolder;
@@ -86,8 +86,13 @@ fn static_environments(environments: &[&str]) -> &'static [&'static str] {
 /// The add-on folders of the tree at `root`, in name order, for
 /// `environment` (every environment when None): the folders with an
 /// `addon.yaml` for one of them, and every symlink or badly named folder
-/// that may be one.
-pub fn addon_folders(root: &Path, environment: Option<&str>) -> Result<Vec<AddonFolder>> {
+/// that may be one. The folders are looked into on `jobs` threads (eleven
+/// `statx` each, which on one thread held back every worker).
+pub fn addon_folders(
+    root: &Path,
+    environment: Option<&str>,
+    jobs: usize,
+) -> Result<Vec<AddonFolder>> {
     if !root.is_dir() {
         return Err(Error::in_file(
             root,
@@ -102,25 +107,29 @@ pub fn addon_folders(root: &Path, environment: Option<&str>) -> Result<Vec<Addon
     let entries = std::fs::read_dir(&base)
         .map_err(|err| Error::in_file(&base, format!("cannot be listed: {err}")))?;
     let mut folders = Vec::new();
+    let mut real = Vec::new();
     for entry in entries {
         let entry =
             entry.map_err(|err| Error::in_file(&base, format!("cannot be listed: {err}")))?;
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
         let Ok(kind) = entry.file_type() else {
             continue;
         };
         if kind.is_symlink() {
             folders.push(AddonFolder {
-                refusals: Box::new([loader::symlinked(&path)]),
+                refusals: Box::new([loader::symlinked(&entry.path())]),
                 environments: static_environments(&asked),
-                name: name.into(),
+                name: entry.file_name().to_string_lossy().into(),
                 base: base.clone(),
             });
         } else if kind.is_dir() {
-            folders.extend(inspect(&base, path, name, &asked));
+            // Its name as it is: one that is not UTF-8 is looked into (and
+            // refused, CL0002) at its real path.
+            real.push(entry.file_name());
         }
     }
+    let inspected = try_map_bounded(&real, jobs, |name| inspect(&base, name, &asked))?;
+    drop(real);
+    folders.extend(inspected.into_iter().flatten());
     // Names in a folder are unique: an unstable sort needs no scratch copy
     // of the list (a stable one takes one as large, at 5,000 add-ons 280 KB).
     folders.sort_unstable_by(|a, b| a.name.cmp(&b.name));
@@ -132,10 +141,11 @@ pub fn addon_folders(root: &Path, environment: Option<&str>) -> Result<Vec<Addon
 /// refused, if it is. None when it holds no add-on of the environments asked.
 fn inspect(
     base: &Arc<Path>,
-    path: PathBuf,
-    name: String,
+    name: &std::ffi::OsStr,
     asked: &[&'static str],
 ) -> Option<AddonFolder> {
+    let path = base.join(name);
+    let name = name.to_string_lossy();
     let mut ways = vec!["metadata".to_string(), "addonimagesets".to_string()];
     for env in asked {
         for rel in [
@@ -495,15 +505,33 @@ mod tests {
         addon(root.path(), "x`id`", "stage");
         std::fs::create_dir_all(root.path().join("addons/no-metadata")).unwrap();
 
-        let stage = addon_folders(root.path(), Some("stage")).unwrap();
+        let stage = addon_folders(root.path(), Some("stage"), 2).unwrap();
         let names: Vec<&str> = stage.iter().map(|f| &*f.name).collect();
         assert_eq!(names, ["good-addon", "x`id`"]);
         assert!(stage[0].refusals.is_empty());
         assert_eq!(stage[1].refusals[0].code, "CL0002");
 
-        let every = addon_folders(root.path(), None).unwrap();
+        let every = addon_folders(root.path(), None, 2).unwrap();
         assert_eq!(every.len(), 3);
         assert_eq!(*every[1].environments, ["production"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_named_in_bytes_that_are_not_utf8_is_looked_into_and_refused() {
+        use std::os::unix::ffi::OsStrExt;
+        let root = tempfile::tempdir().unwrap();
+        let name = std::ffi::OsStr::from_bytes(b"caf\xe9");
+        let dir = root.path().join("addons").join(name).join("metadata/stage");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("addon.yaml"), "id: x\n").unwrap();
+        addon(root.path(), "good-addon", "stage");
+
+        let folders = addon_folders(root.path(), None, 2).unwrap();
+        let names: Vec<&str> = folders.iter().map(|f| &*f.name).collect();
+        assert_eq!(names, ["caf\u{fffd}", "good-addon"]);
+        assert_eq!(folders[0].refusals[0].code, "CL0002");
+        assert_eq!(*folders[0].environments, ["stage"]);
     }
 
     #[test]
@@ -578,7 +606,7 @@ mod tests {
         .unwrap();
         std::os::unix::fs::symlink(&outside, root.path().join("addons/linked-addon")).unwrap();
 
-        let folders = addon_folders(root.path(), None).unwrap();
+        let folders = addon_folders(root.path(), None, 2).unwrap();
         assert_eq!(folders.len(), 2);
         for folder in &folders {
             assert_eq!(folder.refusals.len(), 1, "{folder:?}");
