@@ -130,10 +130,14 @@ pub fn load_tree(root: &Path) -> (BundleTree, Vec<Finding>) {
         return (tree, findings);
     }
     let main = root.join("main");
-    if main.symlink_metadata().is_ok() {
+    // Looked at once: whether it is there, a symlink (refused) or a folder.
+    if let Ok(main_kind) = main.symlink_metadata().map(|m| m.file_type()) {
         let dirs = sorted_subdirs(root, &["main", "package"], &mut findings);
+        if main_kind.is_symlink() {
+            findings.push(symlinked_folder(&main));
+        }
         // The main operator keeps its place first even when it is refused.
-        if is_real_dir(&main, &mut findings) {
+        if main_kind.is_dir() {
             tree.config = load_config(root, &main.join("config.yaml"), &mut findings);
             tree.operators.push(load_operator(&main, &mut findings));
         } else {
@@ -174,8 +178,8 @@ pub fn load_tree(root: &Path) -> (BundleTree, Vec<Finding>) {
 /// `main/config.yaml`, when present: a regular file, or a symlink that stays
 /// inside the bundles folder, of document size.
 fn load_config(root: &Path, config: &Path, findings: &mut Vec<Finding>) -> Option<Source> {
-    config.symlink_metadata().ok()?;
-    let bytes = match BundleRoot::new(root).read(config, None) {
+    let kind = config.symlink_metadata().ok()?.file_type();
+    let bytes = match BundleRoot::new(root).read(config, Some(kind)) {
         Ok(bytes) => bytes,
         Err(message) => {
             findings.push(Finding::error(codes::UNSAFE_FILE, config, message));
@@ -191,16 +195,10 @@ fn load_config(root: &Path, config: &Path, findings: &mut Vec<Finding>) -> Optio
     }
 }
 
-/// Whether `path` is a folder of its own, not a symlink to one. Folders on
-/// the way from `--bundles` to a bundle's files are never followed through a
-/// symlink (one could lead anywhere on the machine, and its files would end
-/// up in the images); a symlinked folder is reported as BD0006.
-fn is_real_dir(path: &Path, findings: &mut Vec<Finding>) -> bool {
-    !is_refused_symlink(path, findings) && path.is_dir()
-}
-
 /// Whether `path` is a symlink (reported as BD0006): a folder that must not
-/// be followed.
+/// be followed. Folders on the way from `--bundles` to a bundle's files are
+/// never followed through a symlink (one could lead anywhere on the
+/// machine, and its files would end up in the images).
 fn is_refused_symlink(path: &Path, findings: &mut Vec<Finding>) -> bool {
     let linked = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
     if linked {
@@ -303,14 +301,20 @@ pub fn load_bundle(
     let metadata_dir = dir.join("metadata");
     let metadata_linked = is_refused_symlink(&metadata_dir, findings);
     let annotations_path = metadata_dir.join("annotations.yaml");
+    // The listing gives annotations.yaml's type, which then needs no statx.
+    let metadata_entries = match metadata_linked {
+        true => Vec::new(),
+        false => sorted_entries(&metadata_dir).unwrap_or_default(),
+    };
+    let annotations_kind = metadata_entries
+        .iter()
+        .find(|(path, _)| *path == annotations_path)
+        .map(|(_, kind)| *kind);
     let (annotations, annotations_bytes) = match metadata_linked {
         true => (None, Vec::new()),
-        false => load_annotations(&root, &annotations_path, findings),
+        false => load_annotations(&root, &annotations_path, annotations_kind, findings),
     };
-    let metadata_files = match metadata_linked {
-        true => BTreeMap::new(),
-        false => load_metadata_files(&root, &metadata_dir, findings),
-    };
+    let metadata_files = load_metadata_files(&root, metadata_entries, findings);
 
     let manifests_dir = dir.join("manifests");
     let manifests_linked = is_refused_symlink(&manifests_dir, findings);
@@ -371,9 +375,10 @@ fn parse_version_dir(
 fn load_annotations(
     root: &BundleRoot,
     annotations_path: &Path,
+    kind: Option<std::fs::FileType>,
     findings: &mut Vec<Finding>,
 ) -> (Option<Annotations>, Vec<u8>) {
-    let bytes = match root.read(annotations_path, None) {
+    let bytes = match root.read(annotations_path, kind) {
         Ok(bytes) => bytes,
         Err(message) => {
             findings.push(
@@ -422,14 +427,14 @@ fn load_annotations(
 }
 
 /// The other files of `metadata/` (dependencies.yaml, properties.yaml), by
-/// name; sub-folders are ignored.
+/// name, from its listing `entries`; sub-folders are ignored.
 fn load_metadata_files(
     root: &BundleRoot,
-    metadata_dir: &Path,
+    entries: Vec<(PathBuf, std::fs::FileType)>,
     findings: &mut Vec<Finding>,
 ) -> BTreeMap<String, Vec<u8>> {
     let mut metadata_files = BTreeMap::new();
-    for (path, file_type) in sorted_entries(metadata_dir).unwrap_or_default() {
+    for (path, file_type) in entries {
         if file_type.is_dir() {
             continue;
         }
