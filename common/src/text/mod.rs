@@ -2,6 +2,7 @@
 //! Jinja2, base64, RFC 3339 times, URL encoding, markup escaping.
 
 pub mod base64;
+pub mod bytes;
 pub mod escape;
 pub mod jinja;
 pub mod time;

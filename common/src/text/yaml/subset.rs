@@ -30,7 +30,10 @@ type Read<T> = Result<T, Unsupported>;
 pub fn parse_stream(text: &str) -> Option<Vec<Parsed>> {
     // yaml_rust2 ends the stream at a NUL and reads `\r` as a line break; a
     // leading BOM is its own case. None of them is in the files we meet.
-    if text.starts_with('\u{feff}') || text.bytes().any(|b| b == 0 || b == b'\r') {
+    let unread = |b: u8| b == 0 || b == b'\r';
+    if text.starts_with('\u{feff}')
+        || crate::text::bytes::first_where(text.as_bytes(), unread).is_some()
+    {
         return None;
     }
     Reader::new(text).stream().ok()
