@@ -2,6 +2,7 @@
 //! add-on and, for some, its bundles. Each returns all its findings.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use common::check::finding_codes::am as codes;
 use common::model::addon::AddonDocument;
@@ -328,10 +329,12 @@ pub fn namespaces(s: &Subject) -> Vec<Finding> {
 /// A parameter's `validation`, compiled once per process: add-ons of a tree
 /// share the same few patterns, and compiling one costs more than checking
 /// a whole add-on against it. At most 256 are kept.
-fn parameter_pattern(validation: &str) -> std::result::Result<regex::Regex, String> {
+fn parameter_pattern(validation: &str) -> std::result::Result<Arc<regex::Regex>, String> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
-    type Compiled = std::result::Result<regex::Regex, String>;
+    // Shared, not cloned: a cloned Regex starts a search cache of its own
+    // (a lazy DFA built again on every add-on that uses the pattern).
+    type Compiled = std::result::Result<Arc<regex::Regex>, String>;
     static COMPILED: OnceLock<Mutex<HashMap<String, Compiled>>> = OnceLock::new();
     let cache = COMPILED.get_or_init(Mutex::default);
     if let Some(compiled) = cache
@@ -341,7 +344,9 @@ fn parameter_pattern(validation: &str) -> std::result::Result<regex::Regex, Stri
     {
         return compiled.clone();
     }
-    let compiled = regex::Regex::new(validation).map_err(|err| err.to_string());
+    let compiled = regex::Regex::new(validation)
+        .map(Arc::new)
+        .map_err(|err| err.to_string());
     let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
     // Bounded, so that a tree of all different patterns does not grow memory.
     if cache.len() < 256 {
