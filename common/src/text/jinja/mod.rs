@@ -288,8 +288,21 @@ fn render_here(
     })
 }
 
-/// mtcli's environment, on minijinja.
+/// mtcli's environment, on minijinja, reading templates from `files`.
 fn environment(files: Arc<dyn TemplateFiles>, log: Arc<Mutex<LoaderLog>>) -> Environment<'static> {
+    thread_local! {
+        // Built once per thread and copied for each render: building one
+        // (minijinja's filters, then ours over them) took as long as
+        // rendering a resource.
+        static SETTINGS: Environment<'static> = settings();
+    }
+    let mut env = SETTINGS.with(Environment::clone);
+    set_loader(&mut env, files, log);
+    env
+}
+
+/// Everything of mtcli's environment but where its templates come from.
+fn settings() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_syntax(
         SyntaxConfig::builder()
@@ -315,6 +328,17 @@ fn environment(files: Arc<dyn TemplateFiles>, log: Arc<Mutex<LoaderLog>>) -> Env
     });
     env.set_unknown_method_callback(methods::call);
     env.set_fuel(Some(FUEL));
+    filters::install(&mut env);
+    env
+}
+
+/// Templates come from `files`, each checked and prepared as Jinja2 would
+/// read it; `log` keeps what was loaded and the first source error.
+fn set_loader(
+    env: &mut Environment<'static>,
+    files: Arc<dyn TemplateFiles>,
+    log: Arc<Mutex<LoaderLog>>,
+) {
     env.set_loader(move |name| {
         let Some(normalized) = normalize_name(name) else {
             return Ok(None);
@@ -351,8 +375,6 @@ fn environment(files: Arc<dyn TemplateFiles>, log: Arc<Mutex<LoaderLog>>) -> Env
             }
         }
     });
-    filters::install(&mut env);
-    env
 }
 
 /// The innermost error of minijinja's chain (an include's error sits
