@@ -91,6 +91,39 @@ fn is_plain_key(key: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
+/// Where a walk over a value stands: borrowed segments chained through the
+/// walker's stack frames, made into a [`FieldPath`] only when one is
+/// reported. (A path built key by key copies every key walked, and nearly
+/// every walk reports nothing.)
+#[derive(Debug, Clone, Copy)]
+pub enum Place<'a> {
+    Root,
+    Key(&'a Place<'a>, &'a str),
+    Index(&'a Place<'a>, usize),
+}
+
+impl Place<'_> {
+    pub fn path(&self) -> FieldPath {
+        let mut segments = Vec::new();
+        let mut place = self;
+        loop {
+            match place {
+                Place::Root => break,
+                Place::Key(parent, key) => {
+                    segments.push(Segment::Key(key.to_string()));
+                    place = parent;
+                }
+                Place::Index(parent, index) => {
+                    segments.push(Segment::Index(*index));
+                    place = parent;
+                }
+            }
+        }
+        segments.reverse();
+        FieldPath(segments)
+    }
+}
+
 impl fmt::Display for FieldPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0.is_empty() {
@@ -115,6 +148,22 @@ impl fmt::Display for FieldPath {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_place_on_the_stack_makes_the_path_it_stands_for() {
+        let root = Place::Root;
+        let parameters = Place::Key(&root, "addOnParameters");
+        let first = Place::Index(&parameters, 0);
+        let value = Place::Key(&first, "value");
+        assert_eq!(
+            value.path(),
+            FieldPath::root()
+                .key("addOnParameters")
+                .index(0)
+                .key("value")
+        );
+        assert!(root.path().is_root());
+    }
 
     #[test]
     fn displays_like_kubectl_field_paths() {

@@ -873,33 +873,9 @@ impl Schema {
     }
 }
 
-/// Where the checker is in the value: borrowed segments chained on the
-/// stack, made into a [`FieldPath`] only for a violation or a Python value.
-/// (A path built key by key copied every key of every checked document.)
-#[derive(Debug, Clone, Copy)]
-enum Here<'a> {
-    Root,
-    Key(&'a Here<'a>, &'a str),
-    Index(&'a Here<'a>, usize),
-}
-
-impl Here<'_> {
-    fn path(&self) -> FieldPath {
-        match self {
-            Here::Root => FieldPath::root(),
-            Here::Key(parent, key) => {
-                let mut path = parent.path();
-                path.push(crate::check::field_path::Segment::Key(key.to_string()));
-                path
-            }
-            Here::Index(parent, index) => {
-                let mut path = parent.path();
-                path.push(crate::check::field_path::Segment::Index(*index));
-                path
-            }
-        }
-    }
-}
+/// Where the checker is in the value; a [`FieldPath`] is made of it only
+/// for a violation or a Python value.
+type Here<'a> = crate::check::field_path::Place<'a>;
 
 /// Unknown fields listed per mapping; the rest are counted in one finding, so
 /// reporting N unknown keys costs linear time and little memory.

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use super::loader::{DuplicateKey, Parsed, PythonValue, MAX_DEPTH};
 use super::scalars::resolve_plain_python;
-use crate::check::field_path::{FieldPath, Segment};
+use crate::check::field_path::Place;
 
 /// The text uses something this reader leaves to the full loader.
 #[derive(Debug)]
@@ -59,40 +59,8 @@ enum Stop {
     Flow,
 }
 
-/// The place of a node, for the paths of duplicate keys and Python values:
-/// a chain through the parents' stack frames, turned into a [`FieldPath`]
-/// only when one is reported.
-#[derive(Clone, Copy)]
-enum At<'p> {
-    Root,
-    Key(&'p At<'p>, &'p str),
-    Index(&'p At<'p>, usize),
-}
-
-impl At<'_> {
-    fn path(&self) -> FieldPath {
-        let mut segments = Vec::new();
-        let mut at = self;
-        loop {
-            match at {
-                At::Root => break,
-                At::Key(parent, key) => {
-                    segments.push(Segment::Key(key.to_string()));
-                    at = parent;
-                }
-                At::Index(parent, index) => {
-                    segments.push(Segment::Index(*index));
-                    at = parent;
-                }
-            }
-        }
-        let mut path = FieldPath::root();
-        for segment in segments.into_iter().rev() {
-            path.push(segment);
-        }
-        path
-    }
-}
+/// The place of a node, for the paths of duplicate keys and Python values.
+type At<'p> = Place<'p>;
 
 struct Reader<'a> {
     text: &'a str,
