@@ -4,9 +4,9 @@
 //!   serde_yaml, doing nothing else. Prints the file count.
 //! - `bench-yaml-floor --read-only DIR JOBS`: list every folder and read
 //!   every file of the tree once on JOBS threads (open, size, one read,
-//!   close: the system calls addon-validate makes per file), parsing
-//!   nothing. What is left of a time budget after this is what parsing and
-//!   checking may take.
+//!   close: the system calls addon-validate makes per file, and its
+//!   listing of a folder), parsing nothing. What is left of a time budget
+//!   after this is what parsing and checking may take.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -107,13 +107,12 @@ fn walk(dir: &Path, count: &mut Count) {
 
 /// Reads the files of `dir` and pushes its folders onto `dirs`.
 fn list(dir: &Path, dirs: &mut Vec<PathBuf>, count: &mut Count) {
-    for entry in std::fs::read_dir(dir).expect("list") {
-        let entry = entry.expect("list");
-        let kind = entry.file_type().expect("type");
-        if kind.is_dir() {
-            dirs.push(entry.path());
-        } else if kind.is_file() {
-            let mut file = std::fs::File::open(entry.path()).expect("open");
+    // The listing addon-validate makes (openat, getdents64, close).
+    for entry in common::cli::listing::list(dir).expect("list") {
+        if entry.kind.is_dir() {
+            dirs.push(entry.path);
+        } else if entry.kind.is_file() {
+            let mut file = std::fs::File::open(&entry.path).expect("open");
             let size = file.metadata().expect("size").len() as usize;
             let mut bytes = vec![0; size + 1];
             let read = file.read(&mut bytes).expect("read");

@@ -12,6 +12,7 @@
 
 pub mod error;
 pub mod io;
+pub mod listing;
 pub mod parallel;
 pub mod progress;
 pub mod redact;

@@ -161,7 +161,7 @@ impl ImageSetFolder {
     pub fn read(dir: &Path) -> Result<ImageSetFolder, ResolveError> {
         // Listed at once: a folder that is not there (or not a folder) is
         // told by the listing, without a look before it.
-        let entries = match std::fs::read_dir(dir) {
+        let entries = match crate::cli::listing::list(dir) {
             Ok(entries) => Some(entries),
             Err(err) if matches!(err.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
                 return Err(ResolveError::MissingFolder(dir.to_path_buf()))
@@ -270,16 +270,18 @@ pub fn resolve(dir: &Path, version: &str) -> Result<Resolution, ResolveError> {
 
 /// Every file of an image set folder, sorted by name, parsed where possible.
 pub fn read_folder(dir: &Path) -> (Vec<ImageSetFile>, Vec<SkippedImageSet>) {
-    read_entries(std::fs::read_dir(dir).ok())
+    read_entries(crate::cli::listing::list(dir).ok())
 }
 
 /// [`read_folder`] of a listing (`None`: the folder could not be listed).
-fn read_entries(entries: Option<std::fs::ReadDir>) -> (Vec<ImageSetFile>, Vec<SkippedImageSet>) {
+fn read_entries(
+    entries: Option<Vec<crate::cli::listing::Entry>>,
+) -> (Vec<ImageSetFile>, Vec<SkippedImageSet>) {
     let mut paths: Vec<PathBuf> = match entries {
         Some(entries) => entries
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file() || t.is_symlink()))
-            .map(|e| e.path())
+            .into_iter()
+            .filter(|e| e.kind.is_file() || e.kind.is_symlink())
+            .map(|e| e.path)
             .collect(),
         None => Vec::new(),
     };

@@ -104,27 +104,22 @@ pub fn addon_folders(
         .filter(|env| environment.is_none_or(|wanted| wanted == *env))
         .collect();
     let base: Arc<Path> = addons_base(root).into();
-    let entries = std::fs::read_dir(&base)
+    let entries = common::cli::listing::list(&base)
         .map_err(|err| Error::in_file(&base, format!("cannot be listed: {err}")))?;
     let mut folders = Vec::new();
     let mut real = Vec::new();
     for entry in entries {
-        let entry =
-            entry.map_err(|err| Error::in_file(&base, format!("cannot be listed: {err}")))?;
-        let Ok(kind) = entry.file_type() else {
-            continue;
-        };
-        if kind.is_symlink() {
+        if entry.kind.is_symlink() {
             folders.push(AddonFolder {
-                refusals: Box::new([loader::symlinked(&entry.path())]),
+                refusals: Box::new([loader::symlinked(&entry.path)]),
                 environments: static_environments(&asked),
                 name: entry.file_name().to_string_lossy().into(),
                 base: base.clone(),
             });
-        } else if kind.is_dir() {
+        } else if entry.kind.is_dir() {
             // Its name as it is: one that is not UTF-8 is looked into (and
             // refused, CL0002) at its real path.
-            real.push(entry.file_name());
+            real.push(entry.file_name().to_os_string());
         }
     }
     // Sized once (a list grown by doubling holds up to twice its size while

@@ -13,6 +13,7 @@ use super::{CHANNELS_ANNOTATION, PACKAGE_ANNOTATION};
 use crate::check::field_path::FieldPath;
 use crate::check::finding::Finding;
 use crate::cli::io::Source;
+use crate::cli::listing::EntryKind;
 
 /// One file of `manifests/`, with every YAML document it holds.
 #[derive(Debug, Clone)]
@@ -179,7 +180,7 @@ pub fn load_tree(root: &Path) -> (BundleTree, Vec<Finding>) {
 /// inside the bundles folder, of document size.
 fn load_config(root: &Path, config: &Path, findings: &mut Vec<Finding>) -> Option<Source> {
     let kind = config.symlink_metadata().ok()?.file_type();
-    let bytes = match BundleRoot::new(root).read(config, Some(kind)) {
+    let bytes = match BundleRoot::new(root).read(config, Some(kind.into())) {
         Ok(bytes) => bytes,
         Err(message) => {
             findings.push(Finding::error(codes::UNSAFE_FILE, config, message));
@@ -223,21 +224,18 @@ fn symlinked_folder(path: &Path) -> Finding {
 /// folder is reported (BD0006) and left out, never followed; other entries
 /// (files) are ignored.
 fn sorted_subdirs(dir: &Path, skip: &[&str], findings: &mut Vec<Finding>) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = match std::fs::read_dir(dir) {
+    let mut dirs: Vec<PathBuf> = match crate::cli::listing::list(dir) {
         Ok(entries) => {
             let mut dirs = Vec::new();
             let mut symlinked = Vec::new();
-            for entry in entries.filter_map(|e| e.ok()) {
-                let Ok(file_type) = entry.file_type() else {
-                    continue;
-                };
+            for entry in entries {
                 if skip.iter().any(|name| entry.file_name() == *name) {
                     continue;
                 }
-                if file_type.is_dir() {
-                    dirs.push(entry.path());
-                } else if file_type.is_symlink() && entry.path().is_dir() {
-                    symlinked.push(entry.path());
+                if entry.kind.is_dir() {
+                    dirs.push(entry.path);
+                } else if entry.kind.is_symlink() && entry.path.is_dir() {
+                    symlinked.push(entry.path);
                 }
             }
             symlinked.sort();
@@ -375,7 +373,7 @@ fn parse_version_dir(
 fn load_annotations(
     root: &BundleRoot,
     annotations_path: &Path,
-    kind: Option<std::fs::FileType>,
+    kind: Option<EntryKind>,
     findings: &mut Vec<Finding>,
 ) -> (Option<Annotations>, Vec<u8>) {
     let bytes = match root.read(annotations_path, kind) {
@@ -430,7 +428,7 @@ fn load_annotations(
 /// name, from its listing `entries`; sub-folders are ignored.
 fn load_metadata_files(
     root: &BundleRoot,
-    entries: Vec<(PathBuf, std::fs::FileType)>,
+    entries: Vec<(PathBuf, EntryKind)>,
     findings: &mut Vec<Finding>,
 ) -> BTreeMap<String, Vec<u8>> {
     let mut metadata_files = BTreeMap::new();
@@ -772,13 +770,11 @@ fn entry_name(path: &Path, findings: &mut Vec<Finding>) -> Option<String> {
 
 /// The entries of a folder with their types, sorted by name (no extra stat
 /// per entry: the type comes from the directory listing).
-fn sorted_entries(dir: &Path) -> std::io::Result<Vec<(PathBuf, std::fs::FileType)>> {
-    let mut entries: Vec<(PathBuf, std::fs::FileType)> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_type().ok().map(|t| (e.path(), t)))
-        .collect();
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(entries)
+fn sorted_entries(dir: &Path) -> std::io::Result<Vec<(PathBuf, EntryKind)>> {
+    Ok(crate::cli::listing::list_sorted(dir)?
+        .into_iter()
+        .map(|e| (e.path, e.kind))
+        .collect())
 }
 
 /// A bundle folder that files are read from; symlinks may not lead out of it.
@@ -797,12 +793,13 @@ impl<'a> BundleRoot<'a> {
     }
 
     /// Reads a regular file of sane size; a symlink must resolve inside the bundle.
-    fn read(&self, path: &Path, file_type: Option<std::fs::FileType>) -> Result<Vec<u8>, String> {
+    fn read(&self, path: &Path, file_type: Option<EntryKind>) -> Result<Vec<u8>, String> {
         let file_type = match file_type {
             Some(t) => t,
             None => std::fs::symlink_metadata(path)
                 .map_err(|err| crate::cli::io::describe_io_error(&err))?
-                .file_type(),
+                .file_type()
+                .into(),
         };
         if file_type.is_symlink() {
             let target = path
