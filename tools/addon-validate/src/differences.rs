@@ -7,7 +7,7 @@
 //! PyYAML (YAML 1.1) then reads again; we build the objects as data.
 
 use common::model::addon::AddonDocument;
-use common::text::yaml::resolve_plain;
+use common::text::yaml::{plainly_a_string, resolve_plain};
 use common::{FieldPath, Finding};
 use serde_json::Value;
 
@@ -49,62 +49,79 @@ fn env_path(document: &AddonDocument) -> FieldPath {
     config.key("env")
 }
 
-/// The strings mtcli's template inserts bare, with where they sit.
+/// The strings mtcli's template inserts bare, gathered with where they sit
+/// only when YAML 1.1 may read them back as another type: most are plainly
+/// strings, and a path made for each cost more than the check.
+#[derive(Default)]
+struct BareStrings<'a> {
+    retypable: Vec<(FieldPath, &'a str)>,
+}
+
+impl<'a> BareStrings<'a> {
+    fn add(&mut self, text: &'a str, at: impl FnOnce() -> FieldPath) {
+        if !text.is_empty() && !plainly_a_string(text) {
+            self.retypable.push((at(), text));
+        }
+    }
+}
+
+/// The bare strings of the add-on that may be retyped (see [`BareStrings`]).
 fn bare_strings(document: &AddonDocument) -> Vec<(FieldPath, &str)> {
     let meta = &document.metadata;
-    let mut out: Vec<(FieldPath, &str)> = vec![
-        (field("operatorName"), meta.operator_name.as_str()),
-        (field("targetNamespace"), meta.target_namespace.as_str()),
-    ];
+    let mut bare = BareStrings::default();
+    bare.add(&meta.operator_name, || field("operatorName"));
+    bare.add(&meta.target_namespace, || field("targetNamespace"));
     for (i, namespace) in meta.namespaces.iter().enumerate() {
-        out.push((field("namespaces").index(i), namespace));
+        bare.add(namespace, || field("namespaces").index(i));
     }
     if let Some(csv) = &meta.starting_csv {
-        out.push((field("startingCSV"), csv));
+        bare.add(csv, || field("startingCSV"));
     }
     if let Some(pd) = &meta.pagerduty {
-        let at = field("pagerduty");
-        out.push((at.key("escalationPolicy"), &pd.escalation_policy));
-        out.push((at.key("secretName"), &pd.secret_name));
-        out.push((at.key("secretNamespace"), &pd.secret_namespace));
+        for (key, value) in [
+            ("escalationPolicy", &pd.escalation_policy),
+            ("secretName", &pd.secret_name),
+            ("secretNamespace", &pd.secret_namespace),
+        ] {
+            bare.add(value, || field("pagerduty").key(key));
+        }
     }
     for (name, federation) in [
         ("metricsFederation", &meta.metrics_federation),
         ("monitoring", &meta.monitoring),
     ] {
         if let Some(federation) = federation {
-            out.push((field(name).key("portName"), &federation.port_name));
+            bare.add(&federation.port_name, || field(name).key("portName"));
         }
     }
     if let Some(dms) = &meta.deadmanssnitch {
-        let at = field("deadmanssnitch");
+        let at = || field("deadmanssnitch");
         if let Some(post_fix) = &dms.snitch_name_post_fix {
-            out.push((at.key("snitchNamePostFix"), post_fix));
+            bare.add(post_fix, || at().key("snitchNamePostFix"));
         }
         if let Some(secret) = &dms.target_secret_ref {
             for (key, value) in [("name", &secret.name), ("namespace", &secret.namespace)] {
                 if let Some(value) = value {
-                    out.push((at.key("targetSecretRef").key(key), value));
+                    bare.add(value, || at().key("targetSecretRef").key(key));
                 }
             }
         }
     }
     for (i, var) in document.env().iter().enumerate() {
-        out.push((env_path(document).index(i).key("name"), &var.name));
+        bare.add(&var.name, || env_path(document).index(i).key("name"));
     }
     for (i, source) in document.additional_catalog_sources().iter().enumerate() {
-        let at = field("additionalCatalogSources").index(i);
-        out.push((at.key("name"), &source.name));
-        out.push((at.key("image"), &source.image));
+        let at = || field("additionalCatalogSources").index(i);
+        bare.add(&source.name, || at().key("name"));
+        bare.add(&source.image, || at().key("image"));
     }
-    out
+    bare.retypable
 }
 
 /// DF0001: `"0123"` becomes 83, `"on"` true, `"null"` null, `"1.10"` 1.1.
 pub fn retyped_scalars(file: &str, document: &AddonDocument) -> Vec<Finding> {
     bare_strings(document)
         .into_iter()
-        .filter(|(_, text)| !text.is_empty())
         .filter_map(|(path, text)| {
             let reread = resolve_plain(text.to_string());
             if reread.is_string() {

@@ -34,5 +34,7 @@ pub use subset::parse_stream as parse_stream_subset;
 
 pub use emitter::{to_yaml_string, write_json_as_yaml, write_yaml, EmitError};
 pub use loader::{parse_one, parse_stream, DuplicateKey, Parsed, PythonValue, YamlError};
-pub use scalars::{resolve_plain, resolve_plain_python, PythonKind, PythonScalar, Resolved};
+pub use scalars::{
+    plainly_a_string, resolve_plain, resolve_plain_python, PythonKind, PythonScalar, Resolved,
+};
 pub use source_map::SourceMap;

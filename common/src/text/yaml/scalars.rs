@@ -98,18 +98,10 @@ pub fn resolve_plain(text: String) -> Value {
 /// has no room for. A timestamp PyYAML matches but cannot build (month 13)
 /// is an error, as it is for `yaml.safe_load`.
 pub fn resolve_plain_python(text: String) -> Result<Resolved, String> {
-    match text.as_str() {
-        "" | "~" | "null" | "Null" | "NULL" => return Ok((Value::Null, None)),
-        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
-            return Ok((Value::Bool(true), None))
-        }
-        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
-            return Ok((Value::Bool(false), None))
-        }
-        _ => {}
+    if let Some(word) = word_value(&text) {
+        return Ok((word, None));
     }
-    let first = text.as_bytes()[0];
-    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+    if !may_be_numeric(&text) {
         return Ok((Value::String(text), None));
     }
     // PyYAML tries float, then int, then timestamp; their forms do not overlap.
@@ -133,6 +125,34 @@ pub fn resolve_plain_python(text: String) -> Result<Resolved, String> {
         return Ok((Value::String(text), Some(scalar)));
     }
     Ok((Value::String(text), None))
+}
+
+/// The null and boolean words of YAML 1.1 (and the empty scalar, null).
+fn word_value(text: &str) -> Option<Value> {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => Some(Value::Null),
+        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            Some(Value::Bool(true))
+        }
+        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            Some(Value::Bool(false))
+        }
+        _ => None,
+    }
+}
+
+/// Whether a (non-empty) scalar opens as a number, date or time may: every
+/// other text that is not a null or boolean word is a string.
+fn may_be_numeric(text: &str) -> bool {
+    text.bytes()
+        .next()
+        .is_some_and(|first| first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.'))
+}
+
+/// Whether [`resolve_plain`] gives `text` back as a string, told without
+/// building anything: false is "maybe not", to be resolved.
+pub fn plainly_a_string(text: &str) -> bool {
+    !text.is_empty() && !may_be_numeric(text) && word_value(text).is_none()
 }
 
 fn python_float_repr(float: f64) -> String {
@@ -286,4 +306,42 @@ fn parse_float(text: &str) -> Option<f64> {
         cleaned
     };
     cleaned.parse::<f64>().ok().map(|v| sign * v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plainly_a_string_agrees_with_resolve_plain() {
+        for text in [
+            "",
+            "~",
+            "null",
+            "yes",
+            "On",
+            "OFF",
+            "0123",
+            "1.10",
+            "-1",
+            "+1",
+            ".inf",
+            "2001-12-14",
+            "1:30",
+            "my-operator",
+            "redhat-operators",
+            "quay.io/x:v1",
+            "nul",
+            "onward",
+            "x1",
+        ] {
+            if plainly_a_string(text) {
+                assert!(resolve_plain(text.to_string()).is_string(), "{text:?}");
+            }
+        }
+        assert!(plainly_a_string("my-operator"));
+        assert!(!plainly_a_string("0123"));
+        assert!(!plainly_a_string("on"));
+        assert!(!plainly_a_string(""));
+    }
 }
