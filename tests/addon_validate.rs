@@ -127,6 +127,7 @@ const BROKEN: &[(&str, &str, &str, &str, &str)] = &[
     ("AM0008", STAGE, "  - redhat-reference-addon\nnamespaceLabels", "  - redhat-reference-addon\n  - reference-extra\nnamespaceLabels", "namespaces[1]"),
     ("AM0009", STAGE, "default_value: \"1\"", "default_value: \"10\"", "addOnParameters[0].default_value"),
     ("AM0010", STAGE, "monitoring-key: reference", "-monitoring-key: reference", "namespaceLabels[\"-monitoring-key\"]"),
+    ("AM0010", STAGE, "  - redhat-reference-addon\nnamespaceLabels", "  - redhat-reference-addon\n  - Not_A_Name\nnamespaceLabels", "namespaces[1]"),
     ("AM0012", HEAD_CSV, "resources: [namespaces]", "resources: [secrets]", "operatorName"),
     ("AM0013", STAGE, "    data:\n      compute.cpu: 4\n", "    data: {}\n", "addOnRequirements[0].data"),
     ("AM0015", HEAD_CSV, "                    livenessProbe:\n                      httpGet: {path: /healthz, port: 8081}\n", "", "operatorName"),

@@ -436,8 +436,9 @@ pub fn addon_parameters(s: &Subject) -> Vec<Finding> {
 pub fn k8s_names(s: &Subject) -> Vec<Finding> {
     let meta = &s.document.metadata;
     let mut out = Vec::new();
+    // The path is made only for a finding: most names are valid.
     let check = |out: &mut Vec<Finding>,
-                 path: FieldPath,
+                 path: &dyn Fn() -> FieldPath,
                  value: &str,
                  what: &str,
                  rule: fn(&str) -> Result<(), String>| {
@@ -445,7 +446,7 @@ pub fn k8s_names(s: &Subject) -> Vec<Finding> {
             out.push(
                 s.error(
                     codes::K8S_NAMES,
-                    &path,
+                    &path(),
                     format!("{value:?} is not a valid Kubernetes {what}: {why}"),
                 )
                 .found(value),
@@ -454,14 +455,14 @@ pub fn k8s_names(s: &Subject) -> Vec<Finding> {
     };
     check(
         &mut out,
-        field("label"),
+        &|| field("label"),
         &meta.label,
         "label name",
         names::qualified_name,
     );
     check(
         &mut out,
-        field("targetNamespace"),
+        &|| field("targetNamespace"),
         &meta.target_namespace,
         "namespace name",
         names::dns1123_label,
@@ -469,7 +470,7 @@ pub fn k8s_names(s: &Subject) -> Vec<Finding> {
     for (i, namespace) in meta.namespaces.iter().enumerate() {
         check(
             &mut out,
-            field("namespaces").index(i),
+            &|| field("namespaces").index(i),
             namespace,
             "namespace name",
             names::dns1123_label,
@@ -497,9 +498,9 @@ pub fn k8s_names(s: &Subject) -> Vec<Finding> {
         for key in map.into_iter().flat_map(|m| m.keys()) {
             // Annotation names are checked lower-cased, as Kubernetes does.
             let checked = if what == "annotation name" {
-                key.to_lowercase()
+                std::borrow::Cow::Owned(key.to_lowercase())
             } else {
-                key.clone()
+                std::borrow::Cow::Borrowed(key.as_str())
             };
             if let Err(why) = names::qualified_name(&checked) {
                 out.push(
@@ -516,14 +517,14 @@ pub fn k8s_names(s: &Subject) -> Vec<Finding> {
     if let Some(pd) = &meta.pagerduty {
         check(
             &mut out,
-            field("pagerduty").key("secretNamespace"),
+            &|| field("pagerduty").key("secretNamespace"),
             &pd.secret_namespace,
             "namespace name",
             names::dns1123_label,
         );
         check(
             &mut out,
-            field("pagerduty").key("secretName"),
+            &|| field("pagerduty").key("secretName"),
             &pd.secret_name,
             "secret name",
             names::dns1123_subdomain,
