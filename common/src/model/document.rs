@@ -3,10 +3,12 @@
 //! an add-on document another tool wrote. Every tool reads add-ons through
 //! [`load_document`], so every stage can run alone on the raw tree.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::check::field_path::{FieldPath, Segment};
@@ -465,9 +467,15 @@ fn resolve_image_set(
             format!("image set file skipped: {}", skipped.reason),
         ));
     }
-    let selected = resolution.selected;
+    let mut selected = resolution.selected;
     let set_file = selected.path.display().to_string();
-    let value = selected.value.unwrap_or(Value::Null);
+    // The one copy of the set: the document keeps it (the folder it was
+    // picked from still checks every file).
+    let value = match selected {
+        Cow::Borrowed(file) => file.value.clone(),
+        Cow::Owned(ref mut file) => file.value.take(),
+    }
+    .unwrap_or(Value::Null);
     let set_python = crate::check::schema::PythonValues::new(&selected.python_values);
     let mut set_findings: Vec<Finding> = schemas()
         .image_set
@@ -479,9 +487,7 @@ fn resolve_image_set(
     let valid = set_findings.is_empty();
     findings.extend(set_findings);
     if valid {
-        serde_json::from_value(value.clone())
-            .ok()
-            .map(|set| (set, value))
+        ImageSet::deserialize(&value).ok().map(|set| (set, value))
     } else {
         None
     }

@@ -2,6 +2,7 @@
 //! the catalog image and OCM settings of one add-on version, and how
 //! `addonImageSetVersion` picks one.
 
+use std::borrow::Cow;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
@@ -78,8 +79,10 @@ pub struct SkippedImageSet {
 
 /// What resolving `addonImageSetVersion` found.
 #[derive(Debug, Clone)]
-pub struct Resolution {
-    pub selected: ImageSetFile,
+pub struct Resolution<'a> {
+    /// Borrowed from the folder it was picked from, owned when that folder
+    /// was read only to pick it ([`resolve`]).
+    pub selected: Cow<'a, ImageSetFile>,
     /// Files that could not be considered, as managed-tenants silently skips them.
     pub skipped: Vec<SkippedImageSet>,
 }
@@ -179,13 +182,22 @@ impl ImageSetFolder {
     /// Picks the image set for `version` (`latest` or a semver): the file whose
     /// `name` carries that version, or the highest for `latest`. Files that are
     /// not YAML, or whose name has no version, are skipped, as managed-tenants does.
-    pub fn select(&self, version: &str) -> Result<Resolution, ResolveError> {
+    pub fn select(&self, version: &str) -> Result<Resolution<'_>, ResolveError> {
+        let (selected, skipped) = self.pick(version)?;
+        Ok(Resolution {
+            selected: Cow::Borrowed(&self.files[selected]),
+            skipped,
+        })
+    }
+
+    /// [`Self::select`]: the index of the file picked, and the files skipped.
+    fn pick(&self, version: &str) -> Result<(usize, Vec<SkippedImageSet>), ResolveError> {
         let wanted = parse_wanted(version)?;
         let mut skipped = self.unreadable.clone();
-        let mut versioned: Vec<(semver::Version, &ImageSetFile)> = Vec::new();
-        for file in &self.files {
+        let mut versioned: Vec<(semver::Version, usize)> = Vec::new();
+        for (at, file) in self.files.iter().enumerate() {
             match file.version() {
-                Some(v) => versioned.push((v, file)),
+                Some(v) => versioned.push((v, at)),
                 None => {
                     let reason = match &file.value {
                         Some(Value::Null) => "it is empty",
@@ -201,17 +213,17 @@ impl ImageSetFolder {
         }
         skipped.sort_by(|a, b| a.path.cmp(&b.path));
         versioned.sort_by(|a, b| a.0.cmp(&b.0));
-        let duplicates = duplicate_versions(&versioned);
+        let duplicates = duplicate_versions(&versioned, &self.files);
         if !duplicates.is_empty() {
             return Err(ResolveError::DuplicateVersions(duplicates));
         }
         let selected = match &wanted {
             None => versioned
                 .last()
-                .map(|(_, file)| *file)
+                .map(|(_, at)| *at)
                 .ok_or_else(|| ResolveError::NoneValid(self.dir.clone()))?,
             Some(wanted) => match versioned.iter().find(|(v, _)| v == wanted) {
-                Some((_, file)) => *file,
+                Some((_, at)) => *at,
                 None => {
                     return Err(ResolveError::NotFound {
                         version: version.to_string(),
@@ -220,17 +232,15 @@ impl ImageSetFolder {
                 }
             },
         };
-        Ok(Resolution {
-            selected: selected.clone(),
-            skipped,
-        })
+        Ok((selected, skipped))
     }
 }
 
 /// The versions that more than one file carries, each with its files, from
 /// files sorted by version.
 fn duplicate_versions(
-    versioned: &[(semver::Version, &ImageSetFile)],
+    versioned: &[(semver::Version, usize)],
+    files: &[ImageSetFile],
 ) -> Vec<(semver::Version, Vec<PathBuf>)> {
     let mut duplicates: Vec<(semver::Version, Vec<PathBuf>)> = Vec::new();
     for pair in versioned.windows(2) {
@@ -240,6 +250,7 @@ fn duplicate_versions(
         if version != next {
             continue;
         }
+        let (first, second) = (&files[*first], &files[*second]);
         match duplicates.last_mut() {
             Some((seen, paths)) if seen == version => paths.push(second.path.clone()),
             _ => duplicates.push((
@@ -263,9 +274,14 @@ fn parse_wanted(version: &str) -> Result<Option<semver::Version>, ResolveError> 
 
 /// Picks the image set for `version` from the folder `dir` (see
 /// [`ImageSetFolder::select`]).
-pub fn resolve(dir: &Path, version: &str) -> Result<Resolution, ResolveError> {
+pub fn resolve(dir: &Path, version: &str) -> Result<Resolution<'static>, ResolveError> {
     parse_wanted(version)?;
-    ImageSetFolder::read(dir)?.select(version)
+    let mut folder = ImageSetFolder::read(dir)?;
+    let (selected, skipped) = folder.pick(version)?;
+    Ok(Resolution {
+        selected: Cow::Owned(folder.files.swap_remove(selected)),
+        skipped,
+    })
 }
 
 /// Every file of an image set folder, sorted by name, parsed where possible.
