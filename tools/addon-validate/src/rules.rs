@@ -136,28 +136,36 @@ pub fn operator_name(s: &Subject) -> Vec<Finding> {
     let path = field("operatorName");
     let mut out = Vec::new();
     for bundle in s.main_bundles() {
-        let at = format!("bundle {} ({})", bundle.version, bundle.dir.display());
+        // Named in a finding only: most bundles are fine.
+        let at = || format!("bundle {} ({})", bundle.version, bundle.dir.display());
         if bundle.package() != Some(operator) {
             out.push(
                 s.error(
                     codes::OPERATOR_NAME,
                     &path,
-                    format!("the package annotation of {at} does not match operatorName"),
+                    format!(
+                        "the package annotation of {} does not match operatorName",
+                        at()
+                    ),
                 )
                 .expected(operator)
                 .found(bundle.package().unwrap_or("nothing")),
             );
         }
-        let expected_name = format!(
-            "{operator}.v{}",
-            bundle.csv.spec.version.as_deref().unwrap_or("<version>")
-        );
-        if bundle.csv.name != expected_name {
+        let version = bundle.csv.spec.version.as_deref().unwrap_or("<version>");
+        let named_right = bundle
+            .csv
+            .name
+            .strip_prefix(operator)
+            .and_then(|rest| rest.strip_prefix(".v"))
+            == Some(version);
+        if !named_right {
+            let expected_name = format!("{operator}.v{version}");
             out.push(
                 s.error(
                     codes::OPERATOR_NAME,
                     &path,
-                    format!("the CSV name of {at} is not <operatorName>.v<version>"),
+                    format!("the CSV name of {} is not <operatorName>.v<version>", at()),
                 )
                 .expected(expected_name)
                 .found(&bundle.csv.name),
@@ -175,7 +183,7 @@ pub fn operator_name(s: &Subject) -> Vec<Finding> {
                     s.error(
                         codes::OPERATOR_NAME,
                         &path,
-                        format!("spec.replaces of {at} {why}"),
+                        format!("spec.replaces of {} {why}", at()),
                     )
                     .expected(format!("{operator}.v<version>"))
                     .found(replaces),
@@ -647,7 +655,9 @@ pub fn csv_deployments(s: &Subject) -> Vec<Finding> {
     for deployment in &install.spec.deployments {
         let containers = deployment
             .spec
-            .pointer("/template/spec/containers")
+            .get("template")
+            .and_then(|t| t.get("spec"))
+            .and_then(|t| t.get("containers"))
             .and_then(Value::as_array);
         for container in containers.into_iter().flatten() {
             let name = container.get("name").and_then(Value::as_str).unwrap_or("?");
@@ -659,7 +669,10 @@ pub fn csv_deployments(s: &Subject) -> Vec<Finding> {
             }
             for kind in ["requests", "limits"] {
                 for resource in ["cpu", "memory"] {
-                    let quantity = container.pointer(&format!("/resources/{kind}/{resource}"));
+                    let quantity = container
+                        .get("resources")
+                        .and_then(|r| r.get(kind))
+                        .and_then(|r| r.get(resource));
                     if quantity.is_none_or(is_zero_quantity) {
                         missing.push(format!("{resource} {kind}"));
                     }
