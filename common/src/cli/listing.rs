@@ -70,10 +70,40 @@ impl Entry {
 /// error is the one `read_dir` would give (NotFound, NotADirectory, ...), and
 /// an entry that cannot be read fails the listing: it is never left out.
 pub fn list(dir: &Path) -> std::io::Result<Vec<Entry>> {
+    list_with(dir, OFlags::empty())
+}
+
+/// [`list_sorted`] of a folder that must not be reached through a symlink:
+/// `Ok(None)` when `dir` itself is one. The open refuses the link, so this
+/// costs no `statx` before the listing.
+pub fn list_sorted_unless_symlink(dir: &Path) -> std::io::Result<Option<Vec<Entry>>> {
+    match list_with(dir, OFlags::NOFOLLOW) {
+        Ok(mut entries) => {
+            entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+            Ok(Some(entries))
+        }
+        // Linux refuses a symlink opened so with ENOTDIR (O_DIRECTORY is
+        // checked first; ELOOP elsewhere), which a file also gives: told
+        // apart by a look at `dir` itself, on this rare path only.
+        Err(err)
+            if [rustix::io::Errno::NOTDIR, rustix::io::Errno::LOOP]
+                .iter()
+                .any(|errno| err.raw_os_error() == Some(errno.raw_os_error())) =>
+        {
+            match std::fs::symlink_metadata(dir) {
+                Ok(meta) if meta.file_type().is_symlink() => Ok(None),
+                _ => Err(err),
+            }
+        }
+        Err(err) => Err(err),
+    }
+}
+
+fn list_with(dir: &Path, extra: OFlags) -> std::io::Result<Vec<Entry>> {
     let fd = rustix::fs::openat(
         CWD,
         dir,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | extra,
         Mode::empty(),
     )?;
     let mut listing = Dir::new(fd)?;
@@ -159,6 +189,29 @@ mod tests {
             .map(|e| e.kind)
             .collect();
         assert_eq!(kinds, [EntryKind::Other, EntryKind::File]);
+    }
+
+    #[test]
+    fn a_symlinked_folder_is_told_apart_from_a_missing_one() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("real")).unwrap();
+        std::fs::write(dir.path().join("real/x"), "").unwrap();
+        std::os::unix::fs::symlink("real", dir.path().join("link")).unwrap();
+        std::os::unix::fs::symlink("nowhere", dir.path().join("dangling")).unwrap();
+        let real = list_sorted_unless_symlink(&dir.path().join("real")).unwrap();
+        assert_eq!(real.unwrap().len(), 1);
+        assert_eq!(
+            list_sorted_unless_symlink(&dir.path().join("link")).unwrap(),
+            None
+        );
+        assert_eq!(
+            list_sorted_unless_symlink(&dir.path().join("dangling")).unwrap(),
+            None
+        );
+        let missing = list_sorted_unless_symlink(&dir.path().join("nope")).unwrap_err();
+        assert_eq!(missing.kind(), std::io::ErrorKind::NotFound);
+        let file = list_sorted_unless_symlink(&dir.path().join("real/x")).unwrap_err();
+        assert_eq!(file.kind(), std::io::ErrorKind::NotADirectory);
     }
 
     #[test]

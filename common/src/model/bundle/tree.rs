@@ -196,16 +196,23 @@ fn load_config(root: &Path, config: &Path, findings: &mut Vec<Finding>) -> Optio
     }
 }
 
-/// Whether `path` is a symlink (reported as BD0006): a folder that must not
-/// be followed. Folders on the way from `--bundles` to a bundle's files are
-/// never followed through a symlink (one could lead anywhere on the
-/// machine, and its files would end up in the images).
-fn is_refused_symlink(path: &Path, findings: &mut Vec<Finding>) -> bool {
-    let linked = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
-    if linked {
-        findings.push(symlinked_folder(path));
+/// The sorted listing of a bundle's `metadata/` or `manifests/`; `None`
+/// when it is a symlink, reported (BD0006): folders on the way from
+/// `--bundles` to a bundle's files are never followed through a symlink
+/// (one could lead anywhere on the machine, and its files would end up in
+/// the images). The listing itself refuses the link: no `statx` before it.
+fn listing_unless_symlink(
+    dir: &Path,
+    findings: &mut Vec<Finding>,
+) -> Option<std::io::Result<Vec<(PathBuf, EntryKind)>>> {
+    match crate::cli::listing::list_sorted_unless_symlink(dir) {
+        Ok(None) => {
+            findings.push(symlinked_folder(dir));
+            None
+        }
+        Ok(Some(entries)) => Some(Ok(entries.into_iter().map(|e| (e.path, e.kind)).collect())),
+        Err(err) => Some(Err(err)),
     }
-    linked
 }
 
 fn symlinked_folder(path: &Path) -> Finding {
@@ -297,13 +304,11 @@ pub fn load_bundle(
     let root = BundleRoot::new(dir);
 
     let metadata_dir = dir.join("metadata");
-    let metadata_linked = is_refused_symlink(&metadata_dir, findings);
+    let metadata_listing = listing_unless_symlink(&metadata_dir, findings);
+    let metadata_linked = metadata_listing.is_none();
     let annotations_path = metadata_dir.join("annotations.yaml");
     // The listing gives annotations.yaml's type, which then needs no statx.
-    let metadata_entries = match metadata_linked {
-        true => Vec::new(),
-        false => sorted_entries(&metadata_dir).unwrap_or_default(),
-    };
+    let metadata_entries = metadata_listing.and_then(Result::ok).unwrap_or_default();
     let annotations_kind = metadata_entries
         .iter()
         .find(|(path, _)| *path == annotations_path)
@@ -315,10 +320,11 @@ pub fn load_bundle(
     let metadata_files = load_metadata_files(&root, metadata_entries, findings);
 
     let manifests_dir = dir.join("manifests");
-    let manifests_linked = is_refused_symlink(&manifests_dir, findings);
-    let manifests = match manifests_linked {
-        true => Vec::new(),
-        false => load_manifests(&root, &manifests_dir, findings),
+    let manifests_listing = listing_unless_symlink(&manifests_dir, findings);
+    let manifests_linked = manifests_listing.is_none();
+    let manifests = match manifests_listing {
+        None => Vec::new(),
+        Some(listing) => load_manifests(&root, &manifests_dir, listing, findings),
     };
 
     let csv = find_csv(&manifests_dir, &manifests, !manifests_linked, findings);
@@ -457,9 +463,10 @@ fn load_metadata_files(
 fn load_manifests(
     root: &BundleRoot,
     manifests_dir: &Path,
+    listing: std::io::Result<Vec<(PathBuf, EntryKind)>>,
     findings: &mut Vec<Finding>,
 ) -> Vec<Manifest> {
-    let Ok(entries) = sorted_entries(manifests_dir) else {
+    let Ok(entries) = listing else {
         findings.push(
             Finding::error(
                 codes::MANIFESTS,
@@ -766,15 +773,6 @@ fn entry_name(path: &Path, findings: &mut Vec<Finding>) -> Option<String> {
         .found(format!("{raw:?}")),
     );
     None
-}
-
-/// The entries of a folder with their types, sorted by name (no extra stat
-/// per entry: the type comes from the directory listing).
-fn sorted_entries(dir: &Path) -> std::io::Result<Vec<(PathBuf, EntryKind)>> {
-    Ok(crate::cli::listing::list_sorted(dir)?
-        .into_iter()
-        .map(|e| (e.path, e.kind))
-        .collect())
 }
 
 /// A bundle folder that files are read from; symlinks may not lead out of it.
