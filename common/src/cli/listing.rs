@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{Dir, FileType, Mode, OFlags, CWD};
 
 /// What a folder entry is, as the listing tells it (a symlink is not followed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum EntryKind {
     File,
     Dir,
@@ -100,6 +100,28 @@ pub fn list_sorted_unless_symlink(dir: &Path) -> std::io::Result<Option<Vec<Entr
 }
 
 fn list_with(dir: &Path, extra: OFlags) -> std::io::Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    visit_with(dir, extra, |name, kind| {
+        entries.push(Entry {
+            path: dir.join(name),
+            kind,
+        })
+    })?;
+    Ok(entries)
+}
+
+/// [`list`] without keeping the listing: `visit` sees each entry's name
+/// and kind as it is read, so a folder of 5,000 add-ons costs no list of
+/// 5,000 paths.
+pub fn each_entry(dir: &Path, visit: impl FnMut(&OsStr, EntryKind)) -> std::io::Result<()> {
+    visit_with(dir, OFlags::empty(), visit)
+}
+
+fn visit_with(
+    dir: &Path,
+    extra: OFlags,
+    mut visit: impl FnMut(&OsStr, EntryKind),
+) -> std::io::Result<()> {
     let fd = rustix::fs::openat(
         CWD,
         dir,
@@ -107,26 +129,26 @@ fn list_with(dir: &Path, extra: OFlags) -> std::io::Result<Vec<Entry>> {
         Mode::empty(),
     )?;
     let mut listing = Dir::new(fd)?;
-    let mut entries = Vec::new();
     while let Some(entry) = listing.read() {
         let entry = entry?;
         let name = OsStr::from_bytes(entry.file_name().to_bytes());
         if name == "." || name == ".." {
             continue;
         }
-        let path = dir.join(name);
         let kind = match entry.file_type() {
             FileType::RegularFile => EntryKind::File,
             FileType::Directory => EntryKind::Dir,
             FileType::Symlink => EntryKind::Symlink,
             // A file system that does not store types in its folders:
             // asked of the entry itself, as `DirEntry::file_type` does.
-            FileType::Unknown => std::fs::symlink_metadata(&path)?.file_type().into(),
+            FileType::Unknown => std::fs::symlink_metadata(dir.join(name))?
+                .file_type()
+                .into(),
             _ => EntryKind::Other,
         };
-        entries.push(Entry { path, kind });
+        visit(name, kind);
     }
-    Ok(entries)
+    Ok(())
 }
 
 /// [`list`], sorted by name.
@@ -212,6 +234,27 @@ mod tests {
         assert_eq!(missing.kind(), std::io::ErrorKind::NotFound);
         let file = list_sorted_unless_symlink(&dir.path().join("real/x")).unwrap_err();
         assert_eq!(file.kind(), std::io::ErrorKind::NotADirectory);
+    }
+
+    #[test]
+    fn each_entry_sees_what_list_lists() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), "").unwrap();
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        let mut seen = Vec::new();
+        each_entry(dir.path(), |name, kind| {
+            seen.push((name.to_os_string(), kind))
+        })
+        .unwrap();
+        seen.sort();
+        let listed: Vec<_> = list_sorted(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.file_name().to_os_string(), e.kind))
+            .collect();
+        assert_eq!(seen, listed);
+        let missing = each_entry(&dir.path().join("nope"), |_, _| {}).unwrap_err();
+        assert_eq!(missing.kind(), std::io::ErrorKind::NotFound);
     }
 
     #[test]

@@ -104,24 +104,24 @@ pub fn addon_folders(
         .filter(|env| environment.is_none_or(|wanted| wanted == *env))
         .collect();
     let base: Arc<Path> = addons_base(root).into();
-    let entries = common::cli::listing::list(&base)
-        .map_err(|err| Error::in_file(&base, format!("cannot be listed: {err}")))?;
     let mut folders = Vec::new();
     let mut real = Vec::new();
-    for entry in entries {
-        if entry.kind.is_symlink() {
+    // Each entry taken as it is read: no list of every path at once.
+    common::cli::listing::each_entry(&base, |name, kind| {
+        if kind.is_symlink() {
             folders.push(AddonFolder {
-                refusals: Box::new([loader::symlinked(&entry.path)]),
+                refusals: Box::new([loader::symlinked(&base.join(name))]),
                 environments: static_environments(&asked),
-                name: entry.file_name().to_string_lossy().into(),
+                name: name.to_string_lossy().into(),
                 base: base.clone(),
             });
-        } else if entry.kind.is_dir() {
+        } else if kind.is_dir() {
             // Its name as it is: one that is not UTF-8 is looked into (and
             // refused, CL0002) at its real path.
-            real.push(entry.file_name().to_os_string());
+            real.push(name.to_os_string());
         }
-    }
+    })
+    .map_err(|err| Error::in_file(&base, format!("cannot be listed: {err}")))?;
     // Sized once (a list grown by doubling holds up to twice its size while
     // it grows), and each folder added as it is looked into.
     folders.reserve_exact(real.len());
