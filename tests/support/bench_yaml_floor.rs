@@ -107,12 +107,14 @@ fn walk(dir: &Path, count: &mut Count) {
 
 /// Reads the files of `dir` and pushes its folders onto `dirs`.
 fn list(dir: &Path, dirs: &mut Vec<PathBuf>, count: &mut Count) {
-    // The listing addon-validate makes (openat, getdents64, close).
-    for entry in common::cli::listing::list(dir).expect("list") {
+    // The listing addon-validate makes (openat, getdents64, close), and its
+    // opening of a listed folder's files by name.
+    let (folder, entries) = common::cli::listing::list_sorted_kept(dir).expect("list");
+    for entry in entries {
         if entry.kind.is_dir() {
             dirs.push(entry.path);
         } else if entry.kind.is_file() {
-            let mut file = std::fs::File::open(&entry.path).expect("open");
+            let mut file = folder.open(entry.file_name()).expect("open");
             let size = file.metadata().expect("size").len() as usize;
             let mut bytes = vec![0; size + 1];
             let read = file.read(&mut bytes).expect("read");

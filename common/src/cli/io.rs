@@ -74,6 +74,19 @@ impl Source {
         Source::file_limited(path, MAX_DOCUMENT_BYTES)
     }
 
+    /// [`Source::file`] of an entry of a folder kept open after its
+    /// listing: opened by name, relative to the folder.
+    pub fn file_in(folder: &crate::cli::listing::Folder, path: &Path) -> Result<Source> {
+        let limit = MAX_DOCUMENT_BYTES;
+        let name = path.file_name().unwrap_or_default();
+        let (file, len) = check_opened(path, folder.open(name), limit, || {
+            too_large_document(Location::of_path(path), limit)
+        })?;
+        let bytes = read_capped(file, limit, len)
+            .map_err(|err| Error::in_file(path, describe_io_error(&err)))?;
+        Source::from_bytes_limited(Origin::File(path.to_path_buf()), bytes, limit)
+    }
+
     fn file_limited(path: &Path, limit: usize) -> Result<Source> {
         let (file, len) = open_document(path, limit, || {
             too_large_document(Location::of_path(path), limit)
@@ -295,8 +308,18 @@ pub fn open_document(
     limit: usize,
     too_large: impl FnOnce() -> Error,
 ) -> Result<(std::fs::File, u64)> {
+    check_opened(path, std::fs::File::open(path), limit, too_large)
+}
+
+/// [`open_document`] of a file already opened (by name, in its folder).
+fn check_opened(
+    path: &Path,
+    opened: std::io::Result<std::fs::File>,
+    limit: usize,
+    too_large: impl FnOnce() -> Error,
+) -> Result<(std::fs::File, u64)> {
     let fail = |err: std::io::Error| Error::in_file(path, describe_io_error(&err));
-    let file = std::fs::File::open(path).map_err(fail)?;
+    let file = opened.map_err(fail)?;
     let metadata = file.metadata().map_err(fail)?;
     if metadata.is_dir() {
         return Err(Error::in_file(

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::cli::io::Source;
+use crate::cli::listing::Folder;
 use crate::model::install_settings::{
     AdditionalCatalogSource, AddonConfig, AddonParameter, AddonRequirement, SubOperator,
 };
@@ -164,7 +165,7 @@ impl ImageSetFolder {
     pub fn read(dir: &Path) -> Result<ImageSetFolder, ResolveError> {
         // Listed at once: a folder that is not there (or not a folder) is
         // told by the listing, without a look before it.
-        let entries = match crate::cli::listing::list(dir) {
+        let entries = match crate::cli::listing::list_sorted_kept(dir) {
             Ok(entries) => Some(entries),
             Err(err) if matches!(err.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
                 return Err(ResolveError::MissingFolder(dir.to_path_buf()))
@@ -286,26 +287,24 @@ pub fn resolve(dir: &Path, version: &str) -> Result<Resolution<'static>, Resolve
 
 /// Every file of an image set folder, sorted by name, parsed where possible.
 pub fn read_folder(dir: &Path) -> (Vec<ImageSetFile>, Vec<SkippedImageSet>) {
-    read_entries(crate::cli::listing::list(dir).ok())
+    read_entries(crate::cli::listing::list_sorted_kept(dir).ok())
 }
 
 /// [`read_folder`] of a listing (`None`: the folder could not be listed).
 fn read_entries(
-    entries: Option<Vec<crate::cli::listing::Entry>>,
+    listing: Option<(Folder, Vec<crate::cli::listing::Entry>)>,
 ) -> (Vec<ImageSetFile>, Vec<SkippedImageSet>) {
-    let mut paths: Vec<PathBuf> = match entries {
-        Some(entries) => entries
-            .into_iter()
-            .filter(|e| e.kind.is_file() || e.kind.is_symlink())
-            .map(|e| e.path)
-            .collect(),
-        None => Vec::new(),
+    let Some((folder, entries)) = listing else {
+        return (Vec::new(), Vec::new());
     };
-    paths.sort();
+    let paths = entries
+        .into_iter()
+        .filter(|e| e.kind.is_file() || e.kind.is_symlink())
+        .map(|e| e.path);
     let mut files = Vec::new();
     let mut skipped = Vec::new();
     for path in paths {
-        let parsed = Source::file(&path).map(|source| {
+        let parsed = Source::file_in(&folder, &path).map(|source| {
             let parsed = source.parse();
             (source, parsed)
         });

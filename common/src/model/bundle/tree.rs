@@ -13,7 +13,7 @@ use super::{CHANNELS_ANNOTATION, PACKAGE_ANNOTATION};
 use crate::check::field_path::FieldPath;
 use crate::check::finding::Finding;
 use crate::cli::io::Source;
-use crate::cli::listing::EntryKind;
+use crate::cli::listing::{EntryKind, Folder};
 
 /// One file of `manifests/`, with every YAML document it holds.
 #[derive(Debug, Clone)]
@@ -180,7 +180,7 @@ pub fn load_tree(root: &Path) -> (BundleTree, Vec<Finding>) {
 /// inside the bundles folder, of document size.
 fn load_config(root: &Path, config: &Path, findings: &mut Vec<Finding>) -> Option<Source> {
     let kind = config.symlink_metadata().ok()?.file_type();
-    let bytes = match BundleRoot::new(root).read(config, Some(kind.into())) {
+    let bytes = match BundleRoot::new(root).read_path(config, Some(kind.into())) {
         Ok(bytes) => bytes,
         Err(message) => {
             findings.push(Finding::error(codes::UNSAFE_FILE, config, message));
@@ -204,15 +204,25 @@ fn load_config(root: &Path, config: &Path, findings: &mut Vec<Finding>) -> Optio
 fn listing_unless_symlink(
     dir: &Path,
     findings: &mut Vec<Finding>,
-) -> Option<std::io::Result<Vec<(PathBuf, EntryKind)>>> {
+) -> Option<std::io::Result<Listed>> {
     match crate::cli::listing::list_sorted_unless_symlink(dir) {
         Ok(None) => {
             findings.push(symlinked_folder(dir));
             None
         }
-        Ok(Some(entries)) => Some(Ok(entries.into_iter().map(|e| (e.path, e.kind)).collect())),
+        Ok(Some((folder, entries))) => Some(Ok(Listed {
+            folder,
+            entries: entries.into_iter().map(|e| (e.path, e.kind)).collect(),
+        })),
         Err(err) => Some(Err(err)),
     }
+}
+
+/// A bundle's `metadata/` or `manifests/` as listed, kept open so that its
+/// files are read by name ([`Folder::open`]).
+struct Listed {
+    folder: Folder,
+    entries: Vec<(PathBuf, EntryKind)>,
 }
 
 fn symlinked_folder(path: &Path) -> Finding {
@@ -307,17 +317,23 @@ pub fn load_bundle(
     let metadata_listing = listing_unless_symlink(&metadata_dir, findings);
     let metadata_linked = metadata_listing.is_none();
     let annotations_path = metadata_dir.join("annotations.yaml");
+    let metadata = metadata_listing.and_then(Result::ok);
     // The listing gives annotations.yaml's type, which then needs no statx.
-    let metadata_entries = metadata_listing.and_then(Result::ok).unwrap_or_default();
-    let annotations_kind = metadata_entries
-        .iter()
-        .find(|(path, _)| *path == annotations_path)
-        .map(|(_, kind)| *kind);
+    let annotations_kind = metadata.as_ref().and_then(|listed| {
+        listed
+            .entries
+            .iter()
+            .find(|(path, _)| *path == annotations_path)
+            .map(|(_, kind)| (*kind, &listed.folder))
+    });
     let (annotations, annotations_bytes) = match metadata_linked {
         true => (None, Vec::new()),
         false => load_annotations(&root, &annotations_path, annotations_kind, findings),
     };
-    let metadata_files = load_metadata_files(&root, metadata_entries, findings);
+    let metadata_files = match &metadata {
+        Some(listed) => load_metadata_files(&root, listed, findings),
+        None => BTreeMap::new(),
+    };
 
     let manifests_dir = dir.join("manifests");
     let manifests_listing = listing_unless_symlink(&manifests_dir, findings);
@@ -379,10 +395,11 @@ fn parse_version_dir(
 fn load_annotations(
     root: &BundleRoot,
     annotations_path: &Path,
-    kind: Option<EntryKind>,
+    known: Option<(EntryKind, &Folder)>,
     findings: &mut Vec<Finding>,
 ) -> (Option<Annotations>, Vec<u8>) {
-    let bytes = match root.read(annotations_path, kind) {
+    let known = known.map(|(kind, folder)| (kind, Some(folder)));
+    let bytes = match root.read(annotations_path, known) {
         Ok(bytes) => bytes,
         Err(message) => {
             findings.push(
@@ -434,25 +451,25 @@ fn load_annotations(
 /// name, from its listing `entries`; sub-folders are ignored.
 fn load_metadata_files(
     root: &BundleRoot,
-    entries: Vec<(PathBuf, EntryKind)>,
+    listed: &Listed,
     findings: &mut Vec<Finding>,
 ) -> BTreeMap<String, Vec<u8>> {
     let mut metadata_files = BTreeMap::new();
-    for (path, file_type) in entries {
+    for &(ref path, file_type) in &listed.entries {
         if file_type.is_dir() {
             continue;
         }
-        let Some(name) = entry_name(&path, findings) else {
+        let Some(name) = entry_name(path, findings) else {
             continue;
         };
         if name == "annotations.yaml" {
             continue;
         }
-        match root.read(&path, Some(file_type)) {
+        match root.read(path, Some((file_type, Some(&listed.folder)))) {
             Ok(bytes) => {
                 metadata_files.insert(name, bytes);
             }
-            Err(message) => findings.push(Finding::error(codes::UNSAFE_FILE, &path, message)),
+            Err(message) => findings.push(Finding::error(codes::UNSAFE_FILE, path, message)),
         }
     }
     metadata_files
@@ -463,10 +480,10 @@ fn load_metadata_files(
 fn load_manifests(
     root: &BundleRoot,
     manifests_dir: &Path,
-    listing: std::io::Result<Vec<(PathBuf, EntryKind)>>,
+    listing: std::io::Result<Listed>,
     findings: &mut Vec<Finding>,
 ) -> Vec<Manifest> {
-    let Ok(entries) = listing else {
+    let Ok(Listed { folder, entries }) = listing else {
         findings.push(
             Finding::error(
                 codes::MANIFESTS,
@@ -485,7 +502,7 @@ fn load_manifests(
         let Some(name) = entry_name(&path, findings) else {
             continue;
         };
-        let bytes = match root.read(&path, Some(file_type)) {
+        let bytes = match root.read(&path, Some((file_type, Some(&folder)))) {
             Ok(bytes) => bytes,
             Err(message) => {
                 findings.push(Finding::error(codes::UNSAFE_FILE, &path, message));
@@ -790,8 +807,23 @@ impl<'a> BundleRoot<'a> {
         }
     }
 
-    /// Reads a regular file of sane size; a symlink must resolve inside the bundle.
-    fn read(&self, path: &Path, file_type: Option<EntryKind>) -> Result<Vec<u8>, String> {
+    /// [`Self::read`] of a file opened by its full path.
+    fn read_path(&self, path: &Path, file_type: Option<EntryKind>) -> Result<Vec<u8>, String> {
+        self.read(path, file_type.map(|kind| (kind, None)))
+    }
+
+    /// Reads a regular file of sane size; a symlink must resolve inside the
+    /// bundle. `known` is the file's kind as its folder's listing gave it,
+    /// with the folder kept open, where a regular file is opened by name.
+    fn read(
+        &self,
+        path: &Path,
+        known: Option<(EntryKind, Option<&Folder>)>,
+    ) -> Result<Vec<u8>, String> {
+        let (file_type, folder) = match known {
+            Some((kind, folder)) => (Some(kind), folder),
+            None => (None, None),
+        };
         let file_type = match file_type {
             Some(t) => t,
             None => std::fs::symlink_metadata(path)
@@ -820,8 +852,11 @@ impl<'a> BundleRoot<'a> {
         } else if !file_type.is_file() {
             return Err("is not a regular file".to_string());
         }
-        let file =
-            std::fs::File::open(path).map_err(|err| crate::cli::io::describe_io_error(&err))?;
+        let opened = match (folder, file_type.is_file(), path.file_name()) {
+            (Some(folder), true, Some(name)) => folder.open(name),
+            _ => std::fs::File::open(path),
+        };
+        let file = opened.map_err(|err| crate::cli::io::describe_io_error(&err))?;
         // Sized from the start: one read for the text and one for its end,
         // not a buffer grown read by read.
         let size = file.metadata().map_or(0, |m| m.len());
