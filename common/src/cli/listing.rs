@@ -228,12 +228,18 @@ mod tests {
         assert_eq!(file.kind(), std::io::ErrorKind::NotADirectory);
     }
 
-    #[test]
-    fn a_symlink_to_a_folder_is_listed_through_and_a_fifo_is_other() {
+    /// A folder holding `real/x` and `link`, a symlink to `real`.
+    fn linked_folder() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("real")).unwrap();
         std::fs::write(dir.path().join("real/x"), "").unwrap();
         std::os::unix::fs::symlink("real", dir.path().join("link")).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_symlink_to_a_folder_is_listed_through_and_a_fifo_is_other() {
+        let dir = linked_folder();
         let through = list(&dir.path().join("link")).unwrap();
         assert_eq!(through.len(), 1);
         assert_eq!(through[0].path, dir.path().join("link/x"));
@@ -249,10 +255,7 @@ mod tests {
 
     #[test]
     fn a_symlinked_folder_is_told_apart_from_a_missing_one() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("real")).unwrap();
-        std::fs::write(dir.path().join("real/x"), "").unwrap();
-        std::os::unix::fs::symlink("real", dir.path().join("link")).unwrap();
+        let dir = linked_folder();
         std::os::unix::fs::symlink("nowhere", dir.path().join("dangling")).unwrap();
         let (_, real) = list_sorted_unless_symlink(&dir.path().join("real"))
             .unwrap()
