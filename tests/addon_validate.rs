@@ -973,3 +973,57 @@ fn two_image_set_files_for_one_version_are_mt0005_naming_both_not_a_silent_pick(
         "{report}"
     );
 }
+
+/// A FIFO where a tree holds a file (an `addon.yaml`, or an image set that
+/// links to one) is refused at once with the file named; before, the open
+/// waited for a writer that never came, and the tool hung.
+#[test]
+fn a_fifo_in_the_tree_is_refused_not_waited_on() {
+    let sandbox = Sandbox::new();
+    let addons = sandbox.path("managed-tenants/addons");
+    let fifo = sandbox.path("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo {}", fifo.display());
+    let logging = addons.join("logging-addon/metadata/stage/addon.yaml");
+    std::fs::remove_file(&logging).unwrap();
+    std::os::unix::fs::symlink(
+        &fifo,
+        addons.join("reference-addon/addonimagesets/stage/reference-addon.v0.4.0.yml"),
+    )
+    .unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&logging)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo {}", logging.display());
+
+    let started = std::time::Instant::now();
+    let out = tool("addon-validate")
+        .arg("--all")
+        .arg(sandbox.path("managed-tenants"))
+        .args(["--env", "stage", "-o", "json"])
+        .timeout(std::time::Duration::from_secs(60))
+        .run()
+        .exit(1);
+    assert!(
+        started.elapsed().as_secs() < 60,
+        "addon-validate waited on a FIFO"
+    );
+    let report = out.json();
+    let not_regular = |file: &str| {
+        findings_of(&report, "SC0011").iter().any(|f| {
+            f["file"].as_str().is_some_and(|at| at.ends_with(file))
+                && f["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("not a regular file"))
+        })
+    };
+    assert!(
+        not_regular("logging-addon/metadata/stage/addon.yaml"),
+        "{report}"
+    );
+    assert!(not_regular("reference-addon.v0.4.0.yml"), "{report}");
+}

@@ -74,14 +74,30 @@ impl Source {
         Source::file_limited(path, MAX_DOCUMENT_BYTES)
     }
 
+    /// [`Source::file`] of a file a tree holds (an add-on's `addon.yaml`):
+    /// only a regular file is read; a FIFO or a device is refused at once,
+    /// never waited on.
+    pub fn tree_file(path: &Path) -> Result<Source> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let limit = MAX_DOCUMENT_BYTES;
+        let opened = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path);
+        let too_large = || too_large_document(Location::of_path(path), limit);
+        let (file, len) = check_opened(path, opened, Found::InTree, limit, too_large)?;
+        let bytes = read_capped(file, limit, len)
+            .map_err(|err| Error::in_file(path, describe_io_error(&err)))?;
+        Source::from_bytes_limited(Origin::File(path.to_path_buf()), bytes, limit)
+    }
+
     /// [`Source::file`] of an entry of a folder kept open after its
     /// listing: opened by name, relative to the folder.
     pub fn file_in(folder: &crate::cli::listing::Folder, path: &Path) -> Result<Source> {
         let limit = MAX_DOCUMENT_BYTES;
         let name = path.file_name().unwrap_or_default();
-        let (file, len) = check_opened(path, folder.open(name), limit, || {
-            too_large_document(Location::of_path(path), limit)
-        })?;
+        let too_large = || too_large_document(Location::of_path(path), limit);
+        let (file, len) = check_opened(path, folder.open(name), Found::InTree, limit, too_large)?;
         let bytes = read_capped(file, limit, len)
             .map_err(|err| Error::in_file(path, describe_io_error(&err)))?;
         Source::from_bytes_limited(Origin::File(path.to_path_buf()), bytes, limit)
@@ -308,13 +324,25 @@ pub fn open_document(
     limit: usize,
     too_large: impl FnOnce() -> Error,
 ) -> Result<(std::fs::File, u64)> {
-    check_opened(path, std::fs::File::open(path), limit, too_large)
+    let opened = std::fs::File::open(path);
+    check_opened(path, opened, Found::Named, limit, too_large)
 }
 
-/// [`open_document`] of a file already opened (by name, in its folder).
+/// How a document's file was come to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Found {
+    /// Named by the user: a pipe (`<(...)`) is read as a file is.
+    Named,
+    /// Listed in a tree: only a regular file is read (a FIFO or a device
+    /// there, or a symlink to one, is refused, never waited on).
+    InTree,
+}
+
+/// [`open_document`] of a file already opened.
 fn check_opened(
     path: &Path,
     opened: std::io::Result<std::fs::File>,
+    found: Found,
     limit: usize,
     too_large: impl FnOnce() -> Error,
 ) -> Result<(std::fs::File, u64)> {
@@ -325,6 +353,12 @@ fn check_opened(
         return Err(Error::in_file(
             path,
             "is a directory, expected a YAML or JSON file",
+        ));
+    }
+    if found == Found::InTree && !metadata.is_file() {
+        return Err(Error::in_file(
+            path,
+            "is not a regular file (a FIFO, socket or device, or a symlink to one); expected a YAML file",
         ));
     }
     if metadata.len() > limit as u64 {

@@ -76,12 +76,13 @@ pub struct Folder {
 
 impl Folder {
     /// Opens the entry `name` to read, following a symlink as
-    /// `File::open` of its full path would.
+    /// `File::open` of its full path would. The open never waits: a FIFO
+    /// (or a symlink to one) opens at once, for the caller to refuse.
     pub fn open(&self, name: &OsStr) -> std::io::Result<std::fs::File> {
         let fd = rustix::fs::openat(
             self.dir.fd()?,
             name,
-            OFlags::RDONLY | OFlags::CLOEXEC,
+            OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK,
             Mode::empty(),
         )?;
         Ok(std::fs::File::from(fd))

@@ -452,7 +452,7 @@ fn validate_addon_dir(
             folder: Some(folder.name.to_string()),
             ..settings.clone()
         };
-        let validated = Source::file(&path)
+        let validated = Source::tree_file(&path)
             .and_then(|source| validate::validate_addon(source, bundles.as_ref(), &env_settings));
         let (id, findings) = match validated {
             Ok(validated) => {
