@@ -54,7 +54,7 @@ pub struct BundlesConfig {
 /// bundles config schema.
 pub fn read_config(bundles: &Path) -> Result<BundlesConfig> {
     let path = bundles.join("main").join("config.yaml");
-    let source = Source::file(&path)?;
+    let source = Source::tree_file(&path)?;
     let value = source.parse()?.value;
     let violations = common::check::schemas::schemas()
         .bundles_config
@@ -115,7 +115,7 @@ fn version_file(bundles: &Path) -> Result<Option<semver::Version>> {
     )? {
         return Ok(None);
     }
-    let source = Source::file(&path)?;
+    let source = Source::tree_file(&path)?;
     let text = source.text.trim_end();
     semver::Version::parse(text).map(Some).map_err(|err| {
         Error::in_file(
@@ -226,7 +226,7 @@ impl Targets {
                     let path = image_set_path(tree, name, env, &version)?;
                     written.push(write_if_changed(tree, &path, text.as_bytes())?);
                 } else {
-                    let source = Source::file(&metadata)?;
+                    let source = Source::tree_file(&metadata)?;
                     let edited = set_index_image(&source.text, images.index_image);
                     written.push(write_if_changed(tree, &metadata, edited.as_bytes())?);
                 }

@@ -55,7 +55,7 @@ fn check_manifest(dir: &Path) -> Result<()> {
             format!("has no manifest.yaml (expected a package-operator package, whose manifest.yaml is a {MANIFEST_KIND})"),
         ));
     };
-    let source = Source::file(&path)?;
+    let source = Source::tree_file(&path)?;
     let value = source.parse()?.value;
     let kind = value.get("kind").and_then(serde_json::Value::as_str);
     if kind != Some(MANIFEST_KIND) {
