@@ -79,34 +79,34 @@ impl Source {
     /// never waited on.
     pub fn tree_file(path: &Path) -> Result<Source> {
         use std::os::unix::fs::OpenOptionsExt;
-        let limit = MAX_DOCUMENT_BYTES;
         let opened = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NONBLOCK)
             .open(path);
-        let too_large = || too_large_document(Location::of_path(path), limit);
-        let (file, len) = check_opened(path, opened, Found::InTree, limit, too_large)?;
-        let bytes = read_capped(file, limit, len)
-            .map_err(|err| Error::in_file(path, describe_io_error(&err)))?;
-        Source::from_bytes_limited(Origin::File(path.to_path_buf()), bytes, limit)
+        Source::opened(path, opened, Found::InTree, MAX_DOCUMENT_BYTES)
     }
 
     /// [`Source::file`] of an entry of a folder kept open after its
-    /// listing: opened by name, relative to the folder.
+    /// listing: opened by name, relative to the folder (and as
+    /// [`Source::tree_file`]: a regular file only).
     pub fn file_in(folder: &crate::cli::listing::Folder, path: &Path) -> Result<Source> {
-        let limit = MAX_DOCUMENT_BYTES;
-        let name = path.file_name().unwrap_or_default();
-        let too_large = || too_large_document(Location::of_path(path), limit);
-        let (file, len) = check_opened(path, folder.open(name), Found::InTree, limit, too_large)?;
-        let bytes = read_capped(file, limit, len)
-            .map_err(|err| Error::in_file(path, describe_io_error(&err)))?;
-        Source::from_bytes_limited(Origin::File(path.to_path_buf()), bytes, limit)
+        let opened = folder.open(path.file_name().unwrap_or_default());
+        Source::opened(path, opened, Found::InTree, MAX_DOCUMENT_BYTES)
     }
 
     fn file_limited(path: &Path, limit: usize) -> Result<Source> {
-        let (file, len) = open_document(path, limit, || {
-            too_large_document(Location::of_path(path), limit)
-        })?;
+        Source::opened(path, std::fs::File::open(path), Found::Named, limit)
+    }
+
+    /// The document of the file at `path`, opened as `opened`.
+    fn opened(
+        path: &Path,
+        opened: std::io::Result<std::fs::File>,
+        found: Found,
+        limit: usize,
+    ) -> Result<Source> {
+        let too_large = || too_large_document(Location::of_path(path), limit);
+        let (file, len) = check_opened(path, opened, found, limit, too_large)?;
         let bytes = read_capped(file, limit, len)
             .map_err(|err| Error::in_file(path, describe_io_error(&err)))?;
         Source::from_bytes_limited(Origin::File(path.to_path_buf()), bytes, limit)
