@@ -338,6 +338,24 @@ enum Found {
     InTree,
 }
 
+/// What a file that is not a regular file is, in words.
+pub fn not_regular(file_type: &std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_file() {
+        None
+    } else if file_type.is_fifo() {
+        Some("a FIFO (named pipe), whose reading would wait for a writer for ever")
+    } else if file_type.is_dir() {
+        Some("a folder")
+    } else if file_type.is_socket() {
+        Some("a socket")
+    } else if file_type.is_block_device() || file_type.is_char_device() {
+        Some("a device")
+    } else {
+        Some("not a file")
+    }
+}
+
 /// [`open_document`] of a file already opened.
 fn check_opened(
     path: &Path,
@@ -355,10 +373,10 @@ fn check_opened(
             "is a directory, expected a YAML or JSON file",
         ));
     }
-    if found == Found::InTree && !metadata.is_file() {
+    if let Some(kind) = not_regular(&metadata.file_type()).filter(|_| found == Found::InTree) {
         return Err(Error::in_file(
             path,
-            "is not a regular file (a FIFO, socket or device, or a symlink to one); expected a YAML file",
+            format!("is {kind}, not a regular file; expected a YAML file"),
         ));
     }
     if metadata.len() > limit as u64 {

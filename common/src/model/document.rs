@@ -657,7 +657,7 @@ pub fn read_template_file(dir: &Path, name: &str) -> std::result::Result<Option<
     } else {
         own
     };
-    if let Some(kind) = not_regular(&metadata.file_type()) {
+    if let Some(kind) = crate::cli::io::not_regular(&metadata.file_type()) {
         return Err(format!("is {kind}, not a regular file"));
     }
     use std::os::unix::fs::OpenOptionsExt;
@@ -669,7 +669,7 @@ pub fn read_template_file(dir: &Path, name: &str) -> std::result::Result<Option<
     let metadata = file
         .metadata()
         .map_err(|err| crate::cli::io::describe_io_error(&err))?;
-    if let Some(kind) = not_regular(&metadata.file_type()) {
+    if let Some(kind) = crate::cli::io::not_regular(&metadata.file_type()) {
         return Err(format!("is {kind}, not a regular file"));
     }
     let limit = crate::text::jinja::MAX_TEMPLATE_BYTES;
@@ -681,24 +681,6 @@ pub fn read_template_file(dir: &Path, name: &str) -> std::result::Result<Option<
     String::from_utf8(bytes)
         .map(Some)
         .map_err(|_| "is not UTF-8 text".to_string())
-}
-
-/// What a file that is not a regular file is, in words.
-fn not_regular(file_type: &std::fs::FileType) -> Option<&'static str> {
-    use std::os::unix::fs::FileTypeExt;
-    if file_type.is_file() {
-        None
-    } else if file_type.is_fifo() {
-        Some("a FIFO (named pipe), whose reading would wait for a writer for ever")
-    } else if file_type.is_dir() {
-        Some("a folder")
-    } else if file_type.is_socket() {
-        Some("a socket")
-    } else if file_type.is_block_device() || file_type.is_char_device() {
-        Some("a device")
-    } else {
-        Some("not a file")
-    }
 }
 
 /// Reads an add-on for a tool that needs a valid one: `path` is an
