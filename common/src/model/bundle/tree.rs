@@ -180,7 +180,7 @@ pub fn load_tree(root: &Path) -> (BundleTree, Vec<Finding>) {
 /// inside the bundles folder, of document size.
 fn load_config(root: &Path, config: &Path, findings: &mut Vec<Finding>) -> Option<Source> {
     let kind = config.symlink_metadata().ok()?.file_type();
-    let bytes = match BundleRoot::new(root).read_path(config, Some(kind.into())) {
+    let bytes = match BundleRoot::new(root).read(config, Some(kind.into()), None) {
         Ok(bytes) => bytes,
         Err(message) => {
             findings.push(Finding::error(codes::UNSAFE_FILE, config, message));
@@ -398,8 +398,8 @@ fn load_annotations(
     known: Option<(EntryKind, &Folder)>,
     findings: &mut Vec<Finding>,
 ) -> (Option<Annotations>, Vec<u8>) {
-    let known = known.map(|(kind, folder)| (kind, Some(folder)));
-    let bytes = match root.read(annotations_path, known) {
+    let (kind, folder) = known.unzip();
+    let bytes = match root.read(annotations_path, kind, folder) {
         Ok(bytes) => bytes,
         Err(message) => {
             findings.push(
@@ -465,7 +465,7 @@ fn load_metadata_files(
         if name == "annotations.yaml" {
             continue;
         }
-        match root.read(path, Some((file_type, Some(&listed.folder)))) {
+        match root.read(path, Some(file_type), Some(&listed.folder)) {
             Ok(bytes) => {
                 metadata_files.insert(name, bytes);
             }
@@ -502,7 +502,7 @@ fn load_manifests(
         let Some(name) = entry_name(&path, findings) else {
             continue;
         };
-        let bytes = match root.read(&path, Some((file_type, Some(&folder)))) {
+        let bytes = match root.read(&path, Some(file_type), Some(&folder)) {
             Ok(bytes) => bytes,
             Err(message) => {
                 findings.push(Finding::error(codes::UNSAFE_FILE, &path, message));
@@ -807,23 +807,16 @@ impl<'a> BundleRoot<'a> {
         }
     }
 
-    /// [`Self::read`] of a file opened by its full path.
-    fn read_path(&self, path: &Path, file_type: Option<EntryKind>) -> Result<Vec<u8>, String> {
-        self.read(path, file_type.map(|kind| (kind, None)))
-    }
-
     /// Reads a regular file of sane size; a symlink must resolve inside the
-    /// bundle. `known` is the file's kind as its folder's listing gave it,
-    /// with the folder kept open, where a regular file is opened by name.
+    /// bundle. `file_type` is the file's kind as its folder's listing gave
+    /// it (looked up when None); `folder`, that folder kept open, where a
+    /// regular file is opened by name.
     fn read(
         &self,
         path: &Path,
-        known: Option<(EntryKind, Option<&Folder>)>,
+        file_type: Option<EntryKind>,
+        folder: Option<&Folder>,
     ) -> Result<Vec<u8>, String> {
-        let (file_type, folder) = match known {
-            Some((kind, folder)) => (Some(kind), folder),
-            None => (None, None),
-        };
         let file_type = match file_type {
             Some(t) => t,
             None => std::fs::symlink_metadata(path)
