@@ -152,6 +152,42 @@ pub fn map_each<T: Sync, R: Send>(
         .collect()
 }
 
+/// Runs `work` on each of `items` in place, on at most `concurrency`
+/// threads that take the items one by one: no list of results beside the
+/// items. A `work` that panics becomes
+/// [`Error::Internal`](crate::Error::Internal) naming the first such item;
+/// the other items still run to the end.
+pub fn try_update_bounded<T: Send>(
+    items: &mut [T],
+    concurrency: usize,
+    work: impl Fn(&mut T) + Sync,
+) -> crate::Result<()> {
+    let count = items.len();
+    let threads = concurrency.clamp(1, count.max(1));
+    let next = Mutex::new(items.iter_mut().enumerate());
+    let first_panic: Mutex<Option<(usize, Panic)>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let taken = next.lock().unwrap_or_else(|p| p.into_inner()).next();
+                let Some((i, item)) = taken else { break };
+                if let Err(panic) =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(item)))
+                {
+                    let mut first = first_panic.lock().unwrap_or_else(|p| p.into_inner());
+                    if first.as_ref().is_none_or(|(at, _)| i < *at) {
+                        *first = Some((i, panic));
+                    }
+                }
+            });
+        }
+    });
+    match first_panic.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some((i, panic)) => Err(item_panic(i, count, panic.as_ref())),
+        None => Ok(()),
+    }
+}
+
 /// How many results per thread may wait for an earlier one in
 /// [`for_each_in_order`]: a slow item (a retry) holds up the output, not
 /// the other work, until this many have finished after it.
@@ -323,6 +359,25 @@ mod tests {
         assert_eq!(doubled, items.iter().map(|n| n * 2).collect::<Vec<_>>());
         assert!(most.load(Ordering::SeqCst) <= 3);
         assert!(map_bounded(&[] as &[u32], 4, |n| *n).is_empty());
+    }
+
+    #[test]
+    fn items_are_updated_in_place_and_a_panic_names_the_first_item() {
+        let mut items: Vec<u32> = (0..40).collect();
+        try_update_bounded(&mut items, 3, |n| *n *= 2).unwrap();
+        assert_eq!(items, (0..40).map(|n| n * 2).collect::<Vec<_>>());
+        try_update_bounded(&mut [] as &mut [u32], 4, |n| *n += 1).unwrap();
+
+        let mut items: Vec<u32> = (0..10).collect();
+        let err = try_update_bounded(&mut items, 2, |n| {
+            assert!(*n != 4 && *n != 8, "boom on {n}");
+            *n += 100;
+        })
+        .unwrap_err();
+        assert!(matches!(err, crate::Error::Internal(_)), "{err:?}");
+        assert!(err.to_string().contains("item 5 of 10: boom on 4"), "{err}");
+        // The other items still ran.
+        assert_eq!(items.iter().filter(|n| **n >= 100).count(), 8);
     }
 
     #[test]

@@ -10,7 +10,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use common::check::schemas::schemas;
 use common::cli::io::Source;
@@ -34,53 +33,77 @@ pub fn addons_base(root: &Path) -> PathBuf {
 }
 
 /// One add-on folder of the tree, as seen before anything in it is read.
-#[derive(Debug, Clone)]
 ///
 /// A tree's folders are all held while they are validated (they are taken
-/// in name order), so each is held in boxed slices, sized exactly.
+/// in name order), so each is small: its name, its environments as bits,
+/// and its refusals, which few folders have (an empty box allocates
+/// nothing). Where it is comes from the [`AddonFolders`] that hold it.
+#[derive(Debug, Clone)]
 pub struct AddonFolder {
     /// The folder's name, which must be the add-on's id.
     pub name: Box<str>,
-    /// The folder that holds it (`addons/`), shared by every folder: its
-    /// path is derived ([`AddonFolder::path`]), not held once per add-on.
-    base: Arc<Path>,
-    /// The environments asked about that hold an `addon.yaml` here, in
-    /// [`document::ENVIRONMENTS`] order; a refused folder is in every
-    /// environment asked about, since what it holds is not looked at.
-    pub environments: &'static [&'static str],
     /// Why nothing in it is read (CL0002, CL0003); empty when it is read.
     pub refusals: Box<[Finding]>,
+    /// The environments asked about that hold an `addon.yaml` here, one
+    /// bit each in [`document::ENVIRONMENTS`] order; a refused folder is in
+    /// every environment asked about, since what it holds is not looked at.
+    environments: u8,
 }
 
 impl AddonFolder {
-    /// Where the folder is: `addons/<name>`. The name was read lossily, but
-    /// a folder that is read has an add-on id for a name (ASCII: a name
-    /// that is not one refuses the folder), so this is its real path; a
-    /// refused folder's path is only shown.
-    pub fn path(&self) -> PathBuf {
-        self.base.join(&*self.name)
+    /// The environments of [`AddonFolder::environments`], in
+    /// [`document::ENVIRONMENTS`] order, as the one static list of them.
+    pub fn environments(&self) -> &'static [&'static str] {
+        const SUBSETS: [&[&str]; 8] = [
+            &[],
+            &["integration"],
+            &["stage"],
+            &["integration", "stage"],
+            &["production"],
+            &["integration", "production"],
+            &["stage", "production"],
+            &["integration", "stage", "production"],
+        ];
+        SUBSETS[usize::from(self.environments)]
     }
 }
 
-/// `environments` (in [`document::ENVIRONMENTS`] order) as the one static
-/// list of them: every folder shares it, none allocates its own.
-fn static_environments(environments: &[&str]) -> &'static [&'static str] {
-    const SUBSETS: [&[&str]; 8] = [
-        &[],
-        &["integration"],
-        &["stage"],
-        &["integration", "stage"],
-        &["production"],
-        &["integration", "production"],
-        &["stage", "production"],
-        &["integration", "stage", "production"],
-    ];
-    let mask = document::ENVIRONMENTS
-        .iter()
-        .enumerate()
-        .filter(|(_, env)| environments.contains(env))
-        .fold(0, |mask, (i, _)| mask | 1 << i);
-    SUBSETS[mask]
+/// The bits of `environments` among [`document::ENVIRONMENTS`].
+fn environment_bits<'a>(environments: impl IntoIterator<Item = &'a str>) -> u8 {
+    environments
+        .into_iter()
+        .filter_map(|env| {
+            document::ENVIRONMENTS
+                .iter()
+                .position(|known| *known == env)
+        })
+        .fold(0, |bits, i| bits | 1 << i)
+}
+
+/// The add-on folders of a tree, in name order, and the folder that holds
+/// them (`addons/`): each folder's path is derived from it
+/// ([`AddonFolders::path`]), not held once per add-on.
+#[derive(Debug)]
+pub struct AddonFolders {
+    pub base: PathBuf,
+    pub list: Vec<AddonFolder>,
+}
+
+impl std::ops::Deref for AddonFolders {
+    type Target = [AddonFolder];
+    fn deref(&self) -> &[AddonFolder] {
+        &self.list
+    }
+}
+
+impl AddonFolders {
+    /// Where `folder` is: `addons/<name>`. The name was read lossily, but a
+    /// folder that is read has an add-on id for a name (ASCII: a name that
+    /// is not one refuses the folder), so this is its real path; a refused
+    /// folder's path is only shown.
+    pub fn path(&self, folder: &AddonFolder) -> PathBuf {
+        self.base.join(&*folder.name)
+    }
 }
 
 /// The add-on folders of the tree at `root`, in name order, for
@@ -88,11 +111,7 @@ fn static_environments(environments: &[&str]) -> &'static [&'static str] {
 /// `addon.yaml` for one of them, and every symlink or badly named folder
 /// that may be one. The folders are looked into on `jobs` threads (eleven
 /// `statx` each, which on one thread held back every worker).
-pub fn addon_folders(
-    root: &Path,
-    environment: Option<&str>,
-    jobs: usize,
-) -> Result<Vec<AddonFolder>> {
+pub fn addon_folders(root: &Path, environment: Option<&str>, jobs: usize) -> Result<AddonFolders> {
     if !root.is_dir() {
         return Err(Error::in_file(
             root,
@@ -103,52 +122,66 @@ pub fn addon_folders(
         .into_iter()
         .filter(|env| environment.is_none_or(|wanted| wanted == *env))
         .collect();
-    let base: Arc<Path> = addons_base(root).into();
+    let every_asked = environment_bits(asked.iter().copied());
+    let base = addons_base(root);
+    // Each entry taken as it is read, into the list it is looked into in:
+    // its name is held once, by the folder it becomes.
     let mut folders = Vec::new();
-    let mut real = Vec::new();
-    // Each entry taken as it is read: no list of every path at once.
+    let mut settled = Vec::new();
     common::cli::listing::each_entry(&base, |name, kind| {
         if kind.is_symlink() {
-            folders.push(AddonFolder {
-                refusals: Box::new([loader::symlinked(&base.join(name))]),
-                environments: static_environments(&asked),
+            settled.push(AddonFolder {
                 name: name.to_string_lossy().into(),
-                base: base.clone(),
+                refusals: Box::new([loader::symlinked(&base.join(name))]),
+                environments: every_asked,
             });
         } else if kind.is_dir() {
-            // Its name as it is: one that is not UTF-8 is looked into (and
-            // refused, CL0002) at its real path.
-            real.push(name.to_os_string());
+            match name.to_str() {
+                Some(utf8) => folders.push(AddonFolder {
+                    name: utf8.into(),
+                    refusals: Box::default(),
+                    environments: 0,
+                }),
+                // Looked into at once, at its real path (and refused,
+                // CL0002): its lossy name is not where it is.
+                None => settled.extend(inspect(&base, name, &asked).map(
+                    |(environments, refusals)| AddonFolder {
+                        name: name.to_string_lossy().into(),
+                        refusals: refusals.into(),
+                        environments,
+                    },
+                )),
+            }
         }
     })
     .map_err(|err| Error::in_file(&base, format!("cannot be listed: {err}")))?;
-    // Sized once (a list grown by doubling holds up to twice its size while
-    // it grows), and each folder added as it is looked into.
-    folders.reserve_exact(real.len());
-    in_order(
-        &real,
-        jobs,
-        |name| inspect(&base, name, &asked),
-        |_, inspected| {
-            folders.extend(inspected);
-            Ok(())
-        },
-    )?;
-    drop(real);
+    common::cli::parallel::try_update_bounded(&mut folders, jobs, |folder| {
+        let name = std::ffi::OsStr::new(&*folder.name);
+        if let Some((environments, refusals)) = inspect(&base, name, &asked) {
+            folder.environments = environments;
+            folder.refusals = refusals.into();
+        }
+    })?;
+    folders.retain(|folder| folder.environments != 0);
+    folders.append(&mut settled);
     // Names in a folder are unique: an unstable sort needs no scratch copy
-    // of the list (a stable one takes one as large, at 5,000 add-ons 280 KB).
+    // of the list.
     folders.sort_unstable_by(|a, b| a.name.cmp(&b.name));
     folders.shrink_to_fit();
-    Ok(folders)
+    Ok(AddonFolders {
+        base,
+        list: folders,
+    })
 }
 
-/// A real folder of `addons/`: the environments it holds, and why it is
-/// refused, if it is. None when it holds no add-on of the environments asked.
+/// A real folder of `addons/`: the environments it holds (as bits), and
+/// why it is refused, if it is. None when it holds no add-on of the
+/// environments asked.
 fn inspect(
-    base: &Arc<Path>,
+    base: &Path,
     name: &std::ffi::OsStr,
     asked: &[&'static str],
-) -> Option<AddonFolder> {
+) -> Option<(u8, Vec<Finding>)> {
     let path = base.join(name);
     let name = name.to_string_lossy();
     let mut ways = vec!["metadata".to_string(), "addonimagesets".to_string()];
@@ -176,16 +209,17 @@ fn inspect(
         .filter(|rel| kinds[rel.as_str()].is_some_and(|kind| kind.is_symlink()))
         .map(|rel| loader::symlinked(&path.join(rel)))
         .collect();
-    let environments: Vec<&'static str> = if links.is_empty() {
-        asked
-            .iter()
-            .copied()
-            .filter(|env| exists(&format!("metadata/{env}/addon.yaml")))
-            .collect()
+    let environments = if links.is_empty() {
+        environment_bits(
+            asked
+                .iter()
+                .copied()
+                .filter(|env| exists(&format!("metadata/{env}/addon.yaml"))),
+        )
     } else {
-        asked.to_vec()
+        environment_bits(asked.iter().copied())
     };
-    if environments.is_empty() {
+    if environments == 0 {
         return None;
     }
     // A bad name is the one thing said: nothing inside is its add-on's yet.
@@ -193,12 +227,7 @@ fn inspect(
         Some(bad_name) => vec![bad_name],
         None => links,
     };
-    Some(AddonFolder {
-        name: name.into(),
-        base: base.clone(),
-        environments: static_environments(&environments),
-        refusals: refusals.into(),
-    })
+    Some((environments, refusals))
 }
 
 /// One row of the `--all` report.
@@ -267,7 +296,7 @@ pub struct TreeOutcome {
 
 /// The add-on folders `--all` validates, and how.
 pub struct Tree<'a> {
-    pub folders: &'a [AddonFolder],
+    pub folders: &'a AddonFolders,
     pub bundles_root: Option<&'a Path>,
     pub settings: &'a Settings,
     /// How many folders are validated at once.
@@ -325,7 +354,8 @@ pub fn each_folder(
         &selected,
         tree.jobs,
         |folder| {
-            let mut outcome = validate_folder(folder, tree.bundles_root, tree.settings);
+            let dir = tree.folders.path(folder);
+            let mut outcome = validate_folder(folder, &dir, tree.bundles_root, tree.settings);
             if documents == Documents::Drop {
                 outcome.documents = Vec::new();
             }
@@ -362,13 +392,14 @@ fn in_order<T: Sync, R: Send>(
 /// A refused folder is its refusals; the others are validated.
 fn validate_folder(
     folder: &AddonFolder,
+    dir: &Path,
     bundles_root: Option<&Path>,
     settings: &Settings,
 ) -> FolderOutcome {
     if folder.refusals.is_empty() {
-        return validate_addon_dir(folder, bundles_root, settings);
+        return validate_addon_dir(folder, dir, bundles_root, settings);
     }
-    let file = folder.path().display().to_string();
+    let file = dir.display().to_string();
     let summary = FileSummary::new(&folder.name, file, None, None, &folder.refusals);
     FolderOutcome {
         rows: vec![(summary, folder.refusals.to_vec())],
@@ -380,10 +411,10 @@ fn validate_folder(
 
 fn validate_addon_dir(
     folder: &AddonFolder,
+    dir: &Path,
     bundles_root: Option<&Path>,
     settings: &Settings,
 ) -> FolderOutcome {
-    let dir = &folder.path();
     let mut outcome = FolderOutcome {
         rows: Vec::new(),
         documents: Vec::new(),
@@ -441,7 +472,7 @@ fn validate_addon_dir(
             image_set_rows.push((summary, vec![finding]));
         }
 
-        if !folder.environments.contains(&env) {
+        if !folder.environments().contains(&env) {
             continue;
         }
         let path = place.metadata_dir().join("addon.yaml");
@@ -518,7 +549,7 @@ mod tests {
 
         let every = addon_folders(root.path(), None, 2).unwrap();
         assert_eq!(every.len(), 3);
-        assert_eq!(*every[1].environments, ["production"]);
+        assert_eq!(every[1].environments(), ["production"]);
     }
 
     #[cfg(unix)]
@@ -536,7 +567,7 @@ mod tests {
         let names: Vec<&str> = folders.iter().map(|f| &*f.name).collect();
         assert_eq!(names, ["caf\u{fffd}", "good-addon"]);
         assert_eq!(folders[0].refusals[0].code, "CL0002");
-        assert_eq!(*folders[0].environments, ["stage"]);
+        assert_eq!(folders[0].environments(), ["stage"]);
     }
 
     #[test]
@@ -613,10 +644,10 @@ mod tests {
 
         let folders = addon_folders(root.path(), None, 2).unwrap();
         assert_eq!(folders.len(), 2);
-        for folder in &folders {
+        for folder in folders.iter() {
             assert_eq!(folder.refusals.len(), 1, "{folder:?}");
             assert_eq!(folder.refusals[0].code, "CL0003");
-            assert_eq!(folder.environments.len(), 3);
+            assert_eq!(folder.environments().len(), 3);
         }
         assert!(folders[1].refusals[0].file.ends_with("metadata/production"));
     }
