@@ -345,23 +345,23 @@ pub fn each_folder(
     documents: Documents,
     mut consume: impl FnMut(&AddonFolder, FolderOutcome) -> Result<()>,
 ) -> Result<()> {
-    let selected: Vec<&AddonFolder> = tree
-        .folders
-        .iter()
-        .filter(|folder| tree.only.is_none_or(|only| only.contains(&*folder.name)))
-        .collect();
+    // The folders not selected are passed over where they stand: no list
+    // of the selected ones beside the tree's.
+    let selected = |folder: &AddonFolder| tree.only.is_none_or(|only| only.contains(&*folder.name));
     in_order(
-        &selected,
+        &tree.folders.list,
         tree.jobs,
         |folder| {
-            let dir = tree.folders.path(folder);
-            let mut outcome = validate_folder(folder, &dir, tree.bundles_root, tree.settings);
-            if documents == Documents::Drop {
-                outcome.documents = Vec::new();
-            }
-            outcome
+            selected(folder).then(|| {
+                let dir = tree.folders.path(folder);
+                let mut outcome = validate_folder(folder, &dir, tree.bundles_root, tree.settings);
+                if documents == Documents::Drop {
+                    outcome.documents = Vec::new();
+                }
+                outcome
+            })
         },
-        |folder, result| consume(folder, result),
+        |folder, result| result.map_or(Ok(()), |outcome| consume(folder, outcome)),
     )
 }
 
