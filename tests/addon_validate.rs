@@ -1027,3 +1027,45 @@ fn a_fifo_in_the_tree_is_refused_not_waited_on() {
     );
     assert!(not_regular("reference-addon.v0.4.0.yml"), "{report}");
 }
+
+/// mimalloc, addon-validate's allocator, is built with transparent huge
+/// pages off (.cargo/config.toml): where the kernel backs every process
+/// with them (`always`), they would double its peak memory. The flag the
+/// allocator sets is read from the running process.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_allocator_runs_without_transparent_huge_pages() {
+    if !std::path::Path::new("/sys/kernel/mm/transparent_hugepage").exists() {
+        eprintln!("this kernel has no transparent huge pages: nothing to turn off");
+        return;
+    }
+    // Waits on its stdin, which stays open, once the allocator is set up.
+    let mut child = std::process::Command::new(e2e::bin_path("addon-validate"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = format!("/proc/{}/status", child.id());
+    let started = std::time::Instant::now();
+    let mut seen = String::new();
+    while started.elapsed() < std::time::Duration::from_secs(20) {
+        seen = std::fs::read_to_string(&status)
+            .unwrap_or_default()
+            .lines()
+            .find(|line| line.starts_with("THP_enabled:"))
+            .unwrap_or_default()
+            .to_string();
+        if seen.ends_with('0') {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        seen.split_whitespace().collect::<Vec<_>>(),
+        ["THP_enabled:", "0"],
+        "{status}"
+    );
+}
