@@ -214,6 +214,10 @@ pub fn for_each_in_order<R: Send>(
         consumed: usize,
         /// Done and not yet consumed, by index.
         done: BTreeMap<usize, std::thread::Result<R>>,
+        /// The item the consumer sleeps until, if it sleeps.
+        awaited: Option<usize>,
+        /// Workers asleep until the consumer makes room in the window.
+        waiting_workers: usize,
         /// Stop taking items (consume failed).
         stop: bool,
     }
@@ -223,9 +227,15 @@ pub fn for_each_in_order<R: Send>(
         next: 0,
         consumed: 0,
         done: BTreeMap::new(),
+        awaited: None,
+        waiting_workers: 0,
         stop: false,
     });
-    let changed = Condvar::new();
+    // Each side is woken only when the other has what it waits for: a
+    // wake-up is a system call and a switch of threads, and most results
+    // come in before the consumer asks for them.
+    let ready = Condvar::new();
+    let room = Condvar::new();
     let lock = || shared.lock().unwrap_or_else(|p| p.into_inner());
     std::thread::scope(|scope| {
         let mut started = 0;
@@ -235,7 +245,9 @@ pub fn for_each_in_order<R: Send>(
                     let mut state = lock();
                     while !state.stop && state.next < count && state.next >= state.consumed + window
                     {
-                        state = changed.wait(state).unwrap_or_else(|p| p.into_inner());
+                        state.waiting_workers += 1;
+                        state = room.wait(state).unwrap_or_else(|p| p.into_inner());
+                        state.waiting_workers -= 1;
                     }
                     if state.stop || state.next >= count {
                         return;
@@ -244,8 +256,14 @@ pub fn for_each_in_order<R: Send>(
                     state.next - 1
                 };
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(i)));
-                lock().done.insert(i, result);
-                changed.notify_all();
+                let awaited = {
+                    let mut state = lock();
+                    state.done.insert(i, result);
+                    state.awaited == Some(i)
+                };
+                if awaited {
+                    ready.notify_one();
+                }
             });
             match worker {
                 Ok(_) => started += 1,
@@ -260,24 +278,29 @@ pub fn for_each_in_order<R: Send>(
         }
         let mut outcome = Ok(());
         for i in 0..count {
-            let result = {
+            let (result, workers_wait) = {
                 let mut state = lock();
-                loop {
+                let result = loop {
                     if let Some(result) = state.done.remove(&i) {
-                        state.consumed = i + 1;
                         break result;
                     }
-                    state = changed.wait(state).unwrap_or_else(|p| p.into_inner());
-                }
+                    state.awaited = Some(i);
+                    state = ready.wait(state).unwrap_or_else(|p| p.into_inner());
+                    state.awaited = None;
+                };
+                state.consumed = i + 1;
+                (result, state.waiting_workers > 0)
             };
-            changed.notify_all();
+            if workers_wait {
+                room.notify_all();
+            }
             outcome = consume(i, result);
             if outcome.is_err() {
                 break;
             }
         }
         lock().stop = true;
-        changed.notify_all();
+        room.notify_all();
         outcome
     })
 }
