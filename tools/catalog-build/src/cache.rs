@@ -49,17 +49,28 @@ pub fn cache_dir() -> Option<PathBuf> {
 }
 
 /// The cache key of a build: `parts` (version, targets, base digest) and
-/// every file under `bundles`, in path order. A symlink to a file inside the
-/// folder is hashed by the content it leads to, so a changed target changes
-/// the key. Nothing else is opened: a link to a folder or out of the tree,
-/// a FIFO or a device is hashed as a marker (the build refuses those, so no
-/// cached result can carry such a key, and a FIFO cannot hang the lookup).
-pub fn input_key(bundles: &Path, parts: &[&str]) -> Result<String> {
+/// the bundle folder's [`folder_input`].
+pub fn key_of(parts: &[&str], folder_input: &[u8]) -> String {
     let mut input = Vec::new();
     for part in parts {
         input.extend_from_slice(part.as_bytes());
         input.push(0);
     }
+    input.extend_from_slice(folder_input);
+    sha256_digest(&input)
+}
+
+/// The bundle folder's part of a build's cache key: every entry under
+/// `bundles`, in path order, by its path and what it holds (a file by the
+/// digest of its content). A symlink to a file inside the folder is hashed
+/// by the content it leads to, so a changed target changes the key.
+/// Nothing else is opened: a link to a folder or out of the tree, a FIFO or
+/// a device is hashed as a marker (the build refuses those, so no cached
+/// result can carry such a key, and a FIFO cannot hang the lookup). A
+/// stream's folders are read on every core before its builds, which need
+/// the registry, go one by one (`fleet`).
+pub fn folder_input(bundles: &Path) -> Result<Vec<u8>> {
+    let mut input = Vec::new();
     let root = bundles.canonicalize().ok();
     for entry in walkdir::WalkDir::new(bundles)
         .follow_links(false)
@@ -96,7 +107,7 @@ pub fn input_key(bundles: &Path, parts: &[&str]) -> Result<String> {
         }
         input.push(0);
     }
-    Ok(sha256_digest(&input))
+    Ok(input)
 }
 
 fn entry_path(dir: &Path, key: &str) -> PathBuf {
@@ -130,6 +141,10 @@ pub fn store(dir: &Path, key: &str, build: &CachedBuild) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn input_key(bundles: &Path, parts: &[&str]) -> Result<String> {
+        Ok(key_of(parts, &folder_input(bundles)?))
+    }
 
     #[test]
     fn the_key_changes_with_any_file_or_part_and_round_trips() {

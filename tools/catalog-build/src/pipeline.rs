@@ -28,7 +28,7 @@ pub(crate) fn build(
     has_document: bool,
     client: &mut Option<Registry>,
 ) -> Result<CatalogResult> {
-    let prepared = prepare(args, bundles, has_document, client)?;
+    let prepared = prepare(args, bundles, has_document, client, None)?;
     let registry = registry_for(&prepared.target, args, client)?;
     let verified = prepared
         .hit()
@@ -79,12 +79,14 @@ pub(crate) fn registry_for<'a>(
 }
 
 /// Resolves the target and looks the input up in the build cache (pushes
-/// only: a layout is always written).
+/// only: a layout is always written). `folder_input` is the bundle folder's
+/// part of the cache key ([`cache::folder_input`]) when it was read ahead.
 pub(crate) fn prepare(
     args: &Args,
     bundles: &Path,
     has_document: bool,
     client: &mut Option<Registry>,
+    folder_input: Option<Result<Vec<u8>>>,
 ) -> Result<Prepared> {
     let target = Target::from_args(args, has_document)?;
     let dir = match (&target.layout, args.no_cache) {
@@ -109,8 +111,11 @@ pub(crate) fn prepare(
         .as_ref()
         .map(Reference::whole)
         .unwrap_or_default();
-    let key = cache::input_key(
-        bundles,
+    let folder_input = match folder_input {
+        Some(read_ahead) => read_ahead?,
+        None => cache::folder_input(bundles)?,
+    };
+    let key = cache::key_of(
         &[
             env!("CARGO_PKG_VERSION"),
             BUILD_RECIPE,
@@ -119,7 +124,8 @@ pub(crate) fn prepare(
             &target.tag,
             &base_pin,
         ],
-    )?;
+        &folder_input,
+    );
     let hit = cache::load(&dir, &key);
     Ok(Prepared {
         target,
