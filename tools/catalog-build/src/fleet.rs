@@ -18,7 +18,7 @@ use common::cli::stream::{self, Outcomes};
 use common::{AddonDocument, Result};
 
 use crate::cache;
-use crate::pipeline::{finish, prepare, registry_for, Prepared};
+use crate::pipeline::{cache_lookup_dir, finish, prepare, registry_for, Prepared};
 use crate::registry::Registry;
 use crate::{image_set_targets, imagesets, set_catalog, write_image_sets, Args};
 
@@ -100,7 +100,7 @@ fn read_folders_ahead(
     root: &Path,
     items: &[stream::StreamItem],
 ) -> Vec<Option<Result<Vec<u8>>>> {
-    if args.no_cache || args.oci_layout.is_some() || cache::cache_dir().is_none() {
+    if cache_lookup_dir(args).is_none() {
         return Vec::new();
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -78,8 +78,18 @@ pub(crate) fn registry_for<'a>(
         .ok_or_else(|| Error::internal("the registry client was not made"))
 }
 
-/// Resolves the target and looks the input up in the build cache (pushes
-/// only: a layout is always written). `folder_input` is the bundle folder's
+/// The build cache's folder when a build looks its input up there: a push
+/// (a layout is always written) without `--no-cache`, where a cache
+/// folder can be named.
+pub(crate) fn cache_lookup_dir(args: &Args) -> Option<PathBuf> {
+    match (&args.oci_layout, args.no_cache) {
+        (None, false) => cache::cache_dir(),
+        _ => None,
+    }
+}
+
+/// Resolves the target and looks the input up in the build cache
+/// ([`cache_lookup_dir`]). `folder_input` is the bundle folder's
 /// part of the cache key ([`cache::folder_input`]) when it was read ahead.
 pub(crate) fn prepare(
     args: &Args,
@@ -89,11 +99,7 @@ pub(crate) fn prepare(
     folder_input: Option<Result<Vec<u8>>>,
 ) -> Result<Prepared> {
     let target = Target::from_args(args, has_document)?;
-    let dir = match (&target.layout, args.no_cache) {
-        (None, false) => cache::cache_dir(),
-        _ => None,
-    };
-    let Some(dir) = dir else {
+    let Some(dir) = cache_lookup_dir(args) else {
         return Ok(Prepared {
             target,
             cache: None,
