@@ -38,7 +38,7 @@ pub fn addons_base(root: &Path) -> PathBuf {
 /// in name order), so each is small: its name, its environments as bits,
 /// and its refusals, which few folders have (an empty box allocates
 /// nothing). Where it is comes from the [`AddonFolders`] that hold it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct AddonFolder {
     /// The folder's name, which must be the add-on's id.
     pub name: Box<str>,
@@ -550,6 +550,25 @@ mod tests {
         let every = addon_folders(root.path(), None, 2).unwrap();
         assert_eq!(every.len(), 3);
         assert_eq!(every[1].environments(), ["production"]);
+    }
+
+    #[test]
+    fn the_static_environment_lists_are_the_bits_they_stand_for() {
+        for bits in 0..8u8 {
+            let folder = AddonFolder {
+                name: "x".into(),
+                refusals: Box::default(),
+                environments: bits,
+            };
+            let expected: Vec<&str> = document::ENVIRONMENTS
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| bits & 1 << i != 0)
+                .map(|(_, env)| *env)
+                .collect();
+            assert_eq!(folder.environments(), expected, "{bits}");
+            assert_eq!(environment_bits(expected.iter().copied()), bits);
+        }
     }
 
     #[cfg(unix)]
