@@ -261,9 +261,12 @@ impl Checked {
         }
     }
 
-    /// Keeps what is handed out from now on, up to `limit` bytes.
+    /// Keeps what is handed out from now on, up to `limit` bytes. The room
+    /// is reserved at once: growing it by doubling copied a large input's
+    /// first `limit` bytes again at each step, on the way to the first
+    /// request. Reserved memory costs nothing until it is written.
     fn record(&mut self, limit: usize) {
-        self.recording = Some((Vec::new(), limit));
+        self.recording = Some((Vec::with_capacity(limit), limit));
     }
 
     fn stop_recording(&mut self) {
