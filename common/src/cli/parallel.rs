@@ -107,6 +107,12 @@ fn spawn_worker<'scope, R: Send + 'scope>(
     }
 }
 
+/// The threads a tool uses when not told how many: one per core it may run
+/// on (1 when that cannot be known).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Runs `work` over `items` on at most `concurrency` threads and returns the
 /// results in input order. A panicking `work` panics here, on the caller's
 /// thread, once every thread has stopped; use [`try_map_bounded`] where a

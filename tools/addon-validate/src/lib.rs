@@ -185,11 +185,7 @@ fn run(args: Args) -> Result<()> {
 /// `--all TREE`: the selection, then the ids, the documents or the report.
 fn run_tree(args: &Args, root: &Path, settings: &Settings) -> Result<()> {
     let narrowing = narrowing(args)?;
-    let jobs = args.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
+    let jobs = args.jobs.unwrap_or_else(common::cli::parallel::cores);
     let folders = tree::addon_folders(root, args.env.as_deref(), jobs)?;
     let only = selected_addons(args, root, &folders)?;
     if args.list_ids {

@@ -103,8 +103,7 @@ fn read_folders_ahead(
     if cache_lookup_dir(args).is_none() {
         return Vec::new();
     }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    common::cli::parallel::map_bounded(items, cores, |item| {
+    common::cli::parallel::map_bounded(items, common::cli::parallel::cores(), |item| {
         let document = item.document.as_ref().ok()?;
         let bundles = root.join(&document.metadata.id);
         bundles.is_dir().then(|| cache::folder_input(&bundles))

@@ -294,7 +294,7 @@ fn build_bundle_images(
     bundles: &[&Bundle],
     on_built: impl Fn(usize, &Image) -> bool + Sync,
 ) -> Result<Vec<Image>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = common::cli::parallel::cores();
     let progress = common::cli::progress::Progress::counter("bundles built", bundles.len() as u64);
     let numbered: Vec<(usize, &Bundle)> = bundles.iter().copied().enumerate().collect();
     let built = common::cli::parallel::map_each(&numbered, threads, |(index, bundle)| {
