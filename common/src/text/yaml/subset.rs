@@ -85,9 +85,24 @@ fn is_blank_or_end(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\n' | 0)
 }
 
-fn is_flow_indicator(byte: u8) -> bool {
+const fn is_flow_indicator(byte: u8) -> bool {
     matches!(byte, b',' | b'[' | b']' | b'{' | b'}')
 }
+
+/// The bytes that can end, or must be looked at in, a plain scalar: a run of
+/// any other byte is stepped over at once (an icon's base64 is a thousand
+/// such bytes).
+const PLAIN_STOPS: [bool; 256] = {
+    let mut stops = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let byte = i as u8;
+        stops[i] =
+            matches!(byte, 0 | b'\n' | b' ' | b'\t' | b'#' | b':') || is_flow_indicator(byte);
+        i += 1;
+    }
+    stops
+};
 
 impl<'a> Reader<'a> {
     fn new(text: &'a str) -> Self {
@@ -439,6 +454,16 @@ impl<'a> Reader<'a> {
         let mut end = self.pos;
         let mut i = self.pos;
         loop {
+            // A run of bytes that cannot stop the scalar: its last is not a
+            // space, so the scalar ends after it so far.
+            let run = bytes[i..]
+                .iter()
+                .take_while(|&&b| !PLAIN_STOPS[usize::from(b)])
+                .count();
+            if run > 0 {
+                i += run;
+                end = i;
+            }
             let byte = bytes.get(i).copied().unwrap_or(0);
             let stop = match byte {
                 0 | b'\n' if flow => return Err(Unsupported),
@@ -678,7 +703,7 @@ impl<'a> Reader<'a> {
             trailing_breaks = 0;
             leading_blank = trailing_blank;
             let rest = &self.text[self.pos..];
-            let length = rest.find('\n').unwrap_or(rest.len());
+            let length = memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len());
             text.push_str(&rest[..length]);
             self.pos += length;
             if self.byte(0) == 0 {
@@ -953,6 +978,11 @@ mod tests {
         "a: 18446744073709551615\nb: -9223372036854775808\nc: -1\nd: +1\ne: 1_000\n",
         "nested:\n  deeper:\n    deepest:\n      - a\n      - b: [c, {d: e}]\n",
         "-key: 1\n:k: 2\n?k: 3\nk:v: 4\n",
+        // Runs of plain bytes up to each kind of stop, in block and flow.
+        "a: iVBORw0KGgo+/=AAAA x:y z#w tail   \n",
+        "c: run # c\n",
+        "d: [ab:cd, e#f, g]\n",
+        "e: {k: vvvv, l: [w,x], m: 1.2.3-rc.1+b}\nf: ends-at-eof",
     ];
 
     #[test]
