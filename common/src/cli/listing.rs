@@ -9,10 +9,11 @@
 //! in the tree for tempfile).
 
 use std::ffi::OsStr;
+use std::os::fd::BorrowedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{Dir, FileType, Mode, OFlags, CWD};
+use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, CWD};
 
 /// What a folder entry is, as the listing tells it (a symlink is not followed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -87,6 +88,30 @@ impl Folder {
         )?;
         Ok(std::fs::File::from(fd))
     }
+
+    /// What the entry at `rel` inside this folder is, not following a
+    /// symlink at its end (`symlink_metadata` of a path this folder starts).
+    pub fn entry_kind(&self, rel: &Path) -> std::io::Result<EntryKind> {
+        let stat = rustix::fs::statat(self.dir.fd()?, rel, AtFlags::SYMLINK_NOFOLLOW)?;
+        Ok(match FileType::from_raw_mode(stat.st_mode) {
+            FileType::RegularFile => EntryKind::File,
+            FileType::Directory => EntryKind::Dir,
+            FileType::Symlink => EntryKind::Symlink,
+            _ => EntryKind::Other,
+        })
+    }
+
+    /// [`list_sorted_unless_symlink`] of `dir`, which is at `rel` inside this
+    /// folder: opened by `rel`, so the kernel walks two components for a
+    /// bundle's `<version>/manifests`, not the eight of its full path. `rel`
+    /// is looked up as `dir` would be but for the folders above this one.
+    pub fn list_sorted_unless_symlink(
+        &self,
+        rel: &Path,
+        dir: &Path,
+    ) -> std::io::Result<Option<(Folder, Vec<Entry>)>> {
+        sorted_unless_symlink(list_with(self.dir.fd()?, rel, dir, OFlags::NOFOLLOW), dir)
+    }
 }
 
 /// The entries of `dir` but `.` and `..`, in the order the file system gives
@@ -94,7 +119,12 @@ impl Folder {
 /// error is the one `read_dir` would give (NotFound, NotADirectory, ...), and
 /// an entry that cannot be read fails the listing: it is never left out.
 pub fn list(dir: &Path) -> std::io::Result<Vec<Entry>> {
-    list_with(dir, OFlags::empty()).map(|(_, entries)| entries)
+    list_with(CWD, dir, dir, OFlags::empty()).map(|(_, entries)| entries)
+}
+
+/// [`list`], and the folder kept open to read its files and folders.
+pub fn list_kept(dir: &Path) -> std::io::Result<(Folder, Vec<Entry>)> {
+    list_with(CWD, dir, dir, OFlags::empty())
 }
 
 /// [`list`], sorted by name.
@@ -104,7 +134,7 @@ pub fn list_sorted(dir: &Path) -> std::io::Result<Vec<Entry>> {
 
 /// [`list_sorted`], and the folder kept open to read its files.
 pub fn list_sorted_kept(dir: &Path) -> std::io::Result<(Folder, Vec<Entry>)> {
-    let (folder, mut entries) = list_with(dir, OFlags::empty())?;
+    let (folder, mut entries) = list_with(CWD, dir, dir, OFlags::empty())?;
     sort(&mut entries);
     Ok((folder, entries))
 }
@@ -113,7 +143,16 @@ pub fn list_sorted_kept(dir: &Path) -> std::io::Result<(Folder, Vec<Entry>)> {
 /// symlink: `Ok(None)` when `dir` itself is one. The open refuses the link,
 /// so this costs no `statx` before the listing.
 pub fn list_sorted_unless_symlink(dir: &Path) -> std::io::Result<Option<(Folder, Vec<Entry>)>> {
-    match list_with(dir, OFlags::NOFOLLOW) {
+    sorted_unless_symlink(list_with(CWD, dir, dir, OFlags::NOFOLLOW), dir)
+}
+
+/// The listing of `dir` opened without following a symlink, sorted; None
+/// when `dir` is a symlink.
+fn sorted_unless_symlink(
+    listed: std::io::Result<(Folder, Vec<Entry>)>,
+    dir: &Path,
+) -> std::io::Result<Option<(Folder, Vec<Entry>)>> {
+    match listed {
         Ok((folder, mut entries)) => {
             sort(&mut entries);
             Ok(Some((folder, entries)))
@@ -139,9 +178,15 @@ fn sort(entries: &mut [Entry]) {
     entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
 }
 
-fn list_with(dir: &Path, extra: OFlags) -> std::io::Result<(Folder, Vec<Entry>)> {
+/// Lists the folder at `open` (relative to `at`), whose path is `dir`.
+fn list_with(
+    at: BorrowedFd,
+    open: &Path,
+    dir: &Path,
+    extra: OFlags,
+) -> std::io::Result<(Folder, Vec<Entry>)> {
     let mut entries = Vec::new();
-    let folder = visit_with(dir, extra, |name, kind| {
+    let folder = visit_with(at, open, dir, extra, |name, kind| {
         entries.push(Entry {
             path: dir.join(name),
             kind,
@@ -154,19 +199,29 @@ fn list_with(dir: &Path, extra: OFlags) -> std::io::Result<(Folder, Vec<Entry>)>
 /// and kind as it is read, so a folder of 5,000 add-ons costs no list of
 /// 5,000 paths.
 pub fn each_entry(dir: &Path, visit: impl FnMut(&OsStr, EntryKind)) -> std::io::Result<()> {
-    visit_with(dir, OFlags::empty(), visit).map(drop)
+    each_entry_kept(dir, visit).map(drop)
 }
 
-/// Lists `dir`, handing each entry to `visit`; the folder, still open, is
-/// returned.
+/// [`each_entry`], and the folder kept open to look into its entries.
+pub fn each_entry_kept(
+    dir: &Path,
+    visit: impl FnMut(&OsStr, EntryKind),
+) -> std::io::Result<Folder> {
+    visit_with(CWD, dir, dir, OFlags::empty(), visit)
+}
+
+/// Lists the folder at `open` (relative to `at`), whose path is `dir`,
+/// handing each entry to `visit`; the folder, still open, is returned.
 fn visit_with(
+    at: BorrowedFd,
+    open: &Path,
     dir: &Path,
     extra: OFlags,
     mut visit: impl FnMut(&OsStr, EntryKind),
 ) -> std::io::Result<Folder> {
     let fd = rustix::fs::openat(
-        CWD,
-        dir,
+        at,
+        open,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | extra,
         Mode::empty(),
     )?;
@@ -252,6 +307,41 @@ mod tests {
             .map(|e| e.kind)
             .collect();
         assert_eq!(kinds, [EntryKind::Other, EntryKind::File]);
+    }
+
+    #[test]
+    fn a_folder_kept_open_lists_and_looks_up_by_relative_paths_as_by_full_ones() {
+        let dir = linked_folder();
+        std::fs::create_dir_all(dir.path().join("real/sub/deeper")).unwrap();
+        let (top, _) = list_kept(dir.path()).unwrap();
+        // Listed from the kept folder: the same entries, with full paths.
+        let sub = dir.path().join("real/sub");
+        let (_, entries) = top
+            .list_sorted_unless_symlink(Path::new("real/sub"), &sub)
+            .unwrap()
+            .unwrap();
+        assert_eq!(entries, list_sorted(&sub).unwrap());
+        assert_eq!(entries[0].path, sub.join("deeper"));
+        // A symlink at the end is refused, one on the way followed, as
+        // `list_sorted_unless_symlink` of the full path does.
+        let link = dir.path().join("link");
+        assert!(top
+            .list_sorted_unless_symlink(Path::new("link"), &link)
+            .unwrap()
+            .is_none());
+        let through = top
+            .list_sorted_unless_symlink(Path::new("link/sub"), &link.join("sub"))
+            .unwrap();
+        assert!(through.is_some());
+        let missing = top.list_sorted_unless_symlink(Path::new("nope"), &dir.path().join("nope"));
+        assert_eq!(missing.unwrap_err().kind(), std::io::ErrorKind::NotFound);
+        // Kinds without following the last symlink.
+        let kind = |rel: &str| top.entry_kind(Path::new(rel)).map_err(|e| e.kind());
+        assert_eq!(kind("real"), Ok(EntryKind::Dir));
+        assert_eq!(kind("real/x"), Ok(EntryKind::File));
+        assert_eq!(kind("link"), Ok(EntryKind::Symlink));
+        assert_eq!(kind("link/x"), Ok(EntryKind::File));
+        assert_eq!(kind("nope"), Err(std::io::ErrorKind::NotFound));
     }
 
     #[test]

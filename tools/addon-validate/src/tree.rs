@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use common::check::schemas::schemas;
 use common::cli::io::Source;
+use common::cli::listing::EntryKind;
 use common::cli::parallel::{for_each_in_order, item_panic, WorkerStack};
 use common::model::bundle;
 use common::model::document::{self, TreePlace};
@@ -128,7 +129,7 @@ pub fn addon_folders(root: &Path, environment: Option<&str>, jobs: usize) -> Res
     // its name is held once, by the folder it becomes.
     let mut folders = Vec::new();
     let mut settled = Vec::new();
-    common::cli::listing::each_entry(&base, |name, kind| {
+    let listed = common::cli::listing::each_entry_kept(&base, |name, kind| {
         if kind.is_symlink() {
             settled.push(AddonFolder {
                 name: name.to_string_lossy().into(),
@@ -144,7 +145,7 @@ pub fn addon_folders(root: &Path, environment: Option<&str>, jobs: usize) -> Res
                 }),
                 // Looked into at once, at its real path (and refused,
                 // CL0002): its lossy name is not where it is.
-                None => settled.extend(inspect(&base, name, &asked).map(
+                None => settled.extend(inspect(&base, None, name, &asked).map(
                     |(environments, refusals)| AddonFolder {
                         name: name.to_string_lossy().into(),
                         refusals: refusals.into(),
@@ -153,11 +154,11 @@ pub fn addon_folders(root: &Path, environment: Option<&str>, jobs: usize) -> Res
                 )),
             }
         }
-    })
-    .map_err(|err| Error::in_file(&base, format!("cannot be listed: {err}")))?;
+    });
+    let listed = listed.map_err(|err| Error::in_file(&base, format!("cannot be listed: {err}")))?;
     common::cli::parallel::try_update_bounded(&mut folders, jobs, |folder| {
         let name = std::ffi::OsStr::new(&*folder.name);
-        if let Some((environments, refusals)) = inspect(&base, name, &asked) {
+        if let Some((environments, refusals)) = inspect(&base, Some(&listed), name, &asked) {
             folder.environments = environments;
             folder.refusals = refusals.into();
         }
@@ -176,13 +177,16 @@ pub fn addon_folders(root: &Path, environment: Option<&str>, jobs: usize) -> Res
 
 /// A real folder of `addons/`: the environments it holds (as bits), and
 /// why it is refused, if it is. None when it holds no add-on of the
-/// environments asked.
+/// environments asked. `listed` is `base` kept open, where the paths are
+/// looked up from (eleven `statx` of four components, not eight).
 fn inspect(
     base: &Path,
+    listed: Option<&common::cli::listing::Folder>,
     name: &std::ffi::OsStr,
     asked: &[&'static str],
 ) -> Option<(u8, Vec<Finding>)> {
     let path = base.join(name);
+    let name_os = name;
     let name = name.to_string_lossy();
     let mut ways = vec!["metadata".to_string(), "addonimagesets".to_string()];
     for env in asked {
@@ -195,11 +199,16 @@ fn inspect(
         }
     }
     // Each path on the way looked at once (one statx): what it is, if it is.
-    let kinds: BTreeMap<&str, Option<std::fs::FileType>> = ways
+    let kinds: BTreeMap<&str, Option<EntryKind>> = ways
         .iter()
         .map(|rel| {
-            let kind = std::fs::symlink_metadata(path.join(rel)).ok();
-            (rel.as_str(), kind.map(|m| m.file_type()))
+            let kind = match listed {
+                Some(folder) => folder.entry_kind(&Path::new(name_os).join(rel)).ok(),
+                None => std::fs::symlink_metadata(path.join(rel))
+                    .ok()
+                    .map(|m| m.file_type().into()),
+            };
+            (rel.as_str(), kind)
         })
         .collect();
     let exists = |rel: &str| kinds.get(rel).is_some_and(Option::is_some);

@@ -210,7 +210,7 @@ mod tests {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../tests/fixtures/catalog/good/main/1.2.0");
         let mut findings = Vec::new();
-        common::model::bundle::load_bundle(&dir, "main", "1.2.0", &mut findings).unwrap()
+        common::model::bundle::load_bundle(&dir, None, "main", "1.2.0", &mut findings).unwrap()
     }
 
     #[test]

@@ -133,7 +133,7 @@ pub fn load_tree(root: &Path) -> (BundleTree, Vec<Finding>) {
     let main = root.join("main");
     // Looked at once: whether it is there, a symlink (refused) or a folder.
     if let Ok(main_kind) = main.symlink_metadata().map(|m| m.file_type()) {
-        let dirs = sorted_subdirs(root, &["main", "package"], &mut findings);
+        let (_, dirs) = sorted_subdirs(root, &["main", "package"], &mut findings);
         if main_kind.is_symlink() {
             findings.push(symlinked_folder(&main));
         }
@@ -162,7 +162,7 @@ pub fn load_tree(root: &Path) -> (BundleTree, Vec<Finding>) {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let mut bundles = Vec::new();
-        if let Some(bundle) = load_bundle(root, &parent_name, &name, &mut findings) {
+        if let Some(bundle) = load_bundle(root, None, &parent_name, &name, &mut findings) {
             bundles.push(bundle);
         }
         tree.operators.push(OperatorBundles {
@@ -203,9 +203,14 @@ fn load_config(root: &Path, config: &Path, findings: &mut Vec<Finding>) -> Optio
 /// the images). The listing itself refuses the link: no `statx` before it.
 fn listing_unless_symlink(
     dir: &Path,
+    within: Option<(&Folder, &Path)>,
     findings: &mut Vec<Finding>,
 ) -> Option<std::io::Result<Listed>> {
-    match crate::cli::listing::list_sorted_unless_symlink(dir) {
+    let listed = match within {
+        Some((folder, rel)) => folder.list_sorted_unless_symlink(rel, dir),
+        None => crate::cli::listing::list_sorted_unless_symlink(dir),
+    };
+    match listed {
         Ok(None) => {
             findings.push(symlinked_folder(dir));
             None
@@ -237,12 +242,17 @@ fn symlinked_folder(path: &Path) -> Finding {
     .expected("a real folder inside the bundles folder (copy it, do not link it)")
 }
 
-/// The sub-folders of `dir` but those named in `skip`, sorted. A symlink to a
-/// folder is reported (BD0006) and left out, never followed; other entries
-/// (files) are ignored.
-fn sorted_subdirs(dir: &Path, skip: &[&str], findings: &mut Vec<Finding>) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = match crate::cli::listing::list(dir) {
-        Ok(entries) => {
+/// The sub-folders of `dir` but those named in `skip`, sorted, and `dir`
+/// kept open (None when it cannot be listed). A symlink to a folder is
+/// reported (BD0006) and left out, never followed; other entries (files)
+/// are ignored.
+fn sorted_subdirs(
+    dir: &Path,
+    skip: &[&str],
+    findings: &mut Vec<Finding>,
+) -> (Option<Folder>, Vec<PathBuf>) {
+    let (folder, mut dirs) = match crate::cli::listing::list_kept(dir) {
+        Ok((folder, entries)) => {
             let mut dirs = Vec::new();
             let mut symlinked = Vec::new();
             for entry in entries {
@@ -257,7 +267,7 @@ fn sorted_subdirs(dir: &Path, skip: &[&str], findings: &mut Vec<Finding>) -> Vec
             }
             symlinked.sort();
             findings.extend(symlinked.iter().map(|path| symlinked_folder(path)));
-            dirs
+            (Some(folder), dirs)
         }
         Err(err) => {
             findings.push(Finding::error(
@@ -265,11 +275,11 @@ fn sorted_subdirs(dir: &Path, skip: &[&str], findings: &mut Vec<Finding>) -> Vec
                 dir,
                 format!("cannot list: {}", crate::cli::io::describe_io_error(&err)),
             ));
-            Vec::new()
+            (None, Vec::new())
         }
     };
     dirs.sort();
-    dirs
+    (folder, dirs)
 }
 
 /// Reads every `<semver>/` bundle of one operator folder, oldest first.
@@ -280,7 +290,7 @@ fn load_operator(dir: &Path, findings: &mut Vec<Finding>) -> OperatorBundles {
         .unwrap_or_default();
     let mut bundles = Vec::new();
     let before = findings.len();
-    let subdirs = sorted_subdirs(dir, &[], findings);
+    let (folder, subdirs) = sorted_subdirs(dir, &[], findings);
     if subdirs.is_empty() && findings.len() == before {
         findings.push(
             Finding::error(codes::LAYOUT, dir, "the operator folder holds no bundle")
@@ -292,7 +302,14 @@ fn load_operator(dir: &Path, findings: &mut Vec<Finding>) -> OperatorBundles {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if let Some(bundle) = load_bundle(&bundle_dir, &dir_name, &version_name, findings) {
+        let bundle = load_bundle(
+            &bundle_dir,
+            folder.as_ref(),
+            &dir_name,
+            &version_name,
+            findings,
+        );
+        if let Some(bundle) = bundle {
             bundles.push(bundle);
         }
     }
@@ -303,8 +320,11 @@ fn load_operator(dir: &Path, findings: &mut Vec<Finding>) -> OperatorBundles {
 /// Reads one bundle folder; `None` when it is too broken to use (the reasons
 /// are in `findings`). Every check runs, so one pass reports every problem:
 /// the folder's name, `metadata/`, `manifests/`, the CSV, the annotations.
+/// `parent`, when given, is the folder holding `dir`, kept open: the bundle's
+/// folders are opened from it.
 pub fn load_bundle(
     dir: &Path,
+    parent: Option<&Folder>,
     operator_dir: &str,
     version_name: &str,
     findings: &mut Vec<Finding>,
@@ -313,8 +333,14 @@ pub fn load_bundle(
     let version = parse_version_dir(dir, version_name, findings);
     let root = BundleRoot::new(dir);
 
+    let within = |sub: &str| {
+        let rel = Path::new(dir.file_name()?).join(sub);
+        Some((parent?, rel))
+    };
     let metadata_dir = dir.join("metadata");
-    let metadata_listing = listing_unless_symlink(&metadata_dir, findings);
+    let metadata_within = within("metadata");
+    let metadata_within = metadata_within.as_ref().map(|(f, rel)| (*f, rel.as_path()));
+    let metadata_listing = listing_unless_symlink(&metadata_dir, metadata_within, findings);
     let metadata_linked = metadata_listing.is_none();
     let annotations_path = metadata_dir.join("annotations.yaml");
     let metadata = metadata_listing.and_then(Result::ok);
@@ -336,7 +362,11 @@ pub fn load_bundle(
     };
 
     let manifests_dir = dir.join("manifests");
-    let manifests_listing = listing_unless_symlink(&manifests_dir, findings);
+    let manifests_within = within("manifests");
+    let manifests_within = manifests_within
+        .as_ref()
+        .map(|(f, rel)| (*f, rel.as_path()));
+    let manifests_listing = listing_unless_symlink(&manifests_dir, manifests_within, findings);
     let manifests_linked = manifests_listing.is_none();
     let manifests = match manifests_listing {
         None => Vec::new(),
