@@ -44,7 +44,7 @@ impl Finding {
         Finding {
             code: code.as_str(),
             severity: Severity::Error,
-            file: file.as_ref().display().to_string(),
+            file: file.as_ref().to_string_lossy().into_owned(),
             line: None,
             path: FieldPath::root().to_string(),
             message: message.into(),

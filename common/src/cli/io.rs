@@ -26,7 +26,9 @@ impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Origin::Stdin => f.write_str("<stdin>"),
-            Origin::File(path) => write!(f, "{}", path.display()),
+            // As `path.display()` writes it, without its second pass over
+            // the bytes to count them for a width no caller asks for.
+            Origin::File(path) => f.pad(&path.to_string_lossy()),
         }
     }
 }

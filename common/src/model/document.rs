@@ -468,7 +468,7 @@ fn resolve_image_set(
         ));
     }
     let mut selected = resolution.selected;
-    let set_file = selected.path.display().to_string();
+    let set_file = selected.path.to_string_lossy().into_owned();
     // The one copy of the set: the document keeps it (the folder it was
     // picked from still checks every file).
     let value = match selected {

@@ -408,7 +408,7 @@ fn validate_folder(
     if folder.refusals.is_empty() {
         return validate_addon_dir(folder, dir, bundles_root, settings);
     }
-    let file = dir.display().to_string();
+    let file = dir.to_string_lossy().into_owned();
     let summary = FileSummary::new(&folder.name, file, None, None, &folder.refusals);
     FolderOutcome {
         rows: vec![(summary, folder.refusals.to_vec())],
@@ -458,7 +458,7 @@ fn validate_addon_dir(
             .into_iter()
             .filter(|f| settings.selection.is_on(f.code))
             .collect();
-            let file = set.path.display().to_string();
+            let file = set.path.to_string_lossy().into_owned();
             let summary = FileSummary::new(&folder.name, file, None, Some(env), &findings);
             image_set_rows.push((summary, findings));
         }
@@ -473,7 +473,7 @@ fn validate_addon_dir(
             );
             let summary = FileSummary::new(
                 &folder.name,
-                unreadable.path.display().to_string(),
+                unreadable.path.to_string_lossy().into_owned(),
                 None,
                 Some(env),
                 std::slice::from_ref(&finding),
@@ -485,7 +485,7 @@ fn validate_addon_dir(
             continue;
         }
         let path = place.metadata_dir().join("addon.yaml");
-        let file = path.display().to_string();
+        let file = path.to_string_lossy().into_owned();
         let env_settings = Settings {
             environment: None,
             image_sets,

@@ -593,7 +593,7 @@ fn find_csv(
                 check_csv_name(&csv_file, &csv, findings);
                 crate::check::finding::locate_in_bytes(
                     &mut findings[mark..],
-                    &csv_file.display().to_string(),
+                    &csv_file.to_string_lossy(),
                     &manifest.bytes,
                 );
                 Some(csv)
@@ -639,7 +639,7 @@ fn check_annotations(
     check_annotation_names(annotations_path, annotations, findings);
     crate::check::finding::locate_in_bytes(
         &mut findings[mark..],
-        &annotations_path.display().to_string(),
+        &annotations_path.to_string_lossy(),
         annotations_bytes,
     );
 }
