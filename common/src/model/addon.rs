@@ -452,26 +452,35 @@ fn order_like(value: Value, model: &Value) -> Value {
             // Each entry found and taken out once: removing them from the
             // map one by one shifted the rest every time (a fifth of writing
             // a document). Small maps are searched, larger ones indexed.
-            let (keys, mut items): (Vec<String>, Vec<Option<Value>>) =
+            let (mut keys, mut items): (Vec<String>, Vec<Option<Value>>) =
                 map.into_iter().map(|(key, item)| (key, Some(item))).unzip();
-            let index: Option<std::collections::HashMap<&str, usize>> =
-                (keys.len() > 16).then(|| {
-                    keys.iter()
-                        .enumerate()
-                        .map(|(i, key)| (key.as_str(), i))
-                        .collect()
-                });
+            // Where each of the model's keys is, found first; the entries
+            // are then moved, keys included, so that no key is copied.
+            let found: Vec<(usize, &Value)> = {
+                let index: Option<std::collections::HashMap<&str, usize>> =
+                    (keys.len() > 16).then(|| {
+                        keys.iter()
+                            .enumerate()
+                            .map(|(i, key)| (key.as_str(), i))
+                            .collect()
+                    });
+                model
+                    .iter()
+                    .filter_map(|(key, sub_model)| {
+                        let at = match &index {
+                            Some(index) => index.get(key.as_str()).copied(),
+                            None => keys.iter().position(|k| k == key),
+                        };
+                        Some((at?, sub_model))
+                    })
+                    .collect()
+            };
             let mut ordered = Map::with_capacity(keys.len());
-            for (key, sub_model) in model {
-                let at = match &index {
-                    Some(index) => index.get(key.as_str()).copied(),
-                    None => keys.iter().position(|k| k == key),
-                };
-                if let Some(item) = at.and_then(|i| items[i].take()) {
-                    ordered.insert(key.clone(), order_like(item, sub_model));
+            for (at, sub_model) in found {
+                if let Some(item) = items[at].take() {
+                    ordered.insert(std::mem::take(&mut keys[at]), order_like(item, sub_model));
                 }
             }
-            drop(index);
             ordered.extend(
                 keys.into_iter()
                     .zip(items)
