@@ -603,6 +603,15 @@ impl TemplateFiles for TreeTemplates {
 /// type is checked before the file is opened, and again on the open file,
 /// which is opened non-blocking and without following a link.
 pub fn read_template_file(dir: &Path, name: &str) -> std::result::Result<Option<String>, String> {
+    // A name without folders, the usual one, opened at once: the open does
+    // not follow a link, and a regular file found so is the one the walk
+    // below would have read (one `statx` fewer). Anything else, missing
+    // files and links included, takes the walk, which says what it is.
+    if !name.contains('/') {
+        if let Some(text) = read_plain_template(&dir.join(name)) {
+            return text.map(Some);
+        }
+    }
     let pieces: Vec<&str> = name.split('/').collect();
     let mut path = dir.to_path_buf();
     let mut last = None;
@@ -672,15 +681,31 @@ pub fn read_template_file(dir: &Path, name: &str) -> std::result::Result<Option<
     if let Some(kind) = crate::cli::io::not_regular(&metadata.file_type()) {
         return Err(format!("is {kind}, not a regular file"));
     }
+    read_template_text(file, metadata.len()).map(Some)
+}
+
+/// The regular file at `path`, opened without following a link and read;
+/// None when it cannot be opened so or is not a regular file.
+fn read_plain_template(path: &Path) -> Option<std::result::Result<String, String>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+        .open(path)
+        .ok()?;
+    let metadata = file.metadata().ok().filter(|m| m.file_type().is_file())?;
+    Some(read_template_text(file, metadata.len()))
+}
+
+/// The text of an opened template file of `size` bytes, within the limit.
+fn read_template_text(file: std::fs::File, size: u64) -> std::result::Result<String, String> {
     let limit = crate::text::jinja::MAX_TEMPLATE_BYTES;
-    let bytes = crate::cli::io::read_capped(file, limit, metadata.len())
+    let bytes = crate::cli::io::read_capped(file, limit, size)
         .map_err(|err| crate::cli::io::describe_io_error(&err))?;
     if bytes.len() > limit {
         return Err(format!("is larger than {} MiB", limit >> 20));
     }
-    String::from_utf8(bytes)
-        .map(Some)
-        .map_err(|_| "is not UTF-8 text".to_string())
+    String::from_utf8(bytes).map_err(|_| "is not UTF-8 text".to_string())
 }
 
 /// Reads an add-on for a tool that needs a valid one: `path` is an
@@ -760,6 +785,30 @@ mod tests {
         }
         let path = metadata.join("addon.yaml");
         (root, path)
+    }
+
+    #[test]
+    fn a_template_is_read_at_once_or_by_the_walk_with_the_same_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = &dir.path().join("metadata");
+        std::fs::create_dir(root).unwrap();
+        std::fs::write(dir.path().join("secret"), "token").unwrap();
+        std::fs::write(root.join("plain.j2"), "a: {{ 1 }}").unwrap();
+        std::fs::create_dir(root.join("sub")).unwrap();
+        std::fs::write(root.join("sub/inner.j2"), "b").unwrap();
+        std::os::unix::fs::symlink("plain.j2", root.join("inside.j2")).unwrap();
+        std::os::unix::fs::symlink("../secret", root.join("outside.j2")).unwrap();
+        let read = |name: &str| read_template_file(root, name);
+        assert_eq!(read("plain.j2"), Ok(Some("a: {{ 1 }}".into())));
+        assert_eq!(read("sub/inner.j2"), Ok(Some("b".into())));
+        assert_eq!(read("missing.j2"), Ok(None));
+        // Links: followed inside the folder, refused out of it.
+        assert_eq!(read("inside.j2"), Ok(Some("a: {{ 1 }}".into())));
+        assert!(read("outside.j2")
+            .unwrap_err()
+            .contains("outside the add-on's metadata folder"));
+        // A folder is no template.
+        assert_eq!(read("sub"), Err("is a folder, not a regular file".into()));
     }
 
     #[test]
