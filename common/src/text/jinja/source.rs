@@ -54,7 +54,12 @@ pub(super) const MAX_OPERATORS_PER_TAG: usize = 500;
 
 /// The template text minijinja should compile for Jinja2 source `text`.
 pub(super) fn prepare(text: &str) -> Result<String, SourceError> {
-    let mut text = text.replace("\r\n", "\n").replace('\r', "\n");
+    // Line breaks made `\n`; the usual text, which has no `\r`, is not
+    // copied twice for that.
+    let mut text = match text.contains('\r') {
+        true => text.replace("\r\n", "\n").replace('\r', "\n"),
+        false => text.to_string(),
+    };
     let (spans, raw_ends) = tags(&text);
     check_numbers(&text, &spans)?;
     check_chain_lengths(&text, &spans)?;
@@ -94,13 +99,14 @@ pub(super) fn prepare(text: &str) -> Result<String, SourceError> {
 fn rewrite_tag(content: &str, budget: &mut usize) -> Result<String, String> {
     let mut content = content.to_string();
     let (tokens, _, _) = lex(&content, 0, None);
-    for token in tokens
+    let literals: Vec<(usize, usize, String)> = tokens
         .iter()
         .rev()
         .filter(|t| t.kind == Kind::Str && t.text.contains('\\'))
-    {
-        let literal = reencode_string(&token.text)?;
-        content.replace_range(token.start..token.end, &literal);
+        .map(|t| Ok((t.start, t.end, reencode_string(t.text)?)))
+        .collect::<Result<_, String>>()?;
+    for (start, end, literal) in literals {
+        content.replace_range(start..end, &literal);
     }
     for (op, rewrite) in [
         (
@@ -280,16 +286,18 @@ enum Kind {
 }
 
 #[derive(Debug, Clone)]
-struct Token {
+struct Token<'a> {
     kind: Kind,
     start: usize,
     end: usize,
     /// Bracket depth inside the tag; a bracket has its outer depth.
     depth: usize,
-    text: String,
+    /// The token's text, in the text lexed (not copied: lexing is done for
+    /// every template an add-on renders).
+    text: &'a str,
 }
 
-impl Token {
+impl Token<'_> {
     fn is_op(&self, op: &str) -> bool {
         self.kind == Kind::Op && self.text == op
     }
@@ -302,7 +310,7 @@ impl Token {
     fn is_keyword(&self) -> bool {
         self.kind == Kind::Name
             && matches!(
-                self.text.as_str(),
+                self.text,
                 "and" | "or" | "not" | "if" | "else" | "in" | "is" | "for" | "recursive"
             )
     }
@@ -362,8 +370,7 @@ fn check_chain_lengths(text: &str, spans: &[TagSpan]) -> Result<(), SourceError>
             .tokens
             .iter()
             .filter(|t| {
-                (t.kind == Kind::Op && !matches!(t.text.as_str(), "," | ":" | "="))
-                    || t.is_keyword()
+                (t.kind == Kind::Op && !matches!(t.text, "," | ":" | "=")) || t.is_keyword()
             })
             .count();
         if operators > MAX_OPERATORS_PER_TAG {
@@ -381,15 +388,15 @@ fn check_chain_lengths(text: &str, spans: &[TagSpan]) -> Result<(), SourceError>
 
 /// One `{{ }}` or `{% %}` tag: where its inside starts and ends, and its
 /// tokens (offsets in the whole text).
-struct TagSpan {
+struct TagSpan<'a> {
     start: usize,
     end: usize,
-    tokens: Vec<Token>,
+    tokens: Vec<Token<'a>>,
 }
 
 /// Every `{{ }}` and `{% %}` tag, in order, and the offset of the `%}` of
 /// each `{% raw %}` that ends without `-` or `+`.
-fn tags(text: &str) -> (Vec<TagSpan>, Vec<usize>) {
+fn tags(text: &str) -> (Vec<TagSpan<'_>>, Vec<usize>) {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut raw_ends = Vec::new();
@@ -460,7 +467,7 @@ fn raw_end(text: &str, from: usize) -> usize {
 
 /// The tokens from `from` up to `end` at depth 0 (or to the end of the
 /// text), where the inside ends and where the tag ends.
-fn lex(text: &str, from: usize, end: Option<&str>) -> (Vec<Token>, usize, usize) {
+fn lex<'a>(text: &'a str, from: usize, end: Option<&str>) -> (Vec<Token<'a>>, usize, usize) {
     let bytes = text.as_bytes();
     let mut tokens = Vec::new();
     let mut depth = 0usize;
@@ -483,10 +490,19 @@ fn lex(text: &str, from: usize, end: Option<&str>) -> (Vec<Token>, usize, usize)
             let after_dot = i > 0 && bytes[i - 1] == b'.';
             (Kind::Number, number_len(rest, after_dot))
         } else if c == '_' || c.is_alphabetic() {
-            let len = rest
-                .char_indices()
-                .find(|&(_, c)| !(c == '_' || c.is_alphanumeric()))
-                .map_or(rest.len(), |(at, _)| at);
+            // ASCII names read byte by byte; one that reaches a non-ASCII
+            // character is read again char by char.
+            let ascii = rest
+                .bytes()
+                .position(|b| !(b == b'_' || b.is_ascii_alphanumeric()));
+            let len = match ascii {
+                Some(at) if bytes[i + at].is_ascii() => at,
+                None => rest.len(),
+                Some(_) => rest
+                    .char_indices()
+                    .find(|&(_, c)| !(c == '_' || c.is_alphanumeric()))
+                    .map_or(rest.len(), |(at, _)| at),
+            };
             (Kind::Name, len)
         } else if matches!(c, '(' | '[' | '{') {
             (Kind::Open, 1)
@@ -509,7 +525,7 @@ fn lex(text: &str, from: usize, end: Option<&str>) -> (Vec<Token>, usize, usize)
             start: i,
             end: i + len,
             depth,
-            text: rest[..len].to_string(),
+            text: &rest[..len],
         });
         if kind == Kind::Open {
             depth += 1;
@@ -682,7 +698,7 @@ fn ends_concat_operand(tokens: &[Token], i: usize, depth: usize) -> bool {
     match token.kind {
         Kind::Name if token.is_name("not") => !(i >= 1 && tokens[i - 1].is_name("is")),
         Kind::Name => token.is_keyword() && !token.is_name("is"),
-        Kind::Op => match token.text.as_str() {
+        Kind::Op => match token.text {
             "*" | "/" | "//" | "%" | "**" | "|" | "." => false,
             "-" | "+" => i >= 1 && tokens[i - 1].ends_operand() && tokens[i - 1].depth == depth,
             _ => true,
@@ -731,7 +747,7 @@ fn left_operand_start(tokens: &[Token], index: usize, depth: usize) -> Option<us
             Kind::Name => !token.is_keyword(),
             // A bracket at this depth opens a group whose end was passed.
             Kind::Number | Kind::Str | Kind::Close | Kind::Open => true,
-            Kind::Op => match token.text.as_str() {
+            Kind::Op => match token.text {
                 "*" | "/" | "//" | "%" | "**" | "|" | "." => true,
                 "-" | "+" => i < 2 || !tokens[i - 2].ends_operand() || tokens[i - 2].depth < depth,
                 _ => false,
@@ -950,6 +966,24 @@ mod tests {
             rewritten("{% set n = 'p-' ~ x if c else y %}"),
             "{% set n = __py_concat('p-', x) if c else y %}"
         );
+    }
+
+    #[test]
+    fn names_are_lexed_whole_in_ascii_and_beyond() {
+        let names = |text: &str| -> Vec<String> {
+            let (tokens, _, _) = lex(text, 0, None);
+            tokens
+                .iter()
+                .filter(|t| t.kind == Kind::Name)
+                .map(|t| t.text.to_string())
+                .collect()
+        };
+        assert_eq!(names("a_1 + _b2.c"), ["a_1", "_b2", "c"]);
+        assert_eq!(names("naïve ~ x_é1 ~ été"), ["naïve", "x_é1", "été"]);
+        assert_eq!(names("end"), ["end"]);
+        // Line breaks: a `\r` is made `\n`; text without one is as it was.
+        assert_eq!(prepare("a\r\nb\rc{{ x }}").unwrap(), "a\nb\nc{{ x }}");
+        assert_eq!(prepare("a\nb{{ x }}").unwrap(), "a\nb{{ x }}");
     }
 
     #[test]
