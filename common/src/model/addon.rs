@@ -426,6 +426,11 @@ impl KeyOrder {
         self.0.is_none()
     }
 
+    /// The value whose mappings give the order, if there is one.
+    pub fn model(&self) -> Option<&Value> {
+        self.0.as_deref()
+    }
+
     /// The order under one key (`imageSet`), if there is one.
     pub fn get(&self, key: &str) -> KeyOrder {
         KeyOrder(

@@ -15,7 +15,7 @@ use minijinja::{Error, ErrorKind, State};
 
 use crate::model::addon::AddonDocument;
 
-use super::python::{python_repr_str, serde_value, truthy};
+use super::python::{ordered_json_value, python_repr_str, serde_value, truthy};
 
 /// The `Addon` a template sees.
 #[derive(Debug)]
@@ -29,30 +29,36 @@ pub(super) struct AddonObject {
 
 impl AddonObject {
     pub fn new(document: &AddonDocument) -> Self {
-        let metadata = document.ordered_metadata();
-        let imageset_version = metadata.get("addonImageSetVersion").cloned();
+        // The metadata as `document.ordered_metadata()` gives it, made a
+        // template value in the same walk that orders it.
+        let metadata = serde_json::to_value(&document.metadata).unwrap_or_default();
+        let order = document.key_order.model();
+        let ordered = |key: &str| {
+            let value = metadata.get(key)?;
+            Some(ordered_json_value(value, order.and_then(|o| o.get(key))))
+        };
+        let imageset_version = ordered("addonImageSetVersion");
         // mtcli: a present `addonImageSetVersion` means the image set's
         // catalog (None when the version is null); else `indexImage`.
         let catalog_image = match (&imageset_version, document.image_set.as_ref()) {
             (Some(_), Some(set)) => Value::from(set.index_image.as_str()),
             (Some(_), None) => Value::from(()),
-            (None, _) => metadata
-                .get("indexImage")
-                .map(serde_value)
-                .unwrap_or(Value::from(())),
+            (None, _) => ordered("indexImage").unwrap_or(Value::from(())),
         };
+        let imageset = document
+            .image_set
+            .as_ref()
+            .and_then(|set| serde_json::to_value(set).ok())
+            .map(|set| ordered_json_value(&set, order.and_then(|o| o.get("imageSet"))));
         AddonObject {
             name: document
                 .addon_folder
                 .clone()
                 .unwrap_or_else(|| document.metadata.id.clone()),
-            metadata: serde_value(&metadata),
-            imageset: document
-                .ordered_image_set()
-                .map(|set| serde_value(&set))
-                .unwrap_or(Value::from(())),
+            metadata: ordered_json_value(&metadata, order),
+            imageset: imageset.unwrap_or(Value::from(())),
             catalog_image,
-            imageset_version: imageset_version.map(|v| serde_value(&v)),
+            imageset_version,
         }
     }
 

@@ -32,6 +32,59 @@ pub(super) fn serde_value<T: serde::Serialize>(value: T) -> Value {
     Value::from(minijinja::value::Serde(value))
 }
 
+/// `serde_value(key_order.apply(value))` in one walk, where `model` is the
+/// key order's value: each mapping's keys in the model's order, then the
+/// others in their own (`crate::model::addon::KeyOrder::apply`), made into
+/// the values minijinja's serializer makes, without the ordered copy.
+pub(super) fn ordered_json_value(
+    value: &serde_json::Value,
+    model: Option<&serde_json::Value>,
+) -> Value {
+    use serde_json::Value as Json;
+    match (value, model) {
+        (Json::Object(map), Some(Json::Object(model))) => {
+            let known = model.iter().filter_map(|(key, sub_model)| {
+                let item = map.get(key)?;
+                Some((key, ordered_json_value(item, Some(sub_model))))
+            });
+            let others = map
+                .iter()
+                .filter(|(key, _)| !model.contains_key(*key))
+                .map(|(key, item)| (key, ordered_json_value(item, None)));
+            Value::from_pairs(
+                known
+                    .chain(others)
+                    .map(|(k, v)| (Value::from(k.as_str()), v)),
+            )
+        }
+        (Json::Object(map), _) => Value::from_pairs(
+            map.iter()
+                .map(|(key, item)| (Value::from(key.as_str()), ordered_json_value(item, None))),
+        ),
+        (Json::Array(items), model) => {
+            let models = match model {
+                Some(Json::Array(models)) => models.as_slice(),
+                _ => &[],
+            };
+            let values: Vec<Value> = items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| ordered_json_value(item, models.get(i)))
+                .collect();
+            Value::from_object(values)
+        }
+        // As serde_json serializes a number: u64, then i64, then f64.
+        (Json::Number(n), _) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(u), _, _) => Value::from(u),
+            (None, Some(i), _) => Value::from(i),
+            (None, None, f) => Value::from(f.unwrap_or(f64::NAN)),
+        },
+        (Json::String(text), _) => Value::from(text.as_str()),
+        (Json::Bool(b), _) => Value::from(*b),
+        (Json::Null, _) => Value::from(()),
+    }
+}
+
 /// Python's `str()`: a string as it is, anything else as `repr()`. An
 /// undefined value is an error, as Jinja2's `StrictUndefined` makes it.
 pub(super) fn python_str(value: &Value) -> Result<String, Error> {
@@ -308,6 +361,34 @@ pub(super) fn truthy(value: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ordered_json_value_is_the_ordered_document_made_a_template_value() {
+        use crate::model::addon::KeyOrder;
+        use serde_json::json;
+        let value = json!({
+            "b": {"y": 1, "x": [{"q": -2, "p": 1.5}, {"s": null, "r": true}, {"u": "v"}]},
+            "a": "a string longer than a small string holds",
+            "unknown": {"k2": 1, "k1": 2},
+            "n": [18446744073709551615u64, -9223372036854775808i64, 0.1],
+            "c": [],
+            "d": {},
+        });
+        let models = [
+            json!({"a": 0, "b": {"x": [{"p": 0, "q": 0}, {"r": 0}], "y": 0}, "gone": 0, "n": 0}),
+            json!({"b": [1, 2], "a": {"x": 0}}),
+            json!("not a mapping"),
+            json!({}),
+        ];
+        for model in &models {
+            let expected = serde_value(KeyOrder::of(model.clone()).apply(value.clone()));
+            let got = ordered_json_value(&value, Some(model));
+            assert_eq!(format!("{got:?}"), format!("{expected:?}"), "model {model}");
+            assert_eq!(got, expected, "model {model}");
+        }
+        let plain = ordered_json_value(&value, None);
+        assert_eq!(format!("{plain:?}"), format!("{:?}", serde_value(&value)));
+    }
 
     #[test]
     fn repr_escapes_what_python_calls_non_printable() {
