@@ -137,6 +137,9 @@ pub struct StrategySpec {
 #[serde(default)]
 pub struct DeploymentSpec {
     pub name: String,
+    /// Copied from the CSV object by [`ClusterServiceVersion::from_value`]
+    /// (a clone of the value), not rebuilt key by key through serde.
+    #[serde(skip_deserializing)]
     pub spec: Value,
 }
 
@@ -184,10 +187,20 @@ impl ClusterServiceVersion {
                     .collect()
             })
             .unwrap_or_default();
-        let spec = match raw.get("spec") {
+        let mut spec = match raw.get("spec") {
             Some(spec) => CsvSpec::deserialize(spec).map_err(|err| format!("spec: {err}"))?,
             None => CsvSpec::default(),
         };
+        if let Some(install) = &mut spec.install {
+            let raw_deployments = raw
+                .pointer("/spec/install/spec/deployments")
+                .and_then(Value::as_array);
+            for (at, deployment) in install.spec.deployments.iter_mut().enumerate() {
+                if let Some(raw_spec) = raw_deployments.and_then(|d| d.get(at)?.get("spec")) {
+                    deployment.spec = raw_spec.clone();
+                }
+            }
+        }
         Ok(ClusterServiceVersion {
             name,
             annotations,
@@ -206,5 +219,39 @@ pub fn value_text(value: &Value) -> String {
         Value::String(text) => text.clone(),
         Value::Null => String::new(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn deployments_keep_their_whole_spec_and_a_missing_one_is_null() {
+        let spec = json!({"replicas": 1, "template": {"spec": {"containers": [{"name": "m"}]}}});
+        let raw = json!({
+            "metadata": {"name": "op.v1.0.0"},
+            "spec": {"install": {"strategy": "deployment", "spec": {
+                "deployments": [{"name": "a", "spec": spec}, {"name": "b"}],
+                "permissions": [{"serviceAccountName": "sa", "rules": [{"verbs": ["get"]}]}],
+            }}},
+        });
+        let csv = ClusterServiceVersion::from_value(&raw).unwrap();
+        let install = csv.spec.install.unwrap();
+        let deployments = &install.spec.deployments;
+        assert_eq!(deployments.len(), 2);
+        assert_eq!(
+            (deployments[0].name.as_str(), &deployments[0].spec),
+            ("a", &spec)
+        );
+        assert_eq!(
+            (deployments[1].name.as_str(), &deployments[1].spec),
+            ("b", &Value::Null)
+        );
+        assert_eq!(install.spec.permissions[0].rules[0].verbs, ["get"]);
+        // A CSV without an install strategy has no deployments.
+        let bare = ClusterServiceVersion::from_value(&json!({"spec": {}})).unwrap();
+        assert!(bare.spec.install.is_none());
     }
 }
