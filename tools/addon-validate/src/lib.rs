@@ -19,7 +19,6 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use common::cli::io::{OutputArgs, Source};
-use common::model::bundle;
 use common::model::inventory::{Inventory, Scope};
 use common::{Error, Finding, Result};
 use serde::Serialize;
@@ -256,7 +255,7 @@ fn validate_one(args: &Args, settings: &Settings) -> Result<()> {
                     )));
                 }
             }
-            let bundles = args.bundles.as_deref().map(bundle::load_tree);
+            let bundles = args.bundles.as_deref().map(validate::LoadedBundles::load);
             let input_format = source.format();
             let outcome = validate::validate_addon(source, bundles.as_ref(), settings)?;
             print_findings(&outcome.findings);

@@ -15,7 +15,6 @@ use common::check::schemas::schemas;
 use common::cli::io::Source;
 use common::cli::listing::EntryKind;
 use common::cli::parallel::{for_each_in_order, item_panic, WorkerStack};
-use common::model::bundle;
 use common::model::document::{self, TreePlace};
 use common::model::imageset::ImageSetFolder;
 use common::{AddonDocument, Error, Finding, Result};
@@ -431,7 +430,7 @@ fn validate_addon_dir(
         failed: false,
     };
     let mut image_set_rows = Vec::new();
-    let bundles = bundles_dir(dir, bundles_root).map(|d| bundle::load_tree(&d));
+    let bundles = bundles_dir(dir, bundles_root).map(|d| validate::LoadedBundles::load(&d));
     for env in document::ENVIRONMENTS {
         if settings
             .environment

@@ -36,11 +36,36 @@ pub struct AddonOutcome {
     pub findings: Vec<Finding>,
 }
 
+/// An add-on's bundles folder as read once for all its environments: the
+/// tree, its findings, and the check of its `main/config.yaml` (parsed
+/// once, not once per environment).
+pub struct LoadedBundles {
+    pub tree: BundleTree,
+    pub findings: Vec<Finding>,
+    config: Result<Vec<Finding>>,
+}
+
+impl LoadedBundles {
+    /// Reads the bundles folder `dir` ([`common::model::bundle::load_tree`]).
+    pub fn load(dir: &Path) -> LoadedBundles {
+        let (tree, findings) = common::model::bundle::load_tree(dir);
+        let config = match &tree.config {
+            Some(config) => check_bundles_config(config),
+            None => Ok(Vec::new()),
+        };
+        LoadedBundles {
+            tree,
+            findings,
+            config,
+        }
+    }
+}
+
 /// Validates one add-on: schema and loading rules, then the AM rules, then
 /// (with bundles) the bundle rules.
 pub fn validate_addon(
     source: Source,
-    bundles: Option<&(BundleTree, Vec<Finding>)>,
+    bundles: Option<&LoadedBundles>,
     settings: &Settings,
 ) -> Result<AddonOutcome> {
     let file = source.origin.to_string();
@@ -50,11 +75,9 @@ pub fn validate_addon(
     };
     let loaded = document::load(source, &options)?;
     let mut findings = loaded.findings;
-    if let Some((tree, tree_findings)) = bundles {
-        findings.extend(tree_findings.iter().cloned());
-        if let Some(config) = &tree.config {
-            findings.extend(check_bundles_config(config)?);
-        }
+    if let Some(bundles) = bundles {
+        findings.extend(bundles.findings.iter().cloned());
+        findings.extend(bundles.config.clone()?);
     }
     let id = loaded
         .value
@@ -72,7 +95,7 @@ pub fn validate_addon(
         let subject = Subject {
             file: &file,
             document,
-            bundles: bundles.map(|(tree, _)| tree),
+            bundles: bundles.map(|bundles| &bundles.tree),
             excluded_namespaces: &settings.excluded_namespaces,
         };
         rule_findings.extend(
