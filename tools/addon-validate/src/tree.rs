@@ -128,7 +128,7 @@ pub fn addon_folders(root: &Path, environment: Option<&str>, jobs: usize) -> Res
     // its name is held once, by the folder it becomes.
     let mut folders = Vec::new();
     let mut settled = Vec::new();
-    let listed = common::cli::listing::each_entry_kept(&base, |name, kind| {
+    let addons = common::cli::listing::each_entry_kept(&base, |name, kind| {
         if kind.is_symlink() {
             settled.push(AddonFolder {
                 name: name.to_string_lossy().into(),
@@ -154,10 +154,10 @@ pub fn addon_folders(root: &Path, environment: Option<&str>, jobs: usize) -> Res
             }
         }
     });
-    let listed = listed.map_err(|err| Error::in_file(&base, format!("cannot be listed: {err}")))?;
+    let addons = addons.map_err(|err| Error::in_file(&base, format!("cannot be listed: {err}")))?;
     common::cli::parallel::try_update_bounded(&mut folders, jobs, |folder| {
         let name = std::ffi::OsStr::new(&*folder.name);
-        if let Some((environments, refusals)) = inspect(&base, Some(&listed), name, &asked) {
+        if let Some((environments, refusals)) = inspect(&base, Some(&addons), name, &asked) {
             folder.environments = environments;
             folder.refusals = refusals.into();
         }
@@ -176,17 +176,15 @@ pub fn addon_folders(root: &Path, environment: Option<&str>, jobs: usize) -> Res
 
 /// A real folder of `addons/`: the environments it holds (as bits), and
 /// why it is refused, if it is. None when it holds no add-on of the
-/// environments asked. `listed` is `base` kept open, where the paths are
+/// environments asked. `addons` is `base` kept open, where the paths are
 /// looked up from (eleven `statx` of four components, not eight).
 fn inspect(
     base: &Path,
-    listed: Option<&common::cli::listing::Folder>,
+    addons: Option<&common::cli::listing::Folder>,
     name: &std::ffi::OsStr,
     asked: &[&'static str],
 ) -> Option<(u8, Vec<Finding>)> {
     let path = base.join(name);
-    let name_os = name;
-    let name = name.to_string_lossy();
     let mut ways = vec!["metadata".to_string(), "addonimagesets".to_string()];
     for env in asked {
         for rel in [
@@ -201,8 +199,8 @@ fn inspect(
     let kinds: BTreeMap<&str, Option<EntryKind>> = ways
         .iter()
         .map(|rel| {
-            let kind = match listed {
-                Some(folder) => folder.entry_kind(&Path::new(name_os).join(rel)).ok(),
+            let kind = match addons {
+                Some(addons) => addons.entry_kind(&Path::new(name).join(rel)).ok(),
                 None => std::fs::symlink_metadata(path.join(rel))
                     .ok()
                     .map(|m| m.file_type().into()),
@@ -231,7 +229,7 @@ fn inspect(
         return None;
     }
     // A bad name is the one thing said: nothing inside is its add-on's yet.
-    let refusals = match loader::folder_name(&path, &name) {
+    let refusals = match loader::folder_name(&path, &name.to_string_lossy()) {
         Some(bad_name) => vec![bad_name],
         None => links,
     };

@@ -201,13 +201,20 @@ fn load_config(root: &Path, config: &Path, findings: &mut Vec<Finding>) -> Optio
 /// `--bundles` to a bundle's files are never followed through a symlink
 /// (one could lead anywhere on the machine, and its files would end up in
 /// the images). The listing itself refuses the link: no `statx` before it.
+///
+/// `above`, when given, is the folder holding `dir`'s parent, kept open:
+/// `dir` is opened from it by its last two components (`<version>/manifests`).
 fn listing_unless_symlink(
     dir: &Path,
-    within: Option<(&Folder, &Path)>,
+    above: Option<&Folder>,
     findings: &mut Vec<Finding>,
 ) -> Option<std::io::Result<Listed>> {
-    let listed = match within {
-        Some((folder, rel)) => folder.list_sorted_unless_symlink(rel, dir),
+    let last_two = || {
+        let parent = dir.parent()?.file_name()?;
+        Some(Path::new(parent).join(dir.file_name()?))
+    };
+    let listed = match above.zip(last_two()) {
+        Some((folder, rel)) => folder.list_sorted_unless_symlink(&rel, dir),
         None => crate::cli::listing::list_sorted_unless_symlink(dir),
     };
     match listed {
@@ -333,14 +340,8 @@ pub fn load_bundle(
     let version = parse_version_dir(dir, version_name, findings);
     let root = BundleRoot::new(dir);
 
-    let within = |sub: &str| {
-        let rel = Path::new(dir.file_name()?).join(sub);
-        Some((parent?, rel))
-    };
     let metadata_dir = dir.join("metadata");
-    let metadata_within = within("metadata");
-    let metadata_within = metadata_within.as_ref().map(|(f, rel)| (*f, rel.as_path()));
-    let metadata_listing = listing_unless_symlink(&metadata_dir, metadata_within, findings);
+    let metadata_listing = listing_unless_symlink(&metadata_dir, parent, findings);
     let metadata_linked = metadata_listing.is_none();
     let annotations_path = metadata_dir.join("annotations.yaml");
     let metadata = metadata_listing.and_then(Result::ok);
@@ -362,11 +363,7 @@ pub fn load_bundle(
     };
 
     let manifests_dir = dir.join("manifests");
-    let manifests_within = within("manifests");
-    let manifests_within = manifests_within
-        .as_ref()
-        .map(|(f, rel)| (*f, rel.as_path()));
-    let manifests_listing = listing_unless_symlink(&manifests_dir, manifests_within, findings);
+    let manifests_listing = listing_unless_symlink(&manifests_dir, parent, findings);
     let manifests_linked = manifests_listing.is_none();
     let manifests = match manifests_listing {
         None => Vec::new(),
