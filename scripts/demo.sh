@@ -57,9 +57,34 @@ cleanup() {
 trap cleanup EXIT
 say() { printf '\n== %s\n' "$*"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_for() { # URL: until it answers
-  for _ in $(seq 300); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  echo "demo: $1 never answered" >&2; return 1
+# serve NAME PATH CMD...: starts server NAME, CMD with every @PORT@ in it
+# replaced by a free port, in the background, and waits (30 s) until
+# http://127.0.0.1:PORT/PATH answers; sets $port. A free port can be taken
+# between free_port and the server's bind (the tests run several demos and
+# servers at once): a server that exits before it answers is started again
+# on another port, up to three times, then its log is shown.
+serve() {
+  local name=$1 path=$2 attempt pid
+  shift 2
+  for attempt in 1 2 3; do
+    port=$(free_port)
+    "${@//@PORT@/$port}" >"$out/$name.log" 2>&1 &
+    pid=$!
+    pids+=("$pid")
+    for _ in $(seq 300); do
+      # An answer counts only while ours is running: a server that lost the
+      # port exits at once, and what answers there is someone else's.
+      if curl -sf --max-time 2 "http://127.0.0.1:$port/$path" >/dev/null 2>&1; then
+        kill -0 "$pid" 2>/dev/null && return 0
+      fi
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill "$pid" 2>/dev/null || true
+  done
+  echo "demo: $name did not start (attempt $attempt on 127.0.0.1:$port); its log ends:" >&2
+  tail -5 "$out/$name.log" >&2
+  return 1
 }
 # The add-on document names the local registry, which managed-tenants would
 # not accept: that warning is expected here, so it is not shown each time.
@@ -88,11 +113,10 @@ echo "valid"
 say "deploy 2/4: addon-validate | catalog-build, the add-on's bundles built into a catalog"
 layout_flag=()
 if command -v docker-registry >/dev/null; then
-  reg=$(free_port)
-  printf 'version: 0.1\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: "127.0.0.1:%s"}\n' "$out/registry" "$reg" >"$out/registry.yml"
-  docker-registry serve "$out/registry.yml" >"$out/registry.log" 2>&1 &
-  pids+=($!)
-  wait_for "http://127.0.0.1:$reg/v2/"
+  # Its address comes from REGISTRY_HTTP_ADDR, which overrides the config's.
+  printf 'version: 0.1\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: "127.0.0.1:0"}\n' "$out/registry" >"$out/registry.yml"
+  serve registry v2/ env REGISTRY_HTTP_ADDR=127.0.0.1:@PORT@ docker-registry serve "$out/registry.yml"
+  reg=$port
   "$bin/addon-validate" "$addon" --bundles "$bundles" \
     | catalog_build --bundles "$bundles" --repo "127.0.0.1:$reg/osd-addons/reference-addon" --base-image scratch \
     >"$out/addon.json" 2>"$out/catalog.log"
@@ -122,9 +146,8 @@ done | "$bin/hive-apply" --kubeconfig "$out/kubeconfig" --summary
 quiet "$bin/syncset-render" --selector "$out/addon.json" | "$bin/hive-apply" --kubeconfig "$out/kubeconfig" --summary
 
 say "telemetry: prometheus scraping a pushgateway"
-pg=$(free_port); prom=$(free_port)
-prometheus-pushgateway --web.listen-address="127.0.0.1:$pg" --persistence.file="$out/pg.data" >/dev/null 2>&1 &
-pids+=($!)
+serve pushgateway -/ready prometheus-pushgateway --web.listen-address="127.0.0.1:@PORT@" --persistence.file="$out/pg.data"
+pg=$port
 cat >"$out/prometheus.yml" <<EOF
 global: {scrape_interval: 1s, evaluation_interval: 1s}
 scrape_configs:
@@ -132,11 +155,9 @@ scrape_configs:
     honor_labels: true
     static_configs: [{targets: ["127.0.0.1:$pg"]}]
 EOF
-prometheus --config.file="$out/prometheus.yml" --storage.tsdb.path="$out/tsdb" \
-  --web.listen-address="127.0.0.1:$prom" >/dev/null 2>&1 &
-pids+=($!)
-wait_for "http://127.0.0.1:$pg/-/ready"
-wait_for "http://127.0.0.1:$prom/-/ready"
+serve prometheus -/ready prometheus --config.file="$out/prometheus.yml" --storage.tsdb.path="$out/tsdb" \
+  --web.listen-address="127.0.0.1:@PORT@"
+prom=$port
 echo "Prometheus at http://127.0.0.1:$prom"
 
 say "deploy 4/4: fake-ocm (acting as OCM for both clusters) and ocm-post, the add-on and its version"
