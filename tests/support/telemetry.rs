@@ -58,21 +58,17 @@ impl Telemetry {
     /// Starts both and waits until they answer `/-/ready`.
     pub fn start() -> Telemetry {
         let dir = tempfile::tempdir().unwrap();
-        let (push_port, prometheus_port) = (free_port(), free_port());
-        let log = |name: &str| std::fs::File::create(dir.path().join(name)).unwrap();
-        let pushgateway = KillOnDrop(
-            Command::new(PUSHGATEWAY)
-                .arg(format!("--web.listen-address=127.0.0.1:{push_port}"))
+        let (pushgateway, push_port) = serve("pushgateway", dir.path(), |port| {
+            let mut command = Command::new(PUSHGATEWAY);
+            command
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
                 // Debian's default persists to /var/lib/prometheus: keep each run's samples to itself.
                 .arg(format!(
                     "--persistence.file={}",
                     dir.path().join("pushgateway.data").display()
-                ))
-                .stdout(Stdio::null())
-                .stderr(log("pushgateway.log"))
-                .spawn()
-                .unwrap(),
-        );
+                ));
+            command
+        });
         let config = dir.path().join("prometheus.yml");
         std::fs::write(
             &config,
@@ -82,41 +78,26 @@ impl Telemetry {
             ),
         )
         .unwrap();
-        let prometheus = KillOnDrop(
-            Command::new(PROMETHEUS)
+        let (prometheus, prometheus_port) = serve("prometheus", dir.path(), |port| {
+            let mut command = Command::new(PROMETHEUS);
+            command
                 .arg(format!("--config.file={}", config.display()))
                 .arg(format!(
                     "--storage.tsdb.path={}",
                     dir.path().join("data").display()
                 ))
-                .arg(format!("--web.listen-address=127.0.0.1:{prometheus_port}"))
-                .stdout(Stdio::null())
-                .stderr(log("prometheus.log"))
-                .spawn()
-                .unwrap(),
-        );
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"));
+            command
+        });
         let prometheus_url = format!("http://127.0.0.1:{prometheus_port}");
-        let client = |url: &str| {
-            Client::new(url, &TlsOptions::default())
-                .unwrap()
-                .with_retry(common::remote::http::RetryPolicy::none())
-        };
-        let telemetry = Telemetry {
+        Telemetry {
             _pushgateway: pushgateway,
             _prometheus: prometheus,
             push: client(&format!("http://127.0.0.1:{push_port}")),
             prometheus: client(&prometheus_url),
             prometheus_url,
             _dir: dir,
-        };
-        for server in [&telemetry.push, &telemetry.prometheus] {
-            wait_until(Duration::from_secs(30), "the server to be ready", || {
-                server
-                    .send(&Request::new("GET", "/-/ready"))
-                    .is_ok_and(|r| r.status == 200)
-            });
         }
-        telemetry
     }
 
     /// Replaces what `cluster` reports (a pushgateway group per cluster, so
@@ -165,6 +146,52 @@ impl Telemetry {
 }
 
 /// Polls `ready` every 100 ms until it holds; fails the test after `limit`.
+/// A client of a test server: no retries, so a poll sees the server as it is.
+fn client(url: &str) -> Client {
+    Client::new(url, &TlsOptions::default())
+        .unwrap()
+        .with_retry(common::remote::http::RetryPolicy::none())
+}
+
+/// Starts `command(port)` on a free port, its stderr in `dir/NAME.log`, and
+/// waits (30 s) until it answers `/-/ready` while it still runs. A port
+/// free when picked can be taken before the server binds it (the tests
+/// start servers on many threads at once): a server that exits first is
+/// started again on another port, up to three times; and an answer counts
+/// only while ours runs, since what answers on a lost port is another's.
+fn serve(name: &str, dir: &Path, command: impl Fn(u16) -> Command) -> (KillOnDrop, u16) {
+    let log = dir.join(format!("{name}.log"));
+    for _ in 0..3 {
+        let port = free_port();
+        let mut server = KillOnDrop(
+            command(port)
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .unwrap(),
+        );
+        // A listener that takes the request and never answers holds a poll
+        // for 2 s at most.
+        let ready = client(&format!("http://127.0.0.1:{port}"))
+            .with_request_timeout(Duration::from_secs(2));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut running = || server.0.try_wait().is_ok_and(|status| status.is_none());
+        while running() && Instant::now() < deadline {
+            let answered = ready
+                .send(&Request::new("GET", "/-/ready"))
+                .is_ok_and(|r| r.status == 200);
+            if answered && running() {
+                return (server, port);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    panic!(
+        "{name} did not start on three ports; its log ends: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+}
+
 pub fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !ready() {
