@@ -32,24 +32,30 @@ fn digest(run: &Run) -> String {
     index_image(run).split('@').nth(1).unwrap().to_string()
 }
 
-fn registry_or_skip(port: u16, storage: &Path) -> Option<DockerRegistry> {
+/// The registry on a free port. A port free when picked can be taken
+/// before the registry binds it (the tests start servers on many threads
+/// at once), so a registry that exits at once is started again on another,
+/// up to three times.
+fn registry_or_skip(storage: &Path) -> Option<DockerRegistry> {
     if !e2e::prerequisite("docker-registry and skopeo", registry_tools_installed()) {
         return None;
     }
-    Some(DockerRegistry::start(port, storage).expect("docker-registry starts"))
+    let mut failed = Vec::new();
+    for _ in 0..3 {
+        match DockerRegistry::start(free_port(), storage) {
+            Ok(registry) => return Some(registry),
+            Err(err) => failed.push(err.to_string()),
+        }
+    }
+    panic!("docker-registry did not start on three ports: {failed:?}");
 }
 
 /// A registry on a free port with the base image pushed to it
 /// ([`push_base_image`]), and its storage folder (dropped last); None, with a
 /// note, when docker-registry or skopeo is missing.
 fn registry_with_base() -> Option<(tempfile::TempDir, DockerRegistry, &'static str)> {
-    registry_with_base_on(free_port())
-}
-
-/// [`registry_with_base`] on `port` (a test that restarts it there).
-fn registry_with_base_on(port: u16) -> Option<(tempfile::TempDir, DockerRegistry, &'static str)> {
     let storage = tempfile::tempdir().unwrap();
-    let registry = registry_or_skip(port, storage.path())?;
+    let registry = registry_or_skip(storage.path())?;
     let base = push_base_image(&registry);
     Some((storage, registry, base))
 }
@@ -234,10 +240,10 @@ fn catalog_build_refuses_an_html_page_for_a_manifest_with_exit_3() {
 
 #[test]
 fn catalog_build_with_the_registry_stopped_mid_push_converges_after_a_restart_on_the_same_port() {
-    let port = free_port();
-    let Some((storage, registry, base)) = registry_with_base_on(port) else {
+    let Some((storage, registry, base)) = registry_with_base() else {
         return;
     };
+    let port = registry.port();
     let registry = Arc::new(Mutex::new(Some(registry)));
     // The registry is stopped once two blob uploads have been completed.
     let armed = Arc::new(AtomicBool::new(true));
@@ -301,8 +307,7 @@ fn catalog_build_sends_again_a_blob_whose_head_a_registry_killed_mid_write_answe
     // while writing it, it leaves an empty link, and the restarted registry
     // answers that blob's HEAD with a 500 for good, while a new upload
     // writes the link again: catalog-build sends the blob.
-    let port = free_port();
-    let Some((storage, registry, base)) = registry_with_base_on(port) else {
+    let Some((storage, registry, base)) = registry_with_base() else {
         return;
     };
     let cache = tempfile::tempdir().unwrap();

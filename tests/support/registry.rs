@@ -22,48 +22,66 @@ pub struct LoopbackRegistry {
 }
 
 impl LoopbackRegistry {
-    /// None (with a note) when docker-registry is not installed.
+    /// None (with a note) when docker-registry is not installed. A port
+    /// free when picked can be taken before the registry binds it (the
+    /// tests start servers on many threads at once): a registry that exits
+    /// before it answers is started again on another port, up to three
+    /// times, and an answer counts only while ours runs.
     pub fn start() -> Option<LoopbackRegistry> {
         if !crate::prerequisite(DOCKER_REGISTRY, crate::program(DOCKER_REGISTRY)) {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let config = dir.path().join("config.yml");
-        std::fs::write(&config, registry_config(&dir.path().join("data"), port)).unwrap();
         let log = dir.path().join("registry.log");
-        let log_file = std::fs::File::create(&log).unwrap();
-        let child = Command::new(DOCKER_REGISTRY)
-            .arg("serve")
-            .arg(&config)
-            .stdout(Stdio::from(log_file.try_clone().unwrap()))
-            .stderr(Stdio::from(log_file))
-            .spawn()
-            .expect("docker-registry starts");
-        let registry = LoopbackRegistry {
-            child,
-            port,
-            log,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
-                let _ = stream.write_all(b"GET /v2/ HTTP/1.0\r\n\r\n");
-                let mut answer = String::new();
-                let _ = stream.read_to_string(&mut answer);
-                if answer.contains(" 200 ") {
-                    return Some(registry);
+        let running = |child: &mut Child| child.try_wait().is_ok_and(|status| status.is_none());
+        for _ in 0..3 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let config = dir.path().join("config.yml");
+            std::fs::write(&config, registry_config(&dir.path().join("data"), port)).unwrap();
+            let log_file = std::fs::File::create(&log).unwrap();
+            let mut child = Command::new(DOCKER_REGISTRY)
+                .arg("serve")
+                .arg(&config)
+                .stdout(Stdio::from(log_file.try_clone().unwrap()))
+                .stderr(Stdio::from(log_file))
+                .spawn()
+                .expect("docker-registry starts");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while running(&mut child) && Instant::now() < deadline {
+                if answers_v2(port) && running(&mut child) {
+                    return Some(LoopbackRegistry {
+                        child,
+                        port,
+                        log,
+                        _dir: dir,
+                    });
                 }
+                std::thread::sleep(Duration::from_millis(100));
             }
-            std::thread::sleep(Duration::from_millis(100));
+            let _ = child.kill();
+            let _ = child.wait();
         }
-        panic!("docker-registry did not answer on port {port}");
+        panic!(
+            "docker-registry did not start on three ports; its log ends: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
     }
+}
+
+/// Whether a registry on `port` answers `GET /v2/` with 200 (in 2 s).
+fn answers_v2(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let _ = stream.write_all(b"GET /v2/ HTTP/1.0\r\n\r\n");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.contains(" 200 ")
 }
 
 /// docker-registry's configuration: storage in `data`, served on loopback

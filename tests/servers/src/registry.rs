@@ -79,7 +79,9 @@ impl DockerRegistry {
         let mut registry = DockerRegistry { child, port, log };
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if registry.answers() {
+            // An answer counts only while ours runs: one that lost the port
+            // to another process exits at once.
+            if registry.answers() && matches!(registry.child.try_wait(), Ok(None)) {
                 return Ok(registry);
             }
             if let Ok(Some(status)) = registry.child.try_wait() {
