@@ -608,7 +608,10 @@ mod tests {
         );
         assert_eq!(seen, (0..count).map(|k| (k, k * 2)).collect::<Vec<_>>());
         assert!(first_out_before.unwrap() < count, "written as they finish");
-        assert!(most_waiting < 4 * REORDER_WINDOW, "{most_waiting} waited");
+        // The consumer counts an item consumed as it takes it, so while it
+        // writes item k, workers may start items up to k + window: as many
+        // as the window may be done and waiting, no more.
+        assert!(most_waiting <= 4 * REORDER_WINDOW, "{most_waiting} waited");
         let failed = std::cell::Cell::new(0);
         map_in_order(
             5,
