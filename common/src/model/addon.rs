@@ -431,16 +431,6 @@ impl KeyOrder {
         self.0.as_deref()
     }
 
-    /// The order under one key (`imageSet`), if there is one.
-    pub fn get(&self, key: &str) -> KeyOrder {
-        KeyOrder(
-            self.0
-                .as_ref()
-                .and_then(|model| model.get(key))
-                .map(|model| std::sync::Arc::new(model.clone())),
-        )
-    }
-
     /// `value` with every mapping's keys in this order, recursively; keys
     /// this order does not know keep their place after the known ones.
     pub fn apply(&self, value: Value) -> Value {
@@ -513,12 +503,6 @@ impl AddonDocument {
     pub fn ordered_metadata(&self) -> Value {
         self.key_order
             .apply(serde_json::to_value(&self.metadata).unwrap_or(Value::Null))
-    }
-
-    /// The selected image set, keys in its file's order: `ADDON.imageset`.
-    pub fn ordered_image_set(&self) -> Option<Value> {
-        let set = serde_json::to_value(self.image_set.as_ref()?).ok()?;
-        Some(self.key_order.get("imageSet").apply(set))
     }
 
     /// The catalog image: the image set's when one is selected, else `indexImage`.
