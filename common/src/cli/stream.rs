@@ -42,7 +42,8 @@ pub const MAX_STREAM_BYTES: usize = 1 << 30;
 pub struct StreamItem {
     /// 1-based position in the stream.
     pub position: usize,
-    /// The document's `id`, when it could be read even if the document is bad.
+    /// The document's `id`: its add-on's id when it loaded, else the one
+    /// read leniently from its text, if there is one.
     pub id: Option<String>,
     pub document: Result<AddonDocument>,
 }
@@ -427,7 +428,9 @@ impl StreamReader {
     /// that file; inside a stream, as text whose findings point at the
     /// stream's lines.
     fn load(&self, chunk: Chunk, many: bool) -> StreamItem {
-        let id = peek_id(&chunk.text);
+        // Kept to find the id of a document that does not load (a copy:
+        // cheaper than peeking into every document that does).
+        let text = chunk.text.clone();
         let part = if many || self.origin == Origin::Stdin {
             // Inside a stream the text is not the file: a tree place would be
             // resolved from the wrong path.
@@ -442,6 +445,10 @@ impl StreamReader {
         });
         let document = crate::model::document::load_valid_at(part, place)
             .map_err(|err| locate(err, &self.origin, chunk.first_line));
+        let id = match &document {
+            Ok(document) => Some(document.metadata.id.clone()),
+            Err(_) => peek_id(&text),
+        };
         StreamItem {
             position: self.position,
             id,
@@ -519,7 +526,7 @@ fn locate(err: Error, origin: &Origin, first_line: usize) -> Error {
     }
 }
 
-/// The `id` of a document, read leniently so that a broken document is
+/// The `id` of a document that did not load, read leniently so that it is
 /// still named by it.
 fn peek_id(text: &str) -> Option<String> {
     let trimmed = text.trim_start();
