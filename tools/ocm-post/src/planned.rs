@@ -10,7 +10,7 @@
 //! are printed, and the requests written, in stream order, exactly as when
 //! the whole stream was read first.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufReader, BufWriter, Read, Seek, Write};
 
 use common::cli::io::Format;
@@ -22,9 +22,10 @@ use serde::ser::{Serialize, SerializeSeq, Serializer};
 use crate::fleet::{item_id, repeated_error, repeated_ids, Options};
 use crate::publish::{planned, PlannedRequest};
 
-/// One document of the stream, planned: what is kept of it until the
-/// stream ends, a few dozen bytes. Its notes and requests are in the
-/// spools, each with its length before it.
+/// One document of the stream, planned: what is kept of each until the
+/// stream ends, 20 bytes. Its notes and requests are in the spools, each
+/// with its length before it; why it failed, if it did, is among the
+/// stream's [`PlannedStream::failures`] (few documents have one).
 struct Planned {
     /// Its document's position in the stream (1-based; a stream is far
     /// below 4 GiB documents).
@@ -32,21 +33,10 @@ struct Planned {
     /// How many requests it has in the requests spool.
     requests: u32,
     /// Where its add-on id (`fleet::item_id`) is in the stream's
-    /// [`PlannedStream::ids`].
+    /// [`PlannedStream::ids`]. The stream reader names a document by the
+    /// same id (its add-on's, or the one it read from a broken one).
     id: Option<Span>,
-    /// The id the stream reader read, which names the document in
-    /// messages, when it is not `id` (nearly never: boxed).
-    named_otherwise: Option<Box<Named>>,
-    /// Why its requests do not go out (boxed: most documents have none).
-    failure: Option<Box<Error>>,
-    /// Refused for its repeated id: as if it had not been looked at, its
-    /// notes are not printed either.
-    refused: bool,
 }
-
-/// The id that names a document in messages, when it is not its add-on id
-/// (none, when the reader read none).
-struct Named(Option<Box<str>>);
 
 /// Where a text is in another (start and end, in bytes).
 #[derive(Clone, Copy)]
@@ -61,24 +51,23 @@ impl Planned {
 
     /// Its name in messages.
     fn name(&self, ids: &str) -> String {
-        let id = match &self.named_otherwise {
-            None => self.id(ids),
-            Some(named) => named.0.as_deref(),
-        };
-        common::cli::stream::document_name(self.position as usize, id)
+        common::cli::stream::document_name(self.position as usize, self.id(ids))
     }
+}
 
-    fn result(&mut self) -> Result<()> {
-        match self.failure.take() {
-            Some(err) => Err(*err),
-            None => Ok(()),
-        }
-    }
+/// Why a document's requests do not go out.
+struct Failure {
+    error: Error,
+    /// Refused for its repeated id: as if it had not been looked at, its
+    /// notes are not printed either.
+    refused: bool,
 }
 
 /// A stream's add-ons, planned and kept aside until the stream has ended.
 pub struct PlannedStream {
     items: Vec<Planned>,
+    /// The documents that failed, by their index in `items`.
+    failures: BTreeMap<usize, Failure>,
     /// The documents' add-on ids one after another: one text, not an
     /// allocation per document.
     ids: String,
@@ -94,6 +83,7 @@ impl PlannedStream {
     pub fn read(options: &Options, mut reader: StreamReader, base: &str) -> Result<PlannedStream> {
         let mut stream = PlannedStream {
             items: Vec::new(),
+            failures: BTreeMap::new(),
             ids: String::new(),
             notes: spool()?,
             requests: spool()?,
@@ -108,10 +98,7 @@ impl PlannedStream {
     }
 
     fn plan(&mut self, options: &Options, item: StreamItem, base: &str) -> Result<()> {
-        let id = item_id(&item);
-        let named_otherwise =
-            (item.id.as_deref() != id).then(|| Box::new(Named(item.id.as_deref().map(Box::from))));
-        let id = match id {
+        let id = match item_id(&item) {
             Some(id) => {
                 let start = self.ids.len();
                 self.ids.push_str(id);
@@ -124,13 +111,11 @@ impl PlannedStream {
             position: u32::try_from(item.position).map_err(Error::internal)?,
             requests: 0,
             id,
-            named_otherwise,
-            failure: None,
-            refused: false,
         };
+        let mut failure = None;
         let mut notes = String::new();
         match item.document {
-            Err(err) => planned_item.failure = Some(Box::new(err)),
+            Err(err) => failure = Some(err),
             Ok(document) => {
                 for finding in common::remote::ocm::mtcli_differences(
                     &document,
@@ -141,19 +126,29 @@ impl PlannedStream {
                 }
                 match planned(&document, options.service, options.with_version, base) {
                     Ok(requests) => planned_item.requests = self.keep(&requests)?,
-                    Err(err) => planned_item.failure = Some(Box::new(err)),
+                    Err(err) => failure = Some(err),
                 }
             }
         }
         write_record(&mut self.notes, notes.as_bytes())?;
+        if let Some(error) = failure {
+            let failure = Failure {
+                error,
+                refused: false,
+            };
+            self.failures.insert(self.items.len(), failure);
+        }
         self.items.push(planned_item);
         Ok(())
     }
 
-    /// Writes `requests` to the spool; how many.
+    /// Writes `requests` to the spool, each as pretty JSON (as the list
+    /// shows it, one step out); how many.
     fn keep(&mut self, requests: &[PlannedRequest]) -> Result<u32> {
+        let mut text = Vec::new();
         for request in requests {
-            let text = serde_json::to_vec(request).map_err(Error::internal)?;
+            text.clear();
+            serde_json::to_writer_pretty(&mut text, request).map_err(Error::internal)?;
             write_record(&mut self.requests, &text)?;
         }
         u32::try_from(requests.len()).map_err(Error::internal)
@@ -171,10 +166,16 @@ impl PlannedStream {
         let repeated = repeated_ids(&self.items, |item| {
             Some((item.id(ids)?, item.position as usize))
         });
-        for item in &mut self.items {
+        if repeated.is_empty() {
+            return;
+        }
+        for (index, item) in self.items.iter().enumerate() {
             if let Some((id, positions)) = item.id(ids).and_then(|id| repeated.get_key_value(id)) {
-                item.failure = Some(Box::new(repeated_error(id, positions)));
-                item.refused = true;
+                let failure = Failure {
+                    error: repeated_error(id, positions),
+                    refused: true,
+                };
+                self.failures.insert(index, failure);
             }
         }
     }
@@ -184,10 +185,10 @@ impl PlannedStream {
     pub fn ids(&self) -> (BTreeSet<String>, BTreeSet<String>) {
         let mut all = BTreeSet::new();
         let mut failed = BTreeSet::new();
-        for item in &self.items {
+        for (index, item) in self.items.iter().enumerate() {
             if let Some(id) = item.id(&self.ids) {
                 all.insert(id.to_string());
-                if item.failure.is_some() {
+                if self.failures.contains_key(&index) {
                     failed.insert(id.to_string());
                 }
             }
@@ -198,26 +199,29 @@ impl PlannedStream {
     /// Prints each document's notes and records its outcome in `outcomes`,
     /// in stream order; the requests of those that went through are then
     /// ready to be written ([`Requests`]).
-    pub fn report(self, outcomes: &mut Outcomes) -> Result<Requests> {
+    pub fn report(mut self, outcomes: &mut Outcomes) -> Result<Requests> {
         common::cli::note_line(format_args!(
             "ocm-post: dry run: nothing is sent; an object OCM already has is compared and PATCHed without `id` instead of POSTed"
         ));
         let mut notes = reread(self.notes)?;
-        let mut spooled = Vec::with_capacity(self.items.len());
+        let mut held_back = BTreeSet::new();
         let mut text = Vec::new();
-        for mut item in self.items {
+        for (index, item) in self.items.iter().enumerate() {
             read_record(&mut notes, &mut text).map_err(spool_error)?;
-            if !item.refused {
+            let failure = self.failures.remove(&index);
+            if !failure.as_ref().is_some_and(|failure| failure.refused) {
                 for line in String::from_utf8_lossy(&text).lines() {
                     common::cli::note_line(line);
                 }
             }
-            let name = item.name(&self.ids);
-            let goes_out = outcomes.record(&name, item.result()).is_some();
-            spooled.push((goes_out, item.requests));
+            let result = failure.map_or(Ok(()), |failure| Err(failure.error));
+            if outcomes.record(&item.name(&self.ids), result).is_none() {
+                held_back.insert(index);
+            }
         }
         Ok(Requests {
-            spooled,
+            counts: self.items.into_iter().map(|item| item.requests).collect(),
+            held_back,
             file: std::cell::RefCell::new(reread(self.requests)?),
             extra: Vec::new(),
         })
@@ -227,10 +231,11 @@ impl PlannedStream {
 /// The requests of the documents that went through, read back from the
 /// spool as they are written, then any `extra` ones (a prune's deletions).
 pub struct Requests {
-    /// Per document, in stream order: whether its requests go out, and how
-    /// many it has in the spool (which holds those of every planned
-    /// document).
-    spooled: Vec<(bool, u32)>,
+    /// Per document, in stream order: how many requests it has in the spool
+    /// (which holds those of every planned document).
+    counts: Vec<u32>,
+    /// The documents whose requests do not go out, by their index.
+    held_back: BTreeSet<usize>,
     file: std::cell::RefCell<BufReader<std::fs::File>>,
     pub extra: Vec<PlannedRequest>,
 }
@@ -239,9 +244,18 @@ impl Requests {
     pub fn is_empty(&self) -> bool {
         self.extra.is_empty()
             && self
-                .spooled
-                .iter()
-                .all(|(goes_out, count)| !goes_out || *count == 0)
+                .spooled()
+                .all(|(goes_out, count)| !goes_out || count == 0)
+    }
+
+    /// Per document, in stream order: whether its requests go out, and how
+    /// many it has in the spool.
+    fn spooled(&self) -> impl Iterator<Item = (bool, u32)> + '_ {
+        let goes_out = |index| !self.held_back.contains(&index);
+        self.counts
+            .iter()
+            .enumerate()
+            .map(move |(index, count)| (goes_out(index), *count))
     }
 
     /// Writes the requests as one list, as `write_document` writes a list
@@ -250,15 +264,58 @@ impl Requests {
         let written = match format {
             Format::Json => {
                 let mut out = BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
-                serde_json::to_writer_pretty(&mut out, self)
-                    .map_err(std::io::Error::from)
-                    .and_then(|()| out.write_all(b"\n"))
-                    .and_then(|()| out.flush())
+                self.write_json(&mut out).and_then(|()| out.flush())
             }
             Format::Yaml => return common::cli::io::write_document(self, format),
         };
         common::cli::io::stdout_result(written)
     }
+
+    /// The list as `serde_json::to_writer_pretty` writes it, and a line
+    /// end. Each spooled request is copied as it was spooled, already
+    /// pretty: not parsed again to be written again.
+    fn write_json(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let mut file = self.file.borrow_mut();
+        file.rewind()?;
+        let mut written = false;
+        let mut text = Vec::new();
+        out.write_all(b"[")?;
+        for (goes_out, count) in self.spooled() {
+            for _ in 0..count {
+                read_record(&mut *file, &mut text)?;
+                if goes_out {
+                    write_list_element(out, &text, &mut written)?;
+                }
+            }
+        }
+        for request in &self.extra {
+            text.clear();
+            serde_json::to_writer_pretty(&mut text, request)?;
+            write_list_element(out, &text, &mut written)?;
+        }
+        out.write_all(if written { b"\n]\n" } else { b"]\n" })
+    }
+}
+
+/// Writes `pretty` (a value as `serde_json::to_writer_pretty` writes it)
+/// as an element of a pretty list: after a comma if one was `written`
+/// before it, each line one step in. A line break in pretty JSON is always
+/// between tokens (one in a string is escaped), so the lines are the
+/// value's own.
+fn write_list_element(
+    out: &mut impl Write,
+    pretty: &[u8],
+    written: &mut bool,
+) -> std::io::Result<()> {
+    out.write_all(if *written { b",\n  " } else { b"\n  " })?;
+    for (i, line) in pretty.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            out.write_all(b"\n  ")?;
+        }
+        out.write_all(line)?;
+    }
+    *written = true;
+    Ok(())
 }
 
 impl Serialize for Requests {
@@ -268,10 +325,10 @@ impl Serialize for Requests {
         file.rewind().map_err(S::Error::custom)?;
         let mut list = serializer.serialize_seq(None)?;
         let mut text = Vec::new();
-        for (goes_out, count) in &self.spooled {
-            for _ in 0..*count {
+        for (goes_out, count) in self.spooled() {
+            for _ in 0..count {
                 read_record(&mut *file, &mut text).map_err(S::Error::custom)?;
-                if *goes_out {
+                if goes_out {
                     let request: serde_json::Value =
                         serde_json::from_slice(&text).map_err(S::Error::custom)?;
                     list.serialize_element(&request)?;
@@ -377,7 +434,48 @@ mod tests {
                 serde_json::to_string_pretty(&requests).unwrap(),
                 serde_json::to_string_pretty(&whole).unwrap()
             );
+            let mut json = Vec::new();
+            requests.write_json(&mut json).unwrap();
+            assert_eq!(
+                String::from_utf8(json).unwrap(),
+                serde_json::to_string_pretty(&whole).unwrap() + "\n"
+            );
         }
         assert!(!requests.is_empty());
+    }
+
+    #[test]
+    fn spooled_requests_are_copied_into_the_list_as_serde_json_writes_it() {
+        let text = format!("{}\n{}\n", addon("aa"), addon("bb"));
+        let stream = PlannedStream::read(&options(), reader(text), "http://ocm.test").unwrap();
+        let mut requests = stream.report(&mut Outcomes::new("ocm-post", 2)).unwrap();
+        // Nested and empty objects and arrays, a line break in a string.
+        let body = serde_json::json!({"a": {}, "b": [], "c": [1, {"d": "two\nlines"}], "e": null});
+        requests.extra = vec![
+            PlannedRequest::new("DELETE", "http://ocm.test", "/x", None),
+            PlannedRequest::new("PATCH", "http://ocm.test", "/y", Some(body)),
+        ];
+        let mut json = Vec::new();
+        requests.write_json(&mut json).unwrap();
+        assert_eq!(
+            String::from_utf8(json).unwrap(),
+            serde_json::to_string_pretty(&requests).unwrap() + "\n"
+        );
+
+        // Two requests of a document that failed, none of one that did not.
+        let mut file = spool().unwrap();
+        for _ in 0..2 {
+            write_record(&mut file, b"{}").unwrap();
+        }
+        let empty = Requests {
+            counts: vec![2, 0],
+            held_back: BTreeSet::from([0]),
+            file: std::cell::RefCell::new(reread(file).unwrap()),
+            extra: Vec::new(),
+        };
+        let mut json = Vec::new();
+        empty.write_json(&mut json).unwrap();
+        assert_eq!(json, b"[]\n");
+        assert_eq!(serde_json::to_string_pretty(&empty).unwrap(), "[]");
     }
 }
