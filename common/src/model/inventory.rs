@@ -119,9 +119,17 @@ impl AddonIds {
         Err(low)
     }
 
+    /// Room for `count` ids of `bytes` bytes in all.
+    pub fn with_capacity(bytes: usize, count: usize) -> AddonIds {
+        AddonIds {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(count),
+        }
+    }
+
     /// Adds `id` after the others, when it sorts after the last; `false`
     /// (nothing added) when it does not.
-    fn push_in_order(&mut self, id: &str) -> bool {
+    pub fn push_in_order(&mut self, id: &str) -> bool {
         let last = self.len().checked_sub(1).map(|i| self.get(i));
         if last.is_some_and(|last| last >= id) {
             return false;

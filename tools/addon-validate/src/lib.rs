@@ -15,6 +15,7 @@ mod tree;
 mod validate;
 
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
@@ -24,7 +25,7 @@ use common::{Error, Finding, Result};
 use serde::Serialize;
 
 use crate::checks::Selection;
-use crate::tree::{AddonFolder, FileSummary, TreeOutcome};
+use crate::tree::{AddonFolder, AddonFolders, FileSummary, TreeOutcome};
 use crate::validate::{FileKind, Settings};
 
 #[derive(Parser, Debug)]
@@ -393,10 +394,10 @@ fn tree_summary(outcome: &TreeOutcome) -> String {
 fn selected_addons(
     args: &Args,
     root: &Path,
-    folders: &[AddonFolder],
+    folders: &AddonFolders,
 ) -> Result<Option<BTreeSet<String>>> {
     for id in &args.addons {
-        if !folders.iter().any(|folder| *folder.name == **id) {
+        if !folders.iter().any(|folder| folder.name == id) {
             return Err(Error::usage(format!(
                 "--addon {id}: {} has no add-on folder addons/{id}/ with an addon.yaml{}",
                 root.display(),
@@ -431,17 +432,22 @@ fn selected_addons(
 /// `--list-ids`: the selected add-ons' ids, one per line, nothing validated.
 /// A refused folder (CL0002, CL0003) is reported and left out: its name never
 /// reaches the Makefile that reads this list.
-fn list_ids(folders: &[AddonFolder], only: Option<&BTreeSet<String>>) -> Result<()> {
-    let selected = folders
-        .iter()
-        .filter(|folder| only.is_none_or(|only| only.contains(&*folder.name)));
-    let (refused, listed): (Vec<&AddonFolder>, Vec<&AddonFolder>) =
-        selected.partition(|folder| !folder.refusals.is_empty());
-    let out: String = listed
-        .iter()
-        .map(|folder| format!("{}\n", folder.name))
+fn list_ids(folders: &AddonFolders, only: Option<&BTreeSet<String>>) -> Result<()> {
+    let selected = || {
+        folders
+            .iter()
+            .filter(|folder| only.is_none_or(|only| only.contains(folder.name)))
+    };
+    // Written as they are listed: no text of the fleet's ids first.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = selected()
+        .filter(|folder| folder.refusals.is_empty())
+        .try_for_each(|folder| writeln!(out, "{}", folder.name))
+        .and_then(|()| out.flush());
+    common::cli::io::stdout_result(written)?;
+    let refused: Vec<AddonFolder> = selected()
+        .filter(|folder| !folder.refusals.is_empty())
         .collect();
-    common::cli::io::write_stdout(&out)?;
     if refused.is_empty() {
         return Ok(());
     }
@@ -491,20 +497,28 @@ fn report_documents(job: &tree::Tree, mut header: Inventory) -> Result<()> {
         if !out.is_empty() {
             common::cli::io::write_stdout(&out)?;
         }
-        other_ids.extend(outcome.ids.into_iter().filter(|id| **id != *folder.name));
+        other_ids.extend(outcome.ids.into_iter().filter(|id| *id != folder.name));
         if outcome.failed {
             failed.push(folder.name.to_string());
         }
         Ok(())
     })?;
-    let names = job.folders.iter().map(|folder| &*folder.name);
-    header.addons = names.chain(other_ids.iter().map(String::as_str)).collect();
+    header.addons = if other_ids.is_empty() {
+        job.folders.ids()
+    } else {
+        let names = job.folders.iter().map(|folder| folder.name);
+        names.chain(other_ids.iter().map(String::as_str)).collect()
+    };
     for failed in &failed {
         header.record_failure(Some(failed), "addon-validate");
     }
-    let mut out = serde_json::to_string(&header).map_err(Error::internal)?;
-    out.push('\n');
-    common::cli::io::write_stdout(&out)?;
+    // Written as it is serialized: not a second copy of the fleet's ids.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = serde_json::to_writer(&mut out, &header)
+        .map_err(std::io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    common::cli::io::stdout_result(written)?;
     let line = format!(
         "{files} file(s) checked, {documents} add-on document(s) written: {}",
         counts(errors, warnings, 1)

@@ -17,6 +17,7 @@ use common::cli::listing::EntryKind;
 use common::cli::parallel::{for_each_in_order, item_panic, WorkerStack};
 use common::model::document::{self, TreePlace};
 use common::model::imageset::ImageSetFolder;
+use common::model::inventory::AddonIds;
 use common::{AddonDocument, Error, Finding, Result};
 use serde::Serialize;
 
@@ -32,25 +33,22 @@ pub fn addons_base(root: &Path) -> PathBuf {
     }
 }
 
-/// One add-on folder of the tree, as seen before anything in it is read.
-///
-/// A tree's folders are all held while they are validated (they are taken
-/// in name order), so each is small: its name, its environments as bits,
-/// and its refusals, which few folders have (an empty box allocates
-/// nothing). Where it is comes from the [`AddonFolders`] that hold it.
-#[derive(Debug)]
-pub struct AddonFolder {
+/// One add-on folder of the tree, as seen before anything in it is read:
+/// its name, its environments, and its refusals, which few folders have.
+/// A view of what [`AddonFolders`] holds, which also knows where it is.
+#[derive(Debug, Clone, Copy)]
+pub struct AddonFolder<'a> {
     /// The folder's name, which must be the add-on's id.
-    pub name: Box<str>,
+    pub name: &'a str,
     /// Why nothing in it is read (CL0002, CL0003); empty when it is read.
-    pub refusals: Box<[Finding]>,
+    pub refusals: &'a [Finding],
     /// The environments asked about that hold an `addon.yaml` here, one
     /// bit each in [`document::ENVIRONMENTS`] order; a refused folder is in
     /// every environment asked about, since what it holds is not looked at.
     environments: u8,
 }
 
-impl AddonFolder {
+impl AddonFolder<'_> {
     /// The environments of [`AddonFolder::environments`], in
     /// [`document::ENVIRONMENTS`] order, as the one static list of them.
     pub fn environments(&self) -> &'static [&'static str] {
@@ -83,27 +81,81 @@ fn environment_bits<'a>(environments: impl IntoIterator<Item = &'a str>) -> u8 {
 /// The add-on folders of a tree, in name order, and the folder that holds
 /// them (`addons/`): each folder's path is derived from it
 /// ([`AddonFolders::path`]), not held once per add-on.
+///
+/// Every folder is held while the tree is validated (they are taken in name
+/// order), so each costs little: its name in one text with the others, not
+/// an allocation of its own, and 32 bytes (issue 24: memory that does not
+/// grow with the fleet).
 #[derive(Debug)]
 pub struct AddonFolders {
     pub base: PathBuf,
-    pub list: Vec<AddonFolder>,
+    /// The folders' names one after another (in the order they were read).
+    names: String,
+    held: Vec<HeldFolder>,
 }
 
-impl std::ops::Deref for AddonFolders {
-    type Target = [AddonFolder];
-    fn deref(&self) -> &[AddonFolder] {
-        &self.list
-    }
+/// What [`AddonFolders`] holds of one folder.
+#[derive(Debug)]
+struct HeldFolder {
+    /// Where its name is in [`AddonFolders::names`] (start and end).
+    name: (u32, u32),
+    /// An empty box allocates nothing.
+    refusals: Box<[Finding]>,
+    environments: u8,
 }
 
 impl AddonFolders {
+    pub fn len(&self) -> usize {
+        self.held.len()
+    }
+
+    pub fn get(&self, i: usize) -> AddonFolder<'_> {
+        let held = &self.held[i];
+        AddonFolder {
+            name: name_in(&self.names, held),
+            refusals: &held.refusals,
+            environments: held.environments,
+        }
+    }
+
+    /// The folders, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = AddonFolder<'_>> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
     /// Where `folder` is: `addons/<name>`. The name was read lossily, but a
     /// folder that is read has an add-on id for a name (ASCII: a name that
     /// is not one refuses the folder), so this is its real path; a refused
     /// folder's path is only shown.
     pub fn path(&self, folder: &AddonFolder) -> PathBuf {
-        self.base.join(&*folder.name)
+        self.base.join(folder.name)
     }
+
+    /// The folders' names as an inventory's ids: one text sized once.
+    pub fn ids(&self) -> AddonIds {
+        let bytes = self
+            .held
+            .iter()
+            .map(|held| name_in(&self.names, held).len());
+        let mut ids = AddonIds::with_capacity(bytes.sum(), self.len());
+        for folder in self.iter() {
+            // In order and each once: a folder's names are unique.
+            ids.push_in_order(folder.name);
+        }
+        ids
+    }
+}
+
+/// Appends `name` (lossily) to `names`; where it is, or None past 4 GiB.
+fn append_name(names: &mut String, name: &std::ffi::OsStr) -> Option<(u32, u32)> {
+    let start = u32::try_from(names.len()).ok()?;
+    names.push_str(&name.to_string_lossy());
+    Some((start, u32::try_from(names.len()).ok()?))
+}
+
+/// A held folder's name.
+fn name_in<'a>(names: &'a str, held: &HeldFolder) -> &'a str {
+    &names[held.name.0 as usize..held.name.1 as usize]
 }
 
 /// The add-on folders of the tree at `root`, in name order, for
@@ -124,29 +176,38 @@ pub fn addon_folders(root: &Path, environment: Option<&str>, jobs: usize) -> Res
         .collect();
     let every_asked = environment_bits(asked.iter().copied());
     let base = addons_base(root);
-    // Each entry taken as it is read, into the list it is looked into in:
-    // its name is held once, by the folder it becomes.
+    // Each entry taken as it is read: its name into the one text, and into
+    // the list it is looked into in.
+    let mut names = String::new();
     let mut folders = Vec::new();
     let mut settled = Vec::new();
+    let mut names_overflow = false;
     let addons = common::cli::listing::each_entry_kept(&base, |name, kind| {
+        if !kind.is_symlink() && !kind.is_dir() {
+            return;
+        }
+        let Some(span) = append_name(&mut names, name) else {
+            names_overflow = true;
+            return;
+        };
         if kind.is_symlink() {
-            settled.push(AddonFolder {
-                name: name.to_string_lossy().into(),
+            settled.push(HeldFolder {
+                name: span,
                 refusals: Box::new([loader::symlinked(&base.join(name))]),
                 environments: every_asked,
             });
         } else if kind.is_dir() {
             match name.to_str() {
-                Some(utf8) => folders.push(AddonFolder {
-                    name: utf8.into(),
+                Some(_) => folders.push(HeldFolder {
+                    name: span,
                     refusals: Box::default(),
                     environments: 0,
                 }),
                 // Looked into at once, at its real path (and refused,
                 // CL0002): its lossy name is not where it is.
                 None => settled.extend(inspect(&base, None, name, &asked).map(
-                    |(environments, refusals)| AddonFolder {
-                        name: name.to_string_lossy().into(),
+                    |(environments, refusals)| HeldFolder {
+                        name: span,
                         refusals: refusals.into(),
                         environments,
                     },
@@ -155,8 +216,14 @@ pub fn addon_folders(root: &Path, environment: Option<&str>, jobs: usize) -> Res
         }
     });
     let addons = addons.map_err(|err| Error::in_file(&base, format!("cannot be listed: {err}")))?;
+    if names_overflow {
+        return Err(Error::in_file(
+            &base,
+            "holds more than 4 GiB of folder names",
+        ));
+    }
     common::cli::parallel::try_update_bounded(&mut folders, jobs, |folder| {
-        let name = std::ffi::OsStr::new(&*folder.name);
+        let name = std::ffi::OsStr::new(name_in(&names, folder));
         if let Some((environments, refusals)) = inspect(&base, Some(&addons), name, &asked) {
             folder.environments = environments;
             folder.refusals = refusals.into();
@@ -166,11 +233,12 @@ pub fn addon_folders(root: &Path, environment: Option<&str>, jobs: usize) -> Res
     folders.append(&mut settled);
     // Names in a folder are unique: an unstable sort needs no scratch copy
     // of the list.
-    folders.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    folders.sort_unstable_by(|a, b| name_in(&names, a).cmp(name_in(&names, b)));
     folders.shrink_to_fit();
     Ok(AddonFolders {
         base,
-        list: folders,
+        names,
+        held: folders,
     })
 }
 
@@ -353,9 +421,10 @@ pub fn each_folder(
 ) -> Result<()> {
     // The folders not selected are passed over where they stand: no list
     // of the selected ones beside the tree's.
-    let selected = |folder: &AddonFolder| tree.only.is_none_or(|only| only.contains(&*folder.name));
+    let selected = |folder: &AddonFolder| tree.only.is_none_or(|only| only.contains(folder.name));
     in_order(
-        &tree.folders.list,
+        tree.folders.len(),
+        |i| tree.folders.get(i),
         tree.jobs,
         |folder| {
             selected(folder).then(|| {
@@ -371,26 +440,28 @@ pub fn each_folder(
     )
 }
 
-/// Runs `work` over `items` on at most `jobs` threads and hands the results
-/// to `consume` on the calling thread, in item order, each as soon as the
-/// ones before it are in ([`for_each_in_order`]). A `work` that panics is an
-/// internal error naming the item, never a dropped result (issue 12);
-/// nothing after it is consumed. The first error of `consume` stops the work.
-fn in_order<T: Sync, R: Send>(
-    items: &[T],
+/// Runs `work` over the `count` items (`item(i)`) on at most `jobs`
+/// threads and hands the results to `consume` on the calling thread, in
+/// item order, each as soon as the ones before it are in
+/// ([`for_each_in_order`]). A `work` that panics is an internal error
+/// naming the item, never a dropped result (issue 12); nothing after it is
+/// consumed. The first error of `consume` stops the work.
+fn in_order<T, R: Send>(
+    count: usize,
+    item: impl Fn(usize) -> T + Sync,
     jobs: usize,
     work: impl Fn(&T) -> R + Sync,
     mut consume: impl FnMut(&T, R) -> Result<()>,
 ) -> Result<()> {
     // Deep stacks: a folder's extra resources render on its worker.
     for_each_in_order(
-        items.len(),
+        count,
         jobs,
         WorkerStack::Deep,
-        |i| work(&items[i]),
+        |i| work(&item(i)),
         |i, result| match result {
-            Ok(result) => consume(&items[i], result),
-            Err(panic) => Err(item_panic(i, items.len(), panic.as_ref())),
+            Ok(result) => consume(&item(i), result),
+            Err(panic) => Err(item_panic(i, count, panic.as_ref())),
         },
     )
 }
@@ -406,7 +477,7 @@ fn validate_folder(
         return validate_addon_dir(folder, dir, bundles_root, settings);
     }
     let file = dir.to_string_lossy().into_owned();
-    let summary = FileSummary::new(&folder.name, file, None, None, &folder.refusals);
+    let summary = FileSummary::new(folder.name, file, None, None, folder.refusals);
     FolderOutcome {
         rows: vec![(summary, folder.refusals.to_vec())],
         documents: Vec::new(),
@@ -456,7 +527,7 @@ fn validate_addon_dir(
             .filter(|f| settings.selection.is_on(f.code))
             .collect();
             let file = set.path.to_string_lossy().into_owned();
-            let summary = FileSummary::new(&folder.name, file, None, Some(env), &findings);
+            let summary = FileSummary::new(folder.name, file, None, Some(env), &findings);
             image_set_rows.push((summary, findings));
         }
         for unreadable in image_sets
@@ -469,7 +540,7 @@ fn validate_addon_dir(
                 format!("image set {}", unreadable.reason),
             );
             let summary = FileSummary::new(
-                &folder.name,
+                folder.name,
                 unreadable.path.to_string_lossy().into_owned(),
                 None,
                 Some(env),
@@ -511,7 +582,7 @@ fn validate_addon_dir(
             }
         };
         outcome.ids.extend(id.clone());
-        let summary = FileSummary::new(&folder.name, file, id, Some(env), &findings);
+        let summary = FileSummary::new(folder.name, file, id, Some(env), &findings);
         outcome.rows.push((summary, findings));
     }
     outcome.rows.extend(image_set_rows);
@@ -548,22 +619,29 @@ mod tests {
         std::fs::create_dir_all(root.path().join("addons/no-metadata")).unwrap();
 
         let stage = addon_folders(root.path(), Some("stage"), 2).unwrap();
-        let names: Vec<&str> = stage.iter().map(|f| &*f.name).collect();
+        let names: Vec<&str> = stage.iter().map(|f| f.name).collect();
         assert_eq!(names, ["good-addon", "x`id`"]);
-        assert!(stage[0].refusals.is_empty());
-        assert_eq!(stage[1].refusals[0].code, "CL0002");
+        assert!(stage.get(0).refusals.is_empty());
+        assert_eq!(stage.get(1).refusals[0].code, "CL0002");
 
         let every = addon_folders(root.path(), None, 2).unwrap();
         assert_eq!(every.len(), 3);
-        assert_eq!(every[1].environments(), ["production"]);
+        assert_eq!(every.get(1).environments(), ["production"]);
+        // The inventory's ids, sized once, are the names in order.
+        let ids = every.ids();
+        assert_eq!(ids, every.iter().map(|f| f.name).collect::<AddonIds>());
+        assert_eq!(
+            ids.iter().collect::<Vec<_>>(),
+            ["good-addon", "prod-addon", "x`id`"]
+        );
     }
 
     #[test]
     fn the_static_environment_lists_are_the_bits_they_stand_for() {
         for bits in 0..8u8 {
             let folder = AddonFolder {
-                name: "x".into(),
-                refusals: Box::default(),
+                name: "x",
+                refusals: &[],
                 environments: bits,
             };
             let expected: Vec<&str> = document::ENVIRONMENTS
@@ -589,10 +667,10 @@ mod tests {
         addon(root.path(), "good-addon", "stage");
 
         let folders = addon_folders(root.path(), None, 2).unwrap();
-        let names: Vec<&str> = folders.iter().map(|f| &*f.name).collect();
+        let names: Vec<&str> = folders.iter().map(|f| f.name).collect();
         assert_eq!(names, ["caf\u{fffd}", "good-addon"]);
-        assert_eq!(folders[0].refusals[0].code, "CL0002");
-        assert_eq!(folders[0].environments(), ["stage"]);
+        assert_eq!(folders.get(0).refusals[0].code, "CL0002");
+        assert_eq!(folders.get(0).environments(), ["stage"]);
     }
 
     #[test]
@@ -602,7 +680,8 @@ mod tests {
         let started = AtomicUsize::new(0);
         let mut seen = Vec::new();
         in_order(
-            &items,
+            items.len(),
+            |i| items[i],
             3,
             |n| {
                 started.fetch_add(1, Ordering::SeqCst);
@@ -625,7 +704,8 @@ mod tests {
         let items: Vec<u32> = (0..10).collect();
         let mut consumed = Vec::new();
         let err = in_order(
-            &items,
+            items.len(),
+            |i| items[i],
             2,
             |n| {
                 assert!(*n != 7, "boom on {n}");
@@ -641,7 +721,8 @@ mod tests {
         assert!(err.to_string().contains("item 8 of 10: boom on 7"), "{err}");
         assert_eq!(consumed, (0..7).collect::<Vec<_>>());
         let err = in_order(
-            &items,
+            items.len(),
+            |i| items[i],
             2,
             |n| *n,
             |_, n| match n {
@@ -674,6 +755,8 @@ mod tests {
             assert_eq!(folder.refusals[0].code, "CL0003");
             assert_eq!(folder.environments().len(), 3);
         }
-        assert!(folders[1].refusals[0].file.ends_with("metadata/production"));
+        assert!(folders.get(1).refusals[0]
+            .file
+            .ends_with("metadata/production"));
     }
 }
