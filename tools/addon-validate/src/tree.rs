@@ -9,6 +9,7 @@
 //! all cores, environment by environment.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use common::check::schemas::schemas;
@@ -177,9 +178,17 @@ pub fn addon_folders(root: &Path, environment: Option<&str>, jobs: usize) -> Res
     let every_asked = environment_bits(asked.iter().copied());
     let base = addons_base(root);
     // Each entry taken as it is read: its name into the one text, and into
-    // the list it is looked into in.
-    let mut names = String::new();
-    let mut folders = Vec::new();
+    // the list it is looked into in. Both are sized once, from the folder's
+    // link count (two more than the folders in it on Linux's usual file
+    // systems; a hint only): grown by doubling, each would copy itself into
+    // new memory at every step, and the process's peak would hold every
+    // copy. Room beyond what is used is never touched, so it costs nothing.
+    let hint = std::fs::metadata(&base)
+        .map(|meta| usize::try_from(meta.nlink().saturating_sub(2)).unwrap_or(0))
+        .unwrap_or(0)
+        .min(1 << 20);
+    let mut names = String::with_capacity(hint * 32);
+    let mut folders = Vec::with_capacity(hint);
     let mut settled = Vec::new();
     let mut names_overflow = false;
     let addons = common::cli::listing::each_entry_kept(&base, |name, kind| {
@@ -234,7 +243,6 @@ pub fn addon_folders(root: &Path, environment: Option<&str>, jobs: usize) -> Res
     // Names in a folder are unique: an unstable sort needs no scratch copy
     // of the list.
     folders.sort_unstable_by(|a, b| name_in(&names, a).cmp(name_in(&names, b)));
-    folders.shrink_to_fit();
     Ok(AddonFolders {
         base,
         names,
