@@ -51,11 +51,26 @@ bench_load() {
 # bench_run STATS COMMAND...: runs COMMAND under GNU time and writes
 # "wall user system peak_kib" into STATS; COMMAND's exit status is kept (GNU
 # time then writes "Command exited with non-zero status N" first: the
-# readers below take the last line).
+# readers below take the last line). With BENCH_FIXED_LAYOUT=1 (see
+# bench_fix_layout) COMMAND runs without address-space randomisation.
 bench_run() {
-  local stats="$1"
+  local stats="$1" layout=()
   shift
-  /usr/bin/time -f '%e %U %S %M' -o "$stats" "$@"
+  if [[ "${BENCH_FIXED_LAYOUT:-}" == 1 ]]; then layout=(setarch -R); fi
+  /usr/bin/time -f '%e %U %S %M' -o "$stats" "${layout[@]}" "$@"
+}
+
+# bench_fix_layout: sets BENCH_FIXED_LAYOUT=1 when `setarch -R` works. With
+# the address space randomised, one tool's peak RSS on the same input
+# wandered by up to 0.9 MB from run to run (ocm-post, 6.9-7.8 MB); with it
+# fixed, the same peak every run. A peak measures the program's memory, not
+# where the kernel happened to put it.
+bench_fix_layout() {
+  if setarch -R true 2>/dev/null; then
+    BENCH_FIXED_LAYOUT=1
+  else
+    echo "bench: setarch -R is not available: peaks vary with address-space randomisation" >&2
+  fi
 }
 
 # Fields of a STATS file: wall seconds, CPU seconds (user + system), peak MB.

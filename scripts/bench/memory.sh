@@ -7,8 +7,9 @@
 #    bench_whole_tree_job in _lib.sh) on generated trees of SIZES add-ons (default "50 500 5000",
 #    stage, one in four with extra resources): each tool's peak is flat, the
 #    same at 5,000 add-ons as at 50. Each peak is the median of JOB_RUNS
-#    runs (default 5): one run's peak wanders by 0.3-0.6 MB of 10 MB, as
-#    much as the 1.1x bound allows a tool to grow.
+#    runs (default 5), each with the address space not randomised
+#    (bench_fix_layout): randomised, one run's peak wandered by up to
+#    0.9 MB of 10 MB, as much as the 1.1x bound allows a tool to grow.
 # 2. A stream of DOCUMENTS add-on documents (default 100,000; made from the
 #    documents addon-validate writes for a generated tree, each copy renamed
 #    to an id of its own, closed by an inventory of them all):
@@ -33,6 +34,7 @@ parts="${PARTS:-job stream}"
 job_runs="${JOB_RUNS:-5}"
 env=stage
 bench_require_gnu_time
+bench_fix_layout
 bench_prepare
 server_pid=""
 cleanup() {
