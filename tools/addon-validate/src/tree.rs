@@ -132,15 +132,13 @@ impl AddonFolders {
         self.base.join(folder.name)
     }
 
-    /// The folders' names as an inventory's ids: one text sized once.
+    /// The folders' names as an inventory's ids: one text, sized once (at
+    /// most the names read).
     pub fn ids(&self) -> AddonIds {
-        let bytes = self
-            .held
-            .iter()
-            .map(|held| name_in(&self.names, held).len());
-        let mut ids = AddonIds::with_capacity(bytes.sum(), self.len());
+        let mut ids = AddonIds::with_capacity(self.names.len(), self.len());
         for folder in self.iter() {
-            // In order and each once: a folder's names are unique.
+            // In order; a name twice (two names alike once made lossy) is
+            // kept once, as a set keeps it.
             ids.push_in_order(folder.name);
         }
         ids
