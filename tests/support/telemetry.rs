@@ -145,7 +145,6 @@ impl Telemetry {
     }
 }
 
-/// Polls `ready` every 100 ms until it holds; fails the test after `limit`.
 /// A client of a test server: no retries, so a poll sees the server as it is.
 fn client(url: &str) -> Client {
     Client::new(url, &TlsOptions::default())
@@ -192,6 +191,7 @@ fn serve(name: &str, dir: &Path, command: impl Fn(u16) -> Command) -> (KillOnDro
     );
 }
 
+/// Polls `ready` every 100 ms until it holds; fails the test after `limit`.
 pub fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !ready() {
