@@ -2,22 +2,15 @@
 //! (CNCF distribution) on a free loopback port, storage in a tempdir, its
 //! access log kept to count what was written; `skopeo` to read it back.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
+use addon_flow_testservers::registry::{free_port, DockerRegistry, DOCKER_REGISTRY};
 use common::oci;
 
-const DOCKER_REGISTRY: &str = "/usr/bin/docker-registry";
-
-/// Debian's `docker-registry serve` on a free loopback port; killed when
-/// dropped.
+/// Debian's `docker-registry serve` on a free loopback port (the test
+/// servers' [`DockerRegistry`]), storage in a tempdir; killed when dropped.
 pub struct LoopbackRegistry {
-    child: Child,
-    port: u16,
-    log: PathBuf,
+    registry: DockerRegistry,
     _dir: tempfile::TempDir,
 }
 
@@ -26,77 +19,31 @@ impl LoopbackRegistry {
     /// free when picked can be taken before the registry binds it (the
     /// tests start servers on many threads at once): a registry that exits
     /// before it answers is started again on another port, up to three
-    /// times, and an answer counts only while ours runs.
+    /// times ([`DockerRegistry::start`] counts an answer only while its
+    /// registry runs).
     pub fn start() -> Option<LoopbackRegistry> {
         if !crate::prerequisite(DOCKER_REGISTRY, crate::program(DOCKER_REGISTRY)) {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("registry.log");
-        let running = |child: &mut Child| child.try_wait().is_ok_and(|status| status.is_none());
+        let mut failures = Vec::new();
         for _ in 0..3 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let config = dir.path().join("config.yml");
-            std::fs::write(&config, registry_config(&dir.path().join("data"), port)).unwrap();
-            let log_file = std::fs::File::create(&log).unwrap();
-            let mut child = Command::new(DOCKER_REGISTRY)
-                .arg("serve")
-                .arg(&config)
-                .stdout(Stdio::from(log_file.try_clone().unwrap()))
-                .stderr(Stdio::from(log_file))
-                .spawn()
-                .expect("docker-registry starts");
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while running(&mut child) && Instant::now() < deadline {
-                if answers_v2(port) && running(&mut child) {
+            match DockerRegistry::start(free_port(), dir.path()) {
+                Ok(registry) => {
                     return Some(LoopbackRegistry {
-                        child,
-                        port,
-                        log,
+                        registry,
                         _dir: dir,
-                    });
+                    })
                 }
-                std::thread::sleep(Duration::from_millis(100));
+                Err(err) => failures.push(err.to_string()),
             }
-            let _ = child.kill();
-            let _ = child.wait();
         }
-        panic!(
-            "docker-registry did not start on three ports; its log ends: {}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
+        panic!("docker-registry did not start on three ports: {failures:?}");
     }
-}
 
-/// Whether a registry on `port` answers `GET /v2/` with 200 (in 2 s).
-fn answers_v2(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let _ = stream.write_all(b"GET /v2/ HTTP/1.0\r\n\r\n");
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    answer.contains(" 200 ")
-}
-
-/// docker-registry's configuration: storage in `data`, served on loopback
-/// `port`; only the access log (one line per request) is wanted from it.
-fn registry_config(data: &std::path::Path, port: u16) -> String {
-    format!(
-        "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-        data.display()
-    )
-}
-
-impl LoopbackRegistry {
     /// `127.0.0.1:PORT`, the registry part of a reference.
     pub fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        self.registry.host()
     }
 
     /// `127.0.0.1:PORT/<path>`: a repository of this registry.
@@ -140,8 +87,8 @@ impl LoopbackRegistry {
 
     /// Every request seen so far, as the access log's `"METHOD /v2/... HTTP/1.1"` part.
     pub fn requests(&self) -> Vec<String> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
+        self.registry
+            .log_text()
             .lines()
             .filter_map(|line| {
                 let start = line.find("\"")? + 1;
@@ -167,13 +114,6 @@ impl LoopbackRegistry {
 /// gives them) `matches`.
 pub fn count_requests(requests: &[String], matches: impl Fn(&str) -> bool) -> usize {
     requests.iter().filter(|request| matches(request)).count()
-}
-
-impl Drop for LoopbackRegistry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Whether `skopeo` runs here ([`crate::prerequisite`]: skipped, or failed
