@@ -137,8 +137,8 @@ pub struct StrategySpec {
 #[serde(default)]
 pub struct DeploymentSpec {
     pub name: String,
-    /// Copied from the CSV object by [`ClusterServiceVersion::from_value`]
-    /// (a clone of the value), not rebuilt key by key through serde.
+    /// Not deserialized: [`CsvSpec::from_value`], the one way a CSV's spec
+    /// is read, clones it from the CSV object instead.
     #[serde(skip_deserializing)]
     pub spec: Value,
 }
@@ -168,6 +168,26 @@ pub struct RelatedImage {
     pub image: String,
 }
 
+impl CsvSpec {
+    /// Reads a CSV's `spec`, each deployment's own `spec` included: that one
+    /// is cloned from `raw`, not rebuilt key by key through serde, which is
+    /// why deserializing a CsvSpec alone leaves it null.
+    pub fn from_value(raw: &Value) -> Result<CsvSpec, serde_json::Error> {
+        let mut spec = CsvSpec::deserialize(raw)?;
+        if let Some(install) = &mut spec.install {
+            let raw_deployments = raw
+                .pointer("/install/spec/deployments")
+                .and_then(Value::as_array);
+            for (at, deployment) in install.spec.deployments.iter_mut().enumerate() {
+                if let Some(raw_spec) = raw_deployments.and_then(|d| d.get(at)?.get("spec")) {
+                    deployment.spec = raw_spec.clone();
+                }
+            }
+        }
+        Ok(spec)
+    }
+}
+
 impl ClusterServiceVersion {
     /// Reads the fields we use from a parsed CSV object. Fields of the wrong
     /// shape are reported as one message.
@@ -187,20 +207,10 @@ impl ClusterServiceVersion {
                     .collect()
             })
             .unwrap_or_default();
-        let mut spec = match raw.get("spec") {
-            Some(spec) => CsvSpec::deserialize(spec).map_err(|err| format!("spec: {err}"))?,
+        let spec = match raw.get("spec") {
+            Some(spec) => CsvSpec::from_value(spec).map_err(|err| format!("spec: {err}"))?,
             None => CsvSpec::default(),
         };
-        if let Some(install) = &mut spec.install {
-            let raw_deployments = raw
-                .pointer("/spec/install/spec/deployments")
-                .and_then(Value::as_array);
-            for (at, deployment) in install.spec.deployments.iter_mut().enumerate() {
-                if let Some(raw_spec) = raw_deployments.and_then(|d| d.get(at)?.get("spec")) {
-                    deployment.spec = raw_spec.clone();
-                }
-            }
-        }
         Ok(ClusterServiceVersion {
             name,
             annotations,
