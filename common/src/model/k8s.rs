@@ -9,6 +9,7 @@
 mod list_writer;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -707,12 +708,15 @@ pub const APPLY_MODE_UPSERT: &str = "Upsert";
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncSetCommonSpec {
+    /// Shared, not owned: a render for thousands of clusters gives each
+    /// cluster namespace's SyncSet the same resources, and a deep copy for
+    /// each cost more than writing them.
     #[serde(
         default,
-        skip_serializing_if = "Vec::is_empty",
+        skip_serializing_if = "<[Object]>::is_empty",
         serialize_with = "serialize_objects"
     )]
-    pub resources: Vec<Object>,
+    pub resources: Arc<[Object]>,
     /// `Sync` or `Upsert`.
     pub resource_apply_mode: Option<String>,
     pub patches: Option<Vec<SyncObjectPatch>>,
@@ -1149,7 +1153,7 @@ mod tests {
                 cluster_deployment_refs: vec![LocalObjectReference { name: "cd".into() }],
                 common: SyncSetCommonSpec {
                     resource_apply_mode: Some(APPLY_MODE_SYNC.into()),
-                    resources: vec![Object::Namespace(Namespace::new(ObjectMeta::named("ns")))],
+                    resources: [Object::Namespace(Namespace::new(ObjectMeta::named("ns")))].into(),
                     ..SyncSetCommonSpec::default()
                 },
             },
@@ -1181,8 +1185,8 @@ mod tests {
             .collect();
         let set = NamespaceSet::new(names.clone(), labels.clone(), annotations);
         let config_map = Object::ConfigMap(ConfigMap::new(ObjectMeta::named("cm")));
-        let spec = |resources| SyncSetCommonSpec {
-            resources,
+        let spec = |resources: Vec<Object>| SyncSetCommonSpec {
+            resources: resources.into(),
             ..SyncSetCommonSpec::default()
         };
         let mut expected = one_by_one.clone();

@@ -113,7 +113,7 @@ pub fn render(doc: &AddonDocument, target: &Target, options: &RenderOptions) -> 
     };
     let resources = install_resources(doc, options)?;
     let common = SyncSetCommonSpec {
-        resources,
+        resources: resources.into(),
         resource_apply_mode: Some(apply_mode.to_string()),
         ..SyncSetCommonSpec::default()
     };
@@ -385,10 +385,11 @@ fn delete_selector_sync_set(doc: &AddonDocument) -> Object {
         SelectorSyncSetSpec {
             cluster_deployment_selector: LabelSelector::labels(single(&delete_label, "true")),
             common: SyncSetCommonSpec {
-                resources: vec![
+                resources: [
                     Object::Namespace(Namespace::new(namespace)),
                     Object::ConfigMap(ConfigMap::new(config_map)),
-                ],
+                ]
+                .into(),
                 resource_apply_mode: Some(APPLY_MODE_UPSERT.into()),
                 ..SyncSetCommonSpec::default()
             },
