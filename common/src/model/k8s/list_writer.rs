@@ -98,19 +98,50 @@ impl<W: Write> ListWriter<W> {
     /// Writes an object as the List's next item; a set of Namespaces is
     /// written as its Namespaces, as a [`super::List`] serialises it.
     pub fn object(&mut self, object: &Object) -> Result<()> {
-        for item in EncodedItem::all_of(object, self.format)? {
-            self.encoded(&item)?;
+        match (self.format, object) {
+            (Format::Json, Object::Namespaces(set)) => set
+                .objects()
+                .try_for_each(|namespace| self.pretty(&namespace)),
+            (Format::Json, other) => self.pretty(other),
+            (Format::Yaml, _) => EncodedItem::all_of(object, self.format)?
+                .iter()
+                .try_for_each(|item| self.encoded(item)),
         }
-        Ok(())
+    }
+
+    /// Writes `item` as the next item of a JSON List, serialised straight
+    /// into the output at its depth: an [`EncodedItem`] would be written
+    /// whole, then copied again line by line to indent it.
+    fn pretty<T: Serialize + ?Sized>(&mut self, item: &T) -> Result<()> {
+        self.open_json_item()?;
+        let mut serializer =
+            serde_json::Serializer::with_formatter(&mut self.out, NestedPretty::new(2));
+        match item.serialize(&mut serializer) {
+            Ok(()) => Ok(()),
+            Err(err) if err.is_io() => written(Err(err.into())),
+            Err(err) => Err(Error::internal(format!(
+                "cannot serialise an item of the List: {err}"
+            ))),
+        }
+    }
+
+    /// Counts the next JSON item and writes what comes before it.
+    fn open_json_item(&mut self) -> Result<()> {
+        let opening: &[u8] = if self.items == 0 {
+            b",\n  \"items\": [\n    "
+        } else {
+            b",\n    "
+        };
+        self.items += 1;
+        written(self.out.write_all(opening))
     }
 
     /// Writes an item encoded for this List's format as its next item.
     pub fn encoded(&mut self, item: &EncodedItem) -> Result<()> {
-        let first = self.items == 0;
-        self.items += 1;
         match self.format {
             Format::Yaml => {
-                if first {
+                self.items += 1;
+                if self.items == 1 {
                     written(self.out.write_all(b"items:\n"))?;
                 }
                 match crate::text::yaml::write_json_as_yaml(&item.0, &mut self.out) {
@@ -122,12 +153,7 @@ impl<W: Write> ListWriter<W> {
                 }
             }
             Format::Json => {
-                let opening: &[u8] = if first {
-                    b",\n  \"items\": [\n    "
-                } else {
-                    b",\n    "
-                };
-                written(self.out.write_all(opening))?;
+                self.open_json_item()?;
                 let mut lines = item.0.split('\n');
                 if let Some(line) = lines.next() {
                     written(self.out.write_all(line.as_bytes()))?;
@@ -366,6 +392,29 @@ mod tests {
                     item_by_item(&list, format, true),
                     whole(&list.metadata_last(), format),
                     "{format:?}, metadata last"
+                );
+            }
+        }
+    }
+
+    /// The spool's way (items encoded, kept, then written) and the straight
+    /// way write the same text.
+    #[test]
+    fn an_item_written_from_its_encoding_is_the_item_written_straight() {
+        for list in lists() {
+            for format in [Format::Yaml, Format::Json] {
+                let mut writer =
+                    ListWriter::start(Vec::new(), format, MetadataPlace::Last).unwrap();
+                for object in &list.items {
+                    for item in EncodedItem::all_of(object, format).unwrap() {
+                        writer.encoded(&item).unwrap();
+                    }
+                }
+                let out = writer.finish(Some(&list.metadata)).unwrap();
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    item_by_item(&list, format, true),
+                    "{format:?}"
                 );
             }
         }
