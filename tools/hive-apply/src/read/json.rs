@@ -1,10 +1,11 @@
-//! A JSON document that opens with `{`, read a value at a time. A
-//! structural scan cuts the text of each field out of the input (and, in a
-//! List, of each of its `items`), and serde_json parses that text from
-//! memory. serde_json reading from a reader takes the text a byte at a
-//! time: reading a List of 2,000 SyncSets (16 MB) took 136 ms that way,
-//! 107 ms this way, and nothing is applied before it is read (issue 24).
-//! Only the value being read is held, as with the reader.
+//! A JSON document that opens with `{`, read a value at a time. Each field
+//! (and, in a List, each of its `items`) is parsed by serde_json from
+//! memory: where it lies in the chunk read, when it ends there; else a
+//! structural scan finds its end, reading on, and its text is parsed. serde_json
+//! reading from a reader takes the text a byte at a time: reading a List of
+//! 2,000 SyncSets (16 MB) took 136 ms that way, and nothing is applied
+//! before it is read (issue 24). Only the value being read is held, as
+//! with the reader.
 //!
 //! Every verdict is serde_json's: a value's text is parsed by it, and what
 //! the scan finds between values (a missing `,`, the end of the text) is
@@ -344,6 +345,10 @@ impl<'a> Text<'a> {
     /// moves past it; `then` says what must follow it (`,` or a closing
     /// bracket), for a number or a word that runs on (`12x`).
     fn parse_next<T: DeserializeOwned>(&mut self, then: Between) -> Result<T, Stop> {
+        if let Some((value, length)) = self.parse_held() {
+            self.advance(length);
+            return Ok(value);
+        }
         let extent = self.extent()?;
         let text = &self.buf[self.at..self.at + extent.parsed];
         // A number or a word is parsed with the byte that ends it, as
@@ -367,6 +372,23 @@ impl<'a> Text<'a> {
         }
         self.advance(extent.value);
         Ok(value)
+    }
+
+    /// The next value when it is an object or a list that ends within the
+    /// bytes held, parsed where it lies, and its length: most of a List's
+    /// items are, and for them the structural scan ([`Text::extent`]) would
+    /// cost as much as the parse. `None` when it is not whole there, or not
+    /// JSON: [`Text::parse_next`] then reads as much as it needs, and says
+    /// what is wrong.
+    fn parse_held<T: DeserializeOwned>(&self) -> Option<(T, usize)> {
+        let held = &self.buf[self.at..];
+        if !matches!(held.first(), Some(b'{' | b'[')) {
+            return None;
+        }
+        // Nothing after a closing bracket is read: the value ends there.
+        let mut values = serde_json::Deserializer::from_slice(held).into_iter();
+        let value = values.next()?.ok()?;
+        Some((value, values.byte_offset()))
     }
 
     /// Where the next value ends, reading more of the input as needed.
@@ -567,6 +589,10 @@ mod tests {
                 "{} {}",
                 "{}\n x",
                 "{\"a\": 1}]",
+                // Whole where it lies, then something that is no `,`.
+                "{\"kind\": \"List\", \"items\": [{\"a\": 1}x]}",
+                "{\"a\": [1]x}",
+                "{\"a\": {\"b\": [1, {}]}}}",
             ]
             .map(String::from),
         );
