@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use common::cli::error::Location;
 use common::model::inventory::{Inventory, LIST_ANNOTATION};
 use common::{Error, Result};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::applyset::PART_OF;
@@ -85,9 +86,37 @@ impl Manifest {
     /// The object's facts and its compact text; the object itself back
     /// when it lacks what every object needs ([`manifest_error`] says what).
     pub fn from_value(object: Value, at: Position) -> std::result::Result<Manifest, Value> {
-        let Some(head) = Head::of(&object) else {
-            return Err(object);
-        };
+        match Manifest::read(&object, || compact(&object), at) {
+            Some(manifest) => Ok(manifest),
+            None => Err(object),
+        }
+    }
+
+    /// [`Manifest::from_value`] of the value whose compact text `item` is,
+    /// with its facts read from the few fields that hold them
+    /// ([`Skeleton`]), not from a tree of the whole object.
+    pub fn from_compact(
+        item: crate::read::CompactItem,
+        at: Position,
+    ) -> std::result::Result<Manifest, Value> {
+        if item.sure {
+            let skeleton = serde_json::from_str::<Skeleton>(&item.text).map(Skeleton::object);
+            if let Some(manifest) = skeleton
+                .ok()
+                .and_then(|object| Manifest::read(&object, || item.text.clone(), at))
+            {
+                return Ok(manifest);
+            }
+        }
+        // Settled as a Value (a key given twice), or refused with its words.
+        let object = serde_json::from_str(&item.text).unwrap_or_default();
+        Manifest::from_value(object, at)
+    }
+
+    /// The facts of `object`, with `body` its compact text; `None` when it
+    /// lacks what every object needs.
+    fn read(object: &Value, body: impl FnOnce() -> String, at: Position) -> Option<Manifest> {
+        let head = Head::of(object)?;
         let metadata = &object["metadata"];
         let namespace = metadata["namespace"]
             .as_str()
@@ -99,13 +128,13 @@ impl Manifest {
             Some(_) => WrittenNamespace::Other,
         };
         let selector = (head.kind == "SelectorSyncSet")
-            .then(|| first_match_label(&object))
+            .then(|| first_match_label(object))
             .flatten();
         let syncs_clusters = head.kind == "SyncSet"
             && object["spec"]["clusterDeploymentRefs"]
                 .as_array()
                 .is_some_and(|refs| !refs.is_empty());
-        Ok(Manifest {
+        Some(Manifest {
             api_version: head.api_version.to_string(),
             kind: head.kind.to_string(),
             name: head.name.to_string(),
@@ -114,7 +143,7 @@ impl Manifest {
             part_of: metadata["labels"][PART_OF].as_str().map(str::to_string),
             selector,
             syncs_clusters,
-            body: compact(&object).into_boxed_str(),
+            body: body().into_boxed_str(),
             at,
         })
     }
@@ -164,6 +193,66 @@ impl Manifest {
             line.push_str(&format!(" -n {ns}"));
         }
         line
+    }
+}
+
+/// The fields of an object that [`Manifest::read`] looks at, each as it is
+/// written (`None`: absent), and nothing else of it: what a SyncSet holds
+/// in `resources` is skipped, not built.
+#[derive(Deserialize)]
+struct Skeleton {
+    #[serde(rename = "apiVersion", default, deserialize_with = "present")]
+    api_version: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    kind: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    metadata: Option<Value>,
+    /// `null` reads as absent, as `object["spec"]["..."]` reads both.
+    #[serde(default)]
+    spec: Option<SpecSkeleton>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SpecSkeleton {
+    #[serde(default, deserialize_with = "present")]
+    cluster_deployment_refs: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    cluster_deployment_selector: Option<Value>,
+}
+
+/// A field that is present, `null` included.
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
+impl Skeleton {
+    /// The object with only these fields.
+    fn object(self) -> Value {
+        let mut object = serde_json::Map::new();
+        let put = |map: &mut serde_json::Map<String, Value>, key: &str, value| {
+            if let Some(value) = value {
+                map.insert(key.to_string(), value);
+            }
+        };
+        put(&mut object, "apiVersion", self.api_version);
+        put(&mut object, "kind", self.kind);
+        put(&mut object, "metadata", self.metadata);
+        if let Some(spec) = self.spec {
+            let mut fields = serde_json::Map::new();
+            put(
+                &mut fields,
+                "clusterDeploymentRefs",
+                spec.cluster_deployment_refs,
+            );
+            put(
+                &mut fields,
+                "clusterDeploymentSelector",
+                spec.cluster_deployment_selector,
+            );
+            object.insert("spec".to_string(), Value::Object(fields));
+        }
+        Value::Object(object)
     }
 }
 
@@ -465,4 +554,48 @@ pub fn written_key(manifest: &Manifest) -> (&str, &str, Option<&str>, &str) {
         manifest.namespace.as_deref(),
         &manifest.name,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An item as the JSON reader hands it over.
+    fn compact_item(text: &str) -> crate::read::CompactItem {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn an_object_read_from_its_compact_text_is_the_object_read_whole() {
+        for text in [
+            r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "n"}, "data": {"k": "v"}}"#,
+            r#"{"kind": "Namespace", "metadata": {"name": "n", "labels": {"applyset.kubernetes.io/part-of": "set"}}, "apiVersion": "v1"}"#,
+            r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": null, "labels": "no"}}"#,
+            r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "", "labels": {"applyset.kubernetes.io/part-of": 1}}}"#,
+            r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": 7}}"#,
+            r#"{"apiVersion": "hive.openshift.io/v1", "kind": "SyncSet", "metadata": {"name": "s", "namespace": "cd"}, "spec": {"clusterDeploymentRefs": [{"name": "c"}], "resources": [{"kind": "X"}]}}"#,
+            r#"{"apiVersion": "hive.openshift.io/v1", "kind": "SyncSet", "metadata": {"name": "s"}, "spec": {"clusterDeploymentRefs": []}}"#,
+            r#"{"apiVersion": "hive.openshift.io/v1", "kind": "SyncSet", "metadata": {"name": "s"}, "spec": null}"#,
+            r#"{"apiVersion": "hive.openshift.io/v1", "kind": "SyncSet", "metadata": {"name": "s"}, "spec": "text"}"#,
+            r#"{"apiVersion": "hive.openshift.io/v1", "kind": "SelectorSyncSet", "metadata": {"name": "s"}, "spec": {"clusterDeploymentSelector": {"matchLabels": {"api.openshift.com/addon-x": "true", "b": "c"}}}}"#,
+            r#"{"apiVersion": "hive.openshift.io/v1", "kind": "SelectorSyncSet", "metadata": {"name": "s"}, "spec": {"clusterDeploymentSelector": {"matchLabels": {"k": 1}}}}"#,
+            r#"{"apiVersion": "v1", "kind": "C\u006fnfigMap", "metadata": {"name": "\u0061"}}"#,
+            // A key given twice: the last value, in the first place.
+            r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "name": "b"}, "data": {"k": 1, "j": 2, "k": 3}}"#,
+            r#"{"apiVersion": "v1", "kind": "ConfigMap", "kind": "Secret", "metadata": {"name": "a"}}"#,
+            // What every object needs, missing or not a string.
+            r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}}"#,
+            r#"{"apiVersion": "v1", "kind": "", "metadata": {"name": "a"}}"#,
+            r#"{"apiVersion": 1, "kind": "ConfigMap", "metadata": {"name": "a"}}"#,
+            r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": null}"#,
+            r#"{}"#,
+            r#"[1, 2]"#,
+            r#""text""#,
+        ] {
+            let whole =
+                Manifest::from_value(serde_json::from_str(text).unwrap(), Position::Item(3));
+            let compact = Manifest::from_compact(compact_item(text), Position::Item(3));
+            assert_eq!(compact, whole, "{text}");
+        }
+    }
 }

@@ -23,7 +23,10 @@ use serde_json::{Map, Value};
 
 use crate::objects::{is_list, Collector, Input, Item};
 
+mod compact;
 mod json;
+
+pub use compact::CompactItem;
 
 /// The largest object list read: SyncSets for many thousands of clusters
 /// are far above the 16 MiB a single add-on document may have.

@@ -16,7 +16,7 @@ use std::io::Read;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::{Top, CHUNK};
+use super::{CompactItem, Top, CHUNK};
 use crate::objects::{is_list, Item, Manifest, Position};
 
 /// Why JSON text could not be read as JSON: where, and in what words.
@@ -324,8 +324,8 @@ impl<'a> Text<'a> {
             match self.peek()? {
                 None => return Err(self.between(Between::EndInList)),
                 Some(_) => {
-                    let value: Value = self.parse_next(Between::ExpectedCommaOrBracket)?;
-                    items.push(Manifest::from_value(value, Position::Item(items.len())));
+                    let item: CompactItem = self.parse_next(Between::ExpectedCommaOrBracket)?;
+                    items.push(Manifest::from_compact(item, Position::Item(items.len())));
                 }
             }
         }
