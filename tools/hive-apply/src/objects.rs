@@ -86,8 +86,8 @@ impl Manifest {
     /// The object's facts and its compact text; the object itself back
     /// when it lacks what every object needs ([`manifest_error`] says what).
     pub fn from_value(object: Value, at: Position) -> std::result::Result<Manifest, Value> {
-        match Manifest::read(&object, || compact(&object), at) {
-            Some(manifest) => Ok(manifest),
+        match Manifest::read(&object, at) {
+            Some(manifest) => Ok(manifest.with_body(compact(&object))),
             None => Err(object),
         }
     }
@@ -101,11 +101,8 @@ impl Manifest {
     ) -> std::result::Result<Manifest, Value> {
         if item.sure {
             let skeleton = serde_json::from_str::<Skeleton>(&item.text).map(Skeleton::object);
-            if let Some(manifest) = skeleton
-                .ok()
-                .and_then(|object| Manifest::read(&object, || item.text.clone(), at))
-            {
-                return Ok(manifest);
+            if let Some(manifest) = skeleton.ok().and_then(|object| Manifest::read(&object, at)) {
+                return Ok(manifest.with_body(item.text));
             }
         }
         // Settled as a Value (a key given twice), or refused with its words.
@@ -113,9 +110,9 @@ impl Manifest {
         Manifest::from_value(object, at)
     }
 
-    /// The facts of `object`, with `body` its compact text; `None` when it
+    /// The facts of `object` (its body still to be given); `None` when it
     /// lacks what every object needs.
-    fn read(object: &Value, body: impl FnOnce() -> String, at: Position) -> Option<Manifest> {
+    fn read(object: &Value, at: Position) -> Option<Manifest> {
         let head = Head::of(object)?;
         let metadata = &object["metadata"];
         let namespace = metadata["namespace"]
@@ -143,9 +140,15 @@ impl Manifest {
             part_of: metadata["labels"][PART_OF].as_str().map(str::to_string),
             selector,
             syncs_clusters,
-            body: body().into_boxed_str(),
+            body: Box::default(),
             at,
         })
+    }
+
+    /// The manifest with `body`, the object's compact text.
+    fn with_body(mut self, body: String) -> Manifest {
+        self.body = body.into_boxed_str();
+        self
     }
 
     /// The object as read.
