@@ -99,7 +99,8 @@ impl Manifest {
         item: crate::read::CompactItem,
         at: Position,
     ) -> std::result::Result<Manifest, Value> {
-        if item.sure {
+        // Only an object: serde reads a struct from a list too.
+        if item.sure && item.text.starts_with('{') {
             let skeleton = serde_json::from_str::<Skeleton>(&item.text).map(Skeleton::object);
             if let Some(manifest) = skeleton.ok().and_then(|object| Manifest::read(&object, at)) {
                 return Ok(manifest.with_body(item.text));
@@ -211,17 +212,55 @@ struct Skeleton {
     #[serde(default, deserialize_with = "present")]
     metadata: Option<Value>,
     /// `null` reads as absent, as `object["spec"]["..."]` reads both.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "spec_skeleton")]
     spec: Option<SpecSkeleton>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Default)]
 struct SpecSkeleton {
-    #[serde(default, deserialize_with = "present")]
     cluster_deployment_refs: Option<Value>,
-    #[serde(default, deserialize_with = "present")]
     cluster_deployment_selector: Option<Value>,
+}
+
+/// The spec's two fields, from a map only: serde's derived struct would
+/// read a list too, where `object["spec"][".."]` finds nothing.
+fn spec_skeleton<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<SpecSkeleton>, D::Error> {
+    struct Fields;
+    impl<'de> serde::de::Visitor<'de> for Fields {
+        type Value = Option<SpecSkeleton>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a map or null")
+        }
+
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut spec = SpecSkeleton::default();
+            while let Some(key) = map.next_key::<String>()? {
+                match key.as_str() {
+                    "clusterDeploymentRefs" => {
+                        spec.cluster_deployment_refs = Some(map.next_value()?)
+                    }
+                    "clusterDeploymentSelector" => {
+                        spec.cluster_deployment_selector = Some(map.next_value()?)
+                    }
+                    _ => {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(Some(spec))
+        }
+    }
+    deserializer.deserialize_any(Fields)
 }
 
 /// A field that is present, `null` included.
@@ -580,6 +619,8 @@ mod tests {
             r#"{"apiVersion": "hive.openshift.io/v1", "kind": "SyncSet", "metadata": {"name": "s"}, "spec": {"clusterDeploymentRefs": []}}"#,
             r#"{"apiVersion": "hive.openshift.io/v1", "kind": "SyncSet", "metadata": {"name": "s"}, "spec": null}"#,
             r#"{"apiVersion": "hive.openshift.io/v1", "kind": "SyncSet", "metadata": {"name": "s"}, "spec": "text"}"#,
+            r#"{"apiVersion": "hive.openshift.io/v1", "kind": "SyncSet", "metadata": {"name": "s"}, "spec": [[{"name": "c"}], {"matchLabels": {"a": "b"}}]}"#,
+            r#"{"apiVersion": "hive.openshift.io/v1", "kind": "SelectorSyncSet", "metadata": {"name": "s"}, "spec": [[{"name": "c"}], {"matchLabels": {"a": "b"}}]}"#,
             r#"{"apiVersion": "hive.openshift.io/v1", "kind": "SelectorSyncSet", "metadata": {"name": "s"}, "spec": {"clusterDeploymentSelector": {"matchLabels": {"api.openshift.com/addon-x": "true", "b": "c"}}}}"#,
             r#"{"apiVersion": "hive.openshift.io/v1", "kind": "SelectorSyncSet", "metadata": {"name": "s"}, "spec": {"clusterDeploymentSelector": {"matchLabels": {"k": 1}}}}"#,
             r#"{"apiVersion": "v1", "kind": "C\u006fnfigMap", "metadata": {"name": "\u0061"}}"#,
@@ -593,6 +634,7 @@ mod tests {
             r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": null}"#,
             r#"{}"#,
             r#"[1, 2]"#,
+            r#"["v1", "ConfigMap", {"name": "a"}]"#,
             r#""text""#,
         ] {
             let whole =
