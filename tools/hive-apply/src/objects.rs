@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 use common::cli::error::Location;
 use common::model::inventory::{Inventory, LIST_ANNOTATION};
 use common::{Error, Result};
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::applyset::PART_OF;
@@ -94,15 +93,13 @@ impl Manifest {
 
     /// [`Manifest::from_value`] of the value whose compact text `item` is,
     /// with its facts read from the few fields that hold them
-    /// ([`Skeleton`]), not from a tree of the whole object.
+    /// ([`skeleton`]), not from a tree of the whole object.
     pub fn from_compact(
         item: crate::read::CompactItem,
         at: Position,
     ) -> std::result::Result<Manifest, Value> {
-        // Only an object: serde reads a struct from a list too.
         if item.sure && item.text.starts_with('{') {
-            let skeleton = serde_json::from_str::<Skeleton>(&item.text).map(Skeleton::object);
-            if let Some(manifest) = skeleton.ok().and_then(|object| Manifest::read(&object, at)) {
+            if let Some(manifest) = Manifest::read(&skeleton(&item), at) {
                 return Ok(manifest.with_body(item.text));
             }
         }
@@ -200,102 +197,27 @@ impl Manifest {
     }
 }
 
-/// The fields of an object that [`Manifest::read`] looks at, each as it is
-/// written (`None`: absent), and nothing else of it: what a SyncSet holds
-/// in `resources` is skipped, not built.
-#[derive(Deserialize)]
-struct Skeleton {
-    #[serde(rename = "apiVersion", default, deserialize_with = "present")]
-    api_version: Option<Value>,
-    #[serde(default, deserialize_with = "present")]
-    kind: Option<Value>,
-    #[serde(default, deserialize_with = "present")]
-    metadata: Option<Value>,
-    /// `null` reads as absent, as `object["spec"]["..."]` reads both.
-    #[serde(default, deserialize_with = "spec_skeleton")]
-    spec: Option<SpecSkeleton>,
-}
-
-#[derive(Default)]
-struct SpecSkeleton {
-    cluster_deployment_refs: Option<Value>,
-    cluster_deployment_selector: Option<Value>,
-}
-
-/// The spec's two fields, from a map only: serde's derived struct would
-/// read a list too, where `object["spec"][".."]` finds nothing.
-fn spec_skeleton<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<SpecSkeleton>, D::Error> {
-    struct Fields;
-    impl<'de> serde::de::Visitor<'de> for Fields {
-        type Value = Option<SpecSkeleton>;
-
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a map or null")
-        }
-
-        fn visit_unit<E>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_map<A: serde::de::MapAccess<'de>>(
-            self,
-            mut map: A,
-        ) -> Result<Self::Value, A::Error> {
-            let mut spec = SpecSkeleton::default();
-            while let Some(key) = map.next_key::<String>()? {
-                match key.as_str() {
-                    "clusterDeploymentRefs" => {
-                        spec.cluster_deployment_refs = Some(map.next_value()?)
-                    }
-                    "clusterDeploymentSelector" => {
-                        spec.cluster_deployment_selector = Some(map.next_value()?)
-                    }
-                    _ => {
-                        map.next_value::<serde::de::IgnoredAny>()?;
-                    }
-                }
-            }
-            Ok(Some(spec))
-        }
-    }
-    deserializer.deserialize_any(Fields)
-}
-
-/// A field that is present, `null` included.
-fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(deserializer).map(Some)
-}
-
-impl Skeleton {
-    /// The object with only these fields.
-    fn object(self) -> Value {
-        let mut object = serde_json::Map::new();
-        let put = |map: &mut serde_json::Map<String, Value>, key: &str, value| {
-            if let Some(value) = value {
-                map.insert(key.to_string(), value);
-            }
+/// The object of `item` (an object) with only the fields that
+/// [`Manifest::read`] looks at, parsed from where they were written: what a
+/// SyncSet holds in `resources` is not parsed again. A spec that is no map
+/// has none of its fields, as `object["spec"][".."]` finds none in it.
+fn skeleton(item: &crate::read::CompactItem) -> Value {
+    use crate::read::Field;
+    let mut object = serde_json::Map::new();
+    let mut spec = serde_json::Map::new();
+    for field in Field::ALL {
+        let Some(text) = item.field(field) else {
+            continue;
         };
-        put(&mut object, "apiVersion", self.api_version);
-        put(&mut object, "kind", self.kind);
-        put(&mut object, "metadata", self.metadata);
-        if let Some(spec) = self.spec {
-            let mut fields = serde_json::Map::new();
-            put(
-                &mut fields,
-                "clusterDeploymentRefs",
-                spec.cluster_deployment_refs,
-            );
-            put(
-                &mut fields,
-                "clusterDeploymentSelector",
-                spec.cluster_deployment_selector,
-            );
-            object.insert("spec".to_string(), Value::Object(fields));
-        }
-        Value::Object(object)
+        let value = serde_json::from_str(text).unwrap_or_default();
+        let map = match field {
+            Field::ClusterDeploymentRefs | Field::ClusterDeploymentSelector => &mut spec,
+            _ => &mut object,
+        };
+        map.insert(field.name().to_string(), value);
     }
+    object.insert("spec".to_string(), Value::Object(spec));
+    Value::Object(object)
 }
 
 /// The fields every object needs to be placed.

@@ -26,7 +26,7 @@ use crate::objects::{is_list, Collector, Input, Item};
 mod compact;
 mod json;
 
-pub use compact::CompactItem;
+pub use compact::{CompactItem, Field};
 
 /// The largest object list read: SyncSets for many thousands of clusters
 /// are far above the 16 MiB a single add-on document may have.

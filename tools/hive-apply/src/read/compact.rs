@@ -11,6 +11,11 @@
 //! says so ([`CompactItem::sure`] is false), and its reader parses the text
 //! again as a `Value` to settle it; so does one with a map too large to
 //! check cheaply.
+//!
+//! Where the few fields that say what an object is were written is kept
+//! ([`Field`]): the reader parses those pieces alone, not the text again.
+
+use std::ops::Range;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -25,6 +30,68 @@ pub struct CompactItem {
     /// False when the text may differ from serde_json's text of the item's
     /// `Value` (a key repeated, or not checked for).
     pub sure: bool,
+    /// Where in `text` each [`Field`] of an object's is, if it has it.
+    pub fields: [Option<Range<usize>>; Field::COUNT],
+}
+
+/// The fields of an object that say what it is and where it goes: the
+/// ones [`Manifest`](crate::objects::Manifest) reads its facts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    ApiVersion,
+    Kind,
+    Metadata,
+    /// `spec.clusterDeploymentRefs`, in a `spec` that is a map.
+    ClusterDeploymentRefs,
+    /// `spec.clusterDeploymentSelector`, in a `spec` that is a map.
+    ClusterDeploymentSelector,
+}
+
+impl Field {
+    pub const COUNT: usize = 5;
+    pub const ALL: [Field; Field::COUNT] = [
+        Field::ApiVersion,
+        Field::Kind,
+        Field::Metadata,
+        Field::ClusterDeploymentRefs,
+        Field::ClusterDeploymentSelector,
+    ];
+
+    /// The key's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::ApiVersion => "apiVersion",
+            Field::Kind => "kind",
+            Field::Metadata => "metadata",
+            Field::ClusterDeploymentRefs => "clusterDeploymentRefs",
+            Field::ClusterDeploymentSelector => "clusterDeploymentSelector",
+        }
+    }
+
+    /// The field a key written as `key` (quoted) is, in the object itself
+    /// (`in_spec` false) or in its spec.
+    fn of(key: &[u8], in_spec: bool) -> Option<Field> {
+        let key = key.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+        Field::ALL
+            .into_iter()
+            .filter(|field| {
+                in_spec
+                    == matches!(
+                        field,
+                        Field::ClusterDeploymentRefs | Field::ClusterDeploymentSelector
+                    )
+            })
+            .find(|field| field.name().as_bytes() == key)
+    }
+}
+
+impl CompactItem {
+    /// The text of `field`, if the object has it.
+    pub fn field(&self, field: Field) -> Option<&str> {
+        self.fields[field as usize]
+            .clone()
+            .map(|range| &self.text[range])
+    }
 }
 
 impl<'de> Deserialize<'de> for CompactItem {
@@ -33,6 +100,9 @@ impl<'de> Deserialize<'de> for CompactItem {
             out: Vec::new(),
             keys: Vec::new(),
             sure: true,
+            depth: 0,
+            in_spec: false,
+            fields: Default::default(),
         };
         Compacting(&mut writer).deserialize(deserializer)?;
         let text = String::from_utf8(writer.out)
@@ -40,6 +110,7 @@ impl<'de> Deserialize<'de> for CompactItem {
         Ok(CompactItem {
             text,
             sure: writer.sure,
+            fields: writer.fields,
         })
     }
 }
@@ -47,8 +118,13 @@ impl<'de> Deserialize<'de> for CompactItem {
 /// The text so far, and the keys of the maps open (where each was written).
 struct Writer {
     out: Vec<u8>,
-    keys: Vec<std::ops::Range<usize>>,
+    keys: Vec<Range<usize>>,
     sure: bool,
+    /// Maps and lists open: 1 inside the item's own map.
+    depth: usize,
+    /// The value being written is the item's `spec`.
+    in_spec: bool,
+    fields: [Option<Range<usize>>; Field::COUNT],
 }
 
 impl Writer {
@@ -110,6 +186,7 @@ impl<'de> Visitor<'de> for Compacting<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let writer = self.0;
+        writer.depth += 1;
         writer.out.push(b'[');
         let mut first = true;
         loop {
@@ -124,11 +201,19 @@ impl<'de> Visitor<'de> for Compacting<'_> {
             first = false;
         }
         writer.out.push(b']');
+        writer.depth -= 1;
         Ok(())
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let writer = self.0;
+        writer.depth += 1;
+        // The item's own map, or its spec: a map right inside it.
+        let watched = match writer.depth {
+            1 => Some(false),
+            2 if writer.in_spec => Some(true),
+            _ => None,
+        };
         writer.out.push(b'{');
         // This map's keys are those pushed from here on.
         let base = writer.keys.len();
@@ -151,12 +236,22 @@ impl<'de> Visitor<'de> for Compacting<'_> {
             {
                 writer.sure = false;
             }
+            let written = &writer.out[key.clone()];
+            let field = watched.and_then(|in_spec| Field::of(written, in_spec));
+            let spec = watched == Some(false) && written == b"\"spec\"";
             writer.keys.push(key);
             writer.out.push(b':');
+            let start = writer.out.len();
+            writer.in_spec = spec;
             map.next_value_seed(Compacting(writer))?;
+            writer.in_spec = false;
+            if let Some(field) = field {
+                writer.fields[field as usize] = Some(start..writer.out.len());
+            }
         }
         writer.keys.truncate(base);
         writer.out.push(b'}');
+        writer.depth -= 1;
         Ok(())
     }
 }
@@ -211,6 +306,31 @@ mod tests {
         assert_eq!(item.text, text);
         let fits: serde_json::Map<String, Value> = large.into_iter().take(CHECKED_KEYS).collect();
         assert!(compact(&serde_json::to_string(&fits).unwrap()).sure);
+    }
+
+    #[test]
+    fn keeps_where_the_fields_that_name_an_object_are() {
+        let item = compact(
+            r#"{"kind": "SyncSet", "data": {"kind": 1, "spec": {"clusterDeploymentRefs": 2}}, "spec": {"x": {"clusterDeploymentRefs": 3}, "clusterDeploymentRefs": [{"name": "c"}], "clusterDeploymentSelector": null}, "metadata": {"name": "n"}, "api\u0056ersion": "v1", "clusterDeploymentSelector": 4}"#,
+        );
+        let fields: Vec<_> = Field::ALL.into_iter().map(|f| item.field(f)).collect();
+        assert_eq!(
+            fields,
+            [
+                Some("\"v1\""),
+                Some("\"SyncSet\""),
+                Some("{\"name\":\"n\"}"),
+                Some("[{\"name\":\"c\"}]"),
+                Some("null"),
+            ]
+        );
+        // A spec that is no map has none of its fields.
+        let item = compact(r#"{"spec": [{"clusterDeploymentRefs": [1]}], "kind": "K"}"#);
+        assert_eq!(item.field(Field::ClusterDeploymentRefs), None);
+        assert_eq!(item.field(Field::Kind), Some("\"K\""));
+        // Nor has a list, or a scalar.
+        let item = compact(r#"[{"kind": "K"}]"#);
+        assert!(Field::ALL.into_iter().all(|f| item.field(f).is_none()));
     }
 
     #[test]
