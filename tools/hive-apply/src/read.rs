@@ -369,7 +369,7 @@ impl Checked {
         if at + bytes.len() > self.limit {
             return Err(too_large_document(self.location.clone(), self.limit));
         }
-        if let Some(nul) = bytes.iter().position(|b| *b == 0) {
+        if let Some(nul) = common::text::bytes::first_where(bytes, |b| b == 0) {
             return Err(Error::input(
                 self.location.clone(),
                 format!(
