@@ -210,9 +210,10 @@ fn skeleton(item: &crate::read::CompactItem) -> Value {
             continue;
         };
         let value = serde_json::from_str(text).unwrap_or_default();
-        let map = match field {
-            Field::ClusterDeploymentRefs | Field::ClusterDeploymentSelector => &mut spec,
-            _ => &mut object,
+        let map = if field.in_spec() {
+            &mut spec
+        } else {
+            &mut object
         };
         map.insert(field.name().to_string(), value);
     }

@@ -31,7 +31,7 @@ pub struct CompactItem {
     /// `Value` (a key repeated, or not checked for).
     pub sure: bool,
     /// Where in `text` each [`Field`] of an object's is, if it has it.
-    pub fields: [Option<Range<usize>>; Field::COUNT],
+    fields: [Option<Range<usize>>; Field::COUNT],
 }
 
 /// The fields of an object that say what it is and where it goes: the
@@ -68,20 +68,21 @@ impl Field {
         }
     }
 
+    /// Whether it is a field of the object's spec, not of the object.
+    pub fn in_spec(self) -> bool {
+        matches!(
+            self,
+            Field::ClusterDeploymentRefs | Field::ClusterDeploymentSelector
+        )
+    }
+
     /// The field a key written as `key` (quoted) is, in the object itself
     /// (`in_spec` false) or in its spec.
     fn of(key: &[u8], in_spec: bool) -> Option<Field> {
         let key = key.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
         Field::ALL
             .into_iter()
-            .filter(|field| {
-                in_spec
-                    == matches!(
-                        field,
-                        Field::ClusterDeploymentRefs | Field::ClusterDeploymentSelector
-                    )
-            })
-            .find(|field| field.name().as_bytes() == key)
+            .find(|field| field.in_spec() == in_spec && field.name().as_bytes() == key)
     }
 }
 
