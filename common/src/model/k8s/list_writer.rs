@@ -116,13 +116,7 @@ impl<W: Write> ListWriter<W> {
         self.open_json_item()?;
         let mut serializer =
             serde_json::Serializer::with_formatter(&mut self.out, NestedPretty::new(2));
-        match item.serialize(&mut serializer) {
-            Ok(()) => Ok(()),
-            Err(err) if err.is_io() => written(Err(err.into())),
-            Err(err) => Err(Error::internal(format!(
-                "cannot serialise an item of the List: {err}"
-            ))),
-        }
+        serialised(item.serialize(&mut serializer), "an item of the List")
     }
 
     /// Counts the next JSON item and writes what comes before it.
@@ -204,23 +198,30 @@ fn write_metadata<W: Write>(
     struct Metadata<'a> {
         metadata: &'a BTreeMap<String, Value>,
     }
-    let failed =
-        |err: String| Error::internal(format!("cannot serialise the List's metadata: {err}"));
     match format {
         Format::Yaml => {
-            let text = crate::text::yaml::to_yaml_string(&Metadata { metadata }).map_err(failed)?;
+            let text =
+                crate::text::yaml::to_yaml_string(&Metadata { metadata }).map_err(|err| {
+                    Error::internal(format!("cannot serialise the List's metadata: {err}"))
+                })?;
             written(out.write_all(text.as_bytes()))
         }
         Format::Json => {
             written(out.write_all(b",\n  \"metadata\": "))?;
             let mut serializer =
                 serde_json::Serializer::with_formatter(&mut *out, NestedPretty::new(1));
-            match metadata.serialize(&mut serializer) {
-                Ok(()) => Ok(()),
-                Err(err) if err.is_io() => written(Err(err.into())),
-                Err(err) => Err(failed(err.to_string())),
-            }
+            serialised(metadata.serialize(&mut serializer), "the List's metadata")
         }
+    }
+}
+
+/// What serialising `what` into the output came to: a write that failed
+/// is a write error (a reader gone away is none), anything else ours.
+fn serialised(result: serde_json::Result<()>, what: &str) -> Result<()> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(err) if err.is_io() => written(Err(err.into())),
+        Err(err) => Err(Error::internal(format!("cannot serialise {what}: {err}"))),
     }
 }
 

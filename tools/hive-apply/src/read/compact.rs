@@ -31,7 +31,7 @@ pub struct CompactItem {
     /// `Value` (a key repeated, or not checked for).
     pub sure: bool,
     /// Where in `text` each [`Field`] of an object's is, if it has it.
-    fields: [Option<Range<usize>>; Field::COUNT],
+    fields: [Option<Range<usize>>; Field::ALL.len()],
 }
 
 /// The fields of an object that say what it is and where it goes: the
@@ -48,8 +48,7 @@ pub enum Field {
 }
 
 impl Field {
-    pub const COUNT: usize = 5;
-    pub const ALL: [Field; Field::COUNT] = [
+    pub const ALL: [Field; 5] = [
         Field::ApiVersion,
         Field::Kind,
         Field::Metadata,
@@ -125,7 +124,7 @@ struct Writer {
     depth: usize,
     /// The value being written is the item's `spec`.
     in_spec: bool,
-    fields: [Option<Range<usize>>; Field::COUNT],
+    fields: [Option<Range<usize>>; Field::ALL.len()],
 }
 
 impl Writer {

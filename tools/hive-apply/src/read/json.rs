@@ -1,11 +1,11 @@
 //! A JSON document that opens with `{`, read a value at a time. Each field
 //! (and, in a List, each of its `items`) is parsed by serde_json from
 //! memory: where it lies in the chunk read, when it ends there; else a
-//! structural scan finds its end, reading on, and its text is parsed. serde_json
-//! reading from a reader takes the text a byte at a time: reading a List of
-//! 2,000 SyncSets (16 MB) took 136 ms that way, and nothing is applied
-//! before it is read (issue 24). Only the value being read is held, as
-//! with the reader.
+//! structural scan finds its end, reading on, and its text is parsed.
+//! serde_json reading from a reader takes the text a byte at a time:
+//! reading a List of 2,000 SyncSets (16 MB) took 136 ms that way, and
+//! nothing is applied before it is read (issue 24). Only the value being
+//! read is held, as with the reader.
 //!
 //! Every verdict is serde_json's: a value's text is parsed by it, and what
 //! the scan finds between values (a missing `,`, the end of the text) is
